@@ -1,0 +1,103 @@
+"""A disk cache of snippet runs, so a rebuild re-runs only the snippets that changed.
+
+A cached run is reused only when everything it could depend on is unchanged: the snippet's bytes,
+the bytes of the repository modules it imports, and the environment (Python, torch and NumPy
+versions, the device it ran on, and this runner's own code). Anything else gives a new key, so a
+stale output is never shown. Failed runs are never stored.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import platform
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from guide_build import runner
+
+CACHE_DIR_ENV = "GUIDE_CACHE_DIR"
+DEFAULT_CACHE_DIR = Path(".cache") / "snippet-runs"
+
+
+def cached_run(path: str | Path, *, device: str = "auto") -> runner.SnippetRun:
+    """`runner.run_snippet`, answered from the cache when snippet and environment are unchanged."""
+    entry = cache_dir() / f"{cache_key(path, device)}.json"
+    if entry.is_file():
+        return runner.SnippetRun(**json.loads(entry.read_text(encoding="utf-8")))
+    run = runner.run_snippet(path, device=device)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    temporary = entry.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(asdict(run)), encoding="utf-8")
+    temporary.replace(entry)
+    return run
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_DIR_ENV, DEFAULT_CACHE_DIR))
+
+
+def cache_key(path: str | Path, device: str) -> str:
+    digest = hashlib.sha256()
+    digest.update(environment_fingerprint(device).encode())
+    for source in sorted(source_files(Path(path))):
+        digest.update(str(source).encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def environment_fingerprint(device: str) -> str:
+    """Everything outside the repository that can change what a snippet prints."""
+    numpy_version = _version_of("numpy")
+    parts = [
+        f"python {platform.python_version()}",
+        f"torch {torch.__version__}",
+        f"numpy {numpy_version}",
+        f"device {device_description(device)}",
+        f"runner {hashlib.sha256(Path(runner.__file__).read_bytes()).hexdigest()}",
+    ]
+    return "; ".join(parts)
+
+
+def device_description(device: str = "auto") -> str:
+    """'cpu', or the CUDA device and toolkit a snippet run with `device` would use."""
+    if device == "cpu" or not torch.cuda.is_available():
+        return "CPU"
+    return f"cuda {torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
+
+
+def source_files(path: Path) -> set[Path]:
+    """The snippet and, transitively, the modules it imports from its own folder."""
+    found: set[Path] = set()
+    pending = [path]
+    while pending:
+        current = pending.pop()
+        if current in found:
+            continue
+        found.add(current)
+        pending.extend(_local_imports(current))
+    return found
+
+
+def _local_imports(path: Path) -> list[Path]:
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    candidates = (path.parent / f"{name.split('.')[0]}.py" for name in names)
+    return [candidate for candidate in candidates if candidate.is_file()]
+
+
+def _version_of(module_name: str) -> str:
+    try:
+        module = __import__(module_name)
+    except ImportError:
+        return "absent"
+    return getattr(module, "__version__", "unknown")

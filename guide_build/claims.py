@@ -1,0 +1,83 @@
+"""Numbers and words in the prose that must agree with what a snippet computed.
+
+In a page, a claim is bold or inline-code text with a `data-claim` attribute naming a snippet
+(relative to `snippets/`) and one of its top-level variables:
+
+    The model has **115**{ data-claim="worked/parameter_count.py:total" } parameters.
+
+The build (hooks.py) and the tests (tests/test_claims.py) both check every claim: an integer must
+be equal, a decimal must agree to the digits written, a shape must list the same sizes, and a
+string claim must occur in the computed string (error messages are quoted by a stable part).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+CLAIM_RE = re.compile(r'(\*\*|`)(?P<text>[^*`\n]+?)\1\{\s*data-claim="(?P<snippet>[^":]+):(?P<name>\w+)"\s*\}')
+
+
+@dataclass(frozen=True)
+class Claim:
+    page: str
+    line: int
+    text: str
+    snippet: str
+    name: str
+
+    @property
+    def snippet_path(self) -> str:
+        return f"snippets/{self.snippet}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.page}:{self.line}"
+
+
+def find_claims(markdown: str, page: str) -> list[Claim]:
+    claims = []
+    for match in CLAIM_RE.finditer(markdown):
+        line = markdown.count("\n", 0, match.start()) + 1
+        claims.append(Claim(page, line, match["text"], match["snippet"], match["name"]))
+    return claims
+
+
+def claim_error(claim: Claim, facts: dict[str, object]) -> str | None:
+    """None if the claim holds for these facts, else a message naming page, line and snippet."""
+    if claim.name not in facts:
+        known = ", ".join(sorted(facts)) or "none"
+        return (
+            f"{claim.where}: the claim {claim.text!r} refers to {claim.name!r} in {claim.snippet_path}, "
+            f"which has no such number, string or shape (it has: {known})"
+        )
+    value = facts[claim.name]
+    if agrees(claim.text, value):
+        return None
+    return f"{claim.where}: the page says {claim.text!r} for {claim.snippet_path}:{claim.name}, but the snippet computed {value!r}"
+
+
+def agrees(text: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return text.strip().lower() == str(value).lower()
+    if isinstance(value, (int, float)):
+        return _agrees_numerically(text, value)
+    if isinstance(value, list):
+        return re.findall(r"-?\d+", text) == [str(size) for size in value]
+    if isinstance(value, str):
+        return " ".join(text.split()) in " ".join(value.split())
+    return False
+
+
+def _agrees_numerically(text: str, value: int | float) -> bool:
+    cleaned = text.strip().replace(",", "").replace("_", "").replace("\u2212", "-")
+    try:
+        written = Decimal(cleaned)
+    except InvalidOperation:
+        return False
+    if isinstance(value, int):
+        return written == value
+    exponent = written.as_tuple().exponent
+    tolerance = Decimal(5) * Decimal(10) ** (exponent - 1)
+    return abs(Decimal(repr(value)) - written) <= tolerance

@@ -1,0 +1,44 @@
+"""pytest plugin for the guide (loaded by `-p guide_build.pytest_plugin` in pyproject.toml).
+
+- `REQUIRE_CUDA=1` makes the run fail at once on a machine without CUDA, so a GPU job can never
+  pass by skipping its CUDA tests.
+- pytest-markdown-docs gets a parser that expands `--8<--` includes (guide_build.includes), so
+  `pytest docs/` tests each page as a reader sees it.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from guide_build.includes import IncludeExpandingParser
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pymdownx.snippets resolves include paths against the working directory.
+    os.chdir(config.rootpath)
+    if os.environ.get("REQUIRE_CUDA") == "1" and not torch.cuda.is_available():
+        raise pytest.UsageError("REQUIRE_CUDA=1, but torch.cuda.is_available() is False: refusing to skip the GPU tests")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA device"
+    return f"torch {torch.__version__}, {device}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_markdown_docs_markdown_it():
+    from markdown_it import MarkdownIt
+
+    return IncludeExpandingParser(MarkdownIt(config="commonmark"), Path("mkdocs.yml"))
+
+
+def pytest_markdown_docs_globals():
+    # pytest-markdown-docs switches pytest's output capture off while a fence runs; without this
+    # every example's output would be printed into the test log. The snippet tests check outputs.
+    return {"print": functools.partial(print, file=io.StringIO())}

@@ -1,0 +1,75 @@
+"""A small network end to end: a custom layer, a model class, initialization, saving and restoring."""
+
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
+
+
+# --8<-- [start:layer]
+class CenteredLayer(nn.Module):
+    """Subtracts each example's mean over its features. It has no parameters."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - x.mean(dim=-1, keepdim=True)
+
+
+# --8<-- [end:layer]
+# --8<-- [start:model]
+class SmallNet(nn.Module):
+    def __init__(self, d_in: int, d_hidden: int, d_out: int) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(d_in, d_hidden),
+            nn.ReLU(),
+            nn.Linear(d_hidden, d_out),
+            CenteredLayer(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+def init_weights(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+# --8<-- [end:model]
+# --8<-- [start:use]
+torch.manual_seed(0)
+model = SmallNet(10, 8, 3)
+model.apply(init_weights)
+model.to(device)
+
+X = torch.randn(4, 10).to(device)  # drawn on the CPU, so every device sees the same batch
+Y = model(X)
+output_shape = tuple(Y.shape)
+parameter_count = sum(p.numel() for p in model.parameters())
+print("output shape:", output_shape, " parameters:", parameter_count)
+print("row means after CenteredLayer:", Y.mean(dim=-1).abs().max().item() < 1e-6)
+
+with tempfile.TemporaryDirectory() as folder:
+    checkpoint = Path(folder) / "small_net.pt"
+    torch.save(model.state_dict(), checkpoint)
+    restored = SmallNet(10, 8, 3)
+    restored.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+restored.to(device).eval()
+model.eval()
+
+with torch.no_grad():
+    same_outputs = torch.equal(model(X), restored(X))
+state_keys = list(restored.state_dict())
+print("state_dict keys:", state_keys)
+print("restored model gives the same outputs:", same_outputs)
+# --8<-- [end:use]
+
+assert output_shape == (4, 3) and parameter_count == 115
+assert torch.allclose(Y.mean(dim=-1), torch.zeros(4, device=device), atol=1e-6)
+assert all(torch.all(layer.bias == 0) for layer in model.layers if isinstance(layer, nn.Linear))
+assert state_keys == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+assert same_outputs and not restored.training
