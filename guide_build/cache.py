@@ -57,7 +57,7 @@ def environment_fingerprint(device: str) -> str:
         f"python {platform.python_version()}",
         f"torch {torch.__version__}",
         f"numpy {numpy_version}",
-        f"device {device_description(device)}",
+        f"device {device}: {device_description(device)}",
         f"runner {hashlib.sha256(Path(runner.__file__).read_bytes()).hexdigest()}",
     ]
     return "; ".join(parts)

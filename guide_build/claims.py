@@ -37,11 +37,30 @@ class Claim:
 
 
 def find_claims(markdown: str, page: str) -> list[Claim]:
+    """The claims in a page's prose (fenced code blocks are examples of Markdown, not claims)."""
+    prose = _blank_fenced_blocks(markdown)
     claims = []
-    for match in CLAIM_RE.finditer(markdown):
-        line = markdown.count("\n", 0, match.start()) + 1
+    for match in CLAIM_RE.finditer(prose):
+        line = prose.count("\n", 0, match.start()) + 1
         claims.append(Claim(page, line, match["text"], match["snippet"], match["name"]))
     return claims
+
+
+def _blank_fenced_blocks(markdown: str) -> str:
+    lines = markdown.split("\n")
+    fence = ""
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if not fence:
+            opening = re.match(r"(`{3,}|~{3,})", stripped)
+            if opening:
+                fence = opening[1]
+                lines[number] = ""
+        else:
+            if re.fullmatch(re.escape(fence[0]) + "{%d,}" % len(fence), stripped):
+                fence = ""
+            lines[number] = ""
+    return "\n".join(lines)
 
 
 def claim_error(claim: Claim, facts: dict[str, object]) -> str | None:

@@ -1,0 +1,14 @@
+"""Build the site once per test session, as `mkdocs build --strict` does for publishing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def build_site(root: Path, site_dir: Path, *, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)]
+    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
+    return subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, timeout=900)

@@ -1,0 +1,249 @@
+"""Unit tests of the build glue in guide_build/: runner, cache, claims, includes, fence."""
+
+import textwrap
+import warnings
+
+import pytest
+import torch
+
+from guide_build import cache, claims, fence, includes, runner
+
+
+def write(path, source):
+    path.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
+    return path
+
+
+# --- runner -------------------------------------------------------------------------------------
+
+
+def test_run_captures_prints_writes_and_warnings(tmp_path):
+    snippet = write(
+        tmp_path / "demo.py",
+        """
+        import sys, warnings
+        print("a", "b", sep="-")
+        sys.stdout.write("written\\n")
+        warnings.warn("careful")
+        answer = 42
+        """,
+    )
+    run = runner.run_snippet(snippet)
+    assert run.output.startswith("a-b\nwritten\n")
+    assert "UserWarning: careful" in run.output
+    assert run.facts["answer"] == 42
+
+
+def test_facts_keep_numbers_strings_shapes_and_scalar_tensors(tmp_path):
+    snippet = write(
+        tmp_path / "facts.py",
+        """
+        import torch
+        count, ratio, name, flag = 3, 0.5, "x", True
+        shape = torch.zeros(4, 3).shape
+        grad = torch.tensor(192.0)
+        big = torch.zeros(2)
+        _private = 1
+        print(count)
+        """,
+    )
+    facts = runner.run_snippet(snippet).facts
+    assert facts == {"count": 3, "ratio": 0.5, "name": "x", "flag": True, "shape": [4, 3], "grad": 192.0}
+
+
+def test_failure_names_the_snippet_file_and_line(tmp_path):
+    snippet = write(tmp_path / "broken.py", 'print("start")\nvalue = 1\nassert value == 2, "value is not 2"\n')
+    with pytest.raises(runner.SnippetFailed) as failure:
+        runner.run_snippet(snippet)
+    assert f'File "{snippet}", line 3, in <module>' in failure.value.traceback_text
+    assert "AssertionError: value is not 2" in failure.value.traceback_text
+    assert "runpy" not in failure.value.traceback_text
+
+
+def test_sys_exit_is_a_failure(tmp_path):
+    with pytest.raises(runner.SnippetFailed):
+        runner.run_snippet(write(tmp_path / "exits.py", "import sys\nsys.exit(0)\n"))
+
+
+def test_cpu_run_hides_accelerators(tmp_path):
+    snippet = write(
+        tmp_path / "device.py",
+        """
+        import torch
+        device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
+        name = str(device)
+        print(name, torch.cuda.is_available())
+        """,
+    )
+    assert runner.run_snippet(snippet, device="cpu").facts["name"] == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_cuda_run_refuses_without_cuda(tmp_path):
+    with pytest.raises(RuntimeError, match="cuda"):
+        runner.run_snippet(write(tmp_path / "any.py", "print(1)\n"), device="cuda")
+
+
+def test_snippet_state_does_not_leak_into_the_host(tmp_path):
+    snippet = write(
+        tmp_path / "state.py",
+        """
+        import torch
+        assert torch.get_default_dtype() == torch.float32
+        torch.set_default_dtype(torch.float64)
+        torch.manual_seed(123)
+        torch.use_deterministic_algorithms(True)
+        torch.set_printoptions(precision=1)
+        print("changed")
+        """,
+    )
+    rng_before = torch.get_rng_state()
+    torch.set_default_dtype(torch.float16)  # the snippet must still start from float32
+    try:
+        runner.run_snippet(snippet)
+        assert torch.get_default_dtype() == torch.float16
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert torch.equal(torch.get_rng_state(), rng_before)
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert torch._tensor_str.get_printoptions()["precision"] == 4
+
+
+def test_edited_helper_module_is_read_again(tmp_path):
+    helper = write(tmp_path / "helper_mod.py", "VALUE = 1\n")
+    snippet = write(tmp_path / "uses_helper.py", "from helper_mod import VALUE\nprint(VALUE)\n")
+    assert runner.run_snippet(snippet).output == "1\n"
+    write(helper, "VALUE = 2\n")
+    assert runner.run_snippet(snippet).output == "2\n"
+
+
+def test_warnings_show_as_in_a_fresh_process_each_run(tmp_path):
+    snippet = write(tmp_path / "warns.py", 'import warnings\nwarnings.warn("once per run")\nprint("ok")\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the host's filters must not hide the snippet's warnings
+        outputs = [runner.run_snippet(snippet).output for _ in range(2)]
+    assert all("once per run" in output for output in outputs)
+
+
+# --- cache --------------------------------------------------------------------------------------
+
+
+def test_cache_reuses_a_run_until_the_snippet_or_its_helper_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    counter = tmp_path / "runs.txt"
+    helper = write(tmp_path / "helper_two.py", "FACTOR = 2\n")
+    snippet = write(
+        tmp_path / "counted.py",
+        f"""
+        from pathlib import Path
+        from helper_two import FACTOR
+        counter = Path({str(counter)!r})
+        counter.write_text(counter.read_text() + "x" if counter.exists() else "x")
+        print(21 * FACTOR)
+        """,
+    )
+    first = cache.cached_run(snippet)
+    again = cache.cached_run(snippet)
+    assert first == again and counter.read_text() == "x"
+    write(helper, "FACTOR = 3\n")
+    assert cache.cached_run(snippet).output == "63\n" and counter.read_text() == "xx"
+
+
+def test_cache_key_depends_on_the_device(tmp_path):
+    snippet = write(tmp_path / "plain.py", "print(1)\n")
+    assert cache.cache_key(snippet, "cpu") != cache.cache_key(snippet, "cuda")
+
+
+def test_failed_runs_are_not_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    snippet = write(tmp_path / "fails.py", "raise ValueError('no')\n")
+    with pytest.raises(runner.SnippetFailed):
+        cache.cached_run(snippet)
+    assert not list((tmp_path / "cache").glob("*.json"))
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "expected"),
+    [
+        ("115", 115, True),
+        ("1,024", 1024, True),
+        ("116", 115, False),
+        ("192", 192.0, True),
+        ("2.808", 2.8080000877, True),
+        ("2.81", 2.808, True),
+        ("2.808", 2.81, False),
+        ("0.33", 1 / 3, True),
+        ("(4, 3)", [4, 3], True),
+        ("torch.Size([4, 3])", [4, 3], True),
+        ("(3, 4)", [4, 3], False),
+        ("True", True, True),
+        ("same device", "Expected all tensors to be on the same device, but", True),
+        ("other device", "Expected all tensors to be on the same device", False),
+        ("abc", 3, False),
+    ],
+)
+def test_claim_agreement(text, value, expected):
+    assert claims.agrees(text, value) is expected
+
+
+def test_find_claims_reads_bold_and_code_claims_with_their_lines():
+    page = 'Intro.\n\nIt has **115**{ data-claim="a/01_x.py:total" } and `cpu`{ data-claim="a/02_y.py:name" }.\n'
+    found = claims.find_claims(page, "docs/p.md")
+    assert [(c.line, c.text, c.snippet_path, c.name) for c in found] == [
+        (3, "115", "snippets/a/01_x.py", "total"),
+        (3, "cpu", "snippets/a/02_y.py", "name"),
+    ]
+
+
+def test_claims_inside_fenced_code_are_examples_not_claims():
+    page = 'Real **1**{ data-claim="a/01_x.py:n" }.\n````markdown\n```python\n**2**{ data-claim="a/01_x.py:n" }\n```\n````\n'
+    assert [claim.text for claim in claims.find_claims(page, "docs/p.md")] == ["1"]
+
+
+def test_claim_error_names_page_line_and_values():
+    claim = claims.Claim("docs/p.md", 7, "115", "a/01_x.py", "total")
+    assert claims.claim_error(claim, {"total": 115}) is None
+    assert claims.claim_error(claim, {"total": 124}) == (
+        "docs/p.md:7: the page says '115' for snippets/a/01_x.py:total, but the snippet computed 124"
+    )
+    assert "has no such number" in claims.claim_error(claim, {"other": 1})
+
+
+# --- includes and excerpts ----------------------------------------------------------------------
+
+SECTIONED = """
+import torch
+# --8<-- [start:part]
+x = torch.ones(2)
+# --8<-- [end:part]
+print(x)
+"""
+
+
+def test_includes_expand_and_map_back_to_page_lines(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "c").mkdir(parents=True)
+    write(tmp_path / "snippets" / "c" / "01_s.py", SECTIONED)
+    (tmp_path / "mkdocs.yml").write_text(
+        'markdown_extensions:\n  - pymdownx.snippets:\n      base_path: ["."]\n      check_paths: true\n'
+    )
+    page = '# T\n```python\n--8<-- "snippets/c/01_s.py:part"\n```\n```python\n--8<-- "snippets/c/01_s.py"\n```\n'
+    expanded, origins, excerpt_lines = includes.expand_includes(page, tmp_path / "mkdocs.yml")
+    lines = expanded.split("\n")
+    assert lines[2] == "x = torch.ones(2)" and origins[2] == 2
+    assert excerpt_lines == {2}
+    assert "--8<--" not in expanded
+    assert lines[5:8] == ["import torch", "x = torch.ones(2)", "print(x)"]
+    assert origins[5:8] == [5, 5, 5] and origins[lines.index("```", 5)] == 6
+
+
+def test_excerpt_detection(tmp_path):
+    snippet = write(tmp_path / "01_s.py", SECTIONED)
+    whole = "\n".join(fence.displayed_lines(snippet))
+    assert not fence._is_excerpt(whole, snippet)
+    assert fence._is_excerpt("x = torch.ones(2)", snippet)
+    assert fence._shows_code_from("x = torch.ones(2)", snippet)
+    assert not fence._shows_code_from("y = 3", snippet)
