@@ -57,7 +57,7 @@ def _blank_fenced_blocks(markdown: str) -> str:
                 fence = opening[1]
                 lines[number] = ""
         else:
-            if re.fullmatch(re.escape(fence[0]) + "{%d,}" % len(fence), stripped):
+            if re.fullmatch(re.escape(fence[0]) + f"{{{len(fence)},}}", stripped):
                 fence = ""
             lines[number] = ""
     return "\n".join(lines)

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
 from markdown_exec import ExecutionError, MarkdownConverter, base_format, code_block
+from markupsafe import Markup
 
 from guide_build.cache import cached_run
 from guide_build.runner import SnippetFailed, SnippetRun
@@ -33,6 +33,7 @@ SECTION_MARKER = "--8<-- ["
 SNIPPET_LINK_PREFIX = "snippet-file:"
 
 _log = logging.getLogger("mkdocs.hooks.guide_build")
+
 
 @dataclass
 class PageRecord:
@@ -58,7 +59,9 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
 
 def _run_file(path: Path, code: str, **_: Any) -> str:
     if path.suffix != ".py" or SNIPPETS_DIR not in path.parents:
-        raise ExecutionError(_error_block(f'An executed block needs title="snippets/<chapter>/<file>.py"; got "{path}".'))
+        raise ExecutionError(
+            _error_block(f'An executed block needs title="snippets/<chapter>/<file>.py"; got "{path}".')
+        )
     if not path.is_file():
         raise ExecutionError(_error_block(f"The snippet file {path} does not exist."))
     if not _shows_code_from(code, path):

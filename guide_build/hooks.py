@@ -1,9 +1,10 @@
-"""MkDocs hooks (mkdocs.yml `hooks:`): publish snippet files, check claims, stamp each page.
+"""MkDocs hooks (mkdocs.yml `hooks:`): publish snippets and notebooks, check claims, stamp pages.
 
-Per page: `on_page_markdown` finds the claims in the page source and forgets the previous page's
-runs; markdown-exec then runs the page's snippets through guide_build.fence, which records them
-in `fence.current_page`; `on_page_content` checks each claim against those runs, turns excerpt links into
-page-relative URLs and adds the "verified" stamp. Any problem is logged as a warning, which
+`on_files` publishes every snippet file beside the pages and writes one notebook per page that
+runs snippets (mkdocs-jupyter renders it). Per page, `on_page_markdown` finds the claims in the
+page source; markdown-exec then runs the page's snippets through guide_build.fence, which records
+them in `fence.current_page`; `on_page_content` checks each claim against those runs, adds the
+notebook links and the "verified" stamp. Any problem is logged as a warning, which
 `mkdocs build --strict` turns into a failed build.
 """
 
@@ -11,25 +12,34 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
+from urllib.parse import urlparse
 
+import torch
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from guide_build import stamp
+from guide_build import fence, notebooks, stamp
+from guide_build.cache import cached_run, device_description
 from guide_build.claims import Claim, claim_error, find_claims
-from guide_build import fence
 from guide_build.fence import SNIPPET_LINK_PREFIX, SNIPPETS_DIR
+from guide_build.runner import SnippetFailed
 
 log = logging.getLogger("mkdocs.hooks.guide_build")
 
+NOTEBOOK_SOURCE_DIR = Path(".cache") / "notebooks"
 _page_claims: dict[str, list[Claim]] = {}
 _SNIPPET_LINK_RE = re.compile(r'href="' + re.escape(SNIPPET_LINK_PREFIX) + r'([^"]+)"')
 
 
+@event_priority(50)  # before mkdocs-jupyter, which turns the generated notebooks into pages
 def on_files(files: Files, config, **_) -> Files:
-    """Publish every snippet file beside the pages, so a page can link the whole file."""
     for path in sorted(SNIPPETS_DIR.rglob("*.py")):
         files.append(File(path.as_posix(), src_dir=".", dest_dir=config["site_dir"], use_directory_urls=False))
+    for page in list(files.documentation_pages()):
+        if page.src_uri.endswith(".md") and "/" in page.src_uri:  # chapters, not the home page
+            _publish_notebook(page, files, config)
     return files
 
 
@@ -39,15 +49,17 @@ def on_page_markdown(markdown: str, page, **_) -> str:
     return markdown
 
 
-def on_page_content(html: str, page, **_) -> str:
+def on_page_content(html: str, page, config, **_) -> str:
     record = fence.current_page
     runs = record.runs
     for claim in _page_claims.pop(page.file.src_uri, []):
-        run = runs.get(claim.snippet_path)
         if claim.snippet_path in record.failures:
             continue  # the snippet's own traceback has been reported
+        run = runs.get(claim.snippet_path)
         if run is None:
-            log.warning(f"{claim.where}: the claim {claim.text!r} refers to {claim.snippet_path}, which this page does not run")
+            log.warning(
+                f"{claim.where}: the claim {claim.text!r} refers to {claim.snippet_path}, which this page does not run"
+            )
             continue
         error = claim_error(claim, run.facts)
         if error:
@@ -56,5 +68,49 @@ def on_page_content(html: str, page, **_) -> str:
         log.warning(f"docs/{page.file.src_uri}: shows an excerpt of {excerpt} but never runs the whole file")
     html = _SNIPPET_LINK_RE.sub(lambda match: f'href="{get_relative_url(match[1], page.url)}"', html)
     if runs:
-        html += stamp.render(runs.values())
+        html = _notebook_links(page, config) + html + stamp.render(runs.values())
     return html
+
+
+def _publish_notebook(page: File, files: Files, config) -> None:
+    markdown = Path(page.abs_src_path).read_text(encoding="utf-8")
+    environment = f"torch {torch.__version__} on {device_description()}"
+    notebook = notebooks.notebook_for_page(markdown, page.src_uri, config["site_url"], _output_of, environment)
+    if not any(cell.cell_type == "code" for cell in notebook.cells):
+        return
+    source = _notebook_path(page.src_uri)
+    notebooks.write_if_changed(notebook, NOTEBOOK_SOURCE_DIR / source)
+    files.append(
+        File(
+            source,
+            src_dir=str(NOTEBOOK_SOURCE_DIR),
+            dest_dir=config["site_dir"],
+            use_directory_urls=config["use_directory_urls"],
+        )
+    )
+
+
+def _output_of(snippet: str) -> str | None:
+    try:
+        return cached_run(snippet).output
+    except SnippetFailed:
+        return None  # the page's own build reports the failure
+
+
+def _notebook_path(page_src_uri: str) -> str:
+    return "notebooks/" + page_src_uri.removesuffix(".md") + ".ipynb"
+
+
+def _notebook_links(page, config) -> str:
+    notebook = _notebook_path(page.file.src_uri)
+    stem = Path(notebook).stem
+    rendered = notebook.removesuffix(".ipynb") + "/"
+    download = rendered + f"{stem}.ipynb"
+    owner_repo = urlparse(config["repo_url"]).path.strip("/")
+    colab = f"https://colab.research.google.com/github/{owner_repo}/blob/gh-pages/{download}"
+    links = [
+        f'<a class="md-button" href="{colab}" rel="noopener">Open in Colab</a>',
+        f'<a class="md-button" href="{get_relative_url(download, page.url)}" download>Download notebook</a>',
+        f'<a class="md-button" href="{get_relative_url(rendered, page.url)}">View as notebook</a>',
+    ]
+    return f'<p class="notebook-links">{" ".join(links)}</p>\n'

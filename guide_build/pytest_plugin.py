@@ -23,7 +23,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # pymdownx.snippets resolves include paths against the working directory.
     os.chdir(config.rootpath)
     if os.environ.get("REQUIRE_CUDA") == "1" and not torch.cuda.is_available():
-        raise pytest.UsageError("REQUIRE_CUDA=1, but torch.cuda.is_available() is False: refusing to skip the GPU tests")
+        raise pytest.UsageError(
+            "REQUIRE_CUDA=1, but torch.cuda.is_available() is False: refusing to skip the GPU tests"
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -15,10 +15,10 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 from unittest import mock
 
 import torch

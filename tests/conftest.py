@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
 import torch
+from bs4 import BeautifulSoup
+from site_build import build_site
 
 from guide_build.runner import SnippetFailed, SnippetRun, run_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "snippets").rglob("*.py"))
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md"))
+BIN = Path(sys.executable).parent
 CUDA = torch.cuda.is_available()
+WHOLE_INCLUDE_RE = re.compile(r'^\s*--8<--\s+"(snippets/[^":]+\.py)"\s*$', re.MULTILINE)
 DEVICES = [
     "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(not CUDA, reason="no CUDA device (REQUIRE_CUDA=1 makes this an error)")),
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not CUDA, reason="no CUDA device (REQUIRE_CUDA=1 makes this an error)")
+    ),
 ]
+
+
+def tool(name: str) -> str:
+    """A command-line tool installed with the test extras, found beside this Python first."""
+    found = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert found, f"{name} is not installed (it comes with the test extras: make test installs them)"
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +54,23 @@ def snippet_run():
         return result
 
     return get
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """The site, built once per session with `mkdocs build --strict`."""
+    site_dir = tmp_path_factory.mktemp("site")
+    result = build_site(ROOT, site_dir)
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-8000:]}"
+    return site_dir
+
+
+def executed_snippets(page: str) -> list[str]:
+    """The snippet files a page includes whole (and so runs)."""
+    return WHOLE_INCLUDE_RE.findall((ROOT / page).read_text(encoding="utf-8"))
+
+
+def built_page(site: Path, page: str) -> BeautifulSoup:
+    relative = Path(page).relative_to("docs").with_suffix("")
+    html_file = site / ("index.html" if relative.name == "index" else relative / "index.html")
+    return BeautifulSoup(html_file.read_text(encoding="utf-8"), "html.parser")

@@ -46,8 +46,21 @@ def test_strict_build_fails_naming_the_snippet_and_line(broken_copy, tmp_path):
 
 def test_tests_fail_naming_the_snippet_and_line(broken_copy):
     copy, location = broken_copy
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_snippets.py", "tests/test_claims.py", "-k", "01_parameter_count or parameter-count"]
-    result = subprocess.run(command, cwd=copy, capture_output=True, text=True, timeout=600, env={**os.environ, "REQUIRE_CUDA": ""})
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_snippets.py",
+        "tests/test_claims.py",
+        "-k",
+        "01_parameter_count or parameter-count",
+    ]
+    result = subprocess.run(
+        command, cwd=copy, capture_output=True, text=True, timeout=600, env={**os.environ, "REQUIRE_CUDA": ""}
+    )
     assert result.returncode == 1, result.stdout[-3000:]
     assert location in result.stdout
     assert "the page says '115'" in result.stdout and "computed 124" in result.stdout

@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import PAGES, ROOT, SNIPPETS
-from site_build import build_site
+from conftest import PAGES, SNIPPETS, built_page, executed_snippets
 
 from guide_build.cache import cached_run
-
-WHOLE_INCLUDE_RE = re.compile(r'^\s*--8<--\s+"(snippets/[^":]+\.py)"\s*$', re.MULTILINE)
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    site_dir = tmp_path_factory.mktemp("site")
-    result = build_site(ROOT, site_dir)
-    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-8000:]}"
-    return site_dir
-
-
-def built_page(site: Path, page: str) -> BeautifulSoup:
-    relative = Path(page).relative_to("docs").with_suffix("")
-    html_file = site / ("index.html" if relative.name == "index" else relative / "index.html")
-    return BeautifulSoup(html_file.read_text(encoding="utf-8"), "html.parser")
-
-
-def executed_snippets(page: str) -> list[str]:
-    return WHOLE_INCLUDE_RE.findall(Path(page).read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -71,9 +49,22 @@ def test_site_loads_nothing_from_other_hosts(site):
         for tag, attribute in (("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src")):
             for element in soup.find_all(tag):
                 url = element.get(attribute) or ""
-                is_stylesheet_or_asset = tag != "link" or {"stylesheet", "preload", "icon"} & set(element.get("rel", []))
+                is_stylesheet_or_asset = tag != "link" or {"stylesheet", "preload", "icon"} & set(
+                    element.get("rel", [])
+                )
                 if is_stylesheet_or_asset and re.match(r"^(https?:)?//", url):
                     external.add(url)
     for css in site.rglob("*.css"):
         external.update(re.findall(r"url\((?:['\"])?((?:https?:)?//[^)'\"]+)", css.read_text(encoding="utf-8")))
     assert external == set()
+
+
+def test_site_has_a_not_found_page(site):
+    not_found = BeautifulSoup((site / "404.html").read_text(encoding="utf-8"), "html.parser")
+    assert "404" in not_found.get_text()
+
+
+def test_every_page_links_to_its_source_for_editing(site):
+    for page in PAGES:
+        edit = built_page(site, page).find("a", attrs={"title": "Edit this page"})
+        assert edit is not None and edit["href"].endswith(page.removeprefix("docs/")), page

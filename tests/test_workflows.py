@@ -1,18 +1,17 @@
 """The CI workflow files pass actionlint, and actionlint does catch a broken workflow."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, tool
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
 
 def actionlint(*files: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    executable = shutil.which("actionlint")
-    assert executable, "actionlint is not installed (it comes with the test extras)"
-    return subprocess.run([executable, "-no-color", *map(str, files)], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [tool("actionlint"), "-no-color", *map(str, files)], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_three_workflows_exist():
@@ -30,6 +29,8 @@ def test_gpu_workflow_requires_cuda():
 
 def test_actionlint_reports_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
-    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.no_such_field }}\n")
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.no_such_field }}\n"
+    )
     result = actionlint(broken, cwd=tmp_path)
     assert result.returncode == 1 and "no_such_field" in result.stdout

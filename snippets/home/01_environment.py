@@ -4,8 +4,14 @@ import platform
 
 import torch
 
-device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
-device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
+device = (
+    torch.accelerator.current_accelerator()
+    if torch.accelerator.is_available()
+    else torch.device("cpu")
+)
+device_name = (
+    torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
+)
 
 torch_version = torch.__version__
 print(f"Python {platform.python_version()}, torch {torch_version}")

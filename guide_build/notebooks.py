@@ -1,0 +1,135 @@
+"""Each chapter as a Jupyter notebook, generated from its page and snippet files at build time.
+
+Prose becomes Markdown cells (claims unmarked, admonitions turned into bold headings, links made
+absolute so they work in Colab); every whole-file snippet becomes a code cell, with the output the
+build's own run of that snippet printed. Excerpts stay as Markdown code, since they are not
+programs. The notebook is never kept by hand: edit the page or the snippet instead.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+from nbformat import v4
+
+from guide_build.fence import displayed_lines
+from guide_build.includes import INCLUDE_RE
+
+EXEC_FENCE_RE = re.compile(r'^\s*(?P<ticks>`{3,})python\b[^\n]*\bexec="on"')
+BLOCK_TITLE_RE = re.compile(r'^(?P<indent>\s*)(?:!!!|\?\?\?\+?|===)\s*(?P<kind>\w+)?\s*(?:"(?P<title>[^"]*)")?\s*$')
+CLAIM_ATTRIBUTE_RE = re.compile(r'\{\s*data-claim="[^"]*"\s*\}')
+PAGE_LINK_RE = re.compile(r"\]\((?!https?:|#|mailto:)(?P<target>[^)#\s]+\.md)(?P<anchor>#[^)\s]*)?\)")
+
+OutputOf = Callable[[str], "str | None"]
+
+
+def notebook_for_page(
+    markdown: str, page: str, site_url: str, output_of: OutputOf, environment: str
+) -> nbformat.NotebookNode:
+    """`page` is the page's path under docs/; `output_of(snippet)` gives a snippet's printed output."""
+    title = next((line[2:].strip() for line in markdown.split("\n") if line.startswith("# ")), page)
+    page_url = site_url + _page_url(page)
+    intro = (
+        f"*This notebook is generated from the page [{title}]({page_url}) of the PyTorch Builders Guide. "
+        f"The outputs shown were printed when the site was built ({environment}). Run the cells from top to "
+        "bottom, on a CPU or a GPU: each code cell is also a complete program on its own.*"
+    )
+    cells = [v4.new_markdown_cell(intro)]
+    prose: list[str] = []
+    lines = markdown.split("\n")
+    index = 0
+    while index < len(lines):
+        fence = EXEC_FENCE_RE.match(lines[index])
+        include = INCLUDE_RE.match(lines[index + 1]) if fence and index + 1 < len(lines) else None
+        if include:
+            _flush(prose, cells, page, site_url)
+            cells.append(_cell_for_include(include["target"], output_of))
+            index = _end_of_fence(lines, index, fence["ticks"]) + 1
+            continue
+        prose.append(lines[index])
+        index += 1
+    _flush(prose, cells, page, site_url)
+    notebook = v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["language_info"] = {"name": "python"}
+    notebook.metadata["pytorch_builders_guide"] = {"page": f"docs/{page}", "built_with": environment}
+    return notebook
+
+
+def write_if_changed(notebook: nbformat.NotebookNode, path: Path) -> None:
+    text = nbformat.writes(notebook) + "\n"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def _cell_for_include(target: str, output_of: OutputOf) -> nbformat.NotebookNode:
+    path, _, section = target.partition(":")
+    if section:
+        return v4.new_markdown_cell(
+            f"Part of `{path}`, which a later cell runs as a whole:\n\n```python\n{_section(path, section)}\n```"
+        )
+    cell = v4.new_code_cell("\n".join(displayed_lines(Path(path))).strip("\n"))
+    output = output_of(path)
+    if output:
+        cell.outputs = [v4.new_output("stream", name="stdout", text=output)]
+    return cell
+
+
+def _section(path: str, name: str) -> str:
+    text = Path(path).read_text(encoding="utf-8")
+    start, end = f"[start:{name}]", f"[end:{name}]"
+    body = text.split(start, 1)[1].split("\n", 1)[1].split(end, 1)[0]
+    return body.rsplit("\n", 1)[0].strip("\n")
+
+
+def _end_of_fence(lines: list[str], opening: int, ticks: str) -> int:
+    for index in range(opening + 1, len(lines)):
+        if lines[index].strip() == ticks:
+            return index
+    raise ValueError(f"unclosed code block at line {opening + 1}")
+
+
+def _flush(prose: list[str], cells: list, page: str, site_url: str) -> None:
+    text = _notebook_markdown(prose, page, site_url).strip("\n")
+    prose.clear()
+    if text.strip():
+        cells.append(v4.new_markdown_cell(text))
+
+
+def _notebook_markdown(lines: list[str], page: str, site_url: str) -> str:
+    """Material-only syntax turned into plain Markdown that Jupyter and Colab render."""
+    out: list[str] = []
+    block_indent: int | None = None
+    for line in lines:
+        indent = len(line) - len(line.lstrip())
+        if block_indent is not None and line.strip() and indent <= block_indent:
+            block_indent = None
+        title = BLOCK_TITLE_RE.match(line)
+        if title:
+            label = title["title"] or (title["kind"] or "").capitalize()
+            out.append(f"{title['indent']}**{label}**" if label else "")
+            block_indent = len(title["indent"])
+            continue
+        if block_indent is not None and line.startswith(" " * (block_indent + 4)):
+            line = line[:block_indent] + line[block_indent + 4 :]
+        line = CLAIM_ATTRIBUTE_RE.sub("", line)
+        line = PAGE_LINK_RE.sub(lambda match: f"]({_absolute(match, page, site_url)})", line)
+        out.append(line)
+    return "\n".join(out)
+
+
+def _absolute(match: re.Match, page: str, site_url: str) -> str:
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(page), match["target"]))
+    return site_url + _page_url(target) + (match["anchor"] or "")
+
+
+def _page_url(page: str) -> str:
+    stem = page.removesuffix(".md")
+    if stem == "index":
+        return ""
+    return stem.removesuffix("/index") + "/"

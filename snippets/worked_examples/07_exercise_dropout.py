@@ -1,0 +1,39 @@
+"""Exercise: add Dropout to SmallNet and see what train() and eval() change."""
+
+import torch
+from torch import nn
+
+
+class CenteredLayer(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - x.mean(dim=-1, keepdim=True)
+
+
+class SmallNetWithDropout(nn.Module):
+    def __init__(self, d_in: int, d_hidden: int, d_out: int, p: float = 0.5) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(d_in, d_hidden),
+            nn.ReLU(),
+            nn.Dropout(p),
+            nn.Linear(d_hidden, d_out),
+            CenteredLayer(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+torch.manual_seed(0)
+model = SmallNetWithDropout(10, 8, 3)
+X = torch.randn(4, 10)
+
+parameter_count = sum(p.numel() for p in model.parameters())
+train_calls_agree = torch.equal(model(X), model(X))  # a fresh dropout mask on each call
+model.eval()
+eval_calls_agree = torch.equal(model(X), model(X))  # dropout is the identity in evaluation mode
+print("parameters:", parameter_count)
+print("train mode, two calls agree:", train_calls_agree)
+print("eval mode, two calls agree:", eval_calls_agree)
+
+assert parameter_count == 115 and not train_calls_agree and eval_calls_agree

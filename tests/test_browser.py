@@ -1,0 +1,140 @@
+"""The built site in a real browser: Debian's Chromium, driven by Playwright, on localhost only.
+
+The site is served from the session's strict build. Every request is checked: one that would leave
+localhost is blocked and fails the test, as does any console error. Screenshots of two pages are
+saved in test-artifacts/ (CI keeps them).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import nbformat
+import pytest
+from conftest import ROOT
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without the networking flags Chromium keeps calling Google's services, which this machine refuses.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.fail("Debian's chromium is not installed; `make test` installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page that blocks and records any request off localhost, and records console errors."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.offsite_requests = []
+    page.console_errors = []
+
+    def guard(route):
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            page.offsite_requests.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    yield page
+    assert page.offsite_requests == [], "requests left localhost"
+    assert page.console_errors == [], "console errors"
+    context.close()
+
+
+def nav_links(page, base_url) -> list[str]:
+    hrefs = page.eval_on_selector_all("nav.md-nav--primary a.md-nav__link[href]", "links => links.map(a => a.href)")
+    return sorted({href.split("#")[0] for href in hrefs if href.startswith(base_url)})
+
+
+def test_home_page_renders(page, base_url):
+    page.goto(base_url)
+    assert page.inner_text("article h1") == "PyTorch Builders Guide"
+    assert page.locator("article .result").count() >= 1  # the environment example and its output
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+
+
+def test_navigation_reaches_every_chapter(page, base_url):
+    page.goto(base_url)
+    links = nav_links(page, base_url)
+    assert len(links) >= 19
+    for link in links:
+        response = page.goto(link)
+        assert response.ok, link
+        assert page.locator("article h1").count() == 1, link
+
+
+def test_search_finds_the_saving_chapter_by_api_name(page, base_url):
+    page.goto(base_url)
+    page.click("label.md-search__icon, label[for='__search']")
+    page.fill("input.md-search__input", "state_dict")
+    results = page.locator(".md-search-result__item")
+    results.first.wait_for(timeout=15000)
+    titles = " | ".join(results.all_inner_texts())
+    assert "Saving and loading" in titles
+
+
+def test_code_blocks_have_copy_buttons_and_outputs_do_not(page, base_url):
+    page.goto(base_url + "worked-examples/parameter-count/")
+    page.wait_for_selector("article .highlight .md-clipboard", state="attached")
+    code_block = page.locator("article .highlight").first
+    assert code_block.locator(".md-clipboard").count() == 1
+    assert code_block.locator(".md-clipboard").is_visible()
+    output = page.locator("article .result").first
+    assert output.is_visible()
+    assert not output.locator(".md-clipboard").first.is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "parameter-count.png"), full_page=True)
+
+
+def test_notebook_download_link_returns_a_valid_notebook(page, base_url):
+    page.goto(base_url + "saving-and-devices/saving-and-loading/")
+    link = page.locator(".notebook-links a[download]")
+    assert link.count() == 1
+    response = page.request.get(urljoin(page.url, link.get_attribute("href")))
+    assert response.ok
+    notebook = nbformat.reads(json.dumps(response.json()), as_version=4)
+    nbformat.validate(notebook)
+    assert any(cell.cell_type == "code" and "torch.save" in cell.source for cell in notebook.cells)
