@@ -25,6 +25,7 @@ from typing import Any
 from markdown_exec import ExecutionError, MarkdownConverter, base_format, code_block
 from markupsafe import Markup
 
+from guide_build import gpu_record
 from guide_build.cache import cached_run
 from guide_build.runner import SnippetFailed, SnippetRun
 
@@ -52,9 +53,30 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
     path = Path(options["extra"].get("title", ""))
     if path.is_file() and _is_excerpt(source, path):
         return _render_excerpt(source, path, md)
-    options = {**options, "source": options["source"] or "block", "result": options["result"] or "text"}
+    extra = dict(options["extra"])
+    show_gpu = extra.pop("gpu", "") == "recorded"
+    options = {**options, "extra": extra, "source": options["source"] or "block", "result": options["result"] or "text"}
     run = functools.partial(_run_file, path)
-    return base_format(language=language, run=run, code=source, md=md, **options)
+    rendered = base_format(language=language, run=run, code=source, md=md, **options)
+    if show_gpu:
+        rendered += _recorded_gpu_output(path, md)
+    return rendered
+
+
+def _recorded_gpu_output(path: Path, md) -> Markup:
+    """The output the recorded CUDA test run printed for this snippet, beside this build's output."""
+    run = gpu_record.load()
+    output = run.output_for(path.as_posix()) if run else None
+    if output is None:
+        note = "No CUDA output is recorded for this version of the snippet yet. Run the tests on a GPU with `--record-gpu`."
+        return MarkdownConverter(md).convert(f'!!! warning "Not yet run on a GPU"\n    {note}')
+    block = code_block("text", output.rstrip("\n"))
+    label = html.escape(f"Output on CUDA: {run.summary} (recorded by the GPU test run)")
+    return (
+        Markup(f'<div class="result gpu-result" data-label="{label}">')
+        + MarkdownConverter(md).convert(block)
+        + Markup("</div>")
+    )
 
 
 def _run_file(path: Path, code: str, **_: Any) -> str:

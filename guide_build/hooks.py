@@ -20,7 +20,7 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from guide_build import fence, notebooks, stamp
+from guide_build import fence, gpu_record, notebooks, stamp
 from guide_build.cache import cached_run, device_description
 from guide_build.claims import Claim, claim_error, find_claims
 from guide_build.fence import SNIPPET_LINK_PREFIX, SNIPPETS_DIR
@@ -68,7 +68,7 @@ def on_page_content(html: str, page, config, **_) -> str:
         log.warning(f"docs/{page.file.src_uri}: shows an excerpt of {excerpt} but never runs the whole file")
     html = _SNIPPET_LINK_RE.sub(lambda match: f'href="{get_relative_url(match[1], page.url)}"', html)
     if runs:
-        html = _notebook_links(page, config) + html + stamp.render(runs.values())
+        html = _notebook_links(page, config) + html + stamp.render(list(runs.values()), gpu_record.load())
     return html
 
 

@@ -47,7 +47,7 @@ def notebook_for_page(
         include = INCLUDE_RE.match(lines[index + 1]) if fence and index + 1 < len(lines) else None
         if include:
             _flush(prose, cells, page, site_url)
-            cells.append(_cell_for_include(include["target"], output_of))
+            cells.extend(_cells_for_include(include["target"], output_of))
             index = _end_of_fence(lines, index, fence["ticks"]) + 1
             continue
         prose.append(lines[index])
@@ -67,14 +67,27 @@ def write_if_changed(notebook: nbformat.NotebookNode, path: Path) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def _cell_for_include(target: str, output_of: OutputOf) -> nbformat.NotebookNode:
+def _cells_for_include(target: str, output_of: OutputOf) -> list[nbformat.NotebookNode]:
     path, _, section = target.partition(":")
     if section:
-        return v4.new_markdown_cell(
-            f"Part of `{path}`, which a later cell runs as a whole:\n\n```python\n{_section(path, section)}\n```"
-        )
-    cell = v4.new_code_cell("\n".join(displayed_lines(Path(path))).strip("\n"))
+        text = f"Part of `{path}`, which a later cell runs as a whole:\n\n```python\n{_section(path, section)}\n```"
+        return [v4.new_markdown_cell(text)]
+    source = "\n".join(displayed_lines(Path(path))).strip("\n")
     output = output_of(path)
+    if not is_helper_module(Path(path)):
+        return [_code_cell(source, output)]
+    # Scripts import a helper module from their own folder: save it as a file first, then run it.
+    name = Path(path).name
+    return [_code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n"), _code_cell(f"%run {name}", output)]
+
+
+def is_helper_module(path: Path) -> bool:
+    """A snippet that other snippets import: its name is a Python identifier (no NN_ prefix)."""
+    return path.stem.isidentifier()
+
+
+def _code_cell(source: str, output: str | None) -> nbformat.NotebookNode:
+    cell = v4.new_code_cell(source)
     if output:
         cell.outputs = [v4.new_output("stream", name="stdout", text=output)]
     return cell

@@ -1,24 +1,31 @@
-"""The "verified" line at the foot of every page that runs snippets."""
+"""The "verified" lines at the foot of every page that runs snippets: this build, and the GPU run."""
 
 from __future__ import annotations
 
 import html
 import platform
-from collections.abc import Iterable
 
 import torch
 
+from guide_build import gpu_record
 from guide_build.cache import device_description
 from guide_build.runner import SnippetRun
 
 
-def render(runs: Iterable[SnippetRun]) -> str:
-    runs = list(runs)
+def render(runs: list[SnippetRun], gpu_run: gpu_record.GpuRun | None) -> str:
     seconds = sum(run.seconds for run in runs)
     examples = "example" if len(runs) == 1 else "examples"
-    text = (
-        f"Verified: the {len(runs)} {examples} on this page ran when the site was built, "
-        f"with torch {torch.__version__} on {device_description()} (Python {platform.python_version()}), "
-        f"in {seconds:.2f} s."
+    built = (
+        f"Verified: the {len(runs)} {examples} on this page ran when the site was built, with torch "
+        f"{torch.__version__} on {device_description()} (Python {platform.python_version()}), in {seconds:.2f} s."
     )
-    return f'\n<p class="verified-stamp">{html.escape(text)}</p>\n'
+    return f'\n<p class="verified-stamp">{html.escape(built)}<br>{html.escape(gpu_line(runs, gpu_run))}</p>\n'
+
+
+def gpu_line(runs: list[SnippetRun], gpu_run: gpu_record.GpuRun | None) -> str:
+    if gpu_run is None:
+        return "GPU: no GPU test run has been recorded yet."
+    current = sum(1 for run in runs if gpu_run.output_for(run.path) is not None)
+    changed = len(runs) - current
+    line = f"GPU: {current} of {len(runs)} passed in the recorded CUDA test run ({gpu_run.summary})"
+    return line + (f"; {changed} changed since then." if changed else ".")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import torch
 from bs4 import BeautifulSoup
 from site_build import build_site
 
+from guide_build import gpu_record
 from guide_build.runner import SnippetFailed, SnippetRun, run_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,10 +38,13 @@ def tool(name: str) -> str:
     return found
 
 
+SESSION_RUNS: dict[tuple[str, str], SnippetRun | SnippetFailed] = {}
+
+
 @pytest.fixture(scope="session")
 def snippet_run():
     """`snippet_run(path, device)`: the run of a snippet on a device, computed once per session."""
-    runs: dict[tuple[str, str], SnippetRun | SnippetFailed] = {}
+    runs = SESSION_RUNS
 
     def get(path: str, device: str) -> SnippetRun:
         key = (path, device)
@@ -74,3 +79,24 @@ def built_page(site: Path, page: str) -> BeautifulSoup:
     relative = Path(page).relative_to("docs").with_suffix("")
     html_file = site / ("index.html" if relative.name == "index" else relative / "index.html")
     return BeautifulSoup(html_file.read_text(encoding="utf-8"), "html.parser")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With --record-gpu, keep every snippet's CUDA output for the site (if the whole run passed)."""
+    if not session.config.getoption("--record-gpu") or exitstatus != 0:
+        return
+    cuda_runs = {
+        path: run for (path, device), run in SESSION_RUNS.items() if device == "cuda" and isinstance(run, SnippetRun)
+    }
+    assert set(cuda_runs) == set(SNIPPETS), "--record-gpu needs the whole suite to run on CUDA"
+    gpu_record.save(
+        gpu_record.GpuRun(
+            device=torch.cuda.get_device_name(0),
+            torch=torch.__version__,
+            cuda=str(torch.version.cuda),
+            date=datetime.date.today().isoformat(),
+            outputs={path: run.output for path, run in sorted(cuda_runs.items())},
+            hashes={path: gpu_record.snippet_hash(path) for path in sorted(cuda_runs)},
+        ),
+        ROOT / gpu_record.RECORD_PATH,
+    )

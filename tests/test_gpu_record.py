@@ -1,0 +1,76 @@
+"""The recorded GPU run that the site shows: what it promises, and that it is kept current."""
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import CUDA, PAGES, ROOT
+
+from guide_build import gpu_record
+from guide_build.runner import SnippetRun
+from guide_build.stamp import gpu_line
+
+TITLE_RE = re.compile(r'title="([^"]+)"')
+
+
+def shown_with_gpu_output(page: str) -> list[str]:
+    """The snippets whose recorded CUDA output the page shows (fences with gpu="recorded")."""
+    lines = (ROOT / page).read_text(encoding="utf-8").split("\n")
+    return [TITLE_RE.search(line)[1] for line in lines if 'exec="on"' in line and 'gpu="recorded"' in line]
+
+
+SHOWN_ON_GPU = sorted({snippet for page in PAGES for snippet in shown_with_gpu_output(page)})
+
+
+def fake_run(snippet: Path, output: str = "cuda:0\n") -> gpu_record.GpuRun:
+    return gpu_record.GpuRun(
+        device="NVIDIA H200",
+        torch="2.11.0+cu130",
+        cuda="13.0",
+        date="2026-11-28",
+        outputs={str(snippet): output},
+        hashes={str(snippet): gpu_record.snippet_hash(snippet)},
+    )
+
+
+def test_a_record_is_only_shown_for_the_snippet_it_was_made_from(tmp_path):
+    snippet = tmp_path / "01_x.py"
+    snippet.write_text("print('cuda')\n")
+    record = fake_run(snippet)
+    assert record.output_for(str(snippet)) == "cuda:0\n"
+    snippet.write_text("print('edited')\n")
+    assert record.output_for(str(snippet)) is None
+
+
+def test_record_round_trips_through_its_file(tmp_path):
+    snippet = tmp_path / "01_x.py"
+    snippet.write_text("print(1)\n")
+    gpu_record.save(fake_run(snippet), tmp_path / "gpu-run.json")
+    assert gpu_record.load(tmp_path / "gpu-run.json") == fake_run(snippet)
+
+
+def test_stamp_counts_examples_covered_by_the_gpu_run(tmp_path):
+    current, changed = tmp_path / "01_a.py", tmp_path / "02_b.py"
+    current.write_text("print(1)\n")
+    changed.write_text("print(2)\n")
+    record = fake_run(current)
+    record.hashes[str(changed)] = "an older version"
+    runs = [SnippetRun(str(current), "auto", "1\n"), SnippetRun(str(changed), "auto", "2\n")]
+    assert gpu_line(runs, record) == (
+        "GPU: 1 of 2 passed in the recorded CUDA test run (NVIDIA H200, torch 2.11.0+cu130 (CUDA 13.0), 2026-11-28); "
+        "1 changed since then."
+    )
+    assert gpu_line(runs, None) == "GPU: no GPU test run has been recorded yet."
+
+
+@pytest.mark.skipif(not CUDA, reason="compares the record with a fresh CUDA run")
+@pytest.mark.parametrize("snippet", SHOWN_ON_GPU)
+def test_gpu_output_shown_on_the_site_is_current(snippet, snippet_run, request):
+    fresh = snippet_run(snippet, "cuda").output
+    if request.config.getoption("--record-gpu"):
+        return  # this run writes the new record when it finishes
+    record = gpu_record.load(ROOT / gpu_record.RECORD_PATH)
+    assert record is not None, "no GPU run is recorded: run the tests on CUDA with --record-gpu"
+    recorded = record.output_for(snippet)
+    assert recorded is not None, f"{snippet} changed since the GPU run was recorded: rerun with --record-gpu"
+    assert recorded == fresh, f"{snippet} prints something else on CUDA now: rerun with --record-gpu"
