@@ -9,6 +9,7 @@ stale output is never shown. Failed runs are never stored.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import os
@@ -84,6 +85,13 @@ def source_files(path: Path) -> set[Path]:
 
 
 def _local_imports(path: Path) -> list[Path]:
+    status = path.stat()
+    return _local_imports_of_version(path, status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_imports_of_version(path: Path, mtime_ns: int, size: int) -> list[Path]:
+    """Parsing every snippet on every rebuild adds up: remember the answer per file version."""
     tree = ast.parse(path.read_bytes(), filename=str(path))
     names: list[str] = []
     for node in ast.walk(tree):

@@ -15,15 +15,17 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
+import jinja2
 import torch
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
 from guide_build import fence, gpu_record, notebooks, stamp
-from guide_build.cache import cached_run, device_description
+from guide_build.cache import cached_run, device_description, source_files
 from guide_build.claims import Claim, claim_error, find_claims
 from guide_build.fence import SNIPPET_LINK_PREFIX, SNIPPETS_DIR
+from guide_build.includes import INCLUDE_RE
 from guide_build.runner import SnippetFailed
 
 log = logging.getLogger("mkdocs.hooks.guide_build")
@@ -40,7 +42,40 @@ def on_files(files: Files, config, **_) -> Files:
     for page in list(files.documentation_pages()):
         if page.src_uri.endswith(".md") and "/" in page.src_uri:  # chapters, not the home page
             _publish_notebook(page, files, config)
+    for page in files.documentation_pages():
+        _forget_if_snippets_changed(page)
     return files
+
+
+def _forget_if_snippets_changed(page: File) -> None:
+    """`mkdocs serve --dirty` rebuilds only pages whose source is newer than their built file, and
+    a page's source includes its snippets: drop the built file of a page whose snippets (or the
+    GPU record its stamp reads) changed since, so that it is rebuilt. A clean build has no built
+    files yet, so there this does nothing."""
+    built = Path(page.abs_dest_path)
+    if not page.src_uri.endswith(".md") or not built.is_file():
+        return
+    sources = [gpu_record.RECORD_PATH] if gpu_record.RECORD_PATH.is_file() else []
+    for line in Path(page.abs_src_path).read_text(encoding="utf-8").split("\n"):
+        include = INCLUDE_RE.match(line)
+        snippet = Path(include["target"].partition(":")[0]) if include else None
+        if snippet and snippet.is_file():
+            sources += source_files(snippet)
+    if any(source.stat().st_mtime > built.stat().st_mtime for source in sources):
+        built.unlink()
+
+
+def on_env(env, config, files, **_):
+    """Keep compiled theme templates on disk: each rebuild of `mkdocs serve` makes a new template
+    environment, and compiling Material's templates again is a large part of a small rebuild."""
+    env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(_cache_folder("jinja")))
+    return env
+
+
+def _cache_folder(name: str) -> Path:
+    folder = Path(".cache") / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def on_page_markdown(markdown: str, page, **_) -> str:
@@ -70,6 +105,14 @@ def on_page_content(html: str, page, config, **_) -> str:
     if runs:
         html = _notebook_links(page, config) + html + stamp.render(list(runs.values()), gpu_record.load())
     return html
+
+
+@event_priority(50)  # before Material's search plugin reads the page
+def on_page_context(context, page, **_):
+    """Keep notebook versions out of the search index: search should find the chapter itself."""
+    if page.file.src_uri.startswith("notebooks/"):
+        page.meta["search"] = {"exclude": True}
+    return context
 
 
 def _publish_notebook(page: File, files: Files, config) -> None:

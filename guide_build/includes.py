@@ -16,6 +16,7 @@ from pathlib import Path
 import markdown
 from mkdocs.utils.yaml import yaml_load
 
+MATERIAL_BLOCK_RE = re.compile(r'^\s*(?:!!!|\?\?\?\+?|===)\+?\s*(?:\w[\w-]*)?\s*(?:"[^"]*")?\s*$')
 INCLUDE_RE = re.compile(r'^\s*-{1,}8<-{1,}\s+"(?P<target>[^"]+)"\s*$')
 
 
@@ -28,7 +29,7 @@ class IncludeExpandingParser:
 
     def parse(self, text: str, env=None):
         expanded, origins, excerpt_lines = expand_includes(text, self._config_file)
-        tokens = self._parser.parse(expanded, env)
+        tokens = self._parser.parse(unwrap_material_blocks(expanded), env)
         for token in tokens:
             if not token.map:
                 continue
@@ -54,6 +55,28 @@ def expand_includes(text: str, config_file: str | Path = "mkdocs.yml") -> tuple[
         lines.extend(pasted)
         origins.extend([page_line] * len(pasted))
     return "\n".join(lines), origins, excerpt_lines
+
+
+def unwrap_material_blocks(text: str) -> str:
+    """Open up admonitions, collapsible blocks and content tabs (`!!!`, `???`, `===`), whose
+    bodies are indented, so that the code blocks inside them are code blocks to CommonMark too.
+    Each title line becomes blank and each body line loses its block's indentation, so the text
+    keeps its line count (the line mapping stays valid)."""
+    lines = text.split("\n")
+    open_blocks: list[int] = []  # the indentation of each enclosing block's title line
+    for number, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip(" "))
+        while open_blocks and line.strip() and indent <= open_blocks[-1]:
+            open_blocks.pop()
+        if MATERIAL_BLOCK_RE.match(line):
+            lines[number] = ""
+            open_blocks.append(indent)
+            continue
+        for _ in open_blocks:
+            if line.startswith("    "):
+                line = line[4:]
+        lines[number] = line
+    return "\n".join(lines)
 
 
 def _names_section(target: str) -> bool:

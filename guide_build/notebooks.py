@@ -53,6 +53,8 @@ def notebook_for_page(
         prose.append(lines[index])
         index += 1
     _flush(prose, cells, page, site_url)
+    for number, cell in enumerate(cells):
+        cell.id = f"cell-{number}"  # stable ids: an unchanged page gives byte-identical notebooks
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}

@@ -70,7 +70,7 @@ def test_cpu_run_hides_accelerators(tmp_path):
         tmp_path / "device.py",
         """
         import torch
-        device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
+        device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
         name = str(device)
         print(name, torch.cuda.is_available())
         """,
@@ -247,3 +247,19 @@ def test_excerpt_detection(tmp_path):
     assert fence._is_excerpt("x = torch.ones(2)", snippet)
     assert fence._shows_code_from("x = torch.ones(2)", snippet)
     assert not fence._shows_code_from("y = 3", snippet)
+
+
+def test_material_blocks_are_opened_so_their_code_is_tested():
+    page = '1. Question\n\n    ??? example "Solution"\n        ```python\n        print(1)\n        ```\n\nAfter.\n'
+    unwrapped = includes.unwrap_material_blocks(page)
+    assert unwrapped.split("\n") == [
+        "1. Question",
+        "",
+        "",
+        "    ```python",
+        "    print(1)",
+        "    ```",
+        "",
+        "After.",
+        "",
+    ]

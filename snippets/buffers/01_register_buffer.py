@@ -1,0 +1,54 @@
+"""A parameter, a persistent buffer and a non-persistent buffer: where each one shows up."""
+
+import torch
+from torch import nn
+
+
+class MaskedClassifier(nn.Module):
+    """Standardizes its input with stored statistics, hides some features, then classifies."""
+
+    def __init__(self, num_features: int, num_classes: int, hidden: list[int]) -> None:
+        super().__init__()
+        self.linear = nn.Linear(num_features, num_classes)  # learned: parameters
+        # Statistics of the training data, set once before training: part of the checkpoint.
+        self.register_buffer("mean", torch.zeros(num_features))
+        self.register_buffer("std", torch.ones(num_features))
+        # Derived from the constructor's arguments, so it need not be saved.
+        mask = torch.ones(num_features)
+        mask[hidden] = 0.0
+        self.register_buffer("mask", mask, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear((x - self.mean) / self.std * self.mask)
+
+
+model = MaskedClassifier(num_features=4, num_classes=2, hidden=[3])
+
+parameter_names = [name for name, _ in model.named_parameters()]
+buffer_names = [name for name, _ in model.named_buffers()]
+state_keys = list(model.state_dict())
+print("named_parameters():", parameter_names)
+print("named_buffers():   ", buffer_names)
+print("state_dict() keys: ", state_keys)
+buffer_names_text = ", ".join(buffer_names)
+state_keys_text = ", ".join(state_keys)
+
+parameter_count = len(list(model.parameters()))
+buffer_count = len(list(model.buffers()))
+state_count = len(state_keys)
+mask_saved = "mask" in model.state_dict()
+buffers_require_grad = any(b.requires_grad for b in model.buffers())
+print(f"{parameter_count} parameters, {buffer_count} buffers, {state_count} state_dict entries")
+print("mask in state_dict:", mask_saved, " any buffer requires grad:", buffers_require_grad)
+
+# An optimizer only ever sees what parameters() yields, so it never touches a buffer.
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+optimized = sum(len(group["params"]) for group in optimizer.param_groups)
+print("tensors the optimizer updates:", optimized)
+
+assert parameter_names == ["linear.weight", "linear.bias"]
+assert buffer_names == ["mean", "std", "mask"]
+assert state_keys == ["mean", "std", "linear.weight", "linear.bias"]
+assert (parameter_count, buffer_count, state_count, optimized) == (2, 3, 4, 2)
+assert not mask_saved and not buffers_require_grad
+assert model(torch.randn(5, 4)).shape == (5, 2)

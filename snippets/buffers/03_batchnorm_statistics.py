@@ -1,0 +1,81 @@
+"""BatchNorm's running statistics are buffers: updated by forward passes in train mode only."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+torch.manual_seed(0)
+batch = (torch.randn(16, 3) * 2.0 + 5.0).to(device)  # drawn on the CPU: same batch on every device
+norm = nn.BatchNorm1d(3).to(device)
+
+parameters_text = ", ".join(name for name, _ in norm.named_parameters())
+buffers_text = ", ".join(name for name, _ in norm.named_buffers())
+print("parameters:", parameters_text)
+print("buffers:   ", buffers_text)
+print(
+    "start:      running_mean",
+    norm.running_mean.tolist(),
+    " running_var",
+    norm.running_var.tolist(),
+)
+
+# One forward pass in train mode. No backward pass, no optimizer, and autograd is off:
+# the running statistics change anyway, because the forward pass itself updates them.
+with torch.no_grad():
+    train_output = norm(batch)
+momentum = norm.momentum
+expected_mean = (1 - momentum) * 0.0 + momentum * batch.mean(dim=0)
+expected_var = (1 - momentum) * 1.0 + momentum * batch.var(dim=0)  # unbiased: divides by n - 1
+mean_matches = torch.allclose(norm.running_mean, expected_mean, atol=1e-5)
+var_matches = torch.allclose(norm.running_var, expected_var, atol=1e-5)
+batches_after_train = int(norm.num_batches_tracked)
+# The batch itself is normalized with its biased variance (dividing by n).
+batch_centered = batch - batch.mean(dim=0)
+uses_batch_stats = torch.allclose(
+    train_output,
+    batch_centered / torch.sqrt(batch.var(dim=0, unbiased=False) + norm.eps),
+    atol=1e-5,
+)
+print("train step: running_mean", [round(v, 4) for v in norm.running_mean.tolist()])
+print(
+    f"matches (1 - {momentum}) * old + {momentum} * batch statistic:", mean_matches and var_matches
+)
+print("train output uses the batch's own statistics:", uses_batch_stats)
+
+# The same pass in eval mode reads the statistics and leaves them alone.
+snapshot = {name: buffer.clone() for name, buffer in norm.named_buffers()}
+norm.eval()
+with torch.no_grad():
+    output = norm(batch)
+unchanged_in_eval = all(
+    torch.equal(snapshot[name], buffer) for name, buffer in norm.named_buffers()
+)
+batches_after_eval = int(norm.num_batches_tracked)
+uses_running_stats = torch.allclose(
+    output, (batch - norm.running_mean) / torch.sqrt(norm.running_var + norm.eps), atol=1e-5
+)
+print(
+    "eval step: buffers unchanged:", unchanged_in_eval, " num_batches_tracked:", batches_after_eval
+)
+print("eval output uses the running statistics:", uses_running_stats)
+
+state_text = ", ".join(norm.state_dict())
+counter_dtype = str(norm.num_batches_tracked.dtype)
+print("state_dict():", state_text)
+print("num_batches_tracked dtype:", counter_dtype)
+
+# Converting the module's dtype converts floating-point buffers only; the counter stays an integer.
+norm.double()
+converted_mean_dtype = str(norm.running_mean.dtype)
+converted_counter_dtype = str(norm.num_batches_tracked.dtype)
+print("after .double():", converted_mean_dtype, converted_counter_dtype)
+
+assert parameters_text == "weight, bias"
+assert buffers_text == "running_mean, running_var, num_batches_tracked"
+assert momentum == 0.1 and mean_matches and var_matches and uses_batch_stats
+assert batches_after_train == batches_after_eval == 1
+assert unchanged_in_eval and uses_running_stats
+assert state_text == "weight, bias, running_mean, running_var, num_batches_tracked"
+assert counter_dtype == converted_counter_dtype == "torch.int64"
+assert converted_mean_dtype == "torch.float64"

@@ -1,0 +1,93 @@
+"""A constant kept as a plain attribute, a non-persistent buffer, or a persistent buffer."""
+
+import io
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class FixedHiddenMLP(nn.Module):
+    """After D2L's example: a random matrix that is used in forward but never trained."""
+
+    def __init__(self, keep: str) -> None:
+        super().__init__()
+        constant = torch.rand(8, 8)
+        if keep == "plain attribute":
+            self.constant = constant
+        else:
+            self.register_buffer("constant", constant, persistent=(keep == "persistent buffer"))
+        self.linear = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = torch.relu(self.linear(x) @ self.constant + 1)
+        return self.linear(hidden).sum(dim=1)
+
+
+def round_trip(keep: str) -> bool:
+    """Save one model's state_dict, load it into a fresh model: do they compute the same thing?"""
+    torch.manual_seed(0)
+    trained = FixedHiddenMLP(keep)
+    buffer = io.BytesIO()
+    torch.save(trained.state_dict(), buffer)
+    buffer.seek(0)
+    torch.manual_seed(1)  # a new process would draw a different constant
+    restored = FixedHiddenMLP(keep)
+    restored.load_state_dict(torch.load(buffer))
+    x = torch.rand(2, 8)
+    return torch.allclose(trained(x), restored(x))
+
+
+def follows_to(keep: str) -> tuple[bool, str]:
+    """Convert the model with .to(torch.float64): does the constant follow, and does forward run?"""
+    model = FixedHiddenMLP(keep).to(torch.float64)
+    try:
+        model(torch.rand(2, 8, dtype=torch.float64))
+    except RuntimeError as error:
+        return model.constant.dtype == torch.float64, f"{type(error).__name__}: {error}"
+    return model.constant.dtype == torch.float64, "runs"
+
+
+rows = {}
+for keep in ("plain attribute", "non-persistent buffer", "persistent buffer"):
+    converted, forward = follows_to(keep)
+    saved = "constant" in FixedHiddenMLP(keep).state_dict()
+    rows[keep] = (converted, saved, round_trip(keep), forward)
+
+print(
+    f"{'':22} {'follows .to()':14} {'in state_dict':14} {'same after reload':18} forward in float64"
+)
+for keep, (converted, saved, same, forward) in rows.items():
+    print(f"{keep:22} {converted!s:14} {saved!s:14} {same!s:18} {forward}")
+
+plain_error = rows["plain attribute"][3]
+plain_follows, plain_saved, plain_reloads = rows["plain attribute"][:3]
+non_persistent_follows, non_persistent_saved, non_persistent_reloads = rows[
+    "non-persistent buffer"
+][:3]
+persistent_follows, persistent_saved, persistent_reloads = rows["persistent buffer"][:3]
+
+# .to(device) treats the constant exactly like .to(torch.float64) does.
+model = FixedHiddenMLP("plain attribute").to(device)
+constant_device = model.constant.device.type
+print(
+    f"after .to({device.type!r}): linear.weight on {model.linear.weight.device.type}, constant on {constant_device}"
+)
+if device.type != "cpu":
+    try:
+        model(torch.rand(2, 8).to(device))
+    except RuntimeError as error:
+        print(f"{type(error).__name__}: {str(error).splitlines()[0]}")
+        assert "device" in str(error)
+
+assert plain_error.startswith("RuntimeError") and "same dtype" in plain_error
+assert (plain_follows, plain_saved, plain_reloads) == (False, False, False)
+assert (non_persistent_follows, non_persistent_saved, non_persistent_reloads) == (
+    True,
+    False,
+    False,
+)
+assert (persistent_follows, persistent_saved, persistent_reloads) == (True, True, True)
+assert rows["non-persistent buffer"][3] == rows["persistent buffer"][3] == "runs"
+assert constant_device == "cpu"

@@ -1,0 +1,41 @@
+"""Exercise: a constant that the constructor can rebuild exactly, kept as a non-persistent buffer."""
+
+import io
+
+import torch
+from torch import nn
+
+
+class FixedHiddenMLP(nn.Module):
+    def __init__(self, constant_seed: int = 0) -> None:
+        super().__init__()
+        # A private generator: the constant depends on constant_seed only, not on the global stream.
+        generator = torch.Generator().manual_seed(constant_seed)
+        self.register_buffer("constant", torch.rand(8, 8, generator=generator), persistent=False)
+        self.linear = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = torch.relu(self.linear(x) @ self.constant + 1)
+        return self.linear(hidden).sum(dim=1)
+
+
+torch.manual_seed(0)
+trained = FixedHiddenMLP()
+checkpoint = io.BytesIO()
+torch.save(trained.state_dict(), checkpoint)
+checkpoint.seek(0)
+
+torch.manual_seed(1)  # another process, another global random stream
+restored = FixedHiddenMLP()
+restored.load_state_dict(torch.load(checkpoint))
+
+x = torch.rand(2, 8)
+same_after_reload = torch.allclose(trained(x), restored(x))
+saved_keys = ", ".join(trained.state_dict())
+print("state_dict():", saved_keys)
+print("same outputs after reload:", same_after_reload)
+print("constant follows .double():", trained.double().constant.dtype == torch.float64)
+
+assert saved_keys == "linear.weight, linear.bias"
+assert same_after_reload
+assert trained.constant.dtype == torch.float64

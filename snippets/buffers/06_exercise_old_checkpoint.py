@@ -1,0 +1,43 @@
+"""Exercise: a model gains a buffer after checkpoints were written. Do old checkpoints still load?"""
+
+import torch
+from torch import nn
+
+
+class Version1(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+
+
+class Version2(Version1):
+    """Version 1 plus a lookup table that the constructor computes."""
+
+    def __init__(self, persistent: bool) -> None:
+        super().__init__()
+        self.register_buffer("scales", torch.linspace(0.5, 2.0, 4), persistent=persistent)
+
+
+old_checkpoint = Version1().state_dict()
+
+try:
+    Version2(persistent=True).load_state_dict(old_checkpoint)
+    persistent_result = "loads"
+except RuntimeError as error:
+    persistent_result = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    missing_line = str(error).splitlines()[1].strip()
+print("persistent=True: ", persistent_result)
+print("   ", missing_line)
+
+result = Version2(persistent=False).load_state_dict(old_checkpoint)
+non_persistent_result = f"loads, missing keys {result.missing_keys}"
+print("persistent=False:", non_persistent_result)
+
+relaxed = Version2(persistent=True).load_state_dict(old_checkpoint, strict=False)
+relaxed_missing = ", ".join(relaxed.missing_keys)
+print("persistent=True, strict=False: loads, missing keys", relaxed.missing_keys)
+
+assert persistent_result.startswith("RuntimeError: Error(s) in loading state_dict")
+assert missing_line.startswith("Missing key(s)") and "scales" in missing_line
+assert non_persistent_result == "loads, missing keys []"
+assert relaxed_missing == "scales"

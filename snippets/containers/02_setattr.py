@@ -1,0 +1,57 @@
+"""Assignment registers by type: Parameter -> parameter, Module -> child, plain Tensor -> nothing."""
+
+import torch
+from torch import nn
+
+
+class Mixed(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(3))  # registered as a parameter
+        self.layer = nn.Linear(3, 3)  # registered as a child module
+        self.register_buffer("count", torch.zeros(()))  # registered as a buffer
+        self.mix = torch.eye(3)  # a plain attribute: the module does not know about it
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.layer(x) @ self.mix) * self.scale
+
+
+model = Mixed()
+parameter_names = ", ".join(name for name, _ in model.named_parameters())
+child_names = ", ".join(name for name, _ in model.named_children())
+buffer_names = ", ".join(name for name, _ in model.named_buffers())
+state_keys = ", ".join(model.state_dict())
+print("parameters:", parameter_names)
+print("children:  ", child_names)
+print("buffers:   ", buffer_names)
+print("state_dict:", state_keys)
+mix_in_state = "mix" in model.state_dict()
+
+# .to() converts what is registered; the plain tensor stays as it was, and forward breaks.
+model.to(torch.float64)
+scale_dtype, count_dtype, mix_dtype = (
+    str(model.scale.dtype),
+    str(model.count.dtype),
+    str(model.mix.dtype),
+)
+print(f"after .to(torch.float64): scale {scale_dtype}, count {count_dtype}, mix {mix_dtype}")
+try:
+    model(torch.ones(1, 3, dtype=torch.float64))
+except RuntimeError as error:
+    forward_message = str(error)
+    print(f"{type(error).__name__}: {error}")
+
+# A name already registered as a parameter accepts only a Parameter (or None).
+try:
+    model.layer.weight = torch.zeros(3, 3)
+except TypeError as error:
+    message = str(error)
+    print(f"{type(error).__name__}: {error}")
+
+assert parameter_names == "scale, layer.weight, layer.bias"
+assert child_names == "layer" and buffer_names == "count"
+assert state_keys == "scale, count, layer.weight, layer.bias" and not mix_in_state
+assert (scale_dtype, count_dtype, mix_dtype) == ("torch.float64", "torch.float64", "torch.float32")
+assert "dtype" in forward_message
+assert message.startswith("cannot assign") and "as parameter 'weight'" in message
+assert "(torch.nn.Parameter or None expected)" in message

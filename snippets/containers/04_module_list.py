@@ -1,0 +1,55 @@
+"""nn.ModuleList: a list that registers its modules; forward decides how to use them."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+# --8<-- [start:class]
+class ResidualMLP(nn.Module):
+    def __init__(self, d_in: int, width: int, depth: int, d_out: int) -> None:
+        super().__init__()
+        self.input = nn.Linear(d_in, width)
+        self.blocks = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+        self.output = nn.Linear(width, d_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.input(x))
+        for block in self.blocks:
+            x = x + torch.relu(block(x))  # a skip connection, which nn.Sequential cannot express
+        return self.output(x)
+
+
+# --8<-- [end:class]
+torch.manual_seed(0)
+model = ResidualMLP(8, 16, 3, 4).to(device)
+X = torch.randn(2, 8).to(device)
+output_shape = tuple(model(X).shape)
+parameter_count = sum(p.numel() for p in model.parameters())
+block_names = ", ".join(name for name, _ in model.blocks.named_parameters(prefix="blocks"))
+print("output shape:", output_shape, " parameters:", parameter_count)
+print("block parameters:", block_names)
+
+# It behaves like a list: len, indexing, slicing, append, insert, extend.
+model.blocks.append(nn.Linear(16, 16).to(device))
+depth_after_append = len(model.blocks)
+parameters_after_append = sum(p.numel() for p in model.parameters())
+slice_type = type(model.blocks[1:]).__name__
+print(
+    f"after append: {depth_after_append} blocks, {parameters_after_append} parameters; a slice is a {slice_type}"
+)
+
+# It has no forward of its own: there is no single way to chain what it holds.
+try:
+    model.blocks(X)
+except NotImplementedError as error:
+    message = str(error)
+    print(f"{type(error).__name__}: {error}")
+
+assert output_shape == (2, 4)
+assert parameter_count == (8 * 16 + 16) + 3 * (16 * 16 + 16) + (16 * 4 + 4) == 1028
+assert block_names.startswith("blocks.0.weight, blocks.0.bias, blocks.1.weight")
+assert depth_after_append == 4 and parameters_after_append == 1028 + 272
+assert slice_type == "ModuleList"
+assert 'missing the required "forward" function' in message

@@ -1,0 +1,54 @@
+"""nn.ModuleDict: modules chosen by name, here one output head per task."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+# --8<-- [start:class]
+class MultiTask(nn.Module):
+    def __init__(self, d_in: int, width: int, classes: dict[str, int]) -> None:
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(d_in, width), nn.ReLU())
+        self.heads = nn.ModuleDict({task: nn.Linear(width, n) for task, n in classes.items()})
+
+    def forward(self, x: torch.Tensor, task: str) -> torch.Tensor:
+        return self.heads[task](self.trunk(x))
+
+
+# --8<-- [end:class]
+torch.manual_seed(0)
+model = MultiTask(8, 16, {"sentiment": 3, "topic": 5}).to(device)
+X = torch.randn(2, 8).to(device)
+sentiment_shape = tuple(model(X, "sentiment").shape)
+topic_shape = tuple(model(X, "topic").shape)
+tasks = ", ".join(model.heads)  # keys, in insertion order
+head_names = ", ".join(name for name, _ in model.named_parameters() if name.startswith("heads"))
+parameter_count = sum(p.numel() for p in model.parameters())
+print(
+    f"tasks: {tasks}; output shapes {sentiment_shape} and {topic_shape}; {parameter_count} parameters"
+)
+print("head parameters:", head_names)
+
+# Keys become attribute names, so two kinds of key are refused.
+try:
+    nn.ModuleDict({"v1.2": nn.Linear(16, 2)})
+except KeyError as error:
+    dot_message = error.args[0]
+    print(f"{type(error).__name__}: {dot_message}")
+try:
+    nn.ModuleDict({"type": nn.Linear(16, 2)})  # clashes with the method Module.type()
+except KeyError as error:
+    clash_message = error.args[0]
+    print(f"{type(error).__name__}: {clash_message}")
+
+assert sentiment_shape == (2, 3) and topic_shape == (2, 5)
+assert tasks == "sentiment, topic"
+assert (
+    head_names
+    == "heads.sentiment.weight, heads.sentiment.bias, heads.topic.weight, heads.topic.bias"
+)
+assert parameter_count == (8 * 16 + 16) + (16 * 3 + 3) + (16 * 5 + 5) == 280
+assert dot_message.startswith('module name can\'t contain "."')
+assert clash_message == "attribute 'type' already exists"

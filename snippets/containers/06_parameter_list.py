@@ -1,0 +1,50 @@
+"""nn.ParameterList and nn.ParameterDict register tensors of any shapes as parameters."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+# --8<-- [start:class]
+class RawMLP(nn.Module):
+    """An MLP written with raw weight tensors, one per layer, of different shapes."""
+
+    def __init__(self, widths: list[int]) -> None:
+        super().__init__()
+        pairs = list(zip(widths, widths[1:]))
+        self.weights = nn.ParameterList(
+            torch.randn(b, a) / a**0.5 for a, b in pairs
+        )  # plain tensors in
+        self.biases = nn.ParameterList(torch.zeros(b) for _, b in pairs)
+        self.affine = nn.ParameterDict(
+            {"scale": torch.ones(widths[-1]), "shift": torch.zeros(widths[-1])}
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            x = nn.functional.linear(x, weight, bias)
+            if i < len(self.weights) - 1:
+                x = torch.relu(x)
+        return x * self.affine["scale"] + self.affine["shift"]
+
+
+# --8<-- [end:class]
+torch.manual_seed(0)
+model = RawMLP([8, 16, 4]).to(device)
+X = torch.randn(2, 8).to(device)
+output_shape = tuple(model(X).shape)
+names = ", ".join(name for name, _ in model.named_parameters())
+parameter_count = sum(p.numel() for p in model.parameters())
+print("output shape:", output_shape, " parameters:", parameter_count)
+print("names:", names)
+
+# Plain tensors went in; Parameters that require gradients came out.
+first_type = type(model.weights[0]).__name__
+all_require_grad = all(p.requires_grad for p in model.parameters())
+print(f"model.weights[0] is a {first_type}; all require grad: {all_require_grad}")
+
+assert output_shape == (2, 4)
+assert names.startswith("weights.0, weights.1, biases.0, biases.1, affine.scale, affine.shift")
+assert parameter_count == (8 * 16 + 16 * 4) + (16 + 4) + (4 + 4) == 220
+assert first_type == "Parameter" and all_require_grad

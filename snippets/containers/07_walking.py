@@ -1,0 +1,54 @@
+"""Walking the module tree: named_children, named_modules, get_submodule and apply."""
+
+from torch import nn
+
+
+class MultiTask(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.heads = nn.ModuleDict({"sentiment": nn.Linear(16, 3), "topic": nn.Linear(16, 5)})
+
+
+model = MultiTask()
+children = ", ".join(name for name, _ in model.named_children())
+module_names = [name for name, _ in model.named_modules()]
+print("named_children:", children)
+print("named_modules: ", module_names)
+module_count = len(module_names)
+root_name = repr(module_names[0])
+
+topic = model.get_submodule("heads.topic")
+topic_is_head = topic is model.heads["topic"]
+print("get_submodule('heads.topic') is model.heads['topic']:", topic_is_head)
+
+# apply(fn) calls fn on every module, children first, the root last.
+visited = []
+model.apply(lambda module: visited.append(type(module).__name__))
+print("apply visits:", visited)
+linear_count = sum(isinstance(m, nn.Linear) for m in model.modules())
+
+# A module registered twice is listed once.
+shared = nn.Linear(4, 4)
+twice = nn.Sequential(shared, nn.ReLU(), shared)
+listed_once = len(list(twice.modules()))
+listed_all = len(list(twice.named_modules(remove_duplicate=False)))
+print(
+    f"Sequential(shared, ReLU, shared): {listed_once} modules listed, {listed_all} with remove_duplicate=False"
+)
+
+assert children == "trunk, heads"
+assert module_names == [
+    "",
+    "trunk",
+    "trunk.0",
+    "trunk.1",
+    "heads",
+    "heads.sentiment",
+    "heads.topic",
+]
+assert module_count == 7 and root_name == "''"
+assert topic_is_head
+assert visited == ["Linear", "ReLU", "Sequential", "Linear", "Linear", "ModuleDict", "MultiTask"]
+assert linear_count == 3
+assert (listed_once, listed_all) == (3, 4)

@@ -1,0 +1,35 @@
+"""A layer without parameters: subtract each example's mean over its features."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class CenteredLayer(nn.Module):
+    """y = x - mean(x) over the last dimension. Nothing to learn, so no __init__ is needed."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - x.mean(dim=-1, keepdim=True)
+
+
+layer = CenteredLayer()
+small = layer(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0], device=device))
+print("centered [1, 2, 3, 4, 5]:", small.tolist())
+
+# It composes like any built-in layer.
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(8, 128), CenteredLayer()).to(device)
+Y = model(torch.rand(4, 8).to(device))
+largest_row_mean = Y.mean(dim=-1).abs().max().item()
+layer_parameters = sum(p.numel() for p in layer.parameters())
+layer_state_entries = len(layer.state_dict())
+model_parameters = sum(p.numel() for p in model.parameters())
+print(f"output shape {tuple(Y.shape)}, largest |row mean| {largest_row_mean:.1e}")
+print(f"CenteredLayer: {layer_parameters} parameters, {layer_state_entries} state_dict entries")
+print(f"whole model: {model_parameters} parameters, all from the Linear layer")
+
+assert small.tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]
+assert largest_row_mean < 1e-5
+assert layer_parameters == 0 and layer_state_entries == 0
+assert model_parameters == 8 * 128 + 128 == 1152

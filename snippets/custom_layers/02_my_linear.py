@@ -1,0 +1,64 @@
+"""A linear layer with parameters, written the way nn.Linear is: it can replace nn.Linear exactly."""
+
+import math
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class MyLinear(nn.Module):
+    """y = x W^T + b, with W of shape (out_features, in_features)."""
+
+    def __init__(self, in_features: int, out_features: int, device=None, dtype=None) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        factory = {"device": device, "dtype": dtype}
+        # Assigning an nn.Parameter registers it: parameters(), state_dict(), .to() and optimizers see it.
+        self.weight = nn.Parameter(torch.empty(out_features, in_features, **factory))
+        self.bias = nn.Parameter(torch.empty(out_features, **factory))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """The same scheme as nn.Linear: uniform, with a bound set by the fan-in."""
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        bound = 1 / math.sqrt(self.in_features)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.weight.T + self.bias  # the parameters themselves, so autograd tracks them
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+torch.manual_seed(0)
+mine = MyLinear(5, 3).to(device)
+torch.manual_seed(0)
+reference = nn.Linear(5, 3).to(device)
+print(mine)
+
+parameter_names = ", ".join(name for name, _ in mine.named_parameters())
+parameter_count = sum(p.numel() for p in mine.parameters())
+weight_shape = tuple(mine.weight.shape)
+same_initial_values = torch.equal(mine.weight, reference.weight) and torch.equal(
+    mine.bias, reference.bias
+)
+
+x = torch.randn(4, 5).to(device)
+same_outputs = torch.allclose(mine(x), reference(x), atol=1e-6)
+mine(x).pow(2).sum().backward()
+has_gradients = mine.weight.grad is not None and mine.bias.grad is not None
+print(f"parameters {parameter_names}, {parameter_count} numbers, weight shape {weight_shape}")
+print(
+    f"same initial values as nn.Linear with the same seed: {same_initial_values}, same outputs: {same_outputs}"
+)
+print("gradients reach weight and bias:", has_gradients)
+
+assert (
+    parameter_names == "weight, bias"
+    and parameter_count == 5 * 3 + 3 == 18
+    and weight_shape == (3, 5)
+)
+assert same_initial_values and same_outputs and has_gradients

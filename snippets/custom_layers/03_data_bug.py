@@ -1,0 +1,60 @@
+"""Reading parameters through .data in forward cuts them out of autograd: they never learn."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class DataLinear(nn.Module):
+    """The bug: forward uses weight.data and bias.data (as D2L's MyLinear does)."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / in_features**0.5)
+        self.bias = nn.Parameter(torch.zeros(out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.weight.data.T + self.bias.data  # .data: a tensor autograd does not track
+
+
+class FixedLinear(DataLinear):
+    """The fix: use the parameters themselves."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.weight.T + self.bias
+
+
+def train_one_step(layer_class: type) -> tuple[nn.Sequential, bool, bool]:
+    """Build layer_class(5, 3) -> ReLU -> Linear(3, 1), take one SGD step; report on the custom layer."""
+    torch.manual_seed(0)
+    model = nn.Sequential(layer_class(5, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+    before = model[0].weight.detach().clone()
+    loss = model(torch.randn(8, 5).to(device)).pow(2).mean()
+    loss.backward()  # no error: the last layer still needs gradients
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    return model, model[0].weight.grad is None, torch.equal(before, model[0].weight)
+
+
+buggy, buggy_grad_is_none, buggy_unchanged = train_one_step(DataLinear)
+last_layer_has_grad = buggy[2].weight.grad is not None
+print(
+    f"with .data: custom weight.grad is None: {buggy_grad_is_none}, unchanged by the step: {buggy_unchanged}"
+)
+print(f"            (the nn.Linear after it does get a gradient: {last_layer_has_grad})")
+
+fixed, fixed_grad_is_none, fixed_unchanged = train_one_step(FixedLinear)
+print(
+    f"fixed:      custom weight.grad is None: {fixed_grad_is_none}, unchanged by the step: {fixed_unchanged}"
+)
+
+# Used on its own, the buggy layer produces an output with no graph at all, and backward says so.
+try:
+    DataLinear(5, 3)(torch.randn(2, 5)).sum().backward()
+except RuntimeError as error:
+    alone_message = str(error)
+    print(f"alone: {type(error).__name__}: {alone_message}")
+
+assert buggy_grad_is_none and buggy_unchanged and last_layer_has_grad
+assert not fixed_grad_is_none and not fixed_unchanged
+assert "does not require grad" in alone_message

@@ -1,0 +1,58 @@
+"""Parameters belong in __init__: created in forward, they are new on every call and never trained."""
+
+import torch
+from torch import nn
+
+
+class ForgetfulLinear(nn.Module):
+    """The mistake: the weight is created inside forward, once the input width is known."""
+
+    def __init__(self, out_features: int) -> None:
+        super().__init__()
+        self.out_features = out_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.weight = nn.Parameter(
+            torch.randn(self.out_features, x.shape[-1])
+        )  # a new one every call
+        return x @ self.weight.T
+
+
+torch.manual_seed(0)
+layer = ForgetfulLinear(3)
+
+# Before the first call there is nothing to optimize.
+parameters_before_call = len(list(layer.parameters()))
+try:
+    torch.optim.SGD(layer.parameters(), lr=0.1)
+except ValueError as error:
+    empty_message = str(error)
+    print(
+        f"before any call: {parameters_before_call} parameters; {type(error).__name__}: {empty_message}"
+    )
+
+# The same input twice gives two different answers.
+x = torch.ones(2, 5)
+same_answer_twice = torch.equal(layer(x), layer(x))
+print("same input, same output:", same_answer_twice)
+
+# An optimizer created now holds a weight that the next forward throws away.
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+tracked = optimizer.param_groups[0]["params"][0]
+target = torch.zeros(2, 3)
+losses = []
+for _ in range(5):
+    loss = (layer(x) - target).pow(2).mean()
+    losses.append(round(loss.item(), 2))
+    optimizer.zero_grad()
+    loss.backward()  # the gradient goes to this call's weight, which the optimizer does not hold
+    optimizer.step()
+optimizer_sees_current_weight = tracked is layer.weight
+tracked_never_used = tracked.grad is None  # it never took part in a backward pass
+print("optimizer holds the weight forward uses:", optimizer_sees_current_weight)
+print("the optimizer's weight has no gradient:", tracked_never_used)
+print("losses over 5 steps (no trend, just new random weights):", losses)
+
+assert parameters_before_call == 0 and "empty parameter list" in empty_message
+assert not same_answer_twice and not optimizer_sees_current_weight
+assert tracked_never_used

@@ -1,0 +1,48 @@
+"""torch.func.functional_call: run a module with substitute parameters, leaving its own untouched."""
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+torch.manual_seed(0)
+layer = nn.Linear(3, 2).to(device)
+x = torch.randn(4, 3).to(device)
+own_weight = layer.weight.detach().clone()
+
+# Substitute every parameter, by its name in named_parameters().
+substitutes = {"weight": torch.zeros(2, 3, device=device), "bias": torch.ones(2, device=device)}
+out = functional_call(layer, substitutes, (x,))
+all_ones = torch.equal(out, torch.ones(4, 2, device=device))
+untouched = torch.equal(layer.weight, own_weight)
+print(
+    f"with weight 0 and bias 1 every output is 1: {all_ones}; the layer's own weight untouched: {untouched}"
+)
+
+# Gradients flow to the substitutes, not to the module's parameters.
+weight = torch.zeros(2, 3, device=device, requires_grad=True)
+functional_call(layer, {"weight": weight}, (x,)).sum().backward()  # bias: the layer's own
+substitute_has_grad = weight.grad is not None
+own_has_grad = layer.weight.grad is not None
+print(
+    f"gradient on the substitute: {substitute_has_grad}, on the layer's own weight: {own_has_grad}"
+)
+
+# A misspelled name is silently ignored by default; strict=True catches it.
+typo_is_ignored = torch.equal(
+    functional_call(layer, {"bais": torch.ones(2, device=device)}, (x,)), layer(x)
+)
+try:
+    functional_call(
+        layer, {"weight": weight, "bais": torch.ones(2, device=device)}, (x,), strict=True
+    )
+except RuntimeError as error:
+    strict_message = str(error)
+    print(
+        f"typo ignored without strict: {typo_is_ignored}; with strict=True: {type(error).__name__}:"
+    )
+    print(strict_message)
+
+assert all_ones and untouched and substitute_has_grad and not own_has_grad and typo_is_ignored
+assert "Unexpected key(s): 'bais'" in strict_message and "Missing key(s): 'bias'" in strict_message

@@ -1,0 +1,66 @@
+"""Parametrizations: a layer whose weight is always symmetric, whatever the optimizer does to it."""
+
+import torch
+import torch.nn.utils.parametrize as parametrize
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class Symmetric(nn.Module):
+    """Build a symmetric matrix from the upper triangle of any square matrix."""
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return X.triu() + X.triu(1).transpose(-1, -2)
+
+
+torch.manual_seed(0)
+layer = nn.Linear(3, 3).to(device)
+keys_before = ", ".join(layer.state_dict())
+parametrize.register_parametrization(layer, "weight", Symmetric())
+keys_after = ", ".join(layer.state_dict())
+class_name = type(layer).__name__
+print(f"state_dict keys before: {keys_before}")
+print(f"state_dict keys after:  {keys_after}  (the class is now {class_name})")
+
+# layer.weight is computed from the stored tensor on every access, so it is always symmetric...
+is_symmetric = torch.equal(layer.weight, layer.weight.T)
+# ...and training updates the stored tensor, `original`, through the parametrization.
+original = layer.parametrizations.weight.original
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.5)  # created after registering
+layer(torch.randn(8, 3).to(device)).pow(2).sum().backward()
+optimizer.step()
+lower_triangle_grad = original.grad.tril(-1).abs().sum().item()
+still_symmetric = torch.equal(layer.weight, layer.weight.T)
+print(f"weight symmetric: {is_symmetric}; after an SGD step: {still_symmetric}")
+print(f"gradient reaching the unused lower triangle of original: {lower_triangle_grad}")
+
+# The key change matters: a checkpoint of the plain layer no longer loads as is.
+plain_checkpoint = nn.Linear(3, 3).state_dict()
+try:
+    layer.load_state_dict(plain_checkpoint)
+except RuntimeError as error:
+    load_message = str(error)
+    print(f"{type(error).__name__}: {load_message}")
+
+# Without a right_inverse, the weight cannot be assigned to.
+try:
+    layer.weight = torch.eye(3, device=device)
+except RuntimeError as error:
+    assign_message = str(error)
+    print(f"{type(error).__name__}: {assign_message}")
+
+# Baking it in: keep the current symmetric values as a plain parameter again.
+parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
+keys_removed = ", ".join(layer.state_dict())
+baked_symmetric = torch.equal(layer.weight, layer.weight.T)
+print(
+    f"after remove_parametrizations: {keys_removed} ({type(layer).__name__}), symmetric: {baked_symmetric}"
+)
+
+assert keys_before == "weight, bias" and keys_after == "bias, parametrizations.weight.original"
+assert class_name == "ParametrizedLinear" and is_symmetric and still_symmetric
+assert lower_triangle_grad == 0
+assert "Missing key(s)" in load_message and "parametrizations.weight.original" in load_message
+assert "does not implement right_inverse" in assign_message
+assert keys_removed == "bias, weight" and type(layer) is nn.Linear and baked_symmetric

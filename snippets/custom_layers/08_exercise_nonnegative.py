@@ -1,0 +1,57 @@
+"""Exercise: a linear layer whose weights can never become negative, however it is trained."""
+
+import torch
+import torch.nn.functional as F
+import torch.nn.utils.parametrize as parametrize
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class NonNegative(nn.Module):
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return F.softplus(X)  # log(1 + e^X): positive for any stored value
+
+    def right_inverse(self, W: torch.Tensor) -> torch.Tensor:
+        W = W.abs().clamp_min(1e-3)  # start from |W|: softplus can only produce positive values
+        return W + torch.log(-torch.expm1(-W))  # the inverse of softplus, written to stay accurate
+
+
+def train(layer: nn.Linear, steps: int = 100) -> nn.Linear:
+    """Fit target = x @ [-1, -2, 0.5, 1]: two of the best weights are negative."""
+    torch.manual_seed(1)
+    x = torch.randn(64, 4).to(device)
+    target = x @ torch.tensor([-1.0, -2.0, 0.5, 1.0], device=device)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.2)  # created after registering
+    for _ in range(steps):
+        loss = (layer(x).squeeze(-1) - target).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return layer
+
+
+torch.manual_seed(0)
+free = train(nn.Linear(4, 1).to(device))
+torch.manual_seed(0)
+layer = nn.Linear(4, 1).to(device)
+parametrize.register_parametrization(layer, "weight", NonNegative())
+train(layer)
+
+smallest_free = free.weight.min().item()
+smallest_weight = layer.weight.min().item()
+print("unconstrained weights:", [round(w, 2) for w in free.weight.squeeze(0).tolist()])
+print("non-negative weights: ", [round(w, 2) for w in layer.weight.squeeze(0).tolist()])
+print(
+    f"smallest weight: {smallest_free:.2f} unconstrained, {smallest_weight:.4f} with the parametrization"
+)
+
+# With right_inverse, assigning to layer.weight works: the parametrization stores the inverse of 0.5.
+with torch.no_grad():
+    layer.weight = torch.full((1, 4), 0.5, device=device)
+stored = layer.parametrizations.weight.original[0, 0].item()
+print(f"after assigning 0.5: weight {layer.weight[0, 0].item():.4f}, stored original {stored:.4f}")
+
+assert smallest_free < -1 and smallest_weight > 0
+assert torch.allclose(layer.weight, torch.full((1, 4), 0.5, device=device))
+assert abs(stored - (-0.4328)) < 1e-4

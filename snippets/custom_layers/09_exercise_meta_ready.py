@@ -1,0 +1,77 @@
+"""Exercise: a custom layer that can be built on the meta device and initialized after to_empty."""
+
+import math
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class MyLinear(nn.Module):
+    """Accepts device and dtype, and keeps its initialization in reset_parameters."""
+
+    def __init__(self, in_features: int, out_features: int, device=None, dtype=None) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.weight = nn.Parameter(
+            torch.empty(out_features, in_features, device=device, dtype=dtype)
+        )
+        self.bias = nn.Parameter(torch.empty(out_features, device=device, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        bound = 1 / math.sqrt(self.in_features)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.weight.T + self.bias
+
+
+class InitInConstructor(nn.Module):
+    """No reset_parameters: its values are written once, in __init__, and lost on the way through meta."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+def build() -> nn.Sequential:
+    return nn.Sequential(MyLinear(10, 8), nn.ReLU(), MyLinear(8, 3), InitInConstructor(3))
+
+
+with torch.device("meta"):
+    model = build()
+count_on_meta = sum(p.numel() for p in model.parameters())
+model.to_empty(device=device)
+torch.manual_seed(0)
+reset, skipped = [], []
+for module in model.modules():
+    if hasattr(module, "reset_parameters"):
+        module.reset_parameters()
+        reset.append(type(module).__name__)
+    elif list(
+        module.parameters(recurse=False)
+    ):  # owns parameters, but nothing can re-initialize them
+        skipped.append(type(module).__name__)
+reset_names, skipped_names = ", ".join(reset), ", ".join(skipped)
+print(
+    f"{count_on_meta} parameters; reset: {reset_names}; owning parameters but skipped: {skipped_names}"
+)
+
+torch.manual_seed(0)
+with torch.device(device):
+    direct = build()
+linear_layers_match = all(torch.equal(model[i].weight, direct[i].weight) for i in (0, 2))
+print("MyLinear layers identical to a direct build with the same seed:", linear_layers_match)
+
+assert count_on_meta == 10 * 8 + 8 + 8 * 3 + 3 + 3 == 118
+assert (
+    reset_names == "MyLinear, MyLinear"
+    and skipped_names == "InitInConstructor"
+    and linear_layers_match
+)

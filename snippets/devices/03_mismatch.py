@@ -1,0 +1,53 @@
+"""A model on one device and its input on another: the error, a way to see it anywhere, and the fix."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+torch.manual_seed(0)
+model = nn.Linear(3, 2).to(device)
+batch = torch.randn(4, 3)  # made on the CPU, as a DataLoader yields it
+
+
+def first_line_of(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+# The bug: the batch was never moved. On a GPU this raises; on a CPU-only machine it runs.
+try:
+    model(batch)
+    on_device = "no error: model and batch are both on the CPU"
+except RuntimeError as error:
+    on_device = first_line_of(error)
+print(f"model on {device}, batch on cpu ->", on_device)
+
+# The meta device makes the same mistake visible on every machine.
+meta_model = nn.Linear(3, 2).to("meta")
+try:
+    meta_model(batch)
+except RuntimeError as error:
+    message = first_line_of(error)
+print("model on meta, batch on cpu ->", message)
+
+# The fix: send each batch to the device the model's parameters are on.
+model_device = next(model.parameters()).device
+output = model(batch.to(model_device))
+output_shape = tuple(output.shape)
+print("fixed: output on", output.device, "with shape", output_shape)
+
+# One exception: a 0-dimensional CPU tensor (a scalar) may be combined with tensors on any device.
+scaled = output * torch.tensor(2.0)
+scalar_is_fine = scaled.device == output.device
+print("output * torch.tensor(2.0) stays on", scaled.device)
+
+if device.type == "cpu":
+    assert on_device.startswith("no error")
+elif device.type == "cuda":
+    assert "Expected all tensors to be on the same device" in on_device
+else:
+    assert on_device.startswith("RuntimeError")
+assert message.startswith("RuntimeError") and "is not on the expected device" in message
+assert output.device.type == device.type and output_shape == (4, 2)
+assert scalar_is_fine

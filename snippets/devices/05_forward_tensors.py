@@ -1,0 +1,56 @@
+"""Tensors made inside forward() must be made where the input is: x.new_*, or device=x.device."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+
+class HardCoded(nn.Module):
+    """Zeroes the first feature with a mask built on the CPU, wherever x is."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mask = torch.ones(x.shape[-1])
+        mask[0] = 0
+        return x * mask
+
+
+class Portable(nn.Module):
+    """The same computation, with the mask built like x: same device, same dtype."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mask = x.new_ones(x.shape[-1])  # or torch.ones(..., device=x.device, dtype=x.dtype)
+        mask[0] = 0
+        return x * mask
+
+
+def try_forward(module: nn.Module, x: torch.Tensor) -> str:
+    try:
+        return f"output on {module(x).device}"
+    except RuntimeError as error:
+        return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+x = torch.ones(2, 4, device=device)
+meta_x = torch.ones(2, 4, device="meta")
+results = {}
+for module in (HardCoded(), Portable()):
+    for inputs in (x, meta_x):
+        results[type(module).__name__, inputs.device.type] = outcome = try_forward(module, inputs)
+        print(f"{type(module).__name__:9} on {inputs.device.type:4} -> {outcome}")
+
+hard_coded_on_meta = results["HardCoded", "meta"]
+half = torch.ones(1, 4, dtype=torch.float16)
+hard_coded_half = str(HardCoded()(half).dtype)  # float16 * float32 mask promotes to float32
+portable_half = str(Portable()(half).dtype)
+print("float16 input -> HardCoded:", hard_coded_half, "| Portable:", portable_half)
+
+assert results["Portable", device.type].startswith("output on " + device.type)
+assert results["Portable", "meta"] == "output on meta"
+assert "is not on the expected device" in hard_coded_on_meta
+if device.type == "cpu":
+    assert results["HardCoded", "cpu"] == "output on cpu"  # the bug is invisible on a CPU
+else:
+    assert results["HardCoded", device.type].startswith("RuntimeError")
+assert hard_coded_half == "torch.float32" and portable_half == "torch.float16"

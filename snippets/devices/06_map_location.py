@@ -1,0 +1,50 @@
+"""A checkpoint remembers the device of every tensor; map_location decides where they are loaded."""
+
+import io
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+torch.manual_seed(0)
+model = nn.Linear(3, 2).to(device)
+checkpoint = io.BytesIO()  # an in-memory file; a path works the same way
+torch.save(model.state_dict(), checkpoint)
+
+
+def load(map_location):
+    checkpoint.seek(0)
+    return torch.load(checkpoint, map_location=map_location)
+
+
+# A function as map_location sees the device each tensor was saved from.
+recorded = []
+
+
+def keep_on_cpu(storage, location):
+    recorded.append(location)
+    return storage  # storages are deserialized on the CPU first; returning them keeps them there
+
+
+load(keep_on_cpu)
+print("saved from:", recorded)
+
+# The usual forms: a device (or its name), or a mapping from saved location to target.
+for map_location in ("cpu", torch.device("cpu"), {"cuda:0": "cpu"}, device):
+    state = load(map_location)
+    print(f"map_location={map_location!r:30} -> weight on {state['weight'].device}")
+loaded_on_device = state["weight"].device.type == device.type
+
+# load_state_dict copies values into the model's own tensors: they stay where the model is.
+restored = nn.Linear(3, 2).to(device)
+restored.load_state_dict(load("cpu"))
+restored_device = next(restored.parameters()).device
+restored_on_device = restored_device.type == device.type
+print("restored model's parameters are on:", restored_device)
+same_weights = torch.equal(restored.weight, model.weight)
+
+assert recorded and all(location.startswith(device.type) for location in recorded)
+assert loaded_on_device and restored_on_device and same_weights
+assert all(t.device.type == "cpu" for t in load("cpu").values())

@@ -1,0 +1,39 @@
+"""Why a CPU and a GPU give slightly different float32 results, and how to compare them."""
+
+import math
+
+import torch
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+# Rounding makes float32 addition depend on the order of the terms.
+big, one = torch.tensor(1e8), torch.tensor(1.0)
+spacing_at_big = (torch.nextafter(big, torch.tensor(math.inf)) - big).item()
+big_first = ((big + one) - big).item()  # 1e8 + 1 rounds back to 1e8
+big_cancelled_first = ((big - big) + one).item()
+print(f"float32 numbers near 1e8 are {spacing_at_big:g} apart")
+print(f"(1e8 + 1) - 1e8 = {big_first:g}, but (1e8 - 1e8) + 1 = {big_cancelled_first:g}")
+
+# A matrix product sums 64 terms per entry; each device and library picks its own order.
+torch.manual_seed(0)
+a, b = torch.randn(32, 64), torch.randn(64, 32)
+on_cpu = a @ b
+on_device = (a.to(device) @ b.to(device)).cpu()
+exact = a.double() @ b.double()  # a float64 reference
+cpu_error = (on_cpu.double() - exact).abs().max().item()
+device_error = (on_device.double() - exact).abs().max().item()
+device_vs_cpu = (on_device - on_cpu).abs().max().item()
+print(f"largest error against float64: cpu {cpu_error:.1e}, {device} {device_error:.1e}")
+print(f"largest difference {device} vs cpu: {device_vs_cpu:.1e}")
+torch.testing.assert_close(on_device, on_cpu, rtol=1e-4, atol=1e-4)  # compare with a tolerance
+agree_within_tolerance = True
+
+# On NVIDIA GPUs since Ampere, TF32 trades precision for speed where these flags allow it.
+matmul_tf32 = torch.backends.cuda.matmul.allow_tf32
+conv_tf32 = torch.backends.cudnn.allow_tf32
+print("TF32 allowed for matmul:", matmul_tf32, "| for cuDNN convolutions:", conv_tf32)
+
+assert spacing_at_big == 8.0 and big_first == 0.0 and big_cancelled_first == 1.0
+assert cpu_error < 1e-4 and device_error < 1e-4 and agree_within_tolerance
+assert matmul_tf32 is False and conv_tf32 is True

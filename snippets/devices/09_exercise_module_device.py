@@ -1,0 +1,36 @@
+"""Exercise: a helper that returns the one device a module lives on, and refuses when there is none."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+
+def module_device(module: nn.Module) -> torch.device:
+    """The device of all of the module's parameters and buffers; ValueError if not exactly one."""
+    devices = {tensor.device for tensor in [*module.parameters(), *module.buffers()]}
+    if len(devices) != 1:
+        found = ", ".join(sorted(str(d) for d in devices)) or "no parameters or buffers"
+        raise ValueError(f"expected one device, found: {found}")
+    return devices.pop()
+
+
+model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 2)).to(device)
+found_device = module_device(model)
+print("model is on:", found_device)
+
+split = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
+split[1].to("meta")  # half the model elsewhere, as in pipeline parallelism
+errors = []
+for candidate in (split, nn.ReLU()):
+    try:
+        module_device(candidate)
+    except ValueError as error:
+        errors.append(f"{type(error).__name__}: {error}")
+        print(errors[-1])
+split_error, empty_error = errors
+
+assert found_device.type == device.type
+assert split_error == "ValueError: expected one device, found: cpu, meta"
+assert empty_error.endswith("no parameters or buffers")

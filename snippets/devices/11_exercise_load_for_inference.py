@@ -1,0 +1,41 @@
+"""Exercise: load a checkpoint straight onto whatever device this machine offers, ready to predict."""
+
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+
+def make_model() -> nn.Module:
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 2))
+
+
+def load_for_inference(path: Path, device: torch.device) -> nn.Module:
+    state = torch.load(
+        path, map_location=device, weights_only=True
+    )  # tensors go straight to device
+    model = make_model().to(device)
+    model.load_state_dict(state)
+    return model.eval()  # ready to predict: dropout off
+
+
+torch.manual_seed(0)
+trained = make_model()
+X = torch.randn(3, 4)
+with tempfile.TemporaryDirectory() as folder:
+    path = Path(folder) / "model.pt"
+    torch.save(trained.state_dict(), path)
+    model = load_for_inference(path, device)
+
+with torch.inference_mode():
+    expected = trained.eval()(X)
+    predicted = model(X.to(device)).cpu()
+print("parameters on:", next(model.parameters()).device, "| eval mode:", not model.training)
+print("predictions match the trained model:", torch.allclose(predicted, expected, atol=1e-6))
+
+assert next(model.parameters()).device.type == device.type and not model.training
+assert torch.allclose(predicted, expected, atol=1e-6)

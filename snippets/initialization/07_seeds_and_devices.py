@@ -1,0 +1,50 @@
+"""Same seed, same initial weights: on one device, in one construction order."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+def build(device: torch.device | None = None) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(4, 8, device=device), nn.ReLU(), nn.Linear(8, 2, device=device))
+
+
+def same_weights(first: nn.Module, second: nn.Module) -> bool:
+    return all(
+        torch.equal(p.cpu(), q.cpu()) for p, q in zip(first.parameters(), second.parameters())
+    )
+
+
+torch.manual_seed(0)
+reference = build()
+torch.manual_seed(0)
+again = build()
+same_seed_same_weights = same_weights(reference, again)
+
+# Every layer draws from the same global stream, in construction order: a layer added in front
+# consumes numbers, and every layer after it starts differently.
+torch.manual_seed(0)
+extra_in_front = nn.Sequential(nn.Linear(4, 4), build())
+later_layer_unchanged = torch.equal(extra_in_front[1][0].weight, reference[0].weight)
+
+# Initialize on the CPU, then move: the same values on every device.
+torch.manual_seed(0)
+moved = build().to(device)
+moved_matches = same_weights(moved, reference)
+
+# Built directly on the device: the values come from that device's generator.
+torch.manual_seed(0)
+direct = build(device)
+direct_matches = same_weights(direct, reference)
+
+print("same seed, same weights:", same_seed_same_weights)
+print("extra layer in front, later layer unchanged:", later_layer_unchanged)
+print(f"built on the CPU, moved to {device.type}: matches the CPU reference:", moved_matches)
+print(f"built directly on {device.type}: matches the CPU reference:", direct_matches)
+
+assert same_seed_same_weights and not later_layer_unchanged and moved_matches
+if device.type == "cpu":
+    assert direct_matches
+elif device.type == "cuda":
+    assert not direct_matches  # CUDA's generator is a different algorithm from the CPU's

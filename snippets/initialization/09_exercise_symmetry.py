@@ -1,0 +1,57 @@
+"""Exercise: hidden units that start equal stay equal, so a wide layer acts like a single unit."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+torch.manual_seed(0)
+inputs = torch.randn(64, 5)
+targets = inputs[:, :1] * inputs[:, 1:2] + inputs[:, 2:3].sin()  # something one unit cannot fit
+X, y = inputs.to(device), targets.to(device)
+
+
+def train(model: nn.Sequential, steps: int = 100) -> float:
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(X), y)
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
+def distinct_hidden_units(model: nn.Sequential) -> int:
+    """Count hidden units whose incoming weights differ from every earlier unit's."""
+    rows = model[0].weight.detach()
+    distinct = []
+    for row in rows:
+        if not any(torch.allclose(row, other, atol=1e-6) for other in distinct):
+            distinct.append(row)
+    return len(distinct)
+
+
+torch.manual_seed(0)
+constant_model = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 1))
+for layer in (constant_model[0], constant_model[2]):
+    nn.init.constant_(layer.weight, 0.5)
+    nn.init.zeros_(layer.bias)
+torch.manual_seed(0)
+random_model = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 1))
+
+constant_model.to(device)
+random_model.to(device)
+constant_loss = train(constant_model)
+random_loss = train(random_model)
+constant_distinct = distinct_hidden_units(constant_model)
+random_distinct = distinct_hidden_units(random_model)
+
+print(
+    f"constant init: {constant_distinct} distinct hidden unit(s) of 16 after training, loss {constant_loss:.3f}"
+)
+print(
+    f"random init:   {random_distinct} distinct hidden units of 16 after training, loss {random_loss:.3f}"
+)
+
+assert constant_distinct == 1 and random_distinct == 16
+assert random_loss < constant_loss

@@ -1,0 +1,62 @@
+"""Create the optimizer, and anything else that inspects parameters, after the dry run."""
+
+import torch
+from torch import nn
+
+
+def build() -> nn.Sequential:
+    return nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10))
+
+
+def weight_decay_groups(model: nn.Module) -> list[dict]:
+    """A common recipe: decay matrices (weights), not vectors (biases)."""
+    matrices = [p for p in model.parameters() if p.ndim >= 2]
+    vectors = [p for p in model.parameters() if p.ndim < 2]
+    return [{"params": matrices, "weight_decay": 0.01}, {"params": vectors, "weight_decay": 0.0}]
+
+
+# Too early, loudly: Adagrad allocates its state in its constructor.
+try:
+    torch.optim.Adagrad(build().parameters())
+except ValueError as error:
+    adagrad_message = str(error)
+    print(f"Adagrad before the dry run: {type(error).__name__}: {adagrad_message[:60]}...")
+
+# Too early, but it happens to work: SGD only stores references, and the dry run keeps the objects.
+lucky = build()
+sgd = torch.optim.SGD(lucky.parameters(), lr=0.1)
+lucky(torch.zeros(1, 20))
+before = lucky[0].weight.detach().clone()
+lucky(torch.ones(4, 20)).pow(2).mean().backward()
+sgd.step()
+early_sgd_trains = not torch.equal(before, lucky[0].weight)
+print("SGD created before the dry run still updates the weights:", early_sgd_trains)
+
+# Too early, silently: a placeholder reports ndim == 1, so every weight lands in the no-decay group.
+model = build()
+placeholder_ndim = model[0].weight.ndim
+early = weight_decay_groups(model)
+decayed_too_early = len(early[0]["params"])
+print(
+    f"placeholder ndim = {placeholder_ndim}; tensors decayed if grouped too early: {decayed_too_early}"
+)
+
+# The right order: dry run, then group parameters and create the optimizer.
+model(torch.zeros(1, 20))
+groups = weight_decay_groups(model)
+decayed = len(groups[0]["params"])
+optimizer = torch.optim.AdamW(groups, lr=1e-3)
+print(
+    f"tensors decayed when grouped after the dry run: {decayed} of {len(list(model.parameters()))}"
+)
+
+before = model[0].weight.detach().clone()
+loss = model(torch.ones(4, 20)).pow(2).mean()
+loss.backward()
+optimizer.step()
+weights_changed = not torch.equal(before, model[0].weight)
+print("one AdamW step changed the first weight:", weights_changed)
+
+assert adagrad_message.startswith("Attempted to use an uninitialized parameter")
+assert placeholder_ndim == 1 and decayed_too_early == 0
+assert decayed == 2 and weights_changed and early_sgd_trains

@@ -1,0 +1,48 @@
+"""Custom initialization of a lazy model: dry run first, then model.apply(init)."""
+
+import math
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+def init_xavier(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def materialize_and_init(model: nn.Module, example: torch.Tensor, init) -> nn.Module:
+    """Give every lazy layer its shape with one forward pass, then initialize."""
+    with torch.no_grad():
+        model(example)
+    return model.apply(init)
+
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10)).to(device)
+lazy_is_a_linear = isinstance(
+    model[0], nn.Linear
+)  # LazyLinear subclasses Linear, so init_xavier acts on it
+try:
+    model.apply(init_xavier)  # too early: Xavier needs the weight's fan-in and fan-out
+except ValueError as error:
+    init_message = str(error)
+    print(f"too early: {type(error).__name__}: {init_message[:62]}...")
+
+materialize_and_init(model, torch.zeros(1, 20, device=device), init_xavier)
+first = model[0]
+fan_in, fan_out = first.in_features, first.out_features
+xavier_bound = math.sqrt(6 / (fan_in + fan_out))
+largest_weight = first.weight.abs().max().item()
+biases_are_zero = all(torch.all(layer.bias == 0).item() for layer in (model[0], model[2]))
+print(
+    f"first layer {fan_in} -> {fan_out}: Xavier bound {xavier_bound:.5f}, largest |weight| {largest_weight:.5f}"
+)
+print("all biases zero:", biases_are_zero)
+
+assert lazy_is_a_linear and init_message.startswith("Attempted to use an uninitialized parameter")
+assert (fan_in, fan_out) == (20, 256) and math.isclose(xavier_bound, 0.1474, abs_tol=5e-5)
+assert largest_weight <= xavier_bound + 1e-6 and biases_are_zero

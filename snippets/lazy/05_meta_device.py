@@ -1,0 +1,47 @@
+"""Build a large model on the meta device: shapes and counts without allocating any memory."""
+
+import torch
+from torch import nn
+
+
+def build_tower(width: int, depth: int) -> nn.Sequential:
+    layers = []
+    for _ in range(depth):
+        layers += [nn.Linear(width, width), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+with torch.device("meta"):  # every tensor created inside, parameters included, lives on "meta"
+    tower = build_tower(width=4096, depth=24)
+
+parameter_count = sum(p.numel() for p in tower.parameters())  # numel needs shapes only
+float32_gigabytes = parameter_count * 4 / 1e9
+on_meta = all(p.is_meta for p in tower.parameters())
+print(
+    f"{parameter_count:,} parameters, {float32_gigabytes:.2f} GB in float32 once allocated; all on meta: {on_meta}"
+)
+
+# A forward pass on meta tensors computes output shapes (and checks them) without any arithmetic.
+output_shape = tuple(tower(torch.empty(8, 4096, device="meta")).shape)
+print("output shape:", output_shape)
+
+# There are no values to read or copy.
+try:
+    tower[0].weight.sum().item()
+except RuntimeError as error:
+    item_message = str(error)
+    print(f"{type(error).__name__}: {item_message}")
+try:
+    tower.to("cpu")
+except NotImplementedError as error:
+    copy_message = str(error)
+    print(f"{type(error).__name__}: {copy_message[:60]}...")
+
+# One layer can also be placed on meta with the factory argument instead of the context manager.
+head = nn.Linear(4096, 10, device="meta")
+head_on_meta = head.weight.is_meta
+
+assert parameter_count == 24 * (4096 * 4096 + 4096) == 402_751_488
+assert on_meta and head_on_meta and output_shape == (8, 4096)
+assert abs(float32_gigabytes - 1.61) < 0.005
+assert "meta" in item_message and copy_message.startswith("Cannot copy out of meta tensor")

@@ -1,0 +1,32 @@
+"""Exercise: with the same seed, does a lazy model start from the same weights as its eager twin?"""
+
+import torch
+from torch import nn
+
+
+def same_weights(a: nn.Module, b: nn.Module) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def lazy_then_dry_run(*layers: nn.Module) -> nn.Sequential:
+    model = nn.Sequential(*layers)
+    model(torch.zeros(1, 5))  # zeros: the dry run itself draws no random numbers
+    return model
+
+
+# Every layer lazy: initialization only moves from construction to the dry run, in the same order.
+torch.manual_seed(0)
+all_lazy = lazy_then_dry_run(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2))
+torch.manual_seed(0)
+eager = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2))
+all_lazy_matches = same_weights(all_lazy, eager)
+
+# Lazy first layer, eager second: the second layer now draws its numbers first.
+torch.manual_seed(0)
+mixed = lazy_then_dry_run(nn.LazyLinear(4), nn.ReLU(), nn.Linear(4, 2))
+mixed_matches = same_weights(mixed, eager)
+
+print("all lazy, same weights as eager:", all_lazy_matches)
+print("mixed lazy and eager, same weights as eager:", mixed_matches)
+
+assert all_lazy_matches and not mixed_matches

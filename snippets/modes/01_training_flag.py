@@ -1,0 +1,45 @@
+"""train() and eval() set the `training` flag on a module and on every submodule below it."""
+
+from torch import nn
+
+model = nn.Sequential(
+    nn.Linear(4, 8),
+    nn.Sequential(nn.BatchNorm1d(8), nn.ReLU()),
+    nn.Dropout(0.5),
+    nn.Linear(8, 2),
+)
+
+
+def modes(module: nn.Module) -> str:
+    """One letter per module, in model.modules() order: T for training, E for evaluation."""
+    return " ".join("T" if m.training else "E" for m in module.modules())
+
+
+module_names = " ".join(type(m).__name__ for m in model.modules())
+module_count = len(list(model.modules()))
+print(f"{'modules, in order:':23}", module_names)
+
+new_model = modes(model)  # every module starts in training mode
+print(f"{'new model:':23}", new_model)
+returned = model.eval()  # recursive; returns the model itself, so calls can be chained
+after_eval = modes(model)
+print(f"{'after eval():':23}", after_eval)
+model.train()
+print(f"{'after train():':23}", modes(model))
+
+model.training = False  # assigning the attribute changes this one module only
+after_assignment = modes(model)
+print(f"{'after training=False:':23}", after_assignment)
+
+model.train()
+model[1].eval()  # one branch can be in another mode than the rest ...
+mixed = modes(model)
+print(f"{'after model[1].eval():':23}", mixed)
+model.train()  # ... until the next call on a parent resets it
+print(f"{'after train():':23}", modes(model))
+
+assert module_count == 7 and new_model == "T T T T T T T"
+assert returned is model and after_eval == "E E E E E E E"
+assert after_assignment == "E T T T T T T"
+assert mixed == "T T E E E T T" and modes(model) == "T T T T T T T"
+assert model.train(False) is model and modes(model) == "E E E E E E E"  # train(False) is eval()

@@ -1,0 +1,34 @@
+"""Dropout in training mode zeroes entries and scales the rest by 1/(1-p); in evaluation mode it does nothing."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+torch.manual_seed(0)
+p = 0.5
+dropout = nn.Dropout(p)
+x = torch.ones(10_000, device=device)
+
+# Training mode (the default): a fresh random mask on every call.
+y = dropout(x)
+print("a few outputs in training mode:", y[:8].tolist())
+kept_value = 1 / (1 - p)
+train_values = sorted(set(y.unique().tolist()))
+zero_fraction = (y == 0).float().mean().item()
+train_mean = y.mean().item()
+print(f"values: {train_values}, fraction zeroed: {zero_fraction:.3f}, mean: {train_mean:.3f}")
+two_calls_differ = not torch.equal(dropout(x), dropout(x))
+print("two calls give different masks:", two_calls_differ)
+
+# Evaluation mode: the input comes back unchanged (the very same tensor).
+dropout.eval()
+eval_is_identity = dropout(x) is x
+print("in evaluation mode, dropout(x) is x:", eval_is_identity)
+
+assert kept_value == 2.0 and train_values == [0.0, kept_value]
+assert (
+    abs(zero_fraction - p) < 0.05 and abs(train_mean - 1.0) < 0.1
+)  # scaling keeps the mean near 1
+assert two_calls_differ and eval_is_identity

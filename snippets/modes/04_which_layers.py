@@ -1,0 +1,39 @@
+"""Which layers behave differently in training and evaluation mode? Run each both ways and compare."""
+
+import copy
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+torch.manual_seed(0)
+layers = {
+    "Linear": (nn.Linear(4, 4), (8, 4)),
+    "LayerNorm": (nn.LayerNorm(4), (8, 4)),
+    "Dropout": (nn.Dropout(0.5), (8, 16)),
+    "BatchNorm1d": (nn.BatchNorm1d(4), (8, 4)),
+    "InstanceNorm1d": (nn.InstanceNorm1d(4), (8, 4, 5)),
+    "InstanceNorm1d(track_running_stats=True)": (
+        nn.InstanceNorm1d(4, track_running_stats=True),
+        (8, 4, 5),
+    ),
+    "TransformerEncoderLayer": (
+        nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, batch_first=True),
+        (8, 3, 4),
+    ),
+}
+
+differs = {}
+for name, (layer, shape) in layers.items():
+    x = torch.randn(shape).to(device)
+    in_training = copy.deepcopy(layer).to(device).train()(x)  # copies: a training pass may
+    in_eval = copy.deepcopy(layer).to(device).eval()(x)  # update running statistics
+    differs[name] = not torch.allclose(in_training, in_eval, atol=1e-5)
+    print(f"{name:41} {'differs' if differs[name] else 'same'}")
+
+mode_dependent = ", ".join(name for name, changed in differs.items() if changed)
+assert mode_dependent == (
+    "Dropout, BatchNorm1d, InstanceNorm1d(track_running_stats=True), TransformerEncoderLayer"
+)

@@ -1,0 +1,60 @@
+"""eval() does not stop gradients, torch.no_grad() does not stop dropout, and F.dropout ignores the mode."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 32), nn.Dropout(0.5), nn.Linear(32, 1)).to(device)
+x = torch.ones(8, 4, device=device)
+
+# 1. Evaluation mode still records the graph: backward() works and fills .grad.
+model.eval()
+out = model(x)
+eval_requires_grad = out.requires_grad
+out.sum().backward()
+eval_fills_grad = model[0].weight.grad is not None
+print(
+    "eval mode: output requires grad:",
+    eval_requires_grad,
+    "| backward filled .grad:",
+    eval_fills_grad,
+)
+
+# 2. torch.no_grad() stops recording, but dropout still draws a new mask on every call.
+model.train()
+with torch.no_grad():
+    first, second = model(x), model(x)
+no_grad_requires_grad = first.requires_grad
+no_grad_still_random = not torch.equal(first, second)
+print(
+    "no_grad in training mode: requires grad:",
+    no_grad_requires_grad,
+    "| outputs differ:",
+    no_grad_still_random,
+)
+
+
+# 3. The functional form takes the mode as an argument, and its default is training=True.
+class Forgetful(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, p=0.5)  # always drops, in any mode
+
+
+class Aware(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, p=0.5, training=self.training)
+
+
+h = torch.ones(1000, device=device)
+forgetful_drops_in_eval = bool((Forgetful().eval()(h) == 0).any())
+aware_drops_in_eval = bool((Aware().eval()(h) == 0).any())
+print("in eval mode, F.dropout without training= still drops:", forgetful_drops_in_eval)
+print("in eval mode, F.dropout(training=self.training) drops:", aware_drops_in_eval)
+
+assert eval_requires_grad and eval_fills_grad
+assert no_grad_requires_grad is False and no_grad_still_random
+assert forgetful_drops_in_eval and not aware_drops_in_eval

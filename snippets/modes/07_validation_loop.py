@@ -1,0 +1,76 @@
+"""Validate in evaluation mode, then return to training mode. Forgetting the return fails silently."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+torch.manual_seed(0)
+train_batches = [(torch.randn(16, 4).to(device), torch.randn(16, 1).to(device)) for _ in range(3)]
+val_batches = [(torch.randn(16, 4).to(device), torch.randn(16, 1).to(device)) for _ in range(2)]
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Evaluation mode inside the block; afterwards every submodule gets its own mode back."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+def validate(model: nn.Module, batches) -> float:
+    with evaluating(model), torch.inference_mode():
+        losses = [F.mse_loss(model(x), y).item() for x, y in batches]
+    return sum(losses) / len(losses)
+
+
+def validate_and_forget(model: nn.Module, batches) -> float:
+    model.eval()  # the bug: nothing switches training mode back on
+    with torch.inference_mode():
+        losses = [F.mse_loss(model(x), y).item() for x, y in batches]
+    return sum(losses) / len(losses)
+
+
+def fit(validate_fn, epochs: int = 3) -> tuple[int, int]:
+    """Train for some epochs, validating after each; count the steps taken in training mode."""
+    torch.manual_seed(1)
+    model = nn.Sequential(
+        nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 1)
+    )
+    model.to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    steps_in_training_mode = 0
+    for epoch in range(epochs):
+        for x, y in train_batches:
+            steps_in_training_mode += model.training
+            loss = F.mse_loss(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        validate_fn(model, val_batches)
+    batches_seen_by_batchnorm = model[1].num_batches_tracked.item()
+    return steps_in_training_mode, batches_seen_by_batchnorm
+
+
+total_steps = 3 * len(train_batches)
+good_steps, good_bn = fit(validate)
+bad_steps, bad_bn = fit(validate_and_forget)
+print(
+    f"validate():            {good_steps} of {total_steps} steps in training mode, BatchNorm saw {good_bn} batches"
+)
+print(
+    f"validate_and_forget(): {bad_steps} of {total_steps} steps in training mode, BatchNorm saw {bad_bn} batches"
+)
+
+assert total_steps == 9
+assert (good_steps, good_bn) == (9, 9)
+assert (bad_steps, bad_bn) == (3, 3)

@@ -1,0 +1,36 @@
+"""nn.Sequential: a model made by listing layers; calling it runs them in order."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4)).to(device)
+X = torch.randn(2, 8).to(device)  # a batch of 2 examples with 8 features each
+Y = model(X)
+print(model)
+print("input", tuple(X.shape), "-> output", tuple(Y.shape))
+
+# The container is itself a Module; its layers are children, reachable by position.
+layer_count = len(model)
+by_hand = model[2](model[1](model[0](X)))
+same_as_by_hand = torch.allclose(Y, by_hand)
+print("layers:", layer_count, " model(X) equals the layers called in turn:", same_as_by_hand)
+
+# A slice of a Sequential is a Sequential: here, the hidden features.
+front = model[:2]
+hidden_shape = tuple(front(X).shape)
+front_type = type(front).__name__
+print(f"model[:2] is a {front_type}; it maps X to shape {hidden_shape}")
+
+parameter_count = sum(p.numel() for p in model.parameters())
+names = [name for name, _ in model.named_parameters()]
+parameter_names = ", ".join(names)
+print("parameters:", parameter_names, "->", parameter_count, "numbers")
+
+output_shape = tuple(Y.shape)
+assert output_shape == (2, 4) and hidden_shape == (2, 32)
+assert layer_count == 3 and same_as_by_hand and front_type == "Sequential"
+assert names == ["0.weight", "0.bias", "2.weight", "2.bias"]
+assert parameter_count == (8 * 32 + 32) + (32 * 4 + 4) == 420

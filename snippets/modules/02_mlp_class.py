@@ -1,0 +1,49 @@
+"""The same network as a class: layers are created in __init__, used in forward."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+# --8<-- [start:class]
+class MLP(nn.Module):
+    def __init__(self, d_in: int, d_hidden: int, d_out: int) -> None:
+        super().__init__()  # first: sets up the registries that the assignments below fill
+        self.hidden = nn.Linear(d_in, d_hidden)
+        self.output = nn.Linear(d_hidden, d_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(torch.relu(self.hidden(x)))
+
+
+# --8<-- [end:class]
+torch.manual_seed(0)
+model = MLP(8, 32, 4).to(device)
+X = torch.randn(2, 8).to(device)
+output_shape = tuple(model(X).shape)
+print(model)
+print("output shape:", output_shape)
+
+names = [name for name, _ in model.named_parameters()]
+parameter_names = ", ".join(names)
+parameter_count = sum(p.numel() for p in model.parameters())
+print("parameters:", parameter_names, "->", parameter_count, "numbers")
+
+
+# Forgetting super().__init__() fails at the first module assignment.
+class Forgetful(nn.Module):
+    def __init__(self) -> None:
+        self.hidden = nn.Linear(8, 32)
+
+
+try:
+    Forgetful()
+except AttributeError as error:
+    message = str(error)
+    print(f"{type(error).__name__}: {error}")
+
+assert output_shape == (2, 4)
+assert names == ["hidden.weight", "hidden.bias", "output.weight", "output.bias"]
+assert parameter_count == 420
+assert message.startswith("cannot assign module before Module.__init__() call")

@@ -1,0 +1,51 @@
+"""Modules nest: a Sequential may hold custom modules, which may hold Sequentials, and so on."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class Block(nn.Module):
+    def __init__(self, d_in: int, d_hidden: int, d_out: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(d_in, d_hidden), nn.ReLU(), nn.Linear(d_hidden, d_hidden), nn.ReLU()
+        )
+        self.project = nn.Linear(d_hidden, d_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.net(x))
+
+
+class MLP(nn.Module):
+    def __init__(self, d_in: int, d_hidden: int, d_out: int) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(d_in, d_hidden)
+        self.output = nn.Linear(d_hidden, d_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(torch.relu(self.hidden(x)))
+
+
+torch.manual_seed(0)
+model = nn.Sequential(Block(8, 32, 16), nn.ReLU(), MLP(16, 16, 4)).to(device)
+X = torch.randn(2, 8).to(device)
+output_shape = tuple(model(X).shape)
+print(model)
+print("output shape:", output_shape)
+
+per_child = {
+    name: sum(p.numel() for p in child.parameters()) for name, child in model.named_children()
+}
+parameter_count = sum(p.numel() for p in model.parameters())
+print("parameters per child:", per_child, " total:", parameter_count)
+deepest_name = next(name for name, _ in model.named_parameters())
+print("a name records the path to its tensor:", deepest_name)
+
+block_count = 8 * 32 + 32 + 32 * 32 + 32 + 32 * 16 + 16
+mlp_count = 16 * 16 + 16 + 16 * 4 + 4
+assert output_shape == (2, 4)
+assert per_child == {"0": block_count, "1": 0, "2": mlp_count}
+assert (block_count, mlp_count, parameter_count) == (1872, 340, 2212)
+assert deepest_name == "0.net.0.weight"

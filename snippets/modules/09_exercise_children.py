@@ -1,0 +1,37 @@
+"""Exercise: children() lists a repeated module once, so a container must not loop over it."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class ChildrenSequential(nn.Module):
+    def __init__(self, *modules: nn.Module) -> None:
+        super().__init__()
+        for index, module in enumerate(modules):
+            self.add_module(str(index), module)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for (
+            module
+        ) in self.children():  # the mistake: children() skips modules it has already yielded
+            x = module(x)
+        return x
+
+
+double = nn.Linear(1, 1, bias=False).to(device)
+with torch.no_grad():
+    double.weight.fill_(2.0)
+x = torch.tensor([[1.0]], device=device)
+
+children_result = ChildrenSequential(double, double)(x).item()
+sequential_result = nn.Sequential(double, double)(x).item()
+children_count = len(list(ChildrenSequential(double, double).children()))
+print(
+    f"children() yields {children_count} module; ChildrenSequential gives {children_result:g}, "
+    f"nn.Sequential gives {sequential_result:g}"
+)
+
+assert children_count == 1
+assert (children_result, sequential_result) == (2.0, 4.0)

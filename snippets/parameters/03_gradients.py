@@ -1,0 +1,38 @@
+"""A parameter's .grad: None until a backward pass, added to by every backward, reset by zero_grad."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
+X = torch.randn(2, 4).to(device)
+weight = model[0].weight
+
+grad_before = weight.grad
+print("before backward:", grad_before)
+
+model(X).sum().backward()
+first = weight.grad.clone()
+grad_shape = tuple(weight.grad.shape)
+print("after one backward: shape", grad_shape, "dtype", weight.grad.dtype)
+
+model(X).sum().backward()  # a second pass, without clearing .grad first
+accumulates = torch.allclose(weight.grad, 2 * first)
+print("after a second backward, .grad == 2 * first:", accumulates)
+
+model.zero_grad()  # the default is set_to_none=True
+grad_after_zero_grad = weight.grad
+print("after zero_grad():", grad_after_zero_grad)
+
+model(X).sum().backward()
+model.zero_grad(set_to_none=False)  # the pre-2.0 behaviour: keep the tensors, fill them with zeros
+zero_filled = weight.grad is not None and bool(torch.all(weight.grad == 0))
+print("after zero_grad(set_to_none=False): a tensor of zeros:", zero_filled)
+
+assert grad_before is None
+assert grad_shape == tuple(weight.shape) == (8, 4)
+assert accumulates
+assert grad_after_zero_grad is None
+assert zero_filled

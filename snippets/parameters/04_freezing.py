@@ -1,0 +1,71 @@
+"""Freeze a pretrained backbone, train only the head, and count what is trainable."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class Classifier(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = nn.Sequential(
+            nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU()
+        )
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+
+def count(parameters) -> int:
+    return sum(p.numel() for p in parameters)
+
+
+torch.manual_seed(0)
+model = Classifier().to(device)
+model.backbone.requires_grad_(False)  # every parameter of the backbone, at any depth
+
+all_parameters = count(model.parameters())
+trainable = count(p for p in model.parameters() if p.requires_grad)
+frozen = all_parameters - trainable
+print(f"parameters: {all_parameters} in all, {trainable} trainable, {frozen} frozen")
+
+# Give the optimizer only what should change.
+optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+optimizer_tensors = sum(len(group["params"]) for group in optimizer.param_groups)
+
+X = torch.randn(16, 4).to(device)
+y = torch.randint(0, 3, (16,)).to(device)
+
+
+def train_step() -> list[str]:
+    """One optimizer step; returns the backbone's state_dict entries that it changed."""
+    before = {key: value.clone() for key, value in model.backbone.state_dict().items()}
+    nn.functional.cross_entropy(model(X), y).backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    after = model.backbone.state_dict()
+    return [key for key in before if not torch.equal(before[key], after[key])]
+
+
+head_before = model.head.weight.detach().clone()
+changed_in_train_mode = train_step()
+head_moved = not torch.equal(head_before, model.head.weight)
+frozen_grad_is_none = all(p.grad is None for p in model.backbone.parameters())
+print("head weight moved:", head_moved, " backbone .grad all None:", frozen_grad_is_none)
+print("backbone entries changed in train mode:", changed_in_train_mode)
+
+model.backbone.eval()  # keep BatchNorm's statistics fixed too; model.train() would undo this
+changed_in_eval_mode = train_step()
+print("backbone entries changed with the backbone in eval mode:", changed_in_eval_mode)
+
+stats_changed = len(changed_in_train_mode)
+first_changed = changed_in_train_mode[0]
+assert (all_parameters, trainable, frozen) == (155, 27, 128)
+assert optimizer_tensors == 2
+assert head_moved and frozen_grad_is_none
+# No parameter moved, but BatchNorm in training mode still updated its running statistics.
+assert changed_in_train_mode == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
+assert stats_changed == 3 and first_changed == "1.running_mean"
+assert changed_in_eval_mode == []

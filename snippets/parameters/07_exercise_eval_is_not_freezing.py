@@ -1,0 +1,27 @@
+"""Exercise: does model.eval() freeze the parameters?"""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3)).to(device)
+model.eval()  # switches Dropout and BatchNorm to inference behaviour; nothing else
+X = torch.randn(2, 4).to(device)
+model(X).sum().backward()
+
+still_requires_grad = all(p.requires_grad for p in model.parameters())
+grads_computed = sum(p.grad is not None for p in model.parameters())
+print("after eval(): requires_grad everywhere:", still_requires_grad)
+print("parameters that received a gradient:", grads_computed, "of", len(list(model.parameters())))
+
+# What does stop gradients: requires_grad_(False) on the parameters, or torch.no_grad() around the forward.
+model.zero_grad()
+with torch.no_grad():
+    output = model(X)
+no_grad_output_tracked = output.requires_grad
+print("output computed under torch.no_grad() requires grad:", no_grad_output_tracked)
+
+assert still_requires_grad and grads_computed == 4
+assert not no_grad_output_tracked

@@ -1,0 +1,41 @@
+"""A tensor attribute is not a parameter: not listed, not trained, not saved, not converted."""
+
+import torch
+from torch import nn
+
+
+class PlainScale(nn.Module):
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.scale = torch.ones(features, requires_grad=True)  # the mistake: a plain tensor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+class Scale(nn.Module):
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(features))  # the fix: registered as a parameter
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+plain, fixed = PlainScale(3), Scale(3)
+plain_parameters = len(list(plain.parameters()))
+fixed_parameters = len(list(fixed.parameters()))
+plain_keys = ", ".join(plain.state_dict()) or "(none)"
+fixed_keys = ", ".join(fixed.state_dict()) or "(none)"
+print(f"PlainScale: {plain_parameters} parameters, state_dict keys: {plain_keys}")
+print(f"Scale:      {fixed_parameters} parameters, state_dict keys: {fixed_keys}")
+
+# Module.to() converts parameters and buffers only; the plain tensor keeps its dtype (and device).
+plain.to(torch.float64)
+fixed.to(torch.float64)
+plain_dtype, fixed_dtype = str(plain.scale.dtype), str(fixed.scale.dtype)
+print(f"after .to(torch.float64): PlainScale.scale is {plain_dtype}, Scale.scale is {fixed_dtype}")
+
+assert (plain_parameters, fixed_parameters) == (0, 1)
+assert plain_keys == "(none)" and fixed_keys == "scale"
+assert (plain_dtype, fixed_dtype) == ("torch.float32", "torch.float64")

@@ -1,0 +1,30 @@
+"""A lazy module has no shapes until its first forward pass: counting or initializing fails."""
+
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(2))
+try:
+    sum(p.numel() for p in model.parameters())  # the mistake: before the dry run
+    message = ""
+except ValueError as error:
+    message = str(error)
+print(f"ValueError: {message.split('. ')[0]}. [...]")
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # built before the dry run (see below)
+model(torch.randn(1, 5))  # the fix: one forward pass with an example batch creates the parameters
+parameter_count = sum(p.numel() for p in model.parameters())
+model.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)
+print("after the dry run:", parameter_count, "parameters;", model[0])
+
+# Materializing keeps the same Parameter objects, so an optimizer created earlier still updates them.
+model(torch.randn(4, 5)).sum().backward()
+before = model[0].weight.detach().clone()
+optimizer.step()
+early_optimizer_updates = not torch.equal(before, model[0].weight)
+print("optimizer created before the dry run updates the weights:", early_optimizer_updates)
+
+assert message.startswith("Attempted to use an uninitialized parameter")
+assert parameter_count == 5 * 8 + 8 + 8 * 2 + 2 == 66
+assert early_optimizer_updates

@@ -1,0 +1,60 @@
+"""`.data` hides tensors from autograd: gradients disappear, or are silently wrong."""
+
+import torch
+from torch import nn
+
+
+class DataLinear(nn.Module):
+    """D2L's MyLinear: reads .data in forward, so no gradient reaches its parameters."""
+
+    def __init__(self, in_units: int, units: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(in_units, units))
+        self.bias = nn.Parameter(torch.randn(units))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x @ self.weight.data + self.bias.data)  # the fix: drop both `.data`
+
+
+torch.manual_seed(0)
+x = torch.randn(4, 5)
+try:  # alone, nothing in the output requires grad, so backward() has nothing to do
+    DataLinear(5, 3)(x).sum().backward()
+    alone_message = ""
+except RuntimeError as error:
+    alone_message = str(error)
+print(f"RuntimeError: {alone_message}")
+
+# After a normal layer there is no error at all: the gradient just never reaches DataLinear.
+model = nn.Sequential(nn.Linear(5, 5), DataLinear(5, 3))
+model(x).sum().backward()
+weight_grad_is_none = model[1].weight.grad is None
+print("in a model: first layer gets a gradient:", model[0].weight.grad is not None)
+print("            DataLinear.weight.grad is None:", weight_grad_is_none)
+
+# Worse: an in-place change through .data is invisible to autograd's version check, so backward
+# uses the changed values and returns a wrong gradient without any error.
+x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+s = torch.sigmoid(x)
+correct = (s * (1 - s)).detach()  # d sigmoid(x) / dx
+s.data.mul_(2)
+s.sum().backward()
+data_grad_correct = torch.allclose(x.grad, correct)
+print("gradient after editing through .data is correct:", data_grad_correct)
+
+# With .detach() the same edit is caught, because detach() shares the version counter.
+x.grad = None
+s = torch.sigmoid(x)
+s.detach().mul_(2)
+try:
+    s.sum().backward()
+    message = ""
+except RuntimeError as error:
+    message = str(error)
+print(f"RuntimeError: {message.split(': [')[0]} [...]")
+
+assert alone_message.startswith("element 0 of tensors does not require grad")
+assert weight_grad_is_none and model[0].weight.grad is not None and not data_grad_correct
+assert message.startswith(
+    "one of the variables needed for gradient computation has been modified by an inplace"
+)

@@ -1,0 +1,35 @@
+"""Changing a parameter in place outside torch.no_grad() is refused; assigning a tensor too."""
+
+import torch
+from torch import nn
+
+layer = nn.Linear(3, 2)
+try:
+    layer.weight.fill_(0.5)  # the mistake: autograd would have to record this change
+    message = ""
+except RuntimeError as error:
+    message = str(error)
+print(f"RuntimeError: {message}")
+
+try:
+    layer.weight = torch.full((2, 3), 0.5)  # another mistake: a plain tensor is not a Parameter
+    assign_message = ""
+except TypeError as error:
+    assign_message = str(error)
+print(f"TypeError: {assign_message}")
+
+with torch.no_grad():  # the fix, or nn.init.constant_(layer.weight, 0.5), which does the same
+    layer.weight.fill_(0.5)
+still_parameter = isinstance(layer.weight, nn.Parameter) and layer.weight.requires_grad
+print(
+    "after no_grad fill_: all 0.5:",
+    bool((layer.weight == 0.5).all()),
+    " still a parameter:",
+    still_parameter,
+)
+
+assert message.startswith(
+    "a leaf Variable that requires grad is being used in an in-place operation"
+)
+assert assign_message.startswith("cannot assign")
+assert still_parameter and bool((layer.weight == 0.5).all())

@@ -1,0 +1,52 @@
+"""Predicting in training mode: dropout makes answers random, batch norm learns from the data it
+is asked about (no_grad does not stop that), and a single example fails."""
+
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(
+    nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 1)
+)
+batch = torch.randn(16, 4)
+model(batch)  # stands in for training; the model is still in training mode
+updates_after_training = int(model[1].num_batches_tracked)
+
+# The mistake: predicting without model.eval(). no_grad() turns off autograd, not training mode.
+with torch.no_grad():
+    first, second = model(batch[:4]), model(batch[:4])
+train_mode_same = torch.equal(first, second)
+updates_after_predicting = int(model[1].num_batches_tracked)
+try:
+    model(torch.randn(1, 4))
+    message = ""
+except ValueError as error:
+    message = str(error)
+print("training mode: same input twice, same output?", train_mode_same)
+print(
+    "batch norm updates: after training",
+    updates_after_training,
+    " after predicting",
+    updates_after_predicting,
+)
+print(f"one example -> ValueError: {message}")
+
+# The fix: eval mode, plus inference_mode to skip autograd's bookkeeping.
+model.eval()
+updates_before = int(model[1].num_batches_tracked)
+with torch.inference_mode():
+    first, second = model(batch[:4]), model(batch[:4])
+    single = model(torch.randn(1, 4))
+eval_mode_same = torch.equal(first, second)
+eval_updates = int(model[1].num_batches_tracked) - updates_before
+print(
+    "eval mode: same input twice, same output?",
+    eval_mode_same,
+    " batch norm updates:",
+    eval_updates,
+)
+
+assert not train_mode_same and eval_mode_same
+assert (updates_after_training, updates_after_predicting, eval_updates) == (1, 3, 0)
+assert message.startswith("Expected more than 1 value per channel when training")
+assert tuple(single.shape) == (1, 1)

@@ -1,0 +1,34 @@
+"""state_dict() returns references to the live tensors: a "best model" kept that way keeps changing."""
+
+import copy
+
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Linear(3, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+x, y = torch.randn(8, 3), torch.randn(8, 1)
+
+
+def train_step() -> None:
+    optimizer.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    optimizer.step()
+
+
+best_by_reference = model.state_dict()  # the mistake: tensors that share memory with the model
+best_copy = copy.deepcopy(model.state_dict())  # the fix: an independent copy
+weight_then = model.weight.detach().clone()
+
+train_step()  # training goes on after the "best" epoch...
+
+reference_changed = not torch.equal(best_by_reference["weight"], weight_then)
+copy_changed = not torch.equal(best_copy["weight"], weight_then)
+shares_memory = best_by_reference["weight"].data_ptr() == model.weight.data_ptr()
+print("state_dict() snapshot changed with the model:", reference_changed)
+print("it shares memory with model.weight:", shares_memory)
+print("deepcopy snapshot changed:", copy_changed)
+
+assert reference_changed and shares_memory and not copy_changed
+assert not best_by_reference["weight"].requires_grad  # detached, but the same storage

@@ -1,0 +1,33 @@
+"""Since PyTorch 2.6 torch.load defaults to weights_only=True: a pickled whole module is refused."""
+
+import pickle
+import re
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+model = nn.Linear(3, 2)
+with tempfile.TemporaryDirectory() as folder:
+    whole, weights = Path(folder) / "whole.pt", Path(folder) / "weights.pt"
+    torch.save(model, whole)  # the mistake: pickles the module object, and refers to its class
+    try:
+        torch.load(whole)
+        message = ""
+    except pickle.UnpicklingError as error:
+        message = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # drop the terminal colour codes
+    first_sentence = message.split(". ")[0]
+    blocked = next(line.strip() for line in message.splitlines() if "GLOBAL" in line)
+    print(f"UnpicklingError: {first_sentence}. [...]\n    {blocked}")
+
+    torch.save(model.state_dict(), weights)  # the fix: save only the tensors
+    restored = nn.Linear(3, 2)
+    restored.load_state_dict(torch.load(weights))
+pairs = zip(model.state_dict().values(), restored.state_dict().values(), strict=True)
+restored_equal = all(torch.equal(a, b) for a, b in pairs)
+print("state_dict round trip gives equal tensors:", restored_equal)
+
+assert first_sentence == "Weights only load failed"
+assert "torch.nn.modules.linear.Linear" in blocked
+assert restored_equal

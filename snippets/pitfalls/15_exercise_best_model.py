@@ -1,0 +1,47 @@
+"""Exercise: keep the best weights during training, and restore them at the end.
+
+Training pulls the weight from 0 towards 2; the validation data prefers 1, so the validation loss
+falls, then rises again, and the best epoch is not the last.
+"""
+
+import copy
+
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+x_train, x_valid = torch.randn(32, 1), torch.randn(32, 1)
+y_train, y_valid = 2 * x_train, 1 * x_valid
+
+
+def train(snapshot) -> tuple[float, float]:
+    """Train for 10 epochs, keeping `snapshot(model)` of the best epoch; return the best validation
+    loss and the validation loss of the model restored from that snapshot."""
+    model = nn.Linear(1, 1, bias=False)
+    nn.init.zeros_(model.weight)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    best_loss, best_state = float("inf"), None
+    for _ in range(10):
+        model.train()
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x_train), y_train).backward()
+        optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            loss = nn.functional.mse_loss(model(x_valid), y_valid).item()
+        if loss < best_loss:
+            best_loss, best_state = loss, snapshot(model)
+    model.load_state_dict(best_state)
+    with torch.no_grad():
+        restored_loss = nn.functional.mse_loss(model(x_valid), y_valid).item()
+    return best_loss, restored_loss
+
+
+best, restored_by_reference = train(lambda model: model.state_dict())
+_, restored_copy = train(lambda model: copy.deepcopy(model.state_dict()))
+print(f"best validation loss {best:.4f}")
+print(f"restored from state_dict():          {restored_by_reference:.4f}")
+print(f"restored from deepcopy(state_dict()): {restored_copy:.4f}")
+
+assert restored_copy == best
+assert restored_by_reference > 2 * best

@@ -1,0 +1,67 @@
+"""Seeding: torch.manual_seed covers PyTorch on every device, but not Python's random or NumPy."""
+
+import random
+
+import numpy as np
+import torch
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+torch.manual_seed(0)
+first = torch.rand(3)
+torch.manual_seed(0)
+again = torch.rand(3)
+same_after_reseeding = torch.equal(first, again)
+print(
+    "after torch.manual_seed(0):",
+    [round(v, 4) for v in first.tolist()],
+    "- the same again:",
+    same_after_reseeding,
+)
+
+# Seeding PyTorch leaves the other generators exactly where they were.
+python_before = random.getstate()
+numpy_before = np.random.get_state()[1].copy()
+torch.manual_seed(0)
+python_untouched = random.getstate() == python_before
+numpy_untouched = bool(np.array_equal(np.random.get_state()[1], numpy_before))
+print(
+    f"torch.manual_seed left Python's random alone: {python_untouched}, and NumPy's: {numpy_untouched}"
+)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # the CPU generator and the generator of every accelerator device
+
+
+def draw() -> tuple[float, float, float, float]:
+    return (
+        random.random(),
+        float(np.random.rand()),
+        torch.rand(1).item(),
+        torch.rand(1, device=device).item(),
+    )
+
+
+seed_everything(42)
+run_1 = draw()
+seed_everything(42)
+run_2 = draw()
+all_four_repeat = run_1 == run_2
+initial_seed = torch.initial_seed()
+print(f"random, numpy, torch on cpu, torch on {device.type}: {[round(v, 4) for v in run_1]}")
+print(
+    f"repeated after seed_everything(42): {all_four_repeat}; torch.initial_seed() = {initial_seed}"
+)
+
+# Each device type has its own algorithm: the same seed gives other numbers on a GPU than on the CPU.
+torch.manual_seed(0)
+device_numbers = torch.rand(3, device=device).cpu()
+matches_cpu_numbers = torch.equal(device_numbers, first)
+print(f"seed 0 on {device.type} gives the CPU's numbers: {matches_cpu_numbers}")
+
+assert same_after_reseeding and python_untouched and numpy_untouched
+assert all_four_repeat and initial_seed == 42
+assert matches_cpu_numbers == (device.type == "cpu")

@@ -1,0 +1,39 @@
+"""torch.Generator: a private random stream, unaffected by whatever else draws random numbers."""
+
+import torch
+from torch import nn
+
+# The data order comes from its own generator; model construction uses the global one.
+data_rng = torch.Generator().manual_seed(7)
+order_alone = torch.randperm(10, generator=data_rng)
+
+data_rng.manual_seed(7)
+torch.manual_seed(0)
+nn.Linear(100, 100)  # initializing its 10 100 parameters draws from the global generator
+order_after_model = torch.randperm(10, generator=data_rng)
+order_unchanged = torch.equal(order_alone, order_after_model)
+print("data order:", order_alone.tolist())
+print("same order after building a model in between:", order_unchanged)
+
+# Initializers take a generator too, so weights can be drawn from a stream of their own.
+init_rng = torch.Generator().manual_seed(3)
+layer_a, layer_b = nn.Linear(4, 2), nn.Linear(4, 2)
+nn.init.xavier_uniform_(layer_a.weight, generator=init_rng)
+torch.rand(1000)  # unrelated draws from the global stream
+init_rng.manual_seed(3)
+nn.init.xavier_uniform_(layer_b.weight, generator=init_rng)
+same_init = torch.equal(layer_a.weight, layer_b.weight)
+print("xavier_uniform_ with the same generator seed gives the same weights:", same_init)
+
+# A generator's state can be saved and restored, which is what a checkpoint needs.
+state = data_rng.get_state()
+next_order = torch.randperm(10, generator=data_rng)
+data_rng.set_state(state)
+replayed = torch.equal(torch.randperm(10, generator=data_rng), next_order)
+state_shape = tuple(state.shape)
+print(
+    f"get_state() is a {state.dtype} tensor of shape {state_shape}; set_state replays the stream: {replayed}"
+)
+
+assert order_unchanged and same_init and replayed
+assert state.dtype == torch.uint8 and state_shape == (5056,)

@@ -1,0 +1,54 @@
+"""Deterministic mode: deterministic kernels where they exist, an error where they do not."""
+
+import warnings
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+torch.use_deterministic_algorithms(True)
+torch.backends.cudnn.benchmark = (
+    False  # do not let cuDNN time several algorithms and keep the fastest
+)
+print("deterministic algorithms:", torch.are_deterministic_algorithms_enabled())
+
+# 1. An operation with no deterministic implementation refuses to run.
+unpool = nn.MaxUnpool1d(kernel_size=2)
+values = torch.tensor([[[5.0, 7.0]]], device=device)
+positions = torch.tensor([[[1, 2]]], device=device)  # where each value goes in the unpooled output
+refusal = "no error"
+try:
+    unpool(values, positions)
+except RuntimeError as error:
+    refusal = str(error)
+    print(f"{type(error).__name__}: {refusal.split(', but')[0]}, but ...")
+
+# 2. warn_only=True turns the error into a warning, for code you cannot change yet.
+torch.use_deterministic_algorithms(True, warn_only=True)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    unpooled = unpool(values, positions)
+warned = any("does not have a deterministic implementation" in str(w.message) for w in caught)
+print("with warn_only=True it runs and warns:", unpooled.flatten().tolist(), warned)
+torch.use_deterministic_algorithms(True)
+
+# 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats, the maximum for integers.
+empty_floats = torch.empty(3, device=device)
+empty_ints = torch.empty(2, dtype=torch.int32, device=device)
+floats_are_nan = bool(empty_floats.isnan().all())
+ints_are_max = bool((empty_ints == torch.iinfo(torch.int32).max).all())
+print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
+
+# 4. Accumulating into repeated indices: on a GPU the default kernel adds in a varying order.
+torch.manual_seed(0)
+source = torch.randn(10_000).to(device)
+index = torch.randint(0, 10, (10_000,)).to(device)
+first = torch.zeros(10, device=device).index_add_(0, index, source)
+second = torch.zeros(10, device=device).index_add_(0, index, source)
+bitwise_equal = torch.equal(first, second)
+print("index_add_ twice gives bitwise equal results:", bitwise_equal)
+
+assert "does not have a deterministic implementation" in refusal
+assert warned and unpooled.flatten().tolist() == [0.0, 5.0, 7.0, 0.0]
+assert floats_are_nan and ints_are_max and bitwise_equal

@@ -1,0 +1,37 @@
+"""Exercise: an evaluation that draws random numbers must not shift the training run's streams."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+def train(evaluate: bool, fork: bool) -> list[torch.Tensor]:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 1)).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    validation = torch.randn(32, 4).to(device)
+    for step in range(6):
+        x = torch.randn(8, 4).to(device)
+        optimizer.zero_grad()
+        model(x).pow(2).mean().backward()
+        optimizer.step()
+        if evaluate and step == 2:
+            # Monte Carlo dropout: 10 stochastic forward passes, each drawing new dropout masks.
+            with torch.random.fork_rng(enabled=fork), torch.no_grad():
+                samples = torch.stack([model(validation) for _ in range(10)])
+                print(f"  step {step}: MC-dropout spread {samples.std(dim=0).mean().item():.4f}")
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(a, b))
+
+
+baseline = train(evaluate=False, fork=False)
+unforked_matches = same(train(evaluate=True, fork=False), baseline)
+forked_matches = same(train(evaluate=True, fork=True), baseline)
+print("evaluation without fork_rng leaves training unchanged:", unforked_matches)
+print("evaluation inside fork_rng leaves training unchanged: ", forked_matches)
+
+assert not unforked_matches and forked_matches

@@ -1,0 +1,53 @@
+"""load_state_dict(strict=False) loads what matches and reports the rest: read that report."""
+
+import torch
+from torch import nn
+
+
+class OldNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Linear(4, 8)
+        self.aux_head = nn.Linear(8, 1)  # an auxiliary output the new model dropped
+        self.head = nn.Linear(8, 3)
+
+
+class NewNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Linear(4, 8)
+        self.adapter = nn.Linear(8, 8)  # a layer the old checkpoint does not have
+        self.head = nn.Linear(8, 3)
+
+
+torch.manual_seed(0)
+checkpoint = OldNet().state_dict()
+model = NewNet()
+
+strict_message = "no error"
+try:
+    model.load_state_dict(checkpoint)  # strict=True is the default
+except RuntimeError as error:
+    strict_message = str(error)
+    print(f"{type(error).__name__}: {strict_message.splitlines()[0]}")
+    for line in strict_message.splitlines()[1:]:
+        print("   ", line.strip())
+
+result = model.load_state_dict(checkpoint, strict=False)
+print("missing keys:   ", result.missing_keys)  # in the model, not in the file: left as initialized
+print("unexpected keys:", result.unexpected_keys)  # in the file, not in the model: ignored
+body_loaded = torch.equal(model.body.weight, checkpoint["body.weight"])
+print(
+    "body and head were loaded:",
+    body_loaded and torch.equal(model.head.bias, checkpoint["head.bias"]),
+)
+
+# strict=False is safe only together with a check that the gaps are the ones you expect.
+assert set(result.missing_keys) == {"adapter.weight", "adapter.bias"}, result.missing_keys
+assert set(result.unexpected_keys) == {"aux_head.weight", "aux_head.bias"}, result.unexpected_keys
+
+missing_count = len(result.missing_keys)
+unexpected_count = len(result.unexpected_keys)
+assert strict_message.startswith("Error(s) in loading state_dict for NewNet")
+assert "Missing key(s)" in strict_message and "Unexpected key(s)" in strict_message
+assert body_loaded and (missing_count, unexpected_count) == (2, 2)

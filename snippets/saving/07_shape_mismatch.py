@@ -1,0 +1,38 @@
+"""A shape mismatch is an error even with strict=False; drop those entries on purpose instead."""
+
+import torch
+from torch import nn
+
+
+def make_classifier(n_classes: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, n_classes))
+
+
+torch.manual_seed(0)
+pretrained = make_classifier(n_classes=10).state_dict()
+model = make_classifier(n_classes=5)  # same layers, a smaller output layer
+
+mismatch_message = "no error"
+try:
+    model.load_state_dict(pretrained, strict=False)
+except RuntimeError as error:
+    mismatch_message = str(error)
+    print(f"{type(error).__name__}: {mismatch_message.splitlines()[0]}")
+    for line in mismatch_message.splitlines()[1:]:
+        print("   ", line.strip())
+
+# Keep only the entries whose shapes fit, and say which ones were dropped.
+own = model.state_dict()
+fitting = {
+    key: value for key, value in pretrained.items() if key in own and value.shape == own[key].shape
+}
+dropped = sorted(set(pretrained) - set(fitting))
+result = model.load_state_dict(fitting, strict=False)
+print("dropped from the checkpoint:", dropped)
+print("left as initialized:        ", result.missing_keys)
+
+assert mismatch_message.startswith("Error(s) in loading state_dict for Sequential")
+assert "size mismatch for 2.weight" in mismatch_message
+dropped_count = len(dropped)
+assert dropped == ["2.bias", "2.weight"] and sorted(result.missing_keys) == dropped
+assert result.unexpected_keys == [] and torch.equal(model[0].weight, pretrained["0.weight"])

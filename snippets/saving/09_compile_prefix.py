@@ -1,0 +1,29 @@
+"""torch.compile wraps a model in an OptimizedModule whose state_dict keys start with "_orig_mod."."""
+
+import torch
+from torch import nn
+from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+compiled = torch.compile(model)  # only wraps the model; compilation would happen on the first call
+
+saved = compiled.state_dict()
+first_key = next(iter(saved))
+wrapper_name = type(compiled).__name__
+wraps_same_model = compiled._orig_mod is model
+print(f"{wrapper_name} wraps the original model: {wraps_same_model}")
+print("keys written by the wrapper:", list(saved))
+
+consume_prefix_in_state_dict_if_present(saved, "_orig_mod.")
+fresh = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+fresh.load_state_dict(saved)
+print("after stripping:", list(saved))
+
+# At save time, save the original module instead: model.state_dict() has no prefix.
+plain_keys = list(model.state_dict())
+
+assert wrapper_name == "OptimizedModule" and wraps_same_model
+assert first_key == "_orig_mod.0.weight"
+assert list(saved) == plain_keys == ["0.weight", "0.bias", "2.weight", "2.bias"]
+assert torch.equal(fresh[2].bias, model[2].bias)

@@ -1,0 +1,52 @@
+"""Exercise: load a state_dict saved from a plain, a DataParallel or a compiled model."""
+
+import torch
+from torch import nn
+from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
+
+WRAPPER_PREFIXES = (
+    "module.",
+    "_orig_mod.",
+)  # nn.DataParallel / DistributedDataParallel, torch.compile
+
+
+def strip_wrapper_prefixes(state_dict: dict) -> None:
+    """Remove wrapper prefixes in place, however many and in whatever order they were stacked."""
+    while True:
+        first_key = next(iter(state_dict), "")
+        prefix = next((p for p in WRAPPER_PREFIXES if first_key.startswith(p)), None)
+        if prefix is None:
+            return
+        consume_prefix_in_state_dict_if_present(state_dict, prefix)
+
+
+def make_model() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+torch.manual_seed(0)
+source = make_model()
+expected = [value.clone() for value in source.state_dict().values()]
+checkpoints = {
+    "plain": source.state_dict(),
+    "DataParallel": nn.DataParallel(source).state_dict(),  # with one GPU, this moves source onto it
+    # what torch.compile(nn.DataParallel(model)) would save, built by hand to stay fast
+    "compile + DataParallel": {
+        "_orig_mod.module." + key: value for key, value in source.state_dict().items()
+    },
+}
+
+loaded_all = True
+for name, state in checkpoints.items():
+    first_key = next(iter(state))
+    strip_wrapper_prefixes(state)
+    target = make_model()
+    target.load_state_dict(state)  # strict: anything left over would be a real mismatch
+    loaded = all(torch.equal(a, b) for a, b in zip(target.state_dict().values(), expected))
+    loaded_all = loaded_all and loaded
+    print(f"{name:22} first key {first_key!r:30} -> {next(iter(state))!r:11} loaded: {loaded}")
+
+assert loaded_all
+assert all(
+    list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"] for state in checkpoints.values()
+)

@@ -1,0 +1,32 @@
+"""Exercise: saving a small view of a big tensor writes the whole big tensor."""
+
+import io
+
+import torch
+
+
+def saved_bytes(obj) -> int:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return len(buffer.getvalue())
+
+
+big = torch.zeros(100_000)  # 400 kB of float32
+first_ten = big[:10]  # a view: it shares big's storage
+
+view_bytes = saved_bytes(first_ten)
+clone_bytes = saved_bytes(first_ten.clone())  # a tensor with its own 40-byte storage
+storage_bytes = first_ten.untyped_storage().nbytes()
+print(f"the view's storage holds {storage_bytes} bytes")
+print(f"saving the view writes {view_bytes} bytes, saving a clone writes {clone_bytes} bytes")
+
+# Loading the view gives back a view of a restored 100 000-element storage.
+buffer = io.BytesIO()
+torch.save(first_ten, buffer)
+buffer.seek(0)
+loaded = torch.load(buffer)
+loaded_storage_elements = loaded.untyped_storage().nbytes() // loaded.element_size()
+print(f"the loaded tensor has {loaded.numel()} elements on a storage of {loaded_storage_elements}")
+
+assert storage_bytes == 400_000 and view_bytes > 400_000 > 100 * clone_bytes
+assert loaded.numel() == 10 and loaded_storage_elements == 100_000

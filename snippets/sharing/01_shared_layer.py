@@ -1,0 +1,44 @@
+"""One module object placed twice in a model: one set of parameters, reached by two names."""
+
+from torch import nn
+
+shared = nn.Linear(8, 8)
+model = nn.Sequential(
+    nn.Linear(4, 8),
+    nn.ReLU(),
+    shared,
+    nn.ReLU(),
+    shared,
+    nn.ReLU(),  # the same object again, not a copy
+    nn.Linear(8, 1),
+)
+
+same_module = model[2] is model[4]
+same_weight = model[2].weight is model[4].weight
+print("model[2] is model[4]:", same_module, " model[2].weight is model[4].weight:", same_weight)
+
+listed_once = [name for name, _ in model.named_parameters()]
+listed_everywhere = [name for name, _ in model.named_parameters(remove_duplicate=False)]
+print("named_parameters():                      ", listed_once)
+print("named_parameters(remove_duplicate=False):", listed_everywhere)
+
+true_count = sum(p.numel() for p in model.parameters())
+double_count = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
+print(f"parameters: {true_count} (counting the shared layer twice would give {double_count})")
+
+# Module iteration removes duplicates too: index 4 is skipped.
+children = [name for name, _ in model.named_children()]
+print(f"len(model) = {len(model)}, named_children(): {children}")
+
+tensor_count = len(listed_once)
+name_count = len(listed_everywhere)
+sequential_length = len(model)
+child_count = len(children)
+missing_names = ", ".join(sorted(set(listed_everywhere) - set(listed_once)))
+
+assert same_module and same_weight
+assert (tensor_count, name_count) == (6, 8)
+assert missing_names == "4.bias, 4.weight"
+assert true_count == 40 + 72 + 9 == 121
+assert double_count == true_count + 72 == 193
+assert (sequential_length, child_count) == (7, 6)

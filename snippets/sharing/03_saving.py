@@ -1,0 +1,63 @@
+"""A state_dict with a shared layer: two keys, one storage, kept shared through save and load."""
+
+import io
+
+import torch
+from torch import nn
+
+
+def build(tied: bool) -> nn.Sequential:
+    third = nn.Linear(8, 8)
+    fifth = third if tied else nn.Linear(8, 8)
+    return nn.Sequential(
+        nn.Linear(4, 8), nn.ReLU(), third, nn.ReLU(), fifth, nn.ReLU(), nn.Linear(8, 1)
+    )
+
+
+def saved_bytes(state: dict[str, torch.Tensor]) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def storage_count(state: dict[str, torch.Tensor]) -> int:
+    return len({tensor.untyped_storage().data_ptr() for tensor in state.values()})
+
+
+torch.manual_seed(0)
+model = build(tied=True)
+state = model.state_dict()
+key_count = len(state)
+both_keys = "2.weight" in state and "4.weight" in state
+distinct_objects = state["2.weight"] is not state["4.weight"]
+same_memory = state["2.weight"].data_ptr() == state["4.weight"].data_ptr()
+print(f"{key_count} keys, both 2.weight and 4.weight: {both_keys}")
+print("different tensor objects:", distinct_objects, " same memory (data_ptr):", same_memory)
+
+# torch.save writes each storage once; torch.load rebuilds the sharing.
+tied_file = saved_bytes(state)
+loaded = torch.load(io.BytesIO(tied_file))  # weights_only=True, the default since PyTorch 2.6
+loaded_storages = storage_count(loaded)
+loaded_shared = loaded["2.weight"].data_ptr() == loaded["4.weight"].data_ptr()
+untied_storages = storage_count(build(tied=False).state_dict())
+tied_file_is_smaller = len(tied_file) < len(saved_bytes(build(tied=False).state_dict()))
+print(
+    f"loaded: {len(loaded)} tensors in {loaded_storages} storages, 2.weight and 4.weight shared: {loaded_shared}"
+)
+print(
+    f"an untied model's state_dict has {untied_storages} storages; tied file is smaller: {tied_file_is_smaller}"
+)
+
+# Loading into a freshly built tied model: the tie lives in the model, load_state_dict fills it in.
+restored = build(tied=True)
+restored.load_state_dict(loaded)
+still_tied = restored[2].weight is restored[4].weight
+X = torch.randn(3, 4)
+same_outputs = torch.equal(model(X), restored(X))
+print("restored model still tied:", still_tied, " same outputs:", same_outputs)
+
+assert key_count == 8 and both_keys
+assert distinct_objects and same_memory
+assert (loaded_storages, untied_storages) == (6, 8)
+assert loaded_shared and tied_file_is_smaller
+assert still_tied and same_outputs

@@ -1,0 +1,38 @@
+"""Load a checkpoint into a model whose sharing differs: no error, and a silent change of meaning."""
+
+import torch
+from torch import nn
+
+
+def build(tied: bool) -> nn.Sequential:
+    third = nn.Linear(8, 8)
+    fifth = third if tied else nn.Linear(8, 8)
+    return nn.Sequential(
+        nn.Linear(4, 8), nn.ReLU(), third, nn.ReLU(), fifth, nn.ReLU(), nn.Linear(8, 1)
+    )
+
+
+torch.manual_seed(0)
+untied_checkpoint = build(tied=False).state_dict()  # 2.weight and 4.weight hold different values
+
+# An untied checkpoint into a tied model: both keys are copied into the one tensor; the last wins.
+tied_model = build(tied=True)
+result = tied_model.load_state_dict(untied_checkpoint)  # strict=True by default, and it passes
+no_key_problems = not result.missing_keys and not result.unexpected_keys
+holds_key_4 = torch.equal(tied_model[2].weight, untied_checkpoint["4.weight"])
+lost_key_2 = not torch.equal(tied_model[2].weight, untied_checkpoint["2.weight"])
+print("strict load reported no missing or unexpected keys:", no_key_problems)
+print(
+    "the shared weight now holds 4.weight:", holds_key_4, " 2.weight was overwritten:", lost_key_2
+)
+
+# A tied checkpoint into an untied model: equal values now, but two parameters from here on.
+tied_checkpoint = build(tied=True).state_dict()
+untied_model = build(tied=False)
+untied_model.load_state_dict(tied_checkpoint)
+equal_values = torch.equal(untied_model[2].weight, untied_model[4].weight)
+same_tensor = untied_model[2].weight is untied_model[4].weight
+print("untied model after loading: equal values:", equal_values, " same tensor:", same_tensor)
+
+assert no_key_problems and holds_key_4 and lost_key_2
+assert equal_values and not same_tensor

@@ -1,0 +1,45 @@
+"""Exercise: list the names under which one parameter tensor appears more than once."""
+
+from collections import defaultdict
+
+import torch
+from torch import nn
+
+
+def shared_parameter_names(model: nn.Module) -> list[list[str]]:
+    """Groups of names that refer to one and the same parameter tensor (identity, not equal values)."""
+    names_by_tensor: dict[int, list[str]] = defaultdict(list)
+    for name, parameter in model.named_parameters(remove_duplicate=False):
+        names_by_tensor[id(parameter)].append(name)
+    return [names for names in names_by_tensor.values() if len(names) > 1]
+
+
+shared = nn.Linear(8, 8)
+stack = nn.Sequential(
+    nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(8, 1)
+)
+
+
+class TiedPair(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(10, 4)
+        self.out = nn.Linear(4, 10, bias=False)
+        self.out.weight = self.embed.weight
+
+
+equal_but_separate = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
+with torch.no_grad():
+    equal_but_separate[1].weight.copy_(equal_but_separate[0].weight)
+    equal_but_separate[1].bias.copy_(equal_but_separate[0].bias)
+
+stack_groups = shared_parameter_names(stack)
+pair_groups = shared_parameter_names(TiedPair())
+separate_groups = shared_parameter_names(equal_but_separate)
+print("stack:", stack_groups)
+print("tied pair:", pair_groups)
+print("equal but separate:", separate_groups)
+
+assert stack_groups == [["2.weight", "4.weight"], ["2.bias", "4.bias"]]
+assert pair_groups == [["embed.weight", "out.weight"]]
+assert separate_groups == []

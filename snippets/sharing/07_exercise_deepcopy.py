@@ -1,0 +1,31 @@
+"""Exercise: does copy.deepcopy keep a model's sharing, and does the copy share with the original?"""
+
+import copy
+
+import torch
+from torch import nn
+
+shared = nn.Linear(8, 8)
+model = nn.Sequential(
+    nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(8, 1)
+)
+clone = copy.deepcopy(model)
+
+clone_tied_inside = clone[2].weight is clone[4].weight
+clone_shares_with_original = clone[2].weight is model[2].weight
+clone_parameter_count = sum(p.numel() for p in clone.parameters())
+with torch.no_grad():
+    clone[2].weight.zero_()
+original_untouched = bool(model[2].weight.abs().sum() > 0)
+print("clone[2].weight is clone[4].weight:", clone_tied_inside)
+print("clone[2].weight is model[2].weight:", clone_shares_with_original)
+print(
+    "parameters in the clone:",
+    clone_parameter_count,
+    " original unchanged by editing the clone:",
+    original_untouched,
+)
+
+assert clone_tied_inside and not clone_shares_with_original
+assert clone_parameter_count == sum(p.numel() for p in model.parameters()) == 121
+assert original_untouched and bool(torch.all(clone[4].weight == 0))

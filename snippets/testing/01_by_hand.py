@@ -1,0 +1,56 @@
+"""The small-module test written out by hand for one layer: shape, finite values, loss, gradients."""
+
+import torch
+from torch import nn
+
+device = (
+    torch.accelerator.current_accelerator()
+    if torch.accelerator.is_available()
+    else torch.device("cpu")
+)
+
+
+class MyLinear(nn.Module):
+    """A linear layer followed by ReLU, with its own weight and bias parameters."""
+
+    def __init__(self, in_units: int, units: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(in_units, units))
+        self.bias = nn.Parameter(torch.randn(units))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x @ self.weight + self.bias)
+
+
+torch.manual_seed(0)
+layer = MyLinear(5, 3).to(device)
+x = torch.randn(4, 5).to(device)  # synthetic input: a batch of 4 examples with 5 features
+
+# 1. Shape and values of the output.
+y = layer(x)
+output_shape = tuple(y.shape)
+all_finite = bool(torch.isfinite(y).all())
+print("output shape:", output_shape, " all finite:", all_finite)
+
+# 2. A scalar loss, and the gradients it sends back.
+grads_before = {name: p.grad for name, p in layer.named_parameters()}
+loss = y.sum()
+loss.backward()
+print("grads before backward:", grads_before)
+for name, p in layer.named_parameters():
+    print(
+        f"{name:6} grad shape {tuple(p.grad.shape)}, non-zero entries: {int(p.grad.count_nonzero())}"
+    )
+with_gradient = sorted(
+    n for n, p in layer.named_parameters() if p.grad is not None and p.grad.count_nonzero() > 0
+)
+expected = sorted(n for n, p in layer.named_parameters() if p.requires_grad)
+with_gradient_names = ", ".join(with_gradient)
+print(
+    "parameters with a non-zero gradient:", with_gradient_names, " expected:", ", ".join(expected)
+)
+
+assert output_shape == (4, 3) and all_finite
+assert all(g is None for g in grads_before.values())
+assert with_gradient == expected == ["bias", "weight"]
+assert layer.weight.grad.shape == layer.weight.shape

@@ -1,0 +1,48 @@
+"""Why `output.sum()` is a poor test loss: a layer whose outputs sum to zero gets zero gradients."""
+
+import torch
+from torch import nn
+
+device = (
+    torch.accelerator.current_accelerator()
+    if torch.accelerator.is_available()
+    else torch.device("cpu")
+)
+
+
+class CenteredLayer(nn.Module):
+    """Subtracts each example's mean over its features. It has no parameters."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - x.mean(dim=-1, keepdim=True)
+
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(5, 3), CenteredLayer()).to(device)
+x = torch.randn(4, 5).to(device)
+
+# The obvious loss: every row of the output sums to zero, whatever the weights are.
+model(x).sum().backward()
+sum_loss_nonzero = int(model[0].weight.grad.count_nonzero())
+print(
+    "loss = output.sum():          non-zero weight gradients:",
+    sum_loss_nonzero,
+    "of",
+    model[0].weight.numel(),
+)
+
+# A random weighting of the output elements: each one now matters to the loss.
+model.zero_grad()
+output = model(x)
+projection = torch.randn(output.shape).to(device)
+(output * projection).sum().backward()
+projected_nonzero = int(model[0].weight.grad.count_nonzero())
+print(
+    "loss = (output * random).sum(): non-zero weight gradients:",
+    projected_nonzero,
+    "of",
+    model[0].weight.numel(),
+)
+
+assert sum_loss_nonzero == 0
+assert projected_nonzero == model[0].weight.numel() == 15

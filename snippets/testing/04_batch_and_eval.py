@@ -1,0 +1,66 @@
+"""Two bugs no shape or gradient check sees: examples that leak into each other, and dropout left on.
+
+Needs module_check.py in the same folder.
+"""
+
+import torch
+import torch.nn.functional as F
+from module_check import check_module
+from torch import nn
+
+device = (
+    torch.accelerator.current_accelerator()
+    if torch.accelerator.is_available()
+    else torch.device("cpu")
+)
+
+
+class BatchCenteredLayer(nn.Module):
+    """D2L's CenteredLayer: subtracts the mean of the whole batch, so examples affect each other."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - x.mean()
+
+
+class CenteredLayer(nn.Module):
+    """The guide's version: subtracts each example's own mean."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - x.mean(dim=-1, keepdim=True)
+
+
+class AlwaysDropout(nn.Module):
+    """F.dropout defaults to training=True, so this layer drops values in eval mode too."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, p=0.5)
+
+
+class ModeAwareDropout(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, p=0.5, training=self.training)
+
+
+def failure(module: nn.Module, shape: tuple[int, ...]) -> str:
+    """The message check_module raises for `module`, or "" if every check passes."""
+    try:
+        check_module(module.to(device), input_shape=shape, expected_output_shape=shape)
+    except AssertionError as error:
+        return str(error)
+    return ""
+
+
+torch.manual_seed(0)
+batch_message = failure(BatchCenteredLayer(), (4, 5))
+dropout_message = failure(AlwaysDropout(), (4, 5))
+print("BatchCenteredLayer ->", batch_message)
+print("AlwaysDropout      ->", dropout_message)
+fixed_pass = failure(CenteredLayer(), (4, 5)) == "" and failure(ModeAwareDropout(), (4, 5)) == ""
+print("CenteredLayer and ModeAwareDropout pass:", fixed_pass)
+
+assert (
+    batch_message
+    == "BatchCenteredLayer: example 0 gives a different output alone than in a batch of 4"
+)
+assert dropout_message == "AlwaysDropout: two forward passes differ in eval mode"
+assert fixed_pass

@@ -1,0 +1,52 @@
+"""Exercise: a fixed mask stored as nn.Parameter gets trained. `trainable=` catches it; a buffer fixes it.
+
+Needs module_check.py in the same folder.
+"""
+
+import torch
+from module_check import check_module
+from torch import nn
+
+device = (
+    torch.accelerator.current_accelerator()
+    if torch.accelerator.is_available()
+    else torch.device("cpu")
+)
+
+
+class MaskedLinear(nn.Module):
+    """A linear layer whose weight is multiplied by a fixed 0/1 mask (here: lower triangular)."""
+
+    def __init__(self, features: int, mask_as_buffer: bool) -> None:
+        super().__init__()
+        self.linear = nn.Linear(features, features)
+        mask = torch.tril(torch.ones(features, features))
+        if mask_as_buffer:
+            self.register_buffer(
+                "mask", mask
+            )  # state, moved and saved with the module, never trained
+        else:
+            self.mask = nn.Parameter(mask)  # the mistake: the optimizer would change the mask
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.linear.weight * self.mask, self.linear.bias)
+
+
+torch.manual_seed(0)
+should_train = ["linear.bias", "linear.weight"]
+try:
+    check_module(
+        MaskedLinear(4, mask_as_buffer=False).to(device), (3, 4), (3, 4), trainable=should_train
+    )
+    message = ""
+except AssertionError as error:
+    message = str(error)
+print("mask as Parameter:", message)
+
+fixed = MaskedLinear(4, mask_as_buffer=True).to(device)
+report = check_module(fixed, (3, 4), (3, 4), trainable=should_train)
+print("mask as buffer:   ", report.checks[2])
+buffer_names = [name for name, _ in fixed.named_buffers()]
+
+assert message == "MaskedLinear: a gradient reached ['mask'], expected to stay fixed"
+assert report.trained == should_train and buffer_names == ["mask"]

@@ -1,0 +1,48 @@
+"""Exercise: a layer that silently ignores its last input feature passes check_module. A stricter
+input-gradient check, per feature, catches it.
+
+Needs module_check.py in the same folder.
+"""
+
+import torch
+from module_check import check_module
+from torch import nn
+
+device = (
+    torch.accelerator.current_accelerator()
+    if torch.accelerator.is_available()
+    else torch.device("cpu")
+)
+
+
+class FirstFeatures(nn.Module):
+    """Meant to use all `in_features`, but an off-by-one slice drops the last one."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features - 1, out_features)  # the bug, and the slice below
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x[:, :-1])
+
+
+def unused_features(module: nn.Module, input_shape: tuple[int, int]) -> list[int]:
+    """Indices of input features that no output depends on (zero gradient for every example)."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(input_shape, generator=generator).to(device).requires_grad_()
+    output = module(x)
+    (output * torch.randn(output.shape, generator=generator).to(device)).sum().backward()
+    per_feature = x.grad.abs().sum(dim=0)  # total over the batch, one number per feature
+    return [i for i, value in enumerate(per_feature.tolist()) if value == 0.0]
+
+
+torch.manual_seed(0)
+buggy = FirstFeatures(5, 3).to(device)
+report = check_module(buggy, input_shape=(4, 5), expected_output_shape=(4, 3))
+print(f"check_module: {len(report.checks)} checks passed")
+unused_buggy = unused_features(buggy, (4, 5))
+unused_linear = unused_features(nn.Linear(5, 3).to(device), (4, 5))
+print("features FirstFeatures ignores:", unused_buggy, " nn.Linear ignores:", unused_linear)
+
+assert len(report.checks) == 5
+assert unused_buggy == [4] and unused_linear == []

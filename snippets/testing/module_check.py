@@ -1,0 +1,176 @@
+"""check_module: a fast test for one nn.Module, run on synthetic input.
+
+Save this file beside the scripts or test files that use it, then
+
+    from module_check import check_module
+
+Run it directly (python module_check.py) to see it check an nn.Linear.
+"""
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.nn.parameter import is_lazy
+
+INPUT = "the input"  # how messages and reports name the input tensor
+
+
+@dataclass
+class ModuleReport:
+    """What check_module verified, for printing; it raises before returning if anything failed."""
+
+    name: str
+    output_shape: tuple[int, ...] = ()
+    trained: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(
+            [f"{self.name}: {len(self.checks)} checks passed"] + [f"  ok  {c}" for c in self.checks]
+        )
+
+
+def check_module(
+    module: nn.Module,
+    input_shape: Sequence[int],
+    expected_output_shape: Sequence[int],
+    *,
+    trainable: Iterable[str] | None = None,
+    check_input_grad: bool = True,
+    seed: int = 0,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    grad_rtol: float = 1e-4,
+) -> ModuleReport:
+    """Run `module` on a random batch of `input_shape` (batch first) and check that
+
+    1. the output has `expected_output_shape`;
+    2. the output holds no NaN or infinity;
+    3. a scalar loss sends finite gradients, and non-zero ones to exactly the parameters named in
+       `trainable` (default: every parameter with requires_grad) and, if `check_input_grad`, to
+       the input. A gradient counts as non-zero if its largest entry exceeds `grad_rtol` times the
+       largest gradient entry found anywhere, so that rounding noise does not count;
+    4. in eval mode, two forward passes give the same output;
+    5. in eval mode, each example gives the same output alone as in the batch.
+
+    Raises AssertionError naming the module and the failed check. Whether it returns or raises,
+    the module's mode, state_dict and .grad attributes are as they were before the call.
+    """
+    name = type(module).__name__
+
+    def require(condition: object, message: str) -> None:
+        if not condition:  # an explicit raise: `python -O` removes assert statements
+            raise AssertionError(f"{name}: {message}")
+
+    params = dict(module.named_parameters())
+    require(
+        not any(is_lazy(p) for p in params.values()),
+        "has uninitialized lazy parameters; call it once first",
+    )
+    expected = (
+        {n for n, p in params.items() if p.requires_grad} if trainable is None else set(trainable)
+    )
+    require(
+        expected <= params.keys(),
+        f"trainable names {sorted(expected - params.keys())} are not parameters",
+    )
+    # The first parameter or buffer tells on which device, and in which dtype, to make the input.
+    anchor = next(itertools.chain(params.values(), module.buffers()), None)
+    device = anchor.device if anchor is not None else torch.device("cpu")
+    dtype = anchor.dtype if anchor is not None and anchor.is_floating_point() else torch.float32
+
+    was_training = module.training
+    saved_state = {key: value.detach().clone() for key, value in module.state_dict().items()}
+    saved_grads = {n: p.grad for n, p in params.items()}
+    generator = torch.Generator().manual_seed(seed)  # on the CPU: the same numbers on every device
+    report = ModuleReport(name)
+    try:
+        for p in params.values():
+            p.grad = None
+        module.train()
+        x = torch.randn(tuple(input_shape), generator=generator).to(device, dtype)
+        x.requires_grad_(check_input_grad)
+        output = module(x)
+
+        # 1 and 2: shape and values.
+        require(isinstance(output, torch.Tensor), f"returned {type(output).__name__}, not a tensor")
+        report.output_shape = tuple(output.shape)
+        require(
+            report.output_shape == tuple(expected_output_shape),
+            f"output shape {report.output_shape}, expected {tuple(expected_output_shape)}",
+        )
+        report.checks.append(f"output shape {report.output_shape}")
+        bad = output.numel() - int(torch.isfinite(output).sum())
+        require(bad == 0, f"{bad} NaN or infinite values in the output")
+        report.checks.append("no NaN or infinity in the output")
+
+        # 3: gradients. Weighting the output with random numbers makes every element count;
+        #    output.sum() gives zero gradients to a layer whose outputs always sum to zero.
+        weights = torch.randn(report.output_shape, generator=generator).to(output)
+        (output * weights).sum().backward()
+        grads = {n: p.grad for n, p in params.items() if p.grad is not None and p.grad.numel() > 0}
+        if check_input_grad and x.grad is not None:
+            grads[INPUT] = x.grad
+        infinite = sorted(n for n, g in grads.items() if not torch.isfinite(g).all())
+        require(not infinite, f"NaN or infinite gradient in {infinite}")
+        largest = {n: float(g.abs().max()) for n, g in grads.items()}
+        threshold = grad_rtol * max(largest.values(), default=0.0)
+        reached = {n for n, value in largest.items() if value > threshold}
+        trained = reached - {INPUT}
+        require(not expected - trained, f"no gradient reached {sorted(expected - trained)}")
+        require(
+            not trained - expected,
+            f"a gradient reached {sorted(trained - expected)}, expected to stay fixed",
+        )
+        require(not check_input_grad or INPUT in reached, "no gradient reached the input")
+        report.trained = sorted(trained)
+        targets = report.trained + ([INPUT] if check_input_grad else [])
+        report.checks.append(
+            f"non-zero gradients reach {', '.join(targets) or 'nothing, as expected'}"
+        )
+
+        # 4 and 5 in eval mode, where dropout is off and batch norm uses its running statistics.
+        module.eval()
+        with torch.no_grad():
+            batched = module(x)
+            require(
+                torch.allclose(batched, module(x), atol=atol, rtol=rtol),
+                "two forward passes differ in eval mode",
+            )
+            report.checks.append("two forward passes agree in eval mode")
+            for i in range(x.shape[0]):
+                alone = module(x[i : i + 1])
+                require(
+                    alone.shape == batched[i : i + 1].shape
+                    and torch.allclose(alone, batched[i : i + 1], atol=atol, rtol=rtol),
+                    f"example {i} gives a different output alone than in a batch of {x.shape[0]}",
+                )
+            report.checks.append(
+                f"each of the {x.shape[0]} examples gives the same output alone (eval mode)"
+            )
+    finally:
+        module.train(was_training)
+        module.load_state_dict(saved_state)
+        for n, p in params.items():
+            p.grad = saved_grads[n]
+    return report
+
+
+if __name__ == "__main__":
+    device = (
+        torch.accelerator.current_accelerator()
+        if torch.accelerator.is_available()
+        else torch.device("cpu")
+    )
+    torch.manual_seed(0)
+    layer = nn.Linear(5, 3).to(device)
+    report = check_module(layer, input_shape=(4, 5), expected_output_shape=(4, 3))
+    print(report)
+    checks_passed = len(report.checks)
+    trained = ", ".join(report.trained)
+
+    assert checks_passed == 5 and trained == "bias, weight"
+    assert layer.training and layer.weight.grad is None  # left as it was found
