@@ -2,8 +2,8 @@
 
 This is the guide's central promise. Change `nn.Linear(8, 3)` to `nn.Linear(8, 4)` in the
 parameter-count example, and the build and the tests fail naming the snippet file and the line of
-the assertion that no longer holds. Change the "115" in the page's prose instead, and they fail
-naming the page, the line and the value the code computed.
+the assertion that no longer holds. Change a number in a page's prose (the 192 of the tied-weight
+gradient), and they fail naming the page, the line and the value the code computed.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from conftest import ROOT
 from site_build import build_site
 
 SNIPPET = "snippets/worked_examples/01_parameter_count.py"
-PAGE = "docs/worked-examples/parameter-count.md"
-TOTAL_CLAIM = '**115**{ data-claim="worked_examples/01_parameter_count.py:total" }'
+PROSE_PAGE = "docs/worked-examples/tied-weight.md"
+GRADIENT_CLAIM = '**192**{ data-claim="worked_examples/02_tied_weight.py:dloss_dw" }'
 # Share the caches: untouched snippets and notebooks are reused, edited ones get new keys.
 SHARED_CACHES = {
     "GUIDE_CACHE_DIR": str(ROOT / ".cache" / "snippet-runs"),
@@ -28,63 +28,55 @@ SHARED_CACHES = {
 }
 
 
-def copy_of_the_guide(folder: Path, file: str, old: str, new: str) -> Path:
+@pytest.fixture(scope="module")
+def broken_guide(tmp_path_factory):
+    """A copy of the guide with two independent breaks: a changed layer size in one snippet, and a
+    wrong number in another page's prose. Returns the copy and the message each must produce."""
+    copy = tmp_path_factory.mktemp("broken-guide")
     for name in ("docs", "snippets", "guide_build", "tests"):
-        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("mkdocs.yml", "pyproject.toml"):
-        shutil.copy(ROOT / name, folder / name)
-    text = (folder / file).read_text(encoding="utf-8")
-    assert text.count(old) == 1
-    (folder / file).write_text(text.replace(old, new), encoding="utf-8")
-    return folder
+        shutil.copy(ROOT / name, copy / name)
+    snippet_line = replace_once(copy / SNIPPET, "nn.Linear(8, 3)", "nn.Linear(8, 4)", first_line_starting="assert")
+    prose_line = replace_once(copy / PROSE_PAGE, GRADIENT_CLAIM, GRADIENT_CLAIM.replace("192", "193"))
+    return copy, {
+        "snippet": f'File "{SNIPPET}", line {snippet_line}',
+        "prose": f"{PROSE_PAGE}:{prose_line}: the page says '193' for snippets/worked_examples/02_tied_weight.py:dloss_dw, "
+        "but the snippet computed 192",
+    }
 
 
-def run_tests(copy: Path) -> subprocess.CompletedProcess:
-    selection = ["tests/test_snippets.py", "tests/test_claims.py", "-k", "01_parameter_count or parameter-count"]
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection]
-    environment = {**os.environ, "REQUIRE_CUDA": ""}
-    return subprocess.run(command, cwd=copy, capture_output=True, text=True, timeout=600, env=environment)
+def replace_once(path: Path, old: str, new: str, first_line_starting: str | None = None) -> int:
+    """Replace `old` by `new`; return the line of `old`, or of the first line starting with the
+    given text (where the edit makes an assertion fail)."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert sum(line.count(old) for line in lines) == 1
+    marker = first_line_starting or old
+    line = next(
+        number
+        for number, text in enumerate(lines, 1)
+        if (text.startswith(marker) if first_line_starting else marker in text)
+    )
+    path.write_text("\n".join(lines).replace(old, new), encoding="utf-8")
+    return line
 
 
-@pytest.fixture(scope="module")
-def broken_snippet(tmp_path_factory):
-    copy = copy_of_the_guide(tmp_path_factory.mktemp("snippet"), SNIPPET, "nn.Linear(8, 3)", "nn.Linear(8, 4)")
-    source = (ROOT / SNIPPET).read_text(encoding="utf-8").splitlines()
-    first_assert = next(number for number, line in enumerate(source, 1) if line.startswith("assert"))
-    return copy, f'File "{SNIPPET}", line {first_assert}'
-
-
-@pytest.fixture(scope="module")
-def broken_prose(tmp_path_factory):
-    copy = copy_of_the_guide(tmp_path_factory.mktemp("prose"), PAGE, TOTAL_CLAIM, TOTAL_CLAIM.replace("115", "116"))
-    line = next(n for n, text in enumerate((ROOT / PAGE).read_text().splitlines(), 1) if TOTAL_CLAIM in text)
-    return copy, f"{PAGE}:{line}: the page says '116' for {SNIPPET}:total, but the snippet computed 115"
-
-
-def test_build_fails_naming_the_snippet_and_line(broken_snippet, tmp_path):
-    copy, location = broken_snippet
+def test_build_fails_naming_the_snippet_line_and_the_page_line(broken_guide, tmp_path):
+    copy, messages = broken_guide
     result = build_site(copy, tmp_path / "site", env=SHARED_CACHES)
     assert result.returncode != 0
-    assert location in result.stderr
+    assert messages["snippet"] in result.stderr
+    assert messages["prose"] in result.stderr
     assert "Aborted with" in result.stdout + result.stderr
 
 
-def test_tests_fail_naming_the_snippet_and_line(broken_snippet):
-    copy, location = broken_snippet
-    result = run_tests(copy)
+def test_tests_fail_naming_the_snippet_line_and_the_page_line(broken_guide):
+    copy, messages = broken_guide
+    selection = ["tests/test_snippets.py", "tests/test_claims.py", "-k", "01_parameter_count or tied-weight"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection]
+    result = subprocess.run(
+        command, cwd=copy, capture_output=True, text=True, timeout=600, env={**os.environ, "REQUIRE_CUDA": ""}
+    )
     assert result.returncode == 1, result.stdout[-3000:]
-    assert location in result.stdout
-
-
-def test_build_fails_naming_the_page_line_and_computed_value(broken_prose, tmp_path):
-    copy, message = broken_prose
-    result = build_site(copy, tmp_path / "site", env=SHARED_CACHES)
-    assert result.returncode != 0
-    assert message in result.stderr
-
-
-def test_tests_fail_naming_the_page_line_and_computed_value(broken_prose):
-    copy, message = broken_prose
-    result = run_tests(copy)
-    assert result.returncode == 1, result.stdout[-3000:]
-    assert message in result.stdout
+    assert messages["snippet"] in result.stdout
+    assert messages["prose"] in result.stdout
