@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 
 # --dirty rebuilds only the pages that changed (guide_build/hooks.py counts a page as changed when
 # one of its snippets did); it logs a warning, hence --no-strict. `make build` is strict.
-serve: $(INSTALLED)  ## Preview the site at http://127.0.0.1:8000, rebuilding on every save
+serve: $(INSTALLED)  ## Preview the site at http://127.0.0.1:8000/guide/, rebuilding on every save
 	$(BIN)/mkdocs serve --livereload --dirty --no-strict
 
 build: $(INSTALLED)  ## Build the site into site/, failing on any warning

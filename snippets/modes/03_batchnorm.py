@@ -15,6 +15,7 @@ batch_var_unbiased = x.var(correction=1).item()  # used to update the running va
 
 # Training mode: normalize with the batch statistics, then update the running statistics.
 train_out = bn(x)
+train_first = train_out[0].item()
 expected = (x - batch_mean) / (batch_var_biased + bn.eps) ** 0.5
 running_mean = bn.running_mean.item()  # 0.9 * 0 + 0.1 * 2.5
 running_var = bn.running_var.item()  # 0.9 * 1 + 0.1 * 1.6667
