@@ -2,13 +2,14 @@
 
 A page embeds a snippet as
 
-    ```python exec="on" source="above" result="text" title="snippets/basics/count.py"
-    --8<-- "snippets/basics/count.py"
+    ```python exec="on" title="snippets/worked_examples/01_parameter_count.py"
+    --8<-- "snippets/worked_examples/01_parameter_count.py"
     ```
 
 pymdownx.snippets pastes the file in; this formatter runs the *file* named by `title` (so a
 traceback names the snippet file and its real line numbers) and markdown-exec shows the code with
-the printed output beneath it. A block that shows only a section of the file (`file.py:name`)
+the printed output beneath it (`source="block"`, `result="text"` unless the fence says otherwise;
+`gpu="recorded"` adds the output of the recorded CUDA run). A block that shows only a section of the file (`file.py:name`)
 is shown as an excerpt, not run on its own, with a link to the whole file; the page must also
 run the whole file (the hooks check that).
 """

@@ -1,5 +1,6 @@
 """Unit tests of the build glue in guide_build/: runner, cache, claims, includes, fence."""
 
+import os
 import textwrap
 import warnings
 
@@ -263,3 +264,30 @@ def test_material_blocks_are_opened_so_their_code_is_tested():
         "After.",
         "",
     ]
+
+
+# --- hooks --------------------------------------------------------------------------------------
+
+
+def test_dirty_rebuild_redoes_a_page_whose_snippet_changed(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from guide_build import hooks
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "c").mkdir(parents=True)
+    snippet = write(tmp_path / "snippets" / "c" / "01_s.py", "print(1)\n")
+    page_source = tmp_path / "docs" / "p.md"
+    page_source.parent.mkdir()
+    page_source.write_text('```python exec="on" title="snippets/c/01_s.py"\n--8<-- "snippets/c/01_s.py"\n```\n')
+    built = tmp_path / "site" / "p" / "index.html"
+    built.parent.mkdir(parents=True)
+    built.write_text("<p>old</p>")
+    page = SimpleNamespace(src_uri="p.md", abs_src_path=str(page_source), abs_dest_path=str(built))
+    os.utime(snippet, (1, 1))  # the snippet is older than the built page: keep it
+    hooks._forget_if_snippets_changed(page)
+    assert built.is_file()
+    os.utime(snippet, None)  # the snippet was edited after the page was built: rebuild it
+    os.utime(built, (2, 2))
+    hooks._forget_if_snippets_changed(page)
+    assert not built.exists()

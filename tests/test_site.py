@@ -6,7 +6,7 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import PAGES, SNIPPETS, built_page, executed_snippets
+from conftest import PAGES, ROOT, SNIPPETS, built_page, executed_snippets
 
 from guide_build.cache import cached_run
 
@@ -31,9 +31,10 @@ def test_every_snippet_file_is_shown_whole_on_some_page():
     assert sorted(set(SNIPPETS) - shown) == []
 
 
-def test_snippet_files_are_published_for_download(site):
-    missing = [snippet for snippet in SNIPPETS if not (site / snippet).is_file()]
-    assert missing == []
+def test_snippet_files_are_published_for_download_and_never_as_pages(site):
+    published = [snippet for snippet in SNIPPETS if (site / snippet).read_bytes() == (ROOT / snippet).read_bytes()]
+    assert published == SNIPPETS
+    assert list((site / "snippets").rglob("*.html")) == []  # mkdocs-jupyter must not turn them into pages
 
 
 def test_no_page_shows_a_traceback(site):
