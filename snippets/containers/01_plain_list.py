@@ -33,7 +33,8 @@ output_shape = tuple(hidden(X).shape)  # forward works: Python finds the list as
 hidden_parameters = sum(p.numel() for p in hidden.parameters())
 hidden_state_keys = len(hidden.state_dict())
 print(
-    f"ListMLP: output {output_shape}, {hidden_parameters} parameters, {hidden_state_keys} state_dict entries"
+    f"ListMLP: output {output_shape},",
+    f"{hidden_parameters} parameters, {hidden_state_keys} state_dict entries",
 )
 
 try:
@@ -48,7 +49,8 @@ hidden_dtype_after = str(hidden.layers[0].weight.dtype)
 hidden.eval()
 hidden_layer_training = hidden.layers[0].training
 print(
-    f"after .to(torch.float64) and .eval(): weight is {hidden_dtype_after}, layer training={hidden_layer_training}"
+    "after .to(torch.float64) and .eval():",
+    f"weight is {hidden_dtype_after}, layer training={hidden_layer_training}",
 )
 
 registered = ModuleListMLP(widths).to(device)
@@ -56,7 +58,8 @@ registered_parameters = sum(p.numel() for p in registered.parameters())
 registered_state_keys = len(registered.state_dict())
 optimizer = torch.optim.SGD(registered.parameters(), lr=0.1)
 print(
-    f"ModuleListMLP: {registered_parameters} parameters, {registered_state_keys} state_dict entries, optimizer built"
+    f"ModuleListMLP: {registered_parameters} parameters,",
+    f"{registered_state_keys} state_dict entries, optimizer built",
 )
 
 assert output_shape == (2, 4)

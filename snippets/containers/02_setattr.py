@@ -1,4 +1,4 @@
-"""Assignment registers by type: Parameter -> parameter, Module -> child, plain Tensor -> nothing."""
+"""Assignment registers by type: Parameter -> parameter, Module -> child, plain tensor -> none."""
 
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-"""Replacing a Parameter object cuts it off from an optimizer built earlier; copying into it does not."""
+"""Replacing a Parameter object cuts it off from an earlier optimizer; copying into it does not."""
 
 import torch
 from torch import nn
@@ -12,9 +12,8 @@ def train_one_step(replace: bool) -> tuple[bool, float]:
     layer = nn.Linear(2, 1).to(device)
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
     if replace:
-        layer.weight = nn.Parameter(
-            new_weight.clone()
-        )  # a new tensor object: the optimizer holds the old one
+        # A new tensor object: the optimizer still holds the old one.
+        layer.weight = nn.Parameter(new_weight.clone())
     else:
         with torch.no_grad():
             layer.weight.copy_(new_weight)  # new values in the same tensor object
@@ -28,10 +27,12 @@ def train_one_step(replace: bool) -> tuple[bool, float]:
 replaced_tracked, replaced_after = train_one_step(replace=True)
 copied_tracked, copied_after = train_one_step(replace=False)
 print(
-    f"layer.weight = nn.Parameter(...): optimizer tracks it: {replaced_tracked}, weight after a step {replaced_after:g}"
+    f"layer.weight = nn.Parameter(...): optimizer tracks it: {replaced_tracked},",
+    f"weight after a step {replaced_after:g}",
 )
 print(
-    f"layer.weight.copy_(...):          optimizer tracks it: {copied_tracked}, weight after a step {copied_after:g}"
+    f"layer.weight.copy_(...):          optimizer tracks it: {copied_tracked},",
+    f"weight after a step {copied_after:g}",
 )
 
 assert (replaced_tracked, copied_tracked) == (False, True)

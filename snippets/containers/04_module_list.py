@@ -37,7 +37,8 @@ depth_after_append = len(model.blocks)
 parameters_after_append = sum(p.numel() for p in model.parameters())
 slice_type = type(model.blocks[1:]).__name__
 print(
-    f"after append: {depth_after_append} blocks, {parameters_after_append} parameters; a slice is a {slice_type}"
+    f"after append: {depth_after_append} blocks, {parameters_after_append} parameters;",
+    f"a slice is a {slice_type}",
 )
 
 # It has no forward of its own: there is no single way to chain what it holds.

@@ -27,7 +27,8 @@ tasks = ", ".join(model.heads)  # keys, in insertion order
 head_names = ", ".join(name for name, _ in model.named_parameters() if name.startswith("heads"))
 parameter_count = sum(p.numel() for p in model.parameters())
 print(
-    f"tasks: {tasks}; output shapes {sentiment_shape} and {topic_shape}; {parameter_count} parameters"
+    f"tasks: {tasks}; output shapes {sentiment_shape} and {topic_shape};",
+    f"{parameter_count} parameters",
 )
 print("head parameters:", head_names)
 
@@ -42,6 +43,15 @@ try:
 except KeyError as error:
     clash_message = error.args[0]
     print(f"{type(error).__name__}: {clash_message}")
+# Every name a ModuleDict already has is taken: Module methods, and its own dict-like methods.
+taken = []
+for key in ("train", "eval", "forward", "float", "keys", "items", "values", "update", "pop"):
+    try:
+        nn.ModuleDict({key: nn.Linear(16, 2)})
+    except KeyError:
+        taken.append(key)
+taken_keys = ", ".join(taken)
+print("also refused:", taken_keys)
 
 assert sentiment_shape == (2, 3) and topic_shape == (2, 5)
 assert tasks == "sentiment, topic"
@@ -52,3 +62,4 @@ assert (
 assert parameter_count == (8 * 16 + 16) + (16 * 3 + 3) + (16 * 5 + 5) == 280
 assert dot_message.startswith('module name can\'t contain "."')
 assert clash_message == "attribute 'type' already exists"
+assert taken_keys == "train, eval, forward, float, keys, items, values, update, pop"

@@ -13,9 +13,8 @@ class RawMLP(nn.Module):
     def __init__(self, widths: list[int]) -> None:
         super().__init__()
         pairs = list(zip(widths, widths[1:]))
-        self.weights = nn.ParameterList(
-            torch.randn(b, a) / a**0.5 for a, b in pairs
-        )  # plain tensors in
+        # Plain tensors go in; the containers register each one as a Parameter.
+        self.weights = nn.ParameterList(torch.randn(b, a) / a**0.5 for a, b in pairs)
         self.biases = nn.ParameterList(torch.zeros(b) for _, b in pairs)
         self.affine = nn.ParameterDict(
             {"scale": torch.ones(widths[-1]), "shift": torch.zeros(widths[-1])}

@@ -25,6 +25,7 @@ print("get_submodule('heads.topic') is model.heads['topic']:", topic_is_head)
 # apply(fn) calls fn on every module, children first, the root last.
 visited = []
 model.apply(lambda module: visited.append(type(module).__name__))
+apply_last = visited[-1]
 print("apply visits:", visited)
 linear_count = sum(isinstance(m, nn.Linear) for m in model.modules())
 
@@ -34,7 +35,8 @@ twice = nn.Sequential(shared, nn.ReLU(), shared)
 listed_once = len(list(twice.modules()))
 listed_all = len(list(twice.named_modules(remove_duplicate=False)))
 print(
-    f"Sequential(shared, ReLU, shared): {listed_once} modules listed, {listed_all} with remove_duplicate=False"
+    f"Sequential(shared, ReLU, shared): {listed_once} modules listed,",
+    f"{listed_all} with remove_duplicate=False",
 )
 
 assert children == "trunk, heads"
@@ -50,5 +52,5 @@ assert module_names == [
 assert module_count == 7 and root_name == "''"
 assert topic_is_head
 assert visited == ["Linear", "ReLU", "Sequential", "Linear", "Linear", "ModuleDict", "MultiTask"]
-assert linear_count == 3
+assert apply_last == "MultiTask" and linear_count == 3
 assert (listed_once, listed_all) == (3, 4)

@@ -28,7 +28,8 @@ output_shape = tuple(model(torch.randn(2, 8).to(device)).shape)
 print("replaced:", replaced)
 print(model)
 print(
-    f"ReLU left: {relu_left}, GELU: {gelu_count}, parameters {parameters_before} -> {parameters_after}"
+    f"ReLU left: {relu_left}, GELU: {gelu_count},",
+    f"parameters {parameters_before} -> {parameters_after}",
 )
 
 assert targets == ["1", "2.1"]

@@ -1,4 +1,4 @@
-"""tensor.to() returns a tensor and leaves the original alone; module.to() moves the module itself."""
+"""tensor.to() returns a tensor and leaves the original alone; module.to() moves the module."""
 
 import torch
 from torch import nn

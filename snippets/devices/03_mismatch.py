@@ -1,4 +1,4 @@
-"""A model on one device and its input on another: the error, a way to see it anywhere, and the fix."""
+"""A model on one device, its input on another: the error, a way to see it anywhere, and the fix."""
 
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-"""Exercise: a helper that returns the one device a module lives on, and refuses when there is none."""
+"""Exercise: a helper that returns the one device of a module, and refuses when there is none."""
 
 import torch
 from torch import nn

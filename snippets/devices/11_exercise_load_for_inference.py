@@ -1,4 +1,4 @@
-"""Exercise: load a checkpoint straight onto whatever device this machine offers, ready to predict."""
+"""Exercise: load a checkpoint onto whatever device this machine offers, ready to predict."""
 
 import tempfile
 from pathlib import Path
@@ -15,9 +15,8 @@ def make_model() -> nn.Module:
 
 
 def load_for_inference(path: Path, device: torch.device) -> nn.Module:
-    state = torch.load(
-        path, map_location=device, weights_only=True
-    )  # tensors go straight to device
+    # map_location: the tensors go straight to device, whichever device wrote the file.
+    state = torch.load(path, map_location=device, weights_only=True)
     model = make_model().to(device)
     model.load_state_dict(state)
     return model.eval()  # ready to predict: dropout off

@@ -4,11 +4,7 @@ import platform
 
 import torch
 
-device = (
-    torch.accelerator.current_accelerator()
-    if torch.accelerator.is_available()
-    else torch.device("cpu")
-)
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 device_name = (
     torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
 )

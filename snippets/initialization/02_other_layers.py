@@ -21,7 +21,7 @@ embedding = nn.Embedding(1000, 64)
 embedding_std = embedding.weight.std().item()
 print(f"Embedding(1000, 64): weight std {embedding_std:.3f}")
 
-# Normalization layers start as the identity transform: scale 1, shift 0.
+# Normalization layers start with scale 1 and shift 0: at first they only normalize.
 layer_norm = nn.LayerNorm(64)
 batch_norm = nn.BatchNorm1d(64)
 starts_as_identity = all(

@@ -45,3 +45,4 @@ assert parameter_count == 24 * (4096 * 4096 + 4096) == 402_751_488
 assert on_meta and head_on_meta and output_shape == (8, 4096)
 assert abs(float32_gigabytes - 1.61) < 0.005
 assert "meta" in item_message and copy_message.startswith("Cannot copy out of meta tensor")
+assert "Please use torch.nn.Module.to_empty()" in copy_message

@@ -1,4 +1,4 @@
-"""Dropout in training mode zeroes entries and scales the rest by 1/(1-p); in evaluation mode it does nothing."""
+"""Dropout in training mode zeroes entries and scales the rest by 1/(1-p); eval() turns it off."""
 
 import torch
 from torch import nn

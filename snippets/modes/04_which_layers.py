@@ -1,4 +1,4 @@
-"""Which layers behave differently in training and evaluation mode? Run each both ways and compare."""
+"""Which layers behave differently in training and evaluation mode? Run each both ways, compare."""
 
 import copy
 

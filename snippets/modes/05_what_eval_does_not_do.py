@@ -1,4 +1,4 @@
-"""eval() does not stop gradients, torch.no_grad() does not stop dropout, and F.dropout ignores the mode."""
+"""eval() does not stop gradients, no_grad() does not stop dropout, F.dropout ignores the mode."""
 
 import torch
 import torch.nn.functional as F

@@ -1,4 +1,4 @@
-"""torch.no_grad() and torch.inference_mode(): no graph is recorded; inference tensors stay out of autograd."""
+"""no_grad and inference_mode record no graph; inference tensors cannot be saved for backward."""
 
 import torch
 from torch import nn
@@ -17,12 +17,9 @@ with torch.inference_mode():
     features_inference = backbone(x)
 
 for name, t in (("no_grad", features_no_grad), ("inference_mode", features_inference)):
-    print(
-        f"{name:15} requires_grad={t.requires_grad}, grad_fn={t.grad_fn}, is_inference={t.is_inference()}"
-    )
-backbone_still_trainable = (
-    backbone.weight.requires_grad
-)  # the context changes results, not parameters
+    flags = f"requires_grad={t.requires_grad}, grad_fn={t.grad_fn}"
+    print(f"{name:15} {flags}, is_inference={t.is_inference()}")
+backbone_still_trainable = backbone.weight.requires_grad  # the contexts leave parameters alone
 same_values = torch.allclose(features_no_grad, features_inference)
 
 # Features from no_grad are ordinary tensors: a head can be trained on them.

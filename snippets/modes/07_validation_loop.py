@@ -1,4 +1,4 @@
-"""Validate in evaluation mode, then return to training mode. Forgetting the return fails silently."""
+"""Validate in evaluation mode, then go back to training mode; forgetting that fails silently."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,12 +64,11 @@ def fit(validate_fn, epochs: int = 3) -> tuple[int, int]:
 total_steps = 3 * len(train_batches)
 good_steps, good_bn = fit(validate)
 bad_steps, bad_bn = fit(validate_and_forget)
-print(
-    f"validate():            {good_steps} of {total_steps} steps in training mode, BatchNorm saw {good_bn} batches"
-)
-print(
-    f"validate_and_forget(): {bad_steps} of {total_steps} steps in training mode, BatchNorm saw {bad_bn} batches"
-)
+results = {"validate()": (good_steps, good_bn), "validate_and_forget()": (bad_steps, bad_bn)}
+for name, (steps, seen) in results.items():
+    print(
+        f"{name:22} {steps} of {total_steps} steps in training mode, BatchNorm saw {seen} batches"
+    )
 
 assert total_steps == 9
 assert (good_steps, good_bn) == (9, 9)

@@ -1,4 +1,4 @@
-"""Exercise: a layer that adds Gaussian noise in training mode and passes its input through in evaluation mode."""
+"""Exercise: a layer that adds Gaussian noise in training mode and nothing in evaluation mode."""
 
 import torch
 from torch import nn
@@ -32,9 +32,8 @@ eval_is_identity = model[1](x) is x
 with torch.no_grad():
     deterministic = torch.equal(model(x), model(x))
 print(model)
-print(
-    f"training mode: noise std {noise_std:.3f} | evaluation mode: identity {eval_is_identity}, deterministic {deterministic}"
-)
+print(f"training mode: noise std {noise_std:.3f}")
+print(f"evaluation mode: identity {eval_is_identity}, deterministic {deterministic}")
 
 assert abs(noise_std - 0.5) < 0.05
 assert eval_is_identity and deterministic

@@ -1,4 +1,4 @@
-"""Exercise: Monte Carlo dropout: the model in evaluation mode except its dropout layers, many passes averaged."""
+"""Exercise: Monte Carlo dropout: evaluation mode except for dropout, many passes averaged."""
 
 import torch
 from torch import nn
@@ -17,7 +17,7 @@ DROPOUTS = (
 
 
 def enable_dropout_only(model: nn.Module) -> nn.Module:
-    """Evaluation mode everywhere (BatchNorm uses its running statistics), dropout switched back on."""
+    """Evaluation mode everywhere (BatchNorm uses its running statistics), then dropout back on."""
     model.eval()
     for module in model.modules():
         if isinstance(module, DROPOUTS):

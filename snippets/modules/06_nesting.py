@@ -45,7 +45,8 @@ print("a name records the path to its tensor:", deepest_name)
 
 block_count = 8 * 32 + 32 + 32 * 32 + 32 + 32 * 16 + 16
 mlp_count = 16 * 16 + 16 + 16 * 4 + 4
+relu_count = per_child["1"]
 assert output_shape == (2, 4)
-assert per_child == {"0": block_count, "1": 0, "2": mlp_count}
+assert per_child == {"0": block_count, "1": 0, "2": mlp_count} and relu_count == 0
 assert (block_count, mlp_count, parameter_count) == (1872, 340, 2212)
 assert deepest_name == "0.net.0.weight"

@@ -10,7 +10,8 @@ repeated_parameters = sum(p.numel() for p in repeated.parameters())
 distinct_parameters = sum(p.numel() for p in distinct.parameters())
 repeated_is_one_layer = repeated[0] is repeated[1] is repeated[2]
 print(
-    f"repeated: {repeated_length} entries, {repeated_parameters} parameters, one object: {repeated_is_one_layer}"
+    f"repeated: {repeated_length} entries, {repeated_parameters} parameters,",
+    f"one object: {repeated_is_one_layer}",
 )
 print(f"distinct: {distinct_length} entries, {distinct_parameters} parameters")
 

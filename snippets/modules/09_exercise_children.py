@@ -13,9 +13,8 @@ class ChildrenSequential(nn.Module):
             self.add_module(str(index), module)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for (
-            module
-        ) in self.children():  # the mistake: children() skips modules it has already yielded
+        # The mistake: children() skips a module it has already yielded.
+        for module in self.children():
             x = module(x)
         return x
 

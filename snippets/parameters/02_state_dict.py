@@ -1,4 +1,4 @@
-"""A state_dict maps dotted paths to tensors: parameters and buffers, named after the module tree."""
+"""A state_dict maps dotted paths to tensors: parameters and buffers, named by the module tree."""
 
 import torch
 from torch import nn
@@ -28,7 +28,8 @@ parameter_tensor_count = len(parameter_names)
 buffer_count = len(buffer_names)
 buffers = ", ".join(buffer_names)
 print(
-    f"{key_count} entries: {parameter_tensor_count} parameters and {buffer_count} buffers ({buffers})"
+    f"{key_count} entries: {parameter_tensor_count} parameters and {buffer_count} buffers",
+    f"({buffers})",
 )
 
 # The entries are detached views of the live tensors, not copies.

@@ -1,4 +1,4 @@
-"""A parameter's .grad: None until a backward pass, added to by every backward, reset by zero_grad."""
+"""A parameter's .grad: None before any backward pass, added to by each one, reset by zero_grad."""
 
 import torch
 from torch import nn

@@ -34,8 +34,7 @@ print("same optimizer, grads zero-filled:   frozen layer moved =", moves_with_ze
 print("same optimizer, grads set to None:   frozen layer moved =", moves_with_none_grads)
 print("new optimizer, trainable parameters: frozen layer moved =", moves_with_rebuilt_optimizer)
 
-assert (
-    moves_with_zeroed_grads
-)  # a zero gradient is still a gradient: running averages and weight decay act on it
+# A zero gradient is still a gradient: running averages and weight decay act on it.
+assert moves_with_zeroed_grads
 assert not moves_with_none_grads  # optimizers skip parameters whose .grad is None
 assert not moves_with_rebuilt_optimizer

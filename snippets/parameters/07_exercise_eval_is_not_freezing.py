@@ -16,7 +16,8 @@ grads_computed = sum(p.grad is not None for p in model.parameters())
 print("after eval(): requires_grad everywhere:", still_requires_grad)
 print("parameters that received a gradient:", grads_computed, "of", len(list(model.parameters())))
 
-# What does stop gradients: requires_grad_(False) on the parameters, or torch.no_grad() around the forward.
+# What does stop gradients: requires_grad_(False) on the parameters,
+# or torch.no_grad() around the forward pass.
 model.zero_grad()
 with torch.no_grad():
     output = model(X)

@@ -29,5 +29,5 @@ restored_equal = all(torch.equal(a, b) for a, b in pairs)
 print("state_dict round trip gives equal tensors:", restored_equal)
 
 assert first_sentence == "Weights only load failed"
-assert "torch.nn.modules.linear.Linear" in blocked
+assert "Unsupported global: GLOBAL torch.nn.modules.linear.Linear" in blocked
 assert restored_equal

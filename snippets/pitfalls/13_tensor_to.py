@@ -3,11 +3,7 @@
 import torch
 from torch import nn
 
-device = (
-    torch.accelerator.current_accelerator()
-    if torch.accelerator.is_available()
-    else torch.device("cpu")
-)
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 model = nn.Linear(3, 2)
 module_to_returns_self = model.to(device) is model  # Module.to works in place (and returns self)

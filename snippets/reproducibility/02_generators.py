@@ -9,7 +9,7 @@ order_alone = torch.randperm(10, generator=data_rng)
 
 data_rng.manual_seed(7)
 torch.manual_seed(0)
-nn.Linear(100, 100)  # initializing its 10 100 parameters draws from the global generator
+nn.Linear(100, 100)  # initializing its 10,100 parameters draws from the global generator
 order_after_model = torch.randperm(10, generator=data_rng)
 order_unchanged = torch.equal(order_alone, order_after_model)
 print("data order:", order_alone.tolist())

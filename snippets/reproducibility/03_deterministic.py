@@ -8,9 +8,8 @@ from torch import nn
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 torch.use_deterministic_algorithms(True)
-torch.backends.cudnn.benchmark = (
-    False  # do not let cuDNN time several algorithms and keep the fastest
-)
+# Do not let cuDNN time several algorithms and keep the fastest (False is the default).
+torch.backends.cudnn.benchmark = False
 print("deterministic algorithms:", torch.are_deterministic_algorithms_enabled())
 
 # 1. An operation with no deterministic implementation refuses to run.

@@ -1,6 +1,7 @@
 """Train 8 steps in one go, or 5 steps + checkpoint + fresh objects + 3 steps: the same parameters."""
 
 import io
+import math
 import random
 
 import numpy as np
@@ -28,7 +29,9 @@ def new_run(seed: int):
     return model, optimizer, scheduler, sampler, noise
 
 
-def train_step(model, optimizer, scheduler, sampler, noise) -> None:
+def train_step(model, optimizer, scheduler, sampler, noise) -> float:
+    """One training step; returns the learning rate it used."""
+    learning_rate = optimizer.param_groups[0]["lr"]
     rows = torch.randint(0, len(features), (8,), generator=sampler)
     jitter = torch.from_numpy(noise.normal(size=(8, 4))).float().to(device) * random.uniform(
         0.0, 0.1
@@ -38,6 +41,7 @@ def train_step(model, optimizer, scheduler, sampler, noise) -> None:
     loss.backward()
     optimizer.step()
     scheduler.step()
+    return learning_rate
 
 
 # --8<-- [start:checkpoint]
@@ -88,7 +92,7 @@ def resume(file, seed: int, *, restore_rng=True, restore_optimizer=True, restore
 # Run 1: all steps without a break.
 straight = new_run(seed=0)
 for step in range(TOTAL_STEPS):
-    train_step(*straight)
+    last_lr = train_step(*straight)
 reference = [p.detach().clone() for p in straight[0].parameters()]
 
 # Run 2: stop after STOP_AFTER steps and write a checkpoint.
@@ -100,26 +104,37 @@ save_checkpoint(file, STOP_AFTER, *interrupted)
 del interrupted
 
 
-def finish(**restore) -> bool:
-    """Resume into fresh objects built from another seed, finish the run, compare with run 1."""
+def finish(**restore) -> tuple[bool, float]:
+    """Resume into fresh objects built from another seed, finish the run, compare with run 1.
+    Also returns the learning rate of the last step."""
     file.seek(0)
     start, run = resume(file, seed=99, **restore)
     for step in range(start, TOTAL_STEPS):
-        train_step(*run)
-    return all(torch.equal(p, q) for p, q in zip(run[0].parameters(), reference))
+        lr = train_step(*run)
+    return all(torch.equal(p, q) for p, q in zip(run[0].parameters(), reference)), lr
 
 
-identical = finish()
-identical_without_rng = finish(restore_rng=False)
-identical_without_optimizer = finish(restore_optimizer=False)
-identical_without_scheduler = finish(restore_scheduler=False)
+identical, _ = finish()
+identical_without_rng, _ = finish(restore_rng=False)
+identical_without_optimizer, last_lr_without_optimizer = finish(restore_optimizer=False)
+identical_without_scheduler, last_lr_without_scheduler = finish(restore_scheduler=False)
 print(
     f"{TOTAL_STEPS} steps in one go vs {STOP_AFTER} steps + checkpoint + {TOTAL_STEPS - STOP_AFTER} steps in fresh objects:"
 )
 print("  full checkpoint          -> identical parameters:", identical)
 print("  without the RNG states   -> identical parameters:", identical_without_rng)
-print("  without optimizer state  -> identical parameters:", identical_without_optimizer)
-print("  without scheduler state  -> identical parameters:", identical_without_scheduler)
+print(
+    "  without optimizer state  -> identical parameters:",
+    identical_without_optimizer,
+    f"(last step at lr {last_lr_without_optimizer:g}, not {last_lr:g})",
+)
+print(
+    "  without scheduler state  -> identical parameters:",
+    identical_without_scheduler,
+    f"(last step at lr {last_lr_without_scheduler:g}, not {last_lr:g})",
+)
 
 assert identical
 assert not (identical_without_rng or identical_without_optimizer or identical_without_scheduler)
+assert math.isclose(last_lr, 0.005) and math.isclose(last_lr_without_optimizer, 0.01)
+assert math.isclose(last_lr_without_scheduler, 0.01)

@@ -1,4 +1,4 @@
-"""What a state_dict holds, and a round trip through a file: save, load into a fresh model, compare."""
+"""What a state_dict holds, and a round trip through a file: save, load into a new model."""
 
 import tempfile
 import zipfile

@@ -26,29 +26,24 @@ state_requires_grad = taken["weight"].requires_grad
 taken_followed_training = torch.equal(taken["weight"], model.weight.detach())
 copies_kept_old_values = torch.equal(deep_copy["weight"], cloned["weight"])
 copies_differ_from_model = not torch.equal(deep_copy["weight"], model.weight.detach())
-print(
-    f"state_dict tensor shares the parameter's storage: {shares_storage}, requires_grad: {state_requires_grad}"
-)
+print("state_dict tensor shares the parameter's storage:", shares_storage)
+print("state_dict tensor requires grad:", state_requires_grad)
 print(f"after 3 steps, the early state_dict equals the trained weights: {taken_followed_training}")
-print(
-    f"deepcopy and clone kept the old values: {copies_kept_old_values and copies_differ_from_model}"
-)
+kept_old_values = copies_kept_old_values and copies_differ_from_model
+print("deepcopy and clone kept the old values:", kept_old_values)
 
 # load_state_dict copies values into the existing parameters, so the optimizer still holds them.
 weight_object = model.weight
 model.load_state_dict(deep_copy)
 same_parameter_object = model.weight is weight_object
 restored_old_values = torch.equal(model.weight.detach(), cloned["weight"])
-print(
-    f"load_state_dict kept the same Parameter object: {same_parameter_object}, restored old values: {restored_old_values}"
-)
+print("load_state_dict kept the same Parameter object:", same_parameter_object)
+print("load_state_dict restored the old values:", restored_old_values)
 
 # assign=True swaps in the loaded tensors instead: the optimizer now updates orphaned tensors.
 model.load_state_dict(copy.deepcopy(deep_copy), assign=True)
 optimizer_sees_model = optimizer.param_groups[0]["params"][0] is model.weight
-print(
-    f"after assign=True, the optimizer still points at the model's weight: {optimizer_sees_model}"
-)
+print("after assign=True, the optimizer still points at the model's weight:", optimizer_sees_model)
 
 assert shares_storage and not state_requires_grad and taken_followed_training
 assert copies_kept_old_values and copies_differ_from_model

@@ -15,18 +15,15 @@ with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "linear.pt"
     torch.save(model.state_dict(), path)  # each tensor is stored with the device it was on
 
-    as_saved = torch.load(
-        path
-    )  # back where it was saved from (fails there if that device is missing)
+    # Without map_location, back where it was saved from (fails if that device is missing).
+    as_saved = torch.load(path)
     on_cpu = torch.load(path, map_location="cpu")  # always works, on any machine
     on_device = torch.load(path, map_location=device)
 
     seen_locations = []
 
     def remember_location(storage, location):
-        seen_locations.append(
-            location
-        )  # the device tag recorded in the file, e.g. "cpu" or "cuda:0"
+        seen_locations.append(location)  # the device tag in the file, e.g. "cpu" or "cuda:0"
         return storage.cpu()
 
     via_function = torch.load(path, map_location=remember_location)
@@ -48,7 +45,8 @@ loaded_across_devices = cpu_model.weight.device.type == "cpu" and torch.equal(
     cpu_model.weight, on_cpu["weight"]
 )
 print(
-    f"a CPU model loads tensors that are on {on_device['weight'].device.type}: {loaded_across_devices}"
+    f"a CPU model loads tensors that are on {on_device['weight'].device.type}:",
+    loaded_across_devices,
 )
 
 assert as_saved["weight"].device.type == device.type

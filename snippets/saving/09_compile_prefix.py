@@ -1,4 +1,4 @@
-"""torch.compile wraps a model in an OptimizedModule whose state_dict keys start with "_orig_mod."."""
+"""torch.compile wraps a model in an OptimizedModule; its state_dict keys start "_orig_mod."."""
 
 import torch
 from torch import nn

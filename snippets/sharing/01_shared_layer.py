@@ -8,8 +8,8 @@ model = nn.Sequential(
     nn.ReLU(),
     shared,
     nn.ReLU(),
-    shared,
-    nn.ReLU(),  # the same object again, not a copy
+    shared,  # the same object again, not a copy
+    nn.ReLU(),
     nn.Linear(8, 1),
 )
 

@@ -37,15 +37,18 @@ print("different tensor objects:", distinct_objects, " same memory (data_ptr):",
 # torch.save writes each storage once; torch.load rebuilds the sharing.
 tied_file = saved_bytes(state)
 loaded = torch.load(io.BytesIO(tied_file))  # weights_only=True, the default since PyTorch 2.6
+loaded_count = len(loaded)
 loaded_storages = storage_count(loaded)
 loaded_shared = loaded["2.weight"].data_ptr() == loaded["4.weight"].data_ptr()
 untied_storages = storage_count(build(tied=False).state_dict())
 tied_file_is_smaller = len(tied_file) < len(saved_bytes(build(tied=False).state_dict()))
 print(
-    f"loaded: {len(loaded)} tensors in {loaded_storages} storages, 2.weight and 4.weight shared: {loaded_shared}"
+    f"loaded: {loaded_count} tensors in {loaded_storages} storages,",
+    f"2.weight and 4.weight shared: {loaded_shared}",
 )
 print(
-    f"an untied model's state_dict has {untied_storages} storages; tied file is smaller: {tied_file_is_smaller}"
+    f"an untied model's state_dict has {untied_storages} storages;",
+    f"tied file is smaller: {tied_file_is_smaller}",
 )
 
 # Loading into a freshly built tied model: the tie lives in the model, load_state_dict fills it in.
@@ -58,6 +61,6 @@ print("restored model still tied:", still_tied, " same outputs:", same_outputs)
 
 assert key_count == 8 and both_keys
 assert distinct_objects and same_memory
-assert (loaded_storages, untied_storages) == (6, 8)
+assert (loaded_count, loaded_storages, untied_storages) == (8, 6, 8)
 assert loaded_shared and tied_file_is_smaller
 assert still_tied and same_outputs

@@ -1,4 +1,4 @@
-"""Load a checkpoint into a model whose sharing differs: no error, and a silent change of meaning."""
+"""Load a checkpoint into a model whose sharing differs: no error, but a silent change of values."""
 
 import torch
 from torch import nn

@@ -7,7 +7,7 @@ from torch import nn
 
 
 def shared_parameter_names(model: nn.Module) -> list[list[str]]:
-    """Groups of names that refer to one and the same parameter tensor (identity, not equal values)."""
+    """Groups of names that refer to one and the same parameter tensor (by identity, not value)."""
     names_by_tensor: dict[int, list[str]] = defaultdict(list)
     for name, parameter in model.named_parameters(remove_duplicate=False):
         names_by_tensor[id(parameter)].append(name)

@@ -1,4 +1,4 @@
-"""Exercise: does copy.deepcopy keep a model's sharing, and does the copy share with the original?"""
+"""Exercise: does copy.deepcopy keep a model's sharing? Does the copy share with the original?"""
 
 import copy
 

@@ -41,9 +41,12 @@ optimizer = torch.optim.AdamW(
     [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}]
 )
 group_sizes = [len(group["params"]) for group in optimizer.param_groups]
+tied_name = next(name for name, p in model.named_parameters() if p is model.out.weight)
 print("tensors per group (decay, no decay):", group_sizes)
+print("the tied tensor is seen once, as", tied_name)
 
 covered = {id(p) for group in optimizer.param_groups for p in group["params"]}
 assert group_message.startswith("ValueError") and "more than one parameter group" in group_message
 assert group_sizes == [1, 3]  # mix.weight | embed.weight (tied with out.weight), mix.bias, out.bias
 assert covered == {id(p) for p in model.parameters()}
+assert tied_name == "embed.weight"

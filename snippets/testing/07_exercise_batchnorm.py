@@ -8,11 +8,7 @@ import torch
 from module_check import check_module
 from torch import nn
 
-device = (
-    torch.accelerator.current_accelerator()
-    if torch.accelerator.is_available()
-    else torch.device("cpu")
-)
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 torch.manual_seed(0)
 with_bias = nn.Sequential(nn.Linear(5, 3), nn.BatchNorm1d(3)).to(device)

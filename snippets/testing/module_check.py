@@ -160,11 +160,7 @@ def check_module(
 
 
 if __name__ == "__main__":
-    device = (
-        torch.accelerator.current_accelerator()
-        if torch.accelerator.is_available()
-        else torch.device("cpu")
-    )
+    device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
     torch.manual_seed(0)
     layer = nn.Linear(5, 3).to(device)
     report = check_module(layer, input_shape=(4, 5), expected_output_shape=(4, 3))

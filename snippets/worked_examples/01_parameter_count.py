@@ -17,6 +17,7 @@ by_hand = hidden_total + relu_total + output_total
 
 # PyTorch: every element of every parameter tensor the model owns.
 total = sum(p.numel() for p in model.parameters())
+parameter_names = ", ".join(name for name, _ in model.named_parameters())
 
 for name, parameter in model.named_parameters():
     print(f"{name:9} shape {str(tuple(parameter.shape)):8} {parameter.numel():3} numbers")
@@ -25,3 +26,4 @@ print(f"PyTorch: {total}")
 
 assert (hidden_total, relu_total, output_total) == (88, 0, 27)
 assert by_hand == total == 115
+assert parameter_names == "0.weight, 0.bias, 2.weight, 2.bias"

@@ -3,11 +3,7 @@
 import torch
 from torch import nn
 
-device = (
-    torch.accelerator.current_accelerator()
-    if torch.accelerator.is_available()
-    else torch.device("cpu")
-)
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 layer = nn.Linear(1, 1, bias=False).to(device)
 with torch.no_grad():
@@ -29,9 +25,10 @@ dloss_dprediction = 2 * residual
 dprediction_dw = 2 * w * x_value
 dloss_dw = dloss_dprediction * dprediction_dw
 
-# Each use of w contributes dL/dy_hat times what w multiplies there.
-outer_use = dloss_dprediction * hidden.item()  # w multiplies hidden in the second call
-inner_use = hidden.grad.item() * x_value  # w multiplies x in the first call
+# Each use of w contributes the gradient reaching its output times what w multiplies there.
+hidden_value, hidden_grad = hidden.item(), hidden.grad.item()  # h = 6, dL/dh = dL/dy_hat * w
+outer_use = dloss_dprediction * hidden_value  # w multiplies hidden in the second call
+inner_use = hidden_grad * x_value  # w multiplies x in the first call
 autograd_grad = layer.weight.grad.item()
 
 print(f"y_hat = {y_hat.item():g}, loss = {loss.item():g}")
@@ -41,5 +38,5 @@ print(f"layer.weight.grad = {autograd_grad:g}")
 
 assert (prediction, residual, dloss_dprediction, dprediction_dw, dloss_dw) == (18, 8, 16, 12, 192)
 assert y_hat.item() == prediction and loss.item() == residual**2
-assert outer_use == inner_use == 96
+assert (hidden_value, hidden_grad) == (6, 48) and outer_use == inner_use == 96
 assert autograd_grad == outer_use + inner_use == dloss_dw

@@ -6,11 +6,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-device = (
-    torch.accelerator.current_accelerator()
-    if torch.accelerator.is_available()
-    else torch.device("cpu")
-)
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 
 # --8<-- [start:layer]
@@ -55,7 +51,7 @@ Y = model(X)
 output_shape = tuple(Y.shape)
 parameter_count = sum(p.numel() for p in model.parameters())
 print("output shape:", output_shape, " parameters:", parameter_count)
-print("row means after CenteredLayer:", Y.mean(dim=-1).abs().max().item() < 1e-6)
+print("every row of the output averages to zero:", Y.mean(dim=-1).abs().max().item() < 1e-6)
 
 with tempfile.TemporaryDirectory() as folder:
     checkpoint = Path(folder) / "small_net.pt"
@@ -68,12 +64,14 @@ model.eval()
 with torch.no_grad():
     same_outputs = torch.equal(model(X), restored(X))
 state_keys = list(restored.state_dict())
-print("state_dict keys:", state_keys)
+state_key_count, state_key_names = len(state_keys), ", ".join(state_keys)
+print("state_dict keys:", state_key_names)
 print("restored model gives the same outputs:", same_outputs)
 # --8<-- [end:use]
 
 assert output_shape == (4, 3) and parameter_count == 115
 assert torch.allclose(Y.mean(dim=-1), torch.zeros(4, device=device), atol=1e-6)
 assert all(torch.all(layer.bias == 0) for layer in model.layers if isinstance(layer, nn.Linear))
-assert state_keys == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+assert state_key_count == 4
+assert state_key_names == "layers.0.weight, layers.0.bias, layers.2.weight, layers.2.bias"
 assert same_outputs and not restored.training

@@ -17,8 +17,10 @@ loss = (y_hat - target).pow(2).sum()
 loss.backward()
 
 w = layer.weight.item()
-dloss_dprediction = 2 * (y_hat.item() - target.item())
-by_hand = dloss_dprediction * 3 * w**2 * x.item()
+residual = y_hat.item() - target.item()
+dloss_dprediction = 2 * residual
+dprediction_dw = 3 * w**2 * x.item()
+by_hand = dloss_dprediction * dprediction_dw
 # Each use contributes the gradient reaching its output times the input it multiplies.
 uses = [
     dloss_dprediction * second.item(),
@@ -26,8 +28,10 @@ uses = [
     first.grad.item() * x.item(),
 ]
 autograd_grad = layer.weight.grad.item()
+contribution_per_use = uses[0]
 print(f"y_hat = {y_hat.item():g}, dL/dw by hand = {by_hand:g}, autograd = {autograd_grad:g}")
 print("contribution of each use:", [f"{u:g}" for u in uses])
 
-assert y_hat.item() == 54 and by_hand == autograd_grad == 4752
+assert y_hat.item() == 54 and (residual, dloss_dprediction, dprediction_dw) == (44, 88, 54)
+assert by_hand == autograd_grad == 4752
 assert uses == [1584, 1584, 1584] and sum(uses) == autograd_grad
