@@ -32,6 +32,7 @@ log = logging.getLogger("mkdocs.hooks.guide_build")
 
 NOTEBOOK_SOURCE_DIR = Path(".cache") / "notebooks"
 _page_claims: dict[str, list[Claim]] = {}
+_pages_with_notebooks: set[str] = set()
 _SNIPPET_LINK_RE = re.compile(r'href="' + re.escape(SNIPPET_LINK_PREFIX) + r'([^"]+)"')
 
 
@@ -102,8 +103,10 @@ def on_page_content(html: str, page, config, **_) -> str:
     for excerpt in sorted(record.excerpts - set(runs) - record.failures):
         log.warning(f"docs/{page.file.src_uri}: shows an excerpt of {excerpt} but never runs the whole file")
     html = _SNIPPET_LINK_RE.sub(lambda match: f'href="{get_relative_url(match[1], page.url)}"', html)
+    if page.file.src_uri in _pages_with_notebooks:
+        html = _notebook_links(page, config) + html
     if runs:
-        html = _notebook_links(page, config) + html + stamp.render(list(runs.values()), gpu_record.load())
+        html += stamp.render(list(runs.values()), gpu_record.load())
     return html
 
 
@@ -121,6 +124,7 @@ def _publish_notebook(page: File, files: Files, config) -> None:
     notebook = notebooks.notebook_for_page(markdown, page.src_uri, config["site_url"], _output_of, environment)
     if not any(cell.cell_type == "code" for cell in notebook.cells):
         return
+    _pages_with_notebooks.add(page.src_uri)
     source = _notebook_path(page.src_uri)
     notebooks.write_if_changed(notebook, NOTEBOOK_SOURCE_DIR / source)
     files.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import re
 import shutil
@@ -75,10 +76,15 @@ def executed_snippets(page: str) -> list[str]:
     return WHOLE_INCLUDE_RE.findall((ROOT / page).read_text(encoding="utf-8"))
 
 
-def built_page(site: Path, page: str) -> BeautifulSoup:
+def built_file(site: Path, page: str) -> Path:
+    """Where the build writes `docs/<page>.md` (directory URLs: <page>/index.html)."""
     relative = Path(page).relative_to("docs").with_suffix("")
-    html_file = site / ("index.html" if relative.name == "index" else relative / "index.html")
-    return BeautifulSoup(html_file.read_text(encoding="utf-8"), "html.parser")
+    return site / ("index.html" if relative.name == "index" else relative / "index.html")
+
+
+@functools.cache  # parsing a page takes a while, and several tests read each one
+def built_page(site: Path, page: str) -> BeautifulSoup:
+    return BeautifulSoup(built_file(site, page).read_text(encoding="utf-8"), "html.parser")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

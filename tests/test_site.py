@@ -6,7 +6,7 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import PAGES, ROOT, SNIPPETS, built_page, executed_snippets
+from conftest import PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets
 
 from guide_build.cache import cached_run
 
@@ -69,3 +69,14 @@ def test_every_page_links_to_its_source_for_editing(site):
     for page in PAGES:
         edit = built_page(site, page).find("a", attrs={"title": "Edit this page"})
         assert edit is not None and edit["href"].endswith(page.removeprefix("docs/")), page
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_notebook_buttons_point_at_published_notebooks(site, page):
+    """Chapters link their notebook; the home and contributing pages have none to link."""
+    links = built_page(site, page).select(".notebook-links a:not([href^='https:'])")
+    is_chapter = "/" in page.removeprefix("docs/") and bool(executed_snippets(page))
+    assert len(links) == (2 if is_chapter else 0)
+    for link in links:
+        target = (built_file(site, page).parent / link["href"]).resolve()
+        assert target.is_file() or (target / "index.html").is_file(), link["href"]
