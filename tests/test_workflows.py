@@ -6,11 +6,17 @@ from pathlib import Path
 from conftest import ROOT, tool
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+# Named explicitly: actionlint looks for it beside a .git folder, and a copied tree has none.
+CONFIG = ROOT / ".github" / "actionlint.yaml"
 
 
 def actionlint(*files: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [tool("actionlint"), "-no-color", *map(str, files)], cwd=cwd, capture_output=True, text=True, timeout=120
+        [tool("actionlint"), "-no-color", "-config-file", str(CONFIG), *map(str, files)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -29,5 +29,7 @@ assert gpu.index is None and first_gpu.index == 0
 assert cuda_equals_cuda0 is False
 assert same_type
 assert device.type == "cpu" or torch.accelerator.is_available()
+if not torch.accelerator.is_available():  # even in a build made for an accelerator
+    assert torch.accelerator.current_accelerator(check_available=True) is None
 if device.type == "cuda":  # a tensor reports an index; the accelerator's device has none
     assert device.index is None and x.device.index is not None and x.device != device

@@ -2,12 +2,25 @@
 # On the GPU machine (device tool, carry .whl): install the carried wheels, run the suite on CUDA
 # with REQUIRE_CUDA=1 and --record-gpu, and copy the new record and the log to $OUT.
 # The browser and style tests need Chromium and git, which that machine lacks: they run in CI.
+#
+# `run_suite.sh --rehearse` runs the same steps on a machine without a GPU (the CUDA tests skip and
+# nothing is recorded), to prove the wheels and the script before spending GPU time on them.
 set -uo pipefail
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH="/tmp/site:$PWD" PATH="/tmp/site/bin:$PATH" PYTHONUNBUFFERED=1 REQUIRE_CUDA=1 NO_MKDOCS_2_WARNING=1
+strict=(--record-gpu)
+export REQUIRE_CUDA=1
+if [[ "${1:-}" == "--rehearse" ]]; then
+  shift
+  strict=()
+  unset REQUIRE_CUDA
+  echo "REHEARSAL: CUDA tests skip and no GPU record is written"
+fi
+site=${GPU_SUITE_SITE:-/tmp/site}
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl || exit 1
+# JUPYTER_PATH: nbconvert finds its templates (installed under share/jupyter) only on that path.
+export PYTHONPATH="$site:$PWD" PATH="$site/bin:$PATH" JUPYTER_PATH="$site/share/jupyter" PYTHONUNBUFFERED=1 NO_MKDOCS_2_WARNING=1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, torch.cuda.get_device_name(0))"
-python3 -m pytest -p no:cacheprovider --ignore=tests/test_browser.py --ignore=tests/test_style.py --record-gpu "$@" 2>&1 | tee "${OUT:-/tmp}/gpu-pytest.log"
+python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name(0))"
+python3 -m pytest -p no:cacheprovider --ignore=tests/test_browser.py --ignore=tests/test_style.py "${strict[@]}" "$@" 2>&1 | tee "${OUT:-/tmp}/gpu-pytest.log"
 status=${PIPESTATUS[0]}
 cp tests/records/gpu-run.json "${OUT:-/tmp}/" 2>/dev/null
 exit "$status"
