@@ -53,9 +53,18 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
     `device` is "auto" (whatever the machine has, as a reader would get), "cpu" (accelerators are
     hidden from the snippet) or "cuda" (CUDA must be present).
     """
+    namespace, output, seconds = _execute(Path(path), device)
+    return SnippetRun(str(path), device, output, facts_of(namespace), seconds)
+
+
+def snippet_namespace(path: str | Path, *, device: str = "auto") -> dict[str, object]:
+    """Run the snippet as `run_snippet` does and return its top-level names (its classes, say)."""
+    return _execute(Path(path), device)[0]
+
+
+def _execute(path: Path, device: str) -> tuple[dict[str, object], str, float]:
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
-    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"snippet not found: {path}")
     buffer = io.StringIO()
@@ -65,8 +74,7 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
             namespace = runpy.run_path(str(path), run_name="__main__")
         except BaseException as error:  # SystemExit too: a snippet must run to its end
             raise SnippetFailed(str(path), _snippet_traceback(error, path)) from error
-    seconds = time.perf_counter() - started
-    return SnippetRun(str(path), device, buffer.getvalue(), facts_of(namespace), seconds)
+    return namespace, buffer.getvalue(), time.perf_counter() - started
 
 
 def facts_of(namespace: dict[str, object]) -> dict[str, object]:

@@ -53,6 +53,10 @@ print(
     state_keys_text,
 )
 
+# The loop tests the sum over the whole batch, so one example's output depends on its batch-mates.
+same_alone_as_in_batch = torch.allclose(model(X[0]), Y[0])
+print("example 0 gives the same output alone as in the batch:", same_alone_as_in_batch)
+
 # The buffer converts with the module, so the forward pass still works in float64.
 model.to(torch.float64)
 mix_dtype = str(model.mix.dtype)
@@ -63,5 +67,6 @@ assert output_shape == (3, 16) and single_shape == (16,)
 assert 0.5 < l1_norm <= 1  # the loop halved until the sum fell to 1 or below
 assert parameter_count == 16 * 16 + 16 == 272 and buffer_count == 256
 assert state_keys == ["linear.weight", "linear.bias"]
+assert not same_alone_as_in_batch
 assert mix_dtype == "torch.float64" and works_in_float64
 assert model.mix.device.type == device.type
