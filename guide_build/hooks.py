@@ -21,7 +21,7 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from guide_build import fence, gpu_record, notebooks, stamp
+from guide_build import fence, gpu_record, inventory, notebooks, stamp
 from guide_build.cache import cached_run, device_description, source_files
 from guide_build.claims import Claim, claim_error, find_claims
 from guide_build.fence import SNIPPET_LINK_PREFIX, SNIPPETS_DIR
@@ -57,7 +57,10 @@ def _forget_if_snippets_changed(page: File) -> None:
     if not page.src_uri.endswith(".md") or not built.is_file():
         return
     sources = [gpu_record.RECORD_PATH] if gpu_record.RECORD_PATH.is_file() else []
-    for line in Path(page.abs_src_path).read_text(encoding="utf-8").split("\n"):
+    markdown = Path(page.abs_src_path).read_text(encoding="utf-8")
+    if inventory.MARKER in markdown:  # its table counts what every page and snippet holds
+        sources += [*Path(page.src_dir).rglob("*.md"), *SNIPPETS_DIR.rglob("*.py")]
+    for line in markdown.split("\n"):
         include = INCLUDE_RE.match(line)
         snippet = Path(include["target"].partition(":")[0]) if include else None
         if snippet and snippet.is_file():
@@ -79,9 +82,12 @@ def _cache_folder(name: str) -> Path:
     return folder
 
 
-def on_page_markdown(markdown: str, page, **_) -> str:
+def on_page_markdown(markdown: str, page, config, **_) -> str:
     fence.current_page = fence.PageRecord()
     _page_claims[page.file.src_uri] = find_claims(markdown, f"docs/{page.file.src_uri}")
+    if inventory.MARKER in markdown:
+        table = inventory.inventory_table(config["nav"], Path(config["docs_dir"]))
+        markdown = markdown.replace(inventory.MARKER, table)
     return markdown
 
 

@@ -291,3 +291,84 @@ def test_dirty_rebuild_redoes_a_page_whose_snippet_changed(tmp_path, monkeypatch
     os.utime(built, (2, 2))
     hooks._forget_if_snippets_changed(page)
     assert not built.exists()
+
+
+def test_home_page_table_is_rebuilt_when_any_page_changes(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from guide_build import hooks, inventory
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets").mkdir()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    home = docs / "index.md"
+    home.write_text(f"# Home\n\n{inventory.MARKER}\n")
+    chapter = docs / "chapter.md"
+    chapter.write_text("# Chapter\n")
+    built = tmp_path / "site" / "index.html"
+    built.parent.mkdir()
+    built.write_text("<p>old</p>")
+    page = SimpleNamespace(src_uri="index.md", src_dir=str(docs), abs_src_path=str(home), abs_dest_path=str(built))
+    for source in (home, chapter):
+        os.utime(source, (1, 1))
+    hooks._forget_if_snippets_changed(page)
+    assert built.is_file()
+    os.utime(chapter, None)  # another page changed: the counts on the home page may have too
+    hooks._forget_if_snippets_changed(page)
+    assert not built.exists()
+
+
+# --- inventory ----------------------------------------------------------------------------------
+
+INVENTORY_PAGE = """
+# A page
+
+The value is **1**{ data-claim="c/01_s.py:x" }.
+
+```python exec="on" title="snippets/c/01_s.py"
+--8<-- "snippets/c/01_s.py:part"
+```
+
+```python exec="on" title="snippets/c/01_s.py"
+--8<-- "snippets/c/01_s.py"
+```
+
+```python exec="on" title="snippets/c/02_exercise_e.py"
+--8<-- "snippets/c/02_exercise_e.py"
+```
+
+````markdown
+;--8<-- "snippets/c/01_s.py"
+````
+"""
+
+
+def test_inventory_counts_whole_files_claims_assertions_and_exercises(tmp_path, monkeypatch):
+    from guide_build import inventory
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "c").mkdir(parents=True)
+    write(tmp_path / "snippets" / "c" / "01_s.py", SECTIONED + "assert x.sum() == 2\nassert True\n")
+    write(tmp_path / "snippets" / "c" / "02_exercise_e.py", "assert 1 + 1 == 2\n")
+    counts = inventory.count_page("p.md", INVENTORY_PAGE)
+    assert (counts.title, counts.examples, counts.claims, counts.assertions, counts.exercises) == ("A page", 2, 1, 3, 1)
+    assert inventory.count_page("p.md", INVENTORY_PAGE, title="From the nav").title == "From the nav"
+
+
+def test_inventory_follows_the_nav_and_totals_pages_with_examples():
+    from guide_build import inventory
+
+    nav = [{"Home": "index.md"}, {"Part": [{"A": "a/x.md"}, "a/y.md"]}, {"Elsewhere": "https://example.com/"}]
+    assert list(inventory.nav_pages(nav)) == [("Home", "index.md"), ("A", "a/x.md"), (None, "a/y.md")]
+    rows = [
+        inventory.PageCounts("A", "a/x.md", examples=2, claims=5, assertions=7, exercises=1),
+        inventory.PageCounts("B", "a/y.md", examples=0, claims=0, assertions=0, exercises=0),
+        inventory.PageCounts("C", "a/z.md", examples=1, claims=0, assertions=2, exercises=0),
+    ]
+    lines = inventory.table(rows).split("\n")
+    assert lines[2:] == [
+        "| [A](a/x.md) | 2 | 5 | 7 | 1 |",
+        "| [C](a/z.md) | 1 | 0 | 2 | 0 |",
+        "| **All pages** | **3** | **5** | **9** | **1** |",
+    ]

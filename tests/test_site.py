@@ -80,3 +80,18 @@ def test_notebook_buttons_point_at_published_notebooks(site, page):
     for link in links:
         target = (built_file(site, page).parent / link["href"]).resolve()
         assert target.is_file() or (target / "index.html").is_file(), link["href"]
+
+
+def test_home_page_counts_every_example_claim_and_exercise(site):
+    rows = built_page(site, "docs/index.md").find("table").find_all("tr")
+    total = [cell.get_text(strip=True) for cell in rows[-1].find_all("td")]
+    assert total[0] == "All pages"
+    examples, claims, assertions, exercises = map(int, total[1:])
+    claims_on_pages = sum(len(built_page(site, page).select("[data-claim]")) for page in PAGES)
+    assert (examples, claims, exercises) == (
+        len(SNIPPETS),  # every snippet is shown whole on exactly one page
+        claims_on_pages,
+        len([snippet for snippet in SNIPPETS if "_exercise_" in snippet]),
+    )
+    assert assertions >= examples  # every example ends by asserting what it shows
+    assert [row.find("a").get_text() for row in rows[1:-1]][:2] == ["Home", "Counting parameters"]

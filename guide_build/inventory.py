@@ -1,0 +1,88 @@
+"""The home page's table of what each page runs and checks, counted from the sources at build time.
+
+A page's examples are the snippet files it includes whole (an excerpt is not run on its own); its
+claims are the prose values checked against them; its assertions are the `assert` statements in
+those files; its exercises are the included files named `NN_exercise_*.py`.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from guide_build.claims import find_claims
+from guide_build.includes import INCLUDE_RE
+
+MARKER = "<!-- guide-inventory -->"
+
+
+@dataclass(frozen=True)
+class PageCounts:
+    title: str
+    src_uri: str
+    examples: int
+    claims: int
+    assertions: int
+    exercises: int
+
+
+def count_page(src_uri: str, markdown: str, title: str | None = None) -> PageCounts:
+    snippets = sorted(set(whole_file_includes(markdown)))
+    return PageCounts(
+        title=title or page_title(markdown) or src_uri,
+        src_uri=src_uri,
+        examples=len(snippets),
+        claims=len(find_claims(markdown, f"docs/{src_uri}")),
+        assertions=sum(assertions_in(Path(snippet)) for snippet in snippets),
+        exercises=sum("_exercise_" in Path(snippet).name for snippet in snippets),
+    )
+
+
+def whole_file_includes(markdown: str) -> Iterator[str]:
+    for line in markdown.split("\n"):
+        include = INCLUDE_RE.match(line)
+        if include and include["target"].startswith("snippets/") and include["target"].endswith(".py"):
+            yield include["target"]
+
+
+def page_title(markdown: str) -> str | None:
+    return next((line[2:].strip() for line in markdown.split("\n") if line.startswith("# ")), None)
+
+
+def assertions_in(path: Path) -> int:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return sum(isinstance(node, ast.Assert) for node in ast.walk(tree))
+
+
+def nav_pages(nav: Iterable) -> Iterator[tuple[str | None, str]]:
+    """The (title, path) of each page of an mkdocs.yml `nav`, in reading order."""
+    for entry in nav:
+        title, value = next(iter(entry.items())) if isinstance(entry, dict) else (None, entry)
+        if isinstance(value, list):
+            yield from nav_pages(value)
+        elif isinstance(value, str) and value.endswith(".md"):
+            yield title, value
+
+
+def inventory_table(nav: Iterable, docs_dir: Path) -> str:
+    """The table for the pages of `nav`, read from `docs_dir`."""
+    return table(
+        [count_page(page, (docs_dir / page).read_text(encoding="utf-8"), title) for title, page in nav_pages(nav)]
+    )
+
+
+def table(rows: list[PageCounts]) -> str:
+    """A Markdown table with one row per page that runs examples, and a total."""
+    rows = [row for row in rows if row.examples]
+    lines = [
+        "| Page | Examples | Checked claims | Assertions | Exercises |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        counts = f"{row.examples} | {row.claims} | {row.assertions} | {row.exercises}"
+        lines.append(f"| [{row.title}]({row.src_uri}) | {counts} |")
+    totals = [sum(getattr(row, name) for row in rows) for name in ("examples", "claims", "assertions", "exercises")]
+    lines.append("| **All pages** | " + " | ".join(f"**{total}**" for total in totals) + " |")
+    return "\n".join(lines)
