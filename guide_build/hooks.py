@@ -40,12 +40,21 @@ _SNIPPET_LINK_RE = re.compile(r'href="' + re.escape(SNIPPET_LINK_PREFIX) + r'([^
 def on_files(files: Files, config, **_) -> Files:
     for path in sorted(SNIPPETS_DIR.rglob("*.py")):
         files.append(File(path.as_posix(), src_dir=".", dest_dir=config["site_dir"], use_directory_urls=False))
+    _refuse_hand_written_notebooks(files)
     for page in list(files.documentation_pages()):
         if page.src_uri.endswith(".md") and "/" in page.src_uri:  # chapters, not the home page
             _publish_notebook(page, files, config)
     for page in files.documentation_pages():
         _forget_if_snippets_changed(page)
     return files
+
+
+def _refuse_hand_written_notebooks(files: Files) -> None:
+    """Notebooks are generated from the pages; one kept in docs/ would go stale, and mkdocs-jupyter
+    (which does not execute them here) would publish it without running it."""
+    for file in files:
+        if file.src_uri.endswith(".ipynb"):
+            log.warning(f"docs/{file.src_uri}: notebooks are generated from the pages; remove this one")
 
 
 def _forget_if_snippets_changed(page: File) -> None:

@@ -372,3 +372,25 @@ def test_inventory_follows_the_nav_and_totals_pages_with_examples():
         "| [C](a/z.md) | 1 | 0 | 2 | 0 |",
         "| **All pages** | **3** | **5** | **9** | **1** |",
     ]
+
+
+def test_a_notebook_kept_in_docs_fails_the_build(tmp_path, caplog):
+    from mkdocs.structure.files import File, Files
+
+    from guide_build import hooks
+
+    def files(*names):
+        return Files(
+            [
+                File(name, src_dir=str(tmp_path), dest_dir=str(tmp_path / "site"), use_directory_urls=True)
+                for name in names
+            ]
+        )
+
+    hooks._refuse_hand_written_notebooks(files("index.md", "chapter/page.md"))
+    assert caplog.records == []
+    hooks._refuse_hand_written_notebooks(files("index.md", "chapter/old.ipynb"))
+    assert [record.getMessage() for record in caplog.records] == [
+        "docs/chapter/old.ipynb: notebooks are generated from the pages; remove this one"
+    ]
+    assert caplog.records[0].levelname == "WARNING"  # which mkdocs build --strict turns into a failure
