@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
 
+import numpy
 import torch
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -154,6 +155,7 @@ def _save_global_state() -> dict[str, object]:
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
         "python_rng": random.getstate(),
+        "numpy_rng": numpy.random.get_state(),
         "dtype": torch.get_default_dtype(),
         "default_device": torch.get_default_device(),
         "grad": torch.is_grad_enabled(),
@@ -170,6 +172,7 @@ def _restore_global_state(saved: dict[str, object]) -> None:
     if saved["cuda_rng"] is not None:
         torch.cuda.set_rng_state_all(saved["cuda_rng"])
     random.setstate(saved["python_rng"])
+    numpy.random.set_state(saved["numpy_rng"])
     torch.set_default_dtype(saved["dtype"])
     default_device = saved["default_device"]
     torch.set_default_device(None if default_device == torch.device("cpu") else default_device)

@@ -4,6 +4,7 @@ import os
 import textwrap
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -89,16 +90,19 @@ def test_snippet_state_does_not_leak_into_the_host(tmp_path):
     snippet = write(
         tmp_path / "state.py",
         """
+        import numpy as np
         import torch
         assert torch.get_default_dtype() == torch.float32
         torch.set_default_dtype(torch.float64)
         torch.manual_seed(123)
+        np.random.seed(123)
         torch.use_deterministic_algorithms(True)
         torch.set_printoptions(precision=1)
         print("changed")
         """,
     )
     rng_before = torch.get_rng_state()
+    numpy_draw = np.random.get_state()[1].copy()
     torch.set_default_dtype(torch.float16)  # the snippet must still start from float32
     try:
         runner.run_snippet(snippet)
@@ -106,6 +110,7 @@ def test_snippet_state_does_not_leak_into_the_host(tmp_path):
     finally:
         torch.set_default_dtype(torch.float32)
     assert torch.equal(torch.get_rng_state(), rng_before)
+    assert (np.random.get_state()[1] == numpy_draw).all()
     assert not torch.are_deterministic_algorithms_enabled()
     assert torch._tensor_str.get_printoptions()["precision"] == 4
 
