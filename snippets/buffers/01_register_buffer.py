@@ -46,9 +46,26 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 optimized = sum(len(group["params"]) for group in optimizer.param_groups)
 print("tensors the optimizer updates:", optimized)
 
+# Names register_buffer refuses: empty, dotted, or already an attribute (a child, a parameter, ...).
+refused = {}
+for owner, name in [(model, ""), (model, "a.b"), (model, "linear"), (model.linear, "weight")]:
+    try:
+        owner.register_buffer(name, torch.zeros(1))
+    except KeyError as error:
+        refused[name] = type(error).__name__
+try:
+    model.register_buffer("training", torch.zeros(1))
+except KeyError as error:
+    refused["training"] = type(error).__name__
+    training_message = error.args[0]
+refusal_errors = ", ".join(sorted(set(refused.values())))
+print("refused names:", list(refused), "with", refusal_errors, "-", training_message)
+
 assert parameter_names == ["linear.weight", "linear.bias"]
 assert buffer_names == ["mean", "std", "mask"]
 assert state_keys == ["mean", "std", "linear.weight", "linear.bias"]
 assert (parameter_count, buffer_count, state_count, optimized) == (2, 3, 4, 2)
 assert not mask_saved and not buffers_require_grad
 assert model(torch.randn(5, 4)).shape == (5, 2)
+assert list(refused) == ["", "a.b", "linear", "weight", "training"]
+assert refusal_errors == "KeyError" and training_message == "attribute 'training' already exists"

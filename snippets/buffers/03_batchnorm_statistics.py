@@ -71,6 +71,25 @@ converted_mean_dtype = str(norm.running_mean.dtype)
 converted_counter_dtype = str(norm.num_batches_tracked.dtype)
 print("after .double():", converted_mean_dtype, converted_counter_dtype)
 
+# Without running statistics: None in their place, nothing saved, always the batch's statistics.
+untracked = nn.BatchNorm1d(3, track_running_stats=False).to(device).eval()
+untracked_mean_is_none = untracked.running_mean is None
+untracked_state_text = ", ".join(untracked.state_dict())
+with torch.no_grad():
+    untracked_uses_batch = torch.allclose(
+        untracked(batch),
+        batch_centered / torch.sqrt(batch.var(dim=0, unbiased=False) + untracked.eps),
+        atol=1e-5,
+    )
+print(
+    "track_running_stats=False: running_mean is None:",
+    untracked_mean_is_none,
+    " state_dict:",
+    untracked_state_text,
+    " uses the batch's statistics in eval mode:",
+    untracked_uses_batch,
+)
+
 assert parameters_text == "weight, bias"
 assert buffers_text == "running_mean, running_var, num_batches_tracked"
 assert momentum == 0.1 and mean_matches and var_matches and uses_batch_stats
@@ -79,3 +98,5 @@ assert unchanged_in_eval and uses_running_stats
 assert state_text == "weight, bias, running_mean, running_var, num_batches_tracked"
 assert counter_dtype == converted_counter_dtype == "torch.int64"
 assert converted_mean_dtype == "torch.float64"
+assert untracked_mean_is_none and untracked_state_text == "weight, bias"
+assert untracked_uses_batch

@@ -23,7 +23,8 @@ true_mean = average_of_means[0].item()
 print(f"batches seen: {batches_seen}")
 print(f"feature 0: average of batch means {true_mean:.3f}")
 print(f"           momentum=None  running_mean {cumulative_mean:.3f}")
-weight_on_start = (1 - exponential.momentum) ** batches_seen
+decay = 1 - exponential.momentum  # the share of the old running mean that each update keeps
+weight_on_start = decay**batches_seen
 weight_on_start_percent = round(100 * weight_on_start)
 print(
     f"           momentum=0.1   running_mean {exponential_mean:.3f}  ({weight_on_start:.0%} of its weight still on the start value 0)"
@@ -32,3 +33,4 @@ print(
 assert batches_seen == 5
 assert torch.allclose(cumulative.running_mean, average_of_means, atol=1e-5)
 assert exponential_mean < 0.5 * true_mean and weight_on_start_percent == 59
+assert abs(decay - 0.9) < 1e-12

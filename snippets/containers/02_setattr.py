@@ -45,8 +45,19 @@ except RuntimeError as error:
 try:
     model.layer.weight = torch.zeros(3, 3)
 except TypeError as error:
-    message = str(error)
+    error_name, message = type(error).__name__, str(error)
+    print(f"{error_name}: {error}")
+
+# A child's name refuses a plain tensor too, but a Parameter silently replaces the child.
+try:
+    model.layer = torch.zeros(3, 3)
+except TypeError as error:
+    child_message = str(error)
     print(f"{type(error).__name__}: {error}")
+model.layer = nn.Parameter(torch.zeros(3, 3))
+children_after = [name for name, _ in model.named_children()]
+child_count_after = len(children_after)
+print("after model.layer = nn.Parameter(...): children", children_after)
 
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
@@ -55,3 +66,6 @@ assert (scale_dtype, count_dtype, mix_dtype) == ("torch.float64", "torch.float64
 assert "dtype" in forward_message
 assert message.startswith("cannot assign") and "as parameter 'weight'" in message
 assert "(torch.nn.Parameter or None expected)" in message
+assert error_name == "TypeError"
+assert "(torch.nn.Module or None expected)" in child_message
+assert child_count_after == 0 and isinstance(model.layer, nn.Parameter)

@@ -45,12 +45,13 @@ print(
 try:
     model.blocks(X)
 except NotImplementedError as error:
-    message = str(error)
-    print(f"{type(error).__name__}: {error}")
+    error_name, message = type(error).__name__, str(error)
+    print(f"{error_name}: {error}")
 
 assert output_shape == (2, 4)
 assert parameter_count == (8 * 16 + 16) + 3 * (16 * 16 + 16) + (16 * 4 + 4) == 1028
 assert block_names.startswith("blocks.0.weight, blocks.0.bias, blocks.1.weight")
 assert depth_after_append == 4 and parameters_after_append == 1028 + 272
 assert slice_type == "ModuleList"
+assert error_name == "NotImplementedError"
 assert 'missing the required "forward" function' in message

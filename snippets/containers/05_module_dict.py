@@ -32,7 +32,12 @@ print(
 )
 print("head parameters:", head_names)
 
-# Keys become attribute names, so two kinds of key are refused.
+# Keys become attribute names, so three kinds of key are refused.
+try:
+    nn.ModuleDict({"": nn.Linear(16, 2)})
+except KeyError as error:
+    error_name, empty_message = type(error).__name__, error.args[0]
+    print(f"{error_name}: {empty_message}")
 try:
     nn.ModuleDict({"v1.2": nn.Linear(16, 2)})
 except KeyError as error:
@@ -60,6 +65,7 @@ assert (
     == "heads.sentiment.weight, heads.sentiment.bias, heads.topic.weight, heads.topic.bias"
 )
 assert parameter_count == (8 * 16 + 16) + (16 * 3 + 3) + (16 * 5 + 5) == 280
+assert error_name == "KeyError" and empty_message.startswith("module name can't be empty")
 assert dot_message.startswith('module name can\'t contain "."')
 assert clash_message == "attribute 'type' already exists"
 assert taken_keys == "train, eval, forward, float, keys, items, values, update, pop"

@@ -29,9 +29,14 @@ score_shape = tuple(model(a, b).shape)
 keys = list(model.state_dict())
 last_key = keys[-1]
 parameter_count = sum(p.numel() for p in model.parameters())
+layers = [layer for tower in model.towers for layer in tower]
+layer_count = len(layers)
+per_layer = sum(p.numel() for p in layers[0].parameters())
 print("scores:", score_shape, " parameters:", parameter_count, " state_dict entries:", len(keys))
 print("first and last keys:", keys[0], keys[-1])
+print(f"{layer_count} layers of {per_layer} parameters each")
 
 assert score_shape == (2,)
 assert len(keys) == 12 and keys[0] == "towers.0.0.weight" and last_key == "towers.1.2.bias"
-assert parameter_count == 2 * 3 * (8 * 8 + 8) == 432
+assert parameter_count == layer_count * per_layer == 2 * 3 * (8 * 8 + 8) == 432
+assert (layer_count, per_layer) == (6, 72)

@@ -44,5 +44,19 @@ except RuntimeError as error:
     )
     print(strict_message)
 
+# Buffers left out of the dictionary are the module's own, and a training-mode forward updates them.
+norm = nn.BatchNorm1d(3).to(device)
+functional_call(norm, dict(norm.named_parameters()), (x,))
+own_stats_updated = norm.num_batches_tracked.item() == 1
+copies = {name: t.clone() for name, t in [*norm.named_parameters(), *norm.named_buffers()]}
+functional_call(norm, copies, (x,))  # buffers passed too: the copies are updated, not the module
+passed_buffers_spare_module = norm.num_batches_tracked.item() == 1
+print(
+    f"BatchNorm in training mode updates its own statistics: {own_stats_updated}; "
+    f"not when its buffers are passed: {passed_buffers_spare_module}"
+)
+
+assert own_stats_updated and passed_buffers_spare_module
+assert copies["num_batches_tracked"].item() == 2
 assert all_ones and untouched and substitute_has_grad and not own_has_grad and typo_is_ignored
 assert "Unexpected key(s): 'bais'" in strict_message and "Missing key(s): 'bias'" in strict_message

@@ -27,7 +27,7 @@ print(f"state_dict keys after:  {keys_after}  (the class is now {class_name})")
 is_symmetric = torch.equal(layer.weight, layer.weight.T)
 # ...and training updates the stored tensor, `original`, through the parametrization.
 original = layer.parametrizations.weight.original
-optimizer = torch.optim.SGD(layer.parameters(), lr=0.5)  # created after registering
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.5)
 layer(torch.randn(8, 3).to(device)).pow(2).sum().backward()
 optimizer.step()
 lower_triangle_grad = original.grad.tril(-1).abs().sum().item()

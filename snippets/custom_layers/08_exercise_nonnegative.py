@@ -22,7 +22,7 @@ def train(layer: nn.Linear, steps: int = 100) -> nn.Linear:
     torch.manual_seed(1)
     x = torch.randn(64, 4).to(device)
     target = x @ torch.tensor([-1.0, -2.0, 0.5, 1.0], device=device)
-    optimizer = torch.optim.SGD(layer.parameters(), lr=0.2)  # created after registering
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.2)
     for _ in range(steps):
         loss = (layer(x).squeeze(-1) - target).pow(2).mean()
         optimizer.zero_grad()

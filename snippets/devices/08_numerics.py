@@ -1,6 +1,7 @@
 """Why a CPU and a GPU give slightly different float32 results, and how to compare them."""
 
 import math
+import os
 
 import torch
 
@@ -29,11 +30,22 @@ print(f"largest difference {device} vs cpu: {device_vs_cpu:.1e}")
 torch.testing.assert_close(on_device, on_cpu, rtol=1e-4, atol=1e-4)  # compare with a tolerance
 agree_within_tolerance = True
 
-# On NVIDIA GPUs since Ampere, TF32 trades precision for speed where these flags allow it.
-matmul_tf32 = torch.backends.cuda.matmul.allow_tf32
-conv_tf32 = torch.backends.cudnn.allow_tf32
-print("TF32 allowed for matmul:", matmul_tf32, "| for cuDNN convolutions:", conv_tf32)
+# On NVIDIA GPUs since Ampere, TF32 trades precision for speed where these settings allow it.
+# Since PyTorch 2.9 each is a string: "tf32" allows it, "ieee" forbids it, "none" inherits the
+# default (full float32). They replace the older booleans torch.backends.cuda.matmul.allow_tf32 and
+# torch.backends.cudnn.allow_tf32; do not mix the two APIs in one program.
+matmul_precision = torch.backends.cuda.matmul.fp32_precision
+conv_precision = torch.backends.cudnn.conv.fp32_precision
+print(
+    f"fp32_precision for matrix products: {matmul_precision!r}, for convolutions: {conv_precision!r}"
+)
 
 assert spacing_at_big == 8.0 and big_first == 0.0 and big_cancelled_first == 1.0
 assert cpu_error < 1e-4 and device_error < 1e-4 and agree_within_tolerance
-assert matmul_tf32 is False and conv_tf32 is True
+if device.type == "cpu":
+    assert device_vs_cpu == 0.0  # the same product, computed the same way twice
+assert conv_precision == "tf32"
+# The matrix-product default can be changed from outside: NVIDIA's NGC containers set
+# TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1, which turns TF32 on. Check the default only without it.
+if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" not in os.environ:
+    assert matmul_precision != "tf32"

@@ -7,13 +7,26 @@ from torch import nn
 
 torch.manual_seed(0)
 
-# A convolution's fan_in counts every input it sees: in_channels * kernel height * kernel width.
+# A convolution's fan_in counts every input one output sees:
+# (in_channels / groups) * kernel height * kernel width, the product of weight.shape[1:].
 conv = nn.Conv2d(3, 16, kernel_size=3)
-conv_fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+conv_fan_in = conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1]
 conv_bound = 1 / math.sqrt(conv_fan_in)
 conv_max = conv.weight.abs().max().item()
 print(
     f"Conv2d(3, 16, 3):   fan_in {conv_fan_in}, bound {conv_bound:.4f}, largest |weight| {conv_max:.4f}"
+)
+
+# With groups, each output sees only its group's channels: here 4 / 4 = 1 channel.
+grouped = nn.Conv2d(4, 8, kernel_size=3, groups=4)
+grouped_fan_in = (
+    grouped.in_channels // grouped.groups * grouped.kernel_size[0] * grouped.kernel_size[1]
+)
+grouped_bound = 1 / math.sqrt(grouped_fan_in)
+grouped_max = grouped.weight.abs().max().item()
+print(
+    f"Conv2d(4, 8, 3, groups=4): fan_in {grouped_fan_in}, bound {grouped_bound:.4f}, "
+    f"largest |weight| {grouped_max:.4f}"
 )
 
 # An embedding table is drawn from a standard normal distribution: no fan_in scaling at all.
@@ -29,6 +42,9 @@ starts_as_identity = all(
 )
 print("LayerNorm and BatchNorm1d start with weight 1 and bias 0:", starts_as_identity)
 
-assert conv_fan_in == 27 and 0.98 * conv_bound < conv_max <= conv_bound
+assert conv_fan_in == 27 == conv.weight.shape[1:].numel()
+assert 0.98 * conv_bound < conv_max <= conv_bound
+assert grouped_fan_in == 9 == grouped.weight.shape[1:].numel()
+assert 0.9 * grouped_bound < grouped_max <= grouped_bound
 assert abs(embedding_std - 1.0) < 0.02
 assert starts_as_identity

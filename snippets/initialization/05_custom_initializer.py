@@ -19,6 +19,8 @@ torch.manual_seed(0)
 features = torch.randn(100, 16)
 labels = torch.tensor([0] * 70 + [1] * 20 + [2] * 10)  # an imbalanced data set
 frequencies = torch.bincount(labels).float() / len(labels)
+proportions = " : ".join(str(count) for count in torch.bincount(labels).tolist())
+print(f"classes in the proportions {proportions}")
 
 default_head = nn.Linear(16, 3)
 prior_head = init_to_class_prior_(nn.Linear(16, 3), frequencies)
@@ -48,3 +50,4 @@ print(
 assert matches_prior and math.isclose(prior_loss, entropy, rel_tol=1e-5)
 assert prior_loss < uniform_loss < default_loss
 assert still_trainable and weight_gets_gradient
+assert proportions == "70 : 20 : 10"

@@ -51,6 +51,23 @@ same_as_direct = all(
 )
 print("identical to a model built directly on the device:", same_as_direct)
 
+# The loop has limits. MultiheadAttention (inside every Transformer layer) has no reset_parameters,
+# only a private _reset_parameters, and its constructor zeroes the bias of its child out_proj.
+mha_has_reset_parameters = hasattr(nn.MultiheadAttention, "reset_parameters")
+with torch.device("meta"):
+    attention = nn.MultiheadAttention(embed_dim=8, num_heads=2)
+attention.to_empty(device=device)
+with torch.no_grad():  # mark every tensor with NaN, so that one nobody writes stays visible
+    for tensor in attention.parameters():
+        tensor.fill_(float("nan"))
+reset_all(attention)  # reaches only the out_proj child
+not_written = ", ".join(name for name, p in attention.named_parameters() if p.isnan().any())
+out_bias_is_zero = bool((attention.out_proj.bias == 0).all())  # a direct build has zeros here
+print("MultiheadAttention has reset_parameters:", mha_has_reset_parameters)
+print("still NaN after the loop:", not_written, "| out_proj.bias zero as built:", out_bias_is_zero)
+
 assert count_on_meta == count_after_to_empty == 10 * 8 + 8 + 8 + 8 + 8 * 3 + 3 == 131
 assert moved and reset_modules == 3 and stats_are_fresh and tracked_batches == 0
 assert same_as_direct
+assert not mha_has_reset_parameters and not out_bias_is_zero
+assert not_written == "in_proj_weight, in_proj_bias"

@@ -7,7 +7,10 @@ from torch import nn
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 print("this run uses:", device)
 
-bn = nn.BatchNorm1d(1).to(device)  # one feature; momentum 0.1, eps 1e-5, weight 1, bias 0
+bn = nn.BatchNorm1d(1).to(device)  # one feature; weight 1, bias 0
+momentum, eps = bn.momentum, bn.eps  # the defaults: the weight of a new value, a guard against 0
+keep = 1 - momentum  # the weight of the old value
+print(f"momentum {momentum}, eps {eps}")
 x = torch.tensor([[1.0], [2.0], [3.0], [4.0]], device=device)
 batch_mean = x.mean().item()
 batch_var_biased = x.var(correction=0).item()  # used to normalize this batch
@@ -17,8 +20,8 @@ batch_var_unbiased = x.var(correction=1).item()  # used to update the running va
 train_out = bn(x)
 train_first = train_out[0].item()
 expected = (x - batch_mean) / (batch_var_biased + bn.eps) ** 0.5
-running_mean = bn.running_mean.item()  # 0.9 * 0 + 0.1 * 2.5
-running_var = bn.running_var.item()  # 0.9 * 1 + 0.1 * 1.6667
+running_mean = bn.running_mean.item()  # keep * 0 + momentum * 2.5
+running_var = bn.running_var.item()  # keep * 1 + momentum * 1.6667
 tracked = bn.num_batches_tracked.item()
 print(
     "batch mean",
@@ -52,6 +55,7 @@ print(message)
 
 assert abs(batch_mean - 2.5) < 1e-6 and abs(batch_var_biased - 1.25) < 1e-6
 assert abs(batch_var_unbiased - 5 / 3) < 1e-6
+assert momentum == 0.1 and abs(keep - 0.9) < 1e-12 and eps == 1e-5
 assert torch.allclose(train_out, expected, atol=1e-5)
 assert (
     abs(running_mean - 0.25) < 1e-6

@@ -1,5 +1,7 @@
 """nn.Sequential: a model made by listing layers; calling it runs them in order."""
 
+from collections import OrderedDict
+
 import torch
 from torch import nn
 
@@ -22,15 +24,26 @@ print("layers:", layer_count, " model(X) equals the layers called in turn:", sam
 front = model[:2]
 hidden_shape = tuple(front(X).shape)
 front_type = type(front).__name__
+slice_shares_layers = front[0] is model[0]  # the same layer objects, not copies
 print(f"model[:2] is a {front_type}; it maps X to shape {hidden_shape}")
+print("the slice holds the model's own layers:", slice_shares_layers)
 
 parameter_count = sum(p.numel() for p in model.parameters())
 names = [name for name, _ in model.named_parameters()]
 parameter_names = ", ".join(names)
 print("parameters:", parameter_names, "->", parameter_count, "numbers")
 
+# Given an OrderedDict, a Sequential names its layers by the keys instead of by position.
+named = nn.Sequential(OrderedDict(hidden=nn.Linear(8, 32), act=nn.ReLU(), output=nn.Linear(32, 4)))
+named_parameter_names = ", ".join(name for name, _ in named.named_parameters())
+named_type = type(named.hidden).__name__
+print("with an OrderedDict:", named_parameter_names, "; named.hidden is a", named_type)
+
 output_shape = tuple(Y.shape)
 assert output_shape == (2, 4) and hidden_shape == (2, 32)
 assert layer_count == 3 and same_as_by_hand and front_type == "Sequential"
+assert slice_shares_layers
 assert names == ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert parameter_count == (8 * 32 + 32) + (32 * 4 + 4) == 420
+assert named_parameter_names == "hidden.weight, hidden.bias, output.weight, output.bias"
+assert named_type == "Linear" and named[0] is named.hidden

@@ -48,9 +48,17 @@ print(
     entry_follows_model,
 )
 
+# Converting the model swaps in new tensors: from then on the earlier entries no longer follow it.
+model.double()
+with torch.no_grad():
+    model.head.bias.fill_(2.0)
+follows_after_double = bool(torch.all(entry == 2.0))
+print("after model.double(), the earlier entry follows the model:", follows_after_double)
+
 first_key = next(iter(state))
 assert first_key == "backbone.0.weight"
 assert list(state)[-2:] == ["head.weight", "head.bias"]
 assert (key_count, parameter_tensor_count, buffer_count) == (11, 8, 3)
 assert buffers == "backbone.1.running_mean, backbone.1.running_var, backbone.1.num_batches_tracked"
 assert shares_memory and not entry_requires_grad and entry_follows_model
+assert not follows_after_double and entry.dtype == torch.float32

@@ -29,6 +29,8 @@ model.backbone.requires_grad_(False)  # every parameter of the backbone, at any 
 all_parameters = count(model.parameters())
 trainable = count(p for p in model.parameters() if p.requires_grad)
 frozen = all_parameters - trainable
+head_weights = model.head.out_features * model.head.in_features
+head_biases = model.head.out_features
 print(f"parameters: {all_parameters} in all, {trainable} trainable, {frozen} frozen")
 
 # Give the optimizer only what should change.
@@ -63,6 +65,7 @@ print("backbone entries changed with the backbone in eval mode:", changed_in_eva
 stats_changed = len(changed_in_train_mode)
 first_changed = changed_in_train_mode[0]
 assert (all_parameters, trainable, frozen) == (155, 27, 128)
+assert trainable == head_weights + head_biases and (head_weights, head_biases) == (24, 3)
 assert optimizer_tensors == 2
 assert head_moved and frozen_grad_is_none
 # No parameter moved, but BatchNorm in training mode still updated its running statistics.

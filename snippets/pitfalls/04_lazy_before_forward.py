@@ -1,4 +1,5 @@
-"""A lazy module has no shapes until its first forward pass: counting or initializing fails."""
+"""A lazy module has no shapes until its first forward pass or a loaded state_dict: counting or
+initializing fails."""
 
 import torch
 from torch import nn
@@ -25,6 +26,15 @@ optimizer.step()
 early_optimizer_updates = not torch.equal(before, model[0].weight)
 print("optimizer created before the dry run updates the weights:", early_optimizer_updates)
 
+# Loading a full state_dict needs no dry run: the lazy modules take their shapes from it.
+fresh = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(2))
+load_result = fresh.load_state_dict(model.state_dict())
+loaded_count = sum(p.numel() for p in fresh.parameters())
+print("a fresh lazy model after load_state_dict:", loaded_count, "parameters;", load_result)
+
 assert message.startswith("Attempted to use an uninitialized parameter")
 assert parameter_count == 5 * 8 + 8 + 8 * 2 + 2 == 66
 assert early_optimizer_updates
+assert loaded_count == parameter_count and not (
+    load_result.missing_keys or load_result.unexpected_keys
+)

@@ -1,5 +1,5 @@
 """Predicting in training mode: dropout makes answers random, batch norm learns from the data it
-is asked about (no_grad does not stop that), and a single example fails."""
+is asked about (no_grad does not stop that), and a single feature vector fails in BatchNorm1d."""
 
 import torch
 from torch import nn
@@ -31,6 +31,12 @@ print(
 )
 print(f"one example -> ValueError: {message}")
 
+# One image in BatchNorm2d is 16 values per channel: no error, and the statistics still update.
+image_norm = nn.BatchNorm2d(3)
+image_norm(torch.randn(1, 3, 4, 4))
+single_image_updates = int(image_norm.num_batches_tracked)
+print("one 1x3x4x4 image through BatchNorm2d: no error, updates:", single_image_updates)
+
 # The fix: eval mode, plus inference_mode to skip autograd's bookkeeping.
 model.eval()
 updates_before = int(model[1].num_batches_tracked)
@@ -49,4 +55,4 @@ print(
 assert not train_mode_same and eval_mode_same
 assert (updates_after_training, updates_after_predicting, eval_updates) == (1, 3, 0)
 assert message.startswith("Expected more than 1 value per channel when training")
-assert tuple(single.shape) == (1, 1)
+assert tuple(single.shape) == (1, 1) and single_image_updates == 1

@@ -48,6 +48,10 @@ second = torch.zeros(10, device=device).index_add_(0, index, source)
 bitwise_equal = torch.equal(first, second)
 print("index_add_ twice gives bitwise equal results:", bitwise_equal)
 
+# Switch it off again, so that code run after this (in a REPL or notebook) is not affected.
+torch.use_deterministic_algorithms(False)
+
 assert "does not have a deterministic implementation" in refusal
 assert warned and unpooled.flatten().tolist() == [0.0, 5.0, 7.0, 0.0]
 assert floats_are_nan and ints_are_max and bitwise_equal
+assert not torch.are_deterministic_algorithms_enabled()

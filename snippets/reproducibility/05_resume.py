@@ -68,7 +68,8 @@ def resume(file, seed: int, *, restore_rng=True, restore_optimizer=True, restore
     model, optimizer, scheduler, sampler, noise = new_run(
         seed
     )  # fresh objects, as in a new process
-    checkpoint = torch.load(file, map_location="cpu")  # RNG states must be CPU tensors
+    # Tensors saved from a GPU load onto the CPU, so the file loads on any machine.
+    checkpoint = torch.load(file, map_location="cpu")
     model.load_state_dict(checkpoint["model"])
     if restore_optimizer:
         optimizer.load_state_dict(

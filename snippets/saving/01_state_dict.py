@@ -38,10 +38,11 @@ with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "classifier.pt"
     torch.save(model.state_dict(), path)
     is_zip = zipfile.is_zipfile(path)
-    tensor_records = sum("/data/" in name for name in zipfile.ZipFile(path).namelist())
-    print(
-        f"the file is a zip archive: {is_zip}, with {tensor_records} tensor records beside data.pkl"
-    )
+    names = zipfile.ZipFile(path).namelist()
+    pickle_name = next(name for name in names if name.endswith(".pkl"))
+    tensor_records = sum("/data/" in name for name in names)
+    print(f"the file is a zip archive: {is_zip}, with {tensor_records} tensor records beside")
+    print(f"{pickle_name}, the pickle that describes the dictionary")
 
     restored = Classifier().to(device)  # fresh random weights, fresh running statistics
     result = restored.load_state_dict(torch.load(path, map_location=device))
@@ -57,6 +58,6 @@ print("restored model gives the same outputs in eval mode:", same_outputs)
 assert list(state)[:2] == ["body.0.weight", "body.0.bias"]
 assert "body.1.running_mean" in state and state["body.1.num_batches_tracked"].item() == 1
 assert (state_entries, parameter_tensors, buffer_tensors) == (9, 6, 3)
-assert is_zip and tensor_records == 9
+assert is_zip and tensor_records == 9 and pickle_name == "classifier/data.pkl"
 assert result.missing_keys == [] and result.unexpected_keys == []
 assert same_outputs

@@ -33,6 +33,7 @@ whole.seek(0)
 unsafe = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(whole))
 print("globals in the file that weights_only does not allow:", unsafe)
 unsafe_names = ", ".join(unsafe)
+unsafe_count = len(unsafe)
 
 # Allowlist exactly the classes you expect, for this one load only.
 whole.seek(0)
@@ -42,7 +43,7 @@ same_weights = torch.equal(loaded[0].weight, model[0].weight)
 print(f"loaded with safe_globals: {type(loaded).__name__} of {len(loaded)} layers")
 print("same weights as the saved model:", same_weights)
 
-assert state_tensors == 4
+assert state_tensors == 4 and unsafe_count == 3
 assert refused.startswith("WeightsUnpickler error: Unsupported global")
 assert unsafe == [
     "torch.nn.modules.activation.ReLU",

@@ -23,7 +23,15 @@ print("after stripping:", list(saved))
 # At save time, save the original module instead: model.state_dict() has no prefix.
 plain_keys = list(model.state_dict())
 
+# Or compile in place: Module.compile() keeps the module object, so its keys stay as they were.
+in_place = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+in_place.compile()
+in_place_type = type(in_place).__name__
+in_place_keys = ", ".join(in_place.state_dict())
+print(f"after in_place.compile(): still a {in_place_type}, keys {in_place_keys}")
+
 assert wrapper_name == "OptimizedModule" and wraps_same_model
 assert first_key == "_orig_mod.0.weight"
 assert list(saved) == plain_keys == ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert torch.equal(fresh[2].bias, model[2].bias)
+assert in_place_type == "Sequential" and in_place_keys == "0.weight, 0.bias, 2.weight, 2.bias"

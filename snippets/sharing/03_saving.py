@@ -20,8 +20,12 @@ def saved_bytes(state: dict[str, torch.Tensor]) -> bytes:
     return buffer.getvalue()
 
 
+def storage_address(tensor: torch.Tensor) -> int:
+    return tensor.untyped_storage().data_ptr()
+
+
 def storage_count(state: dict[str, torch.Tensor]) -> int:
-    return len({tensor.untyped_storage().data_ptr() for tensor in state.values()})
+    return len({storage_address(tensor) for tensor in state.values()})
 
 
 torch.manual_seed(0)
@@ -30,16 +34,21 @@ state = model.state_dict()
 key_count = len(state)
 both_keys = "2.weight" in state and "4.weight" in state
 distinct_objects = state["2.weight"] is not state["4.weight"]
-same_memory = state["2.weight"].data_ptr() == state["4.weight"].data_ptr()
+same_memory = storage_address(state["2.weight"]) == storage_address(state["4.weight"])
 print(f"{key_count} keys, both 2.weight and 4.weight: {both_keys}")
-print("different tensor objects:", distinct_objects, " same memory (data_ptr):", same_memory)
+print("different tensor objects:", distinct_objects, " same storage:", same_memory)
+# data_ptr() is the address of a tensor's first element: a view that starts further in differs.
+row = state["2.weight"][1]
+row_data_ptr_differs = row.data_ptr() != state["2.weight"].data_ptr()
+row_same_storage = storage_address(row) == storage_address(state["2.weight"])
+print("a row of it: data_ptr differs:", row_data_ptr_differs, " same storage:", row_same_storage)
 
 # torch.save writes each storage once; torch.load rebuilds the sharing.
 tied_file = saved_bytes(state)
 loaded = torch.load(io.BytesIO(tied_file))  # weights_only=True, the default since PyTorch 2.6
 loaded_count = len(loaded)
 loaded_storages = storage_count(loaded)
-loaded_shared = loaded["2.weight"].data_ptr() == loaded["4.weight"].data_ptr()
+loaded_shared = storage_address(loaded["2.weight"]) == storage_address(loaded["4.weight"])
 untied_storages = storage_count(build(tied=False).state_dict())
 tied_file_is_smaller = len(tied_file) < len(saved_bytes(build(tied=False).state_dict()))
 print(
@@ -61,6 +70,7 @@ print("restored model still tied:", still_tied, " same outputs:", same_outputs)
 
 assert key_count == 8 and both_keys
 assert distinct_objects and same_memory
+assert row_data_ptr_differs and row_same_storage
 assert (loaded_count, loaded_storages, untied_storages) == (8, 6, 8)
 assert loaded_shared and tied_file_is_smaller
 assert still_tied and same_outputs

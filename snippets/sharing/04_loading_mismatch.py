@@ -15,7 +15,8 @@ def build(tied: bool) -> nn.Sequential:
 torch.manual_seed(0)
 untied_checkpoint = build(tied=False).state_dict()  # 2.weight and 4.weight hold different values
 
-# An untied checkpoint into a tied model: both keys are copied into the one tensor; the last wins.
+# An untied checkpoint into a tied model: both keys are copied into the one tensor. The module
+# that load_state_dict visits later, path 4, wins.
 tied_model = build(tied=True)
 result = tied_model.load_state_dict(untied_checkpoint)  # strict=True by default, and it passes
 no_key_problems = not result.missing_keys and not result.unexpected_keys
@@ -25,6 +26,12 @@ print("strict load reported no missing or unexpected keys:", no_key_problems)
 print(
     "the shared weight now holds 4.weight:", holds_key_4, " 2.weight was overwritten:", lost_key_2
 )
+# The order of the keys in the checkpoint does not matter: reversed, 4.weight still wins.
+reversed_checkpoint = dict(reversed(untied_checkpoint.items()))
+reversed_model = build(tied=True)
+reversed_model.load_state_dict(reversed_checkpoint)
+holds_key_4_reversed = torch.equal(reversed_model[2].weight, untied_checkpoint["4.weight"])
+print("with the checkpoint's keys reversed, it still holds 4.weight:", holds_key_4_reversed)
 
 # A tied checkpoint into an untied model: equal values now, but two parameters from here on.
 tied_checkpoint = build(tied=True).state_dict()
@@ -35,4 +42,5 @@ same_tensor = untied_model[2].weight is untied_model[4].weight
 print("untied model after loading: equal values:", equal_values, " same tensor:", same_tensor)
 
 assert no_key_problems and holds_key_4 and lost_key_2
+assert list(reversed_checkpoint)[0] == "6.bias" and holds_key_4_reversed
 assert equal_values and not same_tensor

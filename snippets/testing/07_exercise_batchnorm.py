@@ -27,6 +27,13 @@ print(check_module(model, input_shape=(4, 5), expected_output_shape=(4, 3)))
 unchanged = all(torch.equal(before[key], value) for key, value in model.state_dict().items())
 print("state_dict unchanged:", unchanged, " still in training mode:", model.training)
 
+# A part frozen with eval() stays frozen: the helper restores each submodule's own mode.
+model[1].eval()
+check_module(model, input_shape=(4, 5), expected_output_shape=(4, 3))
+modes_after = [m.training for m in model.modules()]
+print("modes after checking with a frozen batch norm (model, linear, batch norm):", modes_after)
+model.train()
+
 # Why check 5 runs in eval mode: in training mode the statistics come from the batch, so the
 # first two examples give other outputs in a batch of 4 than in a batch of 2.
 x = torch.randn(4, 5).to(device)
@@ -39,3 +46,4 @@ print(
 
 assert message == "Sequential: no gradient reached ['0.bias']"
 assert unchanged and model.training and train_mode_differs
+assert modes_after == [True, True, False]

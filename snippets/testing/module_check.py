@@ -7,6 +7,7 @@ Save this file beside the scripts or test files that use it, then
 Run it directly (python module_check.py) to see it check an nn.Linear.
 """
 
+import inspect
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,8 @@ def check_module(
     5. in eval mode, each example gives the same output alone as in the batch.
 
     Raises AssertionError naming the module and the failed check. Whether it returns or raises,
-    the module's mode, state_dict and .grad attributes are as they were before the call.
+    every submodule's training flag, every parameter and buffer (persistent or not) and every .grad
+    attribute are as they were before the call.
     """
     name = type(module).__name__
 
@@ -82,8 +84,13 @@ def check_module(
     device = anchor.device if anchor is not None else torch.device("cpu")
     dtype = anchor.dtype if anchor is not None and anchor.is_floating_point() else torch.float32
 
-    was_training = module.training
-    saved_state = {key: value.detach().clone() for key, value in module.state_dict().items()}
+    # Copies of everything the checks change. state_dict() would miss non-persistent buffers, and
+    # module.train(mode) would give every submodule the top-level mode, unfreezing a frozen part.
+    modes = {m: m.training for m in module.modules()}
+    buffers = dict(module.named_buffers())
+    saved_values = {
+        n: t.detach().clone() for n, t in itertools.chain(params.items(), buffers.items())
+    }
     saved_grads = {n: p.grad for n, p in params.items()}
     generator = torch.Generator().manual_seed(seed)  # on the CPU: the same numbers on every device
     report = ModuleReport(name)
@@ -152,10 +159,16 @@ def check_module(
                 f"each of the {x.shape[0]} examples gives the same output alone (eval mode)"
             )
     finally:
-        module.train(was_training)
-        module.load_state_dict(saved_state)
-        for n, p in params.items():
-            p.grad = saved_grads[n]
+        for m, mode in modes.items():
+            m.training = mode
+        with torch.no_grad():
+            for n, p in params.items():
+                p.copy_(saved_values[n])
+                p.grad = saved_grads[n]
+            for n, b in buffers.items():
+                b.copy_(saved_values[n])
+                owner, _, attribute = n.rpartition(".")
+                setattr(module.get_submodule(owner), attribute, b)  # if forward replaced it
     return report
 
 
@@ -167,6 +180,8 @@ if __name__ == "__main__":
     print(report)
     checks_passed = len(report.checks)
     trained = ", ".join(report.trained)
+    grad_rtol_default = inspect.signature(check_module).parameters["grad_rtol"].default
+    print("default grad_rtol:", grad_rtol_default)
 
-    assert checks_passed == 5 and trained == "bias, weight"
+    assert checks_passed == 5 and trained == "bias, weight" and grad_rtol_default == 1e-4
     assert layer.training and layer.weight.grad is None  # left as it was found

@@ -16,9 +16,10 @@ def layer_with_weight(value: float) -> nn.Linear:
 x = torch.tensor([[2.0]], device=device)
 target = torch.tensor([[10.0]], device=device)
 
-shared = layer_with_weight(3.0)
+start = 3.0  # the starting value of every weight below
+shared = layer_with_weight(start)
 tied = nn.Sequential(shared, shared)
-first, second = layer_with_weight(3.0), layer_with_weight(3.0)
+first, second = layer_with_weight(start), layer_with_weight(start)
 untied = nn.Sequential(first, second)
 
 for model in (tied, untied):

@@ -36,7 +36,8 @@ class SmallNet(nn.Module):
 def init_weights(module: nn.Module) -> None:
     if isinstance(module, nn.Linear):
         nn.init.xavier_uniform_(module.weight)
-        nn.init.zeros_(module.bias)
+        if module.bias is not None:  # a Linear built with bias=False has none
+            nn.init.zeros_(module.bias)
 
 
 # --8<-- [end:model]
@@ -69,9 +70,16 @@ print("state_dict keys:", state_key_names)
 print("restored model gives the same outputs:", same_outputs)
 # --8<-- [end:use]
 
+# init_weights also handles a layer without a bias.
+no_bias = nn.Linear(10, 8, bias=False)
+no_bias.apply(init_weights)
+no_bias_initialized = no_bias.bias is None and no_bias.weight.abs().max().item() > 0
+print("init_weights on Linear(10, 8, bias=False) runs:", no_bias_initialized)
+
 assert output_shape == (4, 3) and parameter_count == 115
 assert torch.allclose(Y.mean(dim=-1), torch.zeros(4, device=device), atol=1e-6)
 assert all(torch.all(layer.bias == 0) for layer in model.layers if isinstance(layer, nn.Linear))
 assert state_key_count == 4
 assert state_key_names == "layers.0.weight, layers.0.bias, layers.2.weight, layers.2.bias"
 assert same_outputs and not restored.training
+assert no_bias_initialized
