@@ -157,7 +157,7 @@ def _save_global_state() -> dict[str, object]:
         "python_rng": random.getstate(),
         "numpy_rng": numpy.random.get_state(),
         "dtype": torch.get_default_dtype(),
-        "default_device": torch.get_default_device(),
+        "default_device": _default_device(),
         "grad": torch.is_grad_enabled(),
         "deterministic": torch.are_deterministic_algorithms_enabled(),
         "deterministic_warn_only": torch.is_deterministic_algorithms_warn_only_enabled(),
@@ -174,8 +174,7 @@ def _restore_global_state(saved: dict[str, object]) -> None:
     random.setstate(saved["python_rng"])
     numpy.random.set_state(saved["numpy_rng"])
     torch.set_default_dtype(saved["dtype"])
-    default_device = saved["default_device"]
-    torch.set_default_device(None if default_device == torch.device("cpu") else default_device)
+    _set_default_device(saved["default_device"])
     torch.set_grad_enabled(saved["grad"])
     torch.use_deterministic_algorithms(saved["deterministic"], warn_only=saved["deterministic_warn_only"])
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved["cudnn"]
@@ -183,9 +182,21 @@ def _restore_global_state(saved: dict[str, object]) -> None:
     torch.set_printoptions(**saved["print_options"])
 
 
+def _default_device() -> torch.device:
+    try:
+        return torch.get_default_device()
+    except AttributeError:  # torch 2.9 fails here after set_default_device(None)
+        return torch.device("cpu")
+
+
+def _set_default_device(device: torch.device) -> None:
+    if _default_device() != device:  # None clears the setting: no device mode stays active
+        torch.set_default_device(None if device == torch.device("cpu") else device)
+
+
 def _reset_to_fresh_process_defaults() -> None:
     torch.set_default_dtype(torch.float32)
-    torch.set_default_device(None)
+    _set_default_device(torch.device("cpu"))
     torch.set_grad_enabled(True)
     torch.use_deterministic_algorithms(False)
     torch.set_printoptions(profile="default")

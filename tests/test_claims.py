@@ -1,9 +1,13 @@
 """Every number or phrase the prose marks as a claim agrees with what its snippet computes."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import DEVICES, PAGES
+import torch
+from conftest import DEVICES, PAGES, ROOT
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 from guide_build.claims import claim_error, find_claims
 
@@ -20,3 +24,11 @@ def test_claim_holds(claim, device, snippet_run):
     assert Path(claim.snippet_path).is_file(), f"{claim.where}: no snippet {claim.snippet_path}"
     error = claim_error(claim, snippet_run(claim.snippet_path, device).facts)
     assert error is None, error
+
+
+def test_home_page_states_the_torch_range_the_package_declares():
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    torch_range = next(Requirement(d).specifier for d in dependencies if Requirement(d).name == "torch")
+    (lowest,) = [spec.version for spec in torch_range if spec.operator == ">="]
+    assert f"PyTorch {lowest} or newer" in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    assert Version(torch.__version__).release >= Version(lowest).release
