@@ -106,6 +106,23 @@ def test_navigation_reaches_every_chapter(page, base_url):
         assert page.locator("article h1").count() == 1, link
 
 
+OVERFLOWING_CODE = """() => [...document.querySelectorAll('article pre > code')]
+    .filter(code => code.scrollWidth > code.clientWidth + 1)
+    .map(code => code.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a)))"""
+
+
+def test_code_fits_without_scrolling_on_a_wide_screen(page, base_url):
+    """Snippet lines are at most 100 columns (ruff), which fit at 1440 px; outputs wrap instead."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(base_url)
+    overflowing = {}
+    for link in nav_links(page, base_url):
+        page.goto(link, wait_until="domcontentloaded")
+        if lines := page.evaluate(OVERFLOWING_CODE):
+            overflowing[link.removeprefix(base_url)] = lines
+    assert overflowing == {}, "these code blocks scroll sideways; their longest line is shown"
+
+
 def test_search_finds_the_saving_chapter_by_api_name(page, base_url):
     page.goto(base_url)
     page.locator("input.md-search__input").fill("state_dict")

@@ -72,7 +72,8 @@ persistent_follows, persistent_saved, persistent_reloads = rows["persistent buff
 model = FixedHiddenMLP("plain attribute").to(device)
 constant_device = model.constant.device.type
 print(
-    f"after .to({device.type!r}): linear.weight on {model.linear.weight.device.type}, constant on {constant_device}"
+    f"after .to({device.type!r}): linear.weight on {model.linear.weight.device.type}, "
+    f"constant on {constant_device}"
 )
 if device.type != "cpu":
     try:

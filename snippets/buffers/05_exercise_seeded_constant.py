@@ -1,4 +1,4 @@
-"""Exercise: a constant that the constructor can rebuild exactly, kept as a non-persistent buffer."""
+"""Exercise: a constant the constructor can rebuild exactly, kept as a non-persistent buffer."""
 
 import io
 

@@ -1,4 +1,4 @@
-"""Exercise: a model gains a buffer after checkpoints were written. Do old checkpoints still load?"""
+"""Exercise: a model gains a buffer after checkpoints were saved. Do old checkpoints still load?"""
 
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-"""Exercise: with momentum=None, BatchNorm's running mean is the plain average of the batch means."""
+"""Exercise: with momentum=None, BatchNorm's running mean is the plain average of batch means."""
 
 import torch
 from torch import nn
@@ -27,7 +27,8 @@ decay = 1 - exponential.momentum  # the share of the old running mean that each 
 weight_on_start = decay**batches_seen
 weight_on_start_percent = round(100 * weight_on_start)
 print(
-    f"           momentum=0.1   running_mean {exponential_mean:.3f}  ({weight_on_start:.0%} of its weight still on the start value 0)"
+    f"           momentum=0.1   running_mean {exponential_mean:.3f}  "
+    f"({weight_on_start:.0%} of its weight still on the start value 0)"
 )
 
 assert batches_seen == 5

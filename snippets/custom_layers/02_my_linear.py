@@ -1,4 +1,4 @@
-"""A linear layer with parameters, written the way nn.Linear is: it can replace nn.Linear exactly."""
+"""A linear layer with parameters, written as nn.Linear is: it can replace nn.Linear exactly."""
 
 import math
 
@@ -15,7 +15,8 @@ class MyLinear(nn.Module):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         factory = {"device": device, "dtype": dtype}
-        # Assigning an nn.Parameter registers it: parameters(), state_dict(), .to() and optimizers see it.
+        # Assigning an nn.Parameter registers it: parameters(), state_dict(), .to() and
+        # optimizers see it.
         self.weight = nn.Parameter(torch.empty(out_features, in_features, **factory))
         self.bias = nn.Parameter(torch.empty(out_features, **factory))
         self.reset_parameters()
@@ -52,7 +53,8 @@ mine(x).pow(2).sum().backward()
 has_gradients = mine.weight.grad is not None and mine.bias.grad is not None
 print(f"parameters {parameter_names}, {parameter_count} numbers, weight shape {weight_shape}")
 print(
-    f"same initial values as nn.Linear with the same seed: {same_initial_values}, same outputs: {same_outputs}"
+    f"same initial values as nn.Linear with the same seed: {same_initial_values}, "
+    f"same outputs: {same_outputs}"
 )
 print("gradients reach weight and bias:", has_gradients)
 

@@ -26,7 +26,8 @@ class FixedLinear(DataLinear):
 
 
 def train_one_step(layer_class: type) -> tuple[nn.Sequential, bool, bool]:
-    """Build layer_class(5, 3) -> ReLU -> Linear(3, 1), take one SGD step; report on the custom layer."""
+    """Build layer_class(5, 3) -> ReLU -> Linear(3, 1), take one SGD step; report on the
+    custom layer."""
     torch.manual_seed(0)
     model = nn.Sequential(layer_class(5, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
     before = model[0].weight.detach().clone()
@@ -39,13 +40,15 @@ def train_one_step(layer_class: type) -> tuple[nn.Sequential, bool, bool]:
 buggy, buggy_grad_is_none, buggy_unchanged = train_one_step(DataLinear)
 last_layer_has_grad = buggy[2].weight.grad is not None
 print(
-    f"with .data: custom weight.grad is None: {buggy_grad_is_none}, unchanged by the step: {buggy_unchanged}"
+    f"with .data: custom weight.grad is None: {buggy_grad_is_none}, "
+    f"unchanged by the step: {buggy_unchanged}"
 )
 print(f"            (the nn.Linear after it does get a gradient: {last_layer_has_grad})")
 
 fixed, fixed_grad_is_none, fixed_unchanged = train_one_step(FixedLinear)
 print(
-    f"fixed:      custom weight.grad is None: {fixed_grad_is_none}, unchanged by the step: {fixed_unchanged}"
+    f"fixed:      custom weight.grad is None: {fixed_grad_is_none}, "
+    f"unchanged by the step: {fixed_unchanged}"
 )
 
 # Used on its own, the buggy layer produces an output with no graph at all, and backward says so.

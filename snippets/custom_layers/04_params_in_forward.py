@@ -1,4 +1,4 @@
-"""Parameters belong in __init__: created in forward, they are new on every call and never trained."""
+"""Parameters belong in __init__: created in forward, they are new each call and never trained."""
 
 import torch
 from torch import nn
@@ -28,7 +28,8 @@ try:
 except ValueError as error:
     empty_message = str(error)
     print(
-        f"before any call: {parameters_before_call} parameters; {type(error).__name__}: {empty_message}"
+        f"before any call: {parameters_before_call} parameters; "
+        f"{type(error).__name__}: {empty_message}"
     )
 
 # The same input twice gives two different answers.

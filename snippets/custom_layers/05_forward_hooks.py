@@ -13,7 +13,8 @@ records = []
 
 
 def record_output(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
-    """Called after module.forward as hook(module, positional inputs, output); returning None keeps the output."""
+    """Called after module.forward as hook(module, positional inputs, output); returning None
+    keeps the output."""
     records.append((type(module).__name__, tuple(output.shape), output.detach()))
 
 
@@ -26,7 +27,8 @@ calls_recorded = len(records)
 recorded_shape = records[0][1]
 zero_fraction = (records[0][2] == 0).float().mean().item()
 print(
-    f"hook ran {calls_recorded} times for 3 forward passes; {records[0][0]} output shape {recorded_shape}"
+    f"hook ran {calls_recorded} times for 3 forward passes; "
+    f"{records[0][0]} output shape {recorded_shape}"
 )
 print(f"fraction of ReLU outputs that are zero: {zero_fraction:.2f}")
 

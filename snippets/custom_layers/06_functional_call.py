@@ -1,4 +1,4 @@
-"""torch.func.functional_call: run a module with substitute parameters, leaving its own untouched."""
+"""torch.func.functional_call: run a module with substitute parameters, leaving its own alone."""
 
 import torch
 from torch import nn
@@ -17,7 +17,8 @@ out = functional_call(layer, substitutes, (x,))
 all_ones = torch.equal(out, torch.ones(4, 2, device=device))
 untouched = torch.equal(layer.weight, own_weight)
 print(
-    f"with weight 0 and bias 1 every output is 1: {all_ones}; the layer's own weight untouched: {untouched}"
+    f"with weight 0 and bias 1 every output is 1: {all_ones}; "
+    f"the layer's own weight untouched: {untouched}"
 )
 
 # Gradients flow to the substitutes, not to the module's parameters.

@@ -55,7 +55,8 @@ parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
 keys_removed = ", ".join(layer.state_dict())
 baked_symmetric = torch.equal(layer.weight, layer.weight.T)
 print(
-    f"after remove_parametrizations: {keys_removed} ({type(layer).__name__}), symmetric: {baked_symmetric}"
+    f"after remove_parametrizations: {keys_removed} ({type(layer).__name__}), "
+    f"symmetric: {baked_symmetric}"
 )
 
 assert keys_before == "weight, bias" and keys_after == "bias, parametrizations.weight.original"

@@ -43,10 +43,12 @@ smallest_weight = layer.weight.min().item()
 print("unconstrained weights:", [round(w, 2) for w in free.weight.squeeze(0).tolist()])
 print("non-negative weights: ", [round(w, 2) for w in layer.weight.squeeze(0).tolist()])
 print(
-    f"smallest weight: {smallest_free:.2f} unconstrained, {smallest_weight:.4f} with the parametrization"
+    f"smallest weight: {smallest_free:.2f} unconstrained, "
+    f"{smallest_weight:.4f} with the parametrization"
 )
 
-# With right_inverse, assigning to layer.weight works: the parametrization stores the inverse of 0.5.
+# With right_inverse, assigning to layer.weight works: the parametrization stores the
+# inverse of 0.5.
 with torch.no_grad():
     layer.weight = torch.full((1, 4), 0.5, device=device)
 stored = layer.parametrizations.weight.original[0, 0].item()

@@ -30,7 +30,8 @@ class MyLinear(nn.Module):
 
 
 class InitInConstructor(nn.Module):
-    """No reset_parameters: its values are written once, in __init__, and lost on the way through meta."""
+    """No reset_parameters: its values are written once, in __init__, and lost on the way
+    through meta."""
 
     def __init__(self, features: int) -> None:
         super().__init__()
@@ -60,7 +61,8 @@ for module in model.modules():
         skipped.append(type(module).__name__)
 reset_names, skipped_names = ", ".join(reset), ", ".join(skipped)
 print(
-    f"{count_on_meta} parameters; reset: {reset_names}; owning parameters but skipped: {skipped_names}"
+    f"{count_on_meta} parameters; reset: {reset_names}; "
+    f"owning parameters but skipped: {skipped_names}"
 )
 
 torch.manual_seed(0)

@@ -37,7 +37,8 @@ agree_within_tolerance = True
 matmul_precision = torch.backends.cuda.matmul.fp32_precision
 conv_precision = torch.backends.cudnn.conv.fp32_precision
 print(
-    f"fp32_precision for matrix products: {matmul_precision!r}, for convolutions: {conv_precision!r}"
+    f"fp32_precision for matrix products: {matmul_precision!r}, "
+    f"for convolutions: {conv_precision!r}"
 )
 
 assert spacing_at_big == 8.0 and big_first == 0.0 and big_cancelled_first == 1.0

@@ -1,4 +1,4 @@
-"""nn.Linear's default initialization: weight and bias uniform in ±1/sqrt(fan_in), checked empirically."""
+"""nn.Linear's default init: weight and bias uniform in ±1/sqrt(fan_in), checked empirically."""
 
 import math
 
@@ -11,8 +11,9 @@ layer = nn.Linear(256, 128)
 # The weight has shape (out_features, in_features); fan_in is the number of inputs per output.
 fan_in = layer.weight.shape[1]
 bound = 1 / math.sqrt(fan_in)
-# PyTorch gets there through kaiming_uniform_(weight, a=sqrt(5)): gain sqrt(2 / (1 + a^2)) = sqrt(1/3),
-# std = gain / sqrt(fan_in), and a uniform distribution of that std has bound sqrt(3) * std.
+# PyTorch gets there through kaiming_uniform_(weight, a=sqrt(5)):
+# gain sqrt(2 / (1 + a^2)) = sqrt(1/3), std = gain / sqrt(fan_in),
+# and a uniform distribution of that std has bound sqrt(3) * std.
 gain = nn.init.calculate_gain("leaky_relu", math.sqrt(5))
 kaiming_bound = math.sqrt(3) * gain / math.sqrt(fan_in)
 
@@ -24,14 +25,17 @@ uniform_std = bound / math.sqrt(3)  # the standard deviation of Uniform(-bound, 
 weight_mean = layer.weight.mean().item()
 
 print(
-    f"fan_in = {fan_in}, bound 1/sqrt(fan_in) = {bound:.4f}, via kaiming_uniform_(a=sqrt(5)): {kaiming_bound:.4f}"
+    f"fan_in = {fan_in}, bound 1/sqrt(fan_in) = {bound:.4f}, "
+    f"via kaiming_uniform_(a=sqrt(5)): {kaiming_bound:.4f}"
 )
 print(f"largest |weight| of {weight_count} = {weight_max:.5f}   largest |bias| = {bias_max:.5f}")
 print(
-    f"weight std = {weight_std:.4f}   std of Uniform(-bound, bound) = {uniform_std:.4f}   mean = {weight_mean:+.5f}"
+    f"weight std = {weight_std:.4f}   std of Uniform(-bound, bound) = {uniform_std:.4f}   "
+    f"mean = {weight_mean:+.5f}"
 )
 
-# For comparison: the bound He et al. derive for ReLU layers (kaiming_uniform_ with nonlinearity="relu").
+# For comparison: the bound He et al. derive for ReLU layers
+# (kaiming_uniform_ with nonlinearity="relu").
 relu_bound = math.sqrt(6 / fan_in)
 relu_ratio = relu_bound / bound
 print(

@@ -14,7 +14,8 @@ conv_fan_in = conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kerne
 conv_bound = 1 / math.sqrt(conv_fan_in)
 conv_max = conv.weight.abs().max().item()
 print(
-    f"Conv2d(3, 16, 3):   fan_in {conv_fan_in}, bound {conv_bound:.4f}, largest |weight| {conv_max:.4f}"
+    f"Conv2d(3, 16, 3):   fan_in {conv_fan_in}, bound {conv_bound:.4f}, "
+    f"largest |weight| {conv_max:.4f}"
 )
 
 # With groups, each output sees only its group's channels: here 4 / 4 = 1 channel.

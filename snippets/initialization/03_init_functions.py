@@ -40,7 +40,8 @@ print(f"{'normal_(std=0.01)':38} {'std 0.0100':>18} {normal_std:9.4f}")
 print(f"{'xavier_uniform_':38} {f'bound {xavier_bound:.4f}':>18} {xavier_max:9.4f}")
 print(f"{'kaiming_normal_(relu)':38} {f'std {kaiming_std:.4f}':>18} {kaiming_measured:9.4f}")
 print(
-    f"{'kaiming_normal_(relu, mode=fan_out)':38} {f'std {kaiming_fan_out_std:.4f}':>18} {kaiming_fan_out_measured:9.4f}"
+    f"{'kaiming_normal_(relu, mode=fan_out)':38} {f'std {kaiming_fan_out_std:.4f}':>18} "
+    f"{kaiming_fan_out_measured:9.4f}"
 )
 print(f"zeros_ then constant_(0.1) on the bias: {bias_all_zero} {bias_all_constant}")
 print(

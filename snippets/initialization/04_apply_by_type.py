@@ -41,7 +41,8 @@ biases_zero = all(
 )
 print("Linear layers initialized:", linear_count, " all biases zero:", biases_zero)
 print(
-    f"weight std: body.0 {model.body[0].weight.std().item():.3f}, head {model.head.weight.std().item():.3f}"
+    f"weight std: body.0 {model.body[0].weight.std().item():.3f}, "
+    f"head {model.head.weight.std().item():.3f}"
 )
 
 # Built-in layers can redraw their own defaults; ReLU, Sequential and MLP have no such method.

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 @torch.no_grad()
 def init_to_class_prior_(layer: nn.Linear, class_frequencies: torch.Tensor) -> nn.Linear:
-    """Zero weights and log-frequency biases: softmax(layer(x)) equals the frequencies for every x."""
+    """Zero weights and log-frequency biases: softmax(layer(x)) equals the frequencies for any x."""
     layer.weight.zero_()
     layer.bias.copy_(class_frequencies.log())
     return layer
@@ -34,7 +34,8 @@ uniform_loss = math.log(3)  # a model that says 1/3 for every class
 probabilities = prior_head(features).softmax(dim=1)
 matches_prior = torch.allclose(probabilities, frequencies.expand(100, 3), atol=1e-6)
 print(
-    f"start loss: default init {default_loss:.3f}, uniform guess {uniform_loss:.3f}, prior init {prior_loss:.3f}"
+    f"start loss: default init {default_loss:.3f}, uniform guess {uniform_loss:.3f}, "
+    f"prior init {prior_loss:.3f}"
 )
 print(f"entropy of the class frequencies: {entropy:.3f}")
 print("every prediction equals the class frequencies:", matches_prior)

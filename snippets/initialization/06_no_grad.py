@@ -1,4 +1,4 @@
-"""Why hand-written initialization runs under torch.no_grad(), and why nn.init functions need not."""
+"""Why hand-written initialization runs under torch.no_grad(), and nn.init functions need not."""
 
 import torch
 from torch import nn

@@ -42,7 +42,8 @@ print(
     f"after {depth} layers: default init rms {default_rms:.2e}, Kaiming init rms {kaiming_rms:.3f}"
 )
 print(
-    f"default init shrinks the signal {shrink_per_layer:.2f}x per layer (predicted sqrt(6) = {predicted_shrink:.2f})"
+    f"default init shrinks the signal {shrink_per_layer:.2f}x per layer "
+    f"(predicted sqrt(6) = {predicted_shrink:.2f})"
 )
 
 assert default_rms < 1e-3 * input_rms

@@ -61,10 +61,12 @@ constant_spread = (constant_model[0].weight - constant_model[0].weight[0]).abs()
 random_gap = smallest_gap(random_model)
 
 print(
-    f"constant init: {constant_distinct} distinct hidden unit(s) of 16 after training, loss {constant_loss:.3f}"
+    f"constant init: {constant_distinct} distinct hidden unit(s) of 16 after training, "
+    f"loss {constant_loss:.3f}"
 )
 print(
-    f"random init:   {random_distinct} distinct hidden units of 16 after training, loss {random_loss:.3f}"
+    f"random init:   {random_distinct} distinct hidden units of 16 after training, "
+    f"loss {random_loss:.3f}"
 )
 
 print(f"largest difference between constant-init units {constant_spread:.1e}")

@@ -1,4 +1,4 @@
-"""Exercise: initialize from a private generator, so the weights depend on one seed and nothing else."""
+"""Exercise: initialize from a private generator, so weights depend on one seed and nothing else."""
 
 import math
 
@@ -9,7 +9,8 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 
 
 def reinitialize(model: nn.Module, seed: int) -> nn.Module:
-    """Redraw every Linear layer as PyTorch's default would, but from a generator seeded with `seed`."""
+    """Redraw every Linear layer as PyTorch's default would, but from a generator seeded
+    with `seed`."""
     generator = torch.Generator().manual_seed(seed)  # a CPU generator: initialize before moving
 
     def init(module: nn.Module) -> None:

@@ -1,4 +1,4 @@
-"""A model built from LazyLinear layers holds UninitializedParameters until its first forward pass."""
+"""A model of LazyLinear layers holds UninitializedParameters until its first forward pass."""
 
 import io
 import pickle
@@ -15,7 +15,8 @@ weight_type = type(first.weight).__name__
 in_features_before = first.in_features
 print(f"first.weight is {first.weight!r} ({weight_type}), in_features = {in_features_before}")
 print(
-    f"dtype {first.weight.dtype}, device {first.weight.device}, requires_grad {first.weight.requires_grad}"
+    f"dtype {first.weight.dtype}, device {first.weight.device}, "
+    f"requires_grad {first.weight.requires_grad}"
 )
 
 # Anything that needs the shape or the values fails.

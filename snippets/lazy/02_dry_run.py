@@ -1,4 +1,4 @@
-"""One forward pass (the "dry run") gives every lazy layer its shape, and turns it into nn.Linear."""
+"""One forward pass (the "dry run") gives every lazy layer its shape and turns it into nn.Linear."""
 
 import torch
 from torch import nn
@@ -21,12 +21,14 @@ first_weight_shape = tuple(first.weight.shape)
 last_weight_shape = tuple(last.weight.shape)
 parameter_count = sum(p.numel() for p in model.parameters())
 print(
-    f"layer type {layer_type}, weight type {weight_type}, same Python objects as before: {same_object}"
+    f"layer type {layer_type}, weight type {weight_type}, "
+    f"same Python objects as before: {same_object}"
 )
 print(f"weights {first_weight_shape} and {last_weight_shape}, {parameter_count} parameters")
 print("on", first.weight.device, "and trainable:", first.weight.requires_grad)
 
-# The dry run must go through model(...): calling forward() directly skips the hook that materializes.
+# The dry run must go through model(...): calling forward() directly skips the hook
+# that materializes.
 try:
     nn.LazyLinear(3).forward(torch.zeros(2, 20))
 except ValueError as error:

@@ -38,7 +38,8 @@ placeholder_ndim = model[0].weight.ndim
 early = weight_decay_groups(model)
 decayed_too_early = len(early[0]["params"])
 print(
-    f"placeholder ndim = {placeholder_ndim}; tensors decayed if grouped too early: {decayed_too_early}"
+    f"placeholder ndim = {placeholder_ndim}; "
+    f"tensors decayed if grouped too early: {decayed_too_early}"
 )
 
 # The right order: dry run, then group parameters and create the optimizer.

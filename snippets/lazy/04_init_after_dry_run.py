@@ -39,7 +39,8 @@ xavier_bound = math.sqrt(6 / (fan_in + fan_out))
 largest_weight = first.weight.abs().max().item()
 biases_are_zero = all(torch.all(layer.bias == 0).item() for layer in (model[0], model[2]))
 print(
-    f"first layer {fan_in} -> {fan_out}: Xavier bound {xavier_bound:.5f}, largest |weight| {largest_weight:.5f}"
+    f"first layer {fan_in} -> {fan_out}: Xavier bound {xavier_bound:.5f}, "
+    f"largest |weight| {largest_weight:.5f}"
 )
 print("all biases zero:", biases_are_zero)
 

@@ -18,7 +18,8 @@ parameter_count = sum(p.numel() for p in tower.parameters())  # numel needs shap
 float32_gigabytes = parameter_count * 4 / 1e9
 on_meta = all(p.is_meta for p in tower.parameters())
 print(
-    f"{parameter_count:,} parameters, {float32_gigabytes:.2f} GB in float32 once allocated; all on meta: {on_meta}"
+    f"{parameter_count:,} parameters, {float32_gigabytes:.2f} GB in float32 once allocated; "
+    f"all on meta: {on_meta}"
 )
 
 # A forward pass on meta tensors computes output shapes (and checks them) without any arithmetic.

@@ -30,7 +30,8 @@ loaded = all(torch.equal(p, checkpoint[name]) for name, p in model.named_paramet
 trainable = all(isinstance(p, nn.Parameter) and p.requires_grad for p in model.parameters())
 shares_memory = model[0].weight.data_ptr() == checkpoint["0.weight"].data_ptr()
 print(
-    f"assign=True: values loaded {loaded}, still trainable Parameters {trainable}, shares memory {shares_memory}"
+    f"assign=True: values loaded {loaded}, still trainable Parameters {trainable}, "
+    f"shares memory {shares_memory}"
 )
 
 assert warning_count == 4 and still_meta

@@ -1,4 +1,4 @@
-"""Exercise: find the classifier's input size after a conv stack with a meta probe, not a lazy layer."""
+"""Exercise: find the classifier's input size after a conv stack with a meta probe, not lazily."""
 
 import torch
 from torch import nn

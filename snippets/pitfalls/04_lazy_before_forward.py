@@ -19,7 +19,8 @@ parameter_count = sum(p.numel() for p in model.parameters())
 model.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)
 print("after the dry run:", parameter_count, "parameters;", model[0])
 
-# Materializing keeps the same Parameter objects, so an optimizer created earlier still updates them.
+# Materializing keeps the same Parameter objects, so an optimizer created earlier
+# still updates them.
 model(torch.randn(4, 5)).sum().backward()
 before = model[0].weight.detach().clone()
 optimizer.step()

@@ -1,4 +1,4 @@
-"""Validation switches the model to eval mode; without model.train() dropout stays off afterwards."""
+"""Validation puts the model in eval mode; without model.train() dropout stays off afterwards."""
 
 import torch
 from torch import nn

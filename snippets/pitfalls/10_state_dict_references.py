@@ -1,4 +1,4 @@
-"""state_dict() returns references to the live tensors: a "best model" kept that way keeps changing."""
+"""state_dict() returns references to live tensors: a "best model" kept that way keeps changing."""
 
 import copy
 

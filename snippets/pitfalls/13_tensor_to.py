@@ -1,4 +1,4 @@
-"""Tensor.to() returns a new tensor and leaves the original alone; Module.to() changes the module."""
+"""Tensor.to() returns a new tensor, leaving the original alone; Module.to() changes the module."""
 
 import torch
 from torch import nn

@@ -1,12 +1,13 @@
-"""Exercise: find_unregistered() reports tensors and modules that a model holds but does not register."""
+"""Exercise: find_unregistered() reports tensors and modules a model holds but does not register."""
 
 import torch
 from torch import nn
 
 
 def find_unregistered(model: nn.Module) -> list[str]:
-    """Attributes of `model` or its submodules that hold a trainable tensor or a module in a way
-    that nn.Module does not see: a tensor with requires_grad, or a list, tuple or dict of modules."""
+    """Attributes of `model` or its submodules that hold a trainable tensor or a module in
+    a way that nn.Module does not see: a tensor with requires_grad, or a list, tuple or
+    dict of modules."""
     problems = []
     for prefix, module in model.named_modules():
         # Registered parameters, buffers and submodules live in the private dicts _parameters,

@@ -26,7 +26,8 @@ torch.manual_seed(0)
 python_untouched = random.getstate() == python_before
 numpy_untouched = bool(np.array_equal(np.random.get_state()[1], numpy_before))
 print(
-    f"torch.manual_seed left Python's random alone: {python_untouched}, and NumPy's: {numpy_untouched}"
+    f"torch.manual_seed left Python's random alone: {python_untouched}, "
+    f"and NumPy's: {numpy_untouched}"
 )
 
 
@@ -56,7 +57,8 @@ print(
     f"repeated after seed_everything(42): {all_four_repeat}; torch.initial_seed() = {initial_seed}"
 )
 
-# Each device type has its own algorithm: the same seed gives other numbers on a GPU than on the CPU.
+# Each device type has its own algorithm: the same seed gives other numbers on a GPU
+# than on the CPU.
 torch.manual_seed(0)
 device_numbers = torch.rand(3, device=device).cpu()
 matches_cpu_numbers = torch.equal(device_numbers, first)

@@ -32,7 +32,8 @@ data_rng.set_state(state)
 replayed = torch.equal(torch.randperm(10, generator=data_rng), next_order)
 state_shape = tuple(state.shape)
 print(
-    f"get_state() is a {state.dtype} tensor of shape {state_shape}; set_state replays the stream: {replayed}"
+    f"get_state() is a {state.dtype} tensor of shape {state_shape}; "
+    f"set_state replays the stream: {replayed}"
 )
 
 assert order_unchanged and same_init and replayed

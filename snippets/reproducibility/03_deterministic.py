@@ -32,7 +32,8 @@ warned = any("does not have a deterministic implementation" in str(w.message) fo
 print("with warn_only=True it runs and warns:", unpooled.flatten().tolist(), warned)
 torch.use_deterministic_algorithms(True)
 
-# 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats, the maximum for integers.
+# 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats,
+#    the maximum for integers.
 empty_floats = torch.empty(3, device=device)
 empty_ints = torch.empty(2, dtype=torch.int32, device=device)
 floats_are_nan = bool(empty_floats.isnan().all())

@@ -24,7 +24,8 @@ print(f"in float64:                  {reference.item():.6f}")
 on_device = x.to(device).sum().cpu()
 close_to_cpu = torch.allclose(on_device, in_order, rtol=1e-5, atol=1e-2)
 print(
-    f"sum on {device.type}: {on_device.item():.6f}, bitwise equal to the CPU sum: {torch.equal(on_device, in_order)}"
+    f"sum on {device.type}: {on_device.item():.6f}, "
+    f"bitwise equal to the CPU sum: {torch.equal(on_device, in_order)}"
 )
 
 assert big_first == 0.0 and one_last == 1.0

@@ -1,4 +1,4 @@
-"""Train 8 steps in one go, or 5 steps + checkpoint + fresh objects + 3 steps: the same parameters."""
+"""Train 8 steps in one go, or 5 steps + checkpoint + fresh objects + 3 steps: same parameters."""
 
 import io
 import math
@@ -120,7 +120,8 @@ identical_without_rng, _ = finish(restore_rng=False)
 identical_without_optimizer, last_lr_without_optimizer = finish(restore_optimizer=False)
 identical_without_scheduler, last_lr_without_scheduler = finish(restore_scheduler=False)
 print(
-    f"{TOTAL_STEPS} steps in one go vs {STOP_AFTER} steps + checkpoint + {TOTAL_STEPS - STOP_AFTER} steps in fresh objects:"
+    f"{TOTAL_STEPS} steps in one go vs {STOP_AFTER} steps + checkpoint + "
+    f"{TOTAL_STEPS - STOP_AFTER} steps in fresh objects:"
 )
 print("  full checkpoint          -> identical parameters:", identical)
 print("  without the RNG states   -> identical parameters:", identical_without_rng)

@@ -1,4 +1,4 @@
-"""The small-module test written out by hand for one layer: shape, finite values, loss, gradients."""
+"""The small-module test written by hand for one layer: shape, finite values, loss, gradients."""
 
 import torch
 from torch import nn
@@ -35,7 +35,8 @@ loss.backward()
 print("grads before backward:", grads_before)
 for name, p in layer.named_parameters():
     print(
-        f"{name:6} grad shape {tuple(p.grad.shape)}, non-zero entries: {int(p.grad.count_nonzero())}"
+        f"{name:6} grad shape {tuple(p.grad.shape)}, "
+        f"non-zero entries: {int(p.grad.count_nonzero())}"
     )
 with_gradient = sorted(
     n for n, p in layer.named_parameters() if p.grad is not None and p.grad.count_nonzero() > 0

@@ -1,4 +1,4 @@
-"""Two bugs no shape or gradient check sees: examples that leak into each other, and dropout left on.
+"""Two bugs no shape or gradient check sees: examples leaking into each other, and dropout left on.
 
 Needs module_check.py in the same folder.
 """

@@ -1,4 +1,5 @@
-"""Exercise: a fixed mask stored as nn.Parameter gets trained. `trainable=` catches it; a buffer fixes it.
+"""Exercise: a fixed mask stored as nn.Parameter gets trained. `trainable=` catches it;
+a buffer fixes it.
 
 Needs module_check.py in the same folder.
 """

@@ -1,4 +1,4 @@
-"""Two separate bias-free Linear(1, 1) layers that merely start equal: each gets its own gradient."""
+"""Two separate bias-free Linear(1, 1) layers that only start equal: each gets its own gradient."""
 
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-"""A small network end to end: a custom layer, a model class, initialization, saving and restoring."""
+"""A small network end to end: custom layer, model class, initialization, saving and restoring."""
 
 import tempfile
 from pathlib import Path
