@@ -11,6 +11,7 @@ import functools
 import json
 import shutil
 import threading
+from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -59,10 +60,8 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser):
+def guarded_page(context):
     """A page that blocks and records any request off localhost, and records console errors."""
-    context = browser.new_context()
     page = context.new_page()
     page.offsite_requests = []
     page.console_errors = []
@@ -77,9 +76,20 @@ def page(browser):
     page.route("**/*", guard)
     page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-    yield page
+    return page
+
+
+def assert_stayed_local_and_quiet(page) -> None:
     assert page.offsite_requests == [], "requests left localhost"
     assert page.console_errors == [], "console errors"
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = guarded_page(context)
+    yield page
+    assert_stayed_local_and_quiet(page)
     context.close()
 
 
@@ -96,30 +106,42 @@ def test_home_page_renders(page, base_url):
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
 
 
-def test_navigation_reaches_every_chapter(page, base_url):
-    page.goto(base_url)
-    links = nav_links(page, base_url)
-    assert len(links) >= 19
-    for link in links:
-        response = page.goto(link, wait_until="domcontentloaded")
-        assert response.ok, link
-        assert page.locator("article h1").count() == 1, link
-
-
 OVERFLOWING_CODE = """() => [...document.querySelectorAll('article pre > code')]
     .filter(code => code.scrollWidth > code.clientWidth + 1)
     .map(code => code.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a)))"""
 
 
-def test_code_fits_without_scrolling_on_a_wide_screen(page, base_url):
-    """Snippet lines are at most 100 columns (ruff), which fit at 1440 px; outputs wrap instead."""
-    page.set_viewport_size({"width": 1440, "height": 900})
+@dataclass
+class Visit:
+    ok: bool
+    headings: int
+    overflowing_code: list[str]  # the longest line of each code block that scrolls sideways
+
+
+@pytest.fixture(scope="module")
+def every_page(browser, base_url) -> dict[str, Visit]:
+    """Each page the navigation links to, visited once on a screen 1440 px wide."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = guarded_page(context)
     page.goto(base_url)
-    overflowing = {}
+    visits = {}
     for link in nav_links(page, base_url):
-        page.goto(link, wait_until="domcontentloaded")
-        if lines := page.evaluate(OVERFLOWING_CODE):
-            overflowing[link.removeprefix(base_url)] = lines
+        response = page.goto(link, wait_until="domcontentloaded")
+        path = link.removeprefix(base_url) or "/"
+        visits[path] = Visit(response.ok, page.locator("article h1").count(), page.evaluate(OVERFLOWING_CODE))
+    assert_stayed_local_and_quiet(page)
+    context.close()
+    return visits
+
+
+def test_navigation_reaches_every_chapter(every_page):
+    assert len(every_page) >= 19
+    assert {path: visit for path, visit in every_page.items() if not visit.ok or visit.headings != 1} == {}
+
+
+def test_code_fits_without_scrolling_on_a_wide_screen(every_page):
+    """Snippet lines are at most 100 columns (ruff), which fit at 1440 px; outputs wrap instead."""
+    overflowing = {path: visit.overflowing_code for path, visit in every_page.items() if visit.overflowing_code}
     assert overflowing == {}, "these code blocks scroll sideways; their longest line is shown"
 
 
