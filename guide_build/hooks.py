@@ -45,7 +45,7 @@ def on_files(files: Files, config, **_) -> Files:
         if page.src_uri.endswith(".md") and "/" in page.src_uri:  # chapters, not the home page
             _publish_notebook(page, files, config)
     for page in files.documentation_pages():
-        _forget_if_snippets_changed(page)
+        _forget_if_snippets_changed(page, config)
     return files
 
 
@@ -57,18 +57,19 @@ def _refuse_hand_written_notebooks(files: Files) -> None:
             log.warning(f"docs/{file.src_uri}: notebooks are generated from the pages; remove this one")
 
 
-def _forget_if_snippets_changed(page: File) -> None:
+def _forget_if_snippets_changed(page: File, config) -> None:
     """`mkdocs serve --dirty` rebuilds only pages whose source is newer than their built file, and
     a page's source includes its snippets: drop the built file of a page whose snippets (or the
-    GPU record its stamp reads) changed since, so that it is rebuilt. A clean build has no built
-    files yet, so there this does nothing."""
+    GPU record its stamp reads) changed since, or whose inventory table would now read otherwise,
+    so that it is rebuilt. A clean build has no built files yet, so there this does nothing."""
     built = Path(page.abs_dest_path)
     if not page.src_uri.endswith(".md") or not built.is_file():
         return
     sources = [gpu_record.RECORD_PATH] if gpu_record.RECORD_PATH.is_file() else []
     markdown = Path(page.abs_src_path).read_text(encoding="utf-8")
-    if inventory.MARKER in markdown:  # its table counts what every page and snippet holds
-        sources += [*Path(page.src_dir).rglob("*.md"), *SNIPPETS_DIR.rglob("*.py")]
+    if inventory.MARKER in markdown and inventory.shown.get(page.src_uri) != _inventory_table(config):
+        built.unlink()
+        return
     for line in markdown.split("\n"):
         include = INCLUDE_RE.match(line)
         snippet = Path(include["target"].partition(":")[0]) if include else None
@@ -85,6 +86,10 @@ def on_env(env, config, files, **_):
     return env
 
 
+def _inventory_table(config) -> str:
+    return inventory.inventory_table(config["nav"], Path(config["docs_dir"]))
+
+
 def _cache_folder(name: str) -> Path:
     folder = Path(".cache") / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -95,7 +100,7 @@ def on_page_markdown(markdown: str, page, config, **_) -> str:
     fence.current_page = fence.PageRecord()
     _page_claims[page.file.src_uri] = find_claims(markdown, f"docs/{page.file.src_uri}")
     if inventory.MARKER in markdown:
-        table = inventory.inventory_table(config["nav"], Path(config["docs_dir"]))
+        table = inventory.shown[page.file.src_uri] = _inventory_table(config)
         markdown = markdown.replace(inventory.MARKER, table)
     return markdown
 

@@ -8,6 +8,7 @@ those files; its exercises are the included files named `NN_exercise_*.py`.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,9 @@ from guide_build.claims import find_claims
 from guide_build.includes import INCLUDE_RE
 
 MARKER = "<!-- guide-inventory -->"
+# The table each page was last built with. `mkdocs serve` rebuilds in one process, and rebuilds the
+# page only when its table would change (guide_build.hooks), not on every edit of any snippet.
+shown: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,13 @@ def page_title(markdown: str) -> str | None:
 
 
 def assertions_in(path: Path) -> int:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    status = path.stat()
+    return _assertions(str(path), status.st_mtime_ns, status.st_size)
+
+
+@functools.cache  # parsing every snippet takes a noticeable part of a rebuild in `mkdocs serve`
+def _assertions(path: str, mtime_ns: int, size: int) -> int:
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
     return sum(isinstance(node, ast.Assert) for node in ast.walk(tree))
 
 

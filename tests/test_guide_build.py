@@ -290,15 +290,15 @@ def test_dirty_rebuild_redoes_a_page_whose_snippet_changed(tmp_path, monkeypatch
     built.write_text("<p>old</p>")
     page = SimpleNamespace(src_uri="p.md", abs_src_path=str(page_source), abs_dest_path=str(built))
     os.utime(snippet, (1, 1))  # the snippet is older than the built page: keep it
-    hooks._forget_if_snippets_changed(page)
+    hooks._forget_if_snippets_changed(page, config={})
     assert built.is_file()
     os.utime(snippet, None)  # the snippet was edited after the page was built: rebuild it
     os.utime(built, (2, 2))
-    hooks._forget_if_snippets_changed(page)
+    hooks._forget_if_snippets_changed(page, config={})
     assert not built.exists()
 
 
-def test_home_page_table_is_rebuilt_when_any_page_changes(tmp_path, monkeypatch):
+def test_home_page_table_is_rebuilt_when_its_counts_change(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     from guide_build import hooks, inventory
@@ -310,18 +310,23 @@ def test_home_page_table_is_rebuilt_when_any_page_changes(tmp_path, monkeypatch)
     home = docs / "index.md"
     home.write_text(f"# Home\n\n{inventory.MARKER}\n")
     chapter = docs / "chapter.md"
-    chapter.write_text("# Chapter\n")
+    chapter.write_text(
+        '# Chapter\n\n```python exec="on" title="snippets/c/01_s.py"\n--8<-- "snippets/c/01_s.py"\n```\n'
+    )
+    (tmp_path / "snippets" / "c").mkdir()
+    write(tmp_path / "snippets" / "c" / "01_s.py", "assert True\n")
+    config = {"nav": [{"Home": "index.md"}, {"Chapter": "chapter.md"}], "docs_dir": str(docs)}
     built = tmp_path / "site" / "index.html"
     built.parent.mkdir()
     built.write_text("<p>old</p>")
-    page = SimpleNamespace(src_uri="index.md", src_dir=str(docs), abs_src_path=str(home), abs_dest_path=str(built))
-    for source in (home, chapter):
-        os.utime(source, (1, 1))
-    hooks._forget_if_snippets_changed(page)
-    assert built.is_file()
-    os.utime(chapter, None)  # another page changed: the counts on the home page may have too
-    hooks._forget_if_snippets_changed(page)
-    assert not built.exists()
+    page = SimpleNamespace(src_uri="index.md", abs_src_path=str(home), abs_dest_path=str(built))
+    monkeypatch.setitem(inventory.shown, "index.md", hooks._inventory_table(config))
+    chapter.write_text(chapter.read_text() + "\nMore prose, no new claim.\n")
+    hooks._forget_if_snippets_changed(page, config)
+    assert built.is_file()  # the counts are the same: keep it
+    write(tmp_path / "snippets" / "c" / "01_s.py", "assert True\nassert 1 == 1\n")
+    hooks._forget_if_snippets_changed(page, config)
+    assert not built.exists()  # one more assertion in a snippet: the table changes
 
 
 # --- inventory ----------------------------------------------------------------------------------
