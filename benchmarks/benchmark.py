@@ -1,6 +1,6 @@
 """Measure how long the guide takes to build, rebuild and test; print medians as a table.
 
-    .venv/bin/python benchmarks/benchmark.py [--runs 3] [--test-runs 3]
+    .venv/bin/python benchmarks/benchmark.py [--runs 3] [--serve-runs 9] [--test-runs 3]
 
 Measured, each as the median of several runs, in a fresh copy of the guide (so caches are cold
 when they should be):
@@ -45,6 +45,7 @@ ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="runs per build measurement")
+    parser.add_argument("--serve-runs", type=int, default=9, help="edits per serve measurement (one rebuild is noisy)")
     parser.add_argument("--test-runs", type=int, default=3, help="runs of the test suite (0 to skip)")
     args = parser.parse_args()
 
@@ -60,7 +61,7 @@ def main() -> None:
             with fresh_copy() as second:  # a cold build whose snippet runs are all cached
                 shutil.copytree(copy / SNIPPET_RUNS, second / SNIPPET_RUNS)
                 no_execution.append(timed(mkdocs_build(second), cwd=second))
-    executed, cached = serve_rebuilds(args.runs)
+    executed, cached = serve_rebuilds(args.serve_runs)
     floor = median(no_execution) + median(executing)
 
     rows = [
@@ -195,7 +196,8 @@ def print_table(rows: list[tuple[str, float, str]], args) -> None:
     import torch
 
     print(
-        f"\nPyTorch Builders Guide benchmark: medians of {args.runs} runs, torch {torch.__version__}, {os.cpu_count()} CPUs\n"
+        f"\nPyTorch Builders Guide benchmark: medians of {args.runs} builds, {args.serve_runs} serve edits and "
+        f"{args.test_runs} test runs; torch {torch.__version__}, {os.cpu_count()} CPUs\n"
     )
     width = max(len(name) for name, _, _ in rows)
     print(f"| {'measurement':{width}} | seconds | note")
