@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import functools
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from bs4 import BeautifulSoup
 from site_build import build_site
 
 from guide_build import gpu_record
+from guide_build.inventory import whole_file_includes
 from guide_build.runner import SnippetFailed, SnippetRun, run_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +23,6 @@ SNIPPETS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "snippets").rg
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md"))
 BIN = Path(sys.executable).parent
 CUDA = torch.cuda.is_available()
-WHOLE_INCLUDE_RE = re.compile(r'^\s*--8<--\s+"(snippets/[^":]+\.py)"\s*$', re.MULTILINE)
 DEVICES = [
     "cpu",
     pytest.param(
@@ -73,7 +72,7 @@ def site(tmp_path_factory) -> Path:
 
 def executed_snippets(page: str) -> list[str]:
     """The snippet files a page includes whole (and so runs)."""
-    return WHOLE_INCLUDE_RE.findall((ROOT / page).read_text(encoding="utf-8"))
+    return list(whole_file_includes((ROOT / page).read_text(encoding="utf-8")))
 
 
 def built_file(site: Path, page: str) -> Path:
