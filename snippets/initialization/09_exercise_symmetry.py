@@ -21,10 +21,10 @@ def train(model: nn.Sequential, steps: int = 100) -> float:
     return loss.item()
 
 
-# Units count as equal when their incoming weights agree within this tolerance. A GPU may sum
-# identical rows in different orders, so equal units can drift apart by rounding errors (~1e-7),
-# while units that really differ do so by about 0.1.
-tolerance = 1e-4
+# Units count as equal when their incoming weights agree within this tolerance. A GPU may round
+# the sums of two equal rows differently (~1e-7), and training can amplify such a difference, since
+# equal units are an unstable state; so allow far more than that. Units that differ do so by ~0.1.
+tolerance = 1e-2
 
 
 def distinct_hidden_units(model: nn.Sequential) -> int:

@@ -1,0 +1,93 @@
+"""A GPU works through a queue: PyTorch returns at once, and reading a value waits for the work."""
+
+import math
+import time
+import warnings
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+on_cpu = device.type == "cpu"
+
+# Forty large matrix products: tens of milliseconds of work for a GPU (smaller on the CPU).
+size = 256 if on_cpu else 4096
+torch.manual_seed(0)
+weight = torch.randn(size, size, device=device) / math.sqrt(size)
+start = torch.randn(size, size, device=device)
+
+
+def forty_products(x: torch.Tensor) -> torch.Tensor:
+    for _ in range(40):
+        x = torch.tanh(x @ weight)
+    return x
+
+
+forty_products(start)  # the first call pays one-time costs: loading kernels, choosing algorithms
+if not on_cpu:
+    torch.accelerator.synchronize()  # wait until the queue is empty before timing
+
+started = time.perf_counter()
+result = forty_products(start)
+returned_after = time.perf_counter() - started
+queue_empty_on_return = on_cpu or torch.accelerator.current_stream().query()
+mean = result.mean().item()  # copying a value to Python waits for the work it depends on
+finished_after = time.perf_counter() - started
+queue_empty_after_item = on_cpu or torch.accelerator.current_stream().query()
+returned_early = returned_after < finished_after / 2
+print(f"work still queued when forty_products returned: {not queue_empty_on_return}")
+print(f"returned before half of the time was spent: {returned_early}")
+print(f"work still queued after .item(): {not queue_empty_after_item}")
+
+
+# Reading the loss with .item() at every step makes Python wait for the device at every step;
+# adding it to a tensor on the device and reading that once at the end waits once.
+def train(read_every_step: bool) -> float:
+    torch.manual_seed(0)
+    model = nn.Linear(64, 1, device=device)  # created on the device: no copy to wait for
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    inputs = torch.randn(10, 32, 64, device=device)  # 10 batches of 32 examples
+    targets = torch.randn(10, 32, 1, device=device)
+    losses, total = [], torch.zeros((), device=device)
+    for x, t in zip(inputs, targets):
+        loss = nn.functional.mse_loss(model(x), t)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if read_every_step:
+            losses.append(loss.item())
+        else:
+            total += loss.detach()
+    return sum(losses) if read_every_step else total.item()
+
+
+def waits_while(function, *args) -> tuple[object, int]:
+    """Call `function` and count the synchronizing operations that CUDA's debug mode reports."""
+    if device.type != "cuda":
+        return function(*args), 0  # the debug mode exists for CUDA only
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            value = function(*args)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return value, sum("called a synchronizing" in str(w.message) for w in caught)
+
+
+total_read_every_step, waits_every_step = waits_while(train, True)
+total_read_once, waits_once = waits_while(train, False)
+same_total = math.isclose(total_read_every_step, total_read_once, rel_tol=1e-5)
+print(f"loss summed over 10 steps: {total_read_every_step:.4f} and {total_read_once:.4f}")
+if device.type == "cuda":
+    print(f"waits with .item() at every step: {waits_every_step}, reading once: {waits_once}")
+
+assert same_total and math.isfinite(mean)
+assert queue_empty_after_item
+if on_cpu:
+    assert queue_empty_on_return and not returned_early  # the CPU finishes before returning
+else:
+    assert not queue_empty_on_return and returned_early
+if device.type == "cuda":
+    assert waits_every_step >= 10 > waits_once >= 1
