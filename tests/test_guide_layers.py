@@ -100,7 +100,7 @@ def check(case: Case, device: str):
     options = dict(case.options)
     if case.no_gradient:
         options["trainable"] = [name for name, _ in layer.named_parameters() if name not in case.no_gradient]
-    return check_module(layer, case.input_shape, case.output_shape, **options)
+    return check_module(layer, case.input_shape, case.output_shape, device=device, **options)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -27,7 +27,10 @@ device_error = (on_device.double() - exact).abs().max().item()
 device_vs_cpu = (on_device - on_cpu).abs().max().item()
 print(f"largest error against float64: cpu {cpu_error:.1e}, {device} {device_error:.1e}")
 print(f"largest difference {device} vs cpu: {device_vs_cpu:.1e}")
-torch.testing.assert_close(on_device, on_cpu, rtol=1e-4, atol=1e-4)  # compare with a tolerance
+# TF32 (below) keeps 10 bits of mantissa: where it is forced on, expect errors near 1e-3.
+tf32_forced = os.environ.get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE") == "1"
+tolerance = 1e-2 if tf32_forced else 1e-4
+torch.testing.assert_close(on_device, on_cpu, rtol=tolerance, atol=tolerance)  # never equal()
 agree_within_tolerance = True
 
 # On NVIDIA GPUs since Ampere, TF32 trades precision for speed where these settings allow it.
@@ -42,11 +45,11 @@ print(
 )
 
 assert spacing_at_big == 8.0 and big_first == 0.0 and big_cancelled_first == 1.0
-assert cpu_error < 1e-4 and device_error < 1e-4 and agree_within_tolerance
+assert cpu_error < 1e-4 and device_error < tolerance and agree_within_tolerance
 if device.type == "cpu":
     assert device_vs_cpu == 0.0  # the same product, computed the same way twice
 assert conv_precision == "tf32"
 # The matrix-product default can be changed from outside: NVIDIA's NGC containers set
 # TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1, which turns TF32 on. Check the default only without it.
-if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" not in os.environ:
+if not tf32_forced:
     assert matmul_precision != "tf32"

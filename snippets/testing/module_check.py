@@ -45,6 +45,7 @@ def check_module(
     atol: float = 1e-5,
     rtol: float = 1e-4,
     grad_rtol: float = 1e-4,
+    device: torch.device | str | None = None,
 ) -> ModuleReport:
     """Run `module` on a random batch of `input_shape` (batch first) and check that
 
@@ -57,6 +58,8 @@ def check_module(
     4. in eval mode, two forward passes give the same output;
     5. in eval mode, each example gives the same output alone as in the batch.
 
+    The input is made on `device`; by default on the device of the module's first parameter or
+    buffer, or the CPU for a module that has none (pass `device` to test such a module on a GPU).
     Raises AssertionError naming the module and the failed check. Whether it returns or raises,
     every submodule's training flag, every parameter and buffer (persistent or not) and every .grad
     attribute are as they were before the call.
@@ -79,9 +82,11 @@ def check_module(
         expected <= params.keys(),
         f"trainable names {sorted(expected - params.keys())} are not parameters",
     )
-    # The first parameter or buffer tells on which device, and in which dtype, to make the input.
+    # The first parameter or buffer tells in which dtype, and by default on which device, to make
+    # the input.
     anchor = next(itertools.chain(params.values(), module.buffers()), None)
-    device = anchor.device if anchor is not None else torch.device("cpu")
+    if device is None:
+        device = anchor.device if anchor is not None else torch.device("cpu")
     dtype = anchor.dtype if anchor is not None and anchor.is_floating_point() else torch.float32
 
     # Copies of everything the checks change. state_dict() would miss non-persistent buffers, and

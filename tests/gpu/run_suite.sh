@@ -18,6 +18,9 @@ site=${GPU_SUITE_SITE:-/tmp/site}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl || exit 1
 # JUPYTER_PATH: nbconvert finds its templates (installed under share/jupyter) only on that path.
 export PYTHONPATH="$site:$PWD" PATH="$site/bin:$PATH" JUPYTER_PATH="$site/share/jupyter" PYTHONUNBUFFERED=1 NO_MKDOCS_2_WARNING=1
+# NVIDIA's containers set this to force TF32 in float32 matrix products; the guide shows defaults.
+env | grep -E '^(TORCH_ALLOW_TF32|NVIDIA_TF32|CUBLAS_WORKSPACE)' || true
+unset TORCH_ALLOW_TF32_CUBLAS_OVERRIDE
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name(0))"
 python3 -m pytest -p no:cacheprovider --ignore=tests/test_browser.py --ignore=tests/test_style.py "${strict[@]}" "$@" 2>&1 | tee "${OUT:-/tmp}/gpu-pytest.log"

@@ -33,8 +33,10 @@ with tempfile.TemporaryDirectory() as folder:
 with torch.inference_mode():
     expected = trained.eval()(X)
     predicted = model(X.to(device)).cpu()
+# The two models may have run on different devices, which round differently (TF32 more so).
+matches = torch.allclose(predicted, expected, rtol=1e-3, atol=1e-3)
 print("parameters on:", next(model.parameters()).device, "| eval mode:", not model.training)
-print("predictions match the trained model:", torch.allclose(predicted, expected, atol=1e-6))
+print("predictions match the trained model:", matches)
 
 assert next(model.parameters()).device.type == device.type and not model.training
-assert torch.allclose(predicted, expected, atol=1e-6)
+assert matches
