@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlparse
 import nbformat
 import pytest
 from conftest import ROOT
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the networking flags Chromium keeps calling Google's services, which this machine refuses.
@@ -147,9 +147,13 @@ def test_code_fits_without_scrolling_on_a_wide_screen(every_page):
 
 def test_search_finds_the_saving_chapter_by_api_name(page, base_url):
     page.goto(base_url)
-    page.locator("input.md-search__input").fill("state_dict")
+    # Material builds the index in a web worker and says so until it is ready.
+    expect(page.locator(".md-search-result__meta")).to_have_text("Type to start searching", timeout=60_000)
+    # Type key by key, as a reader does: Material queries on keyup (and shortly after focus), so a
+    # fill() without key events is seen only if it wins a race with that focus timer.
+    page.locator("input.md-search__input").press_sequentially("state_dict")
     results = page.locator(".md-search-result__item")
-    results.first.wait_for(timeout=15000)
+    results.first.wait_for(timeout=30_000)
     titles = " | ".join(results.all_inner_texts())
     assert "Saving and loading" in titles
 
