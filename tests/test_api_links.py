@@ -7,8 +7,9 @@ import pytest
 import torch
 from conftest import PAGES, ROOT
 
+from guide_build.claims import CLAIM_RE
+
 FENCE = re.compile(r"^\s*```.*?^\s*```", re.MULTILINE | re.DOTALL)
-CLAIM = re.compile(r"`[^`]+`\{[^}]*data-claim[^}]*\}")
 NAMED_API = re.compile(r"`((?:torch|nn|F)\.[A-Za-z_][\w.]*)")
 LINK = re.compile(r"\[(`[^`]+`|[^\]]+)\]\((https://docs\.pytorch\.org/[^)\s]+)\)")
 REFERENCE_TARGET = re.compile(
@@ -24,7 +25,7 @@ def prose(page: str) -> str:
 
 def prose_of(markdown: str) -> str:
     """Markdown without code blocks and claims: both are values that running the snippets checks."""
-    return CLAIM.sub("", FENCE.sub("", markdown))
+    return CLAIM_RE.sub("", FENCE.sub("", markdown))
 
 
 def full_name(name: str) -> str:
