@@ -38,7 +38,7 @@ class Claim:
 
 def find_claims(markdown: str, page: str) -> list[Claim]:
     """The claims in a page's prose (fenced code blocks are examples of Markdown, not claims)."""
-    prose = _blank_fenced_blocks(markdown)
+    prose = blank_fenced_blocks(markdown)
     claims = []
     for match in CLAIM_RE.finditer(prose):
         line = prose.count("\n", 0, match.start()) + 1
@@ -46,7 +46,7 @@ def find_claims(markdown: str, page: str) -> list[Claim]:
     return claims
 
 
-def _blank_fenced_blocks(markdown: str) -> str:
+def blank_fenced_blocks(markdown: str) -> str:
     lines = markdown.split("\n")
     fence = ""
     for number, line in enumerate(lines):

@@ -1,0 +1,133 @@
+"""Sentences about PyTorch's behaviour, each backed by a labelled assertion in a snippet.
+
+A claim checks a value the prose quotes; a witness checks a statement the prose makes. In a page,
+the statement is emphasised text with a `data-witness` attribute naming a snippet (relative to
+`snippets/`) and the label of one of its assertions:
+
+    After the swap, *the old tensor receives no gradient*{ data-witness="containers/03_replace_parameter.py:old-gets-no-grad" }.
+
+and in the snippet, the assertion carries that label in a comment on its first line:
+
+    assert old.grad is None  # witness: old-gets-no-grad
+
+The statement is witnessed when the page runs the snippet and the snippet runs to its end, so every
+one of its assertions held. The build (hooks) and the tests check that each label names an
+`assert` statement of that snippet: renaming or deleting the assertion fails them, naming the page
+and line. The site renders a witnessed statement as plain prose with a small checked marker.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+from guide_build.claims import blank_fenced_blocks
+
+LABEL = r"[a-z0-9][a-z0-9-]*"
+WITNESS_RE = re.compile(
+    r"(?<![*\w])\*(?!\*)(?P<text>[^*]+?)\*"
+    r"\{\s*data-witness=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<label>" + LABEL + r")(?P=quote)\s*\}"
+)
+LABEL_COMMENT_RE = re.compile(r"#\s*witness:\s*(?P<label>" + LABEL + r")\s*$")
+
+
+@dataclass(frozen=True)
+class Witness:
+    page: str
+    line: int
+    text: str
+    snippet: str
+    label: str
+
+    @property
+    def snippet_path(self) -> str:
+        return f"snippets/{self.snippet}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.page}:{self.line}"
+
+
+@dataclass(frozen=True)
+class LabelledAssertion:
+    label: str
+    line: int  # the assertion's first line in the snippet file
+    source: str  # the assertion, as written
+
+
+def find_witnesses(markdown: str, page: str) -> list[Witness]:
+    """The witnessed statements in a page's prose (fenced code blocks are examples, not statements)."""
+    prose = blank_fenced_blocks(markdown)
+    found = []
+    for match in WITNESS_RE.finditer(prose):
+        line = prose.count("\n", 0, match.start()) + 1
+        text = " ".join(match["text"].split())
+        found.append(Witness(page, line, text, match["snippet"], match["label"]))
+    return found
+
+
+def labelled_assertions(path: str | Path) -> dict[str, LabelledAssertion]:
+    """The assertions of a snippet that carry a `# witness: label` comment, by label."""
+    path = Path(path)
+    status = path.stat()
+    return _labelled_assertions(str(path), status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _labelled_assertions(path: str, mtime_ns: int, size: int) -> dict[str, LabelledAssertion]:
+    source = Path(path).read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError:
+        return {}  # the run reports the syntax error with its line
+    assertion_lines = {node.lineno: node for node in ast.walk(tree) if isinstance(node, ast.Assert)}
+    lines = source.splitlines()
+    found: dict[str, LabelledAssertion] = {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type != tokenize.COMMENT:
+            continue
+        match = LABEL_COMMENT_RE.search(token.string)
+        if not match:
+            continue
+        line = token.start[0]
+        node = _assertion_on(line, assertion_lines)
+        if node is not None:
+            text = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+            found[match["label"]] = LabelledAssertion(match["label"], node.lineno, text.strip())
+        else:
+            found.setdefault(match["label"], LabelledAssertion(match["label"], line, ""))
+    return found
+
+
+def _assertion_on(line: int, assertions: dict[int, ast.Assert]) -> ast.Assert | None:
+    """The assertion whose first or last line holds the comment."""
+    for node in assertions.values():
+        if line in (node.lineno, node.end_lineno):
+            return node
+    return None
+
+
+def witness_error(witness: Witness) -> str | None:
+    """None if the witness names a labelled assertion of an existing snippet, else a message."""
+    path = Path(witness.snippet_path)
+    if not path.is_file():
+        return f"{witness.where}: the statement {witness.text!r} cites {witness.snippet_path}, which does not exist"
+    assertions = labelled_assertions(path)
+    assertion = assertions.get(witness.label)
+    if assertion is None:
+        known = ", ".join(sorted(assertions)) or "none"
+        return (
+            f"{witness.where}: the statement {witness.text!r} cites the assertion {witness.label!r} of "
+            f"{witness.snippet_path}, which has no assertion with that label (it has: {known})"
+        )
+    if not assertion.source:
+        return (
+            f"{witness.where}: the label {witness.label!r} in {witness.snippet_path}:{assertion.line} "
+            "is not on an assert statement"
+        )
+    return None
