@@ -131,3 +131,22 @@ def witness_error(witness: Witness) -> str | None:
             "is not on an assert statement"
         )
     return None
+
+
+def main(pages: list[str]) -> int:
+    """`python -m guide_build.witnesses docs/a.md ...`: check the pages' witnesses, print problems."""
+    problems = 0
+    for page in pages:
+        for witness in find_witnesses(Path(page).read_text(encoding="utf-8"), page):
+            error = witness_error(witness)
+            if error:
+                problems += 1
+                print(error)
+    print(f"{problems} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
