@@ -14,9 +14,9 @@ import torch
 from bs4 import BeautifulSoup
 from site_build import build_site
 
-from guide_build import gpu_record
-from guide_build.inventory import whole_file_includes
-from guide_build.runner import SnippetFailed, SnippetRun, run_snippet
+from guide_build.core import gpu_record
+from guide_build.core.inventory import whole_file_includes
+from guide_build.core.runner import SnippetFailed, SnippetRun, run_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "snippets").rglob("*.py"))

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import PAGES, ROOT
 
-from guide_build.claims import CLAIM_RE
+from guide_build.core.claims import CLAIM_RE
 
 FENCE = re.compile(r"^\s*```.*?^\s*```", re.MULTILINE | re.DOTALL)
 NAMED_API = re.compile(r"`((?:torch|nn|F)\.[A-Za-z_][\w.]*)")

@@ -9,7 +9,7 @@ from conftest import DEVICES, PAGES, ROOT
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from guide_build.claims import claim_error, find_claims
+from guide_build.core.claims import claim_error, find_claims
 
 CLAIMS = [claim for page in PAGES for claim in find_claims(Path(page).read_text(encoding="utf-8"), page)]
 

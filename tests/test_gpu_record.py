@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from conftest import CUDA, PAGES, ROOT
 
-from guide_build import gpu_record
-from guide_build.runner import SnippetRun
-from guide_build.stamp import gpu_line
+from guide_build.core import gpu_record
+from guide_build.core.runner import SnippetRun
+from guide_build.core.stamp import gpu_line
 
 TITLE_RE = re.compile(r'title="([^"]+)"')
 

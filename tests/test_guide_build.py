@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from guide_build import cache, claims, fence, includes, runner
+from guide_build.adapters import markdown_docs as includes
+from guide_build.adapters import markdown_exec_fence as fence
+from guide_build.core import cache, claims, runner
 
 
 def write(path, source):
@@ -277,7 +279,7 @@ def test_material_blocks_are_opened_so_their_code_is_tested():
 def test_dirty_rebuild_redoes_a_page_whose_snippet_changed(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from guide_build import hooks
+    from guide_build.adapters import mkdocs_hooks as hooks
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "snippets" / "c").mkdir(parents=True)
@@ -301,7 +303,8 @@ def test_dirty_rebuild_redoes_a_page_whose_snippet_changed(tmp_path, monkeypatch
 def test_home_page_table_is_rebuilt_when_its_counts_change(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from guide_build import hooks, inventory
+    from guide_build.adapters import mkdocs_hooks as hooks
+    from guide_build.core import inventory
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "snippets").mkdir()
@@ -355,7 +358,7 @@ The value is **1**{ data-claim="c/01_s.py:x" }.
 
 
 def test_inventory_counts_whole_files_claims_assertions_and_exercises(tmp_path, monkeypatch):
-    from guide_build import inventory
+    from guide_build.core import inventory
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "snippets" / "c").mkdir(parents=True)
@@ -367,7 +370,7 @@ def test_inventory_counts_whole_files_claims_assertions_and_exercises(tmp_path, 
 
 
 def test_inventory_follows_the_nav_and_totals_pages_with_examples():
-    from guide_build import inventory
+    from guide_build.core import inventory
 
     nav = [{"Home": "index.md"}, {"Part": [{"A": "a/x.md"}, "a/y.md"]}, {"Elsewhere": "https://example.com/"}]
     assert list(inventory.nav_pages(nav)) == [("Home", "index.md"), ("A", "a/x.md"), (None, "a/y.md")]
@@ -387,7 +390,7 @@ def test_inventory_follows_the_nav_and_totals_pages_with_examples():
 def test_a_notebook_kept_in_docs_fails_the_build(tmp_path, caplog):
     from mkdocs.structure.files import File, Files
 
-    from guide_build import hooks
+    from guide_build.adapters import mkdocs_hooks as hooks
 
     def files(*names):
         return Files(

@@ -18,7 +18,7 @@ from conftest import DEVICES
 from module_check import check_module
 from torch import nn
 
-from guide_build.runner import snippet_namespace
+from guide_build.core.runner import snippet_namespace
 
 
 @dataclass(frozen=True)

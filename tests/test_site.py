@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets
 
-from guide_build.cache import cached_run
+from guide_build.core.cache import cached_run
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from conftest import DEVICES, SNIPPETS
 
-from guide_build.inventory import assertions_in
+from guide_build.core.inventory import assertions_in
 
 
 @pytest.mark.parametrize("device", DEVICES)

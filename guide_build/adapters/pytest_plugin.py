@@ -1,12 +1,12 @@
-"""pytest plugin for the guide (loaded by `-p guide_build.pytest_plugin` in pyproject.toml).
+"""pytest plugin for the guide (loaded by `-p guide_build.adapters.pytest_plugin` in pyproject.toml).
 
 - `REQUIRE_CUDA=1` makes the run fail at once on a machine without CUDA, so a GPU job can never
   pass by skipping its CUDA tests.
 - `--record-gpu` (on a CUDA machine) records the CUDA output of every snippet for the site; see
   guide_build/gpu_record.py.
-- pytest-markdown-docs gets a parser that expands `--8<--` includes (guide_build.includes), so
-  `pytest docs/` tests each page as a reader sees it. A page's code imports helper modules from
-  its snippet folder (as the scripts do, run beside them), so those folders are importable.
+- pytest-markdown-docs gets a parser that expands `--8<--` includes (guide_build.adapters.markdown_docs), so
+  `pytest docs/` tests the code written in each page; included snippet files are run in processes
+  of their own by tests/test_snippets.py.
 """
 
 from __future__ import annotations
@@ -14,14 +14,12 @@ from __future__ import annotations
 import functools
 import io
 import os
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from guide_build.includes import IncludeExpandingParser
-from guide_build.notebooks import is_helper_module
+from guide_build.adapters.markdown_docs import IncludeExpandingParser
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,8 +33,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     # pymdownx.snippets resolves include paths against the working directory.
     os.chdir(config.rootpath)
-    for folder in sorted({path.parent for path in Path("snippets").rglob("*.py") if is_helper_module(path)}):
-        sys.path.append(str(folder.resolve()))
     if config.getoption("--record-gpu") and not torch.cuda.is_available():
         raise pytest.UsageError("--record-gpu needs a CUDA device")
     if os.environ.get("REQUIRE_CUDA") == "1" and not torch.cuda.is_available():

@@ -2,7 +2,7 @@
 
 `on_files` publishes every snippet file beside the pages and writes one notebook per page that
 runs snippets (mkdocs-jupyter renders it). Per page, `on_page_markdown` finds the claims in the
-page source; markdown-exec then runs the page's snippets through guide_build.fence, which records
+page source; markdown-exec then runs the page's snippets through guide_build.adapters.markdown_exec_fence, which records
 them in `fence.current_page`; `on_page_content` checks each claim against those runs, adds the
 notebook links and the "verified" stamp. Any problem is logged as a warning, which
 `mkdocs build --strict` turns into a failed build.
@@ -21,23 +21,38 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from guide_build import fence, gpu_record, inventory, notebooks, stamp
-from guide_build.cache import cached_run, device_description, source_files
-from guide_build.claims import Claim, claim_error, find_claims
-from guide_build.fence import SNIPPET_LINK_PREFIX, SNIPPETS_DIR
-from guide_build.includes import INCLUDE_RE
-from guide_build.runner import SnippetFailed
+from guide_build.adapters import markdown_exec_fence as fence
+from guide_build.core import gpu_record, inventory, notebooks, runner, stamp
+from guide_build.core.cache import cached_run, cached_runs, device_description, source_files
+from guide_build.core.claims import Claim, claim_error, find_claims
+from guide_build.core.page_source import (
+    INCLUDE_RE,
+    SNIPPET_LINK_PREFIX,
+    SNIPPETS_DIR,
+    executed_blocks,
+    include_problems,
+    whole_file_includes,
+)
+from guide_build.core.runner import SnippetFailed
+from guide_build.core.witnesses import Witness, find_witnesses, unread_markup, witness_error
 
 log = logging.getLogger("mkdocs.hooks.guide_build")
 
 NOTEBOOK_SOURCE_DIR = Path(".cache") / "notebooks"
 _page_claims: dict[str, list[Claim]] = {}
+_page_witnesses: dict[str, list[Witness]] = {}
 _pages_with_notebooks: set[str] = set()
 _SNIPPET_LINK_RE = re.compile(r'href="' + re.escape(SNIPPET_LINK_PREFIX) + r'([^"]+)"')
 
 
+def on_config(config, **_):
+    runner.prestart()  # the snippet server imports torch while MkDocs reads the pages
+    return config
+
+
 @event_priority(50)  # before mkdocs-jupyter, which turns the generated notebooks into pages
 def on_files(files: Files, config, **_) -> Files:
+    _run_every_example(files)
     for path in sorted(SNIPPETS_DIR.rglob("*.py")):
         files.append(File(path.as_posix(), src_dir=".", dest_dir=config["site_dir"], use_directory_urls=False))
     _refuse_hand_written_notebooks(files)
@@ -47,6 +62,17 @@ def on_files(files: Files, config, **_) -> Files:
     for page in files.documentation_pages():
         _forget_if_snippets_changed(page, config)
     return files
+
+
+def _run_every_example(files: Files) -> None:
+    """Run (or find in the cache) every example the pages include, several at a time; the pages
+    and notebooks then read the results. Failures are reported where a page shows the example."""
+    snippets: set[str] = set()
+    for page in files.documentation_pages():
+        if page.src_uri.endswith(".md"):
+            text = Path(page.abs_src_path).read_text(encoding="utf-8")
+            snippets.update(s for s in whole_file_includes(text) if Path(s).is_file())
+    cached_runs(sorted(snippets))
 
 
 def _refuse_hand_written_notebooks(files: Files) -> None:
@@ -97,12 +123,38 @@ def _cache_folder(name: str) -> Path:
 
 
 def on_page_markdown(markdown: str, page, config, **_) -> str:
-    fence.current_page = fence.PageRecord()
-    _page_claims[page.file.src_uri] = find_claims(markdown, f"docs/{page.file.src_uri}")
+    if not page.file.src_uri.endswith(".md"):
+        return markdown  # a generated notebook: its page was checked
+    source = f"docs/{page.file.src_uri}"
+    markdown = _without_broken_includes(markdown, source)
+    block_lines: dict[str, list[int]] = {}
+    for block in executed_blocks(markdown):
+        block_lines.setdefault(block.title, []).append(block.line)
+    fence.current_page = fence.PageRecord(page=source, block_lines=block_lines)
+    _page_claims[page.file.src_uri] = find_claims(markdown, source)
+    _page_witnesses[page.file.src_uri] = find_witnesses(markdown, source)
+    for problem in unread_markup(markdown, source):
+        log.warning(problem)
     if inventory.MARKER in markdown:
         table = inventory.shown[page.file.src_uri] = _inventory_table(config)
         markdown = markdown.replace(inventory.MARKER, table)
     return markdown
+
+
+def _without_broken_includes(markdown: str, page: str) -> str:
+    """Report each include that cannot be pasted (a missing file or section) with its page and
+    line, and leave a note in its place, so that the build goes on and reports every problem."""
+    problems = include_problems(markdown, page)
+    for problem in problems:
+        log.warning(problem)
+    if not problems:
+        return markdown
+    broken_lines = {int(problem.split(":")[1]) for problem in problems}
+    lines = markdown.split("\n")
+    for number in broken_lines:
+        if INCLUDE_RE.match(lines[number - 1]):
+            lines[number - 1] = lines[number - 1].replace("--8<--", "# (not included: see the build log)")
+    return "\n".join(lines)
 
 
 def on_page_content(html: str, page, config, **_) -> str:
@@ -118,6 +170,12 @@ def on_page_content(html: str, page, config, **_) -> str:
             )
             continue
         error = claim_error(claim, run.facts)
+        if error:
+            log.warning(error)
+    for witness in _page_witnesses.pop(page.file.src_uri, []):
+        error = witness_error(witness)
+        if error is None and witness.snippet_path not in runs and witness.snippet_path not in record.failures:
+            error = f"{witness.where}: the statement {witness.text!r} cites {witness.snippet_path}, which this page does not run"
         if error:
             log.warning(error)
     for excerpt in sorted(record.excerpts - set(runs) - record.failures):

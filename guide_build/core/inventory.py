@@ -13,12 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from guide_build.claims import find_claims
-from guide_build.includes import INCLUDE_RE
+from guide_build.core.claims import find_claims
+from guide_build.core.page_source import page_title, whole_file_includes
 
 MARKER = "<!-- guide-inventory -->"
 # The table each page was last built with. `mkdocs serve` rebuilds in one process, and rebuilds the
-# page only when its table would change (guide_build.hooks), not on every edit of any snippet.
+# page only when its table would change (guide_build.adapters.mkdocs_hooks), not on every edit of any snippet.
 shown: dict[str, str] = {}
 
 
@@ -42,17 +42,6 @@ def count_page(src_uri: str, markdown: str, title: str | None = None) -> PageCou
         assertions=sum(assertions_in(Path(snippet)) for snippet in snippets),
         exercises=sum("_exercise_" in Path(snippet).name for snippet in snippets),
     )
-
-
-def whole_file_includes(markdown: str) -> Iterator[str]:
-    for line in markdown.split("\n"):
-        include = INCLUDE_RE.match(line)
-        if include and include["target"].startswith("snippets/") and include["target"].endswith(".py"):
-            yield include["target"]
-
-
-def page_title(markdown: str) -> str | None:
-    return next((line[2:].strip() for line in markdown.split("\n") if line.startswith("# ")), None)
 
 
 def assertions_in(path: Path) -> int:

@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-CLAIM_RE = re.compile(r'(\*\*|`)(?P<text>[^*`\n]+?)\1\{\s*data-claim="(?P<snippet>[^":]+):(?P<name>\w+)"\s*\}')
+CLAIM_RE = re.compile(
+    r"(\*\*|`)(?P<text>[^*`]+?)\1\{[ \t]*data-claim=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<name>\w+)(?P=quote)[ \t]*\}"
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def find_claims(markdown: str, page: str) -> list[Claim]:
     claims = []
     for match in CLAIM_RE.finditer(prose):
         line = prose.count("\n", 0, match.start()) + 1
-        claims.append(Claim(page, line, match["text"], match["snippet"], match["name"]))
+        claims.append(Claim(page, line, " ".join(match["text"].split()), match["snippet"], match["name"]))
     return claims
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import nbformat
 from nbformat import v4
 
-from guide_build.fence import displayed_lines
-from guide_build.includes import INCLUDE_RE
+from guide_build.core.claims import CLAIM_RE
+from guide_build.core.page_source import INCLUDE_RE, displayed_lines, page_title, section_text, target_problem
+from guide_build.core.witnesses import WITNESS_RE
 
 EXEC_FENCE_RE = re.compile(r'^\s*(?P<ticks>`{3,})python\b[^\n]*\bexec="on"')
 BLOCK_TITLE_RE = re.compile(r'^(?P<indent>\s*)(?:!!!|\?\?\?\+?|===)\s*(?P<kind>\w+)?\s*(?:"(?P<title>[^"]*)")?\s*$')
-CLAIM_ATTRIBUTE_RE = re.compile(r'\{\s*data-claim="[^"]*"\s*\}')
 PAGE_LINK_RE = re.compile(r"\]\((?!https?:|#|mailto:)(?P<target>[^)#\s]+\.md)(?P<anchor>#[^)\s]*)?\)")
 
 OutputOf = Callable[[str], "str | None"]
@@ -31,7 +31,7 @@ def notebook_for_page(
     markdown: str, page: str, site_url: str, output_of: OutputOf, environment: str
 ) -> nbformat.NotebookNode:
     """`page` is the page's path under docs/; `output_of(snippet)` gives a snippet's printed output."""
-    title = next((line[2:].strip() for line in markdown.split("\n") if line.startswith("# ")), page)
+    title = page_title(markdown) or page
     page_url = site_url + _page_url(page)
     intro = (
         f"*This notebook is generated from the page [{title}]({page_url}) of the PyTorch Builders Guide. "
@@ -71,8 +71,11 @@ def write_if_changed(notebook: nbformat.NotebookNode, path: Path) -> None:
 
 def _cells_for_include(target: str, output_of: OutputOf) -> list[nbformat.NotebookNode]:
     path, _, section = target.partition(":")
+    problem = target_problem(target)
+    if problem:  # the page's build reports it
+        return [v4.new_markdown_cell(f"*This example is missing: {problem}.*")]
     if section:
-        text = f"Part of `{path}`, which a later cell runs as a whole:\n\n```python\n{_section(path, section)}\n```"
+        text = f"Part of `{path}`, which a later cell runs as a whole:\n\n```python\n{section_text(path, section)}\n```"
         return [v4.new_markdown_cell(text)]
     source = "\n".join(displayed_lines(Path(path))).strip("\n")
     output = output_of(path)
@@ -95,18 +98,11 @@ def _code_cell(source: str, output: str | None) -> nbformat.NotebookNode:
     return cell
 
 
-def _section(path: str, name: str) -> str:
-    text = Path(path).read_text(encoding="utf-8")
-    start, end = f"[start:{name}]", f"[end:{name}]"
-    body = text.split(start, 1)[1].split("\n", 1)[1].split(end, 1)[0]
-    return body.rsplit("\n", 1)[0].strip("\n")
-
-
 def _end_of_fence(lines: list[str], opening: int, ticks: str) -> int:
     for index in range(opening + 1, len(lines)):
         if lines[index].strip() == ticks:
             return index
-    raise ValueError(f"unclosed code block at line {opening + 1}")
+    return len(lines) - 1  # an unclosed block runs to the end of the page, as in Markdown
 
 
 def _flush(prose: list[str], cells: list, page: str, site_url: str) -> None:
@@ -132,10 +128,16 @@ def _notebook_markdown(lines: list[str], page: str, site_url: str) -> str:
             continue
         if block_indent is not None and line.startswith(" " * (block_indent + 4)):
             line = line[:block_indent] + line[block_indent + 4 :]
-        line = CLAIM_ATTRIBUTE_RE.sub("", line)
         line = PAGE_LINK_RE.sub(lambda match: f"]({_absolute(match, page, site_url)})", line)
         out.append(line)
-    return "\n".join(out)
+    return _checked_text_as_plain_text("\n".join(out))
+
+
+def _checked_text_as_plain_text(markdown: str) -> str:
+    """A checked value or statement reads as plain prose in a notebook: its markup is dropped
+    (a value written as code stays code)."""
+    markdown = CLAIM_RE.sub(lambda match: match[0].split("{")[0].removeprefix("**").removesuffix("**"), markdown)
+    return WITNESS_RE.sub(lambda match: match["text"], markdown)
 
 
 def _absolute(match: re.Match, page: str, site_url: str) -> str:

@@ -1,25 +1,31 @@
 """A disk cache of snippet runs, so a rebuild re-runs only the snippets that changed.
 
 A cached run is reused only when everything it could depend on is unchanged: the snippet's bytes,
-the bytes of the repository modules it imports, and the environment (Python, torch and NumPy
-versions, the device it ran on, and this runner's own code). Anything else gives a new key, so a
-stale output is never shown. Failed runs are never stored.
+the bytes of the repository modules it imports, and the environment (Python, torch, every
+installed package's version, the device it ran on, and the runner's own code). Anything else
+gives a new key, so a stale output is never shown. Entries come only from successful runs, each in
+a process of its own (guide_build.core.runner), so no other snippet can have changed what they hold.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from guide_build import runner
+from guide_build.core import facts, runner, snippet_child, snippet_options, snippet_server
+
+RUNNER_MODULES = (runner, snippet_server, snippet_child, snippet_options, facts)
 
 CACHE_DIR_ENV = "GUIDE_CACHE_DIR"
 DEFAULT_CACHE_DIR = Path(".cache") / "snippet-runs"
@@ -38,6 +44,16 @@ def cached_run(path: str | Path, *, device: str = "auto") -> runner.SnippetRun:
     return run
 
 
+def cached_runs(paths: list[str | Path], *, device: str = "auto") -> None:
+    """Fill the cache for these snippets, running the missing ones side by side (one per core).
+    Failures are not stored; whoever shows the snippet runs it again and reports the failure."""
+    missing = [path for path in paths if not (cache_dir() / f"{cache_key(path, device)}.json").is_file()]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for future in [pool.submit(cached_run, path, device=device) for path in missing]:
+            with contextlib.suppress(runner.SnippetFailed):
+                future.result()
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_DIR_ENV, DEFAULT_CACHE_DIR))
 
@@ -52,16 +68,30 @@ def cache_key(path: str | Path, device: str) -> str:
 
 
 def environment_fingerprint(device: str) -> str:
-    """Everything outside the repository that can change what a snippet prints."""
-    numpy_version = _version_of("numpy")
+    """Everything outside the snippet's folder that can change what it prints."""
     parts = [
         f"python {platform.python_version()}",
         f"torch {torch.__version__}",
-        f"numpy {numpy_version}",
+        f"packages {installed_packages()}",
         f"device {device}: {device_description(device)}",
-        f"runner {hashlib.sha256(Path(runner.__file__).read_bytes()).hexdigest()}",
+        f"runner {runner_code()}",
     ]
     return "; ".join(parts)
+
+
+@functools.cache
+def installed_packages() -> str:
+    """A digest of every installed distribution and its version: the pinned environment."""
+    names = sorted(f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions())
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
+def runner_code() -> str:
+    """A digest of the code that runs a snippet and reads its results."""
+    digest = hashlib.sha256()
+    for module in RUNNER_MODULES:
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
 
 
 def device_description(device: str = "auto") -> str:
@@ -92,7 +122,10 @@ def _local_imports(path: Path) -> list[Path]:
 @functools.lru_cache(maxsize=4096)
 def _local_imports_of_version(path: Path, mtime_ns: int, size: int) -> list[Path]:
     """Parsing every snippet on every rebuild adds up: remember the answer per file version."""
-    tree = ast.parse(path.read_bytes(), filename=str(path))
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError:
+        return []  # its run reports the error, with the line
     names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -101,11 +134,3 @@ def _local_imports_of_version(path: Path, mtime_ns: int, size: int) -> list[Path
             names.append(node.module)
     candidates = (path.parent / f"{name.split('.')[0]}.py" for name in names)
     return [candidate for candidate in candidates if candidate.is_file()]
-
-
-def _version_of(module_name: str) -> str:
-    try:
-        module = __import__(module_name)
-    except ImportError:
-        return "absent"
-    return getattr(module, "__version__", "unknown")

@@ -7,9 +7,9 @@ import platform
 
 import torch
 
-from guide_build import gpu_record
-from guide_build.cache import device_description
-from guide_build.runner import SnippetRun
+from guide_build.core import gpu_record
+from guide_build.core.cache import device_description
+from guide_build.core.runner import SnippetRun
 
 
 def render(runs: list[SnippetRun], gpu_run: gpu_record.GpuRun | None) -> str:

@@ -26,12 +26,12 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from guide_build.claims import blank_fenced_blocks
+from guide_build.core.claims import CLAIM_RE, blank_fenced_blocks
 
 LABEL = r"[a-z0-9][a-z0-9-]*"
 WITNESS_RE = re.compile(
     r"(?<![*\w])\*(?!\*)(?P<text>[^*]+?)\*"
-    r"\{\s*data-witness=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<label>" + LABEL + r")(?P=quote)\s*\}"
+    r"\{[ \t]*data-witness=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<label>" + LABEL + r")(?P=quote)[ \t]*\}"
 )
 LABEL_COMMENT_RE = re.compile(r"#\s*witness:\s*(?P<label>" + LABEL + r")\s*$")
 
@@ -69,6 +69,33 @@ def find_witnesses(markdown: str, page: str) -> list[Witness]:
         text = " ".join(match["text"].split())
         found.append(Witness(page, line, text, match["snippet"], match["label"]))
     return found
+
+
+def unread_markup(markdown: str, page: str) -> list[str]:
+    """Claim or witness attributes in the prose that neither pattern reads: they would go
+    unchecked, or show their markup as text (a space before `{`, braces broken over a line)."""
+    prose = blank_fenced_blocks(markdown)
+    for pattern in (CLAIM_RE, WITNESS_RE):
+        prose = pattern.sub(_blank, prose)
+    prose = re.sub(r"(`+)[^`]*?\1", _blank, prose)  # `data-claim` named in inline code is prose
+    problems = []
+    for match in re.finditer(r"data-(claim|witness)", prose):
+        line = prose.count("\n", 0, match.start()) + 1
+        kind = match[1]
+        problems.append(
+            f"{page}:{line}: a {kind} that is not read, so it is not checked. Write it as "
+            + (
+                '**value**{ data-claim="chapter/file.py:name" }'
+                if kind == "claim"
+                else '*statement*{ data-witness="chapter/file.py:label" }'
+            )
+            + ": no space before the brace, the braces on one line, the quotes matching."
+        )
+    return problems
+
+
+def _blank(match: re.Match) -> str:
+    return re.sub(r"[^\n]", " ", match[0])
 
 
 def labelled_assertions(path: str | Path) -> dict[str, LabelledAssertion]:
@@ -134,7 +161,7 @@ def witness_error(witness: Witness) -> str | None:
 
 
 def main(pages: list[str]) -> int:
-    """`python -m guide_build.witnesses docs/a.md ...`: check the pages' witnesses, print problems."""
+    """`python -m guide_build.core.witnesses docs/a.md ...`: check the pages' witnesses, print problems."""
     problems = 0
     for page in pages:
         for witness in find_witnesses(Path(page).read_text(encoding="utf-8"), page):

@@ -1,4 +1,4 @@
-"""The executed code block: markdown-exec renders it, `cached_run` runs the snippet file.
+"""The executed code block: markdown-exec renders it, the core runner runs the snippet file.
 
 A page embeds a snippet as
 
@@ -9,30 +9,27 @@ A page embeds a snippet as
 pymdownx.snippets pastes the file in; this formatter runs the *file* named by `title` (so a
 traceback names the snippet file and its real line numbers) and markdown-exec shows the code with
 the printed output beneath it (`source="block"`, `result="text"` unless the fence says otherwise;
-`gpu="recorded"` adds the output of the recorded CUDA run). A block that shows only a section of the file (`file.py:name`)
-is shown as an excerpt, not run on its own, with a link to the whole file; the page must also
-run the whole file (the hooks check that).
+`gpu="recorded"` adds the output of the recorded CUDA run). A block that shows only a section of
+the file (`file.py:name`) is shown as an excerpt, not run on its own, with a link to the whole
+file; the page must also run the whole file (the hooks check that). Every problem is logged as a
+warning naming the page and the block's line, and rendered in place of the block.
 """
 
 from __future__ import annotations
 
-import functools
 import html
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from markdown_exec import ExecutionError, MarkdownConverter, base_format, code_block
+from markdown_exec import MarkdownConverter, base_format, code_block
 from markupsafe import Markup
 
-from guide_build import gpu_record
-from guide_build.cache import cached_run
-from guide_build.runner import SnippetFailed, SnippetRun
-
-SNIPPETS_DIR = Path("snippets")
-SECTION_MARKER = "--8<-- ["
-SNIPPET_LINK_PREFIX = "snippet-file:"
+from guide_build.core import gpu_record
+from guide_build.core.cache import cached_run
+from guide_build.core.page_source import SNIPPET_LINK_PREFIX, SNIPPETS_DIR, displayed_lines
+from guide_build.core.runner import SnippetFailed, SnippetRun
 
 _log = logging.getLogger("mkdocs.hooks.guide_build")
 
@@ -41,9 +38,17 @@ _log = logging.getLogger("mkdocs.hooks.guide_build")
 class PageRecord:
     """What the formatter did on the page being built; the hooks read it when the page is done."""
 
+    page: str = ""  # docs/<page>.md
+    block_lines: dict[str, list[int]] = field(default_factory=dict)  # title -> lines of its blocks
     runs: dict[str, SnippetRun] = field(default_factory=dict)
     excerpts: set[str] = field(default_factory=set)
     failures: set[str] = field(default_factory=set)
+
+    def where(self, title: str) -> str:
+        """'page:line' of the next block with this title (blocks are formatted in page order)."""
+        lines = self.block_lines.get(title) or [0]
+        line = lines.pop(0) if len(lines) > 1 else lines[0]
+        return f"{self.page}:{line}" if line else self.page
 
 
 current_page = PageRecord()
@@ -51,17 +56,38 @@ current_page = PageRecord()
 
 def format_python(source: str, language: str, css_class: str, options: dict[str, Any], md, **kwargs: Any) -> str:
     """pymdownx.superfences `format` for ```python fences that markdown-exec's validator accepts."""
-    path = Path(options["extra"].get("title", ""))
-    if path.is_file() and _is_excerpt(source, path):
+    title = options["extra"].get("title", "")
+    where = current_page.where(title)
+    path = Path(title)
+    problem = _block_problem(path, source)
+    if problem:
+        return _log_and_render_error(f"{where}: {problem}", md)
+    if _is_excerpt(source, path):
         return _render_excerpt(source, path, md)
+    try:
+        run = cached_run(path)
+    except SnippetFailed as failure:
+        current_page.failures.add(str(path))
+        _log.warning(f"{where}: the example {path} failed:\n{failure.traceback_text}")
+        return MarkdownConverter(md).convert(code_block("pytb", failure.traceback_text))
+    current_page.runs[str(path)] = run
     extra = dict(options["extra"])
     show_gpu = extra.pop("gpu", "") == "recorded"
     options = {**options, "extra": extra, "source": options["source"] or "block", "result": options["result"] or "text"}
-    run = functools.partial(_run_file, path)
-    rendered = base_format(language=language, run=run, code=source, md=md, **options)
+    rendered = base_format(language=language, run=lambda *_, **__: run.output, code=source, md=md, **options)
     if show_gpu:
         rendered += _recorded_gpu_output(path, md)
     return rendered
+
+
+def _block_problem(path: Path, code: str) -> str | None:
+    if path.suffix != ".py" or SNIPPETS_DIR not in path.parents:
+        return f'an executed block needs title="snippets/<chapter>/<file>.py"; got "{path}"'
+    if not path.is_file():
+        return f"the snippet file {path} does not exist"
+    if not _shows_code_from(code, path):
+        return f"the block titled {path} shows code that is not in that file"
+    return None
 
 
 def _recorded_gpu_output(path: Path, md) -> Markup:
@@ -80,29 +106,6 @@ def _recorded_gpu_output(path: Path, md) -> Markup:
     )
 
 
-def _run_file(path: Path, code: str, **_: Any) -> str:
-    if path.suffix != ".py" or SNIPPETS_DIR not in path.parents:
-        raise ExecutionError(
-            _error_block(f'An executed block needs title="snippets/<chapter>/<file>.py"; got "{path}".')
-        )
-    if not path.is_file():
-        raise ExecutionError(_error_block(f"The snippet file {path} does not exist."))
-    if not _shows_code_from(code, path):
-        raise ExecutionError(_error_block(f"The block titled {path} shows code that is not in that file."))
-    try:
-        run = cached_run(path)
-    except SnippetFailed as failure:
-        current_page.failures.add(str(path))
-        raise ExecutionError(code_block("pytb", failure.traceback_text)) from failure
-    current_page.runs[str(path)] = run
-    return run.output
-
-
-def displayed_lines(path: Path) -> list[str]:
-    """The file's lines as pymdownx.snippets shows them: section markers removed."""
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if SECTION_MARKER not in line]
-
-
 def _is_excerpt(code: str, path: Path) -> bool:
     return code.strip("\n").splitlines() != _strip_blank_ends(displayed_lines(path))
 
@@ -119,8 +122,6 @@ def _strip_blank_ends(lines: list[str]) -> list[str]:
 
 def _render_excerpt(code: str, path: Path, md) -> str:
     """Show a section of a snippet file, not run on its own, with a link to the whole file."""
-    if not _shows_code_from(code, path):
-        return _log_and_render_error(f"The block titled {path} shows code that is not in that file.", md)
     current_page.excerpts.add(path.as_posix())
     block = code_block("python", code.strip("\n"), title=f"{path.as_posix()} (excerpt)")
     href = html.escape(SNIPPET_LINK_PREFIX + path.as_posix())

@@ -1,0 +1,1 @@
+"""Adapters between the core and MkDocs, markdown-exec, pymdownx.snippets and pytest."""

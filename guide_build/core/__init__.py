@@ -1,0 +1,1 @@
+"""Plain-Python core of the build: nothing here imports MkDocs, Markdown or pytest."""

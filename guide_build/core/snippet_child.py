@@ -1,0 +1,122 @@
+"""What a forked child of the snippet server does: run one snippet file as a fresh `python` would.
+
+It never returns: the child ends with `os._exit`, after writing `result.json` (the snippet's
+facts, or its traceback). A child that ends without writing it exited early or crashed.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import warnings
+from contextlib import ExitStack
+from pathlib import Path
+from unittest import mock
+
+from guide_build.core.facts import facts_of
+
+
+def run(*, display: str, script: Path, work: Path, temporary: Path, output: Path, result: Path, device: str) -> None:
+    status = 1
+    try:
+        _become_a_fresh_process(work, temporary, output)
+        status = _run_script(display, script, result, device)
+    except BaseException:  # a failure of the runner itself: show it rather than die silently
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _become_a_fresh_process(work: Path, temporary: Path, output: Path) -> None:
+    os.setpgid(0, 0)  # the server ends the whole group: nothing the snippet starts outlives it
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(signum, signal.SIG_DFL)
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(descriptor, 1)
+    os.dup2(descriptor, 2)
+    os.close(descriptor)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # where a hung run is
+    os.chdir(work)
+    os.environ["TMPDIR"] = str(temporary)
+    tempfile.tempdir = str(temporary)
+    warnings.resetwarnings()
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+
+
+def _run_script(display: str, script: Path, result: Path, device: str) -> int:
+    source = script.read_text(encoding="utf-8")
+    sys.argv = [display]
+    sys.path.insert(0, str(script.parent))
+    namespace = {"__name__": "__main__", "__file__": str(script), "__builtins__": __builtins__}
+    main_module = type(sys)("__main__")
+    main_module.__dict__.update(namespace)
+    sys.modules["__main__"] = main_module
+    started = time.perf_counter()
+    try:
+        with _device_scope(device):
+            code = compile(source, display, "exec", dont_inherit=True)
+            exec(code, main_module.__dict__)
+            _wait_for_threads()
+    except BaseException as error:  # SystemExit too: a snippet must run to its end
+        _write(result, {"traceback": _traceback_from(error, display, script)})
+        return 1
+    seconds = time.perf_counter() - started
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _write(result, {"facts": facts_of(main_module.__dict__), "seconds": seconds})
+    return 0
+
+
+def _wait_for_threads() -> None:
+    """As the interpreter does at exit: wait for the threads that are not daemons."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+
+
+def _device_scope(device: str) -> ExitStack:
+    import torch
+
+    stack = ExitStack()
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was asked for, but torch.cuda.is_available() is False")
+    if device == "cpu":
+        for target, value in (
+            ("torch.cuda.is_available", False),
+            ("torch.cuda.device_count", 0),
+            ("torch.accelerator.is_available", False),
+            ("torch.accelerator.device_count", 0),
+            ("torch.accelerator.current_accelerator", None),
+            ("torch.backends.mps.is_available", False),
+        ):
+            stack.enter_context(mock.patch(target, return_value=value))
+    return stack
+
+
+def _traceback_from(error: BaseException, display: str, script: Path) -> str:
+    """The traceback from the snippet's own frame down, with the copy's paths as the reader's."""
+    trace = traceback.TracebackException.from_exception(error)
+    stack = list(trace.stack)
+    first = next((i for i, frame in enumerate(stack) if frame.filename == display), len(stack))
+    trace.stack = traceback.StackSummary.from_list(stack[first:])
+    text = "".join(trace.format())
+    if isinstance(error, SystemExit):
+        text += f"(the snippet called sys.exit({error.code!r}) before reaching the end of the file)\n"
+    return text
+
+
+def _write(path: Path, value: dict) -> None:
+    path.write_text(json.dumps(value), encoding="utf-8")

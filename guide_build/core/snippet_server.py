@@ -1,0 +1,217 @@
+"""A process that has imported torch once and runs each snippet in a fresh fork of itself.
+
+    python -m guide_build.core.snippet_server      (started by guide_build.core.runner, never by hand)
+
+Requests and answers are JSON lines on stdin and stdout. For each request the server forks a
+child, which runs the snippet as `python snippets/<chapter>/<file>.py` would: in a throwaway
+working directory holding a copy of the snippet's folder, with stdout and stderr (its threads'
+and child processes' too) captured at the file-descriptor level, under a time limit. Nothing the
+snippet does (global settings, hooks, threads, a changed directory, files it writes) reaches the
+server, another snippet or the repository. The server never runs snippet code itself, and never
+touches CUDA, so that every child starts from the same clean state and may use CUDA.
+
+A run fails when the snippet raises (SystemExit too), exits before the end of its file, dies by a
+signal, runs past its time limit, prints more than the output limit or leaves files behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Imported here once, so that no child pays for it.
+import numpy  # noqa: F401
+import torch  # noqa: F401
+import torch.nn  # noqa: F401
+import torch.optim  # noqa: F401
+
+from guide_build.core import snippet_child
+
+_RESULT = "result.json"
+_OUTPUT = "output.txt"
+_WORK = "root"
+_FROZEN = "tmp"
+
+
+@dataclass
+class _Job:
+    id: int
+    display: str
+    pid: int
+    pidfd: int
+    folder: Path
+    deadline: float
+    timeout: float
+    output_limit: int
+    copied: set[str]
+    started: float
+
+
+def main() -> None:
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    requests = sys.stdin.buffer
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing else may write answers
+    answers.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+    jobs: dict[int, _Job] = {}
+    buffered = b""
+    open_input = True
+    while open_input or jobs:
+        waiting = [job.pidfd for job in jobs.values()] + ([requests.fileno()] if open_input else [])
+        timeout = max(
+            0.0, min((job.deadline for job in jobs.values()), default=time.monotonic() + 60) - time.monotonic()
+        )
+        readable, _, _ = select.select(waiting, [], [], timeout)
+        if requests.fileno() in readable:
+            chunk = os.read(requests.fileno(), 65536)
+            if not chunk:
+                open_input = False
+            buffered += chunk
+            while b"\n" in buffered:
+                line, buffered = buffered.split(b"\n", 1)
+                job = _start(json.loads(line))
+                jobs[job.pidfd] = job
+        now = time.monotonic()
+        for job in list(jobs.values()):
+            if job.pidfd in readable or now >= job.deadline:
+                answers.write(json.dumps(_finish(job, timed_out=job.pidfd not in readable)) + "\n")
+                del jobs[job.pidfd]
+
+
+def _start(request: dict) -> _Job:
+    display = request["path"]
+    source = Path(display).resolve()
+    folder = Path(tempfile.mkdtemp(prefix="guide-snippet-"))
+    work = folder / _WORK
+    copy_dir = work / Path(display).parent if not Path(display).is_absolute() else work / "snippet"
+    shutil.copytree(source.parent, copy_dir, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    copied = {path.relative_to(work).as_posix() for path in work.rglob("*")}
+    (folder / _FROZEN).mkdir()
+    timeout = float(request["timeout"])
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        snippet_child.run(
+            display=display,
+            script=copy_dir / source.name,
+            work=work,
+            temporary=folder / _FROZEN,
+            output=folder / _OUTPUT,
+            result=folder / _RESULT,
+            device=request["device"],
+        )
+    started = time.monotonic()
+    return _Job(
+        id=request["id"],
+        display=display,
+        pid=pid,
+        pidfd=os.pidfd_open(pid),
+        folder=folder,
+        deadline=started + timeout,
+        timeout=timeout,
+        output_limit=int(request["output_limit"]),
+        copied=copied,
+        started=started,
+    )
+
+
+def _finish(job: _Job, *, timed_out: bool) -> dict:
+    if timed_out:
+        _dump_stacks_then_kill(job.pid)
+    _, status = os.waitpid(job.pid, 0)
+    seconds = time.monotonic() - job.started
+    _kill_group(job.pid)  # processes the snippet started and left running
+    os.close(job.pidfd)
+    try:
+        output = (job.folder / _OUTPUT).read_text(encoding="utf-8", errors="replace")
+        result_file = job.folder / _RESULT
+        result = json.loads(result_file.read_text(encoding="utf-8")) if result_file.is_file() else None
+        left_behind = _left_behind(job)
+    finally:
+        shutil.rmtree(job.folder, ignore_errors=True)
+    output = output.replace(str(job.folder / _WORK) + os.sep, "")
+    answer = {"id": job.id, "output": output, "facts": {}, "seconds": seconds, "failure": None}
+    answer["failure"] = _failure(job, status, output, result, left_behind, timed_out)
+    if answer["failure"] is None:
+        answer["facts"] = result["facts"]
+    return answer
+
+
+def _failure(job: _Job, status: int, output: str, result: dict | None, left: list[str], timed_out: bool) -> str | None:
+    if timed_out:
+        return (
+            f"{job.display} ran past its time limit of {job.timeout:g} s and was stopped. Where it was:\n"
+            f"{_last_lines(_without_runner_frames(output), 30)}\n"
+            "(A slow snippet sets a longer limit with a comment line `# guide: timeout=<seconds>`.)"
+        )
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        return (
+            f"{job.display} was killed by signal {signal.Signals(number).name} ({number}).\n{_last_lines(output, 20)}"
+        )
+    if result is None:
+        code = os.WEXITSTATUS(status)
+        return (
+            f"{job.display} exited with status {code} before reaching the end of the file "
+            f"(os._exit or a crash).\n{_last_lines(output, 20)}"
+        )
+    if result.get("traceback"):
+        return result["traceback"]
+    if len(output.encode()) > job.output_limit:
+        return (
+            f"{job.display} printed {len(output.encode()):,} bytes, more than the limit of {job.output_limit:,}: "
+            "a page shows what a snippet prints, so print a summary."
+        )
+    if left:
+        shown = ", ".join(left[:10]) + (" ..." if len(left) > 10 else "")
+        return (
+            f"{job.display} left files behind in its working directory: {shown}. A reader who runs it from "
+            "the repository would find them in the tree: write to tempfile.TemporaryDirectory() or io.BytesIO."
+        )
+    return None
+
+
+def _left_behind(job: _Job) -> list[str]:
+    work = job.folder / _WORK
+    present = {path.relative_to(work).as_posix() for path in work.rglob("*") if not path.is_dir()}
+    return sorted(present - job.copied)
+
+
+def _without_runner_frames(output: str) -> str:
+    """faulthandler lists the runner's own frames under the snippet's: keep the snippet's."""
+    runner_folder = str(Path(__file__).parent)
+    lines = output.split("\n")
+    return "\n".join(line for line in lines if runner_folder not in line and "<frozen " not in line)
+
+
+def _last_lines(output: str, count: int) -> str:
+    return "\n".join(output.rstrip("\n").split("\n")[-count:])
+
+
+def _dump_stacks_then_kill(pid: int) -> None:
+    """Ask the child to write where each thread is (faulthandler), then kill it and its group."""
+    try:
+        os.kill(pid, signal.SIGUSR1)
+    except ProcessLookupError:
+        return
+    time.sleep(0.3)
+    _kill_group(pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
