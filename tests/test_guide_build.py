@@ -4,13 +4,12 @@ import os
 import textwrap
 import warnings
 
-import numpy as np
 import pytest
 import torch
 
 from guide_build.adapters import markdown_docs as includes
 from guide_build.adapters import markdown_exec_fence as fence
-from guide_build.core import cache, claims, runner
+from guide_build.core import cache, claims, page_source, runner
 
 
 def write(path, source):
@@ -84,37 +83,103 @@ def test_cpu_run_hides_accelerators(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
 def test_cuda_run_refuses_without_cuda(tmp_path):
-    with pytest.raises(RuntimeError, match="cuda"):
+    with pytest.raises(runner.SnippetFailed, match="cuda"):
         runner.run_snippet(write(tmp_path / "any.py", "print(1)\n"), device="cuda")
 
 
-def test_snippet_state_does_not_leak_into_the_host(tmp_path):
-    snippet = write(
-        tmp_path / "state.py",
+def test_what_a_snippet_changes_does_not_reach_the_next_one(tmp_path):
+    leaky = write(
+        tmp_path / "leaky.py",
         """
+        import os, threading, time
         import numpy as np
         import torch
-        assert torch.get_default_dtype() == torch.float32
+        from torch import nn
         torch.set_default_dtype(torch.float64)
         torch.manual_seed(123)
-        np.random.seed(123)
-        torch.use_deterministic_algorithms(True)
+        np.set_printoptions(precision=1)
         torch.set_printoptions(precision=1)
+        torch.autograd.set_detect_anomaly(True)
+        nn.modules.module.register_module_forward_hook(lambda *args: print("hooked"))
+        os.chdir("/")
+        threading.Thread(target=lambda: [print("still here") or time.sleep(0.01) for _ in range(10**6)], daemon=True).start()
         print("changed")
         """,
     )
-    rng_before = torch.get_rng_state()
-    numpy_draw = np.random.get_state()[1].copy()
-    torch.set_default_dtype(torch.float16)  # the snippet must still start from float32
-    try:
+    clean = write(
+        tmp_path / "clean.py",
+        """
+        import os
+        import numpy as np
+        import torch
+        from torch import nn
+        assert torch.get_default_dtype() == torch.float32
+        assert not torch.is_anomaly_enabled()
+        assert os.path.basename(os.getcwd()) == "root"
+        nn.Linear(2, 2)(torch.ones(2))
+        print(np.array([0.123456]), torch.tensor([0.123456]))
+        """,
+    )
+    before = runner.run_snippet(clean).output
+    runner.run_snippet(leaky)
+    after = runner.run_snippet(clean).output
+    assert after == before == "[0.123456] tensor([0.1235])\n"
+    assert torch.get_default_dtype() == torch.float32 and not torch.is_anomaly_enabled()
+
+
+def test_output_of_threads_and_child_processes_is_captured_in_order(tmp_path):
+    snippet = write(
+        tmp_path / "children.py",
+        """
+        import subprocess, sys, threading
+        print("parent")
+        subprocess.run([sys.executable, "-c", "print('child process')"], check=True)
+        thread = threading.Thread(target=lambda: print("thread"))
+        thread.start(); thread.join()
+        print("parent again")
+        """,
+    )
+    assert runner.run_snippet(snippet).output == "parent\nchild process\nthread\nparent again\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("import os\nprint('x')\nos._exit(0)\n", "exited with status 0 before reaching the end of the file"),
+        ("# guide: timeout=1\nprint('spinning')\nwhile True:\n    pass\n", "ran past its time limit of 1 s"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", "was killed by signal SIGKILL"),
+        ("open('out.bin', 'wb').write(b'x')\n", "left files behind in its working directory: out.bin"),
+        ("print('x' * 30000)\n", "printed 30,001 bytes, more than the limit of 20,000"),
+        ("x = (\n", "SyntaxError"),
+        ("# guide: timeout=soon\nprint(1)\n", "unknown setting '# guide: timeout=soon'"),
+    ],
+    ids=["os-exit", "hang", "signal", "leftover-file", "too-much-output", "syntax-error", "bad-setting"],
+)
+def test_a_run_that_does_not_reach_its_end_cleanly_fails_with_the_cause(tmp_path, source, message):
+    snippet = write(tmp_path / "bad.py", source)
+    with pytest.raises(runner.SnippetFailed) as failure:
         runner.run_snippet(snippet)
-        assert torch.get_default_dtype() == torch.float16
-    finally:
-        torch.set_default_dtype(torch.float32)
-    assert torch.equal(torch.get_rng_state(), rng_before)
-    assert (np.random.get_state()[1] == numpy_draw).all()
-    assert not torch.are_deterministic_algorithms_enabled()
-    assert torch._tensor_str.get_printoptions()["precision"] == 4
+    assert message in failure.value.traceback_text
+
+
+def test_a_hung_snippet_is_reported_at_its_line_and_leaves_no_process(tmp_path):
+    marker = tmp_path / "grandchild.pid"
+    snippet = write(
+        tmp_path / "hangs.py",
+        f"""
+        # guide: timeout=2
+        import subprocess, sys
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        open({str(marker)!r}, "w").write(str(child.pid))
+        child.wait()
+        """,
+    )
+    with pytest.raises(runner.SnippetFailed) as failure:
+        runner.run_snippet(snippet)
+    assert f'File "{snippet}", line 5' in failure.value.traceback_text
+    grandchild = int(marker.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(grandchild, 0)
 
 
 def test_edited_helper_module_is_read_again(tmp_path):
@@ -239,10 +304,10 @@ def test_includes_expand_and_map_back_to_page_lines(tmp_path, monkeypatch):
         'markdown_extensions:\n  - pymdownx.snippets:\n      base_path: ["."]\n      check_paths: true\n'
     )
     page = '# T\n```python\n--8<-- "snippets/c/01_s.py:part"\n```\n```python\n--8<-- "snippets/c/01_s.py"\n```\n'
-    expanded, origins, excerpt_lines = includes.expand_includes(page, tmp_path / "mkdocs.yml")
+    expanded, origins, included_lines = includes.expand_includes(page, tmp_path / "mkdocs.yml")
     lines = expanded.split("\n")
     assert lines[2] == "x = torch.ones(2)" and origins[2] == 2
-    assert excerpt_lines == {2}
+    assert included_lines == {2, 5, 6, 7, 8}
     assert "--8<--" not in expanded
     assert lines[5:8] == ["import torch", "x = torch.ones(2)", "print(x)"]
     assert origins[5:8] == [5, 5, 5] and origins[lines.index("```", 5)] == 6
@@ -250,7 +315,7 @@ def test_includes_expand_and_map_back_to_page_lines(tmp_path, monkeypatch):
 
 def test_excerpt_detection(tmp_path):
     snippet = write(tmp_path / "01_s.py", SECTIONED)
-    whole = "\n".join(fence.displayed_lines(snippet))
+    whole = "\n".join(page_source.displayed_lines(snippet))
     assert not fence._is_excerpt(whole, snippet)
     assert fence._is_excerpt("x = torch.ones(2)", snippet)
     assert fence._shows_code_from("x = torch.ones(2)", snippet)
@@ -259,7 +324,7 @@ def test_excerpt_detection(tmp_path):
 
 def test_material_blocks_are_opened_so_their_code_is_tested():
     page = '1. Question\n\n    ??? example "Solution"\n        ```python\n        print(1)\n        ```\n\nAfter.\n'
-    unwrapped = includes.unwrap_material_blocks(page)
+    unwrapped = page_source.unwrap_material_blocks(page)
     assert unwrapped.split("\n") == [
         "1. Question",
         "",

@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 from conftest import DEVICES
-from module_check import check_module
+from snippet_definitions import definitions, helper_module
 from torch import nn
-
-from guide_build.core.runner import snippet_namespace
 
 
 @dataclass(frozen=True)
@@ -83,9 +81,12 @@ BROKEN = [
 ]  # fmt: skip
 
 
+check_module = helper_module("snippets/testing/module_check.py").check_module
+
+
 @functools.cache
 def names_defined_in(snippet: str, device: str) -> dict[str, object]:
-    return snippet_namespace(f"snippets/{snippet}", device=device)
+    return definitions(f"snippets/{snippet}")
 
 
 def build(case: Case, device: str) -> nn.Module:

@@ -1,11 +1,16 @@
-"""Every snippet file runs to its end, and so checks its own assertions, on CPU and on CUDA."""
+"""Every snippet file runs to its end, and so checks its own assertions, on CPU and on CUDA; and
+it prints the same in a fresh process as it did in the build, so the pages show a stable result."""
 
+import re
 from pathlib import Path
 
 import pytest
 from conftest import DEVICES, SNIPPETS
 
+from guide_build.core import cache
 from guide_build.core.inventory import assertions_in
+from guide_build.core.runner import SnippetFailed, run_snippet
+from guide_build.core.snippet_options import options_of
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -18,3 +23,21 @@ def test_snippet_runs(path, device, snippet_run):
 def test_every_snippet_asserts_what_it_demonstrates():
     unchecked = [path for path in SNIPPETS if assertions_in(Path(path)) == 0]
     assert unchecked == [], "end each of these by asserting what it shows"
+
+
+@pytest.mark.parametrize("path", SNIPPETS)
+def test_a_fresh_run_prints_what_the_build_showed(path, site):
+    """The build's run is in the cache; this run is not. Two isolated runs must agree, so that an
+    unseeded random number or a time on a page is caught. A snippet whose output legitimately
+    varies says `# guide: output varies`; then only its words are compared, not its numbers."""
+    shown = cache.lookup(path)
+    assert shown is not None, f"the build did not run {path} (or its cache entry is missing)"
+    try:
+        fresh = run_snippet(path).output
+    except SnippetFailed as failure:
+        pytest.fail(f"{path} failed on a second run:\n{failure.traceback_text}", pytrace=False)
+    if options_of(path).output_varies:
+        shown_words, fresh_words = (re.sub(r"\d+(\.\d+)?", "#", text) for text in (shown.output, fresh))
+        assert fresh_words == shown_words, f"{path}: its output changed beyond its numbers"
+    else:
+        assert fresh == shown.output, f"{path} printed something else in a second run: seed it, or mark it varying"

@@ -33,15 +33,24 @@ DEFAULT_CACHE_DIR = Path(".cache") / "snippet-runs"
 
 def cached_run(path: str | Path, *, device: str = "auto") -> runner.SnippetRun:
     """`runner.run_snippet`, answered from the cache when snippet and environment are unchanged."""
+    cached = lookup(path, device=device)
+    if cached is not None:
+        return cached
     entry = cache_dir() / f"{cache_key(path, device)}.json"
-    if entry.is_file():
-        return runner.SnippetRun(**json.loads(entry.read_text(encoding="utf-8")))
     run = runner.run_snippet(path, device=device)
     entry.parent.mkdir(parents=True, exist_ok=True)
     temporary = entry.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_text(json.dumps(asdict(run)), encoding="utf-8")
     temporary.replace(entry)
     return run
+
+
+def lookup(path: str | Path, *, device: str = "auto") -> runner.SnippetRun | None:
+    """The cached run of this version of the snippet, if there is one."""
+    entry = cache_dir() / f"{cache_key(path, device)}.json"
+    if not entry.is_file():
+        return None
+    return runner.SnippetRun(**json.loads(entry.read_text(encoding="utf-8")))
 
 
 def cached_runs(paths: list[str | Path], *, device: str = "auto") -> None:

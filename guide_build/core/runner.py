@@ -64,7 +64,7 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
         options = options_of(path)
     except BadOption as error:
         raise SnippetFailed(display, str(error)) from None
-    timeout = options.timeout * (CUDA_TIMEOUT_FACTOR if device != "cpu" else 1)
+    timeout = options.timeout * (CUDA_TIMEOUT_FACTOR if device == "cuda" else 1)
     request = {"path": display, "device": device, "timeout": timeout, "output_limit": DEFAULT_OUTPUT_LIMIT}
     try:  # never wait forever on an answer, even if the server itself stops answering
         answer = _server().ask(request, wait=timeout + _SERVER_START_TIMEOUT)

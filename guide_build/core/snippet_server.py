@@ -96,6 +96,7 @@ def _start(request: dict) -> _Job:
     shutil.copytree(source.parent, copy_dir, ignore=shutil.ignore_patterns("__pycache__", ".*"))
     copied = {path.relative_to(work).as_posix() for path in work.rglob("*")}
     (folder / _FROZEN).mkdir()
+    (folder / _OUTPUT).touch()
     timeout = float(request["timeout"])
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -125,7 +126,7 @@ def _start(request: dict) -> _Job:
 
 def _finish(job: _Job, *, timed_out: bool) -> dict:
     if timed_out:
-        _dump_stacks_then_kill(job.pid)
+        _dump_stacks_then_kill(job.pid, job.folder / _OUTPUT)
     _, status = os.waitpid(job.pid, 0)
     seconds = time.monotonic() - job.started
     _kill_group(job.pid)  # processes the snippet started and left running
@@ -196,13 +197,21 @@ def _last_lines(output: str, count: int) -> str:
     return "\n".join(output.rstrip("\n").split("\n")[-count:])
 
 
-def _dump_stacks_then_kill(pid: int) -> None:
+def _dump_stacks_then_kill(pid: int, output: Path) -> None:
     """Ask the child to write where each thread is (faulthandler), then kill it and its group."""
     try:
         os.kill(pid, signal.SIGUSR1)
     except ProcessLookupError:
         return
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5.0  # a loaded machine can take a while to schedule the dump
+    size, steady_since = -1, time.monotonic()
+    while time.monotonic() < deadline:  # until the dump is there and has stopped growing
+        written = output.read_bytes()
+        if len(written) != size:
+            size, steady_since = len(written), time.monotonic()
+        elif b"most recent call first" in written and time.monotonic() - steady_since > 0.2:
+            break
+        time.sleep(0.02)
     _kill_group(pid)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)

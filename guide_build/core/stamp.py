@@ -13,11 +13,10 @@ from guide_build.core.runner import SnippetRun
 
 
 def render(runs: list[SnippetRun], gpu_run: gpu_record.GpuRun | None) -> str:
-    seconds = sum(run.seconds for run in runs)
     examples = "example" if len(runs) == 1 else "examples"
     built = (
-        f"Verified: the {len(runs)} {examples} on this page ran when the site was built, with torch "
-        f"{torch.__version__} on {device_description()} (Python {platform.python_version()}), in {seconds:.2f} s."
+        f"Verified: the {len(runs)} {examples} on this page ran when the site was built, each in a fresh "
+        f"process, with torch {torch.__version__} on {device_description()} (Python {platform.python_version()})."
     )
     return f'\n<p class="verified-stamp">{html.escape(built)}<br>{html.escape(gpu_line(runs, gpu_run))}</p>\n'
 

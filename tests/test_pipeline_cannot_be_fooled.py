@@ -1,0 +1,223 @@
+"""An adversarial contributor against the build: each trick planted in a tiny copy of the guide.
+
+Every case must fail `mkdocs build --strict` (and the tests) with a message that names the page
+and line or the snippet and line, and the cause; or, for state a snippet leaves behind, must not
+reach any other snippet. One strict build reports every problem at once. These tests are the
+specification of the isolated runner (guide_build/core/runner.py and snippet_server.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from tiny_guide import TinyGuide, block, pages_of
+
+PLANTED = {
+    "snippets/part/03_exits_early.py": "import os\nprint('leaving')\nos._exit(0)\nprint('never')\n",
+    "snippets/part/04_hangs.py": "# guide: timeout=1\nprint('spinning')\nwhile True:\n    pass\n",
+    "snippets/part/05_syntax.py": "print('ok')\nvalue = (1,\n",
+    "snippets/part/06_writes_a_file.py": "from pathlib import Path\nPath('weights.pt').write_bytes(b'0')\nprint(1)\n",
+    "snippets/part/07_prints_megabytes.py": "print('x' * 5_000_000)\n",
+    "snippets/part/08_killed.py": "import os, signal\nprint('bye')\nos.kill(os.getpid(), signal.SIGKILL)\n",
+    "snippets/part/09_sections.py": "# --8<-- [start:real]\nreal = 1\n# --8<-- [end:real]\nprint(real)\nassert real\n",
+}
+BROKEN_PAGE = "\n".join(
+    [
+        "# Broken",  # line 1
+        "",
+        *(block(snippet) for snippet in list(PLANTED)[:6]),  # lines 3-26: four lines each
+        '```python exec="on" title="snippets/part/99_missing.py"',  # line 27
+        '--8<-- "snippets/part/99_missing.py"',
+        "```",
+        "",
+        '```python exec="on" title="snippets/part/09_sections.py"',  # line 31
+        '--8<-- "snippets/part/09_sections.py:absent"',
+        "```",
+        "",
+        '```python exec="on" title="snippets/part/09_sections.py"',  # line 35
+        "print('this line is in no file')",
+        "```",
+        "",
+        block("snippets/part/09_sections.py"),  # line 39
+        'A space: **1** { data-claim="part/09_sections.py:real" } and a wrapped',  # line 43
+        '**1**{ data-claim="part/09_sections.py:real"',  # line 44
+        "} claim; single quotes are read: **2**{ data-claim='part/09_sections.py:real' }.",  # line 45
+        '*A statement*{ data-witness="part/09_sections.py:gone" } whose assertion has no label.',  # line 46
+        "",
+    ]
+)
+EXPECTED = [
+    "docs/part/broken.md:3: the example snippets/part/03_exits_early.py failed",
+    "snippets/part/03_exits_early.py exited with status 0 before reaching the end of the file",
+    "docs/part/broken.md:7: the example snippets/part/04_hangs.py failed",
+    "snippets/part/04_hangs.py ran past its time limit of 1 s",
+    'File "snippets/part/04_hangs.py", line 3',
+    'File "snippets/part/05_syntax.py", line 2',
+    "SyntaxError",
+    "snippets/part/06_writes_a_file.py left files behind in its working directory: weights.pt",
+    "snippets/part/07_prints_megabytes.py printed 5,000,001 bytes, more than the limit of 20,000",
+    "snippets/part/08_killed.py was killed by signal SIGKILL",
+    'docs/part/broken.md:28: the included file "snippets/part/99_missing.py" does not exist',
+    'docs/part/broken.md:32: "snippets/part/09_sections.py" has no section "absent"',
+    "docs/part/broken.md:35: the block titled snippets/part/09_sections.py shows code that is not in that file",
+    "docs/part/broken.md:43: a claim that is not read",
+    "docs/part/broken.md:44: a claim that is not read",
+    "docs/part/broken.md:45: the page says '2' for snippets/part/09_sections.py:real, but the snippet computed 1",
+    "docs/part/broken.md:46: the statement 'A statement' cites the assertion 'gone' of snippets/part/09_sections.py",
+]
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    guide = TinyGuide(tmp_path_factory.mktemp("broken-guide"))
+    for path, source in PLANTED.items():
+        guide.write(path, source)
+    guide.write("docs/part/broken.md", BROKEN_PAGE)
+    config = guide.read("mkdocs.yml").replace(
+        "      - Second: part/second.md\n", "      - Second: part/second.md\n      - Broken: part/broken.md\n"
+    )
+    guide.write("mkdocs.yml", config)
+    return guide
+
+
+def test_one_strict_build_reports_every_planted_problem_with_its_place(broken, tmp_path):
+    started = time.monotonic()
+    result = broken.build(tmp_path / "site")
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    missing = [message for message in EXPECTED if message not in log]
+    assert missing == [], log[-6000:]
+    assert "Traceback" not in log.split("Aborted")[0].replace("Traceback (most recent call last)", ""), log[-4000:]
+    assert time.monotonic() - started < 120  # the hang was stopped, not waited out
+
+
+def test_the_tests_report_each_failing_snippet_with_its_cause(broken):
+    result = broken.pytest("tests/test_snippets.py", "-k", "test_snippet_runs and cpu")
+    assert result.returncode == 1, result.stdout[-3000:]
+    for message in EXPECTED[1:10]:
+        if message.startswith("docs/"):
+            continue
+        assert message in result.stdout, message
+    assert "6 failed" in result.stdout
+
+
+def test_no_process_of_a_failed_build_is_left_behind(broken, tmp_path):
+    marker = broken.write(
+        "snippets/part/03_exits_early.py",
+        "import subprocess, sys, os\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+        f"open({str(tmp_path / 'pid')!r}, 'w').write(str(child.pid))\n"
+        "os._exit(0)\n",
+    )
+    broken.build(tmp_path / "site")
+    pid = int((tmp_path / "pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    marker.write_text(PLANTED["snippets/part/03_exits_early.py"], encoding="utf-8")
+
+
+def test_two_cold_builds_are_identical_and_a_leaky_snippet_changes_no_other_page(tmp_path):
+    first_guide, second_guide = TinyGuide(tmp_path / "one"), TinyGuide(tmp_path / "two")
+    assert first_guide.build(tmp_path / "site-1").returncode == 0
+    assert second_guide.build(tmp_path / "site-2").returncode == 0
+    original = pages_of(tmp_path / "site-1")
+    assert original == pages_of(tmp_path / "site-2"), "two cold builds of the same sources differ"
+
+    snippet = "snippets/part/01_first.py"
+    clean = first_guide.read(snippet)
+    first_guide.write(
+        snippet,
+        clean
+        + "import os, numpy, threading\nfrom torch import nn\n"
+        + "torch.set_printoptions(precision=1)\nnumpy.set_printoptions(precision=1)\n"
+        + "torch.set_default_dtype(torch.float64)\ntorch.autograd.set_detect_anomaly(True)\n"
+        + "nn.modules.module.register_module_forward_hook(lambda *a: print('hooked'))\n"
+        + "threading.Thread(target=lambda: [print('noise') for _ in iter(int, 1)], daemon=True).start()\n"
+        + "os.chdir('/')\n",
+    )
+    assert first_guide.build(tmp_path / "site-leaky").returncode == 0
+    leaky = pages_of(tmp_path / "site-leaky")
+    second_page = "part/second/index.html"
+    assert leaky[second_page] == original[second_page], "a snippet's leftover state reached another page"
+
+    first_guide.write(snippet, clean)
+    assert first_guide.build(tmp_path / "site-reverted").returncode == 0
+    assert pages_of(tmp_path / "site-reverted") == original, "reverting the snippet did not restore the site"
+
+
+def test_an_unseeded_snippet_is_caught_by_the_tests(tmp_path):
+    guide = TinyGuide(tmp_path / "guide")
+    guide.write("snippets/part/02_second.py", SECOND_UNSEEDED)
+    assert guide.build(tmp_path / "site").returncode == 0  # the page itself cannot tell
+    result = guide.pytest("tests/test_snippets.py", "-k", "fresh_run")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "snippets/part/02_second.py printed something else in a second run" in result.stdout
+
+
+SECOND_UNSEEDED = """import torch
+
+total = 15
+print(torch.rand(3))
+assert total == 15
+"""
+
+
+def test_serve_survives_a_hang_and_recovers_when_the_file_is_fixed(tmp_path):
+    guide = TinyGuide(tmp_path / "guide")
+    snippet = "snippets/part/02_second.py"
+    good = guide.read(snippet)
+    guide.write(snippet, "# guide: timeout=1\nwhile True:\n    pass\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "serve",
+        "--dirty",
+        "--no-strict",
+        "--livereload",
+        "-a",
+        f"127.0.0.1:{port}",
+    ]
+    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            command, cwd=guide.root, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True
+        )
+    try:
+        wait_for(lambda: "Serving on" in log_path.read_text(), 120, log_path)
+        assert "ran past its time limit of 1 s" in log_path.read_text()
+        guide.write(snippet, good)
+        url = f"http://127.0.0.1:{port}/guide/part/second/"
+        wait_for(lambda: "tensor([[0.0000" in fetch(url), 120, log_path)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def fetch(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
+
+
+def wait_for(condition, seconds: float, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"gave up after {seconds} s; the server's log:\n{log.read_text()[-4000:]}")

@@ -1,0 +1,110 @@
+"""A two-page copy of the guide's machinery, for tests that must build a site many times.
+
+It has the real mkdocs.yml (hooks, markdown-exec, mkdocs-jupyter, strict), the real build glue
+and test files, and two chapter pages of its own with one snippet each. Tests plant a problem in
+it and build or test it in seconds, instead of building the whole guide.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from site_build import build_site
+
+ROOT = Path(__file__).resolve().parents[1]
+NAV = """nav:
+  - Home: index.md
+  - Part:
+      - First: part/first.md
+      - Second: part/second.md
+"""
+FIRST_SNIPPET = '''"""A seeded draw, its mean, and what it shows."""
+
+import torch
+
+torch.manual_seed(0)
+values = torch.randn(1000)
+mean = round(values.mean().item(), 3)
+print("mean:", mean)
+assert abs(mean) < 0.1  # witness: mean-near-zero
+'''
+SECOND_SNIPPET = '''"""A matrix, printed."""
+
+import torch
+
+matrix = torch.arange(6.0).reshape(2, 3) / 7
+total = int(matrix.sum().item() * 7)
+print(matrix)
+assert total == 15
+'''
+
+
+def block(snippet: str) -> str:
+    return f'```python exec="on" title="{snippet}"\n--8<-- "{snippet}"\n```\n'
+
+
+FIRST_PAGE = (
+    "# First\n\n"
+    'The mean of a thousand draws is **{mean}**{ data-claim="part/01_first.py:mean" }, and\n'
+    '*it lies near zero*{ data-witness="part/01_first.py:mean-near-zero" }.\n\n' + block("snippets/part/01_first.py")
+)
+SECOND_PAGE = '# Second\n\nThe entries add up to **15**{ data-claim="part/02_second.py:total" } sevenths.\n\n' + block(
+    "snippets/part/02_second.py"
+)
+
+
+class TinyGuide:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for folder in ("guide_build", "tests"):
+            shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "records"))
+        shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+        (root / "docs" / "stylesheets").mkdir(parents=True)
+        shutil.copy(ROOT / "docs" / "stylesheets" / "guide.css", root / "docs" / "stylesheets" / "guide.css")
+        config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+        config = re.sub(r"(?ms)^nav:\n.*?(?=^\S)", NAV + "\n", config)
+        (root / "mkdocs.yml").write_text(config, encoding="utf-8")
+        self.write("docs/index.md", "# Tiny guide\n\nTwo pages.\n")
+        self.write("snippets/part/01_first.py", FIRST_SNIPPET)
+        self.write("snippets/part/02_second.py", SECOND_SNIPPET)
+        mean = self.mean_of_first_snippet()
+        self.write("docs/part/first.md", FIRST_PAGE.replace("{mean}", mean))
+        self.write("docs/part/second.md", SECOND_PAGE)
+
+    def mean_of_first_snippet(self) -> str:
+        result = subprocess.run(
+            [sys.executable, "snippets/part/01_first.py"], cwd=self.root, capture_output=True, text=True, check=True
+        )
+        return result.stdout.split()[-1]
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def read(self, relative: str) -> str:
+        return (self.root / relative).read_text(encoding="utf-8")
+
+    def build(self, site_dir: Path) -> subprocess.CompletedProcess:
+        """`mkdocs build --strict` with the guide's own (cold, unless built before) caches."""
+        return build_site(self.root, site_dir)
+
+    def pytest(self, *arguments: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *arguments]
+        environment = {**os.environ, "REQUIRE_CUDA": ""}
+        return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=600, env=environment)
+
+
+def pages_of(site_dir: Path) -> dict[str, bytes]:
+    """Every HTML page and notebook of a built site, by path."""
+    return {
+        path.relative_to(site_dir).as_posix(): path.read_bytes()
+        for path in sorted(site_dir.rglob("*"))
+        if path.suffix in (".html", ".ipynb", ".json") and path.is_file()
+    }
