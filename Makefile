@@ -6,9 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve build test install browser clean
+.PHONY: serve build test check-chapter install browser clean
 
-# --dirty rebuilds only the pages that changed (guide_build/hooks.py counts a page as changed when
+# --dirty rebuilds only the pages that changed (guide_build/adapters/mkdocs_hooks.py counts a page as changed when
 # one of its snippets did); it logs a warning, hence --no-strict. `make build` is strict.
 serve: $(INSTALLED)  ## Preview the site at http://127.0.0.1:8000/guide/, rebuilding on every save
 	$(BIN)/mkdocs serve --livereload --dirty --no-strict
@@ -16,8 +16,20 @@ serve: $(INSTALLED)  ## Preview the site at http://127.0.0.1:8000/guide/, rebuil
 build: $(INSTALLED)  ## Build the site into site/, failing on any warning
 	$(BIN)/mkdocs build --strict
 
+# pytest writes .cache/test-session-finished when its session ends normally: a run killed from
+# inside (os._exit in code under test) cannot pass with no summary.
 test: $(INSTALLED) browser  ## Run the whole test suite (it includes the strict build)
+	rm -f .cache/test-session-finished
 	$(BIN)/pytest
+	@test -f .cache/test-session-finished || { echo "pytest ended without finishing its session"; exit 1; }
+
+# One chapter's checks while you work on it (docs/contributing.md): its style, snippets, claims,
+# witnesses, API links, page code, and a strict build of the site for its links.
+check-chapter: $(INSTALLED)  ## make check-chapter PAGE=docs/<part>/<page>.md SNIPPETS=snippets/<chapter>
+	@test -f "$(PAGE)" && test -d "$(SNIPPETS)" || { echo "usage: make check-chapter PAGE=docs/<part>/<page>.md SNIPPETS=snippets/<chapter>"; exit 2; }
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pre-commit run --files $(PAGE) $$(git ls-files --cached --others --exclude-standard $(SNIPPETS))
+	$(BIN)/pytest tests/test_snippets.py tests/test_claims.py tests/test_witnesses.py tests/test_api_links.py $(PAGE) \
+	  -k "$(SNIPPETS)/ or $(notdir $(PAGE))" --deselect tests/test_snippets.py::test_every_snippet_asserts_what_it_demonstrates
 
 install: $(INSTALLED)
 

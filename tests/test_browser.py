@@ -181,3 +181,53 @@ def test_notebook_download_link_returns_a_valid_notebook(page, base_url):
     notebook = nbformat.reads(json.dumps(response.json()), as_version=4)
     nbformat.validate(notebook)
     assert any(cell.cell_type == "code" and "torch.save" in cell.source for cell in notebook.cells)
+
+
+def test_check_marks_open_their_note_from_the_keyboard(page, base_url):
+    """A checked value reads as plain prose; its check mark is a button a keyboard reaches, and
+    its note names the snippet line that checked it, with a link to the example on the page."""
+    page.goto(base_url + "worked-examples/parameter-count/")
+    claim = page.locator(".checked-claim").first
+    assert claim.inner_text().rstrip("✓").strip() == "80"
+    assert claim.locator("strong").count() == 0  # plain text, no bold test-log look
+    mark = claim.locator("button.check-mark")
+    note = page.locator("#" + mark.get_attribute("popovertarget"))
+    assert not note.is_visible()
+    mark.focus()
+    assert page.evaluate("document.activeElement.classList.contains('check-mark')")
+    page.keyboard.press("Enter")
+    expect(note).to_be_visible()
+    assert "snippets/worked_examples/01_parameter_count.py" in note.inner_text()
+    target = note.locator("a").first.get_attribute("href")
+    assert page.locator(target).count() == 1  # the example on this page
+    page.keyboard.press("Escape")
+    expect(note).to_be_hidden()
+
+
+def test_witnessed_statement_marks_in_light_dark_and_on_a_phone(browser, base_url):
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, options in {
+        "markers-desktop-light": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "light"},
+        "markers-desktop-dark": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "dark"},
+        "markers-phone": {"viewport": {"width": 390, "height": 844}, "color_scheme": "light", "has_touch": True},
+    }.items():
+        context = browser.new_context(**options)
+        page = guarded_page(context)
+        page.goto(base_url + "modules/containers/")
+        statement = page.locator(".checked-witness").first
+        statement.scroll_into_view_if_needed()
+        mark = statement.locator("button.check-mark")
+        box = mark.bounding_box()
+        assert box["width"] >= 10 and box["height"] >= 10, "the check mark is too small to tap"
+        if options.get("has_touch"):
+            mark.tap()
+        else:
+            mark.click()
+        note = page.locator("#" + mark.get_attribute("popovertarget"))
+        expect(note).to_be_visible()
+        note_box = note.bounding_box()
+        assert note_box["x"] >= 0 and note_box["x"] + note_box["width"] <= options["viewport"]["width"]
+        assert "asserted by" in note.inner_text()
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        assert_stayed_local_and_quiet(page)
+        context.close()

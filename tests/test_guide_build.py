@@ -431,6 +431,7 @@ def test_inventory_counts_whole_files_claims_assertions_and_exercises(tmp_path, 
     write(tmp_path / "snippets" / "c" / "02_exercise_e.py", "assert 1 + 1 == 2\n")
     counts = inventory.count_page("p.md", INVENTORY_PAGE)
     assert (counts.title, counts.examples, counts.claims, counts.assertions, counts.exercises) == ("A page", 2, 1, 3, 1)
+    assert counts.witnessed == 0
     assert inventory.count_page("p.md", INVENTORY_PAGE, title="From the nav").title == "From the nav"
 
 
@@ -440,15 +441,15 @@ def test_inventory_follows_the_nav_and_totals_pages_with_examples():
     nav = [{"Home": "index.md"}, {"Part": [{"A": "a/x.md"}, "a/y.md"]}, {"Elsewhere": "https://example.com/"}]
     assert list(inventory.nav_pages(nav)) == [("Home", "index.md"), ("A", "a/x.md"), (None, "a/y.md")]
     rows = [
-        inventory.PageCounts("A", "a/x.md", examples=2, claims=5, assertions=7, exercises=1),
-        inventory.PageCounts("B", "a/y.md", examples=0, claims=0, assertions=0, exercises=0),
-        inventory.PageCounts("C", "a/z.md", examples=1, claims=0, assertions=2, exercises=0),
+        inventory.PageCounts("A", "a/x.md", examples=2, claims=5, witnessed=3, assertions=7, exercises=1),
+        inventory.PageCounts("B", "a/y.md", examples=0, claims=0, witnessed=0, assertions=0, exercises=0),
+        inventory.PageCounts("C", "a/z.md", examples=1, claims=0, witnessed=1, assertions=2, exercises=0),
     ]
     lines = inventory.table(rows).split("\n")
     assert lines[2:] == [
-        "| [A](a/x.md) | 2 | 5 | 7 | 1 |",
-        "| [C](a/z.md) | 1 | 0 | 2 | 0 |",
-        "| **All pages** | **3** | **5** | **9** | **1** |",
+        "| [A](a/x.md) | 2 | 5 | 3 | 7 | 1 |",
+        "| [C](a/z.md) | 1 | 0 | 1 | 2 | 0 |",
+        "| **All pages** | **3** | **5** | **4** | **9** | **1** |",
     ]
 
 

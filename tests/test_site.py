@@ -86,11 +86,13 @@ def test_home_page_counts_every_example_claim_and_exercise(site):
     rows = built_page(site, "docs/index.md").find("table").find_all("tr")
     total = [cell.get_text(strip=True) for cell in rows[-1].find_all("td")]
     assert total[0] == "All pages"
-    examples, claims, assertions, exercises = map(int, total[1:])
-    claims_on_pages = sum(len(built_page(site, page).select("[data-claim]")) for page in PAGES)
-    assert (examples, claims, exercises) == (
+    examples, claims, witnessed, assertions, exercises = map(int, total[1:])
+    claims_on_pages = sum(len(built_page(site, page).select(".checked-claim")) for page in PAGES)
+    witnessed_on_pages = sum(len(built_page(site, page).select(".checked-witness")) for page in PAGES)
+    assert (examples, claims, witnessed, exercises) == (
         len(SNIPPETS),  # every snippet is shown whole on exactly one page
         claims_on_pages,
+        witnessed_on_pages,
         len([snippet for snippet in SNIPPETS if "_exercise_" in snippet]),
     )
     assert assertions >= examples  # every example ends by asserting what it shows

@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from guide_build.core import gpu_record
 from guide_build.core.cache import cached_run
+from guide_build.core.markers import block_id
 from guide_build.core.page_source import SNIPPET_LINK_PREFIX, SNIPPETS_DIR, displayed_lines
 from guide_build.core.runner import SnippetFailed, SnippetRun
 
@@ -77,7 +78,7 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
     rendered = base_format(language=language, run=lambda *_, **__: run.output, code=source, md=md, **options)
     if show_gpu:
         rendered += _recorded_gpu_output(path, md)
-    return rendered
+    return Markup(f'<div class="example" id="{block_id(path.as_posix())}">') + rendered + Markup("</div>")
 
 
 def _block_problem(path: Path, code: str) -> str | None:

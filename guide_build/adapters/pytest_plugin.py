@@ -57,3 +57,15 @@ def pytest_markdown_docs_globals():
     # pytest-markdown-docs switches pytest's output capture off while a fence runs; without this
     # every example's output would be printed into the test log. The snippet tests check outputs.
     return {"print": functools.partial(print, file=io.StringIO())}
+
+
+SESSION_FINISHED = Path(".cache") / "test-session-finished"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Leave proof that the session ended normally (the Makefile checks it): a process ended from
+    inside, by `os._exit(0)` say, exits 0 without a summary, and must not count as a pass."""
+    if getattr(session.config, "workerinput", None) is not None:
+        return  # a pytest-xdist worker: the controller writes it
+    SESSION_FINISHED.parent.mkdir(exist_ok=True)
+    SESSION_FINISHED.write_text(f"exit status {int(exitstatus)}\n", encoding="utf-8")

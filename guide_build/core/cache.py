@@ -17,6 +17,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -91,7 +92,10 @@ def environment_fingerprint(device: str) -> str:
 @functools.cache
 def installed_packages() -> str:
     """A digest of every installed distribution and its version: the pinned environment."""
-    names = sorted(f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions())
+    # Only what is installed in this environment: the working directory (also on sys.path in some
+    # processes) holds the project's own egg-info, which must not make two processes disagree.
+    installed = [entry for entry in sys.path if entry and entry.startswith((sys.prefix, sys.base_prefix))]
+    names = sorted({f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions(path=installed)})
     return hashlib.sha256("\n".join(names).encode()).hexdigest()
 
 

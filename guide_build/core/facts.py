@@ -12,7 +12,10 @@ def facts_of(namespace: dict[str, object]) -> dict[str, object]:
     for name, value in namespace.items():
         if name.startswith("_"):
             continue
-        fact = _as_fact(value)
+        try:
+            fact = _as_fact(value)
+        except Exception:  # an object that cannot say its size (an uninitialized parameter): no fact
+            fact = None
         if fact is not None:
             facts[name] = fact
     return facts
@@ -23,7 +26,9 @@ def _as_fact(value: object) -> object | None:
         return value
     if isinstance(value, str):
         return value[:_STRING_LIMIT]
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_meta:
+    if isinstance(value, torch.nn.parameter.UninitializedTensorMixin):
+        return None
+    if isinstance(value, torch.Tensor) and not value.is_meta and value.numel() == 1:
         return value.item()
     if isinstance(value, (tuple, torch.Size)) and all(isinstance(v, int) for v in value):
         return list(value)

@@ -1,7 +1,8 @@
 """The home page's table of what each page runs and checks, counted from the sources at build time.
 
 A page's examples are the snippet files it includes whole (an excerpt is not run on its own); its
-claims are the prose values checked against them; its assertions are the `assert` statements in
+claims are the prose values checked against them; its witnessed statements are the sentences
+backed by a labelled assertion; its assertions are the `assert` statements in
 those files; its exercises are the included files named `NN_exercise_*.py`.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from guide_build.core.claims import find_claims
 from guide_build.core.page_source import page_title, whole_file_includes
+from guide_build.core.witnesses import find_witnesses
 
 MARKER = "<!-- guide-inventory -->"
 # The table each page was last built with. `mkdocs serve` rebuilds in one process, and rebuilds the
@@ -28,6 +30,7 @@ class PageCounts:
     src_uri: str
     examples: int
     claims: int
+    witnessed: int
     assertions: int
     exercises: int
 
@@ -39,6 +42,7 @@ def count_page(src_uri: str, markdown: str, title: str | None = None) -> PageCou
         src_uri=src_uri,
         examples=len(snippets),
         claims=len(find_claims(markdown, f"docs/{src_uri}")),
+        witnessed=len(find_witnesses(markdown, f"docs/{src_uri}")),
         assertions=sum(assertions_in(Path(snippet)) for snippet in snippets),
         exercises=sum("_exercise_" in Path(snippet).name for snippet in snippets),
     )
@@ -76,12 +80,13 @@ def table(rows: list[PageCounts]) -> str:
     """A Markdown table with one row per page that runs examples, and a total."""
     rows = [row for row in rows if row.examples]
     lines = [
-        "| Page | Examples | Checked claims | Assertions | Exercises |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| Page | Examples | Checked values | Witnessed statements | Assertions | Exercises |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
+    columns = ("examples", "claims", "witnessed", "assertions", "exercises")
     for row in rows:
-        counts = f"{row.examples} | {row.claims} | {row.assertions} | {row.exercises}"
+        counts = " | ".join(str(getattr(row, name)) for name in columns)
         lines.append(f"| [{row.title}]({row.src_uri}) | {counts} |")
-    totals = [sum(getattr(row, name) for row in rows) for name in ("examples", "claims", "assertions", "exercises")]
+    totals = [sum(getattr(row, name) for row in rows) for name in columns]
     lines.append("| **All pages** | " + " | ".join(f"**{total}**" for total in totals) + " |")
     return "\n".join(lines)

@@ -44,7 +44,20 @@ print("mask in state_dict:", mask_saved, " any buffer requires grad:", buffers_r
 # An optimizer only ever sees what parameters() yields, so it never touches a buffer.
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 optimized = sum(len(group["params"]) for group in optimizer.param_groups)
-print("tensors the optimizer updates:", optimized)
+optimizer_ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
+optimizer_holds_buffer = any(id(b) in optimizer_ids for b in model.buffers())
+print("tensors the optimizer updates:", optimized, " any of them a buffer:", optimizer_holds_buffer)
+
+# Loading matches keys by name: a state_dict with its keys in reverse order loads the same.
+source = MaskedClassifier(num_features=4, num_classes=2, hidden=[3])
+source.mean.fill_(2.0)
+reversed_state = dict(reversed(source.state_dict().items()))
+reloaded = MaskedClassifier(num_features=4, num_classes=2, hidden=[3])
+reloaded.load_state_dict(reversed_state)
+loads_in_any_order = torch.equal(reloaded.mean, source.mean) and torch.equal(
+    reloaded.linear.weight, source.linear.weight
+)
+print("keys in reverse order load the same values:", loads_in_any_order)
 
 # Names register_buffer refuses: empty, dotted, or already an attribute (a child, a parameter, ...).
 refused = {}
@@ -61,11 +74,16 @@ except KeyError as error:
 refusal_errors = ", ".join(sorted(set(refused.values())))
 print("refused names:", list(refused), "with", refusal_errors, "-", training_message)
 
-assert parameter_names == ["linear.weight", "linear.bias"]
-assert buffer_names == ["mean", "std", "mask"]
-assert state_keys == ["mean", "std", "linear.weight", "linear.bias"]
+assert parameter_names == ["linear.weight", "linear.bias"]  # witness: parameters-are-learned
+assert model.mean is dict(model.named_buffers())["mean"]  # witness: read-as-attribute
+assert buffer_names == ["mean", "std", "mask"]  # witness: buffers-persistent-or-not
+# Own parameters and buffers first, then the submodule's, prefixed with its attribute name.
+assert state_keys == ["mean", "std", "linear.weight", "linear.bias"]  # witness: key-order
 assert (parameter_count, buffer_count, state_count, optimized) == (2, 3, 4, 2)
-assert not mask_saved and not buffers_require_grad
+assert "mask" in buffer_names and not mask_saved  # witness: mask-not-saved
+assert not buffers_require_grad  # witness: buffers-no-grad
+assert not optimizer_holds_buffer  # witness: optimizer-never-buffer
+assert loads_in_any_order  # witness: order-irrelevant
 assert model(torch.randn(5, 4)).shape == (5, 2)
-assert list(refused) == ["", "a.b", "linear", "weight", "training"]
+assert list(refused) == ["", "a.b", "linear", "weight", "training"]  # witness: refused-names
 assert refusal_errors == "KeyError" and training_message == "attribute 'training' already exists"

@@ -42,18 +42,40 @@ print("column standard deviations:", [round(v, 4) for v in standardized.std(dim=
 
 note_registered = "note" in dict(layer.named_buffers())
 
+# fit works under torch.no_grad(): data with autograd history leaves none in the buffers.
+tracked = data.clone().requires_grad_()
+layer.fit(tracked)
+fit_leaves_no_history = layer.mean.grad_fn is None and not layer.mean.requires_grad
+unguarded = Standardize(3)
+unguarded.mean.copy_(tracked.mean(dim=0))  # the same copy, outside torch.no_grad()
+unguarded_records_history = unguarded.mean.grad_fn is not None
+print("fit on tracked data leaves no history:", fit_leaves_no_history)
+print("the same copy_ outside no_grad records history:", unguarded_records_history)
+
 # Assigning a tensor to a name that is already a buffer keeps it a buffer, with the same
 # persistence, but the buffer becomes that tensor, with its dtype (and device).
 wide = Standardize(3).double()
-wide.fit(data)  # float32 data, copied into float64 buffers
+mean_before_fit = wide.mean
+wide.fit(data)  # float32 data, copied into the existing float64 buffers
 fitted_dtype = str(wide.mean.dtype)
-wide.mean = data.mean(dim=0)  # the float32 tensor itself replaces the float64 buffer
+fit_kept_buffer = wide.mean is mean_before_fit
+data_mean = data.mean(dim=0)
+wide.mean = data_mean  # the float32 tensor itself replaces the float64 buffer
 wide.eps = torch.tensor(1e-5)
 assigned_dtype = str(wide.mean.dtype)
 still_buffers = {"mean", "eps"} <= set(dict(wide.named_buffers()))
 persistence_kept = "mean" in wide.state_dict() and "eps" not in wide.state_dict()
 print(f"float64 layer: after fit {fitted_dtype}, after assigning float32 data {assigned_dtype}")
 print("mean and eps still buffers:", still_buffers, " persistence kept:", persistence_kept)
+# Not ordinary tensors: an nn.Buffer brings its own persistence, an nn.Parameter changes the kind.
+other = Standardize(3)
+other.eps = nn.Buffer(torch.tensor(1e-5))  # persistent=True by default
+other.std = nn.Parameter(torch.ones(3))
+eps_now_saved = "eps" in other.state_dict()
+std_now_parameter = "std" in dict(other.named_parameters()) and "std" not in dict(
+    other.named_buffers()
+)
+print("nn.Buffer over eps: now saved:", eps_now_saved, " Parameter over std:", std_now_parameter)
 
 # nn.Buffer stores a detached tensor: a new object on the same memory, without autograd history.
 source = torch.zeros(3)
@@ -62,13 +84,31 @@ probe.assigned = nn.Buffer(source)
 probe.register_buffer("registered", source)
 buffer_is_source = probe.assigned is source
 registered_is_source = probe.registered is source
+same_memory_as_source = probe.assigned.data_ptr() == source.data_ptr()
 print("nn.Buffer(t) is t:", buffer_is_source, " register_buffer keeps t:", registered_is_source)
+computed = torch.ones(3, requires_grad=True) * 2  # a tensor with autograd history
+probe.assigned_computed = nn.Buffer(computed)
+probe.register_buffer("registered_computed", computed)
+print(
+    "history: nn.Buffer",
+    probe.assigned_computed.grad_fn,
+    " register_buffer",
+    type(probe.registered_computed.grad_fn).__name__,
+)
 
-assert buffers_text == "mean, std, eps" and state_text == "mean, std"
-assert not note_registered and "eps" not in layer.state_dict()
+assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
+assert state_text == "mean, std" and "eps" not in layer.state_dict()  # witness: non-persistent-form
+assert not note_registered  # witness: new-name-registers-nothing
 assert largest_mean < 1e-4
 assert torch.allclose(standardized.std(dim=0), torch.ones(3), atol=1e-4)
-assert (fitted_dtype, assigned_dtype) == ("torch.float64", "torch.float32")
-assert still_buffers and persistence_kept
-assert not buffer_is_source and registered_is_source
-assert probe.assigned.data_ptr() == source.data_ptr()
+assert fit_leaves_no_history and unguarded_records_history  # witness: no-grad-keeps-history-out
+assert fitted_dtype == "torch.float64" and fit_kept_buffer  # witness: copy-keeps-buffer
+assert wide.mean is data_mean and assigned_dtype == "torch.float32"  # witness: becomes-tensor
+assert still_buffers and persistence_kept  # witness: persistence-kept
+assert eps_now_saved  # witness: buffer-brings-persistence
+assert std_now_parameter  # witness: parameter-replaces-buffer
+assert not buffer_is_source and same_memory_as_source  # witness: buffer-detaches
+assert probe.assigned_computed.grad_fn is None  # witness: buffer-no-history
+assert probe.assigned_computed.requires_grad  # witness: buffer-keeps-requires-grad
+assert registered_is_source  # witness: register-keeps-t
+assert probe.registered_computed.grad_fn is computed.grad_fn  # witness: register-keeps-history

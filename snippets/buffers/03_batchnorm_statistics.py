@@ -29,6 +29,10 @@ expected_mean = (1 - momentum) * 0.0 + momentum * batch.mean(dim=0)
 expected_var = (1 - momentum) * 1.0 + momentum * batch.var(dim=0)  # unbiased: divides by n - 1
 mean_matches = torch.allclose(norm.running_mean, expected_mean, atol=1e-5)
 var_matches = torch.allclose(norm.running_var, expected_var, atol=1e-5)
+biased_var = batch.var(dim=0, unbiased=False)  # divides by n: not what the running variance uses
+biased_would_match = torch.allclose(
+    norm.running_var, (1 - momentum) * 1.0 + momentum * biased_var, atol=1e-5
+)
 batches_after_train = int(norm.num_batches_tracked)
 # The batch itself is normalized with its biased variance (dividing by n).
 batch_centered = batch - batch.mean(dim=0)
@@ -36,6 +40,9 @@ uses_batch_stats = torch.allclose(
     train_output,
     batch_centered / torch.sqrt(batch.var(dim=0, unbiased=False) + norm.eps),
     atol=1e-5,
+)
+normalized_with_unbiased = torch.allclose(
+    train_output, batch_centered / torch.sqrt(batch.var(dim=0) + norm.eps), atol=1e-5
 )
 print("train step: running_mean", [round(v, 4) for v in norm.running_mean.tolist()])
 print(
@@ -66,14 +73,17 @@ print("state_dict():", state_text)
 print("num_batches_tracked dtype:", counter_dtype)
 
 # Converting the module's dtype converts floating-point buffers only; the counter stays an integer.
-norm.double()
+# The conversion runs on the CPU: MPS has no float64.
+norm.cpu().double()
 converted_mean_dtype = str(norm.running_mean.dtype)
 converted_counter_dtype = str(norm.num_batches_tracked.dtype)
 print("after .double():", converted_mean_dtype, converted_counter_dtype)
+via_to = nn.BatchNorm1d(3).to(torch.float64)  # .to(dtype) follows the same rule
+via_to_dtypes = (via_to.running_mean.dtype, via_to.num_batches_tracked.dtype)
 
 # Without running statistics: None in their place, nothing saved, always the batch's statistics.
 untracked = nn.BatchNorm1d(3, track_running_stats=False).to(device).eval()
-untracked_mean_is_none = untracked.running_mean is None
+untracked_mean_is_none = untracked.running_mean is None and untracked.running_var is None
 untracked_state_text = ", ".join(untracked.state_dict())
 with torch.no_grad():
     untracked_uses_batch = torch.allclose(
@@ -90,13 +100,19 @@ print(
     untracked_uses_batch,
 )
 
-assert parameters_text == "weight, bias"
-assert buffers_text == "running_mean, running_var, num_batches_tracked"
-assert momentum == 0.1 and mean_matches and var_matches and uses_batch_stats
-assert batches_after_train == batches_after_eval == 1
-assert unchanged_in_eval and uses_running_stats
+assert parameters_text == "weight, bias"  # witness: scale-shift-parameters
+assert buffers_text == "running_mean, running_var, num_batches_tracked"  # witness: stats-buffers
+assert momentum == 0.1 and mean_matches and var_matches  # witness: momentum-update
+assert var_matches and not biased_would_match  # witness: running-var-unbiased
+assert uses_batch_stats and not normalized_with_unbiased  # witness: train-uses-batch-biased
+assert batches_after_train == 1  # witness: counter-counts
+assert batches_after_eval == 1 and unchanged_in_eval  # witness: eval-changes-nothing
+assert uses_running_stats  # witness: eval-uses-running
 assert state_text == "weight, bias, running_mean, running_var, num_batches_tracked"
-assert counter_dtype == converted_counter_dtype == "torch.int64"
-assert converted_mean_dtype == "torch.float64"
-assert untracked_mean_is_none and untracked_state_text == "weight, bias"
-assert untracked_uses_batch
+assert counter_dtype == converted_counter_dtype == "torch.int64"  # witness: counter-stays-int
+floats_only = (converted_mean_dtype, converted_counter_dtype) == ("torch.float64", "torch.int64")
+assert floats_only  # witness: floats-converted
+assert via_to_dtypes == (torch.float64, torch.int64)  # witness: to-dtype-same-rule
+assert untracked_mean_is_none  # witness: untracked-none
+assert untracked_state_text == "weight, bias"  # witness: untracked-state
+assert untracked_uses_batch  # witness: untracked-uses-batch

@@ -25,8 +25,8 @@ class FixedHiddenMLP(nn.Module):
         return self.linear(hidden).sum(dim=1)
 
 
-def round_trip(keep: str) -> bool:
-    """Save one model's state_dict, load it into a fresh model: do they compute the same thing?"""
+def round_trip(keep: str) -> tuple[bool, bool]:
+    """Save one model's state_dict, load it into a fresh model: same outputs? same constant?"""
     torch.manual_seed(0)
     trained = FixedHiddenMLP(keep)
     buffer = io.BytesIO()
@@ -36,24 +36,27 @@ def round_trip(keep: str) -> bool:
     restored = FixedHiddenMLP(keep)
     restored.load_state_dict(torch.load(buffer))
     x = torch.rand(2, 8)
-    return torch.allclose(trained(x), restored(x))
+    same_outputs = torch.allclose(trained(x), restored(x))
+    return same_outputs, torch.equal(trained.constant, restored.constant)
 
 
-def follows_to(keep: str) -> tuple[bool, str]:
-    """Convert the model with .to(torch.float64): does the constant follow, and does forward run?"""
+def follows_to(keep: str) -> tuple[bool, bool, str]:
+    """Convert the model with .to(torch.float64): what follows, and does forward run?"""
     model = FixedHiddenMLP(keep).to(torch.float64)
+    converted = (model.constant.dtype == torch.float64, model.linear.weight.dtype == torch.float64)
     try:
         model(torch.rand(2, 8, dtype=torch.float64))
     except RuntimeError as error:
-        return model.constant.dtype == torch.float64, f"{type(error).__name__}: {error}"
-    return model.constant.dtype == torch.float64, "runs"
+        return *converted, f"{type(error).__name__}: {error}"
+    return *converted, "runs"
 
 
-rows = {}
+rows, linear_converted, constant_kept = {}, {}, {}
 for keep in ("plain attribute", "non-persistent buffer", "persistent buffer"):
-    converted, forward = follows_to(keep)
+    converted, linear_converted[keep], forward = follows_to(keep)
     saved = "constant" in FixedHiddenMLP(keep).state_dict()
-    rows[keep] = (converted, saved, round_trip(keep), forward)
+    same, constant_kept[keep] = round_trip(keep)
+    rows[keep] = (converted, saved, same, forward)
 
 print(
     f"{'':22} {'follows .to()':14} {'in state_dict':14} {'same after reload':18} forward in float64"
@@ -68,9 +71,13 @@ non_persistent_follows, non_persistent_saved, non_persistent_reloads = rows[
 ][:3]
 persistent_follows, persistent_saved, persistent_reloads = rows["persistent buffer"][:3]
 
-# .to(device) treats the constant exactly like .to(torch.float64) does.
+# .to(device) treats the constant exactly like .to(torch.float64) does. The "meta" device, which
+# holds shapes but no data, shows it on any machine.
+on_meta = FixedHiddenMLP("plain attribute").to("meta")
+meta_devices = (on_meta.linear.weight.device.type, on_meta.constant.device.type)
 model = FixedHiddenMLP("plain attribute").to(device)
 constant_device = model.constant.device.type
+print(f"after .to('meta'): linear.weight on {meta_devices[0]}, constant on {meta_devices[1]}")
 print(
     f"after .to({device.type!r}): linear.weight on {model.linear.weight.device.type}, "
     f"constant on {constant_device}"
@@ -80,15 +87,20 @@ if device.type != "cpu":
         model(torch.rand(2, 8).to(device))
     except RuntimeError as error:
         print(f"{type(error).__name__}: {str(error).splitlines()[0]}")
-        assert "device" in str(error)
+        assert "device" in str(error)  # witness: device-mismatch
 
-assert plain_error.startswith("RuntimeError") and "same dtype" in plain_error
-assert (plain_follows, plain_saved, plain_reloads) == (False, False, False)
-assert (non_persistent_follows, non_persistent_saved, non_persistent_reloads) == (
-    True,
-    False,
-    False,
-)
-assert (persistent_follows, persistent_saved, persistent_reloads) == (True, True, True)
-assert rows["non-persistent buffer"][3] == rows["persistent buffer"][3] == "runs"
+assert linear_converted["plain attribute"] and not plain_follows  # witness: plain-not-converted
+fails_on_dtype = plain_error.startswith("RuntimeError") and "same dtype" in plain_error
+assert fails_on_dtype  # witness: plain-fails
+assert not plain_saved  # witness: plain-not-saved
+assert not plain_reloads and not constant_kept["plain attribute"]  # witness: plain-not-reloaded
+assert non_persistent_follows and persistent_follows  # witness: buffers-follow
+buffer_forwards = rows["non-persistent buffer"][3], rows["persistent buffer"][3]
+assert buffer_forwards == ("runs", "runs")  # witness: buffers-run
+assert not non_persistent_saved  # witness: non-persistent-not-saved
+assert not non_persistent_reloads  # witness: non-persistent-not-reloaded
+assert not constant_kept["non-persistent buffer"]  # witness: constant-redrawn
+assert persistent_saved  # witness: persistent-saved
+assert persistent_reloads and constant_kept["persistent buffer"]  # witness: persistent-reloaded
+assert meta_devices == ("meta", "cpu")  # witness: to-device-skips-plain
 assert constant_device == "cpu"

@@ -31,11 +31,13 @@ restored.load_state_dict(torch.load(checkpoint))
 
 x = torch.rand(2, 8)
 same_after_reload = torch.allclose(trained(x), restored(x))
+same_constant = torch.equal(trained.constant, restored.constant)
 saved_keys = ", ".join(trained.state_dict())
 print("state_dict():", saved_keys)
-print("same outputs after reload:", same_after_reload)
+print("same constant and same outputs after reload:", same_constant, same_after_reload)
 print("constant follows .double():", trained.double().constant.dtype == torch.float64)
 
-assert saved_keys == "linear.weight, linear.bias"
-assert same_after_reload
+assert saved_keys == "linear.weight, linear.bias"  # witness: only-linear-saved
+assert same_constant  # witness: seed-rebuilds-constant
+assert same_after_reload  # witness: same-after-reload
 assert trained.constant.dtype == torch.float64

@@ -33,11 +33,15 @@ result = Version2(persistent=False).load_state_dict(old_checkpoint)
 non_persistent_result = f"loads, missing keys {result.missing_keys}"
 print("persistent=False:", non_persistent_result)
 
-relaxed = Version2(persistent=True).load_state_dict(old_checkpoint, strict=False)
+relaxed_model = Version2(persistent=True)
+relaxed = relaxed_model.load_state_dict(old_checkpoint, strict=False)
 relaxed_missing = ", ".join(relaxed.missing_keys)
+keeps_constructor_value = torch.equal(relaxed_model.scales, torch.linspace(0.5, 2.0, 4))
+loaded_linear = torch.equal(relaxed_model.linear.weight, old_checkpoint["linear.weight"])
 print("persistent=True, strict=False: loads, missing keys", relaxed.missing_keys)
 
-assert persistent_result.startswith("RuntimeError: Error(s) in loading state_dict")
-assert missing_line.startswith("Missing key(s)") and "scales" in missing_line
-assert non_persistent_result == "loads, missing keys []"
-assert relaxed_missing == "scales"
+assert persistent_result.startswith("RuntimeError: Error(s) in loading")  # witness: refuses
+assert missing_line.startswith("Missing key(s)") and "scales" in missing_line  # witness: names-key
+assert non_persistent_result == "loads, missing keys []"  # witness: non-persistent-loads
+assert relaxed_missing == "scales" and loaded_linear  # witness: strict-false-reports
+assert keeps_constructor_value  # witness: keeps-constructor-value

@@ -10,10 +10,13 @@ batches = [(torch.randn(32, 2) + shift).to(device) for shift in (0.0, 1.0, 2.0, 
 
 cumulative = nn.BatchNorm1d(2, momentum=None).to(device)
 exponential = nn.BatchNorm1d(2).to(device)  # momentum=0.1, the default
+counter_ignored = nn.BatchNorm1d(2).to(device)  # the same, with its counter set far ahead
+counter_ignored.num_batches_tracked.fill_(1000)
 with torch.no_grad():
     for batch in batches:
         cumulative(batch)
         exponential(batch)
+        counter_ignored(batch)
 
 average_of_means = torch.stack([batch.mean(dim=0) for batch in batches]).mean(dim=0)
 batches_seen = int(cumulative.num_batches_tracked)
@@ -32,6 +35,10 @@ print(
 )
 
 assert batches_seen == 5
-assert torch.allclose(cumulative.running_mean, average_of_means, atol=1e-5)
-assert exponential_mean < 0.5 * true_mean and weight_on_start_percent == 59
+assert torch.allclose(cumulative.running_mean, average_of_means, atol=1e-5)  # witness: cumulative
+# With a number for momentum the counter plays no part in the update.
+counter_made_no_difference = torch.equal(counter_ignored.running_mean, exponential.running_mean)
+assert counter_made_no_difference  # witness: counter-unused
+assert exponential_mean < 0.5 * true_mean  # witness: lags-behind
+assert weight_on_start_percent == 59
 assert abs(decay - 0.9) < 1e-12

@@ -30,6 +30,7 @@ torch.manual_seed(0)
 hidden = ListMLP(widths)
 X = torch.randn(2, 8)
 output_shape = tuple(hidden(X).shape)  # forward works: Python finds the list as usual
+list_is_plain_attribute = isinstance(vars(hidden).get("layers"), list)  # in the instance __dict__
 hidden_parameters = sum(p.numel() for p in hidden.parameters())
 hidden_state_keys = len(hidden.state_dict())
 print(
@@ -46,12 +47,45 @@ except ValueError as error:
 # Module-wide operations skip the hidden layers too.
 hidden.to(torch.float64)
 hidden_dtype_after = str(hidden.layers[0].weight.dtype)
+hidden.to(device)
+hidden_device_after = hidden.layers[0].weight.device.type
 hidden.eval()
 hidden_layer_training = hidden.layers[0].training
 print(
-    "after .to(torch.float64) and .eval():",
-    f"weight is {hidden_dtype_after}, layer training={hidden_layer_training}",
+    f"after .to(torch.float64), .to({device.type!r}) and .eval():",
+    f"weight is {hidden_dtype_after} on {hidden_device_after},",
+    f"layer training={hidden_layer_training}",
 )
+
+# With one registered layer besides the list, the optimizer starts and trains that layer only.
+partly = ListMLP(widths)
+partly.head = nn.Linear(4, 4)
+listed_before = partly.layers[0].weight.detach().clone()
+head_before = partly.head.weight.detach().clone()
+partly_optimizer = torch.optim.SGD(partly.parameters(), lr=0.1)
+partly.head(partly(X)).sum().backward()
+partly_optimizer.step()
+optimized_tensors = len(partly_optimizer.param_groups[0]["params"])  # head.weight, head.bias
+listed_got_grad = partly.layers[0].weight.grad is not None  # it is in the graph, not the optimizer
+listed_unchanged = torch.equal(partly.layers[0].weight, listed_before)
+head_trained = not torch.equal(partly.head.weight, head_before)
+print(
+    f"ListMLP + a registered head: the optimizer holds {optimized_tensors} tensors;",
+    f"head trained: {head_trained}, listed layer unchanged: {listed_unchanged}",
+)
+
+
+# Other Python containers hide their contents the same way, Parameters included.
+class Unregistered(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_name = {"a": nn.Linear(2, 2)}  # a dict
+        self.pair = (nn.Linear(2, 2), nn.Linear(2, 2))  # a tuple
+        self.scales = [nn.Parameter(torch.ones(2))]  # a list of Parameters
+
+
+unregistered_parameters = sum(p.numel() for p in Unregistered().parameters())
+print("dict, tuple and list of Parameters: parameters seen:", unregistered_parameters)
 
 registered = ModuleListMLP(widths).to(device)
 registered_parameters = sum(p.numel() for p in registered.parameters())
@@ -63,9 +97,17 @@ print(
 )
 
 assert output_shape == (2, 4)
-assert (hidden_parameters, hidden_state_keys) == (0, 0)
+assert list_is_plain_attribute  # witness: plain-attribute
+assert hidden_parameters == 0  # witness: no-parameters
+assert hidden_state_keys == 0  # witness: state-dict-empty
 assert message.startswith("optimizer got an empty parameter list")
-assert hidden_dtype_after == "torch.float32" and hidden_layer_training
+assert optimized_tensors == 2 and head_trained  # witness: registered-layer-trains
+assert listed_got_grad and listed_unchanged  # witness: listed-layers-untrained
+assert hidden_dtype_after == "torch.float32"  # witness: to-skips-dtype
+assert hidden_device_after == "cpu"  # witness: to-skips-device
+assert hidden_layer_training  # witness: eval-skips
+assert unregistered_parameters == 0  # witness: other-containers-hide
 assert registered_parameters == (8 * 16 + 16) + (16 * 16 + 16) + (16 * 4 + 4) == 484
 assert registered_state_keys == 6
-assert all(p.device.type == device.type for p in registered.parameters())
+registered_devices = {p.device.type for p in registered.parameters()}
+assert registered_devices == {device.type}  # witness: modulelist-moves

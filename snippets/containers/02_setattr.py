@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
 
 class Mixed(nn.Module):
     def __init__(self) -> None:
@@ -26,6 +28,10 @@ print("children:  ", child_names)
 print("buffers:   ", buffer_names)
 print("state_dict:", state_keys)
 mix_in_state = "mix" in model.state_dict()
+mix_registered = any(t is model.mix for t in [*model.parameters(), *model.buffers()])
+# Reading an attribute back works the same way, however it was stored.
+read_back = [type(getattr(model, name)).__name__ for name in ("scale", "layer", "count", "mix")]
+print("read back:", read_back)
 
 # .to() converts what is registered; the plain tensor stays as it was, and forward breaks.
 model.to(torch.float64)
@@ -40,6 +46,16 @@ try:
 except RuntimeError as error:
     forward_message = str(error)
     print(f"{type(error).__name__}: {error}")
+
+# Moved to an accelerator, the plain tensor stays on the CPU, and forward mixes devices there.
+moved = Mixed().to(device)
+mix_device = moved.mix.device.type
+try:
+    moved(torch.ones(1, 3, device=device))
+    device_message = ""
+except RuntimeError as error:
+    device_message = str(error)
+print(f"after .to({device.type!r}): mix on {mix_device}; forward:", device_message or "works")
 
 # A name already registered as a parameter accepts only a Parameter (or None).
 try:
@@ -59,13 +75,23 @@ children_after = [name for name, _ in model.named_children()]
 child_count_after = len(children_after)
 print("after model.layer = nn.Parameter(...): children", children_after)
 
+# A buffer's name accepts a new plain tensor, and it stays a buffer.
+model.count = torch.full((), 5.0)
+buffers_after = {name: t.item() for name, t in model.named_buffers()}
+print("after model.count = torch.full((), 5.0): buffers", buffers_after)
+
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
-assert state_keys == "scale, count, layer.weight, layer.bias" and not mix_in_state
+assert state_keys == "scale, count, layer.weight, layer.bias"
+assert not mix_in_state and not mix_registered  # witness: mix-unregistered
+assert read_back == ["Parameter", "Linear", "Tensor", "Tensor"]  # witness: read-back
 assert (scale_dtype, count_dtype, mix_dtype) == ("torch.float64", "torch.float64", "torch.float32")
 assert "dtype" in forward_message
+assert mix_device == "cpu"  # witness: mix-stays-on-cpu
+assert device.type == "cpu" or "device" in device_message  # witness: device-mismatch
 assert message.startswith("cannot assign") and "as parameter 'weight'" in message
-assert "(torch.nn.Parameter or None expected)" in message
+assert message.endswith("(torch.nn.Parameter or None expected)")  # witness: no-demotion
 assert error_name == "TypeError"
 assert "(torch.nn.Module or None expected)" in child_message
-assert child_count_after == 0 and isinstance(model.layer, nn.Parameter)
+assert child_count_after == 0 and isinstance(model.layer, nn.Parameter)  # witness: child-replaced
+assert buffers_after == {"count": 5.0}  # witness: buffer-stays

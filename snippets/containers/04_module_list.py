@@ -17,7 +17,7 @@ class ResidualMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.relu(self.input(x))
         for block in self.blocks:
-            x = x + torch.relu(block(x))  # a skip connection, which nn.Sequential cannot express
+            x = x + torch.relu(block(x))  # a skip connection: not a chain of calls
         return self.output(x)
 
 
@@ -36,10 +36,17 @@ model.blocks.append(nn.Linear(16, 16).to(device))
 depth_after_append = len(model.blocks)
 parameters_after_append = sum(p.numel() for p in model.parameters())
 slice_type = type(model.blocks[1:]).__name__
+a, b, c = nn.ReLU(), nn.Tanh(), nn.GELU()
+small = nn.ModuleList([a])
+small.extend([b])
+small.insert(0, c)
+small_order = [type(m).__name__ for m in small]
+small_names = [name for name, _ in small.named_children()]  # renumbered after insert
 print(
     f"after append: {depth_after_append} blocks, {parameters_after_append} parameters;",
     f"a slice is a {slice_type}",
 )
+print("extend and insert:", list(zip(small_names, small_order)))
 
 # It has no forward of its own: there is no single way to chain what it holds.
 try:
@@ -51,7 +58,9 @@ except NotImplementedError as error:
 assert output_shape == (2, 4)
 assert parameter_count == (8 * 16 + 16) + 3 * (16 * 16 + 16) + (16 * 4 + 4) == 1028
 assert block_names.startswith("blocks.0.weight, blocks.0.bias, blocks.1.weight")
-assert depth_after_append == 4 and parameters_after_append == 1028 + 272
+assert depth_after_append == 4
+assert parameters_after_append == 1028 + 272  # witness: append-registers
 assert slice_type == "ModuleList"
+assert list(small) == [c, a, b] and small_names == ["0", "1", "2"]  # witness: list-ops
 assert error_name == "NotImplementedError"
 assert 'missing the required "forward" function' in message

@@ -68,4 +68,5 @@ assert parameter_count == (8 * 16 + 16) + (16 * 3 + 3) + (16 * 5 + 5) == 280
 assert error_name == "KeyError" and empty_message.startswith("module name can't be empty")
 assert dot_message.startswith('module name can\'t contain "."')
 assert clash_message == "attribute 'type' already exists"
-assert taken_keys == "train, eval, forward, float, keys, items, values, update, pop"
+expected_taken = "train, eval, forward, float, keys, items, values, update, pop"
+assert taken_keys == expected_taken  # witness: taken

@@ -23,9 +23,16 @@ topic_is_head = topic is model.heads["topic"]
 print("get_submodule('heads.topic') is model.heads['topic']:", topic_is_head)
 
 # apply(fn) calls fn on every module, children first, the root last.
-visited = []
-model.apply(lambda module: visited.append(type(module).__name__))
+visited_modules = []
+model.apply(visited_modules.append)
+visited = [type(module).__name__ for module in visited_modules]
 apply_last = visited[-1]
+position = {id(module): index for index, module in enumerate(visited_modules)}
+children_first = all(
+    position[id(child)] < position[id(parent)]
+    for parent in model.modules()
+    for child in parent.children()
+)
 print("apply visits:", visited)
 linear_count = sum(isinstance(m, nn.Linear) for m in model.modules())
 
@@ -34,9 +41,12 @@ shared = nn.Linear(4, 4)
 twice = nn.Sequential(shared, nn.ReLU(), shared)
 listed_once = len(list(twice.modules()))
 listed_all = len(list(twice.named_modules(remove_duplicate=False)))
+parameters_once = len(list(twice.parameters()))  # weight and bias of shared, once
+parameters_all = len(list(twice.named_parameters(remove_duplicate=False)))
 print(
     f"Sequential(shared, ReLU, shared): {listed_once} modules listed,",
-    f"{listed_all} with remove_duplicate=False",
+    f"{listed_all} with remove_duplicate=False;",
+    f"parameter tensors: {parameters_once}, or {parameters_all}",
 )
 
 assert children == "trunk, heads"
@@ -52,5 +62,7 @@ assert module_names == [
 assert module_count == 7 and root_name == "''"
 assert topic_is_head
 assert visited == ["Linear", "ReLU", "Sequential", "Linear", "Linear", "ModuleDict", "MultiTask"]
-assert apply_last == "MultiTask" and linear_count == 3
-assert (listed_once, listed_all) == (3, 4)
+assert children_first and apply_last == "MultiTask"  # witness: apply-children-first
+assert linear_count == 3
+assert (listed_once, listed_all) == (3, 4)  # witness: modules-once
+assert (parameters_once, parameters_all) == (2, 4)  # witness: parameters-once

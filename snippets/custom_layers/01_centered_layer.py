@@ -29,7 +29,7 @@ print(f"output shape {tuple(Y.shape)}, largest |row mean| {largest_row_mean:.1e}
 print(f"CenteredLayer: {layer_parameters} parameters, {layer_state_entries} state_dict entries")
 print(f"whole model: {model_parameters} parameters, all from the Linear layer")
 
-assert small.tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]
-assert largest_row_mean < 1e-5
+assert small.tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]  # witness: centers-without-init
+assert largest_row_mean < 1e-5  # witness: rows-average-zero
 assert layer_parameters == 0 and layer_state_entries == 0
 assert model_parameters == 8 * 128 + 128 == 1152

@@ -58,9 +58,15 @@ print(
 )
 print("gradients reach weight and bias:", has_gradients)
 
-assert (
-    parameter_names == "weight, bias"
-    and parameter_count == 5 * 3 + 3 == 18
-    and weight_shape == (3, 5)
-)
-assert same_initial_values and same_outputs and has_gradients
+# The device argument lets the layer be built on meta, and lets skip_init build it uninitialized.
+on_meta = MyLinear(5, 3, device="meta").weight.is_meta
+skipped = nn.utils.skip_init(MyLinear, 5, 3, device=device)
+print("built on meta:", on_meta, " skip_init works:", skipped.weight.device.type == device.type)
+
+assert parameter_names == "weight, bias"  # witness: assigning-registers
+assert parameter_count == 5 * 3 + 3 == 18 and weight_shape == (3, 5)
+assert same_initial_values  # witness: same-initial-values
+assert same_outputs  # witness: same-outputs
+assert has_gradients  # witness: gradients-reach-parameters
+assert on_meta and skipped.weight.device.type == device.type  # witness: device-argument
+assert "in_features=5, out_features=3" in repr(mine)  # witness: extra-repr

@@ -51,13 +51,22 @@ print(
     f"unchanged by the step: {fixed_unchanged}"
 )
 
+# .data shares the parameter's memory but does not require a gradient.
+weight = buggy[0].weight
+data_is_detached_view = weight.data.data_ptr() == weight.data_ptr()
+data_is_detached_view = data_is_detached_view and not weight.data.requires_grad
+
 # Used on its own, the buggy layer produces an output with no graph at all, and backward says so.
+alone_output = DataLinear(5, 3)(torch.randn(2, 5))
 try:
-    DataLinear(5, 3)(torch.randn(2, 5)).sum().backward()
+    alone_output.sum().backward()
 except RuntimeError as error:
     alone_message = str(error)
     print(f"alone: {type(error).__name__}: {alone_message}")
 
-assert buggy_grad_is_none and buggy_unchanged and last_layer_has_grad
-assert not fixed_grad_is_none and not fixed_unchanged
-assert "does not require grad" in alone_message
+assert data_is_detached_view  # witness: data-shares-memory
+assert buggy_grad_is_none and buggy_unchanged  # witness: data-never-learns
+assert last_layer_has_grad  # witness: next-layer-learns
+assert not alone_output.requires_grad  # witness: alone-no-graph
+assert "does not require grad" in alone_message  # witness: alone-fails
+assert not fixed_grad_is_none and not fixed_unchanged  # witness: fix-learns

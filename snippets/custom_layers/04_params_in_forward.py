@@ -34,12 +34,16 @@ except ValueError as error:
 
 # The same input twice gives two different answers.
 x = torch.ones(2, 5)
-same_answer_twice = torch.equal(layer(x), layer(x))
-print("same input, same output:", same_answer_twice)
+first_output = layer(x)
+first_weight = layer.weight
+same_answer_twice = torch.equal(first_output, layer(x))
+new_weight_each_call = layer.weight is not first_weight
+print("same input, same output:", same_answer_twice, " new weight:", new_weight_each_call)
 
 # An optimizer created now holds a weight that the next forward throws away.
 optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
 tracked = optimizer.param_groups[0]["params"][0]
+tracked_before = tracked.detach().clone()
 target = torch.zeros(2, 3)
 losses = []
 for _ in range(5):
@@ -50,10 +54,14 @@ for _ in range(5):
     optimizer.step()
 optimizer_sees_current_weight = tracked is layer.weight
 tracked_never_used = tracked.grad is None  # it never took part in a backward pass
+tracked_unchanged = torch.equal(tracked, tracked_before)  # so every step skipped it
 print("optimizer holds the weight forward uses:", optimizer_sees_current_weight)
-print("the optimizer's weight has no gradient:", tracked_never_used)
+print(
+    "the optimizer's weight has no gradient:", tracked_never_used, " unchanged:", tracked_unchanged
+)
 print("losses over 5 steps (no trend, just new random weights):", losses)
 
-assert parameters_before_call == 0 and "empty parameter list" in empty_message
-assert not same_answer_twice and not optimizer_sees_current_weight
-assert tracked_never_used
+assert parameters_before_call == 0 and "empty parameter list" in empty_message  # witness: no-params
+assert not same_answer_twice and new_weight_each_call  # witness: new-weight-each-call
+assert not optimizer_sees_current_weight  # witness: optimizer-holds-stale
+assert tracked_never_used and tracked_unchanged  # witness: stale-never-updated

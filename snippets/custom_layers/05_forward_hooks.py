@@ -10,17 +10,20 @@ model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).to(device)
 x = torch.randn(16, 4).to(device)
 
 records = []
+carried_graph = []  # whether each output the hook saw was part of an autograd graph
 
 
 def record_output(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
     """Called after module.forward as hook(module, positional inputs, output); returning None
     keeps the output."""
     records.append((type(module).__name__, tuple(output.shape), output.detach()))
+    carried_graph.append(output.grad_fn is not None)
 
 
 handle = model[1].register_forward_hook(record_output)  # watch the ReLU
 model(x)
 model(x)
+model[1].forward(x)  # calling forward() directly skips the module's hooks
 handle.remove()  # keep the handle: it is how the hook is taken off again
 model(x)
 calls_recorded = len(records)
@@ -31,6 +34,8 @@ print(
     f"{records[0][0]} output shape {recorded_shape}"
 )
 print(f"fraction of ReLU outputs that are zero: {zero_fraction:.2f}")
+print("outputs carried their graph:", all(carried_graph), " stored copies do:", end=" ")
+print(any(record[2].grad_fn is not None for record in records))
 
 
 def clamp_output(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
@@ -49,5 +54,23 @@ hook_removed_cleanly = torch.equal(plain, restored)
 print(f"largest |output|: {largest_plain:.2f} without the hook, {largest_clamped:.2f} with it")
 print("after removal, outputs as before:", hook_removed_cleanly)
 
-assert calls_recorded == 2 and recorded_shape == (16, 8) and 0 < zero_fraction < 1
-assert largest_plain > 0.1 and abs(largest_clamped - 0.1) < 1e-6 and hook_removed_cleanly
+
+def zero_input(module: nn.Module, args: tuple) -> tuple:
+    return (torch.zeros_like(args[0]),)  # a returned tuple replaces the positional inputs
+
+
+with torch.no_grad():
+    handle = model[0].register_forward_pre_hook(zero_input)
+    first_layer_output = model[0](x)
+    handle.remove()
+pre_hook_replaced_input = torch.equal(first_layer_output, model[0].bias.expand(16, 8))
+print(
+    "with the pre-hook, the first layer sees zeros and outputs its bias:", pre_hook_replaced_input
+)
+
+assert calls_recorded == 2  # witness: hook-removed
+assert recorded_shape == (16, 8) and 0 < zero_fraction < 1
+assert all(carried_graph) and records[0][2].grad_fn is None  # witness: detach-drops-graph
+assert largest_plain > 0.1 and abs(largest_clamped - 0.1) < 1e-6  # witness: hook-replaces-output
+assert hook_removed_cleanly  # witness: removed-cleanly
+assert pre_hook_replaced_input  # witness: pre-hook-replaces-input

@@ -21,13 +21,15 @@ print(
     f"the layer's own weight untouched: {untouched}"
 )
 
-# Gradients flow to the substitutes, not to the module's parameters.
+# Gradients flow to the substitutes, and to the module's own tensors for names left out.
 weight = torch.zeros(2, 3, device=device, requires_grad=True)
 functional_call(layer, {"weight": weight}, (x,)).sum().backward()  # bias: the layer's own
 substitute_has_grad = weight.grad is not None
 own_has_grad = layer.weight.grad is not None
+own_bias_has_grad = layer.bias.grad is not None
 print(
-    f"gradient on the substitute: {substitute_has_grad}, on the layer's own weight: {own_has_grad}"
+    f"gradient on the substitute weight: {substitute_has_grad}, on the layer's own weight: "
+    f"{own_has_grad}, on the layer's own bias: {own_bias_has_grad}"
 )
 
 # A misspelled name is silently ignored by default; strict=True catches it.
@@ -52,12 +54,22 @@ own_stats_updated = norm.num_batches_tracked.item() == 1
 copies = {name: t.clone() for name, t in [*norm.named_parameters(), *norm.named_buffers()]}
 functional_call(norm, copies, (x,))  # buffers passed too: the copies are updated, not the module
 passed_buffers_spare_module = norm.num_batches_tracked.item() == 1
+norm.eval()  # in eval mode, batch norm only reads its statistics
+functional_call(norm, dict(norm.named_parameters()), (x,))
+eval_spares_module = norm.num_batches_tracked.item() == 1
 print(
     f"BatchNorm in training mode updates its own statistics: {own_stats_updated}; "
-    f"not when its buffers are passed: {passed_buffers_spare_module}"
+    f"not when its buffers are passed: {passed_buffers_spare_module}; "
+    f"not in eval mode: {eval_spares_module}"
 )
 
-assert own_stats_updated and passed_buffers_spare_module
-assert copies["num_batches_tracked"].item() == 2
-assert all_ones and untouched and substitute_has_grad and not own_has_grad and typo_is_ignored
+assert all_ones  # witness: substitutes-used
+assert untouched  # witness: own-untouched
+assert substitute_has_grad and not own_has_grad  # witness: substitute-gets-grad
+assert own_bias_has_grad  # witness: left-out-gets-grad
+assert typo_is_ignored  # witness: typo-ignored
 assert "Unexpected key(s): 'bais'" in strict_message and "Missing key(s): 'bias'" in strict_message
+assert own_stats_updated  # witness: own-stats-updated
+assert passed_buffers_spare_module  # witness: module-spared
+assert copies["num_batches_tracked"].item() == 2  # witness: copies-updated
+assert eval_spares_module  # witness: eval-spares-stats

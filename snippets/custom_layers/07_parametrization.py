@@ -20,20 +20,29 @@ keys_before = ", ".join(layer.state_dict())
 parametrize.register_parametrization(layer, "weight", Symmetric())
 keys_after = ", ".join(layer.state_dict())
 class_name = type(layer).__name__
+class_subclasses_linear = isinstance(layer, nn.Linear) and type(layer) is not nn.Linear
 print(f"state_dict keys before: {keys_before}")
 print(f"state_dict keys after:  {keys_after}  (the class is now {class_name})")
 
 # layer.weight is computed from the stored tensor on every access, so it is always symmetric...
 is_symmetric = torch.equal(layer.weight, layer.weight.T)
+computed_each_access = layer.weight is not layer.weight  # two accesses, two new tensors
 # ...and training updates the stored tensor, `original`, through the parametrization.
 original = layer.parametrizations.weight.original
 optimizer = torch.optim.SGD(layer.parameters(), lr=0.5)
+optimizer_holds_original = any(p is original for p in optimizer.param_groups[0]["params"])
+original_before = original.detach().clone()
 layer(torch.randn(8, 3).to(device)).pow(2).sum().backward()
 optimizer.step()
+original_updated = not torch.equal(original, original_before)
 lower_triangle_grad = original.grad.tril(-1).abs().sum().item()
 still_symmetric = torch.equal(layer.weight, layer.weight.T)
 print(f"weight symmetric: {is_symmetric}; after an SGD step: {still_symmetric}")
 print(f"gradient reaching the unused lower triangle of original: {lower_triangle_grad}")
+
+# The checkpoint holds the stored tensor, whose lower triangle is not symmetric to the upper.
+stored = layer.state_dict()["parametrizations.weight.original"]
+checkpoint_holds_original = torch.equal(stored, original) and not torch.equal(stored, stored.T)
 
 # The key change matters: a checkpoint of the plain layer no longer loads as is.
 plain_checkpoint = nn.Linear(3, 3).state_dict()
@@ -60,8 +69,14 @@ print(
 )
 
 assert keys_before == "weight, bias" and keys_after == "bias, parametrizations.weight.original"
-assert class_name == "ParametrizedLinear" and is_symmetric and still_symmetric
-assert lower_triangle_grad == 0
+assert class_name == "ParametrizedLinear"
+assert class_subclasses_linear  # witness: subclass-on-the-fly
+assert computed_each_access  # witness: computed-each-access
+assert optimizer_holds_original and original_updated  # witness: optimizer-updates-original
+assert is_symmetric and still_symmetric  # witness: stays-symmetric
+assert lower_triangle_grad == 0  # witness: lower-triangle-no-grad
+assert checkpoint_holds_original  # witness: checkpoint-holds-original
 assert "Missing key(s)" in load_message and "parametrizations.weight.original" in load_message
-assert "does not implement right_inverse" in assign_message
-assert keys_removed == "bias, weight" and type(layer) is nn.Linear and baked_symmetric
+assert "does not implement right_inverse" in assign_message  # witness: no-right-inverse
+assert keys_removed == "bias, weight"
+assert type(layer) is nn.Linear and baked_symmetric  # witness: baked

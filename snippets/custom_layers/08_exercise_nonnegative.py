@@ -35,7 +35,10 @@ torch.manual_seed(0)
 free = train(nn.Linear(4, 1).to(device))
 torch.manual_seed(0)
 layer = nn.Linear(4, 1).to(device)
+start = layer.weight.detach().clone()
 parametrize.register_parametrization(layer, "weight", NonNegative())
+# right_inverse ran at registration: the weight now starts from |W|.
+registered_from_abs = torch.allclose(layer.weight, start.abs().clamp_min(1e-3), atol=1e-6)
 train(layer)
 
 smallest_free = free.weight.min().item()
@@ -54,6 +57,8 @@ with torch.no_grad():
 stored = layer.parametrizations.weight.original[0, 0].item()
 print(f"after assigning 0.5: weight {layer.weight[0, 0].item():.4f}, stored original {stored:.4f}")
 
-assert smallest_free < -1 and smallest_weight > 0
-assert torch.allclose(layer.weight, torch.full((1, 4), 0.5, device=device))
-assert abs(stored - (-0.4328)) < 1e-4
+assert smallest_free < -1  # witness: free-goes-negative
+assert smallest_weight > 0  # witness: stays-positive
+assert registered_from_abs  # witness: right-inverse-at-registration
+assert torch.allclose(layer.weight, torch.full((1, 4), 0.5, device=device))  # witness: assign-works
+assert abs(stored - (-0.4328)) < 1e-4  # witness: stored-inverse

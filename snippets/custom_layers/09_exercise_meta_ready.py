@@ -48,18 +48,21 @@ def build() -> nn.Sequential:
 with torch.device("meta"):
     model = build()
 count_on_meta = sum(p.numel() for p in model.parameters())
+all_on_meta = all(p.is_meta for p in model.parameters())  # custom layers included
 model.to_empty(device=device)
+with torch.no_grad():  # mark every tensor, so that one nobody writes stays visible
+    for p in model.parameters():
+        p.fill_(float("nan"))
 torch.manual_seed(0)
 reset, skipped = [], []
 for module in model.modules():
     if hasattr(module, "reset_parameters"):
         module.reset_parameters()
         reset.append(type(module).__name__)
-    elif list(
-        module.parameters(recurse=False)
-    ):  # owns parameters, but nothing can re-initialize them
+    elif list(module.parameters(recurse=False)):  # owns parameters, but has no reset
         skipped.append(type(module).__name__)
 reset_names, skipped_names = ", ".join(reset), ", ".join(skipped)
+never_written = ", ".join(name for name, p in model.named_parameters() if p.isnan().any())
 print(
     f"{count_on_meta} parameters; reset: {reset_names}; "
     f"owning parameters but skipped: {skipped_names}"
@@ -70,10 +73,10 @@ with torch.device(device):
     direct = build()
 linear_layers_match = all(torch.equal(model[i].weight, direct[i].weight) for i in (0, 2))
 print("MyLinear layers identical to a direct build with the same seed:", linear_layers_match)
+print("still holding the NaN marker after the loop:", never_written)
 
 assert count_on_meta == 10 * 8 + 8 + 8 * 3 + 3 + 3 == 118
-assert (
-    reset_names == "MyLinear, MyLinear"
-    and skipped_names == "InitInConstructor"
-    and linear_layers_match
-)
+assert all_on_meta  # witness: all-on-meta
+assert reset_names == "MyLinear, MyLinear" and linear_layers_match  # witness: mylinear-reset
+assert skipped_names == "InitInConstructor"
+assert never_written == "3.scale"  # witness: scale-never-written

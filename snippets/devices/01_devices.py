@@ -12,6 +12,13 @@ print(f"{gpu}: type {gpu.type!r}, index {gpu.index}")
 print(f"{first_gpu}: type {first_gpu.type!r}, index {first_gpu.index}")
 cuda_equals_cuda0 = gpu == first_gpu
 print("torch.device('cuda') == torch.device('cuda:0'):", cuda_equals_cuda0)
+allocation = "allocated"
+if not torch.cuda.is_available():
+    try:
+        torch.zeros(1, device=gpu)
+    except (AssertionError, RuntimeError) as error:  # the error depends on how torch was built
+        allocation = f"{type(error).__name__}: {error}".splitlines()[0]
+    print("allocating a tensor on cuda:", allocation)
 
 # The accelerator API answers for whichever accelerator PyTorch was built for (CUDA, MPS, XPU, ...).
 print("accelerator available:", torch.accelerator.is_available())
@@ -26,10 +33,15 @@ print("x.device.type == device.type:", same_type)
 
 assert gpu.type == first_gpu.type == "cuda"
 assert gpu.index is None and first_gpu.index == 0
-assert cuda_equals_cuda0 is False
-assert same_type
+assert cuda_equals_cuda0 is False  # witness: cuda-is-not-cuda0
+assert (allocation == "allocated") == torch.cuda.is_available()  # witness: naming-is-not-using
+assert same_type  # witness: created-on-device
 assert device.type == "cpu" or torch.accelerator.is_available()
 if not torch.accelerator.is_available():  # even in a build made for an accelerator
-    assert torch.accelerator.current_accelerator(check_available=True) is None
-if device.type == "cuda":  # a tensor reports an index; the accelerator's device has none
-    assert device.index is None and x.device.index is not None and x.device != device
+    checked = torch.accelerator.current_accelerator(check_available=True)
+    assert checked is None  # witness: unavailable-is-none
+if device.type == "cuda":  # "cuda" means the current device; a tensor reports its index
+    on_gpu = torch.zeros(1, device=gpu)
+    assert on_gpu.device.index == torch.cuda.current_device()  # witness: cuda-means-current
+    assert device.index is None and x.device.index is not None  # witness: tensor-has-index
+    assert x.device != device

@@ -41,13 +41,24 @@ print("fixed: output on", output.device, "with shape", output_shape)
 scaled = output * torch.tensor(2.0)
 scalar_is_fine = scaled.device == output.device
 print("output * torch.tensor(2.0) stays on", scaled.device)
+meta_output = torch.ones(4, 2, device="meta")
+scalar_on_meta = (meta_output * torch.tensor(2.0)).device.type  # a real mix on every machine
+try:
+    meta_output * torch.tensor([2.0])  # one dimension, one element: no longer a scalar
+    one_dim = "no error"
+except RuntimeError as error:
+    one_dim = first_line_of(error)
+print("meta output * torch.tensor(2.0) is on", scalar_on_meta)
+print("meta output * torch.tensor([2.0]) ->", one_dim)
 
 if device.type == "cpu":
-    assert on_device.startswith("no error")
+    assert on_device.startswith("no error")  # witness: hidden-on-cpu
 elif device.type == "cuda":
     assert "Expected all tensors to be on the same device" in on_device
+    assert "cuda:0" in on_device and "cpu" in on_device  # witness: names-both-devices
 else:
     assert on_device.startswith("RuntimeError")
 assert message.startswith("RuntimeError") and "is not on the expected device" in message
-assert output.device.type == device.type and output_shape == (4, 2)
-assert scalar_is_fine
+assert output.device.type == device.type and output_shape == (4, 2)  # witness: fixed
+assert scalar_is_fine and scalar_on_meta == "meta"  # witness: scalar-is-fine
+assert "is not on the expected device" in one_dim  # witness: one-dim-must-match

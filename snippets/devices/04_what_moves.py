@@ -49,12 +49,18 @@ saved = ", ".join(state_keys)
 print("state_dict keys:", saved)
 
 assert all(d.startswith(device.type) for name, d in devices_of(model).items() if name != "plain")
-assert devices_of(meta_model) == {
+assert devices_of(meta_model) == {  # witness: buffers-move
     "weight": "meta",
     "scale": "meta",
     "offset": "meta",
     "plain": "cpu",
 }
-assert plain_stayed and "is not on the expected device" in message
-assert on_device == "forward runs" if device.type == "cpu" else on_device.startswith("RuntimeError")
-assert state_keys == ["weight", "scale"]
+assert plain_stayed  # witness: plain-stays
+assert "is not on the expected device" in message  # witness: meta-forward-fails
+if device.type == "cpu":
+    assert on_device == "forward runs"  # witness: cpu-forward-runs
+else:
+    assert on_device.startswith("RuntimeError")  # witness: device-forward-fails
+    if device.type == "cuda":
+        assert "cuda:0" in on_device and "cpu" in on_device  # witness: names-cuda-and-cpu
+assert state_keys == ["weight", "scale"]  # witness: non-persistent-not-saved

@@ -46,11 +46,20 @@ hard_coded_half = str(HardCoded()(half).dtype)  # float16 * float32 mask promote
 portable_half = str(Portable()(half).dtype)
 print("float16 input -> HardCoded:", hard_coded_half, "| Portable:", portable_half)
 
+# The meta device has no values: code that reads one cannot run there.
+try:
+    meta_x.sum().item()
+except RuntimeError as error:
+    meta_item = f"{type(error).__name__}: {error}"
+print("on meta, .item() ->", meta_item)
+
 assert results["Portable", device.type].startswith("output on " + device.type)
-assert results["Portable", "meta"] == "output on meta"
-assert "is not on the expected device" in hard_coded_on_meta
+assert results["Portable", "meta"] == "output on meta"  # witness: portable-runs-everywhere
+assert "is not on the expected device" in hard_coded_on_meta  # witness: hard-coded-fails-on-meta
 if device.type == "cpu":
     assert results["HardCoded", "cpu"] == "output on cpu"  # the bug is invisible on a CPU
 else:
-    assert results["HardCoded", device.type].startswith("RuntimeError")
-assert hard_coded_half == "torch.float32" and portable_half == "torch.float16"
+    assert results["HardCoded", device.type].startswith("RuntimeError")  # witness: fails-on-gpu
+assert hard_coded_half == "torch.float32"  # witness: float32-mask-promotes
+assert portable_half == "torch.float16"  # witness: new-ones-keeps-dtype
+assert meta_item.startswith("RuntimeError") and ".item()" in meta_item  # witness: meta-no-item

@@ -20,16 +20,17 @@ def load(map_location):
 
 
 # A function as map_location sees the device each tensor was saved from.
-recorded = []
+recorded, arrived_on = [], set()
 
 
 def keep_on_cpu(storage, location):
     recorded.append(location)
+    arrived_on.add(storage.device.type)
     return storage  # storages are deserialized on the CPU first; returning them keeps them there
 
 
 load(keep_on_cpu)
-print("saved from:", recorded)
+print("saved from:", recorded, "| the function received storages on:", sorted(arrived_on))
 
 # The usual forms: a device (or its name), or a mapping from saved location to target.
 for map_location in ("cpu", torch.device("cpu"), {"cuda:0": "cpu"}, device):
@@ -45,6 +46,16 @@ restored_on_device = restored_device.type == device.type
 print("restored model's parameters are on:", restored_device)
 same_weights = torch.equal(restored.weight, model.weight)
 
+# With assign=True the model takes the loaded tensors instead, and with them their device.
+assigned = nn.Linear(3, 2).to(device)
+cpu_state = load("cpu")
+assigned.load_state_dict(cpu_state, assign=True)
+print("with assign=True, the parameters are on:", assigned.weight.device)
+
 assert recorded and all(location.startswith(device.type) for location in recorded)
-assert loaded_on_device and restored_on_device and same_weights
-assert all(t.device.type == "cpu" for t in load("cpu").values())
+assert arrived_on == {"cpu"}  # witness: function-gets-cpu-storages
+assert loaded_on_device and same_weights  # witness: loads-with-defaults
+assert restored_on_device  # witness: copy-keeps-model-device
+assert all(t.device.type == "cpu" for t in load("cpu").values())  # witness: cpu-brings-to-cpu
+assert assigned.weight.device.type == "cpu"  # witness: assign-takes-loaded-device
+assert assigned.weight.data_ptr() == cpu_state["weight"].data_ptr()

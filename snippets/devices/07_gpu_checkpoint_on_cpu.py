@@ -34,5 +34,9 @@ restored.load_state_dict(state)
 same_weights = torch.equal(restored.weight, model.weight)
 print("restored weights equal the saved ones:", same_weights)
 
-assert message.startswith("RuntimeError: Attempting to deserialize object on a CUDA device")
-assert all(tensor.device.type == "cpu" for tensor in state.values()) and same_weights
+refused = message.startswith("RuntimeError: Attempting to deserialize object on a CUDA device")
+loaded_on_cpu = all(tensor.device.type == "cpu" for tensor in state.values())
+
+assert refused  # witness: refuses-cuda-file
+assert "map_location=torch.device('cpu')" in message  # witness: suggests-fix
+assert loaded_on_cpu and same_weights  # witness: map-location-cpu-loads

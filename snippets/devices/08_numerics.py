@@ -33,23 +33,90 @@ tolerance = 1e-2 if tf32_forced else 1e-4
 torch.testing.assert_close(on_device, on_cpu, rtol=tolerance, atol=tolerance)  # never equal()
 agree_within_tolerance = True
 
+
+# torch.testing.assert_close picks default tolerances from the dtype: float16 gets wider ones.
+def close_by_default(actual: torch.Tensor, expected: torch.Tensor) -> bool:
+    try:
+        torch.testing.assert_close(actual, expected)
+    except AssertionError:
+        return False
+    return True
+
+
+slightly_more = torch.tensor(1.001)
+close_in_float16 = close_by_default(slightly_more.half(), one.half())
+close_in_float32 = close_by_default(slightly_more, one)
+print(f"1.001 vs 1 with default tolerances: float16 {close_in_float16}, float32 {close_in_float32}")
+
 # On NVIDIA GPUs since Ampere, TF32 trades precision for speed where these settings allow it.
-# Since PyTorch 2.9 each is a string: "tf32" allows it, "ieee" forbids it, "none" inherits the
-# default (full float32). They replace the older booleans torch.backends.cuda.matmul.allow_tf32 and
-# torch.backends.cudnn.allow_tf32; do not mix the two APIs in one program.
-matmul_precision = torch.backends.cuda.matmul.fp32_precision
-conv_precision = torch.backends.cudnn.conv.fp32_precision
+# Since PyTorch 2.9 each is a string: "tf32" allows it, "ieee" forbids it, and "none" means
+# "not set at this level": the value comes from the level above. The levels, widest first:
+#   torch.backends.fp32_precision              every backend
+#   torch.backends.cudnn.fp32_precision        CUDA as a whole: cuBLAS and cuDNN alike
+#   torch.backends.cuda.matmul.fp32_precision  one kind of operation; so are
+#   torch.backends.cudnn.conv.fp32_precision and torch.backends.cudnn.rnn.fp32_precision
+backends = torch.backends
+matmul_precision = backends.cuda.matmul.fp32_precision
+conv_precision = backends.cudnn.conv.fp32_precision
+print(f"fp32_precision: matrix products {matmul_precision!r}, convolutions {conv_precision!r}")
+
+saved = (backends.fp32_precision, backends.cudnn.fp32_precision, matmul_precision)
+try:
+    backends.cuda.matmul.fp32_precision = "none"  # not set here ...
+    backends.fp32_precision = "tf32"
+    matmul_under_generic_tf32 = backends.cuda.matmul.fp32_precision  # ... so it inherits
+    backends.cudnn.fp32_precision = "ieee"  # the nearer level wins
+    matmul_under_cuda_ieee = backends.cuda.matmul.fp32_precision
+    backends.fp32_precision = backends.cudnn.fp32_precision = "none"
+
+    # Mixing APIs: set the new string, then read a legacy setting that disagrees with it.
+    backends.cuda.matmul.fp32_precision = "ieee" if matmul_precision == "tf32" else "tf32"
+    try:
+        backends.cuda.matmul.allow_tf32  # the legacy boolean
+        mixed = "no error"
+    except RuntimeError as error:
+        mixed = f"{type(error).__name__}: {error}"
+    try:
+        torch.get_float32_matmul_precision()  # legacy too, like set_float32_matmul_precision
+        mixed_precision = "no error"
+    except RuntimeError as error:
+        mixed_precision = f"{type(error).__name__}: {error}"
+finally:  # leave the settings as they were
+    backends.cuda.matmul.fp32_precision = saved[2]
+    backends.cudnn.fp32_precision = saved[1]
+    backends.fp32_precision = saved[0]
 print(
-    f"fp32_precision for matrix products: {matmul_precision!r}, "
-    f"for convolutions: {conv_precision!r}"
+    "torch.backends.fp32_precision = 'tf32': matrix products read", repr(matmul_under_generic_tf32)
+)
+print("and torch.backends.cudnn.fp32_precision = 'ieee': they read", repr(matmul_under_cuda_ieee))
+for legacy, outcome in (("allow_tf32", mixed), ("get_float32_matmul_precision", mixed_precision)):
+    print(f"reading {legacy} after setting fp32_precision:", outcome.split(",")[0])
+    if "mix of" in outcome:
+        print("   ", outcome[outcome.index("you have used") :].split(" to set")[0])
+restored = (
+    backends.fp32_precision,
+    backends.cudnn.fp32_precision,
+    backends.cuda.matmul.fp32_precision,
 )
 
-assert spacing_at_big == 8.0 and big_first == 0.0 and big_cancelled_first == 1.0
+assert spacing_at_big == 8.0 and big_first == 0.0 and big_cancelled_first == 1.0  # witness: order
 assert cpu_error < 1e-4 and device_error < tolerance and agree_within_tolerance
 if device.type == "cpu":
-    assert device_vs_cpu == 0.0  # the same product, computed the same way twice
-assert conv_precision == "tf32"
+    assert device_vs_cpu == 0.0  # witness: cpu-twice-identical
+assert close_in_float16 and not close_in_float32  # witness: tolerances-follow-dtype
+assert conv_precision == "tf32"  # witness: conv-default-tf32
 # The matrix-product default can be changed from outside: NVIDIA's NGC containers set
 # TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1, which turns TF32 on. Check the default only without it.
-if not tf32_forced:
-    assert matmul_precision != "tf32"
+if tf32_forced:
+    assert matmul_precision == "tf32"  # witness: override-turns-tf32-on
+else:
+    assert matmul_precision == "none"  # witness: matmul-default-none
+    matmul_prefix = "RuntimeError: PyTorch is checking the matmul precision"
+    assert mixed_precision.startswith(matmul_prefix)  # witness: mixed-precision
+boolean_prefix = "RuntimeError: PyTorch is checking whether allow_tf32"
+assert (
+    mixed.startswith(boolean_prefix) and "mix of the legacy and new APIs" in mixed
+)  # witness: mix
+assert matmul_under_generic_tf32 == "tf32"  # witness: none-inherits
+assert matmul_under_cuda_ieee == "ieee"  # witness: nearer-level-wins
+assert restored == saved  # witness: settings-restored

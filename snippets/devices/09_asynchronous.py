@@ -83,11 +83,24 @@ print(f"loss summed over 10 steps: {total_read_every_step:.4f} and {total_read_o
 if device.type == "cuda":
     print(f"waits with .item() at every step: {waits_every_step}, reading once: {waits_once}")
 
-assert same_total and math.isfinite(mean)
-assert queue_empty_after_item
+# A running sum of losses that are not detached is part of every step's graph.
+w = torch.ones(3, device=device, requires_grad=True)
+loss = (w * 2).sum()
+sum_with_graph = torch.zeros((), device=device) + loss
+sum_detached = torch.zeros((), device=device) + loss.detach()
+print(
+    "running sum keeps a graph:",
+    sum_with_graph.grad_fn is not None,
+    "| with detach():",
+    sum_detached.grad_fn is not None,
+)
+
+assert same_total and math.isfinite(mean)  # witness: same-losses
+assert queue_empty_after_item  # witness: item-waits
 if on_cpu:
-    assert queue_empty_on_return and not returned_early  # the CPU finishes before returning
+    assert queue_empty_on_return and not returned_early  # witness: cpu-has-no-queue
 else:
-    assert not queue_empty_on_return and returned_early
+    assert not queue_empty_on_return and returned_early  # witness: returns-while-queued
 if device.type == "cuda":
-    assert waits_every_step >= 10 > waits_once >= 1
+    assert waits_every_step >= 10 > waits_once >= 1  # witness: waits-per-step
+assert sum_with_graph.grad_fn is not None and sum_detached.grad_fn is None  # witness: detach

@@ -31,6 +31,18 @@ for candidate in (split, nn.ReLU()):
         print(errors[-1])
 split_error, empty_error = errors
 
+# Buffers count: batch norm whose parameters moved but whose running statistics did not.
+half_moved = nn.BatchNorm1d(8).eval()
+for name, parameter in list(half_moved.named_parameters()):
+    setattr(half_moved, name, nn.Parameter(parameter.detach().to("meta")))
+try:
+    half_moved(torch.ones(2, 8, device="meta"))
+    half_moved_forward = "runs"
+except RuntimeError as error:
+    half_moved_forward = f"{type(error).__name__}: {error}"
+print("parameters on meta, buffers on cpu, forward ->", half_moved_forward)
+
 assert found_device.type == device.type
 assert split_error == "ValueError: expected one device, found: cpu, meta"
 assert empty_error.endswith("no parameters or buffers")
+assert "is not on the expected device" in half_moved_forward  # witness: buffers-count

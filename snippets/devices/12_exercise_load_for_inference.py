@@ -29,6 +29,9 @@ with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "model.pt"
     torch.save(trained.state_dict(), path)
     model = load_for_inference(path, device)
+    # map_location="cpu" would do as well: load_state_dict copies into the model on `device`.
+    via_cpu = make_model().to(device)
+    via_cpu.load_state_dict(torch.load(path, map_location="cpu"))
 
 with torch.inference_mode():
     expected = trained.eval()(X)
@@ -38,5 +41,7 @@ matches = torch.allclose(predicted, expected, rtol=1e-3, atol=1e-3)
 print("parameters on:", next(model.parameters()).device, "| eval mode:", not model.training)
 print("predictions match the trained model:", matches)
 
-assert next(model.parameters()).device.type == device.type and not model.training
-assert matches
+assert next(model.parameters()).device.type == device.type
+assert not model.training  # witness: eval-mode
+assert next(via_cpu.parameters()).device.type == device.type  # witness: cpu-would-do
+assert matches  # witness: predictions-match

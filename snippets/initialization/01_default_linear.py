@@ -42,13 +42,22 @@ print(
     f"ReLU-preserving bound sqrt(6/fan_in) = {relu_bound:.4f}, {relu_ratio:.2f} times the default"
 )
 
+# The same seed and kaiming_uniform_(a=sqrt(5)) on an empty weight reproduce the layer exactly.
+torch.manual_seed(0)
+redrawn = nn.init.kaiming_uniform_(torch.empty(128, 256), a=math.sqrt(5))
+same_as_kaiming_sqrt5 = torch.equal(redrawn, layer.weight)
+print("the constructor's weight is kaiming_uniform_(a=sqrt(5)):", same_as_kaiming_sqrt5)
+
 assert (
     fan_in == 256
     and weight_count == 32768
     and bound == 0.0625
     and math.isclose(kaiming_bound, bound)
 )
-assert math.isclose(gain, math.sqrt(1 / 3))
-assert 0.99 * bound < weight_max <= bound and 0.9 * bound < bias_max <= bound
-assert math.isclose(weight_std, uniform_std, rel_tol=0.02) and abs(weight_mean) < 0.001
+assert layer.weight.shape == (128, 256)  # witness: weight-out-by-in
+assert math.isclose(gain, math.sqrt(1 / 3))  # witness: gain-sqrt-one-third
+assert 0.99 * bound < weight_max <= bound and 0.9 * bound < bias_max <= bound  # witness: bound
+assert math.isclose(weight_std, uniform_std, rel_tol=0.02)  # witness: uniform-std
+assert abs(weight_mean) < 0.001
+assert same_as_kaiming_sqrt5  # witness: kaiming-sqrt5
 assert math.isclose(relu_ratio, math.sqrt(6))

@@ -13,10 +13,18 @@ conv = nn.Conv2d(3, 16, kernel_size=3)
 conv_fan_in = conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1]
 conv_bound = 1 / math.sqrt(conv_fan_in)
 conv_max = conv.weight.abs().max().item()
+conv_bias_max = conv.bias.abs().max().item()
 print(
     f"Conv2d(3, 16, 3):   fan_in {conv_fan_in}, bound {conv_bound:.4f}, "
-    f"largest |weight| {conv_max:.4f}"
+    f"largest |weight| {conv_max:.4f}, largest |bias| {conv_bias_max:.4f}"
 )
+
+# The constructor draws through reset_parameters: reseeding and calling it gives the same values.
+drawn_at_construction = conv.weight.detach().clone()
+torch.manual_seed(0)
+conv.reset_parameters()
+constructor_calls_reset = torch.equal(conv.weight, drawn_at_construction)
+print("reset_parameters() with the same seed redraws the same weight:", constructor_calls_reset)
 
 # With groups, each output sees only its group's channels: here 4 / 4 = 1 channel.
 grouped = nn.Conv2d(4, 8, kernel_size=3, groups=4)
@@ -42,10 +50,18 @@ starts_as_identity = all(
     torch.all(norm.weight == 1) and torch.all(norm.bias == 0) for norm in (layer_norm, batch_norm)
 )
 print("LayerNorm and BatchNorm1d start with weight 1 and bias 0:", starts_as_identity)
+x = torch.randn(8, 64)
+only_normalizes = torch.allclose(layer_norm(x), nn.functional.layer_norm(x, (64,))) and (
+    torch.allclose(batch_norm(x), nn.functional.batch_norm(x, None, None, training=True))
+)
+print("both outputs equal plain normalization, without scale and shift:", only_normalizes)
 
 assert conv_fan_in == 27 == conv.weight.shape[1:].numel()
-assert 0.98 * conv_bound < conv_max <= conv_bound
+assert 0.98 * conv_bound < conv_max <= conv_bound  # witness: conv-rule
+assert 0.9 * conv_bound < conv_bias_max <= conv_bound  # witness: conv-bias-rule
 assert grouped_fan_in == 9 == grouped.weight.shape[1:].numel()
-assert 0.9 * grouped_bound < grouped_max <= grouped_bound
-assert abs(embedding_std - 1.0) < 0.02
-assert starts_as_identity
+assert 0.9 * grouped_bound < grouped_max <= grouped_bound  # witness: grouped-rule
+assert constructor_calls_reset  # witness: constructor-calls-reset
+assert abs(embedding_std - 1.0) < 0.02  # witness: embedding-normal
+assert starts_as_identity  # witness: norm-starts-identity
+assert only_normalizes  # witness: norm-only-normalizes

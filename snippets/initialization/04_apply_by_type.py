@@ -32,9 +32,20 @@ visit_order = " -> ".join(visited)
 linear_count = sum(name == "Linear" for name in visited)
 print("apply visited:", visit_order)
 
-# apply cannot tell the head from the body: both are nn.Linear. Treat a layer by its role
-# by addressing it after apply. The head feeds no ReLU, so it gets Xavier's scheme instead.
-nn.init.xavier_uniform_(model.head.weight)
+# apply cannot tell the head from the body: both are nn.Linear. The head's input comes out of a
+# ReLU, as body[2]'s does, so Kaiming's ReLU gain suits it just as well. Its role is what differs:
+# its outputs are the logits, and with Kaiming weights they are as large as the hidden signal, so
+# the untrained model makes confident, random predictions. Address the head after apply and draw it
+# small, so that every class starts close to probability 1/3.
+x = torch.randn(256, 16)
+with torch.no_grad():
+    hidden = model.body(x)  # the head's input
+    kaiming_probabilities = model.head(hidden).softmax(dim=1)
+    nn.init.normal_(model.head.weight, std=0.01)
+    small_probabilities = model.head(hidden).softmax(dim=1)
+head_input_from_relu = bool((hidden >= 0).all()) and bool((hidden == 0).any())
+kaiming_spread = (kaiming_probabilities - 1 / 3).abs().max().item()
+small_spread = (small_probabilities - 1 / 3).abs().max().item()
 
 biases_zero = all(
     torch.all(m.bias == 0).item() for m in model.modules() if isinstance(m, nn.Linear)
@@ -44,6 +55,10 @@ print(
     f"weight std: body.0 {model.body[0].weight.std().item():.3f}, "
     f"head {model.head.weight.std().item():.3f}"
 )
+print(
+    f"largest |probability - 1/3| at the start: {kaiming_spread:.2f} with a Kaiming head, "
+    f"{small_spread:.2f} with a small head"
+)
 
 # Built-in layers can redraw their own defaults; ReLU, Sequential and MLP have no such method.
 model.apply(lambda m: m.reset_parameters() if hasattr(m, "reset_parameters") else None)
@@ -52,6 +67,11 @@ defaults_restored = all(
 )
 print("after reset_parameters, biases are random again:", defaults_restored)
 
-assert returned is model and defaults_restored
-assert visit_order == "Linear -> ReLU -> Linear -> ReLU -> Sequential -> Linear -> MLP"
+assert returned is model  # witness: returns-model
+assert defaults_restored
+assert (
+    visit_order == "Linear -> ReLU -> Linear -> ReLU -> Sequential -> Linear -> MLP"
+)  # witness: order
 assert linear_count == 3 and biases_zero
+assert head_input_from_relu  # witness: head-input-from-relu
+assert kaiming_spread > 0.3 and small_spread < 0.1  # witness: small-head-near-uniform

@@ -44,11 +44,18 @@ print("every prediction equals the class frequencies:", matches_prior)
 prior_loss_tensor.backward()
 still_trainable = prior_head.weight.is_leaf and prior_head.weight.requires_grad
 weight_gets_gradient = bool(prior_head.weight.grad.abs().sum() > 0)
+# Row c of the gradient is the inputs weighted by how wrong class c's probability is.
+errors = probabilities.detach() - F.one_hot(labels, 3)
+gradient_is_error_times_input = torch.allclose(
+    prior_head.weight.grad, errors.T @ features / len(labels), atol=1e-6
+)
 print(
     "weight is a trainable leaf:", still_trainable, " weight gets a gradient:", weight_gets_gradient
 )
 
-assert matches_prior and math.isclose(prior_loss, entropy, rel_tol=1e-5)
+assert matches_prior  # witness: prediction-equals-frequencies
+assert math.isclose(prior_loss, entropy, rel_tol=1e-5)
 assert prior_loss < uniform_loss < default_loss
-assert still_trainable and weight_gets_gradient
+assert still_trainable
+assert weight_gets_gradient and gradient_is_error_times_input  # witness: zero-weights-get-gradient
 assert proportions == "70 : 20 : 10"

@@ -22,20 +22,63 @@ no_history = layer.weight.grad_fn is None
 print("filled:", filled, " still a leaf:", weight_is_leaf, " no history:", no_history)
 
 # nn.init functions switch autograd off themselves, so they work without the with-block.
+recording = torch.is_grad_enabled()
 nn.init.constant_(layer.bias, 0.1)
 init_works_outside = bool(torch.all(layer.bias == 0.1)) and layer.bias.is_leaf
 print("nn.init.constant_ outside no_grad:", init_works_outside)
 
+# A write under no_grad is still seen by autograd's checks; the same write through .data is not.
+# Here the weight changes after a forward pass that saved it for the backward pass.
+weight = nn.Parameter(torch.ones(3))
+loss = (weight * weight).sum()  # the gradient is 2 * weight, with the weight of this pass: 2
+with torch.no_grad():
+    weight.mul_(3)
+try:
+    loss.backward()
+except RuntimeError as error:
+    stale_message = str(error)
+print("written under no_grad, backward:", stale_message[:58], "...")
+
+weight = nn.Parameter(torch.ones(3))
+loss = (weight * weight).sum()
+weight.data.mul_(3)  # hidden from autograd
+loss.backward()  # no error, and a gradient computed from the new value: 2 * 3
+data_gradient = weight.grad.tolist()
+print("written through .data, backward gives the gradient", data_gradient, "(right: 2.0)")
+
 # Writing in place keeps the Parameter object; replacing it does not. An optimizer holds objects.
-optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.1, weight_decay=0.01)
 with torch.no_grad():
     layer.weight.normal_(0.0, 0.01)
 tracked_after_inplace = optimizer.param_groups[0]["params"][0] is layer.weight
+old_weight = layer.weight
+old_values = old_weight.detach().clone()
 layer.weight = nn.Parameter(torch.zeros(3, 4))
+new_values = layer.weight.detach().clone()
 tracked_after_replace = optimizer.param_groups[0]["params"][0] is layer.weight
-print("optimizer still updates layer.weight after in-place init:", tracked_after_inplace)
-print("optimizer still updates layer.weight after replacing it: ", tracked_after_replace)
+still_holds_old = optimizer.param_groups[0]["params"][0] is old_weight
+layer(torch.ones(2, 4)).sum().backward()
+optimizer.step()
+old_unchanged = torch.equal(old_weight, old_values)
+new_unchanged = torch.equal(layer.weight, new_values)
+print("optimizer still holds layer.weight after in-place init:", tracked_after_inplace)
+print("optimizer holds layer.weight after replacing it:       ", tracked_after_replace)
+print(f"old weight: grad {old_weight.grad}, unchanged by the step: {old_unchanged}")
+print(
+    f"new weight: has a grad: {layer.weight.grad is not None}, "
+    f"unchanged by the step: {new_unchanged}"
+)
 
-assert message.startswith("RuntimeError: a leaf Variable that requires grad")
-assert filled and weight_is_leaf and no_history and init_works_outside
-assert tracked_after_inplace and not tracked_after_replace
+assert message.startswith(
+    "RuntimeError: a leaf Variable that requires grad"
+)  # witness: leaf-refused
+assert filled and weight_is_leaf and no_history  # witness: no-grad-write-leaf
+assert recording and init_works_outside  # witness: init-outside-no-grad
+assert stale_message.startswith(
+    "one of the variables needed for gradient"
+)  # witness: no-grad-checked
+assert data_gradient == [6.0, 6.0, 6.0]  # witness: data-write-wrong-gradient
+assert tracked_after_inplace  # witness: inplace-keeps-object
+assert still_holds_old and not tracked_after_replace  # witness: optimizer-holds-old
+assert old_weight.grad is None and old_unchanged  # witness: old-gets-no-grad
+assert layer.weight.grad is not None and new_unchanged  # witness: new-never-updated

@@ -27,6 +27,9 @@ same_seed_same_weights = same_weights(reference, again)
 torch.manual_seed(0)
 extra_in_front = nn.Sequential(nn.Linear(4, 4), build())
 later_layer_unchanged = torch.equal(extra_in_front[1][0].weight, reference[0].weight)
+any_later_unchanged = any(
+    torch.equal(p, q) for p, q in zip(extra_in_front[1].parameters(), reference.parameters())
+)
 
 # Initialize on the CPU, then move: the same values on every device.
 torch.manual_seed(0)
@@ -37,14 +40,19 @@ moved_matches = same_weights(moved, reference)
 torch.manual_seed(0)
 direct = build(device)
 direct_matches = same_weights(direct, reference)
+torch.manual_seed(0)  # manual_seed also reseeds the device's generator: the same values again
+direct_again_matches = same_weights(build(device), direct)
 
 print("same seed, same weights:", same_seed_same_weights)
 print("extra layer in front, later layer unchanged:", later_layer_unchanged)
 print(f"built on the CPU, moved to {device.type}: matches the CPU reference:", moved_matches)
 print(f"built directly on {device.type}: matches the CPU reference:", direct_matches)
 
-assert same_seed_same_weights and not later_layer_unchanged and moved_matches
+assert same_seed_same_weights  # witness: same-seed-same-weights
+assert not later_layer_unchanged and not any_later_unchanged  # witness: extra-layer-shifts-rest
+assert moved_matches  # witness: moved-keeps-cpu-values
+assert direct_again_matches  # witness: seed-resets-device-stream
 if device.type == "cpu":
-    assert direct_matches
+    assert direct_matches  # witness: cpu-build-agrees
 elif device.type == "cuda":
-    assert not direct_matches  # CUDA's generator is a different algorithm from the CPU's
+    assert not direct_matches  # witness: cuda-generator-differs

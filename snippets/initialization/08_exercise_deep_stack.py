@@ -46,6 +46,6 @@ print(
     f"(predicted sqrt(6) = {predicted_shrink:.2f})"
 )
 
-assert default_rms < 1e-3 * input_rms
-assert 0.5 < kaiming_rms / input_rms < 2.0
+assert default_rms < 1e-3 * input_rms  # witness: default-vanishes
+assert 0.5 < kaiming_rms / input_rms < 2.0  # witness: kaiming-keeps-size
 assert abs(shrink_per_layer - predicted_shrink) < 0.1

@@ -53,6 +53,12 @@ random_model = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 1))
 
 constant_model.to(device)
 random_model.to(device)
+
+# Equal units get equal gradients: every row of the first layer's gradient is the same.
+nn.functional.mse_loss(constant_model(X), y).backward()
+first_gradient = constant_model[0].weight.grad
+equal_gradients = torch.allclose(first_gradient, first_gradient[0].expand_as(first_gradient))
+constant_model.zero_grad()
 constant_loss = train(constant_model)
 random_loss = train(random_model)
 constant_distinct = distinct_hidden_units(constant_model)
@@ -69,9 +75,11 @@ print(
     f"loss {random_loss:.3f}"
 )
 
+print("equal units, equal gradients at the first step:", equal_gradients)
 print(f"largest difference between constant-init units {constant_spread:.1e}")
 print(f"smallest difference between random-init units {random_gap:.1e}")
 
+assert equal_gradients  # witness: equal-units-equal-gradients
 assert constant_distinct == 1 and random_distinct == 16
-assert constant_spread < tolerance < random_gap
-assert random_loss < constant_loss
+assert constant_spread < tolerance < random_gap  # witness: stay-equal
+assert random_loss < constant_loss  # witness: random-lower-loss

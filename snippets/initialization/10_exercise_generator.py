@@ -1,5 +1,6 @@
 """Exercise: initialize from a private generator, so weights depend on one seed and nothing else."""
 
+import inspect
 import math
 
 import torch
@@ -42,8 +43,30 @@ constructor_uses_global_stream = not torch.equal(state_before, torch.get_rng_sta
 state_before = torch.get_rng_state()
 reinitialize(model, seed=42)
 reinitialize_uses_global_stream = not torch.equal(state_before, torch.get_rng_state())
+# Every nn.init function that draws random numbers takes generator=; the constant fills do not.
+drawing = ["uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_"]
+drawing += ["kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_"]
+constant = ["zeros_", "ones_", "constant_"]
+takes_generator = {
+    name: "generator" in inspect.signature(getattr(nn.init, name)).parameters
+    for name in drawing + constant
+}
 print("same weights from the same generator seed:", same)
 print("constructing the layers uses the global stream:", constructor_uses_global_stream)
 print("reinitialize uses the global stream:", reinitialize_uses_global_stream)
 
-assert same and constructor_uses_global_stream and not reinitialize_uses_global_stream
+# A CPU generator cannot fill a tensor on a GPU.
+if device.type == "cuda":
+    try:
+        nn.init.uniform_(torch.empty(3, device=device), generator=torch.Generator())
+        wrong_device_message = "no error"
+    except RuntimeError as error:
+        wrong_device_message = str(error)
+    print("CPU generator, CUDA tensor:", wrong_device_message)
+    assert "generator" in wrong_device_message  # witness: cpu-generator-cpu-only
+
+assert same  # witness: same-generator-seed
+assert all(takes_generator[name] for name in drawing)  # witness: drawing-takes-generator
+assert not any(takes_generator[name] for name in constant)  # witness: constants-take-none
+assert constructor_uses_global_stream  # witness: constructor-uses-global
+assert not reinitialize_uses_global_stream  # witness: reinitialize-leaves-global

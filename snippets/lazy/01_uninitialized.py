@@ -52,7 +52,10 @@ old_default_types = sorted({type(value).__name__ for value in old_default.values
 print("loading with weights_only=False gives back:", old_default_types)
 
 assert weight_type == "UninitializedParameter" and in_features_before == 0
-assert numel_message.startswith("Attempted to use an uninitialized parameter")
-assert shape_message.startswith("Can't access the shape of an uninitialized parameter")
-assert state_types == old_default_types == ["UninitializedParameter"] and state_entries == 4
-assert "Weights only load failed" in load_message
+assert first.weight.dtype == torch.float32 and first.weight.requires_grad  # witness: knows
+assert numel_message.startswith("Attempted to use an uninitialized")  # witness: numel-fails
+assert shape_message.startswith("Can't access the shape")  # witness: shape-fails
+assert state_types == ["UninitializedParameter"]  # witness: state-placeholders
+assert state_entries == 4
+assert load_message.startswith("Weights only load failed")  # witness: load-refuses
+assert old_default_types == ["UninitializedParameter"]  # witness: old-load-placeholders

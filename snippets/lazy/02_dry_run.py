@@ -5,12 +5,22 @@ from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
+
+def dry_run(model: nn.Module, example: torch.Tensor) -> nn.Module:
+    """Materialize every lazy layer with one forward pass that updates no state."""
+    was_training = model.training
+    model.eval()  # batch norm then uses its running statistics instead of updating them
+    with torch.no_grad():  # only the shapes are needed, not a graph for backward
+        model(example)
+    return model.train(was_training)
+
+
 model = nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10))
 model.to(device)  # move first: the parameters are then created on the right device
 lazy_layer, placeholder = model[0], model[0].weight
+placeholder_moved = placeholder.device.type == device.type
 
-with torch.no_grad():  # the dry run only needs shapes, not a graph for backward
-    model(torch.zeros(2, 20, device=device))  # a batch of 2 examples with 20 features
+dry_run(model, torch.zeros(2, 20, device=device))  # a batch of 2 examples with 20 features
 print(model)
 
 first, last = model[0], model[2]
@@ -27,13 +37,17 @@ print(
 print(f"weights {first_weight_shape} and {last_weight_shape}, {parameter_count} parameters")
 print("on", first.weight.device, "and trainable:", first.weight.requires_grad)
 
-# The dry run must go through model(...): calling forward() directly skips the hook
-# that materializes.
+# A lazy layer's own forward() skips its hooks, and the hook is what materializes it...
+lonely = nn.LazyLinear(3)
 try:
-    nn.LazyLinear(3).forward(torch.zeros(2, 20))
+    lonely.forward(torch.zeros(2, 20))
 except ValueError as error:
     direct_forward_message = str(error)
-    print(f"forward() called directly: {type(error).__name__}: {direct_forward_message[:45]}...")
+    print(f"LazyLinear.forward() called directly: {direct_forward_message[:45]}...")
+# ...but Sequential.forward calls each child as child(x), so the children's hooks do run.
+fresh = nn.Sequential(nn.LazyLinear(4), nn.ReLU())
+fresh.forward(torch.zeros(2, 20))
+print("Sequential.forward() called directly:", fresh[0])
 
 # The input size is now fixed: another width is an ordinary shape error.
 try:
@@ -42,10 +56,43 @@ except RuntimeError as error:
     wrong_width_message = str(error)
     print(f"{type(error).__name__}: {wrong_width_message}")
 
-assert layer_type == "Linear" and weight_type == "Parameter" and same_object
-assert isinstance(first, nn.Linear) and first.in_features == 20 and last.in_features == 256
+
+# The batch's values matter to batch norm in training mode: it learns statistics from them.
+def with_batch_norm() -> nn.Sequential:
+    return nn.Sequential(nn.LazyLinear(8), nn.LazyBatchNorm1d(), nn.ReLU()).to(device)
+
+
+in_training = with_batch_norm()  # a new module is in training mode
+with torch.no_grad():
+    in_training(torch.zeros(2, 20, device=device))
+moved_var = in_training[1].running_var
+moved_tracked = in_training[1].num_batches_tracked.item()
+print(f"dry run in training mode: running_var {moved_var[0].item():.2f}, batches {moved_tracked}")
+try:
+    with_batch_norm()(torch.zeros(1, 20, device=device))
+except ValueError as error:
+    one_row_message = str(error)
+    print(f"one example in training mode: {type(error).__name__}: {one_row_message[:48]}...")
+
+evaluated = dry_run(with_batch_norm(), torch.zeros(1, 20, device=device))[1]
+kept_var = evaluated.running_var
+kept_tracked = evaluated.num_batches_tracked.item()
+print(f"dry run in eval mode: running_var {kept_var[0].item():.2f}, batches {kept_tracked}")
+
+assert layer_type == "Linear" and weight_type == "Parameter"
+assert same_object  # witness: materialized-in-place
+assert isinstance(first, nn.Linear) and first.in_features == 20
+assert last.in_features == 256  # witness: chain-in-one-pass
 assert first_weight_shape == (256, 20) and last_weight_shape == (10, 256)
-assert parameter_count == 20 * 256 + 256 + 256 * 10 + 10 == 7946
-assert first.weight.device.type == device.type and first.weight.requires_grad
-assert "cannot be multiplied" in wrong_width_message
-assert direct_forward_message.startswith("Attempted to use an uninitialized parameter")
+assert parameter_count == 20 * 256 + 256 * 10 + 256 + 10 == 7946
+assert placeholder_moved and first.weight.device.type == device.type  # witness: move-first
+assert first.weight.requires_grad
+assert "cannot be multiplied" in wrong_width_message  # witness: width-fixed
+assert direct_forward_message.startswith("Attempted to use an uninit")  # witness: own-forward
+assert lonely.has_uninitialized_params()  # witness: own-forward-leaves-placeholder
+assert type(fresh[0]) is nn.Linear and fresh[0].in_features == 20  # witness: seq-forward
+assert moved_tracked == 1  # witness: train-moves-stats
+assert torch.allclose(moved_var, torch.full_like(moved_var, 0.9))  # witness: train-moves-var
+assert one_row_message.startswith("Expected more than 1 value")  # witness: one-row-fails
+assert kept_tracked == 0 and torch.equal(kept_var, torch.ones_like(kept_var))  # witness: eval-keeps
+assert model.training and evaluated.training  # witness: mode-restored

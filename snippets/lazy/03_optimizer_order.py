@@ -30,6 +30,7 @@ before = lucky[0].weight.detach().clone()
 lucky(torch.ones(4, 20)).pow(2).mean().backward()
 sgd.step()
 early_sgd_trains = not torch.equal(before, lucky[0].weight)
+sgd_holds_the_objects = sgd.param_groups[0]["params"][0] is lucky[0].weight
 print("SGD created before the dry run still updates the weights:", early_sgd_trains)
 
 # Too early, silently: a placeholder reports ndim == 1, so every weight lands in the no-decay group.
@@ -58,6 +59,26 @@ optimizer.step()
 weights_changed = not torch.equal(before, model[0].weight)
 print("one AdamW step changed the first weight:", weights_changed)
 
-assert adagrad_message.startswith("Attempted to use an uninitialized parameter")
-assert placeholder_ndim == 1 and decayed_too_early == 0
-assert decayed == 2 and weights_changed and early_sgd_trains
+# A checkpoint can replace the dry run: load_state_dict gives the placeholders the saved shapes.
+fresh = build()
+fresh.load_state_dict(model.state_dict())
+loaded = all(torch.equal(p, q) for p, q in zip(fresh.parameters(), model.parameters()))
+loaded_shape = tuple(fresh[0].weight.shape)
+adagrad = torch.optim.Adagrad(fresh.parameters())  # fine now: the shapes are known
+adagrad_state_ready = len(adagrad.state) == len(list(fresh.parameters()))
+print(f"loaded without a dry run: weight {loaded_shape}, values as saved: {loaded}")
+still_lazy = type(fresh[0]) is nn.LazyLinear and fresh[0].in_features == 0
+print("until its first forward pass:", fresh[0])
+fresh(torch.ones(4, 20))
+values_kept = all(torch.equal(p, q) for p, q in zip(fresh.parameters(), model.parameters()))
+print("after it:", fresh[0], " values still as saved:", values_kept)
+
+assert adagrad_message.startswith("Attempted to use an uninit")  # witness: adagrad-too-early
+assert adagrad_state_ready  # witness: adagrad-state-in-constructor
+assert placeholder_ndim == 1 and decayed_too_early == 0  # witness: ndim-one
+assert decayed == 2 and weights_changed  # witness: groups-after-dry-run
+assert early_sgd_trains and sgd_holds_the_objects  # witness: early-sgd-trains
+assert loaded and loaded_shape == (256, 20)  # witness: load-materializes
+assert still_lazy  # witness: load-still-lazy
+assert type(fresh[0]) is nn.Linear and fresh[0].in_features == 20  # witness: first-call-converts
+assert values_kept  # witness: first-call-keeps-values

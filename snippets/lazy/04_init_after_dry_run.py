@@ -16,16 +16,16 @@ def init_xavier(module: nn.Module) -> None:
 
 def materialize_and_init(model: nn.Module, example: torch.Tensor, init) -> nn.Module:
     """Give every lazy layer its shape with one forward pass, then initialize."""
+    was_training = model.training
+    model.eval()  # the dry run must not update batch-norm statistics
     with torch.no_grad():
         model(example)
-    return model.apply(init)
+    return model.train(was_training).apply(init)
 
 
 torch.manual_seed(0)
 model = nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10)).to(device)
-lazy_is_a_linear = isinstance(
-    model[0], nn.Linear
-)  # LazyLinear subclasses Linear, so init_xavier acts on it
+lazy_is_a_linear = isinstance(model[0], nn.Linear)  # so init_xavier acts on it
 try:
     model.apply(init_xavier)  # too early: Xavier needs the weight's fan-in and fan-out
 except ValueError as error:
@@ -44,6 +44,7 @@ print(
 )
 print("all biases zero:", biases_are_zero)
 
-assert lazy_is_a_linear and init_message.startswith("Attempted to use an uninitialized parameter")
+assert lazy_is_a_linear and issubclass(nn.LazyLinear, nn.Linear)  # witness: lazy-is-linear
+assert init_message.startswith("Attempted to use an uninit")  # witness: init-too-early-fails
 assert (fan_in, fan_out) == (20, 256) and math.isclose(xavier_bound, 0.1474, abs_tol=5e-5)
-assert largest_weight <= xavier_bound + 1e-6 and biases_are_zero
+assert largest_weight <= xavier_bound + 1e-6 and biases_are_zero  # witness: init-applied

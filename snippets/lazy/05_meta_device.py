@@ -25,6 +25,12 @@ print(
 # A forward pass on meta tensors computes output shapes (and checks them) without any arithmetic.
 output_shape = tuple(tower(torch.empty(8, 4096, device="meta")).shape)
 print("output shape:", output_shape)
+try:
+    tower(torch.empty(8, 100, device="meta"))  # the wrong width is caught without any arithmetic
+    wrong_width_caught = False
+except RuntimeError as error:
+    wrong_width_caught = True
+    print(f"wrong width on meta: {type(error).__name__}: {error}")
 
 # There are no values to read or copy.
 try:
@@ -43,7 +49,11 @@ head = nn.Linear(4096, 10, device="meta")
 head_on_meta = head.weight.is_meta
 
 assert parameter_count == 24 * (4096 * 4096 + 4096) == 402_751_488
-assert on_meta and head_on_meta and output_shape == (8, 4096)
+assert on_meta  # witness: built-on-meta
+assert head_on_meta  # witness: one-layer-on-meta
+assert output_shape == (8, 4096)
+assert wrong_width_caught  # witness: meta-checks-shapes
 assert abs(float32_gigabytes - 1.61) < 0.005
-assert "meta" in item_message and copy_message.startswith("Cannot copy out of meta tensor")
+assert "meta" in item_message  # witness: no-item
+assert copy_message.startswith("Cannot copy out of meta tensor")  # witness: no-copy
 assert "Please use torch.nn.Module.to_empty()" in copy_message

@@ -1,5 +1,7 @@
 """From meta to a real device: to_empty allocates storage, reset_parameters fills it."""
 
+import math
+
 import torch
 from torch import nn
 
@@ -26,12 +28,10 @@ count_on_meta = sum(p.numel() for p in model.parameters())
 
 model.to_empty(device=device)  # real storage on the device, holding whatever bytes were there
 count_after_to_empty = sum(p.numel() for p in model.parameters())
-moved = all(t.device.type == device.type for t in model.state_dict().values())
+moved = all(t.device.type == device.type for t in model.state_dict().values())  # buffers too
 
 torch.manual_seed(0)
-reset_modules = reset_all(
-    model
-)  # two Linear layers and the BatchNorm (which also resets its buffers)
+reset_modules = reset_all(model)  # two Linear layers and the BatchNorm (buffers included)
 print(f"parameters on meta: {count_on_meta}, after to_empty: {count_after_to_empty}")
 print(f"reset_parameters called on {reset_modules} modules")
 
@@ -54,6 +54,8 @@ print("identical to a model built directly on the device:", same_as_direct)
 # The loop has limits. MultiheadAttention (inside every Transformer layer) has no reset_parameters,
 # only a private _reset_parameters, and its constructor zeroes the bias of its child out_proj.
 mha_has_reset_parameters = hasattr(nn.MultiheadAttention, "reset_parameters")
+mha_has_private_reset = hasattr(nn.MultiheadAttention, "_reset_parameters")
+built_bias_is_zero = bool((nn.MultiheadAttention(8, 2).out_proj.bias == 0).all())
 with torch.device("meta"):
     attention = nn.MultiheadAttention(embed_dim=8, num_heads=2)
 attention.to_empty(device=device)
@@ -62,12 +64,40 @@ with torch.no_grad():  # mark every tensor with NaN, so that one nobody writes s
         tensor.fill_(float("nan"))
 reset_all(attention)  # reaches only the out_proj child
 not_written = ", ".join(name for name, p in attention.named_parameters() if p.isnan().any())
-out_bias_is_zero = bool((attention.out_proj.bias == 0).all())  # a direct build has zeros here
+out_bias_is_zero = bool((attention.out_proj.bias == 0).all())
 print("MultiheadAttention has reset_parameters:", mha_has_reset_parameters)
-print("still NaN after the loop:", not_written, "| out_proj.bias zero as built:", out_bias_is_zero)
+print("still NaN after the loop:", not_written)
+print(f"out_proj.bias all zero: built {built_bias_is_zero}, after the loop {out_bias_is_zero}")
 
-assert count_on_meta == count_after_to_empty == 10 * 8 + 8 + 8 + 8 + 8 * 3 + 3 == 131
-assert moved and reset_modules == 3 and stats_are_fresh and tracked_batches == 0
-assert same_as_direct
-assert not mha_has_reset_parameters and not out_bias_is_zero
-assert not_written == "in_proj_weight, in_proj_bias"
+
+# nn.Transformer's constructor redraws every matrix with Xavier after its layers built theirs.
+def small_transformer() -> nn.Transformer:
+    return nn.Transformer(
+        8, 2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=16, batch_first=True
+    )
+
+
+torch.manual_seed(0)
+direct_transformer = small_transformer()
+with torch.device("meta"):
+    looped_transformer = small_transformer()
+looped_transformer.to_empty(device=device)
+reset_all(looped_transformer)
+linear_bound, xavier_bound = 1 / math.sqrt(8), math.sqrt(6 / (8 + 16))  # linear1: 8 -> 16
+direct_largest = direct_transformer.encoder.layers[0].linear1.weight.abs().max().item()
+looped_largest = looped_transformer.encoder.layers[0].linear1.weight.abs().max().item()
+print(f"Transformer linear1, largest |weight| as built: {direct_largest:.3f}", end=" ")
+print(f"(Xavier's bound {xavier_bound:.3f}, above Linear's own {linear_bound:.3f})")
+print(f"after to_empty and the loop: {looped_largest:.3f}, within Linear's bound")
+
+assert count_on_meta == 10 * 8 + 8 + 8 + 8 + 8 * 3 + 3 == 131
+assert count_after_to_empty == count_on_meta  # witness: shapes-kept
+assert moved  # witness: to-empty-allocates
+assert reset_modules == 3
+assert stats_are_fresh and tracked_batches == 0  # witness: stats-reset
+assert same_as_direct  # witness: same-as-direct
+assert not mha_has_reset_parameters and mha_has_private_reset  # witness: mha-private-reset
+assert not_written == "in_proj_weight, in_proj_bias"  # witness: mha-not-written
+assert built_bias_is_zero and not out_bias_is_zero  # witness: out-proj-rerandomized
+assert linear_bound < direct_largest <= xavier_bound  # witness: transformer-xavier
+assert looped_largest <= linear_bound  # witness: loop-not-xavier

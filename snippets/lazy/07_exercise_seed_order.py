@@ -25,8 +25,14 @@ all_lazy_matches = same_weights(all_lazy, eager)
 torch.manual_seed(0)
 mixed = lazy_then_dry_run(nn.LazyLinear(4), nn.ReLU(), nn.Linear(4, 2))
 mixed_matches = same_weights(mixed, eager)
+# The eager layer drew first: it holds what a Linear(4, 2) built right after the seed gets.
+torch.manual_seed(0)
+eager_drew_first = same_weights(mixed[2], nn.Linear(4, 2))
 
 print("all lazy, same weights as eager:", all_lazy_matches)
 print("mixed lazy and eager, same weights as eager:", mixed_matches)
+print("the eager layer got the first numbers after the seed:", eager_drew_first)
 
-assert all_lazy_matches and not mixed_matches
+assert all_lazy_matches  # witness: all-lazy-match
+assert not mixed_matches  # witness: mixed-differ
+assert eager_drew_first  # witness: eager-draws-first

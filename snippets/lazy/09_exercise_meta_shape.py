@@ -31,9 +31,9 @@ print(model[1])
 lazy = nn.Sequential(make_features(), nn.LazyLinear(10))
 lazy(torch.zeros(1, 3, 32, 32))
 lazy_in_features = lazy[1].in_features
-by_hand = (
-    32 * (((32 - 4) // 2 - 2) // 2) ** 2
-)  # conv 5x5 loses 4, pool halves, conv 3x3 loses 2, pool halves
+# conv 5x5 loses 4, pool halves, conv 3x3 loses 2, pool halves
+by_hand = 32 * (((32 - 4) // 2 - 2) // 2) ** 2
 print(f"LazyLinear found {lazy_in_features}; by hand 32 x 6 x 6 = {by_hand}")
 
-assert in_features == lazy_in_features == by_hand == 1152
+assert in_features == lazy_in_features == by_hand == 1152  # witness: meta-probe-size
+assert type(model[1]) is nn.Linear and model[1].in_features == 1152  # witness: eager-from-start

@@ -38,8 +38,14 @@ print(f"{'after model[1].eval():':23}", mixed)
 model.train()  # ... until the next call on a parent resets it
 print(f"{'after train():':23}", modes(model))
 
-assert module_count == 7 and new_model == "T T T T T T T"
-assert returned is model and after_eval == "E E E E E E E"
-assert after_assignment == "E T T T T T T"
-assert mixed == "T T E E E T T" and modes(model) == "T T T T T T T"
-assert model.train(False) is model and modes(model) == "E E E E E E E"  # train(False) is eval()
+assert module_count == 7
+assert new_model == "T T T T T T T"  # witness: starts-in-training
+assert after_eval == "E E E E E E E"  # witness: eval-recurses
+assert returned is model  # witness: returns-module
+assert after_assignment == "E T T T T T T"  # witness: assignment-does-not-recurse
+assert mixed == "T T E E E T T"  # witness: branch-mode
+assert modes(model) == "T T T T T T T"  # witness: parent-train-resets
+assert (
+    model.train(False) is model and modes(model) == "E E E E E E E"
+)  # witness: eval-is-train-false
+assert type(model.__dict__["training"]) is bool  # witness: plain-attribute

@@ -34,6 +34,17 @@ for name, (layer, shape) in layers.items():
     print(f"{name:41} {'differs' if differs[name] else 'same'}")
 
 mode_dependent = ", ".join(name for name, changed in differs.items() if changed)
-assert mode_dependent == (
+layer_norm_buffers = len(list(layers["LayerNorm"][0].buffers()))
+encoder_modules = layers["TransformerEncoderLayer"][0].modules()
+encoder_has_dropout = any(isinstance(module, nn.Dropout) for module in encoder_modules)
+print(
+    "buffers of LayerNorm:", layer_norm_buffers, "| encoder layer has Dropout:", encoder_has_dropout
+)
+
+assert mode_dependent == (  # witness: mode-dependent
     "Dropout, BatchNorm1d, InstanceNorm1d(track_running_stats=True), TransformerEncoderLayer"
 )
+assert not differs["Linear"]  # witness: linear-same
+assert not differs["LayerNorm"] and layer_norm_buffers == 0  # witness: layernorm-stores-nothing
+assert not differs["InstanceNorm1d"]  # witness: instancenorm-default-same
+assert encoder_has_dropout  # witness: encoder-has-dropout

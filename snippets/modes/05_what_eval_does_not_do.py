@@ -55,6 +55,9 @@ aware_drops_in_eval = bool((Aware().eval()(h) == 0).any())
 print("in eval mode, F.dropout without training= still drops:", forgetful_drops_in_eval)
 print("in eval mode, F.dropout(training=self.training) drops:", aware_drops_in_eval)
 
-assert eval_requires_grad and eval_fills_grad
-assert no_grad_requires_grad is False and no_grad_still_random
-assert forgetful_drops_in_eval and not aware_drops_in_eval
+assert eval_requires_grad  # witness: eval-requires-grad
+assert eval_fills_grad  # witness: eval-fills-grad
+assert no_grad_requires_grad is False
+assert no_grad_still_random  # witness: no-grad-still-drops
+assert forgetful_drops_in_eval  # witness: functional-ignores-mode
+assert not aware_drops_in_eval  # witness: training-argument

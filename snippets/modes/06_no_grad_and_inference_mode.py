@@ -33,14 +33,39 @@ except RuntimeError as error:
     message = f"{type(error).__name__}: {error}"
 print(message)
 
+# Without parameters that need gradients, nothing is saved for backward, and the same call works.
+frozen_head = nn.Linear(3, 1).to(device).requires_grad_(False)
+frozen_head_runs = frozen_head(features_inference).shape == (8, 1)
+
+# No version counter, and no in-place change outside the context.
+refused = []
+for attempt in (lambda: features_inference._version, lambda: features_inference.add_(1)):
+    try:
+        attempt()
+    except RuntimeError as error:
+        refused.append(f"{type(error).__name__}: {error}".split(".")[0])
+print(*refused, sep="\n")
+
 # clone() outside inference mode makes an ordinary tensor from an inference tensor.
 head.zero_grad()
 head(features_inference.clone()).sum().backward()
 clone_works = head.weight.grad is not None and not features_inference.clone().is_inference()
 print("after clone():", clone_works)
 
-assert not features_no_grad.requires_grad and not features_no_grad.is_inference()
-assert not features_inference.requires_grad and features_inference.is_inference()
-assert backbone_still_trainable and same_values and head_grad_from_no_grad
+assert (
+    not features_no_grad.requires_grad and not features_inference.requires_grad
+)  # witness: no-graph
+assert not features_no_grad.is_inference()
+assert features_inference.is_inference()  # witness: inference-tensors
+assert same_values  # witness: same-values
+assert backbone_still_trainable  # witness: parameters-untouched
+assert head_grad_from_no_grad  # witness: no-grad-features-train
 assert message.startswith("RuntimeError: Inference tensors cannot be saved for backward")
-assert clone_works
+assert frozen_head_runs  # witness: saving-is-the-problem
+assert refused[0].startswith(
+    "RuntimeError: Inference tensors do not track version"
+)  # witness: no-version
+assert refused[1].startswith(
+    "RuntimeError: Inplace update to inference tensor"
+)  # witness: no-inplace
+assert clone_works  # witness: clone-makes-ordinary

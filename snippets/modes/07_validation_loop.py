@@ -70,6 +70,23 @@ for name, (steps, seen) in results.items():
         f"{name:22} {steps} of {total_steps} steps in training mode, BatchNorm saw {seen} batches"
     )
 
+# A branch left in evaluation mode on purpose: evaluating() gives it back its own mode,
+# while a single model.train(was_training) would switch it to training mode.
+model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 1)).to(device)
+model[1].eval()  # frozen batch norm
+validate(model, val_batches)
+branch_kept_by_evaluating = model.training and not model[1].training
+was_training = model.training
+model.eval()
+model.train(was_training)
+branch_kept_by_train = not model[1].training
+print("frozen branch still in evaluation mode: after evaluating()", branch_kept_by_evaluating)
+print(
+    "                                        after model.train(was_training)", branch_kept_by_train
+)
+
 assert total_steps == 9
-assert (good_steps, good_bn) == (9, 9)
-assert (bad_steps, bad_bn) == (3, 3)
+assert (good_steps, good_bn) == (9, 9)  # witness: restores-training-mode
+assert (bad_steps, bad_bn) == (3, 3)  # witness: forgetting-fails-silently
+assert branch_kept_by_evaluating  # witness: evaluating-keeps-branch
+assert not branch_kept_by_train  # witness: train-resets-branch

@@ -35,5 +35,12 @@ print(model)
 print(f"training mode: noise std {noise_std:.3f}")
 print(f"evaluation mode: identity {eval_is_identity}, deterministic {deterministic}")
 
-assert abs(noise_std - 0.5) < 0.05
-assert eval_is_identity and deterministic
+# randn_like makes the noise like the input: same device, same dtype.
+noise_layer = GaussianNoise(0.5)
+on_meta = noise_layer(torch.ones(2, 4, device="meta"))
+in_half = noise_layer(torch.ones(2, 4, dtype=torch.float16))
+print("noise on a meta input:", on_meta.device, "| on a float16 input:", in_half.dtype)
+
+assert abs(noise_std - 0.5) < 0.05  # witness: noise-std
+assert eval_is_identity and deterministic  # witness: deterministic
+assert on_meta.device.type == "meta" and in_half.dtype == torch.float16  # witness: like-input

@@ -33,6 +33,11 @@ with torch.no_grad():  # pretend these statistics came from pre-training
     bn.running_mean.fill_(0.5)
     bn.running_var.fill_(2.0)
 before = bn.running_mean.clone()
+bn_weight_before = bn.weight.detach().clone()
+
+model.eval()  # Module.eval() calls train(False), so it goes through the override too
+model.train()
+still_frozen_after_eval_train = not bn.training
 
 model.train()  # model.train() must not unfreeze it
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -45,6 +50,7 @@ for _ in range(3):
 
 frozen = torch.equal(bn.running_mean, before) and bn.num_batches_tracked.item() == 0
 bn_weight_learns = bn.weight.grad is not None  # the affine weight and bias still train
+bn_weight_learns = bn_weight_learns and not torch.equal(bn.weight.detach(), bn_weight_before)
 print("model training:", model.training, "| BatchNorm training:", bn.training)
 print(
     "running statistics unchanged:",
@@ -53,5 +59,6 @@ print(
     bn_weight_learns,
 )
 
-assert model.training and not bn.training
-assert frozen and bn_weight_learns
+assert model.training and not bn.training and still_frozen_after_eval_train  # witness: override
+assert frozen  # witness: statistics-frozen
+assert bn_weight_learns  # witness: affine-still-trains

@@ -42,6 +42,14 @@ print("mean prediction:", [round(v, 3) for v in mean.flatten().tolist()])
 print("spread (std):   ", [round(v, 3) for v in spread.flatten().tolist()])
 bn_frozen = model[1].num_batches_tracked.item() == 0
 
+# The reverse order does not work: the recursive eval() switches dropout off again.
+reversed_order = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.3))
+reversed_order[1].train()
+reversed_order.eval()
+print("dropout active after train() then eval():", reversed_order[1].training)
+
 assert samples_shape == (100, 5, 1)
-assert bool((spread > 0).all()) and bn_frozen
+assert bool((spread > 0).all())
+assert bn_frozen  # witness: batchnorm-saw-nothing
 assert not model[1].training and model[3].training
+assert not reversed_order[1].training  # witness: reverse-order-undone

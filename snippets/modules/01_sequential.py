@@ -41,9 +41,12 @@ print("with an OrderedDict:", named_parameter_names, "; named.hidden is a", name
 
 output_shape = tuple(Y.shape)
 assert output_shape == (2, 4) and hidden_shape == (2, 32)
-assert layer_count == 3 and same_as_by_hand and front_type == "Sequential"
-assert slice_shares_layers
+assert layer_count == 3
+assert same_as_by_hand  # witness: layers-in-turn
+assert front_type == "Sequential"  # witness: slice-is-sequential
+assert slice_shares_layers and front[0].weight is model[0].weight  # witness: slice-shares
 assert names == ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert parameter_count == (8 * 32 + 32) + (32 * 4 + 4) == 420
 assert named_parameter_names == "hidden.weight, hidden.bias, output.weight, output.bias"
-assert named_type == "Linear" and named[0] is named.hidden
+assert named_type == "Linear"
+assert named[0] is named.hidden  # witness: named-attribute

@@ -29,6 +29,11 @@ names = [name for name, _ in model.named_parameters()]
 parameter_names = ", ".join(names)
 parameter_count = sum(p.numel() for p in model.parameters())
 print("parameters:", parameter_names, "->", parameter_count, "numbers")
+child_names = [name for name, _ in model.named_children()]
+relu_in_printout = "ReLU" in str(model)  # torch.relu is a call in forward, not a child
+# nn.Module.__init__ creates the registries that assignment fills (internal attributes).
+registries = {"_parameters", "_buffers", "_modules"}
+has_registries = registries <= vars(model).keys()
 
 
 # Forgetting super().__init__() fails at the first module assignment.
@@ -45,5 +50,8 @@ except AttributeError as error:
 
 assert output_shape == (2, 4)
 assert names == ["hidden.weight", "hidden.bias", "output.weight", "output.bias"]
+assert child_names == ["hidden", "output"]  # witness: children-by-attribute
+assert not relu_in_printout  # witness: relu-not-printed
+assert has_registries  # witness: init-creates-registries
 assert parameter_count == 420
 assert message.startswith("cannot assign module before Module.__init__() call")

@@ -31,6 +31,7 @@ mine.load_state_dict(reference.state_dict())
 X = torch.randn(2, 8).to(device)
 same_outputs = torch.allclose(mine(X), reference(X))
 parameter_count = sum(p.numel() for p in mine.parameters())
+registered_order = list(mine._modules)  # internal: the dict add_module fills, in insertion order
 print(
     "same state_dict keys:",
     same_keys,
@@ -40,5 +41,7 @@ print(
     parameter_count,
 )
 
-assert same_keys and same_outputs
+assert same_keys  # witness: same-keys
+assert same_outputs  # witness: same-outputs
+assert registered_order == ["0", "1", "2"]  # witness: modules-in-order
 assert parameter_count == 420

@@ -43,10 +43,25 @@ print("parameters per child:", per_child, " total:", parameter_count)
 deepest_name = next(name for name, _ in model.named_parameters())
 print("a name records the path to its tensor:", deepest_name)
 
+# One call on the outer model reaches every level of the tree.
+model.eval()
+every_module_in_eval = not any(module.training for module in model.modules())
+model.train()
+every_module_in_train = all(module.training for module in model.modules())
+model.to(torch.float16)  # a conversion only: nothing below computes in float16
+every_parameter_half = all(p.dtype == torch.float16 for p in model.parameters())
+normed = nn.Sequential(nn.Sequential(nn.BatchNorm1d(2)))  # a buffer two levels down
+buffer_keys = [key for key in normed.state_dict() if "running" in key]
+print(f"all modules in eval mode: {every_module_in_eval}, all float16: {every_parameter_half}")
+print("state_dict of a nested BatchNorm1d includes its buffers:", buffer_keys)
+
 block_count = 8 * 32 + 32 + 32 * 32 + 32 + 32 * 16 + 16
 mlp_count = 16 * 16 + 16 + 16 * 4 + 4
 relu_count = per_child["1"]
 assert output_shape == (2, 4)
 assert per_child == {"0": block_count, "1": 0, "2": mlp_count} and relu_count == 0
 assert (block_count, mlp_count, parameter_count) == (1872, 340, 2212)
-assert deepest_name == "0.net.0.weight"
+assert deepest_name == "0.net.0.weight"  # witness: any-depth
+assert every_module_in_eval and every_module_in_train  # witness: eval-everywhere
+assert every_parameter_half  # witness: to-everywhere
+assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]  # witness: state-dict-buffers

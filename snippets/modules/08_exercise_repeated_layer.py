@@ -16,5 +16,5 @@ print(
 print(f"distinct: {distinct_length} entries, {distinct_parameters} parameters")
 
 assert repeated_length == distinct_length == 3
-assert repeated_is_one_layer
+assert repeated_is_one_layer  # witness: one-object
 assert (repeated_parameters, distinct_parameters) == (72, 216)

@@ -32,5 +32,6 @@ print(
     f"nn.Sequential gives {sequential_result:g}"
 )
 
-assert children_count == 1
-assert (children_result, sequential_result) == (2.0, 4.0)
+assert children_count == 1  # witness: children-dedup
+assert children_result == 2.0  # witness: children-runs-once
+assert sequential_result == 4.0  # witness: sequential-repeats

@@ -28,6 +28,40 @@ except AttributeError as error:
     missing_message = f"{type(error).__name__}: {error}"
     print(missing_message)
 
+# Linear stores (out_features, in_features) because it computes x @ W.T + b.
+x = torch.randn(2, 4)
+computes_x_wt_plus_b = torch.allclose(model[0](x), x @ weight.T + model[0].bias)
+
+# A parameter is a tensor, but an in-place change needs torch.no_grad() while it requires grad.
+try:
+    weight.add_(0.0)
+except RuntimeError as error:
+    in_place_message = str(error)
+    print("in-place outside no_grad:", in_place_message)
+with torch.no_grad():
+    weight.add_(0.0)  # allowed: autograd is not recording
+initialized = nn.Linear(2, 2).weight
+nn.init.zeros_(initialized)  # nn.init writes under torch.no_grad() itself: no error
+
+
+# .data versus detach(): change a value in place after the forward pass has used it.
+def grad_after_edit(read_with: str) -> str:
+    w = nn.Parameter(torch.tensor([2.0]))
+    loss = (w * w).sum()  # backward needs the value of w: d(w*w)/dw = 2w = 4
+    view = w.data if read_with == ".data" else w.detach()
+    view.mul_(10)  # w is now 20
+    try:
+        loss.backward()
+    except RuntimeError as error:
+        return f"{type(error).__name__}: {str(error).split(':')[0]}"
+    return f"grad {w.grad.item()} (the right gradient is 4.0)"
+
+
+detach_edit = grad_after_edit("detach()")
+data_edit = grad_after_edit(".data")
+print("edited through detach():", detach_edit)
+print("edited through .data:   ", data_edit)
+
 weight_type = type(weight).__name__
 weight_shape = tuple(weight.shape)
 names = ", ".join(name for name, _ in model.named_parameters())
@@ -35,11 +69,19 @@ tensor_count = len(list(model.parameters()))
 relu_parameter_count = len(list(model[1].parameters()))
 own_parameter_count = len(list(model.parameters(recurse=False)))
 
-assert isinstance(weight, nn.Parameter) and isinstance(weight, torch.Tensor)
-assert weight_type == "Parameter" and weight.requires_grad
+assert isinstance(weight, nn.Parameter) and isinstance(weight, torch.Tensor)  # witness: is-tensor
+assert weight_type == "Parameter"
+assert weight.requires_grad and nn.Parameter(torch.zeros(1)).requires_grad  # witness: asks-grad
 assert weight_shape == (8, 4)  # Linear(4, 8) stores (out_features, in_features)
+assert computes_x_wt_plus_b  # witness: x-wt-plus-b
 assert names == "0.weight, 0.bias, 2.weight, 2.bias"
 assert (tensor_count, relu_parameter_count, own_parameter_count) == (4, 0, 0)
-assert bias is model[2].bias
-assert not values.requires_grad and values.data_ptr() == model[2].bias.data_ptr()
+assert own_parameter_count == 0 < tensor_count  # witness: recurse-false-own-only
+assert bias is model[2].bias  # witness: get-parameter-same-tensor
 assert missing_message.startswith("AttributeError") and "weight" in missing_message
+assert "ReLU" in missing_message and "has no attribute" in missing_message  # witness: relu-message
+assert "leaf Variable that requires grad" in in_place_message  # witness: in-place-needs-no-grad
+assert initialized.is_leaf and initialized.count_nonzero() == 0  # witness: init-uses-no-grad
+assert not values.requires_grad and values.data_ptr() == model[2].bias.data_ptr()  # witness: detach
+assert "one of the variables needed" in detach_edit  # witness: detach-noticed
+assert data_edit == "grad 40.0 (the right gradient is 4.0)"  # witness: data-silent

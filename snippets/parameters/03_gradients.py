@@ -27,12 +27,18 @@ grad_after_zero_grad = weight.grad
 print("after zero_grad():", grad_after_zero_grad)
 
 model(X).sum().backward()
+torch.optim.SGD(model.parameters(), lr=0.1).zero_grad()  # the optimizer's default is the same
+grad_after_optimizer_zero_grad = weight.grad
+print("after optimizer.zero_grad():", grad_after_optimizer_zero_grad)
+
+model(X).sum().backward()
 model.zero_grad(set_to_none=False)  # the pre-2.0 behaviour: keep the tensors, fill them with zeros
 zero_filled = weight.grad is not None and bool(torch.all(weight.grad == 0))
 print("after zero_grad(set_to_none=False): a tensor of zeros:", zero_filled)
 
-assert grad_before is None
-assert grad_shape == tuple(weight.shape) == (8, 4)
-assert accumulates
-assert grad_after_zero_grad is None
-assert zero_filled
+assert grad_before is None  # witness: none-before-backward
+assert grad_shape == tuple(weight.shape) == (8, 4)  # witness: grad-has-shape
+assert accumulates  # witness: backward-adds
+assert grad_after_zero_grad is None  # witness: module-zero-grad-none
+assert grad_after_optimizer_zero_grad is None  # witness: optimizer-zero-grad-none
+assert zero_filled  # witness: zero-filled

@@ -26,6 +26,7 @@ torch.manual_seed(0)
 model = Classifier().to(device)
 model.backbone.requires_grad_(False)  # every parameter of the backbone, at any depth
 
+backbone_frozen = not any(p.requires_grad for p in model.backbone.parameters())
 all_parameters = count(model.parameters())
 trainable = count(p for p in model.parameters() if p.requires_grad)
 frozen = all_parameters - trainable
@@ -51,6 +52,12 @@ def train_step() -> list[str]:
     return [key for key in before if not torch.equal(before[key], after[key])]
 
 
+# The frozen part comes first, so autograd records no graph for it at all. (Looked at in eval
+# mode, so that this extra forward pass leaves BatchNorm's statistics alone.)
+backbone_output_tracked = model.backbone.eval()(X).requires_grad
+model.backbone.train()
+print("the backbone's output requires grad:", backbone_output_tracked)
+
 head_before = model.head.weight.detach().clone()
 changed_in_train_mode = train_step()
 head_moved = not torch.equal(head_before, model.head.weight)
@@ -61,14 +68,25 @@ print("backbone entries changed in train mode:", changed_in_train_mode)
 model.backbone.eval()  # keep BatchNorm's statistics fixed too; model.train() would undo this
 changed_in_eval_mode = train_step()
 print("backbone entries changed with the backbone in eval mode:", changed_in_eval_mode)
+model.train()  # switches every submodule back to training mode, the backbone included
+back_in_training = model.backbone[1].training
+print("after model.train(), the backbone's BatchNorm is in training mode:", back_in_training)
 
 stats_changed = len(changed_in_train_mode)
 first_changed = changed_in_train_mode[0]
 assert (all_parameters, trainable, frozen) == (155, 27, 128)
+assert backbone_frozen  # witness: frozen-at-any-depth
+assert not backbone_output_tracked  # witness: no-graph-for-backbone
 assert trainable == head_weights + head_biases and (head_weights, head_biases) == (24, 3)
 assert optimizer_tensors == 2
-assert head_moved and frozen_grad_is_none
+assert head_moved  # witness: head-moved
+assert frozen_grad_is_none  # witness: frozen-grad-none
 # No parameter moved, but BatchNorm in training mode still updated its running statistics.
-assert changed_in_train_mode == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
+assert changed_in_train_mode == [  # witness: stats-still-change
+    "1.running_mean",
+    "1.running_var",
+    "1.num_batches_tracked",
+]
 assert stats_changed == 3 and first_changed == "1.running_mean"
-assert changed_in_eval_mode == []
+assert changed_in_eval_mode == []  # witness: eval-fixes-stats
+assert back_in_training  # witness: train-switches-back

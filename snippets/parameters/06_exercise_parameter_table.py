@@ -42,6 +42,10 @@ for name, total, trainable in rows:
     print(f"{name:9} {total:5} {trainable:9}")
 
 _, total_all, total_trainable = rows[-1]
+children_only = sum(p.numel() for _, child in model.named_children() for p in child.parameters())
+print("summing over the children alone gives", children_only)
+
 assert rows[:-1] == [("backbone", 128, 0), ("head", 27, 27), ("(own)", 1, 1)]
 assert total_all == sum(p.numel() for p in model.parameters()) == 156
 assert total_trainable == sum(p.numel() for p in model.parameters() if p.requires_grad) == 28
+assert children_only == total_all - model.temperature.numel()  # witness: children-miss-own

@@ -12,6 +12,7 @@ X = torch.randn(2, 4).to(device)
 model(X).sum().backward()
 
 still_requires_grad = all(p.requires_grad for p in model.parameters())
+only_flags_changed = not any(module.training for module in model.modules())
 grads_computed = sum(p.grad is not None for p in model.parameters())
 print("after eval(): requires_grad everywhere:", still_requires_grad)
 print("parameters that received a gradient:", grads_computed, "of", len(list(model.parameters())))
@@ -23,6 +24,12 @@ with torch.no_grad():
     output = model(X)
 no_grad_output_tracked = output.requires_grad
 print("output computed under torch.no_grad() requires grad:", no_grad_output_tracked)
+model[0].requires_grad_(False)
+model(X).sum().backward()
+chosen_skipped = model[0].weight.grad is None and model[3].weight.grad is not None
+print("after model[0].requires_grad_(False): only model[0] gets no gradient:", chosen_skipped)
 
-assert still_requires_grad and grads_computed == 4
-assert not no_grad_output_tracked
+assert only_flags_changed and still_requires_grad  # witness: eval-sets-flags-only
+assert grads_computed == 4  # witness: eval-still-grads
+assert not no_grad_output_tracked  # witness: no-grad-stops-recording
+assert chosen_skipped  # witness: requires-grad-false-stops

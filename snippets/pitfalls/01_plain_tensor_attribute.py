@@ -30,12 +30,28 @@ fixed_keys = ", ".join(fixed.state_dict()) or "(none)"
 print(f"PlainScale: {plain_parameters} parameters, state_dict keys: {plain_keys}")
 print(f"Scale:      {fixed_parameters} parameters, state_dict keys: {fixed_keys}")
 
-# Module.to() converts parameters and buffers only; the plain tensor keeps its dtype (and device).
+# Training: autograd computes the plain tensor's gradient, but no optimizer holds the tensor.
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(3, 3), PlainScale(3))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+model(torch.randn(4, 3)).pow(2).sum().backward()
+optimizer.step()
+scale = model[1].scale
+gradient_computed = scale.grad is not None
+scale_unchanged = torch.equal(scale, torch.ones(3))
+print("plain tensor: gradient computed:", gradient_computed, " value unchanged:", scale_unchanged)
+
+# Module.to() converts parameters and buffers only; the plain tensor keeps its dtype and device.
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 plain.to(torch.float64)
 fixed.to(torch.float64)
 plain_dtype, fixed_dtype = str(plain.scale.dtype), str(fixed.scale.dtype)
 print(f"after .to(torch.float64): PlainScale.scale is {plain_dtype}, Scale.scale is {fixed_dtype}")
+plain.to(device)
+print(f"after .to({device.type!r}): PlainScale.scale is on {plain.scale.device.type}")
 
-assert (plain_parameters, fixed_parameters) == (0, 1)
-assert plain_keys == "(none)" and fixed_keys == "scale"
-assert (plain_dtype, fixed_dtype) == ("torch.float32", "torch.float64")
+assert (plain_parameters, fixed_parameters) == (0, 1)  # witness: not-listed
+assert plain_keys == "(none)" and fixed_keys == "scale"  # witness: not-saved
+assert gradient_computed and scale_unchanged  # witness: grad-but-no-update
+assert (plain_dtype, fixed_dtype) == ("torch.float32", "torch.float64")  # witness: not-converted
+assert plain.scale.device.type == "cpu"  # witness: left-on-cpu

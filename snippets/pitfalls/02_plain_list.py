@@ -39,6 +39,28 @@ except ValueError as error:
     message = str(error)
 print(f"ValueError: {message}")
 
-assert broken_count == 0 and fixed_count == 2 * (4 * 4 + 4) == 40
-assert message.startswith("optimizer got an empty parameter list")
-assert len(fixed.state_dict()) == 4 and len(broken.state_dict()) == 0
+# With another layer the optimizer is satisfied, and the listed layers silently stay as they are.
+model = nn.Sequential(nn.Linear(4, 4), broken)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+block_before = broken.blocks[0].weight.detach().clone()
+model(torch.randn(8, 4)).pow(2).sum().backward()
+optimizer.step()
+block_has_grad = broken.blocks[0].weight.grad is not None
+block_unchanged = torch.equal(broken.blocks[0].weight, block_before)
+print("listed layer: gradient computed:", block_has_grad, " weights unchanged:", block_unchanged)
+
+# The list hides its layers from every other walk over the module too.
+broken.eval()
+broken.to(torch.float64)
+hidden = (
+    broken.blocks[0].training
+    and broken.blocks[0].weight.dtype == torch.float32
+    and "Linear" not in repr(broken)
+)
+print("after eval() and to(float64), the listed layer is still training, in float32:", hidden)
+
+assert broken_count == 0 and fixed_count == 2 * (4 * 4 + 4) == 40  # witness: not-listed
+assert message.startswith("optimizer got an empty parameter list")  # witness: optimizer-refuses
+assert block_has_grad and block_unchanged  # witness: silently-untrained
+assert len(fixed.state_dict()) == 4 and len(broken.state_dict()) == 0  # witness: not-saved
+assert hidden  # witness: hidden-from-walks

@@ -6,12 +6,25 @@ from torch import nn
 
 torch.manual_seed(0)
 model = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(2))
+placeholder = model[0].weight
+is_uninitialized = isinstance(placeholder, nn.parameter.UninitializedParameter)
 try:
     sum(p.numel() for p in model.parameters())  # the mistake: before the dry run
     message = ""
 except ValueError as error:
     message = str(error)
 print(f"ValueError: {message.split('. ')[0]}. [...]")
+try:
+    nn.init.zeros_(model[0].weight)  # initializing fails the same way
+    init_message = ""
+except ValueError as error:
+    init_message = str(error)
+try:
+    model[0].weight.shape
+    shape_message = ""
+except RuntimeError as error:
+    shape_message = str(error)
+print(f"RuntimeError: {shape_message.split('. ')[0]}. [...]")
 
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # built before the dry run (see below)
 model(torch.randn(1, 5))  # the fix: one forward pass with an example batch creates the parameters
@@ -25,6 +38,8 @@ model(torch.randn(4, 5)).sum().backward()
 before = model[0].weight.detach().clone()
 optimizer.step()
 early_optimizer_updates = not torch.equal(before, model[0].weight)
+same_object = optimizer.param_groups[0]["params"][0] is model[0].weight is placeholder
+now_plain_parameter = type(placeholder) is nn.Parameter
 print("optimizer created before the dry run updates the weights:", early_optimizer_updates)
 
 # Loading a full state_dict needs no dry run: the lazy modules take their shapes from it.
@@ -33,9 +48,12 @@ load_result = fresh.load_state_dict(model.state_dict())
 loaded_count = sum(p.numel() for p in fresh.parameters())
 print("a fresh lazy model after load_state_dict:", loaded_count, "parameters;", load_result)
 
-assert message.startswith("Attempted to use an uninitialized parameter")
+assert message.startswith("Attempted to use an uninitialized parameter")  # witness: count-fails
+assert init_message.startswith("Attempted to use an uninitialized parameter")  # witness: init-fails
+assert is_uninitialized and shape_message.startswith("Can't access the shape")  # witness: no-shape
 assert parameter_count == 5 * 8 + 8 + 8 * 2 + 2 == 66
-assert early_optimizer_updates
-assert loaded_count == parameter_count and not (
+assert early_optimizer_updates  # witness: early-optimizer-updates
+assert same_object and now_plain_parameter  # witness: materialized-in-place
+assert loaded_count == parameter_count and not (  # witness: load-needs-no-dry-run
     load_result.missing_keys or load_result.unexpected_keys
 )

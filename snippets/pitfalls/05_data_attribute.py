@@ -37,15 +37,23 @@ print("            DataLinear.weight.grad is None:", weight_grad_is_none)
 x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
 s = torch.sigmoid(x)
 correct = (s * (1 - s)).detach()  # d sigmoid(x) / dx
+same_storage = s.data.data_ptr() == s.data_ptr() and not s.data.requires_grad
+version = s._version  # autograd's counter of in-place changes to s
 s.data.mul_(2)
+data_edit_unseen = s._version == version
 s.sum().backward()
 data_grad_correct = torch.allclose(x.grad, correct)
+edited = s.detach()
+uses_edited_values = torch.allclose(x.grad, edited * (1 - edited))  # sigmoid's backward reads s
 print("gradient after editing through .data is correct:", data_grad_correct)
+print("it was computed from the edited values:", uses_edited_values)
 
 # With .detach() the same edit is caught, because detach() shares the version counter.
 x.grad = None
 s = torch.sigmoid(x)
+version = s._version
 s.detach().mul_(2)
+detach_edit_seen = s._version > version
 try:
     s.sum().backward()
     message = ""
@@ -53,8 +61,10 @@ except RuntimeError as error:
     message = str(error)
 print(f"RuntimeError: {message.split(': [')[0]} [...]")
 
-assert alone_message.startswith("element 0 of tensors does not require grad")
-assert weight_grad_is_none and model[0].weight.grad is not None and not data_grad_correct
-assert message.startswith(
+assert alone_message.startswith("element 0 of tensors does not require grad")  # witness: alone
+assert weight_grad_is_none and model[0].weight.grad is not None  # witness: never-reached
+assert same_storage  # witness: same-storage
+assert data_edit_unseen and not data_grad_correct and uses_edited_values  # witness: silent-edit
+assert detach_edit_seen and message.startswith(  # witness: detach-caught
     "one of the variables needed for gradient computation has been modified by an inplace"
 )

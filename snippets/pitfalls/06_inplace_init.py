@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 layer = nn.Linear(3, 2)
+leaf = layer.weight.is_leaf and layer.weight.requires_grad and layer.weight.grad_fn is None
 try:
     layer.weight.fill_(0.5)  # the mistake: autograd would have to record this change
     message = ""
@@ -28,8 +29,14 @@ print(
     still_parameter,
 )
 
-assert message.startswith(
+filled = bool((layer.weight == 0.5).all())
+nn.init.constant_(layer.weight, 0.25)  # nn.init works under no_grad itself
+init_works = bool((layer.weight == 0.25).all()) and layer.weight.is_leaf
+
+assert leaf  # witness: leaf
+assert message.startswith(  # witness: inplace-refused
     "a leaf Variable that requires grad is being used in an in-place operation"
 )
-assert assign_message.startswith("cannot assign")
-assert still_parameter and bool((layer.weight == 0.5).all())
+assert assign_message.startswith("cannot assign")  # witness: assign-refused
+assert still_parameter and filled  # witness: no-grad-fix
+assert init_works  # witness: init-works

@@ -21,5 +21,13 @@ fresh_matches_first = torch.allclose(model.weight.grad, first)
 print("after optimizer.zero_grad(): .grad is None:", grad_after_zero_grad_is_none)
 print("the next backward gives the single-step gradient again:", fresh_matches_first)
 
-assert abs(accumulated_ratio - 2.0) < 1e-5
-assert grad_after_zero_grad_is_none and fresh_matches_first
+# A weight used twice in one forward pass: one backward sums both contributions.
+w = torch.tensor(3.0, requires_grad=True)
+(2 * w + 5 * w).backward()
+used_twice_grad = w.grad.item()
+print("d(2w + 5w)/dw after one backward:", used_twice_grad)
+
+assert abs(accumulated_ratio - 2.0) < 1e-5  # witness: backward-adds
+assert grad_after_zero_grad_is_none  # witness: zero-grad-none
+assert fresh_matches_first
+assert used_twice_grad == 7.0  # witness: used-twice-summed

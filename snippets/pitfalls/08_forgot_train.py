@@ -22,6 +22,7 @@ def train(epochs: int, call_train: bool) -> list[bool]:
         if call_train:
             model.train()  # the fix: at the start of every epoch
         modes.append(model.training)
+        dropout_modes.append(model[2].training)
         optimizer.zero_grad()
         nn.functional.mse_loss(model(x), y).backward()
         optimizer.step()
@@ -29,11 +30,16 @@ def train(epochs: int, call_train: bool) -> list[bool]:
     return modes
 
 
+dropout_modes = []
 without_train = train(3, call_train=False)
+dropout_without_train, dropout_modes = dropout_modes, []
 with_train = train(3, call_train=True)
 print("training mode in epochs 1-3 without model.train():", without_train)
 print("training mode in epochs 1-3 with model.train():   ", with_train)
 later_epochs_training = without_train[1]
 
-assert without_train == [True, False, False] and with_train == [True, True, True]
-assert later_epochs_training is False
+assert (
+    without_train == [True, False, False] and later_epochs_training is False
+)  # witness: stays-eval
+assert dropout_without_train == [True, False, False]  # witness: dropout-flag-sticks
+assert with_train == [True, True, True] and dropout_modes == with_train  # witness: train-fixes

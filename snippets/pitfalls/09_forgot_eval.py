@@ -13,8 +13,11 @@ model(batch)  # stands in for training; the model is still in training mode
 updates_after_training = int(model[1].num_batches_tracked)
 
 # The mistake: predicting without model.eval(). no_grad() turns off autograd, not training mode.
+running_mean = model[1].running_mean.clone()
 with torch.no_grad():
+    still_training = model.training and model[1].training
     first, second = model(batch[:4]), model(batch[:4])
+statistics_drift = not torch.equal(model[1].running_mean, running_mean)
 train_mode_same = torch.equal(first, second)
 updates_after_predicting = int(model[1].num_batches_tracked)
 try:
@@ -52,7 +55,9 @@ print(
     eval_updates,
 )
 
-assert not train_mode_same and eval_mode_same
-assert (updates_after_training, updates_after_predicting, eval_updates) == (1, 3, 0)
+assert not train_mode_same  # witness: train-mode-random
+assert still_training and statistics_drift  # witness: no-grad-keeps-training
+assert (updates_after_training, updates_after_predicting) == (1, 3)
 assert message.startswith("Expected more than 1 value per channel when training")
-assert tuple(single.shape) == (1, 1) and single_image_updates == 1
+assert single_image_updates == 1  # witness: single-image-silent
+assert eval_mode_same and tuple(single.shape) == (1, 1) and eval_updates == 0  # witness: eval-fixes

@@ -1,6 +1,7 @@
 """state_dict() returns references to live tensors: a "best model" kept that way keeps changing."""
 
 import copy
+import io
 
 import torch
 from torch import nn
@@ -20,6 +21,8 @@ def train_step() -> None:
 best_by_reference = model.state_dict()  # the mistake: tensors that share memory with the model
 best_copy = copy.deepcopy(model.state_dict())  # the fix: an independent copy
 weight_then = model.weight.detach().clone()
+file = io.BytesIO()
+torch.save(model.state_dict(), file)  # a file is a copy too
 
 train_step()  # training goes on after the "best" epoch...
 
@@ -29,6 +32,10 @@ shares_memory = best_by_reference["weight"].data_ptr() == model.weight.data_ptr(
 print("state_dict() snapshot changed with the model:", reference_changed)
 print("it shares memory with model.weight:", shares_memory)
 print("deepcopy snapshot changed:", copy_changed)
+file.seek(0)
+file_changed = not torch.equal(torch.load(file)["weight"], weight_then)
+print("saved file changed:", file_changed)
 
-assert reference_changed and shares_memory and not copy_changed
-assert not best_by_reference["weight"].requires_grad  # detached, but the same storage
+assert reference_changed and shares_memory  # witness: shares-storage
+assert not best_by_reference["weight"].requires_grad  # witness: detached
+assert not copy_changed and not file_changed  # witness: copies-keep

@@ -16,6 +16,7 @@ for strict in (True, False):
 first_line = messages[0].splitlines()[0]
 mismatch_line = messages[0].splitlines()[1].strip()
 strict_false_raises = messages[1] != ""
+mismatches = [line.strip().split(":")[0] for line in messages[1].splitlines()[1:]]
 print(f"RuntimeError: {first_line}\n    {mismatch_line}")
 print("strict=False raises too:", strict_false_raises)
 
@@ -27,4 +28,6 @@ print("strict=False, missing keys:", missing, " unexpected keys:", result.unexpe
 
 assert first_line.startswith("Error(s) in loading state_dict for Sequential")
 assert mismatch_line.startswith("size mismatch for 2.weight")
-assert strict_false_raises and missing == "4.weight, 4.bias" and result.unexpected_keys == []
+both_mismatches = mismatches == ["size mismatch for 2.weight", "size mismatch for 2.bias"]
+assert strict_false_raises and both_mismatches  # witness: strict-false-raises
+assert missing == "4.weight, 4.bias" and result.unexpected_keys == []  # witness: missing-reported

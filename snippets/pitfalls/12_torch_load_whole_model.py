@@ -21,6 +21,9 @@ with tempfile.TemporaryDirectory() as folder:
     blocked = next(line.strip() for line in message.splitlines() if "GLOBAL" in line)
     print(f"UnpicklingError: {first_sentence}. [...]\n    {blocked}")
 
+    trusted = torch.load(whole, weights_only=False)  # only for files you trust: runs pickle
+    print("with weights_only=False:", trusted)
+
     torch.save(model.state_dict(), weights)  # the fix: save only the tensors
     restored = nn.Linear(3, 2)
     restored.load_state_dict(torch.load(weights))
@@ -28,6 +31,7 @@ pairs = zip(model.state_dict().values(), restored.state_dict().values(), strict=
 restored_equal = all(torch.equal(a, b) for a, b in pairs)
 print("state_dict round trip gives equal tensors:", restored_equal)
 
-assert first_sentence == "Weights only load failed"
-assert "Unsupported global: GLOBAL torch.nn.modules.linear.Linear" in blocked
-assert restored_equal
+assert first_sentence == "Weights only load failed"  # witness: refused
+assert "Unsupported global: GLOBAL torch.nn.modules.linear.Linear" in blocked  # witness: by-path
+assert type(trusted) is nn.Linear  # witness: trusted-loads
+assert restored_equal  # witness: state-dict-round-trip

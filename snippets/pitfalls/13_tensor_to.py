@@ -12,6 +12,8 @@ torch.manual_seed(0)
 x = torch.randn(4, 3)
 x.to(torch.float64)  # the mistake: the converted copy is thrown away
 dtype_after_unassigned_to = str(x.dtype)
+converted = x.to(torch.float64)  # what to() returns: another tensor
+new_tensor = converted is not x and converted.dtype == torch.float64
 print("Module.to returns the same module:", module_to_returns_self)
 print("x.dtype after x.to(torch.float64) without assignment:", dtype_after_unassigned_to)
 
@@ -20,12 +22,15 @@ print("x.dtype after x.to(torch.float64) without assignment:", dtype_after_unass
 x.to(device)
 on_model_device = x.device == model.weight.device
 print(f"model on {model.weight.device.type}, x on {x.device.type}: same device? {on_model_device}")
-print("x.to('cpu') is x:", x.to("cpu") is x)
+same_when_nothing_changes = x.to("cpu") is x
+print("x.to('cpu') is x:", same_when_nothing_changes)
 
 x = x.to(device)  # the fix: keep what to() returns
 output_shape = tuple(model(x).shape)
 print("after x = x.to(device): output shape", output_shape)
 
-assert module_to_returns_self and dtype_after_unassigned_to == "torch.float32"
-assert on_model_device == (device.type == "cpu")
+assert module_to_returns_self and model.weight.device.type == device.type  # witness: module-to
+assert new_tensor and dtype_after_unassigned_to == "torch.float32"  # witness: tensor-to-new
+assert same_when_nothing_changes  # witness: same-when-nothing-changes
+assert on_model_device == (device.type == "cpu")  # witness: unassigned-device
 assert output_shape == (4, 2)

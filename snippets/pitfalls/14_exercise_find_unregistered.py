@@ -50,6 +50,14 @@ for problem in broken_report:
 print("fixed Net:", fixed_report)
 problems_found = len(broken_report)
 
-assert problems_found == 2 and fixed_report == []
+# Why vars() works: a registered parameter lives in _parameters, not among the plain attributes.
+linear = nn.Linear(4, 1)
+public = sorted(name for name in vars(linear) if not name.startswith("_"))
+print("public attributes of nn.Linear:", public, " parameters:", list(linear._parameters))
+
+found_in = [problem.split(":")[0] for problem in broken_report]
+assert found_in == ["blocks", "temperature"] and fixed_report == []  # witness: finds-both
+assert problems_found == 2
+assert "weight" not in public and "weight" in linear._parameters  # witness: private-dicts
 assert broken_report[0].startswith("blocks: modules in a list")
 assert broken_report[1].startswith("temperature: a tensor with requires_grad")

@@ -14,9 +14,9 @@ x_train, x_valid = torch.randn(32, 1), torch.randn(32, 1)
 y_train, y_valid = 2 * x_train, 1 * x_valid
 
 
-def train(snapshot) -> tuple[float, float]:
-    """Train for 10 epochs, keeping `snapshot(model)` of the best epoch; return the best validation
-    loss and the validation loss of the model restored from that snapshot."""
+def train(snapshot) -> tuple[float, float, float]:
+    """Train for 10 epochs, keeping `snapshot(model)` of the best epoch. Returns the validation
+    losses of the best epoch, of the model restored from that snapshot, and of the last epoch."""
     model = nn.Linear(1, 1, bias=False)
     nn.init.zeros_(model.weight)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -34,14 +34,14 @@ def train(snapshot) -> tuple[float, float]:
     model.load_state_dict(best_state)
     with torch.no_grad():
         restored_loss = nn.functional.mse_loss(model(x_valid), y_valid).item()
-    return best_loss, restored_loss
+    return best_loss, restored_loss, loss
 
 
-best, restored_by_reference = train(lambda model: model.state_dict())
-_, restored_copy = train(lambda model: copy.deepcopy(model.state_dict()))
-print(f"best validation loss {best:.4f}")
+best, restored_by_reference, last = train(lambda model: model.state_dict())
+_, restored_copy, _ = train(lambda model: copy.deepcopy(model.state_dict()))
+print(f"best validation loss {best:.4f}, last epoch's {last:.4f}")
 print(f"restored from state_dict():          {restored_by_reference:.4f}")
 print(f"restored from deepcopy(state_dict()): {restored_copy:.4f}")
 
-assert restored_copy == best
-assert restored_by_reference > 2 * best
+assert restored_copy == best  # witness: copy-restores-best
+assert restored_by_reference == last and last > 2 * best  # witness: reference-restores-last

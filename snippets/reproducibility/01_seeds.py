@@ -64,6 +64,7 @@ device_numbers = torch.rand(3, device=device).cpu()
 matches_cpu_numbers = torch.equal(device_numbers, first)
 print(f"seed 0 on {device.type} gives the CPU's numbers: {matches_cpu_numbers}")
 
-assert same_after_reseeding and python_untouched and numpy_untouched
-assert all_four_repeat and initial_seed == 42
-assert matches_cpu_numbers == (device.type == "cpu")
+assert same_after_reseeding
+assert python_untouched and numpy_untouched  # witness: others-untouched
+assert all_four_repeat and initial_seed == 42  # witness: seed-everything-repeats
+assert matches_cpu_numbers == (device.type == "cpu")  # witness: device-numbers-differ

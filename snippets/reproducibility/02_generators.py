@@ -3,17 +3,25 @@
 import torch
 from torch import nn
 
+# With the global stream only, building a model in between shifts everything drawn after it.
+torch.manual_seed(7)
+global_alone = torch.randperm(10)
+torch.manual_seed(7)
+nn.Linear(100, 100)  # initializing its 10,100 parameters draws from the global generator
+global_shifted = not torch.equal(torch.randperm(10), global_alone)
+print("global stream: order changed by building a model in between:", global_shifted)
+
 # The data order comes from its own generator; model construction uses the global one.
 data_rng = torch.Generator().manual_seed(7)
 order_alone = torch.randperm(10, generator=data_rng)
 
 data_rng.manual_seed(7)
 torch.manual_seed(0)
-nn.Linear(100, 100)  # initializing its 10,100 parameters draws from the global generator
+nn.Linear(100, 100)
 order_after_model = torch.randperm(10, generator=data_rng)
 order_unchanged = torch.equal(order_alone, order_after_model)
 print("data order:", order_alone.tolist())
-print("same order after building a model in between:", order_unchanged)
+print("private stream: same order after building a model in between:", order_unchanged)
 
 # Initializers take a generator too, so weights can be drawn from a stream of their own.
 init_rng = torch.Generator().manual_seed(3)
@@ -36,5 +44,8 @@ print(
     f"set_state replays the stream: {replayed}"
 )
 
-assert order_unchanged and same_init and replayed
-assert state.dtype == torch.uint8 and state_shape == (5056,)
+assert global_shifted  # witness: global-stream-shifts
+assert order_unchanged  # witness: private-order-unchanged
+assert same_init  # witness: init-generator
+assert replayed and state.dtype == torch.uint8  # witness: state-replays
+assert state_shape == (5056,)

@@ -7,6 +7,7 @@ from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
+benchmark_default = torch.backends.cudnn.benchmark
 torch.use_deterministic_algorithms(True)
 # Do not let cuDNN time several algorithms and keep the fastest (False is the default).
 torch.backends.cudnn.benchmark = False
@@ -52,7 +53,9 @@ print("index_add_ twice gives bitwise equal results:", bitwise_equal)
 # Switch it off again, so that code run after this (in a REPL or notebook) is not affected.
 torch.use_deterministic_algorithms(False)
 
-assert "does not have a deterministic implementation" in refusal
-assert warned and unpooled.flatten().tolist() == [0.0, 5.0, 7.0, 0.0]
-assert floats_are_nan and ints_are_max and bitwise_equal
-assert not torch.are_deterministic_algorithms_enabled()
+assert benchmark_default is False  # witness: benchmark-off-by-default
+assert "does not have a deterministic implementation" in refusal  # witness: refuses
+assert warned and unpooled.flatten().tolist() == [0.0, 5.0, 7.0, 0.0]  # witness: warn-only
+assert floats_are_nan and ints_are_max  # witness: empty-filled
+assert bitwise_equal  # witness: index-add-repeats
+assert not torch.are_deterministic_algorithms_enabled()  # witness: switched-off

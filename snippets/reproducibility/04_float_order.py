@@ -28,7 +28,7 @@ print(
     f"bitwise equal to the CPU sum: {torch.equal(on_device, in_order)}"
 )
 
-assert big_first == 0.0 and one_last == 1.0
+assert big_first == 0.0 and one_last == 1.0  # witness: order-matters
 assert torch.allclose(in_order.double(), reference, atol=1e-2) and torch.allclose(
     in_blocks.double(), reference, atol=1e-2
 )

@@ -3,6 +3,7 @@
 import io
 import math
 import random
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -29,8 +30,8 @@ def new_run(seed: int):
     return model, optimizer, scheduler, sampler, noise
 
 
-def train_step(model, optimizer, scheduler, sampler, noise) -> float:
-    """One training step; returns the learning rate it used."""
+def train_step(model, optimizer, scheduler, sampler, noise) -> tuple[float, list[int]]:
+    """One training step; returns the learning rate it used and the rows of its batch."""
     learning_rate = optimizer.param_groups[0]["lr"]
     rows = torch.randint(0, len(features), (8,), generator=sampler)
     jitter = torch.from_numpy(noise.normal(size=(8, 4))).float().to(device) * random.uniform(
@@ -41,7 +42,7 @@ def train_step(model, optimizer, scheduler, sampler, noise) -> float:
     loss.backward()
     optimizer.step()
     scheduler.step()
-    return learning_rate
+    return learning_rate, rows.tolist()
 
 
 # --8<-- [start:checkpoint]
@@ -92,8 +93,10 @@ def resume(file, seed: int, *, restore_rng=True, restore_optimizer=True, restore
 
 # Run 1: all steps without a break.
 straight = new_run(seed=0)
+straight_rows = []
 for step in range(TOTAL_STEPS):
-    last_lr = train_step(*straight)
+    last_lr, rows = train_step(*straight)
+    straight_rows.append(rows)
 reference = [p.detach().clone() for p in straight[0].parameters()]
 
 # Run 2: stop after STOP_AFTER steps and write a checkpoint.
@@ -105,26 +108,46 @@ save_checkpoint(file, STOP_AFTER, *interrupted)
 del interrupted
 
 
-def finish(**restore) -> tuple[bool, float]:
-    """Resume into fresh objects built from another seed, finish the run, compare with run 1.
-    Also returns the learning rate of the last step."""
+class Resumed(NamedTuple):
+    identical: bool  # the final parameters are bitwise those of run 1
+    last_lr: float  # the learning rate of the last step
+    lr_at_resume: float  # the optimizer's learning rate right after loading
+    scheduler_steps: int  # the scheduler's step count right after loading
+    same_next_batch: bool  # the first batch after resuming is the one run 1 drew
+
+
+def finish(**restore) -> Resumed:
+    """Resume into fresh objects built from another seed, finish the run, compare with run 1."""
     file.seek(0)
     start, run = resume(file, seed=99, **restore)
-    for step in range(start, TOTAL_STEPS):
-        lr = train_step(*run)
-    return all(torch.equal(p, q) for p, q in zip(run[0].parameters(), reference)), lr
+    model, optimizer, scheduler = run[:3]
+    lr_at_resume, scheduler_steps = optimizer.param_groups[0]["lr"], scheduler.last_epoch
+    batches = [train_step(*run) for step in range(start, TOTAL_STEPS)]
+    identical = all(torch.equal(p, q) for p, q in zip(model.parameters(), reference))
+    same_next_batch = batches[0][1] == straight_rows[start]
+    return Resumed(identical, batches[-1][0], lr_at_resume, scheduler_steps, same_next_batch)
 
 
-identical, _ = finish()
-identical_without_rng, _ = finish(restore_rng=False)
-identical_without_optimizer, last_lr_without_optimizer = finish(restore_optimizer=False)
-identical_without_scheduler, last_lr_without_scheduler = finish(restore_scheduler=False)
+full = finish()
+no_rng = finish(restore_rng=False)
+no_optimizer = finish(restore_optimizer=False)
+no_scheduler = finish(restore_scheduler=False)
+identical, identical_without_rng = full.identical, no_rng.identical
+identical_without_optimizer = no_optimizer.identical
+identical_without_scheduler = no_scheduler.identical
+last_lr_without_optimizer = no_optimizer.last_lr
+last_lr_without_scheduler = no_scheduler.last_lr
 print(
     f"{TOTAL_STEPS} steps in one go vs {STOP_AFTER} steps + checkpoint + "
     f"{TOTAL_STEPS - STOP_AFTER} steps in fresh objects:"
 )
 print("  full checkpoint          -> identical parameters:", identical)
-print("  without the RNG states   -> identical parameters:", identical_without_rng)
+print(
+    "  without the RNG states   -> identical parameters:",
+    identical_without_rng,
+    "(next batch the same:",
+    f"{no_rng.same_next_batch})",
+)
 print(
     "  without optimizer state  -> identical parameters:",
     identical_without_optimizer,
@@ -136,7 +159,37 @@ print(
     f"(last step at lr {last_lr_without_scheduler:g}, not {last_lr:g})",
 )
 
-assert identical
-assert not (identical_without_rng or identical_without_optimizer or identical_without_scheduler)
+# What the checkpoint holds, and where its tensors go when it is loaded.
+file.seek(0)
+checkpoint = torch.load(file, weights_only=True)  # the default since PyTorch 2.6, made explicit
+random_states = [checkpoint["torch_rng"], checkpoint["sampler"]]
+if checkpoint["device_rng"] is not None:
+    random_states.append(checkpoint["device_rng"])
+rng_states_on_cpu = all(t.device.type == "cpu" and t.dtype == torch.uint8 for t in random_states)
+adamw_state = checkpoint["optimizer"]["state"][0]
+numpy_state_is_plain = isinstance(checkpoint["numpy_noise"], dict)
+print("AdamW's state for one parameter:", sorted(adamw_state))
+file.seek(0)
+_, (model, optimizer, *_) = resume(file, seed=99)
+weight, state = model[0].weight, optimizer.state[model[0].weight]
+moments_on_device = all(state[k].device == weight.device for k in ("exp_avg", "exp_avg_sq"))
+step_on_cpu = state["step"].device.type == "cpu"  # kept as saved, unless fused or capturable
+weight_on_device = weight.device.type == device.type
+# The resumed runs right after loading: learning rate and scheduler step count.
+lr_without_optimizer = (no_optimizer.lr_at_resume, no_optimizer.scheduler_steps)
+lr_without_scheduler = (no_scheduler.lr_at_resume, no_scheduler.scheduler_steps)
+print("lr and scheduler steps after resuming without optimizer state:", lr_without_optimizer)
+print("lr and scheduler steps after resuming without scheduler state:", lr_without_scheduler)
+
+assert identical and full.same_next_batch  # witness: full-identical
+assert not identical_without_rng and not no_rng.same_next_batch  # witness: rng-other-batches
+assert not identical_without_optimizer  # witness: optimizer-needed
+assert lr_without_optimizer == (0.02, STOP_AFTER)  # witness: lr-in-optimizer
+assert not identical_without_scheduler  # witness: scheduler-needed
+assert lr_without_scheduler == (0.01, 0)  # witness: scheduler-restarts
 assert math.isclose(last_lr, 0.005) and math.isclose(last_lr_without_optimizer, 0.01)
 assert math.isclose(last_lr_without_scheduler, 0.01)
+assert set(adamw_state) == {"step", "exp_avg", "exp_avg_sq"}  # witness: adamw-state
+assert weight_on_device and moments_on_device and step_on_cpu  # witness: loaded-to-device
+assert rng_states_on_cpu  # witness: rng-states-cpu
+assert numpy_state_is_plain  # witness: loads-weights-only

@@ -41,9 +41,16 @@ for epoch in range(checkpoint["epoch"], 2):
         )  # loads and drops 2 batches
     seen.extend(batch.tolist() for (batch,) in batches)
 
+# Why the state from before the epoch: creating the iterator already draws from the generator.
+state = generator.get_state()
+iter(loader)
+iterator_draws = not torch.equal(generator.get_state(), state)
+print("creating an epoch's iterator advances the generator:", iterator_draws)
+
 print("uninterrupted:", straight)
 print("resumed:      ", seen)
 same_order = seen == straight
 print("same batches in the same order:", same_order)
 
-assert same_order and len(straight) == 6
+assert iterator_draws  # witness: iterator-draws
+assert same_order and len(straight) == 6  # witness: same-order

@@ -28,10 +28,27 @@ def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return all(torch.equal(p, q) for p, q in zip(a, b))
 
 
+def random_states() -> list[torch.Tensor]:
+    states = [torch.get_rng_state()]  # the CPU's generator
+    if device.type != "cpu":
+        states.append(torch.get_device_module(device).get_rng_state())
+    return states
+
+
+# fork_rng saves the generator states on entry and puts them back on exit.
+before = random_states()
+with torch.random.fork_rng():
+    torch.nn.functional.dropout(torch.ones(100, device=device), p=0.5)
+    moved_inside = [not torch.equal(a, b) for a, b in zip(random_states(), before)]
+restored = all(torch.equal(a, b) for a, b in zip(random_states(), before))
+print("dropout moved a random state inside fork_rng:", any(moved_inside), " restored:", restored)
+
 baseline = train(evaluate=False, fork=False)
 unforked_matches = same(train(evaluate=True, fork=False), baseline)
 forked_matches = same(train(evaluate=True, fork=True), baseline)
 print("evaluation without fork_rng leaves training unchanged:", unforked_matches)
 print("evaluation inside fork_rng leaves training unchanged: ", forked_matches)
 
-assert not unforked_matches and forked_matches
+assert any(moved_inside) and restored  # witness: fork-restores
+assert not unforked_matches  # witness: evaluation-shifts
+assert forked_matches  # witness: fork-fixes

@@ -1,7 +1,9 @@
 """What a state_dict holds, and a round trip through a file: save, load into a new model."""
 
+import copy
 import tempfile
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -33,6 +35,7 @@ state_entries = len(state)
 parameter_tensors = len(list(model.parameters()))
 buffer_tensors = len(list(model.buffers()))
 print(f"{state_entries} entries = {parameter_tensors} parameters + {buffer_tensors} buffers")
+named = [name for name, _ in [*model.named_parameters(), *model.named_buffers()]]
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "classifier.pt"
@@ -45,19 +48,57 @@ with tempfile.TemporaryDirectory() as folder:
     print(f"{pickle_name}, the pickle that describes the dictionary")
 
     restored = Classifier().to(device)  # fresh random weights, fresh running statistics
+    weight_before_load = restored.head.weight
     result = restored.load_state_dict(torch.load(path, map_location=device))
 result_text = str(result)
 print("load_state_dict returned:", result_text)
 
-model.eval()
+# A copy of the model that got the parameters but not the buffers (running statistics).
+no_buffers = Classifier().to(device)
+parameters_only = {name: tensor.detach() for name, tensor in model.named_parameters()}
+no_buffers.load_state_dict(parameters_only, strict=False)
+with torch.no_grad():  # on copies: a training-mode pass updates the running statistics
+    same_in_train_mode = torch.allclose(copy.deepcopy(model)(X), copy.deepcopy(no_buffers)(X))
+    same_in_eval_mode = torch.allclose(model.eval()(X), no_buffers.eval()(X))
+print("model without its buffers agrees in training mode:", same_in_train_mode)
+print("model without its buffers agrees in evaluation mode:", same_in_eval_mode)
+
 restored.eval()
 with torch.no_grad():
     same_outputs = torch.equal(model(X), restored(X))
 print("restored model gives the same outputs in eval mode:", same_outputs)
 
+
+# A module can add one entry that is not a tensor: whatever get_extra_state returns.
+class Vocabulary(nn.Module):
+    def __init__(self, words: list[str]) -> None:
+        super().__init__()
+        self.words = words
+
+    def get_extra_state(self) -> dict:
+        return {"words": self.words}
+
+    def set_extra_state(self, extra: dict) -> None:
+        self.words = extra["words"]
+
+
+with_vocabulary = nn.Sequential(nn.Linear(2, 2), Vocabulary(["cat", "dog"]))
+extra = with_vocabulary.state_dict()
+extra_key = next(key for key in extra if key.endswith("_extra_state"))
+print("with get_extra_state:", {key: type(value).__name__ for key, value in extra.items()})
+
+assert isinstance(state, OrderedDict)  # witness: ordered-dict
+assert sorted(state) == sorted(named)  # witness: parameters-and-buffers
 assert list(state)[:2] == ["body.0.weight", "body.0.bias"]
+assert not any(key.startswith("body.2.") for key in state)  # witness: relu-has-no-entry
 assert "body.1.running_mean" in state and state["body.1.num_batches_tracked"].item() == 1
 assert (state_entries, parameter_tensors, buffer_tensors) == (9, 6, 3)
-assert is_zip and tensor_records == 9 and pickle_name == "classifier/data.pkl"
+assert is_zip  # witness: file-is-zip
+assert pickle_name == f"{path.stem}/data.pkl"  # witness: pickle-named-after-file
+storages = {tensor.untyped_storage().data_ptr() for tensor in state.values()}
+assert tensor_records == len(storages) == 9  # witness: one-record-per-storage
 assert result.missing_keys == [] and result.unexpected_keys == []
-assert same_outputs
+assert restored.head.weight is weight_before_load and same_outputs  # witness: load-copies
+assert same_in_train_mode and not same_in_eval_mode  # witness: buffers-matter-in-eval-only
+assert not isinstance(extra[extra_key], torch.Tensor)  # witness: extra-state-any-object
+assert extra_key == "1._extra_state" and extra[extra_key] == {"words": ["cat", "dog"]}

@@ -1,6 +1,7 @@
 """A state_dict shares storage with the model: training changes a state_dict taken earlier."""
 
 import copy
+import io
 
 import torch
 from torch import nn
@@ -12,25 +13,34 @@ model = nn.Linear(3, 1).to(device)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 X, y = torch.randn(8, 3).to(device), torch.randn(8, 1).to(device)
 
+
+def train_step() -> None:
+    optimizer.zero_grad()  # sets every .grad the optimizer holds to None
+    nn.functional.mse_loss(model(X), y).backward()
+    optimizer.step()
+
+
 taken = model.state_dict()  # looks like a snapshot, but holds the model's own storage
 deep_copy = copy.deepcopy(model.state_dict())  # a real snapshot
 cloned = {key: value.clone() for key, value in model.state_dict().items()}  # also a real one
+saved = io.BytesIO()
+torch.save(model.state_dict(), saved)  # the file holds the bytes as they are now
 
 for step in range(3):
-    optimizer.zero_grad()
-    nn.functional.mse_loss(model(X), y).backward()
-    optimizer.step()
+    train_step()
 
 shares_storage = taken["weight"].data_ptr() == model.weight.data_ptr()
 state_requires_grad = taken["weight"].requires_grad
 taken_followed_training = torch.equal(taken["weight"], model.weight.detach())
 copies_kept_old_values = torch.equal(deep_copy["weight"], cloned["weight"])
 copies_differ_from_model = not torch.equal(deep_copy["weight"], model.weight.detach())
+saved.seek(0)
+file_kept_old_values = torch.equal(torch.load(saved)["weight"], cloned["weight"])
 print("state_dict tensor shares the parameter's storage:", shares_storage)
 print("state_dict tensor requires grad:", state_requires_grad)
 print(f"after 3 steps, the early state_dict equals the trained weights: {taken_followed_training}")
-kept_old_values = copies_kept_old_values and copies_differ_from_model
-print("deepcopy and clone kept the old values:", kept_old_values)
+kept_old_values = copies_kept_old_values and copies_differ_from_model and file_kept_old_values
+print("deepcopy, clone and the saved file kept the old values:", kept_old_values)
 
 # load_state_dict copies values into the existing parameters, so the optimizer still holds them.
 weight_object = model.weight
@@ -40,12 +50,30 @@ restored_old_values = torch.equal(model.weight.detach(), cloned["weight"])
 print("load_state_dict kept the same Parameter object:", same_parameter_object)
 print("load_state_dict restored the old values:", restored_old_values)
 
-# assign=True swaps in the loaded tensors instead: the optimizer now updates orphaned tensors.
-model.load_state_dict(copy.deepcopy(deep_copy), assign=True)
-optimizer_sees_model = optimizer.param_groups[0]["params"][0] is model.weight
-print("after assign=True, the optimizer still points at the model's weight:", optimizer_sees_model)
+# assign=True puts the loaded tensors themselves into the model, in new Parameter objects.
+# The optimizer still holds the old ones, which forward no longer uses.
+loaded = copy.deepcopy(deep_copy)
+model.load_state_dict(loaded, assign=True)
+new_weight = model.weight
+takes_loaded_tensor = new_weight is not weight_object
+takes_loaded_tensor = takes_loaded_tensor and new_weight.data_ptr() == loaded["weight"].data_ptr()
+optimizer_params = optimizer.param_groups[0]["params"]
+optimizer_sees_model = any(p is new_weight for p in optimizer_params)
+old_before, new_before = weight_object.detach().clone(), new_weight.detach().clone()
+train_step()  # one more step with the optimizer created before the load
+print("after assign=True, the optimizer holds the model's weight:", optimizer_sees_model)
+print("gradient of the old weight:", weight_object.grad)
+print("the step changed the old weight:", not torch.equal(weight_object.detach(), old_before))
+print("the step changed the model's weight:", not torch.equal(new_weight.detach(), new_before))
 
-assert shares_storage and not state_requires_grad and taken_followed_training
-assert copies_kept_old_values and copies_differ_from_model
-assert same_parameter_object and restored_old_values
-assert not optimizer_sees_model
+assert shares_storage  # witness: state-shares-storage
+assert not state_requires_grad  # witness: state-is-detached
+assert taken_followed_training  # witness: state-follows-training
+assert copies_kept_old_values and copies_differ_from_model  # witness: copies-keep-old-values
+assert file_kept_old_values  # witness: file-keeps-old-values
+assert same_parameter_object and restored_old_values  # witness: load-keeps-parameter-objects
+assert takes_loaded_tensor and not optimizer_sees_model  # witness: assign-swaps-parameters
+assert weight_object.grad is None  # witness: old-weight-gets-no-grad
+assert torch.equal(weight_object.detach(), old_before)  # witness: step-skips-old-weight
+assert new_weight.grad is not None  # witness: new-weight-not-in-optimizer
+assert torch.equal(new_weight.detach(), new_before)

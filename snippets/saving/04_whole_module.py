@@ -1,10 +1,26 @@
 """Pickling a whole module works; loading it back is refused by weights_only=True (the default)."""
 
 import io
+import os
 import pickle
+import warnings
+from unittest import mock
 
 import torch
 from torch import nn
+
+
+def refusal(file: io.BytesIO, **kwargs) -> str:
+    """Load the file; return the key line of the refusal, or "loaded"."""
+    file.seek(0)
+    try:
+        torch.load(file, **kwargs)
+    except pickle.UnpicklingError as error:
+        # The message is long; its key line names the first global the loader refused.
+        line = next(line for line in str(error).splitlines() if "Unsupported global" in line)
+        return line.strip().split(" was not")[0]
+    return "loaded"
+
 
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
@@ -19,21 +35,18 @@ state = torch.load(weights)  # weights_only=True is the default since PyTorch 2.
 state_tensors = len(state)
 print("state_dict loads with the default settings:", state_tensors, "tensors")
 
-refused = "nothing was refused"
-whole.seek(0)
-try:
-    torch.load(whole)
-except pickle.UnpicklingError as error:
-    # The message is long; its key line names the first class the loader refused.
-    refused = next(line for line in str(error).splitlines() if "Unsupported global" in line).strip()
-    refused = refused.split(" was not")[0]
-    print(f"{type(error).__name__}: ... {refused} ...")
+refused = refusal(whole)
+print(f"UnpicklingError: ... {refused} ...")
 
 whole.seek(0)
 unsafe = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(whole))
-print("globals in the file that weights_only does not allow:", unsafe)
+print("globals in the file that weights_only does not allow yet:", unsafe)
 unsafe_names = ", ".join(unsafe)
 unsafe_count = len(unsafe)
+with torch.serialization.safe_globals([nn.Linear]):
+    whole.seek(0)
+    still_unsafe = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(whole))
+print("the same list while Linear is allowed:", still_unsafe)
 
 # Allowlist exactly the classes you expect, for this one load only.
 whole.seek(0)
@@ -42,12 +55,60 @@ with torch.serialization.safe_globals([nn.Sequential, nn.Linear, nn.ReLU]):
 same_weights = torch.equal(loaded[0].weight, model[0].weight)
 print(f"loaded with safe_globals: {type(loaded).__name__} of {len(loaded)} layers")
 print("same weights as the saved model:", same_weights)
+refused_after_block = refusal(whole)
+print("after the with block:", refused_after_block)
+
+# add_safe_globals allows them for every later load in this process, until cleared.
+allowed_before = torch.serialization.get_safe_globals()
+torch.serialization.add_safe_globals([nn.Sequential, nn.Linear, nn.ReLU])
+loads_after_add = refusal(whole) == "loaded"
+print("after add_safe_globals:", "loaded" if loads_after_add else "refused")
+torch.serialization.clear_safe_globals()
+torch.serialization.add_safe_globals(allowed_before)  # leave the process as it was
+
+# The two environment variables are read by every torch.load call.
+no_weights_only = mock.patch.dict(os.environ, {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"})
+with no_weights_only, warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # it warns that it changed the default
+    loads_with_no_weights_only_env = refusal(whole) == "loaded"
+with mock.patch.dict(os.environ, {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1"}):
+    refused_despite_false = refusal(whole, weights_only=False)
+print(
+    "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1, no argument:",
+    "loaded" if loads_with_no_weights_only_env else "refused",
+)
+print("TORCH_FORCE_WEIGHTS_ONLY_LOAD=1, weights_only=False:", refused_despite_false)
+
+
+# Pickle records a class by its import path. When that path no longer exists, loading fails.
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+
+
+own_class = io.BytesIO()
+torch.save(Net(), own_class)
+del Net  # as if the class had been renamed or moved to another module
+own_class.seek(0)
+try:
+    torch.load(own_class, weights_only=False)
+    moved_class = "loaded"
+except AttributeError as error:
+    moved_class = f"{type(error).__name__}: {error}".split(" on <module")[0]
+print("after the class was removed:", moved_class)
 
 assert state_tensors == 4 and unsafe_count == 3
-assert refused.startswith("WeightsUnpickler error: Unsupported global")
+assert refused.startswith("WeightsUnpickler error: Unsupported global")  # witness: module-refused
 assert unsafe == [
     "torch.nn.modules.activation.ReLU",
     "torch.nn.modules.container.Sequential",
     "torch.nn.modules.linear.Linear",
 ]
+assert still_unsafe == unsafe[:2]  # witness: lists-only-not-yet-allowed
 assert isinstance(loaded, nn.Sequential) and same_weights
+assert refused_after_block.startswith("WeightsUnpickler error")  # witness: safe-globals-block-only
+assert loads_after_add  # witness: add-safe-globals-process
+assert loads_with_no_weights_only_env  # witness: env-no-weights-only
+assert refused_despite_false.startswith("WeightsUnpickler error")  # witness: env-weights-only
+assert moved_class.startswith("AttributeError: Can't get attribute 'Net'")  # witness: moved-class

@@ -24,6 +24,12 @@ with tempfile.TemporaryDirectory() as folder:
     checkpoint = io.BytesIO()
     torch.save({"weight": torch.ones(2), "note": Payload(code)}, checkpoint)
 
+    # Listing the globals reads the pickle without running it: functions are listed too.
+    checkpoint.seek(0)
+    listed = torch.serialization.get_unsafe_globals_in_checkpoint(checkpoint)
+    written_by_listing = marker.exists()
+    print("globals not allowed:", listed, "| file written by listing them:", written_by_listing)
+
     checkpoint.seek(0)
     refused = "nothing was refused"
     try:
@@ -43,6 +49,9 @@ with tempfile.TemporaryDirectory() as folder:
     print("file written by the weights_only=False load:", written_by_full_load)
     print("what the loader returned for 'note':", loaded["note"])
 
-assert "Unsupported global" in refused and "eval" in refused
-assert not written_by_safe_load and written_by_full_load
+assert listed == ["builtins.eval"]  # witness: lists-functions
+assert not written_by_listing  # witness: listing-runs-nothing
+assert "Unsupported global" in refused and "eval" in refused  # witness: safe-load-refuses-eval
+assert not written_by_safe_load  # witness: safe-load-runs-nothing
+assert written_by_full_load  # witness: full-load-runs-code
 assert loaded["note"] == len("any code could run here")

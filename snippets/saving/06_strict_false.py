@@ -23,6 +23,7 @@ class NewNet(nn.Module):
 torch.manual_seed(0)
 checkpoint = OldNet().state_dict()
 model = NewNet()
+adapter_before = model.adapter.weight.detach().clone()
 
 strict_message = "no error"
 try:
@@ -37,17 +38,19 @@ result = model.load_state_dict(checkpoint, strict=False)
 print("missing keys:   ", result.missing_keys)  # in the model, not in the file: left as initialized
 print("unexpected keys:", result.unexpected_keys)  # in the file, not in the model: ignored
 body_loaded = torch.equal(model.body.weight, checkpoint["body.weight"])
+adapter_as_initialized = torch.equal(model.adapter.weight, adapter_before)
 print(
     "body and head were loaded:",
     body_loaded and torch.equal(model.head.bias, checkpoint["head.bias"]),
 )
 
 # strict=False is safe only together with a check that the gaps are the ones you expect.
-assert set(result.missing_keys) == {"adapter.weight", "adapter.bias"}, result.missing_keys
-assert set(result.unexpected_keys) == {"aux_head.weight", "aux_head.bias"}, result.unexpected_keys
+assert set(result.missing_keys) == {"adapter.weight", "adapter.bias"}  # witness: reports-missing
+assert set(result.unexpected_keys) == {"aux_head.weight", "aux_head.bias"}  # witness: unexpected
 
 missing_count = len(result.missing_keys)
 unexpected_count = len(result.unexpected_keys)
-assert strict_message.startswith("Error(s) in loading state_dict for NewNet")
+assert strict_message.startswith("Error(s) in loading state_dict for NewNet")  # witness: strict
 assert "Missing key(s)" in strict_message and "Unexpected key(s)" in strict_message
-assert body_loaded and (missing_count, unexpected_count) == (2, 2)
+assert body_loaded and (missing_count, unexpected_count) == (2, 2)  # witness: shared-keys-load
+assert adapter_as_initialized  # witness: missing-left-as-initialized

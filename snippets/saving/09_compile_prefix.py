@@ -22,6 +22,8 @@ print("after stripping:", list(saved))
 
 # At save time, save the original module instead: model.state_dict() has no prefix.
 plain_keys = list(model.state_dict())
+shares_parameters = all(a is b for a, b in zip(compiled.parameters(), model.parameters()))
+print("the wrapper and the original model share their parameters:", shares_parameters)
 
 # Or compile in place: Module.compile() keeps the module object, so its keys stay as they were.
 in_place = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
@@ -30,8 +32,9 @@ in_place_type = type(in_place).__name__
 in_place_keys = ", ".join(in_place.state_dict())
 print(f"after in_place.compile(): still a {in_place_type}, keys {in_place_keys}")
 
-assert wrapper_name == "OptimizedModule" and wraps_same_model
+assert wrapper_name == "OptimizedModule" and wraps_same_model  # witness: wraps-original
 assert first_key == "_orig_mod.0.weight"
-assert list(saved) == plain_keys == ["0.weight", "0.bias", "2.weight", "2.bias"]
+assert shares_parameters  # witness: shares-parameters
+assert list(saved) == plain_keys == ["0.weight", "0.bias", "2.weight", "2.bias"]  # witness: clean
 assert torch.equal(fresh[2].bias, model[2].bias)
 assert in_place_type == "Sequential" and in_place_keys == "0.weight, 0.bias, 2.weight, 2.bias"

@@ -82,19 +82,42 @@ print(
 )
 print("predictions:", labels, "- same as the original model:", same_predictions)
 
+
+def refusal(obj) -> str:
+    """Save obj, load it with the defaults, return the key line of the refusal (or "loaded")."""
+    file = io.BytesIO()
+    torch.save(obj, file)
+    file.seek(0)
+    try:
+        torch.load(file)
+    except pickle.UnpicklingError as error:
+        line = next(line for line in str(error).splitlines() if "Unsupported global" in line)
+        return line.strip().split(" was not")[0]
+    return "loaded"
+
+
+# The dataclass itself would be refused; its asdict() is a plain dict.
+config_refused = refusal({"model_config": config})
+print(f"UnpicklingError: ... {config_refused} ...")
+
 # torch.__version__ is not a str but a str subclass; the default loader refuses that class.
 version_object = type(torch.__version__).__name__
-file = io.BytesIO()
-torch.save({"torch": torch.__version__}, file)
-file.seek(0)
-refused = "nothing was refused"
-try:
-    torch.load(file)
-except pickle.UnpicklingError as error:
-    refused = next(line for line in str(error).splitlines() if "Unsupported global" in line).strip()
-    refused = refused.split(" was not")[0]
-    print(f"{type(error).__name__}: ... {refused} ...")
+refused = refusal({"torch": torch.__version__})
+print(f"UnpicklingError: ... {refused} ...")
 
-assert same_predictions and rebuilt.layers[2].out_features == 3
+# A file can only name a model that is in the table.
+forged = io.BytesIO()
+torch.save({**checkpoint, "model_class": "SomethingElse"}, forged)
+forged.seek(0)
+try:
+    load_model(forged)
+    forged_result = "loaded"
+except KeyError as error:
+    forged_result = f"{type(error).__name__}: {error}"
+print("a checkpoint naming a class outside the table:", forged_result)
+
+assert same_predictions and rebuilt.layers[2].out_features == 3  # witness: rebuilt-same
 assert checkpoint["versions"]["torch"] == torch.__version__
-assert version_object == "TorchVersion" and "TorchVersion" in refused
+assert "MLPConfig" in config_refused  # witness: dataclass-refused
+assert version_object == "TorchVersion" and "TorchVersion" in refused  # witness: version-refused
+assert forged_result == "KeyError: 'SomethingElse'"  # witness: table-only

@@ -39,7 +39,8 @@ rebuilt.load_state_dict(plain["state_dict"])
 print("re-saved args load with the defaults:", plain["args"])
 
 assert "argparse.Namespace" in refused
-assert checkpoint["args"].d_hidden == 8 and plain["args"] == {
+assert checkpoint["args"].d_hidden == 8  # witness: namespace-allowed-once
+assert plain["args"] == {  # witness: plain-dict-loads
     "d_hidden": 8,
     "lr": 0.01,
     "epochs": 3,

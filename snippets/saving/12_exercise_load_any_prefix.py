@@ -46,7 +46,19 @@ for name, state in checkpoints.items():
     loaded_all = loaded_all and loaded
     print(f"{name:22} first key {first_key!r:30} -> {next(iter(state))!r:11} loaded: {loaded}")
 
+# A model that really differs still fails: the final load_state_dict stays strict.
+other = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3), nn.ReLU(), nn.Linear(3, 1))
+state = nn.DataParallel(make_model()).state_dict()
+strip_wrapper_prefixes(state)
+try:
+    other.load_state_dict(state)
+    mismatch = "loaded"
+except RuntimeError as error:
+    mismatch = str(error).splitlines()[1].strip()
+print("a different model:", mismatch)
+
 assert loaded_all
+assert mismatch.startswith("Missing key(s)")  # witness: still-strict
 assert all(
     list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"] for state in checkpoints.values()
 )

@@ -28,5 +28,16 @@ loaded = torch.load(buffer)
 loaded_storage_elements = loaded.untyped_storage().nbytes() // loaded.element_size()
 print(f"the loaded tensor has {loaded.numel()} elements on a storage of {loaded_storage_elements}")
 
-assert storage_bytes == 400_000 and view_bytes > 400_000 > 100 * clone_bytes
+# Views saved together come back as views of one storage.
+buffer = io.BytesIO()
+torch.save({"big": big, "first_ten": first_ten}, buffer)
+buffer.seek(0)
+both = torch.load(buffer)
+still_shared = both["first_ten"].data_ptr() == both["big"].data_ptr()
+print("saved together, the slice is still a view of the big tensor:", still_shared)
+
+assert storage_bytes == 400_000 and view_bytes > 400_000  # witness: whole-storage-written
+clone_storage_bytes = first_ten.clone().untyped_storage().nbytes()
+assert clone_storage_bytes == 40  # witness: clone-owns-storage
 assert loaded.numel() == 10 and loaded_storage_elements == 100_000
+assert still_shared  # witness: views-stay-views

@@ -36,9 +36,14 @@ sequential_length = len(model)
 child_count = len(children)
 missing_names = ", ".join(sorted(set(listed_everywhere) - set(listed_once)))
 
-assert same_module and same_weight
+assert same_module  # witness: same-module
+assert same_weight and model[2].bias is model[4].bias  # witness: one-weight-two-names
+# Each tensor once, under the first name that reaches it (position 2, not 4).
+first_names = ["0.weight", "0.bias", "2.weight", "2.bias", "6.weight", "6.bias"]
+assert listed_once == first_names  # witness: listed-once-first-name
 assert (tensor_count, name_count) == (6, 8)
 assert missing_names == "4.bias, 4.weight"
 assert true_count == 40 + 72 + 9 == 121
 assert double_count == true_count + 72 == 193
 assert (sequential_length, child_count) == (7, 6)
+assert children == ["0", "1", "2", "3", "5", "6"]  # witness: children-skip-index-4

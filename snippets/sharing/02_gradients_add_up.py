@@ -7,6 +7,21 @@ from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
+
+class CalledTwice(nn.Module):
+    """The same function again, with the shared layer registered once and called twice."""
+
+    def __init__(self, first: nn.Module, shared: nn.Module, last: nn.Module) -> None:
+        super().__init__()
+        self.first, self.shared, self.last = first, shared, last
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.first(x))
+        x = torch.relu(self.shared(x))  # first use
+        x = torch.relu(self.shared(x))  # second use of the same weight
+        return self.last(x)
+
+
 torch.manual_seed(0)
 shared = nn.Linear(8, 8)
 tied = nn.Sequential(
@@ -14,12 +29,13 @@ tied = nn.Sequential(
 )
 # The same function built from separate layers: index 4 gets its own copy of the shared layer.
 untied = nn.Sequential(*[copy.deepcopy(layer) for layer in tied])
-tied.to(device)
-untied.to(device)
+called_twice = CalledTwice(*copy.deepcopy([tied[0], tied[2], tied[6]]))
+for model in (tied, untied, called_twice):
+    model.to(device)
 
 X = torch.randn(16, 4).to(device)
-same_output = torch.allclose(tied(X), untied(X))
-for model in (tied, untied):
+same_output = torch.allclose(tied(X), untied(X)) and torch.allclose(called_twice(X), untied(X))
+for model in (tied, untied, called_twice):
     model(X).pow(2).mean().backward()
 
 grad_sum = untied[2].weight.grad + untied[4].weight.grad
@@ -29,11 +45,19 @@ print("same outputs before training:", same_output)
 print("tied .grad == grad of the first use + grad of the second use:", grads_add_up)
 print("the two uses contribute different amounts:", uses_differ)
 
+# Registered once, called twice: one name, and still the summed gradient.
+called_twice_names = [name for name, _ in called_twice.named_parameters(remove_duplicate=False)]
+called_twice_sums = torch.allclose(called_twice.shared.weight.grad, grad_sum, atol=1e-6)
+print("CalledTwice, every name:", called_twice_names)
+print("CalledTwice: shared.weight.grad == the same sum:", called_twice_sums)
+
 # One plain gradient step on each model.
+tied_before = tied[2].weight.detach().clone()
 for model in (tied, untied):
     torch.optim.SGD(model.parameters(), lr=0.1).step()
 copies_apart = not torch.allclose(untied[2].weight, untied[4].weight)
 still_one_tensor = tied[2].weight is tied[4].weight
+one_step_along_sum = torch.allclose(tied[2].weight, tied_before - 0.1 * grad_sum, atol=1e-6)
 outputs_differ = not torch.allclose(tied(X), untied(X))
 print(
     "after one step: untied copies apart:",
@@ -45,5 +69,12 @@ print(
 )
 
 assert untied[2] is not untied[4]
-assert same_output and grads_add_up and uses_differ
-assert copies_apart and still_one_tensor and outputs_differ
+assert same_output  # witness: same-output
+assert uses_differ  # witness: uses-differ
+assert grads_add_up  # witness: grads-add-up
+# Even remove_duplicate=False finds nothing to remove: six tensors, six names.
+assert len(set(called_twice_names)) == len(called_twice_names) == 6  # witness: registered-once
+assert called_twice_sums  # witness: called-twice-grads-add-up
+assert copies_apart  # witness: copies-apart
+assert still_one_tensor and one_step_along_sum  # witness: one-step-along-sum
+assert outputs_differ  # witness: outputs-differ

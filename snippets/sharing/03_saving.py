@@ -1,6 +1,7 @@
 """A state_dict with a shared layer: two keys, one storage, kept shared through save and load."""
 
 import io
+import pickle
 
 import torch
 from torch import nn
@@ -14,9 +15,9 @@ def build(tied: bool) -> nn.Sequential:
     )
 
 
-def saved_bytes(state: dict[str, torch.Tensor]) -> bytes:
+def saved_bytes(obj: object) -> bytes:
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(obj, buffer)
     return buffer.getvalue()
 
 
@@ -37,6 +38,10 @@ distinct_objects = state["2.weight"] is not state["4.weight"]
 same_memory = storage_address(state["2.weight"]) == storage_address(state["4.weight"])
 print(f"{key_count} keys, both 2.weight and 4.weight: {both_keys}")
 print("different tensor objects:", distinct_objects, " same storage:", same_memory)
+# Each entry is a new detached tensor; keep_vars=True returns the parameters themselves instead.
+kept = model.state_dict(keep_vars=True)
+kept_is_parameter = kept["2.weight"] is model[2].weight is kept["4.weight"]
+print("with keep_vars=True, both entries are the parameter itself:", kept_is_parameter)
 # data_ptr() is the address of a tensor's first element: a view that starts further in differs.
 row = state["2.weight"][1]
 row_data_ptr_differs = row.data_ptr() != state["2.weight"].data_ptr()
@@ -59,18 +64,32 @@ print(
     f"an untied model's state_dict has {untied_storages} storages;",
     f"tied file is smaller: {tied_file_is_smaller}",
 )
+# The default load accepts tensors and plain containers, and refuses other pickled objects.
+try:
+    torch.load(io.BytesIO(saved_bytes(nn.Linear(1, 1))))
+    refused_module = False
+except pickle.UnpicklingError as error:
+    refused_module = "Weights only load failed" in str(error)
+print("the default torch.load refuses a pickled nn.Module:", refused_module)
 
 # Loading into a freshly built tied model: the tie lives in the model, load_state_dict fills it in.
 restored = build(tied=True)
-restored.load_state_dict(loaded)
+weight_before_load = restored[2].weight
+result = restored.load_state_dict(loaded)
 still_tied = restored[2].weight is restored[4].weight
+same_parameter_object = restored[2].weight is weight_before_load
 X = torch.randn(3, 4)
 same_outputs = torch.equal(model(X), restored(X))
 print("restored model still tied:", still_tied, " same outputs:", same_outputs)
 
-assert key_count == 8 and both_keys
-assert distinct_objects and same_memory
-assert row_data_ptr_differs and row_same_storage
-assert (loaded_count, loaded_storages, untied_storages) == (8, 6, 8)
-assert loaded_shared and tied_file_is_smaller
-assert still_tied and same_outputs
+assert key_count == 8 and both_keys  # witness: a-key-per-path
+assert distinct_objects and same_memory  # witness: distinct-objects-same-memory
+assert kept_is_parameter and not state["2.weight"].requires_grad  # witness: fresh-detached-view
+assert row_data_ptr_differs and row_same_storage  # witness: row-data-ptr-differs
+assert (loaded_count, loaded_storages, untied_storages) == (8, 6, 8)  # witness: saved-once
+assert tied_file_is_smaller  # witness: tied-file-smaller
+assert loaded_shared  # witness: load-rebuilds-sharing
+assert refused_module  # witness: weights-only-default
+assert not result.missing_keys and not result.unexpected_keys  # witness: every-key-found
+assert still_tied and same_outputs  # witness: still-tied
+assert same_parameter_object  # witness: load-copies-into-parameters

@@ -1,5 +1,7 @@
 """Load a checkpoint into a model whose sharing differs: no error, but a silent change of values."""
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -18,11 +20,14 @@ untied_checkpoint = build(tied=False).state_dict()  # 2.weight and 4.weight hold
 # An untied checkpoint into a tied model: both keys are copied into the one tensor. The module
 # that load_state_dict visits later, path 4, wins.
 tied_model = build(tied=True)
-result = tied_model.load_state_dict(untied_checkpoint)  # strict=True by default, and it passes
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    result = tied_model.load_state_dict(untied_checkpoint)  # strict=True by default, and it passes
 no_key_problems = not result.missing_keys and not result.unexpected_keys
 holds_key_4 = torch.equal(tied_model[2].weight, untied_checkpoint["4.weight"])
 lost_key_2 = not torch.equal(tied_model[2].weight, untied_checkpoint["2.weight"])
 print("strict load reported no missing or unexpected keys:", no_key_problems)
+print("warnings issued:", len(caught))
 print(
     "the shared weight now holds 4.weight:", holds_key_4, " 2.weight was overwritten:", lost_key_2
 )
@@ -40,7 +45,15 @@ untied_model.load_state_dict(tied_checkpoint)
 equal_values = torch.equal(untied_model[2].weight, untied_model[4].weight)
 same_tensor = untied_model[2].weight is untied_model[4].weight
 print("untied model after loading: equal values:", equal_values, " same tensor:", same_tensor)
+untied_model(torch.randn(16, 4)).pow(2).mean().backward()
+torch.optim.SGD(untied_model.parameters(), lr=0.1).step()
+apart_after_step = not torch.equal(untied_model[2].weight, untied_model[4].weight)
+print("after one SGD step, the two have drifted apart:", apart_after_step)
 
-assert no_key_problems and holds_key_4 and lost_key_2
-assert list(reversed_checkpoint)[0] == "6.bias" and holds_key_4_reversed
-assert equal_values and not same_tensor
+assert no_key_problems  # witness: strict-load-passes
+assert caught == []  # witness: no-warning
+assert holds_key_4 and lost_key_2  # witness: later-module-wins
+assert list(reversed_checkpoint)[0] == "6.bias"
+assert holds_key_4_reversed  # witness: order-irrelevant
+assert equal_values and not same_tensor  # witness: equal-not-same
+assert apart_after_step  # witness: drift-apart

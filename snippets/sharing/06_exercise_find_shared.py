@@ -40,6 +40,9 @@ print("stack:", stack_groups)
 print("tied pair:", pair_groups)
 print("equal but separate:", separate_groups)
 
-assert stack_groups == [["2.weight", "4.weight"], ["2.bias", "4.bias"]]
-assert pair_groups == [["embed.weight", "out.weight"]]
-assert separate_groups == []
+values_equal = torch.equal(equal_but_separate[0].weight, equal_but_separate[1].weight)
+print("equal but separate: torch.equal on the weights:", values_equal)
+
+assert stack_groups == [["2.weight", "4.weight"], ["2.bias", "4.bias"]]  # witness: finds-stack
+assert pair_groups == [["embed.weight", "out.weight"]]  # witness: finds-pair
+assert values_equal and separate_groups == []  # witness: equal-values-no-group

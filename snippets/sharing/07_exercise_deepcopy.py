@@ -17,6 +17,9 @@ clone_parameter_count = sum(p.numel() for p in clone.parameters())
 with torch.no_grad():
     clone[2].weight.zero_()
 original_untouched = bool(model[2].weight.abs().sum() > 0)
+original_memory = {p.untyped_storage().data_ptr() for p in model.parameters()}
+clone_memory = {p.untyped_storage().data_ptr() for p in clone.parameters()}
+no_memory_in_common = not (original_memory & clone_memory)
 print("clone[2].weight is clone[4].weight:", clone_tied_inside)
 print("clone[2].weight is model[2].weight:", clone_shares_with_original)
 print(
@@ -26,6 +29,9 @@ print(
     original_untouched,
 )
 
-assert clone_tied_inside and not clone_shares_with_original
+print("the clone's parameters use none of the original's memory:", no_memory_in_common)
+
+assert clone_tied_inside  # witness: clone-tied-inside
 assert clone_parameter_count == sum(p.numel() for p in model.parameters()) == 121
+assert not clone_shares_with_original and no_memory_in_common  # witness: clone-shares-nothing
 assert original_untouched and bool(torch.all(clone[4].weight == 0))

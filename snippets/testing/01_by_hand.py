@@ -48,6 +48,6 @@ print(
 )
 
 assert output_shape == (4, 3) and all_finite
-assert all(g is None for g in grads_before.values())
-assert with_gradient == expected == ["bias", "weight"]
+assert all(g is None for g in grads_before.values())  # witness: grad-none-before-backward
+assert with_gradient == expected == ["bias", "weight"]  # witness: grads-reach-requires-grad
 assert layer.weight.grad.shape == layer.weight.shape

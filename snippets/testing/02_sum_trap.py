@@ -18,8 +18,16 @@ model = nn.Sequential(nn.Linear(5, 3), CenteredLayer()).to(device)
 x = torch.randn(4, 5).to(device)
 
 # The obvious loss: every row of the output sums to zero, whatever the weights are.
-model(x).sum().backward()
-sum_loss_nonzero = int(model[0].weight.grad.count_nonzero())
+sum_loss = model(x).sum()
+other_weights = nn.Sequential(nn.Linear(5, 3), CenteredLayer()).to(device)
+other_loss = other_weights(x).sum()
+print(
+    "output.sum(), up to rounding, with these weights and with others:",
+    f"{abs(sum_loss.item()):.4f} and {abs(other_loss.item()):.4f}",
+)
+sum_loss.backward()
+sum_loss_grad = model[0].weight.grad  # backward reached the weight: a tensor, not None
+sum_loss_nonzero = int(sum_loss_grad.count_nonzero())
 print(
     "loss = output.sum():          non-zero weight gradients:",
     sum_loss_nonzero,
@@ -40,5 +48,6 @@ print(
     model[0].weight.numel(),
 )
 
-assert sum_loss_nonzero == 0
+assert abs(sum_loss.item()) < 1e-5 and abs(other_loss.item()) < 1e-5  # witness: sum-is-constant
+assert sum_loss_grad is not None and sum_loss_nonzero == 0  # witness: reached-with-zero-slope
 assert projected_nonzero == model[0].weight.numel() == 15

@@ -37,8 +37,12 @@ class DataMyLinear(MyLinear):
 
 
 torch.manual_seed(0)
-print(check_module(CenteredLayer().to(device), input_shape=(4, 5), expected_output_shape=(4, 5)))
-print(check_module(MyLinear(5, 3).to(device), input_shape=(4, 5), expected_output_shape=(4, 3)))
+centered = check_module(
+    CenteredLayer().to(device), input_shape=(4, 5), expected_output_shape=(4, 5)
+)
+print(centered)
+linear = check_module(MyLinear(5, 3).to(device), input_shape=(4, 5), expected_output_shape=(4, 3))
+print(linear)
 
 broken = DataMyLinear(5, 3).to(device)
 try:
@@ -46,6 +50,7 @@ try:
     message = ""
 except AssertionError as error:
     message = str(error)
+left_as_found = broken.training and broken.weight.grad is None  # the check restores both
 print(f"AssertionError: {message}")
 
 # The wrong shape is caught too: a layer built with 4 outputs where 3 were expected.
@@ -56,6 +61,23 @@ except AssertionError as error:
     shape_message = str(error)
 print(f"AssertionError: {shape_message}")
 
-assert message == "DataMyLinear: no gradient reached ['bias', 'weight']"
+# By hand: the forward pass computes the right numbers, and they depend on the weight...
+x = torch.randn(4, 5).to(device).requires_grad_()
+reference = MyLinear(5, 3).to(device)
+reference.load_state_dict(broken.state_dict())
+same_output = torch.allclose(broken(x), reference(x))
+with torch.no_grad():
+    broken.weight.add_(1.0)
+    depends_on_weight = not torch.allclose(broken(x), reference(x))
+    broken.weight.sub_(1.0)
+# ...but the graph leads from the loss to the input only: the weight's .grad stays None.
+(broken(x) * torch.randn(4, 3).to(device)).sum().backward()
+print("same output as MyLinear:", same_output, " output depends on the weight:", depends_on_weight)
+print("after backward: input .grad set:", x.grad is not None, " weight .grad:", broken.weight.grad)
+
+assert centered.trained == [] and linear.trained == ["bias", "weight"]  # witness: reports
+assert message == "DataMyLinear: no gradient reached ['bias', 'weight']" and left_as_found
+assert same_output  # witness: data-output-correct
+assert x.grad is not None  # backward ran, and reached the input
+assert depends_on_weight and broken.weight.grad is None  # witness: none-unreached
 assert shape_message == "MyLinear: output shape (4, 4), expected (4, 3)"
-assert broken.weight.grad is None and broken.training  # the check left the module as it found it

@@ -3,6 +3,8 @@
 Needs module_check.py in the same folder.
 """
 
+import inspect
+
 import torch
 import torch.nn.functional as F
 from module_check import check_module
@@ -51,12 +53,15 @@ batch_message = failure(BatchCenteredLayer(), (4, 5))
 dropout_message = failure(AlwaysDropout(), (4, 5))
 print("BatchCenteredLayer ->", batch_message)
 print("AlwaysDropout      ->", dropout_message)
-fixed_pass = failure(CenteredLayer(), (4, 5)) == "" and failure(ModeAwareDropout(), (4, 5)) == ""
-print("CenteredLayer and ModeAwareDropout pass:", fixed_pass)
+fixed_pass = failure(CenteredLayer(), (4, 5)) == ""
+dropout_fixes = all(failure(m, (4, 5)) == "" for m in (ModeAwareDropout(), nn.Dropout(0.5)))
+print("CenteredLayer passes:", fixed_pass, " ModeAwareDropout and nn.Dropout pass:", dropout_fixes)
+f_dropout_default = inspect.signature(F.dropout).parameters["training"].default
+print("F.dropout's default for training:", f_dropout_default)
 
-assert (
-    batch_message
-    == "BatchCenteredLayer: example 0 gives a different output alone than in a batch of 4"
+assert batch_message.endswith(  # witness: batch-mean-leaks
+    "example 0 gives a different output alone than in a batch of 4"
 )
 assert dropout_message == "AlwaysDropout: two forward passes differ in eval mode"
-assert fixed_pass
+assert f_dropout_default is True  # witness: f-dropout-default
+assert fixed_pass and dropout_fixes  # witness: dropout-fixes

@@ -44,6 +44,11 @@ fixed = MaskedLinear(4, mask_as_buffer=True).to(device)
 report = check_module(fixed, (3, 4), (3, 4), trainable=should_train)
 print("mask as buffer:   ", report.checks[2])
 buffer_names = [name for name, _ in fixed.named_buffers()]
+saved = "mask" in fixed.state_dict()
+moved = fixed.mask.device == fixed.linear.weight.device
+parameter_names = [name for name, _ in fixed.named_parameters()]
+print("buffer saved in state_dict:", saved, " parameters:", parameter_names)
 
 assert message == "MaskedLinear: a gradient reached ['mask'], expected to stay fixed"
 assert report.trained == should_train and buffer_names == ["mask"]
+assert saved and moved and "mask" not in parameter_names  # witness: buffer-not-parameter

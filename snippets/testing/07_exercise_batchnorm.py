@@ -11,6 +11,7 @@ from torch import nn
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 torch.manual_seed(0)
+x = torch.randn(4, 5).to(device)
 with_bias = nn.Sequential(nn.Linear(5, 3), nn.BatchNorm1d(3)).to(device)
 try:
     check_module(with_bias, input_shape=(4, 5), expected_output_shape=(4, 3))
@@ -20,30 +21,56 @@ except AssertionError as error:
 print(message)
 
 # In training mode batch norm subtracts the batch mean of each feature, and with it any constant
-# added before it: the loss does not depend on the linear layer's bias at all.
+# added before it: shifting the linear layer's bias changes nothing, and its gradient is noise.
+with torch.no_grad():
+    output = with_bias(x)
+    with_bias[0].bias.add_(1.0)
+    bias_irrelevant = torch.allclose(with_bias(x), output, atol=1e-4)
+    with_bias[0].bias.sub_(1.0)
+(with_bias(x) * torch.randn(4, 3).to(device)).sum().backward()
+bias_grad = with_bias[0].bias.grad.abs().max().item()
+weight_grad = with_bias[0].weight.grad.abs().max().item()
+print("output unchanged when the bias grows by 1:", bias_irrelevant)
+print(f"largest gradient entry: bias {bias_grad:.0e}, weight {weight_grad:.1f}")
+
 model = nn.Sequential(nn.Linear(5, 3, bias=False), nn.BatchNorm1d(3)).to(device)
 before = {key: value.clone() for key, value in model.state_dict().items()}
 print(check_module(model, input_shape=(4, 5), expected_output_shape=(4, 3)))
 unchanged = all(torch.equal(before[key], value) for key, value in model.state_dict().items())
-print("state_dict unchanged:", unchanged, " still in training mode:", model.training)
+still_training = model.training
+print("state_dict unchanged:", unchanged, " still in training mode:", still_training)
 
 # A part frozen with eval() stays frozen: the helper restores each submodule's own mode.
 model[1].eval()
 check_module(model, input_shape=(4, 5), expected_output_shape=(4, 3))
 modes_after = [m.training for m in model.modules()]
 print("modes after checking with a frozen batch norm (model, linear, batch norm):", modes_after)
-model.train()
+model.train()  # one call sets the mode of every submodule: the batch norm is unfrozen
+modes_after_train = [m.training for m in model.modules()]
+print("modes after model.train():", modes_after_train)
 
 # Why check 5 runs in eval mode: in training mode the statistics come from the batch, so the
 # first two examples give other outputs in a batch of 4 than in a batch of 2.
-x = torch.randn(4, 5).to(device)
 with torch.no_grad():
     train_mode_differs = not torch.allclose(model(x)[:2], model(x[:2]), atol=1e-5)
 print(
     "training mode, first two examples in a batch of 4 vs alone as a pair differ:",
     train_mode_differs,
 )
+# In eval mode batch norm uses its running statistics instead, whatever the batch.
+model.eval()
+with torch.no_grad():
+    norm, hidden = model[1], model[0](x)
+    by_hand = (hidden - norm.running_mean) / torch.sqrt(norm.running_var + norm.eps)
+    uses_running_statistics = torch.allclose(model(x), by_hand * norm.weight + norm.bias, atol=1e-5)
+    eval_mode_same = torch.allclose(model(x)[:2], model(x[:2]), atol=1e-5)
+print("eval mode: running statistics used:", uses_running_statistics, " same:", eval_mode_same)
 
 assert message == "Sequential: no gradient reached ['0.bias']"
-assert unchanged and model.training and train_mode_differs
-assert modes_after == [True, True, False]
+assert bias_irrelevant  # witness: bias-irrelevant
+assert bias_grad < 1e-5 * weight_grad  # witness: bias-grad-noise
+assert unchanged and still_training  # witness: bn-stats-restored
+assert train_mode_differs  # witness: train-mode-couples
+assert modes_after == [True, True, False]  # witness: frozen-part-stays-frozen
+assert modes_after_train == [True, True, True]  # witness: train-sets-every-submodule
+assert uses_running_statistics and eval_mode_same  # witness: eval-uses-running-stats

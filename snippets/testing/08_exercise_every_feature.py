@@ -41,5 +41,5 @@ unused_buggy = unused_features(buggy, (4, 5))
 unused_linear = unused_features(nn.Linear(5, 3).to(device), (4, 5))
 print("features FirstFeatures ignores:", unused_buggy, " nn.Linear ignores:", unused_linear)
 
-assert checks_passed == 5
-assert unused_buggy == [4] and unused_linear == []
+assert checks_passed == 5  # witness: passes-all-checks
+assert unused_buggy == [4] and unused_linear == []  # witness: last-feature-unused

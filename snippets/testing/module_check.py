@@ -61,8 +61,9 @@ def check_module(
     The input is made on `device`; by default on the device of the module's first parameter or
     buffer, or the CPU for a module that has none (pass `device` to test such a module on a GPU).
     Raises AssertionError naming the module and the failed check. Whether it returns or raises,
-    every submodule's training flag, every parameter and buffer (persistent or not) and every .grad
-    attribute are as they were before the call.
+    every submodule's training flag, every parameter and buffer (persistent or not), every .grad
+    attribute and the global random states of the CPU and of the input's device are as they were
+    before the call.
     """
     name = type(module).__name__
 
@@ -87,6 +88,7 @@ def check_module(
     anchor = next(itertools.chain(params.values(), module.buffers()), None)
     if device is None:
         device = anchor.device if anchor is not None else torch.device("cpu")
+    device = torch.device(device)
     dtype = anchor.dtype if anchor is not None and anchor.is_floating_point() else torch.float32
 
     # Copies of everything the checks change. state_dict() would miss non-persistent buffers, and
@@ -98,82 +100,93 @@ def check_module(
     }
     saved_grads = {n: p.grad for n, p in params.items()}
     generator = torch.Generator().manual_seed(seed)  # on the CPU: the same numbers on every device
+    # Dropout in the training-mode pass draws from the global random streams. fork_rng restores
+    # the CPU's state (always) and the device's state when the checks end.
+    forked_rng = torch.random.fork_rng(
+        devices=[device] if device.type != "cpu" else [], device_type=device.type
+    )
     report = ModuleReport(name)
-    try:
-        for p in params.values():
-            p.grad = None
-        module.train()
-        x = torch.randn(tuple(input_shape), generator=generator).to(device, dtype)
-        x.requires_grad_(check_input_grad)
-        output = module(x)
+    with forked_rng:
+        try:
+            for p in params.values():
+                p.grad = None
+            module.train()
+            x = torch.randn(tuple(input_shape), generator=generator).to(device, dtype)
+            x.requires_grad_(check_input_grad)
+            output = module(x)
 
-        # 1 and 2: shape and values.
-        require(isinstance(output, torch.Tensor), f"returned {type(output).__name__}, not a tensor")
-        report.output_shape = tuple(output.shape)
-        require(
-            report.output_shape == tuple(expected_output_shape),
-            f"output shape {report.output_shape}, expected {tuple(expected_output_shape)}",
-        )
-        report.checks.append(f"output shape {report.output_shape}")
-        bad = output.numel() - int(torch.isfinite(output).sum())
-        require(bad == 0, f"{bad} NaN or infinite values in the output")
-        report.checks.append("no NaN or infinity in the output")
-
-        # 3: gradients. Weighting the output with random numbers makes every element count;
-        #    output.sum() gives zero gradients to a layer whose outputs always sum to zero.
-        weights = torch.randn(report.output_shape, generator=generator).to(output)
-        (output * weights).sum().backward()
-        grads = {n: p.grad for n, p in params.items() if p.grad is not None and p.grad.numel() > 0}
-        if check_input_grad and x.grad is not None:
-            grads[INPUT] = x.grad
-        infinite = sorted(n for n, g in grads.items() if not torch.isfinite(g).all())
-        require(not infinite, f"NaN or infinite gradient in {infinite}")
-        largest = {n: float(g.abs().max()) for n, g in grads.items()}
-        threshold = grad_rtol * max(largest.values(), default=0.0)
-        reached = {n for n, value in largest.items() if value > threshold}
-        trained = reached - {INPUT}
-        require(not expected - trained, f"no gradient reached {sorted(expected - trained)}")
-        require(
-            not trained - expected,
-            f"a gradient reached {sorted(trained - expected)}, expected to stay fixed",
-        )
-        require(not check_input_grad or INPUT in reached, "no gradient reached the input")
-        report.trained = sorted(trained)
-        targets = report.trained + ([INPUT] if check_input_grad else [])
-        report.checks.append(
-            f"non-zero gradients reach {', '.join(targets) or 'nothing, as expected'}"
-        )
-
-        # 4 and 5 in eval mode, where dropout is off and batch norm uses its running statistics.
-        module.eval()
-        with torch.no_grad():
-            batched = module(x)
+            # 1 and 2: shape and values.
             require(
-                torch.allclose(batched, module(x), atol=atol, rtol=rtol),
-                "two forward passes differ in eval mode",
+                isinstance(output, torch.Tensor), f"returned {type(output).__name__}, not a tensor"
             )
-            report.checks.append("two forward passes agree in eval mode")
-            for i in range(x.shape[0]):
-                alone = module(x[i : i + 1])
-                require(
-                    alone.shape == batched[i : i + 1].shape
-                    and torch.allclose(alone, batched[i : i + 1], atol=atol, rtol=rtol),
-                    f"example {i} gives a different output alone than in a batch of {x.shape[0]}",
-                )
+            report.output_shape = tuple(output.shape)
+            require(
+                report.output_shape == tuple(expected_output_shape),
+                f"output shape {report.output_shape}, expected {tuple(expected_output_shape)}",
+            )
+            report.checks.append(f"output shape {report.output_shape}")
+            bad = output.numel() - int(torch.isfinite(output).sum())
+            require(bad == 0, f"{bad} NaN or infinite values in the output")
+            report.checks.append("no NaN or infinity in the output")
+
+            # 3: gradients. Weighting the output with random numbers makes every element count;
+            #    output.sum() gives zero gradients to a layer whose outputs always sum to zero.
+            weights = torch.randn(report.output_shape, generator=generator).to(output)
+            (output * weights).sum().backward()
+            grads = {
+                n: p.grad for n, p in params.items() if p.grad is not None and p.grad.numel() > 0
+            }
+            if check_input_grad and x.grad is not None:
+                grads[INPUT] = x.grad
+            infinite = sorted(n for n, g in grads.items() if not torch.isfinite(g).all())
+            require(not infinite, f"NaN or infinite gradient in {infinite}")
+            largest = {n: float(g.abs().max()) for n, g in grads.items()}
+            threshold = grad_rtol * max(largest.values(), default=0.0)
+            reached = {n for n, value in largest.items() if value > threshold}
+            trained = reached - {INPUT}
+            require(not expected - trained, f"no gradient reached {sorted(expected - trained)}")
+            require(
+                not trained - expected,
+                f"a gradient reached {sorted(trained - expected)}, expected to stay fixed",
+            )
+            require(not check_input_grad or INPUT in reached, "no gradient reached the input")
+            report.trained = sorted(trained)
+            targets = report.trained + ([INPUT] if check_input_grad else [])
             report.checks.append(
-                f"each of the {x.shape[0]} examples gives the same output alone (eval mode)"
+                f"non-zero gradients reach {', '.join(targets) or 'nothing, as expected'}"
             )
-    finally:
-        for m, mode in modes.items():
-            m.training = mode
-        with torch.no_grad():
-            for n, p in params.items():
-                p.copy_(saved_values[n])
-                p.grad = saved_grads[n]
-            for n, b in buffers.items():
-                b.copy_(saved_values[n])
-                owner, _, attribute = n.rpartition(".")
-                setattr(module.get_submodule(owner), attribute, b)  # if forward replaced it
+
+            # 4 and 5 in eval mode, where dropout is off and batch norm uses its running statistics.
+            module.eval()
+            with torch.no_grad():
+                batched = module(x)
+                require(
+                    torch.allclose(batched, module(x), atol=atol, rtol=rtol),
+                    "two forward passes differ in eval mode",
+                )
+                report.checks.append("two forward passes agree in eval mode")
+                batch = x.shape[0]
+                for i in range(batch):
+                    alone = module(x[i : i + 1])
+                    require(
+                        alone.shape == batched[i : i + 1].shape
+                        and torch.allclose(alone, batched[i : i + 1], atol=atol, rtol=rtol),
+                        f"example {i} gives a different output alone than in a batch of {batch}",
+                    )
+                report.checks.append(
+                    f"each of the {batch} examples gives the same output alone (eval mode)"
+                )
+        finally:
+            for m, mode in modes.items():
+                m.training = mode
+            with torch.no_grad():
+                for n, p in params.items():
+                    p.copy_(saved_values[n])
+                    p.grad = saved_grads[n]
+                for n, b in buffers.items():
+                    b.copy_(saved_values[n])
+                    owner, _, attribute = n.rpartition(".")
+                    setattr(module.get_submodule(owner), attribute, b)  # if forward replaced it
     return report
 
 
@@ -188,5 +201,30 @@ if __name__ == "__main__":
     grad_rtol_default = inspect.signature(check_module).parameters["grad_rtol"].default
     print("default grad_rtol:", grad_rtol_default)
 
+    # A module whose training-mode forward pass changes state: batch norm updates its running
+    # statistics, dropout draws from the global random stream of the device.
+    noisy = nn.Sequential(nn.Linear(5, 3, bias=False), nn.BatchNorm1d(3), nn.Dropout(0.5))
+    noisy.register_buffer("calls", torch.zeros((), dtype=torch.long), persistent=False)
+    noisy.to(device)
+    x = torch.randn(4, 5).to(device)
+
+    def snapshot() -> list[torch.Tensor]:
+        """The running mean and the global random states of the CPU and of the device."""
+        states = [noisy[1].running_mean.cpu().clone(), torch.get_rng_state()]
+        if device.type != "cpu":
+            states.append(torch.get_device_module(device).get_rng_state())
+        return states
+
+    before = snapshot()
+    check_module(noisy, input_shape=(4, 5), expected_output_shape=(4, 3))
+    check_left_all = all(torch.equal(a, b) for a, b in zip(snapshot(), before))
+    noisy(x)  # one plain training-mode call
+    plain_call_left = [torch.equal(a, b) for a, b in zip(snapshot(), before)]
+    print("running mean and random states unchanged by check_module:", check_left_all)
+    print("one plain training-mode call leaves them (mean, RNG states):", plain_call_left)
+
     assert checks_passed == 5 and trained == "bias, weight" and grad_rtol_default == 1e-4
     assert layer.training and layer.weight.grad is None  # left as it was found
+    assert check_left_all and not all(plain_call_left[1:])  # witness: rng-restored
+    assert check_left_all and not plain_call_left[0]  # witness: buffers-restored
+    assert "calls" not in noisy.state_dict()  # witness: state-dict-skips-non-persistent

@@ -1,5 +1,7 @@
 """One bias-free Linear(1, 1) applied twice: y_hat = w * (w * x). Autograd sums both uses."""
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -39,4 +41,7 @@ print(f"layer.weight.grad = {autograd_grad:g}")
 assert (prediction, residual, dloss_dprediction, dprediction_dw, dloss_dw) == (18, 8, 16, 12, 192)
 assert y_hat.item() == prediction and loss.item() == residual**2
 assert (hidden_value, hidden_grad) == (6, 48) and outer_use == inner_use == 96
-assert autograd_grad == outer_use + inner_use == dloss_dw
+assert autograd_grad == outer_use + inner_use == dloss_dw  # witness: uses-add-up
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # reading .grad of a non-leaf tensor warns
+    assert y_hat.grad is None and hidden.grad is not None  # witness: retain-grad

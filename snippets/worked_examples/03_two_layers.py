@@ -22,8 +22,10 @@ tied = nn.Sequential(shared, shared)
 first, second = layer_with_weight(start), layer_with_weight(start)
 untied = nn.Sequential(first, second)
 
+outputs = []
 for model in (tied, untied):
-    loss = (model(x) - target).pow(2).sum()
+    outputs.append(model(x))
+    loss = (outputs[-1] - target).pow(2).sum()
     loss.backward()
 
 tied_parameters = sum(p.numel() for p in tied.parameters())
@@ -40,8 +42,33 @@ for model in (tied, untied):
 tied_after = shared.weight.item()
 untied_after = first.weight.item()
 print(f"after one SGD step: tied w = {tied_after:.3f}, untied w = {untied_after:.3f}")
+outputs_differ = tied(x).item() != untied(x).item()
 
-assert (tied_parameters, untied_parameters) == (1, 2)
+
+def train_untied(first_start: float, second_start: float, steps: int = 50) -> tuple:
+    """Train two separate layers; report the final weights and whether all gradients matched."""
+    one, two = layer_with_weight(first_start), layer_with_weight(second_start)
+    model = nn.Sequential(one, two)
+    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
+    grads_always_equal = True
+    for _ in range(steps):
+        optimizer.zero_grad()
+        (model(x) - target).pow(2).sum().backward()
+        grads_always_equal &= one.weight.grad.item() == two.weight.grad.item()
+        optimizer.step()
+    return one.weight.item(), two.weight.item(), grads_always_equal
+
+
+equal_start = train_untied(start, start)
+unequal_start = train_untied(start, 2.9)
+for starts, (w1, w2, equal) in (("3 and 3:  ", equal_start), ("3 and 2.9:", unequal_start)):
+    print(f"50 steps from {starts} w1 = {w1:.4f}, w2 = {w2:.4f}, equal grads every step: {equal}")
+
+assert (tied_parameters, untied_parameters) == (1, 2)  # witness: one-tensor
+assert torch.equal(outputs[0], outputs[1])  # witness: same-output
 assert tied_grad == first_grad + second_grad == 192
-assert first_grad == second_grad == 96
+assert first_grad == second_grad == tied_grad / 2 == 96  # witness: own-share
 assert abs(tied_after - 2.808) < 1e-6 and abs(untied_after - 2.904) < 1e-6
+assert outputs_differ  # witness: now-different
+assert equal_start[2] and equal_start[0] == equal_start[1]  # witness: stay-equal
+assert not unequal_start[2] and unequal_start[0] != unequal_start[1]  # witness: drift-apart

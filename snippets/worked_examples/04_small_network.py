@@ -35,7 +35,8 @@ class SmallNet(nn.Module):
 
 def init_weights(module: nn.Module) -> None:
     if isinstance(module, nn.Linear):
-        nn.init.xavier_uniform_(module.weight)
+        # He (Kaiming) initialization, scaled for the ReLU that follows the hidden layer
+        nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
         if module.bias is not None:  # a Linear built with bias=False has none
             nn.init.zeros_(module.bias)
 
@@ -48,7 +49,7 @@ model.apply(init_weights)
 model.to(device)
 
 X = torch.randn(4, 10).to(device)  # drawn on the CPU, so every device sees the same batch
-Y = model(X)
+Y = model(X)  # in training mode, the default
 output_shape = tuple(Y.shape)
 parameter_count = sum(p.numel() for p in model.parameters())
 print("output shape:", output_shape, " parameters:", parameter_count)
@@ -58,12 +59,14 @@ with tempfile.TemporaryDirectory() as folder:
     checkpoint = Path(folder) / "small_net.pt"
     torch.save(model.state_dict(), checkpoint)
     restored = SmallNet(10, 8, 3)
-    restored.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    loaded = torch.load(checkpoint, map_location="cpu")
+    restored.load_state_dict(loaded)
 restored.to(device).eval()
 model.eval()
 
 with torch.no_grad():
     same_outputs = torch.equal(model(X), restored(X))
+    eval_changes_nothing = torch.allclose(model(X), Y)  # no dropout, no batch norm
 state_keys = list(restored.state_dict())
 state_key_count, state_key_names = len(state_keys), ", ".join(state_keys)
 print("state_dict keys:", state_key_names)
@@ -77,9 +80,15 @@ no_bias_initialized = no_bias.bias is None and no_bias.weight.abs().max().item()
 print("init_weights on Linear(10, 8, bias=False) runs:", no_bias_initialized)
 
 assert output_shape == (4, 3) and parameter_count == 115
-assert torch.allclose(Y.mean(dim=-1), torch.zeros(4, device=device), atol=1e-6)
-assert all(torch.all(layer.bias == 0) for layer in model.layers if isinstance(layer, nn.Linear))
+assert len(list(CenteredLayer().parameters())) == 0  # witness: no-parameters
+assert torch.allclose(Y.mean(dim=-1), torch.zeros(4, device=device), atol=1e-6)  # witness: centered
+linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
+zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
+assert zero_biases == [True, True]  # witness: applied
+assert {p.device.type for p in model.parameters()} == {device.type}  # witness: reaches-inside
 assert state_key_count == 4
 assert state_key_names == "layers.0.weight, layers.0.bias, layers.2.weight, layers.2.bias"
-assert same_outputs and not restored.training
-assert no_bias_initialized
+assert all(t.device.type == "cpu" for t in loaded.values())  # witness: loaded-on-cpu
+assert same_outputs and not restored.training  # witness: restored-agrees
+assert eval_changes_nothing  # witness: eval-no-change
+assert no_bias_initialized  # witness: no-bias-ok

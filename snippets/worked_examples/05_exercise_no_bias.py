@@ -26,4 +26,4 @@ print("Linear(10, 8) -> ReLU -> Linear(8, 3) without biases:", without_bias)
 print("784 -> 256 -> 128 -> 10 with biases:", mnist_mlp)
 
 assert without_bias == count_by_hand([10, 8, 3], bias=False) == 104
-assert mnist_mlp == count_by_hand([784, 256, 128, 10]) == 235_146
+assert mnist_mlp == count_by_hand([784, 256, 128, 10]) == 235_146  # witness: formula-matches

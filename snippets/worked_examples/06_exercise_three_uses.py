@@ -34,4 +34,4 @@ print("contribution of each use:", [f"{u:g}" for u in uses])
 
 assert y_hat.item() == 54 and (residual, dloss_dprediction, dprediction_dw) == (44, 88, 54)
 assert by_hand == autograd_grad == 4752
-assert uses == [1584, 1584, 1584] and sum(uses) == autograd_grad
+assert uses == [1584, 1584, 1584] and sum(uses) == autograd_grad  # witness: thirds

@@ -29,11 +29,19 @@ model = SmallNetWithDropout(10, 8, 3)
 X = torch.randn(4, 10)
 
 parameter_count = sum(p.numel() for p in model.parameters())
-train_calls_agree = torch.equal(model(X), model(X))  # a fresh dropout mask on each call
+dropout = model.layers[2]
+ones = torch.ones(2, 8)
+train_calls_agree = torch.equal(model(X), model(X))
+masks_differ = not torch.equal(dropout(ones) == 0, dropout(ones) == 0)  # a fresh mask per call
 model.eval()
-eval_calls_agree = torch.equal(model(X), model(X))  # dropout is the identity in evaluation mode
+eval_calls_agree = torch.equal(model(X), model(X))
+dropout_is_identity = torch.equal(dropout(ones), ones)  # evaluation mode: input passes unchanged
 print("parameters:", parameter_count)
-print("train mode, two calls agree:", train_calls_agree)
-print("eval mode, two calls agree:", eval_calls_agree)
+print("train mode, two calls agree:", train_calls_agree, " masks differ:", masks_differ)
+print("eval mode, two calls agree:", eval_calls_agree, " identity:", dropout_is_identity)
 
-assert parameter_count == 115 and not train_calls_agree and eval_calls_agree
+assert parameter_count == 115  # witness: no-parameters
+assert not train_calls_agree  # witness: train-calls-differ
+assert masks_differ  # witness: new-mask
+assert eval_calls_agree  # witness: eval-calls-agree
+assert dropout_is_identity  # witness: eval-identity

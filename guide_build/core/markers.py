@@ -1,0 +1,94 @@
+"""Checked values and witnessed statements, rendered as plain prose with a small check mark.
+
+A claim is written `**115**{ data-claim="chapter/file.py:name" }` and a witnessed statement
+`*phrase*{ data-witness="chapter/file.py:label" }`; Markdown's attr_list turns them into
+`<strong data-claim=…>` and `<em data-witness=…>`. Here each becomes unstyled text followed by a
+button: hovering it shows a tooltip, and pressing it (click, tap, Enter or Space) opens a note
+that says which snippet line checked the text, with links to the code on the page and in the
+repository. The button and its note are ordinary HTML (the `popover` attribute), so they work
+with a keyboard and a screen reader, and need no script.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import html
+import re
+from pathlib import Path
+
+from guide_build.core.witnesses import labelled_assertions
+
+MARKED_RE = re.compile(r'<(?P<tag>strong|code|em) data-(?P<kind>claim|witness)="(?P<target>[^"]+)">(?P<inner>.*?)</(?P=tag)>', re.S)
+
+
+def render_markers(page_html: str, page_id: str, repository_url: str) -> str:
+    """Replace every claim and witness element of a rendered page by text and a marker."""
+    count = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        snippet, _, name = match["target"].partition(":")
+        path = f"snippets/{snippet}"
+        inner = match["inner"]
+        text = f"<code>{inner}</code>" if match["tag"] == "code" else inner
+        if match["kind"] == "claim":
+            line = assignment_line(path, name)
+            what = f"the value is <code>{html.escape(name)}</code>, computed by"
+            short = f"Checked: {name} in {path}"
+        else:
+            assertion = labelled_assertions(path).get(name) if Path(path).is_file() else None
+            line = assertion.line if assertion else 0
+            what = "this is asserted by"
+            short = f"Checked: an assertion in {path}"
+        where = f"line {line} of" if line else ""
+        note_id = f"check-{page_id}-{count}"
+        code_link = f'<a href="#{block_id(path)}">the example on this page</a>'
+        repository_link = f'<a href="{repository_url.rstrip("/")}/blob/main/{path}#L{line}">line {line} in the repository</a>'
+        note = (
+            f"Checked when this page was built: {what} {where} <code>{path}</code>. "
+            f"See {code_link}, or {repository_link}."
+        )
+        return (
+            f'<span class="checked checked-{match["kind"]}">{text}'
+            f'<button type="button" class="check-mark" popovertarget="{note_id}" title="{html.escape(short)}" '
+            f'aria-label="{html.escape(short)}: show how">✓</button></span>'
+            f'<span class="check-note" id="{note_id}" popover role="note">{note}</span>'
+        )
+
+    return MARKED_RE.sub(replace, page_html)
+
+
+def block_id(snippet_path: str) -> str:
+    """The id of the element that shows a snippet's code on its page."""
+    return "example-" + re.sub(r"[^a-z0-9]+", "-", snippet_path.removeprefix("snippets/").removesuffix(".py").lower())
+
+
+def assignment_line(path: str, name: str) -> int:
+    """The line of the last top-level assignment to `name` in the snippet (0 if none)."""
+    file = Path(path)
+    if not file.is_file():
+        return 0
+    status = file.stat()
+    return _assignment_lines(path, status.st_mtime_ns, status.st_size).get(name, 0)
+
+
+@functools.lru_cache(maxsize=1024)
+def _assignment_lines(path: str, mtime_ns: int, size: int) -> dict[str, int]:
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except SyntaxError:
+        return {}
+    lines: dict[str, int] = {}
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        for target in targets:
+            for leaf in ast.walk(target):
+                if isinstance(leaf, ast.Name):
+                    lines[leaf.id] = max(lines.get(leaf.id, 0), node.lineno)
+    return lines
