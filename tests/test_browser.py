@@ -198,8 +198,8 @@ def test_check_marks_open_their_note_from_the_keyboard(page, base_url):
     page.keyboard.press("Enter")
     expect(note).to_be_visible()
     assert "snippets/worked_examples/01_parameter_count.py" in note.inner_text()
-    target = note.locator("a").first.get_attribute("href")
-    assert page.locator(target).count() == 1  # the example on this page
+    target = note.locator("a").first.get_attribute("href").partition("#")[2]
+    assert page.locator(f"[id='{target}']").count() == 1  # the example on this page
     page.keyboard.press("Escape")
     expect(note).to_be_hidden()
 

@@ -3,6 +3,7 @@
 import os
 import textwrap
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +11,15 @@ import torch
 from guide_build.adapters import markdown_docs as includes
 from guide_build.adapters import markdown_exec_fence as fence
 from guide_build.core import cache, claims, page_source, runner
+
+
+def is_running(pid: int) -> bool:
+    """A process that exists and is not a zombie (killed, waiting only to be reaped by init)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 def write(path, source):
@@ -177,9 +187,7 @@ def test_a_hung_snippet_is_reported_at_its_line_and_leaves_no_process(tmp_path):
     with pytest.raises(runner.SnippetFailed) as failure:
         runner.run_snippet(snippet)
     assert f'File "{snippet}", line 5' in failure.value.traceback_text
-    grandchild = int(marker.read_text())
-    with pytest.raises(ProcessLookupError):
-        os.kill(grandchild, 0)
+    assert not is_running(int(marker.read_text()))
 
 
 def test_edited_helper_module_is_read_again(tmp_path):
@@ -473,3 +481,86 @@ def test_a_notebook_kept_in_docs_fails_the_build(tmp_path, caplog):
         "docs/chapter/old.ipynb: notebooks are generated from the pages; remove this one"
     ]
     assert caplog.records[0].levelname == "WARNING"  # which mkdocs build --strict turns into a failure
+
+
+# --- witnesses and markers ----------------------------------------------------------------------
+
+WITNESSED_SNIPPET = """
+import torch
+weight = torch.ones(2, requires_grad=True)
+assert weight.grad is None  # witness: no-grad-yet
+total = 3
+assert (
+    total == 3
+)  # witness: total-is-three
+# witness: not-on-an-assert
+"""
+
+
+def test_witnesses_are_read_from_emphasis_and_resolved_to_labelled_assertions(tmp_path, monkeypatch):
+    from guide_build.core import witnesses
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "c").mkdir(parents=True)
+    write(tmp_path / "snippets" / "c" / "01_w.py", WITNESSED_SNIPPET)
+    page = (
+        "Before any backward pass *the gradient\nis `None`*{ data-witness='c/01_w.py:no-grad-yet' }; "
+        '*three*{ data-witness="c/01_w.py:total-is-three" }, *gone*{ data-witness="c/01_w.py:renamed" }, '
+        '*comment*{ data-witness="c/01_w.py:not-on-an-assert" }.\n'
+    )
+    found = witnesses.find_witnesses(page, "docs/p.md")
+    assert [(w.line, w.text, w.label) for w in found] == [
+        (1, "the gradient is `None`", "no-grad-yet"),
+        (2, "three", "total-is-three"),
+        (2, "gone", "renamed"),
+        (2, "comment", "not-on-an-assert"),
+    ]
+    errors = [witnesses.witness_error(w) for w in found]
+    assert errors[:2] == [None, None]
+    assert "has no assertion with that label (it has: no-grad-yet, not-on-an-assert, total-is-three)" in errors[2]
+    assert "is not on an assert statement" in errors[3]
+    assert witnesses.labelled_assertions("snippets/c/01_w.py")["total-is-three"].line == 5
+
+
+def test_markers_turn_claims_and_witnesses_into_plain_text_with_a_note(tmp_path, monkeypatch):
+    from guide_build.core import markers
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "c").mkdir(parents=True)
+    write(tmp_path / "snippets" / "c" / "01_w.py", WITNESSED_SNIPPET)
+    html = (
+        '<p>It is <strong data-claim="c/01_w.py:total">3</strong> and '
+        '<em data-witness="c/01_w.py:no-grad-yet">the gradient is <code>None</code></em>; '
+        '<em data-witness="c/01_w.py:total-is-three">a total of <code data-claim="c/01_w.py:total">3</code></em>.</p>'
+    )
+    rendered = markers.render_markers(html, "p", "https://example.org/repo")
+    assert "data-claim" not in rendered and "data-witness" not in rendered
+    assert "<strong" not in rendered and "<em" not in rendered
+    assert rendered.count('class="check-mark"') == 4 and rendered.count("popover") == 8
+    assert "computed by line 4 of <code>snippets/c/01_w.py</code>" in rendered
+    assert "asserted by line 3 of <code>snippets/c/01_w.py</code>" in rendered
+    assert 'href="#example-c-01-w"' in rendered and "blob/main/snippets/c/01_w.py#L3" in rendered
+
+
+def test_notebooks_show_checked_text_as_plain_text():
+    from guide_build.core import notebooks
+
+    markdown = 'It has **115**{ data-claim="a/01_x.py:total" } and *no gradient*{ data-witness="a/01_x.py:lab" }.'
+    assert notebooks._notebook_markdown([markdown], "p.md", "https://x/") == "It has 115 and no gradient."
+
+
+def test_include_problems_name_page_and_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "c").mkdir(parents=True)
+    write(tmp_path / "snippets" / "c" / "01_s.py", SECTIONED)
+    page = (
+        '```python exec="on" title="snippets/c/01_s.py"\n--8<-- "snippets/c/01_s.py:nope"\n```\n'
+        '```python exec="on" title="snippets/c/02_t.py"\n--8<-- "snippets/c/02_t.py"\n```\n'
+        '```python exec="on"\n--8<-- "snippets/c/01_s.py"\n```\n'
+    )
+    assert page_source.include_problems(page, "docs/p.md") == [
+        'docs/p.md:2: "snippets/c/01_s.py" has no section "nope" (mark it with "# --8<-- [start:nope]" and '
+        '"# --8<-- [end:nope]" lines)',
+        'docs/p.md:5: the included file "snippets/c/02_t.py" does not exist',
+        'docs/p.md:7: an executed block needs title="snippets/<chapter>/<file>.py"',
+    ]

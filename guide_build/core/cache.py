@@ -95,7 +95,9 @@ def installed_packages() -> str:
     # Only what is installed in this environment: the working directory (also on sys.path in some
     # processes) holds the project's own egg-info, which must not make two processes disagree.
     installed = [entry for entry in sys.path if entry and entry.startswith((sys.prefix, sys.base_prefix))]
-    names = sorted({f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions(path=installed)})
+    names = sorted(
+        {f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions(path=installed)}
+    )
     return hashlib.sha256("\n".join(names).encode()).hexdigest()
 
 

@@ -19,7 +19,9 @@ from pathlib import Path
 
 from guide_build.core.witnesses import labelled_assertions
 
-MARKED_RE = re.compile(r'<(?P<tag>strong|code|em) data-(?P<kind>claim|witness)="(?P<target>[^"]+)">(?P<inner>.*?)</(?P=tag)>', re.S)
+MARKED_RE = re.compile(
+    r'<(?P<tag>strong|code|em) data-(?P<kind>claim|witness)="(?P<target>[^"]+)">(?P<inner>.*?)</(?P=tag)>', re.S
+)
 
 
 def render_markers(page_html: str, page_id: str, repository_url: str) -> str:
@@ -45,7 +47,9 @@ def render_markers(page_html: str, page_id: str, repository_url: str) -> str:
         where = f"line {line} of" if line else ""
         note_id = f"check-{page_id}-{count}"
         code_link = f'<a href="#{block_id(path)}">the example on this page</a>'
-        repository_link = f'<a href="{repository_url.rstrip("/")}/blob/main/{path}#L{line}">line {line} in the repository</a>'
+        repository_link = (
+            f'<a href="{repository_url.rstrip("/")}/blob/main/{path}#L{line}">line {line} in the repository</a>'
+        )
         note = (
             f"Checked when this page was built: {what} {where} <code>{path}</code>. "
             f"See {code_link}, or {repository_link}."
@@ -57,7 +61,10 @@ def render_markers(page_html: str, page_id: str, repository_url: str) -> str:
             f'<span class="check-note" id="{note_id}" popover role="note">{note}</span>'
         )
 
-    return MARKED_RE.sub(replace, page_html)
+    # Claims first: a value may sit inside a witnessed statement, and each pass replaces only
+    # the outermost elements it finds.
+    page_html = MARKED_RE.sub(lambda match: replace(match) if match["kind"] == "claim" else match[0], page_html)
+    return MARKED_RE.sub(lambda match: replace(match) if match["kind"] == "witness" else match[0], page_html)
 
 
 def block_id(snippet_path: str) -> str:
