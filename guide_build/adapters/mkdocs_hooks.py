@@ -25,6 +25,7 @@ from guide_build.adapters import markdown_exec_fence as fence
 from guide_build.core import gpu_record, inventory, notebooks, runner, stamp
 from guide_build.core.cache import cached_run, cached_runs, device_description, source_files
 from guide_build.core.claims import Claim, claim_error, find_claims
+from guide_build.core.markers import render_markers
 from guide_build.core.page_source import (
     INCLUDE_RE,
     SNIPPET_LINK_PREFIX,
@@ -33,7 +34,6 @@ from guide_build.core.page_source import (
     include_problems,
     whole_file_includes,
 )
-from guide_build.core.markers import render_markers
 from guide_build.core.runner import SnippetFailed
 from guide_build.core.witnesses import Witness, find_witnesses, unread_markup, witness_error
 

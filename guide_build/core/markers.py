@@ -19,9 +19,10 @@ from pathlib import Path
 
 from guide_build.core.witnesses import labelled_assertions
 
-MARKED_RE = re.compile(
-    r'<(?P<tag>strong|code|em) data-(?P<kind>claim|witness)="(?P<target>[^"]+)">(?P<inner>.*?)</(?P=tag)>', re.S
+CLAIM_ELEMENT_RE = re.compile(
+    r'<(?P<tag>strong|code) data-(?P<kind>claim)="(?P<target>[^"]+)">(?P<inner>.*?)</(?P=tag)>', re.S
 )
+WITNESS_ELEMENT_RE = re.compile(r'<(?P<tag>em) data-(?P<kind>witness)="(?P<target>[^"]+)">(?P<inner>.*?)</em>', re.S)
 
 
 def render_markers(page_html: str, page_id: str, repository_url: str) -> str:
@@ -61,10 +62,8 @@ def render_markers(page_html: str, page_id: str, repository_url: str) -> str:
             f'<span class="check-note" id="{note_id}" popover role="note">{note}</span>'
         )
 
-    # Claims first: a value may sit inside a witnessed statement, and each pass replaces only
-    # the outermost elements it finds.
-    page_html = MARKED_RE.sub(lambda match: replace(match) if match["kind"] == "claim" else match[0], page_html)
-    return MARKED_RE.sub(lambda match: replace(match) if match["kind"] == "witness" else match[0], page_html)
+    # Claims first: a value may sit inside a witnessed statement.
+    return WITNESS_ELEMENT_RE.sub(replace, CLAIM_ELEMENT_RE.sub(replace, page_html))
 
 
 def block_id(snippet_path: str) -> str:
