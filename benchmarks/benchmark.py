@@ -5,7 +5,8 @@
 Measured, each as the median of several runs, in a fresh copy of the guide (so caches are cold
 when they should be):
 
-- cold `mkdocs build --strict`: no cached snippet runs, no cached notebook renderings;
+- cold `mkdocs build --strict`: no cached snippet runs, no cached notebook renderings; the pages,
+  notebooks and search index of the cold builds are compared byte for byte;
 - the time spent executing snippets in that build, and the rest;
 - a build that executes nothing: as cold, but with every snippet run cached (it still imports
   torch once, as every build of the site does, to know the environment);
@@ -51,9 +52,14 @@ def main() -> None:
 
     torch_import = median(timed([sys.executable, "-c", "import torch"]) for _ in range(args.runs))
     cold, executing, no_execution, warm, snippet_runs = [], [], [], [], 0
+    first_site: dict[str, bytes] | None = None
+    identical_sites = True
     for _ in range(args.runs):
         with fresh_copy() as copy:
             cold.append(timed(mkdocs_build(copy), cwd=copy))
+            site = published_pages(copy / "site")
+            first_site = first_site if first_site is not None else site
+            identical_sites = identical_sites and site == first_site
             runs = cached_runs(copy)
             executing.append(sum(run["seconds"] for run in runs))
             snippet_runs = len(runs)
@@ -66,7 +72,12 @@ def main() -> None:
 
     rows = [
         ("import torch", torch_import, "for reference"),
-        ("cold strict build", median(cold), f"{median(cold) / floor:.2f} x floor (target <= 1.3)"),
+        (
+            "cold strict build",
+            median(cold),
+            f"{median(cold) / floor:.2f} x floor (target <= 1.3); "
+            f"the {args.runs} cold builds' pages {'are byte-identical' if identical_sites else 'DIFFER'}",
+        ),
         ("  of which executing snippets", median(executing), f"{snippet_runs} snippet runs"),
         ("  of which the rest", median(cold) - median(executing), ""),
         ("build executing nothing", median(no_execution), "cold, but every snippet run cached; imports torch once"),
@@ -116,6 +127,15 @@ class fresh_copy:
 
     def __exit__(self, *_) -> None:
         shutil.rmtree(self.folder)
+
+
+def published_pages(site: Path) -> dict[str, bytes]:
+    """The pages, notebooks and search index of a built site, by path (sitemap dates aside)."""
+    return {
+        path.relative_to(site).as_posix(): path.read_bytes()
+        for path in sorted(site.rglob("*"))
+        if path.suffix in (".html", ".ipynb", ".json") and path.is_file()
+    }
 
 
 def cached_runs(copy: Path) -> list[dict]:
