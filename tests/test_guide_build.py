@@ -497,12 +497,17 @@ assert (
 """
 
 
-def test_witnesses_are_read_from_emphasis_and_resolved_to_labelled_assertions(tmp_path, monkeypatch):
-    from guide_build.core import witnesses
-
+@pytest.fixture
+def witnessed_snippet(tmp_path, monkeypatch):
+    """A folder holding snippets/c/01_w.py (WITNESSED_SNIPPET), as the working directory."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "snippets" / "c").mkdir(parents=True)
-    write(tmp_path / "snippets" / "c" / "01_w.py", WITNESSED_SNIPPET)
+    return write(tmp_path / "snippets" / "c" / "01_w.py", WITNESSED_SNIPPET)
+
+
+def test_witnesses_are_read_from_emphasis_and_resolved_to_labelled_assertions(witnessed_snippet):
+    from guide_build.core import witnesses
+
     page = (
         "Before any backward pass *the gradient\nis `None`*{ data-witness='c/01_w.py:no-grad-yet' }; "
         '*three*{ data-witness="c/01_w.py:total-is-three" }, *gone*{ data-witness="c/01_w.py:renamed" }, '
@@ -522,12 +527,9 @@ def test_witnesses_are_read_from_emphasis_and_resolved_to_labelled_assertions(tm
     assert witnesses.labelled_assertions("snippets/c/01_w.py")["total-is-three"].line == 5
 
 
-def test_markers_turn_claims_and_witnesses_into_plain_text_with_a_note(tmp_path, monkeypatch):
+def test_markers_turn_claims_and_witnesses_into_plain_text_with_a_note(witnessed_snippet):
     from guide_build.core import markers
 
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "snippets" / "c").mkdir(parents=True)
-    write(tmp_path / "snippets" / "c" / "01_w.py", WITNESSED_SNIPPET)
     html = (
         '<p>It is <strong data-claim="c/01_w.py:total">3</strong> and '
         '<em data-witness="c/01_w.py:no-grad-yet">the gradient is <code>None</code></em>; '

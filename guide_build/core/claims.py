@@ -22,12 +22,13 @@ CLAIM_RE = re.compile(
 
 
 @dataclass(frozen=True)
-class Claim:
+class ProseCheck:
+    """Text at a page's line that a snippet (relative to snippets/) checks."""
+
     page: str
     line: int
     text: str
     snippet: str
-    name: str
 
     @property
     def snippet_path(self) -> str:
@@ -36,6 +37,11 @@ class Claim:
     @property
     def where(self) -> str:
         return f"{self.page}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Claim(ProseCheck):
+    name: str  # the snippet's top-level variable that holds the value
 
 
 def find_claims(markdown: str, page: str) -> list[Claim]:

@@ -26,7 +26,7 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from guide_build.core.claims import CLAIM_RE, blank_fenced_blocks
+from guide_build.core.claims import CLAIM_RE, ProseCheck, blank_fenced_blocks
 
 LABEL = r"[a-z0-9][a-z0-9-]*"
 WITNESS_RE = re.compile(
@@ -37,20 +37,8 @@ LABEL_COMMENT_RE = re.compile(r"#\s*witness:\s*(?P<label>" + LABEL + r")\s*$")
 
 
 @dataclass(frozen=True)
-class Witness:
-    page: str
-    line: int
-    text: str
-    snippet: str
-    label: str
-
-    @property
-    def snippet_path(self) -> str:
-        return f"snippets/{self.snippet}"
-
-    @property
-    def where(self) -> str:
-        return f"{self.page}:{self.line}"
+class Witness(ProseCheck):
+    label: str  # the label of the snippet's assertion that backs the statement
 
 
 @dataclass(frozen=True)

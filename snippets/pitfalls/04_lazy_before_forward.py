@@ -26,33 +26,48 @@ except RuntimeError as error:
     shape_message = str(error)
 print(f"RuntimeError: {shape_message.split('. ')[0]}. [...]")
 
-optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # built before the dry run (see below)
+# Built before the dry run (see below). SGD and Adam only store the parameter objects here;
+# Adagrad fills its state with tensors shaped like them, so it needs shapes at once.
+optimizers = [torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.Adam(model.parameters())]
+try:
+    torch.optim.Adagrad(model.parameters())
+    adagrad_message = ""
+except ValueError as error:
+    adagrad_message = str(error)
+print(f"Adagrad before the dry run -> ValueError: {adagrad_message.split(' in ')[0]} [...]")
+
 model(torch.randn(1, 5))  # the fix: one forward pass with an example batch creates the parameters
 parameter_count = sum(p.numel() for p in model.parameters())
 model.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)
-print("after the dry run:", parameter_count, "parameters;", model[0])
+print("after the dry run:", parameter_count, "parameter values;", model[0])
 
-# Materializing keeps the same Parameter objects, so an optimizer created earlier
-# still updates them.
+# Materializing keeps the same Parameter objects, so the optimizers created earlier
+# still update them.
 model(torch.randn(4, 5)).sum().backward()
-before = model[0].weight.detach().clone()
-optimizer.step()
-early_optimizer_updates = not torch.equal(before, model[0].weight)
-same_object = optimizer.param_groups[0]["params"][0] is model[0].weight is placeholder
+early_optimizers_update = []
+for optimizer in optimizers:
+    before = model[0].weight.detach().clone()
+    optimizer.step()
+    early_optimizers_update.append(not torch.equal(before, model[0].weight))
+same_object = all(o.param_groups[0]["params"][0] is model[0].weight for o in optimizers)
+same_object = same_object and model[0].weight is placeholder
 now_plain_parameter = type(placeholder) is nn.Parameter
-print("optimizer created before the dry run updates the weights:", early_optimizer_updates)
+print("SGD, Adam created before the dry run update the weights:", early_optimizers_update)
 
 # Loading a full state_dict needs no dry run: the lazy modules take their shapes from it.
 fresh = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(2))
 load_result = fresh.load_state_dict(model.state_dict())
 loaded_count = sum(p.numel() for p in fresh.parameters())
-print("a fresh lazy model after load_state_dict:", loaded_count, "parameters;", load_result)
+print("a fresh lazy model after load_state_dict:", loaded_count, "parameter values;", load_result)
 
 assert message.startswith("Attempted to use an uninitialized parameter")  # witness: count-fails
 assert init_message.startswith("Attempted to use an uninitialized parameter")  # witness: init-fails
 assert is_uninitialized and shape_message.startswith("Can't access the shape")  # witness: no-shape
 assert parameter_count == 5 * 8 + 8 + 8 * 2 + 2 == 66
-assert early_optimizer_updates  # witness: early-optimizer-updates
+assert early_optimizers_update == [True, True]  # witness: early-optimizer-updates
+assert adagrad_message.startswith(  # witness: adagrad-fails-early
+    "Attempted to use an uninitialized parameter"
+)
 assert same_object and now_plain_parameter  # witness: materialized-in-place
 assert loaded_count == parameter_count and not (  # witness: load-needs-no-dry-run
     load_result.missing_keys or load_result.unexpected_keys

@@ -33,6 +33,13 @@ filled = bool((layer.weight == 0.5).all())
 nn.init.constant_(layer.weight, 0.25)  # nn.init works under no_grad itself
 init_works = bool((layer.weight == 0.25).all()) and layer.weight.is_leaf
 
+# The refusal comes from requires_grad: a frozen parameter takes the same fill_ without no_grad.
+frozen = nn.Linear(3, 2)
+frozen.weight.requires_grad_(False)
+frozen.weight.fill_(0.5)
+frozen_fill_works = bool((frozen.weight == 0.5).all()) and isinstance(frozen.weight, nn.Parameter)
+print("frozen parameter (requires_grad=False): fill_ works:", frozen_fill_works)
+
 assert leaf  # witness: leaf
 assert message.startswith(  # witness: inplace-refused
     "a leaf Variable that requires grad is being used in an in-place operation"
@@ -40,3 +47,4 @@ assert message.startswith(  # witness: inplace-refused
 assert assign_message.startswith("cannot assign")  # witness: assign-refused
 assert still_parameter and filled  # witness: no-grad-fix
 assert init_works  # witness: init-works
+assert frozen_fill_works  # witness: frozen-accepts-fill

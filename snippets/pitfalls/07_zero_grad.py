@@ -21,13 +21,48 @@ fresh_matches_first = torch.allclose(model.weight.grad, first)
 print("after optimizer.zero_grad(): .grad is None:", grad_after_zero_grad_is_none)
 print("the next backward gives the single-step gradient again:", fresh_matches_first)
 
-# A weight used twice in one forward pass: one backward sums both contributions.
+
+def train(reset: bool, steps: int = 40) -> tuple[list[float], bool]:
+    """Fit a line; return the losses and whether .grad ends as the sum of every step's gradient."""
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    x = torch.randn(64, 3)
+    y = x @ torch.tensor([[1.0], [2.0], [-1.0]]) + 0.1 * torch.randn(64, 1)
+    losses, summed = [], torch.zeros_like(model.weight)
+    for _ in range(steps):
+        if reset:
+            optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        # this step's own gradient, computed without touching .grad
+        summed += torch.autograd.grad(loss, model.weight, retain_graph=True)[0]
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, torch.allclose(model.weight.grad, summed, rtol=1e-4, atol=1e-5)
+
+
+without_reset, grad_is_sum = train(reset=False)
+with_reset, _ = train(reset=True)
+rises = sum(later > earlier for earlier, later in zip(without_reset, without_reset[1:]))
+rises_with_reset = sum(later > earlier for earlier, later in zip(with_reset, with_reset[1:]))
+print("after 40 steps without zero_grad: .grad is the sum of all 40 gradients:", grad_is_sum)
+print(f"without zero_grad: lowest loss {min(without_reset):.3f}, last {without_reset[-1]:.3f},")
+print(f"  the loss rose in {rises} of 39 steps")
+print(f"with zero_grad: last loss {with_reset[-1]:.3f}, the loss rose in {rises_with_reset} steps")
+
+# A weight used twice in one forward pass: one backward sums both contributions, and .grad is
+# written once, with the sum (a post-accumulate-grad hook runs each time .grad is updated).
 w = torch.tensor(3.0, requires_grad=True)
+grad_updates = []
+w.register_post_accumulate_grad_hook(lambda parameter: grad_updates.append(parameter.grad.item()))
 (2 * w + 5 * w).backward()
-used_twice_grad = w.grad.item()
-print("d(2w + 5w)/dw after one backward:", used_twice_grad)
+print("d(2w + 5w)/dw after one backward:", w.grad.item(), " .grad updates:", grad_updates)
 
 assert abs(accumulated_ratio - 2.0) < 1e-5  # witness: backward-adds
 assert grad_after_zero_grad_is_none  # witness: zero-grad-none
 assert fresh_matches_first
-assert used_twice_grad == 7.0  # witness: used-twice-summed
+assert grad_is_sum  # witness: grad-is-sum-of-past
+assert rises >= 10 and without_reset[-1] > 20 * min(without_reset)  # witness: loss-swings
+assert rises_with_reset == 0 and with_reset[-1] < min(without_reset)  # witness: reset-settles
+assert grad_updates == [7.0]  # witness: used-twice-summed

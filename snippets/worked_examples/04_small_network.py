@@ -61,7 +61,12 @@ with tempfile.TemporaryDirectory() as folder:
     restored = SmallNet(10, 8, 3)
     loaded = torch.load(checkpoint, map_location="cpu")
     restored.load_state_dict(loaded)
-restored.to(device).eval()
+    as_saved = torch.load(checkpoint)  # without map_location: back where the tensors were saved
+restored.to(device)
+both_training = model.training and restored.training  # the default for a new module
+with torch.no_grad():
+    agree_in_training_mode = torch.equal(model(X), restored(X))  # no dropout: deterministic
+restored.eval()
 model.eval()
 
 with torch.no_grad():
@@ -70,25 +75,49 @@ with torch.no_grad():
 state_keys = list(restored.state_dict())
 state_key_count, state_key_names = len(state_keys), ", ".join(state_keys)
 print("state_dict keys:", state_key_names)
+print("loaded onto:", {t.device.type for t in loaded.values()}, " saved from:", device.type)
 print("restored model gives the same outputs:", same_outputs)
 # --8<-- [end:use]
 
-# init_weights also handles a layer without a bias.
+# model.apply visits every submodule, children first, and the model itself last.
+visited = []
+SmallNet(10, 8, 3).apply(visited.append)
+visited_names = " ".join(type(m).__name__ for m in visited)
+print("apply visits:", visited_names)
+
+# .to() reaches every parameter inside: a dtype move shows it on any machine.
+as_double = SmallNet(10, 8, 3).to(torch.float64)
+print("after .to(torch.float64):", {p.dtype for p in as_double.parameters()})
+
+# init_weights also handles a layer without a bias; without the check it would fail.
 no_bias = nn.Linear(10, 8, bias=False)
+weight_before = no_bias.weight.detach().clone()
 no_bias.apply(init_weights)
-no_bias_initialized = no_bias.bias is None and no_bias.weight.abs().max().item() > 0
-print("init_weights on Linear(10, 8, bias=False) runs:", no_bias_initialized)
+no_bias_reinitialized = not torch.equal(no_bias.weight, weight_before)
+print("init_weights on Linear(10, 8, bias=False) redraws the weight:", no_bias_reinitialized)
+try:
+    nn.init.zeros_(no_bias.bias)  # what init_weights would do without `is not None`
+    unguarded_error = ""
+except AttributeError as error:
+    unguarded_error = str(error)
+print("without the check:", unguarded_error)
 
 assert output_shape == (4, 3) and parameter_count == 115
 assert len(list(CenteredLayer().parameters())) == 0  # witness: no-parameters
 assert torch.allclose(Y.mean(dim=-1), torch.zeros(4, device=device), atol=1e-6)  # witness: centered
+expected_order = "Linear ReLU Linear CenteredLayer Sequential SmallNet"
+assert visited_names == expected_order and isinstance(visited[-1], SmallNet)  # witness: apply-order
 linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
 zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
 assert zero_biases == [True, True]  # witness: applied
-assert {p.device.type for p in model.parameters()} == {device.type}  # witness: reaches-inside
+assert {p.dtype for p in as_double.parameters()} == {torch.float64}  # witness: reaches-inside
+assert {p.device.type for p in model.parameters()} == {device.type}  # witness: on-device
 assert state_key_count == 4
 assert state_key_names == "layers.0.weight, layers.0.bias, layers.2.weight, layers.2.bias"
 assert all(t.device.type == "cpu" for t in loaded.values())  # witness: loaded-on-cpu
+assert all(t.device.type == device.type for t in as_saved.values())  # witness: loads-where-saved
 assert same_outputs and not restored.training  # witness: restored-agrees
 assert eval_changes_nothing  # witness: eval-no-change
-assert no_bias_initialized  # witness: no-bias-ok
+assert both_training and agree_in_training_mode  # witness: agree-in-training
+assert no_bias.bias is None and no_bias_reinitialized  # witness: no-bias-ok
+assert "'NoneType' object has no attribute" in unguarded_error  # witness: unguarded-fails
