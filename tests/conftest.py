@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from bs4 import BeautifulSoup
+from filelock import FileLock
 from site_build import build_site
 
 from guide_build.core import gpu_record
@@ -62,11 +63,17 @@ def snippet_run():
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    """The site, built once per session with `mkdocs build --strict`."""
-    site_dir = tmp_path_factory.mktemp("site")
-    result = build_site(ROOT, site_dir)
-    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-8000:]}"
+def site(tmp_path_factory, worker_id) -> Path:
+    """The site, built once per test run with `mkdocs build --strict`, and shared by the
+    pytest-xdist workers: the first to need it builds it, the others wait for it."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    site_dir, log = shared / "site", shared / "site-build.log"
+    with FileLock(str(shared / "site.lock")):
+        if not log.is_file():
+            result = build_site(ROOT, site_dir)
+            log.write_text(f"{result.returncode}\n{result.stderr[-8000:]}", encoding="utf-8")
+    returncode, _, stderr = log.read_text(encoding="utf-8").partition("\n")
+    assert returncode == "0", f"mkdocs build --strict failed:\n{stderr}"
     return site_dir
 
 

@@ -96,7 +96,7 @@ class TinyGuide:
         return build_site(self.root, site_dir)
 
     def pytest(self, *arguments: str) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *arguments]
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *arguments]
         environment = {**os.environ, "REQUIRE_CUDA": ""}
         return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=600, env=environment)
 

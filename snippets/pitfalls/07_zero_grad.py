@@ -45,10 +45,12 @@ def train(reset: bool, steps: int = 40) -> tuple[list[float], bool]:
 without_reset, grad_is_sum = train(reset=False)
 with_reset, _ = train(reset=True)
 rises = sum(later > earlier for earlier, later in zip(without_reset, without_reset[1:]))
+lowest = without_reset.index(min(without_reset))
+climbed_back = max(without_reset[lowest:]) / min(without_reset)
 rises_with_reset = sum(later > earlier for earlier, later in zip(with_reset, with_reset[1:]))
 print("after 40 steps without zero_grad: .grad is the sum of all 40 gradients:", grad_is_sum)
 print(f"without zero_grad: lowest loss {min(without_reset):.3f}, last {without_reset[-1]:.3f},")
-print(f"  the loss rose in {rises} of 39 steps")
+print(f"  the loss rose in {rises} of 39 steps, up to {climbed_back:.0f} times its lowest")
 print(f"with zero_grad: last loss {with_reset[-1]:.3f}, the loss rose in {rises_with_reset} steps")
 
 # A weight used twice in one forward pass: one backward sums both contributions, and .grad is
@@ -63,6 +65,6 @@ assert abs(accumulated_ratio - 2.0) < 1e-5  # witness: backward-adds
 assert grad_after_zero_grad_is_none  # witness: zero-grad-none
 assert fresh_matches_first
 assert grad_is_sum  # witness: grad-is-sum-of-past
-assert rises >= 10 and without_reset[-1] > 20 * min(without_reset)  # witness: loss-swings
+assert rises >= 10 and climbed_back > 20  # witness: loss-swings
 assert rises_with_reset == 0 and with_reset[-1] < min(without_reset)  # witness: reset-settles
 assert grad_updates == [7.0]  # witness: used-twice-summed

@@ -1,5 +1,6 @@
-"""Predicting in training mode: dropout makes answers random, batch norm learns from the data it
-is asked about (no_grad does not stop that), and a single feature vector fails in BatchNorm1d."""
+"""Predicting in training mode: dropout makes answers random, batch norm makes each answer depend
+on the rest of the batch and moves its running statistics (no_grad does not stop that), and a
+single feature vector fails in BatchNorm1d."""
 
 import torch
 from torch import nn
@@ -40,6 +41,24 @@ image_norm(torch.randn(1, 3, 4, 4))
 single_image_updates = int(image_norm.num_batches_tracked)
 print("one 1x3x4x4 image through BatchNorm2d: no error, updates:", single_image_updates)
 
+# Batch norm alone (no dropout): the same batch gives the same answers, but an example's answer
+# depends on its batch mates, and the moved running statistics change later eval-mode answers.
+torch.manual_seed(0)
+norm_only = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 1))
+mates = torch.cat([batch[:1], batch[8:11]])  # example 0 with three other examples
+with torch.no_grad():
+    eval_before = norm_only.eval()(batch[:4])
+    norm_only.train()  # the mistake: the model is left in training mode for predictions
+    again = norm_only(batch[:4]), norm_only(batch[:4])
+    with_mates = norm_only(mates)
+    eval_after = norm_only.eval()(batch[:4])
+same_batch_same = torch.equal(*again)
+depends_on_mates = not torch.allclose(again[0][0], with_mates[0], atol=1e-4)
+eval_spoiled = not torch.allclose(eval_before, eval_after, atol=1e-4)
+print("batch norm only, training mode: same batch twice, same output?", same_batch_same)
+print("  example 0 with other batch mates, same output?", not depends_on_mates)
+print("  eval-mode output changed by the predictions made in training mode?", eval_spoiled)
+
 # The fix: eval mode, plus inference_mode to skip autograd's bookkeeping.
 model.eval()
 updates_before = int(model[1].num_batches_tracked)
@@ -55,9 +74,24 @@ print(
     eval_updates,
 )
 
+# Except where batch norm keeps no running statistics: then eval mode uses the batch's too.
+no_running_stats = nn.BatchNorm1d(8, track_running_stats=False).eval()
+try:
+    no_running_stats(torch.randn(1, 8))
+    no_running_stats_message = ""
+except ValueError as error:
+    no_running_stats_message = str(error)
+print(f"track_running_stats=False, eval mode, one example -> ValueError: {no_running_stats_message}")
+
 assert not train_mode_same  # witness: train-mode-random
+assert same_batch_same  # witness: same-batch-same-output
+assert depends_on_mates  # witness: depends-on-batch-mates
+assert eval_spoiled  # witness: drift-spoils-eval
 assert still_training and statistics_drift  # witness: no-grad-keeps-training
 assert (updates_after_training, updates_after_predicting) == (1, 3)
 assert message.startswith("Expected more than 1 value per channel when training")
 assert single_image_updates == 1  # witness: single-image-silent
 assert eval_mode_same and tuple(single.shape) == (1, 1) and eval_updates == 0  # witness: eval-fixes
+assert no_running_stats_message.startswith(  # witness: no-running-stats-eval-fails
+    "Expected more than 1 value per channel when training"
+)

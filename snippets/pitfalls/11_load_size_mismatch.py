@@ -1,24 +1,31 @@
-"""load_state_dict with other layer sizes raises, even with strict=False; strict=False only
-tolerates missing and unexpected keys, and reports them in a value that is easy to ignore."""
+"""load_state_dict with other layer sizes raises, even with strict=False, after copying the tensors
+that do match; strict=False only tolerates missing and unexpected keys, and reports them in a value
+that is easy to ignore."""
 
+import torch
 from torch import nn
 
+torch.manual_seed(0)
 checkpoint = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).state_dict()
 
-model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))  # a head of another size
-messages = []
+messages, partly_loaded = [], []
 for strict in (True, False):
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))  # a head of another size
+    differed = not torch.equal(model[0].weight, checkpoint["0.weight"])
     try:
         model.load_state_dict(checkpoint, strict=strict)
         messages.append("")
     except RuntimeError as error:
         messages.append(str(error))
+    # the first layer matched, so it was copied before the error was raised
+    partly_loaded.append(differed and torch.equal(model[0].weight, checkpoint["0.weight"]))
 first_line = messages[0].splitlines()[0]
 mismatch_line = messages[0].splitlines()[1].strip()
 strict_false_raises = messages[1] != ""
 mismatches = [line.strip().split(":")[0] for line in messages[1].splitlines()[1:]]
 print(f"RuntimeError: {first_line}\n    {mismatch_line}")
 print("strict=False raises too:", strict_false_raises)
+print("first layer loaded all the same (strict=True, strict=False):", partly_loaded)
 
 # Missing keys pass silently with strict=False; the returned value says what was skipped.
 deeper = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3), nn.ReLU(), nn.Linear(3, 3))
@@ -26,8 +33,16 @@ result = deeper.load_state_dict(checkpoint, strict=False)
 missing = ", ".join(result.missing_keys)
 print("strict=False, missing keys:", missing, " unexpected keys:", result.unexpected_keys)
 
+# A lazy module has no shape to compare: LazyLinear(2) takes the three-output head silently.
+lazy = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(2))
+lazy_result = lazy.load_state_dict(checkpoint)
+lazy_head_shape = tuple(lazy[2].weight.shape)
+print("lazy model built for 2 outputs:", lazy_result, " head weight shape:", lazy_head_shape)
+
 assert first_line.startswith("Error(s) in loading state_dict for Sequential")
 assert mismatch_line.startswith("size mismatch for 2.weight")
 both_mismatches = mismatches == ["size mismatch for 2.weight", "size mismatch for 2.bias"]
 assert strict_false_raises and both_mismatches  # witness: strict-false-raises
+assert partly_loaded == [True, True]  # witness: partly-loaded
 assert missing == "4.weight, 4.bias" and result.unexpected_keys == []  # witness: missing-reported
+assert lazy_head_shape == (3, 8) and not lazy_result.missing_keys  # witness: lazy-takes-any-shape

@@ -23,7 +23,9 @@ x.to(device)
 on_model_device = x.device == model.weight.device
 print(f"model on {model.weight.device.type}, x on {x.device.type}: same device? {on_model_device}")
 same_when_nothing_changes = x.to("cpu") is x
-print("x.to('cpu') is x:", same_when_nothing_changes)
+copy_requested = x.to("cpu", copy=True)  # copy=True always returns a new tensor
+copy_is_new = copy_requested is not x and copy_requested.data_ptr() != x.data_ptr()
+print("x.to('cpu') is x:", same_when_nothing_changes, " x.to('cpu', copy=True) is x:", not copy_is_new)
 
 x = x.to(device)  # the fix: keep what to() returns
 output_shape = tuple(model(x).shape)
@@ -32,5 +34,6 @@ print("after x = x.to(device): output shape", output_shape)
 assert module_to_returns_self and model.weight.device.type == device.type  # witness: module-to
 assert new_tensor and dtype_after_unassigned_to == "torch.float32"  # witness: tensor-to-new
 assert same_when_nothing_changes  # witness: same-when-nothing-changes
+assert copy_is_new  # witness: copy-true-new
 assert on_model_device == (device.type == "cpu")  # witness: unassigned-device
 assert output_shape == (4, 2)

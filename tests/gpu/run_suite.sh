@@ -23,7 +23,7 @@ env | grep -E '^(TORCH_ALLOW_TF32|NVIDIA_TF32|CUBLAS_WORKSPACE)' || true
 unset TORCH_ALLOW_TF32_CUBLAS_OVERRIDE
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name(0))"
-python3 -m pytest -p no:cacheprovider --ignore=tests/test_browser.py --ignore=tests/test_style.py "${strict[@]}" "$@" 2>&1 | tee "${OUT:-/tmp}/gpu-pytest.log"
+python3 -m pytest -p no:cacheprovider -n 0 --ignore=tests/test_browser.py --ignore=tests/test_style.py "${strict[@]}" "$@" 2>&1 | tee "${OUT:-/tmp}/gpu-pytest.log"
 status=${PIPESTATUS[0]}
 cp tests/records/gpu-run.json "${OUT:-/tmp}/" 2>/dev/null
 exit "$status"
