@@ -67,6 +67,8 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
         return _render_excerpt(source, path, md)
     try:
         run = cached_run(path)
+    except FileNotFoundError:  # deleted or renamed while the page was being built
+        return _log_and_render_error(f"{where}: the snippet file {path} does not exist", md)
     except SnippetFailed as failure:
         current_page.failures.add(str(path))
         _log.warning(f"{where}: the example {path} failed:\n{failure.traceback_text}")

@@ -220,7 +220,7 @@ def _publish_notebook(page: File, files: Files, config) -> None:
 def _output_of(snippet: str) -> str | None:
     try:
         return cached_run(snippet).output
-    except SnippetFailed:
+    except (SnippetFailed, FileNotFoundError):
         return None  # the page's own build reports the failure
 
 

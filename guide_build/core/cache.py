@@ -57,10 +57,10 @@ def lookup(path: str | Path, *, device: str = "auto") -> runner.SnippetRun | Non
 def cached_runs(paths: list[str | Path], *, device: str = "auto") -> None:
     """Fill the cache for these snippets, running the missing ones side by side (one per core).
     Failures are not stored; whoever shows the snippet runs it again and reports the failure."""
-    missing = [path for path in paths if not (cache_dir() / f"{cache_key(path, device)}.json").is_file()]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for future in [pool.submit(cached_run, path, device=device) for path in missing]:
-            with contextlib.suppress(runner.SnippetFailed):
+        for future in [pool.submit(cached_run, path, device=device) for path in paths]:
+            # A file deleted or renamed since the pages were read is reported where a page shows it.
+            with contextlib.suppress(runner.SnippetFailed, FileNotFoundError):
                 future.result()
 
 

@@ -27,8 +27,8 @@ plain_parameters = len(list(plain.parameters()))
 fixed_parameters = len(list(fixed.parameters()))
 plain_keys = ", ".join(plain.state_dict()) or "(none)"
 fixed_keys = ", ".join(fixed.state_dict()) or "(none)"
-print(f"PlainScale: {plain_parameters} parameters, state_dict keys: {plain_keys}")
-print(f"Scale:      {fixed_parameters} parameters, state_dict keys: {fixed_keys}")
+print(f"PlainScale: {plain_parameters} parameter tensors, state_dict keys: {plain_keys}")
+print(f"Scale:      {fixed_parameters} parameter tensor,  state_dict keys: {fixed_keys}")
 
 # Training: autograd computes the plain tensor's gradient, but no optimizer holds the tensor.
 torch.manual_seed(0)

@@ -30,7 +30,7 @@ torch.manual_seed(0)
 broken, fixed = ListStack(4, 2), Stack(4, 2)
 broken_count = sum(p.numel() for p in broken.parameters())
 fixed_count = sum(p.numel() for p in fixed.parameters())
-print("parameters with a list:", broken_count, " with nn.ModuleList:", fixed_count)
+print("parameter values with a list:", broken_count, " with nn.ModuleList:", fixed_count)
 
 try:
     torch.optim.SGD(broken.parameters(), lr=0.1)

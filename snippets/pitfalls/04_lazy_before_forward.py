@@ -29,6 +29,7 @@ print(f"RuntimeError: {shape_message.split('. ')[0]}. [...]")
 # Built before the dry run (see below). SGD and Adam only store the parameter objects here;
 # Adagrad fills its state with tensors shaped like them, so it needs shapes at once.
 optimizers = [torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.Adam(model.parameters())]
+state_at_creation = [len(optimizer.state) for optimizer in optimizers]  # no per-parameter state
 try:
     torch.optim.Adagrad(model.parameters())
     adagrad_message = ""
@@ -65,6 +66,7 @@ assert init_message.startswith("Attempted to use an uninitialized parameter")  #
 assert is_uninitialized and shape_message.startswith("Can't access the shape")  # witness: no-shape
 assert parameter_count == 5 * 8 + 8 + 8 * 2 + 2 == 66
 assert early_optimizers_update == [True, True]  # witness: early-optimizer-updates
+assert state_at_creation == [0, 0]  # witness: no-state-at-creation
 assert adagrad_message.startswith(  # witness: adagrad-fails-early
     "Attempted to use an uninitialized parameter"
 )

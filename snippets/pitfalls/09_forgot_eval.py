@@ -49,7 +49,10 @@ mates = torch.cat([batch[:1], batch[8:11]])  # example 0 with three other exampl
 with torch.no_grad():
     eval_before = norm_only.eval()(batch[:4])
     norm_only.train()  # the mistake: the model is left in training mode for predictions
-    again = norm_only(batch[:4]), norm_only(batch[:4])
+    first_pass = norm_only(batch[:4])
+    mean_between = norm_only[1].running_mean.clone()
+    again = first_pass, norm_only(batch[:4])
+    moved_between = not torch.equal(mean_between, norm_only[1].running_mean)
     with_mates = norm_only(mates)
     eval_after = norm_only.eval()(batch[:4])
 same_batch_same = torch.equal(*again)
@@ -81,10 +84,14 @@ try:
     no_running_stats_message = ""
 except ValueError as error:
     no_running_stats_message = str(error)
-print(f"track_running_stats=False, eval mode, one example -> ValueError: {no_running_stats_message}")
+spread = torch.randn(16, 8) * 3 + 5  # far from the initial running mean 0 and variance 1
+uses_batch_statistics = torch.allclose(no_running_stats(spread).mean(0), torch.zeros(8), atol=1e-5)
+print(
+    f"track_running_stats=False, eval mode, one example -> ValueError: {no_running_stats_message}"
+)
 
 assert not train_mode_same  # witness: train-mode-random
-assert same_batch_same  # witness: same-batch-same-output
+assert same_batch_same and moved_between  # witness: same-batch-same-output
 assert depends_on_mates  # witness: depends-on-batch-mates
 assert eval_spoiled  # witness: drift-spoils-eval
 assert still_training and statistics_drift  # witness: no-grad-keeps-training
@@ -92,6 +99,5 @@ assert (updates_after_training, updates_after_predicting) == (1, 3)
 assert message.startswith("Expected more than 1 value per channel when training")
 assert single_image_updates == 1  # witness: single-image-silent
 assert eval_mode_same and tuple(single.shape) == (1, 1) and eval_updates == 0  # witness: eval-fixes
-assert no_running_stats_message.startswith(  # witness: no-running-stats-eval-fails
-    "Expected more than 1 value per channel when training"
-)
+single_fails = no_running_stats_message.startswith("Expected more than 1 value per channel")
+assert uses_batch_statistics and single_fails  # witness: no-running-stats-eval-fails

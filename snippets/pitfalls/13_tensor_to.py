@@ -25,7 +25,9 @@ print(f"model on {model.weight.device.type}, x on {x.device.type}: same device? 
 same_when_nothing_changes = x.to("cpu") is x
 copy_requested = x.to("cpu", copy=True)  # copy=True always returns a new tensor
 copy_is_new = copy_requested is not x and copy_requested.data_ptr() != x.data_ptr()
-print("x.to('cpu') is x:", same_when_nothing_changes, " x.to('cpu', copy=True) is x:", not copy_is_new)
+print(
+    "x.to('cpu') is x:", same_when_nothing_changes, " x.to('cpu', copy=True) is x:", not copy_is_new
+)
 
 x = x.to(device)  # the fix: keep what to() returns
 output_shape = tuple(model(x).shape)

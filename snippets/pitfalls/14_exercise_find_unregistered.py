@@ -3,20 +3,24 @@
 import torch
 from torch import nn
 
+# The attributes every nn.Module has: its bookkeeping (training, _parameters, _modules, hooks...).
+MODULE_INTERNALS = frozenset(vars(nn.Module()))
+
 
 def find_unregistered(model: nn.Module) -> list[str]:
     """Attributes of `model` or its submodules that hold a trainable tensor or a module in
-    a way that nn.Module does not see: a tensor with requires_grad, or a list, tuple or
-    dict of modules."""
+    a way that nn.Module does not see: a leaf tensor with requires_grad, or a list, tuple
+    or dict of modules."""
     problems = []
     for prefix, module in model.named_modules():
-        # Registered parameters, buffers and submodules live in the private dicts _parameters,
-        # _buffers and _modules; the public entries of vars(module) are the plain attributes.
+        # Registered parameters, buffers and submodules live in nn.Module's own dicts
+        # _parameters, _buffers and _modules; every other entry of vars() is a plain attribute.
         for name, value in vars(module).items():
-            if name.startswith("_"):
+            if name in MODULE_INTERNALS:
                 continue
             where = f"{prefix}.{name}" if prefix else name
-            if isinstance(value, torch.Tensor) and value.requires_grad:
+            # A leaf: a tensor computed from parameters (an activation kept by forward) is not one.
+            if isinstance(value, torch.Tensor) and value.requires_grad and value.is_leaf:
                 problems.append(f"{where}: a tensor with requires_grad; make it an nn.Parameter")
             items = value.values() if isinstance(value, dict) else value
             if isinstance(value, (list, tuple, dict)) and any(
@@ -39,25 +43,45 @@ class Net(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
             x = torch.relu(block(x))
-        return self.head(x) / self.temperature
+        self.last_output = self.head(x) / self.temperature  # kept for inspection: not a mistake
+        return self.last_output
 
 
-broken_report = find_unregistered(Net(registered=False))
-fixed_report = find_unregistered(Net(registered=True))
+broken, fixed = Net(registered=False), Net(registered=True)
+broken_report = find_unregistered(broken)
+fixed(torch.randn(2, 4))  # the forward pass keeps an activation that requires grad
+fixed_report = find_unregistered(fixed)
 print("broken Net:")
 for problem in broken_report:
     print("  ", problem)
-print("fixed Net:", fixed_report)
+print("fixed Net, after a forward pass:", fixed_report)
 problems_found = len(broken_report)
+
+
+class PrivateNames(nn.Module):  # the same mistakes under names starting with "_"
+    def __init__(self) -> None:
+        super().__init__()
+        self._blocks = [nn.Linear(4, 4)]
+        self._temperature = torch.tensor(1.0, requires_grad=True)
+
+
+private_report = find_unregistered(PrivateNames())
+print("private names:", [problem.split(":")[0] for problem in private_report])
 
 # Why vars() works: a registered parameter lives in _parameters, not among the plain attributes.
 linear = nn.Linear(4, 1)
-public = sorted(name for name in vars(linear) if not name.startswith("_"))
-print("public attributes of nn.Linear:", public, " parameters:", list(linear._parameters))
+plain = sorted(name for name in vars(linear) if name not in MODULE_INTERNALS)
+print("plain attributes of nn.Linear:", plain, " parameters:", list(linear._parameters))
 
 found_in = [problem.split(":")[0] for problem in broken_report]
 assert found_in == ["blocks", "temperature"] and fixed_report == []  # witness: finds-both
 assert problems_found == 2
-assert "weight" not in public and "weight" in linear._parameters  # witness: private-dicts
+assert "weight" not in vars(linear) and "weight" in linear._parameters  # witness: private-dicts
+assert plain == ["in_features", "out_features"]
 assert broken_report[0].startswith("blocks: modules in a list")
 assert broken_report[1].startswith("temperature: a tensor with requires_grad")
+assert [p.split(":")[0] for p in private_report] == [  # witness: private-names-found
+    "_blocks",
+    "_temperature",
+]
+assert fixed.last_output.requires_grad and fixed_report == []  # witness: activation-not-flagged

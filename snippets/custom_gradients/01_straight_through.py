@@ -1,0 +1,76 @@
+"""A straight-through estimator: round in forward, pass the gradient through unchanged."""
+
+import torch
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class RoundSTE(torch.autograd.Function):
+    """round(x) forward; backward pretends the forward was the identity."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        # Runs with autograd switched off: nothing here is recorded.
+        RoundSTE.grad_mode_in_forward = torch.is_grad_enabled()
+        return torch.round(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+        pass  # nothing to save: the backward does not need the input or the output
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        return grad_output  # one gradient per input of forward
+
+
+values = torch.tensor([-1.6, 0.2, 0.7, 1.4, 2.8]).to(device)
+
+plain_x = values.clone().requires_grad_()
+torch.round(plain_x).sum().backward()  # plain autograd: the derivative of round
+
+ste_x = values.clone().requires_grad_()
+rounded = RoundSTE.apply(ste_x)  # always call apply, never forward
+rounded.sum().backward()
+forward_ran_without_grad = RoundSTE.grad_mode_in_forward is False
+node_name = type(rounded.grad_fn).__name__
+
+direct_x = values.clone().requires_grad_()
+RoundSTE.forward(direct_x).sum().backward()  # forward alone: ordinary autograd, no custom backward
+
+print("rounded:          ", rounded.tolist())
+print("torch.round grad: ", plain_x.grad.tolist())
+print("RoundSTE grad:    ", ste_x.grad.tolist())
+print("forward() grad:   ", direct_x.grad.tolist())
+print("graph node:       ", node_name)
+
+
+
+class OldStyleRoundSTE(torch.autograd.Function):
+    """The older style: forward takes ctx and there is no setup_context."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        return grad_output
+
+
+# Both styles work with .backward(); torch.func transforms need forward + setup_context.
+func_grad = torch.func.grad(lambda x: RoundSTE.apply(x).sum())(values)
+print("torch.func.grad:  ", func_grad.tolist())
+try:
+    torch.func.grad(lambda x: OldStyleRoundSTE.apply(x).sum())(values)
+except RuntimeError as error:
+    old_style_message = str(error)
+    print("old style:        ", old_style_message.split(". ")[0])
+
+assert torch.equal(rounded, torch.round(values))  # witness: forward-rounds
+assert torch.count_nonzero(plain_x.grad) == 0  # witness: round-has-zero-grad
+assert torch.equal(ste_x.grad, torch.ones_like(values))  # witness: ste-passes-through
+assert node_name == "RoundSTEBackward"  # witness: node-named-after-class
+assert forward_ran_without_grad  # witness: forward-without-grad
+assert torch.count_nonzero(direct_x.grad) == 0  # witness: forward-directly-skips-backward
+assert torch.equal(func_grad, torch.ones_like(values))  # witness: func-grad-works
+assert "must override the setup_context staticmethod" in old_style_message  # witness: old-style-refused

@@ -1,0 +1,102 @@
+"""A Linear layer with weights rounded to a grid: the Function inside an nn.Module."""
+
+import io
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class RoundSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return torch.round(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        return grad_output
+
+
+class QuantizedLinear(nn.Module):
+    """Stores full-precision weights; computes with weights rounded to multiples of `step`."""
+
+    def __init__(self, in_features: int, out_features: int, step: float = 0.25) -> None:
+        super().__init__()
+        self.step = step
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(out_features))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        reference = nn.Linear(self.weight.shape[1], self.weight.shape[0])  # same init as Linear
+        with torch.no_grad():
+            self.weight.copy_(reference.weight)
+            self.bias.copy_(reference.bias)
+
+    def quantized_weight(self) -> torch.Tensor:
+        return RoundSTE.apply(self.weight / self.step) * self.step
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.quantized_weight(), self.bias)
+
+
+class PlainRoundLinear(QuantizedLinear):
+    """The same layer with torch.round: what plain autograd gives."""
+
+    def quantized_weight(self) -> torch.Tensor:
+        return torch.round(self.weight / self.step) * self.step
+
+
+def one_step(layer_class: type) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    layer = layer_class(4, 3).to(device)
+    x = torch.randn(8, 4).to(device)
+    before = layer.weight.detach().clone()
+    layer(x).pow(2).mean().backward()
+    torch.optim.SGD(layer.parameters(), lr=0.1).step()
+    return layer, before, x
+
+
+layer, before, x = one_step(QuantizedLinear)
+plain, plain_before, _ = one_step(PlainRoundLinear)
+
+state_keys = ", ".join(layer.state_dict())
+parameter_count = sum(p.numel() for p in layer.parameters())
+print("state_dict keys:", state_keys, f"({parameter_count} numbers)")
+print("stored weight, first row:   ", [round(v, 3) for v in layer.weight[0].tolist()])
+print("quantized weight, first row:", [v + 0.0 for v in layer.quantized_weight()[0].tolist()])
+print("plain round: weight.grad is all zero:", bool(plain.weight.grad.eq(0).all()))
+print("plain round: weight changed by the step:", not torch.equal(plain_before, plain.weight))
+print("RoundSTE:    weight changed by the step:", not torch.equal(before, layer.weight))
+
+# The STE gradient is the gradient an ordinary Linear would get at the rounded weights.
+torch.manual_seed(0)
+check = QuantizedLinear(4, 3).to(device)
+rounded_leaf = check.quantized_weight().detach().requires_grad_()
+F.linear(x, rounded_leaf, check.bias).pow(2).mean().backward()
+check.zero_grad()
+check(x).pow(2).mean().backward()
+ste_is_linear_grad = torch.allclose(check.weight.grad, rounded_leaf.grad)
+
+# Same names as nn.Linear, so checkpoints move between the two.
+buffer = io.BytesIO()
+torch.save(layer.state_dict(), buffer)
+buffer.seek(0)
+linear = nn.Linear(4, 3).to(device)
+load_result = linear.load_state_dict(torch.load(buffer, weights_only=True))
+loads_into_linear = torch.equal(linear.weight, layer.weight)
+print("loads into nn.Linear:", loads_into_linear)
+
+assert state_keys == "weight, bias" and parameter_count == 15  # witness: parameters-register
+assert plain.weight.grad is not None and plain.weight.grad.eq(0).all()  # witness: plain-zero-grad
+assert torch.equal(plain_before, plain.weight)  # witness: plain-never-learns
+assert ste_is_linear_grad  # witness: ste-grad-is-linear-grad
+assert layer.weight.grad.abs().sum() > 0 and not torch.equal(before, layer.weight)  # witness: ste-learns
+assert torch.equal(layer.quantized_weight() / 0.25, torch.round(layer.weight / 0.25))
+assert loads_into_linear and not load_result.missing_keys  # witness: loads-into-linear

@@ -1,0 +1,84 @@
+"""gradcheck compares a custom backward with finite differences; run it in float64."""
+
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch.autograd import gradcheck, gradgradcheck
+from torch.autograd.gradcheck import GradcheckError
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class SiLU(torch.autograd.Function):
+    """x * sigmoid(x), with its derivative written by hand."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        s = torch.sigmoid(x)
+        return grad_output * s * (1 + x * (1 - s))
+
+
+class WrongSiLU(SiLU):
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(x)  # forgot the product rule
+
+
+class RoundSTE(torch.autograd.Function):
+    """The straight-through rounding of the first example."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return torch.round(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        return grad_output
+
+
+torch.manual_seed(0)
+x64 = torch.randn(3, dtype=torch.float64).to(device).requires_grad_()
+
+passes = gradcheck(SiLU.apply, (x64,))
+passes_twice = gradgradcheck(SiLU.apply, (x64,))  # backward differentiated once more
+print("SiLU: gradcheck", passes, "gradgradcheck", passes_twice)
+
+try:
+    gradcheck(WrongSiLU.apply, (x64,))
+except GradcheckError as error:
+    wrong_message = str(error)
+    print("WrongSiLU:", wrong_message)
+
+# A straight-through estimator fails too: its backward is deliberately not the derivative.
+ste_passes = gradcheck(RoundSTE.apply, (x64,), raise_exception=False)
+print("straight-through rounding passes gradcheck:", ste_passes)
+
+# In float32 the finite differences are too coarse: even PyTorch's own silu is rejected.
+x32 = x64.detach().float().requires_grad_()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    float32_passes = gradcheck(F.silu, (x32,), raise_exception=False)
+float32_warning = str(caught[0].message)
+print("F.silu in float32 passes gradcheck:", float32_passes)
+print("warning:", float32_warning.split(". ")[0])
+
+assert passes and passes_twice  # witness: correct-passes
+assert wrong_message.startswith("Jacobian mismatch")  # witness: wrong-caught
+assert not ste_passes  # witness: ste-fails-gradcheck
+assert not float32_passes  # witness: float32-fails-builtin
+assert "not a double precision" in float32_warning  # witness: float32-warns

@@ -1,0 +1,87 @@
+"""A custom op: torch.compile puts it in the graph as one opaque node."""
+# guide: timeout=60
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+def softplus_kernel(x: torch.Tensor) -> torch.Tensor:
+    """Stands in for a kernel from another library: the work happens outside torch."""
+    values = [math.log1p(math.exp(v)) for v in x.flatten().tolist()]
+    return torch.tensor(values, dtype=x.dtype, device=x.device).reshape(x.shape)
+
+
+@torch.library.custom_op("guide::softplus", mutates_args=())
+def softplus(x: torch.Tensor) -> torch.Tensor:
+    return softplus_kernel(x)  # the type hints above become the op's schema
+
+
+@softplus.register_fake
+def _(x: torch.Tensor) -> torch.Tensor:
+    # Called on tensors without data while compiling: describe the output, compute nothing.
+    return torch.empty_like(x)
+
+
+def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+    ctx.save_for_backward(inputs[0])
+
+
+def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+    (x,) = ctx.saved_tensors
+    return grad_output * torch.sigmoid(x)
+
+
+softplus.register_autograd(backward, setup_context=setup_context)
+
+graphs = []
+
+
+def recording_backend(gm: torch.fx.GraphModule, example_inputs: list) -> object:
+    graphs.append(gm)
+    return gm.forward
+
+
+x = torch.tensor([-1.6, 0.2, 0.7, 1.4]).to(device)
+
+x_eager = x.clone().requires_grad_()
+softplus(2 * x_eager).sum().backward()
+
+x_compiled = x.clone().requires_grad_()
+compiled = torch.compile(lambda t: softplus(2 * t).sum(), backend="aot_eager", fullgraph=True)
+compiled(x_compiled).backward()
+print("eager gradient:   ", [round(v, 4) for v in x_eager.grad.tolist()])
+print("compiled gradient:", [round(v, 4) for v in x_compiled.grad.tolist()])
+
+torch.compile(lambda t: softplus(2 * t).sum(), backend=recording_backend, fullgraph=True)(x)
+graph_calls = [str(node.target) for node in graphs[0].graph.nodes if node.op != "placeholder"]
+print("nodes in the captured graph:", graph_calls)
+
+
+
+# The same op without register_fake and register_autograd.
+@torch.library.custom_op("guide::bare_softplus", mutates_args=())
+def bare_softplus(x: torch.Tensor) -> torch.Tensor:
+    return softplus_kernel(x)
+
+
+try:
+    bare_softplus(x.clone().requires_grad_()).sum().backward()
+except RuntimeError as error:
+    no_autograd_message = str(error)
+    print("backward without register_autograd:", no_autograd_message.split(". ")[0])
+try:
+    torch.compile(lambda t: bare_softplus(2 * t).sum(), backend="aot_eager", fullgraph=True)(x)
+except RuntimeError as error:
+    no_fake_message = str(error)
+    start = no_fake_message.index("There was no fake impl")
+    print("compile without register_fake:", no_fake_message[start:].split(". ")[0])
+
+assert torch.allclose(softplus(x), F.softplus(x))
+assert torch.allclose(x_compiled.grad, x_eager.grad)  # witness: custom-op-compiles
+assert "guide.softplus.default" in graph_calls  # witness: one-opaque-node
+assert "no autograd formula was registered" in no_autograd_message  # witness: needs-autograd
+assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake

@@ -1,0 +1,59 @@
+"""Backward hooks on a layer that is called twice: on the module, and on its weight."""
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+torch.manual_seed(0)
+first = nn.Linear(3, 4).to(device)
+shared = nn.Linear(4, 4).to(device)  # used twice in the forward pass
+x = torch.randn(5, 3).to(device)
+
+module_calls = []  # what the module hook sees, one entry per call
+weight_calls = []  # what the tensor hook sees
+
+
+def module_hook(module: nn.Module, grad_input: tuple, grad_output: tuple) -> None:
+    """Gradients with respect to the module's inputs and outputs (not its parameters)."""
+    module_calls.append([tuple(g.shape) for g in grad_input + grad_output])
+
+
+def weight_hook(grad: torch.Tensor) -> None:
+    weight_calls.append(grad.clone())
+
+
+module_handle = shared.register_full_backward_hook(module_hook)
+weight_handle = shared.weight.register_hook(weight_hook)
+shared(shared(first(x))).sum().backward()
+module_handle.remove()
+weight_handle.remove()
+
+print("module hook calls:", len(module_calls), "- shapes of (grad_input, grad_output):")
+for shapes in module_calls:
+    print("   ", shapes)
+print("weight hook calls:", len(weight_calls))
+
+# The weight hook saw the sum of both uses: compare with two separate copies of the layer.
+copy_a, copy_b = nn.Linear(4, 4).to(device), nn.Linear(4, 4).to(device)
+copy_a.load_state_dict(shared.state_dict())
+copy_b.load_state_dict(shared.state_dict())
+copy_b(copy_a(first(x).detach())).sum().backward()
+summed = copy_a.weight.grad + copy_b.weight.grad
+print("hook saw copy_a + copy_b:", torch.allclose(weight_calls[0], summed))
+
+# A module hook that returns new input gradients changes what flows to earlier layers only.
+first.zero_grad()
+shared.zero_grad()
+handle = shared.register_full_backward_hook(lambda m, gi, go: (torch.zeros_like(gi[0]),))
+shared(shared(first(x))).sum().backward()
+handle.remove()
+print("after zeroing grad_input: first.weight.grad is zero:", bool(first.weight.grad.eq(0).all()))
+
+module_hook_calls = len(module_calls)
+weight_hook_calls = len(weight_calls)
+assert module_hook_calls == 2 and module_calls[0] == [(5, 4), (5, 4)]  # witness: module-per-call
+assert weight_hook_calls == 1  # witness: tensor-hook-once
+assert torch.allclose(weight_calls[0], summed)  # witness: tensor-hook-sum
+assert torch.allclose(shared.weight.grad, summed)  # witness: module-hook-spares-params
+assert first.weight.grad.eq(0).all()  # witness: module-hook-changes-upstream

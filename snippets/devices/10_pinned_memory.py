@@ -1,0 +1,74 @@
+"""Pinned memory and non_blocking copies: what runs while the copy runs, and when to synchronize."""
+
+import warnings
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+torch.manual_seed(0)
+batch = torch.randn(4, 3)
+
+# Pinning copies a CPU tensor into page-locked memory, which only an accelerator's driver provides.
+try:
+    pin_outcome = f"pinned: {batch.pin_memory().is_pinned()}"
+except RuntimeError as error:
+    pin_outcome = f"{type(error).__name__}: {error}"
+print("batch.pin_memory() ->", pin_outcome)
+
+# To the CPU, from the CPU, non_blocking has nothing to overlap with.
+same_tensor = batch.to("cpu", non_blocking=True) is batch  # already there: no copy at all
+copied = torch.empty_like(batch)
+copied.copy_(batch, non_blocking=True)
+copy_done_on_return = torch.equal(copied, batch)  # read at once, without synchronizing
+print("CPU to CPU, non_blocking=True: same tensor", same_tensor, "| copy done", copy_done_on_return)
+
+# DataLoader(pin_memory=True) pins each batch, where an accelerator is available.
+dataset = TensorDataset(torch.randn(8, 3))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    (first,) = next(iter(DataLoader(dataset, batch_size=4, pin_memory=True)))
+loader_warnings = [str(w.message) for w in caught]
+print("DataLoader(pin_memory=True): batch pinned", first.is_pinned(), "| warnings:")
+for message in loader_warnings:
+    print("   ", message)
+
+if device.type == "cuda":
+    # Host to device: from pinned memory the copy is queued and .to() returns at once. A kernel
+    # queued after it on the same stream runs after it, so no synchronization is needed here.
+    on_gpu = batch.pin_memory().to(device, non_blocking=True)
+    host_to_device_right = torch.equal((on_gpu * 2).cpu(), batch * 2)
+
+    # Device to host: a large result, freshly computed behind a queue of other work.
+    n = 1 << 24  # 16M floats, 64 MB
+    busy = torch.randn(4096, 4096, device=device)
+    for _ in range(20):
+        busy = torch.tanh(busy @ busy)  # keeps the GPU busy for a while
+    fresh = (torch.arange(n, device=device) % 1000).float() * 0.5 + 1.0
+    host = fresh.to("cpu", non_blocking=True)  # returns before the copy has run
+    # Reading `host` here would be a race: it may still hold whatever its memory held before.
+    copied_event = torch.cuda.Event()
+    copied_event.record()  # queued after the copy on the same stream
+    copied_event.synchronize()  # wait for it (torch.cuda.synchronize() waits for everything)
+    expected = (torch.arange(n) % 1000).float() * 0.5 + 1.0
+    device_to_host_right = torch.equal(host, expected)
+    print("host to device, then a kernel: values right", host_to_device_right)
+    print("device to host into pinned memory:", host.is_pinned(), end=" | ")
+    print("values right after the event:", device_to_host_right)
+
+assert same_tensor  # witness: cpu-to-cpu-no-copy
+assert copy_done_on_return  # witness: cpu-copy-is-plain
+if not torch.accelerator.is_available():
+    warned = any(
+        "pin_memory' argument is set as true but no accelerator" in m for m in loader_warnings
+    )
+    assert warned and not first.is_pinned()  # witness: loader-warns
+    if torch.version.cuda is None and torch.version.hip is None:  # a CPU-only build of PyTorch
+        assert pin_outcome.startswith("RuntimeError")  # witness: pin-needs-accelerator
+if device.type == "cuda":
+    assert first.is_pinned()  # witness: loader-pins
+    assert host_to_device_right  # witness: stream-orders-copy
+    assert host.is_pinned()  # witness: to-cpu-is-pinned
+    assert device_to_host_right  # witness: synchronized-values-right

@@ -1,0 +1,46 @@
+"""Which GPUs a process sees: device indices, and CUDA_VISIBLE_DEVICES set before CUDA starts."""
+
+# guide: timeout=60
+
+import os
+import subprocess
+import sys
+
+import torch
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+# An index is part of the name. Nothing checks that the machine has a second GPU until a tensor
+# is allocated there.
+second = torch.device("cuda:1")
+print(f"{second}: type {second.type!r}, index {second.index}")
+print("CUDA devices this process sees:", torch.cuda.device_count())
+
+# CUDA reads CUDA_VISIBLE_DEVICES once, when it starts in a process. The safe place to set it is
+# outside the program, in the command that starts it; here, for a child process.
+child_code = (
+    "import torch; print(torch.cuda.device_count()); "
+    "print(torch.accelerator.current_accelerator(check_available=True) or torch.device('cpu'))"
+)
+child = subprocess.run(
+    [sys.executable, "-c", child_code],
+    env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    capture_output=True,
+    text=True,
+    check=True,
+)
+hidden_count, hidden_choice = child.stdout.split()
+hidden_count = int(hidden_count)
+print(
+    'with CUDA_VISIBLE_DEVICES="": CUDA devices',
+    hidden_count,
+    "| the guide's line picks",
+    hidden_choice,
+)
+
+assert second.type == "cuda" and second.index == 1  # witness: index-is-a-name
+assert hidden_count == 0  # witness: hidden-count-zero
+assert hidden_choice == "cpu"  # witness: hidden-picks-cpu
+if device.type == "cuda":
+    assert torch.cuda.device_count() >= 1 > hidden_count  # witness: parent-sees-gpu

@@ -1,0 +1,61 @@
+"""A state_dict through safetensors: to a file and back, and to bytes in memory and back."""
+
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load, load_file, save, save_file
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+def make_model() -> nn.Module:
+    return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+
+
+torch.manual_seed(0)
+model = make_model().to(device)
+X = torch.randn(16, 4).to(device)
+model(X)  # one training-mode pass updates BatchNorm's running statistics
+model.eval()
+state = model.state_dict()
+
+with tempfile.TemporaryDirectory() as folder:
+    path = Path(folder) / "model.safetensors"
+    save_file(state, path)  # tensors on any device: they are copied to the file
+    file_content = path.read_bytes()
+    loaded = load_file(path)  # a plain dict of tensors, on the CPU unless told otherwise
+    on_device = load_file(path, device=str(device))
+
+for key in sorted(loaded):  # the keys come back in no particular order: sort them to print
+    print(f"{key:22} {str(tuple(loaded[key].shape)):6} {loaded[key].dtype}")
+tensors_in_file = len(loaded)
+file_bytes = len(file_content)
+loaded_devices = sorted({str(tensor.device) for tensor in loaded.values()})
+device_argument_devices = sorted({str(tensor.device) for tensor in on_device.values()})
+print(f"{tensors_in_file} tensors in {file_bytes} bytes, loaded onto {loaded_devices}")
+print(f"with device={str(device)!r}: onto {device_argument_devices}")
+
+restored = make_model().to(device)  # fresh weights and running statistics
+result = restored.load_state_dict(loaded)  # copies the CPU tensors into the model, on its device
+restored.eval()
+with torch.no_grad():
+    same_outputs = torch.equal(model(X), restored(X))
+print("load_state_dict:", result, "| same outputs:", same_outputs)
+
+# No file at all: save() returns the bytes save_file writes, load() reads them back.
+data = save(state)
+from_bytes = load(data)
+same_bytes = data == file_content
+print(f"save() gave {len(data)} bytes, the same as the file: {same_bytes}")
+
+assert sorted(loaded) == sorted(state) and tensors_in_file == 9
+assert all(torch.equal(loaded[key], state[key].cpu()) for key in state)
+assert loaded_devices == ["cpu"]  # witness: loads-on-cpu
+assert all(t.device.type == device.type for t in on_device.values())  # witness: device-argument
+if device.type == "cuda":  # the GPU run: the tensors were created on the GPU by load_file
+    assert device_argument_devices == ["cuda:0"]
+assert result.missing_keys == [] and result.unexpected_keys == []
+assert same_outputs  # witness: round-trip-same-outputs
+assert same_bytes and all(torch.equal(from_bytes[k], loaded[k]) for k in state)  # witness: bytes

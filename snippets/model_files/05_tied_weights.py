@@ -1,0 +1,64 @@
+"""A model whose embedding and output layer share one weight, saved with safetensors."""
+
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_model, save_file, save_model
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class TinyLM(nn.Module):
+    def __init__(self, vocab_size: int = 100, d_model: int = 16, tie: bool = True) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.head = nn.Linear(d_model, vocab_size, bias=False)
+        if tie:
+            self.head.weight = self.embed.weight  # one Parameter, registered twice
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(tokens))
+
+
+torch.manual_seed(0)
+model = TinyLM().to(device)
+tokens = torch.randint(0, 100, (2, 5)).to(device)
+
+with tempfile.TemporaryDirectory() as folder:
+    path = Path(folder) / "tiny-lm.safetensors"
+    try:  # two keys on one memory: save_file refuses
+        save_file(model.state_dict(), path)
+        share_error = "saved"
+    except RuntimeError as error:
+        share_error = str(error).strip()
+    print("save_file:", share_error.split(":")[0], "...")  # then the names, in any order
+
+    save_model(model, path)  # drops the duplicate name and notes it in the metadata
+    with safe_open(path, framework="pt") as file:
+        keys_in_file, header = file.keys(), file.metadata()
+    print("in the file:", keys_in_file, "| metadata:", header)
+
+    restored = TinyLM().to(device)  # the model's own code ties the two weights
+    missing, unexpected = load_model(restored, path, device=str(device))
+    still_tied = restored.head.weight is restored.embed.weight
+    with torch.no_grad():
+        same_outputs = torch.equal(model(tokens), restored(tokens))
+    print("restored: tied:", still_tied, "| same outputs:", same_outputs)
+
+    try:  # a model that does not tie the weights finds a name missing
+        load_model(TinyLM(tie=False).to(device), path, device=str(device))
+        untied_result = "loaded"
+    except RuntimeError as error:
+        untied_result = str(error)
+    print("into an untied model:", untied_result.replace("\n", " "))
+
+assert share_error.startswith("Some tensors share memory")  # witness: save-file-refuses
+assert keys_in_file == ["embed.weight"]  # witness: stored-once
+assert header == {"head.weight": "embed.weight"}  # witness: alias-in-metadata
+assert not missing and not unexpected
+assert still_tied  # witness: tie-restored
+assert same_outputs  # witness: same-outputs
+assert 'Missing key(s) in state_dict: "head.weight"' in untied_result  # witness: tie-from-code

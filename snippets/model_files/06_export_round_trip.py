@@ -1,0 +1,47 @@
+"""torch.export: a program that runs without the Python class that produced it."""
+# guide: timeout=60
+
+import io
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+torch.manual_seed(0)
+model = Net().to(device).eval()
+x = torch.randn(2, 4).to(device)
+with torch.no_grad():
+    expected = model(x)
+
+exported = torch.export.export(model, (x,))  # runs forward once, records the operations
+operations = [str(node.target) for node in exported.graph.nodes if node.op == "call_function"]
+print("operations:", operations)
+print("weights:", list(exported.state_dict))
+
+file = io.BytesIO()
+torch.export.save(exported, file)
+print(f"saved: {file.tell()} bytes")
+
+del Net, model  # the class is gone: nothing named Net can be imported or looked up any more
+file.seek(0)
+loaded = torch.export.load(file)
+runnable = loaded.module()  # an nn.Module built from the stored graph
+with torch.no_grad():
+    output = runnable(x)
+same_outputs = torch.allclose(output, expected)
+print("runs without the class:", type(runnable).__mro__[1].__name__, "| same outputs:", same_outputs)
+
+assert operations == ["aten.linear.default", "aten.relu.default", "aten.linear.default"]
+assert "Net" not in globals() and isinstance(runnable, torch.fx.GraphModule)  # witness: no-class
+assert same_outputs  # witness: same-outputs

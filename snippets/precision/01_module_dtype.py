@@ -1,0 +1,57 @@
+"""module.to(dtype) casts floating parameters, their gradients and floating buffers; not integers."""
+
+import copy
+
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+model(torch.randn(8, 4)).sum().backward()  # one backward pass: every parameter has a .grad
+weight, weight_grad = model[0].weight, model[0].weight.grad
+running_mean = model[1].running_mean  # a reference to a buffer, taken before the cast
+
+model.to(torch.bfloat16)  # the same as model.bfloat16(); model.half() casts to float16
+dtypes = {name: str(t.dtype).removeprefix("torch.") for name, t in model.state_dict().items()}
+for name, dtype in dtypes.items():
+    print(f"{name:22} {dtype}")
+
+grad_dtype = model[0].weight.grad.dtype
+print(f"{'0.weight.grad':22} {str(grad_dtype).removeprefix('torch.')}")
+same_parameter = model[0].weight is weight
+same_grad = model[0].weight.grad is weight_grad
+same_buffer = model[1].running_mean is running_mean
+print("same Parameter object:", same_parameter, "| same .grad object:", same_grad)
+print("same running_mean object:", same_buffer, "| the old reference is", running_mean.dtype)
+
+# .half() follows the same rule with float16.
+half_dtypes = {t.dtype for t in copy.deepcopy(model).half().state_dict().values()}
+print(".half() leaves:", sorted(str(d) for d in half_dtypes))
+
+# A bfloat16 model needs bfloat16 inputs: the layer does not cast a float32 batch.
+try:
+    model(torch.randn(2, 4))
+    input_error = "no error"
+except RuntimeError as error:
+    input_error = str(error)
+print("float32 input:", input_error)
+output_dtype = model(torch.randn(2, 4).bfloat16()).dtype
+print("bfloat16 input gives", output_dtype)
+
+# Module.to accepts only floating-point (and complex) dtypes.
+try:
+    model.to(torch.int64)
+    int_error = "no error"
+except TypeError as error:
+    int_error = str(error)
+print("to(torch.int64):", int_error)
+
+floating = [name for name, dtype in dtypes.items() if dtype == "bfloat16"]
+assert len(floating) == 6 and dtypes["1.num_batches_tracked"] == "int64"  # witness: int-stays
+assert same_parameter and weight.dtype == torch.bfloat16  # witness: parameter-cast-in-place
+assert same_grad and weight_grad.dtype == torch.bfloat16  # witness: grad-cast
+assert not same_buffer and running_mean.dtype == torch.float32  # witness: buffer-replaced
+assert half_dtypes == {torch.float16, torch.int64}  # witness: half-same-rule
+assert "same dtype" in input_error  # witness: input-not-cast
+assert output_dtype == torch.bfloat16
+assert int_error.startswith("nn.Module.to only accepts floating point")  # witness: int-refused

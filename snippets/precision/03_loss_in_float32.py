@@ -1,0 +1,44 @@
+"""A loss written by hand inside CPU autocast runs in bfloat16; compute it in float32 instead."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 10))
+x, target = torch.randn(256, 16), torch.randint(0, 10, (256,))
+
+with torch.autocast("cpu", dtype=torch.bfloat16):
+    logits = model(x)  # bfloat16
+    library_loss = F.cross_entropy(logits, target)  # on CPU's float32 list
+    picked = logits.log_softmax(dim=-1).gather(1, target[:, None])
+    hand_loss = -picked.mean()  # written by hand: every step follows its bfloat16 input
+outside_loss = F.cross_entropy(logits.float(), target)  # outside autocast, in float32
+
+# The reference: the same bfloat16 logits, with the loss computed in float64.
+exact = F.cross_entropy(logits.double(), target).item()
+hand_error = abs(hand_loss.item() - exact)
+outside_error = abs(outside_loss.item() - exact)
+print(f"cross_entropy inside autocast: {library_loss.dtype}")
+print(f"loss by hand inside autocast:  {hand_loss.dtype}, {hand_loss.item():.6f}")
+print(f"loss outside, in float32:      {outside_loss.dtype}, {outside_loss.item():.6f}")
+print(f"error of the loss itself: bfloat16 {hand_error:.1e}, float32 {outside_error:.1e}")
+
+# A bfloat16 scalar has few values to take: near the loss, neighbours are this far apart.
+loss_bf16 = outside_loss.detach().bfloat16()
+spacing = (torch.nextafter(loss_bf16, loss_bf16 + 1) - loss_bf16).item()
+print(f"bfloat16 numbers near {loss_bf16.item():.6f} are {spacing} apart")
+falling = loss_bf16.float() + torch.tensor([0.006, 0.004, 0.002, 0.0, -0.002, -0.004, -0.006])
+print("a float32 loss falling by 0.002 per step:", [f"{v:.4f}" for v in falling.tolist()])
+print("the same losses in bfloat16:", [f"{v:.4f}" for v in falling.bfloat16().tolist()])
+distinct_in_bf16 = falling.bfloat16().unique().numel()
+
+outside_loss.backward()
+grad_dtype = model[0].weight.grad.dtype
+print("gradients reach the float32 parameters as", grad_dtype)
+
+assert library_loss.dtype == outside_loss.dtype == torch.float32  # witness: float32-loss
+assert hand_loss.dtype == torch.bfloat16  # witness: hand-loss-bfloat16
+assert hand_error > 100 * outside_error  # witness: hand-loss-less-accurate
+assert spacing == 2**-6 and distinct_in_bf16 == 1  # witness: coarse-scalar
+assert grad_dtype == torch.float32

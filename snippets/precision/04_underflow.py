@@ -1,0 +1,60 @@
+"""A small gradient becomes zero in float16; scaling the loss keeps it; bfloat16 keeps it anyway."""
+
+import torch
+from torch import nn
+
+for dtype in (torch.float16, torch.bfloat16, torch.float32):
+    info = torch.finfo(dtype)
+    print(
+        f"{str(dtype):15} max {info.max:.3g}  smallest normal {info.smallest_normal:.3g}  "
+        f"smallest {info.smallest_normal * info.eps:.3g}  eps {info.eps:.3g}"
+    )
+half, bf16, single = (torch.finfo(d) for d in (torch.float16, torch.bfloat16, torch.float32))
+float16_max = half.max
+float16_smallest = half.smallest_normal * half.eps  # below the normal range: subnormal numbers
+
+# One tiny gradient value, rounded to each dtype.
+tiny = torch.tensor(1e-8)
+in_float16 = tiny.half().item()
+in_bfloat16 = tiny.bfloat16().item()
+scale = 2.0**16  # GradScaler's default initial scale
+scaled_in_float16 = (tiny * scale).half()
+recovered = (scaled_in_float16.float() / scale).item()  # unscaled in float32
+print(f"1e-8 in float16: {in_float16}, in bfloat16: {in_bfloat16:.4g}")
+print(f"1e-8 * 2**16 in float16: {scaled_in_float16.item():.4g}, divided back: {recovered:.4g}")
+
+
+# The same thing in a backward pass: float16 activations under autocast, a loss whose
+# gradients are that small, and float32 parameters.
+def first_weight_grad(dtype: torch.dtype, scaler: torch.amp.GradScaler | None) -> torch.Tensor:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with torch.autocast("cpu", dtype=dtype):
+        out = model(torch.randn(8, 4))
+    loss = 1e-8 * out.float().sum()
+    if scaler is None:
+        loss.backward()
+    else:
+        scaler.scale(loss).backward()  # backward of loss * scale
+        scaler.unscale_(optimizer)  # divide the float32 .grad by the scale again
+    return model[0].weight.grad
+
+
+plain = first_weight_grad(torch.float16, None)
+scaled = first_weight_grad(torch.float16, torch.amp.GradScaler("cpu"))
+in_bf16 = first_weight_grad(torch.bfloat16, None)
+print("float16, no scaler:   nonzero gradients", plain.count_nonzero().item(), "of", plain.numel())
+print("float16, GradScaler:  nonzero gradients", scaled.count_nonzero().item())
+print("bfloat16, no scaler:  nonzero gradients", in_bf16.count_nonzero().item())
+largest_difference = (scaled - in_bf16).abs().max().item() / in_bf16.abs().max().item()
+print(f"float16 + scaler vs bfloat16: largest difference {largest_difference:.1%} of the largest")
+
+assert float16_max == 65504 and in_float16 == 0.0 < 1e-8 < float16_smallest  # witness: underflow
+assert abs(recovered - 1e-8) < 1e-3 * 1e-8  # witness: scaling-keeps-it
+assert bf16.smallest_normal == single.smallest_normal  # witness: bf16-range
+assert bf16.max / single.max > 0.99 and in_bfloat16 != 0.0
+assert plain.count_nonzero() == 0  # witness: zero-gradients
+assert scaled.count_nonzero() == scaled.numel()  # witness: scaler-rescues
+assert in_bf16.count_nonzero() == in_bf16.numel()  # witness: bf16-no-scaler
+assert largest_difference < 0.02

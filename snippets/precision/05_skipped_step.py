@@ -1,0 +1,53 @@
+"""GradScaler skips a step whose gradients overflowed, and lowers the scale."""
+
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+scaler = torch.amp.GradScaler("cpu")  # the device type; the default is "cuda"
+x = torch.rand(1, 4)  # one sample, values below 1
+stepped = []  # the steps in which optimizer.step() was called
+optimizer.register_step_pre_hook(lambda opt, args, kwargs: stepped.append(step))
+
+history = []
+for step in range(3):
+    optimizer.zero_grad()
+    with torch.autocast("cpu", dtype=torch.float16):
+        out = model(x)  # float16
+    loss = out.float().sum()  # d loss / d out = 1, so d (loss * scale) / d out = scale
+    before = model.weight.detach().clone()
+    scale = scaler.get_scale()
+    scaler.scale(loss).backward()
+    finite = bool(model.weight.grad.isfinite().all())  # still scaled: step() unscales
+    scaler.step(optimizer)  # unscales, then skips optimizer.step() if anything is inf or nan
+    scaler.update()  # halves the scale after a skipped step
+    changed = not torch.equal(before, model.weight)
+    history.append((scale, finite, changed, scaler.get_scale()))
+    print(f"step {step}: scale {scale:g}, finite gradients {finite}, weights changed {changed}")
+
+print("optimizer.step() ran in steps", stepped)
+first_scale, first_finite, first_changed, scale_after_first = history[0]
+second_scale, second_finite, second_changed, scale_after_second = history[1]
+
+# GradScaler is for float32 parameters with low-precision activations, not for a .half() model.
+half_model = nn.Linear(4, 1).half()
+half_optimizer = torch.optim.SGD(half_model.parameters(), lr=0.01)
+half_scaler = torch.amp.GradScaler("cpu")
+half_scaler.scale(half_model(x.half()).float().sum()).backward()
+try:
+    half_scaler.step(half_optimizer)
+    half_error = "no error"
+except ValueError as error:
+    half_error = str(error)
+print("GradScaler with float16 parameters:", half_error)
+
+# 65536, the default initial scale, is above float16's largest value, 65504.
+assert first_scale == 2.0**16 > torch.finfo(torch.float16).max  # witness: scale-overflows
+assert not first_finite and stepped == [1, 2]  # witness: step-skipped
+assert not first_changed
+assert scale_after_first == first_scale / 2  # witness: scale-halved
+assert second_finite and second_changed  # witness: next-step-runs
+assert scale_after_second == second_scale  # witness: no-growth-yet
+assert half_error.startswith("Attempting to unscale FP16 gradients")  # witness: half-refused

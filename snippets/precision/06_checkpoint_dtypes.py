@@ -1,0 +1,52 @@
+"""A float32 checkpoint in a bfloat16 model: copy_ keeps bfloat16, assign=True takes float32."""
+
+import io
+
+import torch
+from torch import nn
+
+
+def make_model() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def saved_size(state: dict[str, torch.Tensor]) -> int:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getbuffer().nbytes
+
+
+torch.manual_seed(0)
+checkpoint = make_model().state_dict()  # float32, as trained
+
+# The default: load_state_dict copies each value into the model's own bfloat16 tensor.
+copied = make_model().bfloat16()
+copied.load_state_dict(checkpoint)
+copied_dtype = copied[0].weight.dtype
+rounded_on_load = torch.equal(copied[0].weight, checkpoint["0.weight"].bfloat16())
+print("default load:     0.weight is", copied_dtype)
+
+# assign=True: the model takes the checkpoint's tensors, dtype and all.
+assigned = make_model().bfloat16()
+assigned.load_state_dict(checkpoint, assign=True)
+assigned_dtype = assigned[0].weight.dtype
+takes_the_tensor = assigned[0].weight.data_ptr() == checkpoint["0.weight"].data_ptr()
+print("assign=True load: 0.weight is", assigned_dtype)
+
+# A low-precision copy for inference: cast the floating tensors, keep the integer ones.
+low = {k: v.bfloat16() if v.is_floating_point() else v for k, v in checkpoint.items()}
+float32_bytes, bfloat16_bytes = saved_size(checkpoint), saved_size(low)
+size_ratio = bfloat16_bytes / float32_bytes
+print(f"saved: float32 {float32_bytes} bytes, bfloat16 {bfloat16_bytes} bytes ({size_ratio:.2f})")
+
+# What the cast costs: round to nearest, so at most half of eps, relative.
+weight, rounded = checkpoint["0.weight"], low["0.weight"].float()
+relative = ((rounded - weight).abs() / weight.abs()).max().item()
+half_eps = torch.finfo(torch.bfloat16).eps / 2
+print(f"largest relative change of a weight: {relative:.2e} (eps / 2 = {half_eps:.2e})")
+
+assert copied_dtype == torch.bfloat16 and rounded_on_load  # witness: copy-keeps-dtype
+assert assigned_dtype == torch.float32 and takes_the_tensor  # witness: assign-takes-dtype
+assert low["1.num_batches_tracked"].dtype == torch.int64
+assert 0.49 < size_ratio < 0.52  # witness: size-halves
+assert relative <= half_eps  # witness: rounding-bound

@@ -1,0 +1,72 @@
+"""assert_close's default tolerances per dtype, and an honest tolerance for a bfloat16 forward pass."""
+
+import math
+
+import torch
+from torch import nn
+
+# The table in the documentation of torch.testing.assert_close: dtype -> (rtol, atol).
+documented = {
+    torch.float16: (1e-3, 1e-5),
+    torch.bfloat16: (1.6e-2, 1e-5),
+    torch.float32: (1.3e-6, 1e-5),
+    torch.float64: (1e-7, 1e-7),
+}
+
+
+def is_close(actual: torch.Tensor, expected: torch.Tensor, **tolerances: float) -> bool:
+    try:
+        torch.testing.assert_close(actual, expected, **tolerances)
+    except AssertionError:
+        return False
+    return True
+
+
+# Near 1, neighbouring numbers are eps apart. With |actual - 1| <= atol + rtol * 1, the
+# defaults accept a whole number of such steps, and must reject one more.
+accepted_steps = {}
+for dtype, (rtol, atol) in documented.items():
+    eps = torch.finfo(dtype).eps
+    steps = math.floor((atol + rtol) / eps)
+    one = torch.ones((), dtype=dtype)
+    inside = torch.tensor(1 + steps * eps, dtype=dtype)
+    outside = torch.tensor(1 + (steps + 1) * eps, dtype=dtype)
+    assert is_close(inside, one) and not is_close(outside, one)  # witness: table-holds
+    accepted_steps[str(dtype).removeprefix("torch.")] = steps
+    print(f"{str(dtype):15} rtol {rtol:<7g} atol {atol:<6g} eps {eps:.3g}: {steps} steps of eps")
+bfloat16_steps = accepted_steps["bfloat16"]
+float32_steps = accepted_steps["float32"]
+
+# A small MLP in float32 and the same weights in bfloat16, against a float64 reference.
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+x = torch.randn(128, 32)
+with torch.no_grad():
+    exact = model.double()(x.double())
+    in_float32 = model.float()(x)
+    in_bfloat16 = model.bfloat16()(x.bfloat16()).float()
+scale = in_float32.abs().max().item()  # the size of the outputs
+bf16_error = (in_bfloat16 - in_float32).abs().max().item()
+float32_error = (in_float32.double() - exact).abs().max().item()
+bf16_eps = torch.finfo(torch.bfloat16).eps
+print(f"largest output {scale:.3f}; float32 error {float32_error:.1e}")
+error_in_eps = bf16_error / scale / bf16_eps
+print(f"bfloat16 vs float32: largest difference {bf16_error:.2e}, {error_in_eps:.2f} eps x scale")
+
+# The defaults for bfloat16 compare each element with its own size: outputs near zero fail.
+defaults_pass = is_close(in_bfloat16.bfloat16(), in_float32, check_dtype=False)
+rtol, atol = documented[torch.bfloat16]
+failing = (in_bfloat16 - in_float32).abs() > atol + rtol * in_float32.abs()
+failing_count = int(failing.sum())
+largest_failing = in_float32[failing].abs().max().item()
+print(f"{failing_count} of {in_float32.numel()} outputs fail the defaults; the largest of them")
+print(f"is {largest_failing:.3f}, {largest_failing / scale:.0%} of the largest output")
+# Measured against the size of the outputs, the error is a fraction of bfloat16's eps.
+honest = {"rtol": 2 * bf16_eps, "atol": bf16_eps * scale}
+honest_pass = is_close(in_bfloat16, in_float32, **honest)
+print("default bfloat16 tolerances:", defaults_pass, "| rtol 2 eps, atol eps x scale:", honest_pass)
+
+assert float32_error < 1e-6
+assert not defaults_pass and failing_count > 0  # witness: defaults-fail
+assert largest_failing < scale / 4  # witness: small-outputs-fail
+assert bf16_error < bf16_eps * scale and honest_pass  # witness: honest-tolerance
