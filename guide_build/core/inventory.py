@@ -71,9 +71,8 @@ def nav_pages(nav: Iterable) -> Iterator[tuple[str | None, str]]:
 
 def inventory_table(nav: Iterable, docs_dir: Path) -> str:
     """The table for the pages of `nav`, read from `docs_dir`."""
-    return table(
-        [count_page(page, (docs_dir / page).read_text(encoding="utf-8"), title) for title, page in nav_pages(nav)]
-    )
+    pages = [(title, page) for title, page in nav_pages(nav) if (docs_dir / page).is_file()]  # MkDocs reports the rest
+    return table([count_page(page, (docs_dir / page).read_text(encoding="utf-8"), title) for title, page in pages])
 
 
 def table(rows: list[PageCounts]) -> str:

@@ -44,7 +44,6 @@ print("forward() grad:   ", direct_x.grad.tolist())
 print("graph node:       ", node_name)
 
 
-
 class OldStyleRoundSTE(torch.autograd.Function):
     """The older style: forward takes ctx and there is no setup_context."""
 
@@ -65,6 +64,9 @@ try:
 except RuntimeError as error:
     old_style_message = str(error)
     print("old style:        ", old_style_message.split(". ")[0])
+old_style_refused = "must override the setup_context staticmethod" in old_style_message
+old_x = values.clone().requires_grad_()
+OldStyleRoundSTE.apply(old_x).sum().backward()
 
 assert torch.equal(rounded, torch.round(values))  # witness: forward-rounds
 assert torch.count_nonzero(plain_x.grad) == 0  # witness: round-has-zero-grad
@@ -73,4 +75,5 @@ assert node_name == "RoundSTEBackward"  # witness: node-named-after-class
 assert forward_ran_without_grad  # witness: forward-without-grad
 assert torch.count_nonzero(direct_x.grad) == 0  # witness: forward-directly-skips-backward
 assert torch.equal(func_grad, torch.ones_like(values))  # witness: func-grad-works
-assert "must override the setup_context staticmethod" in old_style_message  # witness: old-style-refused
+assert torch.equal(old_x.grad, torch.ones_like(values))  # witness: old-style-backward-works
+assert old_style_refused  # witness: old-style-refused

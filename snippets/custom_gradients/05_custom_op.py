@@ -61,7 +61,6 @@ graph_calls = [str(node.target) for node in graphs[0].graph.nodes if node.op != 
 print("nodes in the captured graph:", graph_calls)
 
 
-
 # The same op without register_fake and register_autograd.
 @torch.library.custom_op("guide::bare_softplus", mutates_args=())
 def bare_softplus(x: torch.Tensor) -> torch.Tensor:

@@ -44,8 +44,12 @@ if device.type == "cuda":
     # Device to host: a large result, freshly computed behind a queue of other work.
     n = 1 << 24  # 16M floats, 64 MB
     busy = torch.randn(4096, 4096, device=device)
-    for _ in range(20):
-        busy = torch.tanh(busy @ busy)  # keeps the GPU busy for a while
+
+    def keep_busy() -> None:  # queues tens of milliseconds of work
+        for _ in range(20):
+            torch.tanh(busy @ busy)
+
+    keep_busy()
     fresh = (torch.arange(n, device=device) % 1000).float() * 0.5 + 1.0
     host = fresh.to("cpu", non_blocking=True)  # returns before the copy has run
     # Reading `host` here would be a race: it may still hold whatever its memory held before.
@@ -54,6 +58,8 @@ if device.type == "cuda":
     copied_event.synchronize()  # wait for it (torch.cuda.synchronize() waits for everything)
     expected = (torch.arange(n) % 1000).float() * 0.5 + 1.0
     device_to_host_right = torch.equal(host, expected)
+    keep_busy()
+    blocking_right = torch.equal((fresh + 0).cpu(), expected)  # without the flag, .cpu() waits
     print("host to device, then a kernel: values right", host_to_device_right)
     print("device to host into pinned memory:", host.is_pinned(), end=" | ")
     print("values right after the event:", device_to_host_right)
@@ -72,3 +78,4 @@ if device.type == "cuda":
     assert host_to_device_right  # witness: stream-orders-copy
     assert host.is_pinned()  # witness: to-cpu-is-pinned
     assert device_to_host_right  # witness: synchronized-values-right
+    assert blocking_right  # witness: plain-cpu-waits

@@ -17,7 +17,9 @@ raw_bytes = len(data) - 8 - header_length  # then the tensors' bytes, one after 
 print(json.dumps(header))
 fields = sorted({field for entry in header.values() for field in entry})
 element_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
-print(f"fields per tensor: {fields}; {raw_bytes} bytes of data for {element_bytes} bytes of numbers")
+print(
+    f"fields per tensor: {fields}; {raw_bytes} bytes of data for {element_bytes} bytes of numbers"
+)
 
 
 def refusal(tensors: dict) -> str:

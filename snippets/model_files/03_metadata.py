@@ -1,4 +1,4 @@
-"""A safetensors file that can rebuild its model: tensors for the numbers, header strings for the rest."""
+"""A safetensors file that can rebuild its model: tensors for numbers, header strings for the rest."""
 
 import dataclasses
 import json
@@ -56,7 +56,8 @@ def load_model(path: Path) -> tuple[nn.Module, dict, list[str]]:
         model_class, config_class = MODELS[header["model_class"]]
         model = model_class(config_class(**json.loads(header["model_config"])))
         parts = {"model": {}, "preprocessing": {}}
-        for key in file.keys():
+        names = file.keys()  # a list of the tensors' names
+        for key in names:
             part, name = key.split(".", 1)
             parts[part][name] = file.get_tensor(key)
     model.load_state_dict(parts["model"])

@@ -1,4 +1,4 @@
-"""module.to(dtype) casts floating parameters, their gradients and floating buffers; not integers."""
+"""module.to(dtype) casts floating parameters, their gradients and floating buffers only."""
 
 import copy
 

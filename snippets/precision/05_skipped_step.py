@@ -1,5 +1,7 @@
 """GradScaler skips a step whose gradients overflowed, and lowers the scale."""
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -43,6 +45,17 @@ except ValueError as error:
     half_error = str(error)
 print("GradScaler with float16 parameters:", half_error)
 
+# Without a device type GradScaler means "cuda"; where CUDA is missing it switches itself off.
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    default_scaler = torch.amp.GradScaler()
+default_enabled = default_scaler.is_enabled()
+where = "cuda" if torch.cuda.is_available() else "cpu"
+unchanged_loss = default_scaler.scale(torch.tensor(2.0, device=where)).item()
+print("GradScaler() enabled:", default_enabled, "| scale(2.0) returns", unchanged_loss)
+for warning in caught:
+    print("warning:", warning.message)
+
 # 65536, the default initial scale, is above float16's largest value, 65504.
 assert first_scale == 2.0**16 > torch.finfo(torch.float16).max  # witness: scale-overflows
 assert not first_finite and stepped == [1, 2]  # witness: step-skipped
@@ -51,3 +64,7 @@ assert scale_after_first == first_scale / 2  # witness: scale-halved
 assert second_finite and second_changed  # witness: next-step-runs
 assert scale_after_second == second_scale  # witness: no-growth-yet
 assert half_error.startswith("Attempting to unscale FP16 gradients")  # witness: half-refused
+if torch.cuda.is_available():
+    assert default_enabled and unchanged_loss == 2.0**17
+else:
+    assert not default_enabled and unchanged_loss == 2.0  # witness: default-is-cuda

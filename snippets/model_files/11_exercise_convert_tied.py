@@ -1,0 +1,74 @@
+"""Exercise: convert a tied model's torch.save checkpoint to safetensors, with no model at hand."""
+
+import io
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+
+class TinyLM(nn.Module):
+    def __init__(self, vocab_size: int = 100, d_model: int = 16) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.head = nn.Linear(d_model, vocab_size, bias=False)
+        self.head.weight = self.embed.weight
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(tokens))
+
+
+torch.manual_seed(0)
+model = TinyLM()
+old_file = io.BytesIO()
+torch.save(model.state_dict(), old_file)  # what we were given
+
+
+def convert(state: dict, path: Path) -> None:
+    """Write each storage once; record every other name for it in the metadata."""
+    kept, aliases = {}, {}
+    for name in sorted(state):
+        tensor = state[name]
+        same = [
+            k
+            for k, t in kept.items()
+            if t.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr()
+        ]
+        if same:
+            aliases[name] = same[0]
+        else:
+            kept[name] = tensor
+    save_file(kept, path, metadata=aliases)
+
+
+def load_converted(path: Path) -> dict:
+    state = load_file(path)
+    with safe_open(path, framework="pt") as file:
+        for alias, name in (file.metadata() or {}).items():
+            state[alias] = state[name]  # the same tensor under both names
+    return state
+
+
+old_file.seek(0)
+state = torch.load(old_file)  # torch.load rebuilds the sharing between the two entries
+with tempfile.TemporaryDirectory() as folder:
+    path = Path(folder) / "tiny-lm.safetensors"
+    convert(state, path)
+    with safe_open(path, framework="pt") as file:
+        stored, metadata = file.keys(), file.metadata()
+    restored = TinyLM()
+    result = restored.load_state_dict(load_converted(path))  # strict: every name is there
+
+tokens = torch.randint(0, 100, (2, 5))
+with torch.no_grad():
+    same_outputs = torch.equal(model(tokens), restored(tokens))
+print("stored:", stored, "| metadata:", metadata)
+print("strict load:", result, "| tied:", restored.head.weight is restored.embed.weight)
+print("same outputs:", same_outputs)
+
+assert stored == ["embed.weight"] and metadata == {"head.weight": "embed.weight"}  # witness: once
+assert result.missing_keys == [] and result.unexpected_keys == []  # witness: strict-load
+assert restored.head.weight is restored.embed.weight and same_outputs

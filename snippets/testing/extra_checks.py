@@ -1,0 +1,165 @@
+"""Three more tests for one nn.Module, beside check_module: a state_dict round trip, a forward pass
+in low precision, and gradcheck in float64.
+
+Save this file beside the scripts or test files that use it, then
+
+    from extra_checks import check_gradients, check_low_precision, check_round_trip
+
+Each function returns a one-line report, or raises AssertionError naming the module and what
+failed. None of them changes the module it is given. Run the file directly
+(python extra_checks.py) to see all three check a small model.
+"""
+
+import copy
+import io
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+
+def _require(condition: object, name: str, message: str) -> None:
+    if not condition:  # an explicit raise, as in check_module: `python -O` removes asserts
+        raise AssertionError(f"{name}: {message}")
+
+
+def _device_of(module: nn.Module, device: torch.device | str | None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    anchor = next(iter([*module.parameters(), *module.buffers()]), None)
+    return anchor.device if anchor is not None else torch.device("cpu")
+
+
+def _random_input(shape: Sequence[int], seed: int) -> torch.Tensor:
+    """Drawn on the CPU from a generator of its own: the same numbers on every device."""
+    return torch.randn(tuple(shape), generator=torch.Generator().manual_seed(seed))
+
+
+def unsaved_tensors(module: nn.Module) -> list[str]:
+    """Names of tensors the module holds that its state_dict leaves out: non-persistent buffers
+    and plain tensor attributes."""
+    saved = module.state_dict().keys()
+    names = [name for name, _ in module.named_buffers() if name not in saved]
+    for prefix, submodule in module.named_modules():
+        for attribute, value in vars(submodule).items():
+            if isinstance(value, torch.Tensor):  # parameters and buffers live elsewhere
+                names.append(f"{prefix}.{attribute}" if prefix else attribute)
+    return sorted(names)
+
+
+def check_round_trip(
+    module: nn.Module,
+    make_module: Callable[[], nn.Module],
+    input_shape: Sequence[int],
+    *,
+    seed: int = 0,
+    atol: float = 1e-6,
+    rtol: float = 1e-5,
+    device: torch.device | str | None = None,
+) -> str:
+    """Save `module.state_dict()` to memory, load it into a fresh `make_module()`, and check that
+    both give the same output in eval mode. The fresh module is built from other random numbers
+    (seed + 1), so that a tensor the state_dict leaves out shows up as a difference."""
+    name = type(module).__name__
+    device = _device_of(module, device)
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    buffer.seek(0)
+    with torch.random.fork_rng(devices=[]):  # leave the global CPU random stream as it was
+        torch.manual_seed(seed + 1)
+        fresh = make_module().to(device)
+    fresh.load_state_dict(torch.load(buffer, map_location=device, weights_only=True))
+    x = _random_input(input_shape, seed).to(device)
+    modes = {m: m.training for m in module.modules()}
+    try:
+        module.eval()
+        fresh.eval()
+        with torch.no_grad():
+            before, after = module(x), fresh(x)
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+    if not torch.allclose(before, after, atol=atol, rtol=rtol):
+        unsaved = unsaved_tensors(module)
+        hint = f"; not in the state_dict: {unsaved}" if unsaved else ""
+        raise AssertionError(f"{name}: outputs differ after a state_dict round trip{hint}")
+    return f"{name}: same output after a state_dict round trip"
+
+
+def check_low_precision(
+    module: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    dtype: torch.dtype = torch.bfloat16,
+    tolerance: float = 2e-2,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> str:
+    """Run a copy of `module` converted to `dtype` and a float32 copy on the same input, in eval
+    mode, and check that the output has `dtype`, is finite, and is close to the float32 output:
+    |low - reference| / |reference| <= tolerance, with | | the norm over all elements. The default
+    allows about five times bfloat16's rounding unit, 2**-8."""
+    name = type(module).__name__
+    device = _device_of(module, device)
+    x = _random_input(input_shape, seed).to(device, dtype)  # rounded to dtype once, for both
+    reference = copy.deepcopy(module).to(device, torch.float32).eval()
+    low = copy.deepcopy(module).to(device, dtype).eval()
+    with torch.no_grad():
+        expected = reference(x.float())
+        output = low(x)
+    _require(output.dtype == dtype, name, f"output dtype {output.dtype}, expected {dtype}")
+    _require(torch.isfinite(output).all(), name, f"NaN or infinity in the {dtype} output")
+    error = float((output.float() - expected).norm() / expected.norm())
+    _require(
+        error <= tolerance, name, f"relative error {error:.2g} in {dtype}, above {tolerance:g}"
+    )
+    return f"{name}: {dtype} output within {tolerance:g} of float32 (relative error {error:.0e})"
+
+
+def check_gradients(
+    module: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    seed: int = 0,
+    fast_mode: bool = True,
+    device: torch.device | str | None = None,
+) -> str:
+    """Compare the gradients autograd computes with finite differences (torch.autograd.gradcheck),
+    in float64, with respect to the input and every trainable parameter, in eval mode: a test for
+    custom backward code. `fast_mode` compares random projections of the Jacobians instead of
+    every entry. Needs float64, which some accelerators lack: pass device="cpu" there."""
+    name = type(module).__name__
+    device = _device_of(module, device)
+    module64 = copy.deepcopy(module).to(device, torch.float64).eval()
+    names = [n for n, p in module64.named_parameters() if p.requires_grad]
+    values = [p.detach().clone().requires_grad_() for p in module64.parameters() if p.requires_grad]
+    x = _random_input(input_shape, seed).to(device, torch.float64).requires_grad_()
+
+    def function(inputs: torch.Tensor, *parameters: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(module64, dict(zip(names, parameters)), (inputs,))
+
+    try:
+        torch.autograd.gradcheck(function, (x, *values), fast_mode=fast_mode)
+    except torch.autograd.gradcheck.GradcheckError as error:
+        first_line = str(error).splitlines()[0].rstrip(",")
+        if first_line.startswith("Jacobian mismatch"):  # "... with respect to input <i>"
+            index = int(first_line.rpartition(" ")[2])
+            which = "the input" if index == 0 else names[index - 1]
+            raise AssertionError(f"{name}: wrong gradient for {which} (gradcheck: {first_line})")
+        raise AssertionError(f"{name}: gradcheck failed: {first_line}")
+    return f"{name}: gradients match finite differences for the input and {len(names)} parameters"
+
+
+if __name__ == "__main__":
+    device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+    def make_model() -> nn.Module:
+        return nn.Sequential(nn.Linear(5, 8), nn.LayerNorm(8), nn.GELU(), nn.Linear(8, 3))
+
+    torch.manual_seed(0)
+    model = make_model().to(device)
+    print(check_round_trip(model, make_model, input_shape=(4, 5)))
+    print(check_low_precision(model, input_shape=(4, 5)))
+    gradients_device = "cpu" if device.type == "mps" else None  # MPS has no float64
+    print(check_gradients(model, input_shape=(4, 5), device=gradients_device))
+    assert model.training and model[0].weight.grad is None  # left as it was found
