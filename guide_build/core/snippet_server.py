@@ -33,6 +33,7 @@ import numpy  # noqa: F401
 import torch  # noqa: F401
 import torch.nn  # noqa: F401
 import torch.optim  # noqa: F401
+import torch._dynamo  # noqa: F401  (an optimizer's first use imports it: about a second per snippet)
 
 from guide_build.core import snippet_child
 
