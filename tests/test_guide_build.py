@@ -566,3 +566,16 @@ def test_include_problems_name_page_and_line(tmp_path, monkeypatch):
         'docs/p.md:5: the included file "snippets/c/02_t.py" does not exist',
         'docs/p.md:7: an executed block needs title="snippets/<chapter>/<file>.py"',
     ]
+
+
+def test_helpers_of_the_same_name_in_two_chapters_never_meet(tmp_path):
+    from snippet_definitions import definitions
+
+    for chapter in ("first", "second"):
+        (tmp_path / chapter).mkdir()
+        write(tmp_path / chapter / "shared_helper.py", f"CHAPTER = {chapter!r}\n")
+        write(tmp_path / chapter / "01_uses.py", "from shared_helper import CHAPTER\nprint(CHAPTER)\n")
+    for _ in range(2):
+        for chapter in ("first", "second"):
+            assert runner.run_snippet(tmp_path / chapter / "01_uses.py").output == f"{chapter}\n"
+            assert definitions(tmp_path / chapter / "01_uses.py")["CHAPTER"] == chapter
