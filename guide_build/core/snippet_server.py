@@ -31,9 +31,9 @@ from pathlib import Path
 # Imported here once, so that no child pays for it.
 import numpy  # noqa: F401
 import torch  # noqa: F401
+import torch._dynamo  # noqa: F401  (an optimizer's first use imports it: about a second per snippet)
 import torch.nn  # noqa: F401
 import torch.optim  # noqa: F401
-import torch._dynamo  # noqa: F401  (an optimizer's first use imports it: about a second per snippet)
 
 from guide_build.core import snippet_child
 
@@ -59,33 +59,51 @@ class _Job:
 
 def main() -> None:
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
-    requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing else may write answers
-    answers.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
     jobs: dict[int, _Job] = {}
-    buffered = b""
-    open_input = True
+    try:
+        answers.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+        _serve(sys.stdin.buffer.fileno(), answers, jobs)
+    except BrokenPipeError:
+        pass  # the build or the tests went away: stop their snippets too
+    finally:
+        for job in jobs.values():
+            _kill_group(job.pid)
+
+
+def _serve(requests: int, answers, jobs: dict[int, _Job]) -> None:
+    """Start a child per request line; answer each when its child ends or its time is up. Ends
+    when the requests are closed and every child has been answered."""
+    buffered, open_input = b"", True
     while open_input or jobs:
-        waiting = [job.pidfd for job in jobs.values()] + ([requests.fileno()] if open_input else [])
-        timeout = max(
-            0.0, min((job.deadline for job in jobs.values()), default=time.monotonic() + 60) - time.monotonic()
-        )
-        readable, _, _ = select.select(waiting, [], [], timeout)
-        if requests.fileno() in readable:
-            chunk = os.read(requests.fileno(), 65536)
-            if not chunk:
-                open_input = False
+        waiting = [job.pidfd for job in jobs.values()] + ([requests] if open_input else [])
+        next_deadline = min((job.deadline for job in jobs.values()), default=time.monotonic() + 60)
+        readable, _, _ = select.select(waiting, [], [], max(0.0, next_deadline - time.monotonic()))
+        if requests in readable:
+            chunk = os.read(requests, 65536)
+            open_input = bool(chunk)
             buffered += chunk
             while b"\n" in buffered:
                 line, buffered = buffered.split(b"\n", 1)
-                job = _start(json.loads(line))
+                request = json.loads(line)
+                try:
+                    job = _start(request)
+                except OSError as error:  # its folder vanished, say: that run fails, the server goes on
+                    answers.write(
+                        json.dumps(_refusal(request, f"{request['path']} could not be started: {error}")) + "\n"
+                    )
+                    continue
                 jobs[job.pidfd] = job
         now = time.monotonic()
         for job in list(jobs.values()):
             if job.pidfd in readable or now >= job.deadline:
                 answers.write(json.dumps(_finish(job, timed_out=job.pidfd not in readable)) + "\n")
                 del jobs[job.pidfd]
+
+
+def _refusal(request: dict, message: str) -> dict:
+    return {"id": request["id"], "output": "", "facts": {}, "seconds": 0.0, "failure": message}
 
 
 def _start(request: dict) -> _Job:
