@@ -64,6 +64,7 @@ def one_step(layer_class: type) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
 
 
 layer, before, x = one_step(QuantizedLinear)
+grid_step = layer.step
 ste_grad_nonzero = bool(layer.weight.grad.abs().sum() > 0)
 plain, plain_before, _ = one_step(PlainRoundLinear)
 
@@ -99,5 +100,6 @@ assert plain.weight.grad is not None and plain.weight.grad.eq(0).all()  # witnes
 assert torch.equal(plain_before, plain.weight)  # witness: plain-never-learns
 assert ste_is_linear_grad  # witness: ste-grad-is-linear-grad
 assert ste_grad_nonzero and not torch.equal(before, layer.weight)  # witness: ste-learns
-assert torch.equal(layer.quantized_weight() / 0.25, torch.round(layer.weight / 0.25))
+on_grid = torch.equal(layer.quantized_weight() / grid_step, torch.round(layer.weight / grid_step))
+assert grid_step == 0.25 and on_grid  # witness: weights-on-grid
 assert loads_into_linear and not load_result.missing_keys  # witness: loads-into-linear

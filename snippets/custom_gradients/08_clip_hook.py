@@ -35,7 +35,7 @@ print(f"largest |.grad| after two backward passes: {largest_after_two:.2f} (limi
 handle.remove()
 
 assert torch.allclose(after_one, clip_of_sum)  # witness: clips-the-sum
-assert not torch.allclose(clip_of_sum, sum_of_clips)
+assert not torch.allclose(clip_of_sum, sum_of_clips)  # witness: clip-of-sum-differs
 assert after_one.abs().max() <= limit
 assert torch.allclose(shared.weight.grad, 2 * after_one)  # witness: hook-before-accumulation
 assert largest_after_two > limit

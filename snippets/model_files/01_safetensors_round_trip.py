@@ -50,7 +50,8 @@ from_bytes = load(data)
 same_bytes = data == file_content
 print(f"save() gave {len(data)} bytes, the same as the file: {same_bytes}")
 
-assert sorted(loaded) == sorted(state) and tensors_in_file == 9
+assert sorted(loaded) == sorted(state) and tensors_in_file == 9  # witness: all-entries
+assert "1.running_mean" in loaded and "1.num_batches_tracked" in loaded
 assert all(torch.equal(loaded[key], state[key].cpu()) for key in state)
 assert loaded_devices == ["cpu"]  # witness: loads-on-cpu
 assert all(t.device.type == device.type for t in on_device.values())  # witness: device-argument

@@ -1,4 +1,4 @@
-"""A safetensors file that can rebuild its model: tensors for numbers, header strings for the rest."""
+"""A safetensors file that can rebuild its model: tensors for numbers, strings for the rest."""
 
 import dataclasses
 import json

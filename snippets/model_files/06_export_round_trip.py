@@ -24,10 +24,11 @@ x = torch.randn(2, 4).to(device)
 with torch.no_grad():
     expected = model(x)
 
-exported = torch.export.export(model, (x,))  # runs forward once, records the operations
+exported = torch.export.export(model, (x,))  # traces forward, records ATen operations
 operations = [str(node.target) for node in exported.graph.nodes if node.op == "call_function"]
 print("operations:", operations)
 print("weights:", list(exported.state_dict))
+model_keys = model.state_dict().keys()
 
 file = io.BytesIO()
 torch.export.save(exported, file)  # the graph and the weights, in one archive
@@ -42,6 +43,11 @@ same_outputs = torch.allclose(output, expected)
 is_graph_module = isinstance(runnable, torch.fx.GraphModule)
 print("loaded: a GraphModule:", is_graph_module, "| same outputs:", same_outputs)
 
-assert operations == ["aten.linear.default", "aten.relu.default", "aten.linear.default"]
+assert operations == [  # witness: three-operations
+    "aten.linear.default",
+    "aten.relu.default",
+    "aten.linear.default",
+]
+assert list(exported.state_dict) == list(model_keys)  # witness: weights-by-name
 assert "Net" not in globals() and is_graph_module  # witness: no-class
 assert same_outputs  # witness: same-outputs

@@ -1,5 +1,6 @@
 """Exercise: check that a safetensors file fits a model, reading only its header."""
 
+import copy
 import tempfile
 from pathlib import Path
 
@@ -30,16 +31,20 @@ def mismatches(path: Path, model: nn.Module) -> list[str]:
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
 other = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 5), nn.Linear(5, 2))
+half = copy.deepcopy(model).half()
 
 with tempfile.TemporaryDirectory() as folder:
-    good, bad = Path(folder) / "good.safetensors", Path(folder) / "bad.safetensors"
+    good, bad, halved = (Path(folder) / f"{name}.safetensors" for name in ("good", "bad", "half"))
     save_file(model.state_dict(), good)
     save_file(other.state_dict(), bad)
+    save_file(half.state_dict(), halved)
     good_problems = mismatches(good, model)
     bad_problems = mismatches(bad, model)
+    half_problems = mismatches(halved, model)
 
 print("good file:", good_problems)
 print("other file:", bad_problems)
+print("float16 file:", half_problems)
 
 assert good_problems == []  # witness: good-file-fits
 assert bad_problems == [  # witness: bad-file-listed
@@ -47,4 +52,10 @@ assert bad_problems == [  # witness: bad-file-listed
     "unexpected 3.weight",
     "2.bias: (5,) F32",
     "2.weight: (5, 8) F32",
+]
+assert half_problems == [  # witness: dtype-listed
+    "0.bias: (8,) F16",
+    "0.weight: (8, 4) F16",
+    "2.bias: (3,) F16",
+    "2.weight: (3, 8) F16",
 ]

@@ -39,5 +39,19 @@ for gate in (WhereGate(), CondGate()):
 print("agrees with the original:", agrees)
 cond_ops = ops
 
+
+class AliasGate(nn.Module):  # CondGate with `x` instead of `x.clone()` in the second branch
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cond(x.sum() > 0, lambda x: x * 2, lambda x: x, (x,))
+
+
+try:
+    torch.export.export(AliasGate(), (example,))
+    alias_result = "exported"
+except RuntimeError as error:
+    alias_result = next(line for line in str(error).splitlines() if "aliasing" in line)
+print("a branch returning its input:", alias_result)
+
 assert all(agrees.values())  # witness: both-agree
 assert "cond" in cond_ops  # witness: cond-in-graph
+assert "aliasing" in alias_result  # witness: branch-must-not-alias

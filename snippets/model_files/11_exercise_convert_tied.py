@@ -29,18 +29,14 @@ torch.save(model.state_dict(), old_file)  # what we were given
 
 def convert(state: dict, path: Path) -> None:
     """Write each storage once; record every other name for it in the metadata."""
-    kept, aliases = {}, {}
+    first_name, kept, aliases = {}, {}, {}  # first_name: storage address -> first name seen
     for name in sorted(state):
-        tensor = state[name]
-        same = [
-            k
-            for k, t in kept.items()
-            if t.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr()
-        ]
-        if same:
-            aliases[name] = same[0]
+        address = state[name].untyped_storage().data_ptr()
+        if address in first_name:
+            aliases[name] = first_name[address]
         else:
-            kept[name] = tensor
+            first_name[address] = name
+            kept[name] = state[name]
     save_file(kept, path, metadata=aliases)
 
 
@@ -54,6 +50,10 @@ def load_converted(path: Path) -> dict:
 
 old_file.seek(0)
 state = torch.load(old_file)  # torch.load rebuilds the sharing between the two entries
+shared_on_load = (
+    state["head.weight"].untyped_storage().data_ptr()
+    == state["embed.weight"].untyped_storage().data_ptr()
+)
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "tiny-lm.safetensors"
     convert(state, path)
@@ -69,6 +69,7 @@ print("stored:", stored, "| metadata:", metadata)
 print("strict load:", result, "| tied:", restored.head.weight is restored.embed.weight)
 print("same outputs:", same_outputs)
 
+assert shared_on_load  # witness: loaded-shared
 assert stored == ["embed.weight"] and metadata == {"head.weight": "embed.weight"}  # witness: once
 assert result.missing_keys == [] and result.unexpected_keys == []  # witness: strict-load
-assert restored.head.weight is restored.embed.weight and same_outputs
+assert restored.head.weight is restored.embed.weight and same_outputs  # witness: stays-tied

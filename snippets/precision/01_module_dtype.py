@@ -38,6 +38,12 @@ print("float32 input:", input_error)
 output_dtype = model(torch.randn(2, 4).bfloat16()).dtype
 print("bfloat16 input gives", output_dtype)
 
+# Training a cast model updates 16-bit weights: an update below half a step is lost.
+weight_one = nn.Parameter(torch.ones(1, dtype=torch.bfloat16))
+weight_one.grad = torch.full((1,), 0.01, dtype=torch.bfloat16)
+torch.optim.SGD([weight_one], lr=0.1).step()  # 1 - 0.1 * 0.01 = 0.999, rounded to bfloat16
+print("bfloat16 weight 1.0 after an SGD step of 0.001:", weight_one.item())
+
 # Module.to accepts only floating-point (and complex) dtypes.
 try:
     model.to(torch.int64)
@@ -54,4 +60,5 @@ assert not same_buffer and running_mean.dtype == torch.float32  # witness: buffe
 assert half_dtypes == {torch.float16, torch.int64}  # witness: half-same-rule
 assert "same dtype" in input_error  # witness: input-not-cast
 assert output_dtype == torch.bfloat16
+assert weight_one.item() == 1.0  # witness: update-lost
 assert int_error.startswith("nn.Module.to only accepts floating point")  # witness: int-refused

@@ -29,6 +29,10 @@ def output_dtypes(device_type: str, dtype: torch.dtype, x: torch.Tensor) -> dict
     return {name: str(out.dtype).removeprefix("torch.") for name, out in results.items()}
 
 
+# Without dtype=, autocast uses a default per device type.
+default_cpu, default_cuda = torch.get_autocast_dtype("cpu"), torch.get_autocast_dtype("cuda")
+print("default autocast dtype: cpu", default_cpu, "| cuda", default_cuda)
+
 torch.manual_seed(0)
 x = torch.randn(8, 16)
 on_cpu = output_dtypes("cpu", torch.bfloat16, x)
@@ -45,6 +49,7 @@ loss.backward()
 weight = model[0].weight
 print("output:", out.dtype, "| weight:", weight.dtype, "| weight.grad:", weight.grad.dtype)
 
+assert (default_cpu, default_cuda) == (torch.bfloat16, torch.float16)  # witness: defaults
 lowered = ["linear", "x @ x.T"]
 follows_input = ["softmax(h)", "log_softmax(h)", "h.sum()", "layer_norm(h)"]
 assert all(on_cpu[name] == "bfloat16" for name in lowered)  # witness: cpu-lowers-matmul

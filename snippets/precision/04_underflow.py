@@ -1,5 +1,7 @@
 """A small gradient becomes zero in float16; scaling the loss keeps it; bfloat16 keeps it anyway."""
 
+import math
+
 import torch
 from torch import nn
 
@@ -10,6 +12,7 @@ for dtype in (torch.float16, torch.bfloat16, torch.float32):
         f"smallest {info.smallest_normal * info.eps:.3g}  eps {info.eps:.3g}"
     )
 half, bf16, single = (torch.finfo(d) for d in (torch.float16, torch.bfloat16, torch.float32))
+float16_bits, bfloat16_bits = round(-math.log2(half.eps)), round(-math.log2(bf16.eps))
 float16_max = half.max
 float16_smallest = half.smallest_normal * half.eps  # below the normal range: subnormal numbers
 
@@ -52,8 +55,10 @@ print(f"float16 + scaler vs bfloat16: largest difference {largest_difference:.1%
 
 assert float16_max == 65504 and in_float16 == 0.0 < 1e-8 < float16_smallest  # witness: underflow
 assert abs(recovered - 1e-8) < 1e-3 * 1e-8  # witness: scaling-keeps-it
-assert bf16.smallest_normal == single.smallest_normal  # witness: bf16-range
-assert bf16.max / single.max > 0.99 and in_bfloat16 != 0.0
+assert (
+    bf16.smallest_normal == single.smallest_normal and bf16.max / single.max > 0.99
+)  # witness: bf16-range
+assert in_bfloat16 != 0.0 and (float16_bits, bfloat16_bits) == (10, 7)
 assert plain.count_nonzero() == 0  # witness: zero-gradients
 assert scaled.count_nonzero() == scaled.numel()  # witness: scaler-rescues
 assert in_bf16.count_nonzero() == in_bf16.numel()  # witness: bf16-no-scaler

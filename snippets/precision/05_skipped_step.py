@@ -50,6 +50,7 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     default_scaler = torch.amp.GradScaler()
 default_enabled = default_scaler.is_enabled()
+default_growth_interval = scaler.get_growth_interval()  # clean steps before the scale grows
 where = "cuda" if torch.cuda.is_available() else "cpu"
 unchanged_loss = default_scaler.scale(torch.tensor(2.0, device=where)).item()
 print("GradScaler() enabled:", default_enabled, "| scale(2.0) returns", unchanged_loss)
@@ -63,6 +64,7 @@ assert not first_changed
 assert scale_after_first == first_scale / 2  # witness: scale-halved
 assert second_finite and second_changed  # witness: next-step-runs
 assert scale_after_second == second_scale  # witness: no-growth-yet
+assert default_growth_interval == 2000
 assert half_error.startswith("Attempting to unscale FP16 gradients")  # witness: half-refused
 if torch.cuda.is_available():
     assert default_enabled and unchanged_loss == 2.0**17

@@ -49,6 +49,7 @@ scale = in_float32.abs().max().item()  # the size of the outputs
 bf16_error = (in_bfloat16 - in_float32).abs().max().item()
 float32_error = (in_float32.double() - exact).abs().max().item()
 bf16_eps = torch.finfo(torch.bfloat16).eps
+float32_eps = torch.finfo(torch.float32).eps
 print(f"largest output {scale:.3f}; float32 error {float32_error:.1e}")
 error_in_eps = bf16_error / scale / bf16_eps
 print(f"bfloat16 vs float32: largest difference {bf16_error:.2e}, {error_in_eps:.2f} eps x scale")
@@ -56,6 +57,7 @@ print(f"bfloat16 vs float32: largest difference {bf16_error:.2e}, {error_in_eps:
 # The defaults for bfloat16 compare each element with its own size: outputs near zero fail.
 defaults_pass = is_close(in_bfloat16.bfloat16(), in_float32, check_dtype=False)
 rtol, atol = documented[torch.bfloat16]
+output_count = in_float32.numel()
 failing = (in_bfloat16 - in_float32).abs() > atol + rtol * in_float32.abs()
 failing_count = int(failing.sum())
 # Why: the absolute error hardly depends on an output's size. Sort the outputs by size.
@@ -71,9 +73,14 @@ print(f"  in the largest quarter  (mean size {large_size:.3f}): {large_error:.1e
 # Measured against the size of the outputs, the error is a fraction of bfloat16's eps.
 honest = {"rtol": 2 * bf16_eps, "atol": bf16_eps * scale}
 honest_pass = is_close(in_bfloat16, in_float32, **honest)
+perturbed = in_bfloat16.clone()
+perturbed[0, 0] += 0.03 * scale  # one output off by 3% of the output scale
+catches_a_real_error = not is_close(perturbed, in_float32, **honest)
 print("default bfloat16 tolerances:", defaults_pass, "| rtol 2 eps, atol eps x scale:", honest_pass)
+print("the same, with one output off by 3% of the scale:", not catches_a_real_error)
 
 assert float32_error < 1e-6
 assert not defaults_pass and failing_count > 0  # witness: defaults-fail
 assert small_size < large_size / 5 and small_error > large_error / 2  # witness: same-error
 assert bf16_error < bf16_eps * scale and honest_pass  # witness: honest-tolerance
+assert catches_a_real_error  # witness: still-strict

@@ -17,6 +17,8 @@ trained = nn.BatchNorm1d(3)
 trained.num_batches_tracked.fill_(257)  # as after 257 training batches
 state = trained.state_dict()
 
+at_256 = torch.tensor(256.0, dtype=torch.bfloat16)
+spacing_above_256 = (torch.nextafter(at_256, at_256 + 10) - at_256).item()  # bfloat16 grid
 naive = {name: value.to(torch.bfloat16) for name, value in state.items()}
 safe = to_low_precision(state)
 print("naive cast: num_batches_tracked =", naive["num_batches_tracked"])
@@ -43,6 +45,7 @@ model(torch.randn(4, 3).bfloat16())
 counted = model.num_batches_tracked.item()
 print("safe copy, assign=True: after one more batch it reads", counted)
 
+assert spacing_above_256 == 2.0
 assert naive["num_batches_tracked"].item() == 256  # witness: naive-rounds-count
 assert copied_count.dtype == torch.int64 and copied_count.item() == 256  # witness: copy-off
 assert counter_dtype == torch.bfloat16 and stalled_at == 256  # witness: counter-stalls

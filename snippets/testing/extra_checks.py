@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
+from torch.autograd.gradcheck import GradcheckError
 
 
 def _require(condition: object, name: str, message: str) -> None:
@@ -140,13 +141,15 @@ def check_gradients(
 
     try:
         torch.autograd.gradcheck(function, (x, *values), fast_mode=fast_mode)
-    except torch.autograd.gradcheck.GradcheckError as error:
+    except GradcheckError as error:
         first_line = str(error).splitlines()[0].rstrip(",")
         if first_line.startswith("Jacobian mismatch"):  # "... with respect to input <i>"
             index = int(first_line.rpartition(" ")[2])
             which = "the input" if index == 0 else names[index - 1]
-            raise AssertionError(f"{name}: wrong gradient for {which} (gradcheck: {first_line})")
-        raise AssertionError(f"{name}: gradcheck failed: {first_line}")
+            raise AssertionError(
+                f"{name}: wrong gradient for {which} (gradcheck: {first_line})"
+            ) from error
+        raise AssertionError(f"{name}: gradcheck failed: {first_line}") from error
     return f"{name}: gradients match finite differences for the input and {len(names)} parameters"
 
 
@@ -162,4 +165,4 @@ if __name__ == "__main__":
     print(check_low_precision(model, input_shape=(4, 5)))
     gradients_device = "cpu" if device.type == "mps" else None  # MPS has no float64
     print(check_gradients(model, input_shape=(4, 5), device=gradients_device))
-    assert model.training and model[0].weight.grad is None  # left as it was found
+    assert model.training and model[0].weight.grad is None  # witness: left-as-found

@@ -1,0 +1,96 @@
+"""A state_dict round trip: state that the checkpoint leaves out changes the reloaded outputs.
+
+Needs extra_checks.py and module_check.py in the same folder.
+"""
+
+import torch
+from extra_checks import check_round_trip
+from module_check import check_module
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class ForgetfulStandardize(nn.Module):
+    """Standardizes each feature with statistics fitted on data, kept in non-persistent buffers."""
+
+    persistent = False  # the bug: the fitted statistics are not saved
+
+    def __init__(self, features: int = 5) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(features), persistent=self.persistent)
+        self.register_buffer("std", torch.ones(features), persistent=self.persistent)
+
+    @torch.no_grad()
+    def fit(self, data: torch.Tensor) -> "ForgetfulStandardize":
+        self.mean.copy_(data.mean(dim=0))
+        self.std.copy_(data.std(dim=0))
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class Standardize(ForgetfulStandardize):
+    persistent = True  # the fix: saved with the module
+
+
+class RandomFeatures(nn.Module):
+    """A fixed random projection, then a linear layer. The projection is a plain attribute."""
+
+    def __init__(self, features: int = 5) -> None:
+        super().__init__()
+        self.projection = torch.randn(features, features)  # the bug: not registered
+        self.linear = nn.Linear(features, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x @ self.projection.to(x.device))
+
+
+class SavedRandomFeatures(RandomFeatures):
+    def __init__(self, features: int = 5) -> None:
+        super().__init__(features)
+        self.register_buffer("projection", self.__dict__.pop("projection"))  # the fix
+
+
+def round_trip(module_class: type[nn.Module]) -> str:
+    """check_round_trip's report for a fitted module of this class, or its failure message."""
+    torch.manual_seed(0)
+    module = module_class()
+    if isinstance(module, ForgetfulStandardize):
+        module.fit(torch.randn(100, 5) * 10.0 + 5.0)
+    try:
+        return check_round_trip(module.to(device), module_class, input_shape=(4, 5))
+    except AssertionError as error:
+        return f"AssertionError: {error}"
+
+
+results = {c.__name__: round_trip(c) for c in (ForgetfulStandardize, RandomFeatures)}
+for name, result in results.items():
+    print(result)
+forgetful_message = results["ForgetfulStandardize"].removeprefix("AssertionError: ")
+plain_message = results["RandomFeatures"].removeprefix("AssertionError: ")
+fixed_reports = [round_trip(Standardize), round_trip(SavedRandomFeatures)]
+print(*fixed_reports, sep="\n")
+
+# Why: the state_dict holds neither, and check_module, which never reloads, passes both.
+forgetful_keys = list(ForgetfulStandardize().state_dict())
+plain_keys = list(RandomFeatures().state_dict())
+print("state_dict keys:", forgetful_keys, "and", plain_keys)
+passes_check_module = [
+    len(check_module(c().to(device), (4, 5), (4, n)).checks) == 5
+    for c, n in ((ForgetfulStandardize, 5), (RandomFeatures, 3))
+]
+print("check_module passes both:", all(passes_check_module))
+
+prefix = "outputs differ after a state_dict round trip"
+assert (
+    forgetful_message == f"ForgetfulStandardize: {prefix}; not in the state_dict: ['mean', 'std']"
+)
+assert forgetful_keys == []  # witness: non-persistent-not-saved
+assert plain_message.startswith(f"RandomFeatures: {prefix}")  # witness: plain-attribute-caught
+assert plain_message.endswith("['projection']") and plain_keys == ["linear.weight", "linear.bias"]
+assert all(
+    r.endswith("same output after a state_dict round trip") for r in fixed_reports
+)  # witness: fixes-pass
+assert all(passes_check_module)  # witness: check-module-misses

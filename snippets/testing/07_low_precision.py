@@ -1,0 +1,84 @@
+"""A low-precision smoke test: the bfloat16 forward pass keeps its dtype and stays near float32.
+
+Needs extra_checks.py in the same folder.
+"""
+
+import inspect
+
+import torch
+from extra_checks import check_low_precision
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+
+class Float32RMSNorm(nn.Module):
+    """RMS normalization, computed in float32 for accuracy and never cast back: the bug."""
+
+    def __init__(self, features: int = 8, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(features))
+        self.eps = eps
+
+    def normalized(self, x: torch.Tensor) -> torch.Tensor:
+        x32 = x.float()
+        return x32 * torch.rsqrt(x32.pow(2).mean(dim=-1, keepdim=True) + self.eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight * self.normalized(x)  # bfloat16 weight * float32 -> float32
+
+
+class RMSNorm(Float32RMSNorm):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight * self.normalized(x).to(x.dtype)  # the fix: back to the input's dtype
+
+
+def outcome(check, *args, **kwargs) -> str:
+    try:
+        return check(*args, **kwargs)
+    except (AssertionError, RuntimeError) as error:
+        return f"{type(error).__name__}: {error}"
+
+
+torch.manual_seed(0)
+buggy = outcome(check_low_precision, Float32RMSNorm().to(device), input_shape=(4, 8))
+print(buggy)
+fixed = outcome(check_low_precision, RMSNorm().to(device), input_shape=(4, 8))
+print(fixed)
+
+# What the wrong dtype does next: the following layer, in bfloat16, refuses a float32 input.
+model = nn.Sequential(nn.Linear(5, 8), Float32RMSNorm(), nn.Linear(8, 3)).to(device)
+next_layer = outcome(model.to(torch.bfloat16), torch.randn(4, 5).to(device, torch.bfloat16))
+print("bfloat16 model with Float32RMSNorm ->", next_layer)
+# Under autocast the same model stays in float32 and each linear layer casts its own input.
+float32_model = nn.Sequential(nn.Linear(5, 8), Float32RMSNorm(), nn.Linear(8, 3)).to(device)
+with torch.autocast(device.type, dtype=torch.bfloat16):
+    autocast_dtype = float32_model(torch.randn(4, 5).to(device)).dtype
+print("the float32 model under autocast returns", autocast_dtype)
+
+# An honest tolerance: bfloat16 keeps 8 significant bits, so rounding one number may change it by
+# up to 2**-8 of its size, and a layer rounds many times. A float32-sized tolerance rejects it.
+rounding_unit = torch.finfo(torch.bfloat16).eps / 2
+tolerance_default = inspect.signature(check_low_precision).parameters["tolerance"].default
+print(f"bfloat16 rounding unit: {rounding_unit}, default tolerance: {tolerance_default}")
+model = nn.Sequential(nn.Linear(5, 8), RMSNorm(), nn.GELU(), nn.Linear(8, 3)).to(device)
+passes = outcome(check_low_precision, model, input_shape=(4, 5))
+too_strict = outcome(check_low_precision, model, input_shape=(4, 5), tolerance=1e-5)
+print(passes)
+print(too_strict)
+
+# bfloat16 keeps float32's range, float16 does not: a small epsilon survives only in the first.
+tiny = 1e-8
+print(f"{tiny} in bfloat16:", torch.tensor(tiny, dtype=torch.bfloat16).item() > 0, end=" | ")
+print("in float16:", torch.tensor(tiny, dtype=torch.float16).item() > 0)
+
+message = buggy.removeprefix("AssertionError: ")
+assert message == "Float32RMSNorm: output dtype torch.float32, expected torch.bfloat16"
+assert fixed.startswith("RMSNorm: torch.bfloat16 output within")  # witness: cast-back-passes
+assert next_layer.startswith("RuntimeError") and "same dtype" in next_layer  # witness: next-fails
+assert autocast_dtype == torch.bfloat16  # witness: autocast-hides
+assert passes.startswith("Sequential: torch.bfloat16 output within 0.02")  # witness: honest-passes
+assert rounding_unit == 2**-8 and tolerance_default == 0.02
+assert too_strict.startswith("AssertionError: Sequential: relative error")  # witness: strict-fails
+assert torch.tensor(tiny, dtype=torch.bfloat16).item() > 0  # witness: bf16-keeps-range
+assert torch.tensor(tiny, dtype=torch.float16).item() == 0.0  # witness: fp16-underflows

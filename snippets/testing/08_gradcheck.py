@@ -1,0 +1,101 @@
+"""gradcheck for custom backward code: finite differences in float64 catch a wrong derivative.
+
+Needs extra_checks.py and module_check.py in the same folder.
+"""
+
+import warnings
+
+import torch
+from extra_checks import check_gradients
+from module_check import check_module
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+gradcheck_device = "cpu" if device.type == "mps" else device  # MPS has no float64
+
+
+class SiLUFunction(torch.autograd.Function):
+    """x * sigmoid(x), with a hand-written backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return x * torch.sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        s = torch.sigmoid(x)
+        return grad_output * (s + x * s * (1 - s))  # product rule: both terms
+
+
+class ForgotProductRule(SiLUFunction):
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(x)  # the bug: only the first term
+
+
+class CustomSiLU(nn.Module):
+    """A linear layer followed by the custom activation."""
+
+    function = SiLUFunction
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.function.apply(self.linear(x))
+
+
+class BrokenSiLU(CustomSiLU):
+    function = ForgotProductRule
+
+
+def failure(function, *args, **kwargs) -> str:
+    try:
+        function(*args, **kwargs)
+    except (AssertionError, RuntimeError) as error:
+        return f"{type(error).__name__}: {error}".splitlines()[0]
+    return "passes"
+
+
+# gradcheck itself, on the functions: inputs in float64.
+torch.manual_seed(0)
+x64 = torch.randn(4, 3, dtype=torch.float64).to(gradcheck_device).requires_grad_()
+correct = failure(torch.autograd.gradcheck, SiLUFunction.apply, (x64,))
+wrong = failure(torch.autograd.gradcheck, ForgotProductRule.apply, (x64,))
+error_message = wrong.removeprefix("GradcheckError: ")
+print("SiLUFunction in float64:     ", correct)
+print("ForgotProductRule in float64:", wrong)
+
+# In float32 the finite differences are too coarse: even the correct backward fails (with a
+# warning that says so).
+x32 = x64.detach().float().requires_grad_()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    correct_in_float32 = failure(torch.autograd.gradcheck, SiLUFunction.apply, (x32,))
+print("SiLUFunction in float32:     ", correct_in_float32)
+print("    warning:", str(caught[0].message).split(". ")[0])
+
+# In a module: check_module sees gradients everywhere and passes; check_gradients does not.
+torch.manual_seed(0)
+broken = BrokenSiLU().to(device)
+checks_passed = len(check_module(broken, (4, 5), (4, 3)).checks)
+print(f"check_module on BrokenSiLU: {checks_passed} checks passed")
+correct_layer = check_gradients(CustomSiLU().to(device), (4, 5), device=gradcheck_device)
+print(correct_layer)
+helper_message = failure(check_gradients, broken, (4, 5), device=gradcheck_device)
+helper_message = helper_message.removeprefix("AssertionError: ")
+print(helper_message)
+
+assert correct == "passes"  # witness: correct-passes
+assert error_message.startswith("Jacobian mismatch for output 0 with respect to input 0")
+assert correct_in_float32.startswith("GradcheckError: Jacobian mismatch")  # witness: float32-fails
+assert "not of double precision" in str(caught[0].message)  # witness: float32-warns
+assert checks_passed == 5  # witness: check-module-misses
+assert correct_layer.startswith("CustomSiLU: gradients match")  # witness: helper-passes-correct
+assert helper_message.startswith(  # witness: helper-catches
+    "BrokenSiLU: wrong gradient for the input (gradcheck: Jacobian mismatch"
+)
