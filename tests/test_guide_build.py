@@ -579,3 +579,12 @@ def test_helpers_of_the_same_name_in_two_chapters_never_meet(tmp_path):
         for chapter in ("first", "second"):
             assert runner.run_snippet(tmp_path / chapter / "01_uses.py").output == f"{chapter}\n"
             assert definitions(tmp_path / chapter / "01_uses.py")["CHAPTER"] == chapter
+
+
+def test_a_witnessed_statement_may_hold_a_claim():
+    from guide_build.core import witnesses
+
+    page = 'so *the weight stays at\n**3.0**{ data-claim="c/01_w.py:end" }*{ data-witness="c/01_w.py:stuck" }.'
+    (found,) = witnesses.find_witnesses(page, "docs/p.md")
+    assert (found.line, found.label) == (1, "stuck")
+    assert witnesses.unread_markup(page, "docs/p.md") == []

@@ -30,7 +30,7 @@ from guide_build.core.claims import CLAIM_RE, ProseCheck, blank_fenced_blocks
 
 LABEL = r"[a-z0-9][a-z0-9-]*"
 WITNESS_RE = re.compile(
-    r"(?<![*\w])\*(?!\*)(?P<text>[^*]+?)\*"
+    r"(?<![*\w])\*(?!\*)(?P<text>(?:[^*]|\*\*[^*]+?\*\*)+?)\*"  # the text may hold **bold** claims
     r"\{[ \t]*data-witness=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<label>" + LABEL + r")(?P=quote)[ \t]*\}"
 )
 LABEL_COMMENT_RE = re.compile(r"#\s*witness:\s*(?P<label>" + LABEL + r")\s*$")
@@ -63,7 +63,7 @@ def unread_markup(markdown: str, page: str) -> list[str]:
     """Claim or witness attributes in the prose that neither pattern reads: they would go
     unchecked, or show their markup as text (a space before `{`, braces broken over a line)."""
     prose = blank_fenced_blocks(markdown)
-    for pattern in (CLAIM_RE, WITNESS_RE):
+    for pattern in (WITNESS_RE, CLAIM_RE):  # as find_witnesses and find_claims read the page
         prose = pattern.sub(_blank, prose)
     prose = re.sub(r"(`+)[^`]*?\1", _blank, prose)  # `data-claim` named in inline code is prose
     problems = []
