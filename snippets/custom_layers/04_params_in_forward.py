@@ -53,15 +53,30 @@ for _ in range(5):
     loss.backward()  # the gradient goes to this call's weight, which the optimizer does not hold
     optimizer.step()
 optimizer_sees_current_weight = tracked is layer.weight
-tracked_never_used = tracked.grad is None  # it never took part in a backward pass
+tracked_no_grad = tracked.grad is None  # no later call used it, so no backward pass reached it
 tracked_unchanged = torch.equal(tracked, tracked_before)  # so every step skipped it
 print("optimizer holds the weight forward uses:", optimizer_sees_current_weight)
-print(
-    "the optimizer's weight has no gradient:", tracked_never_used, " unchanged:", tracked_unchanged
-)
+print("the optimizer's weight has no gradient:", tracked_no_grad, " unchanged:", tracked_unchanged)
 print("losses over 5 steps (no trend, just new random weights):", losses)
+
+# The fix when the input width is unknown: nn.LazyLinear registers placeholder parameters when it
+# is built and materializes those same objects, with their shapes, at the first call.
+lazy = nn.LazyLinear(3)
+registered = list(lazy.parameters())
+placeholders = all(isinstance(p, nn.parameter.UninitializedParameter) for p in registered)
+lazy_first = lazy(x)
+materialized_in_place = all(p is q for p, q in zip(registered, lazy.parameters(), strict=True))
+lazy_shape = tuple(lazy.weight.shape)
+lazy_same_answer = torch.equal(lazy_first, lazy(x))
+print("LazyLinear before its first call, placeholders only:", placeholders)
+print(
+    f"after it: the same objects, weight shape {lazy_shape}; "
+    f"same input, same output: {lazy_same_answer}"
+)
 
 assert parameters_before_call == 0 and "empty parameter list" in empty_message  # witness: no-params
 assert not same_answer_twice and new_weight_each_call  # witness: new-weight-each-call
 assert not optimizer_sees_current_weight  # witness: optimizer-holds-stale
-assert tracked_never_used and tracked_unchanged  # witness: stale-never-updated
+assert tracked_no_grad and tracked_unchanged  # witness: stale-never-updated
+assert placeholders  # witness: lazy-placeholders
+assert materialized_in_place and lazy_shape == (3, 5) and lazy_same_answer  # witness: lazy-kept

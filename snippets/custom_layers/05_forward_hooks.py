@@ -1,4 +1,4 @@
-"""Forward hooks: look at (or replace) a module's output without editing its class."""
+"""Forward hooks: look at (or replace) a module's output without editing its source."""
 
 import torch
 from torch import nn
@@ -34,8 +34,29 @@ print(
     f"{records[0][0]} output shape {recorded_shape}"
 )
 print(f"fraction of ReLU outputs that are zero: {zero_fraction:.2f}")
-print("outputs carried their graph:", all(carried_graph), " stored copies do:", end=" ")
+print("outputs carried their graph:", all(carried_graph), " stored tensors do:", end=" ")
 print(any(record[2].grad_fn is not None for record in records))
+
+# detach() makes no copy: the stored tensor shares the output's memory, so a module that works in
+# place after the hooked one rewrites the record. detach().clone() keeps the values as they were.
+kept = {}
+
+
+def keep_output(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+    kept["output_address"] = output.data_ptr()
+    kept["detached"] = output.detach()
+    kept["cloned"] = output.detach().clone()
+
+
+inplace_model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(inplace=True)).to(device)
+inplace_model[0].register_forward_hook(keep_output)  # the Linear, followed by an in-place ReLU
+inplace_model(x)
+shares_memory = kept["detached"].data_ptr() == kept["output_address"]
+detached_rewritten = torch.equal(kept["detached"], kept["cloned"].relu())
+clone_has_negatives = bool((kept["cloned"] < 0).any())
+print(f"detached record shares the output's memory: {shares_memory}", end="; ")
+print(f"rewritten by the in-place ReLU: {detached_rewritten}")
+print("the detach().clone() record kept the negative values:", clone_has_negatives)
 
 
 def clamp_output(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
@@ -71,6 +92,7 @@ print(
 assert calls_recorded == 2  # witness: hook-removed
 assert recorded_shape == (16, 8) and 0 < zero_fraction < 1
 assert all(carried_graph) and records[0][2].grad_fn is None  # witness: detach-drops-graph
+assert shares_memory and detached_rewritten and clone_has_negatives  # witness: detach-shares-memory
 assert largest_plain > 0.1 and abs(largest_clamped - 0.1) < 1e-6  # witness: hook-replaces-output
 assert hook_removed_cleanly  # witness: removed-cleanly
 assert pre_hook_replaced_input  # witness: pre-hook-replaces-input

@@ -27,6 +27,8 @@ print(f"state_dict keys after:  {keys_after}  (the class is now {class_name})")
 # layer.weight is computed from the stored tensor on every access, so it is always symmetric...
 is_symmetric = torch.equal(layer.weight, layer.weight.T)
 computed_each_access = layer.weight is not layer.weight  # two accesses, two new tensors
+with parametrize.cached():  # inside cached(), the first access is computed and then reused
+    cached_once = layer.weight is layer.weight
 # ...and training updates the stored tensor, `original`, through the parametrization.
 original = layer.parametrizations.weight.original
 optimizer = torch.optim.SGD(layer.parameters(), lr=0.5)
@@ -52,6 +54,25 @@ except RuntimeError as error:
     load_message = str(error)
     print(f"{type(error).__name__}: {load_message}")
 
+# strict=False hides the mismatch: the bias loads, and the weight silently keeps its random values.
+loose = nn.Linear(3, 3).to(device)
+parametrize.register_parametrization(loose, "weight", Symmetric())
+random_weight = loose.weight.detach().clone()
+report = loose.load_state_dict(plain_checkpoint, strict=False)
+print(f"with strict=False: {report}")
+keys_reported = report.missing_keys == ["parametrizations.weight.original"] and (
+    report.unexpected_keys == ["weight"]
+)
+weight_left_random = torch.equal(loose.weight, random_weight)
+bias_loaded = torch.equal(loose.bias, plain_checkpoint["bias"].to(device))
+# Loading the plain checkpoint before registering works: its weight becomes the stored tensor.
+ordered = nn.Linear(3, 3).to(device)
+ordered.load_state_dict(plain_checkpoint)
+parametrize.register_parametrization(ordered, "weight", Symmetric())
+checkpoint_stored = torch.equal(
+    ordered.parametrizations.weight.original, plain_checkpoint["weight"].to(device)
+)
+
 # Without a right_inverse, the weight cannot be assigned to.
 try:
     layer.weight = torch.eye(3, device=device)
@@ -72,11 +93,14 @@ assert keys_before == "weight, bias" and keys_after == "bias, parametrizations.w
 assert class_name == "ParametrizedLinear"
 assert class_subclasses_linear  # witness: subclass-on-the-fly
 assert computed_each_access  # witness: computed-each-access
+assert cached_once  # witness: cached-reuses
 assert optimizer_holds_original and original_updated  # witness: optimizer-updates-original
 assert is_symmetric and still_symmetric  # witness: stays-symmetric
 assert lower_triangle_grad == 0  # witness: lower-triangle-no-grad
 assert checkpoint_holds_original  # witness: checkpoint-holds-original
 assert "Missing key(s)" in load_message and "parametrizations.weight.original" in load_message
+assert keys_reported and weight_left_random and bias_loaded  # witness: strict-false-silent
+assert checkpoint_stored  # witness: load-before-register
 assert "does not implement right_inverse" in assign_message  # witness: no-right-inverse
 assert keys_removed == "bias, weight"
 assert type(layer) is nn.Linear and baked_symmetric  # witness: baked

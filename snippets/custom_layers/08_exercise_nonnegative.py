@@ -10,10 +10,10 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 
 class NonNegative(nn.Module):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return F.softplus(X)  # log(1 + e^X): positive for any stored value
+        return F.softplus(X)  # log(1 + e^X): never negative, and 0 only for very negative X
 
     def right_inverse(self, W: torch.Tensor) -> torch.Tensor:
-        W = W.abs().clamp_min(1e-3)  # start from |W|: softplus can only produce positive values
+        W = W.abs().clamp_min(1e-3)  # start from |W|: softplus produces no negative values
         return W + torch.log(-torch.expm1(-W))  # the inverse of softplus, written to stay accurate
 
 
@@ -57,8 +57,19 @@ with torch.no_grad():
 stored = layer.parametrizations.weight.original[0, 0].item()
 print(f"after assigning 0.5: weight {layer.weight[0, 0].item():.4f}, stored original {stored:.4f}")
 
+# Softplus is positive in exact arithmetic, but e^X underflows to 0 for very negative X: in
+# float32 below about -103, in float16 below about -17.
+exp_very_negative = torch.exp(torch.tensor(-110.0, device=device)).item()
+softplus_moderate = F.softplus(torch.tensor(-20.0, device=device)).item()
+softplus_very_negative = F.softplus(torch.tensor(-110.0, device=device)).item()
+softplus_half = F.softplus(torch.tensor(-20.0, dtype=torch.float16, device=device)).item()
+print(f"float32 softplus(-20) = {softplus_moderate:.3g}, softplus(-110) = {softplus_very_negative}")
+print(f"float16 softplus(-20) = {softplus_half}")
+
 assert smallest_free < -1  # witness: free-goes-negative
 assert smallest_weight > 0  # witness: stays-positive
 assert registered_from_abs  # witness: right-inverse-at-registration
 assert torch.allclose(layer.weight, torch.full((1, 4), 0.5, device=device))  # witness: assign-works
 assert abs(stored - (-0.4328)) < 1e-4  # witness: stored-inverse
+underflows = exp_very_negative == 0 and softplus_very_negative == 0 and softplus_half == 0
+assert softplus_moderate > 0 and underflows  # witness: softplus-underflows

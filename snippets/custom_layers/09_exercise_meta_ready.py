@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -47,6 +48,10 @@ def build() -> nn.Sequential:
 
 with torch.device("meta"):
     model = build()
+    # The context sets only the default device: an explicit device, or a tensor made from NumPy
+    # memory, escapes it.
+    explicit = torch.ones(3, device="cpu")
+    from_numpy = torch.from_numpy(np.ones(3))
 count_on_meta = sum(p.numel() for p in model.parameters())
 all_on_meta = all(p.is_meta for p in model.parameters())  # custom layers included
 model.to_empty(device=device)
@@ -71,12 +76,22 @@ print(
 torch.manual_seed(0)
 with torch.device(device):
     direct = build()
-linear_layers_match = all(torch.equal(model[i].weight, direct[i].weight) for i in (0, 2))
-print("MyLinear layers identical to a direct build with the same seed:", linear_layers_match)
+
+
+def same_state(a: nn.Module, b: nn.Module) -> bool:
+    state_a, state_b = a.state_dict(), b.state_dict()
+    return state_a.keys() == state_b.keys() and all(
+        torch.equal(state_a[k], state_b[k]) for k in state_a
+    )
+
+
+linear_layers_match = all(same_state(model[i], direct[i]) for i in (0, 2))
+print("MyLinear state_dicts identical to a direct build with the same seed:", linear_layers_match)
 print("still holding the NaN marker after the loop:", never_written)
 
 assert count_on_meta == 10 * 8 + 8 + 8 * 3 + 3 + 3 == 118
 assert all_on_meta  # witness: all-on-meta
+assert not explicit.is_meta and not from_numpy.is_meta  # witness: explicit-device-escapes
 assert reset_names == "MyLinear, MyLinear" and linear_layers_match  # witness: mylinear-reset
 assert skipped_names == "InitInConstructor"
 assert never_written == "3.scale"  # witness: scale-never-written

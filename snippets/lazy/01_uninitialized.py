@@ -1,6 +1,7 @@
 """A model of LazyLinear layers holds UninitializedParameters until its first forward pass."""
 
 import io
+import math
 import pickle
 
 import torch
@@ -19,7 +20,7 @@ print(
     f"requires_grad {first.weight.requires_grad}"
 )
 
-# Anything that needs the shape or the values fails.
+# Most queries that need the shape fail...
 try:
     sum(p.numel() for p in model.parameters())
 except ValueError as error:
@@ -30,6 +31,19 @@ try:
 except RuntimeError as error:
     shape_message = str(error)
     print(f"shape:    {type(error).__name__}: {shape_message[:70]}...")
+refusing = []
+for name, query in [("dim()", first.weight.dim), ("len()", lambda: len(first.weight))]:
+    try:
+        query()
+    except ValueError:
+        refusing.append(name)
+print("also raising:", ", ".join(refusing))
+
+# ...but size() and ndim answer as for an empty tensor, so counting with size() gives 0 silently.
+placeholder_size = first.weight.size()
+placeholder_ndim = first.weight.ndim
+size_count = sum(math.prod(p.size()) for p in model.parameters())
+print(f"size() {placeholder_size}, ndim {placeholder_ndim}, count via size(): {size_count}")
 
 # state_dict() does not fail: it hands back the placeholders, and the failure comes later.
 state = model.state_dict()
@@ -50,12 +64,32 @@ old_default = torch.load(
 )  # the default before PyTorch 2.6; trusted files only
 old_default_types = sorted({type(value).__name__ for value in old_default.values()})
 print("loading with weights_only=False gives back:", old_default_types)
+# A placeholder is pickled with its requires_grad only: dtype and device are not kept.
+special = nn.LazyLinear(4, device="meta", dtype=torch.float64)
+buffer = io.BytesIO()
+torch.save(special.state_dict(), buffer)
+buffer.seek(0)
+reloaded = torch.load(buffer, weights_only=False)["weight"]
+print(f"a {special.weight.dtype} placeholder on {special.weight.device} comes back as", end=" ")
+print(f"{reloaded.dtype} on {reloaded.device}")
 
 assert weight_type == "UninitializedParameter" and in_features_before == 0
-assert first.weight.dtype == torch.float32 and first.weight.requires_grad  # witness: knows
+assert (  # witness: knows
+    first.weight.dtype == torch.float32
+    and first.weight.device == torch.device("cpu")
+    and first.weight.requires_grad
+)
 assert numel_message.startswith("Attempted to use an uninitialized")  # witness: numel-fails
 assert shape_message.startswith("Can't access the shape")  # witness: shape-fails
+assert refusing == ["dim()", "len()"]  # witness: dim-len-fail
+assert placeholder_size == torch.Size([0]) and placeholder_ndim == 1  # witness: size-empty
+assert size_count == 0  # witness: size-count-zero
 assert state_types == ["UninitializedParameter"]  # witness: state-placeholders
 assert state_entries == 4
 assert load_message.startswith("Weights only load failed")  # witness: load-refuses
 assert old_default_types == ["UninitializedParameter"]  # witness: old-load-placeholders
+assert (  # witness: reload-loses-dtype-device
+    type(reloaded).__name__ == "UninitializedParameter"
+    and reloaded.dtype == torch.float32
+    and reloaded.device == torch.device("cpu")
+)

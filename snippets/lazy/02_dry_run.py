@@ -8,15 +8,17 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 
 def dry_run(model: nn.Module, example: torch.Tensor) -> nn.Module:
     """Materialize every lazy layer with one forward pass that updates no state."""
-    was_training = model.training
+    modes = {module: module.training for module in model.modules()}  # each module's own flag
     model.eval()  # batch norm then uses its running statistics instead of updating them
     with torch.no_grad():  # only the shapes are needed, not a graph for backward
         model(example)
-    return model.train(was_training)
+    for module, training in modes.items():
+        module.training = training  # not module.train(): that would also set all its children
+    return model
 
 
 model = nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10))
-model.to(device)  # move first: the parameters are then created on the right device
+model.to(device)  # move first: on a GPU, the parameters are then created there
 lazy_layer, placeholder = model[0], model[0].weight
 placeholder_moved = placeholder.device.type == device.type
 
@@ -49,6 +51,38 @@ fresh = nn.Sequential(nn.LazyLinear(4), nn.ReLU())
 fresh.forward(torch.zeros(2, 20))
 print("Sequential.forward() called directly:", fresh[0])
 
+# Casting placeholders to another dtype also works (with the default conversion, see the page)...
+cast = nn.Sequential(nn.LazyLinear(4)).to(torch.float64)
+cast(torch.zeros(2, 20, dtype=torch.float64))
+print("cast to float64 before the dry run:", cast[0].weight.dtype)
+# ...but .to("meta") replaces each placeholder by an ordinary, empty Parameter: laziness is lost.
+on_meta = nn.Sequential(nn.LazyLinear(4)).to("meta")
+meta_weight_type = type(on_meta[0].weight).__name__
+meta_weight_shape = tuple(on_meta[0].weight.shape)
+try:
+    on_meta(torch.zeros(2, 20, device="meta"))
+except AssertionError as error:
+    meta_message = str(error)
+    print(f"moved to meta: a {meta_weight_type} of shape {meta_weight_shape}; run:")
+    print(" ", meta_message)
+# The opt-in conversions that replace or swap parameters turn even a dtype cast into that.
+future_casts = []
+for flag in ("overwrite_module_params_on_conversion", "swap_module_params_on_conversion"):
+    previous = getattr(torch.__future__, f"get_{flag}")()
+    getattr(torch.__future__, f"set_{flag}")(True)
+    try:
+        future_cast = nn.Sequential(nn.LazyLinear(4)).to(torch.float64)
+    finally:
+        getattr(torch.__future__, f"set_{flag}")(previous)
+    future_casts.append(type(future_cast[0].weight).__name__)
+print("cast with the opt-in conversions:", future_casts)
+# to_empty needs shapes, so it refuses placeholders.
+try:
+    nn.Sequential(nn.LazyLinear(4)).to_empty(device=device)
+except ValueError as error:
+    to_empty_message = str(error)
+    print(f"to_empty before the dry run: {to_empty_message[:45]}...")
+
 # The input size is now fixed: another width is an ordinary shape error.
 try:
     model(torch.zeros(2, 30, device=device))
@@ -79,6 +113,17 @@ kept_var = evaluated.running_var
 kept_tracked = evaluated.num_batches_tracked.item()
 print(f"dry run in eval mode: running_var {kept_var[0].item():.2f}, batches {kept_tracked}")
 
+# The helper restores each module's own mode: a batch norm frozen on purpose stays frozen...
+frozen = with_batch_norm()
+frozen[1].eval()
+dry_run(frozen, torch.zeros(1, 20, device=device))
+print("after dry_run: model training", frozen.training, "| frozen batch norm", frozen[1].training)
+# ...which model.train(True) would not do: it sets every submodule to the same mode.
+naive = with_batch_norm()
+naive[1].eval()
+naive.train(True)
+print("after model.train(True): frozen batch norm training", naive[1].training)
+
 assert layer_type == "Linear" and weight_type == "Parameter"
 assert same_object  # witness: materialized-in-place
 assert isinstance(first, nn.Linear) and first.in_features == 20
@@ -96,3 +141,10 @@ assert torch.allclose(moved_var, torch.full_like(moved_var, 0.9))  # witness: tr
 assert one_row_message.startswith("Expected more than 1 value")  # witness: one-row-fails
 assert kept_tracked == 0 and torch.equal(kept_var, torch.ones_like(kept_var))  # witness: eval-keeps
 assert model.training and evaluated.training  # witness: mode-restored
+assert frozen.training and frozen[0].training and not frozen[1].training  # witness: frozen-kept
+assert naive[1].training  # witness: train-sets-all
+assert cast[0].weight.dtype == torch.float64  # witness: cast-first
+assert meta_weight_type == "Parameter" and meta_weight_shape == (0,)  # witness: meta-replaces
+assert future_casts == ["Parameter", "Parameter"]  # witness: future-cast-replaces
+assert meta_message.startswith("The in_features inferred from input")  # witness: meta-fails
+assert to_empty_message.startswith("Attempted to use an uninit")  # witness: to-empty-refuses

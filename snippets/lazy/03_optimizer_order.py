@@ -69,6 +69,9 @@ adagrad_state_ready = len(adagrad.state) == len(list(fresh.parameters()))
 print(f"loaded without a dry run: weight {loaded_shape}, values as saved: {loaded}")
 still_lazy = type(fresh[0]) is nn.LazyLinear and fresh[0].in_features == 0
 print("until its first forward pass:", fresh[0])
+fresh[0].reset_parameters()  # LazyLinear skips its reset while in_features is 0
+reset_did_nothing = torch.equal(fresh[0].weight, model[0].weight)
+print("reset_parameters() before that pass left the loaded values alone:", reset_did_nothing)
 fresh(torch.ones(4, 20))
 values_kept = all(torch.equal(p, q) for p, q in zip(fresh.parameters(), model.parameters()))
 print("after it:", fresh[0], " values still as saved:", values_kept)
@@ -76,9 +79,16 @@ print("after it:", fresh[0], " values still as saved:", values_kept)
 assert adagrad_message.startswith("Attempted to use an uninit")  # witness: adagrad-too-early
 assert adagrad_state_ready  # witness: adagrad-state-in-constructor
 assert placeholder_ndim == 1 and decayed_too_early == 0  # witness: ndim-one
-assert decayed == 2 and weights_changed  # witness: groups-after-dry-run
+decay_group = optimizer.param_groups[0]
+assert (  # witness: groups-after-dry-run
+    decayed == 2
+    and decay_group["weight_decay"] == 0.01
+    and any(p is model[0].weight for p in decay_group["params"])
+    and weights_changed
+)
 assert early_sgd_trains and sgd_holds_the_objects  # witness: early-sgd-trains
 assert loaded and loaded_shape == (256, 20)  # witness: load-materializes
 assert still_lazy  # witness: load-still-lazy
+assert reset_did_nothing  # witness: load-reset-no-op
 assert type(fresh[0]) is nn.Linear and fresh[0].in_features == 20  # witness: first-call-converts
 assert values_kept  # witness: first-call-keeps-values

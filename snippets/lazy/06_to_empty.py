@@ -51,6 +51,19 @@ same_as_direct = all(
 )
 print("identical to a model built directly on the device:", same_as_direct)
 
+# The exception: in deterministic mode, empty_like (so to_empty) fills floating point with NaN.
+with torch.device("meta"):
+    probe = build()
+was_deterministic = torch.are_deterministic_algorithms_enabled()
+torch.use_deterministic_algorithms(True)
+try:
+    probe.to_empty(device=device)
+finally:
+    torch.use_deterministic_algorithms(was_deterministic)
+floating = [t for t in probe.state_dict().values() if t.is_floating_point()]
+deterministic_nan = all(t.isnan().all() for t in floating)
+print("to_empty in deterministic mode fills every float tensor with NaN:", deterministic_nan)
+
 # The loop has limits. MultiheadAttention (inside every Transformer layer) has no reset_parameters,
 # only a private _reset_parameters, and its constructor zeroes the bias of its child out_proj.
 mha_has_reset_parameters = hasattr(nn.MultiheadAttention, "reset_parameters")
@@ -93,6 +106,8 @@ print(f"after to_empty and the loop: {looped_largest:.3f}, within Linear's bound
 assert count_on_meta == 10 * 8 + 8 + 8 + 8 + 8 * 3 + 3 == 131
 assert count_after_to_empty == count_on_meta  # witness: shapes-kept
 assert moved  # witness: to-empty-allocates
+assert torch.utils.deterministic.fill_uninitialized_memory
+assert deterministic_nan  # witness: deterministic-fills-nan
 assert reset_modules == 3
 assert stats_are_fresh and tracked_batches == 0  # witness: stats-reset
 assert same_as_direct  # witness: same-as-direct

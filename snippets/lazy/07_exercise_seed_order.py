@@ -10,7 +10,9 @@ def same_weights(a: nn.Module, b: nn.Module) -> bool:
 
 def lazy_then_dry_run(*layers: nn.Module) -> nn.Sequential:
     model = nn.Sequential(*layers)
-    model(torch.zeros(1, 5))  # zeros: the dry run itself draws no random numbers
+    # Zeros: the dry run itself draws no random numbers. On the CPU, like the eager twin: a model
+    # moved to a GPU first would draw its weights from the GPU's generator, another stream.
+    model(torch.zeros(1, 5))
     return model
 
 
@@ -29,10 +31,20 @@ mixed_matches = same_weights(mixed, eager)
 torch.manual_seed(0)
 eager_drew_first = same_weights(mixed[2], nn.Linear(4, 2))
 
+# The numbers come from the generator of the device the layer sits on at its dry run: on meta,
+# which has none, materializing leaves the CPU's stream alone; on the CPU, it draws from it.
+cpu_state = torch.get_rng_state()
+nn.LazyLinear(4, device="meta")(torch.zeros(1, 5, device="meta"))
+meta_left_cpu_stream = torch.equal(cpu_state, torch.get_rng_state())
+nn.LazyLinear(4)(torch.zeros(1, 5))
+cpu_drew_from_cpu_stream = not torch.equal(cpu_state, torch.get_rng_state())
+
 print("all lazy, same weights as eager:", all_lazy_matches)
 print("mixed lazy and eager, same weights as eager:", mixed_matches)
 print("the eager layer got the first numbers after the seed:", eager_drew_first)
+print("CPU stream untouched by a dry run on meta:", meta_left_cpu_stream)
 
 assert all_lazy_matches  # witness: all-lazy-match
 assert not mixed_matches  # witness: mixed-differ
 assert eager_drew_first  # witness: eager-draws-first
+assert meta_left_cpu_stream and cpu_drew_from_cpu_stream  # witness: draws-on-its-device

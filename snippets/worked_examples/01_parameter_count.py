@@ -4,27 +4,46 @@ import torch
 from torch import nn
 
 torch.manual_seed(0)
-model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3))
+sizes = [10, 8, 3]  # the design: 10 inputs, 8 hidden units, 3 outputs
+model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3))  # the model as built
 hidden, relu, output = model
 
-# By hand: Linear(d_in, d_out) holds a d_out x d_in weight and one bias per output.
-hidden_weights = hidden.in_features * hidden.out_features
-hidden_biases = hidden.out_features
+# By hand, from the design alone: Linear(d_in, d_out) holds a d_out x d_in weight and one bias
+# per output.
+hidden_weights = sizes[0] * sizes[1]
+hidden_biases = sizes[1]
 hidden_total = hidden_weights + hidden_biases
-output_weights = output.in_features * output.out_features
-output_biases = output.out_features
+output_weights = sizes[1] * sizes[2]
+output_biases = sizes[2]
 output_total = output_weights + output_biases
-relu_total = sum(p.numel() for p in relu.parameters())
+relu_total = 0  # applied element by element: nothing to learn
 by_hand = hidden_total + relu_total + output_total
 
-# PyTorch: every element of every parameter tensor the model owns.
+# PyTorch, from the built model: every element of every parameter tensor it owns.
 total = sum(p.numel() for p in model.parameters())
+tensor_count = len(list(model.parameters()))
 parameter_names = ", ".join(name for name, _ in model.named_parameters())
 
 for name, parameter in model.named_parameters():
     print(f"{name:9} shape {str(tuple(parameter.shape)):8} {parameter.numel():3} numbers")
-print(f"by hand: {hidden_total} + {relu_total} + {output_total} = {by_hand}")
-print(f"PyTorch: {total}")
+print(f"by hand, from the design: {hidden_total} + {relu_total} + {output_total} = {by_hand}")
+print(f"PyTorch, from the model:  {total}")
+
+
+# A wiring mistake: the last layer built with 4 outputs. PyTorch's count no longer matches the
+# design, but arithmetic on the sizes read back from the built layers follows the mistake.
+def count_from_layers(stack: nn.Sequential) -> int:
+    linears = [layer for layer in stack if isinstance(layer, nn.Linear)]
+    return sum(layer.in_features * layer.out_features + layer.out_features for layer in linears)
+
+
+miswired = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 4))
+miswired_count = sum(p.numel() for p in miswired.parameters())
+miswired_from_layers = count_from_layers(miswired)
+print(
+    f"miswired model: PyTorch {miswired_count}, its own layer sizes {miswired_from_layers}, "
+    f"the design {by_hand}"
+)
 
 # parameters() counts frozen parameters too; the trainable ones are those that require grad.
 trainable_before = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -41,13 +60,35 @@ computes_affine = torch.allclose(hidden(x), x @ hidden.weight.T + hidden.bias)
 owned_directly = list(model.parameters(recurse=False))  # the Sequential itself owns none
 child_names = [name for name, _ in model.named_children()]
 
+# Two layers sharing one weight tensor: parameters() yields each tensor once.
+first, second = nn.Linear(8, 8), nn.Linear(8, 8)
+second.weight = first.weight
+shared_count = sum(p.numel() for p in nn.Sequential(first, nn.ReLU(), second).parameters())
+print(f"two Linear(8, 8) sharing their weight: {shared_count} parameters")
+
+# A lazy layer has no sizes until its first call, so there is nothing to count yet.
+lazy = nn.Sequential(nn.LazyLinear(3))
+try:
+    sum(p.numel() for p in lazy.parameters())
+except ValueError as error:
+    lazy_message = str(error)
+    print(f"LazyLinear before its first call: {type(error).__name__}: {lazy_message[:43]}...")
+lazy(x)
+lazy_count = sum(p.numel() for p in lazy.parameters())
+print(f"after a first batch of width 10: {lazy_count} parameters")
+
+assert total == by_hand == 115  # witness: design-matches-model
 assert (hidden_total, relu_total, output_total) == (88, 0, 27)
-assert by_hand == total == 115
+assert list(relu.parameters()) == []  # witness: relu-has-none
+assert miswired_count != by_hand  # witness: design-catches-wiring
+assert miswired_from_layers == miswired_count == 124  # witness: layer-sizes-follow-mistake
 assert parameter_names == "0.weight, 0.bias, 2.weight, 2.bias"
 assert computes_affine  # witness: linear-affine
 assert hidden.weight.shape == (8, 10) and hidden.bias.shape == (8,)  # witness: weight-shape
-assert owned_directly == [] and total == 115  # witness: from-submodules
+assert owned_directly == [] and tensor_count == 4 and total == 115  # witness: from-submodules
 assert child_names == ["0", "1", "2"]  # witness: named-by-position
 assert trainable_before == total  # witness: equal-before
 assert frozen_still_listed and total_after_freezing == 115  # witness: counts-frozen
 assert trainable == output_total == 27  # witness: trainable-only
+assert shared_count == 8 * 8 + 8 + 8 == 80  # witness: shared-counted-once
+assert "uninitialized parameter" in lazy_message and lazy_count == 33  # witness: lazy-raises
