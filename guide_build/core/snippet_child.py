@@ -23,11 +23,13 @@ from unittest import mock
 from guide_build.core.facts import facts_of
 
 
-def run(*, display: str, script: Path, work: Path, temporary: Path, output: Path, result: Path, device: str) -> None:
+def run(
+    *, display: str, script: Path, work: Path, temporary: Path, output: Path, result: Path, device: str, timeout: float
+) -> None:
     status = 1
     try:
         _become_a_fresh_process(work, temporary, output)
-        status = _run_script(display, script, result, device)
+        status = _run_script(display, script, result, device, timeout)
     except BaseException:  # a failure of the runner itself: show it rather than die silently
         traceback.print_exc()
     finally:
@@ -47,6 +49,7 @@ def _become_a_fresh_process(work: Path, temporary: Path, output: Path) -> None:
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # where a hung run is
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})  # blocked by the server until now
     os.chdir(work)
     os.environ["TMPDIR"] = str(temporary)
     tempfile.tempdir = str(temporary)
@@ -56,7 +59,7 @@ def _become_a_fresh_process(work: Path, temporary: Path, output: Path) -> None:
     warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
 
 
-def _run_script(display: str, script: Path, result: Path, device: str) -> int:
+def _run_script(display: str, script: Path, result: Path, device: str, timeout: float) -> int:
     source = script.read_text(encoding="utf-8")
     sys.argv = [display]
     sys.path.insert(0, str(script.parent))
@@ -65,14 +68,19 @@ def _run_script(display: str, script: Path, result: Path, device: str) -> int:
     main_module.__dict__.update(namespace)
     sys.modules["__main__"] = main_module
     started = time.perf_counter()
+    # The time limit, kept by a C thread: when it passes, the stacks of all threads are written out
+    # (so the message names the snippet's line) and the process ends, however stuck its code is.
+    faulthandler.dump_traceback_later(timeout, exit=True, file=sys.stderr)
     try:
         with _device_scope(device):
             code = compile(source, display, "exec", dont_inherit=True)
             exec(code, main_module.__dict__)
             _wait_for_threads()
     except BaseException as error:  # SystemExit too: a snippet must run to its end
+        faulthandler.cancel_dump_traceback_later()
         _write(result, {"traceback": _traceback_from(error, display, script)})
         return 1
+    faulthandler.cancel_dump_traceback_later()
     seconds = time.perf_counter() - started
     sys.stdout.flush()
     sys.stderr.flush()

@@ -37,6 +37,8 @@ import torch.optim  # noqa: F401
 
 from guide_build.core import snippet_child
 
+_BACKSTOP = 10.0  # seconds past its limit before the server kills a child whose own watchdog failed
+_TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
 _RESULT = "result.json"
 _OUTPUT = "output.txt"
 _WORK = "root"
@@ -59,6 +61,8 @@ class _Job:
 
 def main() -> None:
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    # A child unblocks it once its stack dump is set up: a hang found earlier is dumped, not fatal.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing else may write answers
     jobs: dict[int, _Job] = {}
@@ -127,6 +131,7 @@ def _start(request: dict) -> _Job:
             output=folder / _OUTPUT,
             result=folder / _RESULT,
             device=request["device"],
+            timeout=timeout,
         )
     started = time.monotonic()
     return _Job(
@@ -135,7 +140,7 @@ def _start(request: dict) -> _Job:
         pid=pid,
         pidfd=os.pidfd_open(pid),
         folder=folder,
-        deadline=started + timeout,
+        deadline=started + timeout + _BACKSTOP,
         timeout=timeout,
         output_limit=int(request["output_limit"]),
         copied=copied,
@@ -166,7 +171,7 @@ def _finish(job: _Job, *, timed_out: bool) -> dict:
 
 
 def _failure(job: _Job, status: int, output: str, result: dict | None, left: list[str], timed_out: bool) -> str | None:
-    if timed_out:
+    if timed_out or (result is None and _TIMEOUT_HEADER in output):
         return (
             f"{job.display} ran past its time limit of {job.timeout:g} s and was stopped. Where it was:\n"
             f"{_last_lines(_without_runner_frames(output), 30)}\n"
