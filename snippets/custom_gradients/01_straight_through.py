@@ -68,6 +68,25 @@ old_style_refused = "must override the setup_context staticmethod" in old_style_
 old_x = values.clone().requires_grad_()
 OldStyleRoundSTE.apply(old_x).sum().backward()
 
+# setup_context is necessary, not sufficient: vmap and forward mode need more.
+try:
+    torch.func.vmap(RoundSTE.apply)(values)
+except RuntimeError as error:
+    vmap_message = str(error)
+    print("vmap:             ", vmap_message.split(". ")[0])
+try:
+    torch.func.jvp(RoundSTE.apply, (values,), (torch.ones_like(values),))
+except NotImplementedError as error:
+    jvp_message = str(error)
+    print("jvp:              ", jvp_message)
+
+
+class BatchedRoundSTE(RoundSTE):
+    generate_vmap_rule = True  # vmap runs forward on the batch, as for any torch code
+
+
+vmapped = torch.func.vmap(BatchedRoundSTE.apply)(values)
+
 assert torch.equal(rounded, torch.round(values))  # witness: forward-rounds
 assert torch.count_nonzero(plain_x.grad) == 0  # witness: round-has-zero-grad
 assert torch.equal(ste_x.grad, torch.ones_like(values))  # witness: ste-passes-through
@@ -77,3 +96,6 @@ assert torch.count_nonzero(direct_x.grad) == 0  # witness: forward-directly-skip
 assert torch.equal(func_grad, torch.ones_like(values))  # witness: func-grad-works
 assert torch.equal(old_x.grad, torch.ones_like(values))  # witness: old-style-backward-works
 assert old_style_refused  # witness: old-style-refused
+assert vmap_message.startswith("You tried to vmap over RoundSTE")  # witness: vmap-needs-rule
+assert torch.equal(vmapped, torch.round(values))  # witness: vmap-rule-works
+assert jvp_message.startswith("You must implement the jvp function")  # witness: jvp-needs-method

@@ -53,20 +53,20 @@ class PlainRoundLinear(QuantizedLinear):
         return torch.round(self.weight / self.step) * self.step
 
 
-def one_step(layer_class: type) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+def one_step(layer_class: type) -> tuple[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor]:
     torch.manual_seed(0)
     layer = layer_class(4, 3).to(device)
     x = torch.randn(8, 4).to(device)
-    before = layer.weight.detach().clone()
+    before, bias_before = layer.weight.detach().clone(), layer.bias.detach().clone()
     layer(x).pow(2).mean().backward()
     torch.optim.SGD(layer.parameters(), lr=0.1).step()
-    return layer, before, x
+    return layer, before, bias_before, x
 
 
-layer, before, x = one_step(QuantizedLinear)
+layer, before, _, x = one_step(QuantizedLinear)
 grid_step = layer.step
 ste_grad_nonzero = bool(layer.weight.grad.abs().sum() > 0)
-plain, plain_before, _ = one_step(PlainRoundLinear)
+plain, plain_before, plain_bias_before, _ = one_step(PlainRoundLinear)
 
 state_keys = ", ".join(layer.state_dict())
 parameter_count = sum(p.numel() for p in layer.parameters())
@@ -75,6 +75,7 @@ print("stored weight, first row:   ", [round(v, 3) for v in layer.weight[0].toli
 print("quantized weight, first row:", [v + 0.0 for v in layer.quantized_weight()[0].tolist()])
 print("plain round: weight.grad is all zero:", bool(plain.weight.grad.eq(0).all()))
 print("plain round: weight changed by the step:", not torch.equal(plain_before, plain.weight))
+print("plain round: bias changed by the step:  ", not torch.equal(plain_bias_before, plain.bias))
 print("RoundSTE:    weight changed by the step:", not torch.equal(before, layer.weight))
 
 # The STE gradient is the gradient an ordinary Linear would get at the rounded weights.
@@ -98,6 +99,8 @@ print("loads into nn.Linear:", loads_into_linear)
 assert state_keys == "weight, bias" and parameter_count == 15  # witness: parameters-register
 assert plain.weight.grad is not None and plain.weight.grad.eq(0).all()  # witness: plain-zero-grad
 assert torch.equal(plain_before, plain.weight)  # witness: plain-never-learns
+bias_grad_nonzero = bool(plain.bias.grad.abs().sum() > 0)
+assert bias_grad_nonzero and not torch.equal(plain_bias_before, plain.bias)  # witness: bias-learns
 assert ste_is_linear_grad  # witness: ste-grad-is-linear-grad
 assert ste_grad_nonzero and not torch.equal(before, layer.weight)  # witness: ste-learns
 on_grid = torch.equal(layer.quantized_weight() / grid_step, torch.round(layer.weight / grid_step))

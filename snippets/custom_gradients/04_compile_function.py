@@ -1,6 +1,7 @@
 """torch.compile traces into an autograd.Function: fine for torch code, stuck on anything else."""
 # guide: timeout=60
 
+import logging
 import math
 
 import torch
@@ -43,6 +44,24 @@ class KernelSoftplus(torch.autograd.Function):
         return grad_output * torch.sigmoid(x)
 
 
+class SignedScale(torch.autograd.Function):
+    """Only torch operations, but the forward branches on the values of its input."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        if x.sum() > 0:  # a Python `if` on a tensor's value
+            return 2 * x
+        return 3 * x
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        return grad_output
+
+
 graphs = []
 
 
@@ -74,6 +93,13 @@ except torch._dynamo.exc.Unsupported as error:
     unsupported_message = str(error).splitlines()[0]
     print("KernelSoftplus:", type(error).__name__, "-", unsupported_message)
 
+# Torch operations alone are not enough: Dynamo cannot follow an `if` on a tensor's value.
+try:
+    torch.compile(lambda t: SignedScale.apply(t).sum(), backend="aot_eager", fullgraph=True)(x)
+except torch._dynamo.exc.Unsupported as error:
+    branch_message = str(error).splitlines()[0]
+    print("SignedScale:", type(error).__name__, "-", branch_message)
+
 # Without fullgraph=True the same code runs, cut into several graphs around what Dynamo can't trace.
 graphs.clear()
 x_split = x.clone().requires_grad_()
@@ -84,9 +110,47 @@ print("graphs captured without fullgraph:", graphs_without_fullgraph)
 x_eager = x.clone().requires_grad_()
 KernelSoftplus.apply(2 * x_eager).sum().backward()
 
+# The piece after .tolist() is compiled for the numbers it received: new values, new graph.
+dynamo_log = logging.getLogger("torch._dynamo")
+dynamo_warnings = []
+capture = logging.Handler()
+capture.emit = lambda record: dynamo_warnings.append(record.getMessage())
+stderr_handlers, dynamo_log.handlers = dynamo_log.handlers, [capture]  # keep the output clean
+
+
+def graphs_compiled_for(values: list) -> tuple[int, torch.Tensor]:
+    before = len(graphs)
+    t = torch.tensor(values).to(device).requires_grad_()
+    split(t).backward()
+    return len(graphs) - before, t
+
+
+graphs_for_same_input, _ = graphs_compiled_for(x.tolist())
+new_inputs = [[0.1 * i, 0.2, 0.7, 1.4] for i in range(10)]
+graphs_per_new_input = []
+for values in new_inputs:
+    count, t_last = graphs_compiled_for(values)
+    graphs_per_new_input.append(count)
+dynamo_log.handlers = stderr_handlers
+recompile_limit = torch._dynamo.config.recompile_limit
+limit_warning = dynamo_warnings[0].splitlines()[0]
+print("new graphs for the same input again:", graphs_for_same_input)
+print("new graphs for each of 10 new inputs:", graphs_per_new_input)
+print("Dynamo's warning:", limit_warning)
+t_eager = torch.tensor(new_inputs[-1]).to(device).requires_grad_()
+KernelSoftplus.apply(2 * t_eager).sum().backward()
+compiled_versions = 1 + sum(graphs_per_new_input)  # the first call compiled one version
+
 assert torch.equal(x_compiled.grad, torch.full_like(x, 2.0))  # witness: compiled-function-works
 assert len(function_graphs) == 1 and "torch.round" in forward_code  # witness: forward-traced
 assert "bwd_body" in subgraphs  # witness: backward-traced
 assert "tolist" in unsupported_message  # witness: opaque-function-breaks
 assert graphs_without_fullgraph > 1  # witness: split-without-fullgraph
 assert torch.allclose(x_split.grad, x_eager.grad)  # witness: split-still-correct
+assert "Data-dependent branching" in branch_message  # witness: value-branch-breaks
+recompiled_each_time = set(graphs_per_new_input[: recompile_limit - 1]) == {1}
+none_after_limit = set(graphs_per_new_input[recompile_limit - 1 :]) == {0}
+assert graphs_for_same_input == 0 and recompiled_each_time  # witness: recompiles-per-value
+assert compiled_versions == recompile_limit and none_after_limit  # witness: stops-at-limit
+assert "recompile_limit" in limit_warning
+assert torch.allclose(t_last.grad, t_eager.grad)  # witness: correct-after-limit

@@ -7,6 +7,7 @@ import torch
 from torch.autograd import gradcheck, gradgradcheck
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+gradcheck_device = "cpu" if device.type == "mps" else device  # MPS has no float64
 
 
 def softplus_kernel(x: torch.Tensor) -> torch.Tensor:
@@ -42,7 +43,7 @@ softplus = make_op("softplus", backward)
 wrong_softplus = make_op("wrong_softplus", wrong_backward)
 
 torch.manual_seed(0)
-x64 = torch.randn(2, 3, dtype=torch.float64).to(device).requires_grad_()
+x64 = torch.randn(2, 3, dtype=torch.float64).to(gradcheck_device).requires_grad_()
 
 results = torch.library.opcheck(softplus, (x64,))
 print("opcheck softplus:      ", results)

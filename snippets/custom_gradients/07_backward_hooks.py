@@ -2,6 +2,7 @@
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -25,14 +26,17 @@ def weight_hook(grad: torch.Tensor) -> None:
 
 module_handle = shared.register_full_backward_hook(module_hook)
 weight_handle = shared.weight.register_hook(weight_hook)
+unused = shared(first(x))  # a call whose output never reaches the loss
 shared(shared(first(x))).sum().backward()
 module_handle.remove()
 weight_handle.remove()
+module_hook_calls = len(module_calls)
+weight_hook_calls = len(weight_calls)
 
-print("module hook calls:", len(module_calls), "- shapes of (grad_input, grad_output):")
+print("module hook calls for 3 calls:", module_hook_calls, "- shapes of (grad_input, grad_output):")
 for shapes in module_calls:
     print("   ", shapes)
-print("weight hook calls:", len(weight_calls))
+print("weight hook calls:", weight_hook_calls)
 
 # The weight hook saw the sum of both uses: compare with two separate copies of the layer.
 copy_a, copy_b = nn.Linear(4, 4).to(device), nn.Linear(4, 4).to(device)
@@ -49,13 +53,22 @@ handle = shared.register_full_backward_hook(lambda m, gi, go: (torch.zeros_like(
 shared(shared(first(x))).sum().backward()
 handle.remove()
 outer_keeps_own = torch.allclose(shared.weight.grad, copy_b.weight.grad)
-print("after zeroing grad_input: first.weight.grad is zero:", bool(first.weight.grad.eq(0).all()))
+first_got_zero = bool(first.weight.grad.eq(0).all())
+print("after zeroing grad_input: first.weight.grad is zero:", first_got_zero)
 print("shared.weight.grad is the outer call's share alone:", outer_keeps_own)
 
-module_hook_calls = len(module_calls)
-weight_hook_calls = len(weight_calls)
+# Reentrant checkpointing runs the backward of the checkpointed call as a backward pass of its own.
+checkpoint_calls = []
+weight_handle = shared.weight.register_hook(lambda grad: checkpoint_calls.append(grad))
+shared(checkpoint(shared, first(x), use_reentrant=True)).sum().backward()
+weight_handle.remove()
+print("weight hook calls with the first call checkpointed (reentrant):", len(checkpoint_calls))
+
 assert module_hook_calls == 2 and module_calls[0] == [(5, 4), (5, 4)]  # witness: module-per-call
 assert weight_hook_calls == 1  # witness: tensor-hook-once
 assert torch.allclose(weight_calls[0], summed)  # witness: tensor-hook-sum
 assert outer_keeps_own  # witness: module-hook-spares-params
-assert first.weight.grad.eq(0).all()  # witness: module-hook-changes-upstream
+assert first_got_zero  # witness: module-hook-changes-upstream
+assert unused.grad_fn is not None and module_hook_calls == 2  # witness: unused-call-no-hook
+two_shares = len(checkpoint_calls) == 2 and torch.allclose(sum(checkpoint_calls), weight_calls[0])
+assert two_shares  # witness: reentrant-hook-twice

@@ -53,11 +53,14 @@ compiled = torch.compile(layer, backend="aot_eager", fullgraph=True)
 compiled(x).pow(2).mean().backward()
 compiled_grad = layer.weight.grad.clone()
 print("compiled and eager weight gradients agree:", torch.allclose(compiled_grad, eager_grad))
-print("state_dict keys:", list(layer.state_dict()))
+compiled_keys = ", ".join(compiled.state_dict())
+print("layer.state_dict keys:   ", list(layer.state_dict()))
+print("compiled.state_dict keys:", list(compiled.state_dict()))
 
 checks = torch.library.opcheck(round_ste, (torch.randn(3, 4).to(device).requires_grad_(),))
 print("opcheck:", checks)
 
 assert torch.allclose(compiled_grad, eager_grad) and eager_grad_nonzero  # witness: ste-op-compiles
 assert list(layer.state_dict()) == ["weight", "bias"]  # witness: subclass-keeps-keys
+assert compiled_keys == "_orig_mod.weight, _orig_mod.bias"  # witness: compiled-keys-prefixed
 assert set(checks.values()) == {"SUCCESS"}

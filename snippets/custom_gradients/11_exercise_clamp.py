@@ -4,6 +4,7 @@ import torch
 from torch.autograd import gradcheck
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+gradcheck_device = "cpu" if device.type == "mps" else device  # MPS has no float64
 
 
 class ReturningClamp(torch.autograd.Function):
@@ -45,7 +46,8 @@ print(f"torch.clamp:    weight starts at 3.0, ends at {plain_end:.3f}")
 print(f"ReturningClamp: weight starts at 3.0, ends at {returning_end:.3f}")
 
 # Inside the range the custom gradient is the true one, and gradcheck agrees.
-inside = torch.tensor([-0.7, 0.1, 0.9], dtype=torch.float64).to(device).requires_grad_()
+inside = torch.tensor([-0.7, 0.1, 0.9], dtype=torch.float64).to(gradcheck_device)
+inside.requires_grad_()
 inside_passes = gradcheck(lambda x: ReturningClamp.apply(x, -1.0, 1.0), (inside,))
 print("gradcheck inside the range:", inside_passes)
 

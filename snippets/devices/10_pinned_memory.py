@@ -25,7 +25,7 @@ copied.copy_(batch, non_blocking=True)
 copy_done_on_return = torch.equal(copied, batch)  # read at once, without synchronizing
 print("CPU to CPU, non_blocking=True: same tensor", same_tensor, "| copy done", copy_done_on_return)
 
-# DataLoader(pin_memory=True) pins each batch, where an accelerator is available.
+# DataLoader(pin_memory=True) pins each batch on CUDA (and ROCm), not on a machine without one.
 dataset = TensorDataset(torch.randn(8, 3))
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
@@ -36,12 +36,6 @@ for message in loader_warnings:
     print("   ", message)
 
 if device.type == "cuda":
-    # Host to device: from pinned memory the copy is queued and .to() returns at once. A kernel
-    # queued after it on the same stream runs after it, so no synchronization is needed here.
-    on_gpu = batch.pin_memory().to(device, non_blocking=True)
-    host_to_device_right = torch.equal((on_gpu * 2).cpu(), batch * 2)
-
-    # Device to host: a large result, freshly computed behind a queue of other work.
     n = 1 << 24  # 16M floats, 64 MB
     busy = torch.randn(4096, 4096, device=device)
 
@@ -49,6 +43,22 @@ if device.type == "cuda":
         for _ in range(20):
             torch.tanh(busy @ busy)
 
+    # Host to device, from pinned memory, behind a queue of other work.
+    expected = (torch.arange(n) % 1000).float() * 0.5 + 1.0
+    source = expected.pin_memory()  # pinned before the GPU gets busy
+    keep_busy()
+    on_gpu = source.to(device, non_blocking=True)  # queued behind keep_busy(); returns at once
+    copied_event = torch.cuda.Event()
+    copied_event.record()  # queued after the copy on the same stream
+    returned_before_copy = not copied_event.query()  # the copy has not run, nor read `source`
+    doubled = on_gpu * 2  # queued after the copy on the same stream: runs after it
+    copied_event.synchronize()  # wait before writing into `source`: the copy reads it
+    source.zero_()  # safe now, and without effect on the copy
+    host_to_device_right = torch.equal(doubled.cpu(), expected * 2)
+    print("host to device from pinned memory: .to() returned before the copy ran:", end=" ")
+    print(returned_before_copy, "| a kernel queued after it saw the values:", host_to_device_right)
+
+    # Device to host: a large result, freshly computed behind a queue of other work.
     keep_busy()
     fresh = (torch.arange(n, device=device) % 1000).float() * 0.5 + 1.0
     host = fresh.to("cpu", non_blocking=True)  # returns before the copy has run
@@ -56,13 +66,13 @@ if device.type == "cuda":
     copied_event = torch.cuda.Event()
     copied_event.record()  # queued after the copy on the same stream
     copied_event.synchronize()  # wait for it (torch.cuda.synchronize() waits for everything)
-    expected = (torch.arange(n) % 1000).float() * 0.5 + 1.0
     device_to_host_right = torch.equal(host, expected)
     keep_busy()
     blocking_right = torch.equal((fresh + 0).cpu(), expected)  # without the flag, .cpu() waits
-    print("host to device, then a kernel: values right", host_to_device_right)
     print("device to host into pinned memory:", host.is_pinned(), end=" | ")
     print("values right after the event:", device_to_host_right)
+elif device.type == "mps":  # the DataLoader switches pinning off there, with a warning
+    assert any("not supported on MPS" in m for m in loader_warnings) and not first.is_pinned()
 
 assert same_tensor  # witness: cpu-to-cpu-no-copy
 assert copy_done_on_return  # witness: cpu-copy-is-plain
@@ -75,7 +85,8 @@ if not torch.accelerator.is_available():
         assert pin_outcome.startswith("RuntimeError")  # witness: pin-needs-accelerator
 if device.type == "cuda":
     assert first.is_pinned()  # witness: loader-pins
-    assert host_to_device_right  # witness: stream-orders-copy
+    assert returned_before_copy  # witness: pinned-copy-returns-early
+    assert returned_before_copy and host_to_device_right  # witness: stream-orders-copy
     assert host.is_pinned()  # witness: to-cpu-is-pinned
     assert device_to_host_right  # witness: synchronized-values-right
     assert blocking_right  # witness: plain-cpu-waits

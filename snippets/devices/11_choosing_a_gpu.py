@@ -39,8 +39,24 @@ print(
     hidden_choice,
 )
 
+if device.type == "cuda":
+    # The device line has already started the CUDA driver, which read the variable then. Setting
+    # it afterwards, in Python, hides nothing: shown in a child process that runs the same line.
+    late_code = (
+        "import os, torch; "
+        "device = torch.accelerator.current_accelerator(check_available=True); "
+        "os.environ['CUDA_VISIBLE_DEVICES'] = ''; "
+        "print(torch.ones(1, device=device).device.type)"
+    )
+    late = subprocess.run(
+        [sys.executable, "-c", late_code], capture_output=True, text=True, check=True
+    )
+    late_choice = late.stdout.strip()
+    print("CUDA_VISIBLE_DEVICES='' set after the device line: a tensor still goes to", late_choice)
+
 assert second.type == "cuda" and second.index == 1  # witness: index-is-a-name
 assert hidden_count == 0  # witness: hidden-count-zero
 assert hidden_choice == "cpu"  # witness: hidden-picks-cpu
 if device.type == "cuda":
     assert torch.cuda.device_count() >= 1 > hidden_count  # witness: parent-sees-gpu
+    assert late_choice == "cuda"  # witness: late-setting-ignored

@@ -17,16 +17,28 @@ with torch.device("meta"):  # the meta device shows the effect on any machine
         "torch.zeros(3)": torch.zeros(3),
         "torch.tensor([1.0, 2.0])": torch.tensor([1.0, 2.0]),
         "nn.Linear(3, 2).weight": nn.Linear(3, 2).weight,
+        "torch.as_tensor(existing)": torch.as_tensor(existing),
+        "torch.asarray(existing)": torch.asarray(existing),
+        "torch.as_tensor(array)": torch.as_tensor(array),
         "torch.zeros(3, device='cpu')": torch.zeros(3, device="cpu"),
         "existing * 2": existing * 2,
         "torch.zeros_like(existing)": torch.zeros_like(existing),
         "existing.new_ones(3)": existing.new_ones(3),
         "torch.from_numpy(array)": torch.from_numpy(array),
+        "torch.normal(0.0, 1.0, size=(3,))": torch.normal(0.0, 1.0, size=(3,)),
+        "torch.Tensor(3)": torch.Tensor(3),  # the legacy constructors
+        "torch.FloatTensor(3)": torch.FloatTensor(3),
     }
 where = {code: tensor.device.type for code, tensor in made.items()}
+width = max(map(len, where))
 for code, device_type in where.items():
-    print(f"  inside the block, {code:29} -> {device_type}")
+    print(f"  inside the block, {code:{width}} -> {device_type}")
 after_block = torch.get_default_device()
+outside_shares = (  # without a default device, these three return the data itself, no copy
+    torch.as_tensor(existing) is existing
+    and torch.asarray(existing) is existing
+    and torch.as_tensor(array).data_ptr() == array.ctypes.data
+)
 array[0] = 7.0  # from_numpy shares the array's memory, so it must stay where the array is
 shares_memory = made["torch.from_numpy(array)"][0].item() == 7.0
 print("after the block:", after_block)
@@ -39,23 +51,36 @@ try:
     thread = threading.Thread(target=lambda: in_other_thread.update(zeros=torch.zeros(2).device))
     thread.start()
     thread.join()
+    with torch.device("cpu"):  # a block inside the global setting
+        inner_zeros = torch.zeros(2).device.type
+    after_inner_block = torch.get_default_device()
 finally:
     torch.set_default_device(None)  # None removes the setting; the default is the CPU again
 other_thread_zeros = in_other_thread["zeros"].type
 restored = torch.get_default_device()
 print("set_default_device('meta'): torch.zeros(2) on", global_zeros, end=" | ")
 print("in another thread on", other_thread_zeros)
+print("  inside `with torch.device('cpu')` on", inner_zeros, "| after it:", after_inner_block)
 print("after set_default_device(None):", restored, "| torch.zeros(2) on", torch.zeros(2).device)
 
 follows_default = ["torch.zeros(3)", "torch.tensor([1.0, 2.0])", "nn.Linear(3, 2).weight"]
 assert all(where[code] == "meta" for code in follows_default)  # witness: factories-follow
+from_data = ["torch.as_tensor(existing)", "torch.asarray(existing)", "torch.as_tensor(array)"]
 assert where["torch.tensor([1.0, 2.0])"] == "meta"  # witness: tensor-from-data-follows
+assert all(where[code] == "meta" for code in from_data)  # witness: existing-data-moves
+assert outside_shares  # witness: outside-shares
 assert where["torch.zeros(3, device='cpu')"] == "cpu"  # witness: explicit-wins
 assert where["existing * 2"] == "cpu"  # witness: existing-unaffected
 assert (
     where["torch.zeros_like(existing)"] == where["existing.new_ones(3)"] == "cpu"
 )  # witness: like-follows-input
 assert where["torch.from_numpy(array)"] == "cpu" and shares_memory  # witness: from-numpy-shares
-assert after_block == torch.device("cpu")  # witness: block-restores
+not_covered = ["torch.normal(0.0, 1.0, size=(3,))", "torch.Tensor(3)", "torch.FloatTensor(3)"]
+assert all(where[code] == "cpu" for code in not_covered)  # witness: not-covered-stay
+assert (
+    after_block == torch.device("cpu")
+    and inner_zeros == "cpu"
+    and after_inner_block == torch.device("meta")
+)  # witness: block-restores
 assert global_zeros == "meta" and other_thread_zeros == "cpu"  # witness: per-thread
 assert restored == torch.device("cpu") and torch.zeros(2).device.type == "cpu"  # witness: restored

@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load, load_file, save, save_file
 from torch import nn
 
@@ -50,6 +51,26 @@ from_bytes = load(data)
 same_bytes = data == file_content
 print(f"save() gave {len(data)} bytes, the same as the file: {same_bytes}")
 
+# With metadata, compare what the files hold, not their bytes: the header's metadata entries
+# may come out in a different order from one save to the next.
+metadata = {"model_class": "Sequential", "format": "pt", "n_classes": "3"}
+with tempfile.TemporaryDirectory() as folder:
+    from_file, from_save = Path(folder) / "from_file.safetensors", Path(folder) / "from_save"
+    save_file(state, from_file, metadata=metadata)
+    from_save.write_bytes(save(state, metadata=metadata))
+    contents = []
+    for path in (from_file, from_save):
+        with safe_open(path, framework="pt") as file:
+            names = file.keys()
+            contents.append((file.metadata(), {key: file.get_tensor(key) for key in names}))
+(metadata_a, tensors_a), (metadata_b, tensors_b) = contents
+same_content = (
+    metadata_a == metadata_b == metadata
+    and sorted(tensors_a) == sorted(tensors_b)
+    and all(torch.equal(tensors_a[key], tensors_b[key]) for key in tensors_a)
+)
+print("with metadata: the same metadata and tensors:", same_content)
+
 assert sorted(loaded) == sorted(state) and tensors_in_file == 9  # witness: all-entries
 assert "1.running_mean" in loaded and "1.num_batches_tracked" in loaded
 assert all(torch.equal(loaded[key], state[key].cpu()) for key in state)
@@ -60,3 +81,4 @@ if device.type == "cuda":  # the GPU run: the tensors were created on the GPU by
 assert result.missing_keys == [] and result.unexpected_keys == []
 assert same_outputs  # witness: round-trip-same-outputs
 assert same_bytes and all(torch.equal(from_bytes[k], loaded[k]) for k in state)  # witness: bytes
+assert same_content  # witness: same-content-with-metadata

@@ -42,7 +42,8 @@ model = MLP(config).eval()
 tensors = {f"model.{key}": value for key, value in model.state_dict().items()}
 tensors |= {"preprocessing.mean": mean, "preprocessing.std": std}  # exact, as tensors
 metadata = {  # strings only: structured values are written as JSON text
-    "format": "1",
+    "format": "pt",  # read by Hugging Face loaders as the framework the tensors are for
+    "guide_format": "1",  # the version of this layout, under a name of our own
     "model_class": type(model).__name__,
     "model_config": json.dumps(dataclasses.asdict(config)),
     "class_names": json.dumps(["cat", "dog", "bird"]),
@@ -72,7 +73,7 @@ with tempfile.TemporaryDirectory() as folder:
     rebuilt, prep, class_names = load_model(path)
 
     try:  # a value that is not a string is refused
-        save_file(tensors, Path(folder) / "bad.safetensors", metadata={"format": 1})
+        save_file(tensors, Path(folder) / "bad.safetensors", metadata={"guide_format": 1})
         number_refused = "saved"
     except TypeError as error:
         number_refused = str(error)
@@ -85,7 +86,7 @@ with torch.no_grad():
 same_predictions = torch.equal(expected, predicted)
 labels = [class_names[i] for i in predicted.argmax(dim=1)]
 print("predictions:", labels, "- same as the original model:", same_predictions)
-print("metadata={'format': 1}:", number_refused)
+print("metadata={'guide_format': 1}:", number_refused)
 header_types = sorted({type(value).__name__ for value in header.values()})
 
 assert header == metadata and header_types == ["str"]  # witness: metadata-strings

@@ -1,4 +1,4 @@
-"""torch.export refuses Python control flow that depends on the values in a tensor."""
+"""torch.export and Python branches: on a fixed size, on a dynamic size, on tensor values."""
 # guide: timeout=60
 
 import contextlib
@@ -19,10 +19,18 @@ class ValueGate(nn.Module):
 
 
 class SizeGate(nn.Module):
+    def __init__(self, threshold: int) -> None:
+        super().__init__()
+        self.threshold = threshold
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[0] > 1:  # needs only the size of x, which export knows
+        if x.shape[0] > self.threshold:  # needs only the size of x
             return x * 2
         return x
+
+
+def operations(program: torch.export.ExportedProgram) -> list[str]:
+    return [str(node.target) for node in program.graph.nodes if node.op == "call_function"]
 
 
 torch.manual_seed(0)
@@ -36,9 +44,34 @@ with contextlib.redirect_stderr(io.StringIO()):  # export also prints the graph 
         error_message = str(error).splitlines()[0]
 print("branch on values:", error_message)
 
-size_program = torch.export.export(SizeGate(), (x,))
-operations = [str(node.target) for node in size_program.graph.nodes if node.op == "call_function"]
-print("branch on the size: exported, with the operations", operations)
+# A fixed size: export knows it, takes the branch and records only that one.
+size_program = torch.export.export(SizeGate(1), (x,))
+print("branch on a fixed size: exported, with the operations", operations(size_program))
+
+# A dynamic size: the branch would hold for some batches and not others.
+batch = torch.export.Dim("batch")
+example = torch.randn(4, 4).to(device)
+try:
+    torch.export.export(SizeGate(3), (example,), dynamic_shapes=({0: batch},))
+    constraint_error = "exported"
+except RuntimeError as error:  # torch._dynamo.exc.UserError, a RuntimeError
+    constraint_error = str(error).splitlines()[0]
+print("x.shape[0] > 3, dynamic batch:", constraint_error)
+
+# Compared with 1, the same branch exports: tracing takes a dynamic size to be at least 2,
+# so the test is decided there, and a batch of 1 runs the branch traced.
+silent = torch.export.export(SizeGate(1), (example,), dynamic_shapes=({0: batch},))
+one_row = torch.randn(1, 4).to(device)
+baked_in = silent.module()(one_row)
+print("x.shape[0] > 1, dynamic batch: exported, with the operations", operations(silent))
+doubled = torch.equal(baked_in, one_row * 2)
+print("batch of 1: the model returns x, the program returns", "2 * x" if doubled else "x")
 
 assert error_message.startswith("Could not guard on data-dependent expression")  # witness: refused
-assert operations == ["aten.mul.Tensor"]  # witness: size-branch-resolved
+assert operations(size_program) == ["aten.mul.Tensor"]  # witness: size-branch-resolved
+assert constraint_error.startswith("Constraints violated (batch)")  # witness: dynamic-size-refused
+assert (  # witness: zero-one-baked-in
+    operations(silent) == ["aten.mul.Tensor"]
+    and torch.equal(baked_in, one_row * 2)
+    and torch.equal(SizeGate(1)(one_row), one_row)
+)

@@ -2,6 +2,7 @@
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 torch.manual_seed(0)
 model = nn.Linear(3, 1)
@@ -61,6 +62,16 @@ w.register_post_accumulate_grad_hook(lambda parameter: grad_updates.append(param
 (2 * w + 5 * w).backward()
 print("d(2w + 5w)/dw after one backward:", w.grad.item(), " .grad updates:", grad_updates)
 
+# The exception: reentrant checkpointing recomputes its part in a backward pass of its own, which
+# writes its share into .grad separately.
+v = torch.tensor(3.0, requires_grad=True)
+checkpointed_updates = []
+v.register_post_accumulate_grad_hook(lambda p: checkpointed_updates.append(p.grad.item()))
+ones = torch.ones((), requires_grad=True)
+part = checkpoint(lambda a: 2 * a * v, ones, use_reentrant=True)
+(part + 5 * v).backward()
+print("the same with 2v under reentrant checkpoint: .grad updates:", checkpointed_updates)
+
 assert abs(accumulated_ratio - 2.0) < 1e-5  # witness: backward-adds
 assert grad_after_zero_grad_is_none  # witness: zero-grad-none
 assert fresh_matches_first
@@ -68,3 +79,5 @@ assert grad_is_sum  # witness: grad-is-sum-of-past
 assert rises >= 10 and climbed_back > 20  # witness: loss-swings
 assert rises_with_reset == 0 and with_reset[-1] < min(without_reset)  # witness: reset-settles
 assert grad_updates == [7.0]  # witness: used-twice-summed
+two_writes = len(checkpointed_updates) == 2  # the order of the two writes is the engine's choice
+assert two_writes and checkpointed_updates[-1] == 7.0  # witness: reentrant-twice

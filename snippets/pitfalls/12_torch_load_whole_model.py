@@ -1,5 +1,6 @@
 """Since PyTorch 2.6 torch.load defaults to weights_only=True: a pickled whole module is refused."""
 
+import io
 import pickle
 import re
 import tempfile
@@ -31,7 +32,29 @@ pairs = zip(model.state_dict().values(), restored.state_dict().values(), strict=
 restored_equal = all(torch.equal(a, b) for a, b in pairs)
 print("state_dict round trip gives equal tensors:", restored_equal)
 
+# The default allowlist also covers some torch and Python types, but not every built-in one.
+allowed = {"dtype": torch.float16, "size": torch.Size([2, 3]), "device": torch.device("cpu")}
+buffer = io.BytesIO()
+torch.save(allowed, buffer)
+buffer.seek(0)
+allowed_back = torch.load(buffer)
+print("weights_only=True loads back:", allowed_back)
+buffer = io.BytesIO()
+torch.save({"rows": slice(0, 2)}, buffer)
+buffer.seek(0)
+try:
+    torch.load(buffer)
+    slice_message = ""
+except pickle.UnpicklingError as error:
+    slice_message = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+slice_blocked = next((line.strip() for line in slice_message.splitlines() if "GLOBAL" in line), "")
+print("a slice is refused:", slice_blocked.split(" was ")[0])
+
 assert first_sentence == "Weights only load failed"  # witness: refused
 assert "Unsupported global: GLOBAL torch.nn.modules.linear.Linear" in blocked  # witness: by-path
 assert type(trusted) is nn.Linear  # witness: trusted-loads
 assert restored_equal  # witness: state-dict-round-trip
+assert allowed_back == allowed and type(allowed_back["size"]) is torch.Size  # witness: allowlist
+assert slice_message.startswith("Weights only load failed") and (  # witness: slice-refused
+    "Unsupported global: GLOBAL slice" in slice_blocked
+)

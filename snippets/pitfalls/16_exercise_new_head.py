@@ -21,8 +21,10 @@ result = model.load_state_dict(compatible, strict=False)
 missing = ", ".join(result.missing_keys)
 print("skipped from the checkpoint:", skipped)
 print("left at their initial values:", missing)
-body_loaded = torch.equal(model[0].weight, checkpoint["0.weight"])
-print("body weights loaded:", body_loaded)
+body_loaded = torch.equal(model[0].weight, checkpoint["0.weight"]) and torch.equal(
+    model[0].bias, checkpoint["0.bias"]
+)
+print("body weights and bias loaded:", body_loaded)
 
 assert skipped == ["2.bias", "2.weight"] and missing == "2.weight, 2.bias"  # witness: only-head
 assert body_loaded and result.unexpected_keys == []  # witness: body-loaded

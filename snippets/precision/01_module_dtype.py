@@ -9,7 +9,8 @@ torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
 model(torch.randn(8, 4)).sum().backward()  # one backward pass: every parameter has a .grad
 weight, weight_grad = model[0].weight, model[0].weight.grad
-running_mean = model[1].running_mean  # a reference to a buffer, taken before the cast
+running_mean = model[1].running_mean  # references to buffers, taken before the cast
+counter = model[1].num_batches_tracked  # int64: nothing to convert
 
 model.to(torch.bfloat16)  # the same as model.bfloat16(); model.half() casts to float16
 dtypes = {name: str(t.dtype).removeprefix("torch.") for name, t in model.state_dict().items()}
@@ -21,8 +22,10 @@ print(f"{'0.weight.grad':22} {str(grad_dtype).removeprefix('torch.')}")
 same_parameter = model[0].weight is weight
 same_grad = model[0].weight.grad is weight_grad
 same_buffer = model[1].running_mean is running_mean
+same_counter = model[1].num_batches_tracked is counter
 print("same Parameter object:", same_parameter, "| same .grad object:", same_grad)
 print("same running_mean object:", same_buffer, "| the old reference is", running_mean.dtype)
+print("same num_batches_tracked object:", same_counter)
 
 # .half() follows the same rule with float16.
 half_dtypes = {t.dtype for t in copy.deepcopy(model).half().state_dict().values()}
@@ -57,8 +60,9 @@ assert len(floating) == 6 and dtypes["1.num_batches_tracked"] == "int64"  # witn
 assert same_parameter and weight.dtype == torch.bfloat16  # witness: parameter-cast-in-place
 assert same_grad and weight_grad.dtype == torch.bfloat16  # witness: grad-cast
 assert not same_buffer and running_mean.dtype == torch.float32  # witness: buffer-replaced
+assert same_counter and counter.dtype == torch.int64  # witness: int-buffer-kept
 assert half_dtypes == {torch.float16, torch.int64}  # witness: half-same-rule
-assert "same dtype" in input_error  # witness: input-not-cast
+assert "the same dtype" in input_error  # witness: input-not-cast
 assert output_dtype == torch.bfloat16
 assert weight_one.item() == 1.0  # witness: update-lost
 assert int_error.startswith("nn.Module.to only accepts floating point")  # witness: int-refused

@@ -11,7 +11,7 @@ print("this run uses:", device)
 def output_dtypes(device_type: str, dtype: torch.dtype, x: torch.Tensor) -> dict[str, str]:
     """Run a few operations under autocast on float32 tensors; report each output's dtype."""
     layer = nn.Linear(16, 16).to(x.device)
-    norm = nn.LayerNorm(16).to(x.device)
+    norm = nn.LayerNorm(16).to(x.device)  # float32 weight and bias
     target = torch.arange(8, device=x.device)
     with torch.autocast(device_type, dtype=dtype):
         h = layer(x)  # float32 input and weights
@@ -23,10 +23,18 @@ def output_dtypes(device_type: str, dtype: torch.dtype, x: torch.Tensor) -> dict
             "h.sum()": h.sum(),
             "layer_norm(h)": norm(h),
             "softmax(x)": torch.softmax(x, dim=-1),  # x is float32
+            "log_softmax(x)": torch.log_softmax(x, dim=-1),
+            "x.sum()": x.sum(),
             "layer_norm(x)": norm(x),
+            "h + x": h + x,  # two dtypes, an operation on no list
             "cross_entropy(h)": F.cross_entropy(h, target),
         }
-    return {name: str(out.dtype).removeprefix("torch.") for name, out in results.items()}
+        dtypes = {name: str(out.dtype).removeprefix("torch.") for name, out in results.items()}
+        try:  # two dtypes, an operation that does not promote
+            dtypes["dot(h[0], x[0])"] = str(torch.dot(h[0], x[0]).dtype).removeprefix("torch.")
+        except RuntimeError:
+            dtypes["dot(h[0], x[0])"] = "RuntimeError"
+    return dtypes
 
 
 # Without dtype=, autocast uses a default per device type.
@@ -35,10 +43,26 @@ print("default autocast dtype: cpu", default_cpu, "| cuda", default_cuda)
 
 torch.manual_seed(0)
 x = torch.randn(8, 16)
+with torch.autocast("cpu"):  # no dtype=
+    default_cpu_matmul = (x @ x.T).dtype
+print("x @ x.T under torch.autocast('cpu'):", default_cpu_matmul)
 on_cpu = output_dtypes("cpu", torch.bfloat16, x)
 print("autocast('cpu', dtype=torch.bfloat16):")
 for name, dtype in on_cpu.items():
     print(f"    {name:17} -> {dtype}")
+
+# Outside autocast: layer norm keeps a bfloat16 input's dtype with float32 weights, and
+# torch.dot refuses two dtypes. Inside CPU autocast both behave the same way.
+h_low, weight, bias = torch.randn(8, 16).bfloat16(), torch.ones(16), torch.zeros(16)
+layer_norm_outside = F.layer_norm(h_low, (16,), weight, bias).dtype
+with torch.autocast("cpu", dtype=torch.bfloat16):
+    try:
+        torch.dot(h_low[0], x[0])
+        dot_error = "no error"
+    except RuntimeError as error:
+        dot_error = str(error)
+print("layer_norm(bfloat16 input, float32 weight) outside autocast:", layer_norm_outside)
+print("torch.dot(bfloat16, float32) under CPU autocast:", dot_error)
 
 # Autocast casts the inputs of each operation; the parameters themselves stay float32.
 model = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
@@ -46,20 +70,38 @@ with torch.autocast("cpu", dtype=torch.bfloat16):
     out = model(x)
 loss = out.float().pow(2).mean()  # outside autocast, in float32
 loss.backward()
-weight = model[0].weight
-print("output:", out.dtype, "| weight:", weight.dtype, "| weight.grad:", weight.grad.dtype)
+model_weight = model[0].weight
+print(
+    "output:", out.dtype, "| weight:", model_weight.dtype, "| weight.grad:", model_weight.grad.dtype
+)
 
-assert (default_cpu, default_cuda) == (torch.bfloat16, torch.float16)  # witness: defaults
+assert (default_cpu, default_cuda) == (torch.bfloat16, torch.float16) and (
+    default_cpu_matmul == torch.bfloat16
+)  # witness: defaults
 lowered = ["linear", "x @ x.T"]
 follows_input = ["softmax(h)", "log_softmax(h)", "h.sum()", "layer_norm(h)"]
+from_float32 = ["softmax(x)", "log_softmax(x)", "x.sum()", "layer_norm(x)"]
 assert all(on_cpu[name] == "bfloat16" for name in lowered)  # witness: cpu-lowers-matmul
 assert all(on_cpu[name] == "bfloat16" for name in follows_input)  # witness: cpu-follows-input
-assert on_cpu["softmax(x)"] == on_cpu["layer_norm(x)"] == "float32"  # witness: cpu-not-lowered
+assert all(on_cpu[name] == "float32" for name in from_float32)  # witness: cpu-not-lowered
+assert on_cpu["h + x"] == "float32"  # witness: cpu-promotes
+assert (
+    on_cpu["layer_norm(h)"] == "bfloat16" and layer_norm_outside == torch.bfloat16
+)  # witness: layer-norm-keeps-input
+assert on_cpu["dot(h[0], x[0])"] == "RuntimeError" and (
+    "expected both vectors to have same dtype" in dot_error
+)  # witness: cpu-dot-raises
 assert on_cpu["cross_entropy(h)"] == "float32"  # witness: cpu-loss-float32
 assert out.dtype == torch.bfloat16
-assert weight.dtype == weight.grad.dtype == torch.float32  # witness: parameters-stay-float32
+assert (
+    model_weight.dtype == model_weight.grad.dtype == torch.float32
+)  # witness: parameters-stay-float32
 
 if device.type == "cuda":
+    with torch.autocast("cuda"):  # no dtype=
+        default_cuda_matmul = (x.to(device) @ x.to(device).T).dtype
+    print("x @ x.T under torch.autocast('cuda'):", default_cuda_matmul)
+    assert default_cuda_matmul == torch.float16  # witness: cuda-default
     dtypes = [torch.float16] + [torch.bfloat16] * torch.cuda.is_bf16_supported()
     for dtype in dtypes:
         on_cuda = output_dtypes("cuda", dtype, x.to(device))
@@ -70,4 +112,6 @@ if device.type == "cuda":
         assert all(on_cuda[name] == short for name in lowered)  # witness: cuda-lowers-matmul
         # CUDA's list runs softmax, log_softmax, sum and layer_norm in float32.
         assert all(on_cuda[name] == "float32" for name in follows_input)  # witness: cuda-float32
+        # CUDA's "promote" list casts dot's inputs to the widest of their dtypes.
+        assert on_cuda["dot(h[0], x[0])"] == "float32"  # witness: cuda-promotes-dot
         assert on_cuda["cross_entropy(h)"] == "float32"

@@ -23,6 +23,15 @@ print(f"cross_entropy inside autocast: {library_loss.dtype}")
 print(f"loss by hand inside autocast:  {hand_loss.dtype}, {hand_loss.item():.6f}")
 print(f"loss outside, in float32:      {outside_loss.dtype}, {outside_loss.item():.6f}")
 print(f"error of the loss itself: bfloat16 {hand_error:.1e}, float32 {outside_error:.1e}")
+# Where the bfloat16 error comes from: the mean of the bfloat16 log-probabilities, taken in
+# float64, is close to exact; rounding that one scalar to bfloat16 makes the error.
+exact_in_bfloat16 = torch.tensor(exact, dtype=torch.float64).bfloat16().item()
+before_rounding_error = abs(-picked.double().mean().item() - exact)
+exact_picked = logits.double().log_softmax(dim=-1).gather(1, target[:, None])
+element_error = (picked.double() - exact_picked).abs().max().item()  # one log-probability
+print(f"largest error of one bfloat16 log-probability: {element_error:.1e}")
+print(f"float64 loss rounded to bfloat16: {exact_in_bfloat16:.6f}")
+print(f"error of the bfloat16 mean before its final rounding: {before_rounding_error:.1e}")
 
 # A bfloat16 scalar has few values to take: near the loss, neighbours are this far apart.
 loss_bf16 = outside_loss.detach().bfloat16()
@@ -40,5 +49,9 @@ print("gradients reach the float32 parameters as", grad_dtype)
 assert library_loss.dtype == outside_loss.dtype == torch.float32  # witness: float32-loss
 assert hand_loss.dtype == torch.bfloat16  # witness: hand-loss-bfloat16
 assert hand_error > 100 * outside_error  # witness: hand-loss-less-accurate
+assert (
+    hand_loss.item() == exact_in_bfloat16 and before_rounding_error < hand_error / 10
+)  # witness: error-is-final-rounding
+assert before_rounding_error < element_error / 10  # witness: errors-cancel-in-mean
 assert spacing == 2**-6 and distinct_in_bf16 == 1  # witness: coarse-scalar
 assert grad_dtype == torch.float32

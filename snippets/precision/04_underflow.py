@@ -15,6 +15,13 @@ half, bf16, single = (torch.finfo(d) for d in (torch.float16, torch.bfloat16, to
 float16_bits, bfloat16_bits = round(-math.log2(half.eps)), round(-math.log2(bf16.eps))
 float16_max = half.max
 float16_smallest = half.smallest_normal * half.eps  # below the normal range: subnormal numbers
+bfloat16_max = bf16.max
+
+# bfloat16 covers float32's normal range up to its own largest value; only the ends are lost.
+ends = torch.tensor([single.smallest_normal, 3.38e38, 3.4e38, 1e-42])  # float32
+ends_in_bfloat16 = ends.bfloat16()
+for value, rounded in zip(ends.tolist(), ends_in_bfloat16.tolist(), strict=True):
+    print(f"float32 {value:.3g} -> bfloat16 {rounded:.3g}")
 
 # One tiny gradient value, rounded to each dtype.
 tiny = torch.tensor(1e-8)
@@ -58,6 +65,14 @@ assert abs(recovered - 1e-8) < 1e-3 * 1e-8  # witness: scaling-keeps-it
 assert (
     bf16.smallest_normal == single.smallest_normal and bf16.max / single.max > 0.99
 )  # witness: bf16-range
+assert (
+    ends.isfinite().all()
+    and ends.count_nonzero() == 4
+    and ends_in_bfloat16[:2].isfinite().all()
+    and ends_in_bfloat16[:2].count_nonzero() == 2
+    and ends_in_bfloat16[2].isinf()
+    and ends_in_bfloat16[3] == 0
+)  # witness: bf16-loses-ends
 assert in_bfloat16 != 0.0 and (float16_bits, bfloat16_bits) == (10, 7)
 assert plain.count_nonzero() == 0  # witness: zero-gradients
 assert scaled.count_nonzero() == scaled.numel()  # witness: scaler-rescues

@@ -14,12 +14,17 @@ documented = {
 }
 
 
-def is_close(actual: torch.Tensor, expected: torch.Tensor, **tolerances: float) -> bool:
+def mismatch_report(actual: torch.Tensor, expected: torch.Tensor, **options) -> str:
+    """assert_close's message, or "" when it accepts."""
     try:
-        torch.testing.assert_close(actual, expected, **tolerances)
-    except AssertionError:
-        return False
-    return True
+        torch.testing.assert_close(actual, expected, **options)
+    except AssertionError as error:
+        return str(error)
+    return ""
+
+
+def is_close(actual: torch.Tensor, expected: torch.Tensor, **options) -> bool:
+    return mismatch_report(actual, expected, **options) == ""
 
 
 # Near 1, neighbouring numbers are eps apart. With |actual - 1| <= atol + rtol * 1, the
@@ -54,12 +59,23 @@ print(f"largest output {scale:.3f}; float32 error {float32_error:.1e}")
 error_in_eps = bf16_error / scale / bf16_eps
 print(f"bfloat16 vs float32: largest difference {bf16_error:.2e}, {error_in_eps:.2f} eps x scale")
 
-# The defaults for bfloat16 compare each element with its own size: outputs near zero fail.
-defaults_pass = is_close(in_bfloat16.bfloat16(), in_float32, check_dtype=False)
-rtol, atol = documented[torch.bfloat16]
+# Default tolerances come from the dtypes passed (the loosest of them). Passing the bfloat16
+# result itself gives bfloat16's; they compare each element with its own size.
+report = mismatch_report(in_bfloat16.bfloat16(), in_float32, check_dtype=False)
+defaults_pass = report == ""
 output_count = in_float32.numel()
-failing = (in_bfloat16 - in_float32).abs() > atol + rtol * in_float32.abs()
-failing_count = int(failing.sum())
+
+
+def count_outside(rtol: float, atol: float) -> int:
+    return int(((in_bfloat16 - in_float32).abs() > atol + rtol * in_float32.abs()).sum())
+
+
+failing_count = count_outside(*documented[torch.bfloat16])
+# The same values after .float(): both tensors are float32, so float32's defaults apply.
+float32_report = mismatch_report(in_bfloat16, in_float32)
+float32_failing_count = count_outside(*documented[torch.float32])
+print(f"defaults, bfloat16 result passed: {failing_count} of {output_count} out of tolerance")
+print(f"defaults, result passed as float32: {float32_failing_count} of {output_count}")
 # Why: the absolute error hardly depends on an output's size. Sort the outputs by size.
 errors = (in_bfloat16 - in_float32).abs().flatten()
 sizes = in_float32.abs().flatten()
@@ -67,9 +83,12 @@ order = sizes.argsort()
 smallest, largest = order[: len(order) // 4], order[-len(order) // 4 :]
 small_error, large_error = errors[smallest].mean().item(), errors[largest].mean().item()
 small_size, large_size = sizes[smallest].mean().item(), sizes[largest].mean().item()
-print(f"{failing_count} of {sizes.numel()} outputs fail the defaults. Mean error of the outputs")
-print(f"  in the smallest quarter (mean size {small_size:.3f}): {small_error:.1e}")
-print(f"  in the largest quarter  (mean size {large_size:.3f}): {large_error:.1e}")
+# The rounding of each output itself, to bfloat16: a small part of the error of small outputs.
+own_rounding = (in_float32.bfloat16().float() - in_float32).abs().flatten()
+small_own = own_rounding[smallest].mean().item()
+print("Mean error of the outputs, and the part an output's own rounding would explain:")
+print(f"  smallest quarter (mean size {small_size:.3f}): {small_error:.1e}, own {small_own:.1e}")
+print(f"  largest quarter  (mean size {large_size:.3f}): {large_error:.1e}")
 # Measured against the size of the outputs, the error is a fraction of bfloat16's eps.
 honest = {"rtol": 2 * bf16_eps, "atol": bf16_eps * scale}
 honest_pass = is_close(in_bfloat16, in_float32, **honest)
@@ -81,6 +100,11 @@ print("the same, with one output off by 3% of the scale:", not catches_a_real_er
 
 assert float32_error < 1e-6
 assert not defaults_pass and failing_count > 0  # witness: defaults-fail
-assert small_size < large_size / 5 and small_error > large_error / 2  # witness: same-error
+assert f"Mismatched elements: {failing_count} / {output_count}" in report and (
+    f"Mismatched elements: {float32_failing_count} / {output_count}" in float32_report
+)  # witness: defaults-from-dtypes
+assert (
+    small_size < large_size / 5 and small_error > large_error / 2 and small_own < small_error / 5
+)  # witness: same-error
 assert bf16_error < bf16_eps * scale and honest_pass  # witness: honest-tolerance
 assert catches_a_real_error  # witness: still-strict

@@ -53,16 +53,37 @@ class SavedRandomFeatures(RandomFeatures):
         self.register_buffer("projection", self.__dict__.pop("projection"))  # the fix
 
 
-def round_trip(module_class: type[nn.Module]) -> str:
-    """check_round_trip's report for a fitted module of this class, or its failure message."""
-    torch.manual_seed(0)
+class MaskedFeatures(nn.Module):
+    """A fixed 0/1 mask that the constructor rebuilds exactly: a non-persistent buffer is right."""
+
+    def __init__(self, features: int = 5) -> None:
+        super().__init__()
+        self.register_buffer("mask", torch.ones(features, features).tril(), persistent=False)
+        self.linear = nn.Linear(features, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x @ self.mask)
+
+
+def outcome(module: nn.Module, make_module: type[nn.Module]) -> str:
+    """check_round_trip's report, or the first line of the error it raised."""
+    try:
+        return check_round_trip(module.to(device), make_module, input_shape=(4, 5))
+    except (AssertionError, RuntimeError) as error:
+        return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+def fitted(module_class: type[nn.Module], seed: int = 0) -> nn.Module:
+    """A module of this class built right after torch.manual_seed(seed), fitted if it fits."""
+    torch.manual_seed(seed)
     module = module_class()
     if isinstance(module, ForgetfulStandardize):
         module.fit(torch.randn(100, 5) * 10.0 + 5.0)
-    try:
-        return check_round_trip(module.to(device), module_class, input_shape=(4, 5))
-    except AssertionError as error:
-        return f"AssertionError: {error}"
+    return module
+
+
+def round_trip(module_class: type[nn.Module]) -> str:
+    return outcome(fitted(module_class), module_class)
 
 
 results = {c.__name__: round_trip(c) for c in (ForgetfulStandardize, RandomFeatures)}
@@ -72,6 +93,19 @@ forgetful_message = results["ForgetfulStandardize"].removeprefix("AssertionError
 plain_message = results["RandomFeatures"].removeprefix("AssertionError: ")
 fixed_reports = [round_trip(Standardize), round_trip(SavedRandomFeatures)]
 print(*fixed_reports, sep="\n")
+mask_report = round_trip(MaskedFeatures)
+print(mask_report)
+
+# Built right after torch.manual_seed(1), the module draws the projection that the first fresh
+# instance (seed 0 + 1) draws too; the second one (seed 0 + 2) does not, and catches it.
+same_seed = fitted(RandomFeatures, seed=1)
+first_fresh_same = torch.equal(same_seed.projection, fitted(RandomFeatures, seed=1).projection)
+same_seed_report = outcome(same_seed, RandomFeatures)
+print("built after torch.manual_seed(1):", same_seed_report)
+
+# An error from torch itself passes through: a factory whose module does not fit the state_dict.
+mismatch = outcome(fitted(Standardize), ForgetfulStandardize)
+print("wrong factory:", mismatch)
 
 # Why: the state_dict holds neither, and check_module, which never reloads, passes both.
 forgetful_keys = list(ForgetfulStandardize().state_dict())
@@ -94,3 +128,9 @@ assert all(
     r.endswith("same output after a state_dict round trip") for r in fixed_reports
 )  # witness: fixes-pass
 assert all(passes_check_module)  # witness: check-module-misses
+assert mask_report.endswith("same output after a state_dict round trip")  # witness: rebuilt-passes
+assert first_fresh_same and same_seed_report.startswith(  # witness: same-seed-caught
+    f"AssertionError: RandomFeatures: {prefix}"
+)
+torch_error = "RuntimeError: Error(s) in loading state_dict"
+assert mismatch.startswith(torch_error)  # witness: torch-errors-pass

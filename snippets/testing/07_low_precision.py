@@ -66,6 +66,13 @@ passes = outcome(check_low_precision, model, input_shape=(4, 5))
 too_strict = outcome(check_low_precision, model, input_shape=(4, 5), tolerance=1e-5)
 print(passes)
 print(too_strict)
+# Layers that only select or move values do no arithmetic to round: exact even at tolerance 0,
+# since the input is rounded to bfloat16 once, for both copies.
+selecting = [nn.ReLU(), nn.Identity(), nn.MaxPool1d(2)]
+exact_reports = [
+    outcome(check_low_precision, m, (4, 8), tolerance=0.0, device=device) for m in selecting
+]
+print(*exact_reports, sep="\n")
 
 # bfloat16 keeps float32's range, float16 does not: a small epsilon survives only in the first.
 tiny = 1e-8
@@ -80,5 +87,6 @@ assert autocast_dtype == torch.bfloat16  # witness: autocast-hides
 assert passes.startswith("Sequential: torch.bfloat16 output within 0.02")  # witness: honest-passes
 assert rounding_unit == 2**-8 and tolerance_default == 0.02
 assert too_strict.startswith("AssertionError: Sequential: relative error")  # witness: strict-fails
+assert all(r.endswith("(relative error 0e+00)") for r in exact_reports)  # witness: selecting-exact
 assert torch.tensor(tiny, dtype=torch.bfloat16).item() > 0  # witness: bf16-keeps-range
 assert torch.tensor(tiny, dtype=torch.float16).item() == 0.0  # witness: fp16-underflows

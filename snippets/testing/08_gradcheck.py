@@ -3,6 +3,7 @@
 Needs extra_checks.py and module_check.py in the same folder.
 """
 
+import inspect
 import warnings
 
 import torch
@@ -70,14 +71,25 @@ error_message = wrong.removeprefix("GradcheckError: ")
 print("SiLUFunction in float64:     ", correct)
 print("ForgotProductRule in float64:", wrong)
 
-# In float32 the finite differences are too coarse: even the correct backward fails (with a
-# warning that says so).
+# gradcheck's defaults assume float64: a step eps of 1e-6, while float32 rounds each value by up
+# to about 6e-8 of its size. The rounding swamps the step, and even the correct backward fails
+# (with a warning that says so).
+defaults = inspect.signature(torch.autograd.gradcheck).parameters
+default_eps, default_atol, default_rtol = (defaults[k].default for k in ("eps", "atol", "rtol"))
+float32_eps = torch.finfo(torch.float32).eps
 x32 = x64.detach().float().requires_grad_()
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     correct_in_float32 = failure(torch.autograd.gradcheck, SiLUFunction.apply, (x32,))
+    # A larger step and looser tolerances pass it, and still catch this bug, but only errors
+    # larger than those tolerances.
+    coarse = {"eps": 1e-3, "atol": 1e-3, "rtol": 1e-2}
+    correct_coarse = failure(torch.autograd.gradcheck, SiLUFunction.apply, (x32,), **coarse)
+    wrong_coarse = failure(torch.autograd.gradcheck, ForgotProductRule.apply, (x32,), **coarse)
+print(f"gradcheck defaults: eps={default_eps}, atol={default_atol}, rtol={default_rtol}")
 print("SiLUFunction in float32:     ", correct_in_float32)
 print("    warning:", str(caught[0].message).split(". ")[0])
+print(f"with {coarse}: SiLUFunction {correct_coarse}, ForgotProductRule {wrong_coarse}")
 
 # In a module: check_module sees gradients everywhere and passes; check_gradients does not.
 torch.manual_seed(0)
@@ -90,12 +102,29 @@ helper_message = failure(check_gradients, broken, (4, 5), device=gradcheck_devic
 helper_message = helper_message.removeprefix("AssertionError: ")
 print(helper_message)
 
+# gradcheck stops at the first input that mismatches: the wrong backward also gives the linear
+# layer's weight a wrong gradient, but the message names only the input.
+weights = torch.randn(4, 3, generator=torch.Generator().manual_seed(1)).to(device)
+correct_twin = CustomSiLU().to(device)
+correct_twin.load_state_dict(broken.state_dict())
+x = torch.randn(4, 5, generator=torch.Generator().manual_seed(2)).to(device)
+grads = [
+    torch.autograd.grad((m(x) * weights).sum(), m.linear.weight)[0] for m in (broken, correct_twin)
+]
+weight_grad_wrong = not torch.allclose(*grads)
+print("BrokenSiLU's weight gradient is wrong too:", weight_grad_wrong)
+
 assert correct == "passes"  # witness: correct-passes
 assert error_message.startswith("Jacobian mismatch for output 0 with respect to input 0")
 assert correct_in_float32.startswith("GradcheckError: Jacobian mismatch")  # witness: float32-fails
 assert "not of double precision" in str(caught[0].message)  # witness: float32-warns
+assert (default_eps, default_atol, default_rtol) == (1e-6, 1e-5, 1e-3)
+assert correct_coarse == "passes" and wrong_coarse.startswith(  # witness: float32-coarse-step
+    "GradcheckError: Jacobian mismatch"
+)
 assert checks_passed == 5  # witness: check-module-misses
 assert correct_layer.startswith("CustomSiLU: gradients match")  # witness: helper-passes-correct
 assert helper_message.startswith(  # witness: helper-catches
     "BrokenSiLU: wrong gradient for the input (gradcheck: Jacobian mismatch"
 )
+assert weight_grad_wrong and "weight" not in helper_message  # witness: first-mismatch-only

@@ -6,7 +6,8 @@ Save this file beside the scripts or test files that use it, then
     from extra_checks import check_gradients, check_low_precision, check_round_trip
 
 Each function returns a one-line report, or raises AssertionError naming the module and what
-failed. None of them changes the module it is given. Run the file directly
+failed; errors raised by torch itself (load_state_dict's missing or unexpected keys, say) pass
+through unchanged. None of them changes the module it is given. Run the file directly
 (python extra_checks.py) to see all three check a small model.
 """
 
@@ -58,29 +59,34 @@ def check_round_trip(
     rtol: float = 1e-5,
     device: torch.device | str | None = None,
 ) -> str:
-    """Save `module.state_dict()` to memory, load it into a fresh `make_module()`, and check that
-    both give the same output in eval mode. The fresh module is built from other random numbers
-    (seed + 1), so that a tensor the state_dict leaves out shows up as a difference."""
+    """Save `module.state_dict()` to memory, load it into fresh `make_module()` instances, and
+    check that they give the same output as `module` in eval mode. Two fresh instances are built,
+    under the seeds seed + 1 and seed + 2: `module` can have drawn the same numbers as one of them
+    (if it was built right after torch.manual_seed(seed + 1), say), but not as both, so a random
+    tensor that the state_dict leaves out shows up as a difference."""
     name = type(module).__name__
     device = _device_of(module, device)
     buffer = io.BytesIO()
     torch.save(module.state_dict(), buffer)
-    buffer.seek(0)
-    with torch.random.fork_rng(devices=[]):  # leave the global CPU random stream as it was
-        torch.manual_seed(seed + 1)
-        fresh = make_module().to(device)
-    fresh.load_state_dict(torch.load(buffer, map_location=device, weights_only=True))
+    fresh_modules = []
+    for fresh_seed in (seed + 1, seed + 2):
+        with torch.random.fork_rng(devices=[]):  # leave the global CPU random stream as it was
+            torch.manual_seed(fresh_seed)
+            fresh = make_module().to(device)
+        buffer.seek(0)
+        fresh.load_state_dict(torch.load(buffer, map_location=device, weights_only=True))
+        fresh_modules.append(fresh.eval())
     x = _random_input(input_shape, seed).to(device)
     modes = {m: m.training for m in module.modules()}
     try:
         module.eval()
-        fresh.eval()
         with torch.no_grad():
-            before, after = module(x), fresh(x)
+            before = module(x)
+            afters = [fresh(x) for fresh in fresh_modules]
     finally:
         for m, mode in modes.items():
             m.training = mode
-    if not torch.allclose(before, after, atol=atol, rtol=rtol):
+    if not all(torch.allclose(before, after, atol=atol, rtol=rtol) for after in afters):
         unsaved = unsaved_tensors(module)
         hint = f"; not in the state_dict: {unsaved}" if unsaved else ""
         raise AssertionError(f"{name}: outputs differ after a state_dict round trip{hint}")
