@@ -1,4 +1,4 @@
-"""torch.compile traces into an autograd.Function: fine for torch code, stuck on anything else."""
+"""torch.compile traces into an autograd.Function: fine for code it can follow, stuck elsewhere."""
 # guide: timeout=60
 
 import logging

@@ -62,5 +62,6 @@ print("opcheck:", checks)
 
 assert torch.allclose(compiled_grad, eager_grad) and eager_grad_nonzero  # witness: ste-op-compiles
 assert list(layer.state_dict()) == ["weight", "bias"]  # witness: subclass-keeps-keys
-assert compiled_keys == "_orig_mod.weight, _orig_mod.bias"  # witness: compiled-keys-prefixed
+prefixed = compiled_keys == "_orig_mod.weight, _orig_mod.bias"
+assert compiled._orig_mod is layer and prefixed  # witness: compiled-keys-prefixed
 assert set(checks.values()) == {"SUCCESS"}

@@ -34,7 +34,7 @@ print(
     f"mean = {weight_mean:+.5f}"
 )
 
-# For comparison: the bound He et al. derive for ReLU layers
+# For comparison: the uniform form of He et al.'s rule for ReLU layers
 # (kaiming_uniform_ with nonlinearity="relu").
 relu_bound = math.sqrt(6 / fan_in)
 relu_ratio = relu_bound / bound

@@ -56,6 +56,12 @@ only_normalizes = torch.allclose(layer_norm(x), nn.functional.layer_norm(x, (64,
 )
 print("both outputs equal plain normalization, without scale and shift:", only_normalizes)
 
+# One exception in the embedding table: the row at padding_idx, if given, starts at zero.
+padded = nn.Embedding(10, 4, padding_idx=0)
+padding_row_zero = bool(torch.all(padded.weight[0] == 0))
+other_rows_random = bool(torch.all(padded.weight[1:] != 0))
+print("Embedding(10, 4, padding_idx=0): row 0 is zero:", padding_row_zero)
+
 assert conv_fan_in == 27 == conv.weight.shape[1:].numel()
 assert 0.98 * conv_bound < conv_max <= conv_bound  # witness: conv-rule
 assert 0.9 * conv_bound < conv_bias_max <= conv_bound  # witness: conv-bias-rule
@@ -65,3 +71,4 @@ assert constructor_calls_reset  # witness: constructor-calls-reset
 assert abs(embedding_std - 1.0) < 0.02  # witness: embedding-normal
 assert starts_as_identity  # witness: norm-starts-identity
 assert only_normalizes  # witness: norm-only-normalizes
+assert padding_row_zero and other_rows_random  # witness: padding-row-zero

@@ -5,13 +5,27 @@ from torch import nn
 
 layer = nn.Linear(4, 3)
 
-# Writing into a parameter while autograd is recording: refused.
+# Writing into a parameter while autograd is recording: refused, and the values stay as they were.
+before_refused = layer.weight.detach().clone()
 try:
     layer.weight.fill_(0.5)
     message = "no error"
 except RuntimeError as error:
     message = f"{type(error).__name__}: {error}"
 print(message)
+refused_unchanged = torch.equal(layer.weight, before_refused)
+
+# The same kind of write into a tensor that autograd computed (not a leaf) is allowed, and
+# recorded: the write becomes the tensor's grad_fn, and the gradient flows through it.
+# A leaf has no grad_fn to extend; recording the write would give it one, so it would no longer
+# be a leaf, and its values would no longer be those its .grad is for.
+source = torch.ones(3, requires_grad=True)
+doubled = source * 2
+history_before = doubled.grad_fn.name()
+doubled.add_(1)
+history_after = doubled.grad_fn.name()
+doubled.sum().backward()
+print(f"in place on a computed tensor: allowed, grad_fn {history_before} -> {history_after}")
 
 # The same write with autograd switched off: allowed, and nothing is recorded.
 with torch.no_grad():
@@ -69,9 +83,30 @@ print(
     f"unchanged by the step: {new_unchanged}"
 )
 
-assert message.startswith(
-    "RuntimeError: a leaf Variable that requires grad"
+# The step skips the old weight because its .grad is None. A .grad of zeros, which
+# zero_grad(set_to_none=False) leaves after an earlier step, lets weight decay change it.
+second = nn.Linear(4, 3)
+second_optimizer = torch.optim.SGD(second.parameters(), lr=0.1, weight_decay=0.01)
+second(torch.ones(2, 4)).sum().backward()
+second_optimizer.step()
+second_optimizer.zero_grad(set_to_none=False)
+zeroed_weight = second.weight
+zeroed_values = zeroed_weight.detach().clone()
+second.weight = nn.Parameter(torch.zeros(3, 4))
+second(torch.ones(2, 4)).sum().backward()
+second_optimizer.step()
+zero_grad_kept = bool(torch.all(zeroed_weight.grad == 0))
+decayed = not torch.equal(zeroed_weight, zeroed_values)
+print(f"old weight with a zero grad: changed by the step (weight decay): {decayed}")
+
+assert (
+    message.startswith("RuntimeError: a leaf Variable that requires grad") and refused_unchanged
 )  # witness: leaf-refused
+assert (
+    history_before.startswith("MulBackward")
+    and history_after.startswith("AddBackward")
+    and source.grad.tolist() == [2.0, 2.0, 2.0]
+)  # witness: non-leaf-write-recorded
 assert filled and weight_is_leaf and no_history  # witness: no-grad-write-leaf
 assert recording and init_works_outside  # witness: init-outside-no-grad
 assert stale_message.startswith(
@@ -82,3 +117,4 @@ assert tracked_after_inplace  # witness: inplace-keeps-object
 assert still_holds_old and not tracked_after_replace  # witness: optimizer-holds-old
 assert old_weight.grad is None and old_unchanged  # witness: old-gets-no-grad
 assert layer.weight.grad is not None and new_unchanged  # witness: new-never-updated
+assert zero_grad_kept and decayed  # witness: zero-grad-still-decays

@@ -49,19 +49,54 @@ under_no_grad = nn.BatchNorm1d(1).to(device)
 with torch.no_grad():
     no_grad_out = under_no_grad(x)
 no_grad_uses_batch = torch.allclose(no_grad_out, train_out, atol=1e-5)
-no_grad_updates = under_no_grad.num_batches_tracked.item() == 1
+no_grad_updates = (
+    abs(under_no_grad.running_mean.item() - running_mean) < 1e-6
+    and abs(under_no_grad.running_var.item() - running_var) < 1e-6
+    and under_no_grad.num_batches_tracked.item() == 1
+)
 print("training mode under no_grad: batch statistics used", no_grad_uses_batch, end="")
 print(", running statistics updated", no_grad_updates)
 
-# A batch of one example has no spread: training mode refuses it, evaluation mode does not.
+# Without running statistics (track_running_stats=False) evaluation mode uses the batch too.
+untracked = nn.BatchNorm1d(1, track_running_stats=False).to(device).eval()
+untracked_out = untracked(x)
+untracked_uses_batch = untracked.running_mean is None and torch.allclose(
+    untracked_out, train_out, atol=1e-5
+)
+untracked_values = [round(v, 4) for v in untracked_out.flatten().tolist()]
+print("eval output without running statistics:", untracked_values)
+
+# Input of shape (1, C) gives one value per channel, no spread: training mode refuses it.
 single = torch.tensor([[1.0]], device=device)
-eval_single = bn(single).item()
+eval_single = bn(single).item()  # evaluation mode, running statistics: fine
 bn.train()
 try:
     bn(single)
 except ValueError as error:
     message = f"{type(error).__name__}: {error}"
 print(message)
+try:
+    untracked(single)  # evaluation mode, but no running statistics to fall back on
+except ValueError as error:
+    untracked_message = f"{type(error).__name__}: {error}"
+print("without running statistics, in evaluation mode:", untracked_message.split(",")[0])
+
+# The statistics are over batch and spatial positions: one sequence or one image is enough.
+one_example = {
+    "BatchNorm1d, one sequence (1, 3, 5)": (nn.BatchNorm1d(3), (1, 3, 5)),
+    "BatchNorm2d, one image (1, 3, 8, 8)": (nn.BatchNorm2d(3), (1, 3, 8, 8)),
+}
+one_example_trains = []
+for name, (layer, shape) in one_example.items():
+    layer.to(device)  # in training mode
+    values = torch.arange(float(torch.Size(shape).numel()), device=device).reshape(shape)
+    out = layer(values)
+    dims = [0] + list(range(2, len(shape)))  # every dimension except the channels
+    per_channel_mean = out.mean(dim=dims)
+    normalized = torch.allclose(per_channel_mean, torch.zeros_like(per_channel_mean), atol=1e-5)
+    one_example_trains.append(normalized and layer.num_batches_tracked.item() == 1)
+    means = [round(v, 4) + 0.0 for v in per_channel_mean.tolist()]  # + 0.0 turns -0.0 into 0.0
+    print(f"{name}, training mode: mean per channel", means)
 
 assert initial_statistics == (0.0, 1.0)  # witness: starts-at-zero-and-one
 assert abs(batch_mean - 2.5) < 1e-6 and abs(batch_var_biased - 1.25) < 1e-6
@@ -76,3 +111,8 @@ assert unchanged  # witness: eval-leaves-statistics
 assert no_grad_uses_batch and no_grad_updates  # witness: no-grad-is-not-a-mode
 assert abs(eval_first - eval_single) < 1e-6  # witness: eval-accepts-one
 assert message.startswith("ValueError: Expected more than 1 value per channel when training")
+assert untracked_uses_batch  # witness: untracked-eval-uses-batch
+assert untracked_message.startswith(
+    "ValueError: Expected more than 1 value per channel"
+)  # witness: untracked-eval-refuses-one
+assert all(one_example_trains)  # witness: one-image-trains

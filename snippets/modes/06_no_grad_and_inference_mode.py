@@ -14,7 +14,10 @@ x = torch.randn(8, 4).to(device)
 with torch.no_grad():
     features_no_grad = backbone(x)
 with torch.inference_mode():
-    features_inference = backbone(x)
+    features_inference = backbone(x)  # new memory: an inference tensor
+    first_row = x[0]  # a view of an ordinary tensor: stays ordinary
+print("inside inference_mode: new result", features_inference.is_inference(), end="")
+print(", view of x", first_row.is_inference())
 
 for name, t in (("no_grad", features_no_grad), ("inference_mode", features_inference)):
     flags = f"requires_grad={t.requires_grad}, grad_fn={t.grad_fn}"
@@ -52,11 +55,21 @@ head(features_inference.clone()).sum().backward()
 clone_works = head.weight.grad is not None and not features_inference.clone().is_inference()
 print("after clone():", clone_works)
 
+# Both set_grad_enabled and inference_mode take a boolean; False leaves recording on.
+with torch.set_grad_enabled(False):
+    off = backbone(x)
+with torch.inference_mode(False):
+    on = backbone(x)
+boolean_switches = not off.requires_grad and on.requires_grad and not on.is_inference()
+print("set_grad_enabled(False) records:", off.requires_grad, end="")
+print(" | inference_mode(False) records:", on.requires_grad)
+
 assert (
     not features_no_grad.requires_grad and not features_inference.requires_grad
 )  # witness: no-graph
 assert not features_no_grad.is_inference()
 assert features_inference.is_inference()  # witness: inference-tensors
+assert not first_row.is_inference()  # witness: views-stay-ordinary
 assert same_values  # witness: same-values
 assert backbone_still_trainable  # witness: parameters-untouched
 assert head_grad_from_no_grad  # witness: no-grad-features-train
@@ -69,3 +82,4 @@ assert refused[1].startswith(
     "RuntimeError: Inplace update to inference tensor"
 )  # witness: no-inplace
 assert clone_works  # witness: clone-makes-ordinary
+assert boolean_switches  # witness: boolean-switches

@@ -33,6 +33,7 @@ with torch.no_grad():  # pretend these statistics came from pre-training
     bn.running_mean.fill_(0.5)
     bn.running_var.fill_(2.0)
 before = bn.running_mean.clone()
+before_var = bn.running_var.clone()
 bn_weight_before = bn.weight.detach().clone()
 
 model.eval()  # Module.eval() calls train(False), so it goes through the override too
@@ -48,7 +49,11 @@ for _ in range(3):
     loss.backward()
     optimizer.step()
 
-frozen = torch.equal(bn.running_mean, before) and bn.num_batches_tracked.item() == 0
+frozen = (
+    torch.equal(bn.running_mean, before)
+    and torch.equal(bn.running_var, before_var)
+    and bn.num_batches_tracked.item() == 0
+)
 bn_weight_learns = bn.weight.grad is not None  # the affine weight and bias still train
 bn_weight_learns = bn_weight_learns and not torch.equal(bn.weight.detach(), bn_weight_before)
 print("model training:", model.training, "| BatchNorm training:", bn.training)

@@ -48,8 +48,28 @@ reversed_order[1].train()
 reversed_order.eval()
 print("dropout active after train() then eval():", reversed_order[1].training)
 
+# Dropout built into another layer reads that layer's own flag, which eval() switched off.
+torch.manual_seed(0)
+lstm = nn.LSTM(8, 8, num_layers=2, dropout=0.5).to(device)  # dropout between its two layers
+attention = nn.MultiheadAttention(8, 2, dropout=0.5).to(device)  # dropout on attention weights
+sequence = torch.randn(3, 2, 8).to(device)  # (length, batch, features)
+passes = {
+    "LSTM(dropout=0.5)": (lstm, lambda: lstm(sequence)[0]),
+    "MultiheadAttention(dropout=0.5)": (attention, lambda: attention(*[sequence] * 3)[0]),
+}
+built_in_stays_off = []
+for name, (layer, run) in passes.items():
+    enable_dropout_only(layer)
+    with torch.no_grad():
+        off = not layer.training and torch.equal(run(), run())
+        layer.train()  # the layer's own flag is what turns its dropout on
+        on = not torch.equal(run(), run())
+    built_in_stays_off.append(off and on)
+    print(f"{name}: same output twice after enable_dropout_only {off}, after train() {not on}")
+
 assert samples_shape == (100, 5, 1)
 assert bool((spread > 0).all())
 assert bn_frozen  # witness: batchnorm-saw-nothing
 assert not model[1].training and model[3].training
 assert not reversed_order[1].training  # witness: reverse-order-undone
+assert all(built_in_stays_off)  # witness: built-in-dropout-stays-off

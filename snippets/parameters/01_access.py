@@ -2,6 +2,7 @@
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
@@ -28,20 +29,47 @@ except AttributeError as error:
     missing_message = f"{type(error).__name__}: {error}"
     print(missing_message)
 
-# Linear stores (out_features, in_features) because it computes x @ W.T + b.
+# Linear stores one row per output, (out_features, in_features), and so computes x @ W.T + b.
 x = torch.randn(2, 4)
 computes_x_wt_plus_b = torch.allclose(model[0](x), x @ weight.T + model[0].bias)
 
-# A parameter is a tensor, but an in-place change needs torch.no_grad() while it requires grad.
+# A parameter is a tensor, but while it requires grad some operations refuse it.
+try:
+    weight.numpy()
+except RuntimeError as error:
+    numpy_message = str(error)
+    print("numpy():", numpy_message)
 try:
     weight.add_(0.0)
 except RuntimeError as error:
     in_place_message = str(error)
-    print("in-place outside no_grad:", in_place_message)
-with torch.no_grad():
-    weight.add_(0.0)  # allowed: autograd is not recording
+    print("in-place while autograd records:", in_place_message)
+# With gradient recording switched off, the same in-place change is allowed.
+allowed_when_off = []
+for switch_off in (torch.no_grad, lambda: torch.set_grad_enabled(False), torch.inference_mode):
+    with switch_off():
+        weight.add_(0.0)
+        allowed_when_off.append(not torch.is_grad_enabled())
+
+
+class InPlaceRecorder(TorchFunctionMode):
+    """Notes each in-place call on `target`: (name, called on target itself, autograd on?)."""
+
+    def __init__(self, target: torch.Tensor) -> None:
+        super().__init__()
+        self.target, self.calls = target, []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name.endswith("_") and not name.startswith("__") and args:
+            self.calls.append((name, args[0] is self.target, torch.is_grad_enabled()))
+        return func(*args, **(kwargs or {}))
+
+
 initialized = nn.Linear(2, 2).weight
-nn.init.zeros_(initialized)  # nn.init writes under torch.no_grad() itself: no error
+with InPlaceRecorder(initialized) as recorder:
+    nn.init.zeros_(initialized)  # no error: how does nn.init write into the parameter?
+print("in-place calls made by nn.init.zeros_ (name, on the parameter, grad on):", recorder.calls)
 
 
 # .data versus detach(): change a value in place after the forward pass has used it.
@@ -78,10 +106,16 @@ assert names == "0.weight, 0.bias, 2.weight, 2.bias"
 assert (tensor_count, relu_parameter_count, own_parameter_count) == (4, 0, 0)
 assert own_parameter_count == 0 < tensor_count  # witness: recurse-false-own-only
 assert bias is model[2].bias  # witness: get-parameter-same-tensor
+assert (  # witness: three-ways-same-tensor
+    dict(model.named_parameters())["0.weight"] is model.get_parameter("0.weight") is model[0].weight
+)
 assert missing_message.startswith("AttributeError") and "weight" in missing_message
 assert "ReLU" in missing_message and "has no attribute" in missing_message  # witness: relu-message
+assert numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses
 assert "leaf Variable that requires grad" in in_place_message  # witness: in-place-needs-no-grad
-assert initialized.is_leaf and initialized.count_nonzero() == 0  # witness: init-uses-no-grad
+assert allowed_when_off == [True, True, True]  # witness: in-place-allowed-when-off
+assert initialized.count_nonzero() == 0
+assert recorder.calls == [("zero_", True, False)]  # witness: init-uses-no-grad
 assert not values.requires_grad and values.data_ptr() == model[2].bias.data_ptr()  # witness: detach
 assert "one of the variables needed" in detach_edit  # witness: detach-noticed
 assert data_edit == "grad 40.0 (the right gradient is 4.0)"  # witness: data-silent

@@ -34,10 +34,12 @@ print(
     f"({buffers})",
 )
 
-# The entries are detached views of the live tensors, not copies.
+# By default the entries are detached tensors on the live memory, not copies.
 entry = state["head.bias"]
 shares_memory = entry.data_ptr() == model.head.bias.data_ptr()
 entry_requires_grad = entry.requires_grad
+entry_is_parameter = isinstance(entry, nn.Parameter)
+keep_vars_gives_parameter = model.state_dict(keep_vars=True)["head.bias"] is model.head.bias
 cloned = {key: value.clone() for key, value in state.items()}  # real copies
 deep_copied = copy.deepcopy(state)  # real copies too
 
@@ -61,8 +63,16 @@ print(
 )
 print("clone() and deepcopy kept the old values:", copies_kept_old_values)
 
-# Converting the model keeps each Parameter object but gives it new memory: from then on the
-# earlier entries no longer follow it.
+# .float() on a model that is float32 already changes nothing: same memory, entries follow.
+model.float()
+float_kept_memory = model.head.bias.data_ptr() == entry.data_ptr()
+with torch.no_grad():
+    model.head.bias.fill_(1.0)
+follows_after_float = bool(torch.all(entry == 1.0))
+print("after model.float() on float32, the earlier entry follows the model:", follows_after_float)
+
+# A conversion that changes the dtype keeps each Parameter object but gives it new memory: from
+# then on the earlier entries no longer follow it.
 bias_object = model.head.bias
 model.double()
 kept_object = model.head.bias is bias_object
@@ -73,12 +83,21 @@ follows_after_double = bool(torch.all(entry == 2.0))
 print("after model.double(), the earlier entry follows the model:", follows_after_double)
 
 # A move to another device leaves the earlier entries behind too. The "meta" device (shapes, no
-# data) shows it on any machine.
+# data) shows it on any machine; unlike a move to CUDA, it replaces the Parameter objects.
 layer = nn.Linear(2, 2)
+layer_bias = layer.bias
 layer_entry = layer.state_dict()["bias"]
 layer.to("meta")
 left_behind = (layer.bias.device.type, layer_entry.device.type) == ("meta", "cpu")
+meta_new_object = layer.bias is not layer_bias
 print("after .to('meta'): the parameter on meta, the earlier entry still on the CPU:", left_behind)
+cuda_kept_object = cuda_left_behind = None  # checked only where CUDA is available
+if torch.cuda.is_available():
+    cuda_layer = nn.Linear(2, 2)
+    cuda_bias, cuda_entry = cuda_layer.bias, cuda_layer.state_dict()["bias"]
+    cuda_layer.to("cuda")
+    cuda_kept_object = cuda_layer.bias is cuda_bias and cuda_bias.device.type == "cuda"
+    cuda_left_behind = cuda_entry.device.type == "cpu"
 
 first_key = next(iter(state))
 assert first_key == "backbone.0.weight"
@@ -86,8 +105,11 @@ assert list(state)[-2:] == ["head.weight", "head.bias"]
 assert (key_count, parameter_tensor_count, buffer_count) == (11, 8, 3)
 assert buffers == "backbone.1.running_mean, backbone.1.running_var, backbone.1.num_batches_tracked"
 assert shares_memory and not entry_requires_grad  # witness: detached-same-memory
+assert not entry_is_parameter and keep_vars_gives_parameter  # witness: keep-vars-parameters
 assert bias_moved and entry_follows_model  # witness: follows-optimizer-step
 assert copies_kept_old_values  # witness: copies-keep-values
+assert float_kept_memory and follows_after_float  # witness: same-dtype-keeps-memory
 assert kept_object and new_memory  # witness: conversion-new-memory
 assert not follows_after_double and entry.dtype == torch.float32  # witness: stops-following
-assert left_behind  # witness: move-leaves-entries-behind
+assert left_behind and cuda_left_behind in (None, True)  # witness: move-leaves-entries-behind
+assert meta_new_object and cuda_kept_object in (None, True)  # witness: meta-replaces-object

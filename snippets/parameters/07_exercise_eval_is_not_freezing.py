@@ -24,6 +24,21 @@ with torch.no_grad():
     output = model(X)
 no_grad_output_tracked = output.requires_grad
 print("output computed under torch.no_grad() requires grad:", no_grad_output_tracked)
+# torch.no_grad() leaves the mode alone: in training mode, Dropout still drops at random.
+batch = torch.randn(64, 4).to(device)  # many rows: two random dropout masks will differ
+model.train()
+with torch.no_grad():
+    no_grad_alone_repeatable = torch.equal(model(batch), model(batch))
+model.eval()
+with torch.no_grad():
+    no_grad_with_eval_repeatable = torch.equal(model(batch), model(batch))
+print(
+    "same features twice under no_grad():",
+    no_grad_alone_repeatable,
+    "in training mode,",
+    no_grad_with_eval_repeatable,
+    "after eval()",
+)
 model[0].requires_grad_(False)
 model(X).sum().backward()
 chosen_skipped = model[0].weight.grad is None and model[3].weight.grad is not None
@@ -32,4 +47,5 @@ print("after model[0].requires_grad_(False): only model[0] gets no gradient:", c
 assert only_flags_changed and still_requires_grad  # witness: eval-sets-flags-only
 assert grads_computed == 4  # witness: eval-still-grads
 assert not no_grad_output_tracked  # witness: no-grad-stops-recording
+assert not no_grad_alone_repeatable and no_grad_with_eval_repeatable  # witness: no-grad-needs-eval
 assert chosen_skipped  # witness: requires-grad-false-stops
