@@ -30,6 +30,26 @@ later_layer_unchanged = torch.equal(extra_in_front[1][0].weight, reference[0].we
 any_later_unchanged = any(
     torch.equal(p, q) for p, q in zip(extra_in_front[1].parameters(), reference.parameters())
 )
+# A layer that draws nothing shifts nothing: no parameters, or parameters that start at constants.
+torch.manual_seed(0)
+drawless_in_front = nn.Sequential(nn.ReLU(), nn.LayerNorm(4), nn.BatchNorm1d(4), build())
+drawless_shifts_nothing = same_weights(drawless_in_front[3], reference)
+
+# The dtype decides too: from the same seed, a float64 layer gets other numbers altogether, not
+# the float32 ones with more digits. set_default_dtype changes the dtype the constructors use.
+torch.manual_seed(0)
+single = nn.Linear(4, 8)
+torch.manual_seed(0)
+double = nn.Linear(4, 8, dtype=torch.float64)
+dtype_difference = (single.weight.double() - double.weight).abs().max().item()
+previous_dtype = torch.get_default_dtype()
+torch.set_default_dtype(torch.float64)
+try:
+    torch.manual_seed(0)
+    by_default_dtype = nn.Linear(4, 8)
+finally:
+    torch.set_default_dtype(previous_dtype)
+default_dtype_like_explicit = torch.equal(by_default_dtype.weight, double.weight)
 
 # Initialize on the CPU, then move: the same values on every device.
 torch.manual_seed(0)
@@ -45,11 +65,17 @@ direct_again_matches = same_weights(build(device), direct)
 
 print("same seed, same weights:", same_seed_same_weights)
 print("extra layer in front, later layer unchanged:", later_layer_unchanged)
+print("LayerNorm, BatchNorm1d and ReLU in front, later layers unchanged:", drawless_shifts_nothing)
+print(f"same seed, float32 vs float64 layer: weights differ by up to {dtype_difference:.2f}")
 print(f"built on the CPU, moved to {device.type}: matches the CPU reference:", moved_matches)
 print(f"built directly on {device.type}: matches the CPU reference:", direct_matches)
 
 assert same_seed_same_weights  # witness: same-seed-same-weights
 assert not later_layer_unchanged and not any_later_unchanged  # witness: extra-layer-shifts-rest
+assert drawless_shifts_nothing  # witness: drawless-layer-shifts-nothing
+assert (
+    dtype_difference > 0.1 and default_dtype_like_explicit and previous_dtype == torch.float32
+)  # witness: dtype-changes-numbers
 assert moved_matches  # witness: moved-keeps-cpu-values
 assert direct_again_matches  # witness: seed-resets-device-stream
 if device.type == "cpu":
