@@ -69,7 +69,8 @@ print(
 print("at the start             Kaiming head  small head")
 print(f"median top probability   {kaiming_top:.2f}          {small_top:.2f}")
 print(f"largest |p - 1/3|        {kaiming_spread:.2f}          {small_spread:.2f}")
-print(f"loss on random labels    {kaiming_loss:.2f}          {small_loss:.2f}   (ln 3 = {uniform_loss:.2f})")
+ln_3 = f"(ln 3 = {uniform_loss:.2f})"
+print(f"loss on random labels    {kaiming_loss:.2f}          {small_loss:.2f}   {ln_3}")
 
 
 # Built-in layers can redraw their own defaults; ReLU, Sequential and MLP have no such method.

@@ -1,4 +1,4 @@
-"""Same seed, same initial weights: on one device, in one construction order."""
+"""Same seed, same initial weights: on one device, in one dtype and one construction order."""
 
 import torch
 from torch import nn
