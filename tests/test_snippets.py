@@ -5,11 +5,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import DEVICES, SNIPPETS
+from conftest import CUDA, DEVICES, SNIPPETS
 
 from guide_build.core import cache
 from guide_build.core.inventory import assertions_in
-from guide_build.core.runner import SnippetFailed, run_snippet
+from guide_build.core.runner import SnippetFailed
 from guide_build.core.snippet_options import options_of
 
 
@@ -26,14 +26,14 @@ def test_every_snippet_asserts_what_it_demonstrates():
 
 
 @pytest.mark.parametrize("path", SNIPPETS)
-def test_a_fresh_run_prints_what_the_build_showed(path):
+def test_a_fresh_run_prints_what_the_build_showed(path, snippet_run):
     """The cached run is the one the build showed (or, before any build, a first run that a build
-    would show); this run is not cached. Two isolated runs must agree, so that an unseeded random
-    number or a time on a page is caught. A snippet whose output legitimately varies says
-    `# guide: output varies`; then only its words are compared, not its numbers."""
+    would show); the session's run on this machine's device is not cached. Two isolated runs must
+    agree, so that an unseeded random number or a time on a page is caught. A snippet whose output
+    legitimately varies says `# guide: output varies`; then only its words are compared."""
+    fresh = snippet_run(path, "cuda" if CUDA else "cpu").output  # what the build's "auto" run uses
     try:
         shown = cache.cached_run(path)
-        fresh = run_snippet(path).output
     except SnippetFailed as failure:
         pytest.fail(f"{path} failed:\n{failure.traceback_text}", pytrace=False)
     if options_of(path).output_varies:

@@ -91,9 +91,9 @@ class TinyGuide:
     def read(self, relative: str) -> str:
         return (self.root / relative).read_text(encoding="utf-8")
 
-    def build(self, site_dir: Path) -> subprocess.CompletedProcess:
+    def build(self, site_dir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """`mkdocs build --strict` with the guide's own (cold, unless built before) caches."""
-        return build_site(self.root, site_dir)
+        return build_site(self.root, site_dir, env=env)
 
     def pytest(self, *arguments: str) -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *arguments]

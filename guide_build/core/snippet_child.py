@@ -9,6 +9,7 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
+import random
 import signal
 import sys
 import tempfile
@@ -19,6 +20,8 @@ import warnings
 from contextlib import ExitStack
 from pathlib import Path
 from unittest import mock
+
+import numpy
 
 from guide_build.core.facts import facts_of
 
@@ -50,6 +53,10 @@ def _become_a_fresh_process(work: Path, temporary: Path, output: Path) -> None:
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # where a hung run is
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})  # blocked by the server until now
+    # A fresh interpreter seeds Python's and NumPy's global generators from the OS; a fork would
+    # inherit the server's. (torch's default generator starts from a fixed seed in every process.)
+    random.seed()
+    numpy.random.seed()
     os.chdir(work)
     os.environ["TMPDIR"] = str(temporary)
     tempfile.tempdir = str(temporary)
