@@ -17,10 +17,16 @@ import nbformat
 from nbformat import v4
 
 from guide_build.core.claims import CLAIM_RE
-from guide_build.core.page_source import INCLUDE_RE, displayed_lines, page_title, section_text, target_problem
+from guide_build.core.page_source import (
+    EXEC_FENCE_RE,
+    INCLUDE_RE,
+    displayed_lines,
+    page_title,
+    section_text,
+    target_problem,
+)
 from guide_build.core.witnesses import WITNESS_RE
 
-EXEC_FENCE_RE = re.compile(r'^\s*(?P<ticks>`{3,})python\b[^\n]*\bexec="on"')
 BLOCK_TITLE_RE = re.compile(r'^(?P<indent>\s*)(?:!!!|\?\?\?\+?|===)\s*(?P<kind>\w+)?\s*(?:"(?P<title>[^"]*)")?\s*$')
 PAGE_LINK_RE = re.compile(r"\]\((?!https?:|#|mailto:)(?P<target>[^)#\s]+\.md)(?P<anchor>#[^)\s]*)?\)")
 
