@@ -36,6 +36,21 @@ PLANTED = {
         "open(os.environ['GUIDE_TEST_PID_FILE'], 'w').write(str(child.pid))\n"
         "os._exit(0)\n"
     ),
+    **{
+        f"snippets/part/{name}.py": (
+            "# guide: ranks=2\n# guide: timeout=3\nimport os, signal\nimport torch\nimport torch.distributed as dist\n"
+            "open(os.environ['GUIDE_TEST_RANK_PIDS'], 'a').write(f'{os.getpid()}\\n')\n"
+            "dist.init_process_group('gloo')\n"  # line 7
+            f"{trouble}\n"  # line 8: what rank 1 does
+            "dist.all_reduce(torch.ones(1))\n"  # line 9
+            "print('rank', dist.get_rank(), 'done')\n"
+        )
+        for name, trouble in [
+            ("11_rank_raises", "if dist.get_rank() == 1: raise ValueError('rank 1 gives up')"),
+            ("12_rank_killed", "if dist.get_rank() == 1: os.kill(os.getpid(), signal.SIGKILL)"),
+            ("13_collective_hangs", "if dist.get_rank() == 1: dist.barrier()"),
+        ]
+    },
 }
 BROKEN_PAGE = "\n".join(
     [
@@ -61,6 +76,9 @@ BROKEN_PAGE = "\n".join(
         '*A statement*{ data-witness="part/09_sections.py:gone" } whose assertion has no label.',  # line 46
         "",
         block("snippets/part/10_leaves_a_process.py"),  # line 48
+        block("snippets/part/11_rank_raises.py"),  # line 52
+        block("snippets/part/12_rank_killed.py"),  # line 56
+        block("snippets/part/13_collective_hangs.py"),  # line 60
     ]
 )
 EXPECTED = [
@@ -82,6 +100,18 @@ EXPECTED = [
     "docs/part/broken.md:45: the page says '2' for snippets/part/09_sections.py:real, but the snippet computed 1",
     "docs/part/broken.md:46: the statement 'A statement' cites the assertion 'gone' of snippets/part/09_sections.py",
     "docs/part/broken.md:48: the example snippets/part/10_leaves_a_process.py failed",
+    "docs/part/broken.md:52: the example snippets/part/11_rank_raises.py failed",
+    "snippets/part/11_rank_raises.py (rank 1) failed:",
+    'File "snippets/part/11_rank_raises.py", line 8',
+    "ValueError: rank 1 gives up",
+    "docs/part/broken.md:56: the example snippets/part/12_rank_killed.py failed",
+    "snippets/part/12_rank_killed.py (rank 1) was killed by signal SIGKILL",
+    "docs/part/broken.md:60: the example snippets/part/13_collective_hangs.py failed",
+    # Both ranks wait for each other; whichever reaches its limit first ends, and the other one's
+    # collective then fails: both are reported, each at its own line.
+    "ran past its time limit of 3 s",
+    'File "snippets/part/13_collective_hangs.py", line 9',  # rank 0, in the all_reduce rank 1 never joins
+    'File "snippets/part/13_collective_hangs.py", line 8',  # rank 1, in its barrier
 ]
 
 
@@ -100,8 +130,10 @@ def broken(tmp_path_factory):
 
 def test_one_strict_build_reports_every_planted_problem_with_its_place(broken, tmp_path):
     started = time.monotonic()
-    pid_file = tmp_path / "grandchild.pid"
-    result = broken.build(tmp_path / "site", env={"GUIDE_TEST_PID_FILE": str(pid_file)})
+    pid_file, rank_pids = tmp_path / "grandchild.pid", tmp_path / "rank.pids"
+    result = broken.build(
+        tmp_path / "site", env={"GUIDE_TEST_PID_FILE": str(pid_file), "GUIDE_TEST_RANK_PIDS": str(rank_pids)}
+    )
     log = result.stdout + result.stderr
     assert result.returncode != 0
     missing = [message for message in EXPECTED if message not in log]
@@ -109,16 +141,23 @@ def test_one_strict_build_reports_every_planted_problem_with_its_place(broken, t
     assert "Traceback" not in log.split("Aborted")[0].replace("Traceback (most recent call last)", ""), log[-4000:]
     assert time.monotonic() - started < 120  # the hang was stopped, not waited out
     assert not is_running(int(pid_file.read_text())), "a process the failed snippet started was left running"
+    pids = [int(pid) for pid in rank_pids.read_text().split()]
+    assert len(pids) == 6, "two ranks of each distributed snippet, run once: the notebook reuses the failure"
+    assert [pid for pid in pids if is_running(pid)] == [], "ranks left running after their snippet failed"
 
 
-def test_the_tests_report_each_failing_snippet_with_its_cause(broken):
-    result = broken.pytest("tests/test_snippets.py", "-k", "test_snippet_runs and cpu")
+def test_the_tests_report_each_failing_snippet_with_its_cause(broken, tmp_path):
+    rank_pids = tmp_path / "rank.pids"
+    result = broken.pytest(
+        "tests/test_snippets.py", "-k", "test_snippet_runs and cpu", env={"GUIDE_TEST_RANK_PIDS": str(rank_pids)}
+    )
     assert result.returncode == 1, result.stdout[-3000:]
-    for message in EXPECTED[1:10]:
+    for message in EXPECTED[1:10] + EXPECTED[-10:]:
         if message.startswith("docs/"):
             continue
         assert message in result.stdout, message
-    assert "7 failed" in result.stdout
+    assert "10 failed" in result.stdout
+    assert [pid for pid in map(int, rank_pids.read_text().split()) if is_running(pid)] == []
 
 
 def test_two_cold_builds_are_identical_and_a_leaky_snippet_changes_no_other_page(tmp_path):

@@ -95,9 +95,9 @@ class TinyGuide:
         """`mkdocs build --strict` with the guide's own (cold, unless built before) caches."""
         return build_site(self.root, site_dir, env=env)
 
-    def pytest(self, *arguments: str) -> subprocess.CompletedProcess:
+    def pytest(self, *arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *arguments]
-        environment = {**os.environ, "REQUIRE_CUDA": ""}
+        environment = {**os.environ, "REQUIRE_CUDA": "", **(env or {})}
         return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=600, env=environment)
 
 

@@ -24,12 +24,26 @@ from pathlib import Path
 
 import torch
 
-from guide_build.core import facts, runner, snippet_child, snippet_options, snippet_server
+from guide_build.core import (
+    facts,
+    rank_launcher,
+    run_outcome,
+    runner,
+    snippet_child,
+    snippet_options,
+    snippet_server,
+)
 
-RUNNER_MODULES = (runner, snippet_server, snippet_child, snippet_options, facts)
+RUNNER_MODULES = (runner, snippet_server, snippet_child, rank_launcher, run_outcome, snippet_options, facts)
 
 CACHE_DIR_ENV = "GUIDE_CACHE_DIR"
 DEFAULT_CACHE_DIR = Path(".cache") / "snippet-runs"
+
+
+# Failures of the current build, by cache key: a page and its notebook that show one failed
+# example do not each wait for it to fail again (a hang would cost its time limit every time).
+# Never written to disk, and forgotten when the next build starts (`cached_runs`).
+_failures: dict[str, runner.SnippetFailed] = {}
 
 
 def cached_run(path: str | Path, *, device: str = "auto") -> runner.SnippetRun:
@@ -37,8 +51,15 @@ def cached_run(path: str | Path, *, device: str = "auto") -> runner.SnippetRun:
     cached = lookup(path, device=device)
     if cached is not None:
         return cached
-    entry = cache_dir() / f"{cache_key(path, device)}.json"
-    run = runner.run_snippet(path, device=device)
+    key = cache_key(path, device)
+    if key in _failures:
+        raise _failures[key]
+    entry = cache_dir() / f"{key}.json"
+    try:
+        run = runner.run_snippet(path, device=device)
+    except runner.SnippetFailed as failure:
+        _failures[key] = failure
+        raise
     entry.parent.mkdir(parents=True, exist_ok=True)
     temporary = entry.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_text(json.dumps(asdict(run)), encoding="utf-8")
@@ -56,7 +77,8 @@ def lookup(path: str | Path, *, device: str = "auto") -> runner.SnippetRun | Non
 
 def cached_runs(paths: list[str | Path], *, device: str = "auto") -> None:
     """Fill the cache for these snippets, running the missing ones side by side (one per core).
-    Failures are not stored; whoever shows the snippet runs it again and reports the failure."""
+    Failures are not stored on disk; whoever shows the snippet reports the failure."""
+    _failures.clear()  # a new build: what failed in the last one is run again
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for future in [pool.submit(cached_run, path, device=device) for path in paths]:
             # A file deleted or renamed since the pages were read is reported where a page shows it.

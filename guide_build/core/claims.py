@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 CLAIM_RE = re.compile(
-    r"(\*\*|`)(?P<text>[^*`]+?)\1\{[ \t]*data-claim=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<name>\w+)(?P=quote)[ \t]*\}"
+    r"(\*\*|`)(?P<text>[^*`]+?)\1\{[ \t]*data-claim=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<name>\w+(?:@rank\d)?)(?P=quote)[ \t]*\}"
 )
 
 

@@ -65,7 +65,13 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
     except BadOption as error:
         raise SnippetFailed(display, str(error)) from None
     timeout = options.timeout * (CUDA_TIMEOUT_FACTOR if device == "cuda" else 1)
-    request = {"path": display, "device": device, "timeout": timeout, "output_limit": DEFAULT_OUTPUT_LIMIT}
+    request = {
+        "path": display,
+        "device": device,
+        "timeout": timeout,
+        "output_limit": DEFAULT_OUTPUT_LIMIT,
+        "ranks": options.ranks,
+    }
     try:  # never wait forever on an answer, even if the server itself stops answering
         answer = _server().ask(request, wait=timeout + _SERVER_START_TIMEOUT)
     except (TimeoutError, RuntimeError) as error:
@@ -156,3 +162,23 @@ def _server() -> _Server:
 def _close() -> None:
     if _current is not None:
         _current.close()
+
+
+def main(arguments: list[str]) -> int:
+    """`python -m guide_build.core.runner snippets/<chapter>/<file>.py [cpu|cuda]`: run one
+    snippet as the build does (a distributed one with its ranks) and print what the page would show."""
+    if not 1 <= len(arguments) <= 2:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    try:
+        run = run_snippet(arguments[0], device=arguments[1] if len(arguments) == 2 else "auto")
+    except SnippetFailed as failure:
+        print(failure.output, failure.traceback_text, sep="\n", file=sys.stderr)
+        return 1
+    print(run.output, end="")
+    print(f"-- facts: {run.facts}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

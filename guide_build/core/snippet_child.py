@@ -31,28 +31,19 @@ def run(
 ) -> None:
     status = 1
     try:
-        _become_a_fresh_process(work, temporary, output)
-        status = _run_script(display, script, result, device, timeout)
+        become_a_fresh_process(work, temporary, output)
+        status = run_script(display, script, result, device, timeout)
     except BaseException:  # a failure of the runner itself: show it rather than die silently
         traceback.print_exc()
     finally:
         os._exit(status)
 
 
-def _become_a_fresh_process(work: Path, temporary: Path, output: Path) -> None:
+def become_a_fresh_process(work: Path, temporary: Path, output: Path) -> None:
     os.setpgid(0, 0)  # the server ends the whole group: nothing the snippet starts outlives it
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(signum, signal.SIG_DFL)
-    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    os.dup2(descriptor, 1)
-    os.dup2(descriptor, 2)
-    os.close(descriptor)
-    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
-    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
-    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # where a hung run is
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})  # blocked by the server until now
+    capture_output(output)
     # A fresh interpreter seeds Python's and NumPy's global generators from the OS; a fork would
     # inherit the server's. (torch's default generator starts from a fixed seed in every process.)
     random.seed()
@@ -66,7 +57,21 @@ def _become_a_fresh_process(work: Path, temporary: Path, output: Path) -> None:
     warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
 
 
-def _run_script(display: str, script: Path, result: Path, device: str, timeout: float) -> int:
+def capture_output(output: Path) -> None:
+    """Send everything written to stdout and stderr, at the file-descriptor level, to `output`."""
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(descriptor, 1)
+    os.dup2(descriptor, 2)
+    os.close(descriptor)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # where a hung run is
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})  # blocked by the server until now
+
+
+def run_script(display: str, script: Path, result: Path, device: str, timeout: float) -> int:
     source = script.read_text(encoding="utf-8")
     sys.argv = [display]
     sys.path.insert(0, str(script.parent))

@@ -2,6 +2,7 @@
 
     # guide: timeout=30          a slow example's time limit, in seconds (default 10)
     # guide: output varies       its output differs from run to run (a timing): not compared
+    # guide: ranks=2             a distributed example: run as `torchrun --nproc-per-node 2 <file>`
 
 Any other `# guide:` line is an error, so a misspelt setting cannot be silently ignored.
 """
@@ -22,6 +23,7 @@ _LINE_RE = re.compile(r"^#\s*guide:\s*(?P<setting>.*?)\s*$")
 class SnippetOptions:
     timeout: float = DEFAULT_TIMEOUT
     output_varies: bool = False
+    ranks: int = 0  # 0: a plain `python <file>` run; N: N processes, as torchrun starts them
 
 
 class BadOption(ValueError):
@@ -29,7 +31,7 @@ class BadOption(ValueError):
 
 
 def options_of(path: str | Path) -> SnippetOptions:
-    timeout, varies = DEFAULT_TIMEOUT, False
+    timeout, varies, ranks = DEFAULT_TIMEOUT, False, 0
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         match = _LINE_RE.match(line.strip())
         if not match:
@@ -39,8 +41,11 @@ def options_of(path: str | Path) -> SnippetOptions:
             varies = True
         elif re.fullmatch(r"timeout=\d+(\.\d+)?", setting):
             timeout = float(setting.partition("=")[2])
+        elif re.fullmatch(r"ranks=[1-8]", setting):
+            ranks = int(setting.partition("=")[2])
         else:
             raise BadOption(
-                f"{path}:{number}: unknown setting '# guide: {setting}' (known: 'timeout=<seconds>', 'output varies')"
+                f"{path}:{number}: unknown setting '# guide: {setting}' (known: 'timeout=<seconds>', 'output varies', "
+                "'ranks=<1 to 8>')"
             )
-    return SnippetOptions(timeout, varies)
+    return SnippetOptions(timeout, varies, ranks)

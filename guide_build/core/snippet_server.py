@@ -35,10 +35,9 @@ import torch._dynamo  # noqa: F401  (an optimizer's first use imports it: about 
 import torch.nn  # noqa: F401
 import torch.optim  # noqa: F401
 
-from guide_build.core import snippet_child
+from guide_build.core import rank_launcher, run_outcome, snippet_child
 
 _BACKSTOP = 10.0  # seconds past its limit before the server kills a child whose own watchdog failed
-_TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
 _RESULT = "result.json"
 _OUTPUT = "output.txt"
 _WORK = "root"
@@ -123,7 +122,7 @@ def _start(request: dict) -> _Job:
     timeout = float(request["timeout"])
     pid = os.fork()
     if pid == 0:  # the child: never returns
-        snippet_child.run(
+        run = dict(
             display=display,
             script=copy_dir / source.name,
             work=work,
@@ -133,6 +132,9 @@ def _start(request: dict) -> _Job:
             device=request["device"],
             timeout=timeout,
         )
+        if request.get("ranks"):
+            rank_launcher.run(**run, ranks=request["ranks"])
+        snippet_child.run(**run)
     started = time.monotonic()
     return _Job(
         id=request["id"],
@@ -171,25 +173,9 @@ def _finish(job: _Job, *, timed_out: bool) -> dict:
 
 
 def _failure(job: _Job, status: int, output: str, result: dict | None, left: list[str], timed_out: bool) -> str | None:
-    if timed_out or (result is None and _TIMEOUT_HEADER in output):
-        return (
-            f"{job.display} ran past its time limit of {job.timeout:g} s and was stopped. Where it was:\n"
-            f"{_last_lines(_without_runner_frames(output), 30)}\n"
-            "(A slow snippet sets a longer limit with a comment line `# guide: timeout=<seconds>`.)"
-        )
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        return (
-            f"{job.display} was killed by signal {signal.Signals(number).name} ({number}).\n{_last_lines(output, 20)}"
-        )
-    if result is None:
-        code = os.WEXITSTATUS(status)
-        return (
-            f"{job.display} exited with status {code} before reaching the end of the file "
-            f"(os._exit or a crash).\n{_last_lines(output, 20)}"
-        )
-    if result.get("traceback"):
-        return result["traceback"]
+    ended = run_outcome.failure_of(job.display, job.timeout, status, output, result, timed_out)
+    if ended is not None:
+        return ended
     if len(output.encode()) > job.output_limit:
         return (
             f"{job.display} printed {len(output.encode()):,} bytes, more than the limit of {job.output_limit:,}: "
@@ -208,17 +194,6 @@ def _left_behind(job: _Job) -> list[str]:
     work = job.folder / _WORK
     present = {path.relative_to(work).as_posix() for path in work.rglob("*") if not path.is_dir()}
     return sorted(present - job.copied)
-
-
-def _without_runner_frames(output: str) -> str:
-    """faulthandler lists the runner's own frames under the snippet's: keep the snippet's."""
-    runner_folder = str(Path(__file__).parent)
-    lines = output.split("\n")
-    return "\n".join(line for line in lines if runner_folder not in line and "<frozen " not in line)
-
-
-def _last_lines(output: str, count: int) -> str:
-    return "\n".join(output.rstrip("\n").split("\n")[-count:])
 
 
 def _dump_stacks_then_kill(pid: int, output: Path) -> None:

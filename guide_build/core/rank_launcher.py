@@ -1,0 +1,221 @@
+"""What a forked child of the snippet server does for a distributed snippet (`# guide: ranks=N`):
+start N ranks as `torchrun --nproc-per-node N <file>` would, then put their results together.
+
+Each rank is a fork of this process (torch is imported already) with the environment torchrun
+gives its workers (RANK, WORLD_SIZE, MASTER_PORT, ...), so the snippet's
+`init_process_group()` reads it exactly as under torchrun. The rendezvous store is created here,
+as torchrun's agent does, on a port the system picks: two builds or test workers never meet on
+one. Each rank runs the file like a one-process snippet (its own output file, time limit and
+stack dump); the page shows every rank's lines, labelled, rank 0 first.
+
+When one rank fails, the others are given a moment to end on their own (a collective usually
+raises once its peer is gone), then their stacks are written and they are stopped. The failure
+names every rank that failed, first failure first, with its traceback or where it was stuck.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import select
+import signal
+import time
+import traceback
+from pathlib import Path
+
+import numpy
+import torch
+
+from guide_build.core import run_outcome, snippet_child
+
+_GRACE = 2.0  # seconds the other ranks get to end on their own after one failed
+_POLL = 0.02
+
+
+def run(
+    *,
+    display: str,
+    script: Path,
+    work: Path,
+    temporary: Path,
+    output: Path,
+    result: Path,
+    device: str,
+    timeout: float,
+    ranks: int,
+) -> None:
+    status = 1
+    try:
+        snippet_child.become_a_fresh_process(work, temporary, output)
+        status = _launch(display, script, result, device, timeout, ranks)
+    except BaseException:  # a failure of the launcher itself: show it rather than die silently
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _launch(display: str, script: Path, result: Path, device: str, timeout: float, ranks: int) -> int:
+    folder = result.parent
+    pids, port_pipes = [], []
+    for rank in range(ranks):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(write_end)
+            _run_rank(rank, ranks, read_end, display, script, folder, device, timeout)
+        os.close(read_end)
+        pids.append(pid)
+        port_pipes.append(write_end)
+    # After the forks: the store's threads live in this process only.
+    store = torch.distributed.TCPStore("127.0.0.1", 0, ranks, is_master=True, wait_for_workers=False)
+    for pipe in port_pipes:
+        os.write(pipe, f"{store.port}\n".encode())
+        os.close(pipe)
+    statuses, stopped = _wait_for_ranks(pids, folder)
+    outputs = [_read(folder / f"output.rank{rank}.txt") for rank in range(ranks)]
+    results = [_read_json(folder / f"result.rank{rank}.json") for rank in range(ranks)]
+    print(_labelled(outputs), end="", flush=True)
+    failures = _failures(display, timeout, statuses, stopped, outputs, results)
+    if failures:
+        _write(result, {"traceback": "\n\n".join(failures)})
+        return 1
+    _write(result, {"facts": _merged_facts(results), "seconds": max(r["seconds"] for r in results)})
+    return 0
+
+
+def _run_rank(
+    rank: int, ranks: int, port_pipe: int, display: str, script: Path, folder: Path, device: str, timeout: float
+) -> None:
+    status = 1
+    try:
+        snippet_child.capture_output(folder / f"output.rank{rank}.txt")
+        random.seed()  # each of torchrun's workers is a fresh interpreter, seeded by the OS
+        numpy.random.seed()
+        with os.fdopen(port_pipe) as pipe:
+            port = pipe.readline().strip()
+        os.environ.update(_torchrun_environment(rank, ranks, port))
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+        status = snippet_child.run_script(display, script, folder / f"result.rank{rank}.json", device, timeout)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _torchrun_environment(rank: int, ranks: int, port: str) -> dict[str, str]:
+    """What `torchrun --nproc-per-node <ranks>` on one machine sets for each worker."""
+    return {
+        "RANK": str(rank),
+        "LOCAL_RANK": str(rank),
+        "GROUP_RANK": "0",
+        "ROLE_RANK": str(rank),
+        "ROLE_NAME": "default",
+        "WORLD_SIZE": str(ranks),
+        "LOCAL_WORLD_SIZE": str(ranks),
+        "GROUP_WORLD_SIZE": "1",
+        "ROLE_WORLD_SIZE": str(ranks),
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": port,
+        "TORCHELASTIC_RESTART_COUNT": "0",
+        "TORCHELASTIC_MAX_RESTARTS": "0",
+        "TORCHELASTIC_RUN_ID": "none",
+        "TORCHELASTIC_USE_AGENT_STORE": "True",
+        "TORCH_NCCL_ASYNC_ERROR_HANDLING": os.environ.get("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1"),
+        # torchrun sets it to 1 for several workers per machine unless the caller set it
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1" if ranks > 1 else str(torch.get_num_threads())),
+    }
+
+
+def _wait_for_ranks(pids: list[int], folder: Path) -> tuple[dict[int, int], dict[int, int]]:
+    """Each rank's wait status, in the order they ended; and the ranks stopped after another failed
+    (rank -> the rank whose failure stopped it)."""
+    running = {os.pidfd_open(pid): (rank, pid) for rank, pid in enumerate(pids)}
+    ended: list[tuple[tuple, int, int]] = []  # (order, rank, status)
+    stopped: dict[int, int] = {}
+    stop_at = None
+    while running:
+        wait = None if stop_at is None else max(0.0, stop_at - time.monotonic())
+        readable, _, _ = select.select(list(running), [], [], wait)
+        now = time.monotonic()
+        for pidfd in readable:
+            rank, pid = running.pop(pidfd)
+            os.close(pidfd)
+            status = os.waitpid(pid, 0)[1]
+            ended.append((_end_order(now, rank, folder), rank, status))
+            if status != 0 and stop_at is None:
+                stop_at = now + _GRACE
+        if running and stop_at is not None and time.monotonic() >= stop_at:
+            first_failure = min((order, rank) for order, rank, status in ended if status != 0)[1]
+            for pidfd, (rank, pid) in running.items():
+                stopped[rank] = first_failure
+                _dump_stack(pid, folder / f"output.rank{rank}.txt")
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                ended.append(((float("inf"), 0.0), rank, os.waitpid(pid, 0)[1]))
+                os.close(pidfd)
+            running.clear()
+    return {rank: status for _, rank, status in sorted(ended)}, stopped
+
+
+def _end_order(noticed: float, rank: int, folder: Path) -> tuple:
+    """Ranks noticed ending at once (one failed, so its peer's collective failed) are ordered by
+    when they wrote their result; a rank that wrote none (killed, exited) ended first."""
+    result = folder / f"result.rank{rank}.json"
+    return (noticed, result.stat().st_mtime_ns if result.is_file() else 0)
+
+
+def _dump_stack(pid: int, output: Path) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and "most recent call first" not in _read(output):
+        time.sleep(_POLL)
+    time.sleep(0.1)  # the other threads' stacks follow the first
+
+
+def _failures(
+    display: str,
+    timeout: float,
+    statuses: dict[int, int],
+    stopped: dict[int, int],
+    outputs: list[str],
+    results: list[dict | None],
+) -> list[str]:
+    failures = []
+    for rank, status in statuses.items():  # in the order the ranks ended: the first failure first
+        name = f"{display} (rank {rank})"
+        if rank in stopped:
+            where = run_outcome.last_lines(run_outcome.without_runner_frames(outputs[rank]), 20)
+            failures.append(f"{name} was stopped after rank {stopped[rank]} failed. Where it was:\n{where}")
+            continue
+        failure = run_outcome.failure_of(name, timeout, status, outputs[rank], results[rank], timed_out=False)
+        if failure is not None:
+            failures.append(failure if failure.startswith(name) else f"{name} failed:\n{failure}")
+    return failures
+
+
+def _labelled(outputs: list[str]) -> str:
+    """Every rank's lines, rank 0 first, each line marked with its rank as torch's own logs do."""
+    return "".join(f"[rank{rank}]: {line}\n" for rank, output in enumerate(outputs) for line in output.splitlines())
+
+
+def _merged_facts(results: list[dict]) -> dict[str, object]:
+    """Rank 0's values by name (`total`), and every rank's as `total@rank1`."""
+    merged = dict(results[0]["facts"])
+    for rank, result in enumerate(results):
+        merged.update({f"{name}@rank{rank}": value for name, value in result["facts"].items()})
+    return merged
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _write(path: Path, value: dict) -> None:
+    path.write_text(json.dumps(value), encoding="utf-8")

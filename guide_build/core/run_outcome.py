@@ -1,0 +1,45 @@
+"""How a process that ran a snippet ended, in words: the failure message, or None for success.
+
+Shared by the snippet server (one process per snippet) and the rank launcher (one per rank of a
+distributed snippet), so that a hang, a crash or an early exit reads the same in both.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
+_RUNNER_FOLDER = str(Path(__file__).parent)
+
+
+def failure_of(
+    display: str, timeout: float, status: int, output: str, result: dict | None, timed_out: bool
+) -> str | None:
+    """Why the process failed (`status` as os.waitpid gives it), or None if it ran to the end."""
+    if timed_out or (result is None and TIMEOUT_HEADER in output):
+        return (
+            f"{display} ran past its time limit of {timeout:g} s and was stopped. Where it was:\n"
+            f"{last_lines(without_runner_frames(output), 30)}\n"
+            "(A slow snippet sets a longer limit with a comment line `# guide: timeout=<seconds>`.)"
+        )
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        return f"{display} was killed by signal {signal.Signals(number).name} ({number}).\n{last_lines(output, 20)}"
+    if result is None:
+        return (
+            f"{display} exited with status {os.WEXITSTATUS(status)} before reaching the end of the file "
+            f"(os._exit or a crash).\n{last_lines(output, 20)}"
+        )
+    return result.get("traceback") or None
+
+
+def without_runner_frames(output: str) -> str:
+    """faulthandler lists the runner's own frames under the snippet's: keep the snippet's."""
+    lines = output.split("\n")
+    return "\n".join(line for line in lines if _RUNNER_FOLDER not in line and "<frozen " not in line)
+
+
+def last_lines(output: str, count: int) -> str:
+    return "\n".join(output.rstrip("\n").split("\n")[-count:])

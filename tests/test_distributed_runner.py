@@ -1,0 +1,80 @@
+"""Distributed snippets (`# guide: ranks=N`): run as `torchrun --nproc-per-node N <file>` would.
+
+The runner forks the ranks from its torch-loaded server instead of starting N interpreters, so it
+must give them what torchrun gives: these tests hold it to that, against torchrun itself. The
+failure cases (a rank that raises, is killed, or hangs in a collective) are planted in the tiny
+guide's broken build (test_pipeline_cannot_be_fooled.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from guide_build.core.runner import run_snippet
+
+ENVIRONMENT_SNIPPET = '''# guide: ranks=2
+"""What a rank sees: the environment torchrun sets, and a collective over both ranks."""
+
+import os
+
+import torch
+import torch.distributed as dist
+
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+names = ["RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "ROLE_RANK",
+         "ROLE_WORLD_SIZE", "TORCHELASTIC_RESTART_COUNT", "TORCHELASTIC_MAX_RESTARTS",
+         "TORCHELASTIC_USE_AGENT_STORE", "OMP_NUM_THREADS"]
+print({name: os.environ.get(name) for name in names})
+print("threads:", torch.get_num_threads())
+total = torch.tensor([rank + 1.0])
+dist.all_reduce(total)
+total = total.item()
+print("sum over ranks:", total)
+dist.destroy_process_group()
+assert total == 3.0
+'''
+
+
+@pytest.fixture
+def environment_snippet(tmp_path) -> Path:
+    path = tmp_path / "ranks.py"
+    path.write_text(ENVIRONMENT_SNIPPET, encoding="utf-8")
+    return path
+
+
+def test_each_rank_prints_labelled_rank_zero_first_and_its_values_are_named_by_rank(environment_snippet):
+    run = run_snippet(environment_snippet, device="cpu")
+    lines = run.output.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["[rank0]"] * 3 + ["[rank1]"] * 3, run.output
+    assert run.facts["rank"] == 0 and run.facts["rank@rank0"] == 0 and run.facts["rank@rank1"] == 1
+    assert run.facts["total@rank1"] == 3.0
+
+
+def test_the_ranks_get_what_torchrun_gives_its_workers(environment_snippet, tmp_path):
+    """The same file under `torchrun --nproc-per-node 2` prints, rank by rank, what the runner shows."""
+    logs = tmp_path / "logs"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    environment = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
+    subprocess.run(
+        [str(torchrun), "--standalone", "--nproc-per-node", "2", "--log-dir", str(logs), "--redirects", "3",
+         str(environment_snippet)],
+        check=True, capture_output=True, text=True, timeout=120, env=environment,
+    )  # fmt: skip
+    by_rank = {int(log.parent.name): log.read_text(encoding="utf-8") for log in logs.rglob("attempt_0/*/stdout.log")}
+    torchrun_output = "".join(
+        f"[rank{rank}]: {line}\n" for rank in sorted(by_rank) for line in by_rank[rank].splitlines()
+    )
+    assert run_snippet(environment_snippet, device="cpu").output == torchrun_output
+
+
+def test_distributed_runs_side_by_side_never_share_a_port(environment_snippet):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = list(pool.map(lambda _: run_snippet(environment_snippet, device="cpu"), range(4)))
+    assert {run.facts["total@rank1"] for run in runs} == {3.0}
