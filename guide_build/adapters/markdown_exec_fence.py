@@ -31,6 +31,7 @@ from guide_build.core.cache import cached_run
 from guide_build.core.markers import block_id
 from guide_build.core.page_source import SNIPPET_LINK_PREFIX, SNIPPETS_DIR, displayed_lines
 from guide_build.core.runner import SnippetFailed, SnippetRun
+from guide_build.core.snippet_options import options_of
 
 _log = logging.getLogger("mkdocs.hooks.guide_build")
 
@@ -80,7 +81,19 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
     rendered = base_format(language=language, run=lambda *_, **__: run.output, code=source, md=md, **options)
     if show_gpu:
         rendered += _recorded_gpu_output(path, md)
+    ranks = options_of(path).ranks
+    if ranks:
+        rendered = _launch_command(path, ranks) + rendered
     return Markup(f'<div class="example" id="{block_id(path.as_posix())}">') + rendered + Markup("</div>")
+
+
+def _launch_command(path: Path, ranks: int) -> Markup:
+    """A distributed example runs as its readers run it: the command, above the code."""
+    command = html.escape(f"torchrun --nproc-per-node {ranks} {path.as_posix()}")
+    return Markup(
+        f'<p class="launch-command">Run with <code>{command}</code>; '
+        "each line of the output is marked with the rank that printed it.</p>"
+    )
 
 
 def _block_problem(path: Path, code: str) -> str | None:

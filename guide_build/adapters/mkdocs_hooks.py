@@ -16,14 +16,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import jinja2
-import torch
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
 from guide_build.adapters import markdown_exec_fence as fence
 from guide_build.core import gpu_record, inventory, notebooks, runner, stamp
-from guide_build.core.cache import cached_run, cached_runs, device_description, source_files
+from guide_build.core.cache import cached_run, cached_runs, device_description, source_files, torch_version
 from guide_build.core.claims import Claim, claim_error, find_claims
 from guide_build.core.markers import render_markers
 from guide_build.core.page_source import (
@@ -200,7 +199,7 @@ def on_page_context(context, page, **_):
 
 def _publish_notebook(page: File, files: Files, config) -> None:
     markdown = Path(page.abs_src_path).read_text(encoding="utf-8")
-    environment = f"torch {torch.__version__} on {device_description()}"
+    environment = f"torch {torch_version()} on {device_description()}"
     notebook = notebooks.notebook_for_page(markdown, page.src_uri, config["site_url"], _output_of, environment)
     if not any(cell.cell_type == "code" for cell in notebook.cells):
         return

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -22,19 +23,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
+from guide_build.core import runner
 
-from guide_build.core import (
-    facts,
-    rank_launcher,
-    run_outcome,
-    runner,
-    snippet_child,
-    snippet_options,
-    snippet_server,
+# The code that runs a snippet and reads its results, read as files: importing the server here
+# would make every build process import torch and torch._dynamo, a few seconds it never uses.
+RUNNER_FILES = tuple(
+    Path(__file__).with_name(name)
+    for name in (
+        "runner.py",
+        "snippet_server.py",
+        "snippet_child.py",
+        "rank_launcher.py",
+        "run_outcome.py",
+        "snippet_options.py",
+        "facts.py",
+    )
 )
-
-RUNNER_MODULES = (runner, snippet_server, snippet_child, rank_launcher, run_outcome, snippet_options, facts)
 
 CACHE_DIR_ENV = "GUIDE_CACHE_DIR"
 DEFAULT_CACHE_DIR = Path(".cache") / "snippet-runs"
@@ -103,7 +107,7 @@ def environment_fingerprint(device: str) -> str:
     """Everything outside the snippet's folder that can change what it prints."""
     parts = [
         f"python {platform.python_version()}",
-        f"torch {torch.__version__}",
+        f"torch {torch_version()}",
         f"packages {installed_packages()}",
         f"device {device}: {device_description(device)}",
         f"runner {runner_code()}",
@@ -126,16 +130,33 @@ def installed_packages() -> str:
 def runner_code() -> str:
     """A digest of the code that runs a snippet and reads its results."""
     digest = hashlib.sha256()
-    for module in RUNNER_MODULES:
-        digest.update(Path(module.__file__).read_bytes())
+    for path in RUNNER_FILES:
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
+def torch_version() -> str:
+    return importlib.metadata.version("torch")
+
+
 def device_description(device: str = "auto") -> str:
-    """'cpu', or the CUDA device and toolkit a snippet run with `device` would use."""
-    if device == "cpu" or not torch.cuda.is_available():
+    """'CPU', or the CUDA device and toolkit a snippet run with `device` would use."""
+    if device == "cpu" or not _torch_is_a_cuda_build():
+        return "CPU"  # known without importing torch (a second or two per build process)
+    import torch
+
+    if not torch.cuda.is_available():
         return "CPU"
     return f"cuda {torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
+
+
+@functools.cache
+def _torch_is_a_cuda_build() -> bool:
+    """Read from torch/version.py, which the build writes (`cuda = None` in a CPU-only build)."""
+    spec = importlib.util.find_spec("torch")
+    namespace: dict[str, object] = {}
+    exec(Path(spec.origin).with_name("version.py").read_text(encoding="utf-8"), namespace)
+    return namespace.get("cuda") is not None
 
 
 def source_files(path: Path) -> set[Path]:

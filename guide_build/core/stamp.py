@@ -5,10 +5,8 @@ from __future__ import annotations
 import html
 import platform
 
-import torch
-
 from guide_build.core import gpu_record
-from guide_build.core.cache import device_description
+from guide_build.core.cache import device_description, torch_version
 from guide_build.core.runner import SnippetRun
 
 
@@ -16,7 +14,7 @@ def render(runs: list[SnippetRun], gpu_run: gpu_record.GpuRun | None) -> str:
     examples = "example" if len(runs) == 1 else "examples"
     built = (
         f"Verified: the {len(runs)} {examples} on this page ran when the site was built, each in a fresh "
-        f"process, with torch {torch.__version__} on {device_description()} (Python {platform.python_version()})."
+        f"process, with torch {torch_version()} on {device_description()} (Python {platform.python_version()})."
     )
     return f'\n<p class="verified-stamp">{html.escape(built)}<br>{html.escape(gpu_line(runs, gpu_run))}</p>\n'
 
