@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 from bs4 import BeautifulSoup
-from filelock import FileLock
-from site_build import build_site
+from session_store import SharedRuns, shared_dir, start_site_build, wait_for_site
 
 from guide_build.core import gpu_record
 from guide_build.core.inventory import whole_file_includes
-from guide_build.core.runner import SnippetFailed, SnippetRun, run_snippet
+from guide_build.core.runner import SnippetFailed, SnippetRun
 
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "snippets").rglob("*.py"))
@@ -39,22 +38,14 @@ def tool(name: str) -> str:
     return found
 
 
-SESSION_RUNS: dict[tuple[str, str], SnippetRun | SnippetFailed] = {}
-
-
 @pytest.fixture(scope="session")
-def snippet_run():
-    """`snippet_run(path, device)`: the run of a snippet on a device, computed once per session."""
-    runs = SESSION_RUNS
+def snippet_run(request):
+    """`snippet_run(path, device)`: the run of a snippet on a device, made once per test session
+    (by whichever pytest-xdist worker asks first)."""
+    runs = SharedRuns(shared_dir(request.config))
 
     def get(path: str, device: str) -> SnippetRun:
-        key = (path, device)
-        if key not in runs:
-            try:
-                runs[key] = run_snippet(path, device=device)
-            except SnippetFailed as failure:
-                runs[key] = failure
-        result = runs[key]
+        result = runs.get(path, device)
         if isinstance(result, SnippetFailed):
             pytest.fail(f"{path} failed on {device}:\n{result.traceback_text}", pytrace=False)
         return result
@@ -62,19 +53,17 @@ def snippet_run():
     return get
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the strict build of the site now if a selected test needs it: the other tests run
+    while it builds."""
+    if any("site" in getattr(item, "fixturenames", ()) for item in session.items):
+        start_site_build(shared_dir(session.config), ROOT)
+
+
 @pytest.fixture(scope="session")
-def site(tmp_path_factory, worker_id) -> Path:
-    """The site, built once per test run with `mkdocs build --strict`, and shared by the
-    pytest-xdist workers: the first to need it builds it, the others wait for it."""
-    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
-    site_dir, log = shared / "site", shared / "site-build.log"
-    with FileLock(str(shared / "site.lock")):
-        if not log.is_file():
-            result = build_site(ROOT, site_dir)
-            log.write_text(f"{result.returncode}\n{result.stderr[-8000:]}", encoding="utf-8")
-    returncode, _, stderr = log.read_text(encoding="utf-8").partition("\n")
-    assert returncode == "0", f"mkdocs build --strict failed:\n{stderr}"
-    return site_dir
+def site(request) -> Path:
+    """The site, built once per test run with `mkdocs build --strict`, shared by the workers."""
+    return wait_for_site(shared_dir(request.config), ROOT)
 
 
 def executed_snippets(page: str) -> list[str]:
@@ -97,9 +86,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With --record-gpu, keep every snippet's CUDA output for the site (if the whole run passed)."""
     if not session.config.getoption("--record-gpu") or exitstatus != 0:
         return
-    cuda_runs = {
-        path: run for (path, device), run in SESSION_RUNS.items() if device == "cuda" and isinstance(run, SnippetRun)
-    }
+    runs = SharedRuns(shared_dir(session.config)).all()
+    cuda_runs = {run.path: run for run in runs if isinstance(run, SnippetRun) and run.device == "cuda"}
     assert set(cuda_runs) == set(SNIPPETS), "--record-gpu needs the whole suite to run on CUDA"
     gpu_record.save(
         gpu_record.GpuRun(

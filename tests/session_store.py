@@ -1,0 +1,105 @@
+"""What the pytest-xdist workers of one test session share: the site build and the snippet runs.
+
+The strict build of the site starts in the background as soon as a worker has collected a test
+that needs it, so the workers run the other tests meanwhile instead of waiting for it. Each
+snippet is run once per session and device, by whichever worker needs it first; the others read
+that run from disk. (Without xdist the same code serves one process.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+from site_build import build_command
+
+from guide_build.core.runner import SnippetFailed, SnippetRun, run_snippet
+
+_SITE_TIMEOUT = 900.0
+
+
+def shared_dir(config: pytest.Config) -> Path:
+    """A folder all workers of this session see (the session's base temporary folder)."""
+    base = config._tmp_path_factory.getbasetemp()
+    return base.parent if hasattr(config, "workerinput") else base
+
+
+def start_site_build(shared: Path, root: Path) -> None:
+    """Start `mkdocs build --strict` into shared/site unless a worker has started it already."""
+    with FileLock(str(shared / "site.lock")):
+        started = shared / "site-build.started"
+        if started.exists():
+            return
+        started.touch()
+    command, environment = build_command(shared / "site")
+    output = (shared / "site-build.output").open("w", encoding="utf-8")
+    process = subprocess.Popen(command, cwd=root, env=environment, stdout=output, stderr=subprocess.STDOUT)
+
+    def record_when_done() -> None:
+        try:
+            returncode = process.wait(timeout=_SITE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            returncode = f"timeout: the build ran past {_SITE_TIMEOUT:g} s"
+        output.close()
+        log = (shared / "site-build.output").read_text(encoding="utf-8", errors="replace")
+        temporary = shared / "site-build.log.tmp"
+        temporary.write_text(f"{returncode}\n{log[-8000:]}", encoding="utf-8")
+        temporary.replace(shared / "site-build.log")
+
+    # Not a daemon: the worker that started the build waits for it before it exits.
+    threading.Thread(target=record_when_done, name="site-build").start()
+
+
+def wait_for_site(shared: Path, root: Path) -> Path:
+    start_site_build(shared, root)  # in case no worker did (a test run by name)
+    log = shared / "site-build.log"
+    deadline = time.monotonic() + _SITE_TIMEOUT + 30
+    while not log.is_file():
+        if time.monotonic() > deadline:
+            pytest.fail("the site build did not finish", pytrace=False)
+        time.sleep(0.2)
+    returncode, _, output = log.read_text(encoding="utf-8").partition("\n")
+    assert returncode == "0", f"mkdocs build --strict failed:\n{output}"
+    return shared / "site"
+
+
+class SharedRuns:
+    """Snippet runs made once per session and device, whichever worker asks first."""
+
+    def __init__(self, shared: Path) -> None:
+        self.folder = shared / "snippet-runs"
+        self.folder.mkdir(exist_ok=True)
+
+    def get(self, path: str, device: str) -> SnippetRun | SnippetFailed:
+        name = hashlib.sha256(f"{device} {path}".encode()).hexdigest()[:24]
+        entry = self.folder / f"{name}.json"
+        with FileLock(str(self.folder / f"{name}.lock")):
+            if not entry.is_file():
+                entry.write_text(json.dumps(self._run(path, device)), encoding="utf-8")
+        return self._read(entry)
+
+    def all(self) -> list[SnippetRun | SnippetFailed]:
+        return [self._read(entry) for entry in sorted(self.folder.glob("*.json"))]
+
+    @staticmethod
+    def _run(path: str, device: str) -> dict:
+        try:
+            return {"run": asdict(run_snippet(path, device=device))}
+        except SnippetFailed as failure:
+            return {"failure": [failure.path, failure.traceback_text, failure.output, device]}
+
+    @staticmethod
+    def _read(entry: Path) -> SnippetRun | SnippetFailed:
+        stored = json.loads(entry.read_text(encoding="utf-8"))
+        if "run" in stored:
+            return SnippetRun(**stored["run"])
+        path, traceback_text, output, _ = stored["failure"]
+        return SnippetFailed(path, traceback_text, output)
