@@ -29,9 +29,10 @@ SHARED_CACHES = {
 
 
 @pytest.fixture(scope="module")
-def broken_guide(tmp_path_factory):
+def broken_guide(tmp_path_factory, site):
     """A copy of the guide with two independent breaks: a changed layer size in one snippet, and a
-    wrong number in another page's prose. Returns the copy and the message each must produce."""
+    wrong number in another page's prose. Returns the copy and the message each must produce.
+    (After the session's build, whose cached runs the copy's build reuses for the other snippets.)"""
     copy = tmp_path_factory.mktemp("broken-guide")
     for name in ("docs", "snippets", "guide_build", "tests"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
