@@ -20,7 +20,7 @@ build: $(INSTALLED)  ## Build the site into site/, failing on any warning
 # inside (os._exit in code under test) cannot pass with no summary.
 test: $(INSTALLED) browser  ## Run the whole test suite (it includes the strict build)
 	rm -f .cache/test-session-finished
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 	@test -f .cache/test-session-finished || { echo "pytest ended without finishing its session"; exit 1; }
 
 # One chapter's checks while you work on it (docs/contributing.md): its style, snippets, claims,

@@ -56,6 +56,8 @@ def snippet_run(request):
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the strict build of the site now if a selected test needs it: the other tests run
     while it builds."""
+    if session.config.option.collectonly:
+        return
     if any("site" in getattr(item, "fixturenames", ()) for item in session.items):
         start_site_build(shared_dir(session.config), ROOT)
 
