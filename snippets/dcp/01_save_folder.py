@@ -1,0 +1,102 @@
+"""Save a model sharded over 2 ranks with torch.distributed.checkpoint: a folder, one file per rank.
+
+Run: torchrun --nproc-per-node 2 snippets/dcp/01_save_folder.py
+"""
+
+# guide: ranks=2
+
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.distributed.checkpoint as dcp
+from torch import nn
+from torch.distributed.fsdp import fully_shard
+from torch.distributed.tensor import DTensor
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_gpus = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
+if use_gpus:
+    torch.cuda.set_device(device)
+dist.init_process_group("nccl" if use_gpus else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+
+torch.manual_seed(0)  # the same seed on every rank: the same full model before sharding
+model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
+for layer in (model[0], model[2]):
+    fully_shard(layer)
+fully_shard(model)
+
+state = model.state_dict()  # DTensors: each rank holds its own rows of every tensor
+local_numel = sum(tensor.to_local().numel() for tensor in state.values())
+print(f"holds {local_numel} of the model's numbers, as {type(state['0.weight']).__name__}s")
+
+# A folder every rank can reach: made on rank 0, its path sent to the others.
+shared = [tempfile.mkdtemp() if rank == 0 else None]
+dist.broadcast_object_list(shared, src=0)
+folder = Path(shared[0])
+
+dcp.save(state, checkpoint_id=folder)  # every rank calls it, with its own shards
+
+full_first_weight = state["0.weight"].full_tensor().cpu()  # a collective: every rank joins
+numel_by_rank = [0] * world_size
+dist.all_gather_object(numel_by_rank, local_numel)
+
+if rank == 0:
+    files = sorted(path.name for path in folder.iterdir())
+    print("the folder holds:", ", ".join(files))
+    file_names = ", ".join(files)
+    rank_files = [name for name in files if name.endswith(".distcp")]
+
+    # The metadata file says which rows of which tensor lie where.
+    metadata = dcp.FileSystemReader(folder).read_metadata()
+    weight_entry = metadata.state_dict_metadata["0.weight"]
+    global_shape = tuple(weight_entry.size)
+    chunk_shapes = [tuple(chunk.sizes) for chunk in weight_entry.chunks]
+    chunk_rows = [chunk.offsets[0] for chunk in weight_entry.chunks]
+    chunk_shape = chunk_shapes[0]
+    print(f"0.weight: full shape {global_shape}, stored as chunks {chunk_shapes}")
+    print(f"          starting at rows {chunk_rows}")
+
+    numel_by_file = dict.fromkeys(rank_files, 0)
+    where = {}
+    for index, info in metadata.storage_data.items():
+        entry = metadata.state_dict_metadata[index.fqn]
+        chunk = next(c for c in entry.chunks if c.offsets == index.offset)
+        numel_by_file[info.relative_path] += chunk.sizes.numel()
+        where[(index.fqn, tuple(index.offset))] = info
+    for name, count in numel_by_file.items():
+        print(f"{name}: {count} numbers")
+    rank0_file_numel = numel_by_file["__0_0.distcp"]
+    rank1_file_numel = numel_by_file["__1_0.distcp"]
+
+    # Read rank 1's chunk of 0.weight straight from rank 1's file.
+    info = where[("0.weight", (4, 0))]
+    with open(folder / info.relative_path, "rb") as stream:
+        stream.seek(info.offset)
+        record = stream.read(info.length)
+
+    chunk_from_file = torch.load(io.BytesIO(record), weights_only=True)
+    print(
+        f"rows 4-7 of 0.weight, read from {info.relative_path}: shape", tuple(chunk_from_file.shape)
+    )
+
+dist.barrier()  # nobody uses the folder any more
+if rank == 0:
+    shutil.rmtree(folder)
+    assert file_names == ".metadata, __0_0.distcp, __1_0.distcp"
+    assert len(rank_files) == world_size  # witness: one-file-per-rank
+    assert chunk_shapes == [(4, 10), (4, 10)] and chunk_rows == [0, 4]  # witness: metadata-shapes
+    assert global_shape == (8, 10)
+    assert weight_entry.properties.dtype == torch.float32  # witness: metadata-dtype
+    written = [numel_by_file[f"__{r}_0.distcp"] for r in range(world_size)]
+    assert written == numel_by_rank  # witness: file-holds-own-shards
+    assert (rank0_file_numel, rank1_file_numel) == (62, 53)
+    assert torch.equal(chunk_from_file, full_first_weight[4:8])  # witness: file-holds-rows
+assert isinstance(state["0.weight"], DTensor)
+dist.destroy_process_group()

@@ -1,0 +1,91 @@
+"""Save on 2 ranks, then load the checkpoint into a plain model in one process: DCP reshards.
+
+Run: torchrun --nproc-per-node 2 snippets/dcp/02_load_one_process.py
+"""
+
+# guide: ranks=2
+
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.distributed.checkpoint as dcp
+from torch import nn
+from torch.distributed.fsdp import fully_shard
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_gpus = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
+if use_gpus:
+    torch.cuda.set_device(device)
+dist.init_process_group("nccl" if use_gpus else "gloo")
+rank = dist.get_rank()
+
+
+def build_model() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+torch.manual_seed(0)
+sharded = build_model().to(device)
+for layer in (sharded[0], sharded[2]):
+    fully_shard(layer)
+fully_shard(sharded)
+
+shared = [tempfile.mkdtemp() if rank == 0 else None]
+dist.broadcast_object_list(shared, src=0)
+folder = Path(shared[0])
+dcp.save(sharded.state_dict(), checkpoint_id=folder)
+
+# What was saved, gathered whole (a collective), to compare with what one process loads.
+saved_from = sharded[0].weight.device.type  # "cuda" when the ranks had GPUs
+saved = {name: tensor.full_tensor().cpu() for name, tensor in sharded.state_dict().items()}
+x = torch.randn(4, 10)
+with torch.no_grad():
+    saved_output = sharded(x.to(device)).cpu()
+
+dist.barrier()
+dist.destroy_process_group()  # from here on, rank 0 is a lone process with no process group
+
+if rank == 0:
+    torch.manual_seed(1)  # another seed: different weights until the load
+    plain = build_model()  # an ordinary model on the CPU: no sharding, no DTensor
+    differs_before = not torch.equal(plain[0].weight.detach(), saved["0.weight"])
+
+    state = plain.state_dict()  # plain tensors: DCP fills them in place with whole tensors
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dcp.load(state, checkpoint_id=folder)
+    filled_in_place = torch.equal(plain[0].weight.detach(), saved["0.weight"])
+    plain.load_state_dict(state)  # as the DCP docs ask: let the module see its state_dict
+    shutil.rmtree(folder)
+    warning_text = str(caught[0].message)
+    print("dcp.load warned:", warning_text)
+
+    loaded = plain.state_dict()
+    all_plain = all(type(tensor) is torch.Tensor for tensor in loaded.values())
+    equal_tensors = sum(torch.equal(loaded[name], saved[name]) for name in saved)
+    max_abs_difference = max((loaded[name] - saved[name]).abs().max().item() for name in saved)
+    for name, tensor in loaded.items():
+        print(f"{name:8} {str(tuple(tensor.shape)):7} {type(tensor).__name__}")
+    print(f"equal to the saved tensors: {equal_tensors} of {len(saved)}")
+    print(f"largest absolute difference: {max_abs_difference}")
+    with torch.no_grad():
+        outputs_agree = torch.allclose(plain(x), saved_output, atol=1e-6)
+    print("the plain model's outputs match the sharded model's:", outputs_agree)
+
+    assert differs_before  # witness: differs-before-load
+    assert (
+        "assuming the intent is to load in a single process" in warning_text
+    )  # witness: warns-one-process
+    assert filled_in_place  # witness: filled-in-place
+    assert all_plain  # witness: plain-tensors
+    assert equal_tensors == len(saved) == 4  # witness: loaded-equals-saved
+    assert max_abs_difference == 0.0
+    assert outputs_agree  # witness: outputs-agree
+    if saved_from == "cuda":  # saved from GPUs, loaded into a model on the CPU
+        assert plain[0].weight.device.type == "cpu"  # witness: gpu-saved-loads-on-cpu

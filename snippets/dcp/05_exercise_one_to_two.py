@@ -1,0 +1,69 @@
+"""Exercise: start a 2-rank FSDP2 run from a checkpoint that one process wrote with torch.save.
+
+Run: torchrun --nproc-per-node 2 snippets/dcp/05_exercise_one_to_two.py
+"""
+
+# guide: ranks=2
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.distributed.checkpoint as dcp
+from torch import nn
+from torch.distributed.checkpoint.format_utils import torch_save_to_dcp
+from torch.distributed.fsdp import fully_shard
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_gpus = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
+if use_gpus:
+    torch.cuda.set_device(device)
+dist.init_process_group("nccl" if use_gpus else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+
+
+def build_model() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+shared = [tempfile.mkdtemp() if rank == 0 else None]
+dist.broadcast_object_list(shared, src=0)
+folder = Path(shared[0])
+if rank == 0:  # the one-device checkpoint, as the saving chapter writes it, then converted once
+    torch.manual_seed(0)
+    torch.save(build_model().state_dict(), folder / "model.pt")
+    torch_save_to_dcp(folder / "model.pt", folder / "dcp")
+dist.barrier()  # the folder exists before anyone reads it
+
+torch.manual_seed(1)  # other weights, the same on both ranks, until the load
+model = build_model().to(device)
+for layer in (model[0], model[2]):
+    fully_shard(layer)
+fully_shard(model)
+state = model.state_dict()  # DTensors: each rank asks DCP for its own rows only
+dcp.load(state, checkpoint_id=folder / "dcp")
+model.load_state_dict(state)
+
+original = torch.load(folder / "model.pt", weights_only=True)  # only to check the result
+own_rows = {name: tensor.chunk(world_size)[rank] for name, tensor in original.items()}
+shards_match = all(
+    torch.equal(param.to_local().cpu(), own_rows[name]) for name, param in model.named_parameters()
+)
+local_rows = model[0].weight.to_local().shape[0]
+print(f"holds {local_rows} of 0.weight's 8 rows; its shards equal the file's rows: {shards_match}")
+full_match = all(
+    torch.equal(param.full_tensor().cpu(), original[name])
+    for name, param in model.named_parameters()
+)
+
+dist.barrier()
+if rank == 0:
+    shutil.rmtree(folder)
+assert shards_match  # witness: each-rank-its-rows
+assert full_match
+assert local_rows == 4
+dist.destroy_process_group()

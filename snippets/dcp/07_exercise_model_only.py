@@ -1,0 +1,79 @@
+"""Exercise: from a training checkpoint (model + optimizer), load only the weights, in one process.
+
+Run: torchrun --nproc-per-node 2 snippets/dcp/07_exercise_model_only.py
+"""
+
+# guide: ranks=2
+
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.distributed.checkpoint as dcp
+from torch import nn
+from torch.distributed.checkpoint.api import CheckpointException
+from torch.distributed.checkpoint.state_dict import get_state_dict
+from torch.distributed.fsdp import fully_shard
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_gpus = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
+if use_gpus:
+    torch.cuda.set_device(device)
+dist.init_process_group("nccl" if use_gpus else "gloo")
+rank = dist.get_rank()
+
+
+def build_model() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+torch.manual_seed(0)
+model = build_model().to(device)
+for layer in (model[0], model[2]):
+    fully_shard(layer)
+fully_shard(model)
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+model(torch.randn(16, 10).to(device)).sum().backward()
+optimizer.step()
+
+model_state, optimizer_state = get_state_dict(model, optimizer)
+shared = [tempfile.mkdtemp() if rank == 0 else None]
+dist.broadcast_object_list(shared, src=0)
+folder = Path(shared[0])
+dcp.save({"model": model_state, "optim": optimizer_state}, checkpoint_id=folder)
+saved = {name: tensor.full_tensor().cpu() for name, tensor in model.state_dict().items()}
+dist.barrier()
+dist.destroy_process_group()
+
+if rank == 0:
+    warnings.filterwarnings("ignore", message="torch.distributed is disabled")  # one process
+    saved_keys = dcp.FileSystemReader(folder).read_metadata().state_dict_metadata
+    entry_count = len(saved_keys)
+    optimizer_keys = sum(key.startswith("optim.") for key in saved_keys)
+    print(f"the checkpoint holds {entry_count} entries, {optimizer_keys} of the optimizer")
+
+    plain = build_model()
+    try:  # the keys as the model names them: not how they were saved
+        dcp.load(plain.state_dict(), checkpoint_id=folder)
+        error_message = "no error"
+    except CheckpointException as error:  # a BaseException: `except Exception` misses it
+        not_an_exception = not isinstance(error, Exception)
+        cause = error.failures[0][0]  # what went wrong on rank 0 (here the only one)
+        error_message = f"{type(cause).__name__}: {cause}"
+    print("flat keys:", error_message)
+
+    request = {"model": plain.state_dict()}  # the structure that was saved, model part only
+    dcp.load(request, checkpoint_id=folder)
+    plain.load_state_dict(request["model"])
+    loaded_equal = all(torch.equal(plain.state_dict()[name], saved[name]) for name in saved)
+    print("nested under 'model': loaded, equal to the saved weights:", loaded_equal)
+    shutil.rmtree(folder)
+
+    assert "Missing key in checkpoint state_dict" in error_message  # witness: flat-keys-missing
+    assert not_an_exception  # witness: base-exception
+    assert optimizer_keys > 0 and loaded_equal  # witness: model-part-loads

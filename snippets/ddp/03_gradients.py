@@ -1,0 +1,70 @@
+"""Two ranks, each on half a batch: DDP's gradients equal one process's on the whole batch.
+
+Run: torchrun --nproc-per-node 2 snippets/ddp/03_gradients.py
+"""
+
+# guide: ranks=2
+
+import copy
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+dist.init_process_group("nccl" if use_cuda else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+if use_cuda:
+    torch.cuda.set_device(device)
+
+torch.manual_seed(0)  # the same batch on every rank, so that each can check the claim itself
+model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
+inputs, targets = torch.randn(8, 10).to(device), torch.randint(0, 3, (8,)).to(device)
+loss_fn = nn.CrossEntropyLoss()  # the mean over the samples it is given
+
+# The reference: one process, one model, the whole batch.
+reference = copy.deepcopy(model)
+loss_fn(reference(inputs), targets).backward()
+
+# Each rank takes its own half of the batch.
+mine = slice(rank * 8 // world_size, (rank + 1) * 8 // world_size)
+ddp_model = DDP(model)
+local = copy.deepcopy(model)  # what this rank's half alone gives, without DDP
+loss_fn(local(inputs[mine]), targets[mine]).backward()
+loss_fn(ddp_model(inputs[mine]), targets[mine]).backward()  # DDP averages during backward
+
+pairs = list(zip(model.named_parameters(), reference.parameters(), local.parameters()))
+parameter_tensors = len(pairs)
+parameter_count = sum(param.numel() for param in model.parameters())
+matching = 0
+for (name, param), ref, loc in pairs:
+    same = torch.allclose(param.grad, ref.grad, atol=1e-5)
+    matching += same
+    if rank == 0:
+        print(f"{name:9} equals the whole-batch gradient: {same}")
+
+# The mechanism: the gradient DDP leaves is the mean of the ranks' local gradients.
+local_mean = [loc.grad.clone() for _, _, loc in pairs]
+for grad in local_mean:
+    dist.all_reduce(grad)
+    grad /= world_size
+is_mean_of_locals = all(
+    torch.allclose(param.grad, mean, atol=1e-5)
+    for ((_, param), _, _), mean in zip(pairs, local_mean)
+)
+local_differs = not torch.allclose(local[0].weight.grad, reference[0].weight.grad, atol=1e-6)
+samples_per_rank = inputs[mine].shape[0]
+if rank == 0:
+    print(f"{matching} of {parameter_tensors} tensors ({parameter_count} numbers) match")
+print(f"{samples_per_rank} samples on this rank; its own gradient alone differs: {local_differs}")
+dist.destroy_process_group()
+
+assert (
+    matching == parameter_tensors == 4 and parameter_count == 115
+)  # witness: every-gradient-matches
+assert is_mean_of_locals  # witness: mean-of-local-gradients
+assert local_differs  # witness: local-gradient-differs

@@ -1,0 +1,85 @@
+"""A parameter that gets no gradient: DDP's error, when it comes, and find_unused_parameters=True.
+
+Run: torchrun --nproc-per-node 2 snippets/ddp/04_unused_parameter.py
+"""
+
+# guide: ranks=2
+
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+dist.init_process_group("nccl" if use_cuda else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+if use_cuda:
+    torch.cuda.set_device(device)
+
+
+class TwoHeads(nn.Module):
+    """An auxiliary head that this training step does not use."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Linear(10, 8)
+        self.head = nn.Linear(8, 3)
+        self.aux_head = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.body(x)))
+
+
+def same_on_all_ranks(tensor: torch.Tensor) -> bool:
+    copies = [torch.empty_like(tensor) for _ in range(world_size)]
+    dist.all_gather(copies, tensor)
+    return all(torch.equal(copies[0], copy) for copy in copies)
+
+
+torch.manual_seed(0)
+model = TwoHeads().to(device)
+torch.manual_seed(rank)  # each rank its own data
+x = torch.randn(4, 10).to(device)
+
+ddp_model = DDP(model)
+ddp_model(x).sum().backward()  # step 1: no error...
+first_backward_averaged = same_on_all_ranks(model.body.weight.grad)
+print("step 1 finished; body.weight.grad averaged across ranks:", first_backward_averaged)
+try:
+    ddp_model(x).sum().backward()  # step 2: the forward pass raises
+    error_message = ""
+except RuntimeError as error:
+    error_message = str(error)
+first_sentence = error_message.split(". ")[0]
+indices_line = next(line for line in error_message.splitlines() if line.startswith("Parameter ind"))
+unused_names = [name for name, _ in model.named_parameters()][4:]
+if rank == 0:
+    print("step 2:", first_sentence)
+    print(indices_line, "=", unused_names)
+
+# The same model, told to look for parameters that the forward pass did not use.
+torch.manual_seed(0)
+model = TwoHeads().to(device)
+ddp_model = DDP(model, find_unused_parameters=True)
+for step in range(2):
+    model.zero_grad()
+    ddp_model(x).sum().backward()
+aux_grad = model.aux_head.weight.grad
+aux_grad_is_none = aux_grad is None
+body_averaged = same_on_all_ranks(model.body.weight.grad)
+if rank == 0:
+    print("find_unused_parameters=True, two steps: aux_head.weight.grad =", aux_grad)
+dist.destroy_process_group()
+
+assert not first_backward_averaged  # witness: first-step-not-averaged
+assert first_sentence.startswith(
+    "Expected to have finished reduction"
+)  # witness: second-forward-raises
+assert "find_unused_parameters=True" in error_message  # witness: message-names-the-flag
+aux_names = ["aux_head.weight", "aux_head.bias"]
+assert indices_line.endswith("4 5") and unused_names == aux_names  # witness: indices-order
+assert aux_grad_is_none and body_averaged  # witness: unused-stays-none

@@ -1,0 +1,59 @@
+"""BatchNorm under DDP: each rank updates its own running statistics, and every forward pass
+through the wrapper first copies rank 0's buffers to all ranks.
+
+Run: torchrun --nproc-per-node 2 snippets/ddp/05_buffers.py
+"""
+
+# guide: ranks=2
+
+import copy
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+dist.init_process_group("nccl" if use_cuda else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+if use_cuda:
+    torch.cuda.set_device(device)
+
+
+def gathered(tensor: torch.Tensor) -> list[torch.Tensor]:
+    copies = [torch.empty_like(tensor) for _ in range(world_size)]
+    dist.all_gather(copies, tensor)
+    return copies
+
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)).to(device)
+ddp_model = DDP(model)
+bn = model[1]
+# Rank r's data has mean close to r: the ranks' statistics will visibly differ.
+x = (torch.randn(64, 4) + rank).to(device)
+
+alone = copy.deepcopy(model)  # a plain copy that sees only this rank's batch
+alone(x)
+ddp_model(x)  # training mode: this rank's batch updates this rank's running_mean
+after_train = gathered(bn.running_mean.clone())
+print(f"after a training step: running_mean[0] = {bn.running_mean[0].item():+.4f}")
+
+ddp_model.eval()
+with torch.no_grad():
+    ddp_model(x)  # the wrapper broadcasts rank 0's buffers, then evaluates with them
+after_eval = gathered(bn.running_mean.clone())
+print(f"after an eval pass:    running_mean[0] = {bn.running_mean[0].item():+.4f}")
+
+own_batch_only = torch.allclose(after_train[rank], alone[1].running_mean)
+differ_after_train = not torch.equal(after_train[0], after_train[1])
+rank0_everywhere = all(torch.equal(copy, after_train[0]) for copy in after_eval)
+buffer_names = [name for name, _ in model.named_buffers()]
+dist.destroy_process_group()
+
+assert differ_after_train and own_batch_only  # witness: own-statistics-per-rank
+assert rank0_everywhere  # witness: forward-broadcasts-rank0
+assert buffer_names == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]

@@ -1,0 +1,81 @@
+"""SyncBatchNorm: batch statistics over the whole global batch. Conversion works anywhere; the
+synchronized training pass needs GPUs (NCCL), and on CPU (gloo) it raises.
+
+Run: torchrun --nproc-per-node 2 snippets/ddp/06_sync_batchnorm.py
+"""
+
+# guide: ranks=2
+
+import copy
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+dist.init_process_group("nccl" if use_cuda else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+if use_cuda:
+    torch.cuda.set_device(device)
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)).to(device)
+plain = copy.deepcopy(model)  # the one-process reference
+bn_weight = model[1].weight
+synced = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+converted_type = type(synced[1]).__name__
+same_entries = all(
+    torch.equal(value, plain.state_dict()[key]) for key, value in synced.state_dict().items()
+)
+print(f"converted: {converted_type}, same state_dict keys and values: {same_entries}")
+
+full_batch = torch.randn(16, 4).to(device)  # the same seed on every rank: the same global batch
+mine = full_batch.chunk(world_size)[rank]  # this rank's share of it
+
+# On the CPU, with gloo (on a GPU machine too: a CPU copy of the model and a gloo group).
+cpu_model = copy.deepcopy(synced).cpu()
+gloo_group = dist.new_group(backend="gloo") if use_cuda else None  # None: the default group
+try:
+    DDP(cpu_model, process_group=gloo_group)
+    wrap_error = ""
+except ValueError as error:
+    wrap_error = str(error)
+try:
+    cpu_model(mine.cpu())  # training mode, outside DDP
+    forward_error = ""
+except ValueError as error:
+    forward_error = str(error)
+cpu_model.eval()
+eval_matches = torch.allclose(cpu_model(mine.cpu()), copy.deepcopy(plain).cpu().eval()(mine.cpu()))
+if rank == 0:
+    print("DDP(model) on CPU:", wrap_error)
+    print("training-mode forward on CPU:", forward_error)
+    print("evaluation-mode forward on CPU matches BatchNorm1d:", eval_matches)
+
+if device.type == "cuda":
+    ddp_model = DDP(synced, device_ids=[local_rank])
+    output = ddp_model(mine)  # statistics over all ranks' samples
+    expected = plain(full_batch).chunk(world_size)[rank]  # one process on the whole batch
+    stats = [torch.empty_like(synced[1].running_mean) for _ in range(world_size)]
+    dist.all_gather(stats, synced[1].running_mean)
+    output_matches = torch.allclose(output, expected, atol=1e-5)
+    stats_match = torch.allclose(stats[rank], plain[1].running_mean, atol=1e-5)
+    print("output equals BatchNorm1d on the whole batch:", output_matches)
+    print("running_mean equals BatchNorm1d's after the whole batch:", stats_match)
+    assert output_matches  # witness: global-batch-statistics
+    assert stats_match and all(
+        torch.equal(stats[0], s) for s in stats
+    )  # witness: global-running-stats
+
+dist.destroy_process_group()
+
+assert converted_type == "SyncBatchNorm" and same_entries  # witness: conversion-keeps-state
+assert wrap_error == "SyncBatchNorm layers only work with GPU modules"  # witness: ddp-cpu-refuses
+on_gpu_only = "SyncBatchNorm expected input tensor to be on GPU"
+assert forward_error.startswith(on_gpu_only)  # witness: cpu-train-raises
+assert eval_matches  # witness: eval-works-on-cpu
+assert synced is model and synced[1].weight is bn_weight  # witness: conversion-keeps-parameters

@@ -1,0 +1,85 @@
+"""Checkpoints with DDP: the `module.` prefix, saving from model.module on rank 0, loading on
+every rank.
+
+Run: torchrun --nproc-per-node 2 snippets/ddp/07_saving.py
+"""
+
+# guide: ranks=2
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+dist.init_process_group("nccl" if use_cuda else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+if use_cuda:
+    torch.cuda.set_device(device)
+
+
+def build() -> nn.Module:
+    return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
+
+
+def same_on_all_ranks(tensor: torch.Tensor) -> bool:
+    copies = [torch.empty_like(tensor) for _ in range(world_size)]
+    dist.all_gather(copies, tensor.detach())
+    return all(torch.equal(copies[0], copy) for copy in copies)
+
+
+torch.manual_seed(0)
+ddp_model = DDP(build())
+optimizer = torch.optim.SGD(ddp_model.parameters(), lr=0.1)
+torch.manual_seed(rank)  # each rank its own data
+ddp_model(torch.randn(4, 10).to(device)).sum().backward()
+optimizer.step()  # the same averaged gradient on every rank: the same step
+trained_weights_agree = same_on_all_ranks(ddp_model.module[0].weight)
+
+wrapped_keys = list(ddp_model.state_dict())
+inner_keys = list(ddp_model.module.state_dict())
+if rank == 0:
+    print("DDP keys:  ", wrapped_keys)
+    print("inner keys:", inner_keys)
+first_wrapped_key, first_inner_key = wrapped_keys[0], inner_keys[0]
+
+# A folder every rank can read: rank 0 creates it and sends its name to the others.
+shared = [tempfile.mkdtemp() if rank == 0 else None]
+dist.broadcast_object_list(shared, src=0)
+path = Path(shared[0]) / "model.pt"
+if rank == 0:
+    torch.save(ddp_model.module.state_dict(), path)  # one writer, plain keys
+dist.barrier()  # nobody reads before rank 0 has written
+
+# Resuming: a new model wrapped in DDP, then a load on rank 0 only. The wrapper broadcast
+# parameters once, when it was built, so the ranks now disagree.
+torch.manual_seed(1)
+resumed = DDP(build())
+if rank == 0:
+    resumed.module.load_state_dict(torch.load(path, map_location=device))
+rank0_only_agrees = same_on_all_ranks(resumed.module[0].weight)
+
+# Every rank loads the file, onto its own device.
+resumed.module.load_state_dict(torch.load(path, map_location=device))
+every_rank_agrees = same_on_all_ranks(resumed.module[0].weight)
+matches_trained = torch.equal(resumed.module[0].weight, ddp_model.module[0].weight)
+print(f"after loading on rank 0 only, ranks agree: {rank0_only_agrees}")
+print(f"after loading on every rank, ranks agree: {every_rank_agrees}")
+
+dist.barrier()  # everyone has read the file
+if rank == 0:
+    shutil.rmtree(shared[0])
+dist.destroy_process_group()
+
+assert first_wrapped_key == "module." + first_inner_key  # witness: module-prefix
+assert wrapped_keys == ["module." + key for key in inner_keys]
+assert trained_weights_agree  # witness: same-step-everywhere
+assert not rank0_only_agrees  # witness: load-after-wrap-not-broadcast
+assert every_rank_agrees and matches_trained  # witness: load-on-every-rank

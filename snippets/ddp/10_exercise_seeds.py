@@ -1,0 +1,54 @@
+"""Exercise: one seed on every rank makes every rank draw the same random batch. Seed per rank:
+the data differs, and DDP still gives every rank rank 0's weights.
+
+Run: torchrun --nproc-per-node 2 snippets/ddp/10_exercise_seeds.py
+"""
+
+# guide: ranks=2
+
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+dist.init_process_group("nccl" if use_cuda else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+if use_cuda:
+    torch.cuda.set_device(device)
+
+dataset_size = 1000
+
+
+def same_on_all_ranks(tensor: torch.Tensor) -> bool:
+    copies = [torch.empty_like(tensor) for _ in range(world_size)]
+    dist.all_gather(copies, tensor.detach())
+    return all(torch.equal(copies[0], copy) for copy in copies)
+
+
+def start(seed: int) -> tuple[DDP, torch.Tensor]:
+    """Seed, build and wrap the model, then draw the indices of a random batch."""
+    torch.manual_seed(seed)
+    ddp_model = DDP(nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device))
+    batch = torch.randint(0, dataset_size, (4,)).to(device)
+    return ddp_model, batch
+
+
+# The bug: one seed for all ranks.
+ddp_model, batch = start(seed=0)
+same_batch = same_on_all_ranks(batch)
+print(f"one seed everywhere: batch {batch.tolist()}")
+
+# The fix: a seed per rank. DDP copies rank 0's initial weights, so they still agree.
+ddp_model, batch = start(seed=1000 + rank)
+print(f"seed per rank:       batch {batch.tolist()}")
+different_batches = not same_on_all_ranks(batch)
+weights_agree = same_on_all_ranks(ddp_model.module[0].weight)
+dist.destroy_process_group()
+
+assert same_batch  # witness: one-seed-same-batch
+assert different_batches and weights_agree  # witness: per-rank-seed-fix

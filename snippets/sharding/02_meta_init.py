@@ -1,0 +1,90 @@
+"""A model too large for one device: build it on meta, shard it, allocate the shards, initialize.
+
+Run: torchrun --nproc-per-node 2 snippets/sharding/02_meta_init.py
+"""
+
+# guide: ranks=2
+
+import math
+import os
+import warnings
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import fully_shard
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])  # one GPU per rank
+device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+if use_cuda:
+    torch.cuda.set_device(device)
+dist.init_process_group("nccl" if use_cuda else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+mesh = init_device_mesh(device.type, (world_size,))
+
+
+class Scale(nn.Module):
+    """A learned gain per feature, set in __init__: it has no reset_parameters."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gain
+
+
+class Net(nn.Sequential):
+    def __init__(self) -> None:
+        super().__init__(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3), Scale(3))
+
+    @torch.no_grad()
+    def init_weights(self) -> None:
+        """Write every tensor: the layers' own scheme, and what Scale.__init__ wrote."""
+        for module in self.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        self[3].gain.fill_(1.0)
+
+
+with torch.device("meta"):  # shapes only: nothing is allocated, whatever the model's size
+    model = Net()
+fully_shard(model[0], mesh=mesh)
+fully_shard(model[2], mesh=mesh)
+fully_shard(model, mesh=mesh)  # the root's group holds what is left: Scale's gain
+still_on_meta = all(p.device.type == "meta" for p in model.parameters())
+weight_before = model[0].weight
+
+model.to_empty(device=device)  # allocates this rank's shards, and writes nothing into them
+same_parameter = model[0].weight is weight_before
+local_numel = sum(p.to_local().numel() for p in model.parameters())
+total = sum(p.numel() for p in model.parameters())
+print(f"after to_empty: {local_numel} of {total} numbers allocated on this rank, on {device.type}")
+
+# The check from the lazy chapter: mark every tensor, initialize, look for the mark.
+with torch.no_grad():
+    for p in model.parameters():
+        p.fill_(math.nan)
+torch.manual_seed(0)
+with warnings.catch_warnings():  # a CPU mesh warns about random numbers: the next example
+    warnings.filterwarnings("ignore", "DTensor random operators")
+    for module in model.modules():  # the loop that looks sufficient
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    missed_by_loop = [n for n, p in model.named_parameters() if p.to_local().isnan().any()]
+    model.init_weights()  # the model's own method writes every tensor
+missed_by_init_weights = [n for n, p in model.named_parameters() if p.to_local().isnan().any()]
+if rank == 0:
+    print("still NaN after the reset_parameters loop:", ", ".join(missed_by_loop))
+    print("still NaN after init_weights:", missed_by_init_weights)
+gain = model[3].gain.full_tensor().tolist()
+missed = ", ".join(missed_by_loop)
+dist.destroy_process_group()
+
+assert still_on_meta  # witness: sharded-on-meta
+assert same_parameter  # witness: to-empty-keeps-parameters
+assert local_numel == [64, 54][rank] and total == 118  # witness: only-shards-allocated
+assert missed_by_loop == ["3.gain"]  # witness: loop-misses-gain
+assert missed_by_init_weights == [] and gain == [1.0, 1.0, 1.0]  # witness: init-weights-writes-all

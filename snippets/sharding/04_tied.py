@@ -1,0 +1,99 @@
+"""Tied weights under sharding: one tensor must live in one FSDP group.
+
+Run: torchrun --nproc-per-node 2 snippets/sharding/04_tied.py
+"""
+
+# guide: ranks=2
+
+import os
+import warnings
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import fully_shard
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])  # one GPU per rank
+device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+if use_cuda:
+    torch.cuda.set_device(device)
+dist.init_process_group("nccl" if use_cuda else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+mesh = init_device_mesh(device.type, (world_size,))
+
+
+class TinyLM(nn.Module):
+    def __init__(self, vocab_size: int = 10, d_model: int = 4) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.body = nn.Linear(d_model, d_model)
+        self.out = nn.Linear(d_model, vocab_size, bias=False)
+        self.out.weight = self.embed.weight  # tied: one (vocab_size, d_model) matrix
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(self.body(self.embed(tokens))))
+
+
+def count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+tokens = torch.tensor([1, 2, 3]).to(device)
+torch.manual_seed(0)
+tied_count = count(TinyLM())
+
+# Wrong: the two halves of the tie in two groups.
+torch.manual_seed(0)
+apart = TinyLM()
+fully_shard(apart.embed, mesh=mesh)
+fully_shard(apart.out, mesh=mesh)  # no error yet, but the tie is gone
+fully_shard(apart, mesh=mesh)
+apart_tied = apart.out.weight is apart.embed.weight
+apart_count = count(apart)
+try:
+    apart(tokens)
+except ValueError as error:
+    error_message = str(error)
+if rank == 0:
+    print(f"two groups: tied {apart_tied}, {apart_count} parameters instead of {tied_count}")
+    print("first forward:", error_message)
+
+# Right: both modules in one group, built on meta and materialized.
+with torch.device("meta"):
+    model = TinyLM()
+fully_shard([model.embed, model.out], mesh=mesh)  # one group, one all-gather for both
+fully_shard(model.body, mesh=mesh)
+fully_shard(model, mesh=mesh)
+weight_before = model.embed.weight
+model.to_empty(device=device)
+kept_object = model.embed.weight is weight_before  # DTensor parameters are swapped in place
+torch.manual_seed(1000 + rank if device.type == "cpu" else 0)  # see the previous example
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "DTensor random operators")
+    model.embed.reset_parameters()  # a tied tensor: initialize it once, through one owner
+    model.body.reset_parameters()
+kept_tied = model.out.weight is model.embed.weight
+model_count = count(model)
+model(tokens).sum().backward()
+torch.optim.SGD(model.parameters(), lr=0.1).step()
+still_tied = model.out.weight is model.embed.weight
+if rank == 0:
+    print(f"one group: tied {kept_tied}, {model_count} parameters, tied after a step {still_tied}")
+
+with torch.device("meta"):  # the same model unsharded: to_empty makes new Parameters
+    plain = TinyLM()
+plain.to_empty(device=device)
+plain_tied = plain.out.weight is plain.embed.weight
+if rank == 0:
+    print(f"unsharded, after to_empty: tied {plain_tied}")
+dist.destroy_process_group()
+
+assert tied_count == 60 and apart_count == 100
+assert not apart_tied  # witness: two-groups-untie
+assert error_message.startswith("Parameter 'out.weight' is shared with")  # witness: forward-refuses
+assert kept_tied and model_count == tied_count  # witness: one-group-keeps-tie
+assert kept_object  # witness: to-empty-swaps-in-place
+assert still_tied  # witness: tie-survives-step
+assert not plain_tied  # witness: plain-to-empty-unties

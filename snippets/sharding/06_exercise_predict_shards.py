@@ -1,0 +1,52 @@
+"""Exercise: predict how many numbers each rank stores, then check it against to_local().
+
+Run: torchrun --nproc-per-node 2 snippets/sharding/06_exercise_predict_shards.py
+"""
+
+# guide: ranks=2
+
+import math
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import fully_shard
+
+
+def predicted_local_numel(model: nn.Module, rank: int, world_size: int) -> int:
+    """Shard(0) splits dim 0 like torch.chunk: blocks of ceil(rows / world_size), the last short."""
+    numel = 0
+    for p in model.parameters():
+        rows = p.shape[0]
+        block = math.ceil(rows / world_size)
+        my_rows = max(0, min(block, rows - rank * block))
+        numel += my_rows * p[0].numel()  # rows times the size of one row
+    return numel
+
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])  # one GPU per rank
+device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+if use_cuda:
+    torch.cuda.set_device(device)
+dist.init_process_group("nccl" if use_cuda else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+mesh = init_device_mesh(device.type, (world_size,))
+
+with torch.device("meta"):  # shapes are all the prediction needs
+    model = nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 3))
+prediction = predicted_local_numel(model, rank, world_size)
+on_4_ranks = [predicted_local_numel(model, r, 4) for r in range(4)]
+for layer in (model[0], model[2]):
+    fully_shard(layer, mesh=mesh)
+fully_shard(model, mesh=mesh)
+measured = sum(p.to_local().numel() for p in model.parameters())  # still on meta: no storage
+print(f"predicted {prediction}, measured {measured}")
+if rank == 0:
+    print("predicted on 4 ranks:", on_4_ranks)
+dist.destroy_process_group()
+
+assert prediction == measured == [45, 28][rank]  # witness: prediction-matches
+assert on_4_ranks == [28, 28, 17, 0] and sum(on_4_ranks) == 73

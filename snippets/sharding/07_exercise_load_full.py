@@ -1,0 +1,59 @@
+"""Exercise: load a one-process checkpoint into a model sharded over the ranks.
+
+Run: torchrun --nproc-per-node 2 snippets/sharding/07_exercise_load_full.py
+"""
+
+# guide: ranks=2
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import fully_shard
+
+local_rank = int(os.environ["LOCAL_RANK"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])  # one GPU per rank
+device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+if use_cuda:
+    torch.cuda.set_device(device)
+dist.init_process_group("nccl" if use_cuda else "gloo")
+rank, world_size = dist.get_rank(), dist.get_world_size()
+mesh = init_device_mesh(device.type, (world_size,))
+
+
+def build() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+torch.manual_seed(0)
+trained = build()  # stands for a model trained in one process, and saved as usual
+with tempfile.TemporaryDirectory() as folder:
+    path = Path(folder) / "model.pt"
+    torch.save(trained.state_dict(), path)
+    # Only rank 0 reads the file; the other ranks pass an empty dictionary.
+    full = torch.load(path, map_location="cpu") if rank == 0 else {}
+
+with torch.device("meta"):
+    model = build()
+for layer in (model[0], model[2]):
+    fully_shard(layer, mesh=mesh)
+fully_shard(model, mesh=mesh)
+model.to_empty(device=device)  # storage for the shards; the load below writes every one of them
+options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
+set_model_state_dict(model, full, options=options)  # rank 0 sends, each rank keeps its shard
+
+matches = all(
+    torch.equal(p.full_tensor().cpu(), trained.get_parameter(name))
+    for name, p in model.named_parameters()
+)
+local_numel = sum(p.to_local().numel() for p in model.parameters())
+print(f"{local_numel} numbers on this rank, every tensor equals the checkpoint: {matches}")
+dist.destroy_process_group()
+
+assert matches  # witness: broadcast-load-matches
+assert local_numel == [62, 53][rank]
