@@ -9,6 +9,8 @@ from bs4 import BeautifulSoup
 from conftest import PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets
 
 from guide_build.core.cache import cached_run
+from guide_build.core.markers import block_id
+from guide_build.core.snippet_options import options_of
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -18,6 +20,22 @@ def test_every_executed_block_shows_what_its_snippet_printed(site, page):
     for snippet in executed_snippets(page):
         output = cached_run(snippet).output  # the run the build used
         assert " ".join(output.split()) in " ".join(text.split()), f"{page}: the output of {snippet} is not on the page"
+
+
+DISTRIBUTED = [(page, snippet) for page in PAGES for snippet in executed_snippets(page) if options_of(snippet).ranks]
+
+
+def test_the_guide_has_distributed_examples():
+    assert len(DISTRIBUTED) >= 20
+
+
+@pytest.mark.parametrize(("page", "snippet"), DISTRIBUTED)
+def test_a_distributed_example_shows_its_launch_command_and_every_rank(site, page, snippet):
+    block = built_page(site, page).find(id=block_id(snippet))
+    command = f"torchrun --nproc-per-node {options_of(snippet).ranks} {snippet}"
+    assert block is not None and block.find(class_="launch-command").code.get_text() == command
+    labels = {line.split(":")[0] for line in cached_run(snippet).output.splitlines()}
+    assert labels <= {f"[rank{rank}]" for rank in range(options_of(snippet).ranks)}, f"{snippet}: unlabelled lines"
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if executed_snippets(page)])
