@@ -12,6 +12,10 @@ when they should be):
   torch once, as every build of the site does, to know the environment);
 - the floor for a cold build: that build + running each snippet once (target: cold build
   <= 1.3 x floor);
+- a build with every cache warm, and `mkdocs serve` (as `make serve` runs it) started right after
+  a build of the same tree, until it serves: it renders no notebook page again (target: no slower
+  than the warm build);
+- the weight of the rendered notebook pages (HTML bytes per page; their styles are one shared file);
 - with `mkdocs serve` running as `make serve` runs it, from saving a file to the browsers being
   told to reload: after editing one snippet, and after editing it back, which rebuilds the same
   page and notebook but executes nothing (targets: <= 1.5 s, and <= 1.2 x the rebuild that
@@ -40,7 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = ("docs", "snippets", "guide_build", "mkdocs.yml")
 SNIPPET_RUNS = Path(".cache") / "snippet-runs"
-ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+# Each copy keeps its own caches in its .cache/ folder, even if the caller's points elsewhere.
+ENV = {**{k: v for k, v in os.environ.items() if k != "GUIDE_NOTEBOOK_CACHE_DIR"}, "NO_MKDOCS_2_WARNING": "1"}
 
 
 def main() -> None:
@@ -51,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
 
     torch_import = median(timed([sys.executable, "-c", "import torch"]) for _ in range(args.runs))
-    cold, executing, no_execution, warm, snippet_runs = [], [], [], [], 0
+    cold, executing, no_execution, warm, serve_start, snippet_runs = [], [], [], [], [], 0
     first_site: dict[str, bytes] | None = None
     identical_sites = True
     for _ in range(args.runs):
@@ -64,6 +69,7 @@ def main() -> None:
             executing.append(sum(run["seconds"] for run in runs))
             snippet_runs = len(runs)
             warm.append(timed(mkdocs_build(copy), cwd=copy))
+            serve_start.append(serve_start_time(copy))
             with fresh_copy() as second:  # a cold build whose snippet runs are all cached
                 shutil.copytree(copy / SNIPPET_RUNS, second / SNIPPET_RUNS)
                 no_execution.append(timed(mkdocs_build(second), cwd=second))
@@ -83,6 +89,12 @@ def main() -> None:
         ("build executing nothing", median(no_execution), "cold, but every snippet run cached; imports torch once"),
         ("floor: build executing nothing + snippets", floor, ""),
         ("build with every cache warm", median(warm), "snippet runs and notebook renderings"),
+        (
+            "serve: start right after a build",
+            median(serve_start),
+            f"{median(serve_start) / median(warm):.2f} x the warm build (target <= 1.0); until it serves",
+        ),
+        ("notebook pages: weight", None, notebook_weight(first_site)),
         ("serve: save to reload, snippet edited back", median(cached), "its run is cached: executes nothing"),
         (
             "serve: save to reload, snippet edited",
@@ -138,8 +150,45 @@ def published_pages(site: Path) -> dict[str, bytes]:
     }
 
 
+def notebook_weight(site_pages: dict[str, bytes]) -> str:
+    pages = sorted(
+        len(data) for path, data in site_pages.items() if path.startswith("notebooks/") and path.endswith(".html")
+    )
+    if not pages:
+        return "no notebook pages"
+    return (
+        f"{len(pages)} pages, HTML median {median(pages) / 1000:.0f} kB, largest {pages[-1] / 1000:.0f} kB, "
+        f"all {sum(pages) / 1e6:.1f} MB (their stylesheet and script are shared files)"
+    )
+
+
 def cached_runs(copy: Path) -> list[dict]:
     return [json.loads(path.read_text()) for path in (copy / SNIPPET_RUNS).glob("*.json")]
+
+
+def serve_start_time(copy: Path) -> float:
+    """Seconds from starting `mkdocs serve` (as `make serve` runs it) in a tree just built, with
+    its caches, until it serves the site; it must render no notebook page again."""
+    started = time.perf_counter()
+    server, lines = start_server(copy)
+    try:
+        line = wait_for(lines, "notebook pages:")
+        if "notebook pages: 0 rendered," not in line:
+            print(f"warning: serve after a build rendered notebook pages again: {line.strip()}", file=sys.stderr)
+        wait_for(lines, "Serving on")
+        return time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def start_server(copy: Path) -> tuple[subprocess.Popen, queue.Queue[str]]:
+    command = [sys.executable, "-m", "mkdocs", "serve", "--livereload", "--dirty", "--no-strict"]
+    command += ["--dev-addr", f"127.0.0.1:{free_port()}"]
+    server = subprocess.Popen(command, cwd=copy, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in server.stdout], daemon=True).start()
+    return server, lines
 
 
 def serve_rebuilds(runs: int) -> tuple[list[float], list[float]]:
@@ -147,14 +196,7 @@ def serve_rebuilds(runs: int) -> tuple[list[float], list[float]]:
     into a new version, which runs it, and after editing it back to the previous version, whose
     run is cached: the same pages and notebook are rebuilt, but nothing executes."""
     with fresh_copy() as copy:
-        port = free_port()
-        command = [sys.executable, "-m", "mkdocs", "serve", "--livereload", "--dirty", "--no-strict"]
-        command += ["--dev-addr", f"127.0.0.1:{port}"]
-        server = subprocess.Popen(
-            command, cwd=copy, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in server.stdout], daemon=True).start()
+        server, lines = start_server(copy)
         try:
             wait_for(lines, "Serving on")  # after the first build; the watcher is running
             snippet = copy / "snippets" / "worked_examples" / "01_parameter_count.py"
@@ -212,7 +254,7 @@ def median(values) -> float:
     return statistics.median(list(values))
 
 
-def print_table(rows: list[tuple[str, float, str]], args) -> None:
+def print_table(rows: list[tuple[str, float | None, str]], args) -> None:
     import torch
 
     print(
@@ -223,7 +265,7 @@ def print_table(rows: list[tuple[str, float, str]], args) -> None:
     print(f"| {'measurement':{width}} | seconds | note")
     print(f"| {'-' * width} | ------- | ----")
     for name, seconds, note in rows:
-        print(f"| {name:{width}} | {seconds:7.2f} | {note}")
+        print(f"| {name:{width}} | {'' if seconds is None else f'{seconds:7.2f}':>7} | {note}")
 
 
 if __name__ == "__main__":

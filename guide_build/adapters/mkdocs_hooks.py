@@ -1,8 +1,8 @@
 """MkDocs hooks (mkdocs.yml `hooks:`): publish snippets and notebooks, check claims, stamp pages.
 
 `on_files` publishes every snippet file beside the pages and writes one notebook per page that
-runs snippets (mkdocs-jupyter renders it). Per page, `on_page_markdown` finds the claims in the
-page source; markdown-exec then runs the page's snippets through guide_build.adapters.markdown_exec_fence, which records
+runs snippets (mkdocs-jupyter makes it a page, guide_build.core.notebook_pages renders it).
+Per page, `on_page_markdown` finds the claims in the page source; markdown-exec then runs the page's snippets through guide_build.adapters.markdown_exec_fence, which records
 them in `fence.current_page`; `on_page_content` checks each claim against those runs, adds the
 notebook links and the "verified" stamp. Any problem is logged as a warning, which
 `mkdocs build --strict` turns into a failed build.
@@ -11,6 +11,7 @@ notebook links and the "verified" stamp. Any problem is logged as a warning, whi
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,10 +19,12 @@ from urllib.parse import urlparse
 import jinja2
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.toc import get_toc
 from mkdocs.utils import get_relative_url
+from mkdocs.utils.yaml import yaml_load
 
 from guide_build.adapters import markdown_exec_fence as fence
-from guide_build.core import gpu_record, inventory, notebooks, runner, stamp
+from guide_build.core import gpu_record, inventory, notebook_pages, notebooks, runner, stamp
 from guide_build.core.cache import cached_run, cached_runs, device_description, source_files, torch_version
 from guide_build.core.claims import Claim, claim_error, find_claims
 from guide_build.core.markers import render_markers
@@ -39,9 +42,11 @@ from guide_build.core.witnesses import Witness, find_witnesses, unread_markup, w
 log = logging.getLogger("mkdocs.hooks.guide_build")
 
 NOTEBOOK_SOURCE_DIR = Path(".cache") / "notebooks"
+NOTEBOOK_CACHE_ENV = "GUIDE_NOTEBOOK_CACHE_DIR"  # rendered notebook pages; default .cache/notebook-pages
 _page_claims: dict[str, list[Claim]] = {}
 _page_witnesses: dict[str, list[Witness]] = {}
 _pages_with_notebooks: set[str] = set()
+_notebook_pages = {"rendered": 0, "cached": 0}  # this build's
 _SNIPPET_LINK_RE = re.compile(r'href="' + re.escape(SNIPPET_LINK_PREFIX) + r'([^"]+)"')
 
 
@@ -59,6 +64,9 @@ def on_files(files: Files, config, **_) -> Files:
     for page in list(files.documentation_pages()):
         if page.src_uri.endswith(".md") and "/" in page.src_uri:  # chapters, not the home page
             _publish_notebook(page, files, config)
+    for name, text in notebook_pages.assets().items():  # the styles and script every notebook page links
+        files.append(File.generated(config, f"notebooks/{name}", content=text))
+    _notebook_pages.update(rendered=0, cached=0)
     for page in files.documentation_pages():
         _forget_if_snippets_changed(page, config)
     return files
@@ -200,7 +208,7 @@ def on_page_context(context, page, **_):
 def _publish_notebook(page: File, files: Files, config) -> None:
     markdown = Path(page.abs_src_path).read_text(encoding="utf-8")
     environment = f"torch {torch_version()} on {device_description()}"
-    notebook = notebooks.notebook_for_page(markdown, page.src_uri, config["site_url"], _output_of, environment)
+    notebook = notebooks.notebook_for_page(markdown, page.src_uri, _published_site_url(config), _output_of, environment)
     if not any(cell.cell_type == "code" for cell in notebook.cells):
         return
     _pages_with_notebooks.add(page.src_uri)
@@ -214,6 +222,39 @@ def _publish_notebook(page: File, files: Files, config) -> None:
             use_directory_urls=config["use_directory_urls"],
         )
     )
+
+
+def _published_site_url(config) -> str:
+    """The site_url of mkdocs.yml. `mkdocs serve` points config["site_url"] at itself, but a
+    notebook links the published site in a preview too: so a preview writes the very notebooks a
+    build wrote, and finds their pages rendered."""
+    if not config.config_file_path:
+        return config["site_url"]
+    with open(config.config_file_path, "rb") as file:
+        return yaml_load(file).get("site_url") or config["site_url"]
+
+
+@event_priority(-50)  # after mkdocs-jupyter, which makes each notebook a page with a renderer of its own
+def on_pre_page(page, config, files, **_):
+    if page.file.src_uri.startswith("notebooks/") and page.file.src_uri.endswith(".ipynb"):
+        page.render = lambda config, files: _render_notebook_page(page)
+    return page
+
+
+def _render_notebook_page(page) -> None:
+    """Render a notebook's page (or read it from the cache), linking the styles it shares."""
+    before = notebook_pages.renders
+    cache_dir = Path(os.environ.get(NOTEBOOK_CACHE_ENV) or _cache_folder("notebook-pages"))
+    rendered = notebook_pages.rendered(Path(page.file.abs_src_path), cache_dir)
+    _notebook_pages["rendered" if notebook_pages.renders > before else "cached"] += 1
+    css, js = (get_relative_url(f"notebooks/{name}", page.url) for name in notebook_pages.ASSET_NAMES)
+    page.content = notebook_pages.asset_links(css, js) + rendered.html
+    page.toc = get_toc(rendered.toc)
+    page.title = rendered.title or page.title
+
+
+def on_post_build(config, **_):
+    log.info(f"notebook pages: {_notebook_pages['rendered']} rendered, {_notebook_pages['cached']} from the cache")
 
 
 def _output_of(snippet: str) -> str | None:
