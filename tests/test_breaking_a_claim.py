@@ -24,7 +24,7 @@ GRADIENT_CLAIM = '**192**{ data-claim="worked_examples/02_tied_weight.py:dloss_d
 # Share the caches: untouched snippets and notebooks are reused, edited ones get new keys.
 SHARED_CACHES = {
     "GUIDE_CACHE_DIR": str(ROOT / ".cache" / "snippet-runs"),
-    "GUIDE_NOTEBOOK_CACHE_DIR": str(ROOT / ".cache" / "mkdocs-jupyter"),
+    "GUIDE_NOTEBOOK_CACHE_DIR": str(ROOT / ".cache" / "notebook-pages"),
 }
 
 
