@@ -29,6 +29,7 @@ from markupsafe import Markup
 from guide_build.core import gpu_record
 from guide_build.core.cache import cached_run
 from guide_build.core.markers import block_id
+from guide_build.core.notebooks import launch_command
 from guide_build.core.page_source import SNIPPET_LINK_PREFIX, SNIPPETS_DIR, displayed_lines
 from guide_build.core.runner import SnippetFailed, SnippetRun
 from guide_build.core.snippet_options import options_of
@@ -89,7 +90,7 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
 
 def _launch_command(path: Path, ranks: int) -> Markup:
     """A distributed example runs as its readers run it: the command, above the code."""
-    command = html.escape(f"torchrun --nproc-per-node {ranks} {path.as_posix()}")
+    command = html.escape(launch_command(path.as_posix(), ranks))
     return Markup(
         f'<p class="launch-command">Run with <code>{command}</code>; '
         "each line of the output is marked with the rank that printed it.</p>"

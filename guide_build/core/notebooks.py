@@ -25,6 +25,7 @@ from guide_build.core.page_source import (
     section_text,
     target_problem,
 )
+from guide_build.core.snippet_options import options_of
 from guide_build.core.witnesses import WITNESS_RE
 
 BLOCK_TITLE_RE = re.compile(r'^(?P<indent>\s*)(?:!!!|\?\?\?\+?|===)\s*(?P<kind>\w+)?\s*(?:"(?P<title>[^"]*)")?\s*$')
@@ -85,11 +86,20 @@ def _cells_for_include(target: str, output_of: OutputOf) -> list[nbformat.Notebo
         return [v4.new_markdown_cell(text)]
     source = "\n".join(displayed_lines(Path(path))).strip("\n")
     output = output_of(path)
+    name = Path(path).name
+    ranks = options_of(path).ranks
+    if ranks:  # a torchrun script: saved as a file, then launched as the page says
+        command = f"!{launch_command(name, ranks)}"
+        return [_code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n"), _code_cell(command, output)]
     if not is_helper_module(Path(path)):
         return [_code_cell(source, output)]
     # Scripts import a helper module from their own folder: save it as a file first, then run it.
-    name = Path(path).name
     return [_code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n"), _code_cell(f"%run {name}", output)]
+
+
+def launch_command(path: str, ranks: int) -> str:
+    """How a reader runs a distributed example (the page shows it; its notebook runs it)."""
+    return f"torchrun --nproc-per-node {ranks} {path}"
 
 
 def is_helper_module(path: Path) -> bool:
