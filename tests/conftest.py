@@ -99,6 +99,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             date=datetime.date.today().isoformat(),
             outputs={path: run.output for path, run in sorted(cuda_runs.items())},
             hashes={path: gpu_record.snippet_hash(path) for path in sorted(cuda_runs)},
+            witnesses={path: run.witnesses_reached for path, run in sorted(cuda_runs.items())},
         ),
         ROOT / gpu_record.RECORD_PATH,
     )

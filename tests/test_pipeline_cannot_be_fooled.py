@@ -29,7 +29,10 @@ PLANTED = {
     "snippets/part/06_writes_a_file.py": "from pathlib import Path\nPath('weights.pt').write_bytes(b'0')\nprint(1)\n",
     "snippets/part/07_prints_megabytes.py": "print('x' * 5_000_000)\n",
     "snippets/part/08_killed.py": "import os, signal\nprint('bye')\nos.kill(os.getpid(), signal.SIGKILL)\n",
-    "snippets/part/09_sections.py": "# --8<-- [start:real]\nreal = 1\n# --8<-- [end:real]\nprint(real)\nassert real\n",
+    "snippets/part/09_sections.py": (
+        "# --8<-- [start:real]\nreal = 1\n# --8<-- [end:real]\nprint(real)\nassert real\n"
+        "if real == 2:  # a branch this run does not take\n    assert real == 2  # witness: never-runs\n"
+    ),
     "snippets/part/10_leaves_a_process.py": (
         "import os, subprocess, sys\n"
         "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
@@ -79,6 +82,7 @@ BROKEN_PAGE = "\n".join(
         block("snippets/part/11_rank_raises.py"),  # line 52
         block("snippets/part/12_rank_killed.py"),  # line 56
         block("snippets/part/13_collective_hangs.py"),  # line 60
+        '*A branch not taken*{ data-witness="part/09_sections.py:never-runs" } proves nothing.',  # line 64
     ]
 )
 EXPECTED = [
@@ -112,6 +116,8 @@ EXPECTED = [
     "ran past its time limit of 3 s",
     'File "snippets/part/13_collective_hangs.py", line 9',  # rank 0, in the all_reduce rank 1 never joins
     'File "snippets/part/13_collective_hangs.py", line 8',  # rank 1, in its barrier
+    "docs/part/broken.md:64: the statement 'A branch not taken' cites the assertion 'never-runs' at "
+    "snippets/part/09_sections.py:7, which did not run when the snippet ran",
 ]
 
 
@@ -152,7 +158,7 @@ def test_the_tests_report_each_failing_snippet_with_its_cause(broken, tmp_path):
         "tests/test_snippets.py", "-k", "test_snippet_runs and cpu", env={"GUIDE_TEST_RANK_PIDS": str(rank_pids)}
     )
     assert result.returncode == 1, result.stdout[-3000:]
-    for message in EXPECTED[1:10] + EXPECTED[-10:]:
+    for message in EXPECTED[1:10] + EXPECTED[-11:-1]:
         if message.startswith("docs/"):
             continue
         assert message in result.stdout, message

@@ -37,7 +37,7 @@ from guide_build.core.page_source import (
     whole_file_includes,
 )
 from guide_build.core.runner import SnippetFailed
-from guide_build.core.witnesses import Witness, find_witnesses, unread_markup, witness_error
+from guide_build.core.witnesses import Witness, find_witnesses, unreached_error, unread_markup, witness_error
 
 log = logging.getLogger("mkdocs.hooks.guide_build")
 
@@ -184,6 +184,12 @@ def on_page_content(html: str, page, config, **_) -> str:
         error = witness_error(witness)
         if error is None and witness.snippet_path not in runs and witness.snippet_path not in record.failures:
             error = f"{witness.where}: the statement {witness.text!r} cites {witness.snippet_path}, which this page does not run"
+        elif error is None and witness.snippet_path in runs:
+            error = unreached_error(witness, runs[witness.snippet_path])
+        if error is None and witness.on_gpu:
+            held = gpu_record.witnesses_held(witness.snippet_path)
+            if held is not None and witness.label not in held:
+                error = f"{witness.where}: the GPU test run recorded that the assertion {witness.label!r} of {witness.snippet_path} did not run on CUDA"
         if error:
             log.warning(error)
     for excerpt in sorted(record.excerpts - set(runs) - record.failures):

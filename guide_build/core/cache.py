@@ -37,6 +37,8 @@ RUNNER_FILES = tuple(
         "run_outcome.py",
         "snippet_options.py",
         "facts.py",
+        "witness_probes.py",
+        "witnesses.py",
     )
 )
 

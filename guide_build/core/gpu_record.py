@@ -27,6 +27,7 @@ class GpuRun:
     date: str
     outputs: dict[str, str] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
+    witnesses: dict[str, list[str]] = field(default_factory=dict)  # labels of the assertions that ran
 
     def output_for(self, snippet: str) -> str | None:
         """The recorded CUDA output of `snippet`, if it was recorded for the snippet as it is now."""
@@ -42,6 +43,14 @@ class GpuRun:
 def snippet_hash(snippet: str | Path) -> str:
     path = Path(snippet)
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def witnesses_held(snippet: str) -> list[str] | None:
+    """The labelled assertions that held when the GPU test run ran this version of `snippet`."""
+    run = load()
+    if run is None or run.hashes.get(snippet) != snippet_hash(snippet):
+        return None
+    return run.witnesses.get(snippet, [])
 
 
 def load(path: Path = RECORD_PATH) -> GpuRun | None:

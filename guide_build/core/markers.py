@@ -17,12 +17,15 @@ import html
 import re
 from pathlib import Path
 
+from guide_build.core import gpu_record
 from guide_build.core.witnesses import labelled_assertions
 
 CLAIM_ELEMENT_RE = re.compile(
     r'<(?P<tag>strong|code) data-(?P<kind>claim)="(?P<target>[^"]+)">(?P<inner>.*?)</(?P=tag)>', re.S
 )
-WITNESS_ELEMENT_RE = re.compile(r'<(?P<tag>em) data-(?P<kind>witness)="(?P<target>[^"]+)">(?P<inner>.*?)</em>', re.S)
+WITNESS_ELEMENT_RE = re.compile(
+    r'<(?P<tag>em) data-(?P<kind>witness|gpu-witness)="(?P<target>[^"]+)">(?P<inner>.*?)</em>', re.S
+)
 
 
 def render_markers(page_html: str, page_id: str, repository_url: str) -> str:
@@ -46,19 +49,26 @@ def render_markers(page_html: str, page_id: str, repository_url: str) -> str:
             what = "this is asserted by"
             short = f"Checked: an assertion in {path}"
         where = f"line {line} of" if line else ""
+        glyph, checked = "✓", "Checked when this page was built"
+        if match["kind"] == "gpu-witness":
+            held = gpu_record.witnesses_held(path)
+            what = "on CUDA this is asserted by"
+            if held is not None and name in held:
+                checked = f"Checked by the GPU test run ({gpu_record.load().summary})"
+                short = f"Checked on CUDA: an assertion in {path}"
+            else:
+                glyph, checked = "○", "Not checked by this build, which ran on CPU; the GPU test run checks it"
+                short = f"To be checked on CUDA: an assertion in {path}"
         note_id = f"check-{page_id}-{count}"
         code_link = f'<a href="#{block_id(path)}">the example on this page</a>'
         repository_link = (
             f'<a href="{repository_url.rstrip("/")}/blob/main/{path}#L{line}">line {line} in the repository</a>'
         )
-        note = (
-            f"Checked when this page was built: {what} {where} <code>{path}</code>. "
-            f"See {code_link}, or {repository_link}."
-        )
+        note = f"{checked}: {what} {where} <code>{path}</code>. See {code_link}, or {repository_link}."
         return (
             f'<span class="checked checked-{match["kind"]}">{text}'
             f'<button type="button" class="check-mark" popovertarget="{note_id}" title="{html.escape(short)}" '
-            f'aria-label="{html.escape(short)}: show how">✓</button></span>'
+            f'aria-label="{html.escape(short)}: show how">{glyph}</button></span>'
             f'<span class="check-note" id="{note_id}" popover role="note">{note}</span>'
         )
 

@@ -81,7 +81,11 @@ def _launch(display: str, script: Path, result: Path, device: str, timeout: floa
     if failures:
         _write(result, {"traceback": "\n\n".join(failures)})
         return 1
-    _write(result, {"facts": _merged_facts(results), "seconds": max(r["seconds"] for r in results)})
+    reached = sorted({label for result in results for label in result["witnesses_reached"]})
+    _write(
+        result,
+        {"facts": _merged_facts(results), "seconds": max(r["seconds"] for r in results), "witnesses_reached": reached},
+    )
     return 0
 
 

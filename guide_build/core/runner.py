@@ -36,6 +36,7 @@ class SnippetRun:
     output: str
     facts: dict[str, object] = field(default_factory=dict)
     seconds: float = 0.0
+    witnesses_reached: list[str] = field(default_factory=list)  # labels of the assertions that ran
 
 
 class SnippetFailed(Exception):
@@ -80,7 +81,9 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
         ) from None
     if answer["failure"] is not None:
         raise SnippetFailed(display, answer["failure"], answer["output"])
-    return SnippetRun(display, device, answer["output"], answer["facts"], answer["seconds"])
+    return SnippetRun(
+        display, device, answer["output"], answer["facts"], answer["seconds"], answer["witnesses_reached"]
+    )
 
 
 def prestart() -> None:

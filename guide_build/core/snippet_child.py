@@ -24,6 +24,8 @@ from unittest import mock
 import numpy
 
 from guide_build.core.facts import facts_of
+from guide_build.core.witness_probes import REACHED, compile_with_probes
+from guide_build.core.witnesses import labelled_assertions
 
 
 def run(
@@ -79,13 +81,16 @@ def run_script(display: str, script: Path, result: Path, device: str, timeout: f
     main_module = type(sys)("__main__")
     main_module.__dict__.update(namespace)
     sys.modules["__main__"] = main_module
+    reached: set[str] = set()
+    main_module.__dict__[REACHED] = reached
+    labels = {assertion.line: label for label, assertion in labelled_assertions(script).items() if assertion.source}
     started = time.perf_counter()
     # The time limit, kept by a C thread: when it passes, the stacks of all threads are written out
     # (so the message names the snippet's line) and the process ends, however stuck its code is.
     faulthandler.dump_traceback_later(timeout, exit=True, file=sys.stderr)
     try:
         with _device_scope(device):
-            code = compile(source, display, "exec", dont_inherit=True)
+            code = compile_with_probes(source, display, labels)
             exec(code, main_module.__dict__)
             _wait_for_threads()
     except BaseException as error:  # SystemExit too: a snippet must run to its end
@@ -96,7 +101,7 @@ def run_script(display: str, script: Path, result: Path, device: str, timeout: f
     seconds = time.perf_counter() - started
     sys.stdout.flush()
     sys.stderr.flush()
-    _write(result, {"facts": facts_of(main_module.__dict__), "seconds": seconds})
+    _write(result, {"facts": facts_of(main_module.__dict__), "seconds": seconds, "witnesses_reached": sorted(reached)})
     return 0
 
 

@@ -165,10 +165,11 @@ def _finish(job: _Job, *, timed_out: bool) -> dict:
     finally:
         shutil.rmtree(job.folder, ignore_errors=True)
     output = output.replace(str(job.folder / _WORK) + os.sep, "")
-    answer = {"id": job.id, "output": output, "facts": {}, "seconds": seconds, "failure": None}
+    answer = {"id": job.id, "output": output, "facts": {}, "seconds": seconds, "failure": None, "witnesses_reached": []}
     answer["failure"] = _failure(job, status, output, result, left_behind, timed_out)
     if answer["failure"] is None:
         answer["facts"] = result["facts"]
+        answer["witnesses_reached"] = result["witnesses_reached"]
     return answer
 
 
