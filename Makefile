@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve build test check-chapter install browser clean
+.PHONY: serve build test check-chapter check-torchrun install browser clean
 
 # --dirty rebuilds only the pages that changed (guide_build/adapters/mkdocs_hooks.py counts a page as changed when
 # one of its snippets did); it logs a warning, hence --no-strict. `make build` is strict.
@@ -30,6 +30,10 @@ check-chapter: $(INSTALLED)  ## make check-chapter PAGE=docs/<part>/<page>.md SN
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pre-commit run --files $(PAGE) $$(git ls-files --cached --others --exclude-standard $(SNIPPETS))
 	$(BIN)/pytest tests/test_snippets.py tests/test_claims.py tests/test_witnesses.py tests/test_api_links.py $(PAGE) \
 	  -k "$(SNIPPETS)/ or $(notdir $(PAGE))" --deselect tests/test_snippets.py::test_every_snippet_asserts_what_it_demonstrates
+
+# Every distributed example under the real torchrun, compared with what its page shows (slow).
+check-torchrun: $(INSTALLED)  ## Run each `# guide: ranks=N` example with torchrun and compare
+	$(BIN)/python tests/torchrun_conformance.py
 
 install: $(INSTALLED)
 

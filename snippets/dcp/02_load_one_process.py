@@ -8,6 +8,7 @@ Run: torchrun --nproc-per-node 2 snippets/dcp/02_load_one_process.py
 import os
 import shutil
 import tempfile
+import unittest.mock
 import warnings
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from torch import nn
 from torch.distributed.fsdp import fully_shard
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_gpus = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_gpus = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])  # a GPU per local rank
 device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
@@ -28,6 +29,20 @@ rank = dist.get_rank()
 
 def build_model() -> nn.Sequential:
     return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def load_and_record_reads(state: dict, folder: Path) -> list[tuple]:
+    """dcp.load, noting each record DCP's file reader torch.loads: (shape, map_location)."""
+    reads, real_load = [], torch.load
+
+    def spy(*args, **kwargs):  # only to watch the reader; not needed to load
+        record = real_load(*args, **kwargs)
+        reads.append((tuple(record.shape), kwargs.get("map_location")))
+        return record
+
+    with unittest.mock.patch("torch.load", spy):
+        dcp.load(state, checkpoint_id=folder)
+    return reads
 
 
 torch.manual_seed(0)
@@ -59,12 +74,17 @@ if rank == 0:
     state = plain.state_dict()  # plain tensors: DCP fills them in place with whole tensors
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        dcp.load(state, checkpoint_id=folder)
+        reads = load_and_record_reads(state, folder)
     filled_in_place = torch.equal(plain[0].weight.detach(), saved["0.weight"])
     plain.load_state_dict(state)  # as the DCP docs ask: let the module see its state_dict
+    metadata = dcp.FileSystemReader(folder).read_metadata().state_dict_metadata
+    saved_chunks = [tuple(c.sizes) for entry in metadata.values() for c in entry.chunks]
     shutil.rmtree(folder)
     warning_text = str(caught[0].message)
     print("dcp.load warned:", warning_text)
+    records_read = len(reads)
+    print(f"records read: {records_read}, each a whole saved chunk, onto the CPU:")
+    print("   ", ", ".join(str(shape) for shape, _ in reads))
 
     loaded = plain.state_dict()
     all_plain = all(type(tensor) is torch.Tensor for tensor in loaded.values())
@@ -83,9 +103,12 @@ if rank == 0:
         "assuming the intent is to load in a single process" in warning_text
     )  # witness: warns-one-process
     assert filled_in_place  # witness: filled-in-place
+    assert sorted(shape for shape, _ in reads) == sorted(saved_chunks)  # witness: reads-every-chunk
+    assert len(saved_chunks) == 8
+    assert all(location == "cpu" for _, location in reads)  # witness: records-onto-cpu
     assert all_plain  # witness: plain-tensors
     assert equal_tensors == len(saved) == 4  # witness: loaded-equals-saved
     assert max_abs_difference == 0.0
     assert outputs_agree  # witness: outputs-agree
-    if saved_from == "cuda":  # saved from GPUs, loaded into a model on the CPU
-        assert plain[0].weight.device.type == "cpu"  # witness: gpu-saved-loads-on-cpu
+    if saved_from == "cuda":  # needs a GPU per rank: saved from GPUs, loaded on the CPU
+        assert plain[0].weight.device.type == "cpu"

@@ -1,6 +1,6 @@
 """What weights_only has to do with DCP: its tensors load safely, everything else is full pickle.
 
-One process is enough to write and read a DCP folder; the files are the same as with 2 ranks.
+One process is enough to write and read a DCP folder; the format is the same as with 2 ranks.
 """
 
 import dataclasses
@@ -37,8 +37,10 @@ with tempfile.TemporaryDirectory() as tmp:
     folder = Path(tmp) / "ckpt"
     dcp.save({"weight": torch.arange(6.0), "config": TrainConfig()}, checkpoint_id=folder)
 
-    # 1. The metadata file is a plain pickle of DCP's own classes.
+    # 1. The metadata file is a plain pickle, mostly of DCP's own classes.
     metadata = dcp.FileSystemReader(folder).read_metadata()
+    saved_at = metadata.storage_meta.checkpoint_id  # the path the folder was saved to
+    path_class = f"{type(saved_at).__module__}.{type(saved_at).__name__}"
     as_torch_save = io.BytesIO()
     torch.save(metadata, as_torch_save)
     as_torch_save.seek(0)
@@ -47,6 +49,7 @@ with tempfile.TemporaryDirectory() as tmp:
     metadata_class = f"{type(metadata).__module__}.{type(metadata).__name__}"
     print(f"{refused_count} globals in the metadata that weights_only would refuse, e.g.")
     print("   ", metadata_class)
+    print("    and", path_class, "(the path it was saved to)")
 
     # 2. A non-tensor value comes back from dcp.load without any allowlist.
     target = {"weight": torch.zeros(6), "config": None}
@@ -90,6 +93,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
 assert len(refused_classes) >= 3 and metadata_class in refused_classes  # witness: metadata-refused
 assert metadata_class == "torch.distributed.checkpoint.metadata.Metadata"
+assert saved_at == folder and path_class in refused_classes  # witness: records-its-path
 assert config_loaded  # witness: dcp-loads-objects
 assert (
     "TrainConfig" in unsafe_in_converted and "TrainConfig" in refused

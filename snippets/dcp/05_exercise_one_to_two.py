@@ -8,6 +8,7 @@ Run: torchrun --nproc-per-node 2 snippets/dcp/05_exercise_one_to_two.py
 import os
 import shutil
 import tempfile
+import unittest.mock
 from pathlib import Path
 
 import torch
@@ -18,7 +19,7 @@ from torch.distributed.checkpoint.format_utils import torch_save_to_dcp
 from torch.distributed.fsdp import fully_shard
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_gpus = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_gpus = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])  # a GPU per local rank
 device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
@@ -28,6 +29,20 @@ rank, world_size = dist.get_rank(), dist.get_world_size()
 
 def build_model() -> nn.Sequential:
     return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def load_and_record_reads(state: dict, folder: Path) -> list[tuple]:
+    """dcp.load, noting the shape of each record DCP's file reader torch.loads."""
+    shapes, real_load = [], torch.load
+
+    def spy(*args, **kwargs):  # only to watch the reader; not needed to load
+        record = real_load(*args, **kwargs)
+        shapes.append(tuple(record.shape))
+        return record
+
+    with unittest.mock.patch("torch.load", spy):
+        dcp.load(state, checkpoint_id=folder)
+    return sorted(shapes)
 
 
 shared = [tempfile.mkdtemp() if rank == 0 else None]
@@ -45,7 +60,7 @@ for layer in (model[0], model[2]):
     fully_shard(layer)
 fully_shard(model)
 state = model.state_dict()  # DTensors: each rank asks DCP for its own rows only
-dcp.load(state, checkpoint_id=folder / "dcp")
+read_from_converted = load_and_record_reads(state, folder / "dcp")
 model.load_state_dict(state)
 
 original = torch.load(folder / "model.pt", weights_only=True)  # only to check the result
@@ -59,11 +74,21 @@ full_match = all(
     torch.equal(param.full_tensor().cpu(), original[name])
     for name, param in model.named_parameters()
 )
+whole_shapes = sorted(tuple(tensor.shape) for tensor in original.values())
+print("records read from the converted folder:", read_from_converted)
+
+# A checkpoint the sharded run saves has one chunk per shard: a reload reads only the rank's own.
+dcp.save(model.state_dict(), checkpoint_id=folder / "sharded")
+read_from_sharded = load_and_record_reads(model.state_dict(), folder / "sharded")
+own_shapes = sorted(tuple(tensor.to_local().shape) for tensor in model.state_dict().values())
+print("records read from the sharded run's own checkpoint:", read_from_sharded)
 
 dist.barrier()
 if rank == 0:
     shutil.rmtree(folder)
 assert shards_match  # witness: each-rank-its-rows
+assert read_from_converted == whole_shapes  # witness: reads-whole-tensors
+assert read_from_sharded == own_shapes != whole_shapes  # witness: reads-own-chunks
 assert full_match
 assert local_rows == 4
 dist.destroy_process_group()

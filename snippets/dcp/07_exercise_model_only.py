@@ -15,12 +15,13 @@ import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch import nn
+from torch.distributed.checkpoint import DefaultLoadPlanner
 from torch.distributed.checkpoint.api import CheckpointException
 from torch.distributed.checkpoint.state_dict import get_state_dict
 from torch.distributed.fsdp import fully_shard
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_gpus = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_gpus = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])  # a GPU per local rank
 device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
@@ -67,6 +68,13 @@ if rank == 0:
         error_message = f"{type(cause).__name__}: {cause}"
     print("flat keys:", error_message)
 
+    # A planner that allows a partial load takes the same request without a word, and loads nothing.
+    before = {name: tensor.clone() for name, tensor in plain.state_dict().items()}
+    partial = DefaultLoadPlanner(allow_partial_load=True)
+    dcp.load(plain.state_dict(), checkpoint_id=folder, planner=partial)
+    left_alone = all(torch.equal(plain.state_dict()[name], before[name]) for name in before)
+    print("flat keys, allow_partial_load=True: no error, every weight left as it was:", left_alone)
+
     request = {"model": plain.state_dict()}  # the structure that was saved, model part only
     dcp.load(request, checkpoint_id=folder)
     plain.load_state_dict(request["model"])
@@ -77,3 +85,5 @@ if rank == 0:
     assert "Missing key in checkpoint state_dict" in error_message  # witness: flat-keys-missing
     assert not_an_exception  # witness: base-exception
     assert optimizer_keys > 0 and loaded_equal  # witness: model-part-loads
+    differed = not torch.equal(before["0.weight"], saved["0.weight"])
+    assert left_alone and differed  # witness: partial-skips
