@@ -38,3 +38,5 @@ def test_a_fresh_run_prints_what_the_build_showed(path, snippet_run, site):
         assert fresh_words == shown_words, f"{path}: its output changed beyond its numbers"
     else:
         assert fresh == shown.output, f"{path} printed something else in a second run: seed it, or mark it varying"
+    drawn = snippet_run(path, "cuda" if CUDA else "cpu").figures
+    assert drawn == shown.figures, f"{path} drew a different figure in a second run (svg.hashsalt, metadata Date)"

@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from guide_build.core import gpu_record
 from guide_build.core.cache import cached_run
+from guide_build.core.figures import figure_html
 from guide_build.core.markers import block_id
 from guide_build.core.notebooks import launch_command
 from guide_build.core.page_source import SNIPPET_LINK_PREFIX, SNIPPETS_DIR, displayed_lines
@@ -78,10 +79,17 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
     current_page.runs[str(path)] = run
     extra = dict(options["extra"])
     show_gpu = extra.pop("gpu", "") == "recorded"
+    alt = extra.pop("alt", "").strip()
     options = {**options, "extra": extra, "source": options["source"] or "block", "result": options["result"] or "text"}
     rendered = base_format(language=language, run=lambda *_, **__: run.output, code=source, md=md, **options)
     if show_gpu:
         rendered += _recorded_gpu_output(path, md)
+    for name, svg in run.figures.items():
+        if not alt:
+            _log.warning(f'{where}: {path} draws {name}: give the block alt="what the figure shows and concludes"')
+        rendered += Markup(figure_html(svg, alt, block_id(path.as_posix())))
+    if alt and not run.figures:
+        _log.warning(f"{where}: the block has alt text, but {path} declares no figure (# guide: figure=<name>.svg)")
     ranks = options_of(path).ranks
     if ranks:
         rendered = _launch_command(path, ranks) + rendered

@@ -36,7 +36,7 @@ from guide_build.core.page_source import (
     include_problems,
     whole_file_includes,
 )
-from guide_build.core.runner import SnippetFailed
+from guide_build.core.runner import SnippetFailed, SnippetRun
 from guide_build.core.witnesses import Witness, find_witnesses, unreached_error, unread_markup, witness_error
 
 log = logging.getLogger("mkdocs.hooks.guide_build")
@@ -214,7 +214,7 @@ def on_page_context(context, page, **_):
 def _publish_notebook(page: File, files: Files, config) -> None:
     markdown = Path(page.abs_src_path).read_text(encoding="utf-8")
     environment = f"torch {torch_version()} on {device_description()}"
-    notebook = notebooks.notebook_for_page(markdown, page.src_uri, _published_site_url(config), _output_of, environment)
+    notebook = notebooks.notebook_for_page(markdown, page.src_uri, _published_site_url(config), _run_of, environment)
     if not any(cell.cell_type == "code" for cell in notebook.cells):
         return
     _pages_with_notebooks.add(page.src_uri)
@@ -263,9 +263,9 @@ def on_post_build(config, **_):
     log.info(f"notebook pages: {_notebook_pages['rendered']} rendered, {_notebook_pages['cached']} from the cache")
 
 
-def _output_of(snippet: str) -> str | None:
+def _run_of(snippet: str) -> SnippetRun | None:
     try:
-        return cached_run(snippet).output
+        return cached_run(snippet)
     except (SnippetFailed, FileNotFoundError):
         return None  # the page's own build reports the failure
 

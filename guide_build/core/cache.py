@@ -38,6 +38,7 @@ RUNNER_FILES = tuple(
         "snippet_options.py",
         "facts.py",
         "witness_probes.py",
+        "figures.py",
         "witnesses.py",
     )
 )

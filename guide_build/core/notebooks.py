@@ -17,6 +17,7 @@ import nbformat
 from nbformat import v4
 
 from guide_build.core.claims import CLAIM_RE
+from guide_build.core.figures import alt_of
 from guide_build.core.page_source import (
     EXEC_FENCE_RE,
     INCLUDE_RE,
@@ -25,19 +26,20 @@ from guide_build.core.page_source import (
     section_text,
     target_problem,
 )
+from guide_build.core.runner import SnippetRun
 from guide_build.core.snippet_options import options_of
 from guide_build.core.witnesses import WITNESS_RE
 
 BLOCK_TITLE_RE = re.compile(r'^(?P<indent>\s*)(?:!!!|\?\?\?\+?|===)\s*(?P<kind>\w+)?\s*(?:"(?P<title>[^"]*)")?\s*$')
 PAGE_LINK_RE = re.compile(r"\]\((?!https?:|#|mailto:)(?P<target>[^)#\s]+\.md)(?P<anchor>#[^)\s]*)?\)")
 
-OutputOf = Callable[[str], "str | None"]
+RunOf = Callable[[str], "SnippetRun | None"]
 
 
 def notebook_for_page(
-    markdown: str, page: str, site_url: str, output_of: OutputOf, environment: str
+    markdown: str, page: str, site_url: str, run_of: RunOf, environment: str
 ) -> nbformat.NotebookNode:
-    """`page` is the page's path under docs/; `output_of(snippet)` gives a snippet's printed output."""
+    """`page` is the page's path under docs/; `run_of(snippet)` gives the build's run of a snippet."""
     title = page_title(markdown) or page
     page_url = site_url + _page_url(page)
     intro = (
@@ -54,7 +56,7 @@ def notebook_for_page(
         include = INCLUDE_RE.match(lines[index + 1]) if fence and index + 1 < len(lines) else None
         if include:
             _flush(prose, cells, page, site_url)
-            cells.extend(_cells_for_include(include["target"], output_of))
+            cells.extend(_cells_for_include(include["target"], run_of, alt_of(lines[index]) or ""))
             index = _end_of_fence(lines, index, fence["ticks"]) + 1
             continue
         prose.append(lines[index])
@@ -76,7 +78,7 @@ def write_if_changed(notebook: nbformat.NotebookNode, path: Path) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def _cells_for_include(target: str, output_of: OutputOf) -> list[nbformat.NotebookNode]:
+def _cells_for_include(target: str, run_of: RunOf, alt: str) -> list[nbformat.NotebookNode]:
     path, _, section = target.partition(":")
     problem = target_problem(target)
     if problem:  # the page's build reports it
@@ -85,14 +87,18 @@ def _cells_for_include(target: str, output_of: OutputOf) -> list[nbformat.Notebo
         text = f"Part of `{path}`, which a later cell runs as a whole:\n\n```python\n{section_text(path, section)}\n```"
         return [v4.new_markdown_cell(text)]
     source = "\n".join(displayed_lines(Path(path))).strip("\n")
-    output = output_of(path)
+    run = run_of(path)
+    output = run.output if run else None
     name = Path(path).name
     ranks = options_of(path).ranks
     if ranks:  # a torchrun script: saved as a file, then launched as the page says
         command = f"!{launch_command(name, ranks)}"
         return [_code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n"), _code_cell(command, output)]
     if not is_helper_module(Path(path)):
-        return [_code_cell(source, output)]
+        cell = _code_cell(source, output)
+        for svg in (run.figures if run else {}).values():  # shown as the notebook would show it
+            cell.outputs.append(v4.new_output("display_data", data={"image/svg+xml": svg, "text/plain": alt}))
+        return [cell]
     # Scripts import a helper module from their own folder: save it as a file first, then run it.
     return [_code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n"), _code_cell(f"%run {name}", output)]
 

@@ -37,6 +37,7 @@ class SnippetRun:
     facts: dict[str, object] = field(default_factory=dict)
     seconds: float = 0.0
     witnesses_reached: list[str] = field(default_factory=list)  # labels of the assertions that ran
+    figures: dict[str, str] = field(default_factory=dict)  # name -> SVG text, for `# guide: figure=`
 
 
 class SnippetFailed(Exception):
@@ -72,6 +73,7 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
         "timeout": timeout,
         "output_limit": DEFAULT_OUTPUT_LIMIT,
         "ranks": options.ranks,
+        "figures": list(options.figures),
     }
     try:  # never wait forever on an answer, even if the server itself stops answering
         answer = _server().ask(request, wait=timeout + _SERVER_START_TIMEOUT)
@@ -82,7 +84,13 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
     if answer["failure"] is not None:
         raise SnippetFailed(display, answer["failure"], answer["output"])
     return SnippetRun(
-        display, device, answer["output"], answer["facts"], answer["seconds"], answer["witnesses_reached"]
+        display,
+        device,
+        answer["output"],
+        answer["facts"],
+        answer["seconds"],
+        answer["witnesses_reached"],
+        answer["figures"],
     )
 
 

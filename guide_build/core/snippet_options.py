@@ -3,6 +3,7 @@
     # guide: timeout=30          a slow example's time limit, in seconds (default 10)
     # guide: output varies       its output differs from run to run (a timing): not compared
     # guide: ranks=2             a distributed example: run as `torchrun --nproc-per-node 2 <file>`
+    # guide: figure=graph.svg    the snippet saves this figure in its working directory; the page shows it
 
 Any other `# guide:` line is an error, so a misspelt setting cannot be silently ignored.
 """
@@ -24,6 +25,7 @@ class SnippetOptions:
     timeout: float = DEFAULT_TIMEOUT
     output_varies: bool = False
     ranks: int = 0  # 0: a plain `python <file>` run; N: N processes, as torchrun starts them
+    figures: tuple[str, ...] = ()  # SVG files the snippet writes, shown on its page
 
 
 class BadOption(ValueError):
@@ -31,7 +33,7 @@ class BadOption(ValueError):
 
 
 def options_of(path: str | Path) -> SnippetOptions:
-    timeout, varies, ranks = DEFAULT_TIMEOUT, False, 0
+    timeout, varies, ranks, figures = DEFAULT_TIMEOUT, False, 0, []
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         match = _LINE_RE.match(line.strip())
         if not match:
@@ -43,9 +45,11 @@ def options_of(path: str | Path) -> SnippetOptions:
             timeout = float(setting.partition("=")[2])
         elif re.fullmatch(r"ranks=[1-8]", setting):
             ranks = int(setting.partition("=")[2])
+        elif re.fullmatch(r"figure=[a-z0-9_-]+\.svg", setting) and not figures:  # one per example
+            figures.append(setting.partition("=")[2])
         else:
             raise BadOption(
                 f"{path}:{number}: unknown setting '# guide: {setting}' (known: 'timeout=<seconds>', 'output varies', "
-                "'ranks=<1 to 8>')"
+                "'ranks=<1 to 8>', 'figure=<name>.svg')"
             )
-    return SnippetOptions(timeout, varies, ranks)
+    return SnippetOptions(timeout, varies, ranks, tuple(figures))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Imported here once, so that no child pays for it.
+import matplotlib.pyplot  # noqa: F401  (figures; the backend is chosen by each snippet, lazily)
 import numpy  # noqa: F401
 import torch  # noqa: F401
 import torch._dynamo  # noqa: F401  (an optimizer's first use imports it: about a second per snippet)
@@ -38,6 +39,7 @@ import torch.optim  # noqa: F401
 from guide_build.core import rank_launcher, run_outcome, snippet_child
 
 _BACKSTOP = 10.0  # seconds past its limit before the server kills a child whose own watchdog failed
+_FIGURE_LIMIT = 400_000  # bytes: a figure is part of its page
 _RESULT = "result.json"
 _OUTPUT = "output.txt"
 _WORK = "root"
@@ -55,6 +57,7 @@ class _Job:
     timeout: float
     output_limit: int
     copied: set[str]
+    figures: list[str]  # the SVG files the snippet declares (`# guide: figure=`), in its working directory
     started: float
 
 
@@ -146,6 +149,7 @@ def _start(request: dict) -> _Job:
         timeout=timeout,
         output_limit=int(request["output_limit"]),
         copied=copied,
+        figures=list(request.get("figures", [])),
         started=started,
     )
 
@@ -162,12 +166,28 @@ def _finish(job: _Job, *, timed_out: bool) -> dict:
         result_file = job.folder / _RESULT
         result = json.loads(result_file.read_text(encoding="utf-8")) if result_file.is_file() else None
         left_behind = _left_behind(job)
+        figures = {name: _read_figure(job.folder / _WORK / name) for name in job.figures}
     finally:
         shutil.rmtree(job.folder, ignore_errors=True)
     output = output.replace(str(job.folder / _WORK) + os.sep, "")
-    answer = {"id": job.id, "output": output, "facts": {}, "seconds": seconds, "failure": None, "witnesses_reached": []}
+    answer = {
+        "id": job.id,
+        "output": output,
+        "facts": {},
+        "seconds": seconds,
+        "failure": None,
+        "witnesses_reached": [],
+        "figures": {},
+    }
     answer["failure"] = _failure(job, status, output, result, left_behind, timed_out)
+    missing = [name for name, figure in figures.items() if figure is None]
+    if answer["failure"] is None and missing:
+        answer["failure"] = (
+            f"{job.display} declares the figure {missing[0]} (`# guide: figure=`) but did not save it "
+            f"in its working directory, or saved more than {_FIGURE_LIMIT:,} bytes."
+        )
     if answer["failure"] is None:
+        answer["figures"] = figures
         answer["facts"] = result["facts"]
         answer["witnesses_reached"] = result["witnesses_reached"]
     return answer
@@ -194,7 +214,13 @@ def _failure(job: _Job, status: int, output: str, result: dict | None, left: lis
 def _left_behind(job: _Job) -> list[str]:
     work = job.folder / _WORK
     present = {path.relative_to(work).as_posix() for path in work.rglob("*") if not path.is_dir()}
-    return sorted(present - job.copied)
+    return sorted(present - job.copied - set(job.figures))
+
+
+def _read_figure(path: Path) -> str | None:
+    if not path.is_file() or path.stat().st_size > _FIGURE_LIMIT:
+        return None
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def _dump_stacks_then_kill(pid: int, output: Path) -> None:

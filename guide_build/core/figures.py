@@ -1,0 +1,44 @@
+"""Figures drawn by snippets (`# guide: figure=name.svg`), made ready for a page.
+
+A snippet draws its figure with matplotlib from the objects it computed and saves it as SVG; the
+runner returns the file's text. Here the SVG is made to sit in a page: inline (no request to fetch
+it), sized by its box, its black drawn in the text colour and its white in the background colour
+of the current palette (so one drawing serves light and dark mode), its ids made unique on the
+page, and named for a screen reader by the alt text the page gives.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+_HEADER_RE = re.compile(r"<\?xml.*?\?>\s*|<!DOCTYPE.*?>\s*|<metadata>.*?</metadata>\s*", re.S)
+_SIZE_RE = re.compile(r'<svg([^>]*?) width="(?P<width>[\d.]+)pt" height="[\d.]+pt"')
+_ID_RE = re.compile(r'(\bid="|url\(#|xlink:href="#)')
+ALT_OPTION_RE = re.compile(r'\balt="(?P<alt>[^"]*)"')
+
+
+def themed_svg(svg: str, alt: str, prefix: str) -> str:
+    """The figure as inline SVG for a page: `alt` names it, `prefix` keeps its ids apart."""
+    svg = _HEADER_RE.sub("", svg).strip()
+    svg = svg.replace("#000000", "currentColor").replace("#ffffff", "var(--md-default-bg-color)")
+    svg = _ID_RE.sub(lambda match: f"{match[1]}{prefix}-", svg)
+    label = html.escape(alt, quote=True)
+    return _SIZE_RE.sub(
+        lambda match: (
+            f'<svg{match[1]} role="img" aria-label="{label}" focusable="false" '
+            f'style="width: 100%; max-width: {match["width"]}pt; height: auto; fill: currentColor"'
+        ),
+        svg,
+        count=1,
+    )
+
+
+def figure_html(svg: str, alt: str, prefix: str) -> str:
+    return f'<figure class="guide-figure">{themed_svg(svg, alt, prefix)}</figure>'
+
+
+def alt_of(fence_line: str) -> str | None:
+    """The `alt="..."` option of an executed block's opening fence line."""
+    match = ALT_OPTION_RE.search(fence_line)
+    return match["alt"] if match else None

@@ -1,0 +1,81 @@
+"""Figures drawn by their snippets (`# guide: figure=name.svg`): collected by the runner, shown
+inline on the page in both palettes with their alt text, and carried into the notebook."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from bs4 import BeautifulSoup
+from tiny_guide import TinyGuide
+
+from guide_build.core.figures import themed_svg
+from guide_build.core.runner import SnippetFailed, run_snippet
+
+FIGURE_SNIPPET = """# guide: figure=line.svg
+\"\"\"Three points, drawn.\"\"\"
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+plt.rcParams["svg.hashsalt"] = "guide"  # the same ids in every run
+points = [1, 3, 2]
+fig, ax = plt.subplots(figsize=(3, 2))
+ax.plot(points, color="C0")
+fig.savefig("line.svg", metadata={"Date": None})
+highest = max(points)
+print("highest point:", highest)
+assert highest == 3
+"""
+
+
+def test_a_declared_figure_is_returned_and_not_counted_as_left_behind(tmp_path):
+    snippet = tmp_path / "draw.py"
+    snippet.write_text(FIGURE_SNIPPET, encoding="utf-8")
+    run = run_snippet(snippet, device="cpu")
+    assert list(run.figures) == ["line.svg"] and "<svg" in run.figures["line.svg"]
+    assert run_snippet(snippet, device="cpu").figures == run.figures, "two runs drew different files"
+
+
+def test_a_missing_figure_fails_and_an_undeclared_one_is_left_behind(tmp_path):
+    missing = tmp_path / "missing.py"
+    missing.write_text("# guide: figure=absent.svg\nprint('no figure')\n", encoding="utf-8")
+    with pytest.raises(SnippetFailed, match="declares the figure absent.svg"):
+        run_snippet(missing, device="cpu")
+    undeclared = tmp_path / "undeclared.py"
+    undeclared.write_text(FIGURE_SNIPPET.replace("# guide: figure=line.svg\n", ""), encoding="utf-8")
+    with pytest.raises(SnippetFailed, match="left files behind in its working directory: line.svg"):
+        run_snippet(undeclared, device="cpu")
+
+
+def test_a_themed_figure_follows_the_palette_and_keeps_its_ids_apart():
+    svg = (
+        '<?xml version="1.0"?>\n<svg width="10pt" height="5pt" viewBox="0 0 10 5">'
+        '<defs><clipPath id="p1"/></defs><path clip-path="url(#p1)" style="stroke: #000000; fill: #ffffff"/></svg>'
+    )
+    themed = themed_svg(svg, 'A "line"', "example-a")
+    assert themed.startswith("<svg") and 'aria-label="A &quot;line&quot;"' in themed and 'role="img"' in themed
+    assert 'id="example-a-p1"' in themed and "url(#example-a-p1)" in themed
+    assert "#000000" not in themed and "currentColor" in themed and "var(--md-default-bg-color)" in themed
+
+
+def test_the_page_shows_the_figure_inline_and_the_notebook_carries_it(tmp_path):
+    guide = TinyGuide(tmp_path / "guide")
+    guide.write("snippets/part/02_second.py", FIGURE_SNIPPET)
+    alt = "A line through three points that peaks at the second"
+    page = (
+        '# Second\n\nThe highest point is **3**{ data-claim="part/02_second.py:highest" }.\n\n'
+        f'```python exec="on" title="snippets/part/02_second.py" alt="{alt}"\n'
+        '--8<-- "snippets/part/02_second.py"\n```\n'
+    )
+    guide.write("docs/part/second.md", page)
+    result = guide.build(tmp_path / "site")
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = BeautifulSoup((tmp_path / "site/part/second/index.html").read_text(encoding="utf-8"), "html.parser")
+    figure = page.find("figure", class_="guide-figure")
+    assert figure is not None and figure.svg["aria-label"] == alt and figure.svg["role"] == "img"
+    notebook = json.loads((tmp_path / "site/notebooks/part/second/second.ipynb").read_text(encoding="utf-8"))
+    outputs = [output for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]]
+    assert any("image/svg+xml" in output.get("data", {}) for output in outputs)
