@@ -15,12 +15,17 @@ names every rank that failed, first failure first, with its traceback or where i
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
+import faulthandler
+import gc
 import json
 import os
 import random
 import select
 import signal
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -32,6 +37,7 @@ from guide_build.core import run_outcome, snippet_child
 
 _GRACE = 2.0  # seconds the other ranks get to end on their own after one failed
 _POLL = 0.02
+_EXIT_LIMIT = 10.0  # seconds a rank may take to exit after its script ended
 
 
 def run(
@@ -102,10 +108,26 @@ def _run_rank(
         os.environ.update(_torchrun_environment(rank, ranks, port))
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
         status = snippet_child.run_script(display, script, folder / f"result.rank{rank}.json", device, timeout)
+        if status == 0:
+            _exit_as_python_does()
     except BaseException:
         traceback.print_exc()
     finally:
         os._exit(status)
+
+
+def _exit_as_python_does() -> None:
+    """End through the exit handlers, the collection of the script's objects and the C library's
+    exit(), as a worker of torchrun does, rather than os._exit: a crash at that point (a C++
+    thread still running when torch's objects are destroyed aborts the process) fails the run, as
+    it would fail the reader's torchrun."""
+    faulthandler.dump_traceback_later(_EXIT_LIMIT, exit=True, file=sys.stderr)
+    atexit._run_exitfuncs()
+    sys.modules["__main__"].__dict__.clear()
+    gc.collect()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ctypes.PyDLL(None).exit(0)  # PyDLL: with the GIL held, as at the end of Py_Main
 
 
 def _torchrun_environment(rank: int, ranks: int, port: str) -> dict[str, str]:

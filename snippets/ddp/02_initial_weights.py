@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])
 dist.init_process_group("nccl" if use_cuda else "gloo")
 rank, world_size = dist.get_rank(), dist.get_world_size()
 device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
@@ -34,7 +34,9 @@ first_weight = model[0].weight
 before = gathered(model[0].weight.detach())
 print(f"before DDP: weight[0, 0] = {model[0].weight[0, 0].item():+.4f}")
 
+rng_before = torch.get_rng_state()
 ddp_model = DDP(model)  # broadcasts rank 0's parameters and buffers to every rank
+rng_untouched = torch.equal(torch.get_rng_state(), rng_before)
 after = gathered(model[0].weight.detach())
 print(f"after DDP:  weight[0, 0] = {model[0].weight[0, 0].item():+.4f}")
 
@@ -44,9 +46,10 @@ print(f"a random draw after wrapping: {draws[rank].item():.4f}")
 
 differ_before = not torch.equal(before[0], before[1])
 equal_after = all(torch.equal(after[0], copy) for copy in after)
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert differ_before  # witness: seeds-differ
 assert equal_after and torch.equal(after[0], before[0])  # witness: rank0-weights-everywhere
 assert ddp_model.module is model and model[0].weight is first_weight  # witness: wraps-in-place
-assert not torch.equal(draws[0], draws[1])  # witness: streams-stay-per-rank
+assert rng_untouched and not torch.equal(draws[0], draws[1])  # witness: streams-stay-per-rank

@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])
 dist.init_process_group("nccl" if use_cuda else "gloo")
 rank, world_size = dist.get_rank(), dist.get_world_size()
 device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
@@ -61,6 +61,22 @@ samples_per_rank = inputs[mine].shape[0]
 if rank == 0:
     print(f"{matching} of {parameter_tensors} tensors ({parameter_count} numbers) match")
 print(f"{samples_per_rank} samples on this rank; its own gradient alone differs: {local_differs}")
+
+# A batch-dependent layer breaks the equality: each rank's BatchNorm normalizes with the
+# statistics of its own half, not those of the whole batch.
+torch.manual_seed(0)
+bn_model = nn.Sequential(nn.Linear(10, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+bn_model = bn_model.to(device)
+bn_reference = copy.deepcopy(bn_model)
+loss_fn(bn_reference(inputs), targets).backward()
+loss_fn(DDP(bn_model)(inputs[mine]), targets[mine]).backward()
+batchnorm_matches = all(
+    torch.allclose(param.grad, ref.grad, atol=1e-5)
+    for param, ref in zip(bn_model.parameters(), bn_reference.parameters())
+)
+if rank == 0:
+    print(f"with a BatchNorm1d layer, every gradient matches: {batchnorm_matches}")
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert (
@@ -68,3 +84,4 @@ assert (
 )  # witness: every-gradient-matches
 assert is_mean_of_locals  # witness: mean-of-local-gradients
 assert local_differs  # witness: local-gradient-differs
+assert not batchnorm_matches  # witness: batchnorm-breaks-equality

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])
 dist.init_process_group("nccl" if use_cuda else "gloo")
 rank, world_size = dist.get_rank(), dist.get_world_size()
 device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
@@ -42,24 +42,55 @@ def same_on_all_ranks(tensor: torch.Tensor) -> bool:
 
 torch.manual_seed(0)
 model = TwoHeads().to(device)
+model.body.bias.requires_grad_(False)  # frozen: DDP neither reduces it nor counts it
 torch.manual_seed(rank)  # each rank its own data
 x = torch.randn(4, 10).to(device)
 
 ddp_model = DDP(model)
+own = TwoHeads().to(device)  # what this rank's data alone gives, without DDP
+own.load_state_dict(model.state_dict())
+own(x).sum().backward()
 ddp_model(x).sum().backward()  # step 1: no error...
 first_backward_averaged = same_on_all_ranks(model.body.weight.grad)
+grads_are_own = torch.equal(model.body.weight.grad, own.body.weight.grad)
 print("step 1 finished; body.weight.grad averaged across ranks:", first_backward_averaged)
+with torch.no_grad():
+    ddp_model(x)  # a forward pass without gradients does not check the last reduction
+no_grad_forward_passed = True
+loss = None
 try:
-    ddp_model(x).sum().backward()  # step 2: the forward pass raises
+    loss = ddp_model(x).sum()  # step 2: the forward pass raises
     error_message = ""
 except RuntimeError as error:
     error_message = str(error)
 first_sentence = error_message.split(". ")[0]
 indices_line = next(line for line in error_message.splitlines() if line.startswith("Parameter ind"))
-unused_names = [name for name, _ in model.named_parameters()][4:]
+reduced_names = [name for name, param in model.named_parameters() if param.requires_grad]
+unused_names = [reduced_names[int(index)] for index in indices_line.split(": ")[1].split()]
 if rank == 0:
     print("step 2:", first_sentence)
     print(indices_line, "=", unused_names)
+
+# Buckets far smaller than the model: the first step is no different.
+torch.manual_seed(0)
+big_for_its_buckets = TwoHeads().to(device)
+DDP(big_for_its_buckets, bucket_cap_mb=0.0001)(x).sum().backward()  # 100-byte buckets
+tiny_buckets_averaged = same_on_all_ranks(big_for_its_buckets.body.weight.grad)
+
+# With the debug level at INFO, the message names the parameters.
+dist.set_debug_level(dist.DebugLevel.INFO)
+torch.manual_seed(0)
+ddp_info = DDP(TwoHeads().to(device))
+ddp_info(x).sum().backward()
+try:
+    ddp_info(x)
+    info_message = ""
+except RuntimeError as error:
+    info_message = str(error)
+dist.set_debug_level(dist.DebugLevel.OFF)
+names_line = next(line for line in info_message.splitlines() if line.startswith("Parameters "))
+if rank == 0:
+    print("at INFO:", names_line)
 
 # The same model, told to look for parameters that the forward pass did not use.
 torch.manual_seed(0)
@@ -73,13 +104,25 @@ aux_grad_is_none = aux_grad is None
 body_averaged = same_on_all_ranks(model.body.weight.grad)
 if rank == 0:
     print("find_unused_parameters=True, two steps: aux_head.weight.grad =", aux_grad)
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
-assert not first_backward_averaged  # witness: first-step-not-averaged
-assert first_sentence.startswith(
-    "Expected to have finished reduction"
+assert (
+    not first_backward_averaged and grads_are_own and not tiny_buckets_averaged
+)  # witness: first-step-not-averaged
+assert (
+    no_grad_forward_passed
+    and loss is None  # the forward pass itself raised, before any backward
+    and first_sentence.startswith("Expected to have finished reduction")
 )  # witness: second-forward-raises
 assert "find_unused_parameters=True" in error_message  # witness: message-names-the-flag
 aux_names = ["aux_head.weight", "aux_head.bias"]
-assert indices_line.endswith("4 5") and unused_names == aux_names  # witness: indices-order
+positions = [name for name, _ in model.named_parameters()]  # all six, body.bias included
+assert (
+    indices_line.endswith("3 4")
+    and unused_names == aux_names
+    and positions.index("aux_head.weight") == 4  # its position in parameters() is not its index
+)  # witness: indices-order
+assert error_message.rstrip().endswith("as part of this error")  # witness: message-ends-with-hint
+assert names_line.endswith("aux_head.bias, aux_head.weight")  # witness: info-names-parameters
 assert aux_grad_is_none and body_averaged  # witness: unused-stays-none

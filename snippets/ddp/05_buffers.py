@@ -1,5 +1,5 @@
-"""BatchNorm under DDP: each rank updates its own running statistics, and every forward pass
-through the wrapper first copies rank 0's buffers to all ranks.
+"""BatchNorm under DDP: each rank updates its own running statistics, and a forward pass through
+the wrapper that follows a training forward pass first copies rank 0's buffers to all ranks.
 
 Run: torchrun --nproc-per-node 2 snippets/ddp/05_buffers.py
 """
@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])
 dist.init_process_group("nccl" if use_cuda else "gloo")
 rank, world_size = dist.get_rank(), dist.get_world_size()
 device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
@@ -48,12 +48,22 @@ with torch.no_grad():
 after_eval = gathered(bn.running_mean.clone())
 print(f"after an eval pass:    running_mean[0] = {bn.running_mean[0].item():+.4f}")
 
+# A pass under no_grad turns the broadcast off for the next pass: a change on one rank stays.
+with torch.no_grad():
+    bn.running_mean += rank  # rank 1 moves its copy away from rank 0's
+    ddp_model(x)
+after_second_eval = gathered(bn.running_mean.clone())
+print(f"after a 2nd eval pass: running_mean[0] = {bn.running_mean[0].item():+.4f}")
+
 own_batch_only = torch.allclose(after_train[rank], alone[1].running_mean)
 differ_after_train = not torch.equal(after_train[0], after_train[1])
 rank0_everywhere = all(torch.equal(copy, after_train[0]) for copy in after_eval)
+second_pass_kept_own = torch.equal(after_second_eval[1], after_eval[1] + 1)
 buffer_names = [name for name, _ in model.named_buffers()]
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert differ_after_train and own_batch_only  # witness: own-statistics-per-rank
 assert rank0_everywhere  # witness: forward-broadcasts-rank0
+assert second_pass_kept_own  # witness: no-grad-pass-skips-next-broadcast
 assert buffer_names == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]

@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])
 dist.init_process_group("nccl" if use_cuda else "gloo")
 rank, world_size = dist.get_rank(), dist.get_world_size()
 device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
@@ -26,7 +26,7 @@ if use_cuda:
 
 
 def build() -> nn.Module:
-    return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
+    return nn.Sequential(nn.Linear(10, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)).to(device)
 
 
 def same_on_all_ranks(tensor: torch.Tensor) -> bool:
@@ -46,11 +46,12 @@ trained_weights_agree = same_on_all_ranks(ddp_model.module[0].weight)
 wrapped_keys = list(ddp_model.state_dict())
 inner_keys = list(ddp_model.module.state_dict())
 if rank == 0:
-    print("DDP keys:  ", wrapped_keys)
-    print("inner keys:", inner_keys)
+    print("DDP keys:  ", wrapped_keys[:3], "...")
+    print("inner keys:", inner_keys[:3], "...")
 first_wrapped_key, first_inner_key = wrapped_keys[0], inner_keys[0]
 
-# A folder every rank can read: rank 0 creates it and sends its name to the others.
+# A folder every rank can read (one machine here; several need a shared file system):
+# rank 0 creates it and sends its name to the others.
 shared = [tempfile.mkdtemp() if rank == 0 else None]
 dist.broadcast_object_list(shared, src=0)
 path = Path(shared[0]) / "model.pt"
@@ -65,13 +66,24 @@ resumed = DDP(build())
 if rank == 0:
     resumed.module.load_state_dict(torch.load(path, map_location=device))
 rank0_only_agrees = same_on_all_ranks(resumed.module[0].weight)
+# Buffers are different: the next forward pass broadcasts rank 0's, the loaded ones.
+buffers_agreed_before = same_on_all_ranks(resumed.module[1].running_var)
+resumed.eval()
+with torch.no_grad():
+    resumed(torch.randn(4, 10).to(device))
+buffers_agree = same_on_all_ranks(resumed.module[1].running_var)
+saved_var = torch.load(path, map_location=device)["1.running_var"]
+buffers_loaded = torch.equal(resumed.module[1].running_var, saved_var)
+weights_still_differ = not same_on_all_ranks(resumed.module[0].weight)
+resumed.train()
 
 # Every rank loads the file, onto its own device.
 resumed.module.load_state_dict(torch.load(path, map_location=device))
 every_rank_agrees = same_on_all_ranks(resumed.module[0].weight)
 matches_trained = torch.equal(resumed.module[0].weight, ddp_model.module[0].weight)
-print(f"after loading on rank 0 only, ranks agree: {rank0_only_agrees}")
-print(f"after loading on every rank, ranks agree: {every_rank_agrees}")
+print(f"loaded on rank 0 only: weights agree {rank0_only_agrees}, buffers {buffers_agreed_before}")
+print(f"then one forward pass: weights agree {not weights_still_differ}, buffers {buffers_agree}")
+print(f"loaded on every rank:  weights agree {every_rank_agrees}")
 
 dist.barrier()  # everyone has read the file
 if rank == 0:
@@ -81,5 +93,8 @@ dist.destroy_process_group()
 assert first_wrapped_key == "module." + first_inner_key  # witness: module-prefix
 assert wrapped_keys == ["module." + key for key in inner_keys]
 assert trained_weights_agree  # witness: same-step-everywhere
-assert not rank0_only_agrees  # witness: load-after-wrap-not-broadcast
+assert not rank0_only_agrees and weights_still_differ  # witness: load-after-wrap-not-broadcast
+assert (
+    not buffers_agreed_before and buffers_agree and buffers_loaded
+)  # witness: loaded-buffers-broadcast
 assert every_rank_agrees and matches_trained  # witness: load-on-every-rank

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])
 dist.init_process_group("nccl" if use_cuda else "gloo")
 rank, world_size = dist.get_rank(), dist.get_world_size()
 device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
@@ -54,6 +54,7 @@ global_count = int(count.item())
 if rank == 0:
     print(f"{global_count} samples in all; naive gradient matches: {naive_matches}")
     print(f"scaled by world_size / {global_count}, it matches: {fixed_matches}")
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert not naive_matches  # witness: mean-of-means-differs

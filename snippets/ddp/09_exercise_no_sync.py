@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])
 dist.init_process_group("nccl" if use_cuda else "gloo")
 rank, world_size = dist.get_rank(), dist.get_world_size()
 device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
@@ -52,6 +52,7 @@ matches = all(
 if rank == 0:
     print(f"after the no_sync backward, gradients agree across ranks: {synced_inside}")
     print(f"after the last backward, they equal the whole-batch gradient: {matches}")
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert not synced_inside  # witness: no-sync-keeps-local

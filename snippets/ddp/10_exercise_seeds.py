@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])
+use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])
 dist.init_process_group("nccl" if use_cuda else "gloo")
 rank, world_size = dist.get_rank(), dist.get_world_size()
 device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
@@ -48,6 +48,7 @@ ddp_model, batch = start(seed=1000 + rank)
 print(f"seed per rank:       batch {batch.tolist()}")
 different_batches = not same_on_all_ranks(batch)
 weights_agree = same_on_all_ranks(ddp_model.module[0].weight)
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert same_batch  # witness: one-seed-same-batch

@@ -5,11 +5,13 @@ Run: torchrun --nproc-per-node 2 snippets/sharding/01_shards.py
 
 # guide: ranks=2
 
+import math
 import os
 
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.distributed.checkpoint.state_dict import get_model_state_dict
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import FSDPModule, fully_shard
 from torch.distributed.tensor import DTensor, Shard
@@ -33,12 +35,24 @@ for layer in model:
         fully_shard(layer, mesh=mesh)  # one group per layer: gathered and freed one at a time
 fully_shard(model, mesh=mesh)  # the root: takes what is left (here nothing) and runs the groups
 
+
+def stored(t: torch.Tensor) -> int:
+    """Numbers in the memory behind t, which may be more than t shows."""
+    return t.untyped_storage().nbytes() // t.element_size()
+
+
 total = sum(p.numel() for p in model.parameters())  # the global shapes, as on one device
-local_numel = sum(p.to_local().numel() for p in model.parameters())  # what this rank stores
+local_numel = sum(p.to_local().numel() for p in model.parameters())  # this rank's part (rows)
+stored_numel = sum(stored(p.to_local()) for p in model.parameters())  # what it allocated
+padded_rows = all(  # every rank allocates ceil(rows / ranks) rows of each parameter
+    stored(p.to_local()) == math.ceil(p.shape[0] / world_size) * p[0].numel()
+    for p in model.parameters()
+)
+own_storage = len({p.to_local().untyped_storage().data_ptr() for p in model.parameters()}) == 4
 for name, p in model.named_parameters():
     local_shape = tuple(p.to_local().shape)
     print(f"{name:8} {type(p).__name__} {str(tuple(p.shape)):7} {p.placements} local {local_shape}")
-print(f"{total} parameters in the model, {local_numel} stored on this rank")
+print(f"{total} numbers in the model; this rank's part {local_numel}, allocated {stored_numel}")
 
 first_weight = model[0].weight
 placement = repr(first_weight.placements[0])
@@ -50,20 +64,54 @@ keys = list(model.state_dict())
 model_class = type(model).__name__
 
 # During the layer's forward, FSDP has gathered the full weight; afterwards it is a shard again.
+full_weight = first_weight.full_tensor()
 seen = []
-model[0].register_forward_pre_hook(lambda layer, args: seen.append(layer.weight))
+
+
+def look(layer: nn.Module, args: tuple) -> None:
+    """Runs just before the layer's forward: what is its weight now?"""
+    weight = layer.weight
+    seen.append(
+        (isinstance(weight, DTensor), tuple(weight.shape), torch.equal(weight, full_weight))
+    )
+
+
+model[0].register_forward_pre_hook(look)
 x = torch.randn(4, 10).to(device)  # same seed on every rank: the same batch everywhere
 y = model(x)
-weight_in_forward = seen[0]
-gathered_shape = tuple(weight_in_forward.shape)
+is_dtensor_in_forward, gathered_shape, gathered_values = seen[0]
 same_output = torch.allclose(y, reference(x))
 
 gathered = [0] * world_size
 dist.all_gather_object(gathered, local_numel)  # every rank's count, for the check below
+
+# fully_shard sends nothing between the ranks: each keeps the rows of its own model.
+torch.manual_seed(rank)  # a different model on each rank, on purpose
+mixed = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4)).to(device)
+mixed[1].running_mean.fill_(rank)  # a buffer that differs between the ranks too
+built = [None] * world_size
+dist.all_gather_object(built, mixed[0].weight.detach().cpu())  # each rank's own weight
+fully_shard(mixed, mesh=mesh)
+mixed_full = mixed[0].weight.full_tensor().cpu()
+own_rows_kept = torch.equal(mixed_full, torch.cat([built[0][:2], built[1][2:]]))
+mixed.eval()(torch.randn(8, 2).to(device))  # eval: the forward leaves running_mean as it is
+means = [None] * world_size
+dist.all_gather_object(means, mixed[1].running_mean.cpu())
+own_buffers_kept = all(torch.equal(m, torch.full((4,), float(r))) for r, m in enumerate(means))
+buffer_is_plain = type(mixed[1].running_mean) is torch.Tensor
+state_types = {k: type(v).__name__ for k, v in mixed.state_dict().items()}
+dcp_types = {k: type(v).__name__ for k, v in get_model_state_dict(mixed).items()}
+param_type, buffer_type = state_types["1.weight"], state_types["1.running_mean"]
+if rank == 0:
+    print("seed = rank: weight = rank 0's rows 0-1 + rank 1's rows 2-3:", own_rows_kept)
+    print("running_mean: each rank keeps its own:", own_buffers_kept)
+    print(f"state_dict: 1.weight {param_type}, 1.running_mean {buffer_type}")
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert total == 115  # the worked example's count
 assert local_numel == [62, 53][rank] and sum(gathered) == total  # witness: shards-add-up
+assert stored_numel == 62 and padded_rows and own_storage  # witness: padded-storage
 assert out_rows == chunk_rows[rank] and chunk_rows == [2, 1]  # witness: split-like-chunk
 assert all_dtensors  # witness: parameters-are-dtensors
 assert first_weight.placements == (Shard(0),) and placement == "Shard(dim=0)"  # witness: shard-0
@@ -71,6 +119,16 @@ assert full_equals_original  # witness: full-tensor-is-original
 assert keys == ["0.weight", "0.bias", "2.weight", "2.bias"]  # witness: same-keys
 assert isinstance(model, FSDPModule) and isinstance(model, nn.Sequential)  # witness: class-swap
 assert model_class == "FSDPSequential"
-assert not isinstance(weight_in_forward, DTensor) and gathered_shape == (8, 10)  # witness: gathered
+assert (
+    not is_dtensor_in_forward and gathered_shape == (8, 10) and gathered_values
+)  # witness: gathered
 assert isinstance(model[0].weight, DTensor)  # witness: resharded-after
 assert same_output  # witness: same-output
+assert own_rows_kept and own_buffers_kept  # witness: no-broadcast
+buffer_keys = ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
+param_keys = ["0.weight", "0.bias", "1.weight", "1.bias"]
+assert (  # witness: buffers-plain
+    buffer_is_plain
+    and all(state_types[k] == dcp_types[k] == "Tensor" for k in buffer_keys)
+    and all(state_types[k] == dcp_types[k] == "DTensor" for k in param_keys)
+)

@@ -14,6 +14,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
+from torch.distributed.tensor import DTensor
 
 local_rank = int(os.environ["LOCAL_RANK"])
 use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])  # one GPU per rank
@@ -54,14 +55,17 @@ with torch.device("meta"):  # shapes only: nothing is allocated, whatever the mo
 fully_shard(model[0], mesh=mesh)
 fully_shard(model[2], mesh=mesh)
 fully_shard(model, mesh=mesh)  # the root's group holds what is left: Scale's gain
-still_on_meta = all(p.device.type == "meta" for p in model.parameters())
+still_on_meta = all(isinstance(p, DTensor) and p.device.type == "meta" for p in model.parameters())
 weight_before = model[0].weight
 
 model.to_empty(device=device)  # allocates this rank's shards, and writes nothing into them
 same_parameter = model[0].weight is weight_before
-local_numel = sum(p.to_local().numel() for p in model.parameters())
 total = sum(p.numel() for p in model.parameters())
-print(f"after to_empty: {local_numel} of {total} numbers allocated on this rank, on {device.type}")
+local_numel = sum(p.to_local().numel() for p in model.parameters())  # this rank's part (rows)
+storages = [p.to_local().untyped_storage() for p in model.parameters()]  # padded: see above
+allocated_numel = sum(s.nbytes() for s in storages) // model[0].weight.element_size()
+on_device = all(s.device.type == device.type for s in storages)  # real memory, not meta
+print(f"after to_empty: this rank's part {local_numel} of {total}, allocated {allocated_numel}")
 
 # The check from the lazy chapter: mark every tensor, initialize, look for the mark.
 with torch.no_grad():
@@ -81,10 +85,12 @@ if rank == 0:
     print("still NaN after init_weights:", missed_by_init_weights)
 gain = model[3].gain.full_tensor().tolist()
 missed = ", ".join(missed_by_loop)
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert still_on_meta  # witness: sharded-on-meta
 assert same_parameter  # witness: to-empty-keeps-parameters
-assert local_numel == [64, 54][rank] and total == 118  # witness: only-shards-allocated
+assert local_numel == [64, 54][rank] and total == 118
+assert allocated_numel == 64 and on_device  # witness: only-shards-allocated
 assert missed_by_loop == ["3.gain"]  # witness: loop-misses-gain
 assert missed_by_init_weights == [] and gain == [1.0, 1.0, 1.0]  # witness: init-weights-writes-all

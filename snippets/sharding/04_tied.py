@@ -13,6 +13,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
+from torch.distributed.tensor import DTensor
 
 local_rank = int(os.environ["LOCAL_RANK"])
 use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])  # one GPU per rank
@@ -60,6 +61,14 @@ if rank == 0:
     print(f"two groups: tied {apart_tied}, {apart_count} parameters instead of {tied_count}")
     print("first forward:", error_message)
 
+# A call skips the submodules an earlier call sharded, not the parameters it took.
+torch.manual_seed(0)
+root_only = TinyLM()
+fully_shard(root_only.embed, mesh=mesh)
+fully_shard(root_only, mesh=mesh)  # takes body and out, and out.weight with it
+root_took_tied = isinstance(root_only.out.weight, DTensor)
+root_untied = root_only.out.weight is not root_only.embed.weight
+
 # Right: both modules in one group, built on meta and materialized.
 with torch.device("meta"):
     model = TinyLM()
@@ -74,6 +83,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "DTensor random operators")
     model.embed.reset_parameters()  # a tied tensor: initialize it once, through one owner
     model.body.reset_parameters()
+torch.manual_seed(0)  # the common seed again after the initialization
 kept_tied = model.out.weight is model.embed.weight
 model_count = count(model)
 model(tokens).sum().backward()
@@ -88,10 +98,12 @@ plain.to_empty(device=device)
 plain_tied = plain.out.weight is plain.embed.weight
 if rank == 0:
     print(f"unsharded, after to_empty: tied {plain_tied}")
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert tied_count == 60 and apart_count == 100
 assert not apart_tied  # witness: two-groups-untie
+assert root_took_tied and root_untied  # witness: root-takes-tied-again
 assert error_message.startswith("Parameter 'out.weight' is shared with")  # witness: forward-refuses
 assert kept_tied and model_count == tied_count  # witness: one-group-keeps-tie
 assert kept_object  # witness: to-empty-swaps-in-place

@@ -50,7 +50,6 @@ full = get_model_state_dict(model, options=full_options)
 full_entries = len(full)
 everywhere = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True))
 everywhere_devices = {value.device.type for value in everywhere.values()}
-print(f"sharded: {len(sharded)} {sharded_types}s, {local_numel} numbers; full: {full_entries}")
 
 # The optimizer's state, keyed by parameter names instead of positions.
 optim_state = get_optimizer_state_dict(model, optimizer)
@@ -58,7 +57,10 @@ optim_keys = list(optim_state["state"])
 exp_avg_type = type(optim_state["state"]["0.weight"]["exp_avg"]).__name__
 plain_keys = list(optimizer.state_dict()["state"])
 full_optim = get_optimizer_state_dict(model, optimizer, options=full_options)
-print(f"full optimizer state: {len(full_optim.get('state', {}))} entries")
+full_optim_entries = len(full_optim.get("state", {}))
+print(
+    f"sharded: {local_numel} numbers; full model: {full_entries}, optimizer: {full_optim_entries}"
+)
 if rank == 0:
     print("optimizer state keys:", optim_keys, "instead of", plain_keys)
     full_exp_avg_shape = tuple(full_optim["state"]["0.weight"]["exp_avg"].shape)
@@ -76,6 +78,7 @@ if rank == 0:
     same_prediction = torch.allclose(single(x.cpu()), model(x).cpu())
 else:
     model(x)  # the forward is collective: every rank takes part
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 names = ["0.weight", "0.bias", "2.weight", "2.bias"]
@@ -91,5 +94,4 @@ if rank == 0:
     assert full_exp_avg_shape == (8, 10)  # witness: full-optim
     assert not result.missing_keys and not result.unexpected_keys  # witness: loads-in-one-process
     assert same_prediction  # witness: same-prediction
-full_optim_entries = len(full_optim.get("state", {}))
 assert full_optim_entries == [4, 0][rank]

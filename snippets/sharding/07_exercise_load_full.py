@@ -31,7 +31,9 @@ def build() -> nn.Sequential:
 
 
 torch.manual_seed(0)
-trained = build()  # stands for a model trained in one process, and saved as usual
+# A stand-in for the one-process training run, here built by every rank to write the file and
+# check the result; in real use the file already exists and no rank builds the full model.
+trained = build()
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "model.pt"
     torch.save(trained.state_dict(), path)
@@ -53,6 +55,7 @@ matches = all(
 )
 local_numel = sum(p.to_local().numel() for p in model.parameters())
 print(f"{local_numel} numbers on this rank, every tensor equals the checkpoint: {matches}")
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert matches  # witness: broadcast-load-matches

@@ -46,6 +46,7 @@ largest_difference = max(
 if rank == 0:
     print(f"gradients are DTensor shards: {grads_are_shards}")
     print(f"equal to the one-process gradient within 1e-6: {largest_difference < 1e-6}")
+dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert grads_are_shards  # witness: grads-are-shards
