@@ -7,95 +7,40 @@ saved in test-artifacts/ (CI keeps them).
 
 from __future__ import annotations
 
-import functools
 import json
-import shutil
-import threading
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urljoin
 
 import nbformat
 import pytest
-from conftest import ROOT
-from playwright.sync_api import expect, sync_playwright
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Without the networking flags Chromium keeps calling Google's services, which this machine refuses.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = ROOT / "test-artifacts"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
+from browser_support import (
+    ARTIFACTS,
+    assert_stayed_local_and_quiet,
+    checked_page,
+    guarded_page,
+    launch_chromium,
+    nav_links,
+    serve_site,
+)
+from playwright.sync_api import expect
 
 
 @pytest.fixture(scope="module")
 def base_url(site):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with serve_site(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.fail("Debian's chromium is not installed; `make test` installs it")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    with launch_chromium() as browser:
         yield browser
-        browser.close()
-
-
-def guarded_page(context):
-    """A page that blocks and records any request off localhost, and records console errors."""
-    page = context.new_page()
-    page.offsite_requests = []
-    page.console_errors = []
-
-    def guard(route):
-        if urlparse(route.request.url).hostname in LOCAL_HOSTS or route.request.url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            page.offsite_requests.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
-    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
-    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-    return page
-
-
-def assert_stayed_local_and_quiet(page) -> None:
-    assert page.offsite_requests == [], "requests left localhost"
-    assert page.console_errors == [], "console errors"
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context()
-    page = guarded_page(context)
-    yield page
-    assert_stayed_local_and_quiet(page)
-    context.close()
-
-
-def nav_links(page, base_url) -> list[str]:
-    hrefs = page.eval_on_selector_all("nav.md-nav--primary a.md-nav__link[href]", "links => links.map(a => a.href)")
-    return sorted({href.split("#")[0] for href in hrefs if href.startswith(base_url)})
+    with checked_page(browser) as page:
+        yield page
 
 
 def test_home_page_renders(page, base_url):

@@ -58,7 +58,7 @@ def test_a_themed_figure_follows_the_palette_and_keeps_its_ids_apart():
     themed = themed_svg(svg, 'A "line"', "example-a")
     assert themed.startswith("<svg") and 'aria-label="A &quot;line&quot;"' in themed and 'role="img"' in themed
     assert 'id="example-a-p1"' in themed and "url(#example-a-p1)" in themed
-    assert "#000000" not in themed and "currentColor" in themed and "var(--md-default-bg-color)" in themed
+    assert "#000000" not in themed and "currentColor" in themed and "var(--md-default-bg-color, transparent)" in themed
 
 
 def test_the_page_shows_the_figure_inline_and_the_notebook_carries_it(tmp_path):
@@ -78,4 +78,5 @@ def test_the_page_shows_the_figure_inline_and_the_notebook_carries_it(tmp_path):
     assert figure is not None and figure.svg["aria-label"] == alt and figure.svg["role"] == "img"
     notebook = json.loads((tmp_path / "site/notebooks/part/second/second.ipynb").read_text(encoding="utf-8"))
     outputs = [output for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]]
-    assert any("image/svg+xml" in output.get("data", {}) for output in outputs)
+    figures = [output["data"] for output in outputs if "image/svg+xml" in output.get("data", {})]
+    assert len(figures) == 1 and f'aria-label="{alt}"' in "".join(figures[0]["text/html"])  # named there too

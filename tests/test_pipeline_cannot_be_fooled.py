@@ -184,11 +184,13 @@ def test_two_cold_builds_are_identical_and_a_leaky_snippet_changes_no_other_page
     first_guide.write(
         snippet,
         clean
-        + "import os, numpy, threading\nfrom torch import nn\n"
+        + "import os, numpy, threading, time\nfrom torch import nn\n"
         + "torch.set_printoptions(precision=1)\nnumpy.set_printoptions(precision=1)\n"
         + "torch.set_default_dtype(torch.float64)\ntorch.autograd.set_detect_anomaly(True)\n"
         + "nn.modules.module.register_module_forward_hook(lambda *a: print('hooked'))\n"
-        + "threading.Thread(target=lambda: [print('noise') for _ in iter(int, 1)], daemon=True).start()\n"
+        # a thread that keeps printing after the script ends (slowly: under the output limit)
+        + "threading.Thread(target=lambda: [print('noise') or time.sleep(0.01) for _ in iter(int, 1)], daemon=True)"
+        + ".start()\n"
         + "os.chdir('/')\n",
     )
     assert first_guide.build(tmp_path / "site-leaky").returncode == 0

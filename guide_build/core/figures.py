@@ -21,7 +21,8 @@ ALT_OPTION_RE = re.compile(r'\balt="(?P<alt>[^"]*)"')
 def themed_svg(svg: str, alt: str, prefix: str) -> str:
     """The figure as inline SVG for a page: `alt` names it, `prefix` keeps its ids apart."""
     svg = _HEADER_RE.sub("", svg).strip()
-    svg = svg.replace("#000000", "currentColor").replace("#ffffff", "var(--md-default-bg-color)")
+    # The fallback serves the notebook outside the site (Jupyter, Colab): white becomes see-through.
+    svg = svg.replace("#000000", "currentColor").replace("#ffffff", "var(--md-default-bg-color, transparent)")
     svg = _ID_RE.sub(lambda match: f"{match[1]}{prefix}-", svg)
     label = html.escape(alt, quote=True)
     return _SIZE_RE.sub(

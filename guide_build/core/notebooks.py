@@ -17,7 +17,8 @@ import nbformat
 from nbformat import v4
 
 from guide_build.core.claims import CLAIM_RE
-from guide_build.core.figures import alt_of
+from guide_build.core.figures import alt_of, themed_svg
+from guide_build.core.markers import block_id
 from guide_build.core.page_source import (
     EXEC_FENCE_RE,
     INCLUDE_RE,
@@ -96,8 +97,12 @@ def _cells_for_include(target: str, run_of: RunOf, alt: str) -> list[nbformat.No
         return [_code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n"), _code_cell(command, output)]
     if not is_helper_module(Path(path)):
         cell = _code_cell(source, output)
-        for svg in (run.figures if run else {}).values():  # shown as the notebook would show it
-            cell.outputs.append(v4.new_output("display_data", data={"image/svg+xml": svg, "text/plain": alt}))
+        for svg in (run.figures if run else {}).values():
+            # As on the page: inline, named by the alt text, in the notebook's own colours. The
+            # plain SVG stays for viewers that show no HTML.
+            html = themed_svg(svg, alt, block_id(path))
+            data = {"text/html": html, "image/svg+xml": svg, "text/plain": alt}
+            cell.outputs.append(v4.new_output("display_data", data=data))
         return [cell]
     # Scripts import a helper module from their own folder: save it as a file first, then run it.
     return [_code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n"), _code_cell(f"%run {name}", output)]

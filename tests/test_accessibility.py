@@ -1,0 +1,400 @@
+"""Accessibility of the built site, in Debian's Chromium (driven by Playwright, on localhost only).
+
+- An axe-core audit of every page: the chapter pages the navigation links to and the notebook pages
+  under /notebooks/, each 1440 and 390 px wide, in the light and the dark palette (set the way a
+  reader's system sets it: prefers-color-scheme). No serious or critical violation is allowed.
+  Moderate and minor ones are counted in test-artifacts/accessibility-*.json but do not fail; no
+  rule and no node is excluded.
+- The keyboard: search, a collapsed solution, a copy button, the notebook links, the check marks
+  and the navigation are reached with Tab and work with Enter or Space.
+- A phone 390 px wide: nothing sticks out of the screen sideways; wide code and tables scroll
+  inside their own box (screenshots test-artifacts/phone-*.png).
+- Page weight: what each page transfers with an empty cache stays under a budget (stated in
+  docs/contributing.md); the figures, and the audit's time, are in test-artifacts/accessibility-*.json.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import axe_playwright_python
+import pytest
+from browser_support import ARTIFACTS, checked_page, launch_chromium, nav_links, serve_site
+from playwright.sync_api import expect
+
+AXE_SOURCE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+FAILING_IMPACTS = {"serious", "critical"}
+VARIANTS = {
+    "1440-light": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "light"},
+    "1440-dark": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "dark"},
+    "390-light": {"viewport": {"width": 390, "height": 844}, "color_scheme": "light"},
+    "390-dark": {"viewport": {"width": 390, "height": 844}, "color_scheme": "dark"},
+}
+SCHEMES = {"light": "default", "dark": "slate"}  # Material's name of each palette, on <body>
+
+# What a page may transfer on a first visit (empty cache, no compression): its HTML and every
+# stylesheet, script, font and image it loads (docs/contributing.md states these budgets). The
+# search index, which every page fetches for the search box and a browser then keeps, has its own.
+PAGE_BUDGET = 800_000  # a chapter page; the heaviest weighed 724 kB when this was set
+NOTEBOOK_PAGE_BUDGET = 1_500_000  # a notebook page (JupyterLab's stylesheet alone is 747 kB)
+SEARCH_INDEX_BUDGET = 2_000_000  # 1.59 MB when this was set
+
+# Starts the audit of the page and returns the palette it shows; `window.__guideAxe` is the result.
+START_AXE = """() => {
+    window.__guideAxe = axe.run(document, {resultTypes: ['violations']}).then(results =>
+        results.violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 160),
+                                      summary: (n.failureSummary || '').slice(0, 300)})),
+        })));
+    return document.body.getAttribute('data-md-color-scheme');
+}"""
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    with serve_site(site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launch_chromium() as browser:
+        yield browser
+
+
+@dataclass
+class Audit:
+    variant: str
+    pages: list[str]  # paths below the site's root
+    schemes: dict[str, str] = field(default_factory=dict)  # path -> the palette <body> shows
+    violations: dict[str, list[dict]] = field(default_factory=dict)  # path -> axe-core's violations
+    transfers: dict[str, dict[str, int]] = field(default_factory=dict)  # path -> kind -> bytes
+    page_seconds: dict[str, float] = field(default_factory=dict)  # path -> seconds to load and audit
+    seconds: float = 0.0
+
+    def failing(self) -> list[str]:
+        return [
+            f"{self.variant} /{path}: {v['impact']} {v['id']} ({v['help']}), {len(v['nodes'])} nodes, e.g. "
+            f"{v['nodes'][0]['target']} {v['nodes'][0]['html']!r}: {v['nodes'][0]['summary']}"
+            for path, found in self.violations.items()
+            for v in found
+            if v["impact"] in FAILING_IMPACTS
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """ "impact rule" -> nodes, over every page."""
+        counts: dict[str, int] = {}
+        for found in self.violations.values():
+            for v in found:
+                counts[f"{v['impact']} {v['id']}"] = counts.get(f"{v['impact']} {v['id']}", 0) + len(v["nodes"])
+        return counts
+
+
+def kind_of(url: str, content_type: str) -> str:
+    if url.endswith("search_index.json"):
+        return "search index"
+    for kind in ("html", "css", "javascript", "image", "font"):
+        if kind in content_type:
+            return {"javascript": "js"}.get(kind, kind)
+    return "other"
+
+
+@pytest.fixture(scope="module")
+def audited_pages(browser, base_url, site) -> list[str]:
+    """The chapter pages the navigation links to, then every notebook page under /notebooks/."""
+    with checked_page(browser) as page:
+        page.goto(base_url)
+        chapters = [link.removeprefix(base_url) for link in nav_links(page, base_url)]
+    notebooks = sorted(f"{p.parent.relative_to(site).as_posix()}/" for p in (site / "notebooks").rglob("index.html"))
+    return chapters + notebooks
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def audit(request, browser, base_url, audited_pages) -> Audit:
+    """Every page in one variant, each audited once by axe-core in one browser context (a fixture
+    per variant keeps each within pytest's time limit for one test). The same visits weigh each
+    page: the guard routes every request, which keeps the browser's cache out of it."""
+    started = time.perf_counter()
+    audit = Audit(request.param, audited_pages)
+    with checked_page(browser, **VARIANTS[request.param]) as page:
+        responses: list = []
+        page.on("response", lambda response: responses.append(response))
+        for path in audit.pages:
+            page_started = time.perf_counter()
+            responses.clear()
+            page.goto(base_url + path, wait_until="load")
+            page.evaluate(AXE_SOURCE)
+            audit.schemes[path] = page.evaluate(START_AXE)
+            audit.violations[path] = page.evaluate("() => window.__guideAxe")
+            transfers = audit.transfers.setdefault(path, {})
+            for response in responses:
+                kind = kind_of(response.url, response.headers.get("content-type", ""))
+                transfers[kind] = transfers.get(kind, 0) + int(response.headers.get("content-length", 0))
+            audit.page_seconds[path] = round(time.perf_counter() - page_started, 2)
+    audit.seconds = time.perf_counter() - started
+    ARTIFACTS.mkdir(exist_ok=True)
+    report = {
+        "variant": audit.variant,
+        "seconds": round(audit.seconds, 1),
+        "pages": len(audit.pages),
+        "violations (nodes)": audit.counts(),
+        "bytes transferred by page": audit.transfers,
+        "seconds by page": audit.page_seconds,
+    }
+    (ARTIFACTS / f"accessibility-{audit.variant}.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return audit
+
+
+def test_the_audit_covers_every_chapter_and_notebook_in_the_palette_asked_for(audit):
+    chapters = [path for path in audit.pages if not path.startswith("notebooks/")]
+    notebooks = [path for path in audit.pages if path.startswith("notebooks/")]
+    assert len(chapters) >= 19 and len(notebooks) >= 19
+    assert len(audit.violations) == len(audit.pages)
+    expected = SCHEMES[VARIANTS[audit.variant]["color_scheme"]]
+    wrong_palette = {path: scheme for path, scheme in audit.schemes.items() if scheme != expected}
+    assert wrong_palette == {}, f"the page did not take the reader's palette ({expected})"
+
+
+def test_no_serious_or_critical_accessibility_violations(audit):
+    assert audit.failing() == [], f"axe-core found, in {audit.seconds:.0f} s:\n" + "\n".join(audit.failing())
+
+
+def test_pages_stay_within_the_page_weight_budget(audit):
+    weights = {
+        path: sum(n for kind, n in kinds.items() if kind != "search index") for path, kinds in audit.transfers.items()
+    }
+    chapters = {path: n for path, n in weights.items() if not path.startswith("notebooks/")}
+    notebooks = {path: n for path, n in weights.items() if path.startswith("notebooks/")}
+    assert all(kinds.get("html") and kinds.get("css") and kinds.get("js") for kinds in audit.transfers.values())
+    assert {path: n for path, n in chapters.items() if n > PAGE_BUDGET} == {}, f"over {PAGE_BUDGET:,} bytes"
+    assert {path: n for path, n in notebooks.items() if n > NOTEBOOK_PAGE_BUDGET} == {}, (
+        f"over {NOTEBOOK_PAGE_BUDGET:,} bytes"
+    )
+    index = max(kinds.get("search index", 0) for kinds in audit.transfers.values())
+    assert index <= SEARCH_INDEX_BUDGET, f"the search index weighs {index:,} bytes"
+
+
+def run_axe(page, selector: str) -> list[dict]:
+    """axe-core's serious and critical violations inside one part of the page."""
+    page.evaluate(AXE_SOURCE)
+    found = page.evaluate(
+        "selector => axe.run(selector, {resultTypes: ['violations']}).then(r => r.violations)", selector
+    )
+    return [
+        (v["id"], [(n["target"], n["failureSummary"]) for n in v["nodes"]])
+        for v in found
+        if v["impact"] in FAILING_IMPACTS
+    ]
+
+
+@pytest.mark.parametrize("variant", ["1440-light", "390-dark"])
+def test_an_open_check_note_passes_the_audit(browser, base_url, variant):
+    with checked_page(browser, **VARIANTS[variant]) as page:
+        page.goto(base_url + "worked-examples/parameter-count/")
+        mark = page.locator(".checked-claim button.check-mark").first
+        mark.focus()
+        page.keyboard.press("Enter")
+        note = page.locator("#" + mark.get_attribute("popovertarget"))
+        expect(note).to_be_visible()
+        assert run_axe(page, ".check-note:popover-open") == []
+
+
+# --- Keyboard -------------------------------------------------------------------------------------
+
+# Records, on each focus change, what got the focus and whether it shows that it has it.
+FOCUS_LOG = """() => {
+    window.__focusLog = [];
+    document.addEventListener('focusin', event => {
+        const el = event.target, style = getComputedStyle(el);
+        window.__focusLog.push({
+            tag: el.tagName.toLowerCase(), cls: String(el.className), text: el.textContent.trim().slice(0, 40),
+            href: el.getAttribute('href') || '', copy: el.matches("[data-md-type='copy']"),
+            visible: (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0)
+                     || style.boxShadow !== 'none' || style.backgroundColor !== 'rgba(0, 0, 0, 0)'
+                     || style.textDecorationLine.includes('underline'),
+        });
+    });
+}"""
+
+
+def tab_until(page, predicate: str, limit: int = 400) -> int:
+    """Press Tab until `predicate(document.activeElement)` holds; the number of presses."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => ({predicate})(document.activeElement)"):
+            return presses
+    raise AssertionError(f"{limit} presses of Tab did not reach {predicate}")
+
+
+@pytest.fixture
+def keyboard_page(browser):
+    with checked_page(browser, **VARIANTS["1440-light"]) as page:
+        yield page
+
+
+def test_tab_reaches_every_kind_of_control_and_each_shows_its_focus(keyboard_page, base_url):
+    """From the top of a chapter, Tab visits the search box, the navigation, the check marks, the
+    copy buttons, the collapsed solutions and the notebook links, each with a visible focus."""
+    page = keyboard_page
+    page.goto(base_url + "worked-examples/parameter-count/")
+    page.wait_for_selector("article .highlight [data-md-type='copy']", state="attached")
+    page.evaluate(FOCUS_LOG)
+    stops = page.evaluate("""() => [...document.querySelectorAll('a[href], button, input, summary, [tabindex]')]
+        .filter(el => el.tabIndex >= 0 && el.getClientRects().length).length""")
+    for _ in range(stops + 5):
+        page.keyboard.press("Tab")
+    log = page.evaluate("() => window.__focusLog")
+    reached = {
+        "search box": [e for e in log if "md-search__input" in e["cls"]],
+        "navigation": [e for e in log if "md-nav__link" in e["cls"]],
+        "check marks": [e for e in log if "check-mark" in e["cls"]],
+        "copy buttons": [e for e in log if e["copy"]],
+        "solutions": [e for e in log if e["tag"] == "summary"],
+        "notebook links": [e for e in log if "md-button" in e["cls"]],
+    }
+    assert {name: len(found) for name, found in reached.items() if not found} == {}, "Tab never reached these"
+    # The search box shows its focus by opening the search (and a caret); the others by their style.
+    reached.pop("search box")
+    unseen = {name: [e["text"] or e["cls"] for e in found if not e["visible"]] for name, found in reached.items()}
+    assert {name: found for name, found in unseen.items() if found} == {}, "focused without a visible sign"
+
+
+def test_search_from_the_keyboard(keyboard_page, base_url):
+    page = keyboard_page
+    page.goto(base_url + "modules/containers/")
+    expect(page.locator(".md-search-result__meta")).to_have_text("Type to start searching", timeout=60_000)
+    page.keyboard.press("/")  # Material's shortcut (so are "s" and "f")
+    assert page.evaluate("document.activeElement.classList.contains('md-search__input')")
+    page.keyboard.type("state_dict")
+    results = page.locator(".md-search-result__item")
+    results.first.wait_for(timeout=30_000)
+    assert run_axe(page, ".md-search") == []  # the open dialog and its results
+    page.keyboard.press("ArrowDown")  # into the results
+    assert page.evaluate("document.activeElement.closest('.md-search-result__item') !== null")
+    target = page.evaluate("document.activeElement.href").split("#")[0]
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{target}*")
+
+
+def test_a_collapsed_solution_opens_and_closes_from_the_keyboard(keyboard_page, base_url):
+    page = keyboard_page
+    page.goto(base_url + "worked-examples/parameter-count/")
+    solution = page.locator("article details").first
+    assert solution.get_attribute("open") is None
+    start_before(page, "article details")
+    tab_until(page, "el => el.tagName === 'SUMMARY'")
+    page.keyboard.press("Enter")
+    expect(solution).to_have_attribute("open", "")
+    expect(solution.locator(".highlight").first).to_be_visible()
+    page.keyboard.press("Space")
+    expect(solution).not_to_have_attribute("open", "")
+
+
+def start_before(page, selector: str) -> None:
+    """Put the keyboard's starting point just before the first `selector` (the next Tab goes on
+    from there, as after a reader clicks into the text above it)."""
+    page.evaluate(
+        """selector => {
+            const anchor = document.createElement('span');
+            anchor.tabIndex = -1;
+            document.querySelector(selector).before(anchor);
+            anchor.focus();
+        }""",
+        selector,
+    )
+
+
+def test_a_copy_button_copies_from_the_keyboard(browser, base_url):
+    with checked_page(browser, **VARIANTS["1440-light"], permissions=["clipboard-read", "clipboard-write"]) as page:
+        page.goto(base_url + "worked-examples/parameter-count/")
+        page.wait_for_selector("article .highlight [data-md-type='copy']", state="attached")
+        start_before(page, "article .highlight")
+        tab_until(page, "el => el.matches(\"[data-md-type='copy']\")")
+        code = page.evaluate("document.activeElement.closest('.highlight').querySelector('pre > code').innerText")
+        page.keyboard.press("Enter")
+        expect(page.locator(".md-dialog")).to_contain_text("Copied")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.strip() == code.strip()
+
+
+def test_notebook_links_take_the_focus_visibly_and_open_the_notebook(keyboard_page, base_url):
+    page = keyboard_page
+    page.goto(base_url + "worked-examples/parameter-count/")
+    links = page.locator(".notebook-links a.md-button")
+    assert links.count() == 3
+    style = "() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.boxShadow, s.backgroundColor, s.color]; }"
+    start_before(page, ".notebook-links")
+    looks = []
+    for index in range(3):
+        tab_until(page, "el => el.classList.contains('md-button')", limit=5)
+        assert page.evaluate("document.activeElement") is not None
+        assert page.evaluate("document.activeElement.href") == links.nth(index).evaluate("a => a.href")
+        looks.append(page.evaluate(style))
+    unfocused = links.first.evaluate(
+        "a => { a.blur(); const s = getComputedStyle(a); return [s.outlineStyle, s.boxShadow, s.backgroundColor, s.color]; }"
+    )
+    assert all(look != unfocused for look in looks), "a focused notebook link looks as it does unfocused"
+    links.last.focus()
+    page.keyboard.press("Enter")  # "View as notebook" (the Colab link would leave localhost)
+    page.wait_for_url("**/notebooks/worked-examples/parameter-count/")
+    expect(page.locator(".jupyter-wrapper")).to_be_visible()
+
+
+def test_the_navigation_works_from_the_keyboard(keyboard_page, base_url):
+    page = keyboard_page
+    page.goto(base_url)
+    tab_until(
+        page,
+        "el => el.matches('nav.md-nav--primary a.md-nav__link[href]') && el.textContent.includes('Parameter sharing')",
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/parameters/sharing/")
+
+
+# --- Phone ----------------------------------------------------------------------------------------
+
+PHONE_PAGES = ["worked-examples/parameter-count/", "saving-and-devices/devices/", "practice/pitfalls/"]
+
+# Elements of the article whose own text reaches past the screen's edges, outside a scrolling box;
+# and the boxes of code and tables, with whether each is wider than it shows and scrolls.
+PHONE_LAYOUT = """() => {
+    const width = window.innerWidth;
+    const scrollsSideways = el => /auto|scroll/.test(getComputedStyle(el).overflowX) && el.scrollWidth > el.clientWidth;
+    const insideScroller = el => {
+        for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) if (scrollsSideways(p)) return true;
+        return false;
+    };
+    const cut = [];
+    for (const el of document.querySelectorAll('article *')) {
+        const ownText = [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+        if (!ownText) continue;
+        const box = el.getBoundingClientRect();
+        if (!box.width || (box.left >= -1 && box.right <= width + 1)) continue;
+        if (!insideScroller(el)) cut.push(el.tagName + ' ' + el.textContent.trim().slice(0, 60));
+    }
+    const boxes = [...document.querySelectorAll('article pre > code, article .md-typeset__scrollwrap')].map(el => ({
+        what: el.tagName, wide: el.scrollWidth > el.clientWidth, scrolls: scrollsSideways(el),
+        inside: el.getBoundingClientRect().right <= width + 1 && el.getBoundingClientRect().left >= -1,
+    }));
+    return {scrollWidth: document.scrollingElement.scrollWidth, width, cut, boxes};
+}"""
+
+
+def test_on_a_phone_nothing_is_cut_off_and_wide_boxes_scroll_inside(browser, base_url):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with checked_page(browser, **VARIANTS["390-light"]) as page:
+        for path in PHONE_PAGES:
+            page.goto(base_url + path)
+            page.wait_for_selector("article .md-typeset__scrollwrap, article table", state="attached")
+            layout = page.evaluate(PHONE_LAYOUT)
+            assert layout["scrollWidth"] <= layout["width"], f"/{path} scrolls sideways at 390 px"
+            assert layout["cut"] == [], f"/{path}: text past the screen's edge"
+            assert all(box["inside"] for box in layout["boxes"]), f"/{path}: a code box or table sticks out"
+            wide = [box for box in layout["boxes"] if box["wide"]]
+            assert wide, f"/{path}: expected wide code or tables at 390 px"
+            assert all(box["scrolls"] for box in wide), f"/{path}: a wide box does not scroll"
+            page.screenshot(path=str(ARTIFACTS / f"phone-{path.strip('/').replace('/', '-')}.png"), full_page=True)
