@@ -112,6 +112,6 @@ assert total == sum(t.numel() for t in state.values()) == 115 and key_count == 4
 drawn_keys = [k for name in leaves for k in keys[name]]  # the keys the figure shows, leaf by leaf
 assert drawn_keys == list(state) == [name for name, _ in model.named_parameters()]  # witness: keys
 assert [counts[name] for name in leaves] == [88, 0, 27, 0]
-holds_nothing = [name for name in leaves if not [*modules[name].parameters(), *modules[name].buffers()]]
+holds_nothing = [n for n in leaves if not [*modules[n].parameters(), *modules[n].buffers()]]
 no_keys = [name for name in leaves if not keys[name]]
 assert no_keys == holds_nothing == ["layers.1", "layers.3"]  # witness: no-keys
