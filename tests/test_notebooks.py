@@ -4,9 +4,10 @@ One kernel per device serves all notebooks (its namespace is reset before each o
 imported once rather than once per chapter. The CPU kernel is started with no visible GPU.
 
 A distributed example is two cells: `%%writefile NN_topic.py` and `!torchrun --nproc-per-node 2
-NN_topic.py`. A real torchrun starts three interpreters; for all but one such cell the test runs the
-written file through the guide's runner instead, which starts its ranks as torchrun does
-(tests/test_distributed_runner.py holds it to that), and requires the page's output from it.
+NN_topic.py`. A real torchrun starts three interpreters, so the notebook run here writes the file
+and checks instead that it is byte for byte the snippet the page runs, that the cell launches it
+with the snippet's number of ranks, and that the cell shows what this session's run of that
+snippet printed (tests/test_distributed_runner.py holds the runner to torchrun itself);
 `test_a_torchrun_cell_runs_as_written` runs one cell's real command.
 """
 
@@ -18,9 +19,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BIN, DEVICES, PAGES, executed_snippets
+from conftest import BIN, CUDA, DEVICES, PAGES, executed_snippets
 from jupyter_client import KernelManager
 from nbclient import NotebookClient
+
+from guide_build.core.page_source import displayed_lines
+from guide_build.core.snippet_options import options_of
 
 CHAPTERS = [page for page in PAGES if "/" in page.removeprefix("docs/") and executed_snippets(page)]
 
@@ -49,34 +53,33 @@ def test_every_chapter_has_a_notebook(site):
 
 
 @pytest.mark.parametrize("page", CHAPTERS)
-def test_notebook_runs_top_to_bottom(site, page, kernel):
+def test_notebook_runs_top_to_bottom(site, page, kernel, snippet_run):
     manager, workdir, device = kernel
     notebook = nbformat.read(notebook_of(site, page), as_version=4)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(cell.outputs for cell in code_cells), "the published notebook carries the build's outputs"
-    shown = {id(cell): printed(cell) for cell in code_cells}
-    written: set[str] = set()
+    snippets = {Path(path).name: path for path in executed_snippets(page)}
+    written: dict[str, str] = {}  # file name -> the source a %%writefile cell gives it
     for cell in code_cells:
         if cell.source.startswith("%%writefile "):
-            written.add(cell.source.split()[1])
+            name = cell.source.split()[1]
+            written[name] = cell.source.split("\n", 1)[1]
         elif launch := TORCHRUN_CELL.match(cell.source):
-            assert launch["file"] in written, f"{cell.source}: no earlier cell writes {launch['file']}"
-            cell.source = through_the_guides_runner(launch["file"], device)
+            name, snippet = launch["file"], snippets[launch["file"]]
+            assert written.get(name) == "\n".join(displayed_lines(Path(snippet))).strip("\n"), f"{name} differs"
+            assert int(launch["ranks"]) == options_of(snippet).ranks, f"{cell.source}: not the snippet's ranks"
+            build_device = "cuda" if CUDA else "cpu"  # what the build's "auto" run used
+            assert printed(cell) == snippet_run(snippet, build_device).output, f"{cell.source}: not the page's output"
+            cell.source = f"# {cell.source} (checked above)"
     notebook.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
     execute(notebook, manager, workdir)
     for cell in code_cells:
         assert not [output for output in cell.outputs if output.output_type == "error"]
-        assert any(output.get("text") for output in cell.outputs), f"a cell printed nothing:\n{cell.source[:200]}"
-        if cell.source.startswith(RUNNER_CELL_START):
-            assert printed(cell) == shown[id(cell)], f"{cell.source}: printed something else than the page"
+        if not cell.source.startswith("# !torchrun"):
+            assert any(output.get("text") for output in cell.outputs), f"a cell printed nothing:\n{cell.source[:200]}"
 
 
 TORCHRUN_CELL = re.compile(r"^!torchrun --nproc-per-node (?P<ranks>\d+) (?P<file>\w+\.py)$")
-RUNNER_CELL_START = "from guide_build.core.runner import run_snippet"
-
-
-def through_the_guides_runner(file: str, device: str) -> str:
-    return f"{RUNNER_CELL_START}\nprint(run_snippet({file!r}, device={device!r}).output, end='')"
 
 
 def printed(cell) -> str:

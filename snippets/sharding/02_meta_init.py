@@ -17,7 +17,7 @@ from torch.distributed.fsdp import fully_shard
 from torch.distributed.tensor import DTensor
 
 local_rank = int(os.environ["LOCAL_RANK"])
-use_cuda = torch.cuda.device_count() >= int(os.environ["WORLD_SIZE"])  # one GPU per rank
+use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])  # a GPU per local rank
 device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
 if use_cuda:
     torch.cuda.set_device(device)
@@ -71,8 +71,10 @@ print(f"after to_empty: this rank's part {local_numel} of {total}, allocated {al
 with torch.no_grad():
     for p in model.parameters():
         p.fill_(math.nan)
-torch.manual_seed(0)
-with warnings.catch_warnings():  # a CPU mesh warns about random numbers: the next example
+# On a CPU mesh the ranks would draw from one identical stream (the next example): seed each
+# rank differently there; CUDA's tracker gives each shard its own numbers from one seed.
+torch.manual_seed(1000 + rank if device.type == "cpu" else 0)
+with warnings.catch_warnings():  # the CPU mesh's warning about that, taken care of just above
     warnings.filterwarnings("ignore", "DTensor random operators")
     for module in model.modules():  # the loop that looks sufficient
         if hasattr(module, "reset_parameters"):
