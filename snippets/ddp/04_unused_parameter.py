@@ -22,7 +22,7 @@ if use_cuda:
 
 
 class TwoHeads(nn.Module):
-    """An auxiliary head that this training step does not use."""
+    """An auxiliary head that the forward pass uses only when asked to."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -30,13 +30,18 @@ class TwoHeads(nn.Module):
         self.head = nn.Linear(8, 3)
         self.aux_head = nn.Linear(8, 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.relu(self.body(x)))
+    def forward(self, x: torch.Tensor, use_aux: bool = False) -> torch.Tensor:
+        return (self.aux_head if use_aux else self.head)(torch.relu(self.body(x)))
+
+
+def gathered_copies(tensor: torch.Tensor) -> list[torch.Tensor]:
+    copies = [torch.empty_like(tensor) for _ in range(world_size)]
+    dist.all_gather(copies, tensor)
+    return copies
 
 
 def same_on_all_ranks(tensor: torch.Tensor) -> bool:
-    copies = [torch.empty_like(tensor) for _ in range(world_size)]
-    dist.all_gather(copies, tensor)
+    copies = gathered_copies(tensor)
     return all(torch.equal(copies[0], copy) for copy in copies)
 
 
@@ -104,6 +109,26 @@ aux_grad_is_none = aux_grad is None
 body_averaged = same_on_all_ranks(model.body.weight.grad)
 if rank == 0:
     print("find_unused_parameters=True, two steps: aux_head.weight.grad =", aux_grad)
+
+# A branch chosen per rank: rank 0 uses aux_head, rank 1 uses head.
+torch.manual_seed(0)
+split = TwoHeads().to(device)
+split_own = TwoHeads().to(device)  # this rank's own gradients, without DDP
+split_own.load_state_dict(split.state_dict())
+use_aux = rank == 0
+split_own(x, use_aux).sum().backward()
+ddp_split = DDP(split, find_unused_parameters=True)  # DDP's backward needs it alive
+ddp_split(x, use_aux).sum().backward()
+head_own = split_own.head.weight.grad  # None on rank 0, which did not use head
+head_own_or_zero = torch.zeros(3, 8, device=device) if head_own is None else head_own
+head_mean = sum(gathered_copies(head_own_or_zero)) / world_size
+split_grads = [split.head.weight.grad, split.aux_head.weight.grad]
+same_grads_everywhere = None not in split_grads and all(map(same_on_all_ranks, split_grads))
+head_before = split.head.weight.detach().clone()
+torch.optim.SGD(split.parameters(), lr=0.1).step()
+head_stepped = not torch.equal(split.head.weight, head_before)
+if rank == 0:
+    print("per-rank branch: rank 0's head.weight.grad is None:", split.head.weight.grad is None)
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
@@ -126,3 +151,11 @@ assert (
 assert error_message.rstrip().endswith("as part of this error")  # witness: message-ends-with-hint
 assert names_line.endswith("aux_head.bias, aux_head.weight")  # witness: info-names-parameters
 assert aux_grad_is_none and body_averaged  # witness: unused-stays-none
+assert (
+    (rank == 0) == (head_own is None)  # rank 0 itself left head out
+    and split.head.weight.grad is not None
+    and split.aux_head.weight.grad is not None
+    and same_grads_everywhere
+    and torch.allclose(split.head.weight.grad, head_mean)
+    and head_stepped
+)  # witness: partly-unused-gets-average

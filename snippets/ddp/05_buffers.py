@@ -55,15 +55,28 @@ with torch.no_grad():
 after_second_eval = gathered(bn.running_mean.clone())
 print(f"after a 2nd eval pass: running_mean[0] = {bn.running_mean[0].item():+.4f}")
 
+# Eval mode is not what turns it off: an eval pass with gradients enabled turns it back on.
+ddp_model(x).sum().backward()  # no broadcast before it (the last pass was under no_grad)...
+after_grad_eval = gathered(bn.running_mean.clone())
+print(f"after eval with grad:  running_mean[0] = {bn.running_mean[0].item():+.4f}")
+with torch.no_grad():
+    ddp_model(x)  # ...but one before this pass
+after_fourth_eval = gathered(bn.running_mean.clone())
+print(f"after the pass next:   running_mean[0] = {bn.running_mean[0].item():+.4f}")
+
 own_batch_only = torch.allclose(after_train[rank], alone[1].running_mean)
 differ_after_train = not torch.equal(after_train[0], after_train[1])
 rank0_everywhere = all(torch.equal(copy, after_train[0]) for copy in after_eval)
 second_pass_kept_own = torch.equal(after_second_eval[1], after_eval[1] + 1)
+grad_eval_kept_own = torch.equal(after_grad_eval[1], after_second_eval[1])
+rearmed = all(torch.equal(copy, after_grad_eval[0]) for copy in after_fourth_eval)
 buffer_names = [name for name, _ in model.named_buffers()]
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert differ_after_train and own_batch_only  # witness: own-statistics-per-rank
 assert rank0_everywhere  # witness: forward-broadcasts-rank0
-assert second_pass_kept_own  # witness: no-grad-pass-skips-next-broadcast
+assert (
+    second_pass_kept_own and grad_eval_kept_own and rearmed
+)  # witness: no-grad-pass-skips-next-broadcast
 assert buffer_names == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
