@@ -18,10 +18,18 @@ build: $(INSTALLED)  ## Build the site into site/, failing on any warning
 
 # pytest writes .cache/test-session-finished when its session ends normally: a run killed from
 # inside (os._exit in code under test) cannot pass with no summary.
-test: $(INSTALLED) browser  ## Run the whole test suite (it includes the strict build)
+# Then the accessibility audit of every page in four variants (tests/test_accessibility.py), a
+# step of its own: its variants run side by side, one per core (AUDIT=no skips it, for CI parts).
+AUDIT ?= yes
+test: $(INSTALLED) browser  ## Run the whole test suite (it includes the strict build), then the accessibility audit
 	rm -f .cache/test-session-finished
 	$(BIN)/pytest $(PYTEST_ARGS)
 	@test -f .cache/test-session-finished || { echo "pytest ended without finishing its session"; exit 1; }
+	@if [ "$(AUDIT)" = yes ]; then \
+	  rm -f .cache/test-session-finished && \
+	  $(BIN)/pytest -m audit --dist loadgroup tests/test_accessibility.py && \
+	  test -f .cache/test-session-finished || { echo "the accessibility audit failed or did not finish"; exit 1; }; \
+	fi
 
 # One chapter's checks while you work on it (docs/contributing.md): its style, snippets, claims,
 # witnesses, API links, page code, and a strict build of the site for its links.

@@ -4,7 +4,16 @@
   under /notebooks/, each 1440 and 390 px wide, in the light and the dark palette (set the way a
   reader's system sets it: prefers-color-scheme). No serious or critical violation is allowed.
   Moderate and minor ones are counted in test-artifacts/accessibility-*.json but do not fail; no
-  rule and no node is excluded.
+  rule is switched off. Two facts keep it fast enough to run on every commit:
+  * A palette changes colours only (Material swaps CSS custom properties; the page and its layout
+    stay the same), so in the dark palette only the colour rules (colour contrast, links told
+    apart from text) can find anything new: they run there, and every rule runs in the light one.
+  * The colour of a code token depends on its highlighting class and what it sits in (plain
+    code, output, admonition, notebook cell), not on the page; so do the colours of the header,
+    navigation and footer every page repeats. So colour contrast inside those parts is checked,
+    per variant, on the pages that hold a (tag, class, container) kind not checked yet (the
+    current page's link is a kind of its own), and outside them on every page. (Code alone is
+    most of axe's time: ten thousand spans a page.)
 - The keyboard: search, a collapsed solution, a copy button, the notebook links, the check marks
   and the navigation are reached with Tab and work with Enter or Space.
 - A phone 390 px wide: nothing sticks out of the screen sideways; wide code and tables scroll
@@ -42,15 +51,46 @@ PAGE_BUDGET = 800_000  # a chapter page; the heaviest weighed 724 kB when this w
 NOTEBOOK_PAGE_BUDGET = 1_500_000  # a notebook page (JupyterLab's stylesheet alone is 747 kB)
 SEARCH_INDEX_BUDGET = 2_000_000  # 1.59 MB when this was set
 
-# Starts the audit of the page and returns the palette it shows; `window.__guideAxe` is the result.
-START_AXE = """() => {
-    window.__guideAxe = axe.run(document, {resultTypes: ['violations']}).then(results =>
-        results.violations.map(v => ({
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
+# Parts whose text colours depend only on each element's classes and what it sits in: highlighted
+# code, and the header, navigation and footer that every page repeats.
+REPEATED = ["pre code", ".jp-InputArea pre", ".jp-OutputArea pre", ".md-header", ".md-nav", ".md-footer"]
+
+# The (class, container) pairs of the repeated parts' elements: what their colours depend on.
+REPEATED_KINDS = """(parts) => {
+    const containers = ['.admonition', 'details', '.result', '.jp-InputArea', '.jp-OutputArea', '.tabbed-set',
+                        'table', '.md-nav--primary', '.md-nav--secondary', '.md-header', '.md-footer', '.md-sidebar'];
+    const kinds = new Set();
+    for (const block of document.querySelectorAll(parts.join(','))) {
+        const around = containers.filter(c => block.closest(c)).join(' ');
+        for (const el of [block, ...block.querySelectorAll('*')]) {
+            const state = el.matches('.md-nav__link--active, [aria-current]') ? ' (current)' : '';
+            kinds.add(el.tagName + '.' + el.className + state + ' in ' + around);
+        }
+    }
+    return [...kinds];
+}"""
+
+# Audits the page: every rule but the colour ones (if `layout`), then the colour rules, inside
+# the repeated parts too if `repeated` is true. Returns the palette <body> shows and axe-core's violations.
+AUDIT = """async ({layout, repeated, repeatedSelectors}) => {
+    const options = {resultTypes: ['violations']};
+    const colour = ['color-contrast', 'link-in-text-block'];
+    const found = [];
+    if (layout) {
+        const off = Object.fromEntries(colour.map(rule => [rule, {enabled: false}]));
+        found.push(...(await axe.run(document, {...options, rules: off})).violations);
+    }
+    const context = repeated ? document : {include: [['body']], exclude: repeatedSelectors.map(s => [s])};
+    found.push(...(await axe.run(context, {...options, runOnly: {type: 'rule', values: colour}})).violations);
+    return {
+        scheme: document.body.getAttribute('data-md-color-scheme'),
+        violations: found.map(v => ({
             id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 160),
                                       summary: (n.failureSummary || '').slice(0, 300)})),
-        })));
-    return document.body.getAttribute('data-md-color-scheme');
+        })),
+    };
 }"""
 
 
@@ -74,6 +114,7 @@ class Audit:
     violations: dict[str, list[dict]] = field(default_factory=dict)  # path -> axe-core's violations
     transfers: dict[str, dict[str, int]] = field(default_factory=dict)  # path -> kind -> bytes
     page_seconds: dict[str, float] = field(default_factory=dict)  # path -> seconds to load and audit
+    code_checked_on: list[str] = field(default_factory=list)  # pages whose repeated parts' contrast was checked
     seconds: float = 0.0
 
     def failing(self) -> list[str]:
@@ -113,13 +154,20 @@ def audited_pages(browser, base_url, site) -> list[str]:
     return chapters + notebooks
 
 
-@pytest.fixture(scope="module", params=list(VARIANTS))
+# Run by `make test` as a step of its own (`pytest -m audit`), its four variants on the cores side
+# by side: see docs/contributing.md, "Accessibility and page weight".
+pytestmark = pytest.mark.audit
+
+
+@pytest.fixture(scope="module", params=[pytest.param(v, marks=pytest.mark.xdist_group(v)) for v in VARIANTS])
 def audit(request, browser, base_url, audited_pages) -> Audit:
     """Every page in one variant, each audited once by axe-core in one browser context (a fixture
     per variant keeps each within pytest's time limit for one test). The same visits weigh each
     page: the guard routes every request, which keeps the browser's cache out of it."""
     started = time.perf_counter()
     audit = Audit(request.param, audited_pages)
+    layout = VARIANTS[request.param]["color_scheme"] == "light"  # see the module's docstring
+    checked_kinds: set[str] = set()
     with checked_page(browser, **VARIANTS[request.param]) as page:
         responses: list = []
         page.on("response", lambda response: responses.append(response))
@@ -128,8 +176,12 @@ def audit(request, browser, base_url, audited_pages) -> Audit:
             responses.clear()
             page.goto(base_url + path, wait_until="load")
             page.evaluate(AXE_SOURCE)
-            audit.schemes[path] = page.evaluate(START_AXE)
-            audit.violations[path] = page.evaluate("() => window.__guideAxe")
+            kinds = set(page.evaluate(REPEATED_KINDS, REPEATED))
+            repeated = not kinds <= checked_kinds
+            checked_kinds |= kinds
+            result = page.evaluate(AUDIT, {"layout": layout, "repeated": repeated, "repeatedSelectors": REPEATED})
+            audit.schemes[path], audit.violations[path] = result["scheme"], result["violations"]
+            audit.code_checked_on.extend([path] if repeated else [])
             transfers = audit.transfers.setdefault(path, {})
             for response in responses:
                 kind = kind_of(response.url, response.headers.get("content-type", ""))
@@ -144,6 +196,7 @@ def audit(request, browser, base_url, audited_pages) -> Audit:
         "violations (nodes)": audit.counts(),
         "bytes transferred by page": audit.transfers,
         "seconds by page": audit.page_seconds,
+        "contrast of code, header, navigation and footer checked on": audit.code_checked_on,
     }
     (ARTIFACTS / f"accessibility-{audit.variant}.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     return audit
@@ -154,6 +207,9 @@ def test_the_audit_covers_every_chapter_and_notebook_in_the_palette_asked_for(au
     notebooks = [path for path in audit.pages if path.startswith("notebooks/")]
     assert len(chapters) >= 19 and len(notebooks) >= 19
     assert len(audit.violations) == len(audit.pages)
+    code_checked = audit.code_checked_on
+    assert any(path.startswith("notebooks/") for path in code_checked), "no notebook code was checked"
+    assert any(not path.startswith("notebooks/") for path in code_checked), "no chapter code was checked"
     expected = SCHEMES[VARIANTS[audit.variant]["color_scheme"]]
     wrong_palette = {path: scheme for path, scheme in audit.schemes.items() if scheme != expected}
     assert wrong_palette == {}, f"the page did not take the reader's palette ({expected})"

@@ -176,3 +176,32 @@ def test_witnessed_statement_marks_in_light_dark_and_on_a_phone(browser, base_ur
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
         assert_stayed_local_and_quiet(page)
         context.close()
+
+
+FIGURES = {  # three of the figures drawn by their snippets, by page
+    "tied-graph": "worked-examples/tied-weight/",
+    "signal-through-depth": "layers/initialization/",
+    "dropout-and-batchnorm": "saving-and-devices/modes/",
+}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_a_figure_follows_the_palette_and_is_named_for_a_screen_reader(browser, base_url, name):
+    """Screenshots test-artifacts/figure-<name>-light.png and -dark.png: the same drawing, its lines
+    and text in each palette's text colour."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    text_colours = {}
+    for palette in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme=palette)
+        page = guarded_page(context)
+        page.goto(base_url + FIGURES[name])
+        figure = page.locator("figure.guide-figure").first
+        svg = figure.locator("svg")
+        assert svg.get_attribute("role") == "img" and len(svg.get_attribute("aria-label")) > 80
+        figure.scroll_into_view_if_needed()
+        assert figure.bounding_box()["width"] > 300, "the figure is not drawn at a readable size"
+        text_colours[palette] = svg.evaluate("node => getComputedStyle(node.querySelector('text')).fill")
+        figure.screenshot(path=str(ARTIFACTS / f"figure-{name}-{palette}.png"))
+        assert_stayed_local_and_quiet(page)
+        context.close()
+    assert text_colours["light"] != text_colours["dark"], "the figure's text did not follow the palette"
