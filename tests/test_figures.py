@@ -53,11 +53,13 @@ def test_a_missing_figure_fails_and_an_undeclared_one_is_left_behind(tmp_path):
 def test_a_themed_figure_follows_the_palette_and_keeps_its_ids_apart():
     svg = (
         '<?xml version="1.0"?>\n<svg width="10pt" height="5pt" viewBox="0 0 10 5">'
-        '<defs><clipPath id="p1"/></defs><path clip-path="url(#p1)" style="stroke: #000000; fill: #ffffff"/></svg>'
+        '<defs><style type="text/css">*{stroke-linecap: butt}</style><clipPath id="p1"/></defs>'
+        '<path clip-path="url(#p1)" style="stroke: #000000; fill: #ffffff"/></svg>'
     )
     themed = themed_svg(svg, 'A "line"', "example-a")
     assert themed.startswith("<svg") and 'aria-label="A &quot;line&quot;"' in themed and 'role="img"' in themed
     assert 'id="example-a-p1"' in themed and "url(#example-a-p1)" in themed
+    assert "#example-a-figure *{" in themed and 'id="example-a-figure"' in themed  # its style stays its own
     assert "#000000" not in themed and "currentColor" in themed and "var(--md-default-bg-color, transparent)" in themed
 
 

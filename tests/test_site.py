@@ -106,7 +106,9 @@ def test_home_page_counts_every_example_claim_and_exercise(site):
     assert total[0] == "All pages"
     examples, claims, witnessed, assertions, exercises = map(int, total[1:])
     claims_on_pages = sum(len(built_page(site, page).select(".checked-claim")) for page in PAGES)
-    witnessed_on_pages = sum(len(built_page(site, page).select(".checked-witness")) for page in PAGES)
+    witnessed_on_pages = sum(
+        len(built_page(site, page).select(".checked-witness, .checked-gpu-witness")) for page in PAGES
+    )
     assert (examples, claims, witnessed, exercises) == (
         len(SNIPPETS),  # every snippet is shown whole on exactly one page
         claims_on_pages,

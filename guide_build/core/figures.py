@@ -24,10 +24,12 @@ def themed_svg(svg: str, alt: str, prefix: str) -> str:
     # The fallback serves the notebook outside the site (Jupyter, Colab): white becomes see-through.
     svg = svg.replace("#000000", "currentColor").replace("#ffffff", "var(--md-default-bg-color, transparent)")
     svg = _ID_RE.sub(lambda match: f"{match[1]}{prefix}-", svg)
+    # matplotlib's style sheet says `*{...}`: inline in a page it would style every SVG there.
+    svg = svg.replace('<style type="text/css">*{', f'<style type="text/css">#{prefix}-figure *{{')
     label = html.escape(alt, quote=True)
     return _SIZE_RE.sub(
         lambda match: (
-            f'<svg{match[1]} role="img" aria-label="{label}" focusable="false" '
+            f'<svg{match[1]} id="{prefix}-figure" role="img" aria-label="{label}" focusable="false" '
             f'style="width: 100%; max-width: {match["width"]}pt; height: auto; fill: currentColor"'
         ),
         svg,
