@@ -74,6 +74,8 @@ def wait_for_site(shared: Path, root: Path) -> Path:
 class SharedRuns:
     """Snippet runs made once per session and device, whichever worker asks first."""
 
+    _read_already: dict[Path, SnippetRun | SnippetFailed] = {}  # this process's: a run never changes
+
     def __init__(self, shared: Path) -> None:
         self.folder = shared / "snippet-runs"
         self.folder.mkdir(exist_ok=True)
@@ -81,10 +83,13 @@ class SharedRuns:
     def get(self, path: str, device: str) -> SnippetRun | SnippetFailed:
         name = hashlib.sha256(f"{device} {path}".encode()).hexdigest()[:24]
         entry = self.folder / f"{name}.json"
+        if entry in self._read_already:  # a thousand claims and witnesses ask for the same runs
+            return self._read_already[entry]
         with FileLock(str(self.folder / f"{name}.lock")):
             if not entry.is_file():
                 entry.write_text(json.dumps(self._run(path, device)), encoding="utf-8")
-        return self._read(entry)
+        self._read_already[entry] = self._read(entry)
+        return self._read_already[entry]
 
     def all(self) -> list[SnippetRun | SnippetFailed]:
         return [self._read(entry) for entry in sorted(self.folder.glob("*.json"))]
