@@ -18,6 +18,8 @@
   and the navigation are reached with Tab and work with Enter or Space.
 - A phone 390 px wide: nothing sticks out of the screen sideways; wide code and tables scroll
   inside their own box (screenshots test-artifacts/phone-*.png).
+- Every page the navigation links to loads, with one heading; at 1440 px no code block scrolls
+  sideways (snippet lines are at most 100 columns). The audit's visits check it.
 - Page weight: what each page transfers with an empty cache stays under a budget (stated in
   docs/contributing.md); the figures, and the audit's time, are in test-artifacts/accessibility-*.json.
 """
@@ -52,6 +54,10 @@ NOTEBOOK_PAGE_BUDGET = 1_500_000  # a notebook page (JupyterLab's stylesheet alo
 SEARCH_INDEX_BUDGET = 2_000_000  # 1.59 MB when this was set
 
 COLOUR_RULES = ["color-contrast", "link-in-text-block"]
+# The longest line of each code block in the article that scrolls sideways.
+OVERFLOWING_CODE = """() => [...document.querySelectorAll('article pre > code')]
+    .filter(code => code.scrollWidth > code.clientWidth + 1)
+    .map(code => code.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a)))"""
 # Parts whose text colours depend only on each element's classes and what it sits in: highlighted
 # code, and the header, navigation and footer that every page repeats.
 REPEATED = ["pre code", ".jp-InputArea pre", ".jp-OutputArea pre", ".md-header", ".md-nav", ".md-footer"]
@@ -115,6 +121,8 @@ class Audit:
     transfers: dict[str, dict[str, int]] = field(default_factory=dict)  # path -> kind -> bytes
     page_seconds: dict[str, float] = field(default_factory=dict)  # path -> seconds to load and audit
     code_checked_on: list[str] = field(default_factory=list)  # pages whose repeated parts' contrast was checked
+    loaded: dict[str, tuple[bool, int]] = field(default_factory=dict)  # path -> (response ok, <h1> in the article)
+    overflowing_code: dict[str, list[str]] = field(default_factory=dict)  # path -> code blocks that scroll sideways
     seconds: float = 0.0
 
     def failing(self) -> list[str]:
@@ -174,7 +182,10 @@ def audit(request, browser, base_url, audited_pages) -> Audit:
         for path in audit.pages:
             page_started = time.perf_counter()
             responses.clear()
-            page.goto(base_url + path, wait_until="load")
+            response = page.goto(base_url + path, wait_until="load")
+            audit.loaded[path] = (response.ok, page.locator("article h1").count())
+            if overflowing := page.evaluate(OVERFLOWING_CODE):
+                audit.overflowing_code[path] = overflowing
             page.evaluate(AXE_SOURCE)
             kinds = set(page.evaluate(REPEATED_KINDS, REPEATED))
             repeated = not kinds <= checked_kinds
@@ -213,6 +224,18 @@ def test_the_audit_covers_every_chapter_and_notebook_in_the_palette_asked_for(au
     expected = SCHEMES[VARIANTS[audit.variant]["color_scheme"]]
     wrong_palette = {path: scheme for path, scheme in audit.schemes.items() if scheme != expected}
     assert wrong_palette == {}, f"the page did not take the reader's palette ({expected})"
+
+
+def test_every_page_loads_with_one_heading(audit):
+    assert {path: loaded for path, loaded in audit.loaded.items() if loaded != (True, 1)} == {}
+
+
+def test_code_fits_without_scrolling_on_a_wide_screen(audit):
+    """Snippet lines are at most 100 columns (ruff), which fit at 1440 px; outputs wrap instead."""
+    if VARIANTS[audit.variant]["viewport"]["width"] < 1440:
+        pytest.skip("on a phone, wide code scrolls inside its own box: see the phone test below")
+    chapters = {path: lines for path, lines in audit.overflowing_code.items() if not path.startswith("notebooks/")}
+    assert chapters == {}, "these code blocks scroll sideways; their longest line is shown"
 
 
 def test_no_serious_or_critical_accessibility_violations(audit):

@@ -8,7 +8,6 @@ saved in test-artifacts/ (CI keeps them).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import nbformat
@@ -19,7 +18,6 @@ from browser_support import (
     checked_page,
     guarded_page,
     launch_chromium,
-    nav_links,
     serve_site,
 )
 from playwright.sync_api import expect
@@ -49,45 +47,6 @@ def test_home_page_renders(page, base_url):
     assert page.locator("article .result").count() >= 1  # the environment example and its output
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
-
-
-OVERFLOWING_CODE = """() => [...document.querySelectorAll('article pre > code')]
-    .filter(code => code.scrollWidth > code.clientWidth + 1)
-    .map(code => code.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a)))"""
-
-
-@dataclass
-class Visit:
-    ok: bool
-    headings: int
-    overflowing_code: list[str]  # the longest line of each code block that scrolls sideways
-
-
-@pytest.fixture(scope="module")
-def every_page(browser, base_url) -> dict[str, Visit]:
-    """Each page the navigation links to, visited once on a screen 1440 px wide."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = guarded_page(context)
-    page.goto(base_url)
-    visits = {}
-    for link in nav_links(page, base_url):
-        response = page.goto(link, wait_until="domcontentloaded")
-        path = link.removeprefix(base_url) or "/"
-        visits[path] = Visit(response.ok, page.locator("article h1").count(), page.evaluate(OVERFLOWING_CODE))
-    assert_stayed_local_and_quiet(page)
-    context.close()
-    return visits
-
-
-def test_navigation_reaches_every_chapter(every_page):
-    assert len(every_page) >= 19
-    assert {path: visit for path, visit in every_page.items() if not visit.ok or visit.headings != 1} == {}
-
-
-def test_code_fits_without_scrolling_on_a_wide_screen(every_page):
-    """Snippet lines are at most 100 columns (ruff), which fit at 1440 px; outputs wrap instead."""
-    overflowing = {path: visit.overflowing_code for path, visit in every_page.items() if visit.overflowing_code}
-    assert overflowing == {}, "these code blocks scroll sideways; their longest line is shown"
 
 
 def test_search_finds_the_saving_chapter_by_api_name(page, base_url):

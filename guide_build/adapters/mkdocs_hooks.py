@@ -50,9 +50,11 @@ _notebook_pages = {"rendered": 0, "cached": 0}  # this build's
 _SNIPPET_LINK_RE = re.compile(r'href="' + re.escape(SNIPPET_LINK_PREFIX) + r'([^"]+)"')
 
 
-def on_config(config, **_):
-    runner.prestart()  # the snippet server imports torch while MkDocs reads the pages
-    return config
+def on_startup(command, **_):
+    """`mkdocs serve` starts the snippet server at once, so that the first edit does not wait for
+    it to import torch; a build starts it only if a snippet is not in the cache."""
+    if command == "serve":
+        runner.prestart()
 
 
 @event_priority(50)  # before mkdocs-jupyter, which turns the generated notebooks into pages
