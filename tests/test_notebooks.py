@@ -40,6 +40,7 @@ def kernel(request, tmp_path_factory):
     environment = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     if request.param == "cpu":
         environment["CUDA_VISIBLE_DEVICES"] = ""
+    environment["OMP_NUM_THREADS"] = "1"  # as the build ran the examples (guide_build/core/runner.py)
     environment["PET_STANDALONE"] = "1"  # torchrun picks a free port: runs side by side never meet
     environment["PATH"] = f"{BIN}{os.pathsep}{environment.get('PATH', '')}"  # as in an activated environment
     manager = KernelManager(kernel_name="python3")

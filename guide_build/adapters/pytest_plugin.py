@@ -41,6 +41,41 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a CUDA device, the cases marked `cuda` are deselected, not skipped one by one: two
+    thousand skips cost the suite seconds. The summary says how many were left out, and why."""
+    if torch.cuda.is_available():
+        return
+    cuda = [item for item in items if item.get_closest_marker("cuda")]
+    if cuda:
+        config.hook.pytest_deselected(items=cuda)
+        items[:] = [item for item in items if not item.get_closest_marker("cuda")]
+        config.stash[_CUDA_LEFT_OUT] = len(cuda)
+        if hasattr(config, "workeroutput"):  # a pytest-xdist worker tells the controller
+            config.workeroutput[_CUDA_LEFT_OUT_NAME] = len(cuda)
+
+
+_CUDA_LEFT_OUT = pytest.StashKey[int]()
+_CUDA_LEFT_OUT_NAME = "cuda_cases_left_out"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist's controller collects nothing itself: it hears the count from a worker (each
+    collected the same items)."""
+    left_out = getattr(node, "workeroutput", {}).get(_CUDA_LEFT_OUT_NAME)
+    if left_out is not None:
+        node.config.stash[_CUDA_LEFT_OUT] = left_out
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    left_out = config.stash.get(_CUDA_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(
+            f"{left_out} CUDA cases deselected: no CUDA device (the GPU job runs them; REQUIRE_CUDA=1 makes this an error)"
+        )
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA device"
     return f"torch {torch.__version__}, {device}"

@@ -24,6 +24,11 @@ from pathlib import Path
 from guide_build.core.snippet_options import CUDA_TIMEOUT_FACTOR, DEFAULT_OUTPUT_LIMIT, BadOption, options_of
 
 DEVICES = ("auto", "cpu", "cuda")
+# Snippets compute on one CPU thread, as each of torchrun's workers does: a float sum split across
+# threads adds up in an order that depends on the core count, so the last digits a page prints
+# would change with the machine that built it. (It also keeps two runs side by side from fighting
+# over the cores.)
+ONE_THREAD = "1"
 _SERVER_START_TIMEOUT = 120.0  # seconds to import torch on a busy machine
 
 
@@ -102,6 +107,7 @@ def prestart() -> None:
 class _Server:
     def __init__(self) -> None:
         environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTORCH_NVML_BASED_CUDA_CHECK": "1"}
+        environment["OMP_NUM_THREADS"] = ONE_THREAD
         package_root = str(Path(__file__).resolve().parents[2])
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, environment.get("PYTHONPATH")]))
         self._process = subprocess.Popen(

@@ -3,8 +3,9 @@
 # with REQUIRE_CUDA=1 and --record-gpu, and copy the new record and the log to $OUT.
 # The browser and style tests need Chromium and git, which that machine lacks: they run in CI.
 #
-# `run_suite.sh --rehearse` runs the same steps on a machine without a GPU (the CUDA tests skip and
-# nothing is recorded), to prove the wheels and the script before spending GPU time on them.
+# `run_suite.sh --rehearse` runs the same steps on a machine without a GPU (the CUDA tests are
+# deselected and nothing is recorded), to prove the wheels and the script before spending GPU time
+# on them.
 set -uo pipefail
 strict=(--record-gpu)
 export REQUIRE_CUDA=1
@@ -12,7 +13,7 @@ if [[ "${1:-}" == "--rehearse" ]]; then
   shift
   strict=()
   unset REQUIRE_CUDA
-  echo "REHEARSAL: CUDA tests skip and no GPU record is written"
+  echo "REHEARSAL: CUDA tests are deselected and no GPU record is written"
 fi
 site=${GPU_SUITE_SITE:-/tmp/site}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl || exit 1
