@@ -27,7 +27,7 @@ test: $(INSTALLED) browser  ## Run the whole test suite (it includes the strict 
 	@test -f .cache/test-session-finished || { echo "pytest ended without finishing its session"; exit 1; }
 	@if [ "$(AUDIT)" = yes ]; then \
 	  rm -f .cache/test-session-finished && \
-	  $(BIN)/pytest -m audit --dist loadgroup tests/test_accessibility.py && \
+	  $(BIN)/pytest -m audit --dist loadscope tests/test_accessibility.py && \
 	  test -f .cache/test-session-finished || { echo "the accessibility audit failed or did not finish"; exit 1; }; \
 	fi
 

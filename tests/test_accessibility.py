@@ -162,21 +162,24 @@ def audited_pages(browser, base_url, site) -> list[str]:
     return chapters + notebooks
 
 
-# Run by `make test` as a step of its own (`pytest -m audit`), its four variants on the cores side
-# by side: see docs/contributing.md, "Accessibility and page weight".
+# Run by `make test` as a step of its own (`pytest -m audit --dist loadscope`), a class per variant
+# so that the variants run side by side on the cores: see docs/contributing.md, "Accessibility and
+# page weight". (Marks on a fixture's parameters never reach pytest-xdist's loadgroup: with pytest
+# 9.2 it cannot rename the tests to group them, so the variants ran one after the other there.)
 pytestmark = pytest.mark.audit
 
 
-@pytest.fixture(scope="module", params=[pytest.param(v, marks=pytest.mark.xdist_group(v)) for v in VARIANTS])
+@pytest.fixture(scope="class")
 def audit(request, browser, base_url, audited_pages) -> Audit:
-    """Every page in one variant, each audited once by axe-core in one browser context (a fixture
-    per variant keeps each within pytest's time limit for one test). The same visits weigh each
-    page: the guard routes every request, which keeps the browser's cache out of it."""
+    """Every page in the variant of the test's class, each audited once by axe-core in one browser
+    context (a fixture per variant keeps each within pytest's time limit for one test). The same
+    visits weigh each page: the guard routes every request, which keeps the browser's cache out of it."""
+    variant = request.cls.variant
     started = time.perf_counter()
-    audit = Audit(request.param, audited_pages)
-    layout = VARIANTS[request.param]["color_scheme"] == "light"  # see the module's docstring
+    audit = Audit(variant, audited_pages)
+    layout = VARIANTS[variant]["color_scheme"] == "light"  # see the module's docstring
     checked_kinds: set[str] = set()
-    with checked_page(browser, **VARIANTS[request.param]) as page:
+    with checked_page(browser, **VARIANTS[variant]) as page:
         responses: list = []
         page.on("response", lambda response: responses.append(response))
         for path in audit.pages:
@@ -213,48 +216,67 @@ def audit(request, browser, base_url, audited_pages) -> Audit:
     return audit
 
 
-def test_the_audit_covers_every_chapter_and_notebook_in_the_palette_asked_for(audit):
-    chapters = [path for path in audit.pages if not path.startswith("notebooks/")]
-    notebooks = [path for path in audit.pages if path.startswith("notebooks/")]
-    assert len(chapters) >= 19 and len(notebooks) >= 19
-    assert len(audit.violations) == len(audit.pages)
-    code_checked = audit.code_checked_on
-    assert any(path.startswith("notebooks/") for path in code_checked), "no notebook code was checked"
-    assert any(not path.startswith("notebooks/") for path in code_checked), "no chapter code was checked"
-    expected = SCHEMES[VARIANTS[audit.variant]["color_scheme"]]
-    wrong_palette = {path: scheme for path, scheme in audit.schemes.items() if scheme != expected}
-    assert wrong_palette == {}, f"the page did not take the reader's palette ({expected})"
+class AuditOfOneVariant:
+    """The audit's checks, for the variant a subclass names. A class per variant: pytest-xdist
+    (`--dist loadscope`) runs each class on one worker, the four side by side on the cores."""
+
+    variant = ""
+
+    def test_the_audit_covers_every_chapter_and_notebook_in_the_palette_asked_for(self, audit):
+        chapters = [path for path in audit.pages if not path.startswith("notebooks/")]
+        notebooks = [path for path in audit.pages if path.startswith("notebooks/")]
+        assert len(chapters) >= 19 and len(notebooks) >= 19
+        assert len(audit.violations) == len(audit.pages)
+        code_checked = audit.code_checked_on
+        assert any(path.startswith("notebooks/") for path in code_checked), "no notebook code was checked"
+        assert any(not path.startswith("notebooks/") for path in code_checked), "no chapter code was checked"
+        expected = SCHEMES[VARIANTS[audit.variant]["color_scheme"]]
+        wrong_palette = {path: scheme for path, scheme in audit.schemes.items() if scheme != expected}
+        assert wrong_palette == {}, f"the page did not take the reader's palette ({expected})"
+
+    def test_every_page_loads_with_one_heading(self, audit):
+        assert {path: loaded for path, loaded in audit.loaded.items() if loaded != (True, 1)} == {}
+
+    def test_code_fits_without_scrolling_on_a_wide_screen(self, audit):
+        """Snippet lines are at most 100 columns (ruff), which fit at 1440 px; outputs wrap instead."""
+        if VARIANTS[audit.variant]["viewport"]["width"] < 1440:
+            pytest.skip("on a phone, wide code scrolls inside its own box: see the phone test below")
+        chapters = {path: lines for path, lines in audit.overflowing_code.items() if not path.startswith("notebooks/")}
+        assert chapters == {}, "these code blocks scroll sideways; their longest line is shown"
+
+    def test_no_serious_or_critical_accessibility_violations(self, audit):
+        assert audit.failing() == [], f"axe-core found, in {audit.seconds:.0f} s:\n" + "\n".join(audit.failing())
+
+    def test_pages_stay_within_the_page_weight_budget(self, audit):
+        weights = {
+            path: sum(n for kind, n in kinds.items() if kind != "search index")
+            for path, kinds in audit.transfers.items()
+        }
+        chapters = {path: n for path, n in weights.items() if not path.startswith("notebooks/")}
+        notebooks = {path: n for path, n in weights.items() if path.startswith("notebooks/")}
+        assert all(kinds.get("html") and kinds.get("css") and kinds.get("js") for kinds in audit.transfers.values())
+        assert {path: n for path, n in chapters.items() if n > PAGE_BUDGET} == {}, f"over {PAGE_BUDGET:,} bytes"
+        assert {path: n for path, n in notebooks.items() if n > NOTEBOOK_PAGE_BUDGET} == {}, (
+            f"over {NOTEBOOK_PAGE_BUDGET:,} bytes"
+        )
+        index = max(kinds.get("search index", 0) for kinds in audit.transfers.values())
+        assert index <= SEARCH_INDEX_BUDGET, f"the search index weighs {index:,} bytes"
 
 
-def test_every_page_loads_with_one_heading(audit):
-    assert {path: loaded for path, loaded in audit.loaded.items() if loaded != (True, 1)} == {}
+class TestAudit1440Light(AuditOfOneVariant):
+    variant = "1440-light"
 
 
-def test_code_fits_without_scrolling_on_a_wide_screen(audit):
-    """Snippet lines are at most 100 columns (ruff), which fit at 1440 px; outputs wrap instead."""
-    if VARIANTS[audit.variant]["viewport"]["width"] < 1440:
-        pytest.skip("on a phone, wide code scrolls inside its own box: see the phone test below")
-    chapters = {path: lines for path, lines in audit.overflowing_code.items() if not path.startswith("notebooks/")}
-    assert chapters == {}, "these code blocks scroll sideways; their longest line is shown"
+class TestAudit1440Dark(AuditOfOneVariant):
+    variant = "1440-dark"
 
 
-def test_no_serious_or_critical_accessibility_violations(audit):
-    assert audit.failing() == [], f"axe-core found, in {audit.seconds:.0f} s:\n" + "\n".join(audit.failing())
+class TestAudit390Light(AuditOfOneVariant):
+    variant = "390-light"
 
 
-def test_pages_stay_within_the_page_weight_budget(audit):
-    weights = {
-        path: sum(n for kind, n in kinds.items() if kind != "search index") for path, kinds in audit.transfers.items()
-    }
-    chapters = {path: n for path, n in weights.items() if not path.startswith("notebooks/")}
-    notebooks = {path: n for path, n in weights.items() if path.startswith("notebooks/")}
-    assert all(kinds.get("html") and kinds.get("css") and kinds.get("js") for kinds in audit.transfers.values())
-    assert {path: n for path, n in chapters.items() if n > PAGE_BUDGET} == {}, f"over {PAGE_BUDGET:,} bytes"
-    assert {path: n for path, n in notebooks.items() if n > NOTEBOOK_PAGE_BUDGET} == {}, (
-        f"over {NOTEBOOK_PAGE_BUDGET:,} bytes"
-    )
-    index = max(kinds.get("search index", 0) for kinds in audit.transfers.values())
-    assert index <= SEARCH_INDEX_BUDGET, f"the search index weighs {index:,} bytes"
+class TestAudit390Dark(AuditOfOneVariant):
+    variant = "390-dark"
 
 
 def run_axe(page, selector: str) -> list[dict]:
