@@ -51,6 +51,28 @@ def snippet_run(request):
     return get
 
 
+# Files that take long, with no need of the site build (the workers start with them while it
+# runs) and with it (started first among those that wait for it, so that short ones end the run).
+LONG_WITHOUT_THE_SITE = ("test_claims.py", "test_witnesses.py", "test_pipeline_cannot_be_fooled.py")
+LONG_WITH_THE_SITE = ("test_notebooks.py", "test_browser.py", "test_breaking_a_claim.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Hand the files to the pytest-xdist workers (--dist loadfile, --no-loadscope-reorder) in
+    this order: the long ones that need no site, the other ones that need none, then those that
+    wait for the site build, long ones first. A worker that took a waiting file early would sit
+    idle while the build runs."""
+    waits = {item.path for item in items if "site" in getattr(item, "fixturenames", ())}
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        name = item.path.name
+        if item.path in waits:
+            return (2, LONG_WITH_THE_SITE.index(name)) if name in LONG_WITH_THE_SITE else (3, 0)
+        return (0, LONG_WITHOUT_THE_SITE.index(name)) if name in LONG_WITHOUT_THE_SITE else (1, 0)
+
+    items.sort(key=rank)  # stable: each file keeps its own order
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the strict build of the site now if a selected test needs it: the other tests run
     while it builds."""
