@@ -164,8 +164,8 @@ def audited_pages(browser, base_url, site) -> list[str]:
 
 # Run by `make test` as a step of its own (`pytest -m audit --dist loadscope`), a class per variant
 # so that the variants run side by side on the cores: see docs/contributing.md, "Accessibility and
-# page weight". (Marks on a fixture's parameters never reach pytest-xdist's loadgroup: with pytest
-# 9.2 it cannot rename the tests to group them, so the variants ran one after the other there.)
+# page weight". (Not xdist_group marks with --dist loadgroup: pytest-xdist 3.8 groups tests by
+# renaming them, which pytest 9.2 no longer lets it do, so every worker audited every variant.)
 pytestmark = pytest.mark.audit
 
 
