@@ -1,5 +1,7 @@
 """Figures drawn by their snippets (`# guide: figure=name.svg`): collected by the runner, shown
-inline on the page in both palettes with their alt text, and carried into the notebook."""
+inline on the page in both palettes with their alt text, and carried into the notebook. A figure
+follows the model it draws: change the model, and the figure changes and the claim citing the old
+number fails the build."""
 
 from __future__ import annotations
 
@@ -82,3 +84,51 @@ def test_the_page_shows_the_figure_inline_and_the_notebook_carries_it(tmp_path):
     outputs = [output for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]]
     figures = [output["data"] for output in outputs if "image/svg+xml" in output.get("data", {})]
     assert len(figures) == 1 and f'aria-label="{alt}"' in "".join(figures[0]["text/html"])  # named there too
+
+
+PARAMETER_FIGURE = """# guide: figure=parameters.svg
+\"\"\"Each layer's parameter count, drawn from the model.\"\"\"
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from torch import nn
+
+plt.rcParams["svg.hashsalt"] = "guide"
+model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+counts = {name: sum(p.numel() for p in layer.parameters()) for name, layer in model.named_children()}
+counts = {name: count for name, count in counts.items() if count}
+fig, ax = plt.subplots(figsize=(3, 2))
+ax.bar(list(counts), list(counts.values()))
+fig.savefig("parameters.svg", metadata={"Date": None})
+total = sum(p.numel() for p in model.parameters())
+print("parameters per layer:", counts, "total:", total)
+assert total == sum(counts.values())
+"""
+
+
+def test_changing_the_model_a_figure_draws_changes_the_figure_and_fails_the_claim_citing_it(tmp_path):
+    guide = TinyGuide(tmp_path / "guide")
+    snippet = guide.write("snippets/part/02_second.py", PARAMETER_FIGURE)
+    guide.write(
+        "docs/part/second.md",
+        '# Second\n\nThe model has **23**{ data-claim="part/02_second.py:total" } parameters.\n\n'
+        '```python exec="on" title="snippets/part/02_second.py" alt="Bars: 15 parameters, then 8"\n'
+        '--8<-- "snippets/part/02_second.py"\n```\n',
+    )
+    assert guide.build(tmp_path / "site").returncode == 0
+    before = run_snippet(snippet, device="cpu").figures["parameters.svg"]
+
+    guide.write(
+        "snippets/part/02_second.py",
+        PARAMETER_FIGURE.replace("(4, 3), nn.ReLU(), nn.Linear(3,", "(4, 5), nn.ReLU(), nn.Linear(5,"),
+    )
+    after = run_snippet(snippet, device="cpu").figures["parameters.svg"]
+    assert after != before, "the figure did not follow the model"
+    assert run_snippet(snippet, device="cpu").figures["parameters.svg"] == after  # and not by chance
+    result = guide.build(tmp_path / "site-changed")
+    assert result.returncode != 0
+    assert (
+        "docs/part/second.md:3: the page says '23' for snippets/part/02_second.py:total, but the snippet computed 37"
+    ) in result.stderr
