@@ -101,12 +101,19 @@ def test_a_torchrun_cell_runs_as_written(site, kernel):
     launch = next(index for index, cell in enumerate(cells) if TORCHRUN_CELL.match(cell.source))
     pair = [cells[launch - 1], cells[launch]]
     shown = printed(pair[1])
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%reset -f"), *pair])
-    execute(notebook, manager, workdir)
+    for _ in range(3):  # gloo's abort at exit, which the DDP page describes, is not the notebook's fault
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%reset -f"), *pair])
+        execute(notebook, manager, workdir)
+        if GLOO_EXIT_ABORT not in printed(pair[1]):
+            break
     # torchrun interleaves the ranks' lines, after its own log lines (the OMP_NUM_THREADS notice);
     # the page labels each line with its rank and puts rank 0's first.
     from_ranks = [line for line in printed(pair[1]).splitlines() if not TORCHRUN_LOG_LINE.match(line)]
     assert sorted(from_ranks) == sorted(line.split(": ", 1)[1] for line in shown.splitlines())
 
 
+# With gloo on torch 2.13 a rank sometimes aborts after all its work and output, as it tears down
+# (docs/distributed/ddp.md says so); torchrun then prints its failure report. Seen once in a clean-
+# clone CI run of this test; the cell is run again, at most twice more, when that is the failure.
+GLOO_EXIT_ABORT = "terminate called without an active exception"
 TORCHRUN_LOG_LINE = re.compile(r"^[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ ")  # glog style, as torchrun logs
