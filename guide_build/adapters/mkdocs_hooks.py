@@ -10,6 +10,7 @@ notebook links and the "verified" stamp. Any problem is logged as a warning, whi
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -238,8 +239,15 @@ def _published_site_url(config) -> str:
     build wrote, and finds their pages rendered."""
     if not config.config_file_path:
         return config["site_url"]
-    with open(config.config_file_path, "rb") as file:
-        return yaml_load(file).get("site_url") or config["site_url"]
+    path = Path(config.config_file_path)
+    return _site_url_in(path, path.stat().st_mtime_ns) or config["site_url"]
+
+
+@functools.lru_cache(maxsize=4)
+def _site_url_in(config_file: Path, _modified: int) -> str | None:
+    """Read once per version of mkdocs.yml, not once per notebook of every rebuild."""
+    with config_file.open("rb") as file:
+        return yaml_load(file).get("site_url")
 
 
 @event_priority(-50)  # after mkdocs-jupyter, which makes each notebook a page with a renderer of its own

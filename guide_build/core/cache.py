@@ -138,6 +138,7 @@ def runner_code() -> str:
     return digest.hexdigest()
 
 
+@functools.cache  # like installed_packages: the environment of one process; read hundreds of times a build
 def torch_version() -> str:
     return importlib.metadata.version("torch")
 
