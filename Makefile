@@ -19,7 +19,7 @@ build: $(INSTALLED)  ## Build the site into site/, failing on any warning
 # pytest writes .cache/test-session-finished when its session ends normally: a run killed from
 # inside (os._exit in code under test) cannot pass with no summary.
 # Then the accessibility audit of every page in four variants (tests/test_accessibility.py), a
-# step of its own: its variants run side by side, one per core (AUDIT=no skips it, for CI parts).
+# step of its own: its four variants run two at a time, a test class each (AUDIT=no skips it, for CI parts).
 AUDIT ?= yes
 test: $(INSTALLED) browser  ## Run the whole test suite (it includes the strict build), then the accessibility audit
 	rm -f .cache/test-session-finished

@@ -22,6 +22,7 @@ import pytest
 from conftest import BIN, CUDA, DEVICES, PAGES, executed_snippets
 from jupyter_client import KernelManager
 from nbclient import NotebookClient
+from torchrun_conformance import GLOO_EXIT_ABORT
 
 from guide_build.core.page_source import displayed_lines
 from guide_build.core.snippet_options import options_of
@@ -112,8 +113,4 @@ def test_a_torchrun_cell_runs_as_written(site, kernel):
     assert sorted(from_ranks) == sorted(line.split(": ", 1)[1] for line in shown.splitlines())
 
 
-# With gloo on torch 2.13 a rank sometimes aborts after all its work and output, as it tears down
-# (docs/distributed/ddp.md says so); torchrun then prints its failure report. Seen once in a clean-
-# clone CI run of this test; the cell is run again, at most twice more, when that is the failure.
-GLOO_EXIT_ABORT = "terminate called without an active exception"
 TORCHRUN_LOG_LINE = re.compile(r"^[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ ")  # glog style, as torchrun logs
