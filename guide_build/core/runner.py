@@ -24,9 +24,9 @@ from pathlib import Path
 from guide_build.core.snippet_options import CUDA_TIMEOUT_FACTOR, DEFAULT_OUTPUT_LIMIT, BadOption, options_of
 
 DEVICES = ("auto", "cpu", "cuda")
-# Snippets compute on one CPU thread, as each of torchrun's workers does: a float sum split across
-# threads adds up in an order that depends on the core count, so the last digits a page prints
-# would change with the machine that built it. (It also keeps two runs side by side from fighting
+# Snippets compute on one CPU thread, as torchrun's workers do when it starts several per machine:
+# a float sum split across threads adds up in an order that depends on the thread count (by
+# default the core count), so the last digits a page prints would change with the machine. (It also keeps two runs side by side from fighting
 # over the cores.)
 ONE_THREAD = "1"
 _SERVER_START_TIMEOUT = 120.0  # seconds to import torch on a busy machine
