@@ -73,7 +73,7 @@ def test_notebook_runs_top_to_bottom(site, page, kernel, snippet_run):
             build_device = "cuda" if CUDA else "cpu"  # what the build's "auto" run used
             assert printed(cell) == snippet_run(snippet, build_device).output, f"{cell.source}: not the page's output"
             cell.source = f"# {cell.source} (checked above)"
-    notebook.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(FRESH_NAMESPACE))
     execute(notebook, manager, workdir)
     for cell in code_cells:
         assert not [output for output in cell.outputs if output.output_type == "error"]
@@ -81,6 +81,11 @@ def test_notebook_runs_top_to_bottom(site, page, kernel, snippet_run):
             assert any(output.get("text") for output in cell.outputs), f"a cell printed nothing:\n{cell.source[:200]}"
 
 
+# Before each notebook: the last one's names dropped; then torch imported and everything the kernel
+# holds frozen, out of the garbage collector's way (its collections walked those hundreds of
+# thousands of objects again and again: a third of the run). What a notebook creates is collected
+# as in a reader's kernel, and no name is bound: a notebook that forgets an import still fails.
+FRESH_NAMESPACE = '%reset -f\n__import__("torch")\n__import__("gc").collect()\n__import__("gc").freeze()'
 TORCHRUN_CELL = re.compile(r"^!torchrun --nproc-per-node (?P<ranks>\d+) (?P<file>\w+\.py)$")
 
 
@@ -103,7 +108,7 @@ def test_a_torchrun_cell_runs_as_written(site, kernel):
     pair = [cells[launch - 1], cells[launch]]
     shown = printed(pair[1])
     for _ in range(3):  # gloo's abort at exit, which the DDP page describes, is not the notebook's fault
-        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%reset -f"), *pair])
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FRESH_NAMESPACE), *pair])
         execute(notebook, manager, workdir)
         if GLOO_EXIT_ABORT not in printed(pair[1]):
             break
