@@ -373,6 +373,29 @@ def test_dirty_rebuild_redoes_a_page_whose_snippet_changed(tmp_path, monkeypatch
     assert not built.exists()
 
 
+def test_a_notebook_is_made_again_when_its_page_a_file_it_shows_or_a_run_changes(tmp_path, monkeypatch):
+    from guide_build.core import notebooks
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "c").mkdir(parents=True)
+    snippet = write(tmp_path / "snippets" / "c" / "01_s.py", "# --8<-- [start:a]\nx = 1\n# --8<-- [end:a]\nprint(x)\n")
+    page = '```python exec="on" title="snippets/c/01_s.py"\n--8<-- "snippets/c/01_s.py"\n```\n'
+    runs = {"snippets/c/01_s.py": "key-1"}
+
+    def digest(markdown=page):
+        return notebooks.inputs_digest(markdown, "https://example.org/", "torch 2 on CPU", runs.get)
+
+    first = digest()
+    assert digest() == first
+    assert digest(page + "More prose.\n") != first
+    assert digest(page + '--8<-- "snippets/c/01_s.py:a"\n') != first
+    runs["snippets/c/01_s.py"] = None  # its run failed, or is not in the cache yet
+    assert digest() != first
+    runs["snippets/c/01_s.py"] = "key-1"
+    snippet.write_text(snippet.read_text() + "# an edit that changes what the cell shows\n")
+    assert digest() != first
+
+
 def test_home_page_table_is_rebuilt_when_its_counts_change(tmp_path, monkeypatch):
     from types import SimpleNamespace
 

@@ -225,6 +225,8 @@ def test_serve_survives_a_hang_and_recovers_when_the_file_is_fixed(tmp_path):
         guide.write(snippet, good)
         url = f"http://127.0.0.1:{port}/guide/part/second/"
         wait_for(lambda: "tensor([[0.0000" in fetch(url), 120, log_path)
+        notebook = f"http://127.0.0.1:{port}/guide/notebooks/part/second/second.ipynb"
+        assert "tensor([[0.0000" in fetch(notebook), "the page's notebook was not made again with the fixed run"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -26,7 +26,14 @@ from mkdocs.utils.yaml import yaml_load
 
 from guide_build.adapters import markdown_exec_fence as fence
 from guide_build.core import gpu_record, inventory, notebook_pages, notebooks, runner, stamp
-from guide_build.core.cache import cached_run, cached_runs, device_description, source_files, torch_version
+from guide_build.core.cache import (
+    cached_key,
+    cached_run,
+    cached_runs,
+    device_description,
+    source_files,
+    torch_version,
+)
 from guide_build.core.claims import Claim, claim_error, find_claims
 from guide_build.core.markers import render_markers
 from guide_build.core.page_source import (
@@ -214,15 +221,28 @@ def on_page_context(context, page, **_):
     return context
 
 
+# Each page's notebook as this process last made it: the digest of what it was made from, and
+# whether it has code. A rebuild of `mkdocs serve` makes again only the notebooks whose page or
+# snippets changed (making all of them was a third of a rebuild that executes nothing).
+_notebooks_made: dict[str, tuple[str, bool]] = {}
+
+
 def _publish_notebook(page: File, files: Files, config) -> None:
     markdown = Path(page.abs_src_path).read_text(encoding="utf-8")
+    site_url = _published_site_url(config)
     environment = f"torch {torch_version()} on {device_description()}"
-    notebook = notebooks.notebook_for_page(markdown, page.src_uri, _published_site_url(config), _run_of, environment)
-    if not any(cell.cell_type == "code" for cell in notebook.cells):
+    source = _notebook_path(page.src_uri)
+    made_from = notebooks.inputs_digest(markdown, site_url, environment, cached_key)
+    made = _notebooks_made.get(page.src_uri)
+    if made is None or made[0] != made_from or (made[1] and not (NOTEBOOK_SOURCE_DIR / source).is_file()):
+        notebook = notebooks.notebook_for_page(markdown, page.src_uri, site_url, _run_of, environment)
+        has_code = any(cell.cell_type == "code" for cell in notebook.cells)
+        if has_code:
+            notebooks.write_if_changed(notebook, NOTEBOOK_SOURCE_DIR / source)
+        made = _notebooks_made[page.src_uri] = (made_from, has_code)
+    if not made[1]:
         return
     _pages_with_notebooks.add(page.src_uri)
-    source = _notebook_path(page.src_uri)
-    notebooks.write_if_changed(notebook, NOTEBOOK_SOURCE_DIR / source)
     files.append(
         File(
             source,

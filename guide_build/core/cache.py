@@ -82,6 +82,12 @@ def lookup(path: str | Path, *, device: str = "auto") -> runner.SnippetRun | Non
     return runner.SnippetRun(**json.loads(entry.read_text(encoding="utf-8")))
 
 
+def cached_key(path: str | Path, *, device: str = "auto") -> str | None:
+    """The cache key of this version of the snippet if its run is in the cache, else None."""
+    key = cache_key(path, device)
+    return key if (cache_dir() / f"{key}.json").is_file() else None
+
+
 def cached_runs(paths: list[str | Path], *, device: str = "auto") -> None:
     """Fill the cache for these snippets, running the missing ones side by side (one per core).
     Failures are not stored on disk; whoever shows the snippet reports the failure."""

@@ -8,6 +8,7 @@ programs. The notebook is never kept by hand: edit the page or the snippet inste
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections.abc import Callable
@@ -70,6 +71,20 @@ def notebook_for_page(
     notebook.metadata["language_info"] = {"name": "python"}
     notebook.metadata["pytorch_builders_guide"] = {"page": f"docs/{page}", "built_with": environment}
     return notebook
+
+
+def inputs_digest(markdown: str, site_url: str, environment: str, run_key: Callable[[str], str | None]) -> str:
+    """A digest of what `notebook_for_page` reads: the page, each file it includes, and the key of
+    the run whose output a notebook cell shows (`run_key(snippet)`, None when there is none). The
+    same digest, the same notebook."""
+    digest = hashlib.sha256("\0".join([markdown, site_url, environment]).encode())
+    for line in markdown.split("\n"):
+        include = INCLUDE_RE.match(line)
+        if include:
+            path = Path(include["target"].partition(":")[0])
+            digest.update(f"\0{include['target']}\0{path.is_file() and run_key(str(path))}\0".encode())
+            digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
 
 
 def write_if_changed(notebook: nbformat.NotebookNode, path: Path) -> None:
