@@ -29,9 +29,9 @@ from guide_build.core import gpu_record, inventory, notebook_pages, notebooks, r
 from guide_build.core.cache import (
     cached_key,
     cached_run,
-    cached_runs,
     device_description,
     source_files,
+    start_runs,
     torch_version,
 )
 from guide_build.core.claims import Claim, claim_error, find_claims
@@ -58,22 +58,28 @@ _notebook_pages = {"rendered": 0, "cached": 0}  # this build's
 _SNIPPET_LINK_RE = re.compile(r'href="' + re.escape(SNIPPET_LINK_PREFIX) + r'([^"]+)"')
 
 
-def on_startup(command, **_):
+def on_startup(command, dirty=False, **_):
     """`mkdocs serve` starts the snippet server at once, so that the first edit does not wait for
     it to import torch; a build starts it only if a snippet is not in the cache."""
+    _build["dirty"] = dirty
     if command == "serve":
         runner.prestart()
 
 
+_build = {"dirty": False}  # `--dirty`: MkDocs skips a page whose source is older than its built file
+
+
 @event_priority(50)  # before mkdocs-jupyter, which turns the generated notebooks into pages
 def on_files(files: Files, config, **_) -> Files:
-    _run_every_example(files)
+    running = _start_every_example(files)
     for path in sorted(SNIPPETS_DIR.rglob("*.py")):
         files.append(File(path.as_posix(), src_dir=".", dest_dir=config["site_dir"], use_directory_urls=False))
     _refuse_hand_written_notebooks(files)
-    for page in list(files.documentation_pages()):
-        if page.src_uri.endswith(".md") and "/" in page.src_uri:  # chapters, not the home page
-            _publish_notebook(page, files, config)
+    _notebooks_to_make.clear()
+    for page in files.documentation_pages():
+        examples = [snippet for snippet in _examples_of(page) if Path(snippet).is_file()]
+        if page.src_uri.endswith(".md") and "/" in page.src_uri and examples:  # chapters that run code
+            _publish_notebook(page, files, config, waits=bool(running & set(examples)))
     for name, text in notebook_pages.assets().items():  # the styles and script every notebook page links
         files.append(File.generated(config, f"notebooks/{name}", content=text))
     _notebook_pages.update(rendered=0, cached=0)
@@ -82,15 +88,19 @@ def on_files(files: Files, config, **_) -> Files:
     return files
 
 
-def _run_every_example(files: Files) -> None:
-    """Run (or find in the cache) every example the pages include, several at a time; the pages
-    and notebooks then read the results. Failures are reported where a page shows the example."""
-    snippets: set[str] = set()
+def _start_every_example(files: Files) -> set[str]:
+    """Start the runs of the examples the pages include that are not in the cache, several at a
+    time; the pages and notebooks wait for those they show. Returns the snippets started. A
+    failure is reported where a page shows the example."""
+    snippets: dict[str, None] = {}  # in the order the build renders the pages that show them
     for page in files.documentation_pages():
         if page.src_uri.endswith(".md"):
-            text = Path(page.abs_src_path).read_text(encoding="utf-8")
-            snippets.update(s for s in whole_file_includes(text) if Path(s).is_file())
-    cached_runs(sorted(snippets))
+            snippets.update(dict.fromkeys(snippet for snippet in _examples_of(page) if Path(snippet).is_file()))
+    return set(start_runs(list(snippets)))
+
+
+def _examples_of(page: File) -> list[str]:
+    return whole_file_includes(Path(page.abs_src_path).read_text(encoding="utf-8"))
 
 
 def _refuse_hand_written_notebooks(files: Files) -> None:
@@ -221,36 +231,47 @@ def on_page_context(context, page, **_):
     return context
 
 
-# Each page's notebook as this process last made it: the digest of what it was made from, and
-# whether it has code. A rebuild of `mkdocs serve` makes again only the notebooks whose page or
-# snippets changed (making all of them was a third of a rebuild that executes nothing).
-_notebooks_made: dict[str, tuple[str, bool]] = {}
+# The digest of what each page's notebook was made from, as this process last made it: a rebuild
+# of `mkdocs serve` makes again only the notebooks whose page, shown files or runs changed (making
+# all of them was a third of a rebuild that executes nothing).
+_notebooks_made: dict[str, str] = {}
+# Notebooks of pages with runs still going on, by the notebook's path: each is made just before its
+# own page is built (`on_pre_page`), so the pages render meanwhile.
+_notebooks_to_make: dict[str, File] = {}
 
 
-def _publish_notebook(page: File, files: Files, config) -> None:
-    markdown = Path(page.abs_src_path).read_text(encoding="utf-8")
-    site_url = _published_site_url(config)
-    environment = f"torch {torch_version()} on {device_description()}"
-    source = _notebook_path(page.src_uri)
-    made_from = notebooks.inputs_digest(markdown, site_url, environment, cached_key)
-    made = _notebooks_made.get(page.src_uri)
-    if made is None or made[0] != made_from or (made[1] and not (NOTEBOOK_SOURCE_DIR / source).is_file()):
-        notebook = notebooks.notebook_for_page(markdown, page.src_uri, site_url, _run_of, environment)
-        has_code = any(cell.cell_type == "code" for cell in notebook.cells)
-        if has_code:
-            notebooks.write_if_changed(notebook, NOTEBOOK_SOURCE_DIR / source)
-        made = _notebooks_made[page.src_uri] = (made_from, has_code)
-    if not made[1]:
-        return
+def _publish_notebook(page: File, files: Files, config, waits: bool) -> None:
+    notebook = _notebook_path(page.src_uri)
+    source = NOTEBOOK_SOURCE_DIR / notebook
+    if waits and (source.is_file() or not _build["dirty"]):
+        _notebooks_to_make[notebook] = page
+        if source.is_file():
+            os.utime(source)  # newer than its built page: a --dirty build builds it again
+    else:
+        _make_notebook(page, config)
     _pages_with_notebooks.add(page.src_uri)
     files.append(
         File(
-            source,
+            notebook,
             src_dir=str(NOTEBOOK_SOURCE_DIR),
             dest_dir=config["site_dir"],
             use_directory_urls=config["use_directory_urls"],
         )
     )
+
+
+def _make_notebook(page: File, config) -> None:
+    """Write the page's notebook, unless this process made it from the same inputs already."""
+    markdown = Path(page.abs_src_path).read_text(encoding="utf-8")
+    site_url = _published_site_url(config)
+    environment = f"torch {torch_version()} on {device_description()}"
+    path = NOTEBOOK_SOURCE_DIR / _notebook_path(page.src_uri)
+    made_from = notebooks.inputs_digest(markdown, site_url, environment, cached_key)
+    if _notebooks_made.get(page.src_uri) == made_from and path.is_file():
+        return
+    notebook = notebooks.notebook_for_page(markdown, page.src_uri, site_url, _run_of, environment)
+    notebooks.write_if_changed(notebook, path)
+    _notebooks_made[page.src_uri] = made_from
 
 
 def _published_site_url(config) -> str:
@@ -273,6 +294,8 @@ def _site_url_in(config_file: Path, _modified: int) -> str | None:
 @event_priority(-50)  # after mkdocs-jupyter, which makes each notebook a page with a renderer of its own
 def on_pre_page(page, config, files, **_):
     if page.file.src_uri.startswith("notebooks/") and page.file.src_uri.endswith(".ipynb"):
+        if page.file.src_uri in _notebooks_to_make:  # its runs were going on when the build started
+            _make_notebook(_notebooks_to_make.pop(page.file.src_uri), config)
         page.render = lambda config, files: _render_notebook_page(page)
     return page
 

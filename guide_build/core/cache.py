@@ -19,7 +19,8 @@ import json
 import os
 import platform
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -49,8 +50,11 @@ DEFAULT_CACHE_DIR = Path(".cache") / "snippet-runs"
 
 # Failures of the current build, by cache key: a page and its notebook that show one failed
 # example do not each wait for it to fail again (a hang would cost its time limit every time).
-# Never written to disk, and forgotten when the next build starts (`cached_runs`).
+# Never written to disk, and forgotten when the next build starts (`start_runs`).
 _failures: dict[str, runner.SnippetFailed] = {}
+# Runs that `start_runs` began, by cache key: whoever needs one meanwhile waits for it.
+_started: dict[str, Future] = {}
+_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="snippet-run")
 
 
 def cached_run(path: str | Path, *, device: str = "auto") -> runner.SnippetRun:
@@ -61,6 +65,12 @@ def cached_run(path: str | Path, *, device: str = "auto") -> runner.SnippetRun:
     key = cache_key(path, device)
     if key in _failures:
         raise _failures[key]
+    if key in _started:
+        return _started[key].result()
+    return _run_and_store(path, device, key)
+
+
+def _run_and_store(path: str | Path, device: str, key: str) -> runner.SnippetRun:
     entry = cache_dir() / f"{key}.json"
     try:
         run = runner.run_snippet(path, device=device)
@@ -68,7 +78,7 @@ def cached_run(path: str | Path, *, device: str = "auto") -> runner.SnippetRun:
         _failures[key] = failure
         raise
     entry.parent.mkdir(parents=True, exist_ok=True)
-    temporary = entry.with_suffix(f".{os.getpid()}.tmp")
+    temporary = entry.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_text(json.dumps(asdict(run)), encoding="utf-8")
     temporary.replace(entry)
     return run
@@ -88,15 +98,32 @@ def cached_key(path: str | Path, *, device: str = "auto") -> str | None:
     return key if (cache_dir() / f"{key}.json").is_file() else None
 
 
+def start_runs(paths: list[str | Path], *, device: str = "auto") -> list[str]:
+    """Start the runs of these snippets that are not in the cache, side by side (one per core),
+    and return at once, with the snippets started: `cached_run` waits for the one it needs. A new
+    build: what failed in the last one is run again."""
+    _failures.clear()
+    for key in [key for key, future in _started.items() if future.done()]:
+        del _started[key]
+    started = []
+    for path in paths:
+        if not Path(path).is_file():
+            continue  # deleted or renamed since the pages were read: reported where a page shows it
+        key = cache_key(path, device)
+        if key not in _started and not (cache_dir() / f"{key}.json").is_file():
+            _started[key] = _pool.submit(_run_and_store, path, device, key)
+            started.append(str(path))
+    return started
+
+
 def cached_runs(paths: list[str | Path], *, device: str = "auto") -> None:
-    """Fill the cache for these snippets, running the missing ones side by side (one per core).
-    Failures are not stored on disk; whoever shows the snippet reports the failure."""
-    _failures.clear()  # a new build: what failed in the last one is run again
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for future in [pool.submit(cached_run, path, device=device) for path in paths]:
-            # A file deleted or renamed since the pages were read is reported where a page shows it.
-            with contextlib.suppress(runner.SnippetFailed, FileNotFoundError):
-                future.result()
+    """Fill the cache for these snippets. Failures are not stored on disk; whoever shows the
+    snippet reports the failure."""
+    start_runs(paths, device=device)
+    for path in paths:
+        # A file deleted or renamed since the pages were read is reported where a page shows it.
+        with contextlib.suppress(runner.SnippetFailed, FileNotFoundError):
+            cached_run(path, device=device)
 
 
 def cache_dir() -> Path:
