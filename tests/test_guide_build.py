@@ -373,6 +373,26 @@ def test_dirty_rebuild_redoes_a_page_whose_snippet_changed(tmp_path, monkeypatch
     assert not built.exists()
 
 
+def test_a_runner_error_in_a_block_is_reported_with_the_page_line(tmp_path, monkeypatch, caplog):
+    """pymdownx.superfences hides what a formatter raises: an error of the runner or the cache
+    (not of the snippet) must still reach the log, which fails a strict build."""
+    import markdown
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "c").mkdir(parents=True)
+    write(tmp_path / "snippets" / "c" / "01_s.py", "print(1)\n")
+
+    def broken_cache(path):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(fence, "cached_run", broken_cache)
+    monkeypatch.setattr(
+        fence, "current_page", fence.PageRecord(page="docs/p.md", block_lines={"snippets/c/01_s.py": [7]})
+    )
+    fence.format_python("print(1)\n", "python", "", {"extra": {"title": "snippets/c/01_s.py"}}, markdown.Markdown())
+    assert "docs/p.md:7: snippets/c/01_s.py could not be run: OSError: No space left on device" in caplog.text
+
+
 def test_a_notebook_is_made_again_when_its_page_a_file_it_shows_or_a_run_changes(tmp_path, monkeypatch):
     from guide_build.core import notebooks
 

@@ -76,6 +76,9 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
         current_page.failures.add(str(path))
         _log.warning(f"{where}: the example {path} failed:\n{failure.traceback_text}")
         return MarkdownConverter(md).convert(code_block("pytb", failure.traceback_text))
+    except Exception as error:  # the runner or the cache, not the snippet (superfences would hide it)
+        current_page.failures.add(str(path))
+        return _log_and_render_error(f"{where}: {path} could not be run: {type(error).__name__}: {error}", md)
     current_page.runs[str(path)] = run
     extra = dict(options["extra"])
     show_gpu = extra.pop("gpu", "") == "recorded"

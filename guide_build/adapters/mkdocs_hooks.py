@@ -29,6 +29,7 @@ from guide_build.core import gpu_record, inventory, notebook_pages, notebooks, r
 from guide_build.core.cache import (
     cached_key,
     cached_run,
+    cancel_runs,
     device_description,
     source_files,
     start_runs,
@@ -56,6 +57,10 @@ _page_witnesses: dict[str, list[Witness]] = {}
 _pages_with_notebooks: set[str] = set()
 _notebook_pages = {"rendered": 0, "cached": 0}  # this build's
 _SNIPPET_LINK_RE = re.compile(r'href="' + re.escape(SNIPPET_LINK_PREFIX) + r'([^"]+)"')
+
+
+def on_shutdown(**_):
+    cancel_runs()
 
 
 def on_startup(command, dirty=False, **_):
@@ -266,6 +271,8 @@ def _make_notebook(page: File, config) -> None:
     site_url = _published_site_url(config)
     environment = f"torch {torch_version()} on {device_description()}"
     path = NOTEBOOK_SOURCE_DIR / _notebook_path(page.src_uri)
+    for snippet in whole_file_includes(markdown):  # the runs still going first: a digest reads their keys
+        _run_of(snippet)
     made_from = notebooks.inputs_digest(markdown, site_url, environment, cached_key)
     if _notebooks_made.get(page.src_uri) == made_from and path.is_file():
         return

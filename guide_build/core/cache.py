@@ -10,7 +10,6 @@ a process of its own (guide_build.core.runner), so no other snippet can have cha
 from __future__ import annotations
 
 import ast
-import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -116,14 +115,12 @@ def start_runs(paths: list[str | Path], *, device: str = "auto") -> list[str]:
     return started
 
 
-def cached_runs(paths: list[str | Path], *, device: str = "auto") -> None:
-    """Fill the cache for these snippets. Failures are not stored on disk; whoever shows the
-    snippet reports the failure."""
-    start_runs(paths, device=device)
-    for path in paths:
-        # A file deleted or renamed since the pages were read is reported where a page shows it.
-        with contextlib.suppress(runner.SnippetFailed, FileNotFoundError):
-            cached_run(path, device=device)
+def cancel_runs() -> None:
+    """Drop the runs started and not yet begun, for a build that ends without reading them (an
+    error, Ctrl-C): the process then leaves without running them."""
+    global _pool
+    _pool.shutdown(wait=False, cancel_futures=True)
+    _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="snippet-run")
 
 
 def cache_dir() -> Path:

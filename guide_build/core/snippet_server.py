@@ -134,9 +134,9 @@ def _start(request: dict) -> _Job:
     (folder / _OUTPUT).touch()
     _import_what_it_uses(copy_dir)
     timeout = float(request["timeout"])
-    # A collection in the child would walk, and so copy page by page, every object the server
-    # holds (torch's hundreds of thousands): a third of a short snippet's time. A fresh python has
-    # none of them to walk; frozen, they are left alone.
+    # A collection in the child would walk every object the server holds (torch's hundreds of
+    # thousands), and writing to each copies its memory page from the server: a third of a short
+    # snippet's time. Frozen, they are left alone (the child's own objects are collected as usual).
     gc.freeze()
     pid = os.fork()
     if pid == 0:  # the child: never returns
