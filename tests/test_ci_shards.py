@@ -10,20 +10,29 @@ import sys
 from conftest import ROOT
 
 FILES = ["tests/test_snippets.py", "tests/test_claims.py"]
+PART_MARK = "=== part"
+# Both parts collected by one process (torch is imported once): `--splits 2 --group <i>`, as .ci/run passes them.
+COLLECT_BOTH = f"""
+import pytest
+for group in ("1", "2"):
+    print("{PART_MARK}", group, flush=True)
+    options = ["--collect-only", "-q", "-p", "no:cacheprovider", "-n", "0", "--splits", "2", "--group", group]
+    assert pytest.main([*{FILES!r}, *options]) == 0
+"""
 
 
-def part(group: int) -> tuple[list[str], int]:
-    """The tests of one of two parts, and how many the whole selection runs on this machine."""
-    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-n", "0"]
-    command += [*FILES, "--splits", "2", "--group", str(group)]
+def parts() -> tuple[list[list[str]], int]:
+    """The tests of each of the two parts, and how many the whole selection runs on this machine."""
+    command = [sys.executable, "-c", COLLECT_BOTH]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
-    total = int(re.search(r"\d+/(\d+) tests collected", result.stdout)[1])
-    without_a_gpu = re.search(r"(\d+) CUDA cases deselected", result.stdout)  # in neither part
+    outputs = result.stdout.split(PART_MARK)[1:]
+    total = int(re.search(r"\d+/(\d+) tests collected", outputs[0])[1])
+    without_a_gpu = re.search(r"(\d+) CUDA cases deselected", outputs[0])  # in neither part
     total -= int(without_a_gpu[1]) if without_a_gpu else 0
-    return [line for line in result.stdout.splitlines() if "::" in line], total
+    return [[line for line in output.splitlines() if "::" in line] for output in outputs], total
 
 
 def test_two_parts_cover_the_suite_once_each():
-    (first, total), (second, _) = part(1), part(2)
+    (first, second), total = parts()
     assert first and second and not set(first) & set(second)
     assert len(first) + len(second) == total

@@ -65,27 +65,6 @@ def test_a_themed_figure_follows_the_palette_and_keeps_its_ids_apart():
     assert "#000000" not in themed and "currentColor" in themed and "var(--md-default-bg-color, transparent)" in themed
 
 
-def test_the_page_shows_the_figure_inline_and_the_notebook_carries_it(tmp_path):
-    guide = TinyGuide(tmp_path / "guide")
-    guide.write("snippets/part/02_second.py", FIGURE_SNIPPET)
-    alt = "A line through three points that peaks at the second"
-    page = (
-        '# Second\n\nThe highest point is **3**{ data-claim="part/02_second.py:highest" }.\n\n'
-        f'```python exec="on" title="snippets/part/02_second.py" alt="{alt}"\n'
-        '--8<-- "snippets/part/02_second.py"\n```\n'
-    )
-    guide.write("docs/part/second.md", page)
-    result = guide.build(tmp_path / "site")
-    assert result.returncode == 0, result.stderr[-3000:]
-    page = BeautifulSoup((tmp_path / "site/part/second/index.html").read_text(encoding="utf-8"), "html.parser")
-    figure = page.find("figure", class_="guide-figure")
-    assert figure is not None and figure.svg["aria-label"] == alt and figure.svg["role"] == "img"
-    notebook = json.loads((tmp_path / "site/notebooks/part/second/second.ipynb").read_text(encoding="utf-8"))
-    outputs = [output for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]]
-    figures = [output["data"] for output in outputs if "image/svg+xml" in output.get("data", {})]
-    assert len(figures) == 1 and f'aria-label="{alt}"' in "".join(figures[0]["text/html"])  # named there too
-
-
 PARAMETER_FIGURE = """# guide: figure=parameters.svg
 \"\"\"Each layer's parameter count, drawn from the model.\"\"\"
 
@@ -108,18 +87,41 @@ assert total == sum(counts.values())
 """
 
 
-def test_changing_the_model_a_figure_draws_changes_the_figure_and_fails_the_claim_citing_it(tmp_path):
-    guide = TinyGuide(tmp_path / "guide")
-    snippet = guide.write("snippets/part/02_second.py", PARAMETER_FIGURE)
+ALT = "Bars: 15 parameters, then 8"
+
+
+@pytest.fixture(scope="module")
+def figure_guide(tmp_path_factory):
+    """A tiny guide whose second page shows PARAMETER_FIGURE's drawing and cites its total, built once."""
+    root = tmp_path_factory.mktemp("figure-guide")
+    guide = TinyGuide(root / "guide")
+    guide.write("snippets/part/02_second.py", PARAMETER_FIGURE)
     guide.write(
         "docs/part/second.md",
         '# Second\n\nThe model has **23**{ data-claim="part/02_second.py:total" } parameters.\n\n'
-        '```python exec="on" title="snippets/part/02_second.py" alt="Bars: 15 parameters, then 8"\n'
+        f'```python exec="on" title="snippets/part/02_second.py" alt="{ALT}"\n'
         '--8<-- "snippets/part/02_second.py"\n```\n',
     )
-    assert guide.build(tmp_path / "site").returncode == 0
-    before = run_snippet(snippet, device="cpu").figures["parameters.svg"]
+    result = guide.build(root / "site")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return guide, root / "site"
 
+
+def test_the_page_shows_the_figure_inline_and_the_notebook_carries_it(figure_guide):
+    _, site = figure_guide
+    page = BeautifulSoup((site / "part/second/index.html").read_text(encoding="utf-8"), "html.parser")
+    figure = page.find("figure", class_="guide-figure")
+    assert figure is not None and figure.svg["aria-label"] == ALT and figure.svg["role"] == "img"
+    notebook = json.loads((site / "notebooks/part/second/second.ipynb").read_text(encoding="utf-8"))
+    outputs = [output for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]]
+    figures = [output["data"] for output in outputs if "image/svg+xml" in output.get("data", {})]
+    assert len(figures) == 1 and f'aria-label="{ALT}"' in "".join(figures[0]["text/html"])  # named there too
+
+
+def test_changing_the_model_a_figure_draws_changes_the_figure_and_fails_the_claim_citing_it(figure_guide, tmp_path):
+    guide, _ = figure_guide
+    snippet = guide.root / "snippets/part/02_second.py"
+    before = run_snippet(snippet, device="cpu").figures["parameters.svg"]
     guide.write(
         "snippets/part/02_second.py",
         PARAMETER_FIGURE.replace("(4, 3), nn.ReLU(), nn.Linear(3,", "(4, 5), nn.ReLU(), nn.Linear(5,"),
