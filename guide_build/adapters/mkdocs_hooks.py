@@ -1,7 +1,9 @@
 """MkDocs hooks (mkdocs.yml `hooks:`): publish snippets and notebooks, check claims, stamp pages.
 
-`on_files` publishes every snippet file beside the pages and writes one notebook per page that
-runs snippets (mkdocs-jupyter makes it a page, guide_build.core.notebook_pages renders it).
+`on_files` starts the runs that are not in the cache (each page waits only for the runs it
+shows), publishes every snippet file beside the pages and writes one notebook per page that runs
+snippets: at once, or just before its page is built when its runs are still going (mkdocs-jupyter
+makes it a page, guide_build.core.notebook_pages renders it).
 Per page, `on_page_markdown` finds the claims in the page source; markdown-exec then runs the page's snippets through guide_build.adapters.markdown_exec_fence, which records
 them in `fence.current_page`; `on_page_content` checks each claim against those runs, adds the
 notebook links and the "verified" stamp. Any problem is logged as a warning, which

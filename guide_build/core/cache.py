@@ -162,8 +162,14 @@ def installed_packages() -> str:
 
 def runner_code() -> str:
     """A digest of the code that runs a snippet and reads its results."""
+    return _digest_of(tuple((path, path.stat().st_mtime_ns, path.stat().st_size) for path in RUNNER_FILES))
+
+
+@functools.lru_cache(maxsize=8)
+def _digest_of(versions: tuple[tuple[Path, int, int], ...]) -> str:
+    """Read once per version of the files: a rebuild asks for it hundreds of times."""
     digest = hashlib.sha256()
-    for path in RUNNER_FILES:
+    for path, _, _ in versions:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
