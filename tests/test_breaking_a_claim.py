@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from site_build import build_site
+from site_build import build_command
 
 SNIPPET = "snippets/worked_examples/01_parameter_count.py"
 PROSE_PAGE = "docs/worked-examples/tied-weight.md"
@@ -62,27 +62,44 @@ def replace_once(path: Path, old: str, new: str, first_line_starting: str | None
     return line
 
 
-def test_build_fails_naming_the_snippet_line_and_the_page_line(broken_guide, tmp_path):
-    copy, messages = broken_guide
-    result = build_site(copy, tmp_path / "site", env=SHARED_CACHES)
-    assert result.returncode != 0
-    assert messages["snippet"] in result.stderr
-    assert messages["prose"] in result.stderr
-    assert "Aborted with" in result.stdout + result.stderr
-
-
-def test_tests_fail_naming_the_snippet_line_and_the_page_line(broken_guide):
-    copy, messages = broken_guide
+@pytest.fixture(scope="module")
+def started(broken_guide, tmp_path_factory):
+    """The strict build of the broken copy and its tests, started side by side (each takes a few
+    seconds, and they share nothing but the read-only caches of the session's build)."""
+    copy, _ = broken_guide
+    build_command_line, build_environment = build_command(tmp_path_factory.mktemp("broken-site"), SHARED_CACHES)
     selection = [
         "tests/test_snippets.py",
         "tests/test_claims.py",
         "-k",
         "(01_parameter_count or tied-weight) and not fresh_run",
     ]
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *selection]
-    result = subprocess.run(
-        command, cwd=copy, capture_output=True, text=True, timeout=600, env={**os.environ, "REQUIRE_CUDA": ""}
-    )
-    assert result.returncode == 1, result.stdout[-3000:]
-    assert messages["snippet"] in result.stdout
-    assert messages["prose"] in result.stdout
+    tests_command_line = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *selection]
+    processes = {
+        "build": subprocess.Popen(build_command_line, cwd=copy, env=build_environment, **CAPTURED),
+        "tests": subprocess.Popen(tests_command_line, cwd=copy, env={**os.environ, "REQUIRE_CUDA": ""}, **CAPTURED),
+    }
+    yield processes
+    for process in processes.values():
+        process.kill()
+        process.wait()
+
+
+CAPTURED = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+
+
+def test_build_fails_naming_the_snippet_line_and_the_page_line(broken_guide, started):
+    _, messages = broken_guide
+    stdout, stderr = started["build"].communicate(timeout=900)
+    assert started["build"].returncode != 0
+    assert messages["snippet"] in stderr
+    assert messages["prose"] in stderr
+    assert "Aborted with" in stdout + stderr
+
+
+def test_tests_fail_naming_the_snippet_line_and_the_page_line(broken_guide, started):
+    _, messages = broken_guide
+    stdout, _ = started["tests"].communicate(timeout=600)
+    assert started["tests"].returncode == 1, stdout[-3000:]
+    assert messages["snippet"] in stdout
+    assert messages["prose"] in stdout

@@ -12,31 +12,44 @@ from test_pipeline_cannot_be_fooled import EXPECTED, broken_guide
 from tiny_guide import TinyGuide
 
 
-@pytest.fixture
-def broken(tmp_path):
-    return broken_guide(tmp_path / "broken-guide")
+@pytest.fixture(scope="module")
+def started(tmp_path_factory):
+    """Both guides' tests, started side by side: the planted problems include hangs that keep one
+    run waiting for seconds. Yields the two processes and the file where the ranks write their
+    process ids."""
+    folder = tmp_path_factory.mktemp("tests-report")
+    broken, unseeded = broken_guide(folder / "broken-guide"), TinyGuide(folder / "guide")
+    unseeded.write("snippets/part/02_second.py", SECOND_UNSEEDED)
+    rank_pids = folder / "rank.pids"
+    processes = {
+        "broken": broken.start_pytest(
+            "tests/test_snippets.py", "-k", "test_snippet_runs and cpu", env={"GUIDE_TEST_RANK_PIDS": str(rank_pids)}
+        ),
+        "unseeded": unseeded.start_pytest("tests/test_snippets.py", "-k", "fresh_run"),
+    }
+    yield processes, rank_pids
+    for process in processes.values():
+        process.kill()
+        process.wait()
 
 
-def test_the_tests_report_each_failing_snippet_with_its_cause(broken, tmp_path):
-    rank_pids = tmp_path / "rank.pids"
-    result = broken.pytest(
-        "tests/test_snippets.py", "-k", "test_snippet_runs and cpu", env={"GUIDE_TEST_RANK_PIDS": str(rank_pids)}
-    )
-    assert result.returncode == 1, result.stdout[-3000:]
+def test_the_tests_report_each_failing_snippet_with_its_cause(started):
+    processes, rank_pids = started
+    stdout, _ = processes["broken"].communicate(timeout=600)
+    assert processes["broken"].returncode == 1, stdout[-3000:]
     for message in EXPECTED[1:10] + EXPECTED[-11:-1]:
         if message.startswith("docs/"):
             continue
-        assert message in result.stdout, message
-    assert "10 failed" in result.stdout
+        assert message in stdout, message
+    assert "10 failed" in stdout
     assert [pid for pid in map(int, rank_pids.read_text().split()) if is_running(pid)] == []
 
 
-def test_an_unseeded_snippet_is_caught_by_the_tests(tmp_path):
-    guide = TinyGuide(tmp_path / "guide")
-    guide.write("snippets/part/02_second.py", SECOND_UNSEEDED)
-    result = guide.pytest("tests/test_snippets.py", "-k", "fresh_run")
-    assert result.returncode == 1, result.stdout[-3000:]
-    assert "snippets/part/02_second.py printed something else in a second run" in result.stdout
+def test_an_unseeded_snippet_is_caught_by_the_tests(started):
+    processes, _ = started
+    stdout, _ = processes["unseeded"].communicate(timeout=600)
+    assert processes["unseeded"].returncode == 1, stdout[-3000:]
+    assert "snippets/part/02_second.py printed something else in a second run" in stdout
 
 
 SECOND_UNSEEDED = """import random

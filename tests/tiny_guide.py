@@ -16,9 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from site_build import build_site
+from site_build import build_command, build_site
 
 ROOT = Path(__file__).resolve().parents[1]
+_PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 NAV = """nav:
   - Home: index.md
   - Part:
@@ -94,10 +95,21 @@ class TinyGuide:
         """`mkdocs build --strict` with the guide's own (cold, unless built before) caches."""
         return build_site(self.root, site_dir, env=env)
 
+    def start_build(self, site_dir: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """The same build, started in the background (`.communicate()` waits for it)."""
+        command, environment = build_command(site_dir, env)
+        return subprocess.Popen(command, cwd=self.root, env=environment, **_PIPES)
+
     def pytest(self, *arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        process = self.start_pytest(*arguments, env=env)
+        stdout, stderr = process.communicate(timeout=600)
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+    def start_pytest(self, *arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """The guide's tests, started in the background (`.communicate()` waits for them)."""
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *arguments]
         environment = {**os.environ, "REQUIRE_CUDA": "", **(env or {})}
-        return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=600, env=environment)
+        return subprocess.Popen(command, cwd=self.root, env=environment, **_PIPES)
 
 
 def pages_of(site_dir: Path) -> dict[str, bytes]:
