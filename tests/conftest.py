@@ -105,6 +105,8 @@ def built_page(site: Path, page: str) -> BeautifulSoup:
     parsed = BeautifulSoup(built_file(site, page).read_text(encoding="utf-8"), "html.parser")
     # A parsed page is kept until the session ends: hundreds of thousands of objects that every
     # full collection would walk again (a tenth of a second each time, a dozen times per worker).
+    # The young generations' garbage is collected first (cheap), so that little of it is kept too.
+    gc.collect(1)
     gc.freeze()
     return parsed
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from site_build import build_command
+from tiny_guide import stop
 
 SNIPPET = "snippets/worked_examples/01_parameter_count.py"
 PROSE_PAGE = "docs/worked-examples/tied-weight.md"
@@ -63,26 +64,27 @@ def replace_once(path: Path, old: str, new: str, first_line_starting: str | None
 
 
 @pytest.fixture(scope="module")
-def started(broken_guide, tmp_path_factory):
-    """The strict build of the broken copy and its tests, started side by side (each takes a few
-    seconds, and they share nothing but the read-only caches of the session's build)."""
+def started(request, broken_guide, tmp_path_factory):
+    """The strict build of the broken copy and its tests (those of the selected tests), started
+    side by side: each takes seconds, and they share only the session build's caches, whose
+    entries are written whole."""
     copy, _ = broken_guide
-    build_command_line, build_environment = build_command(tmp_path_factory.mktemp("broken-site"), SHARED_CACHES)
-    selection = [
-        "tests/test_snippets.py",
-        "tests/test_claims.py",
-        "-k",
-        "(01_parameter_count or tied-weight) and not fresh_run",
-    ]
-    tests_command_line = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *selection]
-    processes = {
-        "build": subprocess.Popen(build_command_line, cwd=copy, env=build_environment, **CAPTURED),
-        "tests": subprocess.Popen(tests_command_line, cwd=copy, env={**os.environ, "REQUIRE_CUDA": ""}, **CAPTURED),
-    }
+    selected = {item.name for item in request.session.items}
+    processes = {}
+    if test_build_fails_naming_the_snippet_line_and_the_page_line.__name__ in selected:
+        command, environment = build_command(tmp_path_factory.mktemp("broken-site"), SHARED_CACHES)
+        processes["build"] = subprocess.Popen(command, cwd=copy, env=environment, **CAPTURED)
+    if test_tests_fail_naming_the_snippet_line_and_the_page_line.__name__ in selected:
+        selection = [
+            "tests/test_snippets.py",
+            "tests/test_claims.py",
+            "-k",
+            "(01_parameter_count or tied-weight) and not fresh_run",
+        ]
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *selection]
+        processes["tests"] = subprocess.Popen(command, cwd=copy, env={**os.environ, "REQUIRE_CUDA": ""}, **CAPTURED)
     yield processes
-    for process in processes.values():
-        process.kill()
-        process.wait()
+    stop(processes.values())
 
 
 CAPTURED = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}

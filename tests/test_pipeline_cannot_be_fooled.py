@@ -138,7 +138,9 @@ def broken_guide(root: Path) -> TinyGuide:
 def broken_build(request, tmp_path_factory):
     """The strict build of the tiny guide with every planted problem, started in the background as
     this module begins: its hung snippets keep it waiting for seconds, which the module's other
-    builds use. The last test reads it (and when that test is not selected, nothing starts)."""
+    builds use. A thread reads its output and, the moment it ends, how long it took and which of
+    the processes its snippets started are still running. The last test checks what it found (and
+    when that test is not selected, nothing starts)."""
     reader = test_one_strict_build_reports_every_planted_problem_with_its_place.__name__
     if not any(item.name == reader for item in request.session.items):
         yield None
@@ -150,9 +152,26 @@ def broken_build(request, tmp_path_factory):
     build = guide.start_build(
         folder / "site", env={"GUIDE_TEST_PID_FILE": str(pid_file), "GUIDE_TEST_RANK_PIDS": str(rank_pids)}
     )
-    yield build, started, pid_file, rank_pids
-    build.kill()
-    build.wait()
+
+    def outcome() -> dict:
+        stdout, stderr = build.communicate()
+        seconds = time.monotonic() - started
+        ranks = [int(pid) for pid in rank_pids.read_text().split()] if rank_pids.is_file() else []
+        return {
+            "returncode": build.returncode,
+            "log": stdout + stderr,
+            "seconds": seconds,
+            "grandchild_running": pid_file.is_file() and is_running(int(pid_file.read_text())),
+            "ranks": ranks,
+            "ranks_running": [pid for pid in ranks if is_running(pid)],
+        }
+
+    with ThreadPoolExecutor(max_workers=1) as reading:
+        ended = reading.submit(outcome)
+        try:
+            yield ended
+        finally:
+            build.kill()
 
 
 def test_two_cold_builds_are_identical_and_a_leaky_snippet_changes_no_other_page(tmp_path):
@@ -249,14 +268,13 @@ def wait_for(condition, seconds: float, log: Path) -> None:
 
 # Last in the module: it reads the build that the module's fixture started at its beginning.
 def test_one_strict_build_reports_every_planted_problem_with_its_place(broken_build):
-    build, started, pid_file, rank_pids = broken_build
-    stdout, stderr = build.communicate(timeout=max(0.0, started + 120 - time.monotonic()))  # the hang was stopped
-    log = stdout + stderr
-    assert build.returncode != 0
+    build = broken_build.result(timeout=600)
+    log = build["log"]
+    assert build["returncode"] != 0
     missing = [message for message in EXPECTED if message not in log]
     assert missing == [], log[-6000:]
     assert "Traceback" not in log.split("Aborted")[0].replace("Traceback (most recent call last)", ""), log[-4000:]
-    assert not is_running(int(pid_file.read_text())), "a process the failed snippet started was left running"
-    pids = [int(pid) for pid in rank_pids.read_text().split()]
-    assert len(pids) == 6, "two ranks of each distributed snippet, run once: the notebook reuses the failure"
-    assert [pid for pid in pids if is_running(pid)] == [], "ranks left running after their snippet failed"
+    assert build["seconds"] < 120  # the hang was stopped, not waited out
+    assert not build["grandchild_running"], "a process the failed snippet started was left running"
+    assert len(build["ranks"]) == 6, "two ranks of each distributed snippet, run once: the notebook reuses the failure"
+    assert build["ranks_running"] == [], "ranks left running after their snippet failed"

@@ -9,28 +9,28 @@ from __future__ import annotations
 import pytest
 from test_guide_build import is_running
 from test_pipeline_cannot_be_fooled import EXPECTED, broken_guide
-from tiny_guide import TinyGuide
+from tiny_guide import TinyGuide, stop
 
 
 @pytest.fixture(scope="module")
-def started(tmp_path_factory):
-    """Both guides' tests, started side by side: the planted problems include hangs that keep one
-    run waiting for seconds. Yields the two processes and the file where the ranks write their
-    process ids."""
+def started(request, tmp_path_factory):
+    """Both guides' tests, started side by side (those of the selected tests): the planted problems
+    include hangs that keep one run waiting for seconds. Yields the processes and the file where
+    the ranks write their process ids."""
     folder = tmp_path_factory.mktemp("tests-report")
-    broken, unseeded = broken_guide(folder / "broken-guide"), TinyGuide(folder / "guide")
-    unseeded.write("snippets/part/02_second.py", SECOND_UNSEEDED)
+    selected = {item.name for item in request.session.items}
     rank_pids = folder / "rank.pids"
-    processes = {
-        "broken": broken.start_pytest(
+    processes = {}
+    if test_the_tests_report_each_failing_snippet_with_its_cause.__name__ in selected:
+        processes["broken"] = broken_guide(folder / "broken-guide").start_pytest(
             "tests/test_snippets.py", "-k", "test_snippet_runs and cpu", env={"GUIDE_TEST_RANK_PIDS": str(rank_pids)}
-        ),
-        "unseeded": unseeded.start_pytest("tests/test_snippets.py", "-k", "fresh_run"),
-    }
+        )
+    if test_an_unseeded_snippet_is_caught_by_the_tests.__name__ in selected:
+        unseeded = TinyGuide(folder / "guide")
+        unseeded.write("snippets/part/02_second.py", SECOND_UNSEEDED)
+        processes["unseeded"] = unseeded.start_pytest("tests/test_snippets.py", "-k", "fresh_run")
     yield processes, rank_pids
-    for process in processes.values():
-        process.kill()
-        process.wait()
+    stop(processes.values())
 
 
 def test_the_tests_report_each_failing_snippet_with_its_cause(started):

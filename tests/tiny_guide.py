@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from site_build import build_command, build_site
@@ -100,11 +101,6 @@ class TinyGuide:
         command, environment = build_command(site_dir, env)
         return subprocess.Popen(command, cwd=self.root, env=environment, **_PIPES)
 
-    def pytest(self, *arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        process = self.start_pytest(*arguments, env=env)
-        stdout, stderr = process.communicate(timeout=600)
-        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-
     def start_pytest(self, *arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         """The guide's tests, started in the background (`.communicate()` waits for them)."""
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *arguments]
@@ -129,3 +125,14 @@ def _mean_printed_by(source: str) -> str:
         command = [sys.executable, "first.py"]
         result = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=True)
     return result.stdout.split()[-1]
+
+
+def stop(processes: Iterable[subprocess.Popen]) -> None:
+    """End processes started in the background (those already ended are left as they are) and
+    close their pipes."""
+    for process in processes:
+        process.kill()
+        process.wait()
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()

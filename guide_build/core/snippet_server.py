@@ -47,10 +47,10 @@ _FROZEN = "tmp"
 
 
 # Modules a child would otherwise import itself (about a second for torch._dynamo, which an
-# optimizer's first step imports, and DDP's first forward, FSDP2 and DTensor; a process group alone
-# does not), imported by the server before it forks the first child whose folder mentions one of
-# the words: a build of a few small snippets does not pay for them. A word missed costs that child
-# the import, never a different output.
+# optimizer's first step imports, and so do DDP's constructor, FSDP2 and DTensor; a process group
+# alone does not), imported by the server before it forks the first child whose folder mentions
+# one of the words: a build of a few small snippets does not pay for them. A word missed costs
+# that child the import, never a different output.
 _IMPORTED_WHEN_USED = {
     "torch._dynamo": (
         *("optim", "compile", "export", "dynamo", "custom_op", "library"),
