@@ -2,7 +2,9 @@
 
 The site is served from the session's strict build. Every request is checked: one that would leave
 localhost is blocked and fails the test, as does any console error. Screenshots of two pages are
-saved in test-artifacts/ (CI keeps them).
+saved in test-artifacts/ (CI keeps them). The tests share one browser tab per set of options (screen
+size, palette, touch), each test going to the page it needs: a new tab costs Chromium a renderer
+process and Material's scripts compiled again, half a second of CPU per visit.
 """
 
 from __future__ import annotations
@@ -12,14 +14,7 @@ from urllib.parse import urljoin
 
 import nbformat
 import pytest
-from browser_support import (
-    ARTIFACTS,
-    assert_stayed_local_and_quiet,
-    checked_page,
-    guarded_page,
-    launch_chromium,
-    serve_site,
-)
+from browser_support import ARTIFACTS, assert_stayed_local_and_quiet, guarded_page, launch_chromium, serve_site
 from playwright.sync_api import expect
 
 
@@ -35,10 +30,38 @@ def browser():
         yield browser
 
 
+OPTIONS = {
+    "default": {},
+    "desktop-light": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "light"},
+    "desktop-dark": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "dark"},
+    "phone": {"viewport": {"width": 390, "height": 844}, "color_scheme": "light", "has_touch": True},
+}
+
+
+@pytest.fixture(scope="module")
+def tab(browser):
+    """`tab(name)`: the module's guarded tab with the options `OPTIONS[name]`, its record of
+    off-site requests and console errors emptied for the caller."""
+    tabs = {}
+
+    def get(name: str):
+        if name not in tabs:
+            tabs[name] = guarded_page(browser.new_context(**OPTIONS[name]))
+        page = tabs[name]
+        page.offsite_requests.clear()
+        page.console_errors.clear()
+        return page
+
+    yield get
+    for page in tabs.values():
+        page.context.close()
+
+
 @pytest.fixture
-def page(browser):
-    with checked_page(browser) as page:
-        yield page
+def page(tab):
+    page = tab("default")
+    yield page
+    assert_stayed_local_and_quiet(page)
 
 
 def test_home_page_renders(page, base_url):
@@ -108,15 +131,11 @@ def test_check_marks_open_their_note_from_the_keyboard(page, base_url):
     expect(note).to_be_hidden()
 
 
-def test_witnessed_statement_marks_in_light_dark_and_on_a_phone(browser, base_url):
+def test_witnessed_statement_marks_in_light_dark_and_on_a_phone(tab, base_url):
     ARTIFACTS.mkdir(exist_ok=True)
-    for name, options in {
-        "markers-desktop-light": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "light"},
-        "markers-desktop-dark": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "dark"},
-        "markers-phone": {"viewport": {"width": 390, "height": 844}, "color_scheme": "light", "has_touch": True},
-    }.items():
-        context = browser.new_context(**options)
-        page = guarded_page(context)
+    for name in ("desktop-light", "desktop-dark", "phone"):
+        options = OPTIONS[name]
+        page = tab(name)
         page.goto(base_url + "modules/containers/")
         statement = page.locator(".checked-witness").first
         statement.scroll_into_view_if_needed()
@@ -132,9 +151,8 @@ def test_witnessed_statement_marks_in_light_dark_and_on_a_phone(browser, base_ur
         note_box = note.bounding_box()
         assert note_box["x"] >= 0 and note_box["x"] + note_box["width"] <= options["viewport"]["width"]
         assert "asserted by" in note.inner_text()
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        page.screenshot(path=str(ARTIFACTS / f"markers-{name}.png"))
         assert_stayed_local_and_quiet(page)
-        context.close()
 
 
 FIGURES = {  # three of the figures drawn by their snippets, by page
@@ -145,14 +163,13 @@ FIGURES = {  # three of the figures drawn by their snippets, by page
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_a_figure_follows_the_palette_and_is_named_for_a_screen_reader(browser, base_url, name):
+def test_a_figure_follows_the_palette_and_is_named_for_a_screen_reader(tab, base_url, name):
     """Screenshots test-artifacts/figure-<name>-light.png and -dark.png: the same drawing, its lines
     and text in each palette's text colour."""
     ARTIFACTS.mkdir(exist_ok=True)
     text_colours = {}
     for palette in ("light", "dark"):
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme=palette)
-        page = guarded_page(context)
+        page = tab(f"desktop-{palette}")
         page.goto(base_url + FIGURES[name])
         figure = page.locator("figure.guide-figure").first
         svg = figure.locator("svg")
@@ -162,5 +179,4 @@ def test_a_figure_follows_the_palette_and_is_named_for_a_screen_reader(browser, 
         text_colours[palette] = svg.evaluate("node => getComputedStyle(node.querySelector('text')).fill")
         figure.screenshot(path=str(ARTIFACTS / f"figure-{name}-{palette}.png"))
         assert_stayed_local_and_quiet(page)
-        context.close()
     assert text_colours["light"] != text_colours["dark"], "the figure's text did not follow the palette"
