@@ -19,6 +19,8 @@ from pathlib import Path
 
 from site_build import build_command, build_site
 
+from guide_build.core.runner import run_snippet
+
 ROOT = Path(__file__).resolve().parents[1]
 _PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 NAV = """nav:
@@ -119,12 +121,12 @@ def pages_of(site_dir: Path) -> dict[str, bytes]:
 
 @functools.cache
 def _mean_printed_by(source: str) -> str:
-    """Run once per test process and source: every tiny guide starts with the same first snippet."""
+    """Run once per test process and source, as the build runs it (every tiny guide starts with the
+    same first snippet)."""
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "first.py").write_text(source, encoding="utf-8")
-        command = [sys.executable, "first.py"]
-        result = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=True)
-    return result.stdout.split()[-1]
+        output = run_snippet(Path(folder) / "first.py", device="cpu").output
+    return output.split()[-1]
 
 
 def stop(processes: Iterable[subprocess.Popen]) -> None:
