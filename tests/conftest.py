@@ -55,7 +55,13 @@ def snippet_run(request):
 # Files that take long, with no need of the site build (the workers start with them while it
 # runs) and with it (started first among those that wait for it, so that short ones end the run).
 LONG_WITHOUT_THE_SITE = ("test_claims.py", "test_witnesses.py", "test_pipeline_cannot_be_fooled.py")
-LONG_WITH_THE_SITE = ("test_notebooks.py", "test_browser.py", "test_breaking_a_claim.py")
+LONG_WITH_THE_SITE = (
+    "test_notebooks.py",
+    "test_browser.py",
+    "test_breaking_a_claim.py",
+    "test_notebook_pages.py",
+    "test_site.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
