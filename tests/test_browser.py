@@ -38,15 +38,25 @@ OPTIONS = {
 }
 
 
+# Run before each page's own scripts: a page starts from empty storage, as in a fresh context
+# (Material keeps the palette it chose in localStorage, and would no longer read the system's).
+FORGET_STORAGE = "try { localStorage.clear(); sessionStorage.clear(); } catch (error) {}"
+
+
 @pytest.fixture(scope="module")
 def tab(browser):
     """`tab(name)`: the module's guarded tab with the options `OPTIONS[name]`, its record of
-    off-site requests and console errors emptied for the caller."""
+    off-site requests and console errors emptied for the caller (a new tab if the last one was
+    closed or its renderer crashed)."""
     tabs = {}
 
     def get(name: str):
-        if name not in tabs:
-            tabs[name] = guarded_page(browser.new_context(**OPTIONS[name]))
+        if name not in tabs or tabs[name].is_closed() or tabs[name].crashed:
+            context = browser.new_context(**OPTIONS[name])
+            context.add_init_script(FORGET_STORAGE)
+            page = tabs[name] = guarded_page(context)
+            page.crashed = False
+            page.on("crash", lambda crashed: setattr(crashed, "crashed", True))
         page = tabs[name]
         page.offsite_requests.clear()
         page.console_errors.clear()
@@ -54,7 +64,8 @@ def tab(browser):
 
     yield get
     for page in tabs.values():
-        page.context.close()
+        if not page.is_closed():
+            page.context.close()
 
 
 @pytest.fixture
@@ -171,6 +182,7 @@ def test_a_figure_follows_the_palette_and_is_named_for_a_screen_reader(tab, base
     for palette in ("light", "dark"):
         page = tab(f"desktop-{palette}")
         page.goto(base_url + FIGURES[name])
+        assert page.get_attribute("body", "data-md-color-scheme") == {"light": "default", "dark": "slate"}[palette]
         figure = page.locator("figure.guide-figure").first
         svg = figure.locator("svg")
         assert svg.get_attribute("role") == "img" and len(svg.get_attribute("aria-label")) > 80

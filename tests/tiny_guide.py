@@ -121,12 +121,12 @@ def pages_of(site_dir: Path) -> dict[str, bytes]:
 
 @functools.cache
 def _mean_printed_by(source: str) -> str:
-    """Run once per test process and source, as the build runs it (every tiny guide starts with the
-    same first snippet)."""
+    """Run once per test process and source, by the runner the build uses (every tiny guide starts
+    with the same first snippet)."""
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "first.py").write_text(source, encoding="utf-8")
         output = run_snippet(Path(folder) / "first.py", device="cpu").output
-    return output.split()[-1]
+    return re.search(r"^mean: (\S+)$", output, re.MULTILINE)[1]
 
 
 def stop(processes: Iterable[subprocess.Popen]) -> None:
