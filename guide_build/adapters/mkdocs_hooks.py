@@ -59,6 +59,7 @@ _page_witnesses: dict[str, list[Witness]] = {}
 _pages_with_notebooks: set[str] = set()
 _notebook_pages = {"rendered": 0, "cached": 0}  # this build's
 _SNIPPET_LINK_RE = re.compile(r'href="' + re.escape(SNIPPET_LINK_PREFIX) + r'([^"]+)"')
+_build = {"dirty": False}  # `--dirty`: MkDocs skips a page whose source is older than its built file
 
 
 def on_shutdown(**_):
@@ -71,9 +72,6 @@ def on_startup(command, dirty=False, **_):
     _build["dirty"] = dirty
     if command == "serve":
         runner.prestart()
-
-
-_build = {"dirty": False}  # `--dirty`: MkDocs skips a page whose source is older than its built file
 
 
 @event_priority(50)  # before mkdocs-jupyter, which turns the generated notebooks into pages
