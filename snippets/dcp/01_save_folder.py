@@ -97,6 +97,7 @@ if rank == 0:
     written = [numel_by_file[f"__{r}_0.distcp"] for r in range(world_size)]
     assert written == numel_by_rank  # witness: file-holds-own-shards
     assert (rank0_file_numel, rank1_file_numel) == (62, 53)
+    assert info.relative_path == "__1_0.distcp"
     assert torch.equal(chunk_from_file, full_first_weight[4:8])  # witness: file-holds-rows
 assert isinstance(state["0.weight"], DTensor)
 dist.destroy_process_group()

@@ -29,13 +29,13 @@ torch.manual_seed(0)
 batches = [torch.randn(8, 10) for _ in range(4)]  # the same on every rank; each takes its half
 
 
-def new_run(seed: int):
+def new_run(seed: int, lr: float):
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
     for layer in (model[0], model[2]):
         fully_shard(layer)
     fully_shard(model)
-    return model, torch.optim.AdamW(model.parameters(), lr=0.05)
+    return model, torch.optim.AdamW(model.parameters(), lr=lr)
 
 
 def train(model, optimizer, steps) -> None:
@@ -49,7 +49,7 @@ def full_parameters(model) -> dict[str, torch.Tensor]:
     return {name: p.full_tensor().cpu() for name, p in model.named_parameters()}
 
 
-model, optimizer = new_run(seed=0)
+model, optimizer = new_run(seed=0, lr=0.05)
 train(model, optimizer, batches)  # 4 steps in one go
 uninterrupted = full_parameters(model)
 
@@ -57,29 +57,33 @@ shared = [tempfile.mkdtemp() if rank == 0 else None]
 dist.broadcast_object_list(shared, src=0)
 folder = Path(shared[0])
 
-model, optimizer = new_run(seed=0)
+model, optimizer = new_run(seed=0, lr=0.05)
 train(model, optimizer, batches[:2])
 model_state, optimizer_state = get_state_dict(model, optimizer)
 dcp.save({"model": model_state, "optim": optimizer_state}, checkpoint_id=folder)
 del model, optimizer  # the job stops
 
-model, optimizer = new_run(seed=1)  # a new job: other weights, an optimizer with no history
-model_state, optimizer_state = get_state_dict(model, optimizer)
+model, optimizer = new_run(seed=1, lr=0.5)  # a new job: other weights and settings, no history
+model_state, optimizer_state = get_state_dict(model, optimizer)  # its own tensors, to be filled
 state = {"model": model_state, "optim": optimizer_state}
-dcp.load(state, checkpoint_id=folder)
+dcp.load(state, checkpoint_id=folder)  # in place, into those tensors
+step_after_load = int(optimizer.state[model[0].weight]["step"].item())
+lr_after_load = optimizer.param_groups[0]["lr"]
 set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
-resumed_step = int(optimizer.state[model[0].weight]["step"].item())
+lr_after_set = optimizer.param_groups[0]["lr"]
 train(model, optimizer, batches[2:])
 resumed = full_parameters(model)
 
 max_abs_difference = max((resumed[n] - uninterrupted[n]).abs().max().item() for n in resumed)
 if rank == 0:
-    print(f"AdamW's step count after the load: {resumed_step}")
+    print(f"AdamW's step count after dcp.load: {step_after_load}")
+    print(f"learning rate after dcp.load: {lr_after_load}, after set_state_dict: {lr_after_set}")
     print(f"largest difference from the uninterrupted run: {max_abs_difference}")
 
 dist.barrier()
 if rank == 0:
     shutil.rmtree(folder)
-assert resumed_step == 2  # witness: optimizer-state-restored
+assert step_after_load == 2  # witness: load-fills-optimizer-tensors
+assert lr_after_load == 0.5 and lr_after_set == 0.05  # witness: set-restores-the-rest
 assert max_abs_difference == 0.0  # witness: resume-exact
 dist.destroy_process_group()

@@ -10,6 +10,7 @@ import os
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 local_rank = int(os.environ["LOCAL_RANK"])
@@ -76,11 +77,37 @@ if rank == 0:
     print("step 2:", first_sentence)
     print(indices_line, "=", unused_names)
 
-# Buckets far smaller than the model: the first step is no different.
+
+# Buckets that were reduced still leave .grad alone until the whole reduction has finished. DDP
+# fills its buckets in the reverse order of the parameters: registered first, aux_head is in the
+# last bucket, so the ones before it can go. A cap per bucket splits even the first step's
+# parameters; a communication hook (doing DDP's own all-reduce) records each bucket it reduces.
+class AuxHeadFirst(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.aux_head = nn.Linear(8, 2)
+        self.body = nn.Linear(10, 8)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.body(x)))
+
+
+reduced_buckets: list[list[torch.Tensor]] = []
+
+
+def recording_hook(state, bucket):
+    reduced_buckets.append(bucket.parameters())
+    return allreduce_hook(state, bucket)
+
+
 torch.manual_seed(0)
-big_for_its_buckets = TwoHeads().to(device)
-DDP(big_for_its_buckets, bucket_cap_mb=0.0001)(x).sum().backward()  # 100-byte buckets
-tiny_buckets_averaged = same_on_all_ranks(big_for_its_buckets.body.weight.grad)
+aux_first = AuxHeadFirst().to(device)
+ddp_aux_first = DDP(aux_first, bucket_cap_mb_list=[0.0001])  # buckets of about 100 bytes
+ddp_aux_first.register_comm_hook(dist.group.WORLD, recording_hook)
+ddp_aux_first(x).sum().backward()
+head_bucket_reduced = any(p is aux_first.head.weight for bucket in reduced_buckets for p in bucket)
+reduced_head_averaged = same_on_all_ranks(aux_first.head.weight.grad)
 
 # With the debug level at INFO, the message names the parameters.
 dist.set_debug_level(dist.DebugLevel.INFO)
@@ -132,9 +159,8 @@ if rank == 0:
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
-assert (
-    not first_backward_averaged and grads_are_own and not tiny_buckets_averaged
-)  # witness: first-step-not-averaged
+assert not first_backward_averaged and grads_are_own  # witness: first-step-not-averaged
+assert head_bucket_reduced and not reduced_head_averaged  # witness: reduced-bucket-not-written
 assert (
     no_grad_forward_passed
     and loss is None  # the forward pass itself raised, before any backward

@@ -39,7 +39,7 @@ loss_fn(reference(inputs), targets).backward()
 ddp_model = DDP(model)
 my_inputs, my_targets = inputs.chunk(world_size)[rank], targets.chunk(world_size)[rank]
 micro_batches = list(zip(my_inputs.chunk(2), my_targets.chunk(2)))
-with ddp_model.no_sync():  # forward AND backward inside: no communication
+with ddp_model.no_sync():  # forward AND backward inside: no gradient communication
     x, y = micro_batches[0]
     (loss_fn(ddp_model(x), y) / len(micro_batches)).backward()
 synced_inside = same_on_all_ranks(model[0].weight.grad)

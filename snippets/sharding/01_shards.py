@@ -82,6 +82,19 @@ y = model(x)
 is_dtensor_in_forward, gathered_shape, gathered_values = seen[0]
 same_output = torch.allclose(y, reference(x))
 
+# One training step: the gradients and Adam's running averages are DTensors laid out like the
+# parameters, each rank holding the same part of them.
+optimizer = torch.optim.Adam(model.parameters())
+y.sum().backward()
+optimizer.step()
+laid_out_like_parameters = all(
+    isinstance(tensor, DTensor)
+    and tensor.placements == p.placements
+    and tensor.to_local().shape == p.to_local().shape
+    for p in model.parameters()
+    for tensor in (p.grad, optimizer.state[p]["exp_avg"], optimizer.state[p]["exp_avg_sq"])
+)
+
 gathered = [0] * world_size
 dist.all_gather_object(gathered, local_numel)  # every rank's count, for the check below
 
@@ -124,6 +137,7 @@ assert (
 )  # witness: gathered
 assert isinstance(model[0].weight, DTensor)  # witness: resharded-after
 assert same_output  # witness: same-output
+assert laid_out_like_parameters  # witness: grads-and-state-like-parameters
 assert own_rows_kept and own_buffers_kept  # witness: no-broadcast
 buffer_keys = ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
 param_keys = ["0.weight", "0.bias", "1.weight", "1.bias"]
