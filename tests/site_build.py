@@ -1,11 +1,16 @@
-"""Build the site once per test session, as `mkdocs build --strict` does for publishing."""
+"""Build a guide (the session's site, or a copy a test breaks) as `mkdocs build --strict` does for
+publishing, and run a copy's own tests; either in the foreground, or started in the background so
+that a test can run two side by side (`.communicate()` waits for one, `stop` ends them)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+
+_PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 
 
 def build_command(site_dir: Path, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
@@ -16,3 +21,25 @@ def build_command(site_dir: Path, env: dict[str, str] | None = None) -> tuple[li
 def build_site(root: Path, site_dir: Path, *, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     command, environment = build_command(site_dir, env)
     return subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, timeout=900)
+
+
+def start_build(root: Path, site_dir: Path, *, env: dict[str, str] | None = None) -> subprocess.Popen:
+    command, environment = build_command(site_dir, env)
+    return subprocess.Popen(command, cwd=root, env=environment, **_PIPES)
+
+
+def start_pytest(root: Path, *arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """The copy's own tests, in one process, with no GPU required."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *arguments]
+    return subprocess.Popen(command, cwd=root, env={**os.environ, "REQUIRE_CUDA": "", **(env or {})}, **_PIPES)
+
+
+def stop(processes: Iterable[subprocess.Popen]) -> None:
+    """End processes started in the background (those already ended are left as they are) and
+    close their pipes."""
+    for process in processes:
+        process.kill()
+        process.wait()
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()

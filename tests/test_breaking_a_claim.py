@@ -8,16 +8,12 @@ gradient), and they fail naming the page, the line and the value the code comput
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from site_build import build_command
-from tiny_guide import stop
+from site_build import start_build, start_pytest, stop
 
 SNIPPET = "snippets/worked_examples/01_parameter_count.py"
 PROSE_PAGE = "docs/worked-examples/tied-weight.md"
@@ -72,22 +68,12 @@ def started(request, broken_guide, tmp_path_factory):
     selected = {item.name for item in request.session.items}
     processes = {}
     if test_build_fails_naming_the_snippet_line_and_the_page_line.__name__ in selected:
-        command, environment = build_command(tmp_path_factory.mktemp("broken-site"), SHARED_CACHES)
-        processes["build"] = subprocess.Popen(command, cwd=copy, env=environment, **CAPTURED)
+        processes["build"] = start_build(copy, tmp_path_factory.mktemp("broken-site"), env=SHARED_CACHES)
     if test_tests_fail_naming_the_snippet_line_and_the_page_line.__name__ in selected:
-        selection = [
-            "tests/test_snippets.py",
-            "tests/test_claims.py",
-            "-k",
-            "(01_parameter_count or tied-weight) and not fresh_run",
-        ]
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *selection]
-        processes["tests"] = subprocess.Popen(command, cwd=copy, env={**os.environ, "REQUIRE_CUDA": ""}, **CAPTURED)
+        selection = "(01_parameter_count or tied-weight) and not fresh_run"
+        processes["tests"] = start_pytest(copy, "tests/test_snippets.py", "tests/test_claims.py", "-k", selection)
     yield processes
     stop(processes.values())
-
-
-CAPTURED = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 
 
 def test_build_fails_naming_the_snippet_line_and_the_page_line(broken_guide, started):

@@ -7,9 +7,10 @@ to run is caught. A file of its own, so that pytest-xdist can run it beside the 
 from __future__ import annotations
 
 import pytest
+from site_build import stop
 from test_guide_build import is_running
 from test_pipeline_cannot_be_fooled import EXPECTED, broken_guide
-from tiny_guide import TinyGuide, stop
+from tiny_guide import TinyGuide
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,17 @@ it and build or test it in seconds, instead of building the whole guide.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
-from site_build import build_command, build_site
+from site_build import build_site, start_build, start_pytest
 
 from guide_build.core.runner import run_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
-_PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 NAV = """nav:
   - Home: index.md
   - Part:
@@ -100,14 +96,11 @@ class TinyGuide:
 
     def start_build(self, site_dir: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
         """The same build, started in the background (`.communicate()` waits for it)."""
-        command, environment = build_command(site_dir, env)
-        return subprocess.Popen(command, cwd=self.root, env=environment, **_PIPES)
+        return start_build(self.root, site_dir, env=env)
 
     def start_pytest(self, *arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         """The guide's tests, started in the background (`.communicate()` waits for them)."""
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *arguments]
-        environment = {**os.environ, "REQUIRE_CUDA": "", **(env or {})}
-        return subprocess.Popen(command, cwd=self.root, env=environment, **_PIPES)
+        return start_pytest(self.root, *arguments, env=env)
 
 
 def pages_of(site_dir: Path) -> dict[str, bytes]:
@@ -127,14 +120,3 @@ def _mean_printed_by(source: str) -> str:
         (Path(folder) / "first.py").write_text(source, encoding="utf-8")
         output = run_snippet(Path(folder) / "first.py", device="cpu").output
     return re.search(r"^mean: (\S+)$", output, re.MULTILINE)[1]
-
-
-def stop(processes: Iterable[subprocess.Popen]) -> None:
-    """End processes started in the background (those already ended are left as they are) and
-    close their pipes."""
-    for process in processes:
-        process.kill()
-        process.wait()
-        for pipe in (process.stdout, process.stderr):
-            if pipe is not None:
-                pipe.close()
