@@ -8,12 +8,13 @@ import gc
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 from bs4 import BeautifulSoup
-from session_store import SharedRuns, shared_dir, start_site_build, wait_for_site
+from session_store import SharedRuns, make_runs_ahead, shared_dir, start_site_build, wait_for_site
 
 from guide_build.core import gpu_record
 from guide_build.core.inventory import whole_file_includes
@@ -28,6 +29,7 @@ CUDA = torch.cuda.is_available()
 # (guide_build/adapters/pytest_plugin.py counts them in the summary; REQUIRE_CUDA=1 makes a
 # missing device an error instead).
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+BUILD_DEVICE = "cuda" if CUDA else "cpu"  # the device the build's "auto" runs use
 
 
 def tool(name: str) -> str:
@@ -87,6 +89,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     if any("site" in getattr(item, "fixturenames", ()) for item in session.items):
         start_site_build(shared_dir(session.config), ROOT)
+    runs = list(dict.fromkeys(run for item in session.items for run in runs_read_by(item)))
+    session.config.stash[_STOP_RUNS_AHEAD] = make_runs_ahead(shared_dir(session.config), runs)
+
+
+_STOP_RUNS_AHEAD = pytest.StashKey[Callable[[], None]]()
+
+
+def runs_read_by(item: pytest.Item) -> list[tuple[str, str]]:
+    """The snippet run (path, device) a test reads through `snippet_run`, told by its parameters:
+    a snippet's `path`, a `claim` or a `witness` of one, and a `device` (else the build's)."""
+    if "snippet_run" not in getattr(item, "fixturenames", ()) or not hasattr(item, "callspec"):
+        return []
+    params = item.callspec.params
+    subject = params.get("path") or params.get("claim") or params.get("witness")
+    path = subject if isinstance(subject, str) else getattr(subject, "snippet_path", None)
+    return [(path, params.get("device", BUILD_DEVICE))] if path else []
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +137,8 @@ def built_page(site: Path, page: str) -> BeautifulSoup:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With --record-gpu, keep every snippet's CUDA output for the site (if the whole run passed)."""
+    if _STOP_RUNS_AHEAD in session.config.stash:
+        session.config.stash[_STOP_RUNS_AHEAD]()
     if not session.config.getoption("--record-gpu") or exitstatus != 0:
         return
     runs = SharedRuns(shared_dir(session.config)).all()

@@ -13,11 +13,12 @@ import json
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from site_build import build_command
 
 from guide_build.core.runner import SnippetFailed, SnippetRun, run_snippet
@@ -71,6 +72,30 @@ def wait_for_site(shared: Path, root: Path) -> Path:
     return shared / "site"
 
 
+def make_runs_ahead(shared: Path, runs: list[tuple[str, str]]) -> Callable[[], None]:
+    """Make these runs (path, device) in order, in a thread, skipping those that another worker
+    has taken; return the function that stops it after the run in hand. Every worker does so
+    for the runs of the whole session: they share the runs between them as they go, where their
+    tests, asking for the same runs at the same moments, would keep one waiting for the other."""
+    stopping = threading.Event()
+
+    def make() -> None:
+        store = SharedRuns(shared)
+        for path, device in runs:
+            if stopping.is_set():
+                return
+            store.make_unless_taken(path, device)
+
+    thread = threading.Thread(target=make, name="runs-ahead", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        stopping.set()
+        thread.join()
+
+    return stop
+
+
 class SharedRuns:
     """Snippet runs made once per session and device, whichever worker asks first."""
 
@@ -81,15 +106,30 @@ class SharedRuns:
         self.folder.mkdir(exist_ok=True)
 
     def get(self, path: str, device: str) -> SnippetRun | SnippetFailed:
-        name = hashlib.sha256(f"{device} {path}".encode()).hexdigest()[:24]
-        entry = self.folder / f"{name}.json"
+        entry, lock = self._files(path, device)
         if entry in self._read_already:  # a thousand claims and witnesses ask for the same runs
             return self._read_already[entry]
-        with FileLock(str(self.folder / f"{name}.lock")):
+        with FileLock(str(lock)):
             if not entry.is_file():
                 entry.write_text(json.dumps(self._run(path, device)), encoding="utf-8")
         self._read_already[entry] = self._read(entry)
         return self._read_already[entry]
+
+    def make_unless_taken(self, path: str, device: str) -> None:
+        """Make this run, unless it is made already or another thread or worker is making it."""
+        entry, lock = self._files(path, device)
+        if entry.is_file():
+            return
+        try:
+            with FileLock(str(lock), timeout=0):
+                if not entry.is_file():
+                    entry.write_text(json.dumps(self._run(path, device)), encoding="utf-8")
+        except Timeout:
+            pass
+
+    def _files(self, path: str, device: str) -> tuple[Path, Path]:
+        name = hashlib.sha256(f"{device} {path}".encode()).hexdigest()[:24]
+        return self.folder / f"{name}.json", self.folder / f"{name}.lock"
 
     def all(self) -> list[SnippetRun | SnippetFailed]:
         return [self._read(entry) for entry in sorted(self.folder.glob("*.json"))]

@@ -4,7 +4,8 @@ The site is served from the session's strict build. Every request is checked: on
 localhost is blocked and fails the test, as does any console error. Screenshots of two pages are
 saved in test-artifacts/ (CI keeps them). The tests share one browser tab per set of options (screen
 size, palette, touch), each test going to the page it needs: a new tab costs Chromium a renderer
-process and Material's scripts compiled again, half a second of CPU per visit.
+process and Material's scripts compiled again, half a second of CPU per visit. Only the search
+test's tab builds the real search index; the others are given an empty one (browser_support.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from urllib.parse import urljoin
 
 import nbformat
 import pytest
-from browser_support import ARTIFACTS, assert_stayed_local_and_quiet, guarded_page, launch_chromium, serve_site
+from browser_support import (
+    ARTIFACTS,
+    assert_stayed_local_and_quiet,
+    guarded_page,
+    launch_chromium,
+    serve_site,
+    with_an_empty_search_index,
+)
 from playwright.sync_api import expect
 
 
@@ -32,6 +40,7 @@ def browser():
 
 OPTIONS = {
     "default": {},
+    "search": {},  # the one tab with the real search index
     "desktop-light": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "light"},
     "desktop-dark": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "dark"},
     "phone": {"viewport": {"width": 390, "height": 844}, "color_scheme": "light", "has_touch": True},
@@ -44,7 +53,7 @@ FORGET_STORAGE = "try { localStorage.clear(); sessionStorage.clear(); } catch (e
 
 
 @pytest.fixture(scope="module")
-def tab(browser):
+def tab(browser, site):
     """`tab(name)`: the module's guarded tab with the options `OPTIONS[name]`, its record of
     off-site requests and console errors emptied for the caller (a new tab if the last one was
     closed or its renderer crashed)."""
@@ -55,6 +64,8 @@ def tab(browser):
             context = browser.new_context(**OPTIONS[name])
             context.add_init_script(FORGET_STORAGE)
             page = tabs[name] = guarded_page(context)
+            if name != "search":
+                with_an_empty_search_index(page, site)
             page.crashed = False
             page.on("crash", lambda crashed: setattr(crashed, "crashed", True))
         page = tabs[name]
@@ -83,7 +94,8 @@ def test_home_page_renders(page, base_url):
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
 
 
-def test_search_finds_the_saving_chapter_by_api_name(page, base_url):
+def test_search_finds_the_saving_chapter_by_api_name(tab, base_url):
+    page = tab("search")
     page.goto(base_url)
     # Material builds the index in a web worker and says so until it is ready.
     expect(page.locator(".md-search-result__meta")).to_have_text("Type to start searching", timeout=60_000)
@@ -94,6 +106,7 @@ def test_search_finds_the_saving_chapter_by_api_name(page, base_url):
     results.first.wait_for(timeout=30_000)
     titles = " | ".join(results.all_inner_texts())
     assert "Saving and loading" in titles
+    assert_stayed_local_and_quiet(page)
 
 
 def test_code_blocks_have_copy_buttons_and_outputs_do_not(page, base_url):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BIN, CUDA, DEVICES, PAGES, ROOT, executed_snippets
+from conftest import BIN, BUILD_DEVICE, DEVICES, PAGES, ROOT, executed_snippets
 from jupyter_client import KernelManager
 from mkdocs.utils.yaml import yaml_load
 from nbclient import NotebookClient
@@ -75,8 +75,7 @@ def test_notebook_runs_top_to_bottom(site, page, kernel, snippet_run):
             name, snippet = launch["file"], snippets[launch["file"]]
             assert written.get(name) == "\n".join(displayed_lines(Path(snippet))).strip("\n"), f"{name} differs"
             assert int(launch["ranks"]) == options_of(snippet).ranks, f"{cell.source}: not the snippet's ranks"
-            build_device = "cuda" if CUDA else "cpu"  # what the build's "auto" run used
-            assert printed(cell) == snippet_run(snippet, build_device).output, f"{cell.source}: not the page's output"
+            assert printed(cell) == snippet_run(snippet, BUILD_DEVICE).output, f"{cell.source}: not the page's output"
             cell.source = f"# {cell.source} (checked above)"
     notebook.cells.insert(0, nbformat.v4.new_code_cell(FRESH_NAMESPACE))
     execute(notebook, manager, workdir)

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CUDA, DEVICES, SNIPPETS
+from conftest import BUILD_DEVICE, DEVICES, SNIPPETS
 
 from guide_build.core import cache
 from guide_build.core.inventory import assertions_in
@@ -30,7 +30,7 @@ def test_a_fresh_run_prints_what_the_build_showed(path, snippet_run, site):
     this machine's device is not cached. The two must agree, so that an unseeded random number, a
     time or a set's order on a page is caught. A snippet whose output legitimately varies says
     `# guide: output varies`; then only its words are compared, not its numbers."""
-    fresh = snippet_run(path, "cuda" if CUDA else "cpu").output  # what the build's "auto" run uses
+    fresh = snippet_run(path, BUILD_DEVICE).output
     shown = cache.lookup(path)
     assert shown is not None, f"the build did not run {path}: every snippet must be shown on a page"
     if options_of(path).output_varies:
@@ -38,5 +38,5 @@ def test_a_fresh_run_prints_what_the_build_showed(path, snippet_run, site):
         assert fresh_words == shown_words, f"{path}: its output changed beyond its numbers"
     else:
         assert fresh == shown.output, f"{path} printed something else in a second run: seed it, or mark it varying"
-    drawn = snippet_run(path, "cuda" if CUDA else "cpu").figures
+    drawn = snippet_run(path, BUILD_DEVICE).figures
     assert drawn == shown.figures, f"{path} drew a different figure in a second run (svg.hashsalt, metadata Date)"
