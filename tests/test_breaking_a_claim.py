@@ -8,6 +8,7 @@ gradient), and they fail naming the page, the line and the value the code comput
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -18,10 +19,13 @@ from site_build import start_build, start_pytest, stop
 SNIPPET = "snippets/worked_examples/01_parameter_count.py"
 PROSE_PAGE = "docs/worked-examples/tied-weight.md"
 GRADIENT_CLAIM = '**192**{ data-claim="worked_examples/02_tied_weight.py:dloss_dw" }'
-# Share the caches: untouched snippets and notebooks are reused, edited ones get new keys.
+# Share the session build's caches (wherever GUIDE_CACHE_DIR and GUIDE_NOTEBOOK_CACHE_DIR put
+# them): untouched snippets and notebooks are reused, edited ones get new keys.
 SHARED_CACHES = {
-    "GUIDE_CACHE_DIR": str(ROOT / ".cache" / "snippet-runs"),
-    "GUIDE_NOTEBOOK_CACHE_DIR": str(ROOT / ".cache" / "notebook-pages"),
+    "GUIDE_CACHE_DIR": str((ROOT / os.environ.get("GUIDE_CACHE_DIR", ".cache/snippet-runs")).resolve()),
+    "GUIDE_NOTEBOOK_CACHE_DIR": str(
+        (ROOT / os.environ.get("GUIDE_NOTEBOOK_CACHE_DIR", ".cache/notebook-pages")).resolve()
+    ),
 }
 
 

@@ -97,7 +97,7 @@ def test_serve_right_after_a_build_renders_no_notebook_page(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         command += ["--dev-addr", f"127.0.0.1:{probe.getsockname()[1]}"]
-    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **env}
+    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **guide.own_caches(env)}
     server = subprocess.Popen(
         command, cwd=guide.root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -230,7 +230,7 @@ def test_serve_survives_a_hang_and_recovers_when_the_file_is_fixed(tmp_path):
         "-a",
         f"127.0.0.1:{port}",
     ]
-    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **guide.own_caches()}
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(

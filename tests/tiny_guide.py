@@ -90,17 +90,26 @@ class TinyGuide:
     def read(self, relative: str) -> str:
         return (self.root / relative).read_text(encoding="utf-8")
 
+    def own_caches(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        """`env`, with the caches in the guide's own .cache folder unless `env` says otherwise,
+        even where the caller's environment points GUIDE_CACHE_DIR elsewhere (the benchmark does)."""
+        return {
+            "GUIDE_CACHE_DIR": str(self.root / ".cache" / "snippet-runs"),
+            "GUIDE_NOTEBOOK_CACHE_DIR": str(self.root / ".cache" / "notebook-pages"),
+            **(env or {}),
+        }
+
     def build(self, site_dir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """`mkdocs build --strict` with the guide's own (cold, unless built before) caches."""
-        return build_site(self.root, site_dir, env=env)
+        return build_site(self.root, site_dir, env=self.own_caches(env))
 
     def start_build(self, site_dir: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
         """The same build, started in the background (`.communicate()` waits for it)."""
-        return start_build(self.root, site_dir, env=env)
+        return start_build(self.root, site_dir, env=self.own_caches(env))
 
     def start_pytest(self, *arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         """The guide's tests, started in the background (`.communicate()` waits for them)."""
-        return start_pytest(self.root, *arguments, env=env)
+        return start_pytest(self.root, *arguments, env=self.own_caches(env))
 
 
 def pages_of(site_dir: Path) -> dict[str, bytes]:
