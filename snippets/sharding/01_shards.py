@@ -33,7 +33,8 @@ reference.load_state_dict(model.state_dict())  # an unsharded copy to compare wi
 for layer in model:
     if isinstance(layer, nn.Linear):
         fully_shard(layer, mesh=mesh)  # one group per layer: gathered and freed one at a time
-fully_shard(model, mesh=mesh)  # the root: takes what is left (here nothing) and runs the groups
+# The root: takes what is left (here nothing) and runs the groups.
+sharded = fully_shard(model, mesh=mesh)
 
 
 def stored(t: torch.Tensor) -> int:
@@ -132,6 +133,7 @@ assert first_weight.placements == (Shard(0),) and placement == "Shard(dim=0)"  #
 assert full_equals_original  # witness: full-tensor-is-original
 assert keys == ["0.weight", "0.bias", "2.weight", "2.bias"]  # witness: same-keys
 assert isinstance(model, FSDPModule) and isinstance(model, nn.Sequential)  # witness: class-swap
+assert sharded is model  # witness: returns-the-same-object
 assert model_class == "FSDPSequential"
 assert (
     not is_dtensor_in_forward and gathered_shape == (8, 10) and gathered_values
