@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 
+import lxml.html
 import pytest
-from bs4 import BeautifulSoup
+from conftest import first
 from tiny_guide import TinyGuide
 
 from guide_build.core.figures import themed_svg
@@ -109,9 +110,9 @@ def figure_guide(tmp_path_factory):
 
 def test_the_page_shows_the_figure_inline_and_the_notebook_carries_it(figure_guide):
     _, site = figure_guide
-    page = BeautifulSoup((site / "part/second/index.html").read_text(encoding="utf-8"), "html.parser")
-    figure = page.find("figure", class_="guide-figure")
-    assert figure is not None and figure.svg["aria-label"] == ALT and figure.svg["role"] == "img"
+    figure = first(lxml.html.fromstring((site / "part/second/index.html").read_bytes()), "figure.guide-figure")
+    drawing = None if figure is None else first(figure, "svg")
+    assert drawing is not None and drawing.get("aria-label") == ALT and drawing.get("role") == "img"
     notebook = json.loads((site / "notebooks/part/second/second.ipynb").read_text(encoding="utf-8"))
     outputs = [output for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]]
     figures = [output["data"] for output in outputs if "image/svg+xml" in output.get("data", {})]

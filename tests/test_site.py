@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+import lxml.html
 import pytest
-from bs4 import BeautifulSoup
-from conftest import PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets
+from conftest import PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets, first
 
 from guide_build.core.cache import cached_run
 from guide_build.core.markers import block_id
@@ -15,8 +15,7 @@ from guide_build.core.snippet_options import options_of
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_executed_block_shows_what_its_snippet_printed(site, page):
-    article = built_page(site, page).find("article")
-    text = article.get_text()
+    text = first(built_page(site, page), "article").text_content()
     for snippet in executed_snippets(page):
         output = cached_run(snippet).output  # the run the build used
         assert " ".join(output.split()) in " ".join(text.split()), f"{page}: the output of {snippet} is not on the page"
@@ -31,17 +30,17 @@ def test_the_guide_has_distributed_examples():
 
 @pytest.mark.parametrize(("page", "snippet"), DISTRIBUTED)
 def test_a_distributed_example_shows_its_launch_command_and_every_rank(site, page, snippet):
-    block = built_page(site, page).find(id=block_id(snippet))
+    block = built_page(site, page).get_element_by_id(block_id(snippet), None)
     command = f"torchrun --nproc-per-node {options_of(snippet).ranks} {snippet}"
-    assert block is not None and block.find(class_="launch-command").code.get_text() == command
+    assert block is not None and first(block, ".launch-command code").text_content() == command
     labels = {line.split(":")[0] for line in cached_run(snippet).output.splitlines()}
     assert labels <= {f"[rank{rank}]" for rank in range(options_of(snippet).ranks)}, f"{snippet}: unlabelled lines"
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if executed_snippets(page)])
 def test_pages_with_examples_carry_the_verified_stamp(site, page):
-    stamp = built_page(site, page).find(class_="verified-stamp")
-    assert stamp is not None and "torch" in stamp.get_text()
+    stamp = first(built_page(site, page), ".verified-stamp")
+    assert stamp is not None and "torch" in stamp.text_content()
 
 
 def test_every_snippet_file_is_shown_whole_on_some_page():
@@ -79,35 +78,35 @@ def test_site_loads_nothing_from_other_hosts(site):
 
 
 def test_site_has_a_not_found_page(site):
-    not_found = BeautifulSoup((site / "404.html").read_text(encoding="utf-8"), "html.parser")
-    assert "404" in not_found.get_text()
+    not_found = lxml.html.fromstring((site / "404.html").read_bytes())
+    assert "404" in not_found.text_content()
 
 
 def test_every_page_links_to_its_source_for_editing(site):
     for page in PAGES:
-        edit = built_page(site, page).find("a", attrs={"title": "Edit this page"})
-        assert edit is not None and edit["href"].endswith(page.removeprefix("docs/")), page
+        edit = first(built_page(site, page), "a[title='Edit this page']")
+        assert edit is not None and edit.get("href").endswith(page.removeprefix("docs/")), page
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_notebook_buttons_point_at_published_notebooks(site, page):
     """Chapters link their notebook; the home and contributing pages have none to link."""
-    links = built_page(site, page).select(".notebook-links a:not([href^='https:'])")
+    links = built_page(site, page).cssselect(".notebook-links a:not([href^='https:'])")
     is_chapter = "/" in page.removeprefix("docs/") and bool(executed_snippets(page))
     assert len(links) == (2 if is_chapter else 0)
     for link in links:
-        target = (built_file(site, page).parent / link["href"]).resolve()
-        assert target.is_file() or (target / "index.html").is_file(), link["href"]
+        target = (built_file(site, page).parent / link.get("href")).resolve()
+        assert target.is_file() or (target / "index.html").is_file(), link.get("href")
 
 
 def test_home_page_counts_every_example_claim_and_exercise(site):
-    rows = built_page(site, "docs/index.md").find("table").find_all("tr")
-    total = [cell.get_text(strip=True) for cell in rows[-1].find_all("td")]
+    rows = first(built_page(site, "docs/index.md"), "table").cssselect("tr")
+    total = [cell.text_content().strip() for cell in rows[-1].cssselect("td")]
     assert total[0] == "All pages"
     examples, claims, witnessed, assertions, exercises = map(int, total[1:])
-    claims_on_pages = sum(len(built_page(site, page).select(".checked-claim")) for page in PAGES)
+    claims_on_pages = sum(len(built_page(site, page).cssselect(".checked-claim")) for page in PAGES)
     witnessed_on_pages = sum(
-        len(built_page(site, page).select(".checked-witness, .checked-gpu-witness")) for page in PAGES
+        len(built_page(site, page).cssselect(".checked-witness, .checked-gpu-witness")) for page in PAGES
     )
     assert (examples, claims, witnessed, exercises) == (
         len(SNIPPETS),  # every snippet is shown whole on exactly one page
@@ -116,4 +115,4 @@ def test_home_page_counts_every_example_claim_and_exercise(site):
         len([snippet for snippet in SNIPPETS if "_exercise_" in snippet]),
     )
     assert assertions >= examples  # every example ends by asserting what it shows
-    assert [row.find("a").get_text() for row in rows[1:-1]][:2] == ["Home", "Counting parameters"]
+    assert [first(row, "a").text_content() for row in rows[1:-1]][:2] == ["Home", "Counting parameters"]
