@@ -39,6 +39,7 @@ import torch.optim  # noqa: F401
 from guide_build.core import rank_launcher, run_outcome, snippet_child
 
 _BACKSTOP = 10.0  # seconds past its limit before the server kills a child whose own watchdog failed
+_GROUP_EXIT_LIMIT = 5.0  # seconds to wait for the killed processes of a child's group to end
 _FIGURE_LIMIT = 400_000  # bytes: a figure is part of its page
 _RESULT = "result.json"
 _OUTPUT = "output.txt"
@@ -273,8 +274,29 @@ def _dump_stacks_then_kill(pid: int, output: Path) -> None:
 
 
 def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    """Kill what is left of the child's process group, and wait until it is gone: SIGKILL takes
+    effect when the kernel next runs each process, which on a busy machine is not at once."""
+    try:
         os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return  # nothing was left
+    deadline = time.monotonic() + _GROUP_EXIT_LIMIT
+    while _group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of the group still runs (a zombie, dead and waiting to be reaped, does not)."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, _, process_group = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[:3]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(process_group) == group and state != "Z":
+            return True
+    return False
 
 
 if __name__ == "__main__":
