@@ -130,6 +130,12 @@ def built_page(site: Path, page: str) -> lxml.html.HtmlElement:
     return lxml.html.fromstring(built_file(site, page).read_bytes())
 
 
+def text(element: lxml.html.HtmlElement) -> str:
+    """The text a reader sees in the element: without the CSS of its inline figures (which lxml's
+    text_content() would include) or any script."""
+    return "".join(element.xpath(".//text()[not(ancestor::style or ancestor::script)]"))
+
+
 def first(element: lxml.html.HtmlElement, selector: str) -> lxml.html.HtmlElement | None:
     """The first element under `element` that the CSS selector matches, or None."""
     found = element.cssselect(selector)
@@ -142,6 +148,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.config.stash[_STOP_RUNS_AHEAD]()
     if not session.config.getoption("--record-gpu") or exitstatus != 0:
         return
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: the others may still be running; the controller records
     runs = SharedRuns(shared_dir(session.config)).all()
     cuda_runs = {run.path: run for run in runs if isinstance(run, SnippetRun) and run.device == "cuda"}
     assert set(cuda_runs) == set(SNIPPETS), "--record-gpu needs the whole suite to run on CUDA"

@@ -6,7 +6,7 @@ import re
 
 import lxml.html
 import pytest
-from conftest import PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets, first
+from conftest import PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets, first, text
 
 from guide_build.core.cache import cached_run
 from guide_build.core.markers import block_id
@@ -15,10 +15,12 @@ from guide_build.core.snippet_options import options_of
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_executed_block_shows_what_its_snippet_printed(site, page):
-    text = first(built_page(site, page), "article").text_content()
+    shown = text(first(built_page(site, page), "article"))
     for snippet in executed_snippets(page):
         output = cached_run(snippet).output  # the run the build used
-        assert " ".join(output.split()) in " ".join(text.split()), f"{page}: the output of {snippet} is not on the page"
+        assert " ".join(output.split()) in " ".join(shown.split()), (
+            f"{page}: the output of {snippet} is not on the page"
+        )
 
 
 DISTRIBUTED = [(page, snippet) for page in PAGES for snippet in executed_snippets(page) if options_of(snippet).ranks]
@@ -32,7 +34,8 @@ def test_the_guide_has_distributed_examples():
 def test_a_distributed_example_shows_its_launch_command_and_every_rank(site, page, snippet):
     block = built_page(site, page).get_element_by_id(block_id(snippet), None)
     command = f"torchrun --nproc-per-node {options_of(snippet).ranks} {snippet}"
-    assert block is not None and first(block, ".launch-command code").text_content() == command
+    launch = None if block is None else first(block, ".launch-command")
+    assert launch is not None and text(first(launch, "code")) == command
     labels = {line.split(":")[0] for line in cached_run(snippet).output.splitlines()}
     assert labels <= {f"[rank{rank}]" for rank in range(options_of(snippet).ranks)}, f"{snippet}: unlabelled lines"
 
@@ -40,7 +43,7 @@ def test_a_distributed_example_shows_its_launch_command_and_every_rank(site, pag
 @pytest.mark.parametrize("page", [page for page in PAGES if executed_snippets(page)])
 def test_pages_with_examples_carry_the_verified_stamp(site, page):
     stamp = first(built_page(site, page), ".verified-stamp")
-    assert stamp is not None and "torch" in stamp.text_content()
+    assert stamp is not None and "torch" in text(stamp)
 
 
 def test_every_snippet_file_is_shown_whole_on_some_page():
@@ -79,7 +82,7 @@ def test_site_loads_nothing_from_other_hosts(site):
 
 def test_site_has_a_not_found_page(site):
     not_found = lxml.html.fromstring((site / "404.html").read_bytes())
-    assert "404" in not_found.text_content()
+    assert "404" in text(not_found)
 
 
 def test_every_page_links_to_its_source_for_editing(site):
@@ -101,7 +104,7 @@ def test_notebook_buttons_point_at_published_notebooks(site, page):
 
 def test_home_page_counts_every_example_claim_and_exercise(site):
     rows = first(built_page(site, "docs/index.md"), "table").cssselect("tr")
-    total = [cell.text_content().strip() for cell in rows[-1].cssselect("td")]
+    total = [text(cell).strip() for cell in rows[-1].cssselect("td")]
     assert total[0] == "All pages"
     examples, claims, witnessed, assertions, exercises = map(int, total[1:])
     claims_on_pages = sum(len(built_page(site, page).cssselect(".checked-claim")) for page in PAGES)
@@ -115,4 +118,4 @@ def test_home_page_counts_every_example_claim_and_exercise(site):
         len([snippet for snippet in SNIPPETS if "_exercise_" in snippet]),
     )
     assert assertions >= examples  # every example ends by asserting what it shows
-    assert [first(row, "a").text_content() for row in rows[1:-1]][:2] == ["Home", "Counting parameters"]
+    assert [text(first(row, "a")) for row in rows[1:-1]][:2] == ["Home", "Counting parameters"]
