@@ -16,13 +16,15 @@ import pytest
 from conftest import ROOT
 from site_build import start_build, start_pytest, stop
 
+from guide_build.core.cache import CACHE_DIR_ENV, cache_dir
+
 SNIPPET = "snippets/worked_examples/01_parameter_count.py"
 PROSE_PAGE = "docs/worked-examples/tied-weight.md"
 GRADIENT_CLAIM = '**192**{ data-claim="worked_examples/02_tied_weight.py:dloss_dw" }'
 # Share the session build's caches (wherever GUIDE_CACHE_DIR and GUIDE_NOTEBOOK_CACHE_DIR put
 # them): untouched snippets and notebooks are reused, edited ones get new keys.
 SHARED_CACHES = {
-    "GUIDE_CACHE_DIR": str((ROOT / os.environ.get("GUIDE_CACHE_DIR", ".cache/snippet-runs")).resolve()),
+    CACHE_DIR_ENV: str((ROOT / cache_dir()).resolve()),
     "GUIDE_NOTEBOOK_CACHE_DIR": str(
         (ROOT / os.environ.get("GUIDE_NOTEBOOK_CACHE_DIR", ".cache/notebook-pages")).resolve()
     ),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from site_build import build_site, start_build, start_pytest
 
+from guide_build.core.cache import CACHE_DIR_ENV, DEFAULT_CACHE_DIR
 from guide_build.core.runner import run_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +95,7 @@ class TinyGuide:
         """`env`, with the caches in the guide's own .cache folder unless `env` says otherwise,
         even where the caller's environment points GUIDE_CACHE_DIR elsewhere (the benchmark does)."""
         return {
-            "GUIDE_CACHE_DIR": str(self.root / ".cache" / "snippet-runs"),
+            CACHE_DIR_ENV: str(self.root / DEFAULT_CACHE_DIR),
             "GUIDE_NOTEBOOK_CACHE_DIR": str(self.root / ".cache" / "notebook-pages"),
             **(env or {}),
         }
