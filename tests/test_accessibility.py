@@ -72,9 +72,10 @@ OVERFLOWING_CODE = """() => [...document.querySelectorAll('article pre > code')]
 # Parts whose text colours depend only on each element's classes and what it sits in: highlighted
 # code, and the header, navigation and footer that every page repeats.
 REPEATED = ["pre code", ".jp-InputArea pre", ".jp-OutputArea pre", ".md-header", ".md-nav", ".md-footer"]
-CONTAINERS = [".admonition", "details", ".result", ".jp-InputArea", ".jp-OutputArea", ".tabbed-set", "table",
-              ".md-nav--primary", ".md-nav--secondary", ".md-header", ".md-footer", ".md-sidebar"]
-SAMPLES_PER_KIND = 3  # elements of a kind not judged yet, tried on each page until axe-core judges one
+CONTAINERS = [".admonition", "details", ".result", ".jp-InputArea", ".jp-OutputArea", ".tabbed-set", "table"]
+CONTAINERS += [".md-nav--primary", ".md-nav--secondary", ".md-header", ".md-footer", ".md-sidebar"]
+# Up to 3 elements of a kind not judged yet are tried on each page, until axe-core judges one.
+COLOUR_SAMPLING = {"repeated": REPEATED, "containers": CONTAINERS, "samplesPerKind": 3}
 
 # Audits the page: every rule but the colour ones (if `layout`), then the colour rules on every
 # element outside the repeated parts and, inside them, on a few elements of each kind not in
@@ -211,8 +212,7 @@ def audit(request, browser, base_url, audited_pages, site) -> Audit:
             if overflowing := page.evaluate(OVERFLOWING_CODE):
                 audit.overflowing_code[path] = overflowing
             page.evaluate(AXE_SOURCE)
-            result = page.evaluate(AUDIT, {"layout": layout, "judged": audit.judged_kinds, "repeated": REPEATED,
-                                           "containers": CONTAINERS, "samplesPerKind": SAMPLES_PER_KIND})
+            result = page.evaluate(AUDIT, {"layout": layout, "judged": audit.judged_kinds, **COLOUR_SAMPLING})
             audit.schemes[path], audit.violations[path] = result["scheme"], result["violations"]
             audit.judged_kinds.extend(result["judged"])
             audit.code_checked_on.extend([path] if result["judged"] else [])
@@ -253,8 +253,8 @@ class AuditOfOneVariant:
         assert any(not path.startswith("notebooks/") for path in code_checked), "no chapter code was checked"
         judged = " | ".join(audit.judged_kinds)
         # On a phone the navigation is in a closed drawer, which axe-core passes over: see the drawer's test.
-        wide = VARIANTS[audit.variant]["viewport"]["width"] >= 1440
-        for kind in ["> SPAN.k in  |", "> SPAN.k in .jp-InputArea"] + (["(current) in .md-nav--primary"] if wide else []):
+        kinds = ["> SPAN.k in  |", "> SPAN.k in .jp-InputArea", "(current) in .md-nav--primary"]
+        for kind in kinds if VARIANTS[audit.variant]["viewport"]["width"] >= 1440 else kinds[:2]:
             assert kind in judged, f"no {kind!r} element's contrast was judged"
         expected = SCHEMES[VARIANTS[audit.variant]["color_scheme"]]
         wrong_palette = {path: scheme for path, scheme in audit.schemes.items() if scheme != expected}
