@@ -13,7 +13,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 import torch
-from session_store import SharedRuns, make_runs_ahead, shared_dir, start_site_build, wait_for_site
+from session_store import SAMPLE_EVERY, Reuse, SharedRuns, make_runs_ahead, shared_dir, start_site_build, wait_for_site
 
 from guide_build.core import gpu_record
 from guide_build.core.inventory import whole_file_includes
@@ -38,11 +38,18 @@ def tool(name: str) -> str:
     return found
 
 
+def reuse_of_cached_runs(config: pytest.Config) -> Reuse:
+    """Confirmed runs on the build's device are read from the cache, but for a sample drawn by the
+    session's folder name (the same in every worker); --fresh-runs or --record-gpu runs them all."""
+    everything = config.getoption("--fresh-runs") or config.getoption("--record-gpu")
+    return Reuse(BUILD_DEVICE, seed=shared_dir(config).name, enabled=not everything)
+
+
 @pytest.fixture(scope="session")
 def snippet_run(request):
     """`snippet_run(path, device)`: the run of a snippet on a device, made once per test session
-    (by whichever pytest-xdist worker asks first)."""
-    runs = SharedRuns(shared_dir(request.config))
+    (by whichever pytest-xdist worker asks first), or read from the cache if a fresh run confirmed it."""
+    runs = SharedRuns(shared_dir(request.config), reuse_of_cached_runs(request.config))
 
     def get(path: str, device: str) -> SnippetRun:
         result = runs.get(path, device)
@@ -51,6 +58,12 @@ def snippet_run(request):
         return result
 
     return get
+
+
+@pytest.fixture(scope="session")
+def run_was_fresh(request) -> Callable[[str, str], bool]:
+    """`run_was_fresh(path, device)`: whether `snippet_run` ran the snippet in this session."""
+    return SharedRuns(shared_dir(request.config), reuse_of_cached_runs(request.config)).was_fresh
 
 
 # Files that take long, with no need of the site build (the workers start with them while it
@@ -89,7 +102,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if any("site" in getattr(item, "fixturenames", ()) for item in session.items):
         start_site_build(shared_dir(session.config), ROOT)
     runs = list(dict.fromkeys(run for item in session.items for run in runs_read_by(item)))
-    session.config.stash[_STOP_RUNS_AHEAD] = make_runs_ahead(shared_dir(session.config), runs)
+    reuse = reuse_of_cached_runs(session.config)
+    session.config.stash[_STOP_RUNS_AHEAD] = make_runs_ahead(shared_dir(session.config), reuse, runs)
 
 
 _STOP_RUNS_AHEAD = pytest.StashKey[Callable[[], None]]()
@@ -150,8 +164,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if hasattr(session.config, "workerinput"):
         return  # a pytest-xdist worker: the others may still be running; the controller records
-    runs = SharedRuns(shared_dir(session.config)).all()
-    cuda_runs = {run.path: run for run in runs if isinstance(run, SnippetRun) and run.device == "cuda"}
+    stored = SharedRuns(shared_dir(session.config), reuse_of_cached_runs(session.config)).all()
+    runs = [SnippetRun(**entry["run"]) for entry in stored if "run" in entry]
+    cuda_runs = {run.path: run for run in runs if run.device == "cuda"}
     assert set(cuda_runs) == set(SNIPPETS), "--record-gpu needs the whole suite to run on CUDA"
     gpu_record.save(
         gpu_record.GpuRun(
@@ -164,4 +179,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             witnesses={path: run.witnesses_reached for path, run in sorted(cuda_runs.items())},
         ),
         ROOT / gpu_record.RECORD_PATH,
+    )
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """How many snippet runs this session made, and how many it read from confirmed cache entries."""
+    if hasattr(config, "workerinput") or not (shared_dir(config) / "snippet-runs").is_dir():
+        return
+    stored = SharedRuns(shared_dir(config), reuse_of_cached_runs(config)).all()
+    if not stored:
+        return
+    fresh = sum(entry.get("fresh", True) for entry in stored)
+    terminalreporter.write_line(
+        f"snippet runs: {fresh} made in this session, {len(stored) - fresh} read from cached runs that an "
+        f"earlier fresh run confirmed (a sample of about one in {SAMPLE_EVERY} runs again; --fresh-runs runs all)"
     )

@@ -3,7 +3,9 @@
 The strict build of the site starts in the background as soon as a worker has collected a test
 that needs it, so the workers run the other tests meanwhile instead of waiting for it. Each
 snippet is run once per session and device, by whichever worker needs it first; the others read
-that run from disk. (Without xdist the same code serves one process.)
+that run from disk. (Without xdist the same code serves one process.) A run on the build's device
+whose cached run a fresh run has confirmed before is read from the cache, except for a sample
+drawn anew each session, run again to check the cache (`Reuse`).
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
 from filelock import FileLock, Timeout
 from site_build import build_command
 
+from guide_build.core import cache
 from guide_build.core.runner import SnippetFailed, SnippetRun, run_snippet
 
 _SITE_TIMEOUT = 900.0
@@ -72,7 +75,27 @@ def wait_for_site(shared: Path, root: Path) -> Path:
     return shared / "site"
 
 
-def make_runs_ahead(shared: Path, runs: list[tuple[str, str]]) -> Callable[[], None]:
+SAMPLE_EVERY = 10  # a session runs again about one in this many confirmed snippets
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """Which runs a session may read from the cache: on the build's device (`device`), those a
+    fresh run confirmed earlier (guide_build.core.cache.confirm), but for a sample that this
+    session's `seed` draws. `enabled` is False to run everything again (--fresh-runs, --record-gpu)."""
+
+    device: str
+    seed: str
+    enabled: bool = True
+
+    def allows(self, path: str, device: str) -> bool:
+        return self.enabled and device == self.device and not self.sampled(path)
+
+    def sampled(self, path: str) -> bool:
+        return int(hashlib.sha256(f"{self.seed} {path}".encode()).hexdigest(), 16) % SAMPLE_EVERY == 0
+
+
+def make_runs_ahead(shared: Path, reuse: Reuse, runs: list[tuple[str, str]]) -> Callable[[], None]:
     """Make these runs (path, device) in order, in a thread, skipping those that another worker
     has taken; return the function that stops it after the run in hand. Every worker does so
     for the runs of the whole session: they share the runs between them as they go, where their
@@ -80,7 +103,7 @@ def make_runs_ahead(shared: Path, runs: list[tuple[str, str]]) -> Callable[[], N
     stopping = threading.Event()
 
     def make() -> None:
-        store = SharedRuns(shared)
+        store = SharedRuns(shared, reuse)
         for path, device in runs:
             if stopping.is_set():
                 return
@@ -100,20 +123,28 @@ def make_runs_ahead(shared: Path, runs: list[tuple[str, str]]) -> Callable[[], N
 class SharedRuns:
     """Snippet runs made once per session and device, whichever worker asks first."""
 
-    _read_already: dict[Path, SnippetRun | SnippetFailed] = {}  # this process's: a run never changes
+    _read_already: dict[Path, dict] = {}  # this process's: a run never changes
 
-    def __init__(self, shared: Path) -> None:
+    def __init__(self, shared: Path, reuse: Reuse) -> None:
         self.folder = shared / "snippet-runs"
         self.folder.mkdir(exist_ok=True)
+        self.reuse = reuse
 
     def get(self, path: str, device: str) -> SnippetRun | SnippetFailed:
+        return self._parse(self._stored(path, device))
+
+    def was_fresh(self, path: str, device: str) -> bool:
+        """Whether this session ran the snippet, rather than read a confirmed run from the cache."""
+        return self._stored(path, device).get("fresh", True)
+
+    def _stored(self, path: str, device: str) -> dict:
         entry, lock = self._files(path, device)
         if entry in self._read_already:  # a thousand claims and witnesses ask for the same runs
             return self._read_already[entry]
         with FileLock(str(lock)):
             if not entry.is_file():
                 self._make(entry, path, device)
-        self._read_already[entry] = self._read(entry)
+        self._read_already[entry] = json.loads(entry.read_text(encoding="utf-8"))
         return self._read_already[entry]
 
     def make_unless_taken(self, path: str, device: str) -> None:
@@ -138,19 +169,21 @@ class SharedRuns:
         name = hashlib.sha256(f"{device} {path}".encode()).hexdigest()[:24]
         return self.folder / f"{name}.json", self.folder / f"{name}.lock"
 
-    def all(self) -> list[SnippetRun | SnippetFailed]:
-        return [self._read(entry) for entry in sorted(self.folder.glob("*.json"))]
+    def all(self) -> list[dict]:
+        """Every run of the session as stored: "run" or "failure", and "fresh"."""
+        return [json.loads(entry.read_text(encoding="utf-8")) for entry in sorted(self.folder.glob("*.json"))]
 
-    @staticmethod
-    def _run(path: str, device: str) -> dict:
+    def _run(self, path: str, device: str) -> dict:
+        if self.reuse.allows(path, device) and (confirmed := cache.confirmed_run(path, device)):
+            return {"run": asdict(confirmed), "fresh": False}
         try:
-            return {"run": asdict(run_snippet(path, device=device))}
+            run = run_snippet(path, device=device)
         except SnippetFailed as failure:
             return {"failure": [failure.path, failure.traceback_text, failure.output, device]}
+        return {"run": asdict(run), "fresh": True}
 
     @staticmethod
-    def _read(entry: Path) -> SnippetRun | SnippetFailed:
-        stored = json.loads(entry.read_text(encoding="utf-8"))
+    def _parse(stored: dict) -> SnippetRun | SnippetFailed:
         if "run" in stored:
             return SnippetRun(**stored["run"])
         path, traceback_text, output, _ = stored["failure"]

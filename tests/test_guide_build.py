@@ -243,6 +243,23 @@ def test_failed_runs_are_not_cached(tmp_path, monkeypatch):
     assert not list((tmp_path / "cache").glob("*.json"))
 
 
+def test_a_confirmed_run_stands_in_for_a_run_until_a_fresh_one_disagrees(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    snippet = write(tmp_path / "steady.py", "print(6 * 7)\n")
+    assert cache.confirmed_run(snippet, "cpu") is None  # not in the cache
+    shown = cache.cached_run(snippet)
+    assert cache.confirmed_run(snippet, "cpu") is None  # in the cache, not confirmed
+    assert cache.confirm(snippet, runner.run_snippet(snippet, device="cpu"))
+    assert cache.confirmed_run(snippet, "cpu") == runner.SnippetRun(**{**vars(shown), "device": "cpu"})
+    assert cache.confirmed_run(snippet, "cuda") is None  # confirmed on the CPU only
+    differing = runner.SnippetRun(str(snippet), "cpu", "43\n")
+    assert not cache.confirm(snippet, differing)
+    assert cache.confirmed_run(snippet, "cpu") is None
+    write(snippet, "print(6 * 7)  # edited\n")  # a new version: a new key, not confirmed
+    cache.cached_run(snippet)
+    assert cache.confirmed_run(snippet, "cpu") is None
+
+
 # --- claims -------------------------------------------------------------------------------------
 
 

@@ -9,22 +9,28 @@ and checks instead that it is byte for byte the snippet the page runs, that the 
 with the snippet's number of ranks, and that the cell shows what this session's run of that
 snippet printed (tests/test_distributed_runner.py holds the runner to torchrun itself);
 `test_a_torchrun_cell_runs_as_written` runs one cell's real command.
+
+A notebook that ran here before, byte for byte the same, in the same environment, is not run
+again, but for a sample drawn anew each session, as for the snippets (tests/session_store.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BIN, BUILD_DEVICE, DEVICES, PAGES, ROOT, executed_snippets
+from conftest import BIN, BUILD_DEVICE, DEVICES, PAGES, ROOT, executed_snippets, reuse_of_cached_runs
 from jupyter_client import KernelManager
 from mkdocs.utils.yaml import yaml_load
 from nbclient import NotebookClient
 from torchrun_conformance import GLOO_EXIT_ABORT
 
+from guide_build.core import cache
 from guide_build.core.inventory import nav_pages
 from guide_build.core.page_source import displayed_lines
 from guide_build.core.snippet_options import options_of
@@ -60,7 +66,7 @@ def test_every_chapter_has_a_notebook(site):
 
 
 @pytest.mark.parametrize("page", CHAPTERS)
-def test_notebook_runs_top_to_bottom(site, page, kernel, snippet_run):
+def test_notebook_runs_top_to_bottom(request, site, page, kernel, snippet_run):
     manager, workdir, device = kernel
     notebook = nbformat.read(notebook_of(site, page), as_version=4)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
@@ -78,11 +84,13 @@ def test_notebook_runs_top_to_bottom(site, page, kernel, snippet_run):
             assert printed(cell) == snippet_run(snippet, BUILD_DEVICE).output, f"{cell.source}: not the page's output"
             cell.source = f"# {cell.source} (checked above)"
     notebook.cells.insert(0, nbformat.v4.new_code_cell(FRESH_NAMESPACE))
+    passed = passed_before(request.config, page, notebook, device)
     execute(notebook, manager, workdir)
     for cell in code_cells:
         assert not [output for output in cell.outputs if output.output_type == "error"]
         if not cell.source.startswith("# !torchrun"):
             assert any(output.get("text") for output in cell.outputs), f"a cell printed nothing:\n{cell.source[:200]}"
+    passed.touch()
 
 
 # Before each notebook: the last one's names dropped; then torch imported and everything the kernel
@@ -91,6 +99,17 @@ def test_notebook_runs_top_to_bottom(site, page, kernel, snippet_run):
 # as in a reader's kernel, and no name is bound: a notebook that forgets an import still fails.
 FRESH_NAMESPACE = '%reset -f\n__import__("torch")\n__import__("gc").collect()\n__import__("gc").freeze()'
 TORCHRUN_CELL = re.compile(r"^!torchrun --nproc-per-node (?P<ranks>\d+) (?P<file>\w+\.py)$")
+
+
+def passed_before(config: pytest.Config, name: str, notebook, device: str) -> Path:
+    """Skip the test if this notebook passed here before, in this environment, and the session's
+    sample did not draw it; else return the file that records its pass."""
+    cells = [(cell.cell_type, cell.source) for cell in notebook.cells]  # not their ids: new ones are random
+    written = json.dumps([notebook.metadata, cells, cache.environment_fingerprint(device)])
+    record = cache.cache_dir() / f"notebook-{hashlib.sha256(written.encode()).hexdigest()}.passed"
+    if record.is_file() and reuse_of_cached_runs(config).allows(name, device):
+        pytest.skip("passed in an earlier session, the same notebook in the same environment; not in this sample")
+    return record
 
 
 def printed(cell) -> str:
@@ -103,7 +122,7 @@ def execute(notebook, manager: KernelManager, workdir: Path) -> None:
     ).execute()
 
 
-def test_a_torchrun_cell_runs_as_written(site, kernel):
+def test_a_torchrun_cell_runs_as_written(request, site, kernel):
     """The first distributed example a reader meets, its two cells as the notebook has them: a
     real torchrun."""
     manager, workdir, device = kernel
@@ -113,6 +132,7 @@ def test_a_torchrun_cell_runs_as_written(site, kernel):
     launch = next(index for index, cell in enumerate(cells) if TORCHRUN_CELL.match(cell.source))
     pair = [cells[launch - 1], cells[launch]]
     shown = printed(pair[1])
+    passed = passed_before(request.config, "torchrun cell", nbformat.v4.new_notebook(cells=pair), device)
     for _ in range(3):  # gloo's abort at exit, which the DDP page describes, is not the notebook's fault
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FRESH_NAMESPACE), *pair])
         execute(notebook, manager, workdir)
@@ -127,6 +147,7 @@ def test_a_torchrun_cell_runs_as_written(site, kernel):
     expected = [line.split(": ", 1)[1] for line in shown.splitlines()]
     assert sorted(from_ranks.replace("\n", "")) == sorted("".join(expected)), from_ranks
     assert all(from_ranks.count(line) >= expected.count(line) for line in expected), from_ranks
+    passed.touch()
 
 
 TORCHRUN_LOG_LINE = re.compile(r"^[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ ")  # glog style, as torchrun logs

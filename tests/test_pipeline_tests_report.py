@@ -7,6 +7,7 @@ to run is caught. A file of its own, so that pytest-xdist can run it beside the 
 from __future__ import annotations
 
 import pytest
+from session_store import SAMPLE_EVERY, Reuse
 from site_build import stop
 from test_guide_build import is_running
 from test_pipeline_cannot_be_fooled import EXPECTED, broken_guide
@@ -51,6 +52,18 @@ def test_an_unseeded_snippet_is_caught_by_the_tests(started):
     stdout, _ = processes["unseeded"].communicate(timeout=600)
     assert processes["unseeded"].returncode == 1, stdout[-3000:]
     assert "snippets/part/02_second.py printed something else in a second run" in stdout
+
+
+def test_a_session_reads_confirmed_runs_but_runs_a_new_sample_of_them_again():
+    paths = [f"snippets/part/{number:04}_topic.py" for number in range(2000)]
+    reuse = Reuse("cpu", seed="pytest-7")
+    sampled = {path for path in paths if reuse.sampled(path)}
+    assert 0.7 < len(sampled) * SAMPLE_EVERY / len(paths) < 1.3
+    assert sampled != {path for path in paths if Reuse("cpu", seed="pytest-8").sampled(path)}
+    kept = next(path for path in paths if path not in sampled)
+    assert reuse.allows(kept, "cpu") and not reuse.allows(next(iter(sampled)), "cpu")
+    assert not reuse.allows(kept, "cuda")  # only runs on the build's device stand in
+    assert not Reuse("cpu", seed="pytest-7", enabled=False).allows(kept, "cpu")  # --fresh-runs
 
 
 SECOND_UNSEEDED = """import random

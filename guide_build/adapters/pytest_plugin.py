@@ -28,6 +28,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="on a CUDA machine, write each snippet's CUDA output to tests/records/gpu-run.json for the site",
     )
+    parser.addoption(
+        "--fresh-runs",
+        action="store_true",
+        help="run every snippet again, reading none of the cached runs that an earlier fresh run confirmed",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -20,7 +20,7 @@ import platform
 import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from guide_build.core import runner
@@ -89,6 +89,40 @@ def lookup(path: str | Path, *, device: str = "auto") -> runner.SnippetRun | Non
     if not entry.is_file():
         return None
     return runner.SnippetRun(**json.loads(entry.read_text(encoding="utf-8")))
+
+
+def confirm(path: str | Path, fresh: runner.SnippetRun) -> bool:
+    """Record whether `fresh`, a new run of the snippet on `fresh.device` (not "auto"), printed,
+    drew and asserted what its cached run holds. (Its other values may differ: a temporary
+    folder's name, an address in a message.) A confirmed entry may stand in for a run on that
+    device (`confirmed_run`): two isolated runs agreed, and its key covers all it depends on. A
+    run that disagrees withdraws the confirmation."""
+    shown = lookup(path)
+    if shown is None:
+        return False
+    marker = _confirmation(path, fresh.device)
+    agrees = _results(shown) == _results(fresh)
+    if agrees:
+        marker.touch()
+    else:
+        marker.unlink(missing_ok=True)
+    return agrees
+
+
+def confirmed_run(path: str | Path, device: str) -> runner.SnippetRun | None:
+    """The cached run of this version of the snippet, if a fresh run on `device` confirmed it."""
+    shown = lookup(path)
+    if shown is None or not _confirmation(path, device).is_file():
+        return None
+    return replace(shown, device=device)
+
+
+def _confirmation(path: str | Path, device: str) -> Path:
+    return cache_dir() / f"{cache_key(path, 'auto')}.confirmed-{device}"
+
+
+def _results(run: runner.SnippetRun) -> tuple:
+    return run.output, run.figures, run.witnesses_reached
 
 
 def cached_key(path: str | Path, *, device: str = "auto") -> str | None:
