@@ -13,7 +13,16 @@ from pathlib import Path
 import lxml.html
 import pytest
 import torch
-from session_store import SAMPLE_EVERY, Reuse, SharedRuns, make_runs_ahead, shared_dir, start_site_build, wait_for_site
+from session_store import (
+    SAMPLE_EVERY,
+    Reuse,
+    SharedRuns,
+    make_runs_ahead,
+    session_seed,
+    shared_dir,
+    start_site_build,
+    wait_for_site,
+)
 
 from guide_build.core import gpu_record
 from guide_build.core.inventory import whole_file_includes
@@ -40,9 +49,9 @@ def tool(name: str) -> str:
 
 def reuse_of_cached_runs(config: pytest.Config) -> Reuse:
     """Confirmed runs on the build's device are read from the cache, but for a sample drawn by the
-    session's folder name (the same in every worker); --fresh-runs or --record-gpu runs them all."""
+    session's seed; --fresh-runs or --record-gpu runs them all."""
     everything = config.getoption("--fresh-runs") or config.getoption("--record-gpu")
-    return Reuse(BUILD_DEVICE, seed=shared_dir(config).name, enabled=not everything)
+    return Reuse(BUILD_DEVICE, seed=session_seed(shared_dir(config)), enabled=not everything)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import threading
 import time
@@ -93,6 +94,15 @@ class Reuse:
 
     def sampled(self, path: str) -> bool:
         return int(hashlib.sha256(f"{self.seed} {path}".encode()).hexdigest(), 16) % SAMPLE_EVERY == 0
+
+
+def session_seed(shared: Path) -> str:
+    """A random seed for this session's sample, the same in every worker."""
+    with FileLock(str(shared / "sample-seed.lock")):
+        seed = shared / "sample-seed"
+        if not seed.is_file():
+            seed.write_text(os.urandom(8).hex(), encoding="utf-8")
+        return seed.read_text(encoding="utf-8")
 
 
 def make_runs_ahead(shared: Path, reuse: Reuse, runs: list[tuple[str, str]]) -> Callable[[], None]:
