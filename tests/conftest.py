@@ -49,8 +49,8 @@ def tool(name: str) -> str:
 
 def reuse_of_cached_runs(config: pytest.Config) -> Reuse:
     """Confirmed runs on the build's device are read from the cache, but for a sample drawn by the
-    session's seed; --fresh-runs or --record-gpu runs them all."""
-    everything = config.getoption("--fresh-runs") or config.getoption("--record-gpu")
+    session's seed; --fresh-runs or --record-gpu runs them all, and so does a CUDA machine."""
+    everything = config.getoption("--fresh-runs") or config.getoption("--record-gpu") or CUDA
     return Reuse(BUILD_DEVICE, seed=session_seed(shared_dir(config)), enabled=not everything)
 
 

@@ -83,7 +83,8 @@ SAMPLE_EVERY = 10  # a session runs again about one in this many confirmed snipp
 class Reuse:
     """Which runs a session may read from the cache: on the build's device (`device`), those a
     fresh run confirmed earlier (guide_build.core.cache.confirm), but for a sample that this
-    session's `seed` draws. `enabled` is False to run everything again (--fresh-runs, --record-gpu)."""
+    session's `seed` draws. `enabled` is False to run everything again (--fresh-runs, --record-gpu,
+    and on a CUDA machine, whose driver the cache key does not cover)."""
 
     device: str
     seed: str
@@ -97,11 +98,11 @@ class Reuse:
 
 
 def session_seed(shared: Path) -> str:
-    """A random seed for this session's sample, the same in every worker."""
+    """A random seed for this session's sample, the same in every worker (GUIDE_SAMPLE_SEED sets it)."""
     with FileLock(str(shared / "sample-seed.lock")):
         seed = shared / "sample-seed"
         if not seed.is_file():
-            seed.write_text(os.urandom(8).hex(), encoding="utf-8")
+            seed.write_text(os.environ.get("GUIDE_SAMPLE_SEED") or os.urandom(8).hex(), encoding="utf-8")
         return seed.read_text(encoding="utf-8")
 
 
@@ -189,6 +190,7 @@ class SharedRuns:
         try:
             run = run_snippet(path, device=device)
         except SnippetFailed as failure:
+            cache.withdraw(path, device)  # a run confirmed once, failing now: not read again
             return {"failure": [failure.path, failure.traceback_text, failure.output, device]}
         return {"run": asdict(run), "fresh": True}
 

@@ -13,8 +13,8 @@
     navigation and footer every page repeats. So inside those parts colour contrast is checked
     on a few elements (at most three) of each kind that axe-core has not judged yet in the
     variant (a kind: the tags and classes from the part down to the element, the containers
-    around it, and whether it is in the current page's link), and outside them on every element
-    of every page. (Code alone is most of axe's time: ten thousand spans a page.)
+    around it, whether it is in the current page's link, and its colour, size and weight), and
+    outside them on every element of every page. (Code alone is most of axe's time: ten thousand spans a page.)
   * The search index is replaced by an empty one during the visits: Material's search builds it
     from every page's text on each load, which the audit does not look at (the search dialog has
     a test of its own, with the real index). Its weight is read from the built file.
@@ -72,7 +72,8 @@ OVERFLOWING_CODE = """() => [...document.querySelectorAll('article pre > code')]
 # Parts whose text colours depend only on each element's classes and what it sits in: highlighted
 # code, and the header, navigation and footer that every page repeats.
 REPEATED = ["pre code", ".jp-InputArea pre", ".jp-OutputArea pre", ".md-header", ".md-nav", ".md-footer"]
-CONTAINERS = [".admonition", "details", ".result", ".jp-InputArea", ".jp-OutputArea", ".tabbed-set", "table"]
+CONTAINERS = [".admonition", "details", ".result", ".jp-InputArea", ".jp-OutputArea", ".jp-MarkdownCell", ".tabbed-set"]
+CONTAINERS += ["table"]
 CONTAINERS += [".md-nav--primary", ".md-nav--secondary", ".md-header", ".md-footer", ".md-sidebar"]
 # Up to 3 elements of a kind not judged yet are tried on each page, until axe-core judges one.
 COLOUR_SAMPLING = {"repeated": REPEATED, "containers": CONTAINERS, "samplesPerKind": 3}
@@ -98,7 +99,8 @@ AUDIT = """async ({layout, judged, repeated, containers, samplesPerKind}) => {
             const path = [];  // the element and what it sits in, up to the part: tags and classes
             for (let e = el; e !== part.parentElement; e = e.parentElement) path.unshift(e.tagName + '.' + e.className);
             const state = el.closest('.md-nav__link--active, [aria-current]') ? ' (current)' : '';
-            const kind = path.join(' > ') + state + ' in ' + around;
+            const style = getComputedStyle(el), looks = [style.color, style.fontSize, style.fontWeight].join(' ');
+            const kind = path.join(' > ') + state + ' in ' + around + ' (' + looks + ')';
             const elements = samples.get(kind) || [];
             if (!known.has(kind) && elements.length < samplesPerKind) samples.set(kind, [...elements, el]);
         }
@@ -251,11 +253,10 @@ class AuditOfOneVariant:
         code_checked = audit.code_checked_on
         assert any(path.startswith("notebooks/") for path in code_checked), "no notebook code was checked"
         assert any(not path.startswith("notebooks/") for path in code_checked), "no chapter code was checked"
-        judged = " | ".join(audit.judged_kinds)
         # On a phone the navigation is in a closed drawer, which axe-core passes over: see the drawer's test.
-        kinds = ["> SPAN.k in  |", "> SPAN.k in .jp-InputArea", "(current) in .md-nav--primary"]
+        kinds = ["CODE. > SPAN.k in  (", "PRE. > SPAN.k in .jp-InputArea (", "(current) in .md-nav--primary"]
         for kind in kinds if VARIANTS[audit.variant]["viewport"]["width"] >= 1440 else kinds[:2]:
-            assert kind in judged, f"no {kind!r} element's contrast was judged"
+            assert any(kind in judged for judged in audit.judged_kinds), f"no {kind!r} element's contrast was judged"
         expected = SCHEMES[VARIANTS[audit.variant]["color_scheme"]]
         wrong_palette = {path: scheme for path, scheme in audit.schemes.items() if scheme != expected}
         assert wrong_palette == {}, f"the page did not take the reader's palette ({expected})"
@@ -331,26 +332,63 @@ def test_an_open_check_note_passes_the_audit(browser, base_url, variant):
         assert run_axe(page, ".check-note:popover-open") == []
 
 
+# Audits the part of the page under `selector`; returns the serious and critical violations, the
+# texts on screen there, those whose contrast axe-core did not judge, and whether it judged the current page's link.
+AUDIT_ON_SCREEN = """async selector => {
+    const r = await axe.run(selector, {elementRef: true});
+    const judged = new Set(r.passes.concat(r.violations).filter(rule => rule.id === 'color-contrast')
+                                   .flatMap(rule => rule.nodes.map(n => n.element)));
+    const onScreen = el => {  // it has text of its own, and shows at its centre
+        if (![...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim())) return false;
+        const box = el.getBoundingClientRect(), top = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+        return box.width > 0 && top !== null && (top === el || el.contains(top));
+    };
+    return {
+        violations: r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+                                .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')),
+        onScreen: [...document.querySelectorAll(selector + ' *')].filter(onScreen).map(el => el.textContent.trim()),
+        unjudged: [...document.querySelectorAll(selector + ' *')].filter(onScreen).filter(el => !judged.has(el))
+                                                                 .map(el => el.textContent.trim()),
+        currentJudged: [...judged].some(el => el.closest('.md-nav__link--active')),
+    };
+}"""
+
+
+def settle(page) -> None:
+    page.wait_for_function("() => document.getAnimations().every(a => a.playState === 'finished')")
+
+
 @pytest.mark.parametrize("variant", ["390-light", "390-dark"])
 def test_the_navigation_drawer_on_a_phone_passes_the_audit(browser, base_url, variant):
     """The page audits pass over the phone's navigation, hidden in its closed drawer: opened, it
-    is audited here, the current page's link included."""
+    is audited here, first as it opens on the current section, then back at its top level."""
     with checked_page(browser, **VARIANTS[variant]) as page:
         page.goto(base_url + "parameters/sharing/")
         page.locator("label.md-header__button[for='__drawer']").click()
-        drawer = page.locator(".md-sidebar--primary")
-        expect(drawer.locator(".md-nav__link--active").first).to_be_in_viewport()
+        expect(page.locator(".md-sidebar--primary .md-nav__link--active").first).to_be_in_viewport()
+        settle(page)
         page.evaluate(AXE_SOURCE)
-        result = page.evaluate(
-            """() => axe.run('.md-sidebar--primary', {elementRef: true}).then(r => ({
-                violations: r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-                                        .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')),
-                currentJudged: r.passes.concat(r.violations).some(rule => rule.id === 'color-contrast'
-                    && rule.nodes.some(n => n.element.closest('.md-nav__link--active'))),
-            }))"""
-        )
-        assert result["violations"] == []
-        assert result["currentJudged"], "the current page's link was not checked"
+        section = page.evaluate(AUDIT_ON_SCREEN, ".md-sidebar--primary")
+        assert section["currentJudged"], "the current page's link was not checked"
+        page.locator(".md-sidebar--primary .md-nav__item--active > nav[data-md-level='1'] > label").click()
+        expect(page.locator("label.md-nav__title[for='__drawer']")).to_be_in_viewport()
+        settle(page)
+        top = page.evaluate(AUDIT_ON_SCREEN, ".md-sidebar--primary")
+        for audit in (section, top):
+            assert audit["violations"] == []
+            assert audit["unjudged"] == [], "axe-core did not judge the contrast of these"
+        assert "Parameter sharing" in section["onScreen"] and "Contributing" in top["onScreen"]
+
+
+@pytest.mark.parametrize("variant", ["1440-light", "390-dark"])
+def test_an_open_solution_passes_the_audit(browser, base_url, variant):
+    """The page audits pass over what a closed solution hides; opened, it is audited here."""
+    with checked_page(browser, **VARIANTS[variant]) as page:
+        page.goto(base_url + "worked-examples/parameter-count/")
+        page.locator("article details summary").first.click()
+        expect(page.locator("article details[open] .highlight").first).to_be_visible()
+        settle(page)
+        assert run_axe(page, "article details[open]") == []
 
 
 # --- Keyboard -------------------------------------------------------------------------------------

@@ -252,6 +252,11 @@ def test_a_confirmed_run_stands_in_for_a_run_until_a_fresh_one_disagrees(tmp_pat
     assert cache.confirm(snippet, runner.run_snippet(snippet, device="cpu"))
     assert cache.confirmed_run(snippet, "cpu") == runner.SnippetRun(**{**vars(shown), "device": "cpu"})
     assert cache.confirmed_run(snippet, "cuda") is None  # confirmed on the CPU only
+    entry = tmp_path / "cache" / f"{cache.cached_key(snippet)}.json"
+    entry.write_text(entry.read_text().replace("42", "41"))  # rewritten after it was confirmed
+    assert cache.confirmed_run(snippet, "cpu") is None
+    entry.write_text(entry.read_text().replace("41", "42"))
+    assert cache.confirmed_run(snippet, "cpu") is not None
     differing = runner.SnippetRun(str(snippet), "cpu", "43\n")
     assert not cache.confirm(snippet, differing)
     assert cache.confirmed_run(snippet, "cpu") is None

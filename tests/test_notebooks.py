@@ -10,8 +10,9 @@ with the snippet's number of ranks, and that the cell shows what this session's 
 snippet printed (tests/test_distributed_runner.py holds the runner to torchrun itself);
 `test_a_torchrun_cell_runs_as_written` runs one cell's real command.
 
-A notebook that ran here before, byte for byte the same, in the same environment, is not run
-again, but for a sample drawn anew each session, as for the snippets (tests/session_store.py).
+A notebook that passed here before, its cells and this file unchanged, in the same environment,
+is run again only when the sample drawn anew each session takes it, as for the snippets
+(tests/session_store.py); a failure forgets that it passed.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def test_notebook_runs_top_to_bottom(request, site, page, kernel, snippet_run):
             cell.source = f"# {cell.source} (checked above)"
     notebook.cells.insert(0, nbformat.v4.new_code_cell(FRESH_NAMESPACE))
     passed = passed_before(request.config, page, notebook, device)
+    passed.unlink(missing_ok=True)  # passed again only once it has
     execute(notebook, manager, workdir)
     for cell in code_cells:
         assert not [output for output in cell.outputs if output.output_type == "error"]
@@ -102,10 +104,11 @@ TORCHRUN_CELL = re.compile(r"^!torchrun --nproc-per-node (?P<ranks>\d+) (?P<file
 
 
 def passed_before(config: pytest.Config, name: str, notebook, device: str) -> Path:
-    """Skip the test if this notebook passed here before, in this environment, and the session's
-    sample did not draw it; else return the file that records its pass."""
-    cells = [(cell.cell_type, cell.source) for cell in notebook.cells]  # not their ids: new ones are random
-    written = json.dumps([notebook.metadata, cells, cache.environment_fingerprint(device)])
+    """Skip the test if this notebook passed here before, with this file's checks, in this
+    environment, and the session's sample did not draw it; else return the file that records its pass."""
+    cells = [{name: value for name, value in cell.items() if name != "id"} for cell in notebook.cells]  # ids: random
+    checks = Path(__file__).read_text(encoding="utf-8")
+    written = json.dumps([notebook.metadata, cells, checks, cache.environment_fingerprint(device)], sort_keys=True)
     record = cache.cache_dir() / f"notebook-{hashlib.sha256(written.encode()).hexdigest()}.passed"
     if record.is_file() and reuse_of_cached_runs(config).allows(name, device):
         pytest.skip("passed in an earlier session, the same notebook in the same environment; not in this sample")
@@ -133,6 +136,7 @@ def test_a_torchrun_cell_runs_as_written(request, site, kernel):
     pair = [cells[launch - 1], cells[launch]]
     shown = printed(pair[1])
     passed = passed_before(request.config, "torchrun cell", nbformat.v4.new_notebook(cells=pair), device)
+    passed.unlink(missing_ok=True)
     for _ in range(3):  # gloo's abort at exit, which the DDP page describes, is not the notebook's fault
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FRESH_NAMESPACE), *pair])
         execute(notebook, manager, workdir)

@@ -7,11 +7,14 @@ to run is caught. A file of its own, so that pytest-xdist can run it beside the 
 from __future__ import annotations
 
 import pytest
-from session_store import SAMPLE_EVERY, Reuse
+from session_store import SAMPLE_EVERY, Reuse, SharedRuns
 from site_build import stop
-from test_guide_build import is_running
+from test_guide_build import is_running, write
 from test_pipeline_cannot_be_fooled import EXPECTED, broken_guide
 from tiny_guide import TinyGuide
+
+from guide_build.core import cache
+from guide_build.core.runner import SnippetFailed, run_snippet
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +67,24 @@ def test_a_session_reads_confirmed_runs_but_runs_a_new_sample_of_them_again():
     assert reuse.allows(kept, "cpu") and not reuse.allows(next(iter(sampled)), "cpu")
     assert not reuse.allows(kept, "cuda")  # only runs on the build's device stand in
     assert not Reuse("cpu", seed="pytest-7", enabled=False).allows(kept, "cpu")  # --fresh-runs
+
+
+def test_a_session_reads_confirmed_runs_runs_its_sample_again_and_forgets_one_that_fails(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    flag = tmp_path / "flag"  # outside the cache key: the second snippet fails once it exists
+    steady = str(write(tmp_path / "steady.py", "print(1)\n"))
+    fickle = str(write(tmp_path / "fickle.py", f"import os\nassert not os.path.exists({str(flag)!r})\nprint(2)\n"))
+    for snippet in (steady, fickle):
+        cache.cached_run(snippet)  # as the build runs it
+        assert cache.confirm(snippet, run_snippet(snippet, device="cpu"))  # as the comparison test does
+    seeds = (str(number) for number in range(10_000))
+    seed = next(seed for seed in seeds if Reuse("cpu", seed).sampled(fickle) and not Reuse("cpu", seed).sampled(steady))
+    (tmp_path / "session").mkdir()
+    store = SharedRuns(tmp_path / "session", Reuse("cpu", seed))
+    flag.touch()
+    assert store.get(steady, "cpu").output == "1\n" and not store.was_fresh(steady, "cpu")  # read
+    assert isinstance(store.get(fickle, "cpu"), SnippetFailed)  # drawn: run again, and it fails
+    assert cache.confirmed_run(fickle, "cpu") is None  # so it stands in for no run any more
 
 
 SECOND_UNSEEDED = """import random

@@ -1,5 +1,7 @@
 """Every snippet file runs to its end, and so checks its own assertions, on CPU and on CUDA; and
-it prints the same in a fresh process as it did in the build, so the pages show a stable result."""
+it prints the same in a fresh process as it did in the build, so the pages show a stable result.
+(On the CPU, a run a fresh one has confirmed is read from the cache, but for a sample run again
+each session: tests/session_store.py.)"""
 
 import re
 from pathlib import Path

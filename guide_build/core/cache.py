@@ -40,6 +40,7 @@ RUNNER_FILES = tuple(
         "witness_probes.py",
         "figures.py",
         "witnesses.py",
+        "claims.py",  # witnesses.py reads its patterns
     )
 )
 
@@ -92,27 +93,29 @@ def lookup(path: str | Path, *, device: str = "auto") -> runner.SnippetRun | Non
 
 
 def confirm(path: str | Path, fresh: runner.SnippetRun) -> bool:
-    """Record whether `fresh`, a new run of the snippet on `fresh.device` (not "auto"), printed,
-    drew and asserted what its cached run holds. (Its other values may differ: a temporary
-    folder's name, an address in a message.) A confirmed entry may stand in for a run on that
-    device (`confirmed_run`): two isolated runs agreed, and its key covers all it depends on. A
-    run that disagrees withdraws the confirmation."""
+    """Record whether `fresh`, a new run of the snippet on `fresh.device` (not "auto"), computed
+    all that its cached run holds (but the time it took). A confirmed entry may stand in for a run
+    on that device (`confirmed_run`): two isolated runs agreed, and its key covers all it depends
+    on. A run that disagrees withdraws the confirmation, as does a failed one (`withdraw`)."""
     shown = lookup(path)
     if shown is None:
         return False
-    marker = _confirmation(path, fresh.device)
     agrees = _results(shown) == _results(fresh)
-    if agrees:
-        marker.touch()
+    if agrees:  # the marker holds what was compared: an entry rewritten since is not confirmed
+        _confirmation(path, fresh.device).write_text(_results(shown), encoding="utf-8")
     else:
-        marker.unlink(missing_ok=True)
+        withdraw(path, fresh.device)
     return agrees
+
+
+def withdraw(path: str | Path, device: str) -> None:
+    _confirmation(path, device).unlink(missing_ok=True)
 
 
 def confirmed_run(path: str | Path, device: str) -> runner.SnippetRun | None:
     """The cached run of this version of the snippet, if a fresh run on `device` confirmed it."""
-    shown = lookup(path)
-    if shown is None or not _confirmation(path, device).is_file():
+    shown, marker = lookup(path), _confirmation(path, device)
+    if shown is None or not marker.is_file() or marker.read_text(encoding="utf-8") != _results(shown):
         return None
     return replace(shown, device=device)
 
@@ -121,8 +124,10 @@ def _confirmation(path: str | Path, device: str) -> Path:
     return cache_dir() / f"{cache_key(path, 'auto')}.confirmed-{device}"
 
 
-def _results(run: runner.SnippetRun) -> tuple:
-    return run.output, run.figures, run.witnesses_reached
+def _results(run: runner.SnippetRun) -> str:
+    """A digest of what the run computed, as the cache stores it (JSON makes tuples lists)."""
+    results = {name: value for name, value in asdict(run).items() if name not in ("device", "seconds")}
+    return hashlib.sha256(json.dumps(json.loads(json.dumps(results)), sort_keys=True).encode()).hexdigest()
 
 
 def cached_key(path: str | Path, *, device: str = "auto") -> str | None:
