@@ -72,8 +72,9 @@ OVERFLOWING_CODE = """() => [...document.querySelectorAll('article pre > code')]
 # Parts whose text colours depend only on each element's classes and what it sits in: highlighted
 # code, and the header, navigation and footer that every page repeats.
 REPEATED = ["pre code", ".jp-InputArea pre", ".jp-OutputArea pre", ".md-header", ".md-nav", ".md-footer"]
-CONTAINERS = [".admonition", "details", ".result", ".jp-InputArea", ".jp-OutputArea", ".jp-MarkdownCell", ".tabbed-set"]
-CONTAINERS += ["table"]
+# What an element of those parts may sit in, in a chapter, in a notebook, and around the article.
+CONTAINERS = [".admonition", "details", ".result", ".tabbed-set", "table"]
+CONTAINERS += [".jp-InputArea", ".jp-OutputArea", ".jp-MarkdownCell"]
 CONTAINERS += [".md-nav--primary", ".md-nav--secondary", ".md-header", ".md-footer", ".md-sidebar"]
 # Up to 3 elements of a kind not judged yet are tried on each page, until axe-core judges one.
 COLOUR_SAMPLING = {"repeated": REPEATED, "containers": CONTAINERS, "samplesPerKind": 3}

@@ -36,7 +36,6 @@ import torch
 from guide_build.core import run_outcome, snippet_child
 
 _GRACE = 2.0  # seconds the other ranks get to end on their own after one failed
-_POLL = 0.02
 _EXIT_LIMIT = 10.0  # seconds a rank may take to exit after its script ended
 
 
@@ -195,10 +194,7 @@ def _end_order(noticed: float, rank: int, folder: Path) -> tuple:
 def _dump_stack(pid: int, output: Path) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGUSR1)
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline and "most recent call first" not in _read(output):
-        time.sleep(_POLL)
-    time.sleep(0.1)  # the other threads' stacks follow the first
+    run_outcome.wait_for_stack_dump(output, seconds=2.0)
 
 
 def _failures(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
@@ -43,3 +44,18 @@ def without_runner_frames(output: str) -> str:
 
 def last_lines(output: str, count: int) -> str:
     return "\n".join(output.rstrip("\n").split("\n")[-count:])
+
+
+def wait_for_stack_dump(output: Path, seconds: float) -> None:
+    """Wait until the stack dump that SIGUSR1 asked of a process (faulthandler) is in `output` and
+    has stopped growing, or `seconds` have passed: a loaded machine can take a while to schedule
+    it, and a process killed in the middle of it leaves a cut report without the snippet's line."""
+    deadline = time.monotonic() + seconds
+    size, steady_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        written = output.read_bytes() if output.is_file() else b""
+        if len(written) != size:
+            size, steady_since = len(written), time.monotonic()
+        elif b"most recent call first" in written and time.monotonic() - steady_since > 0.2:
+            return
+        time.sleep(0.02)

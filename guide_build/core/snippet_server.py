@@ -259,15 +259,7 @@ def _dump_stacks_then_kill(pid: int, output: Path) -> None:
         os.kill(pid, signal.SIGUSR1)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + 5.0  # a loaded machine can take a while to schedule the dump
-    size, steady_since = -1, time.monotonic()
-    while time.monotonic() < deadline:  # until the dump is there and has stopped growing
-        written = output.read_bytes()
-        if len(written) != size:
-            size, steady_since = len(written), time.monotonic()
-        elif b"most recent call first" in written and time.monotonic() - steady_since > 0.2:
-            break
-        time.sleep(0.02)
+    run_outcome.wait_for_stack_dump(output, seconds=5.0)
     _kill_group(pid)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
