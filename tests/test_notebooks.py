@@ -106,7 +106,7 @@ TORCHRUN_CELL = re.compile(r"^!torchrun --nproc-per-node (?P<ranks>\d+) (?P<file
 def passed_before(config: pytest.Config, name: str, notebook, device: str) -> Path:
     """Skip the test if this notebook passed here before, with this file's checks, in this
     environment, and the session's sample did not draw it; else return the file that records its pass."""
-    cells = [{name: value for name, value in cell.items() if name != "id"} for cell in notebook.cells]  # ids: random
+    cells = [{field: value for field, value in cell.items() if field != "id"} for cell in notebook.cells]  # ids: random
     checks = Path(__file__).read_text(encoding="utf-8")
     written = json.dumps([notebook.metadata, cells, checks, cache.environment_fingerprint(device)], sort_keys=True)
     record = cache.cache_dir() / f"notebook-{hashlib.sha256(written.encode()).hexdigest()}.passed"

@@ -125,9 +125,9 @@ def _confirmation(path: str | Path, device: str) -> Path:
 
 
 def _results(run: runner.SnippetRun) -> str:
-    """A digest of what the run computed, as the cache stores it (JSON makes tuples lists)."""
+    """A digest of what the run computed, written as the cache stores it (JSON makes tuples lists)."""
     results = {name: value for name, value in asdict(run).items() if name not in ("device", "seconds")}
-    return hashlib.sha256(json.dumps(json.loads(json.dumps(results)), sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(results, sort_keys=True).encode()).hexdigest()
 
 
 def cached_key(path: str | Path, *, device: str = "auto") -> str | None:
