@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock, Timeout
-from site_build import build_command
+from site_build import build_command, problems_last
 
 from guide_build.core import cache
 from guide_build.core.runner import SnippetFailed, SnippetRun, run_snippet
@@ -56,7 +56,7 @@ def start_site_build(shared: Path, root: Path) -> None:
         output.close()
         log = (shared / "site-build.output").read_text(encoding="utf-8", errors="replace")
         temporary = shared / "site-build.log.tmp"
-        temporary.write_text(f"{returncode}\n{log[-8000:]}", encoding="utf-8")
+        temporary.write_text(f"{returncode}\n{problems_last(log)}", encoding="utf-8")
         temporary.replace(shared / "site-build.log")
 
     # Not a daemon: the worker that started the build waits for it before it exits.

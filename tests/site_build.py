@@ -5,6 +5,7 @@ that a test can run two side by side (`.communicate()` waits for one, `stop` end
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -16,6 +17,26 @@ _PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 def build_command(site_dir: Path, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)]
     return command, {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
+
+
+_LOG_LEVEL = re.compile(r"(DEBUG|INFO|WARNING|ERROR) +- ")
+
+
+def problems_last(log: str, tail: int = 8000) -> str:
+    """The end of a build's log, then every warning and error in it with the lines that continue
+    it (a traceback), so that the last lines of a failed run, all that a CI page may show, say
+    what went wrong rather than which notebooks were copied."""
+    problems, keep = [], False
+    for line in log.splitlines():
+        level = _LOG_LEVEL.match(line)
+        if level:
+            keep = level[1] in ("WARNING", "ERROR")
+        if keep and not line.startswith("Aborted with"):
+            problems.append(line)
+    if not problems:
+        return log[-tail:]
+    listed = "\n".join(problems)
+    return f"{log[-tail:]}\n\nThe build's warnings and errors, all of them:\n{listed[-tail:]}"
 
 
 def build_site(root: Path, site_dir: Path, *, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

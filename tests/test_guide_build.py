@@ -2,6 +2,7 @@
 
 import os
 import textwrap
+import time
 import warnings
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import torch
 
 from guide_build.adapters import markdown_docs as includes
 from guide_build.adapters import markdown_exec_fence as fence
-from guide_build.core import cache, claims, page_source, runner
+from guide_build.core import cache, claims, page_source, runner, time_limit
 
 
 def is_running(pid: int) -> bool:
@@ -188,6 +189,43 @@ def test_a_hung_snippet_is_reported_at_its_line_and_leaves_no_process(tmp_path):
         runner.run_snippet(snippet)
     assert f'File "{snippet}", line 5' in failure.value.traceback_text
     assert not is_running(int(marker.read_text()))
+
+
+# A process started from a snippet that shares the snippet's one CPU, so that the snippet waits for it.
+_SHARE_ONE_CPU = """
+import os, subprocess, sys, time
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # this thread, and the process started next
+hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+started = time.monotonic()
+"""
+
+
+def test_the_time_limit_does_not_count_waiting_for_a_free_cpu(tmp_path):
+    """1.5 s of the snippet's own work, on a CPU that another process keeps busy, takes about 3 s
+    of wall time: past the wall-clock limit of 2 s, within a limit on the snippet's own time."""
+    snippet = write(
+        tmp_path / "shares_a_cpu.py",
+        "# guide: timeout=2\n" + _SHARE_ONE_CPU
+        + "spent = time.thread_time()\n"
+        + "while time.thread_time() - spent < 1.5:\n    pass\n"
+        + "hog.kill(); hog.wait()\n"
+        + "print('wall time past the limit:', time.monotonic() - started > 2)\n",
+    )
+    assert runner.run_snippet(snippet).output == "wall time past the limit: True\n"
+
+
+def test_a_snippet_that_never_gets_a_cpu_is_still_stopped(tmp_path):
+    """Waiting for a CPU stretches the limit at most MAX_STRETCH times: nothing runs forever."""
+    snippet = write(
+        tmp_path / "starved.py",
+        "# guide: timeout=1\n" + _SHARE_ONE_CPU + "os.nice(19)\nwhile True: pass\n",
+    )
+    started = time.monotonic()
+    with pytest.raises(runner.SnippetFailed) as failure:
+        runner.run_snippet(snippet)
+    assert "ran past its time limit of 1 s" in failure.value.traceback_text
+    assert f'File "{snippet}", line 8' in failure.value.traceback_text
+    assert time.monotonic() - started < time_limit.MAX_STRETCH + 3
 
 
 def test_edited_helper_module_is_read_again(tmp_path):

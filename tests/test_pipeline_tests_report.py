@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from session_store import SAMPLE_EVERY, Reuse, SharedRuns
-from site_build import stop
+from site_build import problems_last, stop
 from test_guide_build import is_running, write
 from test_pipeline_cannot_be_fooled import EXPECTED, broken_guide
 from tiny_guide import TinyGuide
@@ -93,3 +93,20 @@ total = 15
 print(random.random())  # seeded from the operating system in every fresh process
 assert total == 15
 """
+
+
+def test_a_failed_build_ends_its_report_with_every_warning():
+    """A CI page shows only the end of a failed run: the build's warnings come last, each with the
+    traceback under it, after the log's own last lines (here, notebook copies)."""
+    warning = [
+        "WARNING -  docs/part/page.md:7: the example snippets/part/01_first.py failed:",
+        "Traceback (most recent call last):",
+        '  File "snippets/part/01_first.py", line 3, in <module>',
+        "AssertionError",
+    ]
+    copies = [f"INFO    -  Copied jupyter file: notebook{n}.ipynb" for n in range(500)]
+    log = "\n".join(["INFO    -  Cleaning site directory", *warning, *copies, "", "Aborted with 1 warnings in strict mode!"])
+    report = problems_last(log)
+    assert report.endswith("\n".join(warning))
+    assert "notebook499.ipynb" in report and "Cleaning site directory" not in report
+    assert problems_last("INFO    -  Documentation built") == "INFO    -  Documentation built"

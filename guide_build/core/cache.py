@@ -35,6 +35,7 @@ RUNNER_FILES = tuple(
         "snippet_child.py",
         "rank_launcher.py",
         "run_outcome.py",
+        "time_limit.py",
         "snippet_options.py",
         "facts.py",
         "witness_probes.py",

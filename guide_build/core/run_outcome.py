@@ -20,9 +20,11 @@ def failure_of(
 ) -> str | None:
     """Why the process failed (`status` as os.waitpid gives it), or None if it ran to the end."""
     if timed_out or (result is None and TIMEOUT_HEADER in output):
+        # faulthandler's own header gives the last interval it was armed for, not the limit
+        shown = "\n".join(line for line in output.split("\n") if not line.startswith(TIMEOUT_HEADER))
         return (
             f"{display} ran past its time limit of {timeout:g} s and was stopped. Where it was:\n"
-            f"{last_lines(without_runner_frames(output), 30)}\n"
+            f"{last_lines(without_runner_frames(shown), 30)}\n"
             "(A slow snippet sets a longer limit with a comment line `# guide: timeout=<seconds>`.)"
         )
     if os.WIFSIGNALED(status):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from guide_build.core.snippet_options import CUDA_TIMEOUT_FACTOR, DEFAULT_OUTPUT_LIMIT, BadOption, options_of
+from guide_build.core.time_limit import MAX_STRETCH
 
 DEVICES = ("auto", "cpu", "cuda")
 # Snippets compute on one CPU thread, as torchrun's workers do when it starts several per machine:
@@ -81,7 +82,7 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
         "figures": list(options.figures),
     }
     try:  # never wait forever on an answer, even if the server itself stops answering
-        answer = _server().ask(request, wait=timeout + _SERVER_START_TIMEOUT)
+        answer = _server().ask(request, wait=timeout * MAX_STRETCH + _SERVER_START_TIMEOUT)
     except (TimeoutError, RuntimeError) as error:
         raise SnippetFailed(
             display, f"{display} could not be run: {error or 'the snippet server did not answer'}"

@@ -23,6 +23,7 @@ from unittest import mock
 
 import numpy
 
+from guide_build.core import time_limit
 from guide_build.core.facts import facts_of
 from guide_build.core.witness_probes import REACHED, compile_with_probes
 from guide_build.core.witnesses import labelled_assertions
@@ -85,19 +86,17 @@ def run_script(display: str, script: Path, result: Path, device: str, timeout: f
     main_module.__dict__[REACHED] = reached
     labels = {assertion.line: label for label, assertion in labelled_assertions(script).items() if assertion.source}
     started = time.perf_counter()
-    # The time limit, kept by a C thread: when it passes, the stacks of all threads are written out
-    # (so the message names the snippet's line) and the process ends, however stuck its code is.
-    faulthandler.dump_traceback_later(timeout, exit=True, file=sys.stderr)
+    cancel_time_limit = time_limit.start(timeout, sys.stderr)
     try:
         with _device_scope(device):
             code = compile_with_probes(source, display, labels)
             exec(code, main_module.__dict__)
             _wait_for_threads()
     except BaseException as error:  # SystemExit too: a snippet must run to its end
-        faulthandler.cancel_dump_traceback_later()
+        cancel_time_limit()
         _write(result, {"traceback": _traceback_from(error, display, script)})
         return 1
-    faulthandler.cancel_dump_traceback_later()
+    cancel_time_limit()
     seconds = time.perf_counter() - started
     sys.stdout.flush()
     sys.stderr.flush()

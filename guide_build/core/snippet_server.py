@@ -37,6 +37,7 @@ import torch.nn  # noqa: F401
 import torch.optim  # noqa: F401
 
 from guide_build.core import rank_launcher, run_outcome, snippet_child
+from guide_build.core.time_limit import MAX_STRETCH
 
 _BACKSTOP = 10.0  # seconds past its limit before the server kills a child whose own watchdog failed
 _GROUP_EXIT_LIMIT = 5.0  # seconds to wait for the killed processes of a child's group to end
@@ -165,7 +166,7 @@ def _start(request: dict) -> _Job:
         pid=pid,
         pidfd=os.pidfd_open(pid),
         folder=folder,
-        deadline=started + timeout + _BACKSTOP,
+        deadline=started + timeout * MAX_STRETCH + _BACKSTOP,
         timeout=timeout,
         output_limit=int(request["output_limit"]),
         copied=copied,
