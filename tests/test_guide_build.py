@@ -205,7 +205,8 @@ def test_the_time_limit_does_not_count_waiting_for_a_free_cpu(tmp_path):
     of wall time: past the wall-clock limit of 2 s, within a limit on the snippet's own time."""
     snippet = write(
         tmp_path / "shares_a_cpu.py",
-        "# guide: timeout=2\n" + _SHARE_ONE_CPU
+        "# guide: timeout=2\n"
+        + _SHARE_ONE_CPU
         + "spent = time.thread_time()\n"
         + "while time.thread_time() - spent < 1.5:\n    pass\n"
         + "hog.kill(); hog.wait()\n"

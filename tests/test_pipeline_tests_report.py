@@ -105,7 +105,9 @@ def test_a_failed_build_ends_its_report_with_every_warning():
         "AssertionError",
     ]
     copies = [f"INFO    -  Copied jupyter file: notebook{n}.ipynb" for n in range(500)]
-    log = "\n".join(["INFO    -  Cleaning site directory", *warning, *copies, "", "Aborted with 1 warnings in strict mode!"])
+    log = "\n".join(
+        ["INFO    -  Cleaning site directory", *warning, *copies, "", "Aborted with 1 warnings in strict mode!"]
+    )
     report = problems_last(log)
     assert report.endswith("\n".join(warning))
     assert "notebook499.ipynb" in report and "Cleaning site directory" not in report
