@@ -23,20 +23,34 @@ _LOG_LEVEL = re.compile(r"(DEBUG|INFO|WARNING|ERROR) +- ")
 
 
 def problems_last(log: str, tail: int = 8000) -> str:
-    """The end of a build's log, then every warning and error in it with the lines that continue
-    it (a traceback), so that the last lines of a failed run, all that a CI page may show, say
-    what went wrong rather than which notebooks were copied."""
-    problems, keep = [], False
+    """The end of a build's log, then its warnings and errors, each with the lines that continue
+    it (a traceback), so that the last lines of a failed run, all that a CI page may show, say what
+    went wrong rather than which notebooks were copied. The first ones are kept (the first problem
+    is often the cause of the others), up to `tail` characters, and the rest counted."""
+    blocks: list[list[str]] = []
+    keep = False
     for line in log.splitlines():
         level = _LOG_LEVEL.match(line)
         if level:
             keep = level[1] in ("WARNING", "ERROR")
+            if keep:
+                blocks.append([])
         if keep and not line.startswith("Aborted with"):
-            problems.append(line)
-    if not problems:
+            blocks[-1].append(line)
+    if not blocks:
         return log[-tail:]
-    listed = "\n".join(problems)
-    return f"{log[-tail:]}\n\nThe build's warnings and errors, all of them:\n{listed[-tail:]}"
+    shown, size = [], 0
+    for block in blocks:
+        text = "\n".join(block)
+        if shown and size + len(text) > tail:
+            break
+        shown.append(text)
+        size += len(text) + 1
+    left_out = (
+        f"\n({len(blocks) - len(shown)} more left out: see the build's whole log)" if len(shown) < len(blocks) else ""
+    )
+    listed = "\n".join(shown)
+    return f"{log[-tail:]}\n\nThe build's warnings and errors ({len(blocks)}):\n{listed}{left_out}"
 
 
 def build_site(root: Path, site_dir: Path, *, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -221,11 +221,13 @@ def test_a_snippet_that_never_gets_a_cpu_is_still_stopped(tmp_path):
         tmp_path / "starved.py",
         "# guide: timeout=1\n" + _SHARE_ONE_CPU + "os.nice(19)\nwhile True: pass\n",
     )
+    runner.run_snippet(write(tmp_path / "first.py", "print(1)\n"))  # the server is up: not timed below
     started = time.monotonic()
     with pytest.raises(runner.SnippetFailed) as failure:
         runner.run_snippet(snippet)
     assert "ran past its time limit of 1 s" in failure.value.traceback_text
     assert f'File "{snippet}", line 8' in failure.value.traceback_text
+    assert failure.value.traceback_text.count("most recent call first") == 1  # the time limit's thread is not listed
     assert time.monotonic() - started < time_limit.MAX_STRETCH + 3
 
 

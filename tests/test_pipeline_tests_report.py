@@ -112,3 +112,7 @@ def test_a_failed_build_ends_its_report_with_every_warning():
     assert report.endswith("\n".join(warning))
     assert "notebook499.ipynb" in report and "Cleaning site directory" not in report
     assert problems_last("INFO    -  Documentation built") == "INFO    -  Documentation built"
+    many = "\n".join(f"WARNING -  docs/p{n}.md:1: broken\n" + "  a traceback line\n" * 40 for n in range(30))
+    report = problems_last(many)
+    assert "docs/p0.md:1: broken" in report.split("The build's warnings and errors (30):")[1]
+    assert report.rstrip().endswith("more left out: see the build's whole log)")

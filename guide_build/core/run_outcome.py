@@ -7,11 +7,13 @@ distributed snippet), so that a hang, a crash or an early exit reads the same in
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
 
 TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
+_THREAD_HEADER = re.compile(r"(Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$")
 _RUNNER_FOLDER = str(Path(__file__).parent)
 
 
@@ -39,9 +41,16 @@ def failure_of(
 
 
 def without_runner_frames(output: str) -> str:
-    """faulthandler lists the runner's own frames under the snippet's: keep the snippet's."""
-    lines = output.split("\n")
-    return "\n".join(line for line in lines if _RUNNER_FOLDER not in line and "<frozen " not in line)
+    """faulthandler lists the runner's own frames under the snippet's: keep the snippet's, and drop
+    the header of a thread left with no frame (the runner's own, such as its time limit's)."""
+    lines = [line for line in output.split("\n") if _RUNNER_FOLDER not in line and "<frozen " not in line]
+    kept = []
+    for number, line in enumerate(lines):
+        following = lines[number + 1] if number + 1 < len(lines) else ""
+        if _THREAD_HEADER.match(line) and not following.startswith("  File "):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def last_lines(output: str, count: int) -> str:

@@ -10,8 +10,10 @@ after `seconds`; however loaded the machine, nothing runs past `seconds * MAX_ST
 
 When the limit passes, faulthandler's C thread writes the stack of every thread (so the report
 names the snippet's line) and ends the process, however stuck its code is. A second, low-level
-thread moves that deadline later by the time spent waiting for a CPU; it is started with
-`_thread`, so a snippet that lists its threads does not see it.
+thread moves that deadline later by the time the main thread spent waiting for a CPU (only the
+main thread's: a rank waiting for a starved peer, or for its own subprocesses, waits on the
+wall clock). That thread is started with `_thread`, so `threading.enumerate()` in the snippet
+does not list it, and the report of a time-out leaves it out (run_outcome).
 """
 
 from __future__ import annotations
