@@ -6,6 +6,8 @@ to run is caught. A file of its own, so that pytest-xdist can run it beside the 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from session_store import SAMPLE_EVERY, Reuse, SharedRuns
 from site_build import problems_last, stop
@@ -45,9 +47,19 @@ def test_the_tests_report_each_failing_snippet_with_its_cause(started):
     for message in EXPECTED[1:10] + EXPECTED[-11:-1]:
         if message.startswith("docs/"):
             continue
-        assert message in stdout, message
+        assert message in stdout, f"{message}\nnot in the report:\n{_report_of(message, stdout)}"
     assert "10 failed" in stdout
     assert [pid for pid in map(int, rank_pids.read_text().split()) if is_running(pid)] == []
+
+
+def _report_of(message: str, stdout: str) -> str:
+    """pytest's section on the snippet that `message` names (the whole output if none is found)."""
+    snippet = re.search(r"snippets/part/\w+\.py", message)
+    start = stdout.find(f"[{snippet.group()}-cpu] _") if snippet else -1
+    if start < 0:
+        return stdout[-5000:]
+    end = stdout.find("\n___", start)
+    return stdout[start : end if end > 0 else None]
 
 
 def test_an_unseeded_snippet_is_caught_by_the_tests(started):

@@ -6,20 +6,25 @@ were stopped at 10 s, failing a build that had nothing wrong with it. So the clo
 the time the snippet's main thread runs or waits for something (a lock, a peer, a file), and not
 the time it is ready to run while the CPU serves another process (Linux's run-queue delay, read
 from /proc; elsewhere the clock is the wall clock). A busy loop and a deadlock are both stopped
-after `seconds`; however loaded the machine, nothing runs past `seconds * MAX_STRETCH` of wall time.
+after `seconds`; however loaded the machine, nothing runs past `seconds * MAX_STRETCH` (plus
+HARD_STOP_AFTER) of wall time.
 
-When the limit passes, faulthandler's C thread writes the stack of every thread (so the report
-names the snippet's line) and ends the process, however stuck its code is. A second, low-level
-thread moves that deadline later by the time the main thread spent waiting for a CPU (only the
-main thread's: a rank waiting for a starved peer, or for its own subprocesses, waits on the
-wall clock). That thread is started with `_thread`, so `threading.enumerate()` in the snippet
-does not list it, and the report of a time-out leaves it out (run_outcome).
+A low-level thread (started with `_thread`, so `threading.enumerate()` in the snippet does not
+list it, and the report of a time-out leaves it out) keeps the clock. When the limit passes while
+the snippet's code still runs, it writes the stack of every thread (so the report names the
+snippet's line) and ends the process. It asks `still_running` first: a snippet that has just
+raised, as its limit passed (a rank whose peer timed out a moment before), is left to report its
+own traceback rather than a stack that no longer holds its line. Code that never lets that thread
+run (a C call that keeps the GIL) is stopped HARD_STOP_AFTER seconds later by faulthandler's C
+thread, which needs no GIL and writes the same report.
 """
 
 from __future__ import annotations
 
 import _thread
+import datetime
 import faulthandler
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,37 +32,49 @@ from pathlib import Path
 from typing import TextIO
 
 MAX_STRETCH = 4.0  # the most that waiting for a CPU may lengthen a limit, as a factor of wall time
+HARD_STOP_AFTER = 2.0  # seconds past the limit before faulthandler's C thread stops the process
 _CHECK_EVERY = 0.2  # seconds between two readings of the run-queue delay
 
 
-def start(seconds: float, report: TextIO) -> Callable[[], None]:
+def start(seconds: float, report: TextIO, still_running: Callable[[], bool]) -> Callable[[], None]:
     """Start the limit for the calling thread; returns the function that cancels it."""
     waited = _run_queue_delay(threading.get_native_id())
     started = time.monotonic()
     lock = threading.Lock()
     state = {"running": True}
-    faulthandler.dump_traceback_later(seconds, exit=True, file=report)
+    faulthandler.dump_traceback_later(seconds + HARD_STOP_AFTER, exit=True, file=report)
 
-    def move_the_deadline() -> None:
+    def keep_the_clock() -> None:
         armed = seconds
         while True:
-            time.sleep(_CHECK_EVERY)
             allowed = min(seconds + waited(), seconds * MAX_STRETCH)
+            now = time.monotonic()
             with lock:
                 if not state["running"]:
                     return
+                if now >= started + allowed and still_running():
+                    _stop(report, seconds)
                 if allowed - armed >= _CHECK_EVERY / 4:  # re-arming starts a new C thread: not for nothing
-                    remaining = max(started + allowed - time.monotonic(), 0.001)
-                    faulthandler.dump_traceback_later(remaining, exit=True, file=report)
+                    hard_stop = started + allowed + HARD_STOP_AFTER - now
+                    faulthandler.dump_traceback_later(hard_stop, exit=True, file=report)
                     armed = allowed
+            time.sleep(min(_CHECK_EVERY, max(started + allowed - now, 0.001)))
 
     def cancel() -> None:
         with lock:
             state["running"] = False
             faulthandler.cancel_dump_traceback_later()
 
-    _thread.start_new_thread(move_the_deadline, ())
+    _thread.start_new_thread(keep_the_clock, ())
     return cancel
+
+
+def _stop(report: TextIO, seconds: float) -> None:
+    """Write where every thread is, under the header faulthandler's own watchdog writes, and end."""
+    report.write(f"Timeout ({datetime.timedelta(seconds=seconds)})!\n")
+    report.flush()
+    faulthandler.dump_traceback(report, all_threads=True)
+    os._exit(1)
 
 
 def _run_queue_delay(thread_id: int) -> Callable[[], float]:
