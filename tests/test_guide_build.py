@@ -233,6 +233,7 @@ def test_a_snippet_that_never_gets_a_cpu_is_still_stopped(tmp_path):
     assert time.monotonic() - started < time_limit.MAX_STRETCH + 3
 
 
+ROOT = Path(__file__).parents[1]
 _LIMIT_OF_HALF_A_SECOND = """
 import sys, time
 from guide_build.core import time_limit
@@ -248,26 +249,24 @@ print(f"cancelled after {{time.monotonic() - started:.1f}} s")
     ("running", "sleep", "expected"),
     [
         # the snippet raised as its limit passed: it is left to write its own traceback
-        (False, 1.5, "cancelled after 1.5 s"),
+        (False, 1.0, "cancelled after 1."),
         # its code still runs at the limit: its stacks are written and it ends at once
-        (True, 1.5, "Timeout (0:00:00.500000)!"),
+        (True, 5, "Timeout (0:00:00.500000)!"),
         # its code ended but the runner never cancels: faulthandler's C thread ends it
         (False, 60, "Timeout (0:00:02.500000)!"),
     ],
     ids=["ended-in-time", "still-running", "never-cancelled"],
 )
 def test_the_time_limit_stops_only_code_that_still_runs(running, sleep, expected):
+    """The header gives the interval that ran out: 0.5 s for the runner's thread, 2.5 s for the
+    hard stop by faulthandler's C thread."""
     source = _LIMIT_OF_HALF_A_SECOND.format(running=running, sleep=sleep)
-    started = time.monotonic()
-    ran = subprocess.run(
-        [sys.executable, "-c", source], capture_output=True, text=True, timeout=30, cwd=Path(__file__).parents[1]
-    )
+    ran = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert expected in ran.stdout + ran.stderr
     assert ran.returncode == (0 if expected.startswith("cancelled") else 1)
     if expected.startswith("Timeout"):
+        assert ran.stderr.count("Timeout (") == 1
         assert 'File "<string>", line 6 in <module>' in ran.stderr
-    if running:
-        assert time.monotonic() - started < 1.5  # not the hard stop
 
 
 def test_edited_helper_module_is_read_again(tmp_path):
