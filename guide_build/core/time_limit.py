@@ -71,9 +71,9 @@ def start(seconds: float, report: TextIO, still_running: Callable[[], bool]) -> 
 
 def _stop(report: TextIO, seconds: float) -> None:
     """Write where every thread is, under the header faulthandler's own watchdog writes, and end."""
-    report.write(f"Timeout ({datetime.timedelta(seconds=seconds)})!\n")
-    report.flush()
-    faulthandler.dump_traceback(report, all_threads=True)
+    # Straight to the file descriptor, as faulthandler writes: the snippet may hold the stream's lock.
+    os.write(report.fileno(), f"Timeout ({datetime.timedelta(seconds=seconds)})!\n".encode())
+    faulthandler.dump_traceback(report.fileno(), all_threads=True)
     os._exit(1)
 
 
