@@ -1,6 +1,7 @@
 """Unit tests of the build glue in guide_build/: runner, cache, claims, includes, fence."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -234,39 +235,53 @@ def test_a_snippet_that_never_gets_a_cpu_is_still_stopped(tmp_path):
 
 
 ROOT = Path(__file__).parents[1]
+# A runner in miniature: a limit of 0.5 s for code compiled as snippet.py, which sleeps, and then
+# the runner's own code, which sleeps too before it cancels the limit.
 _LIMIT_OF_HALF_A_SECOND = """
 import sys, time
 from guide_build.core import time_limit
-cancel = time_limit.start(0.5, sys.stderr, still_running=lambda: {running})
-started = time.monotonic()
-time.sleep({sleep})
+cancel = time_limit.start(0.5, sys.stderr, code_file="snippet.py")
+exec(compile("import time\\ntime.sleep({snippet_sleeps})\\n", "snippet.py", "exec"))
+time.sleep({runner_sleeps})
 cancel()
-print(f"cancelled after {{time.monotonic() - started:.1f}} s")
+print("cancelled")
 """
 
 
 @pytest.mark.parametrize(
-    ("running", "sleep", "expected"),
+    ("snippet_sleeps", "runner_sleeps", "expected", "where"),
     [
-        # the snippet raised as its limit passed: it is left to write its own traceback
-        (False, 1.0, "cancelled after 1."),
-        # its code still runs at the limit: its stacks are written and it ends at once
-        (True, 5, "Timeout (0:00:00.500000)!"),
-        # its code ended but the runner never cancels: faulthandler's C thread ends it
-        (False, 60, "Timeout (0:00:02.500000)!"),
+        # the snippet's code still runs at its limit: its stacks are written and it ends at once
+        (5, 0, "Timeout (0:00:00.500000)!", 'File "snippet.py", line 2 in <module>'),
+        # its code ended just before the limit (it raised, say): it is left to report itself
+        (0.3, 1.0, "cancelled", None),
+        # its code ended but the runner never cancels: faulthandler's C thread ends it, 2 s later
+        (0.3, 60, "Timeout (0:00:02.500000)!", 'File "<string>", line 6 in <module>'),
     ],
-    ids=["ended-in-time", "still-running", "never-cancelled"],
+    ids=["still-running", "ended-in-time", "never-cancelled"],
 )
-def test_the_time_limit_stops_only_code_that_still_runs(running, sleep, expected):
-    """The header gives the interval that ran out: 0.5 s for the runner's thread, 2.5 s for the
+def test_the_time_limit_stops_only_code_that_still_runs(snippet_sleeps, runner_sleeps, expected, where):
+    """The header gives the interval that ran out: 0.5 s for the limit's own thread, 2.5 s for the
     hard stop by faulthandler's C thread."""
-    source = _LIMIT_OF_HALF_A_SECOND.format(running=running, sleep=sleep)
+    source = _LIMIT_OF_HALF_A_SECOND.format(snippet_sleeps=snippet_sleeps, runner_sleeps=runner_sleeps)
     ran = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert expected in ran.stdout + ran.stderr
-    assert ran.returncode == (0 if expected.startswith("cancelled") else 1)
-    if expected.startswith("Timeout"):
+    assert ran.returncode == (0 if expected == "cancelled" else 1)
+    if where:
         assert ran.stderr.count("Timeout (") == 1
-        assert 'File "<string>", line 6 in <module>' in ran.stderr
+        assert where in ran.stderr
+
+
+def test_a_snippet_that_switches_off_faulthandler_is_still_stopped_at_its_line(tmp_path):
+    """The limit's own thread stops it: the snippet keeps cancelling faulthandler's hard stop."""
+    snippet = write(
+        tmp_path / "no_hard_stop.py",
+        "# guide: timeout=1\nimport faulthandler\nwhile True:\n    faulthandler.cancel_dump_traceback_later()\n",
+    )
+    with pytest.raises(runner.SnippetFailed) as failure:
+        runner.run_snippet(snippet)
+    assert "ran past its time limit of 1 s" in failure.value.traceback_text
+    assert re.search(rf'File "{re.escape(str(snippet))}", line [34]', failure.value.traceback_text)
 
 
 def test_edited_helper_module_is_read_again(tmp_path):

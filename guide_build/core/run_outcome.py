@@ -14,6 +14,7 @@ from pathlib import Path
 
 TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
 _THREAD_HEADER = re.compile(r"(Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$")
+_NO_FRAME = "  <no Python frame>"
 _RUNNER_FOLDER = str(Path(__file__).parent)
 
 
@@ -49,6 +50,8 @@ def without_runner_frames(output: str) -> str:
         following = lines[number + 1] if number + 1 < len(lines) else ""
         if _THREAD_HEADER.match(line) and not following.startswith("  File "):
             continue
+        if line == _NO_FRAME:
+            continue  # the body of such a header (a thread caught between frames, such as the limit's own)
         kept.append(line)
     return "\n".join(kept)
 

@@ -17,7 +17,6 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from unittest import mock
@@ -87,7 +86,7 @@ def run_script(display: str, script: Path, result: Path, device: str, timeout: f
     main_module.__dict__[REACHED] = reached
     labels = {assertion.line: label for label, assertion in labelled_assertions(script).items() if assertion.source}
     started = time.perf_counter()
-    cancel_time_limit = time_limit.start(timeout, sys.stderr, still_running=_code_is_running(display))
+    cancel_time_limit = time_limit.start(timeout, sys.stderr, code_file=display)
     try:
         with _device_scope(device):
             code = compile_with_probes(source, display, labels)
@@ -103,21 +102,6 @@ def run_script(display: str, script: Path, result: Path, device: str, timeout: f
     sys.stderr.flush()
     _write(result, {"facts": facts_of(main_module.__dict__), "seconds": seconds, "witnesses_reached": sorted(reached)})
     return 0
-
-
-def _code_is_running(display: str) -> Callable[[], bool]:
-    """Whether the snippet's code (compiled under the name `display`) still runs: a frame of it is
-    on some thread's stack (its module's, a function's it defined, a thread's it started)."""
-
-    def running() -> bool:
-        for frame in sys._current_frames().values():
-            while frame is not None:
-                if frame.f_code.co_filename == display:
-                    return True
-                frame = frame.f_back
-        return False
-
-    return running
 
 
 def _wait_for_threads() -> None:

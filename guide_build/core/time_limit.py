@@ -10,13 +10,14 @@ after `seconds`; however loaded the machine, nothing runs past `seconds * MAX_ST
 HARD_STOP_AFTER) of wall time.
 
 A low-level thread (started with `_thread`, so `threading.enumerate()` in the snippet does not
-list it, and the report of a time-out leaves it out) keeps the clock. When the limit passes while
-the snippet's code still runs, it writes the stack of every thread (so the report names the
-snippet's line) and ends the process. It asks `still_running` first: a snippet that has just
-raised, as its limit passed (a rank whose peer timed out a moment before), is left to report its
-own traceback rather than a stack that no longer holds its line. Code that never lets that thread
-run (a C call that keeps the GIL) is stopped HARD_STOP_AFTER seconds later by faulthandler's C
-thread, which needs no GIL and writes the same report.
+list it, and the report of a time-out leaves it out) keeps the clock. When the limit passes, it
+writes down where every thread is and stops the process only if that shows a frame of the
+snippet's file: so the report names the snippet's line, and a snippet that raised just as its
+limit passed (a rank whose peer was stopped a moment before) is left to report its own traceback
+instead of a stack that no longer holds its line. Code that never lets that thread run (a C call
+that keeps the GIL), or that runs past its limit with no frame of the snippet on any stack (a
+thread started on a library function), is stopped HARD_STOP_AFTER seconds later by faulthandler's
+C thread, which needs no GIL and writes the same kind of report.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import _thread
 import datetime
 import faulthandler
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -36,8 +38,9 @@ HARD_STOP_AFTER = 2.0  # seconds past the limit before faulthandler's C thread s
 _CHECK_EVERY = 0.2  # seconds between two readings of the run-queue delay
 
 
-def start(seconds: float, report: TextIO, still_running: Callable[[], bool]) -> Callable[[], None]:
-    """Start the limit for the calling thread; returns the function that cancels it."""
+def start(seconds: float, report: TextIO, code_file: str) -> Callable[[], None]:
+    """Start the limit for the calling thread, for code compiled under the name `code_file`;
+    returns the function that cancels it."""
     waited = _run_queue_delay(threading.get_native_id())
     started = time.monotonic()
     lock = threading.Lock()
@@ -52,13 +55,17 @@ def start(seconds: float, report: TextIO, still_running: Callable[[], bool]) -> 
             with lock:
                 if not state["running"]:
                     return
-                if now >= started + allowed and still_running():
-                    _stop(report, seconds)
+                if now >= started + allowed:
+                    # First where every thread is, then the decision: checked the other way round,
+                    # the snippet could raise in between and leave a stack without its line.
+                    stacks = _stacks()
+                    if _frame_of(code_file) in stacks:
+                        _stop(report, seconds, stacks)
                 if allowed - armed >= _CHECK_EVERY / 4:  # re-arming starts a new C thread: not for nothing
                     hard_stop = started + allowed + HARD_STOP_AFTER - now
                     faulthandler.dump_traceback_later(hard_stop, exit=True, file=report)
                     armed = allowed
-            time.sleep(min(_CHECK_EVERY, max(started + allowed - now, 0.001)))
+            time.sleep(min(_CHECK_EVERY, max(started + allowed - now, _CHECK_EVERY / 4)))
 
     def cancel() -> None:
         with lock:
@@ -69,11 +76,23 @@ def start(seconds: float, report: TextIO, still_running: Callable[[], bool]) -> 
     return cancel
 
 
-def _stop(report: TextIO, seconds: float) -> None:
-    """Write where every thread is, under the header faulthandler's own watchdog writes, and end."""
+def _stacks() -> str:
+    """Where every thread is, as faulthandler writes it (to a file: it writes to a descriptor)."""
+    with tempfile.TemporaryFile() as scratch:
+        faulthandler.dump_traceback(scratch.fileno(), all_threads=True)
+        scratch.seek(0)
+        return scratch.read().decode("utf-8", errors="replace")
+
+
+def _frame_of(code_file: str) -> str:
+    """How faulthandler starts a frame of the file: non-ASCII escaped, cut after 500 characters."""
+    return 'File "' + code_file.encode("ascii", "backslashreplace").decode("ascii")[:500]
+
+
+def _stop(report: TextIO, seconds: float, stacks: str) -> None:
+    """Write the stacks under the header faulthandler's own watchdog writes, and end the process."""
     # Straight to the file descriptor, as faulthandler writes: the snippet may hold the stream's lock.
-    os.write(report.fileno(), f"Timeout ({datetime.timedelta(seconds=seconds)})!\n".encode())
-    faulthandler.dump_traceback(report.fileno(), all_threads=True)
+    os.write(report.fileno(), f"Timeout ({datetime.timedelta(seconds=seconds)})!\n{stacks}".encode())
     os._exit(1)
 
 
