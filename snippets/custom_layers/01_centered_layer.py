@@ -1,4 +1,4 @@
-"""A layer without parameters: subtract each example's mean over its features."""
+"""A layer without parameters: subtract the mean over the last dimension (each row's mean)."""
 
 import torch
 from torch import nn
@@ -7,7 +7,7 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 
 
 class CenteredLayer(nn.Module):
-    """y = x - mean(x) over the last dimension. Nothing to learn, so no __init__ is needed."""
+    """y = x - mean(x) over the last dimension. No arguments and no state: no __init__ needed."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x - x.mean(dim=-1, keepdim=True)

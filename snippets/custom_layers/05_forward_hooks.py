@@ -37,6 +37,23 @@ print(f"fraction of ReLU outputs that are zero: {zero_fraction:.2f}")
 print("outputs carried their graph:", all(carried_graph), " stored tensors do:", end=" ")
 print(any(record[2].grad_fn is not None for record in records))
 
+# A record kept without detach() holds the graph that produced it, and what that graph saved for
+# backward: here the first Linear saved its input batch. Only a backward pass frees it.
+raw_records = []
+handle = model[1].register_forward_hook(lambda module, args, output: raw_records.append(output))
+x_eval = torch.randn(16, 4).to(device)
+model(x_eval)  # no backward, as in an evaluation loop without torch.no_grad()
+linear_backward = raw_records[0].grad_fn.next_functions[0][0]  # the first Linear's node
+holds_input = torch.equal(linear_backward._saved_mat1, x_eval)
+model(x).sum().backward()  # a backward pass through the second record's graph
+try:
+    raw_records[1].grad_fn.next_functions[0][0]._saved_mat1
+except RuntimeError as error:
+    freed_message = str(error)
+handle.remove()
+print(f"undetached record from a pass without backward holds its input batch: {holds_input}")
+print("after backward:", freed_message.split(" (")[0])
+
 # detach() makes no copy: the stored tensor shares the output's memory, so a module that works in
 # place after the hooked one rewrites the record. detach().clone() keeps the values as they were.
 kept = {}
@@ -60,7 +77,7 @@ print("the detach().clone() record kept the negative values:", clone_has_negativ
 
 
 def clamp_output(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
-    return output.clamp(-0.1, 0.1)  # a returned value replaces the module's output
+    return output.clamp(-0.1, 0.1)  # any value other than None replaces the module's output
 
 
 with torch.no_grad():
@@ -76,8 +93,8 @@ print(f"largest |output|: {largest_plain:.2f} without the hook, {largest_clamped
 print("after removal, outputs as before:", hook_removed_cleanly)
 
 
-def zero_input(module: nn.Module, args: tuple) -> tuple:
-    return (torch.zeros_like(args[0]),)  # a returned tuple replaces the positional inputs
+def zero_input(module: nn.Module, args: tuple) -> torch.Tensor:
+    return torch.zeros_like(args[0])  # not a tuple: it becomes the only positional input
 
 
 with torch.no_grad():
@@ -92,6 +109,8 @@ print(
 assert calls_recorded == 2  # witness: hook-removed
 assert recorded_shape == (16, 8) and 0 < zero_fraction < 1
 assert all(carried_graph) and records[0][2].grad_fn is None  # witness: detach-drops-graph
+assert holds_input  # witness: undetached-holds-saved
+assert "already been freed" in freed_message  # witness: backward-frees-saved
 assert shares_memory and detached_rewritten and clone_has_negatives  # witness: detach-shares-memory
 assert largest_plain > 0.1 and abs(largest_clamped - 0.1) < 1e-6  # witness: hook-replaces-output
 assert hook_removed_cleanly  # witness: removed-cleanly

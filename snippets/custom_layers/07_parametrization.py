@@ -65,12 +65,15 @@ keys_reported = report.missing_keys == ["parametrizations.weight.original"] and 
 )
 weight_left_random = torch.equal(loose.weight, random_weight)
 bias_loaded = torch.equal(loose.bias, plain_checkpoint["bias"].to(device))
-# Loading the plain checkpoint before registering works: its weight becomes the stored tensor.
+# Loading the plain checkpoint before registering: its weight becomes the stored tensor, and the
+# layer computes with Symmetric() of it, not with the checkpoint's (unsymmetric) weight.
 ordered = nn.Linear(3, 3).to(device)
 ordered.load_state_dict(plain_checkpoint)
 parametrize.register_parametrization(ordered, "weight", Symmetric())
-checkpoint_stored = torch.equal(
-    ordered.parametrizations.weight.original, plain_checkpoint["weight"].to(device)
+checkpoint_weight = plain_checkpoint["weight"].to(device)
+checkpoint_stored = torch.equal(ordered.parametrizations.weight.original, checkpoint_weight)
+weight_is_constrained = torch.equal(ordered.weight, Symmetric()(checkpoint_weight)) and not (
+    torch.equal(ordered.weight, checkpoint_weight)
 )
 
 # Without a right_inverse, the weight cannot be assigned to.
@@ -79,6 +82,15 @@ try:
 except RuntimeError as error:
     assign_message = str(error)
     print(f"{type(error).__name__}: {assign_message}")
+
+# Library parametrizations: orthogonal() holds its constraint up to rounding, and weight_norm(),
+# whose right_inverse returns two tensors, stores them as original0 and original1.
+rotation = nn.utils.parametrizations.orthogonal(nn.Linear(3, 3).to(device))
+gram = rotation.weight @ rotation.weight.T
+orthogonal_up_to_rounding = torch.allclose(gram, torch.eye(3, device=device), atol=1e-5)
+normed = nn.utils.parametrizations.weight_norm(nn.Linear(3, 3).to(device))
+weight_norm_keys = ", ".join(key for key in normed.state_dict() if ".weight." in key)
+print(f"orthogonal: W W^T close to I: {orthogonal_up_to_rounding}; weight_norm: {weight_norm_keys}")
 
 # Baking it in: keep the current symmetric values as a plain parameter again.
 parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
@@ -101,6 +113,11 @@ assert checkpoint_holds_original  # witness: checkpoint-holds-original
 assert "Missing key(s)" in load_message and "parametrizations.weight.original" in load_message
 assert keys_reported and weight_left_random and bias_loaded  # witness: strict-false-silent
 assert checkpoint_stored  # witness: load-before-register
+assert weight_is_constrained  # witness: loaded-weight-constrained
+assert orthogonal_up_to_rounding  # witness: orthogonal-up-to-rounding
+assert weight_norm_keys == (  # witness: several-originals
+    "parametrizations.weight.original0, parametrizations.weight.original1"
+)
 assert "does not implement right_inverse" in assign_message  # witness: no-right-inverse
 assert keys_removed == "bias, weight"
 assert type(layer) is nn.Linear and baked_symmetric  # witness: baked

@@ -1,11 +1,14 @@
 """Exercise: a linear layer whose weights can never become negative, however it is trained."""
 
+import math
+
 import torch
 import torch.nn.functional as F
 import torch.nn.utils.parametrize as parametrize
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+smallest_start = 1e-3  # the inverse of softplus is defined for positive values only
 
 
 class NonNegative(nn.Module):
@@ -13,7 +16,7 @@ class NonNegative(nn.Module):
         return F.softplus(X)  # log(1 + e^X): never negative, and 0 only for very negative X
 
     def right_inverse(self, W: torch.Tensor) -> torch.Tensor:
-        W = W.abs().clamp_min(1e-3)  # start from |W|: softplus produces no negative values
+        W = W.abs().clamp_min(smallest_start)  # start from |W|: softplus gives no negative values
         return W + torch.log(-torch.expm1(-W))  # the inverse of softplus, written to stay accurate
 
 
@@ -38,7 +41,7 @@ layer = nn.Linear(4, 1).to(device)
 start = layer.weight.detach().clone()
 parametrize.register_parametrization(layer, "weight", NonNegative())
 # right_inverse ran at registration: the weight now starts from |W|.
-registered_from_abs = torch.allclose(layer.weight, start.abs().clamp_min(1e-3), atol=1e-6)
+registered_from_abs = torch.allclose(layer.weight, start.abs().clamp_min(smallest_start), atol=1e-6)
 train(layer)
 
 smallest_free = free.weight.min().item()
@@ -57,19 +60,24 @@ with torch.no_grad():
 stored = layer.parametrizations.weight.original[0, 0].item()
 print(f"after assigning 0.5: weight {layer.weight[0, 0].item():.4f}, stored original {stored:.4f}")
 
-# Softplus is positive in exact arithmetic, but e^X underflows to 0 for very negative X: in
-# float32 below about -103, in float16 below about -17.
-exp_very_negative = torch.exp(torch.tensor(-110.0, device=device)).item()
-softplus_moderate = F.softplus(torch.tensor(-20.0, device=device)).item()
-softplus_very_negative = F.softplus(torch.tensor(-110.0, device=device)).item()
-softplus_half = F.softplus(torch.tensor(-20.0, dtype=torch.float16, device=device)).item()
-print(f"float32 softplus(-20) = {softplus_moderate:.3g}, softplus(-110) = {softplus_very_negative}")
-print(f"float16 softplus(-20) = {softplus_half}")
+# Softplus is positive in exact arithmetic, but its value, about e^X for very negative X, rounds
+# to 0 once it is below the smallest positive number of the dtype: X below about log of that.
+limits, gives_zero, margin = {}, {}, 2
+for dtype in (torch.float32, torch.float16):
+    info = torch.finfo(dtype)
+    limit = round(math.log(info.smallest_normal * info.eps))  # smallest subnormal, 2^-149 or 2^-24
+    probes = torch.tensor([limit + margin, limit - margin]).repeat(32).to(device, dtype)
+    values = F.softplus(probes).view(32, 2)
+    limits[dtype] = limit
+    gives_zero[dtype] = bool((values[:, 0] > 0).all() and (values[:, 1] == 0).all())
+    above, below = values[0].tolist()
+    print(f"{dtype}: softplus({limit + margin}) = {above:.3g}", end=", ")
+    print(f"softplus({limit - margin}) = {below}")
+float32_limit, float16_limit = limits[torch.float32], limits[torch.float16]
 
 assert smallest_free < -1  # witness: free-goes-negative
 assert smallest_weight > 0  # witness: stays-positive
 assert registered_from_abs  # witness: right-inverse-at-registration
 assert torch.allclose(layer.weight, torch.full((1, 4), 0.5, device=device))  # witness: assign-works
 assert abs(stored - (-0.4328)) < 1e-4  # witness: stored-inverse
-underflows = exp_very_negative == 0 and softplus_very_negative == 0 and softplus_half == 0
-assert softplus_moderate > 0 and underflows  # witness: softplus-underflows
+assert gives_zero[torch.float32] and gives_zero[torch.float16]  # witness: softplus-underflows

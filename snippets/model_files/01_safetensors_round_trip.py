@@ -1,6 +1,10 @@
 """A state_dict through safetensors: to a file and back, and to bytes in memory and back."""
 
+import io
+import json
+import struct
 import tempfile
+import zipfile
 from pathlib import Path
 
 import torch
@@ -22,6 +26,14 @@ model(X)  # one training-mode pass updates BatchNorm's running statistics
 model.eval()
 state = model.state_dict()
 
+# For comparison, torch.save writes a zip archive: a pickle, and one file per storage's bytes.
+archive = io.BytesIO()
+torch.save(state, archive)
+with zipfile.ZipFile(archive) as opened:
+    members = [name.split("/", 1)[1] for name in opened.namelist()]
+storage_files = [name for name in members if name.startswith("data/")]
+print(f"torch.save: a zip archive with data.pkl and {len(storage_files)} files of raw bytes")
+
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "model.safetensors"
     save_file(state, path)  # tensors on any device: they are copied to the file
@@ -29,7 +41,10 @@ with tempfile.TemporaryDirectory() as folder:
     loaded = load_file(path)  # a plain dict of tensors, on the CPU unless told otherwise
     on_device = load_file(path, device=str(device))
 
-for key in sorted(loaded):  # the keys come back in no particular order: sort them to print
+header_length = struct.unpack("<Q", file_content[:8])[0]
+header = json.loads(file_content[8 : 8 + header_length])  # the names, in the file's order
+header_names = [name for name in header if name != "__metadata__"]
+for key in sorted(loaded):  # the keys come in the header's order, not the state_dict's: sort
     print(f"{key:22} {str(tuple(loaded[key].shape)):6} {loaded[key].dtype}")
 tensors_in_file = len(loaded)
 file_bytes = len(file_content)
@@ -74,10 +89,18 @@ print("with metadata: the same metadata and tensors:", same_content)
 assert sorted(loaded) == sorted(state) and tensors_in_file == 9  # witness: all-entries
 assert "1.running_mean" in loaded and "1.num_batches_tracked" in loaded
 assert all(torch.equal(loaded[key], state[key].cpu()) for key in state)
-assert loaded_devices == ["cpu"]  # witness: loads-on-cpu
-assert all(t.device.type == device.type for t in on_device.values())  # witness: device-argument
-if device.type == "cuda":  # the GPU run: the tensors were created on the GPU by load_file
-    assert device_argument_devices == ["cuda:0"]
+assert list(loaded) == header_names != list(state)  # witness: header-order
+assert loaded_devices == ["cpu"]
+assert all(t.device.type == device.type for t in on_device.values())
+if device.type == "cuda":  # only a GPU run can show that the file does not keep the device
+    assert (  # witness: cuda-loads-on-cpu
+        {str(tensor.device) for tensor in state.values()} == {"cuda:0"}
+        and loaded_devices == ["cpu"]
+    )
+    assert device_argument_devices == ["cuda:0"]  # witness: device-argument-cuda
+assert (  # witness: torch-save-zip
+    "data.pkl" in members and len(storage_files) == len(state) == tensors_in_file
+)
 assert result.missing_keys == [] and result.unexpected_keys == []
 assert same_outputs  # witness: round-trip-same-outputs
 assert same_bytes and all(torch.equal(from_bytes[k], loaded[k]) for k in state)  # witness: bytes

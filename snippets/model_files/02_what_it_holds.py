@@ -2,9 +2,11 @@
 
 import json
 import struct
+import tempfile
+from pathlib import Path
 
 import torch
-from safetensors.torch import load, save
+from safetensors.torch import load, load_file, save, save_model
 from torch import nn
 
 torch.manual_seed(0)
@@ -25,8 +27,8 @@ print(
 def refusal(tensors: dict) -> str:
     try:
         save(tensors)
-    except ValueError as error:
-        return str(error)
+    except (ValueError, KeyError) as error:
+        return f"{type(error).__name__}: {error}"
     return "saved"
 
 
@@ -48,26 +50,49 @@ rng_state = torch.get_rng_state()
 rng_round_trip = load(save({"torch_rng": rng_state}))["torch_rng"]
 print(f"torch.get_rng_state(): a {rng_state.dtype} tensor of {rng_state.numel()} bytes, saved")
 
+# But only dense tensors, of the dtypes the format has a name for.
+sparse_error = refusal({"sparse": torch.eye(3).to_sparse()})
+complex_error = refusal({"complex": torch.zeros(2, dtype=torch.complex128)})
+print("a sparse tensor:", sparse_error.split(" which")[0])
+print("a complex128 tensor:", complex_error)
+
 # A contiguous tensor is stored as its own elements, not its storage: big[:10] costs 40 bytes.
 big = torch.arange(100_000, dtype=torch.float32)
 view_file = save({"first_ten": big[:10]})
 view_data_bytes = len(view_file) - 8 - struct.unpack("<Q", view_file[:8])[0]
 print(f"big[:10] of a tensor of {big.numel()} elements: {view_data_bytes} bytes of data")
 
-# A view whose elements are not side by side in memory is refused: make it contiguous first.
+# save() copies each tensor's memory as it lies, so it takes only row-major (contiguous) tensors.
 strided_error = refusal({"every_other": big[::2]})
 print("big[::2]:", strided_error.split(" which")[0])
+matrix = torch.arange(6.0).reshape(2, 3)
+transposed_error = refusal({"transposed": matrix.t()})  # its own 6 numbers, column by column
+print("matrix.t():", transposed_error.split(" which")[0])
 packed = load(save({"every_other": big[::2].contiguous()}))["every_other"]
+
+# A channels_last convolution: its weight fills its own memory, but not in row-major order.
+conv = torch.nn.Conv2d(3, 4, kernel_size=3).to(memory_format=torch.channels_last)
+conv_error = refusal(conv.state_dict())
+with tempfile.TemporaryDirectory() as folder:
+    conv_path = Path(folder) / "conv.safetensors"
+    save_model(conv, conv_path)  # force_contiguous=True by default: contiguous() copies first
+    conv_saved = load_file(conv_path)
+    try:
+        save_model(conv, conv_path, force_contiguous=False)
+        unforced = "saved"
+    except ValueError as error:
+        unforced = f"ValueError: {error}"
+print("channels_last conv: save()", conv_error.split(":")[0], "| save_model() saved it")
 
 assert fields == ["data_offsets", "dtype", "shape"]  # witness: header-fields
 assert raw_bytes == element_bytes  # witness: only-tensor-bytes
-assert step_error.startswith("Key `step` is invalid")  # witness: int-refused
+assert step_error.startswith("ValueError: Key `step` is invalid")  # witness: int-refused
 assert "expected torch.Tensor" in step_error
 momentum = [entry["momentum_buffer"] for entry in optimizer_state["state"].values()]
 assert (  # witness: optimizer-refused
     all(isinstance(buffer, torch.Tensor) for buffer in momentum)
     and optimizer_state["param_groups"][0]["lr"] == 0.1
-    and optimizer_error.startswith("Key `state` is invalid")
+    and optimizer_error.startswith("ValueError: Key `state` is invalid")
     and "<class 'dict'>" in optimizer_error
 )
 assert (  # witness: rng-saves
@@ -75,8 +100,26 @@ assert (  # witness: rng-saves
 )
 assert big[:10].untyped_storage().nbytes() == 400_000  # the view's storage: the whole tensor
 assert view_data_bytes == 10 * 4  # witness: view-own-elements
+assert sparse_error.startswith("ValueError: You are trying to save a sparse")  # witness: sparse
+assert complex_error == "KeyError: torch.complex128"  # witness: complex128-refused
 assert not big[::2].is_contiguous()
 assert (  # witness: strided-refused
-    strided_error.startswith("You are trying to save a non contiguous tensor")
+    strided_error.startswith("ValueError: You are trying to save a non contiguous tensor")
+)
+assert (  # witness: transposed-refused
+    not matrix.t().is_contiguous()
+    and matrix.t().untyped_storage().nbytes() == matrix.t().numel() * 4
+    and transposed_error == strided_error.replace("every_other", "transposed")
 )
 assert torch.equal(packed, big[::2])
+weight = conv.weight
+assert (  # witness: channels-last-refused
+    not weight.is_contiguous()
+    and weight.untyped_storage().nbytes() == weight.numel() * weight.element_size()
+    and conv_error == strided_error.replace("every_other", "weight")
+)
+assert (  # witness: save-model-contiguous
+    torch.equal(conv_saved["weight"], weight)
+    and unforced.startswith(conv_error.split(":")[0])
+    and "non contiguous tensor" in unforced
+)

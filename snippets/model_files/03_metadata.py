@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import struct
 import tempfile
 from pathlib import Path
 
@@ -71,6 +72,8 @@ with tempfile.TemporaryDirectory() as folder:
     with safe_open(path, framework="pt") as file:
         header = file.metadata()
     rebuilt, prep, class_names = load_model(path)
+    raw = path.read_bytes()  # the JSON header by hand, as in the previous example
+    raw_header = json.loads(raw[8 : 8 + struct.unpack("<Q", raw[:8])[0]])
 
     try:  # a value that is not a string is refused
         save_file(tensors, Path(folder) / "bad.safetensors", metadata={"guide_format": 1})
@@ -88,8 +91,12 @@ labels = [class_names[i] for i in predicted.argmax(dim=1)]
 print("predictions:", labels, "- same as the original model:", same_predictions)
 print("metadata={'guide_format': 1}:", number_refused)
 header_types = sorted({type(value).__name__ for value in header.values()})
+print("the JSON header's entries besides the tensors:", sorted(set(raw_header) - set(tensors)))
 
 assert header == metadata and header_types == ["str"]  # witness: metadata-strings
 assert same_predictions  # witness: rebuilt-same
+assert (  # witness: metadata-in-header
+    raw_header["__metadata__"] == metadata and set(raw_header) == set(tensors) | {"__metadata__"}
+)
 assert rebuilt.layers[2].out_features == 3 and class_names[0] == "cat"
 assert "metadata" in number_refused  # witness: number-refused

@@ -1,6 +1,7 @@
 """Reading one tensor, or a few rows of one, from a safetensors file without loading the others."""
 
 import json
+import os
 import struct
 import tempfile
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from torch import nn
 
 
 def bytes_read_so_far() -> int | None:
@@ -19,11 +21,24 @@ def bytes_read_so_far() -> int | None:
     return int(counters["rchar"])
 
 
+def file_mapping(tensor: torch.Tensor, path: Path) -> str | None:
+    """The permissions of the mapping of `path` that holds the tensor's first byte, such as
+    "rw-p" (p: private), or None if no mapping of that file holds it (Linux only)."""
+    address, target = tensor.data_ptr(), os.path.realpath(path)
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)  # range, permissions, offset, device, inode, path
+        start, end = (int(bound, 16) for bound in fields[0].split("-"))
+        if len(fields) == 6 and fields[5] == target and start <= address < end:
+            return fields[1]
+    return None
+
+
+on_linux = Path("/proc/self/maps").exists()  # where the process's mappings can be listed
 torch.manual_seed(0)
 tensors = {
     "embed.weight": torch.randn(10_000, 64),  # a vocabulary of 10,000 tokens, width 64
-    "head.weight": torch.randn(10, 64),
-    "head.bias": torch.zeros(10),
+    "head.weight": torch.randn(10_000, 64),  # an output layer as large, not tied to it
+    "head.bias": torch.zeros(10_000),
 }
 row_bytes = 4 * 64 * 4  # four rows of 64 float32 numbers
 
@@ -31,12 +46,13 @@ with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "model.safetensors"
     save_file(tensors, path)
     file_before = path.read_bytes()
+    file_size = len(file_before)
     header_length = struct.unpack("<Q", file_before[:8])[0]
     header = json.loads(file_before[8 : 8 + header_length])
     file_offsets = {name: entry["data_offsets"][0] for name, entry in header.items()}
     with safe_open(path, framework="pt") as file:  # the default backend: the file is mapped
         names = file.keys()
-        head_weight = file.get_tensor("head.weight")  # one tensor, and no other
+        head_bias = file.get_tensor("head.bias")  # one tensor, and no other
         embedding = file.get_slice("embed.weight")  # a handle: shape and dtype from the header
         shape, dtype = embedding.get_shape(), embedding.get_dtype()
         mapped_rows = embedding[1000:1004]  # four rows as a tensor
@@ -45,10 +61,31 @@ with tempfile.TemporaryDirectory() as folder:
         rows_in_whole = mapped_rows.untyped_storage().data_ptr() == whole.data_ptr()
         rows_offset = mapped_rows.data_ptr() - whole.data_ptr()  # bytes from the tensor's start
         rows = mapped_rows.clone()  # memory of its own, no longer tied to the file
+        get_tensor_mapping = file_mapping(whole, path) if on_linux else None
+
     loaded = load_file(path)  # also mapped: each tensor sits where the file puts it
     gaps = {name: loaded[name].data_ptr() - loaded["embed.weight"].data_ptr() for name in names}
+    load_file_mappings = {file_mapping(t, path) for t in loaded.values()} if on_linux else None
     loaded["head.bias"].add_(1.0)  # a private mapping: the change stays in this process
+    bias_changed = loaded["head.bias"].sum().item() == 10_000
     file_unchanged = path.read_bytes() == file_before
+
+    # The other way round: a write into the file shows in a kept tensor that still maps it.
+    kept, own_copy = loaded["embed.weight"], loaded["embed.weight"].clone()
+    with open(path, "r+b") as writer:
+        writer.seek(8 + header_length + file_offsets["embed.weight"] + 5000 * 64 * 4)
+        writer.write(struct.pack("<f", 100.0))  # element [5000, 0]; randn never gives 100
+    kept_sees_write = kept[5000, 0].item() == 100.0
+    copy_unchanged = torch.equal(own_copy, tensors["embed.weight"])
+
+    # load_state_dict(..., assign=True) keeps the file's tensors instead of copying them.
+    with torch.device("meta"):  # a layer with no memory, to be given the file's
+        head = nn.Linear(64, 10_000)
+    head.load_state_dict(
+        {"weight": loaded["head.weight"], "bias": loaded["head.bias"]}, assign=True
+    )
+    head_in_file = head.weight.data_ptr() == loaded["head.weight"].data_ptr()
+
     with safe_open(path, framework="pt", backend="pread") as file:
         before = bytes_read_so_far()
         read_rows = file.get_slice("embed.weight")[1000:1004]
@@ -60,26 +97,39 @@ print("names:", names)
 print(f"embed.weight: shape {shape}, dtype {dtype}; rows 1000-1003 as {tuple(rows.shape)}")
 print(f"mmap: the rows start {rows_offset} bytes into a {mapped_storage_bytes}-byte storage")
 print("load_file: tensors at byte offsets", gaps, "of one mapping")
+if on_linux:  # /proc/self/maps: the tensors' memory is a mapping of the file
+    print("the file's mapping holding them:", get_tensor_mapping, load_file_mappings)
+print("after a write into the file: the kept tensor shows it:", kept_sees_write)
+print("assign=True: the layer's weight is the mapped tensor:", head_in_file)
 print(f"pread: a tensor owning {read_storage_bytes} bytes, the {row_bytes} bytes of the rows")
 if read_for_rows is not None:  # Linux: the process's count of bytes read from files
-    how_much = "the whole" if read_for_rows >= tensors["embed.weight"].nbytes else "part of"
-    print(f"pread read {how_much} embed.weight, {tensors['embed.weight'].nbytes} bytes, for them")
+    whole_tensor = read_for_rows >= tensors["embed.weight"].nbytes
+    print(f"pread read {'all' if whole_tensor else 'part'} of embed.weight for them,", end=" ")
+    print(f"{'less' if read_for_rows < file_size // 2 else 'more'} than half the file")
 
+embed_bytes = tensors["embed.weight"].nbytes
 assert names == ["embed.weight", "head.bias", "head.weight"]
 assert shape == [10_000, 64] and dtype == "F32"  # witness: shape-from-header
-assert torch.equal(head_weight, tensors["head.weight"])  # witness: one-tensor
+assert torch.equal(head_bias, tensors["head.bias"])  # witness: one-tensor
 assert torch.equal(rows, tensors["embed.weight"][1000:1004])  # witness: rows-equal
 assert torch.equal(read_rows, rows) and rows.untyped_storage().nbytes() == row_bytes
 assert (  # witness: mmap-view
-    rows_in_whole
-    and rows_offset == 1000 * 64 * 4
-    and mapped_storage_bytes == tensors["embed.weight"].nbytes
+    rows_in_whole and rows_offset == 1000 * 64 * 4 and mapped_storage_bytes == embed_bytes
 )
 assert gaps == file_offsets and len(set(gaps.values())) == 3  # witness: load-file-mapped
-assert file_unchanged and loaded["head.bias"].sum() == 10  # witness: private-mapping
+if on_linux:  # the memory is the file's, mapped privately ("p"), not a buffer read into
+    assert get_tensor_mapping is not None and get_tensor_mapping.endswith("p")  # witness: mapped
+    assert load_file_mappings == {get_tensor_mapping}  # witness: load-file-maps
+assert file_unchanged and bias_changed  # witness: private-mapping
+if on_linux:  # Linux shares the file's unchanged pages with a private mapping
+    assert kept_sees_write and copy_unchanged  # witness: file-writes-show
+assert head_in_file  # witness: assign-keeps-mapping
 assert (  # witness: pread-own-rows
     read_storage_bytes == row_bytes == 1024
     and read_rows.data_ptr() == read_rows.untyped_storage().data_ptr()
     and torch.equal(read_rows, tensors["embed.weight"][1000:1004])
 )
-assert read_for_rows is None or read_for_rows >= 2_560_000  # witness: pread-reads-whole
+# At least the whole of embed.weight is read, and less than the file (head.weight is as large).
+assert read_for_rows is None or (  # witness: pread-reads-whole
+    embed_bytes <= read_for_rows < 2 * embed_bytes < file_size
+)

@@ -43,6 +43,13 @@ same_outputs = torch.allclose(output, expected)
 is_graph_module = isinstance(runnable, torch.fx.GraphModule)
 print("loaded: a GraphModule:", is_graph_module, "| same outputs:", same_outputs)
 
+try:  # the loaded module cannot switch modes: call model.eval() before exporting
+    runnable.eval()
+    eval_result = "switched"
+except NotImplementedError as error:
+    eval_result = f"NotImplementedError: {error}"
+print("loaded.module().eval():", eval_result)
+
 assert operations == [  # witness: three-operations
     "aten.linear.default",
     "aten.relu.default",
@@ -51,3 +58,4 @@ assert operations == [  # witness: three-operations
 assert list(exported.state_dict) == list(model_keys)  # witness: weights-by-name
 assert "Net" not in globals() and is_graph_module  # witness: no-class
 assert same_outputs  # witness: same-outputs
+assert eval_result.startswith("NotImplementedError") and "eval()" in eval_result  # witness: no-eval

@@ -4,6 +4,7 @@
 import contextlib
 import io
 import logging
+import operator
 
 import torch
 from torch import nn
@@ -13,18 +14,29 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 
 class ValueGate(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.sum() > 0:  # needs the numbers in x: a different answer for every input
+        if x.sum() > 0:  # needs the numbers in x, which export traces without
             return x * 2
         return x
 
 
-class SizeGate(nn.Module):
-    def __init__(self, threshold: int) -> None:
+class BufferGate(nn.Module):
+    def __init__(self) -> None:
         super().__init__()
-        self.threshold = threshold
+        self.register_buffer("scale", torch.tensor(2.0))  # a constant: the same at every call
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[0] > self.threshold:  # needs only the size of x
+        if self.scale > 1:  # needs the number in the buffer, which export traces without
+            return x * self.scale
+        return x
+
+
+class SizeGate(nn.Module):
+    def __init__(self, threshold: int, compare=operator.gt) -> None:
+        super().__init__()
+        self.threshold, self.compare = threshold, compare
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.compare(x.shape[0], self.threshold):  # needs only the size of x
             return x * 2
         return x
 
@@ -33,16 +45,23 @@ def operations(program: torch.export.ExportedProgram) -> list[str]:
     return [str(node.target) for node in program.graph.nodes if node.op == "call_function"]
 
 
+def export_result(model: nn.Module, example: torch.Tensor, **options) -> str:
+    """The word "exported", or the first line of the error that export raised."""
+    with contextlib.redirect_stderr(io.StringIO()):  # export also prints the graph traced so far
+        try:
+            torch.export.export(model, (example,), **options)
+        except RuntimeError as error:  # torch._dynamo.exc.UserError and others: RuntimeErrors
+            return str(error).splitlines()[0]
+    return "exported"
+
+
 torch.manual_seed(0)
 x = torch.randn(2, 4).to(device)
 torch._logging.set_logs(dynamic=logging.ERROR)  # silence a warning logged on the way to the error
-with contextlib.redirect_stderr(io.StringIO()):  # export also prints the graph traced so far
-    try:
-        torch.export.export(ValueGate(), (x,))
-        error_message = "exported"
-    except RuntimeError as error:
-        error_message = str(error).splitlines()[0]
+error_message = export_result(ValueGate(), x)
 print("branch on values:", error_message)
+buffer_message = export_result(BufferGate().to(device), x)  # a constant, but a tensor
+print("branch on a buffer:", buffer_message)
 
 # A fixed size: export knows it, takes the branch and records only that one.
 size_program = torch.export.export(SizeGate(1), (x,))
@@ -51,11 +70,7 @@ print("branch on a fixed size: exported, with the operations", operations(size_p
 # A dynamic size: the branch would hold for some batches and not others.
 batch = torch.export.Dim("batch")
 example = torch.randn(4, 4).to(device)
-try:
-    torch.export.export(SizeGate(3), (example,), dynamic_shapes=({0: batch},))
-    constraint_error = "exported"
-except RuntimeError as error:  # torch._dynamo.exc.UserError, a RuntimeError
-    constraint_error = str(error).splitlines()[0]
+constraint_error = export_result(SizeGate(3), example, dynamic_shapes=({0: batch},))
 print("x.shape[0] > 3, dynamic batch:", constraint_error)
 
 # Compared with 1, the same branch exports: tracing takes a dynamic size to be at least 2,
@@ -67,7 +82,18 @@ print("x.shape[0] > 1, dynamic batch: exported, with the operations", operations
 doubled = torch.equal(baked_in, one_row * 2)
 print("batch of 1: the model returns x, the program returns", "2 * x" if doubled else "x")
 
+# The rule: a test with one answer for every size from 2 up is decided without a word.
+tests = {">= 2": (operator.ge, 2), "!= 1": (operator.ne, 1), "== 1": (operator.eq, 1)}
+tests |= {"> 2": (operator.gt, 2), "< 100": (operator.lt, 100)}
+outcomes = {
+    test: export_result(SizeGate(n, compare), example, dynamic_shapes=({0: batch},))
+    for test, (compare, n) in tests.items()
+}
+for test, outcome in outcomes.items():
+    print(f"x.shape[0] {test}, dynamic batch:", outcome.split("!")[0])
+
 assert error_message.startswith("Could not guard on data-dependent expression")  # witness: refused
+assert buffer_message.startswith("Could not guard on data-dependent")  # witness: buffer-refused
 assert operations(size_program) == ["aten.mul.Tensor"]  # witness: size-branch-resolved
 assert constraint_error.startswith("Constraints violated (batch)")  # witness: dynamic-size-refused
 assert (  # witness: zero-one-baked-in
@@ -75,3 +101,6 @@ assert (  # witness: zero-one-baked-in
     and torch.equal(baked_in, one_row * 2)
     and torch.equal(SizeGate(1)(one_row), one_row)
 )
+assert all(outcomes[test] == "exported" for test in (">= 2", "!= 1", "== 1")) and all(
+    outcomes[test].startswith("Constraints violated (batch)") for test in ("> 2", "< 100")
+)  # witness: decided-from-two

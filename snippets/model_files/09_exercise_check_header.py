@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import _TYPES, load_file, save_file  # _TYPES: "F32" -> torch.float32, ...
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 
@@ -19,8 +19,8 @@ def check(path: Path, model: nn.Module) -> tuple[list[str], list[str]]:
         problems += [f"missing {name}" for name in sorted(set(expected) - names)]
         problems += [f"unexpected {name}" for name in sorted(names - set(expected))]
         for name in sorted(names & set(expected)):
-            entry = file.get_slice(name)  # shape and dtype from the header: no tensor is read
-            shape, dtype = tuple(entry.get_shape()), _TYPES[entry.get_dtype()]
+            found = file.get_tensor(name)  # a view into the mapped file: nothing is copied
+            shape, dtype = tuple(found.shape), found.dtype  # as load_file would give them
             if shape != tuple(expected[name].shape):
                 problems.append(f"{name}: shape {shape}, expected {tuple(expected[name].shape)}")
             elif dtype != expected[name].dtype:
@@ -34,27 +34,44 @@ model.register_buffer("mask", torch.tensor([True, False, True]))  # a bool entry
 other = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 5), nn.Linear(5, 2))
 half = copy.deepcopy(model).half()  # float16 weights; half() leaves the bool mask as it is
 wide = copy.deepcopy(model).double()  # float64 weights, bool mask
+packed = nn.Module()  # 4-bit numbers two to a byte, and 8-bit scales: dtypes of quantized models
+packed.register_buffer("values", torch.zeros(4, 3, dtype=torch.float4_e2m1fn_x2))
+packed.register_buffer("scales", torch.zeros(4, dtype=torch.float8_e8m0fnu))
 
 with tempfile.TemporaryDirectory() as folder:
-    sources = {"good": model, "other": other, "half": half, "wide": wide}
+    sources = {"good": model, "other": other, "half": half, "wide": wide, "packed": packed}
     files = {name: Path(folder) / f"{name}.safetensors" for name in sources}
     for name, source in sources.items():
         save_file(source.state_dict(), files[name])
     good = check(files["good"], model)
     bad = check(files["other"], model)
     halved = check(files["half"], model)
-    wide_fits = check(files["wide"], wide)  # float64 and bool, read through safetensors' table
+    wide_fits = check(files["wide"], wide)
+    packed_fits = check(files["packed"], packed)
+    with safe_open(files["packed"], framework="pt") as file:  # what the header itself says
+        slices = {name: file.get_slice(name) for name in ("scales", "values")}
+        header_entries = {n: (h.get_dtype(), h.get_shape()) for n, h in slices.items()}
     # The float16 file into the float32 model: a strict load that converts as it copies.
     target = copy.deepcopy(model)
     result = target.load_state_dict(load_file(files["half"]))  # strict by default
+    # With assign=True the model takes the file's tensors as they are, dtype included.
+    assigned = copy.deepcopy(model)
+    assigned.load_state_dict(load_file(files["half"]), assign=True)
 
 print("good file:", good)
 print("other file:", bad)
 print("float16 file:", halved)
 print("float64 file into a float64 model:", wide_fits)
+print("float4 and float8 buffers:", packed_fits, "| the header says", header_entries)
 print("strict load of the float16 file:", result, "| weight dtype:", target[0].weight.dtype)
+print("with assign=True:", assigned[0].weight.dtype)
 
 assert good == ([], []) and wide_fits == ([], [])  # witness: good-file-fits
+assert (  # witness: packed-dtypes
+    packed_fits == ([], [])
+    and header_entries == {"scales": ("F8_E8M0", [4]), "values": ("F4", [4, 6])}
+    and tuple(packed.values.shape) == (4, 3)  # torch counts bytes of two 4-bit numbers
+)
 assert bad == (  # witness: bad-file-listed
     [
         "missing mask",
@@ -78,4 +95,7 @@ assert (  # witness: dtype-converted-on-load
     result.missing_keys == [] == result.unexpected_keys
     and target[0].weight.dtype == torch.float32
     and torch.equal(target[0].weight, half[0].weight.float())
+)
+assert (  # witness: assign-keeps-dtype
+    assigned[0].weight.dtype == torch.float16 and isinstance(assigned[0].weight, nn.Parameter)
 )

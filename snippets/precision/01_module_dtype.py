@@ -1,6 +1,7 @@
 """module.to(dtype) casts floating parameters, their gradients and floating buffers only."""
 
 import copy
+import warnings
 
 import torch
 from torch import nn
@@ -47,6 +48,49 @@ weight_one.grad = torch.full((1,), 0.01, dtype=torch.bfloat16)
 torch.optim.SGD([weight_one], lr=0.1).step()  # 1 - 0.1 * 0.01 = 0.999, rounded to bfloat16
 print("bfloat16 weight 1.0 after an SGD step of 0.001:", weight_one.item())
 
+# Near 1.0 the gap to the next bfloat16 number is twice as large above as below, so an
+# update rounds away or not depending on its direction.
+one = torch.ones(1, dtype=torch.bfloat16)
+gap_below = (one - torch.nextafter(one, one - 1)).item()
+gap_above = (torch.nextafter(one, one + 1) - one).item()
+nudge = 0.003  # more than half the gap below, less than half the gap above
+down, up = (one - nudge).item(), (one + nudge).item()
+print(f"gaps at 1.0: {gap_below} below, {gap_above} above")
+print(f"1 - {nudge} -> {down}, 1 + {nudge} -> {up}")
+
+
+# Optimizer state belongs to the optimizer, not to the module: .to(dtype) does not cast it.
+def step_after_cast(make_optimizer) -> tuple[torch.dtype, str]:
+    torch.manual_seed(0)
+    layer = nn.Linear(4, 3)
+    optimizer = make_optimizer(layer.parameters())
+    layer(torch.randn(2, 4)).sum().backward()
+    optimizer.step()  # creates the state (exp_avg, momentum_buffer) in float32
+    layer.bfloat16()
+    layer(torch.randn(2, 4).bfloat16()).sum().backward()
+    state = optimizer.state[layer.weight]
+    state_dtype = (state["exp_avg"] if "exp_avg" in state else state["momentum_buffer"]).dtype
+    try:
+        optimizer.step()
+        return state_dtype, "no error"
+    except RuntimeError as error:
+        return state_dtype, str(error)
+
+
+adam_state, adam_error = step_after_cast(lambda p: torch.optim.Adam(p, lr=0.1))
+sgd_state, sgd_error = step_after_cast(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9))
+print("Adam after the cast: exp_avg is", adam_state, "| step():", adam_error)
+print("SGD after the cast: momentum_buffer is", sgd_state, "| step():", sgd_error)
+
+# .half() and .bfloat16() convert floating-point tensors only; .to(dtype) converts complex too.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # complex parameters are experimental; casting drops .imag
+    complex_half = nn.Linear(2, 2).to(torch.complex64).half().weight.dtype
+    complex_bf16 = nn.Linear(2, 2).to(torch.complex64).bfloat16().weight.dtype
+    complex_to = nn.Linear(2, 2).to(torch.complex64).to(torch.float16).weight.dtype
+print("complex64 layer: .half() ->", complex_half, "| .bfloat16() ->", complex_bf16)
+print("complex64 layer: .to(torch.float16) ->", complex_to)
+
 # Module.to accepts only floating-point (and complex) dtypes.
 try:
     model.to(torch.int64)
@@ -65,4 +109,9 @@ assert half_dtypes == {torch.float16, torch.int64}  # witness: half-same-rule
 assert "the same dtype" in input_error  # witness: input-not-cast
 assert output_dtype == torch.bfloat16
 assert weight_one.item() == 1.0  # witness: update-lost
+assert gap_below / 2 < nudge < gap_above / 2 and down < 1.0 == up  # witness: update-direction
+assert adam_state == torch.float32 and "expected dtype" in adam_error  # witness: adam-fails
+assert sgd_state == torch.float32 and sgd_error == "no error"  # witness: momentum-stays-float32
+assert complex_half == complex_bf16 == torch.complex64  # witness: complex-half
+assert complex_to == torch.float16  # witness: complex-to
 assert int_error.startswith("nn.Module.to only accepts floating point")  # witness: int-refused

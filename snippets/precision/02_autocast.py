@@ -30,10 +30,17 @@ def output_dtypes(device_type: str, dtype: torch.dtype, x: torch.Tensor) -> dict
             "cross_entropy(h)": F.cross_entropy(h, target),
         }
         dtypes = {name: str(out.dtype).removeprefix("torch.") for name, out in results.items()}
-        try:  # two dtypes, an operation that does not promote
-            dtypes["dot(h[0], x[0])"] = str(torch.dot(h[0], x[0]).dtype).removeprefix("torch.")
-        except RuntimeError:
-            dtypes["dot(h[0], x[0])"] = "RuntimeError"
+        # Two dtypes, operations that do not promote outside autocast.
+        index = torch.tensor([0, 2], device=x.device)
+        mixed = {
+            "dot(h[0], x[0])": lambda: torch.dot(h[0], x[0]),
+            "index_copy(x, h)": lambda: torch.index_copy(x, 0, index, h[:2]),
+        }
+        for name, operation in mixed.items():
+            try:
+                dtypes[name] = str(operation().dtype).removeprefix("torch.")
+            except RuntimeError:
+                dtypes[name] = "RuntimeError"
     return dtypes
 
 
@@ -51,10 +58,21 @@ print("autocast('cpu', dtype=torch.bfloat16):")
 for name, dtype in on_cpu.items():
     print(f"    {name:17} -> {dtype}")
 
-# Outside autocast: layer norm keeps a bfloat16 input's dtype with float32 weights, and
-# torch.dot refuses two dtypes. Inside CPU autocast both behave the same way.
+# Outside autocast: layer norm keeps a bfloat16 input's dtype with float32 weights (not the
+# other way round), and torch.dot and index_copy refuse two dtypes.
 h_low, weight, bias = torch.randn(8, 16).bfloat16(), torch.ones(16), torch.zeros(16)
 layer_norm_outside = F.layer_norm(h_low, (16,), weight, bias).dtype
+try:
+    F.layer_norm(x, (16,), weight.bfloat16(), bias.bfloat16())
+    layer_norm_error = "no error"
+except RuntimeError as error:
+    layer_norm_error = str(error)
+try:
+    torch.index_copy(x, 0, torch.tensor([0, 2]), h_low[:2])
+    index_copy_error = "no error"
+except RuntimeError as error:
+    index_copy_error = str(error)
+joined_dtypes = {torch.cat([x, h_low]).dtype, torch.stack([x, h_low]).dtype}  # these promote
 with torch.autocast("cpu", dtype=torch.bfloat16):
     try:
         torch.dot(h_low[0], x[0])
@@ -62,7 +80,15 @@ with torch.autocast("cpu", dtype=torch.bfloat16):
     except RuntimeError as error:
         dot_error = str(error)
 print("layer_norm(bfloat16 input, float32 weight) outside autocast:", layer_norm_outside)
+print("layer_norm(float32 input, bfloat16 weight) outside autocast:", layer_norm_error)
+print("index_copy(float32, bfloat16 source) outside autocast:", index_copy_error)
+print("cat and stack of float32 and bfloat16 outside autocast:", joined_dtypes)
 print("torch.dot(bfloat16, float32) under CPU autocast:", dot_error)
+
+# TF32 (CUDA only) is set elsewhere: cuDNN convolutions and RNNs allow it by default.
+conv_precision = torch.backends.cudnn.conv.fp32_precision
+rnn_precision = torch.backends.cudnn.rnn.fp32_precision
+print("cuDNN fp32_precision: conv", conv_precision, "| rnn", rnn_precision)
 
 # Autocast casts the inputs of each operation; the parameters themselves stay float32.
 model = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
@@ -91,7 +117,13 @@ assert (
 assert on_cpu["dot(h[0], x[0])"] == "RuntimeError" and (
     "expected both vectors to have same dtype" in dot_error
 )  # witness: cpu-dot-raises
+assert layer_norm_error.startswith("mixed dtype (CPU)")  # witness: layer-norm-one-way
+assert joined_dtypes == {torch.float32}  # witness: cat-promotes-anyway
+assert on_cpu["index_copy(x, h)"] == "float32" and (
+    "expected to have the same dtype" in index_copy_error
+)  # witness: cpu-promotes-index-copy
 assert on_cpu["cross_entropy(h)"] == "float32"  # witness: cpu-loss-float32
+assert conv_precision == rnn_precision == "tf32"  # witness: cudnn-tf32-defaults
 assert out.dtype == torch.bfloat16
 assert (
     model_weight.dtype == model_weight.grad.dtype == torch.float32
@@ -112,6 +144,8 @@ if device.type == "cuda":
         assert all(on_cuda[name] == short for name in lowered)  # witness: cuda-lowers-matmul
         # CUDA's list runs softmax, log_softmax, sum and layer_norm in float32.
         assert all(on_cuda[name] == "float32" for name in follows_input)  # witness: cuda-float32
-        # CUDA's "promote" list casts dot's inputs to the widest of their dtypes.
+        # CUDA's "promote" list casts dot's inputs to the widest of their dtypes; it has no
+        # index_copy, which therefore refuses two dtypes as it does outside autocast.
         assert on_cuda["dot(h[0], x[0])"] == "float32"  # witness: cuda-promotes-dot
+        assert on_cuda["index_copy(x, h)"] == "RuntimeError"  # witness: cuda-index-copy-raises
         assert on_cuda["cross_entropy(h)"] == "float32"

@@ -16,18 +16,25 @@ float16_bits, bfloat16_bits = round(-math.log2(half.eps)), round(-math.log2(bf16
 float16_max = half.max
 float16_smallest = half.smallest_normal * half.eps  # below the normal range: subnormal numbers
 bfloat16_max = bf16.max
+bfloat16_smallest_normal = bf16.smallest_normal  # below it, bfloat16 numbers lose bits
+bfloat16_smallest = bf16.smallest_normal * bf16.eps  # below half of it, a value rounds to 0
 
 # bfloat16 covers float32's normal range up to its own largest value; only the ends are lost.
 ends = torch.tensor([single.smallest_normal, 3.38e38, 3.4e38, 1e-42])  # float32
 ends_in_bfloat16 = ends.bfloat16()
+# Just below and just above half of bfloat16's smallest positive value, in float32.
+around_half_smallest = torch.tensor([0.49, 0.51]) * bfloat16_smallest
+half_smallest_in_bfloat16 = around_half_smallest.bfloat16().tolist()
 for value, rounded in zip(ends.tolist(), ends_in_bfloat16.tolist(), strict=True):
+    print(f"float32 {value:.3g} -> bfloat16 {rounded:.3g}")
+for value, rounded in zip(around_half_smallest.tolist(), half_smallest_in_bfloat16, strict=True):
     print(f"float32 {value:.3g} -> bfloat16 {rounded:.3g}")
 
 # One tiny gradient value, rounded to each dtype.
 tiny = torch.tensor(1e-8)
 in_float16 = tiny.half().item()
 in_bfloat16 = tiny.bfloat16().item()
-scale = 2.0**16  # GradScaler's default initial scale
+scale = torch.amp.GradScaler("cpu").get_scale()  # the default initial scale
 scaled_in_float16 = (tiny * scale).half()
 recovered = (scaled_in_float16.float() / scale).item()  # unscaled in float32
 print(f"1e-8 in float16: {in_float16}, in bfloat16: {in_bfloat16:.4g}")
@@ -61,6 +68,7 @@ largest_difference = (scaled - in_bf16).abs().max().item() / in_bf16.abs().max()
 print(f"float16 + scaler vs bfloat16: largest difference {largest_difference:.1%} of the largest")
 
 assert float16_max == 65504 and in_float16 == 0.0 < 1e-8 < float16_smallest  # witness: underflow
+assert scale == 2.0**16
 assert abs(recovered - 1e-8) < 1e-3 * 1e-8  # witness: scaling-keeps-it
 assert (
     bf16.smallest_normal == single.smallest_normal and bf16.max / single.max > 0.99
@@ -73,6 +81,7 @@ assert (
     and ends_in_bfloat16[2].isinf()
     and ends_in_bfloat16[3] == 0
 )  # witness: bf16-loses-ends
+assert half_smallest_in_bfloat16 == [0.0, bfloat16_smallest]  # witness: bf16-zero-below
 assert in_bfloat16 != 0.0 and (float16_bits, bfloat16_bits) == (10, 7)
 assert plain.count_nonzero() == 0  # witness: zero-gradients
 assert scaled.count_nonzero() == scaled.numel()  # witness: scaler-rescues

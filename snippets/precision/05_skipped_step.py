@@ -23,7 +23,7 @@ for step in range(3):
     scale = scaler.get_scale()
     scaler.scale(loss).backward()
     finite = bool(model.weight.grad.isfinite().all())  # still scaled: step() unscales
-    scaler.step(optimizer)  # unscales, then skips optimizer.step() if anything is inf or nan
+    scaler.step(optimizer)  # unscales; calls optimizer.step() only if nothing is inf or nan
     scaler.update()  # halves the scale after a skipped step
     changed = not torch.equal(before, model.weight)
     history.append((scale, finite, changed, scaler.get_scale()))
@@ -32,6 +32,37 @@ for step in range(3):
 print("optimizer.step() ran in steps", stepped)
 first_scale, first_finite, first_changed, scale_after_first = history[0]
 second_scale, second_finite, second_changed, scale_after_second = history[1]
+
+
+def first_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, reduce):
+    """One scaled step from a fresh scaler: (finite gradients, step() called, weights changed)."""
+    first_scaler = torch.amp.GradScaler("cpu")
+    called = []
+    optimizer.register_step_pre_hook(lambda opt, args, kwargs: called.append(True))
+    with torch.autocast("cpu", dtype=torch.float16):
+        out = model(x)
+    before = model.weight.detach().clone()
+    first_scaler.scale(reduce(out.float())).backward()
+    grads_finite = all(bool(p.grad.isfinite().all()) for p in model.parameters())
+    first_scaler.step(optimizer)
+    return grads_finite, bool(called), not torch.equal(before, model.weight)
+
+
+# A fused optimizer is called even for that step, and skips the update inside its kernel.
+torch.manual_seed(0)
+fused_model = nn.Linear(4, 1)
+fused_optimizer = torch.optim.SGD(fused_model.parameters(), lr=0.01, fused=True)
+fused = first_step(fused_model, fused_optimizer, x, torch.sum)
+print("fused SGD, first step: finite, step() called, weights changed:", fused)
+
+# Whether the first step overflows depends on the gradients: with the mean over many outputs
+# as the loss, d loss / d out is 1 / (outputs * samples), and the scaled gradients fit.
+wide_outputs, wide_samples = 10, 8
+torch.manual_seed(0)
+wide_model = nn.Linear(4, wide_outputs)
+wide_optimizer = torch.optim.SGD(wide_model.parameters(), lr=0.01)
+wide = first_step(wide_model, wide_optimizer, torch.rand(wide_samples, 4), torch.mean)
+print(f"{wide_outputs} outputs, mean loss, first step: finite, called, changed:", wide)
 
 # GradScaler is for float32 parameters with low-precision activations, not for a .half() model.
 half_model = nn.Linear(4, 1).half()
@@ -65,6 +96,8 @@ assert scale_after_first == first_scale / 2  # witness: scale-halved
 assert second_finite and second_changed  # witness: next-step-runs
 assert scale_after_second == second_scale  # witness: no-growth-yet
 assert default_growth_interval == 2000
+assert fused == (False, True, False)  # witness: fused-skips-inside
+assert wide == (True, True, True)  # witness: mean-loss-fits
 assert half_error.startswith("Attempting to unscale FP16 gradients")  # witness: half-refused
 if torch.cuda.is_available():
     assert default_enabled and unchanged_loss == 2.0**17

@@ -26,12 +26,17 @@ copied_dtype = copied[0].weight.dtype
 rounded_on_load = torch.equal(copied[0].weight, checkpoint["0.weight"].bfloat16())
 print("default load:     0.weight is", copied_dtype)
 
-# assign=True: the model takes the checkpoint's tensors, dtype and all.
+# assign=True: new Parameters around the checkpoint's tensors, sharing memory, dtype and all.
 assigned = make_model().bfloat16()
 assigned.load_state_dict(checkpoint, assign=True)
 assigned_dtype = assigned[0].weight.dtype
-takes_the_tensor = assigned[0].weight.data_ptr() == checkpoint["0.weight"].data_ptr()
-print("assign=True load: 0.weight is", assigned_dtype)
+assigned_weight = assigned[0].weight
+new_parameter = (
+    isinstance(assigned_weight, nn.Parameter) and assigned_weight is not checkpoint["0.weight"]
+)
+shares_memory = assigned_weight.data_ptr() == checkpoint["0.weight"].data_ptr()
+print("assign=True load: 0.weight is", assigned_dtype, "| a new Parameter:", new_parameter)
+print("    sharing the checkpoint tensor's memory:", shares_memory)
 
 # A low-precision copy for inference: cast the floating tensors, keep the integer ones.
 low = {k: v.bfloat16() if v.is_floating_point() else v for k, v in checkpoint.items()}
@@ -46,7 +51,9 @@ half_eps = torch.finfo(torch.bfloat16).eps / 2
 print(f"largest relative change of a weight: {relative:.2e} (eps / 2 = {half_eps:.2e})")
 
 assert copied_dtype == torch.bfloat16 and rounded_on_load  # witness: copy-keeps-dtype
-assert assigned_dtype == torch.float32 and takes_the_tensor  # witness: assign-takes-dtype
+assert (
+    assigned_dtype == torch.float32 and new_parameter and shares_memory
+)  # witness: assign-takes-dtype
 assert low["1.num_batches_tracked"].dtype == torch.int64
 assert 0.49 < size_ratio < 0.52  # witness: size-halves
 assert relative <= half_eps  # witness: rounding-bound

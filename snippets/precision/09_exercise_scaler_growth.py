@@ -23,5 +23,5 @@ for step in range(8):
     print(f"after step {step}: scale {scales[-1]:g}")
 
 assert scales[:3] == [1024.0, 1024.0, 2048.0]  # witness: grows-after-interval
-assert scales[4] == 1024.0  # witness: overflow-halves
+assert scales[4] == scales[3] / 2  # witness: overflow-halves
 assert scales[5:] == [1024.0, 1024.0, 2048.0]  # witness: count-restarts
