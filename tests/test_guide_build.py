@@ -14,7 +14,7 @@ import torch
 
 from guide_build.adapters import markdown_docs as includes
 from guide_build.adapters import markdown_exec_fence as fence
-from guide_build.core import cache, claims, page_source, runner, time_limit
+from guide_build.core import cache, claims, page_source, runner, snippet_server, time_limit
 
 
 def is_running(pid: int) -> bool:
@@ -278,8 +278,12 @@ def test_a_snippet_that_switches_off_faulthandler_is_still_stopped_at_its_line(t
         tmp_path / "no_hard_stop.py",
         "# guide: timeout=1\nimport faulthandler\nwhile True:\n    faulthandler.cancel_dump_traceback_later()\n",
     )
+    runner.run_snippet(write(tmp_path / "first.py", "print(1)\n"))  # the server is up: not timed below
+    started = time.monotonic()
     with pytest.raises(runner.SnippetFailed) as failure:
         runner.run_snippet(snippet)
+    # Well before the server's backstop, whose report would read the same.
+    assert time.monotonic() - started < time_limit.MAX_STRETCH + snippet_server._BACKSTOP / 2
     assert "ran past its time limit of 1 s" in failure.value.traceback_text
     assert re.search(rf'File "{re.escape(str(snippet))}", line [34]', failure.value.traceback_text)
 
