@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import ROOT
 
 from guide_build.adapters import markdown_docs as includes
 from guide_build.adapters import markdown_exec_fence as fence
@@ -234,7 +235,6 @@ def test_a_snippet_that_never_gets_a_cpu_is_still_stopped(tmp_path):
     assert time.monotonic() - started < time_limit.MAX_STRETCH + 3
 
 
-ROOT = Path(__file__).parents[1]
 # A runner in miniature: a limit of 0.5 s for code compiled as snippet.py, which sleeps, and then
 # the runner's own code, which sleeps too before it cancels the limit.
 _LIMIT_OF_HALF_A_SECOND = """
