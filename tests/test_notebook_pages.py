@@ -82,6 +82,32 @@ def test_a_rendering_is_cached_by_the_notebook_bytes(tmp_path):
     assert notebook_pages.renders == before + 2
 
 
+def test_code_cells_highlighted_before_render_as_mkdocs_jupyter_renders_them():
+    """Highlighting is remembered per cell (a serve rebuild renders a whole notebook again after
+    one cell changed): reused or not, a cell reads as mkdocs-jupyter writes it, numbered in its
+    own notebook, and a changed cell is highlighted anew."""
+    cells = ["import torch", "x = torch.ones(2)\nprint(x)", "import torch"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in cells])
+    mkdocs_jupyter = notebook_pages._Exporter(
+        raw_template=notebook_pages.TEMPLATE,
+        extra_template_paths=[notebook_pages.settings.templates_dir],
+        filters={"highlight_code": notebook_pages.mkdocs_jupyter_html.mk_custom_highlight_code()},
+        theme="light",
+    )
+    for version in range(2):
+        notebook.cells[1].source = f"x = torch.ones({2 + version})\nprint(x)"
+        rendered = notebook_pages.render(notebook).html
+        assert rendered == notebook_pages.render(notebook).html
+        notebook_pages.mkdocs_jupyter_html.cell_id = 0
+        expected, _ = mkdocs_jupyter.from_notebook_node(notebook)
+        assert notebook_pages.FOCUSABLE_RE.sub(r'<div class="\1" tabindex="0"', expected) == rendered
+        assert re.findall(r'id="cell-(\d+)"', rendered) == ["1", "2", "3"]
+        assert (
+            f'torch</span><span class="o">.</span><span class="n">ones</span><span class="p">(</span><span class="mi">{2 + version}'
+            in rendered
+        )
+
+
 def notebook_counts(log: str) -> list[tuple[int, int]]:
     return [(int(rendered), int(cached)) for rendered, cached in NOTEBOOK_LOG_RE.findall(log)]
 

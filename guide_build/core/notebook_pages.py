@@ -18,6 +18,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -109,9 +110,30 @@ def _exporter() -> HTMLExporter:
     return _Exporter(
         raw_template=TEMPLATE,
         extra_template_paths=[settings.templates_dir],
-        filters={"highlight_code": mkdocs_jupyter_html.mk_custom_highlight_code()},
+        filters={"highlight_code": _highlight_each_cell_once(mkdocs_jupyter_html.mk_custom_highlight_code())},
         theme="light",
     )
+
+
+def _highlight_each_cell_once(highlight_code: Callable[..., str]) -> Callable[..., str]:
+    """mkdocs-jupyter's filter for code cells, remembering what it returned for each cell. After
+    one snippet's edit, `mkdocs serve` renders that page's notebook again: highlighting the code
+    cells that did not change was most of the time. What the filter returns depends on its
+    arguments, on the number of the cell (mkdocs-jupyter counts them in a global) and on the
+    notebook's language (another global), so all of them make the key."""
+    remembered: dict[tuple, str] = {}
+
+    def highlight_once(source: str, language: str | None = None, metadata: dict | None = None) -> str:
+        number = mkdocs_jupyter_html.cell_id
+        key = (source, language, json.dumps(metadata, sort_keys=True), number, mkdocs_jupyter_html.kernel_lang)
+        if key not in remembered:
+            if len(remembered) > 4096:
+                remembered.clear()
+            remembered[key] = highlight_code(source, language, metadata)
+        mkdocs_jupyter_html.cell_id = number + 1
+        return remembered[key]
+
+    return highlight_once
 
 
 def _toc(html: str) -> list[dict]:
