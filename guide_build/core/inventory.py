@@ -41,11 +41,17 @@ def count_page(src_uri: str, markdown: str, title: str | None = None) -> PageCou
         title=title or page_title(markdown) or src_uri,
         src_uri=src_uri,
         examples=len(snippets),
-        claims=len(find_claims(markdown, f"docs/{src_uri}")),
-        witnessed=len(find_witnesses(markdown, f"docs/{src_uri}")),
+        claims=_statements(src_uri, markdown)[0],
+        witnessed=_statements(src_uri, markdown)[1],
         assertions=sum(assertions_in(Path(snippet)) for snippet in snippets),
         exercises=sum("_exercise_" in Path(snippet).name for snippet in snippets),
     )
+
+
+@functools.lru_cache(maxsize=256)  # each rebuild of `mkdocs serve` counts every page again
+def _statements(src_uri: str, markdown: str) -> tuple[int, int]:
+    """The page's claims and witnessed statements."""
+    return len(find_claims(markdown, f"docs/{src_uri}")), len(find_witnesses(markdown, f"docs/{src_uri}"))
 
 
 def assertions_in(path: Path) -> int:
