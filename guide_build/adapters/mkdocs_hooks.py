@@ -36,6 +36,7 @@ from guide_build.core.cache import (
     source_files,
     start_runs,
     torch_version,
+    wait_for_run,
 )
 from guide_build.core.claims import Claim, claim_error, find_claims
 from guide_build.core.markers import render_markers
@@ -272,7 +273,7 @@ def _make_notebook(page: File, config) -> None:
     environment = f"torch {torch_version()} on {device_description()}"
     path = NOTEBOOK_SOURCE_DIR / _notebook_path(page.src_uri)
     for snippet in whole_file_includes(markdown):  # the runs still going first: a digest reads their keys
-        _run_of(snippet)
+        wait_for_run(snippet)
     made_from = notebooks.inputs_digest(markdown, site_url, environment, cached_key)
     if _notebooks_made.get(page.src_uri) == made_from and path.is_file():
         return

@@ -155,6 +155,14 @@ def start_runs(paths: list[str | Path], *, device: str = "auto") -> list[str]:
     return started
 
 
+def wait_for_run(path: str | Path, *, device: str = "auto") -> None:
+    """Return once the run of this version of the snippet is not going on: `start_runs` may have
+    started it. Whether it passed or failed, `cached_run` tells."""
+    future = _started.get(cache_key(path, device))
+    if future is not None:
+        future.exception()
+
+
 def cancel_runs() -> None:
     """Drop the runs started and not yet begun, for a build that ends without reading them (an
     error, Ctrl-C): the process then leaves without running them."""
