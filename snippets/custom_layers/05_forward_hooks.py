@@ -106,6 +106,26 @@ print(
     "with the pre-hook, the first layer sees zeros and outputs its bias:", pre_hook_replaced_input
 )
 
+
+def zero_input_and_keywords(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    return (torch.zeros_like(args[0]),), kwargs  # with_kwargs=True: the pair replaces both
+
+
+with torch.no_grad():
+    handle = model[0].register_forward_pre_hook(zero_input_and_keywords, with_kwargs=True)
+    pair_replaced_input = torch.equal(model[0](x), model[0].bias.expand(16, 8))
+    handle.remove()
+    lone_value = model[0].register_forward_pre_hook(
+        lambda module, args, kwargs: zero_input(module, args), with_kwargs=True
+    )
+    try:
+        model[0](x)
+        lone_value_message = ""
+    except RuntimeError as error:
+        lone_value_message = str(error)
+    lone_value.remove()
+print("with_kwargs=True and a lone tensor returned:", lone_value_message.split(", but got")[0])
+
 assert calls_recorded == 2  # witness: hook-removed
 assert recorded_shape == (16, 8) and 0 < zero_fraction < 1
 assert all(carried_graph) and records[0][2].grad_fn is None  # witness: detach-drops-graph
@@ -115,3 +135,4 @@ assert shares_memory and detached_rewritten and clone_has_negatives  # witness: 
 assert largest_plain > 0.1 and abs(largest_clamped - 0.1) < 1e-6  # witness: hook-replaces-output
 assert hook_removed_cleanly  # witness: removed-cleanly
 assert pre_hook_replaced_input  # witness: pre-hook-replaces-input
+assert pair_replaced_input and "new_kwargs" in lone_value_message  # witness: kwargs-pre-hook-pair
