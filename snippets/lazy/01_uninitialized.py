@@ -39,11 +39,15 @@ for name, query in [("dim()", first.weight.dim), ("len()", lambda: len(first.wei
         refusing.append(name)
 print("also raising:", ", ".join(refusing))
 
-# ...but size() and ndim answer as for an empty tensor, so counting with size() gives 0 silently.
+# ...but size(), ndim and nbytes answer as for an empty tensor, and so does the empty tensor
+# under .data: counting with size() gives 0 silently.
 placeholder_size = first.weight.size()
 placeholder_ndim = first.weight.ndim
+placeholder_nbytes = first.weight.nbytes
+data_numel, data_shape = first.weight.data.numel(), tuple(first.weight.data.shape)
 size_count = sum(math.prod(p.size()) for p in model.parameters())
-print(f"size() {placeholder_size}, ndim {placeholder_ndim}, count via size(): {size_count}")
+print(f"size() {placeholder_size}, ndim {placeholder_ndim}, nbytes {placeholder_nbytes}")
+print(f".data: numel() {data_numel}, shape {data_shape}; count via size(): {size_count}")
 
 # state_dict() does not fail: it hands back the placeholders, and the failure comes later.
 state = model.state_dict()
@@ -64,14 +68,30 @@ old_default = torch.load(
 )  # the default before PyTorch 2.6; trusted files only
 old_default_types = sorted({type(value).__name__ for value in old_default.values()})
 print("loading with weights_only=False gives back:", old_default_types)
-# A placeholder is pickled with its requires_grad only: dtype and device are not kept.
+# A placeholder is pickled with its requires_grad only: dtype and device are not kept, so it is
+# rebuilt with the loading process's defaults.
 special = nn.LazyLinear(4, device="meta", dtype=torch.float64)
+pickled_args = special.weight.__reduce_ex__(2)[1]
 buffer = io.BytesIO()
 torch.save(special.state_dict(), buffer)
-buffer.seek(0)
-reloaded = torch.load(buffer, weights_only=False)["weight"]
-print(f"a {special.weight.dtype} placeholder on {special.weight.device} comes back as", end=" ")
-print(f"{reloaded.dtype} on {reloaded.device}")
+
+
+def reload(**load_args) -> torch.Tensor:
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=False, **load_args)["weight"]
+
+
+reloaded = reload()
+mapped = reload(map_location="meta")
+torch.set_default_dtype(torch.float64)
+try:
+    reloaded_float64 = reload()
+finally:
+    torch.set_default_dtype(torch.float32)
+print(f"a {special.weight.dtype} placeholder on {special.weight.device}, pickled as {pickled_args}")
+print(f"  comes back as {reloaded.dtype} on {reloaded.device}")
+print(f"  with map_location='meta': {mapped.dtype} on {mapped.device}")
+print(f"  with float64 as the default dtype: {reloaded_float64.dtype} on {reloaded_float64.device}")
 
 assert weight_type == "UninitializedParameter" and in_features_before == 0
 assert (  # witness: knows
@@ -82,14 +102,20 @@ assert (  # witness: knows
 assert numel_message.startswith("Attempted to use an uninitialized")  # witness: numel-fails
 assert shape_message.startswith("Can't access the shape")  # witness: shape-fails
 assert refusing == ["dim()", "len()"]  # witness: dim-len-fail
-assert placeholder_size == torch.Size([0]) and placeholder_ndim == 1  # witness: size-empty
+assert (  # witness: size-empty
+    placeholder_size == torch.Size([0]) and placeholder_ndim == 1 and placeholder_nbytes == 0
+)
+assert data_numel == 0 and data_shape == (0,)  # witness: data-empty
 assert size_count == 0  # witness: size-count-zero
 assert state_types == ["UninitializedParameter"]  # witness: state-placeholders
 assert state_entries == 4
 assert load_message.startswith("Weights only load failed")  # witness: load-refuses
 assert old_default_types == ["UninitializedParameter"]  # witness: old-load-placeholders
+assert pickled_args == (True,)  # witness: pickles-requires-grad-only
 assert (  # witness: reload-loses-dtype-device
     type(reloaded).__name__ == "UninitializedParameter"
     and reloaded.dtype == torch.float32
     and reloaded.device == torch.device("cpu")
 )
+assert mapped.device == torch.device("cpu")  # witness: map-location-ignored
+assert reloaded_float64.dtype == torch.float64  # witness: reload-default-dtype

@@ -1,7 +1,10 @@
 """One forward pass (the "dry run") gives every lazy layer its shape and turns it into nn.Linear."""
 
+import re
+
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedParameter
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -10,17 +13,20 @@ def dry_run(model: nn.Module, example: torch.Tensor) -> nn.Module:
     """Materialize every lazy layer with one forward pass that updates no state."""
     modes = {module: module.training for module in model.modules()}  # each module's own flag
     model.eval()  # batch norm then uses its running statistics instead of updating them
-    with torch.no_grad():  # only the shapes are needed, not a graph for backward
-        model(example)
-    for module, training in modes.items():
-        module.training = training  # not module.train(): that would also set all its children
+    try:
+        with torch.no_grad():  # only the shapes are needed, not a graph for backward
+            model(example)
+    finally:  # even if the forward pass raises
+        for module, training in modes.items():
+            module.training = training  # not module.train(): that would also set all its children
     return model
 
 
 model = nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10))
 model.to(device)  # move first: on a GPU, the parameters are then created there
 lazy_layer, placeholder = model[0], model[0].weight
-placeholder_moved = placeholder.device.type == device.type
+placeholder_moved = type(placeholder) is UninitializedParameter
+placeholder_moved &= placeholder.device.type == device.type
 
 dry_run(model, torch.zeros(2, 20, device=device))  # a batch of 2 examples with 20 features
 print(model)
@@ -51,10 +57,19 @@ fresh = nn.Sequential(nn.LazyLinear(4), nn.ReLU())
 fresh.forward(torch.zeros(2, 20))
 print("Sequential.forward() called directly:", fresh[0])
 
-# Casting placeholders to another dtype also works (with the default conversion, see the page)...
+# .to() keeps a parameter object, changing its data only, if the converted tensor is of a
+# compatible kind; otherwise it puts a new Parameter in its place.
+probe = nn.LazyLinear(4).weight
+compatible = torch._has_compatible_shallow_copy_type
+cast_compatible = compatible(probe, probe.to(torch.float64))
+meta_compatible = compatible(probe, probe.to("meta"))
+device_compatible = compatible(probe, probe.to(device))
+print(f"compatible after a cast: {cast_compatible}, after a move to meta: {meta_compatible}")
+# So casting placeholders to another dtype keeps them (with the default conversion, see the page)...
 cast = nn.Sequential(nn.LazyLinear(4)).to(torch.float64)
+cast_type = type(cast[0].weight).__name__
 cast(torch.zeros(2, 20, dtype=torch.float64))
-print("cast to float64 before the dry run:", cast[0].weight.dtype)
+print(f"cast to float64 before the dry run: still {cast_type}, then", cast[0].weight.dtype)
 # ...but .to("meta") replaces each placeholder by an ordinary, empty Parameter: laziness is lost.
 on_meta = nn.Sequential(nn.LazyLinear(4)).to("meta")
 meta_weight_type = type(on_meta[0].weight).__name__
@@ -65,23 +80,32 @@ except AssertionError as error:
     meta_message = str(error)
     print(f"moved to meta: a {meta_weight_type} of shape {meta_weight_shape}; run:")
     print(" ", meta_message)
-# The opt-in conversions that replace or swap parameters turn even a dtype cast into that.
-future_casts = []
+# The opt-in conversions that replace or swap parameters turn even a dtype cast into that, and a
+# .to() that changes nothing (the device the model is already on) raises.
+future_casts, future_noop_errors = [], []
 for flag in ("overwrite_module_params_on_conversion", "swap_module_params_on_conversion"):
     previous = getattr(torch.__future__, f"get_{flag}")()
     getattr(torch.__future__, f"set_{flag}")(True)
     try:
         future_cast = nn.Sequential(nn.LazyLinear(4)).to(torch.float64)
+        try:
+            nn.Sequential(nn.LazyLinear(4, device=device)).to(device)
+        except (ValueError, RuntimeError) as error:
+            future_noop_errors.append(f"{type(error).__name__}: {str(error).split(' of ')[0]}")
     finally:
         getattr(torch.__future__, f"set_{flag}")(previous)
     future_casts.append(type(future_cast[0].weight).__name__)
 print("cast with the opt-in conversions:", future_casts)
-# to_empty needs shapes, so it refuses placeholders.
+print("moved to the device it is already on, with the opt-in conversions:")
+for line in future_noop_errors:
+    print(" ", line)
+# to_empty allocates with torch.empty_like, which a placeholder does not let through.
 try:
     nn.Sequential(nn.LazyLinear(4)).to_empty(device=device)
 except ValueError as error:
     to_empty_message = str(error)
-    print(f"to_empty before the dry run: {to_empty_message[:45]}...")
+    to_empty_refused = re.search(r"method (\w+)", to_empty_message).group(1)
+    print(f"to_empty before the dry run: {to_empty_message.split(' in ')[0]} in {to_empty_refused}")
 
 # The input size is now fixed: another width is an ordinary shape error.
 try:
@@ -102,16 +126,40 @@ with torch.no_grad():
 moved_var = in_training[1].running_var
 moved_tracked = in_training[1].num_batches_tracked.item()
 print(f"dry run in training mode: running_var {moved_var[0].item():.2f}, batches {moved_tracked}")
+one_row = with_batch_norm()
 try:
-    with_batch_norm()(torch.zeros(1, 20, device=device))
+    one_row(torch.zeros(1, 20, device=device))
 except ValueError as error:
-    one_row_message = str(error)
-    print(f"one example in training mode: {type(error).__name__}: {one_row_message[:48]}...")
+    one_row_message = str(error).split(",")[0]
+    print(f"one example in training mode: {type(error).__name__}: {one_row_message}")
+one_row_types = [type(layer).__name__ for layer in one_row]
+one_row_tracked = one_row[1].num_batches_tracked.item()
+print(f"  yet the layers became {one_row_types}, and batches counted: {one_row_tracked}")
 
 evaluated = dry_run(with_batch_norm(), torch.zeros(1, 20, device=device))[1]
 kept_var = evaluated.running_var
 kept_tracked = evaluated.num_batches_tracked.item()
 print(f"dry run in eval mode: running_var {kept_var[0].item():.2f}, batches {kept_tracked}")
+
+# A batch norm without running statistics normalizes with the batch's own, in eval() mode too:
+# one example is then refused, and the helper still restores the modes.
+untracked = nn.Sequential(nn.LazyLinear(8), nn.LazyBatchNorm1d(track_running_stats=False))
+untracked.to(device)
+try:
+    dry_run(untracked, torch.zeros(1, 20, device=device))
+except ValueError as error:
+    untracked_message = str(error).split(",")[0]
+    print(f"track_running_stats=False, one example in eval mode: {untracked_message}")
+untracked_restored = untracked.training and untracked[1].training
+dry_run(untracked, torch.zeros(2, 20, device=device))  # two examples are enough
+untracked_materialized = type(untracked[1]) is nn.BatchNorm1d
+untracked_norm = untracked[1].eval()
+rows = torch.arange(16.0, device=device).reshape(2, 8)
+with torch.no_grad():  # zero mean per feature: normalized with this batch's own statistics
+    uses_batch_stats = untracked_norm.running_mean is None and torch.allclose(
+        untracked_norm(rows).mean(0), torch.zeros(8, device=device), atol=1e-6
+    )
+print("  modes restored:", untracked_restored, "| two examples: batch statistics", uses_batch_stats)
 
 # The helper restores each module's own mode: a batch norm frozen on purpose stays frozen...
 frozen = with_batch_norm()
@@ -130,7 +178,10 @@ assert isinstance(first, nn.Linear) and first.in_features == 20
 assert last.in_features == 256  # witness: chain-in-one-pass
 assert first_weight_shape == (256, 20) and last_weight_shape == (10, 256)
 assert parameter_count == 20 * 256 + 256 * 10 + 256 + 10 == 7946
-assert placeholder_moved and first.weight.device.type == device.type  # witness: move-first
+if device.type == "cuda":
+    assert (  # witness: move-first
+        placeholder_moved and device_compatible and first.weight.device.type == "cuda"
+    )
 assert first.weight.requires_grad
 assert "cannot be multiplied" in wrong_width_message  # witness: width-fixed
 assert direct_forward_message.startswith("Attempted to use an uninit")  # witness: own-forward
@@ -139,12 +190,28 @@ assert type(fresh[0]) is nn.Linear and fresh[0].in_features == 20  # witness: se
 assert moved_tracked == 1  # witness: train-moves-stats
 assert torch.allclose(moved_var, torch.full_like(moved_var, 0.9))  # witness: train-moves-var
 assert one_row_message.startswith("Expected more than 1 value")  # witness: one-row-fails
+assert (  # witness: one-row-after-materializing
+    one_row_types == ["Linear", "BatchNorm1d", "ReLU"] and one_row_tracked == 1
+)
+assert (  # witness: untracked-one-row
+    untracked_message.startswith("Expected more than 1 value") and untracked_materialized
+)
+assert untracked_restored  # witness: modes-restored-on-error
+assert uses_batch_stats  # witness: untracked-uses-batch
 assert kept_tracked == 0 and torch.equal(kept_var, torch.ones_like(kept_var))  # witness: eval-keeps
 assert model.training and evaluated.training  # witness: mode-restored
 assert frozen.training and frozen[0].training and not frozen[1].training  # witness: frozen-kept
 assert naive[1].training  # witness: train-sets-all
-assert cast[0].weight.dtype == torch.float64  # witness: cast-first
+assert cast_compatible and not meta_compatible  # witness: compatible-kinds
+assert (  # witness: cast-first
+    cast_type == "UninitializedParameter" and cast[0].weight.dtype == torch.float64
+)
 assert meta_weight_type == "Parameter" and meta_weight_shape == (0,)  # witness: meta-replaces
 assert future_casts == ["Parameter", "Parameter"]  # witness: future-cast-replaces
+assert (  # witness: future-noop-raises
+    future_noop_errors[0].startswith("ValueError: Attempted to use an uninit")
+    and future_noop_errors[1].startswith("RuntimeError: _apply(): Couldn't swap")
+)
 assert meta_message.startswith("The in_features inferred from input")  # witness: meta-fails
 assert to_empty_message.startswith("Attempted to use an uninit")  # witness: to-empty-refuses
+assert to_empty_refused == "empty_like"  # witness: to-empty-empty-like

@@ -22,16 +22,24 @@ except ValueError as error:
     adagrad_message = str(error)
     print(f"Adagrad before the dry run: {type(error).__name__}: {adagrad_message[:60]}...")
 
-# Too early, but it happens to work: SGD only stores references, and the dry run keeps the objects.
-lucky = build()
-sgd = torch.optim.SGD(lucky.parameters(), lr=0.1)
-lucky(torch.zeros(1, 20))
-before = lucky[0].weight.detach().clone()
-lucky(torch.ones(4, 20)).pow(2).mean().backward()
-sgd.step()
-early_sgd_trains = not torch.equal(before, lucky[0].weight)
-sgd_holds_the_objects = sgd.param_groups[0]["params"][0] is lucky[0].weight
-print("SGD created before the dry run still updates the weights:", early_sgd_trains)
+# Too early, but it happens to work: these optimizers only store references until their first
+# step, when they build their state, and the dry run keeps the objects.
+early_ones = {}
+for optimizer_class in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop):
+    lucky = build()
+    too_soon = optimizer_class(lucky.parameters(), lr=0.1)
+    no_state_yet = len(too_soon.state) == 0
+    lucky(torch.zeros(1, 20))
+    before = lucky[0].weight.detach().clone()
+    lucky(torch.ones(4, 20)).pow(2).mean().backward()
+    too_soon.step()
+    early_ones[optimizer_class.__name__] = (
+        no_state_yet
+        and too_soon.param_groups[0]["params"][0] is lucky[0].weight
+        and not torch.equal(before, lucky[0].weight)
+        and (optimizer_class is torch.optim.SGD or len(too_soon.state) > 0)  # built at the step
+    )
+print("created before the dry run, still updates the weights:", early_ones)
 
 # Too early, silently: a placeholder reports ndim == 1, so every weight lands in the no-decay group.
 model = build()
@@ -86,7 +94,7 @@ assert (  # witness: groups-after-dry-run
     and any(p is model[0].weight for p in decay_group["params"])
     and weights_changed
 )
-assert early_sgd_trains and sgd_holds_the_objects  # witness: early-sgd-trains
+assert all(early_ones.values()) and len(early_ones) == 4  # witness: early-optimizers-train
 assert loaded and loaded_shape == (256, 20)  # witness: load-materializes
 assert still_lazy  # witness: load-still-lazy
 assert reset_did_nothing  # witness: load-reset-no-op

@@ -14,13 +14,22 @@ def init_xavier(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def dry_run(model: nn.Module, example: torch.Tensor) -> nn.Module:
+    """Materialize every lazy layer with one forward pass that updates no state (see 02)."""
+    modes = {module: module.training for module in model.modules()}  # each module's own flag
+    model.eval()  # batch norm then uses its running statistics instead of updating them
+    try:
+        with torch.no_grad():  # only the shapes are needed, not a graph for backward
+            model(example)
+    finally:  # even if the forward pass raises
+        for module, training in modes.items():
+            module.training = training  # not module.train(): that would also set all its children
+    return model
+
+
 def materialize_and_init(model: nn.Module, example: torch.Tensor, init) -> nn.Module:
     """Give every lazy layer its shape with one forward pass, then initialize."""
-    was_training = model.training
-    model.eval()  # the dry run must not update batch-norm statistics
-    with torch.no_grad():
-        model(example)
-    return model.train(was_training).apply(init)
+    return dry_run(model, example).apply(init)
 
 
 torch.manual_seed(0)
@@ -44,7 +53,14 @@ print(
 )
 print("all biases zero:", biases_are_zero)
 
+# The helper leaves each module in its own mode: a batch norm frozen on purpose stays frozen.
+frozen = nn.Sequential(nn.LazyLinear(8), nn.LazyBatchNorm1d(), nn.ReLU()).to(device)
+frozen[1].eval()
+materialize_and_init(frozen, torch.zeros(1, 20, device=device), init_xavier)
+print("model training:", frozen.training, "| frozen batch norm training:", frozen[1].training)
+
 assert lazy_is_a_linear and issubclass(nn.LazyLinear, nn.Linear)  # witness: lazy-is-linear
 assert init_message.startswith("Attempted to use an uninit")  # witness: init-too-early-fails
 assert (fan_in, fan_out) == (20, 256) and math.isclose(xavier_bound, 0.1474, abs_tol=5e-5)
 assert largest_weight <= xavier_bound + 1e-6 and biases_are_zero  # witness: init-applied
+assert frozen.training and not frozen[1].training  # witness: helper-keeps-frozen

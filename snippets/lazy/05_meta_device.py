@@ -11,8 +11,10 @@ def build_tower(width: int, depth: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-with torch.device("meta"):  # every tensor created inside, parameters included, lives on "meta"
+with torch.device("meta"):  # factory functions default to "meta" inside, for parameters too
     tower = build_tower(width=4096, depth=24)
+    default_on_meta = torch.zeros(3).is_meta
+    explicit_device = torch.zeros(3, device="cpu").device  # an explicit device wins
 
 parameter_count = sum(p.numel() for p in tower.parameters())  # numel needs shapes only
 float32_gigabytes = parameter_count * 4 / 1e9
@@ -20,6 +22,12 @@ on_meta = all(p.is_meta for p in tower.parameters())
 print(
     f"{parameter_count:,} parameters, {float32_gigabytes:.2f} GB in float32 once allocated; "
     f"all on meta: {on_meta}"
+)
+print(
+    "in the block, zeros(3) on meta:",
+    default_on_meta,
+    "| zeros(3, device='cpu') on",
+    explicit_device,
 )
 
 # A forward pass on meta tensors computes output shapes (and checks them) without any arithmetic.
@@ -49,7 +57,8 @@ head = nn.Linear(4096, 10, device="meta")
 head_on_meta = head.weight.is_meta
 
 assert parameter_count == 24 * (4096 * 4096 + 4096) == 402_751_488
-assert on_meta  # witness: built-on-meta
+assert on_meta and default_on_meta  # witness: built-on-meta
+assert explicit_device == torch.device("cpu")  # witness: explicit-device-wins
 assert head_on_meta  # witness: one-layer-on-meta
 assert output_shape == (8, 4096)
 assert wrong_width_caught  # witness: meta-checks-shapes

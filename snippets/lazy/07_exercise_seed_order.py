@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
 
 def same_weights(a: nn.Module, b: nn.Module) -> bool:
     return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
@@ -39,6 +41,19 @@ meta_left_cpu_stream = torch.equal(cpu_state, torch.get_rng_state())
 nn.LazyLinear(4)(torch.zeros(1, 5))
 cpu_drew_from_cpu_stream = not torch.equal(cpu_state, torch.get_rng_state())
 
+# Moved to a GPU before its dry run, a lazy model draws from the GPU's generator instead.
+if device.type == "cuda":
+    torch.manual_seed(0)
+    cpu_state, gpu_state = torch.get_rng_state(), torch.cuda.get_rng_state()
+    on_gpu = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2)).to(device)
+    on_gpu(torch.zeros(1, 5, device=device))
+    gpu_draws_only = torch.equal(cpu_state, torch.get_rng_state()) and not torch.equal(
+        gpu_state, torch.cuda.get_rng_state()
+    )
+    gpu_matches = same_weights(on_gpu.cpu(), eager)
+    print("moved to the GPU first: drew from the GPU's generator only:", gpu_draws_only)
+    print("moved to the GPU first, same weights as eager on the CPU:", gpu_matches)
+
 print("all lazy, same weights as eager:", all_lazy_matches)
 print("mixed lazy and eager, same weights as eager:", mixed_matches)
 print("the eager layer got the first numbers after the seed:", eager_drew_first)
@@ -48,3 +63,5 @@ assert all_lazy_matches  # witness: all-lazy-match
 assert not mixed_matches  # witness: mixed-differ
 assert eager_drew_first  # witness: eager-draws-first
 assert meta_left_cpu_stream and cpu_drew_from_cpu_stream  # witness: draws-on-its-device
+if device.type == "cuda":
+    assert gpu_draws_only and not gpu_matches  # witness: gpu-generator-differs
