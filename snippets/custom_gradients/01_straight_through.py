@@ -82,10 +82,18 @@ except NotImplementedError as error:
 
 
 class BatchedRoundSTE(RoundSTE):
-    generate_vmap_rule = True  # vmap runs forward on the batch, as for any torch code
+    generate_vmap_rule = True  # vmap transforms forward as it transforms any torch code
+    shapes_seen = []
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        BatchedRoundSTE.shapes_seen.append(tuple(x.shape))
+        return torch.round(x)
 
 
-vmapped = torch.func.vmap(BatchedRoundSTE.apply)(values)
+batch = torch.stack([values, 2 * values])  # two examples of shape (5,)
+vmapped = torch.func.vmap(BatchedRoundSTE.apply)(batch)
+print("vmap rule:         batch", tuple(batch.shape), "- forward saw", BatchedRoundSTE.shapes_seen)
 
 assert torch.equal(rounded, torch.round(values))  # witness: forward-rounds
 assert torch.count_nonzero(plain_x.grad) == 0  # witness: round-has-zero-grad
@@ -97,5 +105,7 @@ assert torch.equal(func_grad, torch.ones_like(values))  # witness: func-grad-wor
 assert torch.equal(old_x.grad, torch.ones_like(values))  # witness: old-style-backward-works
 assert old_style_refused  # witness: old-style-refused
 assert vmap_message.startswith("You tried to vmap over RoundSTE")  # witness: vmap-needs-rule
-assert torch.equal(vmapped, torch.round(values))  # witness: vmap-rule-works
+assert torch.equal(vmapped, torch.round(batch))  # witness: vmap-rule-works
+one_call = BatchedRoundSTE.shapes_seen == [tuple(batch.shape[1:])]
+assert one_call  # witness: vmap-forward-one-example
 assert jvp_message.startswith("You must implement the jvp function")  # witness: jvp-needs-method

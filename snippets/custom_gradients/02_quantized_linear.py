@@ -53,13 +53,15 @@ class PlainRoundLinear(QuantizedLinear):
         return torch.round(self.weight / self.step) * self.step
 
 
-def one_step(layer_class: type) -> tuple[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor]:
+def one_step(
+    layer_class: type, weight_decay: float = 0.0
+) -> tuple[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor]:
     torch.manual_seed(0)
     layer = layer_class(4, 3).to(device)
     x = torch.randn(8, 4).to(device)
     before, bias_before = layer.weight.detach().clone(), layer.bias.detach().clone()
     layer(x).pow(2).mean().backward()
-    torch.optim.SGD(layer.parameters(), lr=0.1).step()
+    torch.optim.SGD(layer.parameters(), lr=0.1, weight_decay=weight_decay).step()
     return layer, before, bias_before, x
 
 
@@ -77,6 +79,11 @@ print("plain round: weight.grad is all zero:", bool(plain.weight.grad.eq(0).all(
 print("plain round: weight changed by the step:", not torch.equal(plain_before, plain.weight))
 print("plain round: bias changed by the step:  ", not torch.equal(plain_bias_before, plain.bias))
 print("RoundSTE:    weight changed by the step:", not torch.equal(before, layer.weight))
+
+# Weight decay acts on any .grad that is a tensor, zeros included: the weight shrinks anyway.
+decayed, decayed_before, _, _ = one_step(PlainRoundLinear, weight_decay=0.1)
+only_shrunk = torch.allclose(decayed.weight, decayed_before * (1 - 0.1 * 0.1))
+print("plain round, weight_decay=0.1: weight shrunk by lr * decay:", only_shrunk)
 
 # The STE gradient is the gradient an ordinary Linear would get at the rounded weights.
 torch.manual_seed(0)
@@ -99,6 +106,8 @@ print("loads into nn.Linear:", loads_into_linear)
 assert state_keys == "weight, bias" and parameter_count == 15  # witness: parameters-register
 assert plain.weight.grad is not None and plain.weight.grad.eq(0).all()  # witness: plain-zero-grad
 assert torch.equal(plain_before, plain.weight)  # witness: plain-never-learns
+decayed_zero_grad = decayed.weight.grad is not None and decayed.weight.grad.eq(0).all()
+assert decayed_zero_grad and only_shrunk  # witness: decay-still-shrinks
 bias_grad_nonzero = bool(plain.bias.grad.abs().sum() > 0)
 assert bias_grad_nonzero and not torch.equal(plain_bias_before, plain.bias)  # witness: bias-learns
 assert ste_is_linear_grad  # witness: ste-grad-is-linear-grad

@@ -74,12 +74,22 @@ x32 = x64.detach().float().requires_grad_()
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     float32_passes = gradcheck(F.silu, (x32,), raise_exception=False)
+    # 3x computed in float64 is exact: only the input's own rounding can make this fail.
+    exact_passes = gradcheck(lambda x: x.double() * 3.0, (x32,), raise_exception=False)
 float32_warning = str(caught[0].message)
 print("F.silu in float32 passes gradcheck:", float32_passes)
 print("warning:", float32_warning.split(". ")[0])
+print("exact 3x of a float32 input passes gradcheck:", exact_passes)
+# gradcheck moves the input by 1e-6 in the input's dtype, but divides by the 1e-6 it asked for.
+step_taken = ((x32 + 1e-6).double() - x32.double()).detach()
+step_error_percent = 100 * (step_taken / 1e-6 - 1).abs().max().item()
+print(f"float32 step taken is off from 1e-6 by up to {step_error_percent:.0f}%")
 
 assert passes and passes_twice  # witness: correct-passes
 assert wrong_message.startswith("Jacobian mismatch")  # witness: wrong-caught
+numerical_first = wrong_message.index("numerical") < wrong_message.index("analytical")
+assert numerical_first  # witness: numerical-first
 assert not ste_passes  # witness: ste-fails-gradcheck
 assert not float32_passes  # witness: float32-fails-builtin
+assert not exact_passes and step_error_percent > 1  # witness: float32-step-rounded
 assert "not a double precision" in float32_warning  # witness: float32-warns

@@ -54,9 +54,13 @@ wrong_results = torch.library.opcheck(wrong_softplus, (x64,))
 print("opcheck wrong_softplus:", wrong_results)
 wrong_passes = gradcheck(wrong_softplus, (x64,), raise_exception=False)
 print("gradcheck wrong_softplus:", wrong_passes)
+# gradgradcheck checks the derivative of the backward, not the backward itself.
+wrong_passes_twice = gradgradcheck(wrong_softplus, (x64,), raise_exception=False)
+print("gradgradcheck wrong_softplus:", wrong_passes_twice)
 
 tests_run = len(results)
 assert set(results.values()) == {"SUCCESS"} and passes  # witness: both-pass
 assert set(wrong_results.values()) == {"SUCCESS"}  # witness: opcheck-misses-math
 assert not wrong_passes  # witness: gradcheck-catches-math
+assert wrong_passes_twice  # witness: gradgradcheck-misses-first
 assert tests_run == 4

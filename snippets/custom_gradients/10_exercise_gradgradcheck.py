@@ -49,6 +49,24 @@ class SavedSigmoidSiLU(torch.autograd.Function):
         return grad_output * s * (1 + x * (1 - s))
 
 
+class Sigmoid(torch.autograd.Function):
+    """Saves its output: autograd keeps the output's history, so backward differentiates again."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+        ctx.save_for_backward(output)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        (s,) = ctx.saved_tensors
+        Sigmoid.saved_requires_grad = s.requires_grad
+        return grad_output * s * (1 - s)
+
+
 def second_derivative(function, x: torch.Tensor) -> torch.Tensor:
     """d²f/dx² elementwise, by differentiating the gradient once more."""
     (grad,) = torch.autograd.grad(function(x).sum(), x, create_graph=True)
@@ -82,9 +100,14 @@ print("saved x, sigmoid(x) require grad:", SavedSigmoidSiLU.saved_require_grad)
 saved_intermediate_constant = SavedSigmoidSiLU.saved_require_grad == (True, False)
 
 silu_twice = gradcheck(SiLU.apply, (x64,)) and gradgradcheck(SiLU.apply, (x64,))
+sigmoid_twice = gradcheck(Sigmoid.apply, (x64,)) and gradgradcheck(Sigmoid.apply, (x64,))
+second_derivative(Sigmoid.apply, x64)
+print("Sigmoid, saving its output: gradcheck and gradgradcheck:", sigmoid_twice, end="; ")
+print("saved output requires grad:", Sigmoid.saved_requires_grad)
 assert silu_twice  # witness: plain-ops-twice
 assert detached_first and detached_message.startswith("Jacobian mismatch")  # witness: detach-caught
 assert torch.allclose(second_derivative(SiLU.apply, x64), true_second)
 assert not torch.allclose(detached_second, true_second)  # witness: detach-wrong-hessian
 assert saved_first and saved_message.startswith("Jacobian mismatch")  # witness: saved-caught
 assert saved_intermediate_constant  # witness: saved-is-constant
+assert sigmoid_twice and Sigmoid.saved_requires_grad  # witness: saved-output-twice
