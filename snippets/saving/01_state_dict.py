@@ -1,6 +1,7 @@
 """What a state_dict holds, and a round trip through a file: save, load into a new model."""
 
 import copy
+import io
 import tempfile
 import zipfile
 from collections import OrderedDict
@@ -46,6 +47,10 @@ with tempfile.TemporaryDirectory() as folder:
     tensor_records = sum("/data/" in name for name in names)
     print(f"the file is a zip archive: {is_zip}, with {tensor_records} tensor records beside")
     print(f"{pickle_name}, the pickle that describes the dictionary")
+    in_memory = io.BytesIO()  # a file object instead of a path: the folder is named "archive"
+    torch.save(model.state_dict(), in_memory)
+    file_object_pickle_name = next(n for n in zipfile.ZipFile(in_memory).namelist() if ".pkl" in n)
+    print(f"written to a file object, the pickle is {file_object_pickle_name}")
 
     restored = Classifier().to(device)  # fresh random weights, fresh running statistics
     weight_before_load = restored.head.weight
@@ -87,14 +92,22 @@ extra = with_vocabulary.state_dict()
 extra_key = next(key for key in extra if key.endswith("_extra_state"))
 print("with get_extra_state:", {key: type(value).__name__ for key, value in extra.items()})
 
+# A buffer registered with persistent=False is module state that state_dict leaves out.
+scaled = nn.Linear(2, 2)
+scaled.register_buffer("scale", torch.tensor(2.0), persistent=False)
+print("buffers:", [n for n, _ in scaled.named_buffers()], "state_dict:", list(scaled.state_dict()))
+
 assert isinstance(state, OrderedDict)  # witness: ordered-dict
-assert sorted(state) == sorted(named)  # witness: parameters-and-buffers
+assert sorted(state) == sorted(named) and (
+    "scale" in dict(scaled.named_buffers()) and "scale" not in scaled.state_dict()
+)  # witness: parameters-and-buffers
 assert list(state)[:2] == ["body.0.weight", "body.0.bias"]
 assert not any(key.startswith("body.2.") for key in state)  # witness: relu-has-no-entry
 assert "body.1.running_mean" in state and state["body.1.num_batches_tracked"].item() == 1
 assert (state_entries, parameter_tensors, buffer_tensors) == (9, 6, 3)
 assert is_zip  # witness: file-is-zip
 assert pickle_name == f"{path.stem}/data.pkl"  # witness: pickle-named-after-file
+assert file_object_pickle_name == "archive/data.pkl"  # witness: file-object-archive
 storages = {tensor.untyped_storage().data_ptr() for tensor in state.values()}
 assert tensor_records == len(storages) == 9  # witness: one-record-per-storage
 assert result.missing_keys == [] and result.unexpected_keys == []

@@ -66,6 +66,60 @@ print("gradient of the old weight:", weight_object.grad)
 print("the step changed the old weight:", not torch.equal(weight_object.detach(), old_before))
 print("the step changed the model's weight:", not torch.equal(new_weight.detach(), new_before))
 
+# A value that already is a Parameter (state_dict(keep_vars=True)) is taken as it is.
+as_parameters = copy.deepcopy(model.state_dict(keep_vars=True))
+model.load_state_dict(as_parameters, assign=True)
+takes_parameter_itself = model.weight is as_parameters["weight"]
+print("assign=True with Parameter values takes that Parameter:", takes_parameter_itself)
+
+
+def old_weight_after_swap(make_optimizer, set_to_none: bool = True):
+    """Two steps; assign=True swaps in a new weight (the bias stays); one more step.
+    Returns the old weight's .grad and whether that step moved the old weight."""
+    torch.manual_seed(0)
+    net = nn.Linear(3, 1).to(device)
+    opt = make_optimizer(net.parameters())
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad(set_to_none=set_to_none)
+        loss = nn.functional.mse_loss(net(X), y)
+        loss.backward()
+        return loss
+
+    for _ in range(2):
+        opt.step(closure)
+    old = net.weight
+    net.load_state_dict({"weight": old.detach().clone()}, strict=False, assign=True)
+    before = old.detach().clone()
+    opt.step(closure)
+    return old.grad, not torch.equal(old.detach(), before)
+
+
+momentum_grad, momentum_moved = old_weight_after_swap(
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)
+)
+adam_grad, adam_moved = old_weight_after_swap(lambda p: torch.optim.Adam(p, lr=0.1))
+lbfgs_grad, lbfgs_moved = old_weight_after_swap(lambda p: torch.optim.LBFGS(p, lr=0.1))
+zero_grad, zero_moved = old_weight_after_swap(
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), set_to_none=False
+)
+print(
+    "the old weight moved with SGD(momentum), Adam, LBFGS:", momentum_moved, adam_moved, lbfgs_moved
+)
+print("with zero_grad(set_to_none=False), its .grad:", zero_grad.tolist(), "moved:", zero_moved)
+
+# With this flag on, assign=True swaps the loaded tensors into the existing Parameter objects.
+flag_before = torch.__future__.get_swap_module_params_on_conversion()
+torch.__future__.set_swap_module_params_on_conversion(True)
+swapped = nn.Linear(3, 1).to(device)
+swapped_weight = swapped.weight
+to_swap_in = copy.deepcopy(deep_copy)
+swapped.load_state_dict(to_swap_in, assign=True)
+torch.__future__.set_swap_module_params_on_conversion(flag_before)  # leave the process as it was
+keeps_object = swapped.weight is swapped_weight
+keeps_object = keeps_object and swapped.weight.data_ptr() == to_swap_in["weight"].data_ptr()
+print("with set_swap_module_params_on_conversion(True), the same Parameter object:", keeps_object)
+
 assert shares_storage  # witness: state-shares-storage
 assert not state_requires_grad  # witness: state-is-detached
 assert taken_followed_training  # witness: state-follows-training
@@ -77,3 +131,8 @@ assert weight_object.grad is None  # witness: old-weight-gets-no-grad
 assert torch.equal(weight_object.detach(), old_before)  # witness: step-skips-old-weight
 assert new_weight.grad is not None  # witness: new-weight-not-in-optimizer
 assert torch.equal(new_weight.detach(), new_before)
+assert takes_parameter_itself  # witness: assign-takes-parameter
+assert momentum_grad is adam_grad is None and not (momentum_moved or adam_moved)  # witness: skip
+assert lbfgs_grad is None and lbfgs_moved  # witness: lbfgs-moves-old-weight
+assert torch.count_nonzero(zero_grad) == 0 and zero_moved  # witness: zero-grad-still-moves
+assert keeps_object  # witness: swap-keeps-parameter-objects

@@ -1,5 +1,6 @@
 """map_location decides where the tensors in a file land when it is loaded."""
 
+import io
 import tempfile
 from pathlib import Path
 
@@ -13,7 +14,7 @@ model = nn.Linear(3, 2).to(device)
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "linear.pt"
-    torch.save(model.state_dict(), path)  # each tensor is stored with the device it was on
+    torch.save(model.state_dict(), path)  # each storage is stored with a tag naming its device
     cpu_path = Path(folder) / "linear_cpu.pt"
     torch.save(nn.Linear(3, 2).state_dict(), cpu_path)  # a file written from the CPU
 
@@ -26,20 +27,40 @@ with tempfile.TemporaryDirectory() as folder:
     seen_locations = []
 
     def remember_location(storage, location):
-        seen_locations.append(location)  # the device tag in the file, e.g. "cpu" or "cuda:0"
+        seen_locations.append(location)  # the device tag in the file: "cpu", "cuda:0", "mps", ...
         return storage.cpu()
 
     via_function = torch.load(path, map_location=remember_location)
-    remapped = torch.load(path, map_location={"cuda:0": "cpu"})  # rename device tags: cuda:0 -> cpu
+    tag = seen_locations[0]
+    remapped = torch.load(path, map_location={tag: "cpu"})  # rename a tag, e.g. cuda:0 -> cpu
 
 print("without map_location:", as_saved["weight"].device.type)
 print("map_location='cpu':  ", on_cpu["weight"].device.type)
 print("map_location=device: ", on_device["weight"].device.type)
-print("map_location={'cuda:0': 'cpu'}:", remapped["weight"].device.type)
+print(f"map_location={{{tag!r}: 'cpu'}}:", remapped["weight"].device.type)
 storages_in_file = len(seen_locations)
+saved_device_types = {location.split(":")[0] for location in seen_locations}  # "cuda:0" -> "cuda"
 print(
     f"the function was called for {storages_in_file} storages, tagged {sorted(set(seen_locations))}"
 )
+
+# Three tensors that are views of one storage: the function is called once, for that storage.
+big = torch.arange(10.0)
+views = io.BytesIO()
+torch.save({"a": big, "b": big[:3], "c": big[5:]}, views)
+views.seek(0)
+view_locations = []
+torch.load(views, map_location=lambda storage, location: view_locations.append(location) or storage)
+print("three views of one storage, calls:", len(view_locations))
+
+# mmap=True maps the file instead of reading it; it needs the path, a file object is refused.
+views.seek(0)
+try:
+    torch.load(views, mmap=True)
+    mmap_refused = "accepted"
+except ValueError as error:
+    mmap_refused = f"{type(error).__name__}: {error}"
+print("mmap=True with a file object:", mmap_refused)
 
 # load_state_dict (assign=False, the default) copies into the model's own tensors.
 cpu_model = nn.Linear(3, 2)
@@ -55,22 +76,25 @@ print(
     loaded_across_devices,
 )
 
-# With assign=True the model takes the loaded tensors themselves, on the device they were loaded to.
-assigned = nn.Linear(3, 2, device=device)
+# With assign=True the model takes the loaded tensors themselves, on the device they were loaded
+# to. The "meta" device, which holds shapes but no data, shows it on any machine.
+assigned = nn.Linear(3, 2, device="meta")
 assigned.load_state_dict(on_cpu, assign=True)
-print("after assign=True, a model created on", device, "has its weight on", assigned.weight.device)
+print("after assign=True, a model created on meta has its weight on", assigned.weight.device)
 took_loaded_tensors = assigned.weight.data_ptr() == on_cpu["weight"].data_ptr()
 
-# The optimizer's load_state_dict converts its state to each parameter's device and dtype.
+# The optimizer's load_state_dict converts its floating-point state to each parameter's device
+# and dtype, but leaves the step count as it was.
 adam = torch.optim.Adam(model.parameters())
 model(torch.ones(1, 3, device=device)).sum().backward()
 adam.step()
 adam_state = adam.state_dict()  # Adam's running averages are float32 tensors on `device`
-model64 = nn.Linear(3, 2).double()  # float64 parameters on the CPU
+model64 = nn.Linear(3, 2, device="meta", dtype=torch.float64)
 adam64 = torch.optim.Adam(model64.parameters())
 adam64.load_state_dict(adam_state)
-exp_avg = adam64.state[model64.weight]["exp_avg"]
+exp_avg, step = adam64.state[model64.weight]["exp_avg"], adam64.state[model64.weight]["step"]
 print("Adam's running average after loading:", exp_avg.dtype, "on", exp_avg.device)
+print("Adam's step count after loading:     ", step.dtype, "on", step.device)
 
 # Objects used exactly as loaded get no such help: the random state must be a CPU tensor.
 try:
@@ -80,14 +104,19 @@ except TypeError as error:
     rng_refused = f"{type(error).__name__}: {error}"
 print("torch.set_rng_state with a tensor that is not on the CPU:", rng_refused)
 
-assert all(loc.startswith(device.type) for loc in seen_locations)  # witness: file-records-device
-assert as_saved["weight"].device.type == device.type  # witness: load-restores-device
-assert from_cpu_file["weight"].device.type == "cpu"  # witness: cpu-file-loads-on-cpu
+if device.type != "cpu":  # what only a machine with an accelerator can show
+    assert saved_device_types == {device.type}  # witness: file-records-device
+    assert as_saved["weight"].device.type == device.type  # witness: load-restores-device
+    assert from_cpu_file["weight"].device.type == "cpu"  # witness: cpu-file-loads-on-cpu
+    assert on_device["weight"].device.type == device.type
+    assert loaded_across_devices  # witness: load-copies-across-devices
 assert on_cpu["weight"].device.type == "cpu" and via_function["bias"].device.type == "cpu"
-assert on_device["weight"].device.type == device.type and remapped["weight"].device.type == "cpu"
-assert storages_in_file == len(on_cpu) == 2  # witness: function-called-per-storage
-assert loaded_across_devices and copied_into_model  # witness: load-copies-into-model
+assert remapped["weight"].device.type == "cpu"
+assert storages_in_file == len(on_cpu) == 2 and len(view_locations) == 1  # witness: per-storage
+assert mmap_refused.startswith("ValueError: f must be a file path")  # witness: mmap-needs-path
+assert copied_into_model and torch.equal(cpu_weight, on_cpu["weight"])  # witness: load-copies
 assert separate_memory  # witness: loaded-dict-is-second-copy
 assert assigned.weight.device.type == "cpu" and took_loaded_tensors  # witness: assign-takes-device
-assert exp_avg.dtype == torch.float64 and exp_avg.device.type == "cpu"  # witness: optimizer-moves
+assert exp_avg.dtype == torch.float64 and exp_avg.device.type == "meta"  # witness: optimizer-moves
+assert step.dtype == torch.float32 and step.device.type == "cpu"  # witness: step-as-loaded
 assert rng_refused.startswith("TypeError: RNG state must be a torch.ByteTensor")  # witness: rng-cpu

@@ -3,6 +3,7 @@
 import io
 import os
 import pickle
+import threading
 import warnings
 from unittest import mock
 
@@ -37,6 +38,9 @@ print("state_dict loads with the default settings:", state_tensors, "tensors")
 
 refused = refusal(whole)
 print(f"UnpicklingError: ... {refused} ...")
+# Passing a pickle_module makes the default weights_only=False: the whole module loads.
+loads_with_pickle_module = refusal(whole, pickle_module=pickle) == "loaded"
+print("with pickle_module=pickle and no weights_only:", loads_with_pickle_module)
 
 whole.seek(0)
 unsafe = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(whole))
@@ -48,10 +52,17 @@ with torch.serialization.safe_globals([nn.Linear]):
     still_unsafe = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(whole))
 print("the same list while Linear is allowed:", still_unsafe)
 
-# Allowlist exactly the classes you expect, for this one load only.
+# Allowlist exactly the classes you expect, while the block runs. The list is the process's:
+# another thread loads the file too.
+trusted = [nn.Sequential, nn.Linear, nn.ReLU]
+in_thread = []
 whole.seek(0)
-with torch.serialization.safe_globals([nn.Sequential, nn.Linear, nn.ReLU]):
+with torch.serialization.safe_globals(trusted):
     loaded = torch.load(whole)
+    thread = threading.Thread(target=lambda: in_thread.append(refusal(whole)))
+    thread.start()
+    thread.join()
+print("another thread, while the block runs:", in_thread[0])
 same_weights = torch.equal(loaded[0].weight, model[0].weight)
 print(f"loaded with safe_globals: {type(loaded).__name__} of {len(loaded)} layers")
 print("same weights as the saved model:", same_weights)
@@ -60,9 +71,13 @@ print("after the with block:", refused_after_block)
 
 # add_safe_globals allows them for every later load in this process, until cleared.
 allowed_before = torch.serialization.get_safe_globals()
-torch.serialization.add_safe_globals([nn.Sequential, nn.Linear, nn.ReLU])
+torch.serialization.add_safe_globals(trusted)
 loads_after_add = refusal(whole) == "loaded"
 print("after add_safe_globals:", "loaded" if loads_after_add else "refused")
+with torch.serialization.safe_globals(trusted):
+    pass
+refused_after_add_and_block = refusal(whole)  # leaving the block removed them from the list
+print("after add_safe_globals, then a safe_globals block:", refused_after_add_and_block)
 torch.serialization.clear_safe_globals()
 torch.serialization.add_safe_globals(allowed_before)  # leave the process as it was
 
@@ -107,7 +122,10 @@ assert unsafe == [
 ]
 assert still_unsafe == unsafe[:2]  # witness: lists-only-not-yet-allowed
 assert isinstance(loaded, nn.Sequential) and same_weights
+assert in_thread == ["loaded"]  # witness: safe-globals-process-wide
 assert refused_after_block.startswith("WeightsUnpickler error")  # witness: safe-globals-block-only
+assert refused_after_add_and_block.startswith("WeightsUnpickler")  # witness: block-exit-removes
+assert loads_with_pickle_module  # witness: pickle-module-unsafe
 assert loads_after_add  # witness: add-safe-globals-process
 assert loads_with_no_weights_only_env  # witness: env-no-weights-only
 assert refused_despite_false.startswith("WeightsUnpickler error")  # witness: env-weights-only

@@ -44,6 +44,19 @@ print(
     body_loaded and torch.equal(model.head.bias, checkpoint["head.bias"]),
 )
 
+# One exception to strict: BatchNorm fills in a missing num_batches_tracked when the dictionary
+# has no version metadata (state_dict attaches it; files from before that buffer lack it).
+norm_state = nn.BatchNorm1d(3).state_dict()
+del norm_state["num_batches_tracked"]
+no_metadata = str(nn.BatchNorm1d(3).load_state_dict(dict(norm_state)))  # dict() drops _metadata
+try:
+    nn.BatchNorm1d(3).load_state_dict(norm_state)
+    with_metadata = "loaded"
+except RuntimeError as error:
+    with_metadata = str(error).splitlines()[-1].strip()
+print("BatchNorm1d without num_batches_tracked, no metadata:", no_metadata)
+print("BatchNorm1d without num_batches_tracked, with metadata:", with_metadata)
+
 # strict=False is safe only together with a check that the gaps are the ones you expect.
 assert set(result.missing_keys) == {"adapter.weight", "adapter.bias"}  # witness: reports-missing
 assert set(result.unexpected_keys) == {"aux_head.weight", "aux_head.bias"}  # witness: unexpected
@@ -54,3 +67,6 @@ assert strict_message.startswith("Error(s) in loading state_dict for NewNet")  #
 assert "Missing key(s)" in strict_message and "Unexpected key(s)" in strict_message
 assert body_loaded and (missing_count, unexpected_count) == (2, 2)  # witness: shared-keys-load
 assert adapter_as_initialized  # witness: missing-left-as-initialized
+assert no_metadata == "<All keys matched successfully>" and with_metadata.startswith(
+    'Missing key(s) in state_dict: "num_batches_tracked"'
+)  # witness: batchnorm-fills-in

@@ -31,8 +31,14 @@ result = model.load_state_dict(fitting, strict=False)
 print("dropped from the checkpoint:", dropped)
 print("left as initialized:        ", result.missing_keys)
 
+# A lazy module that has not run yet has no shapes to compare: it takes whatever it is given.
+lazy = nn.LazyLinear(3)
+lazy.load_state_dict({"weight": torch.randn(3, 7), "bias": torch.randn(3)})
+print("LazyLinear(3) after loading a (3, 7) weight:", tuple(lazy.weight.shape))
+
 assert mismatch_message.startswith("Error(s) in loading state_dict")  # witness: shape-error
 assert "size mismatch for 2.weight" in mismatch_message
 dropped_count = len(dropped)
 assert dropped == ["2.bias", "2.weight"] and sorted(result.missing_keys) == dropped  # witness: rest
 assert result.unexpected_keys == [] and torch.equal(model[0].weight, pretrained["0.weight"])
+assert lazy.weight.shape == (3, 7)  # witness: lazy-takes-any-shape
