@@ -83,15 +83,19 @@ def reload(**load_args) -> torch.Tensor:
 
 reloaded = reload()
 mapped = reload(map_location="meta")
+previous_dtype = torch.get_default_dtype()
 torch.set_default_dtype(torch.float64)
 try:
     reloaded_float64 = reload()
 finally:
-    torch.set_default_dtype(torch.float32)
+    torch.set_default_dtype(previous_dtype)
+with torch.device("meta"):  # the default device, like the default dtype, is the loader's
+    reloaded_in_meta_block = reload()
 print(f"a {special.weight.dtype} placeholder on {special.weight.device}, pickled as {pickled_args}")
 print(f"  comes back as {reloaded.dtype} on {reloaded.device}")
 print(f"  with map_location='meta': {mapped.dtype} on {mapped.device}")
 print(f"  with float64 as the default dtype: {reloaded_float64.dtype} on {reloaded_float64.device}")
+print(f"  inside torch.device('meta'): {reloaded_in_meta_block.device}")
 
 assert weight_type == "UninitializedParameter" and in_features_before == 0
 assert (  # witness: knows
@@ -119,3 +123,7 @@ assert (  # witness: reload-loses-dtype-device
 )
 assert mapped.device == torch.device("cpu")  # witness: map-location-ignored
 assert reloaded_float64.dtype == torch.float64  # witness: reload-default-dtype
+assert (  # witness: reload-default-device
+    type(reloaded_in_meta_block).__name__ == "UninitializedParameter"
+    and reloaded_in_meta_block.is_meta
+)

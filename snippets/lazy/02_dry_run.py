@@ -1,5 +1,7 @@
 """One forward pass (the "dry run") gives every lazy layer its shape and turns it into nn.Linear."""
 
+import contextlib
+import math
 import re
 
 import torch
@@ -70,6 +72,20 @@ cast = nn.Sequential(nn.LazyLinear(4)).to(torch.float64)
 cast_type = type(cast[0].weight).__name__
 cast(torch.zeros(2, 20, dtype=torch.float64))
 print(f"cast to float64 before the dry run: still {cast_type}, then", cast[0].weight.dtype)
+# Not every cast method is on the placeholder's list: bfloat16() is not, but .to(bfloat16) is.
+casts = ("half", "float", "double", "bfloat16", "char", "short", "int", "long", "byte", "bool")
+allowed = UninitializedParameter._allowed_methods  # private: the list the placeholder lets through
+allowed_casts = [name for name in casts if getattr(torch.Tensor, name) in allowed]
+print("cast methods a placeholder lets through:", ", ".join(allowed_casts))
+try:
+    nn.Sequential(nn.LazyLinear(4)).bfloat16()
+except ValueError as error:
+    bfloat16_refused = re.search(r"method '(\w+)'", str(error)).group(1)
+    print(f"model.bfloat16() before the dry run: {type(error).__name__} in {bfloat16_refused}()")
+to_bfloat16 = nn.Sequential(nn.LazyLinear(4)).to(torch.bfloat16)
+to_bfloat16_type = type(to_bfloat16[0].weight).__name__
+to_bfloat16(torch.zeros(2, 20, dtype=torch.bfloat16))
+print(f"model.to(torch.bfloat16): still {to_bfloat16_type}, then", to_bfloat16[0].weight.dtype)
 # ...but .to("meta") replaces each placeholder by an ordinary, empty Parameter: laziness is lost.
 on_meta = nn.Sequential(nn.LazyLinear(4)).to("meta")
 meta_weight_type = type(on_meta[0].weight).__name__
@@ -134,7 +150,25 @@ except ValueError as error:
     print(f"one example in training mode: {type(error).__name__}: {one_row_message}")
 one_row_types = [type(layer).__name__ for layer in one_row]
 one_row_tracked = one_row[1].num_batches_tracked.item()
+one_row_mean, one_row_var = one_row[1].running_mean, one_row[1].running_var
 print(f"  yet the layers became {one_row_types}, and batches counted: {one_row_tracked}")
+print(f"  running_mean {one_row_mean[0].item():.2f}, running_var {one_row_var[0].item():.2f}")
+# With momentum=None the running statistics are the average over the batches counted, so the
+# refused row takes half the weight from the first real batch.
+cumulative = nn.LazyBatchNorm1d(momentum=None).to(device)
+with contextlib.suppress(ValueError):  # the refused row, as above
+    cumulative(torch.zeros(1, 20, device=device))
+first_batch = torch.arange(1.0, 41.0).reshape(2, 20).to(device)
+with torch.no_grad():
+    cumulative(first_batch)
+    unrefused = nn.LazyBatchNorm1d(momentum=None).to(device)
+    unrefused(first_batch)
+cumulative_share = (cumulative.running_mean / first_batch.mean(0)).mean().item()
+unrefused_share = (unrefused.running_mean / first_batch.mean(0)).mean().item()
+print(
+    f"  momentum=None: the first real batch gets a weight of {cumulative_share:.2f} "
+    f"({unrefused_share:.2f} without the refused row)"
+)
 
 evaluated = dry_run(with_batch_norm(), torch.zeros(1, 20, device=device))[1]
 kept_var = evaluated.running_var
@@ -160,6 +194,11 @@ with torch.no_grad():  # zero mean per feature: normalized with this batch's own
         untracked_norm(rows).mean(0), torch.zeros(8, device=device), atol=1e-6
     )
 print("  modes restored:", untracked_restored, "| two examples: batch statistics", uses_batch_stats)
+# It needs more than one value per channel, and an image's pixels count: one image is enough.
+images = nn.Sequential(nn.LazyConv2d(4, 3), nn.LazyBatchNorm2d(track_running_stats=False))
+dry_run(images.to(device), torch.zeros(1, 3, 8, 8, device=device))
+one_image_works = type(images[1]) is nn.BatchNorm2d
+print("track_running_stats=False, one 3x8x8 image in eval mode:", type(images[1]).__name__)
 
 # The helper restores each module's own mode: a batch norm frozen on purpose stays frozen...
 frozen = with_batch_norm()
@@ -191,11 +230,19 @@ assert moved_tracked == 1  # witness: train-moves-stats
 assert torch.allclose(moved_var, torch.full_like(moved_var, 0.9))  # witness: train-moves-var
 assert one_row_message.startswith("Expected more than 1 value")  # witness: one-row-fails
 assert (  # witness: one-row-after-materializing
-    one_row_types == ["Linear", "BatchNorm1d", "ReLU"] and one_row_tracked == 1
+    one_row_types == ["Linear", "BatchNorm1d", "ReLU"]
+    and one_row_tracked == 1
+    and torch.equal(one_row_mean, torch.zeros_like(one_row_mean))
+    and torch.equal(one_row_var, torch.ones_like(one_row_var))
+)
+assert (  # witness: one-row-halves-cumulative
+    math.isclose(cumulative_share, 0.5, rel_tol=1e-4)
+    and math.isclose(unrefused_share, 1.0, rel_tol=1e-4)
 )
 assert (  # witness: untracked-one-row
     untracked_message.startswith("Expected more than 1 value") and untracked_materialized
 )
+assert one_image_works  # witness: untracked-one-image
 assert untracked_restored  # witness: modes-restored-on-error
 assert uses_batch_stats  # witness: untracked-uses-batch
 assert kept_tracked == 0 and torch.equal(kept_var, torch.ones_like(kept_var))  # witness: eval-keeps
@@ -215,3 +262,17 @@ assert (  # witness: future-noop-raises
 assert meta_message.startswith("The in_features inferred from input")  # witness: meta-fails
 assert to_empty_message.startswith("Attempted to use an uninit")  # witness: to-empty-refuses
 assert to_empty_refused == "empty_like"  # witness: to-empty-empty-like
+assert allowed_casts == [  # witness: allowed-casts
+    "half",
+    "float",
+    "double",
+    "char",
+    "short",
+    "int",
+    "long",
+]
+assert (  # witness: bfloat16-refused
+    bfloat16_refused == "bfloat16"
+    and to_bfloat16_type == "UninitializedParameter"
+    and to_bfloat16[0].weight.dtype == torch.bfloat16
+)

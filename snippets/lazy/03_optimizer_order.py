@@ -15,12 +15,28 @@ def weight_decay_groups(model: nn.Module) -> list[dict]:
     return [{"params": matrices, "weight_decay": 0.01}, {"params": vectors, "weight_decay": 0.0}]
 
 
+def matrices_of(model: nn.Module) -> list[nn.Parameter]:
+    """The weights, which are matrices once the dry run has given them their shapes."""
+    return [p for name, p in model.named_parameters() if name.endswith("weight")]
+
+
 # Too early, loudly: Adagrad allocates its state in its constructor.
 try:
     torch.optim.Adagrad(build().parameters())
 except ValueError as error:
     adagrad_message = str(error)
     print(f"Adagrad before the dry run: {type(error).__name__}: {adagrad_message[:60]}...")
+
+# Muon checks in its constructor that every tensor it gets is a matrix: a placeholder is not yet.
+try:
+    torch.optim.Muon(matrices_of(build()))
+except ValueError as error:
+    muon_message = str(error)
+    print(f"Muon before the dry run: {type(error).__name__}: {muon_message[:75]}...")
+after_dry_run = build()
+after_dry_run(torch.zeros(1, 20))
+muon_accepts = len(torch.optim.Muon(matrices_of(after_dry_run)).param_groups[0]["params"]) == 2
+print("Muon after the dry run, on the same two weights:", muon_accepts)
 
 # Too early, but it happens to work: these optimizers only store references until their first
 # step, when they build their state, and the dry run keeps the objects.
@@ -86,6 +102,11 @@ print("after it:", fresh[0], " values still as saved:", values_kept)
 
 assert adagrad_message.startswith("Attempted to use an uninit")  # witness: adagrad-too-early
 assert adagrad_state_ready  # witness: adagrad-state-in-constructor
+assert (  # witness: muon-checks-in-constructor
+    muon_message.startswith("Muon only supports 2D parameters")
+    and "torch.Size([0])" in muon_message
+    and muon_accepts
+)
 assert placeholder_ndim == 1 and decayed_too_early == 0  # witness: ndim-one
 decay_group = optimizer.param_groups[0]
 assert (  # witness: groups-after-dry-run

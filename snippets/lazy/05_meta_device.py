@@ -11,10 +11,14 @@ def build_tower(width: int, depth: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-with torch.device("meta"):  # factory functions default to "meta" inside, for parameters too
+cpu_tensor = torch.ones(3)
+with torch.device("meta"):  # tensors made from a shape or from data default to "meta" inside
     tower = build_tower(width=4096, depth=24)
-    default_on_meta = torch.zeros(3).is_meta
+    default_on_meta = torch.zeros(3).is_meta and torch.tensor([1.0, 2.0]).is_meta
     explicit_device = torch.zeros(3, device="cpu").device  # an explicit device wins
+    # ..._like and new_... functions follow the tensor they are given
+    like_device = torch.zeros_like(cpu_tensor).device
+    new_device = cpu_tensor.new_zeros(2).device
 
 parameter_count = sum(p.numel() for p in tower.parameters())  # numel needs shapes only
 float32_gigabytes = parameter_count * 4 / 1e9
@@ -24,11 +28,12 @@ print(
     f"all on meta: {on_meta}"
 )
 print(
-    "in the block, zeros(3) on meta:",
+    "in the block, zeros(3) and tensor([1.0, 2.0]) on meta:",
     default_on_meta,
     "| zeros(3, device='cpu') on",
     explicit_device,
 )
+print(f"  zeros_like(cpu_tensor) on {like_device}, cpu_tensor.new_zeros(2) on {new_device}")
 
 # A forward pass on meta tensors computes output shapes (and checks them) without any arithmetic.
 output_shape = tuple(tower(torch.empty(8, 4096, device="meta")).shape)
@@ -59,6 +64,7 @@ head_on_meta = head.weight.is_meta
 assert parameter_count == 24 * (4096 * 4096 + 4096) == 402_751_488
 assert on_meta and default_on_meta  # witness: built-on-meta
 assert explicit_device == torch.device("cpu")  # witness: explicit-device-wins
+assert like_device.type == "cpu" and new_device.type == "cpu"  # witness: like-follows-input
 assert head_on_meta  # witness: one-layer-on-meta
 assert output_shape == (8, 4096)
 assert wrong_width_caught  # witness: meta-checks-shapes
