@@ -75,9 +75,41 @@ with torch.no_grad():
 print("same output as MyLinear:", same_output, " output depends on the weight:", depends_on_weight)
 print("after backward: input .grad set:", x.grad is not None, " weight .grad:", broken.weight.grad)
 
+
+class ScaleNoWeightGrad(torch.autograd.Function):
+    """x * w, with a backward that returns None for w: recorded, yet w gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(w)
+        return x * w
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (w,) = ctx.saved_tensors
+        return grad_output * w, None
+
+
+w = torch.randn(5).to(device).requires_grad_()
+scaled = ScaleNoWeightGrad.apply(x, w)
+w_recorded = any(getattr(f, "variable", None) is w for f, _ in scaled.grad_fn.next_functions)
+scaled.sum().backward()
+print("w is recorded in the graph:", w_recorded, " after backward, w .grad:", w.grad)
+
+# Errors raised by the module itself pass through unwrapped: nn.Embedding wants integer indices,
+# and check_module feeds it floats.
+try:
+    check_module(nn.Embedding(10, 3).to(device), input_shape=(4,), expected_output_shape=(4, 3))
+    module_error = ""
+except RuntimeError as error:  # not an AssertionError from the helper
+    module_error = f"{type(error).__name__}: {error}".split(";")[0]
+print(module_error)
+
 assert centered.trained == [] and linear.trained == ["bias", "weight"]  # witness: reports
 assert message == "DataMyLinear: no gradient reached ['bias', 'weight']" and left_as_found
 assert same_output  # witness: data-output-correct
 assert x.grad is not None  # backward ran, and reached the input
 assert depends_on_weight and broken.weight.grad is None  # witness: none-unreached
+assert w_recorded and w.grad is None  # witness: custom-backward-none
+assert module_error.startswith("RuntimeError: Expected tensor")  # witness: module-errors-pass
 assert shape_message == "MyLinear: output shape (4, 4), expected (4, 3)"

@@ -56,6 +56,17 @@ print("AlwaysDropout      ->", dropout_message)
 fixed_pass = failure(CenteredLayer(), (4, 5)) == ""
 dropout_fixes = all(failure(m, (4, 5)) == "" for m in (ModeAwareDropout(), nn.Dropout(0.5)))
 print("CenteredLayer passes:", fixed_pass, " ModeAwareDropout and nn.Dropout pass:", dropout_fixes)
+# The helper cuts examples along dim 0. A sequence-first layer, (sequence, batch, features), is
+# correct and still reported, since dim 0 is its sequence; batch_first=True fits the helper.
+sequence_first, batch_first = (
+    nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=first)
+    for first in (False, True)
+)
+sequence_first_message = failure(sequence_first, (6, 4, 8))
+batch_first_passes = failure(batch_first, (4, 6, 8)) == ""
+false_alarm = sequence_first_message.endswith("alone than in a batch of 6")  # 6 = sequence length
+print("sequence-first TransformerEncoderLayer ->", sequence_first_message)
+print("batch_first=True passes:", batch_first_passes)
 f_dropout_default = inspect.signature(F.dropout).parameters["training"].default
 print("F.dropout's default for training:", f_dropout_default)
 
@@ -63,5 +74,6 @@ assert batch_message.endswith(  # witness: batch-mean-leaks
     "example 0 gives a different output alone than in a batch of 4"
 )
 assert dropout_message == "AlwaysDropout: two forward passes differ in eval mode"
+assert false_alarm and batch_first_passes  # witness: sequence-first-false-alarm
 assert f_dropout_default is True  # witness: f-dropout-default
 assert fixed_pass and dropout_fixes  # witness: dropout-fixes

@@ -66,9 +66,10 @@ passes = outcome(check_low_precision, model, input_shape=(4, 5))
 too_strict = outcome(check_low_precision, model, input_shape=(4, 5), tolerance=1e-5)
 print(passes)
 print(too_strict)
-# Layers that only select or move values do no arithmetic to round: exact even at tolerance 0,
-# since the input is rounded to bfloat16 once, for both copies.
-selecting = [nn.ReLU(), nn.Identity(), nn.MaxPool1d(2)]
+# Layers whose operations are exact in bfloat16 (selecting or moving values, or scaling by a power
+# of two, as LeakyReLU(0.5) does) have nothing to round: exact even at tolerance 0, since the
+# input is rounded to bfloat16 once, for both copies.
+selecting = [nn.ReLU(), nn.Identity(), nn.MaxPool1d(2), nn.LeakyReLU(0.5)]
 exact_reports = [
     outcome(check_low_precision, m, (4, 8), tolerance=0.0, device=device) for m in selecting
 ]

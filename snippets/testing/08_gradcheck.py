@@ -102,17 +102,20 @@ helper_message = failure(check_gradients, broken, (4, 5), device=gradcheck_devic
 helper_message = helper_message.removeprefix("AssertionError: ")
 print(helper_message)
 
-# gradcheck stops at the first input that mismatches: the wrong backward also gives the linear
-# layer's weight a wrong gradient, but the message names only the input.
-weights = torch.randn(4, 3, generator=torch.Generator().manual_seed(1)).to(device)
-correct_twin = CustomSiLU().to(device)
-correct_twin.load_state_dict(broken.state_dict())
-x = torch.randn(4, 5, generator=torch.Generator().manual_seed(2)).to(device)
-grads = [
-    torch.autograd.grad((m(x) * weights).sum(), m.linear.weight)[0] for m in (broken, correct_twin)
-]
-weight_grad_wrong = not torch.allclose(*grads)
-print("BrokenSiLU's weight gradient is wrong too:", weight_grad_wrong)
+# gradcheck stops at the first input that mismatches, and numbers only the inputs that require a
+# gradient. With the input left out, its "input 0" is the linear layer's weight, wrong too.
+broken64 = BrokenSiLU().to(gradcheck_device, torch.float64)
+names = [n for n, _ in broken64.named_parameters()]
+values = [p.detach().clone().requires_grad_() for p in broken64.parameters()]
+x_fixed = torch.randn(4, 5, dtype=torch.float64).to(gradcheck_device)  # requires no gradient
+
+
+def of_parameters(inputs: torch.Tensor, *parameters: torch.Tensor) -> torch.Tensor:
+    return torch.func.functional_call(broken64, dict(zip(names, parameters)), (inputs,))
+
+
+without_input = failure(torch.autograd.gradcheck, of_parameters, (x_fixed, *values)).rstrip(",")
+print(f"without the input: {without_input}; input 0 is now {names[0]}")
 
 assert correct == "passes"  # witness: correct-passes
 assert error_message.startswith("Jacobian mismatch for output 0 with respect to input 0")
@@ -127,4 +130,5 @@ assert correct_layer.startswith("CustomSiLU: gradients match")  # witness: helpe
 assert helper_message.startswith(  # witness: helper-catches
     "BrokenSiLU: wrong gradient for the input (gradcheck: Jacobian mismatch"
 )
-assert weight_grad_wrong and "weight" not in helper_message  # witness: first-mismatch-only
+weight_flagged = without_input.endswith("with respect to input 0") and names[0] == "linear.weight"
+assert weight_flagged and "weight" not in helper_message  # witness: first-mismatch-only

@@ -22,6 +22,17 @@ class FirstFeatures(nn.Module):
         return self.linear(x[:, :-1])
 
 
+class RoundedLastFeature(nn.Module):
+    """Uses its last feature only through torch.round, whose slope is zero wherever defined."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features - 1, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x[:, :-1]) + torch.round(x[:, -1:])
+
+
 def unused_features(module: nn.Module, input_shape: tuple[int, int]) -> list[int]:
     """Indices of input features that no output depends on (zero gradient for every example)."""
     generator = torch.Generator().manual_seed(0)
@@ -41,5 +52,17 @@ unused_buggy = unused_features(buggy, (4, 5))
 unused_linear = unused_features(nn.Linear(5, 3).to(device), (4, 5))
 print("features FirstFeatures ignores:", unused_buggy, " nn.Linear ignores:", unused_linear)
 
+# Zero slope is not the same as no influence: a feature used only through round (or sign, a
+# comparison, argmax, ReLU units off for the whole batch) gets zero gradient too.
+rounded = RoundedLastFeature(5, 3).to(device)
+zero_slope = unused_features(rounded, (4, 5))
+x = torch.randn(4, 5).to(device)
+shifted = x.clone()
+shifted[:, -1] += 1.0  # the last feature only
+with torch.no_grad():
+    last_changes_output = not torch.equal(rounded(x), rounded(shifted))
+print("zero gradient for RoundedLastFeature:", zero_slope, " output changes:", last_changes_output)
+
 assert checks_passed == 5  # witness: passes-all-checks
 assert unused_buggy == [4] and unused_linear == []  # witness: last-feature-unused
+assert zero_slope == [4] and last_changes_output  # witness: zero-slope-still-used

@@ -134,7 +134,9 @@ def check_gradients(
     """Compare the gradients autograd computes with finite differences (torch.autograd.gradcheck),
     in float64, with respect to the input and every trainable parameter, in eval mode: a test for
     custom backward code. `fast_mode` compares random projections of the Jacobians instead of
-    every entry. Needs float64, which some accelerators lack: pass device="cpu" there."""
+    every entry. Needs float64, which some accelerators lack: pass device="cpu" there. This covers
+    backward code built from PyTorch operations; a backward that calls device kernels of its own
+    needs a check on that device too."""
     name = type(module).__name__
     device = _device_of(module, device)
     module64 = copy.deepcopy(module).to(device, torch.float64).eval()
@@ -150,6 +152,7 @@ def check_gradients(
     except GradcheckError as error:
         first_line = str(error).splitlines()[0].rstrip(",")
         if first_line.startswith("Jacobian mismatch"):  # "... with respect to input <i>"
+            # gradcheck counts only the inputs that require a gradient: x, then `values`.
             index = int(first_line.rpartition(" ")[2])
             which = "the input" if index == 0 else names[index - 1]
             raise AssertionError(

@@ -47,7 +47,7 @@ def check_module(
     grad_rtol: float = 1e-4,
     device: torch.device | str | None = None,
 ) -> ModuleReport:
-    """Run `module` on a random batch of `input_shape` (batch first) and check that
+    """Run `module` on a random float batch of `input_shape` and check that
 
     1. the output has `expected_output_shape`;
     2. the output holds no NaN or infinity;
@@ -60,10 +60,13 @@ def check_module(
 
     The input is made on `device`; by default on the device of the module's first parameter or
     buffer, or the CPU for a module that has none (pass `device` to test such a module on a GPU).
-    Raises AssertionError naming the module and the failed check. Whether it returns or raises,
-    every submodule's training flag, every parameter and buffer (persistent or not), every .grad
-    attribute and the global random states of the CPU and of the input's device are as they were
-    before the call.
+    It suits modules that take one float tensor, batch first (check 5 cuts examples along dim 0:
+    give a sequence-first module batch_first=True or a wrapper), and return one tensor.
+    Raises AssertionError naming the module and the failed check; an error raised by the module's
+    own forward pass (integer indices expected, say) comes through as it is. Whether it returns or
+    raises, every submodule's training flag, every parameter and buffer (persistent or not), every
+    .grad attribute and the global random states of the CPU and of the input's device are as they
+    were before the call.
     """
     name = type(module).__name__
 
