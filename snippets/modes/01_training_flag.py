@@ -24,7 +24,7 @@ print(f"{'new model:':23}", new_model)
 returned = model.eval()  # recursive; returns the model itself, so calls can be chained
 after_eval = modes(model)
 print(f"{'after eval():':23}", after_eval)
-model.train()
+returned_by_train = model.train()
 print(f"{'after train():':23}", modes(model))
 
 model.training = False  # assigning the attribute changes this one module only
@@ -54,7 +54,7 @@ print("eval() on a module calls its train() with:", train_calls)
 assert module_count == 7
 assert new_model == "T T T T T T T"  # witness: starts-in-training
 assert after_eval == "E E E E E E E"  # witness: eval-recurses
-assert returned is model  # witness: returns-module
+assert returned is model and returned_by_train is model  # witness: returns-module
 assert after_assignment == "E T T T T T T"  # witness: assignment-does-not-recurse
 assert mixed == "T T E E E T T"  # witness: branch-mode
 assert modes(model) == "T T T T T T T"  # witness: parent-train-resets

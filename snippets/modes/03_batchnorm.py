@@ -56,6 +56,14 @@ no_grad_updates = (
 )
 print("training mode under no_grad: batch statistics used", no_grad_uses_batch, end="")
 print(", running statistics updated", no_grad_updates)
+under_inference_mode = nn.BatchNorm1d(1).to(device)  # nor is inference_mode
+with torch.inference_mode():
+    under_inference_mode(x)
+inference_mode_updates = (
+    abs(under_inference_mode.running_mean.item() - running_mean) < 1e-6
+    and under_inference_mode.num_batches_tracked.item() == 1
+)
+print("training mode under inference_mode: running statistics updated", inference_mode_updates)
 
 # Without running statistics (track_running_stats=False) evaluation mode uses the batch too.
 untracked = nn.BatchNorm1d(1, track_running_stats=False).to(device).eval()
@@ -80,6 +88,13 @@ try:
 except ValueError as error:
     untracked_message = f"{type(error).__name__}: {error}"
 print("without running statistics, in evaluation mode:", untracked_message.split(",")[0])
+# The refusal is F.batch_norm's check, made before the kernel runs. The kernel alone (on the CPU
+# here) would compute it: x minus its own mean is 0, so the output is the bias alone.
+one_value, weight, bias = torch.tensor([[3.0]]), torch.tensor([2.0]), torch.tensor([0.5])
+kernel_out = torch.batch_norm(  # no running statistics; training=True, momentum, eps, no cuDNN
+    one_value, weight, bias, None, None, True, 0.1, 1e-5, False
+)
+print("the kernel alone, one value per channel, bias 0.5:", round(kernel_out.item(), 3))
 
 # The statistics are over batch and spatial positions: one sequence or one image is enough.
 one_example = {
@@ -109,6 +124,7 @@ assert tracked == 1
 assert torch.allclose(eval_out, eval_expected, atol=1e-5)  # witness: eval-uses-running
 assert unchanged  # witness: eval-leaves-statistics
 assert no_grad_uses_batch and no_grad_updates  # witness: no-grad-is-not-a-mode
+assert no_grad_updates and inference_mode_updates  # witness: autograd-switches-do-not-freeze
 assert abs(eval_first - eval_single) < 1e-6  # witness: eval-accepts-one
 assert message.startswith("ValueError: Expected more than 1 value per channel when training")
 assert untracked_uses_batch  # witness: untracked-eval-uses-batch
@@ -116,3 +132,4 @@ assert untracked_message.startswith(
     "ValueError: Expected more than 1 value per channel"
 )  # witness: untracked-eval-refuses-one
 assert all(one_example_trains)  # witness: one-image-trains
+assert abs(kernel_out.item() - 0.5) < 1e-3  # witness: check-before-kernel

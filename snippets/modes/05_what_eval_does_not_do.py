@@ -1,5 +1,7 @@
 """eval() does not stop gradients, no_grad() does not stop dropout, F.dropout ignores the mode."""
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,6 +39,24 @@ print(
     no_grad_still_random,
 )
 
+# The exception: a layer may read both. In evaluation mode with autograd off, TransformerEncoder
+# takes its fast path, which skips padded positions and returns zeros there.
+torch.manual_seed(0)
+layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+encoder = nn.TransformerEncoder(layer, num_layers=1).to(device).eval()
+src = torch.randn(2, 4, 8).to(device)
+padding = torch.tensor([[False, False, True, True], [False] * 4], device=device)  # True: padded
+with warnings.catch_warnings():  # the fast path warns that nested tensors are a prototype
+    warnings.filterwarnings("ignore", message="The PyTorch API of nested tensors")
+    recorded = encoder(src, src_key_padding_mask=padding)
+    with torch.no_grad():
+        not_recorded = encoder(src, src_key_padding_mask=padding)
+padded_recorded = recorded[padding].abs().max().item()
+padded_not_recorded = not_recorded[padding].abs().max().item()
+unpadded_close = torch.allclose(recorded[~padding], not_recorded[~padding], atol=1e-5)
+print(f"encoder in eval mode, padded positions: largest |output| {padded_recorded:.3f}", end="")
+print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_close}")
+
 
 # 3. The functional form takes the mode as an argument, and its default is training=True.
 class Forgetful(nn.Module):
@@ -59,5 +79,7 @@ assert eval_requires_grad  # witness: eval-requires-grad
 assert eval_fills_grad  # witness: eval-fills-grad
 assert no_grad_requires_grad is False
 assert no_grad_still_random  # witness: no-grad-still-drops
+assert padded_recorded > 0.1 and padded_not_recorded == 0.0  # witness: encoder-reads-both
+assert unpadded_close  # witness: encoder-reads-both-unpadded
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode
 assert not aware_drops_in_eval  # witness: training-argument

@@ -36,6 +36,18 @@ except RuntimeError as error:
     message = f"{type(error).__name__}: {error}"
 print(message)
 
+# Saving is the problem, not recording: w + f saves nothing, w * f saves f for w's gradient.
+w = torch.ones(3, device=device, requires_grad=True)
+(features_inference + w).sum().backward()
+add_backpropagates = w.grad is not None
+try:
+    (features_inference * w).sum().backward()
+    multiply_message = ""
+except RuntimeError as error:
+    multiply_message = f"{type(error).__name__}: {error}"
+print("inference tensor + w: backward works", add_backpropagates, end="")
+print(" | inference tensor * w:", multiply_message.split(".")[0])
+
 # Without parameters that need gradients, nothing is saved for backward, and the same call works.
 frozen_head = nn.Linear(3, 1).to(device).requires_grad_(False)
 frozen_head_runs = frozen_head(features_inference).shape == (8, 1)
@@ -55,12 +67,15 @@ head(features_inference.clone()).sum().backward()
 clone_works = head.weight.grad is not None and not features_inference.clone().is_inference()
 print("after clone():", clone_works)
 
-# Both set_grad_enabled and inference_mode take a boolean; False leaves recording on.
+# Their booleans point opposite ways: set_grad_enabled(False) stops recording, like no_grad;
+# inference_mode(False) leaves it on. A shared function passes training and not training.
 with torch.set_grad_enabled(False):
     off = backbone(x)
 with torch.inference_mode(False):
     on = backbone(x)
-boolean_switches = not off.requires_grad and on.requires_grad and not on.is_inference()
+boolean_switches = (
+    not off.requires_grad and off.grad_fn is None and on.requires_grad and not on.is_inference()
+)
 print("set_grad_enabled(False) records:", off.requires_grad, end="")
 print(" | inference_mode(False) records:", on.requires_grad)
 
@@ -74,6 +89,10 @@ assert same_values  # witness: same-values
 assert backbone_still_trainable  # witness: parameters-untouched
 assert head_grad_from_no_grad  # witness: no-grad-features-train
 assert message.startswith("RuntimeError: Inference tensors cannot be saved for backward")
+assert add_backpropagates  # witness: add-saves-nothing
+assert multiply_message.startswith(
+    "RuntimeError: Inference tensors cannot be saved for backward"
+)  # witness: multiply-saves
 assert frozen_head_runs  # witness: saving-is-the-problem
 assert refused[0].startswith(
     "RuntimeError: Inference tensors do not track version"

@@ -7,18 +7,22 @@ from torch import nn
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 print("this run uses:", device)
 
-BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+# The base class of every BatchNorm: a list of BatchNorm1d, 2d, 3d would miss SyncBatchNorm,
+# and LazyBatchNorm1d, which becomes a BatchNorm1d only at its first forward.
+BATCH_NORM = nn.modules.batchnorm._BatchNorm
 
 
 class FrozenBatchNormNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.layers = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+        self.train_calls: list[bool] = []  # the mode of every call of the override
 
     def train(self, mode: bool = True) -> "FrozenBatchNormNet":
+        self.train_calls.append(mode)
         super().train(mode)  # sets every submodule, BatchNorm included ...
         for module in self.modules():
-            if isinstance(module, BATCH_NORMS):
+            if isinstance(module, BATCH_NORM):
                 module.eval()  # ... then puts BatchNorm back: running statistics stay fixed
         return self
 
@@ -35,10 +39,15 @@ with torch.no_grad():  # pretend these statistics came from pre-training
 before = bn.running_mean.clone()
 before_var = bn.running_var.clone()
 bn_weight_before = bn.weight.detach().clone()
+bn_bias_before = bn.bias.detach().clone()
 
 model.eval()  # Module.eval() calls train(False), so it goes through the override too
 model.train()
 still_frozen_after_eval_train = not bn.training
+override_calls = list(model.train_calls)
+print("the override was called with:", override_calls)
+lazy = nn.LazyBatchNorm1d()  # caught by the base class, though not (yet) a BatchNorm1d
+lazy_caught = isinstance(lazy, BATCH_NORM) and not isinstance(lazy, nn.BatchNorm1d)
 
 model.train()  # model.train() must not unfreeze it
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -54,16 +63,24 @@ frozen = (
     and torch.equal(bn.running_var, before_var)
     and bn.num_batches_tracked.item() == 0
 )
-bn_weight_learns = bn.weight.grad is not None  # the affine weight and bias still train
-bn_weight_learns = bn_weight_learns and not torch.equal(bn.weight.detach(), bn_weight_before)
+affine_learns = all(  # the affine weight and bias still train
+    p.grad is not None and not torch.equal(p.detach(), before_p)
+    for p, before_p in ((bn.weight, bn_weight_before), (bn.bias, bn_bias_before))
+)
 print("model training:", model.training, "| BatchNorm training:", bn.training)
 print(
     "running statistics unchanged:",
     frozen,
-    "| BatchNorm weight still gets gradients:",
-    bn_weight_learns,
+    "| BatchNorm weight and bias still get gradients:",
+    affine_learns,
 )
 
-assert model.training and not bn.training and still_frozen_after_eval_train  # witness: override
+assert (
+    override_calls == [False, True]  # eval() and train() both went through the override
+    and model.training
+    and not bn.training
+    and still_frozen_after_eval_train
+)  # witness: override
+assert lazy_caught
 assert frozen  # witness: statistics-frozen
-assert bn_weight_learns  # witness: affine-still-trains
+assert affine_learns  # witness: affine-still-trains

@@ -1,5 +1,7 @@
 """Exercise: Monte Carlo dropout: evaluation mode except for dropout, many passes averaged."""
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -67,9 +69,34 @@ for name, (layer, run) in passes.items():
     built_in_stays_off.append(off and on)
     print(f"{name}: same output twice after enable_dropout_only {off}, after train() {not on}")
 
+# TransformerEncoderLayer's fast path, taken in evaluation mode with autograd off (or with no
+# parameter requiring grad), applies no dropout, even with its Dropout submodules in training mode.
+torch.manual_seed(0)
+encoder_layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True).to(device)
+enable_dropout_only(encoder_layer)
+tokens = torch.randn(2, 3, 8).to(device)  # (batch, length, features)
+same_twice = {}
+for name, context in (
+    ("inference_mode", torch.inference_mode),
+    ("no_grad", torch.no_grad),
+    ("grad enabled", contextlib.nullcontext),
+):
+    with context():
+        same_twice[name] = torch.equal(encoder_layer(tokens), encoder_layer(tokens))
+encoder_layer.requires_grad_(False)
+same_twice["grad enabled, frozen"] = torch.equal(encoder_layer(tokens), encoder_layer(tokens))
+print("TransformerEncoderLayer after enable_dropout_only, same output twice:")
+print(" | ".join(f"{name} {same}" for name, same in same_twice.items()))
+
 assert samples_shape == (100, 5, 1)
 assert bool((spread > 0).all())
 assert bn_frozen  # witness: batchnorm-saw-nothing
 assert not model[1].training and model[3].training
 assert not reversed_order[1].training  # witness: reverse-order-undone
 assert all(built_in_stays_off)  # witness: built-in-dropout-stays-off
+assert same_twice == {  # witness: fast-path-skips-dropout
+    "inference_mode": True,
+    "no_grad": True,
+    "grad enabled": False,
+    "grad enabled, frozen": True,
+}
