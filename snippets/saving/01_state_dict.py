@@ -51,6 +51,11 @@ with tempfile.TemporaryDirectory() as folder:
     torch.save(model.state_dict(), in_memory)
     file_object_pickle_name = next(n for n in zipfile.ZipFile(in_memory).namelist() if ".pkl" in n)
     print(f"written to a file object, the pickle is {file_object_pickle_name}")
+    non_ascii_path = Path(folder) / "modèle.pt"  # written through a Python file object as well
+    torch.save(model.state_dict(), non_ascii_path)
+    non_ascii_names = zipfile.ZipFile(non_ascii_path).namelist()
+    non_ascii_pickle_name = next(n for n in non_ascii_names if ".pkl" in n)
+    print(f"written to {non_ascii_path.name}, the pickle is {non_ascii_pickle_name}")
 
     restored = Classifier().to(device)  # fresh random weights, fresh running statistics
     weight_before_load = restored.head.weight
@@ -107,7 +112,9 @@ assert "body.1.running_mean" in state and state["body.1.num_batches_tracked"].it
 assert (state_entries, parameter_tensors, buffer_tensors) == (9, 6, 3)
 assert is_zip  # witness: file-is-zip
 assert pickle_name == f"{path.stem}/data.pkl"  # witness: pickle-named-after-file
-assert file_object_pickle_name == "archive/data.pkl"  # witness: file-object-archive
+assert (
+    file_object_pickle_name == non_ascii_pickle_name == "archive/data.pkl"
+)  # witness: file-object-archive
 storages = {tensor.untyped_storage().data_ptr() for tensor in state.values()}
 assert tensor_records == len(storages) == 9  # witness: one-record-per-storage
 assert result.missing_keys == [] and result.unexpected_keys == []

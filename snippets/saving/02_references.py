@@ -66,22 +66,25 @@ print("gradient of the old weight:", weight_object.grad)
 print("the step changed the old weight:", not torch.equal(weight_object.detach(), old_before))
 print("the step changed the model's weight:", not torch.equal(new_weight.detach(), new_before))
 
-# A value that already is a Parameter (state_dict(keep_vars=True)) is taken as it is.
+# A value that already is a Parameter (state_dict(keep_vars=True)) is taken as it is, except
+# that its requires_grad is set to the model's.
 as_parameters = copy.deepcopy(model.state_dict(keep_vars=True))
+as_parameters["weight"].requires_grad_(False)
 model.load_state_dict(as_parameters, assign=True)
 takes_parameter_itself = model.weight is as_parameters["weight"]
 print("assign=True with Parameter values takes that Parameter:", takes_parameter_itself)
+print("its requires_grad, False in the dictionary, is now:", model.weight.requires_grad)
 
 
-def old_weight_after_swap(make_optimizer, set_to_none: bool = True):
-    """Two steps; assign=True swaps in a new weight (the bias stays); one more step.
-    Returns the old weight's .grad and whether that step moved the old weight."""
+def old_weight_after_swap(make_optimizer, set_to_none: bool = True, zero_model: bool = False):
+    """Two steps; assign=True swaps in a new weight (the bias stays); two more steps. Returns
+    the old weight's .grad at the swap and after, and whether each later step moved it."""
     torch.manual_seed(0)
     net = nn.Linear(3, 1).to(device)
     opt = make_optimizer(net.parameters())
 
     def closure() -> torch.Tensor:
-        opt.zero_grad(set_to_none=set_to_none)
+        (net if zero_model else opt).zero_grad(set_to_none=set_to_none)
         loss = nn.functional.mse_loss(net(X), y)
         loss.backward()
         return loss
@@ -89,33 +92,43 @@ def old_weight_after_swap(make_optimizer, set_to_none: bool = True):
     for _ in range(2):
         opt.step(closure)
     old = net.weight
+    grad_at_swap = old.grad.clone()
     net.load_state_dict({"weight": old.detach().clone()}, strict=False, assign=True)
-    before = old.detach().clone()
-    opt.step(closure)
-    return old.grad, not torch.equal(old.detach(), before)
+    moved = []
+    for _ in range(2):
+        before = old.detach().clone()
+        opt.step(closure)
+        moved.append(not torch.equal(old.detach(), before))
+    return grad_at_swap, old.grad, moved
 
 
-momentum_grad, momentum_moved = old_weight_after_swap(
-    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)
-)
-adam_grad, adam_moved = old_weight_after_swap(lambda p: torch.optim.Adam(p, lr=0.1))
-lbfgs_grad, lbfgs_moved = old_weight_after_swap(lambda p: torch.optim.LBFGS(p, lr=0.1))
-zero_grad, zero_moved = old_weight_after_swap(
-    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), set_to_none=False
-)
-print(
-    "the old weight moved with SGD(momentum), Adam, LBFGS:", momentum_moved, adam_moved, lbfgs_moved
-)
-print("with zero_grad(set_to_none=False), its .grad:", zero_grad.tolist(), "moved:", zero_moved)
+def sgd(momentum: float):
+    return lambda params: torch.optim.SGD(params, lr=0.1, momentum=momentum)
+
+
+_, momentum_grad, momentum_moved = old_weight_after_swap(sgd(0.9))
+_, adam_grad, adam_moved = old_weight_after_swap(lambda p: torch.optim.Adam(p, lr=0.1))
+_, lbfgs_grad, lbfgs_moved = old_weight_after_swap(lambda p: torch.optim.LBFGS(p, lr=0.1))
+print("the old weight moved in the two steps after the swap:")
+print("  SGD(momentum=0.9), Adam, LBFGS:", momentum_moved, adam_moved, lbfgs_moved)
+_, zero_grad, zero_moved = old_weight_after_swap(sgd(0.9), set_to_none=False)
+_, zero_grad_plain, zero_moved_plain = old_weight_after_swap(sgd(0.0), set_to_none=False)
+print("  zero_grad(set_to_none=False), .grad zero:", not zero_grad.any().item(), end=", ")
+print("momentum 0.9:", zero_moved, "momentum 0:", zero_moved_plain)
+last_grad, stale_grad, stale_moved = old_weight_after_swap(sgd(0.0), zero_model=True)
+print("  model.zero_grad(), momentum 0:", stale_moved, end=", ")
+print(".grad still the one from before the swap:", torch.equal(stale_grad, last_grad))
 
 # With this flag on, assign=True swaps the loaded tensors into the existing Parameter objects.
 flag_before = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)
-swapped = nn.Linear(3, 1).to(device)
-swapped_weight = swapped.weight
-to_swap_in = copy.deepcopy(deep_copy)
-swapped.load_state_dict(to_swap_in, assign=True)
-torch.__future__.set_swap_module_params_on_conversion(flag_before)  # leave the process as it was
+try:
+    swapped = nn.Linear(3, 1).to(device)
+    swapped_weight = swapped.weight
+    to_swap_in = copy.deepcopy(deep_copy)
+    swapped.load_state_dict(to_swap_in, assign=True)
+finally:
+    torch.__future__.set_swap_module_params_on_conversion(flag_before)  # leave the process as is
 keeps_object = swapped.weight is swapped_weight
 keeps_object = keeps_object and swapped.weight.data_ptr() == to_swap_in["weight"].data_ptr()
 print("with set_swap_module_params_on_conversion(True), the same Parameter object:", keeps_object)
@@ -131,8 +144,12 @@ assert weight_object.grad is None  # witness: old-weight-gets-no-grad
 assert torch.equal(weight_object.detach(), old_before)  # witness: step-skips-old-weight
 assert new_weight.grad is not None  # witness: new-weight-not-in-optimizer
 assert torch.equal(new_weight.detach(), new_before)
-assert takes_parameter_itself  # witness: assign-takes-parameter
-assert momentum_grad is adam_grad is None and not (momentum_moved or adam_moved)  # witness: skip
-assert lbfgs_grad is None and lbfgs_moved  # witness: lbfgs-moves-old-weight
-assert torch.count_nonzero(zero_grad) == 0 and zero_moved  # witness: zero-grad-still-moves
+assert takes_parameter_itself and model.weight.requires_grad  # witness: assign-takes-parameter
+skipped = not any(momentum_moved + adam_moved)
+assert momentum_grad is adam_grad is None and skipped  # witness: skip
+assert lbfgs_grad is None and any(lbfgs_moved)  # witness: lbfgs-moves-old-weight
+assert not (zero_grad.any() or zero_grad_plain.any()) and (
+    all(zero_moved) and not any(zero_moved_plain)
+)  # witness: zero-grad-still-moves
+assert torch.equal(stale_grad, last_grad) and all(stale_moved)  # witness: stale-grad-moves
 assert keeps_object  # witness: swap-keeps-parameter-objects

@@ -83,8 +83,30 @@ assigned.load_state_dict(on_cpu, assign=True)
 print("after assign=True, a model created on meta has its weight on", assigned.weight.device)
 took_loaded_tensors = assigned.weight.data_ptr() == on_cpu["weight"].data_ptr()
 
+# That call wrote a flag into on_cpu's metadata, and the flag survives torch.save: a later load of
+# on_cpu with the default assign=False assigns too, in memory and from a file.
+flagged = on_cpu._metadata[""]["assign_to_params_buffers"]
+again = nn.Linear(3, 2)
+again_weight = again.weight
+again.load_state_dict(on_cpu)  # assign=False
+again_assigned = again.weight is not again_weight
+again_assigned = again_assigned and again.weight.data_ptr() == on_cpu["weight"].data_ptr()
+resaved = io.BytesIO()
+torch.save(on_cpu, resaved)
+resaved.seek(0)
+from_file = nn.Linear(3, 2)
+from_file_weight = from_file.weight
+from_file.load_state_dict(torch.load(resaved))  # assign=False
+from_file_assigned = from_file.weight is not from_file_weight
+print(
+    "a later default load of that dictionary replaces the weight (in memory, from a file):",
+    again_assigned,
+    from_file_assigned,
+)
+
 # The optimizer's load_state_dict converts its floating-point state to each parameter's device
-# and dtype, but leaves the step count as it was.
+# and dtype, but leaves the step count as it was (unless it comes from a fused or
+# capturable Adam).
 adam = torch.optim.Adam(model.parameters())
 model(torch.ones(1, 3, device=device)).sum().backward()
 adam.step()
@@ -95,6 +117,34 @@ adam64.load_state_dict(adam_state)
 exp_avg, step = adam64.state[model64.weight]["exp_avg"], adam64.state[model64.weight]["step"]
 print("Adam's running average after loading:", exp_avg.dtype, "on", exp_avg.device)
 print("Adam's step count after loading:     ", step.dtype, "on", step.device)
+step_is_source_step = step is adam.state[model.weight]["step"]
+
+
+def step_after_loading(**options) -> torch.Tensor:
+    """One step of an Adam with these options; load its state as above; return the step count."""
+    source = torch.optim.Adam(model.parameters(), **options)
+    source.step()  # the gradients of the pass above
+    target = torch.optim.Adam(nn.Linear(3, 2, device="meta", dtype=torch.float64).parameters())
+    target.load_state_dict(source.state_dict())
+    return target.state[target.param_groups[0]["params"][0]]["step"]
+
+
+fused_step = step_after_loading(fused=True)
+print("the step count from a fused Adam after loading:", fused_step.dtype, "on", fused_step.device)
+
+# What needs no conversion is not copied: an in-memory load shares those tensors.
+twin = nn.Linear(3, 2).to(device)
+twin_adam = torch.optim.Adam(twin.parameters())
+twin_adam.load_state_dict(adam.state_dict())
+source_state, twin_state = adam.state[model.weight], twin_adam.state[twin.weight]
+shares_state = twin_state["step"] is source_state["step"]
+shares_state = shares_state and twin_state["exp_avg"] is source_state["exp_avg"]
+source_steps_before = source_state["step"].item()
+twin(torch.ones(1, 3, device=device)).sum().backward()
+twin_adam.step()  # one step of the copy
+source_steps_after = source_state["step"].item()
+print(f"one step of the copy moved the source's step count from {source_steps_before:.0f}", end="")
+print(f" to {source_steps_after:.0f}")
 
 # Objects used exactly as loaded get no such help: the random state must be a CPU tensor.
 try:
@@ -118,5 +168,13 @@ assert copied_into_model and torch.equal(cpu_weight, on_cpu["weight"])  # witnes
 assert separate_memory  # witness: loaded-dict-is-second-copy
 assert assigned.weight.device.type == "cpu" and took_loaded_tensors  # witness: assign-takes-device
 assert exp_avg.dtype == torch.float64 and exp_avg.device.type == "meta"  # witness: optimizer-moves
-assert step.dtype == torch.float32 and step.device.type == "cpu"  # witness: step-as-loaded
+assert (
+    step.dtype == torch.float32 and step.device.type == "cpu" and step_is_source_step
+)  # witness: step-as-loaded
+assert flagged and again_assigned and from_file_assigned  # witness: assign-flag-sticks
+assert fused_step.device.type == "meta"  # witness: fused-step-moves
+if device.type == "cuda":  # capturable=True needs a GPU
+    capturable_step = step_after_loading(capturable=True)
+    assert capturable_step.device.type == "meta"  # witness: capturable-step-moves
+assert shares_state and source_steps_after == source_steps_before + 1  # witness: optimizer-shares
 assert rng_refused.startswith("TypeError: RNG state must be a torch.ByteTensor")  # witness: rng-cpu

@@ -1,5 +1,7 @@
 """load_state_dict(strict=False) loads what matches and reports the rest: read that report."""
 
+import copy
+
 import torch
 from torch import nn
 
@@ -44,18 +46,26 @@ print(
     body_loaded and torch.equal(model.head.bias, checkpoint["head.bias"]),
 )
 
-# One exception to strict: BatchNorm fills in a missing num_batches_tracked when the dictionary
-# has no version metadata (state_dict attaches it; files from before that buffer lack it).
+# Strict has exceptions. BatchNorm fills in a missing num_batches_tracked, with its own count,
+# when the dictionary's version metadata is missing or older than 2 (files from before that
+# buffer); state_dict attaches version 2.
 norm_state = nn.BatchNorm1d(3).state_dict()
 del norm_state["num_batches_tracked"]
-no_metadata = str(nn.BatchNorm1d(3).load_state_dict(dict(norm_state)))  # dict() drops _metadata
+counted = nn.BatchNorm1d(3)
+counted.num_batches_tracked.fill_(5)  # as if it had seen 5 batches
+no_metadata = str(counted.load_state_dict(dict(norm_state)))  # dict() drops _metadata
+old_version = copy.deepcopy(norm_state)
+old_version._metadata[""]["version"] = 1
+version_1 = str(nn.BatchNorm1d(3).load_state_dict(old_version))
 try:
     nn.BatchNorm1d(3).load_state_dict(norm_state)
     with_metadata = "loaded"
 except RuntimeError as error:
     with_metadata = str(error).splitlines()[-1].strip()
 print("BatchNorm1d without num_batches_tracked, no metadata:", no_metadata)
-print("BatchNorm1d without num_batches_tracked, with metadata:", with_metadata)
+print("  its count afterwards:", counted.num_batches_tracked.item())
+print("BatchNorm1d without num_batches_tracked, version 1:", version_1)
+print("BatchNorm1d without num_batches_tracked, version 2:", with_metadata)
 
 # strict=False is safe only together with a check that the gaps are the ones you expect.
 assert set(result.missing_keys) == {"adapter.weight", "adapter.bias"}  # witness: reports-missing
@@ -67,6 +77,7 @@ assert strict_message.startswith("Error(s) in loading state_dict for NewNet")  #
 assert "Missing key(s)" in strict_message and "Unexpected key(s)" in strict_message
 assert body_loaded and (missing_count, unexpected_count) == (2, 2)  # witness: shared-keys-load
 assert adapter_as_initialized  # witness: missing-left-as-initialized
-assert no_metadata == "<All keys matched successfully>" and with_metadata.startswith(
+assert no_metadata == version_1 == "<All keys matched successfully>" and with_metadata.startswith(
     'Missing key(s) in state_dict: "num_batches_tracked"'
 )  # witness: batchnorm-fills-in
+assert counted.num_batches_tracked.item() == 5  # witness: batchnorm-keeps-own-count

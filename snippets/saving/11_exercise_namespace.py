@@ -28,6 +28,13 @@ file.seek(0)
 with torch.serialization.safe_globals([argparse.Namespace]):
     checkpoint = torch.load(file)
 print("loaded args:", checkpoint["args"])
+file.seek(0)
+try:
+    torch.load(file)
+    after_block = "loaded"
+except pickle.UnpicklingError:
+    after_block = "refused"
+print("the same load after the block:", after_block)
 
 # 3. Fix the file for good: store the hyperparameters as a plain dict.
 fixed = io.BytesIO()
@@ -39,7 +46,9 @@ rebuilt.load_state_dict(plain["state_dict"])
 print("re-saved args load with the defaults:", plain["args"])
 
 assert "argparse.Namespace" in refused
-assert checkpoint["args"].d_hidden == 8  # witness: namespace-allowed-in-block
+assert (
+    checkpoint["args"].d_hidden == 8 and after_block == "refused"
+)  # witness: namespace-allowed-in-block
 assert plain["args"] == {  # witness: plain-dict-loads
     "d_hidden": 8,
     "lr": 0.01,
