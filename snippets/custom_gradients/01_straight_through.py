@@ -94,6 +94,21 @@ class BatchedRoundSTE(RoundSTE):
 batch = torch.stack([values, 2 * values])  # two examples of shape (5,)
 vmapped = torch.func.vmap(BatchedRoundSTE.apply)(batch)
 print("vmap rule:         batch", tuple(batch.shape), "- forward saw", BatchedRoundSTE.shapes_seen)
+shapes_one_call = list(BatchedRoundSTE.shapes_seen)
+BatchedRoundSTE.shapes_seen.clear()
+torch.func.vmap(BatchedRoundSTE.apply, chunk_size=1)(batch)  # one example per chunk
+print("chunk_size=1:      forward saw", BatchedRoundSTE.shapes_seen)
+
+
+class RoundSTEWithVmap(RoundSTE):
+    @staticmethod
+    def vmap(info, in_dims: tuple, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+        RoundSTEWithVmap.received = (info.batch_size, in_dims, tuple(x.shape))
+        return torch.round(x), in_dims[0]  # the output, and where its batch dimension is
+
+
+vmapped_by_method = torch.func.vmap(RoundSTEWithVmap.apply)(batch)
+print("vmap method got:   batch size, in_dims, shape =", RoundSTEWithVmap.received)
 
 assert torch.equal(rounded, torch.round(values))  # witness: forward-rounds
 assert torch.count_nonzero(plain_x.grad) == 0  # witness: round-has-zero-grad
@@ -106,6 +121,10 @@ assert torch.equal(old_x.grad, torch.ones_like(values))  # witness: old-style-ba
 assert old_style_refused  # witness: old-style-refused
 assert vmap_message.startswith("You tried to vmap over RoundSTE")  # witness: vmap-needs-rule
 assert torch.equal(vmapped, torch.round(batch))  # witness: vmap-rule-works
-one_call = BatchedRoundSTE.shapes_seen == [tuple(batch.shape[1:])]
-assert one_call  # witness: vmap-forward-one-example
+one_call = shapes_one_call == [tuple(batch.shape[1:])]
+once_per_chunk = BatchedRoundSTE.shapes_seen == [tuple(batch.shape[1:])] * len(batch)
+assert one_call and once_per_chunk  # witness: vmap-forward-one-example
+whole_batch = RoundSTEWithVmap.received == (len(batch), (0,), tuple(batch.shape))
+method_works = torch.equal(vmapped_by_method, torch.round(batch))
+assert whole_batch and method_works  # witness: vmap-method-whole-batch
 assert jvp_message.startswith("You must implement the jvp function")  # witness: jvp-needs-method

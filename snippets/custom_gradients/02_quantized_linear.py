@@ -80,10 +80,15 @@ print("plain round: weight changed by the step:", not torch.equal(plain_before, 
 print("plain round: bias changed by the step:  ", not torch.equal(plain_bias_before, plain.bias))
 print("RoundSTE:    weight changed by the step:", not torch.equal(before, layer.weight))
 
-# Weight decay acts on any .grad that is a tensor, zeros included: the weight shrinks anyway.
+# SGD's weight decay acts on any .grad that is a tensor, zeros included: the weight shrinks anyway.
 decayed, decayed_before, _, _ = one_step(PlainRoundLinear, weight_decay=0.1)
 only_shrunk = torch.allclose(decayed.weight, decayed_before * (1 - 0.1 * 0.1))
-print("plain round, weight_decay=0.1: weight shrunk by lr * decay:", only_shrunk)
+print("plain round, weight_decay=0.1: weight multiplied by 1 - lr * decay:", only_shrunk)
+# A .grad of None is skipped: the same step with decay leaves such a weight alone.
+none_grad = decayed.weight.detach().clone().requires_grad_()
+torch.optim.SGD([none_grad], lr=0.1, weight_decay=0.1).step()
+skipped = none_grad.grad is None and torch.equal(none_grad, decayed.weight)
+print("the same step on a weight whose .grad is None changes it:", not skipped)
 
 # The STE gradient is the gradient an ordinary Linear would get at the rounded weights.
 torch.manual_seed(0)
@@ -108,6 +113,7 @@ assert plain.weight.grad is not None and plain.weight.grad.eq(0).all()  # witnes
 assert torch.equal(plain_before, plain.weight)  # witness: plain-never-learns
 decayed_zero_grad = decayed.weight.grad is not None and decayed.weight.grad.eq(0).all()
 assert decayed_zero_grad and only_shrunk  # witness: decay-still-shrinks
+assert skipped  # witness: none-grad-skipped
 bias_grad_nonzero = bool(plain.bias.grad.abs().sum() > 0)
 assert bias_grad_nonzero and not torch.equal(plain_bias_before, plain.bias)  # witness: bias-learns
 assert ste_is_linear_grad  # witness: ste-grad-is-linear-grad

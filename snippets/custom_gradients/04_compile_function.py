@@ -62,6 +62,29 @@ class SignedScale(torch.autograd.Function):
         return grad_output
 
 
+class DoubleInPlace(torch.autograd.Function):
+    """Doubles its input in place, marks it dirty, and returns that input itself."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        x.mul_(2)
+        return x
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+        ctx.mark_dirty(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        return 2 * grad_output
+
+
+class DoubleInPlaceReturnsResult(DoubleInPlace):
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return x.mul_(2)  # the same tensor in eager, but Dynamo cannot tell
+
+
 graphs = []
 
 
@@ -99,6 +122,25 @@ try:
 except torch._dynamo.exc.Unsupported as error:
     branch_message = str(error).splitlines()[0]
     print("SignedScale:", type(error).__name__, "-", branch_message)
+
+# An in-place Function must return the dirty input itself.
+x_dirty = x.clone().requires_grad_()
+in_place = torch.compile(
+    lambda t: DoubleInPlace.apply(t.clone()).sum(), backend="aot_eager", fullgraph=True
+)
+in_place(x_dirty).backward()
+print("DoubleInPlace compiled, gradient:", x_dirty.grad.tolist())
+try:
+    torch.compile(
+        lambda t: DoubleInPlaceReturnsResult.apply(t.clone()).sum(),
+        backend="aot_eager",
+        fullgraph=True,
+    )(x.clone().requires_grad_())
+except torch._dynamo.exc.Unsupported as error:
+    dirty_message = str(error).splitlines()[0]
+    print("DoubleInPlaceReturnsResult:", type(error).__name__, "-", dirty_message)
+x_dirty_eager = x.clone().requires_grad_()
+DoubleInPlaceReturnsResult.apply(x_dirty_eager.clone()).sum().backward()  # eager accepts it
 
 # Without fullgraph=True the same code runs, cut into several graphs around what Dynamo can't trace.
 graphs.clear()
@@ -154,3 +196,7 @@ assert graphs_for_same_input == 0 and recompiled_each_time  # witness: recompile
 assert compiled_versions == recompile_limit and none_after_limit  # witness: stops-at-limit
 assert "recompile_limit" in limit_warning
 assert torch.allclose(t_last.grad, t_eager.grad)  # witness: correct-after-limit
+assert torch.equal(x_dirty.grad, torch.full_like(x, 2.0))  # witness: mark-dirty-returned
+dirty_refused = "mark_dirty input not returned" in dirty_message
+eager_accepts = torch.equal(x_dirty_eager.grad, torch.full_like(x, 2.0))
+assert dirty_refused and eager_accepts  # witness: mark-dirty-result-refused
