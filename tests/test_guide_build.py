@@ -304,44 +304,6 @@ def test_warnings_show_as_in_a_fresh_process_each_run(tmp_path):
     assert all("once per run" in output for output in outputs)
 
 
-def test_the_server_imports_what_a_gradient_passed_to_backward_needs_before_it_forks(tmp_path):
-    """Autograd imports torch.fx.experimental.symbolic_shapes (sympy, about half a second) the first
-    time a gradient is passed to backward: each child would pay it again, on every edit of such a
-    snippet in `mkdocs serve`. The server imports it once, for code that passes one, and only then."""
-    (tmp_path / "plain").mkdir()
-    (tmp_path / "passed").mkdir()
-    write(tmp_path / "plain" / "loss.py", "import torch\nx = torch.ones(3, requires_grad=True)\nx.sum().backward()\n")
-    write(
-        tmp_path / "passed" / "signal.py",
-        "import torch\nx = torch.ones(3, requires_grad=True)\n(2 * x).backward(torch.ones(3))\n",
-    )
-    source = textwrap.dedent(f"""
-        import os, sys
-        from pathlib import Path
-        from guide_build.core import snippet_server
-        def imported_by(code):
-            child = os.fork()
-            if child == 0:
-                exec(code, {{}})
-                os._exit(10 + ("sympy" in sys.modules))
-            return os.waitpid(child, 0)[1] >> 8 == 11
-        folder = Path({str(tmp_path)!r})
-        print("plain code imports it:", imported_by((folder / "plain" / "loss.py").read_text()))
-        print("passing a gradient imports it:", imported_by((folder / "passed" / "signal.py").read_text()))
-        snippet_server._import_what_it_uses(folder / "plain")
-        print("server, for plain code:", "sympy" in sys.modules)
-        snippet_server._import_what_it_uses(folder / "passed")
-        print("server, for a gradient passed in:", "sympy" in sys.modules)
-        """)
-    ran = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert ran.stdout.splitlines() == [
-        "plain code imports it: False",
-        "passing a gradient imports it: True",
-        "server, for plain code: False",
-        "server, for a gradient passed in: True",
-    ], ran.stderr
-
-
 # --- cache --------------------------------------------------------------------------------------
 
 

@@ -21,7 +21,6 @@ import gc
 import importlib
 import json
 import os
-import re
 import select
 import shutil
 import signal
@@ -49,24 +48,17 @@ _WORK = "root"
 _FROZEN = "tmp"
 
 
-def _words(*words: str) -> re.Pattern:
-    return re.compile("|".join(map(re.escape, words)))
-
-
-# Modules a child would otherwise import itself, imported by the server before it forks the first
-# child whose folder's code matches: a build of a few small snippets does not pay for them. A match
-# missed costs that child the import, never a different output.
+# Modules a child would otherwise import itself (about a second for torch._dynamo, which an
+# optimizer's first step imports, and so do DDP's constructor, FSDP2 and DTensor; a process group
+# alone does not), imported by the server before it forks the first child whose folder mentions
+# one of the words: a build of a few small snippets does not pay for them. A word missed costs
+# that child the import, never a different output.
 _IMPORTED_WHEN_USED = {
-    # About a second: an optimizer's first step imports it, and so do DDP's constructor, FSDP2 and
-    # DTensor (a process group alone does not).
-    "torch._dynamo": _words(
+    "torch._dynamo": (
         *("optim", "compile", "export", "dynamo", "custom_op", "library"),
         *("DistributedDataParallel", "fully_shard", "distributed.tensor", "DTensor", "device_mesh"),
     ),
-    # Half a second (sympy): autograd imports it to compare a gradient passed in with the output's
-    # shape. torch._dynamo imports it too.
-    "torch.fx.experimental.symbolic_shapes": re.compile(r"\.backward\(\s*[^\s)]|autograd\.(grad|backward)\(|gradcheck"),
-    "matplotlib.pyplot": _words("matplotlib"),  # figures; each snippet chooses the backend, lazily
+    "matplotlib.pyplot": ("matplotlib",),  # figures; each snippet chooses the backend, lazily
 }
 
 
@@ -184,12 +176,12 @@ def _start(request: dict) -> _Job:
 
 
 def _import_what_it_uses(folder: Path) -> None:
-    missing = {name: uses for name, uses in _IMPORTED_WHEN_USED.items() if name not in sys.modules}
+    missing = {name: words for name, words in _IMPORTED_WHEN_USED.items() if name not in sys.modules}
     if not missing:
         return
     text = "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in folder.rglob("*.py"))
-    for name, uses in missing.items():
-        if uses.search(text):
+    for name, words in missing.items():
+        if any(word in text for word in words):
             importlib.import_module(name)
 
 
