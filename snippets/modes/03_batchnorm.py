@@ -89,12 +89,26 @@ except ValueError as error:
     untracked_message = f"{type(error).__name__}: {error}"
 print("without running statistics, in evaluation mode:", untracked_message.split(",")[0])
 # The refusal is F.batch_norm's check, made before the kernel runs. The kernel alone (on the CPU
-# here) would compute it: x minus its own mean is 0, so the output is the bias alone.
-one_value, weight, bias = torch.tensor([[3.0]]), torch.tensor([2.0]), torch.tensor([0.5])
-kernel_out = torch.batch_norm(  # no running statistics; training=True, momentum, eps, no cuDNN
-    one_value, weight, bias, None, None, True, 0.1, 1e-5, False
-)
-print("the kernel alone, one value per channel, bias 0.5:", round(kernel_out.item(), 3))
+# here) would accept one value per channel and update the running statistics with it; the
+# unbiased variance of one value divides 0 by n - 1 = 0, so the running variance becomes NaN.
+fresh = nn.BatchNorm1d(2)  # the default layer: running statistics, momentum 0.1
+with torch.no_grad():
+    torch.batch_norm(  # what F.batch_norm calls after its check; training=True, no cuDNN
+        torch.tensor([[3.0, -1.0]]),  # shape (1, C): one value per channel
+        fresh.weight,
+        fresh.bias,
+        fresh.running_mean,
+        fresh.running_var,
+        True,
+        fresh.momentum,
+        fresh.eps,
+        False,
+    )
+running_var_is_nan = bool(torch.isnan(fresh.running_var).all())
+eval_after_nan = fresh.eval()(torch.tensor([[3.0, -1.0], [0.0, 1.0]]))  # a later prediction
+eval_is_nan = bool(torch.isnan(eval_after_nan).all())
+print("the kernel alone, one value per channel: running variance", fresh.running_var.tolist())
+print("later evaluation-mode output:", eval_after_nan.tolist())
 
 # The statistics are over batch and spatial positions: one sequence or one image is enough.
 one_example = {
@@ -132,4 +146,4 @@ assert untracked_message.startswith(
     "ValueError: Expected more than 1 value per channel"
 )  # witness: untracked-eval-refuses-one
 assert all(one_example_trains)  # witness: one-image-trains
-assert abs(kernel_out.item() - 0.5) < 1e-3  # witness: check-before-kernel
+assert running_var_is_nan and eval_is_nan  # witness: check-before-kernel

@@ -28,11 +28,10 @@ layers = {
 differs = {}
 for name, (layer, shape) in layers.items():
     x = torch.randn(shape).to(device)
-    # Copies, since a training pass may update running statistics. The evaluation pass runs
-    # under inference_mode, as a prediction would: some layers also read the grad mode.
+    # Copies, since a training pass may update running statistics. Both passes run with autograd
+    # on, so that only the flag differs: some layers also read the grad mode.
     in_training = copy.deepcopy(layer).to(device).train()(x)
-    with torch.inference_mode():
-        in_eval = copy.deepcopy(layer).to(device).eval()(x)
+    in_eval = copy.deepcopy(layer).to(device).eval()(x)
     differs[name] = not torch.allclose(in_training, in_eval, atol=1e-5)
     print(f"{name:41} {'differs' if differs[name] else 'same'}")
 

@@ -39,8 +39,9 @@ print(
     no_grad_still_random,
 )
 
-# The exception: a layer may read both. In evaluation mode with autograd off, TransformerEncoder
-# takes its fast path, which skips padded positions and returns zeros there.
+# The exception: a layer may read both. In evaluation mode, with autograd off or nothing requiring
+# grad (and batch_first=True, among other conditions), TransformerEncoder takes its fast path,
+# which skips padded positions and returns zeros there.
 torch.manual_seed(0)
 layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
 encoder = nn.TransformerEncoder(layer, num_layers=1).to(device).eval()
@@ -51,11 +52,24 @@ with warnings.catch_warnings():  # the fast path warns that nested tensors are a
     recorded = encoder(src, src_key_padding_mask=padding)
     with torch.no_grad():
         not_recorded = encoder(src, src_key_padding_mask=padding)
+        fast_path_was = torch.backends.mha.get_fastpath_enabled()
+        torch.backends.mha.set_fastpath_enabled(False)  # control: the same call, no fast path
+        try:
+            without_fast_path = encoder(src, src_key_padding_mask=padding)
+        finally:
+            torch.backends.mha.set_fastpath_enabled(fast_path_was)
+    encoder.requires_grad_(False)  # autograd on, but nothing requires grad: the fast path again
+    frozen, frozen_grad_on = encoder(src, src_key_padding_mask=padding), torch.is_grad_enabled()
+    encoder.requires_grad_(True)
 padded_recorded = recorded[padding].abs().max().item()
 padded_not_recorded = not_recorded[padding].abs().max().item()
+padded_without_fast_path = without_fast_path[padding].abs().max().item()
+padded_frozen = frozen[padding].abs().max().item()
 unpadded_close = torch.allclose(recorded[~padding], not_recorded[~padding], atol=1e-5)
 print(f"encoder in eval mode, padded positions: largest |output| {padded_recorded:.3f}", end="")
 print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_close}")
+print(f"under no_grad without the fast path {padded_without_fast_path:.3f}", end="")
+print(f"; autograd on, parameters frozen {padded_frozen}")
 
 
 # 3. The functional form takes the mode as an argument, and its default is training=True.
@@ -80,6 +94,8 @@ assert eval_fills_grad  # witness: eval-fills-grad
 assert no_grad_requires_grad is False
 assert no_grad_still_random  # witness: no-grad-still-drops
 assert padded_recorded > 0.1 and padded_not_recorded == 0.0  # witness: encoder-reads-both
+assert padded_without_fast_path > 0.1  # witness: fast-path-off-no-zeros
+assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
 assert unpadded_close  # witness: encoder-reads-both-unpadded
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode
 assert not aware_drops_in_eval  # witness: training-argument

@@ -68,16 +68,23 @@ clone_works = head.weight.grad is not None and not features_inference.clone().is
 print("after clone():", clone_works)
 
 # Their booleans point opposite ways: set_grad_enabled(False) stops recording, like no_grad;
-# inference_mode(False) leaves it on. A shared function passes training and not training.
+# inference_mode(False) turns it on, like set_grad_enabled(True), even inside no_grad.
 with torch.set_grad_enabled(False):
     off = backbone(x)
 with torch.inference_mode(False):
     on = backbone(x)
+with torch.no_grad(), torch.inference_mode(False):  # the inner switch wins
+    on_inside_no_grad = backbone(x)
 boolean_switches = (
-    not off.requires_grad and off.grad_fn is None and on.requires_grad and not on.is_inference()
+    not off.requires_grad
+    and off.grad_fn is None
+    and on.requires_grad
+    and not on.is_inference()
+    and on_inside_no_grad.grad_fn is not None
 )
 print("set_grad_enabled(False) records:", off.requires_grad, end="")
-print(" | inference_mode(False) records:", on.requires_grad)
+print(" | inference_mode(False) records:", on.requires_grad, end="")
+print(", inside no_grad too:", on_inside_no_grad.grad_fn is not None)
 
 assert (
     not features_no_grad.requires_grad and not features_inference.requires_grad

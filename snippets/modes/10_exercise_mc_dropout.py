@@ -69,8 +69,9 @@ for name, (layer, run) in passes.items():
     built_in_stays_off.append(off and on)
     print(f"{name}: same output twice after enable_dropout_only {off}, after train() {not on}")
 
-# TransformerEncoderLayer's fast path, taken in evaluation mode with autograd off (or with no
-# parameter requiring grad), applies no dropout, even with its Dropout submodules in training mode.
+# TransformerEncoderLayer's fast path, taken in evaluation mode with autograd off or no tensor
+# requiring grad (and batch_first=True, among other conditions), applies no dropout, even with its
+# Dropout submodules in training mode.
 torch.manual_seed(0)
 encoder_layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True).to(device)
 enable_dropout_only(encoder_layer)
@@ -83,10 +84,24 @@ for name, context in (
 ):
     with context():
         same_twice[name] = torch.equal(encoder_layer(tokens), encoder_layer(tokens))
+fast_path_was = torch.backends.mha.get_fastpath_enabled()
+torch.backends.mha.set_fastpath_enabled(False)  # control: no fast path, so dropout applies
+try:
+    with torch.no_grad():
+        same_twice["no_grad, fast path off"] = torch.equal(
+            encoder_layer(tokens), encoder_layer(tokens)
+        )
+finally:
+    torch.backends.mha.set_fastpath_enabled(fast_path_was)
 encoder_layer.requires_grad_(False)
 same_twice["grad enabled, frozen"] = torch.equal(encoder_layer(tokens), encoder_layer(tokens))
+tracked_tokens = tokens.clone().requires_grad_(True)  # the input counts too
+same_twice["grad enabled, frozen, input requires grad"] = torch.equal(
+    encoder_layer(tracked_tokens), encoder_layer(tracked_tokens)
+)
 print("TransformerEncoderLayer after enable_dropout_only, same output twice:")
-print(" | ".join(f"{name} {same}" for name, same in same_twice.items()))
+for name, same in same_twice.items():
+    print(f"  {name}: {same}")
 
 assert samples_shape == (100, 5, 1)
 assert bool((spread > 0).all())
@@ -98,5 +113,7 @@ assert same_twice == {  # witness: fast-path-skips-dropout
     "inference_mode": True,
     "no_grad": True,
     "grad enabled": False,
+    "no_grad, fast path off": False,
     "grad enabled, frozen": True,
+    "grad enabled, frozen, input requires grad": False,
 }
