@@ -72,8 +72,9 @@ with torch.no_grad():
     broken.weight.sub_(1.0)
 # ...but the graph leads from the loss to the input only: the weight's .grad stays None.
 (broken(x) * torch.randn(4, 3).to(device)).sum().backward()
+input_reached = x.grad is not None  # this backward ran, and reached the input
 print("same output as MyLinear:", same_output, " output depends on the weight:", depends_on_weight)
-print("after backward: input .grad set:", x.grad is not None, " weight .grad:", broken.weight.grad)
+print("after backward: input .grad set:", input_reached, " weight .grad:", broken.weight.grad)
 
 
 class ScaleNoWeightGrad(torch.autograd.Function):
@@ -90,11 +91,15 @@ class ScaleNoWeightGrad(torch.autograd.Function):
         return grad_output * w, None
 
 
+x_own = torch.randn(4, 5).to(device).requires_grad_()  # a leaf of its own, not x
 w = torch.randn(5).to(device).requires_grad_()
-scaled = ScaleNoWeightGrad.apply(x, w)
-w_recorded = any(getattr(f, "variable", None) is w for f, _ in scaled.grad_fn.next_functions)
+scaled = ScaleNoWeightGrad.apply(x_own, w)
+# w's node in the graph (AccumulateGrad, which would add to w.grad): record what it receives.
+w_node = next(f for f, _ in scaled.grad_fn.next_functions if getattr(f, "variable", None) is w)
+w_node_received = []
+w_node.register_prehook(lambda grads: w_node_received.append(grads))
 scaled.sum().backward()
-print("w is recorded in the graph:", w_recorded, " after backward, w .grad:", w.grad)
+print("backward reached w's node, which received:", w_node_received, " w .grad:", w.grad)
 
 # Errors raised by the module itself pass through unwrapped: nn.Embedding wants integer indices,
 # and check_module feeds it floats.
@@ -105,11 +110,27 @@ except RuntimeError as error:  # not an AssertionError from the helper
     module_error = f"{type(error).__name__}: {error}".split(";")[0]
 print(module_error)
 
+
+class WantsThreeFeatures(nn.Module):
+    """Checks its input with an assert of its own."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.shape[-1] == 3, "expected 3 features"
+        return x
+
+
+try:  # its AssertionError comes through too, and names neither the module nor a check
+    check_module(WantsThreeFeatures(), input_shape=(4, 5), expected_output_shape=(4, 5))
+    own_assert = ""
+except AssertionError as error:
+    own_assert = str(error)
+print("AssertionError:", own_assert)
+
 assert centered.trained == [] and linear.trained == ["bias", "weight"]  # witness: reports
 assert message == "DataMyLinear: no gradient reached ['bias', 'weight']" and left_as_found
 assert same_output  # witness: data-output-correct
-assert x.grad is not None  # backward ran, and reached the input
-assert depends_on_weight and broken.weight.grad is None  # witness: none-unreached
-assert w_recorded and w.grad is None  # witness: custom-backward-none
+assert depends_on_weight and input_reached and broken.weight.grad is None  # witness: none-unreached
+assert w_node_received == [(None,)] and w.grad is None  # witness: custom-backward-none
 assert module_error.startswith("RuntimeError: Expected tensor")  # witness: module-errors-pass
+assert own_assert == "expected 3 features"  # witness: module-assert-passes
 assert shape_message == "MyLinear: output shape (4, 4), expected (4, 3)"

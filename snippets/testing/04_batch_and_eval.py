@@ -65,7 +65,19 @@ sequence_first, batch_first = (
 sequence_first_message = failure(sequence_first, (6, 4, 8))
 batch_first_passes = failure(batch_first, (4, 6, 8)) == ""
 false_alarm = sequence_first_message.endswith("alone than in a batch of 6")  # 6 = sequence length
+# Cut along dim 1, its real batch, the sequence-first layer agrees within the helper's tolerance
+# (not bit for bit: a batched kernel may round differently from a single example).
+tolerances = {k: inspect.signature(check_module).parameters[k].default for k in ("atol", "rtol")}
+x = torch.randn(6, 4, 8).to(device)
+sequence_first.eval()
+with torch.no_grad():
+    batched = sequence_first(x)
+    alone_agrees = all(
+        torch.allclose(sequence_first(x[:, i : i + 1]), batched[:, i : i + 1], **tolerances)
+        for i in range(4)
+    )
 print("sequence-first TransformerEncoderLayer ->", sequence_first_message)
+print("cut along dim 1, each example agrees alone:", alone_agrees, " tolerances:", tolerances)
 print("batch_first=True passes:", batch_first_passes)
 f_dropout_default = inspect.signature(F.dropout).parameters["training"].default
 print("F.dropout's default for training:", f_dropout_default)
@@ -74,6 +86,6 @@ assert batch_message.endswith(  # witness: batch-mean-leaks
     "example 0 gives a different output alone than in a batch of 4"
 )
 assert dropout_message == "AlwaysDropout: two forward passes differ in eval mode"
-assert false_alarm and batch_first_passes  # witness: sequence-first-false-alarm
+assert false_alarm and alone_agrees and batch_first_passes  # witness: sequence-first-false-alarm
 assert f_dropout_default is True  # witness: f-dropout-default
 assert fixed_pass and dropout_fixes  # witness: dropout-fixes

@@ -74,6 +74,9 @@ exact_reports = [
     outcome(check_low_precision, m, (4, 8), tolerance=0.0, device=device) for m in selecting
 ]
 print(*exact_reports, sep="\n")
+# A control: LeakyReLU(0.01) scales by a number that is not a power of two, which rounds.
+inexact = outcome(check_low_precision, nn.LeakyReLU(0.01), (4, 8), tolerance=0.0, device=device)
+print(inexact)
 
 # bfloat16 keeps float32's range, float16 does not: a small epsilon survives only in the first.
 tiny = 1e-8
@@ -88,6 +91,9 @@ assert autocast_dtype == torch.bfloat16  # witness: autocast-hides
 assert passes.startswith("Sequential: torch.bfloat16 output within 0.02")  # witness: honest-passes
 assert rounding_unit == 2**-8 and tolerance_default == 0.02
 assert too_strict.startswith("AssertionError: Sequential: relative error")  # witness: strict-fails
-assert all(r.endswith("(relative error 0e+00)") for r in exact_reports)  # witness: selecting-exact
+exact = all(r.endswith("(relative error 0e+00)") for r in exact_reports)
+assert exact and inexact.startswith(  # witness: selecting-exact
+    "AssertionError: LeakyReLU: relative error"
+)
 assert torch.tensor(tiny, dtype=torch.bfloat16).item() > 0  # witness: bf16-keeps-range
 assert torch.tensor(tiny, dtype=torch.float16).item() == 0.0  # witness: fp16-underflows

@@ -33,8 +33,19 @@ class RoundedLastFeature(nn.Module):
         return self.linear(x[:, :-1]) + torch.round(x[:, -1:])
 
 
+class DetachedLastFeature(nn.Module):
+    """Uses its last feature, scaled by 2, through detach(): autograd does not record that path."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features - 1, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x[:, :-1]) + 2.0 * x[:, -1:].detach()
+
+
 def unused_features(module: nn.Module, input_shape: tuple[int, int]) -> list[int]:
-    """Indices of input features that no output depends on (zero gradient for every example)."""
+    """Indices of input features whose gradient is zero for every example of a random batch."""
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(input_shape, generator=generator).to(device).requires_grad_()
     output = module(x)
@@ -62,7 +73,18 @@ shifted[:, -1] += 1.0  # the last feature only
 with torch.no_grad():
     last_changes_output = not torch.equal(rounded(x), rounded(shifted))
 print("zero gradient for RoundedLastFeature:", zero_slope, " output changes:", last_changes_output)
+# A path autograd does not record (.data, detach(), a custom backward) gives zero too, although
+# the true slope is not zero: here a finite difference in the last feature finds a slope of 2.
+detached = DetachedLastFeature(5, 3).to(device)
+unrecorded = unused_features(detached, (4, 5))
+step = 1e-2
+with torch.no_grad():
+    nudged = x.clone()
+    nudged[:, -1] += step
+    slope = ((detached(nudged) - detached(x)) / step).mean().item()
+print(f"zero gradient for DetachedLastFeature: {unrecorded}  finite-difference slope: {slope:.2f}")
 
 assert checks_passed == 5  # witness: passes-all-checks
 assert unused_buggy == [4] and unused_linear == []  # witness: last-feature-unused
 assert zero_slope == [4] and last_changes_output  # witness: zero-slope-still-used
+assert unrecorded == [4] and abs(slope - 2.0) < 1e-2  # witness: unrecorded-path-zero
