@@ -690,6 +690,27 @@ def test_witnesses_are_read_from_emphasis_and_resolved_to_labelled_assertions(wi
     assert witnesses.labelled_assertions("snippets/c/01_w.py")["total-is-three"].line == 5
 
 
+def test_a_label_on_two_assertions_is_reported_with_both_lines(tmp_path, monkeypatch):
+    """A run records one line per label as run, so a second assertion with the label (another
+    device's branch, say) would share the first one's check mark without ever running."""
+    from guide_build.core import witnesses
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "c").mkdir(parents=True)
+    write(
+        tmp_path / "snippets" / "c" / "01_twice.py",
+        """
+        import torch
+        on_cuda = torch.cuda.is_available()
+        assert 1 + 1 == 2  # witness: sums
+        if on_cuda:
+            assert 2 + 2 == 4  # witness: sums
+        """,
+    )
+    [witness] = witnesses.find_witnesses('*sums*{ data-witness="c/01_twice.py:sums" }\n', "docs/p.md")
+    assert "is on more than one assertion of snippets/c/01_twice.py (lines 3, 5)" in witnesses.witness_error(witness)
+
+
 def test_markers_turn_claims_and_witnesses_into_plain_text_with_a_note(witnessed_snippet):
     from guide_build.core import markers
 

@@ -23,7 +23,7 @@ import functools
 import io
 import re
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from guide_build.core.claims import CLAIM_RE, ProseCheck, blank_fenced_blocks
@@ -49,6 +49,7 @@ class LabelledAssertion:
     label: str
     line: int  # the assertion's first line in the snippet file
     source: str  # the assertion, as written
+    other_lines: tuple[int, ...] = ()  # further assertions with the same label: an error
 
 
 def find_witnesses(markdown: str, page: str) -> list[Witness]:
@@ -114,7 +115,10 @@ def _labelled_assertions(path: str, mtime_ns: int, size: int) -> dict[str, Label
             continue
         line = token.start[0]
         node = _assertion_on(line, assertion_lines)
-        if node is not None:
+        first = found.get(match["label"])
+        if node is not None and first is not None and first.source:
+            found[match["label"]] = replace(first, other_lines=(*first.other_lines, node.lineno))
+        elif node is not None:
             text = "\n".join(lines[node.lineno - 1 : node.end_lineno])
             found[match["label"]] = LabelledAssertion(match["label"], node.lineno, text.strip())
         else:
@@ -161,6 +165,13 @@ def witness_error(witness: Witness) -> str | None:
         return (
             f"{witness.where}: the label {witness.label!r} in {witness.snippet_path}:{assertion.line} "
             "is not on an assert statement"
+        )
+    if assertion.other_lines:
+        lines = ", ".join(str(line) for line in (assertion.line, *assertion.other_lines))
+        return (
+            f"{witness.where}: the label {witness.label!r} is on more than one assertion of "
+            f"{witness.snippet_path} (lines {lines}): the build records only one of them as run, so "
+            "give each its own label, or join them into one assertion"
         )
     return None
 
