@@ -62,6 +62,18 @@ def test_no_page_shows_a_traceback(site):
     assert pages == []
 
 
+def test_no_page_shows_a_code_fence_as_text(site):
+    """A fence whose first line Markdown cannot read (```python notest) comes out as a paragraph,
+    and the next fence then swallows the prose that follows it into a code block."""
+    shown = {}
+    for path in site.rglob("*.html"):
+        tree = lxml.html.fromstring(path.read_bytes())
+        fences = [text for text in tree.xpath("//article//p/text()") if "```" in text]
+        if fences:
+            shown[str(path.relative_to(site))] = fences[0].strip()[:80]
+    assert shown == {}
+
+
 SOURCE_RE = re.compile(r'<(?:script|img|iframe)\b[^>]*\ssrc="([^"]*)"')
 STYLESHEET_RE = re.compile(r'<link\b(?=[^>]*\brel="(?:stylesheet|preload|icon)")[^>]*\bhref="([^"]*)"')
 CSS_URL_RE = re.compile(r"url\(['\"]?([^)'\"]+)")
