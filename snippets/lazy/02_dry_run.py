@@ -74,8 +74,17 @@ cast(torch.zeros(2, 20, dtype=torch.float64))
 print(f"cast to float64 before the dry run: still {cast_type}, then", cast[0].weight.dtype)
 # Not every cast method is on the placeholder's list: bfloat16() is not, but .to(bfloat16) is.
 casts = ("half", "float", "double", "bfloat16", "char", "short", "int", "long", "byte", "bool")
-allowed = UninitializedParameter._allowed_methods  # private: the list the placeholder lets through
-allowed_casts = [name for name in casts if getattr(torch.Tensor, name) in allowed]
+
+
+def lets_through(cast_name: str) -> bool:
+    try:
+        getattr(UninitializedParameter(), cast_name)()
+    except ValueError:  # "Attempted to use an uninitialized parameter in <method ...>"
+        return False
+    return True
+
+
+allowed_casts = [name for name in casts if lets_through(name)]
 print("cast methods a placeholder lets through:", ", ".join(allowed_casts))
 try:
     nn.Sequential(nn.LazyLinear(4)).bfloat16()
@@ -196,8 +205,12 @@ with torch.no_grad():  # zero mean per feature: normalized with this batch's own
 print("  modes restored:", untracked_restored, "| two examples: batch statistics", uses_batch_stats)
 # It needs more than one value per channel, and an image's pixels count: one image is enough.
 images = nn.Sequential(nn.LazyConv2d(4, 3), nn.LazyBatchNorm2d(track_running_stats=False))
-dry_run(images.to(device), torch.zeros(1, 3, 8, 8, device=device))
-one_image_works = type(images[1]) is nn.BatchNorm2d
+one_image = torch.zeros(1, 3, 8, 8, device=device)
+dry_run(images.to(device), one_image)
+with torch.no_grad():
+    one_image_output = images.eval()(one_image)  # now an ordinary forward pass in eval mode
+images.train()
+one_image_works = one_image_output.shape == (1, 4, 6, 6) and bool(one_image_output.isfinite().all())
 print("track_running_stats=False, one 3x8x8 image in eval mode:", type(images[1]).__name__)
 
 # The helper restores each module's own mode: a batch norm frozen on purpose stays frozen...

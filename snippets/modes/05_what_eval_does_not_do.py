@@ -41,10 +41,12 @@ print(
 
 # The exception: a layer may read both. In evaluation mode, with autograd off or nothing requiring
 # grad (and batch_first=True, among other conditions), TransformerEncoder takes its fast path,
-# which skips padded positions and returns zeros there.
+# which packs the sequences into a nested tensor without the padded positions, and returns zeros
+# there.
 torch.manual_seed(0)
 layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
 encoder = nn.TransformerEncoder(layer, num_layers=1).to(device).eval()
+unpacked = nn.TransformerEncoder(layer, num_layers=1, enable_nested_tensor=False).to(device).eval()
 src = torch.randn(2, 4, 8).to(device)
 padding = torch.tensor([[False, False, True, True], [False] * 4], device=device)  # True: padded
 with warnings.catch_warnings():  # the fast path warns that nested tensors are a prototype
@@ -58,17 +60,20 @@ with warnings.catch_warnings():  # the fast path warns that nested tensors are a
             without_fast_path = encoder(src, src_key_padding_mask=padding)
         finally:
             torch.backends.mha.set_fastpath_enabled(fast_path_was)
+        without_nesting = unpacked(src, src_key_padding_mask=padding)  # the same weights, unpacked
     encoder.requires_grad_(False)  # autograd on, but nothing requires grad: the fast path again
     frozen, frozen_grad_on = encoder(src, src_key_padding_mask=padding), torch.is_grad_enabled()
     encoder.requires_grad_(True)
 padded_recorded = recorded[padding].abs().max().item()
 padded_not_recorded = not_recorded[padding].abs().max().item()
 padded_without_fast_path = without_fast_path[padding].abs().max().item()
+padded_without_nesting = without_nesting[padding].abs().max().item()
 padded_frozen = frozen[padding].abs().max().item()
 unpadded_close = torch.allclose(recorded[~padding], not_recorded[~padding], atol=1e-5)
 print(f"encoder in eval mode, padded positions: largest |output| {padded_recorded:.3f}", end="")
 print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_close}")
 print(f"under no_grad without the fast path {padded_without_fast_path:.3f}", end="")
+print(f", with enable_nested_tensor=False {padded_without_nesting:.3f}", end="")
 print(f"; autograd on, parameters frozen {padded_frozen}")
 
 
@@ -94,7 +99,9 @@ assert eval_fills_grad  # witness: eval-fills-grad
 assert no_grad_requires_grad is False
 assert no_grad_still_random  # witness: no-grad-still-drops
 assert padded_recorded > 0.1 and padded_not_recorded == 0.0  # witness: encoder-reads-both
-assert padded_without_fast_path > 0.1  # witness: fast-path-off-no-zeros
+assert (
+    padded_without_fast_path > 0.1 and padded_without_nesting > 0.1
+)  # witness: fast-path-off-no-zeros
 assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
 assert unpadded_close  # witness: encoder-reads-both-unpadded
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode
