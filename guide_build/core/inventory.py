@@ -37,12 +37,13 @@ class PageCounts:
 
 def count_page(src_uri: str, markdown: str, title: str | None = None) -> PageCounts:
     snippets = sorted(set(whole_file_includes(markdown)))
+    claims, witnessed = _statements(src_uri, markdown)
     return PageCounts(
         title=title or page_title(markdown) or src_uri,
         src_uri=src_uri,
         examples=len(snippets),
-        claims=_statements(src_uri, markdown)[0],
-        witnessed=_statements(src_uri, markdown)[1],
+        claims=claims,
+        witnessed=witnessed,
         assertions=sum(assertions_in(Path(snippet)) for snippet in snippets),
         exercises=sum("_exercise_" in Path(snippet).name for snippet in snippets),
     )
