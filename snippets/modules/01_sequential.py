@@ -28,10 +28,11 @@ slice_shares_layers = front[0] is model[0]  # the same layer objects, not copies
 print(f"model[:2] is a {front_type}; it maps X to shape {hidden_shape}")
 print("the slice holds the model's own layers:", slice_shares_layers)
 
-parameter_count = sum(p.numel() for p in model.parameters())
+parameter_count = sum(p.numel() for p in model.parameters())  # numbers, not tensors
 names = [name for name, _ in model.named_parameters()]
+parameter_tensor_count = len(names)
 parameter_names = ", ".join(names)
-print("parameters:", parameter_names, "->", parameter_count, "numbers")
+print(f"{parameter_tensor_count} parameters: {parameter_names} -> {parameter_count} numbers")
 
 # Given an OrderedDict, a Sequential names its layers by the keys instead of by position.
 named = nn.Sequential(OrderedDict(hidden=nn.Linear(8, 32), act=nn.ReLU(), output=nn.Linear(32, 4)))
@@ -45,7 +46,7 @@ assert layer_count == 3
 assert same_as_by_hand  # witness: layers-in-turn
 assert front_type == "Sequential"  # witness: slice-is-sequential
 assert slice_shares_layers and front[0].weight is model[0].weight  # witness: slice-shares
-assert names == ["0.weight", "0.bias", "2.weight", "2.bias"]
+assert names == ["0.weight", "0.bias", "2.weight", "2.bias"] and parameter_tensor_count == 4
 assert parameter_count == (8 * 32 + 32) + (32 * 4 + 4) == 420
 assert named_parameter_names == "hidden.weight, hidden.bias, output.weight, output.bias"
 assert named_type == "Linear"

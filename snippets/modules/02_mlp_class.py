@@ -1,6 +1,7 @@
 """The same network as a class: layers are created in __init__, used in forward."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -14,7 +15,7 @@ class MLP(nn.Module):
         self.output = nn.Linear(d_hidden, d_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(torch.relu(self.hidden(x)))
+        return self.output(F.relu(self.hidden(x)))
 
 
 # --8<-- [end:class]
@@ -30,10 +31,16 @@ parameter_names = ", ".join(names)
 parameter_count = sum(p.numel() for p in model.parameters())
 print("parameters:", parameter_names, "->", parameter_count, "numbers")
 child_names = [name for name, _ in model.named_children()]
-relu_in_printout = "ReLU" in str(model)  # torch.relu is a call in forward, not a child
-# nn.Module.__init__ creates the registries that assignment fills (internal attributes).
+relu_in_printout = "ReLU" in str(model)  # F.relu is a call in forward, not a child
+
+# nn.Module.__init__ creates the registries that assignment fills (internal attributes):
+# an MLP object whose __init__ has not run yet lacks them, and nn.Module.__init__ adds them.
 registries = {"_parameters", "_buffers", "_modules"}
-has_registries = registries <= vars(model).keys()
+bare = MLP.__new__(MLP)
+before_init = sorted(registries & vars(bare).keys())
+nn.Module.__init__(bare)
+after_init = sorted(registries & vars(bare).keys())
+print("registries before nn.Module.__init__:", before_init, " after:", after_init)
 
 
 # Forgetting super().__init__() fails at the first module assignment.
@@ -52,6 +59,6 @@ assert output_shape == (2, 4)
 assert names == ["hidden.weight", "hidden.bias", "output.weight", "output.bias"]
 assert child_names == ["hidden", "output"]  # witness: children-by-attribute
 assert not relu_in_printout  # witness: relu-not-printed
-assert has_registries  # witness: init-creates-registries
+assert (before_init, after_init) == ([], sorted(registries))  # witness: init-creates-registries
 assert parameter_count == 420
 assert message.startswith("cannot assign module before Module.__init__() call")

@@ -32,39 +32,61 @@ print(
     "after handle.remove()",
 )
 
-# A pre-hook may replace the inputs, a forward hook the output: here (0 + 1) * 10.
+# A pre-hook may replace the inputs, a forward hook the output: called, (1 + 1) * 10 = 20.
+# A direct forward returns the 1 unchanged: 2 would mean the pre-hook ran, 10 the forward hook.
 identity = nn.Identity()
 identity.register_forward_pre_hook(lambda module, inputs: (inputs[0] + 1,))
 identity.register_forward_hook(lambda module, inputs, output: output * 10)
-zero = torch.zeros(1, device=device)
-through_call, through_forward = identity(zero).item(), identity.forward(zero).item()
+one = torch.ones(1, device=device)
+through_call, through_forward = identity(one).item(), identity.forward(one).item()
 print(f"Identity with hooks: called {through_call:g}, forward called directly {through_forward:g}")
 
 # PyTorch's own features use hooks too. A lazy layer infers its input size in a forward pre-hook,
-# so calling its forward directly meets a weight that does not exist yet.
+# so calling its forward directly meets a weight that has no shape or values yet.
 lazy = nn.LazyLinear(4).to(device)
-lazy_pre_hooks = len(lazy._forward_pre_hooks)  # an internal registry, read here to show the hook
+hooks_before = len(lazy._forward_pre_hooks)  # an internal registry, read here to show the hook
 try:
     lazy.forward(X)
 except ValueError as error:
     message = str(error).split(". ")[0]
     print(f"{type(error).__name__}: {message}.")
-lazy(X)  # through __call__: the pre-hook sizes the weight, then forward runs
+lazy(X)  # through __call__: the pre-hook sizes the weight, then removes itself; forward runs
+hooks_after = len(lazy._forward_pre_hooks)
 lazy_weight_shape = tuple(lazy.weight.shape)
 lazy_type = type(lazy).__name__
 print(f"after lazy(X): a {lazy_type} with weight of shape {lazy_weight_shape}")
+print("forward pre-hooks before and after the first call:", hooks_before, hooks_after)
+
+# Without that hook (_initialize_hook is internal), calling the layer fails like forward did.
+unhooked = nn.LazyLinear(4).to(device)
+unhooked._initialize_hook.remove()
+try:
+    unhooked(X)
+    unhooked_message = ""
+except ValueError as error:
+    unhooked_message = str(error)
+print("a lazy layer without its pre-hook, called:", unhooked_message.split(" in ")[0])
+unhooked_fails = unhooked_message.startswith("Attempted to use an uninitialized parameter")
 
 # Pruning also works in a forward pre-hook: it recomputes weight from weight_orig and a mask.
+# Change weight_orig, as an optimizer step does: forward alone still uses the old weight.
 pruned = nn.Linear(8, 4).to(device)
 prune.l1_unstructured(pruned, "weight", amount=0.5)
 pruning_hooks = [type(hook).__name__ for hook in pruned._forward_pre_hooks.values()]
+with torch.no_grad():
+    pruned.weight_orig.mul_(3)
+stale = pruned.forward(X)  # uses the weight computed when pruning was applied
+fresh = pruned(X)  # the pre-hook recomputes weight first
+recomputed = torch.equal(pruned.weight, pruned.weight_orig * pruned.weight_mask)
 print("forward pre-hooks after pruning:", pruning_hooks)
+print("after changing weight_orig, forward and a call agree:", torch.allclose(stale, fresh))
 
 assert hook_runs_after_call == 1 and hook_runs_after_forward == 1  # witness: forward-skips-hook
 assert hook_runs_after_remove == 1  # witness: handle-removes
 assert seen == [(2, 4)]
-assert (through_call, through_forward) == (10, 0)  # witness: hooks-replace
-assert lazy_pre_hooks == 1  # witness: lazy-pre-hook
+assert (through_call, through_forward) == (20, 1)  # witness: hooks-replace
 assert message.startswith("Attempted to use an uninitialized parameter")
-assert pruning_hooks == ["L1Unstructured"]  # witness: prune-pre-hook
+assert (hooks_before, hooks_after, unhooked_fails) == (1, 0, True)  # witness: lazy-pre-hook
+assert pruning_hooks == ["L1Unstructured"]
+assert not torch.allclose(stale, fresh) and recomputed  # witness: prune-pre-hook
 assert lazy_weight_shape == (4, 8) and lazy_type == "Linear"

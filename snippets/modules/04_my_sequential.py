@@ -32,6 +32,10 @@ X = torch.randn(2, 8).to(device)
 same_outputs = torch.allclose(mine(X), reference(X))
 parameter_count = sum(p.numel() for p in mine.parameters())
 registered_order = list(mine._modules)  # internal: the dict add_module fills, in insertion order
+probe = MySequential()
+probe.add_module("b", nn.ReLU())
+probe.add_module("a", nn.Tanh())  # added second, though "a" sorts first
+probe_order = list(probe._modules)
 print(
     "same state_dict keys:",
     same_keys,
@@ -40,8 +44,9 @@ print(
     " parameters:",
     parameter_count,
 )
+print("names in _modules, in the order added:", registered_order, probe_order)
 
 assert same_keys  # witness: same-keys
 assert same_outputs  # witness: same-outputs
-assert registered_order == ["0", "1", "2"]  # witness: modules-in-order
+assert (registered_order, probe_order) == (["0", "1", "2"], ["b", "a"])  # witness: modules-in-order
 assert parameter_count == 420

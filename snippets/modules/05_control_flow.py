@@ -8,26 +8,31 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 
 # --8<-- [start:class]
 class FixedMixMLP(nn.Module):
-    """One trainable layer, used twice around a fixed random mixing matrix."""
+    """A fixed random mix of the input, then one trained layer applied until the result settles."""
 
-    def __init__(self, width: int = 16, seed: int = 0) -> None:
+    def __init__(self, width=16, seed=0, tolerance=1.0, max_rounds=20) -> None:
         super().__init__()
-        self.linear = nn.Linear(width, width)
-        mix = torch.rand(width, width, generator=torch.Generator().manual_seed(seed))
-        # A buffer follows .to() like a parameter but is not trained. The constructor rebuilds
-        # it from the seed, so it is kept out of the state_dict (persistent=False).
+        self.layer = nn.Linear(width, width)
+        # A seeded CPU generator draws the same matrix in every construction, on every machine,
+        # so it need not be saved: a non-persistent buffer, which still follows .to().
+        generator = torch.Generator().manual_seed(seed)
+        mix = torch.randn(width, width, generator=generator) / width**0.5
         self.register_buffer("mix", mix, persistent=False)
+        self.tolerance, self.max_rounds = tolerance, max_rounds
+        self.rounds = 0  # how many rounds the last call ran, kept to look at
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         unbatched = x.dim() == 1
         if unbatched:  # a branch on the input's shape: accept a single example too
             x = x.unsqueeze(0)
-        x = self.linear(x)
-        x = torch.relu(x @ self.mix + 1)
-        x = self.linear(x)  # the same layer again: both uses share its weight and bias
-        while x.abs().sum() > 1:  # a loop whose length depends on the values
-            x = x / 2
-        return x.squeeze(0) if unbatched else x
+        drive = x @ self.mix
+        h = torch.tanh(drive)
+        change, self.rounds = float("inf"), 0
+        while change > self.tolerance and self.rounds < self.max_rounds:  # reads a value
+            new = torch.tanh(self.layer(h) + drive)  # the same layer in every round
+            change = (new - h).abs().sum()  # summed over the whole batch
+            h, self.rounds = new, self.rounds + 1
+        return h.squeeze(0) if unbatched else h
 
 
 # --8<-- [end:class]
@@ -35,10 +40,10 @@ torch.manual_seed(0)
 model = FixedMixMLP().to(device)
 X = torch.randn(3, 16).to(device)
 Y = model(X)
+batch_rounds = model.rounds
 output_shape = tuple(Y.shape)
 single_shape = tuple(model(X[0]).shape)
-l1_norm = Y.abs().sum().item()
-print(f"batch output {output_shape}, single example output {single_shape}, |Y|_1 = {l1_norm:.3f}")
+print(f"batch output {output_shape} after {batch_rounds} rounds, single example {single_shape}")
 
 parameter_count = sum(p.numel() for p in model.parameters())
 buffer_count = sum(b.numel() for b in model.buffers())
@@ -47,22 +52,32 @@ mix_device = model.mix.device.type  # the buffer moved with .to(device)
 rebuilt_same = torch.equal(FixedMixMLP().mix, model.mix.cpu())  # same seed, same matrix
 state_keys = list(model.state_dict())
 state_keys_text = ", ".join(state_keys)
-print(
-    "parameters:",
-    parameter_count,
-    " buffer elements:",
-    buffer_count,
-    " state_dict keys:",
-    state_keys_text,
-)
+print(f"parameters: {parameter_count}  buffer elements: {buffer_count}  keys: {state_keys_text}")
 
-# The loop tests the sum over the whole batch, so one example's output depends on its batch-mates:
-# alone, example 0 is halved fewer times, so its output is 2**k times the batched one.
+# The meta device, which every build has, holds shapes without values. The buffer moves there
+# with the module. The shape test passes on it; the loop's first test of a value fails.
+on_meta = FixedMixMLP().to("meta")
+meta_mix_device = on_meta.mix.device.type
+try:
+    on_meta(torch.empty(16, device="meta"))
+    meta_message = ""
+except RuntimeError as error:
+    meta_message = str(error)
+meta_rounds = on_meta.rounds  # the branch and one round ran before the error
+print(f"on meta: mix is on {meta_mix_device}, forward raised after {meta_rounds} round:")
+print(" ", meta_message)
+
+# The loop tests the change summed over the whole batch, so one example's output depends on its
+# batch-mates: alone, example 0 settles in fewer rounds. Forced to run the batch's number of rounds
+# (tolerance 0: it never stops early), it gives its batched output again.
 alone = model(X[0])
+alone_rounds = model.rounds
 same_alone_as_in_batch = torch.allclose(alone, Y[0])
-k = round(torch.log2(alone.abs().sum() / Y[0].abs().sum()).item())
-scaled = Y[0] * 2**k
-print(f"example 0 alone gives {2**k} x its output in the batch: halved {k} time(s) fewer")
+forced = FixedMixMLP(tolerance=0.0, max_rounds=batch_rounds).to(device)
+forced.load_state_dict(model.state_dict())  # the layer's weights; mix is rebuilt from the seed
+forced_matches_batch = torch.allclose(forced(X[0]), Y[0], rtol=1e-4, atol=1e-6)
+print(f"example 0 alone: {alone_rounds} rounds, in the batch: {batch_rounds}")
+print("alone, with the batch's number of rounds, it matches the batch:", forced_matches_batch)
 
 # The buffer converts with the module, so the forward pass still works in float64.
 # float64 on the CPU: some accelerators (Apple's MPS) have no float64.
@@ -72,12 +87,13 @@ works_in_float64 = model(X.cpu().double()).dtype == torch.float64
 print("on the CPU in float64: mix is", mix_dtype, " forward works:", works_in_float64)
 
 assert output_shape == (3, 16) and single_shape == (16,)
-assert 0.5 < l1_norm <= 1  # the loop halved until the sum fell to 1 or below
 assert parameter_count == 16 * 16 + 16 == 272 and buffer_count == 256
 assert not mix_is_parameter  # witness: buffer-not-parameter
-assert mix_device == device.type  # witness: buffer-moves
-assert state_keys == ["linear.weight", "linear.bias"]  # witness: non-persistent
+assert mix_device == device.type and meta_mix_device == "meta"  # witness: buffer-moves
+assert state_keys == ["layer.weight", "layer.bias"]  # witness: non-persistent
 assert rebuilt_same  # witness: rebuilt-from-seed
+assert meta_rounds == 1 and "meta tensors" in meta_message  # witness: shape-test-needs-no-values
 assert not same_alone_as_in_batch  # witness: coupled
-assert k >= 1 and torch.allclose(alone, scaled, rtol=1e-4, atol=1e-6)  # witness: fewer-halvings
+assert alone_rounds < batch_rounds and forced_matches_batch  # witness: fewer-rounds
+assert (alone_rounds, batch_rounds) == (3, 4) and batch_rounds < model.max_rounds
 assert mix_dtype == "torch.float64" and works_in_float64  # witness: buffer-converts

@@ -1,6 +1,7 @@
 """Modules nest: a Sequential may hold custom modules, which may hold Sequentials, and so on."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -25,7 +26,7 @@ class MLP(nn.Module):
         self.output = nn.Linear(d_hidden, d_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(torch.relu(self.hidden(x)))
+        return self.output(F.relu(self.hidden(x)))
 
 
 torch.manual_seed(0)
@@ -50,10 +51,19 @@ model.train()
 every_module_in_train = all(module.training for module in model.modules())
 model.to(torch.float16)  # a conversion only: nothing below computes in float16
 every_parameter_half = all(p.dtype == torch.float16 for p in model.parameters())
-normed = nn.Sequential(nn.Sequential(nn.BatchNorm1d(2)))  # a buffer two levels down
+normed = nn.Sequential(nn.Sequential(nn.BatchNorm1d(2)))  # buffers two levels down
 buffer_keys = [key for key in normed.state_dict() if "running" in key]
+# A dtype converts floating-point tensors only: BatchNorm's integer counter keeps its dtype.
+normed.to(torch.float16)
+batchnorm = normed[0][0]
+buffer_dtypes = (batchnorm.running_mean.dtype, batchnorm.num_batches_tracked.dtype)
+# A device moves every tensor, integer ones too. The meta device shows it on any machine.
+normed.to("meta")
+devices = {tensor.device.type for tensor in normed.state_dict().values()}
 print(f"all modules in eval mode: {every_module_in_eval}, all float16: {every_parameter_half}")
 print("state_dict of a nested BatchNorm1d includes its buffers:", buffer_keys)
+print("after .to(torch.float16), running_mean and num_batches_tracked are:", *buffer_dtypes)
+print("after .to('meta'), its tensors are on:", devices)
 
 block_count = 8 * 32 + 32 + 32 * 32 + 32 + 32 * 16 + 16
 mlp_count = 16 * 16 + 16 + 16 * 4 + 4
@@ -63,5 +73,6 @@ assert per_child == {"0": block_count, "1": 0, "2": mlp_count} and relu_count ==
 assert (block_count, mlp_count, parameter_count) == (1872, 340, 2212)
 assert deepest_name == "0.net.0.weight"  # witness: any-depth
 assert every_module_in_eval and every_module_in_train  # witness: eval-everywhere
-assert every_parameter_half  # witness: to-everywhere
+assert every_parameter_half and buffer_dtypes == (torch.float16, torch.int64)  # witness: to-dtype
+assert devices == {"meta"}  # witness: to-device
 assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]  # witness: state-dict-buffers

@@ -32,6 +32,21 @@ print(
     f"nn.Sequential gives {sequential_result:g}"
 )
 
+# The public alternative: an nn.ModuleList yields every entry, repeats included.
+module_list_length = len(list(nn.ModuleList([double, double])))
+# A plain Python list registers nothing, so the methods that walk the tree miss the layers.
+holder = nn.Module()
+holder.layers = [double, double]
+holder.eval()  # reaches no layer
+holder.to("meta")  # moves no layer
+entries_seen = len(list(holder.parameters())) + len(holder.state_dict())
+layer_untouched = double.training and double.weight.device.type == device.type
+print(f"nn.ModuleList yields {module_list_length} entries")
+print(f"a plain list: {entries_seen} parameters or state_dict entries;", end=" ")
+print("the layer kept its mode and device:", layer_untouched)
+
 assert children_count == 1  # witness: children-dedup
 assert children_result == 2.0  # witness: children-runs-once
 assert sequential_result == 4.0  # witness: sequential-repeats
+assert module_list_length == 2  # witness: module-list-repeats
+assert entries_seen == 0 and layer_untouched  # witness: plain-list-hidden
