@@ -44,18 +44,22 @@ except ValueError as error:
     message = str(error)
     print(f"{type(error).__name__}: {error}")
 
-# Module-wide operations skip the hidden layers too.
+# Module-wide operations skip the hidden layers too. The "meta" device holds shapes and dtypes
+# but no data, so a move to it shows on any machine what a move to a GPU would do.
 hidden.to(torch.float64)
 hidden_dtype_after = str(hidden.layers[0].weight.dtype)
+hidden.to("meta")
+hidden_meta_device = hidden.layers[0].weight.device.type
 hidden.to(device)
 hidden_device_after = hidden.layers[0].weight.device.type
 hidden.eval()
 hidden_layer_training = hidden.layers[0].training
+print(f"after .to(torch.float64): weight is {hidden_dtype_after}")
 print(
-    f"after .to(torch.float64), .to({device.type!r}) and .eval():",
-    f"weight is {hidden_dtype_after} on {hidden_device_after},",
-    f"layer training={hidden_layer_training}",
+    f"after .to('meta'), then .to({device.type!r}): weight on",
+    f"{hidden_meta_device}, then on {hidden_device_after}",
 )
+print(f"after .eval(): layer training={hidden_layer_training}")
 
 # With one registered layer besides the list, the optimizer starts and trains that layer only.
 partly = ListMLP(widths)
@@ -91,10 +95,14 @@ registered = ModuleListMLP(widths).to(device)
 registered_parameters = sum(p.numel() for p in registered.parameters())
 registered_state_keys = len(registered.state_dict())
 optimizer = torch.optim.SGD(registered.parameters(), lr=0.1)
+registered_devices = {p.device.type for p in registered.parameters()}
+meta_devices = {p.device.type for p in ModuleListMLP(widths).to("meta").parameters()}
 print(
     f"ModuleListMLP: {registered_parameters} parameters,",
     f"{registered_state_keys} state_dict entries, optimizer built",
 )
+moves = f"after .to('meta'): {meta_devices}, after .to({device.type!r}): {registered_devices}"
+print("  parameters", moves)
 
 assert output_shape == (2, 4)
 assert list_is_plain_attribute  # witness: plain-attribute
@@ -104,10 +112,9 @@ assert message.startswith("optimizer got an empty parameter list")
 assert optimized_tensors == 2 and head_trained  # witness: registered-layer-trains
 assert listed_got_grad and listed_unchanged  # witness: listed-layers-untrained
 assert hidden_dtype_after == "torch.float32"  # witness: to-skips-dtype
-assert hidden_device_after == "cpu"  # witness: to-skips-device
+assert hidden_meta_device == hidden_device_after == "cpu"  # witness: to-skips-device
 assert hidden_layer_training  # witness: eval-skips
 assert unregistered_parameters == 0  # witness: other-containers-hide
 assert registered_parameters == (8 * 16 + 16) + (16 * 16 + 16) + (16 * 4 + 4) == 484
 assert registered_state_keys == 6
-registered_devices = {p.device.type for p in registered.parameters()}
-assert registered_devices == {device.type}  # witness: modulelist-moves
+assert meta_devices == {"meta"} and registered_devices == {device.type}  # witness: modulelist-moves

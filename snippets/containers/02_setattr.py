@@ -1,5 +1,7 @@
 """Assignment registers by type: Parameter -> parameter, Module -> child, plain tensor -> none."""
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -47,22 +49,33 @@ except RuntimeError as error:
     forward_message = str(error)
     print(f"{type(error).__name__}: {error}")
 
-# Moved to an accelerator, the plain tensor stays on the CPU, and forward mixes devices there.
+# A move skips the plain tensor too. The "meta" device (shapes and dtypes, no data) shows it on
+# any machine; on a GPU, the forward pass then mixes devices.
+on_meta = Mixed().to("meta")
+meta_devices = (on_meta.layer.weight.device.type, on_meta.mix.device.type)
 moved = Mixed().to(device)
 mix_device = moved.mix.device.type
-try:
-    moved(torch.ones(1, 3, device=device))
+print(f"after .to('meta'): layer.weight on {meta_devices[0]}, mix on {meta_devices[1]}")
+print(f"after .to({device.type!r}): mix on {mix_device}")
+if device.type == "cuda":
     device_message = ""
-except RuntimeError as error:
-    device_message = str(error)
-print(f"after .to({device.type!r}): mix on {mix_device}; forward:", device_message or "works")
+    try:
+        moved(torch.ones(1, 3, device=device))
+    except RuntimeError as error:
+        device_message = str(error)
+        print(f"{type(error).__name__}: {device_message.splitlines()[0]}")
+    assert "device" in device_message  # witness: device-mismatch
 
-# A name already registered as a parameter accepts only a Parameter (or None).
+# A name already registered as a parameter accepts only a Parameter, or None.
 try:
     model.layer.weight = torch.zeros(3, 3)
 except TypeError as error:
     error_name, message = type(error).__name__, str(error)
     print(f"{error_name}: {error}")
+no_bias = nn.Linear(3, 3)
+no_bias.bias = None  # accepted: the layer now has no bias tensor
+none_accepted = no_bias.bias is None and [n for n, _ in no_bias.named_parameters()] == ["weight"]
+print("after layer.bias = None: parameters", [name for name, _ in no_bias.named_parameters()])
 
 # A child's name refuses a plain tensor too, but a Parameter silently replaces the child.
 try:
@@ -70,15 +83,33 @@ try:
 except TypeError as error:
     child_message = str(error)
     print(f"{type(error).__name__}: {error}")
-model.layer = nn.Parameter(torch.zeros(3, 3))
+with warnings.catch_warnings(record=True) as caught:  # record any warning the swap raises
+    warnings.simplefilter("always")
+    model.layer = nn.Parameter(torch.zeros(3, 3))
 children_after = [name for name, _ in model.named_children()]
 child_count_after = len(children_after)
-print("after model.layer = nn.Parameter(...): children", children_after)
+print("after model.layer = nn.Parameter(...): children", children_after, "warnings", len(caught))
 
 # A buffer's name accepts a new plain tensor, and it stays a buffer.
 model.count = torch.full((), 5.0)
 buffers_after = {name: t.item() for name, t in model.named_buffers()}
 print("after model.count = torch.full((), 5.0): buffers", buffers_after)
+
+# The explicit forms register the same way, also under names that are not identifiers.
+named = nn.Module()
+named.register_parameter("scale-0", nn.Parameter(torch.ones(1)))
+index = 1  # a name computed at run time goes through the same __setattr__ as named.scale_1 = ...
+setattr(named, f"scale_{index}", nn.Parameter(torch.ones(1)))
+named.register_module("head-1", nn.Linear(3, 1))
+named.add_module("head-2", nn.Linear(3, 1))
+named.register_buffer("steps", torch.zeros((), dtype=torch.int64))
+named.register_buffer("cache", torch.zeros(3), persistent=False)  # left out of state_dict
+named.to(torch.float64)  # converts floating-point tensors only
+explicit_keys = ", ".join(named.state_dict())
+buffer_dtypes = {name: str(t.dtype) for name, t in named.named_buffers()}
+int_buffer_dtype = buffer_dtypes["steps"]
+print("explicit forms: state_dict", explicit_keys)
+print("after .to(torch.float64): buffers", buffer_dtypes)
 
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
@@ -87,11 +118,17 @@ assert not mix_in_state and not mix_registered  # witness: mix-unregistered
 assert read_back == ["Parameter", "Linear", "Tensor", "Tensor"]  # witness: read-back
 assert (scale_dtype, count_dtype, mix_dtype) == ("torch.float64", "torch.float64", "torch.float32")
 assert "dtype" in forward_message
-assert mix_device == "cpu"  # witness: mix-stays-on-cpu
-assert device.type == "cpu" or "device" in device_message  # witness: device-mismatch
+assert meta_devices == ("meta", "cpu") and mix_device == "cpu"  # witness: mix-stays-on-cpu
 assert message.startswith("cannot assign") and "as parameter 'weight'" in message
 assert message.endswith("(torch.nn.Parameter or None expected)")  # witness: no-demotion
+assert message.endswith("or None expected)") and none_accepted  # witness: parameter-or-none
 assert error_name == "TypeError"
 assert "(torch.nn.Module or None expected)" in child_message
-assert child_count_after == 0 and isinstance(model.layer, nn.Parameter)  # witness: child-replaced
+child_replaced = child_count_after == 0 and isinstance(model.layer, nn.Parameter)
+assert child_replaced and not caught  # witness: child-replaced
 assert buffers_after == {"count": 5.0}  # witness: buffer-stays
+explicit_heads = "head-1.weight, head-1.bias, head-2.weight, head-2.bias"
+assert explicit_keys == "scale-0, scale_1, steps, " + explicit_heads  # witness: explicit-forms
+assert "cache" in buffer_dtypes and "cache" not in explicit_keys  # witness: non-persistent
+float_converted = buffer_dtypes["cache"] == "torch.float64"
+assert int_buffer_dtype == "torch.int64" and float_converted  # witness: int-buffer-keeps-dtype

@@ -14,7 +14,9 @@ def train_one_step(how: str) -> dict:
     layer = nn.Linear(2, 1).to(device)
     old_weight = layer.weight  # the tensor object the optimizer is given
     old_values = old_weight.detach().clone()
-    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    bias_before = layer.bias.detach().clone()
+    # With momentum, SGD keeps a buffer in optimizer.state for every tensor it steps.
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
     if how == "replace":
         layer.weight = nn.Parameter(new_weight.clone())  # a new tensor object
     elif how == "copy_":
@@ -23,16 +25,20 @@ def train_one_step(how: str) -> dict:
     else:
         nn.init.constant_(layer.weight, 0.5)  # nn.init also writes in place
     optimizer.zero_grad()
-    layer(x).sum().backward()  # d(sum)/d(weight) = x = [1, 1]
+    layer(x).sum().backward()  # d(sum)/d(weight) = x = [1, 1], d(sum)/d(bias) = 1
     optimizer.step()
     held = optimizer.param_groups[0]["params"][0]  # the optimizer's entry for the weight
     return {
         "holds_old": held is old_weight,
         "tracked": any(p is layer.weight for p in optimizer.param_groups[0]["params"]),
         "old_grad": old_weight.grad,
+        "old_stepped": old_weight in optimizer.state,  # did the step make it a momentum buffer?
         "old_unchanged": torch.equal(old_weight.detach(), old_values),
         "new_grad": layer.weight.grad,
         "after": layer.weight[0, 0].item(),
+        "bias_held": any(p is layer.bias for p in optimizer.param_groups[0]["params"]),
+        "bias_grad": layer.bias.grad,
+        "bias_changed": not torch.equal(layer.bias.detach(), bias_before),
     }
 
 
@@ -48,19 +54,59 @@ print(
 print(
     "  the old tensor: grad",
     replaced["old_grad"],
-    "| unchanged by the step:",
+    "| stepped:",
+    replaced["old_stepped"],
+    "| unchanged:",
     replaced["old_unchanged"],
     "| warnings:",
     len(caught),
 )
+print("  the bias, still the optimizer's: changed by the step:", replaced["bias_changed"])
 print(f"layer.weight.copy_(...):   tracked: {copied['tracked']}, after a step {copied_after:g}")
 print(f"nn.init.constant_(...):    tracked: {initialized['tracked']}, after a step {init_after:g}")
 
+# Control: a .grad of zeros is not skipped. The step makes a momentum buffer for it.
+zero_grad_weight = nn.Parameter(torch.ones(2, device=device))
+control = torch.optim.SGD([zero_grad_weight], lr=0.1, momentum=0.9)
+zero_grad_weight.grad = torch.zeros_like(zero_grad_weight)
+control.step()
+zero_grad_stepped = zero_grad_weight in control.state
+print("a weight whose .grad is zeros: stepped:", zero_grad_stepped)
+
+# L-BFGS does not skip: it gathers all gradients into one vector, with zeros for a None.
+used = nn.Parameter(torch.ones(2, device=device))
+unused = nn.Parameter(torch.ones(3, device=device))  # left out of the loss: its .grad stays None
+lbfgs = torch.optim.LBFGS([used, unused], max_iter=1)
+
+
+def closure() -> torch.Tensor:
+    lbfgs.zero_grad()
+    loss = (used**2).sum()
+    loss.backward()
+    return loss
+
+
+lbfgs.step(closure)
+flat_grad = lbfgs.state[used]["prev_flat_grad"]  # gradients of used, then unused
+print("L-BFGS, unused.grad", unused.grad, "| its flat gradient:", flat_grad.tolist())
+
+# load_state_dict(..., assign=True) also puts new Parameter objects in the module.
+layer = nn.Linear(2, 1).to(device)
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+layer.load_state_dict(nn.Linear(2, 1).to(device).state_dict(), assign=True)
+assign_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
+print("after load_state_dict(..., assign=True): optimizer tracks the weight:", assign_tracked)
+
 assert replaced["holds_old"] and not replaced["tracked"]  # witness: optimizer-holds-old
 assert replaced["old_grad"] is None  # witness: old-gets-no-grad
-assert replaced["old_unchanged"]  # witness: old-unchanged
+assert zero_grad_stepped  # witness: zero-grad-stepped
+assert not replaced["old_stepped"] and replaced["old_unchanged"]  # witness: old-skipped
+assert unused.grad is None and flat_grad.tolist() == [2, 2, 0, 0, 0]  # witness: lbfgs-zeros
 assert replaced["new_grad"] is not None and replaced_after == 0.5  # witness: new-not-stepped
+bias_trained = replaced["bias_grad"] is not None and replaced["bias_changed"]
+assert replaced["bias_held"] and bias_trained  # witness: bias-trains
 assert not caught  # witness: no-warning
 assert copied["tracked"] and copied["holds_old"]  # witness: copy-keeps-object
 assert initialized["tracked"] and initialized["holds_old"]  # witness: init-keeps-object
 assert abs(copied_after - 0.4) < 1e-6 and abs(init_after - 0.4) < 1e-6  # 0.5 - 0.1 * 1
+assert not assign_tracked  # witness: assign-replaces

@@ -39,10 +39,14 @@ print("output shape:", output_shape, " parameters:", parameter_count)
 print("names:", names)
 
 # Plain tensors went in; Parameters that require gradients came out.
-first_type = type(model.weights[0]).__name__
+entries = [*model.weights, *model.biases, *model.affine.values()]
+all_parameters = all(type(p) is nn.Parameter for p in entries)
 all_require_grad = all(p.requires_grad for p in model.parameters())
 shapes = [tuple(w.shape) for w in model.weights]
-print(f"model.weights[0] is a {first_type}; all require grad: {all_require_grad}; shapes {shapes}")
+print(
+    f"all {len(entries)} entries are Parameters: {all_parameters};",
+    f"all require grad: {all_require_grad}; weight shapes {shapes}",
+)
 
 # Values that are not tensors stay ordinary entries: not parameters.
 mixed_list = nn.ParameterList([torch.zeros(2), "a note"])
@@ -51,10 +55,18 @@ kept = (mixed_list[1], mixed_dict["unit"])
 mixed_parameters = len(list(mixed_list.parameters())) + len(list(mixed_dict.parameters()))
 print(f"non-tensor entries kept: {kept}; parameters among 4 entries: {mixed_parameters}")
 
+# A parameter requires a gradient, which only floating-point and complex tensors can have.
+try:
+    nn.ParameterList([torch.arange(3)])
+except RuntimeError as error:
+    integer_message = str(error)
+    print(f"nn.ParameterList([torch.arange(3)]): {type(error).__name__}: {error}")
+
 assert output_shape == (2, 4)
 assert names.startswith("weights.0, weights.1, biases.0, biases.1, affine.scale, affine.shift")
 assert parameter_count == (8 * 16 + 16 * 4) + (16 + 4) + (4 + 4) == 220
-assert first_type == "Parameter"  # witness: became-parameters
+assert len(entries) == 6 and all_parameters  # witness: became-parameters
 assert all_require_grad  # witness: require-grad
 assert shapes == [(16, 8), (4, 16)]  # witness: shapes-differ
 assert kept == ("a note", "cm") and mixed_parameters == 2  # witness: non-tensors-kept
+assert integer_message.startswith("Only Tensors of floating point")  # witness: integer-refused

@@ -49,6 +49,21 @@ print(
     f"parameter tensors: {parameters_once}, or {parameters_all}",
 )
 
+# apply recurses through each parent's children(), which drops duplicates within one parent
+# only. A module held by two parents is listed once, but fn runs on it once per parent.
+two_parents = nn.Sequential(nn.Sequential(shared), nn.Sequential(shared))
+listed_two_parents = sum(module is shared for module in two_parents.modules())
+applied = []
+twice.apply(applied.append)
+calls_one_parent = sum(module is shared for module in applied)
+applied = []
+two_parents.apply(applied.append)
+calls_two_parents = sum(module is shared for module in applied)
+print(
+    f"apply(fn) calls fn on the shared layer {calls_one_parent} time(s) with one parent,",
+    f"{calls_two_parents} with two; modules() lists it {listed_two_parents} time(s) there",
+)
+
 assert children == "trunk, heads"
 assert module_names == [
     "",
@@ -64,5 +79,6 @@ assert topic_is_head
 assert visited == ["Linear", "ReLU", "Sequential", "Linear", "Linear", "ModuleDict", "MultiTask"]
 assert children_first and apply_last == "MultiTask"  # witness: apply-children-first
 assert linear_count == 3
-assert (listed_once, listed_all) == (3, 4)  # witness: modules-once
+assert (listed_once, listed_all, listed_two_parents) == (3, 4, 1)  # witness: modules-once
+assert (calls_one_parent, calls_two_parents) == (1, 2)  # witness: apply-once-per-parent
 assert (parameters_once, parameters_all) == (2, 4)  # witness: parameters-once
