@@ -44,6 +44,15 @@ try:
 except RuntimeError as error:
     in_place_message = str(error)
     print("in-place while autograd records:", in_place_message)
+# A tensor computed from the parameter requires grad too, but it is not a leaf: numpy() still
+# refuses it, while an in-place change is allowed.
+computed = weight * 1
+try:
+    computed.numpy()
+except RuntimeError as error:
+    computed_numpy_message = str(error)
+computed.add_(0.0)
+print("computed tensor: leaf =", computed.is_leaf, " requires_grad =", computed.requires_grad)
 # With gradient recording switched off, the same in-place change is allowed.
 allowed_when_off = []
 for switch_off in (torch.no_grad, lambda: torch.set_grad_enabled(False), torch.inference_mode):
@@ -73,22 +82,41 @@ print("in-place calls made by nn.init.zeros_ (name, on the parameter, grad on):"
 
 
 # .data versus detach(): change a value in place after the forward pass has used it.
-def grad_after_edit(read_with: str) -> str:
+def grad_after_edit(read_with: str | None) -> float | str:
     w = nn.Parameter(torch.tensor([2.0]))
     loss = (w * w).sum()  # backward needs the value of w: d(w*w)/dw = 2w = 4
-    view = w.data if read_with == ".data" else w.detach()
-    view.mul_(10)  # w is now 20
+    if read_with is not None:
+        view = w.data if read_with == ".data" else w.detach()
+        view.mul_(10)  # w is now 20
     try:
         loss.backward()
     except RuntimeError as error:
         return f"{type(error).__name__}: {str(error).split(':')[0]}"
-    return f"grad {w.grad.item()} (the right gradient is 4.0)"
+    return w.grad.item()
 
 
+true_grad = grad_after_edit(None)
 detach_edit = grad_after_edit("detach()")
-data_edit = grad_after_edit(".data")
-print("edited through detach():", detach_edit)
-print("edited through .data:   ", data_edit)
+data_grad = grad_after_edit(".data")
+print("no edit, the right gradient:", true_grad)
+print("edited through detach():    ", detach_edit)
+print("edited through .data:       ", data_grad)
+
+# An integer tensor cannot require grad, so an integer parameter must say requires_grad=False.
+try:
+    nn.Parameter(torch.zeros(1, dtype=torch.long))
+except RuntimeError as error:
+    integer_message = str(error)
+    print("integer parameter:", integer_message)
+integer_parameter = nn.Parameter(torch.zeros(1, dtype=torch.long), requires_grad=False)
+
+# parameters(recurse=False) lists a module's own parameters and none of its children's.
+scaled = nn.Module()
+scaled.scale = nn.Parameter(torch.ones(1))  # the module's own
+scaled.inner = nn.Linear(2, 2)  # a child, with two parameters
+own_only = [name for name, _ in scaled.named_parameters(recurse=False)]
+scaled_total = len(list(scaled.parameters()))
+print("parameters(recurse=False):", own_only, " with the child's:", scaled_total)
 
 weight_type = type(weight).__name__
 weight_shape = tuple(weight.shape)
@@ -104,7 +132,7 @@ assert weight_shape == (8, 4)  # Linear(4, 8) stores (out_features, in_features)
 assert computes_x_wt_plus_b  # witness: x-wt-plus-b
 assert names == "0.weight, 0.bias, 2.weight, 2.bias"
 assert (tensor_count, relu_parameter_count, own_parameter_count) == (4, 0, 0)
-assert own_parameter_count == 0 < tensor_count  # witness: recurse-false-own-only
+assert own_only == ["scale"] and scaled_total == 3  # witness: recurse-false-own-only
 assert bias is model[2].bias  # witness: get-parameter-same-tensor
 assert (  # witness: three-ways-same-tensor
     dict(model.named_parameters())["0.weight"] is model.get_parameter("0.weight") is model[0].weight
@@ -112,10 +140,16 @@ assert (  # witness: three-ways-same-tensor
 assert missing_message.startswith("AttributeError") and "weight" in missing_message
 assert "ReLU" in missing_message and "has no attribute" in missing_message  # witness: relu-message
 assert numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses
-assert "leaf Variable that requires grad" in in_place_message  # witness: in-place-needs-no-grad
+assert computed_numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses-computed
+assert weight.is_leaf and (  # witness: in-place-needs-no-grad
+    "leaf Variable that requires grad" in in_place_message
+)
+assert computed.requires_grad and not computed.is_leaf  # witness: non-leaf-in-place-allowed
 assert allowed_when_off == [True, True, True]  # witness: in-place-allowed-when-off
 assert initialized.count_nonzero() == 0
 assert recorder.calls == [("zero_", True, False)]  # witness: init-uses-no-grad
 assert not values.requires_grad and values.data_ptr() == model[2].bias.data_ptr()  # witness: detach
 assert "one of the variables needed" in detach_edit  # witness: detach-noticed
-assert data_edit == "grad 40.0 (the right gradient is 4.0)"  # witness: data-silent
+assert (true_grad, data_grad) == (4.0, 40.0)  # witness: data-silent
+assert integer_message.startswith("Only Tensors of floating point")  # witness: integer-no-grad
+assert not integer_parameter.requires_grad

@@ -72,7 +72,7 @@ follows_after_float = bool(torch.all(entry == 1.0))
 print("after model.float() on float32, the earlier entry follows the model:", follows_after_float)
 
 # A conversion that changes the dtype keeps each Parameter object but gives it new memory: from
-# then on the earlier entries no longer follow it.
+# then on the earlier entries no longer follow it. It converts floating-point tensors only.
 bias_object = model.head.bias
 model.double()
 kept_object = model.head.bias is bias_object
@@ -81,9 +81,16 @@ with torch.no_grad():
     model.head.bias.fill_(2.0)
 follows_after_double = bool(torch.all(entry == 2.0))
 print("after model.double(), the earlier entry follows the model:", follows_after_double)
+counter = model.backbone[1].num_batches_tracked  # an integer buffer: .double() leaves it alone
+counter_entry = state["backbone.1.num_batches_tracked"]
+counter_kept_memory = counter.dtype == torch.long and counter.data_ptr() == counter_entry.data_ptr()
+counter.add_(1)
+counter_follows = torch.equal(counter_entry, counter)
+print("the earlier num_batches_tracked entry still follows the model:", counter_follows)
 
 # A move to another device leaves the earlier entries behind too. The "meta" device (shapes, no
-# data) shows it on any machine; unlike a move to CUDA, it replaces the Parameter objects.
+# data) shows it on any machine; by default it replaces the Parameter objects, which a move to
+# CUDA does not (that one replaces each Parameter's .data, checked where CUDA is available).
 layer = nn.Linear(2, 2)
 layer_bias = layer.bias
 layer_entry = layer.state_dict()["bias"]
@@ -91,13 +98,7 @@ layer.to("meta")
 left_behind = (layer.bias.device.type, layer_entry.device.type) == ("meta", "cpu")
 meta_new_object = layer.bias is not layer_bias
 print("after .to('meta'): the parameter on meta, the earlier entry still on the CPU:", left_behind)
-cuda_kept_object = cuda_left_behind = None  # checked only where CUDA is available
-if torch.cuda.is_available():
-    cuda_layer = nn.Linear(2, 2)
-    cuda_bias, cuda_entry = cuda_layer.bias, cuda_layer.state_dict()["bias"]
-    cuda_layer.to("cuda")
-    cuda_kept_object = cuda_layer.bias is cuda_bias and cuda_bias.device.type == "cuda"
-    cuda_left_behind = cuda_entry.device.type == "cpu"
+print("after .to('meta'): a new Parameter object:", meta_new_object)
 
 first_key = next(iter(state))
 assert first_key == "backbone.0.weight"
@@ -111,5 +112,12 @@ assert copies_kept_old_values  # witness: copies-keep-values
 assert float_kept_memory and follows_after_float  # witness: same-dtype-keeps-memory
 assert kept_object and new_memory  # witness: conversion-new-memory
 assert not follows_after_double and entry.dtype == torch.float32  # witness: stops-following
-assert left_behind and cuda_left_behind in (None, True)  # witness: move-leaves-entries-behind
-assert meta_new_object and cuda_kept_object in (None, True)  # witness: meta-replaces-object
+assert counter_kept_memory and counter_follows  # witness: integer-buffer-follows
+assert left_behind  # witness: move-leaves-entries-behind
+assert meta_new_object  # witness: meta-replaces-object
+if torch.cuda.is_available():
+    cuda_layer = nn.Linear(2, 2)
+    cuda_bias, cuda_entry = cuda_layer.bias, cuda_layer.state_dict()["bias"]
+    cuda_layer.to("cuda")
+    assert cuda_layer.bias is cuda_bias and cuda_bias.is_cuda  # witness: cuda-keeps-object
+    assert cuda_entry.device.type == "cpu"

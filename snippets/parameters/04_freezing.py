@@ -27,6 +27,10 @@ model = Classifier().to(device)
 model.backbone.requires_grad_(False)  # every parameter of the backbone, at any depth
 
 backbone_frozen = not any(p.requires_grad for p in model.backbone.parameters())
+nested = nn.Sequential(nn.Sequential(nn.Sequential(nn.Linear(2, 2))))  # a weight 3 levels down
+nested.requires_grad_(False)
+deep_frozen = not nested[0][0][0].weight.requires_grad
+print("frozen: the whole backbone", backbone_frozen, " a weight three levels down", deep_frozen)
 all_parameters = count(model.parameters())
 trainable = count(p for p in model.parameters() if p.requires_grad)
 frozen = all_parameters - trainable
@@ -37,6 +41,10 @@ print(f"parameters: {all_parameters} in all, {trainable} trainable, {frozen} fro
 # Give the optimizer only what should change.
 optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
 optimizer_tensors = sum(len(group["params"]) for group in optimizer.param_groups)
+# An optimizer would take every parameter, frozen ones included, without an error.
+optimizer_with_frozen = torch.optim.AdamW(model.parameters())
+accepted_tensors = sum(len(group["params"]) for group in optimizer_with_frozen.param_groups)
+print("tensors in the optimizer:", optimizer_tensors, " given all parameters:", accepted_tensors)
 
 X = torch.randn(16, 4).to(device)
 y = torch.randint(0, 3, (16,)).to(device)
@@ -65,6 +73,15 @@ frozen_grad_is_none = all(p.grad is None for p in model.backbone.parameters())
 print("head weight moved:", head_moved, " backbone .grad all None:", frozen_grad_is_none)
 print("backbone entries changed in train mode:", changed_in_train_mode)
 
+# The statistics change in the forward pass: a forward pass alone changes them, even under
+# torch.no_grad(), as long as the layer is in training mode.
+mean_before = model.backbone[1].running_mean.clone()
+batch_norm_in_training_mode = model.backbone[1].training
+with torch.no_grad():
+    model.backbone(X)
+forward_changed_stats = not torch.equal(mean_before, model.backbone[1].running_mean)
+print("a forward pass alone, under no_grad(), changed running_mean:", forward_changed_stats)
+
 model.backbone.eval()  # keep BatchNorm's statistics fixed too; model.train() would undo this
 changed_in_eval_mode = train_step()
 print("backbone entries changed with the backbone in eval mode:", changed_in_eval_mode)
@@ -75,18 +92,16 @@ print("after model.train(), the backbone's BatchNorm is in training mode:", back
 stats_changed = len(changed_in_train_mode)
 first_changed = changed_in_train_mode[0]
 assert (all_parameters, trainable, frozen) == (155, 27, 128)
-assert backbone_frozen  # witness: frozen-at-any-depth
+assert backbone_frozen and deep_frozen  # witness: frozen-at-any-depth
 assert not backbone_output_tracked  # witness: no-graph-for-backbone
 assert trainable == head_weights + head_biases and (head_weights, head_biases) == (24, 3)
 assert optimizer_tensors == 2
+assert accepted_tensors == len(list(model.parameters())) == 8  # witness: all-accepted
 assert head_moved  # witness: head-moved
 assert frozen_grad_is_none  # witness: frozen-grad-none
 # No parameter moved, but BatchNorm in training mode still updated its running statistics.
-assert changed_in_train_mode == [  # witness: stats-still-change
-    "1.running_mean",
-    "1.running_var",
-    "1.num_batches_tracked",
-]
+assert changed_in_train_mode == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
+assert batch_norm_in_training_mode and forward_changed_stats  # witness: stats-still-change
 assert stats_changed == 3 and first_changed == "1.running_mean"
 assert changed_in_eval_mode == []  # witness: eval-fixes-stats
 assert back_in_training  # witness: train-switches-back

@@ -7,7 +7,7 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3)).to(device)
-model.eval()  # switches Dropout and BatchNorm to inference behaviour; nothing else
+model.eval()  # sets every module's training flag to False, and nothing else
 X = torch.randn(2, 4).to(device)
 model(X).sum().backward()
 
