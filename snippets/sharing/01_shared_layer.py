@@ -26,14 +26,19 @@ true_count = sum(p.numel() for p in model.parameters())
 double_count = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
 print(f"parameters: {true_count} (counting the shared layer twice would give {double_count})")
 
-# Module iteration removes duplicates too: index 4 is skipped.
+# Iterating or indexing the Sequential gives every position; the module listings remove duplicates.
+positions = list(model)
 children = [name for name, _ in model.named_children()]
-print(f"len(model) = {len(model)}, named_children(): {children}")
+module_paths = [name for name, _ in model.named_modules()]  # "" is the Sequential itself
+print(f"len(model) = {len(model)}, list(model) has {len(positions)} entries")
+print(f"named_children(): {children}")
+print(f"named_modules(): {module_paths}")
 
 tensor_count = len(listed_once)
 name_count = len(listed_everywhere)
 sequential_length = len(model)
 child_count = len(children)
+module_count = len(module_paths)
 missing_names = ", ".join(sorted(set(listed_everywhere) - set(listed_once)))
 
 assert same_module  # witness: same-module
@@ -45,5 +50,7 @@ assert (tensor_count, name_count) == (6, 8)
 assert missing_names == "4.bias, 4.weight"
 assert true_count == 40 + 72 + 9 == 121
 assert double_count == true_count + 72 == 193
-assert (sequential_length, child_count) == (7, 6)
+assert (sequential_length, child_count, module_count) == (7, 6, 7)
+assert len(positions) == 7 and positions[2] is positions[4]  # witness: iteration-every-position
 assert children == ["0", "1", "2", "3", "5", "6"]  # witness: children-skip-index-4
+assert module_paths == ["", "0", "1", "2", "3", "5", "6"]  # witness: modules-skip-index-4

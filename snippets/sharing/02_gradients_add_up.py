@@ -46,7 +46,9 @@ print("tied .grad == grad of the first use + grad of the second use:", grads_add
 print("the two uses contribute different amounts:", uses_differ)
 
 # Registered once, called twice: one name, and still the summed gradient.
-called_twice_names = [name for name, _ in called_twice.named_parameters(remove_duplicate=False)]
+every_name = list(called_twice.named_parameters(remove_duplicate=False))
+called_twice_names = [name for name, _ in every_name]
+called_twice_tensors = {id(parameter) for _, parameter in every_name}  # distinct tensor objects
 called_twice_sums = torch.allclose(called_twice.shared.weight.grad, grad_sum, atol=1e-6)
 print("CalledTwice, every name:", called_twice_names)
 print("CalledTwice: shared.weight.grad == the same sum:", called_twice_sums)
@@ -72,8 +74,10 @@ assert untied[2] is not untied[4]
 assert same_output  # witness: same-output
 assert uses_differ  # witness: uses-differ
 assert grads_add_up  # witness: grads-add-up
-# Even remove_duplicate=False finds nothing to remove: six tensors, six names.
-assert len(set(called_twice_names)) == len(called_twice_names) == 6  # witness: registered-once
+# Even remove_duplicate=False finds nothing to remove: six names for six distinct tensors.
+assert len(called_twice_tensors) == len(called_twice_names) == 6  # witness: registered-once
+# The same test tells the tied stack apart: its eight names lead to six tensors.
+assert len({id(p) for _, p in tied.named_parameters(remove_duplicate=False)}) == 6
 assert called_twice_sums  # witness: called-twice-grads-add-up
 assert copies_apart  # witness: copies-apart
 assert still_one_tensor and one_step_along_sum  # witness: one-step-along-sum

@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import zipfile
 
 import torch
 from torch import nn
@@ -19,6 +20,11 @@ def saved_bytes(obj: object) -> bytes:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return buffer.getvalue()
+
+
+def data_records(file: bytes) -> int:
+    """A saved file is a zip archive with one record under data/ for each storage it holds."""
+    return sum("/data/" in name for name in zipfile.ZipFile(io.BytesIO(file)).namelist())
 
 
 def storage_address(tensor: torch.Tensor) -> int:
@@ -50,12 +56,16 @@ print("a row of it: data_ptr differs:", row_data_ptr_differs, " same storage:", 
 
 # torch.save writes each storage once; torch.load rebuilds the sharing.
 tied_file = saved_bytes(state)
+untied_state = build(tied=False).state_dict()
+untied_file = saved_bytes(untied_state)
+tied_records, untied_records = data_records(tied_file), data_records(untied_file)
+print(f"data records in the file: tied {tied_records}, untied {untied_records}")
 loaded = torch.load(io.BytesIO(tied_file))  # weights_only=True, the default since PyTorch 2.6
 loaded_count = len(loaded)
 loaded_storages = storage_count(loaded)
 loaded_shared = storage_address(loaded["2.weight"]) == storage_address(loaded["4.weight"])
-untied_storages = storage_count(build(tied=False).state_dict())
-tied_file_is_smaller = len(tied_file) < len(saved_bytes(build(tied=False).state_dict()))
+untied_storages = storage_count(untied_state)
+tied_file_is_smaller = len(tied_file) < len(untied_file)
 print(
     f"loaded: {loaded_count} tensors in {loaded_storages} storages,",
     f"2.weight and 4.weight shared: {loaded_shared}",
@@ -86,7 +96,8 @@ assert key_count == 8 and both_keys  # witness: a-key-per-path
 assert distinct_objects and same_memory  # witness: distinct-objects-same-memory
 assert kept_is_parameter and not state["2.weight"].requires_grad  # witness: fresh-detached-view
 assert row_data_ptr_differs and row_same_storage  # witness: row-data-ptr-differs
-assert (loaded_count, loaded_storages, untied_storages) == (8, 6, 8)  # witness: saved-once
+assert (tied_records, untied_records) == (6, 8)  # witness: saved-once
+assert (loaded_count, loaded_storages, untied_storages) == (8, 6, 8)
 assert tied_file_is_smaller  # witness: tied-file-smaller
 assert loaded_shared  # witness: load-rebuilds-sharing
 assert refused_module  # witness: weights-only-default

@@ -1,5 +1,7 @@
 """Tie a language model's input embedding to its output layer: one (vocab, d) matrix, two roles."""
 
+import io
+
 import torch
 from torch import nn
 
@@ -24,9 +26,21 @@ def count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def storage_address(tensor: torch.Tensor) -> int:
+    return tensor.untyped_storage().data_ptr()
+
+
 vocab_size, d_model = 100, 16
+
+
+def tied_model() -> TinyLanguageModel:
+    return TinyLanguageModel(vocab_size, d_model, tie_weights=True)
+
+
 torch.manual_seed(0)
-tied = TinyLanguageModel(vocab_size, d_model, tie_weights=True).to(device)
+tied = tied_model()
+embedding_before_move = tied.embed.weight
+tied.to(device)
 untied = TinyLanguageModel(vocab_size, d_model, tie_weights=False)
 tied_count, untied_count = count(tied), count(untied)
 saved = untied_count - tied_count
@@ -37,6 +51,7 @@ print(
 
 registered_on_out = dict(tied.out.named_parameters())["weight"] is tied.embed.weight
 still_tied = tied.out.weight is tied.embed.weight  # .to(device) kept the tie
+kept_object_on_move = tied.embed.weight is embedding_before_move
 untied.to(device)
 tokens = torch.randint(0, vocab_size, (2, 5)).to(device)
 for model in (tied, untied):
@@ -44,55 +59,46 @@ for model in (tied, untied):
     # Predict each token (a toy target: enough to get gradients).
     nn.functional.cross_entropy(logits.flatten(0, 1), tokens.flatten()).backward()
 logits_shape = tuple(logits.shape)
-distinct_tokens = tokens.unique().numel()
-untied_rows = int((untied.embed.weight.grad != 0).any(dim=1).sum())
+token_ids = set(tokens.unique().tolist())
+untied_row_ids = set((untied.embed.weight.grad != 0).any(dim=1).nonzero().flatten().tolist())
+distinct_tokens, untied_rows = len(token_ids), len(untied_row_ids)
 tied_rows = int((tied.embed.weight.grad != 0).any(dim=1).sum())
 output_rows = int((untied.out.weight.grad != 0).any(dim=1).sum())  # the output layer's share
 state_keys = ", ".join(tied.state_dict())
-# A dtype change is a real conversion on any machine, also where device is the CPU. It keeps
-# each Parameter object and replaces the data inside it.
-converted = TinyLanguageModel(vocab_size, d_model, tie_weights=True)
-embedding_object = converted.embed.weight
-converted.to(torch.float64)
-tie_survives_conversion = converted.out.weight is converted.embed.weight
-kept_parameter_object = converted.embed.weight is embedding_object
-print("tied after .to(device):", still_tied, " after .to(torch.float64):", tie_survives_conversion)
 print("logits shape:", logits_shape)
 print(
     f"embedding rows with a gradient: untied {untied_rows}",
-    f"(the {distinct_tokens} distinct input tokens), tied {tied_rows}",
+    f"(exactly the {distinct_tokens} distinct input tokens: {untied_row_ids == token_ids}),",
+    f"tied {tied_rows}",
 )
 print("state_dict keys:", state_keys)
 
-# With this opt-in flag, conversion builds a new Parameter per module instead, untying the two.
-previous = torch.__future__.get_overwrite_module_params_on_conversion()
-torch.__future__.set_overwrite_module_params_on_conversion(True)
-try:
-    overwritten = TinyLanguageModel(vocab_size, d_model, tie_weights=True).to(torch.float64)
-finally:
-    torch.__future__.set_overwrite_module_params_on_conversion(previous)
-tied_after_overwrite = overwritten.out.weight is overwritten.embed.weight
-print("with overwrite_module_params_on_conversion, tied after .to():", tied_after_overwrite)
-# A move to a device whose tensors cannot take over the old data in place ("meta", which holds
-# shapes without data) also builds new Parameters.
-on_meta = TinyLanguageModel(vocab_size, d_model, tie_weights=True).to("meta")
-tied_on_meta = on_meta.out.weight is on_meta.embed.weight
-with torch.device("meta"):  # built without memory, tied, then materialized with to_empty()
-    built_on_meta = TinyLanguageModel(vocab_size, d_model, tie_weights=True)
-tied_when_built = built_on_meta.out.weight is built_on_meta.embed.weight
-built_on_meta.to_empty(device="cpu")
-tied_after_to_empty = built_on_meta.out.weight is built_on_meta.embed.weight
-print("tied after .to('meta'):", tied_on_meta, " after to_empty():", tied_after_to_empty)
+# The assignment __init__ makes, done by hand: the Linear's own weight is no longer registered.
+by_hand = TinyLanguageModel(vocab_size, d_model, tie_weights=False)
+own_weight = by_hand.out.weight
+by_hand.out.weight = by_hand.embed.weight
+own_weight_dropped = all(p is not own_weight for p in by_hand.parameters())
+print("after the assignment, the Linear's own weight is still registered:", not own_weight_dropped)
 
-# load_state_dict(assign=True) puts the checkpoint's tensors in place of the parameters, one
-# Parameter per key: two objects, counted twice, though both sit on the checkpoint's one memory.
-reloaded = TinyLanguageModel(vocab_size, d_model, tie_weights=True)
-reloaded.load_state_dict(tied.state_dict(), assign=True)
+# A dtype change is a real conversion on any machine, also where device is the CPU.
+converted = tied_model().to(torch.float64)
+tie_survives_conversion = converted.out.weight is converted.embed.weight
+print("tied after .to(device):", still_tied, " after .to(torch.float64):", tie_survives_conversion)
+
+# load_state_dict(assign=True) puts the checkpoint's values in place of the parameters. A plain
+# tensor, as in a saved state_dict, is wrapped in a new Parameter per key: two objects, counted
+# twice, though both sit on the checkpoint's one memory.
+buffer = io.BytesIO()
+torch.save(tied.state_dict(), buffer)
+checkpoint = torch.load(io.BytesIO(buffer.getvalue()))
+plain_tensors = all(type(value) is torch.Tensor for value in checkpoint.values())
+reloaded = tied_model()
+reloaded.load_state_dict(checkpoint, assign=True)
 tied_after_assign = reloaded.out.weight is reloaded.embed.weight
+wrapped = all(isinstance(p, nn.Parameter) for p in (reloaded.out.weight, reloaded.embed.weight))
 count_after_assign = count(reloaded)
-memory_after_assign = {
-    p.untyped_storage().data_ptr() for p in (reloaded.out.weight, reloaded.embed.weight)
-}
+two_weights_and_checkpoint = (reloaded.out.weight, reloaded.embed.weight, checkpoint["out.weight"])
+memory_after_assign = {storage_address(t) for t in two_weights_and_checkpoint}
 with torch.no_grad():
     reloaded.out.weight[0, 0] = 7.0  # write into one of the two Parameters ...
 write_shows_in_other = reloaded.embed.weight[0, 0].item() == 7.0  # ... and read the other
@@ -100,6 +106,25 @@ print(
     f"after load_state_dict(assign=True): tied {tied_after_assign},",
     f"{count_after_assign} parameters, {len(memory_after_assign)} storage for the two weights,",
     f"a write into out.weight shows in embed.weight: {write_shows_in_other}",
+)
+# A value that is already a Parameter (state_dict(keep_vars=True)) is put in as it is.
+kept = tied_model()
+kept.load_state_dict(tied.state_dict(keep_vars=True), assign=True)
+keep_vars_keeps_tie = kept.out.weight is kept.embed.weight is tied.embed.weight
+# A live state_dict() holds detached tensors on the source model's own memory.
+live = tied_model()
+live.load_state_dict(tied.state_dict(), assign=True)
+live_on_source_memory = storage_address(live.out.weight) == storage_address(tied.embed.weight)
+with torch.no_grad():
+    live.out.weight[0, 1] = 5.0  # a write into the loaded model ...
+write_reaches_source = tied.embed.weight[0, 1].item() == 5.0  # ... lands in the source model
+print(
+    f"assign=True from state_dict(keep_vars=True): tied {keep_vars_keeps_tie};",
+    f"from a live state_dict(), on the source model's memory: {live_on_source_memory}",
+)
+print(
+    f"  tied {live.out.weight is live.embed.weight},",
+    f"a write into it shows in the source model: {write_reaches_source}",
 )
 
 
@@ -120,20 +145,25 @@ print(f"vocabulary {gpt2_vocab:,} x width {gpt2_width}: {gpt2_saved:,} parameter
 
 assert tuple(tied.embed.weight.shape) == tuple(untied.out.weight.shape) == (vocab_size, d_model)
 assert registered_on_out  # witness: assignment-registers
+assert own_weight_dropped  # witness: own-weight-dropped
 assert (untied_count, tied_count) == (1600 + 272 + 1600, 1600 + 272)
 assert saved == vocab_size * d_model == 1600
 assert still_tied  # witness: moving-keeps-tie
 assert tie_survives_conversion  # witness: conversion-keeps-tie
-assert kept_parameter_object  # witness: to-keeps-parameter-object
-assert not tied_after_overwrite  # witness: overwrite-flag-unties
-assert not tied_on_meta  # witness: meta-unties
-assert tied_when_built and not tied_after_to_empty  # witness: to-empty-unties
 assert logits_shape == (2, 5, vocab_size)
-assert untied_rows == distinct_tokens < vocab_size  # witness: untied-rows-present-only
+assert untied_row_ids == token_ids and untied_rows < vocab_size  # witness: untied-rows-present-only
 assert tied_rows == vocab_size  # witness: tied-every-row
 assert output_rows == vocab_size  # witness: output-scores-every-token
 assert state_keys == "embed.weight, mix.0.weight, mix.0.bias, out.weight"
-assert not tied_after_assign and count_after_assign == untied_count  # witness: assign-unties
+# Plain tensors in the checkpoint, a Parameter of its own for each key in the model.
+new_parameter_per_key = plain_tensors and wrapped and not tied_after_assign
+assert new_parameter_per_key and count_after_assign == untied_count  # witness: assign-unties
 assert len(memory_after_assign) == 1 and write_shows_in_other  # witness: assign-shares-memory
+assert keep_vars_keeps_tie and count(kept) == tied_count  # witness: assign-keeps-parameter
+live_untied = live.out.weight is not live.embed.weight and live.out.weight is not tied.embed.weight
+assert live_untied  # witness: live-state-unties
+assert live_on_source_memory and write_reaches_source  # witness: live-state-shares-source
 assert embedding_zeroed  # witness: init-writes-both
 assert gpt2_saved == 38_597_376
+if device.type == "cuda":  # a real move from the CPU: .data = kept the Parameter object
+    assert kept_object_on_move and tied.embed.weight.is_cuda  # witness: cuda-move-keeps-parameter

@@ -1,5 +1,7 @@
 """Exercise: weight decay on matrices only, for a model with tied embeddings."""
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -21,6 +23,29 @@ class OutFirst(nn.Module):
         self.out = nn.Linear(4, 10)
         self.embed = nn.Embedding(10, 4)
         self.out.weight = self.embed.weight
+
+
+class Placeholder(nn.Module):
+    """The real output layer is assigned after the embedding, into a slot taken before it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out = nn.Identity()  # a placeholder registers "out" first
+        self.embed = nn.Embedding(10, 4)
+        self.out = nn.Linear(4, 10)  # assigned again: "out" keeps its place
+        self.out.weight = self.embed.weight
+
+
+class OnParent(TiedPair):
+    """The tied tensor also registered on the model itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head_weight = self.embed.weight
+
+
+def first_name(model: nn.Module, tensor: torch.Tensor) -> str:
+    return next(name for name, p in model.named_parameters() if p is tensor)
 
 
 model = TiedPair()
@@ -51,11 +76,29 @@ optimizer = torch.optim.AdamW(
     [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}]
 )
 group_sizes = [len(group["params"]) for group in optimizer.param_groups]
-tied_name = next(name for name, p in model.named_parameters() if p is model.out.weight)
-out_first = OutFirst()
-out_first_name = next(name for name, p in out_first.named_parameters() if p is out_first.out.weight)
+out_first, placeholder, on_parent = OutFirst(), Placeholder(), OnParent()
+tied_name = first_name(model, model.out.weight)
+out_first_name = first_name(out_first, out_first.out.weight)
+placeholder_name = first_name(placeholder, placeholder.out.weight)
+on_parent_name = first_name(on_parent, on_parent.out.weight)
 print("tensors per group (decay, no decay):", group_sizes)
 print("the tied tensor is seen once, as", tied_name, "- with out assigned first:", out_first_name)
+print("with a placeholder out:", placeholder_name, "- also set on the model:", on_parent_name)
+
+# Every name in ONE group is no error: a warning, and SGD then steps the tied tensor once per name.
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    sgd = torch.optim.SGD([p for _, p in model.named_parameters(remove_duplicate=False)], lr=0.1)
+duplicate_warning = "optimizer contains a parameter group with duplicate parameters"
+warned = [str(w.message) for w in caught if str(w.message).startswith(duplicate_warning)]
+print("one group, warnings:", [message.split(";")[0] for message in warned])
+for p in model.parameters():
+    p.grad = torch.ones_like(p)
+before = {name: p.detach().clone() for name, p in model.named_parameters()}
+sgd.step()
+moved = {name: (before[name] - p).mean().item() for name, p in model.named_parameters()}
+print(f"moved by one SGD step: mix.weight {moved['mix.weight']:.2f},", end=" ")
+print(f"the tied embed.weight {moved['embed.weight']:.2f}")
 
 covered = {id(p) for group in optimizer.param_groups for p in group["params"]}
 assert group_message.startswith("ValueError")  # witness: optimizer-refuses
@@ -63,3 +106,10 @@ assert "more than one parameter group" in group_message
 assert group_sizes == [1, 3]  # mix.weight | embed.weight (tied with out.weight), mix.bias, out.bias
 assert covered == {id(p) for p in model.parameters()}  # witness: once-per-tensor-fixes
 assert tied_name == "embed.weight" and out_first_name == "out.weight"  # witness: init-order-decides
+assert placeholder_name == "out.weight"  # witness: slot-order-decides
+assert on_parent_name == "head_weight"  # witness: parent-first
+assert len(warned) == 1  # a warning, not an error
+# Each tensor moved by lr x grad = 0.1 per step it got: the tied one twice.
+stepped_once = abs(moved["mix.weight"] - 0.1) < 1e-5
+stepped_twice = abs(moved["embed.weight"] - 0.2) < 1e-5
+assert stepped_once and stepped_twice  # witness: one-group-steps-twice

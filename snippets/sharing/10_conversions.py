@@ -1,0 +1,99 @@
+"""Module.to and to_empty put converted tensors back in one of three ways; two keep a tie."""
+
+import io
+
+import torch
+from torch import nn
+
+
+class TiedPair(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(10, 4)
+        self.out = nn.Linear(4, 10, bias=False)
+        self.out.weight = self.embed.weight
+
+
+def is_tied(model: TiedPair) -> bool:
+    return model.out.weight is model.embed.weight
+
+
+# Everything here starts on the CPU: float64 is not on every accelerator (MPS has none).
+
+# 1. The default: Module._apply sets param.data to the converted tensor. The Parameter object
+#    stays, so both modules still hold it. A dtype change is a real conversion on any machine.
+converted = TiedPair()
+before_conversion = converted.embed.weight
+converted.to(torch.float64)
+kept_object = converted.embed.weight is before_conversion and is_tied(converted)
+print(f"to(torch.float64): same Parameter object {kept_object}, now {before_conversion.dtype}")
+
+# 2. Where .data = cannot take the new tensor, as with a CPU Parameter and a meta tensor,
+#    _apply builds a new Parameter for each module instead. That unties them.
+try:
+    nn.Parameter(torch.zeros(2)).data = torch.zeros(2, device="meta")
+    data_refuses_meta = False
+except RuntimeError as error:
+    data_refuses_meta = "incompatible tensor type" in str(error)
+on_meta = TiedPair()
+original = on_meta.embed.weight
+on_meta.to("meta")
+new_on_meta = on_meta.embed.weight is not original and on_meta.out.weight is not original
+print(f".data = refuses a meta tensor: {data_refuses_meta}; after .to('meta'):", end=" ")
+print(f"new Parameters {new_on_meta}, tied {is_tied(on_meta)}")
+
+# to_empty(device=...) converts with torch.empty_like, so the same rule decides.
+with torch.device("meta"):  # built without memory, tied, then materialized
+    built_on_meta = TiedPair()
+tied_when_built = is_tied(built_on_meta)
+built_on_meta.to_empty(device="cpu")
+emptied_on_cpu = TiedPair().to_empty(device="cpu")  # from the CPU: .data = works
+print(
+    f"to_empty(): from meta, tied {is_tied(built_on_meta)};",
+    f"from the CPU, tied {is_tied(emptied_on_cpu)}",
+)
+
+# A flag makes _apply build a new Parameter for each module even where .data = would work.
+overwritten = TiedPair()
+original = overwritten.embed.weight
+previous = torch.__future__.get_overwrite_module_params_on_conversion()
+torch.__future__.set_overwrite_module_params_on_conversion(True)
+try:
+    overwritten.to(torch.float64)
+finally:
+    torch.__future__.set_overwrite_module_params_on_conversion(previous)
+new_after_overwrite = (
+    overwritten.embed.weight is not original and overwritten.out.weight is not original
+)
+print(f"overwrite flag, .to(torch.float64): tied {is_tied(overwritten)}")
+
+# 3. Another flag makes _apply, and load_state_dict, swap the new tensor into the old Parameter
+#    object (torch.utils.swap_tensors): the object stays, and with it the tie, even on meta.
+buffer = io.BytesIO()
+torch.save(TiedPair().state_dict(), buffer)
+checkpoint = torch.load(io.BytesIO(buffer.getvalue()))  # plain tensors, as from any file
+swapped = TiedPair()
+original = swapped.embed.weight
+swap_loaded = TiedPair()
+previous = torch.__future__.get_swap_module_params_on_conversion()
+torch.__future__.set_swap_module_params_on_conversion(True)
+try:
+    swapped.to("meta")
+    swap_loaded.load_state_dict(checkpoint, assign=True)
+finally:
+    torch.__future__.set_swap_module_params_on_conversion(previous)
+swap_keeps_object = swapped.embed.weight is original and original.is_meta
+print(
+    f"swap flag: after .to('meta') same Parameter object {swap_keeps_object},",
+    f"tied {is_tied(swapped)}; after load_state_dict(assign=True), tied {is_tied(swap_loaded)}",
+)
+
+now_float64 = before_conversion.dtype == torch.float64  # the same object, its data replaced
+assert kept_object and now_float64  # witness: to-keeps-parameter-object
+assert data_refuses_meta  # witness: data-refuses-meta
+assert new_on_meta and not is_tied(on_meta)  # witness: meta-unties
+assert tied_when_built and not is_tied(built_on_meta)  # witness: to-empty-unties
+assert is_tied(emptied_on_cpu)  # witness: cpu-to-empty-keeps-tie
+assert new_after_overwrite and not is_tied(overwritten)  # witness: overwrite-flag-unties
+assert swap_keeps_object and is_tied(swapped)  # witness: swap-flag-keeps-tie
+assert is_tied(swap_loaded)  # witness: swap-flag-assign-keeps-tie
