@@ -73,6 +73,16 @@ except KeyError as error:
     training_message = error.args[0]
 refusal_errors = ", ".join(sorted(set(refused.values())))
 print("refused names:", list(refused), "with", refusal_errors, "-", training_message)
+# A buffer's own name is not refused: registering it again replaces the buffer and its persistence.
+model.register_buffer("mask", torch.zeros(4))  # persistent=True, the default
+mask_replaced = model.mask.sum().item() == 0 and "mask" in model.state_dict()
+print("mask registered again: replaced and now saved:", mask_replaced)
+
+# register_buffer keeps the tensor it is given, requires_grad flag included.
+probe = nn.Module()
+flagged = torch.zeros(2, requires_grad=True)
+probe.register_buffer("flagged", flagged)
+print("a buffer registered with requires_grad=True requires grad:", probe.flagged.requires_grad)
 
 assert parameter_names == ["linear.weight", "linear.bias"]  # witness: parameters-are-learned
 assert model.mean is dict(model.named_buffers())["mean"]  # witness: read-as-attribute
@@ -82,8 +92,10 @@ assert state_keys == ["mean", "std", "linear.weight", "linear.bias"]  # witness:
 assert (parameter_count, buffer_count, state_count, optimized) == (2, 3, 4, 2)
 assert "mask" in buffer_names and not mask_saved  # witness: mask-not-saved
 assert not buffers_require_grad  # witness: buffers-no-grad
+assert probe.flagged is flagged and probe.flagged.requires_grad  # witness: register-keeps-flag
 assert not optimizer_holds_buffer  # witness: optimizer-never-buffer
 assert loads_in_any_order  # witness: order-irrelevant
 assert model(torch.randn(5, 4)).shape == (5, 2)
 assert list(refused) == ["", "a.b", "linear", "weight", "training"]  # witness: refused-names
 assert refusal_errors == "KeyError" and training_message == "attribute 'training' already exists"
+assert mask_replaced and not mask_saved  # witness: reregister-replaces

@@ -52,8 +52,9 @@ unguarded_records_history = unguarded.mean.grad_fn is not None
 print("fit on tracked data leaves no history:", fit_leaves_no_history)
 print("the same copy_ outside no_grad records history:", unguarded_records_history)
 
-# Assigning a tensor to a name that is already a buffer keeps it a buffer, with the same
-# persistence, but the buffer becomes that tensor, with its dtype (and device).
+# Assigning an unmarked tensor (one nn.Buffer did not make) to a name that is already a buffer
+# keeps it a buffer, with the same persistence, but the buffer becomes that tensor, with its dtype
+# and device.
 wide = Standardize(3).double()
 mean_before_fit = wide.mean
 wide.fit(data)  # float32 data, copied into the existing float64 buffers
@@ -67,7 +68,11 @@ still_buffers = {"mean", "eps"} <= set(dict(wide.named_buffers()))
 persistence_kept = "mean" in wide.state_dict() and "eps" not in wide.state_dict()
 print(f"float64 layer: after fit {fitted_dtype}, after assigning float32 data {assigned_dtype}")
 print("mean and eps still buffers:", still_buffers, " persistence kept:", persistence_kept)
-# Not ordinary tensors: an nn.Buffer brings its own persistence, an nn.Parameter changes the kind.
+on_meta = Standardize(3).to("meta")  # the meta device shows on any machine what a GPU would show
+on_meta.mean = data_mean  # a CPU tensor
+assigned_device = on_meta.mean.device.type
+print("layer on meta, CPU tensor assigned to mean: the buffer is now on", assigned_device)
+# An nn.Buffer brings its own persistence; an nn.Parameter turns the buffer into a parameter.
 other = Standardize(3)
 other.eps = nn.Buffer(torch.tensor(1e-5))  # persistent=True by default
 other.std = nn.Parameter(torch.ones(3))
@@ -96,19 +101,49 @@ print(
     type(probe.registered_computed.grad_fn).__name__,
 )
 
+# What nn.Buffer returns is a plain torch.Tensor with a mark: two attributes, which
+# isinstance(x, nn.Buffer) checks. The module stores that tensor, mark included.
+marked = layer.mean
+mark = (type(marked).__name__, marked._is_buffer, marked.persistent)
+print("layer.mean:", mark[0], " _is_buffer:", mark[1], " persistent:", mark[2])
+layer.alias = layer.mean  # a marked tensor: registered under a second name
+alias_registered = "alias" in dict(layer.named_buffers(remove_duplicate=False))
+probe.alias = probe.registered  # register_buffer's tensor has no mark: a plain attribute
+unmarked_alias_registered = "alias" in dict(probe.named_buffers())
+converted = Standardize(3).double()  # a conversion stores new tensors, without the mark
+converted.alias = converted.mean
+converted_alias_registered = "alias" in dict(converted.named_buffers())
+print(
+    "alias registered: nn.Buffer's tensor",
+    alias_registered,
+    " register_buffer's tensor",
+    unmarked_alias_registered,
+    " after .double()",
+    converted_alias_registered,
+)
+
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
 assert state_text == "mean, std" and "eps" not in layer.state_dict()  # witness: non-persistent-form
-assert not note_registered  # witness: new-name-registers-nothing
+note_marked = isinstance(layer.note, nn.Buffer)
+assert not note_registered and not note_marked  # witness: new-name-registers-nothing
 assert largest_mean < 1e-4
 assert torch.allclose(standardized.std(dim=0), torch.ones(3), atol=1e-4)
 assert fit_leaves_no_history and unguarded_records_history  # witness: no-grad-keeps-history-out
 assert fitted_dtype == "torch.float64" and fit_kept_buffer  # witness: copy-keeps-buffer
 assert wide.mean is data_mean and assigned_dtype == "torch.float32"  # witness: becomes-tensor
 assert still_buffers and persistence_kept  # witness: persistence-kept
-assert eps_now_saved  # witness: buffer-brings-persistence
+assert eps_now_saved and other.eps.persistent  # witness: buffer-brings-persistence
 assert std_now_parameter  # witness: parameter-replaces-buffer
 assert not buffer_is_source and same_memory_as_source  # witness: buffer-detaches
 assert probe.assigned_computed.grad_fn is None  # witness: buffer-no-history
 assert probe.assigned_computed.requires_grad  # witness: buffer-keeps-requires-grad
 assert registered_is_source  # witness: register-keeps-t
 assert probe.registered_computed.grad_fn is computed.grad_fn  # witness: register-keeps-history
+mean_still_buffer = "mean" in dict(on_meta.named_buffers())
+assert assigned_device == "cpu" and mean_still_buffer  # witness: assigned-device
+plain_but_marked = type(marked) is torch.Tensor and isinstance(marked, nn.Buffer)
+assert plain_but_marked and mark[1:] == (True, True)  # witness: buffer-marked
+assert alias_registered and "alias" in layer.state_dict()  # witness: marked-alias-registers
+assert not unmarked_alias_registered  # witness: unmarked-alias-plain
+converted_marked = hasattr(converted.mean, "_is_buffer")
+assert not converted_marked and not converted_alias_registered  # witness: conversion-drops-mark

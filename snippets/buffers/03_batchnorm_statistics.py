@@ -1,5 +1,7 @@
 """BatchNorm's running statistics are buffers: updated by forward passes in train mode only."""
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -72,14 +74,32 @@ counter_dtype = str(norm.num_batches_tracked.dtype)
 print("state_dict():", state_text)
 print("num_batches_tracked dtype:", counter_dtype)
 
-# Converting the module's dtype converts floating-point buffers only; the counter stays an integer.
+# .double() converts floating-point buffers only; the counter stays an integer.
 # The conversion runs on the CPU: MPS has no float64.
 norm.cpu().double()
 converted_mean_dtype = str(norm.running_mean.dtype)
 converted_counter_dtype = str(norm.num_batches_tracked.dtype)
 print("after .double():", converted_mean_dtype, converted_counter_dtype)
-via_to = nn.BatchNorm1d(3).to(torch.float64)  # .to(dtype) follows the same rule
+via_to = nn.BatchNorm1d(3).to(torch.float64)  # .to(dtype) leaves the counter alone too
 via_to_dtypes = (via_to.running_mean.dtype, via_to.num_batches_tracked.dtype)
+
+
+def convert_complex_buffer(convert) -> tuple[str, str, str]:
+    """Convert a module holding a complex buffer: the buffer's dtype and values, and any warning."""
+    module = nn.Module()
+    module.register_buffer("phase", torch.tensor([1.0 + 2.0j]))  # complex64
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        phase = convert(module).phase
+    return str(phase.dtype), str(phase.tolist()), " ".join(str(w.message) for w in caught)
+
+
+# But .to(dtype) also converts complex tensors, and casting to a real dtype drops the imaginary
+# part (with a warning), while .double() leaves them complex.
+complex_via_to = convert_complex_buffer(lambda module: module.to(torch.float64))
+complex_via_double = convert_complex_buffer(lambda module: module.double())
+print("complex buffer: .to(torch.float64)", complex_via_to[1], complex_via_to[0])
+print("                .double()         ", complex_via_double[1], complex_via_double[0])
 
 # Without running statistics: None in their place, nothing saved, always the batch's statistics.
 untracked = nn.BatchNorm1d(3, track_running_stats=False).to(device).eval()
@@ -112,7 +132,11 @@ assert state_text == "weight, bias, running_mean, running_var, num_batches_track
 assert counter_dtype == converted_counter_dtype == "torch.int64"  # witness: counter-stays-int
 floats_only = (converted_mean_dtype, converted_counter_dtype) == ("torch.float64", "torch.int64")
 assert floats_only  # witness: floats-converted
-assert via_to_dtypes == (torch.float64, torch.int64)  # witness: to-dtype-same-rule
+assert via_to_dtypes == (torch.float64, torch.int64)  # witness: to-dtype-skips-int
+imaginary_dropped = complex_via_to[:2] == ("torch.float64", "[1.0]")
+imaginary_warned = "discards the imaginary part" in complex_via_to[2]
+double_keeps_complex = complex_via_double[:2] == ("torch.complex64", "[(1+2j)]")
+assert imaginary_dropped and imaginary_warned and double_keeps_complex  # witness: to-dtype-complex
 assert untracked_mean_is_none  # witness: untracked-none
 assert untracked_state_text == "weight, bias"  # witness: untracked-state
 assert untracked_uses_batch  # witness: untracked-uses-batch

@@ -25,14 +25,14 @@ class FixedHiddenMLP(nn.Module):
         return self.linear(hidden).sum(dim=1)
 
 
-def round_trip(keep: str) -> tuple[bool, bool]:
+def round_trip(keep: str, new_seed: int = 1) -> tuple[bool, bool]:
     """Save one model's state_dict, load it into a fresh model: same outputs? same constant?"""
     torch.manual_seed(0)
     trained = FixedHiddenMLP(keep)
     buffer = io.BytesIO()
     torch.save(trained.state_dict(), buffer)
     buffer.seek(0)
-    torch.manual_seed(1)  # a new process would draw a different constant
+    torch.manual_seed(new_seed)  # a new process may draw a different constant
     restored = FixedHiddenMLP(keep)
     restored.load_state_dict(torch.load(buffer))
     x = torch.rand(2, 8)
@@ -51,6 +51,9 @@ def follows_to(keep: str) -> tuple[bool, bool, str]:
     return *converted, "runs"
 
 
+# A process that happens to draw the same numbers rebuilds the same constant.
+same_draw_same_constant = round_trip("non-persistent buffer", new_seed=0)
+
 rows, linear_converted, constant_kept = {}, {}, {}
 for keep in ("plain attribute", "non-persistent buffer", "persistent buffer"):
     converted, linear_converted[keep], forward = follows_to(keep)
@@ -65,6 +68,12 @@ for keep, (converted, saved, same, forward) in rows.items():
     print(f"{keep:22} {converted!s:14} {saved!s:14} {same!s:18} {forward}")
 
 plain_error = rows["plain attribute"][3]
+# Used element by element, the float32 constant would raise nothing: type promotion mixes the types.
+float64_model = FixedHiddenMLP("plain attribute").to(torch.float64)
+hidden64 = float64_model.linear(torch.rand(2, 8, dtype=torch.float64))
+elementwise = hidden64 * float64_model.constant[0]  # float64 times float32
+elementwise_dtype = str(elementwise.dtype)
+print("same constant, used elementwise: no error, result in", elementwise_dtype)
 plain_follows, plain_saved, plain_reloads = rows["plain attribute"][:3]
 non_persistent_follows, non_persistent_saved, non_persistent_reloads = rows[
     "non-persistent buffer"
@@ -78,6 +87,11 @@ meta_devices = (on_meta.linear.weight.device.type, on_meta.constant.device.type)
 model = FixedHiddenMLP("plain attribute").to(device)
 constant_device = model.constant.device.type
 print(f"after .to('meta'): linear.weight on {meta_devices[0]}, constant on {meta_devices[1]}")
+buffer_meta_devices = tuple(
+    FixedHiddenMLP(keep).to("meta").constant.device.type
+    for keep in ("non-persistent buffer", "persistent buffer")
+)
+print("after .to('meta'): the constant kept as either kind of buffer on", buffer_meta_devices)
 print(
     f"after .to({device.type!r}): linear.weight on {model.linear.weight.device.type}, "
     f"constant on {constant_device}"
@@ -94,12 +108,16 @@ fails_on_dtype = plain_error.startswith("RuntimeError") and "same dtype" in plai
 assert fails_on_dtype  # witness: plain-fails
 assert not plain_saved  # witness: plain-not-saved
 assert not plain_reloads and not constant_kept["plain attribute"]  # witness: plain-not-reloaded
-assert non_persistent_follows and persistent_follows  # witness: buffers-follow
+buffers_moved = buffer_meta_devices == ("meta", "meta")
+assert non_persistent_follows and persistent_follows and buffers_moved  # witness: buffers-follow
 buffer_forwards = rows["non-persistent buffer"][3], rows["persistent buffer"][3]
 assert buffer_forwards == ("runs", "runs")  # witness: buffers-run
 assert not non_persistent_saved  # witness: non-persistent-not-saved
 assert not non_persistent_reloads  # witness: non-persistent-not-reloaded
 assert not constant_kept["non-persistent buffer"]  # witness: constant-redrawn
+assert same_draw_same_constant == (True, True)  # witness: same-draw-same-constant
+plain_stays_float32 = float64_model.constant.dtype == torch.float32
+assert plain_stays_float32 and elementwise_dtype == "torch.float64"  # witness: elementwise-promotes
 assert persistent_saved  # witness: persistent-saved
 assert persistent_reloads and constant_kept["persistent buffer"]  # witness: persistent-reloaded
 assert meta_devices == ("meta", "cpu")  # witness: to-device-skips-plain

@@ -40,8 +40,18 @@ keeps_constructor_value = torch.equal(relaxed_model.scales, torch.linspace(0.5, 
 loaded_linear = torch.equal(relaxed_model.linear.weight, old_checkpoint["linear.weight"])
 print("persistent=True, strict=False: loads, missing keys", relaxed.missing_keys)
 
+# strict=False forgives missing and unexpected keys, not a tensor of the wrong shape.
+wrong_shape = dict(old_checkpoint, **{"linear.weight": torch.zeros(3, 4)})
+try:
+    Version2(persistent=False).load_state_dict(wrong_shape, strict=False)
+    shape_result = "loads"
+except RuntimeError as error:
+    shape_result = str(error).splitlines()[1].strip()
+print("wrong shape, strict=False:", shape_result.split(":")[0])
+
 assert persistent_result.startswith("RuntimeError: Error(s) in loading")  # witness: refuses
 assert missing_line.startswith("Missing key(s)") and "scales" in missing_line  # witness: names-key
 assert non_persistent_result == "loads, missing keys []"  # witness: non-persistent-loads
 assert relaxed_missing == "scales" and loaded_linear  # witness: strict-false-reports
 assert keeps_constructor_value  # witness: keeps-constructor-value
+assert shape_result.startswith("size mismatch for linear.weight")  # witness: shape-still-raises
