@@ -40,8 +40,9 @@ assert device.type == "cpu" or torch.accelerator.is_available()
 if not torch.accelerator.is_available():  # even in a build made for an accelerator
     checked = torch.accelerator.current_accelerator(check_available=True)
     assert checked is None  # witness: unavailable-is-none
-if device.type == "cuda":  # "cuda" means the current device; a tensor reports its index
+if device.type == "cuda":  # a tensor reports its index; one GPU cannot tell "current" from 0
     on_gpu = torch.zeros(1, device=gpu)
-    assert on_gpu.device.index == torch.cuda.current_device()  # witness: cuda-means-current
+    on_current = on_gpu.device.index == torch.cuda.current_device()
+    assert on_current and on_gpu.device == first_gpu  # witness: lands-on-cuda0
     assert device.index is None and x.device.index is not None  # witness: tensor-has-index
     assert x.device != device

@@ -33,13 +33,36 @@ weight = model.weight
 returned = model.to(device)  # moves every parameter and buffer, in place
 returned_is_model = returned is model
 kept_on_move = model.weight is weight
-model.to(torch.float64)  # a dtype change is a conversion too
-kept_on_dtype_change = model.weight is weight
 parameter_device = next(model.parameters()).device
 print("model.to(device) is model:", returned_is_model)
 print("same Parameter object after .to(device):", kept_on_move)
-print("same Parameter object after .to(torch.float64):", kept_on_dtype_change)
 print("parameters are on:", parameter_device)
+
+# A dtype change is a conversion too. float64 stays on the CPU (Apple's MPS has none).
+cpu_model = nn.Linear(3, 2)
+cpu_weight = cpu_model.weight
+early = torch.optim.SGD(cpu_model.parameters(), lr=0.1)  # built before the conversion
+cpu_model.to(torch.float64)
+kept_on_dtype_change = cpu_model.weight is cpu_weight
+early_holds_float64 = early.param_groups[0]["params"][0] is cpu_model.weight
+print("same Parameter object after .to(torch.float64):", kept_on_dtype_change)
+
+# The conversion reaches parameters and buffers, not the state an optimizer has built up.
+stepped = nn.Linear(3, 2)
+adam = torch.optim.Adam(stepped.parameters(), lr=0.1)
+stepped(torch.ones(1, 3)).sum().backward()
+adam.step()  # creates Adam's running averages, in float32
+stepped.to(torch.float64)
+averages_dtype = adam.state[stepped.weight]["exp_avg"].dtype
+adam.zero_grad()
+stepped(torch.ones(1, 3, dtype=torch.float64)).sum().backward()
+try:
+    adam.step()
+    next_step = "runs"
+except RuntimeError as error:
+    next_step = f"{type(error).__name__}: {error}".splitlines()[0]
+print("Adam stepped, then .to(float64): running averages in", averages_dtype)
+print("  the next step ->", next_step)
 
 # A meta tensor cannot be put inside a CPU or GPU Parameter: .to("meta") makes new Parameters,
 # and an optimizer built before the move still holds the old ones.
@@ -49,16 +72,30 @@ kept_on_meta = model.weight is weight
 optimizer_holds_old = optimizer.param_groups[0]["params"][0] is weight
 print("same Parameter object after .to('meta'):", kept_on_meta)
 
-# A global switch makes every conversion create new Parameters (restored right after).
-torch.__future__.set_overwrite_module_params_on_conversion(True)
+# Two global switches change the default (both restored right after).
+future = torch.__future__
+saved_flags = (
+    future.get_overwrite_module_params_on_conversion(),
+    future.get_swap_module_params_on_conversion(),
+)
 try:
+    future.set_overwrite_module_params_on_conversion(True)  # every conversion: new Parameters
     other = nn.Linear(3, 2)
     other_weight = other.weight
     other.to(torch.float64)
     kept_with_overwrite = other.weight is other_weight
+    future.set_swap_module_params_on_conversion(True)  # swap the contents in; checked first
+    swapped = nn.Linear(3, 2)
+    swapped_weight = swapped.weight
+    swap_optimizer = torch.optim.SGD(swapped.parameters(), lr=0.1)
+    swapped.to("meta")
+    kept_with_swap = swapped.weight is swapped_weight
+    swap_optimizer_device = swap_optimizer.param_groups[0]["params"][0].device.type
 finally:
-    torch.__future__.set_overwrite_module_params_on_conversion(False)
+    future.set_overwrite_module_params_on_conversion(saved_flags[0])
+    future.set_swap_module_params_on_conversion(saved_flags[1])
 print("with overwrite_module_params_on_conversion, after .to(float64):", kept_with_overwrite)
+print("with swap_module_params_on_conversion as well, after .to('meta'):", kept_with_swap)
 
 try:
     model.device  # a module has no single device: its tensors could be on several
@@ -76,8 +113,19 @@ assert torch.equal(x_on_device.cpu(), x)
 assert returned_is_model  # witness: module-to-returns-itself
 assert parameter_device.type == device.type
 assert kept_on_move and kept_on_dtype_change  # witness: conversion-keeps-parameters
+assert early_holds_float64 and cpu_weight.dtype == torch.float64  # witness: early-optimizer-follows
+assert (
+    stepped.weight.dtype == torch.float64
+    and averages_dtype == torch.float32
+    and next_step.startswith("RuntimeError")
+)  # witness: optimizer-state-not-converted
 assert not kept_on_meta and optimizer_holds_old  # witness: meta-replaces-parameters
 assert not kept_with_overwrite  # witness: overwrite-flag
+assert kept_with_swap and swap_optimizer_device == "meta"  # witness: swap-flag-keeps
+assert (
+    future.get_overwrite_module_params_on_conversion(),
+    future.get_swap_module_params_on_conversion(),
+) == saved_flags
 assert (
     no_device_attribute.startswith("AttributeError")
     and "no attribute 'device'" in no_device_attribute

@@ -23,7 +23,8 @@ except RuntimeError as error:
     on_device = first_line_of(error)
 print(f"model on {device}, batch on cpu ->", on_device)
 
-# The meta device makes the same mistake visible on every machine.
+# The meta device makes this mistake visible on every machine. Not every operation checks devices
+# on meta: nn.Linear does because of its bias (05_forward_tensors.py shows which ones do).
 meta_model = nn.Linear(3, 2).to("meta")
 try:
     meta_model(batch)
@@ -37,7 +38,7 @@ output = model(batch.to(model_device))
 output_shape = tuple(output.shape)
 print("fixed: output on", output.device, "with shape", output_shape)
 
-# One exception: a 0-dimensional CPU tensor (a scalar) may be combined with tensors on any device.
+# Elementwise operations allow one mix: a 0-dimensional CPU tensor (a scalar) with any device.
 scaled = output * torch.tensor(2.0)
 scalar_is_fine = scaled.device == output.device
 print("output * torch.tensor(2.0) stays on", scaled.device)
@@ -50,6 +51,22 @@ except RuntimeError as error:
     one_dim = first_line_of(error)
 print("meta output * torch.tensor(2.0) is on", scalar_on_meta)
 print("meta output * torch.tensor([2.0]) ->", one_dim)
+try:  # not an elementwise operation: the scalar is refused
+    torch.stack([meta_output.sum(), torch.tensor(2.0)])
+    stacked = "no error"
+except RuntimeError as error:
+    stacked = first_line_of(error)
+print("torch.stack of a meta scalar and a CPU scalar ->", stacked)
+
+# Some operations mix devices by design: copy_ copies across devices, and a CPU tensor of indices
+# may index a tensor on another device.
+rows = torch.tensor([0, 2])  # indices, on the CPU
+mixed = {}
+for target, tensor in (("meta", meta_output), (device.type, output)):
+    mixed[f"{target}: copy_ from the CPU"] = torch.empty(4, 3, device=target).copy_(batch)
+    mixed[f"{target}: indexed by CPU indices"] = tensor[rows]
+for what, result in mixed.items():
+    print(f"{what} -> runs, result on {result.device.type}")
 
 if device.type == "cpu":
     assert on_device.startswith("no error")  # witness: hidden-on-cpu
@@ -62,3 +79,7 @@ assert message.startswith("RuntimeError") and "is not on the expected device" in
 assert output.device.type == device.type and output_shape == (4, 2)  # witness: fixed
 assert scalar_is_fine and scalar_on_meta == "meta"  # witness: scalar-is-fine
 assert "is not on the expected device" in one_dim  # witness: one-dim-must-match
+assert "is not on the expected device" in stacked  # witness: stack-refuses-cpu-scalar
+assert all(
+    r.device.type == what.split(":")[0] for what, r in mixed.items()
+)  # witness: mix-by-design

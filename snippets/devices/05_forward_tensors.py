@@ -46,6 +46,26 @@ hard_coded_half = str(HardCoded()(half).dtype)  # float16 * float32 mask promote
 portable_half = str(Portable()(half).dtype)
 print("float16 input -> HardCoded:", hard_coded_half, "| Portable:", portable_half)
 
+# A forward pass on meta finds a CPU tensor only where the operation's meta version checks devices.
+cpu_row = torch.ones(4)
+probes = {  # a meta input meets a tensor left on the CPU: a plain tensor, or a layer's weights
+    "meta_x * cpu_row": lambda: meta_x * cpu_row,
+    "torch.cat([meta_x, cpu_row[None]])": lambda: torch.cat([meta_x, cpu_row[None]]),
+    "nn.LayerNorm(4)": lambda: nn.LayerNorm(4)(meta_x),
+    "nn.Linear(4, 4)": lambda: nn.Linear(4, 4)(meta_x),
+    "meta_x @ torch.ones(4, 4)": lambda: meta_x @ torch.ones(4, 4),
+    "nn.Linear(4, 4, bias=False)": lambda: nn.Linear(4, 4, bias=False)(meta_x),
+    "nn.Conv1d(2, 3, 1)": lambda: nn.Conv1d(2, 3, 1)(meta_x[None]),
+}
+caught = {}
+for code, probe in probes.items():
+    try:
+        outcome = f"runs, output on {probe().device}"
+    except RuntimeError:
+        outcome = "caught"
+    caught[code] = outcome == "caught"
+    print(f"meta input, CPU tensor in {code:34} -> {outcome}")
+
 # The meta device has no values: code that reads one cannot run there.
 try:
     meta_x.sum().item()
@@ -63,3 +83,5 @@ else:
 assert hard_coded_half == "torch.float32"  # witness: float32-mask-promotes
 assert portable_half == "torch.float16"  # witness: new-ones-keeps-dtype
 assert meta_item.startswith("RuntimeError") and ".item()" in meta_item  # witness: meta-no-item
+# The first four refuse the CPU tensor; the matrix product, bias-free Linear and Conv1d do not.
+assert [code for code in probes if caught[code]] == list(probes)[:4]  # witness: meta-checks-some

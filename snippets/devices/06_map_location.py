@@ -1,6 +1,8 @@
 """A checkpoint remembers the device of every tensor; map_location decides where they are loaded."""
 
+import argparse
 import io
+import pickle
 
 import torch
 from torch import nn
@@ -40,10 +42,12 @@ loaded_on_device = state["weight"].device.type == device.type
 
 # load_state_dict copies values into the model's own tensors: they stay where the model is.
 restored = nn.Linear(3, 2).to(device)
+own_weight, own_memory = restored.weight, restored.weight.data_ptr()
 restored.load_state_dict(load("cpu"))
+copied_in_place = restored.weight is own_weight and restored.weight.data_ptr() == own_memory
 restored_device = next(restored.parameters()).device
 restored_on_device = restored_device.type == device.type
-print("restored model's parameters are on:", restored_device)
+print("restored model's parameters are on:", restored_device, "| same memory:", copied_in_place)
 same_weights = torch.equal(restored.weight, model.weight)
 
 # With assign=True the model takes the loaded tensors instead, and with them their device.
@@ -52,10 +56,23 @@ cpu_state = load("cpu")
 assigned.load_state_dict(cpu_state, assign=True)
 print("with assign=True, the parameters are on:", assigned.weight.device)
 
+# With its default weights_only=True, torch.load refuses Python objects beyond tensors and
+# containers, such as the training arguments some scripts save with their weights.
+with_args = io.BytesIO()
+torch.save({"model": model.state_dict(), "args": argparse.Namespace(lr=0.1)}, with_args)
+with_args.seek(0)
+try:
+    torch.load(with_args)
+    refused = "loaded"
+except pickle.UnpicklingError as error:
+    refused = f"{type(error).__name__}: {error}".split(".")[0]
+print("a checkpoint holding an argparse.Namespace ->", refused)
+
 assert recorded and all(location.startswith(device.type) for location in recorded)
 assert arrived_on == {"cpu"}  # witness: function-gets-cpu-storages
 assert loaded_on_device and same_weights  # witness: loads-with-defaults
-assert restored_on_device  # witness: copy-keeps-model-device
+assert restored_on_device and copied_in_place  # witness: copy-keeps-model-device
 assert all(t.device.type == "cpu" for t in load("cpu").values())  # witness: cpu-brings-to-cpu
 assert assigned.weight.device.type == "cpu"  # witness: assign-takes-loaded-device
 assert assigned.weight.data_ptr() == cpu_state["weight"].data_ptr()
+assert refused.startswith("UnpicklingError: Weights only load failed")  # witness: refuses-objects

@@ -68,6 +68,10 @@ try:
     backends.cudnn.fp32_precision = "ieee"  # the nearer level wins
     matmul_under_cuda_ieee = backends.cuda.matmul.fp32_precision
     backends.fp32_precision = backends.cudnn.fp32_precision = "none"
+    # The convolutions' own default ("tf32", not set by you) gives way to a level set above it.
+    backends.fp32_precision = "ieee"
+    conv_under_generic_ieee = backends.cudnn.conv.fp32_precision
+    backends.fp32_precision = "none"
 
     # Mixing APIs: set the new string, then read a legacy setting that disagrees with it.
     backends.cuda.matmul.fp32_precision = "ieee" if matmul_precision == "tf32" else "tf32"
@@ -89,6 +93,7 @@ print(
     "torch.backends.fp32_precision = 'tf32': matrix products read", repr(matmul_under_generic_tf32)
 )
 print("and torch.backends.cudnn.fp32_precision = 'ieee': they read", repr(matmul_under_cuda_ieee))
+print("torch.backends.fp32_precision = 'ieee': convolutions read", repr(conv_under_generic_ieee))
 for legacy, outcome in (("allow_tf32", mixed), ("get_float32_matmul_precision", mixed_precision)):
     print(f"reading {legacy} after setting fp32_precision:", outcome.split(",")[0])
     if "mix of" in outcome:
@@ -97,6 +102,7 @@ restored = (
     backends.fp32_precision,
     backends.cudnn.fp32_precision,
     backends.cuda.matmul.fp32_precision,
+    backends.cudnn.conv.fp32_precision,  # never set here: its default is back in force
 )
 
 assert spacing_at_big == 8.0 and big_first == 0.0 and big_cancelled_first == 1.0  # witness: order
@@ -119,4 +125,5 @@ assert (
 )  # witness: mix
 assert matmul_under_generic_tf32 == "tf32"  # witness: none-inherits
 assert matmul_under_cuda_ieee == "ieee"  # witness: nearer-level-wins
-assert restored == saved  # witness: settings-restored
+assert conv_under_generic_ieee == "ieee"  # witness: conv-default-yields
+assert restored == (*saved, conv_precision)  # witness: settings-restored

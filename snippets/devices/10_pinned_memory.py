@@ -46,6 +46,7 @@ if device.type == "cuda":
     # Host to device, from pinned memory, behind a queue of other work.
     expected = (torch.arange(n) % 1000).float() * 0.5 + 1.0
     source = expected.pin_memory()  # pinned before the GPU gets busy
+    pinning_again_is_no_copy = source.pin_memory() is source  # already pinned: itself
     keep_busy()
     on_gpu = source.to(device, non_blocking=True)  # queued behind keep_busy(); returns at once
     copied_event = torch.cuda.Event()
@@ -85,6 +86,7 @@ if not torch.accelerator.is_available():
         assert pin_outcome.startswith("RuntimeError")  # witness: pin-needs-accelerator
 if device.type == "cuda":
     assert first.is_pinned()  # witness: loader-pins
+    assert pinning_again_is_no_copy  # witness: pinned-returns-itself
     assert returned_before_copy  # witness: pinned-copy-returns-early
     assert returned_before_copy and host_to_device_right  # witness: stream-orders-copy
     assert host.is_pinned()  # witness: to-cpu-is-pinned

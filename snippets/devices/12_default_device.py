@@ -5,10 +5,19 @@ import threading
 import numpy as np
 import torch
 from torch import nn
+from torch.utils._device import _device_constructors  # the list the default device consults
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 print("this run uses:", device)
 print("default device at start:", torch.get_default_device())
+
+# The default device adds device= to calls of the functions in this list, and of no others.
+listed = {function.__name__ for function in _device_constructors()}
+named_in_the_list = ["empty", "zeros", "ones", "full", "arange", "linspace", "logspace", "eye"]
+named_in_the_list += ["rand", "randn", "randint", "randperm", "hann_window", "sparse_coo_tensor"]
+named_in_the_list += ["tensor", "as_tensor", "asarray", "scalar_tensor"]  # from data
+print(f"{len(listed)} functions listed, among them:", ", ".join(named_in_the_list))
+print("not listed:", ", ".join(name for name in ("from_numpy", "normal") if name not in listed))
 
 existing = torch.ones(3)  # made before the block, on the CPU
 array = np.ones(3)
@@ -74,9 +83,14 @@ assert where["existing * 2"] == "cpu"  # witness: existing-unaffected
 assert (
     where["torch.zeros_like(existing)"] == where["existing.new_ones(3)"] == "cpu"
 )  # witness: like-follows-input
-assert where["torch.from_numpy(array)"] == "cpu" and shares_memory  # witness: from-numpy-shares
+assert set(named_in_the_list) <= listed  # witness: the-list
+assert (
+    "from_numpy" not in listed and where["torch.from_numpy(array)"] == "cpu" and shares_memory
+)  # witness: from-numpy-stays
 not_covered = ["torch.normal(0.0, 1.0, size=(3,))", "torch.Tensor(3)", "torch.FloatTensor(3)"]
-assert all(where[code] == "cpu" for code in not_covered)  # witness: not-covered-stay
+assert "normal" not in listed and all(
+    where[code] == "cpu" for code in not_covered
+)  # witness: not-covered-stay
 assert (
     after_block == torch.device("cpu")
     and inner_zeros == "cpu"

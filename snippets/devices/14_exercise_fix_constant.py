@@ -18,6 +18,14 @@ class Broken(nn.Module):
         return torch.relu(self.linear(x) @ self.fixed) + noise
 
 
+class HalfRepaired(Broken):
+    """Draws its noise like the input, but keeps the matrix as a plain attribute."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        noise = 0.01 * torch.randn_like(x)
+        return torch.relu(self.linear(x) @ self.fixed) + noise
+
+
 class Repaired(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -41,13 +49,35 @@ def runs_on(module_class: type[nn.Module], target: str | torch.device) -> bool:
     return True
 
 
-broken_on_meta = runs_on(Broken, "meta")
-repaired_on_meta = runs_on(Repaired, "meta")
+def left_behind(module_class: type[nn.Module]) -> list[str]:
+    """The tensors that a fresh module, moved to meta, still holds elsewhere, registered or not."""
+    module = module_class().to("meta")
+    held = dict(module.named_parameters()) | dict(module.named_buffers())
+    for prefix, submodule in module.named_modules():
+        for name, value in vars(submodule).items():  # plain attributes, which .to() skips
+            if isinstance(value, torch.Tensor):
+                held[f"{prefix}.{name}" if prefix else name] = value
+    return [name for name, tensor in held.items() if tensor.device.type != "meta"]
+
+
+classes = (Broken, HalfRepaired, Repaired)
+forward_on_meta = {cls.__name__: runs_on(cls, "meta") for cls in classes}
+not_moved = {cls.__name__: left_behind(cls) for cls in classes}
+for cls in classes:
+    name = cls.__name__
+    print(f"{name:12} forward on meta runs: {forward_on_meta[name]!s:5}", end=" | ")
+    print("left off meta:", not_moved[name])
 repaired_on_device = runs_on(Repaired, device)
-print("Broken runs on meta:", broken_on_meta)
-print("Repaired runs on meta:", repaired_on_meta, f"| on {device}:", repaired_on_device)
+print(f"Repaired runs on {device}:", repaired_on_device)
 print("Repaired state_dict keys:", list(Repaired().state_dict()))
 
-assert not broken_on_meta  # witness: broken-fails-on-meta
-assert repaired_on_meta and repaired_on_device  # witness: repaired-runs-on-meta
+assert not forward_on_meta["Broken"]  # witness: broken-fails-on-meta
+half_repaired_passes = forward_on_meta["HalfRepaired"] and not_moved["HalfRepaired"] == ["fixed"]
+assert half_repaired_passes  # witness: forward-misses-the-matrix
+assert not_moved == {
+    "Broken": ["fixed"],
+    "HalfRepaired": ["fixed"],
+    "Repaired": [],
+}  # witness: tensors-checked
+assert forward_on_meta["Repaired"] and repaired_on_device  # witness: repaired-runs-on-meta
 assert list(Repaired().state_dict()) == ["linear.weight", "linear.bias"]

@@ -31,7 +31,9 @@ with tempfile.TemporaryDirectory() as folder:
     model = load_for_inference(path, device)
     # map_location="cpu" would do as well: load_state_dict copies into the model on `device`.
     via_cpu = make_model().to(device)
+    first_weight, its_memory = via_cpu[0].weight, via_cpu[0].weight.data_ptr()
     via_cpu.load_state_dict(torch.load(path, map_location="cpu"))
+    copied_in = via_cpu[0].weight is first_weight and first_weight.data_ptr() == its_memory
 
 with torch.inference_mode():
     expected = trained.eval()(X)
@@ -43,5 +45,5 @@ print("predictions match the trained model:", matches)
 
 assert next(model.parameters()).device.type == device.type
 assert not model.training  # witness: eval-mode
-assert next(via_cpu.parameters()).device.type == device.type  # witness: cpu-would-do
+assert copied_in and next(via_cpu.parameters()).device.type == device.type  # witness: cpu-would-do
 assert matches  # witness: predictions-match
