@@ -1,7 +1,11 @@
 """torch.Generator: a private random stream, unaffected by whatever else draws random numbers."""
 
+import inspect
+
 import torch
 from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 # With the global stream only, building a model in between shifts everything drawn after it.
 torch.manual_seed(7)
@@ -10,6 +14,28 @@ torch.manual_seed(7)
 nn.Linear(100, 100)  # initializing its 10,100 parameters draws from the global generator
 global_shifted = not torch.equal(torch.randperm(10), global_alone)
 print("global stream: order changed by building a model in between:", global_shifted)
+
+
+def dropout_mask(mask_device: torch.device, build_model_first: bool) -> torch.Tensor:
+    """A dropout mask drawn after seeding, from the default generator of the tensor's device."""
+    torch.manual_seed(7)
+    if build_model_first:
+        nn.Linear(100, 100)  # built on the CPU, so it draws from the CPU's generator
+    return nn.functional.dropout(torch.ones(20, device=mask_device), p=0.5).cpu()
+
+
+def masks_shift(mask_device: torch.device) -> bool:
+    return not torch.equal(dropout_mask(mask_device, False), dropout_mask(mask_device, True))
+
+
+cpu_masks_shift = masks_shift(torch.device("cpu"))
+print("dropout on the CPU: masks changed by building a model in between:", cpu_masks_shift)
+if device.type != "cpu":
+    device_masks_shift = masks_shift(device)
+    print(
+        f"dropout on {device.type}: masks changed by building a model in between:",
+        device_masks_shift,
+    )
 
 # The data order comes from its own generator; model construction uses the global one.
 data_rng = torch.Generator().manual_seed(7)
@@ -33,6 +59,17 @@ nn.init.xavier_uniform_(layer_b.weight, generator=init_rng)
 same_init = torch.equal(layer_a.weight, layer_b.weight)
 print("xavier_uniform_ with the same generator seed gives the same weights:", same_init)
 
+# Neither dropout nor any layer's constructor takes a generator.
+layers = [c for c in vars(nn).values() if isinstance(c, type) and issubclass(c, nn.Module)]
+layers_taking_one = [c.__name__ for c in layers if "generator" in inspect.signature(c).parameters]
+dropout_takes_one = "generator" in inspect.signature(nn.functional.dropout).parameters
+print(
+    f"of {len(layers)} layer classes in torch.nn, those whose constructor takes a generator:",
+    layers_taking_one,
+    "- nn.functional.dropout takes one:",
+    dropout_takes_one,
+)
+
 # A generator's state can be saved and restored, which is what a checkpoint needs.
 state = data_rng.get_state()
 next_order = torch.randperm(10, generator=data_rng)
@@ -45,6 +82,10 @@ print(
 )
 
 assert global_shifted  # witness: global-stream-shifts
+assert cpu_masks_shift  # witness: cpu-masks-shift
+if device.type == "cuda":
+    assert not device_masks_shift  # witness: gpu-masks-unshifted
+assert layers_taking_one == [] and not dropout_takes_one  # witness: no-generator-argument
 assert order_unchanged  # witness: private-order-unchanged
 assert same_init  # witness: init-generator
 assert replayed and state.dtype == torch.uint8  # witness: state-replays

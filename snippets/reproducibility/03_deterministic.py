@@ -8,54 +8,75 @@ from torch import nn
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 benchmark_default = torch.backends.cudnn.benchmark
+fill_default = torch.utils.deterministic.fill_uninitialized_memory
 torch.use_deterministic_algorithms(True)
-# Do not let cuDNN time several algorithms and keep the fastest (False is the default).
-torch.backends.cudnn.benchmark = False
-print("deterministic algorithms:", torch.are_deterministic_algorithms_enabled())
-
-# 1. An operation with no deterministic implementation refuses to run.
-unpool = nn.MaxUnpool1d(kernel_size=2)
-values = torch.tensor([[[5.0, 7.0]]], device=device)
-positions = torch.tensor([[[1, 2]]], device=device)  # where each value goes in the unpooled output
-refusal = "no error"
 try:
-    unpool(values, positions)
-except RuntimeError as error:
-    refusal = str(error)
-    print(f"{type(error).__name__}: {refusal.split(', but')[0]}, but ...")
+    # Do not let cuDNN time several algorithms and keep the fastest (False is the default).
+    torch.backends.cudnn.benchmark = False
+    print("deterministic algorithms:", torch.are_deterministic_algorithms_enabled())
 
-# 2. warn_only=True turns the error into a warning, for code you cannot change yet.
-torch.use_deterministic_algorithms(True, warn_only=True)
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    unpooled = unpool(values, positions)
-warned = any("does not have a deterministic implementation" in str(w.message) for w in caught)
-print("with warn_only=True it runs and warns:", unpooled.flatten().tolist(), warned)
-torch.use_deterministic_algorithms(True)
+    # 1. An operation with no deterministic implementation refuses to run.
+    unpool = nn.MaxUnpool1d(kernel_size=2)
+    values = torch.tensor([[[5.0, 7.0]]], device=device)
+    positions = torch.tensor([[[1, 2]]], device=device)  # where each value goes in the output
+    refusal = "no error"
+    try:
+        unpool(values, positions)
+    except RuntimeError as error:
+        refusal = str(error)
+        print(f"{type(error).__name__}: {refusal.split(', but')[0]}, but ...")
 
-# 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats,
-#    the maximum for integers.
-empty_floats = torch.empty(3, device=device)
-empty_ints = torch.empty(2, dtype=torch.int32, device=device)
-floats_are_nan = bool(empty_floats.isnan().all())
-ints_are_max = bool((empty_ints == torch.iinfo(torch.int32).max).all())
-print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
+    # 2. warn_only=True turns the error into a warning, for code you cannot change yet.
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        unpooled = unpool(values, positions)
+    warned = any("does not have a deterministic implementation" in str(w.message) for w in caught)
+    print("with warn_only=True it runs and warns:", unpooled.flatten().tolist(), warned)
+    torch.use_deterministic_algorithms(True)
 
-# 4. Accumulating into repeated indices: on a GPU the default kernel adds in a varying order.
-torch.manual_seed(0)
-source = torch.randn(10_000).to(device)
-index = torch.randint(0, 10, (10_000,)).to(device)
-first = torch.zeros(10, device=device).index_add_(0, index, source)
-second = torch.zeros(10, device=device).index_add_(0, index, source)
-bitwise_equal = torch.equal(first, second)
-print("index_add_ twice gives bitwise equal results:", bitwise_equal)
+    # 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats,
+    #    the maximum for integers. fill_uninitialized_memory is the switch.
+    empty_floats = torch.empty(3, device=device)
+    empty_ints = torch.empty(2, dtype=torch.int32, device=device)
+    floats_are_nan = bool(empty_floats.isnan().all())
+    ints_are_max = bool((empty_ints == torch.iinfo(torch.int32).max).all())
+    print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
+    torch.utils.deterministic.fill_uninitialized_memory = False
+    unfilled_are_nan = bool(torch.empty(1000, device=device).isnan().all())
+    torch.utils.deterministic.fill_uninitialized_memory = fill_default
+    print(
+        "with fill_uninitialized_memory = False, 1000 floats from torch.empty all NaN:",
+        unfilled_are_nan,
+    )
 
-# Switch it off again, so that code run after this (in a REPL or notebook) is not affected.
-torch.use_deterministic_algorithms(False)
+    # 4. Accumulating into repeated indices. The CPU kernel adds in a fixed order whatever the
+    #    mode; on a GPU the default kernel adds in a varying order, and this mode replaces it.
+    torch.manual_seed(0)
+    source = torch.randn(10_000)
+    index = torch.randint(0, 10, (10_000,))
+    cpu_in_mode = torch.zeros(10).index_add_(0, index, source)
+    first = torch.zeros(10, device=device).index_add_(0, index.to(device), source.to(device))
+    second = torch.zeros(10, device=device).index_add_(0, index.to(device), source.to(device))
+    bitwise_equal = torch.equal(first, second)
+    print(f"index_add_ twice on {device.type} gives bitwise equal results:", bitwise_equal)
+finally:
+    # Switch it off again, so that code run after this (in a REPL or notebook) is not affected.
+    torch.use_deterministic_algorithms(False)
+    torch.utils.deterministic.fill_uninitialized_memory = fill_default
+    torch.backends.cudnn.benchmark = benchmark_default
+
+# With the mode off, the CPU kernel gives the same bits as in the mode, run after run.
+cpu_default = [torch.zeros(10).index_add_(0, index, source) for run in range(5)]
+cpu_kernel_unchanged = all(torch.equal(result, cpu_in_mode) for result in cpu_default)
+print("on the CPU, the mode off gives the same bits, five runs out of five:", cpu_kernel_unchanged)
 
 assert benchmark_default is False  # witness: benchmark-off-by-default
 assert "does not have a deterministic implementation" in refusal  # witness: refuses
 assert warned and unpooled.flatten().tolist() == [0.0, 5.0, 7.0, 0.0]  # witness: warn-only
 assert floats_are_nan and ints_are_max  # witness: empty-filled
-assert bitwise_equal  # witness: index-add-repeats
+assert fill_default is True and not unfilled_are_nan  # witness: fill-switch
+assert cpu_kernel_unchanged  # witness: cpu-index-add-repeatable
+if device.type == "cuda":
+    assert bitwise_equal  # witness: index-add-repeats
 assert not torch.are_deterministic_algorithms_enabled()  # witness: switched-off

@@ -1,4 +1,4 @@
-"""Why bitwise reproducibility stops at the device: floating-point addition depends on order."""
+"""Why bitwise reproducibility stops at the machine: floating-point addition depends on order."""
 
 import torch
 
@@ -10,26 +10,46 @@ big_first = ((big + one) - big).item()
 one_last = ((big - big) + one).item()
 print(f"(1e8 + 1) - 1e8 = {big_first:g}, but (1e8 - 1e8) + 1 = {one_last:g}")
 
-# The same effect in an ordinary sum: the order of the additions is an implementation detail.
+# The same effect in a sum of 2**20 numbers (uniform in [-1, 1)), split into blocks two ways.
+# Both ways are written with elementwise additions, each one rounded on its own.
 torch.manual_seed(0)
-x = torch.randn(1_000_000)
-in_order = x.sum()
-in_blocks = x.view(1000, 1000).sum(dim=0).sum()
+x = torch.rand(2**20) * 2 - 1
+
+
+def add_halves(values: torch.Tensor) -> torch.Tensor:
+    """Add the second half onto the first until one number is left: a tree of pairs."""
+    while values.numel() > 1:
+        half = values.numel() // 2
+        values = values[:half] + values[half:]
+    return values[0]
+
+
+in_pairs = add_halves(x)
+rows = x.view(1024, 1024)
+running = rows[0].clone()
+for row in rows[1:]:  # block by block: 1024 running totals, one row added at a time
+    running += row
+row_by_row = add_halves(running)
+in_kernel = x.sum()  # PyTorch's reduction kernel picks its own blocks
 reference = x.double().sum()
-print(f"x.sum():                     {in_order.item():.6f}")
-print(f"column sums, then their sum: {in_blocks.item():.6f}")
-print(f"in float64:                  {reference.item():.6f}")
+kernels = torch.backends.cpu.get_cpu_capability()  # the CPU kernels PyTorch picked at start-up
+print(f"pairs, then pairs of pairs: {in_pairs.item():.6f}")
+print(f"row by row, then in pairs:  {row_by_row.item():.6f}")
+print(f"x.sum():                    {in_kernel.item():.6f} (PyTorch's {kernels} kernels)")
+print(f"in float64:                 {reference.item():.6f}")
 
 # The same sum on the accelerator (if any) uses its own reduction order.
 on_device = x.to(device).sum().cpu()
-close_to_cpu = torch.allclose(on_device, in_order, rtol=1e-5, atol=1e-2)
+close_to_cpu = torch.allclose(on_device, in_kernel, rtol=1e-5, atol=1e-2)
 print(
     f"sum on {device.type}: {on_device.item():.6f}, "
-    f"bitwise equal to the CPU sum: {torch.equal(on_device, in_order)}"
+    f"bitwise equal to the CPU sum: {torch.equal(on_device, in_kernel)}"
 )
 
 assert big_first == 0.0 and one_last == 1.0  # witness: order-matters
-assert torch.allclose(in_order.double(), reference, atol=1e-2) and torch.allclose(
-    in_blocks.double(), reference, atol=1e-2
+assert not torch.equal(in_pairs, row_by_row)  # witness: blocks-change-digits
+assert all(
+    torch.allclose(total.double(), reference, atol=1e-2)
+    for total in (in_pairs, row_by_row, in_kernel)
 )
 assert close_to_cpu

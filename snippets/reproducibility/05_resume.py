@@ -3,6 +3,7 @@
 import io
 import math
 import random
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -18,11 +19,15 @@ targets = features.sum(dim=1, keepdim=True) + 0.1 * torch.randn(64, 1)
 features, targets = features.to(device), targets.to(device)
 
 
+def network() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 1))
+
+
 def new_run(seed: int):
-    """Everything a training run owns. Dropout and augmentation make it use four random streams."""
+    """Everything a training run owns. Dropout, sampling and augmentation use several streams."""
     torch.manual_seed(seed)  # global streams: initialization here, dropout during training
     random.seed(seed)  # Python's random: picks the augmentation strength
-    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 1)).to(device)
+    model = network().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.02)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
     sampler = torch.Generator().manual_seed(seed + 1)  # a private stream for batch sampling
@@ -108,8 +113,16 @@ save_checkpoint(file, STOP_AFTER, *interrupted)
 del interrupted
 
 
+def plain(value) -> bool:
+    """True for a str or int, or a dict of them: what weights_only=True loads without a question."""
+    if isinstance(value, dict):
+        return all(plain(key) and plain(item) for key, item in value.items())
+    return isinstance(value, (str, int))
+
+
 class Resumed(NamedTuple):
     identical: bool  # the final parameters are bitwise those of run 1
+    steps_done: int  # the steps the resumed run took
     last_lr: float  # the learning rate of the last step
     lr_at_resume: float  # the optimizer's learning rate right after loading
     scheduler_steps: int  # the scheduler's step count right after loading
@@ -125,13 +138,20 @@ def finish(**restore) -> Resumed:
     batches = [train_step(*run) for step in range(start, TOTAL_STEPS)]
     identical = all(torch.equal(p, q) for p, q in zip(model.parameters(), reference))
     same_next_batch = batches[0][1] == straight_rows[start]
-    return Resumed(identical, batches[-1][0], lr_at_resume, scheduler_steps, same_next_batch)
+    last_lr = batches[-1][0]
+    return Resumed(identical, len(batches), last_lr, lr_at_resume, scheduler_steps, same_next_batch)
 
 
 full = finish()
-no_rng = finish(restore_rng=False)
-no_optimizer = finish(restore_optimizer=False)
-no_scheduler = finish(restore_scheduler=False)
+with warnings.catch_warnings(record=True) as caught:  # whatever the omissions make PyTorch say
+    warnings.simplefilter("always")
+    no_rng = finish(restore_rng=False)
+    no_optimizer = finish(restore_optimizer=False)
+    no_scheduler = finish(restore_scheduler=False)
+omissions = (no_rng, no_optimizer, no_scheduler)
+omissions_run_silently = not caught and all(
+    run.steps_done == TOTAL_STEPS - STOP_AFTER for run in omissions
+)
 identical, identical_without_rng = full.identical, no_rng.identical
 identical_without_optimizer = no_optimizer.identical
 identical_without_scheduler = no_scheduler.identical
@@ -159,6 +179,12 @@ print(
     f"(last step at lr {last_lr_without_scheduler:g}, not {last_lr:g})",
 )
 
+# The resumed runs right after loading: learning rate and scheduler step count.
+lr_without_optimizer = (no_optimizer.lr_at_resume, no_optimizer.scheduler_steps)
+lr_without_scheduler = (no_scheduler.lr_at_resume, no_scheduler.scheduler_steps)
+print("lr and scheduler steps after resuming without optimizer state:", lr_without_optimizer)
+print("lr and scheduler steps after resuming without scheduler state:", lr_without_scheduler)
+
 # What the checkpoint holds, and where its tensors go when it is loaded.
 file.seek(0)
 checkpoint = torch.load(file, weights_only=True)  # the default since PyTorch 2.6, made explicit
@@ -167,7 +193,7 @@ if checkpoint["device_rng"] is not None:
     random_states.append(checkpoint["device_rng"])
 rng_states_on_cpu = all(t.device.type == "cpu" and t.dtype == torch.uint8 for t in random_states)
 adamw_state = checkpoint["optimizer"]["state"][0]
-numpy_state_is_plain = isinstance(checkpoint["numpy_noise"], dict)
+numpy_state_is_plain = plain(checkpoint["numpy_noise"])  # PCG64: its name and integers
 print("AdamW's state for one parameter:", sorted(adamw_state))
 file.seek(0)
 _, (model, optimizer, *_) = resume(file, seed=99)
@@ -175,11 +201,52 @@ weight, state = model[0].weight, optimizer.state[model[0].weight]
 moments_on_device = all(state[k].device == weight.device for k in ("exp_avg", "exp_avg_sq"))
 step_on_cpu = state["step"].device.type == "cpu"  # kept as saved, unless fused or capturable
 weight_on_device = weight.device.type == device.type
-# The resumed runs right after loading: learning rate and scheduler step count.
-lr_without_optimizer = (no_optimizer.lr_at_resume, no_optimizer.scheduler_steps)
-lr_without_scheduler = (no_scheduler.lr_at_resume, no_scheduler.scheduler_steps)
-print("lr and scheduler steps after resuming without optimizer state:", lr_without_optimizer)
-print("lr and scheduler steps after resuming without scheduler state:", lr_without_scheduler)
+
+# On the CPU the device cannot show the copy, so let the dtype stand in for it: load the same
+# checkpoint into a float64 copy of the model and of its optimizer.
+wide = network().double()
+wide_weight = wide[0].weight
+wide.load_state_dict(checkpoint["model"])
+wide_optimizer = torch.optim.AdamW(wide.parameters(), lr=0.02)
+wide_optimizer.load_state_dict(checkpoint["optimizer"])
+wide_state = wide_optimizer.state[wide_weight]
+copied_and_cast = (
+    wide[0].weight is wide_weight  # the model's own tensor, which load_state_dict copies into
+    and wide_weight.dtype == torch.float64
+    and torch.equal(wide_weight, checkpoint["model"]["0.weight"].cpu().double())
+)
+state_cast = all(wide_state[k].dtype == torch.float64 for k in ("exp_avg", "exp_avg_sq"))
+step_kept = wide_state["step"].dtype == torch.float32 and wide_state["step"].device.type == "cpu"
+print(
+    "float64 copy: weight",
+    wide_weight.dtype,
+    "(same tensor)" if wide[0].weight is wide_weight else "(replaced)",
+    "- exp_avg",
+    wide_state["exp_avg"].dtype,
+    "- step",
+    wide_state["step"].dtype,
+)
+
+# assign=True puts the checkpoint's own tensors into the model instead: here, CPU tensors.
+file.seek(0)
+cpu_checkpoint = torch.load(file, map_location="cpu")
+with torch.device("meta"):
+    assigned = network()  # a model with no storage, as built for loading big checkpoints
+assigned.load_state_dict(cpu_checkpoint["model"], assign=True)
+assigned_weight = assigned[0].weight
+takes_checkpoint_tensors = (
+    assigned_weight.device.type == "cpu"
+    and assigned_weight.data_ptr() == cpu_checkpoint["model"]["0.weight"].data_ptr()
+)
+print("a meta model loaded with assign=True ends up on:", assigned_weight.device.type)
+
+# SGD with momentum keeps a velocity for each parameter.
+velocity_param = nn.Parameter(torch.ones(2))
+sgd = torch.optim.SGD([velocity_param], lr=0.1, momentum=0.9)
+velocity_param.grad = torch.ones(2)
+sgd.step()
+sgd_state = sorted(sgd.state[velocity_param])
+print("SGD with momentum keeps, per parameter:", sgd_state)
 
 assert identical and full.same_next_batch  # witness: full-identical
 assert not identical_without_rng and not no_rng.same_next_batch  # witness: rng-other-batches
@@ -189,7 +256,11 @@ assert not identical_without_scheduler  # witness: scheduler-needed
 assert lr_without_scheduler == (0.01, 0)  # witness: scheduler-restarts
 assert math.isclose(last_lr, 0.005) and math.isclose(last_lr_without_optimizer, 0.01)
 assert math.isclose(last_lr_without_scheduler, 0.01)
+assert omissions_run_silently  # witness: omissions-run-silently
 assert set(adamw_state) == {"step", "exp_avg", "exp_avg_sq"}  # witness: adamw-state
+assert sgd_state == ["momentum_buffer"]  # witness: sgd-velocity
 assert weight_on_device and moments_on_device and step_on_cpu  # witness: loaded-to-device
+assert copied_and_cast and state_cast and step_kept  # witness: copy-and-cast
+assert takes_checkpoint_tensors  # witness: assign-takes-tensors
 assert rng_states_on_cpu  # witness: rng-states-cpu
 assert numpy_state_is_plain  # witness: loads-weights-only

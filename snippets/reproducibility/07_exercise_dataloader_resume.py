@@ -34,23 +34,29 @@ generator = torch.Generator().manual_seed(12345)
 loader = make_loader(generator)
 generator.set_state(checkpoint["epoch_start_rng"])
 for epoch in range(checkpoint["epoch"], 2):
-    batches = iter(loader)  # draws this epoch's permutation from the generator
+    batches = iter(loader)  # draws a base seed; the first batch then draws the permutation
     if epoch == checkpoint["epoch"]:
-        batches = itertools.islice(
-            batches, checkpoint["batches_done"], None
-        )  # loads and drops 2 batches
+        batches = itertools.islice(batches, checkpoint["batches_done"], None)  # loads, drops 2
     seen.extend(batch.tolist() for (batch,) in batches)
 
-# Why the state from before the epoch: creating the iterator already draws from the generator.
+# Why the state from before the epoch: creating the iterator already draws from the generator,
+# one int64, the base seed that worker processes would get. The permutation comes later.
 state = generator.get_state()
-iter(loader)
-iterator_draws = not torch.equal(generator.get_state(), state)
-print("creating an epoch's iterator advances the generator:", iterator_draws)
+batches = iter(loader)
+after_iter = generator.get_state()
+replay = torch.Generator()
+replay.set_state(state)
+torch.empty((), dtype=torch.int64).random_(generator=replay)  # one base seed, as the loader draws
+iter_draws_a_base_seed = torch.equal(replay.get_state(), after_iter)
+next(batches)
+first_batch_draws = not torch.equal(generator.get_state(), after_iter)
+print("creating an epoch's iterator draws one base seed:", iter_draws_a_base_seed)
+print("the first batch then draws the permutation:", first_batch_draws)
 
 print("uninterrupted:", straight)
 print("resumed:      ", seen)
 same_order = seen == straight
 print("same batches in the same order:", same_order)
 
-assert iterator_draws  # witness: iterator-draws
+assert iter_draws_a_base_seed and first_batch_draws  # witness: iterator-draws
 assert same_order and len(straight) == 6  # witness: same-order

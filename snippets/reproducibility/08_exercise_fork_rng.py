@@ -6,13 +6,14 @@ from torch import nn
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 
-def train(evaluate: bool, fork: bool) -> list[torch.Tensor]:
+def train(evaluate: bool, fork: bool) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Six training steps; returns the final parameters and the last step's inputs."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 1)).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     validation = torch.randn(32, 4).to(device)
     for step in range(6):
-        x = torch.randn(8, 4).to(device)
+        x = torch.randn(8, 4).to(device)  # drawn on the CPU, like the dropout masks there
         optimizer.zero_grad()
         model(x).pow(2).mean().backward()
         optimizer.step()
@@ -21,7 +22,7 @@ def train(evaluate: bool, fork: bool) -> list[torch.Tensor]:
             with torch.random.fork_rng(enabled=fork), torch.no_grad():
                 samples = torch.stack([model(validation) for _ in range(10)])
                 print(f"  step {step}: MC-dropout spread {samples.std(dim=0).mean().item():.4f}")
-    return [p.detach().clone() for p in model.parameters()]
+    return [p.detach().clone() for p in model.parameters()], x.cpu()
 
 
 def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
@@ -43,12 +44,16 @@ with torch.random.fork_rng():
 restored = all(torch.equal(a, b) for a, b in zip(random_states(), before))
 print("dropout moved a random state inside fork_rng:", any(moved_inside), " restored:", restored)
 
-baseline = train(evaluate=False, fork=False)
-unforked_matches = same(train(evaluate=True, fork=False), baseline)
-forked_matches = same(train(evaluate=True, fork=True), baseline)
+baseline, baseline_inputs = train(evaluate=False, fork=False)
+unforked, unforked_inputs = train(evaluate=True, fork=False)
+forked, _ = train(evaluate=True, fork=True)
+unforked_matches, forked_matches = same(unforked, baseline), same(forked, baseline)
+inputs_shift = not torch.equal(unforked_inputs, baseline_inputs)
 print("evaluation without fork_rng leaves training unchanged:", unforked_matches)
+print("  its last step has the same inputs:", not inputs_shift)
 print("evaluation inside fork_rng leaves training unchanged: ", forked_matches)
 
 assert any(moved_inside) and restored  # witness: fork-restores
 assert not unforked_matches  # witness: evaluation-shifts
+assert inputs_shift == (device.type == "cpu")  # witness: cpu-inputs-shift
 assert forked_matches  # witness: fork-fixes
