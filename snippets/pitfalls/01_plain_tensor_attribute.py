@@ -42,16 +42,24 @@ scale_unchanged = torch.equal(scale, torch.ones(3))
 print("plain tensor: gradient computed:", gradient_computed, " value unchanged:", scale_unchanged)
 
 # Module.to() converts parameters and buffers only; the plain tensor keeps its dtype and device.
-device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 plain.to(torch.float64)
 fixed.to(torch.float64)
 plain_dtype, fixed_dtype = str(plain.scale.dtype), str(fixed.scale.dtype)
 print(f"after .to(torch.float64): PlainScale.scale is {plain_dtype}, Scale.scale is {fixed_dtype}")
-plain.to(device)
-print(f"after .to({device.type!r}): PlainScale.scale is on {plain.scale.device.type}")
+
+# The meta device (shapes and dtypes, no data) shows the device half on any machine.
+meta_plain, meta_fixed = PlainScale(3).to("meta"), Scale(3).to("meta")
+meta_devices = (meta_plain.scale.device.type, meta_fixed.scale.device.type)
+print(f"after .to('meta'): PlainScale.scale on {meta_devices[0]}, Scale.scale on {meta_devices[1]}")
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+on_device = PlainScale(3).to(device)
+print(f"after .to({device.type!r}): PlainScale.scale is on {on_device.scale.device.type}")
 
 assert (plain_parameters, fixed_parameters) == (0, 1)  # witness: not-listed
 assert plain_keys == "(none)" and fixed_keys == "scale"  # witness: not-saved
 assert gradient_computed and scale_unchanged  # witness: grad-but-no-update
 assert (plain_dtype, fixed_dtype) == ("torch.float32", "torch.float64")  # witness: not-converted
-assert plain.scale.device.type == "cpu"  # witness: left-on-cpu
+assert meta_devices == ("cpu", "meta")  # witness: left-on-cpu
+if device.type == "cuda":
+    assert on_device.scale.device.type == "cpu"  # witness: left-on-cpu-by-gpu

@@ -1,4 +1,5 @@
-"""Calling module.forward(x) skips what module(x) does around forward: that module's own hooks."""
+"""Calling module.forward(x) skips what module(x) does around forward: that module's hooks (forward,
+backward and global ones), and the compiled code that module.compile() set up."""
 
 import torch
 from torch import nn
@@ -7,13 +8,62 @@ calls = []
 layer = nn.Linear(3, 2)
 layer.register_forward_pre_hook(lambda module, inputs: calls.append("pre-hook"))
 layer.register_forward_hook(lambda module, inputs, output: calls.append("hook"))
-x = torch.randn(4, 3)
+layer.register_full_backward_hook(lambda module, grad_in, grad_out: calls.append("backward hook"))
+x = torch.randn(4, 3, requires_grad=True)  # an input that needs a gradient, for the backward hook
 
-layer(x)  # runs forward pre-hooks, forward, then forward hooks
+layer(x).sum().backward()  # runs forward pre-hooks, forward, forward hooks, then backward hooks
 calls_by_call = list(calls)
-layer.forward(x)  # the mistake: forward alone
-hook_calls = calls.count("hook")
+layer.forward(x).sum().backward()  # the mistake: forward alone
+hook_calls, all_calls = calls.count("hook"), len(calls)
 print("layer(x) ran:", calls_by_call, " layer.forward(x) added:", calls[len(calls_by_call) :])
+x = x.detach()
+
+# Hooks registered for every module are run by __call__ too, and skipped by forward().
+global_calls = []
+handle = nn.modules.module.register_module_forward_hook(
+    lambda module, inputs, output: global_calls.append(type(module).__name__)
+)
+try:
+    layer.forward(x)
+    global_by_forward = len(global_calls)
+    layer(x)
+finally:
+    handle.remove()  # a global hook would fire for every module called afterwards
+print("global hook: after layer.forward(x)", global_by_forward, " after layer(x)", global_calls)
+
+# After module.compile(), __call__ runs the compiled code; forward() runs the Python code instead.
+compiled_runs = []
+
+
+def counting_backend(graph_module, example_inputs):
+    """A torch.compile backend that runs the captured graph unchanged and counts its runs."""
+
+    def run(*args):
+        compiled_runs.append(1)
+        return graph_module.forward(*args)
+
+    return run
+
+
+class Block(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(3, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.linear(x))
+
+
+block = Block()
+block.compile(backend=counting_backend)
+try:
+    block(x)
+    runs_after_call = len(compiled_runs)
+    block.forward(x)
+    runs_after_forward = len(compiled_runs)
+finally:
+    torch.compiler.reset()  # forget the compiled code, which lives in caches global to the process
+print(f"compiled runs: block(x) {runs_after_call}, then block.forward(x) {runs_after_forward}")
 
 # Only the hooks of the module whose forward is called are skipped: its forward still calls the
 # layers inside as modules, so their hooks fire.
@@ -26,7 +76,8 @@ print("model.forward(x) ran:", seen)
 
 # Lazy modules create their parameters in a forward pre-hook, so forward() alone fails outright.
 lazy = nn.LazyLinear(2)
-pre_hooks_before = len(lazy._forward_pre_hooks)  # the lazy module's own, removed once it has run
+pre_hooks_before = list(lazy._forward_pre_hooks.values())  # removed once it has run
+hook_infers_parameters = pre_hooks_before == [lazy._infer_parameters]
 try:
     lazy.forward(x)
     message = ""
@@ -35,6 +86,14 @@ except ValueError as error:
 print(f"ValueError: {message.split('. ')[0]}. [...]")
 lazy_output_shape = tuple(lazy(x).shape)  # the fix: call the module
 print("lazy(x) works:", lazy_output_shape)
+print("its pre-hook:", pre_hooks_before[0].__name__, " left:", len(lazy._forward_pre_hooks))
+
+# Run that pre-hook by hand, as __call__ would, and forward() alone works on a lazy layer too.
+by_hand = nn.LazyLinear(2)
+infer_parameters = next(iter(by_hand._forward_pre_hooks.values()))
+infer_parameters(by_hand, (x,))
+by_hand_shape = tuple(by_hand.forward(x).shape)
+print("pre-hook run by hand, then forward(x):", by_hand_shape, type(by_hand).__name__)
 
 # A container's forward calls each lazy layer as a module, so their pre-hooks run.
 lazy_model = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2))
@@ -42,10 +101,14 @@ lazy_model_shape = tuple(lazy_model.forward(x).shape)
 lazy_model_layers = [type(module).__name__ for module in lazy_model]
 print("Sequential of lazy layers, .forward(x):", lazy_model_shape, lazy_model_layers)
 
-assert calls_by_call == ["pre-hook", "hook"]  # witness: call-runs-hooks
-assert hook_calls == 1 and len(calls) == 2  # witness: forward-skips-hooks
+assert calls_by_call == ["pre-hook", "hook", "backward hook"]  # witness: call-runs-hooks
+assert hook_calls == 1 and all_calls == 3  # witness: forward-skips-hooks
+assert global_by_forward == 0 and global_calls == ["Linear"]  # witness: forward-skips-global-hooks
+assert (runs_after_call, runs_after_forward) == (1, 1)  # witness: forward-skips-compiled
 assert seen == ["inner hook"]  # witness: inner-hooks-still-fire
-assert (pre_hooks_before, len(lazy._forward_pre_hooks)) == (1, 0)  # witness: lazy-pre-hook
+lazy_hook = hook_infers_parameters and not lazy._forward_pre_hooks
+hook_creates = by_hand_shape == (4, 2) and type(by_hand) is nn.Linear
+assert lazy_hook and hook_creates  # witness: lazy-pre-hook
 assert message.startswith(
     "Attempted to use an uninitialized parameter"
 )  # witness: lazy-forward-fails

@@ -32,6 +32,13 @@ weight_grad_is_none = model[1].weight.grad is None
 print("in a model: first layer gets a gradient:", model[0].weight.grad is not None)
 print("            DataLinear.weight.grad is None:", weight_grad_is_none)
 
+# Alone again, but with an input that requires grad (to compute input gradients): no error either.
+inputs = x.clone().requires_grad_()
+alone_layer = DataLinear(5, 3)
+alone_layer(inputs).sum().backward()
+input_only = inputs.grad is not None and alone_layer.weight.grad is None
+print("input that requires grad: input gets a gradient, the weight none:", input_only)
+
 # Worse: an in-place change through .data is invisible to autograd's version check, so backward
 # uses the changed values and returns a wrong gradient without any error.
 x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
@@ -63,6 +70,7 @@ print(f"RuntimeError: {message.split(': [')[0]} [...]")
 
 assert alone_message.startswith("element 0 of tensors does not require grad")  # witness: alone
 assert weight_grad_is_none and model[0].weight.grad is not None  # witness: never-reached
+assert input_only  # witness: input-grad-hides
 assert same_storage  # witness: same-storage
 assert data_edit_unseen and not data_grad_correct and uses_edited_values  # witness: silent-edit
 assert detach_edit_seen and message.startswith(  # witness: detach-caught

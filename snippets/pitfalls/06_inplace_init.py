@@ -33,12 +33,20 @@ filled = bool((layer.weight == 0.5).all())
 nn.init.constant_(layer.weight, 0.25)  # nn.init works under no_grad itself
 init_works = bool((layer.weight == 0.25).all()) and layer.weight.is_leaf
 
-# The refusal comes from requires_grad: a frozen parameter takes the same fill_ without no_grad.
+# The refusal comes from requires_grad: a frozen parameter takes the same fill_ without no_grad,
+# and a plain tensor (no parameter) that requires grad is refused like the weight.
 frozen = nn.Linear(3, 2)
 frozen.weight.requires_grad_(False)
 frozen.weight.fill_(0.5)
 frozen_fill_works = bool((frozen.weight == 0.5).all()) and isinstance(frozen.weight, nn.Parameter)
 print("frozen parameter (requires_grad=False): fill_ works:", frozen_fill_works)
+plain = torch.ones(3, requires_grad=True)
+try:
+    plain.fill_(0.5)
+    plain_message = ""
+except RuntimeError as error:
+    plain_message = str(error)
+print(f"plain tensor with requires_grad=True: RuntimeError: {plain_message}")
 
 assert leaf  # witness: leaf
 assert message.startswith(  # witness: inplace-refused
@@ -47,4 +55,5 @@ assert message.startswith(  # witness: inplace-refused
 assert assign_message.startswith("cannot assign")  # witness: assign-refused
 assert still_parameter and filled  # witness: no-grad-fix
 assert init_works  # witness: init-works
-assert frozen_fill_works  # witness: frozen-accepts-fill
+plain_refused = not isinstance(plain, nn.Parameter) and plain_message == message
+assert frozen_fill_works and plain_refused  # witness: frozen-accepts-fill

@@ -1,10 +1,14 @@
-"""Validation puts the model in eval mode; without model.train() dropout stays off afterwards."""
+"""Validation puts the model in eval mode; without model.train() dropout stays off afterwards and
+batch norm stops updating its running statistics."""
 
 import torch
 from torch import nn
 
 torch.manual_seed(0)
-model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(p=0.5), nn.Linear(16, 1))
+model = nn.Sequential(
+    nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(p=0.5), nn.Linear(16, 1)
+)
+norm, dropout = model[1], model[3]
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 x, y = torch.randn(32, 4), torch.randn(32, 1)
 
@@ -15,31 +19,61 @@ def validate() -> float:
         return nn.functional.mse_loss(model(x), y).item()
 
 
-def train(epochs: int, call_train: bool) -> list[bool]:
-    """Returns model.training as it was during each epoch's training step."""
-    modes = []
+def train(epochs: int, call_train: bool) -> tuple[list[bool], list[bool], list[bool]]:
+    """Returns, for each epoch's training step: model.training, dropout.training, and whether
+    batch norm updated its statistics (its running mean moved and its update count grew)."""
+    modes, dropout_modes, norm_updates = [], [], []
     for _ in range(epochs):
         if call_train:
             model.train()  # the fix: at the start of every epoch
         modes.append(model.training)
-        dropout_modes.append(model[2].training)
+        dropout_modes.append(dropout.training)
+        mean_before, count_before = norm.running_mean.clone(), int(norm.num_batches_tracked)
         optimizer.zero_grad()
         nn.functional.mse_loss(model(x), y).backward()
         optimizer.step()
+        mean_moved = not torch.equal(norm.running_mean, mean_before)
+        norm_updates.append(mean_moved and int(norm.num_batches_tracked) == count_before + 1)
         validate()
-    return modes
+    return modes, dropout_modes, norm_updates
 
 
-dropout_modes = []
-without_train = train(3, call_train=False)
-dropout_without_train, dropout_modes = dropout_modes, []
-with_train = train(3, call_train=True)
+without_train, dropout_without_train, norm_without_train = train(3, call_train=False)
+with_train, dropout_with_train, norm_with_train = train(3, call_train=True)
 print("training mode in epochs 1-3 without model.train():", without_train)
+print("  batch norm updated its statistics:              ", norm_without_train)
 print("training mode in epochs 1-3 with model.train():   ", with_train)
+print("  batch norm updated its statistics:              ", norm_with_train)
 later_epochs_training = without_train[1]
+
+
+def validate_keeping_modes() -> float:
+    """Validation that gives every submodule back the mode it found."""
+    modes = {module: module.training for module in model.modules()}
+    loss = validate()
+    for module, mode in modes.items():  # modules() lists each parent before its children
+        module.train(mode)
+    return loss
+
+
+# Restoring only the model's own flag also resets a submodule kept in eval mode on purpose.
+model.train()
+norm.eval()  # a batch norm frozen on purpose
+was_training = model.training
+validate()
+model.train(was_training)  # one flag, applied to every submodule
+one_flag_unfreezes = norm.training
+norm.eval()
+validate_keeping_modes()
+each_mode_kept = model.training and dropout.training and not norm.training
+print("after model.train(was_training), the frozen batch norm trains:", one_flag_unfreezes)
+print("after restoring each submodule's mode, it is still frozen:", not norm.training)
 
 assert (
     without_train == [True, False, False] and later_epochs_training is False
 )  # witness: stays-eval
 assert dropout_without_train == [True, False, False]  # witness: dropout-flag-sticks
-assert with_train == [True, True, True] and dropout_modes == with_train  # witness: train-fixes
+assert norm_without_train == [True, False, False]  # witness: norm-stops-updating
+fixed_modes = with_train == dropout_with_train == [True, True, True]
+assert fixed_modes and norm_with_train == [True, True, True]  # witness: train-fixes
+assert one_flag_unfreezes and each_mode_kept  # witness: restore-each-mode

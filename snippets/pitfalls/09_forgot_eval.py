@@ -39,7 +39,9 @@ print(f"one example -> ValueError: {message}")
 image_norm = nn.BatchNorm2d(3)
 image_norm(torch.randn(1, 3, 4, 4))
 single_image_updates = int(image_norm.num_batches_tracked)
+image_mean_moved = not torch.equal(image_norm.running_mean, torch.zeros(3))  # it starts at zeros
 print("one 1x3x4x4 image through BatchNorm2d: no error, updates:", single_image_updates)
+print("  its running mean moved away from zeros:", image_mean_moved)
 
 # Batch norm alone (no dropout): the same batch gives the same answers, but an example's answer
 # depends on its batch mates, and the moved running statistics change later eval-mode answers.
@@ -97,7 +99,7 @@ assert eval_spoiled  # witness: drift-spoils-eval
 assert still_training and statistics_drift  # witness: no-grad-keeps-training
 assert (updates_after_training, updates_after_predicting) == (1, 3)
 assert message.startswith("Expected more than 1 value per channel when training")
-assert single_image_updates == 1  # witness: single-image-silent
+assert single_image_updates == 1 and image_mean_moved  # witness: single-image-silent
 assert eval_mode_same and tuple(single.shape) == (1, 1) and eval_updates == 0  # witness: eval-fixes
 single_fails = no_running_stats_message.startswith("Expected more than 1 value per channel")
 assert uses_batch_statistics and single_fails  # witness: no-running-stats-eval-fails

@@ -1,4 +1,5 @@
-"""state_dict() returns references to live tensors: a "best model" kept that way keeps changing."""
+"""state_dict() returns aliases of the live tensors: a "best model" kept that way keeps changing,
+until a conversion gives the model's parameters new memory."""
 
 import copy
 import io
@@ -35,7 +36,20 @@ print("deepcopy snapshot changed:", copy_changed)
 file.seek(0)
 file_changed = not torch.equal(torch.load(file)["weight"], weight_then)
 print("saved file changed:", file_changed)
+new_objects = best_by_reference["weight"] is not model.weight  # an alias, not the Parameter
+print("the entry is model.weight itself:", not new_objects)
+
+# The alias follows changes made in place (optimizer steps), not a conversion, which gives the
+# model's parameters new memory (float64 stays on the CPU here).
+model.to(torch.float64)
+kept = best_by_reference["weight"]
+after_conversion = kept.dtype, model.weight.dtype
+still_shared = kept.data_ptr() == model.weight.data_ptr()
+print("after model.to(torch.float64): kept entry", kept.dtype, " weight", model.weight.dtype)
+print("  they still share memory:", still_shared)
 
 assert reference_changed and shares_memory  # witness: shares-storage
-assert not best_by_reference["weight"].requires_grad  # witness: detached
+assert new_objects and not best_by_reference["weight"].requires_grad  # witness: detached
 assert not copy_changed and not file_changed  # witness: copies-keep
+conversion_ends_sharing = after_conversion == (torch.float32, torch.float64) and not still_shared
+assert conversion_ends_sharing  # witness: conversion-ends-sharing

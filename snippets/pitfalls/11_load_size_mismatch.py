@@ -38,6 +38,9 @@ lazy = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(2))
 lazy_result = lazy.load_state_dict(checkpoint)
 lazy_head_shape = tuple(lazy[2].weight.shape)
 print("lazy model built for 2 outputs:", lazy_result, " head weight shape:", lazy_head_shape)
+head_outputs = lazy(torch.randn(1, 4)).shape[-1]  # its first forward pass turns it into a Linear
+head_repr = repr(lazy[2])
+print(f"its output has {head_outputs} values, while the head reports {head_repr}")
 
 assert first_line.startswith("Error(s) in loading state_dict for Sequential")
 assert mismatch_line.startswith("size mismatch for 2.weight")
@@ -46,3 +49,5 @@ assert strict_false_raises and both_mismatches  # witness: strict-false-raises
 assert partly_loaded == [True, True]  # witness: partly-loaded
 assert missing == "4.weight, 4.bias" and result.unexpected_keys == []  # witness: missing-reported
 assert lazy_head_shape == (3, 8) and not lazy_result.missing_keys  # witness: lazy-takes-any-shape
+wrong_size = head_outputs == 3 and lazy[2].out_features == 2
+assert wrong_size  # witness: lazy-head-mislabelled

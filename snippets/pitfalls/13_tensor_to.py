@@ -6,7 +6,16 @@ from torch import nn
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 model = nn.Linear(3, 2)
-module_to_returns_self = model.to(device) is model  # Module.to works in place (and returns self)
+model.to(device)  # Module.to works in place: no assignment needed
+
+# Module.to changes the module's own parameters: after a conversion to float64 (kept on the CPU)
+# the layer and its weight are the same objects as before, holding float64 values now.
+layer = nn.Linear(3, 2)
+weight = layer.weight
+returned = layer.to(torch.float64)
+module_converted_in_place = returned is layer and layer.weight is weight
+print("Module.to returns the same module, with the same weight object:", module_converted_in_place)
+print("its weight is now", layer.weight.dtype)
 
 torch.manual_seed(0)
 x = torch.randn(4, 3)
@@ -14,14 +23,21 @@ x.to(torch.float64)  # the mistake: the converted copy is thrown away
 dtype_after_unassigned_to = str(x.dtype)
 converted = x.to(torch.float64)  # what to() returns: another tensor
 new_tensor = converted is not x and converted.dtype == torch.float64
-print("Module.to returns the same module:", module_to_returns_self)
 print("x.dtype after x.to(torch.float64) without assignment:", dtype_after_unassigned_to)
 
-# The same mistake with a device: on a CPU-only machine it goes unnoticed, because to() returns
+# The same mistake with a device. The meta device (shapes and dtypes, no data) shows it anywhere:
+meta_model = nn.Linear(3, 2)
+meta_model.to("meta")
+x.to("meta")  # the mistake again
+meta_devices = (meta_model.weight.device.type, x.device.type)
+print(f"after model.to('meta'), x.to('meta'): model on {meta_devices[0]}, x on {meta_devices[1]}")
+
+# With a real accelerator the mistake goes unnoticed on a CPU-only machine, because to() returns
 # the tensor itself when nothing needs to change. On a GPU the forward pass fails.
 x.to(device)
+x_device = x.device.type
 on_model_device = x.device == model.weight.device
-print(f"model on {model.weight.device.type}, x on {x.device.type}: same device? {on_model_device}")
+print(f"model on {model.weight.device.type}, x on {x_device}: same device? {on_model_device}")
 same_when_nothing_changes = x.to("cpu") is x
 copy_requested = x.to("cpu", copy=True)  # copy=True always returns a new tensor
 copy_is_new = copy_requested is not x and copy_requested.data_ptr() != x.data_ptr()
@@ -33,9 +49,12 @@ x = x.to(device)  # the fix: keep what to() returns
 output_shape = tuple(model(x).shape)
 print("after x = x.to(device): output shape", output_shape)
 
-assert module_to_returns_self and model.weight.device.type == device.type  # witness: module-to
+converted_float64 = layer.weight.dtype == torch.float64
+assert module_converted_in_place and converted_float64  # witness: module-to
 assert new_tensor and dtype_after_unassigned_to == "torch.float32"  # witness: tensor-to-new
+assert meta_devices == ("meta", "cpu")  # witness: unassigned-meta
 assert same_when_nothing_changes  # witness: same-when-nothing-changes
 assert copy_is_new  # witness: copy-true-new
-assert on_model_device == (device.type == "cpu")  # witness: unassigned-device
+if device.type == "cuda":
+    assert (x_device, model.weight.device.type) == ("cpu", "cuda")  # witness: unassigned-device
 assert output_shape == (4, 2)
