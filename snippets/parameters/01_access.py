@@ -33,7 +33,8 @@ except AttributeError as error:
 x = torch.randn(2, 4)
 computes_x_wt_plus_b = torch.allclose(model[0](x), x @ weight.T + model[0].bias)
 
-# A parameter is a tensor, but while it requires grad some operations refuse it.
+# A parameter is a tensor, but while it requires grad and autograd records, some operations
+# refuse it.
 try:
     weight.numpy()
 except RuntimeError as error:
@@ -44,21 +45,43 @@ try:
 except RuntimeError as error:
     in_place_message = str(error)
     print("in-place while autograd records:", in_place_message)
-# A tensor computed from the parameter requires grad too, but it is not a leaf: numpy() still
-# refuses it, while an in-place change is allowed.
+leaf_refused = in_place_message.startswith("a leaf Variable that requires grad")
+# The refusal needs requires_grad: a frozen parameter, a leaf too, accepts the change.
+frozen = nn.Parameter(torch.ones(2), requires_grad=False)
+frozen.add_(1.0)
+frozen_changed = torch.is_grad_enabled() and torch.equal(frozen, torch.full((2,), 2.0))
+print("frozen parameter, in place: leaf =", frozen.is_leaf, " changed =", frozen_changed)
+# A view of the parameter, such as the row weight[0], is refused too.
+row = weight[0]
+try:
+    weight[0] = 0.0
+except RuntimeError as error:
+    view_message = str(error)
+    print("weight[0] = 0:", view_message)
+view_refused = view_message.startswith("a view of a leaf Variable that requires grad")
+# A new tensor computed from the parameter requires grad too, but it is neither a leaf nor a
+# view: numpy() still refuses it, while an in-place change is allowed.
 computed = weight * 1
 try:
     computed.numpy()
 except RuntimeError as error:
     computed_numpy_message = str(error)
-computed.add_(0.0)
-print("computed tensor: leaf =", computed.is_leaf, " requires_grad =", computed.requires_grad)
-# With gradient recording switched off, the same in-place change is allowed.
+computed.add_(1.0)
+computed_changed = torch.equal(computed.detach(), weight.detach() + 1)
+print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
+print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
+# With gradient recording switched off, numpy() and the in-place change are both allowed,
+# although the parameter still requires grad. (_version counts the in-place changes.)
 allowed_when_off = []
 for switch_off in (torch.no_grad, lambda: torch.set_grad_enabled(False), torch.inference_mode):
     with switch_off():
+        version = weight._version
         weight.add_(0.0)
-        allowed_when_off.append(not torch.is_grad_enabled())
+        changed, array_shape = weight._version == version + 1, weight.numpy().shape
+        requires, recording = weight.requires_grad, torch.is_grad_enabled()
+        allowed_when_off.append((changed, array_shape, requires, recording))
+print("recording off, 3 ways (changed, numpy() shape, requires_grad, recording):", end=" ")
+print(*set(allowed_when_off))
 
 
 class InPlaceRecorder(TorchFunctionMode):
@@ -114,9 +137,9 @@ integer_parameter = nn.Parameter(torch.zeros(1, dtype=torch.long), requires_grad
 scaled = nn.Module()
 scaled.scale = nn.Parameter(torch.ones(1))  # the module's own
 scaled.inner = nn.Linear(2, 2)  # a child, with two parameters
-own_only = [name for name, _ in scaled.named_parameters(recurse=False)]
+own_only = list(scaled.parameters(recurse=False))
 scaled_total = len(list(scaled.parameters()))
-print("parameters(recurse=False):", own_only, " with the child's:", scaled_total)
+print("parameters(recurse=False):", len(own_only), "tensor;  with the child's:", scaled_total)
 
 weight_type = type(weight).__name__
 weight_shape = tuple(weight.shape)
@@ -132,7 +155,9 @@ assert weight_shape == (8, 4)  # Linear(4, 8) stores (out_features, in_features)
 assert computes_x_wt_plus_b  # witness: x-wt-plus-b
 assert names == "0.weight, 0.bias, 2.weight, 2.bias"
 assert (tensor_count, relu_parameter_count, own_parameter_count) == (4, 0, 0)
-assert own_only == ["scale"] and scaled_total == 3  # witness: recurse-false-own-only
+assert (  # witness: recurse-false-own-only
+    len(own_only) == 1 and own_only[0] is scaled.scale and scaled_total == 3
+)
 assert bias is model[2].bias  # witness: get-parameter-same-tensor
 assert (  # witness: three-ways-same-tensor
     dict(model.named_parameters())["0.weight"] is model.get_parameter("0.weight") is model[0].weight
@@ -141,11 +166,13 @@ assert missing_message.startswith("AttributeError") and "weight" in missing_mess
 assert "ReLU" in missing_message and "has no attribute" in missing_message  # witness: relu-message
 assert numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses
 assert computed_numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses-computed
-assert weight.is_leaf and (  # witness: in-place-needs-no-grad
-    "leaf Variable that requires grad" in in_place_message
+assert weight.is_leaf and weight.requires_grad and leaf_refused  # witness: in-place-needs-no-grad
+assert frozen.is_leaf and not frozen.requires_grad and frozen_changed  # witness: frozen-in-place
+assert not row.is_leaf and row._base is weight and view_refused  # witness: view-in-place-refused
+assert (  # witness: non-leaf-in-place-allowed
+    computed.requires_grad and not computed.is_leaf and computed._base is None and computed_changed
 )
-assert computed.requires_grad and not computed.is_leaf  # witness: non-leaf-in-place-allowed
-assert allowed_when_off == [True, True, True]  # witness: in-place-allowed-when-off
+assert allowed_when_off == [(True, (8, 4), True, False)] * 3  # witness: in-place-allowed-when-off
 assert initialized.count_nonzero() == 0
 assert recorder.calls == [("zero_", True, False)]  # witness: init-uses-no-grad
 assert not values.requires_grad and values.data_ptr() == model[2].bias.data_ptr()  # witness: detach
