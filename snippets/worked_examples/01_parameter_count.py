@@ -45,6 +45,11 @@ print(
     f"the design {by_hand}"
 )
 
+# The count checks sizes only: a model built without the ReLU has the same count.
+without_relu = nn.Sequential(nn.Linear(sizes[0], sizes[1]), nn.Linear(sizes[1], sizes[2]))
+without_relu_count = sum(p.numel() for p in without_relu.parameters())
+print(f"the same sizes without the ReLU: {without_relu_count}")
+
 # parameters() counts frozen parameters too; the trainable ones are those that require grad.
 trainable_before = sum(p.numel() for p in model.parameters() if p.requires_grad)
 hidden.requires_grad_(False)  # freeze the first layer
@@ -60,11 +65,18 @@ computes_affine = torch.allclose(hidden(x), x @ hidden.weight.T + hidden.bias)
 owned_directly = list(model.parameters(recurse=False))  # the Sequential itself owns none
 child_names = [name for name, _ in model.named_children()]
 
-# Two layers sharing one weight tensor: parameters() yields each tensor once.
+# Two layers sharing one Parameter object: parameters() yields each object once.
 first, second = nn.Linear(8, 8), nn.Linear(8, 8)
 second.weight = first.weight
 shared_count = sum(p.numel() for p in nn.Sequential(first, nn.ReLU(), second).parameters())
 print(f"two Linear(8, 8) sharing their weight: {shared_count} parameters")
+# A new Parameter made from that weight is a second object on the same memory: counted again.
+third = nn.Linear(8, 8)
+third.weight = nn.Parameter(first.weight)
+alias_is_new_object = third.weight is not first.weight
+alias_same_memory = third.weight.data_ptr() == first.weight.data_ptr()
+alias_count = sum(p.numel() for p in nn.Sequential(first, nn.ReLU(), third).parameters())
+print(f"the second weight wrapped in a new nn.Parameter: {alias_count} parameters")
 
 # A lazy layer has no sizes until its first call, so there is nothing to count yet.
 lazy = nn.Sequential(nn.LazyLinear(3))
@@ -90,5 +102,8 @@ assert child_names == ["0", "1", "2"]  # witness: named-by-position
 assert trainable_before == total  # witness: equal-before
 assert frozen_still_listed and total_after_freezing == 115  # witness: counts-frozen
 assert trainable == output_total == 27  # witness: trainable-only
-assert shared_count == 8 * 8 + 8 + 8 == 80  # witness: shared-counted-once
+assert second.weight is first.weight and shared_count == 80  # witness: shared-counted-once
+alias_is_second_parameter = alias_is_new_object and alias_same_memory
+assert alias_is_second_parameter and alias_count == 144  # witness: alias-counted-twice
+assert without_relu_count == total == 115  # witness: sizes-only
 assert "uninitialized parameter" in lazy_message and lazy_count == 33  # witness: lazy-raises

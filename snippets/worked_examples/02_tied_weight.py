@@ -67,20 +67,44 @@ with warnings.catch_warnings():
 print(f"without retain_grad: h.grad = {grads_without_retain[1]}; ", end="")
 print(f"with backward(inputs=[h]): h.grad = {named_hidden.grad.item():g}")
 
-# With a matrix the two uses no longer contribute equal parts. Untied copies of the layer,
-# one per use, receive the parts separately.
+
+# With a matrix W the uses contribute W^T G^T X (first) and G^T X W^T (second), G = dL/dy_hat:
+# the same factors, W at the other end. Untied copies, one per use, receive the parts separately.
+def matrix_parts(weight: torch.Tensor) -> tuple:
+    """Apply a bias-free Linear(4, 4) with this weight twice; return each use's part, the tied
+    .grad, and the two products W^T G^T X and G^T X W^T."""
+    square = nn.Linear(4, 4, bias=False).to(device)
+    with torch.no_grad():
+        square.weight.copy_(weight)
+    inner_copy, outer_copy = copy.deepcopy(square), copy.deepcopy(square)
+    square(square(inputs)).pow(2).sum().backward()
+    untied_output = outer_copy(inner_copy(inputs))
+    untied_output.retain_grad()  # G, the gradient that reaches y_hat
+    untied_output.pow(2).sum().backward()
+    G, W = untied_output.grad, square.weight.detach()
+    products = W.T @ G.T @ inputs, G.T @ inputs @ W.T
+    return inner_copy.weight.grad, outer_copy.weight.grad, square.weight.grad, *products
+
+
+def close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 torch.manual_seed(0)
-square = nn.Linear(4, 4, bias=False).to(device)  # weights drawn on the CPU, then moved
-inputs = torch.randn(3, 4).to(device)
-inner_copy, outer_copy = copy.deepcopy(square), copy.deepcopy(square)
-square(square(inputs)).pow(2).sum().backward()
-outer_copy(inner_copy(inputs)).pow(2).sum().backward()
-inner_part, outer_part = inner_copy.weight.grad, outer_copy.weight.grad
+inputs = torch.randn(3, 4).to(device)  # drawn on the CPU, then moved
+random_weight = nn.Linear(4, 4, bias=False).weight.detach()  # PyTorch's default initialization
+inner_part, outer_part, tied_matrix_grad, *products = matrix_parts(random_weight)
+first_product, second_product = products
+parts_are_products = close(inner_part, first_product) and close(outer_part, second_product)
 part_gap = (inner_part - outer_part).abs().max().item()
 matrix_parts_differ = not torch.allclose(inner_part, outer_part, rtol=1e-3, atol=1e-3)
-matrix_parts_add_up = torch.allclose(inner_part + outer_part, square.weight.grad, atol=1e-4)
-print(f"Linear(4, 4) used twice: the parts differ by up to {part_gap:.2f}; ", end="")
-print(f"their sum is .grad: {matrix_parts_add_up}")
+matrix_parts_add_up = close(inner_part + outer_part, tied_matrix_grad)
+print(f"Linear(4, 4) used twice: the parts are W^T G^T X and G^T X W^T: {parts_are_products}")
+print(f"  they differ by up to {part_gap:.2f}; their sum is .grad: {matrix_parts_add_up}")
+# W = 3 I commutes with every matrix, so for it the two parts agree.
+identity_inner, identity_outer, *_ = matrix_parts(3 * torch.eye(4, device=device))
+identity_parts_equal = close(identity_inner, identity_outer)
+print(f"  with W = 3 I the two parts are equal: {identity_parts_equal}")
 
 assert (prediction, residual, dloss_dprediction, dprediction_dw, dloss_dw) == (18, 8, 16, 12, 192)
 assert y_hat.item() == prediction and loss.item() == residual**2
@@ -90,4 +114,6 @@ assert autograd_grad == outer_use + inner_use == dloss_dw  # witness: uses-add-u
 assert hook_calls == [192] and writes_to_grad == [192]  # witness: summed-once
 assert grads_without_retain == (None, None) and hidden.grad is not None  # witness: retain-grad
 assert named_hidden.grad.item() == 48 and layer.weight.grad is None  # witness: inputs-fills
+assert parts_are_products  # witness: matrix-part-products
 assert matrix_parts_differ and matrix_parts_add_up  # witness: matrix-parts-differ
+assert identity_parts_equal  # witness: identity-parts-equal

@@ -1,5 +1,6 @@
 """A small network end to end: custom layer, model class, initialization, saving and restoring."""
 
+import math
 import tempfile
 from pathlib import Path
 
@@ -57,6 +58,7 @@ print("every row of the output averages to zero:", Y.mean(dim=-1).abs().max().it
 
 with tempfile.TemporaryDirectory() as folder:
     checkpoint = Path(folder) / "small_net.pt"
+    saved_from = {t.device.type for t in model.state_dict().values()}
     torch.save(model.state_dict(), checkpoint)
     restored = SmallNet(10, 8, 3)
     loaded = torch.load(checkpoint, map_location="cpu")
@@ -71,11 +73,12 @@ model.eval()
 
 with torch.no_grad():
     same_outputs = torch.equal(model(X), restored(X))
-    eval_changes_nothing = torch.allclose(model(X), Y)  # no dropout, no batch norm
+    eval_changes_nothing = torch.equal(model(X), Y)  # no dropout, no batch norm
 state_keys = list(restored.state_dict())
 state_key_count, state_key_names = len(state_keys), ", ".join(state_keys)
 print("state_dict keys:", state_key_names)
-print("loaded onto:", {t.device.type for t in loaded.values()}, " saved from:", device.type)
+loaded_to = {t.device.type for t in loaded.values()}
+print("saved from:", saved_from, " loaded onto:", loaded_to)
 print("restored model gives the same outputs:", same_outputs)
 # --8<-- [end:use]
 
@@ -85,9 +88,26 @@ SmallNet(10, 8, 3).apply(visited.append)
 visited_names = " ".join(type(m).__name__ for m in visited)
 print("apply visits:", visited_names)
 
-# .to() reaches every parameter inside: a dtype move shows it on any machine.
+# .to() reaches every parameter inside: a dtype move, or a move to the meta device (shapes
+# without data), shows it on any machine.
 as_double = SmallNet(10, 8, 3).to(torch.float64)
 print("after .to(torch.float64):", {p.dtype for p in as_double.parameters()})
+on_meta = SmallNet(10, 8, 3).to("meta")
+print('after .to("meta"):', {p.device.type for p in on_meta.parameters()})
+
+# The weights init_weights drew: redraw them with the same seed. SmallNet(10, 8, 3) draws its
+# default initialization first; then apply reaches the two Linear layers in order, and each gets
+# normal draws with standard deviation sqrt(2 / fan_in), fan_in being its number of inputs.
+with torch.random.fork_rng(devices=[]):  # the global generator is restored afterwards
+    torch.manual_seed(0)
+    SmallNet(10, 8, 3)
+    redrawn = [torch.empty(8, 10).normal_(0, math.sqrt(2 / 10))]
+    redrawn.append(torch.empty(3, 8).normal_(0, math.sqrt(2 / 8)))
+he_weights = all(
+    torch.allclose(layer.weight.cpu(), expected, rtol=1e-6, atol=0)
+    for layer, expected in zip((model.layers[0], model.layers[2]), redrawn)
+)
+print("weights are normal draws with std sqrt(2 / fan_in):", he_weights)
 
 # init_weights also handles a layer without a bias; without the check it would fail.
 no_bias = nn.Linear(10, 8, bias=False)
@@ -110,14 +130,18 @@ assert visited_names == expected_order and isinstance(visited[-1], SmallNet)  # 
 linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
 zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
 assert zero_biases == [True, True]  # witness: applied
+assert he_weights  # witness: he-weights
 assert {p.dtype for p in as_double.parameters()} == {torch.float64}  # witness: reaches-inside
-assert {p.device.type for p in model.parameters()} == {device.type}  # witness: on-device
+assert {p.device.type for p in on_meta.parameters()} == {"meta"}  # witness: reaches-inside-meta
 assert state_key_count == 4
 assert state_key_names == "layers.0.weight, layers.0.bias, layers.2.weight, layers.2.bias"
-assert all(t.device.type == "cpu" for t in loaded.values())  # witness: loaded-on-cpu
-assert all(t.device.type == device.type for t in as_saved.values())  # witness: loads-where-saved
+assert loaded_to == {"cpu"}  # witness: loaded-on-cpu
 assert same_outputs and not restored.training  # witness: restored-agrees
 assert eval_changes_nothing  # witness: eval-no-change
 assert both_training and agree_in_training_mode  # witness: agree-in-training
 assert no_bias.bias is None and no_bias_reinitialized  # witness: no-bias-ok
 assert "'NoneType' object has no attribute" in unguarded_error  # witness: unguarded-fails
+if device.type == "cuda":  # what only a GPU shows: on a CPU every tensor is on the CPU anyway
+    assert {p.device.type for p in model.parameters()} == {"cuda"}  # witness: on-device
+    assert saved_from == {"cuda"} and loaded_to == {"cpu"}  # witness: loaded-on-cpu-from-gpu
+    assert {t.device.type for t in as_saved.values()} == {"cuda"}  # witness: loads-where-saved

@@ -31,17 +31,26 @@ X = torch.randn(4, 10)
 parameter_count = sum(p.numel() for p in model.parameters())
 dropout = model.layers[2]
 ones = torch.ones(2, 8)
+# A copy restored from the state_dict, as in 04_small_network.py; both start in training mode.
+restored = SmallNetWithDropout(10, 8, 3)
+restored.load_state_dict(model.state_dict())
 train_calls_agree = torch.equal(model(X), model(X))
 masks_differ = not torch.equal(dropout(ones) == 0, dropout(ones) == 0)  # a fresh mask per call
+train_restored_agrees = torch.equal(model(X), restored(X))
 model.eval()
+restored.eval()
 eval_calls_agree = torch.equal(model(X), model(X))
 dropout_is_identity = torch.equal(dropout(ones), ones)  # evaluation mode: input passes unchanged
+eval_restored_agrees = torch.equal(model(X), restored(X))
 print("parameters:", parameter_count)
 print("train mode, two calls agree:", train_calls_agree, " masks differ:", masks_differ)
 print("eval mode, two calls agree:", eval_calls_agree, " identity:", dropout_is_identity)
+print("model and restored copy agree, train mode:", train_restored_agrees, end=" ")
+print(" eval mode:", eval_restored_agrees)
 
 assert parameter_count == 115  # witness: no-parameters
 assert not train_calls_agree  # witness: train-calls-differ
 assert masks_differ  # witness: new-mask
 assert eval_calls_agree  # witness: eval-calls-agree
 assert dropout_is_identity  # witness: eval-identity
+assert not train_restored_agrees and eval_restored_agrees  # witness: restored-agrees-only-in-eval
