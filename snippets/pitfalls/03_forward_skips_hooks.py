@@ -9,13 +9,18 @@ layer = nn.Linear(3, 2)
 layer.register_forward_pre_hook(lambda module, inputs: calls.append("pre-hook"))
 layer.register_forward_hook(lambda module, inputs, output: calls.append("hook"))
 layer.register_full_backward_hook(lambda module, grad_in, grad_out: calls.append("backward hook"))
-x = torch.randn(4, 3, requires_grad=True)  # an input that needs a gradient, for the backward hook
+# The input requires grad so that the backward hook gets an input gradient (without one, the
+# hook still fires, with None for it, and PyTorch warns).
+x = torch.randn(4, 3, requires_grad=True)
 
-layer(x).sum().backward()  # runs forward pre-hooks, forward, forward hooks, then backward hooks
+output = layer(x)  # runs the forward pre-hooks, forward, the forward hooks
+hook_node = output.grad_fn.name()  # and puts the backward hooks into the graph: this node
+output.sum().backward()  # autograd runs the backward hooks when it reaches that node
 calls_by_call = list(calls)
 layer.forward(x).sum().backward()  # the mistake: forward alone
 hook_calls, all_calls = calls.count("hook"), len(calls)
 print("layer(x) ran:", calls_by_call, " layer.forward(x) added:", calls[len(calls_by_call) :])
+print("the last node of layer(x)'s graph:", hook_node)
 x = x.detach()
 
 # Hooks registered for every module are run by __call__ too, and skipped by forward().
@@ -65,6 +70,23 @@ finally:
     torch.compiler.reset()  # forget the compiled code, which lives in caches global to the process
 print(f"compiled runs: block(x) {runs_after_call}, then block.forward(x) {runs_after_forward}")
 
+# torch.compile(module) is different: it returns a wrapper module whose forward is the compiled
+# call of the module it wraps, hooks included.
+wrapped, wrapped_hooks = Block(), []
+wrapped.register_forward_hook(lambda module, inputs, output: wrapped_hooks.append("hook"))
+wrapper = torch.compile(wrapped, backend=counting_backend)
+compiled_runs.clear()
+try:
+    wrapper(x)
+    counts_after_call = (len(compiled_runs), len(wrapped_hooks))
+    wrapper.forward(x)
+    counts_after_forward = (len(compiled_runs), len(wrapped_hooks))
+finally:
+    torch.compiler.reset()
+wraps = wrapper is not wrapped and wrapper._orig_mod is wrapped
+print("torch.compile wrapper, (compiled runs, hooks): after wrapper(x)", counts_after_call, end="")
+print(", after wrapper.forward(x)", counts_after_forward)
+
 # Only the hooks of the module whose forward is called are skipped: its forward still calls the
 # layers inside as modules, so their hooks fire.
 seen = []
@@ -101,10 +123,13 @@ lazy_model_shape = tuple(lazy_model.forward(x).shape)
 lazy_model_layers = [type(module).__name__ for module in lazy_model]
 print("Sequential of lazy layers, .forward(x):", lazy_model_shape, lazy_model_layers)
 
-assert calls_by_call == ["pre-hook", "hook", "backward hook"]  # witness: call-runs-hooks
+call_order = calls_by_call == ["pre-hook", "hook", "backward hook"]
+assert call_order and hook_node == "BackwardHookFunctionBackward"  # witness: call-runs-hooks
 assert hook_calls == 1 and all_calls == 3  # witness: forward-skips-hooks
 assert global_by_forward == 0 and global_calls == ["Linear"]  # witness: forward-skips-global-hooks
 assert (runs_after_call, runs_after_forward) == (1, 1)  # witness: forward-skips-compiled
+wrapper_counts = (counts_after_call, counts_after_forward)
+assert wraps and wrapper_counts == ((1, 1), (2, 2))  # witness: wrapper-forward-compiled
 assert seen == ["inner hook"]  # witness: inner-hooks-still-fire
 lazy_hook = hook_infers_parameters and not lazy._forward_pre_hooks
 hook_creates = by_hand_shape == (4, 2) and type(by_hand) is nn.Linear

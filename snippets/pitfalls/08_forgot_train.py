@@ -47,12 +47,18 @@ print("  batch norm updated its statistics:              ", norm_with_train)
 later_epochs_training = without_train[1]
 
 
+def restore_modes(modes: dict[nn.Module, bool]) -> None:
+    """Sets each module's own flag. train(mode) would set its children's flags too, which undoes
+    a child restored before its parent. This skips any train() that a subclass overrides."""
+    for module, mode in modes.items():
+        module.training = mode
+
+
 def validate_keeping_modes() -> float:
     """Validation that gives every submodule back the mode it found."""
     modes = {module: module.training for module in model.modules()}
     loss = validate()
-    for module, mode in modes.items():  # modules() lists each parent before its children
-        module.train(mode)
+    restore_modes(modes)
     return loss
 
 
@@ -69,6 +75,25 @@ each_mode_kept = model.training and dropout.training and not norm.training
 print("after model.train(was_training), the frozen batch norm trains:", one_flag_unfreezes)
 print("after restoring each submodule's mode, it is still frozen:", not norm.training)
 
+# A batch norm shared by two parents: modules() lists it once, under its first parent, so before
+# its second parent. Restoring with train(mode) in that order unfreezes it again.
+shared = nn.BatchNorm1d(4)
+two_parents = nn.Sequential(shared, nn.Sequential(nn.Linear(4, 4), shared))
+shared.eval()
+order = list(two_parents.modules())
+listed_once = order.count(shared) == 1
+listed_before_parent = order.index(shared) < order.index(two_parents[1])
+modes = {module: module.training for module in order}
+two_parents.eval()
+for module, mode in modes.items():
+    module.train(mode)  # recursive: the second parent's call sets the shared module's flag again
+frozen_after_train_calls = not shared.training
+two_parents.eval()
+restore_modes(modes)
+frozen_after_flags = not shared.training
+print("shared batch norm still frozen, restored with train(mode):", frozen_after_train_calls)
+print("shared batch norm still frozen, restored with .training = mode:", frozen_after_flags)
+
 assert (
     without_train == [True, False, False] and later_epochs_training is False
 )  # witness: stays-eval
@@ -77,3 +102,5 @@ assert norm_without_train == [True, False, False]  # witness: norm-stops-updatin
 fixed_modes = with_train == dropout_with_train == [True, True, True]
 assert fixed_modes and norm_with_train == [True, True, True]  # witness: train-fixes
 assert one_flag_unfreezes and each_mode_kept  # witness: restore-each-mode
+flags_restore = frozen_after_flags and not frozen_after_train_calls
+assert listed_once and listed_before_parent and flags_restore  # witness: shared-module-restore

@@ -6,16 +6,40 @@ from torch import nn
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 model = nn.Linear(3, 2)
-model.to(device)  # Module.to works in place: no assignment needed
+weight_before_move = model.weight
+model.to(device)  # Module.to returns the module itself: no assignment needed
 
-# Module.to changes the module's own parameters: after a conversion to float64 (kept on the CPU)
-# the layer and its weight are the same objects as before, holding float64 values now.
+# By default Module.to keeps each Parameter object and replaces only its data, where the new data
+# is of a compatible kind. A dtype change does that (float64 is kept on the CPU).
 layer = nn.Linear(3, 2)
 weight = layer.weight
-returned = layer.to(torch.float64)
-module_converted_in_place = returned is layer and layer.weight is weight
-print("Module.to returns the same module, with the same weight object:", module_converted_in_place)
-print("its weight is now", layer.weight.dtype)
+float64_returns_itself = layer.to(torch.float64) is layer
+same_weight_object = layer.weight is weight
+print("after .to(torch.float64): same weight object:", same_weight_object, layer.weight.dtype)
+
+# .to("meta") builds a new Parameter instead: an optimizer created before holds the old one.
+meta_layer = nn.Linear(3, 2)
+optimizer = torch.optim.SGD(meta_layer.parameters(), lr=0.1)
+old_weight = meta_layer.weight
+meta_returns_itself = meta_layer.to("meta") is meta_layer
+meta_new_object = meta_layer.weight is not old_weight
+optimizer_holds_old = optimizer.param_groups[0]["params"][0] is old_weight
+print("after .to('meta'): new weight object:", meta_new_object)
+print("  the optimizer still holds the old one:", optimizer_holds_old)
+
+# A global opt-in flag makes every conversion build new Parameters; it is restored afterwards.
+flagged = nn.Linear(3, 2)
+flagged_weight = flagged.weight
+overwrite_before = torch.__future__.get_overwrite_module_params_on_conversion()
+torch.__future__.set_overwrite_module_params_on_conversion(True)
+try:
+    flag_returns_itself = flagged.to(torch.float64) is flagged
+finally:
+    torch.__future__.set_overwrite_module_params_on_conversion(overwrite_before)
+flag_new_object = flagged.weight is not flagged_weight and flagged.weight.dtype == torch.float64
+print("with the overwrite flag, .to(torch.float64) builds a new weight object:", flag_new_object)
+returns_itself = [float64_returns_itself, meta_returns_itself, flag_returns_itself]
+print("Module.to returned the module itself each time:", returns_itself)
 
 torch.manual_seed(0)
 x = torch.randn(4, 3)
@@ -26,11 +50,9 @@ new_tensor = converted is not x and converted.dtype == torch.float64
 print("x.dtype after x.to(torch.float64) without assignment:", dtype_after_unassigned_to)
 
 # The same mistake with a device. The meta device (shapes and dtypes, no data) shows it anywhere:
-meta_model = nn.Linear(3, 2)
-meta_model.to("meta")
 x.to("meta")  # the mistake again
-meta_devices = (meta_model.weight.device.type, x.device.type)
-print(f"after model.to('meta'), x.to('meta'): model on {meta_devices[0]}, x on {meta_devices[1]}")
+meta_devices = (meta_layer.weight.device.type, x.device.type)
+print(f"after layer.to('meta'), x.to('meta'): layer on {meta_devices[0]}, x on {meta_devices[1]}")
 
 # With a real accelerator the mistake goes unnoticed on a CPU-only machine, because to() returns
 # the tensor itself when nothing needs to change. On a GPU the forward pass fails.
@@ -50,11 +72,16 @@ output_shape = tuple(model(x).shape)
 print("after x = x.to(device): output shape", output_shape)
 
 converted_float64 = layer.weight.dtype == torch.float64
-assert module_converted_in_place and converted_float64  # witness: module-to
+assert returns_itself == [True, True, True]  # witness: module-to-returns-self
+assert same_weight_object and converted_float64  # witness: module-to
+assert meta_new_object and optimizer_holds_old  # witness: meta-new-parameter
+assert flag_new_object  # witness: overwrite-new-parameter
 assert new_tensor and dtype_after_unassigned_to == "torch.float32"  # witness: tensor-to-new
 assert meta_devices == ("meta", "cpu")  # witness: unassigned-meta
 assert same_when_nothing_changes  # witness: same-when-nothing-changes
 assert copy_is_new  # witness: copy-true-new
 if device.type == "cuda":
     assert (x_device, model.weight.device.type) == ("cpu", "cuda")  # witness: unassigned-device
+    moved = model.weight is weight_before_move and model.weight.device.type == "cuda"
+    assert moved  # witness: cuda-move-keeps-parameter
 assert output_shape == (4, 2)
