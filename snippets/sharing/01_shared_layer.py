@@ -26,19 +26,23 @@ true_count = sum(p.numel() for p in model.parameters())
 double_count = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
 print(f"parameters: {true_count} (counting the shared layer twice would give {double_count})")
 
-# Iterating or indexing the Sequential gives every position; the module listings remove duplicates.
+# Iterating or indexing the Sequential gives every position; the module listings remove
+# duplicates, unless named_modules() is called with remove_duplicate=False.
 positions = list(model)
 children = [name for name, _ in model.named_children()]
 module_paths = [name for name, _ in model.named_modules()]  # "" is the Sequential itself
+every_module_path = [name for name, _ in model.named_modules(remove_duplicate=False)]
 print(f"len(model) = {len(model)}, list(model) has {len(positions)} entries")
 print(f"named_children(): {children}")
 print(f"named_modules(): {module_paths}")
+print(f"named_modules(remove_duplicate=False): {every_module_path}")
 
 tensor_count = len(listed_once)
 name_count = len(listed_everywhere)
 sequential_length = len(model)
 child_count = len(children)
 module_count = len(module_paths)
+every_module_count = len(every_module_path)
 missing_names = ", ".join(sorted(set(listed_everywhere) - set(listed_once)))
 
 assert same_module  # witness: same-module
@@ -54,3 +58,5 @@ assert (sequential_length, child_count, module_count) == (7, 6, 7)
 assert len(positions) == 7 and positions[2] is positions[4]  # witness: iteration-every-position
 assert children == ["0", "1", "2", "3", "5", "6"]  # witness: children-skip-index-4
 assert module_paths == ["", "0", "1", "2", "3", "5", "6"]  # witness: modules-skip-index-4
+every_position = ["", "0", "1", "2", "3", "4", "5", "6"]
+assert every_module_path == every_position and every_module_count == 8  # witness: modules-flag-all

@@ -85,15 +85,22 @@ converted = tied_model().to(torch.float64)
 tie_survives_conversion = converted.out.weight is converted.embed.weight
 print("tied after .to(device):", still_tied, " after .to(torch.float64):", tie_survives_conversion)
 
-# load_state_dict(assign=True) puts the checkpoint's values in place of the parameters. A plain
-# tensor, as in a saved state_dict, is wrapped in a new Parameter per key: two objects, counted
+# load_state_dict(assign=True) puts the checkpoint's values in place of the parameters. The
+# values of state_dict() are plain tensors, because it detaches each entry, and a file gives back
+# what was saved. A plain tensor is wrapped in a new Parameter per key: two objects, counted
 # twice, though both sit on the checkpoint's one memory.
+live_values_plain = all(
+    type(value) is torch.Tensor and not value.requires_grad for value in tied.state_dict().values()
+)
 buffer = io.BytesIO()
 torch.save(tied.state_dict(), buffer)
 checkpoint = torch.load(io.BytesIO(buffer.getvalue()))
 plain_tensors = all(type(value) is torch.Tensor for value in checkpoint.values())
 reloaded = tied_model()
+before_assign = dict(reloaded.named_parameters(remove_duplicate=False))  # both names, one object
 reloaded.load_state_dict(checkpoint, assign=True)
+after_assign = dict(reloaded.named_parameters(remove_duplicate=False))
+every_key_new = all(after_assign[name] is not old for name, old in before_assign.items())
 tied_after_assign = reloaded.out.weight is reloaded.embed.weight
 wrapped = all(isinstance(p, nn.Parameter) for p in (reloaded.out.weight, reloaded.embed.weight))
 count_after_assign = count(reloaded)
@@ -126,6 +133,21 @@ print(
     f"  tied {live.out.weight is live.embed.weight},",
     f"a write into it shows in the source model: {write_reaches_source}",
 )
+# A file keeps what was saved: from state_dict(keep_vars=True) it gives back Parameters, one
+# object under both keys, and assign=True keeps the tie, on the file's object.
+kept_buffer = io.BytesIO()
+torch.save(tied.state_dict(keep_vars=True), kept_buffer)
+kept_checkpoint = torch.load(io.BytesIO(kept_buffer.getvalue()))
+file_parameters = all(type(value) is nn.Parameter for value in kept_checkpoint.values())
+file_one_object = kept_checkpoint["embed.weight"] is kept_checkpoint["out.weight"]
+from_file = tied_model()
+from_file.load_state_dict(kept_checkpoint, assign=True)
+file_tie = from_file.out.weight is from_file.embed.weight is kept_checkpoint["out.weight"]
+not_source = from_file.embed.weight is not tied.embed.weight
+print(
+    f"a file saved from state_dict(keep_vars=True) holds Parameters: {file_parameters};",
+    f"after assign=True, tied {file_tie}",
+)
 
 
 # An initialization applied to every nn.Linear also writes into the tied embedding.
@@ -155,11 +177,14 @@ assert untied_row_ids == token_ids and untied_rows < vocab_size  # witness: unti
 assert tied_rows == vocab_size  # witness: tied-every-row
 assert output_rows == vocab_size  # witness: output-scores-every-token
 assert state_keys == "embed.weight, mix.0.weight, mix.0.bias, out.weight"
-# Plain tensors in the checkpoint, a Parameter of its own for each key in the model.
-new_parameter_per_key = plain_tensors and wrapped and not tied_after_assign
+assert live_values_plain and plain_tensors  # witness: checkpoint-plain
+# Every name of the model now holds a new Parameter, and no two names hold the same one.
+new_parameter_per_key = every_key_new and wrapped and not tied_after_assign
 assert new_parameter_per_key and count_after_assign == untied_count  # witness: assign-unties
 assert len(memory_after_assign) == 1 and write_shows_in_other  # witness: assign-shares-memory
 assert keep_vars_keeps_tie and count(kept) == tied_count  # witness: assign-keeps-parameter
+file_keeps_tie = file_parameters and file_one_object and file_tie and not_source
+assert file_keeps_tie  # witness: keep-vars-file-keeps-tie
 live_untied = live.out.weight is not live.embed.weight and live.out.weight is not tied.embed.weight
 assert live_untied  # witness: live-state-unties
 assert live_on_source_memory and write_reaches_source  # witness: live-state-shares-source

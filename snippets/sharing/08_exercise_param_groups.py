@@ -85,13 +85,16 @@ print("tensors per group (decay, no decay):", group_sizes)
 print("the tied tensor is seen once, as", tied_name, "- with out assigned first:", out_first_name)
 print("with a placeholder out:", placeholder_name, "- also set on the model:", on_parent_name)
 
-# Every name in ONE group is no error: a warning, and SGD then steps the tied tensor once per name.
+# Every name in ONE group is no error: a warning, and the group keeps both entries of the tied
+# tensor. On the CPU, SGD updates one entry at a time, so the tied tensor takes a step per name.
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     sgd = torch.optim.SGD([p for _, p in model.named_parameters(remove_duplicate=False)], lr=0.1)
 duplicate_warning = "optimizer contains a parameter group with duplicate parameters"
 warned = [str(w.message) for w in caught if str(w.message).startswith(duplicate_warning)]
 print("one group, warnings:", [message.split(";")[0] for message in warned])
+entries = sum(p is model.embed.weight for p in sgd.param_groups[0]["params"])
+print("entries of the tied tensor in the group:", entries)
 for p in model.parameters():
     p.grad = torch.ones_like(p)
 before = {name: p.detach().clone() for name, p in model.named_parameters()}
@@ -108,8 +111,8 @@ assert covered == {id(p) for p in model.parameters()}  # witness: once-per-tenso
 assert tied_name == "embed.weight" and out_first_name == "out.weight"  # witness: init-order-decides
 assert placeholder_name == "out.weight"  # witness: slot-order-decides
 assert on_parent_name == "head_weight"  # witness: parent-first
-assert len(warned) == 1  # a warning, not an error
-# Each tensor moved by lr x grad = 0.1 per step it got: the tied one twice.
+assert len(warned) == 1  # witness: one-group-warns
+# Each tensor moved by lr x grad = 0.1 per entry: the tied one, listed twice, by 0.2.
 stepped_once = abs(moved["mix.weight"] - 0.1) < 1e-5
 stepped_twice = abs(moved["embed.weight"] - 0.2) < 1e-5
-assert stepped_once and stepped_twice  # witness: one-group-steps-twice
+assert entries == 2 and stepped_once and stepped_twice  # witness: one-group-steps-twice

@@ -28,8 +28,13 @@ converted.to(torch.float64)
 kept_object = converted.embed.weight is before_conversion and is_tied(converted)
 print(f"to(torch.float64): same Parameter object {kept_object}, now {before_conversion.dtype}")
 
-# 2. Where .data = cannot take the new tensor, as with a CPU Parameter and a meta tensor,
-#    _apply builds a new Parameter for each module instead. That unties them.
+# 2. First _apply asks whether the old and the new tensor are of compatible kinds, the check that
+#    also guards .data =. A CPU tensor and a float64 copy are; a CPU and a meta tensor are not,
+#    so _apply builds a new Parameter for each module instead of setting .data. That unties them.
+weight = TiedPair().embed.weight
+compatible_float64 = torch._has_compatible_shallow_copy_type(weight, weight.to(torch.float64))
+compatible_meta = torch._has_compatible_shallow_copy_type(weight, weight.to("meta"))
+print(f"compatible kinds: CPU and float64 {compatible_float64}, CPU and meta {compatible_meta}")
 try:
     nn.Parameter(torch.zeros(2)).data = torch.zeros(2, device="meta")
     data_refuses_meta = False
@@ -71,7 +76,7 @@ print(f"overwrite flag, .to(torch.float64): tied {is_tied(overwritten)}")
 #    object (torch.utils.swap_tensors): the object stays, and with it the tie, even on meta.
 buffer = io.BytesIO()
 torch.save(TiedPair().state_dict(), buffer)
-checkpoint = torch.load(io.BytesIO(buffer.getvalue()))  # plain tensors, as from any file
+checkpoint = torch.load(io.BytesIO(buffer.getvalue()))  # plain: state_dict() detaches
 swapped = TiedPair()
 original = swapped.embed.weight
 swap_loaded = TiedPair()
@@ -90,6 +95,7 @@ print(
 
 now_float64 = before_conversion.dtype == torch.float64  # the same object, its data replaced
 assert kept_object and now_float64  # witness: to-keeps-parameter-object
+assert compatible_float64 and not compatible_meta  # witness: compatible-kinds
 assert data_refuses_meta  # witness: data-refuses-meta
 assert new_on_meta and not is_tied(on_meta)  # witness: meta-unties
 assert tied_when_built and not is_tied(built_on_meta)  # witness: to-empty-unties
