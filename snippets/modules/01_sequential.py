@@ -32,7 +32,7 @@ parameter_count = sum(p.numel() for p in model.parameters())  # numbers, not ten
 names = [name for name, _ in model.named_parameters()]
 parameter_tensor_count = len(names)
 parameter_names = ", ".join(names)
-print(f"{parameter_tensor_count} parameters: {parameter_names} -> {parameter_count} numbers")
+print(f"{parameter_tensor_count} parameter tensors: {parameter_names} -> {parameter_count} numbers")
 
 # Given an OrderedDict, a Sequential names its layers by the keys instead of by position.
 named = nn.Sequential(OrderedDict(hidden=nn.Linear(8, 32), act=nn.ReLU(), output=nn.Linear(32, 4)))

@@ -33,6 +33,32 @@ print("parameters:", parameter_names, "->", parameter_count, "numbers")
 child_names = [name for name, _ in model.named_children()]
 relu_in_printout = "ReLU" in str(model)  # F.relu is a call in forward, not a child
 
+
+# The same network with its activation as a module: now a child that can be seen and reached.
+class ModuleMLP(nn.Module):
+    def __init__(self, d_in: int, d_hidden: int, d_out: int) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(d_in, d_hidden)
+        self.act = nn.ReLU()
+        self.output = nn.Linear(d_hidden, d_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.act(self.hidden(x)))
+
+
+variant = ModuleMLP(8, 32, 4).to(device)
+act_printed = "(act): ReLU()" in str(variant)
+act_calls = []
+variant.act.register_forward_hook(lambda module, inputs, output: act_calls.append(type(module)))
+variant(X)
+act_hook_runs = len(act_calls)  # the hook on the ReLU child ran at the call
+tanh = nn.Tanh()
+variant.act = tanh  # assigning to the same name replaces the registered child
+act_replaced = dict(variant.named_children())["act"] is tanh
+uses_tanh = torch.allclose(variant(X), variant.output(torch.tanh(variant.hidden(X))))
+print(f"ModuleMLP prints its ReLU: {act_printed}; a hook on it ran {act_hook_runs} time")
+print("after assigning a Tanh: act is", type(variant.act).__name__, " forward uses it:", uses_tanh)
+
 # nn.Module.__init__ creates the registries that assignment fills (internal attributes):
 # an MLP object whose __init__ has not run yet lacks them, and nn.Module.__init__ adds them.
 registries = {"_parameters", "_buffers", "_modules"}
@@ -59,6 +85,9 @@ assert output_shape == (2, 4)
 assert names == ["hidden.weight", "hidden.bias", "output.weight", "output.bias"]
 assert child_names == ["hidden", "output"]  # witness: children-by-attribute
 assert not relu_in_printout  # witness: relu-not-printed
+assert act_printed  # witness: module-printed
+assert act_hook_runs == 1 and act_calls == [nn.ReLU]  # witness: hook-reaches-module
+assert act_replaced and uses_tanh and act_hook_runs == len(act_calls)  # witness: module-replaced
 assert (before_init, after_init) == ([], sorted(registries))  # witness: init-creates-registries
 assert parameter_count == 420
 assert message.startswith("cannot assign module before Module.__init__() call")

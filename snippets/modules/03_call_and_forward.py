@@ -69,17 +69,25 @@ print("a lazy layer without its pre-hook, called:", unhooked_message.split(" in 
 unhooked_fails = unhooked_message.startswith("Attempted to use an uninitialized parameter")
 
 # Pruning also works in a forward pre-hook: it recomputes weight from weight_orig and a mask.
-# Change weight_orig, as an optimizer step does: forward alone still uses the old weight.
+# Pruning computes weight once; until weight_orig or the mask changes, forward agrees with a call.
 pruned = nn.Linear(8, 4).to(device)
 prune.l1_unstructured(pruned, "weight", amount=0.5)
 pruning_hooks = [type(hook).__name__ for hook in pruned._forward_pre_hooks.values()]
+agree_at_first = torch.allclose(pruned.forward(X), pruned(X))
+old_weight = pruned.weight.clone()
 with torch.no_grad():
-    pruned.weight_orig.mul_(3)
-stale = pruned.forward(X)  # uses the weight computed when pruning was applied
+    pruned.weight_orig.mul_(3)  # as an optimizer step changes it
+weight_kept = torch.equal(pruned.weight, old_weight)  # nothing has recomputed weight yet
+stale = pruned.forward(X)  # uses the weight of the last call
 fresh = pruned(X)  # the pre-hook recomputes weight first
 recomputed = torch.equal(pruned.weight, pruned.weight_orig * pruned.weight_mask)
+with torch.no_grad():
+    pruned.weight_mask.zero_()  # a changed mask is missed the same way
+mask_missed = not torch.allclose(pruned.forward(X), pruned(X))
 print("forward pre-hooks after pruning:", pruning_hooks)
-print("after changing weight_orig, forward and a call agree:", torch.allclose(stale, fresh))
+print("forward and a call agree right after pruning:", agree_at_first)
+print("  after changing weight_orig:", torch.allclose(stale, fresh), end="; ")
+print("after zeroing the mask:", not mask_missed)
 
 assert hook_runs_after_call == 1 and hook_runs_after_forward == 1  # witness: forward-skips-hook
 assert hook_runs_after_remove == 1  # witness: handle-removes
@@ -89,4 +97,5 @@ assert message.startswith("Attempted to use an uninitialized parameter")
 assert (hooks_before, hooks_after, unhooked_fails) == (1, 0, True)  # witness: lazy-pre-hook
 assert pruning_hooks == ["L1Unstructured"]
 assert not torch.allclose(stale, fresh) and recomputed  # witness: prune-pre-hook
+assert agree_at_first and weight_kept and mask_missed  # witness: prune-stale
 assert lazy_weight_shape == (4, 8) and lazy_type == "Linear"

@@ -13,8 +13,8 @@ class FixedMixMLP(nn.Module):
     def __init__(self, width=16, seed=0, tolerance=1.0, max_rounds=20) -> None:
         super().__init__()
         self.layer = nn.Linear(width, width)
-        # A seeded CPU generator draws the same matrix in every construction, on every machine,
-        # so it need not be saved: a non-persistent buffer, which still follows .to().
+        # A seeded CPU generator draws the same matrix in every construction, given the same torch
+        # and CPU kernels, so it is not saved: a non-persistent buffer, which still follows .to().
         generator = torch.Generator().manual_seed(seed)
         mix = torch.randn(width, width, generator=generator) / width**0.5
         self.register_buffer("mix", mix, persistent=False)

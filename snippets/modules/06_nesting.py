@@ -1,5 +1,7 @@
 """Modules nest: a Sequential may hold custom modules, which may hold Sequentials, and so on."""
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -53,17 +55,29 @@ model.to(torch.float16)  # a conversion only: nothing below computes in float16
 every_parameter_half = all(p.dtype == torch.float16 for p in model.parameters())
 normed = nn.Sequential(nn.Sequential(nn.BatchNorm1d(2)))  # buffers two levels down
 buffer_keys = [key for key in normed.state_dict() if "running" in key]
-# A dtype converts floating-point tensors only: BatchNorm's integer counter keeps its dtype.
+# A dtype converts floating-point and complex tensors: BatchNorm's integer counter keeps its dtype.
 normed.to(torch.float16)
 batchnorm = normed[0][0]
 buffer_dtypes = (batchnorm.running_mean.dtype, batchnorm.num_batches_tracked.dtype)
-# A device moves every tensor, integer ones too. The meta device shows it on any machine.
+# A complex buffer converts too. Given a real dtype, it keeps only its real part.
+rotor = nn.Module()
+rotor.register_buffer("phase", torch.tensor([1.0 + 2.0j]))
+with warnings.catch_warnings():  # restores the warning filters on exit
+    warnings.simplefilter("ignore")  # PyTorch warns that the imaginary part is discarded
+    rotor.to(torch.float16)
+complex_result = (rotor.phase.dtype, rotor.phase.item())
+# A device moves every parameter and buffer, integer ones too, but no plain tensor attribute.
+# The meta device shows it on any machine.
+normed.scale = torch.ones(2)  # a plain attribute: not registered
 normed.to("meta")
 devices = {tensor.device.type for tensor in normed.state_dict().values()}
+plain_device = normed.scale.device.type
 print(f"all modules in eval mode: {every_module_in_eval}, all float16: {every_parameter_half}")
 print("state_dict of a nested BatchNorm1d includes its buffers:", buffer_keys)
 print("after .to(torch.float16), running_mean and num_batches_tracked are:", *buffer_dtypes)
-print("after .to('meta'), its tensors are on:", devices)
+print("a complex buffer 1+2j after .to(torch.float16):", *complex_result)
+print("after .to('meta'), its parameters and buffers are on:", devices, end="; ")
+print("a plain tensor attribute on:", plain_device)
 
 block_count = 8 * 32 + 32 + 32 * 32 + 32 + 32 * 16 + 16
 mlp_count = 16 * 16 + 16 + 16 * 4 + 4
@@ -74,5 +88,6 @@ assert (block_count, mlp_count, parameter_count) == (1872, 340, 2212)
 assert deepest_name == "0.net.0.weight"  # witness: any-depth
 assert every_module_in_eval and every_module_in_train  # witness: eval-everywhere
 assert every_parameter_half and buffer_dtypes == (torch.float16, torch.int64)  # witness: to-dtype
-assert devices == {"meta"}  # witness: to-device
+assert complex_result == (torch.float16, 1.0)  # witness: to-dtype-complex
+assert devices == {"meta"} and plain_device == "cpu"  # witness: to-device
 assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]  # witness: state-dict-buffers
