@@ -1,5 +1,6 @@
 """Deterministic mode: deterministic kernels where they exist, an error where they do not."""
 
+import contextlib
 import warnings
 
 import torch
@@ -9,31 +10,62 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 
 benchmark_default = torch.backends.cudnn.benchmark
 fill_default = torch.utils.deterministic.fill_uninitialized_memory
-torch.use_deterministic_algorithms(True)
-try:
+
+
+@contextlib.contextmanager
+def deterministic_mode(warn_only: bool = False):
+    """Deterministic mode for one block, then the settings it found, even if the block raised."""
+    found = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.utils.deterministic.fill_uninitialized_memory,
+        torch.backends.cudnn.benchmark,
+    )
+    torch.use_deterministic_algorithms(True, warn_only=warn_only)
     # Do not let cuDNN time several algorithms and keep the fastest (False is the default).
     torch.backends.cudnn.benchmark = False
-    print("deterministic algorithms:", torch.are_deterministic_algorithms_enabled())
-
-    # 1. An operation with no deterministic implementation refuses to run.
-    unpool = nn.MaxUnpool1d(kernel_size=2)
-    values = torch.tensor([[[5.0, 7.0]]], device=device)
-    positions = torch.tensor([[[1, 2]]], device=device)  # where each value goes in the output
-    refusal = "no error"
     try:
-        unpool(values, positions)
-    except RuntimeError as error:
-        refusal = str(error)
-        print(f"{type(error).__name__}: {refusal.split(', but')[0]}, but ...")
+        yield
+    finally:  # runs however the block ends: put back what was there, not merely "off"
+        torch.use_deterministic_algorithms(found[0], warn_only=found[1])
+        torch.utils.deterministic.fill_uninitialized_memory = found[2]
+        torch.backends.cudnn.benchmark = found[3]
 
+
+def settings() -> tuple[bool, bool]:
+    """Deterministic mode on?, and does it only warn?"""
+    return (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+
+
+at_start = settings()  # in a fresh process: (False, False)
+unpool = nn.MaxUnpool1d(kernel_size=2)
+values = torch.tensor([[[5.0, 7.0]]], device=device)
+positions = torch.tensor([[[1, 2]]], device=device)  # where each value goes in the output
+
+# 1. An operation with no deterministic implementation refuses to run; the error leaves the block.
+refusal = "no error"
+try:
+    with deterministic_mode():
+        print("deterministic algorithms:", torch.are_deterministic_algorithms_enabled())
+        unpool(values, positions)
+except RuntimeError as error:
+    refusal = str(error)
+    print(f"{type(error).__name__}: {refusal.split(', but')[0]}, but ...")
+after_error = settings()
+print("after the error left the block, (mode, warn_only):", after_error)
+
+with deterministic_mode():
     # 2. warn_only=True turns the error into a warning, for code you cannot change yet.
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    with warnings.catch_warnings(record=True) as caught:
+    with deterministic_mode(warn_only=True), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         unpooled = unpool(values, positions)
     warned = any("does not have a deterministic implementation" in str(w.message) for w in caught)
     print("with warn_only=True it runs and warns:", unpooled.flatten().tolist(), warned)
-    torch.use_deterministic_algorithms(True)
+    after_inner = settings()  # the outer block's settings again: errors, not warnings
+    print("after the inner block, (mode, warn_only):", after_inner)
 
     # 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats,
     #    the maximum for integers. fill_uninitialized_memory is the switch.
@@ -60,11 +92,6 @@ try:
     second = torch.zeros(10, device=device).index_add_(0, index.to(device), source.to(device))
     bitwise_equal = torch.equal(first, second)
     print(f"index_add_ twice on {device.type} gives bitwise equal results:", bitwise_equal)
-finally:
-    # Switch it off again, so that code run after this (in a REPL or notebook) is not affected.
-    torch.use_deterministic_algorithms(False)
-    torch.utils.deterministic.fill_uninitialized_memory = fill_default
-    torch.backends.cudnn.benchmark = benchmark_default
 
 # With the mode off, the CPU kernel gives the same bits as in the mode, run after run.
 cpu_default = [torch.zeros(10).index_add_(0, index, source) for run in range(5)]
@@ -79,4 +106,6 @@ assert fill_default is True and not unfilled_are_nan  # witness: fill-switch
 assert cpu_kernel_unchanged  # witness: cpu-index-add-repeatable
 if device.type == "cuda":
     assert bitwise_equal  # witness: index-add-repeats
-assert not torch.are_deterministic_algorithms_enabled()  # witness: switched-off
+assert after_error == at_start  # witness: restored-after-error
+assert after_inner == (True, False)  # witness: restores-previous
+assert settings() == at_start and torch.backends.cudnn.benchmark is benchmark_default

@@ -33,10 +33,27 @@ row_by_row = add_halves(running)
 in_kernel = x.sum()  # PyTorch's reduction kernel picks its own blocks
 reference = x.double().sum()
 kernels = torch.backends.cpu.get_cpu_capability()  # the CPU kernels PyTorch picked at start-up
+threads = torch.get_num_threads()  # how many threads the kernel may split the sum between
 print(f"pairs, then pairs of pairs: {in_pairs.item():.6f}")
 print(f"row by row, then in pairs:  {row_by_row.item():.6f}")
-print(f"x.sum():                    {in_kernel.item():.6f} (PyTorch's {kernels} kernels)")
+print(f"x.sum():                    {in_kernel.item():.6f} ({kernels} kernels, threads: {threads})")
 print(f"in float64:                 {reference.item():.6f}")
+
+# The thread count sets blocks too. With two threads, each thread sums one half of x.
+half = x.numel() // 2
+try:
+    torch.set_num_threads(1)
+    halves = x[:half].sum() + x[half:].sum()  # each half summed by one thread, then the totals
+    torch.set_num_threads(2)
+    two_threads = x.sum()
+    torch.manual_seed(0)
+    redrawn = torch.rand(2**20) * 2 - 1  # the same draws, made with two threads
+finally:
+    torch.set_num_threads(threads)
+print(
+    f"x.sum() with 2 threads:     {two_threads.item():.6f}, "
+    f"bitwise the sum of its halves' sums: {torch.equal(two_threads, halves)}"
+)
 
 # The same sum on the accelerator (if any) uses its own reduction order.
 on_device = x.to(device).sum().cpu()
@@ -48,8 +65,10 @@ print(
 
 assert big_first == 0.0 and one_last == 1.0  # witness: order-matters
 assert not torch.equal(in_pairs, row_by_row)  # witness: blocks-change-digits
+assert torch.equal(two_threads, halves)  # witness: threads-split-sum
+assert torch.equal(redrawn, x)  # witness: draws-ignore-threads
 assert all(
     torch.allclose(total.double(), reference, atol=1e-2)
-    for total in (in_pairs, row_by_row, in_kernel)
+    for total in (in_pairs, row_by_row, in_kernel, two_threads)
 )
-assert close_to_cpu
+assert close_to_cpu and torch.get_num_threads() == threads

@@ -187,6 +187,7 @@ print("lr and scheduler steps after resuming without scheduler state:", lr_witho
 
 # What the checkpoint holds, and where its tensors go when it is loaded.
 file.seek(0)
+# No map_location here: each tensor comes back where it was saved, so its device can be checked.
 checkpoint = torch.load(file, weights_only=True)  # the default since PyTorch 2.6, made explicit
 random_states = [checkpoint["torch_rng"], checkpoint["sampler"]]
 if checkpoint["device_rng"] is not None:
@@ -203,17 +204,20 @@ step_on_cpu = state["step"].device.type == "cpu"  # kept as saved, unless fused 
 weight_on_device = weight.device.type == device.type
 
 # On the CPU the device cannot show the copy, so let the dtype stand in for it: load the same
-# checkpoint into a float64 copy of the model and of its optimizer.
+# checkpoint into a float64 copy of the model and of its optimizer. Load it onto the CPU for
+# that: float64 stays on the CPU (MPS has none).
+file.seek(0)
+cpu_checkpoint = torch.load(file, map_location="cpu")
 wide = network().double()
 wide_weight = wide[0].weight
-wide.load_state_dict(checkpoint["model"])
+wide.load_state_dict(cpu_checkpoint["model"])
 wide_optimizer = torch.optim.AdamW(wide.parameters(), lr=0.02)
-wide_optimizer.load_state_dict(checkpoint["optimizer"])
+wide_optimizer.load_state_dict(cpu_checkpoint["optimizer"])
 wide_state = wide_optimizer.state[wide_weight]
 copied_and_cast = (
     wide[0].weight is wide_weight  # the model's own tensor, which load_state_dict copies into
     and wide_weight.dtype == torch.float64
-    and torch.equal(wide_weight, checkpoint["model"]["0.weight"].cpu().double())
+    and torch.equal(wide_weight, cpu_checkpoint["model"]["0.weight"].double())
 )
 state_cast = all(wide_state[k].dtype == torch.float64 for k in ("exp_avg", "exp_avg_sq"))
 step_kept = wide_state["step"].dtype == torch.float32 and wide_state["step"].device.type == "cpu"
@@ -227,9 +231,25 @@ print(
     wide_state["step"].dtype,
 )
 
+
+def loaded_state(**settings) -> dict:
+    """AdamW's state for a CPU parameter, saved and loaded for a parameter on the meta device."""
+    saved = nn.Parameter(torch.ones(3))
+    saving = torch.optim.AdamW([saved], **settings)
+    saved.grad = torch.ones(3)
+    saving.step()
+    target = nn.Parameter(torch.empty(3, device="meta"))  # a device with no memory, on any machine
+    loading = torch.optim.AdamW([target])
+    loading.load_state_dict(saving.state_dict())
+    return {key: value.device.type for key, value in loading.state[target].items()}
+
+
+# The state follows the parameter to its device; the step count does only if saved by a fused one.
+default_devices, fused_devices = loaded_state(), loaded_state(fused=True)
+print("AdamW's state, loaded for a meta parameter:", default_devices)
+print("the same, saved by a fused AdamW:          ", fused_devices)
+
 # assign=True puts the checkpoint's own tensors into the model instead: here, CPU tensors.
-file.seek(0)
-cpu_checkpoint = torch.load(file, map_location="cpu")
 with torch.device("meta"):
     assigned = network()  # a model with no storage, as built for loading big checkpoints
 assigned.load_state_dict(cpu_checkpoint["model"], assign=True)
@@ -239,6 +259,18 @@ takes_checkpoint_tensors = (
     and assigned_weight.data_ptr() == cpu_checkpoint["model"]["0.weight"].data_ptr()
 )
 print("a meta model loaded with assign=True ends up on:", assigned_weight.device.type)
+
+# The dictionary remembers assign=True in its metadata: a later plain load assigns as well.
+assign_recorded = cpu_checkpoint["model"]._metadata["0"].get("assign_to_params_buffers", False)
+later = network().double()
+later_weight = later[0].weight
+later.load_state_dict(cpu_checkpoint["model"])  # no assign=True written here
+later_assigned = (
+    later[0].weight is not later_weight
+    and later[0].weight.dtype == torch.float32
+    and later[0].weight.data_ptr() == cpu_checkpoint["model"]["0.weight"].data_ptr()
+)
+print("a later plain load into a float64 model leaves its weight in:", later[0].weight.dtype)
 
 # SGD with momentum keeps a velocity for each parameter.
 velocity_param = nn.Parameter(torch.ones(2))
@@ -259,8 +291,14 @@ assert math.isclose(last_lr_without_scheduler, 0.01)
 assert omissions_run_silently  # witness: omissions-run-silently
 assert set(adamw_state) == {"step", "exp_avg", "exp_avg_sq"}  # witness: adamw-state
 assert sgd_state == ["momentum_buffer"]  # witness: sgd-velocity
-assert weight_on_device and moments_on_device and step_on_cpu  # witness: loaded-to-device
+if device.type == "cuda":
+    assert weight_on_device and moments_on_device and step_on_cpu  # witness: loaded-to-device
 assert copied_and_cast and state_cast and step_kept  # witness: copy-and-cast
 assert takes_checkpoint_tensors  # witness: assign-takes-tensors
+assert assign_recorded is True and later_assigned  # witness: assign-sticks
+assert (  # witness: state-follows-parameter
+    default_devices == {"step": "cpu", "exp_avg": "meta", "exp_avg_sq": "meta"}
+    and fused_devices["step"] == "meta"
+)
 assert rng_states_on_cpu  # witness: rng-states-cpu
 assert numpy_state_is_plain  # witness: loads-weights-only
