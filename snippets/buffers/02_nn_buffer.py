@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
 
 class Standardize(nn.Module):
     """Subtracts a stored mean and divides by a stored standard deviation, per feature."""
@@ -106,26 +108,55 @@ print(
 marked = layer.mean
 mark = (type(marked).__name__, marked._is_buffer, marked.persistent)
 print("layer.mean:", mark[0], " _is_buffer:", mark[1], " persistent:", mark[2])
-layer.alias = layer.mean  # a marked tensor: registered under a second name
-alias_registered = "alias" in dict(layer.named_buffers(remove_duplicate=False))
-probe.alias = probe.registered  # register_buffer's tensor has no mark: a plain attribute
-unmarked_alias_registered = "alias" in dict(probe.named_buffers())
-converted = Standardize(3).double()  # a conversion stores new tensors, without the mark
-converted.alias = converted.mean
-converted_alias_registered = "alias" in dict(converted.named_buffers())
-print(
-    "alias registered: nn.Buffer's tensor",
-    alias_registered,
-    " register_buffer's tensor",
-    unmarked_alias_registered,
-    " after .double()",
-    converted_alias_registered,
-)
+
+
+def alias(module: nn.Module, name: str) -> tuple[bool, bool, bool]:
+    """Assign a buffer to a second name: registered as a buffer, saved, or a plain attribute?"""
+    module.alias = getattr(module, name)
+    registered = "alias" in dict(module.named_buffers(remove_duplicate=False))
+    return registered, "alias" in module.state_dict(), "alias" in vars(module)
+
+
+REGISTERED, PLAIN = (True, True, False), (False, False, True)
+marked_alias = alias(layer, "mean")  # a marked tensor: registered under a second name
+alias_listed = "alias" in dict(layer.named_buffers())  # it skips a tensor it has already yielded
+probe_mark = hasattr(probe.registered, "_is_buffer")  # register_buffer adds no mark
+unmarked_alias = alias(probe, "registered")
+wrapped = nn.Module()
+wrapped.register_buffer("registered", nn.Buffer(torch.zeros(3)))  # a tensor marked already
+wrapped_alias = alias(wrapped, "registered")
+print("alias of ... (registered, saved, plain attribute)")
+print("  nn.Buffer's tensor", marked_alias, " listed by named_buffers():", alias_listed)
+print("  register_buffer(t)", unmarked_alias)
+print("  register_buffer(nn.Buffer(t))", wrapped_alias)
+
+# A conversion stores whatever the tensor's own conversion returns. A new tensor has no mark; a
+# conversion that changes nothing returns the buffer itself, mark included.
+conversions = {
+    ".double() of float32": (torch.float32, lambda module: module.double()),
+    ".double() of int64": (torch.int64, lambda module: module.double()),
+    ".float() of float32": (torch.float32, lambda module: module.float()),
+    '.to("cpu") on the CPU': (torch.float32, lambda module: module.to("cpu")),
+    '.to("meta")': (torch.float32, lambda module: module.to("meta")),
+}
+if device.type != "cpu":  # a real move to an accelerator
+    conversions[f'.to("{device.type}")'] = (torch.float32, lambda module: module.to(device))
+after_conversion = {}
+for label, (dtype, convert) in conversions.items():
+    module = nn.Module()
+    module.b = nn.Buffer(torch.zeros(3, dtype=dtype))
+    before = module.b
+    convert(module)
+    same, still_marked = module.b is before, hasattr(module.b, "_is_buffer")
+    outcome = alias(module, "b")
+    after_conversion[label] = (same, still_marked, outcome)
+    print(f"{label:22} same tensor {same!s:5} marked {still_marked!s:5} alias {outcome}")
 
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
 assert state_text == "mean, std" and "eps" not in layer.state_dict()  # witness: non-persistent-form
 note_marked = isinstance(layer.note, nn.Buffer)
-assert not note_registered and not note_marked  # witness: new-name-registers-nothing
+note_plain = "note" in vars(layer)
+assert not note_registered and not note_marked and note_plain  # witness: new-name-registers-nothing
 assert largest_mean < 1e-4
 assert torch.allclose(standardized.std(dim=0), torch.ones(3), atol=1e-4)
 assert fit_leaves_no_history and unguarded_records_history  # witness: no-grad-keeps-history-out
@@ -143,7 +174,16 @@ mean_still_buffer = "mean" in dict(on_meta.named_buffers())
 assert assigned_device == "cpu" and mean_still_buffer  # witness: assigned-device
 plain_but_marked = type(marked) is torch.Tensor and isinstance(marked, nn.Buffer)
 assert plain_but_marked and mark[1:] == (True, True)  # witness: buffer-marked
-assert alias_registered and "alias" in layer.state_dict()  # witness: marked-alias-registers
-assert not unmarked_alias_registered  # witness: unmarked-alias-plain
-converted_marked = hasattr(converted.mean, "_is_buffer")
-assert not converted_marked and not converted_alias_registered  # witness: conversion-drops-mark
+assert marked_alias == REGISTERED  # witness: marked-alias-registers
+assert not alias_listed and marked_alias[:2] == (True, True)  # witness: alias-listed-once
+assert not probe_mark and unmarked_alias == PLAIN  # witness: unmarked-alias-plain
+assert wrapped_alias == REGISTERED  # witness: register-keeps-mark
+dropped = (False, False, PLAIN)
+new_tensors = (".double() of float32", '.to("meta")')
+assert all(after_conversion[k] == dropped for k in new_tensors)  # witness: conversion-drops-mark
+kept = (True, True, REGISTERED)
+same_tensors = (".double() of int64", ".float() of float32", '.to("cpu") on the CPU')
+assert all(after_conversion[k] == kept for k in same_tensors)  # witness: no-op-keeps-mark
+if device.type != "cpu":
+    moved = after_conversion[f'.to("{device.type}")']
+    assert moved == dropped  # witness: accelerator-move-drops-mark

@@ -82,6 +82,9 @@ converted_counter_dtype = str(norm.num_batches_tracked.dtype)
 print("after .double():", converted_mean_dtype, converted_counter_dtype)
 via_to = nn.BatchNorm1d(3).to(torch.float64)  # .to(dtype) leaves the counter alone too
 via_to_dtypes = (via_to.running_mean.dtype, via_to.num_batches_tracked.dtype)
+via_type = nn.BatchNorm1d(3).type(torch.float64)  # Module.type casts every tensor: t.type(dtype)
+via_type_dtypes = (via_type.running_mean.dtype, via_type.num_batches_tracked.dtype)
+print("after .type(torch.float64):", *via_type_dtypes)
 
 
 def convert_complex_buffer(convert) -> tuple[str, str, str]:
@@ -94,12 +97,26 @@ def convert_complex_buffer(convert) -> tuple[str, str, str]:
     return str(phase.dtype), str(phase.tolist()), " ".join(str(w.message) for w in caught)
 
 
+def to_float64(module: nn.Module) -> nn.Module:
+    return module.to(torch.float64)
+
+
 # But .to(dtype) also converts complex tensors, and casting to a real dtype drops the imaginary
-# part (with a warning), while .double() leaves them complex.
-complex_via_to = convert_complex_buffer(lambda module: module.to(torch.float64))
+# part, while .double() leaves them complex.
+complex_via_to = convert_complex_buffer(to_float64)
 complex_via_double = convert_complex_buffer(lambda module: module.double())
 print("complex buffer: .to(torch.float64)", complex_via_to[1], complex_via_to[0])
 print("                .double()         ", complex_via_double[1], complex_via_double[0])
+# PyTorch warns about the lost imaginary part once per process: the cast above used the warning
+# up (or an earlier one did), so a second cast is silent, unless torch.set_warn_always(True).
+second_cast_warning = convert_complex_buffer(to_float64)[2]
+warn_always_before = torch.is_warn_always_enabled()
+try:
+    torch.set_warn_always(True)
+    forced_warned = "discards the imaginary part" in convert_complex_buffer(to_float64)[2]
+finally:
+    torch.set_warn_always(warn_always_before)
+print("second cast warns:", bool(second_cast_warning), " with set_warn_always:", forced_warned)
 
 # Without running statistics: None in their place, nothing saved, always the batch's statistics.
 untracked = nn.BatchNorm1d(3, track_running_stats=False).to(device).eval()
@@ -133,10 +150,11 @@ assert counter_dtype == converted_counter_dtype == "torch.int64"  # witness: cou
 floats_only = (converted_mean_dtype, converted_counter_dtype) == ("torch.float64", "torch.int64")
 assert floats_only  # witness: floats-converted
 assert via_to_dtypes == (torch.float64, torch.int64)  # witness: to-dtype-skips-int
+assert via_type_dtypes == (torch.float64, torch.float64)  # witness: type-converts-all
 imaginary_dropped = complex_via_to[:2] == ("torch.float64", "[1.0]")
-imaginary_warned = "discards the imaginary part" in complex_via_to[2]
 double_keeps_complex = complex_via_double[:2] == ("torch.complex64", "[(1+2j)]")
-assert imaginary_dropped and imaginary_warned and double_keeps_complex  # witness: to-dtype-complex
+assert imaginary_dropped and double_keeps_complex  # witness: to-dtype-complex
+assert not second_cast_warning and forced_warned  # witness: complex-warns-once
 assert untracked_mean_is_none  # witness: untracked-none
 assert untracked_state_text == "weight, bias"  # witness: untracked-state
 assert untracked_uses_batch  # witness: untracked-uses-batch
