@@ -39,7 +39,8 @@ print("fitted mean:", [round(v, 2) for v in layer.mean.tolist()])
 
 standardized = layer(data)
 largest_mean = standardized.mean(dim=0).abs().max().item()
-print(f"after standardizing: largest |column mean| = {largest_mean:.1e}")
+# Its exact size depends on the CPU kernels that drew the data, so only the bound is printed.
+print(f"after standardizing: every |column mean| below 1e-4: {largest_mean < 1e-4}")
 print("column standard deviations:", [round(v, 4) for v in standardized.std(dim=0).tolist()])
 
 note_registered = "note" in dict(layer.named_buffers())
