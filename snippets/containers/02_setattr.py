@@ -104,12 +104,30 @@ named.register_module("head-1", nn.Linear(3, 1))
 named.add_module("head-2", nn.Linear(3, 1))
 named.register_buffer("steps", torch.zeros((), dtype=torch.int64))
 named.register_buffer("cache", torch.zeros(3), persistent=False)  # left out of state_dict
-named.to(torch.float64)  # converts floating-point tensors only
+explicit_parameters = len(list(named.parameters(recurse=False)))
+explicit_children = len(list(named.children()))
+explicit_buffers = len(list(named.buffers(recurse=False)))
 explicit_keys = ", ".join(named.state_dict())
+print("explicit forms: state_dict", explicit_keys)
+named.to(torch.float64)  # converts floating-point tensors only
 buffer_dtypes = {name: str(t.dtype) for name, t in named.named_buffers()}
 int_buffer_dtype = buffer_dtypes["steps"]
-print("explicit forms: state_dict", explicit_keys)
 print("after .to(torch.float64): buffers", buffer_dtypes)
+
+# .double() and .half() also skip integer tensors; Module.type(dtype) converts every tensor.
+conversions = {
+    "double": nn.Module.double,
+    "half": nn.Module.half,
+    "type": lambda module: module.type(torch.float64),
+}
+converted = {}
+for how, convert in conversions.items():
+    holder = nn.Module()
+    holder.register_buffer("steps", torch.zeros((), dtype=torch.int64))
+    holder.register_buffer("mean", torch.zeros(()))
+    convert(holder)
+    converted[how] = (str(holder.steps.dtype), str(holder.mean.dtype))
+print("buffers (int64 steps, float32 mean) after each conversion:", converted)
 
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
@@ -128,7 +146,12 @@ child_replaced = child_count_after == 0 and isinstance(model.layer, nn.Parameter
 assert child_replaced and not caught  # witness: child-replaced
 assert buffers_after == {"count": 5.0}  # witness: buffer-stays
 explicit_heads = "head-1.weight, head-1.bias, head-2.weight, head-2.bias"
-assert explicit_keys == "scale-0, scale_1, steps, " + explicit_heads  # witness: explicit-forms
+explicit_counts = (explicit_parameters, explicit_children, explicit_buffers)
+explicit_names = explicit_keys == "scale-0, scale_1, steps, " + explicit_heads
+assert explicit_counts == (2, 2, 2) and explicit_names  # witness: explicit-forms
 assert "cache" in buffer_dtypes and "cache" not in explicit_keys  # witness: non-persistent
-float_converted = buffer_dtypes["cache"] == "torch.float64"
-assert int_buffer_dtype == "torch.int64" and float_converted  # witness: int-buffer-keeps-dtype
+float_dtypes = (buffer_dtypes["cache"], converted["double"][1], converted["half"][1])
+float_converted = float_dtypes == ("torch.float64", "torch.float64", "torch.float16")
+int_kept = int_buffer_dtype == converted["double"][0] == converted["half"][0] == "torch.int64"
+assert int_kept and float_converted  # witness: int-buffer-keeps-dtype
+assert converted["type"] == ("torch.float64", "torch.float64")  # witness: type-converts-all

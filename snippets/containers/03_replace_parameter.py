@@ -97,6 +97,35 @@ layer.load_state_dict(nn.Linear(2, 1).to(device).state_dict(), assign=True)
 assign_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
 print("after load_state_dict(..., assign=True): optimizer tracks the weight:", assign_tracked)
 
+# Under the swap flag, assign=True swaps the loaded values into the Parameter objects instead.
+checkpoint = nn.Linear(2, 1).to(device).state_dict()
+loaded = checkpoint["weight"].clone()
+swap_before = torch.__future__.get_swap_module_params_on_conversion()
+torch.__future__.set_swap_module_params_on_conversion(True)
+try:
+    layer = nn.Linear(2, 1).to(device)
+    weight_object = layer.weight
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer.load_state_dict(checkpoint, assign=True)
+    swap_same_object = layer.weight is weight_object
+    swap_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
+    swap_loaded = torch.equal(layer.weight.detach(), loaded)
+    layer(x).sum().backward()
+    optimizer.step()
+    swap_trained = not torch.equal(layer.weight.detach(), loaded)
+finally:
+    torch.__future__.set_swap_module_params_on_conversion(swap_before)
+print(
+    "with the swap flag: same Parameter object:",
+    swap_same_object,
+    "| loaded values:",
+    swap_loaded,
+    "| tracked:",
+    swap_tracked,
+    "| moved by a step:",
+    swap_trained,
+)
+
 assert replaced["holds_old"] and not replaced["tracked"]  # witness: optimizer-holds-old
 assert replaced["old_grad"] is None  # witness: old-gets-no-grad
 assert zero_grad_stepped  # witness: zero-grad-stepped
@@ -110,3 +139,5 @@ assert copied["tracked"] and copied["holds_old"]  # witness: copy-keeps-object
 assert initialized["tracked"] and initialized["holds_old"]  # witness: init-keeps-object
 assert abs(copied_after - 0.4) < 1e-6 and abs(init_after - 0.4) < 1e-6  # 0.5 - 0.1 * 1
 assert not assign_tracked  # witness: assign-replaces
+swap_kept = swap_same_object and swap_loaded and swap_tracked
+assert swap_kept and swap_trained  # witness: swap-keeps-objects

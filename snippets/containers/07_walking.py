@@ -1,5 +1,7 @@
 """Walking the module tree: named_children, named_modules, get_submodule and apply."""
 
+from collections import Counter
+
 from torch import nn
 
 
@@ -49,19 +51,42 @@ print(
     f"parameter tensors: {parameters_once}, or {parameters_all}",
 )
 
-# apply recurses through each parent's children(), which drops duplicates within one parent
-# only. A module held by two parents is listed once, but fn runs on it once per parent.
+
+# apply(fn) recurses through each parent's children(), which drops a duplicate within that
+# parent only. So fn runs on a module once each time apply reaches one of its parents.
+def apply_counts(root: nn.Module) -> Counter:
+    calls = Counter()
+    root.apply(lambda module: calls.update([id(module)]))
+    return calls
+
+
+def counts_follow_parents(root: nn.Module) -> bool:
+    """Is each module's count the sum of its parents' counts, each parent taken once?"""
+    calls, expected = apply_counts(root), Counter({id(root): 1})
+    for parent in root.modules():
+        for child in parent.children():  # a child held twice by this parent comes once
+            expected[id(child)] += calls[id(parent)]
+    return calls == expected
+
+
 two_parents = nn.Sequential(nn.Sequential(shared), nn.Sequential(shared))
 listed_two_parents = sum(module is shared for module in two_parents.modules())
-applied = []
-twice.apply(applied.append)
-calls_one_parent = sum(module is shared for module in applied)
-applied = []
-two_parents.apply(applied.append)
-calls_two_parents = sum(module is shared for module in applied)
+calls_one_parent = apply_counts(twice)[id(shared)]
+calls_two_parents = apply_counts(two_parents)[id(shared)]
+# A shared block: the Linear inside it has one parent, the block, which apply reaches twice.
+inner = nn.Linear(4, 4)
+block = nn.Sequential(inner, nn.ReLU())
+nested = nn.Sequential(nn.Sequential(block), nn.Sequential(block))
+inner_parents = sum(any(child is inner for child in m.children()) for m in nested.modules())
+inner_calls = apply_counts(nested)[id(inner)]
+rule_holds = all(counts_follow_parents(root) for root in (model, twice, two_parents, nested))
 print(
     f"apply(fn) calls fn on the shared layer {calls_one_parent} time(s) with one parent,",
     f"{calls_two_parents} with two; modules() lists it {listed_two_parents} time(s) there",
+)
+print(
+    f"in a block held by two parents, the inner Linear has {inner_parents} parent,",
+    f"and apply calls fn on it {inner_calls} times",
 )
 
 assert children == "trunk, heads"
@@ -80,5 +105,6 @@ assert visited == ["Linear", "ReLU", "Sequential", "Linear", "Linear", "ModuleDi
 assert children_first and apply_last == "MultiTask"  # witness: apply-children-first
 assert linear_count == 3
 assert (listed_once, listed_all, listed_two_parents) == (3, 4, 1)  # witness: modules-once
-assert (calls_one_parent, calls_two_parents) == (1, 2)  # witness: apply-once-per-parent
+counts = (calls_one_parent, calls_two_parents, inner_parents, inner_calls)
+assert rule_holds and counts == (1, 2, 1, 2)  # witness: apply-follows-parents
 assert (parameters_once, parameters_all) == (2, 4)  # witness: parameters-once
