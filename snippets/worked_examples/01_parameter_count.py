@@ -45,7 +45,13 @@ print(
     f"the design {by_hand}"
 )
 
-# The count checks sizes only: a model built without the ReLU has the same count.
+# The count checks one total of the sizes. Two wrong sizes can give the same total: 12 inputs and
+# 7 hidden units make 12 * 7 + 7 + 7 * 3 + 3 = 115 too.
+two_wrong = nn.Sequential(nn.Linear(12, 7), nn.ReLU(), nn.Linear(7, 3))
+two_wrong_count = sum(p.numel() for p in two_wrong.parameters())
+two_wrong_sizes = [two_wrong[0].in_features, two_wrong[0].out_features, two_wrong[2].out_features]
+print(f"sizes {two_wrong_sizes} instead of {sizes}: {two_wrong_count}")
+# And a layer without parameters is not counted: a model built without the ReLU has the same count.
 without_relu = nn.Sequential(nn.Linear(sizes[0], sizes[1]), nn.Linear(sizes[1], sizes[2]))
 without_relu_count = sum(p.numel() for p in without_relu.parameters())
 print(f"the same sizes without the ReLU: {without_relu_count}")
@@ -106,4 +112,5 @@ assert second.weight is first.weight and shared_count == 80  # witness: shared-c
 alias_is_second_parameter = alias_is_new_object and alias_same_memory
 assert alias_is_second_parameter and alias_count == 144  # witness: alias-counted-twice
 assert without_relu_count == total == 115  # witness: sizes-only
+assert two_wrong_sizes != sizes and two_wrong_count == total == 115  # witness: sizes-cancel
 assert "uninitialized parameter" in lazy_message and lazy_count == 33  # witness: lazy-raises

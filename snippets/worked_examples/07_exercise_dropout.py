@@ -36,7 +36,13 @@ restored = SmallNetWithDropout(10, 8, 3)
 restored.load_state_dict(model.state_dict())
 train_calls_agree = torch.equal(model(X), model(X))
 masks_differ = not torch.equal(dropout(ones) == 0, dropout(ones) == 0)  # a fresh mask per call
-train_restored_agrees = torch.equal(model(X), restored(X))
+train_restored_agrees = torch.equal(model(X), restored(X))  # one after the other
+# Each call draws its mask from the global generator's current state: start both calls from the
+# same state and the two agree, in training mode too.
+with torch.random.fork_rng(devices=[]):  # the generator's state is restored afterwards
+    model_output = model(X)
+same_state_agrees = torch.equal(model_output, restored(X))
+both_training = model.training and restored.training
 model.eval()
 restored.eval()
 eval_calls_agree = torch.equal(model(X), model(X))
@@ -46,11 +52,13 @@ print("parameters:", parameter_count)
 print("train mode, two calls agree:", train_calls_agree, " masks differ:", masks_differ)
 print("eval mode, two calls agree:", eval_calls_agree, " identity:", dropout_is_identity)
 print("model and restored copy agree, train mode:", train_restored_agrees, end=" ")
-print(" eval mode:", eval_restored_agrees)
+print(" same random state:", same_state_agrees, " eval mode:", eval_restored_agrees)
 
 assert parameter_count == 115  # witness: no-parameters
 assert not train_calls_agree  # witness: train-calls-differ
 assert masks_differ  # witness: new-mask
 assert eval_calls_agree  # witness: eval-calls-agree
 assert dropout_is_identity  # witness: eval-identity
-assert not train_restored_agrees and eval_restored_agrees  # witness: restored-agrees-only-in-eval
+assert not train_restored_agrees  # witness: restored-differs-in-training
+assert both_training and same_state_agrees  # witness: restored-agrees-same-state
+assert eval_restored_agrees  # witness: restored-agrees-in-eval

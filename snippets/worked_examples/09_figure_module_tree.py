@@ -110,12 +110,14 @@ parents = [name for name in modules if children[name]]
 assert all(counts[p] == sum(counts[c] for c in children[p]) for p in parents)  # witness: add-up
 assert total == sum(t.numel() for t in state.values()) == 115 and key_count == 4
 drawn_keys = [k for name in leaves for k in keys[name]]  # the keys the figure shows, leaf by leaf
-# Why the keys are the parameter names: no buffers, and no parameter shared (reached by two paths,
-# a shared one would get a key per path but one name in named_parameters()).
-no_buffers = list(model.buffers()) == []
+# Why the keys are the parameter names: the state_dict holds only parameters (keep_vars=True
+# gives the tensors themselves), and none is shared (reached by two paths, a shared one would get
+# a key per path but one name in named_parameters()).
+state_tensors = model.state_dict(keep_vars=True).values()
+only_parameters = all(isinstance(t, nn.Parameter) for t in state_tensors)
 every_path = [name for name, _ in model.named_parameters(remove_duplicate=False)]
 parameter_names = [name for name, _ in model.named_parameters()]
-only_unshared_parameters = no_buffers and every_path == parameter_names
+only_unshared_parameters = only_parameters and every_path == parameter_names
 assert only_unshared_parameters and drawn_keys == list(state) == parameter_names  # witness: keys
 assert [counts[name] for name in leaves] == [88, 0, 27, 0]
 holds_nothing = [n for n in leaves if not [*modules[n].parameters(), *modules[n].buffers()]]

@@ -1,4 +1,6 @@
-"""The tied layer again, its second use under a checkpoint: reentrant, and not."""
+"""The tied layer again, one of its uses under a checkpoint: reentrant, and not."""
+
+import warnings
 
 import torch
 from torch import nn
@@ -7,34 +9,67 @@ from torch.utils.checkpoint import checkpoint
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 
-def backward_through_checkpoint(use_reentrant: bool) -> tuple:
-    """y_hat = w * (w * x), its second use checkpointed; return what the hooks on w saw."""
+def backward_through_checkpoint(use_reentrant: bool, wrapped: str) -> dict:
+    """y_hat = w * (w * x), its first or second use checkpointed; return what the hooks on w saw."""
     layer = nn.Linear(1, 1, bias=False).to(device)
     with torch.no_grad():
         layer.weight.fill_(3.0)
-    x = torch.tensor([[2.0]], device=device)
+    x = torch.tensor([[2.0]], device=device)  # an input: it does not require grad
     target = torch.tensor([[10.0]], device=device)
     hook_calls, writes_to_grad = [], []
     layer.weight.register_hook(lambda grad: hook_calls.append(grad.item()))
     layer.weight.register_post_accumulate_grad_hook(lambda p: writes_to_grad.append(p.grad.item()))
-    hidden = layer(x)  # first use: recorded in the graph
-    # Second use: the checkpoint frees what its backward needs and runs the layer again for it.
-    y_hat = checkpoint(layer, hidden, use_reentrant=use_reentrant)
-    (y_hat - target).pow(2).sum().backward()
-    print(f"use_reentrant={use_reentrant}: hook on w called with {hook_calls}, ", end="")
-    print(f".grad holds {writes_to_grad} after each write")
-    return hook_calls, writes_to_grad, layer.weight.grad.item()
+    # The checkpoint frees what its use's backward needs and runs the layer again for it.
+    with warnings.catch_warnings(record=True) as caught:  # the filters are restored afterwards
+        warnings.simplefilter("always")
+        if wrapped == "second":  # the checkpoint's input is h, which requires grad
+            hidden = checkpoint_input = layer(x)
+            y_hat = checkpoint_output = checkpoint(layer, hidden, use_reentrant=use_reentrant)
+        else:  # the checkpoint's input is x, which does not
+            checkpoint_input = x
+            hidden = checkpoint_output = checkpoint(layer, x, use_reentrant=use_reentrant)
+            y_hat = layer(hidden)
+        (y_hat - target).pow(2).sum().backward()
+    print(f"use_reentrant={use_reentrant!s:5}, {wrapped:6} use wrapped: ", end="")
+    print(f"hook on w called with {hook_calls}, .grad holds {writes_to_grad} after each write")
+    return {
+        "hook_calls": hook_calls,
+        "writes": writes_to_grad,
+        "grad": layer.weight.grad.item(),
+        "input_requires_grad": checkpoint_input.requires_grad,
+        "output_has_graph": checkpoint_output.grad_fn is not None,
+        "warnings": [str(warning.message) for warning in caught],
+    }
 
 
-# Reentrant: the second use runs without a graph. During backward it runs again with a graph of
-# its own, and a backward of its own runs on that graph, inside the outer one. That nested
-# backward writes the second use's part (96) into .grad first.
-reentrant = backward_through_checkpoint(use_reentrant=True)
-first_write, second_write = reentrant[1]
-# Not reentrant: the second use stays in the outer graph (only the tensors its backward needs are
-# recomputed), so the two parts meet before .grad, as without a checkpoint.
-non_reentrant = backward_through_checkpoint(use_reentrant=False)
+# Reentrant: the wrapped use runs without a graph. During backward it runs again with a graph of
+# its own, and a backward of its own runs on that graph, inside the outer one. Around the second
+# use, that nested backward writes the second use's part (96) into .grad first.
+reentrant = backward_through_checkpoint(use_reentrant=True, wrapped="second")
+first_write, second_write = reentrant["writes"]
+# Around the first use, the checkpoint's only tensor input is x. Its output then has no graph, the
+# backward pass never reaches the checkpoint, and the first use's part is lost: PyTorch only warns.
+first_lost = backward_through_checkpoint(use_reentrant=True, wrapped="first")
+first_use_wrapped_grad = first_lost["grad"]
+NO_GRAD_WARNING = "None of the inputs have requires_grad=True"
+warned = [w for w in first_lost["warnings"] if w.startswith(NO_GRAD_WARNING)]
+print("warning:", *warned)
+# Not reentrant: the wrapped use stays in the outer graph (only the tensors its backward needs are
+# recomputed), so the two parts meet before .grad, as without a checkpoint, whichever use it wraps.
+non_reentrant = [backward_through_checkpoint(False, wrapped) for wrapped in ("second", "first")]
 
-assert reentrant[:2] == ([96, 96], [96, 192])  # witness: one-write-per-backward
-assert non_reentrant[:2] == ([192], [192])  # witness: non-reentrant-once
-assert reentrant[2] == non_reentrant[2] == 192  # witness: same-sum
+two_writes = first_write == 96 and second_write == 192
+assert reentrant["hook_calls"] == [96, 96] and two_writes  # witness: one-write-per-backward
+same_as_outer = reentrant["grad"] == non_reentrant[0]["grad"] == 192
+through_checkpoint = reentrant["input_requires_grad"] and reentrant["output_has_graph"]
+assert through_checkpoint and same_as_outer  # witness: same-sum
+no_graph_back = not first_lost["input_requires_grad"] and not first_lost["output_has_graph"]
+second_part_only = first_lost["writes"] == [96] and first_use_wrapped_grad == 96
+assert no_graph_back and second_part_only  # witness: first-use-lost
+assert warned  # witness: only-warns
+in_outer_graph = all(run["output_has_graph"] for run in non_reentrant)
+written_once = all(run["writes"] == [192] for run in non_reentrant)
+assert in_outer_graph and written_once  # witness: non-reentrant-once
+non_reentrant_warnings = [w for run in non_reentrant for w in run["warnings"]]
+no_warning = not [w for w in non_reentrant_warnings if w.startswith(NO_GRAD_WARNING)]
+assert all(run["hook_calls"] == [192] for run in non_reentrant) and no_warning
