@@ -41,18 +41,34 @@ print("parameters are on:", parameter_device)
 # A dtype change is a conversion too. float64 stays on the CPU (Apple's MPS has none).
 cpu_model = nn.Linear(3, 2)
 cpu_weight = cpu_model.weight
-early = torch.optim.SGD(cpu_model.parameters(), lr=0.1)  # built before the conversion
+early = torch.optim.SGD(cpu_model.parameters(), lr=0.1, momentum=0.9)  # built before it
+early_had_state = bool(early.state)  # SGD creates its momentum buffers at its first step
 cpu_model.to(torch.float64)
 kept_on_dtype_change = cpu_model.weight is cpu_weight
-early_holds_float64 = early.param_groups[0]["params"][0] is cpu_model.weight
+early_holds_converted = early.param_groups[0]["params"][0] is cpu_model.weight
+before_step = cpu_model.weight.detach().clone()
+cpu_model(torch.ones(1, 3, dtype=torch.float64)).sum().backward()
+early.step()
+early_moved_weight = not torch.equal(cpu_model.weight.detach(), before_step)
+buffer_dtype = early.state[cpu_model.weight]["momentum_buffer"].dtype
 print("same Parameter object after .to(torch.float64):", kept_on_dtype_change)
+print("SGD built before it, no state yet: first step runs, momentum buffer in", buffer_dtype)
 
-# The conversion reaches parameters and buffers, not the state an optimizer has built up.
+# Adagrad creates its state in its constructor: a conversion afterwards does not reach it.
+adagrad_model = nn.Linear(3, 2)
+adagrad = torch.optim.Adagrad(adagrad_model.parameters(), lr=0.1)
+adagrad_had_state = bool(adagrad.state)  # before any step
+adagrad_model.to(torch.float64)
+adagrad_sum_dtype = adagrad.state[adagrad_model.weight]["sum"].dtype
+print("Adagrad built before .to(float64), no step taken: its sums are in", adagrad_sum_dtype)
+
+# The state Adam builds up at its first step is not converted either (the gradients are).
 stepped = nn.Linear(3, 2)
 adam = torch.optim.Adam(stepped.parameters(), lr=0.1)
 stepped(torch.ones(1, 3)).sum().backward()
 adam.step()  # creates Adam's running averages, in float32
 stepped.to(torch.float64)
+grad_dtype = stepped.weight.grad.dtype
 averages_dtype = adam.state[stepped.weight]["exp_avg"].dtype
 adam.zero_grad()
 stepped(torch.ones(1, 3, dtype=torch.float64)).sum().backward()
@@ -61,7 +77,7 @@ try:
     next_step = "runs"
 except RuntimeError as error:
     next_step = f"{type(error).__name__}: {error}".splitlines()[0]
-print("Adam stepped, then .to(float64): running averages in", averages_dtype)
+print(f"Adam stepped, then .to(float64): gradient in {grad_dtype}, averages in {averages_dtype}")
 print("  the next step ->", next_step)
 
 # A meta tensor cannot be put inside a CPU or GPU Parameter: .to("meta") makes new Parameters,
@@ -113,9 +129,20 @@ assert torch.equal(x_on_device.cpu(), x)
 assert returned_is_model  # witness: module-to-returns-itself
 assert parameter_device.type == device.type
 assert kept_on_move and kept_on_dtype_change  # witness: conversion-keeps-parameters
-assert early_holds_float64 and cpu_weight.dtype == torch.float64  # witness: early-optimizer-follows
+assert (
+    not early_had_state
+    and early_holds_converted
+    and early_moved_weight
+    and buffer_dtype == torch.float64
+)  # witness: early-optimizer-follows
+assert (
+    adagrad_had_state
+    and adagrad_model.weight.dtype == torch.float64
+    and adagrad_sum_dtype == torch.float32
+)  # witness: state-from-constructor-stays
 assert (
     stepped.weight.dtype == torch.float64
+    and grad_dtype == torch.float64
     and averages_dtype == torch.float32
     and next_step.startswith("RuntimeError")
 )  # witness: optimizer-state-not-converted

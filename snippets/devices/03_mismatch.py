@@ -51,28 +51,45 @@ except RuntimeError as error:
     one_dim = first_line_of(error)
 print("meta output * torch.tensor(2.0) is on", scalar_on_meta)
 print("meta output * torch.tensor([2.0]) ->", one_dim)
-try:  # not an elementwise operation: the scalar is refused
+try:  # the allowance belongs to each operation: stack refuses the CPU scalar
     torch.stack([meta_output.sum(), torch.tensor(2.0)])
     stacked = "no error"
 except RuntimeError as error:
     stacked = first_line_of(error)
 print("torch.stack of a meta scalar and a CPU scalar ->", stacked)
 
-# Some operations mix devices by design: copy_ copies across devices, and a CPU tensor of indices
-# may index a tensor on another device.
+# Some operations take a tensor from another device by design: copy_ copies across devices,
+# subscripting moves CPU indices to the indexed tensor's device, and fill_ and index assignment
+# read a 0-dimensional CPU value. Meta cannot show it, since it checks too little: even
+# index_select, which a GPU refuses with CPU indices, runs there.
 rows = torch.tensor([0, 2])  # indices, on the CPU
-mixed = {}
-for target, tensor in (("meta", meta_output), (device.type, output)):
-    mixed[f"{target}: copy_ from the CPU"] = torch.empty(4, 3, device=target).copy_(batch)
-    mixed[f"{target}: indexed by CPU indices"] = tensor[rows]
-for what, result in mixed.items():
-    print(f"{what} -> runs, result on {result.device.type}")
+meta_selected = torch.index_select(meta_output, 0, rows).device.type
+print("on meta, torch.index_select with CPU indices runs, result on", meta_selected)
+if device.type == "cuda":
+    assigned = output.detach().clone()
+    assigned[assigned > 0] = torch.tensor(0.0)  # a 0-dimensional CPU value
+    mixed = {
+        "copy_ from a CPU tensor": torch.empty(4, 3, device=device).copy_(batch),
+        "output[rows], rows on the CPU": output[rows],
+        "fill_ with a CPU scalar": output.detach().clone().fill_(torch.tensor(0.0)),
+        "output[mask] = a CPU scalar": assigned,
+    }
+    for what, result in mixed.items():
+        print(f"{what} -> runs, result on {result.device}")
+    try:
+        torch.index_select(output, 0, rows)
+        selected = "no error"
+    except RuntimeError as error:
+        selected = first_line_of(error)
+    print("torch.index_select(output, 0, rows) ->", selected)
 
 if device.type == "cpu":
     assert on_device.startswith("no error")  # witness: hidden-on-cpu
 elif device.type == "cuda":
     assert "Expected all tensors to be on the same device" in on_device
     assert "cuda:0" in on_device and "cpu" in on_device  # witness: names-both-devices
+    assert all(r.device.type == "cuda" for r in mixed.values())  # witness: mix-by-design
+    assert selected.startswith("RuntimeError") and "cpu" in selected  # witness: select-refuses
 else:
     assert on_device.startswith("RuntimeError")
 assert message.startswith("RuntimeError") and "is not on the expected device" in message
@@ -80,6 +97,4 @@ assert output.device.type == device.type and output_shape == (4, 2)  # witness: 
 assert scalar_is_fine and scalar_on_meta == "meta"  # witness: scalar-is-fine
 assert "is not on the expected device" in one_dim  # witness: one-dim-must-match
 assert "is not on the expected device" in stacked  # witness: stack-refuses-cpu-scalar
-assert all(
-    r.device.type == what.split(":")[0] for what, r in mixed.items()
-)  # witness: mix-by-design
+assert meta_selected == "meta"  # witness: meta-indexing-unchecked

@@ -56,17 +56,30 @@ cpu_state = load("cpu")
 assigned.load_state_dict(cpu_state, assign=True)
 print("with assign=True, the parameters are on:", assigned.weight.device)
 
-# With its default weights_only=True, torch.load refuses Python objects beyond tensors and
-# containers, such as the training arguments some scripts save with their weights.
-with_args = io.BytesIO()
-torch.save({"model": model.state_dict(), "args": argparse.Namespace(lr=0.1)}, with_args)
-with_args.seek(0)
-try:
-    torch.load(with_args)
-    refused = "loaded"
-except pickle.UnpicklingError as error:
-    refused = f"{type(error).__name__}: {error}".split(".")[0]
+
+# With its default weights_only=True, torch.load takes tensors and plain Python values (numbers,
+# strings, lists, dicts), but refuses objects of other classes, such as the training arguments
+# some scripts save with their weights, unless they are allowed by name.
+def load_with_defaults(obj) -> str:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    buffer.seek(0)
+    try:
+        torch.load(buffer)
+    except pickle.UnpicklingError as error:
+        return f"{type(error).__name__}: {error}".split(".")[0]
+    return "loaded"
+
+
+with_values = load_with_defaults({"model": model.state_dict(), "epoch": 3, "losses": [0.5, 0.2]})
+print("a checkpoint holding an int and a list of floats ->", with_values)
+with_args = {"model": model.state_dict(), "args": argparse.Namespace(lr=0.1)}
+refused = load_with_defaults(with_args)
 print("a checkpoint holding an argparse.Namespace ->", refused)
+with torch.serialization.safe_globals([argparse.Namespace]):  # allowed inside this block only
+    allowed = load_with_defaults(with_args)
+print("the same, inside safe_globals([argparse.Namespace]) ->", allowed)
+refused_again = load_with_defaults(with_args)
 
 assert recorded and all(location.startswith(device.type) for location in recorded)
 assert arrived_on == {"cpu"}  # witness: function-gets-cpu-storages
@@ -75,4 +88,6 @@ assert restored_on_device and copied_in_place  # witness: copy-keeps-model-devic
 assert all(t.device.type == "cpu" for t in load("cpu").values())  # witness: cpu-brings-to-cpu
 assert assigned.weight.device.type == "cpu"  # witness: assign-takes-loaded-device
 assert assigned.weight.data_ptr() == cpu_state["weight"].data_ptr()
+assert with_values == "loaded"  # witness: plain-values-load
 assert refused.startswith("UnpicklingError: Weights only load failed")  # witness: refuses-objects
+assert allowed == "loaded" and refused_again == refused  # witness: safe-globals-allow
