@@ -109,25 +109,33 @@ explicit_children = len(list(named.children()))
 explicit_buffers = len(list(named.buffers(recurse=False)))
 explicit_keys = ", ".join(named.state_dict())
 print("explicit forms: state_dict", explicit_keys)
-named.to(torch.float64)  # converts floating-point tensors only
-buffer_dtypes = {name: str(t.dtype) for name, t in named.named_buffers()}
-int_buffer_dtype = buffer_dtypes["steps"]
-print("after .to(torch.float64): buffers", buffer_dtypes)
+explicit_buffer_names = [name for name, _ in named.named_buffers()]
 
-# .double() and .half() also skip integer tensors; Module.type(dtype) converts every tensor.
+# .to(dtype), .double() and .half() skip integer and bool tensors, and differ on complex ones.
+# Module.type(dtype) converts every parameter and buffer. None of them reaches a plain tensor.
 conversions = {
+    "to": lambda module: module.to(torch.float64),
     "double": nn.Module.double,
     "half": nn.Module.half,
     "type": lambda module: module.type(torch.float64),
 }
+kinds = ("steps", "flag", "scale", "mean", "z", "plain")
+print("dtypes after each conversion (int64, bool, float32, float32, complex64, float32 before):")
+print(f"{'':>7}" + "".join(f"{kind:>10}" for kind in kinds))
 converted = {}
 for how, convert in conversions.items():
     holder = nn.Module()
     holder.register_buffer("steps", torch.zeros((), dtype=torch.int64))
+    holder.register_buffer("flag", torch.zeros((), dtype=torch.bool))
+    holder.scale = nn.Parameter(torch.ones(()))
     holder.register_buffer("mean", torch.zeros(()))
-    convert(holder)
-    converted[how] = (str(holder.steps.dtype), str(holder.mean.dtype))
-print("buffers (int64 steps, float32 mean) after each conversion:", converted)
+    holder.register_buffer("z", torch.zeros((), dtype=torch.complex64))
+    holder.plain = torch.zeros(())  # not registered
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a complex-to-real cast warns: imaginary parts dropped
+        convert(holder)
+    converted[how] = [str(getattr(holder, kind).dtype).removeprefix("torch.") for kind in kinds]
+    print(f"{how:>7}" + "".join(f"{dtype:>10}" for dtype in converted[how]))
 
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
@@ -149,9 +157,12 @@ explicit_heads = "head-1.weight, head-1.bias, head-2.weight, head-2.bias"
 explicit_counts = (explicit_parameters, explicit_children, explicit_buffers)
 explicit_names = explicit_keys == "scale-0, scale_1, steps, " + explicit_heads
 assert explicit_counts == (2, 2, 2) and explicit_names  # witness: explicit-forms
-assert "cache" in buffer_dtypes and "cache" not in explicit_keys  # witness: non-persistent
-float_dtypes = (buffer_dtypes["cache"], converted["double"][1], converted["half"][1])
-float_converted = float_dtypes == ("torch.float64", "torch.float64", "torch.float16")
-int_kept = int_buffer_dtype == converted["double"][0] == converted["half"][0] == "torch.int64"
-assert int_kept and float_converted  # witness: int-buffer-keeps-dtype
-assert converted["type"] == ("torch.float64", "torch.float64")  # witness: type-converts-all
+assert "cache" in explicit_buffer_names and "cache" not in explicit_keys  # witness: non-persistent
+real_kept = all(converted[how][:2] == ["int64", "bool"] for how in ("to", "double", "half"))
+floats = [converted[how][3] for how in ("to", "double", "half")]
+assert real_kept and floats == ["float64", "float64", "float16"]  # witness: int-buffer-keeps-dtype
+complex_dtypes = [converted[how][4] for how in ("to", "double", "half")]
+assert complex_dtypes == ["float64", "complex64", "complex64"]  # witness: complex-differs
+all_registered = converted["type"][:5] == ["float64"] * 5
+assert all_registered and converted["type"][5] == "float32"  # witness: type-converts-all
+assert all(converted[how][5] == "float32" for how in conversions)

@@ -97,9 +97,11 @@ layer.load_state_dict(nn.Linear(2, 1).to(device).state_dict(), assign=True)
 assign_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
 print("after load_state_dict(..., assign=True): optimizer tracks the weight:", assign_tracked)
 
-# Under the swap flag, assign=True swaps the loaded values into the Parameter objects instead.
+# Under the swap flag, assign=True swaps the checkpoint's own tensors (no copy) into the
+# Parameter objects instead: the model and the checkpoint then share storage.
 checkpoint = nn.Linear(2, 1).to(device).state_dict()
-loaded = checkpoint["weight"].clone()
+checkpoint_address = checkpoint["weight"].data_ptr()  # where the checkpoint's values live
+loaded = checkpoint["weight"].clone()  # a copy: the step below changes the checkpoint itself
 swap_before = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)
 try:
@@ -110,9 +112,11 @@ try:
     swap_same_object = layer.weight is weight_object
     swap_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
     swap_loaded = torch.equal(layer.weight.detach(), loaded)
+    swap_no_copy = layer.weight.data_ptr() == checkpoint_address
     layer(x).sum().backward()
     optimizer.step()
     swap_trained = not torch.equal(layer.weight.detach(), loaded)
+    checkpoint_trained = torch.equal(checkpoint["weight"], layer.weight.detach())
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_before)
 print(
@@ -120,11 +124,14 @@ print(
     swap_same_object,
     "| loaded values:",
     swap_loaded,
+    "| no copy:",
+    swap_no_copy,
     "| tracked:",
     swap_tracked,
     "| moved by a step:",
     swap_trained,
 )
+print("  the checkpoint's weight was moved by that step too:", checkpoint_trained and swap_trained)
 
 assert replaced["holds_old"] and not replaced["tracked"]  # witness: optimizer-holds-old
 assert replaced["old_grad"] is None  # witness: old-gets-no-grad
@@ -139,5 +146,6 @@ assert copied["tracked"] and copied["holds_old"]  # witness: copy-keeps-object
 assert initialized["tracked"] and initialized["holds_old"]  # witness: init-keeps-object
 assert abs(copied_after - 0.4) < 1e-6 and abs(init_after - 0.4) < 1e-6  # 0.5 - 0.1 * 1
 assert not assign_tracked  # witness: assign-replaces
-swap_kept = swap_same_object and swap_loaded and swap_tracked
+swap_kept = swap_same_object and swap_loaded and swap_no_copy and swap_tracked
 assert swap_kept and swap_trained  # witness: swap-keeps-objects
+assert swap_no_copy and swap_trained and checkpoint_trained  # witness: checkpoint-shares-storage
