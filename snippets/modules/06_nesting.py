@@ -66,11 +66,13 @@ with warnings.catch_warnings():  # restores the warning filters on exit
     warnings.simplefilter("ignore")  # PyTorch warns that the imaginary part is discarded
     rotor.to(torch.float16)
 complex_result = (rotor.phase.dtype, rotor.phase.item())
-# A device moves every parameter and buffer, integer ones too, but no plain tensor attribute.
-# The meta device shows it on any machine.
+# A device moves every parameter and buffer, integer and non-persistent ones too, but no plain
+# tensor attribute. The meta device shows it on any machine.
+normed.register_buffer("table", torch.ones(2), persistent=False)  # not in the state_dict
 normed.scale = torch.ones(2)  # a plain attribute: not registered
 normed.to("meta")
-devices = {tensor.device.type for tensor in normed.state_dict().values()}
+moved = dict(normed.named_parameters()) | dict(normed.named_buffers())  # state_dict lacks table
+devices = {tensor.device.type for tensor in moved.values()}
 plain_device = normed.scale.device.type
 print(f"all modules in eval mode: {every_module_in_eval}, all float16: {every_parameter_half}")
 print("state_dict of a nested BatchNorm1d includes its buffers:", buffer_keys)
@@ -89,5 +91,6 @@ assert deepest_name == "0.net.0.weight"  # witness: any-depth
 assert every_module_in_eval and every_module_in_train  # witness: eval-everywhere
 assert every_parameter_half and buffer_dtypes == (torch.float16, torch.int64)  # witness: to-dtype
 assert complex_result == (torch.float16, 1.0)  # witness: to-dtype-complex
-assert devices == {"meta"} and plain_device == "cpu"  # witness: to-device
+every_tensor = {"table", "0.0.num_batches_tracked"} <= moved.keys() and len(moved) == 6
+assert every_tensor and devices == {"meta"} and plain_device == "cpu"  # witness: to-device
 assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]  # witness: state-dict-buffers

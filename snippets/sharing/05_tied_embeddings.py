@@ -86,8 +86,8 @@ tie_survives_conversion = converted.out.weight is converted.embed.weight
 print("tied after .to(device):", still_tied, " after .to(torch.float64):", tie_survives_conversion)
 
 # load_state_dict(assign=True) puts the checkpoint's values in place of the parameters. The
-# values of state_dict() are plain tensors, because it detaches each entry, and a file gives back
-# what was saved. A plain tensor is wrapped in a new Parameter per key: two objects, counted
+# values of state_dict() are plain tensors, because it detaches each entry, and a file keeps the
+# type of each value. A plain tensor is wrapped in a new Parameter per key: two objects, counted
 # twice, though both sit on the checkpoint's one memory.
 live_values_plain = all(
     type(value) is torch.Tensor and not value.requires_grad for value in tied.state_dict().values()
@@ -133,12 +133,15 @@ print(
     f"  tied {live.out.weight is live.embed.weight},",
     f"a write into it shows in the source model: {write_reaches_source}",
 )
-# A file keeps what was saved: from state_dict(keep_vars=True) it gives back Parameters, one
-# object under both keys, and assign=True keeps the tie, on the file's object.
+# A file keeps the type of each value: from state_dict(keep_vars=True) it gives back
+# Parameters, one object under both keys, and assign=True keeps the tie, on the file's object.
 kept_buffer = io.BytesIO()
 torch.save(tied.state_dict(keep_vars=True), kept_buffer)
 kept_checkpoint = torch.load(io.BytesIO(kept_buffer.getvalue()))
 file_parameters = all(type(value) is nn.Parameter for value in kept_checkpoint.values())
+saved_values = [*tied.state_dict().values(), *tied.state_dict(keep_vars=True).values()]
+saved_types = [type(v) for v in saved_values]
+loaded_types = [type(v) for v in [*checkpoint.values(), *kept_checkpoint.values()]]
 file_one_object = kept_checkpoint["embed.weight"] is kept_checkpoint["out.weight"]
 from_file = tied_model()
 from_file.load_state_dict(kept_checkpoint, assign=True)
@@ -183,6 +186,8 @@ new_parameter_per_key = every_key_new and wrapped and not tied_after_assign
 assert new_parameter_per_key and count_after_assign == untied_count  # witness: assign-unties
 assert len(memory_after_assign) == 1 and write_shows_in_other  # witness: assign-shares-memory
 assert keep_vars_keeps_tie and count(kept) == tied_count  # witness: assign-keeps-parameter
+both_types = {torch.Tensor, nn.Parameter} == set(loaded_types)
+assert loaded_types == saved_types and both_types  # witness: file-keeps-type
 file_keeps_tie = file_parameters and file_one_object and file_tie and not_source
 assert file_keeps_tie  # witness: keep-vars-file-keeps-tie
 live_untied = live.out.weight is not live.embed.weight and live.out.weight is not tied.embed.weight

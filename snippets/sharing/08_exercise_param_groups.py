@@ -92,7 +92,8 @@ with warnings.catch_warnings(record=True) as caught:
     sgd = torch.optim.SGD([p for _, p in model.named_parameters(remove_duplicate=False)], lr=0.1)
 duplicate_warning = "optimizer contains a parameter group with duplicate parameters"
 warned = [str(w.message) for w in caught if str(w.message).startswith(duplicate_warning)]
-print("one group, warnings:", [message.split(";")[0] for message in warned])
+for message in warned:  # the whole warning, one clause a line
+    print("one group, warning:", message.replace("; ", ";\n  "))
 entries = sum(p is model.embed.weight for p in sgd.param_groups[0]["params"])
 print("entries of the tied tensor in the group:", entries)
 for p in model.parameters():
@@ -112,6 +113,7 @@ assert tied_name == "embed.weight" and out_first_name == "out.weight"  # witness
 assert placeholder_name == "out.weight"  # witness: slot-order-decides
 assert on_parent_name == "head_weight"  # witness: parent-first
 assert len(warned) == 1  # witness: one-group-warns
+assert "in future, this will cause an error" in warned[0]  # witness: warning-announces-error
 # Each tensor moved by lr x grad = 0.1 per entry: the tied one, listed twice, by 0.2.
 stepped_once = abs(moved["mix.weight"] - 0.1) < 1e-5
 stepped_twice = abs(moved["embed.weight"] - 0.2) < 1e-5
