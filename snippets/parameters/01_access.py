@@ -59,8 +59,8 @@ except RuntimeError as error:
     view_message = str(error)
     print("weight[0] = 0:", view_message)
 view_refused = view_message.startswith("a view of a leaf Variable that requires grad")
-# A new tensor computed from the parameter requires grad too, but it is neither a leaf nor a
-# view: numpy() still refuses it, while an in-place change is allowed.
+# A new tensor computed from the parameter requires grad too, but it is not a leaf, nor a view
+# of one: numpy() still refuses it, while an in-place change is allowed, on it and on its views.
 computed = weight * 1
 try:
     computed.numpy()
@@ -68,8 +68,12 @@ except RuntimeError as error:
     computed_numpy_message = str(error)
 computed.add_(1.0)
 computed_changed = torch.equal(computed.detach(), weight.detach() + 1)
+computed[0] = 0.0  # through the view computed[0], as weight[0] = 0 would be
+computed_row = computed[0]
+computed_row_changed = computed_row._base is computed and computed_row.count_nonzero() == 0
 print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
 print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
+print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
 # With gradient recording switched off, numpy() and the in-place change are both allowed,
 # although the parameter still requires grad. (_version counts the in-place changes.)
 allowed_when_off = []
@@ -171,6 +175,9 @@ assert frozen.is_leaf and not frozen.requires_grad and frozen_changed  # witness
 assert not row.is_leaf and row._base is weight and view_refused  # witness: view-in-place-refused
 assert (  # witness: non-leaf-in-place-allowed
     computed.requires_grad and not computed.is_leaf and computed._base is None and computed_changed
+)
+assert (  # witness: non-leaf-view-in-place-allowed
+    computed_row.requires_grad and not computed_row._base.is_leaf and computed_row_changed
 )
 assert allowed_when_off == [(True, (8, 4), True, False)] * 3  # witness: in-place-allowed-when-off
 assert initialized.count_nonzero() == 0

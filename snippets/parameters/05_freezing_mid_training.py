@@ -107,6 +107,14 @@ optimizer_classes = [
     if c not in (torch.optim.Optimizer, torch.optim.SparseAdam)
 ]
 results = {c.__name__: second_step(c) for c in sorted(optimizer_classes, key=lambda c: c.__name__)}
+dense = nn.Parameter(torch.ones(2))  # SparseAdam refuses a dense gradient at its first step
+dense.grad = torch.ones(2)
+try:
+    torch.optim.SparseAdam([dense]).step()
+    sparse_adam_message = ""
+except RuntimeError as error:
+    sparse_adam_message = str(error)
+print("SparseAdam with a dense gradient:", sparse_adam_message)
 skipping = [name for name, (moved, changed, _) in results.items() if not (moved or changed)]
 not_skipping = [name for name in results if name not in skipping]
 skipping_count, dense_optimizer_count = len(skipping), len(results)
@@ -135,6 +143,9 @@ assert grad_was_none and (  # witness: none-grad-skipped
 )
 assert not_skipping == ["LBFGS"] and skipping_count == 13  # witness: all-but-lbfgs-skip
 assert dense_optimizer_count == 14
+assert sparse_adam_message.startswith(  # witness: sparse-adam-refuses-dense
+    "SparseAdam does not support dense gradients"
+)
 assert lbfgs_frozen.grad is None and one_vector and lbfgs_read_zeros  # witness: lbfgs-reads-zeros
 assert lbfgs_moved and not lbfgs_moved_frozen_from_start  # witness: lbfgs-history-moves
 assert not moves_with_rebuilt_optimizer  # witness: rebuilt-optimizer-fixed

@@ -14,13 +14,25 @@ layer.register_full_backward_hook(lambda module, grad_in, grad_out: calls.append
 x = torch.randn(4, 3, requires_grad=True)
 
 output = layer(x)  # runs the forward pre-hooks, forward, the forward hooks
-hook_node = output.grad_fn.name()  # and puts the backward hooks into the graph: this node
-output.sum().backward()  # autograd runs the backward hooks when it reaches that node
+# and puts the backward hooks into the graph, as a node on each side of the layer's own backward.
+output_node = output.grad_fn  # after the layer's output
+layer_node = output_node.next_functions[0][0]  # the layer's own backward (addmm)
+hook_node = output_node.name()
+input_node = next(  # before the layer's input: the next node stores x's gradient
+    node for node, _ in layer_node.next_functions if node and node.name() == hook_node
+)
+nodes = {"output-side node": output_node, "layer's backward": layer_node}
+nodes["input-side node"] = input_node
+for name, node in nodes.items():  # note when autograd reaches each node
+    node.register_prehook(lambda grad_outputs, name=name: calls.append(f"reached {name}"))
+output.sum().backward()  # the hook runs at the input-side node, once the input's gradient is known
 calls_by_call = list(calls)
 layer.forward(x).sum().backward()  # the mistake: forward alone
 hook_calls, all_calls = calls.count("hook"), len(calls)
-print("layer(x) ran:", calls_by_call, " layer.forward(x) added:", calls[len(calls_by_call) :])
-print("the last node of layer(x)'s graph:", hook_node)
+print("layer(x), then backward():", *calls_by_call, sep="\n  ")
+print("layer.forward(x) added:", calls[len(calls_by_call) :])
+next_to_x = input_node.next_functions[0][0].variable is x
+print("both nodes of the backward hooks:", hook_node, " the second leads to x:", next_to_x)
 x = x.detach()
 
 # Hooks registered for every module are run by __call__ too, and skipped by forward().
@@ -71,21 +83,26 @@ finally:
 print(f"compiled runs: block(x) {runs_after_call}, then block.forward(x) {runs_after_forward}")
 
 # torch.compile(module) is different: it returns a wrapper module whose forward is the compiled
-# call of the module it wraps, hooks included.
-wrapped, wrapped_hooks = Block(), []
+# call of the module it wraps, hooks included. A hook on the wrapper itself is skipped as usual.
+wrapped, wrapped_hooks, wrapper_hooks = Block(), [], []
 wrapped.register_forward_hook(lambda module, inputs, output: wrapped_hooks.append("hook"))
 wrapper = torch.compile(wrapped, backend=counting_backend)
+wrapper.register_forward_hook(lambda module, inputs, output: wrapper_hooks.append("hook"))
 compiled_runs.clear()
 try:
     wrapper(x)
     counts_after_call = (len(compiled_runs), len(wrapped_hooks))
+    wrapper_hooks_after_call = len(wrapper_hooks)
     wrapper.forward(x)
     counts_after_forward = (len(compiled_runs), len(wrapped_hooks))
+    wrapper_hooks_after_forward = len(wrapper_hooks)
 finally:
     torch.compiler.reset()
 wraps = wrapper is not wrapped and wrapper._orig_mod is wrapped
 print("torch.compile wrapper, (compiled runs, hooks): after wrapper(x)", counts_after_call, end="")
 print(", after wrapper.forward(x)", counts_after_forward)
+print("  the wrapper's own hook: after wrapper(x)", wrapper_hooks_after_call, end="")
+print(", after wrapper.forward(x)", wrapper_hooks_after_forward)
 
 # Only the hooks of the module whose forward is called are skipped: its forward still calls the
 # layers inside as modules, so their hooks fire.
@@ -123,13 +140,17 @@ lazy_model_shape = tuple(lazy_model.forward(x).shape)
 lazy_model_layers = [type(module).__name__ for module in lazy_model]
 print("Sequential of lazy layers, .forward(x):", lazy_model_shape, lazy_model_layers)
 
-call_order = calls_by_call == ["pre-hook", "hook", "backward hook"]
-assert call_order and hook_node == "BackwardHookFunctionBackward"  # witness: call-runs-hooks
-assert hook_calls == 1 and all_calls == 3  # witness: forward-skips-hooks
+reached = [f"reached {name}" for name in nodes]
+call_order = calls_by_call == ["pre-hook", "hook", *reached, "backward hook"]
+hook_nodes = hook_node == "BackwardHookFunctionBackward" and next_to_x
+assert call_order and hook_nodes  # witness: call-runs-hooks
+assert hook_calls == 1 and all_calls == len(calls_by_call)  # witness: forward-skips-hooks
 assert global_by_forward == 0 and global_calls == ["Linear"]  # witness: forward-skips-global-hooks
 assert (runs_after_call, runs_after_forward) == (1, 1)  # witness: forward-skips-compiled
 wrapper_counts = (counts_after_call, counts_after_forward)
 assert wraps and wrapper_counts == ((1, 1), (2, 2))  # witness: wrapper-forward-compiled
+wrapper_hook_calls = (wrapper_hooks_after_call, wrapper_hooks_after_forward)
+assert wrapper_hook_calls == (1, 1)  # witness: wrapper-own-hooks-skipped
 assert seen == ["inner hook"]  # witness: inner-hooks-still-fire
 lazy_hook = hook_infers_parameters and not lazy._forward_pre_hooks
 hook_creates = by_hand_shape == (4, 2) and type(by_hand) is nn.Linear
