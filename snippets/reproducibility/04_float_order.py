@@ -13,7 +13,11 @@ print(f"(1e8 + 1) - 1e8 = {big_first:g}, but (1e8 - 1e8) + 1 = {one_last:g}")
 # The same effect in a sum of 2**20 numbers (uniform in [-1, 1)), split into blocks two ways.
 # Both ways are written with elementwise additions, each one rounded on its own.
 torch.manual_seed(0)
-x = torch.rand(2**20) * 2 - 1
+draws = torch.rand(2**20)
+x = draws * 2 - 1
+# No step rounds: each draw is a whole multiple of 2**-24, and doubling and shifting it is exact.
+on_grid = torch.equal(draws.double() * 2**24, (draws.double() * 2**24).round())
+exact_shift = torch.equal(x.double(), draws.double() * 2 - 1)
 
 
 def add_halves(values: torch.Tensor) -> torch.Tensor:
@@ -67,6 +71,7 @@ assert big_first == 0.0 and one_last == 1.0  # witness: order-matters
 assert not torch.equal(in_pairs, row_by_row)  # witness: blocks-change-digits
 assert torch.equal(two_threads, halves)  # witness: threads-split-sum
 assert torch.equal(redrawn, x)  # witness: draws-ignore-threads
+assert on_grid and exact_shift  # witness: draws-exact
 assert all(
     torch.allclose(total.double(), reference, atol=1e-2)
     for total in (in_pairs, row_by_row, in_kernel, two_threads)

@@ -249,6 +249,19 @@ default_devices, fused_devices = loaded_state(), loaded_state(fused=True)
 print("AdamW's state, loaded for a meta parameter:", default_devices)
 print("the same, saved by a fused AdamW:          ", fused_devices)
 
+# A capturable AdamW steps only on devices that can capture a step in a graph: not the CPU.
+capturable_param = nn.Parameter(torch.ones(3))
+capturable_param.grad = torch.ones(3)
+try:
+    torch.optim.AdamW([capturable_param], capturable=True).step()
+    capturable_refusal = ""
+except AssertionError as error:  # the optimizer checks the devices with an assert
+    capturable_refusal = str(error)
+print("a capturable AdamW's step on the CPU:", capturable_refusal)
+capturable_needs = "supported devices" in capturable_refusal and all(
+    f"'{name}'" in capturable_refusal for name in ("cuda", "xpu", "hpu", "xla")
+)
+
 # assign=True puts the checkpoint's own tensors into the model instead: here, CPU tensors.
 with torch.device("meta"):
     assigned = network()  # a model with no storage, as built for loading big checkpoints
@@ -300,5 +313,6 @@ assert (  # witness: state-follows-parameter
     default_devices == {"step": "cpu", "exp_avg": "meta", "exp_avg_sq": "meta"}
     and fused_devices["step"] == "meta"
 )
+assert capturable_needs  # witness: capturable-devices
 assert rng_states_on_cpu  # witness: rng-states-cpu
 assert numpy_state_is_plain  # witness: loads-weights-only
