@@ -61,6 +61,10 @@ adagrad_had_state = bool(adagrad.state)  # before any step
 adagrad_model.to(torch.float64)
 adagrad_sum_dtype = adagrad.state[adagrad_model.weight]["sum"].dtype
 print("Adagrad built before .to(float64), no step taken: its sums are in", adagrad_sum_dtype)
+adagrad_model(torch.ones(1, 3, dtype=torch.float64)).sum().backward()
+adagrad.step()  # runs: Adagrad keeps adding up the squared gradients in float32
+adagrad_after_step = adagrad.state[adagrad_model.weight]["sum"].dtype
+print("after its next step, no error; its sums are still in", adagrad_after_step)
 
 # The state Adam builds up at its first step is not converted either (the gradients are).
 stepped = nn.Linear(3, 2)
@@ -140,6 +144,7 @@ assert (
     and adagrad_model.weight.dtype == torch.float64
     and adagrad_sum_dtype == torch.float32
 )  # witness: state-from-constructor-stays
+assert adagrad_after_step == torch.float32  # witness: adagrad-steps-silently
 assert (
     stepped.weight.dtype == torch.float64
     and grad_dtype == torch.float64

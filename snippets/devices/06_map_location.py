@@ -58,8 +58,8 @@ print("with assign=True, the parameters are on:", assigned.weight.device)
 
 
 # With its default weights_only=True, torch.load takes tensors and plain Python values (numbers,
-# strings, lists, dicts), but refuses objects of other classes, such as the training arguments
-# some scripts save with their weights, unless they are allowed by name.
+# strings, lists, dicts, and a few more it allows), but refuses objects of other classes, such as
+# the training arguments some scripts save with their weights, unless they are allowed by name.
 def load_with_defaults(obj) -> str:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
