@@ -9,6 +9,7 @@ import pytest
 from conftest import PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets, first, text
 
 from guide_build.core.cache import cached_run
+from guide_build.core.code_markup import unwrap_plain_names
 from guide_build.core.markers import block_id
 from guide_build.core.snippet_options import options_of
 
@@ -131,3 +132,34 @@ def test_home_page_counts_every_example_claim_and_exercise(site):
     )
     assert assertions >= examples  # every example ends by asserting what it shows
     assert [text(first(row, "a")) for row in rows[1:-1]][:2] == ["Home", "Counting parameters"]
+
+
+def test_plain_names_are_unwrapped_and_nothing_else():
+    html = '<span class="n">x</span><span class="o">=</span><span class="nn">torch</span><span class="n">a&lt;b</span>'
+    assert unwrap_plain_names(html) == 'x<span class="o">=</span><span class="nn">torch</span>a&lt;b'
+
+
+def test_an_unwrapped_name_looks_as_it_did(site):
+    """Material colours `.n` with the code's own colour in both palettes, and the guide's
+    stylesheet does not change that: so dropping the span changes nothing a reader sees."""
+    material = sorted((site / "assets" / "stylesheets").glob("*.css"))
+    names = {rule for css in material for rule in re.findall(r"--md-code-hl-name-color:([^;}]+)", css.read_text())}
+    assert names == {"var(--md-code-fg-color)"}
+    assert "--md-code-hl-name-color" not in (ROOT / "docs" / "stylesheets" / "guide.css").read_text(encoding="utf-8")
+    assert re.search(
+        r"\.highlight \.kc,\.highlight \.n\{color:var\(--md-code-hl-name-color\)\}",
+        "".join(css.read_text() for css in material),
+    )
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES if executed_snippets(page)])
+def test_chapter_code_carries_no_plain_name_spans(site, page):
+    html = lxml.html.tostring(built_page(site, page), encoding="unicode")
+    assert '<span class="n">' not in html
+    assert '<span class="nn">' in html or '<span class="k' in html  # still highlighted
+
+
+def test_notebook_pages_keep_their_name_spans(site):
+    """JupyterLab's stylesheet colours names on its own, so the notebook pages are left alone."""
+    pages = sorted((site / "notebooks").rglob("index.html"))
+    assert pages and all('<span class="n">' in page.read_text(encoding="utf-8") for page in pages)
