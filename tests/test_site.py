@@ -140,8 +140,9 @@ def test_plain_names_are_unwrapped_and_nothing_else():
 
 
 def test_an_unwrapped_name_looks_as_it_did(site):
-    """Material colours `.n` with the code's own colour in both palettes, and the guide's
-    stylesheet does not change that: so dropping the span changes nothing a reader sees."""
+    """Material colours `.n` with the code's own colour in both palettes, the guide's stylesheet
+    does not change that, and the notebook stylesheet has no rule for `.n` (a name takes its
+    block's colour): so dropping the span changes nothing a reader sees."""
     material = sorted((site / "assets" / "stylesheets").glob("*.css"))
     names = {rule for css in material for rule in re.findall(r"--md-code-hl-name-color:([^;}]+)", css.read_text())}
     assert names == {"var(--md-code-fg-color)"}
@@ -150,16 +151,19 @@ def test_an_unwrapped_name_looks_as_it_did(site):
         r"\.highlight \.kc,\.highlight \.n\{color:var\(--md-code-hl-name-color\)\}",
         "".join(css.read_text() for css in material),
     )
+    notebook_css = (site / "notebooks" / "notebook.css").read_text(encoding="utf-8")
+    assert ".highlight-ipynb {" in notebook_css
+    assert not re.search(r"\.highlight-ipynb \.n[ ,{]", notebook_css)
 
 
-@pytest.mark.parametrize("page", [page for page in PAGES if executed_snippets(page)])
-def test_chapter_code_carries_no_plain_name_spans(site, page):
+@pytest.mark.parametrize(
+    "page", [page for page in PAGES if "/" in page.removeprefix("docs/") and executed_snippets(page)]
+)
+def test_code_carries_no_plain_name_spans(site, page):
     html = lxml.html.tostring(built_page(site, page), encoding="unicode")
     assert '<span class="n">' not in html
     assert '<span class="nn">' in html or '<span class="k' in html  # still highlighted
-
-
-def test_notebook_pages_keep_their_name_spans(site):
-    """JupyterLab's stylesheet colours names on its own, so the notebook pages are left alone."""
-    pages = sorted((site / "notebooks").rglob("index.html"))
-    assert pages and all('<span class="n">' in page.read_text(encoding="utf-8") for page in pages)
+    notebook = (site / "notebooks" / page.removeprefix("docs/").removesuffix(".md") / "index.html").read_text(
+        encoding="utf-8"
+    )
+    assert '<span class="n">' not in notebook and '<span class="nn">' in notebook

@@ -1,10 +1,11 @@
-"""Lighter highlighted code on the chapter pages.
+"""Lighter highlighted code.
 
-Pygments wraps every plain name in `<span class="n">`. Material colours that class with the code's
-own colour (its `--md-code-hl-name-color` is `--md-code-fg-color`, in both palettes, and the guide's
-stylesheet does not change it), so the span changes nothing a reader sees. There are thousands on a
-long chapter: unwrapping them takes about a seventh off its HTML. Notebook pages keep theirs, since
-JupyterLab's stylesheet gives names a colour of their own.
+Pygments wraps every plain name in `<span class="n">`. On a chapter page, Material colours that
+class with the code's own colour (its `--md-code-hl-name-color` is `--md-code-fg-color`, in both
+palettes, and the guide's stylesheet does not change it); on a notebook page, the shared notebook
+stylesheet gives `.n` no rule, so a name takes its block's colour. Either way the span changes
+nothing a reader sees, and there are thousands on a long chapter: unwrapping them takes about a
+seventh off its HTML.
 """
 
 from __future__ import annotations
