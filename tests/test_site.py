@@ -167,3 +167,11 @@ def test_code_carries_no_plain_name_spans(site, page):
         encoding="utf-8"
     )
     assert '<span class="n">' not in notebook and '<span class="nn">' in notebook
+
+
+def test_check_notes_stay_out_of_the_search_index(site):
+    index = (site / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert "Checked: " not in index and "Checked when this page was built" not in index
+    assert "data-search-exclude" not in built_file(site, "docs/parameters/buffers.md").read_text(encoding="utf-8")
+    page = built_page(site, "docs/parameters/buffers.md")
+    assert page.cssselect(".check-note") and "Checked when this page was built" in text(page)
