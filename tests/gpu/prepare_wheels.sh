@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p .whl
 # torch and its CUDA stack stay the machine's own; the browser and style tools are not used there.
-skip='^(torch|numpy|triton|nvidia-.*|sympy|mpmath|networkx|playwright|greenlet|pyee|ruff|pre.commit|identify|nodeenv|cfgv|virtualenv|distlib|python-discovery|yamllint|pymarkdownlnt|application.file.scanner|application.properties|columnar|py-walk|pyjson5|sly|toolz|tomli)=='
+skip='^(torch|numpy|triton|nvidia-.*|sympy|mpmath|networkx|playwright|greenlet|pyee|ruff|pre.commit|identify|nodeenv|cfgv|virtualenv|distlib|python-discovery|yamllint|rumdl)=='
 grep -v '^#' constraints.txt | grep -Eiv "$skip" > .whl/requirements.txt
 python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
