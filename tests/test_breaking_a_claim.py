@@ -4,11 +4,15 @@ This is the guide's central promise. Change `nn.Linear(8, 3)` to `nn.Linear(8, 4
 parameter-count example, and the build and the tests fail naming the snippet file and the line of
 the assertion that no longer holds. Change a number in a page's prose (the 192 of the tied-weight
 gradient), and they fail naming the page, the line and the value the code computed.
+
+The copy holds the real pages of both breaks, and of the pages they link to only the headings
+(their anchors): its build and its tests then take seconds, not the whole guide's time.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from site_build import start_build, start_pytest, stop
 from guide_build.core.cache import CACHE_DIR_ENV, cache_dir
 
 SNIPPET = "snippets/worked_examples/01_parameter_count.py"
+PARAMETER_COUNT_PAGE = "docs/worked-examples/parameter-count.md"
 PROSE_PAGE = "docs/worked-examples/tied-weight.md"
 GRADIENT_CLAIM = '**192**{ data-claim="worked_examples/02_tied_weight.py:dloss_dw" }'
 # Share the session build's caches (wherever GUIDE_CACHE_DIR and GUIDE_NOTEBOOK_CACHE_DIR put
@@ -37,10 +42,10 @@ def broken_guide(tmp_path_factory, site):
     wrong number in another page's prose. Returns the copy and the message each must produce.
     (After the session's build, whose cached runs the copy's build reuses for the other snippets.)"""
     copy = tmp_path_factory.mktemp("broken-guide")
-    for name in ("docs", "snippets", "guide_build", "tests"):
+    for name in ("snippets", "guide_build", "tests"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("mkdocs.yml", "pyproject.toml"):
-        shutil.copy(ROOT / name, copy / name)
+    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    copy_pages(copy, [PARAMETER_COUNT_PAGE, PROSE_PAGE])
     snippet_line = replace_once(copy / SNIPPET, "nn.Linear(8, 3)", "nn.Linear(8, 4)", first_line_starting="assert")
     prose_line = replace_once(copy / PROSE_PAGE, GRADIENT_CLAIM, GRADIENT_CLAIM.replace("192", "193"))
     return copy, {
@@ -48,6 +53,41 @@ def broken_guide(tmp_path_factory, site):
         "prose": f"{PROSE_PAGE}:{prose_line}: the page says '193' for snippets/worked_examples/02_tied_weight.py:dloss_dw, "
         "but the snippet computed 192",
     }
+
+
+def copy_pages(copy: Path, pages: list[str]) -> None:
+    """Copy these pages, the docs folder's other files, a stand-in of each page they link to (its
+    title and headings), and mkdocs.yml with a navigation of just those pages."""
+    shutil.copytree(ROOT / "docs", copy / "docs", ignore=shutil.ignore_patterns("*.md"))
+    linked = sorted(
+        {
+            (ROOT / page).parent.joinpath(target).resolve().relative_to(ROOT).as_posix()
+            for page in pages
+            for target in LINKED_PAGE.findall((ROOT / page).read_text(encoding="utf-8"))
+        }
+        - set(pages)
+    )
+    for page in pages:
+        shutil.copy(ROOT / page, copy / page)
+    for page in linked:
+        (copy / page).write_text(headings_of((ROOT / page).read_text(encoding="utf-8")), encoding="utf-8")
+    nav = "".join(f"  - {page.removeprefix('docs/')}\n" for page in [*pages, *linked])
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    (copy / "mkdocs.yml").write_text(re.sub(r"(?ms)^nav:\n.*?(?=^\S)", f"nav:\n{nav}\n", config), encoding="utf-8")
+
+
+LINKED_PAGE = re.compile(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)")
+
+
+def headings_of(page: str) -> str:
+    """The page's headings, outside code blocks, with the blank line that Markdown needs between them."""
+    headings, in_code = [], False
+    for line in page.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_code = not in_code
+        elif not in_code and re.match(r"#{1,6} ", line):
+            headings.append(line)
+    return "\n\n".join(headings) + "\n"
 
 
 def replace_once(path: Path, old: str, new: str, first_line_starting: str | None = None) -> int:
@@ -88,6 +128,7 @@ def test_build_fails_naming_the_snippet_line_and_the_page_line(broken_guide, sta
     assert started["build"].returncode != 0
     assert messages["snippet"] in stderr
     assert messages["prose"] in stderr
+    assert stderr.count("WARNING -") == 2, stderr  # the two breaks, and nothing from the reduced copy
     assert "Aborted with" in stdout + stderr
 
 
