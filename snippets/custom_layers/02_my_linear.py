@@ -24,7 +24,7 @@ class MyLinear(nn.Module):
     def reset_parameters(self) -> None:
         """The same scheme as nn.Linear: uniform, with a bound set by the fan-in."""
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        bound = 1 / math.sqrt(self.in_features)
+        bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
         nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -54,8 +54,9 @@ print(f"parameters {parameter_names}, {parameter_count} numbers, weight shape {w
 print("same initial values as nn.Linear with the same seed:", same_initial_values)
 print("gradients reach weight and bias:", has_gradients)
 
-# At a realistic width the outputs agree up to rounding: F.linear and x @ W.T + b are different
-# kernels, so compare outputs with a tolerance (assert_close picks one for the dtype).
+# At a realistic width the outputs agree up to rounding only: nn.Linear calls addmm, which adds
+# the bias inside the matrix product, while MyLinear rounds the product and then adds the bias.
+# So compare outputs with a tolerance (assert_close picks one for the dtype).
 wide_inputs, wide_outputs = 300, 200
 torch.manual_seed(0)
 wide_mine = MyLinear(wide_inputs, wide_outputs).to(device)
@@ -74,6 +75,13 @@ print(
     f"{wide_inputs} -> {wide_outputs}: outputs close: {same_outputs}, "
     f"largest difference {largest_difference:.1e}"
 )
+# Only the bias step differs: without the bias the two products agree bit for bit, and
+# nn.Linear's output is addmm's (on the CPU and CUDA; MPS has a linear kernel of its own).
+with torch.no_grad():
+    W, b = wide_reference.weight, wide_reference.bias
+    linear_is_addmm = torch.equal(wide_expected, torch.addmm(b, wide_x, W.T))
+    same_products = torch.equal(nn.functional.linear(wide_x, W), wide_x @ wide_mine.weight.T)
+print(f"nn.Linear is addmm: {linear_is_addmm}; products without the bias equal: {same_products}")
 
 # The device argument lets the layer be built on meta, and lets skip_init build it uninitialized.
 on_meta = MyLinear(5, 3, device="meta").weight.is_meta
@@ -84,6 +92,8 @@ assert parameter_names == "weight, bias"  # witness: assigning-registers
 assert parameter_count == 5 * 3 + 3 == 18 and weight_shape == (3, 5)
 assert same_initial_values  # witness: same-initial-values
 assert same_outputs  # witness: same-outputs
+if device.type in ("cpu", "cuda"):
+    assert linear_is_addmm and same_products  # witness: bias-step-differs
 assert has_gradients  # witness: gradients-reach-parameters
 assert on_meta and skipped.weight.device.type == device.type  # witness: device-argument
 assert "in_features=5, out_features=3" in repr(mine)  # witness: extra-repr

@@ -51,10 +51,17 @@ print(
     f"unchanged by the step: {fixed_unchanged}"
 )
 
-# .data shares the parameter's memory but does not require a gradient.
+# .data is a new tensor on the parameter's memory, detached from it: autograd does not connect it
+# to the parameter. Even made to require a gradient, it keeps the gradient for itself.
 weight = buggy[0].weight
-data_is_detached_view = weight.data.data_ptr() == weight.data_ptr()
-data_is_detached_view = data_is_detached_view and not weight.data.requires_grad
+data = weight.data
+data_is_detached_view = data is not weight and data.data_ptr() == weight.data_ptr()
+data_is_detached_view = data_is_detached_view and data.grad_fn is None
+probe = nn.Parameter(torch.randn(3, 5).to(device))
+probe_data = probe.data.requires_grad_()
+(torch.randn(2, 5).to(device) @ probe_data.T).sum().backward()
+data_keeps_gradient = probe_data.grad is not None and probe.grad is None
+print(f".data made to require a gradient gets one, and the parameter none: {data_keeps_gradient}")
 
 # Used on its own, the buggy layer produces an output with no graph at all, and backward says so.
 alone_output = DataLinear(5, 3)(torch.randn(2, 5))
@@ -64,9 +71,17 @@ except RuntimeError as error:
     alone_message = str(error)
     print(f"alone: {type(error).__name__}: {alone_message}")
 
-assert data_is_detached_view  # witness: data-shares-memory
+# With an input that requires a gradient, backward runs, and the weight still gets none.
+x_with_grad = torch.randn(2, 5, requires_grad=True)
+alone_layer = DataLinear(5, 3)
+alone_layer(x_with_grad).sum().backward()
+input_grad_only = x_with_grad.grad is not None and alone_layer.weight.grad is None
+print("alone, input requiring a gradient: backward runs, only the input gets one:", input_grad_only)
+
+assert data_is_detached_view and data_keeps_gradient  # witness: data-detached
 assert buggy_grad_is_none and buggy_unchanged  # witness: data-never-learns
 assert last_layer_has_grad  # witness: next-layer-learns
 assert not alone_output.requires_grad  # witness: alone-no-graph
 assert "does not require grad" in alone_message  # witness: alone-fails
+assert input_grad_only  # witness: input-grad-hides-bug
 assert not fixed_grad_is_none and not fixed_unchanged  # witness: fix-learns

@@ -61,10 +61,13 @@ print("losses over 5 steps (no trend, just new random weights):", losses)
 
 # The fix when the input width is unknown: nn.LazyLinear registers placeholder parameters when it
 # is built and materializes those same objects, with their shapes, at the first call.
+# A forward pre-hook does that work, and removes itself after the first call.
 lazy = nn.LazyLinear(3)
 registered = list(lazy.parameters())
 placeholders = all(isinstance(p, nn.parameter.UninitializedParameter) for p in registered)
+pre_hooks_before = [hook.__name__ for hook in lazy._forward_pre_hooks.values()]
 lazy_first = lazy(x)
+pre_hooks_after = [hook.__name__ for hook in lazy._forward_pre_hooks.values()]
 materialized_in_place = all(p is q for p, q in zip(registered, lazy.parameters(), strict=True))
 lazy_shape = tuple(lazy.weight.shape)
 lazy_same_answer = torch.equal(lazy_first, lazy(x))
@@ -73,10 +76,12 @@ print(
     f"after it: the same objects, weight shape {lazy_shape}; "
     f"same input, same output: {lazy_same_answer}"
 )
+print(f"its forward pre-hooks before its first call: {pre_hooks_before}, after: {pre_hooks_after}")
 
 assert parameters_before_call == 0 and "empty parameter list" in empty_message  # witness: no-params
 assert not same_answer_twice and new_weight_each_call  # witness: new-weight-each-call
 assert not optimizer_sees_current_weight  # witness: optimizer-holds-stale
 assert tracked_no_grad and tracked_unchanged  # witness: stale-never-updated
 assert placeholders  # witness: lazy-placeholders
+assert pre_hooks_before == ["_infer_parameters"] and not pre_hooks_after  # witness: lazy-pre-hook
 assert materialized_in_place and lazy_shape == (3, 5) and lazy_same_answer  # witness: lazy-kept

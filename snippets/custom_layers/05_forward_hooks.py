@@ -30,7 +30,7 @@ calls_recorded = len(records)
 recorded_shape = records[0][1]
 zero_fraction = (records[0][2] == 0).float().mean().item()
 print(
-    f"hook ran {calls_recorded} times for 3 forward passes; "
+    f"hook ran {calls_recorded} times for 3 model calls and 1 direct forward() call; "
     f"{records[0][0]} output shape {recorded_shape}"
 )
 print(f"fraction of ReLU outputs that are zero: {zero_fraction:.2f}")
@@ -39,15 +39,23 @@ print(any(record[2].grad_fn is not None for record in records))
 
 # A record kept without detach() holds the graph that produced it, and what that graph saved for
 # backward: here the first Linear saved its input batch. Only a backward pass frees it.
+
+
+def saved_input(node: torch.autograd.graph.Node) -> torch.Tensor:
+    """The input a Linear's backward node saved. On the CPU and CUDA, nn.Linear runs addmm, whose
+    node calls it mat1; MPS runs a linear kernel of its own, whose node calls it input."""
+    return getattr(node, "_saved_mat1" if hasattr(type(node), "_saved_mat1") else "_saved_input")
+
+
 raw_records = []
 handle = model[1].register_forward_hook(lambda module, args, output: raw_records.append(output))
 x_eval = torch.randn(16, 4).to(device)
 model(x_eval)  # no backward, as in an evaluation loop without torch.no_grad()
 linear_backward = raw_records[0].grad_fn.next_functions[0][0]  # the first Linear's node
-holds_input = torch.equal(linear_backward._saved_mat1, x_eval)
+holds_input = torch.equal(saved_input(linear_backward), x_eval)
 model(x).sum().backward()  # a backward pass through the second record's graph
 try:
-    raw_records[1].grad_fn.next_functions[0][0]._saved_mat1
+    saved_input(raw_records[1].grad_fn.next_functions[0][0])
 except RuntimeError as error:
     freed_message = str(error)
 handle.remove()
@@ -97,14 +105,23 @@ def zero_input(module: nn.Module, args: tuple) -> torch.Tensor:
     return torch.zeros_like(args[0])  # not a tuple: it becomes the only positional input
 
 
+def zero_input_tuple(module: nn.Module, args: tuple) -> tuple:
+    return (torch.zeros_like(args[0]),)  # a tuple: used as the positional inputs
+
+
 with torch.no_grad():
     handle = model[0].register_forward_pre_hook(zero_input)
     first_layer_output = model[0](x)
     handle.remove()
+    handle = model[0].register_forward_pre_hook(zero_input_tuple)
+    tuple_output = model[0](x)
+    handle.remove()
 pre_hook_replaced_input = torch.equal(first_layer_output, model[0].bias.expand(16, 8))
+tuple_replaced_inputs = torch.equal(tuple_output, model[0].bias.expand(16, 8))
 print(
     "with the pre-hook, the first layer sees zeros and outputs its bias:", pre_hook_replaced_input
 )
+print("the same with a pre-hook that returns the tuple (zeros,):", tuple_replaced_inputs)
 
 
 def zero_input_and_keywords(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
@@ -126,6 +143,31 @@ with torch.no_grad():
     lone_value.remove()
 print("with_kwargs=True and a lone tensor returned:", lone_value_message.split(", but got")[0])
 
+
+# Any 2-tuple is read as (args, kwargs): two new positional inputs must come as ((a, b), kwargs).
+class Add(nn.Module):
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + b
+
+
+add, ones = Add(), torch.ones(2, device=device)
+handle = add.register_forward_pre_hook(
+    lambda m, args, kwargs: (-args[0], -args[1]), with_kwargs=True
+)
+try:
+    add(ones, ones)
+    two_inputs_message = ""
+except TypeError as error:  # -args[1] arrived as the keyword arguments
+    two_inputs_message = f"{type(error).__name__}: {str(error).split('() ')[-1]}"
+handle.remove()
+handle = add.register_forward_pre_hook(
+    lambda m, args, kwargs: ((-args[0], -args[1]), kwargs), with_kwargs=True
+)
+nested_pair_works = torch.equal(add(ones, ones), -2 * ones)
+handle.remove()
+print(f"returning (a, b): {two_inputs_message}")
+print("returning ((a, b), kwargs) works:", nested_pair_works)
+
 assert calls_recorded == 2  # witness: hook-removed
 assert recorded_shape == (16, 8) and 0 < zero_fraction < 1
 assert all(carried_graph) and records[0][2].grad_fn is None  # witness: detach-drops-graph
@@ -135,4 +177,7 @@ assert shares_memory and detached_rewritten and clone_has_negatives  # witness: 
 assert largest_plain > 0.1 and abs(largest_clamped - 0.1) < 1e-6  # witness: hook-replaces-output
 assert hook_removed_cleanly  # witness: removed-cleanly
 assert pre_hook_replaced_input  # witness: pre-hook-replaces-input
+assert tuple_replaced_inputs  # witness: pre-hook-tuple
 assert pair_replaced_input and "new_kwargs" in lone_value_message  # witness: kwargs-pre-hook-pair
+assert "must be a mapping, not Tensor" in two_inputs_message  # witness: pair-read-as-args-kwargs
+assert nested_pair_works  # witness: nested-pair-works

@@ -32,7 +32,8 @@ print(
     f"{own_has_grad}, on the layer's own bias: {own_bias_has_grad}"
 )
 
-# A misspelled name is silently ignored by default; strict=True catches it.
+# A misspelled parameter name (the last part of a key) is silently ignored by default;
+# strict=True catches it.
 typo_is_ignored = torch.equal(
     functional_call(layer, {"bais": torch.ones(2, device=device)}, (x,)), layer(x)
 )
@@ -46,6 +47,15 @@ except RuntimeError as error:
         f"typo ignored without strict: {typo_is_ignored}; with strict=True: {type(error).__name__}:"
     )
     print(strict_message)
+
+# A misspelled submodule path is not ignored: functional_call cannot find the submodule.
+model = nn.Sequential(layer)
+try:
+    functional_call(model, {"1.bias": torch.ones(2, device=device)}, (x,))
+    path_message = ""
+except AttributeError as error:
+    path_message = f"{type(error).__name__}: {error}"
+print(f"'1.bias' for '0.bias': {path_message}")
 
 # Buffers left out of the dictionary are the module's own, and a training-mode forward updates them.
 norm = nn.BatchNorm1d(3).to(device)
@@ -77,6 +87,7 @@ assert untouched  # witness: own-untouched
 assert substitute_has_grad and not own_has_grad  # witness: substitute-gets-grad
 assert own_bias_has_grad  # witness: left-out-gets-grad
 assert typo_is_ignored  # witness: typo-ignored
+assert path_message.startswith("AttributeError")  # witness: path-typo-raises
 assert "Unexpected key(s): 'bais'" in strict_message and "Missing key(s): 'bias'" in strict_message
 assert own_stats_updated  # witness: own-stats-updated
 assert module_spared  # witness: module-spared

@@ -26,9 +26,13 @@ print(f"state_dict keys after:  {keys_after}  (the class is now {class_name})")
 
 # layer.weight is computed from the stored tensor on every access, so it is always symmetric...
 is_symmetric = torch.equal(layer.weight, layer.weight.T)
-computed_each_access = layer.weight is not layer.weight  # two accesses, two new tensors
+calls = []  # a forward hook on the Symmetric module counts how often it runs
+counter = layer.parametrizations.weight[0].register_forward_hook(lambda *_: calls.append(1))
+layer.weight, layer.weight
+computed_each_access = len(calls) == 2  # two accesses, two runs of Symmetric
 with parametrize.cached():  # inside cached(), the first access is computed and then reused
-    cached_once = layer.weight is layer.weight
+    cached_once = layer.weight is layer.weight and len(calls) == 3
+counter.remove()
 # ...and training updates the stored tensor, `original`, through the parametrization.
 original = layer.parametrizations.weight.original
 optimizer = torch.optim.SGD(layer.parameters(), lr=0.5)
@@ -85,9 +89,11 @@ except RuntimeError as error:
 
 # Library parametrizations: orthogonal() holds its constraint up to rounding, and weight_norm(),
 # whose right_inverse returns two tensors, stores them as original0 and original1.
-rotation = nn.utils.parametrizations.orthogonal(nn.Linear(3, 3).to(device))
+# orthogonal() runs QR (geqrf) and matrix_exp, which MPS lacks: there it stays on the CPU.
+rotation_device = torch.device("cpu") if device.type == "mps" else device
+rotation = nn.utils.parametrizations.orthogonal(nn.Linear(3, 3).to(rotation_device))
 gram = rotation.weight @ rotation.weight.T
-orthogonal_up_to_rounding = torch.allclose(gram, torch.eye(3, device=device), atol=1e-5)
+orthogonal_up_to_rounding = torch.allclose(gram, torch.eye(3, device=rotation_device), atol=1e-5)
 normed = nn.utils.parametrizations.weight_norm(nn.Linear(3, 3).to(device))
 weight_norm_keys = ", ".join(key for key in normed.state_dict() if ".weight." in key)
 print(f"orthogonal: W W^T close to I: {orthogonal_up_to_rounding}; weight_norm: {weight_norm_keys}")

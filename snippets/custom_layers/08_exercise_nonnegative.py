@@ -58,7 +58,32 @@ print(
 with torch.no_grad():
     layer.weight = torch.full((1, 4), 0.5, device=device)
 stored = layer.parametrizations.weight.original[0, 0].item()
+assign_works = torch.allclose(layer.weight, torch.full((1, 4), 0.5, device=device))
 print(f"after assigning 0.5: weight {layer.weight[0, 0].item():.4f}, stored original {stored:.4f}")
+
+# A value softplus cannot produce is not stored as assigned: right_inverse starts from |W|, raised
+# to at least smallest_start, so the weight reads back as that.
+assigned = [-0.5, 0.0, 0.5, 2.0]
+with torch.no_grad():
+    layer.weight = torch.tensor([assigned], device=device)
+read_back = [round(w, 4) for w in layer.weight[0].tolist()]
+assigned_negative, read_back_negative = assigned[0], read_back[0]
+print(f"after assigning {assigned}: weight {read_back}")
+
+# Only the first parametrization of a tensor stores what right_inverse returns. A second one,
+# stacked on top, leaves the stored tensor as it is and applies its forward to the weight so far.
+torch.manual_seed(0)
+stacked = nn.Linear(4, 1).to(device)
+parametrize.register_parametrization(stacked, "weight", NonNegative())
+stored_before = stacked.parametrizations.weight.original.detach().clone()
+weight_before = stacked.weight.detach().clone()
+parametrize.register_parametrization(stacked, "weight", NonNegative())
+stored_kept = torch.equal(stacked.parametrizations.weight.original, stored_before)
+forward_stacked = torch.allclose(stacked.weight, F.softplus(weight_before))
+print(
+    f"second NonNegative: stored tensor unchanged {stored_kept}, "
+    f"weight = softplus(previous weight) {forward_stacked}"
+)
 
 # Softplus is positive in exact arithmetic, but its value, about e^X for very negative X, rounds
 # to 0 once it is below the smallest positive number of the dtype: X below about log of that.
@@ -78,6 +103,10 @@ float32_limit, float16_limit = limits[torch.float32], limits[torch.float16]
 assert smallest_free < -1  # witness: free-goes-negative
 assert smallest_weight > 0  # witness: stays-positive
 assert registered_from_abs  # witness: right-inverse-at-registration
-assert torch.allclose(layer.weight, torch.full((1, 4), 0.5, device=device))  # witness: assign-works
+assert assign_works  # witness: assign-works
+assert torch.allclose(  # witness: unrepresentable-mapped
+    layer.weight, torch.tensor([[0.5, smallest_start, 0.5, 2.0]], device=device), atol=1e-5
+)
+assert stored_kept and forward_stacked  # witness: stacked-keeps-stored
 assert abs(stored - (-0.4328)) < 1e-4  # witness: stored-inverse
 assert gives_zero[torch.float32] and gives_zero[torch.float16]  # witness: softplus-underflows
