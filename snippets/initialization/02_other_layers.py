@@ -39,9 +39,14 @@ print(
 )
 
 # An embedding table is drawn from a standard normal distribution: no fan_in scaling at all.
+# Replaying the random stream shows it: the table holds exactly what torch.randn draws.
+stream_before = torch.get_rng_state()
 embedding = nn.Embedding(1000, 64)
 embedding_std = embedding.weight.std().item()
+torch.set_rng_state(stream_before)
+embedding_is_randn = torch.equal(embedding.weight, torch.randn(1000, 64))
 print(f"Embedding(1000, 64): weight std {embedding_std:.3f}")
+print("the same stream replayed through torch.randn gives the same table:", embedding_is_randn)
 
 # Normalization layers start with scale 1 and shift 0: at first they only normalize.
 layer_norm = nn.LayerNorm(64)
@@ -55,6 +60,11 @@ only_normalizes = torch.allclose(layer_norm(x), nn.functional.layer_norm(x, (64,
     torch.allclose(batch_norm(x), nn.functional.batch_norm(x, None, None, training=True))
 )
 print("both outputs equal plain normalization, without scale and shift:", only_normalizes)
+# That is in training mode. In eval mode BatchNorm1d uses its running statistics, which start at
+# mean 0 and variance 1: a fresh one divides its input by sqrt(1 + eps) and normalizes nothing.
+fresh_eval = nn.BatchNorm1d(64).eval()
+eval_passes_through = torch.allclose(fresh_eval(x), x / math.sqrt(1 + fresh_eval.eps))
+print("a fresh BatchNorm1d in eval mode returns x / sqrt(1 + eps):", eval_passes_through)
 
 # One exception in the embedding table: the row at padding_idx, if given, starts at zero.
 padded = nn.Embedding(10, 4, padding_idx=0)
@@ -68,7 +78,8 @@ assert 0.9 * conv_bound < conv_bias_max <= conv_bound  # witness: conv-bias-rule
 assert grouped_fan_in == 9 == grouped.weight.shape[1:].numel()
 assert 0.9 * grouped_bound < grouped_max <= grouped_bound  # witness: grouped-rule
 assert constructor_calls_reset  # witness: constructor-calls-reset
-assert abs(embedding_std - 1.0) < 0.02  # witness: embedding-normal
+assert embedding_is_randn and abs(embedding_std - 1.0) < 0.02  # witness: embedding-normal
 assert starts_as_identity  # witness: norm-starts-identity
 assert only_normalizes  # witness: norm-only-normalizes
+assert eval_passes_through  # witness: eval-mode-passes-through
 assert padding_row_zero and other_rows_random  # witness: padding-row-zero

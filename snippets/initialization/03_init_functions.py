@@ -4,6 +4,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
 
 torch.manual_seed(0)
 layer = nn.Linear(256, 64)
@@ -53,18 +54,52 @@ print(
     f"{kaiming_fan_out_measured:9.4f}"
 )
 print(f"zeros_ then constant_(0.1) on the bias: {bias_all_zero} {bias_all_constant}")
-# The siblings follow the same pattern (drawn last, so the measurements above are not shifted).
-scratch = torch.empty(64, 256)
+# The siblings follow the same pattern (drawn last, so the measurements above are not shifted):
+# each overwrites a tensor of zeros and returns that tensor.
 siblings = (nn.init.uniform_, nn.init.xavier_normal_, nn.init.trunc_normal_, nn.init.orthogonal_)
-siblings_in_place = all(init(scratch) is scratch for init in siblings)
+siblings_in_place = True
+for init in siblings:
+    scratch = torch.zeros(64, 256)
+    siblings_in_place &= init(scratch) is scratch and bool(scratch.ne(0).any())
+# orthogonal_ runs a QR decomposition, which has no float16/bfloat16 kernel, and writes through
+# view_as, which fails on a weight whose memory is not laid out as one matrix (channels_last).
+orthogonal_errors = []
+for tensor in (
+    torch.empty(8, 8, dtype=torch.float16),
+    torch.empty(8, 8, dtype=torch.bfloat16),
+    nn.Conv2d(4, 8, 3).to(memory_format=torch.channels_last).weight,
+):
+    try:
+        nn.init.orthogonal_(tensor)
+    except (NotImplementedError, RuntimeError) as error:
+        orthogonal_errors.append(f"{type(error).__name__}: {str(error).split(' (')[0]}")
+print("orthogonal_ on float16, bfloat16, channels_last:", *orthogonal_errors, sep="\n  ")
+
 print(
     "still the same Parameter, still trainable:",
     isinstance(layer.weight, nn.Parameter),
     layer.weight.requires_grad,
 )
 
+# On a parametrized layer, layer.weight is computed from the stored tensors on every access:
+# it is not a Parameter, and nn.init writes into a temporary result. Nothing changes, no error.
+normed = weight_norm(nn.Linear(4, 3))
+stored_before = [p.detach().clone() for p in normed.parameters()]
+nn.init.zeros_(normed.weight)
+parametrized_unchanged = not isinstance(normed.weight, nn.Parameter) and all(
+    torch.equal(p, q) for p, q in zip(normed.parameters(), stored_before)
+)
+parametrized_unchanged &= bool(normed.weight.ne(0).any())
+print("weight_norm layer: zeros_(layer.weight) changed nothing:", parametrized_unchanged)
+
 assert returned is layer.weight  # witness: fills-in-place-and-returns
 assert siblings_in_place  # witness: siblings-in-place
+assert (
+    len(orthogonal_errors) == 3
+    and all(error.startswith("NotImplementedError") for error in orthogonal_errors[:2])
+    and orthogonal_errors[2].startswith("RuntimeError: view size is not compatible")
+)  # witness: orthogonal-needs-float-matrix
+assert parametrized_unchanged  # witness: parametrized-weight-untouched
 assert math.isclose(normal_std, 0.01, rel_tol=0.02)
 assert math.isclose(xavier_bound, math.sqrt(6 / 320))
 assert 0.99 * xavier_bound < xavier_max <= xavier_bound

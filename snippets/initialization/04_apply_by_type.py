@@ -86,6 +86,16 @@ fresh = MLP()
 defaults_restored = all(torch.equal(p, q) for p, q in zip(model.parameters(), fresh.parameters()))
 print("after reset_parameters, the same weights as a freshly built MLP:", defaults_restored)
 
+# The order matters as much: the layers redraw in the order apply reaches them. Two equal-sized
+# layers registered in the opposite order from the one they were built in swap their weights.
+torch.manual_seed(0)
+built_first, built_second = nn.Linear(4, 4), nn.Linear(4, 4)
+first_drawn = built_first.weight.detach().clone()
+torch.manual_seed(0)
+nn.Sequential(built_second, built_first).apply(reset)
+reset_follows_order = torch.equal(built_second.weight, first_drawn)
+print("registered in the other order, after apply(reset): weights swapped:", reset_follows_order)
+
 # That works for this MLP, not for every model. MultiheadAttention initializes in_proj_weight in
 # a private method, which apply(reset) never calls; nn.Transformer redraws its weights with
 # xavier_uniform_ in its constructor, and reset_parameters brings back the layers' own default.
@@ -101,8 +111,9 @@ reset_max = linear1.weight.abs().max().item()
 print("after apply(reset): MultiheadAttention.in_proj_weight untouched:", in_proj_untouched)
 print(f"after apply(reset): Transformer linear1 largest |w| {xavier_max:.2f} -> {reset_max:.2f}")
 
-# apply calls fn once per parent: a module shared by two parents gets it twice, while
-# modules() yields it once. Harmless for fn that overwrites, wrong for fn that scales.
+# apply calls fn once for every path from the model down to a module (children() lists a child
+# once per parent): a module shared by two parents gets it twice, and so does one whose single
+# parent is shared, while modules() yields each once. Wrong for fn that scales.
 shared = nn.Linear(4, 4)
 twice = nn.Sequential(nn.Sequential(shared), nn.Sequential(shared))
 calls = []
@@ -110,6 +121,34 @@ twice.apply(lambda m: calls.append(m) if m is shared else None)
 shared_calls = len(calls)
 shared_in_modules = sum(m is shared for m in twice.modules())
 print(f"shared layer: fn called {shared_calls} times, modules() yields it {shared_in_modules} time")
+block = nn.Sequential(nn.Linear(4, 4))  # one parent for its layer, but used in two places
+nested = nn.Sequential(nn.Sequential(block), nn.Sequential(block))
+nested_calls = []
+nested.apply(lambda m: nested_calls.append(m) if m is block[0] else None)
+print(f"layer in a shared block: fn called {len(nested_calls)} times")
+
+
+# An initializer that draws does so at every call: twice for the shared layer, which shifts
+# every later draw, while a loop over modules() draws once.
+def draw(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, std=0.02)
+
+
+torch.manual_seed(0)
+twice.apply(draw)
+after_apply = torch.get_rng_state()
+torch.manual_seed(0)
+draw(shared)
+draw(shared)
+after_two_draws = torch.get_rng_state()
+torch.manual_seed(0)
+for module in twice.modules():
+    draw(module)
+after_loop = torch.get_rng_state()
+apply_draws_twice = torch.equal(after_apply, after_two_draws)
+apply_shifts_stream = not torch.equal(after_apply, after_loop)
+print("random init of the shared layer: apply draws twice, modules() once:", apply_draws_twice)
 
 assert returned is model  # witness: returns-model
 assert (
@@ -124,6 +163,10 @@ assert (
     small_spread < 0.1 and abs(small_loss - uniform_loss) < 0.02
 )  # witness: small-head-near-uniform
 assert defaults_restored  # witness: reset-restores-defaults
+assert reset_follows_order  # witness: reset-follows-visit-order
 assert in_proj_untouched  # witness: mha-in-proj-not-reset
 assert xavier_max > 0.25 >= reset_max  # witness: transformer-own-scheme
-assert shared_calls == 2 and shared_in_modules == 1  # witness: shared-module-twice
+assert (
+    shared_calls == 2 and shared_in_modules == 1 and len(nested_calls) == 2
+)  # witness: shared-module-twice
+assert apply_draws_twice and apply_shifts_stream  # witness: shared-random-draws-twice

@@ -14,18 +14,40 @@ except RuntimeError as error:
     message = f"{type(error).__name__}: {error}"
 print(message)
 refused_unchanged = torch.equal(layer.weight, before_refused)
+# A view of the parameter counts as the parameter: writing into one row is refused too.
+try:
+    layer.weight[0].fill_(0.5)
+    view_message = "no error"
+except RuntimeError as error:
+    view_message = str(error)
+view_unchanged = torch.equal(layer.weight, before_refused)
+print("writing into layer.weight[0]:", view_message)
 
 # The same kind of write into a tensor that autograd computed (not a leaf) is allowed, and
-# recorded: the write becomes the tensor's grad_fn, and the gradient flows through it.
+# recorded: the write becomes the tensor's grad_fn, on top of the old one, and the gradient
+# flows through it: d(source * 2 * 3)/d(source) = 6, where the unrecorded write would give 2.
 # A leaf has no grad_fn to extend; recording the write would give it one, so it would no longer
 # be a leaf, and its values would no longer be those its .grad is for.
 source = torch.ones(3, requires_grad=True)
 doubled = source * 2
-history_before = doubled.grad_fn.name()
-doubled.add_(1)
-history_after = doubled.grad_fn.name()
+history_before = doubled.grad_fn
+doubled.mul_(3)
+history_after = doubled.grad_fn
 doubled.sum().backward()
-print(f"in place on a computed tensor: allowed, grad_fn {history_before} -> {history_after}")
+print(
+    f"in place on a computed tensor: allowed, grad_fn {history_before.name()} -> "
+    f"{history_after.name()} on top of it, gradient {source.grad.tolist()}"
+)
+# Unless a backward formula saved the value: exp's gradient is its own output, so changing that
+# output makes backward fail, as for the saved weight further down.
+saved = torch.ones(3, requires_grad=True).exp()
+saved.add_(1)
+try:
+    saved.sum().backward()
+    saved_message = "no error"
+except RuntimeError as error:
+    saved_message = str(error)
+print("exp's output changed in place, backward:", saved_message[:58], "...")
 
 # The same write with autograd switched off: allowed, and nothing is recorded.
 with torch.no_grad():
@@ -103,10 +125,16 @@ assert (
     message.startswith("RuntimeError: a leaf Variable that requires grad") and refused_unchanged
 )  # witness: leaf-refused
 assert (
-    history_before.startswith("MulBackward")
-    and history_after.startswith("AddBackward")
-    and source.grad.tolist() == [2.0, 2.0, 2.0]
+    view_message.startswith("a view of a leaf Variable") and view_unchanged
+)  # witness: leaf-view-refused
+assert (
+    history_after is not history_before
+    and history_after.next_functions[0][0] is history_before
+    and source.grad.tolist() == [6.0, 6.0, 6.0]
 )  # witness: non-leaf-write-recorded
+assert saved_message.startswith(
+    "one of the variables needed for gradient"
+)  # witness: saved-value-write-fails
 assert filled and weight_is_leaf and no_history  # witness: no-grad-write-leaf
 assert recording and init_works_outside  # witness: init-outside-no-grad
 assert stale_message.startswith(

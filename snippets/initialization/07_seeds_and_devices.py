@@ -42,6 +42,7 @@ single = nn.Linear(4, 8)
 torch.manual_seed(0)
 double = nn.Linear(4, 8, dtype=torch.float64)
 dtype_difference = (single.weight.double() - double.weight).abs().max().item()
+no_weight_close = not torch.isclose(single.weight.double(), double.weight).any()
 previous_dtype = torch.get_default_dtype()
 torch.set_default_dtype(torch.float64)
 try:
@@ -50,6 +51,17 @@ try:
 finally:
     torch.set_default_dtype(previous_dtype)
 default_dtype_like_explicit = torch.equal(by_default_dtype.weight, double.weight)
+# The half types are different: they get the float32 draws, rounded, except for a few numbers
+# at the edge: a draw that rounds up to the top of the range, 1/sqrt(300), wraps to its bottom.
+half_shares, only_at_the_edge = [], True
+for half_dtype in (torch.float16, torch.bfloat16):
+    torch.manual_seed(0)
+    rounded = nn.Linear(300, 64).weight.detach().to(half_dtype)
+    torch.manual_seed(0)
+    wide_half = nn.Linear(300, 64, dtype=half_dtype)
+    agree = wide_half.weight == rounded
+    half_shares.append(agree.float().mean().item())
+    only_at_the_edge &= bool((rounded[~agree] >= 300**-0.5).all())
 
 # Initialize on the CPU, then move: the same values on every device.
 torch.manual_seed(0)
@@ -60,13 +72,22 @@ moved_matches = same_weights(moved, reference)
 torch.manual_seed(0)
 direct = build(device)
 direct_matches = same_weights(direct, reference)
-torch.manual_seed(0)  # manual_seed also reseeds the device's generator: the same values again
-direct_again_matches = same_weights(build(device), direct)
+if device.type == "cuda":  # manual_seed reseeds every GPU's generator: the same values again
+    gpus_reseeded = []
+    for index in range(torch.cuda.device_count()):
+        torch.manual_seed(0)
+        first = build(torch.device("cuda", index))
+        torch.manual_seed(0)
+        gpus_reseeded.append(same_weights(build(torch.device("cuda", index)), first))
 
 print("same seed, same weights:", same_seed_same_weights)
 print("extra layer in front, later layer unchanged:", later_layer_unchanged)
 print("LayerNorm, BatchNorm1d and ReLU in front, later layers unchanged:", drawless_shifts_nothing)
 print(f"same seed, float32 vs float64 layer: weights differ by up to {dtype_difference:.2f}")
+print(
+    "same seed, float16 and bfloat16 layers: share of weights equal to float32 rounded "
+    f"{half_shares[0]:.4f}, {half_shares[1]:.4f}"
+)
 print(f"built on the CPU, moved to {device.type}: matches the CPU reference:", moved_matches)
 print(f"built directly on {device.type}: matches the CPU reference:", direct_matches)
 
@@ -74,11 +95,18 @@ assert same_seed_same_weights  # witness: same-seed-same-weights
 assert not later_layer_unchanged and not any_later_unchanged  # witness: extra-layer-shifts-rest
 assert drawless_shifts_nothing  # witness: drawless-layer-shifts-nothing
 assert (
-    dtype_difference > 0.1 and default_dtype_like_explicit and previous_dtype == torch.float32
+    dtype_difference > 0.1
+    and no_weight_close
+    and default_dtype_like_explicit
+    and previous_dtype == torch.float32
 )  # witness: dtype-changes-numbers
-assert moved_matches  # witness: moved-keeps-cpu-values
-assert direct_again_matches  # witness: seed-resets-device-stream
+assert (
+    min(half_shares) > 0.99 and max(half_shares) < 1 and only_at_the_edge
+)  # witness: half-types-round-float32
 if device.type == "cpu":
     assert direct_matches  # witness: cpu-build-agrees
-elif device.type == "cuda":
+else:  # only here: on the CPU, .to(device) changes nothing, so it would prove nothing
+    assert moved_matches  # witness: moved-keeps-cpu-values
+if device.type == "cuda":
     assert not direct_matches  # witness: cuda-generator-differs
+    assert all(gpus_reseeded)  # witness: seed-resets-device-stream
