@@ -19,6 +19,11 @@ def make_model() -> nn.Module:
     return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
 
 
+def header_of(content: bytes) -> dict:
+    """The JSON header of safetensors bytes, its entries in the order the text lists them."""
+    return json.loads(content[8 : 8 + struct.unpack("<Q", content[:8])[0]])
+
+
 torch.manual_seed(0)
 model = make_model().to(device)
 X = torch.randn(16, 4).to(device)
@@ -26,13 +31,19 @@ model(X)  # one training-mode pass updates BatchNorm's running statistics
 model.eval()
 state = model.state_dict()
 
-# For comparison, torch.save writes a zip archive: a pickle, and one file per storage's bytes.
+# For comparison, torch.save writes a zip archive: a pickle, and one file per storage's bytes,
+# so an entry that views another's storage adds no file.
+archived = state | {"0.weight[0]": state["0.weight"][0]}  # a tenth entry: a row of the first
 archive = io.BytesIO()
-torch.save(state, archive)
+torch.save(archived, archive)
 with zipfile.ZipFile(archive) as opened:
     members = [name.split("/", 1)[1] for name in opened.namelist()]
 storage_files = [name for name in members if name.startswith("data/")]
-print(f"torch.save: a zip archive with data.pkl and {len(storage_files)} files of raw bytes")
+storages = {tensor.untyped_storage().data_ptr() for tensor in archived.values()}
+print(
+    f"torch.save of {len(archived)} tensors on {len(storages)} storages:",
+    f"a zip archive with data.pkl and {len(storage_files)} files of raw bytes",
+)
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "model.safetensors"
@@ -40,11 +51,24 @@ with tempfile.TemporaryDirectory() as folder:
     file_content = path.read_bytes()
     loaded = load_file(path)  # a plain dict of tensors, on the CPU unless told otherwise
     on_device = load_file(path, device=str(device))
+    with safe_open(path, framework="pt") as file:
+        offset_order = file.offset_keys()  # the names in the order of their data in the file
 
+header_names = [name for name in header_of(file_content) if name != "__metadata__"]
+
+# The same file with its header's entries listed in reverse: load_file follows the data instead.
 header_length = struct.unpack("<Q", file_content[:8])[0]
-header = json.loads(file_content[8 : 8 + header_length])  # the names, in the file's order
-header_names = [name for name in header if name != "__metadata__"]
-for key in sorted(loaded):  # the keys come in the header's order, not the state_dict's: sort
+reordered = json.dumps(dict(reversed(header_of(file_content).items()))).encode()
+reordered += b" " * (-len(reordered) % 8)  # spaces, so that the data starts at a multiple of 8
+with tempfile.TemporaryDirectory() as folder:
+    reordered_path = Path(folder) / "reordered.safetensors"
+    reordered_path.write_bytes(
+        struct.pack("<Q", len(reordered)) + reordered + file_content[8 + header_length :]
+    )
+    reordered_header = list(header_of(reordered_path.read_bytes()))
+    reordered_loaded = list(load_file(reordered_path))
+
+for key in sorted(loaded):  # the keys come in the order of their data, not the state_dict's: sort
     print(f"{key:22} {str(tuple(loaded[key].shape)):6} {loaded[key].dtype}")
 tensors_in_file = len(loaded)
 file_bytes = len(file_content)
@@ -65,10 +89,36 @@ data = save(state)
 from_bytes = load(data)
 same_bytes = data == file_content
 print(f"save() gave {len(data)} bytes, the same as the file: {same_bytes}")
+load_orders = {tuple(load(data)) for _ in range(20)}  # 9 keys: one order 20 times, by chance? No
+print("20 calls of load(): more than one order of the keys:", len(load_orders) > 1)
+
+# load() decodes the header with a table of its own, which lacks two of the format's dtypes.
+packed = {
+    "scales": torch.zeros(4, dtype=torch.float8_e8m0fnu),  # header name F8_E8M0
+    "values": torch.zeros(4, 2, dtype=torch.float4_e2m1fn_x2),  # header name F4
+}
+load_errors, from_file_dtypes = {}, {}
+with tempfile.TemporaryDirectory() as folder:
+    for name, tensor in packed.items():
+        try:
+            load(save({name: tensor}))
+            load_errors[name] = "loaded"
+        except KeyError as error:
+            load_errors[name] = f"KeyError: {error}"
+        save_file({name: tensor}, Path(folder) / name)
+        from_file_dtypes[name] = load_file(Path(folder) / name)[name].dtype
+print("load():", load_errors)
+print("load_file():", from_file_dtypes)
 
 # With metadata, compare what the files hold, not their bytes: the header's metadata entries
-# may come out in a different order from one save to the next.
+# come out in a different order from one save to the next.
 metadata = {"model_class": "Sequential", "format": "pt", "n_classes": "3"}
+saves_without = {save(state) for _ in range(20)}
+metadata_orders = {
+    tuple(header_of(save(state, metadata=metadata))["__metadata__"]) for _ in range(20)
+}
+print(f"20 saves without metadata: {len(saves_without)} byte string;", end=" ")
+print("with it, more than one order of the metadata entries:", len(metadata_orders) > 1)
 with tempfile.TemporaryDirectory() as folder:
     from_file, from_save = Path(folder) / "from_file.safetensors", Path(folder) / "from_save"
     save_file(state, from_file, metadata=metadata)
@@ -89,7 +139,12 @@ print("with metadata: the same metadata and tensors:", same_content)
 assert sorted(loaded) == sorted(state) and tensors_in_file == 9  # witness: all-entries
 assert "1.running_mean" in loaded and "1.num_batches_tracked" in loaded
 assert all(torch.equal(loaded[key], state[key].cpu()) for key in state)
-assert list(loaded) == header_names != list(state)  # witness: header-order
+assert (  # witness: header-order
+    list(loaded) == offset_order == header_names != list(state)
+    and reordered_header == header_names[::-1]
+    and reordered_loaded == offset_order
+)
+assert len(load_orders) > 1  # witness: load-order-varies
 assert loaded_devices == ["cpu"]
 assert all(t.device.type == device.type for t in on_device.values())
 if device.type == "cuda":  # only a GPU run can show that the file does not keep the device
@@ -99,9 +154,14 @@ if device.type == "cuda":  # only a GPU run can show that the file does not keep
     )
     assert device_argument_devices == ["cuda:0"]  # witness: device-argument-cuda
 assert (  # witness: torch-save-zip
-    "data.pkl" in members and len(storage_files) == len(state) == tensors_in_file
+    "data.pkl" in members and len(storage_files) == len(storages) == len(archived) - 1
 )
 assert result.missing_keys == [] and result.unexpected_keys == []
 assert same_outputs  # witness: round-trip-same-outputs
 assert same_bytes and all(torch.equal(from_bytes[k], loaded[k]) for k in state)  # witness: bytes
 assert same_content  # witness: same-content-with-metadata
+assert len(saves_without) == 1 and len(metadata_orders) > 1  # witness: metadata-order-varies
+assert (  # witness: load-lacks-packed-dtypes
+    load_errors == {"scales": "KeyError: 'F8_E8M0'", "values": "KeyError: 'F4'"}
+    and from_file_dtypes == {name: tensor.dtype for name, tensor in packed.items()}
+)

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load, load_file, save, save_model
 from torch import nn
 
@@ -70,6 +71,12 @@ transposed_error = refusal({"transposed": matrix.t()})  # its own 6 numbers, col
 print("matrix.t():", transposed_error.split(" which")[0])
 packed = load(save({"every_other": big[::2].contiguous()}))["every_other"]
 
+# A lazily conjugated view passes is_contiguous(): save() writes its memory, not its values.
+conjugated = torch.tensor([1 + 2j, 3 - 4j], dtype=torch.complex64).conj()  # memory: 1+2j, 3-4j
+conj_saved = load(save({"z": conjugated}))["z"]
+conj_resolved = load(save({"z": conjugated.resolve_conj()}))["z"]
+print(f"{conjugated} saved as {conj_saved}, after resolve_conj() as {conj_resolved}")
+
 # A channels_last convolution: its weight fills its own memory, but not in row-major order.
 conv = torch.nn.Conv2d(3, 4, kernel_size=3).to(memory_format=torch.channels_last)
 conv_error = refusal(conv.state_dict())
@@ -83,6 +90,19 @@ with tempfile.TemporaryDirectory() as folder:
     except ValueError as error:
         unforced = f"ValueError: {error}"
 print("channels_last conv: save()", conv_error.split(":")[0], "| save_model() saved it")
+
+# Two names on the same bytes: the header can write it, but the loader refuses such a file.
+shared = dict(header)  # the Linear's two entries, and a third on the weight's bytes
+shared["alias"] = header["weight"]
+shared_text = json.dumps(shared).encode()
+shared_bytes = struct.pack("<Q", len(shared_text)) + shared_text + data[8 + header_length :]
+try:
+    load(shared_bytes)
+    shared_error = "loaded"
+except SafetensorError as error:
+    shared_error = f"SafetensorError: {error}"
+# The message names one of the two, whichever the loader checks second: print up to the name.
+print("a header with two names on one range of bytes:", shared_error.split(" for tensor")[0])
 
 assert fields == ["data_offsets", "dtype", "shape"]  # witness: header-fields
 assert raw_bytes == element_bytes  # witness: only-tensor-bytes
@@ -118,8 +138,18 @@ assert (  # witness: channels-last-refused
     and weight.untyped_storage().nbytes() == weight.numel() * weight.element_size()
     and conv_error == strided_error.replace("every_other", "weight")
 )
+assert (  # witness: conj-saved-unconjugated
+    conjugated.is_contiguous()
+    and conjugated.is_conj()
+    and torch.equal(conj_saved, conjugated.conj())  # the memory, not the values 1-2j, 3+4j
+    and torch.equal(conj_resolved, conjugated)
+)
 assert (  # witness: save-model-contiguous
     torch.equal(conv_saved["weight"], weight)
     and unforced.startswith(conv_error.split(":")[0])
     and "non contiguous tensor" in unforced
+)
+assert shared["alias"]["data_offsets"] == shared["weight"]["data_offsets"]
+assert shared_error.startswith("SafetensorError") and (  # witness: no-shared-bytes
+    "invalid offset for tensor" in shared_error
 )

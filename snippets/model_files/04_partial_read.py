@@ -1,13 +1,17 @@
 """Reading one tensor, or a few rows of one, from a safetensors file without loading the others."""
+# guide: timeout=30
 
 import json
 import os
+import signal
 import struct
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -33,6 +37,29 @@ def file_mapping(tensor: torch.Tensor, path: Path) -> str | None:
     return None
 
 
+def resident_bytes(tensor: torch.Tensor, path: Path) -> int:
+    """How much of the mapping of `path` holding the tensor is in this process's memory (Linux)."""
+    address, target, inside = tensor.data_ptr(), os.path.realpath(path), False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if "-" in fields[0]:  # a mapping's first line: range, permissions, offset, ..., path
+            start, end = (int(bound, 16) for bound in fields[0].split("-"))
+            inside = len(fields) == 6 and fields[5] == target and start <= address < end
+        elif inside and fields[0] == "Rss:":
+            return int(fields[1]) * 1024  # given in kB
+    raise LookupError("no mapping of the file holds the tensor")
+
+
+# A child process that loads a file, cuts the file short, then touches the lost pages.
+TOUCH_AFTER_CUT = """
+import os, resource, sys
+from safetensors.torch import load_file
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash, but no core file
+loaded = load_file(sys.argv[1])
+os.truncate(sys.argv[1], 8)
+print(loaded["t"].sum())
+"""
+
 on_linux = Path("/proc/self/maps").exists()  # where the process's mappings can be listed
 torch.manual_seed(0)
 tensors = {
@@ -41,6 +68,7 @@ tensors = {
     "head.bias": torch.zeros(10_000),
 }
 row_bytes = 4 * 64 * 4  # four rows of 64 float32 numbers
+head_bytes = tensors["head.weight"].nbytes
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "model.safetensors"
@@ -56,6 +84,7 @@ with tempfile.TemporaryDirectory() as folder:
         embedding = file.get_slice("embed.weight")  # a handle: shape and dtype from the header
         shape, dtype = embedding.get_shape(), embedding.get_dtype()
         mapped_rows = embedding[1000:1004]  # four rows as a tensor
+        mmap_takes = [embedding[-4:].shape[0], embedding[[1000, 1003]].shape[0]]  # 4 and 2 rows
         whole = file.get_tensor("embed.weight")  # the whole tensor, from the same open file
         mapped_storage_bytes = mapped_rows.untyped_storage().nbytes()
         rows_in_whole = mapped_rows.untyped_storage().data_ptr() == whole.data_ptr()
@@ -66,9 +95,14 @@ with tempfile.TemporaryDirectory() as folder:
     loaded = load_file(path)  # also mapped: each tensor sits where the file puts it
     gaps = {name: loaded[name].data_ptr() - loaded["embed.weight"].data_ptr() for name in names}
     load_file_mappings = {file_mapping(t, path) for t in loaded.values()} if on_linux else None
+    if on_linux:  # the pages of head.weight in memory, before and after it is first read
+        resident_before = resident_bytes(loaded["head.weight"], path)
+        loaded["head.weight"].sum()
+        resident_after = resident_bytes(loaded["head.weight"], path)
     loaded["head.bias"].add_(1.0)  # a private mapping: the change stays in this process
     bias_changed = loaded["head.bias"].sum().item() == 10_000
     file_unchanged = path.read_bytes() == file_before
+    bias_mapping = file_mapping(loaded["head.bias"], path) if on_linux else None
 
     # The other way round: a write into the file shows in a kept tensor that still maps it.
     kept, own_copy = loaded["embed.weight"], loaded["embed.weight"].clone()
@@ -77,6 +111,11 @@ with tempfile.TemporaryDirectory() as folder:
         writer.write(struct.pack("<f", 100.0))  # element [5000, 0]; randn never gives 100
     kept_sees_write = kept[5000, 0].item() == 100.0
     copy_unchanged = torch.equal(own_copy, tensors["embed.weight"])
+    # save_file onto the same path writes a new file: the kept tensor maps the old one.
+    inode_before = path.stat().st_ino
+    save_file(tensors, path)
+    new_file = path.stat().st_ino != inode_before
+    kept_after_save_file = kept[5000, 0].item()
 
     # load_state_dict(..., assign=True) keeps the file's tensors instead of copying them.
     with torch.device("meta"):  # a layer with no memory, to be given the file's
@@ -90,8 +129,21 @@ with tempfile.TemporaryDirectory() as folder:
         before = bytes_read_so_far()
         read_rows = file.get_slice("embed.weight")[1000:1004]
         after = bytes_read_so_far()
+        pread_refusals = {}  # indexes the mmap backend takes, and pread does not
+        for shown, index in (("[-4:]", slice(-4, None)), ("[[1000, 1003]]", [1000, 1003])):
+            try:
+                file.get_slice("embed.weight")[index]
+                pread_refusals[shown] = "read"
+            except (OverflowError, SafetensorError) as error:
+                pread_refusals[shown] = type(error).__name__
     read_storage_bytes = read_rows.untyped_storage().nbytes()
     read_for_rows = None if before is None else after - before
+
+    if on_linux:  # in a process of its own, since it does not survive
+        cut_path = Path(folder) / "cut.safetensors"
+        save_file({"t": torch.zeros(100_000)}, cut_path)
+        child = [sys.executable, "-c", TOUCH_AFTER_CUT, str(cut_path)]
+        cut = subprocess.run(child, cwd=folder, capture_output=True, text=True)
 
 print("names:", names)
 print(f"embed.weight: shape {shape}, dtype {dtype}; rows 1000-1003 as {tuple(rows.shape)}")
@@ -99,13 +151,20 @@ print(f"mmap: the rows start {rows_offset} bytes into a {mapped_storage_bytes}-b
 print("load_file: tensors at byte offsets", gaps, "of one mapping")
 if on_linux:  # /proc/self/maps: the tensors' memory is a mapping of the file
     print("the file's mapping holding them:", get_tensor_mapping, load_file_mappings)
+    print("the mapping in memory: under a tenth of head.weight's bytes before sum():", end=" ")
+    print(resident_before < head_bytes // 10, "| all of them after:", resident_after >= head_bytes)
 print("after a write into the file: the kept tensor shows it:", kept_sees_write)
+print("after save_file onto the path: a new file:", new_file, "| kept:", kept_after_save_file)
 print("assign=True: the layer's weight is the mapped tensor:", head_in_file)
 print(f"pread: a tensor owning {read_storage_bytes} bytes, the {row_bytes} bytes of the rows")
+print("pread refuses:", pread_refusals)
 if read_for_rows is not None:  # Linux: the process's count of bytes read from files
     whole_tensor = read_for_rows >= tensors["embed.weight"].nbytes
     print(f"pread read {'all' if whole_tensor else 'part'} of embed.weight for them,", end=" ")
     print(f"{'less' if read_for_rows < file_size // 2 else 'more'} than half the file")
+if on_linux:
+    print("a child touching its tensor after the file was cut: killed by", end=" ")
+    print(signal.Signals(-cut.returncode).name if cut.returncode < 0 else cut.returncode)
 
 embed_bytes = tensors["embed.weight"].nbytes
 assert names == ["embed.weight", "head.bias", "head.weight"]
@@ -120,9 +179,21 @@ assert gaps == file_offsets and len(set(gaps.values())) == 3  # witness: load-fi
 if on_linux:  # the memory is the file's, mapped privately ("p"), not a buffer read into
     assert get_tensor_mapping is not None and get_tensor_mapping.endswith("p")  # witness: mapped
     assert load_file_mappings == {get_tensor_mapping}  # witness: load-file-maps
-assert file_unchanged and bias_changed  # witness: private-mapping
+    # Read on first touch: the tensor's pages come into memory when sum() reads them.
+    assert (  # witness: pages-on-touch
+        resident_before < head_bytes // 10 and resident_after >= head_bytes
+    )
+assert (  # witness: private-mapping
+    file_unchanged and bias_changed and (not on_linux or bias_mapping == "rw-p")
+)
 if on_linux:  # Linux shares the file's unchanged pages with a private mapping
     assert kept_sees_write and copy_unchanged  # witness: file-writes-show
+    assert cut.returncode == -signal.SIGBUS and cut.stdout == ""  # witness: sigbus
+assert new_file and kept_after_save_file == 100.0  # witness: save-file-new-file
+assert mmap_takes == [4, 2] and pread_refusals == {  # witness: pread-basic-indexing
+    "[-4:]": "OverflowError",
+    "[[1000, 1003]]": "SafetensorError",
+}
 assert head_in_file  # witness: assign-keeps-mapping
 assert (  # witness: pread-own-rows
     read_storage_bytes == row_bytes == 1024

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_model, save_file, save_model
+from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -55,6 +55,13 @@ with tempfile.TemporaryDirectory() as folder:
         untied_result = str(error)
     print("into an untied model:", untied_result.replace("\n", " "))
 
+    # assign=True puts a new Parameter of each file tensor in the model: the model's tie is lost.
+    with torch.device("meta"):  # a model with no memory, to be given the file's tensors
+        assigned = TinyLM()
+    assign_result = assigned.load_state_dict(load_file(path), assign=True, strict=False)
+    devices = {name: str(weight.device) for name, weight in assigned.state_dict().items()}
+    print("assign=True into a meta model: missing", assign_result.missing_keys, "|", devices)
+
 assert share_error.startswith("Some tensors share memory")  # witness: save-file-refuses
 assert keys_in_file == ["embed.weight"]  # witness: stored-once
 assert header == {"head.weight": "embed.weight"}  # witness: alias-in-metadata
@@ -62,3 +69,9 @@ assert not missing and not unexpected
 assert still_tied  # witness: tie-restored
 assert same_outputs  # witness: same-outputs
 assert 'Missing key(s) in state_dict: "head.weight"' in untied_result  # witness: tie-from-code
+assert (  # witness: assign-unties
+    assign_result.missing_keys == ["head.weight"]
+    and assigned.head.weight is not assigned.embed.weight
+    and assigned.head.weight.is_meta
+    and not assigned.embed.weight.is_meta
+)

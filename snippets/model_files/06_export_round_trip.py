@@ -2,11 +2,20 @@
 # guide: timeout=60
 
 import io
+import subprocess
+import sys
 
 import torch
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+# A fresh Python process, where no class Net was ever defined, loads the program and runs it.
+FRESH_PROCESS = """
+import io, sys, torch
+program = torch.export.load(io.BytesIO(sys.stdin.buffer.read())).module()
+print(tuple(program(torch.randn(2, 4, device=sys.argv[1])).shape))
+"""
 
 
 class Net(nn.Module):
@@ -36,6 +45,14 @@ torch.export.save(exported, file)  # the graph and the weights, in one archive
 del Net, model  # the class is gone: nothing named Net can be imported or looked up any more
 file.seek(0)
 loaded = torch.export.load(file)
+fresh = subprocess.run(
+    [sys.executable, "-c", FRESH_PROCESS, str(device)],
+    input=file.getvalue(),
+    capture_output=True,
+    check=True,
+)
+fresh_result = fresh.stdout.decode().strip()
+print("in a fresh process, with no Net: an output of shape", fresh_result)
 runnable = loaded.module()  # an nn.Module built from the stored graph
 with torch.no_grad():
     output = runnable(x)
@@ -50,12 +67,28 @@ except NotImplementedError as error:
     eval_result = f"NotImplementedError: {error}"
 print("loaded.module().eval():", eval_result)
 
+# The mode is in the graph: BatchNorm's `training` and Dropout's `train` are constant arguments.
+layers = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Dropout(0.5))
+mode_flags = {}
+for mode in ("train", "eval"):
+    graph = torch.export.export(getattr(layers, mode)(), (torch.randn(2, 4),)).graph
+    mode_flags[mode] = {
+        str(node.target): node.args[5] if "batch_norm" in str(node.target) else node.args[2]
+        for node in graph.nodes
+        if str(node.target) in ("aten.batch_norm.default", "aten.dropout.default")
+    }
+print("training flags in the graph:", mode_flags)
+
 assert operations == [  # witness: three-operations
     "aten.linear.default",
     "aten.relu.default",
     "aten.linear.default",
 ]
 assert list(exported.state_dict) == list(model_keys)  # witness: weights-by-name
-assert "Net" not in globals() and is_graph_module  # witness: no-class
+assert fresh_result == "(2, 3)" and is_graph_module  # witness: no-class
 assert same_outputs  # witness: same-outputs
 assert eval_result.startswith("NotImplementedError") and "eval()" in eval_result  # witness: no-eval
+assert mode_flags == {  # witness: mode-in-graph
+    "train": {"aten.batch_norm.default": True, "aten.dropout.default": True},
+    "eval": {"aten.batch_norm.default": False, "aten.dropout.default": False},
+}

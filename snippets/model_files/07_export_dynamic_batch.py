@@ -12,13 +12,19 @@ example = torch.randn(4, 4).to(device)
 batch_of_5, batch_of_16 = torch.randn(5, 4).to(device), torch.randn(16, 4).to(device)
 
 # Exported as it is, the program only takes a batch of 4, the example's size.
-fixed = torch.export.export(model, (example,)).module()
-try:
-    fixed(batch_of_5)
-    fixed_result = "ran"
-except (AssertionError, RuntimeError) as error:  # the type and wording vary between releases
-    fixed_result = f"{type(error).__name__}: {error}"
-print("fixed program, batch of 5:", fixed_result)
+fixed_program = torch.export.export(model, (example,))
+results = {}
+for name, module in (
+    ("fixed", fixed_program.module()),
+    ("check_guards=False", fixed_program.module(check_guards=False)),  # the older check
+):
+    try:
+        module(batch_of_5)
+        results[name] = "ran"
+    except (AssertionError, RuntimeError) as error:  # the type and wording vary between releases
+        results[name] = f"{type(error).__name__}: {error}"
+    print(f"{name} program, batch of 5:", results[name].split(". If")[0])
+fixed_result = results["fixed"]
 
 # One entry per argument of forward: dimension 0 of the first argument is a batch of any size.
 batch = torch.export.Dim("batch")
@@ -33,6 +39,9 @@ print("dynamic program:", {n: tuple(out.shape) for n, out in outputs.items()}, "
 assert (  # witness: fixed-batch
     "Guard failed: input.size()[0] == 4" in fixed_result  # torch 2.13
     or "to be equal to 4, but got 5" in fixed_result  # the same check, worded as in older releases
+)
+assert results["check_guards=False"].startswith(  # witness: unguarded-runtime-error
+    "RuntimeError: Expected input at *args[0].shape[0] to be equal to 4, but got 5"
 )
 assert tuple(outputs[5].shape) == (5, 3) and tuple(outputs[16].shape) == (16, 3)
 assert same  # witness: dynamic-batch

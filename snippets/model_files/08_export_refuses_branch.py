@@ -30,6 +30,13 @@ class BufferGate(nn.Module):
         return x
 
 
+class LiteralGate(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.tensor(2.0) > 1:  # a tensor made in forward from a constant: its number is known
+            return x * 2
+        return x
+
+
 class SizeGate(nn.Module):
     def __init__(self, threshold: int, compare=operator.gt) -> None:
         super().__init__()
@@ -62,6 +69,8 @@ error_message = export_result(ValueGate(), x)
 print("branch on values:", error_message)
 buffer_message = export_result(BufferGate().to(device), x)  # a constant, but a tensor
 print("branch on a buffer:", buffer_message)
+literal_program = torch.export.export(LiteralGate(), (x,))  # the branch is decided while tracing
+print("branch on a tensor made in forward: exported, with", operations(literal_program)[-1])
 
 # A fixed size: export knows it, takes the branch and records only that one.
 size_program = torch.export.export(SizeGate(1), (x,))
@@ -94,6 +103,7 @@ for test, outcome in outcomes.items():
 
 assert error_message.startswith("Could not guard on data-dependent expression")  # witness: refused
 assert buffer_message.startswith("Could not guard on data-dependent")  # witness: buffer-refused
+assert operations(literal_program)[-1] == "aten.mul.Tensor"  # witness: literal-exports
 assert operations(size_program) == ["aten.mul.Tensor"]  # witness: size-branch-resolved
 assert constraint_error.startswith("Constraints violated (batch)")  # witness: dynamic-size-refused
 assert (  # witness: zero-one-baked-in

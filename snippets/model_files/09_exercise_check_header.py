@@ -1,4 +1,4 @@
-"""Exercise: check that a safetensors file fits a model, reading only its header."""
+"""Exercise: check that a safetensors file fits a model, without copying its tensors."""
 
 import copy
 import tempfile
@@ -8,6 +8,15 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+
+def converts(source: torch.dtype, target: torch.dtype) -> bool:
+    """Whether copy_, which load_state_dict uses, converts `source` to `target` (one element)."""
+    try:
+        torch.zeros(1, dtype=target).copy_(torch.zeros(1, dtype=source))
+    except NotImplementedError:  # float4_e2m1fn_x2, to or from any other dtype
+        return False
+    return True
 
 
 def check(path: Path, model: nn.Module) -> tuple[list[str], list[str]]:
@@ -23,6 +32,8 @@ def check(path: Path, model: nn.Module) -> tuple[list[str], list[str]]:
             shape, dtype = tuple(found.shape), found.dtype  # as load_file would give them
             if shape != tuple(expected[name].shape):
                 problems.append(f"{name}: shape {shape}, expected {tuple(expected[name].shape)}")
+            elif dtype != expected[name].dtype and not converts(dtype, expected[name].dtype):
+                problems.append(f"{name}: {dtype} cannot be copied into {expected[name].dtype}")
             elif dtype != expected[name].dtype:
                 converted.append(f"{name}: {dtype} -> {expected[name].dtype}")
     return problems, converted
@@ -37,6 +48,9 @@ wide = copy.deepcopy(model).double()  # float64 weights, bool mask
 packed = nn.Module()  # 4-bit numbers two to a byte, and 8-bit scales: dtypes of quantized models
 packed.register_buffer("values", torch.zeros(4, 3, dtype=torch.float4_e2m1fn_x2))
 packed.register_buffer("scales", torch.zeros(4, dtype=torch.float8_e8m0fnu))
+unpacked = nn.Module()  # the same buffers as plain bytes and float32 scales
+unpacked.register_buffer("values", torch.zeros(4, 3, dtype=torch.uint8))
+unpacked.register_buffer("scales", torch.zeros(4))
 
 with tempfile.TemporaryDirectory() as folder:
     sources = {"good": model, "other": other, "half": half, "wide": wide, "packed": packed}
@@ -48,6 +62,12 @@ with tempfile.TemporaryDirectory() as folder:
     halved = check(files["half"], model)
     wide_fits = check(files["wide"], wide)
     packed_fits = check(files["packed"], packed)
+    packed_into_unpacked = check(files["packed"], unpacked)
+    try:  # what a strict load of that file does
+        unpacked.load_state_dict(load_file(files["packed"]))
+        unpacked_load = "loaded"
+    except RuntimeError as error:
+        unpacked_load = f"RuntimeError: {error}"
     with safe_open(files["packed"], framework="pt") as file:  # what the header itself says
         slices = {name: file.get_slice(name) for name in ("scales", "values")}
         header_entries = {n: (h.get_dtype(), h.get_shape()) for n, h in slices.items()}
@@ -63,6 +83,9 @@ print("other file:", bad)
 print("float16 file:", halved)
 print("float64 file into a float64 model:", wide_fits)
 print("float4 and float8 buffers:", packed_fits, "| the header says", header_entries)
+print("the same file into uint8 and float32 buffers:", packed_into_unpacked)
+float4_refused = "not implemented for" in unpacked_load and "Float4_e2m1fn_x2" in unpacked_load
+print("its strict load: a RuntimeError, copy_ not implemented for float4:", float4_refused)
 print("strict load of the float16 file:", result, "| weight dtype:", target[0].weight.dtype)
 print("with assign=True:", assigned[0].weight.dtype)
 
@@ -90,6 +113,12 @@ assert halved == (  # witness: dtype-listed
         "2.bias: torch.float16 -> torch.float32",
         "2.weight: torch.float16 -> torch.float32",
     ],
+)
+assert (  # witness: float4-not-converted
+    packed_into_unpacked[0] == ["values: torch.float4_e2m1fn_x2 cannot be copied into torch.uint8"]
+    and packed_into_unpacked[1] == ["scales: torch.float8_e8m0fnu -> torch.float32"]
+    and unpacked_load.startswith("RuntimeError")
+    and float4_refused
 )
 assert (  # witness: dtype-converted-on-load
     result.missing_keys == [] == result.unexpected_keys

@@ -14,7 +14,7 @@ class ValueGate(nn.Module):  # the original: refused by torch.export
         return x
 
 
-class WhereGate(nn.Module):  # both results computed, one chosen per element by a tensor mask
+class WhereGate(nn.Module):  # both results computed, one chosen by a tensor condition
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.where(x.sum() > 0, x * 2, x)
 
@@ -38,6 +38,11 @@ for gate in (WhereGate(), CondGate()):
     print(f"{type(gate).__name__}: {ops}")
 print("agrees with the original:", agrees)
 cond_ops = ops
+branches = {  # the cond operation's two branches: graphs of their own inside the program
+    name: [str(node.target) for node in branch.graph.nodes if node.op == "call_function"]
+    for name, branch in exported.graph_module.named_children()
+}
+print("CondGate's branches:", branches)
 
 
 class AliasGate(nn.Module):  # CondGate with `x` instead of `x.clone()` in the second branch
@@ -53,5 +58,8 @@ except RuntimeError as error:
 print("a branch returning its input:", alias_result)
 
 assert all(agrees.values())  # witness: both-agree
-assert "cond" in cond_ops  # witness: cond-in-graph
+assert "cond" in cond_ops and branches == {  # witness: cond-in-graph
+    "true_graph_0": ["aten.mul.Tensor"],
+    "false_graph_0": ["aten.clone.default"],
+}
 assert "aliasing" in alias_result  # witness: branch-must-not-alias

@@ -31,8 +31,8 @@ def convert(state: dict, path: Path) -> None:
     """Write each storage once; record every other name for it in the metadata."""
     first_name, kept, aliases = {}, {}, {}  # first_name: storage address -> first name seen
     for name in sorted(state):
-        address = state[name].untyped_storage().data_ptr()
-        if address in first_name:
+        address = state[name].untyped_storage().data_ptr()  # 0 for every empty tensor
+        if address in first_name and state[name].numel() > 0:
             aliases[name] = first_name[address]
         else:
             first_name[address] = name
@@ -61,6 +61,10 @@ with tempfile.TemporaryDirectory() as folder:
         stored, metadata = file.keys(), file.metadata()
     restored = TinyLM()
     result = restored.load_state_dict(load_converted(path))  # strict: every name is there
+    empties = {"a.bias": torch.empty(0), "b.weight": torch.empty(3, 0)}  # both at address 0
+    convert(empties, Path(folder) / "empty.safetensors")
+    from_empties = load_converted(Path(folder) / "empty.safetensors")
+    empty_shapes = {name: tuple(from_empties[name].shape) for name in sorted(from_empties)}
 
 tokens = torch.randint(0, 100, (2, 5))
 with torch.no_grad():
@@ -68,8 +72,13 @@ with torch.no_grad():
 print("stored:", stored, "| metadata:", metadata)
 print("strict load:", result, "| tied:", restored.head.weight is restored.embed.weight)
 print("same outputs:", same_outputs)
+print("two empty tensors, converted and loaded:", empty_shapes)
 
 assert shared_on_load  # witness: loaded-shared
 assert stored == ["embed.weight"] and metadata == {"head.weight": "embed.weight"}  # witness: once
 assert result.missing_keys == [] and result.unexpected_keys == []  # witness: strict-load
 assert restored.head.weight is restored.embed.weight and same_outputs  # witness: stays-tied
+assert (  # witness: empty-not-aliased
+    all(tensor.untyped_storage().data_ptr() == 0 for tensor in empties.values())
+    and empty_shapes == {"a.bias": (0,), "b.weight": (3, 0)}
+)
