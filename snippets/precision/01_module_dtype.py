@@ -60,7 +60,8 @@ print(f"1 - {nudge} -> {down}, 1 + {nudge} -> {up}")
 
 
 # Optimizer state belongs to the optimizer, not to the module: .to(dtype) does not cast it.
-def step_after_cast(make_optimizer) -> tuple[torch.dtype, str]:
+def step_after_cast(make_optimizer) -> tuple[torch.dtype, str, bool]:
+    """(state dtype before the step, the step's error, state the same float32 tensor after it)"""
     torch.manual_seed(0)
     layer = nn.Linear(4, 3)
     optimizer = make_optimizer(layer.parameters())
@@ -69,27 +70,36 @@ def step_after_cast(make_optimizer) -> tuple[torch.dtype, str]:
     layer.bfloat16()
     layer(torch.randn(2, 4).bfloat16()).sum().backward()
     state = optimizer.state[layer.weight]
-    state_dtype = (state["exp_avg"] if "exp_avg" in state else state["momentum_buffer"]).dtype
+    key = "exp_avg" if "exp_avg" in state else "momentum_buffer"
+    before = state[key]
     try:
         optimizer.step()
-        return state_dtype, "no error"
-    except RuntimeError as error:
-        return state_dtype, str(error)
+        error = "no error"
+    except RuntimeError as caught:
+        error = str(caught)
+    after = optimizer.state[layer.weight][key]  # read again: did the step replace it?
+    return before.dtype, error, after is before and after.dtype == torch.float32
 
 
-adam_state, adam_error = step_after_cast(lambda p: torch.optim.Adam(p, lr=0.1))
-sgd_state, sgd_error = step_after_cast(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9))
+adam_state, adam_error, _ = step_after_cast(lambda p: torch.optim.Adam(p, lr=0.1))
+sgd_state, sgd_error, sgd_kept = step_after_cast(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9))
 print("Adam after the cast: exp_avg is", adam_state, "| step():", adam_error)
 print("SGD after the cast: momentum_buffer is", sgd_state, "| step():", sgd_error)
+print("SGD's momentum_buffer after that step: the same float32 tensor:", sgd_kept)
 
 # .half() and .bfloat16() convert floating-point tensors only; .to(dtype) converts complex too.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # complex parameters are experimental; casting drops .imag
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")  # complex parameters are experimental; casting drops .imag
     complex_half = nn.Linear(2, 2).to(torch.complex64).half().weight.dtype
     complex_bf16 = nn.Linear(2, 2).to(torch.complex64).bfloat16().weight.dtype
+    imag_warnings_before = sum("discards the imaginary part" in str(w.message) for w in caught)
     complex_to = nn.Linear(2, 2).to(torch.complex64).to(torch.float16).weight.dtype
+imag_warnings = [
+    str(w.message).split(" (")[0] for w in caught if "discards the imaginary part" in str(w.message)
+]
 print("complex64 layer: .half() ->", complex_half, "| .bfloat16() ->", complex_bf16)
 print("complex64 layer: .to(torch.float16) ->", complex_to)
+print("    warning:", imag_warnings[0])
 
 # Module.to accepts only floating-point (and complex) dtypes.
 try:
@@ -111,7 +121,10 @@ assert output_dtype == torch.bfloat16
 assert weight_one.item() == 1.0  # witness: update-lost
 assert gap_below / 2 < nudge < gap_above / 2 and down < 1.0 == up  # witness: update-direction
 assert adam_state == torch.float32 and "expected dtype" in adam_error  # witness: adam-fails
-assert sgd_state == torch.float32 and sgd_error == "no error"  # witness: momentum-stays-float32
+assert (
+    sgd_state == torch.float32 and sgd_error == "no error" and sgd_kept
+)  # witness: momentum-stays-float32
 assert complex_half == complex_bf16 == torch.complex64  # witness: complex-half
 assert complex_to == torch.float16  # witness: complex-to
+assert imag_warnings_before == 0 and len(imag_warnings) >= 1  # witness: complex-to-warns
 assert int_error.startswith("nn.Module.to only accepts floating point")  # witness: int-refused

@@ -19,6 +19,7 @@ def output_dtypes(device_type: str, dtype: torch.dtype, x: torch.Tensor) -> dict
             "linear": h,
             "x @ x.T": x @ x.T,
             "softmax(h)": torch.softmax(h, dim=-1),
+            "softmax(h, dtype)": torch.softmax(h, dim=-1, dtype=dtype),  # an explicit dtype=
             "log_softmax(h)": torch.log_softmax(h, dim=-1),
             "h.sum()": h.sum(),
             "layer_norm(h)": norm(h),
@@ -85,6 +86,25 @@ print("index_copy(float32, bfloat16 source) outside autocast:", index_copy_error
 print("cat and stack of float32 and bfloat16 outside autocast:", joined_dtypes)
 print("torch.dot(bfloat16, float32) under CPU autocast:", dot_error)
 
+# The promote list knows float32 and the autocast dtype only: float64 is left as it is, and the
+# other 16-bit dtype is an error, even where both tensors have it.
+x_double, x_half = x.double(), x.half()
+stack_outside = torch.stack([x_half, x_half]).dtype
+with torch.autocast("cpu", dtype=torch.bfloat16):
+    try:
+        torch.stack([x_half, x_half])
+        stack_error = "no error"
+    except RuntimeError as error:
+        stack_error = str(error)
+    try:
+        torch.index_copy(x_double, 0, torch.tensor([0, 2]), h_low[:2])
+        double_error = "no error"
+    except RuntimeError as error:
+        double_error = str(error)
+print("stack of two float16 tensors: outside autocast", stack_outside, "| under CPU autocast:")
+print("    " + stack_error)
+print("index_copy(float64, bfloat16 source) under CPU autocast:", double_error.split(",")[0])
+
 # TF32 (CUDA only) is set elsewhere: cuDNN convolutions and RNNs allow it by default.
 conv_precision = torch.backends.cudnn.conv.fp32_precision
 rnn_precision = torch.backends.cudnn.rnn.fp32_precision
@@ -122,6 +142,10 @@ assert joined_dtypes == {torch.float32}  # witness: cat-promotes-anyway
 assert on_cpu["index_copy(x, h)"] == "float32" and (
     "expected to have the same dtype" in index_copy_error
 )  # witness: cpu-promotes-index-copy
+assert (
+    stack_outside == torch.float16 and "Unexpected floating ScalarType" in stack_error
+)  # witness: promote-refuses-float16
+assert "expected to have the same dtype" in double_error  # witness: promote-skips-float64
 assert on_cpu["cross_entropy(h)"] == "float32"  # witness: cpu-loss-float32
 assert conv_precision == rnn_precision == "tf32"  # witness: cudnn-tf32-defaults
 assert out.dtype == torch.bfloat16
@@ -144,6 +168,9 @@ if device.type == "cuda":
         assert all(on_cuda[name] == short for name in lowered)  # witness: cuda-lowers-matmul
         # CUDA's list runs softmax, log_softmax, sum and layer_norm in float32.
         assert all(on_cuda[name] == "float32" for name in follows_input)  # witness: cuda-float32
+        # softmax, log_softmax and sum get float32 as their dtype= argument, not as a cast of
+        # their inputs, so a dtype= given by the caller wins.
+        assert on_cuda["softmax(h, dtype)"] == short  # witness: cuda-explicit-dtype-wins
         # CUDA's "promote" list casts dot's inputs to the widest of their dtypes; it has no
         # index_copy, which therefore refuses two dtypes as it does outside autocast.
         assert on_cuda["dot(h[0], x[0])"] == "float32"  # witness: cuda-promotes-dot

@@ -34,6 +34,13 @@ mean_element_error = element_errors.abs().mean().item()
 print(f"error of a log-probability: {mean_element_error:.1e} on average, {element_error:.1e} max")
 print(f"error of the bfloat16 mean before its final rounding: {before_rounding_error:.1e}")
 print(f"float32 mean of the log-probabilities, rounded to bfloat16: {rounded_float32_mean}")
+# The same test on the first n log-probabilities, for every n: the bfloat16 mean is always the
+# float32 mean rounded once, while rounding the sum to bfloat16 before dividing would differ.
+prefixes = [picked[:n] for n in range(1, len(picked) + 1)]
+rounded_once = sum(bool(p.mean() == p.float().mean().bfloat16()) for p in prefixes)
+twice_differs = sum(bool(p.sum() / p.numel() != p.float().mean().bfloat16()) for p in prefixes)
+print(f"means of the first n, n = 1..{len(prefixes)}: {rounded_once} are the float32 mean rounded")
+print(f"    once; summing in bfloat16 and then dividing would change {twice_differs} of them")
 
 # A bfloat16 scalar has few values to take: near the loss, neighbours are this far apart.
 loss_bf16 = outside_loss.detach().bfloat16()
@@ -52,7 +59,9 @@ print("gradients reach the float32 parameters as", grad_dtype)
 assert library_loss.dtype == outside_loss.dtype == torch.float32  # witness: float32-loss
 assert hand_loss.dtype == torch.bfloat16  # witness: hand-loss-bfloat16
 assert hand_error > 100 * outside_error  # witness: hand-loss-less-accurate
-assert hand_loss.item() == rounded_float32_mean  # witness: hand-loss-is-rounded-mean
+assert (
+    hand_loss.item() == rounded_float32_mean and rounded_once == len(prefixes) and twice_differs > 0
+)  # witness: hand-loss-is-rounded-mean
 assert hand_error <= half_spacing + before_rounding_error + 1e-6  # rounding to nearest
 assert abs(element_errors.mean().item()) < mean_element_error / 4  # witness: errors-cancel-in-mean
 assert spacing == 2**-6 and distinct_in_bf16 == 1  # witness: coarse-scalar

@@ -30,6 +30,19 @@ for value, rounded in zip(ends.tolist(), ends_in_bfloat16.tolist(), strict=True)
 for value, rounded in zip(around_half_smallest.tolist(), half_smallest_in_bfloat16, strict=True):
     print(f"float32 {value:.3g} -> bfloat16 {rounded:.3g}")
 
+# Unless the CPU flushes subnormal numbers to zero: then everything below the smallest normal
+# number is 0, whether it is converted or computed.
+subnormals = torch.tensor([1e-39, 1e-38])  # float32, below the smallest normal number
+subnormals_in_bfloat16 = subnormals.bfloat16()  # nonzero, as above
+flush_supported = torch.set_flush_denormal(True)  # False where the CPU cannot flush
+try:
+    flushed_cast = subnormals.bfloat16().tolist()
+    flushed_product = (subnormals_in_bfloat16 * 1).tolist()
+finally:
+    torch.set_flush_denormal(False)  # back to the default
+print(f"set_flush_denormal(True) supported: {flush_supported}; then 1e-39 and 1e-38 in bfloat16:")
+print(f"    cast {flushed_cast}, bfloat16 value times 1 {flushed_product}")
+
 # One tiny gradient value, rounded to each dtype.
 tiny = torch.tensor(1e-8)
 in_float16 = tiny.half().item()
@@ -82,6 +95,9 @@ assert (
     and ends_in_bfloat16[3] == 0
 )  # witness: bf16-loses-ends
 assert half_smallest_in_bfloat16 == [0.0, bfloat16_smallest]  # witness: bf16-zero-below
+assert subnormals_in_bfloat16.count_nonzero() == 2 and subnormals.max() < bfloat16_smallest_normal
+if flush_supported:
+    assert flushed_cast == flushed_product == [0.0, 0.0]  # witness: flush-denormal-zeroes
 assert in_bfloat16 != 0.0 and (float16_bits, bfloat16_bits) == (10, 7)
 assert plain.count_nonzero() == 0  # witness: zero-gradients
 assert scaled.count_nonzero() == scaled.numel()  # witness: scaler-rescues

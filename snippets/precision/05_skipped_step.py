@@ -76,6 +76,26 @@ except ValueError as error:
     half_error = str(error)
 print("GradScaler with float16 parameters:", half_error)
 
+
+# The refusal is a check on the non-fused path only: a fused optimizer, or bfloat16 gradients,
+# pass (the fused step here overflows, and is skipped).
+def scaled_step(dtype: torch.dtype, fused: bool) -> str:
+    """One scaled step of a model cast to dtype: the error, or "no error"."""
+    cast_model = nn.Linear(4, 1).to(dtype)
+    cast_optimizer = torch.optim.SGD(cast_model.parameters(), lr=0.01, fused=fused)
+    cast_scaler = torch.amp.GradScaler("cpu")
+    cast_scaler.scale(cast_model(x.to(dtype)).float().sum()).backward()
+    try:
+        cast_scaler.step(cast_optimizer)
+    except ValueError as error:
+        return str(error)
+    return "no error"
+
+
+half_fused_error = scaled_step(torch.float16, fused=True)
+bf16_error = scaled_step(torch.bfloat16, fused=False)
+print("float16 parameters, fused SGD:", half_fused_error, "| bfloat16, plain SGD:", bf16_error)
+
 # Without a device type GradScaler means "cuda"; where CUDA is missing it switches itself off.
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
@@ -85,11 +105,39 @@ default_growth_interval = scaler.get_growth_interval()  # clean steps before the
 where = "cuda" if torch.cuda.is_available() else "cpu"
 unchanged_loss = default_scaler.scale(torch.tensor(2.0, device=where)).item()
 print("GradScaler() enabled:", default_enabled, "| scale(2.0) returns", unchanged_loss)
-for warning in caught:
-    print("warning:", warning.message)
+default_device = default_scaler._device  # the device type it was made for
+print("GradScaler() is for", default_device)
+default_warnings = [str(warning.message) for warning in caught]
+for warning in default_warnings:
+    print("warning:", warning)
 
-# 65536, the default initial scale, is above float16's largest value, 65504.
-assert first_scale == 2.0**16 > torch.finfo(torch.float16).max  # witness: scale-overflows
+# The older names still build the same objects, and warn that they are deprecated.
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    old_scaler = torch.cuda.amp.GradScaler()
+    old_autocast = torch.cuda.amp.autocast()
+deprecated = [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
+for warning in deprecated:
+    print("warning:", warning)
+old_still_work = isinstance(old_scaler, torch.amp.GradScaler) and isinstance(
+    old_autocast, torch.amp.autocast
+)
+
+# float16 rounds a number to inf from its largest value plus half a step up: 65504 + 16.
+float16_max = torch.finfo(torch.float16).max
+largest = torch.tensor(float16_max, dtype=torch.float16)
+top_step = (largest - torch.nextafter(largest, torch.zeros_like(largest))).item()  # 32
+overflow_threshold = float16_max + top_step / 2
+below_threshold = torch.nextafter(torch.tensor(overflow_threshold), torch.tensor(0.0))  # float32
+print(f"in float16: {below_threshold.item()} -> {below_threshold.half().item()}, ", end="")
+print(f"{overflow_threshold:g} -> {torch.tensor(overflow_threshold).half().item()}")
+
+assert (
+    torch.tensor(first_scale).half().isinf()
+    and torch.tensor(overflow_threshold).half().isinf()
+    and below_threshold.half().isfinite()
+    and overflow_threshold <= first_scale
+)  # witness: scale-overflows
 assert not first_finite and stepped == [1, 2]  # witness: step-skipped
 assert not first_changed
 assert scale_after_first == first_scale / 2  # witness: scale-halved
@@ -99,7 +147,15 @@ assert default_growth_interval == 2000
 assert fused == (False, True, False)  # witness: fused-skips-inside
 assert wide == (True, True, True)  # witness: mean-loss-fits
 assert half_error.startswith("Attempting to unscale FP16 gradients")  # witness: half-refused
+assert half_fused_error == bf16_error == "no error"  # witness: fused-and-bf16-pass
+assert default_device == "cuda"  # witness: default-device-cuda
 if torch.cuda.is_available():
     assert default_enabled and unchanged_loss == 2.0**17
 else:
-    assert not default_enabled and unchanged_loss == 2.0  # witness: default-is-cuda
+    assert (
+        not default_enabled
+        and unchanged_loss == 2.0
+        and any("CUDA is not available" in warning for warning in default_warnings)
+    )  # witness: default-is-cuda
+all_deprecated = len(deprecated) == 2 and all("is deprecated" in w for w in deprecated)
+assert old_still_work and all_deprecated  # witness: old-names-deprecated

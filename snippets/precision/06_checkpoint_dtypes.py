@@ -28,15 +28,27 @@ print("default load:     0.weight is", copied_dtype)
 
 # assign=True: new Parameters around the checkpoint's tensors, sharing memory, dtype and all.
 assigned = make_model().bfloat16()
+old_weight = assigned[0].weight
 assigned.load_state_dict(checkpoint, assign=True)
 assigned_dtype = assigned[0].weight.dtype
 assigned_weight = assigned[0].weight
-new_parameter = (
-    isinstance(assigned_weight, nn.Parameter) and assigned_weight is not checkpoint["0.weight"]
-)
+new_parameter = isinstance(assigned_weight, nn.Parameter) and assigned_weight is not old_weight
 shares_memory = assigned_weight.data_ptr() == checkpoint["0.weight"].data_ptr()
 print("assign=True load: 0.weight is", assigned_dtype, "| a new Parameter:", new_parameter)
 print("    sharing the checkpoint tensor's memory:", shares_memory)
+
+# A global switch changes this: with the swap flag, load_state_dict swaps the contents into
+# the model's own Parameter objects (torch.utils.swap_tensors).
+swap_before = torch.__future__.get_swap_module_params_on_conversion()
+torch.__future__.set_swap_module_params_on_conversion(True)
+try:
+    swapped = make_model().bfloat16()
+    swapped_old = swapped[0].weight
+    swapped.load_state_dict(checkpoint, assign=True)
+finally:
+    torch.__future__.set_swap_module_params_on_conversion(swap_before)
+swap_keeps = swapped[0].weight is swapped_old and swapped_old.dtype == torch.float32
+print("with the swap flag: the same Parameter object, now float32:", swap_keeps)
 
 # A low-precision copy for inference: cast the floating tensors, keep the integer ones.
 low = {k: v.bfloat16() if v.is_floating_point() else v for k, v in checkpoint.items()}
@@ -54,6 +66,7 @@ assert copied_dtype == torch.bfloat16 and rounded_on_load  # witness: copy-keeps
 assert (
     assigned_dtype == torch.float32 and new_parameter and shares_memory
 )  # witness: assign-takes-dtype
+assert swap_keeps  # witness: swap-keeps-parameter
 assert low["1.num_batches_tracked"].dtype == torch.int64
 assert 0.49 < size_ratio < 0.52  # witness: size-halves
 assert relative <= half_eps  # witness: rounding-bound

@@ -12,6 +12,12 @@ documented = {
     torch.float32: (1.3e-6, 1e-5),
     torch.float64: (1e-7, 1e-7),
 }
+float16_rtol, float16_atol = documented[torch.float16]
+bfloat16_rtol, bfloat16_atol = documented[torch.bfloat16]
+float32_rtol, float32_atol = documented[torch.float32]
+float64_rtol, float64_atol = documented[torch.float64]
+# The defaults assert_close uses, read from its source (torch/testing/_comparison.py).
+in_source = {dtype: torch.testing._comparison.default_tolerances(dtype) for dtype in documented}
 
 
 def mismatch_report(actual: torch.Tensor, expected: torch.Tensor, **options) -> str:
@@ -27,7 +33,7 @@ def is_close(actual: torch.Tensor, expected: torch.Tensor, **options) -> bool:
     return mismatch_report(actual, expected, **options) == ""
 
 
-# Near 1, neighbouring numbers are eps apart. With |actual - 1| <= atol + rtol * 1, the
+# Just above 1, neighbouring numbers are eps apart. With |actual - 1| <= atol + rtol * 1, the
 # defaults accept a whole number of such steps, and must reject one more.
 accepted_steps = {}
 for dtype, (rtol, atol) in documented.items():
@@ -98,6 +104,7 @@ catches_a_real_error = not is_close(perturbed, in_float32, **honest)
 print("default bfloat16 tolerances:", defaults_pass, "| rtol 2 eps, atol eps x scale:", honest_pass)
 print("the same, with one output off by 3% of the scale:", not catches_a_real_error)
 
+assert in_source == documented  # witness: table-is-torchs
 assert float32_error < 1e-6
 assert not defaults_pass and failing_count > 0  # witness: defaults-fail
 assert f"Mismatched elements: {failing_count} / {output_count}" in report and (

@@ -19,6 +19,10 @@ state = trained.state_dict()
 
 at_256 = torch.tensor(256.0, dtype=torch.bfloat16)
 spacing_above_256 = (torch.nextafter(at_256, at_256 + 10) - at_256).item()  # bfloat16 grid
+# 257 and 259 lie halfway between two neighbours; a tie goes to the one whose last mantissa
+# bit is 0 (256 = 1.0000000 x 2**8, 260 = 1.0000010 x 2**8), so one rounds down, one up.
+ties = torch.tensor([257.0, 259.0]).bfloat16().tolist()
+print("257 and 259 in bfloat16:", ties)
 naive = {name: value.to(torch.bfloat16) for name, value in state.items()}
 safe = to_low_precision(state)
 print("naive cast: num_batches_tracked =", naive["num_batches_tracked"])
@@ -46,7 +50,8 @@ counted = model.num_batches_tracked.item()
 print("safe copy, assign=True: after one more batch it reads", counted)
 
 assert spacing_above_256 == 2.0
-assert naive["num_batches_tracked"].item() == 256  # witness: naive-rounds-count
+naive_count = naive["num_batches_tracked"].item()
+assert naive_count == 256 and ties == [256, 260]  # witness: naive-rounds-count
 assert copied_count.dtype == torch.int64 and copied_count.item() == 256  # witness: copy-off
 assert counter_dtype == torch.bfloat16 and stalled_at == 256  # witness: counter-stalls
 assert safe["num_batches_tracked"].dtype == torch.int64 and counted == 258  # witness: safe-counts
