@@ -88,12 +88,17 @@ print("SGD after the cast: momentum_buffer is", sgd_state, "| step():", sgd_erro
 print("SGD's momentum_buffer after that step: the same float32 tensor:", sgd_kept)
 
 # .half() and .bfloat16() convert floating-point tensors only; .to(dtype) converts complex too.
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")  # complex parameters are experimental; casting drops .imag
-    complex_half = nn.Linear(2, 2).to(torch.complex64).half().weight.dtype
-    complex_bf16 = nn.Linear(2, 2).to(torch.complex64).bfloat16().weight.dtype
-    imag_warnings_before = sum("discards the imaginary part" in str(w.message) for w in caught)
-    complex_to = nn.Linear(2, 2).to(torch.complex64).to(torch.float16).weight.dtype
+warned_always = torch.is_warn_always_enabled()
+torch.set_warn_always(True)  # PyTorch warns of this once per process: here, whatever ran before
+try:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # complex parameters are experimental; casting drops .imag
+        complex_half = nn.Linear(2, 2).to(torch.complex64).half().weight.dtype
+        complex_bf16 = nn.Linear(2, 2).to(torch.complex64).bfloat16().weight.dtype
+        imag_warnings_before = sum("discards the imaginary part" in str(w.message) for w in caught)
+        complex_to = nn.Linear(2, 2).to(torch.complex64).to(torch.float16).weight.dtype
+finally:
+    torch.set_warn_always(warned_always)
 imag_warnings = [
     str(w.message).split(" (")[0] for w in caught if "discards the imaginary part" in str(w.message)
 ]
