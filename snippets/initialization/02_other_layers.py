@@ -62,8 +62,13 @@ only_normalizes = torch.allclose(layer_norm(x), nn.functional.layer_norm(x, (64,
 print("both outputs equal plain normalization, without scale and shift:", only_normalizes)
 # That is in training mode. In eval mode BatchNorm1d uses its running statistics, which start at
 # mean 0 and variance 1: a fresh one divides its input by sqrt(1 + eps) and normalizes nothing.
+# The factor, 1 - 5e-6 for the default eps = 1e-5, is below allclose's default tolerance, so
+# compare with a relative tolerance of 1e-6: it accepts the division and rejects no division.
 fresh_eval = nn.BatchNorm1d(64).eval()
-eval_passes_through = torch.allclose(fresh_eval(x), x / math.sqrt(1 + fresh_eval.eps))
+eval_out = fresh_eval(x)
+eval_passes_through = torch.allclose(
+    eval_out, x / math.sqrt(1 + fresh_eval.eps), rtol=1e-6, atol=0
+) and not torch.allclose(eval_out, x, rtol=1e-6, atol=0)
 print("a fresh BatchNorm1d in eval mode returns x / sqrt(1 + eps):", eval_passes_through)
 
 # One exception in the embedding table: the row at padding_idx, if given, starts at zero.

@@ -4,6 +4,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
 torch.manual_seed(0)
@@ -81,8 +82,9 @@ print(
     layer.weight.requires_grad,
 )
 
-# On a parametrized layer, layer.weight is computed from the stored tensors on every access:
-# it is not a Parameter, and nn.init writes into a temporary result. Nothing changes, no error.
+# On a parametrized layer, layer.weight is computed from the stored tensors on every access. With
+# weight_norm that is a new tensor: it is not a Parameter, and nn.init writes into a temporary
+# result. Nothing changes, no error.
 normed = weight_norm(nn.Linear(4, 3))
 stored_before = [p.detach().clone() for p in normed.parameters()]
 nn.init.zeros_(normed.weight)
@@ -92,6 +94,20 @@ parametrized_unchanged = not isinstance(normed.weight, nn.Parameter) and all(
 parametrized_unchanged &= bool(normed.weight.ne(0).any())
 print("weight_norm layer: zeros_(layer.weight) changed nothing:", parametrized_unchanged)
 
+
+# A parametrization that returns a view of the stored tensor (here its transpose) computes no new
+# tensor: nn.init writes through the view into the stored parameter.
+class Transposed(nn.Module):
+    def forward(self, stored: torch.Tensor) -> torch.Tensor:
+        return stored.T
+
+
+viewed = nn.Linear(4, 4)
+parametrize.register_parametrization(viewed, "weight", Transposed())
+nn.init.zeros_(viewed.weight)
+view_written_through = bool(torch.all(viewed.parametrizations.weight.original == 0))
+print("transposed view: zeros_(layer.weight) zeroed the stored weight:", view_written_through)
+
 assert returned is layer.weight  # witness: fills-in-place-and-returns
 assert siblings_in_place  # witness: siblings-in-place
 assert (
@@ -100,6 +116,7 @@ assert (
     and orthogonal_errors[2].startswith("RuntimeError: view size is not compatible")
 )  # witness: orthogonal-needs-float-matrix
 assert parametrized_unchanged  # witness: parametrized-weight-untouched
+assert view_written_through  # witness: view-parametrization-written-through
 assert math.isclose(normal_std, 0.01, rel_tol=0.02)
 assert math.isclose(xavier_bound, math.sqrt(6 / 320))
 assert 0.99 * xavier_bound < xavier_max <= xavier_bound

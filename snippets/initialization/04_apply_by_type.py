@@ -91,9 +91,12 @@ print("after reset_parameters, the same weights as a freshly built MLP:", defaul
 torch.manual_seed(0)
 built_first, built_second = nn.Linear(4, 4), nn.Linear(4, 4)
 first_drawn = built_first.weight.detach().clone()
+second_drawn = built_second.weight.detach().clone()
 torch.manual_seed(0)
 nn.Sequential(built_second, built_first).apply(reset)
-reset_follows_order = torch.equal(built_second.weight, first_drawn)
+reset_follows_order = torch.equal(built_second.weight, first_drawn) and torch.equal(
+    built_first.weight, second_drawn
+)
 print("registered in the other order, after apply(reset): weights swapped:", reset_follows_order)
 
 # That works for this MLP, not for every model. MultiheadAttention initializes in_proj_weight in
@@ -111,21 +114,32 @@ reset_max = linear1.weight.abs().max().item()
 print("after apply(reset): MultiheadAttention.in_proj_weight untouched:", in_proj_untouched)
 print(f"after apply(reset): Transformer linear1 largest |w| {xavier_max:.2f} -> {reset_max:.2f}")
 
-# apply calls fn once for every path from the model down to a module (children() lists a child
-# once per parent): a module shared by two parents gets it twice, and so does one whose single
-# parent is shared, while modules() yields each once. Wrong for fn that scales.
+# apply recurses through children(), which lists a child once per parent even when the parent
+# holds it twice. So fn runs once per distinct parent-child link on the way down: twice for a
+# module held by two different parents, or by a parent that two different modules hold; once for
+# a module one parent holds twice. modules() yields each once. Wrong for fn that scales.
+
+
+def count_calls(model: nn.Module, target: nn.Module) -> int:
+    calls = []
+    model.apply(lambda m: calls.append(m) if m is target else None)
+    return len(calls)
+
+
 shared = nn.Linear(4, 4)
 twice = nn.Sequential(nn.Sequential(shared), nn.Sequential(shared))
-calls = []
-twice.apply(lambda m: calls.append(m) if m is shared else None)
-shared_calls = len(calls)
+shared_calls = count_calls(twice, shared)
 shared_in_modules = sum(m is shared for m in twice.modules())
 print(f"shared layer: fn called {shared_calls} times, modules() yields it {shared_in_modules} time")
 block = nn.Sequential(nn.Linear(4, 4))  # one parent for its layer, but used in two places
-nested = nn.Sequential(nn.Sequential(block), nn.Sequential(block))
-nested_calls = []
-nested.apply(lambda m: nested_calls.append(m) if m is block[0] else None)
-print(f"layer in a shared block: fn called {len(nested_calls)} times")
+nested_calls = count_calls(nn.Sequential(nn.Sequential(block), nn.Sequential(block)), block[0])
+print(f"layer in a block that two parents hold: fn called {nested_calls} times")
+repeated_calls = count_calls(nn.Sequential(shared, shared), shared)
+repeated_block_calls = count_calls(nn.Sequential(block, block), block[0])
+print(
+    f"held twice by one parent: fn called {repeated_calls} time; "
+    f"layer in a block held twice by one parent: {repeated_block_calls} time"
+)
 
 
 # An initializer that draws does so at every call: twice for the shared layer, which shifts
@@ -167,6 +181,7 @@ assert reset_follows_order  # witness: reset-follows-visit-order
 assert in_proj_untouched  # witness: mha-in-proj-not-reset
 assert xavier_max > 0.25 >= reset_max  # witness: transformer-own-scheme
 assert (
-    shared_calls == 2 and shared_in_modules == 1 and len(nested_calls) == 2
+    shared_calls == 2 and shared_in_modules == 1 and nested_calls == 2
 )  # witness: shared-module-twice
+assert repeated_calls == 1 and repeated_block_calls == 1  # witness: same-parent-twice-once
 assert apply_draws_twice and apply_shifts_stream  # witness: shared-random-draws-twice

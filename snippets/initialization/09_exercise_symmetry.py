@@ -56,12 +56,16 @@ constant_model.to(device)
 random_model.to(device)
 
 # Equal units get equal gradients: every row of the first layer's gradient is the same, up to
-# rounding: the rows differ by no more than the rounding error of a sum of 64 products.
-nn.functional.mse_loss(constant_model(X), y).backward()
+# rounding. Each entry is a sum of 64 products (the gradient at the layer's output times the
+# input), and such a sum is off by at most about 64 * eps * (the sum of the products' sizes).
+hidden = constant_model[0](X)
+hidden.retain_grad()
+nn.functional.mse_loss(constant_model[2](constant_model[1](hidden)), y).backward()
 first_gradient = constant_model[0].weight.grad
 equal_gradients = torch.allclose(first_gradient, first_gradient[0].expand_as(first_gradient))
 gradient_rows_gap = (first_gradient - first_gradient[0]).abs().max().item()
-rounding_bound = len(X) * torch.finfo(torch.float32).eps * first_gradient.abs().max().item()
+product_sizes = hidden.grad.abs().T @ X.abs()  # per entry: the sum of |product| over the 64 rows
+rounding_bound = len(X) * torch.finfo(torch.float32).eps * product_sizes.max().item()
 constant_model.zero_grad()
 constant_loss = train(constant_model)
 random_loss = train(random_model)
