@@ -24,7 +24,13 @@ env | grep -E '^(TORCH_ALLOW_TF32|NVIDIA_TF32|CUBLAS_WORKSPACE)' || true
 unset TORCH_ALLOW_TF32_CUBLAS_OVERRIDE
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name(0))"
-python3 -m pytest -p no:cacheprovider -n 0 --ignore=tests/test_browser.py --ignore=tests/test_style.py "${strict[@]}" "$@" 2>&1 | tee "${OUT:-/tmp}/gpu-pytest.log"
+# One line per test as it ends (-v), so that a run stopped early still names what failed; and a
+# limit (GPU_SUITE_SECONDS) after which pytest is interrupted, as Ctrl-C does, and prints its
+# summary of the failures so far, inside the device session's time. Pass -m cuda to run only the
+# CUDA cases (the CPU ones run in CI), and -n N to spread them over the machine's cores.
+timeout --signal=INT --kill-after=30 "${GPU_SUITE_SECONDS:-420}" \
+  python3 -m pytest -p no:cacheprovider -n 0 -v -rfE --tb=short --ignore=tests/test_browser.py \
+  --ignore=tests/test_style.py "${strict[@]}" "$@" 2>&1 | tee "${OUT:-/tmp}/gpu-pytest.log"
 status=${PIPESTATUS[0]}
 cp tests/records/gpu-run.json "${OUT:-/tmp}/" 2>/dev/null
 exit "$status"
