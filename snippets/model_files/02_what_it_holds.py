@@ -10,6 +10,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load, load_file, save, save_model
 from torch import nn
 
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
 torch.manual_seed(0)
 model = nn.Linear(3, 2)
 data = save(model.state_dict())
@@ -31,6 +33,16 @@ def refusal(tensors: dict) -> str:
     except (ValueError, KeyError) as error:
         return f"{type(error).__name__}: {error}"
     return "saved"
+
+
+def load_with_header(new_header: dict, data_bytes: bytes) -> str:
+    """Load a file made of this header and these bytes: "loaded", or the loader's error."""
+    text = json.dumps(new_header).encode()
+    try:
+        load(struct.pack("<Q", len(text)) + text + data_bytes)
+    except SafetensorError as error:
+        return f"SafetensorError: {error}"
+    return "loaded"
 
 
 # Anything that is not a tensor has no place in the file: save() refuses it.
@@ -75,7 +87,19 @@ packed = load(save({"every_other": big[::2].contiguous()}))["every_other"]
 conjugated = torch.tensor([1 + 2j, 3 - 4j], dtype=torch.complex64).conj()  # memory: 1+2j, 3-4j
 conj_saved = load(save({"z": conjugated}))["z"]
 conj_resolved = load(save({"z": conjugated.resolve_conj()}))["z"]
-print(f"{conjugated} saved as {conj_saved}, after resolve_conj() as {conj_resolved}")
+conj_cloned = load(save({"z": conjugated.clone()}))["z"]
+print(f"{conjugated} saved as {conj_saved}, after resolve_conj() or clone() as {conj_resolved}")
+# The imaginary part of one of its numbers: a lazily negated view, contiguous too.
+negated = conjugated[:1].imag  # value -2, memory 2
+neg_saved = load(save({"y": negated}))["y"]
+neg_after_resolve_conj = load(save({"y": negated.resolve_conj()}))["y"]
+neg_cloned = load(save({"y": negated.clone()}))["y"]
+print(f"{negated} saved as {neg_saved}, after resolve_conj() as {neg_after_resolve_conj},", end=" ")
+print(f"after clone() as {neg_cloned}")
+if device.type == "cuda":  # save() first copies a GPU tensor to the CPU, and that copy conjugates
+    on_gpu = torch.tensor([1 + 2j, 3 - 4j], dtype=torch.complex64).to(device).conj()
+    gpu_conj_saved = load(save({"z": on_gpu}))["z"]
+    print(f"the same conj() view on {device}: saved as {gpu_conj_saved}")
 
 # A channels_last convolution: its weight fills its own memory, but not in row-major order.
 conv = torch.nn.Conv2d(3, 4, kernel_size=3).to(memory_format=torch.channels_last)
@@ -92,17 +116,17 @@ with tempfile.TemporaryDirectory() as folder:
 print("channels_last conv: save()", conv_error.split(":")[0], "| save_model() saved it")
 
 # Two names on the same bytes: the header can write it, but the loader refuses such a file.
+tensor_bytes = data[8 + header_length :]
+unchanged = load_with_header(header, tensor_bytes)  # the same header, written again: it loads
 shared = dict(header)  # the Linear's two entries, and a third on the weight's bytes
 shared["alias"] = header["weight"]
-shared_text = json.dumps(shared).encode()
-shared_bytes = struct.pack("<Q", len(shared_text)) + shared_text + data[8 + header_length :]
-try:
-    load(shared_bytes)
-    shared_error = "loaded"
-except SafetensorError as error:
-    shared_error = f"SafetensorError: {error}"
+shared_error = load_with_header(shared, tensor_bytes)
 # The message names one of the two, whichever the loader checks second: print up to the name.
 print("a header with two names on one range of bytes:", shared_error.split(" for tensor")[0])
+# Nor may bytes lie between two tensors: the weight moved 4 bytes on, after 4 unused bytes.
+gap = dict(header, weight=dict(header["weight"], data_offsets=[12, 36]))
+gap_error = load_with_header(gap, tensor_bytes[:8] + bytes(4) + tensor_bytes[8:])
+print("a header with 4 bytes between bias and weight:", gap_error.split(" for tensor")[0])
 
 assert fields == ["data_offsets", "dtype", "shape"]  # witness: header-fields
 assert raw_bytes == element_bytes  # witness: only-tensor-bytes
@@ -144,12 +168,33 @@ assert (  # witness: conj-saved-unconjugated
     and torch.equal(conj_saved, conjugated.conj())  # the memory, not the values 1-2j, 3+4j
     and torch.equal(conj_resolved, conjugated)
 )
+assert (  # witness: neg-saved-unnegated
+    negated.is_contiguous()
+    and negated.is_neg()
+    and torch.equal(neg_saved, -negated)
+    and torch.equal(neg_after_resolve_conj, -negated)  # resolve_conj() leaves the negation
+)
+assert (  # witness: clone-resolves
+    not conjugated.clone().is_conj()
+    and not negated.clone().is_neg()
+    and torch.equal(conj_cloned, conjugated)
+    and torch.equal(neg_cloned, negated)
+)
+if device.type == "cuda":
+    assert (  # witness: gpu-conj-resolved
+        on_gpu.is_conj() and torch.equal(gpu_conj_saved, conjugated.resolve_conj())
+    )
 assert (  # witness: save-model-contiguous
     torch.equal(conv_saved["weight"], weight)
     and unforced.startswith(conv_error.split(":")[0])
     and "non contiguous tensor" in unforced
 )
 assert shared["alias"]["data_offsets"] == shared["weight"]["data_offsets"]
-assert shared_error.startswith("SafetensorError") and (  # witness: no-shared-bytes
-    "invalid offset for tensor" in shared_error
+assert (  # witness: no-shared-bytes
+    unchanged == "loaded"
+    and shared_error.startswith("SafetensorError")
+    and "invalid offset for tensor" in shared_error
+    and header["bias"]["data_offsets"] == [0, 8]  # so the gap lies at bytes 8 to 12
+    and gap_error.startswith("SafetensorError")
+    and "invalid offset for tensor `weight`" in gap_error
 )

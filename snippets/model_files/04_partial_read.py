@@ -179,7 +179,7 @@ assert gaps == file_offsets and len(set(gaps.values())) == 3  # witness: load-fi
 if on_linux:  # the memory is the file's, mapped privately ("p"), not a buffer read into
     assert get_tensor_mapping is not None and get_tensor_mapping.endswith("p")  # witness: mapped
     assert load_file_mappings == {get_tensor_mapping}  # witness: load-file-maps
-    # Read on first touch: the tensor's pages come into memory when sum() reads them.
+    # On first touch: the tensor's pages come into the process's memory when sum() reads them.
     assert (  # witness: pages-on-touch
         resident_before < head_bytes // 10 and resident_after >= head_bytes
     )

@@ -62,6 +62,17 @@ with tempfile.TemporaryDirectory() as folder:
     devices = {name: str(weight.device) for name, weight in assigned.state_dict().items()}
     print("assign=True into a meta model: missing", assign_result.missing_keys, "|", devices)
 
+    # Even a dict that holds one tensor under both names gives two Parameters, on one memory.
+    both_names = load_file(path)
+    both_names["head.weight"] = both_names["embed.weight"]
+    with torch.device("meta"):
+        half_tied = TinyLM()
+    half_tied.load_state_dict(both_names, assign=True)  # strict: both names are there
+    one_parameter = half_tied.head.weight is half_tied.embed.weight
+    one_memory = half_tied.head.weight.data_ptr() == half_tied.embed.weight.data_ptr()
+    print("assign=True, one tensor under both names: one Parameter:", one_parameter, end=" ")
+    print("| one memory:", one_memory, "| parameters():", len(list(half_tied.parameters())))
+
 assert share_error.startswith("Some tensors share memory")  # witness: save-file-refuses
 assert keys_in_file == ["embed.weight"]  # witness: stored-once
 assert header == {"head.weight": "embed.weight"}  # witness: alias-in-metadata
@@ -74,4 +85,10 @@ assert (  # witness: assign-unties
     and assigned.head.weight is not assigned.embed.weight
     and assigned.head.weight.is_meta
     and not assigned.embed.weight.is_meta
+)
+assert (  # witness: assign-half-ties
+    both_names["head.weight"] is both_names["embed.weight"]
+    and not one_parameter
+    and one_memory
+    and len(list(half_tied.parameters())) == 2
 )

@@ -32,7 +32,21 @@ class BufferGate(nn.Module):
 
 class LiteralGate(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.tensor(2.0) > 1:  # a tensor made in forward from a constant: its number is known
+        if torch.tensor(2.0) > 1:  # one number, written in forward: non-strict export keeps it
+            return x * 2
+        return x
+
+
+class LiteralPairGate(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.tensor([2.0, 3.0]).sum() > 1:  # two numbers: export keeps neither
+            return x * 2
+        return x
+
+
+class FullGate(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.full((), 2.0) > 1:  # one number, but made by full(), not tensor(): not kept
             return x * 2
         return x
 
@@ -71,6 +85,13 @@ buffer_message = export_result(BufferGate().to(device), x)  # a constant, but a 
 print("branch on a buffer:", buffer_message)
 literal_program = torch.export.export(LiteralGate(), (x,))  # the branch is decided while tracing
 print("branch on a tensor made in forward: exported, with", operations(literal_program)[-1])
+literal_refusals = {
+    "tensor([2.0, 3.0]).sum() > 1": export_result(LiteralPairGate(), x),
+    "full((), 2.0) > 1": export_result(FullGate(), x),
+    "tensor(2.0) > 1, strict=True": export_result(LiteralGate(), x, strict=True),
+}
+for test, outcome in literal_refusals.items():
+    print(f"branch on {test}:", outcome.split(" (")[0])
 
 # A fixed size: export knows it, takes the branch and records only that one.
 size_program = torch.export.export(SizeGate(1), (x,))
@@ -104,6 +125,11 @@ for test, outcome in outcomes.items():
 assert error_message.startswith("Could not guard on data-dependent expression")  # witness: refused
 assert buffer_message.startswith("Could not guard on data-dependent")  # witness: buffer-refused
 assert operations(literal_program)[-1] == "aten.mul.Tensor"  # witness: literal-exports
+assert (  # witness: literal-limits
+    literal_refusals["tensor([2.0, 3.0]).sum() > 1"].startswith("Could not guard on data-dependent")
+    and literal_refusals["full((), 2.0) > 1"].startswith("Could not guard on data-dependent")
+    and literal_refusals["tensor(2.0) > 1, strict=True"].startswith("Data-dependent branching")
+)
 assert operations(size_program) == ["aten.mul.Tensor"]  # witness: size-branch-resolved
 assert constraint_error.startswith("Constraints violated (batch)")  # witness: dynamic-size-refused
 assert (  # witness: zero-one-baked-in

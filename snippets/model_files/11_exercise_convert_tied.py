@@ -31,8 +31,11 @@ def convert(state: dict, path: Path) -> None:
     """Write each storage once; record every other name for it in the metadata."""
     first_name, kept, aliases = {}, {}, {}  # first_name: storage address -> first name seen
     for name in sorted(state):
-        address = state[name].untyped_storage().data_ptr()  # 0 for every empty tensor
-        if address in first_name and state[name].numel() > 0:
+        if state[name].numel() == 0:  # no bytes to share: keep it, and leave its address alone
+            kept[name] = state[name]
+            continue
+        address = state[name].untyped_storage().data_ptr()
+        if address in first_name:
             aliases[name] = first_name[address]
         else:
             first_name[address] = name
@@ -61,7 +64,9 @@ with tempfile.TemporaryDirectory() as folder:
         stored, metadata = file.keys(), file.metadata()
     restored = TinyLM()
     result = restored.load_state_dict(load_converted(path))  # strict: every name is there
-    empties = {"a.bias": torch.empty(0), "b.weight": torch.empty(3, 0)}  # both at address 0
+    weight = state["embed.weight"]  # empty tensors: two new ones, and views of the tied weight
+    empties = {"a.bias": torch.empty(0), "b.weight": torch.empty(3, 0), "c.empty": weight[:0]}
+    empties |= {"d.weight": weight, "e.weight": weight, "f.empty": weight[:, :0]}
     convert(empties, Path(folder) / "empty.safetensors")
     from_empties = load_converted(Path(folder) / "empty.safetensors")
     empty_shapes = {name: tuple(from_empties[name].shape) for name in sorted(from_empties)}
@@ -72,13 +77,23 @@ with torch.no_grad():
 print("stored:", stored, "| metadata:", metadata)
 print("strict load:", result, "| tied:", restored.head.weight is restored.embed.weight)
 print("same outputs:", same_outputs)
-print("two empty tensors, converted and loaded:", empty_shapes)
+print("empty tensors and the tied weight, converted and loaded:", empty_shapes)
 
 assert shared_on_load  # witness: loaded-shared
 assert stored == ["embed.weight"] and metadata == {"head.weight": "embed.weight"}  # witness: once
 assert result.missing_keys == [] and result.unexpected_keys == []  # witness: strict-load
 assert restored.head.weight is restored.embed.weight and same_outputs  # witness: stays-tied
 assert (  # witness: empty-not-aliased
-    all(tensor.untyped_storage().data_ptr() == 0 for tensor in empties.values())
-    and empty_shapes == {"a.bias": (0,), "b.weight": (3, 0)}
+    empties["a.bias"].untyped_storage().data_ptr() == 0
+    and empties["b.weight"].untyped_storage().data_ptr() == 0
+    and empties["c.empty"].untyped_storage().data_ptr() == weight.untyped_storage().data_ptr() != 0
+    and empty_shapes
+    == {
+        "a.bias": (0,),
+        "b.weight": (3, 0),
+        "c.empty": (0, 16),
+        "d.weight": (100, 16),
+        "e.weight": (100, 16),
+        "f.empty": (100, 0),
+    }
 )
