@@ -93,18 +93,33 @@ torch.set_warn_always(True)  # PyTorch warns of this once per process: here, wha
 try:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # complex parameters are experimental; casting drops .imag
-        complex_half = nn.Linear(2, 2).to(torch.complex64).half().weight.dtype
-        complex_bf16 = nn.Linear(2, 2).to(torch.complex64).bfloat16().weight.dtype
+        complex_layer = nn.Linear(2, 2).to(torch.complex64)
+        with torch.no_grad():
+            complex_layer.weight.imag.fill_(0.5)  # imaginary parts for the cast to drop
+        real_part = complex_layer.weight.real.clone()
+        complex_half = copy.deepcopy(complex_layer).half().weight.dtype
+        complex_bf16 = copy.deepcopy(complex_layer).bfloat16().weight.dtype
         imag_warnings_before = sum("discards the imaginary part" in str(w.message) for w in caught)
-        complex_to = nn.Linear(2, 2).to(torch.complex64).to(torch.float16).weight.dtype
+        complex_to = complex_layer.to(torch.float16).weight.dtype
 finally:
     torch.set_warn_always(warned_always)
+real_part_kept = torch.equal(complex_layer.weight, real_part.half())  # the real part, rounded
+torch.set_warn_always(False)  # the default: the warning comes once per process, at most
+try:
+    with warnings.catch_warnings(record=True) as caught_default:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            torch.ones(2, dtype=torch.complex64).to(torch.float16)
+finally:
+    torch.set_warn_always(warned_always)
+default_warnings = sum("discards the imaginary part" in str(w.message) for w in caught_default)
 imag_warnings = [
     str(w.message).split(" (")[0] for w in caught if "discards the imaginary part" in str(w.message)
 ]
 print("complex64 layer: .half() ->", complex_half, "| .bfloat16() ->", complex_bf16)
-print("complex64 layer: .to(torch.float16) ->", complex_to)
+print("complex64 layer: .to(torch.float16) ->", complex_to, "| the old real part:", real_part_kept)
 print("    warning:", imag_warnings[0])
+print("two more such casts without set_warn_always: at most one warning:", default_warnings <= 1)
 
 # Module.to accepts only floating-point (and complex) dtypes.
 try:
@@ -131,5 +146,8 @@ assert (
 )  # witness: momentum-stays-float32
 assert complex_half == complex_bf16 == torch.complex64  # witness: complex-half
 assert complex_to == torch.float16  # witness: complex-to
-assert imag_warnings_before == 0 and len(imag_warnings) >= 1  # witness: complex-to-warns
+assert (
+    imag_warnings_before == 0 and len(imag_warnings) >= 1 and real_part_kept
+)  # witness: complex-to-warns
+assert default_warnings <= 1  # witness: complex-warns-once
 assert int_error.startswith("nn.Module.to only accepts floating point")  # witness: int-refused

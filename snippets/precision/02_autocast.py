@@ -3,6 +3,7 @@
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 print("this run uses:", device)
@@ -43,6 +44,20 @@ def output_dtypes(device_type: str, dtype: torch.dtype, x: torch.Tensor) -> dict
             except RuntimeError:
                 dtypes[name] = "RuntimeError"
     return dtypes
+
+
+class Trace(TorchDispatchMode):
+    """Record the operations that reach the kernels, below autocast: (name, arguments)."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        shown = [a.dtype if isinstance(a, torch.Tensor) else a for a in args]
+        self.calls.append((str(func), *shown, *(f"{k}={v}" for k, v in kwargs.items())))
+        return func(*args, **kwargs)
 
 
 # Without dtype=, autocast uses a default per device type.
@@ -87,23 +102,30 @@ print("cat and stack of float32 and bfloat16 outside autocast:", joined_dtypes)
 print("torch.dot(bfloat16, float32) under CPU autocast:", dot_error)
 
 # The promote list knows float32 and the autocast dtype only: float64 is left as it is, and the
-# other 16-bit dtype is an error, even where both tensors have it.
+# other 16-bit dtype is an error, even where both tensors have it, unless a float32 tensor comes
+# first: autocast takes the arguments in order and stops at float32.
 x_double, x_half = x.double(), x.half()
 stack_outside = torch.stack([x_half, x_half]).dtype
+stack_errors = {}
 with torch.autocast("cpu", dtype=torch.bfloat16):
-    try:
-        torch.stack([x_half, x_half])
-        stack_error = "no error"
-    except RuntimeError as error:
-        stack_error = str(error)
+    for name, tensors in {"half, half": [x_half, x_half], "half, float32": [x_half, x]}.items():
+        try:
+            torch.stack(tensors)
+            stack_errors[name] = "no error"
+        except RuntimeError as error:
+            stack_errors[name] = str(error)
+    float32_first = torch.stack([x, x_half]).dtype
     try:
         torch.index_copy(x_double, 0, torch.tensor([0, 2]), h_low[:2])
         double_error = "no error"
     except RuntimeError as error:
         double_error = str(error)
 print("stack of two float16 tensors: outside autocast", stack_outside, "| under CPU autocast:")
-print("    " + stack_error)
-print("index_copy(float64, bfloat16 source) under CPU autocast:", double_error.split(",")[0])
+print("    " + stack_errors["half, half"])
+print("stack([float16, float32]) under CPU autocast:", stack_errors["half, float32"])
+print("stack([float32, float16]) under CPU autocast:", float32_first)
+print("index_copy(float64, bfloat16 source) under CPU autocast:")
+print("    " + double_error)
 
 # TF32 (CUDA only) is set elsewhere: cuDNN convolutions and RNNs allow it by default.
 conv_precision = torch.backends.cudnn.conv.fp32_precision
@@ -142,10 +164,11 @@ assert joined_dtypes == {torch.float32}  # witness: cat-promotes-anyway
 assert on_cpu["index_copy(x, h)"] == "float32" and (
     "expected to have the same dtype" in index_copy_error
 )  # witness: cpu-promotes-index-copy
-assert (
-    stack_outside == torch.float16 and "Unexpected floating ScalarType" in stack_error
+assert stack_outside == torch.float16 and all(
+    "Unexpected floating ScalarType" in error for error in stack_errors.values()
 )  # witness: promote-refuses-float16
-assert "expected to have the same dtype" in double_error  # witness: promote-skips-float64
+assert float32_first == torch.float32  # witness: promote-float32-first
+assert "(self) Double and (source) BFloat16" in double_error  # witness: promote-skips-float64
 assert on_cpu["cross_entropy(h)"] == "float32"  # witness: cpu-loss-float32
 assert conv_precision == rnn_precision == "tf32"  # witness: cudnn-tf32-defaults
 assert out.dtype == torch.bfloat16
@@ -176,3 +199,28 @@ if device.type == "cuda":
         assert on_cuda["dot(h[0], x[0])"] == "float32"  # witness: cuda-promotes-dot
         assert on_cuda["index_copy(x, h)"] == "RuntimeError"  # witness: cuda-index-copy-raises
         assert on_cuda["cross_entropy(h)"] == "float32"
+
+    # What autocast hands the kernels, float16 on CUDA: sum and softmax get float32 as an
+    # argument (softmax's half_to_float=True), layer norm a float32 copy of its input.
+    layer, norm = nn.Linear(16, 16).to(device), nn.LayerNorm(16).to(device)
+    traced = {}
+    with torch.autocast("cuda", dtype=torch.float16):
+        h = layer(x.to(device))
+        for name, operation in {
+            "h.sum()": lambda: h.sum(),
+            "softmax(h)": lambda: torch.softmax(h, dim=-1),
+            "softmax(h, dtype)": lambda: torch.softmax(h, dim=-1, dtype=torch.float16),
+            "layer_norm(h)": lambda: norm(h),
+        }.items():
+            with Trace() as trace:
+                operation()
+            traced[name] = trace.calls
+    for name, calls in traced.items():
+        print(f"{name:17} reaches:", "; ".join(" ".join(map(str, call)) for call in calls))
+    f16 = torch.float16
+    assert (
+        traced["h.sum()"] == [("aten.sum.default", f16, "dtype=torch.float32")]
+        and traced["softmax(h)"] == [("aten._softmax.default", f16, -1, True)]
+        and traced["softmax(h, dtype)"] == [("aten._softmax.default", f16, -1, False)]
+        and traced["layer_norm(h)"][0] == ("aten._to_copy.default", f16, "dtype=torch.float32")
+    )  # witness: cuda-opt-dtype-not-cast

@@ -1,6 +1,7 @@
 """A small gradient becomes zero in float16; scaling the loss keeps it; bfloat16 keeps it anyway."""
 
 import math
+import platform
 
 import torch
 from torch import nn
@@ -30,18 +31,24 @@ for value, rounded in zip(ends.tolist(), ends_in_bfloat16.tolist(), strict=True)
 for value, rounded in zip(around_half_smallest.tolist(), half_smallest_in_bfloat16, strict=True):
     print(f"float32 {value:.3g} -> bfloat16 {rounded:.3g}")
 
-# Unless the CPU flushes subnormal numbers to zero: then everything below the smallest normal
-# number is 0, whether it is converted or computed.
+# Unless the CPU flushes subnormal numbers to zero: then arithmetic gives 0 for them, and so
+# does reading one. The tensors are read (.tolist(), .view) after the mode is off again.
 subnormals = torch.tensor([1e-39, 1e-38])  # float32, below the smallest normal number
 subnormals_in_bfloat16 = subnormals.bfloat16()  # nonzero, as above
 flush_supported = torch.set_flush_denormal(True)  # False where the CPU cannot flush
 try:
-    flushed_cast = subnormals.bfloat16().tolist()
-    flushed_product = (subnormals_in_bfloat16 * 1).tolist()
+    read_while_flushing = subnormals_in_bfloat16.tolist()  # a tensor made before the mode
+    flushed_cast = subnormals.bfloat16()
+    flushed_product = subnormals_in_bfloat16 * 1
 finally:
     torch.set_flush_denormal(False)  # back to the default
-print(f"set_flush_denormal(True) supported: {flush_supported}; then 1e-39 and 1e-38 in bfloat16:")
-print(f"    cast {flushed_cast}, bfloat16 value times 1 {flushed_product}")
+cast_bits = flushed_cast.view(torch.int16).tolist()  # the stored bits, no float arithmetic
+product_bits = flushed_product.view(torch.int16).tolist()
+x86 = platform.machine().lower() in ("x86_64", "amd64")
+print(f"set_flush_denormal(True) supported: {flush_supported}; then, for 1e-39 and 1e-38:")
+print(f"    bfloat16 values read {read_while_flushing}")
+print(f"    cast to bfloat16: {flushed_cast.tolist()}, bits {cast_bits}")
+print(f"    bfloat16 value times 1: {flushed_product.tolist()}, bits {product_bits}")
 
 # One tiny gradient value, rounded to each dtype.
 tiny = torch.tensor(1e-8)
@@ -97,7 +104,12 @@ assert (
 assert half_smallest_in_bfloat16 == [0.0, bfloat16_smallest]  # witness: bf16-zero-below
 assert subnormals_in_bfloat16.count_nonzero() == 2 and subnormals.max() < bfloat16_smallest_normal
 if flush_supported:
-    assert flushed_cast == flushed_product == [0.0, 0.0]  # witness: flush-denormal-zeroes
+    read_as_zero = read_while_flushing == [0.0, 0.0]
+    assert product_bits == [0, 0] and read_as_zero  # witness: flush-denormal-zeroes
+if flush_supported and x86:  # x86 converts float32 to bfloat16 with integer operations
+    assert (
+        cast_bits == subnormals_in_bfloat16.view(torch.int16).tolist() and 0 not in cast_bits
+    )  # witness: flush-cast-keeps
 assert in_bfloat16 != 0.0 and (float16_bits, bfloat16_bits) == (10, 7)
 assert plain.count_nonzero() == 0  # witness: zero-gradients
 assert scaled.count_nonzero() == scaled.numel()  # witness: scaler-rescues

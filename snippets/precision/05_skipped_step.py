@@ -1,5 +1,6 @@
 """GradScaler skips a step whose gradients overflowed, and lowers the scale."""
 
+import inspect
 import warnings
 
 import torch
@@ -77,15 +78,17 @@ except ValueError as error:
 print("GradScaler with float16 parameters:", half_error)
 
 
-# The refusal is a check on the non-fused path only: a fused optimizer, or bfloat16 gradients,
-# pass (the fused step here overflows, and is skipped).
-def scaled_step(dtype: torch.dtype, fused: bool) -> str:
+# step() skips the check for a fused optimizer (the fused step here overflows, and is skipped),
+# unscale_() does not; bfloat16 gradients pass both.
+def scaled_step(dtype: torch.dtype, fused: bool, unscale_first: bool = False) -> str:
     """One scaled step of a model cast to dtype: the error, or "no error"."""
     cast_model = nn.Linear(4, 1).to(dtype)
     cast_optimizer = torch.optim.SGD(cast_model.parameters(), lr=0.01, fused=fused)
     cast_scaler = torch.amp.GradScaler("cpu")
     cast_scaler.scale(cast_model(x.to(dtype)).float().sum()).backward()
     try:
+        if unscale_first:
+            cast_scaler.unscale_(cast_optimizer)  # as before clipping gradients
         cast_scaler.step(cast_optimizer)
     except ValueError as error:
         return str(error)
@@ -93,8 +96,13 @@ def scaled_step(dtype: torch.dtype, fused: bool) -> str:
 
 
 half_fused_error = scaled_step(torch.float16, fused=True)
-bf16_error = scaled_step(torch.bfloat16, fused=False)
-print("float16 parameters, fused SGD:", half_fused_error, "| bfloat16, plain SGD:", bf16_error)
+half_fused_unscale_error = scaled_step(torch.float16, fused=True, unscale_first=True)
+bf16_errors = {
+    scaled_step(torch.bfloat16, fused, first) for fused in (False, True) for first in (False, True)
+}
+print("float16 parameters, fused SGD: step():", half_fused_error)
+print("    unscale_() then step():", half_fused_unscale_error)
+print("bfloat16 parameters, plain or fused SGD, with or without unscale_():", *bf16_errors)
 
 # Without a device type GradScaler means "cuda"; where CUDA is missing it switches itself off.
 with warnings.catch_warnings(record=True) as caught:
@@ -105,8 +113,8 @@ default_growth_interval = scaler.get_growth_interval()  # clean steps before the
 where = "cuda" if torch.cuda.is_available() else "cpu"
 unchanged_loss = default_scaler.scale(torch.tensor(2.0, device=where)).item()
 print("GradScaler() enabled:", default_enabled, "| scale(2.0) returns", unchanged_loss)
-default_device = default_scaler._device  # the device type it was made for
-print("GradScaler() is for", default_device)
+default_device = inspect.signature(torch.amp.GradScaler).parameters["device"].default
+print("GradScaler()'s default device:", default_device)
 default_warnings = [str(warning.message) for warning in caught]
 for warning in default_warnings:
     print("warning:", warning)
@@ -147,7 +155,10 @@ assert default_growth_interval == 2000
 assert fused == (False, True, False)  # witness: fused-skips-inside
 assert wide == (True, True, True)  # witness: mean-loss-fits
 assert half_error.startswith("Attempting to unscale FP16 gradients")  # witness: half-refused
-assert half_fused_error == bf16_error == "no error"  # witness: fused-and-bf16-pass
+bf16_passes = bf16_errors == {"no error"}
+assert half_fused_error == "no error" and bf16_passes  # witness: fused-and-bf16-pass
+refused = "Attempting to unscale FP16 gradients"
+assert half_fused_unscale_error.startswith(refused)  # witness: unscale-refuses-fused-half
 assert default_device == "cuda"  # witness: default-device-cuda
 if torch.cuda.is_available():
     assert default_enabled and unchanged_loss == 2.0**17
