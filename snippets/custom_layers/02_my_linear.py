@@ -54,8 +54,8 @@ print(f"parameters {parameter_names}, {parameter_count} numbers, weight shape {w
 print("same initial values as nn.Linear with the same seed:", same_initial_values)
 print("gradients reach weight and bias:", has_gradients)
 
-# At a realistic width the outputs agree up to rounding only: nn.Linear calls addmm, which adds
-# the bias inside the matrix product, while MyLinear rounds the product and then adds the bias.
+# At a realistic width the outputs agree up to rounding only: for a 2-D input nn.Linear makes one
+# addmm call, while MyLinear rounds the product (mm) and then adds the bias in a second step.
 # So compare outputs with a tolerance (assert_close picks one for the dtype).
 wide_inputs, wide_outputs = 300, 200
 torch.manual_seed(0)
@@ -75,13 +75,25 @@ print(
     f"{wide_inputs} -> {wide_outputs}: outputs close: {same_outputs}, "
     f"largest difference {largest_difference:.1e}"
 )
-# Only the bias step differs: without the bias the two products agree bit for bit, and
-# nn.Linear's output is addmm's (on the CPU and CUDA; MPS has a linear kernel of its own).
+# On the CPU, addmm adds the bias inside the matrix product: with a zero bias it gives mm's product
+# bit for bit, and only with the bias do the two results part. (Checked on CPU copies on every
+# device: on CUDA, addmm hands a 1-D bias to cuBLASLt's bias epilogue, a different GEMM call.)
 with torch.no_grad():
-    W, b = wide_reference.weight, wide_reference.bias
-    linear_is_addmm = torch.equal(wide_expected, torch.addmm(b, wide_x, W.T))
-    same_products = torch.equal(nn.functional.linear(wide_x, W), wide_x @ wide_mine.weight.T)
-print(f"nn.Linear is addmm: {linear_is_addmm}; products without the bias equal: {same_products}")
+    W, b = wide_reference.weight.cpu(), wide_reference.bias.cpu()
+    cpu_x = wide_x.cpu()
+    cpu_linear_is_addmm = torch.equal(nn.functional.linear(cpu_x, W, b), torch.addmm(b, cpu_x, W.T))
+    cpu_product_is_mm = torch.equal(torch.addmm(torch.zeros_like(b), cpu_x, W.T), cpu_x @ W.T)
+    cpu_bias_step_differs = not torch.equal(torch.addmm(b, cpu_x, W.T), cpu_x @ W.T + b)
+    # On the layer's own device: is nn.Linear's output addmm's, and is addmm's product mm's?
+    Wd, bd = wide_reference.weight, wide_reference.bias
+    linear_is_addmm = torch.equal(wide_expected, torch.addmm(bd, wide_x, Wd.T))
+    product_is_mm = torch.equal(torch.addmm(torch.zeros_like(bd), wide_x, Wd.T), wide_x @ Wd.T)
+print(
+    f"CPU: nn.Linear is addmm: {cpu_linear_is_addmm}; addmm's product is mm's: "
+    f"{cpu_product_is_mm}; the bias step differs: {cpu_bias_step_differs}"
+)
+if device.type != "cpu":
+    print(f"{device.type}: nn.Linear is addmm: {linear_is_addmm}; product is mm's: {product_is_mm}")
 
 # The device argument lets the layer be built on meta, and lets skip_init build it uninitialized.
 on_meta = MyLinear(5, 3, device="meta").weight.is_meta
@@ -92,8 +104,10 @@ assert parameter_names == "weight, bias"  # witness: assigning-registers
 assert parameter_count == 5 * 3 + 3 == 18 and weight_shape == (3, 5)
 assert same_initial_values  # witness: same-initial-values
 assert same_outputs  # witness: same-outputs
-if device.type in ("cpu", "cuda"):
-    assert linear_is_addmm and same_products  # witness: bias-step-differs
+assert cpu_linear_is_addmm  # witness: cpu-linear-is-addmm
+assert cpu_product_is_mm and cpu_bias_step_differs  # witness: bias-step-differs
+if device.type == "cuda":
+    assert linear_is_addmm  # witness: cuda-linear-is-addmm
 assert has_gradients  # witness: gradients-reach-parameters
 assert on_meta and skipped.weight.device.type == device.type  # witness: device-argument
 assert "in_features=5, out_features=3" in repr(mine)  # witness: extra-repr

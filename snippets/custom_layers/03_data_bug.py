@@ -55,8 +55,8 @@ print(
 # to the parameter. Even made to require a gradient, it keeps the gradient for itself.
 weight = buggy[0].weight
 data = weight.data
-data_is_detached_view = data is not weight and data.data_ptr() == weight.data_ptr()
-data_is_detached_view = data_is_detached_view and data.grad_fn is None
+data_shares_memory = data is not weight and data.data_ptr() == weight.data_ptr()
+data_needs_no_grad = weight.requires_grad and not data.requires_grad
 probe = nn.Parameter(torch.randn(3, 5).to(device))
 probe_data = probe.data.requires_grad_()
 (torch.randn(2, 5).to(device) @ probe_data.T).sum().backward()
@@ -78,7 +78,8 @@ alone_layer(x_with_grad).sum().backward()
 input_grad_only = x_with_grad.grad is not None and alone_layer.weight.grad is None
 print("alone, input requiring a gradient: backward runs, only the input gets one:", input_grad_only)
 
-assert data_is_detached_view and data_keeps_gradient  # witness: data-detached
+assert data_shares_memory and data_keeps_gradient  # witness: data-detached
+assert data_needs_no_grad  # witness: data-no-grad
 assert buggy_grad_is_none and buggy_unchanged  # witness: data-never-learns
 assert last_layer_has_grad  # witness: next-layer-learns
 assert not alone_output.requires_grad  # witness: alone-no-graph
