@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from site_build import start_build, start_pytest, stop
+from tiny_guide import with_nav
 
 from guide_build.core.cache import CACHE_DIR_ENV, cache_dir
 
@@ -71,9 +72,9 @@ def copy_pages(copy: Path, pages: list[str]) -> None:
         shutil.copy(ROOT / page, copy / page)
     for page in linked:
         (copy / page).write_text(headings_of((ROOT / page).read_text(encoding="utf-8")), encoding="utf-8")
-    nav = "".join(f"  - {page.removeprefix('docs/')}\n" for page in [*pages, *linked])
+    nav = "nav:\n" + "".join(f"  - {page.removeprefix('docs/')}\n" for page in [*pages, *linked])
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    (copy / "mkdocs.yml").write_text(re.sub(r"(?ms)^nav:\n.*?(?=^\S)", f"nav:\n{nav}\n", config), encoding="utf-8")
+    (copy / "mkdocs.yml").write_text(with_nav(config, nav), encoding="utf-8")
 
 
 LINKED_PAGE = re.compile(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)")

@@ -70,8 +70,7 @@ class TinyGuide:
         (root / "docs" / "stylesheets").mkdir(parents=True)
         shutil.copy(ROOT / "docs" / "stylesheets" / "guide.css", root / "docs" / "stylesheets" / "guide.css")
         config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-        config = re.sub(r"(?ms)^nav:\n.*?(?=^\S)", NAV + "\n", config)
-        (root / "mkdocs.yml").write_text(config, encoding="utf-8")
+        (root / "mkdocs.yml").write_text(with_nav(config, NAV), encoding="utf-8")
         self.write("docs/index.md", "# Tiny guide\n\nTwo pages.\n")
         self.write("snippets/part/01_first.py", FIRST_SNIPPET)
         self.write("snippets/part/02_second.py", SECOND_SNIPPET)
@@ -111,6 +110,11 @@ class TinyGuide:
     def start_pytest(self, *arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         """The guide's tests, started in the background (`.communicate()` waits for them)."""
         return start_pytest(self.root, *arguments, env=self.own_caches(env))
+
+
+def with_nav(config: str, nav: str) -> str:
+    """mkdocs.yml's text with its `nav:` section replaced by `nav` (which starts with `nav:`)."""
+    return re.sub(r"(?ms)^nav:\n.*?(?=^\S)", nav + "\n", config)
 
 
 def pages_of(site_dir: Path) -> dict[str, bytes]:
