@@ -36,7 +36,8 @@ state = model.state_dict()  # DTensors: each rank holds its own rows of every te
 local_numel = sum(tensor.to_local().numel() for tensor in state.values())
 print(f"holds {local_numel} of the model's numbers, as {type(state['0.weight']).__name__}s")
 
-# A folder every rank can reach: made on rank 0, its path sent to the others.
+# A folder every rank can reach (all on one machine here; across machines, a shared
+# filesystem): made on rank 0, its path sent to the others.
 shared = [tempfile.mkdtemp() if rank == 0 else None]
 dist.broadcast_object_list(shared, src=0)
 folder = Path(shared[0])
@@ -86,6 +87,35 @@ if rank == 0:
         f"rows 4-7 of 0.weight, read from {info.relative_path}: shape", tuple(chunk_from_file.shape)
     )
 
+# Entries that every rank holds whole (plain tensors) are written once. Here each rank puts
+# its own rank number in a, b and c, under the same keys, to show whose copy DCP keeps.
+whole = {name: torch.tensor([rank], device=device) for name in ("a", "b", "c")}
+# A value that really differs per rank: gathered, so every rank holds every rank's, same keys.
+seed_here = torch.tensor([100 + rank], device=device)  # say, the seed this rank drew
+seeds = [torch.empty_like(seed_here) for _ in range(world_size)]
+dist.all_gather(seeds, seed_here)
+whole |= {f"seed.{r}": seed for r, seed in enumerate(seeds)}
+dcp.save(whole, storage_writer=dcp.FileSystemWriter(folder / "whole", thread_count=3))
+
+back = {name: torch.zeros_like(value) for name, value in whole.items()}
+dcp.load(back, checkpoint_id=folder / "whole")  # every rank asks for every entry
+loaded_whole = {name: value.item() for name, value in back.items()}
+whole_values = ", ".join(str(loaded_whole[name]) for name in ("a", "b", "c"))
+seeds_back = [loaded_whole[f"seed.{r}"] for r in range(world_size)]
+print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
+if rank == 0:
+    whole_metadata = dcp.FileSystemReader(folder / "whole").read_metadata()
+    whole_dtype = whole_metadata.state_dict_metadata["a"].properties.dtype
+    record_files = [info.relative_path for info in whole_metadata.storage_data.values()]
+    writer_of = {  # the rank whose file holds each entry: the digit after "__"
+        index.fqn: int(info.relative_path.split("_")[2])
+        for index, info in sorted(whole_metadata.storage_data.items(), key=lambda i: i[0].fqn)
+    }
+    sizes = {path.name: path.stat().st_size for path in (folder / "whole").glob("*.distcp")}
+    empty_files = sorted(name for name, size in sizes.items() if size == 0)
+    print("entries every rank holds whole, one record each, by rank:", writer_of)
+    print(f"with thread_count=3: {len(sizes)} data files, empty ones: {', '.join(empty_files)}")
+
 dist.barrier()  # nobody uses the folder any more
 if rank == 0:
     shutil.rmtree(folder)
@@ -93,11 +123,20 @@ if rank == 0:
     assert len(rank_files) == world_size  # witness: one-file-per-rank
     assert chunk_shapes == [(4, 10), (4, 10)] and chunk_rows == [0, 4]  # witness: metadata-shapes
     assert global_shape == (8, 10)
-    assert weight_entry.properties.dtype == torch.float32  # witness: metadata-dtype
+    assert weight_entry.properties.dtype == torch.float32
+    assert whole_dtype == torch.int64  # witness: metadata-dtype
     written = [numel_by_file[f"__{r}_0.distcp"] for r in range(world_size)]
     assert written == numel_by_rank  # witness: file-holds-own-shards
     assert (rank0_file_numel, rank1_file_numel) == (62, 53)
     assert info.relative_path == "__1_0.distcp"
     assert torch.equal(chunk_from_file, full_first_weight[4:8])  # witness: file-holds-rows
+    once = sorted(writer_of) == sorted(whole) and len(record_files) == len(whole)
+    assert once and set(writer_of.values()) == set(range(world_size))  # witness: whole-written-once
+    three_each = sorted(sizes) == [f"__{r}_{n}.distcp" for r in range(world_size) for n in range(3)]
+    assert three_each and len(empty_files) == 1  # witness: threads-files
+    same_rank = all(loaded_whole[name] == writer_of[name] for name in ("a", "b", "c"))
+    assert same_rank and whole_values == "0, 1, 0"  # witness: one-copy-per-entry
+assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
+assert whole_values == "0, 1, 0"  # on every rank
 assert isinstance(state["0.weight"], DTensor)
 dist.destroy_process_group()

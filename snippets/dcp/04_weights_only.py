@@ -5,13 +5,16 @@ One process is enough to write and read a DCP folder; the format is the same as 
 
 import dataclasses
 import io
+import os
 import pickle
 import tempfile
+import unittest.mock
 import warnings
 from pathlib import Path
 
 import torch
 import torch.distributed.checkpoint as dcp
+from torch.distributed.checkpoint.api import CheckpointException
 from torch.distributed.checkpoint.format_utils import dcp_to_torch_save, torch_save_to_dcp
 
 warnings.filterwarnings("ignore", message="torch.distributed is disabled")  # shown in 02
@@ -91,6 +94,24 @@ with tempfile.TemporaryDirectory() as tmp:
     print("the tampered folder loaded its weights normally:", weights_fine)
     print("and the file written by its metadata exists:", code_ran)
 
+    # 6. TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 makes each torch.load weights-only; pickle.load ignores it
+    marker.unlink()
+    with unittest.mock.patch.dict(os.environ, {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1"}):
+        try:
+            dcp.load({"weight": torch.zeros(6), "config": None}, checkpoint_id=folder)
+            forced_load = "loaded"
+        except CheckpointException as error:  # the config, refused on rank 0 (the only one)
+            forced_load = str(error.failures[0][0]).split(" was not")[0].split("GLOBAL ")[-1]
+        try:
+            torch_save_to_dcp(single_file, Path(tmp) / "forced")
+            forced_reverse = "converted"
+        except pickle.UnpicklingError as error:
+            forced_reverse = str(error).split(" was not")[0].split("GLOBAL ")[-1]
+    code_ran_when_forced = marker.exists()
+    print("with TORCH_FORCE_WEIGHTS_ONLY_LOAD=1, dcp.load refuses", forced_load)
+    print("    torch_save_to_dcp refuses", forced_reverse)
+    print("    and the metadata's code ran all the same:", code_ran_when_forced)
+
 assert len(refused_classes) >= 3 and metadata_class in refused_classes  # witness: metadata-refused
 assert metadata_class == "torch.distributed.checkpoint.metadata.Metadata"
 assert saved_at == folder and path_class in refused_classes  # witness: records-its-path
@@ -101,3 +122,5 @@ assert (
 assert allowed["config"] == TrainConfig()  # witness: allowlist-loads
 assert reverse_accepted  # witness: reverse-full-pickle
 assert code_ran and weights_fine  # witness: metadata-runs-code
+assert "TrainConfig" in forced_load and "TrainConfig" in forced_reverse  # witness: forced-refuses
+assert code_ran_when_forced  # witness: forced-metadata-still-runs

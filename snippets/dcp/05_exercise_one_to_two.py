@@ -32,17 +32,26 @@ def build_model() -> nn.Sequential:
 
 
 def load_and_record_reads(state: dict, folder: Path) -> list[tuple]:
-    """dcp.load, noting the shape of each record DCP's file reader torch.loads."""
-    shapes, real_load = [], torch.load
+    """dcp.load, noting each record the file reader torch.loads: ((name, offset), shape)."""
+    chunks, shapes, real_load = [], [], torch.load
 
     def spy(*args, **kwargs):  # only to watch the reader; not needed to load
         record = real_load(*args, **kwargs)
         shapes.append(tuple(record.shape))
         return record
 
+    class NoteChunks(dcp.DefaultLoadPlanner):  # the default planner, noting which saved chunk
+        def resolve_tensor(self, read_item):  # each record just read is
+            chunks.append((read_item.storage_index.fqn, tuple(read_item.storage_index.offset)))
+            return super().resolve_tensor(read_item)
+
     with unittest.mock.patch("torch.load", spy):
-        dcp.load(state, checkpoint_id=folder)
-    return sorted(shapes)
+        dcp.load(state, checkpoint_id=folder, planner=NoteChunks())
+    return sorted(zip(chunks, shapes, strict=True))
+
+
+def describe(reads: list[tuple]) -> str:
+    return ", ".join(f"{name} from row {offset[0]}: {shape}" for (name, offset), shape in reads)
 
 
 shared = [tempfile.mkdtemp() if rank == 0 else None]
@@ -74,21 +83,29 @@ full_match = all(
     torch.equal(param.full_tensor().cpu(), original[name])
     for name, param in model.named_parameters()
 )
-whole_shapes = sorted(tuple(tensor.shape) for tensor in original.values())
-print("records read from the converted folder:", read_from_converted)
+whole_tensors = sorted(  # one chunk per tensor, from row 0
+    ((name, (0,) * tensor.dim()), tuple(tensor.shape)) for name, tensor in original.items()
+)
+print("records read from the converted folder:")
+print("   ", describe(read_from_converted))
 
 # A checkpoint the sharded run saves has one chunk per shard: a reload reads only the rank's own.
 dcp.save(model.state_dict(), checkpoint_id=folder / "sharded")
 read_from_sharded = load_and_record_reads(model.state_dict(), folder / "sharded")
-own_shapes = sorted(tuple(tensor.to_local().shape) for tensor in model.state_dict().values())
-print("records read from the sharded run's own checkpoint:", read_from_sharded)
+own_chunks = []  # this rank's shard of each tensor: where its rows start, and its shape
+for name, tensor in model.state_dict().items():
+    first_row = sum(len(rows) for rows in original[name].chunk(world_size)[:rank])
+    offset = (first_row,) + (0,) * (tensor.dim() - 1)
+    own_chunks.append(((name, offset), tuple(tensor.to_local().shape)))
+print("records read from the sharded run's own checkpoint:")
+print("   ", describe(read_from_sharded))
 
 dist.barrier()
 if rank == 0:
     shutil.rmtree(folder)
 assert shards_match  # witness: each-rank-its-rows
-assert read_from_converted == whole_shapes  # witness: reads-whole-tensors
-assert read_from_sharded == own_shapes != whole_shapes  # witness: reads-own-chunks
+assert read_from_converted == whole_tensors  # witness: reads-whole-tensors
+assert read_from_sharded == sorted(own_chunks) != whole_tensors  # witness: reads-own-chunks
 assert full_match
 assert local_rows == 4
 dist.destroy_process_group()
