@@ -16,7 +16,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -94,7 +94,14 @@ class Reuse:
         return self.enabled and device == self.device and not self.sampled(path)
 
     def sampled(self, path: str) -> bool:
-        return int(hashlib.sha256(f"{self.seed} {path}".encode()).hexdigest(), 16) % SAMPLE_EVERY == 0
+        return self._draw(path) % SAMPLE_EVERY == 0
+
+    def first_drawn(self, names: Iterable[str]) -> str:
+        """The one of `names` this session's seed draws first: a sample of exactly one."""
+        return min(names, key=self._draw)
+
+    def _draw(self, name: str) -> int:
+        return int(hashlib.sha256(f"{self.seed} {name}".encode()).hexdigest(), 16)
 
 
 def session_seed(shared: Path) -> str:

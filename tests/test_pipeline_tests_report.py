@@ -79,6 +79,8 @@ def test_a_session_reads_confirmed_runs_but_runs_a_new_sample_of_them_again():
     assert reuse.allows(kept, "cpu") and not reuse.allows(next(iter(sampled)), "cpu")
     assert not reuse.allows(kept, "cuda")  # only runs on the build's device stand in
     assert not Reuse("cpu", seed="pytest-7", enabled=False).allows(kept, "cpu")  # --fresh-runs
+    notebooks = paths[:25]  # one of them a session: over sessions, each one's turn comes
+    assert {Reuse("cpu", seed=f"pytest-{number}").first_drawn(notebooks) for number in range(400)} == set(notebooks)
 
 
 def test_a_session_reads_confirmed_runs_runs_its_sample_again_and_forgets_one_that_fails(tmp_path, monkeypatch):
