@@ -121,6 +121,31 @@ if rank == 0:
     print("seed = rank: weight = rank 0's rows 0-1 + rank 1's rows 2-3:", own_rows_kept)
     print("running_mean: each rank keeps its own:", own_buffers_kept)
     print(f"state_dict: 1.weight {param_type}, 1.running_mean {buffer_type}")
+
+
+# shard_placement_fn chooses the dimension to cut, within limits.
+def columns(p: nn.Parameter) -> Shard:
+    return Shard(1)
+
+
+by_columns = fully_shard(nn.Linear(4, 3, bias=False), mesh=mesh, shard_placement_fn=columns)
+columns_local = tuple(by_columns.weight.to_local().shape)  # the (3, 4) weight cut into columns
+columns_stored = stored(by_columns.weight.to_local())
+uneven_error = scalar_error = ""
+try:
+    fully_shard(nn.Linear(3, 4, bias=False), mesh=mesh, shard_placement_fn=columns)  # 3 columns
+except NotImplementedError as error:
+    uneven_error = str(error)
+scalar = nn.Module()
+scalar.gain = nn.Parameter(torch.tensor(2.0, device=device))  # no dimension at all
+try:
+    fully_shard(scalar, mesh=mesh)
+except ValueError as error:
+    scalar_error = str(error)
+if rank == 0:
+    print("Shard(1) on a (3, 4) weight: local", columns_local)
+    print("Shard(1) on 3 columns:", uneven_error)
+    print("a scalar:", scalar_error)
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
@@ -128,6 +153,11 @@ assert total == 115  # the worked example's count
 assert local_numel == [62, 53][rank] and sum(gathered) == total  # witness: shards-add-up
 assert stored_numel == 62 and padded_rows and own_storage  # witness: padded-storage
 assert out_rows == chunk_rows[rank] and chunk_rows == [2, 1]  # witness: split-like-chunk
+assert columns_local == (3, 2) and columns_stored == 6  # witness: shard-columns-even
+assert uneven_error.startswith(  # witness: uneven-dim-refused
+    "FSDP does not support uneven sharding on dim"
+)
+assert scalar_error.startswith("fully_shard doesn't support scalar")  # witness: scalar-refused
 assert all_dtensors  # witness: parameters-are-dtensors
 assert first_weight.placements == (Shard(0),) and placement == "Shard(dim=0)"  # witness: shard-0
 assert full_equals_original  # witness: full-tensor-is-original

@@ -57,6 +57,7 @@ fully_shard(model[2], mesh=mesh)
 fully_shard(model, mesh=mesh)  # the root's group holds what is left: Scale's gain
 still_on_meta = all(isinstance(p, DTensor) and p.device.type == "meta" for p in model.parameters())
 weight_before = model[0].weight
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # made before to_empty, on purpose
 
 model.to_empty(device=device)  # allocates this rank's shards, and writes nothing into them
 same_parameter = model[0].weight is weight_before
@@ -87,6 +88,38 @@ if rank == 0:
     print("still NaN after init_weights:", missed_by_init_weights)
 gain = model[3].gain.full_tensor().tolist()
 missed = ", ".join(missed_by_loop)
+
+# The optimizer made before to_empty holds the same Parameter objects: its step updates the shards.
+torch.manual_seed(0)  # the common seed again: the same batch on every rank
+x = torch.randn(4, 10).to(device)
+shards_before = [p.to_local().clone() for p in model.parameters()]
+model(x).sum().backward()
+optimizer.step()
+after_backward = type(model[3].gain).__name__
+step_updated_shards = all(
+    not torch.equal(before, p.to_local()) for before, p in zip(shards_before, model.parameters())
+)
+
+# The root's group (here the gain) is not resharded after its forward: the backward starts there.
+with torch.no_grad():
+    model(x)  # a forward with no backward after it, as in evaluation
+after_forward = [type(p).__name__ for p in model.parameters()]
+gain_numel = model[3].gain.numel()  # a plain tensor: what this rank holds, all 3 numbers
+model.state_dict()
+after_state_dict = type(model[3].gain).__name__
+with torch.no_grad():
+    model(x)
+model.to(device)
+after_to = type(model[3].gain).__name__
+with torch.no_grad():
+    model(x)
+model.reshard()
+after_reshard = type(model[3].gain).__name__
+if rank == 0:
+    print("optimizer made before to_empty, step updated every shard:", step_updated_shards)
+    print("types after a no_grad forward:", after_forward)
+    print(f"3.gain after backward: {after_backward}, state_dict(): {after_state_dict}", end=", ")
+    print(f"to(): {after_to}, reshard(): {after_reshard}")
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
@@ -96,3 +129,10 @@ assert local_numel == [64, 54][rank] and total == 118
 assert allocated_numel == 64 and on_device  # witness: only-shards-allocated
 assert missed_by_loop == ["3.gain"]  # witness: loop-misses-gain
 assert missed_by_init_weights == [] and gain == [1.0, 1.0, 1.0]  # witness: init-weights-writes-all
+assert step_updated_shards  # witness: optimizer-before-to-empty
+assert (  # witness: root-stays-gathered
+    after_forward == ["DTensor"] * 4 + ["Parameter"] and gain_numel == 3
+)
+assert (  # witness: calls-reshard-root
+    after_backward == after_state_dict == after_to == after_reshard == "DTensor"
+)

@@ -53,6 +53,7 @@ fully_shard(apart.out, mesh=mesh)  # no error yet, but the tie is gone
 fully_shard(apart, mesh=mesh)
 apart_tied = apart.out.weight is apart.embed.weight
 apart_count = count(apart)
+error_message = root_only_message = ""
 try:
     apart(tokens)
 except ValueError as error:
@@ -64,10 +65,20 @@ if rank == 0:
 # A call skips the submodules an earlier call sharded, not the parameters it took.
 torch.manual_seed(0)
 root_only = TinyLM()
-fully_shard(root_only.embed, mesh=mesh)
-fully_shard(root_only, mesh=mesh)  # takes body and out, and out.weight with it
+tied_weight = root_only.embed.weight
+fully_shard(root_only.embed, mesh=mesh)  # registers a new, sharded Parameter on embed only
+first_call_untied = (
+    root_only.embed.weight is not tied_weight and root_only.out.weight is tied_weight
+)
+fully_shard(root_only, mesh=mesh)  # takes body and out, and the old out.weight with it
 root_took_tied = isinstance(root_only.out.weight, DTensor)
-root_untied = root_only.out.weight is not root_only.embed.weight
+try:
+    root_only(tokens)
+except ValueError as error:
+    root_only_message = str(error)
+if rank == 0:
+    print("embed sharded alone: out keeps the old Parameter:", first_call_untied)
+    print("first forward:", root_only_message)
 
 # Right: both modules in one group, built on meta and materialized.
 with torch.device("meta"):
@@ -86,11 +97,17 @@ with warnings.catch_warnings():
 torch.manual_seed(0)  # the common seed again after the initialization
 kept_tied = model.out.weight is model.embed.weight
 model_count = count(model)
-model(tokens).sum().backward()
-torch.optim.SGD(model.parameters(), lr=0.1).step()
+# An unsharded, tied copy with the same values: one step on each, to compare.
+reference = TinyLM().to(device)
+reference.load_state_dict({name: value.full_tensor() for name, value in model.state_dict().items()})
+for net in (model, reference):
+    net(tokens).sum().backward()
+    torch.optim.SGD(net.parameters(), lr=0.1).step()
 still_tied = model.out.weight is model.embed.weight
+step_like_reference = torch.allclose(model.embed.weight.full_tensor(), reference.embed.weight)
 if rank == 0:
     print(f"one group: tied {kept_tied}, {model_count} parameters, tied after a step {still_tied}")
+    print("after a step, equal to the unsharded tied model's:", step_like_reference)
 
 with torch.device("meta"):  # the same model unsharded: to_empty makes new Parameters
     plain = TinyLM()
@@ -103,9 +120,13 @@ dist.destroy_process_group()
 
 assert tied_count == 60 and apart_count == 100
 assert not apart_tied  # witness: two-groups-untie
-assert root_took_tied and root_untied  # witness: root-takes-tied-again
+assert first_call_untied  # witness: first-call-unties
+assert root_took_tied  # witness: root-takes-tied-again
+assert root_only_message.startswith(  # witness: root-only-refused
+    "Parameter 'embed.weight' is shared with"
+)
 assert error_message.startswith("Parameter 'out.weight' is shared with")  # witness: forward-refuses
 assert kept_tied and model_count == tied_count  # witness: one-group-keeps-tie
 assert kept_object  # witness: to-empty-swaps-in-place
-assert still_tied  # witness: tie-survives-step
+assert still_tied and step_like_reference  # witness: tie-survives-step
 assert not plain_tied  # witness: plain-to-empty-unties

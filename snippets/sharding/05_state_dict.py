@@ -19,6 +19,7 @@ from torch.distributed.checkpoint.state_dict import (
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 from torch.distributed.tensor import DTensor
+from torch.distributed.tensor.debug import CommDebugMode
 
 local_rank = int(os.environ["LOCAL_RANK"])
 use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])  # a GPU per local rank
@@ -44,12 +45,17 @@ sharded = get_model_state_dict(model)
 sharded_types = ", ".join(sorted({type(value).__name__ for value in sharded.values()}))
 local_numel = sum(value.to_local().numel() for value in sharded.values())
 
-# Full, on the CPU: gathered on rank 0, an empty dictionary on the other ranks.
+# Full, on the CPU: every rank gathers each tensor, rank 0 keeps it, the others get {}.
 full_options = StateDictOptions(full_state_dict=True, cpu_offload=True)
-full = get_model_state_dict(model, options=full_options)
+with CommDebugMode() as comm:  # counts the collectives this rank takes part in
+    full = get_model_state_dict(model, options=full_options)
 full_entries = len(full)
+all_gathers = comm.get_comm_counts()[torch.ops.c10d_functional.all_gather_into_tensor]
 everywhere = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True))
 everywhere_devices = {value.device.type for value in everywhere.values()}
+everywhere_plain = all(type(value) is torch.Tensor for value in everywhere.values())
+everywhere_shape = tuple(everywhere["0.weight"].shape)
+everywhere_is_full = torch.equal(everywhere["0.weight"], model[0].weight.full_tensor())
 
 # The optimizer's state, keyed by parameter names instead of positions.
 optim_state = get_optimizer_state_dict(model, optimizer)
@@ -61,6 +67,7 @@ full_optim_entries = len(full_optim.get("state", {}))
 print(
     f"sharded: {local_numel} numbers; full model: {full_entries}, optimizer: {full_optim_entries}"
 )
+print(f"all-gathers for the full model: {all_gathers}; no cpu_offload: 0.weight {everywhere_shape}")
 if rank == 0:
     print("optimizer state keys:", optim_keys, "instead of", plain_keys)
     full_exp_avg_shape = tuple(full_optim["state"]["0.weight"]["exp_avg"].shape)
@@ -86,7 +93,14 @@ assert sharded_types == "DTensor" and list(sharded) == names
 assert all(isinstance(value, DTensor) for value in sharded.values())  # witness: sharded-is-dtensor
 assert local_numel == [62, 53][rank]  # witness: sharded-is-local
 assert full_entries == [4, 0][rank]  # witness: full-on-rank0-only
-assert len(everywhere) == 4 and everywhere_devices == {device.type}  # witness: full-everywhere
+assert all_gathers == 4  # witness: every-rank-gathers
+assert (  # witness: full-everywhere
+    len(everywhere) == 4
+    and everywhere_plain
+    and everywhere_shape == (8, 10)
+    and everywhere_is_full
+    and everywhere_devices == {device.type}
+)
 assert optim_keys == names and plain_keys == [0, 1, 2, 3]  # witness: optim-by-name
 assert exp_avg_type == "DTensor"  # witness: optim-state-sharded
 if rank == 0:
