@@ -30,14 +30,17 @@ def gathered(tensor: torch.Tensor) -> list[torch.Tensor]:
 
 torch.manual_seed(rank)  # a different seed on every rank, on purpose
 model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
-first_weight = model[0].weight
-before = gathered(model[0].weight.detach())
+first_weight, first_storage = model[0].weight, model[0].weight.data_ptr()
+before = gathered(torch.cat([param.detach().flatten() for param in model.parameters()]))
 print(f"before DDP: weight[0, 0] = {model[0].weight[0, 0].item():+.4f}")
 
 rng_before = torch.get_rng_state()
+cuda_rng_before = torch.cuda.get_rng_state() if use_cuda else None
 ddp_model = DDP(model)  # broadcasts rank 0's parameters and buffers to every rank
 rng_untouched = torch.equal(torch.get_rng_state(), rng_before)
-after = gathered(model[0].weight.detach())
+if use_cuda:
+    rng_untouched &= torch.equal(torch.cuda.get_rng_state(), cuda_rng_before)
+after = gathered(torch.cat([param.detach().flatten() for param in model.parameters()]))
 print(f"after DDP:  weight[0, 0] = {model[0].weight[0, 0].item():+.4f}")
 
 # The random streams themselves are untouched: each rank still draws its own numbers.
@@ -51,5 +54,9 @@ dist.destroy_process_group()
 
 assert differ_before  # witness: seeds-differ
 assert equal_after and torch.equal(after[0], before[0])  # witness: rank0-weights-everywhere
-assert ddp_model.module is model and model[0].weight is first_weight  # witness: wraps-in-place
+assert (
+    ddp_model.module is model
+    and model[0].weight is first_weight
+    and model[0].weight.data_ptr() == first_storage  # the values were copied into it
+)  # witness: wraps-in-place
 assert rng_untouched and not torch.equal(draws[0], draws[1])  # witness: streams-stay-per-rank

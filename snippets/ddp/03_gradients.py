@@ -67,15 +67,26 @@ print(f"{samples_per_rank} samples on this rank; its own gradient alone differs:
 torch.manual_seed(0)
 bn_model = nn.Sequential(nn.Linear(10, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
 bn_model = bn_model.to(device)
-bn_reference = copy.deepcopy(bn_model)
+bn_reference, bn_local = copy.deepcopy(bn_model), copy.deepcopy(bn_model)
 loss_fn(bn_reference(inputs), targets).backward()
-loss_fn(DDP(bn_model)(inputs[mine]), targets[mine]).backward()
+loss_fn(bn_local(inputs[mine]), targets[mine]).backward()  # BatchNorm on this half alone
+bn_ddp = DDP(bn_model)  # kept in a name: DDP's backward needs the wrapper alive
+loss_fn(bn_ddp(inputs[mine]), targets[mine]).backward()
+bn_grads = [param.grad for param in bn_model.parameters()]
 batchnorm_matches = all(
-    torch.allclose(param.grad, ref.grad, atol=1e-5)
-    for param, ref in zip(bn_model.parameters(), bn_reference.parameters())
+    torch.allclose(grad, ref.grad, atol=1e-5)
+    for grad, ref in zip(bn_grads, bn_reference.parameters())
+)
+bn_half_mean = [param.grad.clone() for param in bn_local.parameters()]
+for grad in bn_half_mean:
+    dist.all_reduce(grad)
+    grad /= world_size
+bn_is_mean_of_halves = all(
+    torch.allclose(grad, mean, atol=1e-5) for grad, mean in zip(bn_grads, bn_half_mean)
 )
 if rank == 0:
     print(f"with a BatchNorm1d layer, every gradient matches: {batchnorm_matches}")
+    print(f"it is the mean of per-half BatchNorm gradients: {bn_is_mean_of_halves}")
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
@@ -84,4 +95,4 @@ assert (
 )  # witness: every-gradient-matches
 assert is_mean_of_locals  # witness: mean-of-local-gradients
 assert local_differs  # witness: local-gradient-differs
-assert not batchnorm_matches  # witness: batchnorm-breaks-equality
+assert not batchnorm_matches and bn_is_mean_of_halves  # witness: batchnorm-breaks-equality

@@ -8,6 +8,7 @@ Run: torchrun --nproc-per-node 2 snippets/ddp/05_buffers.py
 
 import copy
 import os
+import warnings
 
 import torch
 import torch.distributed as dist
@@ -28,6 +29,26 @@ def gathered(tensor: torch.Tensor) -> list[torch.Tensor]:
     dist.all_gather(copies, tensor)
     return copies
 
+
+def running_var_agrees_after_wrapping(**options) -> bool:
+    """Give each rank its own running variance, wrap the layer, and compare the ranks' copies."""
+    layer = nn.BatchNorm1d(3).to(device)
+    layer.running_var.fill_(1 + rank)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # broadcast_buffers is deprecated
+        ddp_layer = DDP(layer, **options)
+    copies = gathered(ddp_layer.module.running_var)
+    return torch.equal(copies[0], copies[1])
+
+
+construction_sync = {
+    "default": running_var_agrees_after_wrapping(),
+    "init_sync=False": running_var_agrees_after_wrapping(init_sync=False),
+    "broadcast_buffers=False": running_var_agrees_after_wrapping(broadcast_buffers=False),
+    "forward_sync_buffers=False": running_var_agrees_after_wrapping(forward_sync_buffers=False),
+}
+if rank == 0:
+    print("buffers agree right after wrapping:", construction_sync)
 
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)).to(device)
@@ -64,12 +85,22 @@ with torch.no_grad():
 after_fourth_eval = gathered(bn.running_mean.clone())
 print(f"after the pass next:   running_mean[0] = {bn.running_mean[0].item():+.4f}")
 
+# A pass inside no_sync() turns the next broadcast off as well, gradients or not.
+with ddp_model.no_sync():
+    ddp_model(x).sum().backward()
+with torch.no_grad():
+    bn.running_mean += rank
+ddp_model(x).sum().backward()  # gradients enabled, outside no_sync: no broadcast before it
+after_no_sync = gathered(bn.running_mean.clone())
+print(f"after no_sync, then:   running_mean[0] = {bn.running_mean[0].item():+.4f}")
+
 own_batch_only = torch.allclose(after_train[rank], alone[1].running_mean)
 differ_after_train = not torch.equal(after_train[0], after_train[1])
 rank0_everywhere = all(torch.equal(copy, after_train[0]) for copy in after_eval)
 second_pass_kept_own = torch.equal(after_second_eval[1], after_eval[1] + 1)
 grad_eval_kept_own = torch.equal(after_grad_eval[1], after_second_eval[1])
 rearmed = all(torch.equal(copy, after_grad_eval[0]) for copy in after_fourth_eval)
+no_sync_kept_own = torch.equal(after_no_sync[1], after_fourth_eval[1] + 1)
 buffer_names = [name for name, _ in model.named_buffers()]
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
@@ -77,6 +108,12 @@ dist.destroy_process_group()
 assert differ_after_train and own_batch_only  # witness: own-statistics-per-rank
 assert rank0_everywhere  # witness: forward-broadcasts-rank0
 assert (
-    second_pass_kept_own and grad_eval_kept_own and rearmed
+    second_pass_kept_own and grad_eval_kept_own and rearmed and no_sync_kept_own
 )  # witness: no-grad-pass-skips-next-broadcast
+assert construction_sync == {
+    "default": True,
+    "init_sync=False": False,
+    "broadcast_buffers=False": False,
+    "forward_sync_buffers=False": True,
+}  # witness: construction-broadcasts-buffers
 assert buffer_names == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]

@@ -1,5 +1,5 @@
 """SyncBatchNorm: batch statistics over the whole global batch. Conversion works anywhere; the
-synchronized training pass needs GPUs (NCCL), and on CPU (gloo) it raises.
+synchronized training pass needs CUDA GPUs (NCCL), and on CPU (gloo) it raises.
 
 Run: torchrun --nproc-per-node 2 snippets/ddp/06_sync_batchnorm.py
 """
@@ -28,7 +28,7 @@ plain = copy.deepcopy(model)  # the one-process reference
 bn_weight = model[1].weight
 synced = nn.SyncBatchNorm.convert_sync_batchnorm(model)
 converted_type = type(synced[1]).__name__
-same_entries = all(
+same_entries = list(synced.state_dict()) == list(plain.state_dict()) and all(
     torch.equal(value, plain.state_dict()[key]) for key, value in synced.state_dict().items()
 )
 print(f"converted: {converted_type}, same state_dict keys and values: {same_entries}")

@@ -74,16 +74,50 @@ with torch.no_grad():
 buffers_agree = same_on_all_ranks(resumed.module[1].running_var)
 saved_var = torch.load(path, map_location=device)["1.running_var"]
 buffers_loaded = torch.equal(resumed.module[1].running_var, saved_var)
-weights_still_differ = not same_on_all_ranks(resumed.module[0].weight)
 resumed.train()
+resumed(torch.randn(4, 10).to(device)).sum().backward()  # a training pass does not sync them
+weights_still_differ = not same_on_all_ranks(resumed.module[0].weight)
+print(f"loaded on rank 0 only: weights agree {rank0_only_agrees}, buffers {buffers_agreed_before}")
+print(f"then an eval pass:     buffers agree {buffers_agree}")
+print(f"and a training pass:   weights agree {not weights_still_differ}")
+
+# The end of a join() context broadcasts parameters again, from the last rank to join: here
+# both joined at once, and the highest rank, 1, wins over rank 0's loaded weights.
+rank1_weight = resumed.module[0].weight.detach().clone()
+dist.broadcast(rank1_weight, src=1)
+with resumed.join():
+    pass
+join_took_rank1 = torch.equal(resumed.module[0].weight, rank1_weight)
+join_agrees = same_on_all_ranks(resumed.module[0].weight)
+print(f"after a join() context: weights agree {join_agrees}, rank 1's: {join_took_rank1}")
 
 # Every rank loads the file, onto its own device.
 resumed.module.load_state_dict(torch.load(path, map_location=device))
 every_rank_agrees = same_on_all_ranks(resumed.module[0].weight)
 matches_trained = torch.equal(resumed.module[0].weight, ddp_model.module[0].weight)
-print(f"loaded on rank 0 only: weights agree {rank0_only_agrees}, buffers {buffers_agreed_before}")
-print(f"then one forward pass: weights agree {not weights_still_differ}, buffers {buffers_agree}")
 print(f"loaded on every rank:  weights agree {every_rank_agrees}")
+
+# assign=True into a wrapped model: new Parameters, which DDP's reducer does not hold.
+assigned = DDP(build())
+held_weight = assigned.module[0].weight
+assigned.module.load_state_dict(torch.load(path, map_location=device), assign=True)
+new_parameter = assigned.module[0].weight is not held_weight
+assigned((torch.randn(4, 10) + rank).to(device)).sum().backward()  # each rank its own data
+assigned_averaged = same_on_all_ranks(assigned.module[0].weight.grad)
+print(f"loaded with assign=True: new Parameter {new_parameter}, grads averaged {assigned_averaged}")
+# With the swap flag (see the saving page), the same load is refused.
+swap_before = torch.__future__.get_swap_module_params_on_conversion()
+torch.__future__.set_swap_module_params_on_conversion(True)
+try:
+    swapped = DDP(build())
+    swapped.module.load_state_dict(torch.load(path, map_location=device), assign=True)
+    swap_error = ""
+except RuntimeError as error:
+    swap_error = str(error)
+finally:
+    torch.__future__.set_swap_module_params_on_conversion(swap_before)
+if rank == 0:
+    print("with the swap flag:", swap_error.split("\t")[1].split(",")[0], "...")
 
 dist.barrier()  # everyone has read the file
 if rank == 0:
@@ -98,3 +132,8 @@ assert (
     not buffers_agreed_before and buffers_agree and buffers_loaded
 )  # witness: loaded-buffers-broadcast
 assert every_rank_agrees and matches_trained  # witness: load-on-every-rank
+assert join_agrees and join_took_rank1  # witness: join-end-broadcasts-parameters
+assert (
+    new_parameter and held_weight.grad is None and not assigned_averaged
+)  # witness: assign-after-wrap-not-averaged
+assert "While swapping the parameter" in swap_error  # witness: swap-refuses-wrapped

@@ -12,6 +12,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DistributedSampler
 
 local_rank = int(os.environ["LOCAL_RANK"])
 use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])
@@ -48,8 +49,35 @@ ddp_model, batch = start(seed=1000 + rank)
 print(f"seed per rank:       batch {batch.tolist()}")
 different_batches = not same_on_all_ranks(batch)
 weights_agree = same_on_all_ranks(ddp_model.module[0].weight)
+
+
+# DistributedSampler splits one shuffled order among the ranks: it needs the same seed on every
+# rank, and set_epoch to shuffle each epoch anew.
+def epoch_shares(seed: int) -> list[list[int]]:
+    shares = [None] * world_size
+    dist.all_gather_object(shares, list(DistributedSampler(range(dataset_size), seed=seed)))
+    return shares
+
+
+same_seed, seed_per_rank = epoch_shares(seed=0), epoch_shares(seed=rank)
+covered_same_seed = len(set(same_seed[0]) | set(same_seed[1]))
+covered_seed_per_rank = len(set(seed_per_rank[0]) | set(seed_per_rank[1]))
+sampler = DistributedSampler(range(dataset_size))
+first_epoch, second_epoch = list(sampler), list(sampler)
+sampler.set_epoch(1)
+after_set_epoch = list(sampler)
+padded_share = len(DistributedSampler(range(dataset_size + 1)))  # 1001 samples, 2 ranks
+if rank == 0:
+    print(f"DistributedSampler covers {covered_same_seed} of {dataset_size} samples per epoch")
+    print(f"with seed=rank it covers {covered_seed_per_rank}")
+    print(f"{dataset_size + 1} samples: {padded_share} on each rank")
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert same_batch  # witness: one-seed-same-batch
 assert different_batches and weights_agree  # witness: per-rank-seed-fix
+assert (
+    covered_same_seed == dataset_size > covered_seed_per_rank
+    and first_epoch == second_epoch != after_set_epoch
+)  # witness: sampler-same-seed-set-epoch
+assert padded_share * world_size == dataset_size + 2  # witness: sampler-pads
