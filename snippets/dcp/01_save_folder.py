@@ -89,32 +89,76 @@ if rank == 0:
 
 # Entries that every rank holds whole (plain tensors) are written once. Here each rank puts
 # its own rank number in a, b and c, under the same keys, to show whose copy DCP keeps.
-whole = {name: torch.tensor([rank], device=device) for name in ("a", "b", "c")}
+abc = ("a", "b", "c")
+whole = {name: torch.tensor([rank], device=device) for name in abc}
 # A value that really differs per rank: gathered, so every rank holds every rank's, same keys.
 seed_here = torch.tensor([100 + rank], device=device)  # say, the seed this rank drew
 seeds = [torch.empty_like(seed_here) for _ in range(world_size)]
 dist.all_gather(seeds, seed_here)
 whole |= {f"seed.{r}": seed for r, seed in enumerate(seeds)}
 dcp.save(whole, storage_writer=dcp.FileSystemWriter(folder / "whole", thread_count=3))
+# The usual case: a, b, c saved in the same dcp.save as the model, after its shards.
+together = state | {name: whole[name] for name in abc}
+dcp.save(together, checkpoint_id=folder / "together")
 
-back = {name: torch.zeros_like(value) for name, value in whole.items()}
-dcp.load(back, checkpoint_id=folder / "whole")  # every rank asks for every entry
-loaded_whole = {name: value.item() for name, value in back.items()}
-whole_values = ", ".join(str(loaded_whole[name]) for name in ("a", "b", "c"))
+
+def load_back(path, names):  # every rank asks for every entry named
+    back = {name: torch.zeros_like(whole[name]) for name in names}
+    dcp.load(back, checkpoint_id=path)
+    return {name: value.item() for name, value in back.items()}
+
+
+def offered(entries):  # what this rank offers to save, in order: (key, tensor bytes)
+    plan = []
+    for name, t in entries.items():  # a shard is this rank's alone: keyed by the rank too
+        plan.append(
+            ((name, rank), t.to_local().nbytes) if isinstance(t, DTensor) else (name, t.nbytes)
+        )
+    return plan
+
+
+def greedy(plans):  # in plan order (rank 0's first), to the holder with fewest bytes so far
+    planned, chosen = [0] * len(plans), {}
+    for key, size in (item for plan in plans for item in plan):
+        if key not in chosen:
+            holders = [r for r, plan in enumerate(plans) if key in dict(plan)]
+            chosen[key] = min(holders, key=lambda r: planned[r])  # a tie: the lower rank
+            planned[chosen[key]] += size
+    return {key: r for key, r in chosen.items() if isinstance(key, str)}  # whole entries
+
+
+def writers(path):  # the rank whose file holds each whole entry: the digit after "__"
+    records = dcp.FileSystemReader(path).read_metadata().storage_data.items()
+    return dict(
+        sorted((i.fqn, int(at.relative_path.split("_")[2])) for i, at in records if i.fqn in whole)
+    )
+
+
+plans = {"whole": [None] * world_size, "together": [None] * world_size}
+dist.all_gather_object(plans["whole"], offered(whole))
+dist.all_gather_object(plans["together"], offered(together))
+loaded_whole = load_back(folder / "whole", whole)
+loaded_together = load_back(folder / "together", abc)
+whole_values = ", ".join(str(loaded_whole[name]) for name in abc)
+together_values = ", ".join(str(loaded_together[name]) for name in abc)
 seeds_back = [loaded_whole[f"seed.{r}"] for r in range(world_size)]
 print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
+print(f"saved after the model's shards, a, b, c load as {together_values}")
 if rank == 0:
     whole_metadata = dcp.FileSystemReader(folder / "whole").read_metadata()
-    whole_dtype = whole_metadata.state_dict_metadata["a"].properties.dtype
-    record_files = [info.relative_path for info in whole_metadata.storage_data.values()]
-    writer_of = {  # the rank whose file holds each entry: the digit after "__"
-        index.fqn: int(info.relative_path.split("_")[2])
-        for index, info in sorted(whole_metadata.storage_data.items(), key=lambda i: i[0].fqn)
-    }
+    writer_of = writers(folder / "whole")
+    together_writer_of = writers(folder / "together")
     sizes = {path.name: path.stat().st_size for path in (folder / "whole").glob("*.distcp")}
+    recorded = dict.fromkeys(sizes, 0)  # the bytes the metadata's records account for, by file
+    for record_info in whole_metadata.storage_data.values():
+        recorded[record_info.relative_path] += record_info.length
     empty_files = sorted(name for name, size in sizes.items() if size == 0)
+    empty_names = ", ".join(empty_files)
+    rank1_entries = list(writer_of.values()).count(1)
     print("entries every rank holds whole, one record each, by rank:", writer_of)
-    print(f"with thread_count=3: {len(sizes)} data files, empty ones: {', '.join(empty_files)}")
+    print("the same a, b, c saved after the model's shards, by rank:", together_writer_of)
+    print(f"with thread_count=3: {len(sizes)} data files, empty ones: {empty_names}")
+    print(f"bytes in the files {sum(sizes.values())}, in the records {sum(recorded.values())}")
 
 dist.barrier()  # nobody uses the folder any more
 if rank == 0:
@@ -123,19 +167,31 @@ if rank == 0:
     assert len(rank_files) == world_size  # witness: one-file-per-rank
     assert chunk_shapes == [(4, 10), (4, 10)] and chunk_rows == [0, 4]  # witness: metadata-shapes
     assert global_shape == (8, 10)
-    assert weight_entry.properties.dtype == torch.float32
-    assert whole_dtype == torch.int64  # witness: metadata-dtype
+    model_float = all(
+        metadata.state_dict_metadata[n].properties.dtype == torch.float32 for n in state
+    )
+    abc_int = all(
+        whole_metadata.state_dict_metadata[n].properties.dtype == torch.int64 for n in abc
+    )
+    assert model_float and abc_int  # witness: metadata-dtype
     written = [numel_by_file[f"__{r}_0.distcp"] for r in range(world_size)]
     assert written == numel_by_rank  # witness: file-holds-own-shards
     assert (rank0_file_numel, rank1_file_numel) == (62, 53)
     assert info.relative_path == "__1_0.distcp"
     assert torch.equal(chunk_from_file, full_first_weight[4:8])  # witness: file-holds-rows
-    once = sorted(writer_of) == sorted(whole) and len(record_files) == len(whole)
+    # A second copy of an entry would lie in a file without a record of its own (the
+    # metadata keeps one record per entry): the files would hold more bytes than recorded.
+    once = recorded == sizes and sorted(writer_of) == sorted(whole)
     assert once and set(writer_of.values()) == set(range(world_size))  # witness: whole-written-once
     three_each = sorted(sizes) == [f"__{r}_{n}.distcp" for r in range(world_size) for n in range(3)]
-    assert three_each and len(empty_files) == 1  # witness: threads-files
-    same_rank = all(loaded_whole[name] == writer_of[name] for name in ("a", "b", "c"))
-    assert same_rank and whole_values == "0, 1, 0"  # witness: one-copy-per-entry
+    assert three_each and empty_files == ["__1_2.distcp"]  # witness: threads-files
+    assert rank1_entries == 2
+    same_rank = all(loaded_whole[name] == writer_of[name] for name in abc)
+    by_greedy = writer_of == greedy(plans["whole"])
+    assert same_rank and by_greedy and whole_values == "0, 1, 0"  # witness: one-copy-per-entry
+    from_rank1 = all(loaded_together[name] == together_writer_of[name] == 1 for name in abc)
+    by_greedy = together_writer_of == greedy(plans["together"])
+    assert from_rank1 and by_greedy and together_values == "1, 1, 1"  # witness: order-decides
 assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
 assert whole_values == "0, 1, 0"  # on every rank
 assert isinstance(state["0.weight"], DTensor)
