@@ -5,8 +5,7 @@ sharing two cores (the build beside two test workers), examples that finish well
 were stopped at 10 s, failing a build that had nothing wrong with it. So the clock counts
 the time the snippet's main thread runs or waits for something (a lock, a peer, a file), and not
 the time it is ready to run while the CPU serves another process (Linux's run-queue delay, read
-from /proc; elsewhere the clock is the wall clock). Nor the time the clock's own thread waits for
-a CPU: it may hold the GIL then, and the snippet's thread waits for it in turn. A busy loop and a deadlock are both stopped
+from /proc; elsewhere the clock is the wall clock). A busy loop and a deadlock are both stopped
 after `seconds`; however loaded the machine, nothing runs past `seconds * MAX_STRETCH` (plus
 HARD_STOP_AFTER) of wall time.
 
@@ -50,9 +49,8 @@ def start(seconds: float, report: TextIO, code_file: str) -> Callable[[], None]:
 
     def keep_the_clock() -> None:
         armed = seconds
-        waited_here = _run_queue_delay(threading.get_native_id())
         while True:
-            allowed = min(seconds + waited() + waited_here(), seconds * MAX_STRETCH)
+            allowed = min(seconds + waited(), seconds * MAX_STRETCH)
             now = time.monotonic()
             with lock:
                 if not state["running"]:
