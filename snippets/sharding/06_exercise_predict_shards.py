@@ -13,6 +13,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
+from torch.distributed.tensor.debug import CommDebugMode
 
 
 def predicted_local_numel(model: nn.Module, rank: int, world_size: int) -> int:
@@ -73,12 +74,16 @@ if rank == 0:
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
-# Check the 4-rank prediction without 4 processes: with the "fake" backend this process plays
-# each of 4 ranks in turn. Its collectives do nothing, and sharding on meta needs none.
-measured_on_4 = []
+# Check the 4-rank prediction without 4 processes: with the "fake" backend (a testing tool, in
+# torch.testing._internal) this process plays each of 4 ranks in turn. Its collectives reach no
+# other process, so their results are not real ones; sharding on meta makes no collective call.
+measured_on_4, collectives_on_4 = [], 0
 for fake_rank in range(4):
     dist.init_process_group("fake", rank=fake_rank, world_size=4)
-    measured_on_4.append(measure(init_device_mesh("cpu", (4,))))
+    fake_mesh = init_device_mesh("cpu", (4,))
+    with CommDebugMode() as comm:  # counts the collectives called inside
+        measured_on_4.append(measure(fake_mesh))
+    collectives_on_4 += comm.get_total_counts()
     dist.destroy_process_group()
 parts_measured_on_4 = [part for part, _, _ in measured_on_4]
 storage_measured_on_4 = [storage for _, storage, _ in measured_on_4]
@@ -88,12 +93,14 @@ chunk_rows = [len(chunk) for chunk in torch.chunk(torch.arange(5), 4)]  # 3 chun
 split_rows = [len(part) for part in torch.tensor_split(torch.arange(5), 4)]  # [2, 1, 1, 1]
 if rank == 0:
     print(f"measured on 4 fake ranks: parts {parts_measured_on_4}, storage {storage_measured_on_4}")
+    print("collectives called while sharding on meta, 4 fake ranks:", collectives_on_4)
     print(f"0.weight rows: {rows_measured_on_4}; chunk {chunk_rows}, tensor_split {split_rows}")
 
 assert prediction == measured == [45, 28][rank]  # witness: prediction-matches
 assert storage_prediction == measured_storage == 45  # witness: storage-prediction-matches
 assert on_4_ranks == [28, 28, 17, 0] and sum(on_4_ranks) == 73
 assert storage_on_4_ranks == 28
+assert collectives_on_4 == 0  # witness: meta-sharding-no-collective
 assert (  # witness: four-ranks-measured
     parts_measured_on_4 == on_4_ranks and storage_measured_on_4 == [storage_on_4_ranks] * 4
 )
