@@ -109,7 +109,7 @@ ddp_aux_first(x).sum().backward()
 head_bucket_reduced = any(p is aux_first.head.weight for bucket in reduced_buckets for p in bucket)
 reduced_head_averaged = same_on_all_ranks(aux_first.head.weight.grad)
 
-# Buckets are launched in order: with aux_head registered last, its bucket is the first, and
+# Buckets are launched in order: with aux_head registered last, it is in the first bucket, and
 # while it waits, so do the later buckets, although all their gradients have arrived.
 reduced_buckets.clear()
 torch.manual_seed(0)
@@ -119,6 +119,8 @@ ddp_aux_last.register_comm_hook(dist.group.WORLD, recording_hook)
 ddp_aux_last(x).sum().backward()
 bucket_sizes = ddp_aux_last._get_ddp_logging_data()["bucket_sizes"]  # bytes, in bucket order
 bucket_count = len(bucket_sizes.split(","))
+first_bucket = ddp_aux_last.reducer._get_zeros_like_grad_buckets()[0].parameters()
+aux_in_first = all(any(p is q for q in first_bucket) for p in aux_last.aux_head.parameters())
 used = [*aux_last.body.parameters(), *aux_last.head.parameters()]
 later_buckets_complete = all(param.grad is not None for param in used)
 nothing_launched = reduced_buckets == []
@@ -178,7 +180,7 @@ dist.destroy_process_group()
 assert not first_backward_averaged and grads_are_own  # witness: first-step-not-averaged
 assert head_bucket_reduced and not reduced_head_averaged  # witness: reduced-bucket-not-written
 assert (
-    bucket_count == 3 and later_buckets_complete and nothing_launched
+    bucket_count == 3 and aux_in_first and later_buckets_complete and nothing_launched
 )  # witness: buckets-launch-in-order
 assert (
     no_grad_forward_passed

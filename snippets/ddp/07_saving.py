@@ -81,8 +81,8 @@ print(f"loaded on rank 0 only: weights agree {rank0_only_agrees}, buffers {buffe
 print(f"then an eval pass:     buffers agree {buffers_agree}")
 print(f"and a training pass:   weights agree {not weights_still_differ}")
 
-# The end of a join() context broadcasts parameters again, from the last rank to join: here
-# both joined at once, and the highest rank, 1, wins over rank 0's loaded weights.
+# The end of a join() context broadcasts parameters and buffers again, from the last rank to
+# join: here both joined at once, and the higher rank, 1, wins over rank 0's loaded weights.
 rank1_weight = resumed.module[0].weight.detach().clone()
 dist.broadcast(rank1_weight, src=1)
 with resumed.join():
@@ -90,6 +90,20 @@ with resumed.join():
 join_took_rank1 = torch.equal(resumed.module[0].weight, rank1_weight)
 join_agrees = same_on_all_ranks(resumed.module[0].weight)
 print(f"after a join() context: weights agree {join_agrees}, rank 1's: {join_took_rank1}")
+# Rank 0 loads again, then has one batch more than rank 1: now it joins last, and wins.
+if rank == 0:
+    resumed.module.load_state_dict(torch.load(path, map_location=device))
+uneven_differed = not same_on_all_ranks(resumed.module[0].weight)
+with resumed.join():
+    if rank == 0:
+        resumed(torch.randn(4, 10).to(device)).sum().backward()  # updates its running stats
+    last_state = [resumed.module[0].weight.detach().clone(), resumed.module[1].running_var.clone()]
+for tensor in last_state:
+    dist.broadcast(tensor, src=0)  # rank 0's weight and statistics at the end of its batch
+uneven_took_rank0 = torch.equal(resumed.module[0].weight, last_state[0])
+uneven_buffers_rank0 = torch.equal(resumed.module[1].running_var, last_state[1])
+uneven_agrees = same_on_all_ranks(resumed.module[0].weight)
+print(f"rank 0 joins last:      weights agree {uneven_agrees}, rank 0's: {uneven_took_rank0}")
 
 # Every rank loads the file, onto its own device.
 resumed.module.load_state_dict(torch.load(path, map_location=device))
@@ -105,19 +119,23 @@ new_parameter = assigned.module[0].weight is not held_weight
 assigned((torch.randn(4, 10) + rank).to(device)).sum().backward()  # each rank its own data
 assigned_averaged = same_on_all_ranks(assigned.module[0].weight.grad)
 print(f"loaded with assign=True: new Parameter {new_parameter}, grads averaged {assigned_averaged}")
-# With the swap flag (see the saving page), the same load is refused.
+# With the swap flag (see the saving page), any load into a wrapped model is refused.
+swap_errors = []
 swap_before = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)
 try:
-    swapped = DDP(build())
-    swapped.module.load_state_dict(torch.load(path, map_location=device), assign=True)
-    swap_error = ""
-except RuntimeError as error:
-    swap_error = str(error)
+    for assign in (False, True):
+        swapped = DDP(build())
+        try:
+            swapped.module.load_state_dict(torch.load(path, map_location=device), assign=assign)
+            swap_errors.append("")
+        except RuntimeError as error:
+            swap_errors.append(str(error))
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_before)
 if rank == 0:
-    print("with the swap flag:", swap_error.split("\t")[1].split(",")[0], "...")
+    for assign, swap_error in zip((False, True), swap_errors):
+        print(f"swap flag, assign={assign}:", swap_error.split("\t")[1].split(",")[0], "...")
 
 dist.barrier()  # everyone has read the file
 if rank == 0:
@@ -132,8 +150,16 @@ assert (
     not buffers_agreed_before and buffers_agree and buffers_loaded
 )  # witness: loaded-buffers-broadcast
 assert every_rank_agrees and matches_trained  # witness: load-on-every-rank
-assert join_agrees and join_took_rank1  # witness: join-end-broadcasts-parameters
+assert (
+    join_agrees
+    and join_took_rank1  # a tie: the higher rank
+    and uneven_differed
+    and uneven_took_rank0  # rank 0 joined last: its weights, not the highest rank's
+    and uneven_buffers_rank0  # with its statistics, updated by its last batch
+)  # witness: join-end-broadcasts-parameters
 assert (
     new_parameter and held_weight.grad is None and not assigned_averaged
 )  # witness: assign-after-wrap-not-averaged
-assert "While swapping the parameter" in swap_error  # witness: swap-refuses-wrapped
+assert len(swap_errors) == 2 and all(
+    "While swapping the parameter" in swap_error for swap_error in swap_errors
+)  # witness: swap-refuses-wrapped
