@@ -5,7 +5,6 @@ import random
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, get_worker_info
-from torch.utils.data._utils.worker import _generate_state  # private: how a worker seeds NumPy
 
 
 class Draws(Dataset):
@@ -59,7 +58,9 @@ def seeded_from(base_seed: int, worker: int, draws: int) -> tuple[list, list, li
     """The first draws of torch, random and NumPy, seeded as a worker seeds them."""
     torch_ = torch.Generator().manual_seed(base_seed + worker)
     python = random.Random(base_seed + worker)
-    numpy = np.random.RandomState(_generate_state(base_seed, worker))
+    # NumPy's SeedSequence hash of the worker id and the base seed's two 32-bit halves
+    halves = [base_seed & 0xFFFFFFFF, base_seed >> 32]
+    numpy = np.random.RandomState(np.random.SeedSequence([worker, *halves]).generate_state(4))
     return (
         [torch.rand((), generator=torch_).item() for _ in range(draws)],
         [python.random() for _ in range(draws)],
@@ -67,7 +68,7 @@ def seeded_from(base_seed: int, worker: int, draws: int) -> tuple[list, list, li
     )
 
 
-if __name__ == "__main__":  # where workers start by spawn, they import this file again
+if __name__ == "__main__":  # under spawn or forkserver, starting workers imports this file again
     # Replay the loader's generator: creating an iterator draws one int64 from it, the base seed.
     replay = torch.Generator().manual_seed(0)
     base, state_after = [], []
@@ -90,7 +91,7 @@ if __name__ == "__main__":  # where workers start by spawn, they import this fil
         print(f"  {name}  epoch 0: {seeds(epochs[0])}  epoch 1: {seeds(epochs[1])}")
 
     # (a) In every epoch, each worker seeds torch and random with base seed + worker id, and
-    # NumPy with a hash of the two numbers.
+    # NumPy with a SeedSequence hash of the two numbers.
     worker_seeds = all(
         epoch[w]["torch seed"] == epoch[w]["info seed"] == [base[e] + w] * 2
         for e, epoch in enumerate(fresh)
