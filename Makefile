@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve build test check-chapter check-torchrun install browser clean
+.PHONY: serve build test check-chapter check-torchrun check-torch-versions install browser clean
 
 # --dirty rebuilds only the pages that changed (guide_build/adapters/mkdocs_hooks.py counts a page as changed when
 # one of its snippets did); it logs a warning, hence --no-strict. `make build` is strict.
@@ -42,6 +42,12 @@ check-chapter: $(INSTALLED)  ## make check-chapter PAGE=docs/<part>/<page>.md SN
 # Every distributed example under the real torchrun, compared with what its page shows (slow).
 check-torchrun: $(INSTALLED)  ## Run each `# guide: ranks=N` example with torchrun and compare
 	$(BIN)/python tests/torchrun_conformance.py
+
+# Every example on other torch releases, on the CPU (tests/torch_versions.py): each release's first
+# run downloads a CUDA build of torch and its CUDA libraries, several GB, into .cache/torch-versions.
+TORCH ?= 2.9.0
+check-torch-versions: $(INSTALLED)  ## make check-torch-versions TORCH="2.9.0 2.15.0"
+	$(BIN)/python tests/torch_versions.py $(TORCH)
 
 install: $(INSTALLED)
 
