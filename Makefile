@@ -45,8 +45,8 @@ check-torchrun: $(INSTALLED)  ## Run each `# guide: ranks=N` example with torchr
 
 # Every example on other torch releases, on the CPU (tests/torch_versions.py): each release's first
 # run downloads a CUDA build of torch and its CUDA libraries, several GB, into .cache/torch-versions.
-TORCH ?= 2.9.0
-check-torch-versions: $(INSTALLED)  ## make check-torch-versions TORCH="2.9.0 2.15.0"
+TORCH ?= 2.11.0
+check-torch-versions: $(INSTALLED)  ## make check-torch-versions TORCH="2.11.0 2.14.1"
 	$(BIN)/python tests/torch_versions.py $(TORCH)
 
 install: $(INSTALLED)

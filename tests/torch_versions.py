@@ -1,6 +1,6 @@
 """Run every example of the guide on another torch release, on the CPU, and report what fails.
 
-    make check-torch-versions TORCH="2.9.0 2.15.0"     (slow: see below)
+    make check-torch-versions TORCH="2.11.0 2.14.1"     (slow: see below)
 
 The guide is built and tested with the torch pinned in constraints.txt, and the GPU job runs it
 with the GPU machine's torch. The home page promises more: every complete example runs with any
