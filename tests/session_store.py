@@ -91,7 +91,11 @@ class Reuse:
     enabled: bool = True
 
     def allows(self, path: str, device: str) -> bool:
-        return self.enabled and device == self.device and not self.sampled(path)
+        return self.stands_in(device) and not self.sampled(path)
+
+    def stands_in(self, device: str) -> bool:
+        """Whether a confirmed run on `device` may stand in for a fresh one at all."""
+        return self.enabled and device == self.device
 
     def sampled(self, path: str) -> bool:
         return self._draw(path) % SAMPLE_EVERY == 0
