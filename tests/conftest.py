@@ -37,7 +37,7 @@ CUDA = torch.cuda.is_available()
 # (guide_build/adapters/pytest_plugin.py counts them in the summary; REQUIRE_CUDA=1 makes a
 # missing device an error instead).
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
-BUILD_DEVICE = "cuda" if CUDA else "cpu"  # the device the build's "auto" runs use
+BUILD_DEVICE = "cpu"  # the build's "auto" runs see no CUDA device (runner.build_on_cpu)
 
 
 def tool(name: str) -> str:
@@ -165,30 +165,61 @@ def first(element: lxml.html.HtmlElement, selector: str) -> lxml.html.HtmlElemen
     return found[0] if found else None
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """A failed CUDA test names the snippets it was about, for the GPU record (the report travels
+    from a pytest-xdist worker to the controller with its user_properties)."""
+    report = yield
+    if report.failed:
+        paths = [path for path, device in runs_read_by(item) if device == "cuda"]
+        if "cuda" in item.keywords and hasattr(item, "callspec") and "page" in item.callspec.params:
+            paths += executed_snippets(item.callspec.params["page"])  # a notebook runs its page's snippets
+        report.user_properties += [("cuda_snippet", path) for path in paths]
+    return report
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed:
+        for name, path in report.user_properties:
+            if name == "cuda_snippet":
+                _FAILED_ON_CUDA.setdefault(path, report.nodeid.replace("`", "'")[:200])
+
+
+_FAILED_ON_CUDA: dict[str, str] = {}  # snippet -> the first failed CUDA test about it (controller)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """With --record-gpu, keep every snippet's CUDA output for the site (if the whole run passed)."""
+    """With --record-gpu, keep each snippet's CUDA output for the site, or the test that failed for
+    it, merged into the record of earlier runs on the same GPU and torch. An interrupted run (the
+    GPU script's time limit) records nothing: some of its snippets' tests never ran."""
     if _STOP_RUNS_AHEAD in session.config.stash:
         session.config.stash[_STOP_RUNS_AHEAD]()
-    if not session.config.getoption("--record-gpu") or exitstatus != 0:
+    if not session.config.getoption("--record-gpu") or exitstatus == pytest.ExitCode.INTERRUPTED:
         return
     if hasattr(session.config, "workerinput"):
         return  # a pytest-xdist worker: the others may still be running; the controller records
     stored = SharedRuns(shared_dir(session.config), reuse_of_cached_runs(session.config)).all()
-    runs = [SnippetRun(**entry["run"]) for entry in stored if "run" in entry]
-    cuda_runs = {run.path: run for run in runs if run.device == "cuda"}
-    assert set(cuda_runs) == set(SNIPPETS), "--record-gpu needs the whole suite to run on CUDA"
-    gpu_record.save(
-        gpu_record.GpuRun(
-            device=torch.cuda.get_device_name(0),
-            torch=torch.__version__,
-            cuda=str(torch.version.cuda),
-            date=datetime.date.today().isoformat(),
-            outputs={path: run.output for path, run in sorted(cuda_runs.items())},
-            hashes={path: gpu_record.snippet_hash(path) for path in sorted(cuda_runs)},
-            witnesses={path: run.witnesses_reached for path, run in sorted(cuda_runs.items())},
-        ),
-        ROOT / gpu_record.RECORD_PATH,
+    cuda_runs = {
+        run.path: run for run in (SnippetRun(**e["run"]) for e in stored if "run" in e) if run.device == "cuda"
+    }
+    failed_runs = {e["failure"][0]: e["failure"][1] for e in stored if "failure" in e and e["failure"][3] == "cuda"}
+    failures = {
+        path: f"the snippet failed: {text.strip().splitlines()[-1][:200]}" for path, text in failed_runs.items()
+    }
+    failures |= {path: test for path, test in _FAILED_ON_CUDA.items() if path not in failures}
+    passed = {path: run for path, run in sorted(cuda_runs.items()) if path not in failures}
+    latest = gpu_record.GpuRun(
+        device=torch.cuda.get_device_name(0),
+        torch=torch.__version__,
+        cuda=str(torch.version.cuda),
+        date=datetime.date.today().isoformat(),
+        outputs={path: run.output for path, run in passed.items()},
+        hashes={path: gpu_record.snippet_hash(path) for path in sorted(set(passed) | set(failures))},
+        witnesses={path: run.witnesses_reached for path, run in passed.items()},
+        failures=dict(sorted(failures.items())),
     )
+    record_path = ROOT / gpu_record.RECORD_PATH
+    gpu_record.save(gpu_record.merged(gpu_record.load(record_path), latest), record_path)
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:

@@ -50,17 +50,52 @@ def test_record_round_trips_through_its_file(tmp_path):
 
 
 def test_stamp_counts_examples_covered_by_the_gpu_run(tmp_path):
-    current, changed = tmp_path / "01_a.py", tmp_path / "02_b.py"
+    current, changed, failing = tmp_path / "01_a.py", tmp_path / "02_b.py", tmp_path / "03_c.py"
     current.write_text("print(1)\n")
     changed.write_text("print(2)\n")
+    failing.write_text("print(3)\n")
     record = fake_run(current)
     record.hashes[str(changed)] = "an older version"
     runs = [SnippetRun(str(current), "auto", "1\n"), SnippetRun(str(changed), "auto", "2\n")]
     assert gpu_line(runs, record) == (
         "GPU: 1 of 2 passed in the recorded CUDA test run (NVIDIA H200, torch 2.11.0+cu130 (CUDA 13.0), 2026-11-28); "
-        "1 changed since then."
+        "1 changed since then or not run there."
     )
+    record.failures[str(failing)] = "tests/test_snippets.py::test_snippet_runs[cuda-03_c.py]"
+    record.hashes[str(failing)] = gpu_record.snippet_hash(failing)
+    runs.append(SnippetRun(str(failing), "auto", "3\n"))
+    assert gpu_line(runs, record).endswith("2026-11-28); 1 failed there; 1 changed since then or not run there.")
     assert gpu_line(runs, None) == "GPU: no GPU test run has been recorded yet."
+
+
+def test_a_failure_is_recorded_for_the_version_that_failed(tmp_path):
+    snippet = tmp_path / "01_x.py"
+    snippet.write_text("print(1)\n")
+    record = fake_run(snippet)
+    del record.outputs[str(snippet)]
+    record.failures[str(snippet)] = "test_x[cuda]"
+    assert record.failure_of(str(snippet)) == "test_x[cuda]" and record.output_for(str(snippet)) is None
+    snippet.write_text("print(2)\n")
+    assert record.failure_of(str(snippet)) is None
+
+
+def test_a_partial_rerun_keeps_the_unchanged_entries_of_the_same_gpu_and_torch(tmp_path):
+    kept, rerun, edited = (tmp_path / name for name in ("01_kept.py", "02_rerun.py", "03_edited.py"))
+    for path in (kept, rerun, edited):
+        path.write_text(f"print({path.name!r})\n")
+    earlier = fake_run(kept)
+    for path in (rerun, edited):
+        earlier.failures[str(path)] = "test[cuda]"
+        earlier.hashes[str(path)] = gpu_record.snippet_hash(path)
+    edited.write_text("print('fixed')\n")
+    latest = fake_run(rerun, output="fixed\n")
+    merged = gpu_record.merged(earlier, latest)
+    assert merged.output_for(str(kept)) == "cuda:0\n"  # not rerun, unchanged: kept
+    assert merged.output_for(str(rerun)) == "fixed\n" and merged.failure_of(str(rerun)) is None
+    assert str(edited) not in merged.snippets()  # changed since it failed: neither passed nor failed
+    other_torch = fake_run(rerun)
+    other_torch.torch = "2.12.0+cu130"
+    assert gpu_record.merged(earlier, other_torch) == other_torch  # another torch: nothing is kept
 
 
 @pytest.mark.skipif(not CUDA, reason="compares the record with a fresh CUDA run")

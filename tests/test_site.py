@@ -122,7 +122,8 @@ def test_home_page_counts_every_example_claim_and_exercise(site):
     examples, claims, witnessed, assertions, exercises = map(int, total[1:])
     claims_on_pages = sum(len(built_page(site, page).cssselect(".checked-claim")) for page in PAGES)
     witnessed_on_pages = sum(
-        len(built_page(site, page).cssselect(".checked-witness, .checked-gpu-witness")) for page in PAGES
+        len(built_page(site, page).cssselect(".checked-witness, .checked-gpu-witness, .checked-cpu-witness"))
+        for page in PAGES
     )
     assert (examples, claims, witnessed, exercises) == (
         len(SNIPPETS),  # every snippet is shown whole on exactly one page

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import DEVICES, PAGES, executed_snippets
 
+from guide_build.core.runner import SnippetRun
 from guide_build.core.witnesses import find_witnesses, unreached_error, witness_error
 
 WITNESSES = [w for page in PAGES for w in find_witnesses(Path(page).read_text(encoding="utf-8"), page)]
@@ -34,3 +35,23 @@ def test_witnessed_assertion_ran(witness, device, snippet_run):
 
 def test_the_guide_witnesses_its_explanations():
     assert len(WITNESSES) >= 50
+
+
+def test_each_kind_of_witness_is_expected_to_run_where_it_says(tmp_path, monkeypatch):
+    """A plain witness must run everywhere; a GPU witness only on CUDA; a CPU witness only off it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "ch").mkdir(parents=True)
+    (tmp_path / "snippets" / "ch" / "01_x.py").write_text("assert True  # witness: held-here\n")
+    snippet = "ch/01_x.py"
+    page = f'*a*{{ data-witness="{snippet}:held-here" }} *b*{{ data-gpu-witness="{snippet}:held-here" }} '
+    page += f'*c*{{ data-cpu-witness="{snippet}:held-here" }}'
+    plain, on_gpu, on_cpu = find_witnesses(page, "docs/x.md")
+    assert (plain.on_gpu, plain.on_cpu, on_gpu.on_gpu, on_cpu.on_cpu) == (False, False, True, True)
+    for device in ("cpu", "cuda"):
+        reached = SnippetRun(str(snippet), device, "", witnesses_reached=["held-here"])
+        assert all(unreached_error(w, reached) is None for w in (plain, on_gpu, on_cpu))
+    skipped_on = {device: SnippetRun(str(snippet), device, "") for device in ("cpu", "cuda")}
+    expected_on = {"plain": {"cpu", "cuda"}, "gpu": {"cuda"}, "cpu": {"cpu"}}
+    for name, witness in (("plain", plain), ("gpu", on_gpu), ("cpu", on_cpu)):
+        failing = {device for device, run in skipped_on.items() if unreached_error(witness, run) is not None}
+        assert failing == expected_on[name], name

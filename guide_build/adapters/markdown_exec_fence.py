@@ -122,6 +122,10 @@ def _recorded_gpu_output(path: Path, md) -> Markup:
     """The output the recorded CUDA test run printed for this snippet, beside this build's output."""
     run = gpu_record.load()
     output = run.output_for(path.as_posix()) if run else None
+    failure = run.failure_of(path.as_posix()) if run else None
+    if failure is not None:
+        note = f"This version of the snippet failed in the recorded CUDA test run ({run.summary}): `{failure}`."
+        return MarkdownConverter(md).convert(f'!!! failure "Failed on a GPU"\n    {note}')
     if output is None:
         note = "No CUDA output is recorded for this version of the snippet yet. Run the tests on a GPU with `--record-gpu`."
         return MarkdownConverter(md).convert(f'!!! warning "Not yet run on a GPU"\n    {note}')

@@ -72,6 +72,7 @@ def on_startup(command, dirty=False, **_):
     """`mkdocs serve` starts the snippet server at once, so that the first edit does not wait for
     it to import torch; a build starts it only if a snippet is not in the cache."""
     _build["dirty"] = dirty
+    runner.build_on_cpu()
     if command == "serve":
         runner.prestart()
 

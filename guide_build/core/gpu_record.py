@@ -7,6 +7,11 @@ output where a page asks for it, and stamps every page with how many of its exam
 covered. A recorded output belongs to the exact bytes of its snippet: once the snippet changes,
 the page says so instead of showing the old output, and the next CUDA test run fails until the
 record is refreshed, so the record can never go stale silently.
+
+A run that fails for some snippets still records the others, and names each failed snippet with
+the test that failed (the stamps count it as failed, not as passed). A later run that reruns only
+some snippets on the same GPU and torch keeps the entries it did not rerun, as long as those
+snippets are unchanged.
 """
 
 from __future__ import annotations
@@ -28,12 +33,22 @@ class GpuRun:
     outputs: dict[str, str] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
     witnesses: dict[str, list[str]] = field(default_factory=dict)  # labels of the assertions that ran
+    failures: dict[str, str] = field(default_factory=dict)  # snippet -> the CUDA test that failed
 
     def output_for(self, snippet: str) -> str | None:
-        """The recorded CUDA output of `snippet`, if it was recorded for the snippet as it is now."""
+        """The recorded CUDA output of `snippet`, if it passed as the snippet is now."""
         if self.hashes.get(snippet) != snippet_hash(snippet):
             return None
         return self.outputs.get(snippet)
+
+    def failure_of(self, snippet: str) -> str | None:
+        """The CUDA test that failed for `snippet`, if it failed as the snippet is now."""
+        if self.hashes.get(snippet) != snippet_hash(snippet):
+            return None
+        return self.failures.get(snippet)
+
+    def snippets(self) -> set[str]:
+        return set(self.outputs) | set(self.failures)
 
     @property
     def summary(self) -> str:
@@ -46,11 +61,34 @@ def snippet_hash(snippet: str | Path) -> str:
 
 
 def witnesses_held(snippet: str) -> list[str] | None:
-    """The labelled assertions that held when the GPU test run ran this version of `snippet`."""
+    """The labelled assertions that held when the GPU test run ran this version of `snippet` and
+    it passed (None if it did not run there, failed, or changed since)."""
     run = load()
-    if run is None or run.hashes.get(snippet) != snippet_hash(snippet):
+    if run is None or run.output_for(snippet) is None:
         return None
     return run.witnesses.get(snippet, [])
+
+
+def merged(earlier: GpuRun | None, latest: GpuRun) -> GpuRun:
+    """`latest`, plus the entries of `earlier` that it did not rerun, if `earlier` ran on the same
+    GPU and torch and those snippets have not changed since."""
+    if earlier is None or (earlier.device, earlier.torch, earlier.cuda) != (latest.device, latest.torch, latest.cuda):
+        return latest
+    kept = {s for s in earlier.snippets() - latest.snippets() if earlier.hashes.get(s) == snippet_hash(s)}
+
+    def pick(mapping: dict, newer: dict) -> dict:
+        return dict(sorted({**{s: v for s, v in mapping.items() if s in kept}, **newer}.items()))
+
+    return GpuRun(
+        device=latest.device,
+        torch=latest.torch,
+        cuda=latest.cuda,
+        date=latest.date,
+        outputs=pick(earlier.outputs, latest.outputs),
+        hashes=pick(earlier.hashes, latest.hashes),
+        witnesses=pick(earlier.witnesses, latest.witnesses),
+        failures=pick(earlier.failures, latest.failures),
+    )
 
 
 def load(path: Path = RECORD_PATH) -> GpuRun | None:

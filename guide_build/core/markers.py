@@ -24,7 +24,7 @@ CLAIM_ELEMENT_RE = re.compile(
     r'<(?P<tag>strong|code) data-(?P<kind>claim)="(?P<target>[^"]+)">(?P<inner>.*?)</(?P=tag)>', re.S
 )
 WITNESS_ELEMENT_RE = re.compile(
-    r'<(?P<tag>em) data-(?P<kind>witness|gpu-witness)="(?P<target>[^"]+)">(?P<inner>.*?)</em>', re.S
+    r'<(?P<tag>em) data-(?P<kind>witness|gpu-witness|cpu-witness)="(?P<target>[^"]+)">(?P<inner>.*?)</em>', re.S
 )
 
 

@@ -100,6 +100,13 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
     )
 
 
+def build_on_cpu() -> None:
+    """Hide CUDA devices from this process's snippet runs: the site is built on the CPU wherever it
+    is built, so that its pages, and the statements they mark as checked, are the same on a GPU
+    machine as in CI. What CUDA prints comes from the recorded GPU test run (gpu_record)."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+
 def prestart() -> None:
     """Start the server now (it imports torch in the background) so the first run does not wait."""
     _server()

@@ -118,6 +118,12 @@ def _device_scope(device: str) -> ExitStack:
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device='cuda' was asked for, but torch.cuda.is_available() is False")
     if device == "cpu":
+        # CUDA is hidden as the build hides it (runner.build_on_cpu): torch has not started CUDA in
+        # this fork yet, so it sees no device, and answers as a GPU-less machine with this build
+        # does (current_accelerator() still names the accelerator the build was made for).
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        if not torch.backends.mps.is_available():
+            return stack
         for target, value in (
             ("torch.cuda.is_available", False),
             ("torch.cuda.device_count", 0),

@@ -22,7 +22,9 @@ def render(runs: list[SnippetRun], gpu_run: gpu_record.GpuRun | None) -> str:
 def gpu_line(runs: list[SnippetRun], gpu_run: gpu_record.GpuRun | None) -> str:
     if gpu_run is None:
         return "GPU: no GPU test run has been recorded yet."
-    current = sum(1 for run in runs if gpu_run.output_for(run.path) is not None)
-    changed = len(runs) - current
-    line = f"GPU: {current} of {len(runs)} passed in the recorded CUDA test run ({gpu_run.summary})"
-    return line + (f"; {changed} changed since then." if changed else ".")
+    passed = sum(1 for run in runs if gpu_run.output_for(run.path) is not None)
+    failed = sum(1 for run in runs if gpu_run.failure_of(run.path) is not None)
+    other = len(runs) - passed - failed
+    line = f"GPU: {passed} of {len(runs)} passed in the recorded CUDA test run ({gpu_run.summary})"
+    line += f"; {failed} failed there" if failed else ""
+    return line + (f"; {other} changed since then or not run there." if other else ".")

@@ -31,7 +31,7 @@ from guide_build.core.claims import CLAIM_RE, ProseCheck, blank_fenced_blocks
 LABEL = r"[a-z0-9][a-z0-9-]*"
 WITNESS_RE = re.compile(
     r"(?<![*\w])\*(?!\*)(?P<text>(?:[^*]|\*\*[^*]+?\*\*)+?)\*"  # the text may hold **bold** claims
-    r"\{[ \t]*data-(?P<kind>witness|gpu-witness)=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<label>"
+    r"\{[ \t]*data-(?P<kind>witness|gpu-witness|cpu-witness)=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<label>"
     + LABEL
     + r")(?P=quote)[ \t]*\}"
 )
@@ -42,6 +42,7 @@ LABEL_COMMENT_RE = re.compile(r"#\s*witness:\s*(?P<label>" + LABEL + r")\s*$")
 class Witness(ProseCheck):
     label: str  # the label of the snippet's assertion that backs the statement
     on_gpu: bool = False  # `data-gpu-witness`: asserted when the snippet runs on CUDA (the GPU test run)
+    on_cpu: bool = False  # `data-cpu-witness`: a statement about the CPU, asserted when no GPU is used
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,10 @@ def find_witnesses(markdown: str, page: str) -> list[Witness]:
     for match in WITNESS_RE.finditer(prose):
         line = prose.count("\n", 0, match.start()) + 1
         text = " ".join(match["text"].split())
-        found.append(Witness(page, line, text, match["snippet"], match["label"], match["kind"] == "gpu-witness"))
+        kind = match["kind"]
+        found.append(
+            Witness(page, line, text, match["snippet"], match["label"], kind == "gpu-witness", kind == "cpu-witness")
+        )
     return found
 
 
@@ -71,7 +75,7 @@ def unread_markup(markdown: str, page: str) -> list[str]:
         prose = pattern.sub(_blank, prose)
     prose = re.sub(r"(`+)[^`]*?\1", _blank, prose)  # `data-claim` named in inline code is prose
     problems = []
-    for match in re.finditer(r"data-(claim|witness|gpu-witness)", prose):
+    for match in re.finditer(r"data-(claim|witness|gpu-witness|cpu-witness)", prose):
         line = prose.count("\n", 0, match.start()) + 1
         kind = match[1]
         problems.append(
@@ -136,15 +140,18 @@ def _assertion_on(line: int, assertions: dict[int, ast.Assert]) -> ast.Assert | 
 
 def unreached_error(witness: Witness, run) -> str | None:
     """None if the witness's assertion ran in `run` (a runner.SnippetRun of its snippet), or if it
-    is a GPU witness and `run` is not a CUDA run."""
-    if witness.label in run.witnesses_reached or (witness.on_gpu and run.device != "cuda"):
+    is a GPU witness and `run` is not a CUDA run, or a CPU witness and `run` is one."""
+    if witness.label in run.witnesses_reached:
+        return None
+    if (witness.on_gpu and run.device != "cuda") or (witness.on_cpu and run.device == "cuda"):
         return None
     line = labelled_assertions(witness.snippet_path)[witness.label].line
     return (
         f"{witness.where}: the statement {witness.text!r} cites the assertion {witness.label!r} at "
         f"{witness.snippet_path}:{line}, which did not run when the snippet ran on {run.device} (a branch "
         "for another device?): a check mark must rest on an assertion that held. Witness what this run "
-        "checks; for what only CUDA shows, write data-gpu-witness (the GPU test run checks it)."
+        "checks; for what only CUDA shows, write data-gpu-witness (the GPU test run checks it), and for "
+        "a statement about the CPU alone, data-cpu-witness (the CUDA run does not expect it)."
     )
 
 
