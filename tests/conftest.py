@@ -63,7 +63,8 @@ def snippet_run(request):
     def get(path: str, device: str) -> SnippetRun:
         result = runs.get(path, device)
         if isinstance(result, SnippetFailed):
-            pytest.fail(f"{path} failed on {device}:\n{result.traceback_text}", pytrace=False)
+            printed = f"\nWhat it printed first:\n{result.output[-3000:]}" if result.output.strip() else ""
+            pytest.fail(f"{path} failed on {device}:\n{result.traceback_text}{printed}", pytrace=False)
         return result
 
     return get

@@ -30,6 +30,7 @@ DEVICES = ("auto", "cpu", "cuda")
 # default the core count), so the last digits a page prints would change with the machine. (It also keeps two runs side by side from fighting
 # over the cores.)
 ONE_THREAD = "1"
+UNSET_IN_SNIPPETS = "GUIDE_UNSET_IN_SNIPPETS"  # variables set for the snippet server, not its snippets
 _SERVER_START_TIMEOUT = 120.0  # seconds to import torch on a busy machine
 
 
@@ -114,7 +115,12 @@ def prestart() -> None:
 
 class _Server:
     def __init__(self) -> None:
-        environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTORCH_NVML_BASED_CUDA_CHECK": "1"}
+        environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        if "PYTORCH_NVML_BASED_CUDA_CHECK" not in environment:
+            # The server must not start CUDA before it forks, so NVML answers is_available() there;
+            # a snippet gets the variable as a reader's shell has it, unset (snippet_child).
+            environment["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+            environment[UNSET_IN_SNIPPETS] = "PYTORCH_NVML_BASED_CUDA_CHECK"
         environment["OMP_NUM_THREADS"] = ONE_THREAD
         package_root = str(Path(__file__).resolve().parents[2])
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, environment.get("PYTHONPATH")]))

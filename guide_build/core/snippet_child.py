@@ -25,6 +25,7 @@ import numpy
 
 from guide_build.core import time_limit
 from guide_build.core.facts import facts_of
+from guide_build.core.runner import UNSET_IN_SNIPPETS
 from guide_build.core.witness_probes import REACHED, compile_with_probes
 from guide_build.core.witnesses import labelled_assertions
 
@@ -75,6 +76,8 @@ def capture_output(output: Path) -> None:
 
 
 def run_script(display: str, script: Path, result: Path, device: str, timeout: float) -> int:
+    for name in os.environ.pop(UNSET_IN_SNIPPETS, "").split():
+        os.environ.pop(name, None)  # set for the server alone (runner._Server)
     source = script.read_text(encoding="utf-8")
     sys.argv = [display]
     sys.path.insert(0, str(script.parent))

@@ -75,9 +75,9 @@ print(
     f"{wide_inputs} -> {wide_outputs}: outputs close: {same_outputs}, "
     f"largest difference {largest_difference:.1e}"
 )
-# On the CPU, addmm adds the bias inside the matrix product: with a zero bias it gives mm's product
-# bit for bit, and only with the bias do the two results part. (Checked on CPU copies on every
-# device: on CUDA, addmm hands a 1-D bias to cuBLASLt's bias epilogue, a different GEMM call.)
+# Where the two results part depends on the CPU's matrix kernels, so it is printed, not asserted:
+# does addmm with a zero bias give mm's product bit for bit, and does the bias step alone differ?
+# (Asked of CPU copies on every device: on CUDA, addmm hands a 1-D bias to cuBLASLt's epilogue.)
 with torch.no_grad():
     W, b = wide_reference.weight.cpu(), wide_reference.bias.cpu()
     cpu_x = wide_x.cpu()
@@ -105,7 +105,6 @@ assert parameter_count == 5 * 3 + 3 == 18 and weight_shape == (3, 5)
 assert same_initial_values  # witness: same-initial-values
 assert same_outputs  # witness: same-outputs
 assert cpu_linear_is_addmm  # witness: cpu-linear-is-addmm
-assert cpu_product_is_mm and cpu_bias_step_differs  # witness: bias-step-differs
 if device.type == "cuda":
     assert linear_is_addmm  # witness: cuda-linear-is-addmm
 assert has_gradients  # witness: gradients-reach-parameters

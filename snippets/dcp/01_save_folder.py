@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch import nn
+from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 from torch.distributed.tensor import DTensor
 
@@ -24,13 +25,16 @@ device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
 dist.init_process_group("nccl" if use_gpus else "gloo")
+# Without a mesh, fully_shard builds one on the accelerator torch was built for, even where
+# there are fewer GPUs than ranks: name the device this process group uses.
+mesh = init_device_mesh(device.type, (dist.get_world_size(),))
 rank, world_size = dist.get_rank(), dist.get_world_size()
 
 torch.manual_seed(0)  # the same seed on every rank: the same full model before sharding
 model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
 for layer in (model[0], model[2]):
-    fully_shard(layer)
-fully_shard(model)
+    fully_shard(layer, mesh=mesh)
+fully_shard(model, mesh=mesh)
 
 state = model.state_dict()  # DTensors: each rank holds its own rows of every tensor
 local_numel = sum(tensor.to_local().numel() for tensor in state.values())

@@ -16,6 +16,7 @@ import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch import nn
+from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
 local_rank = int(os.environ["LOCAL_RANK"])
@@ -24,6 +25,9 @@ device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
 dist.init_process_group("nccl" if use_gpus else "gloo")
+# Without a mesh, fully_shard builds one on the accelerator torch was built for, even where
+# there are fewer GPUs than ranks: name the device this process group uses.
+mesh = init_device_mesh(device.type, (dist.get_world_size(),))
 rank = dist.get_rank()
 
 
@@ -53,8 +57,8 @@ def load_and_record_reads(state: dict, folder: Path) -> list[tuple]:
 torch.manual_seed(0)
 sharded = build_model().to(device)
 for layer in (sharded[0], sharded[2]):
-    fully_shard(layer)
-fully_shard(sharded)
+    fully_shard(layer, mesh=mesh)
+fully_shard(sharded, mesh=mesh)
 
 shared = [tempfile.mkdtemp() if rank == 0 else None]
 dist.broadcast_object_list(shared, src=0)

@@ -16,6 +16,7 @@ import torch.distributed.checkpoint as dcp
 from torch import nn
 from torch.distributed.checkpoint.format_utils import dcp_to_torch_save, torch_save_to_dcp
 from torch.distributed.checkpoint.state_dict import get_state_dict
+from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
 local_rank = int(os.environ["LOCAL_RANK"])
@@ -24,6 +25,9 @@ device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
 dist.init_process_group("nccl" if use_gpus else "gloo")
+# Without a mesh, fully_shard builds one on the accelerator torch was built for, even where
+# there are fewer GPUs than ranks: name the device this process group uses.
+mesh = init_device_mesh(device.type, (dist.get_world_size(),))
 rank = dist.get_rank()
 
 
@@ -34,8 +38,8 @@ def build_model() -> nn.Sequential:
 torch.manual_seed(0)
 model = build_model().to(device)
 for layer in (model[0], model[2]):
-    fully_shard(layer)
-fully_shard(model)
+    fully_shard(layer, mesh=mesh)
+fully_shard(model, mesh=mesh)
 optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 model(torch.randn(16, 10).to(device)).square().mean().backward()
 optimizer.step()  # now the optimizer has state worth saving: moments and a step count

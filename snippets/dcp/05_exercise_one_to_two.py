@@ -16,6 +16,7 @@ import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch import nn
 from torch.distributed.checkpoint.format_utils import torch_save_to_dcp
+from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
 local_rank = int(os.environ["LOCAL_RANK"])
@@ -24,6 +25,9 @@ device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
 dist.init_process_group("nccl" if use_gpus else "gloo")
+# Without a mesh, fully_shard builds one on the accelerator torch was built for, even where
+# there are fewer GPUs than ranks: name the device this process group uses.
+mesh = init_device_mesh(device.type, (dist.get_world_size(),))
 rank, world_size = dist.get_rank(), dist.get_world_size()
 
 
@@ -66,8 +70,8 @@ dist.barrier()  # the folder exists before anyone reads it
 torch.manual_seed(1)  # other weights, the same on both ranks, until the load
 model = build_model().to(device)
 for layer in (model[0], model[2]):
-    fully_shard(layer)
-fully_shard(model)
+    fully_shard(layer, mesh=mesh)
+fully_shard(model, mesh=mesh)
 state = model.state_dict()  # DTensors: each rank asks DCP for its own rows only
 read_from_converted = load_and_record_reads(state, folder / "dcp")
 model.load_state_dict(state)

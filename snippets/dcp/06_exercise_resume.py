@@ -15,6 +15,7 @@ import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch import nn
 from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
 local_rank = int(os.environ["LOCAL_RANK"])
@@ -23,6 +24,9 @@ device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
 dist.init_process_group("nccl" if use_gpus else "gloo")
+# Without a mesh, fully_shard builds one on the accelerator torch was built for, even where
+# there are fewer GPUs than ranks: name the device this process group uses.
+mesh = init_device_mesh(device.type, (dist.get_world_size(),))
 rank, world_size = dist.get_rank(), dist.get_world_size()
 
 torch.manual_seed(0)
@@ -33,8 +37,8 @@ def new_run(seed: int, lr: float):
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
     for layer in (model[0], model[2]):
-        fully_shard(layer)
-    fully_shard(model)
+        fully_shard(layer, mesh=mesh)
+    fully_shard(model, mesh=mesh)
     return model, torch.optim.AdamW(model.parameters(), lr=lr)
 
 

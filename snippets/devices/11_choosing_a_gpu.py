@@ -53,6 +53,15 @@ if device.type == "cuda":
     )
     late_choice = late.stdout.strip()
     print("CUDA_VISIBLE_DEVICES='' set after the device line: a tensor still goes to", late_choice)
+    # With PYTORCH_NVML_BASED_CUDA_CHECK=1 the device line asks NVML and leaves CUDA unstarted,
+    # so the late setting does hide the GPU: the allocation fails.
+    nvml_late = subprocess.run(
+        [sys.executable, "-c", late_code],
+        env={**os.environ, "PYTORCH_NVML_BASED_CUDA_CHECK": "1"},
+        capture_output=True,
+        text=True,
+    )
+    print("the same with PYTORCH_NVML_BASED_CUDA_CHECK=1: exit status", nvml_late.returncode)
 
 assert second.type == "cuda" and second.index == 1  # witness: index-is-a-name
 assert hidden_count == 0  # witness: hidden-count-zero
@@ -60,3 +69,4 @@ assert hidden_choice == "cpu"  # witness: hidden-picks-cpu
 if device.type == "cuda":
     assert torch.cuda.device_count() >= 1 > hidden_count  # witness: parent-sees-gpu
     assert late_choice == "cuda"  # witness: late-setting-ignored
+    assert nvml_late.returncode != 0 and "Error" in nvml_late.stderr  # witness: nvml-late-hides

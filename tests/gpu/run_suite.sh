@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On the GPU machine (device tool, carry .whl): install the carried wheels, run the suite on CUDA
 # with REQUIRE_CUDA=1 and --record-gpu, and copy the new record and the log to $OUT.
-# The browser and style tests need Chromium and git, which that machine lacks: they run in CI.
+# The browser, accessibility and style tests need Chromium and git, which that machine lacks: they
+# run in CI.
 #
 # `run_suite.sh --rehearse` runs the same steps on a machine without a GPU (the CUDA tests are
 # deselected and nothing is recorded), to prove the wheels and the script before spending GPU time
@@ -30,7 +31,7 @@ python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.versio
 # CUDA cases (the CPU ones run in CI), and -n N to spread them over the machine's cores.
 timeout --signal=INT --kill-after=30 "${GPU_SUITE_SECONDS:-420}" \
   python3 -m pytest -p no:cacheprovider -n 0 -v -rfE --tb=short --ignore=tests/test_browser.py \
-  --ignore=tests/test_style.py "${strict[@]}" "$@" 2>&1 | tee "${OUT:-/tmp}/gpu-pytest.log"
+  --ignore=tests/test_style.py --ignore=tests/test_accessibility.py --ignore=tests/browser_support.py "${strict[@]}" "$@" 2>&1 | tee "${OUT:-/tmp}/gpu-pytest.log"
 status=${PIPESTATUS[0]}
 cp tests/records/gpu-run.json "${OUT:-/tmp}/" 2>/dev/null
 exit "$status"
