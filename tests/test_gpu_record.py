@@ -109,3 +109,23 @@ def test_gpu_output_shown_on_the_site_is_current(snippet, snippet_run, request):
     recorded = record.output_for(snippet)
     assert recorded is not None, f"{snippet} changed since the GPU run was recorded: rerun with --record-gpu"
     assert recorded == fresh, f"{snippet} prints something else on CUDA now: rerun with --record-gpu"
+
+
+def test_a_block_shows_the_recorded_output_or_says_it_failed_on_the_gpu(tmp_path, monkeypatch):
+    import markdown
+
+    from guide_build.adapters import markdown_exec_fence
+
+    snippet = tmp_path / "01_x.py"
+    snippet.write_text("print(1)\n")
+    record = fake_run(snippet, output="on the gpu: 42\n")
+    monkeypatch.setattr(gpu_record, "load", lambda: record)
+    md = markdown.Markdown(extensions=["admonition", "pymdownx.superfences"])
+    shown = markdown_exec_fence._recorded_gpu_output(snippet, md)
+    assert "on the gpu: 42" in shown and "gpu-result" in shown and "NVIDIA H200" in shown
+    del record.outputs[str(snippet)]
+    record.failures[str(snippet)] = "tests/test_snippets.py::test_snippet_runs[01_x.py-cuda]"
+    shown = markdown_exec_fence._recorded_gpu_output(snippet, md)
+    assert "Failed on a GPU" in shown and "test_snippet_runs[01_x.py-cuda]" in shown
+    snippet.write_text("print(2)\n")  # changed since: neither output nor failure belongs to it
+    assert "Not yet run on a GPU" in markdown_exec_fence._recorded_gpu_output(snippet, md)

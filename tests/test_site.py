@@ -176,3 +176,14 @@ def test_check_notes_stay_out_of_the_search_index(site):
     assert "data-search-exclude" not in built_file(site, "docs/parameters/buffers.md").read_text(encoding="utf-8")
     page = built_page(site, "docs/parameters/buffers.md")
     assert page.cssselect(".check-note") and "Checked when this page was built" in text(page)
+
+
+def test_every_block_that_asks_for_it_shows_the_recorded_cuda_output(site):
+    """The record in tests/records/ covers every gpu="recorded" block as its snippet is now."""
+    for page in PAGES:
+        lines = (ROOT / page).read_text(encoding="utf-8").split("\n")
+        asked = sum('exec="on"' in line and 'gpu="recorded"' in line for line in lines)
+        built = built_page(site, page)
+        assert len(built.cssselect(".gpu-result")) == asked, page
+        titles = [text(title).strip() for title in built.cssselect(".admonition-title")]
+        assert not {"Not yet run on a GPU", "Failed on a GPU"} & set(titles), page

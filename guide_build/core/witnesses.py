@@ -42,7 +42,7 @@ LABEL_COMMENT_RE = re.compile(r"#\s*witness:\s*(?P<label>" + LABEL + r")\s*$")
 class Witness(ProseCheck):
     label: str  # the label of the snippet's assertion that backs the statement
     on_gpu: bool = False  # `data-gpu-witness`: asserted when the snippet runs on CUDA (the GPU test run)
-    on_cpu: bool = False  # `data-cpu-witness`: a statement about the CPU, asserted when no GPU is used
+    on_cpu: bool = False  # `data-cpu-witness`: a statement about the CPU alone; not expected on CUDA
 
 
 @dataclass(frozen=True)

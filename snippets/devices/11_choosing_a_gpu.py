@@ -48,20 +48,33 @@ if device.type == "cuda":
         "os.environ['CUDA_VISIBLE_DEVICES'] = ''; "
         "print(torch.ones(1, device=device).device.type)"
     )
+    without_switch = {k: v for k, v in os.environ.items() if k != "PYTORCH_NVML_BASED_CUDA_CHECK"}
     late = subprocess.run(
-        [sys.executable, "-c", late_code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", late_code],
+        env=without_switch,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     late_choice = late.stdout.strip()
     print("CUDA_VISIBLE_DEVICES='' set after the device line: a tensor still goes to", late_choice)
     # With PYTORCH_NVML_BASED_CUDA_CHECK=1 the device line asks NVML and leaves CUDA unstarted,
     # so the late setting does hide the GPU: the allocation fails.
+    nvml_code = (
+        "import os, torch\n"
+        "device = torch.accelerator.current_accelerator(check_available=True)\n"
+        "os.environ['CUDA_VISIBLE_DEVICES'] = ''\n"
+        "try:\n    print(device, torch.ones(1, device=device).device.type)\n"
+        "except RuntimeError as error:\n    print(device, type(error).__name__, error)\n"
+    )
     nvml_late = subprocess.run(
-        [sys.executable, "-c", late_code],
+        [sys.executable, "-c", nvml_code],
         env={**os.environ, "PYTORCH_NVML_BASED_CUDA_CHECK": "1"},
         capture_output=True,
         text=True,
-    )
-    print("the same with PYTORCH_NVML_BASED_CUDA_CHECK=1: exit status", nvml_late.returncode)
+        check=True,
+    ).stdout.strip()
+    print("the same with PYTORCH_NVML_BASED_CUDA_CHECK=1: device line and allocation:", nvml_late)
 
 assert second.type == "cuda" and second.index == 1  # witness: index-is-a-name
 assert hidden_count == 0  # witness: hidden-count-zero
@@ -69,4 +82,5 @@ assert hidden_choice == "cpu"  # witness: hidden-picks-cpu
 if device.type == "cuda":
     assert torch.cuda.device_count() >= 1 > hidden_count  # witness: parent-sees-gpu
     assert late_choice == "cuda"  # witness: late-setting-ignored
-    assert nvml_late.returncode != 0 and "Error" in nvml_late.stderr  # witness: nvml-late-hides
+    nvml_device, nvml_outcome = nvml_late.split(maxsplit=1)
+    assert nvml_device == "cuda" and "Error" in nvml_outcome  # witness: nvml-late-hides

@@ -56,7 +56,7 @@ class Trace(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func is torch.ops.aten.detach.default:  # autograd keeping an output for backward
-            return func(*args, **kwargs)  # (torch 2.11 on CUDA records one after softmax)
+            return func(*args, **kwargs)  # (after softmax, when the input needs gradients)
         shown = [a.dtype if isinstance(a, torch.Tensor) else a for a in args]
         self.calls.append((str(func), *shown, *(f"{k}={v}" for k, v in kwargs.items())))
         return func(*args, **kwargs)
