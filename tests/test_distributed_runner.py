@@ -78,3 +78,20 @@ def test_distributed_runs_side_by_side_never_share_a_port(environment_snippet):
     with ThreadPoolExecutor(max_workers=4) as pool:
         runs = list(pool.map(lambda _: run_snippet(environment_snippet, device="cpu"), range(4)))
     assert {run.facts["total@rank1"] for run in runs} == {3.0}
+
+
+@pytest.mark.cuda
+def test_on_one_gpu_a_process_group_of_one_uses_nccl(tmp_path):
+    """The GPU machine has one GPU, so its run of the 2-rank examples uses gloo on the CPU; this is
+    the part of NCCL it can check: the DDP chapter's first example under `torchrun
+    --nproc-per-node 1` picks NCCL, and its all_reduce runs on the GPU."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    command = [sys.executable, "-m", "torch.distributed.run"] if not torchrun.exists() else [str(torchrun)]
+    snippet = Path(__file__).resolve().parents[1] / "snippets" / "ddp" / "01_process_group.py"
+    result = subprocess.run(
+        [*command, "--standalone", "--nproc-per-node", "1", str(snippet)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "rank 0 of 1, local rank 0, backend nccl" in result.stdout
+    assert "after all_reduce:  1" in result.stdout
