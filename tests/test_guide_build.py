@@ -1,5 +1,6 @@
 """Unit tests of the build glue in guide_build/: runner, cache, claims, includes, fence."""
 
+import json
 import os
 import re
 import subprocess
@@ -353,9 +354,12 @@ def test_a_confirmed_run_stands_in_for_a_run_until_a_fresh_one_disagrees(tmp_pat
     assert cache.confirmed_run(snippet, "cpu") == runner.SnippetRun(**{**vars(shown), "device": "cpu"})
     assert cache.confirmed_run(snippet, "cuda") is None  # confirmed on the CPU only
     entry = tmp_path / "cache" / f"{cache.cached_key(snippet)}.json"
-    entry.write_text(entry.read_text().replace("42", "41"))  # rewritten after it was confirmed
+    confirmed_text = entry.read_text()
+    rewritten = json.loads(confirmed_text)
+    rewritten["output"] = "41\n"  # (a text replace of "42" could also hit the timing's digits)
+    entry.write_text(json.dumps(rewritten))  # rewritten after it was confirmed
     assert cache.confirmed_run(snippet, "cpu") is None
-    entry.write_text(entry.read_text().replace("41", "42"))
+    entry.write_text(confirmed_text)
     assert cache.confirmed_run(snippet, "cpu") is not None
     differing = runner.SnippetRun(str(snippet), "cpu", "43\n")
     assert not cache.confirm(snippet, differing)
