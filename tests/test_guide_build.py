@@ -1,5 +1,6 @@
 """Unit tests of the build glue in guide_build/: runner, cache, claims, includes, fence."""
 
+import io
 import json
 import os
 import re
@@ -101,6 +102,23 @@ def test_cpu_run_hides_accelerators(tmp_path):
 def test_cuda_run_refuses_without_cuda(tmp_path):
     with pytest.raises(runner.SnippetFailed, match="cuda"):
         runner.run_snippet(write(tmp_path / "any.py", "print(1)\n"), device="cuda")
+
+
+def test_the_server_refuses_to_fork_once_it_has_initialised_cuda(tmp_path, monkeypatch):
+    """A fork of a process that holds a CUDA context cannot use CUDA, and a "cpu" run could not
+    hide it: the run fails saying why, and no child is started."""
+    monkeypatch.setattr(snippet_server.torch.cuda, "is_initialized", lambda: True)
+    snippet = write(tmp_path / "any.py", "print(1)\n")
+    request = {"id": 7, "path": str(snippet), "device": "cpu", "timeout": 5, "output_limit": 1000}
+    reading, writing = os.pipe()
+    os.write(writing, (json.dumps(request) + "\n").encode())
+    os.close(writing)
+    answers = io.StringIO()
+    snippet_server._serve(reading, answers, {})
+    os.close(reading)
+    answer = json.loads(answers.getvalue())
+    assert answer["id"] == 7
+    assert answer["failure"].startswith(f"{snippet} could not be started: the snippet server has initialised CUDA")
 
 
 def test_what_a_snippet_changes_does_not_reach_the_next_one(tmp_path):

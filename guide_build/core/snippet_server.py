@@ -111,7 +111,7 @@ def _serve(requests: int, answers, jobs: dict[int, _Job]) -> None:
                 request = json.loads(line)
                 try:
                     job = _start(request)
-                except OSError as error:  # its folder vanished, say: that run fails, the server goes on
+                except (OSError, UnsafeFork) as error:  # its folder vanished, say: that run fails, the rest go on
                     answers.write(
                         json.dumps(_refusal(request, f"{request['path']} could not be started: {error}")) + "\n"
                     )
@@ -128,7 +128,20 @@ def _refusal(request: dict, message: str) -> dict:
     return {"id": request["id"], "output": "", "facts": {}, "seconds": 0.0, "failure": message}
 
 
+class UnsafeFork(RuntimeError):
+    """The server's state would reach the child: it must not fork."""
+
+
+def _check_fork_is_safe() -> None:
+    # A fork of a process that has initialised CUDA cannot use CUDA, and a "cpu" run hides the
+    # devices only from a CUDA that starts after the fork (snippet_child): a module the server
+    # imports must never touch CUDA. Said here, rather than as a child's puzzling CUDA error.
+    if torch.cuda.is_initialized():
+        raise UnsafeFork("the snippet server has initialised CUDA, so a forked child could not use it")
+
+
 def _start(request: dict) -> _Job:
+    _check_fork_is_safe()
     display = request["path"]
     source = Path(display).resolve()
     folder = Path(tempfile.mkdtemp(prefix="guide-snippet-"))
