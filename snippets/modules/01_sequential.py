@@ -27,6 +27,22 @@ front_type = type(front).__name__
 slice_shares_layers = front[0] is model[0]  # the same layer objects, not copies
 print(f"model[:2] is a {front_type}; it maps X to shape {hidden_shape}")
 print("the slice holds the model's own layers:", slice_shares_layers)
+# So training the slice trains the model: one SGD step on the slice's parameters changes model[0].
+first_weight, last_weight = model[0].weight.detach().clone(), model[2].weight.detach().clone()
+optimizer = torch.optim.SGD(front.parameters(), lr=0.1)
+front(X).sum().backward()
+optimizer.step()
+model_trained = not torch.equal(model[0].weight, first_weight)
+rest_untouched = torch.equal(model[2].weight, last_weight)  # not in the slice: no step reached it
+print("one step on the slice changed model[0].weight:", model_trained)
+
+# Sequential.forward takes a single input: a second one is an error.
+try:
+    model(X, X)
+    two_inputs_message = ""
+except TypeError as error:
+    two_inputs_message = str(error)
+    print(f"{type(error).__name__}: {error}")
 
 parameter_count = sum(p.numel() for p in model.parameters())  # numbers, not tensors
 names = [name for name, _ in model.named_parameters()]
@@ -46,6 +62,8 @@ assert layer_count == 3
 assert same_as_by_hand  # witness: layers-in-turn
 assert front_type == "Sequential"  # witness: slice-is-sequential
 assert slice_shares_layers and front[0].weight is model[0].weight  # witness: slice-shares
+assert model_trained and rest_untouched  # witness: slice-trains-model
+assert "takes 2 positional arguments but 3 were given" in two_inputs_message  # witness: one-input
 assert names == ["0.weight", "0.bias", "2.weight", "2.bias"] and parameter_tensor_count == 4
 assert parameter_count == (8 * 32 + 32) + (32 * 4 + 4) == 420
 assert named_parameter_names == "hidden.weight, hidden.bias, output.weight, output.bias"

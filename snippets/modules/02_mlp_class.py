@@ -59,6 +59,34 @@ uses_tanh = torch.allclose(variant(X), variant.output(torch.tanh(variant.hidden(
 print(f"ModuleMLP prints its ReLU: {act_printed}; a hook on it ran {act_hook_runs} time")
 print("after assigning a Tanh: act is", type(variant.act).__name__, " forward uses it:", uses_tanh)
 
+# F.relu can stand in for nn.ReLU because ReLU has no state and ignores the mode. Dropout has no
+# parameters either, but F.dropout defaults to training=True, so eval() cannot switch it off.
+relu = nn.ReLU()
+relu_stateless = not [*relu.parameters(), *relu.buffers()]
+relu_ignores_mode = relu_stateless and torch.equal(relu.train()(X), relu.eval()(X))
+
+
+class FunctionalDropout(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, p=0.5)  # training=self.training would make it follow the mode
+
+
+class ChildDropout(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.drop = nn.Dropout(p=0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(x)
+
+
+ones = torch.ones(1000, device=device)
+drops = {}  # does it zero some of the ones in training mode, and after eval()?
+for dropout in (FunctionalDropout(), ChildDropout()):
+    outputs = dropout.train()(ones), dropout.eval()(ones)
+    drops[type(dropout).__name__] = tuple(bool((out == 0).any()) for out in outputs)
+print("dropout (train, eval):", drops)
+
 # nn.Module.__init__ creates the registries that assignment fills (internal attributes):
 # an MLP object whose __init__ has not run yet lacks them, and nn.Module.__init__ adds them.
 registries = {"_parameters", "_buffers", "_modules"}
@@ -89,5 +117,10 @@ assert act_printed  # witness: module-printed
 assert act_hook_runs == 1 and act_calls == [nn.ReLU]  # witness: hook-reaches-module
 assert act_replaced and uses_tanh and act_hook_runs == len(act_calls)  # witness: module-replaced
 assert (before_init, after_init) == ([], sorted(registries))  # witness: init-creates-registries
+assert relu_ignores_mode  # witness: relu-ignores-mode
+assert drops == {  # witness: dropout-needs-module
+    "FunctionalDropout": (True, True),
+    "ChildDropout": (True, False),
+}
 assert parameter_count == 420
 assert message.startswith("cannot assign module before Module.__init__() call")

@@ -2,6 +2,7 @@
 
 import torch
 from torch import nn
+from torch.nn.modules.module import register_module_forward_hook
 from torch.nn.utils import prune
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -31,6 +32,17 @@ print(
     hook_runs_after_remove,
     "after handle.remove()",
 )
+
+# A hook registered for all modules at once also runs in __call__, and is skipped by forward.
+global_seen = []
+global_handle = register_module_forward_hook(lambda module, inputs, output: global_seen.append(1))
+model[0](X)
+global_runs_after_call = len(global_seen)
+model[0].forward(X)
+global_runs_after_forward = len(global_seen)
+global_handle.remove()  # it would run for every module of every later call
+print("global hook ran:", global_runs_after_call, "after model[0](X),", end=" ")
+print(global_runs_after_forward, "after model[0].forward(X)")
 
 # A pre-hook may replace the inputs, a forward hook the output: called, (1 + 1) * 10 = 20.
 # A direct forward returns the 1 unchanged: 2 would mean the pre-hook ran, 10 the forward hook.
@@ -91,6 +103,7 @@ print("after zeroing the mask:", not mask_missed)
 
 assert hook_runs_after_call == 1 and hook_runs_after_forward == 1  # witness: forward-skips-hook
 assert hook_runs_after_remove == 1  # witness: handle-removes
+assert (global_runs_after_call, global_runs_after_forward) == (1, 1)  # witness: global-hooks
 assert seen == [(2, 4)]
 assert (through_call, through_forward) == (20, 1)  # witness: hooks-replace
 assert message.startswith("Attempted to use an uninitialized parameter")

@@ -69,7 +69,8 @@ print(" ", meta_message)
 
 # The loop tests the change summed over the whole batch, so one example's output depends on its
 # batch-mates: alone, example 0 settles in fewer rounds. Forced to run the batch's number of rounds
-# (tolerance 0: it never stops early), it gives its batched output again.
+# (tolerance 0: it never stops early), it gives its batched output again, up to float rounding:
+# a batch of 3 and a single example go through matrix products of different shapes.
 alone = model(X[0])
 alone_rounds = model.rounds
 same_alone_as_in_batch = torch.allclose(alone, Y[0])

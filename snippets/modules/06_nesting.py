@@ -45,6 +45,12 @@ parameter_count = sum(p.numel() for p in model.parameters())
 print("parameters per child:", per_child, " total:", parameter_count)
 deepest_name = next(name for name, _ in model.named_parameters())
 print("a name records the path to its tensor:", deepest_name)
+# parameters() yields the weight and bias of every Linear in the tree, each at its own depth.
+linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+linear_tensors = [tensor for layer in linears for tensor in (layer.weight, layer.bias)]
+walked = list(model.parameters())
+walks_every_level = len(linears) == 5 and len(walked) == len(linear_tensors) == 10
+walks_every_level &= all(a is b for a, b in zip(walked, linear_tensors))
 
 # One call on the outer model reaches every level of the tree.
 model.eval()
@@ -54,7 +60,8 @@ every_module_in_train = all(module.training for module in model.modules())
 model.to(torch.float16)  # a conversion only: nothing below computes in float16
 every_parameter_half = all(p.dtype == torch.float16 for p in model.parameters())
 normed = nn.Sequential(nn.Sequential(nn.BatchNorm1d(2)))  # buffers two levels down
-buffer_keys = [key for key in normed.state_dict() if "running" in key]
+state_keys = list(normed.state_dict())  # parameters, then buffers, two levels down
+buffer_keys = [key for key in state_keys if "running" in key]
 # A dtype converts floating-point and complex tensors: BatchNorm's integer counter keeps its dtype.
 normed.to(torch.float16)
 batchnorm = normed[0][0]
@@ -69,6 +76,7 @@ complex_result = (rotor.phase.dtype, rotor.phase.item())
 # A device moves every parameter and buffer, integer and non-persistent ones too, but no plain
 # tensor attribute. The meta device shows it on any machine.
 normed.register_buffer("table", torch.ones(2), persistent=False)  # not in the state_dict
+table_saved = "table" in normed.state_dict()
 normed.scale = torch.ones(2)  # a plain attribute: not registered
 normed.to("meta")
 moved = dict(normed.named_parameters()) | dict(normed.named_buffers())  # state_dict lacks table
@@ -87,10 +95,14 @@ relu_count = per_child["1"]
 assert output_shape == (2, 4)
 assert per_child == {"0": block_count, "1": 0, "2": mlp_count} and relu_count == 0
 assert (block_count, mlp_count, parameter_count) == (1872, 340, 2212)
-assert deepest_name == "0.net.0.weight"  # witness: any-depth
+assert deepest_name == "0.net.0.weight"
+assert walks_every_level and parameter_count == 2212  # witness: any-depth
 assert every_module_in_eval and every_module_in_train  # witness: eval-everywhere
 assert every_parameter_half and buffer_dtypes == (torch.float16, torch.int64)  # witness: to-dtype
 assert complex_result == (torch.float16, 1.0)  # witness: to-dtype-complex
 every_tensor = {"table", "0.0.num_batches_tracked"} <= moved.keys() and len(moved) == 6
 assert every_tensor and devices == {"meta"} and plain_device == "cpu"  # witness: to-device
-assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]  # witness: state-dict-buffers
+assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]
+saved = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+expected_keys = [f"0.0.{name}" for name in saved]  # every parameter and persistent buffer
+assert state_keys == expected_keys and not table_saved  # witness: state-dict-buffers
