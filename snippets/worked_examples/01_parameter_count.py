@@ -1,5 +1,7 @@
 """Count the parameters of Linear(10, 8) -> ReLU -> Linear(8, 3), by hand and with PyTorch."""
 
+import copy
+
 import torch
 from torch import nn
 
@@ -16,7 +18,7 @@ hidden_total = hidden_weights + hidden_biases
 output_weights = sizes[1] * sizes[2]
 output_biases = sizes[2]
 output_total = output_weights + output_biases
-relu_total = 0  # applied element by element: nothing to learn
+relu_total = 0  # a fixed function, max(x, 0): ReLU registers no parameter to learn
 by_hand = hidden_total + relu_total + output_total
 
 # PyTorch, from the built model: every element of every parameter tensor it owns.
@@ -51,6 +53,19 @@ two_wrong = nn.Sequential(nn.Linear(12, 7), nn.ReLU(), nn.Linear(7, 3))
 two_wrong_count = sum(p.numel() for p in two_wrong.parameters())
 two_wrong_sizes = [two_wrong[0].in_features, two_wrong[0].out_features, two_wrong[2].out_features]
 print(f"sizes {two_wrong_sizes} instead of {sizes}: {two_wrong_count}")
+# One wrong size alone always changes the count, since every size enters the total with a positive
+# factor: change each size of the design in turn to every other value from 1 to 32.
+largest_size_tried = 32
+one_wrong_counts = []
+for place in range(len(sizes)):
+    for size in range(1, largest_size_tried + 1):
+        if size != sizes[place]:
+            d_in, d_hidden, d_out = sizes[:place] + [size] + sizes[place + 1 :]
+            layers = [nn.Linear(d_in, d_hidden), nn.ReLU(), nn.Linear(d_hidden, d_out)]
+            one_wrong = nn.Sequential(*layers)
+            one_wrong_counts.append(sum(p.numel() for p in one_wrong.parameters()))
+matches = one_wrong_counts.count(by_hand)
+print(f"one size changed: {len(one_wrong_counts)} models, {matches} of them count {by_hand}")
 # And a layer without parameters is not counted: a model built without the ReLU has the same count.
 without_relu = nn.Sequential(nn.Linear(sizes[0], sizes[1]), nn.Linear(sizes[1], sizes[2]))
 without_relu_count = sum(p.numel() for p in without_relu.parameters())
@@ -70,12 +85,43 @@ x = torch.randn(2, 10)
 computes_affine = torch.allclose(hidden(x), x @ hidden.weight.T + hidden.bias)
 owned_directly = list(model.parameters(recurse=False))  # the Sequential itself owns none
 child_names = [name for name, _ in model.named_children()]
+# ReLU is the fixed function max(x, 0). PReLU also works element by element, but learns the slope
+# of its negative part: being applied element by element is not why ReLU has nothing to learn.
+relu_is_max = torch.equal(relu(x), x.clamp(min=0))
+prelu = nn.PReLU()
+prelu_elementwise = torch.equal(prelu(x), torch.where(x >= 0, x, prelu.weight * x))
+prelu_count = sum(p.numel() for p in prelu.parameters())
+print(f"nn.ReLU: {sum(p.numel() for p in relu.parameters())} parameters, nn.PReLU: {prelu_count}")
+
+# A forward pass sees what the count cannot. The model with two wrong sizes refuses a batch of
+# width 10. The model's own layers without its ReLU give other outputs, as the batch makes some
+# hidden units negative.
+try:
+    two_wrong(x)
+    two_wrong_error = ""
+except RuntimeError as error:
+    two_wrong_error = str(error)
+print(f"the model with two wrong sizes on a batch of width 10: {two_wrong_error}")
+negative_hidden = bool((hidden(x) < 0).any())
+relu_matters = not torch.equal(model(x), nn.Sequential(hidden, output)(x))
+print("the model's layers without its ReLU give other outputs:", relu_matters)
 
 # Two layers sharing one Parameter object: parameters() yields each object once.
 first, second = nn.Linear(8, 8), nn.Linear(8, 8)
 second.weight = first.weight
 shared_count = sum(p.numel() for p in nn.Sequential(first, nn.ReLU(), second).parameters())
 print(f"two Linear(8, 8) sharing their weight: {shared_count} parameters")
+# Counted once only while both layers hold the one object. A move to meta, or a load with
+# assign=True, puts a new Parameter in each layer: then the weight is counted twice.
+tied = nn.Sequential(first, nn.ReLU(), second)
+copied_count = sum(p.numel() for p in copy.deepcopy(tied).parameters())  # a copy keeps the tie
+on_meta = copy.deepcopy(tied).to("meta")
+assigned = copy.deepcopy(tied)
+assigned.load_state_dict(tied.state_dict(), assign=True)
+meta_count = sum(p.numel() for p in on_meta.parameters())
+assigned_count = sum(p.numel() for p in assigned.parameters())
+untied = all(m[0].weight is not m[2].weight for m in (on_meta, assigned))
+print(f'after .to("meta"): {meta_count}, after load_state_dict(assign=True): {assigned_count}')
 # A new Parameter made from that weight is a second object on the same memory: counted again.
 third = nn.Linear(8, 8)
 third.weight = nn.Parameter(first.weight)
@@ -97,7 +143,6 @@ print(f"after a first batch of width 10: {lazy_count} parameters")
 
 assert total == by_hand == 115  # witness: design-matches-model
 assert (hidden_total, relu_total, output_total) == (88, 0, 27)
-assert list(relu.parameters()) == []  # witness: relu-has-none
 assert miswired_count != by_hand  # witness: design-catches-wiring
 assert miswired_from_layers == miswired_count == 124  # witness: layer-sizes-follow-mistake
 assert parameter_names == "0.weight, 0.bias, 2.weight, 2.bias"
@@ -115,3 +160,9 @@ assert without_relu_count == total == 115  # witness: sizes-only
 wrong_sizes = sum(built != designed for built, designed in zip(two_wrong_sizes, sizes))
 assert wrong_sizes == 2 and two_wrong_count == total == 115  # witness: sizes-cancel
 assert "uninitialized parameter" in lazy_message and lazy_count == 33  # witness: lazy-raises
+assert relu_is_max and list(relu.parameters()) == []  # witness: relu-has-none
+assert prelu_elementwise and prelu_count == 1  # witness: prelu-learns
+assert by_hand not in one_wrong_counts and len(one_wrong_counts) == 93  # witness: one-wrong-size
+assert "cannot be multiplied" in two_wrong_error  # witness: forward-catches-sizes
+assert negative_hidden and relu_matters  # witness: forward-catches-relu
+assert copied_count == 80 and untied and meta_count == assigned_count == 144  # witness: untie

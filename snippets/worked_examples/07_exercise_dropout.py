@@ -42,6 +42,15 @@ train_restored_agrees = torch.equal(model(X), restored(X))  # one after the othe
 with torch.random.fork_rng(devices=[]):  # the generator's state is restored afterwards
     model_output = model(X)
 same_state_agrees = torch.equal(model_output, restored(X))
+# Dropout holds no tensors, so it has no device of its own. Its mask comes from the default
+# generator of its input's device, here the CPU's: the same seed gives the same Bernoulli draws.
+dropout_holds_nothing = not [*dropout.parameters(), *dropout.buffers()]
+with torch.random.fork_rng(devices=[]):
+    torch.manual_seed(1)
+    kept = dropout(ones) != 0
+    torch.manual_seed(1)
+    cpu_draws = torch.empty_like(ones).bernoulli_(1 - dropout.p) == 1
+mask_from_cpu_generator = torch.equal(kept, cpu_draws)
 both_training = model.training and restored.training
 model.eval()
 restored.eval()
@@ -61,4 +70,5 @@ assert eval_calls_agree  # witness: eval-calls-agree
 assert dropout_is_identity  # witness: eval-identity
 assert not train_restored_agrees  # witness: restored-differs-in-training
 assert both_training and same_state_agrees  # witness: restored-agrees-same-state
+assert dropout_holds_nothing and mask_from_cpu_generator  # witness: mask-from-input-device
 assert eval_restored_agrees  # witness: restored-agrees-in-eval

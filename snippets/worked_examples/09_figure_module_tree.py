@@ -106,9 +106,10 @@ sizes = " + ".join(str(t.numel()) for t in state.values())
 key_count = len(state)
 print(f"state_dict: {key_count} keys, {sizes} = {sum(t.numel() for t in state.values())}")
 
-parents = [name for name in modules if children[name]]
-assert all(counts[p] == sum(counts[c] for c in children[p]) for p in parents)  # witness: add-up
 assert total == sum(t.numel() for t in state.values()) == 115 and key_count == 4
+# The shapes and sizes that the page's alt text for the figure quotes.
+assert [tuple(t.shape) for t in state.values()] == [(8, 10), (8,), (3, 8), (3,)]
+assert sizes == "80 + 8 + 24 + 3"
 drawn_keys = [k for name in leaves for k in keys[name]]  # the keys the figure shows, leaf by leaf
 # Why the keys are the parameter names: the state_dict holds only parameters (keep_vars=True
 # gives the tensors themselves), and none is shared (reached by two paths, a shared one would get
@@ -119,7 +120,22 @@ every_path = [name for name, _ in model.named_parameters(remove_duplicate=False)
 parameter_names = [name for name, _ in model.named_parameters()]
 only_unshared_parameters = only_parameters and every_path == parameter_names
 assert only_unshared_parameters and drawn_keys == list(state) == parameter_names  # witness: keys
+# A parent's count is its own parameters plus its children's, a shared one counted once. Here no
+# parent owns a parameter itself and none is shared, so each parent's count is its children's sum.
+parents = [name for name in modules if children[name]]
+parents_own_none = all(not list(modules[p].parameters(recurse=False)) for p in parents)
+adds_up = all(counts[p] == sum(counts[c] for c in children[p]) for p in parents)
+assert parents_own_none and only_unshared_parameters and adds_up  # witness: add-up
 assert [counts[name] for name in leaves] == [88, 0, 27, 0]
-holds_nothing = [n for n in leaves if not [*modules[n].parameters(), *modules[n].buffers()]]
+
+
+# state_dict() saves, for each module, its parameters, its persistent buffers and its extra state
+# (what get_extra_state returns, for a class that defines it). Some leaves have none of the three.
+def holds_no_state(module: nn.Module) -> bool:
+    no_tensors = not [*module.parameters(), *module.buffers()]
+    return no_tensors and type(module).get_extra_state is nn.Module.get_extra_state
+
+
+holds_nothing = [name for name in leaves if holds_no_state(modules[name])]
 no_keys = [name for name in leaves if not keys[name]]
 assert no_keys == holds_nothing == ["layers.1", "layers.3"]  # witness: no-keys
