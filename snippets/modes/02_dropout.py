@@ -18,9 +18,16 @@ kept_value = 1 / (1 - p)
 train_values = sorted(set(y.unique().tolist()))
 zero_fraction = (y == 0).float().mean().item()
 train_mean = y.mean().item()
-print(f"values: {train_values}, fraction zeroed: {zero_fraction:.3f}, mean: {train_mean:.3f}")
+train_std = y.std().item()  # the input, all ones, has none: dropout widens the spread
+print(f"values: {train_values}, fraction zeroed: {zero_fraction:.3f}", end="")
+print(f", mean: {train_mean:.3f}, std: {train_std:.3f}")
 two_calls_differ = not torch.equal(dropout(x), dropout(x))
 print("two calls give different masks:", two_calls_differ)
+# Dropout multiplies by a mask of zeros and 1 / (1 - p): a dropped inf becomes inf * 0 = nan.
+infinite = dropout(torch.full((1000,), float("inf"), device=device))
+dropped_inf = torch.isnan(infinite)
+inf_multiplied = bool(dropped_inf.any() and (dropped_inf | torch.isinf(infinite)).all())
+print("inf through dropout gives nan where dropped:", inf_multiplied)
 
 # Evaluation mode: the input comes back unchanged (the very same tensor).
 dropout.eval()
@@ -30,5 +37,7 @@ print("in evaluation mode, dropout(x) is x:", eval_is_identity)
 assert kept_value == 2.0 and train_values == [0.0, kept_value]  # witness: zero-or-scaled
 assert abs(zero_fraction - p) < 0.05  # witness: zero-with-probability-p
 assert abs(train_mean - 1.0) < 0.1  # witness: mean-kept
+assert x.std().item() == 0.0 and train_std > 0.9  # witness: spread-grows
+assert inf_multiplied  # witness: multiplies-by-zero
 assert two_calls_differ  # witness: new-mask-per-call
 assert eval_is_identity  # witness: eval-returns-input

@@ -1,6 +1,8 @@
 """BatchNorm normalizes with the batch's statistics and updates its running ones in training mode;
 in evaluation mode it uses the running statistics and leaves them alone."""
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -8,7 +10,13 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 print("this run uses:", device)
 
 bn = nn.BatchNorm1d(1).to(device)  # one feature; weight 1, bias 0
-initial_statistics = (bn.running_mean.item(), bn.running_var.item())
+buffer_names = ", ".join(name for name, _ in bn.named_buffers())
+print("buffers:", buffer_names)
+initial_statistics = (
+    bn.running_mean.item(),
+    bn.running_var.item(),
+    bn.num_batches_tracked.item(),
+)
 momentum, eps = bn.momentum, bn.eps  # the defaults: the weight of a new value, a guard against 0
 keep = 1 - momentum  # the weight of the old value
 print(f"momentum {momentum}, eps {eps}")
@@ -41,8 +49,22 @@ eval_out = bn(x)
 eval_expected = (x - running_mean) / (running_var + bn.eps) ** 0.5
 eval_first = eval_out[0].item()
 print("eval output: ", [round(v, 4) for v in eval_out.flatten().tolist()])
-unchanged = bn.running_mean.item() == running_mean and bn.num_batches_tracked.item() == tracked
+unchanged = (
+    bn.running_mean.item() == running_mean
+    and bn.running_var.item() == running_var
+    and bn.num_batches_tracked.item() == tracked
+)
 print("running statistics unchanged by the eval pass:", unchanged)
+
+# An optimizer's momentum is the other way round: the weight of the old value. SGD's buffer after
+# a gradient of 1, then one of 0, keeps 0.9 of the 1 (BatchNorm's momentum 0.9 would keep 0.1).
+weight = torch.zeros(1, device=device, requires_grad=True)
+sgd = torch.optim.SGD([weight], lr=1.0, momentum=0.9)
+for gradient in (1.0, 0.0):
+    weight.grad = torch.tensor([gradient], device=device)
+    sgd.step()
+sgd_buffer = sgd.state[weight]["momentum_buffer"].item()
+print(f"SGD(momentum=0.9), buffer after gradients 1 then 0: {sgd_buffer:.4f}")
 
 # torch.no_grad() is not a mode switch: in training mode the statistics still move.
 under_no_grad = nn.BatchNorm1d(1).to(device)
@@ -83,6 +105,21 @@ try:
 except ValueError as error:
     message = f"{type(error).__name__}: {error}"
 print(message)
+# BatchNorm's forward counts the batch before F.batch_norm refuses it; the statistics stay put.
+refused_counted = (
+    bn.num_batches_tracked.item() == tracked + 1
+    and bn.running_mean.item() == running_mean
+    and bn.running_var.item() == running_var
+)
+print("after the refusal: batches tracked", bn.num_batches_tracked.item(), end="")
+print(f", running mean {bn.running_mean.item():.4f}")
+# That matters with momentum=None, a cumulative average that weighs each batch by the counter.
+cumulative = nn.BatchNorm1d(1, momentum=None).to(device)
+with contextlib.suppress(ValueError):  # refused, as above
+    cumulative(single)
+cumulative(x)  # counted as the second batch: running mean 0 + (2.5 - 0) / 2, not 2.5
+cumulative_mean = cumulative.running_mean.item()
+print(f"momentum=None, a refused batch, then the batch: running mean {cumulative_mean:.4f}")
 try:
     untracked(single)  # evaluation mode, but no running statistics to fall back on
 except ValueError as error:
@@ -116,6 +153,11 @@ one_example = {
     "BatchNorm2d, one image (1, 3, 8, 8)": (nn.BatchNorm2d(3), (1, 3, 8, 8)),
 }
 one_example_trains = []
+try:  # but one position per channel is one value per channel again
+    nn.BatchNorm1d(3).to(device)(torch.zeros(1, 3, 1, device=device))
+    one_position_refused = False
+except ValueError:
+    one_position_refused = True
 for name, (layer, shape) in one_example.items():
     layer.to(device)  # in training mode
     values = torch.arange(float(torch.Size(shape).numel()), device=device).reshape(shape)
@@ -127,7 +169,8 @@ for name, (layer, shape) in one_example.items():
     means = [round(v, 4) + 0.0 for v in per_channel_mean.tolist()]  # + 0.0 turns -0.0 into 0.0
     print(f"{name}, training mode: mean per channel", means)
 
-assert initial_statistics == (0.0, 1.0)  # witness: starts-at-zero-and-one
+assert buffer_names == "running_mean, running_var, num_batches_tracked"
+assert initial_statistics == (0.0, 1.0, 0)  # witness: starts-at-zero-and-one
 assert abs(batch_mean - 2.5) < 1e-6 and abs(batch_var_biased - 1.25) < 1e-6
 assert abs(batch_var_unbiased - 5 / 3) < 1e-6
 assert momentum == 0.1 and abs(keep - 0.9) < 1e-12 and eps == 1e-5
@@ -136,6 +179,7 @@ assert abs(running_mean - 0.25) < 1e-6  # witness: momentum-weights-new-value
 assert abs(running_var - (0.9 + 0.1 * 5 / 3)) < 1e-6  # witness: unbiased-update
 assert tracked == 1
 assert torch.allclose(eval_out, eval_expected, atol=1e-5)  # witness: eval-uses-running
+assert abs(sgd_buffer - 0.9) < 1e-6  # witness: optimizer-momentum-weights-old
 assert unchanged  # witness: eval-leaves-statistics
 assert no_grad_uses_batch and no_grad_updates  # witness: no-grad-is-not-a-mode
 assert no_grad_updates and inference_mode_updates  # witness: autograd-switches-do-not-freeze
@@ -145,5 +189,6 @@ assert untracked_uses_batch  # witness: untracked-eval-uses-batch
 assert untracked_message.startswith(
     "ValueError: Expected more than 1 value per channel"
 )  # witness: untracked-eval-refuses-one
-assert all(one_example_trains)  # witness: one-image-trains
+assert all(one_example_trains) and one_position_refused  # witness: one-image-trains
+assert refused_counted and abs(cumulative_mean - 1.25) < 1e-6  # witness: refused-batch-counted
 assert running_var_is_nan and eval_is_nan  # witness: check-before-kernel

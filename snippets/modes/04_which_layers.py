@@ -25,7 +25,7 @@ layers = {
     ),
 }
 
-differs = {}
+differs, identical = {}, {}
 for name, (layer, shape) in layers.items():
     x = torch.randn(shape).to(device)
     # Copies, since a training pass may update running statistics. Both passes run with autograd
@@ -33,10 +33,12 @@ for name, (layer, shape) in layers.items():
     in_training = copy.deepcopy(layer).to(device).train()(x)
     in_eval = copy.deepcopy(layer).to(device).eval()(x)
     differs[name] = not torch.allclose(in_training, in_eval, atol=1e-5)
+    identical[name] = torch.equal(in_training, in_eval)  # bit for bit
     print(f"{name:41} {'differs' if differs[name] else 'same'}")
 
 mode_dependent = ", ".join(name for name, changed in differs.items() if changed)
 layer_norm_buffers = len(list(layers["LayerNorm"][0].buffers()))
+layer_norm_parameters = [name for name, _ in layers["LayerNorm"][0].named_parameters()]
 encoder_modules = layers["TransformerEncoderLayer"][0].modules()
 encoder_has_dropout = any(isinstance(module, nn.Dropout) for module in encoder_modules)
 print(
@@ -46,7 +48,11 @@ print(
 assert mode_dependent == (  # witness: mode-dependent
     "Dropout, BatchNorm1d, InstanceNorm1d(track_running_stats=True), TransformerEncoderLayer"
 )
-assert not differs["Linear"]  # witness: linear-same
-assert not differs["LayerNorm"] and layer_norm_buffers == 0  # witness: layernorm-stores-nothing
-assert not differs["InstanceNorm1d"]  # witness: instancenorm-default-same
+assert identical["Linear"]  # witness: linear-same
+assert (
+    identical["LayerNorm"]
+    and layer_norm_buffers == 0
+    and layer_norm_parameters == ["weight", "bias"]
+)  # witness: layernorm-stores-nothing
+assert identical["InstanceNorm1d"]  # witness: instancenorm-default-same
 assert encoder_has_dropout  # witness: encoder-has-dropout

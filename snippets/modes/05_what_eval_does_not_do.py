@@ -1,5 +1,6 @@
 """eval() does not stop gradients, no_grad() does not stop dropout, F.dropout ignores the mode."""
 
+import inspect
 import warnings
 
 import torch
@@ -39,10 +40,25 @@ print(
     no_grad_still_random,
 )
 
+# Neither switch touches the other: train()/eval() leave grad mode, the contexts leave the flag.
+independent = []
+for mode in (True, False):
+    model.train(mode)
+    independent.append(torch.is_grad_enabled() and model.training == mode)
+    for context in (torch.no_grad, torch.inference_mode):
+        with context():
+            independent.append(model.training == mode)
+            model.train(not mode)  # switching modes inside leaves grad mode off
+            independent.append(not torch.is_grad_enabled() and model[1].training != mode)
+            model.train(mode)
+print("the flag and grad mode never changed each other:", all(independent))
+
 # The exception: a layer may read both. In evaluation mode, with autograd off or nothing requiring
-# grad (and batch_first=True, among other conditions), TransformerEncoder takes its fast path,
-# which packs the sequences into a nested tensor without the padded positions, and returns zeros
-# there.
+# grad (and batch_first=True, padding at the end, among other conditions), TransformerEncoder takes
+# its fast path, which packs the sequences into a nested tensor without the padded positions, and
+# returns zeros there. The devices that torch/nn/modules/transformer.py allows it on (not MPS):
+privateuse1 = torch.utils.backend_registration._privateuse1_backend_name  # a custom backend
+fast_path_device = device.type in ("cpu", "cuda", "xpu", privateuse1)
 torch.manual_seed(0)
 layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
 encoder = nn.TransformerEncoder(layer, num_layers=1).to(device).eval()
@@ -61,6 +77,8 @@ with warnings.catch_warnings():  # the fast path warns that nested tensors are a
         finally:
             torch.backends.mha.set_fastpath_enabled(fast_path_was)
         without_nesting = unpacked(src, src_key_padding_mask=padding)  # the same weights, unpacked
+        left_padding = padding.flip(1)  # the padding at the start: not packed, no fast path
+        padded_at_start = encoder(src, src_key_padding_mask=left_padding)[left_padding]
     encoder.requires_grad_(False)  # autograd on, but nothing requires grad: the fast path again
     frozen, frozen_grad_on = encoder(src, src_key_padding_mask=padding), torch.is_grad_enabled()
     encoder.requires_grad_(True)
@@ -69,12 +87,14 @@ padded_not_recorded = not_recorded[padding].abs().max().item()
 padded_without_fast_path = without_fast_path[padding].abs().max().item()
 padded_without_nesting = without_nesting[padding].abs().max().item()
 padded_frozen = frozen[padding].abs().max().item()
+padded_at_start_largest = padded_at_start.abs().max().item()
 unpadded_close = torch.allclose(recorded[~padding], not_recorded[~padding], atol=1e-5)
 print(f"encoder in eval mode, padded positions: largest |output| {padded_recorded:.3f}", end="")
 print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_close}")
 print(f"under no_grad without the fast path {padded_without_fast_path:.3f}", end="")
 print(f", with enable_nested_tensor=False {padded_without_nesting:.3f}", end="")
 print(f"; autograd on, parameters frozen {padded_frozen}")
+print(f"under no_grad, padding at the start instead of the end {padded_at_start_largest:.3f}")
 
 
 # 3. The functional form takes the mode as an argument, and its default is training=True.
@@ -93,16 +113,27 @@ forgetful_drops_in_eval = bool((Forgetful().eval()(h) == 0).any())
 aware_drops_in_eval = bool((Aware().eval()(h) == 0).any())
 print("in eval mode, F.dropout without training= still drops:", forgetful_drops_in_eval)
 print("in eval mode, F.dropout(training=self.training) drops:", aware_drops_in_eval)
+defaults = {  # the default of training= differs within the family
+    f.__name__: inspect.signature(f).parameters["training"].default
+    for f in (F.dropout, F.alpha_dropout)
+}
+print("default training=:", defaults)
 
 assert eval_requires_grad  # witness: eval-requires-grad
 assert eval_fills_grad  # witness: eval-fills-grad
 assert no_grad_requires_grad is False
 assert no_grad_still_random  # witness: no-grad-still-drops
-assert padded_recorded > 0.1 and padded_not_recorded == 0.0  # witness: encoder-reads-both
+assert all(independent)  # witness: independent
+# On a device outside the fast path's list (MPS), no_grad packs nothing and gives no zeros.
+assert padded_recorded > 0.1 and (
+    (padded_not_recorded == 0.0) == fast_path_device
+)  # witness: encoder-reads-both
 assert (
     padded_without_fast_path > 0.1 and padded_without_nesting > 0.1
 )  # witness: fast-path-off-no-zeros
-assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
+assert padded_at_start_largest > 0.1  # witness: left-padding-no-zeros
+assert (padded_frozen == 0.0) == fast_path_device and frozen_grad_on  # witness: frozen-zeros
 assert unpadded_close  # witness: encoder-reads-both-unpadded
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode
 assert not aware_drops_in_eval  # witness: training-argument
+assert defaults == {"dropout": True, "alpha_dropout": False}  # witness: functional-defaults

@@ -1,5 +1,7 @@
 """no_grad and inference_mode record no graph; inference tensors cannot be saved for backward."""
 
+import threading
+
 import torch
 from torch import nn
 
@@ -10,19 +12,33 @@ torch.manual_seed(0)
 backbone = nn.Linear(4, 3).to(device)  # computes features; not trained here
 head = nn.Linear(3, 1).to(device)  # the part we train
 x = torch.randn(8, 4).to(device)
+weight_before = backbone.weight.detach().clone()
 
+in_thread = []  # grad mode is per thread: a thread started inside no_grad records
 with torch.no_grad():
     features_no_grad = backbone(x)
+    thread = threading.Thread(target=lambda: in_thread.append(backbone(x).requires_grad))
+    thread.start()
+    thread.join()
 with torch.inference_mode():
     features_inference = backbone(x)  # new memory: an inference tensor
-    first_row = x[0]  # a view of an ordinary tensor: stays ordinary
+    first_row = backbone.weight[0]  # a view of an ordinary tensor: not an inference tensor ...
 print("inside inference_mode: new result", features_inference.is_inference(), end="")
-print(", view of x", first_row.is_inference())
+print(", view of backbone.weight", first_row.is_inference())
+# ... but not tracked as a view either: no grad_fn, so no gradient reaches backbone.weight.
+first_row.sum().backward()
+view_cut_off = first_row.grad_fn is None and backbone.weight.grad is None
+print("that view: grad_fn", first_row.grad_fn, "| gradient reaches its base:", not view_cut_off)
+print("a thread started inside no_grad records:", in_thread[0])
 
 for name, t in (("no_grad", features_no_grad), ("inference_mode", features_inference)):
     flags = f"requires_grad={t.requires_grad}, grad_fn={t.grad_fn}"
     print(f"{name:15} {flags}, is_inference={t.is_inference()}")
-backbone_still_trainable = backbone.weight.requires_grad  # the contexts leave parameters alone
+backbone_untouched = (  # the contexts leave parameters alone
+    torch.equal(backbone.weight, weight_before)
+    and backbone.weight.requires_grad
+    and not backbone.weight.is_inference()
+)
 same_values = torch.allclose(features_no_grad, features_inference)
 
 # Features from no_grad are ordinary tensors: a head can be trained on them.
@@ -48,7 +64,14 @@ except RuntimeError as error:
 print("inference tensor + w: backward works", add_backpropagates, end="")
 print(" | inference tensor * w:", multiply_message.split(".")[0])
 
-# Without parameters that need gradients, nothing is saved for backward, and the same call works.
+# A head whose weight is frozen saves nothing: with a trainable bias it is still recorded, and the
+# bias trains. Fully frozen, it records nothing at all, and the same call works too.
+bias_only_head = nn.Linear(3, 1).to(device)
+bias_only_head.weight.requires_grad_(False)
+bias_only_out = bias_only_head(features_inference)
+bias_only_out.sum().backward()
+bias_only_trains = bias_only_out.grad_fn is not None and bias_only_head.bias.grad is not None
+print("head with a frozen weight and a trainable bias: backward works", bias_only_trains)
 frozen_head = nn.Linear(3, 1).to(device).requires_grad_(False)
 frozen_head_runs = frozen_head(features_inference).shape == (8, 1)
 
@@ -89,18 +112,20 @@ print(", inside no_grad too:", on_inside_no_grad.grad_fn is not None)
 assert (
     not features_no_grad.requires_grad and not features_inference.requires_grad
 )  # witness: no-graph
+assert in_thread == [True]  # witness: per-thread
 assert not features_no_grad.is_inference()
 assert features_inference.is_inference()  # witness: inference-tensors
 assert not first_row.is_inference()  # witness: views-stay-ordinary
+assert view_cut_off and backbone.weight[0].grad_fn is not None  # witness: views-not-tracked
 assert same_values  # witness: same-values
-assert backbone_still_trainable  # witness: parameters-untouched
+assert backbone_untouched  # witness: parameters-untouched
 assert head_grad_from_no_grad  # witness: no-grad-features-train
 assert message.startswith("RuntimeError: Inference tensors cannot be saved for backward")
 assert add_backpropagates  # witness: add-saves-nothing
 assert multiply_message.startswith(
     "RuntimeError: Inference tensors cannot be saved for backward"
 )  # witness: multiply-saves
-assert frozen_head_runs  # witness: saving-is-the-problem
+assert bias_only_trains and frozen_head_runs  # witness: saving-is-the-problem
 assert refused[0].startswith(
     "RuntimeError: Inference tensors do not track version"
 )  # witness: no-version

@@ -75,6 +75,16 @@ print(
     affine_learns,
 )
 
+# The override runs only when train() is called on the model (or on a module above it): train()
+# called directly on a submodule sets the modes below it without going through the override.
+other = FrozenBatchNormNet()
+other.apply(lambda module: module.train())  # children first, the model last: frozen again
+frozen_after_apply = not other.layers[1].training
+other.layers.train()  # the inner Sequential's own train(): BatchNorm is switched back on
+unfrozen_by_submodule = other.layers[1].training
+print("BatchNorm training: after apply(train)", not frozen_after_apply, end="")
+print(" | after model.layers.train()", unfrozen_by_submodule)
+
 assert (
     override_calls == [False, True]  # eval() and train() both went through the override
     and model.training
@@ -83,4 +93,5 @@ assert (
 )  # witness: override
 assert lazy_caught
 assert frozen  # witness: statistics-frozen
+assert frozen_after_apply and unfrozen_by_submodule  # witness: submodule-train-skips-override
 assert affine_learns  # witness: affine-still-trains
