@@ -1,5 +1,7 @@
 """A straight-through estimator: round in forward, pass the gradient through unchanged."""
 
+import math
+
 import torch
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -24,20 +26,27 @@ class RoundSTE(torch.autograd.Function):
 
 
 values = torch.tensor([-1.6, 0.2, 0.7, 1.4, 2.8]).to(device)
+upstream = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]).to(device)  # a different weight per value
+
+
+def loss(rounded: torch.Tensor) -> torch.Tensor:
+    return (rounded * upstream).sum()  # so the gradient arriving at `rounded` is `upstream`
+
 
 plain_x = values.clone().requires_grad_()
-torch.round(plain_x).sum().backward()  # plain autograd: the derivative of round
+loss(torch.round(plain_x)).backward()  # plain autograd: the derivative of round
 
 ste_x = values.clone().requires_grad_()
 rounded = RoundSTE.apply(ste_x)  # always call apply, never forward
-rounded.sum().backward()
+loss(rounded).backward()
 forward_ran_without_grad = RoundSTE.grad_mode_in_forward is False
 node_name = type(rounded.grad_fn).__name__
 
 direct_x = values.clone().requires_grad_()
-RoundSTE.forward(direct_x).sum().backward()  # forward alone: ordinary autograd, no custom backward
+loss(RoundSTE.forward(direct_x)).backward()  # forward alone: ordinary autograd, no custom backward
 
 print("rounded:          ", rounded.tolist())
+print("incoming gradient:", upstream.tolist())
 print("torch.round grad: ", plain_x.grad.tolist())
 print("RoundSTE grad:    ", ste_x.grad.tolist())
 print("forward() grad:   ", direct_x.grad.tolist())
@@ -57,7 +66,7 @@ class OldStyleRoundSTE(torch.autograd.Function):
 
 
 # Both styles work with .backward(); torch.func transforms need forward + setup_context.
-func_grad = torch.func.grad(lambda x: RoundSTE.apply(x).sum())(values)
+func_grad = torch.func.grad(lambda x: loss(RoundSTE.apply(x)))(values)
 print("torch.func.grad:  ", func_grad.tolist())
 try:
     torch.func.grad(lambda x: OldStyleRoundSTE.apply(x).sum())(values)
@@ -66,7 +75,7 @@ except RuntimeError as error:
     print("old style:        ", old_style_message.split(". ")[0])
 old_style_refused = "must override the setup_context staticmethod" in old_style_message
 old_x = values.clone().requires_grad_()
-OldStyleRoundSTE.apply(old_x).sum().backward()
+loss(OldStyleRoundSTE.apply(old_x)).backward()
 
 # setup_context is necessary, not sufficient: vmap and forward mode need more.
 try:
@@ -91,13 +100,14 @@ class BatchedRoundSTE(RoundSTE):
         return torch.round(x)
 
 
-batch = torch.stack([values, 2 * values])  # two examples of shape (5,)
+batch = torch.stack([values, 2 * values, 3 * values])  # three examples of shape (5,)
 vmapped = torch.func.vmap(BatchedRoundSTE.apply)(batch)
 print("vmap rule:         batch", tuple(batch.shape), "- forward saw", BatchedRoundSTE.shapes_seen)
 shapes_one_call = list(BatchedRoundSTE.shapes_seen)
 BatchedRoundSTE.shapes_seen.clear()
-torch.func.vmap(BatchedRoundSTE.apply, chunk_size=1)(batch)  # one example per chunk
-print("chunk_size=1:      forward saw", BatchedRoundSTE.shapes_seen)
+chunk_size = 2
+torch.func.vmap(BatchedRoundSTE.apply, chunk_size=chunk_size)(batch)  # chunks of 2 and 1 examples
+print(f"chunk_size={chunk_size}:      forward saw", BatchedRoundSTE.shapes_seen)
 
 
 class RoundSTEWithVmap(RoundSTE):
@@ -112,18 +122,19 @@ print("vmap method got:   batch size, in_dims, shape =", RoundSTEWithVmap.receiv
 
 assert torch.equal(rounded, torch.round(values))  # witness: forward-rounds
 assert torch.count_nonzero(plain_x.grad) == 0  # witness: round-has-zero-grad
-assert torch.equal(ste_x.grad, torch.ones_like(values))  # witness: ste-passes-through
+assert torch.equal(ste_x.grad, upstream)  # witness: ste-passes-through
 assert node_name == "RoundSTEBackward"  # witness: node-named-after-class
 assert forward_ran_without_grad  # witness: forward-without-grad
 assert torch.count_nonzero(direct_x.grad) == 0  # witness: forward-directly-skips-backward
-assert torch.equal(func_grad, torch.ones_like(values))  # witness: func-grad-works
-assert torch.equal(old_x.grad, torch.ones_like(values))  # witness: old-style-backward-works
+assert torch.equal(func_grad, upstream)  # witness: func-grad-works
+assert torch.equal(old_x.grad, upstream)  # witness: old-style-backward-works
 assert old_style_refused  # witness: old-style-refused
 assert vmap_message.startswith("You tried to vmap over RoundSTE")  # witness: vmap-needs-rule
 assert torch.equal(vmapped, torch.round(batch))  # witness: vmap-rule-works
 one_call = shapes_one_call == [tuple(batch.shape[1:])]
-once_per_chunk = BatchedRoundSTE.shapes_seen == [tuple(batch.shape[1:])] * len(batch)
-assert one_call and once_per_chunk  # witness: vmap-forward-one-example
+chunks = math.ceil(len(batch) / chunk_size)  # 2 chunks for 3 examples
+once_per_chunk = BatchedRoundSTE.shapes_seen == [tuple(batch.shape[1:])] * chunks
+assert one_call and once_per_chunk and chunks != len(batch)  # witness: vmap-forward-one-example
 whole_batch = RoundSTEWithVmap.received == (len(batch), (0,), tuple(batch.shape))
 method_works = torch.equal(vmapped_by_method, torch.round(batch))
 assert whole_batch and method_works  # witness: vmap-method-whole-batch

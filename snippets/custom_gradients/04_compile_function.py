@@ -108,6 +108,10 @@ function_graphs = list(graphs)
 subgraphs = ", ".join(name for name, _ in function_graphs[0].named_children())
 print("subgraphs Dynamo captured for the Function:", subgraphs)
 forward_code = function_graphs[0].fwd_body_0.code  # the traced forward, as Python source
+recorded(x)  # no input requires grad: Dynamo compiles again, and inlines forward alone
+no_grad_graph = graphs[-1]
+print("without requires_grad:", [name for name, _ in no_grad_graph.named_children()], end=", ")
+print("torch.round in the graph itself:", "torch.round" in no_grad_graph.code)
 
 # 2. A Function whose forward leaves torch: Dynamo cannot trace it, and fullgraph=True says so.
 try:
@@ -131,7 +135,7 @@ in_place = torch.compile(
 in_place(x_dirty).backward()
 print("DoubleInPlace compiled, gradient:", x_dirty.grad.tolist())
 x_returns_result = x.clone().requires_grad_()
-dirty_message = ""  # stays empty where Dynamo accepts it (torch 2.11 did)
+dirty_message = ""  # stays empty where Dynamo accepts it
 try:
     torch.compile(
         lambda t: DoubleInPlaceReturnsResult.apply(t.clone()).sum(),
@@ -163,19 +167,22 @@ capture.emit = lambda record: dynamo_warnings.append(record.getMessage())
 stderr_handlers, dynamo_log.handlers = dynamo_log.handlers, [capture]  # keep the output clean
 
 
-def graphs_compiled_for(values: list) -> tuple[int, torch.Tensor]:
+def graphs_compiled_for(values: list) -> tuple[list, torch.Tensor]:
     before = len(graphs)
     t = torch.tensor(values).to(device).requires_grad_()
     split(t).backward()
-    return len(graphs) - before, t
+    return graphs[before:], t
 
 
-graphs_for_same_input, _ = graphs_compiled_for(x.tolist())
+graphs_for_same_input = len(graphs_compiled_for(x.tolist())[0])
 new_inputs = [[0.1 * i, 0.2, 0.7, 1.4] for i in range(10)]
 graphs_per_new_input = []
+holds_its_numbers = []  # does each new graph build its tensor from this input's numbers?
 for values in new_inputs:
-    count, t_last = graphs_compiled_for(values)
-    graphs_per_new_input.append(count)
+    new_graphs, t_last = graphs_compiled_for(values)
+    graphs_per_new_input.append(len(new_graphs))
+    numbers = [math.log1p(math.exp(v)) for v in (2 * t_last).tolist()]  # what the kernel computed
+    holds_its_numbers.append(all(f"torch.tensor({numbers}" in gm.code for gm in new_graphs))
 dynamo_log.handlers = stderr_handlers
 recompile_limit = torch._dynamo.config.recompile_limit
 limit_warning = dynamo_warnings[0].splitlines()[0]
@@ -187,6 +194,8 @@ KernelSoftplus.apply(2 * t_eager).sum().backward()
 compiled_versions = 1 + sum(graphs_per_new_input)  # the first call compiled one version
 
 assert torch.equal(x_compiled.grad, torch.full_like(x, 2.0))  # witness: compiled-function-works
+inlined = not list(no_grad_graph.named_children()) and "torch.round" in no_grad_graph.code
+assert inlined  # witness: backward-only-with-grad
 assert len(function_graphs) == 1 and "torch.round" in forward_code  # witness: forward-traced
 assert "bwd_body" in subgraphs  # witness: backward-traced
 assert "tolist" in unsupported_message  # witness: opaque-function-breaks
@@ -194,13 +203,17 @@ assert graphs_without_fullgraph > 1  # witness: split-without-fullgraph
 assert torch.allclose(x_split.grad, x_eager.grad)  # witness: split-still-correct
 assert "Data-dependent branching" in branch_message  # witness: value-branch-breaks
 recompiled_each_time = set(graphs_per_new_input[: recompile_limit - 1]) == {1}
+constants = all(holds_its_numbers[: recompile_limit - 1])  # the piece after .tolist(), specialized
+per_value = recompiled_each_time and constants
+assert graphs_for_same_input == 0 and per_value  # witness: recompiles-per-value
 none_after_limit = set(graphs_per_new_input[recompile_limit - 1 :]) == {0}
-assert graphs_for_same_input == 0 and recompiled_each_time  # witness: recompiles-per-value
-assert compiled_versions == recompile_limit and none_after_limit  # witness: stops-at-limit
+names_the_piece = "resume_in_softplus_kernel" in dynamo_warnings[0]  # the code after .tolist()
+stopped = compiled_versions == recompile_limit and none_after_limit and names_the_piece
+assert stopped  # witness: stops-at-limit
 assert "recompile_limit" in limit_warning
 assert torch.allclose(t_last.grad, t_eager.grad)  # witness: correct-after-limit
 assert torch.equal(x_dirty.grad, torch.full_like(x, 2.0))  # witness: mark-dirty-returned
 eager_accepts = torch.equal(x_dirty_eager.grad, torch.full_like(x, 2.0))
-refused = "mark_dirty input not returned" in dirty_message  # since torch 2.13
-accepted = not dirty_message and torch.equal(x_returns_result.grad, torch.full_like(x, 2.0))
-assert eager_accepts and (refused or accepted)  # witness: mark-dirty-result-refused
+refused = "mark_dirty input not returned" in dirty_message
+checked_release = torch.torch_version.TorchVersion(torch.__version__) >= (2, 13)
+assert eager_accepts and (refused or not checked_release)  # witness: mark-dirty-result-refused

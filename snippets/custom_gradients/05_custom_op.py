@@ -1,10 +1,13 @@
-"""A custom op: torch.compile puts it in the graph as one opaque node."""
+"""A custom op: torch.compile keeps its kernel as one opaque node and traces its backward."""
 # guide: timeout=60
 
 import math
 
 import torch
 import torch.nn.functional as F
+from torch._dynamo.backends.common import aot_autograd
+from torch._functorch.aot_autograd import make_boxed_func
+from torch._subclasses import FakeTensor
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -15,14 +18,19 @@ def softplus_kernel(x: torch.Tensor) -> torch.Tensor:
     return torch.tensor(values, dtype=x.dtype, device=x.device).reshape(x.shape)
 
 
+kernel_got_fake, fake_got_fake = [], []  # recorded to check who receives tensors without data
+
+
 @torch.library.custom_op("guide::softplus", mutates_args=())
 def softplus(x: torch.Tensor) -> torch.Tensor:
+    kernel_got_fake.append(isinstance(x, FakeTensor))
     return softplus_kernel(x)  # the type hints above become the op's schema
 
 
 @softplus.register_fake
 def _(x: torch.Tensor) -> torch.Tensor:
     # Called on tensors without data while compiling: describe the output, compute nothing.
+    fake_got_fake.append(isinstance(x, FakeTensor))
     return torch.empty_like(x)
 
 
@@ -30,7 +38,11 @@ def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
     ctx.save_for_backward(inputs[0])
 
 
+backward_calls = []  # one entry each time this Python function runs
+
+
 def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+    backward_calls.append(grad_output.shape)
     (x,) = ctx.saved_tensors
     return grad_output * torch.sigmoid(x)
 
@@ -45,16 +57,36 @@ def recording_backend(gm: torch.fx.GraphModule, example_inputs: list) -> object:
     return gm.forward
 
 
+aot_graphs = {}  # the operations in the forward and backward graphs that AOTAutograd traced
+
+
+def keep(kind: str) -> object:
+    def compiler(gm: torch.fx.GraphModule, example_inputs: list) -> object:
+        aot_graphs[kind] = [str(n.target) for n in gm.graph.nodes if n.op == "call_function"]
+        return make_boxed_func(gm.forward)
+
+    return compiler
+
+
+keeping_aot_eager = aot_autograd(fw_compiler=keep("forward"), bw_compiler=keep("backward"))
+
+
 x = torch.tensor([-1.6, 0.2, 0.7, 1.4]).to(device)
 
 x_eager = x.clone().requires_grad_()
 softplus(2 * x_eager).sum().backward()
 
 x_compiled = x.clone().requires_grad_()
-compiled = torch.compile(lambda t: softplus(2 * t).sum(), backend="aot_eager", fullgraph=True)
-compiled(x_compiled).backward()
+compiled = torch.compile(lambda t: softplus(2 * t).sum(), backend=keeping_aot_eager, fullgraph=True)
+compiled_loss = compiled(x_compiled)  # compiles: traces forward and backward graphs
+calls_before = len(backward_calls)
+compiled_loss.backward()
+python_backward_runs = len(backward_calls) - calls_before
 print("eager gradient:   ", [round(v, 4) for v in x_eager.grad.tolist()])
 print("compiled gradient:", [round(v, 4) for v in x_compiled.grad.tolist()])
+print("forward graph: ", aot_graphs["forward"])
+print("backward graph:", aot_graphs["backward"])
+print("Python backward calls while the compiled backward ran:", python_backward_runs)
 
 torch.compile(lambda t: softplus(2 * t).sum(), backend=recording_backend, fullgraph=True)(x)
 graph_calls = [str(node.target) for node in graphs[0].graph.nodes if node.op != "placeholder"]
@@ -84,5 +116,9 @@ assert torch.allclose(x_compiled.grad, x_eager.grad)  # witness: custom-op-compi
 op_at = graph_calls.index("guide.softplus.default")
 between = "mul" in graph_calls[op_at - 1] and graph_calls[op_at + 1] == "sum"
 assert graph_calls.count("guide.softplus.default") == 1 and between  # witness: one-opaque-node
+assert all(fake_got_fake) and fake_got_fake and not any(kernel_got_fake)  # witness: fake-gets-fake
+in_graph = "aten.sigmoid.default" in aot_graphs["backward"]  # backward's torch.sigmoid, traced
+no_op_call = not any("guide" in op for op in aot_graphs["backward"])
+assert in_graph and no_op_call and python_backward_runs == 0  # witness: backward-traced
 assert "no autograd formula was registered" in no_autograd_message  # witness: needs-autograd
 assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake

@@ -29,18 +29,35 @@ def wrong_backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
     return grad_output * torch.exp(x)  # the derivative of exp, not of softplus
 
 
-def make_op(name: str, backward_fn) -> object:
+def backward_off_when_traced(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+    """A probe: right in eager, doubled on tensors without data, as while being traced."""
+    (x,) = ctx.saved_tensors
+    traced = torch._guards.detect_fake_mode() is not None
+    return grad_output * torch.sigmoid(x) * (2.0 if traced else 1.0)
+
+
+fake_calls = []
+
+
+def fake_without_last_dim(x: torch.Tensor) -> torch.Tensor:
+    fake_calls.append(x.shape)
+    return x.new_empty(x.shape[:-1])  # wrong: the real op keeps every dimension
+
+
+def make_op(name: str, backward_fn, fake=lambda x: torch.empty_like(x)) -> object:
     @torch.library.custom_op(f"guide::{name}", mutates_args=())
     def op(x: torch.Tensor) -> torch.Tensor:
         return softplus_kernel(x)
 
-    op.register_fake(lambda x: torch.empty_like(x))
+    op.register_fake(fake)
     op.register_autograd(backward_fn, setup_context=setup_context)
     return op
 
 
 softplus = make_op("softplus", backward)
 wrong_softplus = make_op("wrong_softplus", wrong_backward)
+probe_softplus = make_op("probe_softplus", backward_off_when_traced)
+bad_fake_softplus = make_op("bad_fake_softplus", backward, fake=fake_without_last_dim)
 
 torch.manual_seed(0)
 x64 = torch.randn(2, 3, dtype=torch.float64).to(gradcheck_device).requires_grad_()
@@ -58,9 +75,37 @@ print("gradcheck wrong_softplus:", wrong_passes)
 wrong_passes_twice = gradgradcheck(wrong_softplus, (x64,), raise_exception=False)
 print("gradgradcheck wrong_softplus:", wrong_passes_twice)
 
+
+def failures(results: dict) -> dict:
+    """The tests that failed, each with the start of its error."""
+    failed = {test: str(error) for test, error in results.items() if error != "SUCCESS"}
+    return {test: error.split(". ")[0].split(": ")[0] for test, error in failed.items()}
+
+
+# opcheck does compare eager and traced gradients, but only for inputs that require grad.
+probe_results = torch.library.opcheck(probe_softplus, (x64,), raise_exception=False)
+print("opcheck probe_softplus, failed:", failures(probe_results))
+probe_no_grad = torch.library.opcheck(probe_softplus, (x64.detach(),), raise_exception=False)
+print("the same without requires_grad, failed:", failures(probe_no_grad))
+
+# The other way round: gradcheck never calls the fake function, so it misses a wrong one.
+bad_fake_passes = gradcheck(bad_fake_softplus, (x64,))
+fake_calls_in_gradcheck = len(fake_calls)
+bad_fake_results = torch.library.opcheck(
+    bad_fake_softplus, (x64,), test_utils="test_faketensor", raise_exception=False
+)
+print("gradcheck bad_fake_softplus:", bad_fake_passes, "- fake calls:", fake_calls_in_gradcheck)
+print("opcheck bad_fake_softplus, failed:", failures(bad_fake_results))
+
 tests_run = len(results)
 assert set(results.values()) == {"SUCCESS"} and passes  # witness: both-pass
 assert set(wrong_results.values()) == {"SUCCESS"}  # witness: opcheck-misses-math
 assert not wrong_passes  # witness: gradcheck-catches-math
 assert wrong_passes_twice  # witness: gradgradcheck-misses-first
+probe_failed = failures(probe_results)
+probe_caught = probe_failed.get("test_aot_dispatch_dynamic", "").startswith("Gradients of the")
+assert probe_caught and not failures(probe_no_grad)  # witness: opcheck-compares-gradients
+fake_caught = list(failures(bad_fake_results)) == ["test_faketensor"]
+fake_never_called = fake_calls_in_gradcheck == 0
+assert bad_fake_passes and fake_never_called and fake_caught  # witness: gradcheck-misses-fake
 assert tests_run == 4

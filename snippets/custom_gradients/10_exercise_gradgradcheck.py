@@ -50,7 +50,7 @@ class SavedSigmoidSiLU(torch.autograd.Function):
 
 
 class Sigmoid(torch.autograd.Function):
-    """Saves its output: autograd keeps the output's history, so backward differentiates again."""
+    """Saves its output, whose history runs back through this Function's own backward."""
 
     @staticmethod
     def forward(x: torch.Tensor) -> torch.Tensor:
@@ -63,7 +63,7 @@ class Sigmoid(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
         (s,) = ctx.saved_tensors
-        Sigmoid.saved_requires_grad = s.requires_grad
+        Sigmoid.saved_history = type(s.grad_fn).__name__  # where the saved output came from
         return grad_output * s * (1 - s)
 
 
@@ -103,11 +103,11 @@ silu_twice = gradcheck(SiLU.apply, (x64,)) and gradgradcheck(SiLU.apply, (x64,))
 sigmoid_twice = gradcheck(Sigmoid.apply, (x64,)) and gradgradcheck(Sigmoid.apply, (x64,))
 second_derivative(Sigmoid.apply, x64)
 print("Sigmoid, saving its output: gradcheck and gradgradcheck:", sigmoid_twice, end="; ")
-print("saved output requires grad:", Sigmoid.saved_requires_grad)
+print("saved output's grad_fn:", Sigmoid.saved_history)
 assert silu_twice  # witness: plain-ops-twice
 assert detached_first and detached_message.startswith("Jacobian mismatch")  # witness: detach-caught
 assert torch.allclose(second_derivative(SiLU.apply, x64), true_second)
 assert not torch.allclose(detached_second, true_second)  # witness: detach-wrong-hessian
 assert saved_first and saved_message.startswith("Jacobian mismatch")  # witness: saved-caught
 assert saved_intermediate_constant  # witness: saved-is-constant
-assert sigmoid_twice and Sigmoid.saved_requires_grad  # witness: saved-output-twice
+assert sigmoid_twice and Sigmoid.saved_history == "SigmoidBackward"  # witness: saved-output-twice
