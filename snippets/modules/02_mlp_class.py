@@ -59,8 +59,8 @@ uses_tanh = torch.allclose(variant(X), variant.output(torch.tanh(variant.hidden(
 print(f"ModuleMLP prints its ReLU: {act_printed}; a hook on it ran {act_hook_runs} time")
 print("after assigning a Tanh: act is", type(variant.act).__name__, " forward uses it:", uses_tanh)
 
-# F.relu can stand in for nn.ReLU because ReLU has no state and ignores the mode. Dropout has no
-# parameters either, but F.dropout defaults to training=True, so eval() cannot switch it off.
+# F.relu can stand in for nn.ReLU because ReLU has no state and ignores the mode. Dropout depends
+# on the mode: F.dropout defaults to training=True, and eval() reaches only registered children.
 relu = nn.ReLU()
 relu_stateless = not [*relu.parameters(), *relu.buffers()]
 relu_ignores_mode = relu_stateless and torch.equal(relu.train()(X), relu.eval()(X))
@@ -80,9 +80,18 @@ class ChildDropout(nn.Module):
         return self.drop(x)
 
 
+class ListDropout(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.drops = [nn.Dropout(p=0.5)]  # a plain list: not a child, so eval() misses it
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drops[0](x)
+
+
 ones = torch.ones(1000, device=device)
 drops = {}  # does it zero some of the ones in training mode, and after eval()?
-for dropout in (FunctionalDropout(), ChildDropout()):
+for dropout in (FunctionalDropout(), ChildDropout(), ListDropout()):
     outputs = dropout.train()(ones), dropout.eval()(ones)
     drops[type(dropout).__name__] = tuple(bool((out == 0).any()) for out in outputs)
 print("dropout (train, eval):", drops)
@@ -121,6 +130,7 @@ assert relu_ignores_mode  # witness: relu-ignores-mode
 assert drops == {  # witness: dropout-needs-module
     "FunctionalDropout": (True, True),
     "ChildDropout": (True, False),
+    "ListDropout": (True, True),
 }
 assert parameter_count == 420
 assert message.startswith("cannot assign module before Module.__init__() call")

@@ -105,6 +105,13 @@ print(f"the model with two wrong sizes on a batch of width 10: {two_wrong_error}
 negative_hidden = bool((hidden(x) < 0).any())
 relu_matters = not torch.equal(model(x), nn.Sequential(hidden, output)(x))
 print("the model's layers without its ReLU give other outputs:", relu_matters)
+# On an input solved for to bring every hidden unit near 1, max(x, 0) changes nothing: they agree.
+with torch.no_grad():
+    all_positive = torch.linalg.pinv(hidden.weight) @ (1 - hidden.bias)
+    relu_idle = bool((hidden(all_positive) > 0).all())
+    no_relu_output = nn.Sequential(hidden, output)(all_positive)
+    same_without_relu = torch.equal(model(all_positive), no_relu_output)
+print("... and the same outputs when every hidden unit is positive:", same_without_relu)
 
 # Two layers sharing one Parameter object: parameters() yields each object once.
 first, second = nn.Linear(8, 8), nn.Linear(8, 8)
@@ -164,5 +171,6 @@ assert relu_is_max and list(relu.parameters()) == []  # witness: relu-has-none
 assert prelu_elementwise and prelu_count == 1  # witness: prelu-learns
 assert by_hand not in one_wrong_counts and len(one_wrong_counts) == 93  # witness: one-wrong-size
 assert "cannot be multiplied" in two_wrong_error  # witness: forward-catches-sizes
-assert negative_hidden and relu_matters  # witness: forward-catches-relu
+relu_is_the_cause = relu_idle and same_without_relu
+assert negative_hidden and relu_matters and relu_is_the_cause  # witness: forward-catches-relu
 assert copied_count == 80 and untied and meta_count == assigned_count == 144  # witness: untie
