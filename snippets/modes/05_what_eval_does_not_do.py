@@ -56,15 +56,17 @@ print("the flag and grad mode never changed each other:", all(independent))
 # The exception: a layer may read both. In evaluation mode, with autograd off or nothing requiring
 # grad (and batch_first=True, padding at the end, among other conditions), TransformerEncoder takes
 # its fast path, which packs the sequences into a nested tensor without the padded positions, and
-# returns zeros there. The devices that torch/nn/modules/transformer.py allows it on (not MPS):
-privateuse1 = torch.utils.backend_registration._privateuse1_backend_name  # a custom backend
-fast_path_device = device.type in ("cpu", "cuda", "xpu", privateuse1)
+# returns zeros there. Its padding-mask check has CPU and CUDA kernels only (not MPS, see
+# pytorch/pytorch#141287), so this part runs on CUDA or else on the CPU.
+encoder_device = device if device.type == "cuda" else torch.device("cpu")
 torch.manual_seed(0)
 layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
-encoder = nn.TransformerEncoder(layer, num_layers=1).to(device).eval()
-unpacked = nn.TransformerEncoder(layer, num_layers=1, enable_nested_tensor=False).to(device).eval()
-src = torch.randn(2, 4, 8).to(device)
-padding = torch.tensor([[False, False, True, True], [False] * 4], device=device)  # True: padded
+encoder = nn.TransformerEncoder(layer, num_layers=1).to(encoder_device).eval()
+unpacked = nn.TransformerEncoder(layer, num_layers=1, enable_nested_tensor=False)
+unpacked = unpacked.to(encoder_device).eval()
+src = torch.randn(2, 4, 8).to(encoder_device)
+padding = torch.tensor([[False, False, True, True], [False] * 4])  # True: padded
+padding = padding.to(encoder_device)
 with warnings.catch_warnings():  # the fast path warns that nested tensors are a prototype
     warnings.filterwarnings("ignore", message="The PyTorch API of nested tensors")
     recorded = encoder(src, src_key_padding_mask=padding)
@@ -77,8 +79,10 @@ with warnings.catch_warnings():  # the fast path warns that nested tensors are a
         finally:
             torch.backends.mha.set_fastpath_enabled(fast_path_was)
         without_nesting = unpacked(src, src_key_padding_mask=padding)  # the same weights, unpacked
-        left_padding = padding.flip(1)  # the padding at the start: not packed, no fast path
-        padded_at_start = encoder(src, src_key_padding_mask=left_padding)[left_padding]
+        left_padding = padding.flip(1)  # the padding at the start: mask_check refuses to pack it
+        at_start = encoder(src, src_key_padding_mask=left_padding)
+        padded_at_start = at_start[left_padding]
+    at_start_recorded = encoder(src, src_key_padding_mask=left_padding)  # autograd on: no packing
     encoder.requires_grad_(False)  # autograd on, but nothing requires grad: the fast path again
     frozen, frozen_grad_on = encoder(src, src_key_padding_mask=padding), torch.is_grad_enabled()
     encoder.requires_grad_(True)
@@ -88,13 +92,15 @@ padded_without_fast_path = without_fast_path[padding].abs().max().item()
 padded_without_nesting = without_nesting[padding].abs().max().item()
 padded_frozen = frozen[padding].abs().max().item()
 padded_at_start_largest = padded_at_start.abs().max().item()
+at_start_unpacked = torch.allclose(at_start, at_start_recorded, atol=1e-5)  # every position
 unpadded_close = torch.allclose(recorded[~padding], not_recorded[~padding], atol=1e-5)
 print(f"encoder in eval mode, padded positions: largest |output| {padded_recorded:.3f}", end="")
 print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_close}")
 print(f"under no_grad without the fast path {padded_without_fast_path:.3f}", end="")
 print(f", with enable_nested_tensor=False {padded_without_nesting:.3f}", end="")
 print(f"; autograd on, parameters frozen {padded_frozen}")
-print(f"under no_grad, padding at the start instead of the end {padded_at_start_largest:.3f}")
+print(f"under no_grad, padding at the start {padded_at_start_largest:.3f}", end="")
+print(f", every position as with autograd on: {at_start_unpacked}")
 
 
 # 3. The functional form takes the mode as an argument, and its default is training=True.
@@ -115,7 +121,7 @@ print("in eval mode, F.dropout without training= still drops:", forgetful_drops_
 print("in eval mode, F.dropout(training=self.training) drops:", aware_drops_in_eval)
 defaults = {  # the default of training= differs within the family
     f.__name__: inspect.signature(f).parameters["training"].default
-    for f in (F.dropout, F.alpha_dropout)
+    for f in (F.dropout, F.alpha_dropout, F.feature_alpha_dropout)
 }
 print("default training=:", defaults)
 
@@ -124,16 +130,14 @@ assert eval_fills_grad  # witness: eval-fills-grad
 assert no_grad_requires_grad is False
 assert no_grad_still_random  # witness: no-grad-still-drops
 assert all(independent)  # witness: independent
-# On a device outside the fast path's list (MPS), no_grad packs nothing and gives no zeros.
-assert padded_recorded > 0.1 and (
-    (padded_not_recorded == 0.0) == fast_path_device
-)  # witness: encoder-reads-both
+assert padded_recorded > 0.1 and padded_not_recorded == 0.0  # witness: encoder-reads-both
 assert (
     padded_without_fast_path > 0.1 and padded_without_nesting > 0.1
 )  # witness: fast-path-off-no-zeros
-assert padded_at_start_largest > 0.1  # witness: left-padding-no-zeros
-assert (padded_frozen == 0.0) == fast_path_device and frozen_grad_on  # witness: frozen-zeros
+assert padded_at_start_largest > 0.1 and at_start_unpacked  # witness: left-padding-no-zeros
+assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
 assert unpadded_close  # witness: encoder-reads-both-unpadded
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode
 assert not aware_drops_in_eval  # witness: training-argument
-assert defaults == {"dropout": True, "alpha_dropout": False}  # witness: functional-defaults
+alpha_defaults = {"alpha_dropout": False, "feature_alpha_dropout": False}
+assert defaults == {"dropout": True, **alpha_defaults}  # witness: functional-defaults
