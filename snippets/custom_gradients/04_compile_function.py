@@ -167,6 +167,15 @@ capture.emit = lambda record: dynamo_warnings.append(record.getMessage())
 stderr_handlers, dynamo_log.handlers = dynamo_log.handlers, [capture]  # keep the output clean
 
 
+def builds_tensor_of(graph_module: torch.fx.GraphModule, numbers: list) -> bool:
+    """Whether the graph calls torch.tensor on these numbers, as constants (to rounding)."""
+    calls = [node for node in graph_module.graph.nodes if node.target is torch.tensor]
+    return any(
+        len(node.args[0]) == len(numbers) and all(map(math.isclose, node.args[0], numbers))
+        for node in calls
+    )
+
+
 def graphs_compiled_for(values: list) -> tuple[list, torch.Tensor]:
     before = len(graphs)
     t = torch.tensor(values).to(device).requires_grad_()
@@ -182,7 +191,7 @@ for values in new_inputs:
     new_graphs, t_last = graphs_compiled_for(values)
     graphs_per_new_input.append(len(new_graphs))
     numbers = [math.log1p(math.exp(v)) for v in (2 * t_last).tolist()]  # what the kernel computed
-    holds_its_numbers.append(all(f"torch.tensor({numbers}" in gm.code for gm in new_graphs))
+    holds_its_numbers.append(all(builds_tensor_of(gm, numbers) for gm in new_graphs))
 dynamo_log.handlers = stderr_handlers
 recompile_limit = torch._dynamo.config.recompile_limit
 limit_warning = dynamo_warnings[0].splitlines()[0]

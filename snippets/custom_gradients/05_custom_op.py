@@ -19,11 +19,13 @@ def softplus_kernel(x: torch.Tensor) -> torch.Tensor:
 
 
 kernel_got_fake, fake_got_fake = [], []  # recorded to check who receives tensors without data
+kernel_got_real = []  # a plain torch.Tensor: not fake, not meta, not a subclass
 
 
 @torch.library.custom_op("guide::softplus", mutates_args=())
 def softplus(x: torch.Tensor) -> torch.Tensor:
     kernel_got_fake.append(isinstance(x, FakeTensor))
+    kernel_got_real.append(type(x) is torch.Tensor and x.device.type != "meta")
     return softplus_kernel(x)  # the type hints above become the op's schema
 
 
@@ -78,7 +80,9 @@ softplus(2 * x_eager).sum().backward()
 
 x_compiled = x.clone().requires_grad_()
 compiled = torch.compile(lambda t: softplus(2 * t).sum(), backend=keeping_aot_eager, fullgraph=True)
+kernel_calls_before = len(kernel_got_fake)
 compiled_loss = compiled(x_compiled)  # compiles: traces forward and backward graphs
+kernel_calls_compiling = len(kernel_got_fake) - kernel_calls_before  # compiling, then running
 calls_before = len(backward_calls)
 compiled_loss.backward()
 python_backward_runs = len(backward_calls) - calls_before
@@ -116,7 +120,9 @@ assert torch.allclose(x_compiled.grad, x_eager.grad)  # witness: custom-op-compi
 op_at = graph_calls.index("guide.softplus.default")
 between = "mul" in graph_calls[op_at - 1] and graph_calls[op_at + 1] == "sum"
 assert graph_calls.count("guide.softplus.default") == 1 and between  # witness: one-opaque-node
-assert all(fake_got_fake) and fake_got_fake and not any(kernel_got_fake)  # witness: fake-gets-fake
+kernel_real_only = all(kernel_got_real) and not any(kernel_got_fake)
+fake_instead = all(fake_got_fake) and fake_got_fake and kernel_calls_compiling == 1  # the run only
+assert fake_instead and kernel_real_only  # witness: fake-gets-fake
 in_graph = "aten.sigmoid.default" in aot_graphs["backward"]  # backward's torch.sigmoid, traced
 no_op_call = not any("guide" in op for op in aot_graphs["backward"])
 assert in_graph and no_op_call and python_backward_runs == 0  # witness: backward-traced

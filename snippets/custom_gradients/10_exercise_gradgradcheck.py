@@ -50,6 +50,7 @@ class SavedSigmoidSiLU(torch.autograd.Function):
 
 
 class Sigmoid(torch.autograd.Function):
+    backward_calls = 0
     """Saves its output, whose history runs back through this Function's own backward."""
 
     @staticmethod
@@ -64,6 +65,7 @@ class Sigmoid(torch.autograd.Function):
     def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
         (s,) = ctx.saved_tensors
         Sigmoid.saved_history = type(s.grad_fn).__name__  # where the saved output came from
+        Sigmoid.backward_calls += 1
         return grad_output * s * (1 - s)
 
 
@@ -101,7 +103,8 @@ saved_intermediate_constant = SavedSigmoidSiLU.saved_require_grad == (True, Fals
 
 silu_twice = gradcheck(SiLU.apply, (x64,)) and gradgradcheck(SiLU.apply, (x64,))
 sigmoid_twice = gradcheck(Sigmoid.apply, (x64,)) and gradgradcheck(Sigmoid.apply, (x64,))
-second_derivative(Sigmoid.apply, x64)
+Sigmoid.backward_calls = 0
+second_derivative(Sigmoid.apply, x64)  # backward once, then once more through the saved output
 print("Sigmoid, saving its output: gradcheck and gradgradcheck:", sigmoid_twice, end="; ")
 print("saved output's grad_fn:", Sigmoid.saved_history)
 assert silu_twice  # witness: plain-ops-twice
@@ -111,3 +114,4 @@ assert not torch.allclose(detached_second, true_second)  # witness: detach-wrong
 assert saved_first and saved_message.startswith("Jacobian mismatch")  # witness: saved-caught
 assert saved_intermediate_constant  # witness: saved-is-constant
 assert sigmoid_twice and Sigmoid.saved_history == "SigmoidBackward"  # witness: saved-output-twice
+assert Sigmoid.backward_calls == 2  # witness: backward-called-again
