@@ -77,6 +77,9 @@ complex_result = (rotor.phase.dtype, rotor.phase.item())
 # tensor attribute. The meta device shows it on any machine.
 normed.register_buffer("table", torch.ones(2), persistent=False)  # not in the state_dict
 table_saved = "table" in normed.state_dict()
+kept = nn.Module()  # the same buffer, persistent: then the state_dict holds it
+kept.register_buffer("table", torch.ones(2))
+persistent_table_saved = "table" in kept.state_dict()
 normed.scale = torch.ones(2)  # a plain attribute: not registered
 normed.to("meta")
 moved = dict(normed.named_parameters()) | dict(normed.named_buffers())  # state_dict lacks table
@@ -105,4 +108,5 @@ assert every_tensor and devices == {"meta"} and plain_device == "cpu"  # witness
 assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]
 saved = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
 expected_keys = [f"0.0.{name}" for name in saved]  # every parameter and persistent buffer
-assert state_keys == expected_keys and not table_saved  # witness: state-dict-buffers
+persistence_decides = persistent_table_saved and not table_saved
+assert state_keys == expected_keys and persistence_decides  # witness: state-dict-buffers
