@@ -33,7 +33,7 @@ optimizer = torch.optim.SGD(front.parameters(), lr=0.1)
 front(X).sum().backward()
 optimizer.step()
 model_trained = not torch.equal(model[0].weight, first_weight)
-rest_untouched = torch.equal(model[2].weight, last_weight)  # not in the slice: no step reached it
+rest_untouched = torch.equal(model[2].weight, last_weight)  # the slice never used it: no gradient
 print("one step on the slice changed model[0].weight:", model_trained)
 
 # Sequential.forward takes a single input: a second one is an error.

@@ -34,15 +34,20 @@ print(
 )
 
 # A hook registered for all modules at once also runs in __call__, and is skipped by forward.
-global_seen = []
-global_handle = register_module_forward_hook(lambda module, inputs, output: global_seen.append(1))
+global_seen = []  # the modules the hook ran for
+global_handle = register_module_forward_hook(
+    lambda module, inputs, output: global_seen.append(type(module).__name__)
+)
 model[0](X)
 global_runs_after_call = len(global_seen)
 model[0].forward(X)
 global_runs_after_forward = len(global_seen)
+model.forward(X)  # the container's forward still calls each child: the hook runs for them
+children_seen = global_seen[global_runs_after_forward:]
 global_handle.remove()  # it would run for every module of every later call
 print("global hook ran:", global_runs_after_call, "after model[0](X),", end=" ")
 print(global_runs_after_forward, "after model[0].forward(X)")
+print("model.forward(X) ran it for its children:", children_seen)
 
 # A pre-hook may replace the inputs, a forward hook the output: called, (1 + 1) * 10 = 20.
 # A direct forward returns the 1 unchanged: 2 would mean the pre-hook ran, 10 the forward hook.
@@ -103,7 +108,9 @@ print("after zeroing the mask:", not mask_missed)
 
 assert hook_runs_after_call == 1 and hook_runs_after_forward == 1  # witness: forward-skips-hook
 assert hook_runs_after_remove == 1  # witness: handle-removes
-assert (global_runs_after_call, global_runs_after_forward) == (1, 1)  # witness: global-hooks
+skipped_only_by_the_caller = children_seen == ["Linear", "ReLU", "Linear"]
+global_counts = (global_runs_after_call, global_runs_after_forward) == (1, 1)
+assert global_counts and skipped_only_by_the_caller  # witness: global-hooks
 assert seen == [(2, 4)]
 assert (through_call, through_forward) == (20, 1)  # witness: hooks-replace
 assert message.startswith("Attempted to use an uninitialized parameter")

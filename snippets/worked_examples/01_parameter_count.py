@@ -91,6 +91,8 @@ relu_is_max = torch.equal(relu(x), x.clamp(min=0))
 prelu = nn.PReLU()
 prelu_elementwise = torch.equal(prelu(x), torch.where(x >= 0, x, prelu.weight * x))
 prelu_count = sum(p.numel() for p in prelu.parameters())
+prelu(x).sum().backward()
+prelu_trains = prelu.weight.requires_grad and prelu.weight.grad is not None  # its slope trains
 print(f"nn.ReLU: {sum(p.numel() for p in relu.parameters())} parameters, nn.PReLU: {prelu_count}")
 
 # A forward pass sees what the count cannot. The model with two wrong sizes refuses a batch of
@@ -128,6 +130,8 @@ assigned.load_state_dict(tied.state_dict(), assign=True)
 meta_count = sum(p.numel() for p in on_meta.parameters())
 assigned_count = sum(p.numel() for p in assigned.parameters())
 untied = all(m[0].weight is not m[2].weight for m in (on_meta, assigned))
+source_memory = tied[0].weight.data_ptr()  # assign=True keeps the loaded tensors: the source's
+half_tie = assigned[0].weight.data_ptr() == assigned[2].weight.data_ptr() == source_memory
 print(f'after .to("meta"): {meta_count}, after load_state_dict(assign=True): {assigned_count}')
 # A new Parameter made from that weight is a second object on the same memory: counted again.
 third = nn.Linear(8, 8)
@@ -168,9 +172,10 @@ wrong_sizes = sum(built != designed for built, designed in zip(two_wrong_sizes, 
 assert wrong_sizes == 2 and two_wrong_count == total == 115  # witness: sizes-cancel
 assert "uninitialized parameter" in lazy_message and lazy_count == 33  # witness: lazy-raises
 assert relu_is_max and list(relu.parameters()) == []  # witness: relu-has-none
-assert prelu_elementwise and prelu_count == 1  # witness: prelu-learns
+assert prelu_elementwise and prelu_count == 1 and prelu_trains  # witness: prelu-learns
 assert by_hand not in one_wrong_counts and len(one_wrong_counts) == 93  # witness: one-wrong-size
 assert "cannot be multiplied" in two_wrong_error  # witness: forward-catches-sizes
 relu_is_the_cause = relu_idle and same_without_relu
 assert negative_hidden and relu_matters and relu_is_the_cause  # witness: forward-catches-relu
 assert copied_count == 80 and untied and meta_count == assigned_count == 144  # witness: untie
+assert half_tie  # witness: half-tie
