@@ -50,8 +50,9 @@ class SavedSigmoidSiLU(torch.autograd.Function):
 
 
 class Sigmoid(torch.autograd.Function):
-    backward_calls = 0
     """Saves its output, whose history runs back through this Function's own backward."""
+
+    backward_calls = 0
 
     @staticmethod
     def forward(x: torch.Tensor) -> torch.Tensor:
