@@ -153,11 +153,18 @@ one_example = {
     "BatchNorm2d, one image (1, 3, 8, 8)": (nn.BatchNorm2d(3), (1, 3, 8, 8)),
 }
 one_example_trains = []
-try:  # but one position per channel is one value per channel again
-    nn.BatchNorm1d(3).to(device)(torch.zeros(1, 3, 1, device=device))
-    one_position_refused = False
-except ValueError:
-    one_position_refused = True
+one_position = {
+    "BatchNorm1d": (nn.BatchNorm1d(3), (1, 3, 1)),
+    "BatchNorm2d": (nn.BatchNorm2d(3), (1, 3, 1, 1)),
+}
+refusals = []  # but one position per channel is one value per channel again
+for layer, shape in one_position.values():
+    try:
+        layer.to(device)(torch.zeros(shape, device=device))
+        refusals.append(False)
+    except ValueError:
+        refusals.append(True)
+one_position_refused = all(refusals)
 for name, (layer, shape) in one_example.items():
     layer.to(device)  # in training mode
     values = torch.arange(float(torch.Size(shape).numel()), device=device).reshape(shape)

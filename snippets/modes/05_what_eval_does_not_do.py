@@ -83,6 +83,9 @@ with warnings.catch_warnings():  # the fast path warns that nested tensors are a
         at_start = encoder(src, src_key_padding_mask=left_padding)
         padded_at_start = at_start[left_padding]
     at_start_recorded = encoder(src, src_key_padding_mask=left_padding)  # autograd on: no packing
+    unchecked = nn.TransformerEncoder(layer, num_layers=1, mask_check=False).to(encoder_device)
+    with torch.no_grad():  # without the mask check it packs left padding too, and gets it wrong
+        at_start_packed = unchecked.eval()(src, src_key_padding_mask=left_padding)
     encoder.requires_grad_(False)  # autograd on, but nothing requires grad: the fast path again
     frozen, frozen_grad_on = encoder(src, src_key_padding_mask=padding), torch.is_grad_enabled()
     encoder.requires_grad_(True)
@@ -93,6 +96,7 @@ padded_without_nesting = without_nesting[padding].abs().max().item()
 padded_frozen = frozen[padding].abs().max().item()
 padded_at_start_largest = padded_at_start.abs().max().item()
 at_start_unpacked = torch.allclose(at_start, at_start_recorded, atol=1e-5)  # every position
+mask_check_decides = not torch.allclose(at_start_packed, at_start_recorded, atol=1e-5)
 unpadded_close = torch.allclose(recorded[~padding], not_recorded[~padding], atol=1e-5)
 print(f"encoder in eval mode, padded positions: largest |output| {padded_recorded:.3f}", end="")
 print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_close}")
@@ -134,7 +138,8 @@ assert padded_recorded > 0.1 and padded_not_recorded == 0.0  # witness: encoder-
 assert (
     padded_without_fast_path > 0.1 and padded_without_nesting > 0.1
 )  # witness: fast-path-off-no-zeros
-assert padded_at_start_largest > 0.1 and at_start_unpacked  # witness: left-padding-no-zeros
+left_padding_unpacked = at_start_unpacked and mask_check_decides
+assert padded_at_start_largest > 0.1 and left_padding_unpacked  # witness: left-padding-no-zeros
 assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
 assert unpadded_close  # witness: encoder-reads-both-unpadded
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode

@@ -1,6 +1,8 @@
 """Exercise: Monte Carlo dropout: evaluation mode except for dropout, many passes averaged."""
 
 import contextlib
+import inspect
+import re
 
 import torch
 from torch import nn
@@ -73,7 +75,11 @@ for name, (layer, run) in passes.items():
 # requiring grad (and batch_first=True, among other conditions), applies no dropout, even with its
 # Dropout submodules in training mode. torch/nn/modules/transformer.py allows it on these devices:
 privateuse1 = torch.utils.backend_registration._privateuse1_backend_name  # a custom backend
-fast_path_device = device.type in ("cpu", "cuda", "xpu", privateuse1)  # not MPS
+fast_path_devices = ("cpu", "cuda", "xpu", privateuse1)  # not MPS
+fast_path_device = device.type in fast_path_devices
+source = inspect.getsource(nn.TransformerEncoderLayer.forward)  # the list, as torch writes it
+listed = re.search(r"_supported_device_type = \[(.*?)\]", source, re.DOTALL)[1]
+devices_in_source = re.findall(r'"(\w+)"', listed)
 torch.manual_seed(0)
 encoder_layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True).to(device)
 enable_dropout_only(encoder_layer)
@@ -119,3 +125,4 @@ assert same_twice == {  # witness: fast-path-skips-dropout
     "grad enabled, frozen": fast_path_device,
     "grad enabled, frozen, input requires grad": False,
 }
+assert devices_in_source == ["cpu", "cuda", "xpu"]  # witness: fast-path-devices
