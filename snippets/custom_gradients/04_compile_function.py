@@ -112,6 +112,11 @@ recorded(x)  # no input requires grad: Dynamo compiles again, and inlines forwar
 no_grad_graph = graphs[-1]
 print("without requires_grad:", [name for name, _ in no_grad_graph.named_children()], end=", ")
 print("torch.round in the graph itself:", "torch.round" in no_grad_graph.code)
+with torch.no_grad():  # an input that requires grad, but nothing is recorded: inlined again
+    recorded(x.clone().requires_grad_())
+under_no_grad_graph = graphs[-1]
+under_no_grad_subgraphs = [name for name, _ in under_no_grad_graph.named_children()]
+print("requires_grad under no_grad:", under_no_grad_subgraphs)
 
 # 2. A Function whose forward leaves torch: Dynamo cannot trace it, and fullgraph=True says so.
 try:
@@ -204,6 +209,7 @@ compiled_versions = 1 + sum(graphs_per_new_input)  # the first call compiled one
 
 assert torch.equal(x_compiled.grad, torch.full_like(x, 2.0))  # witness: compiled-function-works
 inlined = not list(no_grad_graph.named_children()) and "torch.round" in no_grad_graph.code
+inlined &= under_no_grad_graph is not no_grad_graph and not under_no_grad_subgraphs
 assert inlined  # witness: backward-only-with-grad
 assert len(function_graphs) == 1 and "torch.round" in forward_code  # witness: forward-traced
 assert "bwd_body" in subgraphs  # witness: backward-traced
