@@ -47,10 +47,11 @@ for mode in (True, False):
     independent.append(torch.is_grad_enabled() and model.training == mode)
     for context in (torch.no_grad, torch.inference_mode):
         with context():
-            independent.append(model.training == mode)
+            independent.append(model.training == mode)  # entering leaves the flag
             model.train(not mode)  # switching modes inside leaves grad mode off
             independent.append(not torch.is_grad_enabled() and model[1].training != mode)
-            model.train(mode)
+        independent.append(torch.is_grad_enabled() and model[1].training != mode)  # so does leaving
+        model.train(mode)
 print("the flag and grad mode never changed each other:", all(independent))
 
 # The exception: a layer may read both. In evaluation mode, with autograd off or nothing requiring
@@ -97,6 +98,8 @@ padded_frozen = frozen[padding].abs().max().item()
 padded_at_start_largest = padded_at_start.abs().max().item()
 at_start_unpacked = torch.allclose(at_start, at_start_recorded, atol=1e-5)  # every position
 mask_check_decides = not torch.allclose(at_start_packed, at_start_recorded, atol=1e-5)
+padded_rows = left_padding.any(dim=1)  # packed as if the padding were at the end: real tokens lost
+unchecked_real_tokens = at_start_packed[padded_rows][~left_padding[padded_rows]].abs().max().item()
 unpadded_close = torch.allclose(recorded[~padding], not_recorded[~padding], atol=1e-5)
 print(f"encoder in eval mode, padded positions: largest |output| {padded_recorded:.3f}", end="")
 print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_close}")
@@ -105,6 +108,7 @@ print(f", with enable_nested_tensor=False {padded_without_nesting:.3f}", end="")
 print(f"; autograd on, parameters frozen {padded_frozen}")
 print(f"under no_grad, padding at the start {padded_at_start_largest:.3f}", end="")
 print(f", every position as with autograd on: {at_start_unpacked}")
+print(f"mask_check=False, left padding, real tokens: largest |output| {unchecked_real_tokens}")
 
 
 # 3. The functional form takes the mode as an argument, and its default is training=True.
@@ -140,6 +144,7 @@ assert (
 )  # witness: fast-path-off-no-zeros
 left_padding_unpacked = at_start_unpacked and mask_check_decides
 assert padded_at_start_largest > 0.1 and left_padding_unpacked  # witness: left-padding-no-zeros
+assert mask_check_decides and unchecked_real_tokens == 0.0  # witness: unchecked-left-padding-wrong
 assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
 assert unpadded_close  # witness: encoder-reads-both-unpadded
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode

@@ -104,6 +104,10 @@ try:
 except RuntimeError as error:
     two_wrong_error = str(error)
 print(f"the model with two wrong sizes on a batch of width 10: {two_wrong_error}")
+runs_anyway = nn.Sequential(nn.Linear(10, 6), nn.ReLU(), nn.Linear(6, 7))  # wrong, and also 115
+runs_anyway_count = sum(p.numel() for p in runs_anyway.parameters())
+runs_anyway_shape = tuple(runs_anyway(x).shape)
+print(f"sizes [10, 6, 7]: {runs_anyway_count} parameters, output shape {runs_anyway_shape}")
 negative_hidden = bool((hidden(x) < 0).any())
 relu_matters = not torch.equal(model(x), nn.Sequential(hidden, output)(x))
 print("the model's layers without its ReLU give other outputs:", relu_matters)
@@ -175,6 +179,8 @@ assert relu_is_max and list(relu.parameters()) == []  # witness: relu-has-none
 assert prelu_elementwise and prelu_count == 1 and prelu_trains  # witness: prelu-learns
 assert by_hand not in one_wrong_counts and len(one_wrong_counts) == 93  # witness: one-wrong-size
 assert "cannot be multiplied" in two_wrong_error  # witness: forward-catches-sizes
+runs_with_7_outputs = runs_anyway_count == total and runs_anyway_shape == (len(x), 7)
+assert runs_with_7_outputs  # witness: other-wrong-sizes-run
 relu_is_the_cause = relu_idle and same_without_relu
 assert negative_hidden and relu_matters and relu_is_the_cause  # witness: forward-catches-relu
 assert copied_count == 80 and untied and meta_count == assigned_count == 144  # witness: untie
