@@ -32,7 +32,7 @@ reference.load_state_dict(model.state_dict())  # an unsharded copy to compare wi
 
 for layer in model:
     if isinstance(layer, nn.Linear):
-        fully_shard(layer, mesh=mesh)  # one group per layer: gathered and freed one at a time
+        fully_shard(layer, mesh=mesh)  # one group per layer: gathered and freed layer by layer
 # The root: takes what is left (here nothing) and runs the groups.
 sharded = fully_shard(model, mesh=mesh)
 
@@ -96,6 +96,7 @@ laid_out_like_parameters = all(
     for p in model.parameters()
     for tensor in (p.grad, optimizer.state[p]["exp_avg"], optimizer.state[p]["exp_avg_sq"])
 )
+adam_stored = sum(stored(optimizer.state[p]["exp_avg"].to_local()) for p in model.parameters())
 
 gathered = [0] * world_size
 dist.all_gather_object(gathered, local_numel)  # every rank's count, for the check below
@@ -159,7 +160,8 @@ assert uneven_error.startswith(  # witness: uneven-dim-refused
 )
 assert scalar_error.startswith("fully_shard doesn't support scalar")  # witness: scalar-refused
 assert all_dtensors  # witness: parameters-are-dtensors
-assert first_weight.placements == (Shard(0),) and placement == "Shard(dim=0)"  # witness: shard-0
+assert placement == "Shard(dim=0)"
+assert all(p.placements == (Shard(0),) for p in model.parameters())  # witness: shard-0
 assert full_equals_original  # witness: full-tensor-is-original
 assert keys == ["0.weight", "0.bias", "2.weight", "2.bias"]  # witness: same-keys
 assert isinstance(model, FSDPModule) and isinstance(model, nn.Sequential)  # witness: class-swap
@@ -171,6 +173,7 @@ assert (
 assert resharded_after_forward  # witness: resharded-after
 assert same_output  # witness: same-output
 assert laid_out_like_parameters  # witness: grads-and-state-like-parameters
+assert adam_stored == local_numel == [62, 53][rank]  # witness: adam-state-unpadded
 assert own_rows_kept and own_buffers_kept  # witness: no-broadcast
 buffer_keys = ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
 param_keys = ["0.weight", "0.bias", "1.weight", "1.bias"]

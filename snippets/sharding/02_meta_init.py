@@ -56,11 +56,11 @@ fully_shard(model[0], mesh=mesh)
 fully_shard(model[2], mesh=mesh)
 fully_shard(model, mesh=mesh)  # the root's group holds what is left: Scale's gain
 still_on_meta = all(isinstance(p, DTensor) and p.device.type == "meta" for p in model.parameters())
-weight_before = model[0].weight
+parameters_before = list(model.parameters())
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # made before to_empty, on purpose
 
 model.to_empty(device=device)  # allocates this rank's shards, and writes nothing into them
-same_parameter = model[0].weight is weight_before
+same_parameters = all(a is b for a, b in zip(parameters_before, model.parameters()))
 total = sum(p.numel() for p in model.parameters())
 local_numel = sum(p.to_local().numel() for p in model.parameters())  # this rank's part (rows)
 storages = [p.to_local().untyped_storage() for p in model.parameters()]  # padded: see above
@@ -107,11 +107,15 @@ with torch.no_grad():
     model(x)  # a forward with no backward after it, as in evaluation
 after_forward = [type(p).__name__ for p in model.parameters()]
 gain_numel = model[3].gain.numel()  # a plain tensor: what this rank holds, all 3 numbers
-calls = {  # .float() and .to() both go through Module._apply, as .cuda() and to_empty() do
+saved = model.state_dict()  # taken here, so that only load_state_dict runs in its call below
+calls = {  # .to(), .half(), .float() and to_empty() all go through Module._apply, as .cuda() does
     "state_dict()": model.state_dict,
+    "load_state_dict()": lambda: model.load_state_dict(saved),
     "to()": lambda: model.to(device),
     "float()": model.float,
     "reshard()": model.reshard,
+    "to_empty()": lambda: model.to_empty(device=device),  # leaves the values unwritten
+    "half()": model.half,  # last: FSDP's gathered copies stay float32, so no forward after it
 }
 gain_types = {"backward": (before_backward, after_backward)}  # 3.gain's type before, after
 for name, call in calls.items():
@@ -128,7 +132,7 @@ dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert still_on_meta  # witness: sharded-on-meta
-assert same_parameter  # witness: to-empty-keeps-parameters
+assert same_parameters  # witness: to-empty-keeps-parameters
 assert local_numel == [64, 54][rank] and total == 118
 assert allocated_numel == 64 and on_device  # witness: only-shards-allocated
 assert missed_by_loop == ["3.gain"]  # witness: loop-misses-gain
