@@ -40,6 +40,15 @@ with tempfile.TemporaryDirectory() as folder:
     with safe_open(path, framework="pt") as file:
         keys_in_file, header = file.keys(), file.metadata()
     print("in the file:", keys_in_file, "| metadata:", header)
+    # The name kept is the first in alphabetical order, not the first registered.
+    out_first = nn.Module()
+    out_first.out = nn.Linear(16, 100, bias=False)  # registered first, and its Parameter
+    out_first.embed = nn.Embedding(100, 16)
+    out_first.embed.weight = out_first.out.weight
+    save_model(out_first, Path(folder) / "out-first.safetensors")
+    with safe_open(Path(folder) / "out-first.safetensors", framework="pt") as file:
+        out_first_keys = file.keys()
+    print("out registered first:", list(out_first.state_dict()), "| in the file:", out_first_keys)
 
     restored = TinyLM().to(device)  # the model's own code ties the two weights
     missing, unexpected = load_model(restored, path, device=str(device))
@@ -76,6 +85,10 @@ with tempfile.TemporaryDirectory() as folder:
 assert share_error.startswith("Some tensors share memory")  # witness: save-file-refuses
 assert keys_in_file == ["embed.weight"]  # witness: stored-once
 assert header == {"head.weight": "embed.weight"}  # witness: alias-in-metadata
+assert (  # witness: alphabetical-name
+    list(out_first.state_dict()) == ["out.weight", "embed.weight"]
+    and out_first_keys == ["embed.weight"]
+)
 assert not missing and not unexpected
 assert still_tied  # witness: tie-restored
 assert same_outputs  # witness: same-outputs

@@ -66,6 +66,12 @@ try:  # the loaded module cannot switch modes: call model.eval() before exportin
 except NotImplementedError as error:
     eval_result = f"NotImplementedError: {error}"
 print("loaded.module().eval():", eval_result)
+try:  # nor back into training mode
+    runnable.train()
+    train_result = "switched"
+except NotImplementedError as error:
+    train_result = f"NotImplementedError: {error}"
+print("loaded.module().train():", train_result)
 
 # The mode is in the graph: BatchNorm's `training` and Dropout's `train` are constant arguments.
 layers = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Dropout(0.5))
@@ -88,6 +94,9 @@ assert list(exported.state_dict) == list(model_keys)  # witness: weights-by-name
 assert fresh_result == "(2, 3)" and is_graph_module  # witness: no-class
 assert same_outputs  # witness: same-outputs
 assert eval_result.startswith("NotImplementedError") and "eval()" in eval_result  # witness: no-eval
+assert (  # witness: no-train
+    train_result.startswith("NotImplementedError") and "train()" in train_result
+)
 assert mode_flags == {  # witness: mode-in-graph
     "train": {"aten.batch_norm.default": True, "aten.dropout.default": True},
     "eval": {"aten.batch_norm.default": False, "aten.dropout.default": False},

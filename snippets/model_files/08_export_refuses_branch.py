@@ -37,6 +37,13 @@ class LiteralGate(nn.Module):
         return x
 
 
+class ComputedGate(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.as_tensor(2.0) * 1 > 1:  # computed from a kept number alone: kept too
+            return x * 2
+        return x
+
+
 class LiteralPairGate(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.tensor([2.0, 3.0]).sum() > 1:  # two numbers: export keeps neither
@@ -85,6 +92,8 @@ buffer_message = export_result(BufferGate().to(device), x)  # a constant, but a 
 print("branch on a buffer:", buffer_message)
 literal_program = torch.export.export(LiteralGate(), (x,))  # the branch is decided while tracing
 print("branch on a tensor made in forward: exported, with", operations(literal_program)[-1])
+computed_program = torch.export.export(ComputedGate(), (x,))
+print("branch on as_tensor(2.0) * 1: exported, with", operations(computed_program)[-1])
 literal_refusals = {
     "tensor([2.0, 3.0]).sum() > 1": export_result(LiteralPairGate(), x),
     "full((), 2.0) > 1": export_result(FullGate(), x),
@@ -124,7 +133,10 @@ for test, outcome in outcomes.items():
 
 assert error_message.startswith("Could not guard on data-dependent expression")  # witness: refused
 assert buffer_message.startswith("Could not guard on data-dependent")  # witness: buffer-refused
-assert operations(literal_program)[-1] == "aten.mul.Tensor"  # witness: literal-exports
+assert (  # witness: literal-exports
+    operations(literal_program)[-1] == "aten.mul.Tensor"
+    and operations(computed_program)[-1] == "aten.mul.Tensor"
+)
 assert (  # witness: literal-limits
     literal_refusals["tensor([2.0, 3.0]).sum() > 1"].startswith("Could not guard on data-dependent")
     and literal_refusals["full((), 2.0) > 1"].startswith("Could not guard on data-dependent")

@@ -2,6 +2,7 @@
 
 import copy
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -19,19 +20,28 @@ def converts(source: torch.dtype, target: torch.dtype) -> bool:
     return True
 
 
+def filled_in(model: nn.Module, name: str) -> bool:
+    """Whether loading a dict with no version, as load_file returns, supplies `name` itself."""
+    owner, _, entry = name.rpartition(".")  # BatchNorm and InstanceNorm share the _NormBase class
+    norm = isinstance(model.get_submodule(owner), nn.modules.batchnorm._NormBase)
+    return norm and entry == "num_batches_tracked"
+
+
 def check(path: Path, model: nn.Module) -> tuple[list[str], list[str]]:
     """What keeps the file from loading strictly, and the dtypes load_state_dict will convert."""
     expected = model.state_dict()
     problems, converted = [], []
     with safe_open(path, framework="pt") as file:
         names = set(file.keys())
-        problems += [f"missing {name}" for name in sorted(set(expected) - names)]
+        missing = [name for name in sorted(set(expected) - names) if not filled_in(model, name)]
+        problems += [f"missing {name}" for name in missing]
         problems += [f"unexpected {name}" for name in sorted(names - set(expected))]
         for name in sorted(names & set(expected)):
             found = file.get_tensor(name)  # a view into the mapped file: nothing is copied
             shape, dtype = tuple(found.shape), found.dtype  # as load_file would give them
-            if shape != tuple(expected[name].shape):
-                problems.append(f"{name}: shape {shape}, expected {tuple(expected[name].shape)}")
+            want = tuple(expected[name].shape)
+            if shape != want and not (want == () and shape == (1,)):  # (1,) loads into ()
+                problems.append(f"{name}: shape {shape}, expected {want}")
             elif dtype != expected[name].dtype and not converts(dtype, expected[name].dtype):
                 problems.append(f"{name}: {dtype} cannot be copied into {expected[name].dtype}")
             elif dtype != expected[name].dtype:
@@ -51,12 +61,23 @@ packed.register_buffer("scales", torch.zeros(4, dtype=torch.float8_e8m0fnu))
 unpacked = nn.Module()  # the same buffers as plain bytes and float32 scales
 unpacked.register_buffer("values", torch.zeros(4, 3, dtype=torch.uint8))
 unpacked.register_buffer("scales", torch.zeros(4))
+norm = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))  # a BatchNorm, and a 0-dim buffer
+norm.register_buffer("scale", torch.tensor(2.0))
 
 with tempfile.TemporaryDirectory() as folder:
     sources = {"good": model, "other": other, "half": half, "wide": wide, "packed": packed}
     files = {name: Path(folder) / f"{name}.safetensors" for name in sources}
     for name, source in sources.items():
         save_file(source.state_dict(), files[name])
+    # A file without num_batches_tracked, and with a scale of shape (1,): both load strictly.
+    lenient = {k: v for k, v in norm.state_dict().items() if "num_batches" not in k}
+    save_file(lenient | {"scale": torch.tensor([3.0])}, Path(folder) / "lenient.safetensors")
+    lenient_fits = check(Path(folder) / "lenient.safetensors", norm)
+    norm_loaded = copy.deepcopy(norm)
+    norm_result = norm_loaded.load_state_dict(load_file(Path(folder) / "lenient.safetensors"))
+    versioned = OrderedDict(load_file(Path(folder) / "lenient.safetensors"))
+    versioned._metadata = {"1": {"version": 2}}  # BatchNorm's version, as state_dict() records it
+    versioned_result = copy.deepcopy(norm).load_state_dict(versioned, strict=False)
     good = check(files["good"], model)
     bad = check(files["other"], model)
     halved = check(files["half"], model)
@@ -88,6 +109,9 @@ float4_refused = "not implemented for" in unpacked_load and "Float4_e2m1fn_x2" i
 print("its strict load: a RuntimeError, copy_ not implemented for float4:", float4_refused)
 print("strict load of the float16 file:", result, "| weight dtype:", target[0].weight.dtype)
 print("with assign=True:", assigned[0].weight.dtype)
+print("no num_batches_tracked, a scale of shape (1,):", lenient_fits, "| strict load:", end=" ")
+print(norm_result, "| scale:", norm_loaded.scale)
+print("the same dict with BatchNorm's version 2: missing", versioned_result.missing_keys)
 
 assert good == ([], []) and wide_fits == ([], [])  # witness: good-file-fits
 assert (  # witness: packed-dtypes
@@ -128,3 +152,10 @@ assert (  # witness: dtype-converted-on-load
 assert (  # witness: assign-keeps-dtype
     assigned[0].weight.dtype == torch.float16 and isinstance(assigned[0].weight, nn.Parameter)
 )
+assert (  # witness: lenient-load
+    lenient_fits == ([], [])
+    and norm_result.missing_keys == [] == norm_result.unexpected_keys
+    and norm_loaded.scale.shape == ()
+    and norm_loaded.scale.item() == 3.0
+)
+assert versioned_result.missing_keys == ["1.num_batches_tracked"]  # witness: no-version
