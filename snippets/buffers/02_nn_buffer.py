@@ -44,6 +44,15 @@ print(f"after standardizing: every |column mean| below 1e-4: {largest_mean < 1e-
 print("column standard deviations:", [round(v, 4) for v in standardized.std(dim=0).tolist()])
 
 note_registered = "note" in dict(layer.named_buffers())
+# Over a plain attribute such as note, an nn.Buffer is refused while an nn.Parameter is not.
+fresh = Standardize(3)
+try:
+    fresh.note = nn.Buffer(fresh.note)
+except KeyError as error:
+    buffer_over_plain = str(error)
+fresh.note = nn.Parameter(fresh.note)
+parameter_over_plain = "note" in dict(fresh.named_parameters())
+print("nn.Buffer over note:", buffer_over_plain, " nn.Parameter over note:", parameter_over_plain)
 
 # fit works under torch.no_grad(): data with autograd history leaves none in the buffers.
 tracked = data.clone().requires_grad_()
@@ -75,6 +84,10 @@ on_meta = Standardize(3).to("meta")  # the meta device shows on any machine what
 on_meta.mean = data_mean  # a CPU tensor
 assigned_device = on_meta.mean.device.type
 print("layer on meta, CPU tensor assigned to mean: the buffer is now on", assigned_device)
+if device.type != "cpu":  # the same on a real accelerator
+    on_device = Standardize(3).to(device)
+    on_device.mean = data_mean
+    assert on_device.mean.device.type == "cpu"  # witness: gpu-assign-device
 # An nn.Buffer brings its own persistence; an nn.Parameter turns the buffer into a parameter.
 other = Standardize(3)
 other.eps = nn.Buffer(torch.tensor(1e-5))  # persistent=True by default
@@ -104,6 +117,13 @@ print(
     type(probe.registered_computed.grad_fn).__name__,
 )
 
+# register_buffer(name, None) keeps a slot with no tensor; nn.Buffer(None) is an empty tensor.
+probe.register_buffer("slot", None)
+probe.empty = nn.Buffer(None)
+saved = probe.state_dict()
+print("register_buffer(name, None):", probe.slot, " saved:", "slot" in saved)
+print("nn.Buffer(None):", probe.empty, " saved:", "empty" in saved)
+
 # What nn.Buffer returns is a plain torch.Tensor with a mark: two attributes, which
 # isinstance(x, nn.Buffer) checks. The module stores that tensor, mark included.
 marked = layer.mean
@@ -131,14 +151,20 @@ print("  nn.Buffer's tensor", marked_alias, " listed by named_buffers():", alias
 print("  register_buffer(t)", unmarked_alias)
 print("  register_buffer(nn.Buffer(t))", wrapped_alias)
 
-# A conversion stores whatever the tensor's own conversion returns. A new tensor has no mark; a
-# conversion that changes nothing returns the buffer itself, mark included.
+# A conversion stores what its function returns for each tensor: a new tensor has no mark, the
+# buffer itself keeps it. Module.double() passes a tensor that is not floating point through.
+# load_state_dict copies into the buffer; with assign=True it stores the loaded tensor instead.
 conversions = {
     ".double() of float32": (torch.float32, lambda module: module.double()),
     ".double() of int64": (torch.int64, lambda module: module.double()),
     ".float() of float32": (torch.float32, lambda module: module.float()),
     '.to("cpu") on the CPU': (torch.float32, lambda module: module.to("cpu")),
     '.to("meta")': (torch.float32, lambda module: module.to("meta")),
+    "load_state_dict()": (torch.float32, lambda m: m.load_state_dict(m.state_dict())),
+    "load_state_dict(assign=True)": (
+        torch.float32,
+        lambda m: m.load_state_dict(m.state_dict(), assign=True),
+    ),
 }
 if device.type != "cpu":  # a real move to an accelerator
     conversions[f'.to("{device.type}")'] = (torch.float32, lambda module: module.to(device))
@@ -151,7 +177,7 @@ for label, (dtype, convert) in conversions.items():
     same, still_marked = module.b is before, hasattr(module.b, "_is_buffer")
     outcome = alias(module, "b")
     after_conversion[label] = (same, still_marked, outcome)
-    print(f"{label:22} same tensor {same!s:5} marked {still_marked!s:5} alias {outcome}")
+    print(f"{label:28} same tensor {same!s:5} marked {still_marked!s:5} alias {outcome}")
 
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
 assert state_text == "mean, std" and "eps" not in layer.state_dict()  # witness: non-persistent-form
@@ -188,3 +214,13 @@ assert all(after_conversion[k] == kept for k in same_tensors)  # witness: no-op-
 if device.type != "cpu":
     moved = after_conversion[f'.to("{device.type}")']
     assert moved == dropped  # witness: accelerator-move-drops-mark
+int_buffer, float_buffer = torch.zeros(3, dtype=torch.int64), torch.zeros(3)
+int_kept = after_conversion[".double() of int64"] == kept
+assert int_buffer.double() is not int_buffer and int_kept  # witness: double-skips-int
+no_op_self = float_buffer.float() is float_buffer and float_buffer.to("cpu") is float_buffer
+assert no_op_self  # witness: tensor-no-op
+slot_skipped = probe.slot is None and "slot" not in saved
+assert slot_skipped and probe.empty.numel() == 0 and "empty" in saved  # witness: none-slot
+assert "already exists" in buffer_over_plain and parameter_over_plain  # witness: buffer-over-plain
+assert after_conversion["load_state_dict(assign=True)"] == dropped  # witness: assign-drops-mark
+assert after_conversion["load_state_dict()"] == kept  # witness: load-keeps-mark
