@@ -100,14 +100,27 @@ seed_here = torch.tensor([100 + rank], device=device)  # say, the seed this rank
 seeds = [torch.empty_like(seed_here) for _ in range(world_size)]
 dist.all_gather(seeds, seed_here)
 whole |= {f"seed.{r}": seed for r, seed in enumerate(seeds)}
-dcp.save(whole, storage_writer=dcp.FileSystemWriter(folder / "whole", thread_count=3))
+wrote_metadata = []
+
+
+class NoteMetadata(dcp.FileSystemWriter):  # the default writer, noting who writes .metadata
+    def finish(self, *args, **kwargs):  # runs where .metadata is written
+        wrote_metadata.append(rank)
+        return super().finish(*args, **kwargs)
+
+
+dcp.save(whole, storage_writer=NoteMetadata(folder / "whole", thread_count=3))
 # The usual case: a, b, c saved in the same dcp.save as the model, after its shards.
 together = state | {name: whole[name] for name in abc}
 dcp.save(together, checkpoint_id=folder / "together")
+# One large entry and two small ones, held by both ranks; and a file for each record.
+big = torch.zeros(1000, dtype=torch.int64, device=device)  # 8000 bytes; s1 and s2, 8 each
+sized = {"big": big, "s1": whole["a"], "s2": whole["b"]}
+dcp.save(sized, storage_writer=dcp.FileSystemWriter(folder / "sized", single_file_per_rank=False))
 
 
-def load_back(path, names):  # every rank asks for every entry named
-    back = {name: torch.zeros_like(whole[name]) for name in names}
+def load_back(path, names):  # every rank asks for every entry named, each one int64 number
+    back = {name: torch.zeros_like(whole["a"]) for name in names}
     dcp.load(back, checkpoint_id=path)
     return {name: value.item() for name, value in back.items()}
 
@@ -133,18 +146,20 @@ def greedy(plans):  # in plan order (rank 0's first), to the holder with fewest 
 
 def writers(path):  # the rank whose file holds each whole entry: the digit after "__"
     records = dcp.FileSystemReader(path).read_metadata().storage_data.items()
-    return dict(
-        sorted((i.fqn, int(at.relative_path.split("_")[2])) for i, at in records if i.fqn in whole)
-    )
+    by_rank = [(i.fqn, int(at.relative_path.split("_")[2])) for i, at in records]
+    return dict(sorted((name, r) for name, r in by_rank if name not in state))
 
 
-plans = {"whole": [None] * world_size, "together": [None] * world_size}
-dist.all_gather_object(plans["whole"], offered(whole))
-dist.all_gather_object(plans["together"], offered(together))
+plans = {}  # what each rank offers in each save, gathered: rank 0's plan first
+for key, entries in (("whole", whole), ("together", together), ("sized", sized)):
+    plans[key] = [None] * world_size
+    dist.all_gather_object(plans[key], offered(entries))
 loaded_whole = load_back(folder / "whole", whole)
 loaded_together = load_back(folder / "together", abc)
+loaded_sized = load_back(folder / "sized", ("s1", "s2"))
 whole_values = ", ".join(str(loaded_whole[name]) for name in abc)
 together_values = ", ".join(str(loaded_together[name]) for name in abc)
+sized_values = f"{loaded_sized['s1']}, {loaded_sized['s2']}"
 seeds_back = [loaded_whole[f"seed.{r}"] for r in range(world_size)]
 print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
 print(f"saved after the model's shards, a, b, c load as {together_values}")
@@ -152,6 +167,8 @@ if rank == 0:
     whole_metadata = dcp.FileSystemReader(folder / "whole").read_metadata()
     writer_of = writers(folder / "whole")
     together_writer_of = writers(folder / "together")
+    sized_writer_of = writers(folder / "sized")
+    sized_files = ", ".join(sorted(path.name for path in (folder / "sized").iterdir()))
     sizes = {path.name: path.stat().st_size for path in (folder / "whole").glob("*.distcp")}
     recorded = dict.fromkeys(sizes, 0)  # the bytes the metadata's records account for, by file
     for record_info in whole_metadata.storage_data.values():
@@ -161,6 +178,8 @@ if rank == 0:
     rank1_entries = list(writer_of.values()).count(1)
     print("entries every rank holds whole, one record each, by rank:", writer_of)
     print("the same a, b, c saved after the model's shards, by rank:", together_writer_of)
+    print("one large entry and two small ones, by rank:", sized_writer_of)
+    print("with single_file_per_rank=False, that folder holds:", sized_files)
     print(f"with thread_count=3: {len(sizes)} data files, empty ones: {empty_names}")
     print(f"bytes in the files {sum(sizes.values())}, in the records {sum(recorded.values())}")
 
@@ -191,12 +210,17 @@ if rank == 0:
     assert three_each and empty_files == ["__1_2.distcp"]  # witness: threads-files
     assert rank1_entries == 2
     same_rank = all(loaded_whole[name] == writer_of[name] for name in abc)
-    by_greedy = writer_of == greedy(plans["whole"])
-    assert same_rank and by_greedy and whole_values == "0, 1, 0"  # witness: one-copy-per-entry
+    by_greedy = writer_of == greedy(plans["whole"]) and sized_writer_of == greedy(plans["sized"])
+    by_bytes = sized_values == "1, 1"  # counting entries instead, rank 0 would get s2
+    assert same_rank and by_greedy and by_bytes  # witness: one-copy-per-entry
+    assert sized_writer_of == {"big": 0, "s1": 1, "s2": 1}
+    files_by_record = ".metadata, __0_0.distcp, __1_0.distcp, __1_1.distcp"
+    assert sized_files == files_by_record  # witness: file-per-record
     from_rank1 = all(loaded_together[name] == together_writer_of[name] == 1 for name in abc)
     by_greedy = together_writer_of == greedy(plans["together"])
     assert from_rank1 and by_greedy and together_values == "1, 1, 1"  # witness: order-decides
 assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
 assert whole_values == "0, 1, 0"  # on every rank
+assert wrote_metadata == ([0] if rank == 0 else [])  # witness: rank0-writes-metadata
 assert isinstance(state["0.weight"], DTensor)
 dist.destroy_process_group()

@@ -84,6 +84,8 @@ if rank == 0:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         reads = load_and_record_reads(state, folder)
+        as_bf16 = {"0.weight": torch.zeros(8, 10, dtype=torch.bfloat16)}  # another dtype
+        dcp.load(as_bf16, checkpoint_id=folder)
     filled_in_place = torch.equal(plain[0].weight.detach(), saved["0.weight"])
     plain.load_state_dict(state)  # as the DCP docs ask: let the module see its state_dict
     metadata = dcp.FileSystemReader(folder).read_metadata().state_dict_metadata
@@ -111,6 +113,12 @@ if rank == 0:
         print(f"{name:8} {str(tuple(tensor.shape)):7} {type(tensor).__name__}")
     print(f"equal to the saved tensors: {equal_tensors} of {len(saved)}")
     print(f"largest absolute difference: {max_abs_difference}")
+    bf16_weight = as_bf16["0.weight"]  # torch.equal ignores dtypes: check it apart
+    cast = bf16_weight.dtype == torch.bfloat16
+    cast = cast and torch.equal(bf16_weight, saved["0.weight"].to(torch.bfloat16))
+    warned = sorted({str(w.message) for w in caught})  # the same warning from both loads
+    print("loaded into bfloat16, equal to the saved weight cast to bfloat16:", cast)
+    print(f"other warnings: {len(warned) - 1}")
     with torch.no_grad():
         outputs_agree = torch.allclose(plain(x), saved_output, atol=1e-6)
     print("the plain model's outputs match the sharded model's:", outputs_agree)
@@ -129,3 +137,4 @@ if rank == 0:
     assert equal_tensors == len(saved) == 4  # witness: loaded-equals-saved
     assert max_abs_difference == 0.0
     assert outputs_agree  # witness: outputs-agree
+    assert cast and warned == [warning_text]  # witness: casts-quietly
