@@ -5,6 +5,7 @@ Run: torchrun --nproc-per-node 2 snippets/ddp/04_unused_parameter.py
 
 # guide: ranks=2
 
+import copy
 import os
 
 import torch
@@ -81,7 +82,8 @@ if rank == 0:
 # Buckets that were reduced still leave .grad alone until the whole reduction has finished. DDP
 # fills its buckets in the reverse order of the parameters: registered first, aux_head is in the
 # last bucket, so the ones before it can go. A cap per bucket splits even the first step's
-# parameters; a communication hook (doing DDP's own all-reduce) records each bucket it reduces.
+# parameters; a communication hook (doing DDP's own all-reduce) records each bucket it reduces,
+# and a copy without the hook shows the default settings.
 class AuxHeadFirst(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -103,11 +105,16 @@ def recording_hook(state, bucket):
 
 torch.manual_seed(0)
 aux_first = AuxHeadFirst().to(device)
-ddp_aux_first = DDP(aux_first, bucket_cap_mb_list=[0.0001])  # buckets of about 100 bytes
+own_head_grad = torch.autograd.grad(aux_first(x).sum(), aux_first.head.weight)[0]
+no_hook = copy.deepcopy(aux_first)
+ddp_no_hook = DDP(no_hook, bucket_cap_mb_list=[0.0001])  # buckets of about 100 bytes
+ddp_no_hook(x).sum().backward()
+ddp_aux_first = DDP(aux_first, bucket_cap_mb_list=[0.0001])
 ddp_aux_first.register_comm_hook(dist.group.WORLD, recording_hook)
 ddp_aux_first(x).sum().backward()
 head_bucket_reduced = any(p is aux_first.head.weight for bucket in reduced_buckets for p in bucket)
 reduced_head_averaged = same_on_all_ranks(aux_first.head.weight.grad)
+no_hook_left_own = torch.equal(no_hook.head.weight.grad, own_head_grad)
 
 # Buckets are launched in order: with aux_head registered last, it is in the first bucket, and
 # while it waits, so do the later buckets, although all their gradients have arrived.
@@ -124,6 +131,12 @@ aux_in_first = all(any(p is q for q in first_bucket) for p in aux_last.aux_head.
 used = [*aux_last.body.parameters(), *aux_last.head.parameters()]
 later_buckets_complete = all(param.grad is not None for param in used)
 nothing_launched = reduced_buckets == []
+# With gradient_as_bucket_view=True, .grad is the bucket: divided by the world size already.
+as_view = TwoHeads().to(device)
+as_view.load_state_dict(aux_last.state_dict())
+ddp_as_view = DDP(as_view, bucket_cap_mb_list=[0.0001], gradient_as_bucket_view=True)
+ddp_as_view(x).sum().backward()  # nothing launched here either
+view_is_divided = torch.equal(as_view.head.weight.grad, aux_last.head.weight.grad / world_size)
 if rank == 0:
     print(f"aux_head registered last: {len(reduced_buckets)} of {bucket_count} buckets launched")
 
@@ -178,7 +191,10 @@ dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert not first_backward_averaged and grads_are_own  # witness: first-step-not-averaged
-assert head_bucket_reduced and not reduced_head_averaged  # witness: reduced-bucket-not-written
+assert (
+    head_bucket_reduced and not reduced_head_averaged and no_hook_left_own
+)  # witness: reduced-bucket-not-written
+assert view_is_divided  # witness: bucket-view-divided
 assert (
     bucket_count == 3 and aux_in_first and later_buckets_complete and nothing_launched
 )  # witness: buckets-launch-in-order

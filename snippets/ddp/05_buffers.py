@@ -102,6 +102,18 @@ ddp_model(x).sum().backward()  # gradients enabled, outside no_sync: no broadcas
 after_no_sync = gathered(bn.running_mean.clone())
 print(f"after no_sync, then:   running_mean[0] = {bn.running_mean[0].item():+.4f}")
 
+# Once a join() context has been created, the broadcasts come from the highest rank instead.
+with ddp_model.join():
+    pass  # every rank joins at once; the end-of-context broadcast comes from rank 1
+ddp_model.train()
+ddp_model(x).sum().backward()  # each rank's own statistics again
+own_after_join = gathered(bn.running_mean.clone())
+ddp_model.eval()
+with torch.no_grad():
+    ddp_model(x)  # the broadcast before this pass
+after_join = gathered(bn.running_mean.clone())
+print(f"after join(), then:    running_mean[0] = {bn.running_mean[0].item():+.4f}")
+
 own_batch_only = torch.allclose(after_train[rank], alone[1].running_mean)
 differ_after_train = not torch.equal(after_train[0], after_train[1])
 rank0_everywhere = all(torch.equal(copy, after_train[0]) for copy in after_eval)
@@ -109,6 +121,9 @@ second_pass_kept_own = torch.equal(after_second_eval[1], after_eval[1] + 1)
 grad_eval_kept_own = torch.equal(after_grad_eval[1], after_second_eval[1])
 rearmed = all(torch.equal(copy, after_grad_eval[0]) for copy in after_fourth_eval)
 no_sync_kept_own = torch.equal(after_no_sync[1], after_fourth_eval[1] + 1)
+highest_rank_everywhere = not torch.equal(own_after_join[0], own_after_join[-1]) and all(
+    torch.equal(copy, own_after_join[-1]) for copy in after_join
+)
 buffer_names = [name for name, _ in model.named_buffers()]
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
@@ -123,6 +138,7 @@ assert {key: agrees for key, agrees in construction_sync.items() if "forward" no
     "init_sync=False": False,
     "broadcast_buffers=False": False,
 }  # witness: construction-broadcasts-buffers
+assert highest_rank_everywhere  # witness: join-moves-broadcast-source
 assert (
     not has_forward_sync_buffers or construction_sync["forward_sync_buffers=False"]
 )  # witness: forward-sync-buffers-keeps-it

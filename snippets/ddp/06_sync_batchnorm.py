@@ -1,5 +1,5 @@
 """SyncBatchNorm: batch statistics over the whole global batch. Conversion works anywhere; the
-synchronized training pass needs CUDA GPUs (NCCL), and on CPU (gloo) it raises.
+synchronized training pass needs CUDA GPUs (NCCL): in a process group on the CPU it raises.
 
 Run: torchrun --nproc-per-node 2 snippets/ddp/06_sync_batchnorm.py
 """
@@ -38,6 +38,8 @@ mine = full_batch.chunk(world_size)[rank]  # this rank's share of it
 
 # On the CPU, with gloo (on a GPU machine too: a CPU copy of the model and a gloo group).
 cpu_model = copy.deepcopy(synced).cpu()
+# Copies trained at the end, once the process group is gone.
+no_group_model, no_group_plain = copy.deepcopy(cpu_model), copy.deepcopy(plain).cpu()
 gloo_group = dist.new_group(backend="gloo") if use_cuda else None  # None: the default group
 try:
     DDP(cpu_model, process_group=gloo_group)
@@ -49,8 +51,14 @@ try:
     forward_error = ""
 except ValueError as error:
     forward_error = str(error)
+trained = copy.deepcopy(plain).cpu()
+for _ in range(5):
+    trained(full_batch.cpu() * 3 + 2)  # plain BatchNorm: running statistics far from 0 and 1
+cpu_model.load_state_dict(trained.state_dict())
 cpu_model.eval()
-eval_matches = torch.allclose(cpu_model(mine.cpu()), copy.deepcopy(plain).cpu().eval()(mine.cpu()))
+trained.eval()
+eval_matches = torch.allclose(cpu_model(mine.cpu()), trained(mine.cpu()))
+stats_moved = not torch.allclose(trained[1].running_mean, torch.zeros(3), atol=0.1)
 if rank == 0:
     print("DDP(model) on CPU:", wrap_error)
     print("training-mode forward on CPU:", forward_error)
@@ -76,9 +84,18 @@ if device.type == "cuda":  # needs a GPU for every rank: two GPUs for this launc
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
+# Without a process group, the converted layer trains on the CPU as plain BatchNorm does.
+no_group_output = no_group_model(mine.cpu())  # training mode
+no_group_like_plain = torch.allclose(no_group_output, no_group_plain(mine.cpu())) and torch.equal(
+    no_group_model[1].running_mean, no_group_plain[1].running_mean
+)
+if rank == 0:
+    print("training-mode forward, no process group, matches BatchNorm1d:", no_group_like_plain)
+
 assert converted_type == "SyncBatchNorm" and same_entries  # witness: conversion-keeps-state
 assert wrap_error == "SyncBatchNorm layers only work with GPU modules"  # witness: ddp-cpu-refuses
 on_gpu_only = "SyncBatchNorm expected input tensor to be on GPU"
 assert forward_error.startswith(on_gpu_only)  # witness: cpu-train-raises
-assert eval_matches  # witness: eval-works-on-cpu
+assert eval_matches and stats_moved  # witness: eval-works-on-cpu
+assert not dist.is_initialized() and no_group_like_plain  # witness: no-group-falls-back
 assert synced is model and synced[1].weight is bn_weight  # witness: conversion-keeps-parameters

@@ -53,9 +53,9 @@ weights_agree = same_on_all_ranks(ddp_model.module[0].weight)
 
 # DistributedSampler splits one shuffled order among the ranks: it needs the same seed on every
 # rank, and set_epoch to shuffle each epoch anew.
-def epoch_shares(seed: int) -> list[list[int]]:
+def epoch_shares(seed: int, size: int = dataset_size) -> list[list[int]]:
     shares = [None] * world_size
-    dist.all_gather_object(shares, list(DistributedSampler(range(dataset_size), seed=seed)))
+    dist.all_gather_object(shares, list(DistributedSampler(range(size), seed=seed)))
     return shares
 
 
@@ -66,11 +66,13 @@ sampler = DistributedSampler(range(dataset_size))
 first_epoch, second_epoch = list(sampler), list(sampler)
 sampler.set_epoch(1)
 after_set_epoch = list(sampler)
-padded_share = len(DistributedSampler(range(dataset_size + 1)))  # 1001 samples, 2 ranks
+padded = epoch_shares(seed=0, size=dataset_size + 1)  # 1001 samples, 2 ranks, drop_last=False
+padded_share = len(padded[rank])
+padded_total, padded_distinct = len(padded[0] + padded[1]), len(set(padded[0]) | set(padded[1]))
 if rank == 0:
     print(f"DistributedSampler covers {covered_same_seed} of {dataset_size} samples per epoch")
     print(f"with seed=rank it covers {covered_seed_per_rank}")
-    print(f"{dataset_size + 1} samples: {padded_share} on each rank")
+    print(f"{dataset_size + 1} samples: {padded_share} on each rank, {padded_distinct} different")
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
@@ -80,4 +82,7 @@ assert (
     covered_same_seed == dataset_size > covered_seed_per_rank
     and first_epoch == second_epoch != after_set_epoch
 )  # witness: sampler-same-seed-set-epoch
-assert padded_share * world_size == dataset_size + 2  # witness: sampler-pads
+assert (
+    padded_total == padded_share * world_size == dataset_size + 2
+    and padded_distinct == dataset_size + 1
+)  # witness: sampler-pads
