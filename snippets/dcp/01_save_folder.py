@@ -117,6 +117,8 @@ dcp.save(together, checkpoint_id=folder / "together")
 big = torch.zeros(1000, dtype=torch.int64, device=device)  # 8000 bytes; s1 and s2, 8 each
 sized = {"big": big, "s1": whole["a"], "s2": whole["b"]}
 dcp.save(sized, storage_writer=dcp.FileSystemWriter(folder / "sized", single_file_per_rank=False))
+lowest_first = dcp.DefaultSavePlanner(dedup_save_to_lowest_rank=True)  # every copy to rank 0
+dcp.save(sized, checkpoint_id=folder / "lowest", planner=lowest_first)
 
 
 def load_back(path, names):  # every rank asks for every entry named, each one int64 number
@@ -157,12 +159,15 @@ for key, entries in (("whole", whole), ("together", together), ("sized", sized))
 loaded_whole = load_back(folder / "whole", whole)
 loaded_together = load_back(folder / "together", abc)
 loaded_sized = load_back(folder / "sized", ("s1", "s2"))
+loaded_lowest = load_back(folder / "lowest", ("s1", "s2"))
 whole_values = ", ".join(str(loaded_whole[name]) for name in abc)
 together_values = ", ".join(str(loaded_together[name]) for name in abc)
 sized_values = f"{loaded_sized['s1']}, {loaded_sized['s2']}"
+lowest_values = f"{loaded_lowest['s1']}, {loaded_lowest['s2']}"
 seeds_back = [loaded_whole[f"seed.{r}"] for r in range(world_size)]
 print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
 print(f"saved after the model's shards, a, b, c load as {together_values}")
+print(f"s1, s2 load as {sized_values}; with dedup_save_to_lowest_rank=True as {lowest_values}")
 if rank == 0:
     whole_metadata = dcp.FileSystemReader(folder / "whole").read_metadata()
     writer_of = writers(folder / "whole")
@@ -222,5 +227,6 @@ if rank == 0:
 assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
 assert whole_values == "0, 1, 0"  # on every rank
 assert wrote_metadata == ([0] if rank == 0 else [])  # witness: rank0-writes-metadata
+assert sized_values == "1, 1" and lowest_values == "0, 0"  # witness: lowest-rank-option
 assert isinstance(state["0.weight"], DTensor)
 dist.destroy_process_group()

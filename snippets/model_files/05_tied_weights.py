@@ -42,7 +42,7 @@ with tempfile.TemporaryDirectory() as folder:
     print("in the file:", keys_in_file, "| metadata:", header)
     # The name kept is the first in alphabetical order, not the first registered.
     out_first = nn.Module()
-    out_first.out = nn.Linear(16, 100, bias=False)  # registered first, and its Parameter
+    out_first.out = nn.Linear(16, 100, bias=False)  # registered first; its weight is shared
     out_first.embed = nn.Embedding(100, 16)
     out_first.embed.weight = out_first.out.weight
     save_model(out_first, Path(folder) / "out-first.safetensors")

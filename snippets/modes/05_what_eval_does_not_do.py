@@ -144,7 +144,10 @@ assert (
 )  # witness: fast-path-off-no-zeros
 left_padding_unpacked = at_start_unpacked and mask_check_decides
 assert padded_at_start_largest > 0.1 and left_padding_unpacked  # witness: left-padding-no-zeros
-assert mask_check_decides and unchecked_real_tokens == 0.0  # witness: unchecked-left-padding-wrong
+kept_padding = at_start_packed[padded_rows][left_padding[padded_rows]]  # encoded as the sequence
+padding_kept = kept_padding.abs().amax(dim=-1).min().item() > 0.1
+packed_wrong = mask_check_decides and padding_kept and unchecked_real_tokens == 0.0
+assert packed_wrong  # witness: unchecked-left-padding-wrong
 assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
 assert unpadded_close  # witness: encoder-reads-both-unpadded
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode

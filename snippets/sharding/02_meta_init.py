@@ -115,7 +115,7 @@ calls = {  # .to(), .half(), .float() and to_empty() all go through Module._appl
     "float()": model.float,
     "reshard()": model.reshard,
     "to_empty()": lambda: model.to_empty(device=device),  # leaves the values unwritten
-    "half()": model.half,  # last: FSDP's gathered copies stay float32, so no forward after it
+    "half()": model.half,  # last: the model cannot run after it (below)
 }
 gain_types = {"backward": (before_backward, after_backward)}  # 3.gain's type before, after
 for name, call in calls.items():
@@ -124,10 +124,16 @@ for name, call in calls.items():
     before = type(model[3].gain).__name__
     call()
     gain_types[name] = (before, type(model[3].gain).__name__)
+try:  # after half(): FSDP still gathers as it set up at the first forward pass, in float32
+    model(x.half())
+    half_forward_error = ""
+except RuntimeError as error:
+    half_forward_error = str(error)
 if rank == 0:
     print("optimizer made before to_empty, step updated every shard:", step_updated_shards)
     print("types after a no_grad forward:", after_forward)
     print("3.gain before and after each call:", gain_types)
+    print("a forward pass after half():", half_forward_error.splitlines()[0])
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
@@ -144,3 +150,5 @@ assert (  # witness: root-stays-gathered
 assert all(  # witness: calls-reshard-root
     types == ("Parameter", "DTensor") for types in gain_types.values()
 )
+half_breaks_forward = half_forward_error.startswith("Expected out tensor to have dtype")
+assert half_breaks_forward  # witness: half-breaks-forward

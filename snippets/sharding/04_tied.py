@@ -77,7 +77,7 @@ try:
 except ValueError as error:
     root_only_message = str(error)
 # torch 2.12 added a check at the first forward pass that refuses both layouts; 2.11 runs them.
-release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # 2.12 pre-releases too
+release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # 2.12 releases and later
 has_check = release >= (2, 12)
 refused = bool(error_message)
 if rank == 0:
