@@ -121,8 +121,11 @@ print(
 probe.register_buffer("slot", None)
 probe.empty = nn.Buffer(None)
 saved = probe.state_dict()
+slot_is_none = probe.slot is None
 print("register_buffer(name, None):", probe.slot, " saved:", "slot" in saved)
 print("nn.Buffer(None):", probe.empty, " saved:", "empty" in saved)
+probe.slot = torch.zeros(2)  # the name is kept: a plain tensor assigned later registers
+slot_kept_name = "slot" in dict(probe.named_buffers())
 
 # What nn.Buffer returns is a plain torch.Tensor with a mark: two attributes, which
 # isinstance(x, nn.Buffer) checks. The module stores that tensor, mark included.
@@ -154,21 +157,25 @@ print("  register_buffer(nn.Buffer(t))", wrapped_alias)
 # A conversion stores what its function returns for each tensor: a new tensor has no mark, the
 # buffer itself keeps it. Module.double() passes a tensor that is not floating point through.
 # load_state_dict copies into the buffer; with assign=True it stores the loaded tensor instead.
+checkpoint = {"b": torch.ones(3)}  # what the last two rows load
+
+
+def assign_load(module: nn.Module) -> None:
+    module.load_state_dict(checkpoint, assign=True)
+
+
 conversions = {
     ".double() of float32": (torch.float32, lambda module: module.double()),
     ".double() of int64": (torch.int64, lambda module: module.double()),
     ".float() of float32": (torch.float32, lambda module: module.float()),
     '.to("cpu") on the CPU': (torch.float32, lambda module: module.to("cpu")),
     '.to("meta")': (torch.float32, lambda module: module.to("meta")),
-    "load_state_dict()": (torch.float32, lambda m: m.load_state_dict(m.state_dict())),
-    "load_state_dict(assign=True)": (
-        torch.float32,
-        lambda m: m.load_state_dict(m.state_dict(), assign=True),
-    ),
+    "load_state_dict()": (torch.float32, lambda m: m.load_state_dict(checkpoint)),
+    "load_state_dict(assign=True)": (torch.float32, lambda m: assign_load(m)),
 }
 if device.type != "cpu":  # a real move to an accelerator
     conversions[f'.to("{device.type}")'] = (torch.float32, lambda module: module.to(device))
-after_conversion = {}
+after_conversion, converted = {}, {}
 for label, (dtype, convert) in conversions.items():
     module = nn.Module()
     module.b = nn.Buffer(torch.zeros(3, dtype=dtype))
@@ -176,7 +183,7 @@ for label, (dtype, convert) in conversions.items():
     convert(module)
     same, still_marked = module.b is before, hasattr(module.b, "_is_buffer")
     outcome = alias(module, "b")
-    after_conversion[label] = (same, still_marked, outcome)
+    after_conversion[label], converted[label] = (same, still_marked, outcome), module
     print(f"{label:28} same tensor {same!s:5} marked {still_marked!s:5} alias {outcome}")
 
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
@@ -219,8 +226,12 @@ int_kept = after_conversion[".double() of int64"] == kept
 assert int_buffer.double() is not int_buffer and int_kept  # witness: double-skips-int
 no_op_self = float_buffer.float() is float_buffer and float_buffer.to("cpu") is float_buffer
 assert no_op_self  # witness: tensor-no-op
-slot_skipped = probe.slot is None and "slot" not in saved
+slot_skipped = slot_is_none and "slot" not in saved
+slot_skipped &= slot_kept_name
 assert slot_skipped and probe.empty.numel() == 0 and "empty" in saved  # witness: none-slot
 assert "already exists" in buffer_over_plain and parameter_over_plain  # witness: buffer-over-plain
-assert after_conversion["load_state_dict(assign=True)"] == dropped  # witness: assign-drops-mark
-assert after_conversion["load_state_dict()"] == kept  # witness: load-keeps-mark
+stored = converted["load_state_dict(assign=True)"].b is checkpoint["b"]
+stored &= after_conversion["load_state_dict(assign=True)"] == dropped
+assert stored  # witness: assign-drops-mark
+copied_in = torch.equal(converted["load_state_dict()"].b, checkpoint["b"])
+assert copied_in and after_conversion["load_state_dict()"] == kept  # witness: load-keeps-mark
