@@ -1,12 +1,13 @@
 """One forward pass (the "dry run") gives every lazy layer its shape and turns it into nn.Linear."""
 
 import contextlib
+import itertools
 import math
 import re
 
 import torch
 from torch import nn
-from torch.nn.parameter import UninitializedParameter
+from torch.nn.parameter import UninitializedParameter, is_lazy
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -21,6 +22,10 @@ def dry_run(model: nn.Module, example: torch.Tensor) -> nn.Module:
     finally:  # even if the forward pass raises
         for module, training in modes.items():
             module.training = training  # not module.train(): that would also set all its children
+    tensors = itertools.chain(model.named_parameters(), model.named_buffers())
+    leftover = [name for name, tensor in tensors if is_lazy(tensor)]
+    if leftover:  # for example a branch that eval() mode skips
+        raise RuntimeError(f"still lazy after the dry run: {leftover}")
     return model
 
 
@@ -86,11 +91,13 @@ def lets_through(cast_name: str) -> bool:
 
 allowed_casts = [name for name in casts if lets_through(name)]
 print("cast methods a placeholder lets through:", ", ".join(allowed_casts))
-try:
-    nn.Sequential(nn.LazyLinear(4)).bfloat16()
-except ValueError as error:
-    bfloat16_refused = re.search(r"method '(\w+)'", str(error)).group(1)
-    print(f"model.bfloat16() before the dry run: {type(error).__name__} in {bfloat16_refused}()")
+refused_shortcuts = []  # nor are the move methods other than cuda() and cpu()
+for shortcut in ("bfloat16", "xpu", "mtia", "ipu"):
+    try:
+        getattr(nn.Sequential(nn.LazyLinear(4)), shortcut)()
+    except ValueError as error:
+        refused_shortcuts.append(re.search(r"method '(\w+)'", str(error)).group(1))
+print("model methods refused before the dry run:", ", ".join(refused_shortcuts))
 to_bfloat16 = nn.Sequential(nn.LazyLinear(4)).to(torch.bfloat16)
 to_bfloat16_type = type(to_bfloat16[0].weight).__name__
 to_bfloat16(torch.zeros(2, 20, dtype=torch.bfloat16))
@@ -224,6 +231,29 @@ naive[1].eval()
 naive.train(True)
 print("after model.train(True): frozen batch norm training", naive[1].training)
 
+
+# A dry run reaches only the layers the forward pass calls. In eval() mode, a head that the model
+# uses in training only (an auxiliary head, as in GoogLeNet) stays lazy, and the helper says so.
+class WithAuxiliaryHead(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body, self.aux = nn.LazyLinear(8), nn.LazyLinear(2)
+
+    def forward(self, x: torch.Tensor):
+        h = self.body(x)
+        return (h, self.aux(h)) if self.training else h
+
+
+branching, leftover_message = WithAuxiliaryHead().to(device), ""
+try:
+    dry_run(branching, torch.zeros(1, 20, device=device))
+except RuntimeError as error:
+    leftover_message = str(error)
+    print(f"dry run of a model with a training-only head: {leftover_message}")
+body_materialized = type(branching.body) is nn.Linear
+dry_run(branching.aux, torch.zeros(1, 8, device=device))  # the training-only branch on its own
+print("  after a dry run of the head alone:", branching.aux)
+
 assert layer_type == "Linear" and weight_type == "Parameter"
 assert same_object  # witness: materialized-in-place
 assert isinstance(first, nn.Linear) and first.in_features == 20
@@ -285,7 +315,11 @@ assert allowed_casts == [  # witness: allowed-casts
     "long",
 ]
 assert (  # witness: bfloat16-refused
-    bfloat16_refused == "bfloat16"
+    refused_shortcuts == ["bfloat16", "xpu", "mtia", "ipu"]
     and to_bfloat16_type == "UninitializedParameter"
     and to_bfloat16[0].weight.dtype == torch.bfloat16
 )
+assert (  # witness: eval-skips-branch
+    body_materialized and leftover_message.endswith("['aux.weight', 'aux.bias']")
+)
+assert type(branching.aux) is nn.Linear and branching.aux.in_features == 8  # witness: branch-alone

@@ -1,9 +1,11 @@
 """Custom initialization of a lazy model: dry run first, then model.apply(init)."""
 
+import itertools
 import math
 
 import torch
 from torch import nn
+from torch.nn.parameter import is_lazy
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -24,6 +26,10 @@ def dry_run(model: nn.Module, example: torch.Tensor) -> nn.Module:
     finally:  # even if the forward pass raises
         for module, training in modes.items():
             module.training = training  # not module.train(): that would also set all its children
+    tensors = itertools.chain(model.named_parameters(), model.named_buffers())
+    leftover = [name for name, tensor in tensors if is_lazy(tensor)]
+    if leftover:  # for example a branch that eval() mode skips
+        raise RuntimeError(f"still lazy after the dry run: {leftover}")
     return model
 
 

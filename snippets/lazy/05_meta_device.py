@@ -12,9 +12,13 @@ def build_tower(width: int, depth: int) -> nn.Sequential:
 
 
 cpu_tensor = torch.ones(3)
-with torch.device("meta"):  # tensors made from a shape or from data default to "meta" inside
+with torch.device("meta"):  # the usual factory functions default to "meta" inside
     tower = build_tower(width=4096, depth=24)
     default_on_meta = torch.zeros(3).is_meta and torch.tensor([1.0, 2.0]).is_meta
+    # A few functions are not on the block's list: they still allocate on the CPU.
+    old_style = nn.Parameter(torch.Tensor(4, 4))  # as in many older custom layers
+    others = (torch.FloatTensor(3), torch.normal(0.0, 1.0, (3,)))
+    legacy = [t.device.type for t in (old_style, *others)]
     explicit_device = torch.zeros(3, device="cpu").device  # an explicit device wins
     # ..._like and new_... functions follow the tensor they are given
     like_device = torch.zeros_like(cpu_tensor).device
@@ -34,6 +38,7 @@ print(
     explicit_device,
 )
 print(f"  zeros_like(cpu_tensor) on {like_device}, cpu_tensor.new_zeros(2) on {new_device}")
+print("  Parameter(Tensor(4, 4)), FloatTensor(3) and normal(0.0, 1.0, (3,)) on", legacy)
 
 # A forward pass on meta tensors computes output shapes (and checks them) without any arithmetic.
 output_shape = tuple(tower(torch.empty(8, 4096, device="meta")).shape)
@@ -64,6 +69,7 @@ head_on_meta = head.weight.is_meta
 assert parameter_count == 24 * (4096 * 4096 + 4096) == 402_751_488
 assert on_meta and default_on_meta  # witness: built-on-meta
 assert explicit_device == torch.device("cpu")  # witness: explicit-device-wins
+assert legacy == ["cpu", "cpu", "cpu"]  # witness: legacy-not-covered
 assert like_device.type == "cpu" and new_device.type == "cpu"  # witness: like-follows-input
 assert head_on_meta  # witness: one-layer-on-meta
 assert output_shape == (8, 4096)

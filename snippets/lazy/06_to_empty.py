@@ -98,9 +98,15 @@ looped_transformer.to_empty(device=device)
 reset_all(looped_transformer)
 linear_bound, xavier_bound = 1 / math.sqrt(8), math.sqrt(6 / (8 + 16))  # linear1: 8 -> 16
 direct_largest = direct_transformer.encoder.layers[0].linear1.weight.abs().max().item()
+xavier_everywhere = all(  # each matrix within its Xavier bound, beyond nn.Linear's own
+    1 / math.sqrt(p.shape[1]) < p.abs().max() <= math.sqrt(6 / (p.shape[0] + p.shape[1]))
+    for p in direct_transformer.parameters()
+    if p.dim() > 1
+)
 looped_largest = looped_transformer.encoder.layers[0].linear1.weight.abs().max().item()
 print(f"Transformer linear1, largest |weight| as built: {direct_largest:.3f}", end=" ")
 print(f"(Xavier's bound {xavier_bound:.3f}, above Linear's own {linear_bound:.3f})")
+print("as built, every matrix within its Xavier bound, beyond Linear's:", xavier_everywhere)
 print(f"after to_empty and the loop: {looped_largest:.3f}, within Linear's bound")
 
 assert count_on_meta == 10 * 8 + 8 + 8 + 8 + 8 * 3 + 3 == 131
@@ -114,5 +120,6 @@ assert same_as_direct  # witness: same-as-direct
 assert not mha_has_reset_parameters and mha_has_private_reset  # witness: mha-private-reset
 assert not_written == "in_proj_weight, in_proj_bias"  # witness: mha-not-written
 assert built_bias_is_zero and not out_bias_is_zero  # witness: out-proj-rerandomized
-assert linear_bound < direct_largest <= xavier_bound  # witness: transformer-xavier
+assert linear_bound < direct_largest <= xavier_bound
+assert xavier_everywhere  # witness: transformer-xavier
 assert looped_largest <= linear_bound  # witness: loop-not-xavier
