@@ -102,20 +102,36 @@ def old_weight_after_swap(make_optimizer, set_to_none: bool = True, zero_model: 
     return grad_at_swap, old.grad, moved
 
 
-def sgd(momentum: float):
-    return lambda params: torch.optim.SGD(params, lr=0.1, momentum=momentum)
+def sgd(momentum: float = 0.0, weight_decay: float = 0.0):
+    return lambda params: torch.optim.SGD(
+        params, lr=0.1, momentum=momentum, weight_decay=weight_decay
+    )
 
 
-_, momentum_grad, momentum_moved = old_weight_after_swap(sgd(0.9))
-_, adam_grad, adam_moved = old_weight_after_swap(lambda p: torch.optim.Adam(p, lr=0.1))
+# Every optimizer in torch.optim but LBFGS skips the old weight (SparseAdam and Muon are left
+# out: they need sparse gradients or 2-D parameters only).
+not_tried = (torch.optim.Optimizer, torch.optim.LBFGS, torch.optim.SparseAdam, torch.optim.Muon)
+first_order = [
+    c
+    for c in vars(torch.optim).values()
+    if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and c not in not_tried
+]
+skip_runs = [old_weight_after_swap(sgd(0.9))]
+skip_runs += [old_weight_after_swap(lambda p, c=c: c(p, lr=0.1)) for c in first_order]
 _, lbfgs_grad, lbfgs_moved = old_weight_after_swap(lambda p: torch.optim.LBFGS(p, lr=0.1))
 print("the old weight moved in the two steps after the swap:")
-print("  SGD(momentum=0.9), Adam, LBFGS:", momentum_moved, adam_moved, lbfgs_moved)
+skipped = not any(any(moved) for _, _, moved in skip_runs)
+print("  SGD(momentum=0.9),", ", ".join(c.__name__ for c in first_order) + ":", not skipped)
+print("  LBFGS:", lbfgs_moved)
 _, zero_grad, zero_moved = old_weight_after_swap(sgd(0.9), set_to_none=False)
-_, zero_grad_plain, zero_moved_plain = old_weight_after_swap(sgd(0.0), set_to_none=False)
-print("  zero_grad(set_to_none=False), .grad zero:", not zero_grad.any().item(), end=", ")
-print("momentum 0.9:", zero_moved, "momentum 0:", zero_moved_plain)
-last_grad, stale_grad, stale_moved = old_weight_after_swap(sgd(0.0), zero_model=True)
+_, decay_grad, decay_moved = old_weight_after_swap(sgd(weight_decay=0.1), set_to_none=False)
+_, _, adam_moved = old_weight_after_swap(lambda p: torch.optim.Adam(p, lr=0.1), set_to_none=False)
+_, zero_grad_plain, zero_moved_plain = old_weight_after_swap(sgd(), set_to_none=False)
+print("  zero_grad(set_to_none=False), .grad zero:", not zero_grad.any().item())
+print("    momentum 0.9:", zero_moved, end=", ")
+print("weight decay 0.1:", decay_moved, end=", ")
+print("Adam:", adam_moved, "plain SGD:", zero_moved_plain)
+last_grad, stale_grad, stale_moved = old_weight_after_swap(sgd(), zero_model=True)
 print("  model.zero_grad(), momentum 0:", stale_moved, end=", ")
 print(".grad still the one from before the swap:", torch.equal(stale_grad, last_grad))
 
@@ -145,11 +161,11 @@ assert torch.equal(weight_object.detach(), old_before)  # witness: step-skips-ol
 assert new_weight.grad is not None  # witness: new-weight-not-in-optimizer
 assert torch.equal(new_weight.detach(), new_before)
 assert takes_parameter_itself and model.weight.requires_grad  # witness: assign-takes-parameter
-skipped = not any(momentum_moved + adam_moved)
-assert momentum_grad is adam_grad is None and skipped  # witness: skip
+assert all(grad is None for _, grad, _ in skip_runs) and skipped  # witness: skip
 assert lbfgs_grad is None and any(lbfgs_moved)  # witness: lbfgs-moves-old-weight
-assert not (zero_grad.any() or zero_grad_plain.any()) and (
-    all(zero_moved) and not any(zero_moved_plain)
+zero_grads = not (zero_grad.any() or decay_grad.any() or zero_grad_plain.any())
+assert (
+    zero_grads and all(zero_moved + decay_moved + adam_moved) and not any(zero_moved_plain)
 )  # witness: zero-grad-still-moves
 assert torch.equal(stale_grad, last_grad) and all(stale_moved)  # witness: stale-grad-moves
 assert keeps_object  # witness: swap-keeps-parameter-objects

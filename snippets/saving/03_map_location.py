@@ -104,19 +104,22 @@ print(
     from_file_assigned,
 )
 
-# The optimizer's load_state_dict converts its floating-point state to each parameter's device
-# and dtype, but leaves the step count as it was (unless it comes from a fused or
-# capturable Adam).
+# The optimizer's load_state_dict converts the state of each floating-point parameter to that
+# parameter's device and dtype, whatever the entry's dtype, but leaves the step count as it was
+# (unless it comes from a fused or capturable Adam).
 adam = torch.optim.Adam(model.parameters())
 model(torch.ones(1, 3, device=device)).sum().backward()
 adam.step()
 adam_state = adam.state_dict()  # Adam's running averages are float32 tensors on `device`
+adam_state["state"][0] = {**adam_state["state"][0], "count": torch.tensor(3)}  # an int64 entry
 model64 = nn.Linear(3, 2, device="meta", dtype=torch.float64)
 adam64 = torch.optim.Adam(model64.parameters())
 adam64.load_state_dict(adam_state)
 exp_avg, step = adam64.state[model64.weight]["exp_avg"], adam64.state[model64.weight]["step"]
 print("Adam's running average after loading:", exp_avg.dtype, "on", exp_avg.device)
 print("Adam's step count after loading:     ", step.dtype, "on", step.device)
+count = adam64.state[model64.weight]["count"]
+print("the int64 entry after loading:       ", count.dtype, "on", count.device)
 step_is_source_step = step is adam.state[model.weight]["step"]
 
 
@@ -167,7 +170,8 @@ assert mmap_refused.startswith("ValueError: f must be a file path")  # witness: 
 assert copied_into_model and torch.equal(cpu_weight, on_cpu["weight"])  # witness: load-copies
 assert separate_memory  # witness: loaded-dict-is-second-copy
 assert assigned.weight.device.type == "cpu" and took_loaded_tensors  # witness: assign-takes-device
-assert exp_avg.dtype == torch.float64 and exp_avg.device.type == "meta"  # witness: optimizer-moves
+converted = exp_avg.dtype == count.dtype == torch.float64
+assert converted and exp_avg.device.type == count.device.type == "meta"  # witness: optimizer-moves
 assert (
     step.dtype == torch.float32 and step.device.type == "cpu" and step_is_source_step
 )  # witness: step-as-loaded

@@ -30,15 +30,15 @@ expected = [value.clone() for value in source.state_dict().values()]
 checkpoints = {
     "plain": source.state_dict(),
     "DataParallel": nn.DataParallel(source).state_dict(),  # with one GPU, this moves source onto it
-    # what torch.compile(nn.DataParallel(model)) would save, built by hand to stay fast
-    "compile + DataParallel": {
-        "_orig_mod.module." + key: value for key, value in source.state_dict().items()
-    },
+    "DataParallel(compile)": nn.DataParallel(torch.compile(source)).state_dict(),
+    "compile(DataParallel)": torch.compile(nn.DataParallel(source)).state_dict(),
 }
 
+first_keys = []
 loaded_all = True
 for name, state in checkpoints.items():
     first_key = next(iter(state))
+    first_keys.append(first_key)
     strip_wrapper_prefixes(state)
     target = make_model()
     target.load_state_dict(state)  # strict: anything left over would be a real mismatch
@@ -57,6 +57,12 @@ except RuntimeError as error:
     mismatch = str(error).splitlines()[1].strip()
 print("a different model:", mismatch)
 
+assert first_keys == [
+    "0.weight",
+    "module.0.weight",
+    "module._orig_mod.0.weight",
+    "_orig_mod.module.0.weight",
+]
 assert loaded_all
 assert mismatch.startswith("Missing key(s)")  # witness: still-strict
 assert all(
