@@ -1,6 +1,7 @@
 """The shared weight's .grad is the sum of what each use would get as a separate layer."""
 
 import copy
+from collections import Counter
 
 import torch
 from torch import nn
@@ -52,6 +53,12 @@ called_twice_tensors = {id(parameter) for _, parameter in every_name}  # distinc
 called_twice_sums = torch.allclose(called_twice.shared.weight.grad, grad_sum, atol=1e-6)
 print("CalledTwice, every name:", called_twice_names)
 print("CalledTwice: shared.weight.grad == the same sum:", called_twice_sums)
+# No listing shows the second call, but a forward hook that counts calls does.
+calls: Counter[str] = Counter()
+for name, module in called_twice.named_children():
+    module.register_forward_hook(lambda module, args, output, name=name: calls.update([name]))
+called_twice(X)
+print("CalledTwice: calls per child in one forward pass:", dict(calls))
 
 # One plain gradient step on each model.
 tied_before = tied[2].weight.detach().clone()
@@ -79,6 +86,7 @@ assert len(called_twice_tensors) == len(called_twice_names) == 6  # witness: reg
 # The same test tells the tied stack apart: its eight names lead to six tensors.
 assert len({id(p) for _, p in tied.named_parameters(remove_duplicate=False)}) == 6
 assert called_twice_sums  # witness: called-twice-grads-add-up
+assert calls == {"first": 1, "shared": 2, "last": 1}  # witness: hook-counts-calls
 assert copies_apart  # witness: copies-apart
 assert still_one_tensor and one_step_along_sum  # witness: one-step-along-sum
 assert outputs_differ  # witness: outputs-differ

@@ -42,13 +42,15 @@ key_count = len(state)
 both_keys = "2.weight" in state and "4.weight" in state
 distinct_objects = state["2.weight"] is not state["4.weight"]
 same_memory = storage_address(state["2.weight"]) == storage_address(state["4.weight"])
+same_start = state["2.weight"].data_ptr() == state["4.weight"].data_ptr()
 print(f"{key_count} keys, both 2.weight and 4.weight: {both_keys}")
-print("different tensor objects:", distinct_objects, " same storage:", same_memory)
+print(f"different tensor objects: {distinct_objects}, same storage: {same_memory},", end=" ")
+print(f"same data_ptr(): {same_start}")
 # Each entry is a new detached tensor; keep_vars=True returns the parameters themselves instead.
 kept = model.state_dict(keep_vars=True)
 kept_is_parameter = kept["2.weight"] is model[2].weight is kept["4.weight"]
 print("with keep_vars=True, both entries are the parameter itself:", kept_is_parameter)
-# data_ptr() is the address of a tensor's first element: a view that starts further in differs.
+# A row is a view into the same storage that starts further in: shared memory, but not a tie.
 row = state["2.weight"][1]
 row_data_ptr_differs = row.data_ptr() != state["2.weight"].data_ptr()
 row_same_storage = storage_address(row) == storage_address(state["2.weight"])
@@ -93,7 +95,7 @@ same_outputs = torch.equal(model(X), restored(X))
 print("restored model still tied:", still_tied, " same outputs:", same_outputs)
 
 assert key_count == 8 and both_keys  # witness: a-key-per-path
-assert distinct_objects and same_memory  # witness: distinct-objects-same-memory
+assert distinct_objects and same_memory and same_start  # witness: distinct-objects-same-memory
 assert kept_is_parameter and not state["2.weight"].requires_grad  # witness: fresh-detached-view
 assert row_data_ptr_differs and row_same_storage  # witness: row-data-ptr-differs
 assert (tied_records, untied_records) == (6, 8)  # witness: saved-once

@@ -37,6 +37,25 @@ reversed_model = build(tied=True)
 reversed_model.load_state_dict(reversed_checkpoint)
 holds_key_4_reversed = torch.equal(reversed_model[2].weight, untied_checkpoint["4.weight"])
 print("with the checkpoint's keys reversed, it still holds 4.weight:", holds_key_4_reversed)
+# Visited later, not named later: "z" is registered first, and the same layer again as "a".
+source = nn.Module()
+source.z, source.a = nn.Linear(8, 8), nn.Linear(8, 8)
+target = nn.Module()
+target.z = nn.Linear(8, 8)
+target.a = target.z
+target.load_state_dict(source.state_dict())
+visit_order = list(target.state_dict())
+a_wins = torch.equal(target.z.weight, source.a.weight)
+print(f"keys in visiting order: {visit_order}; a.weight wins: {a_wins}")
+
+# With assign=True, path 4 is still the same module: its slot takes the value of the later key.
+assigned = build(tied=True)
+assigned.load_state_dict(untied_checkpoint, assign=True)
+assign_still_tied = assigned[2].weight is assigned[4].weight
+assign_holds_key_4 = torch.equal(assigned[2].weight, untied_checkpoint["4.weight"])
+assign_objects = len({id(p) for _, p in assigned.named_parameters(remove_duplicate=False)})
+print(f"assign=True: still tied {assign_still_tied}, {assign_objects} Parameters for 8 names,")
+print("  the shared weight holds 4.weight:", assign_holds_key_4)
 
 # A tied checkpoint into an untied model: equal values now, but two parameters from here on.
 tied_checkpoint = build(tied=True).state_dict()
@@ -55,5 +74,9 @@ assert caught == []  # witness: no-warning
 assert holds_key_4 and lost_key_2  # witness: later-module-wins
 assert list(reversed_checkpoint)[0] == "6.bias"
 assert holds_key_4_reversed  # witness: order-irrelevant
+assert visit_order == ["z.weight", "z.bias", "a.weight", "a.bias"]
+assert a_wins  # witness: visit-order-not-name-order
+assert assign_still_tied and assign_objects == 6  # witness: assign-reused-module-stays-tied
+assert assign_holds_key_4  # witness: assign-later-module-wins
 assert equal_values and not same_tensor  # witness: equal-not-same
 assert apart_after_step  # witness: drift-apart

@@ -114,10 +114,15 @@ print(
     f"{count_after_assign} parameters, {len(memory_after_assign)} storage for the two weights,",
     f"a write into out.weight shows in embed.weight: {write_shows_in_other}",
 )
-# A value that is already a Parameter (state_dict(keep_vars=True)) is put in as it is.
-kept = tied_model()
-kept.load_state_dict(tied.state_dict(keep_vars=True), assign=True)
-keep_vars_keeps_tie = kept.out.weight is kept.embed.weight is tied.embed.weight
+# A value that is already a Parameter (state_dict(keep_vars=True)) goes in as the same object,
+# with its requires_grad set to the target's: here that freezes the source model's weight.
+source = tied_model()
+kept = tied_model().requires_grad_(False)
+kept.load_state_dict(source.state_dict(keep_vars=True), assign=True)
+keep_vars_keeps_tie = kept.out.weight is kept.embed.weight is source.embed.weight
+source_frozen = not source.embed.weight.requires_grad
+print(f"assign=True from state_dict(keep_vars=True): tied {keep_vars_keeps_tie},", end=" ")
+print(f"the source model's weight frozen too: {source_frozen}")
 # A live state_dict() holds detached tensors on the source model's own memory.
 live = tied_model()
 live.load_state_dict(tied.state_dict(), assign=True)
@@ -126,11 +131,8 @@ with torch.no_grad():
     live.out.weight[0, 1] = 5.0  # a write into the loaded model ...
 write_reaches_source = tied.embed.weight[0, 1].item() == 5.0  # ... lands in the source model
 print(
-    f"assign=True from state_dict(keep_vars=True): tied {keep_vars_keeps_tie};",
-    f"from a live state_dict(), on the source model's memory: {live_on_source_memory}",
-)
-print(
-    f"  tied {live.out.weight is live.embed.weight},",
+    f"assign=True from a live state_dict(): tied {live.out.weight is live.embed.weight},",
+    f"on the source model's memory {live_on_source_memory},",
     f"a write into it shows in the source model: {write_reaches_source}",
 )
 # A file keeps the type of each value: from state_dict(keep_vars=True) it gives back
@@ -168,12 +170,13 @@ gpt2_vocab, gpt2_width = 50_257, 768
 gpt2_saved = gpt2_vocab * gpt2_width
 print(f"vocabulary {gpt2_vocab:,} x width {gpt2_width}: {gpt2_saved:,} parameters saved by tying")
 
-assert tuple(tied.embed.weight.shape) == tuple(untied.out.weight.shape) == (vocab_size, d_model)
+embed_shape, out_shape = tuple(untied.embed.weight.shape), tuple(untied.out.weight.shape)
+assert embed_shape == out_shape == (vocab_size, d_model)  # witness: same-layout
 assert registered_on_out  # witness: assignment-registers
 assert own_weight_dropped  # witness: own-weight-dropped
 assert (untied_count, tied_count) == (1600 + 272 + 1600, 1600 + 272)
 assert saved == vocab_size * d_model == 1600
-assert still_tied  # witness: moving-keeps-tie
+assert still_tied  # a real move only where device is an accelerator
 assert tie_survives_conversion  # witness: conversion-keeps-tie
 assert logits_shape == (2, 5, vocab_size)
 assert untied_row_ids == token_ids and untied_rows < vocab_size  # witness: untied-rows-present-only
@@ -186,6 +189,7 @@ new_parameter_per_key = every_key_new and wrapped and not tied_after_assign
 assert new_parameter_per_key and count_after_assign == untied_count  # witness: assign-unties
 assert len(memory_after_assign) == 1 and write_shows_in_other  # witness: assign-shares-memory
 assert keep_vars_keeps_tie and count(kept) == tied_count  # witness: assign-keeps-parameter
+assert source_frozen  # witness: assign-sets-requires-grad
 both_types = {torch.Tensor, nn.Parameter} == set(loaded_types)
 assert loaded_types == saved_types and both_types  # witness: file-keeps-type
 file_keeps_tie = file_parameters and file_one_object and file_tie and not_source

@@ -18,6 +18,16 @@ def is_tied(model: TiedPair) -> bool:
     return model.out.weight is model.embed.weight
 
 
+def reused_stack() -> nn.Sequential:
+    """The other kind of tie: one module at two positions."""
+    shared = nn.Linear(4, 4)
+    return nn.Sequential(shared, nn.ReLU(), shared)
+
+
+def stack_is_tied(stack: nn.Sequential) -> bool:
+    return stack[0].weight is stack[2].weight
+
+
 # Everything here starts on the CPU: float64 is not on every accelerator (MPS has none).
 
 # 1. The default: Module._apply sets param.data to the converted tensor. The Parameter object
@@ -30,7 +40,7 @@ print(f"to(torch.float64): same Parameter object {kept_object}, now {before_conv
 
 # 2. First _apply asks whether the old and the new tensor are of compatible kinds, the check that
 #    also guards .data =. A CPU tensor and a float64 copy are; a CPU and a meta tensor are not,
-#    so _apply builds a new Parameter for each module instead of setting .data. That unties them.
+#    so _apply builds a new Parameter for each attribute that held the old one. That unties them.
 weight = TiedPair().embed.weight
 compatible_float64 = torch._has_compatible_shallow_copy_type(weight, weight.to(torch.float64))
 compatible_meta = torch._has_compatible_shallow_copy_type(weight, weight.to("meta"))
@@ -46,31 +56,42 @@ on_meta.to("meta")
 new_on_meta = on_meta.embed.weight is not original and on_meta.out.weight is not original
 print(f".data = refuses a meta tensor: {data_refuses_meta}; after .to('meta'):", end=" ")
 print(f"new Parameters {new_on_meta}, tied {is_tied(on_meta)}")
+# A module reused at two positions has one weight attribute: one new Parameter, still shared.
+stack = reused_stack()
+stack_weight = stack[0].weight
+stack.to("meta")
+stack_converted = stack[0].weight is not stack_weight and stack[0].weight.is_meta
+print(f"reused module, .to('meta'): new Parameter {stack_converted}, tied {stack_is_tied(stack)}")
 
 # to_empty(device=...) converts with torch.empty_like, so the same rule decides.
 with torch.device("meta"):  # built without memory, tied, then materialized
-    built_on_meta = TiedPair()
+    built_on_meta, stack_on_meta = TiedPair(), reused_stack()
 tied_when_built = is_tied(built_on_meta)
 built_on_meta.to_empty(device="cpu")
+stack_on_meta.to_empty(device="cpu")
+stack_materialized = not stack_on_meta[0].weight.is_meta
 emptied_on_cpu = TiedPair().to_empty(device="cpu")  # from the CPU: .data = works
 print(
     f"to_empty(): from meta, tied {is_tied(built_on_meta)};",
-    f"from the CPU, tied {is_tied(emptied_on_cpu)}",
+    f"from the CPU, tied {is_tied(emptied_on_cpu)};",
+    f"reused module from meta, tied {stack_is_tied(stack_on_meta)}",
 )
 
-# A flag makes _apply build a new Parameter for each module even where .data = would work.
-overwritten = TiedPair()
+# A flag makes _apply build a new Parameter per attribute even where .data = would work.
+overwritten, overwritten_stack = TiedPair(), reused_stack()
 original = overwritten.embed.weight
 previous = torch.__future__.get_overwrite_module_params_on_conversion()
 torch.__future__.set_overwrite_module_params_on_conversion(True)
 try:
     overwritten.to(torch.float64)
+    overwritten_stack.to(torch.float64)
 finally:
     torch.__future__.set_overwrite_module_params_on_conversion(previous)
 new_after_overwrite = (
     overwritten.embed.weight is not original and overwritten.out.weight is not original
 )
-print(f"overwrite flag, .to(torch.float64): tied {is_tied(overwritten)}")
+print(f"overwrite flag, .to(torch.float64): tied {is_tied(overwritten)},", end=" ")
+print(f"reused module tied {stack_is_tied(overwritten_stack)}")
 
 # 3. Another flag makes _apply, and load_state_dict, swap the new tensor into the old Parameter
 #    object (torch.utils.swap_tensors): the object stays, and with it the tie, even on meta.
@@ -98,6 +119,10 @@ assert kept_object and now_float64  # witness: to-keeps-parameter-object
 assert compatible_float64 and not compatible_meta  # witness: compatible-kinds
 assert data_refuses_meta  # witness: data-refuses-meta
 assert new_on_meta and not is_tied(on_meta)  # witness: meta-unties
+float64_stack = overwritten_stack[0].weight.dtype == torch.float64
+stacks_converted = stack_converted and stack_materialized and float64_stack
+stacks = (stack, stack_on_meta, overwritten_stack)
+assert stacks_converted and all(map(stack_is_tied, stacks))  # witness: reused-module-stays-tied
 assert tied_when_built and not is_tied(built_on_meta)  # witness: to-empty-unties
 assert is_tied(emptied_on_cpu)  # witness: cpu-to-empty-keeps-tie
 assert new_after_overwrite and not is_tied(overwritten)  # witness: overwrite-flag-unties

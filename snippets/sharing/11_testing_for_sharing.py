@@ -16,19 +16,17 @@ class TiedPair(nn.Module):
         self.out.weight = self.embed.weight
 
 
-def storage_address(tensor: torch.Tensor) -> int:
-    return tensor.untyped_storage().data_ptr()
+def same_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Both live in one block of memory, which says nothing about which elements."""
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
-def same_address(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return storage_address(a) == storage_address(b)
-
-
-def shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Trust a storage address only where there is memory behind it."""
+def same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """One tensor under two names: the same first element, read the same way."""
     if a.numel() == 0 or b.numel() == 0 or a.is_meta or b.is_meta:
-        return a is b
-    return same_address(a, b)
+        return a is b  # no memory behind the address
+    layout = (a.device, a.dtype, a.shape, a.stride())
+    return a.data_ptr() == b.data_ptr() and layout == (b.device, b.dtype, b.shape, b.stride())
 
 
 # The half-tie that load_state_dict(assign=True) leaves: two Parameter objects on one memory.
@@ -37,20 +35,30 @@ torch.save(TiedPair().to(device).state_dict(), buffer)
 half_tied = TiedPair()
 half_tied.load_state_dict(torch.load(io.BytesIO(buffer.getvalue())), assign=True)
 out_weight, embed_weight = half_tied.out.weight, half_tied.embed.weight
-identity_says = out_weight is embed_weight
-memory_says = same_address(out_weight, embed_weight)
-print(f"half-tied pair: `is` says {identity_says}, the storage address says {memory_says}")
+identity_says, data_says = out_weight is embed_weight, same_tensor(out_weight, embed_weight)
+print(f"half-tied pair: `is` says {identity_says}, same_tensor() says {data_says}")
+
+# Two separate parameters cut from one flat buffer: one storage, no element in common.
+flat = torch.zeros(2, 8)
+first, second = nn.Parameter(flat[0]), nn.Parameter(flat[1])
+with torch.no_grad():
+    first.fill_(1.0)
+second_unchanged = bool((second == 0).all())
+flat_storage, flat_tensor = same_storage(first, second), same_tensor(first, second)
+print(f"flat buffer: same storage {flat_storage}, same_tensor() {flat_tensor}", end=", ")
+print(f"a write into one shows in the other: {not second_unchanged}")
 
 # Two separate tensors without memory behind them: no elements, or on the meta device.
 empty = [nn.Parameter(torch.empty(0, 4)) for _ in range(2)]  # on the CPU
 on_meta = [nn.Parameter(torch.empty(2, 4, device="meta")) for _ in range(2)]
-addresses = [storage_address(p) for p in empty + on_meta]
-print("storage addresses of two empty and two meta tensors:", addresses)
+addresses = [p.data_ptr() for p in empty + on_meta]
+print("data_ptr() of two empty and two meta tensors:", addresses)
 separate = empty[0] is not empty[1] and on_meta[0] is not on_meta[1]
-look_shared = same_address(*empty) and same_address(*on_meta)
-guarded = shares_memory(*empty) or shares_memory(*on_meta)
-print(f"separate tensors: {separate}, same address: {look_shared}, shares_memory(): {guarded}")
+look_shared = same_storage(*empty) and same_storage(*on_meta)
+guarded = same_tensor(*empty) or same_tensor(*on_meta)
+print(f"separate tensors: {separate}, same storage: {look_shared}, same_tensor(): {guarded}")
 
-assert not identity_says and memory_says  # witness: is-misses-half-tie
+assert not identity_says and data_says  # witness: is-misses-half-tie
+assert flat_storage and second_unchanged and not flat_tensor  # witness: flat-buffer
 assert separate and addresses == [0, 0, 0, 0] and look_shared  # witness: address-zero
-assert shares_memory(out_weight, embed_weight) and not guarded  # witness: guarded-test
+assert data_says and not flat_tensor and not guarded  # witness: guarded-test
