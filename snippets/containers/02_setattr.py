@@ -111,6 +111,24 @@ explicit_keys = ", ".join(named.state_dict())
 print("explicit forms: state_dict", explicit_keys)
 explicit_buffer_names = [name for name, _ in named.named_buffers()]
 
+# The explicit forms refuse an empty name, a dotted name and a name the module already has.
+# setattr checks a parameter's name the same way, but takes any name for a module.
+refused = 0
+for name in ("", "a.b", "type"):
+    for register, value in [
+        (named.register_parameter, nn.Parameter(torch.ones(1))),
+        (named.register_module, nn.Linear(3, 1)),
+        (named.register_buffer, torch.zeros(1)),
+        (lambda n, v: setattr(named, n, v), nn.Parameter(torch.ones(1))),  # setattr itself
+    ]:
+        try:
+            register(name, value)
+        except KeyError:
+            refused += 1
+setattr(named, "a.b", nn.Linear(3, 1))  # no error: a dotted name, not checked for a module
+dotted_keys = [key for key in named.state_dict() if key.startswith("a.b.")]
+print(f"refused names: {refused} of 12; after setattr(named, 'a.b', ...): {dotted_keys}")
+
 # .to(dtype), .double() and .half() skip integer and bool tensors, and differ on complex ones.
 # Module.type(dtype) converts every parameter and buffer. None of them reaches a plain tensor.
 conversions = {
@@ -119,23 +137,26 @@ conversions = {
     "half": nn.Module.half,
     "type": lambda module: module.type(torch.float64),
 }
-kinds = ("steps", "flag", "scale", "mean", "z", "plain")
-print("dtypes after each conversion (int64, bool, float32, float32, complex64, float32 before):")
+kinds = ("steps", "flag", "index", "scale", "mean", "z", "plain")
+print("dtypes after each conversion, then the warnings it raised")
+print("(before: int64, bool, int64, float32, float32, complex64, float32):")
 print(f"{'':>7}" + "".join(f"{kind:>10}" for kind in kinds))
-converted = {}
+converted, warned = {}, {}
 for how, convert in conversions.items():
     holder = nn.Module()
     holder.register_buffer("steps", torch.zeros((), dtype=torch.int64))
     holder.register_buffer("flag", torch.zeros((), dtype=torch.bool))
+    holder.index = nn.Parameter(torch.arange(3), requires_grad=False)  # an integer parameter
     holder.scale = nn.Parameter(torch.ones(()))
     holder.register_buffer("mean", torch.zeros(()))
     holder.register_buffer("z", torch.zeros((), dtype=torch.complex64))
     holder.plain = torch.zeros(())  # not registered
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a complex-to-real cast warns: imaginary parts dropped
+    with warnings.catch_warnings(record=True) as caught:  # a complex-to-real cast warns
+        warnings.simplefilter("always")
         convert(holder)
     converted[how] = [str(getattr(holder, kind).dtype).removeprefix("torch.") for kind in kinds]
-    print(f"{how:>7}" + "".join(f"{dtype:>10}" for dtype in converted[how]))
+    warned[how] = [warning.category.__name__ for warning in caught]
+    print(f"{how:>7}" + "".join(f"{dtype:>10}" for dtype in converted[how]), *warned[how])
 
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
@@ -158,11 +179,16 @@ explicit_counts = (explicit_parameters, explicit_children, explicit_buffers)
 explicit_names = explicit_keys == "scale-0, scale_1, steps, " + explicit_heads
 assert explicit_counts == (2, 2, 2) and explicit_names  # witness: explicit-forms
 assert "cache" in explicit_buffer_names and "cache" not in explicit_keys  # witness: non-persistent
-real_kept = all(converted[how][:2] == ["int64", "bool"] for how in ("to", "double", "half"))
-floats = [converted[how][3] for how in ("to", "double", "half")]
-assert real_kept and floats == ["float64", "float64", "float16"]  # witness: int-buffer-keeps-dtype
-complex_dtypes = [converted[how][4] for how in ("to", "double", "half")]
+real_kinds = ["int64", "bool", "int64"]
+real_kept = all(converted[how][:3] == real_kinds for how in ("to", "double", "half"))
+floats = [converted[how][4] for how in ("to", "double", "half")]
+assert real_kept and floats == ["float64", "float64", "float16"]  # witness: int-kept
+complex_dtypes = [converted[how][5] for how in ("to", "double", "half")]
+complex_warned = [warned[how] for how in ("to", "double", "half")]
 assert complex_dtypes == ["float64", "complex64", "complex64"]  # witness: complex-differs
-all_registered = converted["type"][:5] == ["float64"] * 5
-assert all_registered and converted["type"][5] == "float32"  # witness: type-converts-all
-assert all(converted[how][5] == "float32" for how in conversions)
+assert complex_warned == [["UserWarning"], [], []]  # witness: complex-to-real-warns
+all_registered = converted["type"][:6] == ["float64"] * 6
+assert all_registered and converted["type"][6] == "float32"  # witness: type-converts-all
+assert all(converted[how][6] == "float32" for how in conversions)
+assert refused == 12  # witness: names-checked
+assert dotted_keys == ["a.b.weight", "a.b.bias"]  # witness: setattr-module-unchecked

@@ -73,6 +73,20 @@ control.step()
 zero_grad_stepped = zero_grad_weight in control.state
 print("a weight whose .grad is zeros: stepped:", zero_grad_stepped)
 
+# Every optimizer in torch.optim leaves a tensor whose .grad is None as it was. SparseAdam takes
+# sparse gradients only; L-BFGS needs a closure and comes below.
+none_grad_kept = {}
+for name in torch.optim.__all__:
+    if name[0].islower() or name in ("Optimizer", "SparseAdam", "LBFGS"):
+        continue
+    used, unused = (nn.Parameter(torch.ones(2, 2, device=device)) for _ in range(2))
+    (used**2).sum().backward()  # unused is left out of the loss: its .grad stays None
+    getattr(torch.optim, name)([used, unused]).step()
+    changed = [not torch.equal(p.detach(), torch.ones_like(p)) for p in (used, unused)]
+    none_grad_kept[name] = unused.grad is None and changed == [True, False]
+kept_by = ", ".join(name for name, kept in none_grad_kept.items() if kept)
+print("a tensor whose .grad is None stays as it was under:", kept_by)
+
 # L-BFGS does not skip: it gathers all gradients into one vector, with zeros for a None.
 used = nn.Parameter(torch.ones(2, device=device))
 unused = nn.Parameter(torch.ones(3, device=device))  # left out of the loss: its .grad stays None
@@ -88,17 +102,29 @@ def closure() -> torch.Tensor:
 
 lbfgs.step(closure)
 flat_grad = lbfgs.state[used]["prev_flat_grad"]  # gradients of used, then unused
+lbfgs_kept = torch.equal(unused.detach(), torch.ones(3, device=device))
 print("L-BFGS, unused.grad", unused.grad, "| its flat gradient:", flat_grad.tolist())
+print("  unused as it was after the step:", lbfgs_kept)
 
-# load_state_dict(..., assign=True) also puts new Parameter objects in the module.
+# load_state_dict(..., assign=True) also puts new Parameter objects in the module. They take the
+# checkpoint's tensors without a copy, so a step with a new optimizer changes the checkpoint too.
+checkpoint = nn.Linear(2, 1).to(device).state_dict()
+loaded = checkpoint["weight"].clone()  # a copy, to compare with
 layer = nn.Linear(2, 1).to(device)
 optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
-layer.load_state_dict(nn.Linear(2, 1).to(device).state_dict(), assign=True)
+layer.load_state_dict(checkpoint, assign=True)
 assign_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
+assign_no_copy = layer.weight.data_ptr() == checkpoint["weight"].data_ptr()
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)  # a new one holds the new Parameters
+layer(x).sum().backward()
+optimizer.step()
+assign_moved = not torch.equal(checkpoint["weight"], loaded)
+assign_shared = torch.equal(checkpoint["weight"], layer.weight.detach())
 print("after load_state_dict(..., assign=True): optimizer tracks the weight:", assign_tracked)
+print("  no copy:", assign_no_copy, "| a new optimizer's step moved the checkpoint:", assign_moved)
 
-# Under the swap flag, assign=True swaps the checkpoint's own tensors (no copy) into the
-# Parameter objects instead: the model and the checkpoint then share storage.
+# Under the swap flag, assign=True swaps the checkpoint's values (no copy) into the module's
+# Parameter objects instead: the model and the checkpoint still share storage.
 checkpoint = nn.Linear(2, 1).to(device).state_dict()
 checkpoint_address = checkpoint["weight"].data_ptr()  # where the checkpoint's values live
 loaded = checkpoint["weight"].clone()  # a copy: the step below changes the checkpoint itself
@@ -108,7 +134,13 @@ try:
     layer = nn.Linear(2, 1).to(device)
     weight_object = layer.weight
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    pending = layer(x).sum()  # a graph built before the load, not yet run backward
     layer.load_state_dict(checkpoint, assign=True)
+    pending_message = ""
+    try:
+        pending.backward()
+    except RuntimeError as error:
+        pending_message = str(error)
     swap_same_object = layer.weight is weight_object
     swap_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
     swap_loaded = torch.equal(layer.weight.detach(), loaded)
@@ -132,6 +164,7 @@ print(
     swap_trained,
 )
 print("  the checkpoint's weight was moved by that step too:", checkpoint_trained and swap_trained)
+print("  backward through a graph built before the load:", pending_message.split(" this")[0])
 
 assert replaced["holds_old"] and not replaced["tracked"]  # witness: optimizer-holds-old
 assert replaced["old_grad"] is None  # witness: old-gets-no-grad
@@ -142,10 +175,14 @@ assert replaced["new_grad"] is not None and replaced_after == 0.5  # witness: ne
 bias_trained = replaced["bias_grad"] is not None and replaced["bias_changed"]
 assert replaced["bias_held"] and bias_trained  # witness: bias-trains
 assert not caught  # witness: no-warning
+assert len(none_grad_kept) >= 10 and all(none_grad_kept.values())  # witness: none-grad-kept
+assert lbfgs_kept  # witness: lbfgs-kept
 assert copied["tracked"] and copied["holds_old"]  # witness: copy-keeps-object
 assert initialized["tracked"] and initialized["holds_old"]  # witness: init-keeps-object
 assert abs(copied_after - 0.4) < 1e-6 and abs(init_after - 0.4) < 1e-6  # 0.5 - 0.1 * 1
 assert not assign_tracked  # witness: assign-replaces
+assert assign_no_copy and assign_moved and assign_shared  # witness: assign-shares-storage
 swap_kept = swap_same_object and swap_loaded and swap_no_copy and swap_tracked
 assert swap_kept and swap_trained  # witness: swap-keeps-objects
 assert swap_no_copy and swap_trained and checkpoint_trained  # witness: checkpoint-shares-storage
+assert "poisoned by swap_tensors" in pending_message  # witness: swap-poisons-graph

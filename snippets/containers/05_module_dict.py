@@ -57,6 +57,10 @@ for key in ("train", "eval", "forward", "float", "keys", "items", "values", "upd
         taken.append(key)
 taken_keys = ", ".join(taken)
 print("also refused:", taken_keys)
+# A key that is already an entry is not refused: assigning to it replaces the entry.
+replaceable = nn.ModuleDict({"head": nn.Linear(16, 2)})
+replaceable["head"] = nn.Linear(16, 3)
+print("after replaceable['head'] = nn.Linear(16, 3):", dict(replaceable.named_children()))
 
 assert sentiment_shape == (2, 3) and topic_shape == (2, 5)
 assert tasks == "sentiment, topic"
@@ -70,3 +74,4 @@ assert dot_message.startswith('module name can\'t contain "."')
 assert clash_message == "attribute 'type' already exists"
 expected_taken = "train, eval, forward, float, keys, items, values, update, pop"
 assert taken_keys == expected_taken  # witness: taken
+assert len(replaceable) == 1 and replaceable["head"].out_features == 3  # witness: entry-replaced

@@ -48,12 +48,19 @@ print(
     f"all require grad: {all_require_grad}; weight shapes {shapes}",
 )
 
-# Values that are not tensors stay ordinary entries: not parameters.
+# Values that are neither tensors nor modules stay ordinary entries: not parameters.
 mixed_list = nn.ParameterList([torch.zeros(2), "a note"])
 mixed_dict = nn.ParameterDict({"scale": torch.ones(2), "unit": "cm"})
 kept = (mixed_list[1], mixed_dict["unit"])
 mixed_parameters = len(list(mixed_list.parameters())) + len(list(mixed_dict.parameters()))
 print(f"non-tensor entries kept: {kept}; parameters among 4 entries: {mixed_parameters}")
+# A module entry is registered as a child, and its parameters are counted.
+module_entries = [
+    name
+    for container in (nn.ParameterList([nn.Linear(2, 2)]), nn.ParameterDict({"m": nn.Linear(2, 2)}))
+    for name, _ in container.named_parameters()
+]
+print("parameters of module entries:", module_entries)
 
 # A parameter requires a gradient, which only floating-point and complex tensors can have.
 try:
@@ -69,4 +76,5 @@ assert len(entries) == 6 and all_parameters  # witness: became-parameters
 assert all_require_grad  # witness: require-grad
 assert shapes == [(16, 8), (4, 16)]  # witness: shapes-differ
 assert kept == ("a note", "cm") and mixed_parameters == 2  # witness: non-tensors-kept
+assert module_entries == ["0.weight", "0.bias", "m.weight", "m.bias"]  # witness: modules-registered
 assert integer_message.startswith("Only Tensors of floating point")  # witness: integer-refused

@@ -5,6 +5,19 @@ from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
+
+def relu_to_gelu(model: nn.Module) -> list[str]:
+    # Collect first: changing the tree while named_modules() walks it is asking for trouble.
+    # remove_duplicate=False lists a ReLU registered at two paths under both of them.
+    modules = model.named_modules(remove_duplicate=False)
+    targets = [name for name, module in modules if isinstance(module, nn.ReLU)]
+    for name in targets:
+        parent_name, _, child_name = name.rpartition(".")
+        parent = model.get_submodule(parent_name)  # "" is the model itself
+        setattr(parent, child_name, nn.GELU())  # assignment re-registers under the same name
+    return targets
+
+
 model = nn.Sequential(
     nn.Linear(8, 16),
     nn.ReLU(),
@@ -13,15 +26,7 @@ model = nn.Sequential(
 ).to(device)
 parameters_before = sum(p.numel() for p in model.parameters())
 names_before = [name for name, _ in model.named_modules()]
-
-# Collect first: changing the tree while named_modules() walks it is asking for trouble.
-targets = [name for name, module in model.named_modules() if isinstance(module, nn.ReLU)]
-for name in targets:
-    parent_name, _, child_name = name.rpartition(".")
-    parent = model.get_submodule(parent_name)  # "" is the model itself
-    setattr(parent, child_name, nn.GELU())  # assignment re-registers under the same name
-
-replaced = ", ".join(targets)
+replaced = ", ".join(relu_to_gelu(model))
 names_after = [name for name, _ in model.named_modules()]
 relu_left = sum(isinstance(m, nn.ReLU) for m in model.modules())
 gelu_count = sum(isinstance(m, nn.GELU) for m in model.modules())
@@ -34,8 +39,19 @@ print(
     f"parameters {parameters_before} -> {parameters_after}",
 )
 
-assert targets == ["1", "2.1"]
+# One ReLU object at two paths: named_modules() lists it once, at its first path.
+act = nn.ReLU()
+shared = nn.Sequential(nn.Linear(8, 16), act, nn.Sequential(nn.Linear(16, 16), act))
+listed_once = ", ".join(n for n, m in shared.named_modules() if isinstance(m, nn.ReLU))
+shared_replaced = ", ".join(relu_to_gelu(shared))
+shared_left = sum(isinstance(m, nn.ReLU) for m in shared.modules())
+print(f"shared ReLU: named_modules() lists {listed_once}; replaced {shared_replaced}")
+print(f"ReLU left: {shared_left}")
+
+assert replaced == "1, 2.1"
 assert names_after == names_before and isinstance(model[1], nn.GELU)  # witness: same-place
 assert (relu_left, gelu_count) == (0, 2)
 assert parameters_before == parameters_after == 484
 assert output_shape == (2, 4)
+assert listed_once == "1" and shared_replaced == "1, 2.1"  # witness: shared-listed-twice
+assert shared_left == 0  # witness: shared-replaced
