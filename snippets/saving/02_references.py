@@ -78,7 +78,8 @@ print("its requires_grad, False in the dictionary, is now:", model.weight.requir
 
 def old_weight_after_swap(make_optimizer, set_to_none: bool = True, zero_model: bool = False):
     """Two steps; assign=True swaps in a new weight (the bias stays); two more steps. Returns
-    the old weight's .grad at the swap and after, and whether each later step moved it."""
+    the old weight's .grad at the swap and after, whether each later step moved it, and whether
+    the optimizer's step count for it went on (a zero .grad still counts a step)."""
     torch.manual_seed(0)
     net = nn.Linear(3, 1).to(device)
     opt = make_optimizer(net.parameters())
@@ -94,12 +95,17 @@ def old_weight_after_swap(make_optimizer, set_to_none: bool = True, zero_model: 
     old = net.weight
     grad_at_swap = old.grad.clone()
     net.load_state_dict({"weight": old.detach().clone()}, strict=False, assign=True)
-    moved = []
+    moved, count_at_swap = [], step_count(opt, old)
     for _ in range(2):
         before = old.detach().clone()
         opt.step(closure)
         moved.append(not torch.equal(old.detach(), before))
-    return grad_at_swap, old.grad, moved
+    return grad_at_swap, old.grad, moved, step_count(opt, old) != count_at_swap
+
+
+def step_count(optimizer, parameter) -> float | None:
+    step = optimizer.state.get(parameter, {}).get("step")  # absent where nothing is counted
+    return None if step is None else float(step)
 
 
 def sgd(momentum: float = 0.0, weight_decay: float = 0.0):
@@ -118,20 +124,20 @@ first_order = [
 ]
 skip_runs = [old_weight_after_swap(sgd(0.9))]
 skip_runs += [old_weight_after_swap(lambda p, c=c: c(p, lr=0.1)) for c in first_order]
-_, lbfgs_grad, lbfgs_moved = old_weight_after_swap(lambda p: torch.optim.LBFGS(p, lr=0.1))
-print("the old weight moved in the two steps after the swap:")
-skipped = not any(any(moved) for _, _, moved in skip_runs)
+_, lbfgs_grad, lbfgs_moved, _ = old_weight_after_swap(lambda p: torch.optim.LBFGS(p, lr=0.1))
+print("the old weight moved (or, first list, was counted a step) in the two steps after the swap:")
+skipped = not any(any(moved) or counted for _, _, moved, counted in skip_runs)
 print("  SGD(momentum=0.9),", ", ".join(c.__name__ for c in first_order) + ":", not skipped)
 print("  LBFGS:", lbfgs_moved)
-_, zero_grad, zero_moved = old_weight_after_swap(sgd(0.9), set_to_none=False)
-_, decay_grad, decay_moved = old_weight_after_swap(sgd(weight_decay=0.1), set_to_none=False)
-_, _, adam_moved = old_weight_after_swap(lambda p: torch.optim.Adam(p, lr=0.1), set_to_none=False)
-_, zero_grad_plain, zero_moved_plain = old_weight_after_swap(sgd(), set_to_none=False)
+_, zero_grad, zero_moved, _ = old_weight_after_swap(sgd(0.9), set_to_none=False)
+_, decay_grad, decay_moved, _ = old_weight_after_swap(sgd(weight_decay=0.1), set_to_none=False)
+_, _, adam_moved, _ = old_weight_after_swap(lambda p: torch.optim.Adam(p, lr=0.1), False)
+_, zero_grad_plain, zero_moved_plain, _ = old_weight_after_swap(sgd(), set_to_none=False)
 print("  zero_grad(set_to_none=False), .grad zero:", not zero_grad.any().item())
 print("    momentum 0.9:", zero_moved, end=", ")
 print("weight decay 0.1:", decay_moved, end=", ")
 print("Adam:", adam_moved, "plain SGD:", zero_moved_plain)
-last_grad, stale_grad, stale_moved = old_weight_after_swap(sgd(), zero_model=True)
+last_grad, stale_grad, stale_moved, _ = old_weight_after_swap(sgd(), zero_model=True)
 print("  model.zero_grad(), momentum 0:", stale_moved, end=", ")
 print(".grad still the one from before the swap:", torch.equal(stale_grad, last_grad))
 
@@ -161,7 +167,7 @@ assert torch.equal(weight_object.detach(), old_before)  # witness: step-skips-ol
 assert new_weight.grad is not None  # witness: new-weight-not-in-optimizer
 assert torch.equal(new_weight.detach(), new_before)
 assert takes_parameter_itself and model.weight.requires_grad  # witness: assign-takes-parameter
-assert all(grad is None for _, grad, _ in skip_runs) and skipped  # witness: skip
+assert all(grad is None for _, grad, *_ in skip_runs) and skipped  # witness: skip
 assert lbfgs_grad is None and any(lbfgs_moved)  # witness: lbfgs-moves-old-weight
 zero_grads = not (zero_grad.any() or decay_grad.any() or zero_grad_plain.any())
 assert (
