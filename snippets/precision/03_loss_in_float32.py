@@ -47,6 +47,7 @@ loss_bf16 = outside_loss.detach().bfloat16()
 spacing = (torch.nextafter(loss_bf16, loss_bf16 + 1) - loss_bf16).item()
 half_spacing = spacing / 2  # the most that rounding to bfloat16 can move a number near the loss
 print(f"bfloat16 numbers near {loss_bf16.item():.6f} are {spacing} apart")
+# Seven losses around one bfloat16 number, all less than half a spacing from it.
 falling = loss_bf16.float() + torch.tensor([0.006, 0.004, 0.002, 0.0, -0.002, -0.004, -0.006])
 print("a float32 loss falling by 0.002 per step:", [f"{v:.4f}" for v in falling.tolist()])
 print("the same losses in bfloat16:", [f"{v:.4f}" for v in falling.bfloat16().tolist()])

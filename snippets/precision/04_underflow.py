@@ -31,24 +31,37 @@ for value, rounded in zip(ends.tolist(), ends_in_bfloat16.tolist(), strict=True)
 for value, rounded in zip(around_half_smallest.tolist(), half_smallest_in_bfloat16, strict=True):
     print(f"float32 {value:.3g} -> bfloat16 {rounded:.3g}")
 
-# Unless the CPU flushes subnormal numbers to zero: then arithmetic gives 0 for them, and so
-# does reading one. The tensors are read (.tolist(), .view) after the mode is off again.
+# A bfloat16 matrix product may treat subnormal inputs as zero. That depends on the CPU's
+# kernels, so it is printed, not asserted. In float32 the same product keeps them.
+tiny_matrix = torch.full((64, 64), 1e-39).bfloat16()  # subnormal in bfloat16 (and float32)
+ones = torch.ones(64, 64)
+bfloat16_product = (tiny_matrix @ ones.bfloat16())[0, 0].item()
+float32_product = (tiny_matrix.float() @ ones)[0, 0].item()
+print(f"1e-39s times 64 x 64 ones: bfloat16 {bfloat16_product:.3g}, float32 {float32_product:.3g}")
+
+# A CPU that flushes subnormal numbers to zero gives 0 for them in arithmetic, and when reading
+# one; float16's subnormals are normal float32 numbers. Tensors made in the mode are read after it.
 subnormals = torch.tensor([1e-39, 1e-38])  # float32, below the smallest normal number
 subnormals_in_bfloat16 = subnormals.bfloat16()  # nonzero, as above
+subnormal_in_float16 = torch.tensor([1e-6]).half()  # below float16's smallest normal, 6.1e-5
 flush_supported = torch.set_flush_denormal(True)  # False where the CPU cannot flush
 try:
     read_while_flushing = subnormals_in_bfloat16.tolist()  # a tensor made before the mode
+    float32_read = subnormals.tolist()
+    float16_read = subnormal_in_float16.tolist()
     flushed_cast = subnormals.bfloat16()
     flushed_product = subnormals_in_bfloat16 * 1
+    float16_product = subnormal_in_float16 * 1
 finally:
     torch.set_flush_denormal(False)  # back to the default
 cast_bits = flushed_cast.view(torch.int16).tolist()  # the stored bits, no float arithmetic
 product_bits = flushed_product.view(torch.int16).tolist()
 x86 = platform.machine().lower() in ("x86_64", "amd64")
 print(f"set_flush_denormal(True) supported: {flush_supported}; then, for 1e-39 and 1e-38:")
-print(f"    bfloat16 values read {read_while_flushing}")
+print(f"    bfloat16 values read {read_while_flushing}, float32 values read {float32_read}")
 print(f"    cast to bfloat16: {flushed_cast.tolist()}, bits {cast_bits}")
 print(f"    bfloat16 value times 1: {flushed_product.tolist()}, bits {product_bits}")
+print(f"    float16 1e-6 read {float16_read[0]:.3g}, times 1: {float16_product.item():.3g}")
 
 # One tiny gradient value, rounded to each dtype.
 tiny = torch.tensor(1e-8)
@@ -101,11 +114,17 @@ assert (
     and ends_in_bfloat16[2].isinf()
     and ends_in_bfloat16[3] == 0
 )  # witness: bf16-loses-ends
-assert half_smallest_in_bfloat16 == [0.0, bfloat16_smallest]  # witness: bf16-zero-below
+assert half_smallest_in_bfloat16 == [0.0, bfloat16_smallest]  # witness: bf16-cast-zero-below
+assert math.isclose(float32_product, 64 * tiny_matrix[0, 0].item())  # witness: float32-product
 assert subnormals_in_bfloat16.count_nonzero() == 2 and subnormals.max() < bfloat16_smallest_normal
 if flush_supported:
-    read_as_zero = read_while_flushing == [0.0, 0.0]
+    read_as_zero = read_while_flushing == float32_read == [0.0, 0.0]
     assert product_bits == [0, 0] and read_as_zero  # witness: flush-denormal-zeroes
+    assert (
+        subnormal_in_float16.float().item() >= single.smallest_normal  # a normal float32
+        and float16_read == subnormal_in_float16.float().tolist() != [0.0]
+        and float16_product.view(torch.int16).equal(subnormal_in_float16.view(torch.int16))
+    )  # witness: flush-keeps-float16
 if flush_supported and x86:  # x86 converts float32 to bfloat16 with integer operations
     assert (
         cast_bits == subnormals_in_bfloat16.view(torch.int16).tolist() and 0 not in cast_bits

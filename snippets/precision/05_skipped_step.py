@@ -119,7 +119,7 @@ default_warnings = [str(warning.message) for warning in caught]
 for warning in default_warnings:
     print("warning:", warning)
 
-# The older names still build the same objects, and warn that they are deprecated.
+# The older names still work: subclasses for device "cuda" that warn that they are deprecated.
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     old_scaler = torch.cuda.amp.GradScaler()
@@ -127,8 +127,10 @@ with warnings.catch_warnings(record=True) as caught:
 deprecated = [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
 for warning in deprecated:
     print("warning:", warning)
-old_still_work = isinstance(old_scaler, torch.amp.GradScaler) and isinstance(
-    old_autocast, torch.amp.autocast
+old_still_work = (
+    type(old_scaler).__bases__ == (torch.amp.GradScaler,)
+    and type(old_autocast).__bases__ == (torch.autocast,)
+    and old_scaler._device == old_autocast.device == "cuda"  # _device: the scaler's device
 )
 
 # float16 rounds a number to inf from its largest value plus half a step up: 65504 + 16.
