@@ -101,23 +101,35 @@ print("registered in the other order, after apply(reset): weights swapped:", res
 
 # That works for this MLP, not for every model. MultiheadAttention initializes in_proj_weight in
 # a private method, which apply(reset) never calls; nn.Transformer redraws its weights with
-# xavier_uniform_ in its constructor, and reset_parameters brings back the layers' own default.
+# xavier_uniform_ in its constructor. After apply(reset) it has a mix: Linear's default in its
+# Linear layers, the Transformer's draw in in_proj_weight, and a random bias in out_proj (a
+# Linear), which MultiheadAttention starts at zero.
 attention = nn.MultiheadAttention(16, 2)
 in_proj_before = attention.in_proj_weight.detach().clone()
 attention.apply(reset)
 in_proj_untouched = torch.equal(attention.in_proj_weight, in_proj_before)
 transformer = nn.Transformer(16, 2, 1, 1, dim_feedforward=32, batch_first=True)
 linear1 = transformer.encoder.layers[0].linear1  # Linear(16, 32): default bound 1/sqrt(16)
+self_attention = transformer.encoder.layers[0].self_attn
 xavier_max = linear1.weight.abs().max().item()  # xavier bound sqrt(6 / (16 + 32)) = 0.35
+xavier_in_proj = self_attention.in_proj_weight.detach().clone()
+out_bias_before = self_attention.out_proj.bias.abs().max().item()
 transformer.apply(reset)
 reset_max = linear1.weight.abs().max().item()
+keeps_xavier_in_proj = torch.equal(self_attention.in_proj_weight, xavier_in_proj)
+out_bias_after = self_attention.out_proj.bias.abs().max().item()
 print("after apply(reset): MultiheadAttention.in_proj_weight untouched:", in_proj_untouched)
 print(f"after apply(reset): Transformer linear1 largest |w| {xavier_max:.2f} -> {reset_max:.2f}")
+print(
+    f"  in_proj_weight kept: {keeps_xavier_in_proj}, "
+    f"out_proj largest |bias| {out_bias_before:.2f} -> {out_bias_after:.2f}"
+)
 
 # apply recurses through children(), which lists a child once per parent even when the parent
-# holds it twice. So fn runs once per distinct parent-child link on the way down: twice for a
-# module held by two different parents, or by a parent that two different modules hold; once for
-# a module one parent holds twice. modules() yields each once. Wrong for fn that scales.
+# holds it twice. So fn runs once per distinct path from the model down to the module: twice for
+# a module held by two different parents, or by a parent that two different modules hold; four
+# times when both happen; once for a module one parent holds twice. modules() yields each once.
+# Wrong for fn that scales.
 
 
 def count_calls(model: nn.Module, target: nn.Module) -> int:
@@ -134,6 +146,9 @@ print(f"shared layer: fn called {shared_calls} times, modules() yields it {share
 block = nn.Sequential(nn.Linear(4, 4))  # one parent for its layer, but used in two places
 nested_calls = count_calls(nn.Sequential(nn.Sequential(block), nn.Sequential(block)), block[0])
 print(f"layer in a block that two parents hold: fn called {nested_calls} times")
+parents_held_twice = nn.Sequential(nn.Sequential(*twice), nn.Sequential(*twice))  # 2 x 2 paths
+paths_calls = count_calls(parents_held_twice, shared)
+print(f"two parents, each held by two modules: fn called {paths_calls} times")
 repeated_calls = count_calls(nn.Sequential(shared, shared), shared)
 repeated_block_calls = count_calls(nn.Sequential(block, block), block[0])
 print(
@@ -179,9 +194,14 @@ assert (
 assert defaults_restored  # witness: reset-restores-defaults
 assert reset_follows_order  # witness: reset-follows-visit-order
 assert in_proj_untouched  # witness: mha-in-proj-not-reset
-assert xavier_max > 0.25 >= reset_max  # witness: transformer-own-scheme
+assert (
+    xavier_max > 0.25 >= reset_max
+    and keeps_xavier_in_proj
+    and out_bias_before == 0 < out_bias_after
+)  # witness: transformer-mixed-scheme
 assert (
     shared_calls == 2 and shared_in_modules == 1 and nested_calls == 2
 )  # witness: shared-module-twice
 assert repeated_calls == 1 and repeated_block_calls == 1  # witness: same-parent-twice-once
+assert paths_calls == 4  # witness: once-per-path
 assert apply_draws_twice and apply_shifts_stream  # witness: shared-random-draws-twice

@@ -105,21 +105,33 @@ print(
     f"unchanged by the step: {new_unchanged}"
 )
 
+
 # The step skips the old weight because its .grad is None. A .grad of zeros, which
-# zero_grad(set_to_none=False) leaves after an earlier step, lets weight decay change it.
-second = nn.Linear(4, 3)
-second_optimizer = torch.optim.SGD(second.parameters(), lr=0.1, weight_decay=0.01)
-second(torch.ones(2, 4)).sum().backward()
-second_optimizer.step()
-second_optimizer.zero_grad(set_to_none=False)
-zeroed_weight = second.weight
-zeroed_values = zeroed_weight.detach().clone()
-second.weight = nn.Parameter(torch.zeros(3, 4))
-second(torch.ones(2, 4)).sum().backward()
-second_optimizer.step()
-zero_grad_kept = bool(torch.all(zeroed_weight.grad == 0))
-decayed = not torch.equal(zeroed_weight, zeroed_values)
-print(f"old weight with a zero grad: changed by the step (weight decay): {decayed}")
+# zero_grad(set_to_none=False) leaves after an earlier step, lets weight decay change it, and
+# momentum too: its buffer still holds the earlier steps.
+def old_weight_moves(**sgd_options: float) -> bool:
+    """Replace a weight after a step and zero_grad(set_to_none=False); does the next step move
+    the old one, whose .grad stays zeros?"""
+    second = nn.Linear(4, 3)
+    second_optimizer = torch.optim.SGD(second.parameters(), lr=0.1, **sgd_options)
+    second(torch.ones(2, 4)).sum().backward()
+    second_optimizer.step()
+    second_optimizer.zero_grad(set_to_none=False)
+    zeroed_weight = second.weight
+    zeroed_values = zeroed_weight.detach().clone()
+    second.weight = nn.Parameter(torch.zeros(3, 4))
+    second(torch.ones(2, 4)).sum().backward()
+    second_optimizer.step()
+    assert torch.all(zeroed_weight.grad == 0)
+    return not torch.equal(zeroed_weight, zeroed_values)
+
+
+decayed = old_weight_moves(weight_decay=0.01)
+pushed_by_momentum = old_weight_moves(momentum=0.9)
+print(
+    f"old weight with a zero grad, changed by the step: weight decay {decayed}, "
+    f"momentum without weight decay {pushed_by_momentum}"
+)
 
 assert (
     message.startswith("RuntimeError: a leaf Variable that requires grad") and refused_unchanged
@@ -145,4 +157,4 @@ assert tracked_after_inplace  # witness: inplace-keeps-object
 assert still_holds_old and not tracked_after_replace  # witness: optimizer-holds-old
 assert old_weight.grad is None and old_unchanged  # witness: old-gets-no-grad
 assert layer.weight.grad is not None and new_unchanged  # witness: new-never-updated
-assert zero_grad_kept and decayed  # witness: zero-grad-still-decays
+assert decayed and pushed_by_momentum  # witness: zero-grad-still-moves

@@ -46,11 +46,38 @@ reinitialize_uses_global_stream = not torch.equal(state_before, torch.get_rng_st
 # Every nn.init function that draws random numbers takes generator=; the constant fills do not.
 drawing = ["uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_"]
 drawing += ["kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_"]
-constant = ["zeros_", "ones_", "constant_"]
+constant = ["zeros_", "ones_", "constant_", "eye_", "dirac_"]
 takes_generator = {
     name: "generator" in inspect.signature(getattr(nn.init, name)).parameters
     for name in drawing + constant
 }
+
+
+def fill_twice(name: str) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """nn.init.<name> from a generator seeded 42, after global seeds 0 and 1; also whether the
+    global stream moved."""
+    filled, global_moved = [], False
+    for global_seed in (0, 1):
+        torch.manual_seed(global_seed)
+        state_before = torch.get_rng_state()
+        options = {"sparsity": 0.5} if name == "sparse_" else {}
+        generator = torch.Generator().manual_seed(42)
+        filled.append(getattr(nn.init, name)(torch.empty(8, 4), generator=generator, **options))
+        global_moved |= not torch.equal(state_before, torch.get_rng_state())
+    return filled[0], filled[1], global_moved
+
+
+# The generator alone decides: the same values whatever the global seed, and the global stream
+# untouched. All but sparse_, which still picks its zero positions from the global stream.
+fills = {name: fill_twice(name) for name in drawing}
+private_only = {name: torch.equal(a, b) and not moved for name, (a, b, moved) in fills.items()}
+print("with generator=, still uses the global stream:", [n for n in drawing if not private_only[n]])
+sparse_a, sparse_b, sparse_moved = fills["sparse_"]
+both_nonzero = (sparse_a != 0) & (sparse_b != 0)
+sparse_values_private = bool(both_nonzero.any()) and torch.equal(
+    sparse_a[both_nonzero], sparse_b[both_nonzero]
+)
+sparse_zeros_global = sparse_moved and not torch.equal(sparse_a == 0, sparse_b == 0)
 print("same weights from the same generator seed:", same)
 print("constructing the layers uses the global stream:", constructor_uses_global_stream)
 print("reinitialize uses the global stream:", reinitialize_uses_global_stream)
@@ -66,7 +93,10 @@ if device.type == "cuda":
     assert "generator" in wrong_device_message  # witness: cpu-generator-cpu-only
 
 assert same  # witness: same-generator-seed
-assert all(takes_generator[name] for name in drawing)  # witness: drawing-takes-generator
+assert all(takes_generator[name] for name in drawing) and all(
+    private_only[name] for name in drawing if name != "sparse_"
+)  # witness: drawing-takes-generator
+assert sparse_values_private and sparse_zeros_global  # witness: sparse-uses-global
 assert not any(takes_generator[name] for name in constant)  # witness: constants-take-none
 assert constructor_uses_global_stream  # witness: constructor-uses-global
 assert not reinitialize_uses_global_stream  # witness: reinitialize-leaves-global

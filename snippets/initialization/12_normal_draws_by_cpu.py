@@ -41,8 +41,10 @@ print(f"kernels: {here['kernels']} here, {rerun['kernels']} in the rerun")
 print("same weights and normal draws, bit for bit:", same_kernels_same_draws)
 print(f"with the {baseline['kernels']} kernels instead:")
 for kind in kinds:
-    differing = sum(a != b for a, b in zip(here[kind], baseline[kind]))
-    print(f"  {kind}: {differing} of {len(here[kind])} numbers differ in their last bits")
+    differences = [abs(a - b) for a, b in zip(here[kind], baseline[kind])]
+    differing = sum(difference > 0 for difference in differences)
+    largest = f"the largest by {max(differences):.1e}"
+    print(f"  {kind}: {differing} of {len(differences)} numbers differ, {largest}")
 
 assert baseline["kernels"] == "DEFAULT"
 assert rerun["kernels"] == here["kernels"]
