@@ -61,6 +61,35 @@ except AssertionError as error:
     shape_message = str(error)
 print(f"AssertionError: {shape_message}")
 
+
+class LayerScaleBlock(nn.Module):
+    """x + gamma * linear(x), gamma starting tiny (LayerScale): real gradients, a millionth."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(features, features)
+        self.gamma = nn.Parameter(torch.full((features,), 1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.gamma * self.linear(x)
+
+
+block = LayerScaleBlock(5).to(device)
+try:
+    check_module(block, input_shape=(4, 5), expected_output_shape=(4, 5))
+    tiny_message = ""
+except AssertionError as error:
+    tiny_message = str(error)
+block_with_low_rtol = check_module(block, (4, 5), (4, 5), grad_rtol=1e-9).trained
+print(f"AssertionError: {tiny_message}; with grad_rtol=1e-9: {block_with_low_rtol}")
+
+try:  # a lazy module, here one whose only lazy tensors are buffers, is refused
+    check_module(nn.LazyBatchNorm1d(affine=False), (4, 5), (4, 5))
+    lazy_message = ""
+except AssertionError as error:
+    lazy_message = str(error)
+print(f"AssertionError: {lazy_message}")
+
 # By hand: the forward pass computes the right numbers, and they depend on the weight...
 x = torch.randn(4, 5).to(device).requires_grad_()
 reference = MyLinear(5, 3).to(device)
@@ -134,3 +163,7 @@ assert w_node_received == [(None,)] and w.grad is None  # witness: custom-backwa
 assert module_error.startswith("RuntimeError: Expected tensor")  # witness: module-errors-pass
 assert own_assert == "expected 3 features"  # witness: module-assert-passes
 assert shape_message == "MyLinear: output shape (4, 4), expected (4, 3)"
+tiny_reported = tiny_message.endswith("no gradient reached ['linear.bias', 'linear.weight']")
+assert tiny_reported and len(block_with_low_rtol) == 3  # witness: tiny-real-gradient
+lazy_refused = lazy_message.endswith("lazy parameters or buffers; call it once first")
+assert lazy_refused  # witness: lazy-refused

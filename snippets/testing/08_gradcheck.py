@@ -102,6 +102,21 @@ helper_message = failure(check_gradients, broken, (4, 5), device=gradcheck_devic
 helper_message = helper_message.removeprefix("AssertionError: ")
 print(helper_message)
 
+
+class TrainOnlyBroken(CustomSiLU):
+    """Uses the broken backward in training mode only, as training-time custom code often does."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        function = ForgotProductRule if self.training else SiLUFunction
+        return function.apply(self.linear(x))
+
+
+# check_gradients checks eval mode by default; the training-mode path needs training=True.
+train_only = TrainOnlyBroken().to(device)
+eval_path = failure(check_gradients, train_only, (4, 5), device=gradcheck_device)
+train_path = failure(check_gradients, train_only, (4, 5), training=True, device=gradcheck_device)
+print(f"TrainOnlyBroken: eval mode {eval_path}; training mode {train_path}")
+
 # gradcheck stops at the first input that mismatches, and numbers only the inputs that require a
 # gradient. With the input left out, its "input 0" is the linear layer's weight, wrong too.
 broken64 = BrokenSiLU().to(gradcheck_device, torch.float64)
@@ -130,5 +145,6 @@ assert correct_layer.startswith("CustomSiLU: gradients match")  # witness: helpe
 assert helper_message.startswith(  # witness: helper-catches
     "BrokenSiLU: wrong gradient for the input (gradcheck: Jacobian mismatch"
 )
+assert eval_path == "passes" and "wrong gradient" in train_path  # witness: eval-mode-default
 weight_flagged = without_input.endswith("with respect to input 0") and names[0] == "linear.weight"
 assert weight_flagged and "weight" not in helper_message  # witness: first-mismatch-only

@@ -45,9 +45,14 @@ report = check_module(fixed, (3, 4), (3, 4), trainable=should_train)
 print("mask as buffer:   ", report.checks[2])
 buffer_names = [name for name, _ in fixed.named_buffers()]
 saved = "mask" in fixed.state_dict()
-moved = fixed.mask.device == fixed.linear.weight.device
 parameter_names = [name for name, _ in fixed.named_parameters()]
 print("buffer saved in state_dict:", saved, " parameters:", parameter_names)
+# A move that any machine can make: to the meta device, which keeps shapes and no data. The buffer
+# moves with the module; a plain tensor attribute, kept for comparison, stays behind.
+fixed.plain_mask = fixed.mask.clone()
+fixed.to("meta")
+moved = fixed.mask.is_meta and not fixed.plain_mask.is_meta
+print("after .to('meta'): buffer on", fixed.mask.device, " plain tensor:", fixed.plain_mask.device)
 
 assert message == "MaskedLinear: a gradient reached ['mask'], expected to stay fixed"
 assert report.trained == should_train and buffer_names == ["mask"]

@@ -5,7 +5,7 @@ Needs module_check.py in the same folder.
 """
 
 import torch
-from module_check import check_module
+from module_check import check_module, default_grad_rtol
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -32,6 +32,17 @@ bias_grad = with_bias[0].bias.grad.abs().max().item()
 weight_grad = with_bias[0].weight.grad.abs().max().item()
 print("output unchanged when the bias grows by 1:", bias_irrelevant)
 print(f"largest gradient entry: bias {bias_grad:.0e}, weight {weight_grad:.1f}")
+
+# In bfloat16 the noise is far larger, above float32's threshold; check 3 uses a float32 copy.
+low = nn.Sequential(nn.Linear(5, 3), nn.BatchNorm1d(3)).to(device, torch.bfloat16)
+(low(x.bfloat16()) * torch.randn(4, 3).to(low[0].weight)).sum().backward()
+low_noise = (low[0].bias.grad.abs().max() / low[0].weight.grad.abs().max()).item()
+try:
+    check_module(low, input_shape=(4, 5), expected_output_shape=(4, 3))
+    low_message = ""
+except AssertionError as error:
+    low_message = str(error)
+print(f"bfloat16: bias noise {low_noise:.0e} of the weight's gradient; {low_message}")
 
 model = nn.Sequential(nn.Linear(5, 3, bias=False), nn.BatchNorm1d(3)).to(device)
 before = {key: value.clone() for key, value in model.state_dict().items()}
@@ -69,6 +80,8 @@ print("eval mode: running statistics used:", uses_running_statistics, " same:", 
 assert message == "Sequential: no gradient reached ['0.bias']"
 assert bias_irrelevant  # witness: bias-irrelevant
 assert bias_grad < 1e-5 * weight_grad  # witness: bias-grad-noise
+low_caught = low_message == message
+assert low_noise > default_grad_rtol(torch.float32) and low_caught  # witness: low-precision-noise
 assert unchanged and still_training  # witness: bn-stats-restored
 assert train_mode_differs  # witness: train-mode-couples
 assert modes_after == [True, True, False]  # witness: frozen-part-stays-frozen

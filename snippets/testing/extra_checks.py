@@ -6,8 +6,9 @@ Save this file beside the scripts or test files that use it, then
     from extra_checks import check_gradients, check_low_precision, check_round_trip
 
 Each function returns a one-line report, or raises AssertionError naming the module and what
-failed; errors raised by torch itself (load_state_dict's missing or unexpected keys, say) pass
-through unchanged. None of them changes the module it is given. Run the file directly
+failed (a failed gradcheck included); other errors raised by torch (load_state_dict's missing or
+unexpected keys, say) pass through unchanged. None of them changes the module it is given, or the
+global random streams. Run the file directly
 (python extra_checks.py) to see all three check a small model.
 """
 
@@ -71,7 +72,7 @@ def check_round_trip(
     fresh_modules = []
     for fresh_seed in (seed + 1, seed + 2):
         with torch.random.fork_rng(devices=[]):  # leave the global CPU random stream as it was
-            torch.manual_seed(fresh_seed)
+            torch.default_generator.manual_seed(fresh_seed)  # torch.manual_seed would seed GPUs too
             fresh = make_module().to(device)
         buffer.seek(0)
         fresh.load_state_dict(torch.load(buffer, map_location=device, weights_only=True))
@@ -129,17 +130,19 @@ def check_gradients(
     *,
     seed: int = 0,
     fast_mode: bool = True,
+    training: bool = False,
     device: torch.device | str | None = None,
 ) -> str:
     """Compare the gradients autograd computes with finite differences (torch.autograd.gradcheck),
-    in float64, with respect to the input and every trainable parameter, in eval mode: a test for
+    in float64, with respect to the input and every trainable parameter, in eval mode, or in
+    training mode with `training=True` (then any randomness, dropout say, must be off): a test for
     custom backward code. `fast_mode` compares random projections of the Jacobians instead of
     every entry. Needs float64, which some accelerators lack: pass device="cpu" there. This covers
     backward code built from PyTorch operations; a backward that calls device kernels of its own
     needs a check on that device too."""
     name = type(module).__name__
     device = _device_of(module, device)
-    module64 = copy.deepcopy(module).to(device, torch.float64).eval()
+    module64 = copy.deepcopy(module).to(device, torch.float64).train(training)
     names = [n for n, p in module64.named_parameters() if p.requires_grad]
     values = [p.detach().clone().requires_grad_() for p in module64.parameters() if p.requires_grad]
     x = _random_input(input_shape, seed).to(device, torch.float64).requires_grad_()
@@ -168,10 +171,23 @@ if __name__ == "__main__":
     def make_model() -> nn.Module:
         return nn.Sequential(nn.Linear(5, 8), nn.LayerNorm(8), nn.GELU(), nn.Linear(8, 3))
 
+    def random_states() -> list[torch.Tensor]:
+        """The global random states of the CPU and of the device."""
+        states = [torch.get_rng_state()]
+        if device.type != "cpu":
+            states.append(torch.get_device_module(device).get_rng_state())
+        return states
+
     torch.manual_seed(0)
     model = make_model().to(device)
+    before = random_states()
     print(check_round_trip(model, make_model, input_shape=(4, 5)))
     print(check_low_precision(model, input_shape=(4, 5)))
     gradients_device = "cpu" if device.type == "mps" else None  # MPS has no float64
     print(check_gradients(model, input_shape=(4, 5), device=gradients_device))
+    states_kept = [torch.equal(a, b) for a, b in zip(random_states(), before)]
+    print("global random states (CPU, device) as they were:", states_kept)
     assert model.training and model[0].weight.grad is None  # witness: left-as-found
+    assert states_kept[0]
+    if device.type != "cpu":
+        assert states_kept[1]  # witness: device-stream-kept

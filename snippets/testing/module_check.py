@@ -7,7 +7,7 @@ Save this file beside the scripts or test files that use it, then
 Run it directly (python module_check.py) to see it check an nn.Linear.
 """
 
-import inspect
+import copy
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +17,13 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 
 INPUT = "the input"  # how messages and reports name the input tensor
+
+
+def default_grad_rtol(dtype: torch.dtype) -> float:
+    """How small, next to the largest gradient entry, a gradient may be and still count as none.
+    A gradient that should be zero comes out as rounding noise, a few eps of the largest one; 64 eps
+    leaves a margin."""
+    return 64 * torch.finfo(dtype).eps
 
 
 @dataclass
@@ -44,7 +51,7 @@ def check_module(
     seed: int = 0,
     atol: float = 1e-5,
     rtol: float = 1e-4,
-    grad_rtol: float = 1e-4,
+    grad_rtol: float | None = None,
     device: torch.device | str | None = None,
 ) -> ModuleReport:
     """Run `module` on a random float batch of `input_shape` and check that
@@ -54,7 +61,9 @@ def check_module(
     3. a scalar loss sends finite gradients, and non-zero ones to exactly the parameters named in
        `trainable` (default: every parameter with requires_grad) and, if `check_input_grad`, to
        the input. A gradient counts as non-zero if its largest entry exceeds `grad_rtol` times the
-       largest gradient entry found anywhere, so that rounding noise does not count;
+       largest gradient entry found anywhere, so that rounding noise does not count. Gradients are
+       computed in float32 at least (on a copy, for a 16-bit module), and `grad_rtol` defaults to
+       default_grad_rtol() of that dtype;
     4. in eval mode, two forward passes give the same output;
     5. in eval mode, each example gives the same output alone as in the batch.
 
@@ -64,9 +73,9 @@ def check_module(
     give a sequence-first module batch_first=True or a wrapper), and return one tensor.
     Raises AssertionError naming the module and the failed check; an error raised by the module's
     own forward pass (integer indices expected, say) comes through as it is. Whether it returns or
-    raises, every submodule's training flag, every parameter and buffer (persistent or not), every
-    .grad attribute and the global random states of the CPU and of the input's device are as they
-    were before the call.
+    raises, every submodule's training flag, the values of the parameters and buffers that existed
+    before the call (persistent or not), every .grad attribute and the global random states of the
+    CPU and of the input's device are as they were; other attributes that forward sets are not.
     """
     name = type(module).__name__
 
@@ -76,8 +85,8 @@ def check_module(
 
     params = dict(module.named_parameters())
     require(
-        not any(is_lazy(p) for p in params.values()),
-        "has uninitialized lazy parameters; call it once first",
+        not any(is_lazy(t) for t in itertools.chain(params.values(), module.buffers())),
+        "has uninitialized lazy parameters or buffers; call it once first",
     )
     expected = (
         {n for n, p in params.items() if p.requires_grad} if trainable is None else set(trainable)
@@ -134,17 +143,28 @@ def check_module(
 
             # 3: gradients. Weighting the output with random numbers makes every element count;
             #    output.sum() gives zero gradients to a layer whose outputs always sum to zero.
+            #    In a 16-bit dtype a gradient that should be zero is rounding noise as large as 1e-3
+            #    of the largest one, too close to small real ones: use a float32 copy instead.
+            grad_dtype = torch.promote_types(dtype, torch.float32)
+            graded, graded_x = module, x
+            if grad_dtype != dtype:
+                graded = copy.deepcopy(module).to(grad_dtype)
+                graded_x = x.detach().to(grad_dtype).requires_grad_(check_input_grad)
+                output = graded(graded_x)
             weights = torch.randn(report.output_shape, generator=generator).to(output)
             (output * weights).sum().backward()
             grads = {
-                n: p.grad for n, p in params.items() if p.grad is not None and p.grad.numel() > 0
+                n: p.grad
+                for n, p in graded.named_parameters()
+                if p.grad is not None and p.grad.numel() > 0
             }
-            if check_input_grad and x.grad is not None:
-                grads[INPUT] = x.grad
+            if check_input_grad and graded_x.grad is not None:
+                grads[INPUT] = graded_x.grad
             infinite = sorted(n for n, g in grads.items() if not torch.isfinite(g).all())
             require(not infinite, f"NaN or infinite gradient in {infinite}")
             largest = {n: float(g.abs().max()) for n, g in grads.items()}
-            threshold = grad_rtol * max(largest.values(), default=0.0)
+            rtol = default_grad_rtol(grad_dtype) if grad_rtol is None else grad_rtol
+            threshold = rtol * max(largest.values(), default=0.0)
             reached = {n for n, value in largest.items() if value > threshold}
             trained = reached - {INPUT}
             require(not expected - trained, f"no gradient reached {sorted(expected - trained)}")
@@ -201,8 +221,8 @@ if __name__ == "__main__":
     print(report)
     checks_passed = len(report.checks)
     trained = ", ".join(report.trained)
-    grad_rtol_default = inspect.signature(check_module).parameters["grad_rtol"].default
-    print("default grad_rtol:", grad_rtol_default)
+    grad_rtol_default = f"{default_grad_rtol(torch.float32):.1e}"
+    print("default grad_rtol in float32:", grad_rtol_default)
 
     # A module whose training-mode forward pass changes state: batch norm updates its running
     # statistics, dropout draws from the global random stream of the device.
@@ -226,7 +246,7 @@ if __name__ == "__main__":
     print("running mean and random states unchanged by check_module:", check_left_all)
     print("one plain training-mode call leaves them (mean, RNG states):", plain_call_left)
 
-    assert checks_passed == 5 and trained == "bias, weight" and grad_rtol_default == 1e-4
+    assert checks_passed == 5 and trained == "bias, weight" and grad_rtol_default == "7.6e-06"
     assert layer.training and layer.weight.grad is None  # left as it was found
     assert check_left_all and not all(plain_call_left[1:])  # witness: rng-restored
     assert check_left_all and not plain_call_left[0]  # witness: buffers-restored
