@@ -43,6 +43,10 @@ constructor_uses_global_stream = not torch.equal(state_before, torch.get_rng_sta
 state_before = torch.get_rng_state()
 reinitialize(model, seed=42)
 reinitialize_uses_global_stream = not torch.equal(state_before, torch.get_rng_state())
+print("same weights from the same generator seed:", same)
+print("constructing the layers uses the global stream:", constructor_uses_global_stream)
+print("reinitialize uses the global stream:", reinitialize_uses_global_stream)
+
 # Every nn.init function that draws random numbers takes generator=; the constant fills do not.
 drawing = ["uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_"]
 drawing += ["kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_"]
@@ -78,9 +82,6 @@ sparse_values_private = bool(both_nonzero.any()) and torch.equal(
     sparse_a[both_nonzero], sparse_b[both_nonzero]
 )
 sparse_zeros_global = sparse_moved and not torch.equal(sparse_a == 0, sparse_b == 0)
-print("same weights from the same generator seed:", same)
-print("constructing the layers uses the global stream:", constructor_uses_global_stream)
-print("reinitialize uses the global stream:", reinitialize_uses_global_stream)
 
 # A CPU generator cannot fill a tensor on a GPU.
 if device.type == "cuda":
