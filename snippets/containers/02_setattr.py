@@ -113,21 +113,28 @@ explicit_buffer_names = [name for name, _ in named.named_buffers()]
 
 # The explicit forms refuse an empty name, a dotted name and a name the module already has.
 # setattr checks a parameter's name the same way, but takes any name for a module.
-refused = 0
+checked, refused = nn.Module(), 0
 for name in ("", "a.b", "type"):
     for register, value in [
-        (named.register_parameter, nn.Parameter(torch.ones(1))),
-        (named.register_module, nn.Linear(3, 1)),
-        (named.register_buffer, torch.zeros(1)),
-        (lambda n, v: setattr(named, n, v), nn.Parameter(torch.ones(1))),  # setattr itself
+        (checked.register_parameter, nn.Parameter(torch.ones(1))),
+        (checked.register_module, nn.Linear(3, 1)),
+        (checked.register_buffer, torch.zeros(1)),
+        (lambda n, v: setattr(checked, n, v), nn.Parameter(torch.ones(1))),  # setattr itself
     ]:
         try:
             register(name, value)
         except KeyError:
             refused += 1
-setattr(named, "a.b", nn.Linear(3, 1))  # no error: a dotted name, not checked for a module
-dotted_keys = [key for key in named.state_dict() if key.startswith("a.b.")]
-print(f"refused names: {refused} of 12; after setattr(named, 'a.b', ...): {dotted_keys}")
+setattr(checked, "a.b", nn.Linear(3, 1))  # no error: a dotted name, not checked for a module
+dotted_keys = list(checked.state_dict())
+print(f"refused names: {refused} of 12; after setattr(checked, 'a.b', ...): {dotted_keys}")
+twin = nn.Module()  # an identical model: it reads "a.b.weight" as a child a holding a child b
+setattr(twin, "a.b", nn.Linear(3, 1))
+try:
+    twin.load_state_dict(checked.state_dict())
+except RuntimeError as error:
+    dotted_load_message = str(error)
+    print(f"{type(error).__name__}:", " ".join(dotted_load_message.split()))
 
 # .to(dtype), .double() and .half() skip integer and bool tensors, and differ on complex ones.
 # Module.type(dtype) converts every parameter and buffer. None of them reaches a plain tensor.
@@ -135,7 +142,7 @@ conversions = {
     "to": lambda module: module.to(torch.float64),
     "double": nn.Module.double,
     "half": nn.Module.half,
-    "type": lambda module: module.type(torch.float64),
+    "type": lambda module: module.type(torch.float64),  # no warning: "to" has used it up
 }
 kinds = ("steps", "flag", "index", "scale", "mean", "z", "plain")
 print("dtypes after each conversion, then the warnings it raised")
@@ -157,6 +164,15 @@ for how, convert in conversions.items():
     converted[how] = [str(getattr(holder, kind).dtype).removeprefix("torch.") for kind in kinds]
     warned[how] = [warning.category.__name__ for warning in caught]
     print(f"{how:>7}" + "".join(f"{dtype:>10}" for dtype in converted[how]), *warned[how])
+# The complex-to-real warning comes once per process: a second .to() drops the imaginary part
+# without a word.
+again = nn.Module()
+again.register_buffer("z", torch.full((), 1 + 2j))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    again.to(torch.float64)
+warned_again = [warning.category.__name__ for warning in caught]
+print("a second .to(torch.float64):", again.z.item(), "warnings", warned_again)
 
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
@@ -187,8 +203,11 @@ complex_dtypes = [converted[how][5] for how in ("to", "double", "half")]
 complex_warned = [warned[how] for how in ("to", "double", "half")]
 assert complex_dtypes == ["float64", "complex64", "complex64"]  # witness: complex-differs
 assert complex_warned == [["UserWarning"], [], []]  # witness: complex-to-real-warns
+assert again.z.item() == 1.0 and not warned_again  # witness: complex-warns-once
 all_registered = converted["type"][:6] == ["float64"] * 6
 assert all_registered and converted["type"][6] == "float32"  # witness: type-converts-all
 assert all(converted[how][6] == "float32" for how in conversions)
 assert refused == 12  # witness: names-checked
 assert dotted_keys == ["a.b.weight", "a.b.bias"]  # witness: setattr-module-unchecked
+dotted_unexpected = 'Unexpected key(s) in state_dict: "a.b.weight"' in dotted_load_message
+assert dotted_unexpected  # witness: dotted-load-fails

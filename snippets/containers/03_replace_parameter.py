@@ -1,5 +1,6 @@
 """Replacing a Parameter object cuts it off from an earlier optimizer; copying into it does not."""
 
+import inspect
 import warnings
 
 import torch
@@ -73,17 +74,25 @@ control.step()
 zero_grad_stepped = zero_grad_weight in control.state
 print("a weight whose .grad is zeros: stepped:", zero_grad_stepped)
 
-# Every optimizer in torch.optim leaves a tensor whose .grad is None as it was. SparseAdam takes
-# sparse gradients only; L-BFGS needs a closure and comes below.
-none_grad_kept = {}
-for name in torch.optim.__all__:
-    if name[0].islower() or name in ("Optimizer", "SparseAdam", "LBFGS"):
-        continue
+
+def keeps_none_grad(name: str) -> bool:
+    """Does a step of torch.optim.<name> leave a tensor whose .grad is None as it was?"""
     used, unused = (nn.Parameter(torch.ones(2, 2, device=device)) for _ in range(2))
-    (used**2).sum().backward()  # unused is left out of the loss: its .grad stays None
-    getattr(torch.optim, name)([used, unused]).step()
+    # The loss is (used**2).sum(), read through an embedding lookup of both rows: with
+    # sparse=True the gradient is sparse, the only kind SparseAdam takes.
+    rows = torch.arange(2, device=device)
+    nn.functional.embedding(rows, used, sparse=name == "SparseAdam").square().sum().backward()
+    optimizer_class = getattr(torch.optim, name)
+    # With weight decay, an optimizer that took the missing .grad for zeros would move unused.
+    has_decay = "weight_decay" in inspect.signature(optimizer_class).parameters
+    optimizer_class([used, unused], **({"weight_decay": 0.1} if has_decay else {})).step()
     changed = [not torch.equal(p.detach(), torch.ones_like(p)) for p in (used, unused)]
-    none_grad_kept[name] = unused.grad is None and changed == [True, False]
+    return unused.grad is None and changed == [True, False]
+
+
+# Every optimizer in torch.optim but L-BFGS, which needs a closure and comes below.
+names = [n for n in torch.optim.__all__ if n[0].isupper() and n not in ("Optimizer", "LBFGS")]
+none_grad_kept = {name: keeps_none_grad(name) for name in names}
 kept_by = ", ".join(name for name, kept in none_grad_kept.items() if kept)
 print("a tensor whose .grad is None stays as it was under:", kept_by)
 
@@ -134,13 +143,7 @@ try:
     layer = nn.Linear(2, 1).to(device)
     weight_object = layer.weight
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
-    pending = layer(x).sum()  # a graph built before the load, not yet run backward
     layer.load_state_dict(checkpoint, assign=True)
-    pending_message = ""
-    try:
-        pending.backward()
-    except RuntimeError as error:
-        pending_message = str(error)
     swap_same_object = layer.weight is weight_object
     swap_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
     swap_loaded = torch.equal(layer.weight.detach(), loaded)
@@ -149,6 +152,19 @@ try:
     optimizer.step()
     swap_trained = not torch.equal(layer.weight.detach(), loaded)
     checkpoint_trained = torch.equal(checkpoint["weight"], layer.weight.detach())
+    # Every load swaps under the flag, assign=True or not: it drops the gradients already
+    # computed, and a graph built before the load can no longer run backward.
+    plain = nn.Linear(2, 1).to(device)
+    pending = plain(x).sum()  # a graph built before the load, not yet run backward
+    plain(x).sum().backward()  # gradients computed before the load
+    grad_before = plain.weight.grad is not None
+    plain.load_state_dict(nn.Linear(2, 1).to(device).state_dict())  # no assign=True
+    grad_dropped = grad_before and plain.weight.grad is None
+    pending_message = ""
+    try:
+        pending.backward()
+    except RuntimeError as error:
+        pending_message = str(error)
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_before)
 print(
@@ -164,7 +180,8 @@ print(
     swap_trained,
 )
 print("  the checkpoint's weight was moved by that step too:", checkpoint_trained and swap_trained)
-print("  backward through a graph built before the load:", pending_message.split(" this")[0])
+print("  a load without assign=True: .grad dropped:", grad_dropped, end=", ")
+print("backward through a graph built before it:", pending_message.split(" this")[0])
 
 assert replaced["holds_old"] and not replaced["tracked"]  # witness: optimizer-holds-old
 assert replaced["old_grad"] is None  # witness: old-gets-no-grad
@@ -175,7 +192,7 @@ assert replaced["new_grad"] is not None and replaced_after == 0.5  # witness: ne
 bias_trained = replaced["bias_grad"] is not None and replaced["bias_changed"]
 assert replaced["bias_held"] and bias_trained  # witness: bias-trains
 assert not caught  # witness: no-warning
-assert len(none_grad_kept) >= 10 and all(none_grad_kept.values())  # witness: none-grad-kept
+assert len(none_grad_kept) >= 11 and all(none_grad_kept.values())  # witness: none-grad-kept
 assert lbfgs_kept  # witness: lbfgs-kept
 assert copied["tracked"] and copied["holds_old"]  # witness: copy-keeps-object
 assert initialized["tracked"] and initialized["holds_old"]  # witness: init-keeps-object
@@ -186,3 +203,4 @@ swap_kept = swap_same_object and swap_loaded and swap_no_copy and swap_tracked
 assert swap_kept and swap_trained  # witness: swap-keeps-objects
 assert swap_no_copy and swap_trained and checkpoint_trained  # witness: checkpoint-shares-storage
 assert "poisoned by swap_tensors" in pending_message  # witness: swap-poisons-graph
+assert grad_dropped  # witness: swap-drops-grad

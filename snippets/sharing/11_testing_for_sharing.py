@@ -38,6 +38,13 @@ out_weight, embed_weight = half_tied.out.weight, half_tied.embed.weight
 identity_says, data_says = out_weight is embed_weight, same_tensor(out_weight, embed_weight)
 print(f"half-tied pair: `is` says {identity_says}, same_tensor() says {data_says}")
 
+# A view can start at the same address as its base: the address alone does not make a tie.
+weight = half_tied.out.weight.detach()
+row_zero = weight[0]
+row_zero_same_address = row_zero.data_ptr() == weight.data_ptr()
+row_zero_tensor = same_tensor(weight, row_zero)
+print(f"weight[0]: same data_ptr() {row_zero_same_address}, same_tensor() {row_zero_tensor}")
+
 # Two separate parameters cut from one flat buffer: one storage, no element in common.
 flat = torch.zeros(2, 8)
 first, second = nn.Parameter(flat[0]), nn.Parameter(flat[1])
@@ -59,6 +66,7 @@ guarded = same_tensor(*empty) or same_tensor(*on_meta)
 print(f"separate tensors: {separate}, same storage: {look_shared}, same_tensor(): {guarded}")
 
 assert not identity_says and data_says  # witness: is-misses-half-tie
+assert row_zero_same_address and not row_zero_tensor  # witness: layout-needed
 assert flat_storage and second_unchanged and not flat_tensor  # witness: flat-buffer
 assert separate and addresses == [0, 0, 0, 0] and look_shared  # witness: address-zero
 assert data_says and not flat_tensor and not guarded  # witness: guarded-test
