@@ -57,6 +57,13 @@ except RuntimeError as error:
 after_error = settings()
 print("after the error left the block, (mode, warn_only):", after_error)
 
+# Why the message names a 2-D kernel: the autograd graph of the output lists the steps it took.
+node, steps = unpool(values.detach().requires_grad_(), positions).grad_fn, []
+while node.next_functions:  # walk back from the output to the input
+    steps.insert(0, type(node).__name__)
+    node = node.next_functions[0][0]
+print("MaxUnpool1d's steps:", steps)
+
 with deterministic_mode():
     # 2. warn_only=True turns the error into a warning, for code you cannot change yet.
     with deterministic_mode(warn_only=True), warnings.catch_warnings(record=True) as caught:
@@ -100,6 +107,7 @@ print("on the CPU, the mode off gives the same bits, five runs out of five:", cp
 
 assert benchmark_default is False  # witness: benchmark-off-by-default
 assert "does not have a deterministic implementation" in refusal  # witness: refuses
+assert steps[:2] == ["UnsqueezeBackward0", "MaxUnpool2DBackward0"]  # witness: unpool-runs-2d
 assert warned and unpooled.flatten().tolist() == [0.0, 5.0, 7.0, 0.0]  # witness: warn-only
 assert floats_are_nan and ints_are_max  # witness: empty-filled
 assert fill_default is True and not unfilled_are_nan  # witness: fill-switch

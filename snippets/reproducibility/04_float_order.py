@@ -1,4 +1,9 @@
 """Why bitwise reproducibility stops at the machine: floating-point addition depends on order."""
+# guide: timeout=30
+
+import os
+import subprocess
+import sys
 
 import torch
 
@@ -36,12 +41,30 @@ for row in rows[1:]:  # block by block: 1024 running totals, one row added at a 
 row_by_row = add_halves(running)
 in_kernel = x.sum()  # PyTorch's reduction kernel picks its own blocks
 reference = x.double().sum()
-kernels = torch.backends.cpu.get_cpu_capability()  # the CPU kernels PyTorch picked at start-up
 threads = torch.get_num_threads()  # how many threads the kernel may split the sum between
 print(f"pairs, then pairs of pairs: {in_pairs.item():.6f}")
 print(f"row by row, then in pairs:  {row_by_row.item():.6f}")
-print(f"x.sum():                    {in_kernel.item():.6f} ({kernels} kernels, threads: {threads})")
+print(f"x.sum():                    {in_kernel.item():.6f} (threads: {threads})")
 print(f"in float64:                 {reference.item():.6f}")
+
+# The same x summed in a new process that uses PyTorch's baseline kernels instead.
+kernels = torch.backends.cpu.get_cpu_capability()  # the CPU kernels PyTorch picked at start-up
+child = (
+    f"import sys, torch; torch.set_num_threads({threads}); "
+    "x = torch.frombuffer(bytearray(sys.stdin.buffer.read()), dtype=torch.float32); "
+    "print(torch.backends.cpu.get_cpu_capability(), x.sum().item().hex())"
+)
+environment = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
+done = subprocess.run(
+    [sys.executable, "-c", child], input=x.numpy().tobytes(), env=environment, capture_output=True
+)
+baseline_kernels, baseline_hex = done.stdout.decode().split()
+baseline_sum = float.fromhex(baseline_hex)
+same_sum = baseline_kernels == "DEFAULT" and baseline_sum == in_kernel.item()
+print(
+    f"x.sum() with {baseline_kernels} kernels: {baseline_sum:.6f}, "
+    f"bitwise the sum with the {kernels} kernels: {same_sum}"
+)
 
 # The thread count sets blocks too. With two threads, each thread sums one half of x.
 half = x.numel() // 2
@@ -71,6 +94,7 @@ assert big_first == 0.0 and one_last == 1.0  # witness: order-matters
 assert not torch.equal(in_pairs, row_by_row)  # witness: blocks-change-digits
 assert torch.equal(two_threads, halves)  # witness: threads-split-sum
 assert torch.equal(redrawn, x)  # witness: draws-ignore-threads
+assert same_sum  # witness: sum-ignores-kernels
 assert on_grid and exact_shift  # witness: draws-exact
 assert all(
     torch.allclose(total.double(), reference, atol=1e-2)

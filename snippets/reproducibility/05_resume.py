@@ -1,5 +1,6 @@
 """Train 8 steps in one go, or 5 steps + checkpoint + fresh objects + 3 steps: same parameters."""
 
+import contextlib
 import io
 import math
 import random
@@ -231,23 +232,34 @@ print(
     wide_state["step"].dtype,
 )
 
+# A state tensor that already has the parameter's device and dtype is taken as it is, not copied.
+narrow = network()
+narrow_optimizer = torch.optim.AdamW(narrow.parameters(), lr=0.02)
+narrow_optimizer.load_state_dict(cpu_checkpoint["optimizer"])
+narrow_exp_avg = narrow_optimizer.state[narrow[0].weight]["exp_avg"]
+state_shared = narrow_exp_avg is cpu_checkpoint["optimizer"]["state"][0]["exp_avg"]
+print("float32 copy: exp_avg is the checkpoint's own tensor:", state_shared)
+
 
 def loaded_state(**settings) -> dict:
     """AdamW's state for a CPU parameter, saved and loaded for a parameter on the meta device."""
     saved = nn.Parameter(torch.ones(3))
     saving = torch.optim.AdamW([saved], **settings)
     saved.grad = torch.ones(3)
-    saving.step()
+    with contextlib.suppress(AssertionError):  # capturable on the CPU: state made, step refused
+        saving.step()
     target = nn.Parameter(torch.empty(3, device="meta"))  # a device with no memory, on any machine
     loading = torch.optim.AdamW([target])
     loading.load_state_dict(saving.state_dict())
     return {key: value.device.type for key, value in loading.state[target].items()}
 
 
-# The state follows the parameter to its device; the step count does only if saved by a fused one.
+# The state follows the parameter to its device; the step count only if fused or capturable.
 default_devices, fused_devices = loaded_state(), loaded_state(fused=True)
+capturable_devices = loaded_state(capturable=True)
 print("AdamW's state, loaded for a meta parameter:", default_devices)
 print("the same, saved by a fused AdamW:          ", fused_devices)
+print("the same, saved by a capturable AdamW:     ", capturable_devices)
 
 # A capturable AdamW steps only on devices that can capture a step in a graph: not the CPU.
 capturable_param = nn.Parameter(torch.ones(3))
@@ -259,7 +271,7 @@ except AssertionError as error:  # the optimizer checks the devices with an asse
     capturable_refusal = str(error)
 print("a capturable AdamW's step on the CPU:", capturable_refusal)
 capturable_needs = "supported devices" in capturable_refusal and all(
-    f"'{name}'" in capturable_refusal for name in ("cuda", "xpu", "hpu", "xla")
+    f"'{name}'" in capturable_refusal for name in ("cuda", "xpu", "hpu", "xla", "privateuseone")
 )
 
 # assign=True puts the checkpoint's own tensors into the model instead: here, CPU tensors.
@@ -314,5 +326,7 @@ assert (  # witness: state-follows-parameter
     and fused_devices["step"] == "meta"
 )
 assert capturable_needs  # witness: capturable-devices
+assert capturable_devices["step"] == "meta"  # witness: capturable-like-fused
+assert state_shared  # witness: state-not-copied
 assert rng_states_on_cpu  # witness: rng-states-cpu
 assert numpy_state_is_plain  # witness: loads-weights-only
