@@ -1,6 +1,7 @@
 """Deterministic mode: deterministic kernels where they exist, an error where they do not."""
 
 import contextlib
+import os
 import warnings
 
 import torch
@@ -100,6 +101,14 @@ with deterministic_mode():
     bitwise_equal = torch.equal(first, second)
     print(f"index_add_ twice on {device.type} gives bitwise equal results:", bitwise_equal)
 
+    # A matrix product (cuBLAS on CUDA) with CUBLAS_WORKSPACE_CONFIG unset; old releases refused.
+    workspace_config = os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+    ones = torch.ones(2, 2, device=device)
+    product_ran = torch.equal((ones @ ones).cpu(), torch.full((2, 2), 2.0))
+    if workspace_config is not None:
+        os.environ["CUBLAS_WORKSPACE_CONFIG"] = workspace_config
+    print(f"matrix product on {device.type}, no CUBLAS_WORKSPACE_CONFIG:", product_ran)
+
 # With the mode off, the CPU kernel gives the same bits as in the mode, run after run.
 cpu_default = [torch.zeros(10).index_add_(0, index, source) for run in range(5)]
 cpu_kernel_unchanged = all(torch.equal(result, cpu_in_mode) for result in cpu_default)
@@ -114,6 +123,7 @@ assert fill_default is True and not unfilled_are_nan  # witness: fill-switch
 assert cpu_kernel_unchanged  # witness: cpu-index-add-repeatable
 if device.type == "cuda":
     assert bitwise_equal  # witness: index-add-repeats
+    assert product_ran  # witness: cublas-no-config
 assert after_error == at_start  # witness: restored-after-error
 assert after_inner == (True, False)  # witness: restores-previous
 assert settings() == at_start and torch.backends.cudnn.benchmark is benchmark_default

@@ -47,7 +47,8 @@ print(f"row by row, then in pairs:  {row_by_row.item():.6f}")
 print(f"x.sum():                    {in_kernel.item():.6f} (threads: {threads})")
 print(f"in float64:                 {reference.item():.6f}")
 
-# The same x summed in a new process that uses PyTorch's baseline kernels instead.
+# The same x summed in a new process that uses PyTorch's baseline kernels instead. It takes a new
+# process because PyTorch picks its CPU kernels once per process, and this one has used them.
 kernels = torch.backends.cpu.get_cpu_capability()  # the CPU kernels PyTorch picked at start-up
 child = (
     f"import sys, torch; torch.set_num_threads({threads}); "

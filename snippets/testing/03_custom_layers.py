@@ -3,6 +3,8 @@
 Needs module_check.py in the same folder.
 """
 
+import copy
+
 import torch
 from module_check import check_module
 from torch import nn
@@ -81,7 +83,33 @@ try:
 except AssertionError as error:
     tiny_message = str(error)
 block_with_low_rtol = check_module(block, (4, 5), (4, 5), grad_rtol=1e-9).trained
-print(f"AssertionError: {tiny_message}; with grad_rtol=1e-9: {block_with_low_rtol}")
+print(f"AssertionError: {tiny_message}")
+print("with grad_rtol=1e-9, gradients reach:", block_with_low_rtol)
+
+
+class KeepsOutput(nn.Module):
+    """A linear layer that keeps its last output for inspection, as attention layers often do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.last = self.linear(x)
+        return self.last
+
+
+# In bfloat16, check 3 runs on float32 values through functional_call, with no copy of the module:
+# after one forward pass, `last` belongs to a graph, and copy.deepcopy refuses such a tensor.
+keeps = KeepsOutput().to(device, torch.bfloat16)
+keeps(torch.randn(4, 5).to(device, torch.bfloat16))
+try:
+    copy.deepcopy(keeps)
+    copy_refused = False
+except RuntimeError:
+    copy_refused = True
+keeps_trained = check_module(keeps, (4, 5), (4, 3)).trained
+print("bfloat16 KeepsOutput: deepcopy refused:", copy_refused, " gradients reach:", keeps_trained)
 
 try:  # a lazy module, here one whose only lazy tensors are buffers, is refused
     check_module(nn.LazyBatchNorm1d(affine=False), (4, 5), (4, 5))
@@ -167,3 +195,4 @@ tiny_reported = tiny_message.endswith("no gradient reached ['linear.bias', 'line
 assert tiny_reported and len(block_with_low_rtol) == 3  # witness: tiny-real-gradient
 lazy_refused = lazy_message.endswith("lazy parameters or buffers; call it once first")
 assert lazy_refused  # witness: lazy-refused
+assert copy_refused and keeps_trained == ["linear.bias", "linear.weight"]  # witness: no-copy-needed

@@ -8,7 +8,7 @@ Save this file beside the scripts or test files that use it, then
 Each function returns a one-line report, or raises AssertionError naming the module and what
 failed (a failed gradcheck included); other errors raised by torch (load_state_dict's missing or
 unexpected keys, say) pass through unchanged. None of them changes the module it is given, or the
-global random streams. Run the file directly
+global random streams of the CPU and of the module's device. Run the file directly
 (python extra_checks.py) to see all three check a small model.
 """
 
@@ -62,17 +62,26 @@ def check_round_trip(
 ) -> str:
     """Save `module.state_dict()` to memory, load it into fresh `make_module()` instances, and
     check that they give the same output as `module` in eval mode. Two fresh instances are built,
-    under the seeds seed + 1 and seed + 2: `module` can have drawn the same numbers as one of them
-    (if it was built right after torch.manual_seed(seed + 1), say), but not as both, so a random
-    tensor that the state_dict leaves out shows up as a difference."""
+    under the seeds seed + 1 and seed + 2, given to the CPU's generator and, for a module on an
+    accelerator, to that device's (make_module may build there, as the current device): `module`
+    can have drawn the same numbers as one of them (if it was built right after
+    torch.manual_seed(seed + 1), say), but not as both, so a random tensor that the state_dict
+    leaves out shows up as a difference."""
     name = type(module).__name__
     device = _device_of(module, device)
     buffer = io.BytesIO()
     torch.save(module.state_dict(), buffer)
     fresh_modules = []
+    accelerators = [device] if device.type != "cpu" else []
     for fresh_seed in (seed + 1, seed + 2):
-        with torch.random.fork_rng(devices=[]):  # leave the global CPU random stream as it was
-            torch.default_generator.manual_seed(fresh_seed)  # torch.manual_seed would seed GPUs too
+        # Seed the CPU's stream and the device's, and put both back afterwards: torch.manual_seed
+        # would seed every GPU and leave them seeded. device_index makes the module's device the
+        # current one, which manual_seed seeds; on the CPU (index None) it does nothing.
+        forked = torch.random.fork_rng(devices=accelerators, device_type=device.type)
+        with forked, torch.accelerator.device_index(device.index):
+            torch.default_generator.manual_seed(fresh_seed)
+            if accelerators:
+                torch.get_device_module(device).manual_seed(fresh_seed)
             fresh = make_module().to(device)
         buffer.seek(0)
         fresh.load_state_dict(torch.load(buffer, map_location=device, weights_only=True))
@@ -169,7 +178,8 @@ if __name__ == "__main__":
     device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
     def make_model() -> nn.Module:
-        return nn.Sequential(nn.Linear(5, 8), nn.LayerNorm(8), nn.GELU(), nn.Linear(8, 3))
+        with device:  # built on the device, which its initial weights are drawn from
+            return nn.Sequential(nn.Linear(5, 8), nn.LayerNorm(8), nn.GELU(), nn.Linear(8, 3))
 
     def random_states() -> list[torch.Tensor]:
         """The global random states of the CPU and of the device."""
@@ -179,7 +189,7 @@ if __name__ == "__main__":
         return states
 
     torch.manual_seed(0)
-    model = make_model().to(device)
+    model = make_model()
     before = random_states()
     print(check_round_trip(model, make_model, input_shape=(4, 5)))
     print(check_low_precision(model, input_shape=(4, 5)))
