@@ -40,6 +40,8 @@ try:
 except RuntimeError as error:
     numpy_message = str(error)
     print("numpy():", numpy_message)
+forced = weight.numpy(force=True)  # force=True detaches first
+print("numpy(force=True):", forced.shape, " while recording:", torch.is_grad_enabled())
 try:
     weight.add_(0.0)
 except RuntimeError as error:
@@ -51,6 +53,15 @@ frozen = nn.Parameter(torch.ones(2), requires_grad=False)
 frozen.add_(1.0)
 frozen_changed = torch.is_grad_enabled() and torch.equal(frozen, torch.full((2,), 2.0))
 print("frozen parameter, in place: leaf =", frozen.is_leaf, " changed =", frozen_changed)
+# The call is allowed, but a backward pass that saved the old value fails later.
+x_in = torch.ones(2, requires_grad=True)
+product = (x_in * frozen).sum()  # saves frozen: d(product)/d(x_in) = frozen
+frozen.add_(1.0)
+try:
+    product.backward()
+except RuntimeError as error:
+    frozen_backward_message = str(error)
+    print("backward after changing the saved frozen parameter:", frozen_backward_message[:52])
 # A view of the parameter, such as the row weight[0], is refused too.
 row = weight[0]
 try:
@@ -112,7 +123,10 @@ print("in-place calls made by nn.init.zeros_ (name, on the parameter, grad on):"
 def grad_after_edit(read_with: str | None) -> float | str:
     w = nn.Parameter(torch.tensor([2.0]))
     loss = (w * w).sum()  # backward needs the value of w: d(w*w)/dw = 2w = 4
-    if read_with is not None:
+    if read_with == "detach().numpy()":
+        array = w.detach().numpy()
+        array *= 10  # a NumPy operation on the same memory: w is now 20
+    elif read_with is not None:
         view = w.data if read_with == ".data" else w.detach()
         view.mul_(10)  # w is now 20
     try:
@@ -125,9 +139,16 @@ def grad_after_edit(read_with: str | None) -> float | str:
 true_grad = grad_after_edit(None)
 detach_edit = grad_after_edit("detach()")
 data_grad = grad_after_edit(".data")
+numpy_grad = grad_after_edit("detach().numpy()")
 print("no edit, the right gradient:", true_grad)
 print("edited through detach():    ", detach_edit)
 print("edited through .data:       ", data_grad)
+print("edited through NumPy:       ", numpy_grad)
+# Autograd notices in-place changes by a version counter that only PyTorch operations advance.
+tracked = nn.Parameter(torch.zeros(1))
+tracked_version, array = tracked._version, tracked.detach().numpy()
+array += 1  # changes the parameter, but not its version counter
+numpy_write_unseen = tracked.item() == 1.0 and tracked._version == tracked_version
 
 # An integer tensor cannot require grad, so an integer parameter must say requires_grad=False.
 try:
@@ -169,9 +190,11 @@ assert (  # witness: three-ways-same-tensor
 assert missing_message.startswith("AttributeError") and "weight" in missing_message
 assert "ReLU" in missing_message and "has no attribute" in missing_message  # witness: relu-message
 assert numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses
+assert torch.is_grad_enabled() and forced.shape == (8, 4)  # witness: numpy-force
 assert computed_numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses-computed
 assert weight.is_leaf and weight.requires_grad and leaf_refused  # witness: in-place-needs-no-grad
 assert frozen.is_leaf and not frozen.requires_grad and frozen_changed  # witness: frozen-in-place
+assert "one of the variables needed" in frozen_backward_message  # witness: saved-value-fails-later
 assert not row.is_leaf and row._base is weight and view_refused  # witness: view-in-place-refused
 assert (  # witness: non-leaf-in-place-allowed
     computed.requires_grad and not computed.is_leaf and computed._base is None and computed_changed
@@ -185,5 +208,6 @@ assert recorder.calls == [("zero_", True, False)]  # witness: init-uses-no-grad
 assert not values.requires_grad and values.data_ptr() == model[2].bias.data_ptr()  # witness: detach
 assert "one of the variables needed" in detach_edit  # witness: detach-noticed
 assert (true_grad, data_grad) == (4.0, 40.0)  # witness: data-silent
+assert numpy_grad == 40.0 and numpy_write_unseen  # witness: numpy-write-unnoticed
 assert integer_message.startswith("Only Tensors of floating point")  # witness: integer-no-grad
 assert not integer_parameter.requires_grad

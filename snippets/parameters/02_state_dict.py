@@ -35,9 +35,11 @@ print(
 )
 
 # By default the entries are detached tensors on the live memory, not copies.
+live = {**dict(model.named_parameters()), **dict(model.named_buffers())}
+all_detached_on_live_memory = all(
+    state[key].data_ptr() == live[key].data_ptr() and not state[key].requires_grad for key in state
+)
 entry = state["head.bias"]
-shares_memory = entry.data_ptr() == model.head.bias.data_ptr()
-entry_requires_grad = entry.requires_grad
 entry_is_parameter = isinstance(entry, nn.Parameter)
 keep_vars_gives_parameter = model.state_dict(keep_vars=True)["head.bias"] is model.head.bias
 cloned = {key: value.clone() for key, value in state.items()}  # real copies
@@ -53,14 +55,8 @@ entry_follows_model = torch.equal(entry, model.head.bias)  # ... and the earlier
 copies_kept_old_values = torch.equal(cloned["head.bias"], deep_copied["head.bias"]) and not (
     torch.equal(cloned["head.bias"], model.head.bias)
 )
-print(
-    "same memory:",
-    shares_memory,
-    " requires_grad:",
-    entry_requires_grad,
-    " follows an optimizer step:",
-    entry_follows_model,
-)
+print("every entry detached, on the live memory:", all_detached_on_live_memory)
+print("head.bias entry follows an optimizer step:", entry_follows_model)
 print("clone() and deepcopy kept the old values:", copies_kept_old_values)
 
 # .float() on a model that is float32 already changes nothing: same memory, entries follow.
@@ -100,12 +96,23 @@ meta_new_object = layer.bias is not layer_bias
 print("after .to('meta'): the parameter on meta, the earlier entry still on the CPU:", left_behind)
 print("after .to('meta'): a new Parameter object:", meta_new_object)
 
+# load_state_dict copies values into the live memory; with assign=True it puts in new tensors.
+loaded = nn.Linear(2, 2)
+loaded_entry = loaded.state_dict()["bias"]
+loaded.load_state_dict(nn.Linear(2, 2).state_dict())
+follows_after_load = torch.equal(loaded_entry, loaded.bias)
+loaded.load_state_dict(nn.Linear(2, 2).state_dict(), assign=True)
+assign_left_behind = loaded.bias.data_ptr() != loaded_entry.data_ptr()
+assign_left_behind = assign_left_behind and not torch.equal(loaded_entry, loaded.bias)
+print("the earlier entry follows: load_state_dict", follows_after_load, end=",  ")
+print("with assign=True", not assign_left_behind)
+
 first_key = next(iter(state))
 assert first_key == "backbone.0.weight"
 assert list(state)[-2:] == ["head.weight", "head.bias"]
 assert (key_count, parameter_tensor_count, buffer_count) == (11, 8, 3)
 assert buffers == "backbone.1.running_mean, backbone.1.running_var, backbone.1.num_batches_tracked"
-assert shares_memory and not entry_requires_grad  # witness: detached-same-memory
+assert all_detached_on_live_memory  # witness: detached-same-memory
 assert not entry_is_parameter and keep_vars_gives_parameter  # witness: keep-vars-parameters
 assert bias_moved and entry_follows_model  # witness: follows-optimizer-step
 assert copies_kept_old_values  # witness: copies-keep-values
@@ -115,6 +122,7 @@ assert not follows_after_double and entry.dtype == torch.float32  # witness: sto
 assert counter_kept_memory and counter_follows  # witness: integer-buffer-follows
 assert left_behind  # witness: move-leaves-entries-behind
 assert meta_new_object  # witness: meta-replaces-object
+assert follows_after_load and assign_left_behind  # witness: assign-leaves-entries-behind
 if torch.cuda.is_available():
     cuda_layer = nn.Linear(2, 2)
     cuda_bias, cuda_entry = cuda_layer.bias, cuda_layer.state_dict()["bias"]

@@ -1,5 +1,7 @@
 """Freeze a pretrained backbone, train only the head, and count what is trainable."""
 
+import math
+
 import torch
 from torch import nn
 
@@ -60,11 +62,31 @@ def train_step() -> list[str]:
     return [key for key in before if not torch.equal(before[key], after[key])]
 
 
-# The frozen part comes first, so autograd records no graph for it at all. (Looked at in eval
-# mode, so that this extra forward pass leaves BatchNorm's statistics alone.)
-backbone_output_tracked = model.backbone.eval()(X).requires_grad
-model.backbone.train()
+def saved_for_backward() -> list[tuple[int, ...]]:
+    """Shapes of the tensors autograd keeps for the backward pass of one forward pass."""
+    shapes = []
+    with torch.autograd.graph.saved_tensors_hooks(
+        lambda t: shapes.append(tuple(t.shape)) or t, lambda t: t
+    ):
+        model(X)
+    return shapes
+
+
+# The frozen part comes first, so autograd records no graph for it at all, and keeps only the
+# head's input for the backward pass. (Looked at in eval mode, so that these extra forward passes
+# leave BatchNorm's statistics alone.)
+model.eval()
+backbone_output_tracked = model.backbone(X).requires_grad
+saved_frozen = saved_for_backward()
+model.backbone.requires_grad_(True)
+saved_trainable = saved_for_backward()
+model.backbone.requires_grad_(False)
+model.train()
 print("the backbone's output requires grad:", backbone_output_tracked)
+saved_numbers = sum(math.prod(shape) for shape in saved_frozen)
+trainable_saved_numbers = sum(math.prod(shape) for shape in saved_trainable)
+print("numbers saved for backward:", saved_numbers, saved_frozen, end=";  ")
+print("with a trainable backbone:", trainable_saved_numbers)
 
 head_before = model.head.weight.detach().clone()
 changed_in_train_mode = train_step()
@@ -94,6 +116,7 @@ first_changed = changed_in_train_mode[0]
 assert (all_parameters, trainable, frozen) == (155, 27, 128)
 assert backbone_frozen and deep_frozen  # witness: frozen-at-any-depth
 assert not backbone_output_tracked  # witness: no-graph-for-backbone
+assert saved_frozen == [(16, 8)] and saved_numbers < trainable_saved_numbers  # witness: saves-less
 assert trainable == head_weights + head_biases and (head_weights, head_biases) == (24, 3)
 assert optimizer_tensors == 2
 assert accepted_tensors == len(list(model.parameters())) == 8  # witness: all-accepted
