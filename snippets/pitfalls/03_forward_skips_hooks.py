@@ -1,6 +1,8 @@
 """Calling module.forward(x) skips what module(x) does around forward: that module's hooks (forward,
 backward and global ones), and the compiled code that module.compile() set up."""
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -9,8 +11,7 @@ layer = nn.Linear(3, 2)
 layer.register_forward_pre_hook(lambda module, inputs: calls.append("pre-hook"))
 layer.register_forward_hook(lambda module, inputs, output: calls.append("hook"))
 layer.register_full_backward_hook(lambda module, grad_in, grad_out: calls.append("backward hook"))
-# The input requires grad so that the backward hook gets an input gradient (without one, the
-# hook still fires, with None for it, and PyTorch warns).
+# The input requires grad, so the backward hook gets an input gradient (see below for a plain x).
 x = torch.randn(4, 3, requires_grad=True)
 
 output = layer(x)  # runs the forward pre-hooks, forward, the forward hooks
@@ -34,6 +35,21 @@ print("layer.forward(x) added:", calls[len(calls_by_call) :])
 next_to_x = input_node.next_functions[0][0].variable is x
 print("both nodes of the backward hooks:", hook_node, " the second leads to x:", next_to_x)
 x = x.detach()
+
+# With an input that does not require grad (plain data) there is no input-side node: the hook runs
+# at the output-side node, before the layer's own backward, with None for the input's gradient.
+plain_calls, plain_layer = [], nn.Linear(3, 2)
+plain_layer.register_full_backward_hook(lambda module, grad_in, _: plain_calls.append(grad_in))
+plain_output = plain_layer(x)
+plain_layer_node = plain_output.grad_fn.next_functions[0][0]
+plain_layer_node.register_prehook(lambda grad_outputs: plain_calls.append("layer's backward"))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    plain_output.sum().backward()
+plain_nodes = [node.name() for node, _ in plain_layer_node.next_functions if node]
+print("plain x, then backward():", plain_calls)
+print("  nodes after the layer's backward:", plain_nodes)
+print("warning:", str(caught[0].message).split(" since")[0])
 
 # Hooks registered for every module are run by __call__ too, and skipped by forward().
 global_calls = []
@@ -144,6 +160,10 @@ reached = [f"reached {name}" for name in nodes]
 call_order = calls_by_call == ["pre-hook", "hook", *reached, "backward hook"]
 hook_nodes = hook_node == "BackwardHookFunctionBackward" and next_to_x
 assert call_order and hook_nodes  # witness: call-runs-hooks
+no_input_node = hook_node not in plain_nodes and plain_calls == [(None,), "layer's backward"]
+assert no_input_node and str(caught[0].message).startswith(  # witness: plain-input-one-node
+    "Full backward hook is firing when gradients are computed with respect to module outputs"
+)
 assert hook_calls == 1 and all_calls == len(calls_by_call)  # witness: forward-skips-hooks
 assert global_by_forward == 0 and global_calls == ["Linear"]  # witness: forward-skips-global-hooks
 assert (runs_after_call, runs_after_forward) == (1, 1)  # witness: forward-skips-compiled

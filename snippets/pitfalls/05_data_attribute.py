@@ -13,7 +13,14 @@ class DataLinear(nn.Module):
         self.bias = nn.Parameter(torch.randn(units))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(x @ self.weight.data + self.bias.data)  # the fix: drop both `.data`
+        return torch.relu(x @ self.weight.data + self.bias.data)
+
+
+class FixedLinear(DataLinear):
+    """The fix: the parameters themselves, without `.data`."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x @ self.weight + self.bias)
 
 
 torch.manual_seed(0)
@@ -31,6 +38,10 @@ model(x).sum().backward()
 weight_grad_is_none = model[1].weight.grad is None
 print("in a model: first layer gets a gradient:", model[0].weight.grad is not None)
 print("            DataLinear.weight.grad is None:", weight_grad_is_none)
+fixed = nn.Sequential(nn.Linear(5, 5), FixedLinear(5, 3))
+fixed(x).sum().backward()
+fixed_gets_grad = fixed[1].weight.grad is not None and fixed[1].bias.grad is not None
+print("with FixedLinear instead, its weight and bias get gradients:", fixed_gets_grad)
 
 # Alone again, but with an input that requires grad (to compute input gradients): no error either.
 inputs = x.clone().requires_grad_()
@@ -70,6 +81,7 @@ print(f"RuntimeError: {message.split(': [')[0]} [...]")
 
 assert alone_message.startswith("element 0 of tensors does not require grad")  # witness: alone
 assert weight_grad_is_none and model[0].weight.grad is not None  # witness: never-reached
+assert fixed_gets_grad  # witness: fix-gets-grad
 assert input_only  # witness: input-grad-hides
 assert same_storage  # witness: same-storage
 assert data_edit_unseen and not data_grad_correct and uses_edited_values  # witness: silent-edit

@@ -11,6 +11,12 @@ try:
 except RuntimeError as error:
     message = str(error)
 print(f"RuntimeError: {message}")
+try:
+    layer.weight[0] = 0.5  # an indexed edit changes a view of the weight: refused the same way
+    view_message = ""
+except RuntimeError as error:
+    view_message = str(error)
+print(f"RuntimeError: {view_message}")
 
 try:
     layer.weight = torch.full((2, 3), 0.5)  # another mistake: a plain tensor is not a Parameter
@@ -51,6 +57,9 @@ print(f"plain tensor with requires_grad=True: RuntimeError: {plain_message}")
 assert leaf  # witness: leaf
 assert message.startswith(  # witness: inplace-refused
     "a leaf Variable that requires grad is being used in an in-place operation"
+)
+assert view_message.startswith(  # witness: view-refused
+    "a view of a leaf Variable that requires grad is being used in an in-place operation"
 )
 assert assign_message.startswith("cannot assign")  # witness: assign-refused
 assert still_parameter and filled  # witness: no-grad-fix

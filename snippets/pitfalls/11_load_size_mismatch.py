@@ -27,6 +27,19 @@ print(f"RuntimeError: {first_line}\n    {mismatch_line}")
 print("strict=False raises too:", strict_false_raises)
 print("first layer loaded all the same (strict=True, strict=False):", partly_loaded)
 
+# The error comes only at the end: a mismatch in the first layer does not stop the copying.
+wider = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))  # takes 5 inputs, not 4
+wider_mismatches = []
+try:
+    wider.load_state_dict(checkpoint)
+except RuntimeError as error:
+    wider_mismatches = [line.strip().split(":")[0] for line in str(error).splitlines()[1:]]
+after_mismatch = [torch.equal(wider.state_dict()[k], checkpoint[k]) for k in ("0.bias", "2.weight")]
+print(wider_mismatches, " 0.bias, 2.weight loaded all the same:", after_mismatch)
+matching = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))  # the fix: same configuration
+matching_result = matching.load_state_dict(checkpoint)
+print("the saved configuration:", matching_result)
+
 # Missing keys pass silently with strict=False; the returned value says what was skipped.
 deeper = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3), nn.ReLU(), nn.Linear(3, 3))
 result = deeper.load_state_dict(checkpoint, strict=False)
@@ -47,6 +60,10 @@ assert mismatch_line.startswith("size mismatch for 2.weight")
 both_mismatches = mismatches == ["size mismatch for 2.weight", "size mismatch for 2.bias"]
 assert strict_false_raises and both_mismatches  # witness: strict-false-raises
 assert partly_loaded == [True, True]  # witness: partly-loaded
+raises_at_end = wider_mismatches == ["size mismatch for 0.weight"] and all(after_mismatch)
+assert raises_at_end  # witness: raises-at-end
+loaded = torch.equal(matching[2].weight, checkpoint["2.weight"])
+assert loaded and not matching_result.missing_keys  # witness: same-configuration-loads
 assert missing == "4.weight, 4.bias" and result.unexpected_keys == []  # witness: missing-reported
 assert lazy_head_shape == (3, 8) and not lazy_result.missing_keys  # witness: lazy-takes-any-shape
 wrong_size = head_outputs == 3 and lazy[2].out_features == 2

@@ -38,6 +38,18 @@ finally:
     torch.__future__.set_overwrite_module_params_on_conversion(overwrite_before)
 flag_new_object = flagged.weight is not flagged_weight and flagged.weight.dtype == torch.float64
 print("with the overwrite flag, .to(torch.float64) builds a new weight object:", flag_new_object)
+
+# The swap flag does the opposite: every conversion, meta included, keeps the Parameter objects.
+swapped = nn.Linear(3, 2)
+swapped_weight = swapped.weight
+swap_before = torch.__future__.get_swap_module_params_on_conversion()
+torch.__future__.set_swap_module_params_on_conversion(True)
+try:
+    swapped.to("meta")
+finally:
+    torch.__future__.set_swap_module_params_on_conversion(swap_before)
+swap_keeps_object = swapped.weight is swapped_weight and swapped.weight.device.type == "meta"
+print("with the swap flag, .to('meta') keeps the weight object:", swap_keeps_object)
 returns_itself = [float64_returns_itself, meta_returns_itself, flag_returns_itself]
 print("Module.to returned the module itself each time:", returns_itself)
 
@@ -61,11 +73,14 @@ x_device = x.device.type
 on_model_device = x.device == model.weight.device
 print(f"model on {model.weight.device.type}, x on {x_device}: same device? {on_model_device}")
 same_when_nothing_changes = x.to("cpu") is x
+# "cpu:0" differs from x.device, which has no index, so to("cpu:0") returns a copy
+index_copies = x.to("cpu:0") is not x and x.device != torch.device("cpu:0")
 copy_requested = x.to("cpu", copy=True)  # copy=True always returns a new tensor
 copy_is_new = copy_requested is not x and copy_requested.data_ptr() != x.data_ptr()
 print(
     "x.to('cpu') is x:", same_when_nothing_changes, " x.to('cpu', copy=True) is x:", not copy_is_new
 )
+print("x.to('cpu:0') is x:", x.to("cpu:0") is x, " x.device:", x.device)
 
 x = x.to(device)  # the fix: keep what to() returns
 output_shape = tuple(model(x).shape)
@@ -76,9 +91,11 @@ assert returns_itself == [True, True, True]  # witness: module-to-returns-self
 assert same_weight_object and converted_float64  # witness: module-to
 assert meta_new_object and optimizer_holds_old  # witness: meta-new-parameter
 assert flag_new_object  # witness: overwrite-new-parameter
+assert swap_keeps_object  # witness: swap-keeps-parameter
 assert new_tensor and dtype_after_unassigned_to == "torch.float32"  # witness: tensor-to-new
 assert meta_devices == ("meta", "cpu")  # witness: unassigned-meta
 assert same_when_nothing_changes  # witness: same-when-nothing-changes
+assert index_copies  # witness: device-must-be-equal
 assert copy_is_new  # witness: copy-true-new
 if device.type == "cuda":
     assert (x_device, model.weight.device.type) == ("cpu", "cuda")  # witness: unassigned-device
