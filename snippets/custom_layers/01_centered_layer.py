@@ -26,8 +26,10 @@ layer_parameters = sum(p.numel() for p in layer.parameters())
 layer_state_entries = len(layer.state_dict())
 model_parameters = sum(p.numel() for p in model.parameters())
 print(f"output shape {tuple(Y.shape)}, largest |row mean| below 1e-5: {largest_row_mean < 1e-5}")
-print(f"CenteredLayer: {layer_parameters} parameters, {layer_state_entries} state_dict entries")
-print(f"whole model: {model_parameters} parameters, all from the Linear layer")
+print(
+    f"CenteredLayer: {layer_parameters} parameter values, {layer_state_entries} state_dict entries"
+)
+print(f"whole model: {model_parameters} parameter values, all from the Linear layer")
 
 no_init = "__init__" not in vars(CenteredLayer)  # nn.Module's __init__ serves
 assert no_init and small.tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]  # witness: centers-without-init

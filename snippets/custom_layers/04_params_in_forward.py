@@ -28,7 +28,7 @@ try:
 except ValueError as error:
     empty_message = str(error)
     print(
-        f"before any call: {parameters_before_call} parameters; "
+        f"before any call: {parameters_before_call} parameter tensors; "
         f"{type(error).__name__}: {empty_message}"
     )
 
@@ -78,6 +78,14 @@ print(
 )
 print(f"its forward pre-hooks before its first call: {pre_hooks_before}, after: {pre_hooks_after}")
 
+# Drawn with torch.randn, as here, the weight's entries have variance 1, so each output, a sum of
+# one product per input, has a variance about equal to the number of inputs.
+variance_per_input = {}
+for inputs in (100, 400):
+    outputs = ForgetfulLinear(64)(torch.randn(256, inputs))
+    variance_per_input[inputs] = round(outputs.var().item() / inputs, 2)
+print("output variance / number of inputs, for 100 and 400 inputs:", variance_per_input)
+
 assert parameters_before_call == 0 and "empty parameter list" in empty_message  # witness: no-params
 assert not same_answer_twice and new_weight_each_call  # witness: new-weight-each-call
 assert not optimizer_sees_current_weight  # witness: optimizer-holds-stale
@@ -85,3 +93,4 @@ assert tracked_no_grad and tracked_unchanged  # witness: stale-never-updated
 assert placeholders  # witness: lazy-placeholders
 assert pre_hooks_before == ["_infer_parameters"] and not pre_hooks_after  # witness: lazy-pre-hook
 assert materialized_in_place and lazy_shape == (3, 5) and lazy_same_answer  # witness: lazy-kept
+assert all(0.9 < v < 1.1 for v in variance_per_input.values())  # witness: randn-variance-grows

@@ -49,17 +49,18 @@ def saved_input(node: torch.autograd.graph.Node) -> torch.Tensor:
 
 raw_records = []
 handle = model[1].register_forward_hook(lambda module, args, output: raw_records.append(output))
-x_eval = torch.randn(16, 4).to(device)
-model(x_eval)  # no backward, as in an evaluation loop without torch.no_grad()
-linear_backward = raw_records[0].grad_fn.next_functions[0][0]  # the first Linear's node
-holds_input = torch.equal(saved_input(linear_backward), x_eval)
-model(x).sum().backward()  # a backward pass through the second record's graph
+eval_batches = [torch.randn(16, 4).to(device) for _ in range(2)]
+for batch in eval_batches:
+    model(batch)  # no backward, as in an evaluation loop without torch.no_grad()
+linear_nodes = [record.grad_fn.next_functions[0][0] for record in raw_records]  # first Linear's
+holds_input = all(map(torch.equal, map(saved_input, linear_nodes), eval_batches))  # one each
+model(x).sum().backward()  # a backward pass through the third record's graph
 try:
-    saved_input(raw_records[1].grad_fn.next_functions[0][0])
+    saved_input(raw_records[2].grad_fn.next_functions[0][0])
 except RuntimeError as error:
     freed_message = str(error)
 handle.remove()
-print(f"undetached record from a pass without backward holds its input batch: {holds_input}")
+print(f"each undetached record from a pass without backward holds its batch: {holds_input}")
 print("after backward:", freed_message.split(" (")[0])
 
 # detach() makes no copy: the stored tensor shares the output's memory, so a module that works in
@@ -90,8 +91,10 @@ def clamp_output(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.
 
 with torch.no_grad():
     plain = model(x)
+    repr_before = repr(model)
     handle = model[2].register_forward_hook(clamp_output)
     clamped = model(x)
+    repr_unchanged = repr(model) == repr_before  # print(model) does not show the hook
     handle.remove()
     restored = model(x)
 largest_plain = plain.abs().max().item()
@@ -99,6 +102,7 @@ largest_clamped = clamped.abs().max().item()
 hook_removed_cleanly = torch.equal(plain, restored)
 print(f"largest |output|: {largest_plain:.2f} without the hook, {largest_clamped:.2f} with it")
 print("after removal, outputs as before:", hook_removed_cleanly)
+print("print(model) the same with the hook as without:", repr_unchanged)
 
 
 def zero_input(module: nn.Module, args: tuple) -> torch.Tensor:
@@ -176,6 +180,7 @@ assert "already been freed" in freed_message  # witness: backward-frees-saved
 assert shares_memory and detached_rewritten and clone_has_negatives  # witness: detach-shares-memory
 assert largest_plain > 0.1 and abs(largest_clamped - 0.1) < 1e-6  # witness: hook-replaces-output
 assert hook_removed_cleanly  # witness: removed-cleanly
+assert repr_unchanged  # witness: hook-not-in-repr
 assert pre_hook_replaced_input  # witness: pre-hook-replaces-input
 assert tuple_replaced_inputs  # witness: pre-hook-tuple
 assert pair_replaced_input and "new_kwargs" in lone_value_message  # witness: kwargs-pre-hook-pair

@@ -80,34 +80,63 @@ read_back_clamped = torch.allclose(
 )
 print(f"after assigning {assigned}: weight {read_back}")
 
+
 # Only the first parametrization of a tensor stores what right_inverse returns. A second one,
 # stacked on top, leaves the stored tensor as it is and applies its forward to the weight so far.
+# Its right_inverse still runs once, but only to check the shape and dtype of what it returns.
+class CountingNonNegative(NonNegative):
+    calls = 0
+
+    def right_inverse(self, W: torch.Tensor) -> torch.Tensor:
+        CountingNonNegative.calls += 1
+        return super().right_inverse(W)
+
+
 torch.manual_seed(0)
 stacked = nn.Linear(4, 1).to(device)
 parametrize.register_parametrization(stacked, "weight", NonNegative())
 stored_before = stacked.parametrizations.weight.original.detach().clone()
 weight_before = stacked.weight.detach().clone()
-parametrize.register_parametrization(stacked, "weight", NonNegative())
+parametrize.register_parametrization(stacked, "weight", CountingNonNegative())
 stored_kept = torch.equal(stacked.parametrizations.weight.original, stored_before)
 forward_stacked = torch.allclose(stacked.weight, F.softplus(weight_before))
 print(
     f"second NonNegative: stored tensor unchanged {stored_kept}, "
-    f"weight = softplus(previous weight) {forward_stacked}"
+    f"weight = softplus(previous weight) {forward_stacked}, "
+    f"its right_inverse ran {CountingNonNegative.calls} time"
 )
+
+# exp would also keep weights positive, but its gradient is the weight itself; softplus's is
+# sigmoid(X), which never exceeds 1.
+t = torch.linspace(-20, 20, 81, requires_grad=True)
+exp_grad_is_weight = torch.equal(torch.autograd.grad(t.exp().sum(), t)[0], t.exp())
+softplus_grad_max = torch.autograd.grad(F.softplus(t).sum(), t)[0].max().item()
 
 # Softplus is positive in exact arithmetic, but its value, about e^X for very negative X, rounds
 # to 0 once it is below the smallest positive number of the dtype: X below about log of that.
+# The probes run on the CPU, which keeps subnormals by default; MPS flushes float32 ones to zero.
 limits, gives_zero, margin = {}, {}, 2
+
+
+def positive_then_zero(limit: int, dtype: torch.dtype) -> bool:
+    """softplus > 0 at limit + margin and == 0 at limit - margin, 32 of each for vector kernels."""
+    values = F.softplus(torch.tensor([limit + margin, limit - margin], dtype=dtype).repeat(32))
+    print(f"{dtype}: softplus({limit + margin}) = {values[0].item():.3g}, ", end="")
+    print(f"softplus({limit - margin}) = {values[1].item()}")
+    return bool((values[0::2] > 0).all() and (values[1::2] == 0).all())
+
+
 for dtype in (torch.float32, torch.float16):
     info = torch.finfo(dtype)
-    limit = round(math.log(info.smallest_normal * info.eps))  # smallest subnormal, 2^-149 or 2^-24
-    probes = torch.tensor([limit + margin, limit - margin]).repeat(32).to(device, dtype)
-    values = F.softplus(probes).view(32, 2)
-    limits[dtype] = limit
-    gives_zero[dtype] = bool((values[:, 0] > 0).all() and (values[:, 1] == 0).all())
-    above, below = values[0].tolist()
-    print(f"{dtype}: softplus({limit + margin}) = {above:.3g}", end=", ")
-    print(f"softplus({limit - margin}) = {below}")
+    limits[dtype] = round(math.log(info.smallest_normal * info.eps))  # 2^-149 or 2^-24
+    gives_zero[dtype] = positive_then_zero(limits[dtype], dtype)
+# With float32 subnormals flushed to zero, zero starts near log of the smallest normal number.
+flush_limit = round(math.log(torch.finfo(torch.float32).smallest_normal))
+if torch.set_flush_denormal(True):  # False on a CPU that cannot flush them
+    print("flushing subnormals: ", end="")
+    flushed_gives_zero = positive_then_zero(flush_limit, torch.float32)
+    torch.set_flush_denormal(False)
+    assert flushed_gives_zero  # witness: flushed-underflows-earlier
 float32_limit, float16_limit = limits[torch.float32], limits[torch.float16]
 
 assert smallest_free < -1  # witness: free-goes-negative
@@ -117,5 +146,7 @@ assert assign_works  # witness: assign-works
 assert read_back_clamped and small_is_softplus_output  # witness: read-back-clamped
 assert read_back_small == smallest_start and read_back_negative == -assigned_negative
 assert stored_kept and forward_stacked  # witness: stacked-keeps-stored
+assert CountingNonNegative.calls == 1  # witness: stacked-right-inverse-checks
+assert exp_grad_is_weight and softplus_grad_max <= 1  # witness: gradient-sizes
 assert abs(stored - (-0.4328)) < 1e-4  # witness: stored-inverse
 assert gives_zero[torch.float32] and gives_zero[torch.float16]  # witness: softplus-underflows
