@@ -99,8 +99,9 @@ print("after .to('meta'): a new Parameter object:", meta_new_object)
 # load_state_dict copies values into the live memory; with assign=True it puts in new tensors.
 loaded = nn.Linear(2, 2)
 loaded_entry = loaded.state_dict()["bias"]
-loaded.load_state_dict(nn.Linear(2, 2).state_dict())
-follows_after_load = torch.equal(loaded_entry, loaded.bias)
+checkpoint = {"weight": torch.zeros(2, 2), "bias": torch.full((2,), 7.0)}
+loaded.load_state_dict(checkpoint)
+follows_after_load = torch.equal(loaded_entry, checkpoint["bias"])  # the new values, in place
 loaded.load_state_dict(nn.Linear(2, 2).state_dict(), assign=True)
 assign_left_behind = loaded.bias.data_ptr() != loaded_entry.data_ptr()
 assign_left_behind = assign_left_behind and not torch.equal(loaded_entry, loaded.bias)

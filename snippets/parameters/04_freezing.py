@@ -65,9 +65,12 @@ def train_step() -> list[str]:
 def saved_for_backward() -> list[tuple[int, ...]]:
     """Shapes of the tensors autograd keeps for the backward pass of one forward pass."""
     shapes = []
-    with torch.autograd.graph.saved_tensors_hooks(
-        lambda t: shapes.append(tuple(t.shape)) or t, lambda t: t
-    ):
+
+    def note_shape(t: torch.Tensor) -> torch.Tensor:
+        shapes.append(tuple(t.shape))
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(note_shape, lambda t: t):
         model(X)
     return shapes
 
@@ -86,7 +89,7 @@ print("the backbone's output requires grad:", backbone_output_tracked)
 saved_numbers = sum(math.prod(shape) for shape in saved_frozen)
 trainable_saved_numbers = sum(math.prod(shape) for shape in saved_trainable)
 print("numbers saved for backward:", saved_numbers, saved_frozen, end=";  ")
-print("with a trainable backbone:", trainable_saved_numbers)
+print("with a trainable backbone (its parameters included):", trainable_saved_numbers)
 
 head_before = model.head.weight.detach().clone()
 changed_in_train_mode = train_step()

@@ -103,11 +103,14 @@ with deterministic_mode():
 
     # A matrix product (cuBLAS on CUDA) with CUBLAS_WORKSPACE_CONFIG unset; old releases refused.
     workspace_config = os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
-    ones = torch.ones(2, 2, device=device)
-    product_ran = torch.equal((ones @ ones).cpu(), torch.full((2, 2), 2.0))
-    if workspace_config is not None:
-        os.environ["CUBLAS_WORKSPACE_CONFIG"] = workspace_config
-    print(f"matrix product on {device.type}, no CUBLAS_WORKSPACE_CONFIG:", product_ran)
+    try:
+        ones = torch.ones(2, 2, device=device)
+        product_ran = torch.equal((ones @ ones).cpu(), torch.full((2, 2), 2.0))
+    finally:
+        if workspace_config is not None:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = workspace_config
+    if device.type == "cuda":  # cuBLAS runs on CUDA only
+        print("cuBLAS matrix product, no CUBLAS_WORKSPACE_CONFIG:", product_ran)
 
 # With the mode off, the CPU kernel gives the same bits as in the mode, run after run.
 cpu_default = [torch.zeros(10).index_add_(0, index, source) for run in range(5)]

@@ -111,6 +111,25 @@ except RuntimeError:
 keeps_trained = check_module(keeps, (4, 5), (4, 3)).trained
 print("bfloat16 KeepsOutput: deepcopy refused:", copy_refused, " gradients reach:", keeps_trained)
 
+
+class ScaledBack(nn.Module):
+    """Finite output, but its backward pass multiplies by 9e4: past float16's largest, 65504."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.s = nn.Parameter(torch.ones(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.s / 300 / 300 * 300 * 300
+
+
+try:  # its own float16 backward overflows, though the float32 one would not
+    check_module(ScaledBack().to(device, torch.float16), (4, 3), (4, 3))
+    overflow_message = ""
+except AssertionError as error:
+    overflow_message = str(error)
+print(f"float16 ScaledBack: AssertionError: {overflow_message}")
+
 try:  # a lazy module, here one whose only lazy tensors are buffers, is refused
     check_module(nn.LazyBatchNorm1d(affine=False), (4, 5), (4, 5))
     lazy_message = ""
@@ -196,3 +215,5 @@ assert tiny_reported and len(block_with_low_rtol) == 3  # witness: tiny-real-gra
 lazy_refused = lazy_message.endswith("lazy parameters or buffers; call it once first")
 assert lazy_refused  # witness: lazy-refused
 assert copy_refused and keeps_trained == ["linear.bias", "linear.weight"]  # witness: no-copy-needed
+overflow_caught = overflow_message.endswith("infinite torch.float16 gradient in ['s', 'the input']")
+assert overflow_caught  # witness: own-backward-checked

@@ -63,8 +63,8 @@ def check_module(
        the input. A gradient counts as non-zero if its largest entry exceeds `grad_rtol` times the
        largest gradient entry found anywhere, so that rounding noise does not count. Gradients are
        computed in float32 at least (for a 16-bit module, on float32 copies of its parameters and
-       buffers, run through the module by functional_call), and `grad_rtol` defaults to
-       default_grad_rtol() of that dtype;
+       buffers, run through the module by functional_call, after a 16-bit backward pass whose
+       gradients must be finite), and `grad_rtol` defaults to default_grad_rtol() of that dtype;
     4. in eval mode, two forward passes give the same output;
     5. in eval mode, each example gives the same output alone as in the batch.
 
@@ -150,7 +150,13 @@ def check_module(
             #    place of its own tensors; it neither copies the module nor changes it.
             grad_dtype = torch.promote_types(dtype, torch.float32)
             graded, graded_x = params, x
-            if grad_dtype != dtype:
+            if grad_dtype != dtype:  # its own 16-bit backward must stay finite all the same
+                weights16 = torch.randn(output.shape, generator=generator).to(output)
+                (output * weights16).sum().backward()
+                own = {n: p.grad for n, p in params.items() if p.grad is not None}
+                own |= {INPUT: x.grad} if check_input_grad and x.grad is not None else {}
+                overflowed = sorted(n for n, g in own.items() if not torch.isfinite(g).all())
+                require(not overflowed, f"NaN or infinite {dtype} gradient in {overflowed}")
                 stand_ins = {
                     n: (t.to(grad_dtype) if t.is_floating_point() else t).clone()
                     for n, t in saved_values.items()
