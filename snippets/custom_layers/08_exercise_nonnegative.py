@@ -114,7 +114,7 @@ softplus_grad_max = torch.autograd.grad(F.softplus(t).sum(), t)[0].max().item()
 
 # Softplus is positive in exact arithmetic, but its value, about e^X for very negative X, rounds
 # to 0 once it is below the smallest positive number of the dtype: X below about log of that.
-# The probes run on the CPU, which keeps subnormals by default; MPS flushes float32 ones to zero.
+# The probes run on the CPU, which keeps subnormals by default; other devices compute it otherwise.
 limits, gives_zero, margin = {}, {}, 2
 
 
@@ -138,6 +138,11 @@ if torch.set_flush_denormal(True):  # False on a CPU that cannot flush them
     torch.set_flush_denormal(False)
     assert flushed_gives_zero  # witness: flushed-underflows-earlier
 float32_limit, float16_limit = limits[torch.float32], limits[torch.float16]
+# Written as log(1 + e^X) without log1p, softplus is 0 once 1 + e^X rounds to 1: near log(eps / 2).
+naive_limit = round(math.log(torch.finfo(torch.float32).eps / 2))
+at_naive_limit = torch.tensor(float(naive_limit))
+naive_gives_zero = torch.log(1 + torch.exp(at_naive_limit)).item() == 0.0
+naive_gives_zero &= F.softplus(at_naive_limit).item() > 0
 
 assert smallest_free < -1  # witness: free-goes-negative
 assert smallest_weight > 0  # witness: stays-positive
@@ -150,3 +155,4 @@ assert CountingNonNegative.calls == 1  # witness: stacked-right-inverse-checks
 assert exp_grad_is_weight and softplus_grad_max <= 1  # witness: gradient-sizes
 assert abs(stored - (-0.4328)) < 1e-4  # witness: stored-inverse
 assert gives_zero[torch.float32] and gives_zero[torch.float16]  # witness: softplus-underflows
+assert naive_gives_zero  # witness: naive-softplus-underflows
