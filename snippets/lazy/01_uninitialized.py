@@ -39,14 +39,18 @@ for name, query in [("dim()", first.weight.dim), ("len()", lambda: len(first.wei
         refusing.append(name)
 print("also raising:", ", ".join(refusing))
 
-# ...but size(), ndim and nbytes answer as for an empty tensor, and so does the empty tensor
-# under .data: counting with size() gives 0 silently.
+# ...but size() and every property but shape (ndim, nbytes, itemsize...) answer as for an empty
+# tensor, and so does the empty tensor under .data: counting with size() gives 0 silently.
 placeholder_size = first.weight.size()
 placeholder_ndim = first.weight.ndim
 placeholder_nbytes = first.weight.nbytes
+placeholder_itemsize = first.weight.itemsize
 data_numel, data_shape = first.weight.data.numel(), tuple(first.weight.data.shape)
 size_count = sum(math.prod(p.size()) for p in model.parameters())
-print(f"size() {placeholder_size}, ndim {placeholder_ndim}, nbytes {placeholder_nbytes}")
+print(
+    f"size() {placeholder_size}, ndim {placeholder_ndim}, nbytes {placeholder_nbytes}, "
+    f"itemsize {placeholder_itemsize}"
+)
 print(f".data: numel() {data_numel}, shape {data_shape}; count via size(): {size_count}")
 
 # state_dict() does not fail: it hands back the placeholders, and the failure comes later.
@@ -108,6 +112,9 @@ assert shape_message.startswith("Can't access the shape")  # witness: shape-fail
 assert refusing == ["dim()", "len()"]  # witness: dim-len-fail
 assert (  # witness: size-empty
     placeholder_size == torch.Size([0]) and placeholder_ndim == 1 and placeholder_nbytes == 0
+)
+assert (  # witness: properties-pass
+    placeholder_ndim == 1 and placeholder_itemsize == 4 and "dim()" in refusing
 )
 assert data_numel == 0 and data_shape == (0,)  # witness: data-empty
 assert size_count == 0  # witness: size-count-zero

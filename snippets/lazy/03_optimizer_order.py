@@ -100,6 +100,25 @@ fresh(torch.ones(4, 20))
 values_kept = all(torch.equal(p, q) for p, q in zip(fresh.parameters(), model.parameters()))
 print("after it:", fresh[0], " values still as saved:", values_kept)
 
+
+# Only LazyLinear sets its size at that call. Lazy convolutions and batch norms set theirs only
+# while they create their parameters, and the load has done that: their size stays 0.
+def build_cnn() -> nn.Sequential:
+    return nn.Sequential(nn.LazyConv2d(4, 3), nn.LazyBatchNorm2d())
+
+
+images = torch.zeros(1, 3, 8, 8)
+trained_cnn = build_cnn()
+trained_cnn(images)
+loaded_cnn = build_cnn()
+loaded_cnn.load_state_dict(trained_cnn.state_dict())
+loaded_cnn(images)
+print("convolution and batch norm loaded, then called:", *loaded_cnn, sep="\n  ")
+dry_run_first = build_cnn()
+dry_run_first(images)  # the dry run creates the parameters and sets the sizes...
+dry_run_first.load_state_dict(trained_cnn.state_dict())  # ...then the load fills in the values
+print("dry run, then loaded:", *dry_run_first, sep="\n  ")
+
 assert adagrad_message.startswith("Attempted to use an uninit")  # witness: adagrad-too-early
 assert adagrad_state_ready  # witness: adagrad-state-in-constructor
 assert (  # witness: muon-checks-in-constructor
@@ -121,3 +140,12 @@ assert still_lazy  # witness: load-still-lazy
 assert reset_did_nothing  # witness: load-reset-no-op
 assert type(fresh[0]) is nn.Linear and fresh[0].in_features == 20  # witness: first-call-converts
 assert values_kept  # witness: first-call-keeps-values
+assert (  # witness: load-conv-keeps-zero
+    [type(layer) for layer in loaded_cnn] == [nn.Conv2d, nn.BatchNorm2d]
+    and loaded_cnn[0].in_channels == 0
+    and loaded_cnn[1].num_features == 0
+    and loaded_cnn[0].weight.shape[1] == 3
+)
+assert (  # witness: dry-run-then-load
+    dry_run_first[0].in_channels == 3 and dry_run_first[1].num_features == 4
+)

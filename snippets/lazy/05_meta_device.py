@@ -27,9 +27,10 @@ with torch.device("meta"):  # the usual factory functions default to "meta" insi
 parameter_count = sum(p.numel() for p in tower.parameters())  # numel needs shapes only
 float32_gigabytes = parameter_count * 4 / 1e9
 on_meta = all(p.is_meta for p in tower.parameters())
+unallocated = all(p.untyped_storage().data_ptr() == 0 for p in tower.parameters())  # no memory
 print(
     f"{parameter_count:,} parameters, {float32_gigabytes:.2f} GB in float32 once allocated; "
-    f"all on meta: {on_meta}"
+    f"all on meta: {on_meta}, none allocated: {unallocated}"
 )
 print(
     "in the block, zeros(3) and tensor([1.0, 2.0]) on meta:",
@@ -68,6 +69,7 @@ head_on_meta = head.weight.is_meta
 
 assert parameter_count == 24 * (4096 * 4096 + 4096) == 402_751_488
 assert on_meta and default_on_meta  # witness: built-on-meta
+assert unallocated  # witness: nothing-allocated
 assert explicit_device == torch.device("cpu")  # witness: explicit-device-wins
 assert legacy == ["cpu", "cpu", "cpu"]  # witness: legacy-not-covered
 assert like_device.type == "cpu" and new_device.type == "cpu"  # witness: like-follows-input
