@@ -62,6 +62,15 @@ try:
 except RuntimeError as error:
     frozen_backward_message = str(error)
     print("backward after changing the saved frozen parameter:", frozen_backward_message[:52])
+# It stays frozen only if what is written does not require grad: copy_(source) joins its graph.
+source = torch.ones(2, requires_grad=True)
+copied, copied_off = (nn.Parameter(torch.zeros(2), requires_grad=False) for _ in range(2))
+copied.copy_(source)
+with torch.no_grad():
+    copied_off.copy_(source)
+for label, p in (("copy_(source)", copied), ("copy_(source) under no_grad()", copied_off)):
+    print(f"frozen, then {label}: leaf = {p.is_leaf}, requires_grad = {p.requires_grad}")
+copied.sum().backward()  # the backward pass goes through the "frozen" parameter to source
 # A view of the parameter, such as the row weight[0], is refused too.
 row = weight[0]
 try:
@@ -120,14 +129,17 @@ print("in-place calls made by nn.init.zeros_ (name, on the parameter, grad on):"
 
 
 # .data versus detach(): change a value in place after the forward pass has used it.
-def grad_after_edit(read_with: str | None) -> float | str:
+def grad_after_edit(edit_through: str | None) -> float | str:
     w = nn.Parameter(torch.tensor([2.0]))
     loss = (w * w).sum()  # backward needs the value of w: d(w*w)/dw = 2w = 4
-    if read_with == "detach().numpy()":
+    if edit_through == "detach().numpy()":
         array = w.detach().numpy()
         array *= 10  # a NumPy operation on the same memory: w is now 20
-    elif read_with is not None:
-        view = w.data if read_with == ".data" else w.detach()
+    elif edit_through == "no_grad()":
+        with torch.no_grad():
+            w.mul_(10)  # the parameter itself, with recording off
+    elif edit_through is not None:
+        view = w.data if edit_through == ".data" else w.detach()
         view.mul_(10)  # w is now 20
     try:
         loss.backward()
@@ -138,14 +150,23 @@ def grad_after_edit(read_with: str | None) -> float | str:
 
 true_grad = grad_after_edit(None)
 detach_edit = grad_after_edit("detach()")
+no_grad_edit = grad_after_edit("no_grad()")
 data_grad = grad_after_edit(".data")
 numpy_grad = grad_after_edit("detach().numpy()")
 print("no edit, the right gradient:", true_grad)
 print("edited through detach():    ", detach_edit)
+print("edited under no_grad():     ", no_grad_edit)
 print("edited through .data:       ", data_grad)
 print("edited through NumPy:       ", numpy_grad)
 # Autograd notices in-place changes by a version counter that only PyTorch operations advance.
+# The parameter, its views and its detach()es share one; .data gets a counter of its own.
 tracked = nn.Parameter(torch.zeros(1))
+sharers, data_view = (tracked.detach(), tracked[0:1]), tracked.data
+with torch.no_grad():
+    tracked.add_(0.0)
+counter_shared = all(t._version == tracked._version == 1 for t in sharers)
+print("versions after one change: parameter, detach(), view, .data:", end=" ")
+print(tracked._version, *(t._version for t in sharers), data_view._version)
 tracked_version, array = tracked._version, tracked.detach().numpy()
 array += 1  # changes the parameter, but not its version counter
 numpy_write_unseen = tracked.item() == 1.0 and tracked._version == tracked_version
@@ -195,6 +216,10 @@ assert computed_numpy_message.startswith("Can't call numpy()")  # witness: numpy
 assert weight.is_leaf and weight.requires_grad and leaf_refused  # witness: in-place-needs-no-grad
 assert frozen.is_leaf and not frozen.requires_grad and frozen_changed  # witness: frozen-in-place
 assert "one of the variables needed" in frozen_backward_message  # witness: saved-value-fails-later
+assert (  # witness: frozen-copy-unfreezes
+    not copied.is_leaf and copied.requires_grad and torch.equal(source.grad, torch.ones(2))
+)
+assert copied_off.is_leaf and not copied_off.requires_grad  # witness: frozen-copy-no-grad
 assert not row.is_leaf and row._base is weight and view_refused  # witness: view-in-place-refused
 assert (  # witness: non-leaf-in-place-allowed
     computed.requires_grad and not computed.is_leaf and computed._base is None and computed_changed
@@ -207,6 +232,9 @@ assert initialized.count_nonzero() == 0
 assert recorder.calls == [("zero_", True, False)]  # witness: init-uses-no-grad
 assert not values.requires_grad and values.data_ptr() == model[2].bias.data_ptr()  # witness: detach
 assert "one of the variables needed" in detach_edit  # witness: detach-noticed
+assert (  # witness: counter-shared-with-parameter
+    "one of the variables needed" in no_grad_edit and counter_shared and data_view._version == 0
+)
 assert (true_grad, data_grad) == (4.0, 40.0)  # witness: data-silent
 assert numpy_grad == 40.0 and numpy_write_unseen  # witness: numpy-write-unnoticed
 assert integer_message.startswith("Only Tensors of floating point")  # witness: integer-no-grad

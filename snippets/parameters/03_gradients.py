@@ -9,6 +9,7 @@ torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
 X = torch.randn(2, 4).to(device)
 weight = model[0].weight
+unused = nn.Linear(4, 3).to(device)  # a layer that the losses below do not use
 
 grad_before = weight.grad
 print("before backward:", grad_before)
@@ -16,7 +17,9 @@ print("before backward:", grad_before)
 model(X).sum().backward()
 first = weight.grad.clone()
 grad_shape = tuple(weight.grad.shape)
+unused_grad = unused.weight.grad
 print("after one backward: shape", grad_shape, "dtype", weight.grad.dtype)
+print("  the unused layer's .grad:", unused_grad)
 
 model(X).sum().backward()  # a second pass, without clearing .grad first
 accumulates = torch.allclose(weight.grad, 2 * first)
@@ -38,6 +41,7 @@ print("after zero_grad(set_to_none=False): a tensor of zeros:", zero_filled)
 
 assert grad_before is None  # witness: none-before-backward
 assert grad_shape == tuple(weight.shape) == (8, 4)  # witness: grad-has-shape
+assert unused_grad is None  # witness: unused-stays-none
 assert accumulates  # witness: backward-adds
 assert grad_after_zero_grad is None  # witness: module-zero-grad-none
 assert grad_after_optimizer_zero_grad is None  # witness: optimizer-zero-grad-none

@@ -1,7 +1,5 @@
 """Freeze a pretrained backbone, train only the head, and count what is trainable."""
 
-import math
-
 import torch
 from torch import nn
 
@@ -38,7 +36,7 @@ trainable = count(p for p in model.parameters() if p.requires_grad)
 frozen = all_parameters - trainable
 head_weights = model.head.out_features * model.head.in_features
 head_biases = model.head.out_features
-print(f"parameters: {all_parameters} in all, {trainable} trainable, {frozen} frozen")
+print(f"numbers in parameters: {all_parameters} in all, {trainable} trainable, {frozen} frozen")
 
 # Give the optimizer only what should change.
 optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
@@ -62,17 +60,20 @@ def train_step() -> list[str]:
     return [key for key in before if not torch.equal(before[key], after[key])]
 
 
-def saved_for_backward() -> list[tuple[int, ...]]:
-    """Shapes of the tensors autograd keeps for the backward pass of one forward pass."""
-    shapes = []
+def saved_for_backward() -> tuple[list[tuple[int, ...]], int]:
+    """What autograd keeps for the backward pass of one forward pass: the shapes it saves, and
+    the numbers in new memory (not a parameter, a buffer or X, each counted once)."""
+    saved = []
 
-    def note_shape(t: torch.Tensor) -> torch.Tensor:
-        shapes.append(tuple(t.shape))
+    def keep(t: torch.Tensor) -> torch.Tensor:
+        saved.append(t)
         return t
 
-    with torch.autograd.graph.saved_tensors_hooks(note_shape, lambda t: t):
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
         model(X)
-    return shapes
+    known = {t.data_ptr() for t in (*model.parameters(), *model.buffers(), X)}
+    new_memory = {t.data_ptr(): t.numel() for t in saved if t.data_ptr() not in known}
+    return [tuple(t.shape) for t in saved], sum(new_memory.values())
 
 
 # The frozen part comes first, so autograd records no graph for it at all, and keeps only the
@@ -80,16 +81,14 @@ def saved_for_backward() -> list[tuple[int, ...]]:
 # leave BatchNorm's statistics alone.)
 model.eval()
 backbone_output_tracked = model.backbone(X).requires_grad
-saved_frozen = saved_for_backward()
+saved_frozen, saved_numbers = saved_for_backward()
 model.backbone.requires_grad_(True)
-saved_trainable = saved_for_backward()
+_, trainable_saved_numbers = saved_for_backward()
 model.backbone.requires_grad_(False)
 model.train()
 print("the backbone's output requires grad:", backbone_output_tracked)
-saved_numbers = sum(math.prod(shape) for shape in saved_frozen)
-trainable_saved_numbers = sum(math.prod(shape) for shape in saved_trainable)
-print("numbers saved for backward:", saved_numbers, saved_frozen, end=";  ")
-print("with a trainable backbone (its parameters included):", trainable_saved_numbers)
+print("saved for backward:", saved_frozen, "new memory:", saved_numbers, "numbers", end=";  ")
+print("with a trainable backbone:", trainable_saved_numbers)
 
 head_before = model.head.weight.detach().clone()
 changed_in_train_mode = train_step()
