@@ -9,9 +9,11 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 
 
 class TinyLanguageModel(nn.Module):
-    def __init__(self, vocab_size: int, d_model: int, tie_weights: bool) -> None:
+    def __init__(
+        self, vocab_size: int, d_model: int, tie_weights: bool, padding_idx: int | None = None
+    ) -> None:
         super().__init__()
-        self.embed = nn.Embedding(vocab_size, d_model)  # weight: (vocab_size, d_model)
+        self.embed = nn.Embedding(vocab_size, d_model, padding_idx)  # weight: (vocab_size, d_model)
         self.mix = nn.Sequential(nn.Linear(d_model, d_model), nn.ReLU())
         self.out = nn.Linear(d_model, vocab_size, bias=False)  # weight: (vocab_size, d_model) too
         if tie_weights:
@@ -72,6 +74,16 @@ print(
     f"tied {tied_rows}",
 )
 print("state_dict keys:", state_keys)
+
+# padding_idx=0 keeps row 0 out of the embedding's gradient, but not out of the output layer's.
+with_padding = torch.tensor([[0, 3, 4, 0]]).to(device)
+padding_row_grads = []
+for tie in (False, True):
+    padded = TinyLanguageModel(vocab_size, d_model, tie_weights=tie, padding_idx=0).to(device)
+    padded_logits = padded(with_padding).flatten(0, 1)
+    nn.functional.cross_entropy(padded_logits, with_padding.flatten()).backward()
+    padding_row_grads.append(bool(padded.embed.weight.grad[0].any()))
+print(f"padding row 0 gets a gradient: untied {padding_row_grads[0]}, tied {padding_row_grads[1]}")
 
 # The assignment __init__ makes, done by hand: the Linear's own weight is no longer registered.
 by_hand = TinyLanguageModel(vocab_size, d_model, tie_weights=False)
@@ -182,6 +194,7 @@ assert logits_shape == (2, 5, vocab_size)
 assert untied_row_ids == token_ids and untied_rows < vocab_size  # witness: untied-rows-present-only
 assert tied_rows == vocab_size  # witness: tied-every-row
 assert output_rows == vocab_size  # witness: output-scores-every-token
+assert padding_row_grads == [False, True]  # witness: tied-padding-row-trained
 assert state_keys == "embed.weight, mix.0.weight, mix.0.bias, out.weight"
 assert live_values_plain and plain_tensors  # witness: checkpoint-plain
 # Every name of the model now holds a new Parameter, and no two names hold the same one.

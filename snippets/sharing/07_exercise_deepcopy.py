@@ -31,7 +31,21 @@ print(
 
 print("the clone's parameters use none of the original's memory:", no_memory_in_common)
 
+# Distinct Parameter objects on one memory: a half-tie (a, b), as assign=True leaves, and a
+# parameter cut from the same buffer (row). The same tensors as plain tensors, for comparison.
+flat = torch.zeros(2, 8)
+on_one_memory = nn.ParameterDict(
+    {"a": nn.Parameter(flat), "b": nn.Parameter(flat), "row": nn.Parameter(flat[1])}
+)
+as_plain = {name: p.detach() for name, p in on_one_memory.items()}
+storages = [
+    len({t.untyped_storage().data_ptr() for t in tensors.values()})
+    for tensors in (on_one_memory, copy.deepcopy(on_one_memory), copy.deepcopy(as_plain))
+]
+print("storages behind a, b and row: original, deepcopy, deepcopy as plain tensors:", storages)
+
 assert clone_tied_inside  # witness: clone-tied-inside
 assert clone_parameter_count == sum(p.numel() for p in model.parameters()) == 121
 assert not clone_shares_with_original and no_memory_in_common  # witness: clone-shares-nothing
 assert original_untouched and bool(torch.all(clone[4].weight == 0))
+assert storages == [1, 3, 1]  # witness: parameters-cloned-apart

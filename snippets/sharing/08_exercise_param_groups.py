@@ -4,6 +4,7 @@ import warnings
 
 import torch
 from torch import nn
+from torch.optim.optimizer import _default_to_fused_or_foreach  # how an optimizer picks its path
 
 
 class TiedPair(nn.Module):
@@ -48,6 +49,15 @@ def first_name(model: nn.Module, tensor: torch.Tensor) -> str:
     return next(name for name, p in model.named_parameters() if p is tensor)
 
 
+def one_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, float]:
+    """How far one step with a gradient of ones moves each tensor, on average."""
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    optimizer.step()
+    return {name: (before[name] - p).mean().item() for name, p in model.named_parameters()}
+
+
 model = TiedPair()
 
 # A rule that looks at names: no decay for embeddings and biases. Walking every name
@@ -86,23 +96,30 @@ print("the tied tensor is seen once, as", tied_name, "- with out assigned first:
 print("with a placeholder out:", placeholder_name, "- also set on the model:", on_parent_name)
 
 # Every name in ONE group is no error: a warning, and the group keeps both entries of the tied
-# tensor. On the CPU, SGD updates one entry at a time, so the tied tensor takes a step per name.
+# tensor. On the CPU, SGD's default path updates one entry at a time (neither foreach nor fused),
+# so the tied tensor takes a step per name.
+every_name = [p for _, p in model.named_parameters(remove_duplicate=False)]
+fused, foreach = _default_to_fused_or_foreach(every_name, differentiable=False)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    sgd = torch.optim.SGD([p for _, p in model.named_parameters(remove_duplicate=False)], lr=0.1)
+    sgd = torch.optim.SGD(every_name, lr=0.1)
 duplicate_warning = "optimizer contains a parameter group with duplicate parameters"
 warned = [str(w.message) for w in caught if str(w.message).startswith(duplicate_warning)]
 for message in warned:  # the whole warning, one clause a line
     print("one group, warning:", message.replace("; ", ";\n  "))
 entries = sum(p is model.embed.weight for p in sgd.param_groups[0]["params"])
 print("entries of the tied tensor in the group:", entries)
-for p in model.parameters():
-    p.grad = torch.ones_like(p)
-before = {name: p.detach().clone() for name, p in model.named_parameters()}
-sgd.step()
-moved = {name: (before[name] - p).mean().item() for name, p in model.named_parameters()}
+print(f"SGD's default path on the CPU: fused {fused}, foreach {foreach}")
+moved = one_step(model, sgd)
 print(f"moved by one SGD step: mix.weight {moved['mix.weight']:.2f},", end=" ")
 print(f"the tied embed.weight {moved['embed.weight']:.2f}")
+# Another implementation, another result: fused Adam on the CPU, with the same one group.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # the same duplicate warning
+    adam = torch.optim.Adam(every_name, lr=0.1, fused=True)
+adam_moved = one_step(model, adam)
+adam_factor = adam_moved["embed.weight"] / adam_moved["mix.weight"]
+print(f"fused Adam: the tied embed.weight moves {adam_factor:.2f} times as far as mix.weight")
 
 covered = {id(p) for group in optimizer.param_groups for p in group["params"]}
 assert group_message.startswith("ValueError")  # witness: optimizer-refuses
@@ -118,3 +135,5 @@ assert "in future, this will cause an error" in warned[0]  # witness: warning-an
 stepped_once = abs(moved["mix.weight"] - 0.1) < 1e-5
 stepped_twice = abs(moved["embed.weight"] - 0.2) < 1e-5
 assert entries == 2 and stepped_once and stepped_twice  # witness: one-group-steps-twice
+assert not fused and not foreach  # witness: cpu-single-tensor-path
+assert 1.7 < adam_factor < 1.8  # witness: fused-adam-not-twice

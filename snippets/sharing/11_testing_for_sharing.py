@@ -25,8 +25,11 @@ def same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
     """One tensor under two names: the same first element, read the same way."""
     if a.numel() == 0 or b.numel() == 0 or a.is_meta or b.is_meta:
         return a is b  # no memory behind the address
-    layout = (a.device, a.dtype, a.shape, a.stride())
-    return a.data_ptr() == b.data_ptr() and layout == (b.device, b.dtype, b.shape, b.stride())
+
+    def layout(t: torch.Tensor) -> tuple:  # how the elements are read, from the first one on
+        return (t.device, t.dtype, t.shape, t.stride(), t.is_conj(), t.is_neg())
+
+    return a.data_ptr() == b.data_ptr() and layout(a) == layout(b)
 
 
 # The half-tie that load_state_dict(assign=True) leaves: two Parameter objects on one memory.
@@ -44,6 +47,10 @@ row_zero = weight[0]
 row_zero_same_address = row_zero.data_ptr() == weight.data_ptr()
 row_zero_tensor = same_tensor(weight, row_zero)
 print(f"weight[0]: same data_ptr() {row_zero_same_address}, same_tensor() {row_zero_tensor}")
+# So can a view that reads the same elements another way: conj() of a complex tensor.
+c = torch.tensor([1 + 2j, 3 - 1j])
+conj_same_address, conj_tensor = c.conj().data_ptr() == c.data_ptr(), same_tensor(c, c.conj())
+print(f"c.conj(): same data_ptr() {conj_same_address}, same_tensor() {conj_tensor}")
 
 # Two separate parameters cut from one flat buffer: one storage, no element in common.
 flat = torch.zeros(2, 8)
@@ -67,6 +74,7 @@ print(f"separate tensors: {separate}, same storage: {look_shared}, same_tensor()
 
 assert not identity_says and data_says  # witness: is-misses-half-tie
 assert row_zero_same_address and not row_zero_tensor  # witness: layout-needed
+assert conj_same_address and c.conj().is_conj() and not conj_tensor  # witness: conj-view
 assert flat_storage and second_unchanged and not flat_tensor  # witness: flat-buffer
 assert separate and addresses == [0, 0, 0, 0] and look_shared  # witness: address-zero
 assert data_says and not flat_tensor and not guarded  # witness: guarded-test
