@@ -68,22 +68,38 @@ print(f"without retain_grad: h.grad = {grads_without_retain[1]}; ", end="")
 print(f"with backward(inputs=[h]): h.grad = {named_hidden.grad.item():g}")
 
 
-# With a matrix W the uses contribute W^T G^T X (first) and G^T X W^T (second), G = dL/dy_hat:
-# the same factors, W at the other end. Untied copies, one per use, receive the parts separately.
+# Each use's part, measured: an untied copy of the layer stands in for each use.
+def use_parts(layer: nn.Linear, inputs: torch.Tensor, goal: float | torch.Tensor) -> tuple:
+    """Apply the layer twice; return each use's part, the tied .grad and G = dL/dy_hat."""
+    inner_copy, outer_copy = copy.deepcopy(layer), copy.deepcopy(layer)
+    (layer(layer(inputs)) - goal).pow(2).sum().backward()
+    untied_output = outer_copy(inner_copy(inputs))
+    untied_output.retain_grad()  # G, the gradient that reaches y_hat
+    (untied_output - goal).pow(2).sum().backward()
+    return inner_copy.weight.grad, outer_copy.weight.grad, layer.weight.grad, untied_output.grad
+
+
+# Give the layer a bias of 1: h = w x + 1 is no longer w times x, and the parts differ.
+biased = nn.Linear(1, 1).to(device)
+with torch.no_grad():
+    biased.weight.fill_(3.0)
+    biased.bias.fill_(1.0)
+biased_inner, biased_outer, biased_tied, _ = (g.item() for g in use_parts(biased, x, target))
+print(f"with a bias of 1: inner use {biased_inner:g} + outer use {biased_outer:g}", end=" ")
+print(f"= {biased_tied:g}")
+
+
+# With a matrix W the uses contribute W^T G^T X (first) and G^T X W^T (second): the same
+# factors, W at the other end.
 def matrix_parts(weight: torch.Tensor) -> tuple:
-    """Apply a bias-free Linear(4, 4) with this weight twice; return each use's part, the tied
-    .grad, and the two products W^T G^T X and G^T X W^T."""
+    """Apply a bias-free Linear(4, 4) with this weight twice, to `inputs`, with loss sum(y_hat^2);
+    return each use's part, the tied .grad, and the products W^T G^T X and G^T X W^T."""
     square = nn.Linear(4, 4, bias=False).to(device)
     with torch.no_grad():
         square.weight.copy_(weight)
-    inner_copy, outer_copy = copy.deepcopy(square), copy.deepcopy(square)
-    square(square(inputs)).pow(2).sum().backward()
-    untied_output = outer_copy(inner_copy(inputs))
-    untied_output.retain_grad()  # G, the gradient that reaches y_hat
-    untied_output.pow(2).sum().backward()
-    G, W = untied_output.grad, square.weight.detach()
-    products = W.T @ G.T @ inputs, G.T @ inputs @ W.T
-    return inner_copy.weight.grad, outer_copy.weight.grad, square.weight.grad, *products
+    inner, outer, tied, G = use_parts(square, inputs, 0.0)
+    W = square.weight.detach()
+    return inner, outer, tied, W.T @ G.T @ inputs, G.T @ inputs @ W.T
 
 
 def close(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -101,10 +117,12 @@ matrix_parts_differ = not torch.allclose(inner_part, outer_part, rtol=1e-3, atol
 matrix_parts_add_up = close(inner_part + outer_part, tied_matrix_grad)
 print(f"Linear(4, 4) used twice: the parts are W^T G^T X and G^T X W^T: {parts_are_products}")
 print(f"  they differ by up to {part_gap:.2f}; their sum is .grad: {matrix_parts_add_up}")
-# W = 3 I commutes with every matrix, so for it the two parts agree.
+# W = 3 I commutes with every matrix, so for it the two parts agree, up to float32 rounding.
 identity_inner, identity_outer, *_ = matrix_parts(3 * torch.eye(4, device=device))
-identity_parts_equal = close(identity_inner, identity_outer)
-print(f"  with W = 3 I the two parts are equal: {identity_parts_equal}")
+identity_gap = (identity_inner - identity_outer).abs().max().item()
+float32_step = torch.finfo(torch.float32).eps * identity_inner.abs().max().item()  # at the largest
+identity_parts_agree = identity_gap <= 4 * float32_step  # within a few float32 steps
+print(f"  with W = 3 I the two parts agree up to rounding: {identity_parts_agree}")
 
 assert (prediction, residual, dloss_dprediction, dprediction_dw, dloss_dw) == (18, 8, 16, 12, 192)
 assert y_hat.item() == prediction and loss.item() == residual**2
@@ -114,6 +132,7 @@ assert autograd_grad == outer_use + inner_use == dloss_dw  # witness: uses-add-u
 assert hook_calls == [192] and writes_to_grad == [192]  # witness: summed-once
 assert grads_without_retain == (None, None) and hidden.grad is not None  # witness: retain-grad
 assert named_hidden.grad.item() == 48 and layer.weight.grad is None  # witness: inputs-fills
+assert (biased_inner, biased_outer) == (144, 168) and biased_tied == 312  # witness: bias-parts
 assert parts_are_products  # witness: matrix-part-products
 assert matrix_parts_differ and matrix_parts_add_up  # witness: matrix-parts-differ
-assert identity_parts_equal  # witness: identity-parts-equal
+assert identity_parts_agree  # witness: identity-parts-agree

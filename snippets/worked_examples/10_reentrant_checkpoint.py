@@ -19,15 +19,21 @@ def backward_through_checkpoint(use_reentrant: bool, wrapped: str) -> dict:
     hook_calls, writes_to_grad = [], []
     layer.weight.register_hook(lambda grad: hook_calls.append(grad.item()))
     layer.weight.register_post_accumulate_grad_hook(lambda p: writes_to_grad.append(p.grad.item()))
+    grad_modes = []  # at each run of the wrapped use: was grad mode on, so that a graph is built?
+
+    def use(inputs: torch.Tensor) -> torch.Tensor:
+        grad_modes.append(torch.is_grad_enabled())
+        return layer(inputs)
+
     # The checkpoint frees what its use's backward needs and runs the layer again for it.
     with warnings.catch_warnings(record=True) as caught:  # the filters are restored afterwards
         warnings.simplefilter("always")
         if wrapped == "second":  # the checkpoint's input is h, which requires grad
             hidden = checkpoint_input = layer(x)
-            y_hat = checkpoint_output = checkpoint(layer, hidden, use_reentrant=use_reentrant)
+            y_hat = checkpoint_output = checkpoint(use, hidden, use_reentrant=use_reentrant)
         else:  # the checkpoint's input is x, which does not
             checkpoint_input = x
-            hidden = checkpoint_output = checkpoint(layer, x, use_reentrant=use_reentrant)
+            hidden = checkpoint_output = checkpoint(use, x, use_reentrant=use_reentrant)
             y_hat = layer(hidden)
         (y_hat - target).pow(2).sum().backward()
     print(f"use_reentrant={use_reentrant!s:5}, {wrapped:6} use wrapped: ", end="")
@@ -38,6 +44,8 @@ def backward_through_checkpoint(use_reentrant: bool, wrapped: str) -> dict:
         "grad": layer.weight.grad.item(),
         "input_requires_grad": checkpoint_input.requires_grad,
         "output_has_graph": checkpoint_output.grad_fn is not None,
+        "grad_modes": grad_modes,
+        "nodes": (checkpoint_input.grad_fn, checkpoint_output.grad_fn),  # in the outer graph
         "warnings": [str(warning.message) for warning in caught],
     }
 
@@ -47,6 +55,7 @@ def backward_through_checkpoint(use_reentrant: bool, wrapped: str) -> dict:
 # use, that nested backward writes the second use's part (96) into .grad first.
 reentrant = backward_through_checkpoint(use_reentrant=True, wrapped="second")
 first_write, second_write = reentrant["writes"]
+print("  grad mode on in the wrapped use's runs (forward, then backward):", reentrant["grad_modes"])
 # Around the first use, the checkpoint's only tensor input is x. Its output then has no graph, the
 # backward pass never reaches the checkpoint, and the first use's part is lost: PyTorch only warns.
 first_lost = backward_through_checkpoint(use_reentrant=True, wrapped="first")
@@ -58,6 +67,9 @@ print("warning:", *warned)
 # recomputed), so the two parts meet before .grad, as without a checkpoint, whichever use it wraps.
 non_reentrant = [backward_through_checkpoint(False, wrapped) for wrapped in ("second", "first")]
 
+input_node, output_node = reentrant["nodes"]
+only_to_input = [n for n, _ in output_node.next_functions] == [input_node]  # no edge to w
+assert reentrant["grad_modes"] == [False, True] and only_to_input  # witness: reruns-with-graph
 two_writes = first_write == 96 and second_write == 192
 assert reentrant["hook_calls"] == [96, 96] and two_writes  # witness: one-write-per-backward
 same_as_outer = reentrant["grad"] == non_reentrant[0]["grad"] == 192
