@@ -154,7 +154,7 @@ print("  nn.Buffer's tensor", marked_alias, " listed by named_buffers():", alias
 print("  register_buffer(t)", unmarked_alias)
 print("  register_buffer(nn.Buffer(t))", wrapped_alias)
 
-# A conversion stores what its function returns for each tensor: a new tensor has no mark, the
+# A conversion stores what its function returns for each buffer: a new tensor has no mark, the
 # buffer itself keeps it. Module.double() passes a tensor that is not floating point through.
 # load_state_dict copies into the buffer; with assign=True it stores the loaded tensor instead.
 checkpoint = {"b": torch.ones(3)}  # what the last two rows load
@@ -171,7 +171,7 @@ conversions = {
     '.to("cpu") on the CPU': (torch.float32, lambda module: module.to("cpu")),
     '.to("meta")': (torch.float32, lambda module: module.to("meta")),
     "load_state_dict()": (torch.float32, lambda m: m.load_state_dict(checkpoint)),
-    "load_state_dict(assign=True)": (torch.float32, lambda m: assign_load(m)),
+    "load_state_dict(assign=True)": (torch.float32, assign_load),
 }
 if device.type != "cpu":  # a real move to an accelerator
     conversions[f'.to("{device.type}")'] = (torch.float32, lambda module: module.to(device))

@@ -12,12 +12,14 @@ from torch import nn
 
 
 def seed_zero_draws() -> dict:
-    """A Linear layer's default weights and 1000 normal draws from seed 0, and the kernels used."""
+    """Seed 0's Linear weights, 1000 normal and 1000 rand draws, and the kernels that drew them."""
     torch.manual_seed(0)
     linear = nn.Linear(300, 64).weight.detach()  # uniform draws scaled into +-1/sqrt(300)
     torch.manual_seed(0)
     normal = torch.empty(1000).normal_()
-    lists = {"linear": linear.flatten().tolist(), "normal": normal.tolist()}
+    torch.manual_seed(0)
+    rand = torch.rand(1000)  # between 0 and 1: random bits times a power of 2, exact on any kernels
+    lists = {"linear": linear.flatten().tolist(), "normal": normal.tolist(), "rand": rand.tolist()}
     return {"kernels": torch.backends.cpu.get_cpu_capability(), **lists}
 
 
@@ -35,7 +37,7 @@ def in_a_new_process(**environment: str) -> dict:
 here = seed_zero_draws()
 rerun = in_a_new_process()  # the kernels PyTorch picks for this CPU, as here
 baseline = in_a_new_process(ATEN_CPU_CAPABILITY="default")  # PyTorch's baseline kernels
-kinds = ("linear", "normal")
+kinds = ("linear", "normal", "rand")
 same_kernels_same_draws = all(here[kind] == rerun[kind] for kind in kinds)
 print(f"kernels: {here['kernels']} here, {rerun['kernels']} in the rerun")
 print("same weights and normal draws, bit for bit:", same_kernels_same_draws)
@@ -43,9 +45,10 @@ print(f"with the {baseline['kernels']} kernels instead:")
 for kind in kinds:
     differences = [abs(a - b) for a, b in zip(here[kind], baseline[kind])]
     differing = sum(difference > 0 for difference in differences)
-    largest = f"the largest by {max(differences):.1e}"
-    print(f"  {kind}: {differing} of {len(differences)} numbers differ, {largest}")
+    largest = f", the largest by {max(differences):.1e}" if differing else ""
+    print(f"  {kind}: {differing} of {len(differences)} numbers differ{largest}")
 
 assert baseline["kernels"] == "DEFAULT"
 assert rerun["kernels"] == here["kernels"]
 assert same_kernels_same_draws  # witness: same-kernels-same-draws
+assert here["rand"] == baseline["rand"]  # witness: rand-same-on-baseline-kernels
