@@ -173,6 +173,19 @@ with warnings.catch_warnings(record=True) as caught:
     again.to(torch.float64)
 warned_again = [warning.category.__name__ for warning in caught]
 print("a second .to(torch.float64):", again.z.item(), "warnings", warned_again)
+# Every complex-to-real cast shares that one warning, a tensor's own .float() included, until
+# torch.set_warn_always(True) makes each of them warn.
+with warnings.catch_warnings(record=True) as tensor_caught:
+    warnings.simplefilter("always")
+    torch.full((), 1j).float()
+torch.set_warn_always(True)
+third = nn.Module()
+third.register_buffer("z", torch.full((), 1j))
+with warnings.catch_warnings(record=True) as always_caught:
+    warnings.simplefilter("always")
+    third.to(torch.float64)
+print("warnings from a tensor's .float():", len(tensor_caught), end=", ")
+print("from a third .to() after torch.set_warn_always(True):", len(always_caught))
 
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
@@ -204,6 +217,7 @@ complex_warned = [warned[how] for how in ("to", "double", "half")]
 assert complex_dtypes == ["float64", "complex64", "complex64"]  # witness: complex-differs
 assert complex_warned == [["UserWarning"], [], []]  # witness: complex-to-real-warns
 assert again.z.item() == 1.0 and not warned_again  # witness: complex-warns-once
+assert not tensor_caught and len(always_caught) == 1  # witness: complex-warn-shared
 all_registered = converted["type"][:6] == ["float64"] * 6
 assert all_registered and converted["type"][6] == "float32"  # witness: type-converts-all
 assert all(converted[how][6] == "float32" for how in conversions)

@@ -100,20 +100,32 @@ print("a tensor whose .grad is None stays as it was under:", kept_by)
 used = nn.Parameter(torch.ones(2, device=device))
 unused = nn.Parameter(torch.ones(3, device=device))  # left out of the loss: its .grad stays None
 lbfgs = torch.optim.LBFGS([used, unused], max_iter=1)
+with_unused = False  # put unused into the loss?
 
 
 def closure() -> torch.Tensor:
     lbfgs.zero_grad()
-    loss = (used**2).sum()
+    loss = (used**2).sum() + (unused.sum() if with_unused else 0)
     loss.backward()
     return loss
 
 
 lbfgs.step(closure)
-flat_grad = lbfgs.state[used]["prev_flat_grad"]  # gradients of used, then unused
+flat_grad = lbfgs.state[used]["prev_flat_grad"].tolist()  # gradients of used, then unused
 lbfgs_kept = torch.equal(unused.detach(), torch.ones(3, device=device))
-print("L-BFGS, unused.grad", unused.grad, "| its flat gradient:", flat_grad.tolist())
+print("L-BFGS, unused.grad", unused.grad, "| its flat gradient:", flat_grad)
 print("  unused as it was after the step:", lbfgs_kept)
+# Two steps with unused in the loss, then one without: L-BFGS's step also follows the changes
+# its history kept from the earlier steps.
+with_unused = True
+for _ in range(2):
+    lbfgs.step(closure)
+with_unused, before = False, unused.detach().clone()
+lbfgs.step(closure)
+later_grad = lbfgs.state[used]["prev_flat_grad"][2:]  # unused's part: zeros again
+moved = not torch.equal(unused.detach(), before)
+history_moved = unused.grad is None and not later_grad.any() and moved
+print("  after two steps with a gradient, a step without one moved it:", history_moved)
 
 # load_state_dict(..., assign=True) also puts new Parameter objects in the module. They take the
 # checkpoint's tensors without a copy, so a step with a new optimizer changes the checkpoint too.
@@ -187,13 +199,14 @@ assert replaced["holds_old"] and not replaced["tracked"]  # witness: optimizer-h
 assert replaced["old_grad"] is None  # witness: old-gets-no-grad
 assert zero_grad_stepped  # witness: zero-grad-stepped
 assert not replaced["old_stepped"] and replaced["old_unchanged"]  # witness: old-skipped
-assert unused.grad is None and flat_grad.tolist() == [2, 2, 0, 0, 0]  # witness: lbfgs-zeros
+assert unused.grad is None and flat_grad == [2, 2, 0, 0, 0]  # witness: lbfgs-zeros
 assert replaced["new_grad"] is not None and replaced_after == 0.5  # witness: new-not-stepped
 bias_trained = replaced["bias_grad"] is not None and replaced["bias_changed"]
 assert replaced["bias_held"] and bias_trained  # witness: bias-trains
 assert not caught  # witness: no-warning
 assert len(none_grad_kept) >= 11 and all(none_grad_kept.values())  # witness: none-grad-kept
 assert lbfgs_kept  # witness: lbfgs-kept
+assert history_moved  # witness: lbfgs-history-moves
 assert copied["tracked"] and copied["holds_old"]  # witness: copy-keeps-object
 assert initialized["tracked"] and initialized["holds_old"]  # witness: init-keeps-object
 assert abs(copied_after - 0.4) < 1e-6 and abs(init_after - 0.4) < 1e-6  # 0.5 - 0.1 * 1

@@ -114,7 +114,7 @@ softplus_grad_max = torch.autograd.grad(F.softplus(t).sum(), t)[0].max().item()
 
 # Softplus is positive in exact arithmetic, but its value, about e^X for very negative X, rounds
 # to 0 once it is below the smallest positive number of the dtype: X below about log of that.
-# The probes run on the CPU, which keeps subnormals by default; other devices compute it otherwise.
+# The probes run on the CPU, which keeps subnormals by default; MPS computes softplus otherwise.
 limits, gives_zero, margin = {}, {}, 2
 
 

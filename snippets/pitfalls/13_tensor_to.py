@@ -73,14 +73,17 @@ x_device = x.device.type
 on_model_device = x.device == model.weight.device
 print(f"model on {model.weight.device.type}, x on {x_device}: same device? {on_model_device}")
 same_when_nothing_changes = x.to("cpu") is x
-# "cpu:0" differs from x.device, which has no index, so to("cpu:0") returns a copy
+# "cpu:0" differs from x.device, which has no index, so to("cpu:0") returns a copy; so on meta
 index_copies = x.to("cpu:0") is not x and x.device != torch.device("cpu:0")
+on_meta = torch.empty(2, device="meta")
+meta_index_copies = on_meta.to("meta") is on_meta and on_meta.to("meta:0") is not on_meta
 copy_requested = x.to("cpu", copy=True)  # copy=True always returns a new tensor
 copy_is_new = copy_requested is not x and copy_requested.data_ptr() != x.data_ptr()
 print(
     "x.to('cpu') is x:", same_when_nothing_changes, " x.to('cpu', copy=True) is x:", not copy_is_new
 )
 print("x.to('cpu:0') is x:", x.to("cpu:0") is x, " x.device:", x.device)
+print("on meta, to('meta') returns the tensor, to('meta:0') a copy:", meta_index_copies)
 
 x = x.to(device)  # the fix: keep what to() returns
 output_shape = tuple(model(x).shape)
@@ -95,10 +98,13 @@ assert swap_keeps_object  # witness: swap-keeps-parameter
 assert new_tensor and dtype_after_unassigned_to == "torch.float32"  # witness: tensor-to-new
 assert meta_devices == ("meta", "cpu")  # witness: unassigned-meta
 assert same_when_nothing_changes  # witness: same-when-nothing-changes
-assert index_copies  # witness: device-must-be-equal
+assert index_copies and meta_index_copies  # witness: device-must-be-equal
 assert copy_is_new  # witness: copy-true-new
 if device.type == "cuda":
     assert (x_device, model.weight.device.type) == ("cpu", "cuda")  # witness: unassigned-device
     moved = model.weight is weight_before_move and model.weight.device.type == "cuda"
     assert moved  # witness: cuda-move-keeps-parameter
+    # "cuda" has no index; to() reads it as the current device, where x already is
+    on_current = x.device.index == torch.cuda.current_device()
+    assert on_current and x.to("cuda") is x  # witness: index-less-is-current
 assert output_shape == (4, 2)

@@ -31,13 +31,19 @@ for value, rounded in zip(ends.tolist(), ends_in_bfloat16.tolist(), strict=True)
 for value, rounded in zip(around_half_smallest.tolist(), half_smallest_in_bfloat16, strict=True):
     print(f"float32 {value:.3g} -> bfloat16 {rounded:.3g}")
 
-# A bfloat16 matrix product may treat subnormal inputs as zero. That depends on the CPU's
-# kernels, so it is printed, not asserted. In float32 the same product keeps them.
+# A bfloat16 matrix product may treat subnormal inputs and products as zero. That depends on
+# the CPU's kernels, so it is printed, not asserted. In float32 the same products keep them.
 tiny_matrix = torch.full((64, 64), 1e-39).bfloat16()  # subnormal in bfloat16 (and float32)
 ones = torch.ones(64, 64)
 bfloat16_product = (tiny_matrix @ ones.bfloat16())[0, 0].item()
 float32_product = (tiny_matrix.float() @ ones)[0, 0].item()
 print(f"1e-39s times 64 x 64 ones: bfloat16 {bfloat16_product:.3g}, float32 {float32_product:.3g}")
+# Normal inputs, 1e-20, whose 256 products in each sum, about 1e-40, are subnormal.
+normal_inputs = torch.full((64, 256), 1e-20).bfloat16()
+subnormal_terms = (normal_inputs @ normal_inputs.T)[0, 0].item()
+subnormal_terms_float32 = (normal_inputs.float() @ normal_inputs.T.float())[0, 0].item()
+print(f"1e-20s times 1e-20s, 256 terms: bfloat16 {subnormal_terms:.3g}, ", end="")
+print(f"float32 {subnormal_terms_float32:.3g}")
 
 # A CPU that flushes subnormal numbers to zero gives 0 for them in arithmetic, and when reading
 # one; float16's subnormals are normal float32 numbers. Tensors made in the mode are read after it.
@@ -115,7 +121,10 @@ assert (
     and ends_in_bfloat16[3] == 0
 )  # witness: bf16-loses-ends
 assert half_smallest_in_bfloat16 == [0.0, bfloat16_smallest]  # witness: bf16-cast-zero-below
-assert math.isclose(float32_product, 64 * tiny_matrix[0, 0].item())  # witness: float32-product
+product_terms = 256 * normal_inputs[0, 0].item() ** 2
+assert math.isclose(float32_product, 64 * tiny_matrix[0, 0].item()) and math.isclose(
+    subnormal_terms_float32, product_terms, rel_tol=1e-3
+)  # witness: float32-product
 assert subnormals_in_bfloat16.count_nonzero() == 2 and subnormals.max() < bfloat16_smallest_normal
 if flush_supported:
     read_as_zero = read_while_flushing == float32_read == [0.0, 0.0]

@@ -125,18 +125,25 @@ first_order = [
 skip_runs = [old_weight_after_swap(sgd(0.9))]
 skip_runs += [old_weight_after_swap(lambda p, c=c: c(p, lr=0.1)) for c in first_order]
 _, lbfgs_grad, lbfgs_moved, _ = old_weight_after_swap(lambda p: torch.optim.LBFGS(p, lr=0.1))
-print("the old weight moved (or, first list, was counted a step) in the two steps after the swap:")
+print("did the old weight move in each of the two steps after the swap?")
 skipped = not any(any(moved) or counted for _, _, moved, counted in skip_runs)
-print("  SGD(momentum=0.9),", ", ".join(c.__name__ for c in first_order) + ":", not skipped)
+tried = "SGD(momentum=0.9), " + ", ".join(c.__name__ for c in first_order)
+print(f"  {tried}: {not skipped} (nor was it counted a step)")
 print("  LBFGS:", lbfgs_moved)
 _, zero_grad, zero_moved, _ = old_weight_after_swap(sgd(0.9), set_to_none=False)
 _, decay_grad, decay_moved, _ = old_weight_after_swap(sgd(weight_decay=0.1), set_to_none=False)
 _, _, adam_moved, _ = old_weight_after_swap(lambda p: torch.optim.Adam(p, lr=0.1), False)
+_, _, asgd_moved, _ = old_weight_after_swap(lambda p: torch.optim.ASGD(p, lr=0.1), False)
+_, _, asgd_moved_no_lambd, _ = old_weight_after_swap(
+    lambda p: torch.optim.ASGD(p, lr=0.1, lambd=0.0), False
+)
 _, zero_grad_plain, zero_moved_plain, _ = old_weight_after_swap(sgd(), set_to_none=False)
 print("  zero_grad(set_to_none=False), .grad zero:", not zero_grad.any().item())
 print("    momentum 0.9:", zero_moved, end=", ")
 print("weight decay 0.1:", decay_moved, end=", ")
-print("Adam:", adam_moved, "plain SGD:", zero_moved_plain)
+print("Adam:", adam_moved, end=", ")
+print("ASGD:", asgd_moved, "(with lambd=0:", asgd_moved_no_lambd, end="), ")
+print("plain SGD:", zero_moved_plain)
 last_grad, stale_grad, stale_moved, _ = old_weight_after_swap(sgd(), zero_model=True)
 print("  model.zero_grad(), momentum 0:", stale_moved, end=", ")
 print(".grad still the one from before the swap:", torch.equal(stale_grad, last_grad))
@@ -170,8 +177,8 @@ assert takes_parameter_itself and model.weight.requires_grad  # witness: assign-
 assert all(grad is None for _, grad, *_ in skip_runs) and skipped  # witness: skip
 assert lbfgs_grad is None and any(lbfgs_moved)  # witness: lbfgs-moves-old-weight
 zero_grads = not (zero_grad.any() or decay_grad.any() or zero_grad_plain.any())
-assert (
-    zero_grads and all(zero_moved + decay_moved + adam_moved) and not any(zero_moved_plain)
-)  # witness: zero-grad-still-moves
+moved_by_state = all(zero_moved + decay_moved + adam_moved + asgd_moved)
+not_moved = not any(zero_moved_plain + asgd_moved_no_lambd)
+assert zero_grads and moved_by_state and not_moved  # witness: zero-grad-still-moves
 assert torch.equal(stale_grad, last_grad) and all(stale_moved)  # witness: stale-grad-moves
 assert keeps_object  # witness: swap-keeps-parameter-objects

@@ -123,12 +123,14 @@ class ScaledBack(nn.Module):
         return x * self.s / 300 / 300 * 300 * 300
 
 
-try:  # its own float16 backward overflows, though the float32 one would not
+try:  # its own float16 backward overflows, though the float32 one does not
     check_module(ScaledBack().to(device, torch.float16), (4, 3), (4, 3))
     overflow_message = ""
 except AssertionError as error:
     overflow_message = str(error)
 print(f"float16 ScaledBack: AssertionError: {overflow_message}")
+float32_trained = check_module(ScaledBack().to(device), (4, 3), (4, 3)).trained
+print("float32 ScaledBack passes; gradients reach:", float32_trained)
 
 try:  # a lazy module, here one whose only lazy tensors are buffers, is refused
     check_module(nn.LazyBatchNorm1d(affine=False), (4, 5), (4, 5))
@@ -216,4 +218,4 @@ lazy_refused = lazy_message.endswith("lazy parameters or buffers; call it once f
 assert lazy_refused  # witness: lazy-refused
 assert copy_refused and keeps_trained == ["linear.bias", "linear.weight"]  # witness: no-copy-needed
 overflow_caught = overflow_message.endswith("infinite torch.float16 gradient in ['s', 'the input']")
-assert overflow_caught  # witness: own-backward-checked
+assert overflow_caught and float32_trained == ["s"]  # witness: own-backward-checked
