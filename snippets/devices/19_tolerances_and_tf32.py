@@ -1,0 +1,57 @@
+"""Which float32 differences assert_close's defaults absorb, what TF32 adds, and a legacy getter."""
+
+import os
+import subprocess
+import sys
+
+import torch
+
+torch.manual_seed(0)  # the same product as 08_numerics.py
+a, b = torch.randn(32, 64), torch.randn(64, 32)
+product = a @ b
+
+# Each entry sums 64 float32 products. Summed one by one in reverse order, they round differently.
+terms = a[:, :, None] * b[None, :, :]  # terms[i, k, j] = a[i, k] * b[k, j]
+reversed_sum = torch.zeros(32, 32)
+for k in reversed(range(64)):
+    reversed_sum += terms[:, k]
+reordering = (reversed_sum - product).abs().max().item()
+torch.testing.assert_close(reversed_sum, product)  # the float32 defaults: raises if too tight
+within_defaults = True
+print(f"reversed order: largest difference {reordering:.1e}, within the float32 defaults")
+
+
+# TF32 keeps 10 of float32's 23 mantissa bits. A model of it on the CPU: round the inputs so.
+def to_tf32(t: torch.Tensor) -> torch.Tensor:
+    bits = t.view(torch.int32)
+    return ((bits + 0x1000) & ~0x1FFF).view(torch.float32)  # round, then clear the low 13 bits
+
+
+tf32_like = to_tf32(a) @ to_tf32(b)
+tf32_difference = (tf32_like - product).abs().max().item()
+tf32_relative = tf32_difference / product.abs().max().item()
+print(f"inputs rounded to TF32: largest difference {tf32_difference:.1e}", end=", ")
+print(f"{tf32_relative:.0e} of the largest entry")
+
+# With TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1, read when torch is imported, so in a child process:
+# set the matrix-product string to "ieee", then read the two legacy settings.
+child_code = """import torch
+torch.backends.cuda.matmul.fp32_precision = "ieee"
+print(torch.get_float32_matmul_precision())
+try:
+    torch.backends.cuda.matmul.allow_tf32
+except RuntimeError:
+    print("raises")"""
+overridden = subprocess.run(
+    [sys.executable, "-c", child_code],
+    env={**os.environ, "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1"},
+    capture_output=True,
+    text=True,
+    check=True,
+).stdout.split()
+print("with the override, after 'ieee': get_float32_matmul_precision() ->", overridden[0], end="")
+print(", allow_tf32 ->", overridden[1])
+
+assert reordering > 0 and within_defaults  # witness: reordering-within-defaults
+assert tf32_difference > 100 * reordering and tf32_relative > 1e-4  # witness: tf32-much-larger
+assert overridden == ["high", "raises"]  # witness: override-getter-silent
