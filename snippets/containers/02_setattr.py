@@ -178,12 +178,16 @@ print("a second .to(torch.float64):", again.z.item(), "warnings", warned_again)
 with warnings.catch_warnings(record=True) as tensor_caught:
     warnings.simplefilter("always")
     torch.full((), 1j).float()
-torch.set_warn_always(True)
 third = nn.Module()
 third.register_buffer("z", torch.full((), 1j))
-with warnings.catch_warnings(record=True) as always_caught:
-    warnings.simplefilter("always")
-    third.to(torch.float64)
+warn_always_before = torch.is_warn_always_enabled()  # restored after: a notebook runs on
+try:
+    torch.set_warn_always(True)
+    with warnings.catch_warnings(record=True) as always_caught:
+        warnings.simplefilter("always")
+        third.to(torch.float64)
+finally:
+    torch.set_warn_always(warn_always_before)
 print("warnings from a tensor's .float():", len(tensor_caught), end=", ")
 print("from a third .to() after torch.set_warn_always(True):", len(always_caught))
 
