@@ -57,15 +57,18 @@ print(f"layer.weight.grad = {autograd_grad:g}")
 # The same two calls without retain_grad(): backward() leaves h.grad None...
 plain_hidden, _, plain_loss = forward_twice()
 plain_loss.backward()
-# ...unless backward is asked for h by name: then it fills h.grad and no other .grad.
+# ...unless backward is asked for h by name: then it calls h.retain_grad() itself, and fills
+# h.grad and no other .grad.
 layer.weight.grad = None
 named_hidden, _, named_loss = forward_twice()
+retained_before = named_hidden.retains_grad
 named_loss.backward(inputs=[named_hidden])
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # reading .grad of a non-leaf tensor warns
     grads_without_retain = (y_hat.grad, plain_hidden.grad)
 print(f"without retain_grad: h.grad = {grads_without_retain[1]}; ", end="")
-print(f"with backward(inputs=[h]): h.grad = {named_hidden.grad.item():g}")
+print(f"with backward(inputs=[h]): h.grad = {named_hidden.grad.item():g}", end=", ")
+print(f"h.retains_grad = {named_hidden.retains_grad}")
 
 
 # Each use's part, measured: an untied copy of the layer stands in for each use.
@@ -131,7 +134,9 @@ assert hidden_grad == dloss_dprediction * w  # dL/dh: the gradient from above ti
 assert autograd_grad == outer_use + inner_use == dloss_dw  # witness: uses-add-up
 assert hook_calls == [192] and writes_to_grad == [192]  # witness: summed-once
 assert grads_without_retain == (None, None) and hidden.grad is not None  # witness: retain-grad
-assert named_hidden.grad.item() == 48 and layer.weight.grad is None  # witness: inputs-fills
+retained_by_backward = not retained_before and named_hidden.retains_grad
+assert retained_by_backward and named_hidden.grad.item() == 48  # witness: inputs-fills
+assert layer.weight.grad is None  # witness: inputs-only
 assert (biased_inner, biased_outer) == (144, 168) and biased_tied == 312  # witness: bias-parts
 assert parts_are_products  # witness: matrix-part-products
 assert matrix_parts_differ and matrix_parts_add_up  # witness: matrix-parts-differ

@@ -9,8 +9,9 @@ from torch.utils.checkpoint import checkpoint
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 
-def backward_through_checkpoint(use_reentrant: bool, wrapped: str) -> dict:
-    """y_hat = w * (w * x), its first or second use checkpointed; return what the hooks on w saw."""
+def backward_through_checkpoint(use_reentrant: bool, wrapped: str, pass_w: bool = False) -> dict:
+    """y_hat = w * (w * x), its first or second use checkpointed; return what the hooks on w saw.
+    With pass_w, w is also passed to the checkpoint as an argument."""
     layer = nn.Linear(1, 1, bias=False).to(device)
     with torch.no_grad():
         layer.weight.fill_(3.0)
@@ -21,31 +22,39 @@ def backward_through_checkpoint(use_reentrant: bool, wrapped: str) -> dict:
     layer.weight.register_post_accumulate_grad_hook(lambda p: writes_to_grad.append(p.grad.item()))
     grad_modes = []  # at each run of the wrapped use: was grad mode on, so that a graph is built?
 
-    def use(inputs: torch.Tensor) -> torch.Tensor:
+    def use(inputs: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         grad_modes.append(torch.is_grad_enabled())
-        return layer(inputs)
+        if weight is None:  # w reaches the use through the module, not as an argument
+            return layer(inputs)
+        return nn.functional.linear(inputs, weight)  # the same use, with w passed in
 
     # The checkpoint frees what its use's backward needs and runs the layer again for it.
     with warnings.catch_warnings(record=True) as caught:  # the filters are restored afterwards
         warnings.simplefilter("always")
         if wrapped == "second":  # the checkpoint's input is h, which requires grad
             hidden = checkpoint_input = layer(x)
-            y_hat = checkpoint_output = checkpoint(use, hidden, use_reentrant=use_reentrant)
+            arguments = (hidden, layer.weight) if pass_w else (hidden,)
+            y_hat = checkpoint_output = checkpoint(use, *arguments, use_reentrant=use_reentrant)
         else:  # the checkpoint's input is x, which does not
             checkpoint_input = x
             hidden = checkpoint_output = checkpoint(use, x, use_reentrant=use_reentrant)
             y_hat = layer(hidden)
         (y_hat - target).pow(2).sum().backward()
-    print(f"use_reentrant={use_reentrant!s:5}, {wrapped:6} use wrapped: ", end="")
+    passed = " (w passed in)" if pass_w else ""
+    print(f"use_reentrant={use_reentrant!s:5}, {wrapped:6} use wrapped{passed}: ", end="")
     print(f"hook on w called with {hook_calls}, .grad holds {writes_to_grad} after each write")
+    node = checkpoint_output.grad_fn  # the checkpoint's node in the outer graph, if any
+    edges = [next_node for next_node, _ in node.next_functions] if node else []
     return {
         "hook_calls": hook_calls,
         "writes": writes_to_grad,
         "grad": layer.weight.grad.item(),
         "input_requires_grad": checkpoint_input.requires_grad,
-        "output_has_graph": checkpoint_output.grad_fn is not None,
+        "output_has_graph": node is not None,
         "grad_modes": grad_modes,
-        "nodes": (checkpoint_input.grad_fn, checkpoint_output.grad_fn),  # in the outer graph
+        "edges": edges,  # the nodes the checkpoint's node leads to, in the outer graph
+        "input_node": checkpoint_input.grad_fn,
+        "edge_to_w": any(getattr(n, "variable", None) is layer.weight for n in edges),
         "warnings": [str(warning.message) for warning in caught],
     }
 
@@ -56,6 +65,9 @@ def backward_through_checkpoint(use_reentrant: bool, wrapped: str) -> dict:
 reentrant = backward_through_checkpoint(use_reentrant=True, wrapped="second")
 first_write, second_write = reentrant["writes"]
 print("  grad mode on in the wrapped use's runs (forward, then backward):", reentrant["grad_modes"])
+# The checkpoint is an autograd.Function: the outer graph links it only to its tensor arguments.
+# Pass w as one, and the nested backward hands its part back along that edge to the outer pass.
+w_passed = backward_through_checkpoint(use_reentrant=True, wrapped="second", pass_w=True)
 # Around the first use, the checkpoint's only tensor input is x. Its output then has no graph, the
 # backward pass never reaches the checkpoint, and the first use's part is lost: PyTorch only warns.
 first_lost = backward_through_checkpoint(use_reentrant=True, wrapped="first")
@@ -67,9 +79,11 @@ print("warning:", *warned)
 # recomputed), so the two parts meet before .grad, as without a checkpoint, whichever use it wraps.
 non_reentrant = [backward_through_checkpoint(False, wrapped) for wrapped in ("second", "first")]
 
-input_node, output_node = reentrant["nodes"]
-only_to_input = [n for n, _ in output_node.next_functions] == [input_node]  # no edge to w
-assert reentrant["grad_modes"] == [False, True] and only_to_input  # witness: reruns-with-graph
+only_to_input = reentrant["edges"] == [reentrant["input_node"]]  # no edge to w
+grad_off_yet_edge = w_passed["grad_modes"] == [False, True] and w_passed["edge_to_w"]
+assert only_to_input and grad_off_yet_edge  # witness: edges-from-arguments
+assert reentrant["grad_modes"] == [False, True]  # witness: reruns-with-graph
+assert w_passed["hook_calls"] == [192] and w_passed["writes"] == [192]  # witness: w-passed-once
 two_writes = first_write == 96 and second_write == 192
 assert reentrant["hook_calls"] == [96, 96] and two_writes  # witness: one-write-per-backward
 same_as_outer = reentrant["grad"] == non_reentrant[0]["grad"] == 192
