@@ -18,13 +18,14 @@ data = save(model.state_dict())
 
 header_length = struct.unpack("<Q", data[:8])[0]  # the first 8 bytes: the header's length
 header = json.loads(data[8 : 8 + header_length])  # then the header, JSON text
-raw_bytes = len(data) - 8 - header_length  # then the tensors' bytes, one after the other
+tensor_bytes = data[8 + header_length :]  # then the tensors' bytes, one after the other
+raw_bytes = len(tensor_bytes)
 print(json.dumps(header))
 fields = sorted({field for entry in header.values() for field in entry})
-element_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
-print(
-    f"fields per tensor: {fields}; {raw_bytes} bytes of data for {element_bytes} bytes of numbers"
-)
+in_file_order = sorted(header, key=lambda name: header[name]["data_offsets"])
+numbers = b"".join(model.state_dict()[name].numpy().tobytes() for name in in_file_order)
+print(f"fields per tensor: {fields}; {raw_bytes} bytes of data", end=" ")
+print(f"are the numbers of {in_file_order}, in that order:", tensor_bytes == numbers)
 
 
 def refusal(tensors: dict) -> str:
@@ -116,7 +117,6 @@ with tempfile.TemporaryDirectory() as folder:
 print("channels_last conv: save()", conv_error.split(":")[0], "| save_model() saved it")
 
 # Two names on the same bytes: the header can write it, but the loader refuses such a file.
-tensor_bytes = data[8 + header_length :]
 unchanged = load_with_header(header, tensor_bytes)  # the same header, written again: it loads
 shared = dict(header)  # the Linear's two entries, and a third on the weight's bytes
 shared["alias"] = header["weight"]
@@ -129,7 +129,7 @@ gap_error = load_with_header(gap, tensor_bytes[:8] + bytes(4) + tensor_bytes[8:]
 print("a header with 4 bytes between bias and weight:", gap_error.split(" for tensor")[0])
 
 assert fields == ["data_offsets", "dtype", "shape"]  # witness: header-fields
-assert raw_bytes == element_bytes  # witness: only-tensor-bytes
+assert tensor_bytes == numbers  # witness: only-tensor-bytes
 assert step_error.startswith("ValueError: Key `step` is invalid")  # witness: int-refused
 assert "expected torch.Tensor" in step_error
 momentum = [entry["momentum_buffer"] for entry in optimizer_state["state"].values()]

@@ -40,6 +40,10 @@ assert (  # witness: fixed-batch
     "Guard failed: input.size()[0] == 4" in fixed_result  # torch 2.13
     or "to be equal to 4, but got 5" in fixed_result  # the same check, worded as in older releases
 )
+release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
+assert release != (2, 13) or fixed_result.startswith(  # witness: guard-failed-on-2-13
+    "AssertionError: Guard failed: input.size()[0] == 4"
+)
 assert results["check_guards=False"].startswith(  # witness: unguarded-runtime-error
     "RuntimeError: Expected input at *args[0].shape[0] to be equal to 4, but got 5"
 )
