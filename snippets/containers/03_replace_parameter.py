@@ -112,9 +112,11 @@ def closure() -> torch.Tensor:
 
 lbfgs.step(closure)
 flat_grad = lbfgs.state[used]["prev_flat_grad"].tolist()  # gradients of used, then unused
-lbfgs_kept = torch.equal(unused.detach(), torch.ones(3, device=device))
+lbfgs.step(closure)  # a second step, which also follows the change L-BFGS kept from the first
+history_kept = len(lbfgs.state[used]["old_dirs"])  # changes kept from earlier steps
+lbfgs_kept = history_kept > 0 and torch.equal(unused.detach(), torch.ones(3, device=device))
 print("L-BFGS, unused.grad", unused.grad, "| its flat gradient:", flat_grad)
-print("  unused as it was after the step:", lbfgs_kept)
+print(f"  unused as it was after two steps ({history_kept} change kept):", lbfgs_kept)
 # Two steps with unused in the loss, then one without: L-BFGS's step also follows the changes
 # its history kept from the earlier steps.
 with_unused = True

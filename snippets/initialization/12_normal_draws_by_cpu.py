@@ -40,7 +40,7 @@ baseline = in_a_new_process(ATEN_CPU_CAPABILITY="default")  # PyTorch's baseline
 kinds = ("linear", "normal", "rand")
 same_kernels_same_draws = all(here[kind] == rerun[kind] for kind in kinds)
 print(f"kernels: {here['kernels']} here, {rerun['kernels']} in the rerun")
-print("same weights and normal draws, bit for bit:", same_kernels_same_draws)
+print("same weights, normal and rand draws, bit for bit:", same_kernels_same_draws)
 print(f"with the {baseline['kernels']} kernels instead:")
 for kind in kinds:
     differences = [abs(a - b) for a, b in zip(here[kind], baseline[kind])]
