@@ -81,6 +81,13 @@ print(
     f"not when its buffers are passed: {module_spared}; "
     f"not in eval mode: {eval_spares_module}"
 )
+# strict=True wants every name the module has, buffers as well as parameters.
+try:
+    functional_call(norm, dict(norm.named_parameters()), (x,), strict=True)
+    buffers_message = ""
+except RuntimeError as error:
+    buffers_message = str(error).split("\n")[-1].strip()
+print(f"BatchNorm, parameters only, strict=True: {buffers_message}")
 
 assert all_ones  # witness: substitutes-used
 assert untouched  # witness: own-untouched
@@ -93,3 +100,6 @@ assert own_stats_updated  # witness: own-stats-updated
 assert module_spared  # witness: module-spared
 assert copies_updated  # witness: copies-updated
 assert eval_spares_module  # witness: eval-spares-stats
+assert buffers_message.startswith("Missing key(s)") and all(  # witness: strict-needs-buffers
+    f"'{name}'" in buffers_message for name, _ in norm.named_buffers()
+)

@@ -20,6 +20,18 @@ class NonNegative(nn.Module):
         return W + torch.log(-torch.expm1(-W))  # the inverse of softplus, written to stay accurate
 
 
+class CountingNonNegative(NonNegative):
+    """NonNegative, counting how often its right_inverse runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def right_inverse(self, W: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return super().right_inverse(W)
+
+
 def train(layer: nn.Linear, steps: int = 100) -> nn.Linear:
     """Fit target = x @ [-1, -2, 0.5, 1]: two of the best weights are negative."""
     torch.manual_seed(1)
@@ -39,8 +51,10 @@ free = train(nn.Linear(4, 1).to(device))
 torch.manual_seed(0)
 layer = nn.Linear(4, 1).to(device)
 start = layer.weight.detach().clone()
-parametrize.register_parametrization(layer, "weight", NonNegative())
-# right_inverse ran at registration: the weight now starts from |W|.
+nonnegative = CountingNonNegative()
+parametrize.register_parametrization(layer, "weight", nonnegative)
+# right_inverse ran once, at registration: the weight now starts from |W|.
+calls_at_registration = nonnegative.calls
 registered_from_abs = torch.allclose(layer.weight, start.abs().clamp_min(smallest_start), atol=1e-6)
 train(layer)
 
@@ -57,6 +71,7 @@ print(
 # inverse of 0.5.
 with torch.no_grad():
     layer.weight = torch.full((1, 4), 0.5, device=device)
+calls_after_assigning = nonnegative.calls  # one more call for the assignment
 stored = layer.parametrizations.weight.original[0, 0].item()
 assign_works = torch.allclose(layer.weight, torch.full((1, 4), 0.5, device=device))
 print(f"after assigning 0.5: weight {layer.weight[0, 0].item():.4f}, stored original {stored:.4f}")
@@ -84,26 +99,19 @@ print(f"after assigning {assigned}: weight {read_back}")
 # Only the first parametrization of a tensor stores what right_inverse returns. A second one,
 # stacked on top, leaves the stored tensor as it is and applies its forward to the weight so far.
 # Its right_inverse still runs once, but only to check the shape and dtype of what it returns.
-class CountingNonNegative(NonNegative):
-    calls = 0
-
-    def right_inverse(self, W: torch.Tensor) -> torch.Tensor:
-        CountingNonNegative.calls += 1
-        return super().right_inverse(W)
-
-
 torch.manual_seed(0)
 stacked = nn.Linear(4, 1).to(device)
 parametrize.register_parametrization(stacked, "weight", NonNegative())
 stored_before = stacked.parametrizations.weight.original.detach().clone()
 weight_before = stacked.weight.detach().clone()
-parametrize.register_parametrization(stacked, "weight", CountingNonNegative())
+second = CountingNonNegative()
+parametrize.register_parametrization(stacked, "weight", second)
 stored_kept = torch.equal(stacked.parametrizations.weight.original, stored_before)
 forward_stacked = torch.allclose(stacked.weight, F.softplus(weight_before))
 print(
     f"second NonNegative: stored tensor unchanged {stored_kept}, "
     f"weight = softplus(previous weight) {forward_stacked}, "
-    f"its right_inverse ran {CountingNonNegative.calls} time"
+    f"its right_inverse ran {second.calls} time"
 )
 
 # exp would also keep weights positive, but its gradient is the weight itself; softplus's is
@@ -118,10 +126,13 @@ softplus_grad_max = torch.autograd.grad(F.softplus(t).sum(), t)[0].max().item()
 limits, gives_zero, margin = {}, {}, 2
 
 
-def positive_then_zero(limit: int, dtype: torch.dtype) -> bool:
-    """softplus > 0 at limit + margin and == 0 at limit - margin, 32 of each for vector kernels."""
-    values = F.softplus(torch.tensor([limit + margin, limit - margin], dtype=dtype).repeat(32))
-    print(f"{dtype}: softplus({limit + margin}) = {values[0].item():.3g}, ", end="")
+def probe(limit: int, dtype: torch.dtype) -> torch.Tensor:
+    """softplus at limit + margin and at limit - margin, 32 of each for vector kernels."""
+    return F.softplus(torch.tensor([limit + margin, limit - margin], dtype=dtype).repeat(32))
+
+
+def positive_then_zero(values: torch.Tensor, limit: int) -> bool:
+    print(f"{values.dtype}: softplus({limit + margin}) = {values[0].item():.3g}, ", end="")
     print(f"softplus({limit - margin}) = {values[1].item()}")
     return bool((values[0::2] > 0).all() and (values[1::2] == 0).all())
 
@@ -129,14 +140,28 @@ def positive_then_zero(limit: int, dtype: torch.dtype) -> bool:
 for dtype in (torch.float32, torch.float16):
     info = torch.finfo(dtype)
     limits[dtype] = round(math.log(info.smallest_normal * info.eps))  # 2^-149 or 2^-24
-    gives_zero[dtype] = positive_then_zero(limits[dtype], dtype)
+    gives_zero[dtype] = positive_then_zero(probe(limits[dtype], dtype), limits[dtype])
 # With float32 subnormals flushed to zero, zero starts near log of the smallest normal number.
+# The flush mode belongs to the calling thread: an intra-op thread already running keeps its own.
 flush_limit = round(math.log(torch.finfo(torch.float32).smallest_normal))
-if torch.set_flush_denormal(True):  # False on a CPU that cannot flush them
-    print("flushing subnormals: ", end="")
-    flushed_gives_zero = positive_then_zero(flush_limit, torch.float32)
-    torch.set_flush_denormal(False)
-    assert flushed_gives_zero  # witness: flushed-underflows-earlier
+below = torch.full((65536,), float(flush_limit - margin))  # large enough to split over 2 threads
+threads = torch.get_num_threads()
+torch.set_num_threads(2)
+try:
+    F.softplus(below)  # starts the second intra-op thread, with flush off
+    if torch.set_flush_denormal(True):  # False on a CPU that cannot flush them
+        try:
+            flushed, split = probe(flush_limit, torch.float32), F.softplus(below)
+        finally:
+            torch.set_flush_denormal(False)
+        # Read only now: with flush on, comparisons and .item() read subnormals as 0 as well.
+        print("flushing subnormals: ", end="")
+        assert positive_then_zero(flushed, flush_limit)  # witness: flushed-underflows-earlier
+        split_zeros = int((split == 0).sum())
+        print(f"{split.numel()} values split over 2 threads: {split_zeros} flushed to 0")
+        assert 0 < split_zeros < split.numel()  # witness: flush-per-thread
+finally:
+    torch.set_num_threads(threads)
 float32_limit, float16_limit = limits[torch.float32], limits[torch.float16]
 # Written as log(1 + e^X) without log1p, softplus is 0 once 1 + e^X rounds to 1: near log(eps / 2).
 naive_limit = round(math.log(torch.finfo(torch.float32).eps / 2))
@@ -146,12 +171,13 @@ naive_gives_zero &= F.softplus(at_naive_limit).item() > 0
 
 assert smallest_free < -1  # witness: free-goes-negative
 assert smallest_weight > 0  # witness: stays-positive
-assert registered_from_abs  # witness: right-inverse-at-registration
+assert registered_from_abs and calls_at_registration == 1  # witness: right-inverse-at-registration
+assert calls_after_assigning == 2 and nonnegative.calls == 3  # witness: right-inverse-on-assignment
 assert assign_works  # witness: assign-works
 assert read_back_clamped and small_is_softplus_output  # witness: read-back-clamped
 assert read_back_small == smallest_start and read_back_negative == -assigned_negative
 assert stored_kept and forward_stacked  # witness: stacked-keeps-stored
-assert CountingNonNegative.calls == 1  # witness: stacked-right-inverse-checks
+assert second.calls == 1  # witness: stacked-right-inverse-checks
 assert exp_grad_is_weight and softplus_grad_max <= 1  # witness: gradient-sizes
 assert abs(stored - (-0.4328)) < 1e-4  # witness: stored-inverse
 assert gives_zero[torch.float32] and gives_zero[torch.float16]  # witness: softplus-underflows
