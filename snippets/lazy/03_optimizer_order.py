@@ -101,8 +101,8 @@ values_kept = all(torch.equal(p, q) for p, q in zip(fresh.parameters(), model.pa
 print("after it:", fresh[0], " values still as saved:", values_kept)
 
 
-# Only LazyLinear sets its size at that call. Lazy convolutions and batch norms set theirs only
-# while they create their parameters, and the load has done that: their size stays 0.
+# Only LazyLinear sets its size at that call. Lazy convolutions and norms set theirs only while
+# they create their parameters, and the load has done that: their size stays 0.
 def build_cnn() -> nn.Sequential:
     return nn.Sequential(nn.LazyConv2d(4, 3), nn.LazyBatchNorm2d())
 
@@ -118,6 +118,19 @@ dry_run_first = build_cnn()
 dry_run_first(images)  # the dry run creates the parameters and sets the sizes...
 dry_run_first.load_state_dict(trained_cnn.state_dict())  # ...then the load fills in the values
 print("dry run, then loaded:", *dry_run_first, sep="\n  ")
+# A lazy instance norm (affine by default) loaded that way also keeps 0, and its forward checks it.
+trained_norm, loaded_norm = nn.LazyInstanceNorm2d(), nn.LazyInstanceNorm2d()
+trained_norm(images)
+loaded_norm.load_state_dict(trained_norm.state_dict())
+try:
+    loaded_norm(images)
+except ValueError as error:
+    norm_message = str(error)
+    print("instance norm loaded, then called:", norm_message)
+# A lazy norm with no parameters and no buffers never sets its size, even in a dry run.
+bare_norm = nn.LazyBatchNorm2d(affine=False, track_running_stats=False)
+bare_norm(images)
+print("without parameters or statistics, after a dry run:", bare_norm)
 
 assert adagrad_message.startswith("Attempted to use an uninit")  # witness: adagrad-too-early
 assert adagrad_state_ready  # witness: adagrad-state-in-constructor
@@ -149,3 +162,7 @@ assert (  # witness: load-conv-keeps-zero
 assert (  # witness: dry-run-then-load
     dry_run_first[0].in_channels == 3 and dry_run_first[1].num_features == 4
 )
+assert norm_message.startswith(  # witness: load-instance-norm-fails
+    "expected input's size at dim=1 to match num_features (0)"
+)
+assert type(bare_norm) is nn.BatchNorm2d and bare_norm.num_features == 0  # witness: bare-norm-zero

@@ -62,9 +62,10 @@ try:
 except RuntimeError as error:
     frozen_backward_message = str(error)
     print("backward after changing the saved frozen parameter:", frozen_backward_message[:52])
-# It stays frozen only if what is written does not require grad: copy_(source) joins its graph.
+# It stays frozen only if autograd does not record the write: copy_(source) joins source's graph.
 source = torch.ones(2, requires_grad=True)
-copied, copied_off = (nn.Parameter(torch.zeros(2), requires_grad=False) for _ in range(2))
+copied = nn.Parameter(torch.zeros(2), requires_grad=False)
+copied_off = nn.Parameter(torch.zeros(2), requires_grad=False)
 copied.copy_(source)
 with torch.no_grad():
     copied_off.copy_(source)
@@ -161,12 +162,12 @@ print("edited through NumPy:       ", numpy_grad)
 # Autograd notices in-place changes by a version counter that only PyTorch operations advance.
 # The parameter, its views and its detach()es share one; .data gets a counter of its own.
 tracked = nn.Parameter(torch.zeros(1))
-sharers, data_view = (tracked.detach(), tracked[0:1]), tracked.data
+detached, row_view, data_view = tracked.detach(), tracked[0:1], tracked.data
 with torch.no_grad():
     tracked.add_(0.0)
-counter_shared = all(t._version == tracked._version == 1 for t in sharers)
+counter_shared = detached._version == row_view._version == tracked._version == 1
 print("versions after one change: parameter, detach(), view, .data:", end=" ")
-print(tracked._version, *(t._version for t in sharers), data_view._version)
+print(tracked._version, detached._version, row_view._version, data_view._version)
 tracked_version, array = tracked._version, tracked.detach().numpy()
 array += 1  # changes the parameter, but not its version counter
 numpy_write_unseen = tracked.item() == 1.0 and tracked._version == tracked_version

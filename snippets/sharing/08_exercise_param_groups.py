@@ -1,10 +1,11 @@
 """Exercise: weight decay on matrices only, for a model with tied embeddings."""
 
 import warnings
+from unittest import mock
 
 import torch
 from torch import nn
-from torch.optim.optimizer import _default_to_fused_or_foreach  # how an optimizer picks its path
+from torch.optim import sgd as sgd_module
 
 
 class TiedPair(nn.Module):
@@ -47,6 +48,11 @@ class OnParent(TiedPair):
 
 def first_name(model: nn.Module, tensor: torch.Tensor) -> str:
     return next(name for name, p in model.named_parameters() if p is tensor)
+
+
+def spy(name: str):
+    """Record the calls to one of SGD's three step functions, and let them run."""
+    return mock.patch.object(sgd_module, name, wraps=getattr(sgd_module, name))
 
 
 def one_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, float]:
@@ -96,10 +102,9 @@ print("the tied tensor is seen once, as", tied_name, "- with out assigned first:
 print("with a placeholder out:", placeholder_name, "- also set on the model:", on_parent_name)
 
 # Every name in ONE group is no error: a warning, and the group keeps both entries of the tied
-# tensor. On the CPU, SGD's default path updates one entry at a time (neither foreach nor fused),
+# tensor. On the CPU, SGD's default step updates one entry at a time (neither foreach nor fused),
 # so the tied tensor takes a step per name.
 every_name = [p for _, p in model.named_parameters(remove_duplicate=False)]
-fused, foreach = _default_to_fused_or_foreach(every_name, differentiable=False)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     sgd = torch.optim.SGD(every_name, lr=0.1)
@@ -109,8 +114,14 @@ for message in warned:  # the whole warning, one clause a line
     print("one group, warning:", message.replace("; ", ";\n  "))
 entries = sum(p is model.embed.weight for p in sgd.param_groups[0]["params"])
 print("entries of the tied tensor in the group:", entries)
-print(f"SGD's default path on the CPU: fused {fused}, foreach {foreach}")
-moved = one_step(model, sgd)
+with (
+    spy("_single_tensor_sgd") as single,
+    spy("_multi_tensor_sgd") as multi,
+    spy("_fused_sgd") as fused,
+):
+    moved = one_step(model, sgd)
+print(f"SGD's step ran: single-tensor {single.called},", end=" ")
+print(f"foreach {multi.called}, fused {fused.called}")
 print(f"moved by one SGD step: mix.weight {moved['mix.weight']:.2f},", end=" ")
 print(f"the tied embed.weight {moved['embed.weight']:.2f}")
 # Another implementation, another result: fused Adam on the CPU, with the same one group.
@@ -135,5 +146,6 @@ assert "in future, this will cause an error" in warned[0]  # witness: warning-an
 stepped_once = abs(moved["mix.weight"] - 0.1) < 1e-5
 stepped_twice = abs(moved["embed.weight"] - 0.2) < 1e-5
 assert entries == 2 and stepped_once and stepped_twice  # witness: one-group-steps-twice
-assert not fused and not foreach  # witness: cpu-single-tensor-path
+single_only = single.called and not multi.called and not fused.called
+assert single_only  # witness: cpu-single-tensor-path
 assert 1.7 < adam_factor < 1.8  # witness: fused-adam-not-twice

@@ -4,6 +4,7 @@ import io
 
 import torch
 from torch import nn
+from torch.testing._internal.two_tensor import TwoTensor  # a small wrapper subclass from torch
 
 
 class TiedPair(nn.Module):
@@ -78,13 +79,15 @@ print(
 )
 
 # A flag makes _apply build a new Parameter per attribute even where .data = would work.
-overwritten, overwritten_stack = TiedPair(), reused_stack()
-original = overwritten.embed.weight
+# A traceable wrapper subclass (it defines __tensor_flatten__) is swapped in all the same.
+overwritten, overwritten_stack, wrapped = TiedPair(), reused_stack(), TiedPair()
+original, wrapped_original = overwritten.embed.weight, wrapped.embed.weight
 previous = torch.__future__.get_overwrite_module_params_on_conversion()
 torch.__future__.set_overwrite_module_params_on_conversion(True)
 try:
     overwritten.to(torch.float64)
     overwritten_stack.to(torch.float64)
+    wrapped._apply(lambda t: TwoTensor(t.detach(), t.detach().clone()))
 finally:
     torch.__future__.set_overwrite_module_params_on_conversion(previous)
 new_after_overwrite = (
@@ -92,6 +95,9 @@ new_after_overwrite = (
 )
 print(f"overwrite flag, .to(torch.float64): tied {is_tied(overwritten)},", end=" ")
 print(f"reused module tied {stack_is_tied(overwritten_stack)}")
+wrapped_kept = wrapped.embed.weight is wrapped_original
+print(f"overwrite flag, to a TwoTensor: same object {wrapped_kept},", end=" ")
+print(f"tied {is_tied(wrapped)}, the object is now a {type(wrapped_original).__name__}")
 
 # 3. Another flag makes _apply, and load_state_dict, swap the new tensor into the old Parameter
 #    object (torch.utils.swap_tensors): the object stays, and with it the tie, even on meta.
@@ -126,5 +132,7 @@ assert stacks_converted and all(map(stack_is_tied, stacks))  # witness: reused-m
 assert tied_when_built and not is_tied(built_on_meta)  # witness: to-empty-unties
 assert is_tied(emptied_on_cpu)  # witness: cpu-to-empty-keeps-tie
 assert new_after_overwrite and not is_tied(overwritten)  # witness: overwrite-flag-unties
+swapped_in = type(wrapped_original) is TwoTensor  # swap_tensors changed the object's class
+assert wrapped_kept and swapped_in and is_tied(wrapped)  # witness: wrapper-subclass-swaps
 assert swap_keeps_object and is_tied(swapped)  # witness: swap-flag-keeps-tie
 assert is_tied(swap_loaded)  # witness: swap-flag-assign-keeps-tie
