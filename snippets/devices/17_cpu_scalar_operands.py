@@ -4,12 +4,13 @@ from pathlib import Path
 
 import torch
 import torchgen  # installed with torch: its code generator and its list of operators
+from torch.utils._python_dispatch import TorchDispatchMode
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 print("this run uses:", device)
 
 # native_functions.yaml lists every operator. For an entry without `device_check: NoCheck`, the
-# code generated for CUDA checks that all tensor arguments are on one device, CPU scalars too.
+# CUDA kernel generated for it checks that all tensor arguments are on one device, CPU scalars too.
 listing = Path(torchgen.__file__).parent / "packaged/ATen/native/native_functions.yaml"
 no_check, name = {}, ""
 for line in listing.read_text().splitlines():
@@ -21,11 +22,25 @@ for line in listing.read_text().splitlines():
 entries, unchecked = len(no_check), sum(no_check.values())
 print(f"entries: {entries}, with device_check: NoCheck: {unchecked}")
 
+# An entry implemented by calling other entries has a CompositeImplicitAutograd kernel instead.
+has_kernel = torch._C._dispatch_has_kernel_for_dispatch_key
+
+
+class Reached(TorchDispatchMode):
+    """Records the entries a call reaches on its way to a kernel."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        reached.append(str(func).removeprefix("aten.").removesuffix(".default"))
+        return func(*args, **(kwargs or {}))
+
+
 scalar = torch.tensor(0.5)  # 0-dimensional, on the CPU
 operations = {  # operator entry: the call
     "mul.Tensor": lambda x: x * scalar,
     "clamp.Tensor": lambda x: torch.clamp(x, min=scalar),
     "logaddexp": lambda x: torch.logaddexp(x, scalar),
+    "multiply.Tensor": lambda x: torch.multiply(x, scalar),  # aliases: no kernel of their own
+    "clip.Tensor": lambda x: torch.clip(x, min=scalar),
 }
 
 
@@ -36,16 +51,33 @@ def outcome(call, x: torch.Tensor) -> str:
         return f"{type(error).__name__}: {error}".splitlines()[0]
 
 
-results = {}
+results, reaches = {}, {}
 for entry, call in operations.items():
-    on_meta, on_device = (outcome(call, torch.ones(3, device=where)) for where in ("meta", device))
-    results[entry] = on_meta, on_device
-    print(f"{entry:12} NoCheck {no_check[entry]!s:5} | meta: {on_meta} | {device}: {on_device}")
+    x, reached = torch.ones(3, device="meta"), []
+    with Reached():
+        on_meta = outcome(call, x)
+    reaches[entry] = reached[0]  # aliases resolved: the entry whose kernel runs
+    results[entry] = on_meta, outcome(call, torch.ones(3, device=device))
+    print(f"{entry:15} NoCheck {no_check[entry]!s:5} reaches {reaches[entry]:12}", end=" ")
+    print(f"| meta: {on_meta} | {device}: {results[entry][1]}")
 
-checked = [entry for entry in operations if not no_check[entry]]
-assert checked == ["clamp.Tensor", "logaddexp"]  # witness: entries-differ
+marked = [no_check[entry] for entry in operations]
+assert marked == [True, False, False, False, False]  # witness: entries-differ
+aliases = ["multiply.Tensor", "clip.Tensor"]
+composite = [has_kernel(f"aten::{entry}", "CompositeImplicitAutograd") for entry in aliases]
+followed = [reaches[entry] for entry in aliases]
+assert all(composite) and followed == ["mul.Tensor", "clamp.Tensor"]  # witness: aliases-reach
 assert all(on_meta == "meta" for on_meta, _ in results.values())  # witness: meta-misses-it
-if device.type == "cuda":
-    assert results["mul.Tensor"][1].startswith("cuda")
-    refused = [results[entry][1] for entry in checked]
-    assert all("same device" in message for message in refused)  # witness: cuda-refuses
+if device.type == "cuda":  # accepted exactly where the entry reached is NoCheck
+    accepted = {entry: on_device.startswith("cuda") for entry, (_, on_device) in results.items()}
+    by_rule = all(accepted[entry] == no_check[reaches[entry]] for entry in operations)
+    refused = [results[entry][1] for entry in operations if not accepted[entry]]
+    assert by_rule and all("same device" in error for error in refused)  # witness: cuda-refuses
+
+# Two remedies: a Python number selects the entry whose bound is a number, not a tensor, and
+# new_tensor creates the bound on the input's device.
+x, reached = torch.ones(3, device="meta"), []
+with Reached():
+    torch.clamp(x, min=0.5)
+print("clamp with min=0.5 reaches:", reached, "| x.new_tensor(0.5) on", x.new_tensor(0.5).device)
+assert reached == ["clamp"] and x.new_tensor(0.5).device == x.device  # witness: remedies

@@ -6,6 +6,15 @@ import sys
 
 import torch
 
+
+def close_by_default(actual: torch.Tensor, expected: torch.Tensor) -> bool:
+    try:
+        torch.testing.assert_close(actual, expected)  # the float32 defaults
+    except AssertionError:
+        return False
+    return True
+
+
 torch.manual_seed(0)  # the same product as 08_numerics.py
 a, b = torch.randn(32, 64), torch.randn(64, 32)
 product = a @ b
@@ -16,9 +25,8 @@ reversed_sum = torch.zeros(32, 32)
 for k in reversed(range(64)):
     reversed_sum += terms[:, k]
 reordering = (reversed_sum - product).abs().max().item()
-torch.testing.assert_close(reversed_sum, product)  # the float32 defaults: raises if too tight
-within_defaults = True
-print(f"reversed order: largest difference {reordering:.1e}, within the float32 defaults")
+passes = close_by_default(reversed_sum, product)
+print(f"reversed order: largest difference {reordering:.1e}, close by the defaults: {passes}")
 
 
 # TF32 keeps 10 of float32's 23 mantissa bits. A model of it on the CPU: round the inputs so.
@@ -32,12 +40,15 @@ tf32_difference = (tf32_like - product).abs().max().item()
 tf32_relative = tf32_difference / product.abs().max().item()
 print(f"inputs rounded to TF32: largest difference {tf32_difference:.1e}", end=", ")
 print(f"{tf32_relative:.0e} of the largest entry")
+relative_change = (tf32_like - product).abs() / product.abs()  # each entry against its own size
+third_digit, entries = int((relative_change > 1e-3).sum()), product.numel()
+print(f"entries changed by more than 1e-3 of their size: {third_digit} of {entries}")
 
 # With TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1, read when torch is imported, so in a child process:
-# set the matrix-product string to "ieee", then read the two legacy settings.
+# set the matrix-product string to "ieee", then read it back and the two legacy settings.
 child_code = """import torch
 torch.backends.cuda.matmul.fp32_precision = "ieee"
-print(torch.get_float32_matmul_precision())
+print(torch.backends.cuda.matmul.fp32_precision, torch.get_float32_matmul_precision())
 try:
     torch.backends.cuda.matmul.allow_tf32
 except RuntimeError:
@@ -49,9 +60,8 @@ overridden = subprocess.run(
     text=True,
     check=True,
 ).stdout.split()
-print("with the override, after 'ieee': get_float32_matmul_precision() ->", overridden[0], end="")
-print(", allow_tf32 ->", overridden[1])
+print("with the override, the string, the getter and allow_tf32 read:", overridden)
 
-assert reordering > 0 and within_defaults  # witness: reordering-within-defaults
+assert reordering > 0 and close_by_default(reversed_sum, product)  # witness: reordering-passes
 assert tf32_difference > 100 * reordering and tf32_relative > 1e-4  # witness: tf32-much-larger
-assert overridden == ["high", "raises"]  # witness: override-getter-silent
+assert overridden == ["ieee", "high", "raises"]  # witness: override-getter-silent
