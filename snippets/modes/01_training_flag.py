@@ -39,6 +39,17 @@ model.train()  # ... until the next call on a parent resets it
 print(f"{'after train():':23}", modes(model))
 
 
+class Hidden(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.drops = [nn.Dropout(0.5)]  # a plain list: the Dropout is not registered
+
+
+hidden = Hidden().eval()
+missed = hidden.drops[0].training and list(hidden.modules()) == [hidden]  # eval() did not reach it
+print("eval() on a module, a Dropout in a plain list:", "T" if hidden.drops[0].training else "E")
+
+
 class Recorded(nn.Linear):
     """A Linear layer that records the mode of every call to its train()."""
 
@@ -54,6 +65,7 @@ print("eval() on a module calls its train() with:", train_calls)
 assert module_count == 7
 assert new_model == "T T T T T T T"  # witness: starts-in-training
 assert after_eval == "E E E E E E E"  # witness: eval-recurses
+assert missed  # witness: unregistered-missed
 assert returned is model and returned_by_train is model  # witness: returns-module
 assert after_assignment == "E T T T T T T"  # witness: assignment-does-not-recurse
 assert mixed == "T T E E E T T"  # witness: branch-mode

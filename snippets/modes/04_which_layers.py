@@ -1,6 +1,7 @@
 """Which layers behave differently in training and evaluation mode? Run each both ways, compare."""
 
 import copy
+import inspect
 
 import torch
 from torch import nn
@@ -39,11 +40,16 @@ for name, (layer, shape) in layers.items():
 mode_dependent = ", ".join(name for name, changed in differs.items() if changed)
 layer_norm_buffers = len(list(layers["LayerNorm"][0].buffers()))
 layer_norm_parameters = [name for name, _ in layers["LayerNorm"][0].named_parameters()]
+running_option = {  # can the layer be built with track_running_stats?
+    cls.__name__: "track_running_stats" in inspect.signature(cls).parameters
+    for cls in (nn.LayerNorm, nn.InstanceNorm1d)
+}
 encoder_modules = layers["TransformerEncoderLayer"][0].modules()
 encoder_has_dropout = any(isinstance(module, nn.Dropout) for module in encoder_modules)
 print(
     "buffers of LayerNorm:", layer_norm_buffers, "| encoder layer has Dropout:", encoder_has_dropout
 )
+print("has a track_running_stats option:", running_option)
 
 assert mode_dependent == (  # witness: mode-dependent
     "Dropout, BatchNorm1d, InstanceNorm1d(track_running_stats=True), TransformerEncoderLayer"
@@ -54,5 +60,7 @@ assert (
     and layer_norm_buffers == 0
     and layer_norm_parameters == ["weight", "bias"]
 )  # witness: layernorm-stores-nothing
+no_option = running_option == {"LayerNorm": False, "InstanceNorm1d": True}
+assert no_option  # witness: layernorm-no-option
 assert identical["InstanceNorm1d"]  # witness: instancenorm-default-same
 assert encoder_has_dropout  # witness: encoder-has-dropout

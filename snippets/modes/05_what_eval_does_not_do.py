@@ -65,8 +65,10 @@ layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
 encoder = nn.TransformerEncoder(layer, num_layers=1).to(encoder_device).eval()
 unpacked = nn.TransformerEncoder(layer, num_layers=1, enable_nested_tensor=False)
 unpacked = unpacked.to(encoder_device).eval()
-src = torch.randn(2, 4, 8).to(encoder_device)
-padding = torch.tensor([[False, False, True, True], [False] * 4])  # True: padded
+src = torch.randn(3, 4, 8).to(encoder_device)
+padding = torch.tensor(  # True: padded. Two padded tokens, one, none
+    [[False, False, True, True], [False, False, False, True], [False] * 4]
+)
 padding = padding.to(encoder_device)
 with warnings.catch_warnings():  # the fast path warns that nested tensors are a prototype
     warnings.filterwarnings("ignore", message="The PyTorch API of nested tensors")
@@ -98,8 +100,12 @@ padded_frozen = frozen[padding].abs().max().item()
 padded_at_start_largest = padded_at_start.abs().max().item()
 at_start_unpacked = torch.allclose(at_start, at_start_recorded, atol=1e-5)  # every position
 mask_check_decides = not torch.allclose(at_start_packed, at_start_recorded, atol=1e-5)
-padded_rows = left_padding.any(dim=1)  # packed as if the padding were at the end: real tokens lost
-unchecked_real_tokens = at_start_packed[padded_rows][~left_padding[padded_rows]].abs().max().item()
+# mask_check=False keeps as many positions from the start of each row as it has real tokens,
+# whatever they hold, and returns zeros after them. Per position: largest |output|, and if right.
+real = ~left_padding
+kept = torch.arange(4, device=encoder_device) < real.sum(dim=1, keepdim=True)
+unchecked_size = at_start_packed.abs().amax(dim=-1)
+unchecked_right = (at_start_packed - at_start_recorded).abs().amax(dim=-1) < 1e-5
 unpadded_close = torch.allclose(recorded[~padding], not_recorded[~padding], atol=1e-5)
 print(f"encoder in eval mode, padded positions: largest |output| {padded_recorded:.3f}", end="")
 print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_close}")
@@ -108,7 +114,9 @@ print(f", with enable_nested_tensor=False {padded_without_nesting:.3f}", end="")
 print(f"; autograd on, parameters frozen {padded_frozen}")
 print(f"under no_grad, padding at the start {padded_at_start_largest:.3f}", end="")
 print(f", every position as with autograd on: {at_start_unpacked}")
-print(f"mask_check=False, left padding, real tokens: largest |output| {unchecked_real_tokens}")
+print("mask_check=False, left padding, largest |output| per position:")
+print(unchecked_size)
+print("real tokens that come out right, per row:", (real & unchecked_right).sum(dim=1).tolist())
 
 
 # 3. The functional form takes the mode as an argument, and its default is training=True.
@@ -144,10 +152,13 @@ assert (
 )  # witness: fast-path-off-no-zeros
 left_padding_unpacked = at_start_unpacked and mask_check_decides
 assert padded_at_start_largest > 0.1 and left_padding_unpacked  # witness: left-padding-no-zeros
-kept_padding = at_start_packed[padded_rows][left_padding[padded_rows]]  # encoded as the sequence
-padding_kept = kept_padding.abs().amax(dim=-1).min().item() > 0.1
-packed_wrong = mask_check_decides and padding_kept and unchecked_real_tokens == 0.0
-assert packed_wrong  # witness: unchecked-left-padding-wrong
+keeps_first = bool((unchecked_size[kept] > 0.1).all() and (unchecked_size[~kept] == 0).all())
+assert mask_check_decides and keeps_first  # witness: unchecked-keeps-first
+row_0_kept = (unchecked_size[0] > 0.1).tolist()  # two padded, two real tokens
+row_1_wrong = (real & (unchecked_size > 0.1) & ~unchecked_right)[1].tolist()  # one padded token
+padding_kept_real_lost = row_0_kept == [True, True, False, False] == left_padding[0].tolist()
+real_non_zero_wrong = row_1_wrong == [False, True, True, False]
+assert padding_kept_real_lost and real_non_zero_wrong  # witness: unchecked-left-padding-wrong
 assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
 assert unpadded_close  # witness: encoder-reads-both-unpadded
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode

@@ -85,8 +85,34 @@ print(
     "                                        after model.train(was_training)", branch_kept_by_train
 )
 
+
+# A sanity check before training: validate() runs a lazy layer for the first time, and the layer
+# creates its weight inside inference_mode. That weight is an inference tensor, and gets no grad.
+def sanity_check_then_step(sanity_check) -> tuple[bool, bool, bool]:
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.Linear(8, 1)).to(device)
+    sanity_check(model)
+    weight, optimizer = model[0].weight, torch.optim.SGD(model.parameters(), lr=0.1)
+    before = weight.detach().clone()
+    F.mse_loss(model(train_batches[0][0]), train_batches[0][1]).backward()
+    optimizer.step()
+    return weight.is_inference(), weight.grad is not None, not torch.equal(weight, before)
+
+
+def check_with_no_grad(model: nn.Module) -> None:
+    with evaluating(model), torch.no_grad():
+        model(val_batches[0][0])
+
+
+after_validate = sanity_check_then_step(lambda model: validate(model, val_batches))
+after_no_grad = sanity_check_then_step(check_with_no_grad)
+print("lazy layer, first run in validate(): inference, has grad, trained:", after_validate)
+print("lazy layer, first run under no_grad: inference, has grad, trained:", after_no_grad)
+
 assert total_steps == 9
 assert (good_steps, good_bn) == (9, 9)  # witness: restores-training-mode
 assert (bad_steps, bad_bn) == (3, 3)  # witness: forgetting-fails-silently
 assert branch_kept_by_evaluating  # witness: evaluating-keeps-branch
 assert not branch_kept_by_train  # witness: train-resets-branch
+assert after_validate == (True, False, False)  # witness: lazy-weight-never-trains
+assert after_no_grad == (False, True, True)  # witness: no-grad-sanity-check-trains
