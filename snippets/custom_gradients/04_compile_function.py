@@ -93,6 +93,29 @@ class DoubleInPlaceReturnsResult(DoubleInPlace):
         return x.mul_(2)  # the same tensor in eager, but Dynamo cannot tell
 
 
+class RoundSTEWithJvp(RoundSTE):
+    """RoundSTE with the jvp static method that forward-mode differentiation needs."""
+
+    @staticmethod
+    def jvp(ctx, tangent: torch.Tensor) -> torch.Tensor:
+        return tangent
+
+
+outside_log = []
+
+
+class LogsInBackward(RoundSTE):
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        outside_log.append("backward")  # changes a list defined outside the Function
+        return grad_output
+
+
+def logs_and_sums(t: torch.Tensor) -> torch.Tensor:
+    outside_log.append("plain")  # the same change, in ordinary code
+    return (2 * t).sum()
+
+
 graphs = []
 
 
@@ -170,6 +193,23 @@ except torch._dynamo.exc.Unsupported as error:
     print("DoubleInPlaceReturnsResult:", type(error).__name__, "-", dirty_message)
 x_dirty_eager = x.clone().requires_grad_()
 DoubleInPlaceReturnsResult.apply(x_dirty_eager.clone()).sum().backward()  # eager accepts it
+
+
+def fullgraph_error(function: object) -> str:
+    """The first line of the error that fullgraph=True raises, or "" if it compiles."""
+    try:
+        torch.compile(function, backend="aot_eager", fullgraph=True)(x.clone().requires_grad_())
+    except torch._dynamo.exc.Unsupported as error:
+        return str(error).splitlines()[0]
+    return ""
+
+
+# Dynamo refuses a recorded call of a Function with jvp, or with a side effect in backward.
+jvp_message = fullgraph_error(lambda t: RoundSTEWithJvp.apply(2 * t).sum())
+side_effect_message = fullgraph_error(lambda t: LogsInBackward.apply(2 * t).sum())
+plain_message = fullgraph_error(logs_and_sums)
+print("RoundSTEWithJvp:", jvp_message, "| LogsInBackward:", side_effect_message)
+print("the same append in ordinary code:", plain_message or "compiles", outside_log)
 
 # Without fullgraph=True the same code runs, cut into several graphs around what Dynamo can't trace.
 graphs.clear()
@@ -252,3 +292,9 @@ refused = "mark_dirty input not returned" in dirty_message
 major_minor = tuple(int(part) for part in torch.__version__.split(".")[:2])  # 2.13 pre-releases too
 checked_release = major_minor >= (2, 13)
 assert eager_accepts and (refused or not checked_release)  # witness: mark-dirty-result-refused
+jvp_refused = "Unsupported custom jvp" in jvp_message
+assert jvp_refused or not checked_release  # witness: jvp-not-traced
+side_effect_refused = "Unsafe side effect" in side_effect_message
+plain_compiles = not plain_message and outside_log == ["plain"]
+refused_in_backward = side_effect_refused or not checked_release
+assert plain_compiles and refused_in_backward  # witness: backward-no-side-effects

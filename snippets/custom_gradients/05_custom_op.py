@@ -103,8 +103,9 @@ def bare_softplus(x: torch.Tensor) -> torch.Tensor:
     return softplus_kernel(x)
 
 
+bare_out = bare_softplus(x.clone().requires_grad_())  # the forward runs, and is recorded
 try:
-    bare_softplus(x.clone().requires_grad_()).sum().backward()
+    bare_out.sum().backward()
 except RuntimeError as error:
     no_autograd_message = str(error)
     print("backward without register_autograd:", no_autograd_message.split(". ")[0])
@@ -126,5 +127,6 @@ assert fake_instead and kernel_real_only  # witness: fake-gets-fake
 in_graph = "aten.sigmoid.default" in aot_graphs["backward"]  # backward's torch.sigmoid, traced
 no_op_call = not any("guide" in op for op in aot_graphs["backward"])
 assert in_graph and no_op_call and python_backward_runs == 0  # witness: backward-traced
-assert "no autograd formula was registered" in no_autograd_message  # witness: needs-autograd
+refused = "no autograd formula was registered" in no_autograd_message
+assert bare_out.requires_grad and refused  # witness: needs-autograd
 assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake

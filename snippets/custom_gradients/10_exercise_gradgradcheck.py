@@ -49,7 +49,7 @@ class SavedSigmoidSiLU(torch.autograd.Function):
         return grad_output * s * (1 + x * (1 - s))
 
 
-class Sigmoid(torch.autograd.Function):
+class SavedOutputSigmoid(torch.autograd.Function):
     """Saves its output, whose history runs back through this Function's own backward."""
 
     backward_calls = 0
@@ -65,8 +65,8 @@ class Sigmoid(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
         (s,) = ctx.saved_tensors
-        Sigmoid.saved_history = type(s.grad_fn).__name__  # where the saved output came from
-        Sigmoid.backward_calls += 1
+        SavedOutputSigmoid.saved_history = type(s.grad_fn).__name__  # the saved output's node
+        SavedOutputSigmoid.backward_calls += 1
         return grad_output * s * (1 - s)
 
 
@@ -103,16 +103,18 @@ print("saved x, sigmoid(x) require grad:", SavedSigmoidSiLU.saved_require_grad)
 saved_intermediate_constant = SavedSigmoidSiLU.saved_require_grad == (True, False)
 
 silu_twice = gradcheck(SiLU.apply, (x64,)) and gradgradcheck(SiLU.apply, (x64,))
-sigmoid_twice = gradcheck(Sigmoid.apply, (x64,)) and gradgradcheck(Sigmoid.apply, (x64,))
-Sigmoid.backward_calls = 0
-second_derivative(Sigmoid.apply, x64)  # backward once, then once more through the saved output
-print("Sigmoid, saving its output: gradcheck and gradgradcheck:", sigmoid_twice, end="; ")
-print("saved output's grad_fn:", Sigmoid.saved_history)
+sigmoid = SavedOutputSigmoid.apply
+sigmoid_twice = gradcheck(sigmoid, (x64,)) and gradgradcheck(sigmoid, (x64,))
+SavedOutputSigmoid.backward_calls = 0
+second_derivative(sigmoid, x64)  # backward once, then once more through the saved output
+print("SavedOutputSigmoid: gradcheck and gradgradcheck:", sigmoid_twice, end="; ")
+print("saved output's grad_fn:", SavedOutputSigmoid.saved_history)
 assert silu_twice  # witness: plain-ops-twice
 assert detached_first and detached_message.startswith("Jacobian mismatch")  # witness: detach-caught
 assert torch.allclose(second_derivative(SiLU.apply, x64), true_second)
 assert not torch.allclose(detached_second, true_second)  # witness: detach-wrong-hessian
 assert saved_first and saved_message.startswith("Jacobian mismatch")  # witness: saved-caught
 assert saved_intermediate_constant  # witness: saved-is-constant
-assert sigmoid_twice and Sigmoid.saved_history == "SigmoidBackward"  # witness: saved-output-twice
-assert Sigmoid.backward_calls == 2  # witness: backward-called-again
+saved_own_node = SavedOutputSigmoid.saved_history == "SavedOutputSigmoidBackward"
+assert sigmoid_twice and saved_own_node  # witness: saved-output-twice
+assert SavedOutputSigmoid.backward_calls == 2  # witness: backward-called-again
