@@ -119,6 +119,14 @@ sized = {"big": big, "s1": whole["a"], "s2": whole["b"]}
 dcp.save(sized, storage_writer=dcp.FileSystemWriter(folder / "sized", single_file_per_rank=False))
 lowest_first = dcp.DefaultSavePlanner(dedup_save_to_lowest_rank=True)  # every copy to rank 0
 dcp.save(sized, checkpoint_id=folder / "lowest", planner=lowest_first)
+# A shard, then two entries both ranks hold, each larger than the shard but smaller than its tensor.
+mid = torch.zeros(30, dtype=torch.int64, device=device)  # 240 bytes
+shard_first = {"0.weight": state["0.weight"], "m1": mid, "m2": mid.clone()}
+dcp.save(shard_first, checkpoint_id=folder / "shard_first")
+half_bytes, weight_bytes = state["0.weight"].to_local().nbytes, state["0.weight"].nbytes
+mid_bytes = mid.nbytes
+own = {f"own.{rank}": whole["a"]}  # a key only this rank has: it works here, but is unsupported
+dcp.save(own, checkpoint_id=folder / "own")
 
 
 def load_back(path, names):  # every rank asks for every entry named, each one int64 number
@@ -130,9 +138,8 @@ def load_back(path, names):  # every rank asks for every entry named, each one i
 def offered(entries):  # what this rank offers to save, in order: (key, tensor bytes)
     plan = []
     for name, t in entries.items():  # a shard is this rank's alone: keyed by the rank too
-        plan.append(
-            ((name, rank), t.to_local().nbytes) if isinstance(t, DTensor) else (name, t.nbytes)
-        )
+        key = (name, rank) if isinstance(t, DTensor) else name
+        plan.append((key, t.nbytes))  # a DTensor's nbytes: its whole tensor's, not its shard's
     return plan
 
 
@@ -153,13 +160,15 @@ def writers(path):  # the rank whose file holds each whole entry: the digit afte
 
 
 plans = {}  # what each rank offers in each save, gathered: rank 0's plan first
-for key, entries in (("whole", whole), ("together", together), ("sized", sized)):
+saves = {"whole": whole, "together": together, "sized": sized, "shard_first": shard_first}
+for key, entries in saves.items():
     plans[key] = [None] * world_size
     dist.all_gather_object(plans[key], offered(entries))
 loaded_whole = load_back(folder / "whole", whole)
 loaded_together = load_back(folder / "together", abc)
 loaded_sized = load_back(folder / "sized", ("s1", "s2"))
 loaded_lowest = load_back(folder / "lowest", ("s1", "s2"))
+loaded_own = load_back(folder / "own", own)
 whole_values = ", ".join(str(loaded_whole[name]) for name in abc)
 together_values = ", ".join(str(loaded_together[name]) for name in abc)
 sized_values = f"{loaded_sized['s1']}, {loaded_sized['s2']}"
@@ -168,11 +177,13 @@ seeds_back = [loaded_whole[f"seed.{r}"] for r in range(world_size)]
 print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
 print(f"saved after the model's shards, a, b, c load as {together_values}")
 print(f"s1, s2 load as {sized_values}; with dedup_save_to_lowest_rank=True as {lowest_values}")
+print("a key only this rank has, loaded back:", loaded_own)
 if rank == 0:
     whole_metadata = dcp.FileSystemReader(folder / "whole").read_metadata()
     writer_of = writers(folder / "whole")
     together_writer_of = writers(folder / "together")
     sized_writer_of = writers(folder / "sized")
+    shard_first_writer_of = writers(folder / "shard_first")
     sized_files = ", ".join(sorted(path.name for path in (folder / "sized").iterdir()))
     sizes = {path.name: path.stat().st_size for path in (folder / "whole").glob("*.distcp")}
     recorded = dict.fromkeys(sizes, 0)  # the bytes the metadata's records account for, by file
@@ -184,6 +195,8 @@ if rank == 0:
     print("entries every rank holds whole, one record each, by rank:", writer_of)
     print("the same a, b, c saved after the model's shards, by rank:", together_writer_of)
     print("one large entry and two small ones, by rank:", sized_writer_of)
+    print(f"a shard of {half_bytes} bytes ({weight_bytes} whole), then two of {mid_bytes}:")
+    print("    by rank", shard_first_writer_of)
     print("with single_file_per_rank=False, that folder holds:", sized_files)
     print(f"with thread_count=3: {len(sizes)} data files, empty ones: {empty_names}")
     print(f"bytes in the files {sum(sizes.values())}, in the records {sum(recorded.values())}")
@@ -218,6 +231,9 @@ if rank == 0:
     by_greedy = writer_of == greedy(plans["whole"]) and sized_writer_of == greedy(plans["sized"])
     by_bytes = sized_values == "1, 1"  # counting entries instead, rank 0 would get s2
     assert same_rank and by_greedy and by_bytes  # witness: one-copy-per-entry
+    # Counting the shard's own bytes, m2 would go to rank 0 (160 < 240 planned on rank 1).
+    by_greedy = shard_first_writer_of == greedy(plans["shard_first"]) == {"m1": 1, "m2": 1}
+    assert by_greedy and half_bytes < mid_bytes < weight_bytes  # witness: shard-counts-whole
     assert sized_writer_of == {"big": 0, "s1": 1, "s2": 1}
     files_by_record = ".metadata, __0_0.distcp, __1_0.distcp, __1_1.distcp"
     assert sized_files == files_by_record  # witness: file-per-record
@@ -225,6 +241,7 @@ if rank == 0:
     by_greedy = together_writer_of == greedy(plans["together"])
     assert from_rank1 and by_greedy and together_values == "1, 1, 1"  # witness: order-decides
 assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
+assert loaded_own == {f"own.{rank}": rank}  # witness: own-keys-load
 assert whole_values == "0, 1, 0"  # on every rank
 assert wrote_metadata == ([0] if rank == 0 else [])  # witness: rank0-writes-metadata
 assert sized_values == "1, 1" and lowest_values == "0, 0"  # witness: lowest-rank-option

@@ -48,11 +48,18 @@ with tempfile.TemporaryDirectory() as tmp:
     torch.save(metadata, as_torch_save)
     as_torch_save.seek(0)
     refused_classes = torch.serialization.get_unsafe_globals_in_checkpoint(as_torch_save)
+    as_torch_save.seek(0)
+    try:
+        torch.load(as_torch_save)  # weights_only=True, the default
+        metadata_refused = "nothing was refused"
+    except pickle.UnpicklingError as error:
+        metadata_refused = str(error).split("GLOBAL ")[1].split(" was not")[0]
     refused_count = len(refused_classes)
     metadata_class = f"{type(metadata).__module__}.{type(metadata).__name__}"
     print(f"{refused_count} globals in the metadata that weights_only would refuse, e.g.")
     print("   ", metadata_class)
     print("    and", path_class, "(the path it was saved to)")
+    print("torch.load of that torch.save file refuses", metadata_refused)
 
     # 2. A non-tensor value comes back from dcp.load without any allowlist.
     target = {"weight": torch.zeros(6), "config": None}
@@ -112,7 +119,8 @@ with tempfile.TemporaryDirectory() as tmp:
     print("    torch_save_to_dcp refuses", forced_reverse)
     print("    and the metadata's code ran all the same:", code_ran_when_forced)
 
-assert len(refused_classes) >= 3 and metadata_class in refused_classes  # witness: metadata-refused
+assert len(refused_classes) >= 3 and metadata_class in refused_classes
+assert metadata_refused.startswith("torch.distributed.")  # witness: metadata-refused
 assert metadata_class == "torch.distributed.checkpoint.metadata.Metadata"
 assert saved_at == folder and path_class in refused_classes  # witness: records-its-path
 assert config_loaded  # witness: dcp-loads-objects
