@@ -64,12 +64,15 @@ finally:
     handle.remove()  # a global hook would fire for every module called afterwards
 print("global hook: after layer.forward(x)", global_by_forward, " after layer(x)", global_calls)
 
-# After module.compile(), __call__ runs the compiled code; forward() runs the Python code instead.
-compiled_runs = []
+# After module.compile(), __call__ runs under the compiler: its hook handling stays Python, and
+# forward and each hook are compiled as graphs of their own. forward() runs the Python code instead.
+compiled_runs, graphs = [], []
 
 
 def counting_backend(graph_module, example_inputs):
-    """A torch.compile backend that runs the captured graph unchanged and counts its runs."""
+    """A torch.compile backend that notes the operations of each graph it gets, runs the graph
+    unchanged and counts its runs."""
+    graphs.append([node.name for node in graph_module.graph.nodes if node.op.startswith("call")])
 
     def run(*args):
         compiled_runs.append(1)
@@ -88,6 +91,7 @@ class Block(nn.Module):
 
 
 block = Block()
+block.register_forward_hook(lambda module, inputs, output: output * 1)  # a hook with tensor work
 block.compile(backend=counting_backend)
 try:
     block(x)
@@ -96,10 +100,13 @@ try:
     runs_after_forward = len(compiled_runs)
 finally:
     torch.compiler.reset()  # forget the compiled code, which lives in caches global to the process
-print(f"compiled runs: block(x) {runs_after_call}, then block.forward(x) {runs_after_forward}")
+block_graphs = list(graphs)
+print("graphs compiled for block(x):", block_graphs)
+runs = (runs_after_call, runs_after_forward)
+print(f"compiled runs: after block(x) {runs[0]}, after block.forward(x) {runs[1]}")
 
-# torch.compile(module) is different: it returns a wrapper module whose forward is the compiled
-# call of the module it wraps, hooks included. A hook on the wrapper itself is skipped as usual.
+# torch.compile(module) is different: it returns a wrapper module whose forward calls the module
+# it wraps under the compiler, hooks included. A hook on the wrapper itself is skipped as usual.
 wrapped, wrapped_hooks, wrapper_hooks = Block(), [], []
 wrapped.register_forward_hook(lambda module, inputs, output: wrapped_hooks.append("hook"))
 wrapper = torch.compile(wrapped, backend=counting_backend)
@@ -166,7 +173,8 @@ assert no_input_node and str(caught[0].message).startswith(  # witness: plain-in
 )
 assert hook_calls == 1 and all_calls == len(calls_by_call)  # witness: forward-skips-hooks
 assert global_by_forward == 0 and global_calls == ["Linear"]  # witness: forward-skips-global-hooks
-assert (runs_after_call, runs_after_forward) == (1, 1)  # witness: forward-skips-compiled
+graph_per_frame = block_graphs == [["linear", "relu"], ["mul"]]  # forward's graph, the hook's
+assert graph_per_frame and runs == (2, 2)  # witness: forward-skips-compiled
 wrapper_counts = (counts_after_call, counts_after_forward)
 assert wraps and wrapper_counts == ((1, 1), (2, 2))  # witness: wrapper-forward-compiled
 wrapper_hook_calls = (wrapper_hooks_after_call, wrapper_hooks_after_forward)

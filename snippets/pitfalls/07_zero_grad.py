@@ -62,8 +62,8 @@ w.register_post_accumulate_grad_hook(lambda parameter: grad_updates.append(param
 (2 * w + 5 * w).backward()
 print("d(2w + 5w)/dw after one backward:", w.grad.item(), " .grad updates:", grad_updates)
 
-# The exception: reentrant checkpointing recomputes its part in a backward pass of its own, which
-# writes its share into .grad separately.
+# The exception: a backward pass run inside another. Reentrant checkpointing recomputes its part
+# in a backward pass of its own, which writes its share into .grad separately.
 v = torch.tensor(3.0, requires_grad=True)
 checkpointed_updates = []
 v.register_post_accumulate_grad_hook(lambda p: checkpointed_updates.append(p.grad.item()))

@@ -75,8 +75,8 @@ each_mode_kept = model.training and dropout.training and not norm.training
 print("after model.train(was_training), the frozen batch norm trains:", one_flag_unfreezes)
 print("after restoring each submodule's mode, it is still frozen:", not norm.training)
 
-# A batch norm shared by two parents: modules() lists it once, under its first parent, so before
-# its second parent. Restoring with train(mode) in that order unfreezes it again.
+# A batch norm shared by two parents: here modules() lists it once, under its first parent and
+# before its second. Restoring with train(mode) in that order unfreezes it again.
 shared = nn.BatchNorm1d(4)
 two_parents = nn.Sequential(shared, nn.Sequential(nn.Linear(4, 4), shared))
 shared.eval()
@@ -94,6 +94,22 @@ frozen_after_flags = not shared.training
 print("shared batch norm still frozen, restored with train(mode):", frozen_after_train_calls)
 print("shared batch norm still frozen, restored with .training = mode:", frozen_after_flags)
 
+
+class CountsTrain(nn.Identity):  # a subclass that does more in train(): it counts the calls
+    calls = 0
+
+    def train(self, mode: bool = True) -> "CountsTrain":
+        self.calls += 1
+        return super().train(mode)
+
+
+counting = nn.Sequential(CountsTrain())
+restore_modes({module: False for module in counting.modules()})
+calls_by_flags, flag_set = counting[0].calls, not counting[0].training
+counting.train()
+calls_by_train = counting[0].calls
+print("overridden train() calls: restore_modes", calls_by_flags, " model.train()", calls_by_train)
+
 assert (
     without_train == [True, False, False] and later_epochs_training is False
 )  # witness: stays-eval
@@ -104,3 +120,5 @@ assert fixed_modes and norm_with_train == [True, True, True]  # witness: train-f
 assert one_flag_unfreezes and each_mode_kept  # witness: restore-each-mode
 flags_restore = frozen_after_flags and not frozen_after_train_calls
 assert listed_once and listed_before_parent and flags_restore  # witness: shared-module-restore
+skipped = flag_set and calls_by_flags == 0 and calls_by_train == 1
+assert skipped  # witness: override-skipped

@@ -1,5 +1,5 @@
 """state_dict() returns aliases of the live tensors: a "best model" kept that way keeps changing,
-until a conversion gives the model's parameters new memory."""
+until a conversion that changes the dtype gives the model's parameters new memory."""
 
 import copy
 import io
@@ -39,8 +39,11 @@ print("saved file changed:", file_changed)
 new_objects = best_by_reference["weight"] is not model.weight  # an alias, not the Parameter
 print("the entry is model.weight itself:", not new_objects)
 
-# The alias follows changes made in place (optimizer steps), not a conversion, which gives the
-# model's parameters new memory (float64 stays on the CPU here).
+# A conversion that changes nothing keeps the memory, and the alias with it; one that changes the
+# dtype gives the model's parameters new memory (float64 stays on the CPU here).
+model.to("cpu")  # the model is on the CPU already: nothing changes
+alias_after_no_op = best_by_reference["weight"].data_ptr() == model.weight.data_ptr()
+print('after model.to("cpu"), the kept entry still shares memory:', alias_after_no_op)
 model.to(torch.float64)
 kept = best_by_reference["weight"]
 after_conversion = kept.dtype, model.weight.dtype
@@ -53,3 +56,4 @@ assert new_objects and not best_by_reference["weight"].requires_grad  # witness:
 assert not copy_changed and not file_changed  # witness: copies-keep
 conversion_ends_sharing = after_conversion == (torch.float32, torch.float64) and not still_shared
 assert conversion_ends_sharing  # witness: conversion-ends-sharing
+assert alias_after_no_op  # witness: no-op-conversion-keeps-alias

@@ -84,6 +84,13 @@ print(
 )
 print("x.to('cpu:0') is x:", x.to("cpu:0") is x, " x.device:", x.device)
 print("on meta, to('meta') returns the tensor, to('meta:0') a copy:", meta_index_copies)
+# The memory format counts too: channels-last images differ from the default layout.
+images = torch.ones(2, 3, 4, 4)
+channels_last = images.to(memory_format=torch.channels_last)
+format_kept = channels_last.to(memory_format=torch.channels_last) is channels_last
+format_changed = channels_last.to(memory_format=torch.contiguous_format) is not channels_last
+print("channels-last images: to(channels_last) returns them:", format_kept, end="")
+print(", to(contiguous_format) returns them:", not format_changed)
 
 x = x.to(device)  # the fix: keep what to() returns
 output_shape = tuple(model(x).shape)
@@ -100,6 +107,8 @@ assert meta_devices == ("meta", "cpu")  # witness: unassigned-meta
 assert same_when_nothing_changes  # witness: same-when-nothing-changes
 assert index_copies and meta_index_copies  # witness: device-must-be-equal
 assert copy_is_new  # witness: copy-true-new
+new_layout = channels_last is not images
+assert new_layout and format_kept and format_changed  # witness: memory-format-counts
 if device.type == "cuda":
     assert (x_device, model.weight.device.type) == ("cpu", "cuda")  # witness: unassigned-device
     moved = model.weight is weight_before_move and model.weight.device.type == "cuda"

@@ -7,10 +7,16 @@ from torch import nn
 MODULE_INTERNALS = frozenset(vars(nn.Module()))
 
 
+def trainable(value: object) -> bool:
+    """A leaf tensor with requires_grad (a parameter is one). An activation that forward keeps,
+    computed from parameters, is no leaf."""
+    return isinstance(value, torch.Tensor) and value.requires_grad and value.is_leaf
+
+
 def find_unregistered(model: nn.Module) -> list[str]:
     """Attributes of `model` or its submodules that hold a trainable tensor or a module in
-    a way that nn.Module does not see: a leaf tensor with requires_grad, or a list, tuple
-    or dict of modules."""
+    a way that nn.Module does not see: a trainable tensor that is not a parameter, or a list,
+    tuple or dict of modules or of trainable tensors."""
     problems = []
     for prefix, module in model.named_modules():
         # Registered parameters, buffers and submodules live in nn.Module's own dicts
@@ -19,15 +25,18 @@ def find_unregistered(model: nn.Module) -> list[str]:
             if name in MODULE_INTERNALS:
                 continue
             where = f"{prefix}.{name}" if prefix else name
-            # A leaf: a tensor computed from parameters (an activation kept by forward) is not one.
-            if isinstance(value, torch.Tensor) and value.requires_grad and value.is_leaf:
+            if trainable(value):
                 problems.append(f"{where}: a tensor with requires_grad; make it an nn.Parameter")
-            items = value.values() if isinstance(value, dict) else value
-            if isinstance(value, (list, tuple, dict)) and any(
-                isinstance(v, nn.Module) for v in items
-            ):
-                kind = "nn.ModuleDict" if isinstance(value, dict) else "nn.ModuleList"
-                problems.append(f"{where}: modules in a {type(value).__name__}; use {kind}")
+            if not isinstance(value, (list, tuple, dict)):
+                continue
+            items = list(value.values()) if isinstance(value, dict) else value
+            container, kind = type(value).__name__, "Dict" if isinstance(value, dict) else "List"
+            if any(isinstance(item, nn.Module) for item in items):
+                problems.append(f"{where}: modules in a {container}; use nn.Module{kind}")
+            if any(trainable(item) for item in items):
+                problems.append(
+                    f"{where}: trainable tensors in a {container}; use nn.Parameter{kind}"
+                )
     return problems
 
 
@@ -68,6 +77,18 @@ class PrivateNames(nn.Module):  # the same mistakes under names starting with "_
 private_report = find_unregistered(PrivateNames())
 print("private names:", [problem.split(":")[0] for problem in private_report])
 
+
+class TensorsInContainers(nn.Module):  # parameters in a list, a tensor in a dict: none registered
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights = [nn.Parameter(torch.randn(3)) for _ in range(2)]
+        self.scales = {"a": torch.ones(3, requires_grad=True)}
+
+
+in_containers = TensorsInContainers()
+container_report = find_unregistered(in_containers)
+print("tensors in containers:", *container_report, sep="\n   ")
+
 # Why vars() works: a registered parameter lives in _parameters, not among the plain attributes.
 linear = nn.Linear(4, 1)
 plain = sorted(name for name in vars(linear) if name not in MODULE_INTERNALS)
@@ -85,3 +106,8 @@ assert [p.split(":")[0] for p in private_report] == [  # witness: private-names-
     "_temperature",
 ]
 assert fixed.last_output.requires_grad and fixed_report == []  # witness: activation-not-flagged
+unregistered = list(in_containers.parameters()) == []
+assert unregistered and container_report == [  # witness: tensors-in-containers
+    "weights: trainable tensors in a list; use nn.ParameterList",
+    "scales: trainable tensors in a dict; use nn.ParameterDict",
+]
