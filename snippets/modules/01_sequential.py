@@ -27,6 +27,7 @@ front_type = type(front).__name__
 slice_shares_layers = front[0] is model[0]  # the same layer objects, not copies
 print(f"model[:2] is a {front_type}; it maps X to shape {hidden_shape}")
 print("the slice holds the model's own layers:", slice_shares_layers)
+
 # So training the slice trains the model: one SGD step on the slice's parameters changes model[0].
 first_weight, last_weight = model[0].weight.detach().clone(), model[2].weight.detach().clone()
 optimizer = torch.optim.SGD(front.parameters(), lr=0.1)
@@ -35,6 +36,21 @@ optimizer.step()
 model_trained = not torch.equal(model[0].weight, first_weight)
 rest_untouched = torch.equal(model[2].weight, last_weight)  # the slice never used it: no gradient
 print("one step on the slice changed model[0].weight:", model_trained)
+
+
+# Slicing calls the model's own class with an OrderedDict of the chosen layers, so a subclass
+# whose constructor takes other arguments cannot be sliced.
+class Stack(nn.Sequential):
+    def __init__(self, depth: int) -> None:
+        super().__init__(*[nn.Linear(8, 8) for _ in range(depth)])
+
+
+try:
+    Stack(3)[:2]
+    subclass_message = ""
+except TypeError as error:
+    subclass_message = str(error)
+print(f"slicing Stack(3): TypeError: {subclass_message}")
 
 # Sequential.forward takes a single input: a second one is an error.
 try:
@@ -61,10 +77,10 @@ assert output_shape == (2, 4) and hidden_shape == (2, 32)
 assert layer_count == 3
 assert same_as_by_hand  # witness: layers-in-turn
 assert front_type == "Sequential"  # witness: slice-is-sequential
+assert subclass_message.startswith("'collections.OrderedDict' object")  # witness: slice-calls-class
 assert slice_shares_layers and front[0].weight is model[0].weight  # witness: slice-shares
 assert model_trained and rest_untouched  # witness: slice-trains-model
-one_input = "Sequential.forward() takes 2 positional arguments but 3 were given"
-assert two_inputs_message == one_input  # witness: one-input
+assert "positional argument" in two_inputs_message  # witness: one-input
 assert names == ["0.weight", "0.bias", "2.weight", "2.bias"] and parameter_tensor_count == 4
 assert parameter_count == (8 * 32 + 32) + (32 * 4 + 4) == 420
 assert named_parameter_names == "hidden.weight, hidden.bias, output.weight, output.bias"
