@@ -97,23 +97,6 @@ def resume(file, seed: int, *, restore_rng=True, restore_optimizer=True, restore
 # --8<-- [end:checkpoint]
 
 
-# Run 1: all steps without a break.
-straight = new_run(seed=0)
-straight_rows = []
-for step in range(TOTAL_STEPS):
-    last_lr, rows = train_step(*straight)
-    straight_rows.append(rows)
-reference = [p.detach().clone() for p in straight[0].parameters()]
-
-# Run 2: stop after STOP_AFTER steps and write a checkpoint.
-interrupted = new_run(seed=0)
-for step in range(STOP_AFTER):
-    train_step(*interrupted)
-file = io.BytesIO()
-save_checkpoint(file, STOP_AFTER, *interrupted)
-del interrupted
-
-
 def plain(value) -> bool:
     """True for a str or int, or a dict of them: what weights_only=True loads without a question."""
     if isinstance(value, dict):
@@ -143,12 +126,45 @@ def finish(**restore) -> Resumed:
     return Resumed(identical, len(batches), last_lr, lr_at_resume, scheduler_steps, same_next_batch)
 
 
-full = finish()
-with warnings.catch_warnings(record=True) as caught:  # whatever the omissions make PyTorch say
-    warnings.simplefilter("always")
-    no_rng = finish(restore_rng=False)
-    no_optimizer = finish(restore_optimizer=False)
-    no_scheduler = finish(restore_scheduler=False)
+@contextlib.contextmanager
+def deterministic_mode():
+    """Deterministic mode for one block (see 03_deterministic.py), then the settings it found."""
+    found = torch.are_deterministic_algorithms_enabled()
+    found_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True)  # cudnn.benchmark, the other setting, is off already
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(found, warn_only=found_warn_only)
+
+
+mode_before = torch.are_deterministic_algorithms_enabled()
+# The training runs in deterministic mode: on a GPU, two runs of the same steps could otherwise
+# differ in their last bits, and the comparison would fail for reasons not in the checkpoint.
+with deterministic_mode():
+    # Run 1: all steps without a break.
+    straight = new_run(seed=0)
+    straight_rows = []
+    for step in range(TOTAL_STEPS):
+        last_lr, rows = train_step(*straight)
+        straight_rows.append(rows)
+    reference = [p.detach().clone() for p in straight[0].parameters()]
+
+    # Run 2: stop after STOP_AFTER steps and write a checkpoint.
+    interrupted = new_run(seed=0)
+    for step in range(STOP_AFTER):
+        train_step(*interrupted)
+    file = io.BytesIO()
+    save_checkpoint(file, STOP_AFTER, *interrupted)
+    del interrupted
+
+    full = finish()
+    in_mode = torch.are_deterministic_algorithms_enabled()  # for the runs that full compares
+    with warnings.catch_warnings(record=True) as caught:  # whatever the omissions make PyTorch say
+        warnings.simplefilter("always")
+        no_rng = finish(restore_rng=False)
+        no_optimizer = finish(restore_optimizer=False)
+        no_scheduler = finish(restore_scheduler=False)
 omissions = (no_rng, no_optimizer, no_scheduler)
 omissions_run_silently = not caught and all(
     run.steps_done == TOTAL_STEPS - STOP_AFTER for run in omissions
@@ -194,6 +210,12 @@ random_states = [checkpoint["torch_rng"], checkpoint["sampler"]]
 if checkpoint["device_rng"] is not None:
     random_states.append(checkpoint["device_rng"])
 rng_states_on_cpu = all(t.device.type == "cpu" and t.dtype == torch.uint8 for t in random_states)
+try:  # a random state on another device than the CPU: here meta, which every machine has
+    torch.set_rng_state(checkpoint["torch_rng"].to("meta"))
+    rng_refusal = ""
+except TypeError as error:
+    rng_refusal = str(error)
+print("torch.set_rng_state with a state on meta:", rng_refusal)
 adamw_state = checkpoint["optimizer"]["state"][0]
 numpy_state_is_plain = plain(checkpoint["numpy_noise"])  # PCG64: its name and integers
 print("AdamW's state for one parameter:", sorted(adamw_state))
@@ -305,7 +327,24 @@ sgd.step()
 sgd_state = sorted(sgd.state[velocity_param])
 print("SGD with momentum keeps, per parameter:", sgd_state)
 
-assert identical and full.same_next_batch  # witness: full-identical
+# A gradient scaler (mixed precision): an overflow halves its loss scale, and each good step
+# counts towards doubling it. A fresh scaler starts from its initial scale; a loaded one does not.
+scaled = nn.Parameter(torch.ones(2))
+scaler, scaled_sgd = torch.amp.GradScaler("cpu"), torch.optim.SGD([scaled], lr=0.1)
+for factor in (math.inf, 1.0):  # the first step overflows and is skipped, the second is good
+    scaled.grad = None
+    scaler.scale((scaled * factor).sum()).backward()
+    scaler.step(scaled_sgd)
+    scaler.update()
+fresh_scaler, loaded_scaler = torch.amp.GradScaler("cpu"), torch.amp.GradScaler("cpu")
+loaded_scaler.load_state_dict(scaler.state_dict())
+print("loss scale: fresh", fresh_scaler.get_scale(), "- loaded", loaded_scaler.get_scale())
+scaler_resumes = (
+    loaded_scaler.get_scale() == scaler.get_scale() == fresh_scaler.get_scale() / 2
+    and loaded_scaler.state_dict()["_growth_tracker"] == 1
+)
+
+assert identical and full.same_next_batch and in_mode  # witness: full-identical
 assert not identical_without_rng and not no_rng.same_next_batch  # witness: rng-other-batches
 assert not identical_without_optimizer  # witness: optimizer-needed
 assert lr_without_optimizer == (0.02, STOP_AFTER)  # witness: lr-in-optimizer
@@ -329,4 +368,7 @@ assert capturable_needs  # witness: capturable-devices
 assert capturable_devices["step"] == "meta"  # witness: capturable-like-fused
 assert state_shared  # witness: state-not-copied
 assert rng_states_on_cpu  # witness: rng-states-cpu
+assert "RNG state must be a torch.ByteTensor" in rng_refusal  # witness: rng-state-cpu-only
+assert scaler_resumes  # witness: scaler-state
+assert torch.are_deterministic_algorithms_enabled() == mode_before
 assert numpy_state_is_plain  # witness: loads-weights-only

@@ -8,8 +8,8 @@ from torch.utils.data import DataLoader, TensorDataset
 dataset = TensorDataset(torch.arange(12))
 
 
-def make_loader(generator: torch.Generator) -> DataLoader:
-    return DataLoader(dataset, batch_size=4, shuffle=True, generator=generator)
+def make_loader(generator: torch.Generator, **workers) -> DataLoader:
+    return DataLoader(dataset, batch_size=4, shuffle=True, generator=generator, **workers)
 
 
 # Uninterrupted: two epochs of three batches.
@@ -40,7 +40,8 @@ for epoch in range(checkpoint["epoch"], 2):
     seen.extend(batch.tolist() for (batch,) in batches)
 
 # Why the state from before the epoch: creating the iterator already draws from the generator,
-# one int64, the base seed that worker processes would get. The permutation comes later.
+# one int64, the base seed that worker processes would get. Without workers, the permutation
+# comes with the first batch.
 state = generator.get_state()
 batches = iter(loader)
 after_iter = generator.get_state()
@@ -60,3 +61,45 @@ print("same batches in the same order:", same_order)
 
 assert iter_draws_a_base_seed and first_batch_draws  # witness: iterator-draws
 assert same_order and len(straight) == 6  # witness: same-order
+
+
+def shuffled(state: torch.Tensor, base_seed: bool) -> tuple[list, torch.Tensor]:
+    """An epoch's batches shuffled from a generator state, after a base seed or not; its state."""
+    replay = torch.Generator().set_state(state)
+    if base_seed:
+        torch.empty((), dtype=torch.int64).random_(generator=replay)
+    return torch.randperm(len(dataset), generator=replay).view(-1, 4).tolist(), replay.get_state()
+
+
+if __name__ == "__main__":  # under spawn or forkserver, starting workers imports this file again
+    # With a worker, iter() already draws the permutation too: the worker is sent the first
+    # batches' indices at once. The first batch draws nothing more.
+    generator = torch.Generator().manual_seed(0)
+    state = generator.get_state()
+    batches = iter(make_loader(generator, num_workers=1))
+    after_iter = generator.get_state()
+    next(batches)
+    workers_draw_in_iter = torch.equal(after_iter, shuffled(state, base_seed=True)[1])
+    first_batch_draws_nothing = torch.equal(generator.get_state(), after_iter)
+    print("with a worker, iter() draws the base seed and the permutation:", workers_draw_in_iter)
+    del batches  # ends its worker
+
+    # Persistent workers: only epoch 0 creates an iterator and draws a base seed. A run resumed
+    # at the start of epoch 1 creates one there, draws a base seed and shuffles differently.
+    generator = torch.Generator().manual_seed(0)
+    loader = make_loader(generator, num_workers=1, persistent_workers=True)
+    epoch_starts, persistent = [], []
+    for epoch in range(2):
+        epoch_starts.append(generator.get_state())
+        persistent.append([batch.tolist() for (batch,) in loader])
+    generator = torch.Generator().set_state(epoch_starts[1])
+    loader = make_loader(generator, num_workers=1, persistent_workers=True)
+    resumed = [batch.tolist() for (batch,) in loader]
+    print("persistent workers, epoch 1 uninterrupted:", persistent[1])
+    print("persistent workers, epoch 1 resumed:      ", resumed)
+
+    assert workers_draw_in_iter and first_batch_draws_nothing  # witness: workers-draw-in-iter
+    assert (  # witness: persistent-resume-differs
+        persistent[1] == shuffled(epoch_starts[1], base_seed=False)[0]
+        and resumed == shuffled(epoch_starts[1], base_seed=True)[0] != persistent[1]
+    )
