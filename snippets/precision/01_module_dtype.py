@@ -2,6 +2,7 @@
 
 import copy
 import warnings
+from functools import partial
 
 import torch
 from torch import nn
@@ -82,10 +83,13 @@ def step_after_cast(make_optimizer) -> tuple[torch.dtype, str, bool]:
 
 
 adam_state, adam_error, _ = step_after_cast(lambda p: torch.optim.Adam(p, lr=0.1))
-sgd_state, sgd_error, sgd_kept = step_after_cast(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9))
 print("Adam after the cast: exp_avg is", adam_state, "| step():", adam_error)
-print("SGD after the cast: momentum_buffer is", sgd_state, "| step():", sgd_error)
-print("SGD's momentum_buffer after that step: the same float32 tensor:", sgd_kept)
+sgd = {}  # SGD with momentum: a plain loop (the CPU's default), foreach=True, fused=True
+for kind in ("plain", "foreach", "fused"):
+    options = {} if kind == "plain" else {kind: True}
+    sgd[kind] = step_after_cast(partial(torch.optim.SGD, lr=0.1, momentum=0.9, **options))
+    state_dtype, error, kept = sgd[kind]
+    print(f"SGD ({kind}): momentum_buffer {state_dtype} | step(): {error} | same after: {kept}")
 
 # .half() and .bfloat16() convert floating-point tensors only; .to(dtype) converts complex too.
 warned_always = torch.is_warn_always_enabled()
@@ -141,9 +145,11 @@ assert output_dtype == torch.bfloat16
 assert weight_one.item() == 1.0  # witness: update-lost
 assert gap_below / 2 < nudge < gap_above / 2 and down < 1.0 == up  # witness: update-direction
 assert adam_state == torch.float32 and "expected dtype" in adam_error  # witness: adam-fails
-assert (
-    sgd_state == torch.float32 and sgd_error == "no error" and sgd_kept
+assert all(
+    sgd[kind] == (torch.float32, "no error", True) for kind in ("plain", "foreach")
 )  # witness: momentum-stays-float32
+fused_error = sgd["fused"][1]  # the only float32 tensor in the step is the momentum buffer
+assert "expected scalar type BFloat16 but found Float" in fused_error  # witness: fused-sgd-raises
 assert complex_half == complex_bf16 == torch.complex64  # witness: complex-half
 assert complex_to == torch.float16  # witness: complex-to
 assert (

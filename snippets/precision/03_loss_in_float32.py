@@ -10,7 +10,7 @@ x, target = torch.randn(256, 16), torch.randint(0, 10, (256,))
 
 with torch.autocast("cpu", dtype=torch.bfloat16):
     logits = model(x)  # bfloat16
-    library_loss = F.cross_entropy(logits, target)  # on CPU's float32 list
+    library_loss = F.cross_entropy(logits, target)  # on CPU's float32 list: logits cast up
     picked = logits.log_softmax(dim=-1).gather(1, target[:, None])
     hand_loss = -picked.mean()  # written by hand: every step follows its bfloat16 input
 outside_loss = F.cross_entropy(logits.float(), target)  # outside autocast, in float32
@@ -19,7 +19,7 @@ outside_loss = F.cross_entropy(logits.float(), target)  # outside autocast, in f
 exact = F.cross_entropy(logits.double(), target).item()
 hand_error = abs(hand_loss.item() - exact)
 outside_error = abs(outside_loss.item() - exact)
-print(f"cross_entropy inside autocast: {library_loss.dtype}")
+print(f"cross_entropy inside autocast: {library_loss.dtype}, {library_loss.item():.6f}")
 print(f"loss by hand inside autocast:  {hand_loss.dtype}, {hand_loss.item():.6f}")
 print(f"loss outside, in float32:      {outside_loss.dtype}, {outside_loss.item():.6f}")
 print(f"error of the loss itself: bfloat16 {hand_error:.1e}, float32 {outside_error:.1e}")
@@ -58,6 +58,9 @@ grad_dtype = model[0].weight.grad.dtype
 print("gradients reach the float32 parameters as", grad_dtype)
 
 assert library_loss.dtype == outside_loss.dtype == torch.float32  # witness: float32-loss
+# Equal bit for bit: inside autocast, cross_entropy computes from the logits cast to float32
+# (its log-softmax too), exactly as the loss outside does.
+assert torch.equal(library_loss, outside_loss)  # witness: cross-entropy-casts-up
 assert hand_loss.dtype == torch.bfloat16  # witness: hand-loss-bfloat16
 assert hand_error > 100 * outside_error  # witness: hand-loss-less-accurate
 assert (

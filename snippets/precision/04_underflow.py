@@ -18,7 +18,7 @@ float16_max = half.max
 float16_smallest = half.smallest_normal * half.eps  # below the normal range: subnormal numbers
 bfloat16_max = bf16.max
 bfloat16_smallest_normal = bf16.smallest_normal  # below it, bfloat16 numbers lose bits
-bfloat16_smallest = bf16.smallest_normal * bf16.eps  # below half of it, a value rounds to 0
+bfloat16_smallest = bf16.smallest_normal * bf16.eps  # at or below half of it, a value rounds to 0
 
 # bfloat16 covers float32's normal range up to its own largest value; only the ends are lost.
 ends = torch.tensor([single.smallest_normal, 3.38e38, 3.4e38, 1e-42])  # float32
@@ -50,12 +50,14 @@ print(f"float32 {subnormal_terms_float32:.3g}")
 subnormals = torch.tensor([1e-39, 1e-38])  # float32, below the smallest normal number
 subnormals_in_bfloat16 = subnormals.bfloat16()  # nonzero, as above
 subnormal_in_float16 = torch.tensor([1e-6]).half()  # below float16's smallest normal, 6.1e-5
+many_subnormals = subnormals.repeat(32)  # 64 values: cast by the vectorised kernel, like most
 flush_supported = torch.set_flush_denormal(True)  # False where the CPU cannot flush
 try:
     read_while_flushing = subnormals_in_bfloat16.tolist()  # a tensor made before the mode
     float32_read = subnormals.tolist()
     float16_read = subnormal_in_float16.tolist()
     flushed_cast = subnormals.bfloat16()
+    flushed_cast_many = many_subnormals.bfloat16()
     flushed_product = subnormals_in_bfloat16 * 1
     float16_product = subnormal_in_float16 * 1
 finally:
@@ -66,6 +68,7 @@ x86 = platform.machine().lower() in ("x86_64", "amd64")
 print(f"set_flush_denormal(True) supported: {flush_supported}; then, for 1e-39 and 1e-38:")
 print(f"    bfloat16 values read {read_while_flushing}, float32 values read {float32_read}")
 print(f"    cast to bfloat16: {flushed_cast.tolist()}, bits {cast_bits}")
+print(f"    the same cast of 64 values: {flushed_cast_many.count_nonzero().item()} nonzero")
 print(f"    bfloat16 value times 1: {flushed_product.tolist()}, bits {product_bits}")
 print(f"    float16 1e-6 read {float16_read[0]:.3g}, times 1: {float16_product.item():.3g}")
 
@@ -135,8 +138,11 @@ if flush_supported:
         and float16_product.view(torch.int16).equal(subnormal_in_float16.view(torch.int16))
     )  # witness: flush-keeps-float16
 if flush_supported and x86:  # x86 converts float32 to bfloat16 with integer operations
+    kept_bits = subnormals_in_bfloat16.view(torch.int16)
     assert (
-        cast_bits == subnormals_in_bfloat16.view(torch.int16).tolist() and 0 not in cast_bits
+        cast_bits == kept_bits.tolist()
+        and 0 not in cast_bits
+        and flushed_cast_many.view(torch.int16).equal(kept_bits.repeat(32))
     )  # witness: flush-cast-keeps
 assert in_bfloat16 != 0.0 and (float16_bits, bfloat16_bits) == (10, 7)
 assert plain.count_nonzero() == 0  # witness: zero-gradients

@@ -54,7 +54,7 @@ print("with the swap flag: the same Parameter object, now float32:", swap_keeps)
 low = {k: v.bfloat16() if v.is_floating_point() else v for k, v in checkpoint.items()}
 float32_bytes, bfloat16_bytes = saved_size(checkpoint), saved_size(low)
 size_ratio = bfloat16_bytes / float32_bytes
-print(f"saved: float32 {float32_bytes} bytes, bfloat16 {bfloat16_bytes} bytes ({size_ratio:.2f})")
+print(f"saved: float32 {float32_bytes} bytes, bfloat16 {bfloat16_bytes} bytes ({size_ratio:.3f})")
 
 # What the cast costs: round to nearest, so at most half of eps, relative.
 weight, rounded = checkpoint["0.weight"], low["0.weight"].float()
