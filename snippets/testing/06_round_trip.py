@@ -3,8 +3,10 @@
 Needs extra_checks.py and module_check.py in the same folder.
 """
 
+from collections.abc import Callable
+
 import torch
-from extra_checks import check_round_trip
+from extra_checks import check_round_trip, unsaved_tensors
 from module_check import check_module
 from torch import nn
 
@@ -65,7 +67,7 @@ class MaskedFeatures(nn.Module):
         return self.linear(x @ self.mask)
 
 
-def outcome(module: nn.Module, make_module: type[nn.Module]) -> str:
+def outcome(module: nn.Module, make_module: Callable[[], nn.Module]) -> str:
     """check_round_trip's report, or the first line of the error it raised."""
     try:
         return check_round_trip(module.to(device), make_module, input_shape=(4, 5))
@@ -86,6 +88,17 @@ def round_trip(module_class: type[nn.Module]) -> str:
     return outcome(fitted(module_class), module_class)
 
 
+def round_trip_keeping(module: nn.Module) -> tuple[str, list[nn.Module]]:
+    """check_round_trip's outcome, and the fresh instances it built, kept to compare."""
+    fresh = []
+
+    def make_and_keep() -> nn.Module:
+        fresh.append(type(module)())
+        return fresh[-1]
+
+    return outcome(module, make_and_keep), fresh
+
+
 results = {c.__name__: round_trip(c) for c in (ForgetfulStandardize, RandomFeatures)}
 for name, result in results.items():
     print(result)
@@ -99,9 +112,30 @@ print(mask_report)
 # Built right after torch.manual_seed(1), the module draws the projection that the first fresh
 # instance (seed 0 + 1) draws too; the second one (seed 0 + 2) does not, and catches it.
 same_seed = fitted(RandomFeatures, seed=1)
-first_fresh_same = torch.equal(same_seed.projection, fitted(RandomFeatures, seed=1).projection)
-same_seed_report = outcome(same_seed, RandomFeatures)
+same_seed_report, fresh = round_trip_keeping(same_seed)
+shares_projection = [torch.equal(f.projection, same_seed.projection) for f in fresh]
 print("built after torch.manual_seed(1):", same_seed_report)
+print("  same projection as the fresh instances:", shares_projection)
+
+
+class RandomFlip(nn.Module):
+    """Negates its output or not, by a coin drawn when it is built: a choice between two values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flip = torch.rand(()) < 0.5  # the bug: a plain attribute, not saved
+        self.linear = nn.Linear(5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -self.linear(x) if self.flip else self.linear(x)
+
+
+# Two fresh instances can draw the same coin as the module, and then nothing shows.
+flipper = fitted(RandomFlip, seed=4)
+flip_report, fresh = round_trip_keeping(flipper)
+shares_flip = [bool(f.flip == flipper.flip) for f in fresh]
+print("RandomFlip built after torch.manual_seed(4):", flip_report)
+print("  same coin as the fresh instances:", shares_flip, " unsaved:", unsaved_tensors(flipper))
 
 # An error from torch itself passes through: a factory whose module does not fit the state_dict.
 mismatch = outcome(fitted(Standardize), ForgetfulStandardize)
@@ -129,8 +163,11 @@ assert all(
 )  # witness: fixes-pass
 assert all(passes_check_module)  # witness: check-module-misses
 assert mask_report.endswith("same output after a state_dict round trip")  # witness: rebuilt-passes
-assert first_fresh_same and same_seed_report.startswith(  # witness: same-seed-caught
+assert shares_projection == [True, False] and same_seed_report.startswith(
     f"AssertionError: RandomFeatures: {prefix}"
-)
+)  # witness: same-seed-caught
+coin_missed = flip_report.endswith("same output after a state_dict round trip")
+assert shares_flip == [True, True] and coin_missed  # witness: coin-missed
+assert unsaved_tensors(flipper) == ["flip"]  # witness: coin-unsaved
 torch_error = "RuntimeError: Error(s) in loading state_dict"
 assert mismatch.startswith(torch_error)  # witness: torch-errors-pass

@@ -3,6 +3,7 @@
 Needs extra_checks.py in the same folder.
 """
 
+import copy
 import inspect
 
 import torch
@@ -66,6 +67,15 @@ passes = outcome(check_low_precision, model, input_shape=(4, 5))
 too_strict = outcome(check_low_precision, model, input_shape=(4, 5), tolerance=1e-5)
 print(passes)
 print(too_strict)
+# Why the whole output, not each element: on 64 examples (here on the CPU), an output close to zero
+# carries a large relative error of its own, though the model is correct.
+x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0)).bfloat16()
+with torch.no_grad():
+    low = copy.deepcopy(model).to("cpu", torch.bfloat16)(x).float()
+    reference = model.cpu()(x.float())
+worst_element = float(((low - reference).abs() / reference.abs()).max())
+whole_output = float((low - reference).norm() / reference.norm())
+print(f"64 examples: relative error {whole_output:.4f}, of one element up to {worst_element:.3f}")
 # Layers whose operations are exact in bfloat16 (selecting or moving values, or scaling by a power
 # of two, as LeakyReLU(0.5) does) have nothing to round: exact even at tolerance 0, since the
 # input is rounded to bfloat16 once, for both copies.
@@ -77,6 +87,26 @@ print(*exact_reports, sep="\n")
 # A control: LeakyReLU(0.01) scales by a number that is not a power of two, which rounds.
 inexact = outcome(check_low_precision, nn.LeakyReLU(0.01), (4, 8), tolerance=0.0, device=device)
 print(inexact)
+
+
+class KeepsOutput(nn.Linear):
+    """Keeps its last output, as attention layers often do."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.last = super().forward(x)
+        return self.last
+
+
+# check_low_precision copies the module with copy.deepcopy, which refuses a tensor that belongs to
+# a graph: the output kept by a pass with autograd recording. A pass under no_grad replaces it.
+keeps = KeepsOutput(8, 3).to(device)
+keeps(torch.randn(4, 8).to(device))
+after_recorded_pass = outcome(check_low_precision, keeps, (4, 8))
+with torch.no_grad():
+    keeps(torch.randn(4, 8).to(device))
+after_no_grad_pass = outcome(check_low_precision, keeps, (4, 8))
+print("after a recorded pass:", after_recorded_pass.split(".")[0])
+print("after a pass under no_grad:", after_no_grad_pass)
 
 # bfloat16 keeps float32's range, float16 does not: a small epsilon survives only in the first.
 tiny = 1e-8
@@ -94,6 +124,13 @@ assert too_strict.startswith("AssertionError: Sequential: relative error")  # wi
 exact = all(r.endswith("(relative error 0e+00)") for r in exact_reports)
 assert exact and inexact.startswith(  # witness: selecting-exact
     "AssertionError: LeakyReLU: relative error"
+)
+assert whole_output <= tolerance_default < worst_element  # witness: elementwise-too-strict
+deepcopy_refused = after_recorded_pass.startswith(
+    "RuntimeError: Only Tensors created explicitly by the user"
+)
+assert deepcopy_refused and after_no_grad_pass.startswith(  # witness: deepcopy-refuses-graph
+    "KeepsOutput: torch.bfloat16 output within"
 )
 assert torch.tensor(tiny, dtype=torch.bfloat16).item() > 0  # witness: bf16-keeps-range
 assert torch.tensor(tiny, dtype=torch.float16).item() == 0.0  # witness: fp16-underflows

@@ -54,6 +54,27 @@ fixed.to("meta")
 moved = fixed.mask.is_meta and not fixed.plain_mask.is_meta
 print("after .to('meta'): buffer on", fixed.mask.device, " plain tensor:", fixed.plain_mask.device)
 
+
+class PlainMaskedLinear(MaskedLinear):
+    """The mask as a plain tensor attribute: not a parameter either, but .to() leaves it behind."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__(features, mask_as_buffer=True)
+        self.mask = self._buffers.pop("mask")
+
+
+# On the CPU it passes; on another device (meta here) its forward pass fails before any check.
+plain_on_cpu = check_module(PlainMaskedLinear(4), (3, 4), (3, 4), trainable=should_train)
+try:
+    check_module(PlainMaskedLinear(4).to("meta"), (3, 4), (3, 4), trainable=should_train)
+    plain_elsewhere = ""
+except RuntimeError as error:  # from the forward pass, not a failed check
+    plain_elsewhere = f"RuntimeError: {error}"
+print("mask as plain tensor, on the CPU:", plain_on_cpu.checks[2])
+print("  on the meta device:", plain_elsewhere)
+
 assert message == "MaskedLinear: a gradient reached ['mask'], expected to stay fixed"
 assert report.trained == should_train and buffer_names == ["mask"]
 assert saved and moved and "mask" not in parameter_names  # witness: buffer-not-parameter
+left_behind = plain_elsewhere.startswith("RuntimeError: Tensor on device cpu is not on the")
+assert len(plain_on_cpu.checks) == 5 and left_behind  # witness: left-behind

@@ -65,8 +65,9 @@ def check_round_trip(
     under the seeds seed + 1 and seed + 2, given to the CPU's generator and, for a module on an
     accelerator, to that device's (make_module may build there, as the current device): `module`
     can have drawn the same numbers as one of them (if it was built right after
-    torch.manual_seed(seed + 1), say), but not as both, so a random tensor that the state_dict
-    leaves out shows up as a difference."""
+    torch.manual_seed(seed + 1), say), and a random tensor of many values almost never as both,
+    so it shows up as a difference. A random choice among few values can match both: list such
+    state with unsaved_tensors()."""
     name = type(module).__name__
     device = _device_of(module, device)
     buffer = io.BytesIO()
@@ -115,7 +116,8 @@ def check_low_precision(
     """Run a copy of `module` converted to `dtype` and a float32 copy on the same input, in eval
     mode, and check that the output has `dtype`, is finite, and is close to the float32 output:
     |low - reference| / |reference| <= tolerance, with | | the norm over all elements. The default
-    allows about five times bfloat16's rounding unit, 2**-8."""
+    allows about five times bfloat16's rounding unit, 2**-8. The copies are made by copy.deepcopy,
+    which refuses a module that keeps a tensor of a recorded graph (an output, say)."""
     name = type(module).__name__
     device = _device_of(module, device)
     x = _random_input(input_shape, seed).to(device, dtype)  # rounded to dtype once, for both
@@ -148,7 +150,7 @@ def check_gradients(
     custom backward code. `fast_mode` compares random projections of the Jacobians instead of
     every entry. Needs float64, which some accelerators lack: pass device="cpu" there. This covers
     backward code built from PyTorch operations; a backward that calls device kernels of its own
-    needs a check on that device too."""
+    needs a check on that device too. Works on a copy.deepcopy, as check_low_precision does."""
     name = type(module).__name__
     device = _device_of(module, device)
     module64 = copy.deepcopy(module).to(device, torch.float64).train(training)
