@@ -58,7 +58,7 @@ print("every row of the output averages to zero:", Y.mean(dim=-1).abs().max().it
 
 with tempfile.TemporaryDirectory() as folder:
     checkpoint = Path(folder) / "small_net.pt"
-    saved_from = {t.device.type for t in model.state_dict().values()}
+    saved_from = {str(t.device) for t in model.state_dict().values()}  # on a GPU: {"cuda:0"}
     torch.save(model.state_dict(), checkpoint)
     restored = SmallNet(10, 8, 3)
     loaded = torch.load(checkpoint, map_location="cpu")
@@ -143,5 +143,6 @@ assert no_bias.bias is None and no_bias_reinitialized  # witness: no-bias-ok
 assert "'NoneType' object has no attribute" in unguarded_error  # witness: unguarded-fails
 if device.type == "cuda":  # what only a GPU shows: on a CPU every tensor is on the CPU anyway
     assert {p.device.type for p in model.parameters()} == {"cuda"}  # witness: on-device
-    assert saved_from == {"cuda"} and loaded_to == {"cpu"}  # witness: loaded-on-cpu-from-gpu
-    assert {t.device.type for t in as_saved.values()} == {"cuda"}  # witness: loads-where-saved
+    saved_on_gpu = {torch.device(d).type for d in saved_from} == {"cuda"}
+    assert saved_on_gpu and loaded_to == {"cpu"}  # witness: loaded-on-cpu-from-gpu
+    assert {str(t.device) for t in as_saved.values()} == saved_from  # witness: loads-where-saved

@@ -20,10 +20,18 @@ def count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-without_bias = count(linear_stack([10, 8, 3], bias=False))
+design = linear_stack([10, 8, 3], bias=False)
+without_bias = count(design)
 mnist_mlp = count(linear_stack([784, 256, 128, 10]))
 print("Linear(10, 8) -> ReLU -> Linear(8, 3) without biases:", without_bias)
 print("784 -> 256 -> 128 -> 10 with biases:", mnist_mlp)
 
+# The first layer built with its sizes swapped: a 10 x 8 weight instead of 8 x 10, as many numbers.
+swapped = nn.Sequential(nn.Linear(8, 10, bias=False), nn.ReLU(), nn.Linear(8, 3, bias=False))
+swapped_count = count(swapped)
+print("the same, first layer built as Linear(8, 10):", swapped_count)
+
 assert without_bias == count_by_hand([10, 8, 3], bias=False) == 104
 assert mnist_mlp == count_by_hand([784, 256, 128, 10]) == 235_146  # witness: formula-matches
+transposed = swapped[0].weight.T.shape == design[0].weight.shape
+assert transposed and swapped_count == without_bias == 104  # witness: swap-cancels
