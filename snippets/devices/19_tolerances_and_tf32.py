@@ -1,4 +1,5 @@
 """Which float32 differences assert_close's defaults absorb, what TF32 adds, and a legacy getter."""
+# guide: timeout=60
 
 import os
 import subprocess
