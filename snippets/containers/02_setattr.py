@@ -83,12 +83,13 @@ try:
 except TypeError as error:
     child_message = str(error)
     print(f"{type(error).__name__}: {error}")
-with warnings.catch_warnings(record=True) as caught:  # record any warning the swap raises
+with warnings.catch_warnings(record=True) as swap_caught:  # record any warning the swap raises
     warnings.simplefilter("always")
     model.layer = nn.Parameter(torch.zeros(3, 3))
 children_after = [name for name, _ in model.named_children()]
 child_count_after = len(children_after)
-print("after model.layer = nn.Parameter(...): children", children_after, "warnings", len(caught))
+print("after model.layer = nn.Parameter(...): children", children_after, end=", ")
+print("warnings", len(swap_caught))
 
 # A buffer's name accepts a new plain tensor, and it stays a buffer.
 model.count = torch.full((), 5.0)
@@ -148,6 +149,9 @@ kinds = ("steps", "flag", "index", "scale", "mean", "z", "plain")
 print("dtypes after each conversion, then the warnings it raised")
 print("(before: int64, bool, int64, float32, float32, complex64, float32):")
 print(f"{'':>7}" + "".join(f"{kind:>10}" for kind in kinds))
+with warnings.catch_warnings(record=True) as empty_caught:  # an empty tensor has nothing to drop
+    warnings.simplefilter("always")
+    torch.zeros(0, dtype=torch.complex64).float()
 converted, warned = {}, {}
 for how, convert in conversions.items():
     holder = nn.Module()
@@ -173,23 +177,42 @@ with warnings.catch_warnings(record=True) as caught:
     again.to(torch.float64)
 warned_again = [warning.category.__name__ for warning in caught]
 print("a second .to(torch.float64):", again.z.item(), "warnings", warned_again)
-# Every complex-to-real cast shares that one warning, a tensor's own .float() included, until
-# torch.set_warn_always(True) makes each of them warn.
+# Every complex-to-real cast shares that one warning, a tensor's own .float() included.
 with warnings.catch_warnings(record=True) as tensor_caught:
     warnings.simplefilter("always")
     torch.full((), 1j).float()
-third = nn.Module()
-third.register_buffer("z", torch.full((), 1j))
+
+
+def complex_holder() -> nn.Module:
+    holder = nn.Module()
+    holder.register_buffer("z", torch.full((), 1j))
+    return holder
+
+
+# torch.set_warn_always(True) makes torch raise it at every cast. Python's own rule for a
+# UserWarning ("default") still shows it once per line of code, and for every module conversion
+# that line is the same one, inside torch/nn/modules/module.py.
 warn_always_before = torch.is_warn_always_enabled()  # restored after: a notebook runs on
 try:
     torch.set_warn_always(True)
-    with warnings.catch_warnings(record=True) as always_caught:
+    shown = {}
+    for action in ("default", "always"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter(action)
+            complex_holder().to(torch.float64)
+            complex_holder().to(torch.float32)
+            complex_holder().to(torch.float16)
+        shown[action] = [(warning.filename, warning.lineno) for warning in caught]
+    with warnings.catch_warnings(record=True) as type_caught:  # Module.type's cast warns too
         warnings.simplefilter("always")
-        third.to(torch.float64)
+        complex_holder().type(torch.float64)
 finally:
     torch.set_warn_always(warn_always_before)
-print("warnings from a tensor's .float():", len(tensor_caught), end=", ")
-print("from a third .to() after torch.set_warn_always(True):", len(always_caught))
+print("warnings from an empty tensor's .float():", len(empty_caught), end=", ")
+print("from a tensor's .float():", len(tensor_caught))
+print("after torch.set_warn_always(True), warnings from three .to() calls:", end=" ")
+print(", ".join(f"{len(files)} under {action!r}" for action, files in shown.items()), end="; ")
+print("from a .type() call:", len(type_caught))
 
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
@@ -205,7 +228,7 @@ assert message.endswith("or None expected)") and none_accepted  # witness: param
 assert error_name == "TypeError"
 assert "(torch.nn.Module or None expected)" in child_message
 child_replaced = child_count_after == 0 and isinstance(model.layer, nn.Parameter)
-assert child_replaced and not caught  # witness: child-replaced
+assert child_replaced and not swap_caught  # witness: child-replaced
 assert buffers_after == {"count": 5.0}  # witness: buffer-stays
 explicit_heads = "head-1.weight, head-1.bias, head-2.weight, head-2.bias"
 explicit_counts = (explicit_parameters, explicit_children, explicit_buffers)
@@ -219,9 +242,14 @@ assert real_kept and floats == ["float64", "float64", "float16"]  # witness: int
 complex_dtypes = [converted[how][5] for how in ("to", "double", "half")]
 complex_warned = [warned[how] for how in ("to", "double", "half")]
 assert complex_dtypes == ["float64", "complex64", "complex64"]  # witness: complex-differs
-assert complex_warned == [["UserWarning"], [], []]  # witness: complex-to-real-warns
+first_warns = complex_warned == [["UserWarning"], [], []]
+assert first_warns and not empty_caught  # witness: complex-to-real-warns
 assert again.z.item() == 1.0 and not warned_again  # witness: complex-warns-once
-assert not tensor_caught and len(always_caught) == 1  # witness: complex-warn-shared
+assert not tensor_caught  # witness: complex-warn-shared
+same_line = len(set(shown["always"])) == 1 and shown["always"][0][0].endswith("module.py")
+counts_shown = (len(shown["default"]), len(shown["always"]))
+assert counts_shown == (1, 3) and same_line  # witness: complex-warn-always
+assert len(type_caught) == 1  # witness: type-warns
 all_registered = converted["type"][:6] == ["float64"] * 6
 assert all_registered and converted["type"][6] == "float32"  # witness: type-converts-all
 assert all(converted[how][6] == "float32" for how in conversions)

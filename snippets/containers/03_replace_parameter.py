@@ -66,6 +66,39 @@ print("  the bias, still the optimizer's: changed by the step:", replaced["bias_
 print(f"layer.weight.copy_(...):   tracked: {copied['tracked']}, after a step {copied_after:g}")
 print(f"nn.init.constant_(...):    tracked: {initialized['tracked']}, after a step {init_after:g}")
 
+# Every in-place function of nn.init (the names ending in "_") writes into the tensor it is given.
+init_names = [name for name in dir(nn.init) if name.endswith("_") and not name.startswith("_")]
+
+
+def writes_in_place(name: str) -> bool:
+    weight = nn.Parameter(torch.empty((4, 4, 3) if name == "dirac_" else (4, 4)))  # dirac_: 3-D
+    address = weight.data_ptr()
+    value = (0.5,) if name in ("constant_", "sparse_") else ()  # the value, or the sparsity
+    return getattr(nn.init, name)(weight, *value) is weight and weight.data_ptr() == address
+
+
+init_in_place = [name for name in init_names if writes_in_place(name)]
+init_count = len(init_names)
+print(f"nn.init functions that write into the tensor given: {len(init_in_place)} of {init_count}")
+
+# A weight replaced after a step keeps its last .grad: model.zero_grad() no longer reaches it, so
+# every step moves it again. optimizer.zero_grad() does reach it.
+layer = nn.Linear(2, 1).to(device)
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+layer(x).sum().backward()
+optimizer.step()  # some training
+old_weight = layer.weight
+layer.weight = nn.Parameter(new_weight.clone())
+before = old_weight.detach().clone()
+layer.zero_grad()
+layer(x).sum().backward()
+optimizer.step()
+stale_moved = old_weight.grad is not None and not torch.equal(old_weight.detach(), before)
+optimizer.zero_grad()
+stale_reset = old_weight.grad is None
+print("replaced after a step: after model.zero_grad(), the old weight still has a .grad", end=" ")
+print(f"and the step moved it: {stale_moved}; optimizer.zero_grad() set it to None: {stale_reset}")
+
 # Control: a .grad of zeros is not skipped. The step makes a momentum buffer for it.
 zero_grad_weight = nn.Parameter(torch.ones(2, device=device))
 control = torch.optim.SGD([zero_grad_weight], lr=0.1, momentum=0.9)
@@ -172,13 +205,28 @@ try:
     pending = plain(x).sum()  # a graph built before the load, not yet run backward
     plain(x).sum().backward()  # gradients computed before the load
     grad_before = plain.weight.grad is not None
-    plain.load_state_dict(nn.Linear(2, 1).to(device).state_dict())  # no assign=True
+    plain_optimizer = torch.optim.SGD(plain.parameters(), lr=0.1, weight_decay=0.1)
+    plain_checkpoint = {k: v.clone() for k, v in nn.Linear(2, 1).to(device).state_dict().items()}
+    plain.load_state_dict(plain_checkpoint)  # no assign=True
     grad_dropped = grad_before and plain.weight.grad is None
+    plain_optimizer.step()  # with a .grad of zeros, weight decay would move the weight
+    step_idle = torch.equal(plain.weight.detach(), plain_checkpoint["weight"])
     pending_message = ""
     try:
         pending.backward()
     except RuntimeError as error:
         pending_message = str(error)
+    # Two layers: the second one's input requires grad, so the graph saves its weight, and the
+    # load cannot swap it.
+    deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+    deep_checkpoint = {key: value + 1 for key, value in deep.state_dict().items()}  # new values
+    pending = deep(x).sum()
+    load_message = ""
+    try:
+        deep.load_state_dict(deep_checkpoint)
+    except RuntimeError as error:
+        load_message = " ".join(str(error).split())
+    first_loaded = torch.equal(deep[0].weight.detach(), deep_checkpoint["0.weight"])
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_before)
 print(
@@ -196,6 +244,11 @@ print(
 print("  the checkpoint's weight was moved by that step too:", checkpoint_trained and swap_trained)
 print("  a load without assign=True: .grad dropped:", grad_dropped, end=", ")
 print("backward through a graph built before it:", pending_message.split(" this")[0])
+print("  a step right after that load left the weight as loaded:", step_idle)
+print("  a load after a forward pass through two layers raises:")
+print("   ", load_message.split(": ", 1)[1].split(", whose")[0])
+print("    (" + load_message.split("('")[1].split(" make sure")[0] + ")")
+print("  the first layer was loaded before that:", first_loaded)
 
 assert replaced["holds_old"] and not replaced["tracked"]  # witness: optimizer-holds-old
 assert replaced["old_grad"] is None  # witness: old-gets-no-grad
@@ -210,7 +263,9 @@ assert len(none_grad_kept) >= 11 and all(none_grad_kept.values())  # witness: no
 assert lbfgs_kept  # witness: lbfgs-kept
 assert history_moved  # witness: lbfgs-history-moves
 assert copied["tracked"] and copied["holds_old"]  # witness: copy-keeps-object
-assert initialized["tracked"] and initialized["holds_old"]  # witness: init-keeps-object
+init_kept = initialized["tracked"] and initialized["holds_old"]
+assert init_kept and init_in_place == init_names  # witness: init-keeps-object
+assert init_count == 14
 assert abs(copied_after - 0.4) < 1e-6 and abs(init_after - 0.4) < 1e-6  # 0.5 - 0.1 * 1
 assert not assign_tracked  # witness: assign-replaces
 assert assign_no_copy and assign_moved and assign_shared  # witness: assign-shares-storage
@@ -219,3 +274,9 @@ assert swap_kept and swap_trained  # witness: swap-keeps-objects
 assert swap_no_copy and swap_trained and checkpoint_trained  # witness: checkpoint-shares-storage
 assert "poisoned by swap_tensors" in pending_message  # witness: swap-poisons-graph
 assert grad_dropped  # witness: swap-drops-grad
+assert step_idle  # witness: swap-step-idle
+swap_refused = 'While swapping the parameter named "2.weight"' in load_message
+only_saved = "use_count" in load_message and '"0.weight"' not in load_message  # 0: input no grad
+assert swap_refused and only_saved  # witness: swap-refuses-saved
+assert first_loaded  # witness: swap-partly-loaded
+assert stale_moved and stale_reset  # witness: stale-grad-moves
