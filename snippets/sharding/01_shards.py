@@ -15,6 +15,7 @@ from torch.distributed.checkpoint.state_dict import get_model_state_dict
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import FSDPModule, fully_shard
 from torch.distributed.tensor import DTensor, Shard
+from torch.distributed.tensor.debug import CommDebugMode
 
 local_rank = int(os.environ["LOCAL_RANK"])
 use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])  # a GPU per local rank
@@ -72,22 +73,37 @@ seen = []
 def look(layer: nn.Module, args: tuple) -> None:
     """Runs just before the layer's forward: what is its weight now?"""
     weight = layer.weight
-    seen.append(
-        (isinstance(weight, DTensor), tuple(weight.shape), torch.equal(weight, full_weight))
-    )
+    seen.append((type(weight), tuple(weight.shape), torch.equal(weight, full_weight)))
+
+
+# In the backward pass: which all-gathers are issued by the time layer 2 has its gradients?
+in_backward = []
+
+
+def look_back(layer: nn.Module, args: tuple) -> None:
+    """Runs just before layer 2's forward: hooks the gradient of its input."""
+
+    def record(grad: torch.Tensor) -> None:
+        all_gathers = comm.get_comm_counts()[torch.ops.c10d._allgather_base_]
+        in_backward.append((type(layer.weight), all_gathers))
+
+    args[0].register_hook(record)
 
 
 model[0].register_forward_pre_hook(look)
+model[2].register_forward_pre_hook(look_back)
 x = torch.randn(4, 10).to(device)  # same seed on every rank: the same batch everywhere
 y = model(x)
 resharded_after_forward = isinstance(model[0].weight, DTensor)  # before any backward reshards it
-is_dtensor_in_forward, gathered_shape, gathered_values = seen[0]
+type_in_forward, gathered_shape, gathered_values = seen[0]
 same_output = torch.allclose(y, reference(x))
 
 # One training step: the gradients and Adam's running averages are DTensors laid out like the
 # parameters, each rank holding the same part of them.
 optimizer = torch.optim.Adam(model.parameters())
-y.sum().backward()
+with CommDebugMode() as comm:  # counts the collectives this rank takes part in
+    y.sum().backward()
+layer_2_type, gathers_at_layer_2 = in_backward[0]
 optimizer.step()
 laid_out_like_parameters = all(
     isinstance(tensor, DTensor)
@@ -119,6 +135,7 @@ state_types = {k: type(v).__name__ for k, v in mixed.state_dict().items()}
 dcp_types = {k: type(v).__name__ for k, v in get_model_state_dict(mixed).items()}
 param_type, buffer_type = state_types["1.weight"], state_types["1.running_mean"]
 if rank == 0:
+    print(f"backward at layer 2: weight {layer_2_type.__name__}, {gathers_at_layer_2} all-gathers")
     print("seed = rank: weight = rank 0's rows 0-1 + rank 1's rows 2-3:", own_rows_kept)
     print("running_mean: each rank keeps its own:", own_buffers_kept)
     print(f"state_dict: 1.weight {param_type}, 1.running_mean {buffer_type}")
@@ -168,10 +185,13 @@ assert isinstance(model, FSDPModule) and isinstance(model, nn.Sequential)  # wit
 assert sharded is model  # witness: returns-the-same-object
 assert model_class == "FSDPSequential"
 assert (
-    not is_dtensor_in_forward and gathered_shape == (8, 10) and gathered_values
+    type_in_forward is nn.Parameter and gathered_shape == (8, 10) and gathered_values
 )  # witness: gathered
 assert resharded_after_forward  # witness: resharded-after
 assert same_output  # witness: same-output
+assert (  # witness: backward-prefetch
+    layer_2_type is nn.Parameter and gathers_at_layer_2 == 2  # layer 2's own and layer 0's
+)
 assert laid_out_like_parameters  # witness: grads-and-state-like-parameters
 assert adam_stored == local_numel == [62, 53][rank]  # witness: adam-state-unpadded
 assert own_rows_kept and own_buffers_kept  # witness: no-broadcast

@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.distributed.device_mesh import init_device_mesh
-from torch.distributed.fsdp import fully_shard
+from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor
 
 local_rank = int(os.environ["LOCAL_RANK"])
@@ -50,11 +50,15 @@ class Net(nn.Sequential):
         self[3].gain.fill_(1.0)
 
 
+def shard(net: Net, **options) -> Net:
+    """fully_shard each Linear, then the root, whose group holds what is left: Scale's gain."""
+    fully_shard(net[0], mesh=mesh, **options)
+    fully_shard(net[2], mesh=mesh, **options)
+    return fully_shard(net, mesh=mesh, **options)
+
+
 with torch.device("meta"):  # shapes only: nothing is allocated, whatever the model's size
-    model = Net()
-fully_shard(model[0], mesh=mesh)
-fully_shard(model[2], mesh=mesh)
-fully_shard(model, mesh=mesh)  # the root's group holds what is left: Scale's gain
+    model = shard(Net())
 still_on_meta = all(isinstance(p, DTensor) and p.device.type == "meta" for p in model.parameters())
 parameters_before = list(model.parameters())
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # made before to_empty, on purpose
@@ -129,11 +133,21 @@ try:  # after half(): FSDP copies into float32 tensors it allocated at the first
     half_forward_error = ""
 except RuntimeError as error:
     half_forward_error = str(error)
+fresh = shard(Net().to(device)).half()  # converted before its first forward pass: it runs
+half_dtypes = (fresh(x.half()).dtype, fresh[0].weight.dtype)  # output, shard
+# To compute in float16 but keep float32 shards, FSDP casts what it gathers.
+mixed = shard(Net().to(device), mp_policy=MixedPrecisionPolicy(param_dtype=torch.float16))
+y = mixed(x)
+gathered = (type(mixed[3].gain), mixed[3].gain.dtype)  # the root's gain: still gathered
+y.sum().backward()
+mixed_dtypes = (y.dtype, mixed[0].weight.dtype, mixed[0].weight.grad.dtype)  # output, shard, grad
 if rank == 0:
     print("optimizer made before to_empty, step updated every shard:", step_updated_shards)
     print("types after a no_grad forward:", after_forward)
     print("3.gain before and after each call:", gain_types)
     print("a forward pass after half():", half_forward_error.splitlines()[0])
+    print("half() before the first forward pass: output, shard", *half_dtypes)
+    print("MixedPrecisionPolicy: output, shard, gradient", *mixed_dtypes)
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
@@ -153,3 +167,6 @@ assert all(  # witness: calls-reshard-root
 expected_half = half_forward_error.startswith("Expected out tensor to have dtype c10::Half")
 half_breaks_forward = expected_half and "but got float instead" in half_forward_error
 assert half_breaks_forward  # witness: half-breaks-forward
+assert half_dtypes == (torch.float16, torch.float16)  # witness: half-before-first-forward
+assert gathered == (nn.Parameter, torch.float16)  # witness: mixed-gathers-half
+assert mixed_dtypes == (torch.float16, torch.float32, torch.float32)  # witness: mixed-precision
