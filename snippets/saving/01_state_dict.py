@@ -56,6 +56,11 @@ with tempfile.TemporaryDirectory() as folder:
     non_ascii_names = zipfile.ZipFile(non_ascii_path).namelist()
     non_ascii_pickle_name = next(n for n in non_ascii_names if ".pkl" in n)
     print(f"written to {non_ascii_path.name}, the pickle is {non_ascii_pickle_name}")
+    whole = torch.arange(6.0)
+    with_view = io.BytesIO()  # two tensors, one storage: a tensor and a view of it
+    torch.save({"whole": whole, "first_half": whole[:3]}, with_view)
+    view_records = sum("/data/" in name for name in zipfile.ZipFile(with_view).namelist())
+    print(f"a tensor and a view of it are saved as {view_records} record")
 
     restored = Classifier().to(device)  # fresh random weights, fresh running statistics
     weight_before_load = restored.head.weight
@@ -116,7 +121,7 @@ assert (
     file_object_pickle_name == non_ascii_pickle_name == "archive/data.pkl"
 )  # witness: file-object-archive
 storages = {tensor.untyped_storage().data_ptr() for tensor in state.values()}
-assert tensor_records == len(storages) == 9  # witness: one-record-per-storage
+assert tensor_records == len(storages) == 9 and view_records == 1  # witness: one-record-per-storage
 assert result.missing_keys == [] and result.unexpected_keys == []
 assert restored.head.weight is weight_before_load and same_outputs  # witness: load-copies
 assert same_in_train_mode and not same_in_eval_mode  # witness: buffers-matter-in-eval-only

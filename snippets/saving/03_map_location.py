@@ -2,6 +2,7 @@
 
 import io
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -76,8 +77,16 @@ print(
     loaded_across_devices,
 )
 
+# Into a model on "meta", a device that holds shapes but no data, that copy does nothing.
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    on_meta = nn.Linear(3, 2, device="meta")
+    on_meta.load_state_dict(remapped)  # assign=False
+meta_warning = str(caught[0].message)
+print("copied into a model on meta:", on_meta.weight.device, "|", meta_warning[:60], "...")
+
 # With assign=True the model takes the loaded tensors themselves, on the device they were loaded
-# to. The "meta" device, which holds shapes but no data, shows it on any machine.
+# to. A model created on "meta" shows it on any machine.
 assigned = nn.Linear(3, 2, device="meta")
 assigned.load_state_dict(on_cpu, assign=True)
 print("after assign=True, a model created on meta has its weight on", assigned.weight.device)
@@ -106,7 +115,7 @@ print(
 
 # The optimizer's load_state_dict converts the state of each floating-point parameter to that
 # parameter's device and dtype, whatever the entry's dtype, but leaves the step count as it was
-# (unless it comes from a fused or capturable Adam).
+# (unless it comes from a fused or capturable Adam: the flags in the loaded state decide).
 adam = torch.optim.Adam(model.parameters())
 model(torch.ones(1, 3, device=device)).sum().backward()
 adam.step()
@@ -123,17 +132,27 @@ print("the int64 entry after loading:       ", count.dtype, "on", count.device)
 step_is_source_step = step is adam.state[model.weight]["step"]
 
 
-def step_after_loading(**options) -> torch.Tensor:
-    """One step of an Adam with these options; load its state as above; return the step count."""
-    source = torch.optim.Adam(model.parameters(), **options)
+def adam_after_loading(source_options: dict, target_options: dict) -> torch.optim.Adam:
+    """One step of an Adam with source_options; load its state into a new Adam as above."""
+    source = torch.optim.Adam(model.parameters(), **source_options)
     source.step()  # the gradients of the pass above
-    target = torch.optim.Adam(nn.Linear(3, 2, device="meta", dtype=torch.float64).parameters())
+    target_model = nn.Linear(3, 2, device="meta", dtype=torch.float64)
+    target = torch.optim.Adam(target_model.parameters(), **target_options)
     target.load_state_dict(source.state_dict())
-    return target.state[target.param_groups[0]["params"][0]]["step"]
+    return target
 
 
-fused_step = step_after_loading(fused=True)
+def loaded_step(optimizer: torch.optim.Adam) -> torch.Tensor:
+    return optimizer.state[optimizer.param_groups[0]["params"][0]]["step"]
+
+
+fused_step = loaded_step(adam_after_loading({"fused": True}, {}))
 print("the step count from a fused Adam after loading:", fused_step.dtype, "on", fused_step.device)
+# The loaded state also replaces the settings of the optimizer that loads it, fused included.
+was_fused = adam_after_loading({}, {"fused": True, "lr": 0.5})
+settings = {key: was_fused.param_groups[0][key] for key in ("fused", "lr")}
+settings["step on"] = loaded_step(was_fused).device.type
+print("an Adam(fused=True, lr=0.5) after loading a plain Adam's state:", settings)
 
 # What needs no conversion is not copied: an in-memory load shares those tensors.
 twin = nn.Linear(3, 2).to(device)
@@ -169,6 +188,7 @@ assert storages_in_file == len(on_cpu) == 2 and len(view_locations) == 1  # witn
 assert mmap_refused.startswith("ValueError: f must be a file path")  # witness: mmap-needs-path
 assert copied_into_model and torch.equal(cpu_weight, on_cpu["weight"])  # witness: load-copies
 assert separate_memory  # witness: loaded-dict-is-second-copy
+assert on_meta.weight.device.type == "meta" and "no-op" in meta_warning  # witness: meta-no-op
 assert assigned.weight.device.type == "cpu" and took_loaded_tensors  # witness: assign-takes-device
 converted = exp_avg.dtype == count.dtype == torch.float64
 assert converted and exp_avg.device.type == count.device.type == "meta"  # witness: optimizer-moves
@@ -177,8 +197,9 @@ assert (
 )  # witness: step-as-loaded
 assert flagged and again_assigned and from_file_assigned  # witness: assign-flag-sticks
 assert fused_step.device.type == "meta"  # witness: fused-step-moves
+assert settings == {"fused": None, "lr": 0.001, "step on": "cpu"}  # witness: file-settings-decide
 if device.type == "cuda":  # capturable=True needs a GPU
-    capturable_step = step_after_loading(capturable=True)
+    capturable_step = loaded_step(adam_after_loading({"capturable": True}, {}))
     assert capturable_step.device.type == "meta"  # witness: capturable-step-moves
 assert shares_state and source_steps_after == source_steps_before + 1  # witness: optimizer-shares
 assert rng_refused.startswith("TypeError: RNG state must be a torch.ByteTensor")  # witness: rng-cpu

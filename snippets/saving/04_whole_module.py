@@ -7,6 +7,7 @@ import threading
 import warnings
 from unittest import mock
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -38,6 +39,18 @@ print("state_dict loads with the default settings:", state_tensors, "tensors")
 
 refused = refusal(whole)
 print(f"UnpicklingError: ... {refused} ...")
+
+# Built-in values and a few torch types load; values from other libraries, such as NumPy, do not.
+plain = io.BytesIO()
+plain_values = {"accuracy": 0.9, "tags": {"a"}, "raw": b"\x00"}
+torch.save({**plain_values, "dtype": torch.float16, "size": torch.Size([2])}, plain)
+plain_loads = refusal(plain) == "loaded"
+numpy_value = io.BytesIO()
+torch.save({"accuracy": np.float64(0.9)}, numpy_value)  # e.g. a result of np.mean
+numpy_refused = refusal(numpy_value)
+print("a float, a set, bytes, a dtype and a Size:", "loaded" if plain_loads else "refused")
+print("a NumPy float:", numpy_refused)
+
 # Passing a pickle_module makes the default weights_only=False: the whole module loads.
 loads_with_pickle_module = refusal(whole, pickle_module=pickle) == "loaded"
 print("with pickle_module=pickle and no weights_only:", loads_with_pickle_module)
@@ -115,6 +128,10 @@ print("after the class was removed:", moved_class)
 
 assert state_tensors == 4 and unsafe_count == 3
 assert refused.startswith("WeightsUnpickler error: Unsupported global")  # witness: module-refused
+assert plain_loads  # witness: plain-values-load
+assert numpy_refused.startswith(
+    "WeightsUnpickler error: Unsupported global: GLOBAL numpy."
+)  # witness: numpy-refused
 assert unsafe == [
     "torch.nn.modules.activation.ReLU",
     "torch.nn.modules.container.Sequential",

@@ -10,9 +10,9 @@ WRAPPER_PREFIXES = (
 )  # nn.DataParallel / DistributedDataParallel, torch.compile
 
 
-def strip_wrapper_prefixes(state_dict: dict) -> None:
-    """Remove wrapper prefixes in place, however many and in whatever order they were stacked."""
-    while True:
+def strip_wrapper_prefixes(state_dict: dict, model: nn.Module) -> None:
+    """Remove wrapper prefixes in place, in whatever order they were stacked, until the keys fit."""
+    while set(state_dict) != set(model.state_dict()):
         first_key = next(iter(state_dict), "")
         prefix = next((p for p in WRAPPER_PREFIXES if first_key.startswith(p)), None)
         if prefix is None:
@@ -39,8 +39,8 @@ loaded_all = True
 for name, state in checkpoints.items():
     first_key = next(iter(state))
     first_keys.append(first_key)
-    strip_wrapper_prefixes(state)
     target = make_model()
+    strip_wrapper_prefixes(state, target)
     target.load_state_dict(state)  # strict: anything left over would be a real mismatch
     loaded = all(torch.equal(a, b) for a, b in zip(target.state_dict().values(), expected))
     loaded_all = loaded_all and loaded
@@ -49,13 +49,28 @@ for name, state in checkpoints.items():
 # A model that really differs still fails: the final load_state_dict stays strict.
 other = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3), nn.ReLU(), nn.Linear(3, 1))
 state = nn.DataParallel(make_model()).state_dict()
-strip_wrapper_prefixes(state)
+strip_wrapper_prefixes(state, other)
 try:
     other.load_state_dict(state)
     mismatch = "loaded"
 except RuntimeError as error:
     mismatch = str(error).splitlines()[1].strip()
 print("a different model:", mismatch)
+
+
+class WithModuleChild(nn.Module):  # a plain model whose first child is named "module"
+    def __init__(self) -> None:
+        super().__init__()
+        self.module = nn.Linear(4, 8)
+        self.head = nn.Linear(8, 3)
+
+
+child_results = []
+for state in (WithModuleChild().state_dict(), nn.DataParallel(WithModuleChild()).state_dict()):
+    target = WithModuleChild()
+    strip_wrapper_prefixes(state, target)  # "module.module.weight" loses one prefix, not two
+    child_results.append(str(target.load_state_dict(state)))
+print("a child named module, plain and in DataParallel:", child_results)
 
 assert first_keys == [
     "0.weight",
@@ -65,6 +80,7 @@ assert first_keys == [
 ]
 assert loaded_all
 assert mismatch.startswith("Missing key(s)")  # witness: still-strict
+assert child_results == ["<All keys matched successfully>"] * 2  # witness: child-named-module
 assert all(
     list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"] for state in checkpoints.values()
 )

@@ -39,5 +39,5 @@ print("saved together, the slice is still a view of the big tensor:", still_shar
 assert storage_bytes == 400_000 and view_bytes > 400_000  # witness: whole-storage-written
 clone_storage_bytes = first_ten.clone().untyped_storage().nbytes()
 assert clone_storage_bytes == 40  # witness: clone-owns-storage
-assert loaded.numel() == 10 and loaded_storage_elements == 100_000
+assert loaded.numel() == 10 and loaded_storage_elements == 100_000  # witness: loads-whole-storage
 assert still_shared  # witness: views-stay-views
