@@ -93,6 +93,16 @@ parametrized_unchanged = not isinstance(normed.weight, nn.Parameter) and all(
 )
 parametrized_unchanged &= bool(normed.weight.ne(0).any())
 print("weight_norm layer: zeros_(layer.weight) changed nothing:", parametrized_unchanged)
+# Inside parametrize.cached(), layer.weight is computed once and kept until the block ends: the
+# write seems to work there, but it went into the cached copy, which is dropped at the end.
+with parametrize.cached():
+    nn.init.zeros_(normed.weight)
+    zero_while_cached = bool(torch.all(normed.weight == 0))
+cached_write_lost = zero_while_cached and all(
+    torch.equal(p, q) for p, q in zip(normed.parameters(), stored_before)
+)
+cached_write_lost &= bool(normed.weight.ne(0).any())
+print("  inside parametrize.cached(): zeros while cached, lost after:", cached_write_lost)
 
 
 # A parametrization that returns a view of the stored tensor (here its transpose) computes no new
@@ -116,6 +126,7 @@ assert (
     and orthogonal_errors[2].startswith("RuntimeError: view size is not compatible")
 )  # witness: orthogonal-needs-float-matrix
 assert parametrized_unchanged  # witness: parametrized-weight-untouched
+assert cached_write_lost  # witness: cached-write-lost
 assert view_written_through  # witness: view-parametrization-written-through
 assert math.isclose(normal_std, 0.01, rel_tol=0.02)
 assert math.isclose(xavier_bound, math.sqrt(6 / 320))

@@ -55,7 +55,8 @@ finally:
 default_dtype_like_explicit = torch.equal(by_default_dtype.weight, double.weight)
 # On the CPU the half types are different: torch 2.13's kernel draws in float32 and rounds each
 # number, except that a number that rounds up to the top of the range, bound_h (the bound rounded
-# to the half type), is replaced by the bottom, -bound_h. Every weight that differs is such a wrap.
+# to the half type), is replaced by the bottom, -bound_h. Every such number wraps, and every
+# weight that differs is such a wrap.
 # (torch 2.11's CPU kernel draws other numbers for the half types: checked from 2.13 on.)
 release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
 half_rounding_checked = release >= (2, 13)
@@ -72,11 +73,22 @@ for half_dtype in (torch.float16, torch.bfloat16):
     half_wraps.append(int(differs.sum()))
     only_edge_wraps &= bool((rounded[differs] == bound_h).all())
     only_edge_wraps &= bool((wide_half[differs] == -bound_h).all())
+    only_edge_wraps &= int(differs.sum()) == int((rounded == bound_h).sum())
 
 # Initialize on the CPU, then move: the same values on every device.
 torch.manual_seed(0)
 moved = build().to(device)
 moved_matches = same_weights(moved, reference)
+
+# Apple's MPS has no float64: a float64 model cannot move there.
+if device.type == "mps":
+    try:
+        build().double().to(device)
+        mps_float64 = "no error"
+    except TypeError as error:
+        mps_float64 = str(error)
+    print("float64 model to mps:", mps_float64)
+    assert "float64" in mps_float64  # a TypeError that names float64
 
 # Built directly on the device: the values come from that device's generator.
 torch.manual_seed(0)

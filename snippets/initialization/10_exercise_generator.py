@@ -17,14 +17,15 @@ def reinitialize(model: nn.Module, seed: int) -> nn.Module:
     def init(module: nn.Module) -> None:
         if isinstance(module, nn.Linear):
             nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
-            bound = 1 / math.sqrt(module.in_features)
-            nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+            if module.bias is not None:
+                bound = 1 / math.sqrt(module.in_features)
+                nn.init.uniform_(module.bias, -bound, bound, generator=generator)
 
     return model.apply(init)
 
 
 def build() -> nn.Sequential:
-    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2, bias=False))
 
 
 torch.manual_seed(0)
