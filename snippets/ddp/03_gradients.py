@@ -66,31 +66,38 @@ print(f"{samples_per_rank} samples on this rank; its own gradient alone differs:
 # rank 0's half only. Each rank's mean divides by the number of targets it keeps.
 ignored = targets.clone()
 ignored[:3] = -100
-ig_reference, ig_mean, ig_scaled = (copy.deepcopy(reference) for _ in range(3))
-for module in (ig_reference, ig_mean, ig_scaled):
+ig_reference, ig_mean, ig_scaled, ig_unscaled = (copy.deepcopy(reference) for _ in range(4))
+for module in (ig_reference, ig_mean, ig_scaled, ig_unscaled):
     module.zero_grad()
 loss_fn(ig_reference(inputs), ignored).backward()  # the mean over the 5 kept targets
 ddp_mean = DDP(ig_mean)
 loss_fn(ddp_mean(inputs[mine]), ignored[mine]).backward()
 kept = (ignored[mine] != -100).sum().float()
 dist.all_reduce(kept)  # the global count of kept targets
-ddp_scaled = DDP(ig_scaled)  # the fix of exercise 1: a sum, over the global count
-sum_loss = nn.CrossEntropyLoss(reduction="sum")(ddp_scaled(inputs[mine]), ignored[mine])
+sum_loss_fn = nn.CrossEntropyLoss(reduction="sum")
+ddp_scaled = DDP(ig_scaled)  # the fix of exercise 1: a sum over the global count, times W
+sum_loss = sum_loss_fn(ddp_scaled(inputs[mine]), ignored[mine])
 (sum_loss * world_size / kept).backward()
+ddp_unscaled = DDP(ig_unscaled)  # the same without the world size, which DDP divides by
+(sum_loss_fn(ddp_unscaled(inputs[mine]), ignored[mine]) / kept).backward()
 
 
-def grads_match(module: nn.Module, ref: nn.Module) -> bool:
+def grads_match(module: nn.Module, ref: nn.Module, factor: int = 1) -> bool:
     return all(
-        torch.allclose(p.grad, r.grad, atol=1e-5)
+        torch.allclose(p.grad * factor, r.grad, atol=1e-5)
         for p, r in zip(module.parameters(), ref.parameters())
     )
 
 
 ignored_mean_matches = grads_match(ig_mean, ig_reference)
 ignored_sum_matches = grads_match(ig_scaled, ig_reference)
+unscaled_is_divided = not grads_match(ig_unscaled, ig_reference) and grads_match(
+    ig_unscaled, ig_reference, factor=world_size
+)
 if rank == 0:
     print(f"3 targets ignored in rank 0's half: mean matches {ignored_mean_matches}")
-    print(f"sum over the global count of kept targets matches {ignored_sum_matches}")
+    print(f"sum over the global count of kept targets, times W, matches {ignored_sum_matches}")
+    print(f"without the factor W, the gradient is divided by W: {unscaled_is_divided}")
 
 # A batch-dependent layer breaks the equality: each rank's BatchNorm normalizes with the
 # statistics of its own half, not those of the whole batch.
@@ -126,4 +133,5 @@ assert (
 assert is_mean_of_locals  # witness: mean-of-local-gradients
 assert local_differs  # witness: local-gradient-differs
 assert not ignored_mean_matches and ignored_sum_matches  # witness: ignore-index-denominator
+assert unscaled_is_divided  # witness: sum-needs-world-size
 assert not batchnorm_matches and bn_is_mean_of_halves  # witness: batchnorm-breaks-equality

@@ -83,7 +83,7 @@ if rank == 0:
 # fills its buckets in the reverse order of the parameters: registered first, aux_head is in the
 # last bucket, so the ones before it can go. A cap per bucket splits even the first step's
 # parameters; a communication hook (doing DDP's own all-reduce) records each bucket it reduces,
-# and a copy without the hook shows the default settings.
+# and a copy without the hook shows the default settings, its launches counted by the group.
 class AuxHeadFirst(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -108,13 +108,18 @@ aux_first = AuxHeadFirst().to(device)
 own_head_grad = torch.autograd.grad(aux_first(x).sum(), aux_first.head.weight)[0]
 no_hook = copy.deepcopy(aux_first)
 ddp_no_hook = DDP(no_hook, bucket_cap_mb_list=[0.0001])  # buckets of about 100 bytes
+collectives_before = dist.group.WORLD._get_sequence_number_for_group()  # collectives so far
 ddp_no_hook(x).sum().backward()
+no_hook_launched = dist.group.WORLD._get_sequence_number_for_group() - collectives_before
 ddp_aux_first = DDP(aux_first, bucket_cap_mb_list=[0.0001])
 ddp_aux_first.register_comm_hook(dist.group.WORLD, recording_hook)
 ddp_aux_first(x).sum().backward()
 head_bucket_reduced = any(p is aux_first.head.weight for bucket in reduced_buckets for p in bucket)
 reduced_head_averaged = same_on_all_ranks(aux_first.head.weight.grad)
 no_hook_left_own = torch.equal(no_hook.head.weight.grad, own_head_grad)
+no_hook_reduced_as_many = no_hook_launched == len(reduced_buckets) > 0
+if rank == 0:
+    print("aux_head registered first, no hook:", no_hook_launched, "buckets launched")
 
 # Buckets are launched in order: with aux_head registered last, it is in the first bucket, and
 # while it waits, so do the later buckets, although all their gradients have arrived.
@@ -131,27 +136,36 @@ aux_in_first = all(any(p is q for q in first_bucket) for p in aux_last.aux_head.
 used = [*aux_last.body.parameters(), *aux_last.head.parameters()]
 later_buckets_complete = all(param.grad is not None for param in used)
 nothing_launched = reduced_buckets == []
-# With gradient_as_bucket_view=True, .grad is the bucket: divided by the world size already.
+# With gradient_as_bucket_view=True, .grad is the bucket: DDP multiplied it by 1 / world_size as
+# it arrived. body.bias and head.weight share the middle bucket, so their .grad share memory.
 as_view = TwoHeads().to(device)
 as_view.load_state_dict(aux_last.state_dict())
 ddp_as_view = DDP(as_view, bucket_cap_mb_list=[0.0001], gradient_as_bucket_view=True)
 ddp_as_view(x).sum().backward()  # nothing launched here either
-view_is_divided = torch.equal(as_view.head.weight.grad, aux_last.head.weight.grad / world_size)
+view = as_view.head.weight.grad
+view_is_divided = torch.equal(view, aux_last.head.weight.grad * (1 / world_size))
+bucket_memory = as_view.body.bias.grad.untyped_storage().data_ptr()
+view_in_bucket = view.untyped_storage().data_ptr() == bucket_memory
 if rank == 0:
     print(f"aux_head registered last: {len(reduced_buckets)} of {bucket_count} buckets launched")
 
-# With the debug level at INFO, the message names the parameters.
-dist.set_debug_level(dist.DebugLevel.INFO)
-torch.manual_seed(0)
-ddp_info = DDP(TwoHeads().to(device))
-ddp_info(x).sum().backward()
-try:
-    ddp_info(x)
-    info_message = ""
-except RuntimeError as error:
-    info_message = str(error)
+# With the debug level at INFO, the message names the parameters. So does DETAIL, set after
+# init_process_group (in effect before it, DDP's constructor crashed: see the page).
+names_lines = {}
+for level in (dist.DebugLevel.INFO, dist.DebugLevel.DETAIL):
+    dist.set_debug_level(level)
+    torch.manual_seed(0)
+    ddp_info = DDP(TwoHeads().to(device))
+    ddp_info(x).sum().backward()
+    try:
+        ddp_info(x)
+        info_message = ""
+    except RuntimeError as error:
+        info_message = str(error)
+    lines = info_message.splitlines()
+    names_lines[level.name] = next(line for line in lines if line.startswith("Parameters "))
 dist.set_debug_level(dist.DebugLevel.OFF)
-names_line = next(line for line in info_message.splitlines() if line.startswith("Parameters "))
+names_line = names_lines["INFO"]
 if rank == 0:
     print("at INFO:", names_line)
 
@@ -192,9 +206,12 @@ dist.destroy_process_group()
 
 assert not first_backward_averaged and grads_are_own  # witness: first-step-not-averaged
 assert (
-    head_bucket_reduced and not reduced_head_averaged and no_hook_left_own
+    head_bucket_reduced
+    and not reduced_head_averaged
+    and no_hook_reduced_as_many  # the copy without the hook launched as many reductions
+    and no_hook_left_own
 )  # witness: reduced-bucket-not-written
-assert view_is_divided  # witness: bucket-view-divided
+assert view_in_bucket and view_is_divided  # witness: bucket-view-divided
 assert (
     bucket_count == 3 and aux_in_first and later_buckets_complete and nothing_launched
 )  # witness: buckets-launch-in-order
@@ -213,6 +230,7 @@ assert (
 )  # witness: indices-order
 assert error_message.rstrip().endswith("as part of this error")  # witness: message-ends-with-hint
 assert names_line.endswith("aux_head.bias, aux_head.weight")  # witness: info-names-parameters
+assert names_lines["DETAIL"] == names_line  # witness: detail-after-init-names-parameters
 assert aux_grad_is_none and body_averaged  # witness: unused-stays-none
 assert (
     (rank == 0) == (head_own is None)  # rank 0 itself left head out

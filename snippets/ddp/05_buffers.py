@@ -69,7 +69,7 @@ alone = copy.deepcopy(model)  # a plain copy that sees only this rank's batch
 alone(x)
 ddp_model(x)  # training mode: this rank's batch updates this rank's running_mean
 after_train = gathered(bn.running_mean.clone())
-print(f"after a training step: running_mean[0] = {bn.running_mean[0].item():+.4f}")
+print(f"after a training pass: running_mean[0] = {bn.running_mean[0].item():+.4f}")
 
 ddp_model.eval()
 with torch.no_grad():

@@ -77,9 +77,13 @@ buffers_loaded = torch.equal(resumed.module[1].running_var, saved_var)
 resumed.train()
 resumed(torch.randn(4, 10).to(device)).sum().backward()  # a training pass does not sync them
 weights_still_differ = not same_on_all_ranks(resumed.module[0].weight)
+with resumed.join(enable=False):
+    pass  # a disabled context broadcasts nothing when it ends
+disabled_join_differs = not same_on_all_ranks(resumed.module[0].weight)
 print(f"loaded on rank 0 only: weights agree {rank0_only_agrees}, buffers {buffers_agreed_before}")
 print(f"then an eval pass:     buffers agree {buffers_agree}")
 print(f"and a training pass:   weights agree {not weights_still_differ}")
+print(f"a disabled join():     weights agree {not disabled_join_differs}")
 
 # The end of a join() context broadcasts parameters and buffers again, from the last rank to
 # join: here both joined at once, and the higher rank, 1, wins over rank 0's loaded weights.
@@ -150,6 +154,7 @@ assert (
     not buffers_agreed_before and buffers_agree and buffers_loaded
 )  # witness: loaded-buffers-broadcast
 assert every_rank_agrees and matches_trained  # witness: load-on-every-rank
+assert disabled_join_differs  # witness: disabled-join-broadcasts-nothing
 assert (
     join_agrees
     and join_took_rank1  # a tie: the higher rank
