@@ -91,12 +91,15 @@ if device.type != "cpu":  # the same on a real accelerator
 # An nn.Buffer brings its own persistence; an nn.Parameter turns the buffer into a parameter.
 other = Standardize(3)
 other.eps = nn.Buffer(torch.tensor(1e-5))  # persistent=True by default
+other.mean = nn.Buffer(torch.zeros(3), persistent=False)
 other.std = nn.Parameter(torch.ones(3))
 eps_now_saved = "eps" in other.state_dict()
+mean_now_unsaved = "mean" in dict(other.named_buffers()) and "mean" not in other.state_dict()
 std_now_parameter = "std" in dict(other.named_parameters()) and "std" not in dict(
     other.named_buffers()
 )
 print("nn.Buffer over eps: now saved:", eps_now_saved, " Parameter over std:", std_now_parameter)
+print("nn.Buffer(..., persistent=False) over mean: a buffer, not saved:", mean_now_unsaved)
 
 # nn.Buffer stores a detached tensor: a new object on the same memory, without autograd history.
 source = torch.zeros(3)
@@ -157,7 +160,9 @@ print("  register_buffer(nn.Buffer(t))", wrapped_alias)
 # A conversion stores what its function returns for each buffer: a new tensor has no mark, the
 # buffer itself keeps it. Module.double() passes a tensor that is not floating point through.
 # load_state_dict copies into the buffer; with assign=True it stores the loaded tensor instead.
-checkpoint = {"b": torch.ones(3)}  # what the last two rows load
+saved_from = nn.Module()
+saved_from.b = nn.Buffer(torch.ones(3))
+checkpoint = saved_from.state_dict()  # what the last two rows load: detached copies, no mark
 
 
 def assign_load(module: nn.Module) -> None:
@@ -197,7 +202,8 @@ assert fit_leaves_no_history and unguarded_records_history  # witness: no-grad-k
 assert fitted_dtype == "torch.float64" and fit_kept_buffer  # witness: copy-keeps-buffer
 assert wide.mean is data_mean and assigned_dtype == "torch.float32"  # witness: becomes-tensor
 assert still_buffers and persistence_kept  # witness: persistence-kept
-assert eps_now_saved and other.eps.persistent  # witness: buffer-brings-persistence
+brings_persistence = eps_now_saved and other.eps.persistent and mean_now_unsaved
+assert brings_persistence  # witness: buffer-brings-persistence
 assert std_now_parameter  # witness: parameter-replaces-buffer
 assert not buffer_is_source and same_memory_as_source  # witness: buffer-detaches
 assert probe.assigned_computed.grad_fn is None  # witness: buffer-no-history
@@ -231,6 +237,7 @@ slot_skipped &= slot_kept_name
 assert slot_skipped and probe.empty.numel() == 0 and "empty" in saved  # witness: none-slot
 assert "already exists" in buffer_over_plain and parameter_over_plain  # witness: buffer-over-plain
 stored = converted["load_state_dict(assign=True)"].b is checkpoint["b"]
+stored &= not hasattr(checkpoint["b"], "_is_buffer")
 stored &= after_conversion["load_state_dict(assign=True)"] == dropped
 assert stored  # witness: assign-drops-mark
 copied_in = torch.equal(converted["load_state_dict()"].b, checkpoint["b"])

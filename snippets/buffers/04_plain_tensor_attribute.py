@@ -1,5 +1,6 @@
 """A constant kept as a plain attribute, a non-persistent buffer, or a persistent buffer."""
 
+import copy
 import io
 
 import torch
@@ -74,6 +75,15 @@ hidden64 = float64_model.linear(torch.rand(2, 8, dtype=torch.float64))
 elementwise = hidden64 * float64_model.constant[0]  # float64 times float32
 elementwise_dtype = str(elementwise.dtype)
 print("same constant, used elementwise: no error, result in", elementwise_dtype)
+# Copying or pickling the whole object does carry the plain attribute: both copy its __dict__.
+whole = FixedHiddenMLP("plain attribute")
+pickled = io.BytesIO()
+torch.save(whole, pickled)  # the whole module, not its state_dict
+pickled.seek(0)
+unpickled = torch.load(pickled, weights_only=False)
+copies = (copy.deepcopy(whole), unpickled)
+whole_copies_keep = [torch.equal(copied.constant, whole.constant) for copied in copies]
+print("deepcopy and torch.save(model) keep the plain constant:", whole_copies_keep)
 plain_follows, plain_saved, plain_reloads = rows["plain attribute"][:3]
 non_persistent_follows, non_persistent_saved, non_persistent_reloads = rows[
     "non-persistent buffer"
@@ -107,6 +117,7 @@ assert linear_converted["plain attribute"] and not plain_follows  # witness: pla
 fails_on_dtype = plain_error.startswith("RuntimeError") and "same dtype" in plain_error
 assert fails_on_dtype  # witness: plain-fails
 assert not plain_saved  # witness: plain-not-saved
+assert whole_copies_keep == [True, True]  # witness: whole-object-keeps-plain
 assert not plain_reloads and not constant_kept["plain attribute"]  # witness: plain-not-reloaded
 buffers_moved = buffer_meta_devices == ("meta", "meta")
 assert non_persistent_follows and persistent_follows and buffers_moved  # witness: buffers-follow

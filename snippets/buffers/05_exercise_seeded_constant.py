@@ -5,6 +5,8 @@ import io
 import torch
 from torch import nn
 
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
 
 class FixedHiddenMLP(nn.Module):
     def __init__(self, constant_seed: int = 0) -> None:
@@ -36,6 +38,11 @@ saved_keys = ", ".join(trained.state_dict())
 print("state_dict():", saved_keys)
 print("same constant and same outputs after reload:", same_constant, same_after_reload)
 print("constant follows .double():", trained.double().constant.dtype == torch.float64)
+
+if device.type != "cpu":  # the accelerator's own generator, seeded the same: another stream
+    cpu_draw = torch.rand(8, 8, generator=torch.Generator().manual_seed(0))
+    device_draw = torch.rand(8, 8, generator=torch.Generator(device).manual_seed(0), device=device)
+    assert not torch.equal(device_draw.cpu(), cpu_draw)  # witness: device-draws-differ
 
 assert saved_keys == "linear.weight, linear.bias"  # witness: only-linear-saved
 assert same_constant  # witness: seed-rebuilds-constant

@@ -49,9 +49,22 @@ except RuntimeError as error:
     shape_result = str(error).splitlines()[1].strip()
 print("wrong shape, strict=False:", shape_result.split(":")[0])
 
+# A longer table from a float formula. linspace computes start + step * i (the first half from the
+# start): rounded once, as a fused multiply-add does, or twice, as kernels without one do.
+schedule = torch.linspace(1e-4, 0.02, 1000)  # a noise schedule
+start, end, i = torch.tensor(1e-4), torch.tensor(0.02), torch.arange(500.0)
+step = (end - start) / 999
+rounded_twice = start + step * i  # the product rounded to float32, then the sum
+rounded_once = (start.double() + step.double() * i.double()).float()  # the exact product
+table_matches = [torch.equal(schedule[:500], table) for table in (rounded_once, rounded_twice)]
+values_differing = (rounded_once != rounded_twice).sum().item()
+print("linspace(1e-4, 0.02, 1000), first half: rounded once, rounded twice:", table_matches)
+print(f"  the two roundings differ in {values_differing} of 500 values")
+
 assert persistent_result.startswith("RuntimeError: Error(s) in loading")  # witness: refuses
 assert missing_line.startswith("Missing key(s)") and "scales" in missing_line  # witness: names-key
 assert non_persistent_result == "loads, missing keys []"  # witness: non-persistent-loads
 assert relaxed_missing == "scales" and loaded_linear  # witness: strict-false-reports
 assert keeps_constructor_value  # witness: keeps-constructor-value
 assert shape_result.startswith("size mismatch for linear.weight")  # witness: shape-still-raises
+assert values_differing > 0 and table_matches.count(True) == 1  # witness: table-rounding
