@@ -76,7 +76,7 @@ def look(layer: nn.Module, args: tuple) -> None:
     seen.append((type(weight), tuple(weight.shape), torch.equal(weight, full_weight)))
 
 
-# In the backward pass: which all-gathers are issued by the time layer 2 has its gradients?
+# In the backward pass: which all-gathers are issued when layer 2 has its input's gradient?
 in_backward = []
 
 

@@ -88,6 +88,16 @@ if rank == 0:
     else:
         print(f"torch {torch.__version__} has no such check: both forward passes ran")
 
+# No call on the root: each sharded module is its own root, and no check sees both halves.
+torch.manual_seed(0)
+no_root = TinyLM()
+fully_shard(no_root.embed, mesh=mesh)
+fully_shard(no_root.out, mesh=mesh)
+no_root(tokens)  # raises nothing: no root sees both groups
+no_root_tied = no_root.out.weight is no_root.embed.weight
+if rank == 0:
+    print(f"no call on the root: the forward pass ran, tied {no_root_tied}")
+
 # Right: both modules in one group, built on meta and materialized.
 with torch.device("meta"):
     model = TinyLM()
@@ -139,6 +149,7 @@ assert not has_check or (  # witness: forward-refuses
     error_message.startswith("Parameter 'out.weight' is shared with")
     and "use fully_shard([module_a, module_b])" in error_message
 )
+assert not no_root_tied  # witness: no-root-no-check
 assert kept_tied and model_count == tied_count  # witness: one-group-keeps-tie
 assert kept_object  # witness: to-empty-swaps-in-place
 assert still_tied and step_like_reference  # witness: tie-survives-step

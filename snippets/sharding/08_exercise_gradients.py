@@ -13,6 +13,7 @@ from torch import nn
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 from torch.distributed.tensor import DTensor
+from torch.distributed.tensor.debug import CommDebugMode
 
 local_rank = int(os.environ["LOCAL_RANK"])
 use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])  # a GPU per local rank
@@ -36,7 +37,10 @@ for layer in (model[0], model[2]):
 fully_shard(model, mesh=mesh)
 half = len(X) // world_size
 mine = slice(rank * half, (rank + 1) * half)  # this rank's half of the batch
-nn.functional.mse_loss(model(X[mine]), Y[mine]).backward()
+loss = nn.functional.mse_loss(model(X[mine]), Y[mine])
+with CommDebugMode() as comm:  # counts the collectives of the backward pass
+    loss.backward()
+reduce_scatters = comm.get_comm_counts()[torch.ops.c10d._reduce_scatter_base_]
 
 grads_are_shards = all(isinstance(p.grad, DTensor) for p in model.parameters())
 largest_difference = max(
@@ -45,9 +49,11 @@ largest_difference = max(
 )
 if rank == 0:
     print(f"gradients are DTensor shards: {grads_are_shards}")
+    print(f"reduce-scatters, one per group with parameters: {reduce_scatters}")
     print(f"equal to the one-process gradient within 1e-6: {largest_difference < 1e-6}")
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert grads_are_shards  # witness: grads-are-shards
+assert reduce_scatters == 2  # witness: reduce-scattered
 assert largest_difference < 1e-6  # witness: grads-averaged
