@@ -9,12 +9,15 @@ import io
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch import nn
+from torch.distributed.checkpoint._dedup_save_plans import dedup_save_plans  # private
+from torch.distributed.checkpoint.planner_helpers import _create_write_item_for_tensor
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 from torch.distributed.tensor import DTensor
@@ -109,7 +112,9 @@ class NoteMetadata(dcp.FileSystemWriter):  # the default writer, noting who writ
         return super().finish(*args, **kwargs)
 
 
-dcp.save(whole, storage_writer=NoteMetadata(folder / "whole", thread_count=3))
+with warnings.catch_warnings(record=True) as caught:  # a and b differ between ranks
+    warnings.simplefilter("always")
+    dcp.save(whole, storage_writer=NoteMetadata(folder / "whole", thread_count=3))
 # The usual case: a, b, c saved in the same dcp.save as the model, after its shards.
 together = state | {name: whole[name] for name in abc}
 dcp.save(together, checkpoint_id=folder / "together")
@@ -127,6 +132,12 @@ half_bytes, weight_bytes = state["0.weight"].to_local().nbytes, state["0.weight"
 mid_bytes = mid.nbytes
 own = {f"own.{rank}": whole["a"]}  # a key only this rank has: it works here, but is unsupported
 dcp.save(own, checkpoint_id=folder / "own")
+ints = {name: rank for name in ("n1", "n2", "n3")}  # Python ints, not tensors, held by both
+dcp.save(ints, checkpoint_id=folder / "ints")
+if rank == 1:  # a save by this process alone, in which it is rank 0
+    with warnings.catch_warnings():  # not "assuming ... to save in a single process"
+        warnings.simplefilter("ignore")
+        dcp.save({"a": whole["a"]}, checkpoint_id=folder / "alone", no_dist=True)
 
 
 def load_back(path, names):  # every rank asks for every entry named, each one int64 number
@@ -139,7 +150,8 @@ def offered(entries):  # what this rank offers to save, in order: (key, tensor b
     plan = []
     for name, t in entries.items():  # a shard is this rank's alone: keyed by the rank too
         key = (name, rank) if isinstance(t, DTensor) else name
-        plan.append((key, t.nbytes))  # a DTensor's nbytes: its whole tensor's, not its shard's
+        size = t.nbytes if isinstance(t, torch.Tensor) else 0  # a DTensor's: its whole tensor's
+        plan.append((key, size or 1))  # what is not a tensor (or is empty) counts as 1 byte
     return plan
 
 
@@ -161,6 +173,7 @@ def writers(path):  # the rank whose file holds each whole entry: the digit afte
 
 plans = {}  # what each rank offers in each save, gathered: rank 0's plan first
 saves = {"whole": whole, "together": together, "sized": sized, "shard_first": shard_first}
+saves |= {"ints": ints}
 for key, entries in saves.items():
     plans[key] = [None] * world_size
     dist.all_gather_object(plans[key], offered(entries))
@@ -169,6 +182,9 @@ loaded_together = load_back(folder / "together", abc)
 loaded_sized = load_back(folder / "sized", ("s1", "s2"))
 loaded_lowest = load_back(folder / "lowest", ("s1", "s2"))
 loaded_own = load_back(folder / "own", own)
+loaded_ints = dict.fromkeys(ints)  # not tensors: DCP puts the loaded values in the dict
+dcp.load(loaded_ints, checkpoint_id=folder / "ints")
+ints_values = ", ".join(str(value) for value in loaded_ints.values())
 whole_values = ", ".join(str(loaded_whole[name]) for name in abc)
 together_values = ", ".join(str(loaded_together[name]) for name in abc)
 sized_values = f"{loaded_sized['s1']}, {loaded_sized['s2']}"
@@ -178,12 +194,21 @@ print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
 print(f"saved after the model's shards, a, b, c load as {together_values}")
 print(f"s1, s2 load as {sized_values}; with dedup_save_to_lowest_rank=True as {lowest_values}")
 print("a key only this rank has, loaded back:", loaded_own)
+print(f"n1, n2, n3 load as {ints_values}")
+
+# An entry that only some ranks hold: ranks 2, 5 and 8 of nine, planned by DCP's helper.
+item = _create_write_item_for_tensor("x", torch.zeros(4))
+nine = [dcp.SavePlan([item] if r in (2, 5, 8) else []) for r in range(9)]
+subset_rank = next(r for r, plan in enumerate(dedup_save_plans(nine)) if plan.items)
+print(f"an entry held by ranks 2, 5 and 8 goes to rank {subset_rank}")
 if rank == 0:
     whole_metadata = dcp.FileSystemReader(folder / "whole").read_metadata()
     writer_of = writers(folder / "whole")
     together_writer_of = writers(folder / "together")
     sized_writer_of = writers(folder / "sized")
     shard_first_writer_of = writers(folder / "shard_first")
+    ints_writer_of = writers(folder / "ints")
+    alone_files = ", ".join(sorted(path.name for path in (folder / "alone").iterdir()))
     sized_files = ", ".join(sorted(path.name for path in (folder / "sized").iterdir()))
     sizes = {path.name: path.stat().st_size for path in (folder / "whole").glob("*.distcp")}
     recorded = dict.fromkeys(sizes, 0)  # the bytes the metadata's records account for, by file
@@ -230,11 +255,15 @@ if rank == 0:
     same_rank = all(loaded_whole[name] == writer_of[name] for name in abc)
     by_greedy = writer_of == greedy(plans["whole"]) and sized_writer_of == greedy(plans["sized"])
     by_bytes = sized_values == "1, 1"  # counting entries instead, rank 0 would get s2
+    # Counting tensor bytes only, all three ints would tie and go to rank 0.
+    ints_by_greedy = loaded_ints == ints_writer_of == greedy(plans["ints"])
+    by_greedy = by_greedy and ints_by_greedy and ints_values == "0, 1, 0"
     assert same_rank and by_greedy and by_bytes  # witness: one-copy-per-entry
     # Counting the shard's own bytes, m2 would go to rank 0 (160 < 240 planned on rank 1).
     by_greedy = shard_first_writer_of == greedy(plans["shard_first"]) == {"m1": 1, "m2": 1}
     assert by_greedy and half_bytes < mid_bytes < weight_bytes  # witness: shard-counts-whole
     assert sized_writer_of == {"big": 0, "s1": 1, "s2": 1}
+    assert alone_files == ".metadata, __0_0.distcp"  # witness: numbered-within-save
     files_by_record = ".metadata, __0_0.distcp, __1_0.distcp, __1_1.distcp"
     assert sized_files == files_by_record  # witness: file-per-record
     from_rank1 = all(loaded_together[name] == together_writer_of[name] == 1 for name in abc)
@@ -243,6 +272,9 @@ if rank == 0:
 assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
 assert loaded_own == {f"own.{rank}": rank}  # witness: own-keys-load
 assert whole_values == "0, 1, 0"  # on every rank
+assert caught == []  # witness: no-compare
+# The tie goes to the first rank a Python set lists, here 8: not the lowest rank.
+assert subset_rank == next(iter({2, 5, 8})) == 8  # witness: set-order-tie
 assert wrote_metadata == ([0] if rank == 0 else [])  # witness: rank0-writes-metadata
 assert sized_values == "1, 1" and lowest_values == "0, 0"  # witness: lowest-rank-option
 assert isinstance(state["0.weight"], DTensor)
