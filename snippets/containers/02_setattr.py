@@ -129,29 +129,33 @@ for name in ("", "a.b", "type"):
 setattr(checked, "a.b", nn.Linear(3, 1))  # no error: a dotted name, not checked for a module
 dotted_keys = list(checked.state_dict())
 print(f"refused names: {refused} of 12; after setattr(checked, 'a.b', ...): {dotted_keys}")
-twin = nn.Module()  # an identical model: it reads "a.b.weight" as a child a holding a child b
+twin = nn.Module()  # an identical model, with other random values
 setattr(twin, "a.b", nn.Linear(3, 1))
-try:
+try:  # the values load, but the check for unexpected keys looks for a child "a"
     twin.load_state_dict(checked.state_dict())
 except RuntimeError as error:
     dotted_load_message = str(error)
     print(f"{type(error).__name__}:", " ".join(dotted_load_message.split()))
+dotted_loaded = torch.equal(getattr(twin, "a.b").weight, getattr(checked, "a.b").weight)
+print("the values were loaded all the same:", dotted_loaded)
 
 # .to(dtype), .double() and .half() skip integer and bool tensors, and differ on complex ones.
 # Module.type(dtype) converts every parameter and buffer. None of them reaches a plain tensor.
-conversions = {
-    "to": lambda module: module.to(torch.float64),
+conversions = {  # .double() and .half() first, while the warning below is still unused
     "double": nn.Module.double,
     "half": nn.Module.half,
+    "to": lambda module: module.to(torch.float64),
     "type": lambda module: module.type(torch.float64),  # no warning: "to" has used it up
 }
 kinds = ("steps", "flag", "index", "scale", "mean", "z", "plain")
 print("dtypes after each conversion, then the warnings it raised")
 print("(before: int64, bool, int64, float32, float32, complex64, float32):")
 print(f"{'':>7}" + "".join(f"{kind:>10}" for kind in kinds))
-with warnings.catch_warnings(record=True) as empty_caught:  # an empty tensor has nothing to drop
+with warnings.catch_warnings(record=True) as silent_caught:  # casts that do not use the warning:
     warnings.simplefilter("always")
-    torch.zeros(0, dtype=torch.complex64).float()
+    torch.zeros(0, dtype=torch.complex64).float()  # an empty tensor has nothing to drop,
+    torch.full((), 1j, device="meta").float()  # a meta tensor has no values,
+    torch.full((), 1j).bool()  # and bool keeps "non-zero" (the imaginary part counts)
 converted, warned = {}, {}
 for how, convert in conversions.items():
     holder = nn.Module()
@@ -167,6 +171,8 @@ for how, convert in conversions.items():
         convert(holder)
     converted[how] = [str(getattr(holder, kind).dtype).removeprefix("torch.") for kind in kinds]
     warned[how] = [warning.category.__name__ for warning in caught]
+    if how == "to":
+        to_messages = [str(warning.message) for warning in caught]
     print(f"{how:>7}" + "".join(f"{dtype:>10}" for dtype in converted[how]), *warned[how])
 # The complex-to-real warning comes once per process: a second .to() drops the imaginary part
 # without a word.
@@ -177,7 +183,8 @@ with warnings.catch_warnings(record=True) as caught:
     again.to(torch.float64)
 warned_again = [warning.category.__name__ for warning in caught]
 print("a second .to(torch.float64):", again.z.item(), "warnings", warned_again)
-# Every complex-to-real cast shares that one warning, a tensor's own .float() included.
+# Every complex-to-real cast shares that one warning, a tensor's own .float() included: it is
+# silent now, and below, with torch.set_warn_always(True), it raises the same warning.
 with warnings.catch_warnings(record=True) as tensor_caught:
     warnings.simplefilter("always")
     torch.full((), 1j).float()
@@ -190,8 +197,8 @@ def complex_holder() -> nn.Module:
 
 
 # torch.set_warn_always(True) makes torch raise it at every cast. Python's own rule for a
-# UserWarning ("default") still shows it once per line of code, and for every module conversion
-# that line is the same one, inside torch/nn/modules/module.py.
+# UserWarning ("default") still shows it once per line of code: one line inside
+# torch/nn/modules/module.py for every .to(), another one for .type().
 warn_always_before = torch.is_warn_always_enabled()  # restored after: a notebook runs on
 try:
     torch.set_warn_always(True)
@@ -202,17 +209,18 @@ try:
             complex_holder().to(torch.float64)
             complex_holder().to(torch.float32)
             complex_holder().to(torch.float16)
+            complex_holder().type(torch.float64)  # Module.type's cast warns too
         shown[action] = [(warning.filename, warning.lineno) for warning in caught]
-    with warnings.catch_warnings(record=True) as type_caught:  # Module.type's cast warns too
+    with warnings.catch_warnings(record=True) as tensor_always:
         warnings.simplefilter("always")
-        complex_holder().type(torch.float64)
+        torch.full((), 1j).float()
 finally:
     torch.set_warn_always(warn_always_before)
-print("warnings from an empty tensor's .float():", len(empty_caught), end=", ")
-print("from a tensor's .float():", len(tensor_caught))
-print("after torch.set_warn_always(True), warnings from three .to() calls:", end=" ")
-print(", ".join(f"{len(files)} under {action!r}" for action, files in shown.items()), end="; ")
-print("from a .type() call:", len(type_caught))
+print("warnings from empty, meta and bool casts:", len(silent_caught), end=", ")
+print("from a tensor's .float():", len(tensor_caught), end=", ")
+print("with torch.set_warn_always(True):", len(tensor_always))
+print("after torch.set_warn_always(True), warnings from three .to() and one .type():", end=" ")
+print(", ".join(f"{len(files)} under {action!r}" for action, files in shown.items()))
 
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
@@ -240,20 +248,23 @@ real_kept = all(converted[how][:3] == real_kinds for how in ("to", "double", "ha
 floats = [converted[how][4] for how in ("to", "double", "half")]
 assert real_kept and floats == ["float64", "float64", "float16"]  # witness: int-kept
 complex_dtypes = [converted[how][5] for how in ("to", "double", "half")]
-complex_warned = [warned[how] for how in ("to", "double", "half")]
+complex_warned = [warned[how] for how in ("to", "double", "half")]  # "to" ran after the two
 assert complex_dtypes == ["float64", "complex64", "complex64"]  # witness: complex-differs
 first_warns = complex_warned == [["UserWarning"], [], []]
-assert first_warns and not empty_caught  # witness: complex-to-real-warns
+assert first_warns  # witness: complex-to-real-warns
+assert not silent_caught and warned["to"]  # witness: complex-cast-exempt
 assert again.z.item() == 1.0 and not warned_again  # witness: complex-warns-once
-assert not tensor_caught  # witness: complex-warn-shared
-same_line = len(set(shown["always"])) == 1 and shown["always"][0][0].endswith("module.py")
-counts_shown = (len(shown["default"]), len(shown["always"]))
-assert counts_shown == (1, 3) and same_line  # witness: complex-warn-always
-assert len(type_caught) == 1  # witness: type-warns
+tensor_same = [str(warning.message) for warning in tensor_always] == to_messages
+assert not tensor_caught and tensor_same  # witness: complex-warn-shared
+to_lines, type_line = set(shown["always"][:3]), shown["always"][3]
+two_lines = len(to_lines) == 1 and type_line not in to_lines and type_line[0].endswith("module.py")
+default_shown = shown["default"] == [shown["always"][0], type_line]  # one per line
+assert default_shown and two_lines  # witness: complex-warn-always
+assert len(shown["always"]) == 4  # witness: type-warns
 all_registered = converted["type"][:6] == ["float64"] * 6
 assert all_registered and converted["type"][6] == "float32"  # witness: type-converts-all
 assert all(converted[how][6] == "float32" for how in conversions)
 assert refused == 12  # witness: names-checked
 assert dotted_keys == ["a.b.weight", "a.b.bias"]  # witness: setattr-module-unchecked
 dotted_unexpected = 'Unexpected key(s) in state_dict: "a.b.weight"' in dotted_load_message
-assert dotted_unexpected  # witness: dotted-load-fails
+assert dotted_unexpected and dotted_loaded  # witness: dotted-load-fails

@@ -108,9 +108,10 @@ zero_grad_stepped = zero_grad_weight in control.state
 print("a weight whose .grad is zeros: stepped:", zero_grad_stepped)
 
 
-def keeps_none_grad(name: str) -> bool:
-    """Does a step of torch.optim.<name> leave a tensor whose .grad is None as it was?"""
-    used, unused = (nn.Parameter(torch.ones(2, 2, device=device)) for _ in range(2))
+def keeps_none_grad(name: str) -> tuple[bool, bool, bool]:
+    """Does a step of torch.optim.<name> leave a tensor whose .grad is None as it was? Has the
+    optimizer weight decay, and does it move a tensor whose .grad is zeros?"""
+    used, unused, zeroed = (nn.Parameter(torch.ones(2, 2, device=device)) for _ in range(3))
     # The loss is (used**2).sum(), read through an embedding lookup of both rows: with
     # sparse=True the gradient is sparse, the only kind SparseAdam takes.
     rows = torch.arange(2, device=device)
@@ -118,16 +119,25 @@ def keeps_none_grad(name: str) -> bool:
     optimizer_class = getattr(torch.optim, name)
     # With weight decay, an optimizer that took the missing .grad for zeros would move unused.
     has_decay = "weight_decay" in inspect.signature(optimizer_class).parameters
-    optimizer_class([used, unused], **({"weight_decay": 0.1} if has_decay else {})).step()
-    changed = [not torch.equal(p.detach(), torch.ones_like(p)) for p in (used, unused)]
-    return unused.grad is None and changed == [True, False]
+    params = [used, unused]
+    if has_decay:  # a control: a .grad of zeros, which weight decay turns into a step
+        zeroed.grad = torch.zeros_like(zeroed)
+        params.append(zeroed)
+    optimizer_class(params, **({"weight_decay": 0.1} if has_decay else {})).step()
+    changed = [not torch.equal(p.detach(), torch.ones_like(p)) for p in (used, unused, zeroed)]
+    return unused.grad is None and changed[:2] == [True, False], has_decay, changed[2]
 
 
 # Every optimizer in torch.optim but L-BFGS, which needs a closure and comes below.
 names = [n for n in torch.optim.__all__ if n[0].isupper() and n not in ("Optimizer", "LBFGS")]
 none_grad_kept = {name: keeps_none_grad(name) for name in names}
-kept_by = ", ".join(name for name, kept in none_grad_kept.items() if kept)
+kept_by = ", ".join(name for name, (kept, _, _) in none_grad_kept.items() if kept)
 print("a tensor whose .grad is None stays as it was under:", kept_by)
+decayed = [name for name, (_, has_decay, _) in none_grad_kept.items() if has_decay]
+zeros_moved = [name for name, (_, _, moved) in none_grad_kept.items() if moved]
+decayed_count = len(decayed)
+print(f"with weight decay ({decayed_count} of them), one whose .grad is zeros moved:", end=" ")
+print(zeros_moved == decayed)
 
 # L-BFGS does not skip: it gathers all gradients into one vector, with zeros for a None.
 used = nn.Parameter(torch.ones(2, device=device))
@@ -217,16 +227,18 @@ try:
     except RuntimeError as error:
         pending_message = str(error)
     # Two layers: the second one's input requires grad, so the graph saves its weight, and the
-    # load cannot swap it.
-    deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
-    deep_checkpoint = {key: value + 1 for key, value in deep.state_dict().items()}  # new values
-    pending = deep(x).sum()
-    load_message = ""
-    try:
-        deep.load_state_dict(deep_checkpoint)
-    except RuntimeError as error:
-        load_message = " ".join(str(error).split())
-    first_loaded = torch.equal(deep[0].weight.detach(), deep_checkpoint["0.weight"])
+    # load cannot swap it. It goes on with the other entries and raises at the end.
+    load_message, deep_loaded = "", {}
+    for assign in (False, True):
+        deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+        deep_checkpoint = {key: value + 1 for key, value in deep.state_dict().items()}  # new values
+        pending = deep(x).sum()
+        try:
+            deep.load_state_dict(deep_checkpoint, assign=assign)
+        except RuntimeError as error:
+            load_message = load_message or " ".join(str(error).split())
+        now = deep.state_dict()
+        deep_loaded[assign] = [k for k in now if torch.equal(now[k], deep_checkpoint[k])]
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_before)
 print(
@@ -248,7 +260,8 @@ print("  a step right after that load left the weight as loaded:", step_idle)
 print("  a load after a forward pass through two layers raises:")
 print("   ", load_message.split(": ", 1)[1].split(", whose")[0])
 print("    (" + load_message.split("('")[1].split(" make sure")[0] + ")")
-print("  the first layer was loaded before that:", first_loaded)
+print("  entries that hold the checkpoint's values after it:", ", ".join(deep_loaded[False]))
+print("  the same with assign=True:", ", ".join(deep_loaded[True]))
 
 assert replaced["holds_old"] and not replaced["tracked"]  # witness: optimizer-holds-old
 assert replaced["old_grad"] is None  # witness: old-gets-no-grad
@@ -259,7 +272,9 @@ assert replaced["new_grad"] is not None and replaced_after == 0.5  # witness: ne
 bias_trained = replaced["bias_grad"] is not None and replaced["bias_changed"]
 assert replaced["bias_held"] and bias_trained  # witness: bias-trains
 assert not caught  # witness: no-warning
-assert len(none_grad_kept) >= 11 and all(none_grad_kept.values())  # witness: none-grad-kept
+kept_all = all(kept for kept, _, _ in none_grad_kept.values())
+assert len(none_grad_kept) >= 11 and kept_all  # witness: none-grad-kept
+assert zeros_moved == decayed and decayed_count == 12  # witness: zeros-would-move
 assert lbfgs_kept  # witness: lbfgs-kept
 assert history_moved  # witness: lbfgs-history-moves
 assert copied["tracked"] and copied["holds_old"]  # witness: copy-keeps-object
@@ -278,5 +293,7 @@ assert step_idle  # witness: swap-step-idle
 swap_refused = 'While swapping the parameter named "2.weight"' in load_message
 only_saved = "use_count" in load_message and '"0.weight"' not in load_message  # 0: input no grad
 assert swap_refused and only_saved  # witness: swap-refuses-saved
-assert first_loaded  # witness: swap-partly-loaded
+all_keys = ["0.weight", "0.bias", "2.weight", "2.bias"]
+assert deep_loaded[False] == all_keys  # witness: swap-loads-all
+assert deep_loaded[True] == ["0.weight", "0.bias", "2.bias"]  # witness: swap-assign-keeps-refused
 assert stale_moved and stale_reset  # witness: stale-grad-moves
