@@ -158,11 +158,15 @@ try:
     swapped_weight = swapped.weight
     to_swap_in = copy.deepcopy(deep_copy)
     swapped.load_state_dict(to_swap_in, assign=True)
+    swapped(X).sum().backward()  # gives the weight a .grad
+    swapped.load_state_dict(cloned)  # assign=False swaps too; the tensor swapped in has no .grad
+    default_load_swaps = swapped.weight is swapped_weight and swapped.weight.grad is None
 finally:
     torch.__future__.set_swap_module_params_on_conversion(flag_before)  # leave the process as is
 keeps_object = swapped.weight is swapped_weight
 keeps_object = keeps_object and swapped.weight.data_ptr() == to_swap_in["weight"].data_ptr()
 print("with set_swap_module_params_on_conversion(True), the same Parameter object:", keeps_object)
+print("  then a default load with the weight's .grad set leaves .grad at:", swapped.weight.grad)
 
 assert shares_storage  # witness: state-shares-storage
 assert not state_requires_grad  # witness: state-is-detached
@@ -173,8 +177,10 @@ assert same_parameter_object and restored_old_values  # witness: load-keeps-para
 assert takes_loaded_tensor and not optimizer_sees_model  # witness: assign-swaps-parameters
 assert weight_object.grad is None  # witness: old-weight-gets-no-grad
 assert torch.equal(weight_object.detach(), old_before)  # witness: step-skips-old-weight
-assert new_weight.grad is not None  # witness: new-weight-not-in-optimizer
-assert torch.equal(new_weight.detach(), new_before)
+assert new_weight.grad is not None  # witness: new-weight-gets-grad
+assert not optimizer_sees_model and torch.equal(
+    new_weight.detach(), new_before
+)  # witness: new-weight-not-in-optimizer
 assert takes_parameter_itself and model.weight.requires_grad  # witness: assign-takes-parameter
 assert all(grad is None for _, grad, *_ in skip_runs) and skipped  # witness: skip
 assert lbfgs_grad is None and any(lbfgs_moved)  # witness: lbfgs-moves-old-weight
@@ -184,3 +190,4 @@ not_moved = not any(zero_moved_plain + asgd_moved_no_lambd)
 assert zero_grads and moved_by_state and not_moved  # witness: zero-grad-still-moves
 assert torch.equal(stale_grad, last_grad) and all(stale_moved)  # witness: stale-grad-moves
 assert keeps_object  # witness: swap-keeps-parameter-objects
+assert default_load_swaps  # witness: swap-flag-default-load

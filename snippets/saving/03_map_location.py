@@ -91,6 +91,14 @@ assigned = nn.Linear(3, 2, device="meta")
 assigned.load_state_dict(on_cpu, assign=True)
 print("after assign=True, a model created on meta has its weight on", assigned.weight.device)
 took_loaded_tensors = assigned.weight.data_ptr() == on_cpu["weight"].data_ptr()
+halved = nn.Linear(3, 2)  # float32
+halved.load_state_dict({key: value.half() for key, value in on_cpu.items()}, assign=True)
+print("after assign=True with float16 tensors, a float32 model's weight is", halved.weight.dtype)
+# A live model's state_dict() is that model's storage: after assign=True, two models share it.
+source, target = nn.Linear(3, 2), nn.Linear(3, 2)
+target.load_state_dict(source.state_dict(), assign=True)
+shares_with_source = target.weight.data_ptr() == source.weight.data_ptr()
+print("assign=True with another model's state_dict(), the two share it:", shares_with_source)
 
 # That call wrote a flag into on_cpu's metadata, and the flag survives torch.save: a later load of
 # on_cpu with the default assign=False assigns too, in memory and from a file.
@@ -189,7 +197,12 @@ assert mmap_refused.startswith("ValueError: f must be a file path")  # witness: 
 assert copied_into_model and torch.equal(cpu_weight, on_cpu["weight"])  # witness: load-copies
 assert separate_memory  # witness: loaded-dict-is-second-copy
 assert on_meta.weight.device.type == "meta" and "no-op" in meta_warning  # witness: meta-no-op
-assert assigned.weight.device.type == "cpu" and took_loaded_tensors  # witness: assign-takes-device
+assert (
+    assigned.weight.device.type == "cpu"
+    and took_loaded_tensors
+    and halved.weight.dtype == torch.float16
+)  # witness: assign-takes-device
+assert shares_with_source  # witness: assign-shares-with-source
 converted = exp_avg.dtype == count.dtype == torch.float64
 assert converted and exp_avg.device.type == count.device.type == "meta"  # witness: optimizer-moves
 assert (

@@ -5,6 +5,7 @@ import os
 import pickle
 import threading
 import warnings
+from collections import Counter, OrderedDict
 from unittest import mock
 
 import numpy as np
@@ -40,15 +41,23 @@ print("state_dict loads with the default settings:", state_tensors, "tensors")
 refused = refusal(whole)
 print(f"UnpicklingError: ... {refused} ...")
 
-# Built-in values and a few torch types load; values from other libraries, such as NumPy, do not.
+# These built-in types and a few torch types load; others, and values from other libraries such
+# as NumPy, do not.
 plain = io.BytesIO()
-plain_values = {"accuracy": 0.9, "tags": {"a"}, "raw": b"\x00"}
-torch.save({**plain_values, "dtype": torch.float16, "size": torch.Size([2])}, plain)
+containers = {"list": [1], "tuple": (1,), "set": {1}, "ordered": OrderedDict(), "counts": Counter()}
+scalars = {"int": 3, "float": 0.9, "complex": 1j, "bool": True, "none": None, "str": "a"}
+raw = {"bytes": b"\x00", "bytearray": bytearray(b"\x00")}
+torch_types = {"dtype": torch.float16, "size": torch.Size([2]), "device": torch.device("cpu")}
+torch.save({**containers, **scalars, **raw, **torch_types}, plain)
 plain_loads = refusal(plain) == "loaded"
+frozen = io.BytesIO()
+torch.save(frozenset({1}), frozen)
+frozenset_refused = refusal(frozen)
 numpy_value = io.BytesIO()
 torch.save({"accuracy": np.float64(0.9)}, numpy_value)  # e.g. a result of np.mean
 numpy_refused = refusal(numpy_value)
-print("a float, a set, bytes, a dtype and a Size:", "loaded" if plain_loads else "refused")
+print("the built-in and torch types above:", "loaded" if plain_loads else "refused")
+print("a frozenset:", frozenset_refused)
 print("a NumPy float:", numpy_refused)
 
 # Passing a pickle_module makes the default weights_only=False: the whole module loads.
@@ -129,6 +138,9 @@ print("after the class was removed:", moved_class)
 assert state_tensors == 4 and unsafe_count == 3
 assert refused.startswith("WeightsUnpickler error: Unsupported global")  # witness: module-refused
 assert plain_loads  # witness: plain-values-load
+assert frozenset_refused.startswith(
+    "WeightsUnpickler error: Unsupported global: GLOBAL frozenset"
+)  # witness: frozenset-refused
 assert numpy_refused.startswith(
     "WeightsUnpickler error: Unsupported global: GLOBAL numpy."
 )  # witness: numpy-refused
