@@ -87,16 +87,28 @@ print(
 
 
 # A sanity check before training: validate() runs a lazy layer for the first time, and the layer
-# creates its weight inside inference_mode. That weight is an inference tensor, and gets no grad.
-def sanity_check_then_step(sanity_check) -> tuple[bool, bool, bool]:
+# creates its weight and bias inside inference_mode, as inference tensors. What the first training
+# step then does depends on where the lazy layer is.
+def sanity_check_then_step(sanity_check, lazy_first: bool = True) -> tuple[bool, ...] | str:
+    """(weight is inference, weight has a grad, weight changed, bias changed), or the error."""
     torch.manual_seed(2)
-    model = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.Linear(8, 1)).to(device)
+    if lazy_first:
+        lazy = nn.LazyLinear(8)
+        model = nn.Sequential(lazy, nn.ReLU(), nn.Linear(8, 1))
+    else:
+        lazy = nn.LazyLinear(1)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), lazy)
+    model.to(device)
     sanity_check(model)
-    weight, optimizer = model[0].weight, torch.optim.SGD(model.parameters(), lr=0.1)
-    before = weight.detach().clone()
-    F.mse_loss(model(train_batches[0][0]), train_batches[0][1]).backward()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    weight, bias = lazy.weight.detach().clone(), lazy.bias.detach().clone()
+    try:
+        F.mse_loss(model(train_batches[0][0]), train_batches[0][1]).backward()
+    except RuntimeError as error:
+        return str(error).split(".")[0]
     optimizer.step()
-    return weight.is_inference(), weight.grad is not None, not torch.equal(weight, before)
+    changed = not torch.equal(lazy.weight, weight), not torch.equal(lazy.bias, bias)
+    return lazy.weight.is_inference(), lazy.weight.grad is not None, *changed
 
 
 def check_with_no_grad(model: nn.Module) -> None:
@@ -106,13 +118,31 @@ def check_with_no_grad(model: nn.Module) -> None:
 
 after_validate = sanity_check_then_step(lambda model: validate(model, val_batches))
 after_no_grad = sanity_check_then_step(check_with_no_grad)
-print("lazy layer, first run in validate(): inference, has grad, trained:", after_validate)
-print("lazy layer, first run under no_grad: inference, has grad, trained:", after_no_grad)
+lazy_second = sanity_check_then_step(lambda model: validate(model, val_batches), lazy_first=False)
+print("lazy layer first; weight is inference, has grad, changed; bias changed:")
+print("  first run in validate():", after_validate)
+print("  first run under no_grad:", after_no_grad)
+print("lazy layer after another, first run in validate():", lazy_second)
+
+# Why the weight gets no grad while the bias trains: linear() multiplies by the view weight.t(),
+# and that view, taken outside the block from an inference tensor, is not recorded.
+lazy = nn.LazyLinear(8).to(device)
+validate(nn.Sequential(lazy, nn.Linear(8, 1)).to(device), val_batches)
+print("weight requires grad:", lazy.weight.requires_grad, end="")
+print(" | weight.t() requires grad:", lazy.weight.t().requires_grad)
+
+saved_error = "Inference tensors cannot be saved for backward"
 
 assert total_steps == 9
 assert (good_steps, good_bn) == (9, 9)  # witness: restores-training-mode
 assert (bad_steps, bad_bn) == (3, 3)  # witness: forgetting-fails-silently
 assert branch_kept_by_evaluating  # witness: evaluating-keeps-branch
 assert not branch_kept_by_train  # witness: train-resets-branch
-assert after_validate == (True, False, False)  # witness: lazy-weight-never-trains
-assert after_no_grad == (False, True, True)  # witness: no-grad-sanity-check-trains
+assert lazy.weight.is_inference() and lazy.bias.is_inference()  # witness: lazy-weight-is-inference
+assert lazy.weight.requires_grad and not lazy.weight.t().requires_grad  # witness: view-not-recorded
+# On MPS, linear's own kernel saves the weight for the bias's gradient, so the step raises there.
+assert after_validate == (  # witness: lazy-weight-never-trains
+    (True, False, False, True) if device.type != "mps" else saved_error
+)
+assert after_no_grad == (False, True, True, True)  # witness: no-grad-sanity-check-trains
+assert lazy_second == saved_error  # witness: lazy-after-others-raises

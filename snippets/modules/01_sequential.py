@@ -38,11 +38,17 @@ rest_untouched = torch.equal(model[2].weight, last_weight)  # the slice never us
 print("one step on the slice changed model[0].weight:", model_trained)
 
 
-# Slicing calls the model's own class with an OrderedDict of the chosen layers, so a subclass
-# whose constructor takes other arguments cannot be sliced.
+# Slicing calls the model's own class with an OrderedDict of the chosen layers. A constructor that
+# expects something else fails; one that takes the layers gives the slice its default options.
 class Stack(nn.Sequential):
     def __init__(self, depth: int) -> None:
         super().__init__(*[nn.Linear(8, 8) for _ in range(depth)])
+
+
+class Scaled(nn.Sequential):
+    def __init__(self, *layers: nn.Module, scale: float = 1.0) -> None:
+        super().__init__(*layers)
+        self.scale = scale
 
 
 try:
@@ -51,6 +57,8 @@ try:
 except TypeError as error:
     subclass_message = str(error)
 print(f"slicing Stack(3): TypeError: {subclass_message}")
+sliced_scale = Scaled(nn.Linear(8, 8), nn.ReLU(), scale=5.0)[:1].scale
+print("Scaled(..., scale=5.0)[:1].scale:", sliced_scale)
 
 # Sequential.forward takes a single input: a second one is an error.
 try:
@@ -78,6 +86,7 @@ assert layer_count == 3
 assert same_as_by_hand  # witness: layers-in-turn
 assert front_type == "Sequential"  # witness: slice-is-sequential
 assert subclass_message.startswith("'collections.OrderedDict' object")  # witness: slice-calls-class
+assert sliced_scale == 1.0  # witness: slice-resets-options
 assert slice_shares_layers and front[0].weight is model[0].weight  # witness: slice-shares
 assert model_trained and rest_untouched  # witness: slice-trains-model
 assert "positional argument" in two_inputs_message  # witness: one-input

@@ -15,9 +15,10 @@ class FixedMixMLP(nn.Module):
         self.layer = nn.Linear(width, width)
         # A seeded CPU generator draws the same matrix in every construction, given the same torch
         # and CPU kernels, so it is not saved: a non-persistent buffer, which still follows .to().
+        # Drawn on the CPU, it then goes to the default device, where the layer was made.
         generator = torch.Generator().manual_seed(seed)
         mix = torch.randn(width, width, generator=generator, device="cpu") / width**0.5
-        self.register_buffer("mix", mix, persistent=False)
+        self.register_buffer("mix", mix.to(torch.get_default_device()), persistent=False)
         self.tolerance, self.max_rounds = tolerance, max_rounds
         self.rounds = 0  # how many rounds the last call ran, kept to look at
 
