@@ -16,7 +16,8 @@ def trainable(value: object) -> bool:
 def find_unregistered(model: nn.Module) -> list[str]:
     """Attributes of `model` or its submodules that hold a trainable tensor or a module in
     a way that nn.Module does not see: a trainable tensor that is not a parameter, or a list,
-    tuple or dict of modules or of trainable tensors."""
+    tuple or dict of modules or of trainable tensors that the model registers nowhere."""
+    registered = {id(p) for p in model.parameters()} | {id(m) for m in model.modules()}
     problems = []
     for prefix, module in model.named_modules():
         # Registered parameters, buffers and submodules live in nn.Module's own dicts
@@ -30,6 +31,7 @@ def find_unregistered(model: nn.Module) -> list[str]:
             if not isinstance(value, (list, tuple, dict)):
                 continue
             items = list(value.values()) if isinstance(value, dict) else value
+            items = [item for item in items if id(item) not in registered]
             container, kind = type(value).__name__, "Dict" if isinstance(value, dict) else "List"
             if any(isinstance(item, nn.Module) for item in items):
                 problems.append(f"{where}: modules in a {container}; use nn.Module{kind}")
@@ -89,6 +91,10 @@ in_containers = TensorsInContainers()
 container_report = find_unregistered(in_containers)
 print("tensors in containers:", *container_report, sep="\n   ")
 
+lstm = nn.LSTM(4, 4)  # keeps its own registered weights in a plain list, _flat_weights
+lstm_report = find_unregistered(lstm)
+print("nn.LSTM:", lstm_report)
+
 # Why vars() works: a registered parameter lives in _parameters, not among the plain attributes.
 linear = nn.Linear(4, 1)
 plain = sorted(name for name in vars(linear) if name not in MODULE_INTERNALS)
@@ -111,3 +117,7 @@ assert unregistered and container_report == [  # witness: tensors-in-containers
     "weights: trainable tensors in a list; use nn.ParameterList",
     "scales: trainable tensors in a dict; use nn.ParameterDict",
 ]
+own_weights = {id(p) for p in lstm.parameters()}
+in_plain_list = type(lstm._flat_weights) is list
+flat_registered = {id(w) for w in lstm._flat_weights} == own_weights
+assert in_plain_list and flat_registered and lstm_report == []  # witness: lstm-not-flagged

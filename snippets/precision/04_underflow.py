@@ -50,14 +50,12 @@ print(f"float32 {subnormal_terms_float32:.3g}")
 subnormals = torch.tensor([1e-39, 1e-38])  # float32, below the smallest normal number
 subnormals_in_bfloat16 = subnormals.bfloat16()  # nonzero, as above
 subnormal_in_float16 = torch.tensor([1e-6]).half()  # below float16's smallest normal, 6.1e-5
-many_subnormals = subnormals.repeat(32)  # 64 values: cast by the vectorised kernel, like most
 flush_supported = torch.set_flush_denormal(True)  # False where the CPU cannot flush
 try:
     read_while_flushing = subnormals_in_bfloat16.tolist()  # a tensor made before the mode
     float32_read = subnormals.tolist()
     float16_read = subnormal_in_float16.tolist()
     flushed_cast = subnormals.bfloat16()
-    flushed_cast_many = many_subnormals.bfloat16()
     flushed_product = subnormals_in_bfloat16 * 1
     float16_product = subnormal_in_float16 * 1
 finally:
@@ -68,7 +66,6 @@ x86 = platform.machine().lower() in ("x86_64", "amd64")
 print(f"set_flush_denormal(True) supported: {flush_supported}; then, for 1e-39 and 1e-38:")
 print(f"    bfloat16 values read {read_while_flushing}, float32 values read {float32_read}")
 print(f"    cast to bfloat16: {flushed_cast.tolist()}, bits {cast_bits}")
-print(f"    the same cast of 64 values: {flushed_cast_many.count_nonzero().item()} nonzero")
 print(f"    bfloat16 value times 1: {flushed_product.tolist()}, bits {product_bits}")
 print(f"    float16 1e-6 read {float16_read[0]:.3g}, times 1: {float16_product.item():.3g}")
 
@@ -139,11 +136,7 @@ if flush_supported:
     )  # witness: flush-keeps-float16
 if flush_supported and x86:  # x86 converts float32 to bfloat16 with integer operations
     kept_bits = subnormals_in_bfloat16.view(torch.int16)
-    assert (
-        cast_bits == kept_bits.tolist()
-        and 0 not in cast_bits
-        and flushed_cast_many.view(torch.int16).equal(kept_bits.repeat(32))
-    )  # witness: flush-cast-keeps
+    assert cast_bits == kept_bits.tolist() and 0 not in cast_bits  # witness: flush-cast-keeps
 assert in_bfloat16 != 0.0 and (float16_bits, bfloat16_bits) == (10, 7)
 assert plain.count_nonzero() == 0  # witness: zero-gradients
 assert scaled.count_nonzero() == scaled.numel()  # witness: scaler-rescues
