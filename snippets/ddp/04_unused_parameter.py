@@ -108,7 +108,8 @@ aux_first = AuxHeadFirst().to(device)
 own_head_grad = torch.autograd.grad(aux_first(x).sum(), aux_first.head.weight)[0]
 no_hook = copy.deepcopy(aux_first)
 ddp_no_hook = DDP(no_hook, bucket_cap_mb_list=[0.0001])  # buckets of about 100 bytes
-collectives_before = dist.group.WORLD._get_sequence_number_for_group()  # collectives so far
+# A private count of every collective on the group so far: nothing else may run in between.
+collectives_before = dist.group.WORLD._get_sequence_number_for_group()
 ddp_no_hook(x).sum().backward()
 no_hook_launched = dist.group.WORLD._get_sequence_number_for_group() - collectives_before
 ddp_aux_first = DDP(aux_first, bucket_cap_mb_list=[0.0001])
@@ -201,7 +202,9 @@ torch.optim.SGD(split.parameters(), lr=0.1).step()
 head_stepped = not torch.equal(split.head.weight, head_before)
 if rank == 0:
     print("per-rank branch: rank 0's head.weight.grad is None:", split.head.weight.grad is None)
+before_barrier = dist.group.WORLD._get_sequence_number_for_group()
 dist.barrier()  # both ranks are done before either tears the group down
+barrier_counted = dist.group.WORLD._get_sequence_number_for_group() - before_barrier
 dist.destroy_process_group()
 
 assert not first_backward_averaged and grads_are_own  # witness: first-step-not-averaged
@@ -212,6 +215,7 @@ assert (
     and no_hook_left_own
 )  # witness: reduced-bucket-not-written
 assert view_in_bucket and view_is_divided  # witness: bucket-view-divided
+assert barrier_counted == 1  # witness: sequence-counts-every-collective
 assert (
     bucket_count == 3 and aux_in_first and later_buckets_complete and nothing_launched
 )  # witness: buckets-launch-in-order

@@ -28,7 +28,7 @@ mesh = init_device_mesh(device.type, (world_size,))
 
 
 def build() -> nn.Sequential:
-    return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3))
+    return nn.Sequential(nn.Linear(10, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
 
 
 torch.manual_seed(0)
@@ -43,7 +43,7 @@ with tempfile.TemporaryDirectory() as folder:
 
 with torch.device("meta"):
     model = build()
-for layer in (model[0], model[2]):
+for layer in (model[0], model[3]):
     fully_shard(layer, mesh=mesh)
 fully_shard(model, mesh=mesh)
 model.to_empty(device=device)  # storage for the shards; the load below writes every one of them
@@ -62,6 +62,9 @@ dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert matches  # witness: broadcast-load-matches
-assert local_numel == [62, 53][rank]
-# Two broadcasts send the names, shapes and dtypes, then one per tensor: 4 tensors, one at a time.
-assert broadcasts == 2 + len(trained.state_dict())  # witness: one-broadcast-per-tensor
+assert local_numel == [70, 61][rank]
+# Two broadcasts send the names, shapes and dtypes, and the values of 0-dim tensors (BatchNorm's
+# num_batches_tracked); then one broadcast for each other tensor: 9 entries, 1 of them 0-dim.
+entries = trained.state_dict().values()
+others = sum(value.dim() > 0 for value in entries)
+assert others < len(entries) and broadcasts == 2 + others  # witness: one-broadcast-per-tensor
