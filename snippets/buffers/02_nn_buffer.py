@@ -162,7 +162,7 @@ print("  register_buffer(nn.Buffer(t))", wrapped_alias)
 # load_state_dict copies into the buffer; with assign=True it stores the loaded tensor instead.
 saved_from = nn.Module()
 saved_from.b = nn.Buffer(torch.ones(3))
-checkpoint = saved_from.state_dict()  # what the last two rows load: detached copies, no mark
+checkpoint = saved_from.state_dict()  # what the last two rows load: detached tensors, no mark
 
 
 def assign_load(module: nn.Module) -> None:
@@ -238,6 +238,9 @@ assert slot_skipped and probe.empty.numel() == 0 and "empty" in saved  # witness
 assert "already exists" in buffer_over_plain and parameter_over_plain  # witness: buffer-over-plain
 stored = converted["load_state_dict(assign=True)"].b is checkpoint["b"]
 stored &= not hasattr(checkpoint["b"], "_is_buffer")
+# state_dict() made a new tensor object for the entry, which shares the buffer's memory
+stored &= checkpoint["b"] is not saved_from.b
+stored &= checkpoint["b"].data_ptr() == saved_from.b.data_ptr()
 stored &= after_conversion["load_state_dict(assign=True)"] == dropped
 assert stored  # witness: assign-drops-mark
 copied_in = torch.equal(converted["load_state_dict()"].b, checkpoint["b"])

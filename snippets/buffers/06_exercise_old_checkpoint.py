@@ -1,4 +1,10 @@
 """Exercise: a model gains a buffer after checkpoints were saved. Do old checkpoints still load?"""
+# guide: timeout=30
+
+import json
+import os
+import subprocess
+import sys
 
 import torch
 from torch import nn
@@ -49,8 +55,8 @@ except RuntimeError as error:
     shape_result = str(error).splitlines()[1].strip()
 print("wrong shape, strict=False:", shape_result.split(":")[0])
 
-# A longer table from a float formula. linspace computes start + step * i (the first half from the
-# start): rounded once, as a fused multiply-add does, or twice, as kernels without one do.
+# A longer table from a float formula. linspace computes its first half as start + step * i (the
+# second half from the end): rounded once, as a fused multiply-add does, or twice, without one.
 schedule = torch.linspace(1e-4, 0.02, 1000)  # a noise schedule
 start, end, i = torch.tensor(1e-4), torch.tensor(0.02), torch.arange(500.0)
 step = (end - start) / 999
@@ -61,6 +67,24 @@ values_differing = (rounded_once != rounded_twice).sum().item()
 print("linspace(1e-4, 0.02, 1000), first half: rounded once, rounded twice:", table_matches)
 print(f"  the two roundings differ in {values_differing} of 500 values")
 
+
+# The same table in a new process on other CPU kernels: the baseline ones (no fused multiply-add),
+# or the AVX2 ones if this process runs on those. PyTorch picks its kernels once per process.
+def table_in_new_process(kernels: str) -> tuple[str, torch.Tensor]:
+    """The kernels a new process asked for `kernels` runs on, and its first 500 values."""
+    table = "torch.linspace(1e-4, 0.02, 1000)[:500].tolist()"
+    child = f"import torch; print(torch.backends.cpu.get_cpu_capability(), {table})"
+    environment = {**os.environ, "ATEN_CPU_CAPABILITY": kernels}
+    done = subprocess.run([sys.executable, "-c", child], env=environment, capture_output=True)
+    used, values = done.stdout.decode().split(" ", 1)
+    return used, torch.tensor(json.loads(values))
+
+
+kernels = torch.backends.cpu.get_cpu_capability()
+other_kernels, other_table = table_in_new_process("avx2" if kernels == "DEFAULT" else "default")
+other_matches = [torch.equal(other_table, table) for table in (rounded_once, rounded_twice)]
+print(f"  on {kernels} kernels: {table_matches}, on {other_kernels} kernels: {other_matches}")
+
 assert persistent_result.startswith("RuntimeError: Error(s) in loading")  # witness: refuses
 assert missing_line.startswith("Missing key(s)") and "scales" in missing_line  # witness: names-key
 assert non_persistent_result == "loads, missing keys []"  # witness: non-persistent-loads
@@ -68,3 +92,5 @@ assert relaxed_missing == "scales" and loaded_linear  # witness: strict-false-re
 assert keeps_constructor_value  # witness: keeps-constructor-value
 assert shape_result.startswith("size mismatch for linear.weight")  # witness: shape-still-raises
 assert values_differing > 0 and table_matches.count(True) == 1  # witness: table-rounding
+one_kernel_set = other_kernels == kernels  # a CPU without AVX2 has the baseline kernels only
+assert other_matches == table_matches[::-1] or one_kernel_set  # witness: table-by-kernels

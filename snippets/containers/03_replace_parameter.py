@@ -1,6 +1,7 @@
 """Replacing a Parameter object cuts it off from an earlier optimizer; copying into it does not."""
 
 import inspect
+import textwrap
 import warnings
 
 import torch
@@ -258,8 +259,7 @@ print("  a load without assign=True: .grad dropped:", grad_dropped, end=", ")
 print("backward through a graph built before it:", pending_message.split(" this")[0])
 print("  a step right after that load left the weight as loaded:", step_idle)
 print("  a load after a forward pass through two layers raises:")
-print("   ", load_message.split(": ", 1)[1].split(", whose")[0])
-print("    (" + load_message.split("('")[1].split(" make sure")[0] + ")")
+print(textwrap.fill(load_message, 96, initial_indent="    ", subsequent_indent="    "))
 print("  entries that hold the checkpoint's values after it:", ", ".join(deep_loaded[False]))
 print("  the same with assign=True:", ", ".join(deep_loaded[True]))
 

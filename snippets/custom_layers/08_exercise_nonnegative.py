@@ -143,12 +143,13 @@ for dtype in (torch.float32, torch.float16):
     gives_zero[dtype] = positive_then_zero(probe(limits[dtype], dtype), limits[dtype])
 # With float32 subnormals flushed to zero, zero starts near log of the smallest normal number.
 # The flush mode belongs to the calling thread: an intra-op thread already running keeps its own.
+# (A thread started while flushing is on inherits it, and keeps it after it is turned off.)
 flush_limit = round(math.log(torch.finfo(torch.float32).smallest_normal))
 below = torch.full((65536,), float(flush_limit - margin))  # large enough to split over 2 threads
 threads = torch.get_num_threads()
 torch.set_num_threads(2)
 try:
-    F.softplus(below)  # starts the second intra-op thread, with flush off
+    F.softplus(below)  # the second intra-op thread is running from here on, with flush off
     if torch.set_flush_denormal(True):  # False on a CPU that cannot flush them
         try:
             flushed, split = probe(flush_limit, torch.float32), F.softplus(below)
