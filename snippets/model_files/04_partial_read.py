@@ -194,10 +194,10 @@ if on_linux:  # the memory is the file's, mapped privately ("p"), not a buffer r
 assert (  # witness: private-mapping
     file_unchanged and bias_changed and (not on_linux or bias_mapping == "rw-p")
 )
-if on_linux:  # Linux shares the file's unchanged pages with a private mapping
+if on_linux:  # what writes to the file do, checked where the page says: on Linux
     assert kept_sees_write and copy_unchanged  # witness: file-writes-show
     assert cut.returncode == -signal.SIGBUS and cut.stdout == ""  # witness: sigbus
-assert new_file and kept_after_save_file == value_before  # witness: save-file-new-file
+    assert new_file and kept_after_save_file == value_before  # witness: save-file-new-file
 assert mmap_takes == [4, 2] and pread_refusals == {  # witness: pread-basic-indexing
     "[-4:]": "OverflowError",
     "[[1000, 1003]]": "SafetensorError",

@@ -40,7 +40,7 @@ with tempfile.TemporaryDirectory() as folder:
     with safe_open(path, framework="pt") as file:
         keys_in_file, header = file.keys(), file.metadata()
     print("in the file:", keys_in_file, "| metadata:", header)
-    # The name kept is the first in alphabetical order, not the first registered.
+    # The name kept is the first in sorted order, not the first registered.
     out_first = nn.Module()
     out_first.out = nn.Linear(16, 100, bias=False)  # registered first; its weight is shared
     out_first.embed = nn.Embedding(100, 16)
@@ -67,7 +67,8 @@ with tempfile.TemporaryDirectory() as folder:
     # assign=True puts a new Parameter of each file tensor in the model: the model's tie is lost.
     with torch.device("meta"):  # a model with no memory, to be given the file's tensors
         assigned = TinyLM()
-    assign_result = assigned.load_state_dict(load_file(path), assign=True, strict=False)
+    from_file = load_file(path)  # plain tensors, not Parameters
+    assign_result = assigned.load_state_dict(from_file, assign=True, strict=False)
     devices = {name: str(weight.device) for name, weight in assigned.state_dict().items()}
     print("assign=True into a meta model: missing", assign_result.missing_keys, "|", devices)
 
@@ -95,6 +96,7 @@ assert same_outputs  # witness: same-outputs
 assert 'Missing key(s) in state_dict: "head.weight"' in untied_result  # witness: tie-from-code
 assert (  # witness: assign-unties
     assign_result.missing_keys == ["head.weight"]
+    and not any(isinstance(tensor, nn.Parameter) for tensor in from_file.values())
     and assigned.head.weight is not assigned.embed.weight
     and assigned.head.weight.is_meta
     and not assigned.embed.weight.is_meta

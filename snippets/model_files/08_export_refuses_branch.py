@@ -69,6 +69,17 @@ class SizeGate(nn.Module):
         return x
 
 
+class CondSizeGate(nn.Module):  # the branch as an operation of the graph
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cond(x.shape[0] > 1, lambda x: x * 2, lambda x: x.clone(), (x,))
+
+
+class WhereSizeGate(nn.Module):  # where() wants a tensor condition: the size made one first
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = torch.tensor(x.shape[0], device=x.device)
+        return torch.where(size > 1, x * 2, x)
+
+
 def operations(program: torch.export.ExportedProgram) -> list[str]:
     return [str(node.target) for node in program.graph.nodes if node.op == "call_function"]
 
@@ -131,6 +142,21 @@ outcomes = {
 for test, outcome in outcomes.items():
     print(f"x.shape[0] {test}, dynamic batch:", outcome.split("!")[0])
 
+# The branch written as an operation agrees with the model for every batch, 1 included.
+size_ops, size_agrees = {}, {}
+for gate in (CondSizeGate(), WhereSizeGate()):
+    program = torch.export.export(gate, (example,), dynamic_shapes=({0: batch},))
+    size_ops[type(gate).__name__] = operations(program)
+    agrees = [torch.equal(program.module()(b), SizeGate(1)(b)) for b in (one_row, example)]
+    size_agrees[type(gate).__name__] = all(agrees)
+print("rewritten, dynamic batch: agrees with the model at batches 1 and 4:", size_agrees)
+try:  # a size compared with a number is a bool, not a tensor
+    torch.where(one_row.shape[0] > 1, one_row * 2, one_row)
+    where_on_bool = "accepted"
+except TypeError as error:
+    where_on_bool = f"TypeError: {str(error).split(' - ')[0]}"
+print("torch.where(x.shape[0] > 1, ...):", where_on_bool)
+
 assert error_message.startswith("Could not guard on data-dependent expression")  # witness: refused
 assert buffer_message.startswith("Could not guard on data-dependent")  # witness: buffer-refused
 assert (  # witness: literal-exports
@@ -152,3 +178,9 @@ assert (  # witness: zero-one-baked-in
 assert all(outcomes[test] == "exported" for test in (">= 2", "!= 1", "== 1")) and all(
     outcomes[test].startswith("Constraints violated (batch)") for test in ("> 2", "< 100")
 )  # witness: decided-from-two
+assert (  # witness: size-branch-rewritten
+    "cond" in size_ops["CondSizeGate"]
+    and "aten.where.self" in size_ops["WhereSizeGate"]
+    and all(size_agrees.values())
+)
+assert where_on_bool.startswith("TypeError")  # witness: where-needs-tensor
