@@ -74,6 +74,24 @@ if device.type == "cuda":  # accepted exactly where the entry reached is NoCheck
     refused = [results[entry][1] for entry in operations if not accepted[entry]]
     assert by_rule and all("same device" in error for error in refused)  # witness: cuda-refuses
 
+# A few NoCheck entries take a CPU tensor by design, and their code uses its values.
+by_design = ["copy_", "index.Tensor", "fill_.Tensor", "index_put_"]
+print("NoCheck:", {entry: no_check[entry] for entry in by_design})
+assert all(no_check[entry] for entry in by_design)  # witness: by-design-unchecked
+if device.type == "cuda":
+    gpu, rows = torch.arange(4.0, device=device), torch.tensor([0, 2])  # rows on the CPU
+    assigned = gpu.clone()
+    assigned[gpu > 1] = scalar  # index assignment of a 0-dimensional CPU value
+    values = [
+        torch.empty(4, device=device).copy_(torch.arange(4.0)),
+        gpu[rows],
+        gpu.clone().fill_(scalar),
+        assigned,
+    ]
+    print("copy_, t[rows], fill_, t[mask] = scalar:", [v.tolist() for v in values])
+    expected = [[0.0, 1.0, 2.0, 3.0], [0.0, 2.0], [0.5] * 4, [0.0, 1.0, 0.5, 0.5]]
+    assert [v.tolist() for v in values] == expected  # witness: by-design-uses-values
+
 # Two remedies: a Python number selects the entry whose bound is a number, not a tensor, and
 # new_tensor creates the bound on the input's device.
 x, reached = torch.ones(3, device="meta"), []

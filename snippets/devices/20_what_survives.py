@@ -1,0 +1,23 @@
+"""Which objects survive .to(): a device must compare equal to be "the same", and buffers are
+replaced where parameters are kept."""
+
+import torch
+from torch import nn
+
+# .to() skips the copy only when the target compares equal to the tensor's device.
+x = torch.randn(2, 3)
+print("torch.device('cpu:0') == x.device:", torch.device("cpu:0") == x.device)
+print("x.to('cpu') is x:", x.to("cpu") is x, "| x.to('cpu:0') is x:", x.to("cpu:0") is x)
+
+# A conversion that changes the tensors: parameters keep their objects, buffers get new ones.
+norm = nn.BatchNorm1d(3)
+weight, mean = norm.weight, norm.running_mean
+norm.to(torch.float64)
+print("same weight:", norm.weight is weight, "| same running_mean:", norm.running_mean is mean)
+print("the running_mean kept from before is still", mean.dtype)
+
+assert x.to("cpu") is x and x.to("cpu:0") is not x  # witness: cpu0-copies
+assert torch.device("cpu:0") != x.device  # witness: cpu0-is-not-cpu
+assert norm.weight is weight and norm.running_mean is not mean  # witness: buffers-replaced
+old_left_behind = mean.dtype == torch.float32 and norm.running_mean.dtype == torch.float64
+assert old_left_behind  # witness: old-buffer-stays

@@ -1,0 +1,53 @@
+"""What a running sum of losses that are not detached holds on to, with and without backward."""
+
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def graph_size(tensor: torch.Tensor) -> int:
+    """The number of autograd nodes reachable from the tensor: the graph it keeps."""
+    seen, todo = set(), [tensor.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is not None and node not in seen:
+            seen.add(node)
+            todo.extend(next_node for next_node, _ in node.next_functions)
+    return len(seen)
+
+
+def running_sum(train: bool) -> tuple[torch.Tensor, list[int]]:
+    total, sizes = torch.zeros(()), []
+    for _ in range(3):
+        loss = model(torch.randn(4, 8)).pow(2).mean()
+        if train:  # a training step: backward frees the tensors this step's graph saved
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        total = total + loss  # not detached: the sum joins this step's graph
+        sizes.append(graph_size(total))
+    return total, sizes
+
+
+def saved_tensors_of(total: torch.Tensor) -> str:
+    """Whether the graph behind the sum still holds what its backward needs."""
+    try:
+        torch.autograd.grad(total, list(model.parameters()))  # computes, stores no .grad
+        return "all held"
+    except RuntimeError as error:
+        return f"{type(error).__name__}: {error}".split(". ")[0]  # its first sentence
+
+
+trained, trained_sizes = running_sum(train=True)
+validated, validated_sizes = running_sum(train=False)  # as a validation loop without no_grad()
+trained_saved, validated_saved = saved_tensors_of(trained), saved_tensors_of(validated)
+print("graph size after each step, training:", trained_sizes, "| validation:", validated_sizes)
+print("training, saved tensors:", trained_saved)
+print("validation, saved tensors:", validated_saved)
+
+assert trained_sizes[0] < trained_sizes[1] < trained_sizes[2]  # witness: sum-graph-grows
+assert "been freed" in trained_saved  # witness: backward-freed-them
+assert validated_saved == "all held"  # witness: validation-keeps-all
