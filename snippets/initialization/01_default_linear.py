@@ -19,7 +19,7 @@ kaiming_bound = math.sqrt(3) * gain / math.sqrt(fan_in)
 
 weight_count = layer.weight.numel()
 weight_max = layer.weight.abs().max().item()
-gap_to_bound = bound - weight_max  # the draws come close to the bound, but never reach it
+gap_to_bound = bound - weight_max  # how close the draws come to the bound (-bound can be drawn)
 bias_max = layer.bias.abs().max().item()
 weight_std = layer.weight.std().item()
 uniform_std = bound / math.sqrt(3)  # the standard deviation of Uniform(-bound, bound)
@@ -58,7 +58,7 @@ assert (
 )
 assert layer.weight.shape == (128, 256)  # witness: weight-out-by-in
 assert math.isclose(gain, math.sqrt(1 / 3))  # witness: gain-sqrt-one-third
-assert 0 < gap_to_bound < 1e-5 and 0.9 * bound < bias_max <= bound  # witness: bound
+assert 0 <= gap_to_bound < 1e-5 and 0.9 * bound < bias_max <= bound  # witness: bound
 assert math.isclose(weight_std, uniform_std, rel_tol=0.02)  # witness: uniform-std
 assert abs(weight_mean) < 0.001
 assert same_as_kaiming_sqrt5  # witness: kaiming-sqrt5

@@ -135,7 +135,11 @@ flipper = fitted(RandomFlip, seed=4)
 flip_report, fresh = round_trip_keeping(flipper)
 shares_flip = [bool(f.flip == flipper.flip) for f in fresh]
 print("RandomFlip built after torch.manual_seed(4):", flip_report)
-print("  same coin as the fresh instances:", shares_flip, " unsaved:", unsaved_tensors(flipper))
+coin_unsaved = unsaved_tensors(flipper)
+print("  same coin as the fresh instances:", shares_flip, " unsaved:", coin_unsaved)
+flipper.flip = bool(flipper.flip)  # the same coin as a Python bool: unsaved_tensors lists tensors
+bool_coin_unsaved = unsaved_tensors(flipper)
+print("  the coin as a Python bool, unsaved:", bool_coin_unsaved)
 
 # An error from torch itself passes through: a factory whose module does not fit the state_dict.
 mismatch = outcome(fitted(Standardize), ForgetfulStandardize)
@@ -168,6 +172,7 @@ assert shares_projection == [True, False] and same_seed_report.startswith(
 )  # witness: same-seed-caught
 coin_missed = flip_report.endswith("same output after a state_dict round trip")
 assert shares_flip == [True, True] and coin_missed  # witness: coin-missed
-assert unsaved_tensors(flipper) == ["flip"]  # witness: coin-unsaved
+assert coin_unsaved == ["flip"]  # witness: coin-unsaved
+assert bool_coin_unsaved == []  # witness: tensors-only
 torch_error = "RuntimeError: Error(s) in loading state_dict"
 assert mismatch.startswith(torch_error)  # witness: torch-errors-pass

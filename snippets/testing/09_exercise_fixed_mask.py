@@ -60,7 +60,8 @@ class PlainMaskedLinear(MaskedLinear):
 
     def __init__(self, features: int) -> None:
         super().__init__(features, mask_as_buffer=True)
-        self.mask = self._buffers.pop("mask")
+        del self.mask  # unregisters the buffer
+        self.mask = torch.tril(torch.ones(features, features))
 
 
 # On the CPU it passes; on another device (meta here) its forward pass fails before any check.
@@ -72,9 +73,13 @@ except RuntimeError as error:  # from the forward pass, not a failed check
     plain_elsewhere = f"RuntimeError: {error}"
 print("mask as plain tensor, on the CPU:", plain_on_cpu.checks[2])
 print("  on the meta device:", plain_elsewhere)
+# The exception: a 0-dim tensor left on the CPU is taken as a scalar, and the forward pass runs.
+scaled = fixed.mask * torch.tensor(0.5)
+print("meta mask times a 0-dim CPU tensor: on", scaled.device)
 
 assert message == "MaskedLinear: a gradient reached ['mask'], expected to stay fixed"
 assert report.trained == should_train and buffer_names == ["mask"]
 assert saved and moved and "mask" not in parameter_names  # witness: buffer-not-parameter
 left_behind = plain_elsewhere.startswith("RuntimeError: Tensor on device cpu is not on the")
 assert len(plain_on_cpu.checks) == 5 and left_behind  # witness: left-behind
+assert scaled.is_meta  # witness: zero-dim-accepted

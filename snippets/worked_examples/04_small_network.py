@@ -64,6 +64,13 @@ with tempfile.TemporaryDirectory() as folder:
     loaded = torch.load(checkpoint, map_location="cpu")
     restored.load_state_dict(loaded)
     as_saved = torch.load(checkpoint)  # without map_location: back where the tensors were saved
+    recorded = []  # the device of each tensor, as the file records it
+
+    def note_location(storage: torch.UntypedStorage, location: str) -> torch.UntypedStorage:
+        recorded.append(location)
+        return storage  # left on the CPU
+
+    torch.load(checkpoint, map_location=note_location)
 restored.to(device)
 both_training = model.training and restored.training  # the default for a new module
 with torch.no_grad():
@@ -78,7 +85,7 @@ state_keys = list(restored.state_dict())
 state_key_count, state_key_names = len(state_keys), ", ".join(state_keys)
 print("state_dict keys:", state_key_names)
 loaded_to = {t.device.type for t in loaded.values()}
-print("saved from:", saved_from, " loaded onto:", loaded_to)
+print("saved from:", saved_from, " in the file:", set(recorded), " loaded onto:", loaded_to)
 print("restored model gives the same outputs:", same_outputs)
 # --8<-- [end:use]
 
@@ -145,4 +152,6 @@ if device.type == "cuda":  # what only a GPU shows: on a CPU every tensor is on 
     assert {p.device.type for p in model.parameters()} == {"cuda"}  # witness: on-device
     saved_on_gpu = {torch.device(d).type for d in saved_from} == {"cuda"}
     assert saved_on_gpu and loaded_to == {"cpu"}  # witness: loaded-on-cpu-from-gpu
-    assert {str(t.device) for t in as_saved.values()} == saved_from  # witness: loads-where-saved
+    index_recorded = set(recorded) == saved_from  # {"cuda:0"}: the file holds the index
+    back_where_saved = {str(t.device) for t in as_saved.values()} == saved_from
+    assert index_recorded and back_where_saved  # witness: loads-where-saved

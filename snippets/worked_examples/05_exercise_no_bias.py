@@ -2,6 +2,7 @@
 
 from itertools import pairwise
 
+import torch
 from torch import nn
 
 
@@ -30,8 +31,15 @@ print("784 -> 256 -> 128 -> 10 with biases:", mnist_mlp)
 swapped = nn.Sequential(nn.Linear(8, 10, bias=False), nn.ReLU(), nn.Linear(8, 3, bias=False))
 swapped_count = count(swapped)
 print("the same, first layer built as Linear(8, 10):", swapped_count)
+try:  # but a batch of the design's width does not fit the swapped layer's 8 inputs
+    swapped(torch.zeros(2, 10))
+    forward_error = ""
+except RuntimeError as error:
+    forward_error = str(error)
+print("its forward pass on a batch of width 10:", forward_error)
 
 assert without_bias == count_by_hand([10, 8, 3], bias=False) == 104
 assert mnist_mlp == count_by_hand([784, 256, 128, 10]) == 235_146  # witness: formula-matches
 transposed = swapped[0].weight.T.shape == design[0].weight.shape
 assert transposed and swapped_count == without_bias == 104  # witness: swap-cancels
+assert forward_error.startswith("mat1 and mat2 shapes cannot be multiplied")  # witness: swap-raises

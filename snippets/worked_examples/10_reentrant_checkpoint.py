@@ -9,9 +9,12 @@ from torch.utils.checkpoint import checkpoint
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 
-def backward_through_checkpoint(use_reentrant: bool, wrapped: str, pass_w: bool = False) -> dict:
+def backward_through_checkpoint(
+    use_reentrant: bool, wrapped: str, pass_w: bool = False, from_module: bool = False
+) -> dict:
     """y_hat = w * (w * x), its first or second use checkpointed; return what the hooks on w saw.
-    With pass_w, w is also passed to the checkpoint as an argument."""
+    With pass_w, w is also passed to the checkpoint as an argument; with from_module, the use
+    still reads w from the module."""
     layer = nn.Linear(1, 1, bias=False).to(device)
     with torch.no_grad():
         layer.weight.fill_(3.0)
@@ -21,12 +24,15 @@ def backward_through_checkpoint(use_reentrant: bool, wrapped: str, pass_w: bool 
     layer.weight.register_hook(lambda grad: hook_calls.append(grad.item()))
     layer.weight.register_post_accumulate_grad_hook(lambda p: writes_to_grad.append(p.grad.item()))
     grad_modes = []  # at each run of the wrapped use: was grad mode on, so that a graph is built?
+    got_w_itself = []  # at each run with w passed in: did the use get w, or a copy of it?
 
     def use(inputs: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         grad_modes.append(torch.is_grad_enabled())
-        if weight is None:  # w reaches the use through the module, not as an argument
+        if weight is not None:
+            got_w_itself.append(weight is layer.weight)
+        if weight is None or from_module:  # w reaches the use through the module
             return layer(inputs)
-        return nn.functional.linear(inputs, weight)  # the same use, with w passed in
+        return nn.functional.linear(inputs, weight)  # the same use, computed from the argument
 
     # The checkpoint frees what its use's backward needs and runs the layer again for it.
     with warnings.catch_warnings(record=True) as caught:  # the filters are restored afterwards
@@ -41,6 +47,8 @@ def backward_through_checkpoint(use_reentrant: bool, wrapped: str, pass_w: bool 
             y_hat = layer(hidden)
         (y_hat - target).pow(2).sum().backward()
     passed = " (w passed in)" if pass_w else ""
+    if from_module:
+        passed = " (w passed in, but read from the module)"
     print(f"use_reentrant={use_reentrant!s:5}, {wrapped:6} use wrapped{passed}: ", end="")
     print(f"hook on w called with {hook_calls}, .grad holds {writes_to_grad} after each write")
     node = checkpoint_output.grad_fn  # the checkpoint's node in the outer graph, if any
@@ -52,6 +60,7 @@ def backward_through_checkpoint(use_reentrant: bool, wrapped: str, pass_w: bool 
         "input_requires_grad": checkpoint_input.requires_grad,
         "output_has_graph": node is not None,
         "grad_modes": grad_modes,
+        "got_w_itself": got_w_itself,
         "edges": edges,  # the nodes the checkpoint's node leads to, in the outer graph
         "input_node": checkpoint_input.grad_fn,
         "edge_to_w": any(getattr(n, "variable", None) is layer.weight for n in edges),
@@ -68,6 +77,9 @@ print("  grad mode on in the wrapped use's runs (forward, then backward):", reen
 # The checkpoint is an autograd.Function: the outer graph links it only to its tensor arguments.
 # Pass w as one, and the nested backward hands its part back along that edge to the outer pass.
 w_passed = backward_through_checkpoint(use_reentrant=True, wrapped="second", pass_w=True)
+# It reruns the use on detached copies of its arguments and hands back their gradients: a use
+# that still reads w from the module gives the copy no gradient, and writes into .grad twice.
+w_unused = backward_through_checkpoint(True, "second", pass_w=True, from_module=True)
 # Around the first use, the checkpoint's only tensor input is x. Its output then has no graph, the
 # backward pass never reaches the checkpoint, and the first use's part is lost: PyTorch only warns.
 first_lost = backward_through_checkpoint(use_reentrant=True, wrapped="first")
@@ -84,6 +96,8 @@ grad_off_yet_edge = w_passed["grad_modes"] == [False, True] and w_passed["edge_t
 assert only_to_input and grad_off_yet_edge  # witness: edges-from-arguments
 assert reentrant["grad_modes"] == [False, True]  # witness: reruns-with-graph
 assert w_passed["hook_calls"] == [192] and w_passed["writes"] == [192]  # witness: w-passed-once
+copies_only = w_passed["got_w_itself"] == w_unused["got_w_itself"] == [True, False]
+assert copies_only and w_unused["writes"] == [96, 192]  # witness: reruns-on-copies
 two_writes = first_write == 96 and second_write == 192
 assert reentrant["hook_calls"] == [96, 96] and two_writes  # witness: one-write-per-backward
 same_as_outer = reentrant["grad"] == non_reentrant[0]["grad"] == 192
