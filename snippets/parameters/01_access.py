@@ -93,6 +93,9 @@ computed[0] = 0.0  # through the view computed[0], as weight[0] = 0 would be
 computed_row = computed[0]
 computed_row_changed = computed_row._base is computed and computed_row.count_nonzero() == 0
 print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
+with torch.no_grad():
+    unrecorded = weight * 1  # the same product, but autograd records nothing: a leaf
+print("  the same product under no_grad(): leaf =", unrecorded.is_leaf)
 print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
 print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
 # With gradient recording switched off, numpy() and the in-place change are both allowed,
@@ -225,6 +228,7 @@ assert not row.is_leaf and row._base is weight and view_refused  # witness: view
 assert (  # witness: non-leaf-in-place-allowed
     computed.requires_grad and not computed.is_leaf and computed._base is None and computed_changed
 )
+assert unrecorded.is_leaf and not computed.is_leaf  # witness: leaf-means-unrecorded
 assert (  # witness: non-leaf-view-in-place-allowed
     computed_row.requires_grad and not computed_row._base.is_leaf and computed_row_changed
 )

@@ -141,8 +141,8 @@ assert decay_alone_moves  # witness: decay-pushes
 assert grad_was_none and (  # witness: none-grad-skipped
     frozen_steps == 1 and not moves_with_none_grads
 )
-assert not_skipping == ["LBFGS"] and skipping_count == 13  # witness: all-but-lbfgs-skip
-assert dense_optimizer_count == 14
+assert not_skipping == ["LBFGS"]  # witness: all-but-lbfgs-skip
+assert skipping_count == dense_optimizer_count - 1  # the count depends on the torch version
 assert sparse_adam_message.startswith(  # witness: sparse-adam-refuses-dense
     "SparseAdam does not support dense gradients"
 )
