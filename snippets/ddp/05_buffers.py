@@ -114,6 +114,18 @@ with torch.no_grad():
 after_join = gathered(bn.running_mean.clone())
 print(f"after join(), then:    running_mean[0] = {bn.running_mean[0].item():+.4f}")
 
+# Creating a join(enable=False) context, even an empty one, makes rank 0 the source again.
+with ddp_model.join(enable=False):
+    pass
+ddp_model.train()
+ddp_model(x).sum().backward()
+own_after_disabled = gathered(bn.running_mean.clone())
+ddp_model.eval()
+with torch.no_grad():
+    ddp_model(x)
+after_disabled = gathered(bn.running_mean.clone())
+print(f"after a disabled join: running_mean[0] = {bn.running_mean[0].item():+.4f}")
+
 own_batch_only = torch.allclose(after_train[rank], alone[1].running_mean)
 differ_after_train = not torch.equal(after_train[0], after_train[1])
 rank0_everywhere = all(torch.equal(copy, after_train[0]) for copy in after_eval)
@@ -123,6 +135,9 @@ rearmed = all(torch.equal(copy, after_grad_eval[0]) for copy in after_fourth_eva
 no_sync_kept_own = torch.equal(after_no_sync[1], after_fourth_eval[1] + 1)
 highest_rank_everywhere = not torch.equal(own_after_join[0], own_after_join[-1]) and all(
     torch.equal(copy, own_after_join[-1]) for copy in after_join
+)
+rank0_again = not torch.equal(own_after_disabled[0], own_after_disabled[-1]) and all(
+    torch.equal(copy, own_after_disabled[0]) for copy in after_disabled
 )
 buffer_names = [name for name, _ in model.named_buffers()]
 dist.barrier()  # both ranks are done before either tears the group down
@@ -139,6 +154,7 @@ assert {key: agrees for key, agrees in construction_sync.items() if "forward" no
     "broadcast_buffers=False": False,
 }  # witness: construction-broadcasts-buffers
 assert highest_rank_everywhere  # witness: join-moves-broadcast-source
+assert rank0_again  # witness: disabled-join-restores-rank0
 assert (
     not has_forward_sync_buffers or construction_sync["forward_sync_buffers=False"]
 )  # witness: forward-sync-buffers-keeps-it

@@ -25,7 +25,7 @@ if use_cuda:
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)).to(device)
 plain = copy.deepcopy(model)  # the one-process reference
-bn_weight = model[1].weight
+old_bn = model[1]
 synced = nn.SyncBatchNorm.convert_sync_batchnorm(model)
 converted_type = type(synced[1]).__name__
 same_entries = list(synced.state_dict()) == list(plain.state_dict()) and all(
@@ -98,4 +98,7 @@ on_gpu_only = "SyncBatchNorm expected input tensor to be on GPU"
 assert forward_error.startswith(on_gpu_only)  # witness: cpu-train-raises
 assert eval_matches and stats_moved  # witness: eval-works-on-cpu
 assert not dist.is_initialized() and no_group_like_plain  # witness: no-group-falls-back
-assert synced is model and synced[1].weight is bn_weight  # witness: conversion-keeps-parameters
+kept = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+assert synced is model and all(
+    getattr(synced[1], name) is getattr(old_bn, name) for name in kept
+)  # witness: conversion-keeps-parameters
