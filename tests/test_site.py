@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import lxml.html
@@ -176,6 +177,17 @@ def test_check_notes_stay_out_of_the_search_index(site):
     assert "data-search-exclude" not in built_file(site, "docs/parameters/buffers.md").read_text(encoding="utf-8")
     page = built_page(site, "docs/parameters/buffers.md")
     assert page.cssselect(".check-note") and "Checked when this page was built" in text(page)
+
+
+def test_printed_output_stays_out_of_the_search_index_and_code_goes_in(site):
+    """The search index, which every visitor downloads, carries the snippets' code but not what
+    they printed (a tenth of it, and not what readers search for); the page still shows both."""
+    docs = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    indexed = " ".join(" ".join(doc["text"].split()) for doc in docs)
+    run = cached_run("snippets/parameters/01_access.py")
+    first_line = run.output.splitlines()[0]
+    assert " ".join(first_line.split()) not in indexed
+    assert "get_parameter(" in indexed and first_line in text(built_page(site, "docs/parameters/parameters.md"))
 
 
 def test_every_block_that_asks_for_it_shows_the_recorded_cuda_output(site):

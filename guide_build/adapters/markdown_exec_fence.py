@@ -29,7 +29,7 @@ from markupsafe import Markup
 from guide_build.core import gpu_record
 from guide_build.core.cache import cached_run
 from guide_build.core.figures import figure_html
-from guide_build.core.markers import block_id
+from guide_build.core.markers import SEARCH_EXCLUDE, block_id
 from guide_build.core.notebooks import launch_command
 from guide_build.core.page_source import SNIPPET_LINK_PREFIX, SNIPPETS_DIR, displayed_lines
 from guide_build.core.runner import SnippetFailed, SnippetRun
@@ -85,6 +85,7 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
     alt = extra.pop("alt", "").strip()
     options = {**options, "extra": extra, "source": options["source"] or "block", "result": options["result"] or "text"}
     rendered = base_format(language=language, run=lambda *_, **__: run.output, code=source, md=md, **options)
+    rendered = _outside_search(rendered)
     if show_gpu:
         rendered += _recorded_gpu_output(path, md)
     for name, svg in run.figures.items():
@@ -97,6 +98,13 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
     if ranks:
         rendered = _launch_command(path, ranks) + rendered
     return Markup(f'<div class="example" id="{block_id(path.as_posix())}">') + rendered + Markup("</div>")
+
+
+def _outside_search(rendered: str) -> Markup:
+    """What a snippet printed stays out of the search index, which every visitor downloads: the
+    code and the prose around it are what readers search for (printed output was a tenth of it)."""
+    result = '<div class="result">'  # str, not Markup: Markup.replace would escape its arguments
+    return Markup(str(rendered).replace(result, f'<div class="result" {SEARCH_EXCLUDE}>', 1))
 
 
 def _launch_command(path: Path, ranks: int) -> Markup:
@@ -132,7 +140,7 @@ def _recorded_gpu_output(path: Path, md) -> Markup:
     block = code_block("text", output.rstrip("\n"))
     label = html.escape(f"Output on CUDA: {run.summary} (recorded by the GPU test run)")
     return (
-        Markup(f'<div class="result gpu-result" data-label="{label}">')
+        Markup(f'<div class="result gpu-result" data-label="{label}" {SEARCH_EXCLUDE}>')
         + MarkdownConverter(md).convert(block)
         + Markup("</div>")
     )
