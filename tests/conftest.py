@@ -13,6 +13,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 import torch
+from notebook_runs import Kernels, NotebookRun, SharedNotebookRuns
 from session_store import (
     SAMPLE_EVERY,
     Reuse,
@@ -27,6 +28,7 @@ from session_store import (
 from guide_build.core import gpu_record
 from guide_build.core.inventory import whole_file_includes
 from guide_build.core.runner import SnippetFailed, SnippetRun
+from guide_build.core.snippet_options import options_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "snippets").rglob("*.py"))
@@ -54,11 +56,15 @@ def reuse_of_cached_runs(config: pytest.Config) -> Reuse:
     return Reuse(BUILD_DEVICE, seed=session_seed(shared_dir(config)), enabled=not everything)
 
 
+def shared_runs(config: pytest.Config) -> SharedRuns:
+    return SharedRuns(shared_dir(config), reuse_of_cached_runs(config), checked_by_notebook)
+
+
 @pytest.fixture(scope="session")
 def snippet_run(request):
     """`snippet_run(path, device)`: the run of a snippet on a device, made once per test session
     (by whichever pytest-xdist worker asks first), or read from the cache if a fresh run confirmed it."""
-    runs = SharedRuns(shared_dir(request.config), reuse_of_cached_runs(request.config))
+    runs = shared_runs(request.config)
 
     def get(path: str, device: str) -> SnippetRun:
         result = runs.get(path, device)
@@ -71,16 +77,43 @@ def snippet_run(request):
 
 
 @pytest.fixture(scope="session")
-def run_was_fresh(request) -> Callable[[str, str], bool]:
-    """`run_was_fresh(path, device)`: whether `snippet_run` ran the snippet in this session."""
-    return SharedRuns(shared_dir(request.config), reuse_of_cached_runs(request.config)).was_fresh
+def second_run_of(request) -> Callable[[str, str], str]:
+    """`second_run_of(path, device)`: how this session checks the cached run of a snippet that the
+    pages show: "fresh", "notebook" or "confirmed" (tests/session_store.py, SharedRuns.second_run)."""
+    return shared_runs(request.config).second_run
 
 
-# Files that take long, with no need of the site build (the workers start with them while it
-# runs) and with it (started first among those that wait for it, so that short ones end the run).
-LONG_WITHOUT_THE_SITE = ("test_claims.py", "test_witnesses.py", "test_pipeline_cannot_be_fooled.py")
+@pytest.fixture(scope="session")
+def notebook_kernels(tmp_path_factory):
+    """This worker's Jupyter kernels (tests/notebook_runs.py), shut down when the session ends."""
+    kernels = Kernels(tmp_path_factory.getbasetemp(), BIN)
+    yield kernels
+    kernels.shutdown()
+
+
+@pytest.fixture(scope="session")
+def notebook_run(request, site, notebook_kernels) -> Callable[[str, str], NotebookRun]:
+    """`notebook_run(page, device)`: the session's run of a chapter's published notebook, made once
+    by whichever worker asks first."""
+    runs = SharedNotebookRuns(shared_dir(request.config), notebook_kernels)
+    return lambda page, device: runs.get(notebook_of(site, page), device)
+
+
+def notebook_of(site: Path, page: str) -> Path:
+    """Where the build writes a chapter's notebook."""
+    stem = Path(page).relative_to("docs").with_suffix("")
+    return site / "notebooks" / stem / f"{stem.name}.ipynb"
+
+
+# The order in which the pytest-xdist workers take the files (--dist loadfile, --no-loadscope-reorder):
+# first those that need neither the site nor the build's snippet runs, long ones first, while the
+# build runs; then those that read the build's runs (they wait for each as the build makes it);
+# then those that wait for the whole site, long ones first, so that short ones end the session.
+LONG_NEEDING_NO_BUILD = ("test_pipeline_cannot_be_fooled.py", "test_pipeline_tests_report.py", "test_guide_build.py")
+READING_THE_BUILDS_RUNS = ("test_witnesses.py", "test_claims.py")
 LONG_WITH_THE_SITE = (
     "test_notebooks.py",
+    "test_snippets.py",
     "test_browser.py",
     "test_breaking_a_claim.py",
     "test_notebook_pages.py",
@@ -89,17 +122,17 @@ LONG_WITH_THE_SITE = (
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Hand the files to the pytest-xdist workers (--dist loadfile, --no-loadscope-reorder) in
-    this order: the long ones that need no site, the other ones that need none, then those that
-    wait for the site build, long ones first. A worker that took a waiting file early would sit
-    idle while the build runs."""
+    """Hand the files to the workers in the order above: a worker that took a waiting file early
+    would sit idle while the build runs."""
     waits = {item.path for item in items if "site" in getattr(item, "fixturenames", ())}
 
     def rank(item: pytest.Item) -> tuple[int, int]:
         name = item.path.name
         if item.path in waits:
-            return (2, LONG_WITH_THE_SITE.index(name)) if name in LONG_WITH_THE_SITE else (3, 0)
-        return (0, LONG_WITHOUT_THE_SITE.index(name)) if name in LONG_WITHOUT_THE_SITE else (1, 0)
+            return (3, LONG_WITH_THE_SITE.index(name)) if name in LONG_WITH_THE_SITE else (4, 0)
+        if name in READING_THE_BUILDS_RUNS:
+            return (2, READING_THE_BUILDS_RUNS.index(name))
+        return (0, LONG_NEEDING_NO_BUILD.index(name)) if name in LONG_NEEDING_NO_BUILD else (1, 0)
 
     items.sort(key=rank)  # stable: each file keeps its own order
 
@@ -112,8 +145,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if any("site" in getattr(item, "fixturenames", ()) for item in session.items):
         start_site_build(shared_dir(session.config), ROOT)
     runs = list(dict.fromkeys(run for item in session.items for run in runs_read_by(item)))
-    reuse = reuse_of_cached_runs(session.config)
-    session.config.stash[_STOP_RUNS_AHEAD] = make_runs_ahead(shared_dir(session.config), reuse, runs)
+    session.config.stash[_STOP_RUNS_AHEAD] = make_runs_ahead(shared_runs(session.config), runs)
 
 
 _STOP_RUNS_AHEAD = pytest.StashKey[Callable[[], None]]()
@@ -139,6 +171,22 @@ def site(request) -> Path:
 def executed_snippets(page: str) -> list[str]:
     """The snippet files a page includes whole (and so runs)."""
     return list(whole_file_includes((ROOT / page).read_text(encoding="utf-8")))
+
+
+# The pages with a notebook: those of a part of the guide (not the home page) that run snippets.
+CHAPTERS = [page for page in PAGES if "/" in page.removeprefix("docs/") and executed_snippets(page)]
+# Each snippet that a chapter's notebook runs in a cell of its own, and the first such chapter. A
+# distributed example is not among them: its cell launches torchrun, which the notebook test skips.
+NOTEBOOK_OF = {
+    path: page
+    for page in reversed(CHAPTERS)
+    for path in executed_snippets(page)
+    if (ROOT / path).is_file() and not options_of(ROOT / path).ranks  # a missing file: the build says so
+}
+
+
+def checked_by_notebook(path: str) -> bool:
+    return path in NOTEBOOK_OF
 
 
 def built_file(site: Path, page: str) -> Path:
@@ -199,7 +247,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if hasattr(session.config, "workerinput"):
         return  # a pytest-xdist worker: the others may still be running; the controller records
-    stored = SharedRuns(shared_dir(session.config), reuse_of_cached_runs(session.config)).all()
+    stored = shared_runs(session.config).all()
     cuda_runs = {
         run.path: run for run in (SnippetRun(**e["run"]) for e in stored if "run" in e) if run.device == "cuda"
     }
@@ -227,11 +275,13 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     """How many snippet runs this session made, and how many it read from confirmed cache entries."""
     if hasattr(config, "workerinput") or not (shared_dir(config) / "snippet-runs").is_dir():
         return
-    stored = SharedRuns(shared_dir(config), reuse_of_cached_runs(config)).all()
+    stored = shared_runs(config).all()
     if not stored:
         return
     fresh = sum(entry.get("fresh", True) for entry in stored)
+    built = sum(entry.get("second_run") == "notebook" for entry in stored)
     terminalreporter.write_line(
-        f"snippet runs: {fresh} made in this session, {len(stored) - fresh} read from cached runs that an "
-        f"earlier fresh run confirmed (a sample of about one in {SAMPLE_EVERY} runs again; --fresh-runs runs all)"
+        f"snippet runs: {fresh} made in this session, {built} read from the build's runs (each checked against "
+        f"its chapter notebook's cell), {len(stored) - fresh - built} read from cached runs that an earlier "
+        f"second run confirmed (a sample of about one in {SAMPLE_EVERY} runs again; --fresh-runs runs all)"
     )

@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -61,6 +61,10 @@ def start_site_build(shared: Path, root: Path) -> None:
 
     # Not a daemon: the worker that started the build waits for it before it exits.
     threading.Thread(target=record_when_done, name="site-build").start()
+
+
+def site_build_running(shared: Path) -> bool:
+    return (shared / "site-build.started").exists() and not (shared / "site-build.log").exists()
 
 
 def wait_for_site(shared: Path, root: Path) -> Path:
@@ -117,7 +121,7 @@ def session_seed(shared: Path) -> str:
         return seed.read_text(encoding="utf-8")
 
 
-def make_runs_ahead(shared: Path, reuse: Reuse, runs: list[tuple[str, str]]) -> Callable[[], None]:
+def make_runs_ahead(store: SharedRuns, runs: list[tuple[str, str]]) -> Callable[[], None]:
     """Make these runs (path, device) in order, in a thread, skipping those that another worker
     has taken; return the function that stops it after the run in hand. Every worker does so
     for the runs of the whole session: they share the runs between them as they go, where their
@@ -125,7 +129,6 @@ def make_runs_ahead(shared: Path, reuse: Reuse, runs: list[tuple[str, str]]) -> 
     stopping = threading.Event()
 
     def make() -> None:
-        store = SharedRuns(shared, reuse)
         for path, device in runs:
             if stopping.is_set():
                 return
@@ -143,21 +146,36 @@ def make_runs_ahead(shared: Path, reuse: Reuse, runs: list[tuple[str, str]]) -> 
 
 
 class SharedRuns:
-    """Snippet runs made once per session and device, whichever worker asks first."""
+    """Snippet runs made once per session and device, whichever worker asks first.
+
+    A snippet whose cached run is not confirmed yet, and that its chapter's notebook runs
+    (`checked_by_notebook`), is not run again in a process of its own: the session reads the
+    build's run, once the build has made it, and tests/test_snippets.py compares that with the
+    snippet's cell in the notebook's run (tests/notebook_runs.py), the second run the notebook test
+    makes anyway. Only if the two disagree does it run the snippet again on its own."""
 
     _read_already: dict[Path, dict] = {}  # this process's: a run never changes
 
-    def __init__(self, shared: Path, reuse: Reuse) -> None:
+    def __init__(self, shared: Path, reuse: Reuse, checked_by_notebook: Callable[[str], bool] = lambda path: False):
+        self.shared = shared
         self.folder = shared / "snippet-runs"
         self.folder.mkdir(exist_ok=True)
         self.reuse = reuse
+        self.checked_by_notebook = checked_by_notebook
 
     def get(self, path: str, device: str) -> SnippetRun | SnippetFailed:
         return self._parse(self._stored(path, device))
 
     def was_fresh(self, path: str, device: str) -> bool:
-        """Whether this session ran the snippet, rather than read a confirmed run from the cache."""
+        """Whether this session ran the snippet, rather than read a run from the cache."""
         return self._stored(path, device).get("fresh", True)
+
+    def second_run(self, path: str, device: str) -> str:
+        """How this session checks the cached run that the pages show: "fresh" (the session's run
+        is the second), "notebook" (the session read the build's run; the notebook's cell is the
+        second) or "confirmed" (an earlier session's second run agreed)."""
+        stored = self._stored(path, device)
+        return "fresh" if stored.get("fresh", True) else stored.get("second_run", "confirmed")
 
     def _stored(self, path: str, device: str) -> dict:
         entry, lock = self._files(path, device)
@@ -170,9 +188,10 @@ class SharedRuns:
         return self._read_already[entry]
 
     def make_unless_taken(self, path: str, device: str) -> None:
-        """Make this run, unless it is made already or another thread or worker is making it."""
+        """Make this run, unless it is made already or another thread or worker is making it, or
+        it is the build's to make."""
         entry, lock = self._files(path, device)
-        if entry.is_file():
+        if entry.is_file() or self._read_from_build(path, device):
             return
         try:
             with FileLock(str(lock), timeout=0):
@@ -198,12 +217,24 @@ class SharedRuns:
     def _run(self, path: str, device: str) -> dict:
         if self.reuse.allows(path, device) and (confirmed := cache.confirmed_run(path, device)):
             return {"run": asdict(confirmed), "fresh": False}
+        if self._read_from_build(path, device) and (built := self._build_run(path)):
+            return {"run": asdict(replace(built, device=device)), "fresh": False, "second_run": "notebook"}
         try:
             run = run_snippet(path, device=device)
         except SnippetFailed as failure:
             cache.withdraw(path, device)  # a run confirmed once, failing now: not read again
             return {"failure": [failure.path, failure.traceback_text, failure.output, device]}
         return {"run": asdict(run), "fresh": True}
+
+    def _read_from_build(self, path: str, device: str) -> bool:
+        return self.reuse.stands_in(device) and not cache.confirmed_run(path, device) and self.checked_by_notebook(path)
+
+    def _build_run(self, path: str) -> SnippetRun | None:
+        """The site build's run of the snippet, once the build has made it; None if the build ends
+        without it (the snippet failed there), or no build runs in this session."""
+        while (built := cache.lookup(path)) is None and site_build_running(self.shared):
+            time.sleep(0.1)
+        return built or cache.lookup(path)
 
     @staticmethod
     def _parse(stored: dict) -> SnippetRun | SnippetFailed:

@@ -17,8 +17,7 @@ import sys
 
 import nbformat
 import pytest
-from conftest import built_file
-from test_notebooks import CHAPTERS, notebook_of
+from conftest import CHAPTERS, built_file, notebook_of
 from tiny_guide import TinyGuide
 
 from guide_build.core import notebook_pages

@@ -1,7 +1,9 @@
 """Every chapter's generated notebook runs from top to bottom, on CPU and on CUDA.
 
-One kernel per device serves all notebooks (its namespace is reset before each one), so torch is
-imported once rather than once per chapter. The CPU kernel is started with no visible GPU.
+The session runs each notebook once (tests/notebook_runs.py), in a kernel per worker and device
+that serves all the notebooks the worker runs (its namespace is reset before each one), so torch
+is imported once per kernel rather than once per chapter. The CPU kernel sees no GPU. The same
+run is the second run of the chapter's snippets on a clean clone (tests/test_snippets.py).
 
 A distributed example is two cells: `%%writefile NN_topic.py` and `!torchrun --nproc-per-node 2
 NN_topic.py`. A real torchrun starts three interpreters, so the notebook run here writes the file
@@ -20,16 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
 import nbformat
+import notebook_runs
 import pytest
-from conftest import BIN, BUILD_DEVICE, DEVICES, PAGES, ROOT, executed_snippets, reuse_of_cached_runs
-from jupyter_client import KernelManager
+from conftest import BUILD_DEVICE, CHAPTERS, DEVICES, ROOT, executed_snippets, notebook_of, reuse_of_cached_runs
 from mkdocs.utils.yaml import yaml_load
-from nbclient import NotebookClient
+from notebook_runs import FRESH_NAMESPACE, TORCHRUN_CELL, execute
 from torchrun_conformance import GLOO_EXIT_ABORT
 
 from guide_build.core import cache
@@ -37,39 +38,18 @@ from guide_build.core.inventory import nav_pages
 from guide_build.core.page_source import displayed_lines
 from guide_build.core.snippet_options import options_of
 
-CHAPTERS = [page for page in PAGES if "/" in page.removeprefix("docs/") and executed_snippets(page)]
 READING_ORDER = [
     f"docs/{page}" for _, page in nav_pages(yaml_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"])
 ]
-
-
-def notebook_of(site: Path, page: str) -> Path:
-    stem = Path(page).relative_to("docs").with_suffix("")
-    return site / "notebooks" / stem / f"{stem.name}.ipynb"
-
-
-@pytest.fixture(scope="module", params=DEVICES)
-def kernel(request, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"notebooks-{request.param}")
-    environment = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    if request.param == "cpu":
-        environment["CUDA_VISIBLE_DEVICES"] = ""
-    environment["OMP_NUM_THREADS"] = "1"  # as the build ran the examples (guide_build/core/runner.py)
-    environment["PET_STANDALONE"] = "1"  # torchrun picks a free port: runs side by side never meet
-    environment["PATH"] = f"{BIN}{os.pathsep}{environment.get('PATH', '')}"  # as in an activated environment
-    manager = KernelManager(kernel_name="python3")
-    manager.start_kernel(env=environment, cwd=str(workdir))
-    yield manager, workdir, request.param
-    manager.shutdown_kernel(now=True)
 
 
 def test_every_chapter_has_a_notebook(site):
     assert CHAPTERS and all(notebook_of(site, page).is_file() for page in CHAPTERS)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("page", CHAPTERS)
-def test_notebook_runs_top_to_bottom(request, site, page, kernel, snippet_run):
-    manager, workdir, device = kernel
+def test_notebook_runs_top_to_bottom(request, site, page, device, notebook_run, snippet_run):
     notebook = nbformat.read(notebook_of(site, page), as_version=4)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(cell.outputs for cell in code_cells), "the published notebook carries the build's outputs"
@@ -84,24 +64,15 @@ def test_notebook_runs_top_to_bottom(request, site, page, kernel, snippet_run):
             assert written.get(name) == "\n".join(displayed_lines(Path(snippet))).strip("\n"), f"{name} differs"
             assert int(launch["ranks"]) == options_of(snippet).ranks, f"{cell.source}: not the snippet's ranks"
             assert printed(cell) == snippet_run(snippet, BUILD_DEVICE).output, f"{cell.source}: not the page's output"
-            cell.source = f"# {cell.source} (checked above)"
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(FRESH_NAMESPACE))
     passed = passed_before(request.config, page, notebook, device)
     passed.unlink(missing_ok=True)  # passed again only once it has
-    execute(notebook, manager, workdir)
-    for cell in code_cells:
-        assert not [output for output in cell.outputs if output.output_type == "error"]
-        if not cell.source.startswith("# !torchrun"):
-            assert any(output.get("text") for output in cell.outputs), f"a cell printed nothing:\n{cell.source[:200]}"
+    run = notebook_run(page, device)
+    for cell, ran in zip(code_cells, run.cells, strict=True):
+        assert ran.error is None, f"{ran.error}\nraised by the cell:\n{cell.source[:500]}"
+        if not TORCHRUN_CELL.match(cell.source):
+            assert ran.printed, f"a cell printed nothing:\n{cell.source[:200]}"
+    assert run.stopped is None, run.stopped
     passed.touch()
-
-
-# Before each notebook: the last one's names dropped; then torch imported and everything the kernel
-# holds frozen, out of the garbage collector's way (its collections walked those hundreds of
-# thousands of objects again and again: a third of the run). What a notebook creates is collected
-# as in a reader's kernel, and no name is bound: a notebook that forgets an import still fails.
-FRESH_NAMESPACE = '%reset -f\n__import__("torch")\n__import__("gc").collect()\n__import__("gc").freeze()'
-TORCHRUN_CELL = re.compile(r"^!torchrun --nproc-per-node (?P<ranks>\d+) (?P<file>\w+\.py)$")
 
 
 SAMPLED = [*CHAPTERS, "torchrun cell"]  # what passed_before draws one of
@@ -111,7 +82,7 @@ def passed_before(config: pytest.Config, name: str, notebook, device: str) -> Pa
     """Skip the test if this notebook passed here before, with this file's checks, in this
     environment, and it is not the one the session draws; else return the file that records its pass."""
     cells = [{field: value for field, value in cell.items() if field != "id"} for cell in notebook.cells]  # ids: random
-    checks = Path(__file__).read_text(encoding="utf-8")
+    checks = "".join(Path(module).read_text(encoding="utf-8") for module in (__file__, notebook_runs.__file__))
     written = json.dumps([notebook.metadata, cells, checks, cache.environment_fingerprint(device)], sort_keys=True)
     record = cache.cache_dir() / f"notebook-{hashlib.sha256(written.encode()).hexdigest()}.passed"
     reuse = reuse_of_cached_runs(config)
@@ -124,16 +95,10 @@ def printed(cell) -> str:
     return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
 
 
-def execute(notebook, manager: KernelManager, workdir: Path) -> None:
-    NotebookClient(
-        notebook, km=manager, timeout=300, allow_errors=False, resources={"metadata": {"path": str(workdir)}}
-    ).execute()
-
-
-def test_a_torchrun_cell_runs_as_written(request, site, kernel):
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_torchrun_cell_runs_as_written(request, site, device, notebook_kernels):
     """The first distributed example a reader meets, its two cells as the notebook has them: a
     real torchrun."""
-    manager, workdir, device = kernel
     chapters = [page for page in READING_ORDER if page in CHAPTERS]
     page = next(page for page in chapters if "!torchrun" in notebook_of(site, page).read_text(encoding="utf-8"))
     cells = nbformat.read(notebook_of(site, page), as_version=4).cells
@@ -144,7 +109,7 @@ def test_a_torchrun_cell_runs_as_written(request, site, kernel):
     passed.unlink(missing_ok=True)
     for _ in range(3):  # gloo's abort at exit, which the DDP page describes, is not the notebook's fault
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FRESH_NAMESPACE), *pair])
-        execute(notebook, manager, workdir)
+        execute(notebook, notebook_kernels, device)
         if GLOO_EXIT_ABORT not in printed(pair[1]):
             break
     # torchrun's ranks share its standard output, after its own log lines (the OMP_NUM_THREADS
@@ -160,3 +125,44 @@ def test_a_torchrun_cell_runs_as_written(request, site, kernel):
 
 
 TORCHRUN_LOG_LINE = re.compile(r"^[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ ")  # glog style, as torchrun logs
+
+
+def test_a_notebook_run_records_each_snippet_cell_and_retries_a_failure_in_a_fresh_kernel(tmp_path, notebook_kernels):
+    """What tests/test_snippets.py compares with the build's run: a snippet cell's printed text,
+    and its facts and figures read right after it; a failure is recorded with its cell. A notebook
+    that fails only through what an earlier notebook left in the shared kernel runs again in a
+    fresh one (a reader's kernel runs one notebook)."""
+    snippet = tmp_path / "01_total.py"
+    snippet.write_text("# guide: figure=bars.svg\n", encoding="utf-8")
+    source = "total = 15\nname = 'sevenths'\nopen('bars.svg', 'w').write('<svg/>')\nprint(total, name)"
+    cell = nbformat.v4.new_code_cell(source, metadata={"pytorch_builders_guide": {"snippet": str(snippet)}})
+    first_in_a_process = (  # passes in a fresh kernel only
+        "import sys\nassert not hasattr(sys, 'guide_test_mark'), 'an earlier notebook ran here'\n"
+        "sys.guide_test_mark = 1\nprint('first')"
+    )
+    files = {}
+    for name, cells in {
+        "ok": [nbformat.v4.new_markdown_cell("# A chapter"), cell, nbformat.v4.new_code_cell(first_in_a_process)],
+        "fails": [cell, nbformat.v4.new_code_cell("print('before')\n1 / 0"), nbformat.v4.new_code_cell("print(2)")],
+        "again": [nbformat.v4.new_code_cell(first_in_a_process)],
+    }.items():
+        files[name] = tmp_path / f"{name}.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), files[name])
+    (tmp_path / "session").mkdir()
+    runs = notebook_runs.SharedNotebookRuns(tmp_path / "session", notebook_kernels)
+
+    ok = runs.get(files["ok"], "cpu")
+    assert ok.stopped is None and ok.of_snippet(str(snippet)).printed == "15 sevenths\n"
+    assert {"total": 15, "name": "sevenths"}.items() <= ok.of_snippet(str(snippet)).facts.items()
+    assert ok.of_snippet(str(snippet)).figures == {"bars.svg": "<svg/>"}
+    assert ok.cells[1] == notebook_runs.CellRun(None, "first\n")
+
+    kernel = notebook_kernels.get("cpu")[0]
+    again = runs.get(files["again"], "cpu")  # fails in the kernel that ran "ok", then passes in a fresh one
+    assert again.stopped is None and again.cells[0].printed == "first\n"
+    assert notebook_kernels.get("cpu")[0] is not kernel
+
+    fails = runs.get(files["fails"], "cpu")
+    assert fails.stopped and "ZeroDivisionError" in fails.stopped
+    recorded = [(cell.printed, cell.error) for cell in fails.cells[1:]]
+    assert recorded == [("before\n", "ZeroDivisionError: division by zero"), ("", None)]

@@ -67,6 +67,9 @@ def test_an_unseeded_snippet_is_caught_by_the_tests(started):
     stdout, _ = processes["unseeded"].communicate(timeout=600)
     assert processes["unseeded"].returncode == 1, stdout[-3000:]
     assert "snippets/part/02_second.py printed something else in a second run" in stdout
+    # Caught although the session ran no snippet itself: its second runs were the notebooks' cells
+    # (the disagreeing one then ran on its own, and disagreed again).
+    assert "snippet runs: 0 made in this session, 2 read from the build's runs" in stdout
 
 
 def test_a_session_reads_confirmed_runs_but_runs_a_new_sample_of_them_again():

@@ -36,6 +36,7 @@ BLOCK_TITLE_RE = re.compile(r'^(?P<indent>\s*)(?:!!!|\?\?\?\+?|===)\s*(?P<kind>\
 PAGE_LINK_RE = re.compile(r"\]\((?!https?:|#|mailto:)(?P<target>[^)#\s]+\.md)(?P<anchor>#[^)\s]*)?\)")
 
 RunOf = Callable[[str], "SnippetRun | None"]
+_METADATA = "pytorch_builders_guide"  # the guide's key in a notebook's or a cell's metadata
 
 
 def notebook_for_page(
@@ -69,7 +70,7 @@ def notebook_for_page(
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
-    notebook.metadata["pytorch_builders_guide"] = {"page": f"docs/{page}", "built_with": environment}
+    notebook.metadata[_METADATA] = {"page": f"docs/{page}", "built_with": environment}
     return notebook
 
 
@@ -109,9 +110,10 @@ def _cells_for_include(target: str, run_of: RunOf, alt: str) -> list[nbformat.No
     ranks = options_of(path).ranks
     if ranks:  # a torchrun script: saved as a file, then launched as the page says
         command = f"!{launch_command(name, ranks)}"
-        return [_code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n"), _code_cell(command, output)]
+        written = _code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n")
+        return [written, _runs(path, _code_cell(command, output))]
     if not is_helper_module(Path(path)):
-        cell = _code_cell(source, output)
+        cell = _runs(path, _code_cell(source, output))
         for svg in (run.figures if run else {}).values():
             # As on the page: inline, named by the alt text, in the notebook's own colours. The
             # plain SVG stays for viewers that show no HTML.
@@ -120,7 +122,18 @@ def _cells_for_include(target: str, run_of: RunOf, alt: str) -> list[nbformat.No
             cell.outputs.append(v4.new_output("display_data", data=data))
         return [cell]
     # Scripts import a helper module from their own folder: save it as a file first, then run it.
-    return [_code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n"), _code_cell(f"%run {name}", output)]
+    written = _code_cell(f"%%writefile {name}\n{source}", f"Writing {name}\n")
+    return [written, _runs(path, _code_cell(f"%run {name}", output))]
+
+
+def snippet_of(cell: nbformat.NotebookNode) -> str | None:
+    """The snippet file whose run a code cell is (and whose output it shows), if it is one."""
+    return cell.get("metadata", {}).get(_METADATA, {}).get("snippet")
+
+
+def _runs(path: str, cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    cell.metadata[_METADATA] = {"snippet": path}
+    return cell
 
 
 def launch_command(path: str, ranks: int) -> str:
