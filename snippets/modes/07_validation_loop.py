@@ -88,16 +88,18 @@ print(
 
 # A sanity check before training: validate() runs a lazy layer for the first time, and the layer
 # creates its weight and bias inside inference_mode, as inference tensors. What the first training
-# step then does depends on where the lazy layer is.
-def sanity_check_then_step(sanity_check, lazy_first: bool = True) -> tuple[bool, ...] | str:
-    """(weight is inference, weight has a grad, weight changed, bias changed), or the error."""
+# step then does depends on whether the lazy layer's input requires grad.
+def sanity_check_then_step(sanity_check, before: str = "nothing") -> tuple[bool, ...] | str:
+    """before: "nothing", or a "trainable" or "frozen" layer ahead of the lazy one.
+    Returns (weight is inference, weight has a grad, weight changed, bias changed), or the error."""
     torch.manual_seed(2)
-    if lazy_first:
+    if before == "nothing":
         lazy = nn.LazyLinear(8)
         model = nn.Sequential(lazy, nn.ReLU(), nn.Linear(8, 1))
     else:
         lazy = nn.LazyLinear(1)
-        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), lazy)
+        first = nn.Linear(4, 8).requires_grad_(before == "trainable")
+        model = nn.Sequential(first, nn.ReLU(), lazy)
     model.to(device)
     sanity_check(model)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -118,11 +120,13 @@ def check_with_no_grad(model: nn.Module) -> None:
 
 after_validate = sanity_check_then_step(lambda model: validate(model, val_batches))
 after_no_grad = sanity_check_then_step(check_with_no_grad)
-lazy_second = sanity_check_then_step(lambda model: validate(model, val_batches), lazy_first=False)
+lazy_second = sanity_check_then_step(lambda model: validate(model, val_batches), "trainable")
+lazy_frozen = sanity_check_then_step(lambda model: validate(model, val_batches), "frozen")
 print("lazy layer first; weight is inference, has grad, changed; bias changed:")
 print("  first run in validate():", after_validate)
 print("  first run under no_grad:", after_no_grad)
-print("lazy layer after another, first run in validate():", lazy_second)
+print("lazy layer after a frozen one, first run in validate():", lazy_frozen)
+print("lazy layer after a trainable one, first run in validate():", lazy_second)
 
 # Why the weight gets no grad while the bias trains: linear() multiplies by the view weight.t(),
 # and that view, taken outside the block from an inference tensor, is not recorded.
@@ -141,8 +145,7 @@ assert not branch_kept_by_train  # witness: train-resets-branch
 assert lazy.weight.is_inference() and lazy.bias.is_inference()  # witness: lazy-weight-is-inference
 assert lazy.weight.requires_grad and not lazy.weight.t().requires_grad  # witness: view-not-recorded
 # On MPS, linear's own kernel saves the weight for the bias's gradient, so the step raises there.
-assert after_validate == (  # witness: lazy-weight-never-trains
-    (True, False, False, True) if device.type != "mps" else saved_error
-)
+input_needs_no_grad = (True, False, False, True) if device.type != "mps" else saved_error
+assert after_validate == lazy_frozen == input_needs_no_grad  # witness: lazy-weight-never-trains
 assert after_no_grad == (False, True, True, True)  # witness: no-grad-sanity-check-trains
 assert lazy_second == saved_error  # witness: lazy-after-others-raises

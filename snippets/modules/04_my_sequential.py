@@ -29,7 +29,7 @@ print(mine)
 same_keys = list(mine.state_dict()) == list(reference.state_dict())
 mine.load_state_dict(reference.state_dict())
 X = torch.randn(2, 8).to(device)
-same_outputs = torch.allclose(mine(X), reference(X))
+same_outputs = torch.equal(mine(X), reference(X))
 parameter_count = sum(p.numel() for p in mine.parameters())
 registered_order = list(mine._modules)  # internal: the dict add_module fills, in insertion order
 probe = MySequential()

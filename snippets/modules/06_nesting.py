@@ -45,6 +45,12 @@ parameter_count = sum(p.numel() for p in model.parameters())
 print("parameters per child:", per_child, " total:", parameter_count)
 deepest_name = next(name for name, _ in model.named_parameters())
 print("a name records the path to its tensor:", deepest_name)
+# A parameter that two children share is in both their counts, but once in the total.
+tied = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 10, bias=False))
+tied[1].weight = tied[0].weight  # the output layer reuses the embedding's (10, 4) weight
+tied_per_child = [sum(p.numel() for p in child.parameters()) for child in tied.children()]
+tied_total = sum(p.numel() for p in tied.parameters())
+print("with a shared weight, per child:", tied_per_child, " total:", tied_total)
 # parameters() yields the weight and bias of every Linear in the tree, each at its own depth.
 linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
 linear_tensors = [tensor for layer in linears for tensor in (layer.weight, layer.bias)]
@@ -99,6 +105,7 @@ assert output_shape == (2, 4)
 assert per_child == {"0": block_count, "1": 0, "2": mlp_count} and relu_count == 0
 assert (block_count, mlp_count, parameter_count) == (1872, 340, 2212)
 assert deepest_name == "0.net.0.weight"
+assert tied_per_child == [40, 40] and tied_total == 40  # witness: shared-in-each-child
 assert walks_every_level and parameter_count == 2212  # witness: any-depth
 assert every_module_in_eval and every_module_in_train  # witness: eval-everywhere
 assert every_parameter_half and buffer_dtypes == (torch.float16, torch.int64)  # witness: to-dtype

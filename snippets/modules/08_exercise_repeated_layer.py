@@ -1,5 +1,6 @@
 """Exercise: [layer] * 3 repeats one layer object; a comprehension builds three layers."""
 
+import torch
 from torch import nn
 
 repeated = nn.Sequential(*[nn.Linear(8, 8)] * 3)  # one Linear, three references to it
@@ -15,6 +16,19 @@ print(
 )
 print(f"distinct: {distinct_length} entries, {distinct_parameters} parameters")
 
+# The repeated model applies its one layer three times.
+layer = repeated[0]
+x = torch.randn(2, 8)
+applies_three_times = torch.equal(repeated(x), layer(layer(layer(x))))
+# parameters() yields each Parameter object once; the state_dict lists it under every name.
+parameter_tensors, state_dict_entries = len(list(repeated.parameters())), len(repeated.state_dict())
+state_dict_numbers = sum(tensor.numel() for tensor in repeated.state_dict().values())
+print(f"repeated: {parameter_tensors} parameter tensors, {state_dict_entries} state_dict entries")
+print("numbers in the state_dict of repeated:", state_dict_numbers)
+
 assert repeated_length == distinct_length == 3
 assert repeated_is_one_layer  # witness: one-object
 assert (repeated_parameters, distinct_parameters) == (72, 216)
+assert applies_three_times  # witness: applies-three-times
+assert (parameter_tensors, state_dict_entries) == (2, 6)  # witness: parameters-once
+assert state_dict_numbers == distinct_parameters == 216
