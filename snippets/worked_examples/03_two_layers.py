@@ -124,6 +124,7 @@ def by_hand(rounds_once: bool) -> tuple:
 rounded_once, rounded_twice = by_hand(rounds_once=True), by_hand(rounds_once=False)
 print("  by hand, the update rounded once: w1 = {:.8f}, w2 = {:.8f}".format(*rounded_once))
 print("  by hand, the update rounded twice: w1 = {:.8f}, w2 = {:.8f}".format(*rounded_twice))
+print("  the CPU kernels ATen used:", torch.backends.cpu.get_cpu_capability())
 
 assert (tied_tensors, untied_tensors) == (1, 2)  # witness: one-tensor
 assert (tied_parameters, untied_parameters) == (1, 2)

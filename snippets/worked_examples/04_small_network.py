@@ -80,7 +80,7 @@ model.eval()
 
 with torch.no_grad():
     same_outputs = torch.equal(model(X), restored(X))
-    eval_changes_nothing = torch.equal(model(X), Y)  # no dropout, no batch norm
+    eval_changes_nothing = torch.equal(model(X), Y)  # no layer here depends on the mode
 state_keys = list(restored.state_dict())
 state_key_count, state_key_names = len(state_keys), ", ".join(state_keys)
 print("state_dict keys:", state_key_names)

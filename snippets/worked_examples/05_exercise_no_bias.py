@@ -23,9 +23,10 @@ def count(model: nn.Module) -> int:
 
 design = linear_stack([10, 8, 3], bias=False)
 without_bias = count(design)
+by_formula = count_by_hand([784, 256, 128, 10])
 mnist_mlp = count(linear_stack([784, 256, 128, 10]))
 print("Linear(10, 8) -> ReLU -> Linear(8, 3) without biases:", without_bias)
-print("784 -> 256 -> 128 -> 10 with biases:", mnist_mlp)
+print("784 -> 256 -> 128 -> 10 with biases, by the formula:", by_formula, " by PyTorch:", mnist_mlp)
 
 # The first layer built with its sizes swapped: a 10 x 8 weight instead of 8 x 10, as many numbers.
 swapped = nn.Sequential(nn.Linear(8, 10, bias=False), nn.ReLU(), nn.Linear(8, 3, bias=False))
@@ -39,7 +40,7 @@ except RuntimeError as error:
 print("its forward pass on a batch of width 10:", forward_error)
 
 assert without_bias == count_by_hand([10, 8, 3], bias=False) == 104
-assert mnist_mlp == count_by_hand([784, 256, 128, 10]) == 235_146  # witness: formula-matches
+assert mnist_mlp == by_formula == 235_146  # witness: formula-matches
 transposed = swapped[0].weight.T.shape == design[0].weight.shape
 assert transposed and swapped_count == without_bias == 104  # witness: swap-cancels
 assert forward_error.startswith("mat1 and mat2 shapes cannot be multiplied")  # witness: swap-raises

@@ -63,7 +63,7 @@ print("eval mode, two calls agree:", eval_calls_agree, " identity:", dropout_is_
 print("model and restored copy agree, train mode:", train_restored_agrees, end=" ")
 print(" same random state:", same_state_agrees, " eval mode:", eval_restored_agrees)
 
-assert parameter_count == 115  # witness: no-parameters
+assert not list(dropout.parameters()) and parameter_count == 115  # witness: no-parameters
 assert not train_calls_agree  # witness: train-calls-differ
 assert masks_differ  # witness: new-mask
 assert eval_calls_agree  # witness: eval-calls-agree

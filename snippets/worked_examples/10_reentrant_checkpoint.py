@@ -10,11 +10,15 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 
 
 def backward_through_checkpoint(
-    use_reentrant: bool, wrapped: str, pass_w: bool = False, from_module: bool = False
+    use_reentrant: bool,
+    wrapped: str,
+    pass_w: bool = False,
+    from_module: bool = False,
+    in_list: bool = False,
 ) -> dict:
     """y_hat = w * (w * x), its first or second use checkpointed; return what the hooks on w saw.
-    With pass_w, w is also passed to the checkpoint as an argument; with from_module, the use
-    still reads w from the module."""
+    With pass_w, w is also passed to the checkpoint as an argument (in_list: inside a list); with
+    from_module, the use still reads w from the module."""
     layer = nn.Linear(1, 1, bias=False).to(device)
     with torch.no_grad():
         layer.weight.fill_(3.0)
@@ -26,8 +30,10 @@ def backward_through_checkpoint(
     grad_modes = []  # at each run of the wrapped use: was grad mode on, so that a graph is built?
     got_w_itself = []  # at each run with w passed in: did the use get w, or a copy of it?
 
-    def use(inputs: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    def use(inputs: torch.Tensor, weight: torch.Tensor | list | None = None) -> torch.Tensor:
         grad_modes.append(torch.is_grad_enabled())
+        if in_list:
+            weight = weight[0]  # w, from inside the list
         if weight is not None:
             got_w_itself.append(weight is layer.weight)
         if weight is None or from_module:  # w reaches the use through the module
@@ -39,7 +45,8 @@ def backward_through_checkpoint(
         warnings.simplefilter("always")
         if wrapped == "second":  # the checkpoint's input is h, which requires grad
             hidden = checkpoint_input = layer(x)
-            arguments = (hidden, layer.weight) if pass_w else (hidden,)
+            passed_w = [layer.weight] if in_list else layer.weight
+            arguments = (hidden, passed_w) if pass_w else (hidden,)
             y_hat = checkpoint_output = checkpoint(use, *arguments, use_reentrant=use_reentrant)
         else:  # the checkpoint's input is x, which does not
             checkpoint_input = x
@@ -49,6 +56,8 @@ def backward_through_checkpoint(
     passed = " (w passed in)" if pass_w else ""
     if from_module:
         passed = " (w passed in, but read from the module)"
+    if in_list:
+        passed = " (w passed in a list)"
     print(f"use_reentrant={use_reentrant!s:5}, {wrapped:6} use wrapped{passed}: ", end="")
     print(f"hook on w called with {hook_calls}, .grad holds {writes_to_grad} after each write")
     node = checkpoint_output.grad_fn  # the checkpoint's node in the outer graph, if any
@@ -80,6 +89,8 @@ w_passed = backward_through_checkpoint(use_reentrant=True, wrapped="second", pas
 # It reruns the use on detached copies of its arguments and hands back their gradients: a use
 # that still reads w from the module gives the copy no gradient, and writes into .grad twice.
 w_unused = backward_through_checkpoint(True, "second", pass_w=True, from_module=True)
+# A tensor inside a list is neither linked nor copied: the use gets w itself, as from the module.
+w_in_list = backward_through_checkpoint(True, "second", pass_w=True, in_list=True)
 # Around the first use, the checkpoint's only tensor input is x. Its output then has no graph, the
 # backward pass never reaches the checkpoint, and the first use's part is lost: PyTorch only warns.
 first_lost = backward_through_checkpoint(use_reentrant=True, wrapped="first")
@@ -98,6 +109,8 @@ assert reentrant["grad_modes"] == [False, True]  # witness: reruns-with-graph
 assert w_passed["hook_calls"] == [192] and w_passed["writes"] == [192]  # witness: w-passed-once
 copies_only = w_passed["got_w_itself"] == w_unused["got_w_itself"] == [True, False]
 assert copies_only and w_unused["writes"] == [96, 192]  # witness: reruns-on-copies
+list_ignored = not w_in_list["edge_to_w"] and w_in_list["got_w_itself"] == [True, True]
+assert list_ignored and w_in_list["writes"] == [96, 192]  # witness: nested-argument-ignored
 two_writes = first_write == 96 and second_write == 192
 assert reentrant["hook_calls"] == [96, 96] and two_writes  # witness: one-write-per-backward
 same_as_outer = reentrant["grad"] == non_reentrant[0]["grad"] == 192
