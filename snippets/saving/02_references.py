@@ -158,15 +158,23 @@ try:
     swapped_weight = swapped.weight
     to_swap_in = copy.deepcopy(deep_copy)
     swapped.load_state_dict(to_swap_in, assign=True)
+    keeps_object = swapped.weight is swapped_weight
+    keeps_object = keeps_object and swapped.weight.data_ptr() == to_swap_in["weight"].data_ptr()
     swapped(X).sum().backward()  # gives the weight a .grad
-    swapped.load_state_dict(cloned)  # assign=False swaps too; the tensor swapped in has no .grad
-    default_load_swaps = swapped.weight is swapped_weight and swapped.weight.grad is None
+    swapped.weight.tag, hook_calls = "mine", []  # an attribute and a hook on the weight
+    swapped.weight.register_hook(lambda grad: hook_calls.append(grad))
+    swapped.load_state_dict(cloned)  # assign=False copies the values, then swaps as well
+    grad_after_load = swapped.weight.grad
+    copied_values = torch.equal(swapped.weight.detach(), cloned["weight"])
+    copied_values = copied_values and swapped.weight.data_ptr() != cloned["weight"].data_ptr()
+    swapped(X).sum().backward()  # the hook would run here
 finally:
     torch.__future__.set_swap_module_params_on_conversion(flag_before)  # leave the process as is
-keeps_object = swapped.weight is swapped_weight
-keeps_object = keeps_object and swapped.weight.data_ptr() == to_swap_in["weight"].data_ptr()
+default_load_swaps = swapped.weight is swapped_weight and copied_values and grad_after_load is None
+lost_hooks_and_attributes = not hasattr(swapped.weight, "tag") and not hook_calls
 print("with set_swap_module_params_on_conversion(True), the same Parameter object:", keeps_object)
-print("  then a default load with the weight's .grad set leaves .grad at:", swapped.weight.grad)
+print("  then a default load with the weight's .grad set leaves .grad at:", grad_after_load)
+print("  the weight's attribute and hook survive it:", not lost_hooks_and_attributes)
 
 assert shares_storage  # witness: state-shares-storage
 assert not state_requires_grad  # witness: state-is-detached
@@ -191,3 +199,4 @@ assert zero_grads and moved_by_state and not_moved  # witness: zero-grad-still-m
 assert torch.equal(stale_grad, last_grad) and all(stale_moved)  # witness: stale-grad-moves
 assert keeps_object  # witness: swap-keeps-parameter-objects
 assert default_load_swaps  # witness: swap-flag-default-load
+assert lost_hooks_and_attributes  # witness: swap-drops-hooks-and-attributes

@@ -36,11 +36,13 @@ lazy = nn.LazyLinear(3)
 lazy.load_state_dict({"weight": torch.randn(3, 7), "bias": torch.randn(3)})
 print("LazyLinear(3) after loading a (3, 7) weight:", tuple(lazy.weight.shape))
 
-# Files from PyTorch 0.3 stored a 0-dim value as a tensor of shape (1,); a 0-dim parameter takes it.
+# Files from PyTorch 0.3 stored a 0-dim value as a tensor of shape (1,); a 0-dim parameter or
+# buffer takes it.
 scalar = nn.Module()
 scalar.scale = nn.Parameter(torch.tensor(1.0))
-scalar.load_state_dict({"scale": torch.tensor([5.0])})
-print("a 0-dim parameter after loading a tensor of shape (1,):", scalar.scale.detach())
+scalar.register_buffer("count", torch.tensor(0))
+scalar.load_state_dict({"scale": torch.tensor([5.0]), "count": torch.tensor([7])})
+print("0-dim parameter and buffer after loading shape (1,):", scalar.scale.detach(), scalar.count)
 
 assert mismatch_message.startswith("Error(s) in loading state_dict")  # witness: shape-error
 assert "size mismatch for 2.weight" in mismatch_message
@@ -51,4 +53,5 @@ dropped_count = len(dropped)
 assert dropped == ["2.bias", "2.weight"] and sorted(result.missing_keys) == dropped  # witness: rest
 assert result.unexpected_keys == [] and torch.equal(model[0].weight, pretrained["0.weight"])
 assert lazy.weight.shape == (3, 7)  # witness: lazy-takes-any-shape
-assert scalar.scale.shape == () and scalar.scale == 5  # witness: zero-dim-takes-one-element
+zero_dim = scalar.scale.shape == scalar.count.shape == ()
+assert zero_dim and scalar.scale == 5 and scalar.count == 7  # witness: zero-dim-takes-one-element
