@@ -3,6 +3,7 @@
 
 import json
 import os
+import platform
 import subprocess
 import sys
 
@@ -69,7 +70,7 @@ print(f"  the two roundings differ in {values_differing} of 500 values")
 
 
 # The same table in a new process on other CPU kernels: the baseline ones (no fused multiply-add),
-# or the AVX2 ones if this process runs on those. PyTorch picks its kernels once per process.
+# or the AVX2 ones if this process runs on the baseline ones. PyTorch picks them once per process.
 def table_in_new_process(kernels: str) -> tuple[str, torch.Tensor]:
     """The kernels a new process asked for `kernels` runs on, and its first 500 values."""
     table = "torch.linspace(1e-4, 0.02, 1000)[:500].tolist()"
@@ -92,5 +93,6 @@ assert relaxed_missing == "scales" and loaded_linear  # witness: strict-false-re
 assert keeps_constructor_value  # witness: keeps-constructor-value
 assert shape_result.startswith("size mismatch for linear.weight")  # witness: shape-still-raises
 assert values_differing > 0 and table_matches.count(True) == 1  # witness: table-rounding
-one_kernel_set = other_kernels == kernels  # a CPU without AVX2 has the baseline kernels only
-assert other_matches == table_matches[::-1] or one_kernel_set  # witness: table-by-kernels
+# Checked on x86 only: elsewhere "avx2" is ignored, and both kernel sets may round once.
+on_x86 = platform.machine().lower() in ("x86_64", "amd64")
+assert other_matches == table_matches[::-1] or not on_x86  # witness: table-by-kernels

@@ -1,6 +1,8 @@
 """Exercise: a linear layer whose weights can never become negative, however it is trained."""
 
 import math
+import sys
+import threading
 
 import torch
 import torch.nn.functional as F
@@ -143,24 +145,38 @@ for dtype in (torch.float32, torch.float16):
     gives_zero[dtype] = positive_then_zero(probe(limits[dtype], dtype), limits[dtype])
 # With float32 subnormals flushed to zero, zero starts near log of the smallest normal number.
 # The flush mode belongs to the calling thread: an intra-op thread already running keeps its own.
-# (A thread started while flushing is on inherits it, and keeps it after it is turned off.)
+# A thread started while flushing is on inherits it, and keeps it after it is turned off.
 flush_limit = round(math.log(torch.finfo(torch.float32).smallest_normal))
 below = torch.full((65536,), float(flush_limit - margin))  # large enough to split over 2 threads
-threads = torch.get_num_threads()
+threads, flushing_off, later = torch.get_num_threads(), threading.Event(), {}
+
+
+def probe_once_flushing_is_off() -> None:
+    flushing_off.wait()
+    later["probe"] = probe(flush_limit, torch.float32)  # small: runs on this thread alone
+
+
 torch.set_num_threads(2)
 try:
     F.softplus(below)  # the second intra-op thread is running from here on, with flush off
     if torch.set_flush_denormal(True):  # False on a CPU that cannot flush them
+        new_thread = threading.Thread(target=probe_once_flushing_is_off)
         try:
             flushed, split = probe(flush_limit, torch.float32), F.softplus(below)
+            new_thread.start()  # started while flushing is on
         finally:
             torch.set_flush_denormal(False)
+            flushing_off.set()
+        new_thread.join()  # it ends here, leaving no flushing thread behind
         # Read only now: with flush on, comparisons and .item() read subnormals as 0 as well.
         print("flushing subnormals: ", end="")
         assert positive_then_zero(flushed, flush_limit)  # witness: flushed-underflows-earlier
         split_zeros = int((split == 0).sum())
         print(f"{split.numel()} values split over 2 threads: {split_zeros} flushed to 0")
         assert 0 < split_zeros < split.numel()  # witness: flush-per-thread
+        print("thread started while flushing, run after it is off: ", end="")
+        still_flushing = positive_then_zero(later["probe"], flush_limit)
+        assert still_flushing or sys.platform != "linux"  # witness: new-thread-inherits
 finally:
     torch.set_num_threads(threads)
 float32_limit, float16_limit = limits[torch.float32], limits[torch.float16]
