@@ -93,11 +93,11 @@ computed[0] = 0.0  # through the view computed[0], as weight[0] = 0 would be
 computed_row = computed[0]
 computed_row_changed = computed_row._base is computed and computed_row.count_nonzero() == 0
 print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
-with torch.no_grad():
-    unrecorded = weight * 1  # the same product, but autograd records nothing: a leaf
-print("  the same product under no_grad(): leaf =", unrecorded.is_leaf)
 print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
 print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
+with torch.no_grad():
+    unrecorded = weight * 1  # the same product, but autograd records nothing: a leaf
+print("under no_grad(): leaf =", unrecorded.is_leaf, " requires_grad =", unrecorded.requires_grad)
 # With gradient recording switched off, numpy() and the in-place change are both allowed,
 # although the parameter still requires grad. (_version counts the in-place changes.)
 allowed_when_off = []

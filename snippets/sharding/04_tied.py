@@ -88,7 +88,7 @@ if rank == 0:
     else:
         print(f"torch {torch.__version__} has no such check: both forward passes ran")
 
-# No call on the root: each sharded module is its own root, and no check sees both halves.
+# No call on the root: each outermost sharded module is a root, and no check sees both halves.
 torch.manual_seed(0)
 no_root = TinyLM().to(device)  # fully_shard moves only the modules it takes, and none takes body
 fully_shard(no_root.embed, mesh=mesh)

@@ -35,6 +35,7 @@ torch.manual_seed(0)
 # A stand-in for the one-process training run, here built by every rank to write the file and
 # check the result; in real use the file already exists and no rank builds the full model.
 trained = build()
+trained(torch.randn(16, 10))  # one batch in training mode: BatchNorm's buffers leave their defaults
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "model.pt"
     torch.save(trained.state_dict(), path)
@@ -52,9 +53,11 @@ with CommDebugMode() as comm:  # counts the collectives this rank takes part in
     set_model_state_dict(model, full, options=options)  # rank 0 sends, each rank keeps its shard
 broadcasts = comm.get_comm_counts()[torch.ops.c10d.broadcast_]
 
-matches = all(
-    torch.equal(p.full_tensor().cpu(), trained.get_parameter(name))
-    for name, p in model.named_parameters()
+loaded = {name: p.full_tensor() for name, p in model.named_parameters()}
+loaded.update(model.named_buffers())  # buffers are not sharded: each rank holds them whole
+expected = trained.state_dict()
+matches = loaded.keys() == expected.keys() and all(
+    torch.equal(t.cpu(), expected[name]) for name, t in loaded.items()
 )
 local_numel = sum(p.to_local().numel() for p in model.parameters())
 print(f"{local_numel} numbers on this rank, {broadcasts} broadcasts, equal to the file: {matches}")
@@ -64,7 +67,9 @@ dist.destroy_process_group()
 assert matches  # witness: broadcast-load-matches
 assert local_numel == [70, 61][rank]
 # Two broadcasts send the names, shapes and dtypes, and the values of 0-dim tensors (BatchNorm's
-# num_batches_tracked); then one broadcast for each other tensor: 9 entries, 1 of them 0-dim.
-entries = trained.state_dict().values()
-others = sum(value.dim() > 0 for value in entries)
-assert others < len(entries) and broadcasts == 2 + others  # witness: one-broadcast-per-tensor
+# num_batches_tracked, 1 in the file); then one broadcast for each other tensor: 9 entries.
+others = sum(value.dim() > 0 for value in expected.values())
+tracked = model[1].num_batches_tracked.item()
+assert (  # witness: one-broadcast-per-tensor
+    others < len(expected) and broadcasts == 2 + others and tracked == 1
+)

@@ -137,9 +137,12 @@ shares_flip = [bool(f.flip == flipper.flip) for f in fresh]
 print("RandomFlip built after torch.manual_seed(4):", flip_report)
 coin_unsaved = unsaved_tensors(flipper)
 print("  same coin as the fresh instances:", shares_flip, " unsaved:", coin_unsaved)
-flipper.flip = bool(flipper.flip)  # the same coin as a Python bool: unsaved_tensors lists tensors
+# unsaved_tensors looks at tensor attributes only: not at a Python bool, nor inside a list.
+flipper.flip = bool(flipper.flip)
 bool_coin_unsaved = unsaved_tensors(flipper)
-print("  the coin as a Python bool, unsaved:", bool_coin_unsaved)
+flipper.flip = [torch.tensor(flipper.flip)]
+list_coin_unsaved = unsaved_tensors(flipper)
+print("  the coin as a Python bool, unsaved:", bool_coin_unsaved, " in a list:", list_coin_unsaved)
 
 # An error from torch itself passes through: a factory whose module does not fit the state_dict.
 mismatch = outcome(fitted(Standardize), ForgetfulStandardize)
@@ -173,6 +176,6 @@ assert shares_projection == [True, False] and same_seed_report.startswith(
 coin_missed = flip_report.endswith("same output after a state_dict round trip")
 assert shares_flip == [True, True] and coin_missed  # witness: coin-missed
 assert coin_unsaved == ["flip"]  # witness: coin-unsaved
-assert bool_coin_unsaved == []  # witness: tensors-only
+assert bool_coin_unsaved == [] and list_coin_unsaved == []  # witness: tensors-only
 torch_error = "RuntimeError: Error(s) in loading state_dict"
 assert mismatch.startswith(torch_error)  # witness: torch-errors-pass

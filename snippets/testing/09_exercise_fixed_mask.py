@@ -73,7 +73,7 @@ except RuntimeError as error:  # from the forward pass, not a failed check
     plain_elsewhere = f"RuntimeError: {error}"
 print("mask as plain tensor, on the CPU:", plain_on_cpu.checks[2])
 print("  on the meta device:", plain_elsewhere)
-# The exception: a 0-dim tensor left on the CPU is taken as a scalar, and the forward pass runs.
+# The exception: a 0-dim tensor left on the CPU is taken as a scalar in an element-wise product.
 scaled = fixed.mask * torch.tensor(0.5)
 print("meta mask times a 0-dim CPU tensor: on", scaled.device)
 
