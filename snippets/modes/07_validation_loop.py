@@ -86,6 +86,38 @@ print(
 )
 
 
+class PositionScale(nn.Module):
+    """Scales each feature by a factor for its position, from a table made on the first call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cache = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache is None:
+            self.cache = torch.linspace(1, 2, x.shape[-1], device=x.device)
+        return x * self.cache  # saves the cache for x's gradient
+
+
+# The first call is in validate(), so the table kept on the module is an inference tensor.
+scale = PositionScale()
+model = nn.Sequential(nn.Linear(4, 8), scale, nn.Linear(8, 1)).to(device)
+validate(model, val_batches)
+cache_is_inference, cache_before = scale.cache.is_inference(), scale.cache.clone()
+try:
+    F.mse_loss(model(train_batches[0][0]), train_batches[0][1]).backward()
+except RuntimeError as error:
+    cache_step_error = str(error).split(".")[0]
+try:
+    scale.cache.mul_(2)  # an in-place update outside the block
+except RuntimeError as error:
+    cache_update_error = str(error).split(".")[0]
+cache_changed = not torch.equal(scale.cache, cache_before)
+print("cache made in validate() is an inference tensor:", cache_is_inference)
+print("  training step:", cache_step_error)
+print("  in-place update:", cache_update_error, "| the cache changed all the same:", cache_changed)
+
+
 # A sanity check before training: validate() runs a lazy layer for the first time, and the layer
 # creates its weight and bias inside inference_mode, as inference tensors. What the first training
 # step then does depends on whether the lazy layer's input requires grad.
@@ -128,12 +160,27 @@ print("  first run under no_grad:", after_no_grad)
 print("lazy layer after a frozen one, first run in validate():", lazy_frozen)
 print("lazy layer after a trainable one, first run in validate():", lazy_second)
 
+# A lazy convolution uses its weight as it is, and must save it: the first step raises even here.
+lazy_conv = nn.LazyConv1d(2, 3).to(device)
+signal = torch.randn(1, 4, 8).to(device)
+with torch.inference_mode():
+    lazy_conv(signal)
+try:
+    lazy_conv(signal).sum().backward()
+    lazy_conv_first = "no error"
+except RuntimeError as error:
+    lazy_conv_first = str(error).split(".")[0]
+print("LazyConv1d first, first run in inference_mode:", lazy_conv_first)
+
 # Why the weight gets no grad while the bias trains: linear() multiplies by the view weight.t(),
-# and that view, taken outside the block from an inference tensor, is not recorded.
+# and that view, taken outside the block from an inference tensor, is an inference tensor too,
+# and is not recorded. The same view of an ordinary weight is recorded.
 lazy = nn.LazyLinear(8).to(device)
 validate(nn.Sequential(lazy, nn.Linear(8, 1)).to(device), val_batches)
+view = lazy.weight.t()
 print("weight requires grad:", lazy.weight.requires_grad, end="")
-print(" | weight.t() requires grad:", lazy.weight.t().requires_grad)
+print(" | weight.t() is inference:", view.is_inference(), "requires grad:", view.requires_grad)
+ordinary_view_recorded = nn.Linear(4, 8).weight.t().requires_grad
 
 saved_error = "Inference tensors cannot be saved for backward"
 
@@ -143,9 +190,20 @@ assert (bad_steps, bad_bn) == (3, 3)  # witness: forgetting-fails-silently
 assert branch_kept_by_evaluating  # witness: evaluating-keeps-branch
 assert not branch_kept_by_train  # witness: train-resets-branch
 assert lazy.weight.is_inference() and lazy.bias.is_inference()  # witness: lazy-weight-is-inference
-assert lazy.weight.requires_grad and not lazy.weight.t().requires_grad  # witness: view-not-recorded
+assert (
+    lazy.weight.requires_grad
+    and view.is_inference()
+    and not view.requires_grad
+    and ordinary_view_recorded
+)  # witness: view-not-recorded
 # On MPS, linear's own kernel saves the weight for the bias's gradient, so the step raises there.
 input_needs_no_grad = (True, False, False, True) if device.type != "mps" else saved_error
 assert after_validate == lazy_frozen == input_needs_no_grad  # witness: lazy-weight-never-trains
 assert after_no_grad == (False, True, True, True)  # witness: no-grad-sanity-check-trains
 assert lazy_second == saved_error  # witness: lazy-after-others-raises
+assert lazy_conv_first == saved_error  # witness: lazy-conv-raises
+assert cache_is_inference  # witness: cache-is-inference
+assert cache_step_error == saved_error  # witness: cache-saved-raises
+assert cache_changed and cache_update_error.startswith(
+    "Inplace update to inference tensor"
+)  # witness: cache-inplace-raises-after-change
