@@ -72,6 +72,9 @@ named = nn.Sequential(OrderedDict(hidden=nn.Linear(8, 32), act=nn.ReLU(), output
 named_parameter_names = ", ".join(name for name, _ in named.named_parameters())
 named_type = type(named.hidden).__name__
 print("with an OrderedDict:", named_parameter_names, "; named.hidden is a", named_type)
+# Built from a list of those layers, a Sequential numbers them again: the names are gone.
+renumbered = [name for name, _ in nn.Sequential(*list(named)[:1]).named_parameters()]
+print("nn.Sequential(*list(named)[:1]) names:", *renumbered)
 
 output_shape = tuple(Y.shape)
 assert output_shape == (2, 4) and hidden_shape == (2, 32)
@@ -88,3 +91,4 @@ assert parameter_count == (8 * 32 + 32) + (32 * 4 + 4) == 420
 assert named_parameter_names == "hidden.weight, hidden.bias, output.weight, output.bias"
 assert named_type == "Linear"
 assert named[0] is named.hidden  # witness: named-attribute
+assert renumbered == ["0.weight", "0.bias"]  # witness: list-renumbers

@@ -90,6 +90,7 @@ unhooked_fails = unhooked_message.startswith("Attempted to use an uninitialized 
 pruned = nn.Linear(8, 4).to(device)
 prune.l1_unstructured(pruned, "weight", amount=0.5)
 pruning_hooks = [type(hook).__name__ for hook in pruned._forward_pre_hooks.values()]
+pruned_names = [name for name, _ in pruned.named_parameters()], list(dict(pruned.named_buffers()))
 agree_at_first = torch.equal(pruned.forward(X), pruned(X))
 old_weight = pruned.weight.clone()
 with torch.no_grad():
@@ -105,6 +106,41 @@ print("forward pre-hooks after pruning:", pruning_hooks)
 print("forward and a call agree right after pruning:", agree_at_first)
 print("  after changing weight_orig:", torch.equal(stale, fresh), end="; ")
 print("after zeroing the mask:", not mask_missed)
+print("parameters and buffers after pruning:", *pruned_names)
+
+
+# Module.compile() compiles __call__. A backend that runs each graph unchanged counts the runs.
+class Doubled(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.linear(x)) * 2
+
+
+compiled_runs = []
+
+
+def counting_backend(graph_module, example_inputs):
+    def run(*args):
+        compiled_runs.append(1)
+        return graph_module.forward(*args)
+
+    return run
+
+
+doubled = Doubled().to(device)
+doubled.compile(backend=counting_backend)
+try:
+    doubled.forward(X)
+    runs_after_forward = len(compiled_runs)
+    doubled(X)
+    runs_after_call = len(compiled_runs)
+finally:
+    torch.compiler.reset()  # forget the compiled code, kept in caches global to the process
+print("compiled runs:", runs_after_forward, "after doubled.forward(X),", end=" ")
+print(runs_after_call, "after doubled(X)")
 
 assert hook_runs_after_call == 1 and hook_runs_after_forward == 1  # witness: forward-skips-hook
 assert hook_runs_after_remove == 1  # witness: handle-removes
@@ -116,6 +152,8 @@ assert (through_call, through_forward) == (20, 1)  # witness: hooks-replace
 assert message.startswith("Attempted to use an uninitialized parameter")
 assert (hooks_before, hooks_after, unhooked_fails) == (1, 0, True)  # witness: lazy-pre-hook
 assert pruning_hooks == ["L1Unstructured"]
+assert pruned_names == (["bias", "weight_orig"], ["weight_mask"])  # witness: prune-keeps-orig
+assert (runs_after_forward, runs_after_call) == (0, 1)  # witness: compile-wraps-call
 assert not torch.allclose(stale, fresh) and recomputed  # witness: prune-pre-hook
 assert agree_at_first and weight_kept and mask_missed  # witness: prune-stale
 assert lazy_weight_shape == (4, 8) and lazy_type == "Linear"

@@ -15,10 +15,12 @@ class FixedMixMLP(nn.Module):
         self.layer = nn.Linear(width, width)
         # A seeded CPU generator draws the same matrix in every construction, given the same torch
         # and CPU kernels, so it is not saved: a non-persistent buffer, which still follows .to().
-        # Drawn on the CPU, it then goes to the default device, where the layer was made.
+        # Drawn on the CPU in float32 whatever the default dtype, it then goes to the default
+        # device and dtype, where the layer was made.
         generator = torch.Generator().manual_seed(seed)
-        mix = torch.randn(width, width, generator=generator, device="cpu") / width**0.5
-        self.register_buffer("mix", mix.to(torch.get_default_device()), persistent=False)
+        mix = torch.randn(width, width, generator=generator, dtype=torch.float32) / width**0.5
+        default = (torch.get_default_device(), torch.get_default_dtype())
+        self.register_buffer("mix", mix.to(*default), persistent=False)
         self.tolerance, self.max_rounds = tolerance, max_rounds
         self.rounds = 0  # how many rounds the last call ran, kept to look at
 
@@ -51,6 +53,15 @@ buffer_count = sum(b.numel() for b in model.buffers())
 mix_is_parameter = any(p is model.mix for p in model.parameters())
 mix_device = model.mix.device.type  # the buffer moved with .to(device)
 rebuilt_same = torch.equal(FixedMixMLP().mix, model.mix.cpu())  # same seed, same matrix
+# randn follows the default dtype, and a float64 draw from the same seed is another matrix.
+# Drawn in float32, mix is the same under a float64 default, only converted.
+default_dtype = torch.get_default_dtype()
+torch.set_default_dtype(torch.float64)
+try:
+    mix_under_float64 = FixedMixMLP().mix
+    float64_draw = torch.randn(16, 16, generator=torch.Generator().manual_seed(0)) / 16**0.5
+finally:
+    torch.set_default_dtype(default_dtype)  # a process-wide setting: put it back
 state_keys = list(model.state_dict())
 state_keys_text = ", ".join(state_keys)
 print(f"parameters: {parameter_count}  buffer elements: {buffer_count}  keys: {state_keys_text}")
@@ -59,6 +70,12 @@ print(f"parameters: {parameter_count}  buffer elements: {buffer_count}  keys: {s
 # stand in for whatever that memory holds: load_state_dict fills the layer, but not mix.
 with torch.device("meta"):
     materialized = FixedMixMLP()
+try:
+    materialized.to(device)  # a meta tensor has no values to copy
+    to_message = ""
+except NotImplementedError as error:
+    to_message = str(error)
+print("to() on a meta model:", to_message.split(";")[0])
 materialized.to_empty(device=device)
 materialized.mix.zero_()
 materialized.load_state_dict(model.state_dict())
@@ -105,7 +122,10 @@ assert not mix_is_parameter  # witness: buffer-not-parameter
 assert mix_device == device.type and meta_mix_device == "meta"  # witness: buffer-moves
 assert state_keys == ["layer.weight", "layer.bias"]  # witness: non-persistent
 assert rebuilt_same  # witness: rebuilt-from-seed
+float32_kept = torch.equal(mix_under_float64, model.mix.cpu().double())
+assert float32_kept and not torch.allclose(float64_draw, mix_under_float64)  # witness: float32-draw
 assert layer_loaded and mix_left_as_is  # witness: to-empty-keeps-mix-unset
+assert to_message.startswith("Cannot copy out of meta tensor")  # witness: to-refuses-meta
 assert meta_rounds == 1 and "meta tensors" in meta_message  # witness: shape-test-needs-no-values
 assert not same_alone_as_in_batch  # witness: coupled
 assert alone_rounds < batch_rounds and forced_matches_batch  # witness: fewer-rounds

@@ -51,6 +51,12 @@ tied[1].weight = tied[0].weight  # the output layer reuses the embedding's (10, 
 tied_per_child = [sum(p.numel() for p in child.parameters()) for child in tied.children()]
 tied_total = sum(p.numel() for p in tied.parameters())
 print("with a shared weight, per child:", tied_per_child, " total:", tied_total)
+# A parameter registered on the outer model itself, such as a class token, is in no child's count.
+tokened = nn.Module()
+tokened.body, tokened.token = nn.Linear(4, 4), nn.Parameter(torch.zeros(4))
+token_per_child = [sum(p.numel() for p in child.parameters()) for child in tokened.children()]
+token_total = sum(p.numel() for p in tokened.parameters())
+print("with a parameter of its own, per child:", token_per_child, " total:", token_total)
 # parameters() yields the weight and bias of every Linear in the tree, each at its own depth.
 linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
 linear_tensors = [tensor for layer in linears for tensor in (layer.weight, layer.bias)]
@@ -106,13 +112,15 @@ assert per_child == {"0": block_count, "1": 0, "2": mlp_count} and relu_count ==
 assert (block_count, mlp_count, parameter_count) == (1872, 340, 2212)
 assert deepest_name == "0.net.0.weight"
 assert tied_per_child == [40, 40] and tied_total == 40  # witness: shared-in-each-child
+own_left_out = token_total - sum(token_per_child) == tokened.token.numel()
+assert token_per_child == [20] and own_left_out  # witness: own-parameter-in-no-child
 assert walks_every_level and parameter_count == 2212  # witness: any-depth
 assert every_module_in_eval and every_module_in_train  # witness: eval-everywhere
 assert every_parameter_half and buffer_dtypes == (torch.float16, torch.int64)  # witness: to-dtype
 assert complex_result == (torch.float16, 1.0)  # witness: to-dtype-complex
 every_tensor = {"table", "0.0.num_batches_tracked"} <= moved.keys() and len(moved) == 6
 assert every_tensor and devices == {"meta"} and plain_device == "cpu"  # witness: to-device
-assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]
+assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]  # witness: nested-bn-keys
 saved = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
 expected_keys = [f"0.0.{name}" for name in saved]  # every parameter and persistent buffer
 persistence_decides = persistent_table_saved and not table_saved

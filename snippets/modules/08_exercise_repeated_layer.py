@@ -21,14 +21,23 @@ layer = repeated[0]
 x = torch.randn(2, 8)
 applies_three_times = torch.equal(repeated(x), layer(layer(layer(x))))
 # parameters() yields each Parameter object once; the state_dict lists it under every name.
-parameter_tensors, state_dict_entries = len(list(repeated.parameters())), len(repeated.state_dict())
-state_dict_numbers = sum(tensor.numel() for tensor in repeated.state_dict().values())
+state = repeated.state_dict()
+parameter_tensors, state_dict_entries = len(list(repeated.parameters())), len(state)
+state_dict_numbers = sum(tensor.numel() for tensor in state.values())
+names = [f"{i}.{name}" for i in "012" for name in ("weight", "bias")]
+shared_storage = all(  # every entry holds the memory of the one layer's weight or bias
+    state[f"{i}.{name}"].data_ptr() == getattr(layer, name).data_ptr()
+    for i in "012"
+    for name in ("weight", "bias")
+)
 print(f"repeated: {parameter_tensors} parameter tensors, {state_dict_entries} state_dict entries")
+print("state_dict keys:", *state)
 print("numbers in the state_dict of repeated:", state_dict_numbers)
 
 assert repeated_length == distinct_length == 3
 assert repeated_is_one_layer  # witness: one-object
 assert (repeated_parameters, distinct_parameters) == (72, 216)
 assert applies_three_times  # witness: applies-three-times
-assert (parameter_tensors, state_dict_entries) == (2, 6)  # witness: parameters-once
+counts = (parameter_tensors, state_dict_entries) == (2, 6)
+assert counts and list(state) == names and shared_storage  # witness: parameters-once
 assert state_dict_numbers == distinct_parameters == 216
