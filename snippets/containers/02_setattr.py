@@ -126,11 +126,21 @@ for name in ("", "a.b", "type"):
             register(name, value)
         except KeyError:
             refused += 1
-setattr(checked, "a.b", nn.Linear(3, 1))  # no error: a dotted name, not checked for a module
-dotted_keys = list(checked.state_dict())
-print(f"refused names: {refused} of 12; after setattr(checked, 'a.b', ...): {dotted_keys}")
-twin = nn.Module()  # an identical model, with other random values
-setattr(twin, "a.b", nn.Linear(3, 1))
+
+
+def any_names(module: nn.Module) -> nn.Module:
+    for name in ("", "a.b", "type"):  # no error: setattr does not check a module's name
+        setattr(module, name, nn.Linear(3, 1))
+    return module
+
+
+loose_keys = list(any_names(checked).state_dict())
+print(f"refused names: {refused} of 12; after setattr(checked, name, ...): {loose_keys}")
+# A plain lookup finds the method Module.type first; Module.__getattr__, which holds the child,
+# runs only when that lookup fails.
+type_child = nn.Module.__getattr__(checked, "type")
+print(f"checked.type is a {type(checked.type).__name__}, the child a {type(type_child).__name__}")
+twin = any_names(nn.Module())  # an identical model, with other random values
 try:  # the values load, but the check for unexpected keys looks for a child "a"
     twin.load_state_dict(checked.state_dict())
 except RuntimeError as error:
@@ -138,6 +148,35 @@ except RuntimeError as error:
     print(f"{type(error).__name__}:", " ".join(dotted_load_message.split()))
 dotted_loaded = torch.equal(getattr(twin, "a.b").weight, getattr(checked, "a.b").weight)
 print("the values were loaded all the same:", dotted_loaded)
+
+
+def complex_holder() -> nn.Module:
+    holder = nn.Module()
+    holder.register_buffer("z", torch.full((), 1j))
+    return holder
+
+
+# A complex-to-real cast warns once per process. torch.set_warn_always(True) makes torch raise
+# it at every cast, and such casts do not use up the once-per-process warning. Python's own rule
+# for a UserWarning ("default") still shows it once per line of code: one line inside
+# torch/nn/modules/module.py for these .to() calls, another one for .type().
+warn_always_before = torch.is_warn_always_enabled()  # restored after: a notebook runs on
+try:
+    torch.set_warn_always(True)
+    shown = {}
+    for action in ("default", "always"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter(action)
+            complex_holder().to(torch.float64)
+            complex_holder().to(torch.float32)
+            complex_holder().to(torch.float16)
+            complex_holder().type(torch.float64)  # Module.type's cast warns too
+        shown[action] = [(warning.filename, warning.lineno) for warning in caught]
+    with warnings.catch_warnings(record=True) as tensor_always:
+        warnings.simplefilter("always")
+        torch.full((), 1j).float()
+finally:
+    torch.set_warn_always(warn_always_before)
 
 # .to(dtype), .double() and .half() skip integer and bool tensors, and differ on complex ones.
 # Module.type(dtype) converts every parameter and buffer. None of them reaches a plain tensor.
@@ -183,39 +222,11 @@ with warnings.catch_warnings(record=True) as caught:
     again.to(torch.float64)
 warned_again = [warning.category.__name__ for warning in caught]
 print("a second .to(torch.float64):", again.z.item(), "warnings", warned_again)
-# Every complex-to-real cast shares that one warning, a tensor's own .float() included: it is
-# silent now, and below, with torch.set_warn_always(True), it raises the same warning.
+# Every complex-to-real cast that warns shares that one warning, a tensor's own .float()
+# included: it is silent now, and above, with torch.set_warn_always(True), it raised the same one.
 with warnings.catch_warnings(record=True) as tensor_caught:
     warnings.simplefilter("always")
     torch.full((), 1j).float()
-
-
-def complex_holder() -> nn.Module:
-    holder = nn.Module()
-    holder.register_buffer("z", torch.full((), 1j))
-    return holder
-
-
-# torch.set_warn_always(True) makes torch raise it at every cast. Python's own rule for a
-# UserWarning ("default") still shows it once per line of code: one line inside
-# torch/nn/modules/module.py for every .to(), another one for .type().
-warn_always_before = torch.is_warn_always_enabled()  # restored after: a notebook runs on
-try:
-    torch.set_warn_always(True)
-    shown = {}
-    for action in ("default", "always"):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter(action)
-            complex_holder().to(torch.float64)
-            complex_holder().to(torch.float32)
-            complex_holder().to(torch.float16)
-            complex_holder().type(torch.float64)  # Module.type's cast warns too
-        shown[action] = [(warning.filename, warning.lineno) for warning in caught]
-    with warnings.catch_warnings(record=True) as tensor_always:
-        warnings.simplefilter("always")
-        torch.full((), 1j).float()
-finally:
-    torch.set_warn_always(warn_always_before)
 print("warnings from empty, meta and bool casts:", len(silent_caught), end=", ")
 print("from a tensor's .float():", len(tensor_caught), end=", ")
 print("with torch.set_warn_always(True):", len(tensor_always))
@@ -250,8 +261,10 @@ assert real_kept and floats == ["float64", "float64", "float16"]  # witness: int
 complex_dtypes = [converted[how][5] for how in ("to", "double", "half")]
 complex_warned = [warned[how] for how in ("to", "double", "half")]  # "to" ran after the two
 assert complex_dtypes == ["float64", "complex64", "complex64"]  # witness: complex-differs
+# Holds in a fresh process only: run the cell again in the same kernel and the warning is used up.
 first_warns = complex_warned == [["UserWarning"], [], []]
 assert first_warns  # witness: complex-to-real-warns
+assert len(shown["always"]) == 4 and first_warns  # witness: warn-always-keeps-once
 assert not silent_caught and warned["to"]  # witness: complex-cast-exempt
 assert again.z.item() == 1.0 and not warned_again  # witness: complex-warns-once
 tensor_same = [str(warning.message) for warning in tensor_always] == to_messages
@@ -265,6 +278,9 @@ all_registered = converted["type"][:6] == ["float64"] * 6
 assert all_registered and converted["type"][6] == "float32"  # witness: type-converts-all
 assert all(converted[how][6] == "float32" for how in conversions)
 assert refused == 12  # witness: names-checked
-assert dotted_keys == ["a.b.weight", "a.b.bias"]  # witness: setattr-module-unchecked
+loose_expected = [".weight", ".bias", "a.b.weight", "a.b.bias", "type.weight", "type.bias"]
+assert loose_keys == loose_expected  # witness: setattr-module-unchecked
+type_saved = "type.weight" in loose_keys and isinstance(type_child, nn.Linear)
+assert type_saved and not isinstance(checked.type, nn.Module)  # witness: setattr-type-hidden
 dotted_unexpected = 'Unexpected key(s) in state_dict: "a.b.weight"' in dotted_load_message
 assert dotted_unexpected and dotted_loaded  # witness: dotted-load-fails
