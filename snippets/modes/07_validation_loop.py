@@ -106,10 +106,12 @@ validate(model, val_batches)
 cache_is_inference, cache_before = scale.cache.is_inference(), scale.cache.clone()
 try:
     F.mse_loss(model(train_batches[0][0]), train_batches[0][1]).backward()
+    cache_step_error = "no error"
 except RuntimeError as error:
     cache_step_error = str(error).split(".")[0]
 try:
     scale.cache.mul_(2)  # an in-place update outside the block
+    cache_update_error = "no error"
 except RuntimeError as error:
     cache_update_error = str(error).split(".")[0]
 cache_changed = not torch.equal(scale.cache, cache_before)
@@ -172,15 +174,22 @@ except RuntimeError as error:
     lazy_conv_first = str(error).split(".")[0]
 print("LazyConv1d first, first run in inference_mode:", lazy_conv_first)
 
-# Why the weight gets no grad while the bias trains: linear() multiplies by the view weight.t(),
-# and that view, taken outside the block from an inference tensor, is an inference tensor too,
-# and is not recorded. The same view of an ordinary weight is recorded.
+# Why the weight gets no grad while the bias trains: linear() starts with weight.t(), a call whose
+# only tensor input is an inference tensor, and such calls are often not recorded.
 lazy = nn.LazyLinear(8).to(device)
 validate(nn.Sequential(lazy, nn.Linear(8, 1)).to(device), val_batches)
-view = lazy.weight.t()
-print("weight requires grad:", lazy.weight.requires_grad, end="")
-print(" | weight.t() is inference:", view.is_inference(), "requires grad:", view.requires_grad)
-ordinary_view_recorded = nn.Linear(4, 8).weight.t().requires_grad
+w, x = lazy.weight, torch.ones(4, 1, device=device)
+recorded = [t.requires_grad for t in (w.t(), -w, w.mm(x))]
+print("weight requires grad:", w.requires_grad, "| weight.t(), -weight, weight.mm(x):", recorded)
+# The parameters were made outside the block, only their data inside: they keep a version counter.
+with torch.no_grad():
+    lazy.bias.add_(0)  # an in-place update, as in optimizer.step()
+print("bias is inference:", lazy.bias.is_inference(), "| version:", lazy.bias._version)
+# Under autocast, linear() computes with a cast copy of the weight, and the cast is recorded.
+with torch.autocast(device.type, dtype=torch.bfloat16):
+    lazy(val_batches[0][0]).sum().backward()
+autocast_weight_grad = w.grad is not None
+print("under autocast the weight gets a grad:", autocast_weight_grad)
 
 saved_error = "Inference tensors cannot be saved for backward"
 
@@ -190,12 +199,11 @@ assert (bad_steps, bad_bn) == (3, 3)  # witness: forgetting-fails-silently
 assert branch_kept_by_evaluating  # witness: evaluating-keeps-branch
 assert not branch_kept_by_train  # witness: train-resets-branch
 assert lazy.weight.is_inference() and lazy.bias.is_inference()  # witness: lazy-weight-is-inference
+assert w.requires_grad and recorded == [False, False, True]  # witness: inference-only-not-recorded
+assert lazy.bias.is_inference() and lazy.bias._version == 1  # witness: lazy-inplace-works
 assert (
-    lazy.weight.requires_grad
-    and view.is_inference()
-    and not view.requires_grad
-    and ordinary_view_recorded
-)  # witness: view-not-recorded
+    autocast_weight_grad and w.is_inference() and w.to(torch.bfloat16).requires_grad
+)  # witness: autocast-trains
 # On MPS, linear's own kernel saves the weight for the bias's gradient, so the step raises there.
 input_needs_no_grad = (True, False, False, True) if device.type != "mps" else saved_error
 assert after_validate == lazy_frozen == input_needs_no_grad  # witness: lazy-weight-never-trains
