@@ -113,7 +113,7 @@ print("explicit forms: state_dict", explicit_keys)
 explicit_buffer_names = [name for name, _ in named.named_buffers()]
 
 # The explicit forms refuse an empty name, a dotted name and a name the module already has.
-# setattr checks a parameter's name the same way, but takes any name for a module.
+# setattr refuses the same three names for a parameter, but takes any name for a module.
 checked, refused = nn.Module(), 0
 for name in ("", "a.b", "type"):
     for register, value in [
@@ -126,6 +126,21 @@ for name in ("", "a.b", "type"):
             register(name, value)
         except KeyError:
             refused += 1
+# But setattr first removes what the instance holds under the name, so it takes that name over.
+held = nn.Module()
+held.child, held.plain = nn.Linear(3, 1), 3
+held.register_buffer("buf", torch.zeros(1))
+held_refused = 0
+for name in ("child", "buf", "plain"):
+    try:
+        held.register_parameter(name, nn.Parameter(torch.ones(1)))
+    except KeyError:
+        held_refused += 1
+    setattr(held, name, nn.Parameter(torch.ones(1)))  # no error: the old entry is removed
+held_parameters = [name for name, _ in held.named_parameters()]
+held_left = [*held.children(), *held.buffers(), *({"child", "buf", "plain"} & vars(held).keys())]
+print(f"held names: register_parameter refused {held_refused} of 3;", end=" ")
+print(f"after setattr: parameters {held_parameters}, old entries left {len(held_left)}")
 
 
 def any_names(module: nn.Module) -> nn.Module:
@@ -278,6 +293,8 @@ all_registered = converted["type"][:6] == ["float64"] * 6
 assert all_registered and converted["type"][6] == "float32"  # witness: type-converts-all
 assert all(converted[how][6] == "float32" for how in conversions)
 assert refused == 12  # witness: names-checked
+held_taken = held_parameters == ["child", "buf", "plain"] and not held_left
+assert held_refused == 3 and held_taken  # witness: setattr-takes-over
 loose_expected = [".weight", ".bias", "a.b.weight", "a.b.bias", "type.weight", "type.bias"]
 assert loose_keys == loose_expected  # witness: setattr-module-unchecked
 type_saved = "type.weight" in loose_keys and isinstance(type_child, nn.Linear)
