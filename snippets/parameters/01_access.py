@@ -97,7 +97,8 @@ print("  requires_grad =", computed.requires_grad, " changed in place =", comput
 print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
 with torch.no_grad():
     unrecorded = weight * 1  # the same product, but autograd records nothing: a leaf
-print("under no_grad(): leaf =", unrecorded.is_leaf, " requires_grad =", unrecorded.requires_grad)
+print("weight * 1 under no_grad(): leaf =", unrecorded.is_leaf, end="  ")
+print("requires_grad =", unrecorded.requires_grad)
 # With gradient recording switched off, numpy() and the in-place change are both allowed,
 # although the parameter still requires grad. (_version counts the in-place changes.)
 allowed_when_off = []

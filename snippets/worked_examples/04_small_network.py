@@ -36,7 +36,7 @@ class SmallNet(nn.Module):
 
 def init_weights(module: nn.Module) -> None:
     if isinstance(module, nn.Linear):
-        # He (Kaiming) initialization, scaled for the ReLU that follows the hidden layer
+        # He (Kaiming) initialization, with the gain for ReLU
         nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
         if module.bias is not None:  # a Linear built with bias=False has none
             nn.init.zeros_(module.bias)
@@ -95,6 +95,9 @@ SmallNet(10, 8, 3).apply(visited.append)
 visited_names = " ".join(type(m).__name__ for m in visited)
 print("apply visits:", visited_names)
 
+# The attribute self.layers is registered as the model's one child.
+print("children:", [name for name, _ in model.named_children()])
+
 # .to() reaches every parameter inside: a dtype move, or a move to the meta device (shapes
 # without data), shows it on any machine.
 as_double = SmallNet(10, 8, 3).to(torch.float64)
@@ -138,6 +141,7 @@ linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
 zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
 assert zero_biases == [True, True]  # witness: applied
 assert he_weights  # witness: he-weights
+assert dict(model.named_children()) == {"layers": model.layers}  # witness: registered
 assert {p.dtype for p in as_double.parameters()} == {torch.float64}  # witness: reaches-inside
 assert {p.device.type for p in on_meta.parameters()} == {"meta"}  # witness: reaches-inside-meta
 assert state_key_count == 4
