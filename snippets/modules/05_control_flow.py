@@ -15,10 +15,11 @@ class FixedMixMLP(nn.Module):
         self.layer = nn.Linear(width, width)
         # A seeded CPU generator draws the same matrix in every construction, given the same torch
         # and CPU kernels, so it is not saved: a non-persistent buffer, which still follows .to().
-        # Drawn on the CPU in float32 whatever the default dtype, it then goes to the default
-        # device and dtype, where the layer was made.
+        # Drawn on the CPU in float32 whatever the default device and dtype, it then goes to the
+        # default device and dtype, where the layer was made.
         generator = torch.Generator().manual_seed(seed)
-        mix = torch.randn(width, width, generator=generator, dtype=torch.float32) / width**0.5
+        mix = torch.randn(width, width, generator=generator, dtype=torch.float32, device="cpu")
+        mix = mix / width**0.5
         default = (torch.get_default_device(), torch.get_default_dtype())
         self.register_buffer("mix", mix.to(*default), persistent=False)
         self.tolerance, self.max_rounds = tolerance, max_rounds
@@ -53,6 +54,11 @@ buffer_count = sum(b.numel() for b in model.buffers())
 mix_is_parameter = any(p is model.mix for p in model.parameters())
 mix_device = model.mix.device.type  # the buffer moved with .to(device)
 rebuilt_same = torch.equal(FixedMixMLP().mix, model.mix.cpu())  # same seed, same matrix
+# Without device="cpu", randn would draw on the default device (meta here, which any build has).
+with torch.device("meta"):
+    draws = [torch.randn(1, device=d, generator=torch.Generator()) for d in (None, "cpu")]
+with torch.device(device):  # a GPU default device, on a machine with one
+    rebuilt_on_default = torch.equal(FixedMixMLP().mix.cpu(), model.mix.cpu())
 # randn follows the default dtype, and a float64 draw from the same seed is another matrix.
 # Drawn in float32, mix is the same under a float64 default, only converted.
 default_dtype = torch.get_default_dtype()
@@ -122,6 +128,7 @@ assert not mix_is_parameter  # witness: buffer-not-parameter
 assert mix_device == device.type and meta_mix_device == "meta"  # witness: buffer-moves
 assert state_keys == ["layer.weight", "layer.bias"]  # witness: non-persistent
 assert rebuilt_same  # witness: rebuilt-from-seed
+assert [t.device.type for t in draws] == ["meta", "cpu"] and rebuilt_on_default  # witness: cpu-draw
 float32_kept = torch.equal(mix_under_float64, model.mix.cpu().double())
 assert float32_kept and not torch.allclose(float64_draw, mix_under_float64)  # witness: float32-draw
 assert layer_loaded and mix_left_as_is  # witness: to-empty-keeps-mix-unset

@@ -85,6 +85,11 @@ with warnings.catch_warnings():  # restores the warning filters on exit
     warnings.simplefilter("ignore")  # PyTorch warns that the imaginary part is discarded
     rotor.to(torch.float16)
 complex_result = (rotor.phase.dtype, rotor.phase.item())
+try:  # any other dtype is refused
+    nn.Linear(2, 2).to(torch.int8)
+    int_message = ""
+except TypeError as error:
+    int_message = str(error)
 # A device moves every parameter and buffer, integer and non-persistent ones too, but no plain
 # tensor attribute. The meta device shows it on any machine.
 normed.register_buffer("table", torch.ones(2), persistent=False)  # not in the state_dict
@@ -118,6 +123,8 @@ assert walks_every_level and parameter_count == 2212  # witness: any-depth
 assert every_module_in_eval and every_module_in_train  # witness: eval-everywhere
 assert every_parameter_half and buffer_dtypes == (torch.float16, torch.int64)  # witness: to-dtype
 assert complex_result == (torch.float16, 1.0)  # witness: to-dtype-complex
+only_float = "only accepts floating point or complex dtypes"
+assert int_message.startswith(f"nn.Module.to {only_float}")  # witness: to-dtype-refused
 every_tensor = {"table", "0.0.num_batches_tracked"} <= moved.keys() and len(moved) == 6
 assert every_tensor and devices == {"meta"} and plain_device == "cpu"  # witness: to-device
 assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]  # witness: nested-bn-keys
