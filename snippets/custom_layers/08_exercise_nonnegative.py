@@ -148,7 +148,9 @@ for dtype in (torch.float32, torch.float16):
 # A thread started while flushing is on inherits it, and keeps it after it is turned off.
 flush_limit = round(math.log(torch.finfo(torch.float32).smallest_normal))
 below = torch.full((65536,), float(flush_limit - margin))  # large enough to split over 2 threads
-threads, flushing_off, later = torch.get_num_threads(), threading.Event(), {}
+threads = torch.get_num_threads()  # restored at the end
+flushing_off = threading.Event()  # set once flushing is off again
+later = {}  # what the new thread computes
 
 
 def probe_once_flushing_is_off() -> None:
