@@ -26,6 +26,7 @@ from session_store import (
 )
 
 from guide_build.core import gpu_record
+from guide_build.core.claims import find_claims
 from guide_build.core.inventory import whole_file_includes
 from guide_build.core.runner import SnippetFailed, SnippetRun
 from guide_build.core.snippet_options import options_of
@@ -183,6 +184,12 @@ NOTEBOOK_OF = {
     for path in executed_snippets(page)
     if (ROOT / path).is_file() and not options_of(ROOT / path).ranks  # a missing file: the build says so
 }
+
+
+# The facts of each snippet that the prose cites as claims: a second run must agree on these.
+CITED_FACTS: dict[str, set[str]] = {}
+for _claim in (claim for page in PAGES for claim in find_claims((ROOT / page).read_text(encoding="utf-8"), page)):
+    CITED_FACTS.setdefault(_claim.snippet_path, set()).add(_claim.name)
 
 
 def checked_by_notebook(path: str) -> bool:

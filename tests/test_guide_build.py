@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -384,6 +385,19 @@ def test_a_confirmed_run_stands_in_for_a_run_until_a_fresh_one_disagrees(tmp_pat
     assert cache.confirmed_run(snippet, "cpu") is None
     write(snippet, "print(6 * 7)  # edited\n")  # a new version: a new key, not confirmed
     cache.cached_run(snippet)
+    assert cache.confirmed_run(snippet, "cpu") is None
+
+
+def test_a_second_run_confirms_on_the_facts_the_pages_cite(tmp_path, monkeypatch):
+    """A value no page shows (a temporary folder's name) may differ between runs; a cited one may not."""
+    monkeypatch.setenv(cache.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    snippet = write(tmp_path / "folder.py", "import tempfile\nfolder = tempfile.mkdtemp()\ntotal = 15\nprint(total)\n")
+    cache.cached_run(snippet)
+    second = runner.run_snippet(snippet, device="cpu")
+    assert not cache.confirm(snippet, second)  # every fact compared: the folders differ
+    assert cache.confirm(snippet, second, facts={"total"})
+    assert cache.confirmed_run(snippet, "cpu") is not None
+    assert not cache.confirm(snippet, replace(second, facts={**second.facts, "total": 16}), facts={"total"})
     assert cache.confirmed_run(snippet, "cpu") is None
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import BUILD_DEVICE, DEVICES, NOTEBOOK_OF, SNIPPETS
+from conftest import BUILD_DEVICE, CITED_FACTS, DEVICES, NOTEBOOK_OF, SNIPPETS
 
 from guide_build.core import cache
 from guide_build.core.inventory import assertions_in
@@ -39,24 +39,27 @@ def test_a_fresh_run_prints_what_the_build_showed(path, snippet_run, second_run_
     snippet whose output legitimately varies says `# guide: output varies`; then only its words
     are compared, not its numbers.
 
-    A second run that agrees in everything it computed confirms the cached one: later sessions
-    read it instead of running the snippet, but for a sample they run again (tests/session_store.py)."""
+    A second run that agrees in all that the site shows (the output, the figures, the values the
+    prose cites, and for a run of its own which assertions ran) confirms the cached one: later
+    sessions read it instead of running the snippet, but for a sample they run again
+    (tests/session_store.py)."""
     shown = cache.lookup(path)
     assert shown is not None, f"the build did not run {path}: every snippet must be shown on a page"
     how = second_run_of(path, BUILD_DEVICE)
     if how == "confirmed":
         pytest.skip("confirmed by an earlier session's second run, and not in this session's sample")
+    cited = CITED_FACTS.get(path, ())
     if how == "notebook":
         second = in_its_notebook(path, shown, notebook_run)
-        if not cache.confirm(path, second):  # the cell disagrees: a run of the snippet alone decides
+        if not cache.confirm(path, second, cited):  # the cell disagrees: a run of the snippet alone decides
             try:
                 second = run_snippet(path, device=BUILD_DEVICE)
             except SnippetFailed as failure:
                 pytest.fail(f"{path} failed in a run of its own:\n{failure.traceback_text}", pytrace=False)
-            cache.confirm(path, second)
+            cache.confirm(path, second, cited)
     else:
         second = snippet_run(path, BUILD_DEVICE)
-        cache.confirm(path, second)
+        cache.confirm(path, second, cited)
     if options_of(path).output_varies:
         shown_words, second_words = (re.sub(r"\d+(\.\d+)?", "#", text) for text in (shown.output, second.output))
         assert second_words == shown_words, f"{path}: its output changed beyond its numbers"

@@ -19,6 +19,7 @@ import os
 import platform
 import sys
 import threading
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -93,15 +94,16 @@ def lookup(path: str | Path, *, device: str = "auto") -> runner.SnippetRun | Non
     return runner.SnippetRun(**json.loads(entry.read_text(encoding="utf-8")))
 
 
-def confirm(path: str | Path, fresh: runner.SnippetRun) -> bool:
+def confirm(path: str | Path, fresh: runner.SnippetRun, facts: Collection[str] | None = None) -> bool:
     """Record whether `fresh`, a new run of the snippet on `fresh.device` (not "auto"), computed
-    all that its cached run holds (but the time it took). A confirmed entry may stand in for a run
-    on that device (`confirmed_run`): two isolated runs agreed, and its key covers all it depends
-    on. A run that disagrees withdraws the confirmation, as does a failed one (`withdraw`)."""
+    what its cached run holds (but the time it took): of its facts, those named in `facts` (the
+    ones the pages cite), or all of them. A confirmed entry may stand in for a run on that device
+    (`confirmed_run`): two runs agreed in all that the site shows, and its key covers all it
+    depends on. A run that disagrees withdraws the confirmation, as does a failed one (`withdraw`)."""
     shown = lookup(path)
     if shown is None:
         return False
-    agrees = _results(shown) == _results(fresh)
+    agrees = _results(shown, facts) == _results(fresh, facts)
     if agrees:  # the marker holds what was compared: an entry rewritten since is not confirmed
         _confirmation(path, fresh.device).write_text(_results(shown), encoding="utf-8")
     else:
@@ -125,9 +127,13 @@ def _confirmation(path: str | Path, device: str) -> Path:
     return cache_dir() / f"{cache_key(path, 'auto')}.confirmed-{device}"
 
 
-def _results(run: runner.SnippetRun) -> str:
-    """A digest of what the run computed, written as the cache stores it (JSON makes tuples lists)."""
+def _results(run: runner.SnippetRun, facts: Collection[str] | None = None) -> str:
+    """A digest of what the run computed, written as the cache stores it (JSON makes tuples lists):
+    its facts, all or those named in `facts` (a temporary folder's name, say, differs from run to
+    run, and no page shows it)."""
     results = {name: value for name, value in asdict(run).items() if name not in ("device", "seconds")}
+    if facts is not None:
+        results["facts"] = {name: value for name, value in run.facts.items() if name in facts}
     return hashlib.sha256(json.dumps(results, sort_keys=True).encode()).hexdigest()
 
 
