@@ -174,22 +174,30 @@ except RuntimeError as error:
     lazy_conv_first = str(error).split(".")[0]
 print("LazyConv1d first, first run in inference_mode:", lazy_conv_first)
 
-# Why the weight gets no grad while the bias trains: linear() starts with weight.t(), a call whose
-# only tensor input is an inference tensor, and such calls are often not recorded.
+# Why the weight gets no grad while the bias trains: linear() starts with weight.t(), and a call
+# on an inference tensor is recorded only if an ordinary tensor takes part in it.
 lazy = nn.LazyLinear(8).to(device)
 validate(nn.Sequential(lazy, nn.Linear(8, 1)).to(device), val_batches)
 w, x = lazy.weight, torch.ones(4, 1, device=device)
-recorded = [t.requires_grad for t in (w.t(), -w, w.mm(x))]
-print("weight requires grad:", w.requires_grad, "| weight.t(), -weight, weight.mm(x):", recorded)
+recorded = [t.requires_grad for t in (w.t(), -w, w.mm(x), w * 2, w.clone())]
+print("weight requires grad:", w.requires_grad, end=" | ")
+print("weight.t(), -weight, weight.mm(x), weight * 2, weight.clone():", recorded)
 # The parameters were made outside the block, only their data inside: they keep a version counter.
 with torch.no_grad():
     lazy.bias.add_(0)  # an in-place update, as in optimizer.step()
 print("bias is inference:", lazy.bias.is_inference(), "| version:", lazy.bias._version)
-# Under autocast, linear() computes with a cast copy of the weight, and the cast is recorded.
+# Under autocast, linear() and conv1d() compute with a cast copy of the weight, recorded.
 with torch.autocast(device.type, dtype=torch.bfloat16):
     lazy(val_batches[0][0]).sum().backward()
-autocast_weight_grad = w.grad is not None
-print("under autocast the weight gets a grad:", autocast_weight_grad)
+    lazy_conv(signal).sum().backward()
+autocast_grads = w.grad is not None, lazy_conv.weight.grad is not None
+w.grad = None
+try:  # a later step without autocast
+    lazy(val_batches[0][0]).sum().backward()
+    later_grad = w.grad
+except RuntimeError as error:
+    later_grad = str(error).split(".")[0]
+print("under autocast the weights get a grad:", autocast_grads, "| a step without:", later_grad)
 
 saved_error = "Inference tensors cannot be saved for backward"
 
@@ -199,11 +207,12 @@ assert (bad_steps, bad_bn) == (3, 3)  # witness: forgetting-fails-silently
 assert branch_kept_by_evaluating  # witness: evaluating-keeps-branch
 assert not branch_kept_by_train  # witness: train-resets-branch
 assert lazy.weight.is_inference() and lazy.bias.is_inference()  # witness: lazy-weight-is-inference
-assert w.requires_grad and recorded == [False, False, True]  # witness: inference-only-not-recorded
+assert w.requires_grad and recorded == [False, False, True, True, True]  # witness: not-recorded
 assert lazy.bias.is_inference() and lazy.bias._version == 1  # witness: lazy-inplace-works
 assert (
-    autocast_weight_grad and w.is_inference() and w.to(torch.bfloat16).requires_grad
+    autocast_grads == (True, True) and w.is_inference() and w.to(torch.bfloat16).requires_grad
 )  # witness: autocast-trains
+assert later_grad == (None if device.type != "mps" else saved_error)  # witness: then-without
 # On MPS, linear's own kernel saves the weight for the bias's gradient, so the step raises there.
 input_needs_no_grad = (True, False, False, True) if device.type != "mps" else saved_error
 assert after_validate == lazy_frozen == input_needs_no_grad  # witness: lazy-weight-never-trains
