@@ -70,7 +70,8 @@ print(f"  the two roundings differ in {values_differing} of 500 values")
 
 
 # The same table in new processes on other CPU kernels: PyTorch's baseline ones (no fused
-# multiply-add) and the AVX2 ones. PyTorch picks them once per process; both children run at once.
+# multiply-add), the AVX2 and the AVX-512 ones. PyTorch picks them once per process; the children
+# run at once, and one asked for kernels the CPU lacks falls back to others.
 def start_new_process(kernels: str) -> subprocess.Popen:
     """A new process asked for `kernels`: it prints the kernels it runs on and 500 values."""
     table = "torch.linspace(1e-4, 0.02, 1000)[:500].tolist()"
@@ -84,7 +85,7 @@ def read_table(child: subprocess.Popen) -> tuple[str, torch.Tensor]:
     return used, torch.tensor(json.loads(values))
 
 
-children = [start_new_process(kernels) for kernels in ("default", "avx2")]
+children = [start_new_process(kernels) for kernels in ("default", "avx2", "avx512")]
 tables = {torch.backends.cpu.get_cpu_capability(): schedule[:500]}  # this process's kernels
 tables.update(read_table(child) for child in children)
 for used, table in tables.items():

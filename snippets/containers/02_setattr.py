@@ -128,7 +128,8 @@ for name in ("", "a.b", "type"):
             refused += 1
 # But setattr first removes what the instance holds under the name, so it takes that name over.
 held = nn.Module()
-held.child, held.plain = nn.Linear(3, 1), 3
+held.child = nn.Linear(3, 1)
+held.plain = 3
 held.register_buffer("buf", torch.zeros(1))
 held_refused = 0
 for name in ("child", "buf", "plain"):
@@ -138,9 +139,11 @@ for name in ("child", "buf", "plain"):
         held_refused += 1
     setattr(held, name, nn.Parameter(torch.ones(1)))  # no error: the old entry is removed
 held_parameters = [name for name, _ in held.named_parameters()]
-held_left = [*held.children(), *held.buffers(), *({"child", "buf", "plain"} & vars(held).keys())]
-print(f"held names: register_parameter refused {held_refused} of 3;", end=" ")
-print(f"after setattr: parameters {held_parameters}, old entries left {len(held_left)}")
+held_children, held_buffers = list(held.children()), list(held.buffers())
+plain_left = "plain" in vars(held)  # a plain attribute lives in the instance's __dict__
+print(f"held names: register_parameter refused {held_refused} of 3; after setattr:", end=" ")
+print(f"parameters {held_parameters}, children {held_children}, buffers {held_buffers},", end=" ")
+print(f"plain attribute left: {plain_left}")
 
 
 def any_names(module: nn.Module) -> nn.Module:
@@ -293,7 +296,8 @@ all_registered = converted["type"][:6] == ["float64"] * 6
 assert all_registered and converted["type"][6] == "float32"  # witness: type-converts-all
 assert all(converted[how][6] == "float32" for how in conversions)
 assert refused == 12  # witness: names-checked
-held_taken = held_parameters == ["child", "buf", "plain"] and not held_left
+held_taken = held_parameters == ["child", "buf", "plain"] and not held_children
+held_taken = held_taken and not held_buffers and not plain_left
 assert held_refused == 3 and held_taken  # witness: setattr-takes-over
 loose_expected = [".weight", ".bias", "a.b.weight", "a.b.bias", "type.weight", "type.bias"]
 assert loose_keys == loose_expected  # witness: setattr-module-unchecked

@@ -168,11 +168,11 @@ try:
     copied_values = torch.equal(swapped.weight.detach(), cloned["weight"])
     copied_values = copied_values and swapped.weight.data_ptr() != cloned["weight"].data_ptr()
     swapped(X).sum().backward()  # the hook would run here
-    converted = nn.Linear(3, 1)  # on the CPU: float64 is not on every device
-    converted.weight.tag, to_hook_calls = "mine", []
+    converted = nn.Linear(3, 1).to(device)
+    converted_weight, converted.weight.tag, to_hook_calls = converted.weight, "mine", []
     converted.weight.register_hook(lambda grad: to_hook_calls.append(grad))
-    converted.to(torch.float64)  # .to() swaps as well
-    converted(torch.ones(1, 3, dtype=torch.float64)).sum().backward()  # the hook would run here
+    converted.to(device)  # already there: dtype and device stay the same, yet .to() swaps
+    converted(X).sum().backward()  # the hook would run here
 finally:
     torch.__future__.set_swap_module_params_on_conversion(flag_before)  # leave the process as is
 default_load_swaps = swapped.weight is swapped_weight and copied_values and grad_after_load is None
@@ -181,7 +181,7 @@ print("with set_swap_module_params_on_conversion(True), the same Parameter objec
 print("  then a default load with the weight's .grad set leaves .grad at:", grad_after_load)
 print("  the weight's attribute and hook survive it:", not lost_hooks_and_attributes)
 lost_on_to = not hasattr(converted.weight, "tag") and not to_hook_calls
-print("  the attribute and hook survive .to(torch.float64):", not lost_on_to)
+print("  the attribute and hook survive a .to() that changes nothing:", not lost_on_to)
 
 assert shares_storage  # witness: state-shares-storage
 assert not state_requires_grad  # witness: state-is-detached
@@ -207,4 +207,4 @@ assert torch.equal(stale_grad, last_grad) and all(stale_moved)  # witness: stale
 assert keeps_object  # witness: swap-keeps-parameter-objects
 assert default_load_swaps  # witness: swap-flag-default-load
 assert lost_hooks_and_attributes  # witness: swap-drops-hooks-and-attributes
-assert lost_on_to  # witness: swap-flag-to
+assert converted.weight is converted_weight and lost_on_to  # witness: swap-flag-to
