@@ -35,6 +35,8 @@ def loss(rounded: torch.Tensor) -> torch.Tensor:
 
 plain_x = values.clone().requires_grad_()
 loss(torch.round(plain_x)).backward()  # plain autograd: the derivative of round
+jumps = torch.tensor([-0.5, 0.5, 1.5], device=device, requires_grad=True)  # where round jumps
+grad_at_jumps = torch.autograd.grad(torch.round(jumps).sum(), jumps)[0]
 
 ste_x = values.clone().requires_grad_()
 rounded = RoundSTE.apply(ste_x)  # always call apply, never forward
@@ -121,7 +123,8 @@ vmapped_by_method = torch.func.vmap(RoundSTEWithVmap.apply)(batch)
 print("vmap method got:   batch size, in_dims, shape =", RoundSTEWithVmap.received)
 
 assert torch.equal(rounded, torch.round(values))  # witness: forward-rounds
-assert torch.count_nonzero(plain_x.grad) == 0  # witness: round-has-zero-grad
+zero_everywhere = torch.count_nonzero(plain_x.grad) == 0 == torch.count_nonzero(grad_at_jumps)
+assert zero_everywhere  # witness: round-has-zero-grad
 assert torch.equal(ste_x.grad, upstream)  # witness: ste-passes-through
 assert node_name == "RoundSTEBackward"  # witness: node-named-after-class
 assert forward_ran_without_grad  # witness: forward-without-grad

@@ -267,6 +267,7 @@ compiled_versions = 1 + sum(graphs_per_new_input)  # the first call compiled one
 assert torch.equal(x_compiled.grad, torch.full_like(x, 2.0))  # witness: compiled-function-works
 inlined = not list(no_grad_graph.named_children()) and calls_round(no_grad_graph)
 inlined &= under_no_grad_graph is not no_grad_graph and not under_no_grad_subgraphs
+inlined &= calls_round(under_no_grad_graph)
 assert inlined  # witness: backward-only-with-grad
 assert len(function_graphs) == 1 and calls_round(traced_forward)  # witness: forward-traced
 reads_caller_mode = torch.equal(eager_reads, 3 * ones) and torch.equal(inlined_reads, 2 * ones)

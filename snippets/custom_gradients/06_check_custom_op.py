@@ -4,6 +4,7 @@
 import math
 
 import torch
+from torch._dynamo.utils import counters  # counters["frames"]: the frames Dynamo compiled
 from torch.autograd import gradcheck, gradgradcheck
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -62,7 +63,9 @@ bad_fake_softplus = make_op("bad_fake_softplus", backward, fake=fake_without_las
 torch.manual_seed(0)
 x64 = torch.randn(2, 3, dtype=torch.float64).to(gradcheck_device).requires_grad_()
 
+frames_before = dict(counters["frames"])
 results = torch.library.opcheck(softplus, (x64,))
+no_dynamo = dict(counters["frames"]) == frames_before  # opcheck calls AOTAutograd directly
 print("opcheck softplus:      ", results)
 passes = gradcheck(softplus, (x64,)) and gradgradcheck(softplus, (x64,))
 print("gradcheck and gradgradcheck softplus:", passes)
@@ -100,6 +103,7 @@ print("opcheck bad_fake_softplus, failed:", failures(bad_fake_results))
 tests_run = len(results)
 assert set(results.values()) == {"SUCCESS"} and passes  # witness: both-pass
 assert set(wrong_results.values()) == {"SUCCESS"}  # witness: opcheck-misses-math
+assert no_dynamo  # witness: opcheck-no-dynamo
 assert not wrong_passes  # witness: gradcheck-catches-math
 assert wrong_passes_twice  # witness: gradgradcheck-misses-first
 probe_failed = failures(probe_results)

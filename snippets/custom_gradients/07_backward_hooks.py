@@ -26,10 +26,10 @@ def weight_hook(grad: torch.Tensor) -> None:
 
 module_handle = shared.register_full_backward_hook(module_hook)
 weight_handle = shared.weight.register_hook(weight_hook)
-unused = shared(first(x))  # a call whose output never reaches the loss
 a = first(x)
 b = shared(a)
 c = shared(b)
+unused = shared(first(x))  # a third call, whose output never reaches the loss
 for t in (a, b, c):
     t.retain_grad()  # keep the gradients of these tensors, to compare with what the hook saw
 c.sum().backward()
@@ -54,9 +54,18 @@ print("hook saw copy_a + copy_b:", torch.allclose(weight_calls[0], summed))
 # A module hook that returns new input gradients changes what flows to earlier layers only.
 first.zero_grad()
 shared.zero_grad()
-handle = shared.register_full_backward_hook(lambda m, gi, go: (torch.zeros_like(gi[0]),))
+seen_outputs = []  # grad_output at each firing: the outer call first, then the inner one
+
+
+def zero_outer(module: nn.Module, grad_input: tuple, grad_output: tuple) -> tuple | None:
+    seen_outputs.append(grad_output[0].clone())
+    return (torch.zeros_like(grad_input[0]),) if len(seen_outputs) == 1 else None  # outer only
+
+
+handle = shared.register_full_backward_hook(zero_outer)
 shared(shared(first(x))).sum().backward()
 handle.remove()
+inner_got_zero = bool(seen_outputs[1].eq(0).all())
 outer_keeps_own = torch.allclose(shared.weight.grad, copy_b.weight.grad)
 first_got_zero = bool(first.weight.grad.eq(0).all())
 print("after zeroing grad_input: first.weight.grad is zero:", first_got_zero)
@@ -76,7 +85,7 @@ assert all(seen) and len(outer) == len(inner) == 2  # witness: module-sees-input
 assert weight_hook_calls == 1  # witness: tensor-hook-once
 assert torch.allclose(weight_calls[0], summed)  # witness: tensor-hook-sum
 assert outer_keeps_own  # witness: module-hook-spares-params
-assert first_got_zero  # witness: module-hook-changes-upstream
+assert first_got_zero and inner_got_zero  # witness: module-hook-changes-upstream
 assert unused.grad_fn is not None and module_hook_calls == 2  # witness: unused-call-no-hook
 two_shares = len(checkpoint_calls) == 2 and torch.allclose(sum(checkpoint_calls), weight_calls[0])
 assert two_shares  # witness: reentrant-hook-twice

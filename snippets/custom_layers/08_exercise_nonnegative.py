@@ -98,9 +98,9 @@ read_back_clamped = torch.allclose(
 print(f"after assigning {assigned}: weight {read_back}")
 
 
-# Only the first parametrization of a tensor stores what right_inverse returns. A second one,
-# stacked on top, leaves the stored tensor as it is and applies its forward to the weight so far.
-# Its right_inverse still runs once, but only to check the shape and dtype of what it returns.
+# At registration only the first parametrization of a tensor stores what right_inverse returns.
+# A second one, stacked on top, leaves the stored tensor as it is and applies its forward to the
+# weight so far. Its right_inverse still runs once, but only to check what it returns.
 torch.manual_seed(0)
 stacked = nn.Linear(4, 1).to(device)
 parametrize.register_parametrization(stacked, "weight", NonNegative())
@@ -115,6 +115,15 @@ print(
     f"weight = softplus(previous weight) {forward_stacked}, "
     f"its right_inverse ran {second.calls} time"
 )
+second_calls_at_registration = second.calls
+# On assignment every right_inverse runs, the last registered first, and the result is stored.
+half = torch.full((1, 4), 0.5, device=device)
+with torch.no_grad():
+    stacked.weight = half
+chained = NonNegative().right_inverse(NonNegative().right_inverse(half))
+stored_chained = torch.allclose(stacked.parametrizations.weight.original, chained)
+stacked_read_back = round(stacked.weight[0, 0].item(), 2)
+print(f"stacked, after assigning 0.5: weight {stacked_read_back}")
 
 # exp would also keep weights positive, but its gradient is the weight itself; softplus's is
 # sigmoid(X), which never exceeds 1.
@@ -196,7 +205,8 @@ assert assign_works  # witness: assign-works
 assert read_back_clamped and small_is_softplus_output  # witness: read-back-clamped
 assert read_back_small == smallest_start and read_back_negative == -assigned_negative
 assert stored_kept and forward_stacked  # witness: stacked-keeps-stored
-assert second.calls == 1  # witness: stacked-right-inverse-checks
+assert second_calls_at_registration == 1  # witness: stacked-right-inverse-checks
+assert stored_chained and second.calls == 2  # witness: stacked-assignment-chains
 assert exp_grad_is_weight and softplus_grad_max <= 1  # witness: gradient-sizes
 assert abs(stored - (-0.4328)) < 1e-4  # witness: stored-inverse
 assert gives_zero[torch.float32] and gives_zero[torch.float16]  # witness: softplus-underflows

@@ -1,4 +1,4 @@
-"""Two separate bias-free Linear(1, 1) layers that only start equal: each gets its own gradient."""
+"""Two separate Linear(1, 1) layers (bias-free unless stated) that only start equal."""
 
 import torch
 from torch import nn

@@ -15,13 +15,16 @@ def backward_through_checkpoint(
     pass_w: bool = False,
     from_module: bool = False,
     in_list: bool = False,
+    bias: float | None = None,
 ) -> dict:
     """y_hat = w * (w * x), its first or second use checkpointed; return what the hooks on w saw.
     With pass_w, w is also passed to the checkpoint as an argument (in_list: inside a list); with
-    from_module, the use still reads w from the module."""
-    layer = nn.Linear(1, 1, bias=False).to(device)
+    from_module, the use still reads w from the module. With bias, the two parts differ."""
+    layer = nn.Linear(1, 1, bias=bias is not None).to(device)
     with torch.no_grad():
         layer.weight.fill_(3.0)
+        if bias is not None:
+            layer.bias.fill_(bias)
     x = torch.tensor([[2.0]], device=device)  # an input: it does not require grad
     target = torch.tensor([[10.0]], device=device)
     hook_calls, writes_to_grad = [], []
@@ -58,6 +61,8 @@ def backward_through_checkpoint(
         passed = " (w passed in, but read from the module)"
     if in_list:
         passed = " (w passed in a list)"
+    if bias is not None:
+        passed = f" (bias {bias})"
     print(f"use_reentrant={use_reentrant!s:5}, {wrapped:6} use wrapped{passed}: ", end="")
     print(f"hook on w called with {hook_calls}, .grad holds {writes_to_grad} after each write")
     node = checkpoint_output.grad_fn  # the checkpoint's node in the outer graph, if any
@@ -82,6 +87,10 @@ def backward_through_checkpoint(
 # use, that nested backward writes the second use's part (96) into .grad first.
 reentrant = backward_through_checkpoint(use_reentrant=True, wrapped="second")
 first_write, second_write = reentrant["writes"]
+# With a bias of 1 the parts differ (144 for the first use, 168 for the second): the first write
+# is the second use's part.
+biased = backward_through_checkpoint(use_reentrant=True, wrapped="second", bias=1.0)
+biased_first_write = biased["writes"][0]
 print("  grad mode on in the wrapped use's runs (forward, then backward):", reentrant["grad_modes"])
 # The checkpoint is an autograd.Function: the outer graph links it only to its tensor arguments.
 # Pass w as one, and the nested backward hands its part back along that edge to the outer pass.
@@ -95,6 +104,7 @@ w_in_list = backward_through_checkpoint(True, "second", pass_w=True, in_list=Tru
 # backward pass never reaches the checkpoint, and the first use's part is lost: PyTorch only warns.
 first_lost = backward_through_checkpoint(use_reentrant=True, wrapped="first")
 first_use_wrapped_grad = first_lost["grad"]
+biased_lost = backward_through_checkpoint(use_reentrant=True, wrapped="first", bias=1.0)
 NO_GRAD_WARNING = "None of the inputs have requires_grad=True"
 warned = [w for w in first_lost["warnings"] if w.startswith(NO_GRAD_WARNING)]
 print("warning:", *warned)
@@ -112,12 +122,14 @@ assert copies_only and w_unused["writes"] == [96, 192]  # witness: reruns-on-cop
 list_ignored = not w_in_list["edge_to_w"] and w_in_list["got_w_itself"] == [True, True]
 assert list_ignored and w_in_list["writes"] == [96, 192]  # witness: nested-argument-ignored
 two_writes = first_write == 96 and second_write == 192
+two_writes &= biased["writes"] == [168, 312]  # the second use's part, then the sum
 assert reentrant["hook_calls"] == [96, 96] and two_writes  # witness: one-write-per-backward
 same_as_outer = reentrant["grad"] == non_reentrant[0]["grad"] == 192
 through_checkpoint = reentrant["input_requires_grad"] and reentrant["output_has_graph"]
 assert through_checkpoint and same_as_outer  # witness: same-sum
 no_graph_back = not first_lost["input_requires_grad"] and not first_lost["output_has_graph"]
 second_part_only = first_lost["writes"] == [96] and first_use_wrapped_grad == 96
+second_part_only &= biased_lost["writes"] == [168]  # the first use's 144 is the part lost
 assert no_graph_back and second_part_only  # witness: first-use-lost
 assert warned  # witness: only-warns
 in_outer_graph = all(run["output_has_graph"] for run in non_reentrant)
