@@ -125,9 +125,7 @@ def run_notebook(notebook: nbformat.NotebookNode, kernels: Kernels, device: str)
     cells = []
     for index, (cell, copy) in enumerate(zip(code_cells, copies, strict=True)):
         read = _read_probe(probes.get(index))
-        cells.append(
-            CellRun(snippet_of(cell), _printed(copy), _error(copy), read.get("facts"), read.get("figures", {}))
-        )
+        cells.append(CellRun(snippet_of(cell), printed(copy), _error(copy), read.get("facts"), read.get("figures", {})))
     return NotebookRun(cells, stopped)
 
 
@@ -144,11 +142,12 @@ def _probe(snippet: str) -> str:
 def _read_probe(cell: nbformat.NotebookNode | None) -> dict:
     if cell is None or _error(cell) is not None:
         return {}
-    text = _printed(cell).strip()
+    text = printed(cell).strip()
     return json.loads(text.splitlines()[-1]) if text else {}
 
 
-def _printed(cell: nbformat.NotebookNode) -> str:
+def printed(cell: nbformat.NotebookNode) -> str:
+    """What a code cell printed: its stream outputs, stdout and stderr, in order."""
     return "".join(output.get("text", "") for output in cell.get("outputs", []) if output.output_type == "stream")
 
 

@@ -30,7 +30,7 @@ import notebook_runs
 import pytest
 from conftest import BUILD_DEVICE, CHAPTERS, DEVICES, ROOT, executed_snippets, notebook_of, reuse_of_cached_runs
 from mkdocs.utils.yaml import yaml_load
-from notebook_runs import FRESH_NAMESPACE, TORCHRUN_CELL, execute
+from notebook_runs import FRESH_NAMESPACE, TORCHRUN_CELL, execute, printed
 from torchrun_conformance import GLOO_EXIT_ABORT
 
 from guide_build.core import cache
@@ -89,10 +89,6 @@ def passed_before(config: pytest.Config, name: str, notebook, device: str) -> Pa
     if record.is_file() and reuse.stands_in(device) and name != reuse.first_drawn(SAMPLED):
         pytest.skip("passed in an earlier session, the same notebook in the same environment; not drawn this session")
     return record
-
-
-def printed(cell) -> str:
-    return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
 
 
 @pytest.mark.parametrize("device", DEVICES)
