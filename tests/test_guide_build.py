@@ -122,6 +122,26 @@ def test_the_server_refuses_to_fork_once_it_has_initialised_cuda(tmp_path, monke
     assert answer["failure"].startswith(f"{snippet} could not be started: the snippet server has initialised CUDA")
 
 
+def test_unseeded_draws_vary_from_run_to_run_as_in_new_processes(tmp_path):
+    """A fork inherits the server's generators: each run reseeds those that a new interpreter
+    seeds from the OS, so an unseeded example varies in the build as it does for a reader."""
+    draws = write(
+        tmp_path / "draws.py",
+        """
+        import random
+        import numpy as np
+        import torch
+        print(random.random(), np.random.rand(), torch.rand(1).item())
+        """,
+    )
+    first, second = (runner.run_snippet(draws).output.split() for _ in range(2))
+    new_process = [sys.executable, "-c", "import torch; print(torch.initial_seed())"]
+    seed_of_a_new_process = int(subprocess.run(new_process, capture_output=True, text=True, check=True).stdout)
+    torch_seeds_each_process = seed_of_a_new_process != torch.Generator().initial_seed()
+    assert first[:2] != second[:2]  # Python's and NumPy's generators: seeded from the OS in every process
+    assert (first[2] != second[2]) == torch_seeds_each_process  # torch's: on releases that do (2.13 does)
+
+
 def test_what_a_snippet_changes_does_not_reach_the_next_one(tmp_path):
     leaky = write(
         tmp_path / "leaky.py",

@@ -7,6 +7,7 @@ facts, or its traceback). A child that ends without writing it exited early or c
 from __future__ import annotations
 
 import faulthandler
+import functools
 import json
 import os
 import random
@@ -22,6 +23,7 @@ from pathlib import Path
 from unittest import mock
 
 import numpy
+import torch
 
 from guide_build.core import time_limit
 from guide_build.core.facts import facts_of
@@ -49,9 +51,12 @@ def become_a_fresh_process(work: Path, temporary: Path, output: Path) -> None:
         signal.signal(signum, signal.SIG_DFL)
     capture_output(output)
     # A fresh interpreter seeds Python's and NumPy's global generators from the OS; a fork would
-    # inherit the server's. (torch's default generator starts from a fixed seed in every process.)
+    # inherit the server's. So does torch's default generator, on releases that seed it from the OS
+    # in each process (2.13 does; older ones start it from a fixed seed, which the fork inherits).
     random.seed()
     numpy.random.seed()
+    if torch_seeds_each_process():
+        torch.seed()
     os.chdir(work)
     os.environ["TMPDIR"] = str(temporary)
     tempfile.tempdir = str(temporary)
@@ -59,6 +64,13 @@ def become_a_fresh_process(work: Path, temporary: Path, output: Path) -> None:
     for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
         warnings.filterwarnings("ignore", category=category)
     warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+
+
+@functools.cache  # asked by the server before it forks: a child's own generator may be seeded already
+def torch_seeds_each_process() -> bool:
+    """Whether a new process's default generator starts from a seed of its own, rather than from
+    the one a new torch.Generator() starts from."""
+    return torch.initial_seed() != torch.Generator().initial_seed()
 
 
 def capture_output(output: Path) -> None:
@@ -115,8 +127,6 @@ def _wait_for_threads() -> None:
 
 
 def _device_scope(device: str) -> ExitStack:
-    import torch
-
     stack = ExitStack()
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device='cuda' was asked for, but torch.cuda.is_available() is False")

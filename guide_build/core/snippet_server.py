@@ -39,6 +39,8 @@ import torch.optim  # noqa: F401
 from guide_build.core import rank_launcher, run_outcome, snippet_child
 from guide_build.core.time_limit import MAX_STRETCH
 
+snippet_child.torch_seeds_each_process()  # asked once, of the server's untouched default generator
+
 _BACKSTOP = 15.0  # seconds past its stretched limit before the server kills a child whose own stops failed
 _GROUP_EXIT_LIMIT = 5.0  # seconds to wait for the killed processes of a child's group to end
 _FIGURE_LIMIT = 400_000  # bytes: a figure is part of its page
