@@ -186,6 +186,17 @@ NOTEBOOK_OF = {
 }
 
 
+# The chapters in the order in which test_snippets.py's second runs first need their notebooks,
+# and test_notebooks.py takes them in the opposite order: each notebook runs once per session, by
+# the first worker to ask, while a second one waits for it, so two workers asking in the same
+# order would often wait for each other.
+NOTEBOOKS_AS_SNIPPETS_NEED_THEM = list(dict.fromkeys(NOTEBOOK_OF[path] for path in SNIPPETS if path in NOTEBOOK_OF))
+CHAPTERS_FROM_THE_OTHER_END = [
+    *reversed(NOTEBOOKS_AS_SNIPPETS_NEED_THEM),
+    *(page for page in CHAPTERS if page not in NOTEBOOKS_AS_SNIPPETS_NEED_THEM),
+]
+
+
 # The facts of each snippet that the prose cites as claims: a second run must agree on these.
 CITED_FACTS: dict[str, set[str]] = {}
 for _claim in (claim for page in PAGES for claim in find_claims((ROOT / page).read_text(encoding="utf-8"), page)):

@@ -28,7 +28,16 @@ from pathlib import Path
 import nbformat
 import notebook_runs
 import pytest
-from conftest import BUILD_DEVICE, CHAPTERS, DEVICES, ROOT, executed_snippets, notebook_of, reuse_of_cached_runs
+from conftest import (
+    BUILD_DEVICE,
+    CHAPTERS,
+    CHAPTERS_FROM_THE_OTHER_END,
+    DEVICES,
+    ROOT,
+    executed_snippets,
+    notebook_of,
+    reuse_of_cached_runs,
+)
 from mkdocs.utils.yaml import yaml_load
 from notebook_runs import FRESH_NAMESPACE, TORCHRUN_CELL, execute, printed
 from torchrun_conformance import GLOO_EXIT_ABORT
@@ -48,7 +57,7 @@ def test_every_chapter_has_a_notebook(site):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("page", CHAPTERS)
+@pytest.mark.parametrize("page", CHAPTERS_FROM_THE_OTHER_END)  # not the order test_snippets.py needs them in
 def test_notebook_runs_top_to_bottom(request, site, page, device, notebook_run, snippet_run):
     notebook = nbformat.read(notebook_of(site, page), as_version=4)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
