@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 import warnings
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
@@ -368,6 +369,23 @@ def test_cache_reuses_a_run_until_the_snippet_or_its_helper_changes(tmp_path, mo
     assert first == again and counter.read_text() == "x"
     write(helper, "FACTOR = 3\n")
     assert cache.cached_run(snippet).output == "63\n" and counter.read_text() == "xx"
+
+
+def test_a_build_starts_the_examples_that_declare_a_longer_time_limit_first(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    quick = [write(tmp_path / f"{name}.py", "print(1)\n") for name in ("a", "b")]
+    slow = write(tmp_path / "slow.py", "# guide: timeout=30\nprint(2)\n")
+    submitted = []
+
+    def submit(function, path, *arguments):
+        submitted.append(path)
+        done = Future()
+        done.set_result(None)
+        return done
+
+    monkeypatch.setattr(cache._pool, "submit", submit)
+    cache.start_runs([quick[0], slow, quick[1]])
+    assert submitted == [slow, *quick]
 
 
 def test_cache_key_depends_on_the_device(tmp_path):

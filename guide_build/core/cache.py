@@ -25,6 +25,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from guide_build.core import runner
+from guide_build.core.snippet_options import options_of
 
 # The code that runs a snippet and reads its results, read as files: importing the server here
 # would make every build process import torch and torch._dynamo, a few seconds it never uses.
@@ -151,7 +152,7 @@ def start_runs(paths: list[str | Path], *, device: str = "auto") -> list[str]:
     for key in [key for key, future in _started.items() if future.done()]:
         del _started[key]
     started = []
-    for path in paths:
+    for path in _slow_ones_first(paths):
         if not Path(path).is_file():
             continue  # deleted or renamed since the pages were read: reported where a page shows it
         key = cache_key(path, device)
@@ -159,6 +160,12 @@ def start_runs(paths: list[str | Path], *, device: str = "auto") -> list[str]:
             _started[key] = _pool.submit(_run_and_store, path, device, key)
             started.append(str(path))
     return started
+
+
+def _slow_ones_first(paths: list[str | Path]) -> list[str | Path]:
+    """The snippets that declare a longer time limit first (a slow example is started early, so
+    that it does not end the build alone on one core), the others in the order given."""
+    return sorted(paths, key=lambda path: -options_of(path).timeout if Path(path).is_file() else 0)
 
 
 def wait_for_run(path: str | Path, *, device: str = "auto") -> None:
