@@ -50,11 +50,11 @@ print(f"same data_ptr(): {same_start}")
 kept = model.state_dict(keep_vars=True)
 kept_is_parameter = kept["2.weight"] is model[2].weight is kept["4.weight"]
 print("with keep_vars=True, both entries are the parameter itself:", kept_is_parameter)
-# A row is a view into the same storage that starts further in: shared memory, but not a tie.
+# Row 1 is a view into the same storage that starts further in: shared memory, but not a tie.
 row = state["2.weight"][1]
 row_data_ptr_differs = row.data_ptr() != state["2.weight"].data_ptr()
 row_same_storage = storage_address(row) == storage_address(state["2.weight"])
-print("a row of it: data_ptr differs:", row_data_ptr_differs, " same storage:", row_same_storage)
+print("row 1 of it: data_ptr differs:", row_data_ptr_differs, " same storage:", row_same_storage)
 
 # torch.save writes each storage once; torch.load rebuilds the sharing.
 tied_file = saved_bytes(state)

@@ -128,9 +128,17 @@ print(f"the tied embed.weight {moved['embed.weight']:.2f}")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the same duplicate warning
     adam = torch.optim.Adam(every_name, lr=0.1, fused=True)
-adam_moved = one_step(model, adam)
-adam_factor = adam_moved["embed.weight"] / adam_moved["mix.weight"]
-print(f"fused Adam: the tied embed.weight moves {adam_factor:.2f} times as far as mix.weight")
+adam_factors = []  # how far the tied tensor moves, relative to mix.weight, in three steps
+for _ in range(3):
+    adam_moved = one_step(model, adam)
+    adam_factors.append(adam_moved["embed.weight"] / adam_moved["mix.weight"])
+adam_factor = adam_factors[0]
+factors = ", ".join(f"{factor:.2f}" for factor in adam_factors)
+print(f"fused Adam, steps 1 to 3: the tied embed.weight moves {factors} times as far as mix.weight")
+# Both entries are one tensor, so they share one state: one step count, one pair of moments.
+tied_steps = adam.state[model.embed.weight]["step"].item()
+mix_steps = adam.state[model.mix.weight]["step"].item()
+print(f"Adam's states: {len(adam.state)}; step counts: tied {tied_steps:.0f}, mix {mix_steps:.0f}")
 
 covered = {id(p) for group in optimizer.param_groups for p in group["params"]}
 assert group_message.startswith("ValueError")  # witness: optimizer-refuses
@@ -149,3 +157,5 @@ assert entries == 2 and stepped_once and stepped_twice  # witness: one-group-ste
 single_only = single.called and not multi.called and not fused.called
 assert single_only  # witness: cpu-single-tensor-path
 assert 1.7 < adam_factor < 1.8  # witness: fused-adam-not-twice
+assert len(adam.state) == 4 and tied_steps == 2 * mix_steps == 6  # witness: adam-shared-state
+assert adam_factor < adam_factors[1] < adam_factors[2] < 2  # witness: adam-factor-grows

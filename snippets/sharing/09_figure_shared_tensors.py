@@ -7,12 +7,14 @@ import matplotlib
 
 matplotlib.use("Agg")  # no window: the file is the result
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.colors import to_rgba
 from torch import nn
 
 plt.rcParams["svg.hashsalt"] = "guide"  # the same ids in every run
 plt.rcParams["svg.fonttype"] = "none"  # text stays text
 
+torch.manual_seed(0)  # the initial values are random: the same ones in every run
 shared = nn.Linear(8, 8)
 tied = nn.Sequential(
     nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(8, 1)

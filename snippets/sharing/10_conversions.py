@@ -38,6 +38,15 @@ before_conversion = converted.embed.weight
 converted.to(torch.float64)
 kept_object = converted.embed.weight is before_conversion and is_tied(converted)
 print(f"to(torch.float64): same Parameter object {kept_object}, now {before_conversion.dtype}")
+to_again_is_self = before_conversion.to(torch.float64) is before_conversion  # nothing to do
+# _apply converts each module's own parameters, and buffers are always replaced by fn(buffer):
+# one buffer registered in two modules becomes two tensors.
+mask, masked = torch.ones(4), nn.Sequential(nn.Module(), nn.Module())
+for layer in masked:
+    layer.register_buffer("mask", mask)
+masked.to(torch.float64)
+buffer_untied = masked[0].mask is not mask and masked[0].mask is not masked[1].mask
+print(f"one buffer in two modules, after to(torch.float64): two tensors {buffer_untied}")
 
 # 2. First _apply asks whether the old and the new tensor are of compatible kinds, the check that
 #    also guards .data =. A CPU tensor and a float64 copy are; a CPU and a meta tensor are not,
@@ -80,6 +89,16 @@ print(
 
 # A flag makes _apply build a new Parameter per attribute even where .data = would work.
 # A traceable wrapper subclass (it defines __tensor_flatten__) is swapped in all the same.
+seen = []  # what the conversion is given: once per module that holds the tied Parameter
+
+
+def to_two_tensor(t: torch.Tensor) -> torch.Tensor:
+    seen.append(type(t).__name__)
+    if isinstance(t, TwoTensor):  # converted already, through the other module
+        return t
+    return TwoTensor(t.detach(), t.detach().clone())
+
+
 overwritten, overwritten_stack, wrapped = TiedPair(), reused_stack(), TiedPair()
 original, wrapped_original = overwritten.embed.weight, wrapped.embed.weight
 previous = torch.__future__.get_overwrite_module_params_on_conversion()
@@ -87,7 +106,7 @@ torch.__future__.set_overwrite_module_params_on_conversion(True)
 try:
     overwritten.to(torch.float64)
     overwritten_stack.to(torch.float64)
-    wrapped._apply(lambda t: TwoTensor(t.detach(), t.detach().clone()))
+    wrapped._apply(to_two_tensor)
 finally:
     torch.__future__.set_overwrite_module_params_on_conversion(previous)
 new_after_overwrite = (
@@ -98,6 +117,7 @@ print(f"reused module tied {stack_is_tied(overwritten_stack)}")
 wrapped_kept = wrapped.embed.weight is wrapped_original
 print(f"overwrite flag, to a TwoTensor: same object {wrapped_kept},", end=" ")
 print(f"tied {is_tied(wrapped)}, the object is now a {type(wrapped_original).__name__}")
+print("the conversion was given:", seen)
 
 # 3. Another flag makes _apply, and load_state_dict, swap the new tensor into the old Parameter
 #    object (torch.utils.swap_tensors): the object stays, and with it the tie, even on meta.
@@ -122,6 +142,8 @@ print(
 
 now_float64 = before_conversion.dtype == torch.float64  # the same object, its data replaced
 assert kept_object and now_float64  # witness: to-keeps-parameter-object
+assert to_again_is_self  # witness: to-returns-self
+assert buffer_untied and masked[1].mask.dtype == torch.float64  # witness: buffer-replaced
 assert compatible_float64 and not compatible_meta  # witness: compatible-kinds
 assert data_refuses_meta  # witness: data-refuses-meta
 assert new_on_meta and not is_tied(on_meta)  # witness: meta-unties
@@ -134,5 +156,6 @@ assert is_tied(emptied_on_cpu)  # witness: cpu-to-empty-keeps-tie
 assert new_after_overwrite and not is_tied(overwritten)  # witness: overwrite-flag-unties
 swapped_in = type(wrapped_original) is TwoTensor  # swap_tensors changed the object's class
 assert wrapped_kept and swapped_in and is_tied(wrapped)  # witness: wrapper-subclass-swaps
+assert seen == ["Parameter", "TwoTensor"]  # witness: once-per-module
 assert swap_keeps_object and is_tied(swapped)  # witness: swap-flag-keeps-tie
 assert is_tied(swap_loaded)  # witness: swap-flag-assign-keeps-tie
