@@ -39,9 +39,8 @@ class DataMyLinear(MyLinear):
 
 
 torch.manual_seed(0)
-centered = check_module(
-    CenteredLayer().to(device), input_shape=(4, 5), expected_output_shape=(4, 5)
-)
+# No parameter or buffer tells the helper the device, so it is passed: the CPU otherwise.
+centered = check_module(CenteredLayer(), (4, 5), (4, 5), device=device)
 print(centered)
 linear = check_module(MyLinear(5, 3).to(device), input_shape=(4, 5), expected_output_shape=(4, 3))
 print(linear)
@@ -198,7 +197,7 @@ class WantsThreeFeatures(nn.Module):
 
 
 try:  # its AssertionError comes through too, and names neither the module nor a check
-    check_module(WantsThreeFeatures(), input_shape=(4, 5), expected_output_shape=(4, 5))
+    check_module(WantsThreeFeatures(), (4, 5), (4, 5), device=device)
     own_assert = ""
 except AssertionError as error:
     own_assert = str(error)

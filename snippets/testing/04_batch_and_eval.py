@@ -42,7 +42,8 @@ class ModeAwareDropout(nn.Module):
 def failure(module: nn.Module, shape: tuple[int, ...]) -> str:
     """The message check_module raises for `module`, or "" if every check passes."""
     try:
-        check_module(module.to(device), input_shape=shape, expected_output_shape=shape)
+        # device=: a layer without parameters or buffers would otherwise run on the CPU.
+        check_module(module.to(device), shape, shape, device=device)
     except AssertionError as error:
         return str(error)
     return ""
@@ -56,6 +57,10 @@ print("AlwaysDropout      ->", dropout_message)
 fixed_pass = failure(CenteredLayer(), (4, 5)) == ""
 dropout_fixes = all(failure(m, (4, 5)) == "" for m in (ModeAwareDropout(), nn.Dropout(0.5)))
 print("CenteredLayer passes:", fixed_pass, " ModeAwareDropout and nn.Dropout pass:", dropout_fixes)
+# Passing only says that two eval-mode passes agree; dropout is off: it returns its input as it is.
+sample = torch.randn(4, 5).to(device)
+dropout_off = all(torch.equal(m.eval()(sample), sample) for m in (ModeAwareDropout(), nn.Dropout()))
+print("in eval mode both return their input unchanged:", dropout_off)
 # The helper cuts examples along dim 0. A sequence-first layer, (sequence, batch, features), is
 # correct and still reported, since dim 0 is its sequence; batch_first=True fits the helper.
 sequence_first, batch_first = (
@@ -89,3 +94,4 @@ assert dropout_message == "AlwaysDropout: two forward passes differ in eval mode
 assert false_alarm and alone_agrees and batch_first_passes  # witness: sequence-first-false-alarm
 assert f_dropout_default is True  # witness: f-dropout-default
 assert fixed_pass and dropout_fixes  # witness: dropout-fixes
+assert dropout_off  # witness: dropout-off

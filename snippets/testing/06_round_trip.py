@@ -158,6 +158,28 @@ passes_check_module = [
 ]
 print("check_module passes both:", all(passes_check_module))
 
+
+class CountsCalls(nn.Linear):
+    """Counts its forward passes in a buffer, as a step counter would."""
+
+    def __init__(self) -> None:
+        super().__init__(5, 3)
+        self.register_buffer("calls", torch.zeros((), dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return super().forward(x)
+
+
+# check_module puts buffers back; check_round_trip runs the module itself and does not.
+counter = CountsCalls().to(device)
+check_module(counter, (4, 5), (4, 3))
+calls_after_check_module = int(counter.calls)
+outcome(counter, CountsCalls)
+calls_after_round_trip = int(counter.calls)
+print("calls after check_module:", calls_after_check_module, end=" | ")
+print("after check_round_trip:", calls_after_round_trip)
+
 prefix = "outputs differ after a state_dict round trip"
 assert (
     forgetful_message == f"ForgetfulStandardize: {prefix}; not in the state_dict: ['mean', 'std']"
@@ -179,3 +201,5 @@ assert coin_unsaved == ["flip"]  # witness: coin-unsaved
 assert bool_coin_unsaved == [] and list_coin_unsaved == []  # witness: tensors-only
 torch_error = "RuntimeError: Error(s) in loading state_dict"
 assert mismatch.startswith(torch_error)  # witness: torch-errors-pass
+counted = calls_after_check_module == 0 and calls_after_round_trip == 1
+assert counted  # witness: round-trip-keeps-buffer-changes

@@ -7,7 +7,7 @@ import copy
 import inspect
 
 import torch
-from extra_checks import check_low_precision
+from extra_checks import check_gradients, check_low_precision
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -60,8 +60,10 @@ print("the float32 model under autocast returns", autocast_dtype)
 # An honest tolerance: bfloat16 keeps 8 significant bits, so rounding one number may change it by
 # up to 2**-8 of its size, and a layer rounds many times. A float32-sized tolerance rejects it.
 rounding_unit = torch.finfo(torch.bfloat16).eps / 2
+float16_rounding_unit = torch.finfo(torch.float16).eps / 2  # finer: the default is loose there
 tolerance_default = inspect.signature(check_low_precision).parameters["tolerance"].default
-print(f"bfloat16 rounding unit: {rounding_unit}, default tolerance: {tolerance_default}")
+print(f"rounding unit: bfloat16 {rounding_unit}, float16 {float16_rounding_unit}", end=", ")
+print(f"default tolerance: {tolerance_default}")
 model = nn.Sequential(nn.Linear(5, 8), RMSNorm(), nn.GELU(), nn.Linear(8, 3)).to(device)
 passes = outcome(check_low_precision, model, input_shape=(4, 5))
 too_strict = outcome(check_low_precision, model, input_shape=(4, 5), tolerance=1e-5)
@@ -97,15 +99,18 @@ class KeepsOutput(nn.Linear):
         return self.last
 
 
-# check_low_precision copies the module with copy.deepcopy, which refuses a tensor that belongs to
-# a graph: the output kept by a pass with autograd recording. A pass under no_grad replaces it.
+# check_low_precision and check_gradients copy the module with copy.deepcopy, which refuses a
+# tensor that belongs to a graph: the output kept by a pass with autograd recording. A pass under
+# no_grad replaces it.
 keeps = KeepsOutput(8, 3).to(device)
 keeps(torch.randn(4, 8).to(device))
 after_recorded_pass = outcome(check_low_precision, keeps, (4, 8))
+gradients_after_recorded_pass = outcome(check_gradients, keeps, (4, 8))
 with torch.no_grad():
     keeps(torch.randn(4, 8).to(device))
 after_no_grad_pass = outcome(check_low_precision, keeps, (4, 8))
 print("after a recorded pass:", after_recorded_pass.split(".")[0])
+print("  check_gradients:", gradients_after_recorded_pass.split(".")[0])
 print("after a pass under no_grad:", after_no_grad_pass)
 
 # bfloat16 keeps float32's range, float16 does not: a small epsilon survives only in the first.
@@ -119,16 +124,16 @@ assert fixed.startswith("RMSNorm: torch.bfloat16 output within")  # witness: cas
 assert next_layer.startswith("RuntimeError") and "same dtype" in next_layer  # witness: next-fails
 assert autocast_dtype == torch.bfloat16  # witness: autocast-hides
 assert passes.startswith("Sequential: torch.bfloat16 output within 0.02")  # witness: honest-passes
-assert rounding_unit == 2**-8 and tolerance_default == 0.02
+assert rounding_unit == 2**-8 and float16_rounding_unit == 2**-11 and tolerance_default == 0.02
 assert too_strict.startswith("AssertionError: Sequential: relative error")  # witness: strict-fails
 exact = all(r.endswith("(relative error 0e+00)") for r in exact_reports)
 assert exact and inexact.startswith(  # witness: selecting-exact
     "AssertionError: LeakyReLU: relative error"
 )
 assert whole_output <= tolerance_default < worst_element  # witness: elementwise-too-strict
-deepcopy_refused = after_recorded_pass.startswith(
-    "RuntimeError: Only Tensors created explicitly by the user"
-)
+graph_leaves_only = "RuntimeError: Only Tensors created explicitly by the user"
+deepcopy_refused = after_recorded_pass.startswith(graph_leaves_only)
+assert gradients_after_recorded_pass.startswith(graph_leaves_only)  # witness: gradients-deepcopy
 assert deepcopy_refused and after_no_grad_pass.startswith(  # witness: deepcopy-refuses-graph
     "KeepsOutput: torch.bfloat16 output within"
 )

@@ -73,6 +73,29 @@ except RuntimeError as error:  # from the forward pass, not a failed check
     plain_elsewhere = f"RuntimeError: {error}"
 print("mask as plain tensor, on the CPU:", plain_on_cpu.checks[2])
 print("  on the meta device:", plain_elsewhere)
+
+
+class PlainMask(nn.Module):
+    """Zeroes the last feature with a plain 0/1 mask; no parameter or buffer, so no device."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mask = torch.tensor([1.0, 1.0, 1.0, 0.0])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.mask
+
+
+# .to("meta") moves nothing, and without device= the helper makes its input on the CPU.
+alone = PlainMask().to("meta")
+alone_checks = len(check_module(alone, (3, 4), (3, 4)).checks)
+try:
+    check_module(alone, (3, 4), (3, 4), device="meta")
+    alone_on_meta = ""
+except RuntimeError as error:
+    alone_on_meta = f"RuntimeError: {error}"
+print("mask alone, after .to('meta'):", alone_checks, "checks pass; with device='meta':")
+print(" ", alone_on_meta)
 # The exception: a 0-dim tensor left on the CPU is taken as a scalar in an element-wise product.
 scaled = fixed.mask * torch.tensor(0.5)
 print("meta mask times a 0-dim CPU tensor: on", scaled.device)
@@ -83,3 +106,5 @@ assert saved and moved and "mask" not in parameter_names  # witness: buffer-not-
 left_behind = plain_elsewhere.startswith("RuntimeError: Tensor on device cpu is not on the")
 assert len(plain_on_cpu.checks) == 5 and left_behind  # witness: left-behind
 assert scaled.is_meta  # witness: zero-dim-accepted
+alone_raises = alone_on_meta.startswith("RuntimeError: Tensor on device cpu is not on the")
+assert alone_checks == 5 and alone_raises  # witness: no-device-of-its-own

@@ -1,5 +1,5 @@
-"""Exercise: check_module on Linear -> BatchNorm1d. The bias before batch norm never learns; without
-it the check passes and leaves the running statistics untouched.
+"""Exercise: check_module on Linear -> BatchNorm1d. The bias before batch norm learns nothing;
+without it the check passes and leaves the running statistics untouched.
 
 Needs module_check.py in the same folder.
 """

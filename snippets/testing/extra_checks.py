@@ -7,9 +7,11 @@ Save this file beside the scripts or test files that use it, then
 
 Each function returns a one-line report, or raises AssertionError naming the module and what
 failed (a failed gradcheck included); other errors raised by torch (load_state_dict's missing or
-unexpected keys, say) pass through unchanged. None of them changes the module it is given, or the
-global random streams of the CPU and of the module's device. Run the file directly
-(python extra_checks.py) to see all three check a small model.
+unexpected keys, say) pass through unchanged. None of them changes the global random streams of
+the CPU and of the module's device. check_low_precision and check_gradients work on copies;
+check_round_trip runs the module itself in eval mode and puts back its modes, but not a buffer or
+attribute that forward changes. Run the file directly (python extra_checks.py) to see all three
+check a small model.
 """
 
 import copy

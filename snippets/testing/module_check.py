@@ -33,7 +33,7 @@ class ModuleReport:
     output_shape: tuple[int, ...] = ()
     trained: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
-    grad_rtol: float = 0.0  # the threshold check 3 used
+    grad_rtol: float = 0.0  # check 3's threshold, relative to the largest gradient entry
 
     def __str__(self) -> str:
         return "\n".join(
