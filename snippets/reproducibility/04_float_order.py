@@ -49,26 +49,35 @@ print(f"in float64:                 {reference.item():.6f}")
 
 # The same x summed in a new process that uses other CPU kernels: the baseline ones, or, if this
 # process runs on those, the AVX2 ones. It takes a new process because PyTorch picks its CPU
-# kernels once per process, and this one has used them.
+# kernels once per process, and this one has used them. The new process also draws x again, and
+# ten float64 normal draws with a mean other than 0.
 kernels = torch.backends.cpu.get_cpu_capability()  # the CPU kernels PyTorch picked at start-up
 other = "avx2" if kernels == "DEFAULT" else "default"
 child = (
     f"import sys, torch; torch.set_num_threads({threads}); "
     "x = torch.frombuffer(bytearray(sys.stdin.buffer.read()), dtype=torch.float32); "
-    "print(torch.backends.cpu.get_cpu_capability(), x.sum().item().hex())"
+    "torch.manual_seed(0); same_x = torch.equal(torch.rand(2**20) * 2 - 1, x); "
+    "torch.manual_seed(0); normal = torch.empty(10, dtype=torch.float64).normal_(0.1, 0.02); "
+    "print(torch.backends.cpu.get_cpu_capability(), x.sum().item().hex(), same_x, "
+    "','.join(value.hex() for value in normal.tolist()))"
 )
 environment = {**os.environ, "ATEN_CPU_CAPABILITY": other}
 done = subprocess.run(
     [sys.executable, "-c", child], input=x.numpy().tobytes(), env=environment, capture_output=True
 )
-other_kernels, other_hex = done.stdout.decode().split()
+other_kernels, other_hex, other_x, other_normal = done.stdout.decode().split()
 other_sum = float.fromhex(other_hex)
 two_sets = other_kernels == other.upper() != kernels  # False where the CPU has one kernel set
 same_sum = other_sum == in_kernel.item()
+same_draws = other_x == "True"
+torch.manual_seed(0)
+normal = torch.empty(10, dtype=torch.float64).normal_(0.1, 0.02)
+same_normals = [float.fromhex(value) for value in other_normal.split(",")] == normal.tolist()
 print(
     f"x.sum() with {other_kernels} kernels: {other_sum:.6f}, "
     f"bitwise the sum with the {kernels} kernels: {same_sum}"
 )
+print(f"drawn with {other_kernels} kernels: the same x: {same_draws}, same normals: {same_normals}")
 
 # The thread count sets blocks too. With two threads, each thread sums one half of x.
 half = x.numel() // 2
@@ -99,6 +108,8 @@ assert not torch.equal(in_pairs, row_by_row)  # witness: blocks-change-digits
 assert torch.equal(two_threads, halves)  # witness: threads-split-sum
 assert torch.equal(redrawn, x)  # witness: draws-ignore-threads
 assert same_sum or not two_sets  # witness: sum-ignores-kernels
+assert same_draws or not two_sets  # witness: draws-ignore-kernels
+assert not same_normals or not two_sets  # witness: float64-normals-differ
 assert on_grid and exact_shift  # witness: draws-exact
 assert all(
     torch.allclose(total.double(), reference, atol=1e-2)

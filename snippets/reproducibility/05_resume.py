@@ -344,6 +344,28 @@ scaler_resumes = (
     and loaded_scaler.state_dict()["_growth_tracker"] == 1
 )
 
+
+def lstm_resumed() -> tuple[torch.Tensor, torch.Tensor]:
+    """An LSTM with dropout: its second call, run on, then again from the GPU generator's state."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(4, 8, num_layers=2, dropout=0.5).to(device)
+    sequence = torch.randn(5, 1, 4).to(device)
+    lstm(sequence)  # the first step, before the checkpoint
+    saved = torch.cuda.get_rng_state()
+    run_on = lstm(sequence)[0]
+    torch.cuda.set_rng_state(saved)  # what resume() does
+    return run_on, lstm(sequence)[0]
+
+
+if device.type == "cuda":  # cuDNN keeps the dropout state of recurrent layers on the GPU
+    with deterministic_mode():
+        with_cudnn = lstm_resumed()
+        with torch.backends.cudnn.flags(enabled=False):
+            without_cudnn = lstm_resumed()
+    repeats_with_cudnn, repeats_without = torch.equal(*with_cudnn), torch.equal(*without_cudnn)
+    print("an LSTM resumed from the GPU generator's state gives the run's outputs again,")
+    print("  with cuDNN:", repeats_with_cudnn, "- without cuDNN:", repeats_without)
+
 assert identical and full.same_next_batch and in_mode  # witness: full-identical
 assert not identical_without_rng and not no_rng.same_next_batch  # witness: rng-other-batches
 assert not identical_without_optimizer  # witness: optimizer-needed
@@ -370,5 +392,7 @@ assert state_shared  # witness: state-not-copied
 assert rng_states_on_cpu  # witness: rng-states-cpu
 assert "RNG state must be a torch.ByteTensor" in rng_refusal  # witness: rng-state-cpu-only
 assert scaler_resumes  # witness: scaler-state
+if device.type == "cuda":
+    assert not repeats_with_cudnn and repeats_without  # witness: cudnn-rnn-dropout-escapes
 assert torch.are_deterministic_algorithms_enabled() == mode_before
 assert numpy_state_is_plain  # witness: loads-weights-only
