@@ -116,13 +116,15 @@ print(
     f"its right_inverse ran {second.calls} time"
 )
 second_calls_at_registration = second.calls
-# On assignment every right_inverse runs, the last registered first, and the result is stored.
+# On assignment every right_inverse runs, and the result is stored. One turns 0.5 into -0.4328,
+# the other's abs() makes that positive: the weight reads back as softplus(0.4328), not 0.5.
 half = torch.full((1, 4), 0.5, device=device)
 with torch.no_grad():
     stacked.weight = half
 chained = NonNegative().right_inverse(NonNegative().right_inverse(half))
 stored_chained = torch.allclose(stacked.parametrizations.weight.original, chained)
 stacked_read_back = round(stacked.weight[0, 0].item(), 2)
+softplus_of_abs = torch.allclose(stacked.weight, F.softplus(torch.full_like(half, abs(stored))))
 print(f"stacked, after assigning 0.5: weight {stacked_read_back}")
 
 # exp would also keep weights positive, but its gradient is the weight itself; softplus's is
@@ -207,6 +209,7 @@ assert read_back_small == smallest_start and read_back_negative == -assigned_neg
 assert stored_kept and forward_stacked  # witness: stacked-keeps-stored
 assert second_calls_at_registration == 1  # witness: stacked-right-inverse-checks
 assert stored_chained and second.calls == 2  # witness: stacked-assignment-chains
+assert softplus_of_abs  # witness: stacked-abs-makes-positive
 assert exp_grad_is_weight and softplus_grad_max <= 1  # witness: gradient-sizes
 assert abs(stored - (-0.4328)) < 1e-4  # witness: stored-inverse
 assert gives_zero[torch.float32] and gives_zero[torch.float16]  # witness: softplus-underflows
