@@ -49,8 +49,8 @@ SOUND = [
     Case("modules/06_nesting.py", "Block", (5, 8, 3), output_shape=(4, 3)),
     Case("modules/07_exercise_parallel.py", "Parallel", (nn.Linear(5, 3), nn.Linear(5, 2))),
     Case("containers/01_plain_list.py", "ModuleListMLP", ([5, 8, 3],), output_shape=(4, 3)),
-    Case("containers/04_module_list.py", "ResidualMLP", (5, 8, 2, 3), output_shape=(4, 3)),
-    Case("containers/06_parameter_list.py", "RawMLP", ([5, 8, 3],), output_shape=(4, 3)),
+    Case("containers/08_module_list.py", "ResidualMLP", (5, 8, 2, 3), output_shape=(4, 3)),
+    Case("containers/10_parameter_list.py", "RawMLP", ([5, 8, 3],), output_shape=(4, 3)),
     Case("buffers/01_register_buffer.py", "MaskedClassifier", (4, 2, [3]), (4, 4), (4, 2)),
     Case("buffers/02_nn_buffer.py", "Standardize", (5,)),
     # These keep a Linear bias just before batch norm, which cancels it (testing chapter, exercise 2).
@@ -59,8 +59,8 @@ SOUND = [
     Case("initialization/04_apply_by_type.py", "MLP", (), (4, 16), (4, 3)),
     Case("modes/05_what_eval_does_not_do.py", "Aware"),
     # Its batch norm stays in eval mode, uses stored statistics, and so lets the bias before it learn.
-    Case("modes/09_exercise_frozen_batchnorm.py", "FrozenBatchNormNet", (), (4, 4), (4, 1)),
-    Case("modes/08_exercise_gaussian_noise.py", "GaussianNoise", (0.5,)),
+    Case("modes/11_exercise_frozen_batchnorm.py", "FrozenBatchNormNet", (), (4, 4), (4, 1)),
+    Case("modes/10_exercise_gaussian_noise.py", "GaussianNoise", (0.5,)),
     Case("devices/05_forward_tensors.py", "Portable"),
     Case("pitfalls/01_plain_tensor_attribute.py", "Scale", (5,), options={"trainable": ["scale"]}),
     Case("pitfalls/02_plain_list.py", "Stack", (5, 1), options={"trainable": ["blocks.0.weight", "blocks.0.bias"]}),

@@ -1,0 +1,91 @@
+"""Registering under a name given as a string: register_* check the name, setattr less so."""
+
+import torch
+from torch import nn
+
+# The explicit forms register as assignment does, also under names that are not identifiers.
+named = nn.Module()
+named.register_parameter("scale-0", nn.Parameter(torch.ones(1)))
+index = 1  # a name computed at run time goes through the same __setattr__ as named.scale_1 = ...
+setattr(named, f"scale_{index}", nn.Parameter(torch.ones(1)))
+named.register_module("head-1", nn.Linear(3, 1))
+named.add_module("head-2", nn.Linear(3, 1))
+named.register_buffer("steps", torch.zeros((), dtype=torch.int64))
+named.register_buffer("cache", torch.zeros(3), persistent=False)  # left out of state_dict
+explicit_parameters = len(list(named.parameters(recurse=False)))
+explicit_children = len(list(named.children()))
+explicit_buffers = len(list(named.buffers(recurse=False)))
+explicit_keys = ", ".join(named.state_dict())
+print("explicit forms: state_dict", explicit_keys)
+explicit_buffer_names = [name for name, _ in named.named_buffers()]
+
+# The explicit forms refuse an empty name, a dotted name and a name the module already has.
+# setattr refuses the same three names for a parameter, but takes any name for a module.
+checked, refused = nn.Module(), 0
+for name in ("", "a.b", "type"):
+    for register, value in [
+        (checked.register_parameter, nn.Parameter(torch.ones(1))),
+        (checked.register_module, nn.Linear(3, 1)),
+        (checked.register_buffer, torch.zeros(1)),
+        (lambda n, v: setattr(checked, n, v), nn.Parameter(torch.ones(1))),  # setattr itself
+    ]:
+        try:
+            register(name, value)
+        except KeyError:
+            refused += 1
+# But setattr first removes what the instance holds under the name, so it takes that name over.
+held = nn.Module()
+held.child = nn.Linear(3, 1)
+held.plain = 3
+held.register_buffer("buf", torch.zeros(1))
+held_refused = 0
+for name in ("child", "buf", "plain"):
+    try:
+        held.register_parameter(name, nn.Parameter(torch.ones(1)))
+    except KeyError:
+        held_refused += 1
+    setattr(held, name, nn.Parameter(torch.ones(1)))  # no error: the old entry is removed
+held_parameters = [name for name, _ in held.named_parameters()]
+held_children, held_buffers = list(held.children()), list(held.buffers())
+plain_left = "plain" in vars(held)  # a plain attribute lives in the instance's __dict__
+print(f"held names: register_parameter refused {held_refused} of 3; after setattr:", end=" ")
+print(f"parameters {held_parameters}, children {held_children}, buffers {held_buffers},", end=" ")
+print(f"plain attribute left: {plain_left}")
+
+
+def any_names(module: nn.Module) -> nn.Module:
+    for name in ("", "a.b", "type"):  # no error: setattr does not check a module's name
+        setattr(module, name, nn.Linear(3, 1))
+    return module
+
+
+loose_keys = list(any_names(checked).state_dict())
+print(f"refused names: {refused} of 12; after setattr(checked, name, ...): {loose_keys}")
+# A plain lookup finds the method Module.type first; Module.__getattr__, which holds the child,
+# runs only when that lookup fails.
+type_child = nn.Module.__getattr__(checked, "type")
+print(f"checked.type is a {type(checked.type).__name__}, the child a {type(type_child).__name__}")
+twin = any_names(nn.Module())  # an identical model, with other random values
+try:  # the values load, but the check for unexpected keys looks for a child "a"
+    twin.load_state_dict(checked.state_dict())
+except RuntimeError as error:
+    dotted_load_message = str(error)
+    print(f"{type(error).__name__}:", " ".join(dotted_load_message.split()))
+dotted_loaded = torch.equal(getattr(twin, "a.b").weight, getattr(checked, "a.b").weight)
+print("the values were loaded all the same:", dotted_loaded)
+
+explicit_heads = "head-1.weight, head-1.bias, head-2.weight, head-2.bias"
+explicit_counts = (explicit_parameters, explicit_children, explicit_buffers)
+explicit_names = explicit_keys == "scale-0, scale_1, steps, " + explicit_heads
+assert explicit_counts == (2, 2, 2) and explicit_names  # witness: explicit-forms
+assert "cache" in explicit_buffer_names and "cache" not in explicit_keys  # witness: non-persistent
+assert refused == 12  # witness: names-checked
+held_taken = held_parameters == ["child", "buf", "plain"] and not held_children
+held_taken = held_taken and not held_buffers and not plain_left
+assert held_refused == 3 and held_taken  # witness: setattr-takes-over
+loose_expected = [".weight", ".bias", "a.b.weight", "a.b.bias", "type.weight", "type.bias"]
+assert loose_keys == loose_expected  # witness: setattr-module-unchecked
+type_saved = "type.weight" in loose_keys and isinstance(type_child, nn.Linear)
+assert type_saved and not isinstance(checked.type, nn.Module)  # witness: setattr-type-hidden
+dotted_unexpected = 'Unexpected key(s) in state_dict: "a.b.weight"' in dotted_load_message
+assert dotted_unexpected and dotted_loaded  # witness: dotted-load-fails

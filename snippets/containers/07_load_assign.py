@@ -1,0 +1,115 @@
+"""load_state_dict(assign=True) puts new Parameters in the module, unless the swap flag is on."""
+
+import textwrap
+
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+x = torch.ones(1, 2, device=device)
+
+# load_state_dict(..., assign=True) puts new Parameter objects in the module, as
+# layer.weight = nn.Parameter(...) does. They take the checkpoint's tensors without a copy, so a
+# step with a new optimizer changes the checkpoint too.
+checkpoint = nn.Linear(2, 1).to(device).state_dict()
+loaded = checkpoint["weight"].clone()  # a copy, to compare with
+layer = nn.Linear(2, 1).to(device)
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+layer.load_state_dict(checkpoint, assign=True)
+assign_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
+assign_no_copy = layer.weight.data_ptr() == checkpoint["weight"].data_ptr()
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)  # a new one holds the new Parameters
+layer(x).sum().backward()
+optimizer.step()
+assign_moved = not torch.equal(checkpoint["weight"], loaded)
+assign_shared = torch.equal(checkpoint["weight"], layer.weight.detach())
+print("after load_state_dict(..., assign=True): optimizer tracks the weight:", assign_tracked)
+print("  no copy:", assign_no_copy, "| a new optimizer's step moved the checkpoint:", assign_moved)
+
+# Under the swap flag, assign=True swaps the checkpoint's values (no copy) into the module's
+# Parameter objects instead: the model and the checkpoint still share storage.
+checkpoint = nn.Linear(2, 1).to(device).state_dict()
+checkpoint_address = checkpoint["weight"].data_ptr()  # where the checkpoint's values live
+loaded = checkpoint["weight"].clone()  # a copy: the step below changes the checkpoint itself
+swap_before = torch.__future__.get_swap_module_params_on_conversion()
+torch.__future__.set_swap_module_params_on_conversion(True)
+try:
+    layer = nn.Linear(2, 1).to(device)
+    weight_object = layer.weight
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer.load_state_dict(checkpoint, assign=True)
+    swap_same_object = layer.weight is weight_object
+    swap_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
+    swap_loaded = torch.equal(layer.weight.detach(), loaded)
+    swap_no_copy = layer.weight.data_ptr() == checkpoint_address
+    layer(x).sum().backward()
+    optimizer.step()
+    swap_trained = not torch.equal(layer.weight.detach(), loaded)
+    checkpoint_trained = torch.equal(checkpoint["weight"], layer.weight.detach())
+    # Every load swaps under the flag, assign=True or not: it drops the gradients already
+    # computed, and a graph built before the load can no longer run backward.
+    plain = nn.Linear(2, 1).to(device)
+    pending = plain(x).sum()  # a graph built before the load, not yet run backward
+    plain(x).sum().backward()  # gradients computed before the load
+    grad_before = plain.weight.grad is not None
+    plain_optimizer = torch.optim.SGD(plain.parameters(), lr=0.1, weight_decay=0.1)
+    plain_checkpoint = {k: v.clone() for k, v in nn.Linear(2, 1).to(device).state_dict().items()}
+    plain.load_state_dict(plain_checkpoint)  # no assign=True
+    grad_dropped = grad_before and plain.weight.grad is None
+    plain_optimizer.step()  # with a .grad of zeros, weight decay would move the weight
+    step_idle = torch.equal(plain.weight.detach(), plain_checkpoint["weight"])
+    pending_message = ""
+    try:
+        pending.backward()
+    except RuntimeError as error:
+        pending_message = str(error)
+    # Two layers: the second one's input requires grad, so the graph saves its weight, and the
+    # load cannot swap it. It goes on with the other entries and raises at the end.
+    load_message, deep_loaded = "", {}
+    for assign in (False, True):
+        deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+        deep_checkpoint = {key: value + 1 for key, value in deep.state_dict().items()}  # new values
+        pending = deep(x).sum()
+        try:
+            deep.load_state_dict(deep_checkpoint, assign=assign)
+        except RuntimeError as error:
+            load_message = load_message or " ".join(str(error).split())
+        now = deep.state_dict()
+        deep_loaded[assign] = [k for k in now if torch.equal(now[k], deep_checkpoint[k])]
+finally:
+    torch.__future__.set_swap_module_params_on_conversion(swap_before)
+print(
+    "with the swap flag: same Parameter object:",
+    swap_same_object,
+    "| loaded values:",
+    swap_loaded,
+    "| no copy:",
+    swap_no_copy,
+    "| tracked:",
+    swap_tracked,
+    "| moved by a step:",
+    swap_trained,
+)
+print("  the checkpoint's weight was moved by that step too:", checkpoint_trained and swap_trained)
+print("  a load without assign=True: .grad dropped:", grad_dropped, end=", ")
+print("backward through a graph built before it:", pending_message.split(" this")[0])
+print("  a step right after that load left the weight as loaded:", step_idle)
+print("  a load after a forward pass through two layers raises:")
+print(textwrap.fill(load_message, 96, initial_indent="    ", subsequent_indent="    "))
+print("  entries that hold the checkpoint's values after it:", ", ".join(deep_loaded[False]))
+print("  the same with assign=True:", ", ".join(deep_loaded[True]))
+
+assert not assign_tracked  # witness: assign-replaces
+assert assign_no_copy and assign_moved and assign_shared  # witness: assign-shares-storage
+swap_kept = swap_same_object and swap_loaded and swap_no_copy and swap_tracked
+assert swap_kept and swap_trained  # witness: swap-keeps-objects
+assert swap_no_copy and swap_trained and checkpoint_trained  # witness: checkpoint-shares-storage
+assert "poisoned by swap_tensors" in pending_message  # witness: swap-poisons-graph
+assert grad_dropped  # witness: swap-drops-grad
+assert step_idle  # witness: swap-step-idle
+swap_refused = 'While swapping the parameter named "2.weight"' in load_message
+only_saved = "use_count" in load_message and '"0.weight"' not in load_message  # 0: input no grad
+assert swap_refused and only_saved  # witness: swap-refuses-saved
+all_keys = ["0.weight", "0.bias", "2.weight", "2.bias"]
+assert deep_loaded[False] == all_keys  # witness: swap-loads-all
+assert deep_loaded[True] == ["0.weight", "0.bias", "2.bias"]  # witness: swap-assign-keeps-refused
