@@ -1,0 +1,129 @@
+"""A lazy layer first called during validation keeps inference tensors as its weight and bias."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+torch.manual_seed(0)
+train_x, train_y = torch.randn(16, 4).to(device), torch.randn(16, 1).to(device)
+val_batches = [(torch.randn(16, 4).to(device), torch.randn(16, 1).to(device)) for _ in range(2)]
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """As in 07_validation_loop.py: evaluation mode inside, every submodule's own mode after."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+def validate(model: nn.Module, batches) -> float:
+    with evaluating(model), torch.inference_mode():
+        losses = [F.mse_loss(model(x), y).item() for x, y in batches]
+    return sum(losses) / len(losses)
+
+
+# A sanity check before training: validate() runs a lazy layer for the first time, and the layer
+# creates its weight and bias inside inference_mode, as inference tensors. What the first training
+# step then does depends on whether the lazy layer's input requires grad.
+def sanity_check_then_step(sanity_check, before: str = "nothing") -> tuple[bool, ...] | str:
+    """before: "nothing", or a "trainable" or "frozen" layer ahead of the lazy one.
+    Returns (weight is inference, weight has a grad, weight changed, bias changed), or the error."""
+    torch.manual_seed(2)
+    if before == "nothing":
+        lazy = nn.LazyLinear(8)
+        model = nn.Sequential(lazy, nn.ReLU(), nn.Linear(8, 1))
+    else:
+        lazy = nn.LazyLinear(1)
+        first = nn.Linear(4, 8).requires_grad_(before == "trainable")
+        model = nn.Sequential(first, nn.ReLU(), lazy)
+    model.to(device)
+    sanity_check(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    weight, bias = lazy.weight.detach().clone(), lazy.bias.detach().clone()
+    try:
+        F.mse_loss(model(train_x), train_y).backward()
+    except RuntimeError as error:
+        return str(error).split(".")[0]
+    optimizer.step()
+    changed = not torch.equal(lazy.weight, weight), not torch.equal(lazy.bias, bias)
+    return lazy.weight.is_inference(), lazy.weight.grad is not None, *changed
+
+
+def check_with_no_grad(model: nn.Module) -> None:
+    with evaluating(model), torch.no_grad():
+        model(val_batches[0][0])
+
+
+after_validate = sanity_check_then_step(lambda model: validate(model, val_batches))
+after_no_grad = sanity_check_then_step(check_with_no_grad)
+lazy_second = sanity_check_then_step(lambda model: validate(model, val_batches), "trainable")
+lazy_frozen = sanity_check_then_step(lambda model: validate(model, val_batches), "frozen")
+print("lazy layer first; weight is inference, has grad, changed; bias changed:")
+print("  first run in validate():", after_validate)
+print("  first run under no_grad:", after_no_grad)
+print("lazy layer after a frozen one, first run in validate():", lazy_frozen)
+print("lazy layer after a trainable one, first run in validate():", lazy_second)
+
+# A lazy convolution uses its weight as it is, and must save it: the first step raises even here.
+lazy_conv = nn.LazyConv1d(2, 3).to(device)
+signal = torch.randn(1, 4, 8).to(device)
+with torch.inference_mode():
+    lazy_conv(signal)
+try:
+    lazy_conv(signal).sum().backward()
+    lazy_conv_first = "no error"
+except RuntimeError as error:
+    lazy_conv_first = str(error).split(".")[0]
+print("LazyConv1d first, first run in inference_mode:", lazy_conv_first)
+
+# Why the weight gets no grad while the bias trains: linear() starts with weight.t(), and a call
+# on an inference tensor is recorded only if an ordinary tensor takes part in it.
+lazy = nn.LazyLinear(8).to(device)
+validate(nn.Sequential(lazy, nn.Linear(8, 1)).to(device), val_batches)
+w, x = lazy.weight, torch.ones(4, 1, device=device)
+recorded = [t.requires_grad for t in (w.t(), -w, w.mm(x), w * 2, w.clone())]
+print("weight requires grad:", w.requires_grad, end=" | ")
+print("weight.t(), -weight, weight.mm(x), weight * 2, weight.clone():", recorded)
+# The parameters were made outside the block, only their data inside: they keep a version counter.
+with torch.no_grad():
+    lazy.bias.add_(0)  # an in-place update, as in optimizer.step()
+print("bias is inference:", lazy.bias.is_inference(), "| version:", lazy.bias._version)
+# Under autocast, linear() and conv1d() compute with a cast copy of the weight, recorded.
+with torch.autocast(device.type, dtype=torch.bfloat16):
+    lazy(val_batches[0][0]).sum().backward()
+    lazy_conv(signal).sum().backward()
+autocast_grads = w.grad is not None, lazy_conv.weight.grad is not None
+w.grad = None
+try:  # a later step without autocast
+    lazy(val_batches[0][0]).sum().backward()
+    later_grad = w.grad
+except RuntimeError as error:
+    later_grad = str(error).split(".")[0]
+print("under autocast the weights get a grad:", autocast_grads, "| a step without:", later_grad)
+
+saved_error = "Inference tensors cannot be saved for backward"
+
+assert lazy.weight.is_inference() and lazy.bias.is_inference()  # witness: lazy-weight-is-inference
+assert w.requires_grad and recorded == [False, False, True, True, True]  # witness: not-recorded
+assert lazy.bias.is_inference() and lazy.bias._version == 1  # witness: lazy-inplace-works
+assert (
+    autocast_grads == (True, True) and w.is_inference() and w.to(torch.bfloat16).requires_grad
+)  # witness: autocast-trains
+assert later_grad == (None if device.type != "mps" else saved_error)  # witness: then-without
+# On MPS, linear's own kernel saves the weight for the bias's gradient, so the step raises there.
+input_needs_no_grad = (True, False, False, True) if device.type != "mps" else saved_error
+assert after_validate == lazy_frozen == input_needs_no_grad  # witness: lazy-weight-never-trains
+assert after_no_grad == (False, True, True, True)  # witness: no-grad-sanity-check-trains
+assert lazy_second == saved_error  # witness: lazy-after-others-raises
+assert lazy_conv_first == saved_error  # witness: lazy-conv-raises
