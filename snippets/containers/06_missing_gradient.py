@@ -1,4 +1,5 @@
-"""An optimizer step leaves a tensor whose .grad is None as it was; L-BFGS fills in zeros."""
+"""An optimizer step leaves a tensor whose .grad is None as it was; L-BFGS fills in zeros; and a
+weight replaced after a step keeps its old .grad."""
 
 import inspect
 
