@@ -39,8 +39,10 @@ class DataMyLinear(MyLinear):
 
 
 torch.manual_seed(0)
-# No parameter or buffer tells the helper the device, so it is passed: the CPU otherwise.
-centered = check_module(CenteredLayer(), (4, 5), (4, 5), device=device)
+# CenteredLayer has no parameter or buffer to take the device from: pass it.
+centered = check_module(
+    CenteredLayer(), input_shape=(4, 5), expected_output_shape=(4, 5), device=device
+)
 print(centered)
 linear = check_module(MyLinear(5, 3).to(device), input_shape=(4, 5), expected_output_shape=(4, 3))
 print(linear)

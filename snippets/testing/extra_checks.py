@@ -194,6 +194,10 @@ if __name__ == "__main__":
 
     torch.manual_seed(0)
     model = make_model()
+    model[1].eval()  # a frozen part and gradients, for the checks to leave as they found them
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    modes, grads = [m.training for m in model], [p.grad for p in model.parameters()]
     before = random_states()
     print(check_round_trip(model, make_model, input_shape=(4, 5)))
     print(check_low_precision(model, input_shape=(4, 5)))
@@ -201,7 +205,11 @@ if __name__ == "__main__":
     print(check_gradients(model, input_shape=(4, 5), device=gradients_device))
     states_kept = [torch.equal(a, b) for a, b in zip(random_states(), before)]
     print("global random states (CPU, device) as they were:", states_kept)
-    assert model.training and model[0].weight.grad is None  # witness: left-as-found
+    modes_kept = [m.training for m in model] == modes == [True, False, True, True]
+    same_grads = all(p.grad is g for p, g in zip(model.parameters(), grads))
+    grads_kept = same_grads and all(bool((g == 1).all()) for g in grads)
+    print("modes and gradients as they were:", modes_kept, grads_kept)
+    assert modes_kept and grads_kept  # witness: left-as-found
     assert states_kept[0]
     if device.type != "cpu":
         assert states_kept[1]  # witness: device-stream-kept
