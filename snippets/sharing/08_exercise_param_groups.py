@@ -128,6 +128,7 @@ print(f"the tied embed.weight {moved['embed.weight']:.2f}")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the same duplicate warning
     adam = torch.optim.Adam(every_name, lr=0.1, fused=True)
+    loop_adam = torch.optim.Adam(every_name, lr=0.1, foreach=False)  # one entry at a time
 adam_factors = []  # how far the tied tensor moves, relative to mix.weight, in three steps
 for _ in range(3):
     adam_moved = one_step(model, adam)
@@ -136,9 +137,18 @@ adam_factor = adam_factors[0]
 factors = ", ".join(f"{factor:.2f}" for factor in adam_factors)
 print(f"fused Adam, steps 1 to 3: the tied embed.weight moves {factors} times as far as mix.weight")
 # Both entries are one tensor, so they share one state: one step count, one pair of moments.
-tied_steps = adam.state[model.embed.weight]["step"].item()
-mix_steps = adam.state[model.mix.weight]["step"].item()
+tied_state, mix_state = adam.state[model.embed.weight], adam.state[model.mix.weight]
+tied_steps, mix_steps = tied_state["step"].item(), mix_state["step"].item()
+tied_average = tied_state["exp_avg"].mean().item()  # 1 - 0.9**n after n gradients of 1
 print(f"Adam's states: {len(adam.state)}; step counts: tied {tied_steps:.0f}, mix {mix_steps:.0f}")
+# Fused Adam adds 1 to the step count for each entry (2 in all) before it updates either. So the
+# first entry's update uses step 2's bias correction with moments updated once (betas 0.9, 0.999):
+first_entry = (1 - 0.9) / (1 - 0.9**2) / ((1 - 0.999) / (1 - 0.999**2)) ** 0.5
+print(f"the first entry moves {first_entry:.3f} of a step, the second a full step")
+loop_moved = one_step(model, loop_adam)  # counts and updates one entry after the other
+loop_factor = loop_moved["embed.weight"] / loop_moved["mix.weight"]
+print(f"Adam with foreach=False, one step: the tied embed.weight moves {loop_factor:.2f}", end=" ")
+print("times as far")
 
 covered = {id(p) for group in optimizer.param_groups for p in group["params"]}
 assert group_message.startswith("ValueError")  # witness: optimizer-refuses
@@ -157,5 +167,9 @@ assert entries == 2 and stepped_once and stepped_twice  # witness: one-group-ste
 single_only = single.called and not multi.called and not fused.called
 assert single_only  # witness: cpu-single-tensor-path
 assert 1.7 < adam_factor < 1.8  # witness: fused-adam-not-twice
-assert len(adam.state) == 4 and tied_steps == 2 * mix_steps == 6  # witness: adam-shared-state
+one_state = len(adam.state) == 4 and tied_steps == 2 * mix_steps == 6
+six_gradients = abs(tied_average - (1 - 0.9**6)) < 1e-6  # the moments took both entries' gradients
+assert one_state and six_gradients  # witness: adam-shared-state
+assert abs(adam_factor - (1 + first_entry)) < 1e-5  # witness: fused-adam-order
+assert abs(loop_factor - 2) < 1e-5  # witness: adam-loop-twice
 assert adam_factor < adam_factors[1] < adam_factors[2] < 2  # witness: adam-factor-grows

@@ -66,6 +66,22 @@ on_meta.to("meta")
 new_on_meta = on_meta.embed.weight is not original and on_meta.out.weight is not original
 print(f".data = refuses a meta tensor: {data_refuses_meta}; after .to('meta'):", end=" ")
 print(f"new Parameters {new_on_meta}, tied {is_tied(on_meta)}")
+given = []  # the device and dtype of what the conversion gets, once through each module
+
+
+def noting(to: torch.dtype | str):
+    """Much like the conversion .to(to) passes to _apply; it notes each tensor it gets."""
+
+    def convert(t: torch.Tensor) -> torch.Tensor:
+        given.append(f"{t.device.type} {t.dtype}")
+        return t.to(to)
+
+    return convert
+
+
+TiedPair()._apply(noting(torch.float64))  # one object: the second call gets it converted
+TiedPair()._apply(noting("meta"))  # a new Parameter: the other module still holds the old one
+print("the tied Parameter as the conversion gets it, to float64 then to meta:", given)
 # A module reused at two positions has one weight attribute: one new Parameter, still shared.
 stack = reused_stack()
 stack_weight = stack[0].weight
@@ -89,7 +105,7 @@ print(
 
 # A flag makes _apply build a new Parameter per attribute even where .data = would work.
 # A traceable wrapper subclass (it defines __tensor_flatten__) is swapped in all the same.
-seen = []  # what the conversion is given: once per module that holds the tied Parameter
+seen = []  # what the conversion is given: the tied Parameter, once through each module
 
 
 def to_two_tensor(t: torch.Tensor) -> torch.Tensor:
@@ -147,6 +163,8 @@ assert buffer_untied and masked[1].mask.dtype == torch.float64  # witness: buffe
 assert compatible_float64 and not compatible_meta  # witness: compatible-kinds
 assert data_refuses_meta  # witness: data-refuses-meta
 assert new_on_meta and not is_tied(on_meta)  # witness: meta-unties
+assert given[:2] == ["cpu torch.float32", "cpu torch.float64"]  # witness: second-call-converted
+assert given[2:] == ["cpu torch.float32"] * 2  # witness: second-call-unconverted
 float64_stack = overwritten_stack[0].weight.dtype == torch.float64
 stacks_converted = stack_converted and stack_materialized and float64_stack
 stacks = (stack, stack_on_meta, overwritten_stack)
