@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from guide_build.core.runner import run_snippet
+from guide_build.core import run_outcome
+from guide_build.core.runner import SnippetFailed, run_snippet
 
 ENVIRONMENT_SNIPPET = '''# guide: ranks=2
 """What a rank sees: the environment torchrun sets, and a collective over both ranks."""
@@ -78,6 +79,45 @@ def test_distributed_runs_side_by_side_never_share_a_port(environment_snippet):
     with ThreadPoolExecutor(max_workers=4) as pool:
         runs = list(pool.map(lambda _: run_snippet(environment_snippet, device="cpu"), range(4)))
     assert {run.facts["total@rank1"] for run in runs} == {3.0}
+
+
+EXITS_BADLY = """# guide: ranks=2
+import atexit, os, tempfile
+import torch.distributed as dist
+dist.init_process_group("gloo")
+print("done")
+if dist.get_rank() == 1 and {fails_this_time}:
+    atexit.register(os._exit, 3)
+dist.barrier()
+dist.destroy_process_group()
+"""
+
+
+@pytest.mark.parametrize("every_time", [True, False], ids=["every-time", "once"])
+def test_a_rank_that_fails_while_exiting_fails_the_run_unless_a_second_launch_passes(tmp_path, every_time):
+    """A rank ends as torchrun's worker does, through Python's exit: an exit handler or an object
+    freed at exit that fails (or hangs: a deadlock in a destructor) fails the run, although the
+    file ran to its end, as the reader's torchrun would report a failed worker. gloo has a rare
+    race at exit (docs/distributed/ddp.md), so such a run is launched once more, and only a
+    second failure counts; the page shows the second launch's output alone."""
+    path = tmp_path / "exits_badly.py"
+    marker = "os.path.join(tempfile.gettempdir(), 'tried')"  # the run's own temporary folder: both launches share it
+    first_time = f"not os.path.exists({marker}) and not open({marker}, 'w').close()"
+    path.write_text(EXITS_BADLY.replace("{fails_this_time}", "True" if every_time else first_time), encoding="utf-8")
+    if every_time:
+        with pytest.raises(SnippetFailed) as failure:
+            run_snippet(path, device="cpu")
+        assert "(rank 1) reached the end of the file, then ended with status 3 while exiting" in str(failure.value)
+        assert "(rank 0)" not in str(failure.value)
+    else:
+        assert run_snippet(path, device="cpu").output == "[rank0]: done\n[rank1]: done\n"
+
+
+def test_a_rank_stuck_while_exiting_is_reported_as_stuck():
+    stuck = f"done\n{run_outcome.TIMEOUT_HEADER}0:00:10)!\nThread 0x1 (most recent call first):\n  <no Python frame>\n"
+    failure = run_outcome.failure_of("x.py (rank 1)", 10, 1 << 8, stuck, {"facts": {}}, timed_out=False)
+    assert failure.startswith("x.py (rank 1) reached the end of the file, then was stuck and stopped while exiting")
+    assert run_outcome.failure_of("x.py", 10, 0, "done\n", {"facts": {}}, timed_out=False) is None
 
 
 @pytest.mark.cuda

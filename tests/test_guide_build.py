@@ -56,6 +56,25 @@ def test_run_captures_prints_writes_and_warnings(tmp_path):
     assert run.facts["answer"] == 42
 
 
+def test_a_run_gets_the_files_of_its_folder_and_nothing_below_it(tmp_path):
+    """Helper modules sit beside a snippet; a chapter's folder holds no folders. Copying a whole
+    tree would copy the run's own temporary folder into itself for a snippet kept in /tmp."""
+    write(tmp_path / "helper.py", "VALUE = 3\n")
+    (tmp_path / "below").mkdir()
+    (tmp_path / "below" / "data.txt").write_text("not needed", encoding="utf-8")
+    snippet = write(
+        tmp_path / "uses_helper.py",
+        """
+        import os
+        import helper
+        here = os.path.dirname(os.path.abspath(__file__))
+        value, below = helper.VALUE, os.path.exists(os.path.join(here, "below"))
+        """,
+    )
+    run = runner.run_snippet(snippet)
+    assert run.facts["value"] == 3 and run.facts["below"] is False
+
+
 def test_facts_keep_numbers_strings_shapes_and_scalar_tensors(tmp_path):
     snippet = write(
         tmp_path / "facts.py",

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
+WHILE_EXITING = "reached the end of the file"  # a failure after that: in exit handlers or objects freed at exit
 _THREAD_HEADER = re.compile(r"(Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$")
 _NO_FRAME = "  <no Python frame>"
 _RUNNER_FOLDER = str(Path(__file__).parent)
@@ -30,6 +31,8 @@ def failure_of(
             f"{last_lines(without_runner_frames(shown), 30)}\n"
             "(A slow snippet sets a longer limit with a comment line `# guide: timeout=<seconds>`.)"
         )
+    if result is not None and not result.get("traceback") and status != 0:
+        return _failed_while_exiting(display, status, output)
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         return f"{display} was killed by signal {signal.Signals(number).name} ({number}).\n{last_lines(output, 20)}"
@@ -39,6 +42,22 @@ def failure_of(
             f"(os._exit or a crash).\n{last_lines(output, 20)}"
         )
     return result.get("traceback") or None
+
+
+def failed_only_while_exiting(failure: str) -> bool:
+    return failure.split("\n", 1)[0].endswith(" while exiting.")
+
+
+def _failed_while_exiting(display: str, status: int, output: str) -> str:
+    """A rank ends through Python's exit (rank_launcher), where exit handlers and the objects freed
+    at exit can still fail, hang or crash."""
+    if TIMEOUT_HEADER in output:
+        how = "was stuck and stopped"
+    elif os.WIFSIGNALED(status):
+        how = f"was killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
+    else:
+        how = f"ended with status {os.WEXITSTATUS(status)}"
+    return f"{display} {WHILE_EXITING}, then {how} while exiting.\n{last_lines(output, 30)}"
 
 
 def without_runner_frames(output: str) -> str:

@@ -142,6 +142,15 @@ def _check_fork_is_safe() -> None:
         raise UnsafeFork("the snippet server has initialised CUDA, so a forked child could not use it")
 
 
+def _copy_its_folder(folder: Path, copy: Path) -> None:
+    """The snippet's folder, for the helper modules beside it: its files only, as a chapter's
+    folder holds (a snippet kept in the temporary folder would otherwise copy this copy into itself)."""
+    copy.mkdir(parents=True)
+    for path in folder.iterdir():
+        if path.is_file() and not path.name.startswith("."):
+            shutil.copy2(path, copy / path.name)
+
+
 def _start(request: dict) -> _Job:
     _check_fork_is_safe()
     display = request["path"]
@@ -149,7 +158,7 @@ def _start(request: dict) -> _Job:
     folder = Path(tempfile.mkdtemp(prefix="guide-snippet-"))
     work = folder / _WORK
     copy_dir = work / Path(display).parent if not Path(display).is_absolute() else work / "snippet"
-    shutil.copytree(source.parent, copy_dir, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    _copy_its_folder(source.parent, copy_dir)
     copied = {path.relative_to(work).as_posix() for path in work.rglob("*")}
     (folder / _FROZEN).mkdir()
     (folder / _OUTPUT).touch()
