@@ -79,6 +79,11 @@ print("plain round: weight.grad is all zero:", bool(plain.weight.grad.eq(0).all(
 print("plain round: weight changed by the step:", not torch.equal(plain_before, plain.weight))
 print("plain round: bias changed by the step:  ", not torch.equal(plain_bias_before, plain.bias))
 print("RoundSTE:    weight changed by the step:", not torch.equal(before, layer.weight))
+# Every stored weight moved a little; few moved far enough to round to another grid point.
+all_moved = bool(before.ne(layer.weight).all())
+crossed = int(torch.round(before / grid_step).ne(torch.round(layer.weight / grid_step)).sum())
+weight_count = layer.weight.numel()
+print("RoundSTE:    rounded weights that changed:", crossed, "of", weight_count)
 
 # SGD's weight decay acts on any .grad that is a tensor, zeros included: the weight shrinks anyway.
 decayed, decayed_before, _, _ = one_step(PlainRoundLinear, weight_decay=0.1)
@@ -118,6 +123,7 @@ bias_grad_nonzero = bool(plain.bias.grad.abs().sum() > 0)
 assert bias_grad_nonzero and not torch.equal(plain_bias_before, plain.bias)  # witness: bias-learns
 assert ste_is_linear_grad  # witness: ste-grad-is-linear-grad
 assert ste_grad_nonzero and not torch.equal(before, layer.weight)  # witness: ste-learns
+assert all_moved and 0 < crossed < weight_count  # witness: steps-accumulate-below-grid
 on_grid = torch.equal(layer.quantized_weight() / grid_step, torch.round(layer.weight / grid_step))
 assert grid_step == 0.25 and on_grid  # witness: weights-on-grid
 assert loads_into_linear and not load_result.missing_keys  # witness: loads-into-linear

@@ -101,6 +101,14 @@ class RoundSTEWithJvp(RoundSTE):
         return tangent
 
 
+class TolistInBackward(RoundSTE):
+    """RoundSTE with a backward that leaves torch, as another library's kernel would."""
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(grad_output.tolist(), device=grad_output.device)
+
+
 outside_log = []
 
 
@@ -211,6 +219,16 @@ plain_message = fullgraph_error(logs_and_sums)
 print("RoundSTEWithJvp:", jvp_message, "| LogsInBackward:", side_effect_message)
 print("the same append in ordinary code:", plain_message or "compiles", outside_log)
 
+
+# Dynamo traces backward too when the call is recorded: leaving torch there is refused as well.
+def tolist_in_backward(t: torch.Tensor) -> torch.Tensor:
+    return TolistInBackward.apply(2 * t).sum()
+
+
+backward_message = fullgraph_error(tolist_in_backward)
+not_recorded = torch.compile(tolist_in_backward, backend="aot_eager", fullgraph=True)(x)
+print("TolistInBackward, recorded:", backward_message, "| not recorded: compiles")
+
 # Without fullgraph=True the same code runs, cut into several graphs around what Dynamo can't trace.
 graphs.clear()
 x_split = x.clone().requires_grad_()
@@ -299,3 +317,5 @@ side_effect_refused = "Unsafe side effect" in side_effect_message
 plain_compiles = not plain_message and outside_log == ["plain"]
 refused_in_backward = side_effect_refused or not checked_release
 assert plain_compiles and refused_in_backward  # witness: backward-no-side-effects
+forward_compiles = torch.equal(not_recorded, torch.round(2 * x).sum())
+assert "tolist" in backward_message and forward_compiles  # witness: backward-traced-limits

@@ -47,7 +47,22 @@ print(
     "parameters with a non-zero gradient:", with_gradient_names, " expected:", ", ".join(expected)
 )
 
+# 3. Freeze the bias and run again: only parameters with requires_grad get a gradient.
+layer.zero_grad()  # sets each .grad to None (set_to_none=True is its default)
+grads_after_zero_grad = [p.grad for p in layer.parameters()]
+layer.bias.requires_grad_(False)
+layer(x).sum().backward()
+frozen_run = sorted(
+    n for n, p in layer.named_parameters() if p.grad is not None and p.grad.count_nonzero() > 0
+)
+print("with the bias frozen, parameters with a non-zero gradient:", ", ".join(frozen_run))
+
 assert output_shape == (4, 3) and all_finite
 assert all(g is None for g in grads_before.values())  # witness: grad-none-before-backward
-assert with_gradient == expected == ["bias", "weight"]  # witness: grads-reach-requires-grad
+assert (  # witness: grads-reach-requires-grad
+    with_gradient == expected == ["bias", "weight"]
+    and frozen_run == ["weight"]
+    and layer.bias.grad is None
+)
 assert layer.weight.grad.shape == layer.weight.shape
+assert all(g is None for g in grads_after_zero_grad)  # witness: zero-grad-sets-none

@@ -34,16 +34,23 @@ class AlwaysDropout(nn.Module):
         return F.dropout(x, p=0.5)
 
 
+class RareDropout(nn.Module):
+    """Left on too, but dropping only 1% of values: two passes may both drop the same, or none."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, p=0.01)
+
+
 class ModeAwareDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.dropout(x, p=0.5, training=self.training)
 
 
-def failure(module: nn.Module, shape: tuple[int, ...]) -> str:
+def failure(module: nn.Module, shape: tuple[int, ...], seed: int = 0) -> str:
     """The message check_module raises for `module`, or "" if every check passes."""
     try:
         # device=: a layer without parameters or buffers would otherwise run on the CPU.
-        check_module(module.to(device), shape, shape, device=device)
+        check_module(module.to(device), shape, shape, device=device, seed=seed)
     except AssertionError as error:
         return str(error)
     return ""
@@ -54,6 +61,15 @@ batch_message = failure(BatchCenteredLayer(), (4, 5))
 dropout_message = failure(AlwaysDropout(), (4, 5))
 print("BatchCenteredLayer ->", batch_message)
 print("AlwaysDropout      ->", dropout_message)
+# A rare drop is caught only by chance, but the same way every time: the helper seeds the global
+# streams it forks, so what ran before the call (here, other global seeds) does not matter.
+rare_outcomes = set()
+for global_seed in range(8):
+    torch.manual_seed(global_seed)
+    rare_outcomes.add(failure(RareDropout(), (4, 5)))
+rare_caught = [failure(RareDropout(), (4, 5), seed=seed) != "" for seed in range(8)]
+print("RareDropout after 8 global seeds ->", rare_outcomes)
+print("RareDropout caught with seed=0..7:", rare_caught)
 fixed_pass = failure(CenteredLayer(), (4, 5)) == ""
 dropout_fixes = all(failure(m, (4, 5)) == "" for m in (ModeAwareDropout(), nn.Dropout(0.5)))
 print("CenteredLayer passes:", fixed_pass, " ModeAwareDropout and nn.Dropout pass:", dropout_fixes)
@@ -93,5 +109,7 @@ assert batch_message.endswith(  # witness: batch-mean-leaks
 assert dropout_message == "AlwaysDropout: two forward passes differ in eval mode"
 assert false_alarm and alone_agrees and batch_first_passes  # witness: sequence-first-false-alarm
 assert f_dropout_default is True  # witness: f-dropout-default
+assert len(rare_outcomes) == 1  # witness: same-result-every-run
+assert any(rare_caught) and not all(rare_caught)  # witness: rare-dropout-by-chance
 assert fixed_pass and dropout_fixes  # witness: dropout-fixes
 assert dropout_off  # witness: dropout-off

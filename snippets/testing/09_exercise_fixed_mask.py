@@ -66,13 +66,17 @@ class PlainMaskedLinear(MaskedLinear):
 
 # On the CPU it passes; on another device (meta here) its forward pass fails before any check.
 plain_on_cpu = check_module(PlainMaskedLinear(4), (3, 4), (3, 4), trainable=should_train)
+on_meta = PlainMaskedLinear(4).to("meta")
+cpu_state = torch.get_rng_state()  # on meta the helper forks (and seeds) the CPU's stream alone
 try:
-    check_module(PlainMaskedLinear(4).to("meta"), (3, 4), (3, 4), trainable=should_train)
+    check_module(on_meta, (3, 4), (3, 4), trainable=should_train)
     plain_elsewhere = ""
 except RuntimeError as error:  # from the forward pass, not a failed check
     plain_elsewhere = f"RuntimeError: {error}"
+meta_keeps_cpu_state = torch.equal(torch.get_rng_state(), cpu_state)
 print("mask as plain tensor, on the CPU:", plain_on_cpu.checks[2])
 print("  on the meta device:", plain_elsewhere)
+print("  CPU random state as it was after the check on meta:", meta_keeps_cpu_state)
 
 
 class PlainMask(nn.Module):
@@ -108,3 +112,4 @@ assert len(plain_on_cpu.checks) == 5 and left_behind  # witness: left-behind
 assert scaled.is_meta  # witness: zero-dim-accepted
 alone_raises = alone_on_meta.startswith("RuntimeError: Tensor on device cpu is not on the")
 assert alone_checks == 5 and alone_raises  # witness: no-device-of-its-own
+assert meta_keeps_cpu_state  # witness: meta-forks-cpu

@@ -5,7 +5,7 @@ Needs module_check.py in the same folder.
 """
 
 import torch
-from module_check import check_module
+from module_check import check_module, default_grad_rtol
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -44,14 +44,31 @@ class DetachedLastFeature(nn.Module):
         return self.linear(x[:, :-1]) + 2.0 * x[:, -1:].detach()
 
 
-def unused_features(module: nn.Module, input_shape: tuple[int, int]) -> list[int]:
-    """Indices of input features whose gradient is zero for every example of a random batch."""
+class ShiftedLogits(nn.Module):
+    """Adds its last feature to every logit before a softmax, which ignores such a common shift."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features - 1, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.linear(x[:, :-1]) + x[:, -1:], dim=-1)
+
+
+def feature_totals(module: nn.Module, input_shape: tuple[int, int]) -> torch.Tensor:
+    """The input gradient's absolute values, summed over a random batch: one number per feature."""
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(input_shape, generator=generator).to(device).requires_grad_()
     output = module(x)
     (output * torch.randn(output.shape, generator=generator).to(device)).sum().backward()
-    per_feature = x.grad.abs().sum(dim=0)  # total over the batch, one number per feature
-    return [i for i, value in enumerate(per_feature.tolist()) if value == 0.0]
+    return x.grad.abs().sum(dim=0)
+
+
+def unused_features(module: nn.Module, input_shape: tuple[int, int]) -> list[int]:
+    """Indices of features whose total is zero or rounding noise next to the largest one."""
+    totals = feature_totals(module, input_shape)
+    threshold = default_grad_rtol(totals.dtype) * float(totals.max())  # as check_module does
+    return [i for i, value in enumerate(totals.tolist()) if value <= threshold]
 
 
 torch.manual_seed(0)
@@ -73,6 +90,15 @@ shifted[:, -1] += 1.0  # the last feature only
 with torch.no_grad():
     last_changes_output = not torch.equal(rounded(x), rounded(shifted))
 print("zero gradient for RoundedLastFeature:", zero_slope, " output changes:", last_changes_output)
+# A feature the layer ignores need not give exactly zero: its true slope is zero, and the
+# computed one can be rounding noise, which the threshold flags too.
+ignoring = ShiftedLogits(5, 3).to(device)
+ignored_total = float(feature_totals(ignoring, (4, 5))[-1])
+ignored = unused_features(ignoring, (4, 5))
+with torch.no_grad():
+    ignored_change = float((ignoring(shifted) - ignoring(x)).abs().max())
+print(f"ShiftedLogits: total {ignored_total:.1e} for the last feature, flagged: {ignored}")
+print(f"  largest output change when the last feature grows by 1: {ignored_change:.1e}")
 # A path autograd does not record (.data, detach(), a custom backward) gives zero too, although
 # the true slope is not zero: here a finite difference in the last feature finds a slope of 2.
 detached = DetachedLastFeature(5, 3).to(device)
@@ -87,4 +113,7 @@ print(f"zero gradient for DetachedLastFeature: {unrecorded}  finite-difference s
 assert checks_passed == 5  # witness: passes-all-checks
 assert unused_buggy == [4] and unused_linear == []  # witness: last-feature-unused
 assert zero_slope == [4] and last_changes_output  # witness: zero-slope-still-used
+assert ignored == [4] and ignored_change < 1e-6  # witness: ignored-feature-flagged
+if device.type == "cpu":
+    assert ignored_total > 0.0  # witness: ignored-not-exactly-zero
 assert unrecorded == [4] and abs(slope - 2.0) < 1e-2  # witness: unrecorded-path-zero

@@ -209,6 +209,15 @@ if __name__ == "__main__":
     same_grads = all(p.grad is g for p, g in zip(model.parameters(), grads))
     grads_kept = same_grads and all(bool((g == 1).all()) for g in grads)
     print("modes and gradients as they were:", modes_kept, grads_kept)
+    if device.type != "cpu":  # why the helper seeds by hand: torch.manual_seed seeds the device too
+        with torch.random.fork_rng(devices=[device], device_type=device.type):
+            torch.get_device_module(device).manual_seed(1)
+            torch.manual_seed(0)
+            after_global_seed = torch.get_device_module(device).get_rng_state()
+            torch.get_device_module(device).manual_seed(0)
+            seeded_device = torch.equal(after_global_seed, random_states()[1])
+        print("torch.manual_seed(0) seeds the device's generator too:", seeded_device)
+        assert seeded_device  # witness: manual-seed-seeds-device
     assert modes_kept and grads_kept  # witness: left-as-found
     assert states_kept[0]
     if device.type != "cpu":

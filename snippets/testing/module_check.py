@@ -71,7 +71,8 @@ def check_module(
     The input is made on `device`; by default on the device of the module's first parameter or
     buffer, or the CPU for a module that has none (pass `device` to test such a module on a GPU).
     It suits modules that take one float tensor, batch first (check 5 cuts examples along dim 0:
-    give a sequence-first module batch_first=True or a wrapper), and return one tensor.
+    give a sequence-first module batch_first=True or a wrapper), and return one tensor. During the
+    checks the global random streams are seeded with `seed`: dropout draws the same on every call.
     Raises AssertionError naming the module and the failed check; an error raised by the module's
     own forward pass (integer indices expected, say) comes through as it is. Whether it returns or
     raises, every submodule's training flag, the values of the parameters and buffers that existed
@@ -113,13 +114,19 @@ def check_module(
     }
     saved_grads = {n: p.grad for n, p in params.items()}
     generator = torch.Generator().manual_seed(seed)  # on the CPU: the same numbers on every device
-    # Dropout in the training-mode pass draws from the global random streams. fork_rng restores
-    # the CPU's state (always) and the device's state when the checks end.
+    # Dropout draws from the global random streams of the CPU and the device. Fork them, so that
+    # they are restored when the checks end, and seed them, so that a call gives the same result
+    # whatever ran before it. fork_rng forks nothing for "meta", so fork the CPU alone there.
+    accelerators = [device] if device.type not in ("cpu", "meta") else []
     forked_rng = torch.random.fork_rng(
-        devices=[device] if device.type != "cpu" else [], device_type=device.type
+        devices=accelerators, device_type=device.type if accelerators else "cpu"
     )
     report = ModuleReport(name)
     with forked_rng:
+        torch.default_generator.manual_seed(seed)
+        if accelerators:  # manual_seed seeds the current device: make it the module's
+            with torch.accelerator.device_index(device.index):
+                torch.get_device_module(device).manual_seed(seed)
         try:
             for p in params.values():
                 p.grad = None
@@ -215,12 +222,14 @@ def check_module(
         finally:
             for m, mode in modes.items():
                 m.training = mode
+            # Write back only what changed, so that a graph built before the call stays usable.
             with torch.no_grad():
+                for n, t in itertools.chain(params.items(), buffers.items()):
+                    if t.is_meta or not torch.equal(t, saved_values[n]):  # meta has no values
+                        t.copy_(saved_values[n])
                 for n, p in params.items():
-                    p.copy_(saved_values[n])
                     p.grad = saved_grads[n]
                 for n, b in buffers.items():
-                    b.copy_(saved_values[n])
                     owner, _, attribute = n.rpartition(".")
                     setattr(module.get_submodule(owner), attribute, b)  # if forward replaced it
     return report
@@ -231,6 +240,7 @@ if __name__ == "__main__":
     torch.manual_seed(0)
     layer = nn.Linear(5, 3).to(device)
     report = check_module(layer, input_shape=(4, 5), expected_output_shape=(4, 3))
+    left_as_found = layer.training and layer.weight.grad is None
     print(report)
     checks_passed = len(report.checks)
     trained = ", ".join(report.trained)
@@ -259,8 +269,15 @@ if __name__ == "__main__":
     print("running mean and random states unchanged by check_module:", check_left_all)
     print("one plain training-mode call leaves them (mean, RNG states):", plain_call_left)
 
+    # A graph built before a check: its backward needs the weight as saved, not rewritten in place.
+    loss = layer(x.requires_grad_()).sum()
+    check_module(layer, input_shape=(4, 5), expected_output_shape=(4, 3))
+    loss.backward()
+    print("a graph built before check_module backpropagates after it:", x.grad is not None)
+
     assert checks_passed == 5 and trained == "bias, weight" and grad_rtol_default == "7.6e-06"
-    assert layer.training and layer.weight.grad is None  # left as it was found
+    assert left_as_found
     assert check_left_all and not all(plain_call_left[1:])  # witness: rng-restored
     assert check_left_all and not plain_call_left[0]  # witness: buffers-restored
     assert "calls" not in noisy.state_dict()  # witness: state-dict-skips-non-persistent
+    assert x.grad is not None and layer.weight.grad is not None  # witness: graph-kept
