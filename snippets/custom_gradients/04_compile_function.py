@@ -109,6 +109,14 @@ class TolistInBackward(RoundSTE):
         return torch.tensor(grad_output.tolist(), device=grad_output.device)
 
 
+class ItemInForward(RoundSTE):
+    """RoundSTE with a forward that takes a Python number out of its input with .item()."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return x * x.abs().max().item()
+
+
 outside_log = []
 
 
@@ -229,6 +237,21 @@ backward_message = fullgraph_error(tolist_in_backward)
 not_recorded = torch.compile(tolist_in_backward, backend="aot_eager", fullgraph=True)(x)
 print("TolistInBackward, recorded:", backward_message, "| not recorded: compiles")
 
+
+# .item() in forward: compiles when not recorded; when recorded, fails, and not with Unsupported.
+def item_in_forward(t: torch.Tensor) -> torch.Tensor:
+    return ItemInForward.apply(2 * t).sum()
+
+
+item_compiled = torch.compile(item_in_forward, backend="aot_eager", fullgraph=True)
+item_not_recorded = item_compiled(x)
+try:
+    item_compiled(x.clone().requires_grad_())
+    item_error = None
+except Exception as error:  # fullgraph_error, which catches Unsupported only, would not catch it
+    item_error = error
+print("ItemInForward, recorded:", type(item_error).__name__, "| not recorded: compiles")
+
 # Without fullgraph=True the same code runs, cut into several graphs around what Dynamo can't trace.
 graphs.clear()
 x_split = x.clone().requires_grad_()
@@ -318,4 +341,9 @@ plain_compiles = not plain_message and outside_log == ["plain"]
 refused_in_backward = side_effect_refused or not checked_release
 assert plain_compiles and refused_in_backward  # witness: backward-no-side-effects
 forward_compiles = torch.equal(not_recorded, torch.round(2 * x).sum())
-assert "tolist" in backward_message and forward_compiles  # witness: backward-traced-limits
+same_error = backward_message == unsupported_message
+assert same_error and forward_compiles  # witness: backward-traced-limits
+item_traced = torch.allclose(item_not_recorded, (2 * x * (2 * x).abs().max()).sum())
+internal = isinstance(item_error, torch._dynamo.exc.InternalTorchDynamoError)
+internal &= not isinstance(item_error, torch._dynamo.exc.Unsupported)
+assert item_traced and internal  # witness: item-recorded-only

@@ -59,44 +59,51 @@ truncated = tf32_change(a, b, nearest=False)
 truncated_relative = truncated.max().item() / size.max().item()
 truncated_third_digit = int((truncated / size > 1e-3).sum())
 print(f"inputs truncated instead: {truncated_relative:.0e}, {truncated_third_digit} entries")
-growth = []  # what truncation does to both numbers, for six random inputs
+size_growth, count_growth = [], []  # what truncation does to both, for six random inputs
 for seed in range(6):
     torch.manual_seed(seed)
     x, y = torch.randn(32, 64), torch.randn(64, 32)
     near, cut, size_xy = tf32_change(x, y), tf32_change(x, y, nearest=False), (x @ y).abs()
-    count_growth = (cut / size_xy > 1e-3).sum() / (near / size_xy > 1e-3).sum()
-    growth.append(((cut.max() / near.max()).item(), count_growth.item()))
-print("truncating instead, seeds 0 to 5, the largest change and the count grow by:", end=" ")
-print("; ".join(f"{size_growth:.1f}, {count_growth:.1f}" for size_growth, count_growth in growth))
+    size_growth.append((cut.max() / near.max()).item())
+    count_growth.append(((cut / size_xy > 1e-3).sum() / (near / size_xy > 1e-3).sum()).item())
+size_low, size_high = min(size_growth), max(size_growth)
+count_low, count_high = min(count_growth), max(count_growth)
+print(f"truncating instead, seeds 0 to 5: the largest change grows {size_low:.1f} to", end=" ")
+print(f"{size_high:.1f} times, the count {count_low:.1f} to {count_high:.1f} times")
 
 # TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is read when torch is imported, and the convolution level's
-# default cannot be written back: both in a child process, which prints one "name value" a line.
+# default cannot be written back: both in a child process. Each line it prints is a step's name,
+# then what the four levels read, or what the step gave.
 child_code = """import torch
 b = torch.backends
-print("conv-untouched", b.cudnn.conv.fp32_precision)  # the override sets matrix products only
-print("matmul-at-start", b.cuda.matmul.fp32_precision)
+levels = b, b.cudnn, b.cuda.matmul, b.cudnn.conv  # widest first
+
+def show(step):
+    print(step, *(level.fp32_precision for level in levels))
+
+def outcome(action):
+    try:
+        action()
+    except RuntimeError:
+        return "raises"
+    return "runs"
+
+show("at-start")
+print("conv-default", outcome(lambda: setattr(b.cudnn.conv, "fp32_precision", "default")))
 b.fp32_precision = b.cudnn.fp32_precision = "ieee"  # the two levels above matrix products
-print("matmul-under-ieee", b.cuda.matmul.fp32_precision)
+show("above-ieee")
 b.fp32_precision = b.cudnn.fp32_precision = "none"
 b.cuda.matmul.fp32_precision = "ieee"
-print("matmul-set-ieee", b.cuda.matmul.fp32_precision)
+show("matmul-ieee")
 print("getter", torch.get_float32_matmul_precision())
-try:
-    b.cuda.matmul.allow_tf32
-except RuntimeError:
-    print("allow_tf32 raises")
+print("allow_tf32", outcome(lambda: b.cuda.matmul.allow_tf32))
 b.cudnn.conv.fp32_precision = "none"
-print("conv-given-none", b.cudnn.conv.fp32_precision)
-try:
-    b.cudnn.conv.fp32_precision = "default"
-except RuntimeError:
-    print("conv-default refused")
+show("conv-none")
 b.fp32_precision = "tf32"
-print("conv-under-tf32", b.cudnn.conv.fp32_precision)
-read = b.cudnn.fp32_precision  # "tf32", from the level above
-b.cudnn.fp32_precision = read  # written back
+show("top-tf32")
+b.cudnn.fp32_precision = b.cudnn.fp32_precision  # writes back the "tf32" it reads from above
 b.fp32_precision = "ieee"
-print("written-back", b.cudnn.fp32_precision)"""
+show("written-back")"""
 child = subprocess.run(
     [sys.executable, "-c", child_code],
     env={**os.environ, "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1"},
@@ -104,18 +111,24 @@ child = subprocess.run(
     text=True,
     check=True,
 )
-in_child = dict(line.split() for line in child.stdout.splitlines())
-print("in a child process with the override set:", in_child)
+print("in a child process with the override set (levels widest first):")
+in_child = {}
+for line in child.stdout.splitlines():
+    step, *values = line.split()
+    in_child[step] = values
+    print(f"  {step:<13}", *values)
 
 assert reordering > 0 and passes  # witness: reordering-passes
 assert tf32_difference > 100 * reordering and tf32_relative > 1e-4  # witness: tf32-much-larger
 assert moved_most != size.argmax()  # witness: largest-change-elsewhere
-larger = all(size_growth > 2 and count_growth > 4 / 3 for size_growth, count_growth in growth)
-assert larger  # witness: truncation-larger
-assert in_child["matmul-at-start"] == "tf32"  # witness: override-turns-tf32-on
-assert in_child["matmul-under-ieee"] == "tf32"  # witness: override-sets-the-level
-getter_silent = in_child["getter"] == "high" and in_child["allow_tf32"] == "raises"
-assert in_child["matmul-set-ieee"] == "ieee" and getter_silent  # witness: override-getter-silent
-conv = [in_child[f"conv-{when}"] for when in ("untouched", "given-none", "under-tf32", "default")]
-assert conv == ["tf32", "none", "tf32", "refused"]  # witness: conv-none-is-final
-assert in_child["written-back"] == "tf32"  # witness: written-back-stays
+assert size_low > 1 and count_low > 1  # witness: truncation-larger
+start = in_child["at-start"]
+assert start[2] == "tf32"  # witness: override-turns-tf32-on
+assert start[:2] == ["none", "none"]  # witness: override-leaves-levels-above
+assert in_child["above-ieee"][2] == "tf32"  # witness: override-sets-the-level
+getter_silent = in_child["getter"] == ["high"] and in_child["allow_tf32"] == ["raises"]
+assert in_child["matmul-ieee"][2] == "ieee" and getter_silent  # witness: override-getter-silent
+conv = [in_child[step][3] for step in ("at-start", "conv-none", "top-tf32")]
+assert conv == ["tf32", "none", "tf32"]  # witness: conv-none-is-final
+assert in_child["conv-default"] == ["raises"]  # witness: default-refused
+assert in_child["written-back"][1] == "tf32"  # witness: written-back-stays

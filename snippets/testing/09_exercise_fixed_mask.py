@@ -74,9 +74,14 @@ try:
 except RuntimeError as error:  # from the forward pass, not a failed check
     plain_elsewhere = f"RuntimeError: {error}"
 meta_keeps_cpu_state = torch.equal(torch.get_rng_state(), cpu_state)
+with torch.random.fork_rng(device_type="meta"):  # fork_rng itself saves nothing for meta:
+    torch.manual_seed(123)  # this seed outlasts the block
+meta_fork_saves_nothing = not torch.equal(torch.get_rng_state(), cpu_state)
+torch.set_rng_state(cpu_state)
 print("mask as plain tensor, on the CPU:", plain_on_cpu.checks[2])
 print("  on the meta device:", plain_elsewhere)
 print("  CPU random state as it was after the check on meta:", meta_keeps_cpu_state)
+print("  after fork_rng(device_type='meta') alone:", not meta_fork_saves_nothing)
 
 
 class PlainMask(nn.Module):
@@ -113,3 +118,4 @@ assert scaled.is_meta  # witness: zero-dim-accepted
 alone_raises = alone_on_meta.startswith("RuntimeError: Tensor on device cpu is not on the")
 assert alone_checks == 5 and alone_raises  # witness: no-device-of-its-own
 assert meta_keeps_cpu_state  # witness: meta-forks-cpu
+assert meta_fork_saves_nothing  # witness: fork-rng-meta-saves-nothing

@@ -99,6 +99,14 @@ with torch.no_grad():
     ignored_change = float((ignoring(shifted) - ignoring(x)).abs().max())
 print(f"ShiftedLogits: total {ignored_total:.1e} for the last feature, flagged: {ignored}")
 print(f"  largest output change when the last feature grows by 1: {ignored_change:.1e}")
+# A real but tiny slope is flagged too: here the weights on the last feature are scaled by 1e-6.
+tiny = nn.Linear(5, 3).to(device)
+scale = 1e-6
+with torch.no_grad():
+    tiny.weight[:, -1] *= scale
+tiny_flagged = unused_features(tiny, (4, 5))
+tiny_weights = ", ".join(f"{w:.1e}" for w in tiny.weight[:, -1].tolist())
+print(f"weights on the last feature scaled by {scale}: {tiny_weights}  flagged: {tiny_flagged}")
 # A path autograd does not record (.data, detach(), a custom backward) gives zero too, although
 # the true slope is not zero: here a finite difference in the last feature finds a slope of 2.
 detached = DetachedLastFeature(5, 3).to(device)
@@ -116,4 +124,5 @@ assert zero_slope == [4] and last_changes_output  # witness: zero-slope-still-us
 assert ignored == [4] and ignored_change < 1e-6  # witness: ignored-feature-flagged
 if device.type == "cpu":
     assert ignored_total > 0.0  # witness: ignored-not-exactly-zero
+assert tiny_flagged == [4] and bool(tiny.weight[:, -1].ne(0).all())  # witness: tiny-slope-flagged
 assert unrecorded == [4] and abs(slope - 2.0) < 1e-2  # witness: unrecorded-path-zero

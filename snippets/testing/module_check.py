@@ -274,6 +274,19 @@ if __name__ == "__main__":
     check_module(layer, input_shape=(4, 5), expected_output_shape=(4, 3))
     loss.backward()
     print("a graph built before check_module backpropagates after it:", x.grad is not None)
+    # Batch norm's graph saves its running statistics; the checks change them, and the helper
+    # writes them back in place, which such a graph cannot survive.
+    loss = noisy(x).sum()
+    version = noisy[1].running_mean._version  # counts in-place writes
+    check_module(noisy, input_shape=(4, 5), expected_output_shape=(4, 3))
+    written_back = noisy[1].running_mean._version > version
+    try:
+        loss.backward()
+        bn_graph_error = ""
+    except RuntimeError as error:
+        bn_graph_error = str(error)
+    print("a graph through batch norm, after check_module:")
+    print(" ", bn_graph_error.split(":")[0])
 
     assert checks_passed == 5 and trained == "bias, weight" and grad_rtol_default == "7.6e-06"
     assert left_as_found
@@ -281,3 +294,4 @@ if __name__ == "__main__":
     assert check_left_all and not plain_call_left[0]  # witness: buffers-restored
     assert "calls" not in noisy.state_dict()  # witness: state-dict-skips-non-persistent
     assert x.grad is not None and layer.weight.grad is not None  # witness: graph-kept
+    assert written_back and "inplace operation" in bn_graph_error  # witness: bn-graph-broken
