@@ -82,41 +82,64 @@ def test_distributed_runs_side_by_side_never_share_a_port(environment_snippet):
 
 
 EXITS_BADLY = """# guide: ranks=2
-import atexit, os, tempfile
+import atexit, os
 import torch.distributed as dist
 dist.init_process_group("gloo")
 print("done")
-if dist.get_rank() == 1 and {fails_this_time}:
-    atexit.register(os._exit, 3)
+left = f"left-by-rank{dist.get_rank()}.txt"
+open(left, "x").close()  # in its working folder; raises if a launch left it there
+fails = dist.get_rank() == 1 and {fails_this_time}
+if fails:
+    atexit.register({how})
 dist.barrier()
 dist.destroy_process_group()
+if not fails:  # the failing rank leaves its file: a second launch must start without it
+    os.remove(left)
 """
 
 
-@pytest.mark.parametrize("every_time", [True, False], ids=["every-time", "once"])
-def test_a_rank_that_fails_while_exiting_fails_the_run_unless_a_second_launch_passes(tmp_path, every_time):
+@pytest.mark.parametrize(
+    ("how", "every_time", "message"),
+    [
+        ("os._exit, 3", True, "(rank 1) reached the end of the file, then ended with status 3 while exiting."),
+        (
+            "os.abort",
+            True,
+            "(rank 1) reached the end of the file, then was killed by signal SIGABRT (6) while exiting.",
+        ),
+        ("os.abort", False, None),
+    ],
+    ids=["exit-handler-fails", "aborts-every-time", "aborts-once"],
+)
+def test_a_rank_that_fails_while_exiting_fails_the_run(tmp_path, how, every_time, message):
     """A rank ends as torchrun's worker does, through Python's exit: an exit handler or an object
     freed at exit that fails (or hangs: a deadlock in a destructor) fails the run, although the
     file ran to its end, as the reader's torchrun would report a failed worker. gloo has a rare
-    race at exit (docs/distributed/ddp.md), so such a run is launched once more, and only a
-    second failure counts; the page shows the second launch's output alone."""
+    race at exit that leaves a rank stuck or aborted (docs/distributed/ddp.md), so a run that
+    failed that way is launched once more, from a clean working folder (the first launch's file
+    is gone), and only a second failure counts; the page shows the second launch alone."""
+    tried = tmp_path / "tried"  # outside the run: the test's evidence that a first launch failed
+    first_time = f"not os.path.exists({str(tried)!r}) and not open({str(tried)!r}, 'w').close()"
     path = tmp_path / "exits_badly.py"
-    marker = "os.path.join(tempfile.gettempdir(), 'tried')"  # the run's own temporary folder: both launches share it
-    first_time = f"not os.path.exists({marker}) and not open({marker}, 'w').close()"
-    path.write_text(EXITS_BADLY.replace("{fails_this_time}", "True" if every_time else first_time), encoding="utf-8")
-    if every_time:
-        with pytest.raises(SnippetFailed) as failure:
-            run_snippet(path, device="cpu")
-        assert "(rank 1) reached the end of the file, then ended with status 3 while exiting" in str(failure.value)
-        assert "(rank 0)" not in str(failure.value)
-    else:
+    path.write_text(
+        EXITS_BADLY.replace("{fails_this_time}", "True" if every_time else first_time).replace("{how}", how),
+        encoding="utf-8",
+    )
+    if message is None:
         assert run_snippet(path, device="cpu").output == "[rank0]: done\n[rank1]: done\n"
+        assert tried.exists()
+        return
+    with pytest.raises(SnippetFailed) as failure:
+        run_snippet(path, device="cpu")
+    assert message in str(failure.value) and "(rank 0)" not in str(failure.value)
+    assert ("A first launch had failed too" in str(failure.value)) == (how == "os.abort")
 
 
 def test_a_rank_stuck_while_exiting_is_reported_as_stuck():
     stuck = f"done\n{run_outcome.TIMEOUT_HEADER}0:00:10)!\nThread 0x1 (most recent call first):\n  <no Python frame>\n"
     failure = run_outcome.failure_of("x.py (rank 1)", 10, 1 << 8, stuck, {"facts": {}}, timed_out=False)
     assert failure.startswith("x.py (rank 1) reached the end of the file, then was stuck and stopped while exiting")
+    assert run_outcome.failed_as_gloo_can_at_exit(failure)
     assert run_outcome.failure_of("x.py", 10, 0, "done\n", {"facts": {}}, timed_out=False) is None
 
 

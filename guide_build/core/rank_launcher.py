@@ -11,9 +11,10 @@ stack dump); the page shows every rank's lines, labelled, rank 0 first.
 When one rank fails, the others are given a moment to end on their own (a collective usually
 raises once its peer is gone), then their stacks are written and they are stopped. The failure
 names every rank that failed, first failure first, with its traceback or where it was stuck.
-A run whose ranks all reached the end of the file, but one of which then failed while exiting
-(gloo has a rare race there, docs/distributed/ddp.md), is launched once more; only a second
-failure counts, and the page shows the second launch alone.
+A run in which ranks failed only after reaching the end of the file, stuck or aborted while
+exiting as gloo's rare race at exit leaves them (docs/distributed/ddp.md), is launched once more
+from a clean working folder; only a second failure counts, the page shows the second launch
+alone, and the answer says that a first launch failed, so that the runner reports it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import json
 import os
 import random
 import select
+import shutil
 import signal
 import sys
 import time
@@ -38,9 +40,8 @@ import torch
 
 from guide_build.core import run_outcome, snippet_child
 
-_GRACE = 2.0  # seconds the other ranks get to end on their own after one failed
-_EXIT_LIMIT = 10.0  # seconds a rank may take to exit after its script ended
-_ONLY_WHILE_EXITING = 2  # _launch's status when every failed rank had run its file to the end
+GRACE = 2.0  # seconds the other ranks get to end on their own after one failed
+EXIT_LIMIT = 10.0  # seconds a rank may take to exit after its script ended
 _RANK_FILES = (("output", "txt"), ("result", "json"))
 
 
@@ -59,16 +60,22 @@ def run(
     status = 1
     try:
         snippet_child.become_a_fresh_process(work, temporary, output)
-        status = _launch(display, script, result, device, timeout, ranks, last_try=False)
-        if status == _ONLY_WHILE_EXITING:  # gloo's race at exit (docs/distributed/ddp.md): once more
-            status = _launch(display, script, result, device, timeout, ranks, last_try=True)
+        as_copied = set(work.rglob("*"))
+        status, race = _launch(display, script, result, device, timeout, ranks, earlier=None)
+        if race is not None:  # gloo's race at exit (docs/distributed/ddp.md): once more, from the start
+            _reset(work, as_copied, temporary)
+            status, _ = _launch(display, script, result, device, timeout, ranks, earlier=race)
     except BaseException:  # a failure of the launcher itself: show it rather than die silently
         traceback.print_exc()
     finally:
         os._exit(status)
 
 
-def _launch(display: str, script: Path, result: Path, device: str, timeout: float, ranks: int, last_try: bool) -> int:
+def _launch(
+    display: str, script: Path, result: Path, device: str, timeout: float, ranks: int, earlier: str | None
+) -> tuple[int, str | None]:
+    """The exit status for the run; and, on a first launch that failed only as gloo's race at exit
+    can, the first line of that failure (the launch then writes nothing: it is to be run again)."""
     folder = result.parent
     pids, port_pipes = [], []
     for rank in range(ranks):
@@ -90,20 +97,42 @@ def _launch(display: str, script: Path, result: Path, device: str, timeout: floa
     outputs = [_read(folder / f"output.rank{rank}.txt") for rank in range(ranks)]
     results = [_read_json(folder / f"result.rank{rank}.json") for rank in range(ranks)]
     failures = _failures(display, timeout, statuses, stopped, outputs, results)
-    if failures and not last_try and all(run_outcome.failed_only_while_exiting(f) for f in failures):
+    if failures and earlier is None and all(run_outcome.failed_as_gloo_can_at_exit(f) for f in failures):
         for path in rank_files:
             path.unlink(missing_ok=True)
-        return _ONLY_WHILE_EXITING
+        return 1, failures[0].split("\n", 1)[0]
     print(_labelled(outputs), end="", flush=True)
     if failures:
+        if earlier is not None:
+            failures.append(f"(A first launch had failed too: {earlier})")
         _write(result, {"traceback": "\n\n".join(failures)})
-        return 1
+        return 1, None
     reached = sorted({label for result in results for label in result["witnesses_reached"]})
     _write(
         result,
-        {"facts": _merged_facts(results), "seconds": max(r["seconds"] for r in results), "witnesses_reached": reached},
+        {
+            "facts": _merged_facts(results),
+            "seconds": max(r["seconds"] for r in results),
+            "witnesses_reached": reached,
+            "relaunched_after": earlier,
+        },
     )
-    return 0
+    return 0, None
+
+
+def _reset(work: Path, as_copied: set[Path], temporary: Path) -> None:
+    """Put the working folder back as the server copied it, and empty the temporary folder."""
+    for path in sorted(set(work.rglob("*")) - as_copied, reverse=True):  # deepest first
+        _remove(path)
+    for path in temporary.iterdir():
+        _remove(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _run_rank(
@@ -132,7 +161,7 @@ def _exit_as_python_does() -> None:
     exit(), as a worker of torchrun does, rather than os._exit: a crash at that point (a C++
     thread still running when torch's objects are destroyed aborts the process) fails the run, as
     it would fail the reader's torchrun."""
-    faulthandler.dump_traceback_later(_EXIT_LIMIT, exit=True, file=sys.stderr)
+    faulthandler.dump_traceback_later(EXIT_LIMIT, exit=True, file=sys.stderr)
     atexit._run_exitfuncs()
     sys.modules["__main__"].__dict__.clear()
     gc.collect()
@@ -182,7 +211,7 @@ def _wait_for_ranks(pids: list[int], folder: Path) -> tuple[dict[int, int], dict
             status = os.waitpid(pid, 0)[1]
             ended.append((_end_order(now, rank, folder), rank, status))
             if status != 0 and stop_at is None:
-                stop_at = now + _GRACE
+                stop_at = now + GRACE
         if running and stop_at is not None and time.monotonic() >= stop_at:
             first_failure = min((order, rank) for order, rank, status in ended if status != 0)[1]
             for pidfd, (rank, pid) in running.items():

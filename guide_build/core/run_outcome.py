@@ -14,6 +14,8 @@ from pathlib import Path
 
 TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
 WHILE_EXITING = "reached the end of the file"  # a failure after that: in exit handlers or objects freed at exit
+_STUCK = "was stuck and stopped"
+_GLOO_RACE_ENDINGS = (f"{_STUCK} while exiting.", f"signal SIGABRT ({signal.SIGABRT.value}) while exiting.")
 _THREAD_HEADER = re.compile(r"(Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$")
 _NO_FRAME = "  <no Python frame>"
 _RUNNER_FOLDER = str(Path(__file__).parent)
@@ -44,17 +46,20 @@ def failure_of(
     return result.get("traceback") or None
 
 
-def failed_only_while_exiting(failure: str) -> bool:
-    return failure.split("\n", 1)[0].endswith(" while exiting.")
+def failed_as_gloo_can_at_exit(failure: str) -> bool:
+    """Stuck or aborted after the end of the file: what gloo's rare race at exit does to a rank
+    (docs/distributed/ddp.md), as opposed to an exit handler that fails."""
+    return failure.split("\n", 1)[0].endswith(_GLOO_RACE_ENDINGS)
 
 
 def _failed_while_exiting(display: str, status: int, output: str) -> str:
     """A rank ends through Python's exit (rank_launcher), where exit handlers and the objects freed
     at exit can still fail, hang or crash."""
     if TIMEOUT_HEADER in output:
-        how = "was stuck and stopped"
+        how = _STUCK
     elif os.WIFSIGNALED(status):
-        how = f"was killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
+        number = os.WTERMSIG(status)
+        how = f"was killed by signal {signal.Signals(number).name} ({number})"
     else:
         how = f"ended with status {os.WEXITSTATUS(status)}"
     return f"{display} {WHILE_EXITING}, then {how} while exiting.\n{last_lines(output, 30)}"

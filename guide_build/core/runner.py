@@ -83,13 +83,16 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
         "figures": list(options.figures),
     }
     try:  # never wait forever on an answer, even if the server itself stops answering
-        answer = _server().ask(request, wait=timeout * MAX_STRETCH + _SERVER_START_TIMEOUT)
+        launches = 2 if options.ranks else 1  # a distributed run may be launched twice (rank_launcher)
+        answer = _server().ask(request, wait=launches * timeout * MAX_STRETCH + _SERVER_START_TIMEOUT)
     except (TimeoutError, RuntimeError) as error:
         raise SnippetFailed(
             display, f"{display} could not be run: {error or 'the snippet server did not answer'}"
         ) from None
     if answer["failure"] is not None:
         raise SnippetFailed(display, answer["failure"], answer["output"])
+    if answer.get("relaunched_after"):  # passed at the second launch: keep the rate of such races visible
+        print(f"note: {answer['relaunched_after']} A second launch passed.", file=sys.stderr, flush=True)
     return SnippetRun(
         display,
         device,
