@@ -74,6 +74,19 @@ if device.type == "cuda":  # accepted exactly where the entry reached is NoCheck
     refused = [results[entry][1] for entry in operations if not accepted[entry]]
     assert by_rule and all("same device" in error for error in refused)  # witness: cuda-refuses
 
+
+# The allowance covers inputs only: a CPU scalar that receives the result is refused.
+def add_to_cpu_total(x: torch.Tensor) -> torch.Tensor:
+    total = torch.tensor(0.0)  # 0-dimensional, on the CPU
+    total += x.sum()
+    return total
+
+
+added = outcome(add_to_cpu_total, torch.ones(3, device=device))
+print(f"total = torch.tensor(0.0); total += x.sum(), x on {device} ->", added)
+if device.type == "cuda":
+    assert "same device" in added  # witness: cpu-total-refused
+
 # A few NoCheck entries take a CPU tensor by design, and their code uses its values.
 by_design = ["copy_", "index.Tensor", "fill_.Tensor", "index_put_"]
 print("NoCheck:", {entry: no_check[entry] for entry in by_design})

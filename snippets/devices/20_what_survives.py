@@ -1,15 +1,22 @@
-"""Which objects survive .to(): a device must compare equal to be "the same", and buffers are
-replaced where parameters are kept."""
+"""Which objects survive .to(): when a tensor counts as already on the target device, which module
+tensors are kept or replaced, and the optimizer state that is not converted."""
 
 import torch
 from torch import nn
 
-# .to() skips the copy only when the target compares equal to the tensor's device.
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+# .to() skips the copy when the target equals the tensor's device. A CPU device has no index.
 x = torch.randn(2, 3)
 copied = x.to("cpu:0")
 print("torch.device('cpu:0') == x.device:", torch.device("cpu:0") == x.device)
 print("x.to('cpu') is x:", x.to("cpu") is x, "| x.to('cpu:0') is x:", copied is x)
 print("x.to('cpu:0') has memory of its own:", copied.data_ptr() != x.data_ptr())
+if device.type == "cuda":  # an accelerator target without an index gets the current one first
+    g = torch.zeros(1, device=device)
+    g_is_kept, g_device_differs = g.to(device) is g, g.device != device
+    print(f"g on {g.device}: g.to({device}) is g:", g_is_kept, "| differ:", g_device_differs)
 
 # A conversion that changes the tensors: parameters keep their objects, buffers get new ones.
 norm = nn.BatchNorm1d(3)
@@ -18,8 +25,24 @@ norm.to(torch.float64)
 print("same weight:", norm.weight is weight, "| same running_mean:", norm.running_mean is mean)
 print("the running_mean kept from before is still", mean.dtype)
 
+# SGD makes its momentum buffers at its first step; a later conversion does not reach them.
+linear = nn.Linear(3, 2)
+sgd = torch.optim.SGD(linear.parameters(), lr=0.1, momentum=0.9)
+linear(torch.ones(1, 3)).sum().backward()
+sgd.step()
+linear.to(torch.float64)
+sgd.zero_grad()
+linear(torch.ones(1, 3, dtype=torch.float64)).sum().backward()
+sgd.step()  # runs, with no error
+momentum = sgd.state[linear.weight]["momentum_buffer"]
+print("SGD stepped, then .to(float64): next step runs, momentum buffer in", momentum.dtype)
+
 assert x.to("cpu") is x and copied.data_ptr() != x.data_ptr()  # witness: cpu0-copies
 assert torch.device("cpu:0") != x.device  # witness: cpu0-is-not-cpu
 assert norm.weight is weight and norm.running_mean is not mean  # witness: buffers-replaced
 old_left_behind = mean.dtype == torch.float32 and norm.running_mean.dtype == torch.float64
 assert old_left_behind  # witness: old-buffer-stays
+sgd_left_behind = linear.weight.dtype == torch.float64 and momentum.dtype == torch.float32
+assert sgd_left_behind  # witness: sgd-quiet
+if device.type == "cuda":
+    assert g_is_kept and g_device_differs  # witness: index-filled-in

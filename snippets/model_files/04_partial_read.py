@@ -5,6 +5,7 @@ import json
 import mmap
 import os
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -38,17 +39,15 @@ def file_mapping(tensor: torch.Tensor, path: Path) -> str | None:
     return None
 
 
-def resident_bytes(tensor: torch.Tensor, path: Path) -> int:
-    """How much of the mapping of `path` holding the tensor is in this process's memory (Linux)."""
-    address, target, inside = tensor.data_ptr(), os.path.realpath(path), False
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        fields = line.split(maxsplit=5)
-        if "-" in fields[0]:  # a mapping's first line: range, permissions, offset, ..., path
-            start, end = (int(bound, 16) for bound in fields[0].split("-"))
-            inside = len(fields) == 6 and fields[5] == target and start <= address < end
-        elif inside and fields[0] == "Rss:":
-            return int(fields[1]) * 1024  # given in kB
-    raise LookupError("no mapping of the file holds the tensor")
+def pages_in_memory(tensor: torch.Tensor) -> tuple[int, int]:
+    """How many of the pages under the tensor's bytes are in this process's memory, and of how
+    many (Linux: bit 63 of each page's 8-byte entry in /proc/self/pagemap)."""
+    first = tensor.data_ptr() // page
+    count = (tensor.data_ptr() + tensor.nbytes - 1) // page - first + 1
+    with open("/proc/self/pagemap", "rb") as pagemap:
+        pagemap.seek(8 * first)
+        entries = struct.unpack(f"<{count}Q", pagemap.read(8 * count))
+    return sum(entry >> 63 for entry in entries), count
 
 
 # A child process that loads a file, cuts the file short, then touches the lost pages.
@@ -69,7 +68,6 @@ tensors = {
     "head.bias": torch.zeros(10_000),
 }
 row_bytes = 4 * 64 * 4  # four rows of 64 float32 numbers
-head_bytes = tensors["head.weight"].nbytes
 page = mmap.PAGESIZE  # the size of a page of memory, 4096 bytes on most machines
 
 with tempfile.TemporaryDirectory() as folder:
@@ -97,12 +95,12 @@ with tempfile.TemporaryDirectory() as folder:
     loaded = load_file(path)  # also mapped: each tensor sits where the file puts it
     gaps = {name: loaded[name].data_ptr() - loaded["embed.weight"].data_ptr() for name in names}
     load_file_mappings = {file_mapping(t, path) for t in loaded.values()} if on_linux else None
-    if on_linux:  # the mapping's pages in memory: before a read, after one number, after all
-        resident_before = resident_bytes(loaded["head.weight"], path)
+    if on_linux:  # head.weight's pages in memory: before a read, after one number, after all
+        in_before, head_pages = pages_in_memory(loaded["head.weight"])
         loaded["head.weight"][5000, 0].item()  # one number, 4 bytes, in the middle of the tensor
-        resident_one = resident_bytes(loaded["head.weight"], path)
+        in_after_one = pages_in_memory(loaded["head.weight"])[0]
         loaded["head.weight"].sum()
-        resident_after = resident_bytes(loaded["head.weight"], path)
+        in_after_sum = pages_in_memory(loaded["head.weight"])[0]
     loaded["head.bias"].add_(1.0)  # a private mapping: the change stays in this process
     bias_changed = loaded["head.bias"].sum().item() == 10_000
     file_unchanged = path.read_bytes() == file_before
@@ -117,8 +115,10 @@ with tempfile.TemporaryDirectory() as folder:
     copy_unchanged = torch.equal(own_copy, tensors["embed.weight"])
     # save_file onto the same path writes a new file: the kept tensor maps the old one.
     inode_before, value_before = path.stat().st_ino, kept[5000, 0].item()
+    path.chmod(0o644)  # the old file: readable by everyone
     save_file(tensors, path)  # the saved numbers again: element [5000, 0] is not 100 there
     new_file = path.stat().st_ino != inode_before
+    new_mode = stat.S_IMODE(path.stat().st_mode)  # the new file's permissions
     kept_after_save_file = kept[5000, 0].item()
 
     # load_state_dict(..., assign=True) keeps the file's tensors instead of copying them.
@@ -155,12 +155,13 @@ print(f"mmap: the rows start {rows_offset} bytes into a {mapped_storage_bytes}-b
 print("load_file: tensors at byte offsets", gaps, "of one mapping")
 if on_linux:  # /proc/self/maps: the tensors' memory is a mapping of the file
     print("the file's mapping holding them:", get_tensor_mapping, load_file_mappings)
-    print("the mapping in memory: less than head.weight before any read:", end=" ")
-    print(resident_before < head_bytes, "| more than a page after one number:", end=" ")
-    print(resident_one - resident_before > page, "| all of head.weight after sum():", end=" ")
-    print(resident_after >= head_bytes)
+    print(f"head.weight's {head_pages} pages in memory: under half before a read:", end=" ")
+    print(in_before < head_pages / 2, "| one number brings in more than one:", end=" ")
+    print(in_after_one - in_before > 1, "| all in after sum():", in_after_sum == head_pages)
 print("after a write into the file: the kept tensor shows it:", kept_sees_write)
 print("after save_file onto the path: a new file:", new_file, "| kept:", kept_after_save_file)
+if on_linux:  # POSIX permissions
+    print(f"the new file's mode: {new_mode:o}, where the old one's was 644")
 print("assign=True: the layer's weight is the mapped tensor:", head_in_file)
 print(f"pread: a tensor owning {read_storage_bytes} bytes, the {row_bytes} bytes of the rows")
 print("pread refuses:", pread_refusals)
@@ -187,9 +188,7 @@ if on_linux:  # the memory is the file's, mapped privately ("p"), not a buffer r
     assert load_file_mappings == {get_tensor_mapping}  # witness: load-file-maps
     # On first touch: one number brings pages in (how many depends on the kernel), sum() all.
     assert (  # witness: pages-on-touch
-        resident_before < head_bytes
-        and resident_one > resident_before
-        and resident_after >= head_bytes
+        in_before < head_pages / 2 and in_after_one > in_before and in_after_sum == head_pages
     )
 assert (  # witness: private-mapping
     file_unchanged and bias_changed and (not on_linux or bias_mapping == "rw-p")
@@ -198,6 +197,7 @@ if on_linux:  # what writes to the file do, checked where the page says: on Linu
     assert kept_sees_write and copy_unchanged  # witness: file-writes-show
     assert cut.returncode == -signal.SIGBUS and cut.stdout == ""  # witness: sigbus
     assert new_file and kept_after_save_file == value_before  # witness: save-file-new-file
+    assert new_mode == 0o600  # witness: save-file-owner-only
 assert mmap_takes == [4, 2] and pread_refusals == {  # witness: pread-basic-indexing
     "[-4:]": "OverflowError",
     "[[1000, 1003]]": "SafetensorError",

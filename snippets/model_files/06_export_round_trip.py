@@ -73,17 +73,24 @@ except NotImplementedError as error:
     train_result = f"NotImplementedError: {error}"
 print("loaded.module().train():", train_result)
 
-# The mode is in the graph: BatchNorm's `training` and Dropout's `train` are constant arguments.
-layers = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Dropout(0.5))
+# What each layer does in the mode is in the graph, as constant arguments: Dropout's `train`,
+# and BatchNorm's `training`, which means "normalise with the batch's statistics".
+layers = nn.Sequential(
+    nn.Linear(4, 8),
+    nn.BatchNorm1d(8),
+    nn.BatchNorm1d(8, track_running_stats=False),  # no running statistics to use in eval()
+    nn.Dropout(0.5),
+)
+flag_argument = {"aten.batch_norm.default": 5, "aten.dropout.default": 2}
 mode_flags = {}
 for mode in ("train", "eval"):
     graph = torch.export.export(getattr(layers, mode)(), (torch.randn(2, 4),)).graph
     mode_flags[mode] = {
-        str(node.target): node.args[5] if "batch_norm" in str(node.target) else node.args[2]
+        node.name: node.args[flag_argument[str(node.target)]]
         for node in graph.nodes
-        if str(node.target) in ("aten.batch_norm.default", "aten.dropout.default")
+        if str(node.target) in flag_argument
     }
-print("training flags in the graph:", mode_flags)
+    print(f"flags in the graph, exported in {mode} mode:", mode_flags[mode])
 
 assert operations == [  # witness: three-operations
     "aten.linear.default",
@@ -98,6 +105,6 @@ assert (  # witness: no-train
     train_result.startswith("NotImplementedError") and "train()" in train_result
 )
 assert mode_flags == {  # witness: mode-in-graph
-    "train": {"aten.batch_norm.default": True, "aten.dropout.default": True},
-    "eval": {"aten.batch_norm.default": False, "aten.dropout.default": False},
+    "train": {"batch_norm": True, "batch_norm_1": True, "dropout": True},
+    "eval": {"batch_norm": False, "batch_norm_1": True, "dropout": False},
 }

@@ -74,6 +74,11 @@ class CondSizeGate(nn.Module):  # the branch as an operation of the graph
         return torch.cond(x.shape[0] > 1, lambda x: x * 2, lambda x: x.clone(), (x,))
 
 
+class BoolWhereGate(nn.Module):  # where() given the comparison of sizes itself
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.where(x.shape[0] > 1, x * 2, x)
+
+
 class WhereSizeGate(nn.Module):  # where() wants a tensor condition: the size made one first
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = torch.tensor(x.shape[0], device=x.device)
@@ -150,12 +155,12 @@ for gate in (CondSizeGate(), WhereSizeGate()):
     agrees = [torch.equal(program.module()(b), SizeGate(1)(b)) for b in (one_row, example)]
     size_agrees[type(gate).__name__] = all(agrees)
 print("rewritten, dynamic batch: agrees with the model at batches 1 and 4:", size_agrees)
-try:  # a size compared with a number is a bool, not a tensor
-    torch.where(one_row.shape[0] > 1, one_row * 2, one_row)
-    where_on_bool = "accepted"
+try:  # while export traces with the Dim, a size compared with a number is a SymBool
+    torch.export.export(BoolWhereGate(), (example,), dynamic_shapes=({0: batch},))
+    where_on_bool = "exported"
 except TypeError as error:
-    where_on_bool = f"TypeError: {str(error).split(' - ')[0]}"
-print("torch.where(x.shape[0] > 1, ...):", where_on_bool)
+    where_on_bool = f"TypeError: {error}"
+print("torch.where(x.shape[0] > 1, ...), dynamic batch:", where_on_bool.split(", but")[0])
 
 assert error_message.startswith("Could not guard on data-dependent expression")  # witness: refused
 assert buffer_message.startswith("Could not guard on data-dependent")  # witness: buffer-refused
@@ -183,4 +188,8 @@ assert (  # witness: size-branch-rewritten
     and "aten.where.self" in size_ops["WhereSizeGate"]
     and all(size_agrees.values())
 )
-assert where_on_bool.startswith("TypeError")  # witness: where-needs-tensor
+assert (  # witness: where-needs-tensor
+    where_on_bool.startswith("TypeError")
+    and "got (SymBool," in where_on_bool
+    and "(Tensor condition" in where_on_bool
+)

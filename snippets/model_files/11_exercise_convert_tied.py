@@ -40,14 +40,15 @@ def convert(state: dict, path: Path) -> None:
         else:
             first_name[address] = name
             kept[name] = state[name]
-    save_file(kept, path, metadata=aliases)
+    save_file(kept, path, metadata={"format": "pt", **aliases})
 
 
 def load_converted(path: Path) -> dict:
     state = load_file(path)
     with safe_open(path, framework="pt") as file:
         for alias, name in (file.metadata() or {}).items():
-            state[alias] = state[name]  # the same tensor under both names
+            if alias != "format":  # the framework, "pt"; every other entry is an alias
+                state[alias] = state[name]  # the same tensor under both names
     return state
 
 
@@ -61,7 +62,8 @@ with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "tiny-lm.safetensors"
     convert(state, path)
     with safe_open(path, framework="pt") as file:
-        stored, metadata = file.keys(), file.metadata()
+        stored = file.keys()
+        metadata = dict(sorted(file.metadata().items()))  # sorted: the order in the file varies
     restored = TinyLM()
     result = restored.load_state_dict(load_converted(path))  # strict: every name is there
     weight = state["embed.weight"]  # empty tensors: two new ones, and views of the tied weight
@@ -80,7 +82,10 @@ print("same outputs:", same_outputs)
 print("empty tensors and the tied weight, converted and loaded:", empty_shapes)
 
 assert shared_on_load  # witness: loaded-shared
-assert stored == ["embed.weight"] and metadata == {"head.weight": "embed.weight"}  # witness: once
+assert stored == ["embed.weight"] and metadata == {  # witness: once
+    "format": "pt",
+    "head.weight": "embed.weight",
+}
 assert result.missing_keys == [] and result.unexpected_keys == []  # witness: strict-load
 assert restored.head.weight is restored.embed.weight and same_outputs  # witness: stays-tied
 assert (  # witness: empty-not-aliased

@@ -59,6 +59,7 @@ print(f"{total} numbers in the model; this rank's part {local_numel}, allocated 
 first_weight = model[0].weight
 placement = repr(first_weight.placements[0])
 all_dtensors = all(isinstance(p, DTensor) for p in model.parameters())
+first_rows = first_weight.to_local().shape[0]  # rows of the (8, 10) weight on this rank
 out_rows = model[2].weight.to_local().shape[0]  # rows of the (3, 8) weight on this rank
 chunk_rows = [len(chunk) for chunk in torch.chunk(torch.arange(3), world_size)]
 full_equals_original = torch.equal(first_weight.full_tensor(), reference[0].weight)
@@ -130,6 +131,10 @@ mixed.eval()(torch.randn(8, 2).to(device))  # eval: the forward leaves running_m
 means = [None] * world_size
 dist.all_gather_object(means, mixed[1].running_mean.cpu())
 own_buffers_kept = all(torch.equal(m, torch.full((4,), float(r))) for r, m in enumerate(means))
+mixed[1].reset_running_stats()  # the same running statistics on every rank again
+mixed.train()(torch.randn(8, 2).to(device))  # training: each rank's statistics of its own batch
+dist.all_gather_object(means, mixed[1].running_mean.cpu())
+means_drift_apart = not torch.equal(means[0], means[1])  # nothing averages or broadcasts them
 buffer_is_plain = type(mixed[1].running_mean) is torch.Tensor
 state_types = {k: type(v).__name__ for k, v in mixed.state_dict().items()}
 dcp_types = {k: type(v).__name__ for k, v in get_model_state_dict(mixed).items()}
@@ -138,6 +143,7 @@ if rank == 0:
     print(f"backward at layer 2: weight {layer_2_type.__name__}, {gathers_at_layer_2} all-gathers")
     print("seed = rank: weight = rank 0's rows 0-1 + rank 1's rows 2-3:", own_rows_kept)
     print("running_mean: each rank keeps its own:", own_buffers_kept)
+    print("running_mean after a training forward: equal on the ranks:", not means_drift_apart)
     print(f"state_dict: 1.weight {param_type}, 1.running_mean {buffer_type}")
 
 
@@ -195,6 +201,7 @@ assert (  # witness: backward-prefetch
 assert laid_out_like_parameters  # witness: grads-and-state-like-parameters
 assert adam_stored == local_numel == [62, 53][rank]  # witness: adam-state-unpadded
 assert own_rows_kept and own_buffers_kept  # witness: no-broadcast
+assert means_drift_apart  # witness: buffers-drift-in-training
 buffer_keys = ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
 param_keys = ["0.weight", "0.bias", "1.weight", "1.bias"]
 assert (  # witness: buffers-plain

@@ -74,8 +74,8 @@ if rank == 0:
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
-# Check the 4-rank prediction without 4 processes: with the "fake" backend (a testing tool, in
-# torch.testing._internal) this process plays each of 4 ranks in turn. Its collectives reach no
+# Check the 4-rank prediction without 4 processes: with the "fake" backend (a testing tool, set up
+# from torch.testing._internal) this process plays each of 4 ranks in turn. Its collectives reach no
 # other process, so their results are not real ones; sharding on meta makes no collective call.
 measured_on_4, collectives_on_4 = [], 0
 for fake_rank in range(4):
