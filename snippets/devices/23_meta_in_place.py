@@ -1,4 +1,4 @@
-"""On meta, multiplication refuses a CPU tensor, but in-place arithmetic and // do not."""
+"""On meta, multiplication and fmod_ refuse a CPU tensor, but add_ (+=), *= and // do not."""
 
 import torch
 from torch import nn
@@ -28,6 +28,7 @@ def outcome(call, x: torch.Tensor) -> str:
 cpu_row = torch.ones(4)
 calls = {  # each call meets a tensor left on the CPU
     "x * cpu_row": lambda x: x * cpu_row,
+    "x.clone().fmod_(cpu_row)": lambda x: x.clone().fmod_(cpu_row),  # in place, and refused
     "x.clone().add_(cpu_row)": lambda x: x.clone().add_(cpu_row),  # what x += cpu_row does
     "x // cpu_row": lambda x: x // cpu_row,
     "HardCodedInPlace()(x)": HardCodedInPlace(),
@@ -39,8 +40,8 @@ for code, call in calls.items():
     results[code] = on_meta, on_device
     print(f"{code}\n  on meta: {on_meta}\n  on {device}: {on_device}")
 
-missed = list(calls)[1:]
-assert results["x * cpu_row"][0].startswith("RuntimeError")
+refused, missed = list(calls)[:2], list(calls)[2:]
+assert all(results[code][0].startswith("RuntimeError") for code in refused)
 assert all(results[code][0] == "runs, output on meta" for code in missed)  # witness: meta-misses
 if device.type == "cuda":
     assert all("same device" in results[code][1] for code in calls)  # witness: cuda-refuses-all

@@ -73,6 +73,7 @@ page = mmap.PAGESIZE  # the size of a page of memory, 4096 bytes on most machine
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "model.safetensors"
     save_file(tensors, path)
+    first_mode = stat.S_IMODE(path.stat().st_mode)  # the permissions save_file gave it
     file_before = path.read_bytes()
     file_size = len(file_before)
     header_length = struct.unpack("<Q", file_before[:8])[0]
@@ -161,7 +162,7 @@ if on_linux:  # /proc/self/maps: the tensors' memory is a mapping of the file
 print("after a write into the file: the kept tensor shows it:", kept_sees_write)
 print("after save_file onto the path: a new file:", new_file, "| kept:", kept_after_save_file)
 if on_linux:  # POSIX permissions
-    print(f"the new file's mode: {new_mode:o}, where the old one's was 644")
+    print(f"save_file's modes: {first_mode:o} for a first file, {new_mode:o} over a file made 644")
 print("assign=True: the layer's weight is the mapped tensor:", head_in_file)
 print(f"pread: a tensor owning {read_storage_bytes} bytes, the {row_bytes} bytes of the rows")
 print("pread refuses:", pread_refusals)
@@ -197,7 +198,7 @@ if on_linux:  # what writes to the file do, checked where the page says: on Linu
     assert kept_sees_write and copy_unchanged  # witness: file-writes-show
     assert cut.returncode == -signal.SIGBUS and cut.stdout == ""  # witness: sigbus
     assert new_file and kept_after_save_file == value_before  # witness: save-file-new-file
-    assert new_mode == 0o600  # witness: save-file-owner-only
+    assert first_mode == new_mode == 0o600  # witness: save-file-owner-only
 assert mmap_takes == [4, 2] and pread_refusals == {  # witness: pread-basic-indexing
     "[-4:]": "OverflowError",
     "[[1000, 1003]]": "SafetensorError",
