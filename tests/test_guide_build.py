@@ -631,6 +631,27 @@ def test_a_notebook_is_made_again_when_its_page_a_file_it_shows_or_a_run_changes
     assert digest() != first
 
 
+def test_a_notebook_saves_the_helpers_its_examples_import_from_another_page(tmp_path, monkeypatch):
+    """A page whose examples import a helper that another page shows: its notebook still runs
+    alone, because a cell saves the helper first (and its digest follows the helper's text)."""
+    from guide_build.core import notebooks
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "snippets" / "c"
+    folder.mkdir(parents=True)
+    write(folder / "deep.py", "VALUE = 2\n")
+    helper = write(folder / "helper.py", "from deep import VALUE\n")
+    write(folder / "01_uses.py", "import os\nfrom helper import VALUE\nprint(VALUE)\n")
+    page = '```python exec="on" title="snippets/c/01_uses.py"\n--8<-- "snippets/c/01_uses.py"\n```\n'
+    notebook = notebooks.notebook_for_page(page, "p.md", "https://example.org/", lambda path: None, "torch")
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert code == ["%%writefile deep.py\nVALUE = 2", "%%writefile helper.py\nfrom deep import VALUE", code[-1]]
+    assert code[-1].startswith("import os")
+    before = notebooks.inputs_digest(page, "https://example.org/", "torch", lambda path: None)
+    helper.write_text("from deep import VALUE  # edited\n")
+    assert notebooks.inputs_digest(page, "https://example.org/", "torch", lambda path: None) != before
+
+
 def test_home_page_table_is_rebuilt_when_its_counts_change(tmp_path, monkeypatch):
     from types import SimpleNamespace
 

@@ -17,10 +17,10 @@ import sys
 
 import nbformat
 import pytest
-from conftest import CHAPTERS, built_file, notebook_of
+from conftest import CHAPTERS, ROOT, built_file, executed_snippets, notebook_of
 from tiny_guide import TinyGuide
 
-from guide_build.core import notebook_pages
+from guide_build.core import notebook_pages, notebooks
 
 WEIGHT_OVER_ITS_CHAPTER = 1.25  # the notebook page's HTML, at most this times its chapter page's
 NOTEBOOK_LOG_RE = re.compile(r"notebook pages: (\d+) rendered, (\d+) from the cache")
@@ -36,7 +36,23 @@ def test_a_notebook_page_weighs_about_what_its_chapter_does(site, page):
     outside_figures = re.sub(r"(?s)<svg.*?</svg>", "", html)  # a figure's own scoped style may stay
     assert "<style" not in outside_figures, "the notebook styles are a shared file, not inlined in every page"
     chapter = built_file(site, page).stat().st_size
-    assert len(html.encode()) <= WEIGHT_OVER_ITS_CHAPTER * chapter
+    # It also saves the helpers that its examples import from another page (notebooks.py)
+    helpers = sum(_shown_size(site, helper) for helper in notebooks.helpers_shown_elsewhere(_source(page)))
+    assert len(html.encode()) <= WEIGHT_OVER_ITS_CHAPTER * (chapter + helpers)
+
+
+def _source(page: str) -> str:
+    return (ROOT / page).read_text(encoding="utf-8")
+
+
+def _shown_size(site, helper) -> int:
+    """The bytes of the code block that shows `helper` on the page that shows it."""
+    page = next(page for page in CHAPTERS if helper.as_posix() in executed_snippets(page))
+    html = built_file(site, page).read_text(encoding="utf-8")
+    block = re.search(
+        rf'<div class="highlight"><span class="filename">{re.escape(helper.as_posix())}</span>.*?</div>', html, re.S
+    )
+    return len(block[0].encode())
 
 
 def test_notebook_pages_link_the_shared_styles_and_script(site):

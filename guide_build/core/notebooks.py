@@ -35,6 +35,7 @@ from guide_build.core.witnesses import WITNESS_RE
 BLOCK_TITLE_RE = re.compile(r'^(?P<indent>\s*)(?:!!!|\?\?\?\+?|===)\s*(?P<kind>\w+)?\s*(?:"(?P<title>[^"]*)")?\s*$')
 PAGE_LINK_RE = re.compile(r"\]\((?!https?:|#|mailto:)(?P<target>[^)#\s]+\.md)(?P<anchor>#[^)\s]*)?\)")
 
+_IMPORT_RE = re.compile(r"^(?:from|import)\s+([A-Za-z_]\w*)", re.M)
 RunOf = Callable[[str], "SnippetRun | None"]
 _METADATA = "pytorch_builders_guide"  # the guide's key in a notebook's or a cell's metadata
 
@@ -65,6 +66,7 @@ def notebook_for_page(
         prose.append(lines[index])
         index += 1
     _flush(prose, cells, page, site_url)
+    cells[1:1] = _helpers_from_other_pages(markdown)
     for number, cell in enumerate(cells):
         cell.id = f"cell-{number}"  # stable ids: an unchanged page gives byte-identical notebooks
     notebook = v4.new_notebook(cells=cells)
@@ -72,6 +74,34 @@ def notebook_for_page(
     notebook.metadata["language_info"] = {"name": "python"}
     notebook.metadata[_METADATA] = {"page": f"docs/{page}", "built_with": environment}
     return notebook
+
+
+def helpers_shown_elsewhere(markdown: str) -> list[Path]:
+    """Helper modules that the page's examples import from their folder but that the page does not
+    show whole (another page explains them): its notebook saves them first, so that it runs alone."""
+    shown = {Path(match["target"]) for line in markdown.split("\n") if (match := INCLUDE_RE.match(line))}
+    wanted: list[Path] = []
+    queue = [path for path in shown if path.is_file()]
+    while queue:
+        source = queue.pop(0)
+        for name in _IMPORT_RE.findall(source.read_text(encoding="utf-8")):
+            helper = source.parent / f"{name}.py"
+            if helper.is_file() and is_helper_module(helper) and helper not in shown and helper not in wanted:
+                wanted.append(helper)
+                queue.append(helper)
+    return sorted(wanted)
+
+
+def _helpers_from_other_pages(markdown: str) -> list[nbformat.NotebookNode]:
+    cells = []
+    for helper in helpers_shown_elsewhere(markdown):
+        source = "\n".join(displayed_lines(helper)).strip("\n")
+        note = f"The examples below import `{helper.name}`, a helper explained on another page of the guide. This cell saves it."
+        cells += [
+            v4.new_markdown_cell(note),
+            _code_cell(f"%%writefile {helper.name}\n{source}", f"Writing {helper.name}\n"),
+        ]
+    return cells
 
 
 def inputs_digest(markdown: str, site_url: str, environment: str, run_key: Callable[[str], str | None]) -> str:
@@ -85,6 +115,8 @@ def inputs_digest(markdown: str, site_url: str, environment: str, run_key: Calla
             path = Path(include["target"].partition(":")[0])
             digest.update(f"\0{include['target']}\0{path.is_file() and run_key(str(path))}\0".encode())
             digest.update(path.read_bytes() if path.is_file() else b"")
+    for helper in helpers_shown_elsewhere(markdown):
+        digest.update(f"\0{helper}\0".encode() + helper.read_bytes())
     return digest.hexdigest()
 
 
