@@ -42,7 +42,6 @@ from guide_build.core import run_outcome, snippet_child
 
 GRACE = 2.0  # seconds the other ranks get to end on their own after one failed
 EXIT_LIMIT = 10.0  # seconds a rank may take to exit after its script ended
-_RANK_FILES = (("output", "txt"), ("result", "json"))
 
 
 def run(
@@ -93,13 +92,13 @@ def _launch(
         os.write(pipe, f"{store.port}\n".encode())
         os.close(pipe)
     statuses, stopped = _wait_for_ranks(pids, folder)
-    rank_files = [folder / f"{kind}.rank{rank}.{suffix}" for rank in range(ranks) for kind, suffix in _RANK_FILES]
-    outputs = [_read(folder / f"output.rank{rank}.txt") for rank in range(ranks)]
-    results = [_read_json(folder / f"result.rank{rank}.json") for rank in range(ranks)]
+    outputs = [_read(_output_file(folder, rank)) for rank in range(ranks)]
+    results = [_read_json(_result_file(folder, rank)) for rank in range(ranks)]
     failures = _failures(display, timeout, statuses, stopped, outputs, results)
     if failures and earlier is None and all(run_outcome.failed_as_gloo_can_at_exit(f) for f in failures):
-        for path in rank_files:
-            path.unlink(missing_ok=True)
+        for rank in range(ranks):
+            _output_file(folder, rank).unlink(missing_ok=True)
+            _result_file(folder, rank).unlink(missing_ok=True)
         return 1, failures[0].split("\n", 1)[0]
     print(_labelled(outputs), end="", flush=True)
     if failures:
@@ -140,14 +139,14 @@ def _run_rank(
 ) -> None:
     status = 1
     try:
-        snippet_child.capture_output(folder / f"output.rank{rank}.txt")
+        snippet_child.capture_output(_output_file(folder, rank))
         random.seed()  # each of torchrun's workers is a fresh interpreter, seeded by the OS
         numpy.random.seed()
         with os.fdopen(port_pipe) as pipe:
             port = pipe.readline().strip()
         os.environ.update(_torchrun_environment(rank, ranks, port))
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
-        status = snippet_child.run_script(display, script, folder / f"result.rank{rank}.json", device, timeout)
+        status = snippet_child.run_script(display, script, _result_file(folder, rank), device, timeout)
         if status == 0:
             _exit_as_python_does()
     except BaseException:
@@ -216,7 +215,7 @@ def _wait_for_ranks(pids: list[int], folder: Path) -> tuple[dict[int, int], dict
             first_failure = min((order, rank) for order, rank, status in ended if status != 0)[1]
             for pidfd, (rank, pid) in running.items():
                 stopped[rank] = first_failure
-                _dump_stack(pid, folder / f"output.rank{rank}.txt")
+                _dump_stack(pid, _output_file(folder, rank))
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 ended.append(((float("inf"), 0.0), rank, os.waitpid(pid, 0)[1]))
@@ -228,7 +227,7 @@ def _wait_for_ranks(pids: list[int], folder: Path) -> tuple[dict[int, int], dict
 def _end_order(noticed: float, rank: int, folder: Path) -> tuple:
     """Ranks noticed ending at once (one failed, so its peer's collective failed) are ordered by
     when they wrote their result; a rank that wrote none (killed, exited) ended first."""
-    result = folder / f"result.rank{rank}.json"
+    result = _result_file(folder, rank)
     return (noticed, result.stat().st_mtime_ns if result.is_file() else 0)
 
 
@@ -270,6 +269,14 @@ def _merged_facts(results: list[dict]) -> dict[str, object]:
     for rank, result in enumerate(results):
         merged.update({f"{name}@rank{rank}": value for name, value in result["facts"].items()})
     return merged
+
+
+def _output_file(folder: Path, rank: int) -> Path:
+    return folder / f"output.rank{rank}.txt"
+
+
+def _result_file(folder: Path, rank: int) -> Path:
+    return folder / f"result.rank{rank}.json"
 
 
 def _read(path: Path) -> str:

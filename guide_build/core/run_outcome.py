@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
-WHILE_EXITING = "reached the end of the file"  # a failure after that: in exit handlers or objects freed at exit
 _STUCK = "was stuck and stopped"
 _GLOO_RACE_ENDINGS = (f"{_STUCK} while exiting.", f"signal SIGABRT ({signal.SIGABRT.value}) while exiting.")
 _THREAD_HEADER = re.compile(r"(Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$")
@@ -62,7 +61,7 @@ def _failed_while_exiting(display: str, status: int, output: str) -> str:
         how = f"was killed by signal {signal.Signals(number).name} ({number})"
     else:
         how = f"ended with status {os.WEXITSTATUS(status)}"
-    return f"{display} {WHILE_EXITING}, then {how} while exiting.\n{last_lines(output, 30)}"
+    return f"{display} reached the end of the file, then {how} while exiting.\n{last_lines(output, 30)}"
 
 
 def without_runner_frames(output: str) -> str:
