@@ -136,10 +136,29 @@ def test_a_rank_that_fails_while_exiting_fails_the_run(tmp_path, how, every_time
 
 
 def test_a_rank_stuck_while_exiting_is_reported_as_stuck():
-    stuck = f"done\n{run_outcome.TIMEOUT_HEADER}0:00:10)!\nThread 0x1 (most recent call first):\n  <no Python frame>\n"
+    """The exit limit's stack dump names the step of the exit (exit handlers, the script's objects,
+    the collection) and the snippet's frames, not the runner's; a line that only looks like it
+    is the script's own output."""
+    runner = Path(run_outcome.__file__).parent
+    stuck = (
+        "done\nTimeout (0:00:10)!\nThread 0x1 (most recent call first):\n"
+        f'  File "/tmp/x.py", line 3 in __del__\n  File "{runner}/rank_launcher.py", line 166 in _exit_as_python_does\n'
+        f'  File "{runner}/snippet_server.py", line 90 in main\n  File "<frozen runpy>", line 88 in _run_code\n'
+    )
     failure = run_outcome.failure_of("x.py (rank 1)", 10, 1 << 8, stuck, {"facts": {}}, timed_out=False)
-    assert failure.startswith("x.py (rank 1) reached the end of the file, then was stuck and stopped while exiting")
+    assert failure.startswith(
+        "x.py (rank 1) reached the end of the file, then was still exiting after 10 s, and was stopped."
+    )
+    assert (
+        "line 3 in __del__" in failure
+        and "_exit_as_python_does" in failure
+        and "snippet_server" not in failure
+        and "runpy" not in failure
+    )
     assert run_outcome.failed_as_gloo_can_at_exit(failure)
+    printed = "Timeout (0:00:10)! is what my script prints\n"
+    failure = run_outcome.failure_of("x.py (rank 1)", 10, 1 << 8, printed, {"facts": {}}, timed_out=False)
+    assert "then ended with status 1 while exiting" in failure and not run_outcome.failed_as_gloo_can_at_exit(failure)
     assert run_outcome.failure_of("x.py", 10, 0, "done\n", {"facts": {}}, timed_out=False) is None
 
 

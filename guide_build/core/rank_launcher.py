@@ -41,7 +41,6 @@ import torch
 from guide_build.core import run_outcome, snippet_child
 
 GRACE = 2.0  # seconds the other ranks get to end on their own after one failed
-EXIT_LIMIT = 10.0  # seconds a rank may take to exit after its script ended
 
 
 def run(
@@ -99,7 +98,7 @@ def _launch(
         for rank in range(ranks):
             _output_file(folder, rank).unlink(missing_ok=True)
             _result_file(folder, rank).unlink(missing_ok=True)
-        return 1, failures[0].split("\n", 1)[0]
+        return 1, run_outcome.cause_of(failures[0])
     print(_labelled(outputs), end="", flush=True)
     if failures:
         if earlier is not None:
@@ -160,7 +159,7 @@ def _exit_as_python_does() -> None:
     exit(), as a worker of torchrun does, rather than os._exit: a crash at that point (a C++
     thread still running when torch's objects are destroyed aborts the process) fails the run, as
     it would fail the reader's torchrun."""
-    faulthandler.dump_traceback_later(EXIT_LIMIT, exit=True, file=sys.stderr)
+    faulthandler.dump_traceback_later(run_outcome.EXIT_LIMIT, exit=True, file=sys.stderr)
     atexit._run_exitfuncs()
     sys.modules["__main__"].__dict__.clear()
     gc.collect()

@@ -6,6 +6,7 @@ distributed snippet), so that a hang, a crash or an early exit reads the same in
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import signal
@@ -13,8 +14,11 @@ import time
 from pathlib import Path
 
 TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
-_STUCK = "was stuck and stopped"
-_GLOO_RACE_ENDINGS = (f"{_STUCK} while exiting.", f"signal SIGABRT ({signal.SIGABRT.value}) while exiting.")
+EXIT_LIMIT = 10.0  # seconds a rank may take to exit after its script ended (rank_launcher)
+_EXIT_LIMIT_HEADER = f"{TIMEOUT_HEADER}{datetime.timedelta(seconds=EXIT_LIMIT)})!"  # faulthandler's line for it
+_STUCK = f"was still exiting after {EXIT_LIMIT:g} s, and was stopped"
+_GLOO_RACE_ENDINGS = (f"{_STUCK}.", f"signal SIGABRT ({signal.SIGABRT.value}) while exiting.")
+_EXITING_FRAME = "_exit_as_python_does"  # the runner's frame that names the step of the exit
 _THREAD_HEADER = re.compile(r"(Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$")
 _NO_FRAME = "  <no Python frame>"
 _RUNNER_FOLDER = str(Path(__file__).parent)
@@ -48,15 +52,25 @@ def failure_of(
 def failed_as_gloo_can_at_exit(failure: str) -> bool:
     """Stuck or aborted after the end of the file: what gloo's rare race at exit does to a rank
     (docs/distributed/ddp.md), as opposed to an exit handler that fails."""
-    return failure.split("\n", 1)[0].endswith(_GLOO_RACE_ENDINGS)
+    return cause_of(failure).endswith(_GLOO_RACE_ENDINGS)
+
+
+def cause_of(failure: str) -> str:
+    """A failure's first sentence, without the stack that follows it."""
+    return failure.split("\n", 1)[0].removesuffix(" Where it was:")
 
 
 def _failed_while_exiting(display: str, status: int, output: str) -> str:
     """A rank ends through Python's exit (rank_launcher), where exit handlers and the objects freed
     at exit can still fail, hang or crash."""
-    if TIMEOUT_HEADER in output:
-        how = _STUCK
-    elif os.WIFSIGNALED(status):
+    lines = output.split("\n")
+    if _EXIT_LIMIT_HEADER in lines:  # the exit limit's stack dump: where the exit was stuck
+        dump = lines[len(lines) - lines[::-1].index(_EXIT_LIMIT_HEADER) :]  # after its last header
+        where = "\n".join(
+            line for line in dump if (_RUNNER_FOLDER not in line or _EXITING_FRAME in line) and "<frozen " not in line
+        )
+        return f"{display} reached the end of the file, then {_STUCK}. Where it was:\n{last_lines(where, 30)}"
+    if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         how = f"was killed by signal {signal.Signals(number).name} ({number})"
     else:

@@ -204,7 +204,7 @@ def _longest_run(timeout: float, distributed: bool) -> float:
     distributed snippet two launches, each with its ranks' exits."""
     if not distributed:
         return timeout * MAX_STRETCH
-    return 2 * (timeout * MAX_STRETCH + HARD_STOP_AFTER + rank_launcher.EXIT_LIMIT + rank_launcher.GRACE)
+    return 2 * (timeout * MAX_STRETCH + HARD_STOP_AFTER + run_outcome.EXIT_LIMIT + rank_launcher.GRACE)
 
 
 def _import_what_it_uses(folder: Path) -> None:
