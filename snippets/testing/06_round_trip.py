@@ -107,7 +107,14 @@ plain_message = results["RandomFeatures"].removeprefix("AssertionError: ")
 fixed_reports = [round_trip(Standardize), round_trip(SavedRandomFeatures)]
 print(*fixed_reports, sep="\n")
 mask_report = round_trip(MaskedFeatures)
-print(mask_report)
+mask_unsaved = unsaved_tensors(fitted(MaskedFeatures))  # right, and listed all the same
+print(mask_report, "| unsaved:", mask_unsaved)
+# In bfloat16: the input is made in the module's dtype, and make_module must build in it too.
+bfloat16_reports = [
+    outcome(fitted(c).bfloat16(), lambda c=c: c().bfloat16())
+    for c in (SavedRandomFeatures, ForgetfulStandardize)
+]
+print("in bfloat16:", *bfloat16_reports, sep="\n  ")
 
 # Built right after torch.manual_seed(1), the module draws the projection that the first fresh
 # instance (seed 0 + 1) draws too; the second one (seed 0 + 2) does not, and catches it.
@@ -192,6 +199,11 @@ assert all(
 )  # witness: fixes-pass
 assert all(passes_check_module)  # witness: check-module-misses
 assert mask_report.endswith("same output after a state_dict round trip")  # witness: rebuilt-passes
+assert mask_unsaved == ["mask"]  # witness: lists-rebuilt-buffers
+assert bfloat16_reports == [  # witness: round-trip-any-dtype
+    "SavedRandomFeatures: same output after a state_dict round trip",
+    f"AssertionError: {forgetful_message}",
+]
 assert shares_projection == [True, False] and same_seed_report.startswith(
     f"AssertionError: RandomFeatures: {prefix}"
 )  # witness: same-seed-caught

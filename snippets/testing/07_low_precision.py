@@ -114,6 +114,10 @@ print("  check_gradients:", gradients_after_recorded_pass.split(".")[0])
 print("after a pass under no_grad:", after_no_grad_pass)
 
 # bfloat16 keeps float32's range, float16 does not: a small epsilon survives only in the first.
+bfloat16_range, float32_range = torch.finfo(torch.bfloat16), torch.finfo(torch.float32)
+same_range = bfloat16_range.smallest_normal == float32_range.smallest_normal
+same_range = same_range and bfloat16_range.max > 0.99 * float32_range.max
+print("bfloat16 has float32's range:", same_range, end=" | ")
 tiny = 1e-8
 print(f"{tiny} in bfloat16:", torch.tensor(tiny, dtype=torch.bfloat16).item() > 0, end=" | ")
 print("in float16:", torch.tensor(tiny, dtype=torch.float16).item() > 0)
@@ -137,5 +141,6 @@ assert gradients_after_recorded_pass.startswith(graph_leaves_only)  # witness: g
 assert deepcopy_refused and after_no_grad_pass.startswith(  # witness: deepcopy-refuses-graph
     "KeepsOutput: torch.bfloat16 output within"
 )
-assert torch.tensor(tiny, dtype=torch.bfloat16).item() > 0  # witness: bf16-keeps-range
+tiny_survives = torch.tensor(tiny, dtype=torch.bfloat16).item() > 0
+assert same_range and tiny_survives  # witness: bf16-keeps-range
 assert torch.tensor(tiny, dtype=torch.float16).item() == 0.0  # witness: fp16-underflows

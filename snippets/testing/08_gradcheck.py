@@ -72,8 +72,8 @@ print("SiLUFunction in float64:     ", correct)
 print("ForgotProductRule in float64:", wrong)
 
 # gradcheck's defaults assume float64: a step eps of 1e-6, while float32 rounds each value by up
-# to about 6e-8 of its size. The rounding swamps the step, and even the correct backward fails
-# (with a warning that says so).
+# to about 6e-8 of its size. That is a sizeable fraction of the step (about 6% near 1, more for
+# larger values), enough that even the correct backward fails (with a warning that says so).
 defaults = inspect.signature(torch.autograd.gradcheck).parameters
 default_eps, default_atol, default_rtol = (defaults[k].default for k in ("eps", "atol", "rtol"))
 float32_eps = torch.finfo(torch.float32).eps

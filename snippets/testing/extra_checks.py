@@ -28,10 +28,15 @@ def _require(condition: object, name: str, message: str) -> None:
         raise AssertionError(f"{name}: {message}")
 
 
+def _anchor(module: nn.Module) -> torch.Tensor | None:
+    """The first parameter or buffer: it tells the module's device and dtype."""
+    return next(iter([*module.parameters(), *module.buffers()]), None)
+
+
 def _device_of(module: nn.Module, device: torch.device | str | None) -> torch.device:
     if device is not None:
         return torch.device(device)
-    anchor = next(iter([*module.parameters(), *module.buffers()]), None)
+    anchor = _anchor(module)
     return anchor.device if anchor is not None else torch.device("cpu")
 
 
@@ -42,7 +47,8 @@ def _random_input(shape: Sequence[int], seed: int) -> torch.Tensor:
 
 def unsaved_tensors(module: nn.Module) -> list[str]:
     """Names of tensors the module holds that its state_dict leaves out: non-persistent buffers
-    and plain tensor attributes."""
+    and plain tensor attributes. Right ones too (a mask the constructor rebuilds, a cached output):
+    compare the list with the names you expect."""
     saved = module.state_dict().keys()
     names = [name for name, _ in module.named_buffers() if name not in saved]
     for prefix, submodule in module.named_modules():
@@ -69,7 +75,8 @@ def check_round_trip(
     can have drawn the same numbers as one of them (if it was built right after
     torch.manual_seed(seed + 1), say), and a random tensor of many values almost never as both,
     so it shows up as a difference. A random choice among few values can match both: list such
-    state with unsaved_tensors()."""
+    state with unsaved_tensors(). The input is made in the module's floating dtype, as
+    check_module does, so make_module must build in that dtype too (lambda: Net().bfloat16())."""
     name = type(module).__name__
     device = _device_of(module, device)
     buffer = io.BytesIO()
@@ -89,7 +96,9 @@ def check_round_trip(
         buffer.seek(0)
         fresh.load_state_dict(torch.load(buffer, map_location=device, weights_only=True))
         fresh_modules.append(fresh.eval())
-    x = _random_input(input_shape, seed).to(device)
+    anchor = _anchor(module)
+    floating = anchor is not None and anchor.is_floating_point()
+    x = _random_input(input_shape, seed).to(device, anchor.dtype if floating else torch.float32)
     modes = {m: m.training for m in module.modules()}
     try:
         module.eval()
@@ -148,11 +157,12 @@ def check_gradients(
 ) -> str:
     """Compare the gradients autograd computes with finite differences (torch.autograd.gradcheck),
     in float64, with respect to the input and every trainable parameter, in eval mode, or in
-    training mode with `training=True` (then any randomness, dropout say, must be off): a test for
-    custom backward code. `fast_mode` compares random projections of the Jacobians instead of
-    every entry. Needs float64, which some accelerators lack: pass device="cpu" there. This covers
-    backward code built from PyTorch operations; a backward that calls device kernels of its own
-    needs a check on that device too. Works on a copy.deepcopy, as check_low_precision does."""
+    training mode with `training=True` (every submodule, a frozen one too; any randomness, dropout
+    say, must be off): a test for custom backward code. `fast_mode` compares random projections of
+    the Jacobians instead of every entry. Needs float64, which some accelerators lack: pass
+    device="cpu" there. This covers backward code built from PyTorch operations; a backward that
+    calls device kernels of its own needs a check on that device too. Works on a copy.deepcopy, as
+    check_low_precision does."""
     name = type(module).__name__
     device = _device_of(module, device)
     module64 = copy.deepcopy(module).to(device, torch.float64).train(training)
@@ -219,6 +229,6 @@ if __name__ == "__main__":
         print("torch.manual_seed(0) seeds the device's generator too:", seeded_device)
         assert seeded_device  # witness: manual-seed-seeds-device
     assert modes_kept and grads_kept  # witness: left-as-found
-    assert states_kept[0]
+    assert states_kept[0]  # witness: cpu-stream-kept
     if device.type != "cpu":
         assert states_kept[1]  # witness: device-stream-kept
