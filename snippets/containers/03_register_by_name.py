@@ -18,6 +18,14 @@ explicit_buffers = len(list(named.buffers(recurse=False)))
 explicit_keys = ", ".join(named.state_dict())
 print("explicit forms: state_dict", explicit_keys)
 explicit_buffer_names = [name for name, _ in named.named_buffers()]
+# nn.Buffer marks a tensor as a buffer when it is assigned; it takes persistent=False too.
+marked = nn.Module()
+marked.mean = nn.Buffer(torch.zeros(3))
+marked.cache = nn.Buffer(torch.zeros(3), persistent=False)  # left out of state_dict
+marked.to(torch.float64)
+marked_buffers = {name: str(t.dtype) for name, t in marked.named_buffers()}
+marked_keys = list(marked.state_dict())
+print("nn.Buffer: buffers", marked_buffers, "| state_dict", marked_keys)
 
 # The explicit forms refuse an empty name, a dotted name and a name the module already has.
 # setattr refuses the same three names for a parameter, but takes any name for a module.
@@ -78,7 +86,10 @@ explicit_heads = "head-1.weight, head-1.bias, head-2.weight, head-2.bias"
 explicit_counts = (explicit_parameters, explicit_children, explicit_buffers)
 explicit_names = explicit_keys == "scale-0, scale_1, steps, " + explicit_heads
 assert explicit_counts == (2, 2, 2) and explicit_names  # witness: explicit-forms
-assert "cache" in explicit_buffer_names and "cache" not in explicit_keys  # witness: non-persistent
+marked_ok = marked_keys == ["mean"] and not list(marked.parameters())
+marked_ok = marked_ok and marked_buffers == {"mean": "torch.float64", "cache": "torch.float64"}
+registered_ok = "cache" in explicit_buffer_names and "cache" not in explicit_keys
+assert registered_ok and marked_ok  # witness: non-persistent
 assert refused == 12  # witness: names-checked
 held_taken = held_parameters == ["child", "buf", "plain"] and not held_children
 held_taken = held_taken and not held_buffers and not plain_left

@@ -70,10 +70,12 @@ init_names = [name for name in dir(nn.init) if name.endswith("_") and not name.s
 
 
 def writes_in_place(name: str) -> bool:
-    weight = nn.Parameter(torch.empty((4, 4, 3) if name == "dirac_" else (4, 4)))  # dirac_: 3-D
+    shape = (4, 4, 3) if name == "dirac_" else (4, 4)  # dirac_ takes a 3-D tensor
+    weight = nn.Parameter(torch.full(shape, 7.0))  # 7.0, to see that new values arrive
     address = weight.data_ptr()
     value = (0.5,) if name in ("constant_", "sparse_") else ()  # the value, or the sparsity
-    return getattr(nn.init, name)(weight, *value) is weight and weight.data_ptr() == address
+    same = getattr(nn.init, name)(weight, *value) is weight and weight.data_ptr() == address
+    return same and not torch.equal(weight.detach(), torch.full_like(weight, 7.0))  # new values
 
 
 init_in_place = [name for name in init_names if writes_in_place(name)]

@@ -1,5 +1,6 @@
 """load_state_dict(assign=True) puts new Parameters in the module, unless the swap flag is on."""
 
+import re
 import textwrap
 
 import torch
@@ -76,6 +77,16 @@ try:
             load_message = load_message or " ".join(str(error).split())
         now = deep.state_dict()
         deep_loaded[assign] = [k for k in now if torch.equal(now[k], deep_checkpoint[k])]
+    # Other layers save tensors whatever their input. BatchNorm saves its weight and its running
+    # statistics, which are buffers, but not its bias or its num_batches_tracked.
+    norm = nn.Sequential(nn.BatchNorm1d(2)).to(device).eval()
+    norm_checkpoint = {key: value.clone() for key, value in norm.state_dict().items()}
+    pending, norm_message = norm(x).sum(), ""  # x needs no gradient
+    try:
+        norm.load_state_dict(norm_checkpoint)
+    except RuntimeError as error:
+        norm_message = " ".join(str(error).split())
+    norm_refused = re.findall(r"named \"(.+?)\".*?\('(.+?)'", norm_message)  # (name, reason)
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_before)
 print(
@@ -98,6 +109,9 @@ print("  a load after a forward pass through two layers raises:")
 print(textwrap.fill(load_message, 96, initial_indent="    ", subsequent_indent="    "))
 print("  entries that hold the checkpoint's values after it:", ", ".join(deep_loaded[False]))
 print("  the same with assign=True:", ", ".join(deep_loaded[True]))
+print("  a load after a forward pass through a BatchNorm1d in eval mode refuses:")
+for name, reason in norm_refused:
+    print(f"    {name}: {textwrap.shorten(reason, 90)}")
 
 assert not assign_tracked  # witness: assign-replaces
 assert assign_no_copy and assign_moved and assign_shared  # witness: assign-shares-storage
@@ -113,3 +127,6 @@ assert swap_refused and only_saved  # witness: swap-refuses-saved
 all_keys = ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert deep_loaded[False] == all_keys  # witness: swap-loads-all
 assert deep_loaded[True] == ["0.weight", "0.bias", "2.bias"]  # witness: swap-assign-keeps-refused
+norm_saved = ["0.weight", "0.running_mean", "0.running_var"]  # not 0.bias, 0.num_batches_tracked
+assert [name for name, _ in norm_refused] == norm_saved  # witness: swap-refuses-buffers
+assert "It is not possible to get the gradient edge" in norm_message

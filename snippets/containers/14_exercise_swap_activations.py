@@ -10,7 +10,8 @@ def relu_to_gelu(model: nn.Module) -> list[str]:
     # Collect first: changing the tree while named_modules() walks it is asking for trouble.
     # remove_duplicate=False lists a ReLU registered at two paths under both of them.
     modules = model.named_modules(remove_duplicate=False)
-    targets = [name for name, module in modules if isinstance(module, nn.ReLU)]
+    # The model itself (name "") has no parent to assign on, so it is left out.
+    targets = [name for name, module in modules if name and isinstance(module, nn.ReLU)]
     for name in targets:
         parent_name, _, child_name = name.rpartition(".")
         parent = model.get_submodule(parent_name)  # "" is the model itself
