@@ -57,11 +57,15 @@ weight_is_leaf = layer.weight.is_leaf
 no_history = layer.weight.grad_fn is None
 print("filled:", filled, " still a leaf:", weight_is_leaf, " no history:", no_history)
 
-# nn.init functions switch autograd off themselves, so they work without the with-block.
+# nn.init functions switch autograd off themselves, so they work without the with-block. They
+# write into the tensor itself, not through .data: the write counts in the tensor's version,
+# which autograd's checks read (a write through .data does not).
 recording = torch.is_grad_enabled()
+version_before = layer.bias._version
 nn.init.constant_(layer.bias, 0.1)
 init_works_outside = bool(torch.all(layer.bias == 0.1)) and layer.bias.is_leaf
-print("nn.init.constant_ outside no_grad:", init_works_outside)
+init_seen_by_checks = layer.bias._version > version_before
+print(f"nn.init.constant_ outside no_grad: {init_works_outside}, version up: {init_seen_by_checks}")
 
 # A write under no_grad is still seen by autograd's checks; the same write through .data is not.
 # Here the weight changes after a forward pass that saved it for the backward pass.
@@ -148,7 +152,7 @@ assert saved_message.startswith(
     "one of the variables needed for gradient"
 )  # witness: saved-value-write-fails
 assert filled and weight_is_leaf and no_history  # witness: no-grad-write-leaf
-assert recording and init_works_outside  # witness: init-outside-no-grad
+assert recording and init_works_outside and init_seen_by_checks  # witness: init-outside-no-grad
 assert stale_message.startswith(
     "one of the variables needed for gradient"
 )  # witness: no-grad-checked

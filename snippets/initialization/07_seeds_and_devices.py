@@ -32,6 +32,17 @@ later_layer_unchanged = torch.equal(extra_in_front[1][0].weight, reference[0].we
 any_later_unchanged = any(
     torch.equal(p, q) for p, q in zip(extra_in_front[1].parameters(), reference.parameters())
 )
+# Swapping two layers changes their own weights, but not those of the layers built after both:
+# the same amount was drawn before them, so the stream is in the same state.
+torch.manual_seed(0)
+front = [nn.Linear(4, 4), nn.Linear(2, 6)]
+state_after_front = torch.get_rng_state()
+later = build()
+torch.manual_seed(0)
+swapped_front = [nn.Linear(2, 6), nn.Linear(4, 4)]
+swap_same_state = torch.equal(torch.get_rng_state(), state_after_front)
+swap_keeps_later = same_weights(build(), later)
+swapped_layers_differ = not torch.equal(front[0].weight, swapped_front[1].weight)
 # A layer that draws nothing shifts nothing: no parameters, or parameters that start at constants.
 torch.manual_seed(0)
 drawless_in_front = nn.Sequential(nn.ReLU(), nn.LayerNorm(4), nn.BatchNorm1d(4), build())
@@ -123,6 +134,7 @@ if device.type == "cuda":  # manual_seed reseeds every GPU's generator: the same
 
 print("same seed, same weights:", same_seed_same_weights)
 print("extra layer in front, later layer unchanged:", later_layer_unchanged)
+print("two layers in front swapped, later layers unchanged:", swap_keeps_later)
 print("LayerNorm, BatchNorm1d and ReLU in front, later layers unchanged:", drawless_shifts_nothing)
 print(f"same seed, float32 vs float64 layer: weights differ by up to {dtype_difference:.2f}")
 print(
@@ -142,6 +154,7 @@ print(f"built directly on {device.type}: matches the CPU reference:", direct_mat
 
 assert same_seed_same_weights  # witness: same-seed-same-weights
 assert not later_layer_unchanged and not any_later_unchanged  # witness: extra-layer-shifts-rest
+assert swapped_layers_differ and swap_same_state and swap_keeps_later  # witness: swap-keeps-later
 assert drawless_shifts_nothing  # witness: drawless-layer-shifts-nothing
 assert (
     dtype_difference > 0.1

@@ -64,6 +64,9 @@ nn.functional.mse_loss(constant_model[2](constant_model[1](hidden)), y).backward
 first_gradient = constant_model[0].weight.grad
 equal_gradients = torch.allclose(first_gradient, first_gradient[0].expand_as(first_gradient))
 gradient_rows_gap = (first_gradient - first_gradient[0]).abs().max().item()
+# The product's inputs are equal bit for bit: every column of hidden.grad is the same. So any
+# difference between the rows comes from the product hidden.grad.T @ X itself.
+equal_product_inputs = torch.equal(hidden.grad, hidden.grad[:, :1].expand_as(hidden.grad))
 product_sizes = hidden.grad.abs().T @ X.abs()  # per entry: the sum of |product| over the 64 rows
 rounding_bound = len(X) * torch.finfo(torch.float32).eps * product_sizes.max().item()
 constant_model.zero_grad()
@@ -103,7 +106,9 @@ print(f"smallest difference between random-init units {random_gap:.1e}")
 print(f"constant-init model against a single unit: outputs differ by {one_unit_gap:.1e}")
 
 assert equal_gradients  # witness: equal-units-equal-gradients
-assert gradient_rows_gap <= rounding_bound  # witness: gradient-rows-agree-to-rounding
+assert (
+    equal_product_inputs and gradient_rows_gap <= rounding_bound
+)  # witness: gradient-rows-agree-to-rounding
 assert constant_distinct == 1 and random_distinct == 16
 assert constant_spread < tolerance < random_gap  # witness: stay-equal
 assert random_loss < constant_loss / 2  # witness: random-lower-loss

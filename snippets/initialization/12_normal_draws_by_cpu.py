@@ -3,6 +3,7 @@
 
 import inspect
 import json
+import math
 import os
 import subprocess
 import sys
@@ -50,8 +51,22 @@ for kind in kinds:
     print(f"  {kind}: {differing} of {len(differences)} numbers differ{largest}")
     largest_difference = max(largest_difference, *differences)
 
+# The Linear layer scales each uniform draw x from [0, 1) into its range, x * (to - from) + from,
+# in float32, and torch.rand gives the same x. In float64 the product is exact, so rounding once
+# at the end gives a fused multiply-add, and rounding the product to float32 first rounds twice.
+torch.manual_seed(0)
+x = torch.rand(64 * 300).double()
+to = torch.tensor(1 / math.sqrt(300)).double()  # the bound in float32; from = -to
+fused = (x * 2 * to - to).float().tolist()
+rounded_twice = ((x * 2 * to).float().double() - to).float().tolist()
+fma_kernels = here["kernels"] in ("AVX2", "AVX512")
+print(f"Linear weights, {here['kernels']}: one rounding {here['linear'] == fused}; ", end="")
+print(f"{baseline['kernels']}: two roundings {baseline['linear'] == rounded_twice}")
+
 assert baseline["kernels"] == "DEFAULT"
 assert rerun["kernels"] == here["kernels"]
 assert same_kernels_same_draws  # witness: same-kernels-same-draws
 assert here["rand"] == baseline["rand"]  # witness: rand-same-on-baseline-kernels
 assert largest_difference < close  # witness: other-kernels-close
+assert not fma_kernels or here["linear"] == fused  # witness: fused-multiply-add
+assert baseline["linear"] == rounded_twice != fused  # witness: baseline-rounds-twice
