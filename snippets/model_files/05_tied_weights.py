@@ -49,7 +49,9 @@ with tempfile.TemporaryDirectory() as folder:
     save_model(out_first, Path(folder) / "out-first.safetensors")
     with safe_open(Path(folder) / "out-first.safetensors", framework="pt") as file:
         out_first_keys = file.keys()
+        out_first_metadata = file.metadata()  # saved with no metadata argument
     print("out registered first:", list(out_first.state_dict()), "| in the file:", out_first_keys)
+    print("  its metadata, none passed:", out_first_metadata)
 
     restored = TinyLM().to(device)  # the model's own code ties the two weights
     missing, unexpected = load_model(restored, path, device=str(device))
@@ -87,6 +89,7 @@ with tempfile.TemporaryDirectory() as folder:
 assert share_error.startswith("Some tensors share memory")  # witness: save-file-refuses
 assert keys_in_file == ["embed.weight"]  # witness: stored-once
 assert header == {"format": "pt", "head.weight": "embed.weight"}  # witness: alias-in-metadata
+assert out_first_metadata == {"out.weight": "embed.weight"}  # witness: metadata-without-format
 assert (  # witness: alphabetical-name
     list(out_first.state_dict()) == ["out.weight", "embed.weight"]
     and out_first_keys == ["embed.weight"]
