@@ -124,8 +124,9 @@ first, second = nn.Linear(8, 8), nn.Linear(8, 8)
 second.weight = first.weight
 shared_count = sum(p.numel() for p in nn.Sequential(first, nn.ReLU(), second).parameters())
 print(f"two Linear(8, 8) sharing their weight: {shared_count} parameters")
-# Counted once only while both layers hold the one object. A move to meta, or a load with
-# assign=True, puts a new Parameter in each layer: then the weight is counted twice.
+# Counted once only while both layers hold the one object. With the default settings, a move to
+# meta, or a load of a plain state_dict() with assign=True, puts a new Parameter in each layer:
+# then the weight is counted twice.
 tied = nn.Sequential(first, nn.ReLU(), second)
 copied_count = sum(p.numel() for p in copy.deepcopy(tied).parameters())  # a copy keeps the tie
 on_meta = copy.deepcopy(tied).to("meta")
