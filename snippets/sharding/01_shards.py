@@ -77,22 +77,7 @@ def look(layer: nn.Module, args: tuple) -> None:
     seen.append((type(weight), tuple(weight.shape), torch.equal(weight, full_weight)))
 
 
-# In the backward pass: which all-gathers are issued when layer 2 has its input's gradient?
-in_backward = []
-
-
-def look_back(layer: nn.Module, args: tuple) -> None:
-    """Runs just before layer 2's forward: hooks the gradient of its input."""
-
-    def record(grad: torch.Tensor) -> None:
-        all_gathers = comm.get_comm_counts()[torch.ops.c10d._allgather_base_]
-        in_backward.append((type(layer.weight), all_gathers))
-
-    args[0].register_hook(record)
-
-
 model[0].register_forward_pre_hook(look)
-model[2].register_forward_pre_hook(look_back)
 x = torch.randn(4, 10).to(device)  # same seed on every rank: the same batch everywhere
 y = model(x)
 resharded_after_forward = isinstance(model[0].weight, DTensor)  # before any backward reshards it
@@ -102,9 +87,7 @@ same_output = torch.allclose(y, reference(x))
 # One training step: the gradients and Adam's running averages are DTensors laid out like the
 # parameters, each rank holding the same part of them.
 optimizer = torch.optim.Adam(model.parameters())
-with CommDebugMode() as comm:  # counts the collectives this rank takes part in
-    y.sum().backward()
-layer_2_type, gathers_at_layer_2 = in_backward[0]
+y.sum().backward()
 optimizer.step()
 laid_out_like_parameters = all(
     isinstance(tensor, DTensor)
@@ -114,6 +97,33 @@ laid_out_like_parameters = all(
     for tensor in (p.grad, optimizer.state[p]["exp_avg"], optimizer.state[p]["exp_avg_sq"])
 )
 adam_stored = sum(stored(optimizer.state[p]["exp_avg"].to_local()) for p in model.parameters())
+
+# In the backward pass, how many groups are gathered at once? Three layers show it.
+deep = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 4)).to(device)
+for layer in deep:
+    fully_shard(layer, mesh=mesh)
+fully_shard(deep, mesh=mesh)
+in_backward = []  # at each layer's input gradient: all-gathers so far, layers with a full weight
+
+
+def look_back(layer: nn.Module, args: tuple) -> None:
+    """Runs just before a layer's forward: hooks the gradient of its input, reached in backward."""
+
+    def record(grad: torch.Tensor) -> None:
+        all_gathers = comm.get_comm_counts()[torch.ops.c10d._allgather_base_]
+        full = [i for i, d in enumerate(deep) if type(d.weight) is nn.Parameter]  # not a DTensor
+        in_backward.append((all_gathers, full))
+
+    args[0].register_hook(record)
+
+
+for layer in deep:
+    layer.register_forward_pre_hook(look_back)
+y_deep = deep(torch.randn(2, 4, device=device, requires_grad=True))
+with CommDebugMode() as comm:  # counts the collectives this rank takes part in
+    y_deep.sum().backward()
+gathers_so_far = [gathers for gathers, _ in in_backward]  # at layers 2, 1, 0
+full_weights = [full for _, full in in_backward]
 
 gathered = [0] * world_size
 dist.all_gather_object(gathered, local_numel)  # every rank's count, for the check below
@@ -140,7 +150,7 @@ state_types = {k: type(v).__name__ for k, v in mixed.state_dict().items()}
 dcp_types = {k: type(v).__name__ for k, v in get_model_state_dict(mixed).items()}
 param_type, buffer_type = state_types["1.weight"], state_types["1.running_mean"]
 if rank == 0:
-    print(f"backward at layer 2: weight {layer_2_type.__name__}, {gathers_at_layer_2} all-gathers")
+    print("backward at layers 2, 1, 0: all-gathers so far", gathers_so_far, "full", full_weights)
     print("seed = rank: weight = rank 0's rows 0-1 + rank 1's rows 2-3:", own_rows_kept)
     print("running_mean: each rank keeps its own:", own_buffers_kept)
     print("running_mean after a training forward: equal on the ranks:", not means_drift_apart)
@@ -196,7 +206,8 @@ assert (
 assert resharded_after_forward  # witness: resharded-after
 assert same_output  # witness: same-output
 assert (  # witness: backward-prefetch
-    layer_2_type is nn.Parameter and gathers_at_layer_2 == 2  # layer 2's own and layer 0's
+    gathers_so_far == [2, 3, 3]  # layers 2 and 1, then 0 when 1 starts, then none
+    and full_weights == [[2], [1], [0]]  # the layer before is a shard again
 )
 assert laid_out_like_parameters  # witness: grads-and-state-like-parameters
 assert adam_stored == local_numel == [62, 53][rank]  # witness: adam-state-unpadded

@@ -15,6 +15,7 @@ from torch import nn
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor
+from torch.utils._python_dispatch import TorchDispatchMode
 
 local_rank = int(os.environ["LOCAL_RANK"])
 use_cuda = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])  # a GPU per local rank
@@ -136,12 +137,33 @@ except RuntimeError as error:
     half_forward_error = str(error)
 fresh = shard(Net().to(device)).half()  # converted before its first forward pass: it runs
 half_dtypes = (fresh(x.half()).dtype, fresh[0].weight.dtype)  # output, shard
+
+
+class ReduceDtypes(TorchDispatchMode):
+    """Records the dtype of each reduce-scatter's input: the dtype the gradients are summed in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dtypes = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.c10d._reduce_scatter_base_.default:  # (output, input, group, ...)
+            self.dtypes.append(args[1].dtype)
+        return func(*args, **(kwargs or {}))
+
+
 # To compute in float16 but keep float32 shards, FSDP casts what it gathers.
 mixed = shard(Net().to(device), mp_policy=MixedPrecisionPolicy(param_dtype=torch.float16))
 y = mixed(x)
 gathered = (type(mixed[3].gain), mixed[3].gain.dtype)  # the root's gain: still gathered
-y.sum().backward()
+with ReduceDtypes() as reduced:
+    y.sum().backward()
 mixed_dtypes = (y.dtype, mixed[0].weight.dtype, mixed[0].weight.grad.dtype)  # output, shard, grad
+# reduce_dtype defaults to param_dtype: ask for float32 to sum the gradients in float32.
+policy = MixedPrecisionPolicy(param_dtype=torch.float16, reduce_dtype=torch.float32)
+mixed_32 = shard(Net().to(device), mp_policy=policy)
+with ReduceDtypes() as reduced_32:
+    mixed_32(x).sum().backward()
 if rank == 0:
     print("optimizer made before to_empty, step updated every shard:", step_updated_shards)
     print("types after a no_grad forward:", after_forward)
@@ -149,6 +171,7 @@ if rank == 0:
     print("a forward pass after half():", half_forward_error.splitlines()[0])
     print("half() before the first forward pass: output, shard", *half_dtypes)
     print("MixedPrecisionPolicy: output, shard, gradient", *mixed_dtypes)
+    print("gradients summed in", reduced.dtypes[0], "| reduce_dtype=float32:", reduced_32.dtypes[0])
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
@@ -171,3 +194,8 @@ assert half_breaks_forward  # witness: half-breaks-forward
 assert half_dtypes == (torch.float16, torch.float16)  # witness: half-before-first-forward
 assert gathered == (nn.Parameter, torch.float16)  # witness: mixed-gathers-half
 assert mixed_dtypes == (torch.float16, torch.float32, torch.float32)  # witness: mixed-precision
+assert (  # witness: mixed-reduces-in-param-dtype
+    reduced.dtypes == [torch.float16] * 3  # one reduce-scatter per group: 0, 2 and the root
+    and reduced_32.dtypes == [torch.float32] * 3
+    and mixed_32[0].weight.grad.dtype == torch.float32
+)
