@@ -130,7 +130,7 @@ assert deep_loaded[True] == ["0.weight", "0.bias", "2.bias"]  # witness: swap-as
 norm_saved = ["0.weight", "0.running_mean", "0.running_var"]  # not 0.bias, 0.num_batches_tracked
 assert [name for name, _ in norm_refused] == norm_saved  # witness: swap-refuses-buffers
 statistics_reasons = [reason for name, reason in norm_refused if "running" in name]
-assert len(statistics_reasons) == 2 and all(
+assert len(statistics_reasons) == 2 and all(  # witness: statistics-message
     reason.startswith("It is not possible to get the gradient edge")
     for reason in statistics_reasons
 )

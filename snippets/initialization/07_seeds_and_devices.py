@@ -32,8 +32,8 @@ later_layer_unchanged = torch.equal(extra_in_front[1][0].weight, reference[0].we
 any_later_unchanged = any(
     torch.equal(p, q) for p, q in zip(extra_in_front[1].parameters(), reference.parameters())
 )
-# Swapping two layers changes their own weights, but not those of the layers built after both:
-# the same amount was drawn before them, so the stream is in the same state.
+# Swapping two Linear layers changes their own weights, but not those of the layers built after
+# both: the same amount was drawn before them, so the stream is in the same state.
 torch.manual_seed(0)
 front = [nn.Linear(4, 4), nn.Linear(2, 6)]
 state_after_front = torch.get_rng_state()
@@ -43,14 +43,26 @@ swapped_front = [nn.Linear(2, 6), nn.Linear(4, 4)]
 swap_same_state = torch.equal(torch.get_rng_state(), state_after_front)
 swap_keeps_later = same_weights(build(), later)
 swapped_layers_differ = not torch.equal(front[0].weight, swapped_front[1].weight)
-# Not so for a normal draw into fewer than 16 numbers (an Embedding(1, 3) here): the generator
-# keeps a spare normal number, part of its state, so a later small normal draw changes.
-torch.manual_seed(0)
-small_front = [nn.Embedding(1, 3), nn.Linear(4, 4)]
-small_later = nn.Embedding(3, 1).weight
-torch.manual_seed(0)
-small_front_swapped = [nn.Linear(4, 4), nn.Embedding(1, 3)]
-spare_normal_shifts = not torch.equal(nn.Embedding(3, 1).weight, small_later)
+# A normal draw into fewer than 16 numbers makes them in pairs and keeps the unused half of the
+# last pair in the generator's state. After an odd count, a swap changes the next small normal
+# draw (an Embedding(3, 1)), but not a later Linear, which draws uniform numbers.
+
+
+def later_draws(front: list) -> list[torch.Tensor]:
+    torch.manual_seed(0)
+    for make in front:
+        make()
+    return [nn.Embedding(3, 1).weight, nn.Linear(3, 3).weight]
+
+
+def swap_changes(count: int) -> list[bool]:
+    """Embedding(1, count) and a Linear, in both orders: which later weights differ."""
+    embedding, linear = (lambda: nn.Embedding(1, count)), (lambda: nn.Linear(4, 4))
+    before, after = later_draws([embedding, linear]), later_draws([linear, embedding])
+    return [not torch.equal(p, q) for p, q in zip(before, after)]
+
+
+odd_swap, even_swap = swap_changes(3), swap_changes(4)  # [Embedding(3, 1), Linear] changed?
 # A layer that draws nothing shifts nothing: no parameters, or parameters that start at constants.
 torch.manual_seed(0)
 drawless_in_front = nn.Sequential(nn.ReLU(), nn.LayerNorm(4), nn.BatchNorm1d(4), build())
@@ -143,7 +155,8 @@ if device.type == "cuda":  # manual_seed reseeds every GPU's generator: the same
 print("same seed, same weights:", same_seed_same_weights)
 print("extra layer in front, later layer unchanged:", later_layer_unchanged)
 print("two Linear layers in front swapped, later layers unchanged:", swap_keeps_later)
-print("Embedding(1, 3) and Linear swapped, a later Embedding(3, 1) changed:", spare_normal_shifts)
+print("Embedding(1, 3) and Linear swapped: later Embedding(3, 1), Linear changed:", odd_swap)
+print("Embedding(1, 4) and Linear swapped: later Embedding(3, 1), Linear changed:", even_swap)
 print("LayerNorm, BatchNorm1d and ReLU in front, later layers unchanged:", drawless_shifts_nothing)
 print(f"same seed, float32 vs float64 layer: weights differ by up to {dtype_difference:.2f}")
 print(
@@ -164,7 +177,7 @@ print(f"built directly on {device.type}: matches the CPU reference:", direct_mat
 assert same_seed_same_weights  # witness: same-seed-same-weights
 assert not later_layer_unchanged and not any_later_unchanged  # witness: extra-layer-shifts-rest
 assert swapped_layers_differ and swap_same_state and swap_keeps_later  # witness: swap-keeps-later
-assert spare_normal_shifts  # witness: spare-normal-shifts
+assert odd_swap == [True, False] and even_swap == [False, False]  # witness: spare-normal-shifts
 assert drawless_shifts_nothing  # witness: drawless-layer-shifts-nothing
 assert (
     dtype_difference > 0.1
