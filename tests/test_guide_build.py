@@ -84,6 +84,7 @@ def test_facts_keep_numbers_strings_shapes_and_scalar_tensors(tmp_path):
         shape = torch.zeros(4, 3).shape
         grad = torch.tensor(192.0)
         big = torch.zeros(2)
+        complex_scalar, complex_number = torch.tensor(1 + 2j), 1j  # no fact: JSON has no complex
         _private = 1
         print(count)
         """,

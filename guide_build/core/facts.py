@@ -29,7 +29,8 @@ def _as_fact(value: object) -> object | None:
     if isinstance(value, torch.nn.parameter.UninitializedTensorMixin):
         return None
     if isinstance(value, torch.Tensor) and not value.is_meta and value.numel() == 1:
-        return value.item()
+        item = value.item()
+        return None if isinstance(item, complex) else item  # JSON has no complex numbers
     if isinstance(value, (tuple, torch.Size)) and all(isinstance(v, int) for v in value):
         return list(value)
     return None
