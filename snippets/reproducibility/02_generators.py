@@ -16,16 +16,16 @@ global_shifted = not torch.equal(torch.randperm(10), global_alone)
 print("global stream: order changed by building a model in between:", global_shifted)
 
 
-def dropout_mask(mask_device: torch.device, build_model_first: bool) -> torch.Tensor:
+def dropout_mask(mask_device: torch.device, build_model=None) -> torch.Tensor:
     """A dropout mask drawn after seeding, from the default generator of the tensor's device."""
     torch.manual_seed(7)
-    if build_model_first:
-        nn.Linear(100, 100)  # built on the CPU, so it draws from the CPU's generator
+    if build_model is not None:
+        build_model()  # builds on the CPU, so it draws from the CPU's generator
     return nn.functional.dropout(torch.ones(20, device=mask_device), p=0.5).cpu()
 
 
-def masks_shift(mask_device: torch.device) -> bool:
-    return not torch.equal(dropout_mask(mask_device, False), dropout_mask(mask_device, True))
+def masks_shift(mask_device: torch.device, build_model=lambda: nn.Linear(100, 100)) -> bool:
+    return not torch.equal(dropout_mask(mask_device), dropout_mask(mask_device, build_model))
 
 
 cpu_masks_shift = masks_shift(torch.device("cpu"))
@@ -59,6 +59,23 @@ nn.init.xavier_uniform_(layer_b.weight, generator=init_rng)
 same_init = torch.equal(layer_a.weight, layer_b.weight)
 print("xavier_uniform_ with the same generator seed gives the same weights:", same_init)
 
+
+def initialized_from_generator(skip_init: bool) -> nn.Linear:
+    """A Linear layer, built with or without its own initialization, then initialized again."""
+    layer = nn.utils.skip_init(nn.Linear, 100, 100) if skip_init else nn.Linear(100, 100)
+    nn.init.xavier_uniform_(layer.weight, generator=torch.Generator().manual_seed(3))
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+# The constructor draws from the global stream before nn.init draws from the generator.
+# skip_init builds the layer without initializing it, so the global stream stays untouched.
+cpu = torch.device("cpu")
+rebuilt_shifts = masks_shift(cpu, lambda: initialized_from_generator(skip_init=False))
+skip_init_shifts = masks_shift(cpu, lambda: initialized_from_generator(skip_init=True))
+print("masks changed by a layer initialized again from a generator:", rebuilt_shifts)
+print("masks changed by a layer built with skip_init, then initialized:", skip_init_shifts)
+
 # Neither dropout nor any layer's constructor takes a generator.
 layers = [c for c in vars(nn).values() if isinstance(c, type) and issubclass(c, nn.Module)]
 layers_taking_one = [c.__name__ for c in layers if "generator" in inspect.signature(c).parameters]
@@ -88,5 +105,6 @@ if device.type == "cuda":
 assert layers_taking_one == [] and not dropout_takes_one  # witness: no-generator-argument
 assert order_unchanged  # witness: private-order-unchanged
 assert same_init  # witness: init-generator
+assert rebuilt_shifts and not skip_init_shifts  # witness: skip-init-keeps-stream
 assert replayed and state.dtype == torch.uint8  # witness: state-replays
 assert state_shape == (5056,)

@@ -75,13 +75,16 @@ with deterministic_mode():
     after_inner = settings()  # the outer block's settings again: errors, not warnings
     print("after the inner block, (mode, warn_only):", after_inner)
 
-    # 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats,
-    #    the maximum for integers. fill_uninitialized_memory is the switch.
+    # 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats (and complex
+    #    numbers), the maximum for integers, True for bool. fill_uninitialized_memory is the switch.
     empty_floats = torch.empty(3, device=device)
     empty_ints = torch.empty(2, dtype=torch.int32, device=device)
-    floats_are_nan = bool(empty_floats.isnan().all())
+    empty_complex = torch.empty(2, dtype=torch.complex64, device=device)
+    empty_bools = torch.empty(2, dtype=torch.bool, device=device)
+    floats_are_nan = bool(empty_floats.isnan().all() and empty_complex.isnan().all())
     ints_are_max = bool((empty_ints == torch.iinfo(torch.int32).max).all())
     print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
+    print("  for complex64 and bool:", empty_complex.tolist(), empty_bools.tolist())
     torch.utils.deterministic.fill_uninitialized_memory = False
     unfilled_are_nan = bool(torch.empty(1000, device=device).isnan().all())
     torch.utils.deterministic.fill_uninitialized_memory = fill_default
@@ -121,7 +124,7 @@ assert benchmark_default is False  # witness: benchmark-off-by-default
 assert "does not have a deterministic implementation" in refusal  # witness: refuses
 assert steps[:2] == ["UnsqueezeBackward0", "MaxUnpool2DBackward0"]  # witness: unpool-runs-2d
 assert warned and unpooled.flatten().tolist() == [0.0, 5.0, 7.0, 0.0]  # witness: warn-only
-assert floats_are_nan and ints_are_max  # witness: empty-filled
+assert floats_are_nan and ints_are_max and empty_bools.all()  # witness: empty-filled
 assert fill_default is True and not unfilled_are_nan  # witness: fill-switch
 assert cpu_kernel_unchanged  # witness: cpu-index-add-repeatable
 if device.type == "cuda":

@@ -5,7 +5,18 @@ import itertools
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-dataset = TensorDataset(torch.arange(12))
+
+class CountingDataset(TensorDataset):
+    """A TensorDataset that counts the items it loads in this process."""
+
+    loads = 0
+
+    def __getitem__(self, index):
+        CountingDataset.loads += 1
+        return super().__getitem__(index)
+
+
+dataset = CountingDataset(torch.arange(12))
 
 
 def make_loader(generator: torch.Generator, **workers) -> DataLoader:
@@ -42,11 +53,13 @@ if __name__ == "__main__":  # under spawn or forkserver, starting workers import
     generator = torch.Generator().manual_seed(12345)
     loader = make_loader(generator)
     generator.set_state(checkpoint["epoch_start_rng"])
+    loads_before = CountingDataset.loads
     for epoch in range(checkpoint["epoch"], 2):
         batches = iter(loader)  # draws a base seed; the first batch then draws the permutation
         if epoch == checkpoint["epoch"]:
             batches = itertools.islice(batches, checkpoint["batches_done"], None)  # loads, drops 2
         seen.extend(batch.tolist() for (batch,) in batches)
+    resumed_loads = CountingDataset.loads - loads_before  # both epochs, skipped batches too
 
     # Why the state from before the epoch: creating the iterator already draws from the generator,
     # one int64, the base seed that worker processes would get. Without workers, the permutation
@@ -66,9 +79,12 @@ if __name__ == "__main__":  # under spawn or forkserver, starting workers import
     print("resumed:      ", seen)
     same_order = seen == straight
     print("same batches in the same order:", same_order)
+    kept = sum(len(batch) for batch in seen[2:])  # the batches seen after resuming
+    print(f"items the resumed run loaded: {resumed_loads}, items it kept: {kept}")
 
     assert iter_draws_a_base_seed and first_batch_draws  # witness: iterator-draws
     assert same_order and len(straight) == 6  # witness: same-order
+    assert resumed_loads == 2 * len(dataset) > kept  # witness: skipping-loads
 
     # With a worker, iter() already draws the permutation too: the worker is sent the first
     # batches' indices at once. The first batch draws nothing more.
