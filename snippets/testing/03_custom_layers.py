@@ -133,6 +133,21 @@ print(f"float16 ScaledBack: AssertionError: {overflow_message}")
 float32_trained = check_module(ScaledBack().to(device), (4, 3), (4, 3)).trained
 print("float32 ScaledBack passes; gradients reach:", float32_trained)
 
+
+class ScaledAway(ScaledBack):
+    """Scales by 1e-10, below float16's smallest number: its float16 output and gradients are 0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.s * 1e-5 * 1e-5
+
+
+away = ScaledAway().to(device, torch.float16)
+away(torch.randn(4, 3).to(device, torch.float16)).sum().backward()
+away_all_zero = not away.s.grad.any()  # the float16 layer learns nothing
+away.s.grad = None
+away_trained = check_module(away, (4, 3), (4, 3)).trained  # check 3 is decided in float32
+print("float16 ScaledAway: own gradient all zero:", away_all_zero, " passes; reach:", away_trained)
+
 try:  # a lazy module, here one whose only lazy tensors are buffers, is refused
     check_module(nn.LazyBatchNorm1d(affine=False), (4, 5), (4, 5))
     lazy_message = ""
@@ -220,3 +235,4 @@ assert lazy_refused  # witness: lazy-refused
 assert copy_refused and keeps_trained == ["linear.bias", "linear.weight"]  # witness: no-copy-needed
 overflow_caught = overflow_message.endswith("infinite torch.float16 gradient in ['s', 'the input']")
 assert overflow_caught and float32_trained == ["s"]  # witness: own-backward-checked
+assert away_all_zero and away_trained == ["s"]  # witness: vanishing-16-bit-passes

@@ -116,6 +116,22 @@ bfloat16_reports = [
 ]
 print("in bfloat16:", *bfloat16_reports, sep="\n  ")
 
+
+class ForgetfulClip(ForgetfulStandardize):
+    """Clamps each feature to its fitted mean +- 4 std, which it forgets as its parent does."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clamp(self.mean - 4 * self.std, self.mean + 4 * self.std)
+
+
+# The round trip compares outputs on one standard normal input, which stays inside both the fitted
+# range (about -35 to 45) and the fresh one (-4 to 4): the lost range changes nothing there.
+clip_report = round_trip(ForgetfulClip)
+clip_unsaved = unsaved_tensors(fitted(ForgetfulClip))
+wide = torch.full((1, 5), 30.0)  # outside the fresh range, inside the fitted one
+clip_matters = not torch.equal(fitted(ForgetfulClip)(wide), ForgetfulClip()(wide))
+print(clip_report, "| unsaved:", clip_unsaved, "| differs at 30:", clip_matters)
+
 # Built right after torch.manual_seed(1), the module draws the projection that the first fresh
 # instance (seed 0 + 1) draws too; the second one (seed 0 + 2) does not, and catches it.
 same_seed = fitted(RandomFeatures, seed=1)
@@ -209,6 +225,9 @@ assert shares_projection == [True, False] and same_seed_report.startswith(
 )  # witness: same-seed-caught
 coin_missed = flip_report.endswith("same output after a state_dict round trip")
 assert shares_flip == [True, True] and coin_missed  # witness: coin-missed
+clip_missed = clip_report.endswith("same output after a state_dict round trip")
+clip_listed = clip_unsaved == ["mean", "std"]
+assert clip_missed and clip_matters and clip_listed  # witness: round-trip-misses-unexercised
 assert coin_unsaved == ["flip"]  # witness: coin-unsaved
 assert bool_coin_unsaved == [] and list_coin_unsaved == []  # witness: tensors-only
 torch_error = "RuntimeError: Error(s) in loading state_dict"

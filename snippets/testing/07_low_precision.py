@@ -89,6 +89,11 @@ print(*exact_reports, sep="\n")
 # A control: LeakyReLU(0.01) scales by a number that is not a power of two, which rounds.
 inexact = outcome(check_low_precision, nn.LeakyReLU(0.01), (4, 8), tolerance=0.0, device=device)
 print(inexact)
+# An output that is zero in both dtypes (a zero-initialized last layer) is exact too.
+zero_layer = nn.Linear(8, 3, bias=False).to(device)
+nn.init.zeros_(zero_layer.weight)
+zero_output = outcome(check_low_precision, zero_layer, (4, 8), tolerance=0.0)
+print(zero_output)
 
 
 class KeepsOutput(nn.Linear):
@@ -134,6 +139,7 @@ exact = all(r.endswith("(relative error 0e+00)") for r in exact_reports)
 assert exact and inexact.startswith(  # witness: selecting-exact
     "AssertionError: LeakyReLU: relative error"
 )
+assert zero_output.endswith("(relative error 0e+00)")  # witness: zero-output-passes
 assert whole_output <= tolerance_default < worst_element  # witness: elementwise-too-strict
 graph_leaves_only = "RuntimeError: Only Tensors created explicitly by the user"
 deepcopy_refused = after_recorded_pass.startswith(graph_leaves_only)

@@ -53,6 +53,12 @@ fixed.plain_mask = fixed.mask.clone()
 fixed.to("meta")
 moved = fixed.mask.is_meta and not fixed.plain_mask.is_meta
 print("after .to('meta'): buffer on", fixed.mask.device, " plain tensor:", fixed.plain_mask.device)
+try:  # meta tensors have no values: the forward pass runs, check 2 cannot count finite values
+    check_module(fixed, (3, 4), (3, 4), trainable=should_train)
+    fixed_on_meta = ""
+except RuntimeError as error:
+    fixed_on_meta = str(error)
+print("the fix, checked on meta:", fixed_on_meta)
 
 
 class PlainMaskedLinear(MaskedLinear):
@@ -108,6 +114,9 @@ print(" ", alone_on_meta)
 # The exception: a 0-dim tensor left on the CPU is taken as a scalar in an element-wise product.
 scaled = fixed.mask * torch.tensor(0.5)
 print("meta mask times a 0-dim CPU tensor: on", scaled.device)
+# Indexing accepts an index tensor on the CPU, whatever the device of the tensor it indexes.
+picked = fixed.mask[:, torch.tensor([0, 2])]
+print("meta mask indexed by a CPU index tensor: on", picked.device)
 
 assert message == "MaskedLinear: a gradient reached ['mask'], expected to stay fixed"
 assert report.trained == should_train and buffer_names == ["mask"]
@@ -115,6 +124,9 @@ assert saved and moved and "mask" not in parameter_names  # witness: buffer-not-
 left_behind = plain_elsewhere.startswith("RuntimeError: Tensor on device cpu is not on the")
 assert len(plain_on_cpu.checks) == 5 and left_behind  # witness: left-behind
 assert scaled.is_meta  # witness: zero-dim-accepted
+assert picked.is_meta  # witness: cpu-index-accepted
+no_values = fixed_on_meta.startswith("Tensor.item() cannot be called on meta")
+assert no_values  # witness: meta-cannot-pass
 alone_raises = alone_on_meta.startswith("RuntimeError: Tensor on device cpu is not on the")
 assert alone_checks == 5 and alone_raises  # witness: no-device-of-its-own
 assert meta_keeps_cpu_state  # witness: meta-forks-cpu
