@@ -142,11 +142,19 @@ class ScaledAway(ScaledBack):
 
 
 away = ScaledAway().to(device, torch.float16)
-away(torch.randn(4, 3).to(device, torch.float16)).sum().backward()
-away_all_zero = not away.s.grad.any()  # the float16 layer learns nothing
+away_input = torch.randn(4, 3).to(device, torch.float16).requires_grad_()
+away_output = away(away_input)
+away_output.sum().backward()
+gradients = (away.s.grad, away_input.grad)
+away_all_zero = not away_output.any() and not any(g.any() for g in gradients)  # learns nothing
 away.s.grad = None
 away_trained = check_module(away, (4, 3), (4, 3)).trained  # check 3 is decided in float32
-print("float16 ScaledAway: own gradient all zero:", away_all_zero, " passes; reach:", away_trained)
+print(
+    "float16 ScaledAway: output and gradients all zero:",
+    away_all_zero,
+    " passes; reach:",
+    away_trained,
+)
 
 try:  # a lazy module, here one whose only lazy tensors are buffers, is refused
     check_module(nn.LazyBatchNorm1d(affine=False), (4, 5), (4, 5))
