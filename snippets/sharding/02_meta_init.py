@@ -195,7 +195,8 @@ assert half_dtypes == (torch.float16, torch.float16)  # witness: half-before-fir
 assert gathered == (nn.Parameter, torch.float16)  # witness: mixed-gathers-half
 assert mixed_dtypes == (torch.float16, torch.float32, torch.float32)  # witness: mixed-precision
 assert (  # witness: mixed-reduces-in-param-dtype
-    reduced.dtypes == [torch.float16] * 3  # one reduce-scatter per group: 0, 2 and the root
+    MixedPrecisionPolicy(param_dtype=torch.float16).reduce_dtype is None
+    and reduced.dtypes == [torch.float16] * 3  # one reduce-scatter per group: 0, 2 and the root
     and reduced_32.dtypes == [torch.float32] * 3
     and mixed_32[0].weight.grad.dtype == torch.float32
 )

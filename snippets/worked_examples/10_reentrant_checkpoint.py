@@ -132,7 +132,7 @@ no_graph_back = not first_lost["input_requires_grad"] and not first_lost["output
 second_part_only = first_lost["writes"] == [96] and first_use_wrapped_grad == 96
 second_part_only &= biased_lost["writes"] == [168] and biased_lost_grad == 168  # 144 is lost
 assert no_graph_back and second_part_only  # witness: first-use-lost
-assert warned  # witness: only-warns
+assert any("Gradients will be None" in w for w in warned)  # witness: only-warns
 in_outer_graph = all(run["output_has_graph"] for run in non_reentrant)
 written_once = all(run["writes"] == [192] for run in non_reentrant)
 assert in_outer_graph and written_once  # witness: non-reentrant-once
