@@ -23,6 +23,17 @@ class CalledTwice(nn.Module):
         return self.last(x)
 
 
+class DirectUse(nn.Module):
+    """A layer called once, and its weight read again directly in forward."""
+
+    def __init__(self, shared: nn.Module) -> None:
+        super().__init__()
+        self.shared = shared
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shared(x) @ self.shared.weight.T  # the second use calls no module
+
+
 torch.manual_seed(0)
 shared = nn.Linear(8, 8)
 tied = nn.Sequential(
@@ -59,6 +70,14 @@ for name, module in called_twice.named_children():
     module.register_forward_hook(lambda module, args, output, name=name: calls.update([name]))
 called_twice(X)
 print("CalledTwice: calls per child in one forward pass:", dict(calls))
+# A weight read directly in forward is a use that no module hook sees; a trace lists it.
+direct, direct_calls = DirectUse(nn.Linear(4, 4)).to(device), Counter()
+direct.shared.register_forward_hook(lambda module, args, output: direct_calls.update(["shared"]))
+direct(X)
+graph = torch.fx.symbolic_trace(direct).graph
+traced = [node.target for node in graph.nodes if node.op in ("call_module", "get_attr")]
+print("DirectUse: calls per child:", dict(direct_calls), " the trace uses:", traced)
+hook_sees_one_use = direct_calls == {"shared": 1}
 
 # One plain gradient step on each model.
 tied_before = tied[2].weight.detach().clone()
@@ -87,6 +106,7 @@ assert len(called_twice_tensors) == len(called_twice_names) == 6  # witness: reg
 assert len({id(p) for _, p in tied.named_parameters(remove_duplicate=False)}) == 6
 assert called_twice_sums  # witness: called-twice-grads-add-up
 assert calls == {"first": 1, "shared": 2, "last": 1}  # witness: hook-counts-calls
+assert hook_sees_one_use and traced == ["shared", "shared.weight"]  # witness: direct-use
 assert copies_apart  # witness: copies-apart
 assert still_one_tensor and one_step_along_sum  # witness: one-step-along-sum
 assert outputs_differ  # witness: outputs-differ

@@ -14,7 +14,7 @@ from torch import nn
 plt.rcParams["svg.hashsalt"] = "guide"  # the same ids in every run
 plt.rcParams["svg.fonttype"] = "none"  # text stays text
 
-torch.manual_seed(0)  # the initial values are random: the same ones in every run
+torch.manual_seed(0)  # random initial values, the same in every run on one machine
 shared = nn.Linear(8, 8)
 tied = nn.Sequential(
     nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(8, 1)

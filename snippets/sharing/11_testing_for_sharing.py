@@ -4,6 +4,8 @@ import io
 
 import torch
 from torch import nn
+from torch.testing._internal.two_tensor import TwoTensor
+from torch.utils._python_dispatch import is_traceable_wrapper_subclass
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -25,6 +27,8 @@ def same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
     """One tensor under two names: the same first element, read the same way."""
     if a.numel() == 0 or b.numel() == 0 or a.is_meta or b.is_meta:
         return a is b  # no memory behind the address
+    if is_traceable_wrapper_subclass(a) or is_traceable_wrapper_subclass(b):
+        return a is b  # the memory is in the tensors it wraps, not at its own address
 
     def layout(t: torch.Tensor) -> tuple:  # how the elements are read, from the first one on
         return (t.device, t.dtype, t.shape, t.stride(), t.is_conj(), t.is_neg())
@@ -71,10 +75,15 @@ separate = empty[0] is not empty[1] and on_meta[0] is not on_meta[1]
 look_shared = same_storage(*empty) and same_storage(*on_meta)
 guarded = same_tensor(*empty) or same_tensor(*on_meta)
 print(f"separate tensors: {separate}, same storage: {look_shared}, same_tensor(): {guarded}")
+# A wrapper subclass keeps its elements in the plain tensors it wraps: its own address is 0.
+x, y = TwoTensor(torch.zeros(3), torch.zeros(3)), TwoTensor(torch.ones(3), torch.ones(3))
+wrapper_addresses, wrapper_tensor = [x.data_ptr(), y.data_ptr()], same_tensor(x, y)
+print(f"two separate TwoTensors: data_ptr() {wrapper_addresses}, same_tensor() {wrapper_tensor}")
 
 assert not identity_says and data_says  # witness: is-misses-half-tie
 assert row_zero_same_address and not row_zero_tensor  # witness: layout-needed
 assert conj_same_address and c.conj().is_conj() and not conj_tensor  # witness: conj-view
 assert flat_storage and second_unchanged and not flat_tensor  # witness: flat-buffer
 assert separate and addresses == [0, 0, 0, 0] and look_shared  # witness: address-zero
-assert data_says and not flat_tensor and not guarded  # witness: guarded-test
+assert x.numel() == 3 and wrapper_addresses == [0, 0]  # witness: wrapper-address-zero
+assert data_says and not flat_tensor and not guarded and not wrapper_tensor  # witness: guarded-test
