@@ -159,7 +159,8 @@ gathered = (type(mixed[3].gain), mixed[3].gain.dtype)  # the root's gain: still 
 with ReduceDtypes() as reduced:
     y.sum().backward()
 mixed_dtypes = (y.dtype, mixed[0].weight.dtype, mixed[0].weight.grad.dtype)  # output, shard, grad
-# reduce_dtype defaults to param_dtype: ask for float32 to sum the gradients in float32.
+# reduce_dtype is None unless set, and the gradients are summed in the dtype they come in:
+# ask for float32 to sum them in float32.
 policy = MixedPrecisionPolicy(param_dtype=torch.float16, reduce_dtype=torch.float32)
 mixed_32 = shard(Net().to(device), mp_policy=policy)
 with ReduceDtypes() as reduced_32:
