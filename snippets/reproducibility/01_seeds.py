@@ -72,5 +72,7 @@ print(f"seed 0 on {device.type} gives the CPU's numbers: {matches_cpu_numbers}")
 assert same_after_reseeding
 assert python_untouched and numpy_untouched  # witness: others-untouched
 assert all_four_repeat and initial_seed == 42  # witness: seed-everything-repeats
+if device.type != "cpu":
+    assert run_1[3] == run_2[3]  # witness: device-draw-repeats
 if device.type == "cuda":
     assert not matches_cpu_numbers  # witness: device-numbers-differ
