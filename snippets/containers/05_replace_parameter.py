@@ -32,7 +32,7 @@ def train_one_step(how: str) -> dict:
         "holds_old": held is old_weight,
         "tracked": any(p is layer.weight for p in optimizer.param_groups[0]["params"]),
         "old_grad": old_weight.grad,
-        "old_stepped": old_weight in optimizer.state,  # did the step make it a momentum buffer?
+        "old_stepped": "momentum_buffer" in optimizer.state.get(old_weight, {}),  # made one?
         "old_unchanged": torch.equal(old_weight.detach(), old_values),
         "new_grad": layer.weight.grad,
         "after": layer.weight[0, 0].item(),
@@ -88,7 +88,7 @@ zero_grad_weight = nn.Parameter(torch.ones(2, device=device))
 control = torch.optim.SGD([zero_grad_weight], lr=0.1, momentum=0.9)
 zero_grad_weight.grad = torch.zeros_like(zero_grad_weight)
 control.step()
-zero_grad_stepped = zero_grad_weight in control.state
+zero_grad_stepped = "momentum_buffer" in control.state[zero_grad_weight]
 print("a weight whose .grad is zeros: stepped:", zero_grad_stepped)
 
 assert replaced["holds_old"] and not replaced["tracked"]  # witness: optimizer-holds-old
