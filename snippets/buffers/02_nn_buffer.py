@@ -53,6 +53,16 @@ except KeyError as error:
 fresh.note = nn.Parameter(fresh.note)
 parameter_over_plain = "note" in dict(fresh.named_parameters())
 print("nn.Buffer over note:", buffer_over_plain, " nn.Parameter over note:", parameter_over_plain)
+# Over a parameter or a submodule, nn.Buffer raises a TypeError instead.
+block = nn.Module()
+block.linear = nn.Linear(2, 2)
+over_others = []
+for owner, name in ((block.linear, "weight"), (block, "linear")):
+    try:
+        setattr(owner, name, nn.Buffer(torch.zeros(2, 2)))
+    except TypeError as error:
+        over_others.append(str(error).split(" (")[0])
+print("nn.Buffer over a parameter, over a submodule: TypeError:", "; ".join(over_others))
 
 # fit works under torch.no_grad(): data with autograd history leaves none in the buffers.
 tracked = data.clone().requires_grad_()
@@ -159,14 +169,25 @@ print("  register_buffer(nn.Buffer(t))", wrapped_alias)
 
 # A conversion stores what its function returns for each buffer: a new tensor has no mark, the
 # buffer itself keeps it. Module.double() passes a tensor that is not floating point through.
-# load_state_dict copies into the buffer; with assign=True it stores the loaded tensor instead.
+# load_state_dict copies into the buffer; with assign=True it stores the loaded tensor instead,
+# and with the swap flag of torch.__future__ it swaps the loaded contents into the buffer object.
 saved_from = nn.Module()
 saved_from.b = nn.Buffer(torch.ones(3))
-checkpoint = saved_from.state_dict()  # what the last two rows load: detached tensors, no mark
+checkpoint = saved_from.state_dict()  # what the load rows load: detached tensors, no mark
 
 
 def assign_load(module: nn.Module) -> None:
     module.load_state_dict(checkpoint, assign=True)
+
+
+def swap_load(module: nn.Module) -> None:
+    """load_state_dict with a process-wide flag of torch.__future__ set, then restored."""
+    flag_before = torch.__future__.get_swap_module_params_on_conversion()
+    torch.__future__.set_swap_module_params_on_conversion(True)
+    try:
+        module.load_state_dict(checkpoint)
+    finally:
+        torch.__future__.set_swap_module_params_on_conversion(flag_before)
 
 
 conversions = {
@@ -177,6 +198,7 @@ conversions = {
     '.to("meta")': (torch.float32, lambda module: module.to("meta")),
     "load_state_dict()": (torch.float32, lambda m: m.load_state_dict(checkpoint)),
     "load_state_dict(assign=True)": (torch.float32, assign_load),
+    "load_state_dict(), swapping": (torch.float32, swap_load),
 }
 if device.type != "cpu":  # a real move to an accelerator
     conversions[f'.to("{device.type}")'] = (torch.float32, lambda module: module.to(device))
@@ -236,6 +258,9 @@ slot_skipped = slot_is_none and "slot" not in saved
 slot_skipped &= slot_kept_name
 assert slot_skipped and probe.empty.numel() == 0 and "empty" in saved  # witness: none-slot
 assert "already exists" in buffer_over_plain and parameter_over_plain  # witness: buffer-over-plain
+refused_as = [message.split(" as ")[-1] for message in over_others]
+refused_by_type = refused_as == ["parameter 'weight'", "child module 'linear'"]
+assert refused_by_type  # witness: buffer-over-others
 stored = converted["load_state_dict(assign=True)"].b is checkpoint["b"]
 stored &= not hasattr(checkpoint["b"], "_is_buffer")
 # state_dict() made a new tensor object for the entry, which shares the buffer's memory
@@ -245,3 +270,6 @@ stored &= after_conversion["load_state_dict(assign=True)"] == dropped
 assert stored  # witness: assign-drops-mark
 copied_in = torch.equal(converted["load_state_dict()"].b, checkpoint["b"])
 assert copied_in and after_conversion["load_state_dict()"] == kept  # witness: load-keeps-mark
+swapped = after_conversion["load_state_dict(), swapping"]
+swapped_in = torch.equal(converted["load_state_dict(), swapping"].b, checkpoint["b"])
+assert swapped_in and swapped == (True, False, PLAIN)  # witness: swap-drops-mark

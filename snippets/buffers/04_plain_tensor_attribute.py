@@ -2,6 +2,7 @@
 
 import copy
 import io
+import pickle
 
 import torch
 from torch import nn
@@ -74,16 +75,29 @@ float64_model = FixedHiddenMLP("plain attribute").to(torch.float64)
 hidden64 = float64_model.linear(torch.rand(2, 8, dtype=torch.float64))
 elementwise = hidden64 * float64_model.constant[0]  # float64 times float32
 elementwise_dtype = str(elementwise.dtype)
+# float32 to float64 is exact, so the result is even the one a converted constant would give.
+promotion_exact = torch.equal(elementwise, hidden64 * float64_model.constant[0].double())
 print("same constant, used elementwise: no error, result in", elementwise_dtype)
+half_model = FixedHiddenMLP("plain attribute").half()
+hidden16 = half_model.linear(torch.rand(2, 8).half())
+half_result_dtype = str((hidden16 * half_model.constant[0]).dtype)
+print("after .half(), float16 times the float32 constant gives", half_result_dtype)
 # Copying or pickling the whole object does carry the plain attribute: both copy its __dict__.
 whole = FixedHiddenMLP("plain attribute")
 pickled = io.BytesIO()
 torch.save(whole, pickled)  # the whole module, not its state_dict
 pickled.seek(0)
+try:
+    torch.load(pickled)  # the default, weights_only=True, rebuilds tensors, not modules
+    default_load = "loads"
+except pickle.UnpicklingError as error:
+    default_load = type(error).__name__
+pickled.seek(0)
 unpickled = torch.load(pickled, weights_only=False)
 copies = (copy.deepcopy(whole), unpickled)
 whole_copies_keep = [torch.equal(copied.constant, whole.constant) for copied in copies]
 print("deepcopy and torch.save(model) keep the plain constant:", whole_copies_keep)
+print(f"torch.load of the whole module: by default {default_load}, with weights_only=False loads")
 plain_follows, plain_saved, plain_reloads = rows["plain attribute"][:3]
 non_persistent_follows, non_persistent_saved, non_persistent_reloads = rows[
     "non-persistent buffer"
@@ -102,22 +116,28 @@ buffer_meta_devices = tuple(
     for keep in ("non-persistent buffer", "persistent buffer")
 )
 print("after .to('meta'): the constant kept as either kind of buffer on", buffer_meta_devices)
+# On meta the product with the CPU constant runs: only a real accelerator shows the failure.
+meta_output = on_meta(torch.rand(2, 8).to("meta")).device.type
+print("on meta, the product with the CPU constant runs: output on", meta_output)
 print(
     f"after .to({device.type!r}): linear.weight on {model.linear.weight.device.type}, "
     f"constant on {constant_device}"
 )
 if device.type != "cpu":
+    mismatch = None
     try:
         model(torch.rand(2, 8).to(device))
     except RuntimeError as error:
-        print(f"{type(error).__name__}: {str(error).splitlines()[0]}")
-        assert "device" in str(error)  # witness: device-mismatch
+        mismatch = str(error)
+        print(f"{type(error).__name__}: {mismatch.splitlines()[0]}")
+    assert mismatch is not None and "device" in mismatch  # witness: device-mismatch
 
 assert linear_converted["plain attribute"] and not plain_follows  # witness: plain-not-converted
 fails_on_dtype = plain_error.startswith("RuntimeError") and "same dtype" in plain_error
 assert fails_on_dtype  # witness: plain-fails
 assert not plain_saved  # witness: plain-not-saved
 assert whole_copies_keep == [True, True]  # witness: whole-object-keeps-plain
+assert default_load == "UnpicklingError"  # witness: default-load-refuses
 assert not plain_reloads and not constant_kept["plain attribute"]  # witness: plain-not-reloaded
 buffers_moved = buffer_meta_devices == ("meta", "meta")
 assert non_persistent_follows and persistent_follows and buffers_moved  # witness: buffers-follow
@@ -129,7 +149,10 @@ assert not constant_kept["non-persistent buffer"]  # witness: constant-redrawn
 assert same_draw_same_constant == (True, True)  # witness: same-draw-same-constant
 plain_stays_float32 = float64_model.constant.dtype == torch.float32
 assert plain_stays_float32 and elementwise_dtype == "torch.float64"  # witness: elementwise-promotes
+assert promotion_exact  # witness: promotion-exact
+assert half_result_dtype == "torch.float32"  # witness: half-promotes
 assert persistent_saved  # witness: persistent-saved
 assert persistent_reloads and constant_kept["persistent buffer"]  # witness: persistent-reloaded
 assert meta_devices == ("meta", "cpu")  # witness: to-device-skips-plain
+assert meta_output == "meta"  # witness: meta-runs-mixed
 assert constant_device == "cpu"

@@ -69,7 +69,7 @@ print("linspace(1e-4, 0.02, 1000), first half: rounded once, rounded twice:", ta
 print(f"  the two roundings differ in {values_differing} of 500 values")
 
 
-# The same table in new processes on other CPU kernels: PyTorch's baseline ones (no fused
+# The same tables in new processes on other CPU kernels: PyTorch's baseline ones (no fused
 # multiply-add), and AVX2 where this process runs the AVX-512 ones. PyTorch picks them once per
 # process, and takes ATEN_CPU_CAPABILITY at its word: a child asked for kernels the CPU lacks
 # would crash, so each child asks for a set below this process's own.
@@ -79,27 +79,33 @@ below_here = KERNEL_SETS[: KERNEL_SETS.index(here)] if here in KERNEL_SETS else 
 
 
 def start_new_process(kernels: str) -> subprocess.Popen:
-    """A new process asked for `kernels`: it prints the kernels it runs on and 500 values."""
-    table = "torch.linspace(1e-4, 0.02, 1000)[:500].tolist()"
-    child = f"import torch; print(torch.backends.cpu.get_cpu_capability(), {table})"
+    """A new process asked for `kernels`: it prints its kernels and two tables of 500 values."""
+    two_tables = "[torch.linspace(1e-4, 0.02, 1000)[:500].tolist(), powers.tolist()]"
+    child = "import torch; powers = torch.arange(500.0).pow(2.5); "
+    child += f"print(torch.backends.cpu.get_cpu_capability(), {two_tables})"
     environment = {**os.environ, "ATEN_CPU_CAPABILITY": kernels.lower()}
     return subprocess.Popen([sys.executable, "-c", child], env=environment, stdout=subprocess.PIPE)
 
 
-def read_table(child: subprocess.Popen) -> tuple[str, torch.Tensor]:
+def read_tables(child: subprocess.Popen) -> tuple[str, list[torch.Tensor]]:
     used, values = child.communicate()[0].decode().split(" ", 1)
-    return used, torch.tensor(json.loads(values))
+    return used, [torch.tensor(table) for table in json.loads(values)]
 
 
+powers = i.pow(2.5)  # from whole numbers, which are exact: only pow's kernel sets the bits
 children = [start_new_process(kernels) for kernels in below_here]
-tables = {here: schedule[:500]}  # this process's kernels
-tables.update(read_table(child) for child in children)
-for used, table in tables.items():
-    print(f"  on {used} kernels: {[torch.equal(table, t) for t in (rounded_once, rounded_twice)]}")
+tables = {here: [schedule[:500], powers]}  # this process's kernels
+tables.update(read_tables(child) for child in children)
+for used, (table, power) in tables.items():
+    rounding = [torch.equal(table, t) for t in (rounded_once, rounded_twice)]
+    same_powers = torch.equal(power, powers)
+    print(f"  on {used} kernels: {rounding}, pow(2.5) same as on {here}: {same_powers}")
 # The baseline kernels round twice; the AVX2 and AVX-512 ones use a fused multiply-add.
 by_kernels = "DEFAULT" in tables and len(tables) > 1
-for used, table in tables.items():
+for used, (table, _) in tables.items():
     by_kernels &= torch.equal(table, rounded_twice if used == "DEFAULT" else rounded_once)
+linspace_differs = any(not torch.equal(t[0], schedule[:500]) for t in tables.values())
+pow_differs = any(not torch.equal(t[1], powers) for t in tables.values())
 
 assert persistent_result.startswith("RuntimeError: Error(s) in loading")  # witness: refuses
 assert missing_line.startswith("Missing key(s)") and "scales" in missing_line  # witness: names-key
@@ -111,3 +117,5 @@ assert values_differing > 0 and table_matches.count(True) == 1  # witness: table
 # Checked on x86 CPUs with AVX2 or better: elsewhere the baseline kernels may round once.
 on_x86 = platform.machine().lower() in ("x86_64", "amd64") and here != "DEFAULT"
 assert by_kernels or not on_x86  # witness: table-by-kernels
+# On such a CPU, both tables come out with other bits on some other set of kernels.
+assert (linspace_differs and pow_differs) or not on_x86  # witness: tables-differ
