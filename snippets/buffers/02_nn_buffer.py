@@ -170,10 +170,16 @@ print("  register_buffer(nn.Buffer(t))", wrapped_alias)
 # A conversion stores what its function returns for each buffer: a new tensor has no mark, the
 # buffer itself keeps it. Module.double() passes a tensor that is not floating point through.
 # load_state_dict copies into the buffer; with assign=True it stores the loaded tensor instead,
-# and with the swap flag of torch.__future__ it swaps the loaded contents into the buffer object.
+# and with the swap flag of torch.__future__ it copies into the buffer, then swaps a detached
+# tensor of the buffer's own memory into the buffer object.
 saved_from = nn.Module()
 saved_from.b = nn.Buffer(torch.ones(3))
 checkpoint = saved_from.state_dict()  # what the load rows load: detached tensors, no mark
+
+
+def fresh_checkpoint() -> dict:
+    """A state_dict of its own: the one given assign=True remembers it for later loads."""
+    return saved_from.state_dict()
 
 
 def assign_load(module: nn.Module) -> None:
@@ -185,7 +191,7 @@ def swap_load(module: nn.Module) -> None:
     flag_before = torch.__future__.get_swap_module_params_on_conversion()
     torch.__future__.set_swap_module_params_on_conversion(True)
     try:
-        module.load_state_dict(checkpoint)
+        module.load_state_dict(fresh_checkpoint())
     finally:
         torch.__future__.set_swap_module_params_on_conversion(flag_before)
 
@@ -202,15 +208,17 @@ conversions = {
 }
 if device.type != "cpu":  # a real move to an accelerator
     conversions[f'.to("{device.type}")'] = (torch.float32, lambda module: module.to(device))
-after_conversion, converted = {}, {}
+after_conversion, converted, kept_memory = {}, {}, {}
 for label, (dtype, convert) in conversions.items():
     module = nn.Module()
     module.b = nn.Buffer(torch.zeros(3, dtype=dtype))
-    before = module.b
+    before, memory_before = module.b, module.b.data_ptr()
     convert(module)
     same, still_marked = module.b is before, hasattr(module.b, "_is_buffer")
+    own_memory = module.b.data_ptr() == memory_before != 0
     outcome = alias(module, "b")
     after_conversion[label], converted[label] = (same, still_marked, outcome), module
+    kept_memory[label] = own_memory
     print(f"{label:28} same tensor {same!s:5} marked {still_marked!s:5} alias {outcome}")
 
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
@@ -272,4 +280,5 @@ copied_in = torch.equal(converted["load_state_dict()"].b, checkpoint["b"])
 assert copied_in and after_conversion["load_state_dict()"] == kept  # witness: load-keeps-mark
 swapped = after_conversion["load_state_dict(), swapping"]
 swapped_in = torch.equal(converted["load_state_dict(), swapping"].b, checkpoint["b"])
-assert swapped_in and swapped == (True, False, PLAIN)  # witness: swap-drops-mark
+copied = kept_memory["load_state_dict(), swapping"]  # not the checkpoint's memory, as assign=True
+assert swapped_in and copied and swapped == (True, False, PLAIN)  # witness: swap-drops-mark

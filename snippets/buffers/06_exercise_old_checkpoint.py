@@ -118,5 +118,5 @@ assert values_differing > 0 and table_matches.count(True) == 1  # witness: table
 # Checked on x86 CPUs with AVX2 or better: elsewhere the baseline kernels may round once.
 on_x86 = platform.machine().lower() in ("x86_64", "amd64") and here != "DEFAULT"
 assert by_kernels or not on_x86  # witness: table-by-kernels
-# On such a CPU, both tables come out with other bits on some other set of kernels.
+# On such a CPU, both tables come out with other bits on the baseline kernels.
 assert (linspace_differs and pow_differs) or not on_x86  # witness: tables-differ
