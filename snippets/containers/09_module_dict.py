@@ -64,6 +64,8 @@ print("after replaceable['head'] = nn.Linear(16, 3):", dict(replaceable.named_ch
 
 assert sentiment_shape == (2, 3) and topic_shape == (2, 5)
 assert tasks == "sentiment, topic"
+unsorted = list(nn.ModuleDict({"topic": nn.ReLU(), "sentiment": nn.ReLU()}))  # not sorted
+assert unsorted == ["topic", "sentiment"]  # witness: insertion-order
 assert (
     head_names
     == "heads.sentiment.weight, heads.sentiment.bias, heads.topic.weight, heads.topic.bias"

@@ -48,6 +48,11 @@ print(
     f"all require grad: {all_require_grad}; weight shapes {shapes}",
 )
 
+# Unlike ModuleDict, ParameterDict sorts the keys of a plain dict; pairs keep their order.
+from_dict = list(nn.ParameterDict({"shift": torch.zeros(1), "scale": torch.ones(1)}))
+from_pairs = list(nn.ParameterDict([("shift", torch.zeros(1)), ("scale", torch.ones(1))]))
+print("ParameterDict keys from a dict:", from_dict, " from pairs:", from_pairs)
+
 # Values that are neither tensors nor modules stay ordinary entries: not parameters.
 mixed_list = nn.ParameterList([torch.zeros(2), "a note"])
 mixed_dict = nn.ParameterDict({"scale": torch.ones(2), "unit": "cm"})
@@ -78,3 +83,4 @@ assert shapes == [(16, 8), (4, 16)]  # witness: shapes-differ
 assert kept == ("a note", "cm") and mixed_parameters == 2  # witness: non-tensors-kept
 assert module_entries == ["0.weight", "0.bias", "m.weight", "m.bias"]  # witness: modules-registered
 assert integer_message.startswith("Only Tensors of floating point")  # witness: integer-refused
+assert from_dict == ["scale", "shift"] and from_pairs == ["shift", "scale"]  # witness: dict-sorted
