@@ -79,12 +79,16 @@ print(
 print(f"its forward pre-hooks before its first call: {pre_hooks_before}, after: {pre_hooks_after}")
 
 # Drawn with torch.randn, as here, the weight's entries have variance 1, so each output, a sum of
-# one product per input, has a variance about equal to the number of inputs.
+# one product per input, has a variance about the number of inputs times the inputs' mean
+# square: the number of inputs itself for inputs of mean 0 and variance 1.
 variance_per_input = {}
 for inputs in (100, 400):
     outputs = ForgetfulLinear(64)(torch.randn(256, inputs))
     variance_per_input[inputs] = round(outputs.var().item() / inputs, 2)
 print("output variance / number of inputs, for 100 and 400 inputs:", variance_per_input)
+shifted = ForgetfulLinear(64)(torch.randn(256, 400) + 2)  # mean 2, variance 1: mean square 5
+shifted_per_input = round(shifted.var().item() / 400, 2)
+print("the same for 400 inputs of mean 2 and variance 1:", shifted_per_input)
 
 assert parameters_before_call == 0 and "empty parameter list" in empty_message  # witness: no-params
 assert not same_answer_twice and new_weight_each_call  # witness: new-weight-each-call
@@ -93,4 +97,5 @@ assert tracked_no_grad and tracked_unchanged  # witness: stale-never-updated
 assert placeholders  # witness: lazy-placeholders
 assert pre_hooks_before == ["_infer_parameters"] and not pre_hooks_after  # witness: lazy-pre-hook
 assert materialized_in_place and lazy_shape == (3, 5) and lazy_same_answer  # witness: lazy-kept
-assert all(0.9 < v < 1.1 for v in variance_per_input.values())  # witness: randn-variance-grows
+about_the_count = all(0.9 < v < 1.1 for v in variance_per_input.values())
+assert about_the_count and 4 < shifted_per_input < 6  # witness: randn-variance-grows

@@ -3,6 +3,7 @@
 import math
 import sys
 import threading
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -186,7 +187,8 @@ try:
         assert positive_then_zero(flushed, flush_limit)  # witness: flushed-underflows-earlier
         split_zeros = int((split == 0).sum())
         print(f"{split.numel()} values split over 2 threads: {split_zeros} flushed to 0")
-        assert 0 < split_zeros < split.numel()  # witness: flush-per-thread
+        libgomp = sys.platform == "linux" and "libgomp" in Path("/proc/self/maps").read_text()
+        assert 0 < split_zeros < split.numel() or not libgomp  # witness: flush-per-thread
         print("thread started while flushing, run after it is off: ", end="")
         still_flushing = positive_then_zero(later["probe"], flush_limit)
         assert still_flushing or sys.platform != "linux"  # witness: new-thread-inherits
