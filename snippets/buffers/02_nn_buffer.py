@@ -174,11 +174,11 @@ print("  register_buffer(nn.Buffer(t))", wrapped_alias)
 # tensor of the buffer's own memory into the buffer object.
 saved_from = nn.Module()
 saved_from.b = nn.Buffer(torch.ones(3))
-checkpoint = saved_from.state_dict()  # what the load rows load: detached tensors, no mark
+checkpoint = saved_from.state_dict()  # the plain and assign=True rows: detached, no mark
 
 
 def fresh_checkpoint() -> dict:
-    """A state_dict of its own: the one given assign=True remembers it for later loads."""
+    """A new state_dict: one loaded once with assign=True keeps assigning (reproducibility)."""
     return saved_from.state_dict()
 
 
