@@ -181,13 +181,17 @@ def test_check_notes_stay_out_of_the_search_index(site):
 
 def test_printed_output_stays_out_of_the_search_index_and_code_goes_in(site):
     """The search index, which every visitor downloads, carries the snippets' code but not what
-    they printed (a tenth of it, and not what readers search for); the page still shows both."""
+    they printed (a tenth of it, and not what readers search for), nor the code of exercise
+    solutions; the page still shows all of it."""
     docs = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
     indexed = " ".join(" ".join(doc["text"].split()) for doc in docs)
     run = cached_run("snippets/parameters/01_access.py")
     first_line = run.output.splitlines()[0]
     assert " ".join(first_line.split()) not in indexed
     assert "get_parameter(" in indexed and first_line in text(built_page(site, "docs/parameters/parameters.md"))
+    # An exercise's solution code stays out too, though its page shows it.
+    solution = "def relu_to_gelu("  # snippets/containers/14_exercise_swap_activations.py
+    assert solution not in indexed and solution in text(built_page(site, "docs/modules/containers.md"))
 
 
 def test_every_block_that_asks_for_it_shows_the_recorded_cuda_output(site):

@@ -97,7 +97,15 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
     ranks = options_of(path).ranks
     if ranks:
         rendered = _launch_command(path, ranks) + rendered
-    return Markup(f'<div class="example" id="{block_id(path.as_posix())}">') + rendered + Markup("</div>")
+    unsearched = f" {SEARCH_EXCLUDE}" if _is_exercise_solution(path) else ""
+    return Markup(f'<div class="example" id="{block_id(path.as_posix())}"{unsearched}>') + rendered + Markup("</div>")
+
+
+def _is_exercise_solution(path: Path) -> bool:
+    """An exercise's solution stays out of the search index (its question and the prose around it
+    do not): a search for an API should land on the chapter that explains it, and the index, which
+    every visitor downloads, stays within its budget (docs/contributing.md, "Page weight")."""
+    return "_exercise_" in path.name
 
 
 def _outside_search(rendered: str) -> Markup:
