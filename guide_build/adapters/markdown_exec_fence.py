@@ -104,7 +104,8 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
 def _is_exercise_solution(path: Path) -> bool:
     """An exercise's solution stays out of the search index (its question and the prose around it
     do not): a search for an API should land on the chapter that explains it, and the index, which
-    every visitor downloads, stays within its budget (docs/contributing.md, "Page weight")."""
+    every visitor downloads, stays within its budget (docs/contributing.md, "Accessibility and
+    page weight")."""
     return "_exercise_" in path.name
 
 
