@@ -174,6 +174,7 @@ print("  register_buffer(nn.Buffer(t))", wrapped_alias)
 # tensor of the buffer's own memory into the buffer object.
 saved_from = nn.Module()
 saved_from.b = nn.Buffer(torch.ones(3))
+# The plain row loads it before the assign=True row, which makes it remember assign=True.
 checkpoint = saved_from.state_dict()  # the plain and assign=True rows: detached, no mark
 
 
