@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from guide_build.core import run_outcome
+from guide_build.core import run_outcome, runner, snippet_server
 from guide_build.core.runner import SnippetFailed, run_snippet
 
 ENVIRONMENT_SNIPPET = '''# guide: ranks=2
@@ -160,6 +160,14 @@ def test_a_rank_stuck_while_exiting_is_reported_as_stuck():
     failure = run_outcome.failure_of("x.py (rank 1)", 10, 1 << 8, printed, {"facts": {}}, timed_out=False)
     assert "then ended with status 1 while exiting" in failure and not run_outcome.failed_as_gloo_can_at_exit(failure)
     assert run_outcome.failure_of("x.py", 10, 0, "done\n", {"facts": {}}, timed_out=False) is None
+
+
+def test_the_runner_waits_longer_than_the_server_lets_a_run_take():
+    """Both bound a run by run_outcome.longest_run (two launches for a distributed snippet), and
+    the runner adds more than the server does, so a run stopped by the server is reported with the
+    server's message, not as a server that did not answer."""
+    assert runner._SERVER_START_TIMEOUT > snippet_server._BACKSTOP
+    assert run_outcome.longest_run(10, distributed=True) > 2 * run_outcome.longest_run(10, distributed=False)
 
 
 @pytest.mark.cuda

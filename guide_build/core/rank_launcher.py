@@ -40,8 +40,6 @@ import torch
 
 from guide_build.core import run_outcome, snippet_child
 
-GRACE = 2.0  # seconds the other ranks get to end on their own after one failed
-
 
 def run(
     *,
@@ -209,7 +207,7 @@ def _wait_for_ranks(pids: list[int], folder: Path) -> tuple[dict[int, int], dict
             status = os.waitpid(pid, 0)[1]
             ended.append((_end_order(now, rank, folder), rank, status))
             if status != 0 and stop_at is None:
-                stop_at = now + GRACE
+                stop_at = now + run_outcome.GRACE
         if running and stop_at is not None and time.monotonic() >= stop_at:
             first_failure = min((order, rank) for order, rank, status in ended if status != 0)[1]
             for pidfd, (rank, pid) in running.items():

@@ -13,8 +13,11 @@ import signal
 import time
 from pathlib import Path
 
+from guide_build.core.time_limit import HARD_STOP_AFTER, MAX_STRETCH
+
 TIMEOUT_HEADER = "Timeout ("  # how faulthandler's watchdog starts its report
 EXIT_LIMIT = 10.0  # seconds a rank may take to exit after its script ended (rank_launcher)
+GRACE = 2.0  # seconds the other ranks get to end on their own after one failed (rank_launcher)
 _EXIT_LIMIT_HEADER = f"{TIMEOUT_HEADER}{datetime.timedelta(seconds=EXIT_LIMIT)})!"  # faulthandler's line for it
 _STUCK = f"was still exiting after {EXIT_LIMIT:g} s, and was stopped"
 _GLOO_RACE_ENDINGS = (f"{_STUCK}.", f"signal SIGABRT ({signal.SIGABRT.value}) while exiting.")
@@ -22,6 +25,15 @@ _EXITING_FRAME = "_exit_as_python_does"  # the runner's frame that names the ste
 _THREAD_HEADER = re.compile(r"(Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$")
 _NO_FRAME = "  <no Python frame>"
 _RUNNER_FOLDER = str(Path(__file__).parent)
+
+
+def longest_run(timeout: float, distributed: bool) -> float:
+    """Seconds a run may take before the server stops it, and past which the runner stops waiting
+    (each adds its own margin): the stretched limit, and for a distributed snippet two launches
+    (rank_launcher relaunches after gloo's race at exit), each with its ranks' exits."""
+    if not distributed:
+        return timeout * MAX_STRETCH
+    return 2 * (timeout * MAX_STRETCH + HARD_STOP_AFTER + EXIT_LIMIT + GRACE)
 
 
 def failure_of(

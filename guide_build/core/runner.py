@@ -21,8 +21,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from guide_build.core.run_outcome import longest_run
 from guide_build.core.snippet_options import CUDA_TIMEOUT_FACTOR, DEFAULT_OUTPUT_LIMIT, BadOption, options_of
-from guide_build.core.time_limit import MAX_STRETCH
 
 DEVICES = ("auto", "cpu", "cuda")
 # Snippets compute on one CPU thread, as torchrun's workers do when it starts several per machine:
@@ -83,8 +83,7 @@ def run_snippet(path: str | Path, *, device: str = "auto") -> SnippetRun:
         "figures": list(options.figures),
     }
     try:  # never wait forever on an answer, even if the server itself stops answering
-        launches = 2 if options.ranks else 1  # a distributed run may be launched twice (rank_launcher)
-        answer = _server().ask(request, wait=launches * timeout * MAX_STRETCH + _SERVER_START_TIMEOUT)
+        answer = _server().ask(request, wait=longest_run(timeout, bool(options.ranks)) + _SERVER_START_TIMEOUT)
     except (TimeoutError, RuntimeError) as error:
         raise SnippetFailed(
             display, f"{display} could not be run: {error or 'the snippet server did not answer'}"

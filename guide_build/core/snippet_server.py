@@ -37,7 +37,6 @@ import torch.nn  # noqa: F401
 import torch.optim  # noqa: F401
 
 from guide_build.core import rank_launcher, run_outcome, snippet_child
-from guide_build.core.time_limit import HARD_STOP_AFTER, MAX_STRETCH
 
 snippet_child.torch_seeds_each_process()  # asked once, of the server's untouched default generator
 
@@ -190,21 +189,13 @@ def _start(request: dict) -> _Job:
         pid=pid,
         pidfd=os.pidfd_open(pid),
         folder=folder,
-        deadline=started + _longest_run(timeout, bool(request.get("ranks"))) + _BACKSTOP,
+        deadline=started + run_outcome.longest_run(timeout, bool(request.get("ranks"))) + _BACKSTOP,
         timeout=timeout,
         output_limit=int(request["output_limit"]),
         copied=copied,
         figures=list(request.get("figures", [])),
         started=started,
     )
-
-
-def _longest_run(timeout: float, distributed: bool) -> float:
-    """Seconds a child may take before the server stops it: its stretched limit, and for a
-    distributed snippet two launches, each with its ranks' exits."""
-    if not distributed:
-        return timeout * MAX_STRETCH
-    return 2 * (timeout * MAX_STRETCH + HARD_STOP_AFTER + run_outcome.EXIT_LIMIT + rank_launcher.GRACE)
 
 
 def _import_what_it_uses(folder: Path) -> None:
