@@ -101,7 +101,9 @@ def test_search_finds_the_saving_chapter_by_api_name(tab, base_url):
     # sends one query once the index is ready; typing key by key sends one per key, and a slow
     # worker can still be showing the results for "sta" when the list is read.
     page.goto(base_url + "?q=state_dict")
-    expect(page.locator(".md-search-result__meta")).to_have_text(re.compile(r"^\d+ matching documents?$"), timeout=60_000)
+    expect(page.locator(".md-search-result__meta")).to_have_text(
+        re.compile(r"^\d+ matching documents?$"), timeout=60_000
+    )
     expect(page.locator("input.md-search__input")).to_have_value("state_dict")
     results = page.locator(".md-search-result__item")
     results.first.wait_for(timeout=30_000)
