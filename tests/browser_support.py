@@ -91,6 +91,21 @@ def with_an_empty_search_index(page, site: Path) -> None:
     page.route("**/search/search_index.json", lambda route: route.fulfill(body=empty, content_type="application/json"))
 
 
+# True once Material's search results have not changed for `quiet_ms`; false if they still change
+# after `limit_ms`. Typed key by key, each key sends a query, and the worker's answers to earlier
+# prefixes can arrive after the first results show, replacing the list (and what has focus in it).
+RESULTS_SETTLE = """([quietMs, limitMs]) => new Promise(resolve => {
+    let quiet = setTimeout(() => resolve(true), quietMs);
+    new MutationObserver(() => { clearTimeout(quiet); quiet = setTimeout(() => resolve(true), quietMs); })
+        .observe(document.querySelector('.md-search-result'), {childList: true, subtree: true, characterData: true});
+    setTimeout(() => resolve(false), limitMs);
+})"""
+
+
+def wait_for_search_results_to_settle(page, quiet_ms: int = 500, limit_ms: int = 30_000) -> None:
+    assert page.evaluate(RESULTS_SETTLE, [quiet_ms, limit_ms]), f"the search results still changed after {limit_ms} ms"
+
+
 def assert_stayed_local_and_quiet(page) -> None:
     page.evaluate("0")  # a round trip: Playwright hands over the events the page sent until now
     assert page.offsite_requests == [], "requests left localhost"

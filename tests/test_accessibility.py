@@ -45,6 +45,7 @@ from browser_support import (
     launch_chromium,
     nav_links,
     serve_site,
+    wait_for_search_results_to_settle,
     with_an_empty_search_index,
 )
 from playwright.sync_api import expect
@@ -484,6 +485,7 @@ def test_search_from_the_keyboard(keyboard_page, base_url):
     page.keyboard.type("state_dict")
     results = page.locator(".md-search-result__item")
     results.first.wait_for(timeout=30_000)
+    wait_for_search_results_to_settle(page)  # the list the last key asked for, which ArrowDown enters
     assert run_axe(page, ".md-search") == []  # the open dialog and its results
     page.keyboard.press("ArrowDown")  # into the results
     assert page.evaluate("document.activeElement.closest('.md-search-result__item') !== null")
