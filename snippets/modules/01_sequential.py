@@ -75,6 +75,9 @@ print("with an OrderedDict:", named_parameter_names, "; named.hidden is a", name
 # Built from a list of those layers, a Sequential numbers them again: the names are gone.
 renumbered = [name for name, _ in nn.Sequential(*list(named)[:1]).named_parameters()]
 print("nn.Sequential(*list(named)[:1]) names:", *renumbered)
+renumbered_keys = list(nn.Sequential(*list(named)[:1]).state_dict())
+model_keys_front = list(named.state_dict())[:2]  # hidden.weight, hidden.bias
+keys_differ = renumbered_keys == renumbered and not set(renumbered_keys) & set(model_keys_front)
 
 output_shape = tuple(Y.shape)
 assert output_shape == (2, 4) and hidden_shape == (2, 32)
@@ -92,3 +95,4 @@ assert named_parameter_names == "hidden.weight, hidden.bias, output.weight, outp
 assert named_type == "Linear"
 assert named[0] is named.hidden  # witness: named-attribute
 assert renumbered == ["0.weight", "0.bias"]  # witness: list-renumbers
+assert keys_differ  # witness: keys-differ

@@ -68,7 +68,12 @@ relu_ignores_mode = relu_stateless and torch.equal(relu.train()(X), relu.eval()(
 
 class FunctionalDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.dropout(x, p=0.5)  # training=self.training would make it follow the mode
+        return F.dropout(x, p=0.5)  # training defaults to True, whatever the module's mode
+
+
+class ModeFollowingDropout(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, p=0.5, training=self.training)
 
 
 class ChildDropout(nn.Module):
@@ -91,10 +96,13 @@ class ListDropout(nn.Module):
 
 ones = torch.ones(1000, device=device)
 drops = {}  # does it zero some of the ones in training mode, and after eval()?
-for dropout in (FunctionalDropout(), ChildDropout(), ListDropout()):
+for dropout in (FunctionalDropout(), ModeFollowingDropout(), ChildDropout(), ListDropout()):
     outputs = dropout.train()(ones), dropout.eval()(ones)
     drops[type(dropout).__name__] = tuple(bool((out == 0).any()) for out in outputs)
 print("dropout (train, eval):", drops)
+child_dropout, list_dropout = ChildDropout().eval(), ListDropout().eval()
+child_in_eval, listed_in_eval = not child_dropout.drop.training, not list_dropout.drops[0].training
+print(f"in eval mode after eval(): the child {child_in_eval}, the listed one {listed_in_eval}")
 
 # nn.Module.__init__ creates the registries that assignment fills (internal attributes):
 # an MLP object whose __init__ has not run yet lacks them, and nn.Module.__init__ adds them.
@@ -127,10 +135,13 @@ assert act_hook_runs == 1 and act_calls == [nn.ReLU]  # witness: hook-reaches-mo
 assert act_replaced and uses_tanh and act_hook_runs == len(act_calls)  # witness: module-replaced
 assert (before_init, after_init) == ([], sorted(registries))  # witness: init-creates-registries
 assert relu_ignores_mode  # witness: relu-ignores-mode
-assert drops == {  # witness: dropout-needs-module
+drops_expected = {
     "FunctionalDropout": (True, True),
+    "ModeFollowingDropout": (True, False),
     "ChildDropout": (True, False),
     "ListDropout": (True, True),
 }
+modes_as_expected = drops == drops_expected
+assert child_in_eval and not listed_in_eval and modes_as_expected  # witness: dropout-needs-module
 assert parameter_count == 420
 assert message.startswith("cannot assign module before Module.__init__() call")

@@ -25,7 +25,10 @@ with torch.no_grad():
 x = torch.tensor([[1.0]], device=device)
 
 children_result = ChildrenSequential(double, double)(x).item()
-sequential_result = nn.Sequential(double, double)(x).item()
+sequential = nn.Sequential(double, double)
+sequential_result = sequential(x).item()
+# nn.Sequential iterates over _modules, which keeps both names, not over children().
+iterates_modules = list(sequential) == list(sequential._modules.values()) == [double, double]
 children_count = len(list(ChildrenSequential(double, double).children()))
 print(
     f"children() yields {children_count} module; ChildrenSequential gives {children_result:g}, "
@@ -47,6 +50,7 @@ print("the layer kept its mode and device:", layer_untouched)
 
 assert children_count == 1  # witness: children-dedup
 assert children_result == 2.0  # witness: children-runs-once
+assert iterates_modules and children_count == 1  # witness: sequential-iterates-modules
 assert sequential_result == 4.0  # witness: sequential-repeats
 assert module_list_length == 2  # witness: module-list-repeats
 assert entries_seen == 0 and layer_untouched  # witness: plain-list-hidden
