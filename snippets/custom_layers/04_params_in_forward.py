@@ -87,10 +87,17 @@ def variance_per_input(inputs: int, mean: float = 0.0) -> float:
     return round(outputs.var(dim=0).mean().item() / inputs, 2)  # each output's, over the batch
 
 
+def mean_square_per_input(inputs: int, mean: float = 0.0) -> float:
+    outputs = ForgetfulLinear(64)(torch.randn(256, inputs) + mean)
+    return round(outputs.pow(2).mean().item() / inputs, 2)  # how large the outputs are
+
+
 variances = {inputs: variance_per_input(inputs) for inputs in (100, 400)}
 shifted = variance_per_input(400, mean=2.0)
 print("each output's variance / number of inputs, for 100 and 400 inputs:", variances)
 print("the same for 400 inputs of mean 2:", shifted)
+squares = {mean: mean_square_per_input(400, mean) for mean in (0.0, 2.0)}
+print("mean square of the outputs / number of inputs, for input means 0 and 2:", squares)
 
 assert parameters_before_call == 0 and "empty parameter list" in empty_message  # witness: no-params
 assert not same_answer_twice and new_weight_each_call  # witness: new-weight-each-call
@@ -101,3 +108,4 @@ assert pre_hooks_before == ["_infer_parameters"] and not pre_hooks_after  # witn
 assert materialized_in_place and lazy_shape == (3, 5) and lazy_same_answer  # witness: lazy-kept
 about_the_count = all(0.9 < v < 1.1 for v in (*variances.values(), shifted))
 assert about_the_count  # witness: randn-variance-grows
+assert squares[2.0] > 2 * squares[0.0]  # witness: mean-makes-outputs-larger

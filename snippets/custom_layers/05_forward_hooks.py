@@ -37,6 +37,24 @@ print(f"fraction of ReLU outputs that are zero: {zero_fraction:.2f}")
 print("outputs carried their graph:", all(carried_graph), " stored tensors do:", end=" ")
 print(any(record[2].grad_fn is not None for record in records))
 
+
+# When forward raises, a forward hook does not run, unless registered with always_call=True.
+class Fails(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise ValueError("forward failed")
+
+
+failing, ran_after_raise = Fails(), []
+failing.register_forward_hook(lambda m, args, output: ran_after_raise.append("plain"))
+failing.register_forward_hook(
+    lambda m, args, output: ran_after_raise.append("always_call"), always_call=True
+)
+try:
+    failing(x)
+except ValueError as error:
+    print(f"{type(error).__name__}: {error}")
+print("hooks that ran when forward raised:", ran_after_raise)
+
 # A record kept without detach() holds the graph that produced it, and what that graph saved for
 # backward: here the first Linear saved its input batch. Only a backward pass frees it.
 
@@ -146,6 +164,15 @@ with torch.no_grad():
         lone_value_message = str(error)
     lone_value.remove()
 print("with_kwargs=True and a lone tensor returned:", lone_value_message.split(", but got")[0])
+# In the pair, args must itself be a tuple: a bare tensor is unpacked along its first dimension,
+# so a batch of one row reaches forward as that row alone, and no error says so.
+with torch.no_grad():
+    handle = model[0].register_forward_pre_hook(
+        lambda m, args, kwargs: (args[0], kwargs), with_kwargs=True
+    )
+    bare_args_shape = tuple(model[0](x[:1]).shape)
+    handle.remove()
+print("a bare tensor as args, for an input of shape (1, 4): output shape", bare_args_shape)
 
 
 # Any 2-tuple is read as (args, kwargs): two new positional inputs must come as ((a, b), kwargs).
@@ -186,3 +213,5 @@ assert tuple_replaced_inputs  # witness: pre-hook-tuple
 assert pair_replaced_input and "new_kwargs" in lone_value_message  # witness: kwargs-pre-hook-pair
 assert "must be a mapping, not Tensor" in two_inputs_message  # witness: pair-read-as-args-kwargs
 assert nested_pair_works  # witness: nested-pair-works
+assert bare_args_shape == (8,)  # witness: bare-args-unpacked
+assert ran_after_raise == ["always_call"]  # witness: raise-skips-hooks
