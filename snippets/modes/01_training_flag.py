@@ -61,6 +61,10 @@ class Recorded(nn.Linear):
 train_calls: list[bool] = []
 Recorded(2, 2).eval()
 print("eval() on a module calls its train() with:", train_calls)
+eval_calls = list(train_calls)
+train_calls.clear()
+nn.Sequential(nn.Sequential(Recorded(2, 2))).train()  # a grandparent's train() ...
+print("train() on a grandparent calls the module's train() with:", train_calls)  # ... reaches it
 
 assert module_count == 7
 assert new_model == "T T T T T T T"  # witness: starts-in-training
@@ -70,5 +74,6 @@ assert returned is model and returned_by_train is model  # witness: returns-modu
 assert after_assignment == "E T T T T T T"  # witness: assignment-does-not-recurse
 assert mixed == "T T E E E T T"  # witness: branch-mode
 assert modes(model) == "T T T T T T T"  # witness: parent-train-resets
-assert train_calls == [False]  # witness: eval-is-train-false
+assert eval_calls == [False]  # witness: eval-is-train-false
+assert train_calls == [True]  # witness: train-calls-each-child
 assert type(model.__dict__["training"]) is bool  # witness: plain-attribute

@@ -28,14 +28,25 @@ infinite = dropout(torch.full((1000,), float("inf"), device=device))
 dropped_inf = torch.isnan(infinite)
 inf_multiplied = bool(dropped_inf.any() and (dropped_inf | torch.isinf(infinite)).all())
 print("inf through dropout gives nan where dropped:", inf_multiplied)
+# p is the probability of dropping, not of keeping: with p = 0.2, a fifth become 0, the rest 1.25.
+# (With p = 0.5 both readings give the same output.)
+low_p = 0.2
+low_kept_value = 1 / (1 - low_p)
+low_y = nn.Dropout(low_p)(x)
+low_values = sorted(set(low_y.unique().tolist()))
+low_zero_fraction = (low_y == 0).float().mean().item()
+print(f"with p = {low_p}: values {low_values}, fraction zeroed: {low_zero_fraction:.3f}")
 
 # Evaluation mode: the input comes back unchanged (the very same tensor).
 dropout.eval()
 eval_is_identity = dropout(x) is x
 print("in evaluation mode, dropout(x) is x:", eval_is_identity)
 
-assert kept_value == 2.0 and train_values == [0.0, kept_value]  # witness: zero-or-scaled
-assert abs(zero_fraction - p) < 0.05  # witness: zero-with-probability-p
+assert kept_value == 2.0 and low_kept_value == 1.25
+scaled = train_values == [0.0, kept_value] and low_values == [0.0, low_kept_value]
+assert scaled  # witness: zero-or-scaled
+zeroed_with_p = abs(zero_fraction - p) < 0.05 and abs(low_zero_fraction - low_p) < 0.05
+assert zeroed_with_p  # witness: zero-with-probability-p
 assert abs(train_mean - 1.0) < 0.1  # witness: mean-kept
 assert x.std().item() == 0.0 and train_std > 0.9  # witness: spread-grows
 assert inf_multiplied  # witness: multiplies-by-zero

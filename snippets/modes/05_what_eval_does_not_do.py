@@ -92,6 +92,13 @@ with warnings.catch_warnings():  # the fast path warns that nested tensors are a
     encoder.requires_grad_(False)  # autograd on, but nothing requires grad: the fast path again
     frozen, frozen_grad_on = encoder(src, src_key_padding_mask=padding), torch.is_grad_enabled()
     encoder.requires_grad_(True)
+    # A final norm (nn.Transformer gives its encoder one) comes after the zeros are put in.
+    normed = nn.TransformerEncoder(layer, num_layers=1, norm=nn.LayerNorm(8)).to(encoder_device)
+    with torch.no_grad():
+        normed.norm.bias.fill_(0.5)  # as after training; a new LayerNorm's bias is 0
+        padded_normed = normed.eval()(src, src_key_padding_mask=padding)[padding]
+transformer = nn.Transformer(8, 2, 1, 1, 16, batch_first=True)
+transformer_has_norm = isinstance(transformer.encoder.norm, nn.LayerNorm)
 padded_recorded = recorded[padding].abs().max().item()
 padded_not_recorded = not_recorded[padding].abs().max().item()
 padded_without_fast_path = without_fast_path[padding].abs().max().item()
@@ -112,6 +119,8 @@ print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_
 print(f"under no_grad without the fast path {padded_without_fast_path:.3f}", end="")
 print(f", with enable_nested_tensor=False {padded_without_nesting:.3f}", end="")
 print(f"; autograd on, parameters frozen {padded_frozen}")
+print("with a final LayerNorm whose bias is 0.5, under no_grad, padded positions hold:", end="")
+print(f" {padded_normed.unique().tolist()}")
 print(f"under no_grad, padding at the start {padded_at_start_largest:.3f}", end="")
 print(f", every position as with autograd on: {at_start_unpacked}")
 print("mask_check=False, left padding, largest |output| per position:")
@@ -160,6 +169,8 @@ padding_kept_real_lost = row_0_kept == [True, True, False, False] == left_paddin
 real_non_zero_wrong = row_1_wrong == [False, True, True, False]
 assert padding_kept_real_lost and real_non_zero_wrong  # witness: unchecked-left-padding-wrong
 assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
+normed_gives_bias = torch.equal(padded_normed, torch.full_like(padded_normed, 0.5))
+assert normed_gives_bias and transformer_has_norm  # witness: final-norm-gives-bias
 assert unpadded_close  # witness: encoder-reads-both-unpadded
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode
 assert not aware_drops_in_eval  # witness: training-argument

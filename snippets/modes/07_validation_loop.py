@@ -40,7 +40,7 @@ def validate_and_forget(model: nn.Module, batches) -> float:
     return sum(losses) / len(losses)
 
 
-def fit(validate_fn, epochs: int = 3) -> tuple[int, int]:
+def fit(validate_fn, epochs: int = 3) -> tuple[int, int, int]:
     """Train for some epochs, validating after each; count the steps taken in training mode."""
     torch.manual_seed(1)
     model = nn.Sequential(
@@ -48,27 +48,30 @@ def fit(validate_fn, epochs: int = 3) -> tuple[int, int]:
     )
     model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    steps_in_training_mode = 0
+    steps_in_training_mode = steps_with_dropout_on = 0
     for epoch in range(epochs):
         for x, y in train_batches:
-            steps_in_training_mode += model.training
+            steps_in_training_mode += model.training  # the container's own flag
+            steps_with_dropout_on += model[3].training  # the Dropout's
             loss = F.mse_loss(model(x), y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
         validate_fn(model, val_batches)
     batches_seen_by_batchnorm = model[1].num_batches_tracked.item()
-    return steps_in_training_mode, batches_seen_by_batchnorm
+    return steps_in_training_mode, steps_with_dropout_on, batches_seen_by_batchnorm
 
 
 total_steps = 3 * len(train_batches)
-good_steps, good_bn = fit(validate)
-bad_steps, bad_bn = fit(validate_and_forget)
-results = {"validate()": (good_steps, good_bn), "validate_and_forget()": (bad_steps, bad_bn)}
-for name, (steps, seen) in results.items():
-    print(
-        f"{name:22} {steps} of {total_steps} steps in training mode, BatchNorm saw {seen} batches"
-    )
+good_steps, good_dropout, good_bn = fit(validate)
+bad_steps, bad_dropout, bad_bn = fit(validate_and_forget)
+results = {
+    "validate()": (good_steps, good_dropout, good_bn),
+    "validate_and_forget()": (bad_steps, bad_dropout, bad_bn),
+}
+for name, (steps, dropping, seen) in results.items():
+    print(f"{name:22} {steps} of {total_steps} steps in training mode,", end="")
+    print(f" dropout on in {dropping}, BatchNorm saw {seen} batches")
 
 # A branch left in evaluation mode on purpose: evaluating() gives it back its own mode,
 # while a single model.train(was_training) would switch it to training mode.
@@ -86,7 +89,7 @@ print(
 )
 
 assert total_steps == 9
-assert (good_steps, good_bn) == (9, 9)  # witness: restores-training-mode
-assert (bad_steps, bad_bn) == (3, 3)  # witness: forgetting-fails-silently
+assert (good_steps, good_dropout, good_bn) == (9, 9, 9)  # witness: restores-training-mode
+assert (bad_steps, bad_dropout, bad_bn) == (3, 3, 3)  # witness: forgetting-fails-silently
 assert branch_kept_by_evaluating  # witness: evaluating-keeps-branch
 assert not branch_kept_by_train  # witness: train-resets-branch

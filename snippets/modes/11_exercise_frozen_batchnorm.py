@@ -1,5 +1,8 @@
 """Exercise: fine-tune a model while its BatchNorm layers keep their running statistics frozen."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -30,6 +33,18 @@ class FrozenBatchNormNet(nn.Module):
         return self.layers(x)
 
 
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """The validation loop's helper: eval() inside, then every submodule's own flag back."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, mode in modes:
+            module.training = mode  # assigned: no call of train()
+
+
 torch.manual_seed(0)
 model = FrozenBatchNormNet().to(device)
 bn = model.layers[1]
@@ -57,6 +72,14 @@ for _ in range(3):
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
+
+# Validation with evaluating(): its eval() goes through the override, its restore does not.
+calls_before = len(model.train_calls)
+with evaluating(model), torch.inference_mode():
+    model(torch.randn(4, 4).to(device))
+calls_in_validation = model.train_calls[calls_before:]
+print("train() calls in validation:", calls_in_validation, end="")
+print(" | afterwards model training:", model.training, "| BatchNorm training:", bn.training)
 
 frozen = (
     torch.equal(bn.running_mean, before)
@@ -92,6 +115,8 @@ assert (
     and still_frozen_after_eval_train
 )  # witness: override
 assert lazy_caught
+evaluating_keeps_frozen = calls_in_validation == [False] and model.training and not bn.training
+assert evaluating_keeps_frozen  # witness: evaluating-restores-own-flags
 assert frozen  # witness: statistics-frozen
 assert frozen_after_apply and unfrozen_by_submodule  # witness: submodule-train-skips-override
 assert affine_learns  # witness: affine-still-trains
