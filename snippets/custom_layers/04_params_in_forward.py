@@ -98,6 +98,13 @@ print("each output's variance / number of inputs, for 100 and 400 inputs:", vari
 print("the same for 400 inputs of mean 2:", shifted)
 squares = {mean: mean_square_per_input(400, mean) for mean in (0.0, 2.0)}
 print("mean square of the outputs / number of inputs, for input means 0 and 2:", squares)
+# Why: with one weight W, adding 2 to every input adds 2 * (row sum of W) to each output, the same
+# for every example of the batch and different from output to output.
+W, centred = torch.randn(64, 400), torch.randn(256, 400)
+shift = (centred + 2.0) @ W.T - centred @ W.T
+shift_per_output = torch.allclose(shift, shift[:1].expand_as(shift), atol=1e-2)
+distinct_shifts = shift[0].unique().numel()
+print(f"the shift: the same across the batch {shift_per_output}, {distinct_shifts} distinct values")
 
 assert parameters_before_call == 0 and "empty parameter list" in empty_message  # witness: no-params
 assert not same_answer_twice and new_weight_each_call  # witness: new-weight-each-call
@@ -108,4 +115,5 @@ assert pre_hooks_before == ["_infer_parameters"] and not pre_hooks_after  # witn
 assert materialized_in_place and lazy_shape == (3, 5) and lazy_same_answer  # witness: lazy-kept
 about_the_count = all(0.9 < v < 1.1 for v in (*variances.values(), shifted))
 assert about_the_count  # witness: randn-variance-grows
-assert squares[2.0] > 2 * squares[0.0]  # witness: mean-makes-outputs-larger
+shifted_larger = shift_per_output and distinct_shifts == 64 and squares[2.0] > 2 * squares[0.0]
+assert shifted_larger  # witness: mean-makes-outputs-larger

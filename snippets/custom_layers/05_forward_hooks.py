@@ -1,5 +1,7 @@
 """Forward hooks: look at (or replace) a module's output without editing its source."""
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -38,7 +40,8 @@ print("outputs carried their graph:", all(carried_graph), " stored tensors do:",
 print(any(record[2].grad_fn is not None for record in records))
 
 
-# When forward raises, a forward hook does not run, unless registered with always_call=True.
+# When forward raises, a forward hook does not run, unless registered with always_call=True; that
+# one gets None for the output, and an exception it raises becomes a warning.
 class Fails(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise ValueError("forward failed")
@@ -47,13 +50,18 @@ class Fails(nn.Module):
 failing, ran_after_raise = Fails(), []
 failing.register_forward_hook(lambda m, args, output: ran_after_raise.append("plain"))
 failing.register_forward_hook(
-    lambda m, args, output: ran_after_raise.append("always_call"), always_call=True
+    lambda m, args, output: ran_after_raise.append(("always_call", output)), always_call=True
 )
-try:
-    failing(x)
-except ValueError as error:
-    print(f"{type(error).__name__}: {error}")
-print("hooks that ran when forward raised:", ran_after_raise)
+failing.register_forward_hook(lambda m, args, output: output.shape, always_call=True)  # fails
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    try:
+        failing(x)
+    except ValueError as error:
+        print(f"{type(error).__name__}: {error}")
+hook_warnings = [str(warning.message) for warning in caught]
+print("hooks that ran when forward raised, with the output they got:", ran_after_raise)
+print("the failing always_call hook:", *hook_warnings)
 
 # A record kept without detach() holds the graph that produced it, and what that graph saved for
 # backward: here the first Linear saved its input batch. Only a backward pass frees it.
@@ -172,7 +180,7 @@ with torch.no_grad():
     )
     bare_args_shape = tuple(model[0](x[:1]).shape)
     handle.remove()
-print("a bare tensor as args, for an input of shape (1, 4): output shape", bare_args_shape)
+print(f"a bare tensor as args, input shape {tuple(x[:1].shape)}: output shape", bare_args_shape)
 
 
 # Any 2-tuple is read as (args, kwargs): two new positional inputs must come as ((a, b), kwargs).
@@ -214,4 +222,6 @@ assert pair_replaced_input and "new_kwargs" in lone_value_message  # witness: kw
 assert "must be a mapping, not Tensor" in two_inputs_message  # witness: pair-read-as-args-kwargs
 assert nested_pair_works  # witness: nested-pair-works
 assert bare_args_shape == (8,)  # witness: bare-args-unpacked
-assert ran_after_raise == ["always_call"]  # witness: raise-skips-hooks
+assert ran_after_raise == [("always_call", None)]  # witness: raise-skips-hooks
+silenced = hook_warnings[0].startswith("module forward hook with ``always_call=True`` raised")
+assert len(hook_warnings) == 1 and silenced  # witness: always-call-error-warns

@@ -89,16 +89,20 @@ except RuntimeError as error:
 
 # Library parametrizations: orthogonal() holds its constraint up to rounding, and weight_norm(),
 # whose right_inverse returns two tensors, stores them as original0 and original1.
-# orthogonal() runs QR (geqrf) and matrix_exp, which have no MPS kernels: there it stays on the CPU.
+# orthogonal() runs QR (geqrf), which has no MPS kernel: there it stays on the CPU.
 rotation_device = torch.device("cpu") if device.type == "mps" else device
 rotation = nn.utils.parametrizations.orthogonal(nn.Linear(3, 3).to(rotation_device))
 gram = rotation.weight @ rotation.weight.T
 orthogonal_up_to_rounding = torch.allclose(gram, torch.eye(3, device=rotation_device), atol=1e-5)
-# A tall weight (more outputs than inputs) cannot have orthonormal rows: its columns are.
+# A weight with more outputs than inputs cannot have orthonormal rows: its columns are. With
+# fewer outputs than inputs, the rows are orthonormal, as for a square one.
 tall = nn.utils.parametrizations.orthogonal(nn.Linear(3, 5).to(rotation_device)).weight
 tall_columns = torch.allclose(tall.T @ tall, torch.eye(3, device=rotation_device), atol=1e-5)
 tall_rows = torch.allclose(tall @ tall.T, torch.eye(5, device=rotation_device), atol=1e-5)
+wide = nn.utils.parametrizations.orthogonal(nn.Linear(5, 3).to(rotation_device)).weight
+wide_rows = torch.allclose(wide @ wide.T, torch.eye(3, device=rotation_device), atol=1e-5)
 print(f"a 5 x 3 weight: W^T W close to I: {tall_columns}; W W^T close to I: {tall_rows}")
+print(f"a 3 x 5 weight: W W^T close to I: {wide_rows}")
 normed = nn.utils.parametrizations.weight_norm(nn.Linear(3, 3).to(device))
 weight_norm_keys = ", ".join(key for key in normed.state_dict() if ".weight." in key)
 print(f"orthogonal: W W^T close to I: {orthogonal_up_to_rounding}; weight_norm: {weight_norm_keys}")
@@ -125,7 +129,7 @@ assert "Missing key(s)" in load_message and "parametrizations.weight.original" i
 assert keys_reported and weight_left_random and bias_loaded  # witness: strict-false-silent
 assert checkpoint_stored  # witness: load-before-register
 assert weight_is_constrained  # witness: loaded-weight-constrained
-rows_or_columns = orthogonal_up_to_rounding and tall_columns and not tall_rows
+rows_or_columns = orthogonal_up_to_rounding and wide_rows and tall_columns and not tall_rows
 assert rows_or_columns  # witness: orthogonal-up-to-rounding
 assert weight_norm_keys == (  # witness: several-originals
     "parametrizations.weight.original0, parametrizations.weight.original1"
