@@ -2,8 +2,10 @@
 in evaluation mode it uses the running statistics and leaves them alone."""
 
 import contextlib
+from unittest import mock
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -102,6 +104,13 @@ untracked_uses_batch = untracked.running_mean is None and torch.allclose(
 )
 untracked_values = [round(v, 4) for v in untracked_out.flatten().tolist()]
 print("eval output without running statistics:", untracked_values)
+# Why: the layer passes training=True to F.batch_norm whenever it has no running statistics.
+with mock.patch.object(F, "batch_norm", wraps=F.batch_norm) as batch_norm_calls:
+    untracked(x)
+    nn.BatchNorm1d(1).to(device).eval()(x)  # with running statistics, for comparison
+training_passed = [call.args[5] for call in batch_norm_calls.call_args_list]
+print("training= passed to F.batch_norm in eval mode, without and with running statistics:", end="")
+print(f" {training_passed}")
 
 # Input of shape (1, C) gives one value per channel, no spread: training mode refuses it.
 single = torch.tensor([[1.0]], device=device)
@@ -202,6 +211,7 @@ assert no_grad_updates and inference_mode_updates  # witness: autograd-switches-
 assert abs(eval_first - eval_single) < 1e-6  # witness: eval-accepts-one
 assert message.startswith("ValueError: Expected more than 1 value per channel when training")
 assert untracked_uses_batch  # witness: untracked-eval-uses-batch
+assert training_passed == [True, False]  # witness: untracked-asks-for-training
 assert untracked_message == message  # witness: untracked-eval-refuses-one
 assert all(one_example_trains) and one_position_refused  # witness: one-image-trains
 assert refused_counted and abs(cumulative_mean - 1.25) < 1e-6  # witness: refused-batch-counted

@@ -38,12 +38,13 @@ first_row = views["inference_mode"]
 print("inside inference_mode: new result", features_inference.is_inference(), end="")
 print(", view of backbone.weight", first_row.is_inference())
 # An ordinary view of its base, and, as under no_grad, not recorded: no gradient reaches the base.
-# backward() through it raises no error, and leaves no gradient on the view either.
+# It still reports requires_grad=True, so backward() through it raises no error, and it leaves
+# no gradient on the view either.
 view_cut_off = {}
 for name, view in views.items():
     view.sum().backward()
     ordinary_view = view._base is backbone.weight and not view.is_inference()
-    no_gradient = view.grad is None and backbone.weight.grad is None
+    no_gradient = view.requires_grad and view.grad is None and backbone.weight.grad is None
     view_cut_off[name] = ordinary_view and view.grad_fn is None and no_gradient
 print("views taken inside, cut off from their base:", view_cut_off)
 print("a thread started inside no_grad, inside inference_mode, records:", in_thread)
