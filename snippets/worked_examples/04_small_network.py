@@ -119,6 +119,15 @@ he_weights = all(
 )
 print("weights are normal draws with std sqrt(2 / fan_in):", he_weights)
 
+# Why the factor 2: with weight variance 1 / fan_in and no bias, a linear layer keeps the mean
+# square of its input; a ReLU on values symmetric about zero zeroes about half, halving it.
+probe = torch.Generator().manual_seed(0)
+inputs = torch.randn(4096, 64, generator=probe)
+outputs = inputs @ (torch.randn(256, 64, generator=probe) / math.sqrt(64)).T
+kept_ratio = (outputs.pow(2).mean() / inputs.pow(2).mean()).item()
+relu_ratio = (outputs.relu().pow(2).mean() / outputs.pow(2).mean()).item()
+print(f"mean square, output / input: {kept_ratio:.2f}; after a ReLU / before: {relu_ratio:.2f}")
+
 # init_weights also handles a layer without a bias; without the check it would fail.
 no_bias = nn.Linear(10, 8, bias=False)
 weight_before = no_bias.weight.detach().clone()
@@ -141,13 +150,14 @@ linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
 zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
 assert zero_biases == [True, True]  # witness: applied
 assert he_weights  # witness: he-weights
+assert abs(kept_ratio - 1) < 0.1 and abs(relu_ratio - 0.5) < 0.05  # witness: he-factor
 assert dict(model.named_children()) == {"layers": model.layers}  # witness: registered
 assert {p.dtype for p in as_double.parameters()} == {torch.float64}  # witness: reaches-inside
 assert {p.device.type for p in on_meta.parameters()} == {"meta"}  # witness: reaches-inside-meta
 assert state_key_count == 4
 assert state_key_names == "layers.0.weight, layers.0.bias, layers.2.weight, layers.2.bias"
 assert loaded_to == {"cpu"}  # on a CPU, true with or without map_location: the GPU run checks it
-assert same_outputs and not restored.training  # witness: restored-agrees
+assert same_outputs and not restored.training and not model.training  # witness: restored-agrees
 assert eval_changes_nothing  # witness: eval-no-change
 assert both_training and agree_in_training_mode  # witness: agree-in-training
 assert no_bias.bias is None and no_bias_reinitialized  # witness: no-bias-ok
