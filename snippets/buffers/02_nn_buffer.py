@@ -174,12 +174,11 @@ print("  register_buffer(nn.Buffer(t))", wrapped_alias)
 # tensor of the buffer's own memory into the buffer object.
 saved_from = nn.Module()
 saved_from.b = nn.Buffer(torch.ones(3))
-# The plain row loads it before the assign=True row, which makes it remember assign=True.
-checkpoint = saved_from.state_dict()  # the plain and assign=True rows: detached, no mark
+checkpoint = saved_from.state_dict()  # for the assign=True row: detached tensors, no mark
 
 
 def fresh_checkpoint() -> dict:
-    """A new state_dict: one loaded once with assign=True keeps assigning (reproducibility)."""
+    """A state_dict of its own: assign=True writes itself into the dict it loads (see the end)."""
     return saved_from.state_dict()
 
 
@@ -203,7 +202,7 @@ conversions = {
     ".float() of float32": (torch.float32, lambda module: module.float()),
     '.to("cpu") on the CPU': (torch.float32, lambda module: module.to("cpu")),
     '.to("meta")': (torch.float32, lambda module: module.to("meta")),
-    "load_state_dict()": (torch.float32, lambda m: m.load_state_dict(checkpoint)),
+    "load_state_dict()": (torch.float32, lambda m: m.load_state_dict(fresh_checkpoint())),
     "load_state_dict(assign=True)": (torch.float32, assign_load),
     "load_state_dict(), swapping": (torch.float32, swap_load),
 }
@@ -221,6 +220,18 @@ for label, (dtype, convert) in conversions.items():
     after_conversion[label], converted[label] = (same, still_marked, outcome), module
     kept_memory[label] = own_memory
     print(f"{label:28} same tensor {same!s:5} marked {still_marked!s:5} alias {outcome}")
+
+# load_state_dict(checkpoint, assign=True) wrote assign=True into checkpoint._metadata, so a
+# later default load of that same dict object stores its tensors too.
+remembered = checkpoint._metadata[""].get("assign_to_params_buffers", False)
+later = nn.Module()
+later.b = nn.Buffer(torch.zeros(3))
+later.load_state_dict(checkpoint)  # no assign=True here
+later_stores = later.b is checkpoint["b"]
+assigned_first = converted["load_state_dict(assign=True)"].b
+memory_shared = later.b.data_ptr() == assigned_first.data_ptr()
+print("a default load of the dict that assign=True loaded stores its tensor:", later_stores)
+print("  and shares memory with the model that assign=True loaded:", memory_shared)
 
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
 assert state_text == "mean, std" and "eps" not in layer.state_dict()  # witness: non-persistent-form
@@ -260,7 +271,9 @@ if device.type != "cpu":
     assert moved == dropped  # witness: accelerator-move-drops-mark
 int_buffer, float_buffer = torch.zeros(3, dtype=torch.int64), torch.zeros(3)
 int_kept = after_conversion[".double() of int64"] == kept
-assert int_buffer.double() is not int_buffer and int_kept  # witness: double-skips-int
+tensor_double_is_new = int_buffer.double() is not int_buffer
+tensor_double_is_new &= int_buffer.double().dtype == torch.float64
+assert tensor_double_is_new and int_kept  # witness: double-skips-int
 no_op_self = float_buffer.float() is float_buffer and float_buffer.to("cpu") is float_buffer
 assert no_op_self  # witness: tensor-no-op
 slot_skipped = slot_is_none and "slot" not in saved
@@ -277,9 +290,10 @@ stored &= checkpoint["b"] is not saved_from.b
 stored &= checkpoint["b"].data_ptr() == saved_from.b.data_ptr()
 stored &= after_conversion["load_state_dict(assign=True)"] == dropped
 assert stored  # witness: assign-drops-mark
-copied_in = torch.equal(converted["load_state_dict()"].b, checkpoint["b"])
+copied_in = torch.equal(converted["load_state_dict()"].b, saved_from.b)
 assert copied_in and after_conversion["load_state_dict()"] == kept  # witness: load-keeps-mark
 swapped = after_conversion["load_state_dict(), swapping"]
 swapped_in = torch.equal(converted["load_state_dict(), swapping"].b, checkpoint["b"])
 copied = kept_memory["load_state_dict(), swapping"]  # not the checkpoint's memory, as assign=True
 assert swapped_in and copied and swapped == (True, False, PLAIN)  # witness: swap-drops-mark
+assert remembered and later_stores and memory_shared  # witness: assign-remembered

@@ -27,8 +27,9 @@ class FixedHiddenMLP(nn.Module):
         return self.linear(hidden).sum(dim=1)
 
 
-def round_trip(keep: str, new_seed: int = 1) -> tuple[bool, bool]:
-    """Save one model's state_dict, load it into a fresh model: same outputs? same constant?"""
+def round_trip(keep: str, new_seed: int = 1) -> tuple[bool, bool, bool]:
+    """Save one model's state_dict, load it into a fresh model: same outputs? same constant?
+    And is the restored constant the first draw of the new seed's stream?"""
     torch.manual_seed(0)
     trained = FixedHiddenMLP(keep)
     buffer = io.BytesIO()
@@ -38,8 +39,10 @@ def round_trip(keep: str, new_seed: int = 1) -> tuple[bool, bool]:
     restored = FixedHiddenMLP(keep)
     restored.load_state_dict(torch.load(buffer))
     x = torch.rand(2, 8)
-    same_outputs = torch.allclose(trained(x), restored(x))
-    return same_outputs, torch.equal(trained.constant, restored.constant)
+    same_outputs = torch.equal(trained(x), restored(x))  # same weights and constant: same bits
+    new_stream_draw = torch.rand(8, 8, generator=torch.Generator().manual_seed(new_seed))
+    redrawn = torch.equal(restored.constant, new_stream_draw)
+    return same_outputs, torch.equal(trained.constant, restored.constant), redrawn
 
 
 def follows_to(keep: str) -> tuple[bool, bool, str]:
@@ -54,13 +57,20 @@ def follows_to(keep: str) -> tuple[bool, bool, str]:
 
 
 # A process that happens to draw the same numbers rebuilds the same constant.
-same_draw_same_constant = round_trip("non-persistent buffer", new_seed=0)
+same_draw_same_constant = round_trip("non-persistent buffer", new_seed=0)[:2]
+# The same seed, but another layer built first: the constant comes from further along the stream.
+torch.manual_seed(0)
+nn.Linear(8, 8)  # its initialization takes the first numbers of the stream
+built_later = FixedHiddenMLP("non-persistent buffer").constant
+torch.manual_seed(0)
+built_first = FixedHiddenMLP("non-persistent buffer").constant
+order_changes_constant = not torch.equal(built_later, built_first)
 
-rows, linear_converted, constant_kept = {}, {}, {}
+rows, linear_converted, constant_kept, constant_redrawn = {}, {}, {}, {}
 for keep in ("plain attribute", "non-persistent buffer", "persistent buffer"):
     converted, linear_converted[keep], forward = follows_to(keep)
     saved = "constant" in FixedHiddenMLP(keep).state_dict()
-    same, constant_kept[keep] = round_trip(keep)
+    same, constant_kept[keep], constant_redrawn[keep] = round_trip(keep)
     rows[keep] = (converted, saved, same, forward)
 
 print(
@@ -68,6 +78,12 @@ print(
 )
 for keep, (converted, saved, same, forward) in rows.items():
     print(f"{keep:22} {converted!s:14} {saved!s:14} {same!s:18} {forward}")
+
+print(
+    "non-persistent buffer after reload: the first draw of the new seed:",
+    constant_redrawn["non-persistent buffer"],
+)
+print("seed 0 again, another layer built first: same constant:", not order_changes_constant)
 
 plain_error = rows["plain attribute"][3]
 # Used element by element, the float32 constant would raise nothing: type promotion mixes the types.
@@ -96,8 +112,14 @@ pickled.seek(0)
 unpickled = torch.load(pickled, weights_only=False)
 copies = (copy.deepcopy(whole), unpickled)
 whole_copies_keep = [torch.equal(copied.constant, whole.constant) for copied in copies]
+pickled.seek(0)
+with torch.serialization.safe_globals([FixedHiddenMLP, nn.Linear]):  # the classes it needs
+    allowed = torch.load(pickled)  # still weights_only=True
+allowed_loads = type(allowed) is FixedHiddenMLP and torch.equal(allowed.constant, whole.constant)
 print("deepcopy and torch.save(model) keep the plain constant:", whole_copies_keep)
 print(f"torch.load of the whole module: by default {default_load}, with weights_only=False loads")
+allowed_result = "loads" if allowed_loads else "fails"
+print("  by default, inside safe_globals([FixedHiddenMLP, nn.Linear]):", allowed_result)
 plain_follows, plain_saved, plain_reloads = rows["plain attribute"][:3]
 non_persistent_follows, non_persistent_saved, non_persistent_reloads = rows[
     "non-persistent buffer"
@@ -138,6 +160,7 @@ assert fails_on_dtype  # witness: plain-fails
 assert not plain_saved  # witness: plain-not-saved
 assert whole_copies_keep == [True, True]  # witness: whole-object-keeps-plain
 assert default_load == "UnpicklingError"  # witness: default-load-refuses
+assert allowed_loads  # witness: safe-globals-loads
 assert not plain_reloads and not constant_kept["plain attribute"]  # witness: plain-not-reloaded
 buffers_moved = buffer_meta_devices == ("meta", "meta")
 assert non_persistent_follows and persistent_follows and buffers_moved  # witness: buffers-follow
@@ -145,8 +168,10 @@ buffer_forwards = rows["non-persistent buffer"][3], rows["persistent buffer"][3]
 assert buffer_forwards == ("runs", "runs")  # witness: buffers-run
 assert not non_persistent_saved  # witness: non-persistent-not-saved
 assert not non_persistent_reloads  # witness: non-persistent-not-reloaded
-assert not constant_kept["non-persistent buffer"]  # witness: constant-redrawn
+redrawn = not constant_kept["non-persistent buffer"] and constant_redrawn["non-persistent buffer"]
+assert redrawn  # witness: constant-redrawn
 assert same_draw_same_constant == (True, True)  # witness: same-draw-same-constant
+assert order_changes_constant  # witness: order-changes-constant
 plain_stays_float32 = float64_model.constant.dtype == torch.float32
 assert plain_stays_float32 and elementwise_dtype == "torch.float64"  # witness: elementwise-promotes
 assert promotion_exact  # witness: promotion-exact

@@ -32,7 +32,7 @@ restored = FixedHiddenMLP()
 restored.load_state_dict(torch.load(checkpoint))
 
 x = torch.rand(2, 8)
-same_after_reload = torch.allclose(trained(x), restored(x))
+same_after_reload = torch.equal(trained(x), restored(x))  # same weights and constant: same bits
 same_constant = torch.equal(trained.constant, restored.constant)
 saved_keys = ", ".join(trained.state_dict())
 print("state_dict():", saved_keys)

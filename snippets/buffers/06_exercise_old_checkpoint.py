@@ -56,17 +56,22 @@ except RuntimeError as error:
     shape_result = str(error).splitlines()[1].strip()
 print("wrong shape, strict=False:", shape_result.split(":")[0])
 
-# A longer table from a float formula. linspace computes its first half as start + step * i (the
-# second half from the end): rounded once, as a fused multiply-add does, or twice, without one.
+# A longer table from a float formula. linspace computes its first half as start + step * i and
+# its second half as end - step * (999 - i): rounded once, as a fused multiply-add does, or twice,
+# without one.
 schedule = torch.linspace(1e-4, 0.02, 1000)  # a noise schedule
 start, end, i = torch.tensor(1e-4), torch.tensor(0.02), torch.arange(500.0)
+back = 999 - torch.arange(500.0, 1000.0)  # steps back from the end, for the second half
 step = (end - start) / 999
-rounded_twice = start + step * i  # the product rounded to float32, then the sum
-rounded_once = (start.double() + step.double() * i.double()).float()  # the exact product
-table_matches = [torch.equal(schedule[:500], table) for table in (rounded_once, rounded_twice)]
-values_differing = (rounded_once != rounded_twice).sum().item()
-print("linspace(1e-4, 0.02, 1000), first half: rounded once, rounded twice:", table_matches)
-print(f"  the two roundings differ in {values_differing} of 500 values")
+# the product rounded to float32, then the sum
+rounded_twice = torch.cat([start + step * i, end - step * back])
+# the exact product (float64 holds it), rounded once to float32 with the sum
+first_once = (start.double() + step.double() * i.double()).float()
+rounded_once = torch.cat([first_once, (end.double() - step.double() * back.double()).float()])
+table_matches = [torch.equal(schedule, table) for table in (rounded_once, rounded_twice)]
+values_differing = (rounded_once[:500] != rounded_twice[:500]).sum().item()
+print("linspace(1e-4, 0.02, 1000): rounded once, rounded twice:", table_matches)
+print(f"  the two roundings differ in {values_differing} of the first 500 values")
 
 
 # The same tables in new processes on other CPU kernels: PyTorch's baseline ones (no fused
@@ -79,10 +84,11 @@ below_here = KERNEL_SETS[: KERNEL_SETS.index(here)] if here in KERNEL_SETS else 
 
 
 def start_new_process(kernels: str) -> subprocess.Popen:
-    """A new process asked for `kernels`: it prints its kernels and two tables of 500 values."""
-    two_tables = "[torch.linspace(1e-4, 0.02, 1000)[:500].tolist(), powers.tolist()]"
+    """A new process asked for `kernels`: it prints its kernels and the three tables."""
+    tables = "[torch.linspace(1e-4, 0.02, 1000).tolist(), powers.tolist(), short.tolist()]"
     child = "import torch; powers = torch.arange(500.0).pow(2.5); "
-    child += f"print(torch.backends.cpu.get_cpu_capability(), {two_tables})"
+    child += "short = torch.linspace(0.5, 2.0, 4); "
+    child += f"print(torch.backends.cpu.get_cpu_capability(), {tables})"
     environment = {**os.environ, "ATEN_CPU_CAPABILITY": kernels.lower()}
     return subprocess.Popen([sys.executable, "-c", child], env=environment, stdout=subprocess.PIPE)
 
@@ -94,18 +100,22 @@ def read_tables(child: subprocess.Popen) -> tuple[str, list[torch.Tensor]]:
 
 powers = i.pow(2.5)  # from whole numbers, which are exact: only pow's kernel sets the bits
 children = [start_new_process(kernels) for kernels in below_here]
-tables = {here: [schedule[:500], powers]}  # this process's kernels
+tables = {here: [schedule, powers, torch.linspace(0.5, 2.0, 4)]}  # this process's kernels
 tables.update(read_tables(child) for child in children)
-for used, (table, power) in tables.items():
+for used, (table, power, _) in tables.items():
     rounding = [torch.equal(table, t) for t in (rounded_once, rounded_twice)]
     same_powers = torch.equal(power, powers)
     print(f"  on {used} kernels: {rounding}, pow(2.5) same as on {here}: {same_powers}")
 # The baseline kernels round twice; the AVX2 and AVX-512 ones use a fused multiply-add.
 by_kernels = "DEFAULT" in tables and len(tables) > 1
-for used, (table, _) in tables.items():
+for used, (table, _, _) in tables.items():
     by_kernels &= torch.equal(table, rounded_twice if used == "DEFAULT" else rounded_once)
-baseline = tables.get("DEFAULT", (schedule[:500], powers))  # the baseline kernels' tables
-linspace_differs = not torch.equal(baseline[0], schedule[:500])
+baseline = tables.get("DEFAULT", (schedule, powers))  # the baseline kernels' tables
+# The short table's steps of 0.5 are exact: every set of kernels gives 0.5, 1.0, 1.5, 2.0.
+exact = torch.tensor([0.5, 1.0, 1.5, 2.0])
+short_exact = all(torch.equal(short, exact) for _, _, short in tables.values())
+print("  linspace(0.5, 2.0, 4) on every set of kernels:", exact.tolist(), short_exact)
+linspace_differs = not torch.equal(baseline[0], schedule)
 pow_differs = not torch.equal(baseline[1], powers)
 
 assert persistent_result.startswith("RuntimeError: Error(s) in loading")  # witness: refuses
@@ -113,6 +123,7 @@ assert missing_line.startswith("Missing key(s)") and "scales" in missing_line  #
 assert non_persistent_result == "loads, missing keys []"  # witness: non-persistent-loads
 assert relaxed_missing == "scales" and loaded_linear  # witness: strict-false-reports
 assert keeps_constructor_value  # witness: keeps-constructor-value
+assert short_exact  # witness: short-table-exact
 assert shape_result.startswith("size mismatch for linear.weight")  # witness: shape-still-raises
 assert values_differing > 0 and table_matches.count(True) == 1  # witness: table-rounding
 # Checked on x86 CPUs with AVX2 or better: elsewhere the baseline kernels may round once.
