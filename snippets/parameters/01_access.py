@@ -1,4 +1,5 @@
-"""Three ways to reach a parameter: by index, by name while iterating, and by its dotted path."""
+"""Three ways to reach a parameter (by index, by name while iterating, by its dotted path), then
+the rules for reading and changing its values."""
 
 import torch
 from torch import nn
@@ -28,6 +29,24 @@ try:
 except AttributeError as error:
     missing_message = f"{type(error).__name__}: {error}"
     print(missing_message)
+
+# Assigning a Parameter to a module's attribute registers it under that name.
+scaled = nn.Module()
+scaled.scale = nn.Parameter(torch.ones(1))  # the module's own
+scaled.inner = nn.Linear(2, 2)  # a child, with two parameters
+scale_registered = dict(scaled.named_parameters())["scale"] is scaled.scale
+# parameters(recurse=False) lists a module's own parameters and none of its children's.
+own_only = list(scaled.parameters(recurse=False))
+scaled_total = len(list(scaled.parameters()))
+print("parameters(recurse=False):", len(own_only), "tensor;  with the child's:", scaled_total)
+
+# An integer tensor cannot require grad, so an integer parameter must say requires_grad=False.
+try:
+    nn.Parameter(torch.zeros(1, dtype=torch.long))
+except RuntimeError as error:
+    integer_message = str(error)
+    print("integer parameter:", integer_message)
+integer_parameter = nn.Parameter(torch.zeros(1, dtype=torch.long), requires_grad=False)
 
 # Linear stores one row per output, (out_features, in_features), and so computes x @ W.T + b.
 x = torch.randn(2, 4)
@@ -176,22 +195,6 @@ tracked_version, array = tracked._version, tracked.detach().numpy()
 array += 1  # changes the parameter, but not its version counter
 numpy_write_unseen = tracked.item() == 1.0 and tracked._version == tracked_version
 
-# An integer tensor cannot require grad, so an integer parameter must say requires_grad=False.
-try:
-    nn.Parameter(torch.zeros(1, dtype=torch.long))
-except RuntimeError as error:
-    integer_message = str(error)
-    print("integer parameter:", integer_message)
-integer_parameter = nn.Parameter(torch.zeros(1, dtype=torch.long), requires_grad=False)
-
-# parameters(recurse=False) lists a module's own parameters and none of its children's.
-scaled = nn.Module()
-scaled.scale = nn.Parameter(torch.ones(1))  # the module's own
-scaled.inner = nn.Linear(2, 2)  # a child, with two parameters
-own_only = list(scaled.parameters(recurse=False))
-scaled_total = len(list(scaled.parameters()))
-print("parameters(recurse=False):", len(own_only), "tensor;  with the child's:", scaled_total)
-
 weight_type = type(weight).__name__
 weight_shape = tuple(weight.shape)
 names = ", ".join(name for name, _ in model.named_parameters())
@@ -206,6 +209,7 @@ assert weight_shape == (8, 4)  # Linear(4, 8) stores (out_features, in_features)
 assert computes_x_wt_plus_b  # witness: x-wt-plus-b
 assert names == "0.weight, 0.bias, 2.weight, 2.bias"
 assert (tensor_count, relu_parameter_count, own_parameter_count) == (4, 0, 0)
+assert scale_registered  # witness: assignment-registers
 assert (  # witness: recurse-false-own-only
     len(own_only) == 1 and own_only[0] is scaled.scale and scaled_total == 3
 )
@@ -229,7 +233,9 @@ assert not row.is_leaf and row._base is weight and view_refused  # witness: view
 assert (  # witness: non-leaf-in-place-allowed
     computed.requires_grad and not computed.is_leaf and computed._base is None and computed_changed
 )
-assert unrecorded.is_leaf and not computed.is_leaf  # witness: leaf-means-unrecorded
+# A tensor from a factory function, a Parameter, and the unrecorded product are leaves.
+leaves = (source.is_leaf, weight.is_leaf, unrecorded.is_leaf, computed.is_leaf)
+assert leaves == (True, True, True, False)  # witness: leaf-means-unrecorded
 assert (  # witness: non-leaf-view-in-place-allowed
     computed_row.requires_grad and not computed_row._base.is_leaf and computed_row_changed
 )

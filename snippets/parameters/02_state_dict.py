@@ -40,6 +40,15 @@ all_detached_on_live_memory = all(
     state[key].data_ptr() == live[key].data_ptr() and not state[key].requires_grad for key in state
 )
 entry = state["head.bias"]
+# They are made by detach(), not .data: an entry shares the parameter's version counter.
+bias_data = model.head.bias.data
+versions_before = entry._version, bias_data._version
+with torch.no_grad():
+    model.head.bias.add_(0.0)  # an in-place change that leaves the values as they are
+entry_shares_counter = (entry._version, bias_data._version) == (
+    versions_before[0] + 1,
+    versions_before[1],
+)
 entry_is_parameter = isinstance(entry, nn.Parameter)
 keep_vars_gives_parameter = model.state_dict(keep_vars=True)["head.bias"] is model.head.bias
 cloned = {key: value.clone() for key, value in state.items()}  # real copies
@@ -55,7 +64,8 @@ entry_follows_model = torch.equal(entry, model.head.bias)  # ... and the earlier
 copies_kept_old_values = torch.equal(cloned["head.bias"], deep_copied["head.bias"]) and not (
     torch.equal(cloned["head.bias"], model.head.bias)
 )
-print("every entry detached, on the live memory:", all_detached_on_live_memory)
+print("every entry detached, on the live memory:", all_detached_on_live_memory, end=";  ")
+print("shares the parameter's version counter:", entry_shares_counter)
 print("head.bias entry follows an optimizer step:", entry_follows_model)
 print("clone() and deepcopy kept the old values:", copies_kept_old_values)
 
@@ -96,24 +106,35 @@ meta_new_object = layer.bias is not layer_bias
 print("after .to('meta'): the parameter on meta, the earlier entry still on the CPU:", left_behind)
 print("after .to('meta'): a new Parameter object:", meta_new_object)
 
-# load_state_dict copies values into the live memory; with assign=True it puts in new tensors.
+# load_state_dict copies values into the live memory. With assign=True it puts the checkpoint's
+# own tensors in, wrapped in new Parameter objects: an optimizer made before holds the old ones.
 loaded = nn.Linear(2, 2)
 loaded_entry = loaded.state_dict()["bias"]
 checkpoint = {"weight": torch.zeros(2, 2), "bias": torch.full((2,), 7.0)}
 loaded.load_state_dict(checkpoint)
 follows_after_load = torch.equal(loaded_entry, checkpoint["bias"])  # the new values, in place
-loaded.load_state_dict(nn.Linear(2, 2).state_dict(), assign=True)
+old_bias = loaded.bias
+optimizer_before = torch.optim.SGD(loaded.parameters(), lr=0.1)
+checkpoint = {"weight": torch.ones(2, 2), "bias": torch.full((2,), 8.0)}
+loaded.load_state_dict(checkpoint, assign=True)
 assign_left_behind = loaded.bias.data_ptr() != loaded_entry.data_ptr()
 assign_left_behind = assign_left_behind and not torch.equal(loaded_entry, loaded.bias)
+new_object = isinstance(loaded.bias, nn.Parameter) and loaded.bias is not old_bias
+checkpoint_memory = loaded.bias.data_ptr() == checkpoint["bias"].data_ptr()
+optimizer_params = optimizer_before.param_groups[0]["params"]
+optimizer_has_old = optimizer_params[1] is old_bias
+optimizer_has_old = optimizer_has_old and all(p is not loaded.bias for p in optimizer_params)
 print("the earlier entry follows: load_state_dict", follows_after_load, end=",  ")
 print("with assign=True", not assign_left_behind)
+print("assign=True: a new Parameter", new_object, " on the checkpoint's memory", checkpoint_memory)
+print("  an optimizer made before the call holds the old Parameter:", optimizer_has_old)
 
 first_key = next(iter(state))
 assert first_key == "backbone.0.weight"
 assert list(state)[-2:] == ["head.weight", "head.bias"]
 assert (key_count, parameter_tensor_count, buffer_count) == (11, 8, 3)
 assert buffers == "backbone.1.running_mean, backbone.1.running_var, backbone.1.num_batches_tracked"
-assert all_detached_on_live_memory  # witness: detached-same-memory
+assert all_detached_on_live_memory and entry_shares_counter  # witness: detached-same-memory
 assert not entry_is_parameter and keep_vars_gives_parameter  # witness: keep-vars-parameters
 assert bias_moved and entry_follows_model  # witness: follows-optimizer-step
 assert copies_kept_old_values  # witness: copies-keep-values
@@ -123,7 +144,9 @@ assert not follows_after_double and entry.dtype == torch.float32  # witness: sto
 assert counter_kept_memory and counter_follows  # witness: integer-buffer-follows
 assert left_behind  # witness: move-leaves-entries-behind
 assert meta_new_object  # witness: meta-replaces-object
+assign_replaces = new_object and checkpoint_memory and optimizer_has_old
 assert follows_after_load and assign_left_behind  # witness: assign-leaves-entries-behind
+assert assign_replaces  # witness: assign-puts-checkpoint-tensors
 if torch.cuda.is_available():
     cuda_layer = nn.Linear(2, 2)
     cuda_bias, cuda_entry = cuda_layer.bias, cuda_layer.state_dict()["bias"]

@@ -1,5 +1,7 @@
 """A parameter's .grad: None before any backward pass, added to by each one, reset by zero_grad."""
 
+import weakref
+
 import torch
 from torch import nn
 
@@ -25,9 +27,16 @@ model(X).sum().backward()  # a second pass, without clearing .grad first
 accumulates = torch.allclose(weight.grad, 2 * first)
 print("after a second backward, .grad == 2 * first:", accumulates)
 
+held = weight.grad  # a reference of our own to this gradient tensor
+held_values = held.clone()
+unheld = weakref.ref(model[2].weight.grad)  # a weak one, which does not keep a tensor alive
 model.zero_grad()  # the default is set_to_none=True
 grad_after_zero_grad = weight.grad
 print("after zero_grad():", grad_after_zero_grad)
+held_kept_values = torch.equal(held, held_values) and bool(held.any())  # dropped, not zeroed
+unheld_freed = unheld() is None  # nothing else referred to it: freed
+print("  a gradient we still refer to keeps its values:", held_kept_values, end=";  ")
+print("one nothing refers to is freed:", unheld_freed)
 
 model(X).sum().backward()
 torch.optim.SGD(model.parameters(), lr=0.1).zero_grad()  # the optimizer's default is the same
@@ -44,5 +53,6 @@ assert grad_shape == tuple(weight.shape) == (8, 4)  # witness: grad-has-shape
 assert unused_grad is None  # witness: unused-stays-none
 assert accumulates  # witness: backward-adds
 assert grad_after_zero_grad is None  # witness: module-zero-grad-none
+assert held_kept_values and unheld_freed  # witness: dropped-then-freed
 assert grad_after_optimizer_zero_grad is None  # witness: optimizer-zero-grad-none
 assert zero_filled  # witness: zero-filled

@@ -60,9 +60,10 @@ def train_step() -> list[str]:
     return [key for key in before if not torch.equal(before[key], after[key])]
 
 
-def saved_for_backward() -> tuple[list[tuple[int, ...]], int]:
-    """What autograd keeps for the backward pass of one forward pass: the shapes it saves, and
-    the numbers in new memory (not a parameter, a buffer or X, each counted once)."""
+def saved_for_backward() -> tuple[list[torch.Tensor], torch.Tensor, int, set[int]]:
+    """What autograd keeps for the backward pass of one forward pass: the tensors it saves, the
+    head's input, the numbers in new memory (not a parameter, a buffer or X, each counted once),
+    and the parameters that the backward graph reaches (by id)."""
     saved = []
 
     def keep(t: torch.Tensor) -> torch.Tensor:
@@ -70,25 +71,40 @@ def saved_for_backward() -> tuple[list[tuple[int, ...]], int]:
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
-        model(X)
+        features = model.backbone(X)  # the head's input
+        output = model.head(features)
     known = {t.data_ptr() for t in (*model.parameters(), *model.buffers(), X)}
     new_memory = {t.data_ptr(): t.numel() for t in saved if t.data_ptr() not in known}
-    return [tuple(t.shape) for t in saved], sum(new_memory.values())
+    # Walk the backward graph: its AccumulateGrad nodes are where gradients reach parameters.
+    reached, nodes = set(), [output.grad_fn]
+    while nodes:
+        node = nodes.pop()
+        if hasattr(node, "variable"):
+            reached.add(id(node.variable))
+        nodes.extend(next_node for next_node, _ in node.next_functions if next_node is not None)
+    return saved, features, sum(new_memory.values()), reached
 
 
-# The frozen part comes first, so autograd records no graph for it at all, and keeps only the
-# head's input for the backward pass. (Looked at in eval mode, so that these extra forward passes
-# leave BatchNorm's statistics alone.)
+# The frozen part comes first, and X does not require grad, so autograd records no graph for the
+# backbone at all, and keeps only the head's input for the backward pass. (Looked at in eval mode,
+# so that these extra forward passes leave BatchNorm's statistics alone.)
 model.eval()
 backbone_output_tracked = model.backbone(X).requires_grad
-saved_frozen, saved_numbers = saved_for_backward()
+tracked_for_tracked_input = model.backbone(X.clone().requires_grad_()).requires_grad
+saved, features, saved_numbers, reached = saved_for_backward()
+saved_frozen = [tuple(t.shape) for t in saved]
+saved_head_input = len(saved) == 1 and saved[0].data_ptr() == features.data_ptr()
 model.backbone.requires_grad_(True)
-_, trainable_saved_numbers = saved_for_backward()
+_, _, trainable_saved_numbers, reached_trainable = saved_for_backward()
 model.backbone.requires_grad_(False)
 model.train()
-print("the backbone's output requires grad:", backbone_output_tracked)
-print("saved for backward:", saved_frozen, "new memory:", saved_numbers, "numbers", end=";  ")
-print("with a trainable backbone:", trainable_saved_numbers)
+print("the backbone's output requires grad:", backbone_output_tracked, end=";  ")
+print("with an input that requires grad:", tracked_for_tracked_input)
+print("saved for backward:", saved_frozen, " the head's input:", saved_head_input)
+print("  numbers in new memory:", saved_numbers, " with a trainable backbone:", end=" ")
+print(trainable_saved_numbers)
+print("parameters the backward pass reaches:", len(reached), end=";  ")
+print("with a trainable backbone:", len(reached_trainable))
 
 head_before = model.head.weight.detach().clone()
 changed_in_train_mode = train_step()
@@ -117,8 +133,12 @@ stats_changed = len(changed_in_train_mode)
 first_changed = changed_in_train_mode[0]
 assert (all_parameters, trainable, frozen) == (155, 27, 128)
 assert backbone_frozen and deep_frozen  # witness: frozen-at-any-depth
-assert not backbone_output_tracked  # witness: no-graph-for-backbone
-assert saved_frozen == [(16, 8)] and saved_numbers < trainable_saved_numbers  # witness: saves-less
+no_graph = not backbone_output_tracked and tracked_for_tracked_input
+assert no_graph  # witness: no-graph-for-backbone
+fewer_saved = saved_numbers < trainable_saved_numbers
+assert saved_head_input and saved_frozen == [(16, 8)] and fewer_saved  # witness: saves-less
+head_only = reached == {id(p) for p in model.head.parameters()}
+assert head_only and len(reached_trainable) == 8  # witness: backward-reaches-head-only
 assert trainable == head_weights + head_biases and (head_weights, head_biases) == (24, 3)
 assert optimizer_tensors == 2
 assert accepted_tensors == len(list(model.parameters())) == 8  # witness: all-accepted

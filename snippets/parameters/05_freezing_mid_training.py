@@ -115,6 +115,12 @@ try:
 except RuntimeError as error:
     sparse_adam_message = str(error)
 print("SparseAdam with a dense gradient:", sparse_adam_message)
+try:  # the reason the models in second_step() have no biases
+    torch.optim.Muon([nn.Parameter(torch.ones(3))])
+    muon_message = ""
+except ValueError as error:
+    muon_message = str(error)
+print("Muon with a 1-D parameter:", muon_message)
 skipping = [name for name, (moved, changed, _) in results.items() if not (moved or changed)]
 not_skipping = [name for name in results if name not in skipping]
 skipping_count, dense_optimizer_count = len(skipping), len(results)
@@ -150,6 +156,7 @@ assert not_skipping == ["LBFGS"]  # witness: all-but-lbfgs-skip
 assert sparse_adam_message.startswith(  # witness: sparse-adam-refuses-dense
     "SparseAdam does not support dense gradients"
 )
+assert "only supports 2D parameters" in muon_message  # witness: muon-2d-only
 assert lbfgs_frozen.grad is None and one_vector and lbfgs_read_zeros  # witness: lbfgs-reads-zeros
 assert lbfgs_moved and not lbfgs_moved_frozen_from_start  # witness: lbfgs-history-moves
 assert not moves_with_rebuilt_optimizer  # witness: rebuilt-optimizer-fixed
