@@ -228,9 +228,16 @@ later = nn.Module()
 later.b = nn.Buffer(torch.zeros(3))
 later.load_state_dict(checkpoint)  # no assign=True here
 later_stores = later.b is checkpoint["b"]
+explicit = nn.Module()
+explicit.b = nn.Buffer(torch.zeros(3))
+explicit.load_state_dict(checkpoint, assign=False)  # the remembered flag wins even so
+later_stores &= explicit.b is checkpoint["b"]
 assigned_first = converted["load_state_dict(assign=True)"].b
 memory_shared = later.b.data_ptr() == assigned_first.data_ptr()
-print("a default load of the dict that assign=True loaded stores its tensor:", later_stores)
+print(
+    "a later load of the dict that assign=True loaded, even with assign=False, stores its tensor:"
+)
+print(" ", later_stores)
 print("  and shares memory with the model that assign=True loaded:", memory_shared)
 
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
