@@ -92,6 +92,14 @@ ordered.register_buffer("b", torch.zeros(1))
 ordered_keys = list(ordered.state_dict())
 print("child, then own parameter p and buffer b: state_dict() keys", ordered_keys)
 
+# get_buffer reaches a buffer deep inside a model by its dotted name.
+outer = nn.Module()
+outer.block = nn.Module()
+outer.block.norm = nn.BatchNorm1d(3)
+deep = outer.get_buffer("block.norm.running_mean")
+deep_is_buffer = deep is outer.block.norm.running_mean
+print('get_buffer("block.norm.running_mean") is block.norm.running_mean:', deep_is_buffer)
+
 assert parameter_names == ["linear.weight", "linear.bias"]  # witness: parameters-are-learned
 assert model.mean is dict(model.named_buffers())["mean"]  # witness: read-as-attribute
 assert buffer_names == ["mean", "std", "mask"]  # witness: buffers-persistent-or-not
@@ -108,3 +116,4 @@ assert model(torch.randn(5, 4)).shape == (5, 2)
 assert list(refused) == ["", "a.b", "linear", "weight", "training"]  # witness: refused-names
 assert refusal_errors == "KeyError" and training_message == "attribute 'training' already exists"
 assert mask_replaced and not mask_saved  # witness: reregister-replaces
+assert deep_is_buffer  # witness: get-buffer-dotted

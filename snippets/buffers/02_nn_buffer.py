@@ -222,7 +222,8 @@ for label, (dtype, convert) in conversions.items():
     print(f"{label:28} same tensor {same!s:5} marked {still_marked!s:5} alias {outcome}")
 
 # load_state_dict(checkpoint, assign=True) wrote assign=True into checkpoint._metadata, so a
-# later default load of that same dict object stores its tensors too.
+# later load of that same dict object stores its tensors too: a default load, and even one that
+# passes assign=False.
 remembered = checkpoint._metadata[""].get("assign_to_params_buffers", False)
 later = nn.Module()
 later.b = nn.Buffer(torch.zeros(3))

@@ -120,6 +120,26 @@ print("deepcopy and torch.save(model) keep the plain constant:", whole_copies_ke
 print(f"torch.load of the whole module: by default {default_load}, with weights_only=False loads")
 allowed_result = "loads" if allowed_loads else "fails"
 print("  by default, inside safe_globals([FixedHiddenMLP, nn.Linear]):", allowed_result)
+# Some layers name functions too: TransformerEncoderLayer keeps F.relu as its activation.
+layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16)
+layer_file = io.BytesIO()
+torch.save(layer, layer_file)
+layer_file.seek(0)
+layer_globals = torch.serialization.get_unsafe_globals_in_checkpoint(layer_file)
+layer_classes = list({type(module) for module in layer.modules()})
+layer_file.seek(0)
+try:
+    with torch.serialization.safe_globals(layer_classes):  # its classes, but not F.relu
+        torch.load(layer_file)
+    classes_only = "loads"
+except pickle.UnpicklingError as error:
+    classes_only = "fails on F.relu" if "functional.relu" in str(error) else "fails"
+layer_file.seek(0)
+with torch.serialization.safe_globals([*layer_classes, nn.functional.relu]):
+    with_relu = "loads" if isinstance(torch.load(layer_file), type(layer)) else "fails"
+names_relu = "torch.nn.functional.relu" in layer_globals
+print("TransformerEncoderLayer's file names torch.nn.functional.relu:", names_relu)
+print(f"  its classes allowed: {classes_only}; its classes and F.relu allowed: {with_relu}")
 plain_follows, plain_saved, plain_reloads = rows["plain attribute"][:3]
 non_persistent_follows, non_persistent_saved, non_persistent_reloads = rows[
     "non-persistent buffer"
@@ -161,6 +181,8 @@ assert not plain_saved  # witness: plain-not-saved
 assert whole_copies_keep == [True, True]  # witness: whole-object-keeps-plain
 assert default_load == "UnpicklingError"  # witness: default-load-refuses
 assert allowed_loads  # witness: safe-globals-loads
+function_needed = classes_only == "fails on F.relu" and with_relu == "loads"
+assert names_relu and function_needed  # witness: safe-globals-functions
 assert not plain_reloads and not constant_kept["plain attribute"]  # witness: plain-not-reloaded
 buffers_moved = buffer_meta_devices == ("meta", "meta")
 assert non_persistent_follows and persistent_follows and buffers_moved  # witness: buffers-follow
