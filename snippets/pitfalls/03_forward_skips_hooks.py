@@ -65,8 +65,9 @@ finally:
 print("global hook: after layer.forward(x)", global_by_forward, " after layer(x)", global_calls)
 
 # After module.compile(), __call__ runs under the compiler: its hook handling stays Python, and
-# forward and each hook are compiled as graphs of their own. forward() runs the Python code instead.
-compiled_runs, graphs = [], []
+# forward and each hook that computes with tensors are compiled as graphs of their own. A hook
+# that only does Python work gives no graph. forward() runs the Python code instead.
+compiled_runs, graphs, python_hook_calls = [], [], []
 
 
 def counting_backend(graph_module, example_inputs):
@@ -92,6 +93,7 @@ class Block(nn.Module):
 
 block = Block()
 block.register_forward_hook(lambda module, inputs, output: output * 1)  # a hook with tensor work
+block.register_forward_hook(lambda module, inputs, output: python_hook_calls.append("hook"))
 block.compile(backend=counting_backend)
 try:
     block(x)
@@ -101,7 +103,7 @@ try:
 finally:
     torch.compiler.reset()  # forget the compiled code, which lives in caches global to the process
 block_graphs = list(graphs)
-print("graphs compiled for block(x):", block_graphs)
+print("graphs compiled for block(x):", block_graphs, " Python-only hook ran:", python_hook_calls)
 runs = (runs_after_call, runs_after_forward)
 print(f"compiled runs: after block(x) {runs[0]}, after block.forward(x) {runs[1]}")
 
@@ -175,6 +177,8 @@ assert hook_calls == 1 and all_calls == len(calls_by_call)  # witness: forward-s
 assert global_by_forward == 0 and global_calls == ["Linear"]  # witness: forward-skips-global-hooks
 graph_per_frame = block_graphs == [["linear", "relu"], ["mul"]]  # forward's graph, the hook's
 assert graph_per_frame and runs == (2, 2)  # witness: forward-skips-compiled
+python_hook_no_graph = graph_per_frame and python_hook_calls == ["hook"]  # it ran, with no graph
+assert python_hook_no_graph  # witness: python-hook-no-graph
 wrapper_counts = (counts_after_call, counts_after_forward)
 assert wraps and wrapper_counts == ((1, 1), (2, 2))  # witness: wrapper-forward-compiled
 wrapper_hook_calls = (wrapper_hooks_after_call, wrapper_hooks_after_forward)

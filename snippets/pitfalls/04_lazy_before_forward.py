@@ -73,6 +73,8 @@ print("SGD, Adam created before the dry run update the weights:", early_optimize
 fresh = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(2))
 load_result = fresh.load_state_dict(model.state_dict())
 loaded_count = sum(p.numel() for p in fresh.parameters())
+loaded_shapes = {name: tuple(p.shape) for name, p in fresh.named_parameters()}
+saved_shapes = {name: tuple(p.shape) for name, p in model.state_dict().items()}
 print("a fresh lazy model after load_state_dict:", loaded_count, "parameter values;", load_result)
 loaded_layer = (type(fresh[0]).__name__, fresh[0].in_features)
 fresh(torch.randn(1, 5))
@@ -96,8 +98,8 @@ assert adagrad_message.startswith(  # witness: adagrad-fails-early
     "Attempted to use an uninitialized parameter"
 ) and adagrad_state_shapes == [tuple(p.shape) for p in model.parameters()]
 assert same_object and now_plain_parameter  # witness: materialized-in-place
-assert loaded_count == parameter_count and not (  # witness: load-needs-no-dry-run
-    load_result.missing_keys or load_result.unexpected_keys
-)
+load_complete = not (load_result.missing_keys or load_result.unexpected_keys)
+shapes_from_checkpoint = loaded_shapes == saved_shapes and loaded_count == parameter_count
+assert load_complete and shapes_from_checkpoint  # witness: load-needs-no-dry-run
 assert loaded_layer == ("LazyLinear", 0)  # witness: loaded-stays-lazy
 assert after_forward_layer == ("Linear", 5)

@@ -19,31 +19,48 @@ def validate() -> float:
         return nn.functional.mse_loss(model(x), y).item()
 
 
-def train(epochs: int, call_train: bool) -> tuple[list[bool], list[bool], list[bool]]:
-    """Returns, for each epoch's training step: model.training, dropout.training, and whether
-    batch norm updated its statistics (its running mean moved and its update count grew)."""
-    modes, dropout_modes, norm_updates = [], [], []
+norm_seen = []  # batch norm's input and output, noted by a hook in every forward pass
+norm.register_forward_hook(lambda module, inputs, output: norm_seen.append((inputs[0], output)))
+
+
+def normalized_with(mean: torch.Tensor, var: torch.Tensor) -> bool:
+    """Whether batch norm's last output is its input normalized with these statistics."""
+    inputs, output = norm_seen[-1]
+    with torch.no_grad():
+        by_hand = (inputs - mean) / torch.sqrt(var + norm.eps) * norm.weight + norm.bias
+    return torch.allclose(output, by_hand, atol=1e-5)
+
+
+def train(epochs: int, call_train: bool) -> tuple[list[bool], ...]:
+    """Returns, for each epoch's training step: model.training, dropout.training, whether batch
+    norm updated its statistics (its running mean moved and its update count grew), and whether
+    it normalized the batch with its running statistics instead of the batch's own."""
+    modes, dropout_modes, norm_updates, by_running = [], [], [], []
     for _ in range(epochs):
         if call_train:
             model.train()  # the fix: at the start of every epoch
         modes.append(model.training)
         dropout_modes.append(dropout.training)
         mean_before, count_before = norm.running_mean.clone(), int(norm.num_batches_tracked)
+        var_before = norm.running_var.clone()
         optimizer.zero_grad()
         nn.functional.mse_loss(model(x), y).backward()
+        by_running.append(normalized_with(mean_before, var_before))
         optimizer.step()
         mean_moved = not torch.equal(norm.running_mean, mean_before)
         norm_updates.append(mean_moved and int(norm.num_batches_tracked) == count_before + 1)
         validate()
-    return modes, dropout_modes, norm_updates
+    return modes, dropout_modes, norm_updates, by_running
 
 
-without_train, dropout_without_train, norm_without_train = train(3, call_train=False)
-with_train, dropout_with_train, norm_with_train = train(3, call_train=True)
+without_train, dropout_without_train, norm_without_train, running_without_train = train(3, False)
+with_train, dropout_with_train, norm_with_train, running_with_train = train(3, call_train=True)
 print("training mode in epochs 1-3 without model.train():", without_train)
 print("  batch norm updated its statistics:              ", norm_without_train)
+print("  it normalized with its running statistics:      ", running_without_train)
 print("training mode in epochs 1-3 with model.train():   ", with_train)
 print("  batch norm updated its statistics:              ", norm_with_train)
+print("  it normalized with its running statistics:      ", running_with_train)
 later_epochs_training = without_train[1]
 
 
@@ -115,6 +132,8 @@ assert (
 )  # witness: stays-eval
 assert dropout_without_train == [True, False, False]  # witness: dropout-flag-sticks
 assert norm_without_train == [True, False, False]  # witness: norm-stops-updating
+uses_running = running_without_train == [False, True, True]
+assert uses_running and running_with_train == [False] * 3  # witness: norm-uses-running-stats
 fixed_modes = with_train == dropout_with_train == [True, True, True]
 assert fixed_modes and norm_with_train == [True, True, True]  # witness: train-fixes
 assert one_flag_unfreezes and each_mode_kept  # witness: restore-each-mode

@@ -42,6 +42,17 @@ single_image_updates = int(image_norm.num_batches_tracked)
 image_mean_moved = not torch.equal(image_norm.running_mean, torch.zeros(3))  # it starts at zeros
 print("one 1x3x4x4 image through BatchNorm2d: no error, updates:", single_image_updates)
 print("  its running mean moved away from zeros:", image_mean_moved)
+# What counts is the number of values per channel, not the number of examples: one sequence of
+# length 5 in BatchNorm1d passes, one of length 1 fails like a single feature vector.
+sequence_norm = nn.BatchNorm1d(8)
+sequence_shape = tuple(sequence_norm(torch.randn(1, 8, 5)).shape)
+try:
+    sequence_norm(torch.randn(1, 8, 1))
+    length_one_message = ""
+except ValueError as error:
+    length_one_message = str(error)
+print("one 1x8x5 sequence through BatchNorm1d: output shape", sequence_shape)
+print(f"one 1x8x1 sequence -> ValueError: {length_one_message}")
 
 # Batch norm alone (no dropout): the same batch gives the same answers, but an example's answer
 # depends on its batch mates, and the moved running statistics change later eval-mode answers.
@@ -101,5 +112,10 @@ assert (updates_after_training, updates_after_predicting) == (1, 3)
 assert message.startswith("Expected more than 1 value per channel when training")
 assert single_image_updates == 1 and image_mean_moved  # witness: single-image-silent
 assert eval_mode_same and tuple(single.shape) == (1, 1) and eval_updates == 0  # witness: eval-fixes
-single_fails = no_running_stats_message.startswith("Expected more than 1 value per channel")
-assert uses_batch_statistics and single_fails  # witness: no-running-stats-eval-fails
+single_fails = no_running_stats_message.startswith(
+    "Expected more than 1 value per channel when training"
+)  # the same message, "when training" included, although the module is in evaluation mode
+in_eval = not no_running_stats.training
+assert uses_batch_statistics and single_fails and in_eval  # witness: no-running-stats-eval-fails
+one_value_fails = length_one_message.startswith("Expected more than 1 value per channel")
+assert sequence_shape == (1, 8, 5) and one_value_fails  # witness: one-value-per-channel-fails

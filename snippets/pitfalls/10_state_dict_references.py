@@ -38,6 +38,9 @@ file_changed = not torch.equal(torch.load(file)["weight"], weight_then)
 print("saved file changed:", file_changed)
 new_objects = best_by_reference["weight"] is not model.weight  # an alias, not the Parameter
 print("the entry is model.weight itself:", not new_objects)
+kept_vars = model.state_dict(keep_vars=True)["weight"]  # keep_vars=True: the Parameters themselves
+kept_vars_are_parameters = kept_vars is model.weight
+print("with keep_vars=True, the entry is model.weight itself:", kept_vars_are_parameters)
 
 # A conversion that changes nothing keeps the memory, and the alias with it; one that changes the
 # dtype gives the model's parameters new memory (float64 stays on the CPU here).
@@ -53,6 +56,7 @@ print("  they still share memory:", still_shared)
 
 assert reference_changed and shares_memory  # witness: shares-storage
 assert new_objects and not best_by_reference["weight"].requires_grad  # witness: detached
+assert kept_vars_are_parameters  # witness: keep-vars-parameters
 assert not copy_changed and not file_changed  # witness: copies-keep
 conversion_ends_sharing = after_conversion == (torch.float32, torch.float64) and not still_shared
 assert conversion_ends_sharing  # witness: conversion-ends-sharing

@@ -45,6 +45,12 @@ deeper = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3), nn.ReLU(), n
 result = deeper.load_state_dict(checkpoint, strict=False)
 missing = ", ".join(result.missing_keys)
 print("strict=False, missing keys:", missing, " unexpected keys:", result.unexpected_keys)
+# Unexpected keys too: a shallower model leaves the checkpoint's head unused, with no error.
+shallower = nn.Sequential(nn.Linear(4, 8))
+shallower_result = shallower.load_state_dict(checkpoint, strict=False)
+unexpected = ", ".join(shallower_result.unexpected_keys)
+print("a shallower model, strict=False: unexpected keys:", unexpected, end="")
+print("  missing keys:", shallower_result.missing_keys)
 
 # A lazy module has no shape to compare: LazyLinear(2) takes the three-output head silently.
 lazy = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(2))
@@ -65,6 +71,9 @@ assert raises_at_end  # witness: raises-at-end
 loaded = torch.equal(matching[2].weight, checkpoint["2.weight"])
 assert loaded and not matching_result.missing_keys  # witness: same-configuration-loads
 assert missing == "4.weight, 4.bias" and result.unexpected_keys == []  # witness: missing-reported
+shallower_loaded = torch.equal(shallower[0].weight, checkpoint["0.weight"])
+only_unexpected = unexpected == "2.weight, 2.bias" and not shallower_result.missing_keys
+assert only_unexpected and shallower_loaded  # witness: unexpected-reported
 assert lazy_head_shape == (3, 8) and not lazy_result.missing_keys  # witness: lazy-takes-any-shape
 wrong_size = head_outputs == 3 and lazy[2].out_features == 2
 assert wrong_size  # witness: lazy-head-mislabelled

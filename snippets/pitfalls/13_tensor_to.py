@@ -91,6 +91,15 @@ format_kept = channels_last.to(memory_format=torch.channels_last) is channels_la
 format_changed = channels_last.to(memory_format=torch.contiguous_format) is not channels_last
 print("channels-last images: to(channels_last) returns them:", format_kept, end="")
 print(", to(contiguous_format) returns them:", not format_changed)
+# to() compares the format PyTorch infers from the strides. A crop of images in the default format
+# counts as contiguous format: to() returns it unchanged, still not contiguous; contiguous() copies.
+crop = images[:, :, 1:3, 1:3]
+crop_to = crop.to(memory_format=torch.contiguous_format)
+crop_kept = crop_to is crop and not crop_to.is_contiguous()
+crop_copy = crop.contiguous()
+crop_copied = crop_copy is not crop and crop_copy.is_contiguous()
+print("a crop: to(contiguous_format) returns it:", crop_to is crop, end="")
+print(", contiguous:", crop_to.is_contiguous(), " crop.contiguous() is contiguous:", crop_copied)
 
 x = x.to(device)  # the fix: keep what to() returns
 output_shape = tuple(model(x).shape)
@@ -109,6 +118,7 @@ assert index_copies and meta_index_copies  # witness: device-must-be-equal
 assert copy_is_new  # witness: copy-true-new
 new_layout = channels_last is not images
 assert new_layout and format_kept and format_changed  # witness: memory-format-counts
+assert crop_kept and crop_copied  # witness: inferred-format-counts
 if device.type == "cuda":
     assert (x_device, model.weight.device.type) == ("cpu", "cuda")  # witness: unassigned-device
     moved = model.weight is weight_before_move and model.weight.device.type == "cuda"
