@@ -115,6 +115,11 @@ linear = nn.Linear(4, 3).to(device)
 load_result = linear.load_state_dict(torch.load(buffer, weights_only=True))
 loads_into_linear = torch.equal(linear.weight, layer.weight)
 print("loads into nn.Linear:", loads_into_linear)
+# The loaded nn.Linear computes with the stored weights, not the rounded ones.
+with torch.no_grad():
+    unrounded = torch.allclose(linear(x), F.linear(x, layer.weight, layer.bias))
+    outputs_differ = not torch.allclose(linear(x), layer(x))
+print("nn.Linear gives the same outputs as the layer:", not outputs_differ)
 
 assert state_keys == "weight, bias" and parameter_count == 15  # witness: parameters-register
 assert plain.weight.grad is not None and plain.weight.grad.eq(0).all()  # witness: plain-zero-grad
@@ -127,7 +132,9 @@ assert bias_grad_nonzero and not torch.equal(plain_bias_before, plain.bias)  # w
 assert ste_is_linear_grad  # witness: ste-grad-is-linear-grad
 assert ste_grad_nonzero and not torch.equal(before, layer.weight)  # witness: ste-learns
 few_crossed = 0 < crossed < weight_count // 2
-assert all_moved and bool(move.max() < 0.5) and few_crossed  # witness: steps-accumulate-below-grid
+below_grid = bool(move.max() < 0.5) and bool(move.max() <= largest_move)  # "at most" the claim
+assert all_moved and below_grid and few_crossed  # witness: steps-accumulate-below-grid
 on_grid = torch.equal(layer.quantized_weight() / grid_step, torch.round(layer.weight / grid_step))
 assert grid_step == 0.25 and on_grid  # witness: weights-on-grid
 assert loads_into_linear and not load_result.missing_keys  # witness: loads-into-linear
+assert unrounded and outputs_differ  # witness: linear-uses-unrounded

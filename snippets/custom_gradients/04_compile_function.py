@@ -5,6 +5,7 @@ import logging
 import math
 
 import torch
+from torch._dynamo.utils import counters  # counters["graph_break"]: graph breaks, by reason
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -227,6 +228,16 @@ plain_message = fullgraph_error(logs_and_sums)
 print("RoundSTEWithJvp:", jvp_message, "| LogsInBackward:", side_effect_message)
 print("the same append in ordinary code:", plain_message or "compiles", outside_log)
 
+# Without fullgraph=True, Dynamo breaks the graph at a recorded call of RoundSTEWithJvp.
+graphs.clear()
+jvp_breaks_before = sum(n for k, n in counters["graph_break"].items() if "custom jvp" in k)
+jvp_split = torch.compile(lambda t: RoundSTEWithJvp.apply(2 * t).sum(), backend=recording_backend)
+jvp_split(x.clone().requires_grad_()).backward()
+jvp_breaks = sum(n for k, n in counters["graph_break"].items() if "custom jvp" in k)
+jvp_breaks -= jvp_breaks_before
+jvp_graphs = [[getattr(n.target, "__name__", str(n.target)) for n in g.graph.nodes] for g in graphs]
+print("RoundSTEWithJvp without fullgraph:", len(jvp_graphs), "graphs,", jvp_breaks, "jvp break")
+
 
 # Dynamo traces backward too when the call is recorded: leaving torch there is refused as well.
 def tolist_in_backward(t: torch.Tensor) -> torch.Tensor:
@@ -336,6 +347,10 @@ checked_release = major_minor >= (2, 13)
 assert eager_accepts and (refused or not checked_release)  # witness: mark-dirty-result-refused
 jvp_refused = "Unsupported custom jvp" in jvp_message
 assert jvp_refused or not checked_release  # witness: jvp-not-traced
+mul_at = [i for i, names in enumerate(jvp_graphs) if "mul" in names]
+sum_at = [i for i, names in enumerate(jvp_graphs) if "sum" in names]
+split_at_call = len(mul_at) == len(sum_at) == 1 and mul_at[0] < sum_at[0] and jvp_breaks == 1
+assert split_at_call or not checked_release  # witness: jvp-breaks-graph
 side_effect_refused = "Unsafe side effect" in side_effect_message
 plain_compiles = not plain_message and outside_log == ["plain"]
 refused_in_backward = side_effect_refused or not checked_release

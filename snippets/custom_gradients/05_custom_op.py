@@ -81,16 +81,22 @@ softplus(2 * x_eager).sum().backward()
 x_compiled = x.clone().requires_grad_()
 compiled = torch.compile(lambda t: softplus(2 * t).sum(), backend=keeping_aot_eager, fullgraph=True)
 kernel_calls_before = len(kernel_got_fake)
+calls_before = len(backward_calls)
 compiled_loss = compiled(x_compiled)  # compiles: traces forward and backward graphs
 kernel_calls_compiling = len(kernel_got_fake) - kernel_calls_before  # compiling, then running
+python_backward_compiling = len(backward_calls) - calls_before
 calls_before = len(backward_calls)
 compiled_loss.backward()
 python_backward_runs = len(backward_calls) - calls_before
+calls_before = len(backward_calls)
+compiled(x.clone().add(1).requires_grad_()).backward()  # new values, same shape: no new compile
+python_backward_runs += len(backward_calls) - calls_before
 print("eager gradient:   ", [round(v, 4) for v in x_eager.grad.tolist()])
 print("compiled gradient:", [round(v, 4) for v in x_compiled.grad.tolist()])
 print("forward graph: ", aot_graphs["forward"])
 print("backward graph:", aot_graphs["backward"])
-print("Python backward calls while the compiled backward ran:", python_backward_runs)
+print("Python backward calls while compiling:", python_backward_compiling, end="; ")
+print("while two compiled backward passes ran:", python_backward_runs)
 
 torch.compile(lambda t: softplus(2 * t).sum(), backend=recording_backend, fullgraph=True)(x)
 graph_calls = [str(node.target) for node in graphs[0].graph.nodes if node.op != "placeholder"]
@@ -116,6 +122,17 @@ except RuntimeError as error:
     start = no_fake_message.index("There was no fake impl")
     print("compile without register_fake:", no_fake_message[start:].split(". ")[0])
 
+# torch.func's transforms that differentiate refuse the op (torch 2.13): autograd wraps it in a
+# Function in the older style, forward(ctx, ...) without setup_context, as in the first snippet.
+func_messages = []
+for transform in (torch.func.grad, torch.func.jacrev):
+    try:
+        transform(lambda t: softplus(t).sum())(x)
+    except RuntimeError as error:
+        func_messages.append(str(error))
+print("torch.func.grad and jacrev refuse it:", len(func_messages) == 2, "-", end=" ")
+print(func_messages[0].split(". ")[0] if func_messages else "")
+
 assert torch.allclose(softplus(x), F.softplus(x))
 assert torch.allclose(x_compiled.grad, x_eager.grad)  # witness: custom-op-compiles
 op_at = graph_calls.index("guide.softplus.default")
@@ -127,6 +144,10 @@ assert fake_instead and kernel_real_only  # witness: fake-gets-fake
 in_graph = "aten.sigmoid.default" in aot_graphs["backward"]  # backward's torch.sigmoid, traced
 no_op_call = not any("guide" in op for op in aot_graphs["backward"])
 assert in_graph and no_op_call and python_backward_runs == 0  # witness: backward-traced
+assert python_backward_compiling == 1 and python_backward_runs == 0  # witness: side-effect-once
+old_style = "must override the setup_context staticmethod"
+func_refused = len(func_messages) == 2 and all(old_style in m for m in func_messages)
+assert func_refused  # witness: func-transforms-refuse-op
 refused = "no autograd formula was registered" in no_autograd_message
 assert bare_out.requires_grad and refused  # witness: needs-autograd
 assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake

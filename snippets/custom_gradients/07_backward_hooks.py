@@ -77,6 +77,11 @@ weight_handle = shared.weight.register_hook(lambda grad: checkpoint_calls.append
 shared(checkpoint(shared, first(x), use_reentrant=True)).sum().backward()
 weight_handle.remove()
 print("weight hook calls with the first call checkpointed (reentrant):", len(checkpoint_calls))
+non_reentrant_calls = []  # a non-reentrant checkpoint: one backward pass
+weight_handle = shared.weight.register_hook(lambda grad: non_reentrant_calls.append(grad))
+shared(checkpoint(shared, first(x), use_reentrant=False)).sum().backward()
+weight_handle.remove()
+print("the same, non-reentrant:", len(non_reentrant_calls))
 
 assert module_hook_calls == 2  # witness: module-per-call
 outer, inner = module_calls  # backward reaches the outer call, shared(b), first
@@ -89,3 +94,5 @@ assert first_got_zero and inner_got_zero  # witness: module-hook-changes-upstrea
 assert unused.grad_fn is not None and module_hook_calls == 2  # witness: unused-call-no-hook
 two_shares = len(checkpoint_calls) == 2 and torch.allclose(sum(checkpoint_calls), weight_calls[0])
 assert two_shares  # witness: reentrant-hook-twice
+one_sum = len(non_reentrant_calls) == 1 and torch.allclose(non_reentrant_calls[0], weight_calls[0])
+assert one_sum  # witness: non-reentrant-once
