@@ -135,8 +135,15 @@ seen = []
 model = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 2))
 model[0].register_forward_hook(lambda module, inputs, output: seen.append("inner hook"))
 model.register_forward_hook(lambda module, inputs, output: seen.append("outer hook"))
-model.forward(x)
-print("model.forward(x) ran:", seen)
+seen_globally = []  # a global hook fires for the layers inside, not for the Sequential
+handle = nn.modules.module.register_module_forward_hook(
+    lambda module, inputs, output: seen_globally.append(type(module).__name__)
+)
+try:
+    model.forward(x)
+finally:
+    handle.remove()
+print("model.forward(x) ran:", seen, " the global hook saw:", seen_globally)
 
 # Lazy modules create their parameters in a forward pre-hook, so forward() alone fails outright.
 lazy = nn.LazyLinear(2)
@@ -183,7 +190,8 @@ wrapper_counts = (counts_after_call, counts_after_forward)
 assert wraps and wrapper_counts == ((1, 1), (2, 2))  # witness: wrapper-forward-compiled
 wrapper_hook_calls = (wrapper_hooks_after_call, wrapper_hooks_after_forward)
 assert wrapper_hook_calls == (1, 1)  # witness: wrapper-own-hooks-skipped
-assert seen == ["inner hook"]  # witness: inner-hooks-still-fire
+inner_only = seen_globally == ["Linear", "ReLU", "Linear"]
+assert seen == ["inner hook"] and inner_only  # witness: inner-hooks-still-fire
 lazy_hook = hook_infers_parameters and not lazy._forward_pre_hooks
 hook_creates = by_hand_shape == (4, 2) and type(by_hand) is nn.Linear
 assert lazy_hook and hook_creates  # witness: lazy-pre-hook
