@@ -1,5 +1,8 @@
 """nn.Buffer: registering a buffer by assignment, and what later assignments do."""
 
+import copy
+import io
+
 import torch
 from torch import nn
 
@@ -240,6 +243,23 @@ print(
 )
 print(" ", later_stores)
 print("  and shares memory with the model that assign=True loaded:", memory_shared)
+# The flag travels with the dict: into a deep copy, and through a file saved from it.
+file = io.BytesIO()
+torch.save(checkpoint, file)
+file.seek(0)
+copies = [copy.deepcopy(checkpoint), torch.load(file)]
+flag_travels = all(c._metadata[""].get("assign_to_params_buffers") for c in copies)
+# A plain dict has no _metadata, so it has nowhere to keep the flag.
+plain = dict(saved_from.state_dict())
+plain_first = nn.Module()
+plain_first.b = nn.Buffer(torch.zeros(3))
+plain_first.load_state_dict(plain, assign=True)
+plain_later = nn.Module()
+plain_later.b = nn.Buffer(torch.zeros(3))
+plain_later.load_state_dict(plain)
+plain_forgets = not hasattr(plain, "_metadata") and plain_later.b is not plain["b"]
+print("the flag travels with a deep copy and a saved file:", flag_travels, end="")
+print("; a plain dict remembers nothing:", plain_forgets)
 
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
 assert state_text == "mean, std" and "eps" not in layer.state_dict()  # witness: non-persistent-form
@@ -305,3 +325,4 @@ swapped_in = torch.equal(converted["load_state_dict(), swapping"].b, checkpoint[
 copied = kept_memory["load_state_dict(), swapping"]  # not the checkpoint's memory, as assign=True
 assert swapped_in and copied and swapped == (True, False, PLAIN)  # witness: swap-drops-mark
 assert remembered and later_stores and memory_shared  # witness: assign-remembered
+assert flag_travels and plain_forgets  # witness: assign-flag-travels
