@@ -94,6 +94,12 @@ class DoubleInPlaceReturnsResult(DoubleInPlace):
         return x.mul_(2)  # the same tensor in eager, but Dynamo cannot tell
 
 
+class DoubleInPlaceReturnsCopy(DoubleInPlace):
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return x.mul_(2).clone()  # a new tensor: the dirty input is not among the outputs
+
+
 class RoundSTEWithJvp(RoundSTE):
     """RoundSTE with the jvp static method that forward-mode differentiation needs."""
 
@@ -210,6 +216,12 @@ except torch._dynamo.exc.Unsupported as error:
     print("DoubleInPlaceReturnsResult:", type(error).__name__, "-", dirty_message)
 x_dirty_eager = x.clone().requires_grad_()
 DoubleInPlaceReturnsResult.apply(x_dirty_eager.clone()).sum().backward()  # eager accepts it
+try:  # even eager refuses a dirty input that is not returned
+    DoubleInPlaceReturnsCopy.apply(x.clone().requires_grad_().clone())
+    copy_message = ""
+except RuntimeError as error:
+    copy_message = str(error).splitlines()[0]
+print("DoubleInPlaceReturnsCopy, eager:", copy_message)
 
 
 def fullgraph_error(function: object) -> str:
@@ -340,6 +352,8 @@ assert stopped  # witness: stops-at-limit
 assert "recompile_limit" in limit_warning
 assert torch.allclose(t_last.grad, t_eager.grad)  # witness: correct-after-limit
 assert torch.equal(x_dirty.grad, torch.full_like(x, 2.0))  # witness: mark-dirty-returned
+dirty_must_return = copy_message.startswith("Some elements marked as dirty")
+assert dirty_must_return  # witness: mark-dirty-must-return
 eager_accepts = torch.equal(x_dirty_eager.grad, torch.full_like(x, 2.0))
 refused = "mark_dirty input not returned" in dirty_message
 major_minor = tuple(int(part) for part in torch.__version__.split(".")[:2])  # 2.13 pre-releases too
