@@ -24,6 +24,7 @@ array = np.ones(3)
 with torch.device("meta"):  # the meta device shows the effect on any machine
     made = {
         "torch.zeros(3)": torch.zeros(3),
+        "torch.zeros(3, device=None)": torch.zeros(3, device=None),  # as nn.Linear passes it
         "torch.tensor([1.0, 2.0])": torch.tensor([1.0, 2.0]),
         "nn.Linear(3, 2).weight": nn.Linear(3, 2).weight,
         "torch.as_tensor(existing)": torch.as_tensor(existing),
@@ -74,6 +75,7 @@ print("after set_default_device(None):", restored, "| torch.zeros(2) on", torch.
 
 follows_default = ["torch.zeros(3)", "torch.tensor([1.0, 2.0])", "nn.Linear(3, 2).weight"]
 assert all(where[code] == "meta" for code in follows_default)  # witness: factories-follow
+assert where["torch.zeros(3, device=None)"] == "meta"  # witness: none-filled-in
 from_data = ["torch.as_tensor(existing)", "torch.asarray(existing)", "torch.as_tensor(array)"]
 assert where["torch.tensor([1.0, 2.0])"] == "meta"  # witness: tensor-from-data-follows
 assert all(where[code] == "meta" for code in from_data)  # witness: existing-data-moves

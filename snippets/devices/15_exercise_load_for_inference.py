@@ -40,10 +40,13 @@ with torch.inference_mode():
     predicted = model(X.to(device)).cpu()
 # The two models may have run on different devices, which round differently (TF32 more so).
 matches = torch.allclose(predicted, expected, rtol=1e-3, atol=1e-3)
+ones = torch.ones(1000, device=device)
+dropout_off = not model[2].training and torch.equal(model[2](ones), ones)  # eval() reached it
 print("parameters on:", next(model.parameters()).device, "| eval mode:", not model.training)
+print("the Dropout passes its input through unchanged:", dropout_off)
 print("predictions match the trained model:", matches)
 
 assert next(model.parameters()).device.type == device.type
-assert not model.training  # witness: eval-mode
+assert not model.training and dropout_off  # witness: eval-mode
 assert copied_in and next(via_cpu.parameters()).device.type == device.type  # witness: cpu-would-do
 assert matches  # witness: predictions-match

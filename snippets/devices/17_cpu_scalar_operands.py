@@ -88,9 +88,27 @@ if device.type == "cuda":
     assert "same device" in added  # witness: cpu-total-refused
 
 # A few NoCheck entries take a CPU tensor by design, and their code uses its values.
-by_design = ["copy_", "index.Tensor", "fill_.Tensor", "index_put_"]
-print("NoCheck:", {entry: no_check[entry] for entry in by_design})
-assert all(no_check[entry] for entry in by_design)  # witness: by-design-unchecked
+cpu_values, cpu_rows = torch.arange(4.0), torch.tensor([0, 2])  # on the CPU, like scalar
+by_design_calls = {  # recorded on meta, as for the aliases: the last entry is the call's own
+    "copy_": lambda t: t.clone().copy_(cpu_values),
+    "t[rows]": lambda t: t[cpu_rows],
+    "fill_": lambda t: t.clone().fill_(scalar),
+    "t[mask] = scalar": lambda t: t.clone().__setitem__(t > 1, scalar),
+}
+by_design = {}
+for code, call in by_design_calls.items():
+    reached = []
+    with Reached():
+        call(torch.arange(4.0, device="meta"))
+    by_design[code] = reached[-1]
+print("reached:", by_design)
+# index_put_ has no CPU or CUDA kernel: its one kernel calls _index_put_impl_, which has them.
+own_kernel = has_kernel("aten::index_put_", "CPU")
+delegates = not own_kernel and has_kernel("aten::_index_put_impl_", "CPU")
+unchecked_entries = [*by_design.values(), "_index_put_impl_"]
+print("NoCheck:", {entry: no_check[entry] for entry in unchecked_entries})
+marked_by_design = delegates and all(no_check[entry] for entry in unchecked_entries)
+assert marked_by_design  # witness: by-design-unchecked
 if device.type == "cuda":
     gpu, rows = torch.arange(4.0, device=device), torch.tensor([0, 2])  # rows on the CPU
     assigned = gpu.clone()

@@ -1,4 +1,5 @@
-"""On meta, multiplication and fmod_ refuse a CPU tensor, but add_ (+=), *= and // do not."""
+"""On meta, multiplication and fmod_ refuse a CPU tensor, but add_ (+=), *= and // do not; and a
+check of the tensors a module keeps cannot see a tensor that forward creates."""
 
 import torch
 from torch import nn
@@ -15,6 +16,20 @@ class HardCodedInPlace(nn.Module):
         mask[0] = 0
         x = x.clone()
         x *= mask
+        return x
+
+
+class KeptInPlace(nn.Module):
+    """The same mask, made once and kept as a plain attribute, which .to() does not move."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mask = torch.ones(4)
+        self.mask[0] = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.clone()
+        x *= self.mask
         return x
 
 
@@ -40,10 +55,41 @@ for code, call in calls.items():
     results[code] = on_meta, on_device
     print(f"{code}\n  on meta: {on_meta}\n  on {device}: {on_device}")
 
+# The probes of 05_forward_tensors.py that fail on meta: each fails on the device check.
+probes = {
+    "torch.cat([x, cpu_row[None]])": lambda x: torch.cat([x, cpu_row[None]]),
+    "nn.LayerNorm(4)(x)": nn.LayerNorm(4),  # its weight and bias are on the CPU
+    "nn.Linear(4, 4)(x)": nn.Linear(4, 4),
+}
+probed = {code: outcome(probe, torch.ones(2, 4, device="meta")) for code, probe in probes.items()}
+for code, on_meta in probed.items():
+    print(f"{code}\n  on meta: {on_meta}")
+
+
+# The other check: after .to("meta"), which tensors that the module keeps are not on meta?
+def left_behind(module: nn.Module) -> list[str]:
+    module.to("meta")
+    kept = dict(module.named_parameters()) | dict(module.named_buffers())
+    kept |= {name: value for name, value in vars(module).items() if isinstance(value, torch.Tensor)}
+    return [name for name, tensor in kept.items() if tensor.device.type != "meta"]
+
+
+checked = {}
+for module in (HardCodedInPlace(), KeptInPlace()):
+    name, found = type(module).__name__, left_behind(module)
+    checked[name] = outcome(module, torch.ones(2, 4, device="meta")), found
+    print(f"{name}: forward on meta {checked[name][0]} | left behind: {found}")
+
 refused, missed = list(calls)[:2], list(calls)[2:]
 refusal = "Tensor on device cpu is not on the expected device meta"
 refuse_the_cpu = all(refusal in results[code][0] for code in refused)
 run_with_it = all(results[code][0] == "runs, output on meta" for code in missed)
 assert refuse_the_cpu and run_with_it  # witness: meta-misses
+probes_refuse = refusal in results["x * cpu_row"][0] and all(refusal in m for m in probed.values())
+assert probes_refuse  # witness: meta-refuses
+runs_on_meta = "runs, output on meta"
+found_kept = checked["KeptInPlace"] == (runs_on_meta, ["mask"])
+assert found_kept  # witness: kept-found
+assert checked["HardCodedInPlace"] == (runs_on_meta, [])  # witness: escapes-both
 if device.type == "cuda":
     assert all("same device" in results[code][1] for code in calls)  # witness: cuda-refuses-all
