@@ -77,6 +77,29 @@ padding_row_zero = bool(torch.all(padded.weight[0] == 0))
 other_rows_random = bool(torch.all(padded.weight[1:] != 0))
 print("Embedding(10, 4, padding_idx=0): row 0 is zero:", padding_row_zero)
 
+
+# For these layers, reset_parameters() gives back, reseeded, what the constructor drew or set,
+# after the values were overwritten (drawn last, so nothing above shifts).
+def reset_gives_constructor_values(make) -> bool:
+    torch.manual_seed(1)
+    layer = make()
+    built = [p.detach().clone() for p in layer.parameters()]
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.fill_(7.0)
+    torch.manual_seed(1)
+    layer.reset_parameters()
+    return all(torch.equal(p, q) for p, q in zip(layer.parameters(), built))
+
+
+makers = {"Conv2d": lambda: nn.Conv2d(2, 3, 3), "Linear": lambda: nn.Linear(3, 2)}
+makers |= {"Embedding": lambda: nn.Embedding(4, 3)}
+makers |= {"LayerNorm": lambda: nn.LayerNorm(3), "BatchNorm1d": lambda: nn.BatchNorm1d(3)}
+makers |= {"LSTM": lambda: nn.LSTM(3, 2), "Bilinear": lambda: nn.Bilinear(2, 2, 3)}
+resets = {name: reset_gives_constructor_values(make) for name, make in makers.items()}
+print("reset_parameters() gives back the constructor's values:")
+print(" ", ", ".join(f"{name} {same}" for name, same in resets.items()))
+
 assert conv_fan_in == 27 == conv.weight.shape[1:].numel()
 assert 0.98 * conv_bound < conv_max <= conv_bound  # witness: conv-rule
 assert 0.9 * conv_bound < conv_bias_max <= conv_bound  # witness: conv-bias-rule
@@ -88,3 +111,4 @@ assert starts_as_identity  # witness: norm-starts-identity
 assert only_normalizes  # witness: norm-only-normalizes
 assert eval_passes_through  # witness: eval-mode-passes-through
 assert padding_row_zero and other_rows_random  # witness: padding-row-zero
+assert all(resets.values())  # witness: reset-parameters-common

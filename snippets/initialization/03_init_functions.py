@@ -13,8 +13,11 @@ fan_in, fan_out = layer.in_features, layer.out_features  # weight shape: (fan_ou
 weight = layer.weight
 
 # Each function fills the tensor in place and returns it.
+memory_before = layer.weight.data_ptr()
 returned = nn.init.normal_(layer.weight, mean=0.0, std=0.01)
 normal_std = layer.weight.std().item()
+same_memory = returned is layer.weight and layer.weight.data_ptr() == memory_before
+filled_in_place = same_memory and math.isclose(normal_std, 0.01, rel_tol=0.02)
 
 nn.init.xavier_uniform_(layer.weight)
 xavier_bound = math.sqrt(6 / (fan_in + fan_out))
@@ -62,8 +65,9 @@ siblings_in_place = True
 for init in siblings:
     scratch = torch.zeros(64, 256)
     siblings_in_place &= init(scratch) is scratch and bool(scratch.ne(0).any())
-# orthogonal_ runs a QR decomposition, which has no float16/bfloat16 kernel, and writes through
-# view_as, which fails on a weight whose memory is not laid out as one matrix (channels_last).
+# orthogonal_ runs a QR decomposition, which has no float16/bfloat16 kernel on the CPU, and writes
+# through view_as, which fails on a weight whose memory is not laid out as one matrix: a
+# channels_last 3x3 convolution weight with several input channels.
 orthogonal_errors = []
 for tensor in (
     torch.empty(8, 8, dtype=torch.float16),
@@ -75,6 +79,14 @@ for tensor in (
     except (NotImplementedError, RuntimeError) as error:
         orthogonal_errors.append(f"{type(error).__name__}: {str(error).split(' (')[0]}")
 print("orthogonal_ on float16, bfloat16, channels_last:", *orthogonal_errors, sep="\n  ")
+# trunc_normal_'s cut-offs a=-2, b=2 are values, not multiples of std: with std=0.02 nothing is cut,
+# and the spread is the full normal's. Cut-offs at +-std keep every number within +-0.02.
+generator = torch.Generator().manual_seed(0)  # not the global stream: the draws below stay put
+uncut = nn.init.trunc_normal_(torch.empty(10_000), std=0.02, generator=generator)
+cut = nn.init.trunc_normal_(torch.empty(10_000), std=0.02, a=-0.02, b=0.02, generator=generator)
+uncut_std, cut_std = uncut.std().item(), cut.std().item()
+trunc_uses_values = math.isclose(uncut_std, 0.02, rel_tol=0.03) and cut.abs().max() <= 0.02
+print(f"trunc_normal_(std=0.02): std {uncut_std:.4f}; with a=-0.02, b=0.02: std {cut_std:.4f}")
 
 print(
     "still the same Parameter, still trainable:",
@@ -103,6 +115,13 @@ cached_write_lost = zero_while_cached and all(
 )
 cached_write_lost &= bool(normed.weight.ne(0).any())
 print("  inside parametrize.cached(): zeros while cached, lost after:", cached_write_lost)
+# Assigning to layer.weight goes through the parametrization's right_inverse, which weight_norm has:
+# it stores a direction and a length that give back the values assigned.
+wanted = torch.full((3, 4), 0.5)
+with torch.no_grad():
+    normed.weight = wanted
+assigned_through_inverse = torch.allclose(normed.weight, wanted)
+print("  layer.weight = values under no_grad(): the layer computes them:", assigned_through_inverse)
 
 
 # A parametrization that returns a view of the stored tensor (here its transpose) computes no new
@@ -118,7 +137,7 @@ nn.init.zeros_(viewed.weight)
 view_written_through = bool(torch.all(viewed.parametrizations.weight.original == 0))
 print("transposed view: zeros_(layer.weight) zeroed the stored weight:", view_written_through)
 
-assert returned is layer.weight  # witness: fills-in-place-and-returns
+assert filled_in_place  # witness: fills-in-place-and-returns
 assert siblings_in_place  # witness: siblings-in-place
 assert (
     len(orthogonal_errors) == 3
@@ -128,7 +147,8 @@ assert (
 assert parametrized_unchanged  # witness: parametrized-weight-untouched
 assert cached_write_lost  # witness: cached-write-lost
 assert view_written_through  # witness: view-parametrization-written-through
-assert math.isclose(normal_std, 0.01, rel_tol=0.02)
+assert assigned_through_inverse  # witness: assign-through-right-inverse
+assert trunc_uses_values  # witness: trunc-cut-offs-are-values
 assert math.isclose(xavier_bound, math.sqrt(6 / 320))
 assert 0.99 * xavier_bound < xavier_max <= xavier_bound
 assert math.isclose(kaiming_measured, kaiming_std, rel_tol=0.02)  # witness: kaiming-fan-in-default

@@ -45,7 +45,8 @@ swap_keeps_later = same_weights(build(), later)
 swapped_layers_differ = not torch.equal(front[0].weight, swapped_front[1].weight)
 # A normal draw into fewer than 16 numbers makes them in pairs and keeps the unused half of the
 # last pair in the generator's state. After an odd count, a swap changes the next small normal
-# draw (an Embedding(3, 1)), but not a later Linear, which draws uniform numbers.
+# draw (an Embedding(3, 1)), but not a later Linear, which draws uniform numbers. From 16 numbers
+# on, another kernel draws them and keeps no spare: an odd count such as 17 shifts nothing.
 
 
 def later_draws(front: list) -> list[torch.Tensor]:
@@ -63,7 +64,8 @@ def swap_changes(count: int) -> list[bool]:
     return [not torch.equal(p, q) for p, q in zip(before, after)]
 
 
-odd_swap, even_swap = swap_changes(3), swap_changes(4)  # [Embedding(3, 1), Linear] changed?
+# [Embedding(3, 1), Linear] changed? After Embedding(1, 15), (1, 4) and (1, 17) in front:
+odd_swap, even_swap, large_swap = swap_changes(15), swap_changes(4), swap_changes(17)
 # A layer that draws nothing shifts nothing: no parameters, or parameters that start at constants.
 torch.manual_seed(0)
 drawless_in_front = nn.Sequential(nn.ReLU(), nn.LayerNorm(4), nn.BatchNorm1d(4), build())
@@ -85,14 +87,24 @@ try:
 finally:
     torch.set_default_dtype(previous_dtype)
 default_dtype_like_explicit = torch.equal(by_default_dtype.weight, double.weight)
-# On the CPU the half types are different: torch 2.13's kernel draws in float32 and rounds each
-# number, except that a number that rounds up to the top of the range, bound_h (the bound rounded
-# to the half type), is replaced by the bottom, -bound_h. Every such number wraps, and every
+# On the CPU the half types are different: torch 2.13's uniform kernel draws in float32 and rounds
+# each number, except that a number that rounds up to the top of the range, bound_h (the bound
+# rounded to the half type), is replaced by the bottom, -bound_h. Every such number wraps, and every
 # weight that differs is such a wrap.
 # (torch 2.11's CPU kernel draws other numbers for the half types: checked from 2.13 on.)
 release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
 half_rounding_checked = release >= (2, 13)
 bound = math.sqrt(3) * nn.init.calculate_gain("leaky_relu", math.sqrt(5)) / math.sqrt(300)
+
+
+def wrapped(weight: torch.Tensor, half_dtype: torch.dtype) -> torch.Tensor:
+    """A float32 Linear(300, 64) weight rounded to half_dtype, a bound_h moved to -bound_h."""
+    rounded = weight.detach().to(half_dtype)
+    bound_h = torch.tensor(bound, dtype=half_dtype)
+    rounded[rounded == bound_h] = -bound_h
+    return rounded
+
+
 half_shares, half_wraps, only_edge_wraps = [], [], True
 for half_dtype in (torch.float16, torch.bfloat16):
     bound_h = torch.tensor(bound, dtype=half_dtype)
@@ -106,6 +118,45 @@ for half_dtype in (torch.float16, torch.bfloat16):
     only_edge_wraps &= bool((rounded[differs] == bound_h).all())
     only_edge_wraps &= bool((wide_half[differs] == -bound_h).all())
     only_edge_wraps &= int(differs.sum()) == int((rounded == bound_h).sum())
+
+# Normal draws (Embedding's) of fewer than 16 numbers, or of a multiple of 16, give the float32
+# numbers rounded too, and use up as much of the stream. Any other count, such as the 24 of an
+# Embedding(3, 8), gives its last 16 numbers other values: the float32 kernel draws the count + 16
+# uniform numbers (40), the half kernel the count rounded up to a multiple of 16 (32). So every
+# layer built after it gets other numbers as well.
+
+
+def embedding_then_linear(shape: tuple[int, int], dtype: torch.dtype) -> tuple:
+    """Seed 0, an Embedding of `shape`, then a Linear(300, 64), in `dtype`: their weights and the
+    stream's state after the Embedding."""
+    torch.manual_seed(0)
+    embedding = nn.Embedding(*shape, dtype=dtype).weight.detach().flatten()
+    state = torch.get_rng_state()
+    return embedding, state, nn.Linear(300, 64, dtype=dtype).weight
+
+
+def state_after_rand(count: int) -> torch.Tensor:
+    """The stream's state after seed 0 and `count` float32 uniform numbers."""
+    torch.manual_seed(0)
+    torch.rand(count)
+    return torch.get_rng_state()
+
+
+normal_rounded, tail_differs, later_differ, uses_16_blocks = True, True, [], True
+for half_dtype in (torch.float16, torch.bfloat16):
+    for shape in ((3, 5), (2, 16)):  # 15 and 32 numbers
+        wide, wide_state, wide_linear = embedding_then_linear(shape, torch.float32)
+        half, half_state, half_linear = embedding_then_linear(shape, half_dtype)
+        same_stream = torch.equal(half_state, wide_state)
+        normal_rounded &= torch.equal(half, wide.to(half_dtype)) and same_stream
+        normal_rounded &= torch.equal(half_linear, wrapped(wide_linear, half_dtype))
+    wide, wide_state, wide_linear = embedding_then_linear((3, 8), torch.float32)  # 24 numbers
+    half, half_state, half_linear = embedding_then_linear((3, 8), half_dtype)
+    differs = half != wide.to(half_dtype)
+    tail_differs &= not differs[:8].any().item() and differs[8:].all().item()  # the last 16
+    uses_16_blocks &= torch.equal(wide_state, state_after_rand(24 + 16))
+    uses_16_blocks &= torch.equal(half_state, state_after_rand(32))
+    later_differ.append(int((half_linear != wrapped(wide_linear, half_dtype)).sum()))
 
 # Initialize on the CPU, then move: the same values on every device.
 torch.manual_seed(0)
@@ -156,8 +207,9 @@ if device.type == "cuda":  # manual_seed reseeds every GPU's generator: the same
 print("same seed, same weights:", same_seed_same_weights)
 print("extra layer in front, later layer unchanged:", later_layer_unchanged)
 print("two Linear layers in front swapped, later layers unchanged:", swap_keeps_later)
-print("Embedding(1, 3) and Linear swapped: later Embedding(3, 1), Linear changed:", odd_swap)
+print("Embedding(1, 15) and Linear swapped: later Embedding(3, 1), Linear changed:", odd_swap)
 print("Embedding(1, 4) and Linear swapped: later Embedding(3, 1), Linear changed:", even_swap)
+print("Embedding(1, 17) and Linear swapped: later Embedding(3, 1), Linear changed:", large_swap)
 print("LayerNorm, BatchNorm1d and ReLU in front, later layers unchanged:", drawless_shifts_nothing)
 print(f"same seed, float32 vs float64 layer: weights differ by up to {dtype_difference:.2f}")
 print(
@@ -170,6 +222,15 @@ if half_rounding_checked:
         "range and became its bottom:",
         only_edge_wraps,
     )
+    print(
+        "  Embedding(3, 5) or (2, 16) in front (15, 32 normal numbers): all rounded", normal_rounded
+    )
+    print("  with Embedding(3, 8) in front: its last 16 numbers differ:", tail_differs)
+    print(f"    and in the Linear, {later_differ[0]} and {later_differ[1]} of 19200 weights differ")
+    print(
+        "  Embedding(3, 8) used up 40 uniform numbers in float32, 32 in float16 and bfloat16:",
+        uses_16_blocks,
+    )
 else:
     print(f"  torch {torch.__version__}: the CPU draws the half types differently; not checked")
 print(f"built on the CPU, moved to {device.type}: matches the CPU reference:", moved_matches)
@@ -178,7 +239,8 @@ print(f"built directly on {device.type}: matches the CPU reference:", direct_mat
 assert same_seed_same_weights  # witness: same-seed-same-weights
 assert not later_layer_unchanged and not any_later_unchanged  # witness: extra-layer-shifts-rest
 assert swapped_layers_differ and swap_same_state and swap_keeps_later  # witness: swap-keeps-later
-assert odd_swap == [True, False] and even_swap == [False, False]  # witness: spare-normal-shifts
+spare_shifts = odd_swap == [True, False] and even_swap == large_swap == [False, False]
+assert spare_shifts  # witness: spare-normal-shifts
 assert drawless_shifts_nothing  # witness: drawless-layer-shifts-nothing
 assert (
     dtype_difference > 0.1
@@ -186,9 +248,11 @@ assert (
     and default_dtype_like_explicit
     and previous_dtype == torch.float32
 )  # witness: dtype-changes-numbers
-assert not half_rounding_checked or (
-    min(half_shares) > 0.99 and half_wraps[1] > 0 and only_edge_wraps
-)  # witness: half-types-round-float32
+if half_rounding_checked:
+    half_is_rounded = min(half_shares) > 0.99 and half_wraps[1] > 0 and only_edge_wraps
+    assert half_is_rounded and normal_rounded  # witness: half-types-round-float32
+    most_later_differ = min(later_differ) > 0.99 * 19200
+    assert tail_differs and uses_16_blocks and most_later_differ  # witness: half-normal-tail-shifts
 if device.type == "cpu":
     assert direct_matches  # witness: cpu-build-agrees
 else:  # only here: on the CPU, .to(device) changes nothing, so it would prove nothing

@@ -11,11 +11,11 @@ targets = inputs[:, :1] * inputs[:, 1:2] + inputs[:, 2:3].sin()  # something one
 X, y = inputs.to(device), targets.to(device)
 
 
-def train(model: nn.Sequential, steps: int = 100) -> float:
+def train(model: nn.Sequential, steps: int = 100, data: tuple = (X, y)) -> float:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     for _ in range(steps):
         optimizer.zero_grad()
-        loss = nn.functional.mse_loss(model(X), y)
+        loss = nn.functional.mse_loss(model(data[0]), data[1])
         loss.backward()
         optimizer.step()
     return loss.item()
@@ -87,6 +87,19 @@ with torch.no_grad():
     one_unit[2].bias.copy_(constant_model[2].bias)
     one_unit_gap = (constant_model(X) - one_unit(X)).abs().max().item()
 
+# Why a difference of rounding size can grow: equal units are an unstable state. In float64 on the
+# CPU, where rounding is far smaller, nudge one unit's incoming weights by 1e-8 and train the same
+# 100 steps: the difference between the two units grows.
+nudge = 1e-8
+nudged = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 1)).double()
+for layer in (nudged[0], nudged[2]):
+    nn.init.constant_(layer.weight, 0.5)
+    nn.init.zeros_(layer.bias)
+with torch.no_grad():
+    nudged[0].weight[1] += nudge
+train(nudged, data=(inputs.double(), targets.double()))
+nudge_grown = (nudged[0].weight[1] - nudged[0].weight[0]).abs().max().item()
+
 print(
     f"constant init: {constant_distinct} distinct hidden unit(s) of 16 after training, "
     f"loss {constant_loss:.3f}"
@@ -104,6 +117,9 @@ print(
 print(f"largest difference between constant-init units {constant_spread:.1e}")
 print(f"smallest difference between random-init units {random_gap:.1e}")
 print(f"constant-init model against a single unit: outputs differ by {one_unit_gap:.1e}")
+print(
+    f"float64, one unit nudged by {nudge:.0e}: 100 steps later the two differ by {nudge_grown:.1e}"
+)
 
 assert equal_gradients  # witness: equal-units-equal-gradients
 assert (
@@ -113,3 +129,4 @@ assert constant_distinct == 1 and random_distinct == 16
 assert constant_spread < tolerance < random_gap  # witness: stay-equal
 assert random_loss < constant_loss / 2  # witness: random-lower-loss
 assert one_unit_gap < 1e-3  # witness: one-unit-network
+assert nudge_grown > 5 * nudge  # witness: equal-units-unstable
