@@ -132,11 +132,20 @@ for transform in (torch.func.grad, torch.func.jacrev):
         func_messages.append(str(error))
 print("torch.func.grad and jacrev refuse it:", len(func_messages) == 2, "-", end=" ")
 print(func_messages[0].split(". ")[0] if func_messages else "")
-# Forward mode does not refuse it: the op has no forward-mode formula, and its tangent comes out
-# as zeros, without an error, where the true derivative is sigmoid(x).
+# Forward mode does not refuse it. The op takes its autograd path only when an input requires a
+# gradient, which a forward-mode input does not, so its output carries no derivative: jvp treats
+# it as independent of the input and gives zeros, where the true derivative is sigmoid(x).
 _, tangent = torch.func.jvp(softplus, (x,), (torch.ones_like(x),))
 jacfwd_diagonal = torch.func.jacfwd(lambda t: softplus(t).sum())(x)
 print("torch.func.jvp's tangent:", tangent.tolist(), " jacfwd:", jacfwd_diagonal.tolist())
+try:  # strict=True says why
+    torch.func.jvp(softplus, (x,), (torch.ones_like(x),), strict=True)
+    strict_message = ""
+except RuntimeError as error:
+    strict_message = str(error)
+print("with strict=True:", strict_message)
+_, mixed = torch.func.jvp(lambda t: 2 * softplus(t) + t, (x,), (torch.ones_like(x),))
+print("jvp of 2 * softplus(x) + x:", mixed.tolist(), "(the op's part dropped out)")
 
 assert torch.allclose(softplus(x), F.softplus(x))
 assert torch.allclose(x_compiled.grad, x_eager.grad)  # witness: custom-op-compiles
@@ -153,8 +162,11 @@ assert python_backward_compiling == 1 and python_backward_runs == 0  # witness: 
 old_style = "must override the setup_context staticmethod"
 func_refused = len(func_messages) == 2 and all(old_style in m for m in func_messages)
 assert func_refused  # witness: func-transforms-refuse-op
-zero_tangents = not tangent.any() and not jacfwd_diagonal.any() and torch.sigmoid(x).all()
-assert zero_tangents  # witness: forward-mode-gives-zeros
+zero_tangents = not tangent.any() and not jacfwd_diagonal.any()
+independent = "independent of the inputs" in strict_message and torch.equal(
+    mixed, torch.ones_like(x)
+)
+assert zero_tangents and independent  # witness: forward-mode-gives-zeros
 refused = "no autograd formula was registered" in no_autograd_message
 assert bare_out.requires_grad and refused  # witness: needs-autograd
 assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake
