@@ -116,12 +116,15 @@ cached_write_lost = zero_while_cached and all(
 cached_write_lost &= bool(normed.weight.ne(0).any())
 print("  inside parametrize.cached(): zeros while cached, lost after:", cached_write_lost)
 # Assigning to layer.weight goes through the parametrization's right_inverse, which weight_norm has:
-# it stores a direction and a length that give back the values assigned.
+# it stores a direction and a length that give back the values assigned, as long as no row is all
+# zeros (a zero row has no direction: its length 0 divides 0, and the row comes back as nan).
 wanted = torch.full((3, 4), 0.5)
-with torch.no_grad():
-    normed.weight = wanted
+normed.weight = wanted
 assigned_through_inverse = torch.allclose(normed.weight, wanted)
-print("  layer.weight = values under no_grad(): the layer computes them:", assigned_through_inverse)
+normed.weight = torch.zeros(3, 4)
+zero_rows_nan = bool(normed.weight.isnan().all())
+print("  layer.weight = values: the layer computes them:", assigned_through_inverse, end="")
+print("; assigned zeros, it computes nan:", zero_rows_nan)
 
 
 # A parametrization that returns a view of the stored tensor (here its transpose) computes no new
@@ -147,7 +150,7 @@ assert (
 assert parametrized_unchanged  # witness: parametrized-weight-untouched
 assert cached_write_lost  # witness: cached-write-lost
 assert view_written_through  # witness: view-parametrization-written-through
-assert assigned_through_inverse  # witness: assign-through-right-inverse
+assert assigned_through_inverse and zero_rows_nan  # witness: assign-through-right-inverse
 assert trunc_uses_values  # witness: trunc-cut-offs-are-values
 assert math.isclose(xavier_bound, math.sqrt(6 / 320))
 assert 0.99 * xavier_bound < xavier_max <= xavier_bound
