@@ -364,7 +364,10 @@ assert jvp_refused or not checked_release  # witness: jvp-not-traced
 mul_at = [i for i, names in enumerate(jvp_graphs) if "mul" in names]
 sum_at = [i for i, names in enumerate(jvp_graphs) if "sum" in names]
 split_at_call = len(mul_at) == len(sum_at) == 1 and mul_at[0] < sum_at[0] and jvp_breaks == 1
-split_at_call &= any("round" in names for names in jvp_graphs)  # the Function's own forward
+own_forward = [
+    "round" in names and "mul" not in names and "sum" not in names for names in jvp_graphs
+]
+split_at_call &= any(own_forward)  # the Function's own forward, in a graph of its own
 assert split_at_call or not checked_release  # witness: jvp-breaks-graph
 side_effect_refused = "Unsafe side effect" in side_effect_message
 plain_compiles = not plain_message and outside_log == ["plain"]
