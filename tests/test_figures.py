@@ -57,11 +57,17 @@ def test_a_themed_figure_follows_the_palette_and_keeps_its_ids_apart():
     svg = (
         '<?xml version="1.0"?>\n<svg width="10pt" height="5pt" viewBox="0 0 10 5">'
         '<defs><style type="text/css">*{stroke-linecap: butt}</style><clipPath id="p1"/></defs>'
-        '<path clip-path="url(#p1)" style="stroke: #000000; fill: #ffffff"/></svg>'
+        '<g id="line2d_1"><path clip-path="url(#p1)" style="stroke: #000000; fill: #ffffff"/></g>'
+        '<use xlink:href="#m2" x="1.234567"/><path id="m2" d="M 57.6 -214.456875"/>'
+        '<text style="font-size: 10.123456px">0.015625</text></svg>'
     )
     themed = themed_svg(svg, 'A "line"', "example-a")
     assert themed.startswith("<svg") and 'aria-label="A &quot;line&quot;"' in themed and 'role="img"' in themed
     assert 'id="example-a-p1"' in themed and "url(#example-a-p1)" in themed
+    assert 'id="example-a-m2"' in themed and 'xlink:href="#example-a-m2"' in themed
+    assert "line2d_1" not in themed  # an id that nothing refers to is dropped
+    assert 'x="1.23"' in themed and 'd="M 57.6 -214.45"' in themed  # coordinates, to 0.01 pt
+    assert "10.123456px" in themed and ">0.015625<" in themed  # styles and text as they were
     assert "#example-a-figure *{" in themed and 'id="example-a-figure"' in themed  # its style stays its own
     assert "#000000" not in themed and "currentColor" in themed and "var(--md-default-bg-color, transparent)" in themed
 

@@ -836,7 +836,7 @@ def test_markers_turn_claims_and_witnesses_into_plain_text_with_a_note(witnessed
         '<em data-witness="c/01_w.py:no-grad-yet">the gradient is <code>None</code></em>; '
         '<em data-witness="c/01_w.py:total-is-three">a total of <code data-claim="c/01_w.py:total">3</code></em>.</p>'
     )
-    rendered = markers.render_markers(html, "p", "https://example.org/repo")
+    rendered = markers.render_markers(html, "https://example.org/repo")
     assert "data-claim" not in rendered and "data-witness" not in rendered
     assert "<strong" not in rendered and "<em" not in rendered
     assert rendered.count('class="check-mark"') == 4 and rendered.count("popover") == 8

@@ -223,7 +223,7 @@ def on_page_content(html: str, page, config, **_) -> str:
     for excerpt in sorted(record.excerpts - set(runs) - record.failures):
         log.warning(f"docs/{page.file.src_uri}: shows an excerpt of {excerpt} but never runs the whole file")
     html = unwrap_plain_names(html)
-    html = render_markers(html, re.sub(r"[^a-z0-9]+", "-", page.file.src_uri.lower()), config["repo_url"])
+    html = render_markers(html, config["repo_url"])
     html = _SNIPPET_LINK_RE.sub(lambda match: f'href="{get_relative_url(match[1], page.url)}"', html)
     if page.file.src_uri in _pages_with_notebooks:
         html = _notebook_links(page, config) + html

@@ -14,7 +14,10 @@ import re
 
 _HEADER_RE = re.compile(r"<\?xml.*?\?>\s*|<!DOCTYPE.*?>\s*|<metadata>.*?</metadata>\s*", re.S)
 _SIZE_RE = re.compile(r'<svg([^>]*?) width="(?P<width>[\d.]+)pt" height="[\d.]+pt"')
-_ID_RE = re.compile(r'(\bid="|url\(#|xlink:href="#)')
+_ID_RE = re.compile(r'\sid="(?P<id>[^"]*)"')
+_REFERENCE_RE = re.compile(r'(?P<lead>url\(#|xlink:href="#)(?P<id>[^)"]*)')
+_GEOMETRY_RE = re.compile(r'\s(?:d|transform|x|y|width|height)="[^"]*"')
+_LONG_DECIMAL_RE = re.compile(r"(?<![\w.])(-?\d+\.\d\d)\d+")
 ALT_OPTION_RE = re.compile(r'\balt="(?P<alt>[^"]*)"')
 
 
@@ -23,7 +26,9 @@ def themed_svg(svg: str, alt: str, prefix: str) -> str:
     svg = _HEADER_RE.sub("", svg).strip()
     # The fallback serves the notebook outside the site (Jupyter, Colab): white becomes see-through.
     svg = svg.replace("#000000", "currentColor").replace("#ffffff", "var(--md-default-bg-color, transparent)")
-    svg = _ID_RE.sub(lambda match: f"{match[1]}{prefix}-", svg)
+    svg = page_unique_ids(svg, prefix)
+    # matplotlib writes coordinates in points to six places; a hundredth of a point is invisible.
+    svg = _GEOMETRY_RE.sub(lambda match: _LONG_DECIMAL_RE.sub(r"\1", match[0]), svg)
     # matplotlib's style sheet says `*{...}`: inline in a page it would style every SVG there.
     svg = svg.replace('<style type="text/css">*{', f'<style type="text/css">#{prefix}-figure *{{')
     label = html.escape(alt, quote=True)
@@ -35,6 +40,15 @@ def themed_svg(svg: str, alt: str, prefix: str) -> str:
         svg,
         count=1,
     )
+
+
+def page_unique_ids(svg: str, prefix: str) -> str:
+    """The ids that the drawing refers to (clip paths, reused markers), made unique on the page by
+    `prefix`; matplotlib's other ids, one per group and referred to by nothing, are dropped: they
+    were a quarter of a figure's bytes."""
+    referenced = {match["id"] for match in _REFERENCE_RE.finditer(svg)}
+    svg = _ID_RE.sub(lambda match: f' id="{prefix}-{match["id"]}"' if match["id"] in referenced else "", svg)
+    return _REFERENCE_RE.sub(lambda match: f"{match['lead']}{prefix}-{match['id']}", svg)
 
 
 def figure_html(svg: str, alt: str, prefix: str) -> str:

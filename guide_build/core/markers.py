@@ -28,8 +28,9 @@ WITNESS_ELEMENT_RE = re.compile(
 )
 
 
-def render_markers(page_html: str, page_id: str, repository_url: str) -> str:
-    """Replace every claim and witness element of a rendered page by text and a marker."""
+def render_markers(page_html: str, repository_url: str) -> str:
+    """Replace every claim and witness element of a rendered page by text and a marker. The notes'
+    ids need to be unique in one page only (a page of 130 marks carried 6 kB of longer ones)."""
     count = 0
 
     def replace(match: re.Match) -> str:
@@ -59,7 +60,7 @@ def render_markers(page_html: str, page_id: str, repository_url: str) -> str:
             else:
                 glyph, checked = "○", "Not checked by this build, which ran on CPU; the GPU test run checks it"
                 short = f"To be checked on CUDA: an assertion in {path}"
-        note_id = f"check-{page_id}-{count}"
+        note_id = f"check-{count}"
         code_link = f'<a href="#{block_id(path)}">the example on this page</a>'
         repository_link = (
             f'<a href="{repository_url.rstrip("/")}/blob/main/{path}#L{line}">line {line} in the repository</a>'
