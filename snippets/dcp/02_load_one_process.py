@@ -86,6 +86,8 @@ if rank == 0:
         reads = load_and_record_reads(state, folder)
         as_bf16 = {"0.weight": torch.zeros(8, 10, dtype=torch.bfloat16)}  # another dtype
         dcp.load(as_bf16, checkpoint_id=folder)
+        as_int = {"0.weight": torch.full((8, 10), -1)}  # int64; -1, so a 0 is a loaded value
+        dcp.load(as_int, checkpoint_id=folder)
     filled_in_place = torch.equal(plain[0].weight.detach(), saved["0.weight"])
     plain.load_state_dict(state)  # as the DCP docs ask: let the module see its state_dict
     metadata = dcp.FileSystemReader(folder).read_metadata().state_dict_metadata
@@ -116,8 +118,12 @@ if rank == 0:
     bf16_weight = as_bf16["0.weight"]  # torch.equal ignores dtypes: check it apart
     cast = bf16_weight.dtype == torch.bfloat16
     cast = cast and torch.equal(bf16_weight, saved["0.weight"].to(torch.bfloat16))
+    int_weight = as_int["0.weight"]  # truncated towards zero: every weight here is under 1 in size
+    truncated = int_weight.dtype == torch.int64
+    truncated = truncated and torch.equal(int_weight, saved["0.weight"].to(torch.int64))
     warned = sorted({str(w.message) for w in caught})  # the same warning from both loads
     print("loaded into bfloat16, equal to the saved weight cast to bfloat16:", cast)
+    print("loaded into int64, equal to the saved weight cast to int64:", truncated)
     print(f"other warnings: {len(warned) - 1}")
     with torch.no_grad():
         outputs_agree = torch.allclose(plain(x), saved_output, atol=1e-6)
@@ -137,4 +143,4 @@ if rank == 0:
     assert equal_tensors == len(saved) == 4  # witness: loaded-equals-saved
     assert max_abs_difference == 0.0
     assert outputs_agree  # witness: outputs-agree
-    assert cast and warned == [warning_text]  # witness: casts-quietly
+    assert cast and truncated and warned == [warning_text]  # witness: casts-quietly

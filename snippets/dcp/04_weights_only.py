@@ -61,10 +61,20 @@ with tempfile.TemporaryDirectory() as tmp:
     print("    and", path_class, "(the path it was saved to)")
     print("torch.load of that torch.save file refuses", metadata_refused)
 
-    # 2. A non-tensor value comes back from dcp.load without any allowlist.
+    # 2. A non-tensor value comes back from dcp.load without any allowlist. Watching torch.load
+    # shows which loader reads what: (type of what it returned, the weights_only it was given).
+    loaders, real_load = [], torch.load
+
+    def spy(*args, **kwargs):  # only to watch the reader; not needed to load
+        value = real_load(*args, **kwargs)
+        loaders.append((type(value).__name__, kwargs.get("weights_only")))
+        return value
+
     target = {"weight": torch.zeros(6), "config": None}
-    dcp.load(target, checkpoint_id=folder)
+    with unittest.mock.patch("torch.load", spy):
+        dcp.load(target, checkpoint_id=folder)
     print("dcp.load returned config =", target["config"])
+    print("its torch.load calls, (what each returned, weights_only):", sorted(loaders))
     config_loaded = target["config"] == TrainConfig()
 
     # 3. Converted to torch.save, the same value needs an allowlist under the default loader.
@@ -124,6 +134,8 @@ assert metadata_refused.startswith("torch.distributed.")  # witness: metadata-re
 assert metadata_class == "torch.distributed.checkpoint.metadata.Metadata"
 assert saved_at == folder and path_class in refused_classes  # witness: records-its-path
 assert config_loaded  # witness: dcp-loads-objects
+by_kind = sorted(loaders) == [("Tensor", True), ("TrainConfig", False)]
+assert by_kind  # witness: loaders-by-kind
 assert (
     "TrainConfig" in unsafe_in_converted and "TrainConfig" in refused
 )  # witness: converted-refused

@@ -72,6 +72,10 @@ model_state, optimizer_state = get_state_dict(model, optimizer)  # its own tenso
 state = {"model": model_state, "optim": optimizer_state}
 dcp.load(state, checkpoint_id=folder)  # in place, into those tensors
 step_after_load = int(optimizer.state[model[0].weight]["step"].item())
+# A float cannot be filled in place: DCP puts the saved one into the dict, whose param_groups
+# are copies of the optimizer's, so the optimizer keeps its own until set_state_dict.
+lr_in_dict = state["optim"]["param_groups"][0]["lr"]
+groups_copied = state["optim"]["param_groups"][0] is not optimizer.param_groups[0]
 lr_after_load = optimizer.param_groups[0]["lr"]
 set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
 lr_after_set = optimizer.param_groups[0]["lr"]
@@ -81,13 +85,16 @@ resumed = full_parameters(model)
 max_abs_difference = max((resumed[n] - uninterrupted[n]).abs().max().item() for n in resumed)
 if rank == 0:
     print(f"AdamW's step count after dcp.load: {step_after_load}")
-    print(f"learning rate after dcp.load: {lr_after_load}, after set_state_dict: {lr_after_set}")
+    print(f"learning rate after dcp.load: {lr_in_dict} in the dict, {lr_after_load} in optimizer")
+    print(f"learning rate in the optimizer after set_state_dict: {lr_after_set}")
     print(f"largest difference from the uninterrupted run: {max_abs_difference}")
 
 dist.barrier()
 if rank == 0:
     shutil.rmtree(folder)
 assert step_after_load == 2  # witness: load-fills-optimizer-tensors
-assert lr_after_load == 0.5 and lr_after_set == 0.05  # witness: set-restores-the-rest
+load_fills_dict = lr_in_dict == 0.05 and groups_copied
+assert load_fills_dict and lr_after_load == 0.5  # witness: load-fills-dict-copy
+assert lr_after_set == 0.05  # witness: set-restores-the-rest
 assert max_abs_difference == 0.0  # witness: resume-exact
 dist.destroy_process_group()
