@@ -368,6 +368,7 @@ own_forward = [
     "round" in names and "mul" not in names and "sum" not in names for names in jvp_graphs
 ]
 split_at_call &= any(own_forward)  # the Function's own forward, in a graph of its own
+split_at_call &= len(jvp_graphs) == 3  # and no graph besides these three
 assert split_at_call or not checked_release  # witness: jvp-breaks-graph
 side_effect_refused = "Unsafe side effect" in side_effect_message
 plain_compiles = not plain_message and outside_log == ["plain"]

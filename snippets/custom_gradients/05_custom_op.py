@@ -36,15 +36,21 @@ def _(x: torch.Tensor) -> torch.Tensor:
     return torch.empty_like(x)
 
 
+setup_calls = []  # one entry each time setup_context runs: the op took its autograd path
+
+
 def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+    setup_calls.append(len(inputs))
     ctx.save_for_backward(inputs[0])
 
 
-backward_calls = []  # one entry each time this Python function runs
+backward_calls = []  # one entry each time this Python function runs: who runs it, on what
 
 
 def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
-    backward_calls.append(grad_output.shape)
+    dynamo_tracing = torch.compiler.is_dynamo_compiling()  # True only while Dynamo traces
+    without_data = torch._guards.detect_fake_mode() is not None  # fake tensors: being traced
+    backward_calls.append((dynamo_tracing, without_data))
     (x,) = ctx.saved_tensors
     return grad_output * torch.sigmoid(x)
 
@@ -85,6 +91,7 @@ calls_before = len(backward_calls)
 compiled_loss = compiled(x_compiled)  # compiles: traces forward and backward graphs
 kernel_calls_compiling = len(kernel_got_fake) - kernel_calls_before  # compiling, then running
 python_backward_compiling = len(backward_calls) - calls_before
+backward_while_compiling = backward_calls[-1]  # (traced by Dynamo?, on tensors without data?)
 calls_before = len(backward_calls)
 compiled_loss.backward()
 python_backward_runs = len(backward_calls) - calls_before
@@ -97,10 +104,12 @@ print("forward graph: ", aot_graphs["forward"])
 print("backward graph:", aot_graphs["backward"])
 print("Python backward calls while compiling:", python_backward_compiling, end="; ")
 print("while two compiled backward passes ran:", python_backward_runs)
+print("while compiling: (Dynamo tracing, tensors without data) =", backward_while_compiling)
 
 torch.compile(lambda t: softplus(2 * t).sum(), backend=recording_backend, fullgraph=True)(x)
 graph_calls = [str(node.target) for node in graphs[0].graph.nodes if node.op != "placeholder"]
-print("nodes in the captured graph:", graph_calls)
+dynamo_subgraphs = [name for name, _ in graphs[0].named_children()]  # a Function's: fwd and bwd
+print("nodes in the captured graph:", graph_calls, "- subgraphs:", dynamo_subgraphs)
 
 
 # The same op without register_fake and register_autograd.
@@ -122,6 +131,25 @@ except RuntimeError as error:
     start = no_fake_message.index("There was no fake impl")
     print("compile without register_fake:", no_fake_message[start:].split(". ")[0])
 
+
+# register_autograd calls setup_context by keyword: other parameter names fail at the first call.
+@torch.library.custom_op("guide::renamed_softplus", mutates_args=())
+def renamed_softplus(x: torch.Tensor) -> torch.Tensor:
+    return F.softplus(x)
+
+
+def setup_with_other_names(context, inputs: tuple, output: torch.Tensor) -> None:
+    context.save_for_backward(inputs[0])
+
+
+renamed_softplus.register_autograd(backward, setup_context=setup_with_other_names)  # accepted
+try:
+    renamed_softplus(x.clone().requires_grad_())
+    keyword_message = ""
+except TypeError as error:
+    keyword_message = str(error)
+print("setup_context(context, inputs, output):", keyword_message)
+
 # torch.func's transforms that differentiate refuse the op (torch 2.13): autograd wraps it in a
 # Function in the older style, forward(ctx, ...) without setup_context, as in the first snippet.
 func_messages = []
@@ -132,12 +160,27 @@ for transform in (torch.func.grad, torch.func.jacrev):
         func_messages.append(str(error))
 print("torch.func.grad and jacrev refuse it:", len(func_messages) == 2, "-", end=" ")
 print(func_messages[0].split(". ")[0] if func_messages else "")
+
+
 # Forward mode does not refuse it. The op takes its autograd path only when an input requires a
 # gradient, which a forward-mode input does not, so its output carries no derivative: jvp treats
 # it as independent of the input and gives zeros, where the true derivative is sigmoid(x).
+@torch.library.custom_op("guide::torch_softplus", mutates_args=())
+def torch_softplus(x: torch.Tensor) -> torch.Tensor:
+    return F.softplus(x)  # torch operations only: the kernel itself could carry a tangent
+
+
+torch_softplus.register_fake(lambda x: torch.empty_like(x))
+torch_softplus.register_autograd(backward, setup_context=setup_context)
+setup_calls_before = len(setup_calls)
 _, tangent = torch.func.jvp(softplus, (x,), (torch.ones_like(x),))
 jacfwd_diagonal = torch.func.jacfwd(lambda t: softplus(t).sum())(x)
+_, torch_kernel_tangent = torch.func.jvp(torch_softplus, (x,), (torch.ones_like(x),))
+setup_calls_forward_mode = len(setup_calls) - setup_calls_before
+_, plain_tangent = torch.func.jvp(F.softplus, (x,), (torch.ones_like(x),))  # no op: sigmoid(x)
 print("torch.func.jvp's tangent:", tangent.tolist(), " jacfwd:", jacfwd_diagonal.tolist())
+print("jvp of torch_softplus:", torch_kernel_tangent.tolist(), end=" | ")
+print("setup_context calls in forward mode:", setup_calls_forward_mode)
 try:  # strict=True says why
     torch.func.jvp(softplus, (x,), (torch.ones_like(x),), strict=True)
     strict_message = ""
@@ -158,6 +201,8 @@ assert fake_instead and kernel_real_only  # witness: fake-gets-fake
 in_graph = "aten.sigmoid.default" in aot_graphs["backward"]  # backward's torch.sigmoid, traced
 no_op_call = not any("guide" in op for op in aot_graphs["backward"])
 assert in_graph and no_op_call and python_backward_runs == 0  # witness: backward-traced
+by_aot = backward_while_compiling == (False, True) and not dynamo_subgraphs
+assert by_aot and python_backward_compiling == 1  # witness: aot-traces-backward
 assert python_backward_compiling == 1 and python_backward_runs == 0  # witness: side-effect-once
 old_style = "must override the setup_context staticmethod"
 func_refused = len(func_messages) == 2 and all(old_style in m for m in func_messages)
@@ -166,7 +211,13 @@ zero_tangents = not tangent.any() and not jacfwd_diagonal.any()
 independent = "independent of the inputs" in strict_message and torch.equal(
     mixed, torch.ones_like(x)
 )
-assert zero_tangents and independent  # witness: forward-mode-gives-zeros
+no_autograd_path = setup_calls_forward_mode == 0 and setup_calls_before > 0
+torch_kernel_too = not torch_kernel_tangent.any() and torch.allclose(
+    plain_tangent, torch.sigmoid(x)
+)
+below_autograd = no_autograd_path and torch_kernel_too
+assert zero_tangents and independent and below_autograd  # witness: forward-mode-gives-zeros
 refused = "no autograd formula was registered" in no_autograd_message
 assert bare_out.requires_grad and refused  # witness: needs-autograd
 assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake
+assert "unexpected keyword argument 'ctx'" in keyword_message  # witness: setup-context-by-keyword

@@ -68,4 +68,7 @@ assert largest_after_two > limit
 saw_sum = torch.allclose(seen_in_hook[0], after_two + grad_a + grad_b)  # after accumulation
 clipped_sum = torch.equal(shared.weight.grad, seen_in_hook[0].clamp(-limit, limit))
 assert len(seen_in_hook) == 1 and saw_sum and clipped_sum  # witness: post-accumulate-clips-grad
+clipped_each_pass = torch.allclose(after_two, 2 * after_one)  # both passes, before removal
+removed_sees_none = saw_sum and not torch.allclose(grad_a + grad_b, clip_of_sum)  # third: unclipped
+assert clipped_each_pass and removed_sees_none  # witness: hook-until-removed
 assert "should return None" in post_return_message  # witness: post-accumulate-returns-none

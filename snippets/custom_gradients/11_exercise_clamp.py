@@ -51,6 +51,22 @@ inside.requires_grad_()
 inside_passes = gradcheck(lambda x: ReturningClamp.apply(x, -1.0, 1.0), (inside,))
 print("gradcheck inside the range:", inside_passes)
 
+
+class ForgetsTheBounds(ReturningClamp):
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        return grad_output  # one entry for three inputs
+
+
+try:
+    weight = torch.tensor([3.0]).to(device).requires_grad_()
+    ForgetsTheBounds.apply(weight, -1.0, 1.0).sum().backward()
+    count_message = ""
+except RuntimeError as error:
+    count_message = str(error)
+print("a backward with one entry:", count_message)
+
 assert plain_grad == 0.0 and plain_end == 3.0  # witness: plain-clamp-stuck
 assert abs(returning_end - 0.5) < 1e-3  # witness: returning-clamp-recovers
 assert inside_passes  # witness: inside-matches
+assert "returned an incorrect number of gradients" in count_message  # witness: one-per-input
