@@ -65,15 +65,19 @@ unchanged = (
 )
 print("running statistics unchanged by the eval pass:", unchanged)
 
-# An optimizer's momentum is the other way round: the weight of the old value. SGD's buffer after
-# a gradient of 1, then one of 0, keeps 0.9 of the 1 (BatchNorm's momentum 0.9 would keep 0.1).
-weight = torch.zeros(1, device=device, requires_grad=True)
-sgd = torch.optim.SGD([weight], lr=1.0, momentum=0.9)
-for gradient in (1.0, 0.0):
-    weight.grad = torch.tensor([gradient], device=device)
-    sgd.step()
-sgd_buffer = sgd.state[weight]["momentum_buffer"].item()
-print(f"SGD(momentum=0.9), buffer after gradients 1 then 0: {sgd_buffer:.4f}")
+# An optimizer's momentum is the weight of the old value, and the new gradient is added whole:
+# SGD's buffer is momentum * buffer + gradient (dampening=0), a decaying sum, not an average.
+sgd_buffers = []
+for gradients in ((1.0, 0.0), (1.0, 1.0)):
+    weight = torch.zeros(1, device=device, requires_grad=True)
+    sgd = torch.optim.SGD([weight], lr=1.0, momentum=0.9)
+    for gradient in gradients:
+        weight.grad = torch.tensor([gradient], device=device)
+        sgd.step()
+    sgd_buffers.append(sgd.state[weight]["momentum_buffer"].item())
+sgd_kept, sgd_summed = sgd_buffers
+print(f"SGD(momentum=0.9), buffer after gradients 1 then 0: {sgd_kept:.4f}", end="")
+print(f"; after 1 then 1: {sgd_summed:.4f}")
 
 # torch.no_grad() is not a mode switch: in training mode the statistics still move.
 under_no_grad = nn.BatchNorm1d(1).to(device)
@@ -204,7 +208,9 @@ assert from_zero and from_one  # witness: momentum-weights-new-value
 assert abs(running_var - (0.9 + 0.1 * 5 / 3)) < 1e-6  # witness: unbiased-update
 assert tracked == 1
 assert torch.allclose(eval_out, eval_expected, atol=1e-5)  # witness: eval-uses-running
-assert abs(sgd_buffer - 0.9) < 1e-6  # witness: optimizer-momentum-weights-old
+keeps_old = abs(sgd_kept - 0.9) < 1e-6  # 0.9 * 1 + 0
+adds_new_whole = abs(sgd_summed - 1.9) < 1e-6  # 0.9 * 1 + 1, not 0.9 * 1 + 0.1 * 1
+assert keeps_old and adds_new_whole  # witness: optimizer-momentum-weights-old
 assert unchanged  # witness: eval-leaves-statistics
 assert no_grad_uses_batch and no_grad_updates  # witness: no-grad-is-not-a-mode
 assert no_grad_updates and inference_mode_updates  # witness: autograd-switches-do-not-freeze

@@ -54,11 +54,11 @@ for mode in (True, False):
         model.train(mode)
 print("the flag and grad mode never changed each other:", all(independent))
 
-# The exception: a layer may read both. In evaluation mode, with autograd off or nothing requiring
-# grad (and batch_first=True, padding at the end, among other conditions), TransformerEncoder takes
-# its fast path, which packs the sequences into a nested tensor without the padded positions, and
-# returns zeros there. Its padding-mask check has CPU and CUDA kernels only (not MPS, see
-# pytorch/pytorch#141287), so this part runs on CUDA or else on the CPU.
+# The exception: a layer may read both. In evaluation mode, with autograd off or nothing it checks
+# requiring grad (and batch_first=True, padding at the end, among other conditions),
+# TransformerEncoder takes its fast path, which packs the sequences into a nested tensor without
+# the padded positions, and returns zeros there. Its padding-mask check has CPU and CUDA kernels
+# only (not MPS, see pytorch/pytorch#141287), so this part runs on CUDA or else on the CPU.
 encoder_device = device if device.type == "cuda" else torch.device("cpu")
 torch.manual_seed(0)
 layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
@@ -91,7 +91,25 @@ with warnings.catch_warnings():  # the fast path warns that nested tensors are a
         at_start_packed = unchecked.eval()(src, src_key_padding_mask=left_padding)
     encoder.requires_grad_(False)  # autograd on, but nothing requires grad: the fast path again
     frozen, frozen_grad_on = encoder(src, src_key_padding_mask=padding), torch.is_grad_enabled()
+    src_needs_grad = src.clone().requires_grad_()  # ... unless the input requires grad
+    input_checked = encoder(src_needs_grad, src_key_padding_mask=padding)
     encoder.requires_grad_(True)
+    # The encoder checks only the input and its FIRST layer's parameters before packing. Two
+    # layers, the first frozen, autograd on: it packs, and the second layer, whose parameters
+    # require grad, is off its own fast path and cannot take the packed input.
+    two_layers = nn.TransformerEncoder(layer, num_layers=2).to(encoder_device).eval()
+    two_layers.layers[0].requires_grad_(False)
+    try:
+        two_layers(src, src_key_padding_mask=padding)
+        first_frozen = "no error"
+    except AssertionError as error:
+        first_frozen = f"AssertionError: {str(error).split('.')[0]}"
+    two_layers.requires_grad_(True).layers[1].requires_grad_(False)  # the second one frozen
+    second_frozen = two_layers(src, src_key_padding_mask=padding)
+    two_unpacked = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
+    two_unpacked = two_unpacked.to(encoder_device).eval()
+    two_unpacked.layers[0].requires_grad_(False)
+    first_frozen_unpacked = two_unpacked(src, src_key_padding_mask=padding)
     # A final norm (nn.Transformer gives its encoder one) comes after the zeros are put in.
     normed = nn.TransformerEncoder(layer, num_layers=1, norm=nn.LayerNorm(8)).to(encoder_device)
     with torch.no_grad():
@@ -104,6 +122,9 @@ padded_not_recorded = not_recorded[padding].abs().max().item()
 padded_without_fast_path = without_fast_path[padding].abs().max().item()
 padded_without_nesting = without_nesting[padding].abs().max().item()
 padded_frozen = frozen[padding].abs().max().item()
+padded_input_checked = input_checked[padding].abs().max().item()
+padded_second_frozen = second_frozen[padding].abs().max().item()
+padded_first_frozen_unpacked = first_frozen_unpacked[padding].abs().max().item()
 padded_at_start_largest = padded_at_start.abs().max().item()
 at_start_unpacked = torch.allclose(at_start, at_start_recorded, atol=1e-5)  # every position
 mask_check_decides = not torch.allclose(at_start_packed, at_start_recorded, atol=1e-5)
@@ -118,7 +139,11 @@ print(f"encoder in eval mode, padded positions: largest |output| {padded_recorde
 print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_close}")
 print(f"under no_grad without the fast path {padded_without_fast_path:.3f}", end="")
 print(f", with enable_nested_tensor=False {padded_without_nesting:.3f}", end="")
-print(f"; autograd on, parameters frozen {padded_frozen}")
+print(f"; autograd on, parameters frozen {padded_frozen}", end="")
+print(f", but the input requiring grad {padded_input_checked:.3f}")
+print("two layers, autograd on, first layer frozen:", first_frozen)
+print(f"  second layer frozen instead {padded_second_frozen:.3f}", end="")
+print(f"; first frozen, enable_nested_tensor=False {padded_first_frozen_unpacked:.3f}")
 print("with a final LayerNorm whose bias is 0.5, under no_grad, padded positions hold:", end="")
 print(f" {padded_normed.unique().tolist()}")
 print(f"under no_grad, padding at the start {padded_at_start_largest:.3f}", end="")
@@ -169,6 +194,11 @@ padding_kept_real_lost = row_0_kept == [True, True, False, False] == left_paddin
 real_non_zero_wrong = row_1_wrong == [False, True, True, False]
 assert padding_kept_real_lost and real_non_zero_wrong  # witness: unchecked-left-padding-wrong
 assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
+packs_on_first_layer = first_frozen.startswith(
+    "AssertionError: MultiheadAttention does not support NestedTensor outside of its fast path"
+)
+not_packed = min(padded_input_checked, padded_second_frozen, padded_first_frozen_unpacked) > 0.1
+assert packs_on_first_layer and not_packed  # witness: first-layer-decides
 normed_gives_bias = torch.equal(padded_normed, torch.full_like(padded_normed, 0.5))
 assert normed_gives_bias and transformer_has_norm  # witness: final-norm-gives-bias
 assert unpadded_close  # witness: encoder-reads-both-unpadded

@@ -63,6 +63,7 @@ override_calls = list(model.train_calls)
 print("the override was called with:", override_calls)
 lazy = nn.LazyBatchNorm1d()  # caught by the base class, though not (yet) a BatchNorm1d
 lazy_caught = isinstance(lazy, BATCH_NORM) and not isinstance(lazy, nn.BatchNorm1d)
+sync_caught = issubclass(nn.SyncBatchNorm, BATCH_NORM)
 
 model.train()  # model.train() must not unfreeze it
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -114,7 +115,7 @@ assert (
     and not bn.training
     and still_frozen_after_eval_train
 )  # witness: override
-assert lazy_caught
+assert lazy_caught and sync_caught  # witness: base-class
 evaluating_keeps_frozen = calls_in_validation == [False] and model.training and not bn.training
 assert evaluating_keeps_frozen  # witness: evaluating-restores-own-flags
 assert frozen  # witness: statistics-frozen
