@@ -889,3 +889,19 @@ def test_a_witnessed_statement_may_hold_a_claim():
     (found,) = witnesses.find_witnesses(page, "docs/p.md")
     assert (found.line, found.label) == (1, "stuck")
     assert witnesses.unread_markup(page, "docs/p.md") == []
+
+
+def test_a_witnessed_statement_may_hold_inline_code_with_stars():
+    """`*` and `**` inside inline code are code, not emphasis: the statement is read whole, the
+    notebook shows it whole, and a broken one after such code is still reported."""
+    from guide_build.core import notebooks, witnesses
+
+    page = '*so do `w * 2` and\n`w ** 2`, not `-w`*{ data-witness="c/01_w.py:stars" }.\n'
+    (found,) = witnesses.find_witnesses(page, "docs/p.md")
+    assert (found.line, found.text, found.label) == (1, "so do `w * 2` and `w ** 2`, not `-w`", "stars")
+    assert witnesses.unread_markup(page, "docs/p.md") == []
+    assert notebooks._notebook_markdown([page], "p.md", "https://x/") == "so do `w * 2` and\n`w ** 2`, not `-w`.\n"
+    broken = 'An odd `*` first. *then `w * 2`* { data-witness="c/01_w.py:stars" }, and `code`.\n'
+    assert witnesses.find_witnesses(broken, "docs/p.md") == []
+    (problem,) = witnesses.unread_markup(broken, "docs/p.md")
+    assert problem.startswith("docs/p.md:1: a witness that is not read")

@@ -29,8 +29,10 @@ from pathlib import Path
 from guide_build.core.claims import CLAIM_RE, ProseCheck, blank_fenced_blocks
 
 LABEL = r"[a-z0-9][a-z0-9-]*"
+# The text may hold **bold** claims and inline code, whose `*` (as in `a * b`) is not emphasis.
+INLINE_CODE = r"`[^`]*`"
 WITNESS_RE = re.compile(
-    r"(?<![*\w])\*(?!\*)(?P<text>(?:[^*]|\*\*[^*]+?\*\*)+?)\*"  # the text may hold **bold** claims
+    r"(?<![*\w])\*(?!\*)(?P<text>(?:" + INLINE_CODE + r"|\*\*[^*]+?\*\*|[^*`])+?)\*"
     r"\{[ \t]*data-(?P<kind>witness|gpu-witness|cpu-witness)=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<label>"
     + LABEL
     + r")(?P=quote)[ \t]*\}"
@@ -71,11 +73,15 @@ def unread_markup(markdown: str, page: str) -> list[str]:
     """Claim or witness attributes in the prose that neither pattern reads: they would go
     unchecked, or show their markup as text (a space before `{`, braces broken over a line)."""
     prose = blank_fenced_blocks(markdown)
-    for pattern in (WITNESS_RE, CLAIM_RE):  # as find_witnesses and find_claims read the page
-        prose = pattern.sub(_blank, prose)
-    prose = re.sub(r"(`+)[^`]*?\1", _blank, prose)  # `data-claim` named in inline code is prose
+    # What the patterns read, as find_witnesses and find_claims read the page, and inline code
+    # (`data-claim` named there is prose), both found in the page as written: blanking one before
+    # looking for the other could pair a backtick with the wrong one and hide an attribute.
+    spans = [match.span() for pattern in (WITNESS_RE, CLAIM_RE) for match in pattern.finditer(prose)]
+    spans += [match.span() for match in re.finditer(r"(`+)[^`]*?\1", prose)]
     problems = []
     for match in re.finditer(r"data-(claim|witness|gpu-witness|cpu-witness)", prose):
+        if any(start <= match.start() < end for start, end in spans):
+            continue
         line = prose.count("\n", 0, match.start()) + 1
         kind = match[1]
         problems.append(
@@ -88,10 +94,6 @@ def unread_markup(markdown: str, page: str) -> list[str]:
             + ": no space before the brace, the braces on one line, the quotes matching."
         )
     return problems
-
-
-def _blank(match: re.Match) -> str:
-    return re.sub(r"[^\n]", " ", match[0])
 
 
 def labelled_assertions(path: str | Path) -> dict[str, LabelledAssertion]:
