@@ -202,6 +202,11 @@ holders = (3, 8, 9)  # a Python set lists them as 8, 9, 3: its first is neither 
 ten = [dcp.SavePlan([item] if r in holders else []) for r in range(10)]
 subset_rank = next(r for r, plan in enumerate(dedup_save_plans(ten)) if plan.items)
 print(f"an entry held by ranks 3, 8 and 9 goes to rank {subset_rank}")
+# Two ranks that both hold an empty tensor e, then a small one f: e counts as 1 byte, not 0.
+e, f = (_create_write_item_for_tensor(n, torch.zeros(size)) for n, size in (("e", 0), ("f", 2)))
+two = dedup_save_plans([dcp.SavePlan([e, f]), dcp.SavePlan([e, f])])
+empty_writer_of = {item.index.fqn: r for r, plan in enumerate(two) for item in plan.items}
+print("an empty tensor, then a small one, held by both ranks, by rank:", empty_writer_of)
 if rank == 0:
     whole_metadata = dcp.FileSystemReader(folder / "whole").read_metadata()
     writer_of = writers(folder / "whole")
@@ -264,6 +269,8 @@ if rank == 0:
     by_greedy = shard_first_writer_of == greedy(plans["shard_first"]) == {"m1": 1, "m2": 1}
     assert by_greedy and half_bytes < mid_bytes < weight_bytes  # witness: shard-counts-whole
     assert sized_writer_of == {"big": 0, "s1": 1, "s2": 1}
+    empty_one = e.tensor_storage_size() == 0 and empty_writer_of == {"e": 0, "f": 1}
+    assert empty_one  # witness: empty-counts-one
     assert alone_files == ".metadata, __0_0.distcp"  # witness: numbered-within-save
     files_by_record = ".metadata, __0_0.distcp, __1_0.distcp, __1_1.distcp"
     assert sized_files == files_by_record  # witness: file-per-record

@@ -118,12 +118,12 @@ if rank == 0:
     bf16_weight = as_bf16["0.weight"]  # torch.equal ignores dtypes: check it apart
     cast = bf16_weight.dtype == torch.bfloat16
     cast = cast and torch.equal(bf16_weight, saved["0.weight"].to(torch.bfloat16))
-    int_weight = as_int["0.weight"]  # truncated towards zero: every weight here is under 1 in size
-    truncated = int_weight.dtype == torch.int64
+    int_weight = as_int["0.weight"]  # every weight here is under 1 in size: all zeros, not -1
+    truncated = int_weight.dtype == torch.int64 and not int_weight.any()
     truncated = truncated and torch.equal(int_weight, saved["0.weight"].to(torch.int64))
     warned = sorted({str(w.message) for w in caught})  # the same warning from both loads
     print("loaded into bfloat16, equal to the saved weight cast to bfloat16:", cast)
-    print("loaded into int64, equal to the saved weight cast to int64:", truncated)
+    print("loaded into int64, all zeros, as the saved weight cast to int64:", truncated)
     print(f"other warnings: {len(warned) - 1}")
     with torch.no_grad():
         outputs_agree = torch.allclose(plain(x), saved_output, atol=1e-6)
