@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch._dynamo.backends.common import aot_autograd
 from torch._functorch.aot_autograd import make_boxed_func
 from torch._subclasses import FakeTensor
+from torch._subclasses.fake_tensor import is_fake
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -49,7 +50,7 @@ backward_calls = []  # one entry each time this Python function runs: who runs i
 
 def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
     dynamo_tracing = torch.compiler.is_dynamo_compiling()  # True only while Dynamo traces
-    without_data = torch._guards.detect_fake_mode() is not None  # fake tensors: being traced
+    without_data = is_fake(grad_output)  # a fake tensor (wrapped for tracing): no data
     backward_calls.append((dynamo_tracing, without_data))
     (x,) = ctx.saved_tensors
     return grad_output * torch.sigmoid(x)
@@ -106,7 +107,10 @@ print("Python backward calls while compiling:", python_backward_compiling, end="
 print("while two compiled backward passes ran:", python_backward_runs)
 print("while compiling: (Dynamo tracing, tensors without data) =", backward_while_compiling)
 
-torch.compile(lambda t: softplus(2 * t).sum(), backend=recording_backend, fullgraph=True)(x)
+recorded_call = torch.compile(
+    lambda t: softplus(2 * t).sum(), backend=recording_backend, fullgraph=True
+)
+recorded_call(x.clone().requires_grad_())  # recorded: a Function would get a backward subgraph
 graph_calls = [str(node.target) for node in graphs[0].graph.nodes if node.op != "placeholder"]
 dynamo_subgraphs = [name for name, _ in graphs[0].named_children()]  # a Function's: fwd and bwd
 print("nodes in the captured graph:", graph_calls, "- subgraphs:", dynamo_subgraphs)
@@ -132,7 +136,8 @@ except RuntimeError as error:
     print("compile without register_fake:", no_fake_message[start:].split(". ")[0])
 
 
-# register_autograd calls setup_context by keyword: other parameter names fail at the first call.
+# register_autograd calls setup_context by keyword: other parameter names fail at the first call
+# that autograd records, not before.
 @torch.library.custom_op("guide::renamed_softplus", mutates_args=())
 def renamed_softplus(x: torch.Tensor) -> torch.Tensor:
     return F.softplus(x)
@@ -143,6 +148,8 @@ def setup_with_other_names(context, inputs: tuple, output: torch.Tensor) -> None
 
 
 renamed_softplus.register_autograd(backward, setup_context=setup_with_other_names)  # accepted
+with torch.no_grad():  # not recorded, though the input requires a gradient: runs
+    unrecorded_works = torch.allclose(renamed_softplus(x.clone().requires_grad_()), F.softplus(x))
 try:
     renamed_softplus(x.clone().requires_grad_())
     keyword_message = ""
@@ -162,9 +169,9 @@ print("torch.func.grad and jacrev refuse it:", len(func_messages) == 2, "-", end
 print(func_messages[0].split(". ")[0] if func_messages else "")
 
 
-# Forward mode does not refuse it. The op takes its autograd path only when an input requires a
-# gradient, which a forward-mode input does not, so its output carries no derivative: jvp treats
-# it as independent of the input and gives zeros, where the true derivative is sigmoid(x).
+# Forward mode does not refuse it, and gets zeros: the op runs its kernel below autograd, where
+# forward mode is off too, so its output carries no tangent, whatever the kernel is made of, and
+# whether or not the op takes its autograd path. The true derivative is sigmoid(x).
 @torch.library.custom_op("guide::torch_softplus", mutates_args=())
 def torch_softplus(x: torch.Tensor) -> torch.Tensor:
     return F.softplus(x)  # torch operations only: the kernel itself could carry a tangent
@@ -178,9 +185,15 @@ jacfwd_diagonal = torch.func.jacfwd(lambda t: softplus(t).sum())(x)
 _, torch_kernel_tangent = torch.func.jvp(torch_softplus, (x,), (torch.ones_like(x),))
 setup_calls_forward_mode = len(setup_calls) - setup_calls_before
 _, plain_tangent = torch.func.jvp(F.softplus, (x,), (torch.ones_like(x),))  # no op: sigmoid(x)
+setup_calls_before_grad = len(setup_calls)
+x_requiring_grad = x.clone().requires_grad_()  # the op takes its autograd path: setup_context runs
+_, tangent_with_grad = torch.func.jvp(torch_softplus, (x_requiring_grad,), (torch.ones_like(x),))
+setup_calls_with_grad = len(setup_calls) - setup_calls_before_grad
 print("torch.func.jvp's tangent:", tangent.tolist(), " jacfwd:", jacfwd_diagonal.tolist())
 print("jvp of torch_softplus:", torch_kernel_tangent.tolist(), end=" | ")
 print("setup_context calls in forward mode:", setup_calls_forward_mode)
+print("input requiring a gradient:", tangent_with_grad.tolist(), end=" | ")
+print("setup_context calls:", setup_calls_with_grad)
 try:  # strict=True says why
     torch.func.jvp(softplus, (x,), (torch.ones_like(x),), strict=True)
     strict_message = ""
@@ -215,9 +228,12 @@ no_autograd_path = setup_calls_forward_mode == 0 and setup_calls_before > 0
 torch_kernel_too = not torch_kernel_tangent.any() and torch.allclose(
     plain_tangent, torch.sigmoid(x)
 )
-below_autograd = no_autograd_path and torch_kernel_too
-assert zero_tangents and independent and below_autograd  # witness: forward-mode-gives-zeros
+assert zero_tangents and independent  # witness: forward-mode-gives-zeros
+autograd_path_too = setup_calls_with_grad == 1 and not tangent_with_grad.any()
+below_autograd = no_autograd_path and autograd_path_too
+assert torch_kernel_too and below_autograd  # witness: kernel-below-autograd
 refused = "no autograd formula was registered" in no_autograd_message
 assert bare_out.requires_grad and refused  # witness: needs-autograd
 assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake
-assert "unexpected keyword argument 'ctx'" in keyword_message  # witness: setup-context-by-keyword
+by_keyword = "unexpected keyword argument 'ctx'" in keyword_message
+assert unrecorded_works and by_keyword  # witness: setup-context-by-keyword
