@@ -106,6 +106,15 @@ with warnings.catch_warnings():  # the fast path warns that nested tensors are a
         first_frozen = f"AssertionError: {str(error).split('.')[0]}"
     two_layers.requires_grad_(True).layers[1].requires_grad_(False)  # the second one frozen
     second_frozen = two_layers(src, src_key_padding_mask=padding)
+    # It reads only the first layer's mode too. Fine-tuning: the encoder in training mode, the
+    # lower layer frozen and kept in eval mode; a training step packs, and the upper layer fails.
+    two_layers.requires_grad_(True).train().layers[0].requires_grad_(False).eval()
+    try:
+        two_layers(src, src_key_padding_mask=padding).sum().backward()
+        fine_tuning = "no error"
+    except AssertionError as error:
+        fine_tuning = f"AssertionError: {str(error).split('.')[0]}"
+    two_layers.eval()
     two_unpacked = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
     two_unpacked = two_unpacked.to(encoder_device).eval()
     two_unpacked.layers[0].requires_grad_(False)
@@ -142,6 +151,7 @@ print(f", with enable_nested_tensor=False {padded_without_nesting:.3f}", end="")
 print(f"; autograd on, parameters frozen {padded_frozen}", end="")
 print(f", but the input requiring grad {padded_input_checked:.3f}")
 print("two layers, autograd on, first layer frozen:", first_frozen)
+print("training mode, first layer frozen and in eval mode, a training step:", fine_tuning)
 print(f"  second layer frozen instead {padded_second_frozen:.3f}", end="")
 print(f"; first frozen, enable_nested_tensor=False {padded_first_frozen_unpacked:.3f}")
 print("with a final LayerNorm whose bias is 0.5, under no_grad, padded positions hold:", end="")
@@ -194,9 +204,8 @@ padding_kept_real_lost = row_0_kept == [True, True, False, False] == left_paddin
 real_non_zero_wrong = row_1_wrong == [False, True, True, False]
 assert padding_kept_real_lost and real_non_zero_wrong  # witness: unchecked-left-padding-wrong
 assert padded_frozen == 0.0 and frozen_grad_on  # witness: frozen-zeros
-packs_on_first_layer = first_frozen.startswith(
-    "AssertionError: MultiheadAttention does not support NestedTensor outside of its fast path"
-)
+packed_error = "AssertionError: MultiheadAttention does not support NestedTensor outside of its"
+packs_on_first_layer = all(error.startswith(packed_error) for error in (first_frozen, fine_tuning))
 not_packed = min(padded_input_checked, padded_second_frozen, padded_first_frozen_unpacked) > 0.1
 assert packs_on_first_layer and not_packed  # witness: first-layer-decides
 normed_gives_bias = torch.equal(padded_normed, torch.full_like(padded_normed, 0.5))

@@ -113,6 +113,17 @@ print("the first operation linear() runs on the weight:", first_use.first)
 recorded = [t.requires_grad for t in (w.t(), -w, w.mm(x), w * 2, w.clone(), w**2)]
 print("weight requires grad:", w.requires_grad)
 print("weight.t(), -weight, weight.mm(x), weight * 2, weight.clone(), weight ** 2:", recorded)
+# What decides is the kind of the other operand: the 2 as an inference tensor or as an ordinary one.
+with torch.inference_mode():
+    inference_two = torch.tensor(2.0, device=device)
+ordinary_two = torch.tensor(2.0, device=device)
+times_two = (w * inference_two).requires_grad, (w * ordinary_two).requires_grad
+try:  # pow is recorded with an ordinary exponent, and must save the weight
+    power_tensor = f"requires grad: {(w**ordinary_two).requires_grad}"
+except RuntimeError as error:
+    power_tensor = str(error).split(".")[0]
+print("weight * 2 as an inference / an ordinary tensor, recorded:", times_two)
+print("weight ** 2 as an ordinary tensor:", power_tensor)
 try:  # on the CPU, mean() sums into a new ordinary tensor through out=, which autograd refuses
     mean_result = f"requires grad: {w.mean().requires_grad}"
 except RuntimeError as error:
@@ -141,7 +152,10 @@ assert lazy.weight.is_inference() and lazy.bias.is_inference()  # witness: lazy-
 linear_starts_with_t = first_use.first == "aten.t.default" or device.type == "mps"
 assert linear_starts_with_t  # witness: linear-starts-with-t
 only_with_ordinary = recorded == [False, False, True, True, True, False]
-assert w.requires_grad and only_with_ordinary  # witness: not-recorded
+results_ordinary = not (-w).is_inference()  # -weight's result is ordinary, yet not recorded
+the_kind_decides = times_two == (False, True) and power_tensor == saved_error
+assert w.requires_grad and only_with_ordinary and results_ordinary  # witness: not-recorded
+assert the_kind_decides  # witness: number-kind-decides
 if device.type == "cpu":
     out_refused = "sum(): functions with out=... arguments don't support automatic differentiation"
     assert mean_result == out_refused  # witness: mean-raises
