@@ -80,7 +80,7 @@ model.eval()
 
 with torch.no_grad():
     same_outputs = torch.equal(model(X), restored(X))
-    eval_changes_nothing = torch.equal(model(X), Y)  # no layer here depends on the mode
+    eval_changes_nothing = torch.equal(model(X), Y)  # no layer here reads the mode (see below)
 state_keys = list(restored.state_dict())
 state_key_count, state_key_names = len(state_keys), ", ".join(state_keys)
 print("state_dict keys:", state_key_names)
@@ -94,12 +94,16 @@ visited = []
 SmallNet(10, 8, 3).apply(visited.append)
 visited_names = " ".join(type(m).__name__ for m in visited)
 print("apply visits:", visited_names)
-# A layer that appears in several places of the tree can be visited more than once.
+# A layer is visited each time apply reaches a module that holds it (apply keeps no record across
+# the tree); a module that holds it twice lists it once among its children, so it counts once.
 shared = nn.Linear(2, 2)
 shared_visits = []
 holder = nn.Sequential(nn.Sequential(shared), nn.Sequential(shared), shared)
 holder.apply(lambda module: shared_visits.append(module) if module is shared else None)
 print("a layer held by two inner parents and by the outer one is visited", len(shared_visits))
+twice_visits = []
+nn.Sequential(shared, shared).apply(lambda m: twice_visits.append(m) if m is shared else None)
+print("a layer held twice by one parent is visited", len(twice_visits))
 
 # The attribute self.layers is registered as the model's one child.
 print("children:", [name for name, _ in model.named_children()])
@@ -114,7 +118,7 @@ print('after .to("meta"):', {p.device.type for p in on_meta.parameters()})
 # The weights init_weights drew: redraw them with the same seed. SmallNet(10, 8, 3) draws its
 # default initialization first; then apply reaches the two Linear layers in order, and each gets
 # normal draws with standard deviation sqrt(2 / fan_in), fan_in being its number of inputs.
-with torch.random.fork_rng(devices=[]):  # the global generator is restored afterwards
+with torch.random.fork_rng(devices=[]):  # the CPU generator is restored afterwards
     torch.manual_seed(0)
     SmallNet(10, 8, 3)
     redrawn = [torch.empty(8, 10).normal_(0, math.sqrt(2 / 10))]
@@ -134,6 +138,29 @@ kept_ratio = (outputs.pow(2).mean() / inputs.pow(2).mean()).item()
 relu_ratio = (outputs.relu().pow(2).mean() / outputs.pow(2).mean()).item()
 print(f"mean square, output / input: {kept_ratio:.2f}; after a ReLU / before: {relu_ratio:.2f}")
 
+
+# Why eval() changes nothing here: no module of the model reads self.training. Remove that
+# attribute from every module and run the model: a module that read it would raise an
+# AttributeError, as a Dropout does even with p=0, where its output would not change.
+def reads_training(net: nn.Module, x: torch.Tensor) -> bool:
+    modes = {module: module.training for module in net.modules()}
+    for module in modes:
+        del module.training
+    try:
+        with torch.no_grad():
+            net(x)
+        return False
+    except AttributeError:
+        return True
+    finally:
+        for module, mode in modes.items():
+            module.training = mode
+
+
+model_reads_mode = reads_training(model, X)
+dropout_reads_mode = reads_training(nn.Dropout(0.0), X)
+print("reads self.training: SmallNet", model_reads_mode, " Dropout(0.0)", dropout_reads_mode)
+
 # init_weights also handles a layer without a bias; without the check it would fail.
 no_bias = nn.Linear(10, 8, bias=False)
 weight_before = no_bias.weight.detach().clone()
@@ -151,7 +178,8 @@ assert output_shape == (4, 3) and parameter_count == 115
 assert len(list(CenteredLayer().parameters())) == 0  # witness: no-parameters
 assert torch.allclose(Y.mean(dim=-1), torch.zeros(4, device=device), atol=1e-6)  # witness: centered
 expected_order = "Linear ReLU Linear CenteredLayer Sequential SmallNet"
-assert len(shared_visits) > 1  # witness: apply-per-parent
+once_per_parent = len(shared_visits) == 3 and len(twice_visits) == 1
+assert once_per_parent  # witness: apply-per-parent
 assert visited_names == expected_order and isinstance(visited[-1], SmallNet)  # witness: apply-order
 linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
 zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
@@ -166,6 +194,7 @@ assert state_key_names == "layers.0.weight, layers.0.bias, layers.2.weight, laye
 assert loaded_to == {"cpu"}  # on a CPU, true with or without map_location: the GPU run checks it
 assert same_outputs and not restored.training and not model.training  # witness: restored-agrees
 assert eval_changes_nothing  # witness: eval-no-change
+assert not model_reads_mode and dropout_reads_mode  # witness: no-layer-reads-mode
 assert both_training and agree_in_training_mode  # witness: agree-in-training
 assert no_bias.bias is None and no_bias_reinitialized  # witness: no-bias-ok
 assert "'NoneType' object has no attribute" in unguarded_error  # witness: unguarded-fails

@@ -39,13 +39,13 @@ masks_differ = not torch.equal(dropout(ones) == 0, dropout(ones) == 0)  # a fres
 train_restored_agrees = torch.equal(model(X), restored(X))  # one after the other
 # Each call draws its mask from the global generator's current state: start both calls from the
 # same state and the two agree, in training mode too.
-with torch.random.fork_rng(devices=[]):  # the generator's state is restored afterwards
+with torch.random.fork_rng(devices=[]):  # the CPU generator's state is restored afterwards
     model_output = model(X)
 same_state_agrees = torch.equal(model_output, restored(X))
 # Dropout holds no tensors, so it has no device of its own. Its mask comes from the default
 # generator of its input's device, here the CPU's: the same seed gives the same Bernoulli draws.
 dropout_holds_nothing = not [*dropout.parameters(), *dropout.buffers()]
-with torch.random.fork_rng(devices=[]):
+with torch.random.fork_rng(devices=[]):  # here too, the CPU generator is restored afterwards
     torch.manual_seed(1)
     kept = dropout(ones) != 0
     torch.manual_seed(1)
