@@ -1,4 +1,4 @@
-"""check_module on the guide's custom layers; it catches D2L's `.data` MyLinear.
+"""check_module on CenteredLayer and D2L's MyLinear; it catches D2L's `.data` version of MyLinear.
 
 Needs module_check.py in the same folder.
 """
@@ -20,7 +20,10 @@ class CenteredLayer(nn.Module):
 
 
 class MyLinear(nn.Module):
-    """A linear layer followed by ReLU, with its own weight and bias parameters."""
+    """D2L's MyLinear without its `.data` bug: ReLU(x @ W + b), W of shape (in, out).
+
+    Not the MyLinear of the custom-layers chapter, which computes x @ W.T + b, as nn.Linear does.
+    """
 
     def __init__(self, in_units: int, units: int) -> None:
         super().__init__()
@@ -100,17 +103,28 @@ class KeepsOutput(nn.Module):
         return self.last
 
 
-# In bfloat16, check 3 runs on float32 values through functional_call, with no copy of the module:
-# after one forward pass, `last` belongs to a graph, and copy.deepcopy refuses such a tensor.
-keeps = KeepsOutput().to(device, torch.bfloat16)
-keeps(torch.randn(4, 5).to(device, torch.bfloat16))
-try:
-    copy.deepcopy(keeps)
-    copy_refused = False
-except RuntimeError:
-    copy_refused = True
-keeps_trained = check_module(keeps, (4, 5), (4, 3)).trained
-print("bfloat16 KeepsOutput: deepcopy refused:", copy_refused, " gradients reach:", keeps_trained)
+def deepcopy_refused(module: nn.Module) -> bool:
+    try:
+        copy.deepcopy(module)
+        return False
+    except RuntimeError:
+        return True
+
+
+# After a forward pass that autograd records, `last` belongs to a graph, and copy.deepcopy refuses
+# such a tensor, in any dtype. In bfloat16, check 3 runs on float32 values through
+# functional_call, with no copy of the module.
+refused = {}
+for dtype in (torch.float32, torch.bfloat16):
+    keeps = KeepsOutput().to(device, dtype)
+    with torch.no_grad():
+        keeps(torch.randn(4, 5).to(device, dtype))
+    copied_after_no_grad = not deepcopy_refused(keeps)
+    keeps(torch.randn(4, 5).to(device, dtype))  # recorded
+    refused[dtype] = copied_after_no_grad and deepcopy_refused(keeps)
+print("KeepsOutput: deepcopy refused only after a recorded run:", refused)
+keeps_trained = check_module(keeps, (4, 5), (4, 3)).trained  # the bfloat16 one
+print("bfloat16 KeepsOutput passes; gradients reach:", keeps_trained)
 
 
 class ScaledBack(nn.Module):
@@ -162,6 +176,60 @@ try:  # a lazy module, here one whose only lazy tensors are buffers, is refused
 except AssertionError as error:
     lazy_message = str(error)
 print(f"AssertionError: {lazy_message}")
+
+
+class PlainList(nn.Module):
+    """Its layer sits in a plain Python list, where nn.Module does not look; nn.ModuleList would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = [nn.Linear(5, 3)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers[0](x)
+
+
+class PlainWeight(nn.Module):
+    """Its weight is a plain tensor attribute, not an nn.Parameter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.randn(5, 3, requires_grad=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.weight
+
+
+# Neither has parameters, so there is nothing for check 3 to miss, unless the test names them.
+plain_checks, plain_messages = [], []
+for plain, names in ((PlainList(), ["layers.0.weight"]), (PlainWeight(), ["weight"])):
+    plain_checks.append(len(check_module(plain, (4, 5), (4, 3)).checks))
+    try:
+        check_module(plain, (4, 5), (4, 3), trainable=names)
+        plain_messages.append("")
+    except AssertionError as error:
+        plain_messages.append(str(error))
+    print(f"{type(plain).__name__}: {plain_checks[-1]} checks pass; with trainable=:")
+    print(f"  AssertionError: {plain_messages[-1]}")
+plain_parameters = [list(m.parameters()) for m in (PlainList(), PlainWeight())]
+
+
+class CountsCalls(nn.Linear):
+    """An nn.Linear that counts its forward passes in a plain attribute."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__(in_features, out_features)
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return super().forward(x)
+
+
+counting = CountsCalls(5, 3).to(device)
+check_module(counting, (4, 5), (4, 3))
+calls_counted = counting.calls  # not put back: one per forward pass the checks ran
+print("CountsCalls: forward passes counted during one check_module call:", calls_counted)
 
 # By hand: the forward pass computes the right numbers, and they depend on the weight...
 x = torch.randn(4, 5).to(device).requires_grad_()
@@ -240,7 +308,12 @@ tiny_reported = tiny_message.endswith("no gradient reached ['linear.bias', 'line
 assert tiny_reported and len(block_with_low_rtol) == 3  # witness: tiny-real-gradient
 lazy_refused = lazy_message.endswith("lazy parameters or buffers; call it once first")
 assert lazy_refused  # witness: lazy-refused
+copy_refused = refused[torch.float32] and refused[torch.bfloat16]
 assert copy_refused and keeps_trained == ["linear.bias", "linear.weight"]  # witness: no-copy-needed
 overflow_caught = overflow_message.endswith("infinite torch.float16 gradient in ['s', 'the input']")
 assert overflow_caught and float32_trained == ["s"]  # witness: own-backward-checked
 assert away_all_zero and away_trained == ["s"]  # witness: vanishing-16-bit-passes
+plain_refused = all(m.endswith("] are not parameters") for m in plain_messages)
+plain_pass = plain_checks == [5, 5] and plain_parameters == [[], []]
+assert plain_pass and plain_refused  # witness: plain-tensors-unchecked
+assert calls_counted == 7  # witness: counter-not-restored

@@ -114,9 +114,15 @@ print(" ", alone_on_meta)
 # The exception: a 0-dim tensor left on the CPU is taken as a scalar in an element-wise product.
 scaled = fixed.mask * torch.tensor(0.5)
 print("meta mask times a 0-dim CPU tensor: on", scaled.device)
-# Indexing accepts an index tensor on the CPU, whatever the device of the tensor it indexes.
-picked = fixed.mask[:, torch.tensor([0, 2])]
-print("meta mask indexed by a CPU index tensor: on", picked.device)
+# Indexing with a CPU index tensor: meta lets every indexing function through, even index_select,
+# which a GPU refuses; only a GPU shows that subscripting accepts it.
+columns = torch.tensor([0, 2])  # on the CPU
+picked = fixed.mask[:, columns]
+selected = fixed.mask.index_select(1, columns)
+print("meta mask, CPU index: subscript on", picked.device, " index_select on", selected.device)
+if device.type == "cuda":
+    on_gpu = torch.tril(torch.ones(4, 4, device=device))[:, columns]
+    print("GPU tensor subscripted with a CPU index tensor: on", on_gpu.device)
 
 assert message == "MaskedLinear: a gradient reached ['mask'], expected to stay fixed"
 assert report.trained == should_train and buffer_names == ["mask"]
@@ -124,7 +130,9 @@ assert saved and moved and "mask" not in parameter_names  # witness: buffer-not-
 left_behind = plain_elsewhere.startswith("RuntimeError: Tensor on device cpu is not on the")
 assert len(plain_on_cpu.checks) == 5 and left_behind  # witness: left-behind
 assert scaled.is_meta  # witness: zero-dim-accepted
-assert picked.is_meta  # witness: cpu-index-accepted
+assert picked.is_meta and selected.is_meta  # witness: meta-indexing-unchecked
+if device.type == "cuda":
+    assert on_gpu.is_cuda  # witness: cpu-index-accepted
 no_values = fixed_on_meta.startswith("Tensor.item() cannot be called on meta")
 assert no_values  # witness: meta-cannot-pass
 alone_raises = alone_on_meta.startswith("RuntimeError: Tensor on device cpu is not on the")
