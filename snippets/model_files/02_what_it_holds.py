@@ -1,13 +1,15 @@
 """What a safetensors file holds: a JSON header of names, dtypes, shapes and offsets, then bytes."""
 
+import io
 import json
+import pickle
 import struct
 import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load, load_file, save, save_model
+from safetensors.torch import load, load_file, save, save_file, save_model
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -100,6 +102,7 @@ print(f"after clone() as {neg_cloned}")
 if device.type == "cuda":  # save() first copies a GPU tensor to the CPU, and that copy conjugates
     on_gpu = torch.tensor([1 + 2j, 3 - 4j], dtype=torch.complex64).to(device).conj()
     gpu_conj_saved = load(save({"z": on_gpu}))["z"]
+    copied_to_cpu = on_gpu.to("cpu")  # the copy that save() makes first
     print(f"the same conj() view on {device}: saved as {gpu_conj_saved}")
 
 # A channels_last convolution: its weight fills its own memory, but not in row-major order.
@@ -127,6 +130,43 @@ print("a header with two names on one range of bytes:", shared_error.split(" for
 gap = dict(header, weight=dict(header["weight"], data_offsets=[12, 36]))
 gap_error = load_with_header(gap, tensor_bytes[:8] + bytes(4) + tensor_bytes[8:])
 print("a header with 4 bytes between bias and weight:", gap_error.split(" for tensor")[0])
+
+# Loading runs no unpickler. Count every start of pickle's loaders while files are read back.
+unpickler_starts = []
+original_loaders = pickle.load, pickle.loads, pickle.Unpickler
+
+
+class CountedUnpickler(pickle.Unpickler):
+    def __init__(self, *args, **kwargs) -> None:
+        unpickler_starts.append("pickle.Unpickler")
+        super().__init__(*args, **kwargs)
+
+
+def counted(loader):
+    def counted_loader(*args, **kwargs):
+        unpickler_starts.append(f"pickle.{loader.__name__}")
+        return loader(*args, **kwargs)
+
+    return counted_loader
+
+
+pickle.load, pickle.loads = counted(pickle.load), counted(pickle.loads)
+pickle.Unpickler = CountedUnpickler
+try:
+    with tempfile.TemporaryDirectory() as folder:
+        linear_path = Path(folder) / "linear.safetensors"
+        save_file(model.state_dict(), linear_path)
+        from_file, from_bytes = load_file(linear_path), load(save(model.state_dict()))
+    safetensors_starts = list(unpickler_starts)
+    pickled = io.BytesIO()
+    torch.save(model.state_dict(), pickled)
+    pickled.seek(0)
+    from_pickle = torch.load(pickled, weights_only=False)  # this one unpickles
+    torch_load_starts = unpickler_starts[len(safetensors_starts) :]
+finally:
+    pickle.load, pickle.loads, pickle.Unpickler = original_loaders
+print("pickle loaders started by load_file and load:", safetensors_starts, end=" | ")
+print("by torch.load(..., weights_only=False):", torch_load_starts)
 
 assert fields == ["data_offsets", "dtype", "shape"]  # witness: header-fields
 assert tensor_bytes == numbers  # witness: only-tensor-bytes
@@ -182,7 +222,10 @@ assert (  # witness: clone-resolves
 )
 if device.type == "cuda":
     assert (  # witness: gpu-conj-resolved
-        on_gpu.is_conj() and torch.equal(gpu_conj_saved, conjugated.resolve_conj())
+        on_gpu.is_conj()
+        and not copied_to_cpu.is_conj()  # the copy holds the conjugated values
+        and torch.equal(copied_to_cpu, conjugated.resolve_conj())
+        and torch.equal(gpu_conj_saved, conjugated.resolve_conj())
     )
 assert (  # witness: save-model-contiguous
     torch.equal(conv_saved["weight"], weight)
@@ -198,3 +241,10 @@ assert (  # witness: no-shared-bytes
     and gap_error.startswith("SafetensorError")
     and "invalid offset for tensor `weight`" in gap_error
 )
+state = model.state_dict()  # after the optimizer's step
+loaded_all = all(
+    sorted(loaded) == sorted(state) and all(torch.equal(loaded[k], state[k]) for k in state)
+    for loaded in (from_file, from_bytes)
+)
+assert not safetensors_starts and loaded_all  # witness: nothing-unpickled
+assert torch_load_starts and torch.equal(from_pickle["weight"], state["weight"])  # the count works

@@ -40,8 +40,8 @@ def file_mapping(tensor: torch.Tensor, path: Path) -> str | None:
 
 
 def pages_in_memory(tensor: torch.Tensor) -> tuple[int, int]:
-    """How many of the pages under the tensor's bytes are in this process's memory, and of how
-    many (Linux: bit 63 of each page's 8-byte entry in /proc/self/pagemap)."""
+    """How many of the pages under the tensor's bytes this process has mapped in, and of how
+    many (Linux: bit 63, "present", of each page's 8-byte entry in /proc/self/pagemap)."""
     first = tensor.data_ptr() // page
     count = (tensor.data_ptr() + tensor.nbytes - 1) // page - first + 1
     with open("/proc/self/pagemap", "rb") as pagemap:
@@ -69,11 +69,15 @@ tensors = {
 }
 row_bytes = 4 * 64 * 4  # four rows of 64 float32 numbers
 page = mmap.PAGESIZE  # the size of a page of memory, 4096 bytes on most machines
+old_umask = os.umask(0o022)  # a umask under which open() makes new files 644 (rw-r--r--)
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "model.safetensors"
     save_file(tensors, path)
     first_mode = stat.S_IMODE(path.stat().st_mode)  # the permissions save_file gave it
+    plain = Path(folder) / "plain.txt"
+    plain.write_text("a file made by open()")
+    plain_mode = stat.S_IMODE(plain.stat().st_mode)  # what the umask gives
     file_before = path.read_bytes()
     file_size = len(file_before)
     header_length = struct.unpack("<Q", file_before[:8])[0]
@@ -129,6 +133,13 @@ with tempfile.TemporaryDirectory() as folder:
         {"weight": loaded["head.weight"], "bias": loaded["head.bias"]}, assign=True
     )
     head_in_file = head.weight.data_ptr() == loaded["head.weight"].data_ptr()
+    # The default, assign=False, copies the file's tensors into the layer's own memory.
+    copied = nn.Linear(64, 10_000)
+    own_memory = copied.weight.data_ptr()
+    copied.load_state_dict({"weight": loaded["head.weight"], "bias": loaded["head.bias"]})
+    copied_in_place = copied.weight.data_ptr() == own_memory
+    copied_out_of_file = copied.weight.data_ptr() != loaded["head.weight"].data_ptr()
+    copied_values = torch.equal(copied.weight, loaded["head.weight"])
 
     with safe_open(path, framework="pt", backend="pread") as file:
         before = bytes_read_so_far()
@@ -149,6 +160,7 @@ with tempfile.TemporaryDirectory() as folder:
         save_file({"t": torch.zeros(100_000)}, cut_path)
         child = [sys.executable, "-c", TOUCH_AFTER_CUT, str(cut_path)]
         cut = subprocess.run(child, cwd=folder, capture_output=True, text=True)
+os.umask(old_umask)
 
 print("names:", names)
 print(f"embed.weight: shape {shape}, dtype {dtype}; rows 1000-1003 as {tuple(rows.shape)}")
@@ -156,14 +168,16 @@ print(f"mmap: the rows start {rows_offset} bytes into a {mapped_storage_bytes}-b
 print("load_file: tensors at byte offsets", gaps, "of one mapping")
 if on_linux:  # /proc/self/maps: the tensors' memory is a mapping of the file
     print("the file's mapping holding them:", get_tensor_mapping, load_file_mappings)
-    print(f"head.weight's {head_pages} pages in memory: under half before a read:", end=" ")
+    print(f"head.weight's {head_pages} pages mapped in: under half before a read:", end=" ")
     print(in_before < head_pages / 2, "| one number brings in more than one:", end=" ")
     print(in_after_one - in_before > 1, "| all in after sum():", in_after_sum == head_pages)
 print("after a write into the file: the kept tensor shows it:", kept_sees_write)
 print("after save_file onto the path: a new file:", new_file, "| kept:", kept_after_save_file)
 if on_linux:  # POSIX permissions
-    print(f"save_file's modes: {first_mode:o} for a first file, {new_mode:o} over a file made 644")
-print("assign=True: the layer's weight is the mapped tensor:", head_in_file)
+    print(f"save_file's modes: {first_mode:o} for a first file,", end=" ")
+    print(f"{new_mode:o} over a file made 644; open() under the same umask: {plain_mode:o}")
+print("assign=True: the layer's weight is the mapped tensor:", head_in_file, end=" | ")
+print("default: copied into the layer's own memory:", copied_in_place and copied_out_of_file)
 print(f"pread: a tensor owning {read_storage_bytes} bytes, the {row_bytes} bytes of the rows")
 print("pread refuses:", pread_refusals)
 if read_for_rows is not None:  # Linux: the process's count of bytes read from files
@@ -198,12 +212,15 @@ if on_linux:  # what writes to the file do, checked where the page says: on Linu
     assert kept_sees_write and copy_unchanged  # witness: file-writes-show
     assert cut.returncode == -signal.SIGBUS and cut.stdout == ""  # witness: sigbus
     assert new_file and kept_after_save_file == value_before  # witness: save-file-new-file
-    assert first_mode == new_mode == 0o600  # witness: save-file-owner-only
+    owner_only = first_mode == new_mode == 0o600
+    assert owner_only and plain_mode == 0o644  # witness: save-file-owner-only
 assert mmap_takes == [4, 2] and pread_refusals == {  # witness: pread-basic-indexing
     "[-4:]": "OverflowError",
     "[[1000, 1003]]": "SafetensorError",
 }
 assert head_in_file  # witness: assign-keeps-mapping
+copies = copied_in_place and copied_out_of_file and copied_values
+assert copies  # witness: assign-false-copies
 assert (  # witness: pread-own-rows
     read_storage_bytes == row_bytes == 1024
     and read_rows.data_ptr() == read_rows.untyped_storage().data_ptr()

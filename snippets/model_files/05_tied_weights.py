@@ -52,6 +52,16 @@ with tempfile.TemporaryDirectory() as folder:
         out_first_metadata = file.metadata()  # saved with no metadata argument
     print("out registered first:", list(out_first.state_dict()), "| in the file:", out_first_keys)
     print("  its metadata, none passed:", out_first_metadata)
+    # Only a name whose tensor covers all of the shared memory can be kept, first in order or not.
+    views = nn.Module()
+    memory = torch.zeros(10, 4)
+    views.register_buffer("a_half", memory[:5])  # first in sorted order, on half the memory
+    views.register_buffer("b_whole", memory)
+    views.register_buffer("c_whole", memory)
+    save_model(views, Path(folder) / "views.safetensors", metadata={"format": "pt"})
+    with safe_open(Path(folder) / "views.safetensors", framework="pt") as file:
+        views_keys = file.keys()
+    print("a_half, b_whole and c_whole on one memory: in the file:", views_keys)
 
     restored = TinyLM().to(device)  # the model's own code ties the two weights
     missing, unexpected = load_model(restored, path, device=str(device))
@@ -93,6 +103,7 @@ assert out_first_metadata == {"out.weight": "embed.weight"}  # witness: metadata
 assert (  # witness: alphabetical-name
     list(out_first.state_dict()) == ["out.weight", "embed.weight"]
     and out_first_keys == ["embed.weight"]
+    and views_keys == ["b_whole"]
 )
 assert not missing and not unexpected
 assert still_tied  # witness: tie-restored

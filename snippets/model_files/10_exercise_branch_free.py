@@ -43,6 +43,15 @@ branches = {  # the cond operation's two branches: graphs of their own inside th
     for name, branch in exported.graph_module.named_children()
 }
 print("CondGate's branches:", branches)
+runs = []  # the branch graphs that one call of CondGate's program runs
+for name in branches:
+    getattr(program, name).register_forward_hook(lambda *_, name=name: runs.append(name))
+runs_per_call = {}
+for name, x in (("positive", positive), ("negative", negative)):
+    runs.clear()
+    program(x)
+    runs_per_call[name] = list(runs)
+print("branches run per call:", runs_per_call)
 
 
 class AliasGate(nn.Module):  # CondGate with `x` instead of `x.clone()` in the second branch
@@ -63,3 +72,5 @@ assert cond_ops.count("cond") == 1 and branches == {  # witness: cond-in-graph
     "false_graph_0": ["aten.clone.default"],
 }
 assert "aliasing" in alias_result  # witness: branch-must-not-alias
+one_per_call = {"positive": ["true_graph_0"], "negative": ["false_graph_0"]}
+assert runs_per_call == one_per_call  # witness: cond-runs-one
