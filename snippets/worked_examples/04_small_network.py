@@ -104,6 +104,12 @@ print("a layer held by two inner parents and by the outer one is visited", len(s
 twice_visits = []
 nn.Sequential(shared, shared).apply(lambda m: twice_visits.append(m) if m is shared else None)
 print("a layer held twice by one parent is visited", len(twice_visits))
+inner = nn.Sequential(shared)  # one parent, which apply reaches twice
+reached_visits = []
+nn.Sequential(inner, nn.Sequential(inner)).apply(
+    lambda m: reached_visits.append(m) if m is shared else None
+)
+print("a layer whose one parent is reached twice is visited", len(reached_visits))
 
 # The attribute self.layers is registered as the model's one child.
 print("children:", [name for name, _ in model.named_children()])
@@ -178,8 +184,9 @@ assert output_shape == (4, 3) and parameter_count == 115
 assert len(list(CenteredLayer().parameters())) == 0  # witness: no-parameters
 assert torch.allclose(Y.mean(dim=-1), torch.zeros(4, device=device), atol=1e-6)  # witness: centered
 expected_order = "Linear ReLU Linear CenteredLayer Sequential SmallNet"
-once_per_parent = len(shared_visits) == 3 and len(twice_visits) == 1
-assert once_per_parent  # witness: apply-per-parent
+each_time_reached = len(shared_visits) == 3 and len(twice_visits) == 1
+each_time_reached &= len(reached_visits) == 2  # not once per parent: its one parent, twice
+assert each_time_reached  # witness: apply-each-time-reached
 assert visited_names == expected_order and isinstance(visited[-1], SmallNet)  # witness: apply-order
 linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
 zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
@@ -192,6 +199,8 @@ assert {p.device.type for p in on_meta.parameters()} == {"meta"}  # witness: rea
 assert state_key_count == 4
 assert state_key_names == "layers.0.weight, layers.0.bias, layers.2.weight, layers.2.bias"
 assert loaded_to == {"cpu"}  # on a CPU, true with or without map_location: the GPU run checks it
+recorded_types = {torch.device(location).type for location in recorded}
+assert recorded_types == {torch.device(d).type for d in saved_from}  # witness: file-records-device
 assert same_outputs and not restored.training and not model.training  # witness: restored-agrees
 assert eval_changes_nothing  # witness: eval-no-change
 assert not model_reads_mode and dropout_reads_mode  # witness: no-layer-reads-mode
