@@ -5,9 +5,6 @@ import contextlib
 import io
 import logging
 import operator
-import os
-import sys
-import tempfile
 import warnings
 
 import torch
@@ -103,25 +100,32 @@ def export_result(model: nn.Module, example: torch.Tensor, **options) -> str:
     return "exported"
 
 
+def torch_log_handlers() -> list[logging.StreamHandler]:
+    """The handlers through which torch's loggers print: each keeps the stream it was made with
+    (in a notebook, the kernel's), so redirecting sys.stderr would not reach them."""
+    loggers = [logging.getLogger(name) for name in list(logging.Logger.manager.loggerDict)]
+    torch_loggers = [logger for logger in loggers if logger.name.split(".")[0] == "torch"]
+    handlers = [h for lg in torch_loggers for h in lg.handlers if type(h) is logging.StreamHandler]
+    return list(dict.fromkeys(handlers))  # one handler may serve several loggers
+
+
 def export_and_words(model: nn.Module, example: torch.Tensor, **options) -> tuple[str, str]:
-    """Like export_result, but with nothing hidden: also return all that export wrote to stderr,
-    down to its file descriptor, where torch's log handlers write too, or warned."""
-    with tempfile.TemporaryFile("w+") as words, warnings.catch_warnings(record=True) as warned:
+    """Like export_result, but with nothing hidden: also return all that export printed through
+    torch's log handlers, wrote to sys.stderr or warned."""
+    words = io.StringIO()
+    handlers = torch_log_handlers()
+    streams = [handler.setStream(words) for handler in handlers]
+    with contextlib.redirect_stderr(words), warnings.catch_warnings(record=True) as warned:
         warnings.simplefilter("always")
-        sys.stderr.flush()
-        stderr = os.dup(2)
-        os.dup2(words.fileno(), 2)
         try:
             torch.export.export(model, (example,), **options)
             result = "exported"
         except RuntimeError as error:
             result = str(error).splitlines()[0]
         finally:
-            sys.stderr.flush()
-            os.dup2(stderr, 2)
-            os.close(stderr)
-        words.seek(0)
-        return result, words.read() + "".join(f"{w.category.__name__}: {w.message}" for w in warned)
+            for handler, stream in zip(handlers, streams, strict=True):
+                handler.setStream(stream)
+    return result, words.getvalue() + "".join(f"{w.category.__name__}: {w.message}" for w in warned)
 
 
 torch.manual_seed(0)
