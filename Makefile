@@ -32,11 +32,11 @@ test: $(INSTALLED) browser  ## Run the whole test suite (it includes the strict 
 	fi
 
 # One chapter's checks while you work on it (docs/contributing.md): its style, snippets, claims,
-# witnesses, API links, page code, and a strict build of the site for its links.
+# witnesses, API links, notebook, page code, and a strict build of the site for its links.
 check-chapter: $(INSTALLED)  ## make check-chapter PAGE=docs/<part>/<page>.md SNIPPETS=snippets/<chapter>
 	@test -f "$(PAGE)" && test -d "$(SNIPPETS)" || { echo "usage: make check-chapter PAGE=docs/<part>/<page>.md SNIPPETS=snippets/<chapter>"; exit 2; }
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pre-commit run --files $(PAGE) $$(git ls-files --cached --others --exclude-standard $(SNIPPETS))
-	$(BIN)/pytest tests/test_snippets.py tests/test_claims.py tests/test_witnesses.py tests/test_api_links.py $(PAGE) \
+	$(BIN)/pytest tests/test_snippets.py tests/test_claims.py tests/test_witnesses.py tests/test_api_links.py tests/test_notebooks.py $(PAGE) \
 	  -k "$(SNIPPETS)/ or $(notdir $(PAGE))" --deselect tests/test_snippets.py::test_every_snippet_asserts_what_it_demonstrates
 
 # Every distributed example under the real torchrun, compared with what its page shows (slow).
