@@ -90,16 +90,6 @@ def operations(program: torch.export.ExportedProgram) -> list[str]:
     return [str(node.target) for node in program.graph.nodes if node.op == "call_function"]
 
 
-def export_result(model: nn.Module, example: torch.Tensor, **options) -> str:
-    """The word "exported", or the first line of the error that export raised."""
-    with contextlib.redirect_stderr(io.StringIO()):  # export also prints the graph traced so far
-        try:
-            torch.export.export(model, (example,), **options)
-        except RuntimeError as error:  # torch._dynamo.exc.UserError and others: RuntimeErrors
-            return str(error).splitlines()[0]
-    return "exported"
-
-
 def torch_log_handlers() -> list[logging.StreamHandler]:
     """The handlers through which torch's loggers print: each keeps the stream it was made with
     (in a notebook, the kernel's), so redirecting sys.stderr would not reach them."""
@@ -110,8 +100,9 @@ def torch_log_handlers() -> list[logging.StreamHandler]:
 
 
 def export_and_words(model: nn.Module, example: torch.Tensor, **options) -> tuple[str, str]:
-    """Like export_result, but with nothing hidden: also return all that export printed through
-    torch's log handlers, wrote to sys.stderr or warned."""
+    """The word "exported", or the first line of the error export raised (a RuntimeError, as
+    torch._dynamo.exc.UserError is), and all that export printed through torch's log handlers,
+    wrote to sys.stderr or warned."""
     words = io.StringIO()
     handlers = torch_log_handlers()
     streams = [handler.setStream(words) for handler in handlers]
@@ -126,6 +117,12 @@ def export_and_words(model: nn.Module, example: torch.Tensor, **options) -> tupl
             for handler, stream in zip(handlers, streams, strict=True):
                 handler.setStream(stream)
     return result, words.getvalue() + "".join(f"{w.category.__name__}: {w.message}" for w in warned)
+
+
+def export_result(model: nn.Module, example: torch.Tensor, **options) -> str:
+    """The word "exported", or the first line of the error that export raised (export also prints
+    the graph traced so far: kept out of the output)."""
+    return export_and_words(model, example, **options)[0]
 
 
 torch.manual_seed(0)
