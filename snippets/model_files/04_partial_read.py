@@ -1,6 +1,7 @@
 """Reading one tensor, or a few rows of one, from a safetensors file without loading the others."""
 # guide: timeout=30
 
+import contextlib
 import json
 import mmap
 import os
@@ -50,6 +51,16 @@ def pages_in_memory(tensor: torch.Tensor) -> tuple[int, int]:
     return sum(entry >> 63 for entry in entries), count
 
 
+@contextlib.contextmanager
+def umask(mask: int):
+    """Run a block under the given umask, and put the old one back after it, even on an error."""
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
 # A child process that loads a file, cuts the file short, then touches the lost pages.
 TOUCH_AFTER_CUT = """
 import os, resource, sys
@@ -69,9 +80,9 @@ tensors = {
 }
 row_bytes = 4 * 64 * 4  # four rows of 64 float32 numbers
 page = mmap.PAGESIZE  # the size of a page of memory, 4096 bytes on most machines
-old_umask = os.umask(0o022)  # a umask under which open() makes new files 644 (rw-r--r--)
 
-with tempfile.TemporaryDirectory() as folder:
+# Under umask 022, open() makes new files 644 (rw-r--r--).
+with umask(0o022), tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "model.safetensors"
     save_file(tensors, path)
     first_mode = stat.S_IMODE(path.stat().st_mode)  # the permissions save_file gave it
@@ -160,7 +171,6 @@ with tempfile.TemporaryDirectory() as folder:
         save_file({"t": torch.zeros(100_000)}, cut_path)
         child = [sys.executable, "-c", TOUCH_AFTER_CUT, str(cut_path)]
         cut = subprocess.run(child, cwd=folder, capture_output=True, text=True)
-os.umask(old_umask)
 
 print("names:", names)
 print(f"embed.weight: shape {shape}, dtype {dtype}; rows 1000-1003 as {tuple(rows.shape)}")
