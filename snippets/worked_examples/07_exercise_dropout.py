@@ -52,6 +52,15 @@ with torch.random.fork_rng(devices=[]):  # here too, the CPU generator is restor
     cpu_draws = torch.empty_like(ones).bernoulli_(1 - dropout.p) == 1
 mask_from_cpu_generator = torch.equal(kept, cpu_draws)
 both_training = model.training and restored.training
+# A checkpoint of SmallNet, saved before the insert: its second Linear sat at index 2, not 3.
+without_dropout = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3), CenteredLayer())
+old_checkpoint = {f"layers.{key}": value for key, value in without_dropout.state_dict().items()}
+try:
+    SmallNetWithDropout(10, 8, 3).load_state_dict(old_checkpoint)
+    old_error = None
+except RuntimeError as error:
+    old_error = str(error)
+keys = SmallNetWithDropout(10, 8, 3).load_state_dict(old_checkpoint, strict=False)
 model.eval()
 restored.eval()
 eval_calls_agree = torch.equal(model(X), model(X))
@@ -62,6 +71,8 @@ print("train mode, two calls agree:", train_calls_agree, " masks differ:", masks
 print("eval mode, two calls agree:", eval_calls_agree, " identity:", dropout_is_identity)
 print("model and restored copy agree, train mode:", train_restored_agrees, end=" ")
 print(" same random state:", same_state_agrees, " eval mode:", eval_restored_agrees)
+print("a checkpoint from before the insert:", old_error.splitlines()[0])
+print("  missing:", keys.missing_keys, " unexpected:", keys.unexpected_keys)
 
 assert not list(dropout.parameters()) and parameter_count == 115  # witness: no-parameters
 assert not train_calls_agree  # witness: train-calls-differ
@@ -72,3 +83,6 @@ assert not train_restored_agrees  # witness: restored-differs-in-training
 assert both_training and same_state_agrees  # witness: restored-agrees-same-state
 assert dropout_holds_nothing and mask_from_cpu_generator  # witness: mask-from-input-device
 assert eval_restored_agrees  # witness: restored-agrees-in-eval
+index_moved = keys.missing_keys == ["layers.3.weight", "layers.3.bias"]
+old_index_left = keys.unexpected_keys == ["layers.2.weight", "layers.2.bias"]
+assert old_error is not None and index_moved and old_index_left  # witness: old-checkpoint-index
