@@ -82,10 +82,20 @@ def add_to_cpu_total(x: torch.Tensor) -> torch.Tensor:
     return total
 
 
+def cpu_total_as_input(x: torch.Tensor) -> torch.Tensor:
+    return torch.add(torch.tensor(0.0), x.sum())  # the same CPU scalar, as an input
+
+
 added = outcome(add_to_cpu_total, torch.ones(3, device=device))
-print(f"total = torch.tensor(0.0); total += x.sum(), x on {device} ->", added)
+as_input = outcome(cpu_total_as_input, torch.ones(3, device=device))
+print(f"x on {device}: total += x.sum() ->", added, "| torch.add(total, x.sum()) ->", as_input)
+# Meta misses it: there the CPU total takes the meta result and stays on the CPU.
+added_on_meta = outcome(add_to_cpu_total, torch.ones(3, device="meta"))
+print("x on meta: total += x.sum() ->", added_on_meta)
+assert added_on_meta == "cpu"  # witness: meta-keeps-cpu-total
 if device.type == "cuda":
-    assert "same device" in added  # witness: cpu-total-refused
+    output_refused = "same device" in added and as_input.startswith("cuda")
+    assert output_refused  # witness: cpu-total-refused
 
 # A few NoCheck entries take a CPU tensor by design, and their code uses its values.
 cpu_values, cpu_rows = torch.arange(4.0), torch.tensor([0, 2])  # on the CPU, like scalar

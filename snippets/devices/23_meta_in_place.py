@@ -8,11 +8,15 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 print("this run uses:", device)
 
 
+masks_made = set()  # (input's device, mask's device), for a check at the end
+
+
 class HardCodedInPlace(nn.Module):
     """The mask of HardCoded in 05_forward_tensors.py, applied in place."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mask = torch.ones(x.shape[-1])  # on the CPU, wherever x is
+        masks_made.add((x.device.type, mask.device.type))
         mask[0] = 0
         x = x.clone()
         x *= mask
@@ -91,5 +95,9 @@ runs_on_meta = "runs, output on meta"
 found_kept = checked["KeptInPlace"] == (runs_on_meta, ["mask"])
 assert found_kept  # witness: kept-found
 assert checked["HardCodedInPlace"] == (runs_on_meta, [])  # witness: escapes-both
+made = " | ".join(f"input on {x_on} -> mask on {mask_on}" for x_on, mask_on in sorted(masks_made))
+print("HardCodedInPlace:", made)
+mask_on_cpu = {mask for _, mask in masks_made} == {"cpu"} and ("meta", "cpu") in masks_made
+assert mask_on_cpu and (device.type, "cpu") in masks_made  # witness: mask-on-cpu
 if device.type == "cuda":
     assert all("same device" in results[code][1] for code in calls)  # witness: cuda-refuses-all

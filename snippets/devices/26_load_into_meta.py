@@ -1,0 +1,41 @@
+"""A model built on the meta device has no memory: load_state_dict copies nothing into it unless
+assign=True, which gives it the loaded tensors and, with them, the device map_location chose."""
+
+import io
+import textwrap
+import warnings
+
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+checkpoint = io.BytesIO()  # an in-memory file; a path works the same way
+torch.save(nn.Linear(3, 2).state_dict(), checkpoint)
+
+
+def load_cpu() -> dict[str, torch.Tensor]:
+    checkpoint.seek(0)
+    return torch.load(checkpoint, map_location="cpu")
+
+
+with torch.device("meta"):  # builds the model without allocating its weights
+    copied, assigned = nn.Linear(3, 2), nn.Linear(3, 2)
+
+# The default assign=False copies the values into the model's tensors: on meta, there is nowhere
+# to copy them, so nothing happens but a warning for each of them.
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    copied.load_state_dict(load_cpu())
+said = [str(warning.message) for warning in caught]
+print("assign=False: weight on", copied.weight.device, f"| {len(said)} warnings, the first:")
+print(textwrap.fill(said[0].split(" (")[0], 96, initial_indent="  ", subsequent_indent="  "))
+
+# assign=True takes the loaded tensors themselves, on the device they were loaded to.
+cpu_state = load_cpu()
+assigned.load_state_dict(cpu_state, assign=True)
+print("assign=True:  weight on", assigned.weight.device)
+
+copy_is_no_op = copied.weight.device.type == "meta" and len(said) == 2
+assert copy_is_no_op and all("is a no-op" in text for text in said)  # witness: meta-copy-warns
+takes_tensor = assigned.weight.data_ptr() == cpu_state["weight"].data_ptr()
+assert assigned.weight.device.type == "cpu" and takes_tensor  # witness: assign-takes-loaded
