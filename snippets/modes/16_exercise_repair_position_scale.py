@@ -1,0 +1,78 @@
+"""PositionScale repaired: the table is made with the module, so validation cannot make it."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+print("this run uses:", device)
+
+torch.manual_seed(0)
+train_x, train_y = torch.randn(16, 4).to(device), torch.randn(16, 1).to(device)
+val_batches = [(torch.randn(16, 4).to(device), torch.randn(16, 1).to(device)) for _ in range(2)]
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """As in 07_validation_loop.py: evaluation mode inside, every submodule's own mode after."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+def validate(model: nn.Module, batches) -> float:
+    with evaluating(model), torch.inference_mode():
+        losses = [F.mse_loss(model(x), y).item() for x, y in batches]
+    return sum(losses) / len(losses)
+
+
+class PositionScale(nn.Module):
+    """Scales each feature by a factor for its position. The table is made here, in __init__,
+    outside any inference_mode block, as a buffer, so that .to(device) moves it too."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.register_buffer("cache", torch.linspace(1, 2, features), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.cache
+
+
+scale = PositionScale(8)
+model = nn.Sequential(nn.Linear(4, 8), scale, nn.Linear(8, 1)).to(device)
+validate(model, val_batches)  # the first call, as before
+cache_is_inference = scale.cache.is_inference()
+F.mse_loss(model(train_x), train_y).backward()  # a training step saves the cache: no error now
+first_layer_trains = model[0].weight.grad is not None
+try:
+    scale.cache.mul_(2)  # an in-place update outside the block
+    inplace_error = "no error"
+except RuntimeError as error:
+    inplace_error = str(error).split(".")[0]
+# A buffer follows .to(): moving the module to the meta device moves the table too.
+moved_with_module = PositionScale(3).to("meta").cache.device.type == "meta"
+print("cache is an inference tensor after validate():", cache_is_inference)
+print("training step gives the first layer a gradient:", first_layer_trains)
+print("in-place update of the cache:", inplace_error)
+print("the cache follows .to('meta'):", moved_with_module)
+
+# What the fix depends on: a module built, or moved, inside inference_mode gets a new table,
+# and it is an inference tensor.
+moved_inside = PositionScale(8)
+with torch.inference_mode():
+    built_inside = PositionScale(8)
+    moved_inside.to(torch.float64)  # a new tensor, allocated inside the block
+inside = [built_inside.cache.is_inference(), moved_inside.cache.is_inference()]
+print("built, moved inside inference_mode: the cache is an inference tensor:", inside)
+
+repaired = not cache_is_inference and first_layer_trains
+assert repaired and inplace_error == "no error"  # witness: repaired-trains
+assert moved_with_module  # witness: buffer-moves
+assert all(inside)  # witness: made-inside-is-inference
