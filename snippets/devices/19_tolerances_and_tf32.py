@@ -52,6 +52,9 @@ moved_most = change.argmax()  # flat index of the entry that moves the most
 entry_moved_most = product.flatten()[moved_most].item()
 percent_moved = 100 * tf32_difference / abs(entry_moved_most)
 print(f"the largest change falls on the entry {entry_moved_most:.2f}: {percent_moved:.1f}% of it")
+smaller = size < size.median()  # the smaller half of the entries
+small_half, large_half = ((change / size)[half].median().item() for half in (smaller, ~smaller))
+print(f"median change relative to size: smaller half {small_half:.0e}, larger {large_half:.0e}")
 third_digit, entries = int((change / size > 1e-3).sum()), product.numel()
 second_digit = int((change / size > 1e-2).sum())
 print(f"entries changed by more than 1e-3, 1e-2 of their size: {third_digit}, {second_digit}")
@@ -70,6 +73,39 @@ size_low, size_high = min(size_growth), max(size_growth)
 count_low, count_high = min(count_growth), max(count_growth)
 print(f"truncating instead, seeds 0 to 5: the largest change grows {size_low:.1f} to", end=" ")
 print(f"{size_high:.1f} times, the count {count_low:.1f} to {count_high:.1f} times")
+
+# The convolutions' default ("tf32", not set by you) gives way to a level set above it since
+# torch 2.13 (torch 2.11 still read "tf32": pytorch/pytorch#179445).
+backends = torch.backends
+backends.fp32_precision = "ieee"
+conv_under_ieee = backends.cudnn.conv.fp32_precision
+backends.fp32_precision = "none"
+print("torch.backends.fp32_precision = 'ieee': convolutions read", repr(conv_under_ieee))
+
+# The older settings, without the override, in a child process (their effects cannot be undone):
+# the legacy setter allows TF32, then the string forbids it; and cudnn.flags() sets the legacy
+# boolean on entering and writes back the old value on leaving, so the default becomes a set value.
+legacy_code = """import torch
+b = torch.backends
+torch.set_float32_matmul_precision("high")
+b.cuda.matmul.fp32_precision = "ieee"
+try:
+    print(b.cuda.matmul.fp32_precision, torch.get_float32_matmul_precision())
+except RuntimeError:
+    print(b.cuda.matmul.fp32_precision, "raises")
+with b.cudnn.flags(enabled=True, allow_tf32=False):
+    pass
+b.fp32_precision = "ieee"
+print(b.cudnn.conv.fp32_precision)"""
+no_override = {k: v for k, v in os.environ.items() if k != "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"}
+legacy = subprocess.run(
+    [sys.executable, "-c", legacy_code], env=no_override, capture_output=True, text=True, check=True
+)
+legacy_string, legacy_getter, conv_after_flags = legacy.stdout.split()
+print("no override, set_float32_matmul_precision('high'), then the string 'ieee':", end=" ")
+print(f"the string reads {legacy_string!r}, the getter {legacy_getter!r}")
+print("after a cudnn.flags() block, torch.backends.fp32_precision = 'ieee':", end=" ")
+print(f"convolutions read {conv_after_flags!r}")
 
 # TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is read when torch is imported, and the convolution level's
 # default cannot be written back: both in a child process. Each line it prints is a step's name,
@@ -122,6 +158,12 @@ assert reordering > 0 and passes  # witness: reordering-passes
 assert tf32_difference > 100 * reordering and tf32_relative > 1e-4  # witness: tf32-much-larger
 assert moved_most != size.argmax()  # witness: largest-change-elsewhere
 assert size_low > 1 and count_low > 1  # witness: truncation-larger
+assert small_half > large_half  # witness: smaller-change-more
+release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
+if release >= (2, 13):  # not reached on an older torch, where the default does not give way
+    assert conv_under_ieee == "ieee"  # witness: conv-default-gives-way
+    assert conv_after_flags == "tf32"  # witness: flags-set-conv
+assert (legacy_string, legacy_getter) == ("ieee", "high")  # witness: getter-silent-without-override
 start = in_child["at-start"]
 assert start[2] == "tf32"  # witness: override-turns-tf32-on
 assert start[:2] == ["none", "none"]  # witness: override-leaves-levels-above

@@ -1,4 +1,5 @@
-"""A pinned buffer of your own: pin_memory=True in a factory function needs an accelerator too."""
+"""A pinned buffer of your own: pin_memory=True in a factory function needs an accelerator too.
+On CUDA: a non-blocking copy back to the CPU returns before it has finished."""
 
 import torch
 
@@ -22,8 +23,24 @@ for call, factory in factories.items():
 buffer = torch.empty(4, 3, pin_memory=device.type == "cuda")
 print("torch.empty(4, 3, pin_memory=device.type == 'cuda') is pinned:", buffer.is_pinned())
 
+if device.type == "cuda":
+    fresh = torch.ones(1 << 22, device=device)
+    fresh.to("cpu", non_blocking=True)  # once first: the pinned block it gets is cached for reuse
+    torch.cuda.synchronize()
+    busy = torch.randn(4096, 4096, device=device)
+    for _ in range(20):  # queues tens of milliseconds of work
+        torch.tanh(busy @ busy)
+    host = fresh.to("cpu", non_blocking=True)  # queued behind that work
+    copied_event = torch.cuda.Event()
+    copied_event.record()  # queued after the copy on the same stream
+    returned_before_copy = not copied_event.query()  # reading `host` now would be a race
+    copied_event.synchronize()
+    print("device to host, non_blocking=True: returned before the copy finished", end=" ")
+    print(returned_before_copy, "| values right after the event:", bool((host == 1).all()))
+
 refused = all(outcome.startswith("RuntimeError") for outcome in outcomes.values())
 if not torch.accelerator.is_available():
     assert refused  # witness: factory-pin-raises
 if device.type == "cuda":
     assert all(o == "pinned: True" for o in outcomes.values()) and buffer.is_pinned()
+    assert host.is_pinned() and returned_before_copy  # witness: to-cpu-returns-early
