@@ -114,14 +114,18 @@ print(f"chunk_size={chunk_size}:      forward saw", BatchedRoundSTE.shapes_seen)
 
 
 class RoundSTEWithVmap(RoundSTE):
+    received = []
+
     @staticmethod
     def vmap(info, in_dims: tuple, x: torch.Tensor) -> tuple[torch.Tensor, int]:
-        RoundSTEWithVmap.received = (info.batch_size, in_dims, tuple(x.shape))
+        RoundSTEWithVmap.received.append((info.batch_size, in_dims, tuple(x.shape)))
         return torch.round(x), in_dims[0]  # the output, and where its batch dimension is
 
 
 vmapped_by_method = torch.func.vmap(RoundSTEWithVmap.apply)(batch)
-print("vmap method got:   batch size, in_dims, shape =", RoundSTEWithVmap.received)
+print("vmap method got:   batch size, in_dims, shape =", RoundSTEWithVmap.received[0])
+torch.func.vmap(RoundSTEWithVmap.apply, chunk_size=chunk_size)(batch)  # called once per chunk
+chunk_shapes = [shape for _, _, shape in RoundSTEWithVmap.received[1:]]
 
 assert torch.equal(rounded, torch.round(values))  # witness: forward-rounds
 zero_everywhere = not plain_x.grad.any() and not grad_at_jumps.any()
@@ -139,7 +143,8 @@ one_call = shapes_one_call == [tuple(batch.shape[1:])]
 chunks = math.ceil(len(batch) / chunk_size)  # 2 chunks for 3 examples
 once_per_chunk = BatchedRoundSTE.shapes_seen == [tuple(batch.shape[1:])] * chunks
 assert one_call and once_per_chunk and chunks != len(batch)  # witness: vmap-forward-one-example
-whole_batch = RoundSTEWithVmap.received == (len(batch), (0,), tuple(batch.shape))
+whole_batch = RoundSTEWithVmap.received[0] == (len(batch), (0,), tuple(batch.shape))
+whole_batch &= chunk_shapes == [(2, 5), (1, 5)]  # with chunk_size=2: one chunk at a time
 method_works = torch.equal(vmapped_by_method, torch.round(batch))
 assert whole_batch and method_works  # witness: vmap-method-whole-batch
 assert jvp_message.startswith("You must implement the jvp function")  # witness: jvp-needs-method

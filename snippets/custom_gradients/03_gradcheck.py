@@ -97,6 +97,10 @@ step_error_percent = round(100 * (step_ratio - 1).abs().max().item(), 1)
 print("derivative of 3x from those steps:", [round(3 * r, 4) for r in step_ratio.tolist()])
 print(f"float32 step taken is off from 1e-6 by up to {step_error_percent}%")
 
+offsets = moved - x32.detach().double()  # how far gradcheck moved each input it passed
+steps = [(row.nonzero().flatten().tolist(), int(row.sum().sign())) for row in offsets if row.any()]
+each_both_ways = steps == [([i], sign) for i in range(len(x32)) for sign in (-1, 1)]
+assert each_both_ways  # witness: perturbs-each-element
 assert passes and passes_twice  # witness: correct-passes
 assert wrong_message.startswith("Jacobian mismatch")  # witness: wrong-caught
 numerical_first = wrong_message.index("numerical") < wrong_message.index("analytical")

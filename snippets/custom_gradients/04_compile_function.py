@@ -117,11 +117,11 @@ class TolistInBackward(RoundSTE):
 
 
 class ItemInForward(RoundSTE):
-    """RoundSTE with a forward that takes a Python number out of its input with .item()."""
+    """RoundSTE with a forward that takes a Python integer out of its input with .item()."""
 
     @staticmethod
     def forward(x: torch.Tensor) -> torch.Tensor:
-        return x * x.abs().max().item()
+        return x * x.abs().max().ceil().long().item()  # an integer, not a float
 
 
 outside_log = []
@@ -261,7 +261,8 @@ not_recorded = torch.compile(tolist_in_backward, backend="aot_eager", fullgraph=
 print("TolistInBackward, recorded:", backward_message, "| not recorded: compiles")
 
 
-# .item() in forward: compiles when not recorded; when recorded, fails, and not with Unsupported.
+# An integer .item() in forward: compiles when not recorded; when recorded, fails, and not with
+# Unsupported.
 def item_in_forward(t: torch.Tensor) -> torch.Tensor:
     return ItemInForward.apply(2 * t).sum()
 
@@ -377,7 +378,7 @@ assert plain_compiles and refused_in_backward  # witness: backward-no-side-effec
 forward_compiles = torch.equal(not_recorded, torch.round(2 * x).sum())
 same_error = backward_message == unsupported_message
 assert same_error and forward_compiles  # witness: backward-traced-limits
-item_traced = torch.allclose(item_not_recorded, (2 * x * (2 * x).abs().max()).sum())
+item_traced = torch.allclose(item_not_recorded, (2 * x * (2 * x).abs().max().ceil()).sum())
 internal = isinstance(item_error, torch._dynamo.exc.InternalTorchDynamoError)
 internal &= not isinstance(item_error, torch._dynamo.exc.Unsupported)
 assert item_traced and internal  # witness: item-recorded-only

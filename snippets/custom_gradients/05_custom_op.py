@@ -4,6 +4,7 @@
 import math
 
 import torch
+import torch.autograd.forward_ad as fwAD
 import torch.nn.functional as F
 from torch._dynamo.backends.common import aot_autograd
 from torch._functorch.aot_autograd import make_boxed_func
@@ -57,6 +58,8 @@ def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
 
 
 softplus.register_autograd(backward, setup_context=setup_context)
+schema = str(torch.ops.guide.softplus.default._schema)  # the op, by its registered name
+print("schema:", schema)
 
 graphs = []
 
@@ -167,14 +170,22 @@ for transform in (torch.func.grad, torch.func.jacrev):
         func_messages.append(str(error))
 print("torch.func.grad and jacrev refuse it:", len(func_messages) == 2, "-", end=" ")
 print(func_messages[0].split(". ")[0] if func_messages else "")
+generated = softplus(x.clone().requires_grad_()).grad_fn._forward_cls  # the wrapping Function
+no_setup_context = generated.setup_context is torch.autograd.Function.setup_context
 
 
-# Forward mode does not refuse it, and gets zeros: the op runs its kernel below autograd, where
-# forward mode is off too, so its output carries no tangent, whatever the kernel is made of, and
-# whether or not the op takes its autograd path. The true derivative is sigmoid(x).
+# Forward mode does not refuse it, and gets zeros: the op's autograd kernel has no forward-mode
+# formula and runs the kernel past autograd, so its output carries no tangent, whatever the kernel
+# is made of, and whether or not the op takes its autograd path. The true derivative is sigmoid(x).
+kernel_tangents = []  # in the kernel: (does its input carry a tangent?, does F.softplus's result?)
+
+
 @torch.library.custom_op("guide::torch_softplus", mutates_args=())
 def torch_softplus(x: torch.Tensor) -> torch.Tensor:
-    return F.softplus(x)  # torch operations only: the kernel itself could carry a tangent
+    result = F.softplus(x)  # torch operations only: the kernel itself could carry a tangent
+    tangents = fwAD.unpack_dual(x).tangent, fwAD.unpack_dual(result).tangent
+    kernel_tangents.append(tuple(t is not None for t in tangents))
+    return result
 
 
 torch_softplus.register_fake(lambda x: torch.empty_like(x))
@@ -194,6 +205,11 @@ print("jvp of torch_softplus:", torch_kernel_tangent.tolist(), end=" | ")
 print("setup_context calls in forward mode:", setup_calls_forward_mode)
 print("input requiring a gradient:", tangent_with_grad.tolist(), end=" | ")
 print("setup_context calls:", setup_calls_with_grad)
+with fwAD.dual_level():  # forward mode without torch.func: the kernel gets the dual tensor itself
+    dual = fwAD.make_dual(x, torch.ones_like(x))
+    op_tangent = fwAD.unpack_dual(torch_softplus(dual)).tangent
+    outside_tangent = fwAD.unpack_dual(F.softplus(dual)).tangent
+print("forward_ad, in the kernel: (input has a tangent, result has one) =", kernel_tangents[-1])
 try:  # strict=True says why
     torch.func.jvp(softplus, (x,), (torch.ones_like(x),), strict=True)
     strict_message = ""
@@ -204,6 +220,7 @@ _, mixed = torch.func.jvp(lambda t: 2 * softplus(t) + t, (x,), (torch.ones_like(
 print("jvp of 2 * softplus(x) + x:", mixed.tolist(), "(the op's part dropped out)")
 
 assert torch.allclose(softplus(x), F.softplus(x))
+assert schema == "guide::softplus(Tensor x) -> Tensor"  # witness: schema-from-hints
 assert torch.allclose(x_compiled.grad, x_eager.grad)  # witness: custom-op-compiles
 op_at = graph_calls.index("guide.softplus.default")
 between = "mul" in graph_calls[op_at - 1] and graph_calls[op_at + 1] == "sum"
@@ -219,7 +236,7 @@ assert by_aot and python_backward_compiling == 1  # witness: aot-traces-backward
 assert python_backward_compiling == 1 and python_backward_runs == 0  # witness: side-effect-once
 old_style = "must override the setup_context staticmethod"
 func_refused = len(func_messages) == 2 and all(old_style in m for m in func_messages)
-assert func_refused  # witness: func-transforms-refuse-op
+assert func_refused and no_setup_context  # witness: func-transforms-refuse-op
 zero_tangents = not tangent.any() and not jacfwd_diagonal.any()
 independent = "independent of the inputs" in strict_message and torch.equal(
     mixed, torch.ones_like(x)
@@ -232,6 +249,8 @@ assert zero_tangents and independent  # witness: forward-mode-gives-zeros
 autograd_path_too = setup_calls_with_grad == 1 and not tangent_with_grad.any()
 below_autograd = no_autograd_path and autograd_path_too
 assert torch_kernel_too and below_autograd  # witness: kernel-below-autograd
+no_tangent_inside = kernel_tangents[-1] == (True, False) and op_tangent is None
+assert no_tangent_inside and outside_tangent is not None  # witness: kernel-computes-no-tangent
 refused = "no autograd formula was registered" in no_autograd_message
 assert bare_out.requires_grad and refused  # witness: needs-autograd
 assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake

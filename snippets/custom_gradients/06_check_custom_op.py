@@ -101,6 +101,9 @@ print("gradcheck bad_fake_softplus:", bad_fake_passes, "- fake calls:", fake_cal
 print("opcheck bad_fake_softplus, failed:", failures(bad_fake_results))
 
 tests_run = len(results)
+expected_tests = {"test_schema", "test_faketensor", "test_autograd_registration"}
+expected_tests.add("test_aot_dispatch_dynamic")  # AOTAutograd with dynamic shapes
+assert set(results) == expected_tests  # witness: opcheck-tests
 assert set(results.values()) == {"SUCCESS"} and passes  # witness: both-pass
 assert set(wrong_results.values()) == {"SUCCESS"}  # witness: opcheck-misses-math
 assert no_dynamo  # witness: opcheck-no-dynamo
