@@ -1,0 +1,51 @@
+"""Exercise: rebuild the second part of a seeded model without building the first part again."""
+
+import torch
+from torch import nn
+
+
+def encoder(swapped: bool = False) -> list[nn.Module]:
+    make = [lambda: nn.Embedding(1, 15), lambda: nn.Linear(15, 8)]  # 15 normal numbers: odd
+    return [build() for build in (make[::-1] if swapped else make)]
+
+
+def decoder() -> nn.Sequential:
+    return nn.Sequential(nn.Embedding(3, 1), nn.Linear(8, 3))  # a small normal draw first
+
+
+def same(first: nn.Module, second: nn.Module) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(first.parameters(), second.parameters()))
+
+
+def program(swapped: bool = False) -> tuple[torch.Tensor, nn.Module]:
+    """Seed, encoder, decoder: the stream's state just before the decoder, and the decoder."""
+    torch.manual_seed(0)
+    encoder(swapped)
+    state = torch.get_rng_state()  # a copy: later draws do not change it
+    return state, decoder()
+
+
+state, original = program()
+# Later, elsewhere in the program (other draws happened in between): rebuild the decoder alone.
+torch.randn(100)
+torch.set_rng_state(state)
+from_state = decoder()
+torch.manual_seed(0)
+from_seed_alone = decoder()
+print("decoder rebuilt from the saved state: same weights:", same(from_state, original))
+print("decoder rebuilt from seed 0 alone: same weights:", same(from_seed_alone, original))
+
+# The encoder's layers swapped: the same amount of the stream used, but the odd normal draw comes
+# last, and its unused spare number is another one. The saved states tell the two apart.
+swapped_state, swapped_original = program(swapped=True)
+torch.set_rng_state(swapped_state)
+swapped_from_state = decoder()
+embedding_differs = not same(swapped_original[0], original[0])  # the draw that takes the spare
+linear_same = same(swapped_original[1], original[1])
+print("encoder swapped: decoder's Embedding, Linear change:", embedding_differs, not linear_same)
+print("  and its saved state rebuilds it:", same(swapped_from_state, swapped_original))
+
+assert same(from_state, original)  # witness: state-rebuilds-decoder
+assert not same(from_seed_alone, original)  # witness: seed-alone-is-not-enough
+state_holds_spare = embedding_differs and linear_same and same(swapped_from_state, swapped_original)
+assert state_holds_spare  # witness: state-holds-spare
