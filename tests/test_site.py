@@ -53,6 +53,16 @@ def test_every_snippet_file_is_shown_whole_on_some_page():
     assert sorted(set(SNIPPETS) - shown) == []
 
 
+CHAPTER_PAGES = [page for page in PAGES if page.count("/") == 2 and not page.endswith("/index.md")]
+
+
+@pytest.mark.parametrize("page", CHAPTER_PAGES)
+def test_a_chapter_ends_with_what_to_take_away_and_then_exercises(page):
+    """docs/contributing.md, "Add a page": the last two sections of every chapter."""
+    headings = re.findall(r"^## (.+)$", (ROOT / page).read_text(encoding="utf-8"), flags=re.MULTILINE)
+    assert headings[-2:] == ["What to take away", "Exercises"], f"{page} ends with {headings[-2:]}"
+
+
 def test_snippet_files_are_published_for_download_and_never_as_pages(site):
     published = [snippet for snippet in SNIPPETS if (site / snippet).read_bytes() == (ROOT / snippet).read_bytes()]
     assert published == SNIPPETS
