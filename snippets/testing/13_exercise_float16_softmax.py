@@ -7,7 +7,7 @@ Needs extra_checks.py in the same folder.
 import math
 
 import torch
-from extra_checks import check_low_precision
+from extra_checks import _random_input, check_low_precision
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -51,17 +51,25 @@ stable = [outcome(StableSharpSoftmax(), dtype) for dtype in dtypes]
 library = [outcome(LibrarySharpSoftmax(), dtype) for dtype in dtypes]
 print(*naive, *stable, *library, sep="\n")
 
-# Why: float16's largest value is 65504, so exp overflows above log(65504), and inf / inf is NaN.
+# Why: float16's largest value is 65504, so exp overflows above log(65504): the float16 just
+# above it gives infinity, the one just below a finite value.
 float16_max = torch.finfo(torch.float16).max
 overflow_at = math.log(float16_max)
-below, above = torch.tensor([11.0, 11.2], dtype=torch.float16, device=device).exp().tolist()
-inf = torch.tensor(math.inf, dtype=torch.float16, device=device)
+just_above = torch.tensor(overflow_at, dtype=torch.float16)  # rounds up, to 11.09375
+just_below = torch.nextafter(just_above, torch.tensor(0.0, dtype=torch.float16))
+below, above = torch.stack([just_below, just_above]).to(device).exp().tolist()
 print(f"float16 max {float16_max}: exp overflows above {overflow_at:.2f}", end=": ")
-print(f"exp(11.0) = {below}, exp(11.2) = {above}")
+print(f"exp({just_below.item()}) = {below}, exp({just_above.item()}) = {above}")
+# On the helper's input, the layer's NaNs sit where exp gave infinity: infinity / infinity.
+x = _random_input((4, 8), seed=0).to(device, torch.float16)  # the check's input, seed 0
+e = (x / 0.125).exp()
+row_sum = e.sum(dim=-1)
+naive_out = SharpSoftmax().to(device, torch.float16)(x)
+print("infinite exps per row:", torch.isinf(e).sum(-1).tolist(), end=", ")
+print("NaNs per row:", torch.isnan(naive_out).sum(-1).tolist())
 
-# The check sees the bug only if its input reaches such a logit. The helper's input, drawn as it
-# draws it and rounded to float16, gives logits up to 14.8 at temperature 0.125, 7.4 at 0.25.
-x = torch.randn(4, 8, generator=torch.Generator().manual_seed(0)).half().float()
+# The check sees the bug only if its input makes something overflow. The helper's input gives
+# logits up to 14.8 at temperature 0.125, 7.4 at 0.25.
 largest_sharp, largest_milder = float(x.max() / 0.125), float(x.max() / 0.25)
 print(f"largest logit of the helper's input: {largest_sharp:.1f} at 0.125", end=", ")
 print(f"{largest_milder:.1f} at 0.25")
@@ -70,15 +78,30 @@ print(milder)
 threes = torch.full((1, 8), 3.0, dtype=torch.float16, device=device)  # logits of 12
 milder_on_threes = SharpSoftmax(temperature=0.25)(threes)
 print("temperature 0.25 on an input of 3s:", milder_on_threes[0, :2].tolist(), "...")
+# The row's sum overflows first: logits of 10 have finite exps, but eight of them add up past it.
+fives = torch.full((1, 8), 2.5, dtype=torch.float16, device=device)  # logits of 10
+e_fives = (fives / 0.25).exp()
+on_fives = SharpSoftmax(temperature=0.25)(fives)
+reference_on_fives = SharpSoftmax(temperature=0.25)(fives.float())
+float32_value = reference_on_fives[0, 0].item()
+print(f"input of 2.5s: largest exp {e_fives.max().item()}, sum {e_fives.sum().item()}", end=", ")
+print(f"output {on_fives[0, :2].tolist()} ... ({float32_value:.3f} in float32)")
 
 passes = "output within"
 naive_bf16_passes = passes in naive[0]
 naive_fp16_nan = naive[1].endswith("SharpSoftmax: NaN or infinity in the torch.float16 output")
 assert naive_bf16_passes and naive_fp16_nan  # witness: bf16-passes-fp16-fails
-nan_from_inf = bool(torch.isnan(inf / inf)) and math.isinf(above) and math.isfinite(below)
 assert float16_max == 65504.0
-assert nan_from_inf and 11.0 < overflow_at < 11.2  # witness: overflow-makes-nan
+# compared as Python floats: a float16 tensor would round overflow_at to float16 first
+brackets = just_below.item() < overflow_at < just_above.item()
+neighbours = brackets and math.isfinite(below) and math.isinf(above)
+nan_where_inf = torch.equal(torch.isnan(naive_out), torch.isinf(e))
+sum_inf = torch.equal(torch.isinf(row_sum), torch.isinf(e).any(dim=-1))
+assert neighbours and nan_where_inf and sum_inf  # witness: overflow-makes-nan
 assert all(passes in r for r in stable + library)  # witness: stable-passes
 reaches = largest_sharp > overflow_at > largest_milder
 milder_passes = passes in milder and bool(torch.isnan(milder_on_threes).all())
 assert reaches and milder_passes  # witness: input-decides
+exps_finite = bool(torch.isfinite(e_fives).all()) and bool(torch.isinf(e_fives.sum()))
+zeros = bool((on_fives == 0).all()) and math.isclose(float32_value, 1 / 8, rel_tol=1e-6)
+assert exps_finite and zeros  # witness: sum-overflows
