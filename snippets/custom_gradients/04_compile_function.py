@@ -117,11 +117,11 @@ class TolistInBackward(RoundSTE):
 
 
 class ItemInForward(RoundSTE):
-    """RoundSTE with a forward that takes a Python integer out of its input with .item()."""
+    """RoundSTE with a forward that takes a Python number (an integer here) out with .item()."""
 
     @staticmethod
     def forward(x: torch.Tensor) -> torch.Tensor:
-        return x * x.abs().max().ceil().long().item()  # an integer, not a float
+        return x * x.abs().max().ceil().long().item()
 
 
 outside_log = []
@@ -178,8 +178,10 @@ print("requires_grad under no_grad:", under_no_grad_subgraphs)
 reads_grad_mode = torch.compile(ReadsGradMode.apply, backend="aot_eager", fullgraph=True)
 ones = torch.ones(3, device=device)  # requires no grad: the forward is inlined
 eager_reads, inlined_reads = ReadsGradMode.apply(ones), reads_grad_mode(ones)
+with torch.no_grad():  # grad mode off: compiled again, and the inlined forward sees it off
+    no_grad_reads = reads_grad_mode(ones)
 print("a forward that reads grad mode, eager:", eager_reads.tolist(), end=" | ")
-print("compiled:", inlined_reads.tolist())
+print("compiled:", inlined_reads.tolist(), "| compiled under no_grad:", no_grad_reads.tolist())
 
 # 2. A Function whose forward leaves torch: Dynamo cannot trace it, and fullgraph=True says so.
 try:
@@ -261,8 +263,7 @@ not_recorded = torch.compile(tolist_in_backward, backend="aot_eager", fullgraph=
 print("TolistInBackward, recorded:", backward_message, "| not recorded: compiles")
 
 
-# An integer .item() in forward: compiles when not recorded; when recorded, fails, and not with
-# Unsupported.
+# .item() in forward: compiles when not recorded; when recorded, fails, and not with Unsupported.
 def item_in_forward(t: torch.Tensor) -> torch.Tensor:
     return ItemInForward.apply(2 * t).sum()
 
@@ -336,6 +337,7 @@ inlined &= calls_round(under_no_grad_graph)
 assert inlined  # witness: backward-only-with-grad
 assert len(function_graphs) == 1 and calls_round(traced_forward)  # witness: forward-traced
 reads_caller_mode = torch.equal(eager_reads, 3 * ones) and torch.equal(inlined_reads, 2 * ones)
+reads_caller_mode &= torch.equal(no_grad_reads, 3 * ones)  # the caller's mode, off this time
 assert reads_caller_mode  # witness: inlined-reads-grad-mode
 assert "bwd_body" in subgraphs  # witness: backward-traced
 assert "tolist" in unsupported_message  # witness: opaque-function-breaks

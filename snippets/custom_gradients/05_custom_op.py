@@ -174,10 +174,12 @@ generated = softplus(x.clone().requires_grad_()).grad_fn._forward_cls  # the wra
 no_setup_context = generated.setup_context is torch.autograd.Function.setup_context
 
 
-# Forward mode does not refuse it, and gets zeros: the op's autograd kernel has no forward-mode
-# formula and runs the kernel past autograd, so its output carries no tangent, whatever the kernel
-# is made of, and whether or not the op takes its autograd path. The true derivative is sigmoid(x).
+# torch.func's forward-mode transforms (jvp, jacfwd) do not refuse it, and get zeros, whatever the
+# kernel is made of and whether or not the op takes its autograd path. The true derivative is
+# sigmoid(x). torch.autograd.forward_ad, at the end, gets no tangent when the input does not require
+# a gradient, and raises when it does, as for a Function without jvp.
 kernel_tangents = []  # in the kernel: (does its input carry a tangent?, does F.softplus's result?)
+kernel_modes = []  # in the kernel: (forward mode on?, autograd's kernels switched off?)
 
 
 @torch.library.custom_op("guide::torch_softplus", mutates_args=())
@@ -185,6 +187,9 @@ def torch_softplus(x: torch.Tensor) -> torch.Tensor:
     result = F.softplus(x)  # torch operations only: the kernel itself could carry a tangent
     tangents = fwAD.unpack_dual(x).tangent, fwAD.unpack_dual(result).tangent
     kernel_tangents.append(tuple(t is not None for t in tangents))
+    excluded = torch._C._dispatch_tls_local_exclude_set()  # dispatch keys switched off here
+    below_autograd = excluded.has(torch._C.DispatchKey.AutogradFunctionality)
+    kernel_modes.append((torch._C._is_fwd_grad_enabled(), below_autograd))
     return result
 
 
@@ -208,8 +213,19 @@ print("setup_context calls:", setup_calls_with_grad)
 with fwAD.dual_level():  # forward mode without torch.func: the kernel gets the dual tensor itself
     dual = fwAD.make_dual(x, torch.ones_like(x))
     op_tangent = fwAD.unpack_dual(torch_softplus(dual)).tangent
+    kernel_seen, kernel_mode = kernel_tangents[-1], kernel_modes[-1]
     outside_tangent = fwAD.unpack_dual(F.softplus(dual)).tangent
-print("forward_ad, in the kernel: (input has a tangent, result has one) =", kernel_tangents[-1])
+    dual_requiring_grad = fwAD.make_dual(x.clone().requires_grad_(), torch.ones_like(x))
+    setup_calls_before_ad = len(setup_calls)
+    try:  # the op's autograd path: a Function without jvp
+        torch_softplus(dual_requiring_grad)
+        forward_ad_message = ""
+    except NotImplementedError as error:
+        forward_ad_message = str(error)
+    setup_calls_ad = len(setup_calls) - setup_calls_before_ad  # 1: the autograd path was taken
+print("forward_ad, in the kernel: (input has a tangent, result has one) =", kernel_seen, end=" | ")
+print("(forward mode on, autograd switched off) =", kernel_mode)
+print("forward_ad, input requiring a gradient:", forward_ad_message.split(" for ")[0])
 try:  # strict=True says why
     torch.func.jvp(softplus, (x,), (torch.ones_like(x),), strict=True)
     strict_message = ""
@@ -249,8 +265,12 @@ assert zero_tangents and independent  # witness: forward-mode-gives-zeros
 autograd_path_too = setup_calls_with_grad == 1 and not tangent_with_grad.any()
 below_autograd = no_autograd_path and autograd_path_too
 assert torch_kernel_too and below_autograd  # witness: kernel-below-autograd
-no_tangent_inside = kernel_tangents[-1] == (True, False) and op_tangent is None
+no_tangent_inside = kernel_seen == (True, False) and op_tangent is None
+no_tangent_inside &= kernel_mode == (True, True)  # forward mode on, autograd's kernels off
 assert no_tangent_inside and outside_tangent is not None  # witness: kernel-computes-no-tangent
+jvp_refused = forward_ad_message.startswith("You must implement the jvp function")
+jvp_refused &= setup_calls_ad == 1
+assert jvp_refused  # witness: forward-ad-refuses-autograd-path
 refused = "no autograd formula was registered" in no_autograd_message
 assert bare_out.requires_grad and refused  # witness: needs-autograd
 assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake
