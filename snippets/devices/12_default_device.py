@@ -19,6 +19,17 @@ named_in_the_list += ["tensor", "as_tensor", "asarray", "scalar_tensor"]  # from
 print(f"{len(listed)} functions listed, among them:", ", ".join(named_in_the_list))
 print("not listed:", ", ".join(name for name in ("from_numpy", "normal") if name not in listed))
 
+
+@torch.jit.script  # TorchScript: its calls of torch.zeros do not go through Python
+def scripted_zeros() -> torch.Tensor:
+    return torch.zeros(3)
+
+
+def zeros_with_modes_off() -> torch.Tensor:
+    with torch._C.DisableTorchFunction():  # a private switch that turns such modes off
+        return torch.zeros(3)
+
+
 existing = torch.ones(3)  # made before the block, on the CPU
 array = np.ones(3)
 with torch.device("meta"):  # the meta device shows the effect on any machine
@@ -38,6 +49,8 @@ with torch.device("meta"):  # the meta device shows the effect on any machine
         "torch.normal(0.0, 1.0, size=(3,))": torch.normal(0.0, 1.0, size=(3,)),
         "torch.Tensor(3)": torch.Tensor(3),  # the legacy constructors
         "torch.FloatTensor(3)": torch.FloatTensor(3),
+        "scripted_zeros()": scripted_zeros(),
+        "zeros_with_modes_off()": zeros_with_modes_off(),
     }
 where = {code: tensor.device.type for code, tensor in made.items()}
 width = max(map(len, where))
@@ -100,5 +113,8 @@ assert (
     and inner_zeros == "cpu"
     and after_inner_block == torch.device("meta")
 )  # witness: block-restores
+seen = where["torch.zeros(3)"]  # the same call made from Python: meta
+assert where["scripted_zeros()"] == "cpu" != seen  # witness: script-not-seen
+assert where["zeros_with_modes_off()"] == "cpu" != seen  # witness: modes-off-not-seen
 assert global_zeros == "meta" and other_thread_zeros == "cpu"  # witness: per-thread
 assert restored == torch.device("cpu") and torch.zeros(2).device.type == "cpu"  # witness: restored

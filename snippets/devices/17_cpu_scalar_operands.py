@@ -88,11 +88,14 @@ def cpu_total_as_input(x: torch.Tensor) -> torch.Tensor:
 
 added = outcome(add_to_cpu_total, torch.ones(3, device=device))
 as_input = outcome(cpu_total_as_input, torch.ones(3, device=device))
+# On a CPU run every tensor is on the CPU, so both lines run there: only CUDA shows the refusal.
 print(f"x on {device}: total += x.sum() ->", added, "| torch.add(total, x.sum()) ->", as_input)
-# Meta misses it: there the CPU total takes the meta result and stays on the CPU.
-added_on_meta = outcome(add_to_cpu_total, torch.ones(3, device="meta"))
-print("x on meta: total += x.sum() ->", added_on_meta)
-assert added_on_meta == "cpu"  # witness: meta-keeps-cpu-total
+# Meta misses it: there the in-place add runs without an error, but a meta kernel computes
+# nothing, so the CPU total keeps its value (0.0, not the 3.0 of the sum) and stays on the CPU.
+meta_total = add_to_cpu_total(torch.ones(3, device="meta"))
+print("x on meta: total += x.sum() ->", meta_total.device, "| total:", meta_total.item())
+kept = meta_total.device.type == "cpu" and meta_total.item() == 0.0
+assert kept  # witness: meta-keeps-cpu-total
 if device.type == "cuda":
     output_refused = "same device" in added and as_input.startswith("cuda")
     assert output_refused  # witness: cpu-total-refused

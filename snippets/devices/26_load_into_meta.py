@@ -1,5 +1,6 @@
 """A model built on the meta device has no memory: load_state_dict copies nothing into it unless
-assign=True, which gives it the loaded tensors and, with them, the device map_location chose."""
+assign=True, which gives it new Parameter objects that wrap the loaded tensors (the same memory)
+and, with them, the device map_location chose."""
 
 import io
 import textwrap
@@ -30,12 +31,18 @@ said = [str(warning.message) for warning in caught]
 print("assign=False: weight on", copied.weight.device, f"| {len(said)} warnings, the first:")
 print(textwrap.fill(said[0].split(" (")[0], 96, initial_indent="  ", subsequent_indent="  "))
 
-# assign=True takes the loaded tensors themselves, on the device they were loaded to.
+# assign=True wraps the loaded tensors in new Parameters, on the device they were loaded to.
 cpu_state = load_cpu()
+meta_weight = assigned.weight
 assigned.load_state_dict(cpu_state, assign=True)
-print("assign=True:  weight on", assigned.weight.device)
+takes_tensor = assigned.weight.data_ptr() == cpu_state["weight"].data_ptr()
+print("assign=True:  weight on", assigned.weight.device, "| a new Parameter:", end=" ")
+print(assigned.weight is not meta_weight, "| the loaded tensor's memory:", takes_tensor)
 
 copy_is_no_op = copied.weight.device.type == "meta" and len(said) == 2
 assert copy_is_no_op and all("is a no-op" in text for text in said)  # witness: meta-copy-warns
-takes_tensor = assigned.weight.data_ptr() == cpu_state["weight"].data_ptr()
-assert assigned.weight.device.type == "cpu" and takes_tensor  # witness: assign-takes-loaded
+is_new_parameter = isinstance(assigned.weight, nn.Parameter) and all(
+    assigned.weight is not other for other in (meta_weight, cpu_state["weight"])
+)
+on_cpu = assigned.weight.device.type == "cpu"
+assert is_new_parameter and on_cpu and takes_tensor  # witness: assign-takes-loaded
