@@ -11,13 +11,25 @@ torch.manual_seed(0)
 batches = [(torch.randn(16, 4).to(device), torch.randn(16, 1).to(device)) for _ in range(2)]
 
 
-def run_epoch(model: nn.Module, batches, optimizer=None) -> tuple[float, bool]:
-    """Train when given an optimizer, validate otherwise. Returns the mean loss and whether the
-    last loss was recorded by autograd."""
+def inference_switch(training: bool):
+    return torch.inference_mode(not training)
+
+
+def grad_switch(training: bool):  # the same choice, made with set_grad_enabled
+    return torch.set_grad_enabled(training)
+
+
+def flipped_switch(training: bool):  # the colleague's version
+    return torch.inference_mode(training)
+
+
+def run_epoch(model: nn.Module, batches, optimizer=None, switch=inference_switch):
+    """Train when given an optimizer, validate otherwise. Returns each batch's loss and whether
+    autograd recorded it."""
     training = optimizer is not None
     model.train(training)  # no branch here is meant to stay in evaluation mode
-    losses = []
-    with torch.inference_mode(not training):  # or torch.set_grad_enabled(training)
+    losses, recorded = [], []
+    with switch(training):
         for x, y in batches:
             loss = F.mse_loss(model(x), y)
             if training:
@@ -25,23 +37,8 @@ def run_epoch(model: nn.Module, batches, optimizer=None) -> tuple[float, bool]:
                 loss.backward()
                 optimizer.step()
             losses.append(loss.item())
-    return sum(losses) / len(losses), loss.requires_grad
-
-
-def run_epoch_flipped(model: nn.Module, batches, optimizer=None) -> tuple[float, bool]:
-    """The colleague's version: the same, with inference_mode(training)."""
-    training = optimizer is not None
-    model.train(training)
-    losses = []
-    with torch.inference_mode(training):  # the bug
-        for x, y in batches:
-            loss = F.mse_loss(model(x), y)
-            if training:
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            losses.append(loss.item())
-    return sum(losses) / len(losses), loss.requires_grad
+            recorded.append(loss.requires_grad)
+    return losses, recorded
 
 
 def new_model() -> tuple[nn.Module, torch.optim.Optimizer]:
@@ -50,27 +47,32 @@ def new_model() -> tuple[nn.Module, torch.optim.Optimizer]:
     return model, torch.optim.SGD(model.parameters(), lr=0.1)
 
 
-model, optimizer = new_model()
-_, train_recorded = run_epoch(model, batches, optimizer)
-val_loss, val_recorded = run_epoch(model, batches)
-print(f"run_epoch:         training recorded={train_recorded}, validation recorded={val_recorded}")
+switches_work = []
+for switch in (inference_switch, grad_switch):
+    model, optimizer = new_model()
+    _, train_recorded = run_epoch(model, batches, optimizer, switch)
+    _, val_recorded = run_epoch(model, batches, switch=switch)
+    print(f"{switch.__name__}: training recorded={train_recorded}, validation ", end="")
+    print(f"recorded={val_recorded}")
+    switches_work.append(all(train_recorded) and not any(val_recorded))
 
 model, optimizer = new_model()
 try:
-    run_epoch_flipped(model, batches, optimizer)
+    run_epoch(model, batches, optimizer, flipped_switch)
     flipped_train_error = "no error"
 except RuntimeError as error:
     flipped_train_error = str(error)
-print("run_epoch_flipped: training raised:", flipped_train_error)
+print("flipped_switch: training raised:", flipped_train_error)
 model, optimizer = new_model()
-run_epoch(model, batches, optimizer)  # train correctly, then validate the flipped way
-flipped_val_loss, flipped_val_recorded = run_epoch_flipped(model, batches)
-same_loss = abs(flipped_val_loss - val_loss) <= 1e-6 * max(1.0, abs(val_loss))
-print(f"run_epoch_flipped: validation recorded={flipped_val_recorded},", end="")
-print(f" same loss as run_epoch: {same_loss}")
+run_epoch(model, batches, optimizer)  # train correctly, then validate both ways
+val_losses, _ = run_epoch(model, batches)
+flipped_val_losses, flipped_val_recorded = run_epoch(model, batches, switch=flipped_switch)
+same_losses = flipped_val_losses == val_losses  # bit for bit
+print(f"flipped_switch: validation recorded={flipped_val_recorded},", end="")
+print(f" same losses as without recording: {same_losses}")
 
-correct_switches = train_recorded and not val_recorded
-assert correct_switches  # witness: one-switch-works
+assert all(switches_work)  # witness: one-switch-works
 no_grad_message = flipped_train_error.startswith("element 0 of tensors does not require grad")
 assert no_grad_message  # witness: flipped-training-raises
-assert flipped_val_recorded and same_loss  # witness: flipped-validation-records
+flipped_validation_records = all(flipped_val_recorded) and same_losses
+assert flipped_validation_records  # witness: flipped-validation-records

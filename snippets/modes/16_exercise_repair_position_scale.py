@@ -63,16 +63,54 @@ print("training step gives the first layer a gradient:", first_layer_trains)
 print("in-place update of the cache:", inplace_error)
 print("the cache follows .to('meta'):", moved_with_module)
 
-# What the fix depends on: a module built, or moved, inside inference_mode gets a new table,
-# and it is an inference tensor.
-moved_inside = PositionScale(8)
+# persistent=False: the table is computed from the number of features, so no checkpoint holds it.
+not_saved = "cache" not in scale.state_dict()
+
+
+def small_model() -> nn.Module:
+    return nn.Sequential(nn.Linear(4, 8), PositionScale(8))
+
+
+# What the fix depends on: a model built inside inference_mode, or moved there to another dtype or
+# device, gets new tensors, its table and its Linear's weight alike, and they are inference tensors.
+to_float64, to_meta = small_model(), small_model()
 with torch.inference_mode():
-    built_inside = PositionScale(8)
-    moved_inside.to(torch.float64)  # a new tensor, allocated inside the block
-inside = [built_inside.cache.is_inference(), moved_inside.cache.is_inference()]
-print("built, moved inside inference_mode: the cache is an inference tensor:", inside)
+    built_inside = small_model()
+    to_float64.to(torch.float64)  # new tensors, allocated inside the block
+    to_meta.to("meta")
+models = (built_inside, to_float64, to_meta)
+inside = [m[1].cache.is_inference() and m[0].weight.is_inference() for m in models]
+print("built, moved to float64, to meta inside inference_mode:", end=" ")
+print("table and weight are inference tensors:", inside)
+
+
+# The original module from 08_cache_made_in_validation.py, unchanged, with its first call under
+# no_grad instead of inference_mode: the table is an ordinary tensor.
+class LazyPositionScale(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cache = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache is None:
+            self.cache = torch.linspace(1, 2, x.shape[-1], device=x.device)
+        return x * self.cache
+
+
+lazy_scale = LazyPositionScale()
+model = nn.Sequential(nn.Linear(4, 8), lazy_scale, nn.Linear(8, 1)).to(device)
+with evaluating(model), torch.no_grad():
+    model(val_batches[0][0])  # the first call
+lazy_ordinary = not lazy_scale.cache.is_inference()
+F.mse_loss(model(train_x), train_y).backward()
+lazy_scale.cache.mul_(2)  # raises for an inference tensor
+no_grad_first_call_works = lazy_ordinary and model[0].weight.grad is not None
+print("original module, first call under no_grad: trains and updates in place:", end="")
+print(f" {no_grad_first_call_works}")
 
 repaired = not cache_is_inference and first_layer_trains
 assert repaired and inplace_error == "no error"  # witness: repaired-trains
 assert moved_with_module  # witness: buffer-moves
+assert not_saved  # witness: not-in-state-dict
 assert all(inside)  # witness: made-inside-is-inference
+assert no_grad_first_call_works  # witness: no-grad-first-call-works

@@ -60,7 +60,17 @@ try:
     old_error = None
 except RuntimeError as error:
     old_error = str(error)
-keys = SmallNetWithDropout(10, 8, 3).load_state_dict(old_checkpoint, strict=False)
+# strict=False loads what matches, with no error: layers.3 keeps its random initialization.
+loose = SmallNetWithDropout(10, 8, 3)
+initial_weight = loose.layers[3].weight.detach().clone()
+keys = loose.load_state_dict(old_checkpoint, strict=False)
+loose_kept_init = torch.equal(loose.layers[3].weight, initial_weight)
+loose_loaded_first = torch.equal(loose.layers[0].weight, without_dropout[0].weight)
+# Renamed from index 2 to index 3, the old keys load with the default strict=True.
+renamed = {key.replace("layers.2.", "layers.3."): value for key, value in old_checkpoint.items()}
+renamed_model = SmallNetWithDropout(10, 8, 3)
+renamed_model.load_state_dict(renamed)
+renamed_loads = torch.equal(renamed_model.layers[3].weight, without_dropout[2].weight)
 model.eval()
 restored.eval()
 eval_calls_agree = torch.equal(model(X), model(X))
@@ -73,6 +83,8 @@ print("model and restored copy agree, train mode:", train_restored_agrees, end="
 print(" same random state:", same_state_agrees, " eval mode:", eval_restored_agrees)
 print("a checkpoint from before the insert:", old_error.splitlines()[0])
 print("  missing:", keys.missing_keys, " unexpected:", keys.unexpected_keys)
+print("  strict=False keeps layers.3 as initialized:", loose_kept_init, end=" ")
+print(" renamed keys load:", renamed_loads)
 
 assert not list(dropout.parameters()) and parameter_count == 115  # witness: no-parameters
 assert not train_calls_agree  # witness: train-calls-differ
@@ -86,3 +98,5 @@ assert eval_restored_agrees  # witness: restored-agrees-in-eval
 index_moved = keys.missing_keys == ["layers.3.weight", "layers.3.bias"]
 old_index_left = keys.unexpected_keys == ["layers.2.weight", "layers.2.bias"]
 assert old_error is not None and index_moved and old_index_left  # witness: old-checkpoint-index
+assert loose_kept_init and loose_loaded_first  # witness: not-strict-keeps-init
+assert renamed_loads  # witness: renamed-keys-load
