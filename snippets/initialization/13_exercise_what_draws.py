@@ -30,7 +30,9 @@ in_front = {
     "Dropout(0.5)": lambda: nn.Dropout(0.5),
     "PReLU()": lambda: nn.PReLU(),
     "Linear(4, 4, bias=False)": lambda: nn.Linear(4, 4, bias=False),
-    "Dropout(0.5) called in training mode": lambda: nn.Dropout(0.5).train()(batch),
+    "Embedding(1, 4, padding_idx=0)": lambda: nn.Embedding(1, 4, padding_idx=0),
+    "a random batch, torch.randn(2, 4)": lambda: torch.randn(2, 4),
+    "Dropout(0.5) called in training mode (as built)": lambda: nn.Dropout(0.5)(batch),
     "Dropout(0.5) called in evaluation mode": lambda: nn.Dropout(0.5).eval()(batch),
     "Dropout(0.0) called in training mode": lambda: nn.Dropout(0.0).train()(batch),
     "Dropout(1.0) called in training mode": lambda: nn.Dropout(1.0).train()(batch),
@@ -38,23 +40,36 @@ in_front = {
 shifted = {}
 for name, first in in_front.items():
     shifted[name] = changed(first)
-    print(f"{name} in front: build()'s weights change:", shifted[name])
+    print(f"{name}, then build(): its weights change:", shifted[name])
 
 prelu_start = nn.PReLU().weight.item()  # a constant, not a draw
 print("PReLU's weight starts at", prelu_start)
+padding_row = nn.Embedding(1, 4, padding_idx=0).weight.detach()  # drawn, then set to zero
+print("Embedding(1, 4, padding_idx=0)'s one row starts at", padding_row.tolist())
+starts_in_training = nn.Dropout(0.5).training
+print("a newly built Dropout is in training mode:", starts_in_training)
 
-# A dropout call on a GPU tensor draws its mask from that GPU's generator: the CPU stream, which
-# the layers built on the CPU draw from, is left alone.
+# A dropout call on a GPU tensor draws its mask from that GPU's generator (its state moves): the
+# CPU stream, which the layers built on the CPU draw from, is left alone.
 if device.type == "cuda":
+    torch.manual_seed(0)  # seeds the GPU's generator too
+    seeded_gpu_state = torch.cuda.get_rng_state()
     gpu_call_shifts = changed(lambda: nn.Dropout(0.5).train()(batch.to(device)))
-    print("the same call on a cuda tensor: build()'s weights change:", gpu_call_shifts)
-    assert not gpu_call_shifts  # witness: gpu-dropout-leaves-cpu-stream
+    gpu_mask_drawn = not torch.equal(torch.cuda.get_rng_state(), seeded_gpu_state)
+    print("the same call on a cuda tensor: the GPU's generator moves:", gpu_mask_drawn)
+    print("  build()'s weights change:", gpu_call_shifts)
+    gpu_stream_only = gpu_mask_drawn and not gpu_call_shifts
+    assert gpu_stream_only  # witness: gpu-dropout-leaves-cpu-stream
 
 constructors_draw_nothing = not shifted["Dropout(0.5)"] and not shifted["PReLU()"]
 assert constructors_draw_nothing and prelu_start == 0.25  # witness: dropout-prelu-draw-nothing
 assert shifted["Linear(4, 4, bias=False)"]  # witness: linear-shifts
-mask_drawn_in_training = shifted["Dropout(0.5) called in training mode"]
+zeroed_after_drawing = shifted["Embedding(1, 4, padding_idx=0)"] and not bool(padding_row.any())
+assert zeroed_after_drawing  # witness: padding-row-drawn-then-zeroed
+assert shifted["a random batch, torch.randn(2, 4)"]  # witness: random-batch-draws
+mask_drawn_in_training = shifted["Dropout(0.5) called in training mode (as built)"]
 no_mask_in_eval = not shifted["Dropout(0.5) called in evaluation mode"]
 assert mask_drawn_in_training and no_mask_in_eval  # witness: dropout-call-draws-in-training
+assert starts_in_training and mask_drawn_in_training  # witness: built-layer-in-training-mode
 no_mask_needed = ["Dropout(0.0) called in training mode", "Dropout(1.0) called in training mode"]
 assert not any(shifted[name] for name in no_mask_needed)  # witness: extreme-p-draws-nothing

@@ -40,12 +40,25 @@ print("decoder rebuilt from seed 0 alone: same weights:", same(from_seed_alone, 
 swapped_state, swapped_original = program(swapped=True)
 torch.set_rng_state(swapped_state)
 swapped_from_state = decoder()
-embedding_differs = not same(swapped_original[0], original[0])  # the draw that takes the spare
+torch.set_rng_state(state)
+from_other_state = decoder()
+rows, swapped_rows = (m[0].weight.detach().flatten() for m in (original, swapped_original))
+rounded = [[round(x, 4) for x in r.tolist()] for r in (rows, swapped_rows)]
+print("encoder swapped: decoder's Embedding", rounded[0], "becomes", rounded[1])
+spare_only = bool(rows[0] != swapped_rows[0]) and torch.equal(rows[1:], swapped_rows[1:])
 linear_same = same(swapped_original[1], original[1])
-print("encoder swapped: decoder's Embedding, Linear change:", embedding_differs, not linear_same)
-print("  and its saved state rebuilds it:", same(swapped_from_state, swapped_original))
+print("  its Linear is the same:", linear_same)
+print("  its own saved state rebuilds it:", same(swapped_from_state, swapped_original))
+print("  the original program's saved state does too:", same(from_other_state, swapped_original))
+
+# torch.get_rng_state() is the state of the default CPU generator, not of a GPU's.
+cpu_generator_state = torch.equal(torch.get_rng_state(), torch.default_generator.get_state())
+print("the saved state is the CPU generator's:", cpu_generator_state)
 
 assert same(from_state, original)  # witness: state-rebuilds-decoder
 assert not same(from_seed_alone, original)  # witness: seed-alone-is-not-enough
-state_holds_spare = embedding_differs and linear_same and same(swapped_from_state, swapped_original)
-assert state_holds_spare  # witness: state-holds-spare
+own_state_rebuilds = same(swapped_from_state, swapped_original)
+state_holds_spare = own_state_rebuilds and not same(from_other_state, swapped_original)
+assert spare_only and linear_same and state_holds_spare  # witness: state-holds-spare
+on_cpu = torch.default_generator.device.type == "cpu"
+assert cpu_generator_state and on_cpu  # witness: state-is-cpu-generators
