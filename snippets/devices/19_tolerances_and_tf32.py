@@ -52,9 +52,11 @@ moved_most = change.argmax()  # flat index of the entry that moves the most
 entry_moved_most = product.flatten()[moved_most].item()
 percent_moved = 100 * tf32_difference / abs(entry_moved_most)
 print(f"the largest change falls on the entry {entry_moved_most:.2f}: {percent_moved:.1f}% of it")
-smaller = size < size.median()  # the smaller half of the entries
+smaller = size < size.median()  # the entries below the median size (511 of 1024)
 small_half, large_half = ((change / size)[half].median().item() for half in (smaller, ~smaller))
-print(f"median change relative to size: smaller half {small_half:.0e}, larger {large_half:.0e}")
+half_ratio = small_half / large_half
+print(f"median change relative to size: smaller entries {small_half:.0e}, larger", end=" ")
+print(f"{large_half:.0e} ({half_ratio:.1f} times)")
 third_digit, entries = int((change / size > 1e-3).sum()), product.numel()
 second_digit = int((change / size > 1e-2).sum())
 print(f"entries changed by more than 1e-3, 1e-2 of their size: {third_digit}, {second_digit}")
@@ -83,29 +85,50 @@ backends.fp32_precision = "none"
 print("torch.backends.fp32_precision = 'ieee': convolutions read", repr(conv_under_ieee))
 
 # The older settings, without the override, in a child process (their effects cannot be undone):
-# the legacy setter allows TF32, then the string forbids it; and cudnn.flags() sets the legacy
-# boolean on entering and writes back the old value on leaving, so the default becomes a set value.
+# the legacy setter allows TF32, then the string forbids it. A cudnn.flags() block reads the legacy
+# boolean and the CUDA level on entering, sets them, and writes back what it read on leaving.
 legacy_code = """import torch
 b = torch.backends
+
+def enter_flags(**settings):
+    try:
+        with b.cudnn.flags(enabled=True, **settings):
+            pass
+    except RuntimeError:
+        return "raises"
+    return "runs"
+
 torch.set_float32_matmul_precision("high")
 b.cuda.matmul.fp32_precision = "ieee"
 try:
     print(b.cuda.matmul.fp32_precision, torch.get_float32_matmul_precision())
 except RuntimeError:
     print(b.cuda.matmul.fp32_precision, "raises")
-with b.cudnn.flags(enabled=True, allow_tf32=False):
-    pass
+b.cuda.matmul.fp32_precision = "none"  # inherits again
 b.fp32_precision = "ieee"
-print(b.cudnn.conv.fp32_precision)"""
+print(b.cudnn.conv.fp32_precision, enter_flags())
+b.fp32_precision = "none"
+enter_flags(allow_tf32=False)  # entered with no level set
+b.fp32_precision = "ieee"
+print(b.cudnn.conv.fp32_precision)
+b.fp32_precision = "tf32"
+enter_flags()  # entered while the widest level reads "tf32"
+b.fp32_precision = "ieee"
+print(b.cudnn.fp32_precision, b.cuda.matmul.fp32_precision)"""
 no_override = {k: v for k, v in os.environ.items() if k != "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"}
 legacy = subprocess.run(
     [sys.executable, "-c", legacy_code], env=no_override, capture_output=True, text=True, check=True
 )
-legacy_string, legacy_getter, conv_after_flags = legacy.stdout.split()
+legacy_string, legacy_getter, conv_under_top_ieee, flags_under_ieee, *rest = legacy.stdout.split()
+conv_after_flags, cuda_after_flags, matmul_after_flags = rest
 print("no override, set_float32_matmul_precision('high'), then the string 'ieee':", end=" ")
 print(f"the string reads {legacy_string!r}, the getter {legacy_getter!r}")
+print("torch.backends.fp32_precision = 'ieee': convolutions read", end=" ")
+print(f"{conv_under_top_ieee!r}, and entering a cudnn.flags() block {flags_under_ieee}")
 print("after a cudnn.flags() block, torch.backends.fp32_precision = 'ieee':", end=" ")
 print(f"convolutions read {conv_after_flags!r}")
+print("the same, with the block entered under torch.backends.fp32_precision = 'tf32':", end=" ")
+print(f"CUDA reads {cuda_after_flags!r}, matrix products {matmul_after_flags!r}")
 
 # TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is read when torch is imported, and the convolution level's
 # default cannot be written back: both in a child process. Each line it prints is a step's name,
@@ -163,6 +186,10 @@ release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13
 if release >= (2, 13):  # not reached on an older torch, where the default does not give way
     assert conv_under_ieee == "ieee"  # witness: conv-default-gives-way
     assert conv_after_flags == "tf32"  # witness: flags-set-conv
+    pinned = (cuda_after_flags, matmul_after_flags) == ("tf32", "tf32")
+    assert pinned  # witness: flags-pin-cuda
+    raises_on_entry = conv_under_top_ieee == "ieee" and flags_under_ieee == "raises"
+    assert raises_on_entry  # witness: flags-raise-under-ieee
 assert (legacy_string, legacy_getter) == ("ieee", "high")  # witness: getter-silent-without-override
 start = in_child["at-start"]
 assert start[2] == "tf32"  # witness: override-turns-tf32-on

@@ -1,5 +1,5 @@
-"""Exercise: a context manager that forbids TF32 in a block and leaves the settings as it found
-them, defaults included."""
+"""Exercise: a context manager that forbids TF32 on CUDA in a block, whatever was set before, and
+leaves the settings as it found them, defaults included."""
 
 import os
 from collections.abc import Iterator
@@ -10,40 +10,62 @@ import torch
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 print("this run uses:", device)
 backends = torch.backends
+LEVELS = {  # widest first: each level inherits from one listed before it
+    "every backend": backends,
+    "CUDA": backends.cudnn,
+    "matrix products": backends.cuda.matmul,
+    "convolutions": backends.cudnn.conv,
+    "RNNs": backends.cudnn.rnn,
+}
 
 
-def readings() -> tuple[str, str, str, str]:
-    """What the levels read, widest first: every backend, CUDA, matrix products, convolutions."""
-    levels = backends, backends.cudnn, backends.cuda.matmul, backends.cudnn.conv
-    return tuple(level.fp32_precision for level in levels)
+def readings() -> tuple[str, ...]:
+    """What the levels read, widest first."""
+    return tuple(level.fp32_precision for level in LEVELS.values())
 
 
 @contextmanager
-def no_tf32() -> Iterator[None]:
-    """Forbid TF32 everywhere inside the block; write back exactly the top level's old value."""
-    saved = backends.fp32_precision  # "none" unless something set it
-    backends.fp32_precision = "ieee"  # the widest level: the levels below that read "none" follow
+def no_tf32() -> Iterator[list[str]]:
+    """Forbid TF32 on CUDA inside the block; write back only the levels it set."""
+    saved = {}
+    for name, level in LEVELS.items():  # widest first, so a level reads what is above it
+        if level.fp32_precision != "ieee":  # neither inherits "ieee" nor is set to it
+            saved[name] = level.fp32_precision  # its own value, or "none" for the widest level
+            level.fp32_precision = "ieee"
     try:
-        yield
+        yield list(saved)
     finally:
-        backends.fp32_precision = saved
+        for name, value in reversed(saved.items()):
+            LEVELS[name].fp32_precision = value
 
 
+print("levels:", ", ".join(LEVELS))
 before = readings()
-with no_tf32():
+with no_tf32() as changed:
     inside = readings()
 after = readings()
 backends.fp32_precision = "ieee"  # does the convolutions' default still give way?
 conv_still_gives_way = backends.cudnn.conv.fp32_precision
 backends.fp32_precision = "none"
-print("levels before:", *before)
-print("inside no_tf32():", *inside)
-print("after:", *after, "| top level 'ieee' again: convolutions read", repr(conv_still_gives_way))
+print("before:", *before, "| inside:", *inside, "| after:", *after)
+print("no_tf32() set:", ", ".join(changed), end=" | ")
+print("top level 'ieee' again: convolutions read", repr(conv_still_gives_way))
+
+torch.set_float32_matmul_precision("high")  # a call common in training scripts: sets a level
+high_before = readings()
+with no_tf32() as high_changed:
+    high_inside = readings()
+high_after = readings()
+print("after torch.set_float32_matmul_precision('high'):")
+print("before:", *high_before, "| inside:", *high_inside, "| after:", *high_after)
+print("no_tf32() set:", ", ".join(high_changed))
 
 release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
-assert after == before  # witness: restored
+all_ieee = set(inside) == set(high_inside) == {"ieee"}
+assert all_ieee and high_before[2] == "tf32"  # witness: forbidden-inside
+assert after == before and high_after == high_before  # witness: restored
 if release >= (2, 13):  # the convolution default gives way from torch 2.13 on
-    assert inside[3] == "ieee"  # witness: conv-forbidden-inside
     assert conv_still_gives_way == "ieee"  # witness: default-kept
-if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" not in os.environ:  # the NGC containers set it
-    assert inside[2] == "ieee"  # matrix products follow the top level where nothing else is set
+    if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" not in os.environ:  # the NGC containers set it
+        assert changed == ["every backend"]  # witness: widest-only
+    assert high_changed == ["every backend", "matrix products"]  # witness: set-level-too
