@@ -1,6 +1,7 @@
 """Three ways to reach a parameter (by index, by name while iterating, by its dotted path), then
 the rules for reading and changing its values."""
 
+import numpy as np
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
@@ -59,8 +60,10 @@ try:
 except RuntimeError as error:
     numpy_message = str(error)
     print("numpy():", numpy_message)
-forced = weight.numpy(force=True)  # force=True detaches first
-print("numpy(force=True):", forced.shape, " while recording:", torch.is_grad_enabled())
+forced = weight.numpy(force=True)  # force=True detaches first: no copy on the CPU
+forced_shares = np.shares_memory(forced, weight.detach().numpy())
+print("numpy(force=True):", forced.shape, " while recording:", torch.is_grad_enabled(), end="")
+print("  shares the parameter's memory:", forced_shares)
 try:
     weight.add_(0.0)
 except RuntimeError as error:
@@ -220,7 +223,8 @@ assert (  # witness: three-ways-same-tensor
 assert missing_message.startswith("AttributeError") and "weight" in missing_message
 assert "ReLU" in missing_message and "has no attribute" in missing_message  # witness: relu-message
 assert numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses
-assert torch.is_grad_enabled() and forced.shape == (8, 4)  # witness: numpy-force
+forced_detached = torch.is_grad_enabled() and forced.shape == (8, 4) and forced_shares
+assert forced_detached  # witness: numpy-force
 assert computed_numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses-computed
 assert weight.is_leaf and weight.requires_grad and leaf_refused  # witness: in-place-needs-no-grad
 assert frozen.is_leaf and not frozen.requires_grad and frozen_changed  # witness: frozen-in-place

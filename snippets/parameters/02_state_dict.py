@@ -34,20 +34,27 @@ print(
     f"({buffers})",
 )
 
-# By default the entries are detached tensors on the live memory, not copies.
+# By default the entries are new, detached tensors on the live memory, not copies.
 live = {**dict(model.named_parameters()), **dict(model.named_buffers())}
 all_detached_on_live_memory = all(
-    state[key].data_ptr() == live[key].data_ptr() and not state[key].requires_grad for key in state
+    state[key] is not live[key]
+    and state[key].data_ptr() == live[key].data_ptr()
+    and not state[key].requires_grad
+    for key in state
 )
 entry = state["head.bias"]
-# They are made by detach(), not .data: an entry shares the parameter's version counter.
+mean_entry = state["backbone.1.running_mean"]  # a buffer's entry
+# They are made by detach(), not .data: an entry shares the live tensor's version counter.
 bias_data = model.head.bias.data
-versions_before = entry._version, bias_data._version
-with torch.no_grad():
-    model.head.bias.add_(0.0)  # an in-place change that leaves the values as they are
-entry_shares_counter = (entry._version, bias_data._version) == (
+versions_before = entry._version, bias_data._version, mean_entry._version
+with torch.no_grad():  # in-place changes that leave the values as they are
+    model.head.bias.add_(0.0)
+    model.backbone[1].running_mean.add_(0.0)
+versions_after = entry._version, bias_data._version, mean_entry._version
+entry_shares_counter = versions_after == (
     versions_before[0] + 1,
     versions_before[1],
+    versions_before[2] + 1,
 )
 entry_is_parameter = isinstance(entry, nn.Parameter)
 keep_vars_gives_parameter = model.state_dict(keep_vars=True)["head.bias"] is model.head.bias
@@ -65,7 +72,7 @@ copies_kept_old_values = torch.equal(cloned["head.bias"], deep_copied["head.bias
     torch.equal(cloned["head.bias"], model.head.bias)
 )
 print("every entry detached, on the live memory:", all_detached_on_live_memory, end=";  ")
-print("shares the parameter's version counter:", entry_shares_counter)
+print("shares the live version counter:", entry_shares_counter)
 print("head.bias entry follows an optimizer step:", entry_follows_model)
 print("clone() and deepcopy kept the old values:", copies_kept_old_values)
 
@@ -129,6 +136,16 @@ print("with assign=True", not assign_left_behind)
 print("assign=True: a new Parameter", new_object, " on the checkpoint's memory", checkpoint_memory)
 print("  an optimizer made before the call holds the old Parameter:", optimizer_has_old)
 
+# From state_dict(keep_vars=True), assign=True puts the very Parameter objects of the source in,
+# and sets their requires_grad to the target's: loading into a frozen layer freezes the source.
+source = nn.Linear(2, 2)
+frozen_target = nn.Linear(2, 2).requires_grad_(False)
+frozen_target.load_state_dict(source.state_dict(keep_vars=True), assign=True)
+same_objects = frozen_target.weight is source.weight and frozen_target.bias is source.bias
+source_frozen = not any(p.requires_grad for p in source.parameters())
+print("keep_vars=True, assign=True: the source's objects", same_objects, end=",  ")
+print("now frozen in the source too", source_frozen)
+
 first_key = next(iter(state))
 assert first_key == "backbone.0.weight"
 assert list(state)[-2:] == ["head.weight", "head.bias"]
@@ -147,9 +164,11 @@ assert meta_new_object  # witness: meta-replaces-object
 assign_replaces = new_object and checkpoint_memory and optimizer_has_old
 assert follows_after_load and assign_left_behind  # witness: assign-leaves-entries-behind
 assert assign_replaces  # witness: assign-puts-checkpoint-tensors
+assert same_objects and source_frozen  # witness: assign-keep-vars-same-objects
 if torch.cuda.is_available():
     cuda_layer = nn.Linear(2, 2)
     cuda_bias, cuda_entry = cuda_layer.bias, cuda_layer.state_dict()["bias"]
     cuda_layer.to("cuda")
-    assert cuda_layer.bias is cuda_bias and cuda_bias.is_cuda  # witness: cuda-keeps-object
-    assert cuda_entry.device.type == "cpu"
+    # The same object, on CUDA: its .data was replaced, and the earlier entry stays on the CPU.
+    cuda_kept = cuda_layer.bias is cuda_bias and cuda_bias.is_cuda
+    assert cuda_kept and cuda_entry.device.type == "cpu"  # witness: cuda-keeps-object

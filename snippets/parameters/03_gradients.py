@@ -48,9 +48,18 @@ model.zero_grad(set_to_none=False)  # the pre-2.0 behaviour: keep the tensors, f
 zero_filled = weight.grad is not None and bool(torch.all(weight.grad == 0))
 print("after zero_grad(set_to_none=False): a tensor of zeros:", zero_filled)
 
+# A loss can use a parameter without reaching it: through an integer result such as argmax(), or
+# through detach(). No gradient flows back, so its .grad stays None too.
+outside = nn.Linear(4, 3).to(device)
+loss = model(X).sum() + outside(X).argmax() + outside.weight.detach().sum()
+loss.backward()
+outside_grads = outside.weight.grad, outside.bias.grad
+print("used only through argmax() and detach(): .grad", *outside_grads)
+
 assert grad_before is None  # witness: none-before-backward
 assert grad_shape == tuple(weight.shape) == (8, 4)  # witness: grad-has-shape
 assert unused_grad is None  # witness: unused-stays-none
+assert outside_grads == (None, None)  # witness: outside-graph-stays-none
 assert accumulates  # witness: backward-adds
 assert grad_after_zero_grad is None  # witness: module-zero-grad-none
 assert held_kept_values and unheld_freed  # witness: dropped-then-freed

@@ -70,7 +70,7 @@ print("frozen after backward: .grad kept =", grad_kept, " moved by the step =", 
 # Does every optimizer skip a .grad that is None? Each one trains a model for a step, the first
 # layer is frozen, and a second step runs with the default zero_grad().
 def second_step(
-    optimizer_class: type, freeze_first: bool = False
+    optimizer_class: type, freeze_first: bool = False, clear_history: bool = False
 ) -> tuple[bool, bool, torch.optim.Optimizer]:
     """Did the second step move the frozen weight, and did it change its optimizer state?"""
     torch.manual_seed(0)
@@ -92,6 +92,8 @@ def second_step(
     frozen.requires_grad_(not freeze_first)  # frozen from the start, or ...
     optimizer.step(closure)
     frozen.requires_grad_(False)  # ... after one step
+    if clear_history:
+        optimizer.state.clear()  # forget what the first step learned
     before, state = frozen.detach().clone(), optimizer.state[frozen]
     state_before = {key: value.clone() for key, value in state.items() if torch.is_tensor(value)}
     optimizer.step(closure)
@@ -142,7 +144,9 @@ lbfgs_read_zeros = bool(torch.all(flat_grad[: lbfgs_frozen.numel()] == 0))
 one_vector = flat_grad.numel() == sum(p.numel() for p in lbfgs_parameters)
 print("LBFGS: .grad None:", lbfgs_frozen.grad is None, " gradient read as zeros:", lbfgs_read_zeros)
 lbfgs_moved_frozen_from_start, _, _ = second_step(torch.optim.LBFGS, freeze_first=True)
-print("LBFGS moved the weight frozen after a step:", lbfgs_moved)
+lbfgs_moved_history_cleared, _, _ = second_step(torch.optim.LBFGS, clear_history=True)
+print("LBFGS moved the weight frozen after a step:", lbfgs_moved, end=";  ")
+print("with its state cleared after the freeze:", lbfgs_moved_history_cleared)
 print("LBFGS moved the weight frozen from the start:", lbfgs_moved_frozen_from_start)
 
 # A zero gradient is still a gradient: running averages and weight decay act on it.
@@ -158,6 +162,7 @@ assert sparse_adam_message.startswith(  # witness: sparse-adam-refuses-dense
 )
 assert "only supports 2D parameters" in muon_message  # witness: muon-2d-only
 assert lbfgs_frozen.grad is None and one_vector and lbfgs_read_zeros  # witness: lbfgs-reads-zeros
-assert lbfgs_moved and not lbfgs_moved_frozen_from_start  # witness: lbfgs-history-moves
+assert not lbfgs_moved_frozen_from_start  # witness: lbfgs-frozen-from-start-stays
+assert lbfgs_moved and not lbfgs_moved_history_cleared  # witness: lbfgs-history-moves
 assert not moves_with_rebuilt_optimizer  # witness: rebuilt-optimizer-fixed
 assert grad_kept and late_freeze_moves  # witness: late-freeze-still-stepped
