@@ -20,14 +20,21 @@ untied_checkpoint = build(tied=False).state_dict()  # 2.weight and 4.weight hold
 # An untied checkpoint into a tied model: both keys are copied into the one tensor. The module
 # that load_state_dict visits later, path 4, wins.
 tied_model = build(tied=True)
+held = []  # the shared weight after each load of its module, once per path
+tied_model[2].register_load_state_dict_post_hook(
+    lambda module, keys: held.append(module.weight.detach().clone())
+)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     result = tied_model.load_state_dict(untied_checkpoint)  # strict=True by default, and it passes
 no_key_problems = not result.missing_keys and not result.unexpected_keys
 holds_key_4 = torch.equal(tied_model[2].weight, untied_checkpoint["4.weight"])
+first_held_2 = len(held) == 2 and torch.equal(held[0], untied_checkpoint["2.weight"])
+copied_in_turn = first_held_2 and torch.equal(held[1], untied_checkpoint["4.weight"])
 lost_key_2 = not torch.equal(tied_model[2].weight, untied_checkpoint["2.weight"])
 print("strict load reported no missing or unexpected keys:", no_key_problems)
 print("warnings issued:", len(caught))
+print(f"loads of the shared layer: {len(held)}, holding 2.weight after the first: {first_held_2}")
 print(
     "the shared weight now holds 4.weight:", holds_key_4, " 2.weight was overwritten:", lost_key_2
 )
@@ -71,6 +78,7 @@ print("after one SGD step, the two have drifted apart:", apart_after_step)
 
 assert no_key_problems  # witness: strict-load-passes
 assert caught == []  # witness: no-warning
+assert copied_in_turn  # witness: copied-in-turn
 assert holds_key_4 and lost_key_2  # witness: later-module-wins
 assert list(reversed_checkpoint)[0] == "6.bias"
 assert holds_key_4_reversed  # witness: order-irrelevant

@@ -29,6 +29,10 @@ def stack_is_tied(stack: nn.Sequential) -> bool:
     return stack[0].weight is stack[2].weight
 
 
+def same_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+
+
 # Everything here starts on the CPU: float64 is not on every accelerator (MPS has none).
 
 # 1. The default: Module._apply sets param.data to the converted tensor. The Parameter object
@@ -134,6 +138,8 @@ wrapped_kept = wrapped.embed.weight is wrapped_original
 print(f"overwrite flag, to a TwoTensor: same object {wrapped_kept},", end=" ")
 print(f"tied {is_tied(wrapped)}, the object is now a {type(wrapped_original).__name__}")
 print("the conversion was given:", seen)
+nested = TiedPair()  # a function that wraps whatever it gets wraps the tied Parameter twice
+nested._apply(lambda t: TwoTensor(t.detach(), t.detach().clone()))
 
 # 3. Another flag makes _apply, and load_state_dict, swap the new tensor into the old Parameter
 #    object (torch.utils.swap_tensors): the object stays, and with it the tie, even on meta.
@@ -143,6 +149,7 @@ checkpoint = torch.load(io.BytesIO(buffer.getvalue()))  # plain: state_dict() de
 swapped = TiedPair()
 original = swapped.embed.weight
 swap_loaded = TiedPair()
+before_load = swap_loaded.embed.weight
 previous = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)
 try:
@@ -151,9 +158,13 @@ try:
 finally:
     torch.__future__.set_swap_module_params_on_conversion(previous)
 swap_keeps_object = swapped.embed.weight is original and original.is_meta
+# A swap, not a copy: the old object now holds the checkpoint's own memory.
+on_checkpoint = same_memory(before_load, checkpoint["out.weight"])
+same_after_load = swap_loaded.embed.weight is before_load
+print(f"swap flag, .to('meta'): same object {swap_keeps_object}, tied {is_tied(swapped)}")
 print(
-    f"swap flag: after .to('meta') same Parameter object {swap_keeps_object},",
-    f"tied {is_tied(swapped)}; after load_state_dict(assign=True), tied {is_tied(swap_loaded)}",
+    f"swap flag, load_state_dict(assign=True): same object {same_after_load},",
+    f"tied {is_tied(swap_loaded)}, on the checkpoint's memory {on_checkpoint}",
 )
 
 now_float64 = before_conversion.dtype == torch.float64  # the same object, its data replaced
@@ -175,5 +186,7 @@ assert new_after_overwrite and not is_tied(overwritten)  # witness: overwrite-fl
 swapped_in = type(wrapped_original) is TwoTensor  # swap_tensors changed the object's class
 assert wrapped_kept and swapped_in and is_tied(wrapped)  # witness: wrapper-subclass-swaps
 assert seen == ["Parameter", "TwoTensor"]  # witness: once-per-module
+assert type(nested.embed.weight.a) is TwoTensor  # witness: wrapping-again-nests
 assert swap_keeps_object and is_tied(swapped)  # witness: swap-flag-keeps-tie
-assert is_tied(swap_loaded)  # witness: swap-flag-assign-keeps-tie
+swap_load_kept = same_after_load and on_checkpoint and is_tied(swap_loaded)
+assert swap_load_kept  # witness: swap-flag-assign-keeps-tie

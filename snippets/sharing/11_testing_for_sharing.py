@@ -76,6 +76,14 @@ print(f"separate tensors: {separate}, same storage: {look_shared}, same_tensor()
 x, y = TwoTensor(torch.zeros(3), torch.zeros(3)), TwoTensor(torch.ones(3), torch.ones(3))
 wrapper_addresses, wrapper_tensor = [x.data_ptr(), y.data_ptr()], same_tensor(x, y)
 print(f"two separate TwoTensors: data_ptr() {wrapper_addresses}, same_tensor() {wrapper_tensor}")
+# The fallback to `is` still finds one tensor compared with itself.
+each_itself = same_tensor(on_meta[0], on_meta[0]) and same_tensor(x, x)
+try:  # a wrapper subclass has no storage of its own to compare
+    same_storage(x, y)
+    storage_raises = False
+except RuntimeError as error:
+    print("same_storage() on two TwoTensors: RuntimeError:", error)
+    storage_raises = "invalid python storage" in str(error)
 
 assert not identity_says and data_says  # witness: is-misses-half-tie
 assert row_zero_same_address and not row_zero_tensor  # witness: layout-needed
@@ -83,4 +91,6 @@ assert conj_same_address and c.conj().is_conj() and not conj_tensor  # witness: 
 assert flat_storage and second_unchanged and not flat_tensor  # witness: flat-buffer
 assert separate and addresses == [0, 0, 0, 0] and look_shared  # witness: address-zero
 assert x.numel() == 3 and wrapper_addresses == [0, 0]  # witness: wrapper-address-zero
-assert data_says and not flat_tensor and not guarded and not wrapper_tensor  # witness: guarded-test
+says_separate = not flat_tensor and not guarded and not wrapper_tensor
+assert data_says and says_separate and each_itself  # witness: guarded-test
+assert storage_raises  # witness: wrapper-storage-raises
