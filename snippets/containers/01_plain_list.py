@@ -95,14 +95,19 @@ registered = ModuleListMLP(widths).to(device)
 registered_parameters = sum(p.numel() for p in registered.parameters())
 registered_state_keys = len(registered.state_dict())
 optimizer = torch.optim.SGD(registered.parameters(), lr=0.1)
+optimizer_tensors = len(optimizer.param_groups[0]["params"])  # a weight and a bias per layer
 registered_devices = {p.device.type for p in registered.parameters()}
 meta_devices = {p.device.type for p in ModuleListMLP(widths).to("meta").parameters()}
+converted = ModuleListMLP(widths).to(torch.float64).eval()
+converted_dtypes = {str(p.dtype) for p in converted.parameters()}
+converted_training = {layer.training for layer in converted.layers}
 print(
     f"ModuleListMLP: {registered_parameters} parameters,",
-    f"{registered_state_keys} state_dict entries, optimizer built",
+    f"{registered_state_keys} state_dict entries, the optimizer holds {optimizer_tensors} tensors",
 )
 moves = f"after .to('meta'): {meta_devices}, after .to({device.type!r}): {registered_devices}"
 print("  parameters", moves)
+print(f"  after .to(torch.float64) and .eval(): {converted_dtypes}, training={converted_training}")
 
 assert output_shape == (2, 4)
 assert list_is_plain_attribute  # witness: plain-attribute
@@ -118,5 +123,7 @@ assert hidden_layer_training  # witness: eval-skips
 assert unregistered_parameters == 0  # witness: other-containers-hide
 assert registered_parameters == (8 * 16 + 16) + (16 * 16 + 16) + (16 * 4 + 4) == 484
 assert registered_state_keys == 6
+reached = converted_dtypes == {"torch.float64"} and converted_training == {False}
+assert optimizer_tensors == 6 and reached  # witness: modulelist-fixes
 assert meta_devices == {"meta"}  # witness: modulelist-moves
 assert registered_devices == {device.type}  # witness: modulelist-moves-accelerator

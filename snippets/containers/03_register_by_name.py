@@ -28,7 +28,7 @@ marked_keys = list(marked.state_dict())
 print("nn.Buffer: buffers", marked_buffers, "| state_dict", marked_keys)
 
 # The explicit forms refuse an empty name, a dotted name and a name the module already has.
-# setattr refuses the same three names for a parameter, but takes any name for a module.
+# setattr refuses the same three names for a parameter, but does not check a module's name.
 checked, refused = nn.Module(), 0
 for name in ("", "a.b", "type"):
     for register, value in [
@@ -59,6 +59,17 @@ plain_left = "plain" in vars(held)  # a plain attribute lives in the instance's 
 print(f"held names: register_parameter refused {held_refused} of 3; after setattr:", end=" ")
 print(f"parameters {held_parameters}, children {held_children}, buffers {held_buffers},", end=" ")
 print(f"plain attribute left: {plain_left}")
+# It removes the old entry even when it then refuses the name: the child "a.b" is lost.
+setattr(held, "a.b", nn.Linear(3, 1))
+children_before = [name for name, _ in held.named_children()]
+dotted_refused = False
+try:
+    setattr(held, "a.b", nn.Parameter(torch.ones(1)))
+except KeyError:
+    dotted_refused = True
+children_after = [name for name, _ in held.named_children()]
+print(f"setattr(held, 'a.b', parameter) refused: {dotted_refused};", end=" ")
+print(f"children before it {children_before}, after it {children_after}")
 
 
 def any_names(module: nn.Module) -> nn.Module:
@@ -69,6 +80,13 @@ def any_names(module: nn.Module) -> nn.Module:
 
 loose_keys = list(any_names(checked).state_dict())
 print(f"refused names: {refused} of 12; after setattr(checked, name, ...): {loose_keys}")
+# A name that holds a parameter does refuse a module.
+taken_message = ""
+try:
+    held.child = nn.Linear(3, 1)  # held.child is a parameter now
+except TypeError as error:
+    taken_message = str(error)
+print(f"held.child = nn.Linear(3, 1): TypeError: {taken_message}")
 # A plain lookup finds the method Module.type first; Module.__getattr__, which holds the child,
 # runs only when that lookup fails.
 type_child = nn.Module.__getattr__(checked, "type")
@@ -94,8 +112,12 @@ assert refused == 12  # witness: names-checked
 held_taken = held_parameters == ["child", "buf", "plain"] and not held_children
 held_taken = held_taken and not held_buffers and not plain_left
 assert held_refused == 3 and held_taken  # witness: setattr-takes-over
+lost = dotted_refused and children_before == ["a.b"] and not children_after
+assert lost and "a.b" not in dict(held.named_parameters())  # witness: setattr-refused-removes
 loose_expected = [".weight", ".bias", "a.b.weight", "a.b.bias", "type.weight", "type.bias"]
 assert loose_keys == loose_expected  # witness: setattr-module-unchecked
+taken_refused = taken_message.endswith("as parameter 'child' (torch.nn.Parameter or None expected)")
+assert taken_refused and isinstance(held.child, nn.Parameter)  # witness: setattr-module-refused
 type_saved = "type.weight" in loose_keys and isinstance(type_child, nn.Linear)
 assert type_saved and not isinstance(checked.type, nn.Module)  # witness: setattr-type-hidden
 dotted_unexpected = 'Unexpected key(s) in state_dict: "a.b.weight"' in dotted_load_message

@@ -38,7 +38,12 @@ try:
     layer = nn.Linear(2, 1).to(device)
     weight_object = layer.weight
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    assign_pending, assign_pending_message = layer(x).sum(), ""  # a graph built before the load
     layer.load_state_dict(checkpoint, assign=True)
+    try:
+        assign_pending.backward()
+    except RuntimeError as error:
+        assign_pending_message = str(error)
     swap_same_object = layer.weight is weight_object
     swap_tracked = any(p is layer.weight for p in optimizer.param_groups[0]["params"])
     swap_loaded = torch.equal(layer.weight.detach(), loaded)
@@ -87,6 +92,12 @@ try:
     except RuntimeError as error:
         norm_message = " ".join(str(error).split())
     norm_refused = re.findall(r"named \"(.+?)\".*?\('(.+?)'", norm_message)  # (name, reason)
+    # A running statistic needs no gradient, so it has no gradient edge for the swap to look up.
+    edge_message = ""
+    try:
+        torch.autograd.graph.get_gradient_edge(norm[0].running_mean)
+    except RuntimeError as error:
+        edge_message = str(error)
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_before)
 print(
@@ -102,6 +113,7 @@ print(
     swap_trained,
 )
 print("  the checkpoint's weight was moved by that step too:", checkpoint_trained and swap_trained)
+print("  backward through a graph built before the load:", assign_pending_message.split(" this")[0])
 print("  a load without assign=True: .grad dropped:", grad_dropped, end=", ")
 print("backward through a graph built before it:", pending_message.split(" this")[0])
 print("  a step right after that load left the weight as loaded:", step_idle)
@@ -119,6 +131,9 @@ swap_kept = swap_same_object and swap_loaded and swap_no_copy and swap_tracked
 assert swap_kept and swap_trained  # witness: swap-keeps-objects
 assert swap_no_copy and swap_trained and checkpoint_trained  # witness: checkpoint-shares-storage
 assert "poisoned by swap_tensors" in pending_message  # witness: swap-poisons-graph
+poisoned_both = [pending_message, assign_pending_message]  # without assign=True, then with it
+every_load_swaps = all("poisoned by swap_tensors" in message for message in poisoned_both)
+assert every_load_swaps and swap_same_object  # witness: swap-every-load
 assert grad_dropped  # witness: swap-drops-grad
 assert step_idle  # witness: swap-step-idle
 swap_refused = 'While swapping the parameter named "2.weight"' in load_message
@@ -130,7 +145,6 @@ assert deep_loaded[True] == ["0.weight", "0.bias", "2.bias"]  # witness: swap-as
 norm_saved = ["0.weight", "0.running_mean", "0.running_var"]  # not 0.bias, 0.num_batches_tracked
 assert [name for name, _ in norm_refused] == norm_saved  # witness: swap-refuses-buffers
 statistics_reasons = [reason for name, reason in norm_refused if "running" in name]
-assert len(statistics_reasons) == 2 and all(  # witness: statistics-message
-    reason.startswith("It is not possible to get the gradient edge")
-    for reason in statistics_reasons
-)
+edge_reason = edge_message.startswith("It is not possible to get the gradient edge")
+from_edge = edge_reason and statistics_reasons == [edge_message] * 2  # get_gradient_edge's error
+assert from_edge and not norm[0].running_mean.requires_grad  # witness: statistics-message

@@ -46,7 +46,7 @@ listed_all = len(list(twice.named_modules(remove_duplicate=False)))
 parameters_once = len(list(twice.parameters()))  # weight and bias of shared, once
 parameters_all = len(list(twice.named_parameters(remove_duplicate=False)))
 print(
-    f"Sequential(shared, ReLU, shared): {listed_once} modules listed,",
+    f"Sequential(shared, ReLU(), shared): {listed_once} modules listed,",
     f"{listed_all} with remove_duplicate=False;",
     f"parameter tensors: {parameters_once}, or {parameters_all}",
 )
