@@ -56,10 +56,17 @@ loss.backward()
 outside_grads = outside.weight.grad, outside.bias.grad
 print("used only through argmax() and detach(): .grad", *outside_grads)
 
+# backward(inputs=...) fills only the tensors it lists, though the graph reaches the others too.
+model.zero_grad()
+model(X).sum().backward(inputs=[model[2].weight])
+left_out_grad = weight.grad
+print("backward(inputs=[last weight]): first weight's .grad", left_out_grad)
+
 assert grad_before is None  # witness: none-before-backward
 assert grad_shape == tuple(weight.shape) == (8, 4)  # witness: grad-has-shape
 assert unused_grad is None  # witness: unused-stays-none
 assert outside_grads == (None, None)  # witness: outside-graph-stays-none
+assert left_out_grad is None and model[2].weight.grad is not None  # witness: inputs-leaves-out
 assert accumulates  # witness: backward-adds
 assert grad_after_zero_grad is None  # witness: module-zero-grad-none
 assert held_kept_values and unheld_freed  # witness: dropped-then-freed

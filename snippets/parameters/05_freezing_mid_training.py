@@ -72,7 +72,7 @@ print("frozen after backward: .grad kept =", grad_kept, " moved by the step =", 
 def second_step(
     optimizer_class: type, freeze_first: bool = False, clear_history: bool = False
 ) -> tuple[bool, bool, torch.optim.Optimizer]:
-    """Did the second step move the frozen weight, and did it change its optimizer state?"""
+    """Did the frozen weight move once frozen, and did the second step change its state?"""
     torch.manual_seed(0)
     # No biases: Muon takes 2-D parameters only.
     model = nn.Sequential(nn.Linear(4, 8, bias=False), nn.ReLU(), nn.Linear(8, 3, bias=False))
@@ -90,6 +90,7 @@ def second_step(
 
     frozen = model[0].weight
     frozen.requires_grad_(not freeze_first)  # frozen from the start, or ...
+    start = frozen.detach().clone()
     optimizer.step(closure)
     frozen.requires_grad_(False)  # ... after one step
     if clear_history:
@@ -98,7 +99,8 @@ def second_step(
     state_before = {key: value.clone() for key, value in state.items() if torch.is_tensor(value)}
     optimizer.step(closure)
     state_changed = any(not torch.equal(value, state[key]) for key, value in state_before.items())
-    return not torch.equal(before, frozen), state_changed, optimizer
+    frozen_since = start if freeze_first else before  # frozen from the start: both steps count
+    return not torch.equal(frozen_since, frozen), state_changed, optimizer
 
 
 # Every optimizer class in torch.optim but SparseAdam, which takes sparse gradients only.

@@ -1,5 +1,7 @@
 """Exercise: train the head first, then unfreeze the backbone with a smaller learning rate."""
 
+import copy
+
 import torch
 from torch import nn
 
@@ -11,35 +13,58 @@ head = nn.Linear(8, 3)
 model = nn.Sequential(backbone, head).to(device)
 X = torch.randn(16, 4).to(device)
 y = torch.randint(0, 3, (16,)).to(device)
+unfrozen = copy.deepcopy(model)  # an untouched copy, to run phase 1 without the freeze
 
 
-def step(optimizer: torch.optim.Optimizer) -> None:
-    nn.functional.cross_entropy(model(X), y).backward()
+def step(net: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    nn.functional.cross_entropy(net(X), y).backward()
     optimizer.step()
     optimizer.zero_grad()
+
+
+def holds(optimizer: torch.optim.Optimizer, module: nn.Module) -> bool:
+    """Does the optimizer hold any of the module's parameters?"""
+    held = [q for group in optimizer.param_groups for q in group["params"]]
+    return any(p is q for p in module.parameters() for q in held)
 
 
 # Phase 1: only the head trains.
 backbone.requires_grad_(False)
 optimizer = torch.optim.AdamW(head.parameters(), lr=1e-2)
 before = backbone[0].weight.detach().clone()
-step(optimizer)
+step(model, optimizer)
 moved_in_phase_1 = not torch.equal(before, backbone[0].weight)
-head_state_before = optimizer.state[head.weight]["exp_avg"].clone()
+held_in_phase_1 = holds(optimizer, backbone)
+grad_none_in_phase_1 = backbone[0].weight.grad is None
+head_state_before = [optimizer.state[p]["exp_avg"].clone() for p in head.parameters()]
 
 # Phase 2: unfreeze and hand the backbone to the same optimizer, in its own group.
 backbone.requires_grad_(True)
 optimizer.add_param_group({"params": backbone.parameters(), "lr": 1e-3})
-step(optimizer)
+step(model, optimizer)
 moved_in_phase_2 = not torch.equal(before, backbone[0].weight)
 learning_rates = [group["lr"] for group in optimizer.param_groups]
-head_steps = int(optimizer.state[head.weight]["step"])  # 2: the head's state carried over
-head_average_continued = not torch.equal(head_state_before, optimizer.state[head.weight]["exp_avg"])
+head_states = [optimizer.state[p] for p in head.parameters()]
+head_steps = int(head_states[0]["step"])  # 2: the head's state carried over
+head_state_kept = all(int(state["step"]) == 2 for state in head_states) and all(
+    not torch.equal(old, state["exp_avg"]) for old, state in zip(head_state_before, head_states)
+)
+
+# Phase 1 without the freeze: zero_grad() clears only what the optimizer holds, the head.
+unfrozen_optimizer = torch.optim.AdamW(unfrozen[1].parameters(), lr=1e-2)
+step(unfrozen, unfrozen_optimizer)
+head_grad_cleared = unfrozen[1].weight.grad is None
+backbone_grad_left = unfrozen[0][0].weight.grad is not None
 
 print("backbone moved in phase 1:", moved_in_phase_1, " in phase 2:", moved_in_phase_2)
 print("learning rate per parameter group:", learning_rates)
+print("phase 1 without the freeze, after zero_grad(): head .grad None:", head_grad_cleared, end="")
+print(", backbone .grad None:", not backbone_grad_left)
 
 assert not moved_in_phase_1  # witness: still-in-phase-1
+assert not held_in_phase_1  # witness: not-held-in-phase-1
+assert grad_none_in_phase_1  # witness: frozen-grad-none
 assert moved_in_phase_2  # witness: moves-in-phase-2
 assert learning_rates == [1e-2, 1e-3]  # witness: own-learning-rate
-assert head_steps == 2 and head_average_continued  # witness: head-state-kept
+assert head_steps == 2 and head_state_kept  # witness: head-state-kept
+assert head_grad_cleared and backbone_grad_left  # witness: zero-grad-held-only
