@@ -653,6 +653,28 @@ def test_a_notebook_saves_the_helpers_its_examples_import_from_another_page(tmp_
     assert notebooks.inputs_digest(page, "https://example.org/", "torch", lambda path: None) != before
 
 
+def test_prose_after_a_code_cell_in_a_solution_is_not_shown_as_code(tmp_path, monkeypatch):
+    """A solution's prose after its example starts a markdown cell of its own: there it begins at
+    the margin (indented, Jupyter would show it as code), and the next question is a list item."""
+    from guide_build.core import notebooks
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "c").mkdir(parents=True)
+    write(tmp_path / "snippets" / "c" / "01_s.py", "print(1)\n")
+    page = (
+        '1. A question?\n\n    ??? example "Solution"\n        The first part.\n\n'
+        '        ```python exec="on" title="snippets/c/01_s.py"\n        --8<-- "snippets/c/01_s.py"\n'
+        "        ```\n\n        The last part, with a list:\n\n        - one\n          line more\n\n"
+        "2. Another question?\n"
+    )
+    notebook = notebooks.notebook_for_page(page, "p.md", "https://example.org/", lambda path: None, "torch")
+    kinds = [cell.cell_type for cell in notebook.cells[1:]]
+    assert kinds == ["markdown", "code", "markdown"]
+    assert notebook.cells[1].source == "1. A question?\n\n    **Solution**\n    The first part."
+    last = "The last part, with a list:\n\n- one\n  line more\n\n2. Another question?"
+    assert notebook.cells[3].source == last
+
+
 def test_home_page_table_is_rebuilt_when_its_counts_change(tmp_path, monkeypatch):
     from types import SimpleNamespace
 

@@ -56,6 +56,18 @@ def test_every_chapter_has_a_notebook(site):
     assert CHAPTERS and all(notebook_of(site, page).is_file() for page in CHAPTERS)
 
 
+def test_no_markdown_cell_opens_with_text_that_jupyter_shows_as_code(site):
+    """A markdown cell whose first line is indented four spaces or more opens with an indented
+    code block in Jupyter: prose that the page indents under a list item or a box must not."""
+    indented = [
+        f"{page}: cell {number}: {cell.source.splitlines()[0].strip()[:60]}"
+        for page in CHAPTERS
+        for number, cell in enumerate(nbformat.read(notebook_of(site, page), as_version=4).cells)
+        if cell.cell_type == "markdown" and re.match(r" {4}", cell.source)
+    ]
+    assert indented == []
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("page", CHAPTERS_FROM_THE_OTHER_END)  # not the order test_snippets.py needs them in
 def test_notebook_runs_top_to_bottom(request, site, page, device, notebook_run, snippet_run):

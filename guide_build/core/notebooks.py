@@ -193,10 +193,25 @@ def _end_of_fence(lines: list[str], opening: int, ticks: str) -> int:
 
 
 def _flush(prose: list[str], cells: list, page: str, site_url: str) -> None:
-    text = _notebook_markdown(prose, page, site_url).strip("\n")
+    text = _notebook_markdown(_outdented_start(prose), page, site_url).strip("\n")
     prose.clear()
     if text.strip():
         cells.append(v4.new_markdown_cell(text))
+
+
+def _outdented_start(lines: list[str]) -> list[str]:
+    """A cell's lines with its opening lines moved to the left margin. Prose that follows a code
+    cell inside a list item or a box (a solution's last paragraph, say) starts a markdown cell of
+    its own, where the list or box no longer exists: indented four spaces or more, Jupyter would
+    show it as code. Only the lines up to the first one that is indented less are moved."""
+    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
+    lead = indents[0] if indents else 0
+    out: list[str] = []
+    for number, line in enumerate(lines):
+        if line.strip() and len(line) - len(line.lstrip()) < lead:
+            return out + lines[number:]
+        out.append(line[lead:])
+    return out
 
 
 def _notebook_markdown(lines: list[str], page: str, site_url: str) -> str:
