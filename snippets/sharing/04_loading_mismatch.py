@@ -20,6 +20,7 @@ untied_checkpoint = build(tied=False).state_dict()  # 2.weight and 4.weight hold
 # An untied checkpoint into a tied model: both keys are copied into the one tensor. The module
 # that load_state_dict visits later, path 4, wins.
 tied_model = build(tied=True)
+weight_before, memory_before = tied_model[2].weight, tied_model[2].weight.data_ptr()
 held = []  # the shared weight after each load of its module, once per path
 tied_model[2].register_load_state_dict_post_hook(
     lambda module, keys: held.append(module.weight.detach().clone())
@@ -31,6 +32,8 @@ no_key_problems = not result.missing_keys and not result.unexpected_keys
 holds_key_4 = torch.equal(tied_model[2].weight, untied_checkpoint["4.weight"])
 first_held_2 = len(held) == 2 and torch.equal(held[0], untied_checkpoint["2.weight"])
 copied_in_turn = first_held_2 and torch.equal(held[1], untied_checkpoint["4.weight"])
+same_weight = tied_model[2].weight is weight_before  # copied into, not replaced
+copied_in_turn &= same_weight and tied_model[2].weight.data_ptr() == memory_before
 lost_key_2 = not torch.equal(tied_model[2].weight, untied_checkpoint["2.weight"])
 print("strict load reported no missing or unexpected keys:", no_key_problems)
 print("warnings issued:", len(caught))
