@@ -83,6 +83,21 @@ backends.fp32_precision = "ieee"
 conv_under_ieee = backends.cudnn.conv.fp32_precision
 backends.fp32_precision = "none"
 print("torch.backends.fp32_precision = 'ieee': convolutions read", repr(conv_under_ieee))
+backends.fp32_precision = "bf16"  # accepted by the widest level; CUDA has no such mode
+cuda_levels = backends.cudnn, backends.cuda.matmul, backends.cudnn.conv
+under_bf16 = [level.fp32_precision for level in cuda_levels]
+backends.fp32_precision = "none"
+cuda_bf16 = set()  # what setting a CUDA level itself to "bf16" gives
+for level in cuda_levels:
+    try:
+        level.fp32_precision = "bf16"
+        cuda_bf16.add("accepted")
+    except RuntimeError:
+        cuda_bf16.add("refused")
+print("torch.backends.fp32_precision = 'bf16': CUDA, matrix products, convolutions read", end=" ")
+print(*under_bf16, "| each of them set to 'bf16':", *cuda_bf16)
+if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" in os.environ:  # it may set the matrix-product level itself
+    under_bf16 = under_bf16[::2]  # the levels that are surely not set
 
 # The older settings, without the override, in a child process (their effects cannot be undone):
 # the legacy setter allows TF32, then the string forbids it. A cudnn.flags() block reads the legacy
@@ -190,6 +205,7 @@ if release >= (2, 13):  # not reached on an older torch, where the default does 
     assert pinned  # witness: flags-pin-cuda
     raises_on_entry = conv_under_top_ieee == "ieee" and flags_under_ieee == "raises"
     assert raises_on_entry  # witness: flags-raise-under-ieee
+    assert set(under_bf16) == {"none"} and cuda_bf16 == {"refused"}  # witness: bf16-reads-none
 assert (legacy_string, legacy_getter) == ("ieee", "high")  # witness: getter-silent-without-override
 start = in_child["at-start"]
 assert start[2] == "tf32"  # witness: override-turns-tf32-on

@@ -1,5 +1,6 @@
 """A pinned buffer of your own: pin_memory=True in a factory function needs an accelerator too.
-On CUDA: a non-blocking copy back to the CPU returns before it has finished."""
+Between CPU tensors non_blocking=True changes nothing. On CUDA: a non-blocking copy back to the
+CPU returns before it has finished."""
 
 import torch
 
@@ -23,6 +24,15 @@ for call, factory in factories.items():
 buffer = torch.empty(4, 3, pin_memory=device.type == "cuda")
 print("torch.empty(4, 3, pin_memory=device.type == 'cuda') is pinned:", buffer.is_pinned())
 
+# Between CPU tensors non_blocking=True changes nothing, even for a copy of 64 MB.
+large = torch.arange(1 << 24, dtype=torch.float32)
+to_cpu_is_itself = large.to("cpu", non_blocking=True) is large and large.to("cpu") is large
+large_copy = torch.empty_like(large)
+large_copy.copy_(large, non_blocking=True)
+large_copy_done = torch.equal(large_copy, large)  # read at once, without synchronizing
+print("CPU to CPU: x.to('cpu') is x, with non_blocking=True or without:", to_cpu_is_itself, end=" ")
+print("| 64 MB copy_(non_blocking=True) done on return:", large_copy_done)
+
 if device.type == "cuda":
     fresh = torch.ones(1 << 22, device=device)
     fresh.to("cpu", non_blocking=True)  # once first: the pinned block it gets is cached for reuse
@@ -38,6 +48,8 @@ if device.type == "cuda":
     print("device to host, non_blocking=True: returned before the copy finished", end=" ")
     print(returned_before_copy, "| values right after the event:", bool((host == 1).all()))
 
+assert to_cpu_is_itself  # witness: cpu-to-cpu-no-copy
+assert large_copy_done  # witness: cpu-copy-is-plain
 refused = all(outcome.startswith("RuntimeError") for outcome in outcomes.values())
 if not torch.accelerator.is_available():
     assert refused  # witness: factory-pin-raises

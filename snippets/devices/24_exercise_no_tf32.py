@@ -52,13 +52,23 @@ print("no_tf32() set:", ", ".join(changed), end=" | ")
 print("top level 'ieee' again: convolutions read", repr(conv_still_gives_way))
 
 torch.set_float32_matmul_precision("high")  # a call common in training scripts: sets a level
+onednn_matmul = backends.mkldnn.matmul.fp32_precision  # oneDNN's (CPU, XPU): not in LEVELS
 high_before = readings()
 with no_tf32() as high_changed:
     high_inside = readings()
 high_after = readings()
 print("after torch.set_float32_matmul_precision('high'):")
 print("before:", *high_before, "| inside:", *high_inside, "| after:", *high_after)
-print("no_tf32() set:", ", ".join(high_changed))
+print("no_tf32() set:", ", ".join(high_changed), end=" | ")
+print("oneDNN matrix products read", repr(onednn_matmul))
+
+with no_tf32():  # a cudnn.flags() block reads the legacy boolean, which disagrees with "ieee"
+    try:
+        with backends.cudnn.flags(enabled=True):
+            flags_inside = "runs"
+    except RuntimeError:
+        flags_inside = "raises"
+print("entering a cudnn.flags() block inside no_tf32():", flags_inside)
 
 release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
 all_ieee = set(inside) == set(high_inside) == {"ieee"}
@@ -69,3 +79,5 @@ if release >= (2, 13):  # the convolution default gives way from torch 2.13 on
     if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" not in os.environ:  # the NGC containers set it
         assert changed == ["every backend"]  # witness: widest-only
     assert high_changed == ["every backend", "matrix products"]  # witness: set-level-too
+    assert flags_inside == "raises"  # witness: flags-raise-inside
+assert onednn_matmul == "tf32"  # witness: high-sets-onednn
