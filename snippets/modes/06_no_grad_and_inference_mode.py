@@ -57,15 +57,17 @@ backbone_untouched = (  # the contexts leave parameters alone
     and backbone.weight.requires_grad
     and not backbone.weight.is_inference()
 )
-same_values = torch.allclose(features_no_grad, features_inference)
+same_values = torch.equal(features_no_grad, features_inference)  # bit for bit
 
 # Features from no_grad are ordinary tensors: a head can be trained on them.
 head(features_no_grad).sum().backward()
 head_grad_from_no_grad = head.weight.grad is not None
 
-# Inference tensors cannot be saved for backward, and Linear must save its input.
+# Inference tensors cannot be saved for backward, and Linear must save its input (for its weight's
+# gradient): the forward pass raises, before any backward().
 try:
-    head(features_inference).sum().backward()
+    head(features_inference)
+    message = "no error"
 except RuntimeError as error:
     message = f"{type(error).__name__}: {error}"
 print(message)
@@ -115,7 +117,7 @@ clone_works = head.weight.grad is not None and not features_inference.clone().is
 print("after clone():", clone_works)
 
 # Their booleans point opposite ways: set_grad_enabled(False) stops recording, like no_grad;
-# inference_mode(False) turns it on, like set_grad_enabled(True), even inside no_grad.
+# inference_mode(False) turns it on, even inside no_grad.
 with torch.set_grad_enabled(False):
     off = backbone(x)
 with torch.inference_mode(False):
@@ -132,6 +134,21 @@ boolean_switches = (
 print("set_grad_enabled(False) records:", off.requires_grad, end="")
 print(" | inference_mode(False) records:", on.requires_grad, end="")
 print(", inside no_grad too:", on_inside_no_grad.grad_fn is not None)
+# Inside inference_mode, set_grad_enabled(True) turns grad mode on but records nothing, and makes
+# inference tensors still; only inference_mode(False) leaves the enclosing block.
+with torch.inference_mode():
+    with torch.set_grad_enabled(True):
+        grad_mode_on = torch.is_grad_enabled()
+        grad_enabled_out = backbone(x)
+    with torch.inference_mode(False):
+        inference_off_out = backbone(x)
+print("inside inference_mode, set_grad_enabled(True) records:", end=" ")
+print(grad_enabled_out.requires_grad, end="")
+print(" | inference_mode(False) records:", inference_off_out.grad_fn is not None)
+grad_enabled_records_nothing = grad_mode_on and grad_enabled_out.is_inference()
+grad_enabled_records_nothing &= grad_enabled_out.grad_fn is None
+inference_off_records = inference_off_out.grad_fn is not None
+inference_off_records &= not inference_off_out.is_inference()
 
 assert (
     not features_no_grad.requires_grad and not features_inference.requires_grad
@@ -159,3 +176,5 @@ assert added_anyway and refused[1].startswith(
 )  # witness: inplace-raises-after-change
 assert clone_works  # witness: clone-makes-ordinary
 assert boolean_switches  # witness: boolean-switches
+only_inference_off = grad_enabled_records_nothing and inference_off_records
+assert only_inference_off  # witness: only-inference-mode-false-leaves

@@ -105,6 +105,7 @@ class FirstUse(TorchDispatchMode):
 # Why the weight gets no grad while the bias trains: linear() starts with weight.t(), and a call
 # on an inference tensor is recorded only if an ordinary tensor takes part in it.
 lazy = nn.LazyLinear(8).to(device)
+parameters_before = lazy.weight, lazy.bias  # made here, outside the block
 validate(nn.Sequential(lazy, nn.Linear(8, 1)).to(device), val_batches)
 w, x = lazy.weight, torch.ones(4, 1, device=device)
 with FirstUse(w) as first_use:
@@ -130,9 +131,22 @@ except RuntimeError as error:
     mean_result = str(error).split(", but")[0]
 print("weight.mean():", mean_result)
 # The parameters were made outside the block, only their data inside: they keep a version counter.
-with torch.no_grad():
-    lazy.bias.add_(0)  # an in-place update, as in optimizer.step()
-print("bias is inference:", lazy.bias.is_inference(), "| version:", lazy.bias._version)
+same_parameters = lazy.weight is parameters_before[0] and lazy.bias is parameters_before[1]
+versions = lazy.weight._version, lazy.bias._version
+with torch.no_grad():  # in-place updates, as in optimizer.step()
+    lazy.weight.add_(0)
+    lazy.bias.add_(0)
+updated = (lazy.weight._version, lazy.bias._version) == (versions[0] + 1, versions[1] + 1)
+with torch.inference_mode():  # a Parameter made inside the block has no version counter
+    made_inside = nn.Parameter(torch.zeros(8, device=device))
+try:
+    with torch.no_grad():
+        made_inside.add_(0)
+    made_inside_update = "no error"
+except RuntimeError as error:
+    made_inside_update = str(error).split(".")[0]
+print("same Parameters after validate():", same_parameters, "| in-place update works:", updated)
+print("a Parameter made inside inference_mode, in-place update:", made_inside_update)
 # Under autocast, linear() and conv1d() compute with a cast copy of the weight, recorded.
 with torch.autocast(device.type, dtype=torch.bfloat16):
     lazy(val_batches[0][0]).sum().backward()
@@ -152,14 +166,18 @@ assert lazy.weight.is_inference() and lazy.bias.is_inference()  # witness: lazy-
 linear_starts_with_t = first_use.first == "aten.t.default" or device.type == "mps"
 assert linear_starts_with_t  # witness: linear-starts-with-t
 only_with_ordinary = recorded == [False, False, True, True, True, False]
+clone_records_a_copy = type(w.clone().grad_fn).__name__ == "CopyBackwards"
 results_ordinary = not (-w).is_inference()  # -weight's result is ordinary, yet not recorded
 the_kind_decides = times_two == (False, True) and power_tensor == saved_error
-assert w.requires_grad and only_with_ordinary and results_ordinary  # witness: not-recorded
+not_recorded = w.requires_grad and only_with_ordinary and results_ordinary and clone_records_a_copy
+assert not_recorded  # witness: not-recorded
 assert the_kind_decides  # witness: number-kind-decides
 if device.type == "cpu":
     out_refused = "sum(): functions with out=... arguments don't support automatic differentiation"
     assert mean_result == out_refused  # witness: mean-raises
-assert lazy.bias.is_inference() and lazy.bias._version == 1  # witness: lazy-inplace-works
+inside_refuses = made_inside_update.startswith("Inplace update to inference tensor")
+lazy_inplace_works = same_parameters and updated and lazy.bias.is_inference() and inside_refuses
+assert lazy_inplace_works  # witness: lazy-inplace-works
 assert (
     autocast_grads == (True, True) and w.is_inference() and w.to(torch.bfloat16).requires_grad
 )  # witness: autocast-trains

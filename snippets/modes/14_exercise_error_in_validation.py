@@ -63,4 +63,4 @@ for name, (training, branch, grad) in (("validate", good), ("validate_without_fi
 
 assert good == (True, False, True)  # witness: evaluating-restores-after-error
 assert bad[0] is False  # witness: without-finally-stays-in-eval
-assert bad[2] is True  # witness: with-restores-grad-mode
+assert good[2] is True and bad[2] is True  # witness: with-restores-grad-mode

@@ -3,6 +3,7 @@
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 print("this run uses:", device)
@@ -71,8 +72,34 @@ same_losses = flipped_val_losses == val_losses  # bit for bit
 print(f"flipped_switch: validation recorded={flipped_val_recorded},", end="")
 print(f" same losses as without recording: {same_losses}")
 
+
+class OpNames(TorchDispatchMode):
+    """Collect the names of the operations that reach the kernels (below autograd)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.names.add(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+# Equal losses are this model's doing: a layer with a fast path for inference, such as
+# TransformerEncoderLayer in evaluation mode, takes it only when autograd records nothing.
+encoder_layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True).to(device).eval()
+tokens = torch.randn(2, 5, 16).to(device)
+fast_path = []
+for records in (False, True):
+    with torch.inference_mode(not records), OpNames() as ops:
+        encoder_layer(tokens)
+    fast_path.append("aten._transformer_encoder_layer_fwd.default" in ops.names)
+print("TransformerEncoderLayer's fast path taken, not recording / recording:", fast_path)
+
 assert all(switches_work)  # witness: one-switch-works
 no_grad_message = flipped_train_error.startswith("element 0 of tensors does not require grad")
 assert no_grad_message  # witness: flipped-training-raises
 flipped_validation_records = all(flipped_val_recorded) and same_losses
 assert flipped_validation_records  # witness: flipped-validation-records
+fast_path_only_off = fast_path == [device.type != "mps", False]  # no fast path on MPS at all
+assert fast_path_only_off  # witness: fast-path-only-without-recording

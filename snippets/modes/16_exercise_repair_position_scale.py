@@ -72,8 +72,9 @@ def small_model() -> nn.Module:
 
 
 # What the fix depends on: a model built inside inference_mode, or moved there to another dtype or
-# device, gets new tensors, its table and its Linear's weight alike, and they are inference tensors.
+# device, gets a new table, an inference tensor; its Linear's weight is an inference tensor too.
 to_float64, to_meta = small_model(), small_model()
+weight_before, table_before = to_float64[0].weight, to_float64[1].cache
 with torch.inference_mode():
     built_inside = small_model()
     to_float64.to(torch.float64)  # new tensors, allocated inside the block
@@ -82,6 +83,19 @@ models = (built_inside, to_float64, to_meta)
 inside = [m[1].cache.is_inference() and m[0].weight.is_inference() for m in models]
 print("built, moved to float64, to meta inside inference_mode:", end=" ")
 print("table and weight are inference tensors:", inside)
+# Not alike, though: a dtype move keeps the Linear's Parameter and replaces only its data, as for a
+# lazy layer, so the Parameter keeps its version counter; the table is a new inference tensor.
+# (A move to the meta device makes new Parameters too.)
+keeps_parameter = to_float64[0].weight is weight_before and to_float64[1].cache is not table_before
+dtype_move_updates = []
+for tensor in (to_float64[0].weight, to_float64[1].cache):
+    try:
+        with torch.no_grad():
+            tensor.mul_(1)
+        dtype_move_updates.append("no error")
+    except RuntimeError as error:
+        dtype_move_updates.append(str(error).split(".")[0])
+print("moved to float64 inside, in-place update of the weight, of the table:", dtype_move_updates)
 
 
 # The original module from 08_cache_made_in_validation.py, unchanged, with its first call under
@@ -113,4 +127,7 @@ assert repaired and inplace_error == "no error"  # witness: repaired-trains
 assert moved_with_module  # witness: buffer-moves
 assert not_saved  # witness: not-in-state-dict
 assert all(inside)  # witness: made-inside-is-inference
+table_refuses = dtype_move_updates[1].startswith("Inplace update to inference tensor")
+weight_updates = keeps_parameter and dtype_move_updates[0] == "no error"
+assert weight_updates and table_refuses  # witness: dtype-move-keeps-parameter
 assert no_grad_first_call_works  # witness: no-grad-first-call-works
