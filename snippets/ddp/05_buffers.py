@@ -31,30 +31,39 @@ def gathered(tensor: torch.Tensor) -> list[torch.Tensor]:
     return copies
 
 
-def running_var_agrees_after_wrapping(**options) -> bool:
-    """Give each rank its own running variance, wrap the layer, and compare the ranks' copies."""
+def after_wrapping(**options) -> tuple[bool, bool, bool]:
+    """Give each rank its own running variance and weight, wrap the layer, and check whether every
+    rank then holds rank 0's buffers and weights, and whether a forward pass broadcasts buffers."""
     layer = nn.BatchNorm1d(3).to(device)
-    layer.running_var.fill_(1 + rank)
+    with torch.no_grad():
+        layer.running_var.fill_(1 + rank)  # rank 0's are all 1
+        layer.weight.fill_(1 + rank)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # broadcast_buffers: deprecated in 2.13
         ddp_layer = DDP(layer, **options)
-    copies = gathered(ddp_layer.module.running_var)
-    return torch.equal(copies[0], copies[1])
+    ones = torch.ones(3, device=device)
+    buffers_from_rank0 = all(torch.equal(c, ones) for c in gathered(layer.running_var))
+    weights_from_rank0 = all(torch.equal(c, ones) for c in gathered(layer.weight.detach()))
+    ddp_layer(torch.arange(24.0, device=device).view(8, 3) + rank)  # per-rank running_mean
+    with torch.no_grad():
+        ddp_layer.eval()(torch.zeros(2, 3, device=device))  # broadcast before it, if any
+    means = gathered(layer.running_mean)
+    return buffers_from_rank0, weights_from_rank0, torch.equal(means[0], means[1])
 
 
-construction_sync = {
-    "default": running_var_agrees_after_wrapping(),
-    "init_sync=False": running_var_agrees_after_wrapping(init_sync=False),
-    "broadcast_buffers=False": running_var_agrees_after_wrapping(broadcast_buffers=False),
+wrapping = {
+    "default": after_wrapping(),
+    "init_sync=False": after_wrapping(init_sync=False),
+    "broadcast_buffers=False": after_wrapping(broadcast_buffers=False),
 }
 # forward_sync_buffers is new in torch 2.13; older versions have only broadcast_buffers.
 has_forward_sync_buffers = "forward_sync_buffers" in inspect.signature(DDP).parameters
 if has_forward_sync_buffers:
-    construction_sync["forward_sync_buffers=False"] = running_var_agrees_after_wrapping(
-        forward_sync_buffers=False
-    )
+    wrapping["forward_sync_buffers=False"] = after_wrapping(forward_sync_buffers=False)
 if rank == 0:
-    print("buffers agree right after wrapping:", construction_sync)
+    print("after wrapping, rank 0's buffers and weights everywhere? then, a forward broadcast?")
+    for option, (buffers, weights, forward) in wrapping.items():
+        print(f"  {option:27} buffers {buffers!s:5}  weights {weights!s:5}  forward {forward}")
     if not has_forward_sync_buffers:
         print(f"torch {torch.__version__} has no forward_sync_buffers (new in 2.13): skipped")
 
@@ -139,6 +148,22 @@ highest_rank_everywhere = not torch.equal(own_after_join[0], own_after_join[-1])
 rank0_again = not torch.equal(own_after_disabled[0], own_after_disabled[-1]) and all(
     torch.equal(copy, own_after_disabled[0]) for copy in after_disabled
 )
+# What each option does: (buffers from rank 0, weights from rank 0, forward-pass broadcast).
+documented = {
+    "default": (True, True, True),
+    "init_sync=False": (False, False, True),
+    "broadcast_buffers=False": (False, True, False),
+    "forward_sync_buffers=False": (True, True, False),
+}
+at_construction = {key: result[:2] for key, result in wrapping.items()}
+construction_as_documented = all(
+    at_construction[key] == documented[key][:2] for key in wrapping if "forward" not in key
+)
+forward_broadcast_as_documented = all(
+    result[2] == documented[key][2] for key, result in wrapping.items()
+)
+new_flag = at_construction.get("forward_sync_buffers=False", (True, True))  # absent before 2.13
+forward_sync_keeps_construction = new_flag == (True, True)
 buffer_names = [name for name, _ in model.named_buffers()]
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
@@ -148,14 +173,9 @@ assert rank0_everywhere  # witness: forward-broadcasts-rank0
 assert (
     second_pass_kept_own and grad_eval_kept_own and rearmed and no_sync_kept_own
 )  # witness: no-grad-pass-skips-next-broadcast
-assert {key: agrees for key, agrees in construction_sync.items() if "forward" not in key} == {
-    "default": True,
-    "init_sync=False": False,
-    "broadcast_buffers=False": False,
-}  # witness: construction-broadcasts-buffers
+assert construction_as_documented  # witness: construction-broadcasts-buffers
+assert forward_broadcast_as_documented  # witness: flags-stop-forward-broadcast
 assert highest_rank_everywhere  # witness: join-moves-broadcast-source
 assert rank0_again  # witness: disabled-join-restores-rank0
-assert (
-    not has_forward_sync_buffers or construction_sync["forward_sync_buffers=False"]
-)  # witness: forward-sync-buffers-keeps-it
+assert forward_sync_keeps_construction  # witness: forward-sync-buffers-keeps-it
 assert buffer_names == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]

@@ -1,5 +1,5 @@
 """SyncBatchNorm: batch statistics over the whole global batch. Conversion works anywhere; the
-synchronized training pass needs CUDA GPUs (NCCL): in a process group on the CPU it raises.
+synchronized training pass needs CUDA GPUs (or XPU, HPU): in a process group on the CPU it raises.
 
 Run: torchrun --nproc-per-node 2 snippets/ddp/06_sync_batchnorm.py
 """

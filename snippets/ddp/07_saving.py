@@ -122,6 +122,8 @@ assigned.module.load_state_dict(torch.load(path, map_location=device), assign=Tr
 new_parameter = assigned.module[0].weight is not held_weight
 assigned((torch.randn(4, 10) + rank).to(device)).sum().backward()  # each rank its own data
 assigned_averaged = same_on_all_ranks(assigned.module[0].weight.grad)
+assigned((torch.randn(4, 10) + rank).to(device)).sum().backward()  # a second step: no error either
+second_step_passed = True
 print(f"loaded with assign=True: new Parameter {new_parameter}, grads averaged {assigned_averaged}")
 # With the swap flag (see the saving page), any load into a wrapped model is refused.
 swap_errors = []
@@ -163,7 +165,7 @@ assert (
     and uneven_buffers_rank0  # with its statistics, updated by its last batch
 )  # witness: join-end-broadcasts-parameters
 assert (
-    new_parameter and held_weight.grad is None and not assigned_averaged
+    new_parameter and held_weight.grad is None and not assigned_averaged and second_step_passed
 )  # witness: assign-after-wrap-not-averaged
 assert len(swap_errors) == 2 and all(
     "While swapping the parameter" in swap_error for swap_error in swap_errors
