@@ -86,7 +86,8 @@ print(" | inference tensor * w:", multiply_message.split(".")[0])
 
 # A head whose weight is frozen saves nothing: with a trainable bias it is still recorded, and the
 # bias trains. Fully frozen, it records nothing at all, and the same call works too.
-# (On MPS, linear's own kernel saves the input for any parameter's gradient: not checked there.)
+# (On MPS, by torch's source, linear's backward node saves the input and the weight whenever the
+# input or a parameter needs a gradient: not checked there.)
 bias_only_trains = device.type == "mps"
 if device.type != "mps":
     bias_only_head = nn.Linear(3, 1).to(device)

@@ -1,5 +1,8 @@
 """One function for training and validation; inference_mode's boolean points the other way."""
 
+import copy
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -57,6 +60,20 @@ for switch in (inference_switch, grad_switch):
     print(f"recorded={val_recorded}")
     switches_work.append(all(train_recorded) and not any(val_recorded))
 
+# Called from inside an inference_mode block, inference_switch still trains on batches made outside
+# the block; a batch made inside it is an inference tensor, which autograd cannot save for backward.
+model, optimizer = new_model()  # built outside the block
+with torch.inference_mode():
+    inner_batches = [(x + 0, y + 0) for x, y in batches]  # made inside: inference tensors
+    _, outer_recorded = run_epoch(model, batches, optimizer)
+    try:
+        run_epoch(model, inner_batches, optimizer)
+        inner_error = "no error"
+    except RuntimeError as error:
+        inner_error = str(error).split(".")[0]
+print(f"inference_switch inside inference_mode: batches made outside recorded={outer_recorded},")
+print("  a batch made inside raised:", inner_error)
+
 model, optimizer = new_model()
 try:
     run_epoch(model, batches, optimizer, flipped_switch)
@@ -86,20 +103,59 @@ class OpNames(TorchDispatchMode):
 
 
 # Equal losses are this model's doing: a layer with a fast path for inference, such as
-# TransformerEncoderLayer in evaluation mode, takes it only when autograd records nothing.
+# TransformerEncoderLayer in evaluation mode, takes it only when grad mode is off or none of its
+# tensors requires grad. So set_grad_enabled(True) inside inference_mode, which records nothing,
+# still runs the other kernels.
 encoder_layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True).to(device).eval()
 tokens = torch.randn(2, 5, 16).to(device)
-fast_path = []
-for records in (False, True):
-    with torch.inference_mode(not records), OpNames() as ops:
-        encoder_layer(tokens)
-    fast_path.append("aten._transformer_encoder_layer_fwd.default" in ops.names)
-print("TransformerEncoderLayer's fast path taken, not recording / recording:", fast_path)
+
+
+def encode(layer: nn.Module, inference: bool, grad_mode: bool) -> tuple[torch.Tensor, bool]:
+    """Run the layer inside inference_mode(inference) with grad mode set as given; say whether
+    it took the fast path."""
+    with torch.inference_mode(inference), torch.set_grad_enabled(grad_mode), OpNames() as ops:
+        out = layer(tokens)
+    return out, "aten._transformer_encoder_layer_fwd.default" in ops.names
+
+
+fast_out, fast = encode(encoder_layer, inference=True, grad_mode=False)
+recorded_out, recorded_fast = encode(encoder_layer, inference=False, grad_mode=True)
+grad_on_out, grad_on_fast = encode(encoder_layer, inference=True, grad_mode=True)
+frozen_layer = copy.deepcopy(encoder_layer).requires_grad_(False)
+_, frozen_fast = encode(frozen_layer, inference=False, grad_mode=True)  # grad on, nothing to record
+print("fast path taken: inference_mode", fast, "| inference_mode(False)", recorded_fast)
+print("  set_grad_enabled(True) inside inference_mode", grad_on_fast, end="")
+print(" | frozen layer, grad mode on", frozen_fast)
+differ = not torch.equal(recorded_out, fast_out)
+print(f"recorded output vs fast path: max difference {(recorded_out - fast_out).abs().max():.0e}")
+
+# With a padding mask, TransformerEncoder's fast path packs the tokens into a nested tensor and
+# unpacks it with zeros at the padded positions; the recorded path computes ordinary values there.
+warnings.filterwarnings("ignore", message="The PyTorch API of nested tensors")  # a prototype API
+torch.manual_seed(2)
+encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, 32, batch_first=True), 2)
+encoder = encoder.to(device).eval()
+padding = torch.tensor([[False] * 5, [False] * 3 + [True] * 2]).to(device)  # last 2 tokens padded
+padded_sums = []
+for inference in (True, False):
+    with torch.inference_mode(inference):
+        padded_sums.append(encoder(tokens, src_key_padding_mask=padding)[1, 3:].abs().sum().item())
+print("sum of |output| at the padded positions, fast path / recorded:", end=" ")
+print(f"{padded_sums[0]:.2f} / {padded_sums[1]:.2f}")
 
 assert all(switches_work)  # witness: one-switch-works
+ordinary_only = all(outer_recorded) and inner_error.startswith("Inference tensors cannot be saved")
+assert ordinary_only  # witness: inside-needs-ordinary-batches
 no_grad_message = flipped_train_error.startswith("element 0 of tensors does not require grad")
 assert no_grad_message  # witness: flipped-training-raises
 flipped_validation_records = all(flipped_val_recorded) and same_losses
 assert flipped_validation_records  # witness: flipped-validation-records
-fast_path_only_off = fast_path == [device.type != "mps", False]  # no fast path on MPS at all
-assert fast_path_only_off  # witness: fast-path-only-without-recording
+has_fast_path = device.type != "mps"  # no fast path on MPS at all
+taken = [fast, recorded_fast, grad_on_fast, frozen_fast]
+records_nothing = not grad_on_out.requires_grad  # set_grad_enabled(True) inside inference_mode
+fast_path_needs = taken == [has_fast_path, False, False, has_fast_path] and records_nothing
+assert fast_path_needs  # witness: fast-path-condition
+if device.type == "cpu":
+    assert differ  # witness: recording-changes-numbers
+    padded_zero = padded_sums[0] == 0 and padded_sums[1] > 1
+    assert padded_zero  # witness: padded-positions-zero

@@ -75,6 +75,7 @@ def small_model() -> nn.Module:
 # device, gets a new table, an inference tensor; its Linear's weight is an inference tensor too.
 to_float64, to_meta = small_model(), small_model()
 weight_before, table_before = to_float64[0].weight, to_float64[1].cache
+meta_weight_before = to_meta[0].weight
 with torch.inference_mode():
     built_inside = small_model()
     to_float64.to(torch.float64)  # new tensors, allocated inside the block
@@ -85,7 +86,6 @@ print("built, moved to float64, to meta inside inference_mode:", end=" ")
 print("table and weight are inference tensors:", inside)
 # Not alike, though: a dtype move keeps the Linear's Parameter and replaces only its data, as for a
 # lazy layer, so the Parameter keeps its version counter; the table is a new inference tensor.
-# (A move to the meta device makes new Parameters too.)
 keeps_parameter = to_float64[0].weight is weight_before and to_float64[1].cache is not table_before
 dtype_move_updates = []
 for tensor in (to_float64[0].weight, to_float64[1].cache):
@@ -96,6 +96,17 @@ for tensor in (to_float64[0].weight, to_float64[1].cache):
     except RuntimeError as error:
         dtype_move_updates.append(str(error).split(".")[0])
 print("moved to float64 inside, in-place update of the weight, of the table:", dtype_move_updates)
+# Built inside, or moved to the meta device there, a Linear gets new Parameters, made inside the
+# block: the optimizer's in-place step on them raises as the table's update does.
+meta_new_parameter = to_meta[0].weight is not meta_weight_before
+linear_inside = built_inside[0]
+linear_inside(train_x.cpu()).sum().backward()  # as for a lazy layer: only the bias gets a gradient
+try:
+    torch.optim.SGD(linear_inside.parameters(), lr=0.1).step()
+    built_inside_step = "no error"
+except RuntimeError as error:
+    built_inside_step = str(error).split(".")[0]
+print("Linear built inside inference_mode, optimizer step:", built_inside_step)
 
 
 # The original module from 08_cache_made_in_validation.py, unchanged, with its first call under
@@ -130,4 +141,6 @@ assert all(inside)  # witness: made-inside-is-inference
 table_refuses = dtype_move_updates[1].startswith("Inplace update to inference tensor")
 weight_updates = keeps_parameter and dtype_move_updates[0] == "no error"
 assert weight_updates and table_refuses  # witness: dtype-move-keeps-parameter
+step_refuses = built_inside_step.startswith("Inplace update to inference tensor")
+assert step_refuses and meta_new_parameter  # witness: built-inside-step-raises
 assert no_grad_first_call_works  # witness: no-grad-first-call-works
