@@ -17,6 +17,9 @@ def close_by_default(actual: torch.Tensor, expected: torch.Tensor) -> bool:
     return True
 
 
+one_001_in_float16 = torch.tensor(1.001).half().item()  # 08_numerics.py's 1.001 in float16
+print("1.001 stored in float16:", one_001_in_float16)
+
 torch.manual_seed(0)  # the same product as 08_numerics.py
 a, b = torch.randn(32, 64), torch.randn(64, 32)
 product = a @ b
@@ -84,8 +87,15 @@ conv_under_ieee = backends.cudnn.conv.fp32_precision
 backends.fp32_precision = "none"
 print("torch.backends.fp32_precision = 'ieee': convolutions read", repr(conv_under_ieee))
 backends.fp32_precision = "bf16"  # accepted by the widest level; CUDA has no such mode
-cuda_levels = backends.cudnn, backends.cuda.matmul, backends.cudnn.conv
+cuda_levels = backends.cudnn, backends.cuda.matmul, backends.cudnn.conv, backends.cudnn.rnn
 under_bf16 = [level.fp32_precision for level in cuda_levels]
+backends.fp32_precision = "none"
+legacy_default = backends.cudnn.allow_tf32  # the older cuDNN boolean: True unless a script set it
+backends.fp32_precision = "bf16"
+try:  # the older boolean asks whether convolutions and RNNs use TF32, as their kernels do
+    legacy_under_bf16 = backends.cudnn.allow_tf32
+except RuntimeError:  # they do not, which disagrees with the boolean's True
+    legacy_under_bf16 = "raises"
 backends.fp32_precision = "none"
 cuda_bf16 = set()  # what setting a CUDA level itself to "bf16" gives
 for level in cuda_levels:
@@ -94,10 +104,12 @@ for level in cuda_levels:
         cuda_bf16.add("accepted")
     except RuntimeError:
         cuda_bf16.add("refused")
-print("torch.backends.fp32_precision = 'bf16': CUDA, matrix products, convolutions read", end=" ")
-print(*under_bf16, "| each of them set to 'bf16':", *cuda_bf16)
+print("torch.backends.fp32_precision = 'bf16': CUDA, matrix products, convolutions, RNNs", end=" ")
+print("read", *under_bf16, "| each of them set to 'bf16':", *cuda_bf16)
+print(f"torch.backends.cudnn.allow_tf32: {legacy_default} by default, under 'bf16' it", end=" ")
+print(legacy_under_bf16)
 if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" in os.environ:  # it may set the matrix-product level itself
-    under_bf16 = under_bf16[::2]  # the levels that are surely not set
+    del under_bf16[1]  # keep the levels that are surely not set
 
 # The older settings, without the override, in a child process (their effects cannot be undone):
 # the legacy setter allows TF32, then the string forbids it. A cudnn.flags() block reads the legacy
@@ -206,6 +218,8 @@ if release >= (2, 13):  # not reached on an older torch, where the default does 
     raises_on_entry = conv_under_top_ieee == "ieee" and flags_under_ieee == "raises"
     assert raises_on_entry  # witness: flags-raise-under-ieee
     assert set(under_bf16) == {"none"} and cuda_bf16 == {"refused"}  # witness: bf16-reads-none
+    bf16_no_tf32 = legacy_default is True and legacy_under_bf16 == "raises"
+    assert bf16_no_tf32  # witness: bf16-turns-tf32-off
 assert (legacy_string, legacy_getter) == ("ieee", "high")  # witness: getter-silent-without-override
 start = in_child["at-start"]
 assert start[2] == "tf32"  # witness: override-turns-tf32-on

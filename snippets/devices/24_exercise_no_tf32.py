@@ -51,24 +51,43 @@ print("before:", *before, "| inside:", *inside, "| after:", *after)
 print("no_tf32() set:", ", ".join(changed), end=" | ")
 print("top level 'ieee' again: convolutions read", repr(conv_still_gives_way))
 
+onednn = backends.mkldnn, backends.mkldnn.matmul  # oneDNN's levels (CPU, XPU): not in LEVELS
+onednn_before = [level.fp32_precision for level in onednn]
 torch.set_float32_matmul_precision("high")  # a call common in training scripts: sets a level
-onednn_matmul = backends.mkldnn.matmul.fp32_precision  # oneDNN's (CPU, XPU): not in LEVELS
+onednn_after = [level.fp32_precision for level in onednn]
 high_before = readings()
 with no_tf32() as high_changed:
     high_inside = readings()
+    onednn_inside = backends.mkldnn.matmul.fp32_precision
 high_after = readings()
 print("after torch.set_float32_matmul_precision('high'):")
 print("before:", *high_before, "| inside:", *high_inside, "| after:", *high_after)
-print("no_tf32() set:", ", ".join(high_changed), end=" | ")
-print("oneDNN matrix products read", repr(onednn_matmul))
+print("no_tf32() set:", ", ".join(high_changed))
+print("oneDNN, all and matrix products: before the call", *onednn_before, end=" | ")
+print("after it", *onednn_after, "| inside no_tf32()", onednn_inside)
 
-with no_tf32():  # a cudnn.flags() block reads the legacy boolean, which disagrees with "ieee"
-    try:
-        with backends.cudnn.flags(enabled=True):
-            flags_inside = "runs"
-    except RuntimeError:
-        flags_inside = "raises"
-print("entering a cudnn.flags() block inside no_tf32():", flags_inside)
+
+def enter_flags() -> str:
+    """Enter and leave a cudnn.flags() block inside no_tf32()."""
+    with no_tf32():
+        try:
+            with backends.cudnn.flags(enabled=True):  # reads the older cuDNN boolean on entering
+                pass
+        except RuntimeError:
+            return "raises"
+    return "runs"
+
+
+legacy_default = backends.cudnn.allow_tf32
+flags_inside = enter_flags()  # the boolean's True disagrees with the convolutions' "ieee"
+print(f"cudnn.allow_tf32 {legacy_default}: a cudnn.flags() block entered inside no_tf32()", end=" ")
+print(flags_inside)
+cuda_before_legacy = backends.cudnn.fp32_precision
+backends.cudnn.allow_tf32 = False  # a line of older scripts; it cannot be undone, so it comes last
+flags_after_legacy = enter_flags()
+cuda_after_legacy = backends.cudnn.fp32_precision  # what the block wrote back on leaving
+print(f"cudnn.allow_tf32 False: the block {flags_after_legacy}, and afterwards CUDA reads", end=" ")
+print(repr(cuda_after_legacy), "instead of", repr(cuda_before_legacy))
 
 release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
 all_ieee = set(inside) == set(high_inside) == {"ieee"}
@@ -79,5 +98,9 @@ if release >= (2, 13):  # the convolution default gives way from torch 2.13 on
     if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" not in os.environ:  # the NGC containers set it
         assert changed == ["every backend"]  # witness: widest-only
     assert high_changed == ["every backend", "matrix products"]  # witness: set-level-too
-    assert flags_inside == "raises"  # witness: flags-raise-inside
-assert onednn_matmul == "tf32"  # witness: high-sets-onednn
+    assert legacy_default is True and flags_inside == "raises"  # witness: flags-raise-inside
+    pinned_by_flags = (cuda_before_legacy, cuda_after_legacy) == ("none", "ieee")
+    assert flags_after_legacy == "runs" and pinned_by_flags  # witness: flags-pin-after-legacy
+matmul_only = onednn_before == ["none", "none"] and onednn_after == ["none", "tf32"]
+assert matmul_only  # witness: high-sets-onednn
+assert onednn_inside == "tf32"  # witness: onednn-left-alone
