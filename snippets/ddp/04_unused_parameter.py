@@ -180,8 +180,44 @@ for step in range(2):
 aux_grad = model.aux_head.weight.grad
 aux_grad_is_none = aux_grad is None
 body_averaged = same_on_all_ranks(model.body.weight.grad)
+
+
+def nbytes(module: nn.Module) -> int:
+    return sum(p.numel() * p.element_size() for p in module.parameters())
+
+
+# What the walk from the outputs found unused in the last step, in bytes (a private log entry).
+walk_found = ddp_model._get_ddp_logging_data()["unused_parameter_size"]
+walk_found_aux = walk_found == nbytes(model.aux_head)
 if rank == 0:
     print("find_unused_parameters=True, two steps: aux_head.weight.grad =", aux_grad)
+
+
+# Both heads run and both outputs are returned, but the loss uses only head's; `spare` never runs.
+class HeadsAndSpare(TwoHeads):
+    def __init__(self) -> None:
+        super().__init__()
+        self.spare = nn.Linear(8, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = torch.relu(self.body(x))
+        return self.head(hidden), self.aux_head(hidden)
+
+
+torch.manual_seed(0)
+spare_model = HeadsAndSpare().to(device)
+ddp_spare = DDP(spare_model, find_unused_parameters=True)
+for step in range(2):
+    spare_model.zero_grad()
+    out, aux_out = ddp_spare(x)
+    out.sum().backward()  # aux_out is left out of the loss
+walk_found_spare_only = ddp_spare._get_ddp_logging_data()["unused_parameter_size"]
+sink_name = type(aux_out.grad_fn).__name__  # the autograd function DDP put on the outputs
+aux_out_grad_none = spare_model.aux_head.weight.grad is None
+if rank == 0:
+    print(f"walk found {walk_found_spare_only} bytes unused: spare's {nbytes(spare_model.spare)},")
+    print(f"  not aux_head's {nbytes(spare_model.aux_head)}; aux_out.grad_fn: {sink_name}")
+    print("  after two steps, aux_head.weight.grad =", spare_model.aux_head.weight.grad)
 
 # A branch chosen per rank: rank 0 uses aux_head, rank 1 uses head.
 torch.manual_seed(0)
@@ -236,6 +272,10 @@ assert error_message.rstrip().endswith("as part of this error")  # witness: mess
 assert names_line.endswith("aux_head.bias, aux_head.weight")  # witness: info-names-parameters
 assert names_lines["DETAIL"] == names_line  # witness: detail-after-init-names-parameters
 assert aux_grad_is_none and body_averaged  # witness: unused-stays-none
+assert walk_found_aux  # witness: walk-finds-unreached
+walk_missed_aux = walk_found_spare_only == nbytes(spare_model.spare)
+through_sink = sink_name == "_DDPSinkBackward"
+assert walk_missed_aux and through_sink and aux_out_grad_none  # witness: output-not-in-loss
 assert (
     (rank == 0) == (head_own is None)  # rank 0 itself left head out
     and split.head.weight.grad is not None

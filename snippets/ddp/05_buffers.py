@@ -36,14 +36,14 @@ def after_wrapping(**options) -> tuple[bool, bool, bool]:
     rank then holds rank 0's buffers and weights, and whether a forward pass broadcasts buffers."""
     layer = nn.BatchNorm1d(3).to(device)
     with torch.no_grad():
-        layer.running_var.fill_(1 + rank)  # rank 0's are all 1
-        layer.weight.fill_(1 + rank)
+        layer.running_var.fill_(2 + rank)  # rank 0's are all 2, not BatchNorm's default 1
+        layer.weight.fill_(2 + rank)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # broadcast_buffers: deprecated in 2.13
         ddp_layer = DDP(layer, **options)
-    ones = torch.ones(3, device=device)
-    buffers_from_rank0 = all(torch.equal(c, ones) for c in gathered(layer.running_var))
-    weights_from_rank0 = all(torch.equal(c, ones) for c in gathered(layer.weight.detach()))
+    rank0s = torch.full((3,), 2.0, device=device)
+    buffers_from_rank0 = all(torch.equal(c, rank0s) for c in gathered(layer.running_var))
+    weights_from_rank0 = all(torch.equal(c, rank0s) for c in gathered(layer.weight.detach()))
     ddp_layer(torch.arange(24.0, device=device).view(8, 3) + rank)  # per-rank running_mean
     with torch.no_grad():
         ddp_layer.eval()(torch.zeros(2, 3, device=device))  # broadcast before it, if any
