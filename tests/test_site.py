@@ -7,7 +7,7 @@ import re
 
 import lxml.html
 import pytest
-from conftest import PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets, first, text
+from conftest import CHAPTERS, PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets, first, text
 
 from guide_build.core.cache import cached_run
 from guide_build.core.code_markup import unwrap_plain_names
@@ -53,10 +53,7 @@ def test_every_snippet_file_is_shown_whole_on_some_page():
     assert sorted(set(SNIPPETS) - shown) == []
 
 
-CHAPTER_PAGES = [page for page in PAGES if page.count("/") == 2 and not page.endswith("/index.md")]
-
-
-@pytest.mark.parametrize("page", CHAPTER_PAGES)
+@pytest.mark.parametrize("page", CHAPTERS)
 def test_a_chapter_ends_with_what_to_take_away_and_then_exercises(page):
     """docs/contributing.md, "Add a page": the last two sections of every chapter."""
     headings = re.findall(r"^## (.+)$", (ROOT / page).read_text(encoding="utf-8"), flags=re.MULTILINE)
