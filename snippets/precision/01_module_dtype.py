@@ -61,7 +61,7 @@ print(f"1 - {nudge} -> {down}, 1 + {nudge} -> {up}")
 
 
 # Optimizer state belongs to the optimizer, not to the module: .to(dtype) does not cast it.
-def step_after_cast(make_optimizer) -> tuple[torch.dtype, str, bool]:
+def step_after_cast(make_optimizer, cast_state: bool = False) -> tuple[torch.dtype, str, bool]:
     """(state dtype before the step, the step's error, state the same float32 tensor after it)"""
     torch.manual_seed(0)
     layer = nn.Linear(4, 3)
@@ -72,6 +72,9 @@ def step_after_cast(make_optimizer) -> tuple[torch.dtype, str, bool]:
     layer(torch.randn(2, 4).bfloat16()).sum().backward()
     state = optimizer.state[layer.weight]
     key = "exp_avg" if "exp_avg" in state else "momentum_buffer"
+    if cast_state:  # the control: cast the state of every parameter too, nothing else changes
+        for parameter_state in optimizer.state.values():
+            parameter_state[key] = parameter_state[key].bfloat16()
     before = state[key]
     try:
         optimizer.step()
@@ -90,6 +93,9 @@ for kind in ("plain", "foreach", "fused"):
     sgd[kind] = step_after_cast(partial(torch.optim.SGD, lr=0.1, momentum=0.9, **options))
     state_dtype, error, kept = sgd[kind]
     print(f"SGD ({kind}): momentum_buffer {state_dtype} | step(): {error} | same after: {kept}")
+fused_sgd = partial(torch.optim.SGD, lr=0.1, momentum=0.9, fused=True)
+control_dtype, control_error, _ = step_after_cast(fused_sgd, cast_state=True)
+print(f"SGD (fused), momentum buffers cast to {control_dtype}: step(): {control_error}")
 
 # .half() and .bfloat16() convert floating-point tensors only; .to(dtype) converts complex too.
 warned_always = torch.is_warn_always_enabled()
@@ -148,8 +154,10 @@ assert adam_state == torch.float32 and "expected dtype" in adam_error  # witness
 assert all(
     sgd[kind] == (torch.float32, "no error", True) for kind in ("plain", "foreach")
 )  # witness: momentum-stays-float32
-fused_error = sgd["fused"][1]  # the only float32 tensor in the step is the momentum buffer
-assert "expected scalar type BFloat16 but found Float" in fused_error  # witness: fused-sgd-raises
+fused_error = sgd["fused"][1]  # the only float32 tensors in the step are the momentum buffers
+fused_refuses = "expected scalar type BFloat16 but found Float" in fused_error
+buffer_is_cause = (control_dtype, control_error) == (torch.bfloat16, "no error")
+assert fused_refuses and buffer_is_cause  # witness: fused-sgd-raises
 assert complex_half == complex_bf16 == torch.complex64  # witness: complex-half
 assert complex_to == torch.float16  # witness: complex-to
 assert (

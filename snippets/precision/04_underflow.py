@@ -23,8 +23,8 @@ bfloat16_smallest = bf16.smallest_normal * bf16.eps  # at or below half of it, a
 # bfloat16 covers float32's normal range up to its own largest value; only the ends are lost.
 ends = torch.tensor([single.smallest_normal, 3.38e38, 3.4e38, 1e-42])  # float32
 ends_in_bfloat16 = ends.bfloat16()
-# Just below and just above half of bfloat16's smallest positive value, in float32.
-around_half_smallest = torch.tensor([0.49, 0.51]) * bfloat16_smallest
+# Just below, at and just above half of bfloat16's smallest positive value, in float32.
+around_half_smallest = torch.tensor([0.49, 0.5, 0.51]) * bfloat16_smallest
 half_smallest_in_bfloat16 = around_half_smallest.bfloat16().tolist()
 for value, rounded in zip(ends.tolist(), ends_in_bfloat16.tolist(), strict=True):
     print(f"float32 {value:.3g} -> bfloat16 {rounded:.3g}")
@@ -82,24 +82,30 @@ print(f"1e-8 * 2**16 in float16: {scaled_in_float16.item():.4g}, divided back: {
 
 # The same thing in a backward pass: float16 activations under autocast, a loss whose
 # gradients are that small, and float32 parameters.
-def first_weight_grad(dtype: torch.dtype, scaler: torch.amp.GradScaler | None) -> torch.Tensor:
+def first_weight_grad(dtype: torch.dtype, scaler: torch.amp.GradScaler | None):
+    """The first layer's weight gradient, and (dtype, nonzero count) of the gradient that
+    reaches out.float(), then out."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 1))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     with torch.autocast("cpu", dtype=dtype):
         out = model(torch.randn(8, 4))
-    loss = 1e-8 * out.float().sum()
+    out_float = out.float()
+    reaching = []
+    for tensor in (out_float, out):
+        tensor.register_hook(lambda g: reaching.append((g.dtype, g.count_nonzero().item())))
+    loss = 1e-8 * out_float.sum()
     if scaler is None:
         loss.backward()
     else:
         scaler.scale(loss).backward()  # backward of loss * scale
         scaler.unscale_(optimizer)  # divide the float32 .grad by the scale again
-    return model[0].weight.grad
+    return model[0].weight.grad, reaching
 
 
-plain = first_weight_grad(torch.float16, None)
-scaled = first_weight_grad(torch.float16, torch.amp.GradScaler("cpu"))
-in_bf16 = first_weight_grad(torch.bfloat16, None)
+plain, plain_reaching = first_weight_grad(torch.float16, None)
+scaled, _ = first_weight_grad(torch.float16, torch.amp.GradScaler("cpu"))
+in_bf16, _ = first_weight_grad(torch.bfloat16, None)
 print("float16, no scaler:   nonzero gradients", plain.count_nonzero().item(), "of", plain.numel())
 print("float16, GradScaler:  nonzero gradients", scaled.count_nonzero().item())
 print("bfloat16, no scaler:  nonzero gradients", in_bf16.count_nonzero().item())
@@ -120,7 +126,7 @@ assert (
     and ends_in_bfloat16[2].isinf()
     and ends_in_bfloat16[3] == 0
 )  # witness: bf16-loses-ends
-assert half_smallest_in_bfloat16 == [0.0, bfloat16_smallest]  # witness: bf16-cast-zero-below
+assert half_smallest_in_bfloat16 == [0.0, 0.0, bfloat16_smallest]  # witness: bf16-cast-zero-below
 product_terms = 256 * normal_inputs[0, 0].item() ** 2
 assert math.isclose(float32_product, 64 * tiny_matrix[0, 0].item()) and math.isclose(
     subnormal_terms_float32, product_terms, rel_tol=1e-3
@@ -138,6 +144,8 @@ if flush_supported and x86:  # x86 converts float32 to bfloat16 with integer ope
     kept_bits = subnormals_in_bfloat16.view(torch.int16)
     assert cast_bits == kept_bits.tolist() and 0 not in cast_bits  # witness: flush-cast-keeps
 assert in_bfloat16 != 0.0 and (float16_bits, bfloat16_bits) == (10, 7)
+cast_to_zero = plain_reaching == [(torch.float32, 8), (torch.float16, 0)]  # 8 outputs
+assert cast_to_zero  # witness: cast-on-the-way-back
 assert plain.count_nonzero() == 0  # witness: zero-gradients
 assert scaled.count_nonzero() == scaled.numel()  # witness: scaler-rescues
 assert in_bf16.count_nonzero() == in_bf16.numel()  # witness: bf16-no-scaler

@@ -55,6 +55,31 @@ fused_model = nn.Linear(4, 1)
 fused_optimizer = torch.optim.SGD(fused_model.parameters(), lr=0.01, fused=True)
 fused = first_step(fused_model, fused_optimizer, x, torch.sum)
 print("fused SGD, first step: finite, step() called, weights changed:", fused)
+# What a fused step receives on a clean step (scale 8): the scale and the overflow flag as
+# attributes, and gradients still scaled, which the kernel divides by the scale in place.
+torch.manual_seed(0)
+clean_model = nn.Linear(4, 1)
+clean_optimizer = torch.optim.SGD(clean_model.parameters(), lr=0.01, fused=True)
+received = []  # (grad_scale, found_inf, .grad) as step() starts
+clean_optimizer.register_step_pre_hook(
+    lambda opt, args, kwargs: received.append(
+        (opt.grad_scale.item(), opt.found_inf.item(), clean_model.weight.grad.clone())
+    )
+)
+clean_scaler = torch.amp.GradScaler("cpu", init_scale=8.0)
+with torch.autocast("cpu", dtype=torch.float16):
+    clean_out = clean_model(x)
+clean_scaler.scale(clean_out.float().sum()).backward()
+scaled_grad, clean_before = clean_model.weight.grad.clone(), clean_model.weight.detach().clone()
+clean_scaler.step(clean_optimizer)
+grad_scale, found_inf, grad_at_step = received[0]
+unscaled_grad = clean_model.weight.grad
+kernel_unscales = torch.equal(grad_at_step, scaled_grad) and torch.allclose(
+    unscaled_grad, scaled_grad / 8
+)
+update_unscaled = torch.allclose(clean_before - clean_model.weight.detach(), 0.01 * unscaled_grad)
+print(f"fused SGD, clean step: grad_scale {grad_scale:g}, found_inf {found_inf:g}, ", end="")
+print("gradients divided by the scale inside step():", kernel_unscales)
 
 # Whether the first step overflows depends on the gradients: with the mean over many outputs
 # as the loss, d loss / d out is 1 / (outputs * samples), and the scaled gradients fit.
@@ -155,6 +180,8 @@ assert second_finite and second_changed  # witness: next-step-runs
 assert scale_after_second == second_scale  # witness: no-growth-yet
 assert default_growth_interval == 2000
 assert fused == (False, True, False)  # witness: fused-skips-inside
+fused_attributes = (grad_scale, found_inf) == (8.0, 0.0)
+assert fused_attributes and kernel_unscales and update_unscaled  # witness: fused-unscales
 assert wide == (True, True, True)  # witness: mean-loss-fits
 assert half_error.startswith("Attempting to unscale FP16 gradients")  # witness: half-refused
 bf16_passes = bf16_errors == {"no error"}
