@@ -54,7 +54,7 @@ SOUND = [
     Case("buffers/01_register_buffer.py", "MaskedClassifier", (4, 2, [3]), (4, 4), (4, 2)),
     Case("buffers/02_nn_buffer.py", "Standardize", (5,)),
     # These keep a Linear bias just before batch norm, which cancels it (testing chapter, exercise 2).
-    Case("parameters/02_state_dict.py", "Classifier", (), (4, 4), (4, 3), no_gradient=("backbone.0.bias",)),
+    Case("parameters/03_state_dict.py", "Classifier", (), (4, 4), (4, 3), no_gradient=("backbone.0.bias",)),
     Case("saving/01_state_dict.py", "Classifier", (), (4, 4), (4, 3), no_gradient=("body.0.bias",)),
     Case("initialization/04_apply_by_type.py", "MLP", (), (4, 16), (4, 3)),
     Case("modes/05_what_eval_does_not_do.py", "Aware"),

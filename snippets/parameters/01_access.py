@@ -1,10 +1,8 @@
-"""Three ways to reach a parameter (by index, by name while iterating, by its dotted path), then
-the rules for reading and changing its values."""
+"""Three ways to reach a parameter (by index, by name while iterating, by its dotted path), what
+a module registers as its own, and what a parameter is: a tensor that asks for gradients."""
 
-import numpy as np
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
@@ -20,10 +18,6 @@ for name, parameter in model.named_parameters():
 # By path: get_parameter() follows the same dotted path back to the tensor.
 bias = model.get_parameter("2.bias")
 print("get_parameter('2.bias') is model[2].bias:", bias is model[2].bias)
-
-# Reading values: detach() gives a tensor that autograd does not track; the numbers are shared.
-values = model[2].bias.detach()
-print("output bias:", values)
 
 try:
     model.get_parameter("1.weight")  # index 1 is the ReLU, which owns no parameters
@@ -53,151 +47,6 @@ integer_parameter = nn.Parameter(torch.zeros(1, dtype=torch.long), requires_grad
 x = torch.randn(2, 4)
 computes_x_wt_plus_b = torch.allclose(model[0](x), x @ weight.T + model[0].bias)
 
-# A parameter is a tensor, but while it requires grad and autograd records, some operations
-# refuse it.
-try:
-    weight.numpy()
-except RuntimeError as error:
-    numpy_message = str(error)
-    print("numpy():", numpy_message)
-forced = weight.numpy(force=True)  # force=True detaches first: no copy on the CPU
-forced_shares = np.shares_memory(forced, weight.detach().numpy())
-print("numpy(force=True):", forced.shape, " while recording:", torch.is_grad_enabled(), end="")
-print("  shares the parameter's memory:", forced_shares)
-try:
-    weight.add_(0.0)
-except RuntimeError as error:
-    in_place_message = str(error)
-    print("in-place while autograd records:", in_place_message)
-leaf_refused = in_place_message.startswith("a leaf Variable that requires grad")
-# The refusal needs requires_grad: a frozen parameter, a leaf too, accepts the change.
-frozen = nn.Parameter(torch.ones(2), requires_grad=False)
-frozen.add_(1.0)
-frozen_changed = torch.is_grad_enabled() and torch.equal(frozen, torch.full((2,), 2.0))
-print("frozen parameter, in place: leaf =", frozen.is_leaf, " changed =", frozen_changed)
-# The call is allowed, but a backward pass that saved the old value fails later.
-x_in = torch.ones(2, requires_grad=True)
-product = (x_in * frozen).sum()  # saves frozen: d(product)/d(x_in) = frozen
-frozen.add_(1.0)
-try:
-    product.backward()
-except RuntimeError as error:
-    frozen_backward_message = str(error)
-    print("backward after changing the saved frozen parameter:", frozen_backward_message[:52])
-# It stays frozen only if autograd does not record the write: copy_(source) joins source's graph.
-source = torch.ones(2, requires_grad=True)
-copied = nn.Parameter(torch.zeros(2), requires_grad=False)
-copied_off = nn.Parameter(torch.zeros(2), requires_grad=False)
-copied.copy_(source)
-with torch.no_grad():
-    copied_off.copy_(source)
-for label, p in (("copy_(source)", copied), ("copy_(source) under no_grad()", copied_off)):
-    print(f"frozen, then {label}: leaf = {p.is_leaf}, requires_grad = {p.requires_grad}")
-copied.sum().backward()  # the backward pass goes through the "frozen" parameter to source
-# A view of the parameter, such as the row weight[0], is refused too.
-row = weight[0]
-try:
-    weight[0] = 0.0
-except RuntimeError as error:
-    view_message = str(error)
-    print("weight[0] = 0:", view_message)
-view_refused = view_message.startswith("a view of a leaf Variable that requires grad")
-# A new tensor computed from the parameter requires grad too, but it is not a leaf, nor a view
-# of one: numpy() still refuses it, while an in-place change is allowed, on it and on its views.
-computed = weight * 1
-try:
-    computed.numpy()
-except RuntimeError as error:
-    computed_numpy_message = str(error)
-computed.add_(1.0)
-computed_changed = torch.equal(computed.detach(), weight.detach() + 1)
-computed[0] = 0.0  # through the view computed[0], as weight[0] = 0 would be
-computed_row = computed[0]
-computed_row_changed = computed_row._base is computed and computed_row.count_nonzero() == 0
-print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
-print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
-print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
-with torch.no_grad():
-    unrecorded = weight * 1  # the same product, but autograd records nothing: a leaf
-print("weight * 1 under no_grad(): leaf =", unrecorded.is_leaf, end="  ")
-print("requires_grad =", unrecorded.requires_grad)
-# With gradient recording switched off, numpy() and the in-place change are both allowed,
-# although the parameter still requires grad. (_version counts the in-place changes.)
-allowed_when_off = []
-for switch_off in (torch.no_grad, lambda: torch.set_grad_enabled(False), torch.inference_mode):
-    with switch_off():
-        version = weight._version
-        weight.add_(0.0)
-        changed, array_shape = weight._version == version + 1, weight.numpy().shape
-        requires, recording = weight.requires_grad, torch.is_grad_enabled()
-        allowed_when_off.append((changed, array_shape, requires, recording))
-print("recording off, 3 ways (changed, numpy() shape, requires_grad, recording):", end=" ")
-print(*set(allowed_when_off))
-
-
-class InPlaceRecorder(TorchFunctionMode):
-    """Notes each in-place call on `target`: (name, called on target itself, autograd on?)."""
-
-    def __init__(self, target: torch.Tensor) -> None:
-        super().__init__()
-        self.target, self.calls = target, []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
-        if name.endswith("_") and not name.startswith("__") and args:
-            self.calls.append((name, args[0] is self.target, torch.is_grad_enabled()))
-        return func(*args, **(kwargs or {}))
-
-
-initialized = nn.Linear(2, 2).weight
-with InPlaceRecorder(initialized) as recorder:
-    nn.init.zeros_(initialized)  # no error: how does nn.init write into the parameter?
-print("in-place calls made by nn.init.zeros_ (name, on the parameter, grad on):", recorder.calls)
-
-
-# .data versus detach(): change a value in place after the forward pass has used it.
-def grad_after_edit(edit_through: str | None) -> float | str:
-    w = nn.Parameter(torch.tensor([2.0]))
-    loss = (w * w).sum()  # backward needs the value of w: d(w*w)/dw = 2w = 4
-    if edit_through == "detach().numpy()":
-        array = w.detach().numpy()
-        array *= 10  # a NumPy operation on the same memory: w is now 20
-    elif edit_through == "no_grad()":
-        with torch.no_grad():
-            w.mul_(10)  # the parameter itself, with recording off
-    elif edit_through is not None:
-        view = w.data if edit_through == ".data" else w.detach()
-        view.mul_(10)  # w is now 20
-    try:
-        loss.backward()
-    except RuntimeError as error:
-        return f"{type(error).__name__}: {str(error).split(':')[0]}"
-    return w.grad.item()
-
-
-true_grad = grad_after_edit(None)
-detach_edit = grad_after_edit("detach()")
-no_grad_edit = grad_after_edit("no_grad()")
-data_grad = grad_after_edit(".data")
-numpy_grad = grad_after_edit("detach().numpy()")
-print("no edit, the right gradient:", true_grad)
-print("edited through detach():    ", detach_edit)
-print("edited under no_grad():     ", no_grad_edit)
-print("edited through .data:       ", data_grad)
-print("edited through NumPy:       ", numpy_grad)
-# Autograd notices in-place changes by a version counter that only PyTorch operations advance.
-# The parameter, its views and its detach()es share one; .data gets a counter of its own.
-tracked = nn.Parameter(torch.zeros(1))
-detached, row_view, data_view = tracked.detach(), tracked[0:1], tracked.data
-with torch.no_grad():
-    tracked.add_(0.0)
-counter_shared = detached._version == row_view._version == tracked._version == 1
-print("versions after one change: parameter, detach(), view, .data:", end=" ")
-print(tracked._version, detached._version, row_view._version, data_view._version)
-tracked_version, array = tracked._version, tracked.detach().numpy()
-array += 1  # changes the parameter, but not its version counter
-numpy_write_unseen = tracked.item() == 1.0 and tracked._version == tracked_version
-
 weight_type = type(weight).__name__
 weight_shape = tuple(weight.shape)
 names = ", ".join(name for name, _ in model.named_parameters())
@@ -222,36 +71,5 @@ assert (  # witness: three-ways-same-tensor
 )
 assert missing_message.startswith("AttributeError") and "weight" in missing_message
 assert "ReLU" in missing_message and "has no attribute" in missing_message  # witness: relu-message
-assert numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses
-forced_detached = torch.is_grad_enabled() and forced.shape == (8, 4) and forced_shares
-assert forced_detached  # witness: numpy-force
-assert computed_numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses-computed
-assert weight.is_leaf and weight.requires_grad and leaf_refused  # witness: in-place-needs-no-grad
-assert frozen.is_leaf and not frozen.requires_grad and frozen_changed  # witness: frozen-in-place
-assert "one of the variables needed" in frozen_backward_message  # witness: saved-value-fails-later
-assert (  # witness: frozen-copy-unfreezes
-    not copied.is_leaf and copied.requires_grad and torch.equal(source.grad, torch.ones(2))
-)
-assert copied_off.is_leaf and not copied_off.requires_grad  # witness: frozen-copy-no-grad
-assert not row.is_leaf and row._base is weight and view_refused  # witness: view-in-place-refused
-assert (  # witness: non-leaf-in-place-allowed
-    computed.requires_grad and not computed.is_leaf and computed._base is None and computed_changed
-)
-# A tensor from a factory function, a Parameter, and the unrecorded product are leaves.
-leaves = (source.is_leaf, weight.is_leaf, unrecorded.is_leaf, computed.is_leaf)
-assert leaves == (True, True, True, False)  # witness: leaf-means-unrecorded
-assert (  # witness: non-leaf-view-in-place-allowed
-    computed_row.requires_grad and not computed_row._base.is_leaf and computed_row_changed
-)
-assert allowed_when_off == [(True, (8, 4), True, False)] * 3  # witness: in-place-allowed-when-off
-assert initialized.count_nonzero() == 0
-assert recorder.calls == [("zero_", True, False)]  # witness: init-uses-no-grad
-assert not values.requires_grad and values.data_ptr() == model[2].bias.data_ptr()  # witness: detach
-assert "one of the variables needed" in detach_edit  # witness: detach-noticed
-assert (  # witness: counter-shared-with-parameter
-    "one of the variables needed" in no_grad_edit and counter_shared and data_view._version == 0
-)
-assert (true_grad, data_grad) == (4.0, 40.0)  # witness: data-silent
-assert numpy_grad == 40.0 and numpy_write_unseen  # witness: numpy-write-unnoticed
 assert integer_message.startswith("Only Tensors of floating point")  # witness: integer-no-grad
 assert not integer_parameter.requires_grad
