@@ -47,6 +47,10 @@ for name, view in views.items():
     no_gradient = view.requires_grad and view.grad is None and backbone.weight.grad is None
     view_cut_off[name] = ordinary_view and view.grad_fn is None and no_gradient
 print("views taken inside, cut off from their base:", view_cut_off)
+# The view tracking inference_mode skips is that of inference tensors: their views keep no base.
+with torch.inference_mode():
+    inference_view = features_inference[0]
+inference_view_untracked = inference_view._base is None and not inference_view._is_view()
 print("a thread started inside no_grad, inside inference_mode, records:", in_thread)
 
 for name, t in (("no_grad", features_no_grad), ("inference_mode", features_inference)):
@@ -76,6 +80,12 @@ print(message)
 w = torch.ones(3, device=device, requires_grad=True)
 (features_inference + w).sum().backward()
 add_backpropagates = w.grad is not None
+# What each node saves, seen on ordinary features: AddBackward0 keeps no tensor (only alpha), while
+# MulBackward0 keeps the features, as _saved_self, for w's gradient.
+add_node, mul_node = (features_no_grad + w).grad_fn, (features_no_grad * w).grad_fn
+add_saved = [getattr(add_node, name) for name in dir(add_node) if name.startswith("_saved_")]
+add_saves_no_tensor = not any(isinstance(value, torch.Tensor) for value in add_saved)
+mul_saves_features = torch.equal(mul_node._saved_self, features_no_grad)
 try:
     (features_inference * w).sum().backward()
     multiply_message = ""
@@ -157,6 +167,7 @@ assert (
 assert in_thread == [True, True]  # witness: per-thread
 assert features_inference.is_inference()  # witness: inference-tensors
 assert not first_row.is_inference()  # witness: views-stay-ordinary
+assert inference_view_untracked  # witness: inference-views-untracked
 recorded_view = backbone.weight[0].grad_fn is not None  # outside both: a recorded view
 assert all(view_cut_off.values()) and recorded_view  # witness: views-not-tracked
 assert same_values  # witness: same-values
@@ -164,10 +175,9 @@ assert backbone_untouched  # witness: parameters-untouched
 no_grad_features_ordinary = not features_no_grad.is_inference() and head_grad_from_no_grad
 assert no_grad_features_ordinary  # witness: no-grad-features-train
 assert message.startswith("RuntimeError: Inference tensors cannot be saved for backward")
-assert add_backpropagates  # witness: add-saves-nothing
-assert multiply_message.startswith(
-    "RuntimeError: Inference tensors cannot be saved for backward"
-)  # witness: multiply-saves
+assert add_backpropagates and add_saves_no_tensor  # witness: add-saves-nothing
+multiply_raises = multiply_message.startswith("RuntimeError: Inference tensors cannot be saved")
+assert multiply_raises and mul_saves_features  # witness: multiply-saves
 assert bias_only_trains and frozen_head_runs  # witness: saving-is-the-problem
 assert refused[0].startswith(
     "RuntimeError: Inference tensors do not track version"

@@ -62,9 +62,10 @@ def fit(validate_fn, epochs: int = 3) -> tuple[int, int, int]:
     return steps_in_training_mode, steps_with_dropout_on, batches_seen_by_batchnorm
 
 
-total_steps = 3 * len(train_batches)
-good_steps, good_dropout, good_bn = fit(validate)
-bad_steps, bad_dropout, bad_bn = fit(validate_and_forget)
+epochs, batches_per_epoch = 3, len(train_batches)
+total_steps = epochs * batches_per_epoch
+good_steps, good_dropout, good_bn = fit(validate, epochs)
+bad_steps, bad_dropout, bad_bn = fit(validate_and_forget, epochs)
 results = {
     "validate()": (good_steps, good_dropout, good_bn),
     "validate_and_forget()": (bad_steps, bad_dropout, bad_bn),
@@ -88,7 +89,7 @@ print(
     "                                        after model.train(was_training)", branch_kept_by_train
 )
 
-assert total_steps == 9
+assert (epochs, batches_per_epoch, total_steps) == (3, 3, 9)
 assert (good_steps, good_dropout, good_bn) == (9, 9, 9)  # witness: restores-training-mode
 assert (bad_steps, bad_dropout, bad_bn) == (3, 3, 3)  # witness: forgetting-fails-silently
 assert branch_kept_by_evaluating  # witness: evaluating-keeps-branch

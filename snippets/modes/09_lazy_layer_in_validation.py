@@ -111,6 +111,13 @@ w, x = lazy.weight, torch.ones(4, 1, device=device)
 with FirstUse(w) as first_use:
     lazy(val_batches[0][0])
 print("the first operation linear() runs on the weight:", first_use.first)
+# A convolution has no such first step: an ordinary Conv1d passes its weight as it is to
+# convolution, the recorded call, whose backward node saves that very weight.
+conv = nn.Conv1d(4, 2, 3).to(device)
+with FirstUse(conv.weight) as conv_first_use:
+    conv_node = conv(signal).grad_fn
+conv_node_saves = type(conv_node).__name__ == "ConvolutionBackward0"
+conv_node_saves = conv_node_saves and conv_node._saved_weight is conv.weight
 recorded = [t.requires_grad for t in (w.t(), -w, w.mm(x), w * 2, w.clone(), w**2)]
 print("weight requires grad:", w.requires_grad)
 print("weight.t(), -weight, weight.mm(x), weight * 2, weight.clone(), weight ** 2:", recorded)
@@ -188,3 +195,5 @@ assert after_validate == lazy_frozen == input_needs_no_grad  # witness: lazy-wei
 assert after_no_grad == (False, True, True, True)  # witness: no-grad-sanity-check-trains
 assert lazy_second == saved_error  # witness: lazy-after-others-raises
 assert lazy_conv_first == saved_error  # witness: lazy-conv-raises
+conv_first = conv_first_use.first == "aten.convolution.default"
+assert conv_first and conv_node_saves  # witness: conv-saves-weight

@@ -97,16 +97,31 @@ for tensor in (to_float64[0].weight, to_float64[1].cache):
         dtype_move_updates.append(str(error).split(".")[0])
 print("moved to float64 inside, in-place update of the weight, of the table:", dtype_move_updates)
 # Built inside, or moved to the meta device there, a Linear gets new Parameters, made inside the
-# block: the optimizer's in-place step on them raises as the table's update does.
+# block: the default optimizer step on them raises as the table's update does, after changing the
+# bias. A fused optimizer (fused=True) updates them with no error.
 meta_new_parameter = to_meta[0].weight is not meta_weight_before
-linear_inside = built_inside[0]
-linear_inside(train_x.cpu()).sum().backward()  # as for a lazy layer: only the bias gets a gradient
-try:
-    torch.optim.SGD(linear_inside.parameters(), lr=0.1).step()
-    built_inside_step = "no error"
-except RuntimeError as error:
-    built_inside_step = str(error).split(".")[0]
-print("Linear built inside inference_mode, optimizer step:", built_inside_step)
+with torch.inference_mode():
+    linear_for_fused = nn.Linear(4, 8)
+steps, biases_changed = [], []
+for linear_inside, fused in ((built_inside[0], False), (linear_for_fused, True)):
+    linear_inside(train_x.cpu()).sum().backward()  # as for a lazy layer: only the bias has a grad
+    bias_before = linear_inside.bias.detach().clone()
+    try:
+        torch.optim.SGD(linear_inside.parameters(), lr=0.1, fused=fused).step()
+        steps.append("no error")
+    except RuntimeError as error:
+        steps.append(str(error).split(".")[0])
+    biases_changed.append(not torch.equal(linear_inside.bias, bias_before))
+built_inside_step = steps[0]
+print("Linear built inside inference_mode, optimizer step, default / fused:", steps)
+print("  the bias changed all the same:", biases_changed)
+# Between the CPU and a GPU, a move keeps the Parameter and replaces its data, as a dtype move does.
+if device.type == "cuda":
+    to_gpu = small_model()
+    gpu_weight_before = to_gpu[0].weight
+    with torch.inference_mode():
+        to_gpu.to(device)
+    gpu_keeps = to_gpu[0].weight is gpu_weight_before and to_gpu[0].weight.device.type == "cuda"
 
 
 # The original module from 08_cache_made_in_validation.py, unchanged, with its first call under
@@ -142,5 +157,10 @@ table_refuses = dtype_move_updates[1].startswith("Inplace update to inference te
 weight_updates = keeps_parameter and dtype_move_updates[0] == "no error"
 assert weight_updates and table_refuses  # witness: dtype-move-keeps-parameter
 step_refuses = built_inside_step.startswith("Inplace update to inference tensor")
+step_refuses = step_refuses and biases_changed[0]  # refused only after changing the bias
 assert step_refuses and meta_new_parameter  # witness: built-inside-step-raises
+fused_updates = steps[1] == "no error" and biases_changed[1]
+assert fused_updates and linear_for_fused.bias.is_inference()  # witness: fused-step-works
 assert no_grad_first_call_works  # witness: no-grad-first-call-works
+if device.type == "cuda":
+    assert gpu_keeps  # witness: cuda-move-keeps-parameter

@@ -2,6 +2,7 @@
 only when grad mode is off or none of its tensors requires grad."""
 
 import copy
+import math
 import warnings
 
 import torch
@@ -65,6 +66,15 @@ for inference in (True, False):
         padded_sums.append(encoder(tokens, src_key_padding_mask=padding)[1, 3:].abs().sum().item())
 print("sum of |output| at the padded positions, fast path / recorded:", end=" ")
 print(f"{padded_sums[0]:.2f} / {padded_sums[1]:.2f}")
+# The zeros come from the nested tensor: with enable_nested_tensor=False, the fast path computes
+# ordinary values at the padded positions too.
+layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True)
+unpacked = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+unpacked.load_state_dict(encoder.state_dict())
+unpacked = unpacked.to(device).eval()
+with torch.inference_mode(), OpNames() as unpacked_ops:
+    unpacked_sum = unpacked(tokens, src_key_padding_mask=padding)[1, 3:].abs().sum().item()
+unpacked_fast = "aten._transformer_encoder_layer_fwd.default" in unpacked_ops.names
 
 has_fast_path = device.type != "mps"  # no fast path on MPS at all
 taken = [fast, recorded_fast, grad_on_fast, frozen_fast]
@@ -73,5 +83,6 @@ fast_path_needs = taken == [has_fast_path, False, False, has_fast_path] and reco
 assert fast_path_needs  # witness: fast-path-condition
 if device.type == "cpu":
     assert differ  # witness: recording-changes-numbers
-    padded_zero = padded_sums[0] == 0 and padded_sums[1] > 1
+    unpacked_ordinary = unpacked_fast and math.isclose(unpacked_sum, padded_sums[1], rel_tol=1e-4)
+    padded_zero = padded_sums[0] == 0 and padded_sums[1] > 1 and unpacked_ordinary
     assert padded_zero  # witness: padded-positions-zero
