@@ -137,8 +137,8 @@ aux_in_first = all(any(p is q for q in first_bucket) for p in aux_last.aux_head.
 used = [*aux_last.body.parameters(), *aux_last.head.parameters()]
 later_buckets_complete = all(param.grad is not None for param in used)
 nothing_launched = reduced_buckets == []
-# With gradient_as_bucket_view=True, .grad is the bucket: DDP multiplied it by 1 / world_size as
-# it arrived. body.bias and head.weight share the middle bucket, so their .grad share memory.
+# With gradient_as_bucket_view=True, .grad is the bucket: DDP divided it by world_size as it
+# arrived. body.bias and head.weight share the middle bucket, so their .grad share memory.
 as_view = TwoHeads().to(device)
 as_view.load_state_dict(aux_last.state_dict())
 ddp_as_view = DDP(as_view, bucket_cap_mb_list=[0.0001], gradient_as_bucket_view=True)
@@ -149,6 +149,15 @@ bucket_memory = as_view.body.bias.grad.untyped_storage().data_ptr()
 view_in_bucket = view.untyped_storage().data_ptr() == bucket_memory
 if rank == 0:
     print(f"aux_head registered last: {len(reduced_buckets)} of {bucket_count} buckets launched")
+# Where every parameter is used, the reduction finishes and writes the average into the bucket.
+full_view = nn.Linear(10, 3).to(device)  # one bucket: weight and bias
+own_full = torch.autograd.grad(full_view(x).sum(), full_view.weight)[0]
+ddp_full_view = DDP(full_view, gradient_as_bucket_view=True)  # kept alive for its backward
+ddp_full_view(x).sum().backward()
+full_grad = full_view.weight.grad
+bias_memory = full_view.bias.grad.untyped_storage().data_ptr()
+one_block = full_grad.untyped_storage().data_ptr() == bias_memory  # weight and bias: one bucket
+averaged_in_view = torch.allclose(full_grad, sum(gathered_copies(own_full)) / world_size)
 
 # With the debug level at INFO, the message names the parameters. So does DETAIL, set after
 # init_process_group (in effect before it, DDP's constructor crashed: see the page).
@@ -251,6 +260,7 @@ assert (
     and no_hook_left_own
 )  # witness: reduced-bucket-not-written
 assert view_in_bucket and view_is_divided  # witness: bucket-view-divided
+assert one_block and averaged_in_view  # witness: reduction-writes-into-view
 assert barrier_counted == 1  # witness: sequence-counts-every-collective
 assert (
     bucket_count == 3 and aux_in_first and later_buckets_complete and nothing_launched

@@ -31,6 +31,9 @@ def gathered(tensor: torch.Tensor) -> list[torch.Tensor]:
     return copies
 
 
+warned_options: list[str] = []  # the options whose use gave a FutureWarning
+
+
 def after_wrapping(**options) -> tuple[bool, bool, bool]:
     """Give each rank its own running variance and weight, wrap the layer, and check whether every
     rank then holds rank 0's buffers and weights, and whether a forward pass broadcasts buffers."""
@@ -38,9 +41,11 @@ def after_wrapping(**options) -> tuple[bool, bool, bool]:
     with torch.no_grad():
         layer.running_var.fill_(2 + rank)  # rank 0's are all 2, not BatchNorm's default 1
         layer.weight.fill_(2 + rank)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # broadcast_buffers: deprecated in 2.13
+    with warnings.catch_warnings(record=True) as caught:  # kept off the output
+        warnings.simplefilter("always")
         ddp_layer = DDP(layer, **options)
+    if any(issubclass(warning.category, FutureWarning) for warning in caught):
+        warned_options.extend(options)  # broadcast_buffers: deprecated in 2.13
     rank0s = torch.full((3,), 2.0, device=device)
     buffers_from_rank0 = all(torch.equal(c, rank0s) for c in gathered(layer.running_var))
     weights_from_rank0 = all(torch.equal(c, rank0s) for c in gathered(layer.weight.detach()))
@@ -178,4 +183,6 @@ assert forward_broadcast_as_documented  # witness: flags-stop-forward-broadcast
 assert highest_rank_everywhere  # witness: join-moves-broadcast-source
 assert rank0_again  # witness: disabled-join-restores-rank0
 assert forward_sync_keeps_construction  # witness: forward-sync-buffers-keeps-it
+deprecation_warned = warned_options == ["broadcast_buffers"] or not has_forward_sync_buffers
+assert deprecation_warned  # witness: broadcast-buffers-warns
 assert buffer_names == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]

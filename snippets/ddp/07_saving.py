@@ -39,9 +39,13 @@ torch.manual_seed(0)
 ddp_model = DDP(build())
 optimizer = torch.optim.SGD(ddp_model.parameters(), lr=0.1)
 torch.manual_seed(rank)  # each rank its own data
-ddp_model(torch.randn(4, 10).to(device)).sum().backward()
-optimizer.step()  # the same averaged gradient on every rank: the same step
-trained_weights_agree = same_on_all_ranks(ddp_model.module[0].weight)
+trained_weights_agree = True
+for step in range(2):
+    optimizer.zero_grad()
+    ddp_model(torch.randn(4, 10).to(device)).sum().backward()
+    optimizer.step()  # the same averaged gradient on every rank: the same step
+    step_agrees = all(same_on_all_ranks(p) for p in ddp_model.module.parameters())
+    trained_weights_agree = trained_weights_agree and step_agrees
 
 wrapped_keys = list(ddp_model.state_dict())
 inner_keys = list(ddp_model.module.state_dict())

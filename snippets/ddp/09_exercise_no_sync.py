@@ -39,16 +39,22 @@ loss_fn(reference(inputs), targets).backward()
 ddp_model = DDP(model)
 my_inputs, my_targets = inputs.chunk(world_size)[rank], targets.chunk(world_size)[rank]
 micro_batches = list(zip(my_inputs.chunk(2), my_targets.chunk(2)))
-with ddp_model.no_sync():  # forward AND backward inside: no gradient communication
+with ddp_model.no_sync():  # the forward pass inside: its backward does not communicate
     x, y = micro_batches[0]
     (loss_fn(ddp_model(x), y) / len(micro_batches)).backward()
 synced_inside = same_on_all_ranks(model[0].weight.grad)
 x, y = micro_batches[1]
-(loss_fn(ddp_model(x), y) / len(micro_batches)).backward()  # this one averages the sum
+(loss_fn(ddp_model(x), y) / len(micro_batches)).backward()  # forward outside: averages the sum
 matches = all(
     torch.allclose(p.grad, r.grad, atol=1e-5)
     for p, r in zip(model.parameters(), reference.parameters())
 )
+# DDP decides in the forward pass: a backward inside no_sync() after a forward outside is averaged.
+model.zero_grad()
+loss = loss_fn(ddp_model(x), y)
+with ddp_model.no_sync():
+    loss.backward()
+synced_backward_inside = same_on_all_ranks(model[0].weight.grad)
 if rank == 0:
     print(f"after the no_sync backward, gradients agree across ranks: {synced_inside}")
     print(f"after the last backward, they equal the whole-batch gradient: {matches}")
@@ -56,4 +62,5 @@ dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert not synced_inside  # witness: no-sync-keeps-local
+assert synced_backward_inside  # witness: no-sync-decided-in-forward
 assert matches  # witness: accumulated-matches
