@@ -145,10 +145,18 @@ print(b.cudnn.fp32_precision, b.cuda.matmul.fp32_precision)
 b.fp32_precision = b.cudnn.fp32_precision = "none"  # no level above the operations set
 b.cudnn.allow_tf32 = b.cuda.matmul.allow_tf32 = False  # how older scripts turn TF32 off
 print(b.cudnn.conv.fp32_precision, b.cuda.matmul.fp32_precision)
-b.fp32_precision = "tf32"
-print(b.cudnn.conv.fp32_precision, b.cuda.matmul.fp32_precision)
-b.cudnn.conv.fp32_precision = "ieee"  # the convolution level itself, under the "tf32" above
-print(b.cudnn.conv.fp32_precision)"""
+b.fp32_precision = "tf32"  # a level above, set after the booleans
+try:
+    b.cudnn.allow_tf32
+    legacy_read = "runs"
+except RuntimeError:
+    legacy_read = "raises"
+print(b.cudnn.conv.fp32_precision, b.cuda.matmul.fp32_precision, legacy_read)
+b.cudnn.allow_tf32 = False  # the boolean again, now set after the "tf32" above
+print(b.cudnn.conv.fp32_precision)
+b.cudnn.conv.fp32_precision = "ieee"  # the convolution level itself
+b.fp32_precision = "tf32"  # and the level above set again afterwards
+print(b.cudnn.conv.fp32_precision, b.fp32_precision)"""
 no_override = {k: v for k, v in os.environ.items() if k != "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"}
 legacy = subprocess.run(
     [sys.executable, "-c", legacy_code], env=no_override, capture_output=True, text=True, check=True
@@ -163,11 +171,16 @@ print("after a cudnn.flags() block, torch.backends.fp32_precision = 'ieee':", en
 print(f"convolutions read {conv_after_flags!r}")
 print("the same, with the block entered under torch.backends.fp32_precision = 'tf32':", end=" ")
 print(f"CUDA reads {cuda_after_flags!r}, matrix products {matmul_after_flags!r}")
-conv_off, matmul_off, conv_then, matmul_then, conv_set = booleans_off
+conv_off, matmul_off, conv_then, matmul_then, legacy_read, *rest = booleans_off
+conv_after, conv_set, top = rest
 print("both older booleans set to False:", end=" ")
 print(f"convolutions read {conv_off!r}, matrix products {matmul_off!r};")
-print(f"  then torch.backends.fp32_precision = 'tf32': they read {conv_then!r} and {matmul_then!r}")
-print(f"  then the convolution level set to 'ieee' itself: it reads {conv_set!r}")
+print("  then torch.backends.fp32_precision = 'tf32':", end=" ")
+print(f"they read {conv_then!r} and {matmul_then!r}, and reading the cuDNN boolean {legacy_read}")
+print("  the cuDNN boolean set to False again under that 'tf32':", end=" ")
+print(f"convolutions read {conv_after!r}")
+print("  the convolution level set to 'ieee' itself, then 'tf32' above again:", end=" ")
+print(f"{conv_set!r} under {top!r}")
 
 # TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is read when torch is imported, and the convolution level's
 # default cannot be written back: both in a child process. Each line it prints is a step's name,
@@ -234,7 +247,8 @@ if release >= (2, 13):  # not reached on an older torch, where the default does 
     assert bf16_no_tf32  # witness: bf16-turns-tf32-off
 assert (legacy_string, legacy_getter) == ("ieee", "high")  # witness: getter-silent-without-override
 assert booleans_off[:4] == ["none", "ieee", "tf32", "ieee"]  # witness: legacy-false-asymmetric
-assert conv_set == "ieee"  # witness: conv-set-itself-holds
+assert conv_after == "tf32" and legacy_read == "raises"  # witness: legacy-false-under-tf32
+assert (conv_set, top) == ("ieee", "tf32")  # witness: conv-set-itself-holds
 start = in_child["at-start"]
 assert start[2] == "tf32"  # witness: override-turns-tf32-on
 assert start[:2] == ["none", "none"]  # witness: override-leaves-levels-above

@@ -66,6 +66,13 @@ class DrawnGate(nn.Module):
         return x
 
 
+class ExpGate(nn.Module):  # the control: a deterministic operation on the same kind of literal
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.exp(torch.tensor(0.5)) >= 0:  # computed from a kept number alone: kept
+            return x * 2
+        return x
+
+
 class SizeGate(nn.Module):
     def __init__(self, threshold: int, compare=operator.gt) -> None:
         super().__init__()
@@ -155,6 +162,8 @@ literal_program = torch.export.export(LiteralGate(), (x,))  # the branch is deci
 print("branch on a tensor made in forward: exported, with", operations(literal_program)[-1])
 computed_program = torch.export.export(ComputedGate(), (x,))
 print("branch on as_tensor(2.0) * 1: exported, with", operations(computed_program)[-1])
+exp_result = export_result(ExpGate(), x)
+print("branch on exp(tensor(0.5)) >= 0:", exp_result)
 literal_refusals = {
     "tensor([2.0, 3.0]).sum() > 1": export_result(LiteralPairGate(), x),
     "full((), 2.0) > 1": export_result(FullGate(), x),
@@ -210,11 +219,13 @@ assert (  # witness: literal-exports
     operations(literal_program)[-1] == "aten.mul.Tensor"
     and operations(computed_program)[-1] == "aten.mul.Tensor"
 )
-not_kept = ["tensor([2.0, 3.0]).sum() > 1", "full((), 2.0) > 1", "bernoulli(tensor(0.5)) >= 0"]
+not_kept = ["tensor([2.0, 3.0]).sum() > 1", "full((), 2.0) > 1"]
 assert (  # witness: literal-limits
     all(literal_refusals[test].startswith("Could not guard on data-dependent") for test in not_kept)
     and literal_refusals["tensor(2.0) > 1, strict=True"].startswith("Data-dependent branching")
 )
+drawn_refused = literal_refusals["bernoulli(tensor(0.5)) >= 0"].startswith("Could not guard on")
+assert drawn_refused and exp_result == "exported"  # witness: random-not-kept
 assert operations(size_program) == ["aten.mul.Tensor"]  # witness: size-branch-resolved
 assert constraint_error.startswith("Constraints violated (batch)")  # witness: dynamic-size-refused
 assert "symbolic_shapes" in value_words  # witness: capture-hears-export

@@ -105,7 +105,9 @@ print(f"  largest quarter  (mean size {large_size:.3f}): {large_error:.1e}")
 # bfloat16's default rtol is already about 2 eps; what fails is the default atol, 1e-5.
 honest = {"rtol": bfloat16_rtol, "atol": bf16_eps * scale}
 honest_pass = is_close(in_bfloat16, in_float32, **honest)
-rtol_alone_fails = not is_close(in_bfloat16, in_float32, rtol=2 * bf16_eps, atol=bfloat16_atol)
+# No rtol rescues the default atol, and the raised atol needs no rtol at all.
+rtol_alone_fails = not is_close(in_bfloat16, in_float32, rtol=1.0, atol=bfloat16_atol)
+atol_alone_passes = is_close(in_bfloat16, in_float32, rtol=0.0, atol=bf16_eps * scale)
 rtol_is_two_eps = math.isclose(bfloat16_rtol, 2 * bf16_eps, rel_tol=0.05)
 perturbed = in_bfloat16.clone()
 perturbed[0, 0] += 0.03 * scale  # one output off by 3% of the output scale
@@ -122,6 +124,6 @@ assert f"Mismatched elements: {failing_count} / {output_count}" in report and (
 assert (
     small_size < large_size / 5 and small_error > large_error / 2 and small_own < small_error / 5
 )  # witness: same-error
-atol_decides = rtol_is_two_eps and honest_pass and rtol_alone_fails
+atol_decides = rtol_is_two_eps and honest_pass and rtol_alone_fails and atol_alone_passes
 assert bf16_error < bf16_eps * scale and atol_decides  # witness: honest-tolerance
 assert catches_a_real_error  # witness: still-strict

@@ -213,4 +213,5 @@ assert live_on_source_memory and write_reaches_source  # witness: live-state-sha
 assert embedding_zeroed  # witness: init-writes-both
 assert gpt2_saved == 38_597_376
 if device.type == "cuda":  # a real move from the CPU: .data = kept the Parameter object
-    assert kept_object_on_move and tied.embed.weight.is_cuda  # witness: cuda-move-keeps-parameter
+    moved_tied = kept_object_on_move and still_tied and tied.embed.weight.is_cuda
+    assert moved_tied  # witness: cuda-move-keeps-parameter
