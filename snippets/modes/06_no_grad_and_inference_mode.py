@@ -47,10 +47,16 @@ for name, view in views.items():
     no_gradient = view.requires_grad and view.grad is None and backbone.weight.grad is None
     view_cut_off[name] = ordinary_view and view.grad_fn is None and no_gradient
 print("views taken inside, cut off from their base:", view_cut_off)
-# The view tracking inference_mode skips is that of inference tensors: their views keep no base.
+# The view tracking inference_mode skips is that of inference tensors: their views, taken inside
+# the context or outside, keep no base, though they still share its memory.
 with torch.inference_mode():
     inference_view = features_inference[0]
-inference_view_untracked = inference_view._base is None and not inference_view._is_view()
+outside_view = features_inference[1]
+inference_memory = features_inference.untyped_storage().data_ptr()
+inference_view_untracked = True
+for view in (inference_view, outside_view):
+    shares_memory = view.untyped_storage().data_ptr() == inference_memory
+    inference_view_untracked &= view._base is None and not view._is_view() and shares_memory
 print("a thread started inside no_grad, inside inference_mode, records:", in_thread)
 
 for name, t in (("no_grad", features_no_grad), ("inference_mode", features_inference)):

@@ -40,8 +40,9 @@ def validate_and_forget(model: nn.Module, batches) -> float:
     return sum(losses) / len(losses)
 
 
-def fit(validate_fn, epochs: int = 3) -> tuple[int, int, int]:
-    """Train for some epochs, validating after each; count the steps taken in training mode."""
+def fit(validate_fn, epochs: int = 3) -> tuple[int, int, int, bool]:
+    """Train for some epochs, validating after each; count the steps taken in training mode, and
+    say whether batch norm's running mean still changed after the first epoch."""
     torch.manual_seed(1)
     model = nn.Sequential(
         nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 1)
@@ -49,6 +50,7 @@ def fit(validate_fn, epochs: int = 3) -> tuple[int, int, int]:
     model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     steps_in_training_mode = steps_with_dropout_on = 0
+    running_means = []  # batch norm's running mean after each epoch
     for epoch in range(epochs):
         for x, y in train_batches:
             steps_in_training_mode += model.training  # the container's own flag
@@ -58,14 +60,17 @@ def fit(validate_fn, epochs: int = 3) -> tuple[int, int, int]:
             loss.backward()
             optimizer.step()
         validate_fn(model, val_batches)
+        running_means.append(model[1].running_mean.clone())
     batches_seen_by_batchnorm = model[1].num_batches_tracked.item()
-    return steps_in_training_mode, steps_with_dropout_on, batches_seen_by_batchnorm
+    stats_moved_later = not torch.equal(running_means[0], running_means[-1])
+    counts = steps_in_training_mode, steps_with_dropout_on, batches_seen_by_batchnorm
+    return (*counts, stats_moved_later)
 
 
 epochs, batches_per_epoch = 3, len(train_batches)
 total_steps = epochs * batches_per_epoch
-good_steps, good_dropout, good_bn = fit(validate, epochs)
-bad_steps, bad_dropout, bad_bn = fit(validate_and_forget, epochs)
+good_steps, good_dropout, good_bn, good_stats_moved = fit(validate, epochs)
+bad_steps, bad_dropout, bad_bn, bad_stats_moved = fit(validate_and_forget, epochs)
 results = {
     "validate()": (good_steps, good_dropout, good_bn),
     "validate_and_forget()": (bad_steps, bad_dropout, bad_bn),
@@ -73,6 +78,8 @@ results = {
 for name, (steps, dropping, seen) in results.items():
     print(f"{name:22} {steps} of {total_steps} steps in training mode,", end="")
     print(f" dropout on in {dropping}, BatchNorm saw {seen} batches")
+print("BatchNorm's running mean changed after the first epoch:", end=" ")
+print(f"validate() {good_stats_moved}, validate_and_forget() {bad_stats_moved}")
 
 # A branch left in evaluation mode on purpose: evaluating() gives it back its own mode,
 # while a single model.train(was_training) would switch it to training mode.
@@ -92,5 +99,6 @@ print(
 assert (epochs, batches_per_epoch, total_steps) == (3, 3, 9)
 assert (good_steps, good_dropout, good_bn) == (9, 9, 9)  # witness: restores-training-mode
 assert (bad_steps, bad_dropout, bad_bn) == (3, 3, 3)  # witness: forgetting-fails-silently
+assert good_stats_moved and not bad_stats_moved  # witness: running-stats-frozen
 assert branch_kept_by_evaluating  # witness: evaluating-keeps-branch
 assert not branch_kept_by_train  # witness: train-resets-branch

@@ -98,23 +98,26 @@ for tensor in (to_float64[0].weight, to_float64[1].cache):
 print("moved to float64 inside, in-place update of the weight, of the table:", dtype_move_updates)
 # Built inside, or moved to the meta device there, a Linear gets new Parameters, made inside the
 # block: the default optimizer step on them raises as the table's update does, after changing the
-# bias. A fused optimizer (fused=True) updates them with no error.
+# bias. A fused optimizer (fused=True) raises no error, but it too changes only the bias: as for a
+# lazy layer, the weight gets no gradient, so the model trains silently wrong.
 meta_new_parameter = to_meta[0].weight is not meta_weight_before
 with torch.inference_mode():
     linear_for_fused = nn.Linear(4, 8)
-steps, biases_changed = [], []
+steps, biases_changed, weights_changed = [], [], []
 for linear_inside, fused in ((built_inside[0], False), (linear_for_fused, True)):
     linear_inside(train_x.cpu()).sum().backward()  # as for a lazy layer: only the bias has a grad
     bias_before = linear_inside.bias.detach().clone()
+    weight_values = linear_inside.weight.detach().clone()
     try:
         torch.optim.SGD(linear_inside.parameters(), lr=0.1, fused=fused).step()
         steps.append("no error")
     except RuntimeError as error:
         steps.append(str(error).split(".")[0])
     biases_changed.append(not torch.equal(linear_inside.bias, bias_before))
+    weights_changed.append(not torch.equal(linear_inside.weight, weight_values))
 built_inside_step = steps[0]
 print("Linear built inside inference_mode, optimizer step, default / fused:", steps)
-print("  the bias changed all the same:", biases_changed)
+print("  the bias changed all the same:", biases_changed, "| the weight changed:", weights_changed)
 # Between the CPU and a GPU, a move keeps the Parameter and replaces its data, as a dtype move does.
 if device.type == "cuda":
     to_gpu = small_model()
@@ -160,7 +163,9 @@ step_refuses = built_inside_step.startswith("Inplace update to inference tensor"
 step_refuses = step_refuses and biases_changed[0]  # refused only after changing the bias
 assert step_refuses and meta_new_parameter  # witness: built-inside-step-raises
 fused_updates = steps[1] == "no error" and biases_changed[1]
-assert fused_updates and linear_for_fused.bias.is_inference()  # witness: fused-step-works
+fused_updates = fused_updates and linear_for_fused.bias.is_inference()
+weight_left_out = linear_for_fused.weight.grad is None and not weights_changed[1]
+assert fused_updates and weight_left_out  # witness: fused-step-works
 assert no_grad_first_call_works  # witness: no-grad-first-call-works
 if device.type == "cuda":
     assert gpu_keeps  # witness: cuda-move-keeps-parameter

@@ -53,19 +53,29 @@ print(" | frozen layer, grad mode on", frozen_fast)
 differ = not torch.equal(recorded_out, fast_out)
 print(f"recorded output vs fast path: max difference {(recorded_out - fast_out).abs().max():.0e}")
 
-# With a padding mask, TransformerEncoder's fast path packs the tokens into a nested tensor and
-# unpacks it with zeros at the padded positions; the recorded path computes ordinary values there.
+# With a padding mask at the end of each sequence, TransformerEncoder's fast path packs the tokens
+# into a nested tensor and unpacks it with zeros at the padded positions; the recorded path computes
+# ordinary values there. It packs only such masks: with the padding at the start, it does not.
 warnings.filterwarnings("ignore", message="The PyTorch API of nested tensors")  # a prototype API
 torch.manual_seed(2)
 encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, 32, batch_first=True), 2)
 encoder = encoder.to(device).eval()
+PACK = "aten._nested_tensor_from_mask.default"  # the call that packs the tokens
 padding = torch.tensor([[False] * 5, [False] * 3 + [True] * 2]).to(device)  # last 2 tokens padded
-padded_sums = []
-for inference in (True, False):
-    with torch.inference_mode(inference):
-        padded_sums.append(encoder(tokens, src_key_padding_mask=padding)[1, 3:].abs().sum().item())
+at_start = torch.tensor([[False] * 5, [True] * 2 + [False] * 3]).to(device)  # first 2 padded
+padded_sums, packed = {}, {}
+for name, mask in (("end", padding), ("start", at_start)):
+    sums = []
+    for inference in (True, False):
+        with torch.inference_mode(inference), OpNames() as ops:
+            out = encoder(tokens, src_key_padding_mask=mask)
+        sums.append(out[1][mask[1]].abs().sum().item())
+        if inference:
+            packed[name] = PACK in ops.names
+    padded_sums[name] = sums
 print("sum of |output| at the padded positions, fast path / recorded:", end=" ")
-print(f"{padded_sums[0]:.2f} / {padded_sums[1]:.2f}")
+print(", ".join(f"padding at the {k} {v[0]:.2f} / {v[1]:.2f}" for k, v in padded_sums.items()))
+print("the fast path packs the tokens:", packed)
 # The zeros come from the nested tensor: with enable_nested_tensor=False, the fast path computes
 # ordinary values at the padded positions too.
 layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True)
@@ -83,6 +93,10 @@ fast_path_needs = taken == [has_fast_path, False, False, has_fast_path] and reco
 assert fast_path_needs  # witness: fast-path-condition
 if device.type == "cpu":
     assert differ  # witness: recording-changes-numbers
-    unpacked_ordinary = unpacked_fast and math.isclose(unpacked_sum, padded_sums[1], rel_tol=1e-4)
-    padded_zero = padded_sums[0] == 0 and padded_sums[1] > 1 and unpacked_ordinary
-    assert padded_zero  # witness: padded-positions-zero
+    end_fast, end_recorded = padded_sums["end"]
+    unpacked_ordinary = unpacked_fast and math.isclose(unpacked_sum, end_recorded, rel_tol=1e-4)
+    padded_zero = end_fast == 0 and end_recorded > 1 and unpacked_ordinary and packed["end"]
+    start_fast, start_recorded = padded_sums["start"]
+    start_ordinary = not packed["start"] and math.isclose(start_fast, start_recorded, rel_tol=1e-4)
+    start_ordinary = start_ordinary and start_recorded > 1
+    assert padded_zero and start_ordinary  # witness: padded-positions-zero
