@@ -247,6 +247,34 @@ torch.optim.SGD(split.parameters(), lr=0.1).step()
 head_stepped = not torch.equal(split.head.weight, head_before)
 if rank == 0:
     print("per-rank branch: rank 0's head.weight.grad is None:", split.head.weight.grad is None)
+
+
+# Default settings, aux_head used on rank 1 only. A hook that records each launch of a bucket's
+# reduction and communicates nothing (with DDP's all-reduce, rank 1 would wait for rank 0).
+class AuxAdded(TwoHeads):
+    def forward(self, x: torch.Tensor, use_aux: bool = False) -> torch.Tensor:
+        hidden = torch.relu(self.body(x))
+        return self.head(hidden).sum() + (self.aux_head(hidden).sum() if use_aux else 0)
+
+
+launches: list[int] = []
+
+
+def silent_hook(state, bucket):
+    launches.append(bucket.index())
+    done = torch.futures.Future()
+    done.set_result(bucket.buffer())  # the bucket as it is: no reduction
+    return done
+
+
+torch.manual_seed(0)
+aux_added = AuxAdded().to(device)
+ddp_aux_added = DDP(aux_added)  # one bucket holds every parameter
+ddp_aux_added.register_comm_hook(None, silent_hook)
+ddp_aux_added(x, use_aux=rank == 1).backward()
+launch_counts = [int(n) for n in gathered_copies(torch.tensor(len(launches), device=device))]
+if rank == 0:
+    print("aux_head used on rank 1 only, default settings: reductions launched", launch_counts)
 before_barrier = dist.group.WORLD._get_sequence_number_for_group()
 dist.barrier()  # both ranks are done before either tears the group down
 barrier_counted = dist.group.WORLD._get_sequence_number_for_group() - before_barrier
@@ -294,3 +322,4 @@ assert (
     and torch.allclose(split.head.weight.grad, head_mean)
     and head_stepped
 )  # witness: partly-unused-gets-average
+assert launch_counts == [0, 1]  # witness: partly-unused-launched-by-one-rank

@@ -32,6 +32,7 @@ def gathered(tensor: torch.Tensor) -> list[torch.Tensor]:
 
 
 warned_options: list[str] = []  # the options whose use gave a FutureWarning
+warning_texts: list[str] = []
 
 
 def after_wrapping(**options) -> tuple[bool, bool, bool]:
@@ -44,8 +45,10 @@ def after_wrapping(**options) -> tuple[bool, bool, bool]:
     with warnings.catch_warnings(record=True) as caught:  # kept off the output
         warnings.simplefilter("always")
         ddp_layer = DDP(layer, **options)
-    if any(issubclass(warning.category, FutureWarning) for warning in caught):
+    texts = [str(warning.message) for warning in caught if warning.category is FutureWarning]
+    if texts:
         warned_options.extend(options)  # broadcast_buffers: deprecated in 2.13
+        warning_texts.extend(texts)
     rank0s = torch.full((3,), 2.0, device=device)
     buffers_from_rank0 = all(torch.equal(c, rank0s) for c in gathered(layer.running_var))
     weights_from_rank0 = all(torch.equal(c, rank0s) for c in gathered(layer.weight.detach()))
@@ -128,6 +131,27 @@ with torch.no_grad():
 after_join = gathered(bn.running_mean.clone())
 print(f"after join(), then:    running_mean[0] = {bn.running_mean[0].item():+.4f}")
 
+# With uneven inputs, the source is the highest rank that has not yet joined. Each rank writes a
+# tag into running_mean before each pass, and a hook reads what the pass received.
+received: list[float] = []
+
+
+def read_running_mean(layer: nn.Module, args: tuple) -> None:
+    received.append(layer.running_mean[0].item())
+
+
+ddp_model.train()
+ddp_model(x).sum().backward()  # a training pass: the first pass below begins with a broadcast
+reader = bn.register_forward_pre_hook(read_running_mean)
+with ddp_model.join():
+    for step in range(1 if rank == 1 else 3):  # rank 1 joins after one pass, rank 0 after three
+        with torch.no_grad():
+            bn.running_mean.fill_(10 * rank + step)
+        ddp_model(x).sum().backward()
+reader.remove()
+if rank == 0:
+    print(f"inside an uneven join(), rank 0's passes received running_mean[0] = {received}")
+
 # Creating a join(enable=False) context, even an empty one, makes rank 0 the source again.
 with ddp_model.join(enable=False):
     pass
@@ -185,4 +209,9 @@ assert rank0_again  # witness: disabled-join-restores-rank0
 assert forward_sync_keeps_construction  # witness: forward-sync-buffers-keeps-it
 deprecation_warned = warned_options == ["broadcast_buffers"] or not has_forward_sync_buffers
 assert deprecation_warned  # witness: broadcast-buffers-warns
+advice = "keep using `broadcast_buffers=False`"
+warning_advises = any(advice in text for text in warning_texts) or not has_forward_sync_buffers
+assert warning_advises  # witness: warning-keeps-broadcast-buffers-false
+received_from = [10.0, 1.0, 2.0] if rank == 0 else [10.0]  # rank 1's tag, then rank 0's own
+assert received == received_from  # witness: join-source-not-yet-joined
 assert buffer_names == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
