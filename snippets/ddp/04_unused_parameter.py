@@ -250,7 +250,7 @@ if rank == 0:
 
 
 # Default settings, aux_head used on rank 1 only. A hook that records each launch of a bucket's
-# reduction and communicates nothing (with DDP's all-reduce, rank 1 would wait for rank 0).
+# reduction and communicates nothing (with DDP's all-reduce, the ranks would be out of step).
 class AuxAdded(TwoHeads):
     def forward(self, x: torch.Tensor, use_aux: bool = False) -> torch.Tensor:
         hidden = torch.relu(self.body(x))
