@@ -57,6 +57,15 @@ frozen_run = sorted(
 )
 print("with the bias frozen, parameters with a non-zero gradient:", ", ".join(frozen_run))
 
+# 4. An optimizer tells a zero .grad from None: weight decay shrinks the first, skips the second.
+decay_results = []
+for optimizer_class in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
+    zeros, unreached = nn.Parameter(torch.ones(3)), nn.Parameter(torch.ones(3))
+    zeros.grad = torch.zeros(3)  # unreached.grad stays None
+    optimizer_class([zeros, unreached], lr=0.1, weight_decay=0.1).step()
+    decay_results.append(bool((zeros < 1).all()) and bool((unreached == 1).all()))
+print("SGD, Adam, AdamW: weight decay shrinks a zero .grad, skips a None one:", decay_results)
+
 assert output_shape == (4, 3) and all_finite
 assert all(g is None for g in grads_before.values())  # witness: grad-none-before-backward
 assert (  # witness: grads-reach-requires-grad
@@ -66,3 +75,4 @@ assert (  # witness: grads-reach-requires-grad
 )
 assert layer.weight.grad.shape == layer.weight.shape
 assert all(g is None for g in grads_after_zero_grad)  # witness: zero-grad-sets-none
+assert decay_results == [True, True, True]  # witness: decay-zeros-not-none

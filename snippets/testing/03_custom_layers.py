@@ -298,6 +298,25 @@ except AssertionError as error:
     own_assert = str(error)
 print("AssertionError:", own_assert)
 
+
+class DetachedOutput(nn.Linear):
+    """An nn.Linear that detaches its output: no graph leads back from it, so no backward runs."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x).detach()
+
+
+# With no graph behind the output, check 3 still fails, with the helper's own message. So does
+# the .data layer when the input is left out of the check: then nothing at all requires grad.
+no_graph_messages = []
+for no_graph, options in ((DetachedOutput(5, 3), {}), (broken, {"check_input_grad": False})):
+    try:
+        check_module(no_graph.to(device), (4, 5), (4, 3), **options)
+        no_graph_messages.append("")
+    except AssertionError as error:
+        no_graph_messages.append(str(error))
+print("AssertionError:", no_graph_messages[0])
+
 assert centered.trained == [] and linear.trained == ["bias", "weight"]  # witness: reports
 assert message == "DataMyLinear: no gradient reached ['bias', 'weight']" and left_as_found
 assert same_output  # witness: data-output-correct
@@ -320,3 +339,8 @@ plain_pass = plain_checks == [5, 5] and plain_parameters == [[], []]
 assert plain_pass and plain_refused  # witness: plain-tensors-unchecked
 one_per_pass = calls_counted == len(passes) == 7
 assert one_per_pass  # witness: counter-not-restored
+no_graph_caught = no_graph_messages == [
+    "DetachedOutput: no gradient reached ['bias', 'weight']",
+    "DataMyLinear: no gradient reached ['bias', 'weight']",
+]
+assert no_graph_caught  # witness: no-graph-fails-check-3

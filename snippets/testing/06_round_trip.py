@@ -115,6 +115,9 @@ bfloat16_reports = [
     for c in (SavedRandomFeatures, ForgetfulStandardize)
 ]
 print("in bfloat16:", *bfloat16_reports, sep="\n  ")
+# With a factory that builds in float32, even the correct Standardize fails: a dtype mismatch.
+float32_factory = outcome(fitted(Standardize).bfloat16(), Standardize)
+print("  Standardize with a float32 factory:", float32_factory)
 
 
 class ForgetfulClip(ForgetfulStandardize):
@@ -125,12 +128,32 @@ class ForgetfulClip(ForgetfulStandardize):
 
 
 # The round trip compares outputs on one standard normal input, which stays inside both the fitted
-# range (about -35 to 45) and the fresh one (-4 to 4): the lost range changes nothing there.
-clip_report = round_trip(ForgetfulClip)
-clip_unsaved = unsaved_tensors(fitted(ForgetfulClip))
+# range (about -33 to 43) and the fresh one (-4 to 4): the lost range changes nothing there.
+clipper = fitted(ForgetfulClip)
+inputs_seen = []  # the input check_round_trip gives the module, kept by a hook
+clipper.register_forward_pre_hook(lambda module, args: inputs_seen.append(args[0].cpu()))
+clip_report = outcome(clipper, ForgetfulClip)
+clip_unsaved = unsaved_tensors(clipper)
+low, high = (clipper.mean - 4 * clipper.std).cpu(), (clipper.mean + 4 * clipper.std).cpu()
+inside_fitted = bool(((inputs_seen[0] > low) & (inputs_seen[0] < high)).all())
+inside_fresh = bool((inputs_seen[0].abs() < 4).all())
 wide = torch.full((1, 5), 30.0)  # outside the fresh range, inside the fitted one
 clip_matters = not torch.equal(fitted(ForgetfulClip)(wide), ForgetfulClip()(wide))
 print(clip_report, "| unsaved:", clip_unsaved, "| differs at 30:", clip_matters)
+
+
+class TrainingOnlyStandardize(ForgetfulStandardize):
+    """Uses its unsaved statistics in training mode only (as an augmentation might)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) if self.training else x
+
+
+training_only_report = round_trip(TrainingOnlyStandardize)
+ones = torch.ones(1, 5)  # in training mode, the fitted and a fresh instance differ
+fitted_output = fitted(TrainingOnlyStandardize)(ones)
+training_matters = not torch.equal(fitted_output, TrainingOnlyStandardize()(ones))
+print(training_only_report, "| differs in training mode:", training_matters)
 
 # Built right after torch.manual_seed(1), the module draws the projection that the first fresh
 # instance (seed 0 + 1) draws too; the second one (seed 0 + 2) does not, and catches it.
@@ -226,8 +249,12 @@ assert shares_projection == [True, False] and same_seed_report.startswith(
 coin_missed = flip_report.endswith("same output after a state_dict round trip")
 assert shares_flip == [True, True] and coin_missed  # witness: coin-missed
 clip_missed = clip_report.endswith("same output after a state_dict round trip")
-clip_listed = clip_unsaved == ["mean", "std"]
+clip_listed = clip_unsaved == ["mean", "std"] and inside_fitted and inside_fresh
 assert clip_missed and clip_matters and clip_listed  # witness: round-trip-misses-unexercised
+training_only_missed = training_only_report.endswith("same output after a state_dict round trip")
+assert training_only_missed and training_matters  # witness: training-only-missed
+float32_refused = float32_factory.startswith("RuntimeError") and "BFloat16" in float32_factory
+assert float32_refused and "Float" in float32_factory  # witness: float32-factory-fails
 assert coin_unsaved == ["flip"]  # witness: coin-unsaved
 assert bool_coin_unsaved == [] and list_coin_unsaved == []  # witness: tensors-only
 torch_error = "RuntimeError: Error(s) in loading state_dict"

@@ -116,6 +116,11 @@ train_only = TrainOnlyBroken().to(device)
 eval_path = failure(check_gradients, train_only, (4, 5), device=gradcheck_device)
 train_path = failure(check_gradients, train_only, (4, 5), training=True, device=gradcheck_device)
 print(f"TrainOnlyBroken: eval mode {eval_path}; training mode {train_path}")
+# training=True calls train() on the copy: a part frozen with eval() runs in training mode too.
+frozen = nn.Sequential(TrainOnlyBroken()).to(device)
+frozen[0].eval()
+frozen_path = failure(check_gradients, frozen, (4, 5), training=True, device=gradcheck_device)
+print("frozen with eval(), training=True:", frozen_path.split(" (")[0])
 
 # gradcheck stops at the first input that mismatches, and numbers only the inputs that require a
 # gradient. With the input left out, its "input 0" is the linear layer's weight, wrong too.
@@ -146,5 +151,7 @@ assert helper_message.startswith(  # witness: helper-catches
     "BrokenSiLU: wrong gradient for the input (gradcheck: Jacobian mismatch"
 )
 assert eval_path == "passes" and "wrong gradient" in train_path  # witness: eval-mode-default
+frozen_trained = "wrong gradient" in frozen_path and not frozen[0].training
+assert frozen_trained  # witness: training-overrides-frozen
 weight_flagged = without_input.endswith("with respect to input 0") and names[0] == "linear.weight"
 assert weight_flagged and "weight" not in helper_message  # witness: first-mismatch-only

@@ -120,10 +120,16 @@ with torch.no_grad():
 print(f"zero gradient for DetachedLastFeature: {unrecorded}  finite-difference slope: {slope:.2f}")
 
 assert checks_passed == 5  # witness: passes-all-checks
-assert unused_buggy == [4] and unused_linear == []  # witness: last-feature-unused
-assert zero_slope == [4] and last_changes_output  # witness: zero-slope-still-used
+# Sliced away, rounded or detached, the last feature gets an exact zero, not just a flag.
+buggy_zero, rounded_zero, detached_zero = (
+    float(feature_totals(m, (4, 5))[-1]) == 0.0 for m in (buggy, rounded, detached)
+)
+unused_exactly = unused_buggy == [4] and unused_linear == [] and buggy_zero
+assert unused_exactly  # witness: last-feature-unused
+assert zero_slope == [4] and rounded_zero and last_changes_output  # witness: zero-slope-still-used
 assert ignored == [4] and ignored_change < 1e-6  # witness: ignored-feature-flagged
 if device.type == "cpu":
     assert ignored_total > 0.0  # witness: ignored-not-exactly-zero
 assert tiny_flagged == [4] and bool(tiny.weight[:, -1].ne(0).all())  # witness: tiny-slope-flagged
-assert unrecorded == [4] and abs(slope - 2.0) < 1e-2  # witness: unrecorded-path-zero
+unrecorded_zero = unrecorded == [4] and detached_zero
+assert unrecorded_zero and abs(slope - 2.0) < 1e-2  # witness: unrecorded-path-zero

@@ -87,6 +87,22 @@ float32_value = reference_on_fives[0, 0].item()
 print(f"input of 2.5s: largest exp {e_fives.max().item()}, sum {e_fives.sum().item()}", end=", ")
 print(f"output {on_fives[0, :2].tolist()} ... ({float32_value:.3f} in float32)")
 
+
+class ShiftedInput(nn.Module):
+    """Runs a module on 2.5 + x / 100: the helper's input moved to logits near 10 at 0.25."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(2.5 + x / 100)
+
+
+# All zeros are finite: only the comparison with float32 catches them, a relative error of 1.
+near_fives = outcome(ShiftedInput(SharpSoftmax(temperature=0.25)), torch.float16)
+print(near_fives)
+
 passes = "output within"
 naive_bf16_passes = passes in naive[0]
 naive_fp16_nan = naive[1].endswith("SharpSoftmax: NaN or infinity in the torch.float16 output")
@@ -105,3 +121,5 @@ assert reaches and milder_passes  # witness: input-decides
 exps_finite = bool(torch.isfinite(e_fives).all()) and bool(torch.isinf(e_fives.sum()))
 zeros = bool((on_fives == 0).all()) and math.isclose(float32_value, 1 / 8, rel_tol=1e-6)
 assert exps_finite and zeros  # witness: sum-overflows
+caught_by_comparison = near_fives.endswith("relative error 1 in torch.float16, above 0.004")
+assert caught_by_comparison  # witness: comparison-catches-zeros

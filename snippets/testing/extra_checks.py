@@ -8,7 +8,9 @@ Save this file beside the scripts or test files that use it, then
 Each function returns a one-line report, or raises AssertionError naming the module and what
 failed (a failed gradcheck included); other errors raised by torch (load_state_dict's missing or
 unexpected keys, say) pass through unchanged. None of them changes the global random streams of
-the CPU and of the module's device. check_low_precision and check_gradients work on copies;
+the CPU and of the module's device, unless the module's own forward draws from them (in eval mode,
+or in training mode with check_gradients(training=True)): the forward passes run outside any
+fork_rng. check_low_precision and check_gradients work on copies;
 check_round_trip runs the module itself in eval mode and puts back its modes, but not a buffer or
 attribute that forward changes. Run the file directly (python extra_checks.py) to see all three
 check a small model.
@@ -209,7 +211,7 @@ if __name__ == "__main__":
     model[1].eval()  # a frozen part and gradients, for the checks to leave as they found them
     for p in model.parameters():
         p.grad = torch.ones_like(p)
-    modes, grads = [m.training for m in model], [p.grad for p in model.parameters()]
+    modes, grads = [m.training for m in model.modules()], [p.grad for p in model.parameters()]
     before = random_states()
     print(check_round_trip(model, make_model, input_shape=(4, 5)))
     print(check_low_precision(model, input_shape=(4, 5)))
@@ -217,7 +219,8 @@ if __name__ == "__main__":
     print(check_gradients(model, input_shape=(4, 5), device=gradients_device))
     states_kept = [torch.equal(a, b) for a, b in zip(random_states(), before)]
     print("global random states (CPU, device) as they were:", states_kept)
-    modes_kept = [m.training for m in model] == modes == [True, False, True, True]
+    # the Sequential itself, then its four layers
+    modes_kept = [m.training for m in model.modules()] == modes == [True, True, False, True, True]
     same_grads = all(p.grad is g for p, g in zip(model.parameters(), grads))
     grads_kept = same_grads and all(bool((g == 1).all()) for g in grads)
     print("modes and gradients as they were:", modes_kept, grads_kept)

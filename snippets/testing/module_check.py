@@ -73,8 +73,9 @@ def check_module(
     It suits modules that take one float tensor, batch first (check 5 cuts examples along dim 0:
     give a sequence-first module batch_first=True or a wrapper), and return one tensor. During the
     checks the global random streams are seeded with `seed`: dropout draws the same on every call.
-    Raises AssertionError naming the module and the failed check; an error raised by the module's
-    own forward pass (integer indices expected, say) comes through as it is. Whether it returns or
+    Raises AssertionError naming the module and the failed check (an output detached from every
+    tensor that needs a gradient fails check 3); an error raised by the module's own forward pass
+    (integer indices expected, say) comes through as it is. Whether it returns or
     raises, every submodule's training flag, the values of the parameters and buffers that existed
     before the call (persistent or not), every .grad attribute and the global random states of the
     CPU and of the input's device are as they were; other attributes that forward sets are not.
@@ -159,7 +160,8 @@ def check_module(
             graded, graded_x = params, x
             if grad_dtype != dtype:  # its own 16-bit backward must stay finite all the same
                 weights16 = torch.randn(output.shape, generator=generator).to(output)
-                (output * weights16).sum().backward()
+                if output.requires_grad:  # else nothing reaches anything: check 3 says so below
+                    (output * weights16).sum().backward()
                 own = {n: p.grad for n, p in params.items() if p.grad is not None}
                 own |= {INPUT: x.grad} if check_input_grad and x.grad is not None else {}
                 overflowed = sorted(n for n, g in own.items() if not torch.isfinite(g).all())
@@ -174,7 +176,10 @@ def check_module(
                 graded_x = x.detach().to(grad_dtype).requires_grad_(check_input_grad)
                 output = torch.func.functional_call(module, stand_ins, (graded_x,))
             weights = torch.randn(report.output_shape, generator=generator).to(output)
-            (output * weights).sum().backward()
+            # An output that nothing requiring grad leads to (a detached one, say) has no graph:
+            # backward() would raise its own RuntimeError. Skip it, and check 3 reports the gap.
+            if output.requires_grad:
+                (output * weights).sum().backward()
             grads = {
                 n: p.grad for n, p in graded.items() if p.grad is not None and p.grad.numel() > 0
             }
