@@ -57,14 +57,15 @@ frozen_run = sorted(
 )
 print("with the bias frozen, parameters with a non-zero gradient:", ", ".join(frozen_run))
 
-# 4. An optimizer tells a zero .grad from None: weight decay shrinks the first, skips the second.
+# 4. An optimizer tells a zero .grad from None: weight decay moves a parameter with the first
+#    (these entries of 1 shrink), and skips one with the second.
 decay_results = []
 for optimizer_class in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
     zeros, unreached = nn.Parameter(torch.ones(3)), nn.Parameter(torch.ones(3))
     zeros.grad = torch.zeros(3)  # unreached.grad stays None
     optimizer_class([zeros, unreached], lr=0.1, weight_decay=0.1).step()
     decay_results.append(bool((zeros < 1).all()) and bool((unreached == 1).all()))
-print("SGD, Adam, AdamW: weight decay shrinks a zero .grad, skips a None one:", decay_results)
+print("SGD, Adam, AdamW: decay moves a zero-.grad parameter, skips a None one:", decay_results)
 
 assert output_shape == (4, 3) and all_finite
 assert all(g is None for g in grads_before.values())  # witness: grad-none-before-backward

@@ -317,6 +317,23 @@ for no_graph, options in ((DetachedOutput(5, 3), {}), (broken, {"check_input_gra
         no_graph_messages.append(str(error))
 print("AssertionError:", no_graph_messages[0])
 
+
+class ChangesSavedOutput(nn.Linear):
+    """An nn.Linear and a sigmoid whose output, saved for the backward, is changed in place."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.sigmoid(super().forward(x))
+        return out.mul_(2)  # sigmoid saved `out` for its backward: that backward will raise
+
+
+try:  # an error of the backward pass itself comes through as it is, like the forward's
+    check_module(ChangesSavedOutput(5, 3).to(device), (4, 5), (4, 3))
+    backward_error = ""
+except RuntimeError as error:  # AssertionError is not a RuntimeError
+    backward_error = f"{type(error).__name__}: {error}"
+print(backward_error.split(":")[0] + ":", "one of the variables needed ...", end=" ")
+print("modified by an inplace operation" in backward_error)
+
 assert centered.trained == [] and linear.trained == ["bias", "weight"]  # witness: reports
 assert message == "DataMyLinear: no gradient reached ['bias', 'weight']" and left_as_found
 assert same_output  # witness: data-output-correct
@@ -344,3 +361,5 @@ no_graph_caught = no_graph_messages == [
     "DataMyLinear: no gradient reached ['bias', 'weight']",
 ]
 assert no_graph_caught  # witness: no-graph-fails-check-3
+backward_unwrapped = backward_error.startswith("RuntimeError: one of the variables needed")
+assert backward_unwrapped  # witness: backward-errors-pass

@@ -73,9 +73,9 @@ def check_module(
     It suits modules that take one float tensor, batch first (check 5 cuts examples along dim 0:
     give a sequence-first module batch_first=True or a wrapper), and return one tensor. During the
     checks the global random streams are seeded with `seed`: dropout draws the same on every call.
-    Raises AssertionError naming the module and the failed check (an output detached from every
-    tensor that needs a gradient fails check 3); an error raised by the module's own forward pass
-    (integer indices expected, say) comes through as it is. Whether it returns or
+    Raises AssertionError naming the module and the failed check (an output with no graph fails
+    check 3 where a gradient is expected); an error raised by the module's own forward or backward
+    pass (integer indices expected, say) comes through as it is. Whether it returns or
     raises, every submodule's training flag, the values of the parameters and buffers that existed
     before the call (persistent or not), every .grad attribute and the global random states of the
     CPU and of the input's device are as they were; other attributes that forward sets are not.
