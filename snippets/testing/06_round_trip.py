@@ -253,8 +253,8 @@ clip_listed = clip_unsaved == ["mean", "std"] and inside_fitted and inside_fresh
 assert clip_missed and clip_matters and clip_listed  # witness: round-trip-misses-unexercised
 training_only_missed = training_only_report.endswith("same output after a state_dict round trip")
 assert training_only_missed and training_matters  # witness: training-only-missed
-float32_refused = float32_factory.startswith("RuntimeError") and "BFloat16" in float32_factory
-assert float32_refused and "Float" in float32_factory  # witness: float32-factory-fails
+expected = "AssertionError: Standardize: a fresh instance returns torch.float32, not torch.bfloat16"
+assert float32_factory == expected  # witness: float32-factory-fails
 assert coin_unsaved == ["flip"]  # witness: coin-unsaved
 assert bool_coin_unsaved == [] and list_coin_unsaved == []  # witness: tensors-only
 torch_error = "RuntimeError: Error(s) in loading state_dict"
