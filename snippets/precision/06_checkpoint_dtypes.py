@@ -18,6 +18,7 @@ def saved_size(state: dict[str, torch.Tensor]) -> int:
 
 torch.manual_seed(0)
 checkpoint = make_model().state_dict()  # float32, as trained
+float32_bytes = saved_size(checkpoint)  # before any load: assign=True marks the dict (below)
 
 # The default: load_state_dict copies each value into the model's own bfloat16 tensor.
 copied = make_model().bfloat16()
@@ -50,9 +51,17 @@ finally:
 swap_keeps = swapped[0].weight is swapped_old and swapped_old.dtype == torch.float32
 print("with the swap flag: the same Parameter object, now float32:", swap_keeps)
 
+# assign=True writes itself into the state_dict's _metadata, and a later default load of the
+# same dict reads the flag from there: it assigns too.
+marked = checkpoint._metadata[""]["assign_to_params_buffers"]
+again = make_model().bfloat16()
+again.load_state_dict(checkpoint)  # the default, as in the first load above
+again_dtype = again[0].weight.dtype
+print("default load of the same dict after assign=True: 0.weight is", again_dtype)
+
 # A low-precision copy for inference: cast the floating tensors, keep the integer ones.
 low = {k: v.bfloat16() if v.is_floating_point() else v for k, v in checkpoint.items()}
-float32_bytes, bfloat16_bytes = saved_size(checkpoint), saved_size(low)
+bfloat16_bytes = saved_size(low)
 size_ratio = bfloat16_bytes / float32_bytes
 print(f"saved: float32 {float32_bytes} bytes, bfloat16 {bfloat16_bytes} bytes ({size_ratio:.3f})")
 
@@ -67,6 +76,7 @@ assert (
     assigned_dtype == torch.float32 and new_parameter and shares_memory
 )  # witness: assign-takes-dtype
 assert swap_keeps  # witness: swap-keeps-parameter
+assert marked and again_dtype == torch.float32  # witness: assign-marks-checkpoint
 assert low["1.num_batches_tracked"].dtype == torch.int64
 assert 0.49 < size_ratio < 0.52  # witness: size-halves
 assert relative <= half_eps  # witness: rounding-bound

@@ -67,12 +67,13 @@ bf16_error = (in_bfloat16 - in_float32).abs().max().item()
 float32_error = (in_float32.double() - exact).abs().max().item()
 bf16_eps = torch.finfo(torch.bfloat16).eps
 float32_eps = torch.finfo(torch.float32).eps
-print(f"largest output {scale:.3f}; float32 error {float32_error:.1e}")
+# (The float32 error's last digits depend on the CPU's kernels: print a bound.)
+print(f"largest output {scale:.3f}; float32 error below 1e-6: {float32_error < 1e-6}")
 error_in_eps = bf16_error / scale / bf16_eps
 print(f"bfloat16 vs float32: largest difference {bf16_error:.2e}, {error_in_eps:.2f} eps x scale")
 
 # Default tolerances come from the dtypes passed (the loosest of them). Passing the bfloat16
-# result itself gives bfloat16's: rtol times each element's own size, plus an atol of 1e-5.
+# result itself gives bfloat16's: rtol times each reference value's size, plus an atol of 1e-5.
 report = mismatch_report(in_bfloat16.bfloat16(), in_float32, check_dtype=False)
 defaults_pass = report == ""
 output_count = in_float32.numel()

@@ -5,6 +5,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
 
 def autocast_policy(
     fn: Callable[[torch.Tensor], torch.Tensor], device_type: str = "cpu", dtype=torch.bfloat16
@@ -37,6 +39,19 @@ policies = {name: autocast_policy(fn) for name, fn in operations.items()}
 for name, policy in policies.items():
     print(f"{name:11} {policy}")
 
+
+# The dispatcher tells which operations a device type's autocast handles at all: one with no
+# autocast kernel there is on none of its lists. (A private function; every build of torch, a
+# CPU-only one too, registers CUDA's autocast kernels.)
+def autocast_kernels(op: str) -> list[str]:
+    keys = {"cpu": "AutocastCPU", "cuda": "AutocastCUDA"}
+    has = torch._C._dispatch_has_kernel_for_dispatch_key
+    return [device_type for device_type, key in keys.items() if has(f"aten::{op}", key)]
+
+
+kernels = {op: autocast_kernels(op) for op in ("cat", "stack", "index_copy", "dot")}
+print("autocast kernels for", kernels)
+
 lowered = [name for name, policy in policies.items() if policy == "lowered"]
 raised = [name for name, policy in policies.items() if policy == "float32"]
 lowered_list = ", ".join(lowered)
@@ -45,3 +60,24 @@ raised_list = ", ".join(raised)
 assert lowered == ["x @ x.T", "conv1d"]  # witness: probe-lowered
 assert raised == ["prod", "cdist", "mse_loss"]  # witness: probe-float32
 assert policies["exp"] == policies["layer_norm"] == "follows input"  # witness: probe-follows
+on_cpu_only = kernels["cat"] == kernels["stack"] == kernels["index_copy"] == ["cpu"]
+assert on_cpu_only and kernels["dot"] == ["cuda"]  # witness: autocast-kernels
+
+if device.type == "cuda":
+    # dot on CUDA's promote list: two float16 vectors stay float16 (the float32 list would cast
+    # them up); index_copy on none of its lists: it refuses two dtypes as outside autocast.
+    x = torch.randn(8, 16).to(device)
+    half = x.half()
+    with torch.autocast("cuda", dtype=torch.float16):
+        dot_of_half = torch.dot(half[0], half[1]).dtype
+        dot_of_mixed = torch.dot(half[0], x[0]).dtype
+        try:
+            torch.index_copy(x, 0, torch.tensor([0, 2], device=device), half[:2])
+            index_copy_error = "no error"
+        except RuntimeError as error:
+            index_copy_error = str(error)
+    print(f"under CUDA autocast: dot(float16, float16) {dot_of_half}, mixed {dot_of_mixed}")
+    print("    index_copy(float32, float16 source):", index_copy_error)
+    promotes = dot_of_half == torch.float16 and dot_of_mixed == torch.float32
+    assert promotes  # witness: cuda-dot-promotes
+    assert "expected to have the same dtype" in index_copy_error  # witness: cuda-index-copy-refuses
