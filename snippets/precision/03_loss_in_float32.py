@@ -83,7 +83,8 @@ if device.type == "cuda":
             bce_error = "no error"
         except RuntimeError as error:
             bce_error = str(error)
-        with_logits = F.binary_cross_entropy_with_logits(scores, labels).dtype
+        # float16 inputs: only the float32 list turns them into a float32 loss
+        with_logits = F.binary_cross_entropy_with_logits(scores.half(), labels.half()).dtype
     print("binary_cross_entropy under CUDA autocast:", bce_error.splitlines()[0])
     print("binary_cross_entropy_with_logits under CUDA autocast:", with_logits)
     refused = "unsafe to autocast" in bce_error

@@ -40,9 +40,9 @@ for name, policy in policies.items():
     print(f"{name:11} {policy}")
 
 
-# The dispatcher tells which operations a device type's autocast handles at all: one with no
-# autocast kernel there is on none of its lists. (A private function; every build of torch, a
-# CPU-only one too, registers CUDA's autocast kernels.)
+# The dispatcher tells which operations have an autocast kernel of their own on a device type:
+# one without is on none of its lists, though the operations it calls may be. (A private
+# function; every build of torch, a CPU-only one too, registers CUDA's autocast kernels.)
 def autocast_kernels(op: str) -> list[str]:
     keys = {"cpu": "AutocastCPU", "cuda": "AutocastCUDA"}
     has = torch._C._dispatch_has_kernel_for_dispatch_key
