@@ -163,3 +163,6 @@ assert deepcopy_refused and after_no_grad_pass.startswith(  # witness: deepcopy-
 tiny_survives = torch.tensor(tiny, dtype=torch.bfloat16).item() > 0
 assert same_range and tiny_survives  # witness: bf16-keeps-range
 assert torch.tensor(tiny, dtype=torch.float16).item() == 0.0  # witness: fp16-underflows
+zero_row = torch.zeros(3, dtype=torch.float16)  # a row whose norm is 0
+divided = zero_row / (zero_row.norm() + torch.tensor(tiny, dtype=torch.float16))
+assert divided.isnan().all()  # witness: fp16-divides-by-zero
