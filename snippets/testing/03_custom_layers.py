@@ -331,8 +331,7 @@ try:  # an error of the backward pass itself comes through as it is, like the fo
     backward_error = ""
 except RuntimeError as error:  # AssertionError is not a RuntimeError
     backward_error = f"{type(error).__name__}: {error}"
-print(backward_error.split(":")[0] + ":", "one of the variables needed ...", end=" ")
-print("modified by an inplace operation" in backward_error)
+print(backward_error.split(": [")[0])
 
 assert centered.trained == [] and linear.trained == ["bias", "weight"]  # witness: reports
 assert message == "DataMyLinear: no gradient reached ['bias', 'weight']" and left_as_found

@@ -115,7 +115,8 @@ bfloat16_reports = [
     for c in (SavedRandomFeatures, ForgetfulStandardize)
 ]
 print("in bfloat16:", *bfloat16_reports, sep="\n  ")
-# With a factory that builds in float32, even the correct Standardize fails: a dtype mismatch.
+# With a factory that builds in float32, even the correct Standardize fails: the helper reports
+# that the fresh instance returns float32.
 float32_factory = outcome(fitted(Standardize).bfloat16(), Standardize)
 print("  Standardize with a float32 factory:", float32_factory)
 

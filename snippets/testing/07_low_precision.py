@@ -165,4 +165,5 @@ assert same_range and tiny_survives  # witness: bf16-keeps-range
 assert torch.tensor(tiny, dtype=torch.float16).item() == 0.0  # witness: fp16-underflows
 zero_row = torch.zeros(3, dtype=torch.float16)  # a row whose norm is 0
 divided = zero_row / (zero_row.norm() + torch.tensor(tiny, dtype=torch.float16))
+print("float16 row of zeros / (norm + 1e-8):", divided.tolist())
 assert divided.isnan().all()  # witness: fp16-divides-by-zero
