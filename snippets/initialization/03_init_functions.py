@@ -65,6 +65,19 @@ siblings_in_place = True
 for init in siblings:
     scratch = torch.zeros(64, 256)
     siblings_in_place &= init(scratch) is scratch and bool(scratch.ne(0).any())
+# And so does every public function whose name ends in "_". Called on a Parameter, with gradient
+# recording on, each returns the Parameter and writes into its memory. The write is not recorded
+# (the Parameter stays a leaf with no grad_fn), yet it raises the version counter, as a write into
+# the tensor itself does and one through .data does not.
+init_names = [name for name in dir(nn.init) if name.endswith("_") and not name.startswith("_")]
+every_init_in_place = every_init_unrecorded = torch.is_grad_enabled()
+for name in init_names:
+    options = {"constant_": {"val": 0.3}, "sparse_": {"sparsity": 0.5}}.get(name, {})
+    param = nn.Parameter(torch.zeros(4, 6, 3) if name == "dirac_" else torch.zeros(4, 6))
+    memory, version = param.data_ptr(), param._version
+    returned_param = getattr(nn.init, name)(param, **options)
+    every_init_in_place &= returned_param is param and param.data_ptr() == memory
+    every_init_unrecorded &= param.is_leaf and param.grad_fn is None and param._version > version
 # orthogonal_ runs a QR decomposition, which has no float16/bfloat16 kernel on the CPU, and writes
 # through view_as, which fails on a weight whose memory is not laid out as one matrix: a
 # channels_last 3x3 convolution weight with several input channels.
@@ -80,12 +93,15 @@ for tensor in (
         orthogonal_errors.append(f"{type(error).__name__}: {str(error).split(' (')[0]}")
 print("orthogonal_ on float16, bfloat16, channels_last:", *orthogonal_errors, sep="\n  ")
 # trunc_normal_'s cut-offs a=-2, b=2 are values, not multiples of std: with std=0.02 nothing is cut,
-# and the spread is the full normal's. Cut-offs at +-std keep every number within +-0.02.
+# the spread is the full normal's, and some numbers lie beyond 2 * std (cut-offs at +-2 * std would
+# leave none there). Cut-offs at +-std keep every number within +-0.02.
 generator = torch.Generator().manual_seed(0)  # not the global stream: the draws below stay put
 uncut = nn.init.trunc_normal_(torch.empty(10_000), std=0.02, generator=generator)
 cut = nn.init.trunc_normal_(torch.empty(10_000), std=0.02, a=-0.02, b=0.02, generator=generator)
 uncut_std, cut_std = uncut.std().item(), cut.std().item()
-trunc_uses_values = math.isclose(uncut_std, 0.02, rel_tol=0.03) and cut.abs().max() <= 0.02
+beyond_two_std = bool(uncut.abs().max() > 2 * 0.02)
+trunc_uses_values = math.isclose(uncut_std, 0.02, rel_tol=0.03) and beyond_two_std
+trunc_uses_values &= bool(cut.abs().max() <= 0.02)
 print(f"trunc_normal_(std=0.02): std {uncut_std:.4f}; with a=-0.02, b=0.02: std {cut_std:.4f}")
 
 print(
@@ -144,7 +160,9 @@ nn.init.zeros_(viewed.weight)
 view_written_through = bool(torch.all(viewed.parametrizations.weight.original == 0))
 print("transposed view: zeros_(layer.weight) zeroed the stored weight:", view_written_through)
 
-assert filled_in_place  # witness: fills-in-place-and-returns
+all_fill_in_place = filled_in_place and every_init_in_place and len(init_names) >= 14
+assert all_fill_in_place  # witness: fills-in-place-and-returns
+assert every_init_unrecorded  # witness: every-init-unrecorded
 assert siblings_in_place  # witness: siblings-in-place
 assert (
     len(orthogonal_errors) == 3

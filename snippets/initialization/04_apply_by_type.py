@@ -184,6 +184,14 @@ apply_draws_twice = torch.equal(after_apply, after_two_draws)
 apply_shifts_stream = not torch.equal(after_apply, after_loop)
 print("random init of the shared layer: apply draws twice, modules() once:", apply_draws_twice)
 
+# MultiheadAttention has no reset_parameters(): its constructor calls the private
+# _reset_parameters(), which draws in_proj_weight again (run last: it draws from the global stream).
+with torch.no_grad():
+    attention.in_proj_weight.fill_(7.0)
+attention._reset_parameters()
+private_redraws = bool(attention.in_proj_weight.abs().max() < 1)
+mha_private = not hasattr(attention, "reset_parameters") and private_redraws
+
 assert returned is model  # witness: returns-model
 assert (
     visit_order == "Linear -> ReLU -> Linear -> ReLU -> Sequential -> Linear -> MLP"
@@ -198,7 +206,8 @@ assert (
 )  # witness: small-head-near-uniform
 assert defaults_restored  # witness: reset-restores-defaults
 assert reset_follows_order  # witness: reset-follows-visit-order
-assert in_proj_untouched  # witness: mha-in-proj-not-reset
+assert mha_private  # witness: mha-private-reset
+assert in_proj_untouched and mha_private  # witness: mha-in-proj-not-reset
 assert (
     min(xavier_max, out_weight_before) > 0.25 >= max(reset_max, out_weight_after)
     and keeps_xavier_in_proj
