@@ -99,7 +99,7 @@ print("moved to float64 inside, in-place update of the weight, of the table:", d
 # Built inside, or moved to the meta device there, a Linear gets new Parameters, made inside the
 # block: the default optimizer step on them raises as the table's update does, after changing the
 # bias. A fused optimizer (fused=True) raises no error, but it too changes only the bias: as for a
-# lazy layer, the weight gets no gradient, so the model trains silently wrong.
+# lazy layer, the weight gets no gradient: only the bias moves.
 meta_new_parameter = to_meta[0].weight is not meta_weight_before
 with torch.inference_mode():
     linear_for_fused = nn.Linear(4, 8)
