@@ -66,6 +66,17 @@ if device.type == "cuda":
         print(f"{type(error).__name__}: {device_message.splitlines()[0]}")
     assert "device" in device_message  # witness: device-mismatch
 
+# A name that holds a plain attribute refuses to become a buffer, until the attribute is deleted.
+fixed, buffer_message = Mixed(), ""
+try:
+    fixed.mix = nn.Buffer(fixed.mix)
+except KeyError as error:
+    buffer_message = str(error)
+    print(f"fixed.mix = nn.Buffer(fixed.mix): KeyError: {error}")
+del fixed.mix
+fixed.mix = nn.Buffer(torch.eye(3))  # accepted once the plain attribute is gone
+mix_now_buffer = "mix" in dict(fixed.named_buffers())
+
 # A name already registered as a parameter accepts only a Parameter, or None.
 try:
     model.layer.weight = torch.zeros(3, 3)
@@ -112,3 +123,5 @@ assert "(torch.nn.Module or None expected)" in child_message
 child_replaced = child_count_after == 0 and isinstance(model.layer, nn.Parameter)
 assert child_replaced and not swap_caught  # witness: child-replaced
 assert buffers_after == {"count": 5.0}  # witness: buffer-stays
+buffer_refused = "attribute 'mix' already exists" in buffer_message
+assert buffer_refused and mix_now_buffer  # witness: plain-refuses-buffer

@@ -29,18 +29,25 @@ print("nn.Buffer: buffers", marked_buffers, "| state_dict", marked_keys)
 
 # The explicit forms refuse an empty name, a dotted name and a name the module already has.
 # setattr refuses the same three names for a parameter, but does not check a module's name.
-checked, refused = nn.Module(), 0
+checked, refused, setattr_refused = nn.Module(), 0, 0
+
+
+def set_attribute(name: str, value: object) -> None:
+    setattr(checked, name, value)
+
+
 for name in ("", "a.b", "type"):
     for register, value in [
         (checked.register_parameter, nn.Parameter(torch.ones(1))),
         (checked.register_module, nn.Linear(3, 1)),
         (checked.register_buffer, torch.zeros(1)),
-        (lambda n, v: setattr(checked, n, v), nn.Parameter(torch.ones(1))),  # setattr itself
+        (set_attribute, nn.Parameter(torch.ones(1))),  # setattr itself
     ]:
         try:
             register(name, value)
         except KeyError:
             refused += 1
+            setattr_refused += register is set_attribute
 # But setattr first removes what the instance holds under the name, so it takes that name over.
 held = nn.Module()
 held.child = nn.Linear(3, 1)
@@ -79,7 +86,8 @@ def any_names(module: nn.Module) -> nn.Module:
 
 
 loose_keys = list(any_names(checked).state_dict())
-print(f"refused names: {refused} of 12; after setattr(checked, name, ...): {loose_keys}")
+print(f"refused names: {refused} of 12 ({setattr_refused} of 3 by setattr);", end=" ")
+print(f"after setattr(checked, name, module): {loose_keys}")
 # A name that holds a parameter does refuse a module.
 taken_message = ""
 try:
@@ -99,6 +107,15 @@ except RuntimeError as error:
     print(f"{type(error).__name__}:", " ".join(dotted_load_message.split()))
 dotted_loaded = torch.equal(getattr(twin, "a.b").weight, getattr(checked, "a.b").weight)
 print("the values were loaded all the same:", dotted_loaded)
+pathed = any_names(nn.Module())
+pathed.a = nn.Module()
+pathed.a.b = nn.Linear(3, 1)  # a real path a -> b as well: now the check finds the child "a.b"
+pathed_loads = True
+try:
+    pathed.load_state_dict(checked.state_dict())  # strict, as above
+except RuntimeError:
+    pathed_loads = False
+print("with children a -> b as well, the strict load passes:", pathed_loads)
 
 explicit_heads = "head-1.weight, head-1.bias, head-2.weight, head-2.bias"
 explicit_counts = (explicit_parameters, explicit_children, explicit_buffers)
@@ -108,7 +125,8 @@ marked_ok = marked_keys == ["mean"] and not list(marked.parameters())
 marked_ok = marked_ok and marked_buffers == {"mean": "torch.float64", "cache": "torch.float64"}
 registered_ok = "cache" in explicit_buffer_names and "cache" not in explicit_keys
 assert registered_ok and marked_ok  # witness: non-persistent
-assert refused == 12  # witness: names-checked
+assert refused - setattr_refused == 9  # witness: names-checked
+assert setattr_refused == 3  # witness: setattr-parameter-checked
 held_taken = held_parameters == ["child", "buf", "plain"] and not held_children
 held_taken = held_taken and not held_buffers and not plain_left
 assert held_refused == 3 and held_taken  # witness: setattr-takes-over
@@ -122,3 +140,4 @@ type_saved = "type.weight" in loose_keys and isinstance(type_child, nn.Linear)
 assert type_saved and not isinstance(checked.type, nn.Module)  # witness: setattr-type-hidden
 dotted_unexpected = 'Unexpected key(s) in state_dict: "a.b.weight"' in dotted_load_message
 assert dotted_unexpected and dotted_loaded  # witness: dotted-load-fails
+assert dotted_unexpected and pathed_loads  # witness: dotted-key-split

@@ -71,10 +71,11 @@ try:
         pending_message = str(error)
     # Two layers: the second one's input requires grad, so the graph saves its weight, and the
     # load cannot swap it. It goes on with the other entries and raises at the end.
-    load_message, deep_loaded = "", {}
+    load_message, deep_loaded, in_place = "", {}, {}
     for assign in (False, True):
         deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
         deep_checkpoint = {key: value + 1 for key, value in deep.state_dict().items()}  # new values
+        addresses = {key: value.data_ptr() for key, value in deep.state_dict().items()}
         pending = deep(x).sum()
         try:
             deep.load_state_dict(deep_checkpoint, assign=assign)
@@ -82,6 +83,7 @@ try:
             load_message = load_message or " ".join(str(error).split())
         now = deep.state_dict()
         deep_loaded[assign] = [k for k in now if torch.equal(now[k], deep_checkpoint[k])]
+        in_place[assign] = [k for k in now if now[k].data_ptr() == addresses[k]]  # same memory
     # Other layers save tensors whatever their input. BatchNorm saves its weight and its running
     # statistics, which are buffers, but not its bias or its num_batches_tracked.
     norm = nn.Sequential(nn.BatchNorm1d(2)).to(device).eval()
@@ -141,6 +143,8 @@ only_saved = "use_count" in load_message and '"0.weight"' not in load_message  #
 assert swap_refused and only_saved  # witness: swap-refuses-saved
 all_keys = ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert deep_loaded[False] == all_keys  # witness: swap-loads-all
+copied_first = in_place[False] == all_keys and in_place[True] == ["2.weight"]
+assert copied_first and "2.weight" in deep_loaded[False]  # witness: swap-copies-in-place
 assert deep_loaded[True] == ["0.weight", "0.bias", "2.bias"]  # witness: swap-assign-keeps-refused
 norm_saved = ["0.weight", "0.running_mean", "0.running_var"]  # not 0.bias, 0.num_batches_tracked
 assert [name for name, _ in norm_refused] == norm_saved  # witness: swap-refuses-buffers

@@ -73,6 +73,7 @@ try:
 except RuntimeError as error:
     integer_message = str(error)
     print(f"nn.ParameterList([torch.arange(3)]): {type(error).__name__}: {error}")
+integer_kept = nn.ParameterList([nn.Parameter(torch.arange(3), requires_grad=False)])[0]
 
 assert output_shape == (2, 4)
 assert names.startswith("weights.0, weights.1, biases.0, biases.1, affine.scale, affine.shift")
@@ -82,5 +83,7 @@ assert all_require_grad  # witness: require-grad
 assert shapes == [(16, 8), (4, 16)]  # witness: shapes-differ
 assert kept == ("a note", "cm") and mixed_parameters == 2  # witness: non-tensors-kept
 assert module_entries == ["0.weight", "0.bias", "m.weight", "m.bias"]  # witness: modules-registered
+integer_parameter = type(integer_kept) is nn.Parameter and integer_kept.dtype == torch.int64
 assert integer_message.startswith("Only Tensors of floating point")  # witness: integer-refused
+assert integer_parameter  # witness: integer-parameter-kept
 assert from_dict == ["scale", "shift"] and from_pairs == ["shift", "scale"]  # witness: dict-sorted
