@@ -151,6 +151,13 @@ with ddp_model.join():
 reader.remove()
 if rank == 0:
     print(f"inside an uneven join(), rank 0's passes received running_mean[0] = {received}")
+# Rank 0 joined last, and its model was broadcast at the end; the source is still rank 1.
+ddp_model(x).sum().backward()  # a training pass: each rank's own statistics
+own_after_uneven = gathered(bn.running_mean.clone())
+ddp_model.eval()
+with torch.no_grad():
+    ddp_model(x)  # the broadcast before this pass
+after_uneven = gathered(bn.running_mean.clone())
 
 # Creating a join(enable=False) context, even an empty one, makes rank 0 the source again.
 with ddp_model.join(enable=False):
@@ -173,6 +180,9 @@ rearmed = all(torch.equal(copy, after_grad_eval[0]) for copy in after_fourth_eva
 no_sync_kept_own = torch.equal(after_no_sync[1], after_fourth_eval[1] + 1)
 highest_rank_everywhere = not torch.equal(own_after_join[0], own_after_join[-1]) and all(
     torch.equal(copy, own_after_join[-1]) for copy in after_join
+)
+highest_not_last_joiner = not torch.equal(own_after_uneven[0], own_after_uneven[-1]) and all(
+    torch.equal(copy, own_after_uneven[-1]) for copy in after_uneven
 )
 rank0_again = not torch.equal(own_after_disabled[0], own_after_disabled[-1]) and all(
     torch.equal(copy, own_after_disabled[0]) for copy in after_disabled
@@ -204,7 +214,7 @@ assert (
 )  # witness: no-grad-pass-skips-next-broadcast
 assert construction_as_documented  # witness: construction-broadcasts-buffers
 assert forward_broadcast_as_documented  # witness: flags-stop-forward-broadcast
-assert highest_rank_everywhere  # witness: join-moves-broadcast-source
+assert highest_rank_everywhere and highest_not_last_joiner  # witness: join-moves-broadcast-source
 assert rank0_again  # witness: disabled-join-restores-rank0
 assert forward_sync_keeps_construction  # witness: forward-sync-buffers-keeps-it
 deprecation_warned = warned_options == ["broadcast_buffers"] or not has_forward_sync_buffers

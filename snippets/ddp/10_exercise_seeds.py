@@ -31,23 +31,26 @@ def same_on_all_ranks(tensor: torch.Tensor) -> bool:
     return all(torch.equal(copies[0], copy) for copy in copies)
 
 
-def start(seed: int) -> tuple[DDP, torch.Tensor]:
+def start(seed: int) -> tuple[DDP, torch.Tensor, torch.Tensor]:
     """Seed, build and wrap the model, then draw the indices of a random batch."""
     torch.manual_seed(seed)
-    ddp_model = DDP(nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device))
+    model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
+    weight_before = model[0].weight.detach().clone()  # this rank's own initial weight
+    ddp_model = DDP(model)
     batch = torch.randint(0, dataset_size, (4,)).to(device)
-    return ddp_model, batch
+    return ddp_model, batch, weight_before
 
 
 # The bug: one seed for all ranks.
-ddp_model, batch = start(seed=0)
+ddp_model, batch, _ = start(seed=0)
 same_batch = same_on_all_ranks(batch)
 print(f"one seed everywhere: batch {batch.tolist()}")
 
 # The fix: a seed per rank. DDP copies rank 0's initial weights, so they still agree.
-ddp_model, batch = start(seed=1000 + rank)
+ddp_model, batch, weight_before = start(seed=1000 + rank)
 print(f"seed per rank:       batch {batch.tolist()}")
 different_batches = not same_on_all_ranks(batch)
+differed_before = not same_on_all_ranks(weight_before)
 weights_agree = same_on_all_ranks(ddp_model.module[0].weight)
 
 
@@ -77,7 +80,7 @@ dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert same_batch  # witness: one-seed-same-batch
-assert different_batches and weights_agree  # witness: per-rank-seed-fix
+assert different_batches and differed_before and weights_agree  # witness: per-rank-seed-fix
 assert (
     covered_same_seed == dataset_size > covered_seed_per_rank
     and first_epoch == second_epoch != after_set_epoch
