@@ -100,17 +100,24 @@ except RuntimeError as error:
 print("inference tensor + w: backward works", add_backpropagates, end="")
 print(" | inference tensor * w:", multiply_message.split(".")[0])
 
-# A head whose weight is frozen saves nothing: with a trainable bias it is still recorded, and the
-# bias trains. Fully frozen, it records nothing at all, and the same call works too.
+# A head whose weight is frozen saves nothing (no tensor in its node): with a trainable bias it is
+# still recorded, and the bias trains. Fully frozen, it records nothing at all, and the same call
+# works too.
 # (On MPS, by torch's source, linear's backward node saves the input and the weight whenever the
 # input or a parameter needs a gradient: not checked there.)
-bias_only_trains = device.type == "mps"
+bias_only_trains = linear_saves_input = device.type == "mps"
 if device.type != "mps":
+    # linear runs addmm there, whose node keeps the input as _saved_mat1, for the weight's gradient.
+    linear_saves_input = torch.equal(head(features_no_grad).grad_fn._saved_mat1, features_no_grad)
     bias_only_head = nn.Linear(3, 1).to(device)
     bias_only_head.weight.requires_grad_(False)
     bias_only_out = bias_only_head(features_inference)
+    node = bias_only_node = bias_only_out.grad_fn
+    bias_only_saved = [getattr(node, name) for name in dir(node) if name.startswith("_saved_")]
+    saves_no_tensor = not any(isinstance(value, torch.Tensor) for value in bias_only_saved)
     bias_only_out.sum().backward()
-    bias_only_trains = bias_only_out.grad_fn is not None and bias_only_head.bias.grad is not None
+    bias_only_trains = bias_only_node is not None and bias_only_head.bias.grad is not None
+    bias_only_trains &= saves_no_tensor
     print("head with a frozen weight and a trainable bias: backward works", bias_only_trains)
 frozen_head = nn.Linear(3, 1).to(device).requires_grad_(False)
 frozen_head_runs = frozen_head(features_inference).shape == (8, 1)
@@ -125,7 +132,15 @@ for attempt in (lambda: features_inference._version, lambda: features_inference.
         refused.append(f"{type(error).__name__}: {error}".split(".")[0])
 print(*refused, sep="\n")
 added_anyway = torch.equal(features_inference, before_add + 1)
-print("the tensor was changed all the same:", added_anyway)
+# .detach() and .data give an alias with a version counter of its own: through it, an in-place
+# change goes in with no error, and changes the inference tensor.
+alias = features_inference.detach()
+alias.add_(1)
+features_inference.data.add_(1)
+detach_bypasses = alias.is_inference() and alias._version == 1
+detach_bypasses &= torch.equal(features_inference, before_add + 1 + 1 + 1)
+print("the tensor was changed all the same:", added_anyway, end="")
+print(" | through .detach() and .data, with no error:", detach_bypasses)
 
 # clone() outside inference mode makes an ordinary tensor from an inference tensor.
 head.zero_grad()
@@ -184,6 +199,7 @@ assert message.startswith("RuntimeError: Inference tensors cannot be saved for b
 assert add_backpropagates and add_saves_no_tensor  # witness: add-saves-nothing
 multiply_raises = multiply_message.startswith("RuntimeError: Inference tensors cannot be saved")
 assert multiply_raises and mul_saves_features  # witness: multiply-saves
+assert linear_saves_input  # witness: linear-saves-input
 assert bias_only_trains and frozen_head_runs  # witness: saving-is-the-problem
 assert refused[0].startswith(
     "RuntimeError: Inference tensors do not track version"
@@ -191,6 +207,7 @@ assert refused[0].startswith(
 assert added_anyway and refused[1].startswith(
     "RuntimeError: Inplace update to inference tensor"
 )  # witness: inplace-raises-after-change
+assert detach_bypasses  # witness: detach-bypasses
 assert clone_works  # witness: clone-makes-ordinary
 assert boolean_switches  # witness: boolean-switches
 only_inference_off = grad_enabled_records_nothing and inference_off_records

@@ -166,6 +166,16 @@ try:  # a later step without autocast
 except RuntimeError as error:
     later_grad = str(error).split(".")[0]
 print("under autocast the weights get a grad:", autocast_grads, "| a step without:", later_grad)
+# Autocast casts only a weight whose dtype differs from its own: a bfloat16 layer gets no cast.
+no_cast_no_grad = device.type == "mps"
+if device.type != "mps":
+    lazy_bfloat16 = nn.LazyLinear(8, device=device, dtype=torch.bfloat16)
+    batch_bfloat16 = val_batches[0][0].to(torch.bfloat16)
+    with torch.inference_mode():
+        lazy_bfloat16(batch_bfloat16)
+    with torch.autocast(device.type, dtype=torch.bfloat16):
+        lazy_bfloat16(batch_bfloat16).sum().backward()
+    no_cast_no_grad = lazy_bfloat16.weight.grad is None and lazy_bfloat16.bias.grad is not None
 
 saved_error = "Inference tensors cannot be saved for backward"
 
@@ -189,7 +199,9 @@ assert (
     autocast_grads == (True, True) and w.is_inference() and w.to(torch.bfloat16).requires_grad
 )  # witness: autocast-trains
 assert later_grad == (None if device.type != "mps" else saved_error)  # witness: then-without
-# On MPS, linear's own kernel saves the weight for the bias's gradient, so the step raises there.
+assert no_cast_no_grad  # witness: autocast-needs-a-cast
+# On MPS, linear's backward node saves the input and the weight whenever the input or a
+# parameter needs a gradient, so the step raises there.
 input_needs_no_grad = (True, False, False, True) if device.type != "mps" else saved_error
 assert after_validate == lazy_frozen == input_needs_no_grad  # witness: lazy-weight-never-trains
 assert after_no_grad == (False, True, True, True)  # witness: no-grad-sanity-check-trains

@@ -98,8 +98,8 @@ for tensor in (to_float64[0].weight, to_float64[1].cache):
 print("moved to float64 inside, in-place update of the weight, of the table:", dtype_move_updates)
 # Built inside, or moved to the meta device there, a Linear gets new Parameters, made inside the
 # block: the default optimizer step on them raises as the table's update does, after changing the
-# bias. A fused optimizer (fused=True) raises no error, but it too changes only the bias: as for a
-# lazy layer, the weight gets no gradient: only the bias moves.
+# bias. A fused optimizer (fused=True) raises no error, but it too changes only the bias, since,
+# as for a lazy layer, the weight gets no gradient.
 meta_new_parameter = to_meta[0].weight is not meta_weight_before
 with torch.inference_mode():
     linear_for_fused = nn.Linear(4, 8)
