@@ -109,13 +109,20 @@ dotted_loaded = torch.equal(getattr(twin, "a.b").weight, getattr(checked, "a.b")
 print("the values were loaded all the same:", dotted_loaded)
 pathed = any_names(nn.Module())
 pathed.a = nn.Module()
-pathed.a.b = nn.Linear(3, 1)  # a real path a -> b as well: now the check finds the child "a.b"
+pathed.a.b = nn.Linear(3, 1)  # a real path a -> b as well: the check finds child b inside a
 pathed_loads = True
 try:
     pathed.load_state_dict(checked.state_dict())  # strict, as above
 except RuntimeError:
     pathed_loads = False
 print("with children a -> b as well, the strict load passes:", pathed_loads)
+only_a = any_names(nn.Module())
+only_a.a = nn.Module()  # a child a with no b inside it: still unexpected
+try:
+    only_a.load_state_dict(checked.state_dict())
+    only_a_refused = False
+except RuntimeError as error:
+    only_a_refused = "a.b.weight" in str(error)
 
 explicit_heads = "head-1.weight, head-1.bias, head-2.weight, head-2.bias"
 explicit_counts = (explicit_parameters, explicit_children, explicit_buffers)
@@ -140,4 +147,4 @@ type_saved = "type.weight" in loose_keys and isinstance(type_child, nn.Linear)
 assert type_saved and not isinstance(checked.type, nn.Module)  # witness: setattr-type-hidden
 dotted_unexpected = 'Unexpected key(s) in state_dict: "a.b.weight"' in dotted_load_message
 assert dotted_unexpected and dotted_loaded  # witness: dotted-load-fails
-assert dotted_unexpected and pathed_loads  # witness: dotted-key-split
+assert dotted_unexpected and pathed_loads and only_a_refused  # witness: dotted-key-split
