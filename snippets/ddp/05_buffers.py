@@ -158,6 +158,17 @@ ddp_model.eval()
 with torch.no_grad():
     ddp_model(x)  # the broadcast before this pass
 after_uneven = gathered(bn.running_mean.clone())
+# The mirror: rank 0 joins first, rank 1 last. The source is rank 1 again, the highest rank.
+ddp_model.train()
+with ddp_model.join():
+    for step in range(1 if rank == 0 else 3):
+        ddp_model(x).sum().backward()
+ddp_model(x).sum().backward()
+own_after_mirror = gathered(bn.running_mean.clone())
+ddp_model.eval()
+with torch.no_grad():
+    ddp_model(x)
+after_mirror = gathered(bn.running_mean.clone())
 
 # Creating a join(enable=False) context, even an empty one, makes rank 0 the source again.
 with ddp_model.join(enable=False):
@@ -181,8 +192,9 @@ no_sync_kept_own = torch.equal(after_no_sync[1], after_fourth_eval[1] + 1)
 highest_rank_everywhere = not torch.equal(own_after_join[0], own_after_join[-1]) and all(
     torch.equal(copy, own_after_join[-1]) for copy in after_join
 )
-highest_not_last_joiner = not torch.equal(own_after_uneven[0], own_after_uneven[-1]) and all(
-    torch.equal(copy, own_after_uneven[-1]) for copy in after_uneven
+highest_not_last_joiner = all(
+    not torch.equal(own[0], own[-1]) and all(torch.equal(copy, own[-1]) for copy in after)
+    for own, after in ((own_after_uneven, after_uneven), (own_after_mirror, after_mirror))
 )
 rank0_again = not torch.equal(own_after_disabled[0], own_after_disabled[-1]) and all(
     torch.equal(copy, own_after_disabled[0]) for copy in after_disabled
