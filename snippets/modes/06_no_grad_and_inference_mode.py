@@ -139,6 +139,11 @@ alias.add_(1)
 features_inference.data.add_(1)
 detach_bypasses = alias.is_inference() and alias._version == 1
 detach_bypasses &= torch.equal(features_inference, before_add + 1 + 1 + 1)
+try:  # an indexed write goes through a view of the alias, and that is refused like a direct one
+    features_inference.data[0] = 0
+    indexed_refused = False
+except RuntimeError:
+    indexed_refused = True
 print("the tensor was changed all the same:", added_anyway, end="")
 print(" | through .detach() and .data, with no error:", detach_bypasses)
 
@@ -207,7 +212,7 @@ assert refused[0].startswith(
 assert added_anyway and refused[1].startswith(
     "RuntimeError: Inplace update to inference tensor"
 )  # witness: inplace-raises-after-change
-assert detach_bypasses  # witness: detach-bypasses
+assert detach_bypasses and indexed_refused  # witness: detach-bypasses
 assert clone_works  # witness: clone-makes-ordinary
 assert boolean_switches  # witness: boolean-switches
 only_inference_off = grad_enabled_records_nothing and inference_off_records
