@@ -65,7 +65,7 @@ SCHEMES = {"light": "default", "dark": "slate"}  # Material's name of each palet
 # search index, which every page fetches for the search box and a browser then keeps, has its own.
 PAGE_BUDGET = 800_000  # a chapter page; the heaviest weighed 724 kB when this was set
 NOTEBOOK_PAGE_BUDGET = 1_500_000  # a notebook page (JupyterLab's stylesheet alone is 747 kB)
-SEARCH_INDEX_BUDGET = 2_000_000  # 1.59 MB when this was set
+SEARCH_INDEX_BUDGET = 2_200_000  # 1.59 MB when set at 2 MB; raised at 2.00 MB (contributing.md)
 
 COLOUR_RULES = ["color-contrast", "link-in-text-block"]
 # The longest line of each code block in the article that scrolls sideways.
