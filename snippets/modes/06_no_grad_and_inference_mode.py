@@ -132,8 +132,8 @@ for attempt in (lambda: features_inference._version, lambda: features_inference.
         refused.append(f"{type(error).__name__}: {error}".split(".")[0])
 print(*refused, sep="\n")
 added_anyway = torch.equal(features_inference, before_add + 1)
-# .detach() and .data give an alias with a version counter of its own: through it, an in-place
-# change goes in with no error, and changes the inference tensor.
+# .detach() and .data give an alias with a version counter of its own: on the alias itself, an
+# in-place change goes in with no error, and changes the inference tensor.
 alias = features_inference.detach()
 alias.add_(1)
 features_inference.data.add_(1)
@@ -141,7 +141,8 @@ detach_bypasses = alias.is_inference() and alias._version == 1
 detach_bypasses &= torch.equal(features_inference, before_add + 1 + 1 + 1)
 print("the tensor was changed all the same:", added_anyway, end="")
 print(" | through .detach() and .data, with no error:", detach_bypasses)
-# A write to the whole alias goes in too; a write through a view of it (a row) raises, after it.
+# An assignment whose index makes no view ([:]) goes in too; a write to a view (a row) raises,
+# after it is made.
 with torch.inference_mode():
     table = torch.ones(2, 3, device=device)  # an inference tensor of its own for these writes
 table.data[:] = 2  # the alias itself
