@@ -132,28 +132,55 @@ for attempt in (lambda: features_inference._version, lambda: features_inference.
         refused.append(f"{type(error).__name__}: {error}".split(".")[0])
 print(*refused, sep="\n")
 added_anyway = torch.equal(features_inference, before_add + 1)
-# .detach() and .data give an alias with a version counter of its own: on the alias itself, an
-# in-place change goes in with no error, and changes the inference tensor.
-alias = features_inference.detach()
+print("the tensor was changed all the same:", added_anyway)
+# .detach() and .data give an alias with a version counter of its own (each .data is a new alias),
+# but a view made from the alias, a row or [:] read as a value, is an inference tensor with none.
+alias, data_alias = features_inference.detach(), features_inference.data
+counts_before = (alias._version, data_alias._version)
+view_counters = []
+for view in (alias[0], alias[:]):
+    try:
+        view_counters.append(f"version {view._version}")
+    except RuntimeError as error:
+        view_counters.append(str(error).split(".")[0])
+print("alias._version:", alias._version, "| alias[0]._version:", view_counters[0])
+# Writes on the alias itself are counted there, go in with no error, and change the tensor.
 alias.add_(1)
-features_inference.data.add_(1)
-detach_bypasses = alias.is_inference() and alias._version == 1
-detach_bypasses &= torch.equal(features_inference, before_add + 1 + 1 + 1)
-print("the tensor was changed all the same:", added_anyway, end="")
-print(" | through .detach() and .data, with no error:", detach_bypasses)
-# An assignment whose index makes no view ([:]) goes in too; a write to a view (a row) raises,
-# after it is made.
+data_alias.mul_(0.9)
+counts_after = (alias._version, data_alias._version)
+detach_bypasses = alias.is_inference() and data_alias.is_inference()
+detach_bypasses &= torch.equal(features_inference, (before_add + 1 + 1) * 0.9)
+print("through .detach() and .data, with no error:", detach_bypasses)
+# Writing into a view of the alias, which has no counter to bump, raises after the write.
 with torch.inference_mode():
     table = torch.ones(2, 3, device=device)  # an inference tensor of its own for these writes
-table.data[:] = 2  # the alias itself
-try:
-    table.data[0] = 0  # a view of the alias: row 0
-    row_write = "no error"
-except RuntimeError as error:
-    row_write = str(error).split(".")[0]
-row_changed = torch.equal(table, torch.tensor([[0.0] * 3, [2.0] * 3], device=device))
-print("table.data[:] = 2: no error | table.data[0] = 0:", row_write, end="")
-print(" | changed anyway:", row_changed)
+table.data[:] = 2  # an assignment to the whole alias: no error
+whole_assigned = torch.equal(table, torch.full((2, 3), 2.0, device=device))
+
+
+def row_write():
+    table.data[0] = 0  # row 0 is a view of the alias
+
+
+def augmented_write():
+    table.data[:] *= 3  # reading table.data[:] makes a view; *= writes through it
+
+
+def library_write():
+    table.data.fill_diagonal_(5)  # by torch's source, it writes through a view it makes inside
+
+
+view_writes = {}  # for each write: its error, and whether the table changed anyway
+for write in (row_write, augmented_write, library_write):
+    before_write = table.clone()
+    try:
+        write()
+        view_writes[write.__name__] = ("no error", False)
+    except RuntimeError as error:
+        changed = not torch.equal(table, before_write)
+        view_writes[write.__name__] = (str(error).split(".")[0], changed)
+print("table.data[:] = 2: no error | through a view:", view_writes["row_write"][0])
+print("changed anyway:", {name: changed for name, (_, changed) in view_writes.items()})
 
 # clone() outside inference mode makes an ordinary tensor from an inference tensor.
 head.zero_grad()
@@ -220,8 +247,15 @@ assert refused[0].startswith(
 assert added_anyway and refused[1].startswith(
     "RuntimeError: Inplace update to inference tensor"
 )  # witness: inplace-raises-after-change
-view_raises_after = row_write.startswith("Inplace update to inference tensor") and row_changed
-assert detach_bypasses and view_raises_after  # witness: detach-bypasses
+views_uncounted = all(c.startswith("Inference tensors do not track") for c in view_counters)
+alias_counts = counts_before == (0, 0) and counts_after == (1, 1) and views_uncounted
+assert alias_counts  # witness: alias-has-own-counter
+assert detach_bypasses and whole_assigned  # witness: detach-bypasses
+table_now = torch.tensor([[5.0, 0.0, 0.0], [6.0, 5.0, 6.0]], device=device)
+view_raises_after = torch.equal(table, table_now)
+for message_start, changed in view_writes.values():
+    view_raises_after &= message_start.startswith("Inplace update to inference tensor") and changed
+assert view_raises_after  # witness: view-write-raises-after
 assert clone_works  # witness: clone-makes-ordinary
 assert boolean_switches  # witness: boolean-switches
 only_inference_off = grad_enabled_records_nothing and inference_off_records
