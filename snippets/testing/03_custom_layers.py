@@ -307,15 +307,26 @@ class DetachedOutput(nn.Linear):
 
 
 # With no graph behind the output, check 3 still fails, with the helper's own message. So does
-# the .data layer when the input is left out of the check: then nothing at all requires grad.
+# the .data layer when the input is left out of the check: its weight and bias still require
+# grad, but forward reads them through .data, so only the input's gradient can give its
+# output a graph.
+broken_has_graph = []  # output.requires_grad in each forward pass of the .data layer
+hook = broken.register_forward_hook(lambda m, a, out: broken_has_graph.append(out.requires_grad))
 no_graph_messages = []
-for no_graph, options in ((DetachedOutput(5, 3), {}), (broken, {"check_input_grad": False})):
+for no_graph, options in (
+    (DetachedOutput(5, 3), {}),
+    (broken, {"check_input_grad": False}),
+    (broken, {}),  # the default, for comparison: a graph, from the input only
+):
     try:
         check_module(no_graph.to(device), (4, 5), (4, 3), **options)
         no_graph_messages.append("")
     except AssertionError as error:
         no_graph_messages.append(str(error))
+hook.remove()
 print("AssertionError:", no_graph_messages[0])
+off, on = broken_has_graph
+print(f"DataMyLinear's output requires grad: {off} with check_input_grad=False, {on} by default")
 
 
 class ChangesSavedOutput(nn.Linear):
@@ -358,7 +369,10 @@ assert one_per_pass  # witness: counter-not-restored
 no_graph_caught = no_graph_messages == [
     "DetachedOutput: no gradient reached ['bias', 'weight']",
     "DataMyLinear: no gradient reached ['bias', 'weight']",
+    "DataMyLinear: no gradient reached ['bias', 'weight']",
 ]
-assert no_graph_caught  # witness: no-graph-fails-check-3
+parameters_on = broken.weight.requires_grad and broken.bias.requires_grad
+graph_from_input = broken_has_graph == [False, True]  # input's gradient off, then on
+assert no_graph_caught and parameters_on and graph_from_input  # witness: no-graph-fails-check-3
 backward_unwrapped = backward_error.startswith("RuntimeError: one of the variables needed")
 assert backward_unwrapped  # witness: backward-errors-pass
