@@ -129,7 +129,8 @@ imag_warnings = [
 print("complex64 layer: .half() ->", complex_half, "| .bfloat16() ->", complex_bf16)
 print("complex64 layer: .to(torch.float16) ->", complex_to, "| the old real part:", real_part_kept)
 print("    warning:", imag_warnings[0])
-print("two more such casts without set_warn_always: at most one warning:", default_warnings <= 1)
+print(f"two more such casts without set_warn_always: {default_warnings} warning(s)")
+print("    (1 in a fresh process, 0 if an earlier cast there has already warned)")
 
 # Module.to accepts only floating-point (and complex) dtypes.
 try:

@@ -61,8 +61,13 @@ print("default load of the same dict after assign=True: 0.weight is", again_dtyp
 saved_marked = io.BytesIO()
 torch.save(checkpoint, saved_marked)  # the flag travels with the dict into the file
 saved_marked.seek(0)
-reloaded_metadata = torch.load(saved_marked, weights_only=True)._metadata[""]
-flag_saved = reloaded_metadata.get("assign_to_params_buffers", False)
+reloaded = torch.load(saved_marked, weights_only=True)
+flag_saved = getattr(reloaded, "_metadata", {}).get("", {}).get("assign_to_params_buffers", False)
+from_file = make_model().bfloat16()
+from_file.load_state_dict(reloaded)  # the default again, from the saved file
+from_file_dtype = from_file[0].weight.dtype
+print("saved and loaded again: the flag is in the file:", flag_saved)
+print("    a default load from the file: 0.weight is", from_file_dtype)
 
 # A low-precision copy for inference: cast the floating tensors, keep the integer ones.
 low = {k: v.bfloat16() if v.is_floating_point() else v for k, v in checkpoint.items()}
@@ -82,7 +87,7 @@ assert (
 )  # witness: assign-takes-dtype
 assert swap_keeps  # witness: swap-keeps-parameter
 assert marked and again_dtype == torch.float32  # witness: assign-marks-checkpoint
-assert flag_saved  # witness: marked-flag-saved
+assert flag_saved and from_file_dtype == torch.float32  # witness: marked-flag-saved
 assert low["1.num_batches_tracked"].dtype == torch.int64
 assert 0.49 < size_ratio < 0.52  # witness: size-halves
 assert relative <= half_eps  # witness: rounding-bound

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -41,16 +42,34 @@ for name, policy in policies.items():
 
 
 # The dispatcher tells which operations have an autocast kernel of their own on a device type:
-# one without is on none of its lists, though the operations it calls may be. (A private
-# function; every build of torch, a CPU-only one too, registers CUDA's autocast kernels.)
+# one without (for this overload: aten::{op} names the default one) is on none of its lists,
+# though the operations it calls may be. (A private function; every build of torch, a CPU-only
+# one too, registers CUDA's autocast kernels.)
 def autocast_kernels(op: str) -> list[str]:
     keys = {"cpu": "AutocastCPU", "cuda": "AutocastCUDA"}
     has = torch._C._dispatch_has_kernel_for_dispatch_key
     return [device_type for device_type, key in keys.items() if has(f"aten::{op}", key)]
 
 
-kernels = {op: autocast_kernels(op) for op in ("cat", "stack", "index_copy", "dot")}
+operators = ("cat", "stack", "index_copy", "dot", "einsum", "bmm")
+kernels = {op: autocast_kernels(op) for op in operators}
 print("autocast kernels for", kernels)
+
+
+# einsum has no CPU autocast kernel, but it computes a matrix product with bmm, which has one.
+# A TorchDispatchMode sees the operations after autocast: what reached bmm's kernel?
+class RecordBmm(TorchDispatchMode):
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func.overloadpacket is torch.ops.aten.bmm:
+            bmm_inputs.extend(a.dtype for a in args)
+        return func(*args, **(kwargs or {}))
+
+
+bmm_inputs = []
+a = torch.randn(4, 4)
+with torch.autocast("cpu", dtype=torch.bfloat16), RecordBmm():
+    einsum_dtype = torch.einsum("ij,jk->ik", a, a).dtype
+print("einsum('ij,jk->ik') of float32 under CPU autocast:", einsum_dtype, "| bmm got", bmm_inputs)
 
 lowered = [name for name, policy in policies.items() if policy == "lowered"]
 raised = [name for name, policy in policies.items() if policy == "float32"]
@@ -62,6 +81,9 @@ assert raised == ["prod", "cdist", "mse_loss"]  # witness: probe-float32
 assert policies["exp"] == policies["layer_norm"] == "follows input"  # witness: probe-follows
 on_cpu_only = kernels["cat"] == kernels["stack"] == kernels["index_copy"] == ["cpu"]
 assert on_cpu_only and kernels["dot"] == ["cuda"]  # witness: autocast-kernels
+einsum_through_bmm = "cpu" not in kernels["einsum"] and "cpu" in kernels["bmm"]
+bmm_lowered = a.dtype == torch.float32 and bmm_inputs == [torch.bfloat16] * 2
+assert einsum_through_bmm and bmm_lowered and einsum_dtype == torch.bfloat16  # witness: einsum-bmm
 
 if device.type == "cuda":
     # dot on CUDA's promote list: two float16 vectors stay float16 (the float32 list would cast
