@@ -138,7 +138,7 @@ print("the tensor was changed all the same:", added_anyway)
 alias, data_alias = features_inference.detach(), features_inference.data
 counts_before = (alias._version, data_alias._version)
 view_counters = []
-for view in (alias[0], alias[:]):
+for view in (alias[0], alias[:], data_alias[0]):
     try:
         view_counters.append(f"version {view._version}")
     except RuntimeError as error:
