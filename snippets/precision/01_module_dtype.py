@@ -130,7 +130,7 @@ print("complex64 layer: .half() ->", complex_half, "| .bfloat16() ->", complex_b
 print("complex64 layer: .to(torch.float16) ->", complex_to, "| the old real part:", real_part_kept)
 print("    warning:", imag_warnings[0])
 print(f"two more such casts without set_warn_always: {default_warnings} warning(s)")
-print("    (1 in a fresh process, 0 if an earlier cast there has already warned)")
+print("    (1 in a fresh process; 0 if a cast made without set_warn_always has already warned)")
 
 # Module.to accepts only floating-point (and complex) dtypes.
 try:

@@ -19,7 +19,7 @@ def autocast_policy(
         from_float32 = fn(x).dtype
         from_low = fn(x.to(dtype)).dtype
     if from_float32 == dtype:
-        return "lowered"  # on the lower-precision list: inputs are cast down
+        return "lowered"  # inputs cast down: on the lower-precision list, or built from an op on it
     if from_low == torch.float32:
         return "float32"  # on the float32 list: inputs are cast up
     return "follows input"  # not on a list: the operation runs in its input's dtype
