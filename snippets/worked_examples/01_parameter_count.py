@@ -148,6 +148,7 @@ print(f"the second weight wrapped in a new nn.Parameter: {alias_count} parameter
 
 # A lazy layer has no sizes until its first call, so there is nothing to count yet.
 lazy = nn.Sequential(nn.LazyLinear(3))
+lazy_message = ""  # stays empty if counting does not raise
 try:
     sum(p.numel() for p in lazy.parameters())
 except ValueError as error:
