@@ -134,7 +134,7 @@ print(*refused, sep="\n")
 added_anyway = torch.equal(features_inference, before_add + 1)
 print("the tensor was changed all the same:", added_anyway)
 # .detach() and .data give an alias with a version counter of its own (each .data is a new alias),
-# but a view made from the alias, a row or [:] read as a value, is an inference tensor with none.
+# but a row or a slice of the alias ([:] read as a value too) is an inference tensor with none.
 alias, data_alias = features_inference.detach(), features_inference.data
 counts_before = (alias._version, data_alias._version)
 view_counters = []
