@@ -88,13 +88,13 @@ print("restored model gives the same outputs in eval mode:", same_outputs)
 class Vocabulary(nn.Module):
     def __init__(self, words: list[str]) -> None:
         super().__init__()
-        self.words = words
+        self.extra = {"words": words}
 
     def get_extra_state(self) -> dict:
-        return {"words": self.words}
+        return self.extra
 
     def set_extra_state(self, extra: dict) -> None:
-        self.words = extra["words"]
+        self.extra = extra
 
 
 with_vocabulary = nn.Sequential(nn.Linear(2, 2), Vocabulary(["cat", "dog"]))
@@ -125,5 +125,6 @@ assert tensor_records == len(storages) == 9 and view_records == 1  # witness: on
 assert result.missing_keys == [] and result.unexpected_keys == []
 assert restored.head.weight is weight_before_load and same_outputs  # witness: load-copies
 assert same_in_train_mode and not same_in_eval_mode  # witness: buffers-matter-in-eval-only
-assert not isinstance(extra[extra_key], torch.Tensor)  # witness: extra-state-any-object
+returned_object = with_vocabulary[1].extra  # the very object get_extra_state returns
+assert extra[extra_key] is returned_object  # witness: extra-state-any-object
 assert extra_key == "1._extra_state" and extra[extra_key] == {"words": ["cat", "dog"]}

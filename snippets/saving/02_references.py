@@ -2,6 +2,7 @@
 
 import copy
 import io
+import threading
 
 import torch
 from torch import nn
@@ -32,6 +33,7 @@ for step in range(3):
 shares_storage = taken["weight"].data_ptr() == model.weight.data_ptr()
 state_requires_grad = taken["weight"].requires_grad
 taken_followed_training = torch.equal(taken["weight"], model.weight.detach())
+taken_moved = not torch.equal(taken["weight"], cloned["weight"])  # training changed it
 copies_kept_old_values = torch.equal(deep_copy["weight"], cloned["weight"])
 copies_differ_from_model = not torch.equal(deep_copy["weight"], model.weight.detach())
 saved.seek(0)
@@ -154,6 +156,11 @@ print(".grad still the one from before the swap:", torch.equal(stale_grad, last_
 flag_before = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)
 try:
+    seen_in_thread = []  # the switch is a global of the process: another thread sees it on
+    reader = torch.__future__.get_swap_module_params_on_conversion
+    thread = threading.Thread(target=lambda: seen_in_thread.append(reader()))
+    thread.start()
+    thread.join()
     swapped = nn.Linear(3, 1).to(device)
     swapped_weight = swapped.weight
     to_swap_in = copy.deepcopy(deep_copy)
@@ -185,7 +192,7 @@ print("  the attribute and hook survive a .to() that changes nothing:", not lost
 
 assert shares_storage  # witness: state-shares-storage
 assert not state_requires_grad  # witness: state-is-detached
-assert taken_followed_training  # witness: state-follows-training
+assert taken_followed_training and taken_moved  # witness: state-follows-training
 assert copies_kept_old_values and copies_differ_from_model  # witness: copies-keep-old-values
 assert file_kept_old_values  # witness: file-keeps-old-values
 assert same_parameter_object and restored_old_values  # witness: load-keeps-parameter-objects
@@ -205,6 +212,7 @@ not_moved = not any(zero_moved_plain + asgd_moved_no_lambd)
 assert zero_grads and moved_by_state and not_moved  # witness: zero-grad-still-moves
 assert torch.equal(stale_grad, last_grad) and all(stale_moved)  # witness: stale-grad-moves
 assert keeps_object  # witness: swap-keeps-parameter-objects
+assert seen_in_thread == [True]  # witness: swap-flag-process-wide
 assert default_load_swaps  # witness: swap-flag-default-load
 assert lost_hooks_and_attributes  # witness: swap-drops-hooks-and-attributes
 assert converted.weight is converted_weight and lost_on_to  # witness: swap-flag-to

@@ -120,6 +120,13 @@ print(
     again_assigned,
     from_file_assigned,
 )
+# A plain dict has no metadata to mark: after assign=True, a later default load copies again.
+plain = dict(nn.Linear(3, 2).state_dict())
+nn.Linear(3, 2).load_state_dict(plain, assign=True)
+plain_target = nn.Linear(3, 2)
+plain_target_weight = plain_target.weight
+plain_target.load_state_dict(plain)  # assign=False
+plain_copied = plain_target.weight is plain_target_weight and not hasattr(plain, "_metadata")
 
 # The optimizer's load_state_dict converts the state of each floating-point parameter to that
 # parameter's device and dtype, whatever the entry's dtype, but leaves the step count as it was
@@ -161,6 +168,14 @@ was_fused = adam_after_loading({}, {"fused": True, "lr": 0.5})
 settings = {key: was_fused.param_groups[0][key] for key in ("fused", "lr")}
 settings["step on"] = loaded_step(was_fused).device.type
 print("an Adam(fused=True, lr=0.5) after loading a plain Adam's state:", settings)
+# The conversion reads the settings stored in the state, not the loading optimizer's: a target
+# that a hook keeps fused after the load still has the plain Adam's step count on the CPU.
+kept_model = nn.Linear(3, 2, device="meta", dtype=torch.float64)
+kept_fused = torch.optim.Adam(kept_model.parameters(), fused=True)
+kept_fused.register_load_state_dict_post_hook(lambda opt: opt.param_groups[0].update(fused=True))
+kept_fused.load_state_dict(adam.state_dict())
+still_fused = kept_fused.param_groups[0]["fused"] is True
+reads_saved = still_fused and loaded_step(kept_fused).device.type == "cpu"
 
 # What needs no conversion is not copied: an in-memory load shares those tensors.
 twin = nn.Linear(3, 2).to(device)
@@ -209,7 +224,9 @@ assert (
     step.dtype == torch.float32 and step.device.type == "cpu" and step_is_source_step
 )  # witness: step-as-loaded
 assert flagged and again_assigned and from_file_assigned  # witness: assign-flag-sticks
+assert plain_copied  # witness: plain-dict-unmarked
 assert fused_step.device.type == "meta"  # witness: fused-step-moves
+assert reads_saved  # witness: conversion-reads-saved-settings
 assert settings == {"fused": None, "lr": 0.001, "step on": "cpu"}  # witness: file-settings-decide
 if device.type == "cuda":  # capturable=True needs a GPU
     capturable_step = loaded_step(adam_after_loading({"capturable": True}, {}))

@@ -108,6 +108,7 @@ no_weights_only = mock.patch.dict(os.environ, {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD
 with no_weights_only, warnings.catch_warnings():
     warnings.simplefilter("ignore")  # it warns that it changed the default
     loads_with_no_weights_only_env = refusal(whole) == "loaded"
+    refused_when_passed = refusal(whole, weights_only=True)  # a call that passes it is obeyed
 with mock.patch.dict(os.environ, {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1"}):
     refused_despite_false = refusal(whole, weights_only=False)
 print(
@@ -156,6 +157,7 @@ assert refused_after_block.startswith("WeightsUnpickler error")  # witness: safe
 assert refused_after_add_and_block.startswith("WeightsUnpickler")  # witness: block-exit-removes
 assert loads_with_pickle_module  # witness: pickle-module-unsafe
 assert loads_after_add  # witness: add-safe-globals-process
-assert loads_with_no_weights_only_env  # witness: env-no-weights-only
+obeys_argument = refused_when_passed.startswith("WeightsUnpickler error")
+assert loads_with_no_weights_only_env and obeys_argument  # witness: env-no-weights-only
 assert refused_despite_false.startswith("WeightsUnpickler error")  # witness: env-weights-only
 assert moved_class.startswith("AttributeError: Can't get attribute 'Net'")  # witness: moved-class

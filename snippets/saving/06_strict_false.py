@@ -73,8 +73,9 @@ assert set(result.unexpected_keys) == {"aux_head.weight", "aux_head.bias"}  # wi
 
 missing_count = len(result.missing_keys)
 unexpected_count = len(result.unexpected_keys)
-assert strict_message.startswith("Error(s) in loading state_dict for NewNet")  # witness: strict
-assert "Missing key(s)" in strict_message and "Unexpected key(s)" in strict_message
+strict_header = strict_message.startswith("Error(s) in loading state_dict for NewNet")
+both_ways = "Missing key(s)" in strict_message and "Unexpected key(s)" in strict_message
+assert strict_header and both_ways  # witness: strict
 assert body_loaded and (missing_count, unexpected_count) == (2, 2)  # witness: shared-keys-load
 assert adapter_as_initialized  # witness: missing-left-as-initialized
 assert no_metadata == version_1 == "<All keys matched successfully>" and with_metadata.startswith(

@@ -10,13 +10,23 @@ WRAPPER_PREFIXES = (
 )  # nn.DataParallel / DistributedDataParallel, torch.compile
 
 
+def shared_prefix(keys: list[str]) -> str | None:
+    """The wrapper prefix that every key starts with, if there is one."""
+    return next((p for p in WRAPPER_PREFIXES if keys and all(k.startswith(p) for k in keys)), None)
+
+
 def strip_wrapper_prefixes(state_dict: dict, model: nn.Module) -> None:
-    """Remove wrapper prefixes in place, in whatever order they were stacked, until the keys fit."""
-    while set(state_dict) != set(model.state_dict()):
-        first_key = next(iter(state_dict), "")
-        prefix = next((p for p in WRAPPER_PREFIXES if first_key.startswith(p)), None)
-        if prefix is None:
-            return
+    """Remove wrapper prefixes in place, in whatever order they were stacked: peel off prefixes
+    that every key shares, and keep the stage whose keys match the most of the model's."""
+    wanted = set(model.state_dict())
+    keys, peeled, best = list(state_dict), [], []
+    most = len(wanted.intersection(keys))
+    while (prefix := shared_prefix(keys)) is not None:
+        keys = [key.removeprefix(prefix) for key in keys]
+        peeled.append(prefix)
+        if len(wanted.intersection(keys)) > most:
+            most, best = len(wanted.intersection(keys)), list(peeled)
+    for prefix in best:
         consume_prefix_in_state_dict_if_present(state_dict, prefix)
 
 
@@ -71,6 +81,16 @@ for state in (WithModuleChild().state_dict(), nn.DataParallel(WithModuleChild())
     strip_wrapper_prefixes(state, target)  # "module.module.weight" loses one prefix, not two
     child_results.append(str(target.load_state_dict(state)))
 print("a child named module, plain and in DataParallel:", child_results)
+# A real mismatch in such a model: the keys stay as saved, so the error names the right one.
+child_state = WithModuleChild().state_dict()
+del child_state["head.bias"]
+strip_wrapper_prefixes(child_state, WithModuleChild())  # keys kept: not every one has "module."
+try:
+    WithModuleChild().load_state_dict(child_state)
+    child_mismatch = "loaded"
+except RuntimeError as error:
+    child_mismatch = str(error).splitlines()[1].strip()
+print("a child named module, head.bias missing:", child_mismatch)
 
 assert first_keys == [
     "0.weight",
@@ -81,6 +101,9 @@ assert first_keys == [
 assert loaded_all
 assert mismatch.startswith("Missing key(s)")  # witness: still-strict
 assert child_results == ["<All keys matched successfully>"] * 2  # witness: child-named-module
+named_right = child_mismatch == 'Missing key(s) in state_dict: "head.bias".'
+kept_as_saved = list(child_state) == ["module.weight", "module.bias", "head.weight"]
+assert named_right and kept_as_saved  # witness: names-real-mismatch
 assert all(
     list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"] for state in checkpoints.values()
 )
