@@ -111,6 +111,10 @@ BatchedRoundSTE.shapes_seen.clear()
 chunk_size = 2
 torch.func.vmap(BatchedRoundSTE.apply, chunk_size=chunk_size)(batch)  # chunks of 2 and 1 examples
 print(f"chunk_size={chunk_size}:      forward saw", BatchedRoundSTE.shapes_seen)
+shapes_chunked = list(BatchedRoundSTE.shapes_seen)
+# setup_context and backward are batched too: vmap over grad gives per-example STE gradients.
+grad_one_example = torch.func.grad(lambda v: loss(BatchedRoundSTE.apply(v)))
+per_example_grads = torch.func.vmap(grad_one_example)(batch)
 
 
 class RoundSTEWithVmap(RoundSTE):
@@ -139,9 +143,11 @@ assert torch.equal(old_x.grad, upstream)  # witness: old-style-backward-works
 assert old_style_refused  # witness: old-style-refused
 assert vmap_message.startswith("You tried to vmap over RoundSTE")  # witness: vmap-needs-rule
 assert torch.equal(vmapped, torch.round(batch))  # witness: vmap-rule-works
+grads_per_example = torch.equal(per_example_grads, upstream.expand_as(batch))
+assert grads_per_example  # witness: vmap-rule-batches-backward
 one_call = shapes_one_call == [tuple(batch.shape[1:])]
 chunks = math.ceil(len(batch) / chunk_size)  # 2 chunks for 3 examples
-once_per_chunk = BatchedRoundSTE.shapes_seen == [tuple(batch.shape[1:])] * chunks
+once_per_chunk = shapes_chunked == [tuple(batch.shape[1:])] * chunks
 assert one_call and once_per_chunk and chunks != len(batch)  # witness: vmap-forward-one-example
 whole_batch = RoundSTEWithVmap.received[0] == (len(batch), (0,), tuple(batch.shape))
 whole_batch &= chunk_shapes == [(2, 5), (1, 5)]  # with chunk_size=2: one chunk at a time

@@ -373,7 +373,7 @@ own_forward = [
 split_at_call &= any(own_forward)  # the Function's own forward, in a graph of its own
 split_at_call &= len(jvp_graphs) == 3  # and no graph besides these three
 assert split_at_call or not checked_release  # witness: jvp-breaks-graph
-side_effect_refused = "Unsafe side effect" in side_effect_message
+side_effect_refused = side_effect_message.startswith("HOP: Unsafe side effect")
 plain_compiles = not plain_message and outside_log == ["plain"]
 refused_in_backward = side_effect_refused or not checked_release
 assert plain_compiles and refused_in_backward  # witness: backward-no-side-effects

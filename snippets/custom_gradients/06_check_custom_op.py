@@ -91,6 +91,18 @@ print("opcheck probe_softplus, failed:", failures(probe_results))
 probe_no_grad = torch.library.opcheck(probe_softplus, (x64.detach(),), raise_exception=False)
 print("the same without requires_grad, failed:", failures(probe_no_grad))
 
+
+@torch.library.custom_op("guide::double_", mutates_args=())  # wrong: it does mutate x
+def double_(x: torch.Tensor) -> torch.Tensor:
+    x.mul_(2)
+    return x.clone()
+
+
+schema_results = torch.library.opcheck(
+    double_, (x64.detach().clone(),), test_utils="test_schema", raise_exception=False
+)
+print("opcheck double_, failed:", failures(schema_results))
+
 # The other way round: gradcheck never calls the fake function, so it misses a wrong one.
 bad_fake_passes = gradcheck(bad_fake_softplus, (x64,))
 fake_calls_in_gradcheck = len(fake_calls)
@@ -103,7 +115,10 @@ print("opcheck bad_fake_softplus, failed:", failures(bad_fake_results))
 tests_run = len(results)
 expected_tests = {"test_schema", "test_faketensor", "test_autograd_registration"}
 expected_tests.add("test_aot_dispatch_dynamic")  # AOTAutograd with dynamic shapes
+schema_failed = failures(schema_results)  # test_schema runs the op and checks what it mutated
+schema_caught = schema_failed.get("test_schema", "").startswith("Argument x is not defined as mut")
 assert set(results) == expected_tests  # witness: opcheck-tests
+assert schema_caught  # witness: schema-catches-mutation
 assert set(results.values()) == {"SUCCESS"} and passes  # witness: both-pass
 assert set(wrong_results.values()) == {"SUCCESS"}  # witness: opcheck-misses-math
 assert no_dynamo  # witness: opcheck-no-dynamo

@@ -51,6 +51,10 @@ inside.requires_grad_()
 inside_passes = gradcheck(lambda x: ReturningClamp.apply(x, -1.0, 1.0), (inside,))
 print("gradcheck inside the range:", inside_passes)
 
+# Outside the range, assert the surrogate gradient itself: at 3.0, +1 passes and -1 is zeroed.
+above = torch.tensor([3.0, 3.0]).to(device).requires_grad_()
+ReturningClamp.apply(above, -1.0, 1.0).backward(torch.tensor([1.0, -1.0]).to(device))
+
 
 class ForgetsTheBounds(ReturningClamp):
     @staticmethod
@@ -69,4 +73,6 @@ print("a backward with one entry:", count_message)
 assert plain_grad == 0.0 and plain_end == 3.0  # witness: plain-clamp-stuck
 assert abs(returning_end - 0.5) < 1e-3  # witness: returning-clamp-recovers
 assert inside_passes  # witness: inside-matches
+surrogate_above = above.grad.tolist() == [1.0, 0.0]
+assert surrogate_above  # witness: outside-surrogate
 assert "returned an incorrect number of gradients" in count_message  # witness: one-per-input
