@@ -96,11 +96,17 @@ except NotImplementedError as error:
 class BatchedRoundSTE(RoundSTE):
     generate_vmap_rule = True  # vmap transforms forward as it transforms any torch code
     shapes_seen = []
+    backward_shapes = []  # the shape of grad_output at each run of backward
 
     @staticmethod
     def forward(x: torch.Tensor) -> torch.Tensor:
         BatchedRoundSTE.shapes_seen.append(tuple(x.shape))
         return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        BatchedRoundSTE.backward_shapes.append(tuple(grad_output.shape))
+        return grad_output
 
 
 batch = torch.stack([values, 2 * values, 3 * values])  # three examples of shape (5,)
@@ -113,8 +119,9 @@ torch.func.vmap(BatchedRoundSTE.apply, chunk_size=chunk_size)(batch)  # chunks o
 print(f"chunk_size={chunk_size}:      forward saw", BatchedRoundSTE.shapes_seen)
 shapes_chunked = list(BatchedRoundSTE.shapes_seen)
 # setup_context and backward are batched too: vmap over grad gives per-example STE gradients.
-grad_one_example = torch.func.grad(lambda v: loss(BatchedRoundSTE.apply(v)))
-per_example_grads = torch.func.vmap(grad_one_example)(batch)
+weights = torch.stack([upstream, upstream.flip(0), -upstream])  # each example its own loss
+grad_one_example = torch.func.grad(lambda v, w: (BatchedRoundSTE.apply(v) * w).sum())
+per_example_grads = torch.func.vmap(grad_one_example)(batch, weights)
 
 
 class RoundSTEWithVmap(RoundSTE):
@@ -143,8 +150,9 @@ assert torch.equal(old_x.grad, upstream)  # witness: old-style-backward-works
 assert old_style_refused  # witness: old-style-refused
 assert vmap_message.startswith("You tried to vmap over RoundSTE")  # witness: vmap-needs-rule
 assert torch.equal(vmapped, torch.round(batch))  # witness: vmap-rule-works
-grads_per_example = torch.equal(per_example_grads, upstream.expand_as(batch))
-assert grads_per_example  # witness: vmap-rule-batches-backward
+grads_per_example = torch.equal(per_example_grads, weights)  # row i: example i's own weights
+backward_batched = BatchedRoundSTE.backward_shapes == [tuple(batch.shape[1:])]  # one run, (5,)
+assert grads_per_example and backward_batched  # witness: vmap-rule-batches-backward
 one_call = shapes_one_call == [tuple(batch.shape[1:])]
 chunks = math.ceil(len(batch) / chunk_size)  # 2 chunks for 3 examples
 once_per_chunk = shapes_chunked == [tuple(batch.shape[1:])] * chunks
