@@ -120,13 +120,17 @@ print(
     again_assigned,
     from_file_assigned,
 )
-# A plain dict has no metadata to mark: after assign=True, a later default load copies again.
-plain = dict(nn.Linear(3, 2).state_dict())
-nn.Linear(3, 2).load_state_dict(plain, assign=True)
-plain_target = nn.Linear(3, 2)
-plain_target_weight = plain_target.weight
-plain_target.load_state_dict(plain)  # assign=False
-plain_copied = plain_target.weight is plain_target_weight and not hasattr(plain, "_metadata")
+# A dictionary without metadata (a plain dict, a comprehension, even state_dict().copy()) cannot be
+# marked: after assign=True, a later default load copies again.
+live = nn.Linear(3, 2).state_dict()
+plain_copied = True
+for plain in (dict(live), {key: value for key, value in live.items()}, live.copy()):
+    nn.Linear(3, 2).load_state_dict(plain, assign=True)
+    plain_target = nn.Linear(3, 2)
+    plain_target_weight = plain_target.weight
+    plain_target.load_state_dict(plain)  # assign=False
+    unmarked = plain_target.weight is plain_target_weight and not hasattr(plain, "_metadata")
+    plain_copied = plain_copied and unmarked
 
 # The optimizer's load_state_dict converts the state of each floating-point parameter to that
 # parameter's device and dtype, whatever the entry's dtype, but leaves the step count as it was
@@ -168,14 +172,17 @@ was_fused = adam_after_loading({}, {"fused": True, "lr": 0.5})
 settings = {key: was_fused.param_groups[0][key] for key in ("fused", "lr")}
 settings["step on"] = loaded_step(was_fused).device.type
 print("an Adam(fused=True, lr=0.5) after loading a plain Adam's state:", settings)
-# The conversion reads the settings stored in the state, not the loading optimizer's: a target
-# that a hook keeps fused after the load still has the plain Adam's step count on the CPU.
-kept_model = nn.Linear(3, 2, device="meta", dtype=torch.float64)
-kept_fused = torch.optim.Adam(kept_model.parameters(), fused=True)
-kept_fused.register_load_state_dict_post_hook(lambda opt: opt.param_groups[0].update(fused=True))
-kept_fused.load_state_dict(adam.state_dict())
-still_fused = kept_fused.param_groups[0]["fused"] is True
-reads_saved = still_fused and loaded_step(kept_fused).device.type == "cpu"
+# The conversion reads the settings saved with the state (its param_groups), not the loading
+# optimizer's: above, a fused target left the step count on the CPU; here a plain target moves it,
+# because fused=True is written into the saved settings.
+saved_as_fused = adam.state_dict()
+saved_as_fused["param_groups"] = [{**g, "fused": True} for g in saved_as_fused["param_groups"]]
+plain_adam = torch.optim.Adam(nn.Linear(3, 2, device="meta", dtype=torch.float64).parameters())
+plain_adam.load_state_dict(saved_as_fused)
+marked_step = loaded_step(plain_adam)
+print("a plain Adam after loading a state whose settings say fused, step count on:", end=" ")
+print(marked_step.device.type)
+reads_saved = marked_step.device.type == "meta" and settings["step on"] == "cpu"
 
 # What needs no conversion is not copied: an in-memory load shares those tensors.
 twin = nn.Linear(3, 2).to(device)

@@ -92,6 +92,27 @@ except RuntimeError as error:
     child_mismatch = str(error).splitlines()[1].strip()
 print("a child named module, head.bias missing:", child_mismatch)
 
+
+class OnlyModuleChild(nn.Module):  # its only child is named "module": every key has "module."
+    def __init__(self) -> None:
+        super().__init__()
+        self.module = nn.Linear(4, 8)
+
+
+# Stripping that shared prefix would make fewer keys match the model's, so it is kept.
+only_state = OnlyModuleChild().state_dict()
+strip_wrapper_prefixes(only_state, OnlyModuleChild())
+only_result = str(OnlyModuleChild().load_state_dict(only_state))
+only_kept = list(only_state) == ["module.weight", "module.bias"]
+del only_state["module.bias"]
+strip_wrapper_prefixes(only_state, OnlyModuleChild())
+try:
+    OnlyModuleChild().load_state_dict(only_state)
+    only_mismatch = "loaded"
+except RuntimeError as error:
+    only_mismatch = str(error).splitlines()[1].strip()
+print("only a child named module:", only_result, "| module.bias missing:", only_mismatch)
+
 assert first_keys == [
     "0.weight",
     "module.0.weight",
@@ -104,6 +125,9 @@ assert child_results == ["<All keys matched successfully>"] * 2  # witness: chil
 named_right = child_mismatch == 'Missing key(s) in state_dict: "head.bias".'
 kept_as_saved = list(child_state) == ["module.weight", "module.bias", "head.weight"]
 assert named_right and kept_as_saved  # witness: names-real-mismatch
+only_named_right = only_mismatch == 'Missing key(s) in state_dict: "module.bias".'
+only_loaded = only_result == "<All keys matched successfully>" and only_kept
+assert only_loaded and only_named_right  # witness: strips-only-if-more-match
 assert all(
     list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"] for state in checkpoints.values()
 )
