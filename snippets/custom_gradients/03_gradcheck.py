@@ -64,6 +64,9 @@ try:
 except GradcheckError as error:
     wrong_message = str(error)
     print("WrongSiLU:", wrong_message)
+# gradgradcheck differentiates WrongSiLU's backward as written: it never compares that backward
+# with the derivative of forward, so the wrong first derivative goes through.
+wrong_passes_twice = gradgradcheck(WrongSiLU.apply, (x64,))
 
 # A straight-through estimator fails too: its backward is deliberately not the derivative.
 ste_passes = gradcheck(RoundSTE.apply, (x64,), raise_exception=False)
@@ -103,6 +106,7 @@ each_both_ways = steps == [([i], sign) for i in range(len(x32)) for sign in (-1,
 assert each_both_ways  # witness: perturbs-each-element
 assert passes and passes_twice  # witness: correct-passes
 assert wrong_message.startswith("Jacobian mismatch")  # witness: wrong-caught
+assert wrong_passes_twice  # witness: gradgradcheck-misses-first
 numerical_first = wrong_message.index("numerical") < wrong_message.index("analytical")
 assert numerical_first  # witness: numerical-first
 assert not ste_passes  # witness: ste-fails-gradcheck
