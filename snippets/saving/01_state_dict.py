@@ -91,7 +91,7 @@ class Vocabulary(nn.Module):
         self.extra = {"words": words}
 
     def get_extra_state(self) -> dict:
-        return self.extra  # as is: the state_dict holds this very dict (copy it for a snapshot)
+        return self.extra  # as is: the state_dict holds this very dict (deepcopy for a snapshot)
 
     def set_extra_state(self, extra: dict) -> None:
         self.extra = extra
