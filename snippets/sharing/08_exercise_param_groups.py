@@ -149,6 +149,15 @@ loop_moved = one_step(model, loop_adam)  # counts and updates one entry after th
 loop_factor = loop_moved["embed.weight"] / loop_moved["mix.weight"]
 print(f"Adam with foreach=False, one step: the tied embed.weight moves {loop_factor:.2f}", end=" ")
 print("times as far")
+# SGD with momentum: both entries update the tensor's one momentum buffer, one after the other.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # the same duplicate warning
+    momentum_sgd = torch.optim.SGD(every_name, lr=0.1, momentum=0.9)
+momentum_factors = []
+for _ in range(2):
+    momentum_moved = one_step(model, momentum_sgd)
+    momentum_factors.append(momentum_moved["embed.weight"] / momentum_moved["mix.weight"])
+buffers = {name: momentum_sgd.state[p]["momentum_buffer"] for name, p in model.named_parameters()}
 
 covered = {id(p) for group in optimizer.param_groups for p in group["params"]}
 assert group_message.startswith("ValueError")  # witness: optimizer-refuses
@@ -173,3 +182,9 @@ assert one_state and six_gradients  # witness: adam-shared-state
 assert abs(adam_factor - (1 + first_entry)) < 1e-5  # witness: fused-adam-order
 assert abs(loop_factor - 2) < 1e-5  # witness: adam-loop-twice
 assert adam_factor < adam_factors[1] < adam_factors[2] < 2  # witness: adam-factor-grows
+# After two gradients of 1 an untied buffer holds 0.9 * 1 + 1. In step 2 both entries of the tied
+# tensor update its one buffer in place, the second on top of the first: 0.9 * 1.9 + 1.
+buffer_updates = torch.allclose(buffers["mix.weight"], torch.full((4, 4), 1.9))
+shared_buffer = torch.allclose(buffers["embed.weight"], torch.full((10, 4), 0.9 * 1.9 + 1))
+past_twice = abs(momentum_factors[0] - 2) < 1e-5 and momentum_factors[1] > 2.1
+assert buffer_updates and shared_buffer and past_twice  # witness: momentum-shared-buffer

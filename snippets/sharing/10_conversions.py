@@ -92,6 +92,8 @@ stack_weight = stack[0].weight
 stack.to("meta")
 stack_converted = stack[0].weight is not stack_weight and stack[0].weight.is_meta
 print(f"reused module, .to('meta'): new Parameter {stack_converted}, tied {stack_is_tied(stack)}")
+visits, once_stack = [], reused_stack()  # _apply walks children(), which lists the layer once
+once_stack._apply(lambda t: visits.append(t) or t)
 
 # to_empty(device=...) converts with torch.empty_like, so the same rule decides.
 with torch.device("meta"):  # built without memory, tied, then materialized
@@ -108,7 +110,8 @@ print(
 )
 
 # A flag makes _apply build a new Parameter per attribute even where .data = would work.
-# A traceable wrapper subclass (it defines __tensor_flatten__) is swapped in all the same.
+# A traceable wrapper subclass (it defines __tensor_flatten__ and __tensor_unflatten__) is swapped
+# in all the same.
 seen = []  # what the conversion is given: the tied Parameter, once through each module
 
 
@@ -180,6 +183,9 @@ float64_stack = overwritten_stack[0].weight.dtype == torch.float64
 stacks_converted = stack_converted and stack_materialized and float64_stack
 stacks = (stack, stack_on_meta, overwritten_stack)
 assert stacks_converted and all(map(stack_is_tied, stacks))  # witness: reused-module-stays-tied
+children_once = len(list(once_stack.children())) == 2  # the Linear and the ReLU
+weight_and_bias = [id(t) for t in visits] == [id(once_stack[0].weight), id(once_stack[0].bias)]
+assert children_once and weight_and_bias  # witness: reused-converted-once
 assert tied_when_built and not is_tied(built_on_meta)  # witness: to-empty-unties
 assert is_tied(emptied_on_cpu)  # witness: cpu-to-empty-keeps-tie
 assert new_after_overwrite and not is_tied(overwritten)  # witness: overwrite-flag-unties
