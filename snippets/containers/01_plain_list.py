@@ -1,5 +1,8 @@
 """Layers kept in a plain Python list still run, but the module cannot see them."""
 
+import copy
+import io
+
 import torch
 from torch import nn
 
@@ -78,6 +81,22 @@ print(
     f"head trained: {head_trained}, listed layer unchanged: {listed_unchanged}",
 )
 
+# model.zero_grad() reaches the head only: the listed layer keeps its .grad, and backward adds to it
+partly.zero_grad()
+weight, head_cleared = partly.layers[0].weight, partly.head.weight.grad is None
+stale = torch.zeros_like(weight) if weight.grad is None else weight.grad.clone()
+loss = partly.head(partly(X)).sum()
+(fresh,) = torch.autograd.grad(loss, weight, retain_graph=True)
+loss.backward()
+grads_pile_up = bool(stale.any()) and torch.allclose(weight.grad, stale + fresh)
+
+# torch.save(model) pickles the whole Python object and deepcopy copies it: every attribute goes.
+plain, saved = ListMLP(widths), io.BytesIO()
+torch.save(plain, saved)
+saved.seek(0)
+copies = (copy.deepcopy(plain), torch.load(saved, weights_only=False))
+copied_all = all(torch.equal(c.layers[0].weight, plain.layers[0].weight) for c in copies)
+
 
 # Other Python containers hide their contents the same way, Parameters included.
 class Unregistered(nn.Module):
@@ -116,6 +135,8 @@ assert hidden_state_keys == 0  # witness: state-dict-empty
 assert message.startswith("optimizer got an empty parameter list")
 assert optimized_tensors == 2 and head_trained  # witness: registered-layer-trains
 assert listed_got_grad and listed_unchanged  # witness: listed-layers-untrained
+assert head_cleared and grads_pile_up  # witness: zero-grad-skips
+assert copied_all  # witness: pickling-copies-all
 assert hidden_dtype_after == "torch.float32"  # witness: to-skips-dtype
 assert hidden_meta_device == "cpu"  # witness: to-skips-device
 assert hidden_device_after == "cpu"  # witness: to-skips-accelerator

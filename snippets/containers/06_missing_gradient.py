@@ -40,6 +40,15 @@ decayed_count = len(decayed)
 print(f"with weight decay ({decayed_count} of them), one whose .grad is zeros moved:", end=" ")
 print(zeros_moved == decayed)
 
+# SparseAdam refuses a dense gradient, which is why keeps_none_grad gives it a sparse one.
+dense = nn.Parameter(torch.ones(2, device=device))
+dense.grad, dense_message = torch.ones_like(dense), ""
+try:
+    torch.optim.SparseAdam([dense]).step()
+except RuntimeError as error:
+    dense_message = str(error)
+sparse_only = dense_message.startswith("SparseAdam does not support dense gradients")
+
 # L-BFGS does not skip: it gathers all gradients into one vector, with zeros for a None.
 used = nn.Parameter(torch.ones(2, device=device))
 unused = nn.Parameter(torch.ones(3, device=device))  # left out of the loss: its .grad stays None
@@ -95,6 +104,7 @@ print(f"and the step moved it: {stale_moved}; optimizer.zero_grad() set it to No
 kept_all = all(kept for kept, _, _ in none_grad_kept.values())
 assert len(none_grad_kept) >= 11 and kept_all  # witness: none-grad-kept
 assert zeros_moved == decayed and decayed_count == 12  # witness: zeros-would-move
+assert sparse_only  # witness: sparse-adam-dense-refused
 assert unused.grad is None and flat_grad == [2, 2, 0, 0, 0]  # witness: lbfgs-zeros
 assert lbfgs_kept  # witness: lbfgs-kept
 assert history_moved  # witness: lbfgs-history-moves
