@@ -140,17 +140,33 @@ def read_running_mean(layer: nn.Module, args: tuple) -> None:
     received.append(layer.running_mean[0].item())
 
 
+# Rank 1, once joined, takes part in rank 0's broadcasts: a wrapper around DDP's private
+# broadcast method reads what each broadcast left on rank 1.
+broadcast_buffers = ddp_model._sync_module_buffers
+
+
+def broadcast_and_read(authoritative_rank: int) -> None:
+    broadcast_buffers(authoritative_rank)
+    received.append(bn.running_mean[0].item())
+
+
 ddp_model.train()
 ddp_model(x).sum().backward()  # a training pass: the first pass below begins with a broadcast
-reader = bn.register_forward_pre_hook(read_running_mean)
+if rank == 0:
+    reader = bn.register_forward_pre_hook(read_running_mean)
+else:
+    ddp_model._sync_module_buffers = broadcast_and_read
 with ddp_model.join():
     for step in range(1 if rank == 1 else 3):  # rank 1 joins after one pass, rank 0 after three
         with torch.no_grad():
             bn.running_mean.fill_(10 * rank + step)
         ddp_model(x).sum().backward()
-reader.remove()
 if rank == 0:
+    reader.remove()
     print(f"inside an uneven join(), rank 0's passes received running_mean[0] = {received}")
+else:
+    del ddp_model._sync_module_buffers
+    print(f"rank 1, after its pass's broadcast and the two it shadowed: {received}")
 # Rank 0 joined last, and its model was broadcast at the end; the source is still rank 1.
 ddp_model(x).sum().backward()  # a training pass: each rank's own statistics
 own_after_uneven = gathered(bn.running_mean.clone())
@@ -234,6 +250,6 @@ assert deprecation_warned  # witness: broadcast-buffers-warns
 advice = "keep using `broadcast_buffers=False`"
 warning_advises = any(advice in text for text in warning_texts) or not has_forward_sync_buffers
 assert warning_advises  # witness: warning-keeps-broadcast-buffers-false
-received_from = [10.0, 1.0, 2.0] if rank == 0 else [10.0]  # rank 1's tag, then rank 0's own
+received_from = [10.0, 1.0, 2.0]  # rank 1's tag, then rank 0's, on both ranks
 assert received == received_from  # witness: join-source-not-yet-joined
 assert buffer_names == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]

@@ -39,17 +39,25 @@ torch.manual_seed(0)
 ddp_model = DDP(build())
 optimizer = torch.optim.SGD(ddp_model.parameters(), lr=0.1)
 torch.manual_seed(rank)  # each rank its own data
-trained_weights_agree = True
+trained_weights_agree = grads_agree = True
+step_collectives = 0  # collectives run by the optimizer steps, by the group's private count
 for step in range(2):
     optimizer.zero_grad()
     ddp_model(torch.randn(4, 10).to(device)).sum().backward()
+    grads_agree = grads_agree and all(same_on_all_ranks(p.grad) for p in ddp_model.parameters())
+    collectives_before = dist.group.WORLD._get_sequence_number_for_group()
     optimizer.step()  # the same averaged gradient on every rank: the same step
+    step_collectives += dist.group.WORLD._get_sequence_number_for_group() - collectives_before
     step_agrees = all(same_on_all_ranks(p) for p in ddp_model.module.parameters())
     trained_weights_agree = trained_weights_agree and step_agrees
 
 wrapped_keys = list(ddp_model.state_dict())
 inner_keys = list(ddp_model.module.state_dict())
 if rank == 0:
+    print(
+        f"two steps: gradients agree {grads_agree}, collectives in optimizer.step(): "
+        f"{step_collectives}, weights agree {trained_weights_agree}"
+    )
     print("DDP keys:  ", wrapped_keys[:3], "...")
     print("inner keys:", inner_keys[:3], "...")
 first_wrapped_key, first_inner_key = wrapped_keys[0], inner_keys[0]
@@ -139,11 +147,15 @@ no_assign_error = assign_error is None
 assigned_agree = same_on_all_ranks(assigned.module[0].weight)
 print(f"loaded with assign=True: new Parameter {new_parameter}, grads averaged {assigned_averaged}")
 print(f"  two steps, error: {assign_error}; weights agree: {assigned_agree}")
-# With the swap flag (see the saving page), any load into a wrapped model is refused.
+# With the swap flag (see the saving page), any load into a wrapped model is refused: the swap
+# refuses a parameter held elsewhere, as by DDP's reducer. A plain model loads.
 swap_errors = []
 swap_before = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)
 try:
+    plain = build()
+    plain.load_state_dict(torch.load(path, map_location=device))
+    plain_swap_loads = True
     for assign in (False, True):
         swapped = DDP(build())
         try:
@@ -154,6 +166,7 @@ try:
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_before)
 if rank == 0:
+    print(f"swap flag, plain model: loads {plain_swap_loads}")
     for assign, swap_error in zip((False, True), swap_errors):
         print(f"swap flag, assign={assign}:", swap_error.split("\t")[1].split(",")[0], "...")
 
@@ -164,7 +177,8 @@ dist.destroy_process_group()
 
 assert first_wrapped_key == "module." + first_inner_key  # witness: module-prefix
 assert wrapped_keys == ["module." + key for key in inner_keys]
-assert trained_weights_agree  # witness: same-step-everywhere
+same_step = grads_agree and step_collectives == 0 and trained_weights_agree
+assert same_step  # witness: same-step-everywhere
 assert not rank0_only_agrees and weights_still_differ  # witness: load-after-wrap-not-broadcast
 assert (
     not buffers_agreed_before and buffers_agree and buffers_loaded
@@ -181,6 +195,7 @@ assert (
 not_averaged = new_parameter and held_weight.grad is None and assigned_averaged is False
 assert not_averaged  # witness: assign-after-wrap-not-averaged
 assert no_assign_error and not assigned_agree  # witness: assign-after-wrap-drifts
-assert len(swap_errors) == 2 and all(
-    "While swapping the parameter" in swap_error for swap_error in swap_errors
-)  # witness: swap-refuses-wrapped
+swap_refused = len(swap_errors) == 2 and all(
+    "While swapping the parameter" in error and "use_count" in error for error in swap_errors
+)
+assert swap_refused and plain_swap_loads  # witness: swap-refuses-wrapped
