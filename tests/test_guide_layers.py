@@ -49,8 +49,8 @@ SOUND = [
     Case("modules/06_nesting.py", "Block", (5, 8, 3), output_shape=(4, 3)),
     Case("modules/07_exercise_parallel.py", "Parallel", (nn.Linear(5, 3), nn.Linear(5, 2))),
     Case("containers/01_plain_list.py", "ModuleListMLP", ([5, 8, 3],), output_shape=(4, 3)),
-    Case("containers/08_module_list.py", "ResidualMLP", (5, 8, 2, 3), output_shape=(4, 3)),
-    Case("containers/10_parameter_list.py", "RawMLP", ([5, 8, 3],), output_shape=(4, 3)),
+    Case("containers/05_module_list.py", "ResidualMLP", (5, 8, 2, 3), output_shape=(4, 3)),
+    Case("containers/07_parameter_list.py", "RawMLP", ([5, 8, 3],), output_shape=(4, 3)),
     Case("buffers/01_register_buffer.py", "MaskedClassifier", (4, 2, [3]), (4, 4), (4, 2)),
     Case("buffers/02_nn_buffer.py", "Standardize", (5,)),
     # These keep a Linear bias just before batch norm, which cancels it (testing chapter, exercise 2).

@@ -197,7 +197,7 @@ def test_printed_output_stays_out_of_the_search_index_and_code_goes_in(site):
     assert " ".join(first_line.split()) not in indexed
     assert "get_parameter(" in indexed and first_line in text(built_page(site, "docs/parameters/parameters.md"))
     # An exercise's solution code stays out too, though its page shows it.
-    solution = "def relu_to_gelu("  # snippets/containers/14_exercise_swap_activations.py
+    solution = "def relu_to_gelu("  # snippets/containers/11_exercise_swap_activations.py
     assert solution not in indexed and solution in text(built_page(site, "docs/modules/containers.md"))
 
 

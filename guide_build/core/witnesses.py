@@ -4,7 +4,7 @@ A claim checks a value the prose quotes; a witness checks a statement the prose 
 the statement is emphasised text with a `data-witness` attribute naming a snippet (relative to
 `snippets/`) and the label of one of its assertions:
 
-    After the swap, *the old tensor receives no gradient*{ data-witness="containers/05_replace_parameter.py:old-gets-no-grad" }.
+    After the swap, *the old tensor receives no gradient*{ data-witness="replacing/01_replace_parameter.py:old-gets-no-grad" }.
 
 and in the snippet, the assertion carries that label in a comment on its first line:
 
