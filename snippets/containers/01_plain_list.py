@@ -95,7 +95,9 @@ plain, saved = ListMLP(widths), io.BytesIO()
 torch.save(plain, saved)
 saved.seek(0)
 copies = (copy.deepcopy(plain), torch.load(saved, weights_only=False))
-copied_all = all(torch.equal(c.layers[0].weight, plain.layers[0].weight) for c in copies)
+same_weights = all(torch.equal(c.layers[0].weight, plain.layers[0].weight) for c in copies)
+own_layers = all(c.layers[0] is not plain.layers[0] for c in copies)
+copied_all = same_weights and own_layers and not any(list(c.parameters()) for c in copies)
 
 
 # Other Python containers hide their contents the same way, Parameters included.

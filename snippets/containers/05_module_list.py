@@ -42,7 +42,8 @@ small.extend([b])
 small.insert(0, c)
 small_order = [type(m).__name__ for m in small]
 small_names = [name for name, _ in small.named_children()]  # renumbered after insert
-missing_list_methods = [op for op in ("remove", "sort") if not hasattr(small, op)]
+list_methods = ("remove", "index", "count", "sort", "reverse", "clear")
+missing_list_methods = [op for op in list_methods if not hasattr(small, op)]
 print(
     f"after append: {depth_after_append} blocks, {parameters_after_append} parameters;",
     f"a slice is a {slice_type}",
@@ -63,6 +64,6 @@ assert depth_after_append == 4
 assert parameters_after_append == 1028 + 272  # witness: append-registers
 assert slice_type == "ModuleList"
 assert list(small) == [c, a, b] and small_names == ["0", "1", "2"]  # witness: list-ops
-assert missing_list_methods == ["remove", "sort"]  # witness: no-remove-sort
+assert missing_list_methods == list(list_methods)  # witness: no-remove-sort
 assert error_name == "NotImplementedError"
 assert 'missing the required "forward" function' in message

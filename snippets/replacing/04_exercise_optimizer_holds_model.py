@@ -5,9 +5,9 @@ from torch import nn
 
 
 def parameters_not_in_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer) -> list[str]:
-    """The names of the model's parameters that no param group holds, compared as objects."""
+    """The names of the model's trainable parameters that no param group holds, as objects."""
     held = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    return [name for name, p in model.named_parameters() if id(p) not in held]
+    return [name for name, p in model.named_parameters() if p.requires_grad and id(p) not in held]
 
 
 def make_model() -> nn.Sequential:
@@ -31,8 +31,15 @@ with torch.no_grad():
     copied[0].weight.copy_(torch.zeros_like(copied[0].weight))
 after_copy = parameters_not_in_optimizer(copied, copied_optimizer)
 print("after copy_ under torch.no_grad():", after_copy)
-# Values cannot tell the two resets apart: both weights now hold the same zeros.
-same_values = torch.equal(model[0].weight, copied[0].weight)
+
+# A new Parameter holding a copy of the very values the optimizer holds: values cannot tell.
+twin = make_model()
+twin_optimizer = torch.optim.SGD(twin.parameters(), lr=0.1)
+held_weight = twin[0].weight
+twin[0].weight = nn.Parameter(held_weight.detach().clone())
+same_values = torch.equal(twin[0].weight, held_weight)
+after_twin = parameters_not_in_optimizer(twin, twin_optimizer)
+print("after a new Parameter with the same values:", after_twin, "| values equal:", same_values)
 
 # A load with assign=True puts new objects under every name.
 copied.load_state_dict(make_model().state_dict(), assign=True)
@@ -43,4 +50,4 @@ assert after_assignment == ["0.weight"]  # witness: names-replaced-weight
 assert after_copy == []  # witness: copy-passes
 every_name = ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert after_assign_load == every_name  # witness: names-every-assigned-entry
-assert same_values  # witness: values-cannot-tell
+assert same_values and after_twin == ["0.weight"]  # witness: values-cannot-tell
