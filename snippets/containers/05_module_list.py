@@ -42,7 +42,7 @@ small.extend([b])
 small.insert(0, c)
 small_order = [type(m).__name__ for m in small]
 small_names = [name for name, _ in small.named_children()]  # renumbered after insert
-list_methods = ("remove", "index", "count", "sort", "reverse", "clear")
+list_methods = ("remove", "index", "count", "sort", "reverse", "clear", "copy")
 missing_list_methods = [op for op in list_methods if not hasattr(small, op)]
 print(
     f"after append: {depth_after_append} blocks, {parameters_after_append} parameters;",

@@ -41,6 +41,13 @@ same_values = torch.equal(twin[0].weight, held_weight)
 after_twin = parameters_not_in_optimizer(twin, twin_optimizer)
 print("after a new Parameter with the same values:", after_twin, "| values equal:", same_values)
 
+# A frozen layer left out of the optimizer on purpose is not reported.
+frozen = make_model()
+frozen[2].requires_grad_(False)
+frozen_optimizer = torch.optim.SGD([p for p in frozen.parameters() if p.requires_grad], lr=0.1)
+with_frozen_layer = parameters_not_in_optimizer(frozen, frozen_optimizer)
+print("a frozen last layer, left out of the optimizer:", with_frozen_layer)
+
 # A load with assign=True puts new objects under every name.
 copied.load_state_dict(make_model().state_dict(), assign=True)
 after_assign_load = parameters_not_in_optimizer(copied, copied_optimizer)
@@ -51,3 +58,4 @@ assert after_copy == []  # witness: copy-passes
 every_name = ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert after_assign_load == every_name  # witness: names-every-assigned-entry
 assert same_values and after_twin == ["0.weight"]  # witness: values-cannot-tell
+assert with_frozen_layer == []  # witness: skips-frozen
