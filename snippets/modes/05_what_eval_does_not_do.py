@@ -82,6 +82,11 @@ with warnings.catch_warnings():  # the fast path warns that nested tensors are a
         finally:
             torch.backends.mha.set_fastpath_enabled(fast_path_was)
         without_nesting = unpacked(src, src_key_padding_mask=padding)  # the same weights, unpacked
+        warnings.filterwarnings("ignore", message="enable_nested_tensor is True, but")
+        seq_layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16)  # batch_first=False
+        seq_layer.load_state_dict(layer.state_dict())  # the same weights, sequence first
+        seq_first = nn.TransformerEncoder(seq_layer, num_layers=1).to(encoder_device).eval()
+        sequence_first = seq_first(src.transpose(0, 1), src_key_padding_mask=padding)
         left_padding = padding.flip(1)  # the padding at the start: mask_check refuses to pack it
         at_start = encoder(src, src_key_padding_mask=left_padding)
         padded_at_start = at_start[left_padding]
@@ -130,6 +135,7 @@ padded_recorded = recorded[padding].abs().max().item()
 padded_not_recorded = not_recorded[padding].abs().max().item()
 padded_without_fast_path = without_fast_path[padding].abs().max().item()
 padded_without_nesting = without_nesting[padding].abs().max().item()
+padded_sequence_first = sequence_first.transpose(0, 1)[padding].abs().max().item()
 padded_frozen = frozen[padding].abs().max().item()
 padded_input_checked = input_checked[padding].abs().max().item()
 padded_second_frozen = second_frozen[padding].abs().max().item()
@@ -148,6 +154,7 @@ print(f"encoder in eval mode, padded positions: largest |output| {padded_recorde
 print(f", under no_grad {padded_not_recorded}; other positions close: {unpadded_close}")
 print(f"under no_grad without the fast path {padded_without_fast_path:.3f}", end="")
 print(f", with enable_nested_tensor=False {padded_without_nesting:.3f}", end="")
+print(f", with batch_first=False {padded_sequence_first:.3f}", end="")
 print(f"; autograd on, parameters frozen {padded_frozen}", end="")
 print(f", but the input requiring grad {padded_input_checked:.3f}")
 print("two layers, autograd on, first layer frozen:", first_frozen)
@@ -194,6 +201,7 @@ assert padded_recorded > 0.1 and padded_not_recorded == 0.0  # witness: encoder-
 assert (
     padded_without_fast_path > 0.1 and padded_without_nesting > 0.1
 )  # witness: fast-path-off-no-zeros
+assert padded_sequence_first > 0.1  # witness: batch-first-needed
 left_padding_unpacked = at_start_unpacked and mask_check_decides
 assert padded_at_start_largest > 0.1 and left_padding_unpacked  # witness: left-padding-no-zeros
 keeps_first = bool((unchecked_size[kept] > 0.1).all() and (unchecked_size[~kept] == 0).all())

@@ -71,9 +71,10 @@ for name, (layer, run) in passes.items():
     built_in_stays_off.append(off and on)
     print(f"{name}: same output twice after enable_dropout_only {off}, after train() {not on}")
 
-# TransformerEncoderLayer's fast path, taken in evaluation mode with autograd off or no tensor
-# requiring grad (and batch_first=True, among other conditions), applies no dropout, even with its
-# Dropout submodules in training mode. torch/nn/modules/transformer.py allows it on these devices:
+# TransformerEncoderLayer's fast path, taken in evaluation mode with autograd off or neither the
+# input nor a parameter requiring grad (and batch_first=True, among other conditions), applies no
+# dropout, even with its Dropout submodules in training mode. torch/nn/modules/transformer.py
+# allows it on these devices:
 privateuse1 = torch.utils.backend_registration._privateuse1_backend_name  # a custom backend
 fast_path_devices = ("cpu", "cuda", "xpu", privateuse1)  # not MPS
 fast_path_device = device.type in fast_path_devices
@@ -107,6 +108,17 @@ tracked_tokens = tokens.clone().requires_grad_(True)  # the input counts too
 same_twice["grad enabled, frozen, input requires grad"] = torch.equal(
     encoder_layer(tracked_tokens), encoder_layer(tracked_tokens)
 )
+bias = torch.zeros(3, 3, device=device, requires_grad=True)  # a learned attention bias ...
+same_twice["grad enabled, frozen, float mask requires grad"] = torch.equal(  # ... is not checked
+    encoder_layer(tokens, src_mask=bias), encoder_layer(tokens, src_mask=bias)
+)
+torch.manual_seed(0)
+seq_first = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=False).to(device)
+enable_dropout_only(seq_first)
+with torch.no_grad():  # the same tokens, sequence first
+    same_twice["no_grad, batch_first=False"] = torch.equal(
+        seq_first(tokens.transpose(0, 1)), seq_first(tokens.transpose(0, 1))
+    )
 print("TransformerEncoderLayer after enable_dropout_only, same output twice:")
 for name, same in same_twice.items():
     print(f"  {name}: {same}")
@@ -124,6 +136,8 @@ assert same_twice == {  # witness: fast-path-skips-dropout
     "no_grad, fast path off": False,
     "grad enabled, frozen": fast_path_device,
     "grad enabled, frozen, input requires grad": False,
+    "grad enabled, frozen, float mask requires grad": fast_path_device,
+    "no_grad, batch_first=False": False,
 }
 names = ['"cpu"', '"cuda"', '"xpu"', "torch.utils.backend_registration._privateuse1_backend_name"]
 assert devices_in_source == names  # witness: fast-path-devices
