@@ -42,10 +42,11 @@ def train_one_step(how: str) -> dict:
     }
 
 
-copied, initialized = train_one_step("copy_"), train_one_step("nn.init")
+# The replacement runs first, so that a warning raised once per process would show here.
 with warnings.catch_warnings(record=True) as caught:  # record every warning the swap could raise
     warnings.simplefilter("always")
     replaced = train_one_step("replace")
+copied, initialized = train_one_step("copy_"), train_one_step("nn.init")
 replaced_after, copied_after, init_after = (r["after"] for r in (replaced, copied, initialized))
 print(
     "layer.weight = nn.Parameter(...): optimizer tracks the new weight:",

@@ -1,5 +1,5 @@
 """An optimizer step leaves a tensor whose .grad is None as it was; L-BFGS fills in zeros; and a
-weight replaced after a step keeps its old .grad."""
+weight replaced after a step keeps its old .grad until optimizer.zero_grad() clears it."""
 
 import inspect
 
@@ -36,8 +36,10 @@ kept_by = ", ".join(name for name, (kept, _, _) in none_grad_kept.items() if kep
 print("a tensor whose .grad is None stays as it was under:", kept_by)
 decayed = [name for name, (_, has_decay, _) in none_grad_kept.items() if has_decay]
 zeros_moved = [name for name, (_, _, moved) in none_grad_kept.items() if moved]
-decayed_count = len(decayed)
-print(f"with weight decay ({decayed_count} of them), one whose .grad is zeros moved:", end=" ")
+decayed_count, optimizer_count = len(decayed), len(names)
+undecayed = sorted(set(names) - set(decayed))  # the optimizers without weight decay
+print(f"with weight decay ({decayed_count} of {optimizer_count}),", end=" ")
+print("one whose .grad is zeros moved:", end=" ")
 print(zeros_moved == decayed)
 
 # SparseAdam refuses a dense gradient, which is why keeps_none_grad gives it a sparse one.
@@ -70,23 +72,22 @@ history_kept = len(lbfgs.state[used]["old_dirs"])  # changes kept from earlier s
 lbfgs_kept = history_kept > 0 and torch.equal(unused.detach(), torch.ones(3, device=device))
 print("L-BFGS, unused.grad", unused.grad, "| its flat gradient:", flat_grad)
 print(f"  unused as it was after two steps ({history_kept} change kept):", lbfgs_kept)
-# Two steps with unused in the loss, then one without: L-BFGS's step also follows the changes
-# its history kept from the earlier steps.
+# A step with unused in the loss, then one without: L-BFGS's step also follows the changes its
+# history kept from the earlier steps.
 with_unused = True
-for _ in range(2):
-    lbfgs.step(closure)
+lbfgs.step(closure)
 with_unused, before = False, unused.detach().clone()
 lbfgs.step(closure)
 later_grad = lbfgs.state[used]["prev_flat_grad"][2:]  # unused's part: zeros again
 moved = not torch.equal(unused.detach(), before)
 history_moved = unused.grad is None and not later_grad.any() and moved
-print("  after two steps with a gradient, a step without one moved it:", history_moved)
+print("  after a step with a gradient, a step without one moved it:", history_moved)
 
 # A weight replaced after a step keeps its last .grad: model.zero_grad() no longer reaches it, so
 # every step moves it again. optimizer.zero_grad() does reach it.
 x = torch.ones(1, 2, device=device)
 layer = nn.Linear(2, 1).to(device)
-optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
 layer(x).sum().backward()
 optimizer.step()  # some training
 old_weight = layer.weight
@@ -96,16 +97,28 @@ layer.zero_grad()
 layer(x).sum().backward()
 optimizer.step()
 stale_moved = old_weight.grad is not None and not torch.equal(old_weight.detach(), before)
-optimizer.zero_grad()
+# set_to_none=False leaves a .grad of zeros, and momentum turns it into a step.
+optimizer.zero_grad(set_to_none=False)
+zeroed = not old_weight.grad.any()
+before = old_weight.detach().clone()
+layer(x).sum().backward()
+optimizer.step()
+still_zeros = zeroed and not old_weight.grad.any()  # backward added nothing to it
+zeros_stepped = still_zeros and not torch.equal(old_weight.detach(), before)
+optimizer.zero_grad()  # set_to_none=True, the default
 stale_reset = old_weight.grad is None
 print("replaced after a step: after model.zero_grad(), the old weight still has a .grad", end=" ")
-print(f"and the step moved it: {stale_moved}; optimizer.zero_grad() set it to None: {stale_reset}")
+print(f"and the step moved it: {stale_moved}")
+print("  after optimizer.zero_grad(set_to_none=False), momentum moved it:", zeros_stepped, end="; ")
+print(f"optimizer.zero_grad() set its .grad to None: {stale_reset}")
 
 kept_all = all(kept for kept, _, _ in none_grad_kept.values())
-assert len(none_grad_kept) >= 11 and kept_all  # witness: none-grad-kept
+assert optimizer_count == 14 and kept_all  # witness: none-grad-kept
 assert zeros_moved == decayed and decayed_count == 12  # witness: zeros-would-move
+assert undecayed == ["Rprop", "SparseAdam"]  # witness: no-decay
 assert sparse_only  # witness: sparse-adam-dense-refused
 assert unused.grad is None and flat_grad == [2, 2, 0, 0, 0]  # witness: lbfgs-zeros
 assert lbfgs_kept  # witness: lbfgs-kept
 assert history_moved  # witness: lbfgs-history-moves
 assert stale_moved and stale_reset  # witness: stale-grad-moves
+assert zeros_stepped  # witness: zeros-grad-moves

@@ -64,6 +64,18 @@ try:
     grad_dropped = grad_before and plain.weight.grad is None
     plain_optimizer.step()  # with a .grad of zeros, weight decay would move the weight
     step_idle = torch.equal(plain.weight.detach(), plain_checkpoint["weight"])
+    # L-BFGS calls its closure, which runs backward and computes the gradients again.
+    lbfgs = torch.optim.LBFGS(plain.parameters(), max_iter=1)
+
+    def closure() -> torch.Tensor:
+        lbfgs.zero_grad()
+        loss = plain(x).sum()
+        loss.backward()
+        return loss
+
+    lbfgs.step(closure)
+    lbfgs_regrad = plain.weight.grad is not None  # the closure's backward wrote a new .grad
+    lbfgs_moved = not torch.equal(plain.weight.detach(), plain_checkpoint["weight"])
     pending_message = ""
     try:
         pending.backward()
@@ -84,6 +96,28 @@ try:
         now = deep.state_dict()
         deep_loaded[assign] = [k for k in now if torch.equal(now[k], deep_checkpoint[k])]
         in_place[assign] = [k for k in now if now[k].data_ptr() == addresses[k]]  # same memory
+    # Under autocast, Linear saves the low-precision copy autocast makes of its weight, not the
+    # weight: the load goes through, and backward fails instead.
+    deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+    with torch.autocast(device.type, dtype=torch.bfloat16):
+        pending = deep(x).sum()
+    autocast_message = ""
+    try:
+        deep.load_state_dict({key: value + 1 for key, value in deep.state_dict().items()})
+        pending.backward()
+    except RuntimeError as error:
+        autocast_message = str(error)  # the load's error, or backward's
+    # A view of a weight kept outside any graph is a reference too: the swap refuses the weight.
+    viewed, view_message = nn.Linear(2, 1).to(device), ""
+    view_checkpoint = {key: value.clone() for key, value in viewed.state_dict().items()}
+    with torch.no_grad():
+        first_row = viewed.weight[0]  # a view that shares the weight's storage
+    try:
+        viewed.load_state_dict(view_checkpoint)
+    except RuntimeError as error:
+        view_message = " ".join(str(error).split())
+    del first_row
+    viewed.load_state_dict(view_checkpoint)  # without the view, the same load goes through
     # Other layers save tensors whatever their input. BatchNorm saves its weight and its running
     # statistics, which are buffers, but not its bias or its num_batches_tracked.
     norm = nn.Sequential(nn.BatchNorm1d(2)).to(device).eval()
@@ -118,11 +152,14 @@ print("  the checkpoint's weight was moved by that step too:", checkpoint_traine
 print("  backward through a graph built before the load:", assign_pending_message.split(" this")[0])
 print("  a load without assign=True: .grad dropped:", grad_dropped, end=", ")
 print("backward through a graph built before it:", pending_message.split(" this")[0])
-print("  a step right after that load left the weight as loaded:", step_idle)
+print("  a step right after that load left the weight as loaded:", step_idle, end="; ")
+print("an L-BFGS step moved it:", lbfgs_moved)
 print("  a load after a forward pass through two layers raises:")
 print(textwrap.fill(load_message, 96, initial_indent="    ", subsequent_indent="    "))
 print("  entries that hold the checkpoint's values after it:", ", ".join(deep_loaded[False]))
 print("  the same with assign=True:", ", ".join(deep_loaded[True]))
+print("  the same load after a forward pass under autocast:", autocast_message.split(" this")[0])
+print("  a load while a view of a weight is kept:", view_message.split(", whose")[0])
 print("  a load after a forward pass through a BatchNorm1d in eval mode refuses:")
 for name, reason in norm_refused:
     print(f"    {name}: {textwrap.shorten(reason, 90)}")
@@ -138,6 +175,7 @@ every_load_swaps = all("poisoned by swap_tensors" in message for message in pois
 assert every_load_swaps and swap_same_object  # witness: swap-every-load
 assert grad_dropped  # witness: swap-drops-grad
 assert step_idle  # witness: swap-step-idle
+assert lbfgs_regrad and lbfgs_moved  # witness: swap-lbfgs-moves
 swap_refused = 'While swapping the parameter named "2.weight"' in load_message
 only_saved = "use_count" in load_message and '"0.weight"' not in load_message  # 0: input no grad
 assert swap_refused and only_saved  # witness: swap-refuses-saved
@@ -146,6 +184,10 @@ assert deep_loaded[False] == all_keys  # witness: swap-loads-all
 copied_first = in_place[False] == all_keys and in_place[True] == ["2.weight"]
 assert copied_first and "2.weight" in deep_loaded[False]  # witness: swap-copies-in-place
 assert deep_loaded[True] == ["0.weight", "0.bias", "2.bias"]  # witness: swap-assign-keeps-refused
+autocast_poisoned = "poisoned by swap_tensors" in autocast_message  # so the load went through
+assert autocast_poisoned  # witness: autocast-loads
+view_refused = 'While swapping the parameter named "weight"' in view_message
+assert view_refused and "use_count" in view_message  # witness: view-refused
 norm_saved = ["0.weight", "0.running_mean", "0.running_var"]  # not 0.bias, 0.num_batches_tracked
 assert [name for name, _ in norm_refused] == norm_saved  # witness: swap-refuses-buffers
 statistics_reasons = [reason for name, reason in norm_refused if "running" in name]
