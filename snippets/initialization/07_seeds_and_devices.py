@@ -66,6 +66,15 @@ def swap_changes(count: int) -> list[bool]:
 
 # [Embedding(3, 1), Linear] changed? After Embedding(1, 15), (1, 4) and (1, 17) in front:
 odd_swap, even_swap, large_swap = swap_changes(15), swap_changes(4), swap_changes(17)
+# A layer whose whole draw is a spare left by an earlier odd draw (an Embedding(1, 3)) uses no new
+# uniform numbers: an Embedding(1, 1) built in front then leaves the later Linear layers alone.
+torch.manual_seed(0)
+nn.Embedding(1, 3)
+after_odd = build()
+torch.manual_seed(0)
+nn.Embedding(1, 3)
+nn.Embedding(1, 1)
+spare_only_keeps_linears = same_weights(build(), after_odd)
 # A layer that draws nothing shifts nothing: no parameters, or parameters that start at constants.
 torch.manual_seed(0)
 drawless_in_front = nn.Sequential(nn.ReLU(), nn.LayerNorm(4), nn.BatchNorm1d(4), build())
@@ -86,12 +95,14 @@ try:
     by_default_dtype = nn.Linear(4, 8)
 finally:
     torch.set_default_dtype(previous_dtype)
-default_dtype_like_explicit = torch.equal(by_default_dtype.weight, double.weight)
+default_dtype_like_explicit = by_default_dtype.weight.dtype == torch.float64 and torch.equal(
+    by_default_dtype.weight, double.weight
+)
 # On the CPU the half types are different: torch 2.13's uniform kernel draws in float32 and rounds
 # each number, except that a number that rounds up to the top of the range, bound_h (the bound
 # rounded to the half type), is replaced by the bottom, -bound_h. Every such number wraps, and every
 # weight that differs is such a wrap.
-# (torch 2.11's CPU kernel draws other numbers for the half types: checked from 2.13 on.)
+# (Checked from torch 2.13 on only: earlier releases are not checked here.)
 release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
 half_rounding_checked = release >= (2, 13)
 bound = math.sqrt(3) * nn.init.calculate_gain("leaky_relu", math.sqrt(5)) / math.sqrt(300)
@@ -210,6 +221,10 @@ print("two Linear layers in front swapped, later layers unchanged:", swap_keeps_
 print("Embedding(1, 15) and Linear swapped: later Embedding(3, 1), Linear changed:", odd_swap)
 print("Embedding(1, 4) and Linear swapped: later Embedding(3, 1), Linear changed:", even_swap)
 print("Embedding(1, 17) and Linear swapped: later Embedding(3, 1), Linear changed:", large_swap)
+print(
+    "Embedding(1, 1) in front, after an odd draw: later Linear layers unchanged:",
+    spare_only_keeps_linears,
+)
 print("LayerNorm, BatchNorm1d and ReLU in front, later layers unchanged:", drawless_shifts_nothing)
 print(f"same seed, float32 vs float64 layer: weights differ by up to {dtype_difference:.2f}")
 print(
@@ -241,6 +256,7 @@ assert not later_layer_unchanged and not any_later_unchanged  # witness: extra-l
 assert swapped_layers_differ and swap_same_state and swap_keeps_later  # witness: swap-keeps-later
 spare_shifts = odd_swap == [True, False] and even_swap == large_swap == [False, False]
 assert spare_shifts  # witness: spare-normal-shifts
+assert spare_only_keeps_linears  # witness: spare-only-draw-keeps-linears
 assert drawless_shifts_nothing  # witness: drawless-layer-shifts-nothing
 assert (
     dtype_difference > 0.1

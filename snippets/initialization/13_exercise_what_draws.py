@@ -36,6 +36,9 @@ in_front = {
     "Dropout(0.5) called in evaluation mode": lambda: nn.Dropout(0.5).eval()(batch),
     "Dropout(0.0) called in training mode": lambda: nn.Dropout(0.0).train()(batch),
     "Dropout(1.0) called in training mode": lambda: nn.Dropout(1.0).train()(batch),
+    "RReLU() called in training mode": lambda: nn.RReLU()(-batch),  # a random slope for x < 0
+    "LazyLinear(3), built only": lambda: nn.LazyLinear(3),  # no weights yet: nothing drawn
+    "LazyLinear(3) called for the first time": lambda: nn.LazyLinear(3)(batch),  # drawn now
 }
 shifted = {}
 for name, first in in_front.items():
@@ -73,3 +76,10 @@ assert mask_drawn_in_training and no_mask_in_eval  # witness: dropout-call-draws
 assert starts_in_training and mask_drawn_in_training  # witness: built-layer-in-training-mode
 no_mask_needed = ["Dropout(0.0) called in training mode", "Dropout(1.0) called in training mode"]
 assert not any(shifted[name] for name in no_mask_needed)  # witness: extreme-p-draws-nothing
+random_layer_or_lazy = [
+    "RReLU() called in training mode",
+    "LazyLinear(3) called for the first time",
+]
+random_or_lazy_call_draws = all(shifted[name] for name in random_layer_or_lazy)
+lazy_built_draws_nothing = not shifted["LazyLinear(3), built only"]
+assert random_or_lazy_call_draws and lazy_built_draws_nothing  # witness: rrelu-and-lazy-call-draw
