@@ -108,7 +108,7 @@ tracked_tokens = tokens.clone().requires_grad_(True)  # the input counts too
 same_twice["grad enabled, frozen, input requires grad"] = torch.equal(
     encoder_layer(tracked_tokens), encoder_layer(tracked_tokens)
 )
-bias = torch.zeros(3, 3, device=device, requires_grad=True)  # a learned attention bias ...
+bias = torch.zeros(3, 3, device=device, requires_grad=True)  # a float mask requiring grad ...
 same_twice["grad enabled, frozen, float mask requires grad"] = torch.equal(  # ... is not checked
     encoder_layer(tokens, src_mask=bias), encoder_layer(tokens, src_mask=bias)
 )
