@@ -92,11 +92,12 @@ layer(x).sum().backward()
 optimizer.step()  # some training
 old_weight = layer.weight
 layer.weight = nn.Parameter(torch.full((1, 2), 0.5).to(device))  # a new tensor object
-before = old_weight.detach().clone()
+before, last_grad = old_weight.detach().clone(), old_weight.grad.clone()
 layer.zero_grad()
 layer(x).sum().backward()
+grad_kept = torch.equal(old_weight.grad, last_grad)  # model.zero_grad() did not reach it
 optimizer.step()
-stale_moved = old_weight.grad is not None and not torch.equal(old_weight.detach(), before)
+stale_moved = grad_kept and not torch.equal(old_weight.detach(), before)
 # set_to_none=False leaves a .grad of zeros, and momentum turns it into a step.
 optimizer.zero_grad(set_to_none=False)
 zeroed = not old_weight.grad.any()
