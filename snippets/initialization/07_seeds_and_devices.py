@@ -67,14 +67,22 @@ def swap_changes(count: int) -> list[bool]:
 # [Embedding(3, 1), Linear] changed? After Embedding(1, 15), (1, 4) and (1, 17) in front:
 odd_swap, even_swap, large_swap = swap_changes(15), swap_changes(4), swap_changes(17)
 # A layer whose whole draw is a spare left by an earlier odd draw (an Embedding(1, 3)) uses no new
-# uniform numbers: an Embedding(1, 1) built in front then leaves the later Linear layers alone.
-torch.manual_seed(0)
-nn.Embedding(1, 3)
-after_odd = build()
-torch.manual_seed(0)
-nn.Embedding(1, 3)
-nn.Embedding(1, 1)
-spare_only_keeps_linears = same_weights(build(), after_odd)
+# uniform numbers: an Embedding(1, 1) built in front leaves the Linear layers right after it alone.
+# It does use up the spare, so a later normal draw (an Embedding(3, 1)) changes.
+
+
+def after_odd_draw(spare_user: bool) -> tuple:
+    """Seed 0, an Embedding(1, 3), maybe an Embedding(1, 1), then build() and an Embedding(3, 1)."""
+    torch.manual_seed(0)
+    nn.Embedding(1, 3)
+    if spare_user:
+        nn.Embedding(1, 1)
+    return build(), nn.Embedding(3, 1).weight
+
+
+(linears, embedding), (linears_spare, embedding_spare) = after_odd_draw(False), after_odd_draw(True)
+spare_only_keeps_linears = same_weights(linears_spare, linears)
+spare_used_up = not torch.equal(embedding_spare, embedding)
 # A layer that draws nothing shifts nothing: no parameters, or parameters that start at constants.
 torch.manual_seed(0)
 drawless_in_front = nn.Sequential(nn.ReLU(), nn.LayerNorm(4), nn.BatchNorm1d(4), build())
@@ -102,7 +110,7 @@ default_dtype_like_explicit = by_default_dtype.weight.dtype == torch.float64 and
 # each number, except that a number that rounds up to the top of the range, bound_h (the bound
 # rounded to the half type), is replaced by the bottom, -bound_h. Every such number wraps, and every
 # weight that differs is such a wrap.
-# (Checked from torch 2.13 on only: earlier releases are not checked here.)
+# (Printed on every release, checked from torch 2.13 on only.)
 release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
 half_rounding_checked = release >= (2, 13)
 bound = math.sqrt(3) * nn.init.calculate_gain("leaky_relu", math.sqrt(5)) / math.sqrt(300)
@@ -222,32 +230,30 @@ print("Embedding(1, 15) and Linear swapped: later Embedding(3, 1), Linear change
 print("Embedding(1, 4) and Linear swapped: later Embedding(3, 1), Linear changed:", even_swap)
 print("Embedding(1, 17) and Linear swapped: later Embedding(3, 1), Linear changed:", large_swap)
 print(
-    "Embedding(1, 1) in front, after an odd draw: later Linear layers unchanged:",
+    "Embedding(1, 1) in front, after an odd draw: Linear layers right after it unchanged:",
     spare_only_keeps_linears,
 )
+print("  a later Embedding(3, 1) changed:", spare_used_up)
 print("LayerNorm, BatchNorm1d and ReLU in front, later layers unchanged:", drawless_shifts_nothing)
 print(f"same seed, float32 vs float64 layer: weights differ by up to {dtype_difference:.2f}")
 print(
     "same seed, float16 and bfloat16 layers: share of weights equal to float32 rounded "
     f"{half_shares[0]:.4f}, {half_shares[1]:.4f}"
 )
-if half_rounding_checked:
-    print(
-        f"  the others ({half_wraps[0]} and {half_wraps[1]}) each rounded up to the top of the "
-        "range and became its bottom:",
-        only_edge_wraps,
-    )
-    print(
-        "  Embedding(3, 5) or (2, 16) in front (15, 32 normal numbers): all rounded", normal_rounded
-    )
-    print("  with Embedding(3, 8) in front: its last 16 numbers differ:", tail_differs)
-    print(f"    and in the Linear, {later_differ[0]} and {later_differ[1]} of 19200 weights differ")
-    print(
-        "  Embedding(3, 8) used up 40 uniform numbers in float32, 32 in float16 and bfloat16:",
-        uses_16_blocks,
-    )
-else:
-    print(f"  torch {torch.__version__}: the CPU draws the half types differently; not checked")
+print(
+    f"  the others ({half_wraps[0]} and {half_wraps[1]}) each rounded up to the top of the "
+    "range and became its bottom:",
+    only_edge_wraps,
+)
+print("  Embedding(3, 5) or (2, 16) in front (15, 32 normal numbers): all rounded", normal_rounded)
+print("  with Embedding(3, 8) in front: its last 16 numbers differ:", tail_differs)
+print(f"    and in the Linear, {later_differ[0]} and {later_differ[1]} of 19200 weights differ")
+print(
+    "  Embedding(3, 8) used up 40 uniform numbers in float32, 32 in float16 and bfloat16:",
+    uses_16_blocks,
+)
+if not half_rounding_checked:
+    print(f"  torch {torch.__version__}: the half-type lines above are not checked on this release")
 print(f"built on the CPU, moved to {device.type}: matches the CPU reference:", moved_matches)
 print(f"built directly on {device.type}: matches the CPU reference:", direct_matches)
 
@@ -256,7 +262,7 @@ assert not later_layer_unchanged and not any_later_unchanged  # witness: extra-l
 assert swapped_layers_differ and swap_same_state and swap_keeps_later  # witness: swap-keeps-later
 spare_shifts = odd_swap == [True, False] and even_swap == large_swap == [False, False]
 assert spare_shifts  # witness: spare-normal-shifts
-assert spare_only_keeps_linears  # witness: spare-only-draw-keeps-linears
+assert spare_only_keeps_linears and spare_used_up  # witness: spare-only-draw-keeps-linears
 assert drawless_shifts_nothing  # witness: drawless-layer-shifts-nothing
 assert (
     dtype_difference > 0.1

@@ -36,7 +36,10 @@ in_front = {
     "Dropout(0.5) called in evaluation mode": lambda: nn.Dropout(0.5).eval()(batch),
     "Dropout(0.0) called in training mode": lambda: nn.Dropout(0.0).train()(batch),
     "Dropout(1.0) called in training mode": lambda: nn.Dropout(1.0).train()(batch),
-    "RReLU() called in training mode": lambda: nn.RReLU()(-batch),  # a random slope for x < 0
+    # RReLU draws a random slope for inputs that are not positive, and nothing for positive ones
+    "RReLU() called in training mode on -torch.ones(2, 4)": lambda: nn.RReLU()(-batch),
+    "RReLU() called in training mode on torch.ones(2, 4)": lambda: nn.RReLU()(batch),
+    "RReLU() called in evaluation mode on -torch.ones(2, 4)": lambda: nn.RReLU().eval()(-batch),
     "LazyLinear(3), built only": lambda: nn.LazyLinear(3),  # no weights yet: nothing drawn
     "LazyLinear(3) called for the first time": lambda: nn.LazyLinear(3)(batch),  # drawn now
 }
@@ -76,10 +79,11 @@ assert mask_drawn_in_training and no_mask_in_eval  # witness: dropout-call-draws
 assert starts_in_training and mask_drawn_in_training  # witness: built-layer-in-training-mode
 no_mask_needed = ["Dropout(0.0) called in training mode", "Dropout(1.0) called in training mode"]
 assert not any(shifted[name] for name in no_mask_needed)  # witness: extreme-p-draws-nothing
-random_layer_or_lazy = [
-    "RReLU() called in training mode",
-    "LazyLinear(3) called for the first time",
-]
-random_or_lazy_call_draws = all(shifted[name] for name in random_layer_or_lazy)
+rrelu_on_negatives = shifted["RReLU() called in training mode on -torch.ones(2, 4)"]
+rrelu_on_positives = shifted["RReLU() called in training mode on torch.ones(2, 4)"]
+rrelu_in_eval = shifted["RReLU() called in evaluation mode on -torch.ones(2, 4)"]
+rrelu_draws_for_negatives = rrelu_on_negatives and not rrelu_on_positives and not rrelu_in_eval
+lazy_call_draws = shifted["LazyLinear(3) called for the first time"]
 lazy_built_draws_nothing = not shifted["LazyLinear(3), built only"]
-assert random_or_lazy_call_draws and lazy_built_draws_nothing  # witness: rrelu-and-lazy-call-draw
+lazy_draws_when_called = lazy_call_draws and lazy_built_draws_nothing
+assert rrelu_draws_for_negatives and lazy_draws_when_called  # witness: rrelu-and-lazy-call-draw
