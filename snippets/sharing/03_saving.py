@@ -55,6 +55,8 @@ row = state["2.weight"][1]
 row_data_ptr_differs = row.data_ptr() != state["2.weight"].data_ptr()
 row_same_storage = storage_address(row) == storage_address(state["2.weight"])
 print("row 1 of it: data_ptr differs:", row_data_ptr_differs, " same storage:", row_same_storage)
+# Row 0 starts where the weight starts: an equal data_ptr() alone does not prove a tie.
+row_zero_same_start = state["2.weight"][0].data_ptr() == state["2.weight"].data_ptr()
 
 # torch.save writes each storage once; torch.load rebuilds the sharing.
 tied_file = saved_bytes(state)
@@ -98,6 +100,7 @@ assert key_count == 8 and both_keys  # witness: a-key-per-path
 assert distinct_objects and same_memory and same_start  # witness: distinct-objects-same-memory
 assert kept_is_parameter and not state["2.weight"].requires_grad  # witness: fresh-detached-view
 assert row_data_ptr_differs and row_same_storage  # witness: row-data-ptr-differs
+assert row_zero_same_start  # witness: row-zero-same-start
 assert (tied_records, untied_records) == (6, 8)  # witness: saved-once
 assert (loaded_count, loaded_storages, untied_storages) == (8, 6, 8)
 assert tied_file_is_smaller  # witness: tied-file-smaller
