@@ -26,6 +26,8 @@ def changed(first) -> bool:
 
 
 batch = torch.ones(2, 4)  # not random: making it draws nothing
+called_once = nn.LazyLinear(3)
+called_once(batch)  # its first call, made here, before the seed in weights_after
 in_front = {
     "Dropout(0.5)": lambda: nn.Dropout(0.5),
     "PReLU()": lambda: nn.PReLU(),
@@ -42,6 +44,7 @@ in_front = {
     "RReLU() called in evaluation mode on -torch.ones(2, 4)": lambda: nn.RReLU().eval()(-batch),
     "LazyLinear(3), built only": lambda: nn.LazyLinear(3),  # no weights yet: nothing drawn
     "LazyLinear(3) called for the first time": lambda: nn.LazyLinear(3)(batch),  # drawn now
+    "LazyLinear(3) called a second time": lambda: called_once(batch),  # drawn already
 }
 shifted = {}
 for name, first in in_front.items():
@@ -85,5 +88,6 @@ rrelu_in_eval = shifted["RReLU() called in evaluation mode on -torch.ones(2, 4)"
 rrelu_draws_for_negatives = rrelu_on_negatives and not rrelu_on_positives and not rrelu_in_eval
 lazy_call_draws = shifted["LazyLinear(3) called for the first time"]
 lazy_built_draws_nothing = not shifted["LazyLinear(3), built only"]
-lazy_draws_when_called = lazy_call_draws and lazy_built_draws_nothing
+lazy_second_call_draws = shifted["LazyLinear(3) called a second time"]
+lazy_draws_when_called = lazy_call_draws and lazy_built_draws_nothing and not lazy_second_call_draws
 assert rrelu_draws_for_negatives and lazy_draws_when_called  # witness: rrelu-and-lazy-call-draw
