@@ -138,7 +138,7 @@ print("the tensor was changed all the same:", added_anyway)
 alias, data_alias = features_inference.detach(), features_inference.data
 counts_before = (alias._version, data_alias._version)
 view_counters = []
-for view in (alias[0], alias[:], data_alias[0]):
+for view in (alias[0], alias[:], data_alias[0], data_alias[1:]):
     try:
         view_counters.append(f"version {view._version}")
     except RuntimeError as error:
@@ -151,11 +151,15 @@ counts_after = (alias._version, data_alias._version)
 detach_bypasses = alias.is_inference() and data_alias.is_inference()
 detach_bypasses &= torch.equal(features_inference, (before_add + 1 + 1) * 0.9)
 print("through .detach() and .data, with no error:", detach_bypasses)
-# Writing into a view of the alias, which has no counter to bump, raises after the write.
+# Writing into a row or slice of the alias, which has no counter to bump, raises after the write.
 with torch.inference_mode():
     table = torch.ones(2, 3, device=device)  # an inference tensor of its own for these writes
-table.data[:] = 2  # an assignment to the whole alias: no error
+table.data[:] = 2  # from 0 to the end, step 1: no slice is made, it writes to the alias: no error
 whole_assigned = torch.equal(table, torch.full((2, 3), 2.0, device=device))
+
+
+def slice_write():
+    table.data[-2:] = 4  # both rows, as [:] is, but from -2: a slice, a view of the alias
 
 
 def row_write():
@@ -171,7 +175,7 @@ def library_write():
 
 
 view_writes = {}  # for each write: its error, and whether the table changed anyway
-for write in (row_write, augmented_write, library_write):
+for write in (slice_write, row_write, augmented_write, library_write):
     before_write = table.clone()
     try:
         write()
@@ -251,7 +255,7 @@ views_uncounted = all(c.startswith("Inference tensors do not track") for c in vi
 alias_counts = counts_before == (0, 0) and counts_after == (1, 1) and views_uncounted
 assert alias_counts  # witness: alias-has-own-counter
 assert detach_bypasses and whole_assigned  # witness: detach-bypasses
-table_now = torch.tensor([[5.0, 0.0, 0.0], [6.0, 5.0, 6.0]], device=device)
+table_now = torch.tensor([[5.0, 0.0, 0.0], [12.0, 5.0, 12.0]], device=device)
 view_raises_after = torch.equal(table, table_now)
 for message_start, changed in view_writes.values():
     view_raises_after &= message_start.startswith("Inplace update to inference tensor") and changed
