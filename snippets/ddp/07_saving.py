@@ -148,25 +148,42 @@ assigned_agree = same_on_all_ranks(assigned.module[0].weight)
 print(f"loaded with assign=True: new Parameter {new_parameter}, grads averaged {assigned_averaged}")
 print(f"  two steps, error: {assign_error}; weights agree: {assigned_agree}")
 # With the swap flag (see the saving page), any load into a wrapped model is refused: the swap
-# refuses a parameter held elsewhere, as by DDP's reducer. A plain model loads.
+# refuses a parameter held elsewhere, as by DDP's reducer. A plain model loads. _use_count() is
+# the private count of references to a tensor that the swap checks.
 swap_errors = []
 swap_before = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)
 try:
     plain = build()
+    plain_count = plain[0].weight._use_count()
     plain.load_state_dict(torch.load(path, map_location=device))
     plain_swap_loads = True
+    wrapped_counts = []
     for assign in (False, True):
         swapped = DDP(build())
+        wrapped_counts.append(swapped.module[0].weight._use_count())
         try:
             swapped.module.load_state_dict(torch.load(path, map_location=device), assign=assign)
             swap_errors.append("")
         except RuntimeError as error:
             swap_errors.append(str(error))
+    # A frozen layer is not among the parameters DDP reduces: the swap loads it.
+    partly_frozen = build()
+    partly_frozen[0].requires_grad_(False)
+    frozen_wrapped = DDP(partly_frozen)
+    frozen_count = partly_frozen[0].weight._use_count()
+    saved = torch.load(path, map_location=device)
+    first_layer = {key: value for key, value in saved.items() if key.startswith("0.")}
+    frozen_wrapped.module.load_state_dict(first_layer, strict=False)
+    frozen_swap_loads = torch.equal(partly_frozen[0].weight, saved["0.weight"])
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_before)
 if rank == 0:
     print(f"swap flag, plain model: loads {plain_swap_loads}")
+    print(
+        f"  weight's use_count: plain {plain_count}, wrapped {wrapped_counts[0]},",
+        f"wrapped but frozen {frozen_count} (loads {frozen_swap_loads})",
+    )
     for assign, swap_error in zip((False, True), swap_errors):
         print(f"swap flag, assign={assign}:", swap_error.split("\t")[1].split(",")[0], "...")
 
@@ -199,3 +216,10 @@ swap_refused = len(swap_errors) == 2 and all(
     "While swapping the parameter" in error and "use_count" in error for error in swap_errors
 )
 assert swap_refused and plain_swap_loads  # witness: swap-refuses-wrapped
+counts_in_message = all(
+    "Expected use_count of t1 to be 1 or 2" in error and f"but got {count}" in error
+    for error, count in zip(swap_errors, wrapped_counts)
+)
+counted = plain_count == 1 and all(count > 2 for count in wrapped_counts)
+assert counted and counts_in_message  # witness: swap-counts-references
+assert frozen_count == 1 and frozen_swap_loads  # witness: frozen-not-held
