@@ -95,8 +95,10 @@ plain, saved = ListMLP(widths), io.BytesIO()
 torch.save(plain, saved)
 saved.seek(0)
 copies = (copy.deepcopy(plain), torch.load(saved, weights_only=False))
-same_weights = all(torch.equal(c.layers[0].weight, plain.layers[0].weight) for c in copies)
-own_layers = all(c.layers[0] is not plain.layers[0] for c in copies)
+pairs = [(mine, theirs) for c in copies for mine, theirs in zip(c.layers, plain.layers)]
+same_weights = all(torch.equal(mine.weight, theirs.weight) for mine, theirs in pairs)
+own_layers = all(c.layers is not plain.layers for c in copies)
+own_layers &= len(pairs) == 2 * len(plain.layers) and all(m is not t for m, t in pairs)
 copied_all = same_weights and own_layers and not any(list(c.parameters()) for c in copies)
 
 

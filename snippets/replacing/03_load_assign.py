@@ -97,9 +97,19 @@ try:
         deep_loaded[assign] = [k for k in now if torch.equal(now[k], deep_checkpoint[k])]
         in_place[assign] = [k for k in now if now[k].data_ptr() == addresses[k]]  # same memory
     # Under autocast, Linear saves the low-precision copy autocast makes of its weight, not the
-    # weight: the load goes through, and backward fails instead.
+    # weight: the load goes through, and backward fails instead. A hook sees what the graph saves.
     deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
-    with torch.autocast(device.type, dtype=torch.bfloat16):
+    saved = []  # for each saved tensor: (shares 2.weight's memory, is a bfloat16 copy of it)
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        weight = deep[2].weight
+        shares = tensor.untyped_storage().data_ptr() == weight.untyped_storage().data_ptr()
+        copy = torch.equal(tensor, weight.detach().t().to(torch.bfloat16))
+        saved.append((shares, copy and tensor.dtype == torch.bfloat16))
+        return tensor
+
+    hooks = torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor)
+    with hooks, torch.autocast(device.type, dtype=torch.bfloat16):
         pending = deep(x).sum()
     autocast_message = ""
     try:
@@ -107,6 +117,25 @@ try:
         pending.backward()
     except RuntimeError as error:
         autocast_message = str(error)  # the load's error, or backward's
+    # Inside the block, autocast's cache of the copies it made refers to each tensor it cast,
+    # and the swap refuses them all. With the cache off, the load goes through.
+    inside_refused, inside_poisoned = {}, {}
+    for cache in (True, False):
+        deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+        inside_checkpoint = {key: value + 1 for key, value in deep.state_dict().items()}
+        inside_error = ""
+        with torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=cache):
+            pending = deep(x).sum()
+            try:
+                deep.load_state_dict(inside_checkpoint)
+            except RuntimeError as error:
+                inside_error = " ".join(str(error).split())
+        inside_refused[cache] = re.findall(r"named \"(.+?)\".*?\(\"(.+?)\"", inside_error)
+        try:
+            pending.backward()
+        except RuntimeError as error:
+            inside_poisoned[cache] = "poisoned by swap_tensors" in str(error)
+    inside_message = inside_refused[True][0][1] if inside_refused[True] else ""
     # A view of a weight kept outside any graph is a reference too: the swap refuses the weight.
     viewed, view_message = nn.Linear(2, 1).to(device), ""
     view_checkpoint = {key: value.clone() for key, value in viewed.state_dict().items()}
@@ -159,6 +188,13 @@ print(textwrap.fill(load_message, 96, initial_indent="    ", subsequent_indent="
 print("  entries that hold the checkpoint's values after it:", ", ".join(deep_loaded[False]))
 print("  the same with assign=True:", ", ".join(deep_loaded[True]))
 print("  the same load after a forward pass under autocast:", autocast_message.split(" this")[0])
+saved_weight, saved_copy = any(s for s, _ in saved), any(c for _, c in saved)
+print("  under autocast the graph saved 2.weight itself:", saved_weight, end="")
+print(", a bfloat16 copy of it:", saved_copy)
+print("  a load inside the autocast block refuses:", ", ".join(n for n, _ in inside_refused[True]))
+print("    " + inside_message)
+print("  with cache_enabled=False it refuses", len(inside_refused[False]), "entries", end=", ")
+print("and backward then fails too:", inside_poisoned.get(False, False))
 print("  a load while a view of a weight is kept:", view_message.split(", whose")[0])
 print("  a load after a forward pass through a BatchNorm1d in eval mode refuses:")
 for name, reason in norm_refused:
@@ -186,6 +222,11 @@ assert copied_first and "2.weight" in deep_loaded[False]  # witness: swap-copies
 assert deep_loaded[True] == ["0.weight", "0.bias", "2.bias"]  # witness: swap-assign-keeps-refused
 autocast_poisoned = "poisoned by swap_tensors" in autocast_message  # so the load went through
 assert autocast_poisoned  # witness: autocast-loads
+assert saved_copy and not saved_weight  # witness: autocast-saves-copy
+weakrefs = all(reason.startswith("Expected no weakrefs") for _, reason in inside_refused[True])
+all_refused = [name for name, _ in inside_refused[True]] == all_keys and weakrefs
+cache_off_loads = inside_refused[False] == [] and inside_poisoned.get(False, False)
+assert all_refused and cache_off_loads  # witness: autocast-inside-refused
 view_refused = 'While swapping the parameter named "weight"' in view_message
 assert view_refused and "use_count" in view_message  # witness: view-refused
 norm_saved = ["0.weight", "0.running_mean", "0.running_var"]  # not 0.bias, 0.num_batches_tracked
