@@ -57,6 +57,7 @@ row_same_storage = storage_address(row) == storage_address(state["2.weight"])
 print("row 1 of it: data_ptr differs:", row_data_ptr_differs, " same storage:", row_same_storage)
 # Row 0 starts where the weight starts: an equal data_ptr() alone does not prove a tie.
 row_zero_same_start = state["2.weight"][0].data_ptr() == state["2.weight"].data_ptr()
+print("row 0 of it: same data_ptr() as the whole weight:", row_zero_same_start)
 
 # torch.save writes each storage once; torch.load rebuilds the sharing.
 tied_file = saved_bytes(state)
