@@ -154,7 +154,12 @@ print("through .detach() and .data, with no error:", detach_bypasses)
 # Writing into a row or slice of the alias, which has no counter to bump, raises after the write.
 with torch.inference_mode():
     table = torch.ones(2, 3, device=device)  # an inference tensor of its own for these writes
-table.data[:] = 2  # from 0 to the end, step 1: no slice is made, it writes to the alias: no error
+whole = table.data  # one alias, to read its counter
+counts_of_whole = [whole._version]
+whole[:] = 2  # from 0 to the end, step 1: no slice is made, it writes to the alias: no error
+counts_of_whole.append(whole._version)
+whole[0:100] = 2  # a stop past the end counts as the end: the alias again
+counts_of_whole.append(whole._version)
 whole_assigned = torch.equal(table, torch.full((2, 3), 2.0, device=device))
 
 
@@ -255,6 +260,7 @@ views_uncounted = all(c.startswith("Inference tensors do not track") for c in vi
 alias_counts = counts_before == (0, 0) and counts_after == (1, 1) and views_uncounted
 assert alias_counts  # witness: alias-has-own-counter
 assert detach_bypasses and whole_assigned  # witness: detach-bypasses
+assert whole_assigned and counts_of_whole == [0, 1, 2]  # witness: whole-slice-writes-alias
 table_now = torch.tensor([[5.0, 0.0, 0.0], [12.0, 5.0, 12.0]], device=device)
 view_raises_after = torch.equal(table, table_now)
 for message_start, changed in view_writes.values():
