@@ -75,14 +75,19 @@ def saved_for_backward() -> tuple[list[torch.Tensor], torch.Tensor, int, set[int
         output = model.head(features)
     known = {t.data_ptr() for t in (*model.parameters(), *model.buffers(), X)}
     new_memory = {t.data_ptr(): t.numel() for t in saved if t.data_ptr() not in known}
-    # Walk the backward graph: its AccumulateGrad nodes are where gradients reach parameters.
+    return saved, features, sum(new_memory.values()), reached_by_backward(output)
+
+
+def reached_by_backward(output: torch.Tensor) -> set[int]:
+    """The parameters (by id) that the backward graph of `output` reaches: its AccumulateGrad
+    nodes, where gradients reach parameters. A parameter with no such node gets no gradient."""
     reached, nodes = set(), [output.grad_fn]
     while nodes:
         node = nodes.pop()
         if hasattr(node, "variable"):
             reached.add(id(node.variable))
         nodes.extend(next_node for next_node, _ in node.next_functions if next_node is not None)
-    return saved, features, sum(new_memory.values()), reached
+    return reached
 
 
 # The frozen part comes first, and X does not require grad, so autograd records no graph for the
@@ -105,6 +110,16 @@ print("  numbers in new memory:", saved_numbers, " with a trainable backbone:", 
 print(trainable_saved_numbers)
 print("parameters the backward pass reaches:", len(reached), end=";  ")
 print("with a trainable backbone:", len(reached_trainable))
+
+# A frozen layer in the middle: the backward graph goes through it to the first layer, but has no
+# AccumulateGrad node for the frozen layer's own parameters.
+sandwich = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 2)).to(device)
+sandwich[1].requires_grad_(False)
+reached_sandwich = reached_by_backward(sandwich(X))
+middle_reached = any(id(p) in reached_sandwich for p in sandwich[1].parameters())
+first_reached = all(id(p) in reached_sandwich for p in sandwich[0].parameters())
+print("a frozen middle layer: the backward pass reaches its parameters:", middle_reached, end=", ")
+print("the first layer's:", first_reached)
 
 head_before = model.head.weight.detach().clone()
 changed_in_train_mode = train_step()
@@ -139,6 +154,9 @@ fewer_saved = saved_numbers < trainable_saved_numbers
 assert saved_head_input and saved_frozen == [(16, 8)] and fewer_saved  # witness: saves-less
 head_only = reached == {id(p) for p in model.head.parameters()}
 assert head_only and len(reached_trainable) == 8  # witness: backward-reaches-head-only
+no_backbone_node = not any(id(p) in reached for p in model.backbone.parameters())
+no_frozen_node = no_backbone_node and not middle_reached and first_reached
+assert no_frozen_node  # witness: frozen-no-gradient-node
 assert trainable == head_weights + head_biases and (head_weights, head_biases) == (24, 3)
 assert optimizer_tensors == 2
 assert accepted_tensors == len(list(model.parameters())) == 8  # witness: all-accepted

@@ -86,7 +86,8 @@ assert rows[:-1] == [("backbone", 128, 0), ("head", 27, 27), ("(own)", 1, 1)]
 assert total_all == sum(p.numel() for p in model.parameters()) == 156
 assert total_trainable == sum(p.numel() for p in model.parameters() if p.requires_grad) == 28
 assert children_only == total_all - model.temperature.numel()  # witness: children-miss-own
-assert tied_rows == [("embed", 40, 40), ("out", 40, 40), ("total", 40, 40)]
+tied_expected = [("embed", 40, 40), ("out", 40, 40), ("total", 40, 40)]
+assert tied_rows == tied_expected  # witness: tied-in-both-rows
 assert (tied_row_sum, tied_total) == (80, 40)
 assert len(list(tied.parameters())) == 1 and tied_total == 40  # witness: shared-counted-once
 assert aliased_rows == [("linear", 6, 6), ("(own)", 2, 2), ("total", 6, 6)]  # witness: own-alias

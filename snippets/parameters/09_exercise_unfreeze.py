@@ -55,11 +55,20 @@ unfrozen_optimizer = torch.optim.AdamW(unfrozen[1].parameters(), lr=1e-2)
 step(unfrozen, unfrozen_optimizer)
 head_grad_cleared = unfrozen[1].weight.grad is None
 backbone_grad_left = unfrozen[0][0].weight.grad is not None
+# Phase 2 on that copy: its first backward pass adds its gradient to the one phase 1 left.
+left_weight = unfrozen[0][0].weight
+left_grad = left_weight.grad.clone()
+loss = nn.functional.cross_entropy(unfrozen(X), y)
+(fresh_grad,) = torch.autograd.grad(loss, left_weight, retain_graph=True)  # phase 2's own
+loss.backward()
+piled_up = torch.allclose(left_weight.grad, left_grad + fresh_grad)
+piled_up = piled_up and not torch.allclose(left_weight.grad, fresh_grad)
 
 print("backbone moved in phase 1:", moved_in_phase_1, " in phase 2:", moved_in_phase_2)
 print("learning rate per parameter group:", learning_rates)
 print("phase 1 without the freeze, after zero_grad(): head .grad None:", head_grad_cleared, end="")
 print(", backbone .grad None:", not backbone_grad_left)
+print("  phase 2's first backward adds to the backbone .grad left from phase 1:", piled_up)
 
 assert not moved_in_phase_1  # witness: still-in-phase-1
 assert not held_in_phase_1  # witness: not-held-in-phase-1
@@ -68,3 +77,4 @@ assert moved_in_phase_2  # witness: moves-in-phase-2
 assert learning_rates == [1e-2, 1e-3]  # witness: own-learning-rate
 assert head_steps == 2 and head_state_kept  # witness: head-state-kept
 assert head_grad_cleared and backbone_grad_left  # witness: zero-grad-held-only
+assert piled_up  # witness: phase-2-adds-to-left-grad
