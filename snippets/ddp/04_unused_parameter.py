@@ -59,8 +59,8 @@ own.load_state_dict(model.state_dict())
 own(x).sum().backward()
 ddp_model(x).sum().backward()  # step 1: no error...
 first_backward_averaged = same_on_all_ranks(model.body.weight.grad)
-grads_are_own = all(  # every .grad there is (not aux_head's, not frozen body.bias')
-    p.grad is None or torch.equal(p.grad, q.grad)
+grads_are_own = all(  # every .grad there is (not aux_head's, not frozen body.bias'), all dense
+    p.grad is None or (p.grad.layout == torch.strided and torch.equal(p.grad, q.grad))
     for p, q in zip(model.parameters(), own.parameters())
 )
 print("step 1 finished; body.weight.grad averaged across ranks:", first_backward_averaged)
@@ -108,7 +108,8 @@ def recording_hook(state, bucket):
 
 torch.manual_seed(0)
 aux_first = AuxHeadFirst().to(device)
-own_head_grad = torch.autograd.grad(aux_first(x).sum(), aux_first.head.weight)[0]
+used_first = [*aux_first.body.parameters(), *aux_first.head.parameters()]
+own_grads = torch.autograd.grad(aux_first(x).sum(), used_first)  # this rank's own, without DDP
 no_hook = copy.deepcopy(aux_first)
 ddp_no_hook = DDP(no_hook, bucket_cap_mb_list=[0.0001])  # buckets of about 100 bytes
 # A private count of every collective on the group so far: nothing else may run in between.
@@ -120,7 +121,8 @@ ddp_aux_first.register_comm_hook(dist.group.WORLD, recording_hook)
 ddp_aux_first(x).sum().backward()
 head_bucket_reduced = any(p is aux_first.head.weight for bucket in reduced_buckets for p in bucket)
 reduced_head_averaged = same_on_all_ranks(aux_first.head.weight.grad)
-no_hook_left_own = torch.equal(no_hook.head.weight.grad, own_head_grad)
+no_hook_used = [*no_hook.body.parameters(), *no_hook.head.parameters()]
+no_hook_left_own = all(map(torch.equal, [p.grad for p in no_hook_used], own_grads))
 no_hook_reduced_as_many = no_hook_launched == len(reduced_buckets) > 0
 if rank == 0:
     print("aux_head registered first, no hook:", no_hook_launched, "buckets launched")

@@ -147,9 +147,9 @@ no_assign_error = assign_error is None
 assigned_agree = same_on_all_ranks(assigned.module[0].weight)
 print(f"loaded with assign=True: new Parameter {new_parameter}, grads averaged {assigned_averaged}")
 print(f"  two steps, error: {assign_error}; weights agree: {assigned_agree}")
-# With the swap flag (see the saving page), any load into a wrapped model is refused: the swap
-# refuses a parameter held elsewhere, as by DDP's reducer. A plain model loads. _use_count() is
-# the private count of references to a tensor that the swap checks.
+# With the swap flag (see the saving page), a load of the parameters DDP reduces is refused: the
+# swap refuses a parameter held elsewhere, as by DDP's reducer. A plain model loads. _use_count()
+# is the private count of references to a tensor that the swap checks.
 swap_errors = []
 swap_before = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)
@@ -167,7 +167,7 @@ try:
             swap_errors.append("")
         except RuntimeError as error:
             swap_errors.append(str(error))
-    # A frozen layer is not among the parameters DDP reduces: the swap loads it.
+    # A layer frozen before wrapping is not among the parameters DDP reduces: the swap loads it.
     partly_frozen = build()
     partly_frozen[0].requires_grad_(False)
     frozen_wrapped = DDP(partly_frozen)
@@ -176,13 +176,23 @@ try:
     first_layer = {key: value for key, value in saved.items() if key.startswith("0.")}
     frozen_wrapped.module.load_state_dict(first_layer, strict=False)
     frozen_swap_loads = torch.equal(partly_frozen[0].weight, saved["0.weight"])
+    # Frozen after wrapping: DDP chose what to reduce when it was built, and still holds it.
+    frozen_late = DDP(build())
+    frozen_late.module[0].requires_grad_(False)
+    late_count = frozen_late.module[0].weight._use_count()
+    try:
+        frozen_late.module.load_state_dict(first_layer, strict=False)
+        late_error = ""
+    except RuntimeError as error:
+        late_error = str(error)
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_before)
 if rank == 0:
     print(f"swap flag, plain model: loads {plain_swap_loads}")
+    print(f"  weight's use_count: plain {plain_count}, wrapped {wrapped_counts[0]}")
     print(
-        f"  weight's use_count: plain {plain_count}, wrapped {wrapped_counts[0]},",
-        f"wrapped but frozen {frozen_count} (loads {frozen_swap_loads})",
+        f"  layer frozen before wrapping {frozen_count} (loads {frozen_swap_loads}),",
+        f"after wrapping {late_count} (loads {not late_error})",
     )
     for assign, swap_error in zip((False, True), swap_errors):
         print(f"swap flag, assign={assign}:", swap_error.split("\t")[1].split(",")[0], "...")
@@ -217,9 +227,10 @@ swap_refused = len(swap_errors) == 2 and all(
 )
 assert swap_refused and plain_swap_loads  # witness: swap-refuses-wrapped
 counts_in_message = all(
-    "Expected use_count of t1 to be 1 or 2" in error and f"but got {count}" in error
+    "to be 1 or 2 with an AccumulateGrad node" in error and f"but got {count}" in error
     for error, count in zip(swap_errors, wrapped_counts)
 )
 counted = plain_count == 1 and all(count > 2 for count in wrapped_counts)
 assert counted and counts_in_message  # witness: swap-counts-references
-assert frozen_count == 1 and frozen_swap_loads  # witness: frozen-not-held
+late_refused = late_count > 2 and "While swapping the parameter" in late_error
+assert frozen_count == 1 and frozen_swap_loads and late_refused  # witness: frozen-not-held
