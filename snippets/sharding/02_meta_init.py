@@ -15,6 +15,7 @@ from torch import nn
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor
+from torch.distributed.tensor.debug import CommDebugMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 local_rank = int(os.environ["LOCAL_RANK"])
@@ -74,17 +75,19 @@ on_device = all(s.device.type == device.type for s in storages)  # real memory, 
 print(f"after to_empty: this rank's part {local_numel} of {total}, allocated {allocated_numel}")
 
 # The check from the lazy chapter: mark every tensor, initialize, look for the mark.
-with torch.no_grad():
+with torch.no_grad(), CommDebugMode() as init_comms:  # counts collectives: none expected
     for p in model.parameters():
         p.fill_(math.nan)
+    marked_all = all(p.to_local().isnan().all() for p in model.parameters())  # every shard
 # On a CPU mesh the ranks would draw from one identical stream (the next example): seed each
 # rank differently there; CUDA's tracker gives each shard its own numbers from one seed.
 torch.manual_seed(1000 + rank if device.type == "cpu" else 0)
 with warnings.catch_warnings():  # the CPU mesh's warning about that, taken care of just above
     warnings.filterwarnings("ignore", "DTensor random operators")
-    for module in model.modules():  # the loop that looks sufficient
-        if hasattr(module, "reset_parameters"):
-            module.reset_parameters()
+    with CommDebugMode() as loop_comms:
+        for module in model.modules():  # the loop that looks sufficient
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
     missed_by_loop = [n for n, p in model.named_parameters() if p.to_local().isnan().any()]
     model.init_weights()  # the model's own method writes every tensor
 missed_by_init_weights = [n for n, p in model.named_parameters() if p.to_local().isnan().any()]
@@ -139,14 +142,16 @@ fresh = shard(Net().to(device)).half()  # converted before its first forward pas
 half_dtypes = (fresh(x.half()).dtype, fresh[0].weight.dtype)  # output, shard
 
 
-class ReduceDtypes(TorchDispatchMode):
-    """Records the dtype of each reduce-scatter's input: the dtype the gradients are summed in."""
+class CollectiveDtypes(TorchDispatchMode):
+    """Records the input dtype of each all-gather (what FSDP sends) and reduce-scatter."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.dtypes = []
+        self.gathered, self.dtypes = [], []  # all-gathers, reduce-scatters
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.c10d._allgather_base_.default:  # (output, input, group, ...)
+            self.gathered.append(args[1].dtype)
         if func is torch.ops.c10d._reduce_scatter_base_.default:  # (output, input, group, ...)
             self.dtypes.append(args[1].dtype)
         return func(*args, **(kwargs or {}))
@@ -154,16 +159,17 @@ class ReduceDtypes(TorchDispatchMode):
 
 # To compute in float16 but keep float32 shards, FSDP casts what it gathers.
 mixed = shard(Net().to(device), mp_policy=MixedPrecisionPolicy(param_dtype=torch.float16))
-y = mixed(x)
+with CollectiveDtypes() as forward_comms:
+    y = mixed(x)
 gathered = (type(mixed[3].gain), mixed[3].gain.dtype)  # the root's gain: still gathered
-with ReduceDtypes() as reduced:
+with CollectiveDtypes() as reduced:
     y.sum().backward()
 mixed_dtypes = (y.dtype, mixed[0].weight.dtype, mixed[0].weight.grad.dtype)  # output, shard, grad
 # reduce_dtype is None unless set, and the gradients are summed in the dtype they come in:
 # ask for float32 to sum them in float32.
 policy = MixedPrecisionPolicy(param_dtype=torch.float16, reduce_dtype=torch.float32)
 mixed_32 = shard(Net().to(device), mp_policy=policy)
-with ReduceDtypes() as reduced_32:
+with CollectiveDtypes() as reduced_32:
     mixed_32(x).sum().backward()
 if rank == 0:
     print("optimizer made before to_empty, step updated every shard:", step_updated_shards)
@@ -172,7 +178,8 @@ if rank == 0:
     print("a forward pass after half():", half_forward_error.splitlines()[0])
     print("half() before the first forward pass: output, shard", *half_dtypes)
     print("MixedPrecisionPolicy: output, shard, gradient", *mixed_dtypes)
-    print("gradients summed in", reduced.dtypes[0], "| reduce_dtype=float32:", reduced_32.dtypes[0])
+    print("all-gathers in the forward pass sent", forward_comms.gathered)
+    print("gradients reduced in", reduced.dtypes[0], "| with float32:", reduced_32.dtypes[0])
 dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
@@ -181,6 +188,8 @@ assert same_parameters  # witness: to-empty-keeps-parameters
 assert local_numel == [64, 54][rank] and total == 118
 assert allocated_numel == 64 and on_device  # witness: only-shards-allocated
 assert missed_by_loop == ["3.gain"]  # witness: loop-misses-gain
+local_writes = init_comms.get_total_counts() == loop_comms.get_total_counts() == 0
+assert marked_all and missed_by_loop == ["3.gain"] and local_writes  # witness: writes-own-shard
 assert missed_by_init_weights == [] and gain == [1.0, 1.0, 1.0]  # witness: init-weights-writes-all
 assert step_updated_shards  # witness: optimizer-before-to-empty
 assert (  # witness: root-stays-gathered
@@ -194,6 +203,7 @@ half_breaks_forward = expected_half and "but got float instead" in half_forward_
 assert half_breaks_forward  # witness: half-breaks-forward
 assert half_dtypes == (torch.float16, torch.float16)  # witness: half-before-first-forward
 assert gathered == (nn.Parameter, torch.float16)  # witness: mixed-gathers-half
+assert forward_comms.gathered == [torch.float16] * 3  # witness: mixed-sends-half
 assert mixed_dtypes == (torch.float16, torch.float32, torch.float32)  # witness: mixed-precision
 assert (  # witness: mixed-reduces-in-param-dtype
     MixedPrecisionPolicy(param_dtype=torch.float16).reduce_dtype is None

@@ -70,6 +70,8 @@ fully_shard(root_only.embed, mesh=mesh)  # registers a new, sharded Parameter on
 first_call_untied = (
     root_only.embed.weight is not tied_weight and root_only.out.weight is tied_weight
 )
+embed_sharded = isinstance(root_only.embed.weight, DTensor)  # the new Parameter is a shard
+out_unsharded = not isinstance(root_only.out.weight, DTensor)  # before the root's call
 fully_shard(root_only, mesh=mesh)  # takes body and out, and the old out.weight with it
 root_took_tied = isinstance(root_only.out.weight, DTensor)
 try:
@@ -140,7 +142,7 @@ dist.destroy_process_group()
 
 assert tied_count == 60 and apart_count == 100
 assert not apart_tied  # witness: two-groups-untie
-assert first_call_untied  # witness: first-call-unties
+assert first_call_untied and embed_sharded and out_unsharded  # witness: first-call-unties
 assert root_took_tied  # witness: root-takes-tied-again
 assert bool(root_only_message) == refused == has_check  # from 2.12, both layouts are refused
 # From torch 2.12 both forward passes must have raised, with these messages; 2.11 skips them.
