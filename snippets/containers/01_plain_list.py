@@ -90,16 +90,18 @@ loss = partly.head(partly(X)).sum()
 loss.backward()
 grads_pile_up = bool(stale.any()) and torch.allclose(weight.grad, stale + fresh)
 
-# torch.save(model) pickles the whole Python object and deepcopy copies it: every attribute goes.
+# torch.save(model) pickles the whole Python object, and deepcopy copies it through the pickle
+# protocol: every attribute goes, and the weights are copied to memory of their own.
 plain, saved = ListMLP(widths), io.BytesIO()
 torch.save(plain, saved)
 saved.seek(0)
 copies = (copy.deepcopy(plain), torch.load(saved, weights_only=False))
 pairs = [(mine, theirs) for c in copies for mine, theirs in zip(c.layers, plain.layers)]
-same_weights = all(torch.equal(mine.weight, theirs.weight) for mine, theirs in pairs)
+copied_weights = all(torch.equal(mine.weight, theirs.weight) for mine, theirs in pairs)
+copied_weights &= all(mine.weight.data_ptr() != theirs.weight.data_ptr() for mine, theirs in pairs)
 own_layers = all(c.layers is not plain.layers for c in copies)
 own_layers &= len(pairs) == 2 * len(plain.layers) and all(m is not t for m, t in pairs)
-copied_all = same_weights and own_layers and not any(list(c.parameters()) for c in copies)
+copied_all = copied_weights and own_layers and not any(list(c.parameters()) for c in copies)
 
 
 # Other Python containers hide their contents the same way, Parameters included.

@@ -9,6 +9,17 @@ from torch import nn
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 x = torch.ones(1, 2, device=device)
 
+
+def refusals(message: str) -> list[tuple[str, str]]:
+    """(name, reason) for each entry that a load's error message says it could not swap."""
+    found = []
+    for part in message.split("While swapping")[1:]:
+        name = re.search(r'named "(.+?)"', part)[1]
+        reason = part.split("occurred : (", 1)[1].rstrip(" .").removesuffix(",)")
+        found.append((name, reason[1:-1]))  # the reason without the quotes around it
+    return found
+
+
 # load_state_dict(..., assign=True) puts new Parameter objects in the module, as
 # layer.weight = nn.Parameter(...) does. They take the checkpoint's tensors without a copy, so a
 # step with a new optimizer changes the checkpoint too.
@@ -117,9 +128,9 @@ try:
         pending.backward()
     except RuntimeError as error:
         autocast_message = str(error)  # the load's error, or backward's
-    # Inside the block, autocast's cache of the copies it made refers to each tensor it cast,
+    # Inside the block, autocast's cache holds a weak reference to each trainable weight it cast,
     # and the swap refuses them all. With the cache off, the load goes through.
-    inside_refused, inside_poisoned = {}, {}
+    inside_refused, inside_poisoned, inside_loaded, inside_stale = {}, {}, {}, {}
     for cache in (True, False):
         deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
         inside_checkpoint = {key: value + 1 for key, value in deep.state_dict().items()}
@@ -130,12 +141,28 @@ try:
                 deep.load_state_dict(inside_checkpoint)
             except RuntimeError as error:
                 inside_error = " ".join(str(error).split())
-        inside_refused[cache] = re.findall(r"named \"(.+?)\".*?\(\"(.+?)\"", inside_error)
+            later = deep(x).sum()  # a forward pass after the load, in the same block
+        inside_stale[cache] = torch.equal(later.detach(), pending.detach())  # the old output
+        now = deep.state_dict()
+        inside_loaded[cache] = all(torch.equal(now[key], inside_checkpoint[key]) for key in now)
+        inside_refused[cache] = refusals(inside_error)
         try:
             pending.backward()
         except RuntimeError as error:
             inside_poisoned[cache] = "poisoned by swap_tensors" in str(error)
     inside_message = inside_refused[True][0][1] if inside_refused[True] else ""
+    # Autocast does not cache the copies of weights that need no gradient: a frozen model loads.
+    frozen = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+    frozen.requires_grad_(False)
+    frozen_checkpoint, frozen_error = {k: v + 1 for k, v in frozen.state_dict().items()}, ""
+    with torch.autocast(device.type, dtype=torch.bfloat16):
+        frozen_before = frozen(x).sum()
+        try:
+            frozen.load_state_dict(frozen_checkpoint)
+        except RuntimeError as error:
+            frozen_error = str(error)
+        frozen_after = frozen(x).sum()  # computed from the loaded values, not from a cache
+    frozen_loads = frozen_error == "" and not torch.equal(frozen_after, frozen_before)
     # A view of a weight kept outside any graph is a reference too: the swap refuses the weight.
     viewed, view_message = nn.Linear(2, 1).to(device), ""
     view_checkpoint = {key: value.clone() for key, value in viewed.state_dict().items()}
@@ -156,7 +183,7 @@ try:
         norm.load_state_dict(norm_checkpoint)
     except RuntimeError as error:
         norm_message = " ".join(str(error).split())
-    norm_refused = re.findall(r"named \"(.+?)\".*?\('(.+?)'", norm_message)  # (name, reason)
+    norm_refused = refusals(norm_message)
     # A running statistic needs no gradient, so it has no gradient edge for the swap to look up.
     edge_message = ""
     try:
@@ -195,6 +222,11 @@ print("  a load inside the autocast block refuses:", ", ".join(n for n, _ in ins
 print("    " + inside_message)
 print("  with cache_enabled=False it refuses", len(inside_refused[False]), "entries", end=", ")
 print("and backward then fails too:", inside_poisoned.get(False, False))
+print("  after the refused load: the checkpoint's values are in:", inside_loaded[True], end=", ")
+print("backward fails:", inside_poisoned.get(True, False))
+print("    a forward pass later in the block gives the old output:", inside_stale[True], end="")
+print(", with the cache off:", inside_stale[False])
+print("  a frozen model (requires_grad_(False)) loads inside the block:", frozen_loads)
 print("  a load while a view of a weight is kept:", view_message.split(", whose")[0])
 print("  a load after a forward pass through a BatchNorm1d in eval mode refuses:")
 for name, reason in norm_refused:
@@ -227,6 +259,10 @@ weakrefs = all(reason.startswith("Expected no weakrefs") for _, reason in inside
 all_refused = [name for name, _ in inside_refused[True]] == all_keys and weakrefs
 cache_off_loads = inside_refused[False] == [] and inside_poisoned.get(False, False)
 assert all_refused and cache_off_loads  # witness: autocast-inside-refused
+refused_leaves = inside_loaded[True] and inside_poisoned.get(True, False)
+stale_from_cache = inside_stale[True] and not inside_stale[False]
+assert refused_leaves and stale_from_cache  # witness: autocast-refused-poisons
+assert frozen_loads  # witness: autocast-frozen-loads
 view_refused = 'While swapping the parameter named "weight"' in view_message
 assert view_refused and "use_count" in view_message  # witness: view-refused
 norm_saved = ["0.weight", "0.running_mean", "0.running_var"]  # not 0.bias, 0.num_batches_tracked
