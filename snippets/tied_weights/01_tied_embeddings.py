@@ -98,9 +98,9 @@ tie_survives_conversion = converted.out.weight is converted.embed.weight
 print("tied after .to(device):", still_tied, " after .to(torch.float64):", tie_survives_conversion)
 
 # load_state_dict(assign=True) puts the checkpoint's values in place of the parameters. The
-# values of state_dict() are plain tensors, because it detaches each entry, and a file keeps the
-# type of each value. A plain tensor is wrapped in a new Parameter per key: two objects, counted
-# twice, though both sit on the checkpoint's one memory.
+# values of state_dict() are plain tensors, because it detaches each entry, and a file keeps each
+# value's type (plain tensor or Parameter). A plain tensor is wrapped in a new Parameter per
+# key: two objects, counted twice, though both sit on the checkpoint's one storage.
 live_values_plain = all(
     type(value) is torch.Tensor and not value.requires_grad for value in tied.state_dict().values()
 )
@@ -147,7 +147,7 @@ print(
     f"on the source model's memory {live_on_source_memory},",
     f"a write into it shows in the source model: {write_reaches_source}",
 )
-# A file keeps the type of each value: from state_dict(keep_vars=True) it gives back
+# A file keeps each value's type (plain tensor or Parameter): from keep_vars=True it gives back
 # Parameters, one object under both keys, and assign=True keeps the tie, on the file's object.
 kept_buffer = io.BytesIO()
 torch.save(tied.state_dict(keep_vars=True), kept_buffer)

@@ -70,7 +70,7 @@ on_meta.to("meta")
 new_on_meta = on_meta.embed.weight is not original and on_meta.out.weight is not original
 print(f".data = refuses a meta tensor: {data_refuses_meta}; after .to('meta'):", end=" ")
 print(f"new Parameters {new_on_meta}, tied {is_tied(on_meta)}")
-given = []  # the device and dtype of what the conversion gets, once through each module
+given, given_objects = [], []  # what the conversion gets, once through each module
 
 
 def noting(to: torch.dtype | str):
@@ -78,14 +78,19 @@ def noting(to: torch.dtype | str):
 
     def convert(t: torch.Tensor) -> torch.Tensor:
         given.append(f"{t.device.type} {t.dtype}")
+        given_objects.append(t)
         return t.to(to)
 
     return convert
 
 
 TiedPair()._apply(noting(torch.float64))  # one object: the second call gets it converted
-TiedPair()._apply(noting("meta"))  # a new Parameter: the other module still holds the old one
+meta_pair = TiedPair()
+meta_original = meta_pair.embed.weight
+meta_pair._apply(noting("meta"))  # a new Parameter: the other module still holds the old one
 print("the tied Parameter as the conversion gets it, to float64 then to meta:", given)
+second_got_old = given_objects[3] is meta_original
+print("to meta, the second call got the old Parameter object:", second_got_old)
 # A module reused at two positions has one weight attribute: one new Parameter, still shared.
 stack = reused_stack()
 stack_weight = stack[0].weight
@@ -94,6 +99,9 @@ stack_converted = stack[0].weight is not stack_weight and stack[0].weight.is_met
 print(f"reused module, .to('meta'): new Parameter {stack_converted}, tied {stack_is_tied(stack)}")
 visits, once_stack = [], reused_stack()  # _apply walks children(), which lists the layer once
 once_stack._apply(lambda t: visits.append(t) or t)
+inner, twice_visits = nn.Linear(4, 4), []  # one layer under two different parents
+two_parents = nn.Sequential(nn.Sequential(inner), nn.Sequential(inner))
+two_parents._apply(lambda t: twice_visits.append(t) or t)
 
 # to_empty(device=...) converts with torch.empty_like, so the same rule decides.
 with torch.device("meta"):  # built without memory, tied, then materialized
@@ -102,10 +110,13 @@ tied_when_built = is_tied(built_on_meta)
 built_on_meta.to_empty(device="cpu")
 stack_on_meta.to_empty(device="cpu")
 stack_materialized = not stack_on_meta[0].weight.is_meta
-emptied_on_cpu = TiedPair().to_empty(device="cpu")  # from the CPU: .data = works
+emptied_on_cpu = TiedPair()  # from the CPU: .data = works
+cpu_weight, cpu_address = emptied_on_cpu.embed.weight, emptied_on_cpu.embed.weight.data_ptr()
+emptied_on_cpu.to_empty(device="cpu")
+new_memory = emptied_on_cpu.embed.weight is cpu_weight and cpu_weight.data_ptr() != cpu_address
 print(
     f"to_empty(): from meta, tied {is_tied(built_on_meta)};",
-    f"from the CPU, tied {is_tied(emptied_on_cpu)};",
+    f"from the CPU, tied {is_tied(emptied_on_cpu)}, new memory {new_memory};",
     f"reused module from meta, tied {stack_is_tied(stack_on_meta)}",
 )
 
@@ -178,7 +189,9 @@ assert compatible_float64 and not compatible_meta  # witness: compatible-kinds
 assert data_refuses_meta  # witness: data-refuses-meta
 assert new_on_meta and not is_tied(on_meta)  # witness: meta-unties
 assert given[:2] == ["cpu torch.float32", "cpu torch.float64"]  # witness: second-call-converted
-assert given[2:] == ["cpu torch.float32"] * 2  # witness: second-call-unconverted
+assert len(given) == 4 and given_objects[0] is given_objects[1]  # witness: twice-per-conversion
+old_twice = given_objects[2] is meta_original and second_got_old
+assert old_twice and given[2:] == ["cpu torch.float32"] * 2  # witness: second-call-unconverted
 float64_stack = overwritten_stack[0].weight.dtype == torch.float64
 stacks_converted = stack_converted and stack_materialized and float64_stack
 stacks = (stack, stack_on_meta, overwritten_stack)
@@ -186,8 +199,11 @@ assert stacks_converted and all(map(stack_is_tied, stacks))  # witness: reused-m
 children_once = len(list(once_stack.children())) == 2  # the Linear and the ReLU
 weight_and_bias = [id(t) for t in visits] == [id(once_stack[0].weight), id(once_stack[0].bias)]
 assert children_once and weight_and_bias  # witness: reused-converted-once
+inner_ids = [id(inner.weight), id(inner.bias)]
+assert [id(t) for t in twice_visits] == inner_ids * 2  # witness: two-parents-converted-twice
 assert tied_when_built and not is_tied(built_on_meta)  # witness: to-empty-unties
 assert is_tied(emptied_on_cpu)  # witness: cpu-to-empty-keeps-tie
+assert new_memory  # witness: cpu-to-empty-new-memory
 assert new_after_overwrite and not is_tied(overwritten)  # witness: overwrite-flag-unties
 swapped_in = type(wrapped_original) is TwoTensor  # swap_tensors changed the object's class
 assert wrapped_kept and swapped_in and is_tied(wrapped)  # witness: wrapper-subclass-swaps
