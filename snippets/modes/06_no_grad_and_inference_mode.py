@@ -189,6 +189,7 @@ for write in (slice_write, row_write, augmented_write, library_write):
         changed = not torch.equal(table, before_write)
         view_writes[write.__name__] = (str(error).split(".")[0], changed)
 print("table.data[:] = 2: no error | through a view:", view_writes["row_write"][0])
+print("the alias's counter before, after [:] = 2, after [0:100] = 2:", counts_of_whole)
 print("changed anyway:", {name: changed for name, (_, changed) in view_writes.items()})
 
 # clone() outside inference mode makes an ordinary tensor from an inference tensor.
