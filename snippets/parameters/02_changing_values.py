@@ -4,7 +4,7 @@ allows, and why to read with detach() and write under torch.no_grad()."""
 import numpy as np
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 torch.manual_seed(0)  # the model of 01_access.py: the same seed gives the same values
 model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
@@ -96,24 +96,39 @@ print("recording off, 3 ways (changed, numpy() shape, requires_grad, recording):
 print(*set(allowed_when_off))
 
 
-class InPlaceRecorder(TorchFunctionMode):
-    """Notes each in-place call on `target`: (name, called on target itself, autograd on?)."""
+class WriteRecorder(TorchDispatchMode):
+    """Notes each operation that writes into `target`'s memory, as autograd passes it on:
+    (name, written through `target` or a view of it, autograd on?)."""
 
     def __init__(self, target: torch.Tensor) -> None:
         super().__init__()
         self.target, self.calls = target, []
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
-        if name.endswith("_") and not name.startswith("__") and args:
-            self.calls.append((name, args[0] is self.target, torch.is_grad_enabled()))
-        return func(*args, **(kwargs or {}))
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        memory = self.target.untyped_storage().data_ptr()
+        for i, argument in enumerate(func._schema.arguments):
+            t = args[i] if i < len(args) else kwargs.get(argument.name)
+            writes = argument.alias_info is not None and argument.alias_info.is_write
+            if writes and isinstance(t, torch.Tensor) and t.untyped_storage().data_ptr() == memory:
+                through = t is self.target or t._base is self.target
+                self.calls.append((func.__name__.split(".")[0], through, torch.is_grad_enabled()))
+        return func(*args, **kwargs)
 
 
-initialized = nn.Linear(2, 2).weight
-with InPlaceRecorder(initialized) as recorder:
-    nn.init.zeros_(initialized)  # no error: how does nn.init write into the parameter?
-print("in-place calls made by nn.init.zeros_ (name, on the parameter, grad on):", recorder.calls)
+# Every in-place function of nn.init (no error: how do they write into a parameter?).
+init_calls = {}
+for name in [name for name in nn.init.__all__ if name.endswith("_")]:
+    initialized = nn.Parameter(torch.empty((3, 2, 3) if name == "dirac_" else (3, 3)))
+    with WriteRecorder(initialized) as recorder:
+        getattr(nn.init, name)(initialized, *{"constant_": (0.5,), "sparse_": (0.5,)}.get(name, ()))
+    init_calls[name] = recorder.calls
+print("writes into the parameter by nn.init.zeros_ (name, through it, grad on):", end=" ")
+print(init_calls["zeros_"])
+init_writes = [call for calls in init_calls.values() for call in calls]
+init_no_grad = all(through and not grad_on for _, through, grad_on in init_writes)
+print(f"  by all {len(init_calls)} in-place nn.init functions, through it with grad off:", end=" ")
+print(init_no_grad)
 
 
 # .data versus detach(): change a value in place after the forward pass has used it.
@@ -181,8 +196,9 @@ assert (  # witness: non-leaf-view-in-place-allowed
     computed_row.requires_grad and not computed_row._base.is_leaf and computed_row_changed
 )
 assert allowed_when_off == [(True, (8, 4), True, False)] * 3  # witness: in-place-allowed-when-off
-assert initialized.count_nonzero() == 0
-assert recorder.calls == [("zero_", True, False)]  # witness: init-uses-no-grad
+assert init_calls["zeros_"] == [("zero_", True, False)]
+every_init_writes = len(init_calls) == 14 and all(init_calls.values())
+assert every_init_writes and init_no_grad  # witness: init-uses-no-grad
 assert not values.requires_grad and values.data_ptr() == model[2].bias.data_ptr()  # witness: detach
 assert "one of the variables needed" in detach_edit  # witness: detach-noticed
 assert (  # witness: counter-shared-with-parameter

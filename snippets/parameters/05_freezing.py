@@ -2,6 +2,7 @@
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -113,13 +114,50 @@ print("with a trainable backbone:", len(reached_trainable))
 
 # A frozen layer in the middle: the backward graph goes through it to the first layer, but has no
 # AccumulateGrad node for the frozen layer's own parameters.
-sandwich = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 2)).to(device)
+sandwich = nn.Sequential(nn.Linear(4, 5), nn.Linear(5, 6), nn.Linear(6, 2)).to(device)
 sandwich[1].requires_grad_(False)
 reached_sandwich = reached_by_backward(sandwich(X))
 middle_reached = any(id(p) in reached_sandwich for p in sandwich[1].parameters())
 first_reached = all(id(p) in reached_sandwich for p in sandwich[0].parameters())
 print("a frozen middle layer: the backward pass reaches its parameters:", middle_reached, end=", ")
 print("the first layer's:", first_reached)
+
+
+class ShapeLog(TorchDispatchMode):
+    """The shapes of the tensors each operation computes (views, such as a transpose, compute
+    nothing and are left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func.is_view:
+            return out
+        outs = out if isinstance(out, (tuple, list)) else [out]
+        self.shapes += [tuple(t.shape) for t in outs if isinstance(t, torch.Tensor)]
+        return out
+
+
+def middle_shapes_in_backward() -> tuple[list[tuple[int, ...]], bool]:
+    """Which tensors of the middle layer's weight or bias shape the backward pass computes
+    (the sizes differ from layer to layer, so no other gradient has these shapes), and whether
+    it computes the gradient of the middle layer's input, (16, 5), for the first layer."""
+    loss = sandwich(X).sum()
+    with ShapeLog() as log:
+        loss.backward()
+    sandwich.zero_grad()
+    middle = [(6, 5), (5, 6), (6,), (1, 6)]  # the weight, its transpose, the bias, a bias row
+    return [shape for shape in log.shapes if shape in middle], (16, 5) in log.shapes
+
+
+computed_frozen, input_grad_computed = middle_shapes_in_backward()
+sandwich[1].requires_grad_(True)
+computed_trainable, _ = middle_shapes_in_backward()
+sandwich[1].requires_grad_(False)
+print("  tensors of its weight's or bias's shape that backward computes:", computed_frozen, end=";")
+print("  if trainable:", sorted(set(computed_trainable)))
 
 head_before = model.head.weight.detach().clone()
 changed_in_train_mode = train_step()
@@ -157,6 +195,8 @@ assert head_only and len(reached_trainable) == 8  # witness: backward-reaches-he
 no_backbone_node = not any(id(p) in reached for p in model.backbone.parameters())
 no_frozen_node = no_backbone_node and not middle_reached and first_reached
 assert no_frozen_node  # witness: frozen-no-gradient-node
+input_grad_only = input_grad_computed and computed_frozen == []
+assert input_grad_only and (6, 5) in computed_trainable  # witness: frozen-gradient-not-computed
 assert trainable == head_weights + head_biases and (head_weights, head_biases) == (24, 3)
 assert optimizer_tensors == 2
 assert accepted_tensors == len(list(model.parameters())) == 8  # witness: all-accepted
