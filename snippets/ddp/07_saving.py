@@ -232,5 +232,5 @@ counts_in_message = all(
 )
 counted = plain_count == 1 and all(count > 2 for count in wrapped_counts)
 assert counted and counts_in_message  # witness: swap-counts-references
-late_refused = late_count > 2 and "While swapping the parameter" in late_error
+late_refused = late_count > 2 and f"but got {late_count}" in late_error
 assert frozen_count == 1 and frozen_swap_loads and late_refused  # witness: frozen-not-held
