@@ -90,8 +90,8 @@ loss = partly.head(partly(X)).sum()
 loss.backward()
 grads_pile_up = bool(stale.any()) and torch.allclose(weight.grad, stale + fresh)
 
-# torch.save(model) pickles the whole Python object, and deepcopy copies it through the pickle
-# protocol: every attribute goes, and the weights are copied to memory of their own.
+# copy.deepcopy(model), and torch.save(model) loaded back with weights_only=False, copy the plain
+# list too: the copies hold layers of their own, with weights in memory of their own.
 plain, saved = ListMLP(widths), io.BytesIO()
 torch.save(plain, saved)
 saved.seek(0)

@@ -110,13 +110,13 @@ try:
     # Under autocast, Linear saves the low-precision copy autocast makes of its weight, not the
     # weight: the load goes through, and backward fails instead. A hook sees what the graph saves.
     deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
-    saved = []  # for each saved tensor: (shares 2.weight's memory, is a bfloat16 copy of it)
+    saved = []  # for each saved tensor: (shares 2.weight's memory, is a view of a bfloat16 copy)
 
     def pack(tensor: torch.Tensor) -> torch.Tensor:
         weight = deep[2].weight
         shares = tensor.untyped_storage().data_ptr() == weight.untyped_storage().data_ptr()
         copy = torch.equal(tensor, weight.detach().t().to(torch.bfloat16))
-        saved.append((shares, copy and tensor.dtype == torch.bfloat16))
+        saved.append((shares, copy and tensor.dtype == torch.bfloat16 and tensor._is_view()))
         return tensor
 
     hooks = torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor)
@@ -131,6 +131,7 @@ try:
     # Inside the block, autocast's cache holds a weak reference to each trainable weight it cast,
     # and the swap refuses them all. With the cache off, the load goes through.
     inside_refused, inside_poisoned, inside_loaded, inside_stale = {}, {}, {}, {}
+    later_poisoned = {}  # backward through the forward pass made after the load
     for cache in (True, False):
         deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
         inside_checkpoint = {key: value + 1 for key, value in deep.state_dict().items()}
@@ -150,6 +151,10 @@ try:
             pending.backward()
         except RuntimeError as error:
             inside_poisoned[cache] = "poisoned by swap_tensors" in str(error)
+        try:
+            later.backward()
+        except RuntimeError as error:
+            later_poisoned[cache] = "poisoned by swap_tensors" in str(error)
     inside_message = inside_refused[True][0][1] if inside_refused[True] else ""
     # Autocast does not cache the copies of weights that need no gradient: a frozen model loads.
     frozen = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
@@ -163,6 +168,16 @@ try:
             frozen_error = str(error)
         frozen_after = frozen(x).sum()  # computed from the loaded values, not from a cache
     frozen_loads = frozen_error == "" and not torch.equal(frozen_after, frozen_before)
+    # The cache lives until the outermost block ends: a load after an inner block is still inside.
+    nested, nested_error = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device), ""
+    with torch.autocast(device.type, dtype=torch.bfloat16):
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            pending = nested(x).sum()
+        try:  # after the inner block, inside the outer one
+            nested.load_state_dict({key: value + 1 for key, value in nested.state_dict().items()})
+        except RuntimeError as error:
+            nested_error = " ".join(str(error).split())
+    nested_refused = [name for name, _ in refusals(nested_error)]
     # A view of a weight kept outside any graph is a reference too: the swap refuses the weight.
     viewed, view_message = nn.Linear(2, 1).to(device), ""
     view_checkpoint = {key: value.clone() for key, value in viewed.state_dict().items()}
@@ -226,6 +241,9 @@ print("  after the refused load: the checkpoint's values are in:", inside_loaded
 print("backward fails:", inside_poisoned.get(True, False))
 print("    a forward pass later in the block gives the old output:", inside_stale[True], end="")
 print(", with the cache off:", inside_stale[False])
+print("    backward through that later pass fails:", later_poisoned.get(True, False), end="")
+print(", with the cache off:", later_poisoned.get(False, False))
+print("  a load after an inner block, inside an outer one, refuses:", ", ".join(nested_refused))
 print("  a frozen model (requires_grad_(False)) loads inside the block:", frozen_loads)
 print("  a load while a view of a weight is kept:", view_message.split(", whose")[0])
 print("  a load after a forward pass through a BatchNorm1d in eval mode refuses:")
@@ -262,6 +280,9 @@ assert all_refused and cache_off_loads  # witness: autocast-inside-refused
 refused_leaves = inside_loaded[True] and inside_poisoned.get(True, False)
 stale_from_cache = inside_stale[True] and not inside_stale[False]
 assert refused_leaves and stale_from_cache  # witness: autocast-refused-poisons
+later_broken = later_poisoned.get(True, False) and not later_poisoned.get(False, False)
+assert later_broken  # witness: autocast-later-poisoned
+assert nested_refused == all_keys  # witness: autocast-nested-refused
 assert frozen_loads  # witness: autocast-frozen-loads
 view_refused = 'While swapping the parameter named "weight"' in view_message
 assert view_refused and "use_count" in view_message  # witness: view-refused
