@@ -1,6 +1,7 @@
 """Module.to and to_empty put converted tensors back in one of three ways; two keep a tie."""
 
 import io
+import threading
 
 import torch
 from torch import nn
@@ -85,6 +86,10 @@ def noting(to: torch.dtype | str):
 
 
 TiedPair()._apply(noting(torch.float64))  # one object: the second call gets it converted
+calls_pair, calls_embed = [], []  # an identity conversion, on the pair and on one module alone
+TiedPair()._apply(lambda t: calls_pair.append(t) or t)
+TiedPair().embed._apply(lambda t: calls_embed.append(t) or t)
+print(f"calls of the conversion: TiedPair {len(calls_pair)}, its embed alone {len(calls_embed)}")
 meta_pair = TiedPair()
 meta_original = meta_pair.embed.weight
 meta_pair._apply(noting("meta"))  # a new Parameter: the other module still holds the old one
@@ -102,6 +107,9 @@ once_stack._apply(lambda t: visits.append(t) or t)
 inner, twice_visits = nn.Linear(4, 4), []  # one layer under two different parents
 two_parents = nn.Sequential(nn.Sequential(inner), nn.Sequential(inner))
 two_parents._apply(lambda t: twice_visits.append(t) or t)
+reused_count = sum(t is once_stack[0].weight for t in visits)
+two_parents_count = sum(t is inner.weight for t in twice_visits)
+print(f"weight converted: reused layer {reused_count} time, two parents {two_parents_count} times")
 
 # to_empty(device=...) converts with torch.empty_like, so the same rule decides.
 with torch.device("meta"):  # built without memory, tied, then materialized
@@ -111,16 +119,48 @@ built_on_meta.to_empty(device="cpu")
 stack_on_meta.to_empty(device="cpu")
 stack_materialized = not stack_on_meta[0].weight.is_meta
 emptied_on_cpu = TiedPair()  # from the CPU: .data = works
-cpu_weight, cpu_address = emptied_on_cpu.embed.weight, emptied_on_cpu.embed.weight.data_ptr()
-emptied_on_cpu.to_empty(device="cpu")
-new_memory = emptied_on_cpu.embed.weight is cpu_weight and cpu_weight.data_ptr() != cpu_address
+cpu_weight = emptied_on_cpu.embed.weight
+# Hold the old memory: the tied weight is converted twice, and once freed, the old memory could be
+# handed out again by the second conversion.
+old_data = cpu_weight.detach()
+deterministic = torch.are_deterministic_algorithms_enabled()
+torch.use_deterministic_algorithms(True)  # new memory then starts as NaN, not as whatever it held
+try:
+    emptied_on_cpu.to_empty(device="cpu")
+finally:
+    torch.use_deterministic_algorithms(deterministic)
+new_memory = emptied_on_cpu.embed.weight is cpu_weight and not same_memory(cpu_weight, old_data)
+all_nan = bool(cpu_weight.isnan().all())  # the old values were not copied
 print(
     f"to_empty(): from meta, tied {is_tied(built_on_meta)};",
-    f"from the CPU, tied {is_tied(emptied_on_cpu)}, new memory {new_memory};",
+    f"from the CPU, tied {is_tied(emptied_on_cpu)}, new memory {new_memory}, all NaN {all_nan};",
     f"reused module from meta, tied {stack_is_tied(stack_on_meta)}",
 )
 
-# A flag makes _apply build a new Parameter per attribute even where .data = would work.
+# Two flags in torch.__future__ change the choice. Each is one setting for the whole process:
+# set in another thread, it reads the same in this one.
+future = torch.__future__
+overwrite_flag = (
+    future.set_overwrite_module_params_on_conversion,
+    future.get_overwrite_module_params_on_conversion,
+)
+swap_flag = (
+    future.set_swap_module_params_on_conversion,
+    future.get_swap_module_params_on_conversion,
+)
+seen_across_threads = []
+for set_flag, get_flag in (overwrite_flag, swap_flag):
+    previous = get_flag()
+    try:
+        thread = threading.Thread(target=set_flag, args=(not previous,))
+        thread.start()
+        thread.join()
+        seen_across_threads.append(get_flag() != previous)
+    finally:
+        set_flag(previous)
+print("a flag set in another thread, seen in this one:", seen_across_threads)
+
+# The first flag makes _apply build a new Parameter per attribute even where .data = would work.
 # A traceable wrapper subclass (it defines __tensor_flatten__ and __tensor_unflatten__) is swapped
 # in all the same.
 seen = []  # what the conversion is given: the tied Parameter, once through each module
@@ -189,7 +229,9 @@ assert compatible_float64 and not compatible_meta  # witness: compatible-kinds
 assert data_refuses_meta  # witness: data-refuses-meta
 assert new_on_meta and not is_tied(on_meta)  # witness: meta-unties
 assert given[:2] == ["cpu torch.float32", "cpu torch.float64"]  # witness: second-call-converted
-assert len(given) == 4 and given_objects[0] is given_objects[1]  # witness: twice-per-conversion
+one_object_twice = len(given) == 4 and given_objects[0] is given_objects[1]
+once_per_holder = len(calls_pair) == 2 and len(calls_embed) == 1
+assert one_object_twice and once_per_holder  # witness: twice-per-conversion
 old_twice = given_objects[2] is meta_original and second_got_old
 assert old_twice and given[2:] == ["cpu torch.float32"] * 2  # witness: second-call-unconverted
 float64_stack = overwritten_stack[0].weight.dtype == torch.float64
@@ -204,6 +246,8 @@ assert [id(t) for t in twice_visits] == inner_ids * 2  # witness: two-parents-co
 assert tied_when_built and not is_tied(built_on_meta)  # witness: to-empty-unties
 assert is_tied(emptied_on_cpu)  # witness: cpu-to-empty-keeps-tie
 assert new_memory  # witness: cpu-to-empty-new-memory
+assert all_nan  # witness: to-empty-values-not-kept
+assert seen_across_threads == [True, True]  # witness: flags-process-wide
 assert new_after_overwrite and not is_tied(overwritten)  # witness: overwrite-flag-unties
 swapped_in = type(wrapped_original) is TwoTensor  # swap_tensors changed the object's class
 assert wrapped_kept and swapped_in and is_tied(wrapped)  # witness: wrapper-subclass-swaps
