@@ -1,7 +1,9 @@
 """A small network end to end: custom layer, model class, initialization, saving and restoring."""
 
+import io
 import math
 import tempfile
+import zipfile
 from pathlib import Path
 
 import torch
@@ -136,13 +138,17 @@ he_weights = all(
 print("weights are normal draws with std sqrt(2 / fan_in):", he_weights)
 
 # Why the factor 2: with weight variance 1 / fan_in and no bias, a linear layer keeps the mean
-# square of its input; a ReLU on values symmetric about zero zeroes about half, halving it.
+# square of its input, here a ReLU's output (not its variance: those inputs do not average to
+# zero); a ReLU on values symmetric about zero zeroes the negative half, halving the mean square.
 probe = torch.Generator().manual_seed(0)
-inputs = torch.randn(4096, 64, generator=probe)
+inputs = torch.randn(4096, 64, generator=probe).relu()
 outputs = inputs @ (torch.randn(256, 64, generator=probe) / math.sqrt(64)).T
 kept_ratio = (outputs.pow(2).mean() / inputs.pow(2).mean()).item()
+variance_ratio = (outputs.var() / inputs.var()).item()
+zeroed = (outputs <= 0).float().mean().item()  # the share a ReLU sets to zero
 relu_ratio = (outputs.relu().pow(2).mean() / outputs.pow(2).mean()).item()
-print(f"mean square, output / input: {kept_ratio:.2f}; after a ReLU / before: {relu_ratio:.2f}")
+print(f"output / input: mean square {kept_ratio:.2f}, variance {variance_ratio:.2f}")
+print(f"a ReLU zeroes {zeroed:.2f} of them; mean square after / before: {relu_ratio:.2f}")
 
 
 # Why eval() changes nothing here: no module of the model reads self.training. Remove that
@@ -167,6 +173,38 @@ model_reads_mode = reads_training(model, X)
 dropout_reads_mode = reads_training(nn.Dropout(0.0), X)
 print("reads self.training: SmallNet", model_reads_mode, " Dropout(0.0)", dropout_reads_mode)
 
+# The file records each storage's location: change it inside the file (data.pkl, the pickled
+# state_dict, names it), and the function passed as map_location gets the new name.
+saved = io.BytesIO()
+torch.save(model.state_dict(), saved)
+edited = io.BytesIO()
+with zipfile.ZipFile(saved) as original, zipfile.ZipFile(edited, "w") as copy:
+    for item in original.infolist():
+        data = original.read(item)
+        if item.filename.endswith("data.pkl"):
+            data = data.replace(recorded[0].encode(), recorded[0].upper().encode())
+        copy.writestr(item, data)
+edited_seen = []
+
+
+def note_edited(storage: torch.UntypedStorage, location: str) -> torch.UntypedStorage:
+    edited_seen.append(location)
+    return storage
+
+
+torch.load(io.BytesIO(edited.getvalue()), map_location=note_edited)
+print("location edited in the file to capitals; map_location's function gets:", set(edited_seen))
+
+# Each visit draws again: with the same seed, a layer initialized after a shared one that apply
+# reaches twice gets other values than after a layer it reaches once.
+after_twice, after_once = nn.Linear(2, 2), nn.Linear(2, 2)
+torch.manual_seed(1)
+nn.Sequential(nn.Sequential(shared), shared, after_twice).apply(init_weights)
+torch.manual_seed(1)
+nn.Sequential(shared, after_once).apply(init_weights)
+later_layer_differs = not torch.equal(after_twice.weight, after_once.weight)
+print("a layer initialized after an extra visit gets other values:", later_layer_differs)
+
 # init_weights also handles a layer without a bias; without the check it would fail.
 no_bias = nn.Linear(10, 8, bias=False)
 weight_before = no_bias.weight.detach().clone()
@@ -187,20 +225,24 @@ expected_order = "Linear ReLU Linear CenteredLayer Sequential SmallNet"
 each_time_reached = len(shared_visits) == 3 and len(twice_visits) == 1
 each_time_reached &= len(reached_visits) == 2  # not once per parent: its one parent, twice
 assert each_time_reached  # witness: apply-each-time-reached
+assert later_layer_differs  # witness: extra-visit-draws-again
 assert visited_names == expected_order and isinstance(visited[-1], SmallNet)  # witness: apply-order
 linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
 zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
 assert zero_biases == [True, True]  # witness: applied
 assert he_weights  # witness: he-weights
-assert abs(kept_ratio - 1) < 0.1 and abs(relu_ratio - 0.5) < 0.05  # witness: he-factor
+mean_square_kept = abs(kept_ratio - 1) < 0.1 and variance_ratio > 1.2
+relu_halves = abs(zeroed - 0.5) < 0.05 and abs(relu_ratio - 0.5) < 0.05
+assert mean_square_kept and relu_halves  # witness: he-factor
 assert dict(model.named_children()) == {"layers": model.layers}  # witness: registered
 assert {p.dtype for p in as_double.parameters()} == {torch.float64}  # witness: reaches-inside
 assert {p.device.type for p in on_meta.parameters()} == {"meta"}  # witness: reaches-inside-meta
 assert state_key_count == 4
 assert state_key_names == "layers.0.weight, layers.0.bias, layers.2.weight, layers.2.bias"
 assert loaded_to == {"cpu"}  # on a CPU, true with or without map_location: the GPU run checks it
-recorded_types = {torch.device(location).type for location in recorded}
-assert recorded_types == {torch.device(d).type for d in saved_from}  # witness: file-records-device
+capitals = {location.upper() for location in recorded}
+from_file = set(edited_seen) == capitals and capitals != set(recorded)
+assert from_file and set(recorded) == saved_from  # witness: file-records-device
 assert same_outputs and not restored.training and not model.training  # witness: restored-agrees
 assert eval_changes_nothing  # witness: eval-no-change
 assert not model_reads_mode and dropout_reads_mode  # witness: no-layer-reads-mode

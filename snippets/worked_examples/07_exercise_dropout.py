@@ -1,5 +1,7 @@
 """Exercise: add Dropout to SmallNet and see what train() and eval() change."""
 
+import re
+
 import torch
 from torch import nn
 
@@ -51,6 +53,17 @@ with torch.random.fork_rng(devices=[]):  # here too, the CPU generator is restor
     torch.manual_seed(1)
     cpu_draws = torch.empty_like(ones).bernoulli_(1 - dropout.p) == 1
 mask_from_cpu_generator = torch.equal(kept, cpu_draws)
+
+
+# Only 0 < p < 1 draws a mask: p=0 and p=1 leave the generator's state as it was.
+def uses_generator(p: float) -> bool:
+    state = torch.get_rng_state()
+    with torch.random.fork_rng(devices=[]):
+        nn.Dropout(p)(ones)  # a new module is in training mode
+        return not torch.equal(torch.get_rng_state(), state)
+
+
+draws_for = {p: uses_generator(p) for p in (0.0, 0.5, 1.0)}
 both_training = model.training and restored.training
 # A checkpoint of SmallNet, saved before the insert: its second Linear sat at index 2, not 3.
 without_dropout = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3), CenteredLayer())
@@ -63,7 +76,7 @@ except RuntimeError as error:
 # strict=False loads what matches, with no error: layers.3 keeps its random initialization.
 loose = SmallNetWithDropout(10, 8, 3)
 initial_weight = loose.layers[3].weight.detach().clone()
-keys = loose.load_state_dict(old_checkpoint, strict=False)
+loose.load_state_dict(old_checkpoint, strict=False)
 loose_kept_init = torch.equal(loose.layers[3].weight, initial_weight)
 loose_loaded_first = torch.equal(loose.layers[0].weight, without_dropout[0].weight)
 # Renamed from index 2 to index 3, the old keys load with the default strict=True.
@@ -81,9 +94,10 @@ print("train mode, two calls agree:", train_calls_agree, " masks differ:", masks
 print("eval mode, two calls agree:", eval_calls_agree, " identity:", dropout_is_identity)
 print("model and restored copy agree, train mode:", train_restored_agrees, end=" ")
 print(" same random state:", same_state_agrees, " eval mode:", eval_restored_agrees)
-print("a checkpoint from before the insert:", old_error.splitlines()[0])
-print("  missing:", keys.missing_keys, " unexpected:", keys.unexpected_keys)
-print("  strict=False keeps layers.3 as initialized:", loose_kept_init, end=" ")
+print("dropout draws random numbers, by p:", draws_for)
+print("a checkpoint from before the insert:")
+print(*(f"  {line.strip()}" for line in old_error.splitlines()), sep="\n")
+print("strict=False keeps layers.3 as initialized:", loose_kept_init, end=" ")
 print(" renamed keys load:", renamed_loads)
 
 assert not list(dropout.parameters()) and parameter_count == 115  # witness: no-parameters
@@ -95,8 +109,12 @@ assert not train_restored_agrees  # witness: restored-differs-in-training
 assert both_training and same_state_agrees  # witness: restored-agrees-same-state
 assert dropout_holds_nothing and mask_from_cpu_generator  # witness: mask-from-input-device
 assert eval_restored_agrees  # witness: restored-agrees-in-eval
-index_moved = keys.missing_keys == ["layers.3.weight", "layers.3.bias"]
-old_index_left = keys.unexpected_keys == ["layers.2.weight", "layers.2.bias"]
-assert old_error is not None and index_moved and old_index_left  # witness: old-checkpoint-index
+assert draws_for == {0.0: False, 0.5: True, 1.0: False}  # witness: draws-only-between
+error_lines = old_error.splitlines() if old_error else []
+# The error's own lines: "Missing key(s) in state_dict: ..." and "Unexpected key(s) ...".
+listed = {line.split(" key(s)")[0].strip(): re.findall(r'"([^"]*)"', line) for line in error_lines}
+index_moved = listed.get("Missing") == ["layers.3.weight", "layers.3.bias"]
+old_index_left = listed.get("Unexpected") == ["layers.2.weight", "layers.2.bias"]
+assert index_moved and old_index_left  # witness: old-checkpoint-index
 assert loose_kept_init and loose_loaded_first  # witness: not-strict-keeps-init
 assert renamed_loads  # witness: renamed-keys-load
