@@ -125,11 +125,12 @@ print("the first layer's:", first_reached)
 
 class ShapeLog(TorchDispatchMode):
     """The shapes of the tensors each operation computes (views, such as a transpose, compute
-    nothing and are left out)."""
+    nothing and are left out), and the outputs of each operation's last call."""
 
     def __init__(self) -> None:
         super().__init__()
         self.shapes = []
+        self.outputs = {}
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
@@ -137,6 +138,7 @@ class ShapeLog(TorchDispatchMode):
             return out
         outs = out if isinstance(out, (tuple, list)) else [out]
         self.shapes += [tuple(t.shape) for t in outs if isinstance(t, torch.Tensor)]
+        self.outputs[func] = outs
         return out
 
 
@@ -158,6 +160,32 @@ computed_trainable, _ = middle_shapes_in_backward()
 sandwich[1].requires_grad_(False)
 print("  tensors of its weight's or bias's shape that backward computes:", computed_frozen, end=";")
 print("  if trainable:", sorted(set(computed_trainable)))
+
+# Not every layer skips that work. PReLU's backward formula computes the gradients of its input
+# and of its weight in one call (the weight's as one term per element of the input), frozen or not.
+prelu_sandwich = nn.Sequential(nn.Linear(4, 5), nn.PReLU(5), nn.Linear(5, 2)).to(device)
+
+
+def prelu_weight_terms() -> torch.Tensor | None:
+    """The terms of the PReLU weight's gradient that the backward pass computes, if any."""
+    loss = prelu_sandwich(X).sum()
+    with ShapeLog() as log:
+        loss.backward()
+    outputs = log.outputs.get(torch.ops.aten._prelu_kernel_backward.default)
+    return outputs[1] if outputs else None
+
+
+prelu_sandwich[1].requires_grad_(False)
+frozen_terms = prelu_weight_terms()
+frozen_prelu_grad = prelu_sandwich[1].weight.grad
+prelu_sandwich[1].requires_grad_(True)
+prelu_weight_terms()  # now trainable: its .grad is the real gradient
+terms_shape = tuple(frozen_terms.shape) if frozen_terms is not None else None
+summed = frozen_terms.sum(0) if frozen_terms is not None else None
+terms_sum_to_gradient = summed is not None and torch.allclose(summed, prelu_sandwich[1].weight.grad)
+print("a frozen PReLU in the middle: its .grad", frozen_prelu_grad, end=";  ")
+print("backward computes its weight's gradient terms", terms_shape)
+print("  which, summed, are its gradient when trainable:", terms_sum_to_gradient)
 
 head_before = model.head.weight.detach().clone()
 changed_in_train_mode = train_step()
@@ -197,6 +225,8 @@ no_frozen_node = no_backbone_node and not middle_reached and first_reached
 assert no_frozen_node  # witness: frozen-no-gradient-node
 input_grad_only = input_grad_computed and computed_frozen == []
 assert input_grad_only and (6, 5) in computed_trainable  # witness: frozen-gradient-not-computed
+prelu_dropped = frozen_prelu_grad is None and terms_sum_to_gradient
+assert prelu_dropped  # witness: frozen-prelu-computes-anyway
 assert trainable == head_weights + head_biases and (head_weights, head_biases) == (24, 3)
 assert optimizer_tensors == 2
 assert accepted_tensors == len(list(model.parameters())) == 8  # witness: all-accepted
