@@ -202,7 +202,9 @@ class PlainWeight(nn.Module):
 
 # Neither has parameters, so there is nothing for check 3 to miss, unless the test names them.
 plain_checks, plain_messages = [], []
-for plain, names in ((PlainList(), ["layers.0.weight"]), (PlainWeight(), ["weight"])):
+plain_weight = PlainWeight()
+grad_before = plain_weight.weight.grad  # None: no backward has run
+for plain, names in ((PlainList(), ["layers.0.weight"]), (plain_weight, ["weight"])):
     plain_checks.append(len(check_module(plain, (4, 5), (4, 3)).checks))
     try:
         check_module(plain, (4, 5), (4, 3), trainable=names)
@@ -212,6 +214,9 @@ for plain, names in ((PlainList(), ["layers.0.weight"]), (PlainWeight(), ["weigh
     print(f"{type(plain).__name__}: {plain_checks[-1]} checks pass; with trainable=:")
     print(f"  AssertionError: {plain_messages[-1]}")
 plain_parameters = [list(m.parameters()) for m in (PlainList(), PlainWeight())]
+# Check 3's backward filled the plain weight's .grad; the helper puts back parameters' .grad only.
+plain_grad_left = grad_before is None and plain_weight.weight.grad is not None
+print("PlainWeight: its weight's .grad, None before, is set after the checks:", plain_grad_left)
 
 
 class CountsCalls(nn.Linear):
@@ -364,6 +369,7 @@ assert away_all_zero and away_trained == ["s"]  # witness: vanishing-16-bit-pass
 plain_refused = all(m.endswith("] are not parameters") for m in plain_messages)
 plain_pass = plain_checks == [5, 5] and plain_parameters == [[], []]
 assert plain_pass and plain_refused  # witness: plain-tensors-unchecked
+assert plain_grad_left  # witness: plain-grad-left
 one_per_pass = calls_counted == len(passes) == 7
 assert one_per_pass  # witness: counter-not-restored
 no_graph_caught = no_graph_messages == [

@@ -19,9 +19,8 @@ class MaskedLinear(nn.Module):
         self.linear = nn.Linear(features, features)
         mask = torch.tril(torch.ones(features, features))
         if mask_as_buffer:
-            self.register_buffer(
-                "mask", mask
-            )  # state, moved and saved with the module, never trained
+            # state, moved and saved with the module, never trained
+            self.register_buffer("mask", mask)
         else:
             self.mask = nn.Parameter(mask)  # the mistake: the optimizer would change the mask
 
@@ -123,6 +122,8 @@ print("meta mask, CPU index: subscript on", picked.device, " index_select on", s
 if device.type == "cuda":
     on_gpu = torch.tril(torch.ones(4, 4, device=device))[:, columns]
     print("GPU tensor subscripted with a CPU index tensor: on", on_gpu.device)
+    scaled_on_gpu = on_gpu * torch.tensor(0.5)  # the 0-dim tensor stays on the CPU
+    print("GPU tensor times a 0-dim CPU tensor: on", scaled_on_gpu.device)
 
 assert message == "MaskedLinear: a gradient reached ['mask'], expected to stay fixed"
 assert report.trained == should_train and buffer_names == ["mask"]
@@ -133,6 +134,7 @@ assert scaled.is_meta  # witness: zero-dim-accepted
 assert picked.is_meta and selected.is_meta  # witness: meta-indexing-unchecked
 if device.type == "cuda":
     assert on_gpu.is_cuda  # witness: cpu-index-accepted
+    assert scaled_on_gpu.is_cuda  # witness: zero-dim-accepted-gpu
 no_values = fixed_on_meta.startswith("Tensor.item() cannot be called on meta")
 assert no_values  # witness: meta-cannot-pass
 alone_raises = alone_on_meta.startswith("RuntimeError: Tensor on device cpu is not on the")

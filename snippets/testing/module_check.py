@@ -77,8 +77,9 @@ def check_module(
     check 3 where a gradient is expected); an error raised by the module's own forward or backward
     pass (integer indices expected, say) comes through as it is. Whether it returns or
     raises, every submodule's training flag, the values of the parameters and buffers that existed
-    before the call (persistent or not), every .grad attribute and the global random states of the
-    CPU and of the input's device are as they were; other attributes that forward sets are not.
+    before the call (persistent or not), every parameter's .grad and the global random states of
+    the CPU and of the input's device are as they were; other attributes that forward sets are not,
+    nor the .grad that check 3's backward leaves on a tensor that is not a parameter.
     """
     name = type(module).__name__
 
@@ -154,8 +155,9 @@ def check_module(
             #    output.sum() gives zero gradients to a layer whose outputs always sum to zero.
             #    In a 16-bit dtype a gradient that should be zero is rounding noise as large as 1e-3
             #    of the largest one, too close to small real ones: compute in float32 instead, on
-            #    float32 copies of the saved values. functional_call runs the module with them in
-            #    place of its own tensors; it neither copies the module nor changes it.
+            #    float32 copies of the saved values. functional_call swaps them in for the
+            #    module's own tensors for the duration of the call, then swaps those back; it does
+            #    not copy the module.
             grad_dtype = torch.promote_types(dtype, torch.float32)
             graded, graded_x = params, x
             if grad_dtype != dtype:  # its own 16-bit backward must stay finite all the same
@@ -228,10 +230,14 @@ def check_module(
             for m, mode in modes.items():
                 m.training = mode
             # Write back only what changed, so that a graph built before the call stays usable.
+            # allclose with no tolerance is torch.equal, except that NaN counts as equal to NaN.
             with torch.no_grad():
                 for n, t in itertools.chain(params.items(), buffers.items()):
-                    if t.is_meta or not torch.equal(t, saved_values[n]):  # meta has no values
-                        t.copy_(saved_values[n])
+                    s = saved_values[n]
+                    if t.is_meta or not (  # meta has no values
+                        t.shape == s.shape and torch.allclose(t, s, rtol=0, atol=0, equal_nan=True)
+                    ):
+                        t.copy_(s)
                 for n, p in params.items():
                     p.grad = saved_grads[n]
                 for n, b in buffers.items():
