@@ -145,6 +145,9 @@ inputs = torch.randn(4096, 64, generator=probe).relu()
 outputs = inputs @ (torch.randn(256, 64, generator=probe) / math.sqrt(64)).T
 kept_ratio = (outputs.pow(2).mean() / inputs.pow(2).mean()).item()
 variance_ratio = (outputs.var() / inputs.var()).item()
+centred = inputs - inputs.mean()  # the same inputs, shifted to average zero: variance kept too
+centred_out = centred @ (torch.randn(256, 64, generator=probe) / math.sqrt(64)).T
+centred_ratio = centred_out.var() / centred.var()
 zeroed = (outputs <= 0).float().mean().item()  # the share a ReLU sets to zero
 relu_ratio = (outputs.relu().pow(2).mean() / outputs.pow(2).mean()).item()
 print(f"output / input: mean square {kept_ratio:.2f}, variance {variance_ratio:.2f}")
@@ -232,6 +235,7 @@ zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
 assert zero_biases == [True, True]  # witness: applied
 assert he_weights  # witness: he-weights
 mean_square_kept = abs(kept_ratio - 1) < 0.1 and variance_ratio > 1.2
+mean_square_kept &= abs(centred_ratio.item() - 1) < 0.1  # the variance differs for the mean
 relu_halves = abs(zeroed - 0.5) < 0.05 and abs(relu_ratio - 0.5) < 0.05
 assert mean_square_kept and relu_halves  # witness: he-factor
 assert dict(model.named_children()) == {"layers": model.layers}  # witness: registered
