@@ -225,7 +225,8 @@ no_frozen_node = no_backbone_node and not middle_reached and first_reached
 assert no_frozen_node  # witness: frozen-no-gradient-node
 input_grad_only = input_grad_computed and computed_frozen == []
 assert input_grad_only and (6, 5) in computed_trainable  # witness: frozen-gradient-not-computed
-prelu_dropped = frozen_prelu_grad is None and terms_sum_to_gradient
+one_term_per_element = terms_shape == tuple(prelu_sandwich[0](X).shape)  # (batch, 5)
+prelu_dropped = frozen_prelu_grad is None and terms_sum_to_gradient and one_term_per_element
 assert prelu_dropped  # witness: frozen-prelu-computes-anyway
 assert trainable == head_weights + head_biases and (head_weights, head_biases) == (24, 3)
 assert optimizer_tensors == 2
