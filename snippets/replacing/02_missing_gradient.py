@@ -69,19 +69,31 @@ lbfgs.step(closure)
 flat_grad = lbfgs.state[used]["prev_flat_grad"].tolist()  # gradients of used, then unused
 lbfgs.step(closure)  # a second step, which also follows the change L-BFGS kept from the first
 history_kept = len(lbfgs.state[used]["old_dirs"])  # changes kept from earlier steps
+
+
+def history_has_unused() -> bool:
+    """Do the changes L-BFGS kept (of the gradient, and of the step) have entries for unused?"""
+    kept = lbfgs.state[used]["old_dirs"] + lbfgs.state[used]["old_stps"]
+    return any(change[2:].any() for change in kept)  # unused's part of each change
+
+
+unused_kept = history_has_unused()  # False: unused has had no gradient
 lbfgs_kept = history_kept > 0 and torch.equal(unused.detach(), torch.ones(3, device=device))
 print("L-BFGS, unused.grad", unused.grad, "| its flat gradient:", flat_grad)
-print(f"  unused as it was after two steps ({history_kept} change kept):", lbfgs_kept)
+print(f"  unused as it was after two steps ({history_kept} change kept):", lbfgs_kept, end="; ")
+print("the kept changes include unused:", unused_kept)
 # A step with unused in the loss, then one without: L-BFGS's step also follows the changes its
 # history kept from the earlier steps.
 with_unused = True
 lbfgs.step(closure)
 with_unused, before = False, unused.detach().clone()
+unused_in_history = history_has_unused()  # its gradient changed in that step
 lbfgs.step(closure)
 later_grad = lbfgs.state[used]["prev_flat_grad"][2:]  # unused's part: zeros again
 moved = not torch.equal(unused.detach(), before)
 history_moved = unused.grad is None and not later_grad.any() and moved
-print("  after a step with a gradient, a step without one moved it:", history_moved)
+print("  after a step with a gradient, the kept changes include it:", unused_in_history, end="; ")
+print("a step without one moved it:", history_moved)
 
 # A weight replaced after a step keeps its last .grad: model.zero_grad() no longer reaches it, so
 # every step moves it again. optimizer.zero_grad() does reach it.
@@ -98,9 +110,11 @@ layer(x).sum().backward()
 grad_kept = torch.equal(old_weight.grad, last_grad)  # model.zero_grad() did not reach it
 optimizer.step()
 stale_moved = grad_kept and not torch.equal(old_weight.detach(), before)
-# set_to_none=False leaves a .grad of zeros, and momentum turns it into a step.
+# set_to_none=False leaves a .grad of zeros, and the momentum buffer that the earlier steps left
+# turns it into a step.
 optimizer.zero_grad(set_to_none=False)
 zeroed = not old_weight.grad.any()
+buffer_left = bool(optimizer.state[old_weight]["momentum_buffer"].any())  # nonzero: from before
 before = old_weight.detach().clone()
 layer(x).sum().backward()
 optimizer.step()
@@ -110,7 +124,8 @@ optimizer.zero_grad()  # set_to_none=True, the default
 stale_reset = old_weight.grad is None
 print("replaced after a step: after model.zero_grad(), the old weight still has a .grad", end=" ")
 print(f"and the step moved it: {stale_moved}")
-print("  after optimizer.zero_grad(set_to_none=False), momentum moved it:", zeros_stepped, end="; ")
+print("  after optimizer.zero_grad(set_to_none=False), earlier momentum moved it:", end=" ")
+print(zeros_stepped, end="; ")
 print(f"optimizer.zero_grad() set its .grad to None: {stale_reset}")
 
 kept_all = all(kept for kept, _, _ in none_grad_kept.values())
@@ -119,7 +134,7 @@ assert zeros_moved == decayed and decayed_count == 12  # witness: zeros-would-mo
 assert undecayed == ["Rprop", "SparseAdam"]  # witness: no-decay
 assert sparse_only  # witness: sparse-adam-dense-refused
 assert unused.grad is None and flat_grad == [2, 2, 0, 0, 0]  # witness: lbfgs-zeros
-assert lbfgs_kept  # witness: lbfgs-kept
-assert history_moved  # witness: lbfgs-history-moves
+assert lbfgs_kept and not unused_kept  # witness: lbfgs-kept
+assert history_moved and unused_in_history  # witness: lbfgs-history-moves
 assert stale_moved and stale_reset  # witness: stale-grad-moves
-assert zeros_stepped  # witness: zeros-grad-moves
+assert zeros_stepped and buffer_left  # witness: zeros-grad-moves

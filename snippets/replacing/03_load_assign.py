@@ -20,6 +20,20 @@ def refusals(message: str) -> list[tuple[str, str]]:
     return found
 
 
+def load_keeps_extras() -> tuple[bool, bool, list[str]]:
+    """Load a Linear layer: is its weight the same object after the load, is an attribute set on
+    it before the load still there, and which of the hooks registered on it before run?"""
+    layer = nn.Linear(2, 1).to(device)
+    weight, ran = layer.weight, []
+    weight.note = "set before the load"
+    weight.register_hook(lambda grad: ran.append("register_hook"))
+    weight.register_post_accumulate_grad_hook(lambda p: ran.append("post_accumulate_grad"))
+    new_values = nn.Linear(2, 1).to(device).state_dict()
+    layer.load_state_dict({key: value.clone() for key, value in new_values.items()})
+    layer(x).sum().backward()
+    return layer.weight is weight, hasattr(layer.weight, "note"), ran
+
+
 # load_state_dict(..., assign=True) puts new Parameter objects in the module, as
 # layer.weight = nn.Parameter(...) does. They take the checkpoint's tensors without a copy, so a
 # step with a new optimizer changes the checkpoint too.
@@ -38,6 +52,7 @@ assign_shared = torch.equal(checkpoint["weight"], layer.weight.detach())
 print("after load_state_dict(..., assign=True): optimizer tracks the weight:", assign_tracked)
 print("  no copy:", assign_no_copy, "| a new optimizer's step moved the checkpoint:", assign_moved)
 
+copy_extras = load_keeps_extras()  # a load without the switch copies into the weight
 # Under the swap flag, assign=True swaps the checkpoint's values (no copy) into the module's
 # Parameter objects instead: the model and the checkpoint still share storage.
 checkpoint = nn.Linear(2, 1).to(device).state_dict()
@@ -63,6 +78,9 @@ try:
     optimizer.step()
     swap_trained = not torch.equal(layer.weight.detach(), loaded)
     checkpoint_trained = torch.equal(checkpoint["weight"], layer.weight.detach())
+    # The swap keeps the object, not what was set on it: attributes and hooks go with the old
+    # values.
+    swap_extras = load_keeps_extras()
     # Every load swaps under the flag, assign=True or not: it drops the gradients already
     # computed, and a graph built before the load can no longer run backward.
     plain = nn.Linear(2, 1).to(device)
@@ -92,14 +110,31 @@ try:
         pending.backward()
     except RuntimeError as error:
         pending_message = str(error)
-    # Two layers: the second one's input requires grad, so the graph saves its weight, and the
-    # load cannot swap it. It goes on with the other entries and raises at the end.
-    load_message, deep_loaded, in_place = "", {}, {}
+    # A hook sees what the graph saves. For each saved tensor: does it share 2.weight's memory,
+    # is it a transposed view of 2.weight, is it a view of a bfloat16 copy of it?
+    saved = []
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        weight = deep[2].weight
+        shares = tensor.untyped_storage().data_ptr() == weight.untyped_storage().data_ptr()
+        transposed = weight.detach().t()
+        view = tensor._is_view() and tensor._base is weight and torch.equal(tensor, transposed)
+        copy = tensor.dtype == torch.bfloat16 and tensor._is_view()
+        copy = copy and torch.equal(tensor, transposed.to(torch.bfloat16))
+        saved.append((shares, view, copy))
+        return tensor
+
+    # Two layers: the second one's input requires grad, so the graph saves a transposed view of
+    # its weight, and the load cannot swap it. It goes on with the other entries and raises at the
+    # end. The refused weight keeps an attribute set on it: the swap refuses before moving it.
+    load_message, deep_loaded, in_place, note_kept = "", {}, {}, {}
     for assign in (False, True):
         deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+        deep[2].weight.note = "set before the load"
         deep_checkpoint = {key: value + 1 for key, value in deep.state_dict().items()}  # new values
         addresses = {key: value.data_ptr() for key, value in deep.state_dict().items()}
-        pending = deep(x).sum()
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            pending = deep(x).sum()
         try:
             deep.load_state_dict(deep_checkpoint, assign=assign)
         except RuntimeError as error:
@@ -107,18 +142,18 @@ try:
         now = deep.state_dict()
         deep_loaded[assign] = [k for k in now if torch.equal(now[k], deep_checkpoint[k])]
         in_place[assign] = [k for k in now if now[k].data_ptr() == addresses[k]]  # same memory
+        note_kept[assign] = hasattr(deep[2].weight, "note")
+    saved_view = any(view for _, view, _ in saved)  # the graph saved a transposed view of 2.weight
+    # The switch is named for conversions: .half() swaps too, and is refused in the same way.
+    converted = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+    pending, convert_message = converted(x).sum(), ""
+    try:
+        converted.half()
+    except RuntimeError as error:
+        convert_message = str(error).splitlines()[0]
     # Under autocast, Linear saves the low-precision copy autocast makes of its weight, not the
-    # weight: the load goes through, and backward fails instead. A hook sees what the graph saves.
-    deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
-    saved = []  # for each saved tensor: (shares 2.weight's memory, is a view of a bfloat16 copy)
-
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
-        weight = deep[2].weight
-        shares = tensor.untyped_storage().data_ptr() == weight.untyped_storage().data_ptr()
-        copy = torch.equal(tensor, weight.detach().t().to(torch.bfloat16))
-        saved.append((shares, copy and tensor.dtype == torch.bfloat16 and tensor._is_view()))
-        return tensor
-
+    # weight: the load goes through, and backward fails instead.
+    deep, saved = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device), []
     hooks = torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor)
     with hooks, torch.autocast(device.type, dtype=torch.bfloat16):
         pending = deep(x).sum()
@@ -132,8 +167,10 @@ try:
     # and the swap refuses them all. With the cache off, the load goes through.
     inside_refused, inside_poisoned, inside_loaded, inside_stale = {}, {}, {}, {}
     later_poisoned = {}  # backward through the forward pass made after the load
+    inside_note = {}  # is an attribute set on 0.weight before the load still there?
     for cache in (True, False):
         deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+        deep[0].weight.note = "set before the load"
         inside_checkpoint = {key: value + 1 for key, value in deep.state_dict().items()}
         inside_error = ""
         with torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=cache):
@@ -147,6 +184,7 @@ try:
         now = deep.state_dict()
         inside_loaded[cache] = all(torch.equal(now[key], inside_checkpoint[key]) for key in now)
         inside_refused[cache] = refusals(inside_error)
+        inside_note[cache] = hasattr(deep[0].weight, "note")
         try:
             pending.backward()
         except RuntimeError as error:
@@ -220,17 +258,23 @@ print(
     swap_trained,
 )
 print("  the checkpoint's weight was moved by that step too:", checkpoint_trained and swap_trained)
+print("  an attribute and two hooks set on a weight, then a load without the flag:", end=" ")
+print(f"attribute kept {copy_extras[1]}, hooks run {copy_extras[2]}")
+print(f"  the same with the flag: same object {swap_extras[0]}", end=", ")
+print(f"attribute kept {swap_extras[1]}, hooks run {swap_extras[2]}")
 print("  backward through a graph built before the load:", assign_pending_message.split(" this")[0])
 print("  a load without assign=True: .grad dropped:", grad_dropped, end=", ")
 print("backward through a graph built before it:", pending_message.split(" this")[0])
 print("  a step right after that load left the weight as loaded:", step_idle, end="; ")
 print("an L-BFGS step moved it:", lbfgs_moved)
-print("  a load after a forward pass through two layers raises:")
+print("  the graph through two layers saved a transposed view of 2.weight:", saved_view)
+print("  a load after a forward pass through them raises:")
 print(textwrap.fill(load_message, 96, initial_indent="    ", subsequent_indent="    "))
 print("  entries that hold the checkpoint's values after it:", ", ".join(deep_loaded[False]))
 print("  the same with assign=True:", ", ".join(deep_loaded[True]))
+print("  .half() after a forward pass through two layers:", convert_message)
 print("  the same load after a forward pass under autocast:", autocast_message.split(" this")[0])
-saved_weight, saved_copy = any(s for s, _ in saved), any(c for _, c in saved)
+saved_weight, saved_copy = any(s for s, _, _ in saved), any(c for _, _, c in saved)
 print("  under autocast the graph saved 2.weight itself:", saved_weight, end="")
 print(", a bfloat16 copy of it:", saved_copy)
 print("  a load inside the autocast block refuses:", ", ".join(n for n, _ in inside_refused[True]))
@@ -238,7 +282,8 @@ print("    " + inside_message)
 print("  with cache_enabled=False it refuses", len(inside_refused[False]), "entries", end=", ")
 print("and backward then fails too:", inside_poisoned.get(False, False))
 print("  after the refused load: the checkpoint's values are in:", inside_loaded[True], end=", ")
-print("backward fails:", inside_poisoned.get(True, False))
+print("backward fails:", inside_poisoned.get(True, False), end=", ")
+print("an attribute on 0.weight is kept:", inside_note[True])
 print("    a forward pass later in the block gives the old output:", inside_stale[True], end="")
 print(", with the cache off:", inside_stale[False])
 print("    backward through that later pass fails:", later_poisoned.get(True, False), end="")
@@ -255,6 +300,9 @@ assert assign_no_copy and assign_moved and assign_shared  # witness: assign-shar
 swap_kept = swap_same_object and swap_loaded and swap_no_copy and swap_tracked
 assert swap_kept and swap_trained  # witness: swap-keeps-objects
 assert swap_no_copy and swap_trained and checkpoint_trained  # witness: checkpoint-shares-storage
+both_hooks = ["register_hook", "post_accumulate_grad"]
+copy_keeps = copy_extras == (True, True, both_hooks)
+assert copy_keeps and swap_extras == (True, False, [])  # witness: swap-drops-extras
 assert "poisoned by swap_tensors" in pending_message  # witness: swap-poisons-graph
 poisoned_both = [pending_message, assign_pending_message]  # without assign=True, then with it
 every_load_swaps = all("poisoned by swap_tensors" in message for message in poisoned_both)
@@ -264,7 +312,8 @@ assert step_idle  # witness: swap-step-idle
 assert lbfgs_regrad and lbfgs_moved  # witness: swap-lbfgs-moves
 swap_refused = 'While swapping the parameter named "2.weight"' in load_message
 only_saved = "use_count" in load_message and '"0.weight"' not in load_message  # 0: input no grad
-assert swap_refused and only_saved  # witness: swap-refuses-saved
+assert swap_refused and only_saved and saved_view  # witness: swap-refuses-saved
+assert convert_message.startswith("_apply(): Couldn't swap")  # witness: swap-conversions
 all_keys = ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert deep_loaded[False] == all_keys  # witness: swap-loads-all
 copied_first = in_place[False] == all_keys and in_place[True] == ["2.weight"]
@@ -282,6 +331,7 @@ stale_from_cache = inside_stale[True] and not inside_stale[False]
 assert refused_leaves and stale_from_cache  # witness: autocast-refused-poisons
 later_broken = later_poisoned.get(True, False) and not later_poisoned.get(False, False)
 assert later_broken  # witness: autocast-later-poisoned
+assert not inside_note[True] and note_kept[False]  # witness: autocast-refused-drops-attribute
 assert nested_refused == all_keys  # witness: autocast-nested-refused
 assert frozen_loads  # witness: autocast-frozen-loads
 view_refused = 'While swapping the parameter named "weight"' in view_message
