@@ -138,19 +138,15 @@ he_weights = all(
 print("weights are normal draws with std sqrt(2 / fan_in):", he_weights)
 
 # Why the factor 2: with weight variance 1 / fan_in and no bias, a linear layer keeps the mean
-# square of its input, here a ReLU's output (not its variance: those inputs do not average to
+# square of its input, here a ReLU's output, as in the model (those inputs do not average to
 # zero); a ReLU on values symmetric about zero zeroes the negative half, halving the mean square.
 probe = torch.Generator().manual_seed(0)
 inputs = torch.randn(4096, 64, generator=probe).relu()
 outputs = inputs @ (torch.randn(256, 64, generator=probe) / math.sqrt(64)).T
 kept_ratio = (outputs.pow(2).mean() / inputs.pow(2).mean()).item()
-variance_ratio = (outputs.var() / inputs.var()).item()
-centred = inputs - inputs.mean()  # the same inputs, shifted to average zero: variance kept too
-centred_out = centred @ (torch.randn(256, 64, generator=probe) / math.sqrt(64)).T
-centred_ratio = centred_out.var() / centred.var()
 zeroed = (outputs <= 0).float().mean().item()  # the share a ReLU sets to zero
 relu_ratio = (outputs.relu().pow(2).mean() / outputs.pow(2).mean()).item()
-print(f"output / input: mean square {kept_ratio:.2f}, variance {variance_ratio:.2f}")
+print(f"output / input: mean square {kept_ratio:.2f}")
 print(f"a ReLU zeroes {zeroed:.2f} of them; mean square after / before: {relu_ratio:.2f}")
 
 
@@ -234,8 +230,7 @@ linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
 zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
 assert zero_biases == [True, True]  # witness: applied
 assert he_weights  # witness: he-weights
-mean_square_kept = abs(kept_ratio - 1) < 0.1 and variance_ratio > 1.2
-mean_square_kept &= abs(centred_ratio.item() - 1) < 0.1  # the variance differs for the mean
+mean_square_kept = abs(kept_ratio - 1) < 0.1
 relu_halves = abs(zeroed - 0.5) < 0.05 and abs(relu_ratio - 0.5) < 0.05
 assert mean_square_kept and relu_halves  # witness: he-factor
 assert dict(model.named_children()) == {"layers": model.layers}  # witness: registered
