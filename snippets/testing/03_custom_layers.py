@@ -3,6 +3,7 @@
 Needs module_check.py in the same folder.
 """
 
+import collections
 import copy
 
 import torch
@@ -202,9 +203,10 @@ class PlainWeight(nn.Module):
 
 # Neither has parameters, so there is nothing for check 3 to miss, unless the test names them.
 plain_checks, plain_messages = [], []
-plain_weight = PlainWeight()
-grad_before = plain_weight.weight.grad  # None: no backward has run
-for plain, names in ((PlainList(), ["layers.0.weight"]), (plain_weight, ["weight"])):
+plain_list, plain_weight = PlainList(), PlainWeight()
+hidden = [plain_list.layers[0].weight, plain_weight.weight]  # an nn.Parameter, a plain tensor
+grads_before = [t.grad for t in hidden]  # None: no backward has run
+for plain, names in ((plain_list, ["layers.0.weight"]), (plain_weight, ["weight"])):
     plain_checks.append(len(check_module(plain, (4, 5), (4, 3)).checks))
     try:
         check_module(plain, (4, 5), (4, 3), trainable=names)
@@ -214,9 +216,10 @@ for plain, names in ((PlainList(), ["layers.0.weight"]), (plain_weight, ["weight
     print(f"{type(plain).__name__}: {plain_checks[-1]} checks pass; with trainable=:")
     print(f"  AssertionError: {plain_messages[-1]}")
 plain_parameters = [list(m.parameters()) for m in (PlainList(), PlainWeight())]
-# Check 3's backward filled the plain weight's .grad; the helper puts back parameters' .grad only.
-plain_grad_left = grad_before is None and plain_weight.weight.grad is not None
-print("PlainWeight: its weight's .grad, None before, is set after the checks:", plain_grad_left)
+# Check 3's backward filled both weights' .grad; the helper puts back only the .grad of what
+# named_parameters() lists, and neither weight is there.
+grads_left = [before is None and t.grad is not None for before, t in zip(grads_before, hidden)]
+print("PlainList, PlainWeight: weight's .grad, None before, set after the checks:", grads_left)
 
 
 class CountsCalls(nn.Linear):
@@ -237,6 +240,16 @@ counting.register_forward_hook(lambda module, args, output: passes.append(1))
 check_module(counting, (4, 5), (4, 3))
 calls_counted = counting.calls  # not put back: one per forward pass the checks ran
 print("CountsCalls: forward passes counted during one check_module call:", calls_counted)
+# Which passes: a hook notes each one's mode and output dtype, for another batch size and dtype.
+seen_passes = {}
+for dtype, batch in ((torch.float32, 2), (torch.bfloat16, 4)):
+    seen = seen_passes[dtype] = collections.Counter()
+    layer = CountsCalls(5, 3).to(device, dtype)
+    layer.register_forward_hook(lambda m, a, out, seen=seen: seen.update([(m.training, out.dtype)]))
+    # rtol=1e-2: bfloat16 keeps 8 bits, so an example alone may round otherwise than in the batch
+    check_module(layer, (batch, 5), (batch, 3), rtol=1e-2)
+    kinds = [f"{n} {'training' if t else 'eval'} in {str(d)[6:]}" for (t, d), n in seen.items()]
+    print(f"  {str(dtype)[6:]}, batch of {batch}, passes:", "; ".join(kinds))
 
 # By hand: the forward pass computes the right numbers, and they depend on the weight...
 x = torch.randn(4, 5).to(device).requires_grad_()
@@ -369,9 +382,14 @@ assert away_all_zero and away_trained == ["s"]  # witness: vanishing-16-bit-pass
 plain_refused = all(m.endswith("] are not parameters") for m in plain_messages)
 plain_pass = plain_checks == [5, 5] and plain_parameters == [[], []]
 assert plain_pass and plain_refused  # witness: plain-tensors-unchecked
-assert plain_grad_left  # witness: plain-grad-left
+list_weight_is_parameter = isinstance(hidden[0], nn.Parameter)
+assert all(grads_left) and list_weight_is_parameter  # witness: plain-grad-left
 one_per_pass = calls_counted == len(passes) == 7
 assert one_per_pass  # witness: counter-not-restored
+f32, bf16 = torch.float32, torch.bfloat16
+batch_of_2 = seen_passes[f32] == {(True, f32): 1, (False, f32): 2 + 2}
+in_16_bit = seen_passes[bf16] == {(True, bf16): 1, (True, f32): 1, (False, bf16): 2 + 4}
+assert batch_of_2 and in_16_bit  # witness: passes-breakdown
 no_graph_caught = no_graph_messages == [
     "DetachedOutput: no gradient reached ['bias', 'weight']",
     "DataMyLinear: no gradient reached ['bias', 'weight']",

@@ -79,7 +79,9 @@ def check_module(
     raises, every submodule's training flag, the values of the parameters and buffers that existed
     before the call (persistent or not), every parameter's .grad and the global random states of
     the CPU and of the input's device are as they were; other attributes that forward sets are not,
-    nor the .grad that check 3's backward leaves on a tensor that is not a parameter.
+    nor the .grad that check 3's backward leaves on a tensor that is not one of the module's
+    registered parameters (not in named_parameters(): a plain tensor attribute, say, or the weight
+    of a layer kept in a plain list).
     """
     name = type(module).__name__
 
