@@ -82,18 +82,22 @@ lbfgs_kept = history_kept > 0 and torch.equal(unused.detach(), torch.ones(3, dev
 print("L-BFGS, unused.grad", unused.grad, "| its flat gradient:", flat_grad)
 print(f"  unused as it was after two steps ({history_kept} change kept):", lbfgs_kept, end="; ")
 print("the kept changes include unused:", unused_kept)
-# A step with unused in the loss, then one without: L-BFGS's step also follows the changes its
-# history kept from the earlier steps.
+# A step with unused in the loss, then one without. Each step first keeps the change of the
+# gradients since the step before: in the second one, unused's gradient dropped to zeros.
 with_unused = True
 lbfgs.step(closure)
 with_unused, before = False, unused.detach().clone()
-unused_in_history = history_has_unused()  # its gradient changed in that step
+last_unused_grad, kept_before = unused.grad.clone(), len(lbfgs.state[used]["old_dirs"])
 lbfgs.step(closure)
 later_grad = lbfgs.state[used]["prev_flat_grad"][2:]  # unused's part: zeros again
+new_change = lbfgs.state[used]["old_dirs"][-1][2:]  # unused's part of the change kept just now
+kept_drop = len(lbfgs.state[used]["old_dirs"]) == kept_before + 1
+kept_drop = kept_drop and torch.equal(new_change, -last_unused_grad)  # from its gradient to zeros
 moved = not torch.equal(unused.detach(), before)
 history_moved = unused.grad is None and not later_grad.any() and moved
-print("  after a step with a gradient, the kept changes include it:", unused_in_history, end="; ")
-print("a step without one moved it:", history_moved)
+print("  a step with unused in the loss, then one without: that one kept the drop of", end=" ")
+print("unused's gradient to zeros:", kept_drop, end="; ")
+print("it moved unused:", history_moved)
 
 # A weight replaced after a step keeps its last .grad: model.zero_grad() no longer reaches it, so
 # every step moves it again. optimizer.zero_grad() does reach it.
@@ -135,6 +139,6 @@ assert undecayed == ["Rprop", "SparseAdam"]  # witness: no-decay
 assert sparse_only  # witness: sparse-adam-dense-refused
 assert unused.grad is None and flat_grad == [2, 2, 0, 0, 0]  # witness: lbfgs-zeros
 assert lbfgs_kept and not unused_kept  # witness: lbfgs-kept
-assert history_moved and unused_in_history  # witness: lbfgs-history-moves
+assert history_moved and kept_drop  # witness: lbfgs-history-moves
 assert stale_moved and stale_reset  # witness: stale-grad-moves
 assert zeros_stepped and buffer_left  # witness: zeros-grad-moves

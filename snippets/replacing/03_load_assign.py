@@ -20,7 +20,7 @@ def refusals(message: str) -> list[tuple[str, str]]:
     return found
 
 
-def load_keeps_extras() -> tuple[bool, bool, list[str]]:
+def load_keeps_extras(assign: bool = False) -> tuple[bool, bool, list[str]]:
     """Load a Linear layer: is its weight the same object after the load, is an attribute set on
     it before the load still there, and which of the hooks registered on it before run?"""
     layer = nn.Linear(2, 1).to(device)
@@ -29,7 +29,7 @@ def load_keeps_extras() -> tuple[bool, bool, list[str]]:
     weight.register_hook(lambda grad: ran.append("register_hook"))
     weight.register_post_accumulate_grad_hook(lambda p: ran.append("post_accumulate_grad"))
     new_values = nn.Linear(2, 1).to(device).state_dict()
-    layer.load_state_dict({key: value.clone() for key, value in new_values.items()})
+    layer.load_state_dict({key: value.clone() for key, value in new_values.items()}, assign=assign)
     layer(x).sum().backward()
     return layer.weight is weight, hasattr(layer.weight, "note"), ran
 
@@ -80,7 +80,7 @@ try:
     checkpoint_trained = torch.equal(checkpoint["weight"], layer.weight.detach())
     # The swap keeps the object, not what was set on it: attributes and hooks go with the old
     # values.
-    swap_extras = load_keeps_extras()
+    swap_extras, swap_assign_extras = load_keeps_extras(), load_keeps_extras(assign=True)
     # Every load swaps under the flag, assign=True or not: it drops the gradients already
     # computed, and a graph built before the load can no longer run backward.
     plain = nn.Linear(2, 1).to(device)
@@ -144,13 +144,19 @@ try:
         in_place[assign] = [k for k in now if now[k].data_ptr() == addresses[k]]  # same memory
         note_kept[assign] = hasattr(deep[2].weight, "note")
     saved_view = any(view for _, view, _ in saved)  # the graph saved a transposed view of 2.weight
-    # The switch is named for conversions: .half() swaps too, and is refused in the same way.
+    # The switch is named for conversions: .half() swaps too, and is refused in the same way. It
+    # stops at the refused weight, after converting the entries before it.
     converted = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
     pending, convert_message = converted(x).sum(), ""
     try:
         converted.half()
     except RuntimeError as error:
         convert_message = str(error).splitlines()[0]
+    converted_state = converted.state_dict()
+    convert_dtypes = {k: str(v.dtype).removeprefix("torch.") for k, v in converted_state.items()}
+    control = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+    control.half()  # the control: no forward pass, so no graph holds a weight
+    control_half = all(value.dtype == torch.float16 for value in control.state_dict().values())
     # Under autocast, Linear saves the low-precision copy autocast makes of its weight, not the
     # weight: the load goes through, and backward fails instead.
     deep, saved = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device), []
@@ -261,7 +267,8 @@ print("  the checkpoint's weight was moved by that step too:", checkpoint_traine
 print("  an attribute and two hooks set on a weight, then a load without the flag:", end=" ")
 print(f"attribute kept {copy_extras[1]}, hooks run {copy_extras[2]}")
 print(f"  the same with the flag: same object {swap_extras[0]}", end=", ")
-print(f"attribute kept {swap_extras[1]}, hooks run {swap_extras[2]}")
+print(f"attribute kept {swap_extras[1]}, hooks run {swap_extras[2]}", end="; ")
+print("the same with assign=True:", swap_assign_extras == swap_extras)
 print("  backward through a graph built before the load:", assign_pending_message.split(" this")[0])
 print("  a load without assign=True: .grad dropped:", grad_dropped, end=", ")
 print("backward through a graph built before it:", pending_message.split(" this")[0])
@@ -273,6 +280,8 @@ print(textwrap.fill(load_message, 96, initial_indent="    ", subsequent_indent="
 print("  entries that hold the checkpoint's values after it:", ", ".join(deep_loaded[False]))
 print("  the same with assign=True:", ", ".join(deep_loaded[True]))
 print("  .half() after a forward pass through two layers:", convert_message)
+print("    it stopped there:", ", ".join(f"{key} {dtype}" for key, dtype in convert_dtypes.items()))
+print("    the same .half() before any forward pass goes through:", control_half)
 print("  the same load after a forward pass under autocast:", autocast_message.split(" this")[0])
 saved_weight, saved_copy = any(s for s, _, _ in saved), any(c for _, _, c in saved)
 print("  under autocast the graph saved 2.weight itself:", saved_weight, end="")
@@ -302,7 +311,8 @@ assert swap_kept and swap_trained  # witness: swap-keeps-objects
 assert swap_no_copy and swap_trained and checkpoint_trained  # witness: checkpoint-shares-storage
 both_hooks = ["register_hook", "post_accumulate_grad"]
 copy_keeps = copy_extras == (True, True, both_hooks)
-assert copy_keeps and swap_extras == (True, False, [])  # witness: swap-drops-extras
+swap_drops = swap_extras == swap_assign_extras == (True, False, [])  # without assign=True, with it
+assert copy_keeps and swap_drops  # witness: swap-drops-extras
 assert "poisoned by swap_tensors" in pending_message  # witness: swap-poisons-graph
 poisoned_both = [pending_message, assign_pending_message]  # without assign=True, then with it
 every_load_swaps = all("poisoned by swap_tensors" in message for message in poisoned_both)
@@ -313,7 +323,9 @@ assert lbfgs_regrad and lbfgs_moved  # witness: swap-lbfgs-moves
 swap_refused = 'While swapping the parameter named "2.weight"' in load_message
 only_saved = "use_count" in load_message and '"0.weight"' not in load_message  # 0: input no grad
 assert swap_refused and only_saved and saved_view  # witness: swap-refuses-saved
-assert convert_message.startswith("_apply(): Couldn't swap")  # witness: swap-conversions
+half_refused = convert_message.startswith("_apply(): Couldn't swap")
+half_stopped = list(convert_dtypes.values()) == ["float16"] * 2 + ["float32"] * 2  # 0.*, 2.*
+assert half_refused and half_stopped and control_half  # witness: swap-conversions
 all_keys = ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert deep_loaded[False] == all_keys  # witness: swap-loads-all
 copied_first = in_place[False] == all_keys and in_place[True] == ["2.weight"]
