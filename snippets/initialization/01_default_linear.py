@@ -49,6 +49,13 @@ torch.manual_seed(0)
 redrawn = nn.init.kaiming_uniform_(torch.empty(128, 256), a=math.sqrt(5))
 same_as_kaiming_sqrt5 = torch.equal(redrawn, layer.weight)
 print("the constructor's weight is kaiming_uniform_(a=sqrt(5)):", same_as_kaiming_sqrt5)
+# And the rule itself: reseeded, uniform_(-bound, bound) draws exactly the weight, then the bias.
+torch.manual_seed(0)
+uniform_weight = torch.empty(128, 256).uniform_(-bound, bound)
+uniform_bias = torch.empty(128).uniform_(-bound, bound)
+uniform_replayed = torch.equal(uniform_weight, layer.weight)
+uniform_replayed &= torch.equal(uniform_bias, layer.bias)
+print("weight and bias are uniform_(-bound, bound), drawn in that order:", uniform_replayed)
 
 assert (
     fan_in == 256
@@ -58,7 +65,8 @@ assert (
 )
 assert layer.weight.shape == (128, 256)  # witness: weight-out-by-in
 assert math.isclose(gain, math.sqrt(1 / 3))  # witness: gain-sqrt-one-third
-assert 0 <= gap_to_bound < 1e-5 and 0.9 * bound < bias_max <= bound  # witness: bound
+within_bound = 0 <= gap_to_bound < 1e-5 and 0.9 * bound < bias_max <= bound
+assert uniform_replayed and within_bound  # witness: bound
 assert math.isclose(weight_std, uniform_std, rel_tol=0.02)  # witness: uniform-std
 assert abs(weight_mean) < 0.001
 assert same_as_kaiming_sqrt5  # witness: kaiming-sqrt5

@@ -18,6 +18,13 @@ print(
     f"Conv2d(3, 16, 3):   fan_in {conv_fan_in}, bound {conv_bound:.4f}, "
     f"largest |weight| {conv_max:.4f}, largest |bias| {conv_bias_max:.4f}"
 )
+# The rule itself: reseeded, uniform_(-bound, bound) draws exactly the weight, then the bias.
+torch.manual_seed(0)
+uniform_weight = torch.empty(16, 3, 3, 3).uniform_(-conv_bound, conv_bound)
+uniform_bias = torch.empty(16).uniform_(-conv_bound, conv_bound)
+conv_weight_uniform = torch.equal(conv.weight, uniform_weight)
+conv_bias_uniform = torch.equal(conv.bias, uniform_bias)
+print("uniform_(-bound, bound) replays weight and bias:", conv_weight_uniform, conv_bias_uniform)
 
 # The constructor draws through reset_parameters: reseeding and calling it gives the same values.
 drawn_at_construction = conv.weight.detach().clone()
@@ -100,9 +107,18 @@ resets = {name: reset_gives_constructor_values(make) for name, make in makers.it
 print("reset_parameters() gives back the constructor's values:")
 print(" ", ", ".join(f"{name} {same}" for name, same in resets.items()))
 
+# A lazy layer has no values until its first input tells it in_features (drawn last, as above).
+lazy = nn.LazyLinear(4)
+waits_for_input = isinstance(lazy.weight, nn.parameter.UninitializedParameter)
+lazy(torch.randn(2, 3))
+waits_for_input &= type(lazy.weight) is nn.Parameter and lazy.weight.shape == (4, 3)
+print("LazyLinear(4): uninitialized until its first input, then weight (4, 3):", waits_for_input)
+
 assert conv_fan_in == 27 == conv.weight.shape[1:].numel()
-assert 0.98 * conv_bound < conv_max <= conv_bound  # witness: conv-rule
-assert 0.9 * conv_bound < conv_bias_max <= conv_bound  # witness: conv-bias-rule
+conv_rule = conv_weight_uniform and 0.98 * conv_bound < conv_max <= conv_bound
+conv_bias_rule = conv_bias_uniform and 0.9 * conv_bound < conv_bias_max <= conv_bound
+assert conv_rule  # witness: conv-rule
+assert conv_bias_rule  # witness: conv-bias-rule
 assert grouped_fan_in == 9 == grouped.weight.shape[1:].numel()
 assert 0.9 * grouped_bound < grouped_max <= grouped_bound  # witness: grouped-rule
 assert constructor_calls_reset  # witness: constructor-calls-reset
@@ -112,3 +128,4 @@ assert only_normalizes  # witness: norm-only-normalizes
 assert eval_passes_through  # witness: eval-mode-passes-through
 assert padding_row_zero and other_rows_random  # witness: padding-row-zero
 assert all(resets.values())  # witness: reset-parameters-common
+assert waits_for_input  # witness: lazy-waits-for-input

@@ -27,7 +27,7 @@ nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")  # mode="fan_in" by d
 kaiming_std = math.sqrt(2 / fan_in)
 kaiming_measured = layer.weight.std().item()
 
-# The default nonlinearity="leaky_relu" with its default slope a=0 is ReLU: the same gain, sqrt(2).
+# The default nonlinearity="leaky_relu" with kaiming's default slope a=0 is ReLU: the same gain.
 default_is_relu = (
     nn.init.calculate_gain("leaky_relu", 0) == nn.init.calculate_gain("relu") == math.sqrt(2)
 )
@@ -132,8 +132,8 @@ cached_write_lost = zero_while_cached and all(
 cached_write_lost &= bool(normed.weight.ne(0).any())
 print("  inside parametrize.cached(): zeros while cached, lost after:", cached_write_lost)
 # Assigning to layer.weight goes through the parametrization's right_inverse, which weight_norm has:
-# it stores a direction and a length that give back the values assigned, as long as no row is all
-# zeros (a zero row has no direction: its length 0 divides 0, and the row comes back as nan).
+# it stores the values and their row norms, and the layer computes values * norm / ||values||,
+# the values assigned, as long as no row is all zeros (a zero row gives 0 / 0: nan).
 wanted = torch.full((3, 4), 0.5)
 normed.weight = wanted
 assigned_through_inverse = torch.allclose(normed.weight, wanted)
@@ -177,7 +177,8 @@ assert trunc_uses_values  # witness: trunc-cut-offs-are-values
 assert math.isclose(xavier_bound, math.sqrt(6 / 320))
 assert 0.99 * xavier_bound < xavier_max <= xavier_bound
 assert math.isclose(kaiming_measured, kaiming_std, rel_tol=0.02)  # witness: kaiming-fan-in-default
-assert math.isclose(kaiming_fan_out_measured, kaiming_fan_out_std, rel_tol=0.02)
+fan_out_std_matches = math.isclose(kaiming_fan_out_measured, kaiming_fan_out_std, rel_tol=0.02)
+assert fan_out_std_matches and fan_out != fan_in  # witness: kaiming-fan-out
 assert bias_all_zero and bias_all_constant
 assert default_is_relu and defaults_agree  # witness: default-is-relu
 assert layer.weight is weight and isinstance(weight, nn.Parameter)  # witness: same-parameter

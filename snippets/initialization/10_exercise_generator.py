@@ -18,7 +18,8 @@ def reinitialize(model: nn.Module, seed: int) -> nn.Module:
         if isinstance(module, nn.Linear):
             nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
             if module.bias is not None:
-                bound = 1 / math.sqrt(module.in_features)
+                fan_in = module.in_features
+                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0  # as nn.Linear guards it
                 nn.init.uniform_(module.bias, -bound, bound, generator=generator)
 
     return model.apply(init)

@@ -47,10 +47,29 @@ for name, init_weight in schemes.items():
     forward_std[name] = [out.std().item() for out in outputs]
     backward_std[name] = [out.grad.std().item() for out in outputs]
 
-# Per layer, the spread is multiplied by a constant factor: the geometric mean over the stack.
+# Each layer divides the spread by its own factor; the factor per layer is their geometric mean.
+layer_factors = {
+    name: [before / after for before, after in zip(forward_std[name], forward_std[name][1:])]
+    for name in schemes
+}
 shrink = {
     name: (forward_std[name][0] / forward_std[name][-1]) ** (1 / (depth - 1)) for name in schemes
 }
+# A straight line on the log scale: every layer's factor is close to the mean factor, forward
+# and (from layer 30 down to layer 1) backward.
+grad_factors = {
+    name: [later / earlier for earlier, later in zip(backward_std[name], backward_std[name][1:])]
+    for name in schemes
+}
+grad_shrink = {
+    name: (backward_std[name][-1] / backward_std[name][0]) ** (1 / (depth - 1)) for name in schemes
+}
+lines_straight = all(
+    0.8 < factor / mean < 1.25
+    for factors, means in ((layer_factors, shrink), (grad_factors, grad_shrink))
+    for name, mean in means.items()
+    for factor in factors[name]
+)
 default_factor, xavier_factor = shrink["default"], shrink["xavier_uniform_"]
 default_last = forward_std["default"][-1]
 xavier_last = forward_std["xavier_uniform_"][-1]
@@ -81,10 +100,12 @@ fig.savefig("signal_through_depth.svg", metadata={"Date": None})
 print(f"{depth} layers of Linear({width}, {width}) + ReLU, zero biases, a batch of {batch}")
 print(
     f"{'init':24} {'std after layer 1':>18} {f'after layer {depth}':>15} {'factor per layer':>17}"
+    f"  {'(range)':>11}"
 )
 for name in schemes:
     first, last = forward_std[name][0], forward_std[name][-1]
-    print(f"{name:24} {first:18.3g} {last:15.3g} {shrink[name]:17.2f}")
+    low, high = min(layer_factors[name]), max(layer_factors[name])
+    print(f"{name:24} {first:18.3g} {last:15.3g} {shrink[name]:17.2f}  ({low:.2f}-{high:.2f})")
 print(f"gradient std at layer {depth} (set by the upstream gradient), then at layer 1:")
 for name in schemes:
     print(f"  {name:22} {backward_std[name][-1]:9.3g} {backward_std[name][0]:9.3g}")
@@ -100,3 +121,4 @@ assert all(  # witness: gradient-vanishes-toward-input
     for name in ("default", "xavier_uniform_")
     for earlier, later in zip(backward_std[name], backward_std[name][1:])
 )
+assert lines_straight  # witness: lines-straight
