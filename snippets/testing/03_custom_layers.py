@@ -220,6 +220,11 @@ plain_parameters = [list(m.parameters()) for m in (PlainList(), PlainWeight())]
 # named_parameters() lists, and neither weight is there.
 grads_left = [before is None and t.grad is not None for before, t in zip(grads_before, hidden)]
 print("PlainList, PlainWeight: weight's .grad, None before, set after the checks:", grads_left)
+# The control: a registered parameter gets its .grad back, the very tensor it had before.
+registered, marker = nn.Linear(5, 3), torch.zeros(3, 5)
+registered.weight.grad = marker
+check_module(registered, (4, 5), (4, 3))
+registered_grad_back = registered.weight.grad is marker and registered.bias.grad is None
 
 
 class CountsCalls(nn.Linear):
@@ -383,7 +388,8 @@ plain_refused = all(m.endswith("] are not parameters") for m in plain_messages)
 plain_pass = plain_checks == [5, 5] and plain_parameters == [[], []]
 assert plain_pass and plain_refused  # witness: plain-tensors-unchecked
 list_weight_is_parameter = isinstance(hidden[0], nn.Parameter)
-assert all(grads_left) and list_weight_is_parameter  # witness: plain-grad-left
+left_and_restored = all(grads_left) and registered_grad_back
+assert left_and_restored and list_weight_is_parameter  # witness: plain-grad-left
 one_per_pass = calls_counted == len(passes) == 7
 assert one_per_pass  # witness: counter-not-restored
 f32, bf16 = torch.float32, torch.bfloat16
