@@ -41,8 +41,19 @@ try:
 except RuntimeError as error:
     half_moved_forward = f"{type(error).__name__}: {error}"
 print("parameters on meta, buffers on cpu, forward ->", half_moved_forward)
+try:
+    half_moved_found = str(module_device(half_moved))
+except ValueError as error:
+    half_moved_found = str(error)
+for name, buffer in list(half_moved.named_buffers()):  # now move the buffers as well
+    setattr(half_moved, name, buffer.to("meta"))
+all_moved_forward = half_moved(torch.ones(2, 8, device="meta")).device
+all_moved_found = module_device(half_moved)
 
 assert found_device.type == device.type
 assert split_error == "ValueError: expected one device, found: cpu, meta"
 assert empty_error.endswith("no parameters or buffers")
-assert "is not on the expected device" in half_moved_forward  # witness: buffers-count
+helper_sees_both = half_moved_found == "expected one device, found: cpu, meta"
+buffers_were_the_cause = all_moved_forward.type == "meta" and all_moved_found.type == "meta"
+forward_refused = "is not on the expected device" in half_moved_forward
+assert helper_sees_both and forward_refused and buffers_were_the_cause  # witness: buffers-count

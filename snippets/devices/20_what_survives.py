@@ -68,6 +68,25 @@ added_up = same_sums and not torch.equal(sums, sums_before)
 print("Adagrad, .to(float64) before its first step: the step added to its sums:", added_up, end=" ")
 print("| in", sums.dtype)
 
+# Adam makes its averages at its first step: after .to(float64), its next step meets float32
+# averages and a float64 gradient, and fails on the dtype; with the averages converted, it runs.
+adam_linear = nn.Linear(3, 2)
+adam = torch.optim.Adam(adam_linear.parameters(), lr=0.1)
+adam_linear(torch.ones(1, 3)).sum().backward()
+adam.step()
+adam_linear.to(torch.float64)
+adam.zero_grad()
+adam_linear(torch.ones(1, 3, dtype=torch.float64)).sum().backward()
+try:
+    adam.step()
+    adam_error = ""
+except RuntimeError as error:
+    adam_error = str(error)
+for state in adam.state.values():
+    state["exp_avg"], state["exp_avg_sq"] = state["exp_avg"].double(), state["exp_avg_sq"].double()
+adam.step()  # runs
+adam_refused_dtype = "dtype float" in adam_error and "dtype double" in adam_error
+
 assert built_for == torch.device("cuda") and usable is None  # witness: check-available
 assert x.to("cpu") is x and copied.data_ptr() != x.data_ptr()  # witness: cpu0-copies
 assert forced_is_copy  # witness: copy-has-own-memory
@@ -78,5 +97,6 @@ assert old_left_behind  # witness: old-buffer-stays
 sgd_left_behind = linear.weight.dtype == torch.float64 and momentum.dtype == torch.float32
 assert sgd_left_behind  # witness: sgd-quiet
 assert added_up and sums.dtype == torch.float32  # witness: adagrad-adds-in-float32
+assert adam_refused_dtype  # witness: adam-fails-on-dtype
 if device.type == "cuda":
     assert g_is_kept and g_device_differs  # witness: index-filled-in

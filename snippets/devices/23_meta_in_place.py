@@ -3,6 +3,7 @@ check of the tensors a module keeps cannot see a tensor that forward creates."""
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 print("this run uses:", device)
@@ -44,11 +45,28 @@ def outcome(call, x: torch.Tensor) -> str:
         return f"{type(error).__name__}: {error}".splitlines()[0]
 
 
-cpu_row = torch.ones(4)
+class Reached(TorchDispatchMode):
+    """Records the operator entries that a call reaches."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        reached.add(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+cpu_row, reached = torch.ones(4), set()
+
+
+def add_in_place(x: torch.Tensor) -> torch.Tensor:
+    x = x.clone()
+    with Reached():
+        x += cpu_row
+    return x
+
+
 calls = {  # each call meets a tensor left on the CPU
     "x * cpu_row": lambda x: x * cpu_row,
     "x.clone().fmod_(cpu_row)": lambda x: x.clone().fmod_(cpu_row),  # in place, and refused
-    "x.clone().add_(cpu_row)": lambda x: x.clone().add_(cpu_row),  # what x += cpu_row does
+    "x += cpu_row": add_in_place,  # on a clone of x
     "x // cpu_row": lambda x: x // cpu_row,
     "HardCodedInPlace()(x)": HardCodedInPlace(),
 }
@@ -88,7 +106,8 @@ refused, missed = list(calls)[:2], list(calls)[2:]
 refusal = "Tensor on device cpu is not on the expected device meta"
 refuse_the_cpu = all(refusal in results[code][0] for code in refused)
 run_with_it = all(results[code][0] == "runs, output on meta" for code in missed)
-assert refuse_the_cpu and run_with_it  # witness: meta-misses
+iadd_calls_add_ = reached == {"aten.add_.Tensor"}
+assert refuse_the_cpu and run_with_it and iadd_calls_add_  # witness: meta-misses
 probes_refuse = refusal in results["x * cpu_row"][0] and all(refusal in m for m in probed.values())
 assert probes_refuse  # witness: meta-refuses
 runs_on_meta = "runs, output on meta"
