@@ -75,13 +75,14 @@ with deterministic_mode():
     after_inner = settings()  # the outer block's settings again: errors, not warnings
     print("after the inner block, (mode, warn_only):", after_inner)
 
-    # 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats (and complex
-    #    numbers), the maximum for integers, True for bool. fill_uninitialized_memory is the switch.
+    # 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats (the real parts of
+    #    complex numbers), the maximum for integers, True for bool. fill_uninitialized_memory is the
+    #    switch.
     empty_floats = torch.empty(3, device=device)
     empty_ints = torch.empty(2, dtype=torch.int32, device=device)
     empty_complex = torch.empty(2, dtype=torch.complex64, device=device)
     empty_bools = torch.empty(2, dtype=torch.bool, device=device)
-    floats_are_nan = bool(empty_floats.isnan().all() and empty_complex.isnan().all())
+    floats_are_nan = bool(empty_floats.isnan().all() and empty_complex.real.isnan().all())
     ints_are_max = bool((empty_ints == torch.iinfo(torch.int32).max).all())
     print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
     print("  for complex64 and bool:", empty_complex.tolist(), empty_bools.tolist())
@@ -132,4 +133,5 @@ if device.type == "cuda":
     assert product_ran  # witness: cublas-no-config
 assert after_error == at_start  # witness: restored-after-error
 assert after_inner == (True, False)  # witness: restores-previous
-assert settings() == at_start and torch.backends.cudnn.benchmark is benchmark_default
+after_outer = settings() == at_start and torch.backends.cudnn.benchmark is benchmark_default
+assert after_outer  # witness: outer-restores

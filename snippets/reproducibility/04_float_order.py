@@ -56,20 +56,38 @@ print(f"in float64:                 {reference.item():.6f}")
 
 
 def on_these_kernels(x: torch.Tensor) -> dict:
-    """This process's CPU kernels, x.sum(), and what seed 0 draws: x again, and float64 draws."""
+    """This process's CPU kernels, x.sum(), and what seed 0 draws: x again, and other draws."""
+    from fractions import Fraction  # exact arithmetic, to tell one rounding from two
+
     torch.manual_seed(0)
     same_x = torch.equal(torch.rand(2**20) * 2 - 1, x)
-    # Uniform draws from [0, 1) scaled by 0.3; a layer's weights, scaled by 0.2 and shifted by -0.1.
-    float64_draws = {
+    # Float64 uniform draws: from [0, 1), scaled by 0.3, scaled by 0.2 and shifted by -0.1, and a
+    # layer's weights (scaled and shifted the same way); float32 normal draws.
+    to_draw = {
+        "unit": lambda: torch.empty(1000, dtype=torch.float64).uniform_(0, 1),
         "scaled": lambda: torch.empty(1000, dtype=torch.float64).uniform_(0, 0.3),
+        "shifted": lambda: torch.empty(1000, dtype=torch.float64).uniform_(-0.1, 0.1),
         "weights": lambda: torch.nn.Linear(100, 10, dtype=torch.float64).weight,
+        "normal32": lambda: torch.randn(1000),
     }
     drawn = {}
-    for name, draw in float64_draws.items():
+    for name, draw in to_draw.items():
         torch.manual_seed(0)
         drawn[name] = draw().tolist()
+    rounded = {}  # u * (high - low) + low: rounded once (fused), or after each operation?
+    for name, low, high in (("scaled", 0, 0.3), ("shifted", -0.1, 0.1)):
+        span = high - low
+        once = [float(Fraction(u) * Fraction(span) + Fraction(low)) for u in drawn["unit"]]
+        twice = [u * span + low for u in drawn["unit"]]
+        rounded[name] = "once" if drawn[name] == once else "twice" if drawn[name] == twice else "?"
     kernels = torch.backends.cpu.get_cpu_capability()
-    return {"kernels": kernels, "sum": x.sum().item(), "same_x": same_x, "drawn": drawn}
+    return {
+        "kernels": kernels,
+        "sum": x.sum().item(),
+        "same_x": same_x,
+        "drawn": drawn,
+        "rounded": rounded,
+    }
 
 
 def in_a_new_process(x: torch.Tensor, kernels: str) -> dict:
@@ -99,7 +117,13 @@ if two_sets:
         f"bitwise the sum with the {here['kernels']} kernels: {same_sum}"
     )
     print(f"drawn with {there['kernels']} kernels: the same x: {same_draws}")
-    print(f"  the same float64 draws: {same}")
+    print(f"  the same float64 draws: scaled {same['scaled']}, weights {same['weights']}")
+    print(f"  the same float32 normal draws: {same['normal32']}")
+    kinds = f"{here['kernels']}/{there['kernels']}"
+    rounded = {
+        name: f"{here['rounded'][name]}/{there['rounded'][name]}" for name in ("scaled", "shifted")
+    }
+    print(f"  rounded, {kinds}: scaled {rounded['scaled']}, shifted {rounded['shifted']}")
 else:
     print("not checked: this process uses the baseline kernels already, or the CPU is not x86")
 
@@ -110,8 +134,10 @@ try:
     halves = x[:half].sum() + x[half:].sum()  # each half summed by one thread, then the totals
     torch.set_num_threads(2)
     two_threads = x.sum()
+    other_threads = 1 if threads != 1 else 2  # a thread count other than this process's
+    torch.set_num_threads(other_threads)
     torch.manual_seed(0)
-    redrawn = torch.rand(2**20) * 2 - 1  # the same draws, made with two threads
+    redrawn = torch.rand(2**20) * 2 - 1  # the same draws, made with another thread count
 finally:
     torch.set_num_threads(threads)
 print(
@@ -130,12 +156,16 @@ print(
 assert big_first == 0.0 and one_last == 1.0  # witness: order-matters
 assert not torch.equal(in_pairs, row_by_row)  # witness: blocks-change-digits
 assert torch.equal(two_threads, halves)  # witness: threads-split-sum
-assert torch.equal(redrawn, x)  # witness: draws-ignore-threads
+assert torch.equal(redrawn, x) and other_threads != threads  # witness: draws-ignore-threads
 assert same_sum or not two_sets  # witness: sum-ignores-kernels
 assert same_draws or not two_sets  # witness: draws-ignore-kernels
 assert not two_sets or (  # witness: float64-shift-differs
     same["scaled"] and not same["weights"]
 )
+assert not two_sets or not same["normal32"]  # witness: float32-normal-differs
+fused_here = here["rounded"] == {"scaled": "once", "shifted": "once"}
+twice_there = there["rounded"] == {"scaled": "once", "shifted": "twice"}
+assert not two_sets or (fused_here and twice_there)  # witness: fused-shift
 assert on_grid and exact_shift  # witness: draws-exact
 assert all(
     torch.allclose(total.double(), reference, atol=1e-2)

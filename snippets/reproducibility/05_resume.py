@@ -261,6 +261,14 @@ narrow_optimizer.load_state_dict(cpu_checkpoint["optimizer"])
 narrow_exp_avg = narrow_optimizer.state[narrow[0].weight]["exp_avg"]
 state_shared = narrow_exp_avg is cpu_checkpoint["optimizer"]["state"][0]["exp_avg"]
 print("float32 copy: exp_avg is the checkpoint's own tensor:", state_shared)
+# So a second optimizer loaded from the same dictionary holds the same tensors as the first.
+second = network()
+second_optimizer = torch.optim.AdamW(second.parameters(), lr=0.02)
+second_optimizer.load_state_dict(cpu_checkpoint["optimizer"])
+first_state = narrow_optimizer.state[narrow[0].weight]
+second_state = second_optimizer.state[second[0].weight]
+shared_between = all(second_state[key] is first_state[key] for key in first_state)
+print("  a second optimizer loaded from it holds the same tensors:", shared_between)
 
 
 def loaded_state(**settings) -> dict:
@@ -389,6 +397,7 @@ assert (  # witness: state-follows-parameter
 assert capturable_needs  # witness: capturable-devices
 assert capturable_devices["step"] == "meta"  # witness: capturable-like-fused
 assert state_shared  # witness: state-not-copied
+assert shared_between and len(first_state) == 3  # witness: optimizers-share-state
 assert rng_states_on_cpu  # witness: rng-states-cpu
 assert "RNG state must be a torch.ByteTensor" in rng_refusal  # witness: rng-state-cpu-only
 assert scaler_resumes  # witness: scaler-state

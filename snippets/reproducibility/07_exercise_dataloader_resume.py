@@ -70,8 +70,8 @@ if __name__ == "__main__":  # under spawn or forkserver, starting workers import
     replay = torch.Generator().set_state(state)  # draws one base seed, as the loader does
     torch.empty((), dtype=torch.int64).random_(generator=replay)
     iter_draws_a_base_seed = torch.equal(replay.get_state(), after_iter)
-    next(batches)
-    first_batch_draws = not torch.equal(generator.get_state(), after_iter)
+    next(batches)  # the state is now that of a base seed and then the permutation, replayed
+    first_batch_draws = torch.equal(generator.get_state(), shuffled(state, base_seed=True)[1])
     print("creating an epoch's iterator draws one base seed:", iter_draws_a_base_seed)
     print("the first batch then draws the permutation:", first_batch_draws)
 
