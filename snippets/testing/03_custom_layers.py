@@ -224,7 +224,9 @@ print("PlainList, PlainWeight: weight's .grad, None before, set after the checks
 registered, marker = nn.Linear(5, 3), torch.zeros(3, 5)
 registered.weight.grad = marker
 check_module(registered, (4, 5), (4, 3))
-registered_grad_back = registered.weight.grad is marker and registered.bias.grad is None
+registered_grad_back = registered.weight.grad is marker and not marker.any()  # still zeros
+registered_grad_back &= registered.bias.grad is None
+print("a registered weight's .grad, same tensor, unchanged:", registered_grad_back)
 
 
 class CountsCalls(nn.Linear):
