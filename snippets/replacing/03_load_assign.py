@@ -53,6 +53,7 @@ print("after load_state_dict(..., assign=True): optimizer tracks the weight:", a
 print("  no copy:", assign_no_copy, "| a new optimizer's step moved the checkpoint:", assign_moved)
 
 copy_extras = load_keeps_extras()  # a load without the switch copies into the weight
+new_extras = load_keeps_extras(assign=True)  # a new object, which never had them
 # Under the swap flag, assign=True swaps the checkpoint's values (no copy) into the module's
 # Parameter objects instead: the model and the checkpoint still share storage.
 checkpoint = nn.Linear(2, 1).to(device).state_dict()
@@ -265,7 +266,8 @@ print(
 )
 print("  the checkpoint's weight was moved by that step too:", checkpoint_trained and swap_trained)
 print("  an attribute and two hooks set on a weight, then a load without the flag:", end=" ")
-print(f"attribute kept {copy_extras[1]}, hooks run {copy_extras[2]}")
+print(f"attribute kept {copy_extras[1]}, hooks run {copy_extras[2]}", end="; ")
+print("with assign=True: same object", new_extras[0])
 print(f"  the same with the flag: same object {swap_extras[0]}", end=", ")
 print(f"attribute kept {swap_extras[1]}, hooks run {swap_extras[2]}", end="; ")
 print("the same with assign=True:", swap_assign_extras == swap_extras)
@@ -312,7 +314,8 @@ assert swap_no_copy and swap_trained and checkpoint_trained  # witness: checkpoi
 both_hooks = ["register_hook", "post_accumulate_grad"]
 copy_keeps = copy_extras == (True, True, both_hooks)
 swap_drops = swap_extras == swap_assign_extras == (True, False, [])  # without assign=True, with it
-assert copy_keeps and swap_drops  # witness: swap-drops-extras
+new_lacks = new_extras == (False, False, [])  # without the switch, with assign=True
+assert copy_keeps and new_lacks and swap_drops  # witness: swap-drops-extras
 assert "poisoned by swap_tensors" in pending_message  # witness: swap-poisons-graph
 poisoned_both = [pending_message, assign_pending_message]  # without assign=True, then with it
 every_load_swaps = all("poisoned by swap_tensors" in message for message in poisoned_both)
