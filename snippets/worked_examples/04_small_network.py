@@ -230,7 +230,7 @@ linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
 zero_biases = [bool(torch.all(layer.bias == 0)) for layer in linears]
 assert zero_biases == [True, True]  # witness: applied
 assert he_weights  # witness: he-weights
-mean_square_kept = abs(kept_ratio - 1) < 0.1
+mean_square_kept = abs(kept_ratio - 1) < 0.1 and inputs.mean() > 0.3  # inputs not centred
 relu_halves = abs(zeroed - 0.5) < 0.05 and abs(relu_ratio - 0.5) < 0.05
 assert mean_square_kept and relu_halves  # witness: he-factor
 assert dict(model.named_children()) == {"layers": model.layers}  # witness: registered
