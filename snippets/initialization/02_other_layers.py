@@ -107,12 +107,21 @@ resets = {name: reset_gives_constructor_values(make) for name, make in makers.it
 print("reset_parameters() gives back the constructor's values:")
 print(" ", ", ".join(f"{name} {same}" for name, same in resets.items()))
 
-# A lazy layer has no values until its first input tells it in_features (drawn last, as above).
+# A lazy layer has no values until its first input tells it in_features (drawn last, so nothing
+# above shifts): building it draws nothing, and, reseeded, its first call draws exactly what
+# nn.Linear(3, 4) draws.
+before_lazy = torch.get_rng_state()
 lazy = nn.LazyLinear(4)
 waits_for_input = isinstance(lazy.weight, nn.parameter.UninitializedParameter)
-lazy(torch.randn(2, 3))
-waits_for_input &= type(lazy.weight) is nn.Parameter and lazy.weight.shape == (4, 3)
-print("LazyLinear(4): uninitialized until its first input, then weight (4, 3):", waits_for_input)
+waits_for_input &= torch.equal(torch.get_rng_state(), before_lazy)
+first_input = torch.randn(2, 3)
+torch.manual_seed(2)
+lazy(first_input)
+torch.manual_seed(2)
+eager = nn.Linear(3, 4)
+drawn_as_linear = torch.equal(lazy.weight, eager.weight) and torch.equal(lazy.bias, eager.bias)
+waits_for_input &= type(lazy.weight) is nn.Parameter and drawn_as_linear
+print("LazyLinear(4): no draw until its first input, then Linear(3, 4)'s:", waits_for_input)
 
 assert conv_fan_in == 27 == conv.weight.shape[1:].numel()
 conv_rule = conv_weight_uniform and 0.98 * conv_bound < conv_max <= conv_bound

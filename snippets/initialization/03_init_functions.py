@@ -39,10 +39,20 @@ as_relu = nn.init.kaiming_normal_(
     torch.empty(64, 256), nonlinearity="relu", generator=torch.Generator().manual_seed(1)
 )
 defaults_agree = torch.equal(by_default, as_relu)
+# calculate_gain("leaky_relu") with no slope assumes 0.01, not 0: a gain just below sqrt(2).
+gain_no_slope = nn.init.calculate_gain("leaky_relu")
+default_slope_gain = math.isclose(gain_no_slope, math.sqrt(2 / (1 + 0.01**2)))
 
 nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
 kaiming_fan_out_std = math.sqrt(2 / fan_out)
 kaiming_fan_out_measured = layer.weight.std().item()
+# For a convolution weight, fan_out is out_channels * kernel area: 64 * 3 * 3 = 576 for the
+# weight of Conv2d(16, 64, 3), shape (64, 16, 3, 3). Its own generator: the global stream stays put.
+conv_weight = torch.empty(64, 16, 3, 3)
+conv_generator = torch.Generator().manual_seed(2)
+nn.init.kaiming_normal_(conv_weight, mode="fan_out", nonlinearity="relu", generator=conv_generator)
+conv_fan_out_std = math.sqrt(2 / (64 * 3 * 3))
+conv_fan_out_measured = conv_weight.std().item()
 
 nn.init.zeros_(layer.bias)
 bias_all_zero = bool(torch.all(layer.bias == 0))
@@ -56,6 +66,10 @@ print(f"{'kaiming_normal_(relu)':38} {f'std {kaiming_std:.4f}':>18} {kaiming_mea
 print(
     f"{'kaiming_normal_(relu, mode=fan_out)':38} {f'std {kaiming_fan_out_std:.4f}':>18} "
     f"{kaiming_fan_out_measured:9.4f}"
+)
+print(
+    f"{'  the same, Conv2d(16, 64, 3) weight':38} {f'std {conv_fan_out_std:.4f}':>18} "
+    f"{conv_fan_out_measured:9.4f}"
 )
 print(f"zeros_ then constant_(0.1) on the bias: {bias_all_zero} {bias_all_constant}")
 # The siblings follow the same pattern (drawn last, so the measurements above are not shifted):
@@ -178,8 +192,11 @@ assert math.isclose(xavier_bound, math.sqrt(6 / 320))
 assert 0.99 * xavier_bound < xavier_max <= xavier_bound
 assert math.isclose(kaiming_measured, kaiming_std, rel_tol=0.02)  # witness: kaiming-fan-in-default
 fan_out_std_matches = math.isclose(kaiming_fan_out_measured, kaiming_fan_out_std, rel_tol=0.02)
-assert fan_out_std_matches and fan_out != fan_in  # witness: kaiming-fan-out
+conv_fan_out_matches = math.isclose(conv_fan_out_measured, conv_fan_out_std, rel_tol=0.05)
+fan_out_rule = fan_out_std_matches and fan_out != fan_in and conv_fan_out_matches
+assert fan_out_rule  # witness: kaiming-fan-out
 assert bias_all_zero and bias_all_constant
 assert default_is_relu and defaults_agree  # witness: default-is-relu
+assert default_slope_gain  # witness: gain-default-slope
 assert layer.weight is weight and isinstance(weight, nn.Parameter)  # witness: same-parameter
 assert layer.weight.requires_grad  # witness: still-requires-grad
