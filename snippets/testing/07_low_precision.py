@@ -128,17 +128,22 @@ print("  check_gradients:", gradients_after_recorded_pass.split(".")[0])
 print(f"  check_module: {module_checks} checks passed")
 print("after a pass under no_grad:", after_no_grad_pass)
 
-# bfloat16 keeps float32's range, float16 does not: a small epsilon survives only in the first.
+# bfloat16 keeps float32's exponent range, float16 does not: a tiny epsilon survives in bfloat16.
 bfloat16_range, float32_range = torch.finfo(torch.bfloat16), torch.finfo(torch.float32)
 same_range = bfloat16_range.smallest_normal == float32_range.smallest_normal
 same_range = same_range and bfloat16_range.max > 0.99 * float32_range.max
-print("bfloat16 has float32's range:", same_range, end=" | ")
+print("bfloat16 has float32's exponent range:", same_range, end=" | ")
 tiny = 1e-8
 print(f"{tiny} in bfloat16:", torch.tensor(tiny, dtype=torch.bfloat16).item() > 0, end=" | ")
 print("in float16:", torch.tensor(tiny, dtype=torch.float16).item() > 0)
 
 message = buggy.removeprefix("AssertionError: ")
 assert message == "Float32RMSNorm: output dtype torch.float32, expected torch.bfloat16"
+# Why: the norm's weight is bfloat16, the normalized tensor float32, and their product float32.
+low_norm = Float32RMSNorm().to(device, torch.bfloat16)
+normalized = low_norm.normalized(torch.ones(4, 8, dtype=torch.bfloat16, device=device))
+dtypes = (low_norm.weight.dtype, normalized.dtype, (low_norm.weight * normalized).dtype)
+assert dtypes == (torch.bfloat16, torch.float32, torch.float32)  # witness: promotes
 assert fixed.startswith("RMSNorm: torch.bfloat16 output within")  # witness: cast-back-passes
 assert next_layer.startswith("RuntimeError") and "same dtype" in next_layer  # witness: next-fails
 norm_stays_float32 = norm_dtypes == [torch.float32]

@@ -91,6 +91,22 @@ print("SiLUFunction in float32:     ", correct_in_float32)
 print("    warning:", str(caught[0].message).split(". ")[0])
 print(f"with {coarse}: SiLUFunction {correct_coarse}, ForgotProductRule {wrong_coarse}")
 
+
+def drift(x: torch.Tensor) -> float:
+    """Central differences with gradcheck's step, against the exact derivative of x * sigmoid(x):
+    the worst error, in units of gradcheck's allowance atol + rtol * |derivative|."""
+    with torch.no_grad():
+        difference = SiLUFunction.apply(x + default_eps) - SiLUFunction.apply(x - default_eps)
+        numerical = difference / (2 * default_eps)
+        s = torch.sigmoid(x)
+        exact = s + x * s * (1 - s)
+        allowance = default_atol + default_rtol * exact.abs()
+        return float(((numerical - exact).abs() / allowance).max())
+
+
+drift32, drift64 = drift(x32.detach()), drift(x64.detach())
+print(f"finite differences, worst error / tolerance: float32 {drift32:.0f}, float64 {drift64:.0e}")
+
 # In a module: check_module sees gradients everywhere and passes; check_gradients does not.
 torch.manual_seed(0)
 broken = BrokenSiLU().to(device)
@@ -122,8 +138,9 @@ frozen[0].eval()
 frozen_path = failure(check_gradients, frozen, (4, 5), training=True, device=gradcheck_device)
 print("frozen with eval(), training=True:", frozen_path.split(" (")[0])
 
-# gradcheck stops at the first input that mismatches, and numbers only the inputs that require a
-# gradient. With the input left out, its "input 0" is the linear layer's weight, wrong too.
+# gradcheck stops at the first input that mismatches, and its mismatch message numbers only the
+# inputs that require a gradient. With the input left out, its "input 0" is the linear layer's
+# weight, wrong too.
 broken64 = BrokenSiLU().to(gradcheck_device, torch.float64)
 names = [n for n, _ in broken64.named_parameters()]
 values = [p.detach().clone().requires_grad_() for p in broken64.parameters()]
@@ -139,7 +156,9 @@ print(f"without the input: {without_input}; input 0 is now {names[0]}")
 
 assert correct == "passes"  # witness: correct-passes
 assert error_message.startswith("Jacobian mismatch for output 0 with respect to input 0")
-assert correct_in_float32.startswith("GradcheckError: Jacobian mismatch")  # witness: float32-fails
+float32_drifts = drift32 > 10 and drift64 < 1  # far outside in float32, within in float64
+fails_in_float32 = correct_in_float32.startswith("GradcheckError: Jacobian mismatch")
+assert float32_drifts and fails_in_float32  # witness: float32-fails
 assert "not of double precision" in str(caught[0].message)  # witness: float32-warns
 assert (default_eps, default_atol, default_rtol) == (1e-6, 1e-5, 1e-3)
 assert correct_coarse == "passes" and wrong_coarse.startswith(  # witness: float32-coarse-step
