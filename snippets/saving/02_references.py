@@ -51,6 +51,10 @@ same_parameter_object = model.weight is weight_object
 restored_old_values = torch.equal(model.weight.detach(), cloned["weight"])
 print("load_state_dict kept the same Parameter object:", same_parameter_object)
 print("load_state_dict restored the old values:", restored_old_values)
+loaded_before_step = weight_object.detach().clone()
+train_step()  # the optimizer created before the load still updates that object
+step_after_load_moved = not torch.equal(weight_object.detach(), loaded_before_step)
+print("a step after that load changed the same object:", step_after_load_moved)
 
 # assign=True puts the loaded tensors themselves into the model, in new Parameter objects.
 # The optimizer still holds the old ones, which forward no longer uses.
@@ -61,6 +65,7 @@ takes_loaded_tensor = new_weight is not weight_object
 takes_loaded_tensor = takes_loaded_tensor and new_weight.data_ptr() == loaded["weight"].data_ptr()
 optimizer_params = optimizer.param_groups[0]["params"]
 optimizer_sees_model = any(p is new_weight for p in optimizer_params)
+optimizer_holds_old = any(p is weight_object for p in optimizer_params)
 old_before, new_before = weight_object.detach().clone(), new_weight.detach().clone()
 train_step()  # one more step with the optimizer created before the load
 print("after assign=True, the optimizer holds the model's weight:", optimizer_sees_model)
@@ -78,10 +83,13 @@ print("assign=True with Parameter values takes that Parameter:", takes_parameter
 print("its requires_grad, False in the dictionary, is now:", model.weight.requires_grad)
 
 
-def old_weight_after_swap(make_optimizer, set_to_none: bool = True, zero_model: bool = False):
+def old_weight_after_swap(
+    make_optimizer, set_to_none: bool = True, zero_model: bool = False, clear_state: bool = False
+):
     """Two steps; assign=True swaps in a new weight (the bias stays); two more steps. Returns
     the old weight's .grad at the swap and after, whether each later step moved it, and whether
-    the optimizer's step count for it went on (a zero .grad still counts a step)."""
+    the optimizer's step count for it went on (a zero .grad still counts a step). clear_state
+    empties the optimizer's state (LBFGS's history) at the swap."""
     torch.manual_seed(0)
     net = nn.Linear(3, 1).to(device)
     opt = make_optimizer(net.parameters())
@@ -97,6 +105,8 @@ def old_weight_after_swap(make_optimizer, set_to_none: bool = True, zero_model: 
     old = net.weight
     grad_at_swap = old.grad.clone()
     net.load_state_dict({"weight": old.detach().clone()}, strict=False, assign=True)
+    if clear_state:
+        opt.state.clear()
     moved, count_at_swap = [], step_count(opt, old)
     for _ in range(2):
         before = old.detach().clone()
@@ -116,6 +126,10 @@ def sgd(momentum: float = 0.0, weight_decay: float = 0.0):
     )
 
 
+def lbfgs(params):
+    return torch.optim.LBFGS(params, lr=0.1)
+
+
 # Every optimizer in torch.optim but LBFGS skips the old weight (SparseAdam and Muon are left
 # out: they need sparse gradients or 2-D parameters only).
 not_tried = (torch.optim.Optimizer, torch.optim.LBFGS, torch.optim.SparseAdam, torch.optim.Muon)
@@ -126,14 +140,16 @@ first_order = [
 ]
 skip_runs = [old_weight_after_swap(sgd(0.9))]
 skip_runs += [old_weight_after_swap(lambda p, c=c: c(p, lr=0.1)) for c in first_order]
-_, lbfgs_grad, lbfgs_moved, _ = old_weight_after_swap(lambda p: torch.optim.LBFGS(p, lr=0.1))
+_, lbfgs_grad, lbfgs_moved, _ = old_weight_after_swap(lbfgs)
+_, _, lbfgs_moved_without_history, _ = old_weight_after_swap(lbfgs, clear_state=True)
 print("did the old weight move in each of the two steps after the swap?")
 any_moved = any(any(moved) for _, _, moved, _ in skip_runs)
 any_counted = any(counted for *_, counted in skip_runs)
 skipped = not any_moved and not any_counted
 tried = "SGD(momentum=0.9), " + ", ".join(c.__name__ for c in first_order)
 print(f"  {tried}: {any_moved} (counted a step: {any_counted})")
-print("  LBFGS:", lbfgs_moved)
+print("  LBFGS:", lbfgs_moved, end=", ")
+print("with its history cleared at the swap:", lbfgs_moved_without_history)
 _, zero_grad, zero_moved, _ = old_weight_after_swap(sgd(0.9), set_to_none=False)
 _, decay_grad, decay_moved, _ = old_weight_after_swap(sgd(weight_decay=0.1), set_to_none=False)
 _, _, adam_moved, _ = old_weight_after_swap(lambda p: torch.optim.Adam(p, lr=0.1), False)
@@ -196,7 +212,9 @@ assert taken_followed_training and taken_moved  # witness: state-follows-trainin
 assert copies_kept_old_values and copies_differ_from_model  # witness: copies-keep-old-values
 assert file_kept_old_values  # witness: file-keeps-old-values
 assert same_parameter_object and restored_old_values  # witness: load-keeps-parameter-objects
-assert takes_loaded_tensor and not optimizer_sees_model  # witness: assign-swaps-parameters
+assert same_parameter_object and step_after_load_moved  # witness: optimizer-still-updates
+holds_only_old = optimizer_holds_old and not optimizer_sees_model
+assert takes_loaded_tensor and holds_only_old  # witness: assign-swaps-parameters
 assert weight_object.grad is None  # witness: old-weight-gets-no-grad
 assert torch.equal(weight_object.detach(), old_before)  # witness: step-skips-old-weight
 assert new_weight.grad is not None  # witness: new-weight-gets-grad
@@ -205,7 +223,8 @@ assert not optimizer_sees_model and torch.equal(
 )  # witness: new-weight-not-in-optimizer
 assert takes_parameter_itself and model.weight.requires_grad  # witness: assign-takes-parameter
 assert all(grad is None for _, grad, *_ in skip_runs) and skipped  # witness: skip
-assert lbfgs_grad is None and any(lbfgs_moved)  # witness: lbfgs-moves-old-weight
+history_moves = any(lbfgs_moved) and not any(lbfgs_moved_without_history)
+assert lbfgs_grad is None and history_moves  # witness: lbfgs-moves-old-weight
 zero_grads = not (zero_grad.any() or decay_grad.any() or zero_grad_plain.any())
 moved_by_state = all(zero_moved + decay_moved + adam_moved + asgd_moved)
 not_moved = not any(zero_moved_plain + asgd_moved_no_lambd)
