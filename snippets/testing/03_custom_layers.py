@@ -220,11 +220,11 @@ plain_parameters = [list(m.parameters()) for m in (PlainList(), PlainWeight())]
 # named_parameters() lists, and neither weight is there.
 grads_left = [before is None and t.grad is not None for before, t in zip(grads_before, hidden)]
 print("PlainList, PlainWeight: weight's .grad, None before, set after the checks:", grads_left)
-# The control: a registered parameter gets its .grad back, the very tensor it had before.
-registered, marker = nn.Linear(5, 3), torch.zeros(3, 5)
+# The control: a registered parameter gets its .grad back, the very tensor, values unchanged.
+registered, marker = nn.Linear(5, 3), torch.full((3, 5), 7.0)
 registered.weight.grad = marker
 check_module(registered, (4, 5), (4, 3))
-registered_grad_back = registered.weight.grad is marker and not marker.any()  # still zeros
+registered_grad_back = registered.weight.grad is marker and bool((marker == 7).all())  # values too
 registered_grad_back &= registered.bias.grad is None
 print("a registered weight's .grad, same tensor, unchanged:", registered_grad_back)
 
