@@ -36,12 +36,17 @@ print(
     f"mean = {weight_mean:+.5f}"
 )
 
-# For comparison: the uniform form of He et al.'s rule for ReLU layers
-# (kaiming_uniform_ with nonlinearity="relu").
+# For comparison: the uniform form of He et al.'s rule for ReLU layers, kaiming_uniform_ with
+# nonlinearity="relu", drawn with its own generator (the global stream stays put).
 relu_bound = math.sqrt(6 / fan_in)
 relu_ratio = relu_bound / bound
+he_weight = nn.init.kaiming_uniform_(
+    torch.empty(128, 256), nonlinearity="relu", generator=torch.Generator().manual_seed(0)
+)
+he_max = he_weight.abs().max().item()
 print(
-    f"ReLU-preserving bound sqrt(6/fan_in) = {relu_bound:.4f}, {relu_ratio:.2f} times the default"
+    f"ReLU-preserving bound sqrt(6/fan_in) = {relu_bound:.4f}, {relu_ratio:.2f} times the default;"
+    f" kaiming_uniform_(relu): largest |w| {he_max:.4f}"
 )
 
 # The same seed and kaiming_uniform_(a=sqrt(5)) on an empty weight reproduce the layer exactly.
@@ -71,3 +76,5 @@ assert math.isclose(weight_std, uniform_std, rel_tol=0.02)  # witness: uniform-s
 assert abs(weight_mean) < 0.001
 assert same_as_kaiming_sqrt5  # witness: kaiming-sqrt5
 assert math.isclose(relu_ratio, math.sqrt(6))
+he_within_bound = 0.99 * relu_bound < he_max <= relu_bound
+assert he_within_bound  # witness: he-relu-bound

@@ -46,8 +46,11 @@ default_slope_gain = math.isclose(gain_no_slope, math.sqrt(2 / (1 + 0.01**2)))
 nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
 kaiming_fan_out_std = math.sqrt(2 / fan_out)
 kaiming_fan_out_measured = layer.weight.std().item()
-# For a convolution weight, fan_out is out_channels * kernel area: 64 * 3 * 3 = 576 for the
-# weight of Conv2d(16, 64, 3), shape (64, 16, 3, 3). Its own generator: the global stream stays put.
+# For an ordinary convolution (groups=1), fan_out is out_channels * kernel area: 64 * 3 * 3 = 576
+# for the weight of Conv2d(16, 64, 3), shape (64, 16, 3, 3). nn.init reads it from the weight's
+# shape (dim 0 times kernel area): for a transposed convolution dim 0 is in_channels, and in a
+# grouped one each input reaches only out_channels / groups of the outputs it counts.
+# Its own generator: the global stream stays put.
 conv_weight = torch.empty(64, 16, 3, 3)
 conv_generator = torch.Generator().manual_seed(2)
 nn.init.kaiming_normal_(conv_weight, mode="fan_out", nonlinearity="relu", generator=conv_generator)

@@ -184,13 +184,36 @@ apply_draws_twice = torch.equal(after_apply, after_two_draws)
 apply_shifts_stream = not torch.equal(after_apply, after_loop)
 print("random init of the shared layer: apply draws twice, modules() once:", apply_draws_twice)
 
-# MultiheadAttention has no reset_parameters(): its constructor calls the private
-# _reset_parameters(), which draws in_proj_weight again (run last: it draws from the global stream).
+# modules() yields each module once, not each parameter: a Parameter tied between two modules
+# (an embedding and an output layer sharing one matrix) is reached through both, so a loop that
+# scales through modules() scales it twice. parameters() yields it once.
+embedding, output = nn.Embedding(10, 4), nn.Linear(4, 10, bias=False)
+output.weight = embedding.weight  # tied: one Parameter, held by two modules
+tied_model = nn.Sequential(embedding, output)
+tied_before = embedding.weight.detach().clone()
 with torch.no_grad():
-    attention.in_proj_weight.fill_(7.0)
-attention._reset_parameters()
-private_redraws = bool(attention.in_proj_weight.abs().max() < 1)
-mha_private = not hasattr(attention, "reset_parameters") and private_redraws
+    for module in tied_model.modules():
+        if isinstance(module, (nn.Embedding, nn.Linear)):
+            module.weight.mul_(0.5)
+tied_factor = (embedding.weight / tied_before).unique().tolist()
+tied_in_parameters = len(list(tied_model.parameters()))
+print(f"tied weight, scaled by 0.5 in a modules() loop: factor {tied_factor}", end="")
+print(f"; parameters() yields it {tied_in_parameters} time")
+
+# MultiheadAttention has no reset_parameters(): its constructor builds out_proj (a Linear, which
+# draws) and then calls the private _reset_parameters(), which draws in_proj_weight. Replayed from
+# the same seed, that sequence gives the constructor's in_proj_weight bit for bit.
+torch.manual_seed(0)
+replayed = nn.MultiheadAttention(16, 2)
+constructor_in_proj = replayed.in_proj_weight.detach().clone()
+with torch.no_grad():
+    replayed.in_proj_weight.fill_(7.0)  # so that only a redraw can bring the values back
+torch.manual_seed(0)
+nn.Linear(16, 16)  # the draw of out_proj
+replayed._reset_parameters()
+private_replays_constructor = torch.equal(replayed.in_proj_weight, constructor_in_proj)
+mha_private = not hasattr(replayed, "reset_parameters") and private_replays_constructor
+print("MultiheadAttention's in_proj_weight, replayed by _reset_parameters():", mha_private)
 
 assert returned is model  # witness: returns-model
 assert (
@@ -219,3 +242,5 @@ assert (
 assert repeated_calls == 1 and repeated_block_calls == 1  # witness: same-parent-twice-once
 assert paths_calls == 4  # witness: once-per-path
 assert apply_draws_twice and apply_shifts_stream  # witness: shared-random-draws-twice
+tied_scaled_twice = tied_factor == [0.25] and tied_in_parameters == 1
+assert tied_scaled_twice  # witness: tied-parameter-scaled-twice

@@ -84,7 +84,12 @@ loss = (weight * weight).sum()
 weight.data.mul_(3)  # hidden from autograd
 loss.backward()  # no error, and a gradient computed from the new value: 2 * 3
 data_gradient = weight.grad.tolist()
-print("written through .data, backward gives the gradient", data_gradient, "(right: 2.0)")
+untouched = nn.Parameter(torch.ones(3))  # the same pass without the write: the right gradient
+(untouched * untouched).sum().backward()
+right_gradient = untouched.grad.tolist()
+data_value, right_value = data_gradient[0], right_gradient[0]
+right = f"(right: {right_gradient})"
+print("written through .data, backward gives the gradient", data_gradient, right)
 
 # Writing in place keeps the Parameter object; replacing it does not. An optimizer holds objects.
 optimizer = torch.optim.SGD(layer.parameters(), lr=0.1, weight_decay=0.01)
@@ -157,7 +162,8 @@ stale_quoted = (
     "one of the variables needed for gradient computation has been modified by an inplace operation"
 )
 assert stale_message.startswith(stale_quoted)  # witness: no-grad-checked
-assert data_gradient == [6.0, 6.0, 6.0]  # witness: data-write-wrong-gradient
+data_gradient_wrong = data_gradient == [6.0] * 3 and right_gradient == [2.0] * 3
+assert data_gradient_wrong  # witness: data-write-wrong-gradient
 assert tracked_after_inplace  # witness: inplace-keeps-object
 assert still_holds_old and not tracked_after_replace  # witness: optimizer-holds-old
 assert old_weight.grad is None and old_unchanged  # witness: old-gets-no-grad

@@ -27,6 +27,7 @@ torch.manual_seed(0)
 x = torch.randn(batch, width).to(device)
 upstream = torch.randn(batch, width).to(device)  # the gradient that arrives at the last layer
 forward_std, backward_std = {}, {}
+xavier_variance = 0.0  # the weights' variance with xavier_uniform_, over all layers
 for name, init_weight in schemes.items():
     torch.manual_seed(1)
     layers = []
@@ -37,6 +38,8 @@ for name, init_weight in schemes.items():
             init_weight(linear.weight)
         layers += [linear, nn.ReLU()]
     model = nn.Sequential(*layers).to(device)
+    if name == "xavier_uniform_":
+        xavier_variance = torch.stack([layer.weight.var() for layer in model[::2]]).mean().item()
     outputs = []  # the output of each Linear+ReLU layer
     h = x
     for k in range(0, len(model), 2):
@@ -112,6 +115,7 @@ for name in schemes:
 
 assert abs(default_factor - math.sqrt(6)) < 0.1  # witness: default-shrinks-sqrt6
 assert abs(xavier_factor - math.sqrt(2)) < 0.05  # witness: xavier-shrinks-sqrt2
+assert math.isclose(xavier_variance, 1 / width, rel_tol=0.01)  # witness: xavier-variance
 assert all(0.5 < s < 2 for s in forward_std["kaiming_normal_(relu)"])  # witness: kaiming-flat
 assert default_last < 1e-10 < 1e-5 < xavier_last < 1e-3
 assert all(0.5 < s < 2 for s in backward_std["kaiming_normal_(relu)"])  # witness: kaiming-grad
