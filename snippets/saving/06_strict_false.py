@@ -66,6 +66,17 @@ print("BatchNorm1d without num_batches_tracked, no metadata:", no_metadata)
 print("  its count afterwards:", counted.num_batches_tracked.item())
 print("BatchNorm1d without num_batches_tracked, version 1:", version_1)
 print("BatchNorm1d without num_batches_tracked, version 2:", with_metadata)
+# A layer on meta has no count to keep: with assign=True it gets a new one. (A dictionary of its
+# own: a load with assign=True marks the dictionary's metadata, and later loads of it assign too.)
+meta_file = nn.BatchNorm1d(3).state_dict()
+del meta_file["num_batches_tracked"]
+meta_file._metadata[""]["version"] = 1
+with torch.device("meta"):
+    on_meta = nn.BatchNorm1d(3)
+count_was_meta = on_meta.num_batches_tracked.is_meta
+on_meta.load_state_dict(meta_file, assign=True)
+meta_count = on_meta.num_batches_tracked
+print("  on meta, assign=True: its count afterwards:", meta_count.item(), "on", meta_count.device)
 
 # strict=False is safe only together with a check that the gaps are the ones you expect.
 assert set(result.missing_keys) == {"adapter.weight", "adapter.bias"}  # witness: reports-missing
@@ -82,3 +93,5 @@ assert no_metadata == version_1 == "<All keys matched successfully>" and with_me
     'Missing key(s) in state_dict: "num_batches_tracked"'
 )  # witness: batchnorm-fills-in
 assert counted.num_batches_tracked.item() == 5  # witness: batchnorm-keeps-own-count
+new_cpu_zero = meta_count.item() == 0 and meta_count.device.type == "cpu"
+assert count_was_meta and new_cpu_zero  # witness: batchnorm-meta-assign-zero

@@ -36,6 +36,8 @@ for layer in model:
         fully_shard(layer, mesh=mesh)  # one group per layer: gathered and freed layer by layer
 # The root: takes what is left (here nothing) and runs the groups.
 sharded = fully_shard(model, mesh=mesh)
+# Private state, read alike on torch 2.11 to 2.14: a module's one group of parameters, or None.
+has_group = [m._get_fsdp_state()._fsdp_param_group is not None for m in (model[0], model[2], model)]
 
 
 def stored(t: torch.Tensor) -> int:
@@ -55,6 +57,8 @@ for name, p in model.named_parameters():
     local_shape = tuple(p.to_local().shape)
     print(f"{name:8} {type(p).__name__} {str(tuple(p.shape)):7} {p.placements} local {local_shape}")
 print(f"{total} numbers in the model; this rank's part {local_numel}, allocated {stored_numel}")
+if rank == 0:
+    print("a parameter group in model[0], model[2], the root:", has_group)
 
 first_weight = model[0].weight
 placement = repr(first_weight.placements[0])
@@ -199,6 +203,7 @@ assert full_equals_original  # witness: full-tensor-is-original
 assert keys == ["0.weight", "0.bias", "2.weight", "2.bias"]  # witness: same-keys
 assert isinstance(model, FSDPModule) and isinstance(model, nn.Sequential)  # witness: class-swap
 assert sharded is model  # witness: returns-the-same-object
+assert has_group == [True, True, False]  # witness: no-parameters-no-group
 assert model_class == "FSDPSequential"
 assert (
     type_in_forward is nn.Parameter and gathered_shape == (8, 10) and gathered_values
