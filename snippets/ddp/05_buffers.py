@@ -25,6 +25,13 @@ if use_cuda:
     torch.cuda.set_device(device)
 
 
+def collectives_in(forward) -> int:
+    """The collectives a call runs, by the group's private count of every collective so far."""
+    before = dist.group.WORLD._get_sequence_number_for_group()
+    forward()
+    return dist.group.WORLD._get_sequence_number_for_group() - before
+
+
 def gathered(tensor: torch.Tensor) -> list[torch.Tensor]:
     copies = [torch.empty_like(tensor) for _ in range(world_size)]
     dist.all_gather(copies, tensor)
@@ -106,7 +113,7 @@ ddp_model(x).sum().backward()  # no broadcast before it (the last pass was under
 after_grad_eval = gathered(bn.running_mean.clone())
 print(f"after eval with grad:  running_mean[0] = {bn.running_mean[0].item():+.4f}")
 with torch.no_grad():
-    ddp_model(x)  # ...but one before this pass
+    collectives_before_join = collectives_in(lambda: ddp_model(x))  # ...but one before this pass
 after_fourth_eval = gathered(bn.running_mean.clone())
 print(f"after the pass next:   running_mean[0] = {bn.running_mean[0].item():+.4f}")
 
@@ -127,7 +134,7 @@ ddp_model(x).sum().backward()  # each rank's own statistics again
 own_after_join = gathered(bn.running_mean.clone())
 ddp_model.eval()
 with torch.no_grad():
-    ddp_model(x)  # the broadcast before this pass
+    collectives_after_join = collectives_in(lambda: ddp_model(x))  # the broadcast before this pass
 after_join = gathered(bn.running_mean.clone())
 print(f"after join(), then:    running_mean[0] = {bn.running_mean[0].item():+.4f}")
 
@@ -194,9 +201,12 @@ ddp_model(x).sum().backward()
 own_after_disabled = gathered(bn.running_mean.clone())
 ddp_model.eval()
 with torch.no_grad():
-    ddp_model(x)
+    collectives_after_disabled = collectives_in(lambda: ddp_model(x))
 after_disabled = gathered(bn.running_mean.clone())
 print(f"after a disabled join: running_mean[0] = {bn.running_mean[0].item():+.4f}")
+if rank == 0:
+    counts = (collectives_before_join, collectives_after_join, collectives_after_disabled)
+    print("collectives in an eval pass: before join(), after, after join(enable=False):", counts)
 
 own_batch_only = torch.allclose(after_train[rank], alone[1].running_mean)
 differ_after_train = not torch.equal(after_train[0], after_train[1])
@@ -244,6 +254,8 @@ assert construction_as_documented  # witness: construction-broadcasts-buffers
 assert forward_broadcast_as_documented  # witness: flags-stop-forward-broadcast
 assert highest_rank_everywhere and highest_not_last_joiner  # witness: join-moves-broadcast-source
 assert rank0_again  # witness: disabled-join-restores-rank0
+join_costs = collectives_after_join > collectives_before_join == collectives_after_disabled
+assert join_costs  # witness: join-adds-collectives
 assert forward_sync_keeps_construction  # witness: forward-sync-buffers-keeps-it
 deprecation_warned = warned_options == ["broadcast_buffers"] or not has_forward_sync_buffers
 assert deprecation_warned  # witness: broadcast-buffers-warns

@@ -61,6 +61,14 @@ if rank == 0:
     print("DDP keys:  ", wrapped_keys[:3], "...")
     print("inner keys:", inner_keys[:3], "...")
 first_wrapped_key, first_inner_key = wrapped_keys[0], inner_keys[0]
+try:  # the wrapper's keys into the plain model
+    build().load_state_dict(ddp_model.state_dict())
+    prefixed_error = ""
+except RuntimeError as error:
+    prefixed_error = str(error)
+if rank == 0:  # the error's two lists, cut after their first key
+    for line in prefixed_error.splitlines()[1:]:
+        print("into the plain model:", line.strip().split(", ")[0], "...")
 
 # A folder every rank can read (one machine here; several need a shared file system):
 # rank 0 creates it and sends its name to the others.
@@ -204,6 +212,9 @@ dist.destroy_process_group()
 
 assert first_wrapped_key == "module." + first_inner_key  # witness: module-prefix
 assert wrapped_keys == ["module." + key for key in inner_keys]
+missing_plain = f'Missing key(s) in state_dict: "{first_inner_key}"' in prefixed_error
+unexpected_prefixed = f'Unexpected key(s) in state_dict: "{first_wrapped_key}"' in prefixed_error
+assert missing_plain and unexpected_prefixed  # witness: prefixed-not-loadable
 same_step = grads_agree and step_collectives == 0 and trained_weights_agree
 assert same_step  # witness: same-step-everywhere
 assert not rank0_only_agrees and weights_still_differ  # witness: load-after-wrap-not-broadcast

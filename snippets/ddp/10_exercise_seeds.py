@@ -23,6 +23,7 @@ if use_cuda:
     torch.cuda.set_device(device)
 
 dataset_size = 1000
+data = torch.linspace(-1, 1, dataset_size * 10).view(dataset_size, 10).to(device)  # no randomness
 
 
 def same_on_all_ranks(tensor: torch.Tensor) -> bool:
@@ -41,15 +42,23 @@ def start(seed: int) -> tuple[DDP, torch.Tensor, torch.Tensor]:
     return ddp_model, batch, weight_before
 
 
+def local_gradient(ddp_model: DDP, batch: torch.Tensor) -> torch.Tensor:
+    """This rank's own gradient on its batch, computed on the inner model: DDP averages nothing."""
+    model = ddp_model.module
+    return torch.autograd.grad(model(data[batch]).sum(), model[0].weight)[0]
+
+
 # The bug: one seed for all ranks.
 ddp_model, batch, _ = start(seed=0)
 same_batch = same_on_all_ranks(batch)
-print(f"one seed everywhere: batch {batch.tolist()}")
+same_gradient = same_on_all_ranks(local_gradient(ddp_model, batch))
+print(f"one seed everywhere: batch {batch.tolist()}, same gradient {same_gradient}")
 
 # The fix: a seed per rank. DDP copies rank 0's initial weights, so they still agree.
 ddp_model, batch, weight_before = start(seed=1000 + rank)
 print(f"seed per rank:       batch {batch.tolist()}")
 different_batches = not same_on_all_ranks(batch)
+different_gradients = not same_on_all_ranks(local_gradient(ddp_model, batch))
 differed_before = not same_on_all_ranks(weight_before)
 weights_agree = same_on_all_ranks(ddp_model.module[0].weight)
 
@@ -80,6 +89,7 @@ dist.barrier()  # both ranks are done before either tears the group down
 dist.destroy_process_group()
 
 assert same_batch  # witness: one-seed-same-batch
+assert same_gradient and different_gradients  # witness: one-seed-same-gradient
 assert different_batches and differed_before and weights_agree  # witness: per-rank-seed-fix
 assert (
     covered_same_seed == dataset_size > covered_seed_per_rank
