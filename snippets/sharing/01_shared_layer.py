@@ -1,5 +1,7 @@
 """One module object placed twice in a model: one set of parameters, reached by two names."""
 
+import inspect
+
 from torch import nn
 
 shared = nn.Linear(8, 8)
@@ -36,6 +38,8 @@ print(f"len(model) = {len(model)}, list(model) has {len(positions)} entries")
 print(f"named_children(): {children}")
 print(f"named_modules(): {module_paths}")
 print(f"named_modules(remove_duplicate=False): {every_module_path}")
+children_flag = "remove_duplicate" in inspect.signature(model.named_children).parameters
+print("named_children() takes remove_duplicate:", children_flag)
 
 tensor_count = len(listed_once)
 name_count = len(listed_everywhere)
@@ -57,6 +61,7 @@ assert double_count == true_count + 72 == 193
 assert (sequential_length, child_count, module_count) == (7, 6, 7)
 assert len(positions) == 7 and positions[2] is positions[4]  # witness: iteration-every-position
 assert children == ["0", "1", "2", "3", "5", "6"]  # witness: children-skip-index-4
+assert not children_flag  # witness: children-no-flag
 assert module_paths == ["", "0", "1", "2", "3", "5", "6"]  # witness: modules-skip-index-4
 every_position = ["", "0", "1", "2", "3", "4", "5", "6"]
 assert every_module_path == every_position and every_module_count == 8  # witness: modules-flag-all

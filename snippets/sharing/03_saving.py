@@ -89,13 +89,18 @@ print("the default torch.load refuses a pickled nn.Module:", refused_module)
 
 # Loading into a freshly built tied model: the tie lives in the model, load_state_dict fills it in.
 restored = build(tied=True)
-weight_before_load = restored[2].weight
+weight_before_load, memory_before_load = restored[2].weight, restored[2].weight.data_ptr()
 result = restored.load_state_dict(loaded)
 still_tied = restored[2].weight is restored[4].weight
-same_parameter_object = restored[2].weight is weight_before_load
 X = torch.randn(3, 4)
 same_outputs = torch.equal(model(X), restored(X))
 print("restored model still tied:", still_tied, " same outputs:", same_outputs)
+# Copied in: the same Parameter on its own memory as before, not on the loaded tensor's memory.
+same_parameter_object = restored[2].weight is weight_before_load
+same_memory_as_before = restored[2].weight.data_ptr() == memory_before_load
+not_on_loaded = restored[2].weight.data_ptr() != loaded["2.weight"].data_ptr()
+copied_in = same_parameter_object and same_memory_as_before and not_on_loaded
+print("same Parameter and memory as before the load, not the loaded tensor's:", copied_in)
 
 assert key_count == 8 and both_keys  # witness: a-key-per-path
 assert distinct_objects and same_memory and same_start  # witness: distinct-objects-same-memory
@@ -109,4 +114,4 @@ assert loaded_shared  # witness: load-rebuilds-sharing
 assert refused_module  # witness: weights-only-default
 assert not result.missing_keys and not result.unexpected_keys  # witness: every-key-found
 assert still_tied and same_outputs  # witness: still-tied
-assert same_parameter_object  # witness: load-copies-into-parameters
+assert copied_in  # witness: load-copies-into-parameters

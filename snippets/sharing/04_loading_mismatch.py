@@ -60,12 +60,18 @@ print(f"keys in visiting order: {visit_order}; a.weight wins: {a_wins}")
 
 # With assign=True, path 4 is still the same module: its slot takes the value of the later key.
 assigned = build(tied=True)
+parameter_before = assigned[2].weight
 assigned.load_state_dict(untied_checkpoint, assign=True)
 assign_still_tied = assigned[2].weight is assigned[4].weight
 assign_holds_key_4 = torch.equal(assigned[2].weight, untied_checkpoint["4.weight"])
 assign_objects = len({id(p) for _, p in assigned.named_parameters(remove_duplicate=False)})
+# Not copied into: a new Parameter object, on the memory of the checkpoint's tensor.
+new_parameter = assigned[2].weight is not parameter_before
+new_parameter &= isinstance(assigned[2].weight, nn.Parameter)
+on_checkpoint = assigned[2].weight.data_ptr() == untied_checkpoint["4.weight"].data_ptr()
 print(f"assign=True: still tied {assign_still_tied}, {assign_objects} Parameters for 8 names,")
-print("  the shared weight holds 4.weight:", assign_holds_key_4)
+print("  the shared weight holds 4.weight:", assign_holds_key_4, end=" ")
+print(" a new Parameter on the checkpoint's memory:", new_parameter and on_checkpoint)
 
 # A tied checkpoint into an untied model: equal values now, but two parameters from here on.
 tied_checkpoint = build(tied=True).state_dict()
@@ -89,5 +95,6 @@ assert visit_order == ["z.weight", "z.bias", "a.weight", "a.bias"]
 assert a_wins  # witness: visit-order-not-name-order
 assert assign_still_tied and assign_objects == 6  # witness: assign-reused-module-stays-tied
 assert assign_holds_key_4  # witness: assign-later-module-wins
+assert new_parameter and on_checkpoint  # witness: assign-new-parameter
 assert equal_values and not same_tensor  # witness: equal-not-same
 assert apart_after_step  # witness: drift-apart
