@@ -71,6 +71,17 @@ class ReadsGradMode(RoundSTE):
         return 2 * x if torch.is_grad_enabled() else 3 * x
 
 
+weight = torch.tensor(3.0, device=device, requires_grad=True)  # defined outside the Function
+
+
+class ReadsWeight(RoundSTE):
+    """RoundSTE's backward, and a forward that reads a tensor that is not one of its inputs."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return x * weight
+
+
 class DoubleInPlace(torch.autograd.Function):
     """Doubles its input in place, marks it dirty, and returns that input itself."""
 
@@ -91,7 +102,7 @@ class DoubleInPlace(torch.autograd.Function):
 class DoubleInPlaceReturnsResult(DoubleInPlace):
     @staticmethod
     def forward(x: torch.Tensor) -> torch.Tensor:
-        return x.mul_(2)  # the same tensor in eager, but Dynamo cannot tell
+        return x.mul_(2)  # the same tensor in eager, but Dynamo does not treat it as the input
 
 
 class DoubleInPlaceReturnsCopy(DoubleInPlace):
@@ -182,6 +193,10 @@ with torch.no_grad():  # grad mode off: compiled again, and the inlined forward 
     no_grad_reads = reads_grad_mode(ones)
 print("a forward that reads grad mode, eager:", eager_reads.tolist(), end=" | ")
 print("compiled:", inlined_reads.tolist(), "| compiled under no_grad:", no_grad_reads.tolist())
+eager_weighted = ReadsWeight.apply(ones)  # eager: forward runs with autograd off
+torch.compile(ReadsWeight.apply, backend="aot_eager", fullgraph=True)(ones).sum().backward()
+print("ReadsWeight, eager output requires grad:", eager_weighted.requires_grad, end=", ")
+print("weight.grad after the compiled call:", weight.grad.item())
 
 # 2. A Function whose forward leaves torch: Dynamo cannot trace it, and fullgraph=True says so.
 try:
@@ -216,6 +231,9 @@ try:
 except torch._dynamo.exc.Unsupported as error:
     dirty_message = str(error).splitlines()[0]
     print("DoubleInPlaceReturnsResult:", type(error).__name__, "-", dirty_message)
+unrecorded_result = torch.compile(  # the same call, on an input that requires no gradient
+    lambda t: DoubleInPlaceReturnsResult.apply(t.clone()).sum(), backend="aot_eager", fullgraph=True
+)(x)
 x_dirty_eager = x.clone().requires_grad_()
 DoubleInPlaceReturnsResult.apply(x_dirty_eager.clone()).sum().backward()  # eager accepts it
 try:  # even eager refuses a dirty input that is not returned
@@ -339,6 +357,8 @@ assert len(function_graphs) == 1 and calls_round(traced_forward)  # witness: for
 reads_caller_mode = torch.equal(eager_reads, 3 * ones) and torch.equal(inlined_reads, 2 * ones)
 reads_caller_mode &= torch.equal(no_grad_reads, 3 * ones)  # the caller's mode, off this time
 assert reads_caller_mode  # witness: inlined-reads-grad-mode
+records_weight = eager_weighted.grad_fn is None and torch.equal(weight.grad, ones.sum())
+assert records_weight  # witness: inlined-records-outside-tensor
 assert "bwd_body" in subgraphs  # witness: backward-traced
 assert "tolist" in unsupported_message  # witness: opaque-function-breaks
 assert graphs_without_fullgraph > 1  # witness: split-without-fullgraph
@@ -361,7 +381,9 @@ eager_accepts = torch.equal(x_dirty_eager.grad, torch.full_like(x, 2.0))
 refused = "mark_dirty input not returned" in dirty_message
 major_minor = tuple(int(part) for part in torch.__version__.split(".")[:2])  # 2.13 pre-releases too
 checked_release = major_minor >= (2, 13)
-assert eager_accepts and (refused or not checked_release)  # witness: mark-dirty-result-refused
+unrecorded_compiles = torch.equal(unrecorded_result, (2 * x).sum())
+refused_if_recorded = unrecorded_compiles and (refused or not checked_release)
+assert eager_accepts and refused_if_recorded  # witness: mark-dirty-result-refused
 jvp_refused = "Unsupported custom jvp" in jvp_message
 assert jvp_refused or not checked_release  # witness: jvp-not-traced
 mul_at = [i for i, names in enumerate(jvp_graphs) if "mul" in names]
@@ -371,6 +393,8 @@ own_forward = [
     "round" in names and "mul" not in names and "sum" not in names for names in jvp_graphs
 ]
 split_at_call &= any(own_forward)  # the Function's own forward, in a graph of its own
+# compiled between the two pieces: eager apply calls forward after the break, as a frame of its own
+split_at_call = split_at_call and mul_at[0] < own_forward.index(True) < sum_at[0]
 split_at_call &= len(jvp_graphs) == 3  # and no graph besides these three
 assert split_at_call or not checked_release  # witness: jvp-breaks-graph
 side_effect_refused = side_effect_message.startswith("HOP: Unsafe side effect")

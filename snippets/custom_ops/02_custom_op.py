@@ -61,6 +61,14 @@ softplus.register_autograd(backward, setup_context=setup_context)
 schema = str(torch.ops.guide.softplus.default._schema)  # the op, by its registered name
 print("schema:", schema)
 
+
+@torch.library.custom_op("guide::scaled", mutates_args=())
+def scaled(x: torch.Tensor, scale: float) -> torch.Tensor:  # other hints: another schema
+    return x * scale
+
+
+scaled_schema = str(torch.ops.guide.scaled.default._schema)
+
 graphs = []
 
 
@@ -236,7 +244,9 @@ _, mixed = torch.func.jvp(lambda t: 2 * softplus(t) + t, (x,), (torch.ones_like(
 print("jvp of 2 * softplus(x) + x:", mixed.tolist(), "(the op's part dropped out)")
 
 assert torch.allclose(softplus(x), F.softplus(x))
-assert schema == "guide::softplus(Tensor x) -> Tensor"  # witness: schema-from-hints
+from_hints = schema == "guide::softplus(Tensor x) -> Tensor"
+from_hints &= scaled_schema == "guide::scaled(Tensor x, float scale) -> Tensor"
+assert from_hints  # witness: schema-from-hints
 assert torch.allclose(x_compiled.grad, x_eager.grad)  # witness: custom-op-compiles
 op_at = graph_calls.index("guide.softplus.default")
 between = "mul" in graph_calls[op_at - 1] and graph_calls[op_at + 1] == "sum"

@@ -5,7 +5,9 @@ import math
 
 import torch
 from torch._dynamo.utils import counters  # counters["frames"]: the frames Dynamo compiled
+from torch._subclasses.fake_tensor import is_fake
 from torch.autograd import gradcheck, gradgradcheck
+from torch.autograd.gradcheck import GradcheckError
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 gradcheck_device = "cpu" if device.type == "mps" else device  # MPS has no float64
@@ -33,7 +35,7 @@ def wrong_backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
 def backward_off_when_traced(ctx, grad_output: torch.Tensor) -> torch.Tensor:
     """A probe: right in eager, doubled on tensors without data, as while being traced."""
     (x,) = ctx.saved_tensors
-    traced = torch._guards.detect_fake_mode() is not None
+    traced = is_fake(grad_output)  # a fake tensor (wrapped for tracing): no data
     return grad_output * torch.sigmoid(x) * (2.0 if traced else 1.0)
 
 
@@ -69,6 +71,12 @@ no_dynamo = dict(counters["frames"]) == frames_before  # opcheck calls AOTAutogr
 print("opcheck softplus:      ", results)
 passes = gradcheck(softplus, (x64,)) and gradgradcheck(softplus, (x64,))
 print("gradcheck and gradgradcheck softplus:", passes)
+try:  # forward mode too: the op's forward-mode derivative is zero (see the previous snippet)
+    gradcheck(softplus, (x64,), check_forward_ad=True)
+    forward_ad_message = ""
+except GradcheckError as error:
+    forward_ad_message = str(error).splitlines()[0]
+print("gradcheck softplus, check_forward_ad=True:", forward_ad_message.split(" for ")[0])
 
 wrong_results = torch.library.opcheck(wrong_softplus, (x64,))
 print("opcheck wrong_softplus:", wrong_results)
@@ -123,6 +131,8 @@ assert set(results.values()) == {"SUCCESS"} and passes  # witness: both-pass
 assert set(wrong_results.values()) == {"SUCCESS"}  # witness: opcheck-misses-math
 assert no_dynamo  # witness: opcheck-no-dynamo
 assert not wrong_passes  # witness: gradcheck-catches-math
+forward_caught = forward_ad_message.startswith("Jacobian computed with forward mode mismatch")
+assert passes and forward_caught  # witness: gradcheck-forward-ad
 assert wrong_passes_twice  # witness: gradgradcheck-misses-first
 probe_failed = failures(probe_results)
 probe_caught = probe_failed.get("test_aot_dispatch_dynamic", "").startswith("Gradients of the")
