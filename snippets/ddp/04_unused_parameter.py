@@ -86,10 +86,11 @@ if rank == 0:
 
 
 # Buckets that were reduced still leave .grad alone until the whole reduction has finished. DDP
-# fills its buckets in the reverse order of the parameters: registered first, aux_head is in the
-# last bucket, so the ones before it can go. A cap per bucket splits even the first step's
-# parameters; a communication hook (doing DDP's own all-reduce) records each bucket it reduces,
-# and a copy without the hook shows the default settings, its launches counted by the group.
+# fills its buckets with the parameters in registration order, up to the cap, then reverses the
+# order of the buckets: registered first, aux_head is in the last bucket (with body.weight), so
+# the ones before it can go. A cap per bucket splits even these few parameters; a communication
+# hook (doing DDP's own all-reduce) records each bucket it reduces, and a copy without the hook
+# shows the default settings, its launches counted by the group.
 class AuxHeadFirst(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -123,12 +124,17 @@ ddp_aux_first = DDP(aux_first, bucket_cap_mb_list=[0.0001])
 ddp_aux_first.register_comm_hook(dist.group.WORLD, recording_hook)
 ddp_aux_first(x).sum().backward()
 head_bucket_reduced = any(p is aux_first.head.weight for bucket in reduced_buckets for p in bucket)
+name_of = {param: name for name, param in aux_first.named_parameters()}
+buckets_first = ddp_aux_first.reducer._get_zeros_like_grad_buckets()  # private, in bucket order
+bucket_names = [[name_of[p] for p in bucket.parameters()] for bucket in buckets_first]
+launched_names = [[name_of[p] for p in bucket] for bucket in reduced_buckets]
 reduced_head_averaged = same_on_all_ranks(aux_first.head.weight.grad)
 no_hook_used = [*no_hook.body.parameters(), *no_hook.head.parameters()]
 no_hook_left_own = all(map(torch.equal, [p.grad for p in no_hook_used], own_grads))
 no_hook_reduced_as_many = no_hook_launched == len(reduced_buckets) > 0
 if rank == 0:
     print("aux_head registered first, no hook:", no_hook_launched, "buckets launched")
+    print("  last bucket, never launched:", bucket_names[-1])
 
 # Buckets are launched in order: with aux_head registered last, it is in the first bucket, and
 # while it waits, so do the later buckets, although all their gradients have arrived.
@@ -298,6 +304,8 @@ assert (
 assert view_in_bucket and view_is_divided  # witness: bucket-view-divided
 assert one_block and averaged_in_view  # witness: reduction-writes-into-view
 assert barrier_counted == 1  # witness: sequence-counts-every-collective
+aux_in_last = bucket_names[-1] == ["aux_head.weight", "aux_head.bias", "body.weight"]
+assert aux_in_last and launched_names == bucket_names[:-1]  # witness: aux-first-in-last-bucket
 assert (
     bucket_count == 3 and aux_in_first and later_buckets_complete and nothing_launched
 )  # witness: buckets-launch-in-order
