@@ -56,6 +56,8 @@ conv_generator = torch.Generator().manual_seed(2)
 nn.init.kaiming_normal_(conv_weight, mode="fan_out", nonlinearity="relu", generator=conv_generator)
 conv_fan_out_std = math.sqrt(2 / (64 * 3 * 3))
 conv_fan_out_measured = conv_weight.std().item()
+# The weight of ConvTranspose2d(64, 16, 3) has that shape (built on meta: no memory, no draws).
+transposed_shape = nn.ConvTranspose2d(64, 16, 3, device="meta").weight.shape
 
 nn.init.zeros_(layer.bias)
 bias_all_zero = bool(torch.all(layer.bias == 0))
@@ -198,6 +200,7 @@ fan_out_std_matches = math.isclose(kaiming_fan_out_measured, kaiming_fan_out_std
 conv_fan_out_matches = math.isclose(conv_fan_out_measured, conv_fan_out_std, rel_tol=0.05)
 fan_out_rule = fan_out_std_matches and fan_out != fan_in and conv_fan_out_matches
 assert fan_out_rule  # witness: kaiming-fan-out
+assert transposed_shape == conv_weight.shape and conv_fan_out_matches  # witness: transposed-fan-out
 assert bias_all_zero and bias_all_constant
 assert default_is_relu and defaults_agree  # witness: default-is-relu
 assert default_slope_gain  # witness: gain-default-slope

@@ -60,6 +60,27 @@ print("the built-in and torch types above:", "loaded" if plain_loads else "refus
 print("a frozenset:", frozenset_refused)
 print("a NumPy float:", numpy_refused)
 
+
+def load_saved_with(**save_options) -> str:
+    """Save tensors and an int with these torch.save options; load with the defaults."""
+    file = io.BytesIO()
+    torch.save({"weight": torch.ones(2), "step": 3}, file, **save_options)
+    file.seek(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a protocol other than 2 is warned about first
+        try:
+            torch.load(file)
+        except pickle.UnpicklingError as error:
+            return next(line.strip() for line in str(error).splitlines() if "Unsupported" in line)
+    return "loaded"
+
+
+# The pickle protocol counts too: the loader stops at the framing instruction that protocols 4
+# and 5 add (pickle.FRAME, operand 149).
+by_protocol = {p: load_saved_with(pickle_protocol=p) for p in (4, 5)}
+default_protocol = load_saved_with()
+print("tensors and an int, default protocol:", default_protocol, "| protocols 4, 5:", by_protocol)
+
 # Passing a pickle_module makes the default weights_only=False: the whole module loads.
 loads_with_pickle_module = refusal(whole, pickle_module=pickle) == "loaded"
 print("with pickle_module=pickle and no weights_only:", loads_with_pickle_module)
@@ -139,6 +160,9 @@ print("after the class was removed:", moved_class)
 assert state_tensors == 4 and unsafe_count == 3
 assert refused.startswith("WeightsUnpickler error: Unsupported global")  # witness: module-refused
 assert plain_loads  # witness: plain-values-load
+at_frame = f"Unsupported operand {pickle.FRAME[0]}"
+higher_refused = all(message == at_frame for message in by_protocol.values())
+assert default_protocol == "loaded" and higher_refused  # witness: protocol-4-refused
 assert frozenset_refused.startswith(
     "WeightsUnpickler error: Unsupported global: GLOBAL frozenset"
 )  # witness: frozenset-refused

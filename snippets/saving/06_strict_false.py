@@ -66,17 +66,23 @@ print("BatchNorm1d without num_batches_tracked, no metadata:", no_metadata)
 print("  its count afterwards:", counted.num_batches_tracked.item())
 print("BatchNorm1d without num_batches_tracked, version 1:", version_1)
 print("BatchNorm1d without num_batches_tracked, version 2:", with_metadata)
-# A layer on meta has no count to keep: with assign=True it gets a new one. (A dictionary of its
-# own: a load with assign=True marks the dictionary's metadata, and later loads of it assign too.)
-meta_file = nn.BatchNorm1d(3).state_dict()
+# A layer on meta has no count to keep: with assign=True it gets a new one, made on the default
+# device, not the file's. (Each load gets a dictionary of its own: a load with assign=True marks
+# the dictionary's metadata, and later loads of it assign too.)
+meta_file = nn.BatchNorm1d(3).state_dict()  # on the CPU
 del meta_file["num_batches_tracked"]
 meta_file._metadata[""]["version"] = 1
+file_for_meta_block = copy.deepcopy(meta_file)
 with torch.device("meta"):
     on_meta = nn.BatchNorm1d(3)
+    in_block = nn.BatchNorm1d(3)
+    in_block.load_state_dict(file_for_meta_block, assign=True)  # the default device is meta here
 count_was_meta = on_meta.num_batches_tracked.is_meta
 on_meta.load_state_dict(meta_file, assign=True)
 meta_count = on_meta.num_batches_tracked
+block_mean, block_count = in_block.running_mean.device, in_block.num_batches_tracked.device
 print("  on meta, assign=True: its count afterwards:", meta_count.item(), "on", meta_count.device)
+print("  the same, loaded inside a meta block: mean on", block_mean, "and count on", block_count)
 
 # strict=False is safe only together with a check that the gaps are the ones you expect.
 assert set(result.missing_keys) == {"adapter.weight", "adapter.bias"}  # witness: reports-missing
@@ -94,4 +100,6 @@ assert no_metadata == version_1 == "<All keys matched successfully>" and with_me
 )  # witness: batchnorm-fills-in
 assert counted.num_batches_tracked.item() == 5  # witness: batchnorm-keeps-own-count
 new_cpu_zero = meta_count.item() == 0 and meta_count.device.type == "cpu"
-assert count_was_meta and new_cpu_zero  # witness: batchnorm-meta-assign-zero
+# In the block the mean is the file's tensor, on the CPU; the count follows the default device.
+count_on_default = new_cpu_zero and block_count.type == "meta" and block_mean.type == "cpu"
+assert count_was_meta and count_on_default  # witness: batchnorm-meta-assign-zero
