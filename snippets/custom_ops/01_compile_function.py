@@ -82,6 +82,9 @@ class ReadsWeight(RoundSTE):
         return x * weight
 
 
+dirty_marks = []  # one entry each time setup_context marks an input dirty
+
+
 class DoubleInPlace(torch.autograd.Function):
     """Doubles its input in place, marks it dirty, and returns that input itself."""
 
@@ -92,6 +95,7 @@ class DoubleInPlace(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+        dirty_marks.append("marked")
         ctx.mark_dirty(inputs[0])
 
     @staticmethod
@@ -193,8 +197,10 @@ with torch.no_grad():  # grad mode off: compiled again, and the inlined forward 
     no_grad_reads = reads_grad_mode(ones)
 print("a forward that reads grad mode, eager:", eager_reads.tolist(), end=" | ")
 print("compiled:", inlined_reads.tolist(), "| compiled under no_grad:", no_grad_reads.tolist())
-eager_weighted = ReadsWeight.apply(ones)  # eager: forward runs with autograd off
-torch.compile(ReadsWeight.apply, backend="aot_eager", fullgraph=True)(ones).sum().backward()
+weighted_input = torch.tensor([1.0, 2.0, 5.0]).to(device)  # requires no grad, like ones
+eager_weighted = ReadsWeight.apply(weighted_input)  # eager: forward runs with autograd off
+reads_weight = torch.compile(ReadsWeight.apply, backend="aot_eager", fullgraph=True)
+reads_weight(weighted_input).sum().backward()  # compiled: weight gets the sum of the input
 print("ReadsWeight, eager output requires grad:", eager_weighted.requires_grad, end=", ")
 print("weight.grad after the compiled call:", weight.grad.item())
 
@@ -231,9 +237,11 @@ try:
 except torch._dynamo.exc.Unsupported as error:
     dirty_message = str(error).splitlines()[0]
     print("DoubleInPlaceReturnsResult:", type(error).__name__, "-", dirty_message)
+marks_before = len(dirty_marks)
 unrecorded_result = torch.compile(  # the same call, on an input that requires no gradient
     lambda t: DoubleInPlaceReturnsResult.apply(t.clone()).sum(), backend="aot_eager", fullgraph=True
 )(x)
+marks_unrecorded = len(dirty_marks) - marks_before  # 0: forward inlined, setup_context not run
 x_dirty_eager = x.clone().requires_grad_()
 DoubleInPlaceReturnsResult.apply(x_dirty_eager.clone()).sum().backward()  # eager accepts it
 try:  # even eager refuses a dirty input that is not returned
@@ -357,7 +365,7 @@ assert len(function_graphs) == 1 and calls_round(traced_forward)  # witness: for
 reads_caller_mode = torch.equal(eager_reads, 3 * ones) and torch.equal(inlined_reads, 2 * ones)
 reads_caller_mode &= torch.equal(no_grad_reads, 3 * ones)  # the caller's mode, off this time
 assert reads_caller_mode  # witness: inlined-reads-grad-mode
-records_weight = eager_weighted.grad_fn is None and torch.equal(weight.grad, ones.sum())
+records_weight = eager_weighted.grad_fn is None and torch.equal(weight.grad, weighted_input.sum())
 assert records_weight  # witness: inlined-records-outside-tensor
 assert "bwd_body" in subgraphs  # witness: backward-traced
 assert "tolist" in unsupported_message  # witness: opaque-function-breaks
@@ -381,7 +389,7 @@ eager_accepts = torch.equal(x_dirty_eager.grad, torch.full_like(x, 2.0))
 refused = "mark_dirty input not returned" in dirty_message
 major_minor = tuple(int(part) for part in torch.__version__.split(".")[:2])  # 2.13 pre-releases too
 checked_release = major_minor >= (2, 13)
-unrecorded_compiles = torch.equal(unrecorded_result, (2 * x).sum())
+unrecorded_compiles = torch.equal(unrecorded_result, (2 * x).sum()) and marks_unrecorded == 0
 refused_if_recorded = unrecorded_compiles and (refused or not checked_release)
 assert eager_accepts and refused_if_recorded  # witness: mark-dirty-result-refused
 jvp_refused = "Unsupported custom jvp" in jvp_message

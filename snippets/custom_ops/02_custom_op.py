@@ -63,11 +63,12 @@ print("schema:", schema)
 
 
 @torch.library.custom_op("guide::scaled", mutates_args=())
-def scaled(x: torch.Tensor, scale: float) -> torch.Tensor:  # other hints: another schema
+def scaled(x: torch.Tensor, *, scale: float) -> torch.Tensor:  # other hints: another schema
     return x * scale
 
 
 scaled_schema = str(torch.ops.guide.scaled.default._schema)
+print("schema of scaled:", scaled_schema)
 
 graphs = []
 
@@ -168,6 +169,32 @@ except TypeError as error:
     keyword_message = str(error)
 print("setup_context(context, inputs, output):", keyword_message)
 
+
+# An op with keyword-only arguments: setup_context takes them as a fourth parameter.
+def scaled_backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+    return grad_output * ctx.scale
+
+
+def setup_without_keywords(ctx, inputs: tuple, output: torch.Tensor) -> None:
+    ctx.scale = 1.0
+
+
+def setup_with_keywords(ctx, inputs: tuple, keyword_only_inputs: dict, output: torch.Tensor):
+    ctx.scale = keyword_only_inputs["scale"]
+
+
+scaled.register_autograd(scaled_backward, setup_context=setup_without_keywords)
+try:
+    scaled(x.clone().requires_grad_(), scale=5.0)
+    three_parameter_message = ""
+except TypeError as error:
+    three_parameter_message = str(error)
+scaled.register_autograd(scaled_backward, setup_context=setup_with_keywords)
+x_scaled = x.clone().requires_grad_()
+scaled(x_scaled, scale=5.0).sum().backward()
+print("scaled, setup_context(ctx, inputs, output):", three_parameter_message)
+print("with keyword_only_inputs, gradient:", x_scaled.grad.tolist())
+
 # torch.func's transforms that differentiate refuse the op (torch 2.13): autograd wraps it in a
 # Function in the older style, forward(ctx, ...) without setup_context, as in the first snippet.
 func_messages = []
@@ -245,7 +272,7 @@ print("jvp of 2 * softplus(x) + x:", mixed.tolist(), "(the op's part dropped out
 
 assert torch.allclose(softplus(x), F.softplus(x))
 from_hints = schema == "guide::softplus(Tensor x) -> Tensor"
-from_hints &= scaled_schema == "guide::scaled(Tensor x, float scale) -> Tensor"
+from_hints &= scaled_schema == "guide::scaled(Tensor x, *, float scale) -> Tensor"
 assert from_hints  # witness: schema-from-hints
 assert torch.allclose(x_compiled.grad, x_eager.grad)  # witness: custom-op-compiles
 op_at = graph_calls.index("guide.softplus.default")
@@ -286,3 +313,6 @@ assert bare_out.requires_grad and refused  # witness: needs-autograd
 assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake
 by_keyword = "unexpected keyword argument 'ctx'" in keyword_message
 assert unrecorded_works and by_keyword  # witness: setup-context-by-keyword
+needs_fourth = "unexpected keyword argument 'keyword_only_inputs'" in three_parameter_message
+gets_scale = torch.equal(x_scaled.grad, torch.full_like(x, 5.0))
+assert needs_fourth and gets_scale  # witness: keyword-only-inputs
