@@ -57,7 +57,10 @@ nn.init.kaiming_normal_(conv_weight, mode="fan_out", nonlinearity="relu", genera
 conv_fan_out_std = math.sqrt(2 / (64 * 3 * 3))
 conv_fan_out_measured = conv_weight.std().item()
 # The weight of ConvTranspose2d(64, 16, 3) has that shape (built on meta: no memory, no draws).
-transposed_shape = nn.ConvTranspose2d(64, 16, 3, device="meta").weight.shape
+transposed = nn.ConvTranspose2d(64, 16, 3, device="meta")
+transposed_shape = transposed.weight.shape
+# nn.init's own (private) helper for the count: in_channels * kernel area for this layer.
+transposed_fan_out = nn.init._calculate_fan_in_and_fan_out(transposed.weight)[1]
 
 nn.init.zeros_(layer.bias)
 bias_all_zero = bool(torch.all(layer.bias == 0))
@@ -200,7 +203,9 @@ fan_out_std_matches = math.isclose(kaiming_fan_out_measured, kaiming_fan_out_std
 conv_fan_out_matches = math.isclose(conv_fan_out_measured, conv_fan_out_std, rel_tol=0.05)
 fan_out_rule = fan_out_std_matches and fan_out != fan_in and conv_fan_out_matches
 assert fan_out_rule  # witness: kaiming-fan-out
-assert transposed_shape == conv_weight.shape and conv_fan_out_matches  # witness: transposed-fan-out
+counts_in_channels = transposed_fan_out == transposed.in_channels * 3 * 3 == 64 * 3 * 3
+same_count = transposed_shape == conv_weight.shape and counts_in_channels and conv_fan_out_matches
+assert same_count  # witness: transposed-fan-out
 assert bias_all_zero and bias_all_constant
 assert default_is_relu and defaults_agree  # witness: default-is-relu
 assert default_slope_gain  # witness: gain-default-slope
