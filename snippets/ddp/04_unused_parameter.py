@@ -85,10 +85,11 @@ if rank == 0:
     print(indices_line, "=", unused_names)
 
 
-# Buckets that were reduced still leave .grad alone until the whole reduction has finished. DDP
-# fills its buckets with the parameters in registration order, up to the cap, then reverses the
-# order of the buckets: registered first, aux_head is in the last bucket (with body.weight), so
-# the ones before it can go. A cap per bucket splits even these few parameters; a communication
+# Buckets that were reduced still leave .grad alone until the whole reduction has finished. With
+# bucket_cap_mb_list, DDP fills its first buckets in the order of parameters(), closing one once
+# it reaches or passes its cap (the parameter that crosses it included), then reverses the order
+# of the buckets: listed first, aux_head is in the last bucket (with body.weight), so the ones
+# before it can go. A cap per bucket splits even these few parameters; a communication
 # hook (doing DDP's own all-reduce) records each bucket it reduces, and a copy without the hook
 # shows the default settings, its launches counted by the group.
 class AuxHeadFirst(nn.Module):
@@ -132,9 +133,15 @@ reduced_head_averaged = same_on_all_ranks(aux_first.head.weight.grad)
 no_hook_used = [*no_hook.body.parameters(), *no_hook.head.parameters()]
 no_hook_left_own = all(map(torch.equal, [p.grad for p in no_hook_used], own_grads))
 no_hook_reduced_as_many = no_hook_launched == len(reduced_buckets) > 0
+cap = int(0.0001 * 1024 * 1024)  # bytes
+filled = [[p.numel() * p.element_size() for p in b.parameters()] for b in reversed(buckets_first)]
+closed_at_cap = all(sum(sizes[:-1]) < cap <= sum(sizes) for sizes in filled[:-1])
+fill_order = [name for names in reversed(bucket_names) for name in names]
 if rank == 0:
     print("aux_head registered first, no hook:", no_hook_launched, "buckets launched")
-    print("  last bucket, never launched:", bucket_names[-1])
+    print(f"aux_head registered first, buckets (cap {cap} bytes), first to last:")
+    for names, sizes in zip(bucket_names, reversed(filled)):
+        print(f"  {sum(sizes):3} bytes: {names}")
 
 # Buckets are launched in order: with aux_head registered last, it is in the first bucket, and
 # while it waits, so do the later buckets, although all their gradients have arrived.
@@ -283,12 +290,14 @@ def silent_hook(state, bucket):
 
 torch.manual_seed(0)
 aux_added = AuxAdded().to(device)
-ddp_aux_added = DDP(aux_added)  # one bucket holds every parameter
+ddp_aux_added = DDP(aux_added)  # default settings: the first iteration has a single bucket
+default_buckets = len(ddp_aux_added.reducer._get_zeros_like_grad_buckets())
 ddp_aux_added.register_comm_hook(None, silent_hook)
 ddp_aux_added(x, use_aux=rank == 1).backward()
 launch_counts = [int(n) for n in gathered_copies(torch.tensor(len(launches), device=device))]
 if rank == 0:
-    print("aux_head used on rank 1 only, default settings: reductions launched", launch_counts)
+    print(f"aux_head used on rank 1 only, default settings ({default_buckets} bucket):")
+    print("  reductions launched", launch_counts)
 before_barrier = dist.group.WORLD._get_sequence_number_for_group()
 dist.barrier()  # both ranks are done before either tears the group down
 barrier_counted = dist.group.WORLD._get_sequence_number_for_group() - before_barrier
@@ -306,6 +315,8 @@ assert one_block and averaged_in_view  # witness: reduction-writes-into-view
 assert barrier_counted == 1  # witness: sequence-counts-every-collective
 aux_in_last = bucket_names[-1] == ["aux_head.weight", "aux_head.bias", "body.weight"]
 assert aux_in_last and launched_names == bucket_names[:-1]  # witness: aux-first-in-last-bucket
+in_parameters_order = fill_order == [name for name, _ in aux_first.named_parameters()]
+assert closed_at_cap and in_parameters_order  # witness: buckets-fill-to-cap
 assert (
     bucket_count == 3 and aux_in_first and later_buckets_complete and nothing_launched
 )  # witness: buckets-launch-in-order
@@ -339,3 +350,4 @@ assert (
     and head_stepped
 )  # witness: partly-unused-gets-average
 assert launch_counts == [0, 1]  # witness: partly-unused-launched-by-one-rank
+assert default_buckets == 1  # witness: default-first-iteration-one-bucket
