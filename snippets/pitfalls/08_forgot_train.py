@@ -21,6 +21,10 @@ def validate() -> float:
 
 norm_seen = []  # batch norm's input and output, noted by a hook in every forward pass
 norm.register_forward_hook(lambda module, inputs, output: norm_seen.append((inputs[0], output)))
+dropout_unchanged = []  # whether dropout returned its input unchanged, in every forward pass
+dropout.register_forward_hook(
+    lambda module, inputs, output: dropout_unchanged.append(torch.equal(inputs[0], output))
+)
 
 
 def normalized_with(mean: torch.Tensor, var: torch.Tensor) -> bool:
@@ -33,9 +37,10 @@ def normalized_with(mean: torch.Tensor, var: torch.Tensor) -> bool:
 
 def train(epochs: int, call_train: bool) -> tuple[list[bool], ...]:
     """Returns, for each epoch's training step: model.training, dropout.training, whether batch
-    norm updated its statistics (its running mean moved and its update count grew), and whether
-    it normalized the batch with its running statistics instead of the batch's own."""
-    modes, dropout_modes, norm_updates, by_running = [], [], [], []
+    norm updated its statistics (its running mean moved and its update count grew), whether
+    it normalized the batch with its running statistics instead of the batch's own, and whether
+    dropout returned its input unchanged."""
+    modes, dropout_modes, norm_updates, by_running, passed = [], [], [], [], []
     for _ in range(epochs):
         if call_train:
             model.train()  # the fix: at the start of every epoch
@@ -46,16 +51,20 @@ def train(epochs: int, call_train: bool) -> tuple[list[bool], ...]:
         optimizer.zero_grad()
         nn.functional.mse_loss(model(x), y).backward()
         by_running.append(normalized_with(mean_before, var_before))
+        passed.append(dropout_unchanged[-1])
         optimizer.step()
         mean_moved = not torch.equal(norm.running_mean, mean_before)
         norm_updates.append(mean_moved and int(norm.num_batches_tracked) == count_before + 1)
         validate()
-    return modes, dropout_modes, norm_updates, by_running
+    return modes, dropout_modes, norm_updates, by_running, passed
 
 
-without_train, dropout_without_train, norm_without_train, running_without_train = train(3, False)
-with_train, dropout_with_train, norm_with_train, running_with_train = train(3, call_train=True)
+without_train, dropout_without_train, norm_without_train, running_without_train, passed_without = (
+    train(3, call_train=False)
+)
+with_train, dropout_with_train, norm_with_train, running_with_train, _ = train(3, call_train=True)
 print("training mode in epochs 1-3 without model.train():", without_train)
+print("  dropout returned its input unchanged:           ", passed_without)
 print("  batch norm updated its statistics:              ", norm_without_train)
 print("  it normalized with its running statistics:      ", running_without_train)
 print("training mode in epochs 1-3 with model.train():   ", with_train)
@@ -92,6 +101,14 @@ each_mode_kept = model.training and dropout.training and not norm.training
 print("after model.train(was_training), the frozen batch norm trains:", one_flag_unfreezes)
 print("after restoring each submodule's mode, it is still frozen:", not norm.training)
 
+# In a plain tree, modules() lists every parent before its children, so train(mode) in that order
+# sets each parent first and the frozen batch norm last: it stays frozen.
+tree_modes = {module: module.training for module in model.modules()}
+model.eval()
+for module, mode in tree_modes.items():
+    module.train(mode)
+frozen_in_tree = model.training and not norm.training
+
 # A batch norm shared by two parents: here modules() lists it once, under its first parent and
 # before its second. Restoring with train(mode) in that order unfreezes it again.
 shared = nn.BatchNorm1d(4)
@@ -108,7 +125,12 @@ frozen_after_train_calls = not shared.training
 two_parents.eval()
 restore_modes(modes)
 frozen_after_flags = not shared.training
-print("shared batch norm still frozen, restored with train(mode):", frozen_after_train_calls)
+print(
+    "restored with train(mode), frozen batch norm still frozen: in a plain tree",
+    frozen_in_tree,
+    " shared",
+    frozen_after_train_calls,
+)
 print("shared batch norm still frozen, restored with .training = mode:", frozen_after_flags)
 
 
@@ -131,6 +153,7 @@ assert (
     without_train == [True, False, False] and later_epochs_training is False
 )  # witness: stays-eval
 assert dropout_without_train == [True, False, False]  # witness: dropout-flag-sticks
+assert passed_without == [False, True, True]  # witness: dropout-does-nothing
 assert norm_without_train == [True, False, False]  # witness: norm-stops-updating
 uses_running = running_without_train == [False, True, True]
 assert uses_running and running_with_train == [False] * 3  # witness: norm-uses-running-stats
@@ -139,5 +162,6 @@ assert fixed_modes and norm_with_train == [True, True, True]  # witness: train-f
 assert one_flag_unfreezes and each_mode_kept  # witness: restore-each-mode
 flags_restore = frozen_after_flags and not frozen_after_train_calls
 assert listed_once and listed_before_parent and flags_restore  # witness: shared-module-restore
+assert frozen_in_tree  # witness: tree-order-keeps-frozen
 skipped = flag_set and calls_by_flags == 0 and calls_by_train == 1
 assert skipped  # witness: override-skipped

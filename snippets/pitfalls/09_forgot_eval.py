@@ -78,16 +78,21 @@ print("  eval-mode output changed by the predictions made in training mode?", ev
 # The fix: eval mode, plus inference_mode to skip autograd's bookkeeping.
 model.eval()
 updates_before = int(model[1].num_batches_tracked)
+statistics_before = model[1].running_mean.clone(), model[1].running_var.clone()
 with torch.inference_mode():
     first, second = model(batch[:4]), model(batch[:4])
     single = model(torch.randn(1, 4))
 eval_mode_same = torch.equal(first, second)
 eval_updates = int(model[1].num_batches_tracked) - updates_before
+statistics_after = model[1].running_mean, model[1].running_var
+statistics_kept = all(map(torch.equal, statistics_before, statistics_after))
 print(
     "eval mode: same input twice, same output?",
     eval_mode_same,
     " batch norm updates:",
     eval_updates,
+    " running statistics unchanged:",
+    statistics_kept,
 )
 
 # Except where batch norm keeps no running statistics: then eval mode uses the batch's too.
@@ -103,6 +108,10 @@ print(
     f"track_running_stats=False, eval mode, one example -> ValueError: {no_running_stats_message}"
 )
 
+# Dropout in training mode zeroes random values and scales the others by 1 / (1 - p), here 2.
+dropped = nn.Dropout(0.5)(torch.ones(8))
+print("nn.Dropout(0.5) in training mode, on eight ones:", dropped.tolist())
+
 assert not train_mode_same  # witness: train-mode-random
 assert same_batch_same and moved_between  # witness: same-batch-same-output
 assert depends_on_mates  # witness: depends-on-batch-mates
@@ -111,7 +120,8 @@ assert still_training and statistics_drift  # witness: no-grad-keeps-training
 assert (updates_after_training, updates_after_predicting) == (1, 3)
 assert message.startswith("Expected more than 1 value per channel when training")
 assert single_image_updates == 1 and image_mean_moved  # witness: single-image-silent
-assert eval_mode_same and tuple(single.shape) == (1, 1) and eval_updates == 0  # witness: eval-fixes
+no_update = eval_updates == 0 and statistics_kept
+assert eval_mode_same and tuple(single.shape) == (1, 1) and no_update  # witness: eval-fixes
 single_fails = no_running_stats_message.startswith(
     "Expected more than 1 value per channel when training"
 )  # the same message, "when training" included, although the module is in evaluation mode
@@ -119,3 +129,4 @@ in_eval = not no_running_stats.training
 assert uses_batch_statistics and single_fails and in_eval  # witness: no-running-stats-eval-fails
 one_value_fails = length_one_message.startswith("Expected more than 1 value per channel")
 assert sequence_shape == (1, 8, 5) and one_value_fails  # witness: one-value-per-channel-fails
+assert set(dropped.tolist()) == {0.0, 2.0}  # witness: dropout-zeroes-and-scales

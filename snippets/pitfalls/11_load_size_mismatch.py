@@ -24,7 +24,8 @@ mismatch_line = messages[0].splitlines()[1].strip()
 strict_false_raises = messages[1] != ""
 mismatches = [line.strip().split(":")[0] for line in messages[1].splitlines()[1:]]
 print(f"RuntimeError: {first_line}\n    {mismatch_line}")
-print("strict=False raises too:", strict_false_raises)
+same_error = messages[0] == messages[1]
+print("strict=False raises too:", strict_false_raises, " the same message:", same_error)
 print("first layer loaded all the same (strict=True, strict=False):", partly_loaded)
 
 # The error comes only at the end: a mismatch in the first layer does not stop the copying.
@@ -64,7 +65,7 @@ print(f"its output has {head_outputs} values, while the head reports {head_repr}
 assert first_line.startswith("Error(s) in loading state_dict for Sequential")
 assert mismatch_line.startswith("size mismatch for 2.weight")
 both_mismatches = mismatches == ["size mismatch for 2.weight", "size mismatch for 2.bias"]
-assert strict_false_raises and both_mismatches  # witness: strict-false-raises
+assert strict_false_raises and both_mismatches and same_error  # witness: strict-false-raises
 assert partly_loaded == [True, True]  # witness: partly-loaded
 raises_at_end = wider_mismatches == ["size mismatch for 0.weight"] and all(after_mismatch)
 assert raises_at_end  # witness: raises-at-end

@@ -14,13 +14,13 @@ x_train, x_valid = torch.randn(32, 1), torch.randn(32, 1)
 y_train, y_valid = 2 * x_train, 1 * x_valid
 
 
-def train(snapshot) -> tuple[float, float, float]:
+def train(snapshot) -> tuple[float, float, list[float]]:
     """Train for 10 epochs, keeping `snapshot(model)` of the best epoch. Returns the validation
-    losses of the best epoch, of the model restored from that snapshot, and of the last epoch."""
+    losses of the best epoch and of the model restored from that snapshot, and every epoch's."""
     model = nn.Linear(1, 1, bias=False)
     nn.init.zeros_(model.weight)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    best_loss, best_state = float("inf"), None
+    best_loss, best_state, losses = float("inf"), None, []
     for _ in range(10):
         model.train()
         optimizer.zero_grad()
@@ -29,19 +29,24 @@ def train(snapshot) -> tuple[float, float, float]:
         model.eval()
         with torch.no_grad():
             loss = nn.functional.mse_loss(model(x_valid), y_valid).item()
+        losses.append(loss)
         if loss < best_loss:
             best_loss, best_state = loss, snapshot(model)
     model.load_state_dict(best_state)
     with torch.no_grad():
         restored_loss = nn.functional.mse_loss(model(x_valid), y_valid).item()
-    return best_loss, restored_loss, loss
+    return best_loss, restored_loss, losses
 
 
-best, restored_by_reference, last = train(lambda model: model.state_dict())
+best, restored_by_reference, losses = train(lambda model: model.state_dict())
 _, restored_copy, _ = train(lambda model: copy.deepcopy(model.state_dict()))
-print(f"best validation loss {best:.4f}, last epoch's {last:.4f}")
+last, best_epoch = losses[-1], losses.index(best)  # epochs counted from 0
+print(f"best validation loss {best:.4f} (epoch {best_epoch + 1}), last epoch's {last:.4f}")
 print(f"restored from state_dict():          {restored_by_reference:.4f}")
 print(f"restored from deepcopy(state_dict()): {restored_copy:.4f}")
 
 assert restored_copy == best  # witness: copy-restores-best
 assert restored_by_reference == last and last > 2 * best  # witness: reference-restores-last
+falls = all(a > b for a, b in zip(losses[:best_epoch], losses[1 : best_epoch + 1], strict=True))
+rises = all(a < b for a, b in zip(losses[best_epoch:-1], losses[best_epoch + 1 :], strict=True))
+assert 0 < best_epoch < len(losses) - 1 and falls and rises  # witness: falls-then-rises
