@@ -75,6 +75,14 @@ print("  first run in validate():", after_validate)
 print("  first run under no_grad:", after_no_grad)
 print("lazy layer after a frozen one, first run in validate():", lazy_frozen)
 print("lazy layer after a trainable one, first run in validate():", lazy_second)
+# Why: linear's node keeps the weight (its transpose, as mat2) only for the input's gradient.
+saves_weight = [device.type == "mps"] * 2  # MPS saves it either way: not checked there
+if device.type != "mps":
+    head = nn.Linear(8, 1).to(device)
+    for i, first in enumerate((nn.Linear(4, 8), nn.Linear(4, 8).requires_grad_(False))):
+        saved = head(first.to(device)(train_x).relu()).grad_fn._saved_mat2
+        saves_weight[i] = saved is not None and torch.equal(saved, head.weight.t())
+print("linear after a trainable / a frozen layer saves its weight:", saves_weight)
 
 # A lazy convolution uses its weight as it is, and must save it: the first step raises even here.
 lazy_conv = nn.LazyConv1d(2, 3).to(device)
@@ -121,6 +129,12 @@ conv_node_saves = conv_node_saves and conv_node._saved_weight is conv.weight
 recorded = [t.requires_grad for t in (w.t(), -w, w.mm(x), w * 2, w.clone(), w**2)]
 print("weight requires grad:", w.requires_grad)
 print("weight.t(), -weight, weight.mm(x), weight * 2, weight.clone(), weight ** 2:", recorded)
+calls = []  # the call each operator makes: * with a tensor for the 2, ** with a number
+for operation in (lambda: w * 2, lambda: w**2):
+    with FirstUse(w) as use:
+        operation()
+    calls.append(use.first)
+print("weight * 2, weight ** 2 call:", calls)
 # What decides is the kind of the other operand: the 2 as an inference tensor or as an ordinary one.
 with torch.inference_mode():
     inference_two = torch.tensor(2.0, device=device)
@@ -186,6 +200,7 @@ only_with_ordinary = recorded == [False, False, True, True, True, False]
 clone_records_a_copy = type(w.clone().grad_fn).__name__ == "CopyBackwards"
 results_ordinary = not (-w).is_inference()  # -weight's result is ordinary, yet not recorded
 the_kind_decides = times_two == (False, True) and power_tensor == saved_error
+the_kind_decides &= calls == ["aten.mul.Tensor", "aten.pow.Tensor_Scalar"]
 not_recorded = w.requires_grad and only_with_ordinary and results_ordinary and clone_records_a_copy
 assert not_recorded  # witness: not-recorded
 assert the_kind_decides  # witness: number-kind-decides
@@ -206,6 +221,7 @@ input_needs_no_grad = (True, False, False, True) if device.type != "mps" else sa
 assert after_validate == lazy_frozen == input_needs_no_grad  # witness: lazy-weight-never-trains
 assert after_no_grad == (False, True, True, True)  # witness: no-grad-sanity-check-trains
 assert lazy_second == saved_error  # witness: lazy-after-others-raises
+assert saves_weight == [True, False]  # witness: linear-saves-weight-for-input
 assert lazy_conv_first == saved_error  # witness: lazy-conv-raises
 conv_first = conv_first_use.first == "aten.convolution.default"
 assert conv_first and conv_node_saves  # witness: conv-saves-weight

@@ -51,9 +51,10 @@ print("fast path taken: inference_mode", fast, "| inference_mode(False)", record
 print("  set_grad_enabled(True) inside inference_mode", grad_on_fast, end="")
 print(" | frozen layer, grad mode on", frozen_fast)
 differ = not torch.equal(recorded_out, fast_out)
+in_last_bits = torch.allclose(recorded_out, fast_out, rtol=0, atol=1e-5)
 print(f"recorded output vs fast path: max difference {(recorded_out - fast_out).abs().max():.0e}")
 
-# With a padding mask at the end of each sequence, TransformerEncoder's fast path packs the tokens
+# With padding, if any, at the end of each sequence, TransformerEncoder's fast path packs the tokens
 # into a nested tensor and unpacks it with zeros at the padded positions; the recorded path computes
 # ordinary values there. It packs only such masks: with the padding at the start, it does not.
 warnings.filterwarnings("ignore", message="The PyTorch API of nested tensors")  # a prototype API
@@ -93,7 +94,7 @@ records_nothing = not grad_on_out.requires_grad  # set_grad_enabled(True) inside
 fast_path_needs = taken == [has_fast_path, False, False, has_fast_path] and records_nothing
 assert fast_path_needs  # witness: fast-path-condition
 if device.type == "cpu":
-    assert differ  # witness: recording-changes-numbers
+    assert differ and in_last_bits  # witness: recording-changes-numbers
     end_fast, end_recorded = padded_sums["end"]
     unpacked_ordinary = unpacked_fast and math.isclose(unpacked_sum, end_recorded, rel_tol=1e-4)
     padded_zero = end_fast == 0 and end_recorded > 1 and unpacked_ordinary and packed["end"]
