@@ -37,6 +37,11 @@ parameter_tensors = len(list(model.parameters()))
 buffer_tensors = len(list(model.buffers()))
 print(f"{state_entries} entries = {parameter_tensors} parameters + {buffer_tensors} buffers")
 named = [name for name, _ in [*model.named_parameters(), *model.named_buffers()]]
+# One entry per name: a weight shared by two layers has two entries, but parameters() lists it once.
+tied = nn.Sequential(nn.Linear(2, 2, bias=False), nn.Linear(2, 2, bias=False))
+tied[1].weight = tied[0].weight
+tied_keys, tied_parameters = list(tied.state_dict()), len(list(tied.parameters()))
+print(f"two layers sharing one weight: entries {tied_keys}, {tied_parameters} parameter")
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "classifier.pt"
@@ -115,6 +120,10 @@ assert list(state)[:2] == ["body.0.weight", "body.0.bias"]
 assert not any(key.startswith("body.2.") for key in state)  # witness: relu-has-no-entry
 assert "body.1.running_mean" in state and state["body.1.num_batches_tracked"].item() == 1
 assert (state_entries, parameter_tensors, buffer_tensors) == (9, 6, 3)
+tied_state = tied.state_dict()
+same_tensor = tied_state["0.weight"].data_ptr() == tied_state["1.weight"].data_ptr()
+two_entries = tied_keys == ["0.weight", "1.weight"] and same_tensor
+assert two_entries and tied_parameters == 1  # witness: one-entry-per-name
 assert is_zip  # witness: file-is-zip
 assert pickle_name == f"{path.stem}/data.pkl"  # witness: pickle-named-after-file
 assert (

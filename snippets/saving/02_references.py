@@ -3,6 +3,7 @@
 import copy
 import io
 import threading
+import warnings
 
 import torch
 from torch import nn
@@ -67,11 +68,17 @@ optimizer_params = optimizer.param_groups[0]["params"]
 optimizer_sees_model = any(p is new_weight for p in optimizer_params)
 optimizer_holds_old = any(p is weight_object for p in optimizer_params)
 old_before, new_before = weight_object.detach().clone(), new_weight.detach().clone()
-train_step()  # one more step with the optimizer created before the load
+model_before = [p.detach().clone() for p in model.parameters()]  # the new weight and bias
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    train_step()  # one more step with the optimizer created before the load
+model_unchanged = all(torch.equal(p.detach(), b) for p, b in zip(model.parameters(), model_before))
+holds_none = not any(p is q for p in model.parameters() for q in optimizer_params)
 print("after assign=True, the optimizer holds the model's weight:", optimizer_sees_model)
 print("gradient of the old weight:", weight_object.grad)
 print("the step changed the old weight:", not torch.equal(weight_object.detach(), old_before))
-print("the step changed the model's weight:", not torch.equal(new_weight.detach(), new_before))
+print("the step changed the model's weight or bias:", not model_unchanged, end=", ")
+print("warnings:", len(caught))
 
 # A value that already is a Parameter (state_dict(keep_vars=True)) is taken as it is, except
 # that its requires_grad is set to the model's.
@@ -84,12 +91,16 @@ print("its requires_grad, False in the dictionary, is now:", model.weight.requir
 
 
 def old_weight_after_swap(
-    make_optimizer, set_to_none: bool = True, zero_model: bool = False, clear_state: bool = False
+    make_optimizer,
+    set_to_none: bool = True,
+    zero_model: bool = False,
+    clear_state: bool = False,
+    steps_before: int = 2,
 ):
-    """Two steps; assign=True swaps in a new weight (the bias stays); two more steps. Returns
-    the old weight's .grad at the swap and after, whether each later step moved it, and whether
-    the optimizer's step count for it went on (a zero .grad still counts a step). clear_state
-    empties the optimizer's state (LBFGS's history) at the swap."""
+    """steps_before steps; assign=True swaps in a new weight (the bias stays); two more steps.
+    Returns the old weight's .grad at the swap and after, whether each later step moved it, and
+    whether the optimizer's step count for it went on (a zero .grad still counts a step).
+    clear_state empties the optimizer's state (LBFGS's history) at the swap."""
     torch.manual_seed(0)
     net = nn.Linear(3, 1).to(device)
     opt = make_optimizer(net.parameters())
@@ -100,10 +111,10 @@ def old_weight_after_swap(
         loss.backward()
         return loss
 
-    for _ in range(2):
+    for _ in range(steps_before):
         opt.step(closure)
     old = net.weight
-    grad_at_swap = old.grad.clone()
+    grad_at_swap = None if old.grad is None else old.grad.clone()
     net.load_state_dict({"weight": old.detach().clone()}, strict=False, assign=True)
     if clear_state:
         opt.state.clear()
@@ -164,6 +175,18 @@ print("weight decay 0.1:", decay_moved, end=", ")
 print("Adam:", adam_moved, end=", ")
 print("ASGD:", asgd_moved, "(with lambd=0:", asgd_moved_no_lambd, end="), ")
 print("plain SGD:", zero_moved_plain)
+# The same four, swapped before the first step: the old weight has no .grad to zero.
+fresh_runs = [
+    old_weight_after_swap(make, set_to_none=False, steps_before=0)
+    for make in (sgd(0.9), sgd(weight_decay=0.1), lambda p: torch.optim.Adam(p, lr=0.1))
+]
+fresh_runs.append(
+    old_weight_after_swap(lambda p: torch.optim.ASGD(p, lr=0.1), False, steps_before=0)
+)
+fresh_grads_none = all(at_swap is None and after is None for at_swap, after, *_ in fresh_runs)
+fresh_moved = any(any(moved) for _, _, moved, _ in fresh_runs)
+print("    the same four, swapped before the first step: .grad", end=" ")
+print("None" if fresh_grads_none else "set", "| moved:", fresh_moved)
 last_grad, stale_grad, stale_moved, _ = old_weight_after_swap(sgd(), zero_model=True)
 print("  model.zero_grad(), momentum 0:", stale_moved, end=", ")
 print(".grad still the one from before the swap:", torch.equal(stale_grad, last_grad))
@@ -218,9 +241,9 @@ assert takes_loaded_tensor and holds_only_old  # witness: assign-swaps-parameter
 assert weight_object.grad is None  # witness: old-weight-gets-no-grad
 assert torch.equal(weight_object.detach(), old_before)  # witness: step-skips-old-weight
 assert new_weight.grad is not None  # witness: new-weight-gets-grad
-assert not optimizer_sees_model and torch.equal(
-    new_weight.detach(), new_before
-)  # witness: new-weight-not-in-optimizer
+new_weight_unchanged = torch.equal(new_weight.detach(), new_before)
+assert not optimizer_sees_model and new_weight_unchanged  # witness: new-weight-not-in-optimizer
+assert holds_none and model_unchanged and not caught  # witness: training-leaves-model-unchanged
 assert takes_parameter_itself and model.weight.requires_grad  # witness: assign-takes-parameter
 assert all(grad is None for _, grad, *_ in skip_runs) and skipped  # witness: skip
 history_moves = any(lbfgs_moved) and not any(lbfgs_moved_without_history)
@@ -229,6 +252,7 @@ zero_grads = not (zero_grad.any() or decay_grad.any() or zero_grad_plain.any())
 moved_by_state = all(zero_moved + decay_moved + adam_moved + asgd_moved)
 not_moved = not any(zero_moved_plain + asgd_moved_no_lambd)
 assert zero_grads and moved_by_state and not_moved  # witness: zero-grad-still-moves
+assert fresh_grads_none and not fresh_moved  # witness: zero-grad-needs-old-grad
 assert torch.equal(stale_grad, last_grad) and all(stale_moved)  # witness: stale-grad-moves
 assert keeps_object  # witness: swap-keeps-parameter-objects
 assert seen_in_thread == [True]  # witness: swap-flag-process-wide

@@ -62,9 +62,9 @@ print("a NumPy float:", numpy_refused)
 
 
 def load_saved_with(**save_options) -> str:
-    """Save tensors and an int with these torch.save options; load with the defaults."""
+    """Save a lone tensor with these torch.save options; load it with the defaults."""
     file = io.BytesIO()
-    torch.save({"weight": torch.ones(2), "step": 3}, file, **save_options)
+    torch.save(torch.ones(2), file, **save_options)
     file.seek(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a protocol other than 2 is warned about first
@@ -79,7 +79,7 @@ def load_saved_with(**save_options) -> str:
 # and 5 add (pickle.FRAME, operand 149).
 by_protocol = {p: load_saved_with(pickle_protocol=p) for p in (4, 5)}
 default_protocol = load_saved_with()
-print("tensors and an int, default protocol:", default_protocol, "| protocols 4, 5:", by_protocol)
+print("a lone tensor, default protocol:", default_protocol, "| protocols 4, 5:", by_protocol)
 
 # Passing a pickle_module makes the default weights_only=False: the whole module loads.
 loads_with_pickle_module = refusal(whole, pickle_module=pickle) == "loaded"

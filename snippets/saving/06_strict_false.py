@@ -1,6 +1,7 @@
 """load_state_dict(strict=False) loads what matches and reports the rest: read that report."""
 
 import copy
+import warnings
 
 import torch
 from torch import nn
@@ -36,9 +37,12 @@ except RuntimeError as error:
     for line in strict_message.splitlines()[1:]:
         print("   ", line.strip())
 
-result = model.load_state_dict(checkpoint, strict=False)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    result = model.load_state_dict(checkpoint, strict=False)
 print("missing keys:   ", result.missing_keys)  # in the model, not in the file: left as initialized
 print("unexpected keys:", result.unexpected_keys)  # in the file, not in the model: ignored
+print("warnings about them:", len(caught))
 body_loaded = torch.equal(model.body.weight, checkpoint["body.weight"])
 adapter_as_initialized = torch.equal(model.adapter.weight, adapter_before)
 print(
@@ -85,8 +89,10 @@ print("  on meta, assign=True: its count afterwards:", meta_count.item(), "on", 
 print("  the same, loaded inside a meta block: mean on", block_mean, "and count on", block_count)
 
 # strict=False is safe only together with a check that the gaps are the ones you expect.
-assert set(result.missing_keys) == {"adapter.weight", "adapter.bias"}  # witness: reports-missing
-assert set(result.unexpected_keys) == {"aux_head.weight", "aux_head.bias"}  # witness: unexpected
+missing_ok = set(result.missing_keys) == {"adapter.weight", "adapter.bias"}
+unexpected_ok = set(result.unexpected_keys) == {"aux_head.weight", "aux_head.bias"}
+assert missing_ok and unexpected_ok  # witness: reports-the-differing-layers
+assert not caught  # witness: no-warning
 
 missing_count = len(result.missing_keys)
 unexpected_count = len(result.unexpected_keys)
