@@ -102,7 +102,7 @@ print("after model.train(was_training), the frozen batch norm trains:", one_flag
 print("after restoring each submodule's mode, it is still frozen:", not norm.training)
 
 # In a plain tree, modules() lists every parent before its children, so train(mode) in that order
-# sets each parent first and the frozen batch norm last: it stays frozen.
+# sets each parent before the frozen batch norm: it stays frozen.
 tree_modes = {module: module.training for module in model.modules()}
 model.eval()
 for module, mode in tree_modes.items():

@@ -108,9 +108,10 @@ print(
     f"track_running_stats=False, eval mode, one example -> ValueError: {no_running_stats_message}"
 )
 
-# Dropout in training mode zeroes random values and scales the others by 1 / (1 - p), here 2.
-dropped = nn.Dropout(0.5)(torch.ones(8))
-print("nn.Dropout(0.5) in training mode, on eight ones:", dropped.tolist())
+# Dropout in training mode zeroes random values and scales the others by 1 / (1 - p): here 4,
+# where 1 / p would give 4 / 3.
+dropped = nn.Dropout(0.75)(torch.ones(8))
+print("nn.Dropout(0.75) in training mode, on eight ones:", dropped.tolist())
 
 assert not train_mode_same  # witness: train-mode-random
 assert same_batch_same and moved_between  # witness: same-batch-same-output
@@ -129,4 +130,4 @@ in_eval = not no_running_stats.training
 assert uses_batch_statistics and single_fails and in_eval  # witness: no-running-stats-eval-fails
 one_value_fails = length_one_message.startswith("Expected more than 1 value per channel")
 assert sequence_shape == (1, 8, 5) and one_value_fails  # witness: one-value-per-channel-fails
-assert set(dropped.tolist()) == {0.0, 2.0}  # witness: dropout-zeroes-and-scales
+assert set(dropped.tolist()) == {0.0, 4.0}  # witness: dropout-zeroes-and-scales
