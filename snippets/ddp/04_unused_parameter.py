@@ -290,7 +290,7 @@ def silent_hook(state, bucket):
 
 torch.manual_seed(0)
 aux_added = AuxAdded().to(device)
-ddp_aux_added = DDP(aux_added)  # default settings: the first iteration has a single bucket
+ddp_aux_added = DDP(aux_added)  # default settings; this small model has a single bucket
 default_buckets = len(ddp_aux_added.reducer._get_zeros_like_grad_buckets())
 ddp_aux_added.register_comm_hook(None, silent_hook)
 ddp_aux_added(x, use_aux=rank == 1).backward()
