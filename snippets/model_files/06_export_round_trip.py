@@ -33,7 +33,7 @@ x = torch.randn(2, 4).to(device)
 with torch.no_grad():
     expected = model(x)
 
-exported = torch.export.export(model, (x,))  # traces forward, records ATen operations
+exported = torch.export.export(model, (x,))  # traces a call of model, records ATen operations
 operations = [str(node.target) for node in exported.graph.nodes if node.op == "call_function"]
 print("operations:", operations)
 print("weights:", list(exported.state_dict))
@@ -92,6 +92,16 @@ for mode in ("train", "eval"):
     }
     print(f"flags in the graph, exported in {mode} mode:", mode_flags[mode])
 
+# Export traces a call of the model, as model(x) runs it: its hooks too, not forward alone.
+hooked = nn.Linear(4, 3).to(device).eval()
+hooked.register_forward_pre_hook(lambda module, args: (2 * args[0],))  # doubles the input
+hooked_program = torch.export.export(hooked, (x,)).module()
+with torch.no_grad():
+    hooked_output = hooked_program(x)
+    hook_in_program = torch.allclose(hooked_output, hooked(x))
+    forward_alone = torch.allclose(hooked_output, hooked.forward(x))
+print("a pre-hook that doubles the input, in the program:", hook_in_program and not forward_alone)
+
 assert operations == [  # witness: three-operations
     "aten.linear.default",
     "aten.relu.default",
@@ -104,6 +114,7 @@ assert eval_result.startswith("NotImplementedError") and "eval()" in eval_result
 assert (  # witness: no-train
     train_result.startswith("NotImplementedError") and "train()" in train_result
 )
+assert hook_in_program and not forward_alone  # witness: export-runs-hooks
 assert mode_flags == {  # witness: mode-in-graph
     "train": {"batch_norm": True, "batch_norm_1": True, "dropout": True},
     "eval": {"batch_norm": False, "batch_norm_1": True, "dropout": False},
