@@ -290,9 +290,9 @@ def silent_hook(state, bucket):
 
 torch.manual_seed(0)
 aux_added = AuxAdded().to(device)
-ddp_aux_added = DDP(aux_added)  # default settings; this small model has a single bucket
+ddp_aux_added = DDP(aux_added)  # default settings: one bucket for the first iteration
 default_buckets = len(ddp_aux_added.reducer._get_zeros_like_grad_buckets())
-# The same cap as above, given as bucket_cap_mb, leaves the first iteration one bucket.
+# The same cap as above, given as bucket_cap_mb (no find_unused_parameters): one first bucket.
 one_cap = DDP(AuxHeadFirst().to(device), bucket_cap_mb=0.0001)
 one_cap_buckets = len(one_cap.reducer._get_zeros_like_grad_buckets())
 ddp_aux_added.register_comm_hook(None, silent_hook)
