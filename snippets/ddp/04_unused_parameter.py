@@ -292,14 +292,18 @@ torch.manual_seed(0)
 aux_added = AuxAdded().to(device)
 ddp_aux_added = DDP(aux_added)  # default settings: one bucket for the first iteration
 default_buckets = len(ddp_aux_added.reducer._get_zeros_like_grad_buckets())
-# The same cap as above, given as bucket_cap_mb (no find_unused_parameters): one first bucket.
+# The same cap as above, given as bucket_cap_mb: a single bucket in the first iteration, unless
+# find_unused_parameters=True, which fills buckets up to the cap as bucket_cap_mb_list does.
 one_cap = DDP(AuxHeadFirst().to(device), bucket_cap_mb=0.0001)
 one_cap_buckets = len(one_cap.reducer._get_zeros_like_grad_buckets())
+cap_unused = DDP(AuxHeadFirst().to(device), bucket_cap_mb=0.0001, find_unused_parameters=True)
+cap_unused_buckets = len(cap_unused.reducer._get_zeros_like_grad_buckets())
 ddp_aux_added.register_comm_hook(None, silent_hook)
 ddp_aux_added(x, use_aux=rank == 1).backward()
 launch_counts = [int(n) for n in gathered_copies(torch.tensor(len(launches), device=device))]
 if rank == 0:
-    print(f"AuxHeadFirst with bucket_cap_mb=0.0001: {one_cap_buckets} bucket at first")
+    print(f"AuxHeadFirst, bucket_cap_mb=0.0001: {one_cap_buckets} bucket at first,", end=" ")
+    print(f"{cap_unused_buckets} with find_unused_parameters=True")
     print(f"aux_head used on rank 1 only, default settings ({default_buckets} bucket):")
     print("  reductions launched", launch_counts)
 before_barrier = dist.group.WORLD._get_sequence_number_for_group()
@@ -355,4 +359,5 @@ assert (
 )  # witness: partly-unused-gets-average
 assert launch_counts == [0, 1]  # witness: partly-unused-launched-by-one-rank
 assert default_buckets == 1  # witness: default-first-iteration-one-bucket
-assert one_cap_buckets == 1 < len(bucket_names)  # witness: one-cap-one-first-bucket
+one_unless_unused = one_cap_buckets == 1 and cap_unused_buckets == len(bucket_names) == 3
+assert one_unless_unused  # witness: one-cap-one-first-bucket
