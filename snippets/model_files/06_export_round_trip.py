@@ -92,7 +92,7 @@ for mode in ("train", "eval"):
     }
     print(f"flags in the graph, exported in {mode} mode:", mode_flags[mode])
 
-# Export traces a call of the model, as model(x) runs it: its hooks too, not forward alone.
+# Export traces a call of the model, as model(x) runs it: a forward pre-hook too, not forward alone.
 hooked = nn.Linear(4, 3).to(device).eval()
 hooked.register_forward_pre_hook(lambda module, args: (2 * args[0],))  # doubles the input
 hooked_program = torch.export.export(hooked, (x,)).module()
