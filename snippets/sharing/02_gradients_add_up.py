@@ -1,6 +1,7 @@
 """The shared weight's .grad is the sum of what each use would get as a separate layer."""
 
 import copy
+import warnings
 from collections import Counter
 
 import torch
@@ -63,6 +64,9 @@ called_twice_names = [name for name, _ in every_name]
 called_twice_tensors = {id(parameter) for _, parameter in every_name}  # distinct tensor objects
 called_twice_sums = torch.allclose(called_twice.shared.weight.grad, grad_sum, atol=1e-6)
 print("CalledTwice, every name:", called_twice_names)
+every_module = [name for name, _ in called_twice.named_modules(remove_duplicate=False)]
+state_keys = list(called_twice.state_dict())
+print("CalledTwice, every module:", every_module, " state_dict keys:", len(state_keys))
 print("CalledTwice: shared.weight.grad == the same sum:", called_twice_sums)
 # No listing shows the second call, but a forward hook that counts calls does.
 calls: Counter[str] = Counter()
@@ -94,6 +98,17 @@ print(
     " outputs differ:",
     outputs_differ,
 )
+# Given every name instead of parameters(), SGD only warns, and its loop steps the weight twice.
+every_parameter = [p for _, p in tied.named_parameters(remove_duplicate=False)]
+before_duplicates = tied[2].weight.detach().clone()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    torch.optim.SGD(every_parameter, lr=0.1, foreach=False).step()
+twice = before_duplicates - 2 * 0.1 * tied[2].weight.grad
+stepped_twice = torch.allclose(tied[2].weight, twice, atol=1e-6)
+warned = [str(w.message) for w in caught]
+duplicate_warning = any("duplicate parameters" in message for message in warned)
+print("SGD given every name: warns of duplicates", duplicate_warning, " steps twice", stepped_twice)
 
 assert untied[2] is not untied[4]
 assert same_output  # witness: same-output
@@ -101,6 +116,8 @@ assert uses_differ  # witness: uses-differ
 assert grads_add_up  # witness: grads-add-up
 # Even remove_duplicate=False finds nothing to remove: six names for six distinct tensors.
 assert len(called_twice_tensors) == len(called_twice_names) == 6  # witness: registered-once
+one_entry_each = every_module == ["", "first", "shared", "last"] and len(state_keys) == 6
+assert one_entry_each  # witness: listings-once
 # The same test tells the tied stack apart: its eight names lead to six tensors.
 assert len({id(p) for _, p in tied.named_parameters(remove_duplicate=False)}) == 6
 assert called_twice_sums  # witness: called-twice-grads-add-up
@@ -109,3 +126,4 @@ assert hook_sees_one_use and traced == ["shared", "shared.weight"]  # witness: d
 assert copies_apart  # witness: copies-apart
 assert one_step_along_sum  # witness: one-step-along-sum
 assert outputs_differ  # witness: outputs-differ
+assert duplicate_warning and stepped_twice  # witness: duplicates-stepped-twice

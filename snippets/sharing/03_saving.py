@@ -23,7 +23,7 @@ def saved_bytes(obj: object) -> bytes:
 
 
 def data_records(file: bytes) -> int:
-    """A saved file is a zip archive with one record under data/ for each storage it holds."""
+    """By default, a saved file is a zip archive with one record under data/ per storage."""
     return sum("/data/" in name for name in zipfile.ZipFile(io.BytesIO(file)).namelist())
 
 
