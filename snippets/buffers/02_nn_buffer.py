@@ -143,11 +143,19 @@ print("nn.Buffer(None):", probe.empty, " saved:", "empty" in saved)
 probe.slot = torch.zeros(2)  # the name is kept: a plain tensor assigned later registers
 slot_kept_name = "slot" in dict(probe.named_buffers())
 
-# What nn.Buffer returns is a plain torch.Tensor with a mark: two attributes, which
+# Given a plain tensor, nn.Buffer returns a plain torch.Tensor with a mark: two attributes, which
 # isinstance(x, nn.Buffer) checks. The module stores that tensor, mark included.
 marked = layer.mean
 mark = (type(marked).__name__, marked._is_buffer, marked.persistent)
 print("layer.mean:", mark[0], " _is_buffer:", mark[1], " persistent:", mark[2])
+
+
+class Tagged(torch.Tensor):
+    """A tensor subclass: nn.Buffer stores t.detach(), which keeps the subclass."""
+
+
+tagged = nn.Buffer(torch.zeros(1).as_subclass(Tagged))
+print("nn.Buffer of a Tagged tensor:", type(tagged).__name__)
 
 
 def alias(module: nn.Module, name: str) -> tuple[bool, bool, bool]:
@@ -284,6 +292,7 @@ mean_still_buffer = "mean" in dict(on_meta.named_buffers())
 assert assigned_device == "cpu" and mean_still_buffer  # witness: assigned-device
 plain_but_marked = type(marked) is torch.Tensor and isinstance(marked, nn.Buffer)
 assert plain_but_marked and mark[1:] == (True, True)  # witness: buffer-marked
+assert type(tagged) is Tagged and isinstance(tagged, nn.Buffer)  # witness: buffer-keeps-subclass
 assert marked_alias == REGISTERED  # witness: marked-alias-registers
 assert not alias_listed and marked_alias[:2] == (True, True)  # witness: alias-listed-once
 assert not probe_mark and unmarked_alias == PLAIN  # witness: unmarked-alias-plain

@@ -113,11 +113,16 @@ unpickled = torch.load(pickled, weights_only=False)
 copies = (copy.deepcopy(whole), unpickled)
 whole_copies_keep = [torch.equal(copied.constant, whole.constant) for copied in copies]
 pickled.seek(0)
+unsafe_globals = torch.serialization.get_unsafe_globals_in_checkpoint(pickled)
+class_names = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in (FixedHiddenMLP, nn.Linear))
+lists_the_classes = sorted(unsafe_globals) == class_names  # exactly these two, nothing else
+pickled.seek(0)
 with torch.serialization.safe_globals([FixedHiddenMLP, nn.Linear]):  # the classes it needs
     allowed = torch.load(pickled)  # still weights_only=True
 allowed_loads = type(allowed) is FixedHiddenMLP and torch.equal(allowed.constant, whole.constant)
 print("deepcopy and torch.save(model) keep the plain constant:", whole_copies_keep)
 print(f"torch.load of the whole module: by default {default_load}, with weights_only=False loads")
+print("  get_unsafe_globals_in_checkpoint:", unsafe_globals)
 allowed_result = "loads" if allowed_loads else "fails"
 print("  by default, inside safe_globals([FixedHiddenMLP, nn.Linear]):", allowed_result)
 # Some layers name functions too: TransformerEncoderLayer keeps F.relu as its activation.
@@ -161,6 +166,14 @@ print("after .to('meta'): the constant kept as either kind of buffer on", buffer
 # On meta the product with the CPU constant runs: only a real accelerator shows the failure.
 meta_output = on_meta(torch.rand(2, 8).to("meta")).device.type
 print("on meta, the product with the CPU constant runs: output on", meta_output)
+# The matrix product's meta kernel does not compare devices; an elementwise product does.
+product_device = (on_meta.linear.weight @ on_meta.constant).device.type
+try:
+    on_meta.linear.weight * on_meta.constant
+    elementwise_on_meta = "runs"
+except RuntimeError as error:
+    elementwise_on_meta = f"{type(error).__name__}: {error}"
+print("on meta, weight * constant:", elementwise_on_meta)
 print(
     f"after .to({device.type!r}): linear.weight on {model.linear.weight.device.type}, "
     f"constant on {constant_device}"
@@ -180,7 +193,7 @@ assert fails_on_dtype  # witness: plain-fails
 assert not plain_saved  # witness: plain-not-saved
 assert whole_copies_keep == [True, True]  # witness: whole-object-keeps-plain
 assert default_load == "UnpicklingError"  # witness: default-load-refuses
-assert allowed_loads  # witness: safe-globals-loads
+assert allowed_loads and lists_the_classes  # witness: safe-globals-loads
 function_needed = classes_only == "fails on F.relu" and with_relu == "loads"
 assert names_relu and function_needed  # witness: safe-globals-functions
 assert not plain_reloads and not constant_kept["plain attribute"]  # witness: plain-not-reloaded
@@ -202,4 +215,6 @@ assert persistent_saved  # witness: persistent-saved
 assert persistent_reloads and constant_kept["persistent buffer"]  # witness: persistent-reloaded
 assert meta_devices == ("meta", "cpu")  # witness: to-device-skips-plain
 assert meta_output == "meta"  # witness: meta-runs-mixed
+elementwise_checks = "expected device meta" in elementwise_on_meta
+assert product_device == "meta" and elementwise_checks  # witness: meta-elementwise-checks
 assert constant_device == "cpu"
