@@ -1,6 +1,8 @@
 """An exported program fixes every input size, unless a dimension is declared dynamic."""
 # guide: timeout=60
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -25,6 +27,8 @@ for name, module in (
         results[name] = f"{type(error).__name__}: {error}"
     print(f"{name} program, batch of 5:", results[name].split(". If")[0])
 fixed_result = results["fixed"]
+argument_names = list(inspect.signature(model.forward).parameters)  # the guard's `input`
+print("the argument of nn.Sequential's forward:", argument_names)
 
 # One entry per argument of forward: dimension 0 of the first argument is a batch of any size.
 batch = torch.export.Dim("batch")
@@ -44,8 +48,10 @@ release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13
 assert release != (2, 13) or fixed_result.startswith(  # witness: guard-failed-on-2-13
     "AssertionError: Guard failed: input.size()[0] == 4"
 )
-assert results["check_guards=False"].startswith(  # witness: unguarded-runtime-error
+unguarded_error = results["check_guards=False"].startswith(
     "RuntimeError: Expected input at *args[0].shape[0] to be equal to 4, but got 5"
 )
+assert release != (2, 13) or unguarded_error  # witness: unguarded-runtime-error
+assert argument_names == ["input"]  # witness: sequential-names-input
 assert tuple(outputs[5].shape) == (5, 3) and tuple(outputs[16].shape) == (16, 3)
 assert same  # witness: dynamic-batch

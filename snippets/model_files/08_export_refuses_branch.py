@@ -31,6 +31,17 @@ class BufferGate(nn.Module):
         return x
 
 
+class ParamGate(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.tensor(2.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.weight > 1:  # a parameter: traced without its number, like a buffer
+            return x * self.weight
+        return x
+
+
 class LiteralGate(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.tensor(2.0) > 1:  # one number, written in forward: non-strict export keeps it
@@ -154,10 +165,12 @@ for test, (compare, n) in tests.items():
 words["> 1"] = export_and_words(SizeGate(1), example, dynamic_shapes=({0: batch},))[1]
 value_words = export_and_words(ValueGate(), x)[1]
 torch._logging.set_logs(dynamic=logging.ERROR)  # silence a warning logged on the way to the error
-error_message = export_result(ValueGate(), x)
+error_message, silenced_words = export_and_words(ValueGate(), x)
 print("branch on values:", error_message)
 buffer_message = export_result(BufferGate().to(device), x)  # a constant, but a tensor
 print("branch on a buffer:", buffer_message)
+param_message = export_result(ParamGate().to(device), x)
+print("branch on a parameter:", param_message.split(" (")[0])
 literal_program = torch.export.export(LiteralGate(), (x,))  # the branch is decided while tracing
 print("branch on a tensor made in forward: exported, with", operations(literal_program)[-1])
 computed_program = torch.export.export(ComputedGate(), (x,))
@@ -189,14 +202,27 @@ baked_in = silent.module()(one_row)
 print("x.shape[0] > 1, dynamic batch: exported, with the operations", operations(silent))
 doubled = torch.equal(baked_in, one_row * 2)
 print("batch of 1: the model returns x, the program returns", "2 * x" if doubled else "x")
+batch_from_1 = torch.export.Dim("batch", min=1)  # declares a batch of 1: still not checked
+from_1 = torch.export.export(SizeGate(1), (example,), dynamic_shapes=({0: batch_from_1},))
+from_1_lowest = min(int(r.lower) for r in from_1.range_constraints.values())
+from_1_doubled = torch.equal(from_1.module()(one_row), one_row * 2)
+print(f"with Dim(min={from_1_lowest}), a batch of 1: the program returns", end=" ")
+print("2 * x" if from_1_doubled else "x")
 
 # The rule: a test with one answer for every size from 2 up is decided without a word.
 for test, outcome in outcomes.items():
     print(f"x.shape[0] {test}, dynamic batch:", outcome.split("!")[0])
 decided = [">= 2", "!= 1", "== 1", "> 1"]
 print("before set_logs, what export wrote or warned for", decided, [words[t] for t in decided])
-print("  and for the branch on values, a warning of the dynamic logger:", end=" ")
-print("symbolic_shapes" in value_words)
+
+
+def dynamic_warning(words: str) -> bool:  # a WARNING line of the dynamic logger (symbolic_shapes)
+    lines = words.splitlines()
+    return any(line.startswith("W") and "symbolic_shapes.py" in line for line in lines)
+
+
+print("the branch on values: a warning of the dynamic logger before set_logs, after:", end=" ")
+print(dynamic_warning(value_words), dynamic_warning(silenced_words))
 
 # The branch written as an operation agrees with the model for every batch, 1 included.
 size_ops, size_agrees = {}, {}
@@ -212,9 +238,18 @@ try:  # while export traces with the Dim, a size compared with a number is a Sym
 except TypeError as error:
     where_on_bool = f"TypeError: {error}"
 print("torch.where(x.shape[0] > 1, ...), dynamic batch:", where_on_bool.split(", but")[0])
+with warnings.catch_warnings(record=True) as cond_warned:  # a fixed size: a Python bool
+    warnings.simplefilter("always")
+    fixed_cond = torch.export.export(CondSizeGate(), (x,))
+cond_warnings = [str(w.message) for w in cond_warned if "Python constant" in str(w.message)]
+print("torch.cond(x.shape[0] > 1, ...), fixed size:", operations(fixed_cond), end=" ")
+print("| warns:", cond_warnings[0].split(".")[0] if cond_warnings else None)
 
 assert error_message.startswith("Could not guard on data-dependent expression")  # witness: refused
 assert buffer_message.startswith("Could not guard on data-dependent")  # witness: buffer-refused
+traced_without = [error_message, buffer_message, param_message]
+refused_alike = all(m.startswith("Could not guard on data-dependent") for m in traced_without)
+assert refused_alike  # witness: refused-alike
 assert (  # witness: literal-exports
     operations(literal_program)[-1] == "aten.mul.Tensor"
     and operations(computed_program)[-1] == "aten.mul.Tensor"
@@ -228,13 +263,15 @@ drawn_refused = literal_refusals["bernoulli(tensor(0.5)) >= 0"].startswith("Coul
 assert drawn_refused and exp_result == "exported"  # witness: random-not-kept
 assert operations(size_program) == ["aten.mul.Tensor"]  # witness: size-branch-resolved
 assert constraint_error.startswith("Constraints violated (batch)")  # witness: dynamic-size-refused
-assert "symbolic_shapes" in value_words  # witness: capture-hears-export
+heard_then_silenced = dynamic_warning(value_words) and not dynamic_warning(silenced_words)
+assert heard_then_silenced  # witness: capture-hears-export
 assert (  # witness: zero-one-baked-in
     words["> 1"] == ""
     and operations(silent) == ["aten.mul.Tensor"]
     and torch.equal(baked_in, one_row * 2)
     and torch.equal(SizeGate(1)(one_row), one_row)
 )
+assert from_1_lowest == 1 and from_1_doubled  # witness: min-one-baked-in
 exported_quietly = all(outcomes[t] == "exported" and not words[t] for t in (">= 2", "!= 1", "== 1"))
 refused = all(outcomes[t].startswith("Constraints violated (batch)") for t in ("> 2", "< 100"))
 assert exported_quietly and refused  # witness: decided-from-two
@@ -248,3 +285,5 @@ assert (  # witness: where-needs-tensor
     and "got (SymBool," in where_on_bool
     and "(Tensor condition" in where_on_bool
 )
+cond_fixed_ops = operations(fixed_cond)
+assert cond_fixed_ops == ["aten.mul.Tensor"] and cond_warnings  # witness: cond-on-python-bool
