@@ -292,7 +292,8 @@ mean_still_buffer = "mean" in dict(on_meta.named_buffers())
 assert assigned_device == "cpu" and mean_still_buffer  # witness: assigned-device
 plain_but_marked = type(marked) is torch.Tensor and isinstance(marked, nn.Buffer)
 assert plain_but_marked and mark[1:] == (True, True)  # witness: buffer-marked
-assert type(tagged) is Tagged and isinstance(tagged, nn.Buffer)  # witness: buffer-keeps-subclass
+kept_class = type(tagged) is Tagged is type(torch.zeros(1).as_subclass(Tagged).detach())
+assert kept_class and isinstance(tagged, nn.Buffer)  # witness: buffer-keeps-subclass
 assert marked_alias == REGISTERED  # witness: marked-alias-registers
 assert not alias_listed and marked_alias[:2] == (True, True)  # witness: alias-listed-once
 assert not probe_mark and unmarked_alias == PLAIN  # witness: unmarked-alias-plain
