@@ -71,17 +71,43 @@ first_got_zero = bool(first.weight.grad.eq(0).all())
 print("after zeroing grad_input: first.weight.grad is zero:", first_got_zero)
 print("shared.weight.grad is the outer call's share alone:", outer_keeps_own)
 
+
+# A weight passed in as an input is in grad_input, so a hook that zeroes grad_input zeroes it too.
+class MatMul(nn.Module):
+    def forward(self, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return a @ w
+
+
+matmul = MatMul()
+handle = matmul.register_full_backward_hook(lambda m, gi, go: tuple(map(torch.zeros_like, gi)))
+w_input = shared.weight.detach().clone().requires_grad_()
+matmul(first(x), w_input).sum().backward()
+handle.remove()
+input_weight_zeroed = bool(w_input.grad.eq(0).all())
+print("a weight passed in as an input: its grad is zero:", input_weight_zeroed)
+
+
 # Reentrant checkpointing runs the backward of the checkpointed call as a backward pass of its own.
-checkpoint_calls = []
-weight_handle = shared.weight.register_hook(lambda grad: checkpoint_calls.append(grad))
-shared(checkpoint(shared, first(x), use_reentrant=True)).sum().backward()
-weight_handle.remove()
-print("weight hook calls with the first call checkpointed (reentrant):", len(checkpoint_calls))
-non_reentrant_calls = []  # a non-reentrant checkpoint: one backward pass
-weight_handle = shared.weight.register_hook(lambda grad: non_reentrant_calls.append(grad))
-shared(checkpoint(shared, first(x), use_reentrant=False)).sum().backward()
-weight_handle.remove()
-print("the same, non-reentrant:", len(non_reentrant_calls))
+def checkpointed_backward(use_reentrant: bool) -> tuple[list, set]:
+    """The first call checkpointed: what the weight's hook sees, and the ids of the passes."""
+    grads, passes = [], set()
+
+    def hook(grad: torch.Tensor) -> None:
+        grads.append(grad)
+        passes.add(torch._C._current_graph_task_id())  # a private function: which backward pass
+
+    weight_handle = shared.weight.register_hook(hook)
+    shared(checkpoint(shared, first(x), use_reentrant=use_reentrant)).sum().backward()
+    weight_handle.remove()
+    return grads, passes
+
+
+checkpoint_calls, reentrant_passes = checkpointed_backward(use_reentrant=True)
+non_reentrant_calls, non_reentrant_passes = checkpointed_backward(use_reentrant=False)
+calls, passes = len(checkpoint_calls), len(reentrant_passes)
+print(f"weight hook, first call checkpointed (reentrant): {calls} calls in {passes} passes")
+calls, passes = len(non_reentrant_calls), len(non_reentrant_passes)
+print(f"the same, non-reentrant: {calls} call in {passes} pass")
 
 assert module_hook_calls == 2  # witness: module-per-call
 outer, inner = module_calls  # backward reaches the outer call, shared(b), first
@@ -89,10 +115,11 @@ seen = [torch.equal(g, t.grad) for g, t in zip(outer + inner, (b, c, a, b))]
 assert all(seen) and len(outer) == len(inner) == 2  # witness: module-sees-input-output
 assert weight_hook_calls == 1  # witness: tensor-hook-once
 assert torch.allclose(weight_calls[0], summed)  # witness: tensor-hook-sum
-assert outer_keeps_own  # witness: module-hook-spares-params
+assert outer_keeps_own and input_weight_zeroed  # witness: module-hook-spares-params
 assert first_got_zero and inner_got_zero  # witness: module-hook-changes-upstream
 assert unused.grad_fn is not None and module_hook_calls == 2  # witness: unused-call-no-hook
 two_shares = len(checkpoint_calls) == 2 and torch.allclose(sum(checkpoint_calls), weight_calls[0])
 assert two_shares  # witness: reentrant-hook-twice
+assert len(reentrant_passes) == 2  # witness: reentrant-own-pass
 one_sum = len(non_reentrant_calls) == 1 and torch.allclose(non_reentrant_calls[0], weight_calls[0])
-assert one_sum  # witness: non-reentrant-once
+assert one_sum and len(non_reentrant_passes) == 1  # witness: non-reentrant-once
