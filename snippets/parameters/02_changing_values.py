@@ -64,7 +64,7 @@ except RuntimeError as error:
     print("weight[0] = 0:", view_message)
 view_refused = view_message.startswith("a view of a leaf Variable that requires grad")
 # A new tensor computed from the parameter requires grad too, but it is not a leaf, nor a view
-# of one: numpy() still refuses it, while an in-place change is allowed, on it and on its views.
+# of one: numpy() still refuses it, while an in-place change is allowed, on it and on a row.
 computed = weight * 1
 try:
     computed.numpy()
@@ -78,6 +78,22 @@ computed_row_changed = computed_row._base is computed and computed_row.count_non
 print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
 print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
 print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
+# Not every view of it accepts the change: views from functions that return several views, and
+# views made under no_grad(), are refused.
+with torch.no_grad():
+    row_made_off = computed[2]
+refused_views = {}
+for label, make in (
+    ("chunk()", lambda: computed.chunk(2)[0]),
+    ("split()", lambda: computed.split(1)[1]),
+    ("unbind()", lambda: computed.unbind(0)[1]),
+    ("under no_grad()", lambda: row_made_off),
+):
+    try:
+        make().zero_()
+    except RuntimeError as error:
+        refused_views[label] = str(error)
+print("  its views refused in place:", ", ".join(refused_views))
 with torch.no_grad():
     unrecorded = weight * 1  # the same product, but autograd records nothing: a leaf
 print("weight * 1 under no_grad(): leaf =", unrecorded.is_leaf, end="  ")
@@ -195,6 +211,11 @@ assert leaves == (True, True, True, False)  # witness: leaf-means-unrecorded
 assert (  # witness: non-leaf-view-in-place-allowed
     computed_row.requires_grad and not computed_row._base.is_leaf and computed_row_changed
 )
+several_outputs = [refused_views.get(f"{name}()", "") for name in ("chunk", "split", "unbind")]
+multi_output_refused = all("is a view and is being modified inplace" in m for m in several_outputs)
+made_off = refused_views.get("under no_grad()", "")
+no_grad_view_refused = made_off.startswith("A view was created in no_grad mode")
+assert multi_output_refused and no_grad_view_refused  # witness: other-views-refused
 assert allowed_when_off == [(True, (8, 4), True, False)] * 3  # witness: in-place-allowed-when-off
 assert init_calls["zeros_"] == [("zero_", True, False)]
 every_init_writes = len(init_calls) == 14 and all(init_calls.values())

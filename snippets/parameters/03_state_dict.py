@@ -1,5 +1,6 @@
 """A state_dict maps dotted paths to tensors: parameters and buffers, named by the module tree."""
 
+import collections
 import copy
 
 import torch
@@ -147,6 +148,7 @@ print("keep_vars=True, assign=True: the source's objects", same_objects, end=", 
 print("now frozen in the source too", source_frozen)
 
 first_key = next(iter(state))
+assert isinstance(state, collections.OrderedDict)  # witness: ordered-dict
 assert first_key == "backbone.0.weight"
 assert list(state)[-2:] == ["head.weight", "head.bias"]
 assert (key_count, parameter_tensor_count, buffer_count) == (11, 8, 3)

@@ -50,13 +50,21 @@ head_state_kept = all(int(state["step"]) == 2 for state in head_states) and all(
     not torch.equal(old, state["exp_avg"]) for old, state in zip(head_state_before, head_states)
 )
 
-# Phase 1 without the freeze: zero_grad() clears only what the optimizer holds, the head.
-unfrozen_optimizer = torch.optim.AdamW(unfrozen[1].parameters(), lr=1e-2)
-step(unfrozen, unfrozen_optimizer)
-head_grad_cleared = unfrozen[1].weight.grad is None
-backbone_grad_left = unfrozen[0][0].weight.grad is not None
-# Phase 2 on that copy: its first backward pass adds its gradient to the one phase 1 left.
+# Phase 1 without the freeze, two steps: zero_grad() clears only what the optimizer holds, the
+# head, so the backbone's gradients pile up; the optimizer does not move the backbone.
 left_weight = unfrozen[0][0].weight
+unfrozen_optimizer = torch.optim.AdamW(unfrozen[1].parameters(), lr=1e-2)
+phase_1_grads = []
+for _ in range(2):
+    loss = nn.functional.cross_entropy(unfrozen(X), y)
+    phase_1_grads.append(torch.autograd.grad(loss, left_weight)[0])  # this step's own gradient
+    step(unfrozen, unfrozen_optimizer)
+head_grad_cleared = unfrozen[1].weight.grad is None
+backbone_grad_left = left_weight.grad is not None
+left_is_sum = torch.allclose(left_weight.grad, phase_1_grads[0] + phase_1_grads[1])
+left_is_sum = left_is_sum and not torch.allclose(left_weight.grad, phase_1_grads[1])
+unheld_stays_put = torch.equal(before, left_weight)  # before: the copy's weight too, at the start
+# Phase 2 on that copy: its first backward pass adds its gradient to the one phase 1 left.
 left_grad = left_weight.grad.clone()
 loss = nn.functional.cross_entropy(unfrozen(X), y)
 (fresh_grad,) = torch.autograd.grad(loss, left_weight, retain_graph=True)  # phase 2's own
@@ -66,8 +74,9 @@ piled_up = piled_up and not torch.allclose(left_weight.grad, fresh_grad)
 
 print("backbone moved in phase 1:", moved_in_phase_1, " in phase 2:", moved_in_phase_2)
 print("learning rate per parameter group:", learning_rates)
-print("phase 1 without the freeze, after zero_grad(): head .grad None:", head_grad_cleared, end="")
+print("phase 1 without the freeze, 2 steps: head .grad None:", head_grad_cleared, end="")
 print(", backbone .grad None:", not backbone_grad_left)
+print("  backbone moved:", not unheld_stays_put, " .grad is the sum of both steps':", left_is_sum)
 print("  phase 2's first backward adds to the backbone .grad left from phase 1:", piled_up)
 
 assert not moved_in_phase_1  # witness: still-in-phase-1
@@ -78,3 +87,5 @@ assert learning_rates == [1e-2, 1e-3]  # witness: own-learning-rate
 assert head_steps == 2 and head_state_kept  # witness: head-state-kept
 assert head_grad_cleared and backbone_grad_left  # witness: zero-grad-held-only
 assert piled_up  # witness: phase-2-adds-to-left-grad
+assert left_is_sum  # witness: left-grad-is-sum
+assert backbone_grad_left and unheld_stays_put  # witness: unheld-stays-put
