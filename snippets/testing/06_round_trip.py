@@ -129,7 +129,8 @@ class ForgetfulClip(ForgetfulStandardize):
 
 
 # The round trip compares outputs on one standard normal input, which stays inside both the fitted
-# range (about -33 to 43) and the fresh one (-4 to 4): the lost range changes nothing there.
+# range (at least -32 to 43 in every feature) and the fresh one (-4 to 4): the lost range changes
+# nothing there.
 clipper = fitted(ForgetfulClip)
 inputs_seen = []  # the input check_round_trip gives the module, kept by a hook
 clipper.register_forward_pre_hook(lambda module, args: inputs_seen.append(args[0].cpu()))
@@ -227,6 +228,32 @@ calls_after_round_trip = int(counter.calls)
 print("calls after check_module:", calls_after_check_module, end=" | ")
 print("after check_round_trip:", calls_after_round_trip)
 
+
+class NoisyLinear(nn.Linear):
+    """Adds noise drawn from the CPU's global stream in every mode; its size is 0 here."""
+
+    def __init__(self, noise: float = 0.0) -> None:
+        super().__init__(5, 3)
+        self.noise = noise
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = super().forward(x)
+        return out + self.noise * torch.randn(out.shape).to(out.device)
+
+
+# The helper seeds and restores the streams only around building the fresh instances: the forward
+# passes run outside, so their draws move the CPU stream on, by exactly three passes' worth.
+noisy = NoisyLinear().to(device)
+state_before = torch.get_rng_state()
+outcome(noisy, NoisyLinear)
+state_after = torch.get_rng_state()
+torch.set_rng_state(state_before)
+for _ in range(3):  # the module's pass and the two fresh instances'
+    torch.randn(4, 3)
+stream_moved = not torch.equal(state_after, state_before)
+by_three_passes = torch.equal(state_after, torch.get_rng_state())
+print("NoisyLinear: CPU stream moved by check_round_trip:", stream_moved)
+
 prefix = "outputs differ after a state_dict round trip"
 assert (
     forgetful_message == f"ForgetfulStandardize: {prefix}; not in the state_dict: ['mean', 'std']"
@@ -262,3 +289,4 @@ torch_error = "RuntimeError: Error(s) in loading state_dict"
 assert mismatch.startswith(torch_error)  # witness: torch-errors-pass
 counted = calls_after_check_module == 0 and calls_after_round_trip == 1
 assert counted  # witness: round-trip-keeps-buffer-changes
+assert stream_moved and by_three_passes  # witness: forward-draws-move-stream

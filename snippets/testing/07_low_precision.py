@@ -61,8 +61,9 @@ with torch.autocast(device.type, dtype=torch.bfloat16):
     autocast_dtype = float32_model(torch.randn(4, 5).to(device)).dtype
 print(f"under autocast: the norm returns {norm_dtypes[0]}, the model {autocast_dtype}")
 
-# An honest tolerance: bfloat16 keeps 8 significant bits, so rounding one number may change it by
-# up to 2**-8 of its size, and a layer rounds many times. A float32-sized tolerance rejects it.
+# An honest tolerance: bfloat16 keeps 8 significant bits, so rounding a number in the normal range
+# may change it by up to 2**-8 of its size, and a layer rounds many times. A float32-sized
+# tolerance rejects it.
 rounding_unit = torch.finfo(torch.bfloat16).eps / 2
 float16_rounding_unit = torch.finfo(torch.float16).eps / 2  # finer: the default is loose there
 tolerance_default = inspect.signature(check_low_precision).parameters["tolerance"].default
@@ -169,6 +170,11 @@ tiny_survives = torch.tensor(tiny, dtype=torch.bfloat16).item() > 0
 assert same_range and tiny_survives  # witness: bf16-keeps-range
 assert torch.tensor(tiny, dtype=torch.float16).item() == 0.0  # witness: fp16-underflows
 zero_row = torch.zeros(3, dtype=torch.float16)  # a row whose norm is 0
-divided = zero_row / (zero_row.norm() + torch.tensor(tiny, dtype=torch.float16))
-print("float16 row of zeros / (norm + 1e-8):", divided.tolist())
-assert divided.isnan().all()  # witness: fp16-divides-by-zero
+denominator = zero_row.norm() + tiny  # a Python float, as code writes it: rounded to float16
+divided = zero_row / denominator
+bf16_row = zero_row.bfloat16()
+bf16_divided = bf16_row / (bf16_row.norm() + tiny)
+print("row of zeros / (norm + 1e-8): float16", divided.tolist(), "bfloat16", bf16_divided.tolist())
+fp16_zero_over_zero = denominator.item() == 0.0 and divided.isnan().all()
+bf16_zeros = bool((bf16_divided == 0).all())
+assert fp16_zero_over_zero and bf16_zeros  # witness: fp16-divides-by-zero

@@ -139,8 +139,8 @@ frozen_path = failure(check_gradients, frozen, (4, 5), training=True, device=gra
 print("frozen with eval(), training=True:", frozen_path.split(" (")[0])
 
 # gradcheck stops at the first input that mismatches, and its mismatch message numbers only the
-# inputs that require a gradient. With the input left out, its "input 0" is the linear layer's
-# weight, wrong too.
+# inputs that require a gradient. With x passed but not requiring a gradient, its "input 0" is the
+# linear layer's weight, wrong too.
 broken64 = BrokenSiLU().to(gradcheck_device, torch.float64)
 names = [n for n, _ in broken64.named_parameters()]
 values = [p.detach().clone().requires_grad_() for p in broken64.parameters()]
@@ -152,7 +152,18 @@ def of_parameters(inputs: torch.Tensor, *parameters: torch.Tensor) -> torch.Tens
 
 
 without_input = failure(torch.autograd.gradcheck, of_parameters, (x_fixed, *values)).rstrip(",")
-print(f"without the input: {without_input}; input 0 is now {names[0]}")
+print(f"input not requiring a gradient: {without_input}; input 0 is now {names[0]}")
+
+# Fast mode compares random projections of the derivatives, not every entry: it runs the module
+# far fewer times. A hook counts the passes (the helper's deepcopy keeps it).
+counted = CustomSiLU().to(device)
+passes = []
+counted.register_forward_pre_hook(lambda module, args: passes.append(1))
+check_gradients(counted, (4, 5), device=gradcheck_device)
+fast_passes = len(passes)
+check_gradients(counted, (4, 5), fast_mode=False, device=gradcheck_device)
+full_passes = len(passes) - fast_passes
+print(f"passes through the module: fast mode {fast_passes}, every entry {full_passes}")
 
 assert correct == "passes"  # witness: correct-passes
 assert error_message.startswith("Jacobian mismatch for output 0 with respect to input 0")
@@ -174,3 +185,4 @@ frozen_trained = "wrong gradient" in frozen_path and not frozen[0].training
 assert frozen_trained  # witness: training-overrides-frozen
 weight_flagged = without_input.endswith("with respect to input 0") and names[0] == "linear.weight"
 assert weight_flagged and "weight" not in helper_message  # witness: first-mismatch-only
+assert fast_passes * 5 < full_passes  # witness: fast-mode-fewer-passes

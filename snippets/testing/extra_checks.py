@@ -193,7 +193,8 @@ def check_gradients(
                 f"{name}: wrong gradient for {which} (gradcheck: {first_line})"
             ) from error
         raise AssertionError(f"{name}: gradcheck failed: {first_line}") from error
-    return f"{name}: gradients match finite differences for the input and {len(names)} parameters"
+    counted = f"{len(names)} parameter{'s' if len(names) != 1 else ''}"
+    return f"{name}: gradients match finite differences for the input and {counted}"
 
 
 if __name__ == "__main__":
