@@ -166,8 +166,10 @@ print("after .to('meta'): the constant kept as either kind of buffer on", buffer
 # On meta the product with the CPU constant runs: only a real accelerator shows the failure.
 meta_output = on_meta(torch.rand(2, 8).to("meta")).device.type
 print("on meta, the product with the CPU constant runs: output on", meta_output)
-# The matrix product's meta kernel does not compare devices; an elementwise product does.
+# torch.mm's meta kernel, which @ calls for two matrices, does not compare devices; an elementwise
+# product does.
 product_device = (on_meta.linear.weight @ on_meta.constant).device.type
+mm_device = torch.mm(on_meta.linear.weight, on_meta.constant).device.type
 try:
     on_meta.linear.weight * on_meta.constant
     elementwise_on_meta = "runs"
@@ -216,5 +218,6 @@ assert persistent_reloads and constant_kept["persistent buffer"]  # witness: per
 assert meta_devices == ("meta", "cpu")  # witness: to-device-skips-plain
 assert meta_output == "meta"  # witness: meta-runs-mixed
 elementwise_checks = "expected device meta" in elementwise_on_meta
-assert product_device == "meta" and elementwise_checks  # witness: meta-elementwise-checks
+mm_skips_check = product_device == mm_device == "meta"
+assert mm_skips_check and elementwise_checks  # witness: meta-elementwise-checks
 assert constant_device == "cpu"
