@@ -22,9 +22,18 @@ def same_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
+def has_memory(t: torch.Tensor) -> bool:
+    """Elements in memory of its own: not empty, not on meta, not a wrapper subclass. A view's
+    own address is its base's plus an offset, so test the storage's address, not the view's."""
+    try:
+        return t.numel() > 0 and t.untyped_storage().data_ptr() != 0
+    except RuntimeError:  # a wrapper subclass may have no storage at all
+        return False
+
+
 def same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
     """One tensor under two names: the same first element, read the same way."""
-    if a.data_ptr() == 0 or b.data_ptr() == 0:  # empty, on meta, or a wrapper subclass:
+    if not (has_memory(a) and has_memory(b)):
         return a is b  # no memory of its own behind the address
 
     def layout(t: torch.Tensor) -> tuple:  # how the elements are read, from the first one on
@@ -76,8 +85,14 @@ print(f"separate tensors: {separate}, same storage: {look_shared}, same_tensor()
 x, y = TwoTensor(torch.zeros(3), torch.zeros(3)), TwoTensor(torch.ones(3), torch.ones(3))
 wrapper_addresses, wrapper_tensor = [x.data_ptr(), y.data_ptr()], same_tensor(x, y)
 print(f"two separate TwoTensors: data_ptr() {wrapper_addresses}, same_tensor() {wrapper_tensor}")
+# Views of them have an address that is not 0 (an offset from 0), so the test looks at storage.
+meta_views, wrapper_views = [t[1:] for t in on_meta], [t[1:] for t in (x, y)]
+view_addresses = [v.data_ptr() for v in meta_views + wrapper_views]
+views_tensor = same_tensor(*meta_views) or same_tensor(*wrapper_views)
+print(f"views [1:] of them: data_ptr() {view_addresses}, same_tensor() {views_tensor}")
 # The fallback to `is` still finds one tensor compared with itself.
 each_itself = same_tensor(on_meta[0], on_meta[0]) and same_tensor(x, x)
+each_itself = each_itself and same_tensor(meta_views[0], meta_views[0])
 try:  # a wrapper subclass has no storage of its own to compare
     same_storage(x, y)
     storage_raises = False
@@ -91,6 +106,7 @@ assert conj_same_address and c.conj().is_conj() and not conj_tensor  # witness: 
 assert flat_storage and second_unchanged and not flat_tensor  # witness: flat-buffer
 assert separate and addresses == [0, 0, 0, 0] and look_shared  # witness: address-zero
 assert x.numel() == 3 and wrapper_addresses == [0, 0]  # witness: wrapper-address-zero
-says_separate = not flat_tensor and not guarded and not wrapper_tensor
-assert data_says and says_separate and each_itself  # witness: guarded-test
+says_separate = not flat_tensor and not guarded and not wrapper_tensor and not views_tensor
+offset_addresses = all(a != 0 for a in view_addresses)
+assert data_says and says_separate and each_itself and offset_addresses  # witness: guarded-test
 assert storage_raises  # witness: wrapper-storage-raises
