@@ -89,6 +89,10 @@ print(f"two separate TwoTensors: data_ptr() {wrapper_addresses}, same_tensor() {
 meta_views, wrapper_views = [t[1:] for t in on_meta], [t[1:] for t in (x, y)]
 view_addresses = [v.data_ptr() for v in meta_views + wrapper_views]
 views_tensor = same_tensor(*meta_views) or same_tensor(*wrapper_views)
+# Two empty views of real memory: the same address and layout, but no element to share.
+real = torch.zeros(4)
+empty_views = real[3:3], real[3:3]
+views_tensor = views_tensor or same_tensor(*empty_views)
 print(f"views [1:] of them: data_ptr() {view_addresses}, same_tensor() {views_tensor}")
 # The fallback to `is` still finds one tensor compared with itself.
 each_itself = same_tensor(on_meta[0], on_meta[0]) and same_tensor(x, x)
