@@ -78,8 +78,8 @@ computed_row_changed = computed_row._base is computed and computed_row.count_non
 print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
 print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
 print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
-# Not every view of it accepts the change: views from chunk(), split() and unbind() (though not
-# those of tensor_split()) and views made under no_grad() are refused.
+# Not every view of it accepts the change: these views from chunk(), split() and unbind(), and
+# a view made under no_grad(), are refused.
 with torch.no_grad():
     row_made_off = computed[2]
 refused_views = {}

@@ -23,8 +23,9 @@ def same_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def has_memory(t: torch.Tensor) -> bool:
-    """Elements in memory of its own: not empty, not on meta, not a wrapper subclass. A view's
-    own address is its base's plus an offset, so test the storage's address, not the view's."""
+    """Elements in memory of its own: not empty, not on meta, not a wrapper subclass. A view
+    with elements has its base's address plus an offset, so test the storage's address, not the
+    view's."""
     try:
         return t.numel() > 0 and t.untyped_storage().data_ptr() != 0
     except RuntimeError:  # a wrapper subclass may have no storage at all
@@ -89,14 +90,19 @@ print(f"two separate TwoTensors: data_ptr() {wrapper_addresses}, same_tensor() {
 meta_views, wrapper_views = [t[1:] for t in on_meta], [t[1:] for t in (x, y)]
 view_addresses = [v.data_ptr() for v in meta_views + wrapper_views]
 views_tensor = same_tensor(*meta_views) or same_tensor(*wrapper_views)
-# Two empty views of real memory: the same address and layout, but no element to share.
-real = torch.zeros(4)
-empty_views = real[3:3], real[3:3]
-views_tensor = views_tensor or same_tensor(*empty_views)
 print(f"views [1:] of them: data_ptr() {view_addresses}, same_tensor() {views_tensor}")
+# Empty views of two real tensors: a tensor with no elements has the address 0 wherever it
+# starts, though its storage has a real address. Only the element count tells the two apart.
+empty_views = torch.zeros(4)[0:0], torch.ones(8)[5:5]
+empty_view_addresses = [v.data_ptr() for v in empty_views]
+real_storages = all(v.untyped_storage().data_ptr() != 0 for v in empty_views)
+empty_views_tensor = same_tensor(*empty_views)
+print(f"two empty views of real memory: data_ptr() {empty_view_addresses}", end=", ")
+print(f"same_tensor() {empty_views_tensor}")
 # The fallback to `is` still finds one tensor compared with itself.
 each_itself = same_tensor(on_meta[0], on_meta[0]) and same_tensor(x, x)
 each_itself = each_itself and same_tensor(meta_views[0], meta_views[0])
+each_itself = each_itself and same_tensor(empty_views[0], empty_views[0])
 try:  # a wrapper subclass has no storage of its own to compare
     same_storage(x, y)
     storage_raises = False
@@ -111,6 +117,8 @@ assert flat_storage and second_unchanged and not flat_tensor  # witness: flat-bu
 assert separate and addresses == [0, 0, 0, 0] and look_shared  # witness: address-zero
 assert x.numel() == 3 and wrapper_addresses == [0, 0]  # witness: wrapper-address-zero
 says_separate = not flat_tensor and not guarded and not wrapper_tensor and not views_tensor
+says_separate = says_separate and not empty_views_tensor
 offset_addresses = all(a != 0 for a in view_addresses)
+assert empty_view_addresses == [0, 0] and real_storages
 assert data_says and says_separate and each_itself and offset_addresses  # witness: guarded-test
 assert storage_raises  # witness: wrapper-storage-raises
