@@ -28,7 +28,7 @@ def has_memory(t: torch.Tensor) -> bool:
     view's."""
     try:
         return t.numel() > 0 and t.untyped_storage().data_ptr() != 0
-    except RuntimeError:  # a wrapper subclass may have no storage at all
+    except RuntimeError:  # a wrapper subclass's storage may have no address to read
         return False
 
 
@@ -91,8 +91,8 @@ meta_views, wrapper_views = [t[1:] for t in on_meta], [t[1:] for t in (x, y)]
 view_addresses = [v.data_ptr() for v in meta_views + wrapper_views]
 views_tensor = same_tensor(*meta_views) or same_tensor(*wrapper_views)
 print(f"views [1:] of them: data_ptr() {view_addresses}, same_tensor() {views_tensor}")
-# Empty views of two real tensors: a tensor with no elements has the address 0 wherever it
-# starts, though its storage has a real address. Only the element count tells the two apart.
+# Empty views of two real tensors: both have the address 0, though each one's storage has a real
+# address. So same_tensor() checks the element count before it compares addresses.
 empty_views = torch.zeros(4)[0:0], torch.ones(8)[5:5]
 empty_view_addresses = [v.data_ptr() for v in empty_views]
 real_storages = all(v.untyped_storage().data_ptr() != 0 for v in empty_views)
@@ -119,6 +119,8 @@ assert x.numel() == 3 and wrapper_addresses == [0, 0]  # witness: wrapper-addres
 says_separate = not flat_tensor and not guarded and not wrapper_tensor and not views_tensor
 says_separate = says_separate and not empty_views_tensor
 offset_addresses = all(a != 0 for a in view_addresses)
+from_offsets = [v.storage_offset() * v.element_size() for v in meta_views + wrapper_views]
+assert view_addresses == from_offsets and offset_addresses  # witness: view-address-offset
 assert empty_view_addresses == [0, 0] and real_storages
 assert data_says and says_separate and each_itself and offset_addresses  # witness: guarded-test
 assert storage_raises  # witness: wrapper-storage-raises
