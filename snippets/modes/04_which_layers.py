@@ -54,7 +54,8 @@ print("has a track_running_stats option:", running_option)
 assert mode_dependent == (  # witness: mode-dependent
     "Dropout, BatchNorm1d, InstanceNorm1d(track_running_stats=True), TransformerEncoderLayer"
 )
-assert identical["Linear"]  # witness: linear-same
+linear_reads_flag = "training" in inspect.getsource(nn.Linear.forward)
+assert identical["Linear"] and not linear_reads_flag  # witness: linear-same
 assert (
     identical["LayerNorm"]
     and layer_norm_buffers == 0

@@ -1,6 +1,7 @@
 """TransformerEncoderLayer's fast path and a float src_mask: an additive bias read as a mask."""
 
 import threading
+from unittest import mock
 
 import torch
 from torch import nn
@@ -38,15 +39,37 @@ print("float bias, no_grad: fast path matches")
 print(f"  slow path on bias: {added}, slow path on bias != 0: {as_bool}")
 print("  bias - 1 (no zero in a row), fast path:", run(bias - 1, fast=True)[0, 0, :3].tolist())
 
-# nn.MultiheadAttention alone sends a float mask to its slow path.
+# nn.MultiheadAttention alone sends a float mask to its slow path: its fused kernel is not called.
 attention = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+fused = torch._native_multi_head_attention  # the kernel of its fast path; the patch wraps it
 torch.backends.mha.set_fastpath_enabled(True)
-with torch.no_grad():
+patch = mock.patch.object(torch, "_native_multi_head_attention", wraps=fused)  # undone at exit
+with torch.no_grad(), patch as kernel:
     mha_fast = attention(tokens, tokens, tokens, attn_mask=bias, need_weights=False)[0]
+    float_calls = kernel.call_count
+    attention(tokens, tokens, tokens, attn_mask=bias != 0, need_weights=False)  # control
+    bool_calls = kernel.call_count - float_calls
     torch.backends.mha.set_fastpath_enabled(False)
     mha_slow = attention(tokens, tokens, tokens, attn_mask=bias, need_weights=False)[0]
 torch.backends.mha.set_fastpath_enabled(fast_path_was)
 mha_agrees = agree(mha_fast, mha_slow)
+print(f"MultiheadAttention, fused kernel calls: float mask {float_calls}, bool mask {bool_calls}")
+
+
+# TorchScript: inside a scripted function or model the flag always reads as on.
+def flag_in_script() -> bool:
+    return torch.backends.mha.get_fastpath_enabled()
+
+
+scripted_layer = torch.jit.script(layer)
+torch.backends.mha.set_fastpath_enabled(False)
+try:
+    flag_scripted = torch.jit.script(flag_in_script)()
+    with torch.no_grad():
+        scripted_like_fast = agree(scripted_layer(tokens, src_mask=bias), fast)
+finally:
+    torch.backends.mha.set_fastpath_enabled(fast_path_was)
+print("flag off; scripted layer on bias matches the fast path:", scripted_like_fast)
 
 # Training only the bias, with the layer frozen and in evaluation mode, takes the fast path too.
 layer.requires_grad_(False)
@@ -76,7 +99,9 @@ torch.backends.mha.set_fastpath_enabled(fast_path_was)
 
 reads_as_bool = as_bool and flipped_as_bool and no_zero_nan and not added
 assert reads_as_bool and causal_agrees  # witness: fast-path-reads-mask-as-bool
-assert mha_agrees  # witness: mha-alone-adds-float-mask
+slow_for_float = float_calls == 0 and bool_calls == 1 and mha_agrees
+assert slow_for_float  # witness: mha-alone-adds-float-mask
+assert flag_scripted and scripted_like_fast  # witness: script-ignores-switch
 no_backward = backward_error.startswith("derivative for aten::_transformer_encoder_layer_fwd")
 assert no_derivative and no_backward and largest > 0  # witness: fast-path-no-backward
 assert fast_path_was and not seen_here  # witness: fastpath-setting-process-wide
