@@ -31,19 +31,34 @@ for value, rounded in zip(ends.tolist(), ends_in_bfloat16.tolist(), strict=True)
 for value, rounded in zip(around_half_smallest.tolist(), half_smallest_in_bfloat16, strict=True):
     print(f"float32 {value:.3g} -> bfloat16 {rounded:.3g}")
 
+
 # A bfloat16 matrix product may treat subnormal inputs and products as zero. That depends on
-# the CPU's kernels, so it is printed, not asserted. In float32 the same products keep them.
+# the CPU's kernels, so it is printed, not asserted. Each product is repeated with oneDNN
+# turned off, and in float32.
+def first_products(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float, float]:
+    """(a @ b)[0, 0] in bfloat16, in bfloat16 without oneDNN, and in float32."""
+    onednn_before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        without_onednn = (a @ b)[0, 0].item()
+    finally:
+        torch.backends.mkldnn.enabled = onednn_before
+    return (a @ b)[0, 0].item(), without_onednn, (a.float() @ b.float())[0, 0].item()
+
+
 tiny_matrix = torch.full((64, 64), 1e-39).bfloat16()  # subnormal in bfloat16 (and float32)
-ones = torch.ones(64, 64)
-bfloat16_product = (tiny_matrix @ ones.bfloat16())[0, 0].item()
-float32_product = (tiny_matrix.float() @ ones)[0, 0].item()
-print(f"1e-39s times 64 x 64 ones: bfloat16 {bfloat16_product:.3g}, float32 {float32_product:.3g}")
+ones = torch.ones(64, 64).bfloat16()
+tiny_products = first_products(tiny_matrix, ones)
 # Normal inputs, 1e-20, whose 256 products in each sum, about 1e-40, are subnormal.
 normal_inputs = torch.full((64, 256), 1e-20).bfloat16()
-subnormal_terms = (normal_inputs @ normal_inputs.T)[0, 0].item()
-subnormal_terms_float32 = (normal_inputs.float() @ normal_inputs.T.float())[0, 0].item()
-print(f"1e-20s times 1e-20s, 256 terms: bfloat16 {subnormal_terms:.3g}, ", end="")
-print(f"float32 {subnormal_terms_float32:.3g}")
+term_products = first_products(normal_inputs, normal_inputs.T)
+for name, (low, without_onednn, single_product) in (
+    ("1e-39s times 64 x 64 ones:", tiny_products),
+    ("1e-20s times 1e-20s, 256 terms:", term_products),
+):
+    print(f"{name:31} bfloat16 {low:.3g}, without oneDNN {without_onednn:.3g}, ", end="")
+    print(f"float32 {single_product:.3g}")
+float32_product, subnormal_terms_float32 = tiny_products[2], term_products[2]
 
 # A CPU that flushes subnormal numbers to zero gives 0 for them in arithmetic, and when reading
 # one; float16's subnormals are normal float32 numbers. Tensors made in the mode are read after it.
@@ -131,6 +146,9 @@ product_terms = 256 * normal_inputs[0, 0].item() ** 2
 assert math.isclose(float32_product, 64 * tiny_matrix[0, 0].item()) and math.isclose(
     subnormal_terms_float32, product_terms, rel_tol=1e-3
 )  # witness: float32-product
+if x86:  # elsewhere, a kernel without oneDNN may use bfloat16 dot-product instructions too
+    kept = [math.isclose(p[1], p[2], rel_tol=1e-2) for p in (tiny_products, term_products)]
+    assert all(kept)  # witness: onednn-off-keeps
 assert subnormals_in_bfloat16.count_nonzero() == 2 and subnormals.max() < bfloat16_smallest_normal
 if flush_supported:
     read_as_zero = read_while_flushing == float32_read == [0.0, 0.0]

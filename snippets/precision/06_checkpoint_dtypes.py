@@ -22,10 +22,12 @@ float32_bytes = saved_size(checkpoint)  # before any load: assign=True marks the
 
 # The default: load_state_dict copies each value into the model's own bfloat16 tensor.
 copied = make_model().bfloat16()
+copied_old, copied_address = copied[0].weight, copied[0].weight.data_ptr()
 copied.load_state_dict(checkpoint)
 copied_dtype = copied[0].weight.dtype
+same_tensor = copied[0].weight is copied_old and copied_old.data_ptr() == copied_address
 rounded_on_load = torch.equal(copied[0].weight, checkpoint["0.weight"].bfloat16())
-print("default load:     0.weight is", copied_dtype)
+print("default load:     0.weight is", copied_dtype, "| the same Parameter:", same_tensor)
 
 # assign=True: new Parameters around the checkpoint's tensors, sharing memory, dtype and all.
 assigned = make_model().bfloat16()
@@ -81,7 +83,8 @@ relative = ((rounded - weight).abs() / weight.abs()).max().item()
 half_eps = torch.finfo(torch.bfloat16).eps / 2
 print(f"largest relative change of a weight: {relative:.2e} (eps / 2 = {half_eps:.2e})")
 
-assert copied_dtype == torch.bfloat16 and rounded_on_load  # witness: copy-keeps-dtype
+copy_kept = copied_dtype == torch.bfloat16 and rounded_on_load
+assert same_tensor and copy_kept  # witness: copy-keeps-dtype
 assert (
     assigned_dtype == torch.float32 and new_parameter and shares_memory
 )  # witness: assign-takes-dtype

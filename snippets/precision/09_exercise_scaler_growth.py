@@ -22,6 +22,14 @@ for step in range(8):
     scales.append(scaler.get_scale())
     print(f"after step {step}: scale {scales[-1]:g}")
 
+defaults = torch.amp.GradScaler("cpu")
+default_growth_interval = defaults.get_growth_interval()
+default_growth_factor = defaults.get_growth_factor()
+default_backoff_factor = defaults.get_backoff_factor()
+print(f"defaults: growth_interval {default_growth_interval}, ", end="")
+print(f"growth_factor {default_growth_factor}, backoff_factor {default_backoff_factor}")
+
 assert scales[:3] == [1024.0, 1024.0, 2048.0]  # witness: grows-after-interval
 assert scales[4] == scales[3] / 2  # witness: overflow-halves
 assert scales[5:] == [1024.0, 1024.0, 2048.0]  # witness: count-restarts
+assert (default_growth_interval, default_growth_factor, default_backoff_factor) == (2000, 2.0, 0.5)
