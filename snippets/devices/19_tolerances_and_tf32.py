@@ -37,7 +37,7 @@ print(f"reversed order: largest difference {reordering:.1e}, close by the defaul
 
 # TF32 keeps 10 of float32's 23 mantissa bits. A model of it on the CPU: round the inputs so.
 def to_tf32(t: torch.Tensor, nearest: bool = True) -> torch.Tensor:
-    bits = t.view(torch.int32) + (0x1000 if nearest else 0)  # to nearest, or truncate
+    bits = t.view(torch.int32) + (0x1000 if nearest else 0)  # nearest (ties away from 0), or cut
     return (bits & ~0x1FFF).view(torch.float32)  # clear the low 13 bits
 
 
@@ -108,7 +108,7 @@ print("torch.backends.fp32_precision = 'bf16': CUDA, matrix products, convolutio
 print("read", *under_bf16, "| each of them set to 'bf16':", *cuda_bf16)
 print(f"torch.backends.cudnn.allow_tf32: {legacy_default} by default, under 'bf16' it", end=" ")
 print(legacy_under_bf16)
-if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" in os.environ:  # it may set the matrix-product level itself
+if os.environ.get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE") == "1":  # it sets the matrix-product level
     del under_bf16[1]  # keep the levels that are surely not set
 
 # The older settings, without the override, in a child process (their effects cannot be undone):
@@ -116,6 +116,13 @@ if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" in os.environ:  # it may set the matrix-pr
 # boolean and the CUDA level on entering, sets them, and writes back what it read on leaving.
 legacy_code = """import torch
 b = torch.backends
+
+def read_boolean():
+    try:
+        b.cudnn.allow_tf32
+    except RuntimeError:
+        return "raises"
+    return "runs"
 
 def enter_flags(**settings):
     try:
@@ -146,14 +153,9 @@ b.fp32_precision = b.cudnn.fp32_precision = "none"  # no level above the operati
 b.cudnn.allow_tf32 = b.cuda.matmul.allow_tf32 = False  # how older scripts turn TF32 off
 print(b.cudnn.conv.fp32_precision, b.cuda.matmul.fp32_precision)
 b.fp32_precision = "tf32"  # a level above, set after the booleans
-try:
-    b.cudnn.allow_tf32
-    legacy_read = "runs"
-except RuntimeError:
-    legacy_read = "raises"
-print(b.cudnn.conv.fp32_precision, b.cuda.matmul.fp32_precision, legacy_read)
+print(b.cudnn.conv.fp32_precision, b.cuda.matmul.fp32_precision, read_boolean())
 b.cudnn.allow_tf32 = False  # the boolean again, now set after the "tf32" above
-print(b.cudnn.conv.fp32_precision)
+print(b.cudnn.conv.fp32_precision, read_boolean())
 b.cudnn.conv.fp32_precision = "ieee"  # the convolution level itself
 b.fp32_precision = "tf32"  # and the level above set again afterwards
 print(b.cudnn.conv.fp32_precision, b.fp32_precision)"""
@@ -161,6 +163,22 @@ no_override = {k: v for k, v in os.environ.items() if k != "TORCH_ALLOW_TF32_CUB
 legacy = subprocess.run(
     [sys.executable, "-c", legacy_code], env=no_override, capture_output=True, text=True, check=True
 )
+# The convolutions' default, lost in another child process: write back what they read under "bf16".
+lost_code = """import torch
+b = torch.backends
+b.fp32_precision = "bf16"
+b.cudnn.conv.fp32_precision = b.cudnn.conv.fp32_precision  # writes back the "none" it reads
+b.fp32_precision = "none"
+print(b.cudnn.conv.fp32_precision)  # the default "tf32" again, or "none"?
+b.cudnn.allow_tf32 = True  # the older boolean writes "tf32" to the convolution level
+b.fp32_precision = "ieee"
+print(b.cudnn.conv.fp32_precision)  # does that "tf32" give way?"""
+lost = subprocess.run(
+    [sys.executable, "-c", lost_code], env=no_override, capture_output=True, text=True, check=True
+)
+conv_written_back, conv_boolean_under_ieee = lost.stdout.split()
+print("convolutions' 'none' under 'bf16' written back: they read", repr(conv_written_back), end="")
+print(f"; after cudnn.allow_tf32 = True, under 'ieee' above: {conv_boolean_under_ieee!r}")
 legacy_string, legacy_getter, conv_under_top_ieee, flags_under_ieee, *rest = legacy.stdout.split()
 conv_after_flags, cuda_after_flags, matmul_after_flags, *booleans_off = rest
 print("no override, set_float32_matmul_precision('high'), then the string 'ieee':", end=" ")
@@ -172,13 +190,13 @@ print(f"convolutions read {conv_after_flags!r}")
 print("the same, with the block entered under torch.backends.fp32_precision = 'tf32':", end=" ")
 print(f"CUDA reads {cuda_after_flags!r}, matrix products {matmul_after_flags!r}")
 conv_off, matmul_off, conv_then, matmul_then, legacy_read, *rest = booleans_off
-conv_after, conv_set, top = rest
+conv_after, legacy_read_after, conv_set, top = rest
 print("both older booleans set to False:", end=" ")
 print(f"convolutions read {conv_off!r}, matrix products {matmul_off!r};")
 print("  then torch.backends.fp32_precision = 'tf32':", end=" ")
 print(f"they read {conv_then!r} and {matmul_then!r}, and reading the cuDNN boolean {legacy_read}")
 print("  the cuDNN boolean set to False again under that 'tf32':", end=" ")
-print(f"convolutions read {conv_after!r}")
+print(f"convolutions read {conv_after!r}, and reading the boolean {legacy_read_after}")
 print("  the convolution level set to 'ieee' itself, then 'tf32' above again:", end=" ")
 print(f"{conv_set!r} under {top!r}")
 
@@ -245,9 +263,12 @@ if release >= (2, 13):  # not reached on an older torch, where the default does 
     assert set(under_bf16) == {"none"} and cuda_bf16 == {"refused"}  # witness: bf16-reads-none
     bf16_no_tf32 = legacy_default is True and legacy_under_bf16 == "raises"
     assert bf16_no_tf32  # witness: bf16-turns-tf32-off
+    assert conv_written_back == "none"  # witness: bf16-write-back-loses-default
+    assert conv_boolean_under_ieee == "tf32"  # witness: boolean-does-not-restore-default
 assert (legacy_string, legacy_getter) == ("ieee", "high")  # witness: getter-silent-without-override
 assert booleans_off[:4] == ["none", "ieee", "tf32", "ieee"]  # witness: legacy-false-asymmetric
-assert conv_after == "tf32" and legacy_read == "raises"  # witness: legacy-false-under-tf32
+under_tf32 = conv_after == "tf32" and legacy_read == legacy_read_after == "raises"
+assert under_tf32  # witness: legacy-false-under-tf32
 assert (conv_set, top) == ("ieee", "tf32")  # witness: conv-set-itself-holds
 start = in_child["at-start"]
 assert start[2] == "tf32"  # witness: override-turns-tf32-on

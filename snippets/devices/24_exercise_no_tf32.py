@@ -67,27 +67,27 @@ print("oneDNN, all and matrix products: before the call", *onednn_before, end=" 
 print("after it", *onednn_after, "| inside no_tf32()", onednn_inside)
 
 
-def enter_flags() -> str:
-    """Enter and leave a cudnn.flags() block inside no_tf32()."""
+def enter_flags() -> tuple[str, str]:
+    """Enter and leave a cudnn.flags() block inside no_tf32(); what convolutions read in it."""
     with no_tf32():
         try:
             with backends.cudnn.flags(enabled=True):  # reads the older cuDNN boolean on entering
-                pass
+                return "runs", backends.cudnn.conv.fp32_precision
         except RuntimeError:
-            return "raises"
-    return "runs"
+            return "raises", "-"
 
 
 legacy_default = backends.cudnn.allow_tf32
-flags_inside = enter_flags()  # the boolean's True disagrees with the convolutions' "ieee"
+flags_inside, _ = enter_flags()  # the boolean's True disagrees with the convolutions' "ieee"
 print(f"cudnn.allow_tf32 {legacy_default}: a cudnn.flags() block entered inside no_tf32()", end=" ")
 print(flags_inside)
 cuda_before_legacy = backends.cudnn.fp32_precision
 backends.cudnn.allow_tf32 = False  # a line of older scripts; it cannot be undone, so it comes last
-flags_after_legacy = enter_flags()
+flags_after_legacy, conv_in_flags = enter_flags()
 cuda_after_legacy = backends.cudnn.fp32_precision  # what the block wrote back on leaving
-print(f"cudnn.allow_tf32 False: the block {flags_after_legacy}, and afterwards CUDA reads", end=" ")
-print(repr(cuda_after_legacy), "instead of", repr(cuda_before_legacy))
+print(f"cudnn.allow_tf32 False: the block {flags_after_legacy}, convolutions read", end=" ")
+print(f"{conv_in_flags!r} in it, and afterwards CUDA reads {cuda_after_legacy!r}", end=" ")
+print("instead of", repr(cuda_before_legacy))
 
 release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
 all_ieee = set(inside) == set(high_inside) == {"ieee"}
@@ -95,12 +95,13 @@ assert all_ieee and high_before[2] == "tf32"  # witness: forbidden-inside
 assert after == before and high_after == high_before  # witness: restored
 if release >= (2, 13):  # the convolution default gives way from torch 2.13 on
     assert conv_still_gives_way == "ieee"  # witness: default-kept
-    if "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE" not in os.environ:  # the NGC containers set it
+    if os.environ.get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE") != "1":  # NGC containers set it to 1
         assert changed == ["every backend"]  # witness: widest-only
     assert high_changed == ["every backend", "matrix products"]  # witness: set-level-too
     assert legacy_default is True and flags_inside == "raises"  # witness: flags-raise-inside
     pinned_by_flags = (cuda_before_legacy, cuda_after_legacy) == ("none", "ieee")
     assert flags_after_legacy == "runs" and pinned_by_flags  # witness: flags-pin-after-legacy
+    assert conv_in_flags == "tf32"  # witness: flags-allow-tf32-inside
 matmul_only = onednn_before == ["none", "none"] and onednn_after == ["none", "tf32"]
 assert matmul_only  # witness: high-sets-onednn
 assert onednn_inside == "tf32"  # witness: onednn-left-alone
