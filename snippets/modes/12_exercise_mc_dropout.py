@@ -134,7 +134,7 @@ autograd_off = [same_twice["inference_mode"], same_twice["no_grad"]]
 assert autograd_off == [fast_path_device] * 2  # witness: fast-path-skips-dropout
 assert not same_twice["no_grad, fast path off"]  # witness: fast-path-off-drops
 grad_on = {name: same for name, same in same_twice.items() if name.startswith("grad enabled")}
-assert grad_on == {  # witness: fast-path-grad
+assert autograd_off == [fast_path_device] * 2 and grad_on == {  # witness: fast-path-grad
     "grad enabled": False,
     "grad enabled, frozen": fast_path_device,
     "grad enabled, frozen, input requires grad": False,

@@ -44,14 +44,16 @@ attention = nn.MultiheadAttention(8, 2, batch_first=True).eval()
 fused = torch._native_multi_head_attention  # the kernel of its fast path; the patch wraps it
 torch.backends.mha.set_fastpath_enabled(True)
 patch = mock.patch.object(torch, "_native_multi_head_attention", wraps=fused)  # undone at exit
-with torch.no_grad(), patch as kernel:
-    mha_fast = attention(tokens, tokens, tokens, attn_mask=bias, need_weights=False)[0]
-    float_calls = kernel.call_count
-    attention(tokens, tokens, tokens, attn_mask=bias != 0, need_weights=False)  # control
-    bool_calls = kernel.call_count - float_calls
-    torch.backends.mha.set_fastpath_enabled(False)
-    mha_slow = attention(tokens, tokens, tokens, attn_mask=bias, need_weights=False)[0]
-torch.backends.mha.set_fastpath_enabled(fast_path_was)
+try:
+    with torch.no_grad(), patch as kernel:
+        mha_fast = attention(tokens, tokens, tokens, attn_mask=bias, need_weights=False)[0]
+        float_calls = kernel.call_count
+        attention(tokens, tokens, tokens, attn_mask=bias != 0, need_weights=False)  # control
+        bool_calls = kernel.call_count - float_calls
+        torch.backends.mha.set_fastpath_enabled(False)
+        mha_slow = attention(tokens, tokens, tokens, attn_mask=bias, need_weights=False)[0]
+finally:
+    torch.backends.mha.set_fastpath_enabled(fast_path_was)
 mha_agrees = agree(mha_fast, mha_slow)
 print(f"MultiheadAttention, fused kernel calls: float mask {float_calls}, bool mask {bool_calls}")
 
