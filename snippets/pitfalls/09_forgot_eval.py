@@ -86,6 +86,11 @@ eval_mode_same = torch.equal(first, second)
 eval_updates = int(model[1].num_batches_tracked) - updates_before
 statistics_after = model[1].running_mean, model[1].running_var
 statistics_kept = all(map(torch.equal, statistics_before, statistics_after))
+# A control: inference_mode alone, in training mode, still updates; it is eval() that stops it.
+control = nn.BatchNorm1d(8)
+with torch.inference_mode():
+    control(torch.arange(32.0).view(4, 8))
+inference_mode_alone_updates = int(control.num_batches_tracked) == 1
 print(
     "eval mode: same input twice, same output?",
     eval_mode_same,
@@ -121,7 +126,7 @@ assert still_training and statistics_drift  # witness: no-grad-keeps-training
 assert (updates_after_training, updates_after_predicting) == (1, 3)
 assert message.startswith("Expected more than 1 value per channel when training")
 assert single_image_updates == 1 and image_mean_moved  # witness: single-image-silent
-no_update = eval_updates == 0 and statistics_kept
+no_update = eval_updates == 0 and statistics_kept and inference_mode_alone_updates
 assert eval_mode_same and tuple(single.shape) == (1, 1) and no_update  # witness: eval-fixes
 single_fails = no_running_stats_message.startswith(
     "Expected more than 1 value per channel when training"

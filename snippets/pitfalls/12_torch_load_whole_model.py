@@ -21,6 +21,10 @@ with tempfile.TemporaryDirectory() as folder:
     first_sentence = message.split(". ")[0]
     blocked = next(line.strip() for line in message.splitlines() if "GLOBAL" in line)
     print(f"UnpicklingError: {first_sentence}. [...]\n    {blocked}")
+    # The message also says when the default changed, and what it was before.
+    _, found, rest = message.partition("In PyTorch 2.6")
+    history = (found + rest).split(". ")[0]  # "" where the message has no such sentence
+    print(f"    [...] {history}.")
 
     trusted = torch.load(whole, weights_only=False)  # only for files you trust: runs pickle
     print("with weights_only=False:", trusted)
@@ -53,6 +57,8 @@ print("a slice is refused:", slice_blocked.split(" was ")[0])
 assert first_sentence == "Weights only load failed"  # witness: refused
 assert "Unsupported global: GLOBAL torch.nn.modules.linear.Linear" in blocked  # witness: by-path
 assert type(trusted) is nn.Linear  # witness: trusted-loads
+dated = history.startswith("In PyTorch 2.6, we changed the default value of the `weights_only`")
+assert dated and history.endswith("from `False` to `True`")  # witness: default-was-false
 assert restored_equal  # witness: state-dict-round-trip
 assert allowed_back == allowed and type(allowed_back["size"]) is torch.Size  # witness: allowlist
 assert slice_message.startswith("Weights only load failed") and (  # witness: slice-refused

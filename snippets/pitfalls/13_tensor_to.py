@@ -1,4 +1,5 @@
-"""Tensor.to() returns a new tensor, leaving the original alone; Module.to() changes the module."""
+"""Tensor.to() returns the converted tensor (itself when nothing changes) and leaves the original
+alone; Module.to() changes the module."""
 
 import torch
 from torch import nn
@@ -66,29 +67,38 @@ x.to("meta")  # the mistake again
 meta_devices = (meta_layer.weight.device.type, x.device.type)
 print(f"after layer.to('meta'), x.to('meta'): layer on {meta_devices[0]}, x on {meta_devices[1]}")
 
-# With a real accelerator the mistake goes unnoticed on a CPU-only machine, because to() returns
-# the tensor itself when nothing needs to change. On a GPU the forward pass fails.
+# On a CPU-only machine the mistake goes unnoticed, because to() returns the tensor itself when
+# nothing needs to change. On a GPU the forward pass fails.
 x.to(device)
 x_device = x.device.type
 on_model_device = x.device == model.weight.device
 print(f"model on {model.weight.device.type}, x on {x_device}: same device? {on_model_device}")
 same_when_nothing_changes = x.to("cpu") is x
-# "cpu:0" differs from x.device, which has no index, so to("cpu:0") returns a copy; so on meta
-index_copies = x.to("cpu:0") is not x and x.device != torch.device("cpu:0")
+
+
+def new_memory(result: torch.Tensor, original: torch.Tensor) -> bool:
+    """A copy, not an alias: another object, in other memory on the same device."""
+    same_device = result.device == original.device
+    return result is not original and same_device and result.data_ptr() != original.data_ptr()
+
+
+# "cpu:0" differs from x.device, which has no index, so to("cpu:0") returns a copy. So on meta,
+# but a meta tensor has no memory to compare: there the check is that another tensor comes back.
+index_copies = new_memory(x.to("cpu:0"), x) and x.device != torch.device("cpu:0")
 on_meta = torch.empty(2, device="meta")
 meta_index_copies = on_meta.to("meta") is on_meta and on_meta.to("meta:0") is not on_meta
 copy_requested = x.to("cpu", copy=True)  # copy=True always returns a new tensor
-copy_is_new = copy_requested is not x and copy_requested.data_ptr() != x.data_ptr()
+copy_is_new = new_memory(copy_requested, x)
 print(
     "x.to('cpu') is x:", same_when_nothing_changes, " x.to('cpu', copy=True) is x:", not copy_is_new
 )
 print("x.to('cpu:0') is x:", x.to("cpu:0") is x, " x.device:", x.device)
-print("on meta, to('meta') returns the tensor, to('meta:0') a copy:", meta_index_copies)
+print("on meta, to('meta') returns the tensor, to('meta:0') another one:", meta_index_copies)
 # The memory format counts too: channels-last images differ from the default layout.
 images = torch.ones(2, 3, 4, 4)
 channels_last = images.to(memory_format=torch.channels_last)
 format_kept = channels_last.to(memory_format=torch.channels_last) is channels_last
-format_changed = channels_last.to(memory_format=torch.contiguous_format) is not channels_last
+format_changed = new_memory(channels_last.to(memory_format=torch.contiguous_format), channels_last)
 print("channels-last images: to(channels_last) returns them:", format_kept, end="")
 print(", to(contiguous_format) returns them:", not format_changed)
 # to() compares the format PyTorch infers from the strides. A crop of images in the default format
