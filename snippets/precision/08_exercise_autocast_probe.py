@@ -22,7 +22,9 @@ def autocast_policy(
         return "lowered"  # inputs cast down: on the lower-precision list, or built from an op on it
     if from_low == torch.float32:
         return "float32"  # on the float32 list: inputs are cast up
-    return "follows input"  # not on a list: the operation runs in its input's dtype
+    # No cast to one dtype: on none of the lists, or on the promote list, which has nothing to
+    # promote when every input has one dtype. The probe sees behaviour, not list membership.
+    return "follows input"
 
 
 operations = {
@@ -35,6 +37,7 @@ operations = {
     "prod": torch.prod,
     "cdist": lambda t: torch.cdist(t, t),
     "mse_loss": lambda t: F.mse_loss(t, t.flip(0)),
+    "cat": lambda t: torch.cat([t, t]),  # on the CPU's promote list
 }
 policies = {name: autocast_policy(fn) for name, fn in operations.items()}
 for name, policy in policies.items():
@@ -79,6 +82,8 @@ raised_list = ", ".join(raised)
 assert lowered == ["x @ x.T", "conv1d"]  # witness: probe-lowered
 assert raised == ["prod", "cdist", "mse_loss"]  # witness: probe-float32
 assert policies["exp"] == policies["layer_norm"] == "follows input"  # witness: probe-follows
+cat_looks_unlisted = policies["cat"] == "follows input" and "cpu" in kernels["cat"]
+assert cat_looks_unlisted  # witness: probe-sees-behaviour
 on_cpu_only = kernels["cat"] == kernels["stack"] == kernels["index_copy"] == ["cpu"]
 assert on_cpu_only and kernels["dot"] == ["cuda"]  # witness: autocast-kernels
 einsum_through_bmm = "cpu" not in kernels["einsum"] and "cpu" in kernels["bmm"]
