@@ -35,6 +35,9 @@ def normalized_with(mean: torch.Tensor, var: torch.Tensor) -> bool:
     return torch.allclose(output, by_hand, atol=1e-5)
 
 
+by_batch = []  # whether each training step normalized with the batch's own statistics
+
+
 def train(epochs: int, call_train: bool) -> tuple[list[bool], ...]:
     """Returns, for each epoch's training step: model.training, dropout.training, whether batch
     norm updated its statistics (its running mean moved and its update count grew), whether
@@ -51,6 +54,8 @@ def train(epochs: int, call_train: bool) -> tuple[list[bool], ...]:
         optimizer.zero_grad()
         nn.functional.mse_loss(model(x), y).backward()
         by_running.append(normalized_with(mean_before, var_before))
+        inputs = norm_seen[-1][0]
+        by_batch.append(normalized_with(inputs.mean(0), inputs.var(0, unbiased=False)))
         passed.append(dropout_unchanged[-1])
         optimizer.step()
         mean_moved = not torch.equal(norm.running_mean, mean_before)
@@ -156,7 +161,9 @@ assert dropout_without_train == [True, False, False]  # witness: dropout-flag-st
 assert passed_without == [False, True, True]  # witness: dropout-does-nothing
 assert norm_without_train == [True, False, False]  # witness: norm-stops-updating
 uses_running = running_without_train == [False, True, True]
-assert uses_running and running_with_train == [False] * 3  # witness: norm-uses-running-stats
+uses_batch = by_batch == [True, False, False] + [True] * 3  # without train(), then with it
+statistics_used = uses_running and running_with_train == [False] * 3 and uses_batch
+assert statistics_used  # witness: norm-uses-running-stats
 fixed_modes = with_train == dropout_with_train == [True, True, True]
 assert fixed_modes and norm_with_train == [True, True, True]  # witness: train-fixes
 assert one_flag_unfreezes and each_mode_kept  # witness: restore-each-mode

@@ -67,8 +67,8 @@ x.to("meta")  # the mistake again
 meta_devices = (meta_layer.weight.device.type, x.device.type)
 print(f"after layer.to('meta'), x.to('meta'): layer on {meta_devices[0]}, x on {meta_devices[1]}")
 
-# On a CPU-only machine the mistake goes unnoticed, because to() returns the tensor itself when
-# nothing needs to change. On a GPU the forward pass fails.
+# On a CPU-only machine the mistake goes unnoticed: x is already on the model's device, the CPU,
+# so the forward pass works without the move. On a GPU it fails.
 x.to(device)
 x_device = x.device.type
 on_model_device = x.device == model.weight.device
