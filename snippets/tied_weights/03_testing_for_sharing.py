@@ -115,12 +115,16 @@ assert row_zero_same_address and not row_zero_tensor  # witness: layout-needed
 assert conj_same_address and c.conj().is_conj() and not conj_tensor  # witness: conj-view
 assert flat_storage and second_unchanged and not flat_tensor  # witness: flat-buffer
 assert separate and addresses == [0, 0, 0, 0] and look_shared  # witness: address-zero
-assert x.numel() == 3 and wrapper_addresses == [0, 0]  # witness: wrapper-address-zero
+at_start = x.storage_offset() == y.storage_offset() == 0
+assert x.numel() == 3 and at_start and wrapper_addresses == [0, 0]  # witness: wrapper-address-zero
 says_separate = not flat_tensor and not guarded and not wrapper_tensor and not views_tensor
 says_separate = says_separate and not empty_views_tensor
 offset_addresses = all(a != 0 for a in view_addresses)
 from_offsets = [v.storage_offset() * v.element_size() for v in meta_views + wrapper_views]
-assert view_addresses == from_offsets and offset_addresses  # witness: view-address-offset
+built_on_offsets = TwoTensor(torch.zeros(6)[2:], torch.ones(6)[2:])  # no view of a TwoTensor
+built_address = built_on_offsets.data_ptr() == 2 * built_on_offsets.element_size()
+by_offset = view_addresses == from_offsets and offset_addresses and built_address
+assert by_offset  # witness: view-address-offset
 assert empty_view_addresses == [0, 0] and real_storages
 assert data_says and says_separate and each_itself and offset_addresses  # witness: guarded-test
 assert storage_raises  # witness: wrapper-storage-raises
