@@ -127,7 +127,7 @@ with warnings.catch_warnings(record=True) as caught:
     torch.zeros(2).copy_(torch.ones(2, dtype=torch.complex64))
 print(sum("discards the imaginary part" in str(w.message) for w in caught))
 """
-done = subprocess.run([sys.executable, "-c", FRESH_CASTS], capture_output=True, text=True)
+done = subprocess.run([sys.executable, "-P", "-c", FRESH_CASTS], capture_output=True, text=True)
 if done.returncode:
     raise RuntimeError(done.stderr)
 default_warnings = int(done.stdout)
