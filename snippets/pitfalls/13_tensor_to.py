@@ -73,6 +73,7 @@ x.to(device)
 x_device = x.device.type
 on_model_device = x.device == model.weight.device
 print(f"model on {model.weight.device.type}, x on {x_device}: same device? {on_model_device}")
+unassigned_runs = device.type == "cpu" and tuple(model(x).shape) == (4, 2)  # only where it can
 same_when_nothing_changes = x.to("cpu") is x
 
 
@@ -129,6 +130,8 @@ assert copy_is_new  # witness: copy-true-new
 new_layout = channels_last is not images
 assert new_layout and format_kept and format_changed  # witness: memory-format-counts
 assert crop_kept and crop_copied  # witness: inferred-format-counts
+if device.type == "cpu":
+    assert on_model_device and unassigned_runs  # witness: cpu-unassigned-runs
 if device.type == "cuda":
     assert (x_device, model.weight.device.type) == ("cpu", "cuda")  # witness: unassigned-device
     moved = model.weight is weight_before_move and model.weight.device.type == "cuda"
