@@ -31,7 +31,7 @@ block_names = ", ".join(name for name, _ in model.blocks.named_parameters(prefix
 print("output shape:", output_shape, " parameters:", parameter_count)
 print("block parameters:", block_names)
 
-# It behaves like a list: len, indexing, slicing, append, insert, extend.
+# It behaves like a list: len, indexing, slicing, append, extend, insert (at 0 to len).
 model.blocks.append(nn.Linear(16, 16).to(device))
 depth_after_append = len(model.blocks)
 parameters_after_append = sum(p.numel() for p in model.parameters())

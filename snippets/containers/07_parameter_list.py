@@ -59,6 +59,8 @@ mixed_dict = nn.ParameterDict({"scale": torch.ones(2), "unit": "cm"})
 kept = (mixed_list[1], mixed_dict["unit"])
 mixed_parameters = len(list(mixed_list.parameters())) + len(list(mixed_dict.parameters()))
 print(f"non-tensor entries kept: {kept}; parameters among 4 entries: {mixed_parameters}")
+# Such a value's key is not checked: a string under "type" hides the type method.
+clash = nn.ParameterDict({"type": "cm"})
 # A module entry is registered as a child, and its parameters are counted.
 module_entries = [
     name
@@ -87,3 +89,4 @@ integer_parameter = type(integer_kept) is nn.Parameter and integer_kept.dtype ==
 assert integer_message.startswith("Only Tensors of floating point")  # witness: integer-refused
 assert integer_parameter  # witness: integer-parameter-kept
 assert from_dict == ["scale", "shift"] and from_pairs == ["shift", "scale"]  # witness: dict-sorted
+assert clash.type == "cm" and not callable(clash.type)  # witness: non-tensor-key-unchecked

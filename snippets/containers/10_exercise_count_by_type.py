@@ -1,4 +1,4 @@
-"""Exercise: parameters per layer type, without counting any parameter twice."""
+"""Exercise: parameters per layer type, each module counting only the parameters it owns."""
 
 from collections import Counter
 
@@ -23,9 +23,16 @@ total = sum(p.numel() for p in model.parameters())
 print("per type:", by_type)
 print(f"sum {sum(by_type.values())} = total {total}; the naive sum gives {naive}")
 
+# A shared (tied) weight is owned by both modules, so recurse=False counts it twice.
+tied = nn.Sequential(nn.Linear(4, 4, bias=False), nn.Linear(4, 4, bias=False))
+tied[1].weight = tied[0].weight
+tied_parts = sum(p.numel() for m in tied.modules() for p in m.parameters(recurse=False))
+tied_total = sum(p.numel() for p in tied.parameters())
+
 linear_parameters, norm_parameters = by_type["Linear"], by_type["LayerNorm"]
 assert linear_parameters == (8 * 16 + 16) + (16 * 16 + 16) + (16 * 4 + 4) == 484
 assert norm_parameters == 2 * (16 + 16) == 64
 assert sum(by_type.values()) == total == 548
 # The root counts all 548, the leaves count all 548 again, the inner Sequential its 304 once more.
 assert naive == 548 + 548 + (16 * 16 + 16 + 32) == 1400
+assert (tied_parts, tied_total) == (32, 16)  # witness: shared-counted-per-owner

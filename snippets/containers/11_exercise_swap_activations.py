@@ -46,6 +46,7 @@ shared = nn.Sequential(nn.Linear(8, 16), act, nn.Sequential(nn.Linear(16, 16), a
 listed_once = ", ".join(n for n, m in shared.named_modules() if isinstance(m, nn.ReLU))
 shared_replaced = ", ".join(relu_to_gelu(shared))
 shared_left = sum(isinstance(m, nn.ReLU) for m in shared.modules())
+shared_split = shared[1] is not shared[2][1]  # one GELU per path: the sharing is gone
 print(f"shared ReLU: named_modules() lists {listed_once}; replaced {shared_replaced}")
 print(f"ReLU left: {shared_left}")
 
@@ -56,3 +57,4 @@ assert parameters_before == parameters_after == 484
 assert output_shape == (2, 4)
 assert listed_once == "1" and shared_replaced == "1, 2.1"  # witness: shared-listed-twice
 assert shared_left == 0  # witness: shared-replaced
+assert shared_split  # witness: shared-split
