@@ -8,6 +8,7 @@ Run: torchrun --nproc-per-node 2 snippets/dcp/07_exercise_model_only.py
 import os
 import shutil
 import tempfile
+import traceback
 import warnings
 from pathlib import Path
 
@@ -68,7 +69,9 @@ if rank == 0:
         error_message = "no error"
     except CheckpointException as error:  # a BaseException: `except Exception` misses it
         not_an_exception = not isinstance(error, Exception)
-        cause = error.failures[0][0]  # what went wrong on rank 0 (here the only one)
+        cause, stack = error.failures[0]  # rank 0's exception and traceback (the only rank)
+        failed_ranks = list(error.failures)
+        has_stack = isinstance(stack, traceback.StackSummary)
         error_message = f"{type(cause).__name__}: {cause}"
     print("flat keys:", error_message)
 
@@ -88,6 +91,7 @@ if rank == 0:
 
     assert "Missing key in checkpoint state_dict" in error_message  # witness: flat-keys-missing
     assert not_an_exception  # witness: base-exception
+    assert failed_ranks == [0] and has_stack  # witness: failures-by-rank
     assert optimizer_keys > 0 and loaded_equal  # witness: model-part-loads
     differed = not torch.equal(before["0.weight"], saved["0.weight"])
     assert left_alone and differed  # witness: partial-skips
