@@ -42,6 +42,12 @@ small.extend([b])
 small.insert(0, c)
 small_order = [type(m).__name__ for m in small]
 small_names = [name for name, _ in small.named_children()]  # renumbered after insert
+probe = nn.ModuleList([nn.ReLU(), nn.Tanh()])
+probe.insert(len(probe), nn.GELU())  # at its length: appended
+try:  # a negative index, unlike a list's: it shifts every entry up, then raises
+    probe.insert(-1, nn.Identity())
+except KeyError:
+    probe_after = [type(m).__name__ for m in probe]
 list_methods = ("remove", "index", "count", "sort", "reverse", "clear", "copy")
 missing_list_methods = [op for op in list_methods if not hasattr(small, op)]
 print(
@@ -64,6 +70,7 @@ assert depth_after_append == 4
 assert parameters_after_append == 1028 + 272  # witness: append-registers
 assert slice_type == "ModuleList"
 assert list(small) == [c, a, b] and small_names == ["0", "1", "2"]  # witness: list-ops
+assert probe_after == ["ReLU", "ReLU", "Tanh", "GELU"]  # witness: insert-negative-corrupts
 assert missing_list_methods == list(list_methods)  # witness: no-remove-sort
 assert error_name == "NotImplementedError"
 assert 'missing the required "forward" function' in message
