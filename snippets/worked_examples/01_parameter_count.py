@@ -138,6 +138,13 @@ untied = all(m[0].weight is not m[2].weight for m in (on_meta, assigned))
 source_memory = tied[0].weight.data_ptr()  # assign=True keeps the loaded tensors: the source's
 half_tie = assigned[0].weight.data_ptr() == assigned[2].weight.data_ptr() == source_memory
 print(f'after .to("meta"): {meta_count}, after load_state_dict(assign=True): {assigned_count}')
+swap_was = torch.__future__.get_swap_module_params_on_conversion()
+torch.__future__.set_swap_module_params_on_conversion(True)  # swap values into the same objects
+try:
+    swapped = copy.deepcopy(tied).to("meta")
+    swap_keeps_tie = swapped[0].weight is swapped[2].weight
+finally:
+    torch.__future__.set_swap_module_params_on_conversion(swap_was)
 # A new Parameter made from that weight is a second object on the same memory: counted again.
 third = nn.Linear(8, 8)
 third.weight = nn.Parameter(first.weight)
@@ -189,4 +196,5 @@ assert runs_with_7_outputs  # witness: other-wrong-sizes-run
 relu_is_the_cause = relu_idle and same_without_relu
 assert negative_hidden and relu_matters and relu_is_the_cause  # witness: forward-catches-relu
 assert copied_count == 80 and untied and meta_count == assigned_count == 144  # witness: untie
+assert swap_keeps_tie  # witness: swap-keeps-tie
 assert half_tie  # witness: half-tie
