@@ -44,6 +44,7 @@ small_order = [type(m).__name__ for m in small]
 small_names = [name for name, _ in small.named_children()]  # renumbered after insert
 probe = nn.ModuleList([nn.ReLU(), nn.Tanh()])
 probe.insert(len(probe), nn.GELU())  # at its length: appended
+probe_after = None  # stays None if a negative index were ever accepted
 try:  # a negative index, unlike a list's: it shifts every entry up, then raises
     probe.insert(-1, nn.Identity())
 except KeyError:

@@ -142,7 +142,7 @@ swap_was = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)  # swap values into the same objects
 try:
     swapped = copy.deepcopy(tied).to("meta")
-    swap_keeps_tie = swapped[0].weight is swapped[2].weight
+    swap_keeps_tie = swapped[0].weight is swapped[2].weight and swapped[0].weight.is_meta
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_was)
 # A new Parameter made from that weight is a second object on the same memory: counted again.
