@@ -134,7 +134,11 @@ assert ste_grad_nonzero and not torch.equal(before, layer.weight)  # witness: st
 few_crossed = 0 < crossed < weight_count // 2
 below_grid = bool(move.max() < 0.5) and bool(move.max() <= largest_move)  # "at most" the claim
 assert all_moved and below_grid and few_crossed  # witness: steps-accumulate-below-grid
-on_grid = torch.equal(layer.quantized_weight() / grid_step, torch.round(layer.weight / grid_step))
-assert grid_step == 0.25 and on_grid  # witness: weights-on-grid
+# The layer computes with weights that are multiples of 0.25, whatever quantized_weight does.
+with torch.no_grad():
+    used = layer.quantized_weight()
+    on_grid = bool((used / 0.25).frac().eq(0).all()) and not torch.equal(used, layer.weight)
+    computes_with_used = torch.allclose(layer(x), F.linear(x, used, layer.bias))
+assert grid_step == 0.25 and on_grid and computes_with_used  # witness: weights-on-grid
 assert loads_into_linear and not load_result.missing_keys  # witness: loads-into-linear
 assert unrounded and outputs_differ  # witness: linear-uses-unrounded

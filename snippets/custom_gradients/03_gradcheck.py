@@ -114,4 +114,7 @@ assert not float32_passes  # witness: float32-fails-builtin
 # The numerical derivative of an exact 3x is 3 x step_ratio: outside gradcheck's tolerance here.
 ratio_explains = ((3 * step_ratio - 3).abs() > 1e-5 + 1e-3 * 3).any()  # atol + rtol * 3
 assert not exact_passes and ratio_explains and near_zero_passes  # witness: float32-step-rounded
+near_moved = torch.stack(inputs_seen[len(moved) :])  # the inputs of the near-zero check
+near_ratio = (near_moved.amax(0) - near_moved.amin(0)) / 2e-6
+assert (near_ratio - 1).abs().max() < 1e-3  # witness: near-zero-step-exact
 assert "not a double precision" in float32_warning  # witness: float32-warns

@@ -1,5 +1,7 @@
 """Backward hooks on a layer that is called twice: on the module, and on its weight."""
 
+import warnings
+
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
@@ -78,13 +80,35 @@ class MatMul(nn.Module):
         return a @ w
 
 
+grad_input_sizes = []
+
+
+def zero_inputs(module: nn.Module, grad_input: tuple, grad_output: tuple) -> tuple:
+    grad_input_sizes.append(len(grad_input))
+    return tuple(map(torch.zeros_like, grad_input))
+
+
 matmul = MatMul()
-handle = matmul.register_full_backward_hook(lambda m, gi, go: tuple(map(torch.zeros_like, gi)))
+handle = matmul.register_full_backward_hook(zero_inputs)
 w_input = shared.weight.detach().clone().requires_grad_()
 matmul(first(x), w_input).sum().backward()
+# Passed by keyword, the weight is left out of grad_input, and the hook cannot zero its gradient.
+w_keyword = shared.weight.detach().clone().requires_grad_()
+matmul(first(x), w=w_keyword).sum().backward()
 handle.remove()
 input_weight_zeroed = bool(w_input.grad.eq(0).all())
+keyword_kept = bool(w_keyword.grad.ne(0).any())
 print("a weight passed in as an input: its grad is zero:", input_weight_zeroed)
+print("passed by keyword: grad is zero:", not keyword_kept, "- len(grad_input):", grad_input_sizes)
+
+# The input of a first layer needs no gradient: its entry in grad_input is None, and PyTorch warns.
+first_grad_inputs = []
+handle = first.register_full_backward_hook(lambda m, gi, go: first_grad_inputs.append(gi))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    first(x).sum().backward()
+handle.remove()
+print("hook on first, whose input x needs no gradient: grad_input =", first_grad_inputs[0])
 
 
 # Reentrant checkpointing runs the backward of the checkpointed call as a backward pass of its own.
@@ -123,3 +147,6 @@ assert two_shares  # witness: reentrant-hook-twice
 assert len(reentrant_passes) == 2  # witness: reentrant-own-pass
 one_sum = len(non_reentrant_calls) == 1 and torch.allclose(non_reentrant_calls[0], weight_calls[0])
 assert one_sum and len(non_reentrant_passes) == 1  # witness: non-reentrant-once
+assert grad_input_sizes == [2, 1] and keyword_kept  # witness: keyword-left-out
+warned = any("no inputs require gradients" in str(w.message) for w in caught)
+assert first_grad_inputs == [(None,)] and warned  # witness: no-grad-input-none
