@@ -35,8 +35,8 @@ def validate(model: nn.Module, batches) -> float:
 
 
 # A sanity check before training: validate() runs a lazy layer for the first time, and the layer
-# creates its weight and bias inside inference_mode, as inference tensors. What the first training
-# step then does depends on whether the lazy layer's input requires grad.
+# fills in the data of its weight and bias inside inference_mode, as inference tensors. What the
+# first training step then does depends on whether the lazy layer's input requires grad.
 def sanity_check_then_step(sanity_check, before: str = "nothing") -> tuple[bool, ...] | str:
     """before: "nothing", or a "trainable" or "frozen" layer ahead of the lazy one.
     Returns (weight is inference, weight has a grad, weight changed, bias changed), or the error."""
@@ -208,7 +208,8 @@ if device.type == "cpu":
     out_refused = "sum(): functions with out=... arguments don't support automatic differentiation"
     assert mean_result == out_refused  # witness: mean-raises
 inside_refuses = made_inside_update.startswith("Inplace update to inference tensor")
-lazy_inplace_works = same_parameters and updated and lazy.bias.is_inference() and inside_refuses
+still_inference = lazy.weight.is_inference() and lazy.bias.is_inference()
+lazy_inplace_works = same_parameters and updated and still_inference and inside_refuses
 assert lazy_inplace_works  # witness: lazy-inplace-works
 assert (
     autocast_grads == (True, True) and w.is_inference() and w.to(torch.bfloat16).requires_grad
