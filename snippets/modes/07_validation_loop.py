@@ -98,18 +98,20 @@ print(
 
 
 class CountsTrainCalls(nn.Linear):
-    """A Linear whose train() override counts its calls (eval() calls train(False))."""
+    """A Linear whose train() override records the mode of each call (eval() calls train(False))."""
 
-    calls = 0
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.modes: list[bool] = []
 
     def train(self, mode: bool = True) -> nn.Module:
-        self.calls += 1
+        self.modes.append(mode)
         return super().train(mode)
 
 
 counting = CountsTrainCalls(4, 1).to(device)
 validate(counting, val_batches)  # eval() on entry calls the override; the restore sets the flag
-print("train() override calls during validate():", counting.calls, end="")
+print("train() override calls during validate(), by mode:", counting.modes, end="")
 print(" | back in training mode:", counting.training)
 
 assert (epochs, batches_per_epoch, total_steps) == (3, 3, 9)
@@ -118,5 +120,5 @@ assert (bad_steps, bad_dropout, bad_bn) == (3, 3, 3)  # witness: forgetting-fail
 assert good_stats_moved and not bad_stats_moved  # witness: running-stats-frozen
 assert branch_kept_by_evaluating  # witness: evaluating-keeps-branch
 assert not branch_kept_by_train  # witness: train-resets-branch
-restored_without_override = counting.calls == 1 and counting.training
+restored_without_override = counting.modes == [False] and counting.training
 assert restored_without_override  # witness: restore-skips-train-override
