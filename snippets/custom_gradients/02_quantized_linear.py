@@ -134,7 +134,7 @@ assert ste_grad_nonzero and not torch.equal(before, layer.weight)  # witness: st
 few_crossed = 0 < crossed < weight_count // 2
 below_grid = bool(move.max() < 0.5) and bool(move.max() <= largest_move)  # "at most" the claim
 assert all_moved and below_grid and few_crossed  # witness: steps-accumulate-below-grid
-# The layer computes with weights that are multiples of 0.25, whatever quantized_weight does.
+# The layer computes with its weights rounded to the nearest multiple of 0.25.
 with torch.no_grad():
     used = layer.quantized_weight()
     nearest = torch.equal(used, torch.round(layer.weight / 0.25) * 0.25)  # the nearest grid point

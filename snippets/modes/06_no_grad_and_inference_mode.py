@@ -265,6 +265,7 @@ assert added_anyway and refused[1].startswith(
 views_uncounted = all(c.startswith("Inference tensors do not track") for c in view_counters)
 alias_counts = counts_before == (0, 0) and counts_after == (1, 1) and views_uncounted
 aliases_report_inference = alias.is_inference() and data_alias.is_inference()  # counters or not
+aliases_report_inference &= features_inference[0].is_inference()  # and a view of one
 assert alias_counts and aliases_report_inference  # witness: alias-has-own-counter
 assert detach_bypasses and whole_assigned  # witness: detach-bypasses
 assert whole_assigned and counts_of_whole == [0, 1, 2]  # witness: whole-slice-writes-alias
