@@ -109,6 +109,15 @@ with warnings.catch_warnings(record=True) as caught:
     first(x).sum().backward()
 handle.remove()
 print("hook on first, whose input x needs no gradient: grad_input =", first_grad_inputs[0])
+# Next to an input that needs a gradient, one that needs none gets zeros, with no warning.
+mixed_grad_inputs = []
+handle = matmul.register_full_backward_hook(lambda m, gi, go: mixed_grad_inputs.append(gi))
+with warnings.catch_warnings(record=True) as caught_mixed:
+    warnings.simplefilter("always")
+    matmul(first(x), shared.weight.detach()).sum().backward()  # the weight needs no gradient
+handle.remove()
+w_entry = mixed_grad_inputs[0][1]
+zeros_for_w = w_entry is not None and not w_entry.any() and not caught_mixed
 
 
 # Reentrant checkpointing runs the backward of the checkpointed call as a backward pass of its own.
@@ -150,3 +159,4 @@ assert one_sum and len(non_reentrant_passes) == 1  # witness: non-reentrant-once
 assert grad_input_sizes == [2, 1] and keyword_kept  # witness: keyword-left-out
 warned = any("no inputs require gradients" in str(w.message) for w in caught)
 assert first_grad_inputs == [(None,)] and warned  # witness: no-grad-input-none
+assert zeros_for_w  # witness: mixed-input-zeros
