@@ -5,6 +5,7 @@ import threading
 import numpy as np
 import torch
 from torch import nn
+from torch.overrides import handle_torch_function, has_torch_function_unary
 from torch.utils._device import _device_constructors  # the list the default device consults
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -30,6 +31,16 @@ def zeros_with_modes_off() -> torch.Tensor:
         return torch.zeros(3)
 
 
+def plain_zeros(x: torch.Tensor) -> torch.Tensor:  # ordinary Python code
+    return torch.zeros(3)
+
+
+def dispatched_zeros(x: torch.Tensor) -> torch.Tensor:  # the same, made overridable
+    if has_torch_function_unary(x):  # the pattern torch.overrides documents
+        return handle_torch_function(dispatched_zeros, (x,), x)
+    return torch.zeros(3)
+
+
 existing = torch.ones(3)  # made before the block, on the CPU
 array = np.ones(3)
 with torch.device("meta"):  # the meta device shows the effect on any machine
@@ -51,6 +62,8 @@ with torch.device("meta"):  # the meta device shows the effect on any machine
         "torch.FloatTensor(3)": torch.FloatTensor(3),
         "scripted_zeros()": scripted_zeros(),
         "zeros_with_modes_off()": zeros_with_modes_off(),
+        "plain_zeros(existing)": plain_zeros(existing),
+        "dispatched_zeros(existing)": dispatched_zeros(existing),
     }
 where = {code: tensor.device.type for code, tensor in made.items()}
 width = max(map(len, where))
@@ -116,5 +129,7 @@ assert (
 seen = where["torch.zeros(3)"]  # the same call made from Python: meta
 assert where["scripted_zeros()"] == "cpu" != seen  # witness: script-not-seen
 assert where["zeros_with_modes_off()"] == "cpu" != seen  # witness: modes-off-not-seen
+plain_follows = where["plain_zeros(existing)"] == "meta"
+assert plain_follows and where["dispatched_zeros(existing)"] == "cpu"  # witness: dispatch-not-seen
 assert global_zeros == "meta" and other_thread_zeros == "cpu"  # witness: per-thread
 assert restored == torch.device("cpu") and torch.zeros(2).device.type == "cpu"  # witness: restored

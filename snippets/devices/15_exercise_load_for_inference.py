@@ -38,7 +38,7 @@ with tempfile.TemporaryDirectory() as folder:
 with torch.inference_mode():
     expected = trained.eval()(X)
     predicted = model(X.to(device)).cpu()
-# The two models may have run on different devices, which round differently (TF32 more so).
+# The models may have run on different devices, which round differently (more so if TF32 is on).
 matches = torch.allclose(predicted, expected, rtol=1e-3, atol=1e-3)
 ones = torch.ones(1000, device=device)
 dropout_off = not model[2].training and torch.equal(model[2](ones), ones)  # eval() reached it
