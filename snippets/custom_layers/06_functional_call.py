@@ -31,9 +31,15 @@ print(
     f"gradient on the substitute weight: {substitute_has_grad}, on the layer's own weight: "
     f"{own_has_grad}, on the layer's own bias: {own_bias_has_grad}"
 )
+# Pass every name (here the bias as a detached copy), and the module's own tensors get no gradient.
+layer.zero_grad()  # the gradients above back to None
+weight.grad = None
+functional_call(layer, {"weight": weight, "bias": layer.bias.detach()}, (x,)).sum().backward()
+own_spared = layer.weight.grad is None and layer.bias.grad is None
+print(f"bias passed detached too: the layer's own weight and bias get no gradient: {own_spared}")
 
-# A misspelled parameter name (the last part of a key) is silently ignored by default;
-# strict=True catches it.
+# A misspelled parameter name (the last part of a key) raises nothing by default and changes
+# nothing in the result; strict=True catches it.
 typo_is_ignored = torch.equal(
     functional_call(layer, {"bais": torch.ones(2, device=device)}, (x,)), layer(x)
 )
@@ -44,7 +50,8 @@ try:
 except RuntimeError as error:
     strict_message = str(error)
     print(
-        f"typo ignored without strict: {typo_is_ignored}; with strict=True: {type(error).__name__}:"
+        f"typo has no effect without strict: {typo_is_ignored}; "
+        f"with strict=True: {type(error).__name__}:"
     )
     print(strict_message)
 
@@ -93,6 +100,7 @@ assert all_ones  # witness: substitutes-used
 assert untouched  # witness: own-untouched
 assert substitute_has_grad and not own_has_grad  # witness: substitute-gets-grad
 assert own_bias_has_grad  # witness: left-out-gets-grad
+assert own_spared and weight.grad is not None  # witness: detached-copies-spare-module
 assert typo_is_ignored  # witness: typo-ignored
 assert path_message.startswith("AttributeError")  # witness: path-typo-raises
 assert "Unexpected key(s): 'bais'" in strict_message and "Missing key(s): 'bias'" in strict_message

@@ -64,7 +64,7 @@ train(layer)
 smallest_free = free.weight.min().item()
 smallest_weight = layer.weight.min().item()
 print("unconstrained weights:", [round(w, 2) for w in free.weight.squeeze(0).tolist()])
-print("non-negative weights: ", [round(w, 2) for w in layer.weight.squeeze(0).tolist()])
+print("non-negative weights: ", [float(f"{w:.2g}") for w in layer.weight.squeeze(0).tolist()])
 print(
     f"smallest weight: {smallest_free:.2f} unconstrained, "
     f"{smallest_weight:.4f} with the parametrization"
