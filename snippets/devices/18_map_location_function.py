@@ -18,6 +18,11 @@ torch.save(torch.ones(2, device=device), saved_on_device)
 saved_on_device.seek(0)
 reloaded = torch.load(saved_on_device)
 print(f"saved from {device}, loaded without map_location to:", reloaded.device)
+saved_on_meta = io.BytesIO()  # a device other than the CPU on any machine
+torch.save(torch.empty(2, device="meta"), saved_on_meta)
+saved_on_meta.seek(0)
+meta_reloaded = torch.load(saved_on_meta)
+print("saved from meta, loaded without map_location to:", meta_reloaded.device)
 
 checkpoint = io.BytesIO()
 with mock.patch("torch.serialization.location_tag", return_value="cuda:0"):
@@ -40,6 +45,7 @@ checkpoint.seek(0)  # a dictionary maps a saved location to a target
 mapped = torch.load(checkpoint, map_location={"cuda:0": "cpu"})
 print("with map_location={'cuda:0': 'cpu'}:", sorted({str(t.device) for t in mapped.values()}))
 
-assert reloaded.device.type == device.type  # witness: saved-device-restored
+back_where_saved = reloaded.device.type == device.type and meta_reloaded.is_meta
+assert back_where_saved  # witness: saved-device-restored
 assert all(t.device.type == "cpu" for t in mapped.values())  # witness: dict-maps-location
 assert received == [("cpu", "cuda:0")] * len(state)  # witness: function-gets-cpu-storages
