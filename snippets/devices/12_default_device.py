@@ -65,6 +65,7 @@ with torch.device("meta"):  # the meta device shows the effect on any machine
         "plain_zeros(existing)": plain_zeros(existing),
         "dispatched_zeros(existing)": dispatched_zeros(existing),
     }
+    hands_off_in_block = has_torch_function_unary(existing)  # a plain tensor, under the mode
 where = {code: tensor.device.type for code, tensor in made.items()}
 width = max(map(len, where))
 for code, device_type in where.items():
@@ -130,6 +131,9 @@ seen = where["torch.zeros(3)"]  # the same call made from Python: meta
 assert where["scripted_zeros()"] == "cpu" != seen  # witness: script-not-seen
 assert where["zeros_with_modes_off()"] == "cpu" != seen  # witness: modes-off-not-seen
 plain_follows = where["plain_zeros(existing)"] == "meta"
-assert plain_follows and where["dispatched_zeros(existing)"] == "cpu"  # witness: dispatch-not-seen
+hands_off_only_under_mode = hands_off_in_block and not has_torch_function_unary(existing)
+dispatched_on_cpu = where["dispatched_zeros(existing)"] == "cpu"
+dispatch_hands_off = plain_follows and dispatched_on_cpu and hands_off_only_under_mode
+assert dispatch_hands_off  # witness: dispatch-not-seen
 assert global_zeros == "meta" and other_thread_zeros == "cpu"  # witness: per-thread
 assert restored == torch.device("cpu") and torch.zeros(2).device.type == "cpu"  # witness: restored

@@ -18,11 +18,13 @@ torch.save(torch.ones(2, device=device), saved_on_device)
 saved_on_device.seek(0)
 reloaded = torch.load(saved_on_device)
 print(f"saved from {device}, loaded without map_location to:", reloaded.device)
-saved_on_meta = io.BytesIO()  # a device other than the CPU on any machine
-torch.save(torch.empty(2, device="meta"), saved_on_meta)
-saved_on_meta.seek(0)
-meta_reloaded = torch.load(saved_on_meta)
-print("saved from meta, loaded without map_location to:", meta_reloaded.device)
+# On any machine: a CPU tensor whose storage is tagged "meta" when saved goes back to meta.
+tagged_meta = io.BytesIO()
+with mock.patch("torch.serialization.location_tag", return_value="meta"):
+    torch.save(torch.ones(2), tagged_meta)
+tagged_meta.seek(0)
+meta_reloaded = torch.load(tagged_meta)
+print("saved with the location 'meta', loaded without map_location to:", meta_reloaded.device)
 
 checkpoint = io.BytesIO()
 with mock.patch("torch.serialization.location_tag", return_value="cuda:0"):
