@@ -31,7 +31,7 @@ print(
     f"gradient on the substitute weight: {substitute_has_grad}, on the layer's own weight: "
     f"{own_has_grad}, on the layer's own bias: {own_bias_has_grad}"
 )
-# Pass every name (here the bias as a detached copy), and the module's own tensors get no gradient.
+# Pass every name (here the bias detached: same memory, no link), and the module's own get no grad.
 layer.zero_grad()  # the gradients above back to None
 weight.grad = None
 functional_call(layer, {"weight": weight, "bias": layer.bias.detach()}, (x,)).sum().backward()
