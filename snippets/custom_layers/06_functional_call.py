@@ -31,11 +31,17 @@ print(
     f"gradient on the substitute weight: {substitute_has_grad}, on the layer's own weight: "
     f"{own_has_grad}, on the layer's own bias: {own_bias_has_grad}"
 )
-# Pass every name (here the bias detached: same memory, no link), and the module's own get no grad.
+# Pass every name (here the bias detached: same memory, no autograd link), and the module's own
+# get no gradient; a clone() keeps the link, and the bias gets one.
 layer.zero_grad()  # the gradients above back to None
 weight.grad = None
-functional_call(layer, {"weight": weight, "bias": layer.bias.detach()}, (x,)).sum().backward()
+detached_bias = layer.bias.detach()
+functional_call(layer, {"weight": weight, "bias": detached_bias}, (x,)).sum().backward()
 own_spared = layer.weight.grad is None and layer.bias.grad is None
+own_spared = own_spared and detached_bias.data_ptr() == layer.bias.data_ptr()
+functional_call(layer, {"weight": weight, "bias": layer.bias.clone()}, (x,)).sum().backward()
+clone_linked = layer.bias.grad is not None
+layer.zero_grad()
 print(f"bias passed detached too: the layer's own weight and bias get no gradient: {own_spared}")
 
 # A misspelled parameter name (the last part of a key) raises nothing by default and changes
@@ -100,7 +106,8 @@ assert all_ones  # witness: substitutes-used
 assert untouched  # witness: own-untouched
 assert substitute_has_grad and not own_has_grad  # witness: substitute-gets-grad
 assert own_bias_has_grad  # witness: left-out-gets-grad
-assert own_spared and weight.grad is not None  # witness: detached-copies-spare-module
+spared_unless_linked = own_spared and weight.grad is not None and clone_linked
+assert spared_unless_linked  # witness: detached-copies-spare-module
 assert typo_is_ignored  # witness: typo-ignored
 assert path_message.startswith("AttributeError")  # witness: path-typo-raises
 assert "Unexpected key(s): 'bais'" in strict_message and "Missing key(s): 'bias'" in strict_message
