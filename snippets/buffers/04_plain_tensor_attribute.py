@@ -113,7 +113,8 @@ unpickled = torch.load(pickled, weights_only=False)
 copies = (copy.deepcopy(whole), unpickled)
 whole_copies_keep = [torch.equal(copied.constant, whole.constant) for copied in copies]
 pickled.seek(0)
-unsafe_globals = torch.serialization.get_unsafe_globals_in_checkpoint(pickled)
+# The function returns a set's elements as a list, in an order that varies from run to run.
+unsafe_globals = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(pickled))
 class_names = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in (FixedHiddenMLP, nn.Linear))
 lists_the_classes = sorted(unsafe_globals) == class_names  # exactly these two, nothing else
 pickled.seek(0)
