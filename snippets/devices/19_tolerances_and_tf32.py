@@ -159,10 +159,18 @@ print(b.cudnn.conv.fp32_precision, read_boolean())
 b.cudnn.conv.fp32_precision = "ieee"  # the convolution level itself
 b.fp32_precision = "tf32"  # and the level above set again afterwards
 print(b.cudnn.conv.fp32_precision, b.fp32_precision)"""
+
+
+def printed_by_fresh_process(code: str, env: dict[str, str]) -> str:
+    """What `code` prints in a new Python process: settings made there start from the defaults."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
 no_override = {k: v for k, v in os.environ.items() if k != "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"}
-legacy = subprocess.run(
-    [sys.executable, "-c", legacy_code], env=no_override, capture_output=True, text=True, check=True
-)
+legacy_printed = printed_by_fresh_process(legacy_code, no_override)
 # The convolutions' default, lost in another child process: write back what they read under "bf16".
 lost_code = """import torch
 b = torch.backends
@@ -173,13 +181,12 @@ print(b.cudnn.conv.fp32_precision)  # the default "tf32" again, or "none"?
 b.cudnn.allow_tf32 = True  # the older boolean writes "tf32" to the convolution level
 b.fp32_precision = "ieee"
 print(b.cudnn.conv.fp32_precision)  # does that "tf32" give way?"""
-lost = subprocess.run(
-    [sys.executable, "-c", lost_code], env=no_override, capture_output=True, text=True, check=True
-)
-conv_written_back, conv_boolean_under_ieee = lost.stdout.split()
+conv_written_back, conv_boolean_under_ieee = printed_by_fresh_process(
+    lost_code, no_override
+).split()
 print("convolutions' 'none' under 'bf16' written back: they read", repr(conv_written_back), end="")
 print(f"; after cudnn.allow_tf32 = True, under 'ieee' above: {conv_boolean_under_ieee!r}")
-legacy_string, legacy_getter, conv_under_top_ieee, flags_under_ieee, *rest = legacy.stdout.split()
+legacy_string, legacy_getter, conv_under_top_ieee, flags_under_ieee, *rest = legacy_printed.split()
 conv_after_flags, cuda_after_flags, matmul_after_flags, *booleans_off = rest
 print("no override, set_float32_matmul_precision('high'), then the string 'ieee':", end=" ")
 print(f"the string reads {legacy_string!r}, the getter {legacy_getter!r}")
@@ -233,16 +240,12 @@ show("top-tf32")
 b.cudnn.fp32_precision = b.cudnn.fp32_precision  # writes back the "tf32" it reads from above
 b.fp32_precision = "ieee"
 show("written-back")"""
-child = subprocess.run(
-    [sys.executable, "-c", child_code],
-    env={**os.environ, "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1"},
-    capture_output=True,
-    text=True,
-    check=True,
+child_printed = printed_by_fresh_process(
+    child_code, {**os.environ, "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1"}
 )
 print("in a child process with the override set (levels widest first):")
 in_child = {}
-for line in child.stdout.splitlines():
+for line in child_printed.splitlines():
     step, *values = line.split()
     in_child[step] = values
     print(f"  {step:<13}", *values)
