@@ -38,11 +38,14 @@ weight.grad = None
 detached_bias = layer.bias.detach()
 functional_call(layer, {"weight": weight, "bias": detached_bias}, (x,)).sum().backward()
 own_spared = layer.weight.grad is None and layer.bias.grad is None
-own_spared = own_spared and detached_bias.data_ptr() == layer.bias.data_ptr()
+substitute_still_learns = weight.grad is not None
+shares_memory = detached_bias.data_ptr() == layer.bias.data_ptr()
+print(f"bias passed detached too: the layer's own weight and bias get no gradient: {own_spared}")
+print(f"the detached bias shares the bias's memory: {shares_memory}")
 functional_call(layer, {"weight": weight, "bias": layer.bias.clone()}, (x,)).sum().backward()
 clone_linked = layer.bias.grad is not None
 layer.zero_grad()
-print(f"bias passed detached too: the layer's own weight and bias get no gradient: {own_spared}")
+print(f"a clone() passed instead gives the bias a gradient: {clone_linked}")
 
 # A misspelled parameter name (the last part of a key) raises nothing by default and changes
 # nothing in the result; strict=True catches it.
@@ -106,7 +109,7 @@ assert all_ones  # witness: substitutes-used
 assert untouched  # witness: own-untouched
 assert substitute_has_grad and not own_has_grad  # witness: substitute-gets-grad
 assert own_bias_has_grad  # witness: left-out-gets-grad
-spared_unless_linked = own_spared and weight.grad is not None and clone_linked
+spared_unless_linked = own_spared and shares_memory and substitute_still_learns and clone_linked
 assert spared_unless_linked  # witness: detached-copies-spare-module
 assert typo_is_ignored  # witness: typo-ignored
 assert path_message.startswith("AttributeError")  # witness: path-typo-raises
