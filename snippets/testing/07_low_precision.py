@@ -86,7 +86,10 @@ worst_element = float(elementwise.max())
 worst_reference = float(reference.flatten()[elementwise.argmax()].abs())
 near_zero = worst_reference < 0.1 * float(reference.abs().median())
 whole_output = float((low - reference).norm() / reference.norm())
+above_default = int((elementwise > tolerance_default).sum())  # elements the default would fail
+elements = elementwise.numel()
 print(f"64 examples: relative error {whole_output:.4f}, of one element up to {worst_element:.3f}")
+print(f"  elements above the default tolerance: {above_default} of {elements}")
 # Layers whose operations are exact in bfloat16 (selecting or moving values, or scaling by a power
 # of two, as LeakyReLU(0.5) does) have nothing to round: exact even at tolerance 0, since the
 # input is rounded to bfloat16 once, for both copies.

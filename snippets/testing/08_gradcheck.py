@@ -154,6 +154,22 @@ def of_parameters(inputs: torch.Tensor, *parameters: torch.Tensor) -> torch.Tens
 without_input = failure(torch.autograd.gradcheck, of_parameters, (x_fixed, *values)).rstrip(",")
 print(f"input not requiring a gradient: {without_input}; input 0 is now {names[0]}")
 
+
+def whole_message(fast_mode: bool) -> str:
+    """gradcheck's whole message, not only its first line, with the input requiring a gradient
+    too: input and weight are both wrong."""
+    x_graded = x_fixed.clone().requires_grad_()
+    try:
+        torch.autograd.gradcheck(of_parameters, (x_graded, *values), fast_mode=fast_mode)
+    except RuntimeError as error:  # GradcheckError is a RuntimeError
+        return str(error)
+    return "passes"
+
+
+whole_messages = [whole_message(fast_mode) for fast_mode in (True, False)]
+mismatches = [m.count("mismatch for output") for m in whole_messages]
+print("input and weight both wrong, mismatches in the whole message (fast, slow):", mismatches)
+
 # Fast mode compares random projections of the derivatives, not every entry: it runs the module
 # far fewer times. A hook counts the passes (the helper's deepcopy keeps it).
 counted = CustomSiLU().to(device)
@@ -185,4 +201,7 @@ frozen_trained = "wrong gradient" in frozen_path and not frozen[0].training
 assert frozen_trained  # witness: training-overrides-frozen
 weight_flagged = without_input.endswith("with respect to input 0") and names[0] == "linear.weight"
 assert weight_flagged and "weight" not in helper_message  # witness: first-mismatch-only
+first = "Jacobian mismatch for output 0 with respect to input 0,"
+at_input = all(m.startswith(first) for m in whole_messages)
+assert mismatches == [1, 1] and at_input and weight_flagged  # witness: stops-at-first
 assert fast_passes * 5 < full_passes  # witness: fast-mode-fewer-passes

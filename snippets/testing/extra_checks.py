@@ -213,7 +213,7 @@ if __name__ == "__main__":
 
     torch.manual_seed(0)
     model = make_model()
-    model[1].eval()  # a frozen part and gradients, for the checks to leave as they found them
+    model[1].eval()  # one part in eval mode, and gradients: the checks must leave both
     for p in model.parameters():
         p.grad = torch.ones_like(p)
     modes, grads = [m.training for m in model.modules()], [p.grad for p in model.parameters()]
