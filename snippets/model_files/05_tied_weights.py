@@ -36,7 +36,8 @@ with tempfile.TemporaryDirectory() as folder:
         share_error = str(error).strip()
     print("save_file:", share_error.split(":")[0], "...")  # then the names, in any order
 
-    save_model(model, path, metadata={"format": "pt"})  # notes the dropped name in the metadata
+    passed = {"format": "pt"}
+    save_model(model, path, metadata=passed)  # notes the dropped name in the metadata
     with safe_open(path, framework="pt") as file:
         keys_in_file = file.keys()
         header = dict(sorted(file.metadata().items()))  # sorted: the order in the file varies
@@ -77,10 +78,11 @@ with tempfile.TemporaryDirectory() as folder:
         untied_result = str(error)
     print("into an untied model:", untied_result.replace("\n", " "))
 
-    # assign=True puts a new Parameter of each file tensor in the model: the model's tie is lost.
+    # assign=True replaces only the parameters the dict names: the tie is lost.
     with torch.device("meta"):  # a model with no memory, to be given the file's tensors
         assigned = TinyLM()
-    from_file = load_file(path)  # plain tensors, not Parameters
+    meta_weight = assigned.head.weight  # one Parameter on meta, under both names
+    from_file = load_file(path)  # embed.weight only: save_model dropped head.weight
     assign_result = assigned.load_state_dict(from_file, assign=True, strict=False)
     devices = {name: str(weight.device) for name, weight in assigned.state_dict().items()}
     print("assign=True into a meta model: missing", assign_result.missing_keys, "|", devices)
@@ -95,10 +97,17 @@ with tempfile.TemporaryDirectory() as folder:
     one_memory = half_tied.head.weight.data_ptr() == half_tied.embed.weight.data_ptr()
     print("assign=True, one tensor under both names: one Parameter:", one_parameter, end=" ")
     print("| one memory:", one_memory, "| parameters():", len(list(half_tied.parameters())))
+    shared = nn.Parameter(both_names["embed.weight"])  # one Parameter under both names instead
+    with torch.device("meta"):
+        param_tied = TinyLM()
+    param_tied.load_state_dict({"embed.weight": shared, "head.weight": shared}, assign=True)
+    print("assign=True, one Parameter under both names: tied:", end=" ")
+    print(param_tied.head.weight is param_tied.embed.weight)
 
 assert share_error.startswith("Some tensors share memory")  # witness: save-file-refuses
 assert keys_in_file == ["embed.weight"]  # witness: stored-once
 assert header == {"format": "pt", "head.weight": "embed.weight"}  # witness: alias-in-metadata
+assert passed == {"format": "pt", "head.weight": "embed.weight"}  # witness: metadata-arg-changed
 assert out_first_metadata == {"out.weight": "embed.weight"}  # witness: metadata-without-format
 assert (  # witness: alphabetical-name
     list(out_first.state_dict()) == ["out.weight", "embed.weight"]
@@ -111,14 +120,17 @@ assert same_outputs  # witness: same-outputs
 assert 'Missing key(s) in state_dict: "head.weight"' in untied_result  # witness: tie-from-code
 assert (  # witness: assign-unties
     assign_result.missing_keys == ["head.weight"]
-    and not any(isinstance(tensor, nn.Parameter) for tensor in from_file.values())
-    and assigned.head.weight is not assigned.embed.weight
-    and assigned.head.weight.is_meta
+    and assigned.head.weight is meta_weight  # not in the dict: left as it was
+    and assigned.embed.weight is not meta_weight  # in the dict: replaced
+    and meta_weight.is_meta
     and not assigned.embed.weight.is_meta
 )
+plain_tensors = not any(isinstance(tensor, nn.Parameter) for tensor in both_names.values())
 assert (  # witness: assign-half-ties
     both_names["head.weight"] is both_names["embed.weight"]
+    and plain_tensors
     and not one_parameter
     and one_memory
     and len(list(half_tied.parameters())) == 2
+    and param_tied.head.weight is param_tied.embed.weight is shared
 )

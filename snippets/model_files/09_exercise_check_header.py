@@ -138,6 +138,10 @@ assert halved == (  # witness: dtype-listed
         "2.weight: torch.float16 -> torch.float32",
     ],
 )
+float4 = torch.float4_e2m1fn_x2
+others = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float8_e8m0fnu)
+float4_copies = [converts(float4, other) or converts(other, float4) for other in others]
+assert not any(float4_copies)  # witness: float4-no-copy
 assert (  # witness: float4-not-converted
     packed_into_unpacked[0] == ["values: torch.float4_e2m1fn_x2 cannot be copied into torch.uint8"]
     and packed_into_unpacked[1] == ["scales: torch.float8_e8m0fnu -> torch.float32"]
