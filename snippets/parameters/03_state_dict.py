@@ -147,6 +147,18 @@ source_frozen = not any(p.requires_grad for p in source.parameters())
 print("keep_vars=True, assign=True: the source's objects", same_objects, end=",  ")
 print("now frozen in the source too", source_frozen)
 
+# With the swap switch on, assign=True keeps the module's own Parameter objects instead.
+swap_was_on = torch.__future__.get_swap_module_params_on_conversion()
+torch.__future__.set_swap_module_params_on_conversion(True)
+try:
+    swapped, eights = nn.Linear(2, 2), torch.full((2,), 8.0)
+    swapped_bias = swapped.bias
+    swapped.load_state_dict({"weight": torch.ones(2, 2), "bias": eights.clone()}, assign=True)
+finally:
+    torch.__future__.set_swap_module_params_on_conversion(swap_was_on)  # the setting is global
+swap_kept_object = swapped.bias is swapped_bias and torch.equal(swapped.bias, eights)
+print("swap switch on, assign=True: the module's own Parameter kept", swap_kept_object)
+
 first_key = next(iter(state))
 assert isinstance(state, collections.OrderedDict)  # witness: ordered-dict
 assert first_key == "backbone.0.weight"
@@ -167,6 +179,7 @@ assign_replaces = new_object and checkpoint_memory and optimizer_has_old
 assert follows_after_load and assign_left_behind  # witness: assign-leaves-entries-behind
 assert assign_replaces  # witness: assign-puts-checkpoint-tensors
 assert same_objects and source_frozen  # witness: assign-keep-vars-same-objects
+assert swap_kept_object  # witness: swap-keeps-objects
 if torch.cuda.is_available():
     cuda_layer = nn.Linear(2, 2)
     cuda_bias, cuda_entry = cuda_layer.bias, cuda_layer.state_dict()["bias"]
