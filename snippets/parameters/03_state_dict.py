@@ -147,17 +147,26 @@ source_frozen = not any(p.requires_grad for p in source.parameters())
 print("keep_vars=True, assign=True: the source's objects", same_objects, end=",  ")
 print("now frozen in the source too", source_frozen)
 
-# With the swap switch on, assign=True keeps the module's own Parameter objects instead.
+# With the swap switch on, assign=True keeps the module's own Parameter objects instead, from
+# either kind of dictionary, and a keep_vars source's Parameters stay out of it, still training.
 swap_was_on = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)
 try:
     swapped, eights = nn.Linear(2, 2), torch.full((2,), 8.0)
     swapped_bias = swapped.bias
     swapped.load_state_dict({"weight": torch.ones(2, 2), "bias": eights.clone()}, assign=True)
+    swap_source = nn.Linear(2, 2)
+    swap_target = nn.Linear(2, 2).requires_grad_(False)
+    own_parameters = list(swap_target.parameters())
+    swap_target.load_state_dict(swap_source.state_dict(keep_vars=True), assign=True)
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_was_on)  # the setting is global
 swap_kept_object = swapped.bias is swapped_bias and torch.equal(swapped.bias, eights)
-print("swap switch on, assign=True: the module's own Parameter kept", swap_kept_object)
+kept = zip(swap_target.parameters(), own_parameters, swap_source.parameters(), strict=True)
+swap_kept_own = all(now is own and now is not other for now, own, other in kept)
+swap_spares_source = all(p.requires_grad for p in swap_source.parameters())
+print("swap switch on, assign=True: the module's own Parameter kept", swap_kept_object, end=",  ")
+print("from keep_vars=True too", swap_kept_own, " the source untouched", swap_spares_source)
 
 first_key = next(iter(state))
 assert isinstance(state, collections.OrderedDict)  # witness: ordered-dict
@@ -179,7 +188,8 @@ assign_replaces = new_object and checkpoint_memory and optimizer_has_old
 assert follows_after_load and assign_left_behind  # witness: assign-leaves-entries-behind
 assert assign_replaces  # witness: assign-puts-checkpoint-tensors
 assert same_objects and source_frozen  # witness: assign-keep-vars-same-objects
-assert swap_kept_object  # witness: swap-keeps-objects
+swap_keeps = swap_kept_object and swap_kept_own and swap_spares_source
+assert swap_keeps  # witness: swap-keeps-objects
 if torch.cuda.is_available():
     cuda_layer = nn.Linear(2, 2)
     cuda_bias, cuda_entry = cuda_layer.bias, cuda_layer.state_dict()["bias"]
