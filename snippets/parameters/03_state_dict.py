@@ -148,7 +148,8 @@ print("keep_vars=True, assign=True: the source's objects", same_objects, end=", 
 print("now frozen in the source too", source_frozen)
 
 # With the swap switch on, assign=True keeps the module's own Parameter objects instead, from
-# either kind of dictionary, and a keep_vars source's Parameters stay out of it, still training.
+# either kind of dictionary, and a keep_vars source's Parameters stay out of it, still training,
+# though the module's own now use their memory.
 swap_was_on = torch.__future__.get_swap_module_params_on_conversion()
 torch.__future__.set_swap_module_params_on_conversion(True)
 try:
@@ -165,8 +166,11 @@ swap_kept_object = swapped.bias is swapped_bias and torch.equal(swapped.bias, ei
 kept = zip(swap_target.parameters(), own_parameters, swap_source.parameters(), strict=True)
 swap_kept_own = all(now is own and now is not other for now, own, other in kept)
 swap_spares_source = all(p.requires_grad for p in swap_source.parameters())
+swap_memory = [p.data_ptr() for p in swap_target.parameters()]
+swap_shares = swap_memory == [p.data_ptr() for p in swap_source.parameters()]
 print("swap switch on, assign=True: the module's own Parameter kept", swap_kept_object, end=",  ")
-print("from keep_vars=True too", swap_kept_own, " the source untouched", swap_spares_source)
+print(f"from keep_vars=True too {swap_kept_own},", end=" ")
+print(f"the source still training {swap_spares_source}, its memory used {swap_shares}")
 
 first_key = next(iter(state))
 assert isinstance(state, collections.OrderedDict)  # witness: ordered-dict
@@ -188,7 +192,7 @@ assign_replaces = new_object and checkpoint_memory and optimizer_has_old
 assert follows_after_load and assign_left_behind  # witness: assign-leaves-entries-behind
 assert assign_replaces  # witness: assign-puts-checkpoint-tensors
 assert same_objects and source_frozen  # witness: assign-keep-vars-same-objects
-swap_keeps = swap_kept_object and swap_kept_own and swap_spares_source
+swap_keeps = swap_kept_object and swap_kept_own and swap_spares_source and swap_shares
 assert swap_keeps  # witness: swap-keeps-objects
 if torch.cuda.is_available():
     cuda_layer = nn.Linear(2, 2)

@@ -196,7 +196,7 @@ print("  the coin as a Python bool, unsaved:", bool_coin_unsaved, " in a list:",
 mismatch = outcome(fitted(Standardize), ForgetfulStandardize)
 print("wrong factory:", mismatch)
 
-# Why: the state_dict holds neither, and check_module, which never reloads, passes both, fitted
+# Why: the state_dict holds neither, and check_module, which never reloads, passes both, made
 # as above: the same modules fail the round trip.
 forgetful_keys = list(ForgetfulStandardize().state_dict())
 plain_keys = list(RandomFeatures().state_dict())
