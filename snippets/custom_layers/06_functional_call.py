@@ -73,6 +73,28 @@ except AttributeError as error:
     path_message = f"{type(error).__name__}: {error}"
 print(f"'1.bias' for '0.bias': {path_message}")
 
+
+# With tied weights, a name left out that is tied to one in the dictionary takes its substitute
+# (tie_weights=True, the default); tie_weights=False gives it the module's own tensor back.
+class TiedPair(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = nn.Linear(2, 2, bias=False)
+        self.second = nn.Linear(2, 2, bias=False)
+        self.second.weight = self.first.weight  # one Parameter under two names
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.second(inputs)
+
+
+tied, pair_input = TiedPair().to(device), torch.ones(1, 2, device=device)
+first_only = {"first.weight": torch.zeros(2, 2, device=device)}
+tied_follows = torch.equal(functional_call(tied, first_only, (pair_input,)), 0 * pair_input)
+untied_own = functional_call(tied, first_only, (pair_input,), tie_weights=False)
+untied_falls_back = torch.equal(untied_own, tied(pair_input))
+print(f"tied name left out: takes the substitute {tied_follows}", end=", ")
+print(f"with tie_weights=False the module's own {untied_falls_back}")
+
 # Buffers left out of the dictionary are the module's own, and a training-mode forward updates them.
 norm = nn.BatchNorm1d(3).to(device)
 mean_at_start = norm.running_mean.clone()
@@ -113,6 +135,7 @@ spared_unless_linked = own_spared and shares_memory and substitute_still_learns 
 assert spared_unless_linked  # witness: detached-copies-spare-module
 assert typo_is_ignored  # witness: typo-ignored
 assert path_message.startswith("AttributeError")  # witness: path-typo-raises
+assert tied_follows and untied_falls_back  # witness: tied-name-follows
 assert "Unexpected key(s): 'bais'" in strict_message and "Missing key(s): 'bias'" in strict_message
 assert own_stats_updated  # witness: own-stats-updated
 assert module_spared  # witness: module-spared
