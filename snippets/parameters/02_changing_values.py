@@ -63,8 +63,8 @@ except RuntimeError as error:
     view_message = str(error)
     print("weight[0] = 0:", view_message)
 view_refused = view_message.startswith("a view of a leaf Variable that requires grad")
-# A new tensor computed from the parameter requires grad too, but it is not a leaf, nor a view
-# of one: numpy() still refuses it, while an in-place change is allowed, on it and on a row.
+# weight * 1 is a new tensor: it requires grad too, but it is not a leaf, nor a view of one.
+# numpy() still refuses it, while an in-place change is allowed, on it and on a row.
 computed = weight * 1
 try:
     computed.numpy()
@@ -72,9 +72,19 @@ except RuntimeError as error:
     computed_numpy_message = str(error)
 computed.add_(1.0)
 computed_changed = torch.equal(computed.detach(), weight.detach() + 1)
-computed[0] = 0.0  # through the view computed[0], as weight[0] = 0 would be
-computed_row = computed[0]
-computed_row_changed = computed_row._base is computed and computed_row.count_nonzero() == 0
+computed_row = computed[0]  # a view of computed, taken first; then the write goes through it
+computed_row.zero_()
+row_written = computed[0].count_nonzero() == 0 and type(computed.grad_fn).__name__ == "CopySlices"
+computed_row_changed = computed_row._base is computed and row_written
+# Not every operation makes a new tensor: reshape() returns a view of the parameter here, and
+# float() on a float32 parameter returns the parameter itself. Both are refused.
+reshaped_refused = {}
+for label, make in (("reshape(32)", lambda: weight.reshape(32)), ("float()", weight.float)):
+    try:
+        make().add_(0.0)
+    except RuntimeError as error:
+        reshaped_refused[label] = str(error)
+print("  in place on weight.reshape(32), weight.float(): refused", len(reshaped_refused) == 2)
 print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
 print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
 print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
@@ -211,6 +221,10 @@ assert leaves == (True, True, True, False)  # witness: leaf-means-unrecorded
 assert (  # witness: non-leaf-view-in-place-allowed
     computed_row.requires_grad and not computed_row._base.is_leaf and computed_row_changed
 )
+reshape_is_view = weight.reshape(32)._base is weight and weight.float() is weight
+refusals = reshaped_refused.get("reshape(32)", ""), reshaped_refused.get("float()", "")
+refused_as_leaf = refusals[0].startswith("a view of a leaf") and refusals[1].startswith("a leaf")
+assert reshape_is_view and refused_as_leaf  # witness: not-every-op-copies
 several_outputs = [refused_views.get(f"{name}()", "") for name in ("chunk", "split", "unbind")]
 multi_output_refused = all("is a view and is being modified inplace" in m for m in several_outputs)
 made_off = refused_views.get("under no_grad()", "")

@@ -36,6 +36,8 @@ step(model, optimizer)
 moved_in_phase_1 = not torch.equal(before, backbone[0].weight)
 held_in_phase_1 = holds(optimizer, backbone)
 grad_none_in_phase_1 = backbone[0].weight.grad is None
+features = backbone(X)  # frozen, and X does not require grad: autograd records no graph for it
+no_graph_in_phase_1 = features.grad_fn is None and not features.requires_grad
 head_state_before = [optimizer.state[p]["exp_avg"].clone() for p in head.parameters()]
 
 # Phase 2: unfreeze and hand the backbone to the same optimizer, in its own group.
@@ -73,6 +75,7 @@ piled_up = torch.allclose(left_weight.grad, left_grad + fresh_grad)
 piled_up = piled_up and not torch.allclose(left_weight.grad, fresh_grad)
 
 print("backbone moved in phase 1:", moved_in_phase_1, " in phase 2:", moved_in_phase_2)
+print("graph recorded for the backbone in phase 1:", not no_graph_in_phase_1)
 print("learning rate per parameter group:", learning_rates)
 print("phase 1 without the freeze, 2 steps: head .grad None:", head_grad_cleared, end="")
 print(", backbone .grad None:", not backbone_grad_left)
@@ -82,6 +85,7 @@ print("  phase 2's first backward adds to the backbone .grad left from phase 1:"
 assert not moved_in_phase_1  # witness: still-in-phase-1
 assert not held_in_phase_1  # witness: not-held-in-phase-1
 assert grad_none_in_phase_1  # witness: frozen-grad-none
+assert no_graph_in_phase_1  # witness: no-graph-in-phase-1
 assert moved_in_phase_2  # witness: moves-in-phase-2
 assert learning_rates == [1e-2, 1e-3]  # witness: own-learning-rate
 assert head_steps == 2 and head_state_kept  # witness: head-state-kept
