@@ -79,10 +79,21 @@ try:
 except RuntimeError as error:  # from the forward pass, not a failed check
     plain_elsewhere = f"RuntimeError: {error}"
 meta_keeps_cpu_state = torch.equal(torch.get_rng_state(), cpu_state)
-with torch.random.fork_rng(device_type="meta"):  # fork_rng itself saves nothing for meta:
-    torch.manual_seed(123)  # this seed outlasts the block
-meta_fork_saves_nothing = not torch.equal(torch.get_rng_state(), cpu_state)
-torch.set_rng_state(cpu_state)
+
+
+def cpu_seed_outlasts(**options: object) -> bool:
+    """Whether a CPU seed set inside fork_rng(**options) is still in force after the block."""
+    before = torch.get_rng_state()
+    with torch.random.fork_rng(**options):
+        torch.default_generator.manual_seed(123)  # the CPU's stream only
+    outlasts = not torch.equal(torch.get_rng_state(), before)
+    torch.set_rng_state(before)
+    return outlasts
+
+
+meta_fork_saves_nothing = cpu_seed_outlasts(device_type="meta")  # fork_rng saves nothing for meta
+cpu_fork_restores = not cpu_seed_outlasts(devices=[], device_type="cpu")  # as the helper forks it
+disabled_saves_nothing = cpu_seed_outlasts(devices=[], device_type="cpu", enabled=False)
 print("mask as plain tensor, on the CPU:", plain_on_cpu.checks[2])
 print("  on the meta device:", plain_elsewhere)
 print("  CPU random state as it was after the check on meta:", meta_keeps_cpu_state)
@@ -124,6 +135,12 @@ if device.type == "cuda":
     print("GPU tensor subscripted with a CPU index tensor: on", on_gpu.device)
     scaled_on_gpu = on_gpu * torch.tensor(0.5)  # the 0-dim tensor stays on the CPU
     print("GPU tensor times a 0-dim CPU tensor: on", scaled_on_gpu.device)
+    try:
+        torch.tril(torch.ones(4, 4, device=device)).index_select(1, columns)
+        gpu_selected = "no error"
+    except RuntimeError as error:
+        gpu_selected = str(error)
+    print("GPU tensor, index_select with a CPU index:", gpu_selected.split(",")[0])
 
 assert message == "MaskedLinear: a gradient reached ['mask'], expected to stay fixed"
 assert report.trained == should_train and buffer_names == ["mask"]
@@ -135,9 +152,11 @@ assert picked.is_meta and selected.is_meta  # witness: meta-indexing-unchecked
 if device.type == "cuda":
     assert on_gpu.is_cuda  # witness: cpu-index-accepted
     assert scaled_on_gpu.is_cuda  # witness: zero-dim-accepted-gpu
+    assert "cpu" in gpu_selected  # witness: cpu-index-refused-gpu
 no_values = fixed_on_meta.startswith("Tensor.item() cannot be called on meta")
 assert no_values  # witness: meta-cannot-pass
 alone_raises = alone_on_meta.startswith("RuntimeError: Tensor on device cpu is not on the")
 assert alone_checks == 5 and alone_raises  # witness: no-device-of-its-own
 assert meta_keeps_cpu_state  # witness: meta-forks-cpu
-assert meta_fork_saves_nothing  # witness: fork-rng-meta-saves-nothing
+fork_cases = meta_fork_saves_nothing and cpu_fork_restores and disabled_saves_nothing
+assert fork_cases  # witness: fork-rng-meta-saves-nothing

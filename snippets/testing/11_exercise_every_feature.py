@@ -55,6 +55,38 @@ class ShiftedLogits(nn.Module):
         return torch.softmax(self.linear(x[:, :-1]) + x[:, -1:], dim=-1)
 
 
+class ZeroBackward(torch.autograd.Function):
+    """Doubles its input, with a hand-written backward that returns zero for it."""
+
+    @staticmethod
+    def forward(ctx, v: torch.Tensor) -> torch.Tensor:
+        return 2 * v
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(grad)
+
+
+class NoneBackward(ZeroBackward):
+    """The same, with a backward that returns None for its input."""
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> None:
+        return None
+
+
+class LastFeatureThrough(nn.Module):
+    """Adds its last feature to the output only through `use`."""
+
+    def __init__(self, use) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 3)
+        self.use = use
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x[:, :-1]) + self.use(x[:, -1:])
+
+
 def feature_totals(module: nn.Module, input_shape: tuple[int, int]) -> torch.Tensor:
     """The input gradient's absolute values, summed over a random batch: one number per feature."""
     generator = torch.Generator().manual_seed(0)
@@ -118,6 +150,22 @@ with torch.no_grad():
     nudged[:, -1] += step
     slope = ((detached(nudged) - detached(x)) / step).mean().item()
 print(f"zero gradient for DetachedLastFeature: {unrecorded}  finite-difference slope: {slope:.2f}")
+# Other paths with zero slope, and other unrecorded ones: the last feature's total, for each.
+zero_slope_uses = {
+    "sign": torch.sign,
+    "a comparison": lambda v: (v > 0).float(),
+    "argmax": lambda v: v.argmax(dim=0, keepdim=True).float(),
+    "ReLU off": lambda v: torch.relu(v - 100.0),  # off for every example of the batch
+}
+unrecorded_uses = {
+    ".data": lambda v: v.data,
+    "a backward giving zero": ZeroBackward.apply,
+    "a backward giving None": NoneBackward.apply,
+}
+through = {}
+for what, use in {**zero_slope_uses, **unrecorded_uses}.items():
+    through[what] = float(feature_totals(LastFeatureThrough(use).to(device), (4, 5))[-1])
+print("last feature's total through", ", ".join(f"{k}: {v}" for k, v in through.items()))
 
 assert checks_passed == 5  # witness: passes-all-checks
 # Sliced away, rounded or detached, the last feature gets an exact zero, not just a flag.
@@ -133,3 +181,7 @@ if device.type == "cpu":
 assert tiny_flagged == [4] and bool(tiny.weight[:, -1].ne(0).all())  # witness: tiny-slope-flagged
 unrecorded_zero = unrecorded == [4] and detached_zero
 assert unrecorded_zero and abs(slope - 2.0) < 1e-2  # witness: unrecorded-path-zero
+other_zero_slopes = rounded_zero and all(through[what] == 0.0 for what in zero_slope_uses)
+assert other_zero_slopes  # witness: zero-slope-paths
+other_unrecorded = detached_zero and all(through[what] == 0.0 for what in unrecorded_uses)
+assert other_unrecorded  # witness: unrecorded-paths
