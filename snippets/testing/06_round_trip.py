@@ -6,7 +6,7 @@ Needs extra_checks.py and module_check.py in the same folder.
 from collections.abc import Callable
 
 import torch
-from extra_checks import check_round_trip, unsaved_tensors
+from extra_checks import check_gradients, check_low_precision, check_round_trip, unsaved_tensors
 from module_check import check_module
 from torch import nn
 
@@ -116,9 +116,14 @@ bfloat16_reports = [
 ]
 print("in bfloat16:", *bfloat16_reports, sep="\n  ")
 # With a factory that builds in float32, even the correct Standardize fails: the helper reports
-# that the fresh instance returns float32.
+# that the fresh instance returns float32. A fresh instance that multiplies by its float32 weights
+# raises torch's own dtype error instead, before it returns anything.
 float32_factory = outcome(fitted(Standardize).bfloat16(), Standardize)
 print("  Standardize with a float32 factory:", float32_factory)
+float32_factory_matmul = outcome(fitted(SavedRandomFeatures).bfloat16(), SavedRandomFeatures)
+print("  SavedRandomFeatures with a float32 factory:", float32_factory_matmul)
+torch.manual_seed(0)
+float32_factory_linear = outcome(nn.Linear(5, 3).bfloat16(), lambda: nn.Linear(5, 3))
 
 
 class ForgetfulClip(ForgetfulStandardize):
@@ -199,7 +204,9 @@ print("wrong factory:", mismatch)
 # Why: the state_dict holds neither, and check_module, which never reloads, passes both, made
 # as above: the same modules fail the round trip.
 forgetful_keys = list(ForgetfulStandardize().state_dict())
-plain_keys = list(RandomFeatures().state_dict())
+plain = RandomFeatures()
+plain_keys = list(plain.state_dict())
+plain_registered = [n for n, _ in [*plain.named_parameters(), *plain.named_buffers()]]
 print("state_dict keys:", forgetful_keys, "and", plain_keys)
 bugs = [(fitted(ForgetfulStandardize), 5), (fitted(RandomFeatures), 3)]
 passes_check_module = [len(check_module(m.to(device), (4, 5), (4, n)).checks) == 5 for m, n in bugs]
@@ -239,7 +246,7 @@ class NoisyLinear(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = super().forward(x)
-        return out + self.noise * torch.randn(out.shape).to(out.device)
+        return out + self.noise * torch.randn(out.shape, dtype=out.dtype).to(out.device)
 
 
 # The helper seeds and restores the streams only around building the fresh instances: the forward
@@ -253,7 +260,14 @@ for _ in range(3):  # the module's pass and the two fresh instances'
     torch.randn(4, 3)
 stream_moved = not torch.equal(state_after, state_before)
 by_three_passes = torch.equal(state_after, torch.get_rng_state())
-print("NoisyLinear: CPU stream moved by check_round_trip:", stream_moved)
+other_checks_moved = []  # the other two checks run their forward passes outside fork_rng too
+gradients_device = "cpu" if device.type == "mps" else None  # MPS has no float64
+for check, kwargs in ((check_low_precision, {}), (check_gradients, {"device": gradients_device})):
+    state_before = torch.get_rng_state()
+    check(noisy, (4, 5), **kwargs)
+    other_checks_moved.append(not torch.equal(torch.get_rng_state(), state_before))
+print("NoisyLinear: CPU stream moved by check_round_trip:", stream_moved, end=", ")
+print("by check_low_precision and check_gradients:", other_checks_moved)
 
 prefix = "outputs differ after a state_dict round trip"
 assert (
@@ -261,7 +275,9 @@ assert (
 )
 assert forgetful_keys == []  # witness: non-persistent-not-saved
 assert plain_message.startswith(f"RandomFeatures: {prefix}")  # witness: plain-attribute-caught
-assert plain_message.endswith("['projection']") and plain_keys == ["linear.weight", "linear.bias"]
+assert plain_message.endswith("['projection']")
+unregistered = plain_keys == plain_registered == ["linear.weight", "linear.bias"]
+assert unregistered and hasattr(plain, "projection")  # witness: plain-attribute-unregistered
 assert all(
     r.endswith("same output after a state_dict round trip") for r in fixed_reports
 )  # witness: fixes-pass
@@ -284,6 +300,9 @@ training_only_missed = training_only_report.endswith("same output after a state_
 assert training_only_missed and training_matters  # witness: training-only-missed
 expected = "AssertionError: Standardize: a fresh instance returns torch.float32, not torch.bfloat16"
 assert float32_factory == expected  # witness: float32-factory-fails
+factory_errors = (float32_factory_matmul, float32_factory_linear)
+matmul_refuses = all(e.startswith("RuntimeError: ") and "same dtype" in e for e in factory_errors)
+assert matmul_refuses  # witness: float32-factory-torch-error
 assert coin_unsaved == ["flip"]  # witness: coin-unsaved
 assert bool_coin_unsaved == [] and list_coin_unsaved == []  # witness: tensors-only
 torch_error = "RuntimeError: Error(s) in loading state_dict"
@@ -291,3 +310,4 @@ assert mismatch.startswith(torch_error)  # witness: torch-errors-pass
 counted = calls_after_check_module == 0 and calls_after_round_trip == 1
 assert counted  # witness: round-trip-keeps-buffer-changes
 assert stream_moved and by_three_passes  # witness: forward-draws-move-stream
+assert other_checks_moved == [True, True]  # witness: other-checks-move-stream
