@@ -84,7 +84,6 @@ for label, make in (("reshape(32)", lambda: weight.reshape(32)), ("float()", wei
         make().add_(0.0)
     except RuntimeError as error:
         reshaped_refused[label] = str(error)
-print("  in place on weight.reshape(32), weight.float(): refused", len(reshaped_refused) == 2)
 print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
 print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
 print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
@@ -104,6 +103,7 @@ for label, make in (
     except RuntimeError as error:
         refused_views[label] = str(error)
 print("  its views refused in place:", ", ".join(refused_views))
+print("in place on weight.reshape(32), weight.float(): refused", len(reshaped_refused) == 2)
 with torch.no_grad():
     unrecorded = weight * 1  # the same product, but autograd records nothing: a leaf
 print("weight * 1 under no_grad(): leaf =", unrecorded.is_leaf, end="  ")

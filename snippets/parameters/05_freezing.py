@@ -92,35 +92,31 @@ def reached_by_backward(output: torch.Tensor) -> set[int]:
 
 
 # The frozen part comes first, and X does not require grad, so autograd records no graph for the
-# backbone at all, and keeps only the head's input for the backward pass. (Looked at in eval mode,
-# so that these extra forward passes leave BatchNorm's statistics alone.)
-model.eval()
+# backbone at all, and keeps only the head's input for the backward pass. (Looked at in training
+# mode, as in a training step; BatchNorm's statistics are put back afterwards, so that these extra
+# forward passes change nothing.)
+statistics = {key: value.clone() for key, value in model.backbone[1].state_dict().items()}
 backbone_output_tracked = model.backbone(X).requires_grad
 tracked_for_tracked_input = model.backbone(X.clone().requires_grad_()).requires_grad
 saved, features, saved_numbers, reached = saved_for_backward()
 saved_frozen = [tuple(t.shape) for t in saved]
 saved_head_input = len(saved) == 1 and saved[0].data_ptr() == features.data_ptr()
 model.backbone.requires_grad_(True)
-_, _, trainable_saved_numbers, reached_trainable = saved_for_backward()
+saved_trainable, _, trainable_saved_numbers, reached_trainable = saved_for_backward()
 model.backbone.requires_grad_(False)
-model.train()  # in training mode, BatchNorm also saves the batch's mean for a trainable backbone
-statistics = {key: value.clone() for key, value in model.backbone[1].state_dict().items()}
-_, _, frozen_train_numbers, _ = saved_for_backward()
-model.backbone.requires_grad_(True)
-saved_train, _, train_numbers, _ = saved_for_backward()
-model.backbone.requires_grad_(False)
-model.backbone[1].load_state_dict(statistics)  # undo these two forward passes' updates
-batch_mean = model.backbone[0](X).mean(0)
+model.backbone[1].load_state_dict(statistics)  # undo these forward passes' updates
+batch_mean = model.backbone[0](X).mean(0)  # BatchNorm's input is the first layer's output
+known = {t.data_ptr() for t in (*model.parameters(), *model.buffers(), X)}  # not new memory
 mean_saved = any(
-    t.shape == batch_mean.shape and torch.allclose(t, batch_mean, atol=1e-5) for t in saved_train
+    t.shape == batch_mean.shape and torch.allclose(t, batch_mean, atol=1e-5)
+    for t in saved_trainable
+    if t.data_ptr() not in known
 )
 print("the backbone's output requires grad:", backbone_output_tracked, end=";  ")
 print("with an input that requires grad:", tracked_for_tracked_input)
 print("saved for backward:", saved_frozen, " the head's input:", saved_head_input)
 print("  numbers in new memory:", saved_numbers, " with a trainable backbone:", end=" ")
-print(trainable_saved_numbers)
-print("  in training mode: frozen the same:", frozen_train_numbers == saved_numbers, end=",  ")
-print("trainable more:", train_numbers > trainable_saved_numbers)
+print(trainable_saved_numbers, " among them the batch's mean:", mean_saved)
 print("parameters the backward pass reaches:", len(reached), end=";  ")
 print("with a trainable backbone:", len(reached_trainable))
 
@@ -230,8 +226,7 @@ no_graph = not backbone_output_tracked and tracked_for_tracked_input
 assert no_graph  # witness: no-graph-for-backbone
 fewer_saved = saved_numbers < trainable_saved_numbers
 assert saved_head_input and saved_frozen == [(16, 8)] and fewer_saved  # witness: saves-less
-more_in_training = train_numbers > trainable_saved_numbers and mean_saved
-assert frozen_train_numbers == saved_numbers and more_in_training  # witness: train-mode-saves-more
+assert mean_saved  # witness: saves-batch-mean
 head_only = reached == {id(p) for p in model.head.parameters()}
 assert head_only and len(reached_trainable) == 8  # witness: backward-reaches-head-only
 no_backbone_node = not any(id(p) in reached for p in model.backbone.parameters())

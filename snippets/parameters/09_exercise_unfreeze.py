@@ -36,7 +36,9 @@ step(model, optimizer)
 moved_in_phase_1 = not torch.equal(before, backbone[0].weight)
 held_in_phase_1 = holds(optimizer, backbone)
 grad_none_in_phase_1 = backbone[0].weight.grad is None
-features = backbone(X)  # frozen, and X does not require grad: autograd records no graph for it
+# A check, not part of the solution: the backbone is frozen and X does not require grad, so a
+# forward pass through it records no graph.
+features = backbone(X)
 no_graph_in_phase_1 = features.grad_fn is None and not features.requires_grad
 head_state_before = [optimizer.state[p]["exp_avg"].clone() for p in head.parameters()]
 
