@@ -56,6 +56,10 @@ frozen_run = sorted(
     n for n, p in layer.named_parameters() if p.grad is not None and p.grad.count_nonzero() > 0
 )
 print("with the bias frozen, parameters with a non-zero gradient:", ", ".join(frozen_run))
+layer.zero_grad(set_to_none=False)  # zeroes each existing .grad in place; a None stays None
+weight_grad = layer.weight.grad
+zeroed = weight_grad is not None and bool((weight_grad == 0).all()) and layer.bias.grad is None
+print("after zero_grad(set_to_none=False): weight grad all zeros, bias grad None:", zeroed)
 
 # 4. An optimizer tells a zero .grad from None: weight decay moves a parameter with the first
 #    (these entries of 1 shrink), and skips one with the second.
@@ -76,4 +80,5 @@ assert (  # witness: grads-reach-requires-grad
 )
 assert layer.weight.grad.shape == layer.weight.shape
 assert all(g is None for g in grads_after_zero_grad)  # witness: zero-grad-sets-none
+assert zeroed  # witness: zero-grad-keeps-zeros
 assert decay_results == [True, True, True]  # witness: decay-zeros-not-none

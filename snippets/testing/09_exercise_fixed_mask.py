@@ -94,10 +94,16 @@ def cpu_seed_outlasts(**options: object) -> bool:
 meta_fork_saves_nothing = cpu_seed_outlasts(device_type="meta")  # fork_rng saves nothing for meta
 cpu_fork_restores = not cpu_seed_outlasts(devices=[], device_type="cpu")  # as the helper forks it
 disabled_saves_nothing = cpu_seed_outlasts(devices=[], device_type="cpu", enabled=False)
+try:  # with its default devices, fork_rng asks torch.cpu for a random state it does not have
+    cpu_seed_outlasts(device_type="cpu")
+    cpu_default_devices = "no error"
+except AttributeError as error:
+    cpu_default_devices = f"AttributeError: {error}"
 print("mask as plain tensor, on the CPU:", plain_on_cpu.checks[2])
 print("  on the meta device:", plain_elsewhere)
 print("  CPU random state as it was after the check on meta:", meta_keeps_cpu_state)
 print("  after fork_rng(device_type='meta') alone:", not meta_fork_saves_nothing)
+print("fork_rng(device_type='cpu'), default devices:", cpu_default_devices)
 
 
 class PlainMask(nn.Module):
@@ -152,7 +158,8 @@ assert picked.is_meta and selected.is_meta  # witness: meta-indexing-unchecked
 if device.type == "cuda":
     assert on_gpu.is_cuda  # witness: cpu-index-accepted
     assert scaled_on_gpu.is_cuda  # witness: zero-dim-accepted-gpu
-    assert "cpu" in gpu_selected  # witness: cpu-index-refused-gpu
+    same_device = gpu_selected.startswith("Expected all tensors to be on the same device")
+    assert same_device and "cpu" in gpu_selected  # witness: cpu-index-refused-gpu
 no_values = fixed_on_meta.startswith("Tensor.item() cannot be called on meta")
 assert no_values  # witness: meta-cannot-pass
 alone_raises = alone_on_meta.startswith("RuntimeError: Tensor on device cpu is not on the")
@@ -160,3 +167,5 @@ assert alone_checks == 5 and alone_raises  # witness: no-device-of-its-own
 assert meta_keeps_cpu_state  # witness: meta-forks-cpu
 fork_cases = meta_fork_saves_nothing and cpu_fork_restores and disabled_saves_nothing
 assert fork_cases  # witness: fork-rng-meta-saves-nothing
+cpu_fork_raises = cpu_default_devices.startswith("AttributeError")
+assert cpu_fork_raises and "get_rng_state" in cpu_default_devices  # witness: cpu-fork-needs-devices

@@ -166,6 +166,9 @@ through = {}
 for what, use in {**zero_slope_uses, **unrecorded_uses}.items():
     through[what] = float(feature_totals(LastFeatureThrough(use).to(device), (4, 5))[-1])
 print("last feature's total through", ", ".join(f"{k}: {v}" for k, v in through.items()))
+# A comparison and argmax give bool and integer outputs, which autograd does not record at all.
+probe = torch.ones(3, device=device, requires_grad=True)
+no_graph = (probe > 0).grad_fn is None and probe.argmax().grad_fn is None
 
 assert checks_passed == 5  # witness: passes-all-checks
 # Sliced away, rounded or detached, the last feature gets an exact zero, not just a flag.
@@ -183,5 +186,6 @@ unrecorded_zero = unrecorded == [4] and detached_zero
 assert unrecorded_zero and abs(slope - 2.0) < 1e-2  # witness: unrecorded-path-zero
 other_zero_slopes = rounded_zero and all(through[what] == 0.0 for what in zero_slope_uses)
 assert other_zero_slopes  # witness: zero-slope-paths
+assert no_graph and probe.requires_grad  # witness: comparison-argmax-no-graph
 other_unrecorded = detached_zero and all(through[what] == 0.0 for what in unrecorded_uses)
 assert other_unrecorded  # witness: unrecorded-paths

@@ -120,7 +120,8 @@ def check_module(
     generator = torch.Generator().manual_seed(seed)  # on the CPU: the same numbers on every device
     # Dropout draws from the global random streams of the CPU and the device. Fork them, so that
     # they are restored when the checks end, and seed them, so that a call gives the same result
-    # whatever ran before it. fork_rng forks nothing for "meta", so fork the CPU alone there.
+    # whatever ran before it. fork_rng forks nothing for "meta", and raises for "cpu" unless given
+    # devices=[]: for both, fork the CPU alone that way.
     accelerators = [device] if device.type not in ("cpu", "meta") else []
     forked_rng = torch.random.fork_rng(
         devices=accelerators, device_type=device.type if accelerators else "cpu"
@@ -155,11 +156,11 @@ def check_module(
 
             # 3: gradients. Weighting the output with random numbers makes every element count;
             #    output.sum() gives zero gradients to a layer whose outputs always sum to zero.
-            #    In a 16-bit dtype a gradient that should be zero is rounding noise as large as 1e-3
-            #    of the largest one, too close to small real ones: compute in float32 instead, on
-            #    float32 copies of the saved values. functional_call swaps them in for the
-            #    module's own tensors for the duration of the call, then swaps those back; it does
-            #    not copy the module.
+            #    In a 16-bit dtype, 64 eps is half (bfloat16) or a sixteenth (float16) of the
+            #    largest entry: real gradients below that would count as none. Compute in float32
+            #    instead, on float32 copies of the saved values. functional_call swaps them in for
+            #    the module's own tensors for the duration of the call, then swaps those back; it
+            #    does not copy the module.
             grad_dtype = torch.promote_types(dtype, torch.float32)
             graded, graded_x = params, x
             if grad_dtype != dtype:  # its own 16-bit backward must stay finite all the same
