@@ -95,6 +95,8 @@ def reached_by_backward(output: torch.Tensor) -> set[int]:
 # backbone at all, and keeps only the head's input for the backward pass. (Looked at in training
 # mode, as in a training step; BatchNorm's statistics are put back afterwards, so that these extra
 # forward passes change nothing.)
+# Not in eval mode: there, by torch's source, CUDA's BatchNorm saves a copy of the running mean
+# and an inverse std where the CPU saves empty tensors, and the counts would differ by device.
 statistics = {key: value.clone() for key, value in model.backbone[1].state_dict().items()}
 backbone_output_tracked = model.backbone(X).requires_grad
 tracked_for_tracked_input = model.backbone(X.clone().requires_grad_()).requires_grad
