@@ -87,7 +87,7 @@ except RuntimeError as error:
     freed_message = str(error)
 handle.remove()
 print(f"each undetached record from a pass without backward holds its batch: {holds_input}")
-print("after backward:", freed_message.split(" (")[0])
+print("after backward:", freed_message.split(" (")[1].split(")")[0])
 
 # detach() makes no copy: the stored tensor shares the output's memory, so a module that works in
 # place after the hooked one rewrites the record. detach().clone() keeps the values as they were.
@@ -204,8 +204,12 @@ handle = add.register_forward_pre_hook(
 )
 nested_pair_works = torch.equal(add(ones, ones), -2 * ones)
 handle.remove()
+handle = add.register_forward_pre_hook(lambda m, a, kw: (a, {"b": -kw["b"]}), with_kwargs=True)
+keyword_negated = add(ones, b=ones).tolist()  # the hook got b=1 and passed b=-1 on
+handle.remove()
 print(f"returning (a, b): {two_inputs_message}")
 print("returning ((a, b), kwargs) works:", nested_pair_works)
+print("add(1, b=1) with a hook that negates b:", keyword_negated)
 
 assert calls_recorded == 2  # witness: hook-removed
 assert recorded_shape == (16, 8) and 0 < zero_fraction < 1
@@ -221,6 +225,7 @@ assert tuple_replaced_inputs  # witness: pre-hook-tuple
 assert pair_replaced_input and "new_kwargs" in lone_value_message  # witness: kwargs-pre-hook-pair
 assert "must be a mapping, not Tensor" in two_inputs_message  # witness: pair-read-as-args-kwargs
 assert nested_pair_works  # witness: nested-pair-works
+assert keyword_negated == [0.0, 0.0]  # witness: kwargs-reach-hook
 assert bare_args_shape == (8,)  # witness: bare-args-unpacked
 assert ran_after_raise == [("always_call", None)]  # witness: raise-skips-hooks
 silenced = hook_warnings[0].startswith("module forward hook with ``always_call=True`` raised")
