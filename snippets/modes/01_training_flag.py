@@ -1,5 +1,6 @@
 """train() and eval() set the `training` flag on a module and on every submodule below it."""
 
+import torch
 from torch import nn
 
 model = nn.Sequential(
@@ -66,6 +67,15 @@ train_calls.clear()
 nn.Sequential(nn.Sequential(Recorded(2, 2))).train()  # a grandparent's train() ...
 print("train() on a grandparent calls the module's train() with:", train_calls)  # ... reaches it
 
+exported = torch.export.export(nn.Linear(1, 1), (torch.ones(1),)).module()
+refused = []
+for name in ("eval", "train"):
+    try:
+        getattr(exported, name)()
+    except NotImplementedError:
+        refused.append(name)
+print("a torch.export module refuses:", refused)
+
 assert module_count == 7
 assert new_model == "T T T T T T T"  # witness: starts-in-training
 assert after_eval == "E E E E E E E"  # witness: eval-recurses
@@ -77,3 +87,4 @@ assert modes(model) == "T T T T T T T"  # witness: parent-train-resets
 assert eval_calls == [False]  # witness: eval-is-train-false
 assert train_calls == [True]  # witness: train-calls-each-child
 assert type(model.__dict__["training"]) is bool  # witness: plain-attribute
+assert refused == ["eval", "train"]  # witness: export-refuses

@@ -36,6 +36,10 @@ low_y = nn.Dropout(low_p)(x)
 low_values = sorted(set(low_y.unique().tolist()))
 low_zero_fraction = (low_y == 0).float().mean().item()
 print(f"with p = {low_p}: values {low_values}, fraction zeroed: {low_zero_fraction:.3f}")
+ramp = torch.arange(1.0, 101.0, device=device)  # survivors keep their own value, scaled
+ramp_out = dropout(ramp)
+kept = ramp_out != 0
+multiplied = kept.any().item() and torch.equal(ramp_out[kept], ramp[kept] * kept_value)
 
 # Evaluation mode: the input comes back unchanged (the very same tensor).
 dropout.eval()
@@ -43,7 +47,7 @@ eval_is_identity = dropout(x) is x
 print("in evaluation mode, dropout(x) is x:", eval_is_identity)
 
 assert kept_value == 2.0 and low_kept_value == 1.25
-scaled = train_values == [0.0, kept_value] and low_values == [0.0, low_kept_value]
+scaled = train_values == [0.0, kept_value] and low_values == [0.0, low_kept_value] and multiplied
 assert scaled  # witness: zero-or-scaled
 zeroed_with_p = abs(zero_fraction - p) < 0.05 and abs(low_zero_fraction - low_p) < 0.05
 assert zeroed_with_p  # witness: zero-with-probability-p

@@ -2,6 +2,7 @@
 
 import inspect
 import warnings
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
@@ -72,9 +73,14 @@ padding = torch.tensor(  # True: padded. Two padded tokens, one, none
 padding = padding.to(encoder_device)
 with warnings.catch_warnings():  # the fast path warns that nested tensors are a prototype
     warnings.filterwarnings("ignore", message="The PyTorch API of nested tensors")
-    recorded = encoder(src, src_key_padding_mask=padding)
+    nest = torch._nested_tensor_from_mask  # the packing, counted
+    with mock.patch.object(torch, "_nested_tensor_from_mask", wraps=nest) as packing:
+        recorded = encoder(src, src_key_padding_mask=padding)
+        packs = [packing.call_count]
+        with torch.no_grad():
+            not_recorded = encoder(src, src_key_padding_mask=padding)
+        packs.append(packing.call_count)
     with torch.no_grad():
-        not_recorded = encoder(src, src_key_padding_mask=padding)
         fast_path_was = torch.backends.mha.get_fastpath_enabled()
         torch.backends.mha.set_fastpath_enabled(False)  # control: the same call, no fast path
         try:
@@ -219,6 +225,7 @@ assert packs_on_first_layer and not_packed  # witness: first-layer-decides
 normed_gives_bias = torch.equal(padded_normed, torch.full_like(padded_normed, 0.5))
 assert normed_gives_bias and transformer_has_norm  # witness: final-norm-gives-bias
 assert unpadded_close  # witness: encoder-reads-both-unpadded
+assert packs == [0, 1]  # witness: packs-under-no-grad
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode
 assert not aware_drops_in_eval  # witness: training-argument
 alpha_defaults = {"alpha_dropout": False, "feature_alpha_dropout": False}
