@@ -88,7 +88,9 @@ unhooked_fails = unhooked_message.startswith("Attempted to use an uninitialized 
 # Pruning also works in a forward pre-hook: it recomputes weight from weight_orig and a mask.
 # Pruning computes weight once; until weight_orig or the mask changes, forward agrees with a call.
 pruned = nn.Linear(8, 4).to(device)
+original = pruned.weight
 prune.l1_unstructured(pruned, "weight", amount=0.5)
+kept_original = pruned.weight_orig is original  # the same Parameter, renamed
 pruning_hooks = [type(hook).__name__ for hook in pruned._forward_pre_hooks.values()]
 pruned_names = [name for name, _ in pruned.named_parameters()], list(dict(pruned.named_buffers()))
 agree_at_first = torch.equal(pruned.forward(X), pruned(X))
@@ -152,7 +154,8 @@ assert (through_call, through_forward) == (20, 1)  # witness: hooks-replace
 assert message.startswith("Attempted to use an uninitialized parameter")
 assert (hooks_before, hooks_after, unhooked_fails) == (1, 0, True)  # witness: lazy-pre-hook
 assert pruning_hooks == ["L1Unstructured"]
-assert pruned_names == (["bias", "weight_orig"], ["weight_mask"])  # witness: prune-keeps-orig
+renamed = pruned_names == (["bias", "weight_orig"], ["weight_mask"])
+assert kept_original and renamed  # witness: prune-keeps-orig
 assert (runs_after_forward, runs_after_call) == (0, 1)  # witness: compile-wraps-call
 assert not torch.allclose(stale, fresh) and recomputed  # witness: prune-pre-hook
 assert agree_at_first and weight_kept and mask_missed  # witness: prune-stale

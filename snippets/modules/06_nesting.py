@@ -82,8 +82,9 @@ buffer_dtypes = (batchnorm.running_mean.dtype, batchnorm.num_batches_tracked.dty
 rotor = nn.Module()
 rotor.register_buffer("phase", torch.tensor([1.0 + 2.0j]))
 with warnings.catch_warnings():  # restores the warning filters on exit
-    warnings.simplefilter("ignore")  # PyTorch warns that the imaginary part is discarded
+    warnings.simplefilter("ignore")  # PyTorch warns about both conversions
     rotor.to(torch.float16)
+    complex_ok = nn.Linear(2, 2).to(torch.complex64).weight.dtype == torch.complex64
 complex_result = (rotor.phase.dtype, rotor.phase.item())
 try:  # any other dtype is refused
     nn.Linear(2, 2).to(torch.int8)
@@ -124,7 +125,8 @@ assert walks_every_level and parameter_count == 2212  # witness: any-depth
 assert every_module_in_eval and every_module_in_train  # witness: eval-everywhere
 assert every_parameter_half and buffer_dtypes == (torch.float16, torch.int64)  # witness: to-dtype
 assert complex_result == (torch.float16, 1.0)  # witness: to-dtype-complex
-assert "only accepts floating point or complex dtypes" in int_message  # witness: to-dtype-refused
+int_refused = "only accepts floating point or complex dtypes" in int_message
+assert complex_ok and int_refused  # witness: to-dtype-refused
 every_tensor = {"table", "0.0.num_batches_tracked"} <= moved.keys() and len(moved) == 6
 assert every_tensor and devices == {"meta"} and plain_device == "cpu"  # witness: to-device
 assert buffer_keys == ["0.0.running_mean", "0.0.running_var"]  # witness: nested-bn-keys
