@@ -182,7 +182,12 @@ try:
             torch.set_flush_denormal(False)
             flushing_off.set()
         new_thread.join()  # it ends here, leaving no flushing thread behind
+        new_thread_probe = later["probe"]
         stopped_here = bool((probe(flush_limit, torch.float32) > 0).all())  # this thread
+        control = threading.Thread(target=probe_once_flushing_is_off)  # started with it off
+        control.start()
+        control.join()
+        control_keeps_subnormals = bool((later["probe"] > 0).all())  # so the mode is inherited
         # Read only now: with flush on, comparisons and .item() read subnormals as 0 as well.
         print("flushing subnormals: ", end="")
         assert positive_then_zero(flushed, flush_limit)  # witness: flushed-underflows-earlier
@@ -191,8 +196,8 @@ try:
         libgomp = sys.platform == "linux" and "libgomp" in Path("/proc/self/maps").read_text()
         assert 0 < split_zeros < split.numel() or not libgomp  # witness: flush-per-thread
         print("thread started while flushing, run after it is off: ", end="")
-        still_flushing = positive_then_zero(later["probe"], flush_limit)
-        inherits = still_flushing and stopped_here
+        still_flushing = positive_then_zero(new_thread_probe, flush_limit)
+        inherits = still_flushing and stopped_here and control_keeps_subnormals
         assert inherits or sys.platform != "linux"  # witness: new-thread-inherits
 finally:
     torch.set_num_threads(threads)
