@@ -73,8 +73,13 @@ padding = torch.tensor(  # True: padded. Two padded tokens, one, none
 padding = padding.to(encoder_device)
 with warnings.catch_warnings():  # the fast path warns that nested tensors are a prototype
     warnings.filterwarnings("ignore", message="The PyTorch API of nested tensors")
-    nest = torch._nested_tensor_from_mask  # the packing, counted
-    with mock.patch.object(torch, "_nested_tensor_from_mask", wraps=nest) as packing:
+    nest, packed = torch._nested_tensor_from_mask, []  # the packing, counted and kept
+
+    def pack(*args: object, **kwargs: object) -> torch.Tensor:
+        packed.append(nest(*args, **kwargs))
+        return packed[-1]
+
+    with mock.patch.object(torch, "_nested_tensor_from_mask", side_effect=pack) as packing:
         recorded = encoder(src, src_key_padding_mask=padding)
         packs = [packing.call_count]
         with torch.no_grad():
@@ -225,7 +230,9 @@ assert packs_on_first_layer and not_packed  # witness: first-layer-decides
 normed_gives_bias = torch.equal(padded_normed, torch.full_like(padded_normed, 0.5))
 assert normed_gives_bias and transformer_has_norm  # witness: final-norm-gives-bias
 assert unpadded_close  # witness: encoder-reads-both-unpadded
-assert packs == [0, 1]  # witness: packs-under-no-grad
+lengths = [len(sequence) for sequence in packed[0].unbind()] if packed else []
+unpadded = lengths == (~padding).sum(1).tolist()  # each sequence without its padded positions
+assert packs == [0, 1] and unpadded  # witness: packs-under-no-grad
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode
 assert not aware_drops_in_eval  # witness: training-argument
 alpha_defaults = {"alpha_dropout": False, "feature_alpha_dropout": False}
