@@ -230,8 +230,10 @@ assert packs_on_first_layer and not_packed  # witness: first-layer-decides
 normed_gives_bias = torch.equal(padded_normed, torch.full_like(padded_normed, 0.5))
 assert normed_gives_bias and transformer_has_norm  # witness: final-norm-gives-bias
 assert unpadded_close  # witness: encoder-reads-both-unpadded
-lengths = [len(sequence) for sequence in packed[0].unbind()] if packed else []
-unpadded = lengths == (~padding).sum(1).tolist()  # each sequence without its padded positions
+sequences = packed[0].unbind() if packed else ()  # each one: its tokens without the padding
+unpadded = len(sequences) == len(src) and all(
+    torch.equal(kept, src[i][~padding[i]]) for i, kept in enumerate(sequences)
+)
 assert packs == [0, 1] and unpadded  # witness: packs-under-no-grad
 assert forgetful_drops_in_eval  # witness: functional-ignores-mode
 assert not aware_drops_in_eval  # witness: training-argument
