@@ -80,9 +80,7 @@ class Kernels:
                 environment["CUDA_VISIBLE_DEVICES"] = ""
             environment["PET_STANDALONE"] = "1"  # torchrun picks a free port: runs side by side never meet
             environment["PATH"] = f"{self.bin_dir}{os.pathsep}{environment.get('PATH', '')}"  # as when activated
-            manager = KernelManager(kernel_name="python3")
-            manager.start_kernel(env=environment, cwd=str(workdir))
-            self.started[device] = (manager, workdir)
+            self.started[device] = (_answering_kernel(environment, workdir), workdir)
         return self.started[device]
 
     def restart(self, device: str) -> None:
@@ -93,6 +91,27 @@ class Kernels:
     def shutdown(self) -> None:
         for device in list(self.started):
             self.restart(device)
+
+
+def _answering_kernel(environment: dict[str, str], workdir: Path, tries: int = 3) -> KernelManager:
+    """A kernel that has answered. Its ports are picked free, but another process (a torchrun run
+    beside it) can take one before the kernel binds it, and the kernel then dies at once: start
+    it again, on new ports."""
+    for attempt in range(1, tries + 1):
+        manager = KernelManager(kernel_name="python3")
+        manager.start_kernel(env=environment, cwd=str(workdir))
+        client = manager.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=_CELL_TIMEOUT)
+            return manager
+        except RuntimeError:  # it died, or did not answer in time
+            manager.shutdown_kernel(now=True)
+            if attempt == tries:
+                raise
+        finally:
+            client.stop_channels()
+    raise AssertionError("unreachable")
 
 
 def execute(notebook: nbformat.NotebookNode, kernels: Kernels, device: str) -> None:

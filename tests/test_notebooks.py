@@ -183,3 +183,33 @@ def test_a_notebook_run_records_each_snippet_cell_and_retries_a_failure_in_a_fre
     assert fails.stopped and "ZeroDivisionError" in fails.stopped
     recorded = [(cell.printed, cell.error) for cell in fails.cells[1:]]
     assert recorded == [("before\n", "ZeroDivisionError: division by zero"), ("", None)]
+
+
+def test_a_kernel_that_dies_at_start_is_started_again_on_new_ports(monkeypatch, tmp_path):
+    """A port picked free can be taken before the kernel binds it: the kernel dies before it
+    answers, and a fresh one is started instead of every later notebook failing with it."""
+    started, answers = [], iter([RuntimeError("Kernel died before replying to kernel_info"), None])
+
+    class Client:
+        def start_channels(self) -> None: ...
+        def stop_channels(self) -> None: ...
+
+        def wait_for_ready(self, timeout: float) -> None:
+            if (answer := next(answers)) is not None:
+                raise answer
+
+    class Manager:
+        def __init__(self, kernel_name: str) -> None:
+            self.shut_down = False
+            started.append(self)
+
+        def start_kernel(self, env: dict, cwd: str) -> None: ...
+        def client(self) -> Client:
+            return Client()
+
+        def shutdown_kernel(self, now: bool) -> None:
+            self.shut_down = True
+
+    monkeypatch.setattr(notebook_runs, "KernelManager", Manager)
+    manager = notebook_runs._answering_kernel({}, tmp_path)
+    assert manager is started[1] and started[0].shut_down and not started[1].shut_down
