@@ -41,6 +41,7 @@ FRESH_NAMESPACE = '%reset -f\n__import__("torch")\n__import__("gc").collect()\n_
 TORCHRUN_CELL = re.compile(r"^!torchrun --nproc-per-node (?P<ranks>\d+) (?P<file>\w+\.py)$")
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # in the kernel's tracebacks
 _CELL_TIMEOUT = 300  # seconds
+_START_TIMEOUT = 60  # seconds for a new kernel to answer, as nbclient's default
 
 
 @dataclass
@@ -103,7 +104,7 @@ def _answering_kernel(environment: dict[str, str], workdir: Path, tries: int = 3
         client = manager.client()
         client.start_channels()
         try:
-            client.wait_for_ready(timeout=_CELL_TIMEOUT)
+            client.wait_for_ready(timeout=_START_TIMEOUT)
             return manager
         except RuntimeError:  # it died, or did not answer in time
             manager.shutdown_kernel(now=True)

@@ -74,9 +74,14 @@ def saved_for_backward() -> tuple[list[torch.Tensor], torch.Tensor, int, set[int
     with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
         features = model.backbone(X)  # the head's input
         output = model.head(features)
+    numbers = sum(t.numel() for t in in_new_memory(saved))
+    return saved, features, numbers, reached_by_backward(output)
+
+
+def in_new_memory(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The tensors in memory of their own: not a parameter, a buffer or X, each memory once."""
     known = {t.data_ptr() for t in (*model.parameters(), *model.buffers(), X)}
-    new_memory = {t.data_ptr(): t.numel() for t in saved if t.data_ptr() not in known}
-    return saved, features, sum(new_memory.values()), reached_by_backward(output)
+    return list({t.data_ptr(): t for t in tensors if t.data_ptr() not in known}.values())
 
 
 def reached_by_backward(output: torch.Tensor) -> set[int]:
@@ -108,11 +113,9 @@ saved_trainable, _, trainable_saved_numbers, reached_trainable = saved_for_backw
 model.backbone.requires_grad_(False)
 model.backbone[1].load_state_dict(statistics)  # undo these forward passes' updates
 batch_mean = model.backbone[0](X).mean(0)  # BatchNorm's input is the first layer's output
-known = {t.data_ptr() for t in (*model.parameters(), *model.buffers(), X)}  # not new memory
 mean_saved = any(
     t.shape == batch_mean.shape and torch.allclose(t, batch_mean, atol=1e-5)
-    for t in saved_trainable
-    if t.data_ptr() not in known
+    for t in in_new_memory(saved_trainable)
 )
 print("the backbone's output requires grad:", backbone_output_tracked, end=";  ")
 print("with an input that requires grad:", tracked_for_tracked_input)
