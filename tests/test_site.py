@@ -178,12 +178,16 @@ def test_code_carries_no_plain_name_spans(site, page):
     assert '<span class="n">' not in notebook and '<span class="nn">' in notebook
 
 
-def test_check_notes_stay_out_of_the_search_index(site):
-    index = (site / "search" / "search_index.json").read_text(encoding="utf-8")
-    assert "Checked: " not in index and "Checked when this page was built" not in index
+def test_check_notes_and_marks_stay_out_of_the_search_index(site):
+    docs = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    indexed = " ".join(doc["text"] for doc in docs)
+    assert "Checked: " not in indexed and "Checked when this page was built" not in indexed
     assert "data-search-exclude" not in built_file(site, "docs/parameters/buffers.md").read_text(encoding="utf-8")
     page = built_page(site, "docs/parameters/buffers.md")
     assert page.cssselect(".check-note") and "Checked when this page was built" in text(page)
+    # The marks too, though the page shows one after every checked statement.
+    buffers = " ".join(doc["text"] for doc in docs if doc["location"].startswith("parameters/buffers/"))
+    assert len(page.cssselect(".check-mark")) > 10 and "register_buffer" in buffers and "✓" not in buffers
 
 
 def test_printed_output_stays_out_of_the_search_index_and_code_goes_in(site):
@@ -199,6 +203,11 @@ def test_printed_output_stays_out_of_the_search_index_and_code_goes_in(site):
     # An exercise's solution code stays out too, though its page shows it.
     solution = "def relu_to_gelu("  # snippets/containers/11_exercise_swap_activations.py
     assert solution not in indexed and solution in text(built_page(site, "docs/modules/containers.md"))
+    # A comment that only labels an assertion stays out; other comments stay in.
+    page = text(built_page(site, "docs/parameters/parameters.md"))
+    chapter = " ".join(doc["text"] for doc in docs if doc["location"].startswith("parameters/parameters/"))
+    assert "# witness: is-tensor" in page and "get_parameter(" in chapter and "witness:" not in chapter
+    assert "# By path: get_parameter() follows the same dotted path back to the tensor." in indexed
 
 
 def test_every_block_that_asks_for_it_shows_the_recorded_cuda_output(site):

@@ -39,7 +39,7 @@ from guide_build.core.cache import (
     wait_for_run,
 )
 from guide_build.core.claims import Claim, claim_error, find_claims
-from guide_build.core.code_markup import unwrap_plain_names
+from guide_build.core.code_markup import unwrap_plain_names, witness_labels_outside_search
 from guide_build.core.markers import render_markers
 from guide_build.core.page_source import (
     INCLUDE_RE,
@@ -222,7 +222,7 @@ def on_page_content(html: str, page, config, **_) -> str:
             log.warning(error)
     for excerpt in sorted(record.excerpts - set(runs) - record.failures):
         log.warning(f"docs/{page.file.src_uri}: shows an excerpt of {excerpt} but never runs the whole file")
-    html = unwrap_plain_names(html)
+    html = witness_labels_outside_search(unwrap_plain_names(html))
     html = render_markers(html, config["repo_url"])
     html = _SNIPPET_LINK_RE.sub(lambda match: f'href="{get_relative_url(match[1], page.url)}"', html)
     if page.file.src_uri in _pages_with_notebooks:
