@@ -75,6 +75,11 @@ for name in ("eval", "train"):
     except NotImplementedError:
         refused.append(name)
 print("a torch.export module refuses:", refused)
+parent = nn.Sequential(nn.Linear(1, 1), exported)
+try:
+    parent.eval()
+except NotImplementedError:  # from the exported child, after the two before it switched
+    half_switched = not parent.training and not parent[0].training
 
 assert module_count == 7
 assert new_model == "T T T T T T T"  # witness: starts-in-training
@@ -88,3 +93,4 @@ assert eval_calls == [False]  # witness: eval-is-train-false
 assert train_calls == [True]  # witness: train-calls-each-child
 assert type(model.__dict__["training"]) is bool  # witness: plain-attribute
 assert refused == ["eval", "train"]  # witness: export-refuses
+assert half_switched  # witness: export-parent-half-switched

@@ -40,6 +40,7 @@ ramp = torch.arange(1.0, 101.0, device=device)  # survivors keep their own value
 ramp_out = dropout(ramp)
 kept = ramp_out != 0
 multiplied = kept.any().item() and torch.equal(ramp_out[kept], ramp[kept] * kept_value)
+print("on 1, 2, ..., 100, each survivor is its own value times 1 / (1 - p):", multiplied)
 
 # Evaluation mode: the input comes back unchanged (the very same tensor).
 dropout.eval()
