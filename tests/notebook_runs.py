@@ -110,6 +110,9 @@ def _answering_kernel(environment: dict[str, str], workdir: Path, tries: int = 3
             manager.shutdown_kernel(now=True)
             if attempt == tries:
                 raise
+        except BaseException:  # the test's time limit, or an interrupt: leave no kernel running
+            manager.shutdown_kernel(now=True)
+            raise
         finally:
             client.stop_channels()
     raise AssertionError("unreachable")
