@@ -58,6 +58,27 @@ one = torch.ones(1, device=device)
 through_call, through_forward = identity(one).item(), identity.forward(one).item()
 print(f"Identity with hooks: called {through_call:g}, forward called directly {through_forward:g}")
 
+
+# Inside a parent's forward, self.hidden.forward(x) skips hidden's hooks too.
+class Parent(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor, direct: bool = False) -> torch.Tensor:
+        return self.hidden.forward(x) if direct else self.hidden(x)
+
+
+parent, hook_log = Parent().to(device), []
+parent.hidden.register_forward_pre_hook(lambda *_: hook_log.append("pre"))
+parent.hidden.register_forward_hook(lambda *_: hook_log.append("post"))
+parent(X)
+via_call = hook_log.copy()
+hook_log.clear()
+parent(X, direct=True)
+via_forward = hook_log.copy()
+print("hidden's hooks ran:", via_call, "via self.hidden(x),", via_forward, "via .forward(x)")
+
 # PyTorch's own features use hooks too. A lazy layer infers its input size in a forward pre-hook,
 # so calling its forward directly meets a weight that has no shape or values yet.
 lazy = nn.LazyLinear(4).to(device)
@@ -144,7 +165,9 @@ finally:
 print("compiled runs:", runs_after_forward, "after doubled.forward(X),", end=" ")
 print(runs_after_call, "after doubled(X)")
 
-assert hook_runs_after_call == 1 and hook_runs_after_forward == 1  # witness: forward-skips-hook
+top_skips = (hook_runs_after_call, hook_runs_after_forward) == (1, 1)
+nested_skips = (via_call, via_forward) == (["pre", "post"], [])
+assert top_skips and nested_skips  # witness: forward-skips-hook
 assert hook_runs_after_remove == 1  # witness: handle-removes
 skipped_only_by_the_caller = children_seen == ["Linear", "ReLU", "Linear"]
 global_counts = (global_runs_after_call, global_runs_after_forward) == (1, 1)

@@ -36,6 +36,9 @@ probe = MySequential()
 probe.add_module("b", nn.ReLU())
 probe.add_module("a", nn.Tanh())  # added second, though "a" sorts first
 probe_order = list(probe._modules)
+by_setattr = MySequential()
+setattr(by_setattr, "0", nn.ReLU())
+setattr_names = [name for name, _ in by_setattr.named_children()]
 print(
     "same state_dict keys:",
     same_keys,
@@ -49,4 +52,5 @@ print("names in _modules, in the order added:", registered_order, probe_order)
 assert same_keys  # witness: same-keys
 assert same_outputs  # witness: same-outputs
 assert (registered_order, probe_order) == (["0", "1", "2"], ["b", "a"])  # witness: modules-in-order
+assert setattr_names == ["0"]  # witness: setattr-registers
 assert parameter_count == 420
