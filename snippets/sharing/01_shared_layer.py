@@ -56,7 +56,9 @@ assert same_module  # witness: same-module
 assert two_names  # witness: one-weight-two-names
 # Each tensor once, under the first name that reaches it (position 2, not 4).
 first_names = ["0.weight", "0.bias", "2.weight", "2.bias", "6.weight", "6.bias"]
-assert listed_once == first_names  # witness: listed-once-first-name
+ids = [id(p) for p in model.parameters()]
+params_once = len(set(ids)) == len(ids) == 6
+assert listed_once == first_names and params_once  # witness: listed-once-first-name
 assert (tensor_count, name_count) == (6, 8)
 assert missing_names == "4.bias, 4.weight"
 assert true_count == 40 + 72 + 9 == 121

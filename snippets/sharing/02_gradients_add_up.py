@@ -47,15 +47,17 @@ for model in (tied, untied, called_twice):
     model.to(device)
 
 X = torch.randn(16, 4).to(device)
+writes = []  # one entry each time autograd writes into tied[2].weight.grad
+tied[2].weight.register_post_accumulate_grad_hook(lambda p: writes.append(1))
 same_output = torch.allclose(tied(X), untied(X)) and torch.allclose(called_twice(X), untied(X))
 for model in (tied, untied, called_twice):
     model(X).pow(2).mean().backward()
 
 grad_sum = untied[2].weight.grad + untied[4].weight.grad
-grads_add_up = torch.allclose(tied[2].weight.grad, grad_sum, atol=1e-6)
+grads_add_up = torch.allclose(tied[2].weight.grad, grad_sum, atol=1e-6) and len(writes) == 1
 uses_differ = not torch.allclose(untied[2].weight.grad, untied[4].weight.grad)
 print("same outputs before training:", same_output)
-print("tied .grad == grad of the first use + grad of the second use:", grads_add_up)
+print("tied .grad == grad of the first use + grad of the second use, in one write:", grads_add_up)
 print("the two uses contribute different amounts:", uses_differ)
 
 # Registered once, called twice: one name, and still the summed gradient.
@@ -82,6 +84,9 @@ graph = torch.fx.symbolic_trace(direct).graph
 traced = [node.target for node in graph.nodes if node.op in ("call_module", "get_attr")]
 print("DirectUse: calls per child:", dict(direct_calls), " the trace uses:", traced)
 hook_sees_one_use = direct_calls == {"shared": 1}
+direct.shared.forward(X)  # calling forward() itself skips the hooks
+forward_unseen = direct_calls == {"shared": 1}
+print("after direct.shared.forward(X) as well:", dict(direct_calls))
 
 # One plain gradient step on each model.
 tied_before = tied[2].weight.detach().clone()
@@ -123,6 +128,7 @@ assert len({id(p) for _, p in tied.named_parameters(remove_duplicate=False)}) ==
 assert called_twice_sums  # witness: called-twice-grads-add-up
 assert calls == {"first": 1, "shared": 2, "last": 1}  # witness: hook-counts-calls
 assert hook_sees_one_use and traced == ["shared", "shared.weight"]  # witness: direct-use
+assert forward_unseen  # witness: forward-skips-hooks
 assert copies_apart  # witness: copies-apart
 assert one_step_along_sum  # witness: one-step-along-sum
 assert outputs_differ  # witness: outputs-differ

@@ -34,8 +34,9 @@ print(
 
 print("the clone's parameters use none of the original's memory:", no_memory_in_common)
 
-# Distinct Parameter objects on one memory: a half-tie (a, b), as assign=True leaves, and a
-# parameter cut from the same buffer (row). The same tensors as plain tensors, for comparison.
+# Distinct Parameter objects on one memory: a half-tie (a, b), as assign=True leaves for one
+# Parameter given to two modules, and a parameter cut from the same buffer (row). The same
+# tensors as plain tensors, for comparison.
 flat = torch.zeros(2, 8)
 on_one_memory = nn.ParameterDict(
     {"a": nn.Parameter(flat), "b": nn.Parameter(flat), "row": nn.Parameter(flat[1])}
