@@ -78,6 +78,20 @@ alone_layer(x_with_grad).sum().backward()
 input_grad_only = x_with_grad.grad is not None and alone_layer.weight.grad is None
 print("alone, input requiring a gradient: backward runs, only the input gets one:", input_grad_only)
 
+# Changed in place before backward: .data escapes the version check (grad 2 * 2, not 2 * 1).
+p = nn.Parameter(torch.ones(3, device=device))
+loss = (p * p).sum()  # saves p
+p.data.mul_(2)
+loss.backward()
+data_grad_uses_new = torch.equal(p.grad, 4 * torch.ones_like(p))
+loss = (p * p).sum()
+p.detach().mul_(2)
+try:
+    loss.backward()
+except RuntimeError as error:
+    detach_message = str(error).split(":")[0]
+print(f"in place via .data: grad {p.grad.tolist()}; via .detach(): {detach_message}")
+
 assert data_shares_memory and data_keeps_gradient  # witness: data-detached
 assert data_needs_no_grad  # witness: data-no-grad
 assert buggy_grad_is_none and buggy_unchanged  # witness: data-never-learns
@@ -85,4 +99,5 @@ assert last_layer_has_grad  # witness: next-layer-learns
 assert not alone_output.requires_grad  # witness: alone-no-graph
 assert "does not require grad" in alone_message  # witness: alone-fails
 assert input_grad_only  # witness: input-grad-hides-bug
+assert data_grad_uses_new and "inplace" in detach_message  # witness: data-escapes-check
 assert not fixed_grad_is_none and not fixed_unchanged  # witness: fix-learns

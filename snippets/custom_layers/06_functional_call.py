@@ -94,6 +94,9 @@ untied_own = functional_call(tied, first_only, (pair_input,), tie_weights=False)
 untied_falls_back = torch.equal(untied_own, tied(pair_input))
 print(f"tied name left out: takes the substitute {tied_follows}", end=", ")
 print(f"with tie_weights=False the module's own {untied_falls_back}")
+tied_strict = functional_call(tied, first_only, (pair_input,), strict=True)  # no error
+tied_strict_ok = torch.equal(tied_strict, 0 * pair_input)
+print(f"strict=True accepts the tied name left out: {tied_strict_ok}")
 
 # Buffers left out of the dictionary are the module's own, and a training-mode forward updates them.
 norm = nn.BatchNorm1d(3).to(device)
@@ -136,6 +139,7 @@ assert spared_unless_linked  # witness: detached-copies-spare-module
 assert typo_is_ignored  # witness: typo-ignored
 assert path_message.startswith("AttributeError")  # witness: path-typo-raises
 assert tied_follows and untied_falls_back  # witness: tied-name-follows
+assert tied_strict_ok  # witness: strict-allows-tied
 assert "Unexpected key(s): 'bais'" in strict_message and "Missing key(s): 'bias'" in strict_message
 assert own_stats_updated  # witness: own-stats-updated
 assert module_spared  # witness: module-spared
