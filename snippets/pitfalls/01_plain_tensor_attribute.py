@@ -55,11 +55,20 @@ print(f"after .to('meta'): PlainScale.scale on {meta_devices[0]}, Scale.scale on
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 on_device = PlainScale(3).to(device)
 print(f"after .to({device.type!r}): PlainScale.scale is on {on_device.scale.device.type}")
+errors = {}  # the input on meta or on the device, the tensor on the CPU
+for model, where in ((meta_plain, "meta"), (on_device, device)):
+    try:
+        model(torch.ones(2, 3, device=where))
+    except RuntimeError as error:
+        errors[torch.device(where).type] = str(error).splitlines()[0]
+print("forward pass errors:", errors)
 
 assert (plain_parameters, fixed_parameters) == (0, 1)  # witness: not-listed
 assert plain_keys == "(none)" and fixed_keys == "scale"  # witness: not-saved
 assert gradient_computed and scale_unchanged  # witness: grad-but-no-update
 assert (plain_dtype, fixed_dtype) == ("torch.float32", "torch.float64")  # witness: not-converted
 assert meta_devices == ("cpu", "meta")  # witness: left-on-cpu
+assert errors["meta"].startswith("Tensor on device cpu")  # witness: meta-forward-fails
 if device.type == "cuda":
     assert on_device.scale.device.type == "cpu"  # witness: left-on-cpu-by-gpu
+    assert "same device" in errors["cuda"]  # witness: gpu-forward-fails

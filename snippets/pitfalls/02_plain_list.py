@@ -59,8 +59,17 @@ hidden = (
 )
 print("after eval() and to(float64), the listed layer is still training, in float32:", hidden)
 
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+try:  # on a GPU, the listed layers stay on the CPU
+    nn.Sequential(nn.Linear(4, 4), ListStack(4, 2)).to(device)(torch.ones(1, 4, device=device))
+    device_error = ""
+except RuntimeError as error:
+    device_error = str(error).splitlines()[0]
+
 assert broken_count == 0 and fixed_count == 2 * (4 * 4 + 4) == 40  # witness: not-listed
 assert message.startswith("optimizer got an empty parameter list")  # witness: optimizer-refuses
 assert block_has_grad and block_unchanged  # witness: silently-untrained
 assert len(fixed.state_dict()) == 4 and len(broken.state_dict()) == 0  # witness: not-saved
 assert hidden  # witness: hidden-from-walks
+if device.type == "cuda":
+    assert "same device" in device_error  # witness: gpu-forward-fails

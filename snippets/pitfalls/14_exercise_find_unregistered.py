@@ -91,6 +91,17 @@ in_containers = TensorsInContainers()
 container_report = find_unregistered(in_containers)
 print("tensors in containers:", *container_report, sep="\n   ")
 
+
+def moved(device: torch.device | str) -> nn.Module:  # pitfall 1, but .to() copies: no leaf
+    module = nn.Module()
+    module.scale = torch.ones(3, requires_grad=True).to(device)
+    return module
+
+
+moved_report = find_unregistered(moved("meta"))
+print("plain tensor moved to meta:", moved_report)
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
 lstm = nn.LSTM(4, 4)  # keeps its own registered weights in a plain list, _flat_weights
 lstm_report = find_unregistered(lstm)
 print("nn.LSTM:", lstm_report)
@@ -121,3 +132,6 @@ own_weights = {id(p) for p in lstm.parameters()}
 in_plain_list = type(lstm._flat_weights) is list
 flat_registered = {id(w) for w in lstm._flat_weights} == own_weights
 assert in_plain_list and flat_registered and lstm_report == []  # witness: lstm-not-flagged
+assert moved_report == [] and not moved("meta").scale.is_leaf  # witness: moved-copy-missed
+if device.type == "cuda":
+    assert find_unregistered(moved(device)) == []  # witness: gpu-copy-missed
