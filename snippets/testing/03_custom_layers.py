@@ -9,6 +9,7 @@ import copy
 import torch
 from module_check import check_module
 from torch import nn
+from torch.nn.parameter import is_lazy
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
@@ -171,8 +172,9 @@ print(
     away_trained,
 )
 
+lazy = nn.LazyBatchNorm1d(affine=False)
 try:  # a lazy module, here one whose only lazy tensors are buffers, is refused
-    check_module(nn.LazyBatchNorm1d(affine=False), (4, 5), (4, 5))
+    check_module(lazy, (4, 5), (4, 5))
     lazy_message = ""
 except AssertionError as error:
     lazy_message = str(error)
@@ -220,6 +222,8 @@ plain_parameters = [list(m.parameters()) for m in (PlainList(), PlainWeight())]
 # named_parameters() lists, and neither weight is there.
 grads_left = [before is None and t.grad is not None for before, t in zip(grads_before, hidden)]
 print("PlainList, PlainWeight: weight's .grad, None before, set after the checks:", grads_left)
+left_behind = [PlainList().to("meta").layers[0].weight, PlainWeight().to("meta").weight]
+print("after .to('meta'), their weights are on:", [str(t.device) for t in left_behind])
 # The control: a registered parameter gets its .grad back, the very tensor, values unchanged.
 registered, marker = nn.Linear(5, 3), torch.full((3, 5), 7.0)
 registered.weight.grad = marker
@@ -380,7 +384,8 @@ assert shape_message == "MyLinear: output shape (4, 4), expected (4, 3)"
 tiny_reported = tiny_message.endswith("no gradient reached ['linear.bias', 'linear.weight']")
 assert tiny_reported and len(block_with_low_rtol) == 3  # witness: tiny-real-gradient
 lazy_refused = lazy_message.endswith("lazy parameters or buffers; call it once first")
-assert lazy_refused  # witness: lazy-refused
+buffers_only = not list(lazy.parameters()) and any(map(is_lazy, lazy.buffers()))
+assert lazy_refused and buffers_only  # witness: lazy-refused
 copy_refused = refused[torch.float32] and refused[torch.bfloat16]
 assert copy_refused and keeps_trained == ["linear.bias", "linear.weight"]  # witness: no-copy-needed
 overflow_caught = overflow_message.endswith("infinite torch.float16 gradient in ['s', 'the input']")
@@ -392,6 +397,7 @@ assert plain_pass and plain_refused  # witness: plain-tensors-unchecked
 list_weight_is_parameter = isinstance(hidden[0], nn.Parameter)
 left_and_restored = all(grads_left) and registered_grad_back
 assert left_and_restored and list_weight_is_parameter  # witness: plain-grad-left
+assert not any(t.is_meta for t in left_behind)  # witness: plain-not-moved
 one_per_pass = calls_counted == len(passes) == 7
 assert one_per_pass  # witness: counter-not-restored
 f32, bf16 = torch.float32, torch.bfloat16

@@ -103,13 +103,16 @@ with torch.no_grad():
 print("sequence-first TransformerEncoderLayer ->", sequence_first_message)
 print("cut along dim 1, each example agrees alone:", alone_agrees, " tolerances:", tolerances)
 print("batch_first=True passes:", batch_first_passes)
+eval_dropped = bool((AlwaysDropout().eval()(sample) == 0).any()) and bool(sample.all())
+print("AlwaysDropout in eval mode zeroes values:", eval_dropped)
 f_dropout_default = inspect.signature(F.dropout).parameters["training"].default
 print("F.dropout's default for training:", f_dropout_default)
 
 assert batch_message.endswith(  # witness: batch-mean-leaks
     "example 0 gives a different output alone than in a batch of 4"
 )
-assert dropout_message == "AlwaysDropout: two forward passes differ in eval mode"
+always_on = dropout_message == "AlwaysDropout: two forward passes differ in eval mode"
+assert always_on and eval_dropped  # witness: f-dropout-drops-in-eval
 assert false_alarm and alone_agrees and batch_first_passes  # witness: sequence-first-false-alarm
 assert f_dropout_default is True  # witness: f-dropout-default
 assert len(rare_outcomes) == 1  # witness: same-result-every-run

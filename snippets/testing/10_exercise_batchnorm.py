@@ -68,7 +68,11 @@ print("state_dict unchanged:", unchanged, " still in training mode:", still_trai
 
 # A part frozen with eval() stays frozen: the helper restores each submodule's own mode.
 model[1].eval()
+bn_modes = []  # yet the helper's module.train() reaches it: it trains in the first pass
+hook = model[1].register_forward_pre_hook(lambda m, args: bn_modes.append(m.training))
 check_module(model, input_shape=(4, 5), expected_output_shape=(4, 3))
+hook.remove()
+print("frozen batch norm's mode in the check's passes:", bn_modes)
 modes_after = [m.training for m in model.modules()]
 print("modes after checking with a frozen batch norm (model, linear, batch norm):", modes_after)
 model.train()  # one call sets the mode of every submodule: the batch norm is unfrozen
@@ -105,5 +109,6 @@ assert real_below and bf16_rtol == 0.5  # witness: bf16-threshold-too-coarse
 assert unchanged and still_training  # witness: bn-stats-restored
 assert train_mode_differs  # witness: train-mode-couples
 assert modes_after == [True, True, False]  # witness: frozen-part-stays-frozen
+assert bn_modes[0] and not any(bn_modes[1:])  # witness: frozen-part-trained-in-checks
 assert modes_after_train == [True, True, True]  # witness: train-sets-every-submodule
 assert uses_running_statistics and eval_mode_same  # witness: eval-uses-running-stats
