@@ -52,23 +52,32 @@ meta_plain, meta_fixed = PlainScale(3).to("meta"), Scale(3).to("meta")
 meta_devices = (meta_plain.scale.device.type, meta_fixed.scale.device.type)
 print(f"after .to('meta'): PlainScale.scale on {meta_devices[0]}, Scale.scale on {meta_devices[1]}")
 
+scalar = PlainScale(3)
+scalar.scale = torch.tensor(2.0, requires_grad=True)  # 0-dim
+scalar.to("meta")
+
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 on_device = PlainScale(3).to(device)
 print(f"after .to({device.type!r}): PlainScale.scale is on {on_device.scale.device.type}")
 errors = {}  # the input on meta or on the device, the tensor on the CPU
-for model, where in ((meta_plain, "meta"), (on_device, device)):
+runs = (("meta", meta_plain, "meta"), ("0-dim", scalar, "meta"), (device.type, on_device, device))
+for name, module, where in runs:
     try:
-        model(torch.ones(2, 3, device=where))
+        module(torch.ones(2, 3, device=where))
     except RuntimeError as error:
-        errors[torch.device(where).type] = str(error).splitlines()[0]
-print("forward pass errors:", errors)
+        errors[name] = str(error).splitlines()[0]
+no_error = [name for name, *_ in runs if name not in errors]
+print("forward pass errors:", errors, " no error:", no_error)
 
 assert (plain_parameters, fixed_parameters) == (0, 1)  # witness: not-listed
 assert plain_keys == "(none)" and fixed_keys == "scale"  # witness: not-saved
 assert gradient_computed and scale_unchanged  # witness: grad-but-no-update
 assert (plain_dtype, fixed_dtype) == ("torch.float32", "torch.float64")  # witness: not-converted
 assert meta_devices == ("cpu", "meta")  # witness: left-on-cpu
-assert errors["meta"].startswith("Tensor on device cpu")  # witness: meta-forward-fails
+assert errors.get("meta", "").startswith("Tensor on device cpu")  # witness: meta-forward-fails
+assert scalar.scale.device.type == "cpu" and "0-dim" not in errors  # witness: zero-dim-passes
 if device.type == "cuda":
     assert on_device.scale.device.type == "cpu"  # witness: left-on-cpu-by-gpu
-    assert "same device" in errors["cuda"]  # witness: gpu-forward-fails
+    assert "same device" in errors.get("cuda", "")  # witness: gpu-forward-fails
+elif device.type == "cpu":
+    assert "cpu" not in errors  # witness: cpu-forward-runs

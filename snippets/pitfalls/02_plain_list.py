@@ -73,3 +73,5 @@ assert len(fixed.state_dict()) == 4 and len(broken.state_dict()) == 0  # witness
 assert hidden  # witness: hidden-from-walks
 if device.type == "cuda":
     assert "same device" in device_error  # witness: gpu-forward-fails
+elif device.type == "cpu":
+    assert device_error == ""  # witness: cpu-forward-runs

@@ -100,7 +100,6 @@ def moved(device: torch.device | str) -> nn.Module:  # pitfall 1, but .to() copi
 
 moved_report = find_unregistered(moved("meta"))
 print("plain tensor moved to meta:", moved_report)
-device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 lstm = nn.LSTM(4, 4)  # keeps its own registered weights in a plain list, _flat_weights
 lstm_report = find_unregistered(lstm)
@@ -133,5 +132,7 @@ in_plain_list = type(lstm._flat_weights) is list
 flat_registered = {id(w) for w in lstm._flat_weights} == own_weights
 assert in_plain_list and flat_registered and lstm_report == []  # witness: lstm-not-flagged
 assert moved_report == [] and not moved("meta").scale.is_leaf  # witness: moved-copy-missed
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 if device.type == "cuda":
-    assert find_unregistered(moved(device)) == []  # witness: gpu-copy-missed
+    on_gpu = moved(device)
+    assert find_unregistered(on_gpu) == [] and not on_gpu.scale.is_leaf  # witness: gpu-copy-missed
