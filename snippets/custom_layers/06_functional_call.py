@@ -95,8 +95,14 @@ untied_falls_back = torch.equal(untied_own, tied(pair_input))
 print(f"tied name left out: takes the substitute {tied_follows}", end=", ")
 print(f"with tie_weights=False the module's own {untied_falls_back}")
 tied_strict = functional_call(tied, first_only, (pair_input,), strict=True)  # no error
+try:
+    functional_call(tied, first_only, (pair_input,), strict=True, tie_weights=False)
+    untied_strict_message = ""
+except RuntimeError as error:
+    untied_strict_message = str(error)
 tied_strict_ok = torch.equal(tied_strict, 0 * pair_input)
-print(f"strict=True accepts the tied name left out: {tied_strict_ok}")
+tied_strict_ok &= "Missing key(s): 'second.weight'" in untied_strict_message
+print(f"strict=True accepts the tied name left out, unless tie_weights=False: {tied_strict_ok}")
 
 # Buffers left out of the dictionary are the module's own, and a training-mode forward updates them.
 norm = nn.BatchNorm1d(3).to(device)

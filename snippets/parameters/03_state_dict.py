@@ -155,7 +155,8 @@ torch.__future__.set_swap_module_params_on_conversion(True)
 try:
     swapped, eights = nn.Linear(2, 2), torch.full((2,), 8.0)
     swapped_bias = swapped.bias
-    swapped.load_state_dict({"weight": torch.ones(2, 2), "bias": eights.clone()}, assign=True)
+    plain_source = {"weight": torch.ones(2, 2), "bias": eights.clone()}
+    swapped.load_state_dict(plain_source, assign=True)
     swap_source = nn.Linear(2, 2)
     swap_target = nn.Linear(2, 2).requires_grad_(False)
     own_parameters = list(swap_target.parameters())
@@ -163,6 +164,7 @@ try:
 finally:
     torch.__future__.set_swap_module_params_on_conversion(swap_was_on)  # the setting is global
 swap_kept_object = swapped.bias is swapped_bias and torch.equal(swapped.bias, eights)
+swap_kept_object &= swapped.bias.data_ptr() == plain_source["bias"].data_ptr()  # its memory
 kept = zip(swap_target.parameters(), own_parameters, swap_source.parameters(), strict=True)
 swap_kept_own = all(now is own and now is not other for now, own, other in kept)
 swap_spares_source = all(p.requires_grad for p in swap_source.parameters())
