@@ -105,6 +105,10 @@ print(f"a 5 x 3 weight: W^T W close to I: {tall_columns}; W W^T close to I: {tal
 print(f"a 3 x 5 weight: W W^T close to I: {wide_rows}")
 normed = nn.utils.parametrizations.weight_norm(nn.Linear(3, 3).to(device))
 weight_norm_keys = ", ".join(key for key in normed.state_dict() if ".weight." in key)
+g, v = normed.parametrizations.weight.original0, normed.parametrizations.weight.original1
+with torch.no_grad():
+    g.mul_(2)  # a new magnitude; the weight is still g * v / ||v||, row by row
+norm_formula = torch.allclose(normed.weight, g * v / v.norm(dim=1, keepdim=True))
 print(f"orthogonal: W W^T close to I: {orthogonal_up_to_rounding}; weight_norm: {weight_norm_keys}")
 
 # Baking it in: keep the current symmetric values as a plain parameter again.
@@ -134,6 +138,7 @@ assert rows_or_columns  # witness: orthogonal-up-to-rounding
 assert weight_norm_keys == (  # witness: several-originals
     "parametrizations.weight.original0, parametrizations.weight.original1"
 )
+assert norm_formula  # witness: weight-norm-formula
 assert "does not implement right_inverse" in assign_message  # witness: no-right-inverse
 assert keys_removed == "bias, weight"
 assert type(layer) is nn.Linear and baked_symmetric  # witness: baked
