@@ -329,8 +329,12 @@ def test_the_time_limit_stops_only_code_that_still_runs(snippet_sleeps, runner_s
     """The header gives the interval that ran out: 0.5 s for the limit's own thread, the interval
     faulthandler's C thread was last armed with for its hard stop."""
     source = _LIMIT_OF_HALF_A_SECOND.format(snippet_sleeps=snippet_sleeps, runner_sleeps=runner_sleeps)
+    started = time.monotonic()
     ran = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    took = time.monotonic() - started
     assert re.search(expected, ran.stdout + ran.stderr)
+    if "<string>" in (where or ""):  # the hard stop: never before the limit and its delay have passed
+        assert 0.5 + time_limit.HARD_STOP_AFTER <= took < 0.5 * time_limit.MAX_STRETCH + time_limit.HARD_STOP_AFTER + 10
     assert ran.returncode == (0 if expected == "cancelled" else 1)
     if where:
         assert ran.stderr.count("Timeout (") == 1

@@ -83,6 +83,7 @@ parent.hidden.register_full_backward_hook(lambda *_: backward_runs.append("backw
 X_grad = X.detach().requires_grad_()
 parent(X_grad).sum().backward()
 parent(X_grad, direct=True).sum().backward()
+print("backward hook runs, after parent(x) and .forward(x):", len(backward_runs))
 
 # PyTorch's own features use hooks too. A lazy layer infers its input size in a forward pre-hook,
 # so calling its forward directly meets a weight that has no shape or values yet.
