@@ -60,7 +60,8 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 on_device = PlainScale(3).to(device)
 print(f"after .to({device.type!r}): PlainScale.scale is on {on_device.scale.device.type}")
 errors = {}  # the input on meta or on the device, the tensor on the CPU
-runs = (("meta", meta_plain, "meta"), ("0-dim", scalar, "meta"), (device.type, on_device, device))
+runs = [("meta", meta_plain, "meta"), ("0-dim", scalar, "meta"), (device.type, on_device, device)]
+runs += [("0-dim on " + device.type, scalar, device)] if device.type != "cpu" else []
 for name, module, where in runs:
     try:
         module(torch.ones(2, 3, device=where))
@@ -79,5 +80,6 @@ assert scalar.scale.device.type == "cpu" and "0-dim" not in errors  # witness: z
 if device.type == "cuda":
     assert on_device.scale.device.type == "cpu"  # witness: left-on-cpu-by-gpu
     assert "same device" in errors.get("cuda", "")  # witness: gpu-forward-fails
+    assert "0-dim on cuda" not in errors  # witness: gpu-zero-dim-passes
 elif device.type == "cpu":
     assert "cpu" not in errors  # witness: cpu-forward-runs
