@@ -20,7 +20,7 @@ def close_by_default(actual: torch.Tensor, expected: torch.Tensor) -> bool:
 one_001_in_float16 = torch.tensor(1.001).half().item()  # 08_numerics.py's 1.001 in float16
 print("1.001 stored in float16:", one_001_in_float16)
 
-torch.manual_seed(0)  # the same product as 08_numerics.py
+torch.manual_seed(0)  # the same product as 08_numerics.py on this machine
 a, b = torch.randn(32, 64), torch.randn(64, 32)
 product = a @ b
 
@@ -239,7 +239,9 @@ b.fp32_precision = "tf32"
 show("top-tf32")
 b.cudnn.fp32_precision = b.cudnn.fp32_precision  # writes back the "tf32" it reads from above
 b.fp32_precision = "ieee"
-show("written-back")"""
+show("written-back")
+with b.cudnn.flags():  # every argument at its default
+    print("flags-enabled", b.cudnn.enabled)"""
 child_printed = printed_by_fresh_process(
     child_code, {**os.environ, "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1"}
 )
@@ -283,3 +285,4 @@ conv = [in_child[step][3] for step in ("at-start", "conv-none", "top-tf32")]
 assert conv == ["tf32", "none", "tf32"]  # witness: conv-none-is-final
 assert in_child["conv-default"] == ["raises"]  # witness: default-refused
 assert in_child["written-back"][1] == "tf32"  # witness: written-back-stays
+assert in_child["flags-enabled"] == ["False"]  # witness: flags-turn-cudnn-off

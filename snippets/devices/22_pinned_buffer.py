@@ -45,9 +45,12 @@ if device.type == "cuda":
     copied_event = torch.cuda.Event()
     copied_event.record()  # queued after the copy on the same stream
     returned_before_copy = not copied_event.query()  # reading `host` now would be a race
+    (fresh + 1).cpu()  # without the flag
+    queue_empty = torch.accelerator.current_stream().query()
     copied_event.synchronize()
     print("device to host, non_blocking=True: returned before the copy finished", end=" ")
     print(returned_before_copy, "| values right after the event:", bool((host == 1).all()))
+    print("a plain .cpu() then returned with the queue empty:", queue_empty)
 
 assert to_cpu_is_itself  # witness: cpu-to-cpu-no-copy
 assert large_copy_done  # witness: cpu-copy-is-plain
@@ -57,3 +60,4 @@ if not torch.accelerator.is_available():
 if device.type == "cuda":
     assert all(o == "pinned: True" for o in outcomes.values()) and buffer.is_pinned()
     assert host.is_pinned() and returned_before_copy  # witness: to-cpu-returns-early
+    assert returned_before_copy and queue_empty  # witness: plain-cpu-waits
