@@ -69,11 +69,11 @@ pre_hooks_before = [hook.__name__ for hook in lazy._forward_pre_hooks.values()]
 lazy_first = lazy(x)
 pre_hooks_after = [hook.__name__ for hook in lazy._forward_pre_hooks.values()]
 materialized_in_place = all(p is q for p, q in zip(registered, lazy.parameters(), strict=True))
-lazy_shape = tuple(lazy.weight.shape)
+lazy_shape, lazy_class = tuple(lazy.weight.shape), type(lazy).__name__
 lazy_same_answer = torch.equal(lazy_first, lazy(x))
 print("LazyLinear before its first call, placeholders only:", placeholders)
 print(
-    f"after it: the same objects, weight shape {lazy_shape}; "
+    f"after it: the same objects, weight shape {lazy_shape}, class {lazy_class}; "
     f"same input, same output: {lazy_same_answer}"
 )
 print(f"its forward pre-hooks before its first call: {pre_hooks_before}, after: {pre_hooks_after}")
@@ -113,6 +113,7 @@ assert tracked_no_grad and tracked_unchanged  # witness: stale-never-updated
 assert placeholders  # witness: lazy-placeholders
 assert pre_hooks_before == ["_infer_parameters"] and not pre_hooks_after  # witness: lazy-pre-hook
 assert materialized_in_place and lazy_shape == (3, 5) and lazy_same_answer  # witness: lazy-kept
+assert type(lazy) is nn.Linear  # witness: lazy-becomes-linear
 about_the_count = all(0.9 < v < 1.1 for v in (*variances.values(), shifted))
 assert about_the_count  # witness: randn-variance-grows
 shifted_larger = shift_per_output and distinct_shifts == 64 and squares[2.0] > 2 * squares[0.0]

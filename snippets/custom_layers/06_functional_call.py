@@ -119,7 +119,9 @@ copies_updated = copies["num_batches_tracked"].item() == 2 and not torch.equal(
     copies["running_mean"], own_mean
 )
 norm.eval()  # in eval mode, batch norm only reads its statistics
-functional_call(norm, dict(norm.named_parameters()), (x,))
+eval_out = functional_call(norm, dict(norm.named_parameters()), (x,))
+expected = (x - norm.running_mean) / (norm.running_var + norm.eps).sqrt() * norm.weight + norm.bias
+reads_stats = torch.allclose(eval_out, expected, atol=1e-6)
 eval_spares_module = norm.num_batches_tracked.item() == 1 and torch.equal(
     norm.running_mean, own_mean
 )
@@ -150,7 +152,7 @@ assert "Unexpected key(s): 'bais'" in strict_message and "Missing key(s): 'bias'
 assert own_stats_updated  # witness: own-stats-updated
 assert module_spared  # witness: module-spared
 assert copies_updated  # witness: copies-updated
-assert eval_spares_module  # witness: eval-spares-stats
+assert eval_spares_module and reads_stats  # witness: eval-spares-stats
 assert buffers_message.startswith("Missing key(s)") and all(  # witness: strict-needs-buffers
     f"'{name}'" in buffers_message for name, _ in norm.named_buffers()
 )

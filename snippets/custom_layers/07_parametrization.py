@@ -96,6 +96,7 @@ gram = rotation.weight @ rotation.weight.T
 orthogonal_up_to_rounding = torch.allclose(gram, torch.eye(3, device=rotation_device), atol=1e-5)
 # A weight with more outputs than inputs cannot have orthonormal rows: its columns are. With
 # fewer outputs than inputs, the rows are orthonormal, as for a square one.
+rotation_keys = list(rotation.state_dict())
 tall = nn.utils.parametrizations.orthogonal(nn.Linear(3, 5).to(rotation_device)).weight
 tall_columns = torch.allclose(tall.T @ tall, torch.eye(3, device=rotation_device), atol=1e-5)
 tall_rows = torch.allclose(tall @ tall.T, torch.eye(5, device=rotation_device), atol=1e-5)
@@ -139,6 +140,7 @@ assert weight_norm_keys == (  # witness: several-originals
     "parametrizations.weight.original0, parametrizations.weight.original1"
 )
 assert norm_formula  # witness: weight-norm-formula
+assert rotation_keys[-1] == "parametrizations.weight.0.base"  # witness: orthogonal-saves-base
 assert "does not implement right_inverse" in assign_message  # witness: no-right-inverse
 assert keys_removed == "bias, weight"
 assert type(layer) is nn.Linear and baked_symmetric  # witness: baked

@@ -127,6 +127,12 @@ stored_chained = torch.allclose(stacked.parametrizations.weight.original, chaine
 stacked_read_back = round(stacked.weight[0, 0].item(), 2)
 softplus_of_abs = torch.allclose(stacked.weight, F.softplus(torch.full_like(half, abs(stored))))
 print(f"stacked, after assigning 0.5: weight {stacked_read_back}")
+wrong_shape = nn.Identity()
+wrong_shape.right_inverse = lambda W: W.T  # the wrong shape
+try:
+    parametrize.register_parametrization(stacked, "weight", wrong_shape)
+except ValueError as error:
+    shape_message = str(error)
 
 # exp would also keep weights positive, but its gradient is the weight itself; softplus's is
 # sigmoid(X), which never exceeds 1.
@@ -216,7 +222,8 @@ assert assign_works  # witness: assign-works
 assert read_back_clamped and small_is_softplus_output  # witness: read-back-clamped
 assert read_back_small == smallest_start and read_back_negative == -assigned_negative
 assert stored_kept and forward_stacked  # witness: stacked-keeps-stored
-assert second_calls_at_registration == 1  # witness: stacked-right-inverse-checks
+checked = second_calls_at_registration == 1 and "must have the same shape" in shape_message
+assert checked  # witness: stacked-right-inverse-checks
 assert stored_chained and second.calls == 2  # witness: stacked-assignment-chains
 assert softplus_of_abs  # witness: stacked-abs-makes-positive
 assert exp_grad_is_weight and softplus_grad_max <= 1  # witness: gradient-sizes
