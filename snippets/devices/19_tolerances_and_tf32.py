@@ -241,7 +241,10 @@ b.cudnn.fp32_precision = b.cudnn.fp32_precision  # writes back the "tf32" it rea
 b.fp32_precision = "ieee"
 show("written-back")
 with b.cudnn.flags():  # every argument at its default
-    print("flags-enabled", b.cudnn.enabled)"""
+    print("flags-enabled", b.cudnn.enabled)
+b.cudnn.deterministic = True
+with b.cudnn.flags(enabled=True):
+    print("flags-deterministic", b.cudnn.deterministic)"""
 child_printed = printed_by_fresh_process(
     child_code, {**os.environ, "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1"}
 )
@@ -286,3 +289,4 @@ assert conv == ["tf32", "none", "tf32"]  # witness: conv-none-is-final
 assert in_child["conv-default"] == ["raises"]  # witness: default-refused
 assert in_child["written-back"][1] == "tf32"  # witness: written-back-stays
 assert in_child["flags-enabled"] == ["False"]  # witness: flags-turn-cudnn-off
+assert in_child["flags-deterministic"] == ["False"]  # witness: flags-reset-deterministic

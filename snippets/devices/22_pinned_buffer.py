@@ -35,6 +35,8 @@ print("CPU to CPU: x.to('cpu') is x, with non_blocking=True or without:", to_cpu
 print("| 64 MB copy_(non_blocking=True) done on return:", large_copy_done)
 
 if device.type == "cuda":
+    pageable = torch.ones(3)
+    pinning_copies = pageable.pin_memory().data_ptr() != pageable.data_ptr()
     fresh = torch.ones(1 << 22, device=device)
     fresh.to("cpu", non_blocking=True)  # once first: the pinned block it gets is cached for reuse
     torch.cuda.synchronize()
@@ -61,3 +63,4 @@ if device.type == "cuda":
     assert all(o == "pinned: True" for o in outcomes.values()) and buffer.is_pinned()
     assert host.is_pinned() and returned_before_copy  # witness: to-cpu-returns-early
     assert returned_before_copy and queue_empty  # witness: plain-cpu-waits
+    assert pinning_copies  # witness: pinning-copies
