@@ -244,7 +244,8 @@ with b.cudnn.flags():  # every argument at its default
     print("flags-enabled", b.cudnn.enabled)
 b.cudnn.deterministic = True
 with b.cudnn.flags(enabled=True):
-    print("flags-deterministic", b.cudnn.deterministic)"""
+    inside = b.cudnn.deterministic
+print("flags-deterministic", True, inside, b.cudnn.deterministic)"""
 child_printed = printed_by_fresh_process(
     child_code, {**os.environ, "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1"}
 )
@@ -289,4 +290,5 @@ assert conv == ["tf32", "none", "tf32"]  # witness: conv-none-is-final
 assert in_child["conv-default"] == ["raises"]  # witness: default-refused
 assert in_child["written-back"][1] == "tf32"  # witness: written-back-stays
 assert in_child["flags-enabled"] == ["False"]  # witness: flags-turn-cudnn-off
-assert in_child["flags-deterministic"] == ["False"]  # witness: flags-reset-deterministic
+reset_and_restored = in_child["flags-deterministic"] == ["True", "False", "True"]
+assert reset_and_restored  # witness: flags-reset-deterministic

@@ -37,6 +37,7 @@ print("| 64 MB copy_(non_blocking=True) done on return:", large_copy_done)
 if device.type == "cuda":
     pageable = torch.ones(3)
     pinning_copies = pageable.pin_memory().data_ptr() != pageable.data_ptr()
+    print("pin_memory() gives a copy in new memory:", pinning_copies)
     fresh = torch.ones(1 << 22, device=device)
     fresh.to("cpu", non_blocking=True)  # once first: the pinned block it gets is cached for reuse
     torch.cuda.synchronize()
