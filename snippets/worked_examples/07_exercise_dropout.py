@@ -99,6 +99,13 @@ print("a checkpoint from before the insert:")
 print(*(f"  {line.strip()}" for line in old_error.splitlines()), sep="\n")
 print("strict=False keeps layers.3 as initialized:", loose_kept_init, end=" ")
 print(" renamed keys load:", renamed_loads)
+if torch.cuda.is_available():  # a CUDA input's mask comes from the GPU's generator
+    cpu_state, cuda_state = torch.get_rng_state(), torch.cuda.get_rng_state()
+    nn.Dropout(0.5)(torch.ones(8, device="cuda"))
+    cuda_drew = not torch.equal(torch.cuda.get_rng_state(), cuda_state)
+    gpu_generator = cuda_drew and torch.equal(torch.get_rng_state(), cpu_state)
+    torch.cuda.set_rng_state(cuda_state)
+    print("dropout on a CUDA input drew from the GPU's generator only:", gpu_generator)
 
 assert not list(dropout.parameters()) and parameter_count == 115  # witness: no-parameters
 assert not train_calls_agree  # witness: train-calls-differ
@@ -118,3 +125,5 @@ old_index_left = listed.get("Unexpected") == ["layers.2.weight", "layers.2.bias"
 assert index_moved and old_index_left  # witness: old-checkpoint-index
 assert loose_kept_init and loose_loaded_first  # witness: not-strict-keeps-init
 assert renamed_loads  # witness: renamed-keys-load
+if torch.cuda.is_available():
+    assert gpu_generator  # witness: cuda-mask-from-gpu
