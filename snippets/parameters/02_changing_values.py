@@ -39,12 +39,16 @@ print("frozen parameter, in place: leaf =", frozen.is_leaf, " changed =", frozen
 # The call is allowed, but a backward pass that saved the old value fails later.
 x_in = torch.ones(2, requires_grad=True)
 product = (x_in * frozen).sum()  # saves frozen: d(product)/d(x_in) = frozen
+added = (x_in + frozen).sum()  # saves nothing of frozen: d(added)/d(x_in) = 1
 frozen.add_(1.0)
 try:
     product.backward()
 except RuntimeError as error:
     frozen_backward_message = str(error)
     print("backward after changing the saved frozen parameter:", frozen_backward_message[:52])
+added.backward()  # works: the change did not touch anything this backward pass saved
+added_grad_ok = torch.equal(x_in.grad, torch.ones(2))
+print("backward of x_in + frozen after the same change: x_in.grad =", x_in.grad)
 # It stays frozen only if autograd does not record the write: copy_(source) joins source's graph.
 source = torch.ones(2, requires_grad=True)
 copied = nn.Parameter(torch.zeros(2), requires_grad=False)
@@ -87,8 +91,8 @@ for label, make in (("reshape(32)", lambda: weight.reshape(32)), ("float()", wei
 print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
 print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
 print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
-# Not every view of it accepts the change: these views from chunk(), split() and unbind(), and
-# a view made under no_grad(), are refused.
+# Not every view of it accepts the change: views from chunk(), split() and unbind() (each one of
+# several views that one autograd function returns), and one made under no_grad(), are refused.
 with torch.no_grad():
     row_made_off = computed[2]
 refused_views = {}
@@ -103,6 +107,7 @@ for label, make in (
     except RuntimeError as error:
         refused_views[label] = str(error)
 print("  its views refused in place:", ", ".join(refused_views))
+print("  chunk():", refused_views.get("chunk()", "").split(". ")[1])
 print("in place on weight.reshape(32), weight.float(): refused", len(reshaped_refused) == 2)
 with torch.no_grad():
     unrecorded = weight * 1  # the same product, but autograd records nothing: a leaf
@@ -206,7 +211,8 @@ assert forced_detached  # witness: numpy-force
 assert computed_numpy_message.startswith("Can't call numpy()")  # witness: numpy-refuses-computed
 assert weight.is_leaf and weight.requires_grad and leaf_refused  # witness: in-place-needs-no-grad
 assert frozen.is_leaf and not frozen.requires_grad and frozen_changed  # witness: frozen-in-place
-assert "one of the variables needed" in frozen_backward_message  # witness: saved-value-fails-later
+saved_value_failed = "one of the variables needed" in frozen_backward_message
+assert saved_value_failed and added_grad_ok  # witness: saved-value-fails-later
 assert (  # witness: frozen-copy-unfreezes
     not copied.is_leaf and copied.requires_grad and torch.equal(source.grad, torch.ones(2))
 )
@@ -226,7 +232,7 @@ refusals = reshaped_refused.get("reshape(32)", ""), reshaped_refused.get("float(
 refused_as_leaf = refusals[0].startswith("a view of a leaf") and refusals[1].startswith("a leaf")
 assert reshape_is_view and refused_as_leaf  # witness: not-every-op-copies
 several_outputs = [refused_views.get(f"{name}()", "") for name in ("chunk", "split", "unbind")]
-multi_output_refused = all("is a view and is being modified inplace" in m for m in several_outputs)
+multi_output_refused = all("a function that returns multiple views" in m for m in several_outputs)
 made_off = refused_views.get("under no_grad()", "")
 no_grad_view_refused = made_off.startswith("A view was created in no_grad mode")
 assert multi_output_refused and no_grad_view_refused  # witness: other-views-refused
