@@ -89,6 +89,9 @@ with umask(0o022), tempfile.TemporaryDirectory() as folder:
     plain = Path(folder) / "plain.txt"
     plain.write_text("a file made by open()")
     plain_mode = stat.S_IMODE(plain.stat().st_mode)  # what the umask gives
+    with umask(0o277):  # stricter: 400
+        save_file({"t": torch.zeros(1)}, strict := path.with_name("strict.safetensors"))
+    strict_mode = stat.S_IMODE(strict.stat().st_mode)
     file_before = path.read_bytes()
     file_size = len(file_before)
     header_length = struct.unpack("<Q", file_before[:8])[0]
@@ -102,6 +105,7 @@ with umask(0o022), tempfile.TemporaryDirectory() as folder:
         mapped_rows = embedding[1000:1004]  # four rows as a tensor
         mmap_takes = [embedding[-4:].shape[0], embedding[[1000, 1003]].shape[0]]  # 4 and 2 rows
         whole = file.get_tensor("embed.weight")  # the whole tensor, from the same open file
+        other_views = {embedding[i].untyped_storage().data_ptr() for i in (3, slice(0, 8, 2))}
         mapped_storage_bytes = mapped_rows.untyped_storage().nbytes()
         rows_in_whole = mapped_rows.untyped_storage().data_ptr() == whole.data_ptr()
         rows_offset = mapped_rows.data_ptr() - whole.data_ptr()  # bytes from the tensor's start
@@ -140,10 +144,12 @@ with umask(0o022), tempfile.TemporaryDirectory() as folder:
     # load_state_dict(..., assign=True) keeps the file's tensors instead of copying them.
     with torch.device("meta"):  # a layer with no memory, to be given the file's
         head = nn.Linear(64, 10_000)
+    meta_weight = head.weight
     head.load_state_dict(
         {"weight": loaded["head.weight"], "bias": loaded["head.bias"]}, assign=True
     )
     head_in_file = head.weight.data_ptr() == loaded["head.weight"].data_ptr()
+    new_parameter = isinstance(head.weight, nn.Parameter) and head.weight is not meta_weight
     # The default, assign=False, copies the file's tensors into the layer's own memory.
     copied = nn.Linear(64, 10_000)
     own_memory = copied.weight.data_ptr()
@@ -205,7 +211,10 @@ assert torch.equal(head_bias, tensors["head.bias"])  # witness: one-tensor
 assert torch.equal(rows, tensors["embed.weight"][1000:1004])  # witness: rows-equal
 assert torch.equal(read_rows, rows) and rows.untyped_storage().nbytes() == row_bytes
 assert (  # witness: mmap-view
-    rows_in_whole and rows_offset == 1000 * 64 * 4 and mapped_storage_bytes == embed_bytes
+    rows_in_whole
+    and rows_offset == 1000 * 64 * 4
+    and mapped_storage_bytes == embed_bytes
+    and other_views == {whole.data_ptr()}
 )
 assert gaps == file_offsets and len(set(gaps.values())) == 3  # witness: load-file-mapped
 if on_linux:  # the memory is the file's, mapped privately ("p"), not a buffer read into
@@ -222,13 +231,13 @@ if on_linux:  # what writes to the file do, checked where the page says: on Linu
     assert kept_sees_write and copy_unchanged  # witness: file-writes-show
     assert cut.returncode == -signal.SIGBUS and cut.stdout == ""  # witness: sigbus
     assert new_file and kept_after_save_file == value_before  # witness: save-file-new-file
-    owner_only = first_mode == new_mode == 0o600
+    owner_only = first_mode == new_mode == 0o600 and strict_mode == 0o400
     assert owner_only and plain_mode == 0o644  # witness: save-file-owner-only
 assert mmap_takes == [4, 2] and pread_refusals == {  # witness: pread-basic-indexing
     "[-4:]": "OverflowError",
     "[[1000, 1003]]": "SafetensorError",
 }
-assert head_in_file  # witness: assign-keeps-mapping
+assert head_in_file and new_parameter  # witness: assign-keeps-mapping
 copies = copied_in_place and copied_out_of_file and copied_values
 assert copies  # witness: assign-false-copies
 assert (  # witness: pread-own-rows

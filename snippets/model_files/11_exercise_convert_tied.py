@@ -66,6 +66,9 @@ with tempfile.TemporaryDirectory() as folder:
         metadata = dict(sorted(file.metadata().items()))  # sorted: the order in the file varies
     restored = TinyLM()
     result = restored.load_state_dict(load_converted(path))  # strict: every name is there
+    from_copies = TinyLM()  # from two separate copies
+    from_copies.load_state_dict({name: t.clone() for name, t in state.items()})
+    tied_by_code = from_copies.head.weight is from_copies.embed.weight
     weight = state["embed.weight"]  # empty tensors: two new ones, and views of the tied weight
     empties = {"a.bias": torch.empty(0), "b.weight": torch.empty(3, 0), "c.empty": weight[:0]}
     empties |= {"d.weight": weight, "e.weight": weight, "f.empty": weight[:, :0]}
@@ -76,9 +79,10 @@ with tempfile.TemporaryDirectory() as folder:
 tokens = torch.randint(0, 100, (2, 5))
 with torch.no_grad():
     same_outputs = torch.equal(model(tokens), restored(tokens))
+tied = restored.head.weight is restored.embed.weight
 print("stored:", stored, "| metadata:", metadata)
-print("strict load:", result, "| tied:", restored.head.weight is restored.embed.weight)
-print("same outputs:", same_outputs)
+print("strict load:", result, "| tied:", tied)
+print("same outputs:", same_outputs, "| tied from two copies:", tied_by_code)
 print("empty tensors and the tied weight, converted and loaded:", empty_shapes)
 
 assert shared_on_load  # witness: loaded-shared
@@ -87,7 +91,7 @@ assert stored == ["embed.weight"] and metadata == {  # witness: once
     "head.weight": "embed.weight",
 }
 assert result.missing_keys == [] and result.unexpected_keys == []  # witness: strict-load
-assert restored.head.weight is restored.embed.weight and same_outputs  # witness: stays-tied
+assert tied and same_outputs and tied_by_code  # witness: stays-tied
 assert (  # witness: empty-not-aliased
     empties["a.bias"].untyped_storage().data_ptr() == 0
     and empties["b.weight"].untyped_storage().data_ptr() == 0
