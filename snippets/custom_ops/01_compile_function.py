@@ -415,4 +415,4 @@ assert same_error and forward_compiles  # witness: backward-traced-limits
 item_traced = torch.allclose(item_not_recorded, (2 * x * (2 * x).abs().max().ceil()).sum())
 internal = isinstance(item_error, torch._dynamo.exc.InternalTorchDynamoError)
 internal &= not isinstance(item_error, torch._dynamo.exc.Unsupported)
-assert item_traced and internal  # witness: item-recorded-only
+assert item_traced and (internal or not checked_release)  # witness: item-recorded-only

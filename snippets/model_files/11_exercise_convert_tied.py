@@ -68,7 +68,6 @@ with tempfile.TemporaryDirectory() as folder:
     result = restored.load_state_dict(load_converted(path))  # strict: every name is there
     from_copies = TinyLM()  # from two separate copies
     from_copies.load_state_dict({name: t.clone() for name, t in state.items()})
-    tied_by_code = from_copies.head.weight is from_copies.embed.weight
     weight = state["embed.weight"]  # empty tensors: two new ones, and views of the tied weight
     empties = {"a.bias": torch.empty(0), "b.weight": torch.empty(3, 0), "c.empty": weight[:0]}
     empties |= {"d.weight": weight, "e.weight": weight, "f.empty": weight[:, :0]}
@@ -79,10 +78,12 @@ with tempfile.TemporaryDirectory() as folder:
 tokens = torch.randint(0, 100, (2, 5))
 with torch.no_grad():
     same_outputs = torch.equal(model(tokens), restored(tokens))
+    copies_agree = torch.equal(model(tokens), from_copies(tokens))
 tied = restored.head.weight is restored.embed.weight
+tied_by_code = from_copies.head.weight is from_copies.embed.weight and copies_agree
 print("stored:", stored, "| metadata:", metadata)
 print("strict load:", result, "| tied:", tied)
-print("same outputs:", same_outputs, "| tied from two copies:", tied_by_code)
+print("same outputs:", same_outputs, "| tied from two copies, same outputs:", tied_by_code)
 print("empty tensors and the tied weight, converted and loaded:", empty_shapes)
 
 assert shared_on_load  # witness: loaded-shared

@@ -46,7 +46,8 @@ def train_one_step(how: str) -> dict:
 # context, whatever it computes: one runs first, so that only the swap's warnings are recorded.
 warm_up = torch.ones(2, 2, device=device, requires_grad=True)
 (warm_up @ warm_up).sum().backward()
-# The replacement runs first, so that a warning raised once per process would show here.
+# Then the replacement runs, before the other ways, so that a warning it raises once per process
+# would show here.
 with warnings.catch_warnings(record=True) as caught:  # record every warning the swap could raise
     warnings.simplefilter("always")
     replaced = train_one_step("replace")
