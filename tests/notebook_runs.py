@@ -106,13 +106,12 @@ def _answering_kernel(environment: dict[str, str], workdir: Path, tries: int = 3
         try:
             client.wait_for_ready(timeout=_START_TIMEOUT)
             return manager
-        except RuntimeError:  # it died, or did not answer in time
+        except BaseException as error:  # leave no kernel running, whatever stopped the wait
             manager.shutdown_kernel(now=True)
-            if attempt == tries:
+            # RuntimeError: it died, or did not answer in time; anything else (the test's time
+            # limit, an interrupt) is not the kernel's fault, so it is not tried again
+            if not isinstance(error, RuntimeError) or attempt == tries:
                 raise
-        except BaseException:  # the test's time limit, or an interrupt: leave no kernel running
-            manager.shutdown_kernel(now=True)
-            raise
         finally:
             client.stop_channels()
     raise AssertionError("unreachable")

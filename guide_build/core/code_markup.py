@@ -9,13 +9,14 @@ seventh off its HTML.
 
 A comment that only labels an assertion for the prose (`# witness: label`) stays out of the search
 index, which every visitor downloads: a label is not what a reader searches for, and the labels
-were 53 kB of it. The attribute is Material's; its search plugin strips it from the page.
+were 53 kB of it. The attribute is the one the check marks' notes carry (markers.py).
 """
 
 from __future__ import annotations
 
 import re
 
+from guide_build.core.markers import SEARCH_EXCLUDE
 from guide_build.core.witnesses import LABEL_COMMENT_RE
 
 _PLAIN_NAME = re.compile(r'<span class="n">([^<]*)</span>')
@@ -33,6 +34,6 @@ def witness_labels_outside_search(html: str) -> str:
     def mark(match: re.Match[str]) -> str:
         if not LABEL_COMMENT_RE.fullmatch(match[1]):
             return match[0]
-        return f'<span class="c1" data-search-exclude="label">{match[1]}</span>'
+        return f'<span class="c1" {SEARCH_EXCLUDE}>{match[1]}</span>'
 
     return _COMMENT.sub(mark, html)

@@ -81,7 +81,7 @@ def render_markers(page_html: str, repository_url: str) -> str:
 # page): a check mark's note explains where a statement was checked, which is not what a reader
 # searches for, and the notes of 2,000 marks made a tenth of the search index. The mark itself
 # stays out too: indexed, each ✓ took 6 bytes and stuck to the word before it.
-SEARCH_EXCLUDE = 'data-search-exclude="note"'
+SEARCH_EXCLUDE = 'data-search-exclude="note"'  # also on labelling comments: code_markup.py
 
 
 def block_id(snippet_path: str) -> str:
