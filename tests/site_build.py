@@ -14,8 +14,11 @@ from pathlib import Path
 _PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 
 
-def build_command(site_dir: Path, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+def build_command(
+    site_dir: Path, env: dict[str, str] | None = None, quiet: bool = False
+) -> tuple[list[str], dict[str, str]]:
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)]
+    command += ["--quiet"] if quiet else []
     return command, {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
 
 
@@ -58,8 +61,10 @@ def build_site(root: Path, site_dir: Path, *, env: dict[str, str] | None = None)
     return subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, timeout=900)
 
 
-def start_build(root: Path, site_dir: Path, *, env: dict[str, str] | None = None) -> subprocess.Popen:
-    command, environment = build_command(site_dir, env)
+def start_build(
+    root: Path, site_dir: Path, *, env: dict[str, str] | None = None, quiet: bool = False
+) -> subprocess.Popen:
+    command, environment = build_command(site_dir, env, quiet)
     return subprocess.Popen(command, cwd=root, env=environment, **_PIPES)
 
 

@@ -110,12 +110,14 @@ def replace_once(path: Path, old: str, new: str, first_line_starting: str | None
 def started(request, broken_guide, tmp_path_factory):
     """The strict build of the broken copy and its tests (those of the selected tests), started
     side by side: each takes seconds, and they share only the session build's caches, whose
-    entries are written whole."""
+    entries are written whole. The build is quiet (`--quiet`), which must not hide a problem from
+    the strict check (mkdocs/mkdocs#4126)."""
     copy, _ = broken_guide
     selected = {item.name for item in request.session.items}
     processes = {}
     if test_build_fails_naming_the_snippet_line_and_the_page_line.__name__ in selected:
-        processes["build"] = start_build(copy, tmp_path_factory.mktemp("broken-site"), env=SHARED_CACHES)
+        site = tmp_path_factory.mktemp("broken-site")
+        processes["build"] = start_build(copy, site, env=SHARED_CACHES, quiet=True)
     if test_tests_fail_naming_the_snippet_line_and_the_page_line.__name__ in selected:
         selection = "(01_parameter_count or tied-weight) and not fresh_run"
         processes["tests"] = start_pytest(copy, "tests/test_snippets.py", "tests/test_claims.py", "-k", selection)

@@ -9,7 +9,8 @@ from conftest import DEVICES, PAGES, ROOT
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from guide_build.core.claims import claim_error, find_claims
+from guide_build.core import releases
+from guide_build.core.claims import claim_error, find_claims, not_checked_here
 
 CLAIMS = [claim for page in PAGES for claim in find_claims(Path(page).read_text(encoding="utf-8"), page)]
 
@@ -24,6 +25,26 @@ def test_claim_holds(claim, device, snippet_run):
     assert Path(claim.snippet_path).is_file(), f"{claim.where}: no snippet {claim.snippet_path}"
     error = claim_error(claim, snippet_run(claim.snippet_path, device).facts)
     assert error is None, error
+    if reason := not_checked_here(claim):
+        pytest.skip(reason)
+
+
+def test_a_release_value_is_compared_on_that_release_only_and_must_be_the_pinned_one(monkeypatch):
+    page = '**878**{ data-claim="ch/01_x.py:count@2.13" } and **2**{ data-claim="ch/01_x.py:count@rank1" }'
+    of_release, of_rank = find_claims(page, "docs/x.md")
+    assert (of_release.name, of_release.release, of_rank.name, of_rank.release) == (
+        "count",
+        "2.13",
+        "count@rank1",
+        None,
+    )
+    monkeypatch.setattr(releases, "pinned_release", lambda: (2, 13))
+    for running, compared in (((2, 13), True), ((2, 11), False)):
+        monkeypatch.setattr(releases, "running_release", lambda running=running: running)
+        assert (claim_error(of_release, {"count": 928}) is not None) == compared
+        assert (not_checked_here(of_release) is None) == compared
+    monkeypatch.setattr(releases, "pinned_release", lambda: (2, 14))  # the pin moved on: update the page
+    assert "the site is built with torch 2.14" in claim_error(of_release, {"count": 878})
 
 
 def test_home_page_states_the_torch_range_the_package_declares():

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import DEVICES, PAGES, executed_snippets
 
+from guide_build.core import releases
 from guide_build.core.runner import SnippetRun
-from guide_build.core.witnesses import find_witnesses, unreached_error, witness_error
+from guide_build.core.witnesses import find_witnesses, unreached_error, unread_markup, witness_error
 
 WITNESSES = [w for page in PAGES for w in find_witnesses(Path(page).read_text(encoding="utf-8"), page)]
 
@@ -53,3 +54,21 @@ def test_each_kind_of_witness_is_expected_to_run_where_it_says(tmp_path, monkeyp
     for name, witness in (("plain", plain), ("gpu", on_gpu), ("cpu", on_cpu)):
         failing = {device for device, run in skipped_on.items() if unreached_error(witness, run) is not None}
         assert failing == expected_on[name], name
+
+
+def test_a_statement_true_from_a_release_on_is_expected_from_that_release_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "ch").mkdir(parents=True)
+    (tmp_path / "snippets" / "ch" / "01_x.py").write_text("assert True  # witness: new-behaviour\n")
+    (since,) = find_witnesses('*a*{ data-witness="ch/01_x.py:new-behaviour@2.13+" }', "docs/x.md")
+    assert (since.label, since.since) == ("new-behaviour", "2.13")
+    skipped = SnippetRun("snippets/ch/01_x.py", "cpu", "")  # the release guard skipped the assertion
+    monkeypatch.setattr(releases, "pinned_release", lambda: (2, 13))
+    for running, expected in (((2, 11), False), ((2, 13), True), ((2, 14), True)):
+        monkeypatch.setattr(releases, "running_release", lambda running=running: running)
+        assert (unreached_error(since, skipped) is not None) == expected, running
+    assert witness_error(since) is None
+    monkeypatch.setattr(releases, "pinned_release", lambda: (2, 12))  # no build would check it
+    assert "no build would check it" in witness_error(since)
+    (unread,) = unread_markup('*a*{ data-witness="ch/01_x.py:new-behaviour@2.13" }', "docs/x.md")
+    assert "not read" in unread  # a release without its `+` is not a mark the pattern reads

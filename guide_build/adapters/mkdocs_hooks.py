@@ -38,7 +38,7 @@ from guide_build.core.cache import (
     torch_version,
     wait_for_run,
 )
-from guide_build.core.claims import Claim, claim_error, find_claims
+from guide_build.core.claims import Claim, claim_error, find_claims, not_checked_here
 from guide_build.core.code_markup import unwrap_plain_names, witness_labels_outside_search
 from guide_build.core.markers import render_markers
 from guide_build.core.page_source import (
@@ -49,8 +49,16 @@ from guide_build.core.page_source import (
     include_problems,
     whole_file_includes,
 )
+from guide_build.core.releases import release_of
 from guide_build.core.runner import SnippetFailed, SnippetRun
-from guide_build.core.witnesses import Witness, find_witnesses, unreached_error, unread_markup, witness_error
+from guide_build.core.witnesses import (
+    Witness,
+    expected_on,
+    find_witnesses,
+    unreached_error,
+    unread_markup,
+    witness_error,
+)
 
 log = logging.getLogger("mkdocs.hooks.guide_build")
 
@@ -66,6 +74,15 @@ _build = {"dirty": False}  # `--dirty`: MkDocs skips a page whose source is olde
 
 def on_shutdown(**_):
     cancel_runs()
+
+
+def on_config(config, **_):
+    # `mkdocs build --quiet` raises the level of MkDocs' logger, and the strict check counts only
+    # what gets through it (mkdocs/mkdocs#4126): a wrong claim would pass `--strict --quiet`. In a
+    # strict build this logger's problems get through, and so fail it, whatever the verbosity.
+    quietened = logging.getLogger("mkdocs").getEffectiveLevel() > logging.WARNING
+    log.setLevel(logging.WARNING if config.strict and quietened else logging.NOTSET)
+    return config
 
 
 def on_startup(command, dirty=False, **_):
@@ -208,6 +225,8 @@ def on_page_content(html: str, page, config, **_) -> str:
         error = claim_error(claim, run.facts)
         if error:
             log.warning(error)
+        elif reason := not_checked_here(claim):
+            log.info(reason)
     for witness in _page_witnesses.pop(page.file.src_uri, []):
         error = witness_error(witness)
         if error is None and witness.snippet_path not in runs and witness.snippet_path not in record.failures:
@@ -215,8 +234,8 @@ def on_page_content(html: str, page, config, **_) -> str:
         elif error is None and witness.snippet_path in runs:
             error = unreached_error(witness, runs[witness.snippet_path])
         if error is None and witness.on_gpu:
-            held = gpu_record.witnesses_held(witness.snippet_path)
-            if held is not None and witness.label not in held:
+            held, record = gpu_record.witnesses_held(witness.snippet_path), gpu_record.load()
+            if held is not None and witness.label not in held and expected_on(witness, release_of(record.torch)):
                 error = f"{witness.where}: the GPU test run recorded that the assertion {witness.label!r} of {witness.snippet_path} did not run on CUDA"
         if error:
             log.warning(error)

@@ -8,6 +8,8 @@ In a page, a claim is bold or inline-code text with a `data-claim` attribute nam
 The build (hooks.py) and the tests (tests/test_claims.py) both check every claim: an integer must
 be equal, a decimal must agree to the digits written, a shape must list the same sizes, and a
 string claim must occur in the computed string (error messages are quoted by a stable part).
+A value that belongs to one torch release (a count taken from torch's own files, say) carries the
+release in its mark, `name@2.13`: it is checked where that release runs (guide_build/core/releases.py).
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from guide_build.core import releases
+
 CLAIM_RE = re.compile(
-    r"(\*\*|`)(?P<text>[^*`]+?)\1\{[ \t]*data-claim=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<name>\w+(?:@rank\d)?)(?P=quote)[ \t]*\}"
+    r"(\*\*|`)(?P<text>[^*`]+?)\1\{[ \t]*data-claim=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<name>\w+(?:@rank\d)?)"
+    r"(?:@(?P<release>\d+\.\d+))?(?P=quote)[ \t]*\}"
 )
 
 
@@ -42,6 +47,7 @@ class ProseCheck:
 @dataclass(frozen=True)
 class Claim(ProseCheck):
     name: str  # the snippet's top-level variable that holds the value
+    release: str | None = None  # `name@2.13`: the value of that torch release
 
 
 def find_claims(markdown: str, page: str) -> list[Claim]:
@@ -50,7 +56,8 @@ def find_claims(markdown: str, page: str) -> list[Claim]:
     claims = []
     for match in CLAIM_RE.finditer(prose):
         line = prose.count("\n", 0, match.start()) + 1
-        claims.append(Claim(page, line, " ".join(match["text"].split()), match["snippet"], match["name"]))
+        text = " ".join(match["text"].split())
+        claims.append(Claim(page, line, text, match["snippet"], match["name"], match["release"]))
     return claims
 
 
@@ -71,8 +78,32 @@ def blank_fenced_blocks(markdown: str) -> str:
     return "\n".join(lines)
 
 
+def release_error(claim: Claim) -> str | None:
+    """A message if the claim quotes the value of a release other than the pinned one."""
+    if claim.release is None or releases.release_of(claim.release) == releases.pinned_release():
+        return None
+    pinned = releases.shown(releases.pinned_release())
+    return (
+        f"{claim.where}: the page quotes torch {claim.release}'s value of {claim.snippet_path}:{claim.name}, "
+        f"but the site is built with torch {pinned}: quote that release's value, and name it in the prose "
+        f"and in the mark (@{pinned})"
+    )
+
+
+def not_checked_here(claim: Claim) -> str | None:
+    """Why the claim cannot be checked with the torch installed here, if it cannot."""
+    if claim.release is None or releases.release_of(claim.release) == releases.running_release():
+        return None
+    running = releases.shown(releases.running_release())
+    return f"{claim.where}: the value of torch {claim.release}, not compared on torch {running}"
+
+
 def claim_error(claim: Claim, facts: dict[str, object]) -> str | None:
-    """None if the claim holds for these facts, else a message naming page, line and snippet."""
+    """None if the claim holds for these facts, else a message naming page, line and snippet. A
+    value of another release than the one installed is not compared (not_checked_here says so)."""
+    error = release_error(claim)
+    if error or not_checked_here(claim):
+        return error
     if claim.name not in facts:
         known = ", ".join(sorted(facts)) or "none"
         return (

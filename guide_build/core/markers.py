@@ -36,12 +36,14 @@ def render_markers(page_html: str, repository_url: str) -> str:
     def replace(match: re.Match) -> str:
         nonlocal count
         count += 1
-        snippet, _, name = match["target"].partition(":")
+        snippet, _, target = match["target"].partition(":")
+        name, rank, release = parts_of(target)
         path = f"snippets/{snippet}"
         inner = match["inner"]
         text = f"<code>{inner}</code>" if match["tag"] == "code" else inner
         if match["kind"] == "claim":
             line = assignment_line(path, name)
+            name += f" on {rank.replace('rank', 'rank ')}" if rank else ""
             what = f"the value is <code>{html.escape(name)}</code>, computed by"
             short = f"Checked: {name} in {path}"
         else:
@@ -51,6 +53,8 @@ def render_markers(page_html: str, repository_url: str) -> str:
             short = f"Checked: an assertion in {path}"
         where = f"line {line} of" if line else ""
         glyph, checked = "✓", "Checked when this page was built"
+        if release:
+            checked += f" (torch {release}'s value)" if match["kind"] == "claim" else f" (true from torch {release} on)"
         if match["kind"] == "gpu-witness":
             held = gpu_record.witnesses_held(path)
             what = "on CUDA this is asserted by"
@@ -82,6 +86,14 @@ def render_markers(page_html: str, repository_url: str) -> str:
 # searches for, and the notes of 2,000 marks made a tenth of the search index. The mark itself
 # stays out too: indexed, each ✓ took 6 bytes and stuck to the word before it.
 SEARCH_EXCLUDE = 'data-search-exclude="note"'  # also on labelling comments: code_markup.py
+
+
+def parts_of(target: str) -> tuple[str, str | None, str | None]:
+    """'local_numel@rank1' -> ('local_numel', 'rank1', None); 'flags-set-conv@2.13+' -> (…, None, '2.13')."""
+    name, *marks = target.split("@")
+    rank = next((mark for mark in marks if mark.startswith("rank")), None)
+    release = next((mark.rstrip("+") for mark in marks if mark[:1].isdigit()), None)
+    return name, rank, release
 
 
 def block_id(snippet_path: str) -> str:

@@ -10,6 +10,9 @@ and in the snippet, the assertion carries that label in a comment on its first l
 
     assert old.grad is None  # witness: old-gets-no-grad
 
+A statement that holds from a torch release on is marked `label@2.13+`: on older releases the
+snippet may skip that assertion (guide_build/core/releases.py).
+
 The statement is witnessed when the page runs the snippet and the snippet runs to its end, so every
 one of its assertions held. The build (hooks) and the tests check that each label names an
 `assert` statement of that snippet: renaming or deleting the assertion fails them, naming the page
@@ -26,6 +29,7 @@ import tokenize
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from guide_build.core import releases
 from guide_build.core.claims import CLAIM_RE, ProseCheck, blank_fenced_blocks
 
 LABEL = r"[a-z0-9][a-z0-9-]*"
@@ -35,7 +39,7 @@ WITNESS_RE = re.compile(
     r"(?<![*\w])\*(?!\*)(?P<text>(?:" + INLINE_CODE + r"|\*\*[^*]+?\*\*|[^*`])+?)\*"
     r"\{[ \t]*data-(?P<kind>witness|gpu-witness|cpu-witness)=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<label>"
     + LABEL
-    + r")(?P=quote)[ \t]*\}"
+    + r")(?:@(?P<since>\d+\.\d+)\+)?(?P=quote)[ \t]*\}"
 )
 LABEL_COMMENT_RE = re.compile(r"#\s*witness:\s*(?P<label>" + LABEL + r")\s*$")
 
@@ -45,6 +49,7 @@ class Witness(ProseCheck):
     label: str  # the label of the snippet's assertion that backs the statement
     on_gpu: bool = False  # `data-gpu-witness`: asserted when the snippet runs on CUDA (the GPU test run)
     on_cpu: bool = False  # `data-cpu-witness`: a statement about the CPU alone; not expected on CUDA
+    since: str | None = None  # `label@2.13+`: true from that torch release on, not expected before it
 
 
 @dataclass(frozen=True)
@@ -63,9 +68,8 @@ def find_witnesses(markdown: str, page: str) -> list[Witness]:
         line = prose.count("\n", 0, match.start()) + 1
         text = " ".join(match["text"].split())
         kind = match["kind"]
-        found.append(
-            Witness(page, line, text, match["snippet"], match["label"], kind == "gpu-witness", kind == "cpu-witness")
-        )
+        on_gpu, on_cpu = kind == "gpu-witness", kind == "cpu-witness"
+        found.append(Witness(page, line, text, match["snippet"], match["label"], on_gpu, on_cpu, match["since"]))
     return found
 
 
@@ -142,10 +146,13 @@ def _assertion_on(line: int, assertions: dict[int, ast.Assert]) -> ast.Assert | 
 
 def unreached_error(witness: Witness, run) -> str | None:
     """None if the witness's assertion ran in `run` (a runner.SnippetRun of its snippet), or if it
-    is a GPU witness and `run` is not a CUDA run, or a CPU witness and `run` is one."""
+    is a GPU witness and `run` is not a CUDA run, or a CPU witness and `run` is one, or if it holds
+    from a torch release newer than the one installed here."""
     if witness.label in run.witnesses_reached:
         return None
     if (witness.on_gpu and run.device != "cuda") or (witness.on_cpu and run.device == "cuda"):
+        return None
+    if not expected_on(witness, releases.running_release()):
         return None
     line = labelled_assertions(witness.snippet_path)[witness.label].line
     return (
@@ -153,12 +160,23 @@ def unreached_error(witness: Witness, run) -> str | None:
         f"{witness.snippet_path}:{line}, which did not run when the snippet ran on {run.device} (a branch "
         "for another device?): a check mark must rest on an assertion that held. Witness what this run "
         "checks; for what only CUDA shows, write data-gpu-witness (the GPU test run checks it), and for "
-        "a statement about the CPU alone, data-cpu-witness (the CUDA run does not expect it)."
+        "a statement about the CPU alone, data-cpu-witness (the CUDA run does not expect it); for one "
+        "that holds from a torch release on, say so and mark it label@X.Y+."
     )
+
+
+def expected_on(witness: Witness, release: releases.Release) -> bool:
+    """Whether the witness's assertion should run with this torch release (see `since`)."""
+    return witness.since is None or release >= releases.release_of(witness.since)
 
 
 def witness_error(witness: Witness) -> str | None:
     """None if the witness names a labelled assertion of an existing snippet, else a message."""
+    if witness.since and releases.release_of(witness.since) > releases.pinned_release():
+        return (
+            f"{witness.where}: the statement {witness.text!r} is marked true from torch {witness.since} on, "
+            f"but the site is built with torch {releases.shown(releases.pinned_release())}, so no build would check it"
+        )
     path = Path(witness.snippet_path)
     if not path.is_file():
         return f"{witness.where}: the statement {witness.text!r} cites {witness.snippet_path}, which does not exist"

@@ -1,0 +1,47 @@
+"""Which torch release a check runs on, and which release the site is built with.
+
+The site is built and tested with the torch pinned in constraints.txt; the GPU test run and
+`make check-torch-versions` use other releases. A page that quotes one release's value, or states
+what holds from a release on, says so in the mark, and the check applies where the mark says:
+
+    **878**{ data-claim="devices/17_cpu_scalar_operands.py:unchecked@2.13" }    torch 2.13's value
+    *statement*{ data-witness="devices/19_tolerances_and_tf32.py:flags-set-conv@2.13+" }
+
+A release's value must be the pinned release's: the site's build checks it, and a newer pin fails
+until the page is updated. A statement marked `@X.Y+` must hold from X.Y on, so X.Y may not be
+newer than the pin: the build would never check it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import re
+from pathlib import Path
+
+Release = tuple[int, int]
+CONSTRAINTS = Path("constraints.txt")  # relative to the repository root, the build's working directory
+
+
+def release_of(version: str) -> Release:
+    """(2, 13) for '2.13', '2.13.0', '2.13.0a0+git…' or '2.11.0+cu130'."""
+    major, minor = re.match(r"(\d+)\.(\d+)", version).groups()
+    return int(major), int(minor)
+
+
+def running_release() -> Release:
+    """The release of the torch installed in this environment (the one the snippets run with)."""
+    return release_of(importlib.metadata.version("torch"))
+
+
+@functools.cache
+def pinned_release() -> Release:
+    """The release constraints.txt pins: the one the site is built with."""
+    pinned = re.search(r"^torch==(\S+)", CONSTRAINTS.read_text(encoding="utf-8"), re.M)
+    if pinned is None:
+        raise ValueError(f"{CONSTRAINTS} pins no torch release (a line 'torch==X.Y.Z')")
+    return release_of(pinned[1])
+
+
+def shown(release: Release) -> str:
+    return ".".join(map(str, release))
