@@ -35,7 +35,9 @@ registered_order = list(mine._modules)  # internal: the dict add_module fills, i
 probe = MySequential()
 probe.add_module("b", nn.ReLU())
 probe.add_module("a", nn.Tanh())  # added second, though "a" sorts first
+probe.add_module("b", nn.Sigmoid())  # a name added again: its module is replaced in place
 probe_order = list(probe._modules)
+replaced_in_place = isinstance(probe._modules["b"], nn.Sigmoid)
 by_setattr = MySequential()
 setattr(by_setattr, "0", nn.ReLU())
 setattr_names = [name for name, _ in by_setattr.named_children()]
@@ -51,6 +53,7 @@ print("names in _modules, in the order added:", registered_order, probe_order)
 
 assert same_keys  # witness: same-keys
 assert same_outputs  # witness: same-outputs
-assert (registered_order, probe_order) == (["0", "1", "2"], ["b", "a"])  # witness: modules-in-order
+in_order = (registered_order, probe_order) == (["0", "1", "2"], ["b", "a"])
+assert in_order and replaced_in_place  # witness: modules-in-order
 assert setattr_names == ["0"]  # witness: setattr-registers
 assert parameter_count == 420
