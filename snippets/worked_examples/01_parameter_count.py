@@ -36,7 +36,9 @@ print(f"PyTorch, from the model:  {total}")
 # design, but arithmetic on the sizes read back from the built layers follows the mistake.
 def count_from_layers(stack: nn.Sequential) -> int:
     linears = [layer for layer in stack if isinstance(layer, nn.Linear)]
-    return sum(layer.in_features * layer.out_features + layer.out_features for layer in linears)
+    weights = sum(layer.in_features * layer.out_features for layer in linears)
+    biases = sum(layer.out_features for layer in linears if layer.bias is not None)
+    return weights + biases
 
 
 miswired = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 4))
@@ -76,6 +78,7 @@ trainable_before = sum(p.numel() for p in model.parameters() if p.requires_grad)
 hidden.requires_grad_(False)  # freeze the first layer
 total_after_freezing = sum(p.numel() for p in model.parameters())
 trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+trainable_tensors = [p for p in model.parameters() if p.requires_grad]
 frozen_still_listed = any(p is hidden.weight for p in model.parameters())
 print(f"nothing frozen: {total} parameters, {trainable_before} trainable")
 print(f"first layer frozen: {total_after_freezing} parameters, {trainable} trainable")
@@ -153,8 +156,10 @@ alias_same_memory = third.weight.data_ptr() == first.weight.data_ptr()
 alias_count = sum(p.numel() for p in nn.Sequential(first, nn.ReLU(), third).parameters())
 print(f"the second weight wrapped in a new nn.Parameter: {alias_count} parameters")
 
-# A lazy layer has no sizes until its first call, so there is nothing to count yet.
+# A lazy layer has no sizes until its first call: its parameters exist, but without a shape.
 lazy = nn.Sequential(nn.LazyLinear(3))
+lazy_before = list(lazy.parameters())
+shapeless = [isinstance(p, nn.parameter.UninitializedParameter) for p in lazy_before]
 lazy_message = ""  # stays empty if counting does not raise
 try:
     sum(p.numel() for p in lazy.parameters())
@@ -178,7 +183,9 @@ assert trainable_before == total  # witness: equal-before
 really_frozen = not hidden.weight.requires_grad and not hidden.bias.requires_grad
 listed_though_frozen = frozen_still_listed and really_frozen
 assert listed_though_frozen and total_after_freezing == 115  # witness: counts-frozen
-assert trainable == output_total == 27  # witness: trainable-only
+second_layer_left = trainable_tensors[0] is output.weight and trainable_tensors[1] is output.bias
+assert len(trainable_tensors) == 2 and second_layer_left  # witness: trainable-only
+assert trainable == output_total == 27
 assert second.weight is first.weight and shared_count == 80  # witness: shared-counted-once
 alias_is_second_parameter = alias_is_new_object and alias_same_memory
 assert alias_is_second_parameter and alias_count == 144  # witness: alias-counted-twice
@@ -186,7 +193,7 @@ assert without_relu_count == total == 115  # witness: sizes-only
 wrong_sizes = sum(built != designed for built, designed in zip(two_wrong_sizes, sizes))
 assert wrong_sizes == 2 and two_wrong_count == total == 115  # witness: sizes-cancel
 names_numel = "uninitialized parameter in <method 'numel'" in lazy_message
-assert names_numel and lazy_count == 33  # witness: lazy-raises
+assert shapeless == [True, True] and names_numel and lazy_count == 33  # witness: lazy-raises
 assert relu_is_max and list(relu.parameters()) == []  # witness: relu-has-none
 assert prelu_elementwise and prelu_count == 1 and prelu_trains  # witness: prelu-learns
 assert by_hand not in one_wrong_counts and len(one_wrong_counts) == 93  # witness: one-wrong-size
