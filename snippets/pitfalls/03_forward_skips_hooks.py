@@ -7,14 +7,22 @@ import torch
 from torch import nn
 
 calls = []
-layer = nn.Linear(3, 2)
+
+
+class RecordingLinear(nn.Linear):  # an nn.Linear whose forward notes that it ran
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        calls.append("forward")
+        return super().forward(x)
+
+
+layer = RecordingLinear(3, 2)
 layer.register_forward_pre_hook(lambda module, inputs: calls.append("pre-hook"))
 layer.register_forward_hook(lambda module, inputs, output: calls.append("hook"))
 layer.register_full_backward_hook(lambda module, grad_in, grad_out: calls.append("backward hook"))
 # The input requires grad, so the backward hook gets an input gradient (see below for a plain x).
 x = torch.randn(4, 3, requires_grad=True)
 
-output = layer(x)  # runs the forward pre-hooks, forward, the forward hooks
+output = layer(x)  # runs the forward pre-hooks, then forward, then the forward hooks
 # and puts the backward hooks into the graph, as a node on each side of the layer's own backward.
 output_node = output.grad_fn  # after the layer's output
 layer_node = output_node.next_functions[0][0]  # the layer's own backward (addmm)
@@ -29,9 +37,9 @@ for name, node in nodes.items():  # note when autograd reaches each node
 output.sum().backward()  # the hook runs at the input-side node, once the input's gradient is known
 calls_by_call = list(calls)
 layer.forward(x).sum().backward()  # the mistake: forward alone
-hook_calls, all_calls = calls.count("hook"), len(calls)
+hook_calls, forward_added = calls.count("hook"), calls[len(calls_by_call) :]
 print("layer(x), then backward():", *calls_by_call, sep="\n  ")
-print("layer.forward(x) added:", calls[len(calls_by_call) :])
+print("layer.forward(x) added:", forward_added)
 next_to_x = input_node.next_functions[0][0].variable is x
 print("both nodes of the backward hooks:", hook_node, " the second leads to x:", next_to_x)
 x = x.detach()
@@ -173,15 +181,16 @@ lazy_model_layers = [type(module).__name__ for module in lazy_model]
 print("Sequential of lazy layers, .forward(x):", lazy_model_shape, lazy_model_layers)
 
 reached = [f"reached {name}" for name in nodes]
-call_order = calls_by_call == ["pre-hook", "hook", *reached, "backward hook"]
+call_order = calls_by_call == ["pre-hook", "forward", "hook", *reached, "backward hook"]
 hook_nodes = hook_node == "BackwardHookFunctionBackward" and next_to_x
 assert call_order and hook_nodes  # witness: call-runs-hooks
 no_input_node = hook_node not in plain_nodes and plain_calls == [(None,), "layer's backward"]
 assert no_input_node and str(caught[0].message).startswith(  # witness: plain-input-one-node
     "Full backward hook is firing when gradients are computed with respect to module outputs"
 )
-assert hook_calls == 1 and all_calls == len(calls_by_call)  # witness: forward-skips-hooks
-assert global_by_forward == 0 and global_calls == ["Linear"]  # witness: forward-skips-global-hooks
+assert hook_calls == 1 and forward_added == ["forward"]  # witness: forward-skips-hooks
+global_by_call = global_calls == ["RecordingLinear"]
+assert global_by_forward == 0 and global_by_call  # witness: forward-skips-global-hooks
 graph_per_frame = block_graphs == [["linear", "relu"], ["mul"]]  # forward's graph, the hook's
 assert graph_per_frame and runs == (2, 2)  # witness: forward-skips-compiled
 python_hook_no_graph = graph_per_frame and python_hook_calls == ["hook"]  # it ran, with no graph

@@ -77,7 +77,8 @@ loaded_shapes = {name: tuple(p.shape) for name, p in fresh.named_parameters()}
 saved_shapes = {name: tuple(p.shape) for name, p in model.state_dict().items()}
 print("a fresh lazy model after load_state_dict:", loaded_count, "parameter values;", load_result)
 loaded_layer = (type(fresh[0]).__name__, fresh[0].in_features)
-fresh(torch.randn(1, 5))
+fresh(torch.randn(1, 5))  # the first forward pass keeps the loaded values
+kept_loaded = all(torch.equal(v, model.state_dict()[k]) for k, v in fresh.state_dict().items())
 after_forward_layer = (type(fresh[0]).__name__, fresh[0].in_features)
 print("its first layer after loading:", loaded_layer, " after a forward pass:", after_forward_layer)
 
@@ -102,4 +103,4 @@ load_complete = not (load_result.missing_keys or load_result.unexpected_keys)
 shapes_from_checkpoint = loaded_shapes == saved_shapes and loaded_count == parameter_count
 assert load_complete and shapes_from_checkpoint  # witness: load-needs-no-dry-run
 assert loaded_layer == ("LazyLinear", 0)  # witness: loaded-stays-lazy
-assert after_forward_layer == ("Linear", 5)
+assert after_forward_layer == ("Linear", 5) and kept_loaded  # witness: forward-keeps-loaded

@@ -39,8 +39,9 @@ filled = bool((layer.weight == 0.5).all())
 nn.init.constant_(layer.weight, 0.25)  # nn.init works under no_grad itself
 init_works = bool((layer.weight == 0.25).all()) and layer.weight.is_leaf
 
-# The refusal comes from requires_grad: a frozen parameter takes the same fill_ without no_grad,
-# and a plain tensor (no parameter) that requires grad is refused like the weight.
+# The refusal comes from being a leaf that requires grad: a frozen parameter takes the same fill_
+# without no_grad, a plain leaf tensor that requires grad is refused like the weight, and a
+# non-leaf that requires grad takes it (autograd records the fill_ in its history).
 frozen = nn.Linear(3, 2)
 frozen.weight.requires_grad_(False)
 frozen.weight.fill_(0.5)
@@ -53,6 +54,10 @@ try:
 except RuntimeError as error:
     plain_message = str(error)
 print(f"plain tensor with requires_grad=True: RuntimeError: {plain_message}")
+product = torch.ones(3, requires_grad=True) * 1  # no leaf: it has a history
+product.fill_(0.5)
+non_leaf_fill_works = bool((product == 0.5).all()) and product.grad_fn is not None
+print("non-leaf with requires_grad: fill_ works:", non_leaf_fill_works)
 
 assert leaf  # witness: leaf
 assert message.startswith(  # witness: inplace-refused
@@ -66,3 +71,5 @@ assert still_parameter and filled  # witness: no-grad-fix
 assert init_works  # witness: init-works
 plain_refused = not isinstance(plain, nn.Parameter) and plain_message == message
 assert frozen_fill_works and plain_refused  # witness: frozen-accepts-fill
+non_leaf_accepts = product.requires_grad and not product.is_leaf and non_leaf_fill_works
+assert frozen_fill_works and plain_refused and non_leaf_accepts  # witness: leaf-refusal

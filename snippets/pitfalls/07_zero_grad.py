@@ -24,7 +24,7 @@ print("the next backward gives the single-step gradient again:", fresh_matches_f
 
 
 def train(reset: bool, steps: int = 40) -> tuple[list[float], bool]:
-    """Fit a line; return the losses and whether .grad ends as the sum of every step's gradient."""
+    """Fit a linear model; return the losses and whether .grad ends as the sum of all gradients."""
     torch.manual_seed(0)
     model = nn.Linear(3, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
