@@ -47,6 +47,13 @@ def test_a_release_value_is_compared_on_that_release_only_and_must_be_the_pinned
     assert "the site is built with torch 2.14" in claim_error(of_release, {"count": 878})
 
 
+def test_the_installed_torch_is_not_newer_than_the_pin(monkeypatch):
+    """A newer torch would leave every value marked with the pinned release unchecked."""
+    assert releases.newer_than_pinned() is None
+    monkeypatch.setattr(releases, "running_release", lambda: (2, 99))
+    assert "go unchecked" in releases.newer_than_pinned()
+
+
 def test_home_page_states_the_torch_range_the_package_declares():
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
     torch_range = next(Requirement(d).specifier for d in dependencies if Requirement(d).name == "torch")

@@ -873,6 +873,23 @@ def test_markers_turn_claims_and_witnesses_into_plain_text_with_a_note(witnessed
     assert 'href="#example-c-01-w"' in rendered and "blob/main/snippets/c/01_w.py#L3" in rendered
 
 
+def test_markers_name_a_claim_s_rank_and_say_where_a_release_mark_was_checked(witnessed_snippet, monkeypatch):
+    from guide_build.core import markers, releases
+
+    html = (
+        '<strong data-claim="c/01_w.py:total@rank1">3</strong> '
+        '<strong data-claim="c/01_w.py:total@2.13">3</strong> '
+        '<em data-witness="c/01_w.py:no-grad-yet@2.13+">no gradient yet</em>'
+    )
+    monkeypatch.setattr(releases, "running_release", lambda: (2, 13))
+    pinned = markers.render_markers(html, "https://example.org/repo")
+    assert "<code>total</code> on rank 1, computed by line 4 of" in pinned and "#L0" not in pinned
+    assert pinned.count(">✓<") == 3 and "(torch 2.13's value)" in pinned and "(true from torch 2.13 on)" in pinned
+    monkeypatch.setattr(releases, "running_release", lambda: (2, 11))  # a GPU machine's older torch
+    older = markers.render_markers(html, "https://example.org/repo")
+    assert older.count(">○<") == 2 and older.count("Not checked by this build, which ran torch 2.11") == 2
+
+
 def test_notebooks_show_checked_text_as_plain_text():
     from guide_build.core import notebooks
 

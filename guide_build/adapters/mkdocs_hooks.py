@@ -27,7 +27,7 @@ from mkdocs.utils import get_relative_url
 from mkdocs.utils.yaml import yaml_load
 
 from guide_build.adapters import markdown_exec_fence as fence
-from guide_build.core import gpu_record, inventory, notebook_pages, notebooks, runner, stamp
+from guide_build.core import gpu_record, inventory, notebook_pages, notebooks, releases, runner, stamp
 from guide_build.core.cache import (
     cached_key,
     cached_run,
@@ -49,7 +49,6 @@ from guide_build.core.page_source import (
     include_problems,
     whole_file_includes,
 )
-from guide_build.core.releases import release_of
 from guide_build.core.runner import SnippetFailed, SnippetRun
 from guide_build.core.witnesses import (
     Witness,
@@ -82,6 +81,8 @@ def on_config(config, **_):
     # strict build this logger's problems get through, and so fail it, whatever the verbosity.
     quietened = logging.getLogger("mkdocs").getEffectiveLevel() > logging.WARNING
     log.setLevel(logging.WARNING if config.strict and quietened else logging.NOTSET)
+    if problem := releases.newer_than_pinned():
+        log.warning(problem)
     return config
 
 
@@ -235,7 +236,11 @@ def on_page_content(html: str, page, config, **_) -> str:
             error = unreached_error(witness, runs[witness.snippet_path])
         if error is None and witness.on_gpu:
             held, recorded = gpu_record.witnesses_held(witness.snippet_path), gpu_record.load()
-            if held is not None and witness.label not in held and expected_on(witness, release_of(recorded.torch)):
+            if (
+                held is not None
+                and witness.label not in held
+                and expected_on(witness, releases.release_of(recorded.torch))
+            ):
                 error = f"{witness.where}: the GPU test run recorded that the assertion {witness.label!r} of {witness.snippet_path} did not run on CUDA"
         if error:
             log.warning(error)

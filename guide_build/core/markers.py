@@ -17,7 +17,7 @@ import html
 import re
 from pathlib import Path
 
-from guide_build.core import gpu_record
+from guide_build.core import gpu_record, releases
 from guide_build.core.witnesses import labelled_assertions
 
 CLAIM_ELEMENT_RE = re.compile(
@@ -43,9 +43,9 @@ def render_markers(page_html: str, repository_url: str) -> str:
         text = f"<code>{inner}</code>" if match["tag"] == "code" else inner
         if match["kind"] == "claim":
             line = assignment_line(path, name)
-            name += f" on {rank.replace('rank', 'rank ')}" if rank else ""
-            what = f"the value is <code>{html.escape(name)}</code>, computed by"
-            short = f"Checked: {name} in {path}"
+            on_rank = f" on rank {rank.removeprefix('rank')}" if rank else ""
+            what = f"the value is <code>{html.escape(name)}</code>{on_rank}, computed by"
+            short = f"Checked: {name}{on_rank} in {path}"
         else:
             assertion = labelled_assertions(path).get(name) if Path(path).is_file() else None
             line = assertion.line if assertion else 0
@@ -54,7 +54,7 @@ def render_markers(page_html: str, repository_url: str) -> str:
         where = f"line {line} of" if line else ""
         glyph, checked = "✓", "Checked when this page was built"
         if release:
-            checked += f" (torch {release}'s value)" if match["kind"] == "claim" else f" (true from torch {release} on)"
+            glyph, checked, short = release_note(match["kind"] == "claim", release, path, short)
         if match["kind"] == "gpu-witness":
             held = gpu_record.witnesses_held(path)
             what = "on CUDA this is asserted by"
@@ -86,6 +86,21 @@ def render_markers(page_html: str, repository_url: str) -> str:
 # searches for, and the notes of 2,000 marks made a tenth of the search index. The mark itself
 # stays out too: indexed, each ✓ took 6 bytes and stuck to the word before it.
 SEARCH_EXCLUDE = 'data-search-exclude="note"'  # also on labelling comments: code_markup.py
+
+
+def release_note(claimed: bool, release: str, path: str, short: str) -> tuple[str, str, str]:
+    """The mark, note and tooltip of a value of one torch release, or of a statement true from one
+    on: checked by a build with the pinned torch; not by a build with another (a GPU machine's)."""
+    running, marked = releases.running_release(), releases.release_of(release)
+    scope = f"torch {release}'s value" if claimed else f"true from torch {release} on"
+    if (running != marked) if claimed else (running < marked):
+        ran = releases.shown(running)
+        return (
+            "○",
+            f"Not checked by this build, which ran torch {ran} ({scope})",
+            f"Not checked with torch {ran}: {path}",
+        )
+    return "✓", f"Checked when this page was built ({scope})", short
 
 
 def parts_of(target: str) -> tuple[str, str | None, str | None]:

@@ -43,5 +43,18 @@ def pinned_release() -> Release:
     return release_of(pinned[1])
 
 
+def newer_than_pinned() -> str | None:
+    """A message if the installed torch is newer than the pin: its build would compare none of the
+    values marked with the pinned release, and check none of them (an older release is a GPU
+    machine's, or one tried on purpose: there, those values are rightly left alone)."""
+    if running_release() <= pinned_release():
+        return None
+    return (
+        f"torch {shown(running_release())} is installed, but {CONSTRAINTS} pins {shown(pinned_release())}: "
+        "the values marked with the pinned release go unchecked. Move the pin (docs/contributing.md, "
+        "'After a PyTorch upgrade'), or build with the pinned environment (make install)"
+    )
+
+
 def shown(release: Release) -> str:
     return ".".join(map(str, release))

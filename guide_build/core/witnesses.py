@@ -95,7 +95,9 @@ def unread_markup(markdown: str, page: str) -> list[str]:
                 if kind == "claim"
                 else f'*statement*{{ data-{kind}="chapter/file.py:label" }}'
             )
-            + ": no space before the brace, the braces on one line, the quotes matching."
+            + ": no space before the brace, the braces on one line, the quotes matching; a release "
+            + ("after the name (name@2.13, or name@rank1@2.13)" if kind == "claim" else "with its + (label@2.13+)")
+            + "."
         )
     return problems
 
