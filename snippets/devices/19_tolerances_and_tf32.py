@@ -145,6 +145,7 @@ b.fp32_precision = "none"
 enter_flags(allow_tf32=False)  # entered with no level set
 b.fp32_precision = "ieee"
 print(b.cudnn.conv.fp32_precision)
+b.cudnn.fp32_precision = "none"  # not set, whatever the blocks above wrote back
 b.fp32_precision = "tf32"
 enter_flags()  # entered while the widest level reads "tf32"
 b.fp32_precision = "ieee"
@@ -265,8 +266,6 @@ release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13
 if release >= (2, 13):  # not reached on an older torch, where the default does not give way
     assert conv_under_ieee == "ieee"  # witness: conv-default-gives-way
     assert conv_after_flags == "tf32"  # witness: flags-set-conv
-    pinned = (cuda_after_flags, matmul_after_flags) == ("tf32", "tf32")
-    assert pinned  # witness: flags-pin-cuda
     raises_on_entry = conv_under_top_ieee == "ieee" and flags_under_ieee == "raises"
     assert raises_on_entry  # witness: flags-raise-under-ieee
     assert set(under_bf16) == {"none"} and cuda_bf16 == {"refused"}  # witness: bf16-reads-none
@@ -274,6 +273,7 @@ if release >= (2, 13):  # not reached on an older torch, where the default does 
     assert bf16_no_tf32  # witness: bf16-turns-tf32-off
     assert conv_written_back == "none"  # witness: bf16-write-back-loses-default
     assert conv_boolean_under_ieee == "tf32"  # witness: boolean-does-not-restore-default
+assert (cuda_after_flags, matmul_after_flags) == ("tf32", "tf32")  # witness: flags-pin-cuda
 assert (legacy_string, legacy_getter) == ("ieee", "high")  # witness: getter-silent-without-override
 assert booleans_off[:4] == ["none", "ieee", "tf32", "ieee"]  # witness: legacy-false-asymmetric
 under_tf32 = conv_after == "tf32" and legacy_read == legacy_read_after == "raises"

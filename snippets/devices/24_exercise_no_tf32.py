@@ -65,13 +65,11 @@ print("before:", *high_before, "| inside:", *high_inside, "| after:", *high_afte
 print("no_tf32() set:", ", ".join(high_changed))
 print("oneDNN, all and matrix products: before the call", *onednn_before, end=" | ")
 print("after it", *onednn_after, "| inside no_tf32()", onednn_inside)
-release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
-if release >= (2, 13):
-    backends.fp32_precision = "bf16"  # a oneDNN (CPU) mode
-    with no_tf32():
-        onednn_bf16 = backends.mkldnn.fp32_precision
-    backends.fp32_precision = "none"
-    print("under 'bf16', inside no_tf32() oneDNN reads", repr(onednn_bf16))
+backends.fp32_precision = "bf16"  # a oneDNN (CPU) mode
+with no_tf32():
+    onednn_bf16 = backends.mkldnn.fp32_precision
+backends.fp32_precision = "none"
+print("under 'bf16', inside no_tf32() oneDNN reads", repr(onednn_bf16))
 
 
 def enter_flags() -> tuple[str, str]:
@@ -99,16 +97,17 @@ print("instead of", repr(cuda_before_legacy))
 all_ieee = set(inside) == set(high_inside) == {"ieee"}
 assert all_ieee and high_before[2] == "tf32"  # witness: forbidden-inside
 assert after == before and high_after == high_before  # witness: restored
+release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
 if release >= (2, 13):  # the convolution default gives way from torch 2.13 on
     assert conv_still_gives_way == "ieee"  # witness: default-kept
     if os.environ.get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE") != "1":  # NGC containers set it to 1
         assert changed == ["every backend"]  # witness: widest-only
     assert high_changed == ["every backend", "matrix products"]  # witness: set-level-too
-    assert legacy_default is True and flags_inside == "raises"  # witness: flags-raise-inside
-    pinned_by_flags = (cuda_before_legacy, cuda_after_legacy) == ("none", "ieee")
-    assert flags_after_legacy == "runs" and pinned_by_flags  # witness: flags-pin-after-legacy
-    assert conv_in_flags == "tf32"  # witness: flags-allow-tf32-inside
-    assert onednn_bf16 == "ieee"  # witness: bf16-off-inside
+assert legacy_default is True and flags_inside == "raises"  # witness: flags-raise-inside
+pinned_by_flags = (cuda_before_legacy, cuda_after_legacy) == ("none", "ieee")
+assert flags_after_legacy == "runs" and pinned_by_flags  # witness: flags-pin-after-legacy
+assert conv_in_flags == "tf32"  # witness: flags-allow-tf32-inside
+assert onednn_bf16 == "ieee"  # witness: bf16-off-inside
 matmul_only = onednn_before == ["none", "none"] and onednn_after == ["none", "tf32"]
 assert matmul_only  # witness: high-sets-onednn
 assert onednn_inside == "tf32"  # witness: onednn-left-alone
