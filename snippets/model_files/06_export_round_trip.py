@@ -60,18 +60,27 @@ same_outputs = torch.allclose(output, expected)
 is_graph_module = isinstance(runnable, torch.fx.GraphModule)
 print("loaded: a GraphModule:", is_graph_module, "| same outputs:", same_outputs)
 
-try:  # the loaded module cannot switch modes: call model.eval() before exporting
-    runnable.eval()
-    eval_result = "switched"
-except NotImplementedError as error:
-    eval_result = f"NotImplementedError: {error}"
-print("loaded.module().eval():", eval_result)
-try:  # nor back into training mode
-    runnable.train()
-    train_result = "switched"
-except NotImplementedError as error:
-    train_result = f"NotImplementedError: {error}"
-print("loaded.module().train():", train_result)
+
+def switch(module: nn.Module, mode: str) -> str:
+    try:
+        getattr(module, mode)()  # eval() or train()
+        return "switched"
+    except NotImplementedError as error:
+        return f"NotImplementedError: {error}"
+
+
+# The module that .module() returns cannot switch modes, loaded or not: call model.eval() before
+# exporting. Nor can a model that contains it, since eval() and train() reach every submodule.
+switches = {}
+print("NotImplementedError, from eval() | from train():")
+for name, module in (
+    ("loaded.module()", runnable),
+    ("exported.module()", exported.module()),  # never saved nor loaded
+    ("nn.Sequential(exported.module())", nn.Sequential(exported.module())),
+):
+    switches[name] = {mode: switch(module, mode) for mode in ("eval", "train")}
+    messages = [r.removeprefix("NotImplementedError: ") for r in switches[name].values()]
+    print(f"  {name}:", " | ".join(messages))
 
 # What each layer does in the mode is in the graph, as constant arguments: Dropout's `train`,
 # and BatchNorm's `training`, which means "normalise with the batch's statistics".
@@ -110,10 +119,16 @@ assert operations == [  # witness: three-operations
 assert list(exported.state_dict) == list(model_keys)  # witness: weights-by-name
 assert fresh_result == "(2, 3)" and is_graph_module  # witness: no-class
 assert same_outputs  # witness: same-outputs
-assert eval_result.startswith("NotImplementedError") and "eval()" in eval_result  # witness: no-eval
-assert (  # witness: no-train
-    train_result.startswith("NotImplementedError") and "train()" in train_result
+refused = {
+    name: all(r.startswith("NotImplementedError") for r in modes.values())
+    for name, modes in switches.items()
+}
+own_module = ("loaded.module()", "exported.module()")
+assert all(  # witness: modes-refused
+    refused[name] and all(f"{mode}()" in r for mode, r in switches[name].items())
+    for name in own_module
 )
+assert refused["nn.Sequential(exported.module())"]  # witness: container-refused
 assert hook_in_program and not forward_alone  # witness: export-runs-hooks
 assert mode_flags == {  # witness: mode-in-graph
     "train": {"batch_norm": True, "batch_norm_1": True, "dropout": True},

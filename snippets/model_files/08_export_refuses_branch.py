@@ -166,6 +166,7 @@ words["> 1"] = export_and_words(SizeGate(1), example, dynamic_shapes=({0: batch}
 value_words = export_and_words(ValueGate(), x)[1]
 torch._logging.set_logs(dynamic=logging.ERROR)  # silence a warning logged on the way to the error
 error_message, silenced_words = export_and_words(ValueGate(), x)
+torch._logging.set_logs()  # back to torch's default levels
 print("branch on values:", error_message)
 buffer_message = export_result(BufferGate().to(device), x)  # a constant, but a tensor
 print("branch on a buffer:", buffer_message)
