@@ -81,6 +81,9 @@ for name, module in (
     switches[name] = {mode: switch(module, mode) for mode in ("eval", "train")}
     messages = [r.removeprefix("NotImplementedError: ") for r in switches[name].values()]
     print(f"  {name}:", " | ".join(messages))
+partway = nn.Sequential(nn.Dropout(), exported.module())  # a layer before the exported one
+switch(partway, "eval")  # raises at the exported module, after the modules before it switched
+switched_before = not partway.training and not partway[0].training and partway[1].training
 
 # What each layer does in the mode is in the graph, as constant arguments: Dropout's `train`,
 # and BatchNorm's `training`, which means "normalise with the batch's statistics".
@@ -128,7 +131,7 @@ assert all(  # witness: modes-refused
     refused[name] and all(f"{mode}()" in r for mode, r in switches[name].items())
     for name in own_module
 )
-assert refused["nn.Sequential(exported.module())"]  # witness: container-refused
+assert refused["nn.Sequential(exported.module())"] and switched_before  # witness: container-refused
 assert hook_in_program and not forward_alone  # witness: export-runs-hooks
 assert mode_flags == {  # witness: mode-in-graph
     "train": {"batch_norm": True, "batch_norm_1": True, "dropout": True},

@@ -49,7 +49,7 @@ print(
     " parameters:",
     parameter_count,
 )
-print("names in _modules, in the order added:", registered_order, probe_order)
+print("names in _modules, in the order first added:", registered_order, probe_order)
 
 assert same_keys  # witness: same-keys
 assert same_outputs  # witness: same-outputs
