@@ -888,6 +888,21 @@ def test_markers_name_a_claim_s_rank_and_say_where_a_release_mark_was_checked(wi
     monkeypatch.setattr(releases, "running_release", lambda: (2, 11))  # a GPU machine's older torch
     older = markers.render_markers(html, "https://example.org/repo")
     assert older.count(">○<") == 2 and older.count("Not checked by this build, which ran torch 2.11") == 2
+    monkeypatch.setattr(releases, "running_release", lambda: (2, 14))  # newer: the statement holds
+    newer = markers.render_markers(html, "https://example.org/repo")
+    assert newer.count(">✓<") == 2 and newer.count(">○<") == 1 and "(true from torch 2.13 on)" in newer
+
+
+def test_a_build_with_a_torch_newer_than_the_pin_warns(monkeypatch, caplog):
+    from types import SimpleNamespace
+
+    from guide_build.adapters import mkdocs_hooks
+    from guide_build.core import releases
+
+    monkeypatch.setattr(releases, "running_release", lambda: (*releases.pinned_release()[:1], 99))
+    with caplog.at_level("WARNING", logger=mkdocs_hooks.log.name):
+        mkdocs_hooks.on_config(SimpleNamespace(strict=True))
+    assert any("go unchecked" in record.getMessage() for record in caplog.records)
 
 
 def test_notebooks_show_checked_text_as_plain_text():
