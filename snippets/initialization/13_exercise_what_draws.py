@@ -40,6 +40,7 @@ in_front = {
     "Dropout(1.0) called in training mode": lambda: nn.Dropout(1.0).train()(batch),
     # RReLU draws a random slope for inputs that are not positive, and nothing for positive ones
     "RReLU() called in training mode on -torch.ones(2, 4)": lambda: nn.RReLU()(-batch),
+    "RReLU() called in training mode on torch.zeros(2, 4)": lambda: nn.RReLU()(torch.zeros(2, 4)),
     "RReLU() called in training mode on torch.ones(2, 4)": lambda: nn.RReLU()(batch),
     "RReLU() called in evaluation mode on -torch.ones(2, 4)": lambda: nn.RReLU().eval()(-batch),
     "LazyLinear(3), built only": lambda: nn.LazyLinear(3),  # no weights yet: nothing drawn
@@ -83,11 +84,13 @@ assert starts_in_training and mask_drawn_in_training  # witness: built-layer-in-
 no_mask_needed = ["Dropout(0.0) called in training mode", "Dropout(1.0) called in training mode"]
 assert not any(shifted[name] for name in no_mask_needed)  # witness: extreme-p-draws-nothing
 rrelu_on_negatives = shifted["RReLU() called in training mode on -torch.ones(2, 4)"]
+rrelu_on_zeros = shifted["RReLU() called in training mode on torch.zeros(2, 4)"]
 rrelu_on_positives = shifted["RReLU() called in training mode on torch.ones(2, 4)"]
 rrelu_in_eval = shifted["RReLU() called in evaluation mode on -torch.ones(2, 4)"]
-rrelu_draws_for_negatives = rrelu_on_negatives and not rrelu_on_positives and not rrelu_in_eval
+rrelu_draws_for_non_positives = rrelu_on_negatives and rrelu_on_zeros
+rrelu_draws_for_non_positives &= not rrelu_on_positives and not rrelu_in_eval
 lazy_call_draws = shifted["LazyLinear(3) called for the first time"]
 lazy_built_draws_nothing = not shifted["LazyLinear(3), built only"]
 lazy_second_call_draws = shifted["LazyLinear(3) called a second time"]
 lazy_draws_when_called = lazy_call_draws and lazy_built_draws_nothing and not lazy_second_call_draws
-assert rrelu_draws_for_negatives and lazy_draws_when_called  # witness: rrelu-and-lazy-call-draw
+assert rrelu_draws_for_non_positives and lazy_draws_when_called  # witness: rrelu-and-lazy-call-draw
