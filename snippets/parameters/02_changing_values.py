@@ -91,8 +91,8 @@ for label, make in (("reshape(32)", lambda: weight.reshape(32)), ("float()", wei
 print("weight * 1: leaf =", computed.is_leaf, " view =", computed._base is not None)
 print("  requires_grad =", computed.requires_grad, " changed in place =", computed_changed)
 print("  its row 0, a view, set to 0 in place:", bool(computed_row_changed))
-# Not every view of it accepts the change: views from chunk(), split() and unbind() (each one of
-# several views that one autograd function returns), and one made under no_grad(), are refused.
+# Not every view of it accepts the change: views from chunk(), split() and unbind() (though not
+# those of tensor_split()), and one made under no_grad(), are refused.
 with torch.no_grad():
     row_made_off = computed[2]
 refused_views = {}

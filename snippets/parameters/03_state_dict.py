@@ -136,6 +136,19 @@ print("the earlier entry follows: load_state_dict", follows_after_load, end=",  
 print("with assign=True", not assign_left_behind)
 print("assign=True: a new Parameter", new_object, " on the checkpoint's memory", checkpoint_memory)
 print("  an optimizer made before the call holds the old Parameter:", optimizer_has_old)
+# A dictionary fresh from another model's state_dict() holds that model's memory: after such a
+# load the two models share their weights, and a step on either moves the other.
+twin_a, twin_b = nn.Linear(2, 2), nn.Linear(2, 2)
+twin_b.load_state_dict(twin_a.state_dict(), assign=True)
+twins_move_together = []
+for trained, other in ((twin_b, twin_a), (twin_a, twin_b)):
+    other_before = other.weight.detach().clone()
+    trained(torch.ones(1, 2)).sum().backward()
+    torch.optim.SGD(trained.parameters(), lr=0.1).step()
+    moved = not torch.equal(other.weight, other_before)
+    twins_move_together.append(moved and torch.equal(other.weight, trained.weight))
+print("  loaded from another model's state_dict(): a step on either moves the other:", end=" ")
+print(twins_move_together == [True, True])
 
 # From state_dict(keep_vars=True), assign=True puts the very Parameter objects of the source in,
 # and sets their requires_grad to the target's: loading into a frozen layer freezes the source.
@@ -191,6 +204,7 @@ assert counter_kept_memory and counter_follows  # witness: integer-buffer-follow
 assert left_behind  # witness: move-leaves-entries-behind
 assert meta_new_object  # witness: meta-replaces-object
 assign_replaces = new_object and checkpoint_memory and optimizer_has_old
+assign_replaces = assign_replaces and twins_move_together == [True, True]
 assert follows_after_load and assign_left_behind  # witness: assign-leaves-entries-behind
 assert assign_replaces  # witness: assign-puts-checkpoint-tensors
 assert same_objects and source_frozen  # witness: assign-keep-vars-same-objects
