@@ -72,16 +72,14 @@ def save_checkpoint(file, step, model, optimizer, scheduler, sampler, noise) -> 
 
 
 def resume(file, seed: int, *, restore_rng=True, restore_optimizer=True, restore_scheduler=True):
-    model, optimizer, scheduler, sampler, noise = new_run(
-        seed
-    )  # fresh objects, as in a new process
+    # Fresh objects, as in a new process.
+    model, optimizer, scheduler, sampler, noise = new_run(seed)
     # Tensors saved from a GPU load onto the CPU, so the file loads on any machine.
     checkpoint = torch.load(file, map_location="cpu")
     model.load_state_dict(checkpoint["model"])
     if restore_optimizer:
-        optimizer.load_state_dict(
-            checkpoint["optimizer"]
-        )  # moves the state to the parameters' device
+        # Moves the state to the parameters' device.
+        optimizer.load_state_dict(checkpoint["optimizer"])
     if restore_scheduler:
         scheduler.load_state_dict(checkpoint["scheduler"])
     if restore_rng:

@@ -4,6 +4,8 @@ import torch
 from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+# Older releases fork only CUDA devices by default: name the accelerator ("cpu" would raise).
+fork_device = {} if device.type == "cpu" else {"device_type": device.type}
 
 
 def train(evaluate: bool, fork: bool) -> tuple[list[torch.Tensor], torch.Tensor]:
@@ -19,7 +21,7 @@ def train(evaluate: bool, fork: bool) -> tuple[list[torch.Tensor], torch.Tensor]
         optimizer.step()
         if evaluate and step == 2:
             # Monte Carlo dropout: 10 stochastic forward passes, each drawing new dropout masks.
-            with torch.random.fork_rng(enabled=fork), torch.no_grad():
+            with torch.random.fork_rng(enabled=fork, **fork_device), torch.no_grad():
                 samples = torch.stack([model(validation) for _ in range(10)])
                 print(f"  step {step}: MC-dropout spread {samples.std(dim=0).mean().item():.4f}")
     return [p.detach().clone() for p in model.parameters()], x.cpu()
@@ -38,7 +40,7 @@ def random_states() -> list[torch.Tensor]:
 
 # fork_rng saves the generator states on entry and puts them back on exit.
 before = random_states()
-with torch.random.fork_rng():
+with torch.random.fork_rng(**fork_device):
     torch.nn.functional.dropout(torch.ones(100, device=device), p=0.5)
     moved_inside = [not torch.equal(a, b) for a, b in zip(random_states(), before)]
 restored = all(torch.equal(a, b) for a, b in zip(random_states(), before))
