@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIED = ("docs", "snippets", "guide_build", "mkdocs.yml")
+COPIED = ("docs", "snippets", "guide_build", "mkdocs.yml", "constraints.txt")  # the pin: release marks
 SNIPPET_RUNS = Path(".cache") / "snippet-runs"
 # Each copy keeps its own caches in its .cache/ folder, even if the caller's points elsewhere.
 ENV = {**{k: v for k, v in os.environ.items() if k != "GUIDE_NOTEBOOK_CACHE_DIR"}, "NO_MKDOCS_2_WARNING": "1"}

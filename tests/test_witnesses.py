@@ -70,5 +70,12 @@ def test_a_statement_true_from_a_release_on_is_expected_from_that_release_only(t
     assert witness_error(since) is None
     monkeypatch.setattr(releases, "pinned_release", lambda: (2, 12))  # no build would check it
     assert "no build would check it" in witness_error(since)
+    monkeypatch.undo()  # the real releases again, in a folder with no constraints.txt
+    monkeypatch.chdir(tmp_path)
+    releases.pinned_release.cache_clear()  # read in this folder, not remembered from the repository's
+    try:
+        assert "needs the torch release that constraints.txt pins" in witness_error(since)  # not a crash
+    finally:
+        releases.pinned_release.cache_clear()
     (unread,) = unread_markup('*a*{ data-witness="ch/01_x.py:new-behaviour@2.13" }', "docs/x.md")
     assert "not read" in unread  # a release without its `+` is not a mark the pattern reads

@@ -80,7 +80,11 @@ def blank_fenced_blocks(markdown: str) -> str:
 
 def release_error(claim: Claim) -> str | None:
     """A message if the claim quotes the value of a release other than the pinned one."""
-    if claim.release is None or releases.release_of(claim.release) == releases.pinned_release():
+    if claim.release is None:
+        return None
+    if problem := releases.pin_problem():
+        return f"{claim.where}: {problem}"
+    if releases.release_of(claim.release) == releases.pinned_release():
         return None
     pinned = releases.shown(releases.pinned_release())
     return (

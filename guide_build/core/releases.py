@@ -43,6 +43,15 @@ def pinned_release() -> Release:
     return release_of(pinned[1])
 
 
+def pin_problem() -> str | None:
+    """Why the pinned release cannot be read, if it cannot (a release mark is compared with it)."""
+    try:
+        pinned_release()
+    except (OSError, ValueError) as error:
+        return f"a release mark needs the torch release that {CONSTRAINTS} pins: {error}"
+    return None
+
+
 def newer_than_pinned() -> str | None:
     """A message if the installed torch is newer than the pin: its build would compare none of the
     values marked with the pinned release, and check none of them (an older release is a GPU

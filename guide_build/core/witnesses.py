@@ -174,6 +174,8 @@ def expected_on(witness: Witness, release: releases.Release) -> bool:
 
 def witness_error(witness: Witness) -> str | None:
     """None if the witness names a labelled assertion of an existing snippet, else a message."""
+    if witness.since and (problem := releases.pin_problem()):
+        return f"{witness.where}: {problem}"
     if witness.since and releases.release_of(witness.since) > releases.pinned_release():
         return (
             f"{witness.where}: the statement {witness.text!r} is marked true from torch {witness.since} on, "
