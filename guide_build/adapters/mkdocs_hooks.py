@@ -235,11 +235,11 @@ def on_page_content(html: str, page, config, **_) -> str:
         elif error is None and witness.snippet_path in runs:
             error = unreached_error(witness, runs[witness.snippet_path])
         if error is None and witness.on_gpu:
-            held, recorded = gpu_record.witnesses_held(witness.snippet_path), gpu_record.load()
+            held = gpu_record.witnesses_held(witness.snippet_path)  # None: no record of this version
             if (
                 held is not None
                 and witness.label not in held
-                and expected_on(witness, releases.release_of(recorded.torch))
+                and expected_on(witness, releases.release_of(gpu_record.load().torch))
             ):
                 error = f"{witness.where}: the GPU test run recorded that the assertion {witness.label!r} of {witness.snippet_path} did not run on CUDA"
         if error:

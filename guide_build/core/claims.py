@@ -96,7 +96,7 @@ def release_error(claim: Claim) -> str | None:
 
 def not_checked_here(claim: Claim) -> str | None:
     """Why the claim cannot be checked with the torch installed here, if it cannot."""
-    if claim.release is None or releases.release_of(claim.release) == releases.running_release():
+    if claim.release is None or releases.applies(claim.release, releases.running_release()):
         return None
     running = releases.shown(releases.running_release())
     return f"{claim.where}: the value of torch {claim.release}, not compared on torch {running}"

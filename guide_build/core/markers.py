@@ -54,7 +54,7 @@ def render_markers(page_html: str, repository_url: str) -> str:
         where = f"line {line} of" if line else ""
         glyph, checked = "✓", "Checked when this page was built"
         if release:
-            glyph, checked, short = release_note(match["kind"] == "claim", release, path, short)
+            glyph, checked, short = release_note(release, path, short)
         if match["kind"] == "gpu-witness":
             held = gpu_record.witnesses_held(path)
             what = "on CUDA this is asserted by"
@@ -88,12 +88,12 @@ def render_markers(page_html: str, repository_url: str) -> str:
 SEARCH_EXCLUDE = 'data-search-exclude="note"'  # also on labelling comments: code_markup.py
 
 
-def release_note(claimed: bool, release: str, path: str, short: str) -> tuple[str, str, str]:
-    """The mark, note and tooltip of a value of one torch release, or of a statement true from one
-    on: checked by a build with the pinned torch; not by a build with another (a GPU machine's)."""
-    running, marked = releases.running_release(), releases.release_of(release)
-    scope = f"torch {release}'s value" if claimed else f"true from torch {release} on"
-    if (running != marked) if claimed else (running < marked):
+def release_note(mark: str, path: str, short: str) -> tuple[str, str, str]:
+    """The mark, note and tooltip of a value of one torch release ('2.13'), or of a statement true
+    from one on ('2.13+'): checked by a build whose torch the mark applies to, and not by another."""
+    running, release = releases.running_release(), mark.rstrip("+")
+    scope = f"true from torch {release} on" if mark.endswith("+") else f"torch {release}'s value"
+    if not releases.applies(mark, running):
         ran = releases.shown(running)
         return (
             "○",
@@ -104,10 +104,10 @@ def release_note(claimed: bool, release: str, path: str, short: str) -> tuple[st
 
 
 def parts_of(target: str) -> tuple[str, str | None, str | None]:
-    """'local_numel@rank1' -> ('local_numel', 'rank1', None); 'flags-set-conv@2.13+' -> (…, None, '2.13')."""
+    """'local_numel@rank1' -> ('local_numel', 'rank1', None); 'flags-set-conv@2.13+' -> (…, None, '2.13+')."""
     name, *marks = target.split("@")
     rank = next((mark for mark in marks if mark.startswith("rank")), None)
-    release = next((mark.rstrip("+") for mark in marks if mark[:1].isdigit()), None)
+    release = next((mark for mark in marks if mark[:1].isdigit()), None)
     return name, rank, release
 
 

@@ -29,6 +29,13 @@ def release_of(version: str) -> Release:
     return int(major), int(minor)
 
 
+def applies(mark: str, release: Release) -> bool:
+    """Whether a release mark applies to a run with this torch: '2.13' (a value of that release)
+    on 2.13 only, '2.13+' (a statement true from that release on) on 2.13 and later."""
+    marked = release_of(mark)
+    return release >= marked if mark.endswith("+") else release == marked
+
+
 def running_release() -> Release:
     """The release of the torch installed in this environment (the one the snippets run with)."""
     return release_of(importlib.metadata.version("torch"))

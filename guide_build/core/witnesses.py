@@ -169,7 +169,7 @@ def unreached_error(witness: Witness, run) -> str | None:
 
 def expected_on(witness: Witness, release: releases.Release) -> bool:
     """Whether the witness's assertion should run with this torch release (see `since`)."""
-    return witness.since is None or release >= releases.release_of(witness.since)
+    return witness.since is None or releases.applies(f"{witness.since}+", release)
 
 
 def witness_error(witness: Witness) -> str | None:
