@@ -893,6 +893,17 @@ def test_markers_name_a_claim_s_rank_and_say_where_a_release_mark_was_checked(wi
     assert newer.count(">✓<") == 2 and newer.count(">○<") == 1 and "(true from torch 2.13 on)" in newer
 
 
+def test_markers_say_whether_the_machine_met_a_statement_s_condition(witnessed_snippet):
+    from guide_build.core import markers
+
+    html = '<em data-witness="c/01_w.py:no-grad-yet@if:has_avx2">no gradient yet</em>'
+    held = markers.render_markers(html, "https://example.org/repo", {"snippets/c/01_w.py": {"has_avx2": True}})
+    assert ">✓<" in held and "on a machine where <code>has_avx2</code> is true" in held
+    skipped = markers.render_markers(html, "https://example.org/repo", {"snippets/c/01_w.py": {"has_avx2": False}})
+    assert ">○<" in skipped and "Not checked by this build: <code>has_avx2</code> was not true" in skipped
+    assert "asserted by line 3 of" in skipped  # the label is read without its mark
+
+
 def test_a_build_with_a_torch_newer_than_the_pin_warns(monkeypatch, caplog):
     from types import SimpleNamespace
 

@@ -186,6 +186,8 @@ def test_two_cold_builds_are_identical_and_a_leaky_snippet_changes_no_other_page
     assert [build.returncode for build in builds] == [0, 0]
     original = pages_of(tmp_path / "site-1")
     assert original == pages_of(tmp_path / "site-2"), "two cold builds of the same sources differ"
+    first_page = original["part/first/index.html"].decode()
+    assert "Not checked by this build: <code>big_endian</code> was not true" in first_page  # @if: marks
 
     snippet = "snippets/part/01_first.py"
     clean = first_guide.read(snippet)

@@ -79,3 +79,27 @@ def test_a_statement_true_from_a_release_on_is_expected_from_that_release_only(t
         releases.pinned_release.cache_clear()
     (unread,) = unread_markup('*a*{ data-witness="ch/01_x.py:new-behaviour@2.13" }', "docs/x.md")
     assert "not read" in unread  # a release without its `+` is not a mark the pattern reads
+
+
+def test_a_statement_about_some_machines_is_expected_where_the_snippet_s_condition_is_true(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "ch").mkdir(parents=True)
+    (tmp_path / "snippets" / "ch" / "01_x.py").write_text("if has_avx2:\n    assert True  # witness: fused\n")
+    page = '*a*{ data-witness="ch/01_x.py:fused@if:has_avx2" } *b*{ data-witness="ch/01_x.py:fused@2.11+@if:x86" }'
+    conditional, both = find_witnesses(page, "docs/x.md")
+    assert (conditional.label, conditional.condition) == ("fused", "has_avx2")
+    assert (both.since, both.condition) == ("2.11", "x86")  # a condition comes after a release
+    assert witness_error(conditional) is None and unread_markup(page, "docs/x.md") == []
+
+    def run(reached: bool, **facts) -> SnippetRun:
+        return SnippetRun("snippets/ch/01_x.py", "cpu", "", facts, witnesses_reached=["fused"] * reached)
+
+    assert unreached_error(conditional, run(False, has_avx2=False)) is None  # skipped where it is False
+    assert unreached_error(conditional, run(True, has_avx2=True)) is None
+    assert "which did not run" in unreached_error(conditional, run(False, has_avx2=True))
+    assert "sets no top-level has_avx2" in unreached_error(conditional, run(True, avx2=True))
+    assert "sets it to 1" in unreached_error(conditional, run(True, has_avx2=1))  # True or False only
+    (on_gpu,) = find_witnesses('*a*{ data-gpu-witness="ch/01_x.py:fused@if:has_avx2" }', "docs/x.md")
+    assert "cannot carry a condition" in witness_error(on_gpu)
+    (unread,) = unread_markup('*a*{ data-witness="ch/01_x.py:fused@if:2cores" }', "docs/x.md")
+    assert "label@if:has_avx2" in unread  # a condition names a Python name

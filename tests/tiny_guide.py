@@ -28,6 +28,8 @@ NAV = """nav:
 """
 FIRST_SNIPPET = '''"""A seeded draw, its mean, and what it shows."""
 
+import sys
+
 import torch
 
 torch.manual_seed(0)
@@ -35,6 +37,10 @@ values = torch.randn(1000)
 mean = round(values.mean().item(), 3)
 print("mean:", mean)
 assert abs(mean) < 0.1  # witness: mean-near-zero
+big_endian = sys.byteorder == "big"
+if big_endian:
+    one = torch.tensor([1], dtype=torch.int16).numpy().tobytes()
+    assert one == b"\\x00\\x01"  # witness: big-end-first
 '''
 SECOND_SNIPPET = '''"""A matrix, printed."""
 
@@ -54,7 +60,9 @@ def block(snippet: str) -> str:
 FIRST_PAGE = (
     "# First\n\n"
     'The mean of a thousand draws is **{mean}**{ data-claim="part/01_first.py:mean" }, and\n'
-    '*it lies near zero*{ data-witness="part/01_first.py:mean-near-zero" }.\n\n' + block("snippets/part/01_first.py")
+    '*it lies near zero*{ data-witness="part/01_first.py:mean-near-zero" }. A machine that stores\n'
+    "numbers big end first stores *an int16 1 as the bytes 0 and\n"
+    '1*{ data-witness="part/01_first.py:big-end-first@if:big_endian" }.\n\n' + block("snippets/part/01_first.py")
 )
 SECOND_PAGE = '# Second\n\nThe entries add up to **15**{ data-claim="part/02_second.py:total" } sevenths.\n\n' + block(
     "snippets/part/02_second.py"

@@ -54,6 +54,7 @@ from guide_build.core.witnesses import (
     Witness,
     expected_on,
     find_witnesses,
+    skipped_here,
     unreached_error,
     unread_markup,
     witness_error,
@@ -234,6 +235,8 @@ def on_page_content(html: str, page, config, **_) -> str:
             error = f"{witness.where}: the statement {witness.text!r} cites {witness.snippet_path}, which this page does not run"
         elif error is None and witness.snippet_path in runs:
             error = unreached_error(witness, runs[witness.snippet_path])
+            if error is None and (reason := skipped_here(witness, runs[witness.snippet_path])):
+                log.info(reason)
         if error is None and witness.on_gpu:
             held = gpu_record.witnesses_held(witness.snippet_path)  # None: no record of this version
             if (
@@ -247,7 +250,7 @@ def on_page_content(html: str, page, config, **_) -> str:
     for excerpt in sorted(record.excerpts - set(runs) - record.failures):
         log.warning(f"docs/{page.file.src_uri}: shows an excerpt of {excerpt} but never runs the whole file")
     html = witness_labels_outside_search(unwrap_plain_names(html))
-    html = render_markers(html, config["repo_url"])
+    html = render_markers(html, config["repo_url"], {path: run.facts for path, run in runs.items()})
     html = _SNIPPET_LINK_RE.sub(lambda match: f'href="{get_relative_url(match[1], page.url)}"', html)
     if page.file.src_uri in _pages_with_notebooks:
         html = _notebook_links(page, config) + html

@@ -15,7 +15,9 @@ import ast
 import functools
 import html
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from guide_build.core import gpu_record, releases
 from guide_build.core.witnesses import labelled_assertions
@@ -28,16 +30,18 @@ WITNESS_ELEMENT_RE = re.compile(
 )
 
 
-def render_markers(page_html: str, repository_url: str) -> str:
-    """Replace every claim and witness element of a rendered page by text and a marker. The notes'
-    ids need to be unique in one page only (a page of 130 marks carried 6 kB of longer ones)."""
+def render_markers(page_html: str, repository_url: str, facts: Mapping[str, dict] | None = None) -> str:
+    """Replace every claim and witness element of a rendered page by text and a marker. `facts`
+    holds the top-level values of the page's snippet runs, by path: a witness marked
+    `label@if:name` was checked where its snippet's `name` was True. The notes' ids need to be
+    unique in one page only (a page of 130 marks carried 6 kB of longer ones)."""
     count = 0
 
     def replace(match: re.Match) -> str:
         nonlocal count
         count += 1
         snippet, _, target = match["target"].partition(":")
-        name, rank, release = parts_of(target)
+        name, rank, release, condition = parts_of(target)
         path = f"snippets/{snippet}"
         inner = match["inner"]
         text = f"<code>{inner}</code>" if match["tag"] == "code" else inner
@@ -55,6 +59,9 @@ def render_markers(page_html: str, repository_url: str) -> str:
         glyph, checked = "✓", "Checked when this page was built"
         if release:
             glyph, checked, short = release_note(release, path, short)
+        if condition and glyph == "✓":
+            held = (facts or {}).get(path, {}).get(condition)
+            glyph, checked, short = condition_note(condition, held, checked, path, short)
         if match["kind"] == "gpu-witness":
             held = gpu_record.witnesses_held(path)
             what = "on CUDA this is asserted by"
@@ -103,12 +110,35 @@ def release_note(mark: str, path: str, short: str) -> tuple[str, str, str]:
     return "✓", f"Checked when this page was built ({scope})", short
 
 
-def parts_of(target: str) -> tuple[str, str | None, str | None]:
-    """'local_numel@rank1' -> ('local_numel', 'rank1', None); 'flags-set-conv@2.13+' -> (…, None, '2.13+')."""
+def condition_note(condition: str, held: object, checked: str, path: str, short: str) -> tuple[str, str, str]:
+    """The mark, note and tooltip of a statement about the machines where the snippet's
+    `condition` is True: checked by a build where it was, and not by another."""
+    if held is True:
+        return "✓", f"{checked}, on a machine where <code>{condition}</code> is true", short
+    return (
+        "○",
+        f"Not checked by this build: <code>{condition}</code> was not true on its machine, and the "
+        "statement is about the machines where it is",
+        f"Not checked on this machine ({condition} is not true): {path}",
+    )
+
+
+class Mark(NamedTuple):
+    """What a claim's or witness's target says after its snippet: 'total@rank1@2.13',
+    'flags-set-conv@2.13+', 'tables-differ@if:has_avx2'."""
+
+    name: str
+    rank: str | None  # 'rank1'
+    release: str | None  # '2.13' or '2.13+'
+    condition: str | None  # 'has_avx2'
+
+
+def parts_of(target: str) -> Mark:
     name, *marks = target.split("@")
     rank = next((mark for mark in marks if mark.startswith("rank")), None)
     release = next((mark for mark in marks if mark[:1].isdigit()), None)
-    return name, rank, release
+    condition = next((mark.removeprefix("if:") for mark in marks if mark.startswith("if:")), None)
+    return Mark(name, rank, release, condition)
 
 
 def block_id(snippet_path: str) -> str:

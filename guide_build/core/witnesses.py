@@ -11,7 +11,10 @@ and in the snippet, the assertion carries that label in a comment on its first l
     assert old.grad is None  # witness: old-gets-no-grad
 
 A statement that holds from a torch release on is marked `label@2.13+`: on older releases the
-snippet may skip that assertion (guide_build/core/releases.py).
+snippet may skip that assertion (guide_build/core/releases.py). A statement about some machines only
+(x86 CPUs with AVX2, say) is marked `label@if:has_avx2`, naming a True-or-False value the snippet
+sets at top level: where it is False the snippet skips the assertion and the page says the
+statement was not checked; where it is True the assertion must run.
 
 The statement is witnessed when the page runs the snippet and the snippet runs to its end, so every
 one of its assertions held. The build (hooks) and the tests check that each label names an
@@ -39,7 +42,7 @@ WITNESS_RE = re.compile(
     r"(?<![*\w])\*(?!\*)(?P<text>(?:" + INLINE_CODE + r"|\*\*[^*]+?\*\*|[^*`])+?)\*"
     r"\{[ \t]*data-(?P<kind>witness|gpu-witness|cpu-witness)=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<label>"
     + LABEL
-    + r")(?:@(?P<since>\d+\.\d+)\+)?(?P=quote)[ \t]*\}"
+    + r")(?:@(?P<since>\d+\.\d+)\+)?(?:@if:(?P<condition>[A-Za-z_]\w*))?(?P=quote)[ \t]*\}"
 )
 LABEL_COMMENT_RE = re.compile(r"#\s*witness:\s*(?P<label>" + LABEL + r")\s*$")
 
@@ -50,6 +53,7 @@ class Witness(ProseCheck):
     on_gpu: bool = False  # `data-gpu-witness`: asserted when the snippet runs on CUDA (the GPU test run)
     on_cpu: bool = False  # `data-cpu-witness`: a statement about the CPU alone; not expected on CUDA
     since: str | None = None  # `label@2.13+`: true from that torch release on, not expected before it
+    condition: str | None = None  # `label@if:name`: expected where the snippet's `name` is True
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,8 @@ def find_witnesses(markdown: str, page: str) -> list[Witness]:
         text = " ".join(match["text"].split())
         kind = match["kind"]
         on_gpu, on_cpu = kind == "gpu-witness", kind == "cpu-witness"
-        found.append(Witness(page, line, text, match["snippet"], match["label"], on_gpu, on_cpu, match["since"]))
+        mark = (match["since"], match["condition"])
+        found.append(Witness(page, line, text, match["snippet"], match["label"], on_gpu, on_cpu, *mark))
     return found
 
 
@@ -96,7 +101,11 @@ def unread_markup(markdown: str, page: str) -> list[str]:
                 else f'*statement*{{ data-{kind}="chapter/file.py:label" }}'
             )
             + ": no space before the brace, the braces on one line, the quotes matching; a release "
-            + ("after the name (name@2.13, or name@rank1@2.13)" if kind == "claim" else "with its + (label@2.13+)")
+            + (
+                "after the name (name@2.13, or name@rank1@2.13)"
+                if kind == "claim"
+                else "with its + (label@2.13+), a condition last (label@if:has_avx2)"
+            )
             + "."
         )
     return problems
@@ -149,7 +158,13 @@ def _assertion_on(line: int, assertions: dict[int, ast.Assert]) -> ast.Assert | 
 def unreached_error(witness: Witness, run) -> str | None:
     """None if the witness's assertion ran in `run` (a runner.SnippetRun of its snippet), or if it
     is a GPU witness and `run` is not a CUDA run, or a CPU witness and `run` is one, or if it holds
-    from a torch release newer than the one installed here."""
+    from a torch release newer than the one installed here, or where its condition was False."""
+    if witness.condition is not None:
+        held = run.facts.get(witness.condition)
+        if not isinstance(held, bool):
+            return condition_error(witness, run)
+        if not held:
+            return None
     if witness.label in run.witnesses_reached:
         return None
     if (witness.on_gpu and run.device != "cuda") or (witness.on_cpu and run.device == "cuda"):
@@ -163,7 +178,26 @@ def unreached_error(witness: Witness, run) -> str | None:
         "for another device?): a check mark must rest on an assertion that held. Witness what this run "
         "checks; for what only CUDA shows, write data-gpu-witness (the GPU test run checks it), and for "
         "a statement about the CPU alone, data-cpu-witness (the CUDA run does not expect it); for one "
-        "that holds from a torch release on, say so and mark it label@X.Y+."
+        "that holds from a torch release on, say so and mark it label@X.Y+; for one about some machines "
+        "only, say which and mark it label@if:name, a top-level True or False of the snippet."
+    )
+
+
+def skipped_here(witness: Witness, run) -> str | None:
+    """A note for the build's log if the witness's condition was False in `run`: not checked here."""
+    if witness.condition and run.facts.get(witness.condition) is False:
+        return f"{witness.where}: not checked on this machine, where {witness.condition} is False"
+    return None
+
+
+def condition_error(witness: Witness, run) -> str:
+    """The message for a condition that the run did not set to True or False."""
+    name = witness.condition
+    found = f"sets it to {run.facts[name]!r}" if name in run.facts else f"sets no top-level {name}"
+    booleans = ", ".join(sorted(fact for fact, value in run.facts.items() if isinstance(value, bool))) or "none"
+    return (
+        f"{witness.where}: the statement {witness.text!r} is checked where {name} is True, but "
+        f"{witness.snippet_path} {found}; a condition names a top-level True or False (it has: {booleans})"
     )
 
 
@@ -180,6 +214,11 @@ def witness_error(witness: Witness) -> str | None:
         return (
             f"{witness.where}: the statement {witness.text!r} is marked true from torch {witness.since} on, "
             f"but the site is built with torch {releases.shown(releases.pinned_release())}, so no build would check it"
+        )
+    if witness.on_gpu and witness.condition:
+        return (
+            f"{witness.where}: a GPU witness cannot carry a condition (@if:{witness.condition}): the GPU "
+            "test run records which assertions ran, not the snippet's values"
         )
     path = Path(witness.snippet_path)
     if not path.is_file():

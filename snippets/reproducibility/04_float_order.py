@@ -157,15 +157,14 @@ assert big_first == 0.0 and one_last == 1.0  # witness: order-matters
 assert not torch.equal(in_pairs, row_by_row)  # witness: blocks-change-digits
 assert torch.equal(two_threads, halves)  # witness: threads-split-sum
 assert torch.equal(redrawn, x) and other_threads != threads  # witness: draws-ignore-threads
-assert same_sum or not two_sets  # witness: sum-ignores-kernels
-assert same_draws or not two_sets  # witness: draws-ignore-kernels
-assert not two_sets or (  # witness: float64-shift-differs
-    same["scaled"] and not same["weights"]
-)
-assert not two_sets or not same["normal32"]  # witness: float32-normal-differs
 fused_here = here["rounded"] == {"scaled": "once", "shifted": "once"}
 twice_there = there["rounded"] == {"scaled": "once", "shifted": "twice"}
-assert not two_sets or (fused_here and twice_there)  # witness: fused-shift
+if two_sets:  # an x86 CPU, this process on its AVX2 or AVX-512 kernels, the other on the baseline
+    assert same_sum  # witness: sum-ignores-kernels
+    assert same_draws  # witness: draws-ignore-kernels
+    assert same["scaled"] and not same["weights"]  # witness: float64-shift-differs
+    assert not same["normal32"]  # witness: float32-normal-differs
+    assert fused_here and twice_there  # witness: fused-shift
 assert on_grid and exact_shift  # witness: draws-exact
 assert all(
     torch.allclose(total.double(), reference, atol=1e-2)
