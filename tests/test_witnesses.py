@@ -6,6 +6,7 @@ the page, is witnessed. Renaming or deleting the assertion fails here, naming th
 (and the strict build fails the same way).
 """
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,13 @@ from conftest import DEVICES, PAGES, executed_snippets
 
 from guide_build.core import releases
 from guide_build.core.runner import SnippetRun
-from guide_build.core.witnesses import find_witnesses, unreached_error, unread_markup, witness_error
+from guide_build.core.witnesses import (
+    find_witnesses,
+    labelled_assertions,
+    unreached_error,
+    unread_markup,
+    witness_error,
+)
 
 WITNESSES = [w for page in PAGES for w in find_witnesses(Path(page).read_text(encoding="utf-8"), page)]
 
@@ -103,3 +110,26 @@ def test_a_statement_about_some_machines_is_expected_where_the_snippet_s_conditi
     assert "cannot carry a condition" in witness_error(on_gpu)
     (unread,) = unread_markup('*a*{ data-witness="ch/01_x.py:fused@if:2cores" }', "docs/x.md")
     assert "label@if:has_avx2" in unread  # a condition names a Python name
+
+
+def escape_hatches(assertion: str) -> list[str]:
+    """The parts of `assert x or not cond` (or `x or a != b`) that make it hold without checking x."""
+    test = ast.parse(assertion.strip()).body[0].test
+    if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or)):
+        return []
+    negated = [part for part in test.values if isinstance(part, ast.UnaryOp) and isinstance(part.op, ast.Not)]
+    unequal = [part for part in test.values if isinstance(part, ast.Compare) and isinstance(part.ops[0], ast.NotEq)]
+    return [ast.unparse(part) for part in negated + unequal]
+
+
+def test_no_witnessed_statement_rests_on_an_assertion_that_a_condition_can_skip():
+    """`assert x or not has_avx2` holds on a machine without AVX2 having checked nothing, under a
+    plain check mark: the statement is marked label@if:has_avx2 and asserted behind `if has_avx2:`."""
+    skippable = []
+    for witness in WITNESSES:
+        assertion = labelled_assertions(witness.snippet_path).get(witness.label)
+        if assertion and assertion.source and (hatches := escape_hatches(assertion.source)):
+            skippable.append(f"{witness.where}: {witness.snippet_path}:{assertion.line} holds when {hatches[0]}")
+    assert not skippable, "write `if condition:` and the mark label@if:condition instead:\n" + "\n".join(skippable)
+    assert escape_hatches("assert same or not two_sets") == ["not two_sets"]  # the check itself
+    assert escape_hatches("assert inherits or sys.platform != 'linux'") == ["sys.platform != 'linux'"]
