@@ -129,3 +129,19 @@ def test_a_block_shows_the_recorded_output_or_says_it_failed_on_the_gpu(tmp_path
     assert "Failed on a GPU" in shown and "test_snippet_runs[01_x.py-cuda]" in shown
     snippet.write_text("print(2)\n")  # changed since: neither output nor failure belongs to it
     assert "Not yet run on a GPU" in markdown_exec_fence._recorded_gpu_output(snippet, md)
+
+
+def test_a_gpu_witness_true_from_a_newer_torch_than_the_gpu_run_s_says_so(tmp_path, monkeypatch):
+    from guide_build.core import markers
+
+    monkeypatch.chdir(tmp_path)
+    snippet = tmp_path / "snippets" / "c" / "01_x.py"
+    snippet.parent.mkdir(parents=True)
+    snippet.write_text("import torch\nif torch.cuda.is_available():\n    assert True  # witness: new\n")
+    record = fake_run(Path("snippets/c/01_x.py"))  # torch 2.11; the guarded assertion did not run
+    monkeypatch.setattr(gpu_record, "load", lambda: record)
+    html = '<em data-gpu-witness="c/01_x.py:new@2.13+">new on CUDA</em>'
+    older = markers.render_markers(html, "https://example.org/repo")
+    assert ">○<" in older and "the recorded GPU test run used torch 2.11, and true from torch 2.13 on" in older
+    record.witnesses["snippets/c/01_x.py"] = ["new"]  # a run on a torch where it applies, and held
+    assert ">✓<" in markers.render_markers(html, "https://example.org/repo")

@@ -65,9 +65,13 @@ def render_markers(page_html: str, repository_url: str, facts: Mapping[str, dict
         if match["kind"] == "gpu-witness":
             held = gpu_record.witnesses_held(path)
             what = "on CUDA this is asserted by"
+            gpu_torch = releases.release_of(gpu_record.load().torch) if held is not None else None
             if held is not None and name in held:
                 checked = f"Checked by the GPU test run ({gpu_record.load().summary})"
                 short = f"Checked on CUDA: an assertion in {path}"
+            elif release and gpu_torch and not releases.applies(release, gpu_torch):
+                glyph, short = "○", f"Not checked on CUDA with torch {releases.shown(gpu_torch)}: {path}"
+                checked = f"Not checked: the recorded GPU test run used torch {releases.shown(gpu_torch)}, and {scope_of(release)}"
             else:
                 glyph, checked = "○", "Not checked by this build, which ran on CPU; the GPU test run checks it"
                 short = f"To be checked on CUDA: an assertion in {path}"
@@ -98,8 +102,7 @@ SEARCH_EXCLUDE = 'data-search-exclude="note"'  # also on labelling comments: cod
 def release_note(mark: str, path: str, short: str) -> tuple[str, str, str]:
     """The mark, note and tooltip of a value of one torch release ('2.13'), or of a statement true
     from one on ('2.13+'): checked by a build whose torch the mark applies to, and not by another."""
-    running, release = releases.running_release(), mark.rstrip("+")
-    scope = f"true from torch {release} on" if mark.endswith("+") else f"torch {release}'s value"
+    running, scope = releases.running_release(), scope_of(mark)
     if not releases.applies(mark, running):
         ran = releases.shown(running)
         return (
@@ -131,6 +134,12 @@ class Mark(NamedTuple):
     rank: str | None  # 'rank1'
     release: str | None  # '2.13' or '2.13+'
     condition: str | None  # 'has_avx2'
+
+
+def scope_of(mark: str) -> str:
+    """'2.13+' -> 'true from torch 2.13 on'; '2.13' -> "torch 2.13's value"."""
+    release = mark.rstrip("+")
+    return f"true from torch {release} on" if mark.endswith("+") else f"torch {release}'s value"
 
 
 def parts_of(target: str) -> Mark:
