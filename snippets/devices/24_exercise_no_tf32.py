@@ -44,9 +44,10 @@ before = readings()
 with no_tf32() as changed:
     inside = readings()
 after = readings()
+top_level = backends.fp32_precision  # set back after each experiment below
 backends.fp32_precision = "ieee"  # does the convolutions' default still give way?
 conv_still_gives_way = backends.cudnn.conv.fp32_precision
-backends.fp32_precision = "none"
+backends.fp32_precision = top_level
 print("before:", *before, "| inside:", *inside, "| after:", *after)
 print("no_tf32() set:", ", ".join(changed), end=" | ")
 print("top level 'ieee' again: convolutions read", repr(conv_still_gives_way))
@@ -68,7 +69,7 @@ print("after it", *onednn_after, "| inside no_tf32()", onednn_inside)
 backends.fp32_precision = "bf16"  # a oneDNN (CPU) mode
 with no_tf32():
     onednn_bf16 = backends.mkldnn.fp32_precision
-backends.fp32_precision = "none"
+backends.fp32_precision = top_level
 print("under 'bf16', inside no_tf32() oneDNN reads", repr(onednn_bf16))
 
 
