@@ -130,7 +130,7 @@ assert conv_rule  # witness: conv-rule
 assert conv_bias_rule  # witness: conv-bias-rule
 assert grouped_fan_in == 9 == grouped.weight.shape[1:].numel()
 assert 0.9 * grouped_bound < grouped_max <= grouped_bound  # witness: grouped-rule
-assert constructor_calls_reset  # witness: constructor-calls-reset
+assert constructor_calls_reset
 assert embedding_is_randn and abs(embedding_std - 1.0) < 0.02  # witness: embedding-normal
 assert starts_as_identity  # witness: norm-starts-identity
 assert only_normalizes  # witness: norm-only-normalizes

@@ -236,11 +236,9 @@ assert (
     and keeps_xavier_in_proj
     and out_bias_before == 0 < out_bias_after
 )  # witness: transformer-mixed-scheme
-assert (
-    shared_calls == 2 and shared_in_modules == 1 and nested_calls == 2
-)  # witness: shared-module-twice
+assert shared_in_modules == 1
 assert repeated_calls == 1 and repeated_block_calls == 1  # witness: same-parent-twice-once
-assert paths_calls == 4  # witness: once-per-path
+assert paths_calls == 4 and shared_calls == nested_calls == 2  # witness: once-per-path
 assert apply_draws_twice and apply_shifts_stream  # witness: shared-random-draws-twice
 tied_scaled_twice = tied_factor == [0.25] and tied_in_parameters == 1
 assert tied_scaled_twice  # witness: tied-parameter-scaled-twice
