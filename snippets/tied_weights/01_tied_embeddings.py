@@ -47,7 +47,7 @@ untied = TinyLanguageModel(vocab_size, d_model, tie_weights=False)
 tied_count, untied_count = count(tied), count(untied)
 saved = untied_count - tied_count
 print(
-    f"parameters: untied {untied_count}, tied {tied_count},",
+    f"parameter elements: untied {untied_count}, tied {tied_count},",
     f"saved {saved} = {vocab_size} x {d_model}",
 )
 
@@ -123,7 +123,8 @@ with torch.no_grad():
 write_shows_in_other = reloaded.embed.weight[0, 0].item() == 7.0  # ... and read the other
 print(
     f"after load_state_dict(assign=True): tied {tied_after_assign},",
-    f"{count_after_assign} parameters, {len(memory_after_assign)} storage for the two weights,",
+    f"{count_after_assign} parameter elements,",
+    f"{len(memory_after_assign)} storage for the two weights,",
     f"a write into out.weight shows in embed.weight: {write_shows_in_other}",
 )
 # A value that is already a Parameter (state_dict(keep_vars=True)) goes in as the same object,
@@ -177,10 +178,10 @@ initialized = TinyLanguageModel(vocab_size, d_model, tie_weights=True).apply(zer
 embedding_zeroed = bool(torch.all(initialized.embed.weight == 0))
 print("zeroing every Linear's weight also zeroed the embedding:", embedding_zeroed)
 
-# At the sizes of GPT-2 small the same tie removes tens of millions of parameters.
+# At the sizes of GPT-2 small the same tie removes tens of millions of numbers.
 gpt2_vocab, gpt2_width = 50_257, 768
 gpt2_saved = gpt2_vocab * gpt2_width
-print(f"vocabulary {gpt2_vocab:,} x width {gpt2_width}: {gpt2_saved:,} parameters saved by tying")
+print(f"vocabulary {gpt2_vocab:,} x width {gpt2_width}: {gpt2_saved:,} numbers saved by tying")
 
 embed_shape, out_shape = tuple(untied.embed.weight.shape), tuple(untied.out.weight.shape)
 assert embed_shape == out_shape == (vocab_size, d_model)  # witness: same-layout

@@ -103,6 +103,8 @@ print(f"same_tensor() {empty_views_tensor}")
 each_itself = same_tensor(on_meta[0], on_meta[0]) and same_tensor(x, x)
 each_itself = each_itself and same_tensor(meta_views[0], meta_views[0])
 each_itself = each_itself and same_tensor(empty_views[0], empty_views[0])
+each_itself = each_itself and same_tensor(empty[0], empty[0])
+each_itself = each_itself and same_tensor(wrapper_views[0], wrapper_views[0])
 try:  # a wrapper subclass has no storage of its own to compare
     same_storage(x, y)
     storage_raises = False
