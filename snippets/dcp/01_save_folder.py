@@ -16,8 +16,6 @@ import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch import nn
-from torch.distributed.checkpoint._dedup_save_plans import dedup_save_plans  # private
-from torch.distributed.checkpoint.planner_helpers import _create_write_item_for_tensor
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 from torch.distributed.tensor import DTensor
@@ -28,8 +26,8 @@ device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
 dist.init_process_group("nccl" if use_gpus else "gloo")
-# Without a mesh, fully_shard builds one on the accelerator torch was built for, even where
-# there are fewer GPUs than ranks: name the device this process group uses.
+# Without a mesh, fully_shard picks the accelerator torch finds at run time (a GPU if it finds
+# any, even fewer GPUs than ranks; else the CPU): name the device this process group uses.
 mesh = init_device_mesh(device.type, (dist.get_world_size(),))
 rank, world_size = dist.get_rank(), dist.get_world_size()
 
@@ -118,22 +116,14 @@ with warnings.catch_warnings(record=True) as caught:  # a, b and c differ betwee
 # The usual case: a, b, c saved in the same dcp.save as the model, after its shards.
 together = state | {name: whole[name] for name in abc}
 dcp.save(together, checkpoint_id=folder / "together")
-# One large entry and two small ones, held by both ranks; and a file for each record.
-big = torch.zeros(1000, dtype=torch.int64, device=device)  # 8000 bytes; s1 and s2, 8 each
-sized = {"big": big, "s1": whole["a"], "s2": whole["b"]}
+# A large entry, then two small ones (keys that sort before it), held by both ranks.
+table = torch.zeros(1000, dtype=torch.int64, device=device)  # 8000 bytes; s1 and s2, 8 each
+sized = {"table": table, "s1": whole["a"], "s2": whole["b"]}
 dcp.save(sized, storage_writer=dcp.FileSystemWriter(folder / "sized", single_file_per_rank=False))
 lowest_first = dcp.DefaultSavePlanner(dedup_save_to_lowest_rank=True)  # every copy to rank 0
 dcp.save(sized, checkpoint_id=folder / "lowest", planner=lowest_first)
-# A shard, then two entries both ranks hold, each larger than the shard but smaller than its tensor.
-mid = torch.zeros(30, dtype=torch.int64, device=device)  # 240 bytes
-shard_first = {"0.weight": state["0.weight"], "m1": mid, "m2": mid.clone()}
-dcp.save(shard_first, checkpoint_id=folder / "shard_first")
-half_bytes, weight_bytes = state["0.weight"].to_local().nbytes, state["0.weight"].nbytes
-mid_bytes = mid.nbytes
 own = {f"own.{rank}": whole["a"]}  # a key only this rank has: it works here, but is unsupported
 dcp.save(own, checkpoint_id=folder / "own")
-ints = {name: rank for name in ("n1", "n2", "n3")}  # Python ints, not tensors, held by both
-dcp.save(ints, checkpoint_id=folder / "ints")
 if rank == 1:  # a save by this process alone, in which it is rank 0
     with warnings.catch_warnings():  # not "assuming ... to save in a single process"
         warnings.simplefilter("ignore")
@@ -146,45 +136,17 @@ def load_back(path, names):  # every rank asks for every entry named, each one i
     return {name: value.item() for name, value in back.items()}
 
 
-def offered(entries):  # what this rank offers to save, in order: (key, tensor bytes)
-    plan = []
-    for name, t in entries.items():  # a shard is this rank's alone: keyed by the rank too
-        key = (name, rank) if isinstance(t, DTensor) else name
-        size = t.nbytes if isinstance(t, torch.Tensor) else 0  # a DTensor's: its whole tensor's
-        plan.append((key, size or 1))  # what is not a tensor (or is empty) counts as 1 byte
-    return plan
-
-
-def greedy(plans):  # in plan order (rank 0's first), to the holder with fewest bytes so far
-    planned, chosen = [0] * len(plans), {}
-    for key, size in (item for plan in plans for item in plan):
-        if key not in chosen:
-            holders = [r for r, plan in enumerate(plans) if key in dict(plan)]
-            chosen[key] = min(holders, key=lambda r: planned[r])  # a tie: the lower rank
-            planned[chosen[key]] += size
-    return {key: r for key, r in chosen.items() if isinstance(key, str)}  # whole entries
-
-
 def writers(path):  # the rank whose file holds each whole entry: the digit after "__"
     records = dcp.FileSystemReader(path).read_metadata().storage_data.items()
     by_rank = [(i.fqn, int(at.relative_path.split("_")[2])) for i, at in records]
     return dict(sorted((name, r) for name, r in by_rank if name not in state))
 
 
-plans = {}  # what each rank offers in each save, gathered: rank 0's plan first
-saves = {"whole": whole, "together": together, "sized": sized, "shard_first": shard_first}
-saves |= {"ints": ints}
-for key, entries in saves.items():
-    plans[key] = [None] * world_size
-    dist.all_gather_object(plans[key], offered(entries))
 loaded_whole = load_back(folder / "whole", whole)
 loaded_together = load_back(folder / "together", abc)
 loaded_sized = load_back(folder / "sized", ("s1", "s2"))
 loaded_lowest = load_back(folder / "lowest", ("s1", "s2"))
 loaded_own = load_back(folder / "own", own)
-loaded_ints = dict.fromkeys(ints)  # not tensors: DCP puts the loaded values in the dict
-dcp.load(loaded_ints, checkpoint_id=folder / "ints")
-ints_values = ", ".join(str(value) for value in loaded_ints.values())
 whole_values = ", ".join(str(loaded_whole[name]) for name in abc)
 together_values = ", ".join(str(loaded_together[name]) for name in abc)
 sized_values = f"{loaded_sized['s1']}, {loaded_sized['s2']}"
@@ -194,29 +156,11 @@ print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
 print(f"saved after the model's shards, a, b, c load as {together_values}")
 print(f"s1, s2 load as {sized_values}; with dedup_save_to_lowest_rank=True as {lowest_values}")
 print("a key only this rank has, loaded back:", loaded_own)
-print(f"n1, n2, n3 load as {ints_values}")
-
-# An entry that only some ranks hold: ranks 3, 8 and 9 of ten, planned by DCP's helper.
-item = _create_write_item_for_tensor("x", torch.zeros(4))
-holders = (3, 8, 9)  # a Python set lists them as 8, 9, 3: its first is neither end
-ten = [dcp.SavePlan([item] if r in holders else []) for r in range(10)]
-subset_rank = next(r for r, plan in enumerate(dedup_save_plans(ten)) if plan.items)
-print(f"an entry held by ranks 3, 8 and 9 goes to rank {subset_rank}")
-# Two ranks that both hold an empty tensor e, then a small one f: e counts as 1 byte, not 0.
-e, f = (_create_write_item_for_tensor(n, torch.zeros(size)) for n, size in (("e", 0), ("f", 2)))
-two = dedup_save_plans([dcp.SavePlan([e, f]), dcp.SavePlan([e, f])])
-empty_writer_of = {item.index.fqn: r for r, plan in enumerate(two) for item in plan.items}
-print("an empty tensor, then a small one, held by both ranks, by rank:", empty_writer_of)
-# Copies are matched by key alone: of two items under one key, even of two dtypes, one is kept.
-a_items = [_create_write_item_for_tensor("a", t) for t in (whole["a"], whole["a"].double())]
-a_kept = [len(plan.items) for plan in dedup_save_plans([dcp.SavePlan([i]) for i in a_items])]
 if rank == 0:
     whole_metadata = dcp.FileSystemReader(folder / "whole").read_metadata()
     writer_of = writers(folder / "whole")
     together_writer_of = writers(folder / "together")
     sized_writer_of = writers(folder / "sized")
-    shard_first_writer_of = writers(folder / "shard_first")
-    ints_writer_of = writers(folder / "ints")
     alone_files = ", ".join(sorted(path.name for path in (folder / "alone").iterdir()))
     sized_files = ", ".join(sorted(path.name for path in (folder / "sized").iterdir()))
     sizes = {path.name: path.stat().st_size for path in (folder / "whole").glob("*.distcp")}
@@ -228,9 +172,7 @@ if rank == 0:
     rank1_entries = list(writer_of.values()).count(1)
     print("entries every rank holds whole, one record each, by rank:", writer_of)
     print("the same a, b, c saved after the model's shards, by rank:", together_writer_of)
-    print("one large entry and two small ones, by rank:", sized_writer_of)
-    print(f"a shard of {half_bytes} bytes ({weight_bytes} whole), then two of {mid_bytes}:")
-    print("    by rank", shard_first_writer_of)
+    print("one large entry, then two small ones, by rank:", sized_writer_of)
     print("with single_file_per_rank=False, that folder holds:", sized_files)
     print(f"with thread_count=3: {len(sizes)} data files, empty ones: {empty_names}")
     print(f"bytes in the files {sum(sizes.values())}, in the records {sum(recorded.values())}")
@@ -261,32 +203,21 @@ if rank == 0:
     three_each = sorted(sizes) == [f"__{r}_{n}.distcp" for r in range(world_size) for n in range(3)]
     assert three_each and empty_files == ["__1_2.distcp"]  # witness: threads-files
     assert rank1_entries == 2
-    same_rank = all(loaded_whole[name] == writer_of[name] for name in abc)
-    by_greedy = writer_of == greedy(plans["whole"]) and sized_writer_of == greedy(plans["sized"])
-    by_bytes = sized_values == "1, 1"  # counting entries instead, rank 0 would get s2
-    # Counting tensor bytes only, all three ints would tie and go to rank 0.
-    ints_by_greedy = loaded_ints == ints_writer_of == greedy(plans["ints"])
-    by_greedy = by_greedy and ints_by_greedy and ints_values == "0, 1, 0"
-    assert same_rank and by_greedy and by_bytes  # witness: one-copy-per-entry
-    # Counting the shard's own bytes, m2 would go to rank 0 (160 < 240 planned on rank 1).
-    by_greedy = shard_first_writer_of == greedy(plans["shard_first"]) == {"m1": 1, "m2": 1}
-    assert by_greedy and half_bytes < mid_bytes < weight_bytes  # witness: shard-counts-whole
-    assert sized_writer_of == {"big": 0, "s1": 1, "s2": 1}
-    empty_one = e.tensor_storage_size() == 0 and empty_writer_of == {"e": 0, "f": 1}
-    assert empty_one  # witness: empty-counts-one
+    # Fewest bytes so far, in rank 0's order: a tie (nothing planned) gives table to rank 0,
+    # then s1 and s2 go to rank 1. In sorted key order, s1 would go to rank 0; counting
+    # entries instead of bytes, s2 would.
+    by_bytes = sized_writer_of == {"s1": 1, "s2": 1, "table": 0}
+    in_whole = writer_of == {"a": 0, "b": 1, "c": 0, "seed.0": 1, "seed.1": 0}
+    assert by_bytes and in_whole  # witness: one-copy-per-entry
     assert alone_files == ".metadata, __0_0.distcp"  # witness: numbered-within-save
     files_by_record = ".metadata, __0_0.distcp, __1_0.distcp, __1_1.distcp"
     assert sized_files == files_by_record  # witness: file-per-record
     from_rank1 = all(loaded_together[name] == together_writer_of[name] == 1 for name in abc)
-    by_greedy = together_writer_of == greedy(plans["together"])
-    assert from_rank1 and by_greedy and together_values == "1, 1, 1"  # witness: order-decides
+    assert from_rank1 and together_values == "1, 1, 1"  # witness: order-decides
 assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
 assert loaded_own == {f"own.{rank}": rank}  # witness: own-keys-load
-assert whole_values == "0, 1, 0"  # on every rank
-assert sorted(a_kept) == [0, 1] and caught == []  # witness: no-compare
-# The tie goes to the first rank a Python set lists, here 8: neither the lowest nor the highest.
-set_first = subset_rank == next(iter(set(holders))) == 8
-assert set_first and min(holders) < subset_rank < max(holders)  # witness: set-order-tie
+# No warning, no error, and the loaded a, b, c are copies from different ranks.
+assert caught == [] and whole_values == "0, 1, 0"  # witness: no-compare
 assert wrote_metadata == ([0] if rank == 0 else [])  # witness: rank0-writes-metadata
 assert sized_values == "1, 1" and lowest_values == "0, 0"  # witness: lowest-rank-option
 assert isinstance(state["0.weight"], DTensor)

@@ -28,8 +28,8 @@ device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
 dist.init_process_group("nccl" if use_gpus else "gloo")
-# Without a mesh, fully_shard builds one on the accelerator torch was built for, even where
-# there are fewer GPUs than ranks: name the device this process group uses.
+# Without a mesh, fully_shard picks the accelerator torch finds at run time (a GPU if it finds
+# any, even fewer GPUs than ranks; else the CPU): name the device this process group uses.
 mesh = init_device_mesh(device.type, (dist.get_world_size(),))
 rank = dist.get_rank()
 
@@ -64,6 +64,7 @@ if rank == 0:
     print(f"the checkpoint holds {entry_count} entries, {optimizer_keys} of the optimizer")
 
     plain = build_model()
+    names = list(plain.state_dict())  # 0.weight first; sorted, 0.bias first
     try:  # the keys as the model names them: not how they were saved
         dcp.load(plain.state_dict(), checkpoint_id=folder)
         error_message = "no error"
@@ -90,6 +91,8 @@ if rank == 0:
     shutil.rmtree(folder)
 
     assert "Missing key in checkpoint state_dict" in error_message  # witness: flat-keys-missing
+    first_sorted = error_message.endswith(f": {min(names)}.") and names[0] != min(names)
+    assert first_sorted  # witness: first-missing-sorted
     assert not_an_exception  # witness: base-exception
     assert failed_ranks == [0] and has_stack  # witness: failures-by-rank
     assert optimizer_keys > 0 and loaded_equal  # witness: model-part-loads
