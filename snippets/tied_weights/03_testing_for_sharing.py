@@ -127,6 +127,6 @@ built_on_offsets = TwoTensor(torch.zeros(6)[2:], torch.ones(6)[2:])  # no view o
 built_address = built_on_offsets.data_ptr() == 2 * built_on_offsets.element_size()
 by_offset = view_addresses == from_offsets and offset_addresses and built_address
 assert by_offset  # witness: view-address-offset
-assert empty_view_addresses == [0, 0] and real_storages
+assert empty_view_addresses == [0, 0] and real_storages  # witness: empty-view-address-zero
 assert data_says and says_separate and each_itself and offset_addresses  # witness: guarded-test
 assert storage_raises  # witness: wrapper-storage-raises

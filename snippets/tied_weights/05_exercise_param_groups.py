@@ -50,6 +50,12 @@ def first_name(model: nn.Module, tensor: torch.Tensor) -> str:
     return next(name for name, p in model.named_parameters() if p is tensor)
 
 
+def no_decay_by_tensor(model: nn.Module) -> list[torch.Tensor]:
+    """The rule decided by the tensor itself, whichever name reaches it first."""
+    named = model.named_parameters()
+    return [p for name, p in named if p is model.embed.weight or name.endswith("bias")]
+
+
 def spy(name: str):
     """Record the calls to one of SGD's three step functions, and let them run."""
     return mock.patch.object(sgd_module, name, wraps=getattr(sgd_module, name))
@@ -100,6 +106,9 @@ on_parent_name = first_name(on_parent, on_parent.out.weight)
 print("tensors per group (decay, no decay):", group_sizes)
 print("the tied tensor is seen once, as", tied_name, "- with out assigned first:", out_first_name)
 print("with a placeholder out:", placeholder_name, "- also set on the model:", on_parent_name)
+models = (model, out_first, placeholder, on_parent)
+by_tensor = [any(p is m.embed.weight for p in no_decay_by_tensor(m)) for m in models]
+print("decided by the tensor, no decay for the tied one in all four models:", all(by_tensor))
 
 # Every name in ONE group is no error: a warning, and the group keeps both entries of the tied
 # tensor. On the CPU, SGD's default step updates one entry at a time (neither foreach nor fused),
@@ -167,6 +176,7 @@ assert covered == {id(p) for p in model.parameters()}  # witness: once-per-tenso
 assert tied_name == "embed.weight" and out_first_name == "out.weight"  # witness: init-order-decides
 assert placeholder_name == "out.weight"  # witness: slot-order-decides
 assert on_parent_name == "head_weight"  # witness: parent-first
+assert by_tensor == [True] * 4  # witness: by-tensor-any-order
 assert len(warned) == 1  # witness: one-group-warns
 assert "in future, this will cause an error" in warned[0]  # witness: warning-announces-error
 # Each tensor moved by lr x grad = 0.1 per entry: the tied one, listed twice, by 0.2.
