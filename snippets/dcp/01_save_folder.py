@@ -26,8 +26,8 @@ device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
 dist.init_process_group("nccl" if use_gpus else "gloo")
-# Without a mesh, fully_shard picks the accelerator torch finds at run time (a GPU if it finds
-# any, even fewer GPUs than ranks; else the CPU): name the device this process group uses.
+# Without a mesh, fully_shard picks the accelerator torch finds at run time (a GPU on a CUDA
+# build that finds one), else the CPU: name the device this process group uses.
 mesh = init_device_mesh(device.type, (dist.get_world_size(),))
 rank, world_size = dist.get_rank(), dist.get_world_size()
 
@@ -116,9 +116,12 @@ with warnings.catch_warnings(record=True) as caught:  # a, b and c differ betwee
 # The usual case: a, b, c saved in the same dcp.save as the model, after its shards.
 together = state | {name: whole[name] for name in abc}
 dcp.save(together, checkpoint_id=folder / "together")
-# A large entry, then two small ones (keys that sort before it), held by both ranks.
+# A large entry, then two small ones (keys that sort before it), held by both ranks; rank 1
+# lists them in another order.
 table = torch.zeros(1000, dtype=torch.int64, device=device)  # 8000 bytes; s1 and s2, 8 each
 sized = {"table": table, "s1": whole["a"], "s2": whole["b"]}
+if rank == 1:
+    sized = {"s1": whole["a"], "s2": whole["b"], "table": table}
 dcp.save(sized, storage_writer=dcp.FileSystemWriter(folder / "sized", single_file_per_rank=False))
 lowest_first = dcp.DefaultSavePlanner(dedup_save_to_lowest_rank=True)  # every copy to rank 0
 dcp.save(sized, checkpoint_id=folder / "lowest", planner=lowest_first)
@@ -204,8 +207,8 @@ if rank == 0:
     assert three_each and empty_files == ["__1_2.distcp"]  # witness: threads-files
     assert rank1_entries == 2
     # Fewest bytes so far, in rank 0's order: a tie (nothing planned) gives table to rank 0,
-    # then s1 and s2 go to rank 1. In sorted key order, s1 would go to rank 0; counting
-    # entries instead of bytes, s2 would.
+    # then s1 and s2 go to rank 1. In rank 1's order (or sorted key order), s1 would go to
+    # rank 0; counting entries instead of bytes, s2 would.
     by_bytes = sized_writer_of == {"s1": 1, "s2": 1, "table": 0}
     in_whole = writer_of == {"a": 0, "b": 1, "c": 0, "seed.0": 1, "seed.1": 0}
     assert by_bytes and in_whole  # witness: one-copy-per-entry
