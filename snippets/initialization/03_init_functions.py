@@ -56,11 +56,15 @@ conv_generator = torch.Generator().manual_seed(2)
 nn.init.kaiming_normal_(conv_weight, mode="fan_out", nonlinearity="relu", generator=conv_generator)
 conv_fan_out_std = math.sqrt(2 / (64 * 3 * 3))
 conv_fan_out_measured = conv_weight.std().item()
-# The weight of ConvTranspose2d(64, 16, 3) has that shape (built on meta: no memory, no draws).
-transposed = nn.ConvTranspose2d(64, 16, 3, device="meta")
-transposed_shape = transposed.weight.shape
-# nn.init's own (private) helper for the count: in_channels * kernel area for this layer.
-transposed_fan_out = nn.init._calculate_fan_in_and_fan_out(transposed.weight)[1]
+# The weight of ConvTranspose2d(64, 16, 3) has that shape, and from the same seed mode="fan_out"
+# draws exactly the same weights for it: it counts 64 * 9 there too, in_channels * kernel area.
+transposed = nn.ConvTranspose2d(64, 16, 3)
+transposed_generator = torch.Generator().manual_seed(2)
+nn.init.kaiming_normal_(
+    transposed.weight, mode="fan_out", nonlinearity="relu", generator=transposed_generator
+)
+transposed_same_draw = torch.equal(transposed.weight, conv_weight)
+transposed_measured = transposed.weight.std().item()
 
 nn.init.zeros_(layer.bias)
 bias_all_zero = bool(torch.all(layer.bias == 0))
@@ -78,6 +82,10 @@ print(
 print(
     f"{'  the same, Conv2d(16, 64, 3) weight':38} {f'std {conv_fan_out_std:.4f}':>18} "
     f"{conv_fan_out_measured:9.4f}"
+)
+print(
+    f"{'  the same, ConvTranspose2d(64, 16, 3)':38} {f'std {conv_fan_out_std:.4f}':>18} "
+    f"{transposed_measured:9.4f}"
 )
 print(f"zeros_ then constant_(0.1) on the bias: {bias_all_zero} {bias_all_constant}")
 # The siblings follow the same pattern (drawn last, so the measurements above are not shifted):
@@ -114,18 +122,25 @@ for tensor in (
     except (NotImplementedError, RuntimeError) as error:
         orthogonal_errors.append(f"{type(error).__name__}: {str(error).split(' (')[0]}")
 print("orthogonal_ on float16, bfloat16, channels_last:", *orthogonal_errors, sep="\n  ")
-# trunc_normal_'s cut-offs a=-2, b=2 are values, not multiples of std: with std=0.02 nothing is cut,
-# the spread is the full normal's, and the largest of 10,000 numbers lies beyond 3.5 * std, where
-# cut-offs at a few std would leave none (torch 2.11 and 2.13 draw differently, but both reach it).
-# Cut-offs at +-std keep every number within +-0.02.
-generator = torch.Generator().manual_seed(0)  # not the global stream: the draws below stay put
-uncut = nn.init.trunc_normal_(torch.empty(10_000), std=0.02, generator=generator)
-cut = nn.init.trunc_normal_(torch.empty(10_000), std=0.02, a=-0.02, b=0.02, generator=generator)
+# trunc_normal_'s cut-offs a=-2, b=2 are values, not multiples of std: with std=0.02 nothing is cut.
+# From the same seed it draws exactly the numbers that cut-offs a million away draw, which cut
+# nothing; cut-offs at 4 std (+-0.08) already change some of them. At +-std, all lie within 0.02.
+
+
+def trunc_normal(**cut_offs: float) -> torch.Tensor:
+    """10,000 numbers with std 0.02, from a generator of their own (the global stream stays put)."""
+    generator = torch.Generator().manual_seed(0)
+    return nn.init.trunc_normal_(torch.empty(10_000), std=0.02, generator=generator, **cut_offs)
+
+
+uncut = trunc_normal()
+as_if_uncut = torch.equal(uncut, trunc_normal(a=-1e6, b=1e6))
+four_std_differs = not torch.equal(uncut, trunc_normal(a=-0.08, b=0.08))
+cut = trunc_normal(a=-0.02, b=0.02)
 uncut_std, cut_std = uncut.std().item(), cut.std().item()
-largest_in_std = uncut.abs().max().item() / 0.02
-trunc_uses_values = math.isclose(uncut_std, 0.02, rel_tol=0.03) and largest_in_std > 3.5
+trunc_uses_values = as_if_uncut and four_std_differs and math.isclose(uncut_std, 0.02, rel_tol=0.03)
 trunc_uses_values &= bool(cut.abs().max() <= 0.02)
-print(f"trunc_normal_(std=0.02): std {uncut_std:.4f}, largest |value| {largest_in_std:.1f} std;")
+print(f"trunc_normal_(std=0.02): std {uncut_std:.4f}, as with a=-1e6, b=1e6: {as_if_uncut};")
 print(f"  with a=-0.02, b=0.02: std {cut_std:.4f}")
 
 print(
@@ -205,8 +220,7 @@ fan_out_std_matches = math.isclose(kaiming_fan_out_measured, kaiming_fan_out_std
 conv_fan_out_matches = math.isclose(conv_fan_out_measured, conv_fan_out_std, rel_tol=0.05)
 fan_out_rule = fan_out_std_matches and fan_out != fan_in and conv_fan_out_matches
 assert fan_out_rule  # witness: kaiming-fan-out
-counts_in_channels = transposed_fan_out == transposed.in_channels * 3 * 3 == 64 * 3 * 3
-same_count = transposed_shape == conv_weight.shape and counts_in_channels and conv_fan_out_matches
+same_count = transposed.in_channels == 64 and transposed_same_draw and conv_fan_out_matches
 assert same_count  # witness: transposed-fan-out
 assert bias_all_zero and bias_all_constant
 assert default_is_relu and defaults_agree  # witness: default-is-relu

@@ -236,7 +236,8 @@ assert (
     and keeps_xavier_in_proj
     and out_bias_before == 0 < out_bias_after
 )  # witness: transformer-mixed-scheme
-assert shared_in_modules == 1
+in_modules_by_paths = sum(m is shared for m in parents_held_twice.modules())  # four paths
+assert shared_in_modules == 1 and in_modules_by_paths == 1  # witness: modules-once
 assert repeated_calls == 1 and repeated_block_calls == 1  # witness: same-parent-twice-once
 assert paths_calls == 4 and shared_calls == nested_calls == 2  # witness: once-per-path
 assert apply_draws_twice and apply_shifts_stream  # witness: shared-random-draws-twice

@@ -38,6 +38,16 @@ print(
     f"in place on a computed tensor: allowed, grad_fn {history_before.name()} -> "
     f"{history_after.name()} on top of it, gradient {source.grad.tolist()}"
 )
+# Unless backward needs the value overwritten: exp saves its result, so writing into that result
+# is allowed, and backward then fails (the check shown below for a weight).
+exponent = torch.ones(3, requires_grad=True).exp()
+exponent.add_(1)
+try:
+    exponent.sum().backward()
+    saved_message = "no error"
+except RuntimeError as error:
+    saved_message = str(error)
+print("in place on exp's saved result, backward:", saved_message[:58], "...")
 
 # The same write with autograd switched off: allowed, and nothing is recorded.
 with torch.no_grad():
@@ -149,6 +159,7 @@ stale_quoted = (
     "one of the variables needed for gradient computation has been modified by an inplace operation"
 )
 assert stale_message.startswith(stale_quoted)  # witness: no-grad-checked
+assert saved_message.startswith(stale_quoted)  # witness: non-leaf-saved-value-checked
 data_gradient_wrong = data_gradient == [6.0] * 3 and right_gradient == [2.0] * 3
 assert data_gradient_wrong  # witness: data-write-wrong-gradient
 assert tracked_after_inplace  # witness: inplace-keeps-object
