@@ -41,12 +41,17 @@ buffers_require_grad = any(b.requires_grad for b in model.buffers())
 print(f"{parameter_count} parameters, {buffer_count} buffers, {state_count} state_dict entries")
 print("mask in state_dict:", mask_saved, " any buffer requires grad:", buffers_require_grad)
 
-# An optimizer only ever sees what parameters() yields, so it never touches a buffer.
+# An optimizer only sees what parameters() yields: no buffer, unless a parameter is one too.
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 optimized = sum(len(group["params"]) for group in optimizer.param_groups)
 optimizer_ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
 optimizer_holds_buffer = any(id(b) in optimizer_ids for b in model.buffers())
 print("tensors the optimizer updates:", optimized, " any of them a buffer:", optimizer_holds_buffer)
+# The exception: a parameter registered as a buffer too is in both listings.
+both = nn.Linear(2, 2)
+both.register_buffer("weight_again", both.weight)
+held = {id(p) for p in torch.optim.SGD(both.parameters(), lr=0.1).param_groups[0]["params"]}
+buffer_held = any(id(b) in held for b in both.buffers())
 
 # Loading matches keys by name: a state_dict with its keys in reverse order loads the same.
 source = MaskedClassifier(num_features=4, num_classes=2, hidden=[3])
@@ -111,6 +116,7 @@ assert "mask" in buffer_names and not mask_saved  # witness: mask-not-saved
 assert not buffers_require_grad  # witness: buffers-no-grad
 assert probe.flagged is flagged and probe.flagged.requires_grad  # witness: register-keeps-flag
 assert not optimizer_holds_buffer  # witness: optimizer-never-buffer
+assert buffer_held  # witness: registered-as-both
 assert loads_in_any_order  # witness: order-irrelevant
 assert model(torch.randn(5, 4)).shape == (5, 2)
 assert list(refused) == ["", "a.b", "linear", "weight", "training"]  # witness: refused-names

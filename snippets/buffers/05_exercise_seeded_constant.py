@@ -1,5 +1,6 @@
 """Exercise: a constant the constructor can rebuild exactly, kept as a non-persistent buffer."""
 
+import copy
 import io
 
 import torch
@@ -37,7 +38,8 @@ same_constant = torch.equal(trained.constant, restored.constant)
 saved_keys = ", ".join(trained.state_dict())
 print("state_dict():", saved_keys)
 print("same constant and same outputs after reload:", same_constant, same_after_reload)
-print("constant follows .double():", trained.double().constant.dtype == torch.float64)
+converted = copy.deepcopy(trained).double()  # a copy: trained itself stays float32
+print("a converted copy's constant:", converted.constant.dtype)
 
 if device.type != "cpu":  # the accelerator's own generator, seeded the same: another stream
     cpu_draw = torch.rand(8, 8, generator=torch.Generator().manual_seed(0))
@@ -47,4 +49,4 @@ if device.type != "cpu":  # the accelerator's own generator, seeded the same: an
 assert saved_keys == "linear.weight, linear.bias"  # witness: only-linear-saved
 assert same_constant  # witness: seed-rebuilds-constant
 assert same_after_reload  # witness: same-after-reload
-assert trained.constant.dtype == torch.float64
+assert converted.constant.dtype == torch.float64
