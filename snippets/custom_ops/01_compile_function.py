@@ -181,6 +181,7 @@ function_graphs = list(graphs)
 subgraphs = ", ".join(name for name, _ in function_graphs[0].named_children())
 print("subgraphs Dynamo captured for the Function:", subgraphs)
 traced_forward = function_graphs[0].fwd_body_0
+traced_backward = function_graphs[0].bwd_body_0.graph  # what Dynamo traced of RoundSTE.backward
 recorded(x)  # no input requires grad: Dynamo compiles again, and inlines forward alone
 no_grad_graph = graphs[-1]
 print("without requires_grad:", [name for name, _ in no_grad_graph.named_children()], end=", ")
@@ -301,7 +302,8 @@ try:
     item_error = None
 except Exception as error:  # fullgraph_error, which catches Unsupported only, would not catch it
     item_error = error
-print("ItemInForward, recorded:", type(item_error).__name__, "| not recorded: compiles")
+item_outcome = "compiles" if item_error is None else type(item_error).__name__
+print("ItemInForward, recorded:", item_outcome, "| not recorded: compiles")
 
 # Without fullgraph=True the same code runs, cut into several graphs around what Dynamo can't trace.
 graphs.clear()
@@ -367,7 +369,10 @@ reads_caller_mode &= torch.equal(no_grad_reads, 3 * ones)  # the caller's mode, 
 assert reads_caller_mode  # witness: inlined-reads-grad-mode
 records_weight = eager_weighted.grad_fn is None and torch.equal(weight.grad, weighted_input.sum())
 assert records_weight  # witness: inlined-records-outside-tensor
-assert "bwd_body" in subgraphs  # witness: backward-traced
+backward_inputs = [node for node in traced_backward.nodes if node.op == "placeholder"]
+returned = next(node for node in traced_backward.nodes if node.op == "output").args[0]
+returns_gradient = len(backward_inputs) == 1 and tuple(returned) == tuple(backward_inputs)
+assert "bwd_body" in subgraphs and returns_gradient  # witness: backward-traced
 assert "tolist" in unsupported_message  # witness: opaque-function-breaks
 assert graphs_without_fullgraph > 1  # witness: split-without-fullgraph
 assert torch.allclose(x_split.grad, x_eager.grad)  # witness: split-still-correct
@@ -413,5 +418,6 @@ assert same_error and forward_compiles  # witness: backward-traced-limits
 item_traced = torch.allclose(item_not_recorded, (2 * x * (2 * x).abs().max().ceil()).sum())
 internal = isinstance(item_error, torch._dynamo.exc.InternalTorchDynamoError)
 internal &= not isinstance(item_error, torch._dynamo.exc.Unsupported)
+internal &= str(item_error).startswith("PendingUnbackedSymbolNotFound")
 if release >= (2, 13):  # torch 2.11 compiles the recorded call
     assert item_traced and internal  # witness: item-recorded-only

@@ -42,7 +42,9 @@ setup_calls = []  # one entry each time setup_context runs: the op took its auto
 
 
 def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
-    setup_calls.append(len(inputs))
+    # (is a torch.func transform active?, is the input a torch.func wrapper?)
+    in_transform = torch._C._are_functorch_transforms_active()
+    setup_calls.append((in_transform, torch._C._functorch.is_functorch_wrapped_tensor(inputs[0])))
     ctx.save_for_backward(inputs[0])
 
 
@@ -170,7 +172,7 @@ except TypeError as error:
 print("setup_context(context, inputs, output):", keyword_message)
 
 
-# An op with keyword-only arguments: setup_context takes them as a fourth parameter.
+# An op with keyword-only arguments: setup_context takes them as keyword_only_inputs.
 def scaled_backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
     return grad_output * ctx.scale
 
@@ -210,11 +212,11 @@ no_setup_context = generated.setup_context is torch.autograd.Function.setup_cont
 
 
 # torch.func's forward-mode transforms (jvp, jacfwd) do not refuse it, and get zeros, whatever the
-# kernel is made of and whether or not the op takes its autograd path. The true derivative is
-# sigmoid(x). torch.autograd.forward_ad, at the end, gets no tangent when the input does not require
-# a gradient, and raises when it does, as for a Function without jvp.
+# kernel is made of: at the transform's level the op takes its no-autograd path. The true
+# derivative is sigmoid(x). torch.autograd.forward_ad, at the end, gets no tangent when the input
+# does not require a gradient, and raises when it does, as for a Function without jvp.
 kernel_tangents = []  # in the kernel: (does its input carry a tangent?, does F.softplus's result?)
-kernel_modes = []  # in the kernel: (forward mode on?, autograd's kernels switched off?)
+kernel_below_autograd = []  # in the kernel: are autograd's kernels switched off?
 
 
 @torch.library.custom_op("guide::torch_softplus", mutates_args=())
@@ -224,7 +226,7 @@ def torch_softplus(x: torch.Tensor) -> torch.Tensor:
     kernel_tangents.append(tuple(t is not None for t in tangents))
     excluded = torch._C._dispatch_tls_local_exclude_set()  # dispatch keys switched off here
     below_autograd = excluded.has(torch._C.DispatchKey.AutogradFunctionality)
-    kernel_modes.append((torch._C._is_fwd_grad_enabled(), below_autograd))
+    kernel_below_autograd.append(below_autograd)
     return result
 
 
@@ -237,18 +239,20 @@ _, torch_kernel_tangent = torch.func.jvp(torch_softplus, (x,), (torch.ones_like(
 setup_calls_forward_mode = len(setup_calls) - setup_calls_before
 _, plain_tangent = torch.func.jvp(F.softplus, (x,), (torch.ones_like(x),))  # no op: sigmoid(x)
 setup_calls_before_grad = len(setup_calls)
-x_requiring_grad = x.clone().requires_grad_()  # the op takes its autograd path: setup_context runs
-_, tangent_with_grad = torch.func.jvp(torch_softplus, (x_requiring_grad,), (torch.ones_like(x),))
-setup_calls_with_grad = len(setup_calls) - setup_calls_before_grad
+x_requiring_grad = x.clone().requires_grad_()  # setup_context runs, but outside the transform
+primal_with_grad, tangent_with_grad = torch.func.jvp(
+    torch_softplus, (x_requiring_grad,), (torch.ones_like(x),)
+)
+setup_calls_with_grad = setup_calls[setup_calls_before_grad:]  # (in a transform?, wrapped input?)
 print("torch.func.jvp's tangent:", tangent.tolist(), " jacfwd:", jacfwd_diagonal.tolist())
 print("jvp of torch_softplus:", torch_kernel_tangent.tolist(), end=" | ")
 print("setup_context calls in forward mode:", setup_calls_forward_mode)
 print("input requiring a gradient:", tangent_with_grad.tolist(), end=" | ")
-print("setup_context calls:", setup_calls_with_grad)
+print("setup_context calls (in a transform, wrapped input):", setup_calls_with_grad)
 with fwAD.dual_level():  # forward mode without torch.func: the kernel gets the dual tensor itself
     dual = fwAD.make_dual(x, torch.ones_like(x))
     op_tangent = fwAD.unpack_dual(torch_softplus(dual)).tangent
-    kernel_seen, kernel_mode = kernel_tangents[-1], kernel_modes[-1]
+    kernel_seen, kernel_off = kernel_tangents[-1], kernel_below_autograd[-1]
     outside_tangent = fwAD.unpack_dual(F.softplus(dual)).tangent
     dual_requiring_grad = fwAD.make_dual(x.clone().requires_grad_(), torch.ones_like(x))
     setup_calls_before_ad = len(setup_calls)
@@ -259,7 +263,7 @@ with fwAD.dual_level():  # forward mode without torch.func: the kernel gets the 
         forward_ad_message = str(error)
     setup_calls_ad = len(setup_calls) - setup_calls_before_ad  # 1: the autograd path was taken
 print("forward_ad, in the kernel: (input has a tangent, result has one) =", kernel_seen, end=" | ")
-print("(forward mode on, autograd switched off) =", kernel_mode)
+print("autograd switched off:", kernel_off)
 print("forward_ad, input requiring a gradient:", forward_ad_message.split(" for ")[0])
 try:  # strict=True says why
     torch.func.jvp(softplus, (x,), (torch.ones_like(x),), strict=True)
@@ -299,11 +303,10 @@ torch_kernel_too = not torch_kernel_tangent.any() and torch.allclose(
     plain_tangent, torch.sigmoid(x)
 )
 assert zero_tangents and independent  # witness: forward-mode-gives-zeros
-autograd_path_too = setup_calls_with_grad == 1 and not tangent_with_grad.any()
-below_autograd = no_autograd_path and autograd_path_too
+outside_transform = setup_calls_with_grad == [(False, False)] and primal_with_grad.requires_grad
+below_autograd = no_autograd_path and outside_transform and not tangent_with_grad.any()
 assert torch_kernel_too and below_autograd  # witness: kernel-below-autograd
-no_tangent_inside = kernel_seen == (True, False) and op_tangent is None
-no_tangent_inside &= kernel_mode == (True, True)  # forward mode on, autograd's kernels off
+no_tangent_inside = kernel_seen == (True, False) and op_tangent is None and kernel_off
 assert no_tangent_inside and outside_tangent is not None  # witness: kernel-computes-no-tangent
 jvp_refused = forward_ad_message.startswith("You must implement the jvp function")
 jvp_refused &= setup_calls_ad == 1
@@ -313,6 +316,6 @@ assert bare_out.requires_grad and refused  # witness: needs-autograd
 assert "There was no fake impl registered" in no_fake_message  # witness: needs-fake
 by_keyword = "unexpected keyword argument 'ctx'" in keyword_message
 assert unrecorded_works and by_keyword  # witness: setup-context-by-keyword
-needs_fourth = "unexpected keyword argument 'keyword_only_inputs'" in three_parameter_message
+needs_keywords = "unexpected keyword argument 'keyword_only_inputs'" in three_parameter_message
 gets_scale = torch.equal(x_scaled.grad, torch.full_like(x, 5.0))
-assert needs_fourth and gets_scale  # witness: keyword-only-inputs
+assert needs_keywords and gets_scale  # witness: keyword-only-inputs
