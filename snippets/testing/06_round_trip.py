@@ -46,13 +46,20 @@ class RandomFeatures(nn.Module):
         self.linear = nn.Linear(features, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # .to(x.device): a plain attribute stays behind when the module moves to a device
         return self.linear(x @ self.projection.to(x.device))
 
 
-class SavedRandomFeatures(RandomFeatures):
+class SavedRandomFeatures(nn.Module):
+    """The same layer, with the projection in a buffer: saved, and moved with the module."""
+
     def __init__(self, features: int = 5) -> None:
-        super().__init__(features)
-        self.register_buffer("projection", self.__dict__.pop("projection"))  # the fix
+        super().__init__()
+        self.register_buffer("projection", torch.randn(features, features))  # the fix
+        self.linear = nn.Linear(features, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x @ self.projection)
 
 
 class MaskedFeatures(nn.Module):
@@ -110,16 +117,11 @@ mask_report = round_trip(MaskedFeatures)
 mask_unsaved = unsaved_tensors(fitted(MaskedFeatures))  # right, and listed all the same
 print(mask_report, "| unsaved:", mask_unsaved)
 # In bfloat16: the input is made in the module's dtype, and make_module must build in it too.
-bfloat16_reports = [
-    outcome(fitted(c).bfloat16(), lambda c=c: c().bfloat16())
-    for c in (SavedRandomFeatures, ForgetfulStandardize)
-]
-print("in bfloat16:", *bfloat16_reports, sep="\n  ")
 # With a factory that builds in float32, even the correct Standardize fails: the helper reports
 # that the fresh instance returns float32. A fresh instance that multiplies by its float32 weights
 # raises torch's own dtype error instead, before it returns anything.
 float32_factory = outcome(fitted(Standardize).bfloat16(), Standardize)
-print("  Standardize with a float32 factory:", float32_factory)
+print("in bfloat16, Standardize with a float32 factory:", float32_factory)
 float32_factory_matmul = outcome(fitted(SavedRandomFeatures).bfloat16(), SavedRandomFeatures)
 print("  SavedRandomFeatures with a float32 factory:", float32_factory_matmul)
 torch.manual_seed(0)
@@ -284,10 +286,6 @@ assert all(
 assert all(passes_check_module) and all(fails_round_trip)  # witness: check-module-misses
 assert mask_report.endswith("same output after a state_dict round trip")  # witness: rebuilt-passes
 assert mask_unsaved == ["mask"]  # witness: lists-rebuilt-buffers
-assert bfloat16_reports == [  # witness: round-trip-any-dtype
-    "SavedRandomFeatures: same output after a state_dict round trip",
-    f"AssertionError: {forgetful_message}",
-]
 assert shares_projection == [True, False] and same_seed_report.startswith(
     f"AssertionError: RandomFeatures: {prefix}"
 )  # witness: same-seed-caught

@@ -75,17 +75,28 @@ print(f"largest logit of the helper's input: {largest_sharp:.1f} at 0.125", end=
 print(f"{largest_milder:.1f} at 0.25")
 milder = outcome(SharpSoftmax(temperature=0.25), torch.float16)
 print(milder)
+# In float16, exp(x / temperature) overflows for inputs above log(65504) * temperature.
+sharp_threshold, milder_threshold = overflow_at * 0.125, overflow_at * 0.25
+print(f"exp overflows above an input of {sharp_threshold:.2f} at 0.125", end=", ")
+print(f"{milder_threshold:.2f} at 0.25")
+# float16 inputs just below and just above each threshold: exp stays finite, then overflows
+around = [
+    (t, threshold + d)
+    for t, threshold in ((0.125, sharp_threshold), (0.25, milder_threshold))
+    for d in (-0.01, 0.01)
+]
+exps_around = [(torch.tensor(v).to(device, torch.float16) / t).exp().item() for t, v in around]
 threes = torch.full((1, 8), 3.0, dtype=torch.float16, device=device)  # logits of 12
 milder_on_threes = SharpSoftmax(temperature=0.25)(threes)
 print("temperature 0.25 on an input of 3s:", milder_on_threes[0, :2].tolist(), "...")
 # The row's sum overflows first: logits of 10 have finite exps, but eight of them add up past it.
-fives = torch.full((1, 8), 2.5, dtype=torch.float16, device=device)  # logits of 10
-e_fives = (fives / 0.25).exp()
-on_fives = SharpSoftmax(temperature=0.25)(fives)
-reference_on_fives = SharpSoftmax(temperature=0.25)(fives.float())
-float32_value = reference_on_fives[0, 0].item()
-print(f"input of 2.5s: largest exp {e_fives.max().item()}, sum {e_fives.sum().item()}", end=", ")
-print(f"output {on_fives[0, :2].tolist()} ... ({float32_value:.3f} in float32)")
+x_2_5 = torch.full((1, 8), 2.5, dtype=torch.float16, device=device)  # logits of 10
+e_2_5 = (x_2_5 / 0.25).exp()
+out_2_5 = SharpSoftmax(temperature=0.25)(x_2_5)
+reference_2_5 = SharpSoftmax(temperature=0.25)(x_2_5.float())
+float32_value = reference_2_5[0, 0].item()
+print(f"input of 2.5s: largest exp {e_2_5.max().item()}, sum {e_2_5.sum().item()}", end=", ")
+print(f"output {out_2_5[0, :2].tolist()} ... ({float32_value:.3f} in float32)")
 
 
 class ShiftedInput(nn.Module):
@@ -100,8 +111,8 @@ class ShiftedInput(nn.Module):
 
 
 # All zeros are finite: only the comparison with float32 catches them, a relative error of 1.
-near_fives = outcome(ShiftedInput(SharpSoftmax(temperature=0.25)), torch.float16)
-print(near_fives)
+near_2_5 = outcome(ShiftedInput(SharpSoftmax(temperature=0.25)), torch.float16)
+print(near_2_5)
 
 passes = "output within"
 naive_bf16_passes = passes in naive[0]
@@ -118,8 +129,10 @@ assert all(passes in r for r in stable + library)  # witness: stable-passes
 reaches = largest_sharp > overflow_at > largest_milder
 milder_passes = passes in milder and bool(torch.isnan(milder_on_threes).all())
 assert reaches and milder_passes  # witness: input-decides
-exps_finite = bool(torch.isfinite(e_fives).all()) and bool(torch.isinf(e_fives.sum()))
-zeros = bool((on_fives == 0).all()) and math.isclose(float32_value, 1 / 8, rel_tol=1e-6)
+overflows_above = [math.isinf(e) for e in exps_around] == [False, True, False, True]
+assert overflows_above and 1.38 < sharp_threshold < milder_threshold < 2.78  # witness: thresholds
+exps_finite = bool(torch.isfinite(e_2_5).all()) and bool(torch.isinf(e_2_5.sum()))
+zeros = bool((out_2_5 == 0).all()) and math.isclose(float32_value, 1 / 8, rel_tol=1e-6)
 assert exps_finite and zeros  # witness: sum-overflows
-caught_by_comparison = near_fives.endswith("relative error 1 in torch.float16, above 0.004")
+caught_by_comparison = near_2_5.endswith("relative error 1 in torch.float16, above 0.004")
 assert caught_by_comparison  # witness: comparison-catches-zeros
