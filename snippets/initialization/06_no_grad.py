@@ -47,7 +47,7 @@ try:
     saved_message = "no error"
 except RuntimeError as error:
     saved_message = str(error)
-print("in place on exp's saved result, backward:", saved_message[:58], "...")
+print("in place on exp's saved result, backward:", saved_message[:70], "...")
 
 # The same write with autograd switched off: allowed, and nothing is recorded.
 with torch.no_grad():
@@ -77,7 +77,7 @@ try:
     loss.backward()
 except RuntimeError as error:
     stale_message = str(error)
-print("written under no_grad, backward:", stale_message[:58], "...")
+print("written under no_grad, backward:", stale_message[:70], "...")
 
 weight = nn.Parameter(torch.ones(3))
 loss = (weight * weight).sum()
