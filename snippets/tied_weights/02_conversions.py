@@ -173,7 +173,17 @@ def to_two_tensor(t: torch.Tensor) -> torch.Tensor:
     return TwoTensor(t.detach(), t.detach().clone())
 
 
+class Plain(torch.Tensor):  # a subclass without __tensor_flatten__: not traceable
+    pass
+
+
+def to_plain(t: torch.Tensor) -> torch.Tensor:
+    return t if type(t) is Plain else t.detach().clone().as_subclass(Plain)
+
+
 overwritten, overwritten_stack, wrapped = TiedPair(), reused_stack(), TiedPair()
+plain = TiedPair()
+plain_original = plain.embed.weight
 unchanged = TiedPair()  # converted to the dtype it already has
 original, wrapped_original = overwritten.embed.weight, wrapped.embed.weight
 previous = torch.__future__.get_overwrite_module_params_on_conversion()
@@ -183,6 +193,7 @@ try:
     unchanged.to(torch.float32)
     overwritten_stack.to(torch.float64)
     wrapped._apply(to_two_tensor)
+    plain._apply(to_plain)
 finally:
     torch.__future__.set_overwrite_module_params_on_conversion(previous)
 new_after_overwrite = (
@@ -198,6 +209,8 @@ print(f"overwrite flag, .to(torch.float32): tied {is_tied(unchanged)}, half-tie 
 wrapped_kept = wrapped.embed.weight is wrapped_original
 print(f"overwrite flag, to a TwoTensor: same object {wrapped_kept},", end=" ")
 print(f"tied {is_tied(wrapped)}, the object is now a {type(wrapped_original).__name__}")
+plain_swapped = plain.embed.weight is plain_original
+print(f"overwrite flag, to a plain subclass: same object {plain_swapped}, tied {is_tied(plain)}")
 
 # 3. Another flag makes _apply, and load_state_dict (assign=True or not), swap the new tensor into
 #    the old Parameter object (torch.utils.swap_tensors): the object stays, and with it the tie.
@@ -261,7 +274,14 @@ assert overwrite_unties and half_tie  # witness: overwrite-flag-unties
 swapped_in = type(wrapped_original) is TwoTensor  # swap_tensors changed the object's class
 traceable = hasattr(TwoTensor, "__tensor_flatten__") and hasattr(TwoTensor, "__tensor_unflatten__")
 wrapper_kept = wrapped_kept and swapped_in and is_tied(wrapped)
-assert wrapper_kept and traceable  # witness: wrapper-subclass-swaps
+plain_replaced = not plain_swapped and not is_tied(plain)
+assert wrapper_kept and traceable and plain_replaced  # witness: wrapper-subclass-swaps
+has_distributed = torch.distributed.is_available()  # False on a build without it
+if has_distributed:
+    from torch.distributed.tensor import DTensor
+
+    flatten = ("__tensor_flatten__", "__tensor_unflatten__")
+    assert all(hasattr(DTensor, name) for name in flatten)  # witness: dtensor-traceable
 assert swap_keeps_object and is_tied(swapped)  # witness: swap-flag-keeps-tie
 swap_load_kept = same_after_load and on_checkpoint and is_tied(swap_loaded)
 assert swap_load_kept and swap_spy.called  # witness: swap-flag-load-keeps-tie
