@@ -160,6 +160,8 @@ marked_alias = alias(aliased, "mean")  # a marked tensor: registered under a sec
 alias_listed = "alias" in dict(aliased.named_buffers())  # it skips a tensor it has already yielded
 print("alias of a marked buffer (registered, saved, plain attribute):", marked_alias)
 print("  listed by named_buffers():", alias_listed)
+unmarked_alias = alias(probe, "registered")  # register_buffer added no mark: a plain attribute
+print("alias of a register_buffer buffer:", unmarked_alias)
 
 # A conversion or a load that stores a new tensor in place of the buffer drops the mark.
 saved_from = nn.Module()
@@ -214,6 +216,8 @@ plain_but_marked = type(marked) is torch.Tensor and isinstance(marked, nn.Buffer
 assert plain_but_marked and mark[1:] == (True, True)  # witness: buffer-marked
 assert marked_alias == REGISTERED  # witness: marked-alias-registers
 assert not alias_listed and marked_alias[:2] == (True, True)  # witness: alias-listed-once
+unmarked = registered_is_source and not hasattr(probe.registered, "_is_buffer")
+assert unmarked and unmarked_alias == PLAIN  # witness: unmarked-alias-plain
 dropped = (False, False, PLAIN)
 new_tensors = (".double() of float32", '.to("meta")')
 assert all(after_conversion[k] == dropped for k in new_tensors)  # witness: conversion-drops-mark

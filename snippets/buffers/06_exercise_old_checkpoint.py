@@ -49,13 +49,15 @@ except RuntimeError as error:
     shape_result = str(error).splitlines()[1].strip()
 print("wrong shape, strict=False:", shape_result.split(":")[0])
 
-# The table's steps of 0.5 are exact in binary: start + step * i comes out exact whether the
-# product and the sum are rounded once (as a fused multiply-add does, emulated in float64) or twice.
+# linspace computes start + step * i for the first half and end - step * (steps - 1 - i) for the
+# second. The step 0.5 is exact in binary and so is every product step * i, so any rounding of the
+# sums gives the exact table.
 scales = torch.linspace(0.5, 2.0, 4)
 exact = torch.tensor([0.5, 1.0, 1.5, 2.0])
-start, step, i = torch.tensor(0.5), torch.tensor(0.5), torch.arange(4.0)
-rounded_twice = start + step * i
-rounded_once = (start.double() + step.double() * i.double()).float()
+start, end, i = torch.tensor(0.5), torch.tensor(2.0), torch.arange(4.0)
+step = (end - start) / 3
+products_exact = torch.equal((step * i).double(), step.double() * i.double())
+from_start, from_end = start + step * i, end - step * (3 - i)
 print("linspace(0.5, 2.0, 4):", scales.tolist())
 
 assert persistent_result.startswith("RuntimeError: Error(s) in loading")  # witness: refuses
@@ -63,6 +65,6 @@ assert missing_line.startswith("Missing key(s)") and "scales" in missing_line  #
 assert non_persistent_result == "loads, missing keys []"  # witness: non-persistent-loads
 assert relaxed_missing == "scales" and loaded_linear  # witness: strict-false-reports
 assert keeps_constructor_value  # witness: keeps-constructor-value
-short_exact = all(torch.equal(table, exact) for table in (scales, rounded_once, rounded_twice))
-assert short_exact  # witness: short-table-exact
+short_exact = all(torch.equal(table, exact) for table in (scales, from_start, from_end))
+assert short_exact and products_exact  # witness: short-table-exact
 assert shape_result.startswith("size mismatch for linear.weight")  # witness: shape-still-raises
