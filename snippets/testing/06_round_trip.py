@@ -124,6 +124,8 @@ float32_factory = outcome(fitted(Standardize).bfloat16(), Standardize)
 print("in bfloat16, Standardize with a float32 factory:", float32_factory)
 float32_factory_matmul = outcome(fitted(SavedRandomFeatures).bfloat16(), SavedRandomFeatures)
 print("  SavedRandomFeatures with a float32 factory:", float32_factory_matmul)
+bfloat16_factory = outcome(fitted(Standardize).bfloat16(), lambda: Standardize().bfloat16())
+print("  Standardize with a bfloat16 factory:", bfloat16_factory)
 torch.manual_seed(0)
 float32_factory_linear = outcome(nn.Linear(5, 3).bfloat16(), lambda: nn.Linear(5, 3))
 
@@ -298,6 +300,8 @@ training_only_missed = training_only_report.endswith("same output after a state_
 assert training_only_missed and training_matters  # witness: training-only-missed
 expected = "AssertionError: Standardize: a fresh instance returns torch.float32, not torch.bfloat16"
 assert float32_factory == expected  # witness: float32-factory-fails
+bfloat16_factory_passes = bfloat16_factory.startswith("Standardize: same output after")
+assert bfloat16_factory_passes  # witness: bfloat16-factory-passes
 factory_errors = (float32_factory_matmul, float32_factory_linear)
 matmul_refuses = all(e.startswith("RuntimeError: ") and "same dtype" in e for e in factory_errors)
 assert matmul_refuses  # witness: float32-factory-torch-error

@@ -114,8 +114,8 @@ checks_passed = len(check_module(broken, (4, 5), (4, 3)).checks)
 print(f"check_module on BrokenSiLU: {checks_passed} checks passed")
 correct_layer = check_gradients(CustomSiLU().to(device), (4, 5), device=gradcheck_device)
 print(correct_layer)
-helper_message = failure(check_gradients, broken, (4, 5), device=gradcheck_device)
-helper_message = helper_message.removeprefix("AssertionError: ")
+helper_failure = failure(check_gradients, broken, (4, 5), device=gradcheck_device)
+helper_message = helper_failure.removeprefix("AssertionError: ")
 print(helper_message)
 
 
@@ -196,15 +196,15 @@ assert correct_coarse == "passes" and wrong_coarse.startswith(  # witness: float
 )
 assert checks_passed == 5  # witness: check-module-misses
 assert correct_layer.startswith("CustomSiLU: gradients match")  # witness: helper-passes-correct
-assert helper_message.startswith(  # witness: helper-catches
-    "BrokenSiLU: wrong gradient for the input (gradcheck: Jacobian mismatch"
+assert helper_failure.startswith(  # witness: helper-catches
+    "AssertionError: BrokenSiLU: wrong gradient for the input (gradcheck: Jacobian mismatch"
 )
 assert eval_path == "passes" and "wrong gradient" in train_path  # witness: eval-mode-default
 frozen_trained = "wrong gradient" in frozen_path and not frozen[0].training
 assert frozen_trained  # witness: training-overrides-frozen
 at_0 = [m.endswith("with respect to input 0") for m in (without_input, without_input_fast)]
 weight_flagged = all(at_0) and names[0] == "linear.weight"  # in slow and in fast mode
-assert weight_flagged and "weight" not in helper_message
+assert weight_flagged and "weight" not in helper_message  # witness: numbers-graded-inputs
 first = "Jacobian mismatch for output 0 with respect to input 0,"
 at_input = all(m.startswith(first) for m in whole_messages)
 assert mismatches == [1, 1] and at_input and weight_flagged  # witness: stops-at-first
