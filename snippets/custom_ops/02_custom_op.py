@@ -244,6 +244,7 @@ primal_with_grad, tangent_with_grad = torch.func.jvp(
     torch_softplus, (x_requiring_grad,), (torch.ones_like(x),)
 )
 setup_calls_with_grad = setup_calls[setup_calls_before_grad:]  # (in a transform?, wrapped input?)
+primal_with_grad.sum().backward()  # ordinary autograd recorded the call: the gradient is sigmoid(x)
 print("torch.func.jvp's tangent:", tangent.tolist(), " jacfwd:", jacfwd_diagonal.tolist())
 print("jvp of torch_softplus:", torch_kernel_tangent.tolist(), end=" | ")
 print("setup_context calls in forward mode:", setup_calls_forward_mode)
@@ -303,7 +304,8 @@ torch_kernel_too = not torch_kernel_tangent.any() and torch.allclose(
     plain_tangent, torch.sigmoid(x)
 )
 assert zero_tangents and independent  # witness: forward-mode-gives-zeros
-outside_transform = setup_calls_with_grad == [(False, False)] and primal_with_grad.requires_grad
+outside_transform = setup_calls_with_grad == [(False, False)]
+outside_transform &= torch.allclose(x_requiring_grad.grad, torch.sigmoid(x))
 below_autograd = no_autograd_path and outside_transform and not tangent_with_grad.any()
 assert torch_kernel_too and below_autograd  # witness: kernel-below-autograd
 no_tangent_inside = kernel_seen == (True, False) and op_tangent is None and kernel_off
