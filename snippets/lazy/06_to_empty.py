@@ -1,5 +1,6 @@
 """From meta to a real device: to_empty allocates storage, reset_parameters fills it."""
 
+import itertools
 import math
 
 import torch
@@ -23,10 +24,11 @@ def reset_all(model: nn.Module) -> int:
 
 
 def mark_with_nan(model: nn.Module) -> None:
-    """Fill every parameter with NaN, so that one that nobody writes stays visible."""
+    """Fill every floating-point parameter and buffer with NaN, so that one nobody writes shows."""
     with torch.no_grad():
-        for tensor in model.parameters():
-            tensor.fill_(float("nan"))
+        for tensor in itertools.chain(model.parameters(), model.buffers()):
+            if tensor.is_floating_point():  # an integer buffer cannot hold NaN
+                tensor.fill_(float("nan"))
 
 
 with torch.device("meta"):

@@ -14,7 +14,7 @@ def lazy_then_dry_run(*layers: nn.Module) -> nn.Sequential:
     model = nn.Sequential(*layers)
     # Zeros: the dry run itself draws no random numbers. On the CPU, like the eager twin: a model
     # moved to a GPU first would draw its weights from the GPU's generator, another stream.
-    model(torch.zeros(1, 5))
+    model(torch.zeros(1, 5))  # training mode is harmless here: no dropout, no batch norm
     return model
 
 
