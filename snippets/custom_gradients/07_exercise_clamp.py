@@ -30,20 +30,24 @@ class ReturningClamp(torch.autograd.Function):
         return grad_x, None, None  # one entry per input of forward; None for the numbers
 
 
-def train(clamp, start: float, target: float = 0.5, steps: int = 20) -> tuple[float, float]:
+def train(clamp, start: float, target: float = 0.5, steps: int = 20) -> tuple[list, float]:
     weight = torch.tensor([start]).to(device).requires_grad_()
     optimizer = torch.optim.SGD([weight], lr=0.5)
+    path = []  # the weight after each step
     for _ in range(steps):
         optimizer.zero_grad()
         (clamp(weight) - target).pow(2).sum().backward()
         optimizer.step()
-    return weight.item(), weight.grad.item()  # the final value and the last gradient
+        path.append(weight.item())
+    return path, weight.grad.item()  # the weight's path and the last gradient
 
 
-plain_end, plain_grad = train(lambda w: torch.clamp(w, -1.0, 1.0), start=3.0)
-returning_end, _ = train(lambda w: ReturningClamp.apply(w, -1.0, 1.0), start=3.0)
+plain_path, plain_grad = train(lambda w: torch.clamp(w, -1.0, 1.0), start=3.0)
+returning_path, _ = train(lambda w: ReturningClamp.apply(w, -1.0, 1.0), start=3.0)
+plain_end, returning_end = plain_path[-1], returning_path[-1]
 print(f"torch.clamp:    weight starts at 3.0, ends at {plain_end:.3f}")
 print(f"ReturningClamp: weight starts at 3.0, ends at {returning_end:.3f}")
+print("ReturningClamp, first five steps:", returning_path[:5])
 
 # Inside the range the custom gradient is the true one, and gradcheck agrees.
 inside = torch.tensor([-0.7, 0.1, 0.9], dtype=torch.float64).to(gradcheck_device)
@@ -72,6 +76,9 @@ print("a backward with one entry:", count_message)
 
 assert plain_grad == 0.0 and plain_end == 3.0  # witness: plain-clamp-stuck
 assert abs(returning_end - 0.5) < 1e-3  # witness: returning-clamp-recovers
+# Outside the range the gradient is 2 * (1 - 0.5) = 1: steps of 0.5 back to the edge, at 1.0;
+# from inside, w - 0.5 * 2 * (w - 0.5) is 0.5 itself.
+assert returning_path[:5] == [2.5, 2.0, 1.5, 1.0, 0.5]  # witness: one-step-from-inside
 assert inside_passes  # witness: inside-matches
 surrogate_above = above.grad.tolist() == [1.0, 0.0]
 assert surrogate_above  # witness: outside-surrogate
