@@ -23,12 +23,22 @@ def reset_all(model: nn.Module) -> int:
     return count
 
 
+def can_hold_nan(tensor: torch.Tensor) -> bool:
+    return tensor.is_floating_point() or tensor.is_complex()  # an integer cannot: check it by hand
+
+
 def mark_with_nan(model: nn.Module) -> None:
-    """Fill every floating-point parameter and buffer with NaN, so that one nobody writes shows."""
+    """Fill each parameter and buffer that can hold NaN with it, so that one nobody writes shows."""
     with torch.no_grad():
         for tensor in itertools.chain(model.parameters(), model.buffers()):
-            if tensor.is_floating_point():  # an integer buffer cannot hold NaN
+            if can_hold_nan(tensor):
                 tensor.fill_(float("nan"))
+
+
+def not_written(model: nn.Module) -> str:
+    """The parameters and buffers that still hold NaN."""
+    tensors = itertools.chain(model.named_parameters(), model.named_buffers())
+    return ", ".join(name for name, t in tensors if can_hold_nan(t) and t.isnan().any())
 
 
 with torch.device("meta"):
@@ -85,11 +95,28 @@ with torch.device("meta"):
 attention.to_empty(device=device)
 mark_with_nan(attention)
 reset_all(attention)  # reaches only the out_proj child
-not_written = ", ".join(name for name, p in attention.named_parameters() if p.isnan().any())
+attention_not_written = not_written(attention)
 out_bias_is_zero = bool((attention.out_proj.bias == 0).all())
 print("MultiheadAttention has reset_parameters:", mha_has_reset_parameters)
-print("still NaN after the loop:", not_written)
+print("still NaN after the loop:", attention_not_written)
 print(f"out_proj.bias all zero: built {built_bias_is_zero}, after the loop {out_bias_is_zero}")
+
+
+# A buffer computed in __init__ (non-persistent here, as masks often are) is not rewritten either.
+class WithTable(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+        self.register_buffer("table", torch.arange(4.0), persistent=False)
+
+
+with torch.device("meta"):
+    tabled = WithTable()
+tabled.to_empty(device=device)
+mark_with_nan(tabled)
+reset_all(tabled)
+table_not_written, saved = not_written(tabled), list(tabled.state_dict())
+print("WithTable, still NaN after the loop:", table_not_written, "| in its state_dict:", saved)
 
 
 # nn.Transformer's constructor redraws every matrix with Xavier after its layers built theirs.
@@ -130,7 +157,9 @@ assert reset_modules == 3
 assert stats_are_fresh and tracked_batches == 0  # witness: stats-reset
 assert same_as_direct  # witness: same-as-direct
 assert not mha_has_reset_parameters and mha_has_private_reset  # witness: mha-private-reset
-assert not_written == "in_proj_weight, in_proj_bias"  # witness: mha-not-written
+assert attention_not_written == "in_proj_weight, in_proj_bias"  # witness: mha-not-written
+assert table_not_written == "table"  # witness: buffer-not-written
+assert "table" not in saved  # witness: non-persistent-not-saved
 assert built_bias_is_zero and not out_bias_is_zero  # witness: out-proj-rerandomized
 assert linear_bound < direct_largest <= xavier_bound
 assert xavier_everywhere  # witness: transformer-xavier
