@@ -2,6 +2,7 @@
 including files not yet added to git: a new snippet is linted before its first commit."""
 
 import os
+import re
 import subprocess
 
 from conftest import BIN, ROOT, tool
@@ -33,3 +34,33 @@ def test_pre_commit_hooks_pass_on_every_file_of_the_working_tree():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})")
+
+
+def long_code_lines(markdown: str, limit: int = 100) -> list[int]:
+    """Lines of fenced code blocks wider than `limit` columns, counted from the fence's own
+    indentation (an admonition's block is shown without it)."""
+    found, fence, indent = [], None, 0
+    for number, line in enumerate(markdown.splitlines(), 1):
+        opener = FENCE.match(line)
+        if fence is None and opener:
+            fence, indent = opener["fence"], len(opener["indent"])
+        elif fence is not None and line.strip().startswith(fence):
+            fence = None
+        elif fence is not None and len(line.rstrip()) - indent > limit:
+            found.append(number)
+    return found
+
+
+def test_code_on_the_pages_fits_in_100_columns():
+    """The audit measures this in a browser (tests/test_accessibility.py); this finds it in a second,
+    before a build: a code line wider than a snippet's 100 columns scrolls sideways at 1440 px."""
+    wide = {
+        str(page.relative_to(ROOT)): lines
+        for page in sorted((ROOT / "docs").rglob("*.md"))
+        if (lines := long_code_lines(page.read_text(encoding="utf-8")))
+    }
+    assert wide == {}, "code lines over 100 columns (page: line numbers)"
+    assert long_code_lines("```\n" + "x" * 101 + "\n```\n    ```\n    " + "y" * 100 + "\n    ```\n") == [2]
