@@ -49,7 +49,8 @@ class ProbedRoundSTE(RoundSTE):  # a probe, so that RoundSTE itself stays free o
         return RoundSTE.forward(x)
 
 
-ProbedRoundSTE.apply(values.clone().requires_grad_())  # grad mode is on outside
+grad_on_outside = torch.is_grad_enabled()  # grad mode at the call
+ProbedRoundSTE.apply(values.clone().requires_grad_())
 forward_ran_without_grad = ProbedRoundSTE.grad_modes == [False]  # one run, with grad mode off
 
 direct_x = values.clone().requires_grad_()
@@ -144,7 +145,7 @@ zero_everywhere = not plain_x.grad.any() and not grad_at_jumps.any()
 assert zero_everywhere  # witness: round-has-zero-grad
 assert torch.equal(ste_x.grad, upstream)  # witness: ste-passes-through
 assert node_name == "RoundSTEBackward"  # witness: node-named-after-class
-assert forward_ran_without_grad  # witness: forward-without-grad
+assert grad_on_outside and forward_ran_without_grad  # witness: forward-without-grad
 recorded_round = type(direct.grad_fn).__name__ == "RoundBackward0"  # torch.round's own node
 direct_zero = torch.count_nonzero(direct_x.grad) == 0
 assert recorded_round and direct_zero  # witness: forward-directly-skips-backward
