@@ -11,7 +11,7 @@ import torch
 
 def close_by_default(actual: torch.Tensor, expected: torch.Tensor) -> bool:
     try:
-        torch.testing.assert_close(actual, expected)  # the float32 defaults
+        torch.testing.assert_close(actual, expected)  # the defaults for the tensors' dtype
     except AssertionError:
         return False
     return True
@@ -19,6 +19,11 @@ def close_by_default(actual: torch.Tensor, expected: torch.Tensor) -> bool:
 
 one_001_in_float16 = torch.tensor(1.001).half().item()  # 08_numerics.py's 1.001 in float16
 print("1.001 stored in float16:", one_001_in_float16)
+pair = torch.tensor(1.0009765625), torch.tensor(1.0)  # that value and 1, in float32
+close_in_float32 = close_by_default(*pair)
+close_in_float16 = close_by_default(*(t.half() for t in pair))  # the same values in float16
+print(f"{one_001_in_float16} and 1 close by the defaults: in float32 {close_in_float32},", end=" ")
+print(f"in float16 {close_in_float16}")
 
 torch.manual_seed(0)  # the same product as 08_numerics.py on this machine
 a, b = torch.randn(32, 64), torch.randn(64, 32)
@@ -257,6 +262,7 @@ for line in child_printed.splitlines():
     in_child[step] = values
     print(f"  {step:<13}", *values)
 
+assert not close_in_float32 and close_in_float16  # witness: tolerance-from-dtype
 assert reordering > 0 and passes  # witness: reordering-passes
 assert tf32_difference > 100 * reordering and tf32_relative > 1e-4  # witness: tf32-much-larger
 assert moved_most != size.argmax()  # witness: largest-change-elsewhere

@@ -1,8 +1,9 @@
 """Exercise: a context manager that forbids TF32 on CUDA in a block, whatever was set before, and
 leaves the settings as it found them, defaults included."""
 
+import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
@@ -39,6 +40,31 @@ def no_tf32() -> Iterator[list[str]]:
             LEVELS[name].fp32_precision = value
 
 
+onednn = backends.mkldnn, backends.mkldnn.matmul  # oneDNN's levels (CPU, XPU): not in LEVELS
+
+
+def every_setting() -> tuple:
+    """The levels, all of oneDNN's, and the older getter and booleans: to check at the end."""
+    onednn_all = *onednn, backends.mkldnn.conv, backends.mkldnn.rnn
+    booleans = backends.cuda.matmul.allow_tf32, backends.cudnn.allow_tf32
+    getter = torch.get_float32_matmul_precision()
+    return *readings(), *(level.fp32_precision for level in onednn_all), getter, *booleans
+
+
+def in_a_copy(experiment: Callable[[], tuple]) -> tuple:
+    """Run `experiment` in a copy of this process (forked: Linux, macOS) and return its result, so
+    that the settings it changes, which the older APIs change for good, change in the copy only."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    copy = context.Process(target=lambda: sender.send(experiment()))
+    copy.start()
+    sender.close()  # so that receiving fails, rather than waits, if the copy ends without sending
+    result = receiver.recv()
+    copy.join()
+    return result
+
+
+at_start = every_setting()
 print("levels:", ", ".join(LEVELS))
 before = readings()
 with no_tf32() as changed:
@@ -52,15 +78,19 @@ print("before:", *before, "| inside:", *inside, "| after:", *after)
 print("no_tf32() set:", ", ".join(changed), end=" | ")
 print("top level 'ieee' again: convolutions read", repr(conv_still_gives_way))
 
-onednn = backends.mkldnn, backends.mkldnn.matmul  # oneDNN's levels (CPU, XPU): not in LEVELS
+
+def after_high() -> tuple:
+    """In a copy: a call common in training scripts sets a level; what no_tf32() does then."""
+    torch.set_float32_matmul_precision("high")
+    onednn_after, high_before = [level.fp32_precision for level in onednn], readings()
+    with no_tf32() as high_changed:
+        high_inside, onednn_inside = readings(), backends.mkldnn.matmul.fp32_precision
+    return onednn_after, high_before, high_inside, readings(), high_changed, onednn_inside
+
+
 onednn_before = [level.fp32_precision for level in onednn]
-torch.set_float32_matmul_precision("high")  # a call common in training scripts: sets a level
-onednn_after = [level.fp32_precision for level in onednn]
-high_before = readings()
-with no_tf32() as high_changed:
-    high_inside = readings()
-    onednn_inside = backends.mkldnn.matmul.fp32_precision
-high_after = readings()
+high_run = in_a_copy(after_high)
+onednn_after, high_before, high_inside, high_after, high_changed, onednn_inside = high_run
 print("after torch.set_float32_matmul_precision('high'):")
 print("before:", *high_before, "| inside:", *high_inside, "| after:", *high_after)
 print("no_tf32() set:", ", ".join(high_changed))
@@ -83,17 +113,24 @@ def enter_flags() -> tuple[str, str]:
             return "raises", "-"
 
 
+def after_legacy_false() -> tuple[str, str, str]:
+    """In a copy: the same block after a line of older scripts; what CUDA reads once it is left."""
+    backends.cudnn.allow_tf32 = False
+    return *enter_flags(), backends.cudnn.fp32_precision
+
+
 legacy_default = backends.cudnn.allow_tf32
 flags_inside, _ = enter_flags()  # the boolean's True disagrees with the convolutions' "ieee"
 print(f"cudnn.allow_tf32 {legacy_default}: a cudnn.flags() block entered inside no_tf32()", end=" ")
 print(flags_inside)
 cuda_before_legacy = backends.cudnn.fp32_precision
-backends.cudnn.allow_tf32 = False  # a line of older scripts; it cannot be undone, so it comes last
-flags_after_legacy, conv_in_flags = enter_flags()
-cuda_after_legacy = backends.cudnn.fp32_precision  # what the block wrote back on leaving
+flags_after_legacy, conv_in_flags, cuda_after_legacy = in_a_copy(after_legacy_false)
 print(f"cudnn.allow_tf32 False: the block {flags_after_legacy}, convolutions read", end=" ")
 print(f"{conv_in_flags!r} in it, and afterwards CUDA reads {cuda_after_legacy!r}", end=" ")
 print("instead of", repr(cuda_before_legacy))
+left_as_found = every_setting() == at_start
+print("every setting here, the older getter and booleans included, as at the start:", end=" ")
+print(left_as_found)
 
 all_ieee = set(inside) == set(high_inside) == {"ieee"}
 assert all_ieee and high_before[2] == "tf32"  # witness: forbidden-inside
@@ -112,3 +149,4 @@ assert onednn_bf16 == "ieee"  # witness: bf16-off-inside
 matmul_only = onednn_before == ["none", "none"] and onednn_after == ["none", "tf32"]
 assert matmul_only  # witness: high-sets-onednn
 assert onednn_inside == "tf32"  # witness: onednn-left-alone
+assert left_as_found  # witness: left-as-found
