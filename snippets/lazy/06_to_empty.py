@@ -24,7 +24,7 @@ def reset_all(model: nn.Module) -> int:
 
 
 def can_hold_nan(tensor: torch.Tensor) -> bool:
-    return tensor.is_floating_point() or tensor.is_complex()  # an integer cannot: check it by hand
+    return tensor.is_floating_point() or tensor.is_complex()  # integer, bool: check by hand
 
 
 def mark_with_nan(model: nn.Module) -> None:
@@ -102,7 +102,7 @@ print("still NaN after the loop:", attention_not_written)
 print(f"out_proj.bias all zero: built {built_bias_is_zero}, after the loop {out_bias_is_zero}")
 
 
-# A buffer computed in __init__ (non-persistent here, as masks often are) is not rewritten either.
+# A buffer computed in __init__ (a float table here, so NaN can mark it) is not rewritten either.
 class WithTable(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -117,6 +117,12 @@ mark_with_nan(tabled)
 reset_all(tabled)
 table_not_written, saved = not_written(tabled), list(tabled.state_dict())
 print("WithTable, still NaN after the loop:", table_not_written, "| in its state_dict:", saved)
+with torch.device(device):
+    source = WithTable()
+load_result = tabled.load_state_dict(source.state_dict())  # every key matches, table is not one
+still_not_written_after_load = not_written(tabled)
+print("after load_state_dict, missing keys:", load_result.missing_keys, end=" ")
+print("| still NaN:", still_not_written_after_load)
 
 
 # nn.Transformer's constructor redraws every matrix with Xavier after its layers built theirs.
@@ -159,7 +165,10 @@ assert same_as_direct  # witness: same-as-direct
 assert not mha_has_reset_parameters and mha_has_private_reset  # witness: mha-private-reset
 assert attention_not_written == "in_proj_weight, in_proj_bias"  # witness: mha-not-written
 assert table_not_written == "table"  # witness: buffer-not-written
-assert "table" not in saved  # witness: non-persistent-not-saved
+assert "table" not in saved
+assert (  # witness: non-persistent-not-saved
+    not load_result.missing_keys and still_not_written_after_load == "table"
+)
 assert built_bias_is_zero and not out_bias_is_zero  # witness: out-proj-rerandomized
 assert linear_bound < direct_largest <= xavier_bound
 assert xavier_everywhere  # witness: transformer-xavier
