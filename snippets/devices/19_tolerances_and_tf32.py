@@ -262,6 +262,7 @@ for line in child_printed.splitlines():
     in_child[step] = values
     print(f"  {step:<13}", *values)
 
+assert pair[0].item() == one_001_in_float16  # the float32 pair holds float16's 1.001
 assert not close_in_float32 and close_in_float16  # witness: tolerance-from-dtype
 assert reordering > 0 and passes  # witness: reordering-passes
 assert tf32_difference > 100 * reordering and tf32_relative > 1e-4  # witness: tf32-much-larger

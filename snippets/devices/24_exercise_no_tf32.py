@@ -43,12 +43,24 @@ def no_tf32() -> Iterator[list[str]]:
 onednn = backends.mkldnn, backends.mkldnn.matmul  # oneDNN's levels (CPU, XPU): not in LEVELS
 
 
+def read_legacy(read: Callable[[], object]) -> object:
+    """An older setting's value, or "raises" where reading it disagrees with the strings."""
+    try:
+        return read()
+    except RuntimeError:  # "mix of the legacy and new APIs"
+        return "raises"
+
+
 def every_setting() -> tuple:
     """The levels, all of oneDNN's, and the older getter and booleans: to check at the end."""
     onednn_all = *onednn, backends.mkldnn.conv, backends.mkldnn.rnn
-    booleans = backends.cuda.matmul.allow_tf32, backends.cudnn.allow_tf32
-    getter = torch.get_float32_matmul_precision()
-    return *readings(), *(level.fp32_precision for level in onednn_all), getter, *booleans
+    legacy = (
+        torch.get_float32_matmul_precision,
+        lambda: backends.cuda.matmul.allow_tf32,
+        lambda: backends.cudnn.allow_tf32,
+    )
+    older = (read_legacy(read) for read in legacy)
+    return *readings(), *(level.fp32_precision for level in onednn_all), *older
 
 
 def in_a_copy(experiment: Callable[[], tuple]) -> tuple:
