@@ -2,10 +2,11 @@
 including files not yet added to git: a new snippet is linted before its first commit."""
 
 import os
-import re
 import subprocess
 
 from conftest import BIN, ROOT, tool
+
+from guide_build.core.claims import fenced_block_lines
 
 
 def files_in_the_working_tree() -> list[str]:
@@ -36,22 +37,15 @@ def test_pre_commit_hooks_pass_on_every_file_of_the_working_tree():
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
-FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})")
-
-
 def long_code_lines(markdown: str, limit: int = 100) -> list[int]:
-    """Lines of fenced code blocks wider than `limit` columns, counted from the fence's own
+    """Line numbers of fenced code wider than `limit` columns, counted from the fence's own
     indentation (an admonition's block is shown without it)."""
-    found, fence, indent = [], None, 0
-    for number, line in enumerate(markdown.splitlines(), 1):
-        opener = FENCE.match(line)
-        if fence is None and opener:
-            fence, indent = opener["fence"], len(opener["indent"])
-        elif fence is not None and line.strip().startswith(fence):
-            fence = None
-        elif fence is not None and len(line.rstrip()) - indent > limit:
-            found.append(number)
-    return found
+    lines = markdown.split("\n")
+    return [
+        number + 1
+        for number, role, indent in fenced_block_lines(markdown)
+        if role == "code" and len(lines[number].rstrip()) - indent > limit
+    ]
 
 
 def test_code_on_the_pages_fits_in_100_columns():

@@ -6,7 +6,6 @@ the page, is witnessed. Renaming or deleting the assertion fails here, naming th
 (and the strict build fails the same way).
 """
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,7 @@ from conftest import DEVICES, PAGES, executed_snippets
 
 from guide_build.core import releases
 from guide_build.core.runner import SnippetRun
-from guide_build.core.witnesses import (
-    find_witnesses,
-    labelled_assertions,
-    unreached_error,
-    unread_markup,
-    witness_error,
-)
+from guide_build.core.witnesses import find_witnesses, unreached_error, unread_markup, witness_error
 
 WITNESSES = [w for page in PAGES for w in find_witnesses(Path(page).read_text(encoding="utf-8"), page)]
 
@@ -112,24 +105,20 @@ def test_a_statement_about_some_machines_is_expected_where_the_snippet_s_conditi
     assert "label@if:has_avx2" in unread  # a condition names a Python name
 
 
-def escape_hatches(assertion: str) -> list[str]:
-    """The parts of `assert x or not cond` (or `x or a != b`) that make it hold without checking x."""
-    test = ast.parse(assertion.strip()).body[0].test
-    if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or)):
-        return []
-    negated = [part for part in test.values if isinstance(part, ast.UnaryOp) and isinstance(part.op, ast.Not)]
-    unequal = [part for part in test.values if isinstance(part, ast.Compare) and isinstance(part.ops[0], ast.NotEq)]
-    return [ast.unparse(part) for part in negated + unequal]
-
-
-def test_no_witnessed_statement_rests_on_an_assertion_that_a_condition_can_skip():
+def test_a_witness_whose_assertion_a_condition_can_skip_is_refused(tmp_path, monkeypatch):
     """`assert x or not has_avx2` holds on a machine without AVX2 having checked nothing, under a
-    plain check mark: the statement is marked label@if:has_avx2 and asserted behind `if has_avx2:`."""
-    skippable = []
-    for witness in WITNESSES:
-        assertion = labelled_assertions(witness.snippet_path).get(witness.label)
-        if assertion and assertion.source and (hatches := escape_hatches(assertion.source)):
-            skippable.append(f"{witness.where}: {witness.snippet_path}:{assertion.line} holds when {hatches[0]}")
-    assert not skippable, "write `if condition:` and the mark label@if:condition instead:\n" + "\n".join(skippable)
-    assert escape_hatches("assert same or not two_sets") == ["not two_sets"]  # the check itself
-    assert escape_hatches("assert inherits or sys.platform != 'linux'") == ["sys.platform != 'linux'"]
+    plain check mark: the statement is marked label@if:has_avx2 and asserted behind `if has_avx2:`.
+    witness_error, which the build and the test of every statement call, refuses the old form."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snippets" / "ch").mkdir(parents=True)
+    (tmp_path / "snippets" / "ch" / "01_x.py").write_text(
+        "x, has_avx2 = True, False\n"
+        "assert x or not has_avx2  # witness: hatch\n"
+        "assert (x\n        or __import__('sys').platform != 'linux')  # witness: platform-hatch\n"
+        "if has_avx2:\n    assert x  # witness: behind-if\n"
+    )
+    page = "".join(f'*s*{{ data-witness="ch/01_x.py:{label}" }} ' for label in ("hatch", "platform-hatch", "behind-if"))
+    hatch, platform_hatch, behind_if = find_witnesses(page, "docs/x.md")
+    assert "01_x.py:2 holds when not has_avx2" in witness_error(hatch)
+    assert "holds when __import__('sys').platform != 'linux'" in witness_error(platform_hatch)
+    assert witness_error(behind_if) is None

@@ -15,6 +15,7 @@ release in its mark, `name@2.13`: it is checked where that release runs (guide_b
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -63,19 +64,27 @@ def find_claims(markdown: str, page: str) -> list[Claim]:
 
 def blank_fenced_blocks(markdown: str) -> str:
     lines = markdown.split("\n")
-    fence = ""
-    for number, line in enumerate(lines):
+    for number, _, _ in fenced_block_lines(markdown):
+        lines[number] = ""
+    return "\n".join(lines)
+
+
+def fenced_block_lines(markdown: str) -> Iterator[tuple[int, str, int]]:
+    """(index, role, indent) of each line of a fenced code block: role "fence" for the lines that
+    open and close it, "code" for the lines between; indent is that of its opening fence."""
+    fence, indent = "", 0
+    for number, line in enumerate(markdown.split("\n")):
         stripped = line.strip()
         if not fence:
             opening = re.match(r"(`{3,}|~{3,})", stripped)
             if opening:
-                fence = opening[1]
-                lines[number] = ""
+                fence, indent = opening[1], len(line) - len(line.lstrip())
+                yield number, "fence", indent
+        elif re.fullmatch(re.escape(fence[0]) + f"{{{len(fence)},}}", stripped):
+            fence = ""
+            yield number, "fence", indent
         else:
-            if re.fullmatch(re.escape(fence[0]) + f"{{{len(fence)},}}", stripped):
-                fence = ""
-            lines[number] = ""
-    return "\n".join(lines)
+            yield number, "code", indent
 
 
 def release_error(claim: Claim) -> str | None:

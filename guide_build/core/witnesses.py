@@ -62,6 +62,7 @@ class LabelledAssertion:
     line: int  # the assertion's first line in the snippet file
     source: str  # the assertion, as written
     other_lines: tuple[int, ...] = ()  # further assertions with the same label: an error
+    escape_hatch: str | None = None  # `cond` in `assert x or not cond`: holds without checking x
 
 
 def find_witnesses(markdown: str, page: str) -> list[Witness]:
@@ -141,10 +142,23 @@ def _labelled_assertions(path: str, mtime_ns: int, size: int) -> dict[str, Label
             found[match["label"]] = replace(first, other_lines=(*first.other_lines, node.lineno))
         elif node is not None:
             text = "\n".join(lines[node.lineno - 1 : node.end_lineno])
-            found[match["label"]] = LabelledAssertion(match["label"], node.lineno, text.strip())
+            hatch = escape_hatch(node)
+            found[match["label"]] = LabelledAssertion(match["label"], node.lineno, text.strip(), escape_hatch=hatch)
         else:
             found.setdefault(match["label"], LabelledAssertion(match["label"], line, ""))
     return found
+
+
+def escape_hatch(assertion: ast.Assert) -> str | None:
+    """The part of `assert x or not cond` (or `x or a != b`) that lets it hold without checking x."""
+    test = assertion.test
+    if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or)):
+        return None
+    for part in test.values:
+        negated = isinstance(part, ast.UnaryOp) and isinstance(part.op, ast.Not)
+        if negated or (isinstance(part, ast.Compare) and isinstance(part.ops[0], ast.NotEq)):
+            return ast.unparse(part)
+    return None
 
 
 def _assertion_on(line: int, assertions: dict[int, ast.Assert]) -> ast.Assert | None:
@@ -242,6 +256,12 @@ def witness_error(witness: Witness) -> str | None:
             f"{witness.where}: the label {witness.label!r} is on more than one assertion of "
             f"{witness.snippet_path} (lines {lines}): the build records only one of them as run, so "
             "give each its own label, or join them into one assertion"
+        )
+    if assertion.escape_hatch:
+        return (
+            f"{witness.where}: the assertion {witness.label!r} at {witness.snippet_path}:{assertion.line} "
+            f"holds when {assertion.escape_hatch}, having checked nothing, under a plain check mark: assert "
+            "behind `if condition:` and mark the statement label@if:condition (a top-level True or False)"
         )
     return None
 
