@@ -61,6 +61,31 @@ def train_step() -> list[str]:
     return [key for key in before if not torch.equal(before[key], after[key])]
 
 
+head_before = model.head.weight.detach().clone()
+changed_in_train_mode = train_step()
+head_moved = not torch.equal(head_before, model.head.weight)
+frozen_grad_is_none = all(p.grad is None for p in model.backbone.parameters())
+print("head weight moved:", head_moved, " backbone .grad all None:", frozen_grad_is_none)
+print("backbone entries changed in train mode:", changed_in_train_mode)
+
+# The statistics change in the forward pass: a forward pass alone changes them, even under
+# torch.no_grad(), as long as the layer is in training mode.
+mean_before = model.backbone[1].running_mean.clone()
+batch_norm_in_training_mode = model.backbone[1].training
+with torch.no_grad():
+    model.backbone(X)
+forward_changed_stats = not torch.equal(mean_before, model.backbone[1].running_mean)
+print("a forward pass alone, under no_grad(), changed running_mean:", forward_changed_stats)
+
+model.backbone.eval()  # keep BatchNorm's statistics fixed too; model.train() would undo this
+changed_in_eval_mode = train_step()
+print("backbone entries changed with the backbone in eval mode:", changed_in_eval_mode)
+model.train()  # switches every submodule back to training mode, the backbone included
+back_in_training = model.backbone[1].training
+print("after model.train(), the backbone's BatchNorm is in training mode:", back_in_training)
+
+
+# What freezing spares autograd.
 def saved_for_backward() -> tuple[list[torch.Tensor], torch.Tensor, int, set[int]]:
     """What autograd keeps for the backward pass of one forward pass: the tensors it saves, the
     head's input, the numbers in new memory (not a parameter, a buffer or X, each counted once),
@@ -100,8 +125,6 @@ def reached_by_backward(output: torch.Tensor) -> set[int]:
 # backbone at all, and keeps only the head's input for the backward pass. (Looked at in training
 # mode, as in a training step; BatchNorm's statistics are put back afterwards, so that these extra
 # forward passes change nothing.)
-# Not in eval mode: there, by torch's source, CUDA's BatchNorm saves a copy of the running mean
-# and an inverse std where the CPU saves empty tensors, and the counts would differ by device.
 statistics = {key: value.clone() for key, value in model.backbone[1].state_dict().items()}
 backbone_output_tracked = model.backbone(X).requires_grad
 tracked_for_tracked_input = model.backbone(X.clone().requires_grad_()).requires_grad
@@ -109,19 +132,14 @@ saved, features, saved_numbers, reached = saved_for_backward()
 saved_frozen = [tuple(t.shape) for t in saved]
 saved_head_input = len(saved) == 1 and saved[0].data_ptr() == features.data_ptr()
 model.backbone.requires_grad_(True)
-saved_trainable, _, trainable_saved_numbers, reached_trainable = saved_for_backward()
+_, _, trainable_saved_numbers, reached_trainable = saved_for_backward()
 model.backbone.requires_grad_(False)
 model.backbone[1].load_state_dict(statistics)  # undo these forward passes' updates
-batch_mean = model.backbone[0](X).mean(0)  # BatchNorm's input is the first layer's output
-mean_saved = any(
-    t.shape == batch_mean.shape and torch.allclose(t, batch_mean, atol=1e-5)
-    for t in in_new_memory(saved_trainable)
-)
 print("the backbone's output requires grad:", backbone_output_tracked, end=";  ")
 print("with an input that requires grad:", tracked_for_tracked_input)
 print("saved for backward:", saved_frozen, " the head's input:", saved_head_input)
-print("  numbers in new memory:", saved_numbers, " with a trainable backbone:", end=" ")
-print(trainable_saved_numbers, " among them the batch's mean:", mean_saved)
+print("  numbers in new memory:", saved_numbers, end="  ")
+print("with a trainable backbone:", trainable_saved_numbers)
 print("parameters the backward pass reaches:", len(reached), end=";  ")
 print("with a trainable backbone:", len(reached_trainable))
 
@@ -138,12 +156,11 @@ print("the first layer's:", first_reached)
 
 class ShapeLog(TorchDispatchMode):
     """The shapes of the tensors each operation computes (views, such as a transpose, compute
-    nothing and are left out), and the outputs of each operation's last call."""
+    nothing and are left out)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.shapes = []
-        self.outputs = {}
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
@@ -151,7 +168,6 @@ class ShapeLog(TorchDispatchMode):
             return out
         outs = out if isinstance(out, (tuple, list)) else [out]
         self.shapes += [tuple(t.shape) for t in outs if isinstance(t, torch.Tensor)]
-        self.outputs[func] = outs
         return out
 
 
@@ -174,55 +190,6 @@ sandwich[1].requires_grad_(False)
 print("  tensors of its weight's or bias's shape that backward computes:", computed_frozen, end=";")
 print("  if trainable:", sorted(set(computed_trainable)))
 
-# Not every layer skips that work. PReLU's backward formula computes the gradients of its input
-# and of its weight in one call (the weight's as one term per element of the input), frozen or not.
-prelu_sandwich = nn.Sequential(nn.Linear(4, 5), nn.PReLU(5), nn.Linear(5, 2)).to(device)
-
-
-def prelu_weight_terms() -> torch.Tensor | None:
-    """The terms of the PReLU weight's gradient that the backward pass computes, if any."""
-    loss = prelu_sandwich(X).sum()
-    with ShapeLog() as log:
-        loss.backward()
-    outputs = log.outputs.get(torch.ops.aten._prelu_kernel_backward.default)
-    return outputs[1] if outputs else None
-
-
-prelu_sandwich[1].requires_grad_(False)
-frozen_terms = prelu_weight_terms()
-frozen_prelu_grad = prelu_sandwich[1].weight.grad
-prelu_sandwich[1].requires_grad_(True)
-prelu_weight_terms()  # now trainable: its .grad is the real gradient
-terms_shape = tuple(frozen_terms.shape) if frozen_terms is not None else None
-summed = frozen_terms.sum(0) if frozen_terms is not None else None
-terms_sum_to_gradient = summed is not None and torch.allclose(summed, prelu_sandwich[1].weight.grad)
-print("a frozen PReLU in the middle: its .grad", frozen_prelu_grad, end=";  ")
-print("backward computes its weight's gradient terms", terms_shape)
-print("  which, summed, are its gradient when trainable:", terms_sum_to_gradient)
-
-head_before = model.head.weight.detach().clone()
-changed_in_train_mode = train_step()
-head_moved = not torch.equal(head_before, model.head.weight)
-frozen_grad_is_none = all(p.grad is None for p in model.backbone.parameters())
-print("head weight moved:", head_moved, " backbone .grad all None:", frozen_grad_is_none)
-print("backbone entries changed in train mode:", changed_in_train_mode)
-
-# The statistics change in the forward pass: a forward pass alone changes them, even under
-# torch.no_grad(), as long as the layer is in training mode.
-mean_before = model.backbone[1].running_mean.clone()
-batch_norm_in_training_mode = model.backbone[1].training
-with torch.no_grad():
-    model.backbone(X)
-forward_changed_stats = not torch.equal(mean_before, model.backbone[1].running_mean)
-print("a forward pass alone, under no_grad(), changed running_mean:", forward_changed_stats)
-
-model.backbone.eval()  # keep BatchNorm's statistics fixed too; model.train() would undo this
-changed_in_eval_mode = train_step()
-print("backbone entries changed with the backbone in eval mode:", changed_in_eval_mode)
-model.train()  # switches every submodule back to training mode, the backbone included
-back_in_training = model.backbone[1].training
-print("after model.train(), the backbone's BatchNorm is in training mode:", back_in_training)
-
 stats_changed = len(changed_in_train_mode)
 first_changed = changed_in_train_mode[0]
 assert (all_parameters, trainable, frozen) == (155, 27, 128)
@@ -231,7 +198,6 @@ no_graph = not backbone_output_tracked and tracked_for_tracked_input
 assert no_graph  # witness: no-graph-for-backbone
 fewer_saved = saved_numbers < trainable_saved_numbers
 assert saved_head_input and saved_frozen == [(16, 8)] and fewer_saved  # witness: saves-less
-assert mean_saved  # witness: saves-batch-mean
 head_only = reached == {id(p) for p in model.head.parameters()}
 assert head_only and len(reached_trainable) == 8  # witness: backward-reaches-head-only
 no_backbone_node = not any(id(p) in reached for p in model.backbone.parameters())
@@ -239,9 +205,6 @@ no_frozen_node = no_backbone_node and not middle_reached and first_reached
 assert no_frozen_node  # witness: frozen-no-gradient-node
 input_grad_only = input_grad_computed and computed_frozen == []
 assert input_grad_only and (6, 5) in computed_trainable  # witness: frozen-gradient-not-computed
-one_term_per_element = terms_shape == tuple(prelu_sandwich[0](X).shape)  # (batch, 5)
-prelu_dropped = frozen_prelu_grad is None and terms_sum_to_gradient and one_term_per_element
-assert prelu_dropped  # witness: frozen-prelu-computes-anyway
 assert trainable == head_weights + head_biases and (head_weights, head_biases) == (24, 3)
 assert optimizer_tensors == 2
 assert accepted_tensors == len(list(model.parameters())) == 8  # witness: all-accepted

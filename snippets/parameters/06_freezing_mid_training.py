@@ -30,7 +30,7 @@ def frozen_layer_moves(
     model(X).pow(2).mean().backward()
     grad_is_none = model[0].weight.grad is None
     optimizer.step()
-    steps = int(optimizer.state[model[0].weight].get("step", 0))
+    steps = int(optimizer.state.get(model[0].weight, {}).get("step", 0))  # no entry made
     return not torch.equal(before, model[0].weight), grad_is_none, steps
 
 

@@ -54,8 +54,9 @@ head_state_kept = all(int(state["step"]) == 2 for state in head_states) and all(
     not torch.equal(old, state["exp_avg"]) for old, state in zip(head_state_before, head_states)
 )
 
-# Phase 1 without the freeze, two steps: zero_grad() clears only what the optimizer holds, the
-# head, so the backbone's gradients pile up; the optimizer does not move the backbone.
+# A check, not part of the solution: phase 1 without the freeze, two steps. zero_grad() clears
+# only what the optimizer holds, the head, so the backbone's gradients pile up; the optimizer does
+# not move the backbone.
 left_weight = unfrozen[0][0].weight
 unfrozen_optimizer = torch.optim.AdamW(unfrozen[1].parameters(), lr=1e-2)
 phase_1_grads = []
