@@ -89,13 +89,13 @@ flagged = torch.zeros(2, requires_grad=True)
 probe.register_buffer("flagged", flagged)
 print("a buffer registered with requires_grad=True requires grad:", probe.flagged.requires_grad)
 
-# Own parameters come first even when the submodule was registered before them.
+# Own parameters, then own buffers, then the submodule's, whatever the order of registration.
 ordered = nn.Module()
 ordered.child = nn.Linear(2, 2)
-ordered.p = nn.Parameter(torch.zeros(1))
 ordered.register_buffer("b", torch.zeros(1))
+ordered.p = nn.Parameter(torch.zeros(1))
 ordered_keys = list(ordered.state_dict())
-print("child, then own parameter p and buffer b: state_dict() keys", ordered_keys)
+print("registered child, b, p: state_dict() keys", ordered_keys)
 
 # get_buffer reaches a buffer deep inside a model by its dotted name.
 outer = nn.Module()
@@ -108,7 +108,7 @@ print('get_buffer("block.norm.running_mean") is block.norm.running_mean:', deep_
 assert parameter_names == ["linear.weight", "linear.bias"]  # witness: parameters-are-learned
 assert model.mean is dict(model.named_buffers())["mean"]  # witness: read-as-attribute
 assert buffer_names == ["mean", "std", "mask"]  # witness: buffers-persistent-or-not
-# Own parameters and buffers first, then the submodule's, prefixed with its attribute name.
+# Own parameters, own buffers, then the submodule's, prefixed with its attribute name.
 assert state_keys == ["mean", "std", "linear.weight", "linear.bias"]
 assert ordered_keys == ["p", "b", "child.weight", "child.bias"]  # witness: key-order
 assert (parameter_count, buffer_count, state_count, optimized) == (2, 3, 4, 2)
