@@ -77,14 +77,26 @@ print("shares the live version counter:", entry_shares_counter)
 print("head.bias entry follows an optimizer step:", entry_follows_model)
 print("clone() and deepcopy kept the old values:", copies_kept_old_values)
 
-# A conversion that changes the dtype gives the parameters new memory: from then on the earlier
-# entries no longer follow the model.
+# A conversion that changes the dtype gives the floating-point tensors new memory: from then on
+# their earlier entries no longer follow the model. The integer num_batches_tracked keeps its own.
 model.double()
-new_memory = model.head.bias.data_ptr() != entry.data_ptr()
+converted = model.state_dict()
+moved = {key for key in state if converted[key].data_ptr() != state[key].data_ptr()}
+new_memory = moved == {key for key, value in state.items() if value.is_floating_point()}
 with torch.no_grad():
     model.head.bias.fill_(2.0)
+    model.backbone[1].num_batches_tracked.add_(5)
 follows_after_double = bool(torch.all(entry == 2.0))
-print("after model.double(), the earlier entry follows the model:", follows_after_double)
+counter_follows = torch.equal(
+    state["backbone.1.num_batches_tracked"], converted["backbone.1.num_batches_tracked"]
+)
+print("after model.double(), new memory for:", len(moved), "of", len(state), "entries", end=";  ")
+print(
+    "the head.bias entry follows:",
+    follows_after_double,
+    " num_batches_tracked follows:",
+    counter_follows,
+)
 
 # A move to another device leaves the earlier entries behind too. The "meta" device (shapes, no
 # data) shows it on any machine.
@@ -106,4 +118,5 @@ assert bias_moved and entry_follows_model  # witness: follows-optimizer-step
 assert copies_kept_old_values  # witness: copies-keep-values
 assert new_memory  # witness: conversion-new-memory
 assert not follows_after_double and entry.dtype == torch.float32  # witness: stops-following
+assert counter_follows  # witness: integer-buffer-follows
 assert left_behind  # witness: move-leaves-entries-behind
