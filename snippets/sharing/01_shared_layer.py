@@ -2,6 +2,7 @@
 
 import inspect
 
+import torch
 from torch import nn
 
 shared = nn.Linear(8, 8)
@@ -30,6 +31,13 @@ print("2.weight and 4.weight name one tensor, and so do 2.bias and 4.bias:", two
 true_count = sum(p.numel() for p in model.parameters())
 double_count = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
 print(f"parameters: {true_count} (counting the shared layer twice would give {double_count})")
+# Distinct Parameter objects on one memory: parameters() lists and counts each of them.
+flat = torch.zeros(2, 8)
+on_one_memory = nn.ParameterDict(
+    {"a": nn.Parameter(flat), "b": nn.Parameter(flat), "row": nn.Parameter(flat[1])}
+)
+counted, memory_values = sum(p.numel() for p in on_one_memory.parameters()), flat.numel()
+print(f"three Parameters on one buffer: counted {counted}, values in memory {memory_values}")
 
 # Iterating or indexing the Sequential gives every position; the module listings remove
 # duplicates, unless named_modules() is called with remove_duplicate=False.
@@ -70,3 +78,5 @@ assert not children_flag  # witness: children-no-flag
 assert module_paths == ["", "0", "1", "2", "3", "5", "6"]  # witness: modules-skip-index-4
 every_position = ["", "0", "1", "2", "3", "4", "5", "6"]
 assert every_module_path == every_position and every_module_count == 8  # witness: modules-flag-all
+one_memory_counts = (len(list(on_one_memory.parameters())), counted, memory_values)
+assert one_memory_counts == (3, 40, 16)  # witness: distinct-parameters-counted

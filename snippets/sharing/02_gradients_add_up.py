@@ -7,6 +7,7 @@ from collections import Counter
 import torch
 from torch import nn
 
+# On a GPU when there is one; the comparisons below allow for its rounding.
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 
