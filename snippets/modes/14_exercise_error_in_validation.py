@@ -42,25 +42,30 @@ def validate_without_finally(model: nn.Module, batches) -> float:
     return sum(losses) / len(losses)
 
 
-def after_failed_validation(validate_fn) -> tuple[bool, bool, bool]:
+def after_validation(validate_fn, batches=val_batches) -> tuple[bool, bool, bool]:
     """Run validate_fn on a model with a frozen batch norm; catch its error, as a training loop
     that logs and goes on would; report the model's flag, the frozen branch's, and grad mode."""
     model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 1)).to(device)
     model[1].eval()  # frozen on purpose
     try:
-        validate_fn(model, val_batches)
+        validate_fn(model, batches)
     except RuntimeError as error:
         print(f"  {validate_fn.__name__}() raised {type(error).__name__}")
     recording = torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
     return model.training, model[1].training, recording
 
 
-good = after_failed_validation(validate)
-bad = after_failed_validation(validate_without_finally)
-for name, (training, branch, grad) in (("validate", good), ("validate_without_finally", bad)):
-    print(f"after {name}(): model.training={training}, frozen branch training={branch},", end="")
+good = after_validation(validate)
+bad = after_validation(validate_without_finally)
+# Without the error, its model.train() switches the frozen batch norm back to training mode.
+bad_when_it_works = after_validation(validate_without_finally, [good_batch])
+runs = {"validate()": good, "validate_without_finally()": bad}
+runs["the same, without an error"] = bad_when_it_works
+for name, (training, branch, grad) in runs.items():
+    print(f"after {name:26} model.training={training}, frozen branch training={branch},", end="")
     print(f" autograd records={grad}")
 
 assert good == (True, False, True)  # witness: evaluating-restores-after-error
-assert bad[0] is False  # witness: without-finally-stays-in-eval
+assert bad[:2] == (False, False)  # witness: without-finally-stays-in-eval
+assert bad_when_it_works[:2] == (True, True)  # witness: success-unfreezes-branch
 assert good[2] is True and bad[2] is True  # witness: with-restores-grad-mode

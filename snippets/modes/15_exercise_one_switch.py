@@ -1,5 +1,8 @@
 """One function for training and validation; inference_mode's boolean points the other way."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -9,6 +12,18 @@ print("this run uses:", device)
 
 torch.manual_seed(0)
 batches = [(torch.randn(16, 4).to(device), torch.randn(16, 1).to(device)) for _ in range(2)]
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """As in 07_validation_loop.py: evaluation mode inside, every submodule's own mode after."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, mode in modes:
+            module.training = mode
 
 
 def inference_switch(training: bool):
@@ -27,9 +42,10 @@ def run_epoch(model: nn.Module, batches, optimizer=None, switch=inference_switch
     """Train when given an optimizer, validate otherwise. Returns each batch's loss and whether
     autograd recorded it."""
     training = optimizer is not None
-    model.train(training)  # no branch here is meant to stay in evaluation mode
+    if training:
+        model.train()  # a branch meant to stay in evaluation mode needs a train() override
     losses, recorded = [], []
-    with switch(training):
+    with nullcontext() if training else evaluating(model), switch(training):
         for x, y in batches:
             loss = F.mse_loss(model(x), y)
             if training:
