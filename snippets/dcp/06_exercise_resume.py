@@ -68,7 +68,12 @@ dcp.save({"model": model_state, "optim": optimizer_state}, checkpoint_id=folder)
 del model, optimizer  # the job stops
 
 model, optimizer = new_run(seed=1, lr=0.5)  # a new job: other weights and settings, no history
-model_state, optimizer_state = get_state_dict(model, optimizer)  # its own tensors, to be filled
+fresh = full_parameters(model)
+# Its own tensors, to be filled. AdamW has no state yet: get_state_dict makes it with one step
+# of zero gradients at learning rate 0, which leaves the weights as they were.
+model_state, optimizer_state = get_state_dict(model, optimizer)
+step_before_load = int(optimizer.state[model[0].weight]["step"].item())
+unchanged = all(torch.equal(p, fresh[n]) for n, p in full_parameters(model).items())
 state = {"model": model_state, "optim": optimizer_state}
 dcp.load(state, checkpoint_id=folder)  # in place, into those tensors
 step_after_load = int(optimizer.state[model[0].weight]["step"].item())
@@ -84,7 +89,7 @@ resumed = full_parameters(model)
 
 max_abs_difference = max((resumed[n] - uninterrupted[n]).abs().max().item() for n in resumed)
 if rank == 0:
-    print(f"AdamW's step count after dcp.load: {step_after_load}")
+    print(f"AdamW's step count: {step_before_load} before dcp.load, {step_after_load} after it")
     print(f"learning rate after dcp.load: {lr_in_dict} in the dict, {lr_after_load} in optimizer")
     print(f"learning rate in the optimizer after set_state_dict: {lr_after_set}")
     print(f"largest difference from the uninterrupted run: {max_abs_difference}")
@@ -92,6 +97,7 @@ if rank == 0:
 dist.barrier()
 if rank == 0:
     shutil.rmtree(folder)
+assert step_before_load == 1 and unchanged  # witness: get-state-dict-steps-once
 assert step_after_load == 2  # witness: load-fills-optimizer-tensors
 load_fills_dict = lr_in_dict == 0.05 and groups_copied
 assert load_fills_dict and lr_after_load == 0.5  # witness: load-fills-dict-copy
