@@ -105,7 +105,7 @@ for name in [name for name in nn.init.__all__ if name.endswith("_")]:
     written = initialized._version > 0 and not bool(torch.all(initialized == 7.0))
     init_leaves[name] = written and initialized.is_leaf and initialized.requires_grad
 init_direct = torch.is_grad_enabled() and all(init_leaves.values())
-print(f"all {len(init_leaves)} nn.init functions write into it, leaving a leaf:", init_direct)
+print(f"all {len(init_leaves)} in-place nn.init functions write, leaving a leaf:", init_direct)
 
 
 # .data versus detach(): change a value in place after the forward pass has used it.

@@ -82,21 +82,17 @@ print("clone() and deepcopy kept the old values:", copies_kept_old_values)
 model.double()
 converted = model.state_dict()
 moved = {key for key in state if converted[key].data_ptr() != state[key].data_ptr()}
-new_memory = moved == {key for key, value in state.items() if value.is_floating_point()}
+floating = {key for key, value in state.items() if value.is_floating_point()}
+new_memory = moved == floating
+before = {key: value.clone() for key, value in state.items()}
 with torch.no_grad():
-    model.head.bias.fill_(2.0)
-    model.backbone[1].num_batches_tracked.add_(5)
-follows_after_double = bool(torch.all(entry == 2.0))
-counter_follows = torch.equal(
-    state["backbone.1.num_batches_tracked"], converted["backbone.1.num_batches_tracked"]
-)
-print("after model.double(), new memory for:", len(moved), "of", len(state), "entries", end=";  ")
-print(
-    "the head.bias entry follows:",
-    follows_after_double,
-    " num_batches_tracked follows:",
-    counter_follows,
-)
+    for value in converted.values():
+        value.add_(1)  # every live tensor of the model, the integer counter too
+followers = {key for key in state if not torch.equal(state[key], before[key])}
+follows_after_double = bool(followers & floating)
+counter_follows = followers == {"backbone.1.num_batches_tracked"}
+print("after model.double(), new memory for", len(moved), "of", len(state), "entries")
+print("  earlier entries that still follow the model:", ", ".join(sorted(followers)))
 
 # A move to another device leaves the earlier entries behind too. The "meta" device (shapes, no
 # data) shows it on any machine.
