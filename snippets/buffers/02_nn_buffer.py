@@ -1,4 +1,4 @@
-"""nn.Buffer against register_buffer, and what assigning to a buffer's name does."""
+"""nn.Buffer against register_buffer, and what assigning a tensor to an attribute does."""
 
 import torch
 from torch import nn
@@ -67,12 +67,12 @@ print("nn.Buffer(None):", probe.empty, " saved:", "empty" in saved)
 probe.slot = torch.zeros(2)  # the name is kept: a plain tensor assigned later registers
 slot_kept_name = "slot" in dict(probe.named_buffers())
 
-# Assigning to a buffer's name. fit copies into the buffers: they keep their dtype.
+# Assigning a tensor to an attribute. copy_ writes into the buffer: it keeps its dtype.
 wide = Standardize(3).double()
-mean_before_fit = wide.mean
-wide.fit(data.double())
-fitted_dtype = str(wide.mean.dtype)
-fit_kept_buffer = wide.mean is mean_before_fit
+mean_before_copy = wide.mean
+wide.mean.copy_(data.mean(dim=0))  # float32 values into the float64 buffer
+copied_dtype = str(wide.mean.dtype)
+copy_kept_buffer = wide.mean is mean_before_copy
 # A tensor without the mark replaces the buffer, dtype and device included.
 data_mean = data.mean(dim=0)
 wide.mean = data_mean  # the float32 tensor itself replaces the float64 buffer
@@ -80,7 +80,7 @@ wide.eps = torch.tensor(1e-5)
 assigned_dtype = str(wide.mean.dtype)
 still_buffers = {"mean", "eps"} <= set(dict(wide.named_buffers()))
 persistence_kept = "mean" in wide.state_dict() and "eps" not in wide.state_dict()
-print(f"float64 layer: after fit {fitted_dtype}, after assigning float32 data {assigned_dtype}")
+print(f"float64 layer: after copy_ {copied_dtype}, after assigning float32 data {assigned_dtype}")
 on_meta = Standardize(3).to("meta")  # the meta device shows on any machine what a GPU would show
 on_meta.mean = data_mean  # a CPU tensor
 assigned_device = on_meta.mean.device.type
@@ -135,6 +135,15 @@ aliased.alias = aliased.mean
 alias_registered = "alias" in dict(aliased.named_buffers(remove_duplicate=False))
 alias_saved = {"mean", "alias"} <= set(aliased.state_dict())
 print("second name for mean: registered", alias_registered, " saved under both:", alias_saved)
+aliased.double()  # converts each name's tensor separately, and stores new tensors without the mark
+alias_split = aliased.alias is not aliased.mean and aliased.alias.dtype == torch.float64
+aliased.late = aliased.std  # a second name given after the conversion
+on_meta.late = on_meta.std  # and after a move to the meta device
+late_plain = [
+    not isinstance(module.std, nn.Buffer) and "late" not in dict(module.named_buffers())
+    for module in (aliased, on_meta)
+]
+print("after .double(): alias is mean:", not alias_split, " later names plain:", late_plain)
 
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
 assert state_text == "mean, std" and "eps" not in layer.state_dict()  # witness: non-persistent-form
@@ -153,7 +162,7 @@ assert plain_but_marked and mark[1:] == (True, True)  # witness: buffer-marked
 assert not hasattr(probe.registered, "_is_buffer")  # witness: register-adds-no-mark
 slot_skipped = slot_is_none and "slot" not in saved and slot_kept_name
 assert slot_skipped and probe.empty.numel() == 0 and "empty" in saved  # witness: none-slot
-assert fitted_dtype == "torch.float64" and fit_kept_buffer  # witness: copy-keeps-buffer
+assert copied_dtype == "torch.float64" and copy_kept_buffer  # witness: copy-keeps-buffer
 assert wide.mean is data_mean and assigned_dtype == "torch.float32"  # witness: becomes-tensor
 assert still_buffers and persistence_kept  # witness: persistence-kept
 mean_still_buffer = "mean" in dict(on_meta.named_buffers())
@@ -166,3 +175,5 @@ refused_as = [message.split(" as ")[-1] for message in over_others]
 assert refused_as == ["parameter 'weight'", "child module 'linear'"]  # witness: buffer-over-others
 assert fit_leaves_no_history and unguarded_records_history  # witness: no-grad-keeps-history-out
 assert alias_registered and alias_saved  # witness: marked-alias-registers
+assert alias_split  # witness: alias-splits
+assert late_plain == [True, True]  # witness: conversion-drops-mark
