@@ -1,4 +1,7 @@
-"""One module object placed twice in a model: one set of parameters, reached by two names."""
+"""One module object placed twice in a model: one set of parameters, reached by two names.
+
+Then three distinct Parameters cut from one flat buffer, which parameters() counts apart.
+"""
 
 import inspect
 
@@ -37,7 +40,10 @@ on_one_memory = nn.ParameterDict(
     {"a": nn.Parameter(flat), "b": nn.Parameter(flat), "row": nn.Parameter(flat[1])}
 )
 counted, memory_values = sum(p.numel() for p in on_one_memory.parameters()), flat.numel()
+storages = {p.untyped_storage().data_ptr() for p in on_one_memory.parameters()}
+on_flat = storages == {flat.untyped_storage().data_ptr()}
 print(f"three Parameters on one buffer: counted {counted}, values in memory {memory_values}")
+print("all three in flat's one storage:", on_flat)
 
 # Iterating or indexing the Sequential gives every position; the module listings remove
 # duplicates, unless named_modules() is called with remove_duplicate=False.
@@ -79,4 +85,4 @@ assert module_paths == ["", "0", "1", "2", "3", "5", "6"]  # witness: modules-sk
 every_position = ["", "0", "1", "2", "3", "4", "5", "6"]
 assert every_module_path == every_position and every_module_count == 8  # witness: modules-flag-all
 one_memory_counts = (len(list(on_one_memory.parameters())), counted, memory_values)
-assert one_memory_counts == (3, 40, 16)  # witness: distinct-parameters-counted
+assert on_flat and one_memory_counts == (3, 40, 16)  # witness: distinct-parameters-counted

@@ -1,4 +1,4 @@
-"""Exercise: does copy.deepcopy keep a model's sharing? Does the copy share with the original?"""
+"""Exercise: does copy.deepcopy keep a reused layer's tie? Does the copy share with the original?"""
 
 import copy
 
