@@ -1,6 +1,7 @@
 """One module object placed twice in a model: one set of parameters, reached by two names.
 
-Then three distinct Parameters cut from one flat buffer, which parameters() counts apart.
+Then three distinct Parameters whose memory overlaps (two on the whole of one buffer, one on a
+row of it), which parameters() counts apart.
 """
 
 import inspect
@@ -34,7 +35,7 @@ print("2.weight and 4.weight name one tensor, and so do 2.bias and 4.bias:", two
 true_count = sum(p.numel() for p in model.parameters())
 double_count = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
 print(f"parameters: {true_count} (counting the shared layer twice would give {double_count})")
-# Distinct Parameter objects on one memory: parameters() lists and counts each of them.
+# Distinct Parameter objects whose memory overlaps: parameters() lists and counts each of them.
 flat = torch.zeros(2, 8)
 on_one_memory = nn.ParameterDict(
     {"a": nn.Parameter(flat), "b": nn.Parameter(flat), "row": nn.Parameter(flat[1])}
@@ -44,6 +45,11 @@ storages = {p.untyped_storage().data_ptr() for p in on_one_memory.parameters()}
 on_flat = storages == {flat.untyped_storage().data_ptr()}
 print(f"three Parameters on one buffer: counted {counted}, values in memory {memory_values}")
 print("all three in flat's one storage:", on_flat)
+# Parameters on pieces of a buffer that do not overlap count each value once, as they should.
+halves = torch.zeros(2, 8)
+cut = nn.ParameterList([nn.Parameter(halves[0]), nn.Parameter(halves[1])])
+cut_counted = sum(p.numel() for p in cut.parameters())
+print(f"two Parameters on the two rows of one buffer: counted {cut_counted} of {halves.numel()}")
 
 # Iterating or indexing the Sequential gives every position; the module listings remove
 # duplicates, unless named_modules() is called with remove_duplicate=False.
@@ -86,3 +92,4 @@ every_position = ["", "0", "1", "2", "3", "4", "5", "6"]
 assert every_module_path == every_position and every_module_count == 8  # witness: modules-flag-all
 one_memory_counts = (len(list(on_one_memory.parameters())), counted, memory_values)
 assert on_flat and one_memory_counts == (3, 40, 16)  # witness: distinct-parameters-counted
+assert cut_counted == halves.numel()  # witness: pieces-counted-once
