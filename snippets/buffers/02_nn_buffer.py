@@ -108,16 +108,21 @@ except KeyError as error:
 fresh.note = nn.Parameter(fresh.note)
 parameter_over_plain = "note" in dict(fresh.named_parameters())
 print("nn.Buffer over note:", buffer_over_plain, " nn.Parameter over note:", parameter_over_plain)
-# Over a parameter or a submodule, nn.Buffer raises a TypeError instead.
+# Over a parameter or a submodule, nn.Buffer raises a TypeError instead, and so does a plain tensor.
 block = nn.Module()
 block.linear = nn.Linear(2, 2)
-over_others = []
+over_others, plain_over_others = [], []
 for owner, name in ((block.linear, "weight"), (block, "linear")):
-    try:
-        setattr(owner, name, nn.Buffer(torch.zeros(2, 2)))
-    except TypeError as error:
-        over_others.append(str(error).split(" (")[0])
+    for value, refusals in (
+        (nn.Buffer(torch.zeros(2, 2)), over_others),
+        (torch.zeros(2, 2), plain_over_others),
+    ):
+        try:
+            setattr(owner, name, value)
+        except TypeError as error:
+            refusals.append(str(error).split(" (")[0])
 print("nn.Buffer over a parameter, over a submodule: TypeError:", "; ".join(over_others))
+print("a plain tensor there: TypeError too:", len(plain_over_others) == 2)
 
 # fit works under torch.no_grad(): data with autograd history leaves none in the buffers.
 tracked = data.clone().requires_grad_()
@@ -134,15 +139,23 @@ aliased = Standardize(3)
 aliased.alias = aliased.mean
 alias_registered = "alias" in dict(aliased.named_buffers(remove_duplicate=False))
 alias_saved = {"mean", "alias"} <= set(aliased.state_dict())
+alias_yielded_once = len(list(aliased.buffers())) == 3  # mean, std, eps
 print("second name for mean: registered", alias_registered, " saved under both:", alias_saved)
 aliased.double()  # converts each name's tensor separately, and stores new tensors without the mark
 alias_split = aliased.alias is not aliased.mean and aliased.alias.dtype == torch.float64
 aliased.late = aliased.std  # a second name given after the conversion
 on_meta.late = on_meta.std  # and after a move to the meta device
 late_plain = [
-    not isinstance(module.std, nn.Buffer) and "late" not in dict(module.named_buffers())
+    not isinstance(module.std, nn.Buffer)
+    and "late" in vars(module)
+    and "late" not in dict(module.named_buffers(remove_duplicate=False))
     for module in (aliased, on_meta)
 ]
+# A conversion that changes nothing keeps the tensor, mark included.
+unchanged = Standardize(3)
+mean_before = unchanged.mean
+unchanged.float()  # already float32
+unchanged_keeps_mark = unchanged.mean is mean_before and isinstance(unchanged.mean, nn.Buffer)
 print("after .double(): alias is mean:", not alias_split, " later names plain:", late_plain)
 
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
@@ -173,7 +186,10 @@ assert std_now_parameter  # witness: parameter-replaces-buffer
 assert "already exists" in buffer_over_plain and parameter_over_plain  # witness: buffer-over-plain
 refused_as = [message.split(" as ")[-1] for message in over_others]
 assert refused_as == ["parameter 'weight'", "child module 'linear'"]  # witness: buffer-over-others
+plain_refused_as = [message.split(" as ")[-1] for message in plain_over_others]
+assert plain_refused_as == refused_as  # witness: plain-over-others
 assert fit_leaves_no_history and unguarded_records_history  # witness: no-grad-keeps-history-out
-assert alias_registered and alias_saved  # witness: marked-alias-registers
+assert alias_registered and alias_saved and alias_yielded_once  # witness: marked-alias-registers
 assert alias_split  # witness: alias-splits
 assert late_plain == [True, True]  # witness: conversion-drops-mark
+assert unchanged_keeps_mark  # witness: no-change-keeps-mark
