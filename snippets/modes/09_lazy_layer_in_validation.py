@@ -138,9 +138,9 @@ with torch.no_grad():  # in-place updates, as in optimizer.step()
 updated = (lazy.weight._version, lazy.bias._version) == (versions[0] + 1, versions[1] + 1)
 with torch.inference_mode():  # a Parameter made there from a tensor made there: no version counter
     made_inside = nn.Parameter(torch.zeros(8, device=device))
-try:
+try:  # the update goes in, then raises
     with torch.no_grad():
-        made_inside.add_(0)
+        made_inside.add_(1)
     made_inside_update = "no error"
 except RuntimeError as error:
     made_inside_update = str(error).split(".")[0]
@@ -180,6 +180,7 @@ results_ordinary = not (-w).is_inference()  # -weight's result is ordinary, yet 
 not_recorded = w.requires_grad and only_with_ordinary and results_ordinary and clone_records_a_copy
 assert not_recorded  # witness: not-recorded
 inside_refuses = made_inside_update.startswith("Inplace update to inference tensor")
+inside_refuses &= torch.equal(made_inside, torch.ones(8, device=device))  # after the change
 still_inference = lazy.weight.is_inference() and lazy.bias.is_inference()
 lazy_inplace_works = same_parameters and updated and still_inference and inside_refuses
 assert lazy_inplace_works  # witness: lazy-inplace-works
