@@ -67,8 +67,8 @@ def check_module(
        gradients must be finite), and `grad_rtol` defaults to default_grad_rtol() of that dtype;
     4. in eval mode, two forward passes give the same output;
     5. in eval mode, each example gives the same output alone as in the batch.
-    Checks 4 and 5 compare within `atol` and `rtol`, whose defaults suit float32 whatever the dtype:
-    pass a looser rtol (1e-2, say) for a 16-bit module.
+    Checks 4 and 5 compare within `atol` and `rtol`, whose defaults are sized for float32 whatever
+    the dtype: if they fail for a 16-bit module, loosen both (1e-2 each, say).
 
     The input is made on `device`; by default on the device of the module's first parameter or
     buffer, or the CPU for a module that has none (pass `device` to test such a module on a GPU).
