@@ -26,7 +26,7 @@ device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
 dist.init_process_group("nccl" if use_gpus else "gloo")
-# Without a mesh, fully_shard picks a GPU whenever torch finds one, even with fewer GPUs than
+# Without a mesh, fully_shard picks the accelerator torch finds, even with fewer GPUs than
 # ranks, where this script uses gloo on the CPU: name the device this process group uses.
 mesh = init_device_mesh(device.type, (dist.get_world_size(),))
 rank, world_size = dist.get_rank(), dist.get_world_size()
@@ -53,6 +53,15 @@ dcp.save(state, checkpoint_id=folder)  # every rank calls it, with its own shard
 full_first_weight = state["0.weight"].full_tensor().cpu()  # a collective: every rank joins
 shards_by_rank = [None] * world_size  # every rank's own shards, to compare with the files
 dist.all_gather_object(shards_by_rank, {name: t.to_local().cpu() for name, t in state.items()})
+
+
+def bytes_by_file(path):  # bytes in each data file, and the bytes the metadata's records give it
+    sizes = {file.name: file.stat().st_size for file in path.glob("*.distcp")}
+    recorded = dict.fromkeys(sizes, 0)
+    for info in dcp.FileSystemReader(path).read_metadata().storage_data.values():
+        recorded[info.relative_path] += info.length
+    return sizes, recorded
+
 
 if rank == 0:
     files = sorted(path.name for path in folder.iterdir())
@@ -86,6 +95,7 @@ if rank == 0:
     rank1_file_numel = numel_by_file["__1_0.distcp"]
     chunk_from_file = next(c for f, n, c in records if (f, n) == ("__1_0.distcp", "0.weight"))
     print("rows 4-7 of 0.weight, read from __1_0.distcp: shape", tuple(chunk_from_file.shape))
+    model_sizes, model_recorded = bytes_by_file(folder)
 
 
 def holds_exactly(file_name, shards):  # the file's records are these shards, each once
@@ -136,10 +146,7 @@ if rank == 0:
     # The rank whose file holds each entry: the digit after "__".
     writer_of = {i.fqn: int(at.relative_path.split("_")[2]) for i, at in whole_records}
     writer_of = dict(sorted(writer_of.items()))
-    sizes = {path.name: path.stat().st_size for path in (root / "whole").glob("*.distcp")}
-    recorded = dict.fromkeys(sizes, 0)  # the bytes the metadata's records account for, by file
-    for _, record_info in whole_records:
-        recorded[record_info.relative_path] += record_info.length
+    sizes, recorded = bytes_by_file(root / "whole")
     print("entries every rank holds whole, one record each, by rank:", writer_of)
     print(f"bytes in the files {sum(sizes.values())}, in the records {sum(recorded.values())}")
 
@@ -155,14 +162,15 @@ if rank == 0:
     )
     assert model_float  # witness: metadata-dtype
     own_files = [holds_exactly(f"__{r}_0.distcp", shards_by_rank[r]) for r in range(world_size)]
-    assert all(own_files)  # witness: file-holds-own-shards
+    # Only what the records cover: the files hold no other bytes (no unlisted copy).
+    assert all(own_files) and model_sizes == model_recorded  # witness: file-holds-own-shards
     assert (rank0_file_numel, rank1_file_numel) == (62, 53)
     assert torch.equal(chunk_from_file, full_first_weight[4:8])  # witness: file-holds-rows
     # A second copy of an entry would lie in a file without a record of its own (the
     # metadata keeps one record per entry): the files would hold more bytes than recorded.
     once = recorded == sizes and sorted(writer_of) == sorted(whole)
     assert once and set(writer_of.values()) == set(range(world_size))  # witness: whole-written-once
-    assert together_values == "1, 1, 1"
+assert together_values == "1, 1, 1"
 assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
 # No warning, no error, and the loaded a, b, c are copies from different ranks.
 assert caught == [] and whole_values == "0, 1, 0"  # witness: no-compare

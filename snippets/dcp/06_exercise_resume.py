@@ -24,7 +24,7 @@ device = torch.device("cuda", local_rank) if use_gpus else torch.device("cpu")
 if use_gpus:
     torch.cuda.set_device(device)
 dist.init_process_group("nccl" if use_gpus else "gloo")
-# Without a mesh, fully_shard picks a GPU whenever torch finds one, even with fewer GPUs than
+# Without a mesh, fully_shard picks the accelerator torch finds, even with fewer GPUs than
 # ranks, where this script uses gloo on the CPU: name the device this process group uses.
 mesh = init_device_mesh(device.type, (dist.get_world_size(),))
 rank, world_size = dist.get_rank(), dist.get_world_size()
