@@ -1,7 +1,8 @@
 """One module object placed twice in a model: one set of parameters, reached by two names.
 
 Then three distinct Parameters whose memory overlaps (two on the whole of one buffer, one on a
-row of it), which parameters() counts apart.
+row of it), which parameters() counts apart, and for contrast two on the two rows of another
+buffer, which count each value once.
 """
 
 import inspect
@@ -49,6 +50,8 @@ print("all three in flat's one storage:", on_flat)
 halves = torch.zeros(2, 8)
 cut = nn.ParameterList([nn.Parameter(halves[0]), nn.Parameter(halves[1])])
 cut_counted = sum(p.numel() for p in cut.parameters())
+cut_starts = [p.data_ptr() for p in cut.parameters()]
+disjoint_rows = cut_starts == [halves[0].data_ptr(), halves[1].data_ptr()]  # two rows of 8 apart
 print(f"two Parameters on the two rows of one buffer: counted {cut_counted} of {halves.numel()}")
 
 # Iterating or indexing the Sequential gives every position; the module listings remove
@@ -92,4 +95,4 @@ every_position = ["", "0", "1", "2", "3", "4", "5", "6"]
 assert every_module_path == every_position and every_module_count == 8  # witness: modules-flag-all
 one_memory_counts = (len(list(on_one_memory.parameters())), counted, memory_values)
 assert on_flat and one_memory_counts == (3, 40, 16)  # witness: distinct-parameters-counted
-assert cut_counted == halves.numel()  # witness: pieces-counted-once
+assert disjoint_rows and cut_counted == halves.numel()  # witness: pieces-counted-once
