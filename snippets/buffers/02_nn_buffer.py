@@ -134,7 +134,8 @@ unguarded_records_history = unguarded.mean.grad_fn is not None
 print("fit leaves no history:", fit_leaves_no_history)
 print("the same copy_ outside no_grad records history:", unguarded_records_history)
 
-# The mark travels with the tensor: a second name for an nn.Buffer's tensor is a second buffer.
+# The mark travels with the tensor: a second name for an nn.Buffer's tensor registers the same
+# tensor again, under a second buffer name.
 aliased = Standardize(3)
 aliased.alias = aliased.mean
 alias_registered = "alias" in dict(aliased.named_buffers(remove_duplicate=False))
@@ -143,6 +144,8 @@ alias_yielded_once = len(list(aliased.buffers())) == 3  # mean, std, eps
 print("second name for mean: registered", alias_registered, " saved under both:", alias_saved)
 aliased.double()  # converts each name's tensor separately, and stores new tensors without the mark
 alias_split = aliased.alias is not aliased.mean and aliased.alias.dtype == torch.float64
+aliased.mean.copy_(torch.ones(3))  # reaches the alias no longer
+alias_split = alias_split and not torch.equal(aliased.alias, aliased.mean)
 aliased.late = aliased.std  # a second name given after the conversion
 on_meta.late = on_meta.std  # and after a move to the meta device
 late_plain = [
@@ -151,10 +154,10 @@ late_plain = [
     and "late" not in dict(module.named_buffers(remove_duplicate=False))
     for module in (aliased, on_meta)
 ]
-# A conversion that changes nothing keeps the tensor, mark included.
+# A conversion or a move that changes nothing keeps the tensor, mark included.
 unchanged = Standardize(3)
 mean_before = unchanged.mean
-unchanged.float()  # already float32
+unchanged.float().to("cpu")  # already float32, on the CPU
 unchanged_keeps_mark = unchanged.mean is mean_before and isinstance(unchanged.mean, nn.Buffer)
 print("after .double(): alias is mean:", not alias_split, " later names plain:", late_plain)
 
