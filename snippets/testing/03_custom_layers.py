@@ -208,7 +208,9 @@ class CountsCalls(nn.Linear):
 
 counting = CountsCalls(5, 3).to(device)
 passes = []  # a forward hook sees every forward pass, whoever counts it
-counting.register_forward_hook(lambda module, args, output: passes.append(1))
+counting.register_forward_hook(
+    lambda module, args, output: passes.append((module.training, args[0].shape[0]))
+)
 check_module(counting, (4, 5), (4, 3))
 calls_counted = counting.calls  # not put back: one per forward pass the checks ran
 print("CountsCalls: forward passes counted during one check_module call:", calls_counted)
@@ -349,6 +351,7 @@ left_and_restored = all(grads_left) and registered_grad_back
 assert left_and_restored and list_weight_is_parameter  # witness: plain-grad-left
 assert not any(t.is_meta for t in left_behind)  # witness: plain-not-moved
 one_per_pass = calls_counted == len(passes) == 7
+one_per_pass &= passes == [(True, 4)] + [(False, 4)] * 2 + [(False, 1)] * 4
 assert one_per_pass  # witness: counter-not-restored
 no_graph_caught = no_graph_messages == [
     "DetachedOutput: no gradient reached ['bias', 'weight']",

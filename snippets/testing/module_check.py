@@ -68,7 +68,7 @@ def check_module(
     4. in eval mode, two forward passes give the same output;
     5. in eval mode, each example gives the same output alone as in the batch.
     Checks 4 and 5 compare within `atol` and `rtol`, whose defaults are sized for float32 whatever
-    the dtype: if they fail for a 16-bit module, loosen both (1e-2 each, say).
+    the dtype: if check 5 fails for a 16-bit module, loosen both (1e-2 each, say).
 
     The input is made on `device`; by default on the device of the module's first parameter or
     buffer, or the CPU for a module that has none (pass `device` to test such a module on a GPU).
