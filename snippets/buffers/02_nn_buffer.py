@@ -141,6 +141,8 @@ aliased.alias = aliased.mean
 alias_registered = "alias" in dict(aliased.named_buffers(remove_duplicate=False))
 alias_saved = {"mean", "alias"} <= set(aliased.state_dict())
 alias_yielded_once = len(list(aliased.buffers())) == 3  # mean, std, eps
+aliased.eps_alias = aliased.eps  # a second name for the non-persistent eps: saved under neither
+alias_saved = alias_saved and not {"eps", "eps_alias"} & set(aliased.state_dict())
 print("second name for mean: registered", alias_registered, " saved under both:", alias_saved)
 aliased.double()  # converts each name's tensor separately, and stores new tensors without the mark
 alias_split = aliased.alias is not aliased.mean and aliased.alias.dtype == torch.float64
@@ -159,7 +161,13 @@ unchanged = Standardize(3)
 mean_before = unchanged.mean
 unchanged.float().to("cpu")  # already float32, on the CPU
 unchanged_keeps_mark = unchanged.mean is mean_before and isinstance(unchanged.mean, nn.Buffer)
-print("after .double(): alias is mean:", not alias_split, " later names plain:", late_plain)
+print("after .double(), copy_ into mean reaches the alias:", not alias_split)
+print(
+    "later names plain:",
+    late_plain,
+    " an unchanging .float().to('cpu') keeps the mark:",
+    unchanged_keeps_mark,
+)
 
 assert buffers_text == "mean, std, eps"  # witness: buffer-assignment-registers
 assert state_text == "mean, std" and "eps" not in layer.state_dict()  # witness: non-persistent-form
