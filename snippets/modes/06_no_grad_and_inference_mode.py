@@ -116,7 +116,7 @@ if device.type != "mps":
 frozen_head = nn.Linear(3, 1).to(device).requires_grad_(False)
 frozen_head_runs = frozen_head(features_inference).shape == (8, 1)
 
-# No version counter. An in-place change outside the context raises, but only after it is made.
+# No version counter. An in-place change outside the context raises, here after it is made.
 before_add = features_inference.clone()
 refused = []
 for attempt in (lambda: features_inference._version, lambda: features_inference.add_(1)):
@@ -127,19 +127,6 @@ for attempt in (lambda: features_inference._version, lambda: features_inference.
 print(*refused, sep="\n")
 added_anyway = torch.equal(features_inference, before_add + 1)
 print("the tensor was changed all the same:", added_anyway)
-# With grad mode on, a leaf that requires grad is refused before the change, by the leaf check;
-# under no_grad, as in an optimizer step, it is changed and then refused.
-with torch.inference_mode():
-    leaf = torch.zeros(3, device=device, requires_grad=True)
-leaf_errors = []
-for grad_mode in (True, False):
-    try:
-        with torch.set_grad_enabled(grad_mode):
-            leaf.add_(1)
-    except RuntimeError as error:
-        leaf_errors.append(str(error).split(" is ")[0])
-leaf_changed_once = torch.equal(leaf, torch.ones(3, device=device))
-print("leaf made inside, add_(1) with grad mode on / off:", leaf_errors, leaf_changed_once)
 # In-place ops on the whole alias (.detach() or .data, which report is_inference() too) go in
 # with no error.
 alias, data_alias = features_inference.detach(), features_inference.data
@@ -221,9 +208,7 @@ assert bias_only_trains and frozen_head_runs  # witness: saving-is-the-problem
 no_version = refused[0].startswith("RuntimeError: Inference tensors do not track version")
 assert no_version  # witness: no-version
 inplace_refused = refused[1].startswith("RuntimeError: Inplace update to inference tensor")
-leaf_check_first = leaf_errors[0] == "a leaf Variable that requires grad" and leaf_changed_once
-leaf_check_first &= leaf_errors[1].startswith("Inplace update to inference tensor")
-assert added_anyway and inplace_refused and leaf_check_first  # witness: inplace-raises-after-change
+assert added_anyway and inplace_refused  # witness: inplace-raises-after-change
 aliases_report_inference = alias.is_inference() and data_alias.is_inference()
 aliases_report_inference &= features_inference[0].is_inference()  # and a view of one
 assert aliases_report_inference  # witness: aliases-report-inference

@@ -55,9 +55,9 @@ last_bits = 4 * torch.finfo(fast_out.dtype).eps * fast_out.abs().max()
 in_last_bits = bool((recorded_out - fast_out).abs().max() <= last_bits)
 print(f"recorded output vs fast path: max difference {(recorded_out - fast_out).abs().max():.0e}")
 
-# With padding only at the end of each sequence, TransformerEncoder's fast path packs the tokens
-# into a nested tensor and unpacks it with zeros at the padded positions; the recorded path computes
-# ordinary values there.
+# With this mask (the last two tokens of the second sequence padded), TransformerEncoder's fast
+# path packs the tokens into a nested tensor and unpacks it with zeros at the padded positions; the
+# recorded path computes ordinary values there.
 torch.manual_seed(2)
 encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, 32, batch_first=True), 2)
 encoder = encoder.to(device).eval()
