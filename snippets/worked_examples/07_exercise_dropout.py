@@ -1,6 +1,7 @@
 """Exercise: add Dropout to SmallNet and see what train() and eval() change."""
 
 import re
+import warnings
 
 import torch
 from torch import nn
@@ -53,17 +54,6 @@ with torch.random.fork_rng(devices=[]):  # here too, the CPU generator is restor
     torch.manual_seed(1)
     cpu_draws = torch.empty_like(ones).bernoulli_(1 - dropout.p) == 1
 mask_from_cpu_generator = torch.equal(kept, cpu_draws)
-
-
-# Only 0 < p < 1 draws a mask: p=0 and p=1 leave the generator's state as it was.
-def uses_generator(p: float) -> bool:
-    state = torch.get_rng_state()
-    with torch.random.fork_rng(devices=[]):
-        nn.Dropout(p)(ones)  # a new module is in training mode
-        return not torch.equal(torch.get_rng_state(), state)
-
-
-draws_for = {p: uses_generator(p) for p in (0.0, 0.5, 1.0)}
 both_training = model.training and restored.training
 # A checkpoint of SmallNet, saved before the insert: its second Linear sat at index 2, not 3.
 without_dropout = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3), CenteredLayer())
@@ -73,10 +63,15 @@ try:
     old_error = None
 except RuntimeError as error:
     old_error = str(error)
-# strict=False loads what matches, with no error: layers.3 keeps its random initialization.
+# strict=False loads what matches, with no error: layers.3 keeps its random initialization. The
+# keys it skipped come back in its return value, with no warning either.
 loose = SmallNetWithDropout(10, 8, 3)
 initial_weight = loose.layers[3].weight.detach().clone()
-loose.load_state_dict(old_checkpoint, strict=False)
+with warnings.catch_warnings(record=True) as caught:  # the filters are restored afterwards
+    warnings.simplefilter("always")
+    skipped = loose.load_state_dict(old_checkpoint, strict=False)
+skipped_listed = not caught and skipped.missing_keys == ["layers.3.weight", "layers.3.bias"]
+skipped_listed &= skipped.unexpected_keys == ["layers.2.weight", "layers.2.bias"]
 loose_kept_init = torch.equal(loose.layers[3].weight, initial_weight)
 loose_loaded_first = torch.equal(loose.layers[0].weight, without_dropout[0].weight)
 # Renamed from index 2 to index 3, the old keys load with the default strict=True.
@@ -94,10 +89,10 @@ print("train mode, two calls agree:", train_calls_agree, " masks differ:", masks
 print("eval mode, two calls agree:", eval_calls_agree, " identity:", dropout_is_identity)
 print("model and restored copy agree, train mode:", train_restored_agrees, end=" ")
 print(" same random state:", same_state_agrees, " eval mode:", eval_restored_agrees)
-print("dropout draws random numbers, by p:", draws_for)
 print("a checkpoint from before the insert:")
 print(*(f"  {line.strip()}" for line in old_error.splitlines()), sep="\n")
 print("strict=False keeps layers.3 as initialized:", loose_kept_init, end=" ")
+print(" returns the skipped keys:", skipped_listed, end=" ")
 print(" renamed keys load:", renamed_loads)
 if torch.cuda.is_available():  # a CUDA input's mask comes from the GPU's generator
     cpu_state, cuda_state = torch.get_rng_state(), torch.cuda.get_rng_state()
@@ -116,7 +111,6 @@ assert not train_restored_agrees  # witness: restored-differs-in-training
 assert both_training and same_state_agrees  # witness: restored-agrees-same-state
 assert dropout_holds_nothing and mask_from_cpu_generator  # witness: mask-from-input-device
 assert eval_restored_agrees  # witness: restored-agrees-in-eval
-assert draws_for == {0.0: False, 0.5: True, 1.0: False}  # witness: draws-only-between
 error_lines = old_error.splitlines() if old_error else []
 # The error's own lines: "Missing key(s) in state_dict: ..." and "Unexpected key(s) ...".
 listed = {line.split(" key(s)")[0].strip(): re.findall(r'"([^"]*)"', line) for line in error_lines}
@@ -124,6 +118,7 @@ index_moved = listed.get("Missing") == ["layers.3.weight", "layers.3.bias"]
 old_index_left = listed.get("Unexpected") == ["layers.2.weight", "layers.2.bias"]
 assert index_moved and old_index_left  # witness: old-checkpoint-index
 assert loose_kept_init and loose_loaded_first  # witness: not-strict-keeps-init
+assert skipped_listed  # witness: not-strict-returns-skipped
 assert renamed_loads  # witness: renamed-keys-load
 if torch.cuda.is_available():
     assert gpu_generator  # witness: cuda-mask-from-gpu
