@@ -105,7 +105,10 @@ for name in [name for name in nn.init.__all__ if name.endswith("_")]:
     written = initialized._version > 0 and not bool(torch.all(initialized == 7.0))
     init_leaves[name] = written and initialized.is_leaf and initialized.requires_grad
 init_direct = torch.is_grad_enabled() and all(init_leaves.values())
-print(f"all {len(init_leaves)} in-place nn.init functions write, leaving a leaf:", init_direct)
+print(
+    f"all {len(init_leaves)} nn.init functions ending in _ write in place, leaving a leaf:",
+    init_direct,
+)
 
 
 # .data versus detach(): change a value in place after the forward pass has used it.
@@ -157,7 +160,9 @@ assert forced_detached  # witness: numpy-force
 assert computed.requires_grad and (  # witness: numpy-refuses-computed
     computed_numpy_message.startswith("Can't call numpy()")
 )
-assert weight.is_leaf and weight.requires_grad and leaf_refused  # witness: in-place-needs-no-grad
+bare = nn.Parameter(torch.zeros(1))  # made with the default arguments
+default_leaves = all(p.is_leaf and p.requires_grad for p in (weight, bare))
+assert default_leaves and leaf_refused  # witness: in-place-needs-no-grad
 assert not row.is_leaf and row_shares and view_refused  # witness: view-in-place-refused
 assert frozen.is_leaf and not frozen.requires_grad and frozen_changed  # witness: frozen-in-place
 assert (  # witness: non-leaf-in-place-allowed
