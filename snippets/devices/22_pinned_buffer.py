@@ -1,6 +1,6 @@
 """A pinned buffer of your own: pin_memory=True in a factory function needs an accelerator too.
 Between CPU tensors non_blocking=True changes nothing. On CUDA: a non-blocking copy back to the
-CPU returns before it has finished."""
+CPU returns before it has even started."""
 
 import torch
 
@@ -44,14 +44,16 @@ if device.type == "cuda":
     busy = torch.randn(4096, 4096, device=device)
     for _ in range(20):  # queues tens of milliseconds of work
         torch.tanh(busy @ busy)
+    work_done = torch.cuda.Event()
+    work_done.record()  # queued after that work, so before the copy
     host = fresh.to("cpu", non_blocking=True)  # queued behind that work
+    returned_before_copy = not work_done.query()  # the copy has not started: reading `host` races
     copied_event = torch.cuda.Event()
     copied_event.record()  # queued after the copy on the same stream
-    returned_before_copy = not copied_event.query()  # reading `host` now would be a race
     (fresh + 1).cpu()  # without the flag
     queue_empty = torch.accelerator.current_stream().query()
     copied_event.synchronize()
-    print("device to host, non_blocking=True: returned before the copy finished", end=" ")
+    print("device to host, non_blocking=True: returned before the copy started", end=" ")
     print(returned_before_copy, "| values right after the event:", bool((host == 1).all()))
     print("a plain .cpu() then returned with the queue empty:", queue_empty)
 

@@ -64,7 +64,7 @@ def every_setting() -> tuple:
 
 
 def in_a_copy(experiment: Callable[[], tuple]) -> tuple:
-    """Run `experiment` in a copy of this process (forked: Linux, macOS) and return its result, so
+    """Run `experiment` in a copy of this process (forked, for Linux) and return its result, so
     that the settings it changes, which the older APIs change for good, change in the copy only."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
