@@ -39,6 +39,15 @@ sharded = fully_shard(model, mesh=mesh)
 # Private state, read alike on torch 2.11 to 2.14: a module's one group of parameters, or None.
 has_group = [m._get_fsdp_state()._fsdp_param_group is not None for m in (model[0], model[2], model)]
 
+# The other order: the root's call takes every parameter, and a layer's call after it fails.
+root_first = fully_shard(nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)), mesh=mesh)
+root_took_all = all(isinstance(p, DTensor) for p in root_first.parameters())
+try:
+    fully_shard(root_first[0], mesh=mesh)
+    root_first_error = ""
+except Exception as error:  # the type depends on the mesh (named dimensions or not)
+    root_first_error = type(error).__name__
+
 
 def stored(t: torch.Tensor) -> int:
     """Numbers in the memory behind t, which may be more than t shows."""
@@ -59,6 +68,7 @@ for name, p in model.named_parameters():
 print(f"{total} numbers in the model; this rank's part {local_numel}, allocated {stored_numel}")
 if rank == 0:
     print("a parameter group in model[0], model[2], the root:", has_group)
+    print("fully_shard on a layer after the root:", root_first_error or "no error")
 
 first_weight = model[0].weight
 placement = repr(first_weight.placements[0])
@@ -204,6 +214,7 @@ assert keys == ["0.weight", "0.bias", "2.weight", "2.bias"]  # witness: same-key
 assert isinstance(model, FSDPModule) and isinstance(model, nn.Sequential)  # witness: class-swap
 assert sharded is model  # witness: returns-the-same-object
 assert has_group == [True, True, False]  # witness: no-parameters-no-group
+assert root_took_all and root_first_error  # witness: root-first-fails
 assert model_class == "FSDPSequential"
 assert (
     type_in_forward is nn.Parameter and gathered_shape == (8, 10) and gathered_values
