@@ -125,8 +125,10 @@ class NoteMetadata(dcp.FileSystemWriter):  # the default writer, noting who writ
 with warnings.catch_warnings(record=True) as caught:  # a, b and c differ between ranks
     warnings.simplefilter("always")
     dcp.save(whole, storage_writer=NoteMetadata(root / "whole"))
-# The usual case: a, b, c saved in the same dcp.save as the model, after its shards.
+# The usual case: a, b, c saved in the same dcp.save as the model, after its shards; then the
+# same entries before its shards.
 dcp.save(state | {name: whole[name] for name in abc}, checkpoint_id=root / "together")
+dcp.save({name: whole[name] for name in abc} | state, checkpoint_id=root / "before")
 
 
 def load_back(path, names):  # every rank asks for every entry named, each one int64 number
@@ -138,9 +140,13 @@ def load_back(path, names):  # every rank asks for every entry named, each one i
 loaded_whole = load_back(root / "whole", whole)
 whole_values = ", ".join(str(loaded_whole[name]) for name in abc)
 together_values = ", ".join(str(value) for value in load_back(root / "together", abc).values())
+before_values = ", ".join(str(value) for value in load_back(root / "before", abc).values())
 seeds_back = [loaded_whole[f"seed.{r}"] for r in range(world_size)]
 print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
-print(f"saved after the model's shards, a, b, c load as {together_values}")
+print(f"saved after the model's shards, a, b, c load as {together_values}; before, {before_values}")
+print(
+    "a seed saved under a key of each rank's own, loaded with every key on every rank:",
+)
 if rank == 0:
     whole_records = dcp.FileSystemReader(root / "whole").read_metadata().storage_data.items()
     # The rank whose file holds each entry: the digit after "__".
@@ -170,7 +176,7 @@ if rank == 0:
     # metadata keeps one record per entry): the files would hold more bytes than recorded.
     once = recorded == sizes and sorted(writer_of) == sorted(whole)
     assert once and set(writer_of.values()) == set(range(world_size))  # witness: whole-written-once
-assert together_values == "1, 1, 1"
+assert together_values == "1, 1, 1" and before_values == "0, 1, 0"  # witness: order-matters
 assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
 # No warning, no error, and the loaded a, b, c are copies from different ranks.
 assert caught == [] and whole_values == "0, 1, 0"  # witness: no-compare
