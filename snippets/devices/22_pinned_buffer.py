@@ -1,6 +1,6 @@
 """A pinned buffer of your own: pin_memory=True in a factory function needs an accelerator too.
-Between CPU tensors non_blocking=True changes nothing. On CUDA: a non-blocking copy back to the
-CPU returns before it has even started."""
+Between CPU tensors non_blocking=True changes nothing. On CUDA, behind queued work, a non-blocking
+copy back to the CPU returns before it has even started."""
 
 import torch
 
