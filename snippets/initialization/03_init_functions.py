@@ -100,6 +100,7 @@ for init in siblings:
 # (the Parameter stays a leaf with no grad_fn), yet it raises the version counter, as a write into
 # the tensor itself does and one through .data does not.
 init_names = [name for name in dir(nn.init) if name.endswith("_") and not name.startswith("_")]
+# _version is private: read here only to show the counter that autograd's checks use.
 every_init_in_place = every_init_unrecorded = torch.is_grad_enabled()
 for name in init_names:
     options = {"constant_": {"val": 0.3}, "sparse_": {"sparsity": 0.5}}.get(name, {})

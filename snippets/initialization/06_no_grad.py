@@ -61,6 +61,7 @@ print("filled:", filled, " still a leaf:", weight_is_leaf, " no history:", no_hi
 # write into the tensor itself, not through .data: the write counts in the tensor's version,
 # which autograd's checks read (a write through .data does not).
 recording = torch.is_grad_enabled()
+# _version is private: read here only to show the counter that autograd's checks use.
 version_before = layer.bias._version
 nn.init.constant_(layer.bias, 0.1)
 init_works_outside = bool(torch.all(layer.bias == 0.1)) and layer.bias.is_leaf

@@ -1,4 +1,4 @@
-"""Exercise: the size of the signal after ten ReLU layers, default init against Kaiming init."""
+"""Exercise: in a ReLU stack that narrows, which Kaiming mode keeps the gradient's size?"""
 
 import math
 
@@ -7,16 +7,16 @@ from torch import nn
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
-depth, width = 10, 256
+widths = [2048, 1024, 512, 256, 128, 64, 32]  # every layer halves the width
+depth = len(widths) - 1
 
 
-def deep_stack(init_weight=None) -> nn.Sequential:
+def narrowing_stack(mode: str) -> nn.Sequential:
     layers = []
-    for _ in range(depth):
-        linear = nn.Linear(width, width)
+    for fan_in, fan_out in zip(widths, widths[1:]):
+        linear = nn.Linear(fan_in, fan_out)
         nn.init.zeros_(linear.bias)  # compare the weights alone
-        if init_weight is not None:
-            init_weight(linear.weight)
+        nn.init.kaiming_normal_(linear.weight, mode=mode, nonlinearity="relu")
         layers += [linear, nn.ReLU()]
     return nn.Sequential(*layers)
 
@@ -26,26 +26,26 @@ def rms(t: torch.Tensor) -> float:
 
 
 torch.manual_seed(0)
-x = torch.randn(512, width).to(device)
-default_model = deep_stack().to(device)
-kaiming_model = deep_stack(lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu")).to(device)
+x = torch.randn(256, widths[0]).to(device)
+upstream = torch.randn(256, widths[-1]).to(device)  # the gradient that arrives at the output
+forward_growth, gradient_shrink = {}, {}  # per layer, geometric mean over the stack
+print(f"Linear + ReLU, widths {widths}")
+for mode in ("fan_in", "fan_out"):
+    torch.manual_seed(1)
+    model = narrowing_stack(mode).to(device)
+    inputs = x.clone().requires_grad_()
+    output = model(inputs)
+    output.backward(upstream)
+    forward_growth[mode] = (rms(output) / rms(x)) ** (1 / depth)
+    gradient_shrink[mode] = (rms(upstream) / rms(inputs.grad)) ** (1 / depth)
+    print(
+        f"mode={mode!r:10} per layer: forward signal x{forward_growth[mode]:.2f}, "
+        f"gradient toward the input /{gradient_shrink[mode]:.2f}"
+    )
+fan_in_shrink = gradient_shrink["fan_in"]
+fan_out_growth = forward_growth["fan_out"]
 
-with torch.no_grad():
-    default_rms = rms(default_model(x))
-    kaiming_rms = rms(kaiming_model(x))
-input_rms = rms(x)
-shrink_per_layer = (input_rms / default_rms) ** (1 / depth)
-predicted_shrink = math.sqrt(6)  # Var(w) = 1 / (3 fan_in), and ReLU halves the second moment
-
-print(f"input rms {input_rms:.3f}")
-print(
-    f"after {depth} layers: default init rms {default_rms:.2e}, Kaiming init rms {kaiming_rms:.3f}"
-)
-print(
-    f"default init shrinks the signal {shrink_per_layer:.2f}x per layer "
-    f"(predicted sqrt(6) = {predicted_shrink:.2f})"
-)
-
-assert default_rms < 1e-3 * input_rms  # witness: default-vanishes
-assert 0.5 < kaiming_rms / input_rms < 2.0  # witness: kaiming-keeps-size
-assert abs(shrink_per_layer - predicted_shrink) < 0.1
+assert abs(fan_in_shrink - math.sqrt(2)) < 0.1  # witness: fan-in-gradient-shrinks
+assert 0.9 < forward_growth["fan_in"] < 1.1
+assert 0.9 < gradient_shrink["fan_out"] < 1.1  # witness: fan-out-keeps-gradient
+assert abs(fan_out_growth - math.sqrt(2)) < 0.1  # witness: fan-out-forward-grows
