@@ -69,7 +69,7 @@ swap_kept_count = count(swapped) == count(nn.Linear(10, 8, bias=False))
 swap_with_bias_change = count(nn.Linear(8, 10)) - count(nn.Linear(10, 8))  # a bias per output
 print(f"Linear(8, 10), not (10, 8): same count without bias, {swap_with_bias_change} more with")
 # A layer without parameters: a model built without the ReLU has the same count.
-without_relu_count = count(nn.Sequential(nn.Linear(10, 8), nn.Linear(8, 3)))
+without_relu_count = count(nn.Sequential(nn.Linear(10, 8), nn.Linear(8, out_features=3)))
 print(f"the same sizes without the ReLU: {without_relu_count}")
 
 
@@ -111,12 +111,12 @@ second.weight = first.weight
 shared_count = count(nn.Sequential(first, nn.ReLU(), second))
 print(f"two Linear(8, 8) sharing their weight: {shared_count} parameters")
 
+assert total == by_hand == 115  # witness: design-matches-model
 assert computes_affine  # witness: linear-affine
 assert hidden.weight.shape == (8, 10) and hidden.bias.shape == (8,)  # witness: weight-shape
 assert (hidden_total, relu_total, output_total) == (88, 0, 27)
 assert relu_is_max and list(relu.parameters()) == []  # witness: relu-has-none
 assert prelu_elementwise and prelu_count == 1 and prelu_trains  # witness: prelu-learns
-assert total == by_hand == 115  # witness: design-matches-model
 assert owned_directly == [] and tensor_count == 4 and total == 115  # witness: from-submodules
 assert child_names == ["0", "1", "2"]  # witness: named-by-position
 assert parameter_names == "0.weight, 0.bias, 2.weight, 2.bias"
