@@ -154,6 +154,10 @@ print(
 # On a parametrized layer, layer.weight is computed from the stored tensors on every access. With
 # weight_norm that is a new tensor: it is not a Parameter, and nn.init writes into a temporary
 # result. Nothing changes, no error.
+plain = nn.Linear(4, 3)
+nn.init.kaiming_normal_(plain.weight)  # initialized before the parametrization is added
+initialized = plain.weight.detach().clone()
+keeps_initialized = torch.allclose(weight_norm(plain).weight, initialized)  # computes those values
 normed = weight_norm(nn.Linear(4, 3))
 stored_before = [p.detach().clone() for p in normed.parameters()]
 nn.init.zeros_(normed.weight)
@@ -214,6 +218,7 @@ assert parametrized_unchanged  # witness: parametrized-weight-untouched
 assert cached_write_lost  # witness: cached-write-lost
 assert view_written_through  # witness: view-parametrization-written-through
 assert assigned_through_inverse and zero_rows_nan  # witness: assign-through-right-inverse
+assert keeps_initialized  # witness: weight-norm-keeps-initialized
 assert trunc_uses_values  # witness: trunc-cut-offs-are-values
 assert math.isclose(xavier_bound, math.sqrt(6 / 320))
 assert 0.99 * xavier_bound < xavier_max <= xavier_bound

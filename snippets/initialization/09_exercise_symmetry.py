@@ -63,6 +63,9 @@ hidden.retain_grad()
 nn.functional.mse_loss(constant_model[2](constant_model[1](hidden)), y).backward()
 first_gradient = constant_model[0].weight.grad
 equal_gradients = torch.allclose(first_gradient, first_gradient[0].expand_as(first_gradient))
+bias_gradient, out_gradient = constant_model[0].bias.grad, constant_model[2].weight.grad
+equal_gradients &= torch.allclose(bias_gradient, bias_gradient[0].expand_as(bias_gradient))
+equal_gradients &= torch.allclose(out_gradient, out_gradient[:, :1].expand_as(out_gradient))
 gradient_rows_gap = (first_gradient - first_gradient[0]).abs().max().item()
 # The product's inputs are equal bit for bit: every column of hidden.grad is the same. So any
 # difference between the rows comes from the product hidden.grad.T @ X itself.
