@@ -144,9 +144,6 @@ before_values = ", ".join(str(value) for value in load_back(root / "before", abc
 seeds_back = [loaded_whole[f"seed.{r}"] for r in range(world_size)]
 print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
 print(f"saved after the model's shards, a, b, c load as {together_values}; before, {before_values}")
-print(
-    "a seed saved under a key of each rank's own, loaded with every key on every rank:",
-)
 if rank == 0:
     whole_records = dcp.FileSystemReader(root / "whole").read_metadata().storage_data.items()
     # The rank whose file holds each entry: the digit after "__".
