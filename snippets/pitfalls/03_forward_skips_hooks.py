@@ -120,6 +120,9 @@ except ValueError as error:
     message = str(error)
 print(f"ValueError: {message.split('. ')[0]}. [...]")
 lazy_output_shape = tuple(lazy(x).shape)  # the fix: call the module
+by_hand = nn.LazyLinear(2)
+by_hand._infer_parameters(by_hand, (x,))  # the pre-hook's work, done by hand (private, for show)
+by_hand_works = tuple(by_hand.forward(x).shape) == (4, 2)
 print("lazy(x) works:", lazy_output_shape)
 
 # A container's forward calls each lazy layer as a module, so their pre-hooks run.
@@ -143,7 +146,8 @@ assert counts_after_call[2] == counts_after_forward[2] == 1  # witness: wrapper-
 inner_only = seen_globally == ["Linear", "ReLU", "Linear"]
 assert seen == ["inner hook"] and inner_only  # witness: inner-hooks-still-fire
 fails = message.startswith("Attempted to use an uninitialized parameter")
-assert hook_infers_parameters and fails and lazy_output_shape == (4, 2)  # witness: lazy-pre-hook
-assert lazy_output_shape == (4, 2) and not lazy._forward_pre_hooks
+pre_hook_is_the_step = hook_infers_parameters and fails and by_hand_works
+assert pre_hook_is_the_step and lazy_output_shape == (4, 2)  # witness: lazy-pre-hook
+assert not lazy._forward_pre_hooks  # calling removed the pre-hook
 materialized = lazy_model_layers == ["Linear", "ReLU", "Linear"]
 assert lazy_model_shape == (4, 2) and materialized  # witness: lazy-inside-works
