@@ -64,7 +64,7 @@ try:
 except RuntimeError as error:
     old_error = str(error)
 # strict=False loads what matches, with no error: layers.3 keeps its random initialization. The
-# keys it skipped come back in its return value, with no warning either.
+# missing and unexpected keys come back in its return value, with no warning either.
 loose = SmallNetWithDropout(10, 8, 3)
 initial_weight = loose.layers[3].weight.detach().clone()
 with warnings.catch_warnings(record=True) as caught:  # the filters are restored afterwards
@@ -92,7 +92,7 @@ print(" same random state:", same_state_agrees, " eval mode:", eval_restored_agr
 print("a checkpoint from before the insert:")
 print(*(f"  {line.strip()}" for line in old_error.splitlines()), sep="\n")
 print("strict=False keeps layers.3 as initialized:", loose_kept_init, end=" ")
-print(" returns the skipped keys:", skipped_listed, end=" ")
+print(" returns the missing and unexpected keys:", skipped_listed, end=" ")
 print(" renamed keys load:", renamed_loads)
 if torch.cuda.is_available():  # a CUDA input's mask comes from the GPU's generator
     cpu_state, cuda_state = torch.get_rng_state(), torch.cuda.get_rng_state()
