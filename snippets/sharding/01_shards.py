@@ -7,6 +7,7 @@ Run: torchrun --nproc-per-node 2 snippets/sharding/01_shards.py
 
 import math
 import os
+import traceback
 
 import torch
 import torch.distributed as dist
@@ -47,6 +48,8 @@ try:
     root_first_error = ""
 except (TypeError, RuntimeError) as error:  # which, depends on the mesh (named dimensions or not)
     root_first_error = f"{type(error).__name__}: {error}"
+    frames = [frame.name for frame in traceback.extract_tb(error.__traceback__)]
+    root_first_error *= "_concatenate" in frames  # raised where FSDP joins tensor-parallel meshes
 
 
 def stored(t: torch.Tensor) -> int:
