@@ -102,6 +102,7 @@ for name in [name for name in nn.init.__all__ if name.endswith("_")]:
     initialized = nn.Parameter(torch.full((3, 2, 3) if name == "dirac_" else (3, 3), 7.0))
     getattr(nn.init, name)(initialized, *{"constant_": (0.5,), "sparse_": (0.5,)}.get(name, ()))
     # A write through the parameter (not through .data, which has a counter of its own) counts.
+    # (_version is private: read here only to show the counter.)
     written = initialized._version > 0 and not bool(torch.all(initialized == 7.0))
     init_leaves[name] = written and initialized.is_leaf and initialized.requires_grad
 init_direct = torch.is_grad_enabled() and all(init_leaves.values())
