@@ -167,7 +167,8 @@ weight_updates = keeps_parameter and dtype_move_updates[0] == "no error"
 assert weight_updates and table_refuses  # witness: dtype-move-keeps-parameter
 step_refuses = built_inside_step.startswith("Inplace update to inference tensor")
 step_refuses = step_refuses and biases_changed[0]  # refused only after changing the bias
-assert step_refuses and meta_new_parameter  # witness: built-inside-step-raises
+weight_untrained = built_inside[0].weight.grad is None and not weights_changed[0]
+assert step_refuses and weight_untrained and meta_new_parameter  # witness: built-inside-step-raises
 fused_updates = steps[1] == "no error" and biases_changed[1]
 fused_updates = fused_updates and linear_for_fused.bias.is_inference()
 weight_left_out = linear_for_fused.weight.grad is None and not weights_changed[1]

@@ -162,6 +162,11 @@ assert computed.requires_grad and (  # witness: numpy-refuses-computed
     computed_numpy_message.startswith("Can't call numpy()")
 )
 bare = nn.Parameter(torch.zeros(1))  # made with the default arguments
+try:
+    bare.add_(0.0)
+except RuntimeError as error:
+    bare_message = str(error)
+leaf_refused = leaf_refused and bare_message.startswith("a leaf Variable that requires grad")
 default_leaves = all(p.is_leaf and p.requires_grad for p in (weight, bare))
 assert default_leaves and leaf_refused  # witness: in-place-needs-no-grad
 assert not row.is_leaf and row_shares and view_refused  # witness: view-in-place-refused
