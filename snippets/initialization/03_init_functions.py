@@ -151,13 +151,14 @@ print(
     layer.weight.requires_grad,
 )
 
+# Initialized before weight_norm is added: the layer computes those values, up to rounding.
+plain = nn.Linear(4, 3)
+nn.init.kaiming_normal_(plain.weight)
+initialized = plain.weight.detach().clone()
+keeps_initialized = torch.allclose(weight_norm(plain).weight, initialized)
 # On a parametrized layer, layer.weight is computed from the stored tensors on every access. With
 # weight_norm that is a new tensor: it is not a Parameter, and nn.init writes into a temporary
 # result. Nothing changes, no error.
-plain = nn.Linear(4, 3)
-nn.init.kaiming_normal_(plain.weight)  # initialized before the parametrization is added
-initialized = plain.weight.detach().clone()
-keeps_initialized = torch.allclose(weight_norm(plain).weight, initialized)  # computes those values
 normed = weight_norm(nn.Linear(4, 3))
 stored_before = [p.detach().clone() for p in normed.parameters()]
 nn.init.zeros_(normed.weight)

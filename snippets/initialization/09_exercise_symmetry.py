@@ -80,8 +80,8 @@ random_distinct = distinct_hidden_units(random_model)
 constant_spread = (constant_model[0].weight - constant_model[0].weight[0]).abs().max().item()
 random_gap = smallest_gap(random_model)
 
-# The trained constant model computes what one unit does: unit 0's incoming weights, and as its
-# outgoing weight the sum of the 16 outgoing weights.
+# The trained constant model computes what one unit does: unit 0's incoming weights and bias, as
+# its outgoing weight the sum of the 16 outgoing weights, and the same output bias.
 one_unit = nn.Sequential(nn.Linear(5, 1), nn.Tanh(), nn.Linear(1, 1)).to(device)
 with torch.no_grad():
     one_unit[0].weight.copy_(constant_model[0].weight[:1])
