@@ -7,10 +7,12 @@ from torch import nn
 calls = []
 
 
-class RecordingLinear(nn.Linear):  # an nn.Linear whose forward notes that it ran
+class RecordingLinear(nn.Linear):  # an nn.Linear whose forward notes when it starts and ends
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        calls.append("forward")
-        return super().forward(x)
+        calls.append("forward start")
+        out = super().forward(x)  # the parent's forward: no hook runs in it
+        calls.append("forward end")
+        return out
 
 
 layer = RecordingLinear(3, 2)
@@ -132,10 +134,11 @@ lazy_model_layers = [type(module).__name__ for module in lazy_model]
 print("Sequential of lazy layers, .forward(x):", lazy_model_shape, lazy_model_layers)
 
 in_graph = out.grad_fn.name() == "BackwardHookFunctionBackward"
-call_order = calls_before_backward == ["pre-hook", "forward", "hook"] and in_graph
+hooks_around = ["pre-hook", "forward start", "forward end", "hook"]
+call_order = calls_before_backward == hooks_around and in_graph
 call_order &= calls_by_call == [*calls_before_backward, "backward hook"]
 assert call_order  # witness: call-runs-hooks
-assert hook_calls == 1 and forward_added == ["forward"]  # witness: forward-skips-hooks
+assert hook_calls == 1 and forward_added == hooks_around[1:3]  # witness: forward-skips-hooks
 global_by_call = global_calls == ["RecordingLinear"]
 assert global_by_forward == 0 and global_by_call  # witness: forward-skips-global-hooks
 assert runs == (1, 1)  # witness: forward-skips-compiled
