@@ -96,6 +96,19 @@ if rank == 0:
         for name, entry in metadata.items()
         for chunk in entry.chunks
     }
+    # Which values DCP splits into entries of their own, and which it stores whole as bytes.
+    one = torch.ones(1)
+    kinds = {"dict": {"a": one}, "list": [one], "list_of_dicts": [{"a": one}], "nested": [[one]]}
+    kinds |= {"tuple": (one,), "list_of_tuples": [(one,)], "tuple_of_lists": ([one],)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the same one-process warning, for a save this time
+        dcp.save(kinds, checkpoint_id=folder / "kinds")
+    kind_md = dcp.FileSystemReader(folder / "kinds").read_metadata().state_dict_metadata
+    split = sorted(k for k, v in kind_md.items() if isinstance(v, dcp.TensorStorageMetadata))
+    as_bytes = sorted(k for k, v in kind_md.items() if isinstance(v, dcp.BytesStorageMetadata))
+    print("split into entries:", split, "stored as bytes:", as_bytes)
+    split_as_shown = split == ["dict.a", "list.0", "list_of_dicts.0.a", "nested.0.0"]
+    split_as_shown = split_as_shown and as_bytes == ["list_of_tuples", "tuple", "tuple_of_lists"]
     shutil.rmtree(folder)
     warning_text = str(caught[0].message)
     print("dcp.load warned:", warning_text)
@@ -144,3 +157,4 @@ if rank == 0:
     assert max_abs_difference == 0.0
     assert outputs_agree  # witness: outputs-agree
     assert cast and truncated and warned == [warning_text]  # witness: casts-quietly
+    assert split_as_shown  # witness: what-is-split
