@@ -159,7 +159,7 @@ late_plain = [
     and "late" not in dict(module.named_buffers(remove_duplicate=False))
     for module in (aliased, on_meta)
 ]
-# A conversion or a move that changes nothing keeps the tensor, mark included.
+# .float() on float32 and .to("cpu") on the CPU change nothing: the tensor stays, mark included.
 unchanged = Standardize(3)
 mean_before = unchanged.mean
 unchanged.float().to("cpu")  # already float32, on the CPU

@@ -156,6 +156,9 @@ plain = nn.Linear(4, 3)
 nn.init.kaiming_normal_(plain.weight)
 initialized = plain.weight.detach().clone()
 keeps_initialized = torch.allclose(weight_norm(plain).weight, initialized)
+zeroed = nn.Linear(4, 3)
+nn.init.zeros_(zeroed.weight)  # rows of zeros have no direction: weight_norm computes nan
+keeps_initialized = keeps_initialized and weight_norm(zeroed).weight.isnan().all().item()
 # On a parametrized layer, layer.weight is computed from the stored tensors on every access. With
 # weight_norm that is a new tensor: it is not a Parameter, and nn.init writes into a temporary
 # result. Nothing changes, no error.

@@ -162,6 +162,7 @@ assert computed.requires_grad and (  # witness: numpy-refuses-computed
     computed_numpy_message.startswith("Can't call numpy()")
 )
 bare = nn.Parameter(torch.zeros(1))  # made with the default arguments
+bare_message = "no error"
 try:
     bare.add_(0.0)
 except RuntimeError as error:

@@ -112,7 +112,8 @@ finally:
     handle.remove()
 print("model.forward(x) ran:", seen, " the global hook saw:", seen_globally)
 
-# Lazy modules create their parameters in a forward pre-hook, so forward() alone fails outright.
+# Lazy modules create their parameters in a forward pre-hook: with parameters still to create,
+# forward() alone fails outright.
 lazy = nn.LazyLinear(2)
 hook_infers_parameters = list(lazy._forward_pre_hooks.values()) == [lazy._infer_parameters]
 try:

@@ -51,11 +51,12 @@ halves = torch.zeros(2, 8)
 cut = nn.ParameterList([nn.Parameter(halves[0]), nn.Parameter(halves[1])])
 cut_counted = sum(p.numel() for p in cut.parameters())
 cut_starts = [p.data_ptr() for p in cut.parameters()]
-# Contiguous pieces of 8 values that start where the rows start, 8 values apart, cannot overlap.
+# Pieces of 8 contiguous values that start where the rows start, 8 values apart, cannot overlap.
 row_starts = cut_starts == [halves[0].data_ptr(), halves[1].data_ptr()]
-disjoint_rows = row_starts and all(p.is_contiguous() for p in cut.parameters())
+rows_of_8 = all(p.shape == (8,) and p.is_contiguous() for p in cut.parameters())
+disjoint_rows = row_starts and rows_of_8
 print(f"two Parameters on the two rows of one buffer: counted {cut_counted} of {halves.numel()}")
-print("each is contiguous and starts where its row of halves starts:", disjoint_rows)
+print("each is 8 contiguous values starting at its row of halves:", disjoint_rows)
 
 # Iterating or indexing the Sequential gives every position; the module listings remove
 # duplicates, unless named_modules() is called with remove_duplicate=False.
