@@ -5,7 +5,7 @@ The site is built and tested with the torch pinned in constraints.txt; the GPU t
 what holds from a release on, says so in the mark, and the check applies where the mark says:
 
     **878**{ data-claim="devices/17_cpu_scalar_operands.py:unchecked@2.13" }    torch 2.13's value
-    *statement*{ data-witness="devices/19_tolerances_and_tf32.py:flags-set-conv@2.13+" }
+    *statement*{ data-witness="devices/19_tf32_settings.py:flags-set-conv@2.13+" }
 
 A release's value must be the pinned release's: the site's build checks it, and a newer pin fails
 until the page is updated. A statement marked `@X.Y+` must hold from X.Y on, so X.Y may not be

@@ -1,5 +1,4 @@
-"""Which float32 differences assert_close's defaults absorb, what TF32 adds, and how the settings
-behave where they cannot be undone."""
+"""What TF32 does to a float32 product, and how its settings behave where they cannot be undone."""
 # guide: timeout=60
 
 import os
@@ -8,36 +7,12 @@ import sys
 
 import torch
 
-
-def close_by_default(actual: torch.Tensor, expected: torch.Tensor) -> bool:
-    try:
-        torch.testing.assert_close(actual, expected)  # the defaults for the tensors' dtype
-    except AssertionError:
-        return False
-    return True
-
-
-one_001_in_float16 = torch.tensor(1.001).half().item()  # 08_numerics.py's 1.001 in float16
-print("1.001 stored in float16:", one_001_in_float16)
-pair = torch.tensor(1.0009765625), torch.tensor(1.0)  # that value and 1, in float32
-close_in_float32 = close_by_default(*pair)
-close_in_float16 = close_by_default(*(t.half() for t in pair))  # the same values in float16
-print(f"{one_001_in_float16} and 1 close by the defaults: in float32 {close_in_float32},", end=" ")
-print(f"in float16 {close_in_float16}")
-
 torch.manual_seed(0)  # the same product as 08_numerics.py on this machine
 a, b = torch.randn(32, 64), torch.randn(64, 32)
 product = a @ b
-
-# Each entry sums 64 float32 products: the same rounded terms, added one by one in two orders.
-terms = a[:, :, None] * b[None, :, :]  # terms[i, k, j] = a[i, k] * b[k, j]
-forward_sum, reversed_sum = torch.zeros(32, 32), torch.zeros(32, 32)
-for k in range(64):
-    forward_sum += terms[:, k]
-    reversed_sum += terms[:, 63 - k]
-reordering = (reversed_sum - forward_sum).abs().max().item()
-passes = close_by_default(reversed_sum, forward_sum)
-print(f"reversed order: largest difference {reordering:.1e}, close by the defaults: {passes}")
+# 25_tolerances.py's change of order: each entry's 64 rounded products, added one by one both ways.
+terms = a[:, :, None] * b  # terms[i, k, j] = a[i, k] * b[k, j]
+reordering = (sum(reversed(terms.unbind(1))) - sum(terms.unbind(1))).abs().max().item()
 
 
 # TF32 keeps 10 of float32's 23 mantissa bits. A model of it on the CPU: round the inputs so.
@@ -262,9 +237,6 @@ for line in child_printed.splitlines():
     in_child[step] = values
     print(f"  {step:<13}", *values)
 
-assert pair[0].item() == one_001_in_float16  # the float32 pair holds float16's 1.001
-assert not close_in_float32 and close_in_float16  # witness: tolerance-from-dtype
-assert reordering > 0 and passes  # witness: reordering-passes
 assert tf32_difference > 100 * reordering and tf32_relative > 1e-4  # witness: tf32-much-larger
 assert moved_most != size.argmax()  # witness: largest-change-elsewhere
 assert size_low > 1 and count_low > 1  # witness: truncation-larger

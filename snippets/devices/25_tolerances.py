@@ -1,0 +1,37 @@
+"""Which float32 differences assert_close's default tolerances absorb, and which they do not."""
+
+import torch
+
+
+def close_by_default(actual: torch.Tensor, expected: torch.Tensor) -> bool:
+    try:
+        torch.testing.assert_close(actual, expected)  # the defaults for the tensors' dtype
+    except AssertionError:
+        return False
+    return True
+
+
+one_001_in_float16 = torch.tensor(1.001).half().item()  # 08_numerics.py's 1.001 in float16
+print("1.001 stored in float16:", one_001_in_float16)
+pair = torch.tensor(1.0009765625), torch.tensor(1.0)  # that value and 1, in float32
+close_in_float32 = close_by_default(*pair)
+close_in_float16 = close_by_default(*(t.half() for t in pair))  # the same values in float16
+print(f"{one_001_in_float16} and 1 close by the defaults: in float32 {close_in_float32},", end=" ")
+print(f"in float16 {close_in_float16}")
+
+torch.manual_seed(0)  # the same product as 08_numerics.py on this machine
+a, b = torch.randn(32, 64), torch.randn(64, 32)
+
+# Each entry sums 64 float32 products: the same rounded terms, added one by one in two orders.
+terms = a[:, :, None] * b[None, :, :]  # terms[i, k, j] = a[i, k] * b[k, j]
+forward_sum, reversed_sum = torch.zeros(32, 32), torch.zeros(32, 32)
+for k in range(64):
+    forward_sum += terms[:, k]
+    reversed_sum += terms[:, 63 - k]
+reordering = (reversed_sum - forward_sum).abs().max().item()
+passes = close_by_default(reversed_sum, forward_sum)
+print(f"reversed order: largest difference {reordering:.1e}, close by the defaults: {passes}")
+
+assert pair[0].item() == one_001_in_float16  # the float32 pair holds float16's 1.001
+assert not close_in_float32 and close_in_float16  # witness: tolerance-from-dtype
+assert reordering > 0 and passes  # witness: reordering-passes
