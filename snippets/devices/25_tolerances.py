@@ -19,7 +19,7 @@ close_in_float16 = close_by_default(*(t.half() for t in pair))  # the same value
 print(f"{one_001_in_float16} and 1 close by the defaults: in float32 {close_in_float32},", end=" ")
 print(f"in float16 {close_in_float16}")
 
-torch.manual_seed(0)  # the same product as 08_numerics.py on this machine
+torch.manual_seed(0)  # the inputs of 08_numerics.py's product (the same on this machine)
 a, b = torch.randn(32, 64), torch.randn(64, 32)
 
 # Each entry sums 64 float32 products: the same rounded terms, added one by one in two orders.
@@ -29,9 +29,16 @@ for k in range(64):
     forward_sum += terms[:, k]
     reversed_sum += terms[:, 63 - k]
 reordering = (reversed_sum - forward_sum).abs().max().item()
+differing = int((reversed_sum != forward_sum).sum())
 passes = close_by_default(reversed_sum, forward_sum)
-print(f"reversed order: largest difference {reordering:.1e}, close by the defaults: {passes}")
+print(f"reversed order: {differing} of {forward_sum.numel()} entries differ,", end=" ")
+print(f"the largest by {reordering:.1e}; close by the defaults: {passes}")
+# The same sums 16 times larger, as inputs 4 times larger give them: scaling by a power of two is
+# exact, so every difference grows 16 times, and so does the relative tolerance, but not atol.
+scaled_passes = close_by_default(16 * reversed_sum, 16 * forward_sum)
+print("the same sums, 16 times larger, close by the defaults:", scaled_passes)
 
 assert pair[0].item() == one_001_in_float16  # the float32 pair holds float16's 1.001
 assert not close_in_float32 and close_in_float16  # witness: tolerance-from-dtype
-assert reordering > 0 and passes  # witness: reordering-passes
+assert differing * 2 > forward_sum.numel() and passes  # witness: reordering-passes
+assert not scaled_passes  # witness: absolute-tolerance-absorbs
