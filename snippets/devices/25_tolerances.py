@@ -33,8 +33,8 @@ differing = int((reversed_sum != forward_sum).sum())
 passes = close_by_default(reversed_sum, forward_sum)
 print(f"reversed order: {differing} of {forward_sum.numel()} entries differ,", end=" ")
 print(f"the largest by {reordering:.1e}; close by the defaults: {passes}")
-# The same sums 16 times larger, as both inputs 4 times larger give them: scaling by a power of two is
-# exact, so every difference grows 16 times, and so does the relative tolerance, but not atol.
+# The same sums 16 times larger, as both inputs 4 times larger give them: scaling by a power of
+# two is exact, so every difference grows 16 times, and so does the relative tolerance, not atol.
 scaled_passes = close_by_default(16 * reversed_sum, 16 * forward_sum)
 print("the same sums, 16 times larger, close by the defaults:", scaled_passes)
 
