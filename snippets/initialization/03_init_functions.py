@@ -161,6 +161,7 @@ initialized = plain.weight.detach().clone()
 computed = weight_norm(plain).weight
 keeps_initialized = torch.allclose(computed[1:], initialized[1:])
 keeps_initialized = keeps_initialized and computed[0].isnan().all().item()
+print("initialized, then weight_norm: other rows kept, zero row nan:", keeps_initialized)
 # On a parametrized layer, layer.weight is computed from the stored tensors on every access. With
 # weight_norm that is a new tensor: it is not a Parameter, and nn.init writes into a temporary
 # result. Nothing changes, no error.
