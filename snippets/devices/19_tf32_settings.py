@@ -29,8 +29,8 @@ def tf32_change(a: torch.Tensor, b: torch.Tensor, nearest: bool = True) -> torch
 change, size = tf32_change(a, b), product.abs()
 tf32_difference = change.max().item()
 tf32_relative = tf32_difference / size.max().item()
-print(f"inputs rounded to TF32: largest difference {tf32_difference:.1e}", end=" ")
-print(f"(a change of order: {reordering:.1e}), {tf32_relative:.0e} of the largest entry")
+print(f"inputs rounded to TF32: largest difference {tf32_difference:.1e},", end=" ")
+print(f"{tf32_relative:.0e} of the largest entry; a change of order: {reordering:.1e}")
 moved_most = change.argmax()  # flat index of the entry that moves the most
 entry_moved_most = product.flatten()[moved_most].item()
 percent_moved = 100 * tf32_difference / abs(entry_moved_most)

@@ -34,11 +34,11 @@ passes = close_by_default(reversed_sum, forward_sum)
 print(f"reversed order: {differing} of {forward_sum.numel()} entries differ,", end=" ")
 print(f"the largest by {reordering:.1e}; close by the defaults: {passes}")
 # The same sums 16 times larger, as both inputs 4 times larger give them: scaling by a power of
-# two is exact, so every difference grows 16 times, and so does the relative tolerance, not atol.
+# two is exact, so every difference grows 16 times, and so does rtol * |expected|, but not atol.
 scaled_passes = close_by_default(16 * reversed_sum, 16 * forward_sum)
 print("the same sums, 16 times larger, close by the defaults:", scaled_passes)
 
 assert pair[0].item() == one_001_in_float16  # the float32 pair holds float16's 1.001
 assert not close_in_float32 and close_in_float16  # witness: tolerance-from-dtype
 assert differing * 2 > forward_sum.numel() and passes  # witness: reordering-passes
-assert not scaled_passes  # witness: absolute-tolerance-absorbs
+assert passes and not scaled_passes  # witness: absolute-tolerance-absorbs
