@@ -22,23 +22,34 @@ print(f"in float16 {close_in_float16}")
 torch.manual_seed(0)  # the inputs of 08_numerics.py's product (the same on this machine)
 a, b = torch.randn(32, 64), torch.randn(64, 32)
 
-# Each entry sums 64 float32 products: the same rounded terms, added one by one in two orders.
-terms = a[:, :, None] * b[None, :, :]  # terms[i, k, j] = a[i, k] * b[k, j]
-forward_sum, reversed_sum = torch.zeros(32, 32), torch.zeros(32, 32)
-for k in range(64):
-    forward_sum += terms[:, k]
-    reversed_sum += terms[:, 63 - k]
+
+def sums_both_ways(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each entry of a @ b as a sum of 64 rounded float32 products, added one by one, first to
+    last and last to first."""
+    terms = a[:, :, None] * b[None, :, :]  # terms[i, k, j] = a[i, k] * b[k, j]
+    forward, backward = torch.zeros(32, 32), torch.zeros(32, 32)
+    for k in range(64):
+        forward += terms[:, k]
+        backward += terms[:, 63 - k]
+    return forward, backward
+
+
+forward_sum, reversed_sum = sums_both_ways(a, b)
 reordering = (reversed_sum - forward_sum).abs().max().item()
 differing = int((reversed_sum != forward_sum).sum())
 passes = close_by_default(reversed_sum, forward_sum)
 print(f"reversed order: {differing} of {forward_sum.numel()} entries differ,", end=" ")
 print(f"the largest by {reordering:.1e}; close by the defaults: {passes}")
-# The same sums 16 times larger, as both inputs 4 times larger give them: scaling by a power of
-# two is exact, so every difference grows 16 times, and so does rtol * |expected|, but not atol.
-scaled_passes = close_by_default(16 * reversed_sum, 16 * forward_sum)
-print("the same sums, 16 times larger, close by the defaults:", scaled_passes)
+# Both inputs 4 times larger: scaling by a power of two is exact, so the sums and every difference
+# are 16 times larger, and so is rtol * |expected|, but not atol.
+scaled_forward, scaled_reversed = sums_both_ways(4 * a, 4 * b)
+exact = torch.equal(scaled_forward, 16 * forward_sum)
+exact = exact and torch.equal(scaled_reversed, 16 * reversed_sum)
+scaled_passes = close_by_default(scaled_reversed, scaled_forward)
+print("both inputs 4 times larger: sums exactly 16 times larger:", exact, end="; ")
+print("close by the defaults:", scaled_passes)
 
 assert pair[0].item() == one_001_in_float16  # the float32 pair holds float16's 1.001
 assert not close_in_float32 and close_in_float16  # witness: tolerance-from-dtype
 assert differing * 2 > forward_sum.numel() and passes  # witness: reordering-passes
-assert passes and not scaled_passes  # witness: absolute-tolerance-absorbs
+assert passes and exact and not scaled_passes  # witness: absolute-tolerance-absorbs
