@@ -23,15 +23,17 @@ torch.manual_seed(0)  # the inputs of 08_numerics.py's product (the same on this
 a, b = torch.randn(32, 64), torch.randn(64, 32)
 
 
-def sums_both_ways(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each entry of a @ b as a sum of 64 rounded float32 products, added one by one, first to
-    last and last to first."""
-    terms = a[:, :, None] * b[None, :, :]  # terms[i, k, j] = a[i, k] * b[k, j]
-    forward, backward = torch.zeros(32, 32), torch.zeros(32, 32)
-    for k in range(64):
-        forward += terms[:, k]
-        backward += terms[:, 63 - k]
-    return forward, backward
+def sums_both_ways(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each entry of x @ y as a sum of rounded float32 products, added one by one, first to last
+    and last to first."""
+    terms = x[:, :, None] * y[None, :, :]  # terms[i, k, j] = x[i, k] * y[k, j]
+    n = x.shape[1]
+    first_to_last = torch.zeros(x.shape[0], y.shape[1])
+    last_to_first = torch.zeros(x.shape[0], y.shape[1])
+    for k in range(n):
+        first_to_last += terms[:, k]
+        last_to_first += terms[:, n - 1 - k]
+    return first_to_last, last_to_first
 
 
 forward_sum, reversed_sum = sums_both_ways(a, b)
@@ -40,8 +42,9 @@ differing = int((reversed_sum != forward_sum).sum())
 passes = close_by_default(reversed_sum, forward_sum)
 print(f"reversed order: {differing} of {forward_sum.numel()} entries differ,", end=" ")
 print(f"the largest by {reordering:.1e}; close by the defaults: {passes}")
-# Both inputs 4 times larger: scaling by a power of two is exact, so the sums and every difference
-# are 16 times larger, and so is rtol * |expected|, but not atol.
+# Both inputs 4 times larger: scaling by a power of two commutes with rounding (barring overflow
+# and subnormals), so the sums and every difference are exactly 16 times larger, and so is
+# rtol * |expected|, but not atol.
 scaled_forward, scaled_reversed = sums_both_ways(4 * a, 4 * b)
 exact = torch.equal(scaled_forward, 16 * forward_sum)
 exact = exact and torch.equal(scaled_reversed, 16 * reversed_sum)
