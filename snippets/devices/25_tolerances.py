@@ -24,8 +24,8 @@ a, b = torch.randn(32, 64), torch.randn(64, 32)
 
 
 def sums_both_ways(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each entry of x @ y as a sum of rounded float32 products, added one by one, first to last
-    and last to first."""
+    """Each entry of x @ y (2-D float32 tensors) as a sum of rounded products, added one by one,
+    first to last and last to first."""
     terms = x[:, :, None] * y[None, :, :]  # terms[i, k, j] = x[i, k] * y[k, j]
     n = x.shape[1]
     first_to_last = torch.zeros(x.shape[0], y.shape[1])
@@ -36,23 +36,23 @@ def sums_both_ways(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torc
     return first_to_last, last_to_first
 
 
-forward_sum, reversed_sum = sums_both_ways(a, b)
-reordering = (reversed_sum - forward_sum).abs().max().item()
-differing = int((reversed_sum != forward_sum).sum())
-passes = close_by_default(reversed_sum, forward_sum)
-print(f"reversed order: {differing} of {forward_sum.numel()} entries differ,", end=" ")
+first_to_last_sum, last_to_first_sum = sums_both_ways(a, b)
+reordering = (last_to_first_sum - first_to_last_sum).abs().max().item()
+differing = int((last_to_first_sum != first_to_last_sum).sum())
+passes = close_by_default(last_to_first_sum, first_to_last_sum)
+print(f"reversed order: {differing} of {first_to_last_sum.numel()} entries differ,", end=" ")
 print(f"the largest by {reordering:.1e}; close by the defaults: {passes}")
 # Both inputs 4 times larger: scaling by a power of two commutes with rounding (barring overflow
 # and subnormals), so the sums and every difference are exactly 16 times larger, and so is
 # rtol * |expected|, but not atol.
-scaled_forward, scaled_reversed = sums_both_ways(4 * a, 4 * b)
-exact = torch.equal(scaled_forward, 16 * forward_sum)
-exact = exact and torch.equal(scaled_reversed, 16 * reversed_sum)
-scaled_passes = close_by_default(scaled_reversed, scaled_forward)
+scaled_first_to_last, scaled_last_to_first = sums_both_ways(4 * a, 4 * b)
+exact = torch.equal(scaled_first_to_last, 16 * first_to_last_sum)
+exact = exact and torch.equal(scaled_last_to_first, 16 * last_to_first_sum)
+scaled_passes = close_by_default(scaled_last_to_first, scaled_first_to_last)
 print("both inputs 4 times larger: sums exactly 16 times larger:", exact, end="; ")
 print("close by the defaults:", scaled_passes)
 
 assert pair[0].item() == one_001_in_float16  # the float32 pair holds float16's 1.001
 assert not close_in_float32 and close_in_float16  # witness: tolerance-from-dtype
-assert differing * 2 > forward_sum.numel() and passes  # witness: reordering-passes
+assert differing * 2 > first_to_last_sum.numel() and passes  # witness: reordering-passes
 assert passes and exact and not scaled_passes  # witness: absolute-tolerance-absorbs
