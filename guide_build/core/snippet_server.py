@@ -59,6 +59,8 @@ _IMPORTED_WHEN_USED = {
         *("optim", "compile", "export", "dynamo", "custom_op", "library"),
         *("DistributedDataParallel", "fully_shard", "distributed.tensor", "DTensor", "device_mesh"),
     ),
+    # The compiler's first use (torch.compile, opcheck, export) imports some 600 more modules.
+    "torch._inductor.compile_fx": ("torch.compile", ".compile(", "opcheck", "aot_autograd", "torch.export"),
     "matplotlib.pyplot": ("matplotlib",),  # figures; each snippet chooses the backend, lazily
 }
 
