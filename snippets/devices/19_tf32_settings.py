@@ -31,7 +31,7 @@ tf32_difference = change.max().item()
 tf32_relative = tf32_difference / size.max().item()
 print(f"inputs rounded to TF32: largest difference {tf32_difference:.1e},", end=" ")
 print(f"{tf32_relative:.0e} of the largest entry;", end=" ")
-print(f"the sums first to last and last to first differ by up to {reordering:.1e}")
+print(f"each entry's 64 products summed both ways differ by up to {reordering:.1e}")
 moved_most = change.argmax()  # flat index of the entry that moves the most
 entry_moved_most = product.flatten()[moved_most].item()
 percent_moved = 100 * tf32_difference / abs(entry_moved_most)

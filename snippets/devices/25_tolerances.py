@@ -40,15 +40,16 @@ first_to_last_sum, last_to_first_sum = sums_both_ways(a, b)
 reordering = (last_to_first_sum - first_to_last_sum).abs().max().item()
 differing = int((last_to_first_sum != first_to_last_sum).sum())
 passes = close_by_default(last_to_first_sum, first_to_last_sum)
-print(f"reversed order: {differing} of {first_to_last_sum.numel()} entries differ,", end=" ")
+entries = first_to_last_sum.numel()
+print(f"last to first against first to last: {differing} of {entries} entries differ,", end=" ")
 print(f"the largest by {reordering:.1e}; close by the defaults: {passes}")
 # Both inputs 4 times larger: scaling by a power of two commutes with rounding (barring overflow
 # and subnormals), so the sums and every difference are exactly 16 times larger, and so is
 # rtol * |expected|, but not atol.
-scaled_first_to_last, scaled_last_to_first = sums_both_ways(4 * a, 4 * b)
-exact = torch.equal(scaled_first_to_last, 16 * first_to_last_sum)
-exact = exact and torch.equal(scaled_last_to_first, 16 * last_to_first_sum)
-scaled_passes = close_by_default(scaled_last_to_first, scaled_first_to_last)
+scaled_first_to_last_sum, scaled_last_to_first_sum = sums_both_ways(4 * a, 4 * b)
+exact = torch.equal(scaled_first_to_last_sum, 16 * first_to_last_sum)
+exact = exact and torch.equal(scaled_last_to_first_sum, 16 * last_to_first_sum)
+scaled_passes = close_by_default(scaled_last_to_first_sum, scaled_first_to_last_sum)
 print("both inputs 4 times larger: sums exactly 16 times larger:", exact, end="; ")
 print("close by the defaults:", scaled_passes)
 
