@@ -95,7 +95,7 @@ def second_step(
     frozen.requires_grad_(False)  # ... after one step
     if clear_history:
         optimizer.state.clear()  # forget what the first step learned
-    before, state = frozen.detach().clone(), optimizer.state[frozen]
+    before, state = frozen.detach().clone(), optimizer.state.get(frozen, {})  # no entry made
     state_before = {key: value.clone() for key, value in state.items() if torch.is_tensor(value)}
     optimizer.step(closure)
     state_changed = any(not torch.equal(value, state[key]) for key, value in state_before.items())
