@@ -79,8 +79,10 @@ except KeyError as error:
 refusal_errors = ", ".join(sorted(set(refused.values())))
 print("refused names:", list(refused), "with", refusal_errors, "-", training_message)
 # A buffer's own name is not refused: registering it again replaces the buffer and its persistence.
-model.register_buffer("mask", torch.zeros(4))  # persistent=True, the default
-mask_replaced = model.mask.sum().item() == 0 and "mask" in model.state_dict()
+# On a fresh model, so that model keeps its mask.
+rebuilt = MaskedClassifier(num_features=4, num_classes=2, hidden=[3])
+rebuilt.register_buffer("mask", torch.zeros(4))  # persistent=True, the default
+mask_replaced = rebuilt.mask.sum().item() == 0 and "mask" in rebuilt.state_dict()
 print("mask registered again: replaced and now saved:", mask_replaced)
 
 # register_buffer keeps the tensor it is given, requires_grad flag included.
