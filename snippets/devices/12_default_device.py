@@ -26,11 +26,6 @@ def scripted_zeros() -> torch.Tensor:
     return torch.zeros(3)
 
 
-def zeros_with_modes_off() -> torch.Tensor:
-    with torch._C.DisableTorchFunction():  # a private switch that turns such modes off
-        return torch.zeros(3)
-
-
 def plain_zeros(x: torch.Tensor) -> torch.Tensor:  # ordinary Python code
     return torch.zeros(3)
 
@@ -42,7 +37,7 @@ def dispatched_zeros(x: torch.Tensor) -> torch.Tensor:  # the same, made overrid
 
 
 existing = torch.ones(3)  # made before the block, on the CPU
-array = np.ones(3)
+array = np.ones(3, dtype=np.float32)
 with torch.device("meta"):  # the meta device shows the effect on any machine
     made = {
         "torch.zeros(3)": torch.zeros(3),
@@ -61,11 +56,15 @@ with torch.device("meta"):  # the meta device shows the effect on any machine
         "torch.Tensor(3)": torch.Tensor(3),  # the legacy constructors
         "torch.FloatTensor(3)": torch.FloatTensor(3),
         "scripted_zeros()": scripted_zeros(),
-        "zeros_with_modes_off()": zeros_with_modes_off(),
         "plain_zeros(existing)": plain_zeros(existing),
         "dispatched_zeros(existing)": dispatched_zeros(existing),
     }
     hands_off_in_block = has_torch_function_unary(existing)  # a plain tensor, under the mode
+    try:  # an operation on an existing tensor, with a constant made inside the block
+        existing * torch.tensor(2.0)
+        constant_error = ""
+    except RuntimeError as error:
+        constant_error = str(error)
 where = {code: tensor.device.type for code, tensor in made.items()}
 width = max(map(len, where))
 for code, device_type in where.items():
@@ -79,6 +78,7 @@ outside_shares = (  # without a default device, these three return the data itse
 array[0] = 7.0  # from_numpy shares the array's memory, so it must stay where the array is
 shares_memory = made["torch.from_numpy(array)"][0].item() == 7.0
 print("after the block:", after_block)
+print("inside it, existing * torch.tensor(2.0) raised:", constant_error)
 
 # The global setting: the same effect until it is changed back, in this thread only.
 torch.set_default_device("meta")
@@ -100,6 +100,21 @@ print("in another thread on", other_thread_zeros)
 print("  inside `with torch.device('cpu')` on", inner_zeros, "| after it:", after_inner_block)
 print("after set_default_device(None):", restored, "| torch.zeros(2) on", torch.zeros(2).device)
 
+
+# Run in a thread of its own: what this leaves on the thread's mode stack ends with the thread.
+def set_inside_a_block(result: list) -> None:
+    with torch.device("cpu"):
+        torch.set_default_device("meta")  # a setting made inside a block...
+    result.append(torch.get_default_device())  # ...is dropped at the block's end
+    torch.set_default_device(None)
+
+
+after_set_inside = []
+thread = threading.Thread(target=set_inside_a_block, args=(after_set_inside,))
+thread.start()
+thread.join()
+print("set_default_device('meta') inside a `cpu` block, after the block:", *after_set_inside)
+
 follows_default = ["torch.zeros(3)", "torch.tensor([1.0, 2.0])", "nn.Linear(3, 2).weight"]
 assert all(where[code] == "meta" for code in follows_default)  # witness: factories-follow
 assert where["torch.zeros(3, device=None)"] == "meta"  # witness: none-filled-in
@@ -109,6 +124,7 @@ assert all(where[code] == "meta" for code in from_data)  # witness: existing-dat
 assert outside_shares  # witness: outside-shares
 assert where["torch.zeros(3, device='cpu')"] == "cpu"  # witness: explicit-wins
 assert where["existing * 2"] == "cpu"  # witness: existing-unaffected
+assert "meta" in constant_error  # witness: constant-follows
 assert (
     where["torch.zeros_like(existing)"] == where["existing.new_ones(3)"] == "cpu"
 )  # witness: like-follows-input
@@ -129,7 +145,6 @@ assert (
 )  # witness: block-restores
 seen = where["torch.zeros(3)"]  # the same call made from Python: meta
 assert where["scripted_zeros()"] == "cpu" != seen  # witness: script-not-seen
-assert where["zeros_with_modes_off()"] == "cpu" != seen  # witness: modes-off-not-seen
 plain_follows = where["plain_zeros(existing)"] == "meta"
 hands_off_only_under_mode = hands_off_in_block and not has_torch_function_unary(existing)
 dispatched_on_cpu = where["dispatched_zeros(existing)"] == "cpu"
@@ -137,3 +152,4 @@ dispatch_hands_off = plain_follows and dispatched_on_cpu and hands_off_only_unde
 assert dispatch_hands_off  # witness: dispatch-not-seen
 assert global_zeros == "meta" and other_thread_zeros == "cpu"  # witness: per-thread
 assert restored == torch.device("cpu") and torch.zeros(2).device.type == "cpu"  # witness: restored
+assert after_set_inside == [torch.device("cpu")]  # witness: set-inside-dropped

@@ -1,6 +1,6 @@
 """A model built on the meta device has no memory: load_state_dict copies nothing into it unless
-assign=True, which gives it new Parameter objects that wrap the loaded tensors (the same memory)
-and, with them, the device map_location chose."""
+assign=True, which makes it take the loaded tensors (the same memory) and, with them, the device
+map_location chose and the dtype they were saved in."""
 
 import io
 import textwrap
@@ -20,7 +20,7 @@ def load_cpu() -> dict[str, torch.Tensor]:
 
 
 with torch.device("meta"):  # builds the model without allocating its weights
-    copied, assigned = nn.Linear(3, 2), nn.Linear(3, 2)
+    copied, assigned = nn.Linear(3, 2), nn.Linear(3, 2, dtype=torch.bfloat16)
 
 # The default assign=False copies the values into the model's tensors: on meta, there is nowhere
 # to copy them, so nothing happens but a warning for each of them.
@@ -31,13 +31,15 @@ said = [str(warning.message) for warning in caught]
 print("assign=False: weight on", copied.weight.device, f"| {len(said)} warnings, the first:")
 print(textwrap.fill(said[0].split(" (")[0], 96, initial_indent="  ", subsequent_indent="  "))
 
-# assign=True wraps the loaded tensors in new Parameters, on the device they were loaded to.
+# assign=True wraps the loaded tensors in new Parameters, with the device they were loaded to
+# and their dtype: the bfloat16 model gets the file's float32.
 cpu_state = load_cpu()
 meta_weight = assigned.weight
 assigned.load_state_dict(cpu_state, assign=True)
 takes_tensor = assigned.weight.data_ptr() == cpu_state["weight"].data_ptr()
 print("assign=True:  weight on", assigned.weight.device, "| a new Parameter:", end=" ")
-print(assigned.weight is not meta_weight, "| the loaded tensor's memory:", takes_tensor)
+print(assigned.weight is not meta_weight, "| the loaded tensor's memory:", takes_tensor, end=" ")
+print("| dtype:", assigned.weight.dtype)
 
 copy_is_no_op = copied.weight.device.type == "meta" and len(said) == 2
 assert copy_is_no_op and all("is a no-op" in text for text in said)  # witness: meta-copy-warns
@@ -45,4 +47,5 @@ is_new_parameter = isinstance(assigned.weight, nn.Parameter) and all(
     assigned.weight is not other for other in (meta_weight, cpu_state["weight"])
 )
 on_cpu = assigned.weight.device.type == "cpu"
-assert is_new_parameter and on_cpu and takes_tensor  # witness: assign-takes-loaded
+takes_dtype = meta_weight.dtype == torch.bfloat16 and assigned.weight.dtype == torch.float32
+assert is_new_parameter and on_cpu and takes_tensor and takes_dtype  # witness: assign-takes-loaded
