@@ -41,7 +41,7 @@ print("same constant and same outputs after reload:", same_constant, same_after_
 converted = copy.deepcopy(trained).double()  # a copy: trained itself stays float32
 print("a converted copy's constant:", converted.constant.dtype)
 
-if device.type != "cpu":  # the accelerator's own generator, seeded the same: another stream
+if device.type != "cpu":  # both generators seeded with 0: another stream
     cpu_draw = torch.rand(8, 8, generator=torch.Generator().manual_seed(0))
     device_draw = torch.rand(8, 8, generator=torch.Generator(device).manual_seed(0), device=device)
     assert not torch.equal(device_draw.cpu(), cpu_draw)  # witness: device-draws-differ
