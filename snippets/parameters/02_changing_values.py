@@ -38,6 +38,11 @@ except RuntimeError as error:
     view_message = str(error)
     print("weight[0] = 0:", view_message)
 view_refused = view_message.startswith("a view of a leaf Variable that requires grad")
+try:  # the same row through advanced indexing, which makes no view: refused too
+    weight[[0]] = 0.0
+except RuntimeError as error:
+    indexed_message = str(error)
+view_refused = view_refused and indexed_message.startswith("a leaf Variable that requires grad")
 # The refusal needs requires_grad: a frozen parameter, a leaf too, accepts the change.
 frozen = nn.Parameter(torch.ones(2), requires_grad=False)
 frozen.add_(1.0)
@@ -167,13 +172,14 @@ except RuntimeError as error:
 leaf_refused = leaf_refused and bare_message.startswith("a leaf Variable that requires grad")
 default_leaves = all(p.is_leaf and p.requires_grad for p in (weight, bare))
 assert default_leaves and leaf_refused  # witness: in-place-needs-no-grad
-assert row._base is weight and view_refused  # witness: view-in-place-refused
+is_view = row._base is weight  # _base (private) is the tensor a view looks into
+assert is_view and view_refused  # witness: view-in-place-refused
 assert frozen.is_leaf and not frozen.requires_grad and frozen_changed  # witness: frozen-in-place
 assert (  # witness: non-leaf-in-place-allowed
     computed.requires_grad and not computed.is_leaf and own_memory and computed_changed
 )
 # A tensor from a factory function, a Parameter, and the unrecorded product are leaves.
-leaves = (source.is_leaf, weight.is_leaf, unrecorded.is_leaf, computed.is_leaf)
+leaves = (source.is_leaf, bare.is_leaf, unrecorded.is_leaf, computed.is_leaf)
 assert leaves == (True, True, True, False)  # witness: leaf-means-unrecorded
 saved_value_failed = "one of the variables needed" in frozen_backward_message
 assert saved_value_failed and added_grad_ok  # witness: saved-value-fails-later

@@ -102,6 +102,11 @@ layer.to("meta")
 left_behind = (layer.bias.device.type, layer_entry.device.type) == ("meta", "cpu")
 print("after .to('meta'): the parameter on meta, the earlier entry still on the CPU:", left_behind)
 
+# A lazy layer's parameter that has no shape yet is returned as is, not detached.
+lazy = nn.LazyLinear(3)
+lazy_as_is = lazy.state_dict()["weight"] is lazy.weight
+print("LazyLinear before its first input: its entry is the parameter itself:", lazy_as_is)
+
 first_key = next(iter(state))
 assert isinstance(state, collections.OrderedDict)  # witness: ordered-dict
 assert first_key == "backbone.0.weight"
@@ -109,6 +114,7 @@ assert list(state)[-2:] == ["head.weight", "head.bias"]
 assert (key_count, parameter_tensor_count, buffer_count) == (11, 8, 3)
 assert buffers == "backbone.1.running_mean, backbone.1.running_var, backbone.1.num_batches_tracked"
 assert all_detached_on_live_memory and entry_shares_counter  # witness: detached-same-memory
+assert lazy_as_is  # witness: lazy-entry-as-is
 assert not entry_is_parameter and keep_vars_gives_parameter  # witness: keep-vars-parameters
 assert bias_moved and entry_follows_model  # witness: follows-optimizer-step
 assert copies_kept_old_values  # witness: copies-keep-values
