@@ -102,10 +102,14 @@ layer.to("meta")
 left_behind = (layer.bias.device.type, layer_entry.device.type) == ("meta", "cpu")
 print("after .to('meta'): the parameter on meta, the earlier entry still on the CPU:", left_behind)
 
-# A lazy layer's parameter that has no shape yet is returned as is, not detached.
-lazy = nn.LazyLinear(3)
+# A lazy layer's parameter or buffer that has no shape yet is returned as is, not detached.
+lazy, lazy_norm = nn.LazyLinear(3), nn.LazyBatchNorm1d()
 lazy_as_is = lazy.state_dict()["weight"] is lazy.weight
-print("LazyLinear before its first input: its entry is the parameter itself:", lazy_as_is)
+lazy_as_is = lazy_as_is and lazy_norm.state_dict()["running_mean"] is lazy_norm.running_mean
+lazy(torch.randn(2, 4))  # the first input gives the weight its shape
+lazy_as_is = lazy_as_is and lazy.state_dict()["weight"] is not lazy.weight
+print("lazy layers before their first input: the entries are the tensors themselves;", end=" ")
+print("after it, new detached ones:", lazy_as_is)
 
 first_key = next(iter(state))
 assert isinstance(state, collections.OrderedDict)  # witness: ordered-dict
