@@ -106,8 +106,13 @@ print("after .to('meta'): the parameter on meta, the earlier entry still on the 
 lazy, lazy_norm = nn.LazyLinear(3), nn.LazyBatchNorm1d()
 lazy_as_is = lazy.state_dict()["weight"] is lazy.weight
 lazy_as_is = lazy_as_is and lazy_norm.state_dict()["running_mean"] is lazy_norm.running_mean
-lazy(torch.randn(2, 4))  # the first input gives the weight its shape
-lazy_as_is = lazy_as_is and lazy.state_dict()["weight"] is not lazy.weight
+lazy(torch.randn(2, 4))  # the first input gives the tensors their shapes
+lazy_norm(torch.randn(2, 4))
+later = [(lazy.state_dict()["weight"], lazy.weight)]
+later.append((lazy_norm.state_dict()["running_mean"], lazy_norm.running_mean))
+for entry, live in later:  # detached tensors on the live memory, as for any other layer
+    lazy_as_is = lazy_as_is and entry is not live and not entry.requires_grad
+    lazy_as_is = lazy_as_is and entry.data_ptr() == live.data_ptr()
 print("lazy layers before their first input: the entries are the tensors themselves;", end=" ")
 print("after it, new detached ones:", lazy_as_is)
 
