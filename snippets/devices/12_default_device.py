@@ -101,30 +101,6 @@ print("  inside `with torch.device('cpu')` on", inner_zeros, "| after it:", afte
 print("after set_default_device(None):", restored, "| torch.zeros(2) on", torch.zeros(2).device)
 
 
-# Each in a thread of its own: what it leaves on the thread's mode stack ends with the thread.
-def set_inside_a_block(block_device: str, setting: str) -> list[str]:
-    """Where torch.zeros lands after the block, then after set_default_device(None)."""
-    seen = []
-
-    def run() -> None:
-        with torch.device(block_device):
-            torch.set_default_device(setting)  # a setting made inside a block
-        seen.append(torch.zeros(1).device.type)
-        torch.set_default_device(None)
-        seen.append(torch.zeros(1).device.type)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    return seen
-
-
-meta_in_cpu_block = set_inside_a_block("cpu", "meta")
-cpu_in_meta_block = set_inside_a_block("meta", "cpu")
-print("set_default_device inside a block; torch.zeros after the block, then after None:")
-print("  'meta' in a 'cpu' block:", meta_in_cpu_block, end=" | ")
-print("'cpu' in a 'meta' block:", cpu_in_meta_block)
-
 follows_default = ["torch.zeros(3)", "torch.tensor([1.0, 2.0])", "nn.Linear(3, 2).weight"]
 assert all(where[code] == "meta" for code in follows_default)  # witness: factories-follow
 assert where["torch.zeros(3, device=None)"] == "meta"  # witness: none-filled-in
@@ -163,5 +139,3 @@ dispatch_hands_off = plain_follows and dispatched_on_cpu and hands_off_only_unde
 assert dispatch_hands_off  # witness: dispatch-not-seen
 assert global_zeros == "meta" and other_thread_zeros == "cpu"  # witness: per-thread
 assert restored == torch.device("cpu") and torch.zeros(2).device.type == "cpu"  # witness: restored
-dropped = meta_in_cpu_block[0] == "cpu"  # the meta setting did not outlive the block
-assert dropped and cpu_in_meta_block[1] == "meta"  # witness: set-inside-dropped
