@@ -110,9 +110,9 @@ lazy(torch.randn(2, 4))  # the first input gives the tensors their shapes
 lazy_norm(torch.randn(2, 4))
 later = [(lazy.state_dict()["weight"], lazy.weight)]
 later.append((lazy_norm.state_dict()["running_mean"], lazy_norm.running_mean))
-for entry, live in later:  # detached tensors on the live memory, as for any other layer
-    lazy_as_is = lazy_as_is and entry is not live and not entry.requires_grad
-    lazy_as_is = lazy_as_is and entry.data_ptr() == live.data_ptr()
+for lazy_entry, lazy_live in later:  # detached tensors on the live memory, as for other layers
+    lazy_as_is = lazy_as_is and lazy_entry is not lazy_live and not lazy_entry.requires_grad
+    lazy_as_is = lazy_as_is and lazy_entry.data_ptr() == lazy_live.data_ptr()
 print("lazy layers before their first input: the entries are the tensors themselves;", end=" ")
 print("after it, new detached ones:", lazy_as_is)
 
