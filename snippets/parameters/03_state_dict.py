@@ -104,17 +104,16 @@ print("after .to('meta'): the parameter on meta, the earlier entry still on the 
 
 # A lazy layer's parameter or buffer that has no shape yet is returned as is, not detached.
 lazy, lazy_norm = nn.LazyLinear(3), nn.LazyBatchNorm1d()
-lazy_as_is = lazy.state_dict()["weight"] is lazy.weight
-lazy_as_is = lazy_as_is and lazy_norm.state_dict()["running_mean"] is lazy_norm.running_mean
+lazy_tensors = [(lazy, "weight"), (lazy_norm, "running_mean")]
+as_is_before = all(m.state_dict()[name] is getattr(m, name) for m, name in lazy_tensors)
 lazy(torch.randn(2, 4))  # the first input gives the tensors their shapes
 lazy_norm(torch.randn(2, 4))
-later = [(lazy.state_dict()["weight"], lazy.weight)]
-later.append((lazy_norm.state_dict()["running_mean"], lazy_norm.running_mean))
-for lazy_entry, lazy_live in later:  # detached tensors on the live memory, as for other layers
-    lazy_as_is = lazy_as_is and lazy_entry is not lazy_live and not lazy_entry.requires_grad
-    lazy_as_is = lazy_as_is and lazy_entry.data_ptr() == lazy_live.data_ptr()
-print("lazy layers before their first input: the entries are the tensors themselves;", end=" ")
-print("after it, new detached ones:", lazy_as_is)
+detached_after = all(  # detached tensors on the live memory, as for other layers
+    entry is not live and not entry.requires_grad and entry.data_ptr() == live.data_ptr()
+    for entry, live in ((m.state_dict()[name], getattr(m, name)) for m, name in lazy_tensors)
+)
+print("lazy layers before their first input: the entries are the tensors themselves:", end=" ")
+print(as_is_before, "| after it, new detached ones:", detached_after)
 
 first_key = next(iter(state))
 assert isinstance(state, collections.OrderedDict)  # witness: ordered-dict
@@ -123,7 +122,7 @@ assert list(state)[-2:] == ["head.weight", "head.bias"]
 assert (key_count, parameter_tensor_count, buffer_count) == (11, 8, 3)
 assert buffers == "backbone.1.running_mean, backbone.1.running_var, backbone.1.num_batches_tracked"
 assert all_detached_on_live_memory and entry_shares_counter  # witness: detached-same-memory
-assert lazy_as_is  # witness: lazy-entry-as-is
+assert as_is_before and detached_after  # witness: lazy-entry-as-is
 assert not entry_is_parameter and keep_vars_gives_parameter  # witness: keep-vars-parameters
 assert bias_moved and entry_follows_model  # witness: follows-optimizer-step
 assert copies_kept_old_values  # witness: copies-keep-values
