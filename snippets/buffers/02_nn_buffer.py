@@ -142,6 +142,7 @@ aliased.alias = aliased.mean
 alias_registered = "alias" in dict(aliased.named_buffers(remove_duplicate=False))
 alias_saved = {"mean", "alias"} <= set(aliased.state_dict())
 alias_yielded_once = len(list(aliased.buffers())) == 3  # mean, std, eps
+alias_one_tensor = aliased.alias is aliased.mean
 aliased.eps_alias = aliased.eps  # a second name for the non-persistent eps: saved under neither
 eps_alias_registered = "eps_alias" in dict(aliased.named_buffers(remove_duplicate=False))
 eps_unsaved = not {"eps", "eps_alias"} & set(aliased.state_dict())
@@ -203,7 +204,7 @@ assert refused_as == ["parameter 'weight'", "child module 'linear'"]  # witness:
 assert len(over_others) == 2 and plain_over_others == over_others  # witness: plain-over-others
 assert fit_leaves_no_history and unguarded_records_history  # witness: no-grad-keeps-history-out
 eps_alias_unsaved = eps_alias_registered and eps_unsaved
-alias_registers = alias_registered and alias_saved and alias_yielded_once
+alias_registers = alias_registered and alias_saved and alias_yielded_once and alias_one_tensor
 assert alias_registers and eps_alias_unsaved  # witness: marked-alias-registers
 assert alias_split  # witness: alias-splits
 assert late_plain == [True, True]  # witness: conversion-drops-mark

@@ -109,8 +109,12 @@ as_is_before = all(m.state_dict()[name] is getattr(m, name) for m, name in lazy_
 lazy(torch.randn(2, 4))  # the first input gives the tensors their shapes
 lazy_norm(torch.randn(2, 4))
 detached_after = all(  # detached tensors on the live memory, as for other layers
-    entry is not live and not entry.requires_grad and entry.data_ptr() == live.data_ptr()
-    for entry, live in ((m.state_dict()[name], getattr(m, name)) for m, name in lazy_tensors)
+    lazy_entry is not lazy_live
+    and not lazy_entry.requires_grad
+    and lazy_entry.data_ptr() == lazy_live.data_ptr()
+    for lazy_entry, lazy_live in (
+        (m.state_dict()[name], getattr(m, name)) for m, name in lazy_tensors
+    )
 )
 print("lazy layers before their first input: the entries are the tensors themselves:", end=" ")
 print(as_is_before, "| after it, new detached ones:", detached_after)
