@@ -20,13 +20,7 @@ output_biases = sizes[2]
 output_total = output_weights + output_biases
 relu_total = 0  # a fixed function, max(x, 0): ReLU registers no parameter to learn
 by_hand = hidden_total + relu_total + output_total
-# PReLU also works element by element, but learns the slope of its negative part.
 relu_is_max = torch.equal(relu(x), x.clamp(min=0))
-prelu = nn.PReLU()
-prelu_elementwise = torch.equal(prelu(x), torch.where(x >= 0, x, prelu.weight * x))
-prelu_count = sum(p.numel() for p in prelu.parameters())
-prelu(x).sum().backward()
-prelu_trains = prelu.weight.requires_grad and prelu.weight.grad is not None  # its slope trains
 
 
 # PyTorch, from the built model: every element of every parameter tensor it owns.
@@ -43,6 +37,13 @@ for name, parameter in model.named_parameters():
     print(f"{name:9} shape {str(tuple(parameter.shape)):8} {parameter.numel():3} numbers")
 print(f"by hand, from the design: {hidden_total} + {relu_total} + {output_total} = {by_hand}")
 print(f"PyTorch, from the model:  {total}")
+# Two layers sharing one Parameter object: parameters() yields each object once.
+first, second = nn.Linear(8, 8), nn.Linear(8, 8)
+second.weight = first.weight
+shared = nn.Sequential(first, nn.ReLU(), second)
+shared_tensors = len(list(shared.parameters()))  # first.weight, first.bias, second.bias
+shared_count = count(shared)
+print(f"two Linear(8, 8) sharing their weight: {shared_count} parameters")
 
 
 # What a count catches. The last layer built with 4 outputs: PyTorch's count no longer matches
@@ -68,9 +69,10 @@ swapped = nn.Linear(8, 10, bias=False)
 swap_kept_count = count(swapped) == count(nn.Linear(10, 8, bias=False))
 swap_with_bias_change = count(nn.Linear(8, 10)) - count(nn.Linear(10, 8))  # a bias per output
 print(f"Linear(8, 10), not (10, 8): same count without bias, {swap_with_bias_change} more with")
-# A layer without parameters: a model built without the ReLU has the same count.
-without_relu_count = count(nn.Sequential(nn.Linear(10, 8), nn.Linear(8, out_features=3)))
-print(f"the same sizes without the ReLU: {without_relu_count}")
+# A layer without parameters: the model's own layers without its ReLU have the same count.
+without_relu = nn.Sequential(hidden, output)
+without_relu_count = count(without_relu)
+print(f"the model's two layers without its ReLU: {without_relu_count} parameters")
 
 
 # A forward pass sees some of what the count misses.
@@ -92,7 +94,7 @@ runs_anyway_shape = tuple(runs_anyway(x).shape)
 print(f"sizes [10, 6, 7]: {runs_anyway_count} parameters, output shape {runs_anyway_shape}")
 # Dropping the ReLU matters only where a hidden unit is negative, as on this batch.
 negative_hidden = bool((hidden(x) < 0).any())
-relu_matters = not torch.equal(model(x), nn.Sequential(hidden, output)(x))
+relu_matters = not torch.equal(model(x), without_relu(x))
 print("the model's layers without its ReLU give other outputs:", relu_matters)
 
 # parameters() counts frozen parameters too; the trainable ones are those that require grad.
@@ -105,19 +107,14 @@ frozen_still_listed = any(p is hidden.weight for p in model.parameters())
 print(f"nothing frozen: {total} parameters, {trainable_before} trainable")
 print(f"first layer frozen: {total_after_freezing} parameters, {trainable} trainable")
 
-# Two layers sharing one Parameter object: parameters() yields each object once.
-first, second = nn.Linear(8, 8), nn.Linear(8, 8)
-second.weight = first.weight
-shared_count = count(nn.Sequential(first, nn.ReLU(), second))
-print(f"two Linear(8, 8) sharing their weight: {shared_count} parameters")
-
 assert total == by_hand == 115  # witness: design-matches-model
 assert computes_affine  # witness: linear-affine
 assert hidden.weight.shape == (8, 10) and hidden.bias.shape == (8,)  # witness: weight-shape
 assert (hidden_total, relu_total, output_total) == (88, 0, 27)
 assert relu_is_max and list(relu.parameters()) == []  # witness: relu-has-none
-assert prelu_elementwise and prelu_count == 1 and prelu_trains  # witness: prelu-learns
 assert owned_directly == [] and tensor_count == 4 and total == 115  # witness: from-submodules
+shared_once = second.weight is first.weight and shared_tensors == 3
+assert shared_once and shared_count == 64 + 8 + 8 == 80  # witness: shared-counted-once
 assert child_names == ["0", "1", "2"]  # witness: named-by-position
 assert parameter_names == "0.weight, 0.bias, 2.weight, 2.bias"
 assert miswired_count != by_hand  # witness: design-catches-wiring
@@ -140,4 +137,3 @@ assert listed_though_frozen and total_after_freezing == 115  # witness: counts-f
 second_layer_left = trainable_tensors[0] is output.weight and trainable_tensors[1] is output.bias
 assert len(trainable_tensors) == 2 and second_layer_left  # witness: trainable-only
 assert trainable == output_total == 27
-assert second.weight is first.weight and shared_count == 80  # witness: shared-counted-once
