@@ -186,7 +186,9 @@ assert (  # witness: non-leaf-in-place-allowed
 leaves = (source.is_leaf, bare.is_leaf, unrecorded.is_leaf, computed.is_leaf)
 assert leaves == (True, True, True, False)  # witness: leaf-means-unrecorded
 saved_value_failed = "one of the variables needed" in frozen_backward_message
-assert saved_value_failed and added_grad_ok  # witness: saved-value-fails-later
+no_grad_change_fails = "one of the variables needed" in no_grad_edit  # w * w, then w under no_grad
+saved_value_checks = saved_value_failed and no_grad_change_fails and added_grad_ok
+assert saved_value_checks  # witness: saved-value-fails-later
 assert (  # witness: frozen-copy-unfreezes
     not copied.is_leaf and copied.requires_grad and torch.equal(source.grad, torch.ones(2))
 )
