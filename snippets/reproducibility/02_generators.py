@@ -76,15 +76,28 @@ skip_init_shifts = masks_shift(cpu, lambda: initialized_from_generator(skip_init
 print("masks changed by a layer initialized again from a generator:", rebuilt_shifts)
 print("masks changed by a layer built with skip_init, then initialized:", skip_init_shifts)
 
-# Neither dropout nor any layer's constructor takes a generator.
+# No layer's constructor takes a generator, nor do dropout, gumbel_softmax or a distribution's
+# sample().
 layers = [c for c in vars(nn).values() if isinstance(c, type) and issubclass(c, nn.Module)]
 layers_taking_one = [c.__name__ for c in layers if "generator" in inspect.signature(c).parameters]
-dropout_takes_one = "generator" in inspect.signature(nn.functional.dropout).parameters
+distributions = [
+    c
+    for c in vars(torch.distributions).values()
+    if isinstance(c, type) and issubclass(c, torch.distributions.Distribution)
+]
+samplers = [f for name, f in vars(nn.functional).items() if "dropout" in name]
+samplers += [nn.functional.gumbel_softmax] + [c.sample for c in distributions]
+samplers_taking_one = [
+    f.__qualname__ for f in samplers if "generator" in inspect.signature(f).parameters
+]
 print(
     f"of {len(layers)} layer classes in torch.nn, those whose constructor takes a generator:",
     layers_taking_one,
-    "- nn.functional.dropout takes one:",
-    dropout_takes_one,
+)
+print(
+    f"of {len(samplers)} dropout functions, gumbel_softmax and distributions' sample(),",
+    "those that take one:",
+    samplers_taking_one,
 )
 
 # A generator's state can be saved and restored, which is what a checkpoint needs.
@@ -102,7 +115,7 @@ assert global_shifted  # witness: global-stream-shifts
 assert cpu_masks_shift  # witness: cpu-masks-shift
 if device.type == "cuda":
     assert not device_masks_shift  # witness: gpu-masks-unshifted
-assert layers_taking_one == [] and not dropout_takes_one  # witness: no-generator-argument
+assert layers_taking_one == [] == samplers_taking_one  # witness: no-generator-argument
 assert order_unchanged  # witness: private-order-unchanged
 assert same_init  # witness: init-generator
 assert rebuilt_shifts and not skip_init_shifts  # witness: skip-init-keeps-stream

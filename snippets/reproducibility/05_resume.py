@@ -111,7 +111,7 @@ class Resumed(NamedTuple):
     same_next_batch: bool  # the first batch after resuming is the one run 1 drew
 
 
-def finish(**restore) -> Resumed:
+def finish(file, reference, straight_rows, **restore) -> Resumed:
     """Resume into fresh objects built from another seed, finish the run, compare with run 1."""
     file.seek(0)
     start, run = resume(file, seed=99, **restore)
@@ -156,13 +156,13 @@ with deterministic_mode():
     save_checkpoint(file, STOP_AFTER, *interrupted)
     del interrupted
 
-    full = finish()
+    full = finish(file, reference, straight_rows)
     in_mode = torch.are_deterministic_algorithms_enabled()  # for the runs that full compares
     with warnings.catch_warnings(record=True) as caught:  # whatever the omissions make PyTorch say
         warnings.simplefilter("always")
-        no_rng = finish(restore_rng=False)
-        no_optimizer = finish(restore_optimizer=False)
-        no_scheduler = finish(restore_scheduler=False)
+        no_rng = finish(file, reference, straight_rows, restore_rng=False)
+        no_optimizer = finish(file, reference, straight_rows, restore_optimizer=False)
+        no_scheduler = finish(file, reference, straight_rows, restore_scheduler=False)
 omissions = (no_rng, no_optimizer, no_scheduler)
 omissions_run_silently = not caught and all(
     run.steps_done == TOTAL_STEPS - STOP_AFTER for run in omissions

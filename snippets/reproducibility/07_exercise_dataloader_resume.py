@@ -16,6 +16,13 @@ class CountingDataset(TensorDataset):
         return super().__getitem__(index)
 
 
+class NoisyDataset(TensorDataset):
+    """A TensorDataset that draws a random number with each item, as augmentation would."""
+
+    def __getitem__(self, index):
+        return super().__getitem__(index)[0], torch.rand(())
+
+
 dataset = CountingDataset(torch.arange(12))
 
 
@@ -86,6 +93,23 @@ if __name__ == "__main__":  # under spawn or forkserver, starting workers import
     assert same_order and len(straight) == 6  # witness: same-order
     assert resumed_loads == 2 * len(dataset) > kept  # witness: skipping-loads
 
+    # A sampler that starts at the offset loads no skipped items, but the worker starts its
+    # stream there: for the first batch after it, it draws what run 1 drew for the first batch.
+    noisy = NoisyDataset(torch.arange(12))
+    generator = torch.Generator().manual_seed(0)
+    state = generator.get_state()
+    loader = DataLoader(noisy, batch_size=4, shuffle=True, generator=generator, num_workers=1)
+    noisy_straight = list(loader)
+    order = sum(shuffled(state, base_seed=True)[0][2:], [])  # the items after two batches
+    generator = torch.Generator().set_state(state)  # the same base seed for the worker
+    loader = DataLoader(noisy, batch_size=4, sampler=order, generator=generator, num_workers=1)
+    (offset,) = list(loader)  # the third batch, the only one left
+    same_items = torch.equal(offset[0], noisy_straight[2][0])
+    draws_of_first_batch = torch.equal(offset[1], noisy_straight[0][1])
+    other_draws = not torch.equal(offset[1], noisy_straight[2][1])
+    print("sampler from the offset: same items:", same_items, "- same draws:", not other_draws)
+    print("  the draws of the epoch's first batch:", draws_of_first_batch)
+
     # With a worker, iter() already draws the permutation too: the worker is sent the first
     # batches' indices at once. The first batch draws nothing more.
     generator = torch.Generator().manual_seed(0)
@@ -112,6 +136,7 @@ if __name__ == "__main__":  # under spawn or forkserver, starting workers import
     print("persistent workers, epoch 1 uninterrupted:", persistent[1])
     print("persistent workers, epoch 1 resumed:      ", resumed)
 
+    assert same_items and other_draws and draws_of_first_batch  # witness: offset-draws-differ
     assert workers_draw_in_iter and first_batch_draws_nothing  # witness: workers-draw-in-iter
     assert (  # witness: persistent-resume-differs
         persistent[1] == shuffled(epoch_starts[1], base_seed=False)[0]
