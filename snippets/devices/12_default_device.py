@@ -100,17 +100,6 @@ print("in another thread on", other_thread_zeros)
 print("  inside `with torch.device('cpu')` on", inner_zeros, "| after it:", after_inner_block)
 print("after set_default_device(None):", restored, "| torch.zeros(2) on", torch.zeros(2).device)
 
-# Called inside a block, set_default_device shares the block's mode stack: the setting holds
-# after the block, but None then brings back the block's device, which None cannot remove.
-with torch.device("meta"):
-    torch.set_default_device("cpu")
-set_inside_holds = torch.zeros(2).device.type
-torch.set_default_device(None)
-stuck_on = torch.zeros(2).device.type
-torch._C._pop_torch_function_stack()  # no public call undoes it: drop the leftover entry
-print("set_default_device('cpu') inside a meta block: torch.zeros(2) on", set_inside_holds, end="")
-print(" | after set_default_device(None):", stuck_on)
-
 
 follows_default = ["torch.zeros(3)", "torch.tensor([1.0, 2.0])", "nn.Linear(3, 2).weight"]
 assert all(where[code] == "meta" for code in follows_default)  # witness: factories-follow
@@ -150,5 +139,20 @@ dispatch_hands_off = plain_follows and dispatched_on_cpu and hands_off_only_unde
 assert dispatch_hands_off  # witness: dispatch-not-seen
 assert global_zeros == "meta" and other_thread_zeros == "cpu"  # witness: per-thread
 assert restored == torch.device("cpu") and torch.zeros(2).device.type == "cpu"  # witness: restored
-assert (set_inside_holds, stuck_on) == ("cpu", "meta")  # witness: inside-block-sticks
-assert torch.zeros(2).device.type == "cpu"  # cleared
+
+
+# Called inside a block, set_default_device lasts until the block ends; set_default_device(None)
+# then puts the block's device back on torch's mode stack, which set_default_device cannot clear.
+with torch.device("cpu"):
+    torch.set_default_device("meta")
+    inside_block = torch.zeros(2).device.type
+after_block = torch.zeros(2).device.type
+torch.set_default_device(None)
+modes = torch.overrides._get_current_function_mode_stack()
+leftover = [m.device.type for m in modes if isinstance(m, torch.utils._device.DeviceContext)]
+print("set_default_device('meta') inside a cpu block: torch.zeros(2) on", inside_block, end=" ")
+print("| after the block:", after_block, "| left on the mode stack after None:", leftover)
+outcome = (inside_block, after_block, leftover, len(modes))
+assert outcome == ("meta", "cpu", ["cpu"], 1)  # witness: inside-block-sticks
+torch._C._pop_torch_function_stack()  # private: drop the leftover entry
+assert not torch.overrides._get_current_function_mode_stack()  # the stack is clean again
