@@ -77,6 +77,16 @@ except RuntimeError as error:
     print(f"nn.ParameterList([torch.arange(3)]): {type(error).__name__}: {error}")
 integer_kept = nn.ParameterList([nn.Parameter(torch.arange(3), requires_grad=False)])[0]
 
+# Item assignment wraps a plain tensor in a new Parameter, which an earlier optimizer does not hold.
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+model.affine["scale"] = torch.full((4,), 2.0, device=device)
+model.weights[1] = torch.zeros(4, 16, device=device)
+new_entries = (model.affine["scale"], model.weights[1])
+held = optimizer.param_groups[0]["params"]
+item_untracked = not any(new is p for new in new_entries for p in held)
+print("item assignment: Parameters", [type(new).__name__ for new in new_entries], end=", ")
+print("held by the optimizer built before:", not item_untracked)
+
 assert output_shape == (2, 4)
 assert names.startswith("weights.0, weights.1, biases.0, biases.1, affine.scale, affine.shift")
 assert parameter_count == (8 * 16 + 16 * 4) + (16 + 4) + (4 + 4) == 220
@@ -90,3 +100,5 @@ assert integer_message.startswith("Only Tensors of floating point")  # witness: 
 assert integer_parameter  # witness: integer-parameter-kept
 assert from_dict == ["scale", "shift"] and from_pairs == ["shift", "scale"]  # witness: dict-sorted
 assert clash.type == "cm" and not callable(clash.type)  # witness: non-tensor-key-unchecked
+item_wrapped = all(type(new) is nn.Parameter for new in new_entries)
+assert item_wrapped and item_untracked  # witness: item-assignment-new-parameter
