@@ -141,8 +141,9 @@ assert global_zeros == "meta" and other_thread_zeros == "cpu"  # witness: per-th
 assert restored == torch.device("cpu") and torch.zeros(2).device.type == "cpu"  # witness: restored
 
 
-# Called inside a block, set_default_device lasts until the block ends; set_default_device(None)
-# then puts the block's device back on torch's mode stack, which set_default_device cannot clear.
+# Called inside a block, set_default_device is no lasting setting: here a meta setting made inside
+# a cpu block stops applying to factory calls when the block ends. The two share torch's mode
+# stack, and set_default_device(None) then leaves the block's entry on it.
 with torch.device("cpu"):
     torch.set_default_device("meta")
     inside_block = torch.zeros(2).device.type
@@ -152,7 +153,8 @@ modes = torch.overrides._get_current_function_mode_stack()
 leftover = [m.device.type for m in modes if isinstance(m, torch.utils._device.DeviceContext)]
 print("set_default_device('meta') inside a cpu block: torch.zeros(2) on", inside_block, end=" ")
 print("| after the block:", after_block, "| left on the mode stack after None:", leftover)
-outcome = (inside_block, after_block, leftover, len(modes))
-assert outcome == ("meta", "cpu", ["cpu"], 1)  # witness: inside-block-sticks
+assert (inside_block, after_block) == ("meta", "cpu")  # witness: set-inside-block-ends
+assert (leftover, len(modes)) == (["cpu"], 1)  # witness: leftover-on-mode-stack
 torch._C._pop_torch_function_stack()  # private: drop the leftover entry
-assert not torch.overrides._get_current_function_mode_stack()  # the stack is clean again
+clean = not torch.overrides._get_current_function_mode_stack()
+assert clean and torch.get_default_device() == torch.device("cpu") == torch.zeros(1).device
