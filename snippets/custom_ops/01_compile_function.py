@@ -82,39 +82,6 @@ class ReadsWeight(RoundSTE):
         return x * weight
 
 
-dirty_marks = []  # one entry each time setup_context marks an input dirty
-
-
-class DoubleInPlace(torch.autograd.Function):
-    """Doubles its input in place, marks it dirty, and returns that input itself."""
-
-    @staticmethod
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        x.mul_(2)
-        return x
-
-    @staticmethod
-    def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
-        dirty_marks.append("marked")
-        ctx.mark_dirty(inputs[0])
-
-    @staticmethod
-    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
-        return 2 * grad_output
-
-
-class DoubleInPlaceReturnsResult(DoubleInPlace):
-    @staticmethod
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        return x.mul_(2)  # the same tensor in eager, but Dynamo does not treat it as the input
-
-
-class DoubleInPlaceReturnsCopy(DoubleInPlace):
-    @staticmethod
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        return x.mul_(2).clone()  # a new tensor: the dirty input is not among the outputs
-
-
 class RoundSTEWithJvp(RoundSTE):
     """RoundSTE with the jvp static method that forward-mode differentiation needs."""
 
@@ -219,39 +186,6 @@ except torch._dynamo.exc.Unsupported as error:
     branch_message = str(error).splitlines()[0]
     print("SignedScale:", type(error).__name__, "-", branch_message)
 
-# An in-place Function must return the dirty input itself.
-x_dirty = x.clone().requires_grad_()
-in_place = torch.compile(
-    lambda t: DoubleInPlace.apply(t.clone()).sum(), backend="aot_eager", fullgraph=True
-)
-in_place(x_dirty).backward()
-print("DoubleInPlace compiled, gradient:", x_dirty.grad.tolist())
-x_returns_result = x.clone().requires_grad_()
-dirty_message = ""  # stays empty where Dynamo accepts it
-try:
-    torch.compile(
-        lambda t: DoubleInPlaceReturnsResult.apply(t.clone()).sum(),
-        backend="aot_eager",
-        fullgraph=True,
-    )(x_returns_result).backward()
-    print("DoubleInPlaceReturnsResult compiled, gradient:", x_returns_result.grad.tolist())
-except torch._dynamo.exc.Unsupported as error:
-    dirty_message = str(error).splitlines()[0]
-    print("DoubleInPlaceReturnsResult:", type(error).__name__, "-", dirty_message)
-marks_before = len(dirty_marks)
-unrecorded_result = torch.compile(  # the same call, on an input that requires no gradient
-    lambda t: DoubleInPlaceReturnsResult.apply(t.clone()).sum(), backend="aot_eager", fullgraph=True
-)(x)
-marks_unrecorded = len(dirty_marks) - marks_before  # 0: forward inlined, setup_context not run
-x_dirty_eager = x.clone().requires_grad_()
-DoubleInPlaceReturnsResult.apply(x_dirty_eager.clone()).sum().backward()  # eager accepts it
-try:  # even eager refuses a dirty input that is not returned
-    DoubleInPlaceReturnsCopy.apply(x.clone().requires_grad_().clone())
-    copy_message = ""
-except RuntimeError as error:
-    copy_message = str(error).splitlines()[0]
-print("DoubleInPlaceReturnsCopy, eager:", copy_message)
-
 
 def fullgraph_error(function: object) -> str:
     """The first line of the error that fullgraph=True raises, or "" if it compiles."""
@@ -290,7 +224,7 @@ not_recorded = torch.compile(tolist_in_backward, backend="aot_eager", fullgraph=
 print("TolistInBackward, recorded:", backward_message, "| not recorded: compiles")
 
 
-# .item() in forward: compiles when not recorded; when recorded, fails, and not with Unsupported.
+# .item() in forward: compiles when not recorded; recorded, torch 2.13 fails, not with Unsupported.
 def item_in_forward(t: torch.Tensor) -> torch.Tensor:
     return ItemInForward.apply(2 * t).sum()
 
@@ -303,6 +237,8 @@ try:
 except Exception as error:  # fullgraph_error, which catches Unsupported only, would not catch it
     item_error = error
 item_outcome = "compiles" if item_error is None else type(item_error).__name__
+release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # 2.13 pre-releases too
+on_torch_2_13 = release == (2, 13)  # checked there only: an internal error, which may be fixed
 print("ItemInForward, recorded:", item_outcome, "| not recorded: compiles")
 
 # Without fullgraph=True the same code runs, cut into several graphs around what Dynamo can't trace.
@@ -320,7 +256,6 @@ dynamo_log = logging.getLogger("torch._dynamo")
 dynamo_warnings = []
 capture = logging.Handler()
 capture.emit = lambda record: dynamo_warnings.append(record.getMessage())
-stderr_handlers, dynamo_log.handlers = dynamo_log.handlers, [capture]  # keep the output clean
 
 
 def builds_tensor_of(graph_module: torch.fx.GraphModule, numbers: list) -> bool:
@@ -339,16 +274,19 @@ def graphs_compiled_for(values: list) -> tuple[list, torch.Tensor]:
     return graphs[before:], t
 
 
-graphs_for_same_input = len(graphs_compiled_for(x.tolist())[0])
 new_inputs = [[0.1 * i, 0.2, 0.7, 1.4] for i in range(10)]
 graphs_per_new_input = []
 holds_its_numbers = []  # does each new graph build its tensor from this input's numbers?
-for values in new_inputs:
-    new_graphs, t_last = graphs_compiled_for(values)
-    graphs_per_new_input.append(len(new_graphs))
-    numbers = [math.log1p(math.exp(v)) for v in (2 * t_last).tolist()]  # what the kernel computed
-    holds_its_numbers.append(all(builds_tensor_of(gm, numbers) for gm in new_graphs))
-dynamo_log.handlers = stderr_handlers
+stderr_handlers, dynamo_log.handlers = dynamo_log.handlers, [capture]  # keep the output clean
+try:
+    graphs_for_same_input = len(graphs_compiled_for(x.tolist())[0])
+    for values in new_inputs:
+        new_graphs, t_last = graphs_compiled_for(values)
+        graphs_per_new_input.append(len(new_graphs))
+        numbers = [math.log1p(math.exp(v)) for v in (2 * t_last).tolist()]  # the kernel's results
+        holds_its_numbers.append(all(builds_tensor_of(gm, numbers) for gm in new_graphs))
+finally:
+    dynamo_log.handlers = stderr_handlers
 recompile_limit = torch._dynamo.config.recompile_limit
 limit_warning = dynamo_warnings[0].splitlines()[0]
 print("new graphs for the same input again:", graphs_for_same_input)
@@ -387,15 +325,6 @@ stopped = compiled_versions == recompile_limit and none_after_limit and names_th
 assert stopped  # witness: stops-at-limit
 assert "recompile_limit" in limit_warning
 assert torch.allclose(t_last.grad, t_eager.grad)  # witness: correct-after-limit
-assert torch.equal(x_dirty.grad, torch.full_like(x, 2.0))  # witness: mark-dirty-returned
-dirty_must_return = copy_message.startswith("Some elements marked as dirty")
-assert dirty_must_return  # witness: mark-dirty-must-return
-eager_accepts = torch.equal(x_dirty_eager.grad, torch.full_like(x, 2.0))
-refused = "mark_dirty input not returned" in dirty_message
-release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # 2.13 pre-releases too
-unrecorded_compiles = torch.equal(unrecorded_result, (2 * x).sum()) and marks_unrecorded == 0
-if release >= (2, 13):  # torch 2.11 compiles the recorded call too
-    assert eager_accepts and unrecorded_compiles and refused  # witness: mark-dirty-result-refused
 jvp_refused = "Unsupported custom jvp" in jvp_message
 assert jvp_refused  # witness: jvp-not-traced
 mul_at = [i for i, names in enumerate(jvp_graphs) if "mul" in names]
@@ -419,5 +348,5 @@ item_traced = torch.allclose(item_not_recorded, (2 * x * (2 * x).abs().max().cei
 internal = isinstance(item_error, torch._dynamo.exc.InternalTorchDynamoError)
 internal &= not isinstance(item_error, torch._dynamo.exc.Unsupported)
 internal &= str(item_error).startswith("PendingUnbackedSymbolNotFound")
-if release >= (2, 13):  # torch 2.11 compiles the recorded call
+if on_torch_2_13:  # torch 2.11 compiles this recorded call
     assert item_traced and internal  # witness: item-recorded-only

@@ -38,13 +38,7 @@ def _(x: torch.Tensor) -> torch.Tensor:
     return torch.empty_like(x)
 
 
-setup_calls = []  # one entry each time setup_context runs: the op took its autograd path
-
-
 def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
-    # (is a torch.func transform active?, is the input a torch.func wrapper?)
-    in_transform = torch._C._are_functorch_transforms_active()
-    setup_calls.append((in_transform, torch._C._functorch.is_functorch_wrapped_tensor(inputs[0])))
     ctx.save_for_backward(inputs[0])
 
 
@@ -197,8 +191,8 @@ scaled(x_scaled, scale=5.0).sum().backward()
 print("scaled, setup_context(ctx, inputs, output):", three_parameter_message)
 print("with keyword_only_inputs, gradient:", x_scaled.grad.tolist())
 
-# torch.func's transforms that differentiate refuse the op (torch 2.13): autograd wraps it in a
-# Function in the older style, forward(ctx, ...) without setup_context, as in the first snippet.
+# torch.func's transforms that differentiate refuse the op (torch 2.11 to 2.13): autograd wraps it
+# in a Function in the older style, forward(ctx, ...) without setup_context.
 func_messages = []
 for transform in (torch.func.grad, torch.func.jacrev):
     try:
@@ -211,60 +205,27 @@ generated = softplus(x.clone().requires_grad_()).grad_fn._forward_cls  # the wra
 no_setup_context = generated.setup_context is torch.autograd.Function.setup_context
 
 
-# torch.func's forward-mode transforms (jvp, jacfwd) do not refuse it, and get zeros, whatever the
-# kernel is made of: at the transform's level the op takes its no-autograd path. The true
-# derivative is sigmoid(x). torch.autograd.forward_ad, at the end, gets no tangent when the input
-# does not require a gradient, and raises when it does, as for a Function without jvp.
-kernel_tangents = []  # in the kernel: (does its input carry a tangent?, does F.softplus's result?)
-kernel_below_autograd = []  # in the kernel: are autograd's kernels switched off?
-
-
+# torch.func's forward-mode transforms (jvp, jacfwd) do not refuse it, and get zeros, even for an
+# op whose kernel is made of torch operations. The true derivative is sigmoid(x).
 @torch.library.custom_op("guide::torch_softplus", mutates_args=())
 def torch_softplus(x: torch.Tensor) -> torch.Tensor:
-    result = F.softplus(x)  # torch operations only: the kernel itself could carry a tangent
-    tangents = fwAD.unpack_dual(x).tangent, fwAD.unpack_dual(result).tangent
-    kernel_tangents.append(tuple(t is not None for t in tangents))
-    excluded = torch._C._dispatch_tls_local_exclude_set()  # dispatch keys switched off here
-    below_autograd = excluded.has(torch._C.DispatchKey.AutogradFunctionality)
-    kernel_below_autograd.append(below_autograd)
-    return result
+    return F.softplus(x)  # torch operations only, run with autograd switched off
 
 
-torch_softplus.register_fake(lambda x: torch.empty_like(x))
 torch_softplus.register_autograd(backward, setup_context=setup_context)
-setup_calls_before = len(setup_calls)
 _, tangent = torch.func.jvp(softplus, (x,), (torch.ones_like(x),))
 jacfwd_diagonal = torch.func.jacfwd(lambda t: softplus(t).sum())(x)
 _, torch_kernel_tangent = torch.func.jvp(torch_softplus, (x,), (torch.ones_like(x),))
-setup_calls_forward_mode = len(setup_calls) - setup_calls_before
 _, plain_tangent = torch.func.jvp(F.softplus, (x,), (torch.ones_like(x),))  # no op: sigmoid(x)
-setup_calls_before_grad = len(setup_calls)
-x_requiring_grad = x.clone().requires_grad_()  # setup_context runs, but outside the transform
-primal_with_grad, tangent_with_grad = torch.func.jvp(
-    torch_softplus, (x_requiring_grad,), (torch.ones_like(x),)
-)
-setup_calls_with_grad = setup_calls[setup_calls_before_grad:]  # (in a transform?, wrapped input?)
-primal_with_grad.sum().backward()  # ordinary autograd recorded the call: the gradient is sigmoid(x)
 print("torch.func.jvp's tangent:", tangent.tolist(), " jacfwd:", jacfwd_diagonal.tolist())
-print("jvp of torch_softplus:", torch_kernel_tangent.tolist(), end=" | ")
-print("setup_context calls in forward mode:", setup_calls_forward_mode)
-print("input requiring a gradient:", tangent_with_grad.tolist(), end=" | ")
-print("setup_context calls (in a transform, wrapped input):", setup_calls_with_grad)
-with fwAD.dual_level():  # forward mode without torch.func: the kernel gets the dual tensor itself
-    dual = fwAD.make_dual(x, torch.ones_like(x))
-    op_tangent = fwAD.unpack_dual(torch_softplus(dual)).tangent
-    kernel_seen, kernel_off = kernel_tangents[-1], kernel_below_autograd[-1]
-    outside_tangent = fwAD.unpack_dual(F.softplus(dual)).tangent
+print("jvp of torch_softplus:", torch_kernel_tangent.tolist())
+with fwAD.dual_level():  # forward mode without torch.func, on an input that requires a gradient
     dual_requiring_grad = fwAD.make_dual(x.clone().requires_grad_(), torch.ones_like(x))
-    setup_calls_before_ad = len(setup_calls)
     try:  # the op's autograd path: a Function without jvp
         torch_softplus(dual_requiring_grad)
         forward_ad_message = ""
     except NotImplementedError as error:
         forward_ad_message = str(error)
-    setup_calls_ad = len(setup_calls) - setup_calls_before_ad  # 1: the autograd path was taken
-print("forward_ad, in the kernel: (input has a tangent, result has one) =", kernel_seen, end=" | ")
-print("autograd switched off:", kernel_off)
 print("forward_ad, input requiring a gradient:", forward_ad_message.split(" for ")[0])
 try:  # strict=True says why
     torch.func.jvp(softplus, (x,), (torch.ones_like(x),), strict=True)
@@ -299,19 +260,11 @@ zero_tangents = not tangent.any() and not jacfwd_diagonal.any()
 independent = "independent of the inputs" in strict_message and torch.equal(
     mixed, torch.ones_like(x)
 )
-no_autograd_path = setup_calls_forward_mode == 0 and setup_calls_before > 0
-torch_kernel_too = not torch_kernel_tangent.any() and torch.allclose(
-    plain_tangent, torch.sigmoid(x)
-)
+torch_kernel_too = not torch_kernel_tangent.any()
+torch_kernel_too &= torch.allclose(plain_tangent, torch.sigmoid(x))
 assert zero_tangents and independent  # witness: forward-mode-gives-zeros
-outside_transform = setup_calls_with_grad == [(False, False)]
-outside_transform &= torch.allclose(x_requiring_grad.grad, torch.sigmoid(x))
-below_autograd = no_autograd_path and outside_transform and not tangent_with_grad.any()
-assert torch_kernel_too and below_autograd  # witness: kernel-below-autograd
-no_tangent_inside = kernel_seen == (True, False) and op_tangent is None and kernel_off
-assert no_tangent_inside and outside_tangent is not None  # witness: kernel-computes-no-tangent
+assert torch_kernel_too  # witness: torch-kernel-gives-zeros
 jvp_refused = forward_ad_message.startswith("You must implement the jvp function")
-jvp_refused &= setup_calls_ad == 1
 assert jvp_refused  # witness: forward-ad-refuses-autograd-path
 refused = "no autograd formula was registered" in no_autograd_message
 assert bare_out.requires_grad and refused  # witness: needs-autograd
