@@ -78,14 +78,21 @@ children_after = [name for name, _ in held.named_children()]
 print(f"setattr(held, 'a.b', parameter) refused: {dotted_refused};", end=" ")
 print(f"children before it {children_before}, after it {children_after}")
 
-# setattr does not check a module's name: these three all register a child, and no attribute
-# lookup reaches the first two ("" and "a.b"), while checked.type still finds the method.
+# setattr does not check a module's name: these three all register a child, which neither
+# get_submodule nor plain attribute access (checked.a.b, checked.type) reaches.
 for name in ("", "a.b", "type"):
     setattr(checked, name, nn.Linear(3, 1))
 loose_keys = list(checked.state_dict())
 print(f"refused names: {refused} of 12 ({setattr_refused} of 3 by setattr);", end=" ")
 print(f"after setattr(checked, name, module): {loose_keys}")
 reachable_a = hasattr(checked, "a")
+found_by_path = []
+for path in ("a.b", "type"):
+    try:
+        checked.get_submodule(path)
+        found_by_path.append(path)
+    except AttributeError:
+        pass
 print(f"checked.type is a {type(checked.type).__name__}; hasattr(checked, 'a'): {reachable_a}")
 # A name that already holds the same kind is replaced without error by all three explicit forms.
 first_head = named.get_submodule("head-1")
@@ -112,6 +119,6 @@ assert held_refused == 3 and held_taken  # witness: setattr-takes-over
 lost = dotted_refused and children_before == ["a.b"] and not children_after
 assert lost and "a.b" not in dict(held.named_parameters())  # witness: setattr-refused-removes
 loose_expected = [".weight", ".bias", "a.b.weight", "a.b.bias", "type.weight", "type.bias"]
-unreachable = not reachable_a and not isinstance(checked.type, nn.Module)
+unreachable = not reachable_a and not isinstance(checked.type, nn.Module) and not found_by_path
 assert loose_keys == loose_expected and unreachable  # witness: setattr-module-unchecked
 assert same_kind_replaced  # witness: same-kind-replaced

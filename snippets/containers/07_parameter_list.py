@@ -79,8 +79,8 @@ integer_kept = nn.ParameterList([nn.Parameter(torch.arange(3), requires_grad=Fal
 
 # Item assignment wraps a plain tensor in a new Parameter, which an earlier optimizer does not hold.
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-model.affine["scale"] = torch.full((4,), 2.0, device=device)
-model.weights[1] = torch.zeros(4, 16, device=device)
+plain_tensors = (torch.full((4,), 2.0, device=device), torch.zeros(4, 16, device=device))
+model.affine["scale"], model.weights[1] = plain_tensors
 new_entries = (model.affine["scale"], model.weights[1])
 held = optimizer.param_groups[0]["params"]
 item_untracked = not any(new is p for new in new_entries for p in held)
@@ -100,5 +100,8 @@ assert integer_message.startswith("Only Tensors of floating point")  # witness: 
 assert integer_parameter  # witness: integer-parameter-kept
 assert from_dict == ["scale", "shift"] and from_pairs == ["shift", "scale"]  # witness: dict-sorted
 assert clash.type == "cm" and not callable(clash.type)  # witness: non-tensor-key-unchecked
-item_wrapped = all(type(new) is nn.Parameter for new in new_entries)
+item_wrapped = all(  # a Parameter around the tensor's own memory, not a copy
+    type(new) is nn.Parameter and new.data_ptr() == plain.data_ptr()
+    for new, plain in zip(new_entries, plain_tensors, strict=True)
+)
 assert item_wrapped and item_untracked  # witness: item-assignment-new-parameter
