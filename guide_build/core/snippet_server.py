@@ -58,6 +58,7 @@ _IMPORTED_WHEN_USED = {
     "torch._dynamo": (
         *("optim", "compile", "export", "dynamo", "custom_op", "library"),
         *("DistributedDataParallel", "fully_shard", "distributed.tensor", "DTensor", "device_mesh"),
+        "torch.func",  # its grad, jacrev and hessian import Dynamo at their first call
     ),
     # The compiler's first use (torch.compile, opcheck, export) imports some 600 more modules.
     "torch._inductor.compile_fx": ("torch.compile", ".compile(", "opcheck", "aot_autograd", "torch.export"),
