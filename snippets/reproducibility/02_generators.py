@@ -76,8 +76,7 @@ skip_init_shifts = masks_shift(cpu, lambda: initialized_from_generator(skip_init
 print("masks changed by a layer initialized again from a generator:", rebuilt_shifts)
 print("masks changed by a layer built with skip_init, then initialized:", skip_init_shifts)
 
-# No layer's constructor takes a generator, nor do dropout, gumbel_softmax or a distribution's
-# sample().
+# No layer's constructor takes a generator, nor do dropout and many other samplers.
 layers = [c for c in vars(nn).values() if isinstance(c, type) and issubclass(c, nn.Module)]
 layers_taking_one = [c.__name__ for c in layers if "generator" in inspect.signature(c).parameters]
 distributions = [
@@ -85,8 +84,9 @@ distributions = [
     for c in vars(torch.distributions).values()
     if isinstance(c, type) and issubclass(c, torch.distributions.Distribution)
 ]
-samplers = [f for name, f in vars(nn.functional).items() if "dropout" in name]
-samplers += [nn.functional.gumbel_softmax] + [c.sample for c in distributions]
+dropouts = [f for name, f in vars(nn.functional).items() if "dropout" in name]
+samplers = dropouts + [nn.functional.gumbel_softmax, nn.functional.rrelu]
+samplers += [c.sample for c in distributions] + [c.rsample for c in distributions]
 samplers_taking_one = [
     f.__qualname__ for f in samplers if "generator" in inspect.signature(f).parameters
 ]
@@ -95,8 +95,8 @@ print(
     layers_taking_one,
 )
 print(
-    f"of {len(samplers)} dropout functions, gumbel_softmax and distributions' sample(),",
-    "those that take one:",
+    f"of {len(samplers)} samplers ({len(dropouts)} dropout functions, gumbel_softmax, rrelu,",
+    f"{len(distributions)} distributions' sample() and rsample()), those that take one:",
     samplers_taking_one,
 )
 

@@ -267,6 +267,19 @@ first_state = narrow_optimizer.state[narrow[0].weight]
 second_state = second_optimizer.state[second[0].weight]
 shared_between = all(second_state[key] is first_state[key] for key in first_state)
 print("  a second optimizer loaded from it holds the same tensors:", shared_between)
+# Where the dtype (or device) differs, a second optimizer's moment estimates are its own, but the
+# step count is still the checkpoint's tensor, and a step of either optimizer advances it in place.
+other = network().double()
+other_optimizer = torch.optim.AdamW(other.parameters(), lr=0.02)
+other_optimizer.load_state_dict(cpu_checkpoint["optimizer"])
+other_state = other_optimizer.state[other[0].weight]
+own_moments = all(other_state[k] is not wide_state[k] for k in ("exp_avg", "exp_avg_sq"))
+step_before = other_state["step"].item()
+wide[0](torch.ones(1, 4, dtype=torch.float64)).sum().backward()  # no dropout: no draws
+wide_optimizer.step()
+step_shared = other_state["step"] is wide_state["step"]
+step_advanced = step_shared and other_state["step"].item() == step_before + 1
+print("  in float64, its own moment estimates:", own_moments, "- its step advanced:", step_advanced)
 
 
 def loaded_state(**settings) -> dict:
@@ -395,7 +408,9 @@ assert (  # witness: state-follows-parameter
 assert capturable_needs  # witness: capturable-devices
 assert capturable_devices["step"] == "meta"  # witness: capturable-like-fused
 assert state_shared  # witness: state-not-copied
-assert shared_between and len(first_state) == 3  # witness: optimizers-share-state
+assert (  # witness: optimizers-share-state
+    shared_between and len(first_state) == 3 and own_moments and step_advanced
+)
 assert rng_states_on_cpu  # witness: rng-states-cpu
 assert "RNG state must be a torch.ByteTensor" in rng_refusal  # witness: rng-state-cpu-only
 assert scaler_resumes  # witness: scaler-state

@@ -93,8 +93,8 @@ if __name__ == "__main__":  # under spawn or forkserver, starting workers import
     assert same_order and len(straight) == 6  # witness: same-order
     assert resumed_loads == 2 * len(dataset) > kept  # witness: skipping-loads
 
-    # A sampler that starts at the offset loads no skipped items, but the worker starts its
-    # stream there: for the first batch after it, it draws what run 1 drew for the first batch.
+    # A sampler that starts at the offset loads no skipped items, but the worker's stream starts
+    # afresh: for the first batch after the offset, it draws what run 1 drew for the first batch.
     noisy = NoisyDataset(torch.arange(12))
     generator = torch.Generator().manual_seed(0)
     state = generator.get_state()
