@@ -74,6 +74,7 @@ state_keys = ", ".join(layer.state_dict())
 parameter_count = sum(p.numel() for p in layer.parameters())
 print("state_dict keys:", state_keys, f"({parameter_count} numbers)")
 print("stored weight, first row:   ", [round(v, 3) for v in layer.weight[0].tolist()])
+# + 0.0 prints -0.0 as 0.0
 print("quantized weight, first row:", [v + 0.0 for v in layer.quantized_weight()[0].tolist()])
 print("plain round: weight.grad is all zero:", bool(plain.weight.grad.eq(0).all()))
 print("plain round: weight changed by the step:", not torch.equal(plain_before, plain.weight))

@@ -121,26 +121,20 @@ zeros_for_w = w_entry is not None and not w_entry.any() and not caught_mixed
 
 
 # Reentrant checkpointing runs the backward of the checkpointed call as a backward pass of its own.
-def checkpointed_backward(use_reentrant: bool) -> tuple[list, set]:
-    """The first call checkpointed: what the weight's hook sees, and the ids of the passes."""
-    grads, passes = [], set()
-
-    def hook(grad: torch.Tensor) -> None:
-        grads.append(grad)
-        passes.add(torch._C._current_graph_task_id())  # a private function: which backward pass
-
-    weight_handle = shared.weight.register_hook(hook)
-    shared(checkpoint(shared, first(x), use_reentrant=use_reentrant)).sum().backward()
-    weight_handle.remove()
-    return grads, passes
+reentrant_grads, reentrant_passes = [], set()
 
 
-checkpoint_calls, reentrant_passes = checkpointed_backward(use_reentrant=True)
-non_reentrant_calls, non_reentrant_passes = checkpointed_backward(use_reentrant=False)
-calls, passes = len(checkpoint_calls), len(reentrant_passes)
+def reentrant_hook(grad: torch.Tensor) -> None:
+    reentrant_grads.append(grad)
+    # private, used here only to tell the backward passes apart: the id of the running one
+    reentrant_passes.add(torch._C._current_graph_task_id())
+
+
+weight_handle = shared.weight.register_hook(reentrant_hook)
+shared(checkpoint(shared, first(x), use_reentrant=True)).sum().backward()  # its first call
+weight_handle.remove()
+calls, passes = len(reentrant_grads), len(reentrant_passes)
 print(f"weight hook, first call checkpointed (reentrant): {calls} calls in {passes} passes")
-calls, passes = len(non_reentrant_calls), len(non_reentrant_passes)
-print(f"the same, non-reentrant: {calls} call in {passes} pass")
 
 assert module_hook_calls == 2  # witness: module-per-call
 outer, inner = module_calls  # backward reaches the outer call, shared(b), first
@@ -151,11 +145,9 @@ assert torch.allclose(weight_calls[0], summed)  # witness: tensor-hook-sum
 assert outer_keeps_own and input_weight_zeroed  # witness: module-hook-spares-params
 assert first_got_zero and inner_got_zero  # witness: module-hook-changes-upstream
 assert unused.grad_fn is not None and module_hook_calls == 2  # witness: unused-call-no-hook
-two_shares = len(checkpoint_calls) == 2 and torch.allclose(sum(checkpoint_calls), weight_calls[0])
-assert two_shares  # witness: reentrant-hook-twice
-assert len(reentrant_passes) == 2  # witness: reentrant-own-pass
-one_sum = len(non_reentrant_calls) == 1 and torch.allclose(non_reentrant_calls[0], weight_calls[0])
-assert one_sum and len(non_reentrant_passes) == 1  # witness: non-reentrant-once
+per_pass = len(reentrant_grads) == len(reentrant_passes) == 2  # one call in each of two passes
+shares_add_up = torch.allclose(sum(reentrant_grads), weight_calls[0])
+assert per_pass and shares_add_up  # witness: reentrant-hook-twice
 assert grad_input_sizes == [2, 1] and keyword_kept  # witness: keyword-left-out
 warned = any("no inputs require gradients" in str(w.message) for w in caught)
 assert first_grad_inputs == [(None,)] and warned  # witness: no-grad-input-none
