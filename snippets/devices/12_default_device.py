@@ -141,23 +141,20 @@ assert global_zeros == "meta" and other_thread_zeros == "cpu"  # witness: per-th
 assert restored == torch.device("cpu") and torch.zeros(2).device.type == "cpu"  # witness: restored
 
 
-# Called inside a block: a meta setting made inside a cpu block stops applying to factory calls
-# when the block ends, which empties torch's mode stack; set_default_device(None) then puts the
-# block's own entry back on it.
-stack = torch.overrides._get_current_function_mode_stack
+# Called inside a block, with nothing set before it: a meta setting made inside a single cpu block
+# stops applying to factory calls when the block ends.
 with torch.device("cpu"):
-    (block_entry,) = stack()
     torch.set_default_device("meta")
     inside_block = torch.zeros(2).device.type
 after_block = torch.zeros(2).device.type
-stack_after_block = stack()
-torch.set_default_device(None)
-modes = stack()
 print("set_default_device('meta') inside a cpu block: torch.zeros(2) on", inside_block, end=" ")
-print("| after the block:", after_block, "| the block's entry back after None:", end=" ")
-print(len(modes) == 1 and modes[0] is block_entry)
+print("| after the block:", after_block)
 assert (inside_block, after_block) == ("meta", "cpu")  # witness: set-inside-block-ends
-put_back = stack_after_block == [] and len(modes) == 1 and modes[0] is block_entry
-assert put_back  # witness: entry-put-back
-torch._C._pop_torch_function_stack()  # private: drop that entry
-assert not stack() and torch.get_default_device() == torch.device("cpu") == torch.zeros(1).device
+# Clean-up. The call shares the block's entry on torch's mode stack: set_default_device(None)
+# puts that entry back, and the snippet removes it with a private call.
+torch.set_default_device(None)
+modes = torch.overrides._get_current_function_mode_stack()
+assert len(modes) == 1 and isinstance(modes[0], torch.utils._device.DeviceContext)
+torch._C._pop_torch_function_stack()
+stack_clean = not torch.overrides._get_current_function_mode_stack()
+assert stack_clean and torch.get_default_device() == torch.device("cpu") == torch.zeros(1).device
