@@ -78,8 +78,8 @@ children_after = [name for name, _ in held.named_children()]
 print(f"setattr(held, 'a.b', parameter) refused: {dotted_refused};", end=" ")
 print(f"children before it {children_before}, after it {children_after}")
 
-# setattr does not check a module's name: these three all register a child, which neither
-# get_submodule nor plain attribute access (checked.a.b, checked.type) reaches.
+# setattr does not check a module's name: these three all register a child. get_submodule finds
+# neither of the last two, nor do checked.a.b and checked.type.
 for name in ("", "a.b", "type"):
     setattr(checked, name, nn.Linear(3, 1))
 loose_keys = list(checked.state_dict())
@@ -93,7 +93,11 @@ for path in ("a.b", "type"):
         found_by_path.append(path)
     except AttributeError:
         pass
-print(f"checked.type is a {type(checked.type).__name__}; hasattr(checked, 'a'): {reachable_a}")
+print(
+    f"checked.type is a {type(checked.type).__name__}; hasattr(checked, 'a'): {reachable_a};",
+    end=" ",
+)
+print(f"found by get_submodule: {found_by_path}")
 # A name that already holds the same kind is replaced without error by all three explicit forms.
 first_head = named.get_submodule("head-1")
 named.register_module("head-1", nn.Linear(3, 1))

@@ -52,6 +52,7 @@ print(f"ReLU left: {shared_left}")
 
 assert replaced == "1, 2.1"
 assert names_after == names_before and isinstance(model[1], nn.GELU)  # witness: same-place
+assert not [*nn.GELU().parameters(), *nn.GELU().buffers()]  # witness: gelu-stateless
 assert (relu_left, gelu_count) == (0, 2)
 assert parameters_before == parameters_after == 484
 assert output_shape == (2, 4)
