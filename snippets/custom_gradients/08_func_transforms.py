@@ -41,7 +41,7 @@ def loss(rounded: torch.Tensor) -> torch.Tensor:
     return (rounded * upstream).sum()  # so the gradient arriving at `rounded` is `upstream`
 
 
-# Both styles work with .backward(); torch.func transforms need forward + setup_context.
+# The older style works with .backward(); torch.func transforms need setup_context.
 old_x = values.clone().requires_grad_()
 loss(OldStyleRoundSTE.apply(old_x)).backward()
 print("old style, .backward():", old_x.grad.tolist())
@@ -69,7 +69,7 @@ except NotImplementedError as error:
 
 class BatchedRoundSTE(RoundSTE):
     generate_vmap_rule = True  # vmap transforms forward as it transforms any torch code
-    # a probe, for this page: a real Function's methods have no side effects
+    # a probe, for this page only: torch.func expects a Function's methods to have no side effects
     shapes_seen = []  # the shape of x at each run of forward
     backward_shapes = []  # the shape of grad_output at each run of backward
 
