@@ -79,7 +79,7 @@ print(f"setattr(held, 'a.b', parameter) refused: {dotted_refused};", end=" ")
 print(f"children before it {children_before}, after it {children_after}")
 
 # setattr does not check a module's name: these three all register a child. get_submodule finds
-# neither of the last two, nor do checked.a.b and checked.type.
+# neither of the last two; checked.a.b raises AttributeError and checked.type is the method.
 for name in ("", "a.b", "type"):
     setattr(checked, name, nn.Linear(3, 1))
 loose_keys = list(checked.state_dict())
