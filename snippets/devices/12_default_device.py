@@ -150,11 +150,14 @@ after_block = torch.zeros(2).device.type
 print("set_default_device('meta') inside a cpu block: torch.zeros(2) on", inside_block, end=" ")
 print("| after the block:", after_block)
 assert (inside_block, after_block) == ("meta", "cpu")  # witness: set-inside-block-ends
-# Clean-up. The call shares the block's entry on torch's mode stack: set_default_device(None)
-# puts that entry back, and the snippet removes it with a private call.
+# set_default_device(None) then leaves a device mode active: the call had replaced the block's
+# entry on torch's mode stack and kept it, the block's end removed the call's entry, and None puts
+# the block's entry back. The snippet removes it with a private call.
 torch.set_default_device(None)
+mode_left_active = has_torch_function_unary(torch.ones(1))
 modes = torch.overrides._get_current_function_mode_stack()
-assert len(modes) == 1 and isinstance(modes[0], torch.utils._device.DeviceContext)
+assert mode_left_active  # witness: none-leaves-mode
+assert len(modes) == 1 and modes[0].device == torch.device("cpu")
 torch._C._pop_torch_function_stack()
 stack_clean = not torch.overrides._get_current_function_mode_stack()
 assert stack_clean and torch.get_default_device() == torch.device("cpu") == torch.zeros(1).device
