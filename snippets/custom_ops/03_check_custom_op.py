@@ -2,6 +2,7 @@
 # guide: timeout=60
 
 import math
+import re
 
 import torch
 import torch.autograd.forward_ad as fwAD
@@ -78,6 +79,8 @@ try:  # forward mode too: the op's forward-mode derivative is zero (see the prev
 except GradcheckError as error:
     forward_ad_error = str(error)
 forward_ad_message = forward_ad_error.split("\n")[0]
+analytical = forward_ad_error.partition("analytical:")[2].partition("]]")[0]  # the Jacobian
+analytical_values = [float(value) for value in re.findall(r"\d+\.?\d*", analytical)]
 print("gradcheck softplus, check_forward_ad=True:", forward_ad_message.split(" for ")[0])
 with fwAD.dual_level():  # as gradcheck does: a detached input, given a tangent
     dual_out = softplus(fwAD.make_dual(x64.detach(), torch.ones_like(x64)))
@@ -138,6 +141,8 @@ assert set(wrong_results.values()) == {"SUCCESS"}  # witness: opcheck-misses-mat
 assert no_dynamo  # witness: opcheck-no-dynamo
 assert not wrong_passes  # witness: gradcheck-catches-math
 forward_caught = forward_ad_message.startswith("Jacobian computed with forward mode mismatch")
+analytical_zeros = len(analytical_values) == x64.numel() ** 2 and not any(analytical_values)
+forward_caught &= analytical_zeros  # gradcheck's Jacobian of the op in forward mode: all zeros
 assert passes and forward_caught and out_tangent is None  # witness: gradcheck-forward-ad
 assert wrong_passes_twice  # witness: gradgradcheck-misses-first
 probe_failed = failures(probe_results)
