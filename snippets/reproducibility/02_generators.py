@@ -85,8 +85,9 @@ distributions = [
     if isinstance(c, type) and issubclass(c, torch.distributions.Distribution)
 ]
 dropouts = [f for name, f in vars(nn.functional).items() if "dropout" in name]
-samplers = dropouts + [nn.functional.gumbel_softmax, nn.functional.rrelu]
+samplers = dropouts + [nn.functional.gumbel_softmax]
 samplers += [c.sample for c in distributions] + [c.rsample for c in distributions]
+functions = len(set(samplers))  # subclasses share inherited methods: count each function once
 samplers_taking_one = [
     f.__qualname__ for f in samplers if "generator" in inspect.signature(f).parameters
 ]
@@ -95,8 +96,8 @@ print(
     layers_taking_one,
 )
 print(
-    f"of {len(samplers)} samplers ({len(dropouts)} dropout functions, gumbel_softmax, rrelu,",
-    f"{len(distributions)} distributions' sample() and rsample()), those that take one:",
+    f"of {functions} functions ({len(dropouts)} dropout functions, gumbel_softmax, sample() and",
+    f"rsample() of {len(distributions)} distribution classes), those that take a generator:",
     samplers_taking_one,
 )
 

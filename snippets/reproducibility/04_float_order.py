@@ -112,7 +112,7 @@ same_sum = there["sum"] == here["sum"]
 same_draws = there["same_x"]
 same = {name: there["drawn"][name] == here["drawn"][name] for name in here["drawn"]}
 normal_here, normal_there = (torch.tensor(d["drawn"]["normal32"]) for d in (here, there))
-normal32_close = torch.allclose(normal_there, normal_here, rtol=1e-4, atol=1e-5)
+normal32_gap = (normal_there - normal_here).abs().max().item()  # the largest difference
 if two_sets:
     print(
         f"x.sum() with {there['kernels']} kernels: {there['sum']:.6f}, "
@@ -120,7 +120,7 @@ if two_sets:
     )
     print(f"drawn with {there['kernels']} kernels: the same x: {same_draws}")
     print(f"  the same float64 draws: scaled {same['scaled']}, weights {same['weights']}")
-    print(f"  the same float32 normal draws: {same['normal32']}, close: {normal32_close}")
+    print(f"  the same float32 normal draws: {same['normal32']}, largest gap: {normal32_gap:.1e}")
     kinds = f"{here['kernels']}/{there['kernels']}"
     rounded = {
         name: f"{here['rounded'][name]}/{there['rounded'][name]}" for name in ("scaled", "shifted")
@@ -166,7 +166,7 @@ if two_sets:  # an x86 CPU, this process on its AVX2 or AVX-512 kernels, the oth
     assert same_sum  # witness: sum-ignores-kernels
     assert same_draws  # witness: draws-ignore-kernels
     assert same["scaled"] and not same["weights"]  # witness: float64-shift-differs
-    assert not same["normal32"] and normal32_close  # witness: float32-normal-differs
+    assert not same["normal32"] and normal32_gap < 1e-5  # witness: float32-normal-differs
     assert fused_here and twice_there  # witness: fused-shift
 assert on_grid and exact_shift  # witness: draws-exact
 assert all(

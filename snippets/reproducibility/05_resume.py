@@ -282,25 +282,37 @@ step_advanced = step_shared and other_state["step"].item() == step_before + 1
 print("  in float64, its own moment estimates:", own_moments, "- its step advanced:", step_advanced)
 
 
-def loaded_state(**settings) -> dict:
-    """AdamW's state for a CPU parameter, saved and loaded for a parameter on the meta device."""
+def loaded_state(**settings) -> tuple[dict, bool]:
+    """AdamW's state for a CPU parameter, saved and loaded by two AdamW for meta parameters:
+    the devices of the first one's state, and whether the two share the step count."""
     saved = nn.Parameter(torch.ones(3))
     saving = torch.optim.AdamW([saved], **settings)
     saved.grad = torch.ones(3)
     with contextlib.suppress(AssertionError):  # capturable on the CPU: state made, step refused
         saving.step()
-    target = nn.Parameter(torch.empty(3, device="meta"))  # a device with no memory, on any machine
-    loading = torch.optim.AdamW([target])
-    loading.load_state_dict(saving.state_dict())
-    return {key: value.device.type for key, value in loading.state[target].items()}
+    saved_state = saving.state_dict()
+    states = []
+    for _ in range(2):
+        target = nn.Parameter(torch.empty(3, device="meta"))  # no memory, on any machine
+        loading = torch.optim.AdamW([target])
+        loading.load_state_dict(saved_state)
+        states.append(loading.state[target])
+    devices = {key: value.device.type for key, value in states[0].items()}
+    return devices, states[0]["step"] is states[1]["step"]
 
 
 # The state follows the parameter to its device; the step count only if fused or capturable.
-default_devices, fused_devices = loaded_state(), loaded_state(fused=True)
-capturable_devices = loaded_state(capturable=True)
+default_devices, default_step_shared = loaded_state()
+fused_devices, fused_step_shared = loaded_state(fused=True)
+capturable_devices, capturable_step_shared = loaded_state(capturable=True)
+shared_unless_fused = default_step_shared and not (fused_step_shared or capturable_step_shared)
 print("AdamW's state, loaded for a meta parameter:", default_devices)
 print("the same, saved by a fused AdamW:          ", fused_devices)
 print("the same, saved by a capturable AdamW:     ", capturable_devices)
+print(
+    "two AdamW loaded from one state share its step count (plain, fused, capturable):",
+    [default_step_shared, fused_step_shared, capturable_step_shared],
+)
 
 # A capturable AdamW steps only on devices that can capture a step in a graph: not the CPU.
 capturable_param = nn.Parameter(torch.ones(3))
@@ -408,9 +420,8 @@ assert (  # witness: state-follows-parameter
 assert capturable_needs  # witness: capturable-devices
 assert capturable_devices["step"] == "meta"  # witness: capturable-like-fused
 assert state_shared  # witness: state-not-copied
-assert (  # witness: optimizers-share-state
-    shared_between and len(first_state) == 3 and own_moments and step_advanced
-)
+shared_or_own = shared_between and len(first_state) == 3 and own_moments and step_advanced
+assert shared_or_own and shared_unless_fused  # witness: optimizers-share-state
 assert rng_states_on_cpu  # witness: rng-states-cpu
 assert "RNG state must be a torch.ByteTensor" in rng_refusal  # witness: rng-state-cpu-only
 assert scaler_resumes  # witness: scaler-state
