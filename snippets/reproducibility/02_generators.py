@@ -87,6 +87,7 @@ distributions = [
 dropouts = [f for name, f in vars(nn.functional).items() if "dropout" in name]
 samplers = dropouts + [nn.functional.gumbel_softmax]
 samplers += [c.sample for c in distributions] + [c.rsample for c in distributions]
+methods = {c.sample for c in distributions} | {c.rsample for c in distributions}
 functions = len(set(samplers))  # subclasses share inherited methods: count each function once
 samplers_taking_one = [
     f.__qualname__ for f in samplers if "generator" in inspect.signature(f).parameters
@@ -96,8 +97,9 @@ print(
     layers_taking_one,
 )
 print(
-    f"of {functions} functions ({len(dropouts)} dropout functions, gumbel_softmax, sample() and",
-    f"rsample() of {len(distributions)} distribution classes), those that take a generator:",
+    f"of {functions} functions ({len(dropouts)} dropout functions, gumbel_softmax and the",
+    f"{len(methods)} distinct sample()/rsample() methods of {len(distributions)} distribution",
+    "classes), those that take a generator:",
     samplers_taking_one,
 )
 
