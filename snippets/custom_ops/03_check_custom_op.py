@@ -59,6 +59,8 @@ def make_op(name: str, backward_fn, fake=lambda x: torch.empty_like(x)) -> objec
     return op
 
 
+# Op names are global to a process: run after the previous snippet, this silently replaces
+# its op guide::softplus, kernel and registrations alike.
 softplus = make_op("softplus", backward)
 wrong_softplus = make_op("wrong_softplus", wrong_backward)
 probe_softplus = make_op("probe_softplus", backward_off_when_traced)
