@@ -156,8 +156,8 @@ assert (inside_block, after_block) == ("meta", "cpu")  # witness: set-inside-blo
 torch.set_default_device(None)
 mode_left_active = has_torch_function_unary(torch.ones(1))
 modes = torch.overrides._get_current_function_mode_stack()
-assert mode_left_active  # witness: none-leaves-mode
-assert len(modes) == 1 and modes[0].device == torch.device("cpu")
+block_entry_back = len(modes) == 1 and modes[0].device == torch.device("cpu")
+assert mode_left_active and block_entry_back  # witness: none-leaves-mode
 torch._C._pop_torch_function_stack()
 stack_clean = not torch.overrides._get_current_function_mode_stack()
 assert stack_clean and torch.get_default_device() == torch.device("cpu") == torch.zeros(1).device

@@ -89,6 +89,7 @@ samplers = dropouts + [nn.functional.gumbel_softmax]
 samplers += [c.sample for c in distributions] + [c.rsample for c in distributions]
 methods = {c.sample for c in distributions} | {c.rsample for c in distributions}
 functions = len(set(samplers))  # subclasses share inherited methods: count each function once
+assert functions == len(dropouts) + 1 + len(methods)  # the parts printed below add up
 samplers_taking_one = [
     f.__qualname__ for f in samplers if "generator" in inspect.signature(f).parameters
 ]

@@ -282,9 +282,10 @@ step_advanced = step_shared and other_state["step"].item() == step_before + 1
 print("  in float64, its own moment estimates:", own_moments, "- its step advanced:", step_advanced)
 
 
-def loaded_state(**settings) -> tuple[dict, bool]:
-    """AdamW's state for a CPU parameter, saved and loaded by two AdamW for meta parameters:
-    the devices of the first one's state, and whether the two share the step count."""
+def loaded_state(target_device="meta", **settings) -> tuple[dict, bool]:
+    """AdamW's state for a CPU parameter, saved and loaded by two AdamW for float64 parameters
+    on target_device: the devices of the first one's state, and whether the two share the step
+    count."""
     saved = nn.Parameter(torch.ones(3))
     saving = torch.optim.AdamW([saved], **settings)
     saved.grad = torch.ones(3)
@@ -293,7 +294,8 @@ def loaded_state(**settings) -> tuple[dict, bool]:
     saved_state = saving.state_dict()
     states = []
     for _ in range(2):
-        target = nn.Parameter(torch.empty(3, device="meta"))  # no memory, on any machine
+        # meta: no memory, on any machine
+        target = nn.Parameter(torch.empty(3, device=target_device, dtype=torch.float64))
         loading = torch.optim.AdamW([target])
         loading.load_state_dict(saved_state)
         states.append(loading.state[target])
@@ -305,13 +307,16 @@ def loaded_state(**settings) -> tuple[dict, bool]:
 default_devices, default_step_shared = loaded_state()
 fused_devices, fused_step_shared = loaded_state(fused=True)
 capturable_devices, capturable_step_shared = loaded_state(capturable=True)
-shared_unless_fused = default_step_shared and not (fused_step_shared or capturable_step_shared)
+_, fused_kept_step_shared = loaded_state("cpu", fused=True)  # the step count need not move
+moved_steps_shared = fused_step_shared or capturable_step_shared
+shared_unless_fused = default_step_shared and fused_kept_step_shared and not moved_steps_shared
 print("AdamW's state, loaded for a meta parameter:", default_devices)
 print("the same, saved by a fused AdamW:          ", fused_devices)
 print("the same, saved by a capturable AdamW:     ", capturable_devices)
 print(
-    "two AdamW loaded from one state share its step count (plain, fused, capturable):",
-    [default_step_shared, fused_step_shared, capturable_step_shared],
+    "two AdamW loaded from one state share its step count (plain, fused, capturable on meta;",
+    "fused on the CPU):",
+    [default_step_shared, fused_step_shared, capturable_step_shared, fused_kept_step_shared],
 )
 
 # A capturable AdamW steps only on devices that can capture a step in a graph: not the CPU.
