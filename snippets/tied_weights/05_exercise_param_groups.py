@@ -118,7 +118,7 @@ print("entries of the tied tensor in the group:", entries)
 moved = one_step(model, sgd)
 print(f"moved by one SGD step: mix.weight {moved['mix.weight']:.2f},", end=" ")
 print(f"the tied embed.weight {moved['embed.weight']:.2f}")
-# Another optimizer, another factor: fused Adam on the CPU, with the same one group.
+# Another implementation, another factor: fused Adam on the CPU, with the same one group.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the same duplicate warning
     adam = torch.optim.Adam(every_name, lr=0.1, fused=True)
