@@ -62,6 +62,7 @@ float32_product, subnormal_terms_float32 = tiny_products[2], term_products[2]
 
 # A CPU that flushes subnormal numbers to zero gives 0 for them in arithmetic, and when reading
 # one; float16's subnormals are normal float32 numbers. Tensors made in the mode are read after it.
+# The mode is the calling thread's: these tensors are small enough to be computed on that thread.
 subnormals = torch.tensor([1e-39, 1e-38])  # float32, below the smallest normal number
 subnormals_in_bfloat16 = subnormals.bfloat16()  # nonzero, as above
 subnormal_in_float16 = torch.tensor([1e-6]).half()  # below float16's smallest normal, 6.1e-5
@@ -78,6 +79,7 @@ finally:
 cast_bits = flushed_cast.view(torch.int16).tolist()  # the stored bits, no float arithmetic
 product_bits = flushed_product.view(torch.int16).tolist()
 x86 = platform.machine().lower() in ("x86_64", "amd64")
+x86_flushes = flush_supported and x86  # x86 converts float32 to bfloat16 with integer operations
 print(f"set_flush_denormal(True) supported: {flush_supported}; then, for 1e-39 and 1e-38:")
 print(f"    bfloat16 values read {read_while_flushing}, float32 values read {float32_read}")
 print(f"    cast to bfloat16: {flushed_cast.tolist()}, bits {cast_bits}")
@@ -158,7 +160,7 @@ if flush_supported:
         and float16_read == subnormal_in_float16.float().tolist() != [0.0]
         and float16_product.view(torch.int16).equal(subnormal_in_float16.view(torch.int16))
     )  # witness: flush-keeps-float16
-if flush_supported and x86:  # x86 converts float32 to bfloat16 with integer operations
+if x86_flushes:
     kept_bits = subnormals_in_bfloat16.view(torch.int16)
     assert cast_bits == kept_bits.tolist() and 0 not in cast_bits  # witness: flush-cast-keeps
 assert in_bfloat16 != 0.0 and (float16_bits, bfloat16_bits) == (10, 7)
