@@ -144,6 +144,7 @@ assert restored == torch.device("cpu") and torch.zeros(2).device.type == "cpu"  
 # Called inside a block, with nothing set before it: a meta setting made inside a single cpu block
 # stops applying to factory calls when the block ends.
 with torch.device("cpu"):
+    (block_mode,) = torch.overrides._get_current_function_mode_stack()  # the block's own mode
     torch.set_default_device("meta")
     inside_block = torch.zeros(2).device.type
 after_block = torch.zeros(2).device.type
@@ -156,7 +157,7 @@ assert (inside_block, after_block) == ("meta", "cpu")  # witness: set-inside-blo
 torch.set_default_device(None)
 mode_left_active = has_torch_function_unary(torch.ones(1))
 modes = torch.overrides._get_current_function_mode_stack()
-block_entry_back = len(modes) == 1 and modes[0].device == torch.device("cpu")
+block_entry_back = len(modes) == 1 and modes[0] is block_mode
 assert mode_left_active and block_entry_back  # witness: none-leaves-mode
 torch._C._pop_torch_function_stack()
 stack_clean = not torch.overrides._get_current_function_mode_stack()

@@ -294,7 +294,7 @@ def loaded_state(target_device="meta", **settings) -> tuple[dict, bool]:
     saved_state = saving.state_dict()
     states = []
     for _ in range(2):
-        # meta: no memory, on any machine
+        # target_device='meta' (the default): no memory, on any machine
         target = nn.Parameter(torch.empty(3, device=target_device, dtype=torch.float64))
         loading = torch.optim.AdamW([target])
         loading.load_state_dict(saved_state)
