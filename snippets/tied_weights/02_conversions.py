@@ -110,8 +110,11 @@ with torch.device("meta"):  # built without memory, tied, then materialized
     built_on_meta, stack_on_meta = TiedPair(), reused_stack()
 tied_when_built = is_tied(built_on_meta)
 built_on_meta.to_empty(device="cpu")
+meta_stack_weight = stack_on_meta[0].weight
 stack_on_meta.to_empty(device="cpu")
-stack_materialized = not stack_on_meta[0].weight.is_meta
+stack_materialized = (
+    not stack_on_meta[0].weight.is_meta and stack_on_meta[0].weight is not meta_stack_weight
+)
 emptied_on_cpu = TiedPair()  # from the CPU: .data = works
 cpu_weight = emptied_on_cpu.embed.weight
 # Hold the old memory: the tied weight is converted twice, and once freed, the old memory could be
@@ -155,6 +158,7 @@ def to_plain(t: torch.Tensor) -> torch.Tensor:
 
 
 overwritten, overwritten_stack, wrapped = TiedPair(), reused_stack(), TiedPair()
+overwritten_stack_weight = overwritten_stack[0].weight
 plain = TiedPair()
 plain_original = plain.embed.weight
 unchanged = TiedPair()  # converted to the dtype it already has
@@ -233,7 +237,8 @@ once_per_holder = len(calls_pair) == 2 and len(calls_embed) == 1
 assert one_object_twice and once_per_holder  # witness: twice-per-conversion
 old_twice = meta_objects[0] is meta_original and second_got_old
 assert old_twice and given_meta == ["cpu torch.float32"] * 2  # witness: second-call-unconverted
-float64_stack = overwritten_stack[0].weight.dtype == torch.float64
+new_stack_weight = overwritten_stack[0].weight is not overwritten_stack_weight
+float64_stack = overwritten_stack[0].weight.dtype == torch.float64 and new_stack_weight
 stacks_converted = stack_converted and stack_materialized and float64_stack
 stacks = (stack, stack_on_meta, overwritten_stack)
 assert stacks_converted and all(map(stack_is_tied, stacks))  # witness: reused-module-stays-tied
