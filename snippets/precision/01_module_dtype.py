@@ -133,16 +133,17 @@ try:
     copy_warns_always = len(imag_warnings(copy_complex))
 finally:
     torch.set_warn_always(warned_always)
-# By default PyTorch issues it once per process: two casts in a fresh Python (this process, or a
-# notebook's kernel, may have used it up already).
+# By default PyTorch issues it once per process, and a cast under set_warn_always(True) does not
+# use that up: in a fresh Python (this process, or a notebook's kernel, may have used it up
+# already), one cast under set_warn_always(True), then two without.
 FRESH_CASTS = """
 import warnings, torch
 counts = []
-for cast in (lambda: torch.ones(2, dtype=torch.complex128).to(torch.float32),
-             lambda: torch.zeros(2).copy_(torch.ones(2, dtype=torch.complex64))):
+for always in (True, False, False):
+    torch.set_warn_always(always)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cast()
+        torch.zeros(2).copy_(torch.ones(2, dtype=torch.complex64))
     counts.append(sum("imaginary part" in str(w.message) for w in caught))
 print(*counts)
 """
@@ -156,7 +157,9 @@ print("complex64 layer: .half() ->", complex_half, "| .bfloat16() ->", complex_b
 print("complex64 layer: .to(torch.float16) ->", complex_to, "| the old real part:", real_part_kept)
 print("    warning:", to_warnings[0])
 print(f"copy_complex() with set_warn_always(True): {copy_warns_always} warning(s)")
-print("by default, two such casts in a fresh process: warnings", default_counts)
+print(
+    "in a fresh process, one cast with set_warn_always(True), two without: warnings", default_counts
+)
 
 # Module.to accepts only floating-point (and complex) dtypes.
 try:
@@ -188,6 +191,6 @@ assert fused_refuses and buffer_is_cause  # witness: fused-sgd-raises
 assert complex_half == complex_bf16 == torch.complex64  # witness: complex-half
 assert complex_to == torch.float16  # witness: complex-to
 assert to_warnings and real_part_kept  # witness: complex-to-warns
-warns_once = default_counts == [1, 0] and len(to_warnings) == 2 and copy_warns_always == 1
+warns_once = default_counts == [1, 1, 0] and len(to_warnings) == 2 and copy_warns_always == 1
 assert warns_once  # witness: complex-warns-once
 assert int_error.startswith("nn.Module.to only accepts floating point")  # witness: int-refused
