@@ -4,7 +4,7 @@
   under /notebooks/, each 1440 and 390 px wide, in the light and the dark palette (set the way a
   reader's system sets it: prefers-color-scheme). No serious or critical violation is allowed.
   Moderate and minor ones are counted in test-artifacts/accessibility-*.json but do not fail; no
-  rule is switched off. Two facts keep it fast enough to run on every commit:
+  rule is switched off. These facts keep it fast enough to run on every commit:
   * A palette changes colours only (Material swaps CSS custom properties; the page and its layout
     stay the same), so in the dark palette only the colour rules (colour contrast, links told
     apart from text) can find anything new: they run there, and every rule runs in the light one.
@@ -13,10 +13,14 @@
     navigation and footer every page repeats. So inside those parts colour contrast is checked
     on a few elements (at most three) of each kind that axe-core has not judged yet in the
     variant (a kind: the tags and classes from the part down to the element, the containers
-    around it, whether it is in the current page's link, and its colour, size and weight), and
-    outside them on every element of every page. (Code alone is most of axe's time: ten thousand spans a page.)
-    Before the colour rules run, a part that holds no sample is emptied, so that axe-core does
-    not map its elements at all.
+    around it, whether it is in the current page's link, and its colour, size and weight).
+    The article's other text is sampled the same way, by a kind that also names the colour
+    behind the element (what contrast is measured against), and the rest of the page is checked
+    element by element. Before the colour rules run, a part that holds no sample is emptied, so
+    that axe-core does not map its elements at all (code alone is ten thousand spans a page).
+    Text axe-core does not judge is not sampled: hidden text or text without a letter or digit
+    (it passes over them), and a figure's SVG text (it asks a person to review it). For the other rules, highlighted code made of plain <span class> elements is read as
+    its text, which is all those rules could find in it; its spans are then put back.
   * The search index is replaced by an empty one during the visits: Material's search builds it
     from every page's text on each load, which the audit does not look at (the search dialog has
     a test of its own, with the real index). Its weight is read from the built file.
@@ -74,38 +78,68 @@ OVERFLOWING_CODE = """() => [...document.querySelectorAll('article pre > code')]
     .map(code => code.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a)))"""
 # Parts whose text colours depend only on each element's classes and what it sits in: highlighted
 # code, and the header, navigation and footer that every page repeats.
-REPEATED = ["pre code", ".jp-InputArea pre", ".jp-OutputArea pre", ".md-header", ".md-nav", ".md-footer"]
+CODE = ["pre code", ".jp-InputArea pre", ".jp-OutputArea pre"]
+REPEATED = [*CODE, ".md-header", ".md-nav", ".md-footer"]
+# The article: the rest of its text is sampled too, but by a kind that also names the background
+# colour behind the element (an admonition, a table row), since prose is written page by page.
+PROSE = ".md-content__inner"
 # What an element of those parts may sit in, in a chapter, in a notebook, and around the article.
 CONTAINERS = [".admonition", "details", ".result", ".tabbed-set", "table"]
 CONTAINERS += [".jp-InputArea", ".jp-OutputArea", ".jp-MarkdownCell"]
 CONTAINERS += [".md-nav--primary", ".md-nav--secondary", ".md-header", ".md-footer", ".md-sidebar"]
 # Up to 3 elements of a kind not judged yet are tried on each page, until axe-core judges one.
-COLOUR_SAMPLING = {"repeated": REPEATED, "containers": CONTAINERS, "samplesPerKind": 3}
+COLOUR_SAMPLING = {"code": CODE, "repeated": REPEATED, "prose": PROSE, "containers": CONTAINERS, "samplesPerKind": 3}
 
-# Audits the page: every rule but the colour ones (if `layout`), then the colour rules on every
-# element outside the repeated parts and, inside them, on a few elements of each kind not in
-# `judged`. Returns the palette <body> shows, axe-core's violations, and the kinds it has now
-# judged (it passes over some text: hidden, or only punctuation).
-AUDIT = """async ({layout, judged, repeated, containers, samplesPerKind}) => {
+# Audits the page: every rule but the colour ones (if `layout`), then the colour rules on a few
+# elements of each kind not in `judged`, and on every element outside the article and the repeated
+# parts. Returns the palette <body> shows, axe-core's violations, and the kinds it has now judged
+# (it passes over some text: hidden, or only punctuation).
+AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPerKind}) => {
     const colour = ['color-contrast', 'link-in-text-block'];
     const found = [];
     if (layout) {
+        // Code whose only elements are <span class> around text gives the rules other than colour
+        // nothing to find but its text: it is audited as that text, then given its spans back.
+        const plain = [...document.querySelectorAll(code.join(','))].filter(part => [...part.querySelectorAll('*')]
+            .every(el => el.tagName === 'SPAN' && !el.children.length && [...el.attributes].every(a => a.name === 'class')));
+        const spans = plain.map(part => [...part.childNodes]);
+        plain.forEach(part => part.replaceChildren(part.textContent));
         const off = Object.fromEntries(colour.map(rule => [rule, {enabled: false}]));
-        found.push(...(await axe.run(document, {resultTypes: ['violations'], rules: off})).violations);
+        try {
+            found.push(...(await axe.run(document, {resultTypes: ['violations'], rules: off})).violations);
+        } finally {
+            plain.forEach((part, i) => part.replaceChildren(...spans[i]));
+        }
     }
-    const hasText = el => [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim())
-                          && el.getClientRects().length > 0;
+    // Text axe-core judges: shown (not in a closed <details>, not transparent), with a letter or
+    // digit (it passes over punctuation and symbols such as a check mark), outside a figure's SVG.
+    const hasText = el => [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && /[\\p{L}\\p{N}]/u.test(n.textContent))
+                          && !el.closest('svg') && el.checkVisibility({opacityProperty: true, visibilityProperty: true});
+    const painted = new Map();  // element -> the colour or image its nearest painted box shows behind it
+    const behind = el => {
+        if (!el) return 'none';
+        if (!painted.has(el)) {
+            const style = getComputedStyle(el);
+            const own = style.backgroundImage !== 'none' ? style.backgroundImage
+                : style.backgroundColor !== 'rgba(0, 0, 0, 0)' ? style.backgroundColor : null;
+            painted.set(el, own || behind(el.parentElement));
+        }
+        return painted.get(el);
+    };
     const known = new Set(judged), samples = new Map();  // kind -> its elements to check
     const parts = [...document.querySelectorAll(repeated.join(','))]
         .filter(part => !part.parentElement.closest(repeated.join(',')));  // not a part inside a part (a nested .md-nav)
-    for (const part of parts) {
-        const around = containers.filter(c => part.closest(c)).join(' ');
+    const article = document.querySelector(prose);
+    for (const part of article ? [...parts, article] : parts) {
+        const isProse = part === article, around = containers.filter(c => part.closest(c)).join(' ');
         for (const el of [part, ...part.querySelectorAll('*')].filter(hasText)) {
+            if (isProse && el.closest(repeated.join(','))) continue;  // a repeated part's, sampled as such
             const path = [];  // the element and what it sits in, up to the part: tags and classes
-            for (let e = el; e !== part.parentElement; e = e.parentElement) path.unshift(e.tagName + '.' + e.className);
+            for (let e = el; e !== part.parentElement; e = e.parentElement) path.unshift(e.tagName + '.' + (e.getAttribute('class') || ''));
             const state = el.closest('.md-nav__link--active, [aria-current]') ? ' (current)' : '';
             const style = getComputedStyle(el), looks = [style.color, style.fontSize, style.fontWeight].join(' ');
-            const kind = path.join(' > ') + state + ' in ' + around + ' (' + looks + ')';
+            const kind = isProse ? 'prose: ' + path.join(' > ') + state + ' on ' + behind(el) + ' (' + looks + ')'
+                : path.join(' > ') + state + ' in ' + around + ' (' + looks + ')';
             const elements = samples.get(kind) || [];
             if (!known.has(kind) && elements.length < samplesPerKind) samples.set(kind, [...elements, el]);
         }
@@ -115,8 +149,10 @@ AUDIT = """async ({layout, judged, repeated, containers, samplesPerKind}) => {
     // keeps its colours and the boxes behind it; only positions further down the page change.
     const sampled = [...samples.values()].flat();
     parts.filter(part => !sampled.some(el => part.contains(el))).forEach(part => part.replaceChildren());
-    // The deepest include or exclude around an element decides: the samples inside the repeated parts count.
-    const context = {include: [document.body, ...sampled], exclude: repeated.map(s => [s])};
+    // The deepest include or exclude around an element decides: the samples inside the article count,
+    // without what they hold (a <pre> with text of its own holds a thousand spans).
+    const holds = sampled.flatMap(el => [...el.children]).filter(child => !sampled.includes(child));
+    const context = {include: [document.body, ...sampled], exclude: [...[...repeated, prose].map(s => [s]), ...holds]};
     const result = await axe.run(context, {elementRef: true, runOnly: {type: 'rule', values: colour}});
     found.push(...result.violations);
     const seen = new Set([...result.passes, ...result.violations].flatMap(rule => rule.nodes.map(n => n.element)));
@@ -267,6 +303,8 @@ class AuditOfOneVariant:
         kinds = ["CODE. > SPAN.k in  (", "PRE. > SPAN.k in .jp-InputArea (", "(current) in .md-nav--primary"]
         for kind in kinds if VARIANTS[audit.variant]["viewport"]["width"] >= 1440 else kinds[:2]:
             assert any(kind in judged for judged in audit.judged_kinds), f"no {kind!r} element's contrast was judged"
+        prose = [kind for kind in audit.judged_kinds if kind.startswith("prose: ")]
+        assert any(" > P. on " in kind for kind in prose) and any(" > TD. " in kind for kind in prose), prose
         expected = SCHEMES[VARIANTS[audit.variant]["color_scheme"]]
         wrong_palette = {path: scheme for path, scheme in audit.schemes.items() if scheme != expected}
         assert wrong_palette == {}, f"the page did not take the reader's palette ({expected})"
@@ -330,19 +368,45 @@ def run_axe(page, selector: str) -> list[dict]:
     ]
 
 
-def test_the_sampled_colour_audit_finds_a_poor_contrast_in_code_and_in_the_footer(browser, base_url, site):
-    """The audit's own check: with a code token and the footer made unreadable, the colour run that
-    samples code and footer by kind (and empties the parts it did not sample) reports both."""
+def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browser, base_url, site):
+    """The audit's own check. A page is audited; then, on the same page, a code token, the footer,
+    one paragraph and one admonition's background are made unreadable. Audited again, with every
+    kind judged the first time left out, the colour run reports each: the paragraph and the
+    admonition's text differ from elements already judged by their colour, or the colour behind
+    them, alone."""
     unreadable = ".highlight .kn { color: #3a3a3a !important } .md-footer * { color: #222 !important }"
     with checked_page(browser, **VARIANTS["1440-dark"]) as page:
         with_an_empty_search_index(page, site)
         page.goto(base_url + "modules/modules-and-layers/")
-        page.add_style_tag(content=unreadable)
         page.evaluate(AXE_SOURCE)
-        result = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})
+        judged = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})["judged"]
+        page.reload()
+        page.add_style_tag(content=unreadable)
+        page.evaluate("""() => {
+            Object.assign(document.querySelectorAll('article > p')[2], {id: 'grey-text'}).style.color = '#333';
+            Object.assign(document.querySelector('article .admonition'), {id: 'pale-box'}).style.background = '#e0e0e0';
+        }""")
+        page.evaluate(AXE_SOURCE)
+        result = page.evaluate(AUDIT, {"layout": False, "judged": judged, **COLOUR_SAMPLING})
     found = {node["target"] for v in result["violations"] if v["id"] == "color-contrast" for node in v["nodes"]}
     assert any(target.endswith(".kn") or ".kn:" in target for target in found), found
     assert any(target.startswith(".md-footer__link") for target in found), found
+    assert "#grey-text" in found, found
+    assert any(target.startswith("#pale-box > p") for target in found), found
+
+
+def test_the_layout_run_audits_code_as_text_unless_it_holds_more_than_plain_spans(browser, base_url, site):
+    """The rules other than colour see plain highlighted code as its text; a code block whose spans
+    carry anything else is audited as it is, and every block gets its spans back for the colour run."""
+    with checked_page(browser, **VARIANTS["1440-light"]) as page:
+        with_an_empty_search_index(page, site)
+        page.goto(base_url + "modules/modules-and-layers/")
+        page.evaluate("() => document.querySelector('article pre code .kn').setAttribute('aria-bogus', 'true')")
+        page.evaluate(AXE_SOURCE)
+        result = page.evaluate(AUDIT, {"layout": True, "judged": [], **COLOUR_SAMPLING})
+    broken = [node["target"] for v in result["violations"] if v["id"] == "aria-valid-attr" for node in v["nodes"]]
+    assert broken == ['span[aria-bogus="true"]'], broken
+    assert any(kind.startswith("CODE. > SPAN.kn in ") for kind in result["judged"]), "the colour run saw no span"
 
 
 @pytest.mark.parametrize("variant", ["1440-light", "390-dark"])
