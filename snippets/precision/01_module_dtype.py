@@ -134,16 +134,29 @@ try:
 finally:
     torch.set_warn_always(warned_always)
 # By default PyTorch issues it once per process, and a cast under set_warn_always(True) does not
-# use that up: in a fresh Python (this process, or a notebook's kernel, may have used it up
-# already), one cast under set_warn_always(True), then two without.
+# use that up. In a fresh Python (this process, or a notebook's kernel, may have used it up
+# already): a layer's cast under set_warn_always(True), recorded as Python's default filter shows
+# warnings and then with every warning shown; then two other casts without it.
 FRESH_CASTS = """
 import warnings, torch
+from torch import nn
+def complex_layer():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # complex parameters are experimental: a warning says so
+        return nn.Linear(2, 2).to(torch.complex64)
+casts = [  # (set_warn_always, show every warning, the cast)
+    (True, False, lambda: complex_layer().to(torch.float16)),  # weight and bias
+    (True, True, lambda: complex_layer().to(torch.float16)),
+    (False, True, lambda: torch.ones(2, dtype=torch.complex128).to(torch.float32)),
+    (False, True, lambda: torch.zeros(2).copy_(torch.ones(2, dtype=torch.complex64))),
+]
 counts = []
-for always in (True, False, False):
+for always, show_every, cast in casts:
     torch.set_warn_always(always)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.zeros(2).copy_(torch.ones(2, dtype=torch.complex64))
+        if show_every:
+            warnings.simplefilter("always")
+        cast()
     counts.append(sum("imaginary part" in str(w.message) for w in caught))
 print(*counts)
 """
@@ -157,9 +170,8 @@ print("complex64 layer: .half() ->", complex_half, "| .bfloat16() ->", complex_b
 print("complex64 layer: .to(torch.float16) ->", complex_to, "| the old real part:", real_part_kept)
 print("    warning:", to_warnings[0])
 print(f"copy_complex() with set_warn_always(True): {copy_warns_always} warning(s)")
-print(
-    "in a fresh process, one cast with set_warn_always(True), two without: warnings", default_counts
-)
+print("in a fresh process, warnings from a layer's cast under set_warn_always(True) (default")
+print("    filter, then every warning shown), then from two casts without it:", default_counts)
 
 # Module.to accepts only floating-point (and complex) dtypes.
 try:
@@ -191,6 +203,7 @@ assert fused_refuses and buffer_is_cause  # witness: fused-sgd-raises
 assert complex_half == complex_bf16 == torch.complex64  # witness: complex-half
 assert complex_to == torch.float16  # witness: complex-to
 assert to_warnings and real_part_kept  # witness: complex-to-warns
-warns_once = default_counts == [1, 1, 0] and len(to_warnings) == 2 and copy_warns_always == 1
-assert warns_once  # witness: complex-warns-once
+assert default_counts == [1, 2, 1, 0]  # witness: complex-warns-once
+warns_each = default_counts[:2] == [1, 2] and len(to_warnings) == 2 and copy_warns_always == 1
+assert warns_each  # witness: warn-always-per-line
 assert int_error.startswith("nn.Module.to only accepts floating point")  # witness: int-refused
