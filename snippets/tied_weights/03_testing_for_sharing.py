@@ -126,7 +126,7 @@ from_offsets = [v.storage_offset() * v.element_size() for v in meta_views + wrap
 built_on_offsets = TwoTensor(torch.zeros(6)[2:], torch.ones(6)[2:])  # no view of a TwoTensor
 built_address = built_on_offsets.data_ptr() == 2 * built_on_offsets.element_size()
 by_offset = view_addresses == from_offsets and offset_addresses and built_address
-assert by_offset  # witness: view-address-offset
-assert empty_view_addresses == [0, 0] and real_storages  # witness: empty-view-address-zero
+assert by_offset  # a view of memoryless tensors: its offset times the element size
+assert empty_view_addresses == [0, 0] and real_storages  # an empty view: address 0, real storage
 assert data_says and says_separate and each_itself and offset_addresses  # witness: guarded-test
 assert storage_raises  # witness: wrapper-storage-raises
