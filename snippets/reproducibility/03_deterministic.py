@@ -83,7 +83,10 @@ with deterministic_mode():
     empty_complex = torch.empty(2, dtype=torch.complex64, device=device)
     empty_bools = torch.empty(2, dtype=torch.bool, device=device)
     floats_are_nan = bool(empty_floats.isnan().all() and empty_complex.real.isnan().all())
-    ints_are_max = bool((empty_ints == torch.iinfo(torch.int32).max).all())
+    ints_are_max = bool((empty_ints == torch.iinfo(torch.int32).max).all()) and all(
+        bool((torch.empty(2, dtype=dtype, device=device) == torch.iinfo(dtype).max).all())
+        for dtype in (torch.uint8, torch.int8, torch.int16, torch.int64)
+    )
     print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
     print("  for complex64 and bool:", empty_complex.tolist(), empty_bools.tolist())
     torch.utils.deterministic.fill_uninitialized_memory = False

@@ -129,11 +129,14 @@ def deterministic_mode():
     """Deterministic mode for one block (see 03_deterministic.py), then the settings it found."""
     found = torch.are_deterministic_algorithms_enabled()
     found_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True)  # cudnn.benchmark, the other setting, is off already
+    found_benchmark = torch.backends.cudnn.benchmark
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False  # the other setting (off by default)
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(found, warn_only=found_warn_only)
+        torch.backends.cudnn.benchmark = found_benchmark
 
 
 mode_before = torch.are_deterministic_algorithms_enabled()
