@@ -135,18 +135,17 @@ finally:
     torch.set_warn_always(warned_always)
 # By default PyTorch issues it once per process, and a cast under set_warn_always(True) does not
 # use that up. In a fresh Python (this process, or a notebook's kernel, may have used it up
-# already): a layer's cast under set_warn_always(True), recorded as Python's default filter shows
-# warnings and then with every warning shown; then two other casts without it.
+# already): under set_warn_always(True), two layers' casts as Python's default filter shows their
+# warnings, then one layer's with every warning shown; then two other casts without it.
 FRESH_CASTS = """
 import warnings, torch
 from torch import nn
-def complex_layer():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # complex parameters are experimental: a warning says so
-        return nn.Linear(2, 2).to(torch.complex64)
-casts = [  # (set_warn_always, show every warning, the cast)
-    (True, False, lambda: complex_layer().to(torch.float16)),  # weight and bias
-    (True, True, lambda: complex_layer().to(torch.float16)),
+with warnings.catch_warnings():  # built first: a catch_warnings block resets Python's filter
+    warnings.simplefilter("ignore")  # complex parameters are experimental: a warning says so
+    layers = [nn.Linear(2, 2).to(torch.complex64) for _ in range(3)]
+casts = [  # (set_warn_always, show every warning, the casts)
+    (True, False, lambda: [layer.to(torch.float16) for layer in layers[:2]]),  # two layers
+    (True, True, lambda: layers[2].to(torch.float16)),  # weight and bias
     (False, True, lambda: torch.ones(2, dtype=torch.complex128).to(torch.float32)),
     (False, True, lambda: torch.zeros(2).copy_(torch.ones(2, dtype=torch.complex64))),
 ]
@@ -170,8 +169,8 @@ print("complex64 layer: .half() ->", complex_half, "| .bfloat16() ->", complex_b
 print("complex64 layer: .to(torch.float16) ->", complex_to, "| the old real part:", real_part_kept)
 print("    warning:", to_warnings[0])
 print(f"copy_complex() with set_warn_always(True): {copy_warns_always} warning(s)")
-print("in a fresh process, warnings from a layer's cast under set_warn_always(True) (default")
-print("    filter, then every warning shown), then from two casts without it:", default_counts)
+print("in a fresh process, warnings under set_warn_always(True) from two layers' casts (default")
+print("    filter), one layer's (every warning shown), then two casts without it:", default_counts)
 
 # Module.to accepts only floating-point (and complex) dtypes.
 try:

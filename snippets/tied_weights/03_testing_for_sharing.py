@@ -117,8 +117,8 @@ assert row_zero_same_address and not row_zero_tensor  # witness: layout-needed
 assert conj_same_address and c.conj().is_conj() and not conj_tensor  # witness: conj-view
 assert flat_storage and second_unchanged and not flat_tensor  # witness: flat-buffer
 assert separate and addresses == [0, 0, 0, 0] and look_shared  # witness: address-zero
-at_start = x.storage_offset() == y.storage_offset() == 0
-assert x.numel() == 3 and at_start and wrapper_addresses == [0, 0]  # witness: wrapper-address-zero
+assert x.storage_offset() == y.storage_offset() == 0  # each starts at the start of its storage
+assert x.numel() == 3 and wrapper_addresses == [0, 0]  # witness: wrapper-address-zero
 says_separate = not flat_tensor and not guarded and not wrapper_tensor and not views_tensor
 says_separate = says_separate and not empty_views_tensor
 offset_addresses = all(a != 0 for a in view_addresses)
