@@ -100,6 +100,7 @@ if rank == 0:
     one = torch.ones(1)
     kinds = {"dict": {"a": one}, "list": [one], "list_of_dicts": [{"a": one}], "nested": [[one]]}
     kinds |= {"tuple": (one,), "list_of_tuples": [(one,)], "tuple_of_lists": ([one],)}
+    kinds |= {"empty": {}, "list_of_empty": [{}]}  # nothing to split: no entry at all
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the same one-process warning, for a save this time
         dcp.save(kinds, checkpoint_id=folder / "kinds")
@@ -109,6 +110,8 @@ if rank == 0:
     print("split into entries:", split, "stored as bytes:", as_bytes)
     split_as_shown = split == ["dict.a", "list.0", "list_of_dicts.0.a", "nested.0.0"]
     split_as_shown = split_as_shown and as_bytes == ["list_of_tuples", "tuple", "tuple_of_lists"]
+    split_as_shown = split_as_shown and not any(key.startswith("empty") for key in kind_md)
+    split_as_shown = split_as_shown and not any(key.startswith("list_of_empty") for key in kind_md)
     shutil.rmtree(folder)
     warning_text = str(caught[0].message)
     print("dcp.load warned:", warning_text)

@@ -140,6 +140,7 @@ def deterministic_mode():
 
 
 mode_before = torch.are_deterministic_algorithms_enabled()
+benchmark_before = torch.backends.cudnn.benchmark
 # The training runs in deterministic mode: on a GPU, two runs of the same steps could otherwise
 # differ in their last bits, and the comparison would fail for reasons not in the checkpoint.
 with deterministic_mode():
@@ -436,4 +437,5 @@ assert scaler_resumes  # witness: scaler-state
 if device.type == "cuda":
     assert not repeats_with_cudnn and repeats_without  # witness: cudnn-rnn-dropout-escapes
 assert torch.are_deterministic_algorithms_enabled() == mode_before
+assert torch.backends.cudnn.benchmark == benchmark_before
 assert numpy_state_is_plain  # witness: loads-weights-only
