@@ -88,11 +88,21 @@ train(model, optimizer, batches[2:])
 resumed = full_parameters(model)
 
 max_abs_difference = max((resumed[n] - uninterrupted[n]).abs().max().item() for n in resumed)
+
+# The same resume with the state taken after a backward pass, while the gradients are set.
+model, optimizer = new_run(seed=1, lr=0.5)
+model(batches[0].chunk(world_size)[rank].to(device)).square().mean().backward()
+model_state, optimizer_state = get_state_dict(model, optimizer)
+late = {"model": model_state, "optim": optimizer_state}
+dcp.load(late, checkpoint_id=folder)
+set_state_dict(model, optimizer, model_state_dict=late["model"], optim_state_dict=late["optim"])
+late_state_entries, late_lr = len(optimizer.state), optimizer.param_groups[0]["lr"]
 if rank == 0:
     print(f"AdamW's step count: {step_before_load} before dcp.load, {step_after_load} after it")
     print(f"learning rate after dcp.load: {lr_in_dict} in the dict, {lr_after_load} in optimizer")
     print(f"learning rate in the optimizer after set_state_dict: {lr_after_set}")
     print(f"largest difference from the uninterrupted run: {max_abs_difference}")
+    print(f"state taken with gradients set: {late_state_entries} AdamW entries, lr {late_lr}")
 
 dist.barrier()
 if rank == 0:
@@ -103,4 +113,5 @@ load_fills_dict = lr_in_dict == 0.05 and groups_copied
 assert load_fills_dict and lr_after_load == 0.5  # witness: load-fills-dict-copy
 assert lr_after_set == 0.05  # witness: set-restores-the-rest
 assert max_abs_difference == 0.0  # witness: resume-exact
+assert late_state_entries == 0 and late_lr == 0.05  # witness: grad-set-no-state
 dist.destroy_process_group()
