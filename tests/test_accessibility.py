@@ -12,16 +12,18 @@
     code, output, admonition, notebook cell), not on the page; so do the colours of the header,
     navigation and footer every page repeats. So inside those parts colour contrast is checked
     on a few elements (at most three) of each kind that axe-core has not judged yet in the
-    variant. A kind is everything contrast depends on: the tags, classes and style attributes
-    from the part down to the element, the containers around it, whether it is in the current
-    page's link, the colour of the nearest painted box behind it, and its colour, size, weight,
+    variant. A kind names what contrast depends on, as far as the audit reads it: the tags,
+    classes and style attributes from the part down to the element, the containers around it,
+    whether it is in the current page's link, whether its text is symbols alone or one character
+    (which axe-core treats apart), the colour behind it (the nearest box with a background, and
+    what shows through a translucent one), and its colour, text fill and stroke, size, weight,
     text shadow, opacity (its own times its ancestors') and any filter or blending around it.
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. Before the colour rules run, a part that holds no sample is emptied, so
     that axe-core does not map its elements at all (code alone is ten thousand spans a page).
     Only text axe-core looks at is sampled: shown, outside a figure's SVG (which it leaves to a
     person), and not empty once its own filter drops punctuation and emoji; a form field's value
-    counts. A kind whose sample axe-core leaves to a person because of its characters alone (the
+    counts. A kind of symbols alone whose sample axe-core leaves to a person for that reason (the
     check mark) counts as judged. For the other rules, highlighted code made of plain
     <span class> elements is read as its text, which is all those rules could find in it; its
     spans are then put back.
@@ -119,17 +121,22 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     // SVG, and not empty once axe-core's own filter drops punctuation and emoji; a form field's
     // value is text too.
     const field = 'input:not([type=hidden],[type=range],[type=color],[type=checkbox],[type=radio],[type=image]),select,textarea';
-    const judgeable = text => axe.commons.text.removeUnicode(text, {emoji: true, nonBmp: false, punctuations: true}).trim() !== '';
-    const hasText = el => (el.matches(field) || [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && judgeable(n.textContent)))
+    const strip = (text, nonBmp) => axe.commons.text.removeUnicode(text, {emoji: true, nonBmp, punctuations: true}).trim();
+    const ownText = el => [...el.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join('');
+    const hasText = el => (el.matches(field) || strip(ownText(el), false) !== '')
                           && !el.closest('svg') && el.checkVisibility({opacityProperty: true, visibilityProperty: true});
+    // axe-core leaves symbols alone (a check mark) and a failing single character to a person:
+    // such text is a kind of its own, so that it cannot stand in for words of the same style.
+    const characters = el => el.matches(field) ? '' : strip(ownText(el), true) === '' ? ' symbols'
+        : [...strip(ownText(el), false)].length === 1 ? ' one character' : '';
     const painted = new Map();  // element -> the colour or image its nearest painted box shows behind it
     const behind = el => {
         if (!el) return 'none';
         if (!painted.has(el)) {
-            const style = getComputedStyle(el);
-            const own = style.backgroundImage !== 'none' ? style.backgroundImage
-                : style.backgroundColor !== 'rgba(0, 0, 0, 0)' ? style.backgroundColor : null;
-            painted.set(el, own || behind(el.parentElement));
+            const style = getComputedStyle(el), colour = style.backgroundColor, image = style.backgroundImage;
+            // A transparent box shows what is behind it; a translucent one, itself over that.
+            painted.set(el, image !== 'none' ? image : colour === 'rgba(0, 0, 0, 0)' ? behind(el.parentElement)
+                : colour.startsWith('rgba(') ? colour + ' over ' + behind(el.parentElement) : colour);
         }
         return painted.get(el);
     };
@@ -146,7 +153,8 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     // How the element's text looks: colour, size, weight, shadow, and how it and what holds it are drawn.
     const looks = el => {
         const style = getComputedStyle(el), {opacity, effects} = drawing(el);
-        return [style.color, style.fontSize, style.fontWeight, style.textShadow, 'opacity ' + opacity, effects].join(' ');
+        const fill = [style.webkitTextFillColor, style.webkitTextStrokeWidth, style.webkitTextStrokeColor];
+        return [style.color, ...fill, style.fontSize, style.fontWeight, style.textShadow, 'opacity ' + opacity, effects].join(' ');
     };
     // A tag, its classes and any style attribute (which may set a colour the classes do not).
     const named = e => e.tagName + '.' + (e.getAttribute('class') || '') + (e.hasAttribute('style') ? '[' + e.getAttribute('style') + ']' : '');
@@ -162,7 +170,8 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             for (let e = el; e !== part.parentElement; e = e.parentElement) path.unshift(named(e));
             const state = el.closest('.md-nav__link--active, [aria-current]') ? ' (current)' : '';
             const where = isProse ? '' : ' in ' + around;
-            const kind = (isProse ? 'prose: ' : '') + path.join(' > ') + state + where + ' on ' + behind(el) + ' (' + looks(el) + ')';
+            const kind = (isProse ? 'prose: ' : '') + path.join(' > ') + state + characters(el) + where + ' on ' + behind(el)
+                + ' (' + looks(el) + ')';
             const elements = samples.get(kind) || [];
             if (!known.has(kind) && elements.length < samplesPerKind) samples.set(kind, [...elements, el]);
         }
@@ -178,10 +187,10 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     const context = {include: [document.body, ...sampled], exclude: [...[...repeated, prose].map(s => [s]), ...holds]};
     const result = await axe.run(context, {elementRef: true, runOnly: {type: 'rule', values: colour}});
     found.push(...result.violations);
-    // A sample that axe-core leaves to a person because of its characters alone (a check mark, a lone
-    // symbol) counts as judged: it would leave every element of the kind to a person, on every page.
+    // A sample of symbols that axe-core leaves to a person for that reason counts as judged: it
+    // would leave every element of that kind (symbols alone, in that style) to a person, on every page.
     const byCharacters = node => [...node.any, ...node.all, ...node.none]
-        .some(check => ['nonBmp', 'shortTextContent'].includes(check.data && check.data.messageKey));
+        .some(check => (check.data && check.data.messageKey) === 'nonBmp');
     const unsure = result.incomplete.flatMap(rule => rule.nodes).filter(byCharacters);
     const seen = new Set([...result.passes, ...result.violations].flatMap(rule => rule.nodes).concat(unsure).map(n => n.element));
     return {
@@ -406,6 +415,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     behind them, alone."""
     unreadable = ".highlight .kn { color: #3a3a3a !important } .md-footer * { color: #222 !important }"
     unreadable += " #grey-text { color: #333 } #faded { opacity: 0.3 } #pale-box { background: #e0e0e0 }"
+    unreadable += " td.yes, td.n { color: #333 }"
     with checked_page(browser, **VARIANTS["1440-dark"]) as page:
         with_an_empty_search_index(page, site)
         page.goto(base_url + "modules/modules-and-layers/")
@@ -418,14 +428,17 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
             [paragraphs[2].id, paragraphs[5].id] = ['grey-text', 'faded'];
             document.querySelector('article .admonition').id = 'pale-box';
             paragraphs[3].insertAdjacentHTML('afterend', '<p id="elided" style="color: #2a2a2a">· · ·</p>'
-                + '<p><input id="field" value="learning rate 0.001" style="color: #ddd; background: #fff"></p>');
+                + '<p><input id="field" value="learning rate 0.001" style="color: #ddd; background: #fff"></p>'
+                + '<table><tr><td class="yes">✓</td><td class="yes">✓</td><td class="yes">✓</td>'
+                + '<td class="yes" id="since">since 2.2</td></tr><tr><td class="n">1</td><td class="n">0</td>'
+                + '<td class="n">0</td><td class="n" id="count">24</td></tr></table>');
         }""")
         page.evaluate(AXE_SOURCE)
         result = page.evaluate(AUDIT, {"layout": False, "judged": judged, **COLOUR_SAMPLING})
     found = {node["target"] for v in result["violations"] if v["id"] == "color-contrast" for node in v["nodes"]}
     assert any(target.endswith(".kn") or ".kn:" in target for target in found), found
     assert any(target.startswith(".md-footer__link") for target in found), found
-    assert {"#grey-text", "#faded", "#elided", "#field"} <= found, found
+    assert {"#grey-text", "#faded", "#elided", "#field", "#since", "#count"} <= found, found
     assert any(target.startswith("#pale-box > p") for target in found), found
 
 
