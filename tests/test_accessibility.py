@@ -14,10 +14,11 @@
     on a few elements (at most three) of each kind that axe-core has not judged yet in the
     variant. A kind names what contrast depends on, as far as the audit reads it: the tags,
     classes and style attributes from the part down to the element, the containers around it,
-    whether it is in the current page's link, whether its text is symbols alone or one character
-    (which axe-core treats apart), the colour behind it (the nearest box with a background, and
-    what shows through a translucent one), and its colour, text fill and stroke, size, weight,
-    text shadow, opacity (its own times its ancestors') and any filter or blending around it.
+    whether it is in the current page's link, whether its text is symbols alone (by axe-core's own
+    test, which leaves such text to a person) or one character, the colour behind it (the nearest
+    box with a background, and what shows through one whose colour has an alpha below 1), and its
+    colour, text fill and stroke, size, weight, text shadow, opacity (its own times its
+    ancestors') and any filter or blending around it.
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. Before the colour rules run, a part that holds no sample is emptied, so
     that axe-core does not map its elements at all (code alone is ten thousand spans a page).
@@ -127,16 +128,22 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
                           && !el.closest('svg') && el.checkVisibility({opacityProperty: true, visibilityProperty: true});
     // axe-core leaves symbols alone (a check mark) and a failing single character to a person:
     // such text is a kind of its own, so that it cannot stand in for words of the same style.
-    const characters = el => el.matches(field) ? '' : strip(ownText(el), true) === '' ? ' symbols'
+    // (Symbols alone as axe-core decides it: nothing left once symbols, and only they, are dropped.)
+    const symbolsAlone = text => text.trim() !== ''
+        && axe.commons.text.removeUnicode(text, {emoji: false, nonBmp: true, punctuations: false}).trim() === '';
+    const characters = el => el.matches(field) ? '' : symbolsAlone(ownText(el)) ? ' symbols'
         : [...strip(ownText(el), false)].length === 1 ? ' one character' : '';
     const painted = new Map();  // element -> the colour or image its nearest painted box shows behind it
     const behind = el => {
         if (!el) return 'none';
         if (!painted.has(el)) {
             const style = getComputedStyle(el), colour = style.backgroundColor, image = style.backgroundImage;
+            // The alpha of rgba(r, g, b, a), or of a colour written with '/ a' (color(), oklch(), ...).
+            const alpha = colour.startsWith('rgba(') ? parseFloat(colour.split(',')[3])
+                : colour.includes('/') ? parseFloat(colour.split('/').pop()) : 1;
             // A transparent box shows what is behind it; a translucent one, itself over that.
-            painted.set(el, image !== 'none' ? image : colour === 'rgba(0, 0, 0, 0)' ? behind(el.parentElement)
-                : colour.startsWith('rgba(') ? colour + ' over ' + behind(el.parentElement) : colour);
+            painted.set(el, image !== 'none' ? image : alpha === 0 ? behind(el.parentElement)
+                : alpha < 1 ? colour + ' over ' + behind(el.parentElement) : colour);
         }
         return painted.get(el);
     };
@@ -405,6 +412,15 @@ def run_axe(page, selector: str) -> list[dict]:
     ]
 
 
+# Table rows striped by position, each cell holding a badge tinted with a translucent colour: a
+# badge in a dark row and one in a light row differ only by what shows through the tint.
+TINTED_ROWS = (
+    ".zebra tr:nth-child(odd) td { background: #111 } .zebra tr:nth-child(even) td { background: #eee }"
+    " .tint { background: color-mix(in srgb, #888 20%, transparent); color: #eee }"
+)
+ZEBRA = "<table class='zebra'><tr><td><span class='tint'>tag</span></td></tr></table>"
+
+
 def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browser, base_url, site):
     """The audit's own check. A page is audited; then, on the same page, a code token, the footer,
     one paragraph, another paragraph's opacity and one admonition's background are made
@@ -415,22 +431,28 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     behind them, alone."""
     unreadable = ".highlight .kn { color: #3a3a3a !important } .md-footer * { color: #222 !important }"
     unreadable += " #grey-text { color: #333 } #faded { opacity: 0.3 } #pale-box { background: #e0e0e0 }"
+    unreadable += " #filled { -webkit-text-fill-color: #333 }"
     unreadable += " td.yes, td.n { color: #333 }"
     with checked_page(browser, **VARIANTS["1440-dark"]) as page:
         with_an_empty_search_index(page, site)
         page.goto(base_url + "modules/modules-and-layers/")
+        page.add_style_tag(content=TINTED_ROWS)
+        page.evaluate(f"() => document.querySelector('article > p').insertAdjacentHTML('afterend', {ZEBRA!r})")
         page.evaluate(AXE_SOURCE)
         judged = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})["judged"]
         page.reload()
-        page.add_style_tag(content=unreadable)
+        page.add_style_tag(content=TINTED_ROWS + unreadable)
+        zebra = ZEBRA.replace("</tr>", "</tr><tr><td><span class='tint' id='tinted'>tag</span></td></tr>", 1)
+        page.evaluate(f"() => document.querySelector('article > p').insertAdjacentHTML('afterend', {zebra!r})")
         page.evaluate("""() => {
             const paragraphs = document.querySelectorAll('article > p');
-            [paragraphs[2].id, paragraphs[5].id] = ['grey-text', 'faded'];
+            [paragraphs[2].id, paragraphs[5].id, paragraphs[7].id] = ['grey-text', 'faded', 'filled'];
             document.querySelector('article .admonition').id = 'pale-box';
             paragraphs[3].insertAdjacentHTML('afterend', '<p id="elided" style="color: #2a2a2a">· · ·</p>'
                 + '<p><input id="field" value="learning rate 0.001" style="color: #ddd; background: #fff"></p>'
                 + '<table><tr><td class="yes">✓</td><td class="yes">✓</td><td class="yes">✓</td>'
-                + '<td class="yes" id="since">since 2.2</td></tr><tr><td class="n">1</td><td class="n">0</td>'
+                + '<td class="yes" id="since">since 2.2</td><td class="yes" id="partly">(✓)</td></tr>'
+                + '<tr><td class="n">1</td><td class="n">0</td>'
                 + '<td class="n">0</td><td class="n" id="count">24</td></tr></table>');
         }""")
         page.evaluate(AXE_SOURCE)
@@ -438,7 +460,8 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     found = {node["target"] for v in result["violations"] if v["id"] == "color-contrast" for node in v["nodes"]}
     assert any(target.endswith(".kn") or ".kn:" in target for target in found), found
     assert any(target.startswith(".md-footer__link") for target in found), found
-    assert {"#grey-text", "#faded", "#elided", "#field", "#since", "#count"} <= found, found
+    planted = {"#grey-text", "#faded", "#filled", "#elided", "#field", "#since", "#partly", "#count", "#tinted"}
+    assert planted <= found, found
     assert any(target.startswith("#pale-box > p") for target in found), found
 
 
