@@ -10,15 +10,17 @@
     apart from text) can find anything new: they run there, and every rule runs in the light one.
   * The colour of a code token depends on its highlighting class and what it sits in (plain
     code, output, admonition, notebook cell), not on the page; so do the colours of the header,
-    navigation and footer every page repeats. So inside those parts colour contrast is checked
-    on a few elements (at most three) of each kind that axe-core has not judged yet in the
-    variant. A kind names what contrast depends on, as far as the audit reads it: the tags,
+    navigation and footer every page repeats. So inside those parts the two colour rules
+    (contrast, links told apart from text) are checked on a few elements (at most three) of each
+    kind that axe-core has not judged yet in the variant. A kind names what those rules depend
+    on, as far as the audit reads it: the tags,
     classes and style attributes from the part down to the element, the containers around it,
     whether it is in the current page's link, whether its text is symbols alone (by axe-core's own
     test, which leaves such text to a person) or one character, the colour behind it (the nearest
     box with a background, and what shows through one whose colour has an alpha below 1), and its
     colour, text fill and stroke, size, weight, text shadow, opacity (its own times its
-    ancestors') and any filter or blending around it.
+    ancestors') and any filter or blending around it; for a link, also whether text of its block
+    surrounds it, its underline and border, and the colour of the text around it.
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. Before the colour rules run, a part that holds no sample is emptied, so
     that axe-core does not map its elements at all (code alone is ten thousand spans a page).
@@ -124,7 +126,8 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     const field = 'input:not([type=hidden],[type=range],[type=color],[type=checkbox],[type=radio],[type=image]),select,textarea';
     const strip = (text, nonBmp) => axe.commons.text.removeUnicode(text, {emoji: true, nonBmp, punctuations: true}).trim();
     const ownText = el => [...el.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join('');
-    const hasText = el => (el.matches(field) || strip(ownText(el), false) !== '')
+    const link = el => el.matches('a[href]') && strip(el.textContent, false) !== '';  // its text may sit in a child
+    const hasText = el => (el.matches(field) || link(el) || strip(ownText(el), false) !== '')
                           && !el.closest('svg') && el.checkVisibility({opacityProperty: true, visibilityProperty: true});
     // axe-core leaves symbols alone (a check mark) and a failing single character to a person:
     // such text is a kind of its own, so that it cannot stand in for words of the same style.
@@ -163,6 +166,15 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const fill = [style.webkitTextFillColor, style.webkitTextStrokeWidth, style.webkitTextStrokeColor];
         return [style.color, ...fill, style.fontSize, style.fontWeight, style.textShadow, 'opacity ' + opacity, effects].join(' ');
     };
+    // What link-in-text-block also reads of a link: whether text of its block surrounds it, how it
+    // is marked (underline, border) and the colour of the text around it.
+    const linkTerms = el => {
+        if (!link(el)) return '';
+        const style = getComputedStyle(el), block = el.parentElement;
+        const surrounded = [...block.childNodes].some(n => n !== el && n.textContent.trim() !== '');
+        return (surrounded ? ' in text, ' : ' alone, ')
+            + [style.textDecorationLine, style.borderBottomStyle, getComputedStyle(block).color].join(' ');
+    };
     // A tag, its classes and any style attribute (which may set a colour the classes do not).
     const named = e => e.tagName + '.' + (e.getAttribute('class') || '') + (e.hasAttribute('style') ? '[' + e.getAttribute('style') + ']' : '');
     const known = new Set(judged), samples = new Map();  // kind -> its elements to check
@@ -177,8 +189,8 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             for (let e = el; e !== part.parentElement; e = e.parentElement) path.unshift(named(e));
             const state = el.closest('.md-nav__link--active, [aria-current]') ? ' (current)' : '';
             const where = isProse ? '' : ' in ' + around;
-            const kind = (isProse ? 'prose: ' : '') + path.join(' > ') + state + characters(el) + where + ' on ' + behind(el)
-                + ' (' + looks(el) + ')';
+            const kind = (isProse ? 'prose: ' : '') + path.join(' > ') + state + characters(el) + linkTerms(el) + where
+                + ' on ' + behind(el) + ' (' + looks(el) + ')';
             const elements = samples.get(kind) || [];
             if (!known.has(kind) && elements.length < samplesPerKind) samples.set(kind, [...elements, el]);
         }
@@ -419,6 +431,9 @@ TINTED_ROWS = (
     " .tint { background: color-mix(in srgb, #888 20%, transparent); color: #eee }"
 )
 ZEBRA = "<table class='zebra'><tr><td><span class='tint'>tag</span></td></tr></table>"
+# A link class without an underline, in dark text: alone in its paragraph, then inside a sentence.
+TERM = ".md-typeset a.term { text-decoration: none; color: #ccc }"
+LONE_TERM = "<p><a class='term' href='#'>Glossary</a></p>"
 
 
 def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browser, base_url, site):
@@ -436,14 +451,15 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     with checked_page(browser, **VARIANTS["1440-dark"]) as page:
         with_an_empty_search_index(page, site)
         page.goto(base_url + "modules/modules-and-layers/")
-        page.add_style_tag(content=TINTED_ROWS)
-        page.evaluate(f"() => document.querySelector('article > p').insertAdjacentHTML('afterend', {ZEBRA!r})")
+        page.add_style_tag(content=TINTED_ROWS + TERM)
+        page.evaluate(f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {ZEBRA + LONE_TERM!r})")
         page.evaluate(AXE_SOURCE)
         judged = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})["judged"]
         page.reload()
-        page.add_style_tag(content=TINTED_ROWS + unreadable)
+        page.add_style_tag(content=TINTED_ROWS + TERM + unreadable)
         zebra = ZEBRA.replace("</tr>", "</tr><tr><td><span class='tint' id='tinted'>tag</span></td></tr>", 1)
-        page.evaluate(f"() => document.querySelector('article > p').insertAdjacentHTML('afterend', {zebra!r})")
+        term = LONE_TERM + "<p>A <a class='term' id='in-text' href='#'>tensor</a> holds numbers.</p>"
+        page.evaluate(f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {zebra + term!r})")
         page.evaluate("""() => {
             const paragraphs = document.querySelectorAll('article > p');
             [paragraphs[2].id, paragraphs[5].id, paragraphs[7].id] = ['grey-text', 'faded', 'filled'];
@@ -462,6 +478,8 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     assert any(target.startswith(".md-footer__link") for target in found), found
     planted = {"#grey-text", "#faded", "#filled", "#elided", "#field", "#since", "#partly", "#count", "#tinted"}
     assert planted <= found, found
+    links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
+    assert "#in-text" in links, links
     assert any(target.startswith("#pale-box > p") for target in found), found
 
 
