@@ -12,6 +12,20 @@ class CenteredLayer(nn.Module):
         return x - x.mean(dim=-1, keepdim=True)
 
 
+class SmallNet(nn.Module):  # the page's model, as it was before the exercise
+    def __init__(self, d_in: int, d_hidden: int, d_out: int) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(d_in, d_hidden),
+            nn.ReLU(),
+            nn.Linear(d_hidden, d_out),
+            CenteredLayer(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
 class SmallNetWithDropout(nn.Module):
     def __init__(self, d_in: int, d_hidden: int, d_out: int, p: float = 0.5) -> None:
         super().__init__()
@@ -52,8 +66,8 @@ with torch.random.fork_rng(devices=[]):  # here too, the CPU generator is restor
 mask_from_cpu_generator = torch.equal(kept, cpu_draws)
 in_training_mode = model.training  # the default for a new module
 # A checkpoint of SmallNet, saved before the insert: its second Linear sat at index 2, not 3.
-without_dropout = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3), CenteredLayer())
-old_checkpoint = {f"layers.{key}": value for key, value in without_dropout.state_dict().items()}
+original = SmallNet(10, 8, 3)
+old_checkpoint = original.state_dict()
 try:
     SmallNetWithDropout(10, 8, 3).load_state_dict(old_checkpoint)
     old_error = None
@@ -69,12 +83,12 @@ with warnings.catch_warnings(record=True) as caught:  # the filters are restored
 skipped_listed = not caught and skipped.missing_keys == ["layers.3.weight", "layers.3.bias"]
 skipped_listed &= skipped.unexpected_keys == ["layers.2.weight", "layers.2.bias"]
 loose_kept_init = torch.equal(loose.layers[3].weight, initial_weight)
-loose_loaded_first = torch.equal(loose.layers[0].weight, without_dropout[0].weight)
+loose_loaded_first = torch.equal(loose.layers[0].weight, original.layers[0].weight)
 # Renamed from index 2 to index 3, the old keys load with the default strict=True.
 renamed = {key.replace("layers.2.", "layers.3."): value for key, value in old_checkpoint.items()}
 renamed_model = SmallNetWithDropout(10, 8, 3)
 renamed_model.load_state_dict(renamed)
-renamed_loads = torch.equal(renamed_model.layers[3].weight, without_dropout[2].weight)
+renamed_loads = torch.equal(renamed_model.layers[3].weight, original.layers[2].weight)
 model.eval()
 eval_calls_agree = torch.equal(model(X), model(X))
 dropout_is_identity = torch.equal(dropout(ones), ones)  # evaluation mode: input passes unchanged
