@@ -42,6 +42,7 @@ print(
     "the shared weight now holds 4.weight:", holds_key_4, " 2.weight was overwritten:", lost_key_2
 )
 # The order of the keys in the checkpoint does not matter: reversed, 4.weight still wins.
+# (A plain dict drops the state_dict's _metadata, the modules' versions: fine for Linear.)
 reversed_checkpoint = dict(reversed(untied_checkpoint.items()))
 reversed_model = build(tied=True)
 reversed_model.load_state_dict(reversed_checkpoint)
