@@ -84,12 +84,14 @@ def check_round_trip(
     buffer = io.BytesIO()
     torch.save(module.state_dict(), buffer)
     fresh_modules = []
-    accelerators = [device] if device.type != "cpu" else []
+    accelerators = [device] if device.type not in ("cpu", "meta") else []
     for fresh_seed in (seed + 1, seed + 2):
         # Seed the CPU's stream and the device's, and put both back afterwards: torch.manual_seed
         # would seed every GPU and leave them seeded. device_index makes the module's device the
-        # current one, which manual_seed seeds; on the CPU (index None) it does nothing.
-        forked = torch.random.fork_rng(devices=accelerators, device_type=device.type)
+        # current one, which manual_seed seeds; on the CPU (index None) it does nothing. fork_rng
+        # forks nothing for "meta": there, as on the CPU, fork the CPU alone.
+        device_type = device.type if accelerators else "cpu"
+        forked = torch.random.fork_rng(devices=accelerators, device_type=device_type)
         with forked, torch.accelerator.device_index(device.index):
             torch.default_generator.manual_seed(fresh_seed)
             if accelerators:
