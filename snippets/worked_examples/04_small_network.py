@@ -82,12 +82,7 @@ print("saved from:", saved_from, " loaded onto:", loaded_to)
 print("restored model gives the same outputs:", same_outputs)
 # --8<-- [end:use]
 
-# The rest checks what the page says. Without map_location, each tensor goes back where it was
-# saved (on a GPU, the index too).
-saved = io.BytesIO()
-torch.save(model.state_dict(), saved)
-as_saved = torch.load(io.BytesIO(saved.getvalue()))
-
+# The rest checks what the page says.
 # model.apply visits every submodule, children first, and the model itself last.
 visited = []
 SmallNet(10, 8, 3).apply(visited.append)
@@ -179,5 +174,8 @@ if device.type == "cuda":  # what only a GPU shows: on a CPU every tensor is on 
     assert {p.device.type for p in model.parameters()} == {"cuda"}  # witness: on-device
     saved_on_gpu = {torch.device(d).type for d in saved_from} == {"cuda"}
     assert saved_on_gpu and loaded_to == {"cpu"}  # witness: loaded-on-cpu-from-gpu
+    saved = io.BytesIO()
+    torch.save(model.state_dict(), saved)
+    as_saved = torch.load(io.BytesIO(saved.getvalue()))  # no map_location
     back_where_saved = {str(t.device) for t in as_saved.values()} == saved_from  # {"cuda:0"}
     assert back_where_saved  # witness: loads-where-saved

@@ -65,7 +65,7 @@ with torch.random.fork_rng(devices=[]):  # here too, the CPU generator is restor
     cpu_draws = torch.empty_like(ones).bernoulli_(1 - dropout.p) == 1
 mask_from_cpu_generator = torch.equal(kept, cpu_draws)
 in_training_mode = model.training  # the default for a new module
-# A checkpoint of SmallNet, saved before the insert: its second Linear sat at index 2, not 3.
+# The state_dict of SmallNet before the insert: its second Linear sat at index 2, not 3.
 original = SmallNet(10, 8, 3)
 old_checkpoint = original.state_dict()
 try:
