@@ -74,6 +74,11 @@ def under_autocast(norm: type[nn.Module]) -> tuple[torch.dtype, torch.dtype]:
 buggy_under_autocast = under_autocast(Float32RMSNorm)
 with torch.random.fork_rng(devices=[]):  # the CPU's random state is restored: later draws unchanged
     fixed_under_autocast = under_autocast(RMSNorm)
+# The fixed norm returns float32 there because of its float32 weight: with a bfloat16 one, bfloat16.
+with torch.autocast(device.type, dtype=torch.bfloat16):
+    low_weight = RMSNorm().to(device, torch.bfloat16)(
+        torch.ones(4, 8, device=device, dtype=torch.bfloat16)
+    )
 print(f"under autocast, norm and model output dtypes: Float32RMSNorm {buggy_under_autocast},")
 print(f"  RMSNorm {fixed_under_autocast}")
 
@@ -188,7 +193,7 @@ assert dtypes == (torch.bfloat16, torch.float32, torch.float32)  # witness: prom
 assert fixed.startswith("RMSNorm: torch.bfloat16 output within")  # witness: cast-back-passes
 assert next_layer.startswith("RuntimeError") and "same dtype" in next_layer  # witness: next-fails
 indistinguishable = buggy_under_autocast == fixed_under_autocast == (torch.float32, torch.bfloat16)
-assert indistinguishable  # witness: autocast-hides
+assert indistinguishable and low_weight.dtype == torch.bfloat16  # witness: autocast-hides
 assert passes.startswith("Sequential: torch.bfloat16 output within 0.02")  # witness: honest-passes
 assert rounding_unit == 2**-8 and float16_rounding_unit == 2**-11 and tolerance_default == 0.02
 assert too_strict.startswith("AssertionError: Sequential: relative error")  # witness: strict-fails
