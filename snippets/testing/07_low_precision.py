@@ -57,32 +57,35 @@ try:
 except RuntimeError as error:
     next_layer = f"RuntimeError: {error}"
 print("bfloat16 model with Float32RMSNorm ->", next_layer)
-# Under autocast the model stays in float32, the norm's weight with it: both norms return
-# float32, and the next linear layer casts its own input.
+# Under autocast the model stays in float32, the norm's weight with it: the first linear layer
+# gives the norm a bfloat16 input, both norms return float32, and the next linear layer casts its
+# own input.
 
 
-def under_autocast(norm: type[nn.Module]) -> tuple[torch.dtype, torch.dtype]:
-    """The norm's output dtype (a hook records it) and the model's, run under autocast."""
+def under_autocast(norm: type[nn.Module]) -> tuple[torch.dtype, torch.dtype, torch.dtype]:
+    """The norm's input and output dtypes (a hook records them) and the model's, under autocast."""
     float32_model = nn.Sequential(nn.Linear(5, 8), norm(), nn.Linear(8, 3)).to(device)
-    norm_dtypes = []
-    float32_model[1].register_forward_hook(lambda module, args, out: norm_dtypes.append(out.dtype))
+    seen = []
+    float32_model[1].register_forward_hook(
+        lambda module, args, out: seen.append((args[0].dtype, out.dtype))
+    )
     with torch.autocast(device.type, dtype=torch.bfloat16):
         model_dtype = float32_model(torch.randn(4, 5).to(device)).dtype
-    return norm_dtypes[0], model_dtype
+    return *seen[0], model_dtype
 
 
 buggy_under_autocast = under_autocast(Float32RMSNorm)
 with torch.random.fork_rng(devices=[]):  # the CPU's random state is restored: later draws unchanged
     fixed_under_autocast = under_autocast(RMSNorm)
-# Both return float32 there because of their float32 weight: with a bfloat16 one, the fixed norm
-# returns bfloat16, the buggy one still float32 (its .float()).
+# With a bfloat16 weight, on the same bfloat16 input, the fixed norm returns bfloat16 and the
+# buggy one still float32 (its .float()): the fixed one returned float32 for its weight alone.
 bfloat16_ones = torch.ones(4, 8, device=device, dtype=torch.bfloat16)
 with torch.autocast(device.type, dtype=torch.bfloat16):
     low_weight = {
         norm.__name__: norm().to(device, torch.bfloat16)(bfloat16_ones).dtype
         for norm in (Float32RMSNorm, RMSNorm)
     }
-print(f"under autocast, norm and model output dtypes: Float32RMSNorm {buggy_under_autocast},")
+print(f"under autocast, norm input, output, model output: Float32RMSNorm {buggy_under_autocast},")
 print(f"  RMSNorm {fixed_under_autocast}")
 print("  with bfloat16 weights, the norms return:", low_weight)
 
@@ -196,7 +199,8 @@ dtypes = (low_norm.weight.dtype, normalized.dtype, (low_norm.weight * normalized
 assert dtypes == (torch.bfloat16, torch.float32, torch.float32)  # witness: promotes
 assert fixed.startswith("RMSNorm: torch.bfloat16 output within")  # witness: cast-back-passes
 assert next_layer.startswith("RuntimeError") and "same dtype" in next_layer  # witness: next-fails
-indistinguishable = buggy_under_autocast == fixed_under_autocast == (torch.float32, torch.bfloat16)
+expected = (torch.bfloat16, torch.float32, torch.bfloat16)  # norm input, norm output, model output
+indistinguishable = buggy_under_autocast == fixed_under_autocast == expected
 weight_decides = low_weight == {"Float32RMSNorm": torch.float32, "RMSNorm": torch.bfloat16}
 assert indistinguishable and weight_decides  # witness: autocast-hides
 assert passes.startswith("Sequential: torch.bfloat16 output within 0.02")  # witness: honest-passes

@@ -83,6 +83,7 @@ print("restored model gives the same outputs:", same_outputs)
 # --8<-- [end:use]
 
 # The rest checks what the page says.
+
 # model.apply visits every submodule, children first, and the model itself last.
 visited = []
 SmallNet(10, 8, 3).apply(visited.append)
@@ -176,11 +177,9 @@ if device.type == "cuda":  # what only a GPU shows: on a CPU every tensor is on 
     assert saved_on_gpu and loaded_to == {"cpu"}  # witness: loaded-on-cpu-from-gpu
     saved = io.BytesIO()
     torch.save(model.state_dict(), saved)
-    # No map_location of its own: a function that returns None only notes the location the file
-    # records for each storage, and torch.load then restores it there as it would without one.
+    as_saved = torch.load(io.BytesIO(saved.getvalue()))  # no map_location
+    # A function that returns None as map_location only notes where the file says each storage was.
     recorded = []
-    as_saved = torch.load(
-        io.BytesIO(saved.getvalue()), map_location=lambda s, at: recorded.append(at)
-    )
+    torch.load(io.BytesIO(saved.getvalue()), map_location=lambda s, at: recorded.append(at))
     back_where_saved = {str(t.device) for t in as_saved.values()} == saved_from  # {"cuda:0"}
     assert set(recorded) == saved_from and back_where_saved  # witness: loads-where-saved
