@@ -1,7 +1,7 @@
 """One module object placed twice in a model: one set of parameters, reached by two names.
 
-Then three distinct Parameters whose memory overlaps (two on the whole of one buffer, one on a
-row of it), which parameters() counts apart.
+Then three distinct Parameters whose memory overlaps (two on the whole of one tensor's memory, one
+on its second row), which parameters() counts apart.
 """
 
 import inspect
@@ -43,7 +43,9 @@ on_one_memory = nn.ParameterDict(
 counted, memory_values = sum(p.numel() for p in on_one_memory.parameters()), flat.numel()
 storages = {p.untyped_storage().data_ptr() for p in on_one_memory.parameters()}
 on_flat = storages == {flat.untyped_storage().data_ptr()}
-print(f"three Parameters on one buffer: counted {counted}, values in memory {memory_values}")
+print(
+    f"three Parameters on one tensor's memory: counted {counted}, values in memory {memory_values}"
+)
 print("all three in flat's one storage:", on_flat)
 
 # Iterating or indexing the Sequential gives every position; the module listings remove

@@ -77,7 +77,7 @@ def under_autocast(norm: type[nn.Module]) -> tuple[torch.dtype, torch.dtype, tor
 buggy_under_autocast = under_autocast(Float32RMSNorm)
 with torch.random.fork_rng(devices=[]):  # the CPU's random state is restored: later draws unchanged
     fixed_under_autocast = under_autocast(RMSNorm)
-# With a bfloat16 weight, on the same bfloat16 input, the fixed norm returns bfloat16 and the
+# With a bfloat16 weight, on a bfloat16 input too, the fixed norm returns bfloat16 and the
 # buggy one still float32 (its .float()): the fixed one returned float32 for its weight alone.
 bfloat16_ones = torch.ones(4, 8, device=device, dtype=torch.bfloat16)
 with torch.autocast(device.type, dtype=torch.bfloat16):
