@@ -21,16 +21,18 @@
     colour, text fill and stroke, size, weight, text shadow, opacity (its own times its
     ancestors') and any filter or blending around it; for a link, also whether its block holds
     other text, its underline, borders, outline and font, and the colour, decoration and font of
-    the block around it. A link whose block holds other text may be in a text block for axe-core's
-    link rule or not (axe-core counts the text): its kind counts as judged only once that rule,
-    and not only the contrast rule, has judged a sample.
+    the block around it, and any content before or after it (an icon). A link whose block holds
+    other text may be in a text block for axe-core's link rule or not (axe-core counts the text):
+    its kind counts as judged only once that rule, and not only the contrast rule, has passed or
+    failed a sample (a sample it leaves undecided, for an icon say, does not count).
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. Before the colour rules run, a part that holds no sample is emptied, so
     that axe-core does not map its elements at all (code alone is ten thousand spans a page).
     Only text axe-core looks at is sampled: shown, outside a figure's SVG (which it leaves to a
-    person), and not empty once its own filter drops punctuation and emoji; a form field's value
-    counts. A kind of symbols alone whose sample axe-core leaves to a person for that reason (the
-    check mark) counts as judged. For the other rules, highlighted code made of plain
+    person), and not empty once the contrast rule's filter drops punctuation and emoji; a form
+    field's value counts, and so does a link with any text by the link rule's own test, a
+    footnote mark such as '*' included. A kind of symbols alone whose sample axe-core leaves to a
+    person for that reason (the check mark) counts as judged. For the other rules, highlighted code made of plain
     <span class> elements is read as its text, which is all those rules could find in it; its
     spans are then put back.
   * The search index is replaced by an empty one during the visits: Material's search builds it
@@ -124,13 +126,13 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         }
     }
     // Text axe-core looks at: shown (not in a closed <details>, not transparent), outside a figure's
-    // SVG, and not empty once axe-core's own filter drops punctuation and emoji; a form field's
-    // value is text too.
+    // SVG, and not empty once the contrast rule's filter drops punctuation and emoji; a form field's
+    // value is text too, and so is a link's text that the link rule's own test keeps (a '*').
     const field = 'input:not([type=hidden],[type=range],[type=color],[type=checkbox],[type=radio],[type=image]),select,textarea';
-    const strip = (text, nonBmp) => axe.commons.text.removeUnicode(text, {emoji: true, nonBmp, punctuations: true}).trim();
+    const strip = text => axe.commons.text.removeUnicode(text, {emoji: true, nonBmp: false, punctuations: true}).trim();
     const ownText = el => [...el.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join('');
-    const link = el => el.matches('a[href]') && strip(el.textContent, false) !== '';  // its text may sit in a child
-    const hasText = el => (el.matches(field) || link(el) || strip(ownText(el), false) !== '')
+    const link = el => el.matches('a[href]') && axe.commons.text.sanitize(el.innerText) !== '';  // its text may sit in a child
+    const hasText = el => (el.matches(field) || link(el) || strip(ownText(el)) !== '')
                           && !el.closest('svg') && el.checkVisibility({opacityProperty: true, visibilityProperty: true});
     // axe-core leaves symbols alone (a check mark) and a failing single character to a person:
     // such text is a kind of its own, so that it cannot stand in for words of the same style.
@@ -138,7 +140,7 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     const symbolsAlone = text => text.trim() !== ''
         && axe.commons.text.removeUnicode(text, {emoji: false, nonBmp: true, punctuations: false}).trim() === '';
     const characters = el => el.matches(field) ? '' : symbolsAlone(ownText(el)) ? ' symbols'
-        : [...strip(ownText(el), false)].length === 1 ? ' one character' : '';
+        : [...strip(ownText(el))].length === 1 ? ' one character' : '';
     const painted = new Map();  // element -> the colour or image its nearest painted box shows behind it
     const behind = el => {
         if (!el) return 'none';
@@ -191,7 +193,8 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const surrounded = !own && squeezed(blockAround(el, textBlocks).textContent).length > squeezed(el.textContent).length;
         const outer = getComputedStyle(blockAround(el, [...textBlocks, 'inline-block']));
         const lines = ['borderTop', 'borderBottom', 'outline'].flatMap(side => ['Style', 'Width', 'Color'].map(p => style[side + p]));
-        const marks = [style.textDecorationLine, style.textDecorationStyle, style.fontStyle, style.fontFamily, style.backgroundImage, ...lines];
+        const around = ['::before', '::after'].map(part => getComputedStyle(el, part).content);
+        const marks = [style.textDecorationLine, style.textDecorationStyle, style.fontStyle, style.fontFamily, style.backgroundImage, ...lines, ...around];
         const block = [outer.color, outer.textDecorationLine, outer.textDecorationStyle, outer.fontWeight, outer.fontStyle, outer.fontSize, outer.fontFamily];
         return (surrounded ? ' in text, ' : ' alone, ') + marks.join(' ') + ' in a block of ' + block.join(' ');
     };
@@ -233,7 +236,7 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         .some(check => (check.data && check.data.messageKey) === 'nonBmp');
     const unsure = result.incomplete.flatMap(rule => rule.nodes).filter(byCharacters);
     const seen = new Set([...result.passes, ...result.violations].flatMap(rule => rule.nodes).concat(unsure).map(n => n.element));
-    const linkSeen = new Set([...result.passes, ...result.violations, ...result.incomplete]
+    const linkSeen = new Set([...result.passes, ...result.violations]
         .filter(rule => rule.id === 'link-in-text-block').flatMap(rule => rule.nodes).map(n => n.element));
     const judgedBy = (elements, rule) => elements.some(el => rule.has(el));
     return {
@@ -466,6 +469,16 @@ LONE_TERM = (
 GLOSS = ".md-typeset a[href^='#x-'], .md-typeset a[href^='#gloss-'] { color: #ccc }"
 GLOSS += " .md-typeset a[href^='#gloss-'] { text-decoration: none }"
 UNDERLINED = "<p>A <a href='#x-tensor'>tensor</a> holds numbers.</p>"
+# Links of one class without an underline: one with an icon after it (which axe-core's link rule
+# leaves undecided), a one-character footnote mark, and two links in paragraphs whose colours
+# differ through an attribute only.
+MARKED = ".md-typeset a.icon, .md-typeset a.mark { text-decoration: none; color: #ccc }"
+MARKED += " .md-typeset a.icon[href^='https:']::after { content: ' ↗' }"
+MARKED += " .md-typeset a.tone { text-decoration: none; color: #777 } .md-typeset p[data-dim] { color: #888 }"
+ICON_AND_TONE = (
+    "<p>See the <a class='icon' href='https://example.org/'>autograd notes</a> for more.</p>"
+    "<p>A <a class='tone' href='#'>tensor</a> holds numbers.</p>"
+)
 
 
 def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browser, base_url, site):
@@ -483,16 +496,19 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     with checked_page(browser, **VARIANTS["1440-dark"]) as page:
         with_an_empty_search_index(page, site)
         page.goto(base_url + "modules/modules-and-layers/")
-        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS)
-        first = ZEBRA + LONE_TERM + UNDERLINED
+        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED)
+        first = ZEBRA + LONE_TERM + UNDERLINED + ICON_AND_TONE
         page.evaluate(f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {first!r})")
         page.evaluate(AXE_SOURCE)
         judged = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})["judged"]
         page.reload()
-        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + unreadable)
+        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + unreadable)
         zebra = ZEBRA.replace("</tr>", "</tr><tr><td><span class='tint' id='tinted'>tag</span></td></tr>", 1)
         term = LONE_TERM + "<p>A <a class='term' id='in-text' href='#'>tensor</a> holds numbers.</p>"
         gloss = UNDERLINED + "<p>A <a id='gloss' href='#gloss-tensor'>tensor</a> holds numbers.</p>"
+        gloss += ICON_AND_TONE + "<p>A <a class='icon' id='no-icon' href='#'>tensor</a> holds numbers.</p>"
+        gloss += "<p>The loss<a class='mark' id='star' href='#'>*</a> is averaged.</p>"
+        gloss += "<p data-dim>A <a class='tone' id='toned' href='#'>tensor</a> holds numbers.</p>"
         page.evaluate(
             f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {zebra + term + gloss!r})"
         )
@@ -515,7 +531,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     planted = {"#grey-text", "#faded", "#filled", "#elided", "#field", "#since", "#partly", "#count", "#tinted"}
     assert planted <= found, found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
-    assert {"#in-text", "#gloss"} <= links, links
+    assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned"} <= links, links
     assert any(target.startswith("#pale-box > p") for target in found), found
 
 
