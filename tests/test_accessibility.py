@@ -32,9 +32,9 @@
     person), and not empty once the contrast rule's filter drops punctuation and emoji; a form
     field's value counts, and so does a link with any text by the link rule's own test, a
     footnote mark such as '*' included. A kind of symbols alone whose sample axe-core leaves to a
-    person for that reason (the check mark) counts as judged. For the other rules, highlighted code made of plain
-    <span class> elements is read as its text, which is all those rules could find in it; its
-    spans are then put back.
+    person for that reason (the check mark) counts as judged. For the other rules, highlighted
+    code made of plain <span class> elements is read as its text, which is all those rules could
+    find in it; its spans are then put back.
   * The search index is replaced by an empty one during the visits: Material's search builds it
     from every page's text on each load, which the audit does not look at (the search dialog has
     a test of its own, with the real index). Its weight is read from the built file.
