@@ -21,10 +21,11 @@
     colour, text fill and stroke, size, weight, text shadow, opacity (its own times its
     ancestors') and any filter or blending around it; for a link, also whether its block holds
     other text, its underline, borders, outline and font, and the colour, decoration and font of
-    the block around it, and any content before or after it (an icon). A link whose block holds
-    other text may be in a text block for axe-core's link rule or not (axe-core counts the text):
-    its kind counts as judged only once that rule, and not only the contrast rule, has passed or
-    failed a sample (a sample it leaves undecided, for an icon say, does not count).
+    the block around it. A link whose block holds other text may be in a text block for
+    axe-core's link rule or not (axe-core counts only the text outside links and buttons, up to a
+    line break or a nested block): such a kind is sampled in full, not three elements a page, and
+    counts as judged only once that rule, and not only the contrast rule, has passed or failed a
+    sample (one it leaves undecided, a link with an icon say, does not count).
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. Before the colour rules run, a part that holds no sample is emptied, so
     that axe-core does not map its elements at all (code alone is ten thousand spans a page).
@@ -171,12 +172,14 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const fill = [style.webkitTextFillColor, style.webkitTextStrokeWidth, style.webkitTextStrokeColor];
         return [style.color, ...fill, style.fontSize, style.fontWeight, style.textShadow, 'opacity ' + opacity, effects].join(' ');
     };
-    // What link-in-text-block also reads of a link. It applies to a link in a text block: one with
-    // more text than its own in the nearest ancestor displayed as a block, and no block display of
-    // its own. A link with no other text there ("alone") is outside it; one with other text may be
-    // in or out by axe-core's count, so its kind is judged only once that rule has judged a sample
-    // (needsLinkRule). It compares the link with the nearest block around it (colour, decoration,
-    // font), and reads the link's own borders, outline and background image.
+    // What link-in-text-block also reads of a link. It applies to a link in a text block, which
+    // axe-core decides by counting, in the nearest ancestor displayed as a block, the text outside
+    // links and buttons up to a line break or a nested block: more of it than link text. A link
+    // with no other text there ("alone") is outside; one with other text may be in or out, so its
+    // kind is sampled in full and judged only once that rule has passed or failed a sample
+    // (needsLinkRule). The rule compares the link with the nearest block around it (colour,
+    // decoration, font; an inline-block counts there, as in axe-core's check) and reads the link's
+    // own borders, outline and background image.
     const textBlocks = ['block', 'list-item', 'table', 'flex', 'grid'];
     const ownBlocks = [...textBlocks, 'inline-block', 'inline-flex', 'inline-grid'];
     const blockAround = (el, displays) => {
@@ -193,8 +196,7 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const surrounded = !own && squeezed(blockAround(el, textBlocks).textContent).length > squeezed(el.textContent).length;
         const outer = getComputedStyle(blockAround(el, [...textBlocks, 'inline-block']));
         const lines = ['borderTop', 'borderBottom', 'outline'].flatMap(side => ['Style', 'Width', 'Color'].map(p => style[side + p]));
-        const around = ['::before', '::after'].map(part => getComputedStyle(el, part).content);
-        const marks = [style.textDecorationLine, style.textDecorationStyle, style.fontStyle, style.fontFamily, style.backgroundImage, ...lines, ...around];
+        const marks = [style.textDecorationLine, style.textDecorationStyle, style.fontStyle, style.fontFamily, style.backgroundImage, ...lines];
         const block = [outer.color, outer.textDecorationLine, outer.textDecorationStyle, outer.fontWeight, outer.fontStyle, outer.fontSize, outer.fontFamily];
         return (surrounded ? ' in text, ' : ' alone, ') + marks.join(' ') + ' in a block of ' + block.join(' ');
     };
@@ -214,9 +216,9 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             const where = isProse ? '' : ' in ' + around;
             const kind = (isProse ? 'prose: ' : '') + path.join(' > ') + state + characters(el) + linkTerms(el) + where
                 + ' on ' + behind(el) + ' (' + looks(el) + ')';
-            const elements = samples.get(kind) || [];
-            if (!known.has(kind) && elements.length < samplesPerKind) samples.set(kind, [...elements, el]);
-            if (kind.includes(' in text, ')) needsLinkRule.add(kind);
+            const elements = samples.get(kind) || [], inText = kind.includes(' in text, ');
+            if (!known.has(kind) && (inText || elements.length < samplesPerKind)) samples.set(kind, [...elements, el]);
+            if (inText) needsLinkRule.add(kind);
         }
     }
     // A part with no sample is emptied: axe-core's colour rules map every element of the page
@@ -470,14 +472,24 @@ GLOSS = ".md-typeset a[href^='#x-'], .md-typeset a[href^='#gloss-'] { color: #cc
 GLOSS += " .md-typeset a[href^='#gloss-'] { text-decoration: none }"
 UNDERLINED = "<p>A <a href='#x-tensor'>tensor</a> holds numbers.</p>"
 # Links of one class without an underline: one with an icon after it (which axe-core's link rule
-# leaves undecided), a one-character footnote mark, and two links in paragraphs whose colours
+# leaves undecided), a one-character footnote mark, and links in paragraphs whose colour or weight
 # differ through an attribute only.
 MARKED = ".md-typeset a.icon, .md-typeset a.mark { text-decoration: none; color: #ccc }"
 MARKED += " .md-typeset a.icon[href^='https:']::after { content: ' ↗' }"
 MARKED += " .md-typeset a.tone { text-decoration: none; color: #777 } .md-typeset p[data-dim] { color: #888 }"
+MARKED += " .md-typeset a.bold { text-decoration: none; color: #ccc; font-weight: 700 }"
+MARKED += " .md-typeset p[data-bold] { font-weight: 700 }"
 ICON_AND_TONE = (
     "<p>See the <a class='icon' href='https://example.org/'>autograd notes</a> for more.</p>"
     "<p>A <a class='tone' href='#'>tensor</a> holds numbers.</p>"
+    "<p>A <a class='bold' href='#'>tensor</a> holds numbers.</p>"
+)
+# Three links of one kind in a line that axe-core's link rule passes over (more link text than
+# other text), before one of the same kind inside a sentence.
+SEE_ALSO = (
+    "<p>See also: "
+    + ", ".join(f"<a class='term' href='#'>{w}</a>" for w in ("tensor", "parameter", "buffer"))
+    + ".</p>"
 )
 
 
@@ -501,14 +513,16 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         page.evaluate(f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {first!r})")
         page.evaluate(AXE_SOURCE)
         judged = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})["judged"]
+        assert not any("A.icon" in kind for kind in judged), "a kind whose link axe-core left undecided was judged"
         page.reload()
         page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + unreadable)
         zebra = ZEBRA.replace("</tr>", "</tr><tr><td><span class='tint' id='tinted'>tag</span></td></tr>", 1)
-        term = LONE_TERM + "<p>A <a class='term' id='in-text' href='#'>tensor</a> holds numbers.</p>"
+        term = LONE_TERM + SEE_ALSO + "<p>A <a class='term' id='in-text' href='#'>tensor</a> holds numbers.</p>"
         gloss = UNDERLINED + "<p>A <a id='gloss' href='#gloss-tensor'>tensor</a> holds numbers.</p>"
         gloss += ICON_AND_TONE + "<p>A <a class='icon' id='no-icon' href='#'>tensor</a> holds numbers.</p>"
         gloss += "<p>The loss<a class='mark' id='star' href='#'>*</a> is averaged.</p>"
         gloss += "<p data-dim>A <a class='tone' id='toned' href='#'>tensor</a> holds numbers.</p>"
+        gloss += "<p data-bold>A <a class='bold' id='bolded' href='#'>tensor</a> holds numbers.</p>"
         page.evaluate(
             f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {zebra + term + gloss!r})"
         )
@@ -531,7 +545,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     planted = {"#grey-text", "#faded", "#filled", "#elided", "#field", "#since", "#partly", "#count", "#tinted"}
     assert planted <= found, found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
-    assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned"} <= links, links
+    assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned", "#bolded"} <= links, links
     assert any(target.startswith("#pale-box > p") for target in found), found
 
 
