@@ -11,7 +11,8 @@
   * The colour of a code token depends on its highlighting class and what it sits in (plain
     code, output, admonition, notebook cell), not on the page; so do the colours of the header,
     navigation and footer every page repeats. So inside those parts the two colour rules
-    (contrast, links told apart from text) are checked on a few elements (at most three) of each
+    (contrast, links told apart from text) are checked on a few elements (at most three a page,
+    all of them for a kind of link with other text in its block) of each
     kind that axe-core has not judged yet in the variant. A kind names what those rules depend
     on, as far as the audit reads it: the tags,
     classes and style attributes from the part down to the element, the containers around it,
@@ -23,16 +24,17 @@
     other text, its underline, borders, outline and font, and the colour, decoration and font of
     the block around it. A link whose block holds other text may be in a text block for
     axe-core's link rule or not (axe-core counts only the text outside links and buttons, up to a
-    line break or a nested block): such a kind is sampled in full, not three elements a page, and
-    counts as judged only once that rule, and not only the contrast rule, has passed or failed a
-    sample (one it leaves undecided, a link with an icon say, does not count).
+    line break or a nested block): such a kind is sampled in full, not three elements a page. A
+    kind counts as judged once each rule that applies to it has passed or failed a sample (one
+    left undecided, a link with an icon say, does not count): the contrast rule for text of its
+    own (a link whose text sits in a <code> child has none), the link rule for a link in text.
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. Before the colour rules run, a part that holds no sample is emptied, so
     that axe-core does not map its elements at all (code alone is ten thousand spans a page).
     Only text axe-core looks at is sampled: shown, outside a figure's SVG (which it leaves to a
     person), and not empty once the contrast rule's filter drops punctuation and emoji; a form
-    field's value counts, and so does a link with any text by the link rule's own test, a
-    footnote mark such as '*' included. A kind of symbols alone whose sample axe-core leaves to a
+    field's value counts, and so does a link (a[href] or role=link, as the link rule selects)
+    with any text by the link rule's own test, a footnote mark such as '*' included. A kind of symbols alone whose sample axe-core leaves to a
     person for that reason (the check mark) counts as judged. For the other rules, highlighted
     code made of plain <span class> elements is read as its text, which is all those rules could
     find in it; its spans are then put back.
@@ -102,7 +104,8 @@ PROSE = ".md-content__inner"
 CONTAINERS = [".admonition", "details", ".result", ".tabbed-set", "table"]
 CONTAINERS += [".jp-InputArea", ".jp-OutputArea", ".jp-MarkdownCell"]
 CONTAINERS += [".md-nav--primary", ".md-nav--secondary", ".md-header", ".md-footer", ".md-sidebar"]
-# Up to 3 elements of a kind not judged yet are tried on each page, until axe-core judges one.
+# Up to 3 elements of a kind not judged yet are tried on each page (every one, for a kind of link with
+# other text in its block), until axe-core judges one.
 COLOUR_SAMPLING = {"code": CODE, "repeated": REPEATED, "prose": PROSE, "containers": CONTAINERS, "samplesPerKind": 3}
 
 # Audits the page: every rule but the colour ones (if `layout`), then the colour rules on a few
@@ -132,7 +135,11 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     const field = 'input:not([type=hidden],[type=range],[type=color],[type=checkbox],[type=radio],[type=image]),select,textarea';
     const strip = text => axe.commons.text.removeUnicode(text, {emoji: true, nonBmp: false, punctuations: true}).trim();
     const ownText = el => [...el.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join('');
-    const link = el => el.matches('a[href]') && axe.commons.text.sanitize(el.innerText) !== '';  // its text may sit in a child
+    // A link as the link rule selects it (a[href] or role=link, no other role), with text by its test.
+    const link = el => {
+        const role = (el.getAttribute('role') || '').trim().split(/\\s+/)[0];
+        return (role ? role === 'link' : el.matches('a[href]')) && axe.commons.text.sanitize(el.innerText) !== '';
+    };
     const hasText = el => (el.matches(field) || link(el) || strip(ownText(el)) !== '')
                           && !el.closest('svg') && el.checkVisibility({opacityProperty: true, visibilityProperty: true});
     // axe-core leaves symbols alone (a check mark) and a failing single character to a person:
@@ -191,6 +198,9 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     const needsLinkRule = new Set();  // the kinds of links that link-in-text-block may apply to
     const linkTerms = el => {
         if (!link(el)) return '';
+        // A link whose text sits only in children (an API link around <code>) is not one the
+        // contrast rule judges: its children are sampled as elements of their own.
+        const ownless = strip(ownText(el)) === '' ? ' no own text' : '';
         const style = getComputedStyle(el), display = style.display;
         const own = ownBlocks.includes(display) || display.startsWith('table-');
         const surrounded = !own && squeezed(blockAround(el, textBlocks).textContent).length > squeezed(el.textContent).length;
@@ -198,7 +208,7 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const lines = ['borderTop', 'borderBottom', 'outline'].flatMap(side => ['Style', 'Width', 'Color'].map(p => style[side + p]));
         const marks = [style.textDecorationLine, style.textDecorationStyle, style.fontStyle, style.fontFamily, style.backgroundImage, ...lines];
         const block = [outer.color, outer.textDecorationLine, outer.textDecorationStyle, outer.fontWeight, outer.fontStyle, outer.fontSize, outer.fontFamily];
-        return (surrounded ? ' in text, ' : ' alone, ') + marks.join(' ') + ' in a block of ' + block.join(' ');
+        return ownless + (surrounded ? ' in text, ' : ' alone, ') + marks.join(' ') + ' in a block of ' + block.join(' ');
     };
     // A tag, its classes and any style attribute (which may set a colour the classes do not).
     const named = e => e.tagName + '.' + (e.getAttribute('class') || '') + (e.hasAttribute('style') ? '[' + e.getAttribute('style') + ']' : '');
@@ -237,13 +247,16 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     const byCharacters = node => [...node.any, ...node.all, ...node.none]
         .some(check => (check.data && check.data.messageKey) === 'nonBmp');
     const unsure = result.incomplete.flatMap(rule => rule.nodes).filter(byCharacters);
-    const seen = new Set([...result.passes, ...result.violations].flatMap(rule => rule.nodes).concat(unsure).map(n => n.element));
-    const linkSeen = new Set([...result.passes, ...result.violations]
-        .filter(rule => rule.id === 'link-in-text-block').flatMap(rule => rule.nodes).map(n => n.element));
+    // Each rule counts for itself: a kind is judged once every rule that applies to it has passed
+    // or failed a sample (the contrast rule for text of its own, the link rule for a link in text).
+    const decidedBy = id => new Set([...result.passes, ...result.violations].filter(rule => rule.id === id)
+        .flatMap(rule => rule.nodes).map(n => n.element));
+    const contrastSeen = new Set([...decidedBy('color-contrast'), ...unsure.map(n => n.element)]);
+    const linkSeen = decidedBy('link-in-text-block');
     const judgedBy = (elements, rule) => elements.some(el => rule.has(el));
     return {
         scheme: document.body.getAttribute('data-md-color-scheme'),
-        judged: [...samples].filter(([kind, elements]) => judgedBy(elements, seen)
+        judged: [...samples].filter(([kind, elements]) => (kind.includes(' no own text') || judgedBy(elements, contrastSeen))
                                     && (!needsLinkRule.has(kind) || judgedBy(elements, linkSeen))).map(([kind]) => kind),
         violations: found.map(v => ({
             id: v.id, impact: v.impact, help: v.help,
@@ -484,6 +497,18 @@ ICON_AND_TONE = (
     "<p>A <a class='tone' href='#'>tensor</a> holds numbers.</p>"
     "<p>A <a class='bold' href='#'>tensor</a> holds numbers.</p>"
 )
+# Links whose first sample the contrast rule cannot judge: an underlined link with a large icon
+# after it (undecided), an API link whose text is its <code> child; then the same links with words;
+# and a span with role=link, alone, then in a sentence.
+OWNLESS = ".md-typeset a.pin, .md-typeset a.api { color: #444 }"
+OWNLESS += " .md-typeset a.pin[href^='https:']::after"
+OWNLESS += " { content: ''; position: absolute; width: 1em; height: 1em; background-color: currentColor }"
+OWNLESS += " .md-typeset a.api code { color: var(--md-code-fg-color) } .md-typeset span.rl { color: #ccc }"
+UNDECIDED = (
+    "<p>See the <a class='pin' href='https://example.org/'>docs</a> for more.</p>"
+    "<p>Call <a class='api' href='#'><code>torch.save</code></a> first.</p>"
+    "<p><span class='rl' role='link' tabindex='0'>Glossary</span></p>"
+)
 # Three links of one kind in a line that axe-core's link rule passes over (more link text than
 # other text), before one of the same kind inside a sentence.
 SEE_ALSO = (
@@ -508,14 +533,14 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     with checked_page(browser, **VARIANTS["1440-dark"]) as page:
         with_an_empty_search_index(page, site)
         page.goto(base_url + "modules/modules-and-layers/")
-        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED)
-        first = ZEBRA + LONE_TERM + UNDERLINED + ICON_AND_TONE
+        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS)
+        first = ZEBRA + LONE_TERM + UNDERLINED + ICON_AND_TONE + UNDECIDED
         page.evaluate(f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {first!r})")
         page.evaluate(AXE_SOURCE)
         judged = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})["judged"]
         assert not any("A.icon" in kind for kind in judged), "a kind whose link axe-core left undecided was judged"
         page.reload()
-        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + unreadable)
+        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS + unreadable)
         zebra = ZEBRA.replace("</tr>", "</tr><tr><td><span class='tint' id='tinted'>tag</span></td></tr>", 1)
         term = LONE_TERM + SEE_ALSO + "<p>A <a class='term' id='in-text' href='#'>tensor</a> holds numbers.</p>"
         gloss = UNDERLINED + "<p>A <a id='gloss' href='#gloss-tensor'>tensor</a> holds numbers.</p>"
@@ -523,6 +548,9 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         gloss += "<p>The loss<a class='mark' id='star' href='#'>*</a> is averaged.</p>"
         gloss += "<p data-dim>A <a class='tone' id='toned' href='#'>tensor</a> holds numbers.</p>"
         gloss += "<p data-bold>A <a class='bold' id='bolded' href='#'>tensor</a> holds numbers.</p>"
+        gloss += UNDECIDED + "<p>See the <a class='pin' id='pinned' href='#'>docs</a> for more.</p>"
+        gloss += "<p>Call <a class='api' id='api-word' href='#'>save</a> first.</p>"
+        gloss += "<p>A <span class='rl' id='role-link' role='link' tabindex='0'>tensor</span> holds numbers.</p>"
         page.evaluate(
             f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {zebra + term + gloss!r})"
         )
@@ -543,9 +571,10 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     assert any(target.endswith(".kn") or ".kn:" in target for target in found), found
     assert any(target.startswith(".md-footer__link") for target in found), found
     planted = {"#grey-text", "#faded", "#filled", "#elided", "#field", "#since", "#partly", "#count", "#tinted"}
+    planted |= {"#pinned", "#api-word"}
     assert planted <= found, found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
-    assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned", "#bolded"} <= links, links
+    assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned", "#bolded", "#role-link"} <= links, links
     assert any(target.startswith("#pale-box > p") for target in found), found
 
 
