@@ -28,6 +28,9 @@
     kind counts as judged once each rule that applies to it has passed or failed a sample (one
     left undecided, a link with an icon say, does not count): the contrast rule for text of its
     own (a link whose text sits in a <code> child has none), the link rule for a link in text.
+    A link with content drawn before or after it (an icon), which both rules leave undecided, is a
+    kind of its own; samples left undecided for another reason (an element over them) still use up
+    the three a page, a limit of the sampling.
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. Before the colour rules run, a part that holds no sample is emptied, so
     that axe-core does not map its elements at all (code alone is ten thousand spans a page).
@@ -206,7 +209,11 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const surrounded = !own && squeezed(blockAround(el, textBlocks).textContent).length > squeezed(el.textContent).length;
         const outer = getComputedStyle(blockAround(el, [...textBlocks, 'inline-block']));
         const lines = ['borderTop', 'borderBottom', 'outline'].flatMap(side => ['Style', 'Width', 'Color'].map(p => style[side + p]));
-        const marks = [style.textDecorationLine, style.textDecorationStyle, style.fontStyle, style.fontFamily, style.backgroundImage, ...lines];
+        // Content drawn before or after it (an icon) leaves both rules undecided: such a link is a
+        // kind of its own, so that three of them cannot use up the samples of a plain one.
+        const drawn = ['::before', '::after'].map(part => getComputedStyle(el, part)).filter(pseudo => pseudo.content !== 'none')
+            .map(pseudo => [pseudo.content, pseudo.position, pseudo.backgroundColor, pseudo.backgroundImage, pseudo.width, pseudo.height].join(' '));
+        const marks = [style.textDecorationLine, style.textDecorationStyle, style.fontStyle, style.fontFamily, style.backgroundImage, ...lines, ...drawn];
         const block = [outer.color, outer.textDecorationLine, outer.textDecorationStyle, outer.fontWeight, outer.fontStyle, outer.fontSize, outer.fontFamily];
         return ownless + (surrounded ? ' in text, ' : ' alone, ') + marks.join(' ') + ' in a block of ' + block.join(' ');
     };
@@ -509,6 +516,12 @@ UNDECIDED = (
     "<p>Call <a class='api' href='#'><code>torch.save</code></a> first.</p>"
     "<p><span class='rl' role='link' tabindex='0'>Glossary</span></p>"
 )
+# Three links alone in list items, each with an icon drawn after it (the contrast rule leaves them
+# undecided), before a plain one of the same class that fails.
+ICONS = ".md-typeset a.ext { color: #444; position: relative } .md-typeset a.ext[href^='https:']::after"
+ICONS += " { content: ''; position: absolute; width: 1em; height: 1em; background-color: currentColor }"
+ICON_LIST = "<ul>" + "".join(f"<li><a class='ext' href='https://example.org/{n}'>Docs {n}</a></li>" for n in range(3))
+ICON_LIST += "<li><a class='ext' id='plain-ext' href='#'>Saving models</a></li></ul>"
 # Three links of one kind in a line that axe-core's link rule passes over (more link text than
 # other text), before one of the same kind inside a sentence.
 SEE_ALSO = (
@@ -533,14 +546,15 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     with checked_page(browser, **VARIANTS["1440-dark"]) as page:
         with_an_empty_search_index(page, site)
         page.goto(base_url + "modules/modules-and-layers/")
-        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS)
+        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS + ICONS)
         first = ZEBRA + LONE_TERM + UNDERLINED + ICON_AND_TONE + UNDECIDED
         page.evaluate(f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {first!r})")
         page.evaluate(AXE_SOURCE)
         judged = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})["judged"]
         assert not any("A.icon" in kind for kind in judged), "a kind whose link axe-core left undecided was judged"
+        assert any("A.api" in kind and "no own text" in kind for kind in judged), "an API link's kind was not judged"
         page.reload()
-        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS + unreadable)
+        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS + ICONS + unreadable)
         zebra = ZEBRA.replace("</tr>", "</tr><tr><td><span class='tint' id='tinted'>tag</span></td></tr>", 1)
         term = LONE_TERM + SEE_ALSO + "<p>A <a class='term' id='in-text' href='#'>tensor</a> holds numbers.</p>"
         gloss = UNDERLINED + "<p>A <a id='gloss' href='#gloss-tensor'>tensor</a> holds numbers.</p>"
@@ -548,7 +562,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         gloss += "<p>The loss<a class='mark' id='star' href='#'>*</a> is averaged.</p>"
         gloss += "<p data-dim>A <a class='tone' id='toned' href='#'>tensor</a> holds numbers.</p>"
         gloss += "<p data-bold>A <a class='bold' id='bolded' href='#'>tensor</a> holds numbers.</p>"
-        gloss += UNDECIDED + "<p>See the <a class='pin' id='pinned' href='#'>docs</a> for more.</p>"
+        gloss += ICON_LIST + UNDECIDED + "<p>See the <a class='pin' id='pinned' href='#'>docs</a> for more.</p>"
         gloss += "<p>Call <a class='api' id='api-word' href='#'>save</a> first.</p>"
         gloss += "<p>A <span class='rl' id='role-link' role='link' tabindex='0'>tensor</span> holds numbers.</p>"
         page.evaluate(
@@ -571,7 +585,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     assert any(target.endswith(".kn") or ".kn:" in target for target in found), found
     assert any(target.startswith(".md-footer__link") for target in found), found
     planted = {"#grey-text", "#faded", "#filled", "#elided", "#field", "#since", "#partly", "#count", "#tinted"}
-    planted |= {"#pinned", "#api-word"}
+    planted |= {"#pinned", "#api-word", "#plain-ext"}
     assert planted <= found, found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
     assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned", "#bolded", "#role-link"} <= links, links
