@@ -28,9 +28,10 @@
     kind counts as judged once each rule that applies to it has passed or failed a sample (one
     left undecided, a link with an icon say, does not count): the contrast rule for text of its
     own (a link whose text sits in a <code> child has none), the link rule for a link in text.
-    A link with content drawn before or after it (an icon), which both rules leave undecided, is a
-    kind of its own; samples left undecided for another reason (an element over them) still use up
-    the three a page, a limit of the sampling.
+    A link with content drawn before or after it (an icon) is a kind of its own. A known limit:
+    any sample axe-core leaves undecided still uses up one of the three a page, so a kind whose
+    first three elements are undecided (short links with a large absolute icon, an element over
+    them, an icon drawn on a badge or on a container) is not checked on that page at all.
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. Before the colour rules run, a part that holds no sample is emptied, so
     that axe-core does not map its elements at all (code alone is ten thousand spans a page).
