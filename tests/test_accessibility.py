@@ -28,13 +28,15 @@
     kind counts as judged once each rule that applies to it has passed or failed a sample (one
     left undecided, a link with an icon say, does not count): the contrast rule for text of its
     own (a link whose text sits in a <code> child has none), the link rule for a link in text.
-    A link with content drawn before or after it (an icon) is a kind of its own. A known limit:
-    any sample axe-core leaves undecided still uses up one of the three a page, so a kind whose
-    first three elements are undecided (short links with a large absolute icon, an element over
-    them, an icon drawn on a badge or on a container) is not checked on that page at all.
+    A link with content drawn before or after it (an icon) is a kind of its own. A kind whose
+    samples axe-core all leaves undecided (short links under a large icon, an element over them,
+    an icon drawn on a badge or on a container) gets as many more elements of the page as it has
+    had, in another run of the colour rules on those alone, until one decides it or the page has
+    none left (the report counts the runs by page).
     The article's other text is sampled the same way, and the rest of the page is checked
-    element by element. Before the colour rules run, a part that holds no sample is emptied, so
-    that axe-core does not map its elements at all (code alone is ten thousand spans a page).
+    element by element. For each run of the colour rules, a part that holds no sample is emptied
+    (and filled again after it), so that axe-core does not map its elements at all (code alone is
+    ten thousand spans a page).
     Only text axe-core looks at is sampled: shown, outside a figure's SVG (which it leaves to a
     person), and not empty once the contrast rule's filter drops punctuation and emoji; a form
     field's value counts, and so does a link (a[href] or role=link, as the link rule selects)
@@ -109,7 +111,7 @@ CONTAINERS = [".admonition", "details", ".result", ".tabbed-set", "table"]
 CONTAINERS += [".jp-InputArea", ".jp-OutputArea", ".jp-MarkdownCell"]
 CONTAINERS += [".md-nav--primary", ".md-nav--secondary", ".md-header", ".md-footer", ".md-sidebar"]
 # Up to 3 elements of a kind not judged yet are tried on each page (every one, for a kind of link with
-# other text in its block), until axe-core judges one.
+# other text in its block); if axe-core decides none of them, as many more as it has had, and so on.
 COLOUR_SAMPLING = {"code": CODE, "repeated": REPEATED, "prose": PROSE, "containers": CONTAINERS, "samplesPerKind": 3}
 
 # Audits the page: every rule but the colour ones (if `layout`), then the colour rules on a few
@@ -220,7 +222,7 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     };
     // A tag, its classes and any style attribute (which may set a colour the classes do not).
     const named = e => e.tagName + '.' + (e.getAttribute('class') || '') + (e.hasAttribute('style') ? '[' + e.getAttribute('style') + ']' : '');
-    const known = new Set(judged), samples = new Map();  // kind -> its elements to check
+    const known = new Set(judged), candidates = new Map();  // kind -> its elements, in page order
     const parts = [...document.querySelectorAll(repeated.join(','))]
         .filter(part => !part.parentElement.closest(repeated.join(',')));  // not a part inside a part (a nested .md-nav)
     const article = document.querySelector(prose);
@@ -234,38 +236,62 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             const where = isProse ? '' : ' in ' + around;
             const kind = (isProse ? 'prose: ' : '') + path.join(' > ') + state + characters(el) + linkTerms(el) + where
                 + ' on ' + behind(el) + ' (' + looks(el) + ')';
-            const elements = samples.get(kind) || [], inText = kind.includes(' in text, ');
-            if (!known.has(kind) && (inText || elements.length < samplesPerKind)) samples.set(kind, [...elements, el]);
-            if (inText) needsLinkRule.add(kind);
+            if (!known.has(kind)) candidates.set(kind, [...(candidates.get(kind) || []), el]);
+            if (kind.includes(' in text, ')) needsLinkRule.add(kind);
         }
     }
-    // A part with no sample is emptied: axe-core's colour rules map every element of the page
-    // first, whatever the context, and ten thousand code spans cost a third of the run. What stays
-    // keeps its colours and the boxes behind it; only positions further down the page change.
-    const sampled = [...samples.values()].flat();
-    parts.filter(part => !sampled.some(el => part.contains(el))).forEach(part => part.replaceChildren());
-    // The deepest include or exclude around an element decides: the samples inside the article count,
-    // without what they hold (a <pre> with text of its own holds a thousand spans).
-    const holds = sampled.flatMap(el => [...el.children]).filter(child => !sampled.includes(child));
-    const context = {include: [document.body, ...sampled], exclude: [...[...repeated, prose].map(s => [s]), ...holds]};
-    const result = await axe.run(context, {elementRef: true, runOnly: {type: 'rule', values: colour}});
-    found.push(...result.violations);
+    // A part with no sample is emptied for the run: axe-core's colour rules map every element of
+    // the page first, whatever the context, and ten thousand code spans cost a third of the run.
+    // What stays keeps its colours and the boxes behind it; only positions further down change.
+    const colourRun = async (sampled, first) => {
+        const emptied = parts.filter(part => !sampled.some(el => part.contains(el)));
+        const kept = emptied.map(part => [...part.childNodes]);
+        emptied.forEach(part => part.replaceChildren());
+        // The deepest include or exclude around an element decides: the samples inside the article
+        // count, without what they hold (a <pre> with text of its own holds a thousand spans). The
+        // first run also checks the rest of the page, outside the article and the repeated parts.
+        const holds = sampled.flatMap(el => [...el.children]).filter(child => !sampled.includes(child));
+        const outside = first ? [document.body] : [];
+        const context = {include: [...outside, ...sampled], exclude: [...[...repeated, prose].map(s => [s]), ...holds]};
+        try {
+            return await axe.run(context, {elementRef: true, runOnly: {type: 'rule', values: colour}});
+        } finally {
+            emptied.forEach((part, i) => part.replaceChildren(...kept[i]));
+        }
+    };
     // A sample of symbols that axe-core leaves to a person for that reason counts as judged: it
     // would leave every element of that kind (symbols alone, in that style) to a person, on every page.
     const byCharacters = node => [...node.any, ...node.all, ...node.none]
         .some(check => (check.data && check.data.messageKey) === 'nonBmp');
-    const unsure = result.incomplete.flatMap(rule => rule.nodes).filter(byCharacters);
     // Each rule counts for itself: a kind is judged once every rule that applies to it has passed
     // or failed a sample (the contrast rule for text of its own, the link rule for a link in text).
-    const decidedBy = id => new Set([...result.passes, ...result.violations].filter(rule => rule.id === id)
-        .flatMap(rule => rule.nodes).map(n => n.element));
-    const contrastSeen = new Set([...decidedBy('color-contrast'), ...unsure.map(n => n.element)]);
-    const linkSeen = decidedBy('link-in-text-block');
-    const judgedBy = (elements, rule) => elements.some(el => rule.has(el));
+    const contrastSeen = new Set(), linkSeen = new Set();
+    const judgedBy = (elements, seen) => elements.some(el => seen.has(el));
+    const tried = new Map();  // kind -> the elements checked so far
+    const isJudged = kind => (kind.includes(' no own text') || judgedBy(tried.get(kind), contrastSeen))
+                             && (!needsLinkRule.has(kind) || judgedBy(tried.get(kind), linkSeen));
+    // Three elements of a kind (every one, for a link in text) are checked; a kind that none of them
+    // decides (an icon over it, say) gets as many more as it has had, run after run, until one
+    // decides it or the page has no more.
+    let next = new Map([...candidates].map(([kind, els]) => [kind, needsLinkRule.has(kind) ? els : els.slice(0, samplesPerKind)]));
+    let runs = 0;
+    while (runs === 0 || next.size) {
+        const result = await colourRun([...next.values()].flat(), runs === 0);
+        runs += 1;
+        found.push(...result.violations);
+        const decided = [...result.passes, ...result.violations].flatMap(rule => rule.nodes.map(n => [rule.id, n.element]));
+        decided.filter(([id]) => id === 'color-contrast').forEach(([, el]) => contrastSeen.add(el));
+        decided.filter(([id]) => id === 'link-in-text-block').forEach(([, el]) => linkSeen.add(el));
+        result.incomplete.flatMap(rule => rule.nodes).filter(byCharacters).forEach(n => contrastSeen.add(n.element));
+        next.forEach((els, kind) => tried.set(kind, [...(tried.get(kind) || []), ...els]));
+        next = new Map([...next.keys()].filter(kind => !isJudged(kind))
+            .map(kind => [kind, candidates.get(kind).slice(tried.get(kind).length, 2 * tried.get(kind).length)])
+            .filter(([, els]) => els.length));
+    }
     return {
         scheme: document.body.getAttribute('data-md-color-scheme'),
-        judged: [...samples].filter(([kind, elements]) => (kind.includes(' no own text') || judgedBy(elements, contrastSeen))
-                                    && (!needsLinkRule.has(kind) || judgedBy(elements, linkSeen))).map(([kind]) => kind),
+        judged: [...tried.keys()].filter(isJudged),
+        colourRuns: runs,
         violations: found.map(v => ({
             id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 160),
@@ -295,6 +321,7 @@ class Audit:
     violations: dict[str, list[dict]] = field(default_factory=dict)  # path -> axe-core's violations
     transfers: dict[str, dict[str, int]] = field(default_factory=dict)  # path -> kind -> bytes
     page_seconds: dict[str, float] = field(default_factory=dict)  # path -> seconds to load and audit
+    colour_runs: dict[str, int] = field(default_factory=dict)  # path -> axe-core runs of the colour rules
     code_checked_on: list[str] = field(default_factory=list)  # pages where a kind in the repeated parts was judged
     judged_kinds: list[str] = field(default_factory=list)  # the kinds in the repeated parts whose contrast was judged
     search_index_bytes: int = 0  # the built index, which every page fetches (the visits get an empty one)
@@ -369,6 +396,7 @@ def audit(request, browser, base_url, audited_pages, site) -> Audit:
             page.evaluate(AXE_SOURCE)
             result = page.evaluate(AUDIT, {"layout": layout, "judged": audit.judged_kinds, **COLOUR_SAMPLING})
             audit.schemes[path], audit.violations[path] = result["scheme"], result["violations"]
+            audit.colour_runs[path] = result["colourRuns"]
             audit.judged_kinds.extend(result["judged"])
             audit.code_checked_on.extend([path] if result["judged"] else [])
             transfers = audit.transfers.setdefault(path, {})
@@ -385,6 +413,7 @@ def audit(request, browser, base_url, audited_pages, site) -> Audit:
         "violations (nodes)": audit.counts(),
         "bytes transferred by page": audit.transfers,
         "seconds by page": audit.page_seconds,
+        "colour runs by page": audit.colour_runs,
         "contrast of code, header, navigation and footer checked on": audit.code_checked_on,
         "kinds of element in those parts judged": audit.judged_kinds,
     }
@@ -517,12 +546,21 @@ UNDECIDED = (
     "<p>Call <a class='api' href='#'><code>torch.save</code></a> first.</p>"
     "<p><span class='rl' role='link' tabindex='0'>Glossary</span></p>"
 )
-# Three links alone in list items, each with an icon drawn after it (the contrast rule leaves them
-# undecided), before a plain one of the same class that fails.
+# Three short links alone in list items, each with an icon drawn after it (the contrast rule leaves
+# them undecided), before a long one with the same icon (which it decides) and a plain one of the
+# same class; then three badges with an icon, before one without it. All are too faint: the audit
+# must report the long link and the badge without an icon, which only later runs sample.
 ICONS = ".md-typeset a.ext { color: #444; position: relative } .md-typeset a.ext[href^='https:']::after"
 ICONS += " { content: ''; position: absolute; width: 1em; height: 1em; background-color: currentColor }"
+ICONS += " .md-typeset span.badge { color: #444; position: relative; margin-right: 1.1em }"
+ICONS += " .md-typeset span.badge[data-new]::after { content: ''; position: absolute; right: -1.05em; top: 0.1em;"
+ICONS += " width: 1em; height: 1em; background-color: currentColor }"
 ICON_LIST = "<ul>" + "".join(f"<li><a class='ext' href='https://example.org/{n}'>Docs {n}</a></li>" for n in range(3))
+LONG = "Saving and loading models across devices"
+ICON_LIST += f"<li><a class='ext' id='long-ext' href='https://example.org/l'>{LONG}</a></li>"
 ICON_LIST += "<li><a class='ext' id='plain-ext' href='#'>Saving models</a></li></ul>"
+ICON_LIST += "<p>" + "".join(f"<span class='badge' data-new>v{n}</span> " for n in range(3))
+ICON_LIST += "<span class='badge' id='plain-badge'>stable</span></p>"
 # Three links of one kind in a line that axe-core's link rule passes over (more link text than
 # other text), before one of the same kind inside a sentence.
 SEE_ALSO = (
@@ -586,7 +624,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     assert any(target.endswith(".kn") or ".kn:" in target for target in found), found
     assert any(target.startswith(".md-footer__link") for target in found), found
     planted = {"#grey-text", "#faded", "#filled", "#elided", "#field", "#since", "#partly", "#count", "#tinted"}
-    planted |= {"#pinned", "#api-word", "#plain-ext"}
+    planted |= {"#pinned", "#api-word", "#plain-ext", "#long-ext", "#plain-badge"}
     assert planted <= found, found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
     assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned", "#bolded", "#role-link"} <= links, links
