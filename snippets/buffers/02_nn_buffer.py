@@ -6,6 +6,7 @@ from torch import nn
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 
+# --8<-- [start:layer]
 class Standardize(nn.Module):
     """Subtracts a stored mean and divides by a stored standard deviation, per feature."""
 
@@ -39,6 +40,7 @@ standardized = layer(data)
 largest_mean = standardized.mean(dim=0).abs().max().item()
 # Its exact size depends on the CPU kernels that drew the data, so only the bound is printed.
 print(f"after standardizing: every |column mean| below 1e-4: {largest_mean < 1e-4}")
+# --8<-- [end:layer]
 
 # nn.Buffer(t) stores a detached tensor with a mark; register_buffer stores t itself.
 source = torch.zeros(3)
@@ -55,8 +57,8 @@ print("nn.Buffer(t) is t:", buffer_is_source, " register_buffer keeps t:", regis
 history = probe.assigned_computed.grad_fn, type(probe.registered_computed.grad_fn).__name__
 print("history: nn.Buffer", history[0], " register_buffer", history[1])
 marked = layer.mean
-mark = (type(marked).__name__, marked._is_buffer, marked.persistent)
-print("layer.mean:", mark[0], " _is_buffer:", mark[1], " persistent:", mark[2])
+mark = (type(marked).__name__, isinstance(marked, nn.Buffer), marked.persistent)
+print("layer.mean:", mark[0], " isinstance of nn.Buffer:", mark[1], " persistent:", mark[2])
 # register_buffer(name, None) keeps a slot with no tensor; nn.Buffer(None) is an empty tensor.
 probe.register_buffer("slot", None)
 probe.empty = nn.Buffer(None)
@@ -186,7 +188,7 @@ assert probe.assigned_computed.requires_grad  # witness: buffer-keeps-requires-g
 assert registered_is_source  # witness: register-keeps-t
 assert probe.registered_computed.grad_fn is computed.grad_fn  # witness: register-keeps-history
 plain_but_marked = type(marked) is torch.Tensor and isinstance(marked, nn.Buffer)
-assert plain_but_marked and mark[1:] == (True, True)  # witness: buffer-marked
+assert plain_but_marked and marked._is_buffer and marked.persistent  # witness: buffer-marked
 assert not hasattr(probe.registered, "_is_buffer")  # witness: register-adds-no-mark
 slot_skipped = slot_is_none and "slot" not in saved and slot_kept_name
 assert slot_skipped and probe.empty.numel() == 0 and "empty" in saved  # witness: none-slot
@@ -194,7 +196,8 @@ assert copied_dtype == "torch.float64" and copy_kept_buffer  # witness: copy-kee
 assert wide.mean is data_mean and assigned_dtype == "torch.float32"  # witness: becomes-tensor
 assert still_buffers and persistence_kept  # witness: persistence-kept
 mean_still_buffer = "mean" in dict(on_meta.named_buffers())
-assert assigned_device == "cpu" and mean_still_buffer  # witness: assigned-device
+rest_on_meta = on_meta.std.is_meta and on_meta.eps.is_meta
+assert assigned_device == "cpu" and mean_still_buffer and rest_on_meta  # witness: assigned-device
 brings_persistence = eps_now_saved and other.eps.persistent and mean_now_unsaved
 assert brings_persistence  # witness: buffer-brings-persistence
 assert std_now_parameter  # witness: parameter-replaces-buffer
