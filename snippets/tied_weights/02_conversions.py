@@ -253,12 +253,6 @@ traceable = hasattr(TwoTensor, "__tensor_flatten__") and hasattr(TwoTensor, "__t
 wrapper_kept = wrapped_kept and swapped_in and is_tied(wrapped)
 plain_replaced = not plain_swapped and not is_tied(plain)
 assert wrapper_kept and traceable and plain_replaced  # witness: wrapper-subclass-swaps
-has_distributed = torch.distributed.is_available()  # False on a build without it
-if has_distributed:
-    from torch.distributed.tensor import DTensor
-
-    flatten = ("__tensor_flatten__", "__tensor_unflatten__")
-    assert all(hasattr(DTensor, name) for name in flatten)  # witness: dtensor-traceable
 assert swap_keeps_object and is_tied(swapped)  # witness: swap-flag-keeps-tie
 swap_load_kept = same_after_load and on_checkpoint and is_tied(swap_loaded)
 assert swap_load_kept and swap_spy.called  # witness: swap-flag-load-keeps-tie

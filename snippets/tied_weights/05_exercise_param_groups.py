@@ -48,10 +48,20 @@ def first_name(model: nn.Module, tensor: torch.Tensor) -> str:
     return next(name for name, p in model.named_parameters() if p is tensor)
 
 
-def no_decay_by_tensor(model: nn.Module) -> list[torch.Tensor]:
-    """The rule decided by the tensor itself, whichever name reaches it first."""
-    named = model.named_parameters()
-    return [p for name, p in named if p is model.embed.weight or name.endswith("bias")]
+def groups_by_tensor(model: nn.Module) -> list[dict]:
+    """The rule decided by the tensor itself, whichever name reaches it first, in one pass."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p is model.embed.weight or name.endswith("bias") else decay).append(p)
+    return [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def tied_without_decay(model: nn.Module) -> bool:
+    """AdamW accepts the groups, and the tied tensor is in the no-decay one alone."""
+    decay, no_decay = torch.optim.AdamW(groups_by_tensor(model)).param_groups
+    tied = model.embed.weight
+    in_no_decay = any(p is tied for p in no_decay["params"])
+    return in_no_decay and all(p is not tied for p in decay["params"])
 
 
 def one_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, float]:
@@ -100,7 +110,7 @@ print("tensors per group (decay, no decay):", group_sizes)
 print("the tied tensor is seen once, as", tied_name, "- with out assigned first:", out_first_name)
 print("with a placeholder out:", placeholder_name, "- also set on the model:", on_parent_name)
 models = (model, out_first, placeholder, on_parent)
-by_tensor = [any(p is m.embed.weight for p in no_decay_by_tensor(m)) for m in models]
+by_tensor = [tied_without_decay(m) for m in models]
 print("decided by the tensor, no decay for the tied one in all four models:", all(by_tensor))
 
 # Every name in ONE group is no error: a warning, and the group keeps both entries of the tied
