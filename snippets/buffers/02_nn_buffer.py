@@ -197,7 +197,8 @@ assert wide.mean is data_mean and assigned_dtype == "torch.float32"  # witness: 
 assert still_buffers and persistence_kept  # witness: persistence-kept
 mean_still_buffer = "mean" in dict(on_meta.named_buffers())
 rest_on_meta = on_meta.std.is_meta and on_meta.eps.is_meta
-assert assigned_device == "cpu" and mean_still_buffer and rest_on_meta  # witness: assigned-device
+assigned_is_buffer = on_meta.mean is data_mean and mean_still_buffer
+assert assigned_device == "cpu" and assigned_is_buffer and rest_on_meta  # witness: assigned-device
 brings_persistence = eps_now_saved and other.eps.persistent and mean_now_unsaved
 assert brings_persistence  # witness: buffer-brings-persistence
 assert std_now_parameter  # witness: parameter-replaces-buffer

@@ -78,7 +78,14 @@ norm.cpu().double()
 converted_mean_dtype = str(norm.running_mean.dtype)
 converted_counter_dtype = str(norm.num_batches_tracked.dtype)
 converted_weight_dtype = str(norm.weight.dtype)
-print("after .double():", converted_weight_dtype, converted_mean_dtype, converted_counter_dtype)
+print(
+    "after .double(): weight",
+    converted_weight_dtype,
+    " running_mean",
+    converted_mean_dtype,
+    " num_batches_tracked",
+    converted_counter_dtype,
+)
 via_to = nn.BatchNorm1d(3).to(torch.float64)  # .to(dtype) leaves the counter alone too
 via_to_dtypes = (via_to.running_mean.dtype, via_to.num_batches_tracked.dtype)
 via_type = nn.BatchNorm1d(3).type(torch.float64)  # Module.type casts every tensor: t.type(dtype)

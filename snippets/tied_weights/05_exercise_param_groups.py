@@ -57,11 +57,13 @@ def groups_by_tensor(model: nn.Module) -> list[dict]:
 
 
 def tied_without_decay(model: nn.Module) -> bool:
-    """AdamW accepts the groups, and the tied tensor is in the no-decay one alone."""
-    decay, no_decay = torch.optim.AdamW(groups_by_tensor(model)).param_groups
+    """AdamW accepts the groups with no warning, and holds the tied tensor once, without decay."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a tensor listed twice would warn: make that an error
+        decay, no_decay = torch.optim.AdamW(groups_by_tensor(model)).param_groups
     tied = model.embed.weight
-    in_no_decay = any(p is tied for p in no_decay["params"])
-    return in_no_decay and all(p is not tied for p in decay["params"])
+    once = sum(p is tied for p in no_decay["params"]) == 1
+    return once and all(p is not tied for p in decay["params"])
 
 
 def one_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, float]:
