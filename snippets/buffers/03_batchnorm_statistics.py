@@ -90,7 +90,12 @@ via_to = nn.BatchNorm1d(3).to(torch.float64)  # .to(dtype) leaves the counter al
 via_to_dtypes = (via_to.running_mean.dtype, via_to.num_batches_tracked.dtype)
 via_type = nn.BatchNorm1d(3).type(torch.float64)  # Module.type casts every tensor: t.type(dtype)
 via_type_dtypes = (via_type.running_mean.dtype, via_type.num_batches_tracked.dtype)
-print("after .type(torch.float64):", *via_type_dtypes)
+print(
+    "after .type(torch.float64): running_mean",
+    via_type_dtypes[0],
+    " num_batches_tracked",
+    via_type_dtypes[1],
+)
 
 # Without running statistics: None in their place, nothing saved, always the batch's statistics.
 untracked = nn.BatchNorm1d(3, track_running_stats=False).to(device).eval()
