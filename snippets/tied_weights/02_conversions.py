@@ -122,7 +122,7 @@ old_data = cpu_weight.detach()
 deterministic = torch.are_deterministic_algorithms_enabled()
 warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
 fill_nan = torch.utils.deterministic.fill_uninitialized_memory  # True by default
-torch.use_deterministic_algorithms(True)  # to_empty's new memory is then filled with NaN
+torch.use_deterministic_algorithms(True)  # to_empty's new float memory is then filled with NaN
 try:
     emptied_on_cpu.to_empty(device="cpu")
 finally:
