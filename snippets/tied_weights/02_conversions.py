@@ -162,6 +162,7 @@ plain = TiedPair()
 plain_original = plain.embed.weight
 unchanged = TiedPair()  # converted to the dtype it already has
 original, wrapped_original = overwritten.embed.weight, wrapped.embed.weight
+unchanged_original = unchanged.embed.weight
 previous = torch.__future__.get_overwrite_module_params_on_conversion()
 torch.__future__.set_overwrite_module_params_on_conversion(True)
 try:
@@ -178,7 +179,11 @@ new_after_overwrite = (
 # Two copies: the second call converted the old Parameter again, into memory of its own.
 separate_copies = not same_memory(overwritten.embed.weight, overwritten.out.weight)
 # Nothing to convert: two new Parameters on the one old memory, the half-tie of assign=True.
-half_tie = not is_tied(unchanged) and same_memory(unchanged.embed.weight, unchanged.out.weight)
+new_on_old = [
+    w is not unchanged_original and same_memory(w, unchanged_original)
+    for w in (unchanged.embed.weight, unchanged.out.weight)
+]
+half_tie = not is_tied(unchanged) and all(new_on_old)
 print(f"overwrite flag, .to(torch.float64): tied {is_tied(overwritten)},", end=" ")
 print(f"reused module tied {stack_is_tied(overwritten_stack)}")
 print(f"overwrite flag, .to(torch.float32): tied {is_tied(unchanged)}, half-tie {half_tie}")
