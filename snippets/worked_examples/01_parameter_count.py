@@ -11,7 +11,6 @@ x = torch.randn(2, 10)  # a batch of 2 inputs
 
 # By hand, from the design alone: Linear(d_in, d_out) computes x @ W.T + b, with a d_out x d_in
 # weight W and one bias per output.
-computes_affine = torch.allclose(hidden(x), x @ hidden.weight.T + hidden.bias)
 hidden_weights = sizes[0] * sizes[1]
 hidden_biases = sizes[1]
 hidden_total = hidden_weights + hidden_biases
@@ -20,7 +19,6 @@ output_biases = sizes[2]
 output_total = output_weights + output_biases
 relu_total = 0  # a fixed function, max(x, 0): ReLU registers no parameter to learn
 by_hand = hidden_total + relu_total + output_total
-relu_is_max = torch.equal(relu(x), x.clamp(min=0))
 
 
 # PyTorch, from the built model: every element of every parameter tensor it owns.
@@ -29,6 +27,8 @@ def count(module: nn.Module) -> int:
 
 
 total = count(model)
+computes_affine = torch.allclose(hidden(x), x @ hidden.weight.T + hidden.bias)
+relu_is_max = torch.equal(relu(x), x.clamp(min=0))
 tensor_count = len(list(model.parameters()))
 owned_directly = list(model.parameters(recurse=False))  # the Sequential itself owns none
 child_names = [name for name, _ in model.named_children()]
@@ -70,7 +70,7 @@ swap_kept_count = count(swapped) == count(nn.Linear(10, 8, bias=False))
 swap_with_bias_change = count(nn.Linear(8, 10)) - count(nn.Linear(10, 8))  # a bias per output
 print(f"Linear(8, 10), not (10, 8): same count without bias, {swap_with_bias_change} more with")
 # A layer without parameters: the model's own layers without its ReLU have the same count.
-without_relu = nn.Sequential(hidden, output)
+without_relu = nn.Sequential(hidden, output)  # the same module objects: it shares their parameters
 without_relu_count = count(without_relu)
 print(f"the model's two layers without its ReLU: {without_relu_count} parameters")
 
@@ -123,7 +123,8 @@ wrong_sizes = sum(built != designed for built, designed in zip(two_wrong_sizes, 
 assert wrong_sizes == 2 and two_wrong_count == total == 115  # witness: sizes-cancel
 transposed = swapped.weight.T.shape == hidden.weight.shape
 assert transposed and swap_kept_count  # witness: swap-cancels
-assert swap_with_bias_change == 10 - 8  # witness: swap-with-bias-changes
+bias_per_output = nn.Linear(8, 10).bias.shape == (10,)
+assert bias_per_output and swap_with_bias_change == 10 - 8  # witness: swap-with-bias-changes
 assert without_relu_count == total == 115  # witness: sizes-only
 assert "cannot be multiplied (2x10 and 12x7)" in two_wrong_error  # witness: forward-catches-sizes
 assert "cannot be multiplied (2x10 and 8x10)" in swap_error  # witness: swap-raises
