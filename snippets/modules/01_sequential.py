@@ -84,7 +84,8 @@ assert output_shape == (2, 4) and hidden_shape == (2, 32)
 assert layer_count == 3
 assert same_as_by_hand  # witness: layers-in-turn
 assert type(front) is nn.Sequential  # witness: slice-is-sequential
-assert slice_call == (["OrderedDict"], {})  # witness: slice-calls-class
+sliced_as_class = type(logged_front) is Logged and list(logged_front) == [logged[0]]
+assert slice_call == (["OrderedDict"], {}) and sliced_as_class  # witness: slice-calls-class
 assert type(plain_front) is nn.Sequential and plain_front[0] is logged[0]  # witness: plain-slice
 assert slice_shares_layers and front[0].weight is model[0].weight  # witness: slice-shares
 assert model_trained and rest_untouched  # witness: slice-trains-model

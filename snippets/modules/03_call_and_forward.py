@@ -38,13 +38,15 @@ global_seen = []  # the modules the hook ran for
 global_handle = register_module_forward_hook(
     lambda module, inputs, output: global_seen.append(type(module).__name__)
 )
-model[0](X)
-global_runs_after_call = len(global_seen)
-model[0].forward(X)
-global_runs_after_forward = len(global_seen)
-model.forward(X)  # the container's forward still calls each child: the hook runs for them
-children_seen = global_seen[global_runs_after_forward:]
-global_handle.remove()  # it would run for every module of every later call
+try:
+    model[0](X)
+    global_runs_after_call = len(global_seen)
+    model[0].forward(X)
+    global_runs_after_forward = len(global_seen)
+    model.forward(X)  # the container's forward still calls each child: the hook runs for them
+    children_seen = global_seen[global_runs_after_forward:]
+finally:
+    global_handle.remove()  # else it would run for every module of every later call
 print("global hook ran:", global_runs_after_call, "after model[0](X),", end=" ")
 print(global_runs_after_forward, "after model[0].forward(X)")
 print("model.forward(X) ran it for its children:", children_seen)
@@ -96,6 +98,8 @@ try:
 except ValueError as error:
     message = str(error).split(". ")[0]
     print(f"{type(error).__name__}: {message}.")
+    # Its next sentences say to "Call `forward` with a dummy batch": that is, to call the layer.
+    says_call_forward = "Call `forward` with a dummy batch" in str(error)
 lazy(X)  # through __call__: the pre-hook sizes the weight, then removes itself; forward runs
 hooks_after = len(lazy._forward_pre_hooks)
 lazy_weight_shape = tuple(lazy.weight.shape)
@@ -184,6 +188,7 @@ assert global_counts and skipped_only_by_the_caller  # witness: global-hooks
 assert seen == [(2, 4)]
 assert (through_call, through_forward) == (20, 1)  # witness: hooks-replace
 assert message.startswith("Attempted to use an uninitialized parameter")
+assert says_call_forward  # witness: message-says-call-forward
 assert (hooks_before, hooks_after, unhooked_fails) == (1, 0, True)  # witness: lazy-pre-hook
 assert pruning_hooks == ["L1Unstructured"]
 renamed = pruned_names == (["bias", "weight_orig"], ["weight_mask"])
