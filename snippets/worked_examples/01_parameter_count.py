@@ -27,6 +27,7 @@ def count(module: nn.Module) -> int:
 
 
 total = count(model)
+# What the built layers compute (for the by-hand section's statements).
 computes_affine = torch.allclose(hidden(x), x @ hidden.weight.T + hidden.bias)
 relu_is_max = torch.equal(relu(x), x.clamp(min=0))
 tensor_count = len(list(model.parameters()))
@@ -123,7 +124,7 @@ wrong_sizes = sum(built != designed for built, designed in zip(two_wrong_sizes, 
 assert wrong_sizes == 2 and two_wrong_count == total == 115  # witness: sizes-cancel
 transposed = swapped.weight.T.shape == hidden.weight.shape
 assert transposed and swap_kept_count  # witness: swap-cancels
-bias_per_output = nn.Linear(8, 10).bias.shape == (10,)
+bias_per_output = nn.Linear(8, 10).bias.shape == (10,) and nn.Linear(10, 8).bias.shape == (8,)
 assert bias_per_output and swap_with_bias_change == 10 - 8  # witness: swap-with-bias-changes
 assert without_relu_count == total == 115  # witness: sizes-only
 assert "cannot be multiplied (2x10 and 12x7)" in two_wrong_error  # witness: forward-catches-sizes
