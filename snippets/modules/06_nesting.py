@@ -82,8 +82,8 @@ buffer_dtypes = (batchnorm.running_mean.dtype, batchnorm.num_batches_tracked.dty
 rotor = nn.Module()
 rotor.register_buffer("phase", torch.tensor([1.0 + 2.0j]))
 with warnings.catch_warnings():  # restores the warning filters on exit
-    # PyTorch warns about both conversions; the complex-to-real warning comes once per process,
-    # so after this block the process will not show it again.
+    # PyTorch warns about both conversions; the complex-to-real warning comes once per process
+    # (unless torch.set_warn_always(True) is on), so after this block the process will not show it.
     warnings.simplefilter("ignore")
     rotor.to(torch.float16)
     complex_ok = nn.Linear(2, 2).to(torch.complex64).weight.dtype == torch.complex64
