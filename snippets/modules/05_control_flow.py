@@ -139,5 +139,3 @@ assert not same_alone_as_in_batch  # witness: coupled
 assert alone_rounds < batch_rounds and forced_matches_batch  # witness: fewer-rounds
 assert (alone_rounds, batch_rounds) == (3, 4) and batch_rounds < model.max_rounds
 assert mix_dtype == "torch.float64" and works_in_float64  # witness: buffer-converts
-# The page's note on export: torch.while_loop is documented as not supporting training yet.
-assert "doesn't support training" in torch.while_loop.__doc__  # witness: while-loop-docstring
