@@ -286,10 +286,10 @@ step_advanced = step_shared and other_state["step"].item() == step_before + 1
 print("  in float64, its own moment estimates:", own_moments, "- its step advanced:", step_advanced)
 
 
-def loaded_state(target_device="meta", **settings) -> tuple[dict, bool]:
+def loaded_state(target_device="meta", **settings) -> tuple[dict, bool, bool]:
     """AdamW's state for a CPU parameter, saved and loaded by two AdamW for float64 parameters
-    on target_device: the devices of the first one's state, and whether the two share the step
-    count."""
+    on target_device: the devices of the first one's state, whether the two share the step
+    count, and whether their moment estimates are separate tensors."""
     saved = nn.Parameter(torch.ones(3))
     saving = torch.optim.AdamW([saved], **settings)
     saved.grad = torch.ones(3)
@@ -304,14 +304,15 @@ def loaded_state(target_device="meta", **settings) -> tuple[dict, bool]:
         loading.load_state_dict(saved_state)
         states.append(loading.state[target])
     devices = {key: value.device.type for key, value in states[0].items()}
-    return devices, states[0]["step"] is states[1]["step"]
+    separate = all(states[0][k] is not states[1][k] for k in ("exp_avg", "exp_avg_sq"))
+    return devices, states[0]["step"] is states[1]["step"], separate
 
 
 # The state follows the parameter to its device; the step count only if fused or capturable.
-default_devices, default_step_shared = loaded_state()
-fused_devices, fused_step_shared = loaded_state(fused=True)
-capturable_devices, capturable_step_shared = loaded_state(capturable=True)
-_, fused_kept_step_shared = loaded_state("cpu", fused=True)  # the step count need not move
+default_devices, default_step_shared, moved_moments_separate = loaded_state()
+fused_devices, fused_step_shared, _ = loaded_state(fused=True)
+capturable_devices, capturable_step_shared, _ = loaded_state(capturable=True)
+_, fused_kept_step_shared, _ = loaded_state("cpu", fused=True)  # the step count need not move
 moved_steps_shared = fused_step_shared or capturable_step_shared
 shared_unless_fused = default_step_shared and fused_kept_step_shared and not moved_steps_shared
 print("AdamW's state, loaded for a meta parameter:", default_devices)
@@ -430,7 +431,8 @@ assert capturable_needs  # witness: capturable-devices
 assert capturable_devices["step"] == "meta"  # witness: capturable-like-fused
 assert state_shared  # witness: state-not-copied
 shared_or_own = shared_between and len(first_state) == 3 and own_moments and step_advanced
-assert shared_or_own and shared_unless_fused  # witness: optimizers-share-state
+shared_unless_moved = shared_unless_fused and moved_moments_separate
+assert shared_or_own and shared_unless_moved  # witness: optimizers-share-state
 assert rng_states_on_cpu  # witness: rng-states-cpu
 assert "RNG state must be a torch.ByteTensor" in rng_refusal  # witness: rng-state-cpu-only
 assert scaler_resumes  # witness: scaler-state
