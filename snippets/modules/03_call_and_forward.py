@@ -98,7 +98,7 @@ try:
 except ValueError as error:
     message = str(error).split(". ")[0]
     print(f"{type(error).__name__}: {message}.")
-    # Its next sentences say to "Call `forward` with a dummy batch"; forward is what failed here.
+    # The rest of the message says to "Call `forward` with a dummy batch"; forward is what failed.
     says_call_forward = "Call `forward` with a dummy batch" in str(error)
 lazy(X)  # through __call__: the pre-hook sizes the weight, then removes itself; forward runs
 hooks_after = len(lazy._forward_pre_hooks)

@@ -122,6 +122,39 @@ mix_dtype = str(model.mix.dtype)
 works_in_float64 = model(X.cpu().double()).dtype == torch.float64
 print("on the CPU in float64: mix is", mix_dtype, " forward works:", works_in_float64)
 
+
+# torch.while_loop, which export needs for a loop on a value, on a layer its body uses: no error
+# from backward, but the layer's gradient is that of the last round only (torch 2.11 to 2.13).
+def layer_gradients(rounds: int = 3) -> dict[str, torch.Tensor]:
+    layer, start = nn.Linear(4, 4), torch.randn(4)
+
+    def gradient(hidden: torch.Tensor) -> torch.Tensor:
+        return torch.autograd.grad(hidden.sum(), layer.weight)[0]
+
+    def body(i: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return i + 1, torch.tanh(layer(hidden))
+
+    _, looped = torch.while_loop(lambda i, hidden: i < rounds, body, (torch.tensor(0), start))
+    plain = start
+    for _ in range(rounds):
+        plain = torch.tanh(layer(plain))
+    with torch.no_grad():  # the earlier rounds as constants
+        before_last = start
+        for _ in range(rounds - 1):
+            before_last = torch.tanh(layer(before_last))
+    last = torch.tanh(layer(before_last))
+    return {"while_loop": gradient(looped), "plain": gradient(plain), "last": gradient(last)}
+
+
+with torch.random.fork_rng(devices=[]):
+    grads = layer_gradients()
+while_loop_last_round_only = not torch.allclose(
+    grads["while_loop"], grads["plain"]
+) and torch.allclose(grads["while_loop"], grads["last"])
+print(
+    "torch.while_loop: the layer's gradient is the last round's only:", while_loop_last_round_only
+)
+
 assert output_shape == (3, 16) and single_shape == (16,)
 assert parameter_count == 16 * 16 + 16 == 272 and buffer_count == 256
 assert not mix_is_parameter  # witness: buffer-not-parameter
@@ -139,3 +172,6 @@ assert not same_alone_as_in_batch  # witness: coupled
 assert alone_rounds < batch_rounds and forced_matches_batch  # witness: fewer-rounds
 assert (alone_rounds, batch_rounds) == (3, 4) and batch_rounds < model.max_rounds
 assert mix_dtype == "torch.float64" and works_in_float64  # witness: buffer-converts
+assert while_loop_last_round_only  # witness: while-loop-last-round
+prototypes = all("prototype feature" in f.__doc__ for f in (torch.cond, torch.while_loop))
+assert prototypes  # witness: prototypes
