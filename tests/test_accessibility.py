@@ -11,14 +11,15 @@
   * The colour of a code token depends on its highlighting class and what it sits in (plain
     code, output, admonition, notebook cell), not on the page; so do the colours of the header,
     navigation and footer every page repeats. So inside those parts the two colour rules
-    (contrast, links told apart from text) are checked on a few elements (at most three a page,
-    all of them for a kind of link with other text in its block) of each
+    (contrast, links told apart from text) are checked on a few elements (three a page to start
+    with, all of them for a kind of link with other text in its block) of each
     kind that axe-core has not judged yet in the variant. A kind names what those rules depend
     on, as far as the audit reads it: the tags,
     classes and style attributes from the part down to the element, the containers around it,
     whether it is in the current page's link, whether its text is symbols alone (by axe-core's own
     test, which leaves such text to a person) or one character, the colour behind it (the nearest
-    box with a background, and what shows through one whose colour has an alpha below 1), and its
+    box with a background, what shows through one whose colour has an alpha below 1, and any
+    painted layer positioned absolute or fixed that overlaps the text without holding it), and its
     colour, text fill and stroke, size, weight, text shadow, opacity (its own times its
     ancestors') and any filter or blending around it; for a link, also whether its block holds
     other text, its underline, borders, outline and font, and the colour, decoration and font of
@@ -34,9 +35,9 @@
     had, in another run of the colour rules on those alone, until one decides it or the page has
     none left (the report counts the runs by page).
     The article's other text is sampled the same way, and the rest of the page is checked
-    element by element. For each run of the colour rules, a part that holds no sample is emptied
-    (and filled again after it), so that axe-core does not map its elements at all (code alone is
-    ten thousand spans a page).
+    element by element. For each run of the colour rules, a code block that holds no sample is
+    emptied (and filled again after it), so that axe-core does not map its elements at all (code
+    alone is ten thousand spans a page); the header, navigation and footer stay whole.
     Only text axe-core looks at is sampled: shown, outside a figure's SVG (which it leaves to a
     person), and not empty once the contrast rule's filter drops punctuation and emoji; a form
     field's value counts, and so does a link (a[href] or role=link, as the link rule selects)
@@ -155,14 +156,15 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         && axe.commons.text.removeUnicode(text, {emoji: false, nonBmp: true, punctuations: false}).trim() === '';
     const characters = el => el.matches(field) ? '' : symbolsAlone(ownText(el)) ? ' symbols'
         : [...strip(ownText(el))].length === 1 ? ' one character' : '';
+    // The alpha of rgba(r, g, b, a), or of a colour written with '/ a' (color(), oklch(), ...).
+    const alphaOf = colour => colour.startsWith('rgba(') ? parseFloat(colour.split(',')[3])
+        : colour.includes('/') ? parseFloat(colour.split('/').pop()) : 1;
     const painted = new Map();  // element -> the colour or image its nearest painted box shows behind it
     const behind = el => {
         if (!el) return 'none';
         if (!painted.has(el)) {
             const style = getComputedStyle(el), colour = style.backgroundColor, image = style.backgroundImage;
-            // The alpha of rgba(r, g, b, a), or of a colour written with '/ a' (color(), oklch(), ...).
-            const alpha = colour.startsWith('rgba(') ? parseFloat(colour.split(',')[3])
-                : colour.includes('/') ? parseFloat(colour.split('/').pop()) : 1;
+            const alpha = alphaOf(colour);
             // A transparent box shows what is behind it; a translucent one, itself over that.
             painted.set(el, image !== 'none' ? image : alpha === 0 ? behind(el.parentElement)
                 : alpha < 1 ? colour + ' over ' + behind(el.parentElement) : colour);
@@ -220,6 +222,20 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const block = [outer.color, outer.textDecorationLine, outer.textDecorationStyle, outer.fontWeight, outer.fontStyle, outer.fontSize, outer.fontFamily];
         return ownless + (surrounded ? ' in text, ' : ' alone, ') + marks.join(' ') + ' in a block of ' + block.join(' ');
     };
+    // A painted layer taken out of the flow (position absolute or fixed) that overlaps the text
+    // without holding it: axe-core finds such a layer by hit-testing, so the kind names it.
+    const layers = [...document.body.querySelectorAll('*')].filter(e => {
+        const style = getComputedStyle(e);
+        return ['absolute', 'fixed'].includes(style.position)
+            && (style.backgroundImage !== 'none' || alphaOf(style.backgroundColor) > 0);
+    }).map(e => [e, e.getBoundingClientRect()]).filter(([, r]) => r.width > 0 && r.height > 0);
+    const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    const layersUnder = el => {
+        const lines = [...el.getClientRects()];
+        const under = layers.filter(([layer, box]) => !layer.contains(el) && !el.contains(layer)
+            && lines.some(line => overlaps(line, box)));
+        return under.length ? ' over ' + under.map(([layer]) => behind(layer)).join(' and ') : '';
+    };
     // A tag, its classes and any style attribute (which may set a colour the classes do not).
     const named = e => e.tagName + '.' + (e.getAttribute('class') || '') + (e.hasAttribute('style') ? '[' + e.getAttribute('style') + ']' : '');
     const known = new Set(judged), candidates = new Map();  // kind -> its elements, in page order
@@ -235,16 +251,19 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             const state = el.closest('.md-nav__link--active, [aria-current]') ? ' (current)' : '';
             const where = isProse ? '' : ' in ' + around;
             const kind = (isProse ? 'prose: ' : '') + path.join(' > ') + state + characters(el) + linkTerms(el) + where
-                + ' on ' + behind(el) + ' (' + looks(el) + ')';
+                + ' on ' + behind(el) + layersUnder(el) + ' (' + looks(el) + ')';
             if (!known.has(kind)) candidates.set(kind, [...(candidates.get(kind) || []), el]);
             if (kind.includes(' in text, ')) needsLinkRule.add(kind);
         }
     }
-    // A part with no sample is emptied for the run: axe-core's colour rules map every element of
-    // the page first, whatever the context, and ten thousand code spans cost a third of the run.
-    // What stays keeps its colours and the boxes behind it; only positions further down change.
+    // A code block with no sample is emptied for the run: axe-core's colour rules map every element
+    // of the page first, whatever the context, and ten thousand code spans cost a third of the run.
+    // What stays keeps its colours and the boxes behind it; only what follows the block moves up.
+    // (The header, navigation and footer are left whole: emptying them moves the page, and
+    // Material resizes its sidebars in the middle of the run.)
+    const codeParts = parts.filter(part => part.matches(code.join(',')));
     const colourRun = async (sampled, first) => {
-        const emptied = parts.filter(part => !sampled.some(el => part.contains(el)));
+        const emptied = codeParts.filter(part => !sampled.some(el => part.contains(el)));
         const kept = emptied.map(part => [...part.childNodes]);
         emptied.forEach(part => part.replaceChildren());
         // The deepest include or exclude around an element decides: the samples inside the article
@@ -546,21 +565,42 @@ UNDECIDED = (
     "<p>Call <a class='api' href='#'><code>torch.save</code></a> first.</p>"
     "<p><span class='rl' role='link' tabindex='0'>Glossary</span></p>"
 )
-# Three short links alone in list items, each with an icon drawn after it (the contrast rule leaves
+# Six short links alone in list items, each with an icon drawn after it (the contrast rule leaves
 # them undecided), before a long one with the same icon (which it decides) and a plain one of the
 # same class; then three badges with an icon, before one without it. All are too faint: the audit
-# must report the long link and the badge without an icon, which only later runs sample.
+# must report the long link and the badge without an icon, which only later runs sample (the long
+# link, the third run).
 ICONS = ".md-typeset a.ext { color: #444; position: relative } .md-typeset a.ext[href^='https:']::after"
 ICONS += " { content: ''; position: absolute; width: 1em; height: 1em; background-color: currentColor }"
 ICONS += " .md-typeset span.badge { color: #444; position: relative; margin-right: 1.1em }"
 ICONS += " .md-typeset span.badge[data-new]::after { content: ''; position: absolute; right: -1.05em; top: 0.1em;"
 ICONS += " width: 1em; height: 1em; background-color: currentColor }"
-ICON_LIST = "<ul>" + "".join(f"<li><a class='ext' href='https://example.org/{n}'>Docs {n}</a></li>" for n in range(3))
+ICON_LIST = "<ul>" + "".join(f"<li><a class='ext' href='https://example.org/{n}'>Docs {n}</a></li>" for n in range(6))
 LONG = "Saving and loading models across devices"
 ICON_LIST += f"<li><a class='ext' id='long-ext' href='https://example.org/l'>{LONG}</a></li>"
 ICON_LIST += "<li><a class='ext' id='plain-ext' href='#'>Saving models</a></li></ul>"
 ICON_LIST += "<p>" + "".join(f"<span class='badge' data-new>v{n}</span> " for n in range(3))
 ICON_LIST += "<span class='badge' id='plain-badge'>stable</span></p>"
+# Three code tokens with an icon in one code block, and a faint one without it in another block
+# with nothing else sampled (emptied for the first run, so it must be filled again for the next).
+TOKENS = ".md-typeset span.zz { color: #444; position: relative; margin-right: 1.1em }"
+TOKENS += " .md-typeset span.zz[data-icon]::after { content: ''; position: absolute; right: -1.05em; top: 0.1em;"
+TOKENS += " width: 1em; height: 1em; background-color: currentColor }"
+PLANT_TOKENS = """() => {
+    const blocks = [...document.querySelectorAll('article pre > code')].filter(b => b.checkVisibility()
+        && !b.closest('details, .result'));
+    blocks[0].insertAdjacentHTML('afterbegin', '<span class="zz" data-icon>v0</span><span class="zz" data-icon>v1</span>'
+        + '<span class="zz" data-icon>v2</span>\\n');
+    blocks.at(-1).insertAdjacentHTML('afterbegin', '<span class="zz" id="late-zz">load_state_dict</span>\\n');
+}"""
+# Text over a painted layer that is not its ancestor: three over a dark layer, one over a light one.
+LAYERS = ".hero { position: relative; padding: 1em } .hero .layer { position: absolute; inset: 0 }"
+LAYERS += " .layer.dark { background: #0d47a1 } .layer.light { background: #e3f2fd }"
+LAYERS += " .md-typeset .hero p { position: relative; color: #fff; margin: 0 }"
+HEROES = "".join(f"<div class='hero'><div class='layer dark'></div><p>Release {n} notes</p></div>" for n in range(3))
+HEROES += "<div class='hero'><div class='layer light'></div><p id='on-light'>Release 4 notes</p></div>"
+# Faint text outside the article and the repeated parts: an announcement bar above the header.
+BANNER = "<div class='md-banner' id='banner' style='color: #3a3a3a'>A new release is out</div>"
 # Three links of one kind in a line that axe-core's link rule passes over (more link text than
 # other text), before one of the same kind inside a sentence.
 SEE_ALSO = (
@@ -593,7 +633,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         assert not any("A.icon" in kind for kind in judged), "a kind whose link axe-core left undecided was judged"
         assert any("A.api" in kind and "no own text" in kind for kind in judged), "an API link's kind was not judged"
         page.reload()
-        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS + ICONS + unreadable)
+        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS + ICONS + unreadable + TOKENS + LAYERS)
         zebra = ZEBRA.replace("</tr>", "</tr><tr><td><span class='tint' id='tinted'>tag</span></td></tr>", 1)
         term = LONE_TERM + SEE_ALSO + "<p>A <a class='term' id='in-text' href='#'>tensor</a> holds numbers.</p>"
         gloss = UNDERLINED + "<p>A <a id='gloss' href='#gloss-tensor'>tensor</a> holds numbers.</p>"
@@ -604,6 +644,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         gloss += ICON_LIST + UNDECIDED + "<p>See the <a class='pin' id='pinned' href='#'>docs</a> for more.</p>"
         gloss += "<p>Call <a class='api' id='api-word' href='#'>save</a> first.</p>"
         gloss += "<p>A <span class='rl' id='role-link' role='link' tabindex='0'>tensor</span> holds numbers.</p>"
+        gloss += HEROES
         page.evaluate(
             f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {zebra + term + gloss!r})"
         )
@@ -618,13 +659,21 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
                 + '<tr><td class="n">1</td><td class="n">0</td>'
                 + '<td class="n">0</td><td class="n" id="count">24</td></tr></table>');
         }""")
+        page.evaluate(PLANT_TOKENS)
+        page.evaluate(f"() => document.body.insertAdjacentHTML('afterbegin', {BANNER!r})")
         page.evaluate(AXE_SOURCE)
+        code_before = page.evaluate("() => document.querySelector('article').innerHTML")
         result = page.evaluate(AUDIT, {"layout": False, "judged": judged, **COLOUR_SAMPLING})
-    found = {node["target"] for v in result["violations"] if v["id"] == "color-contrast" for node in v["nodes"]}
+        code_after = page.evaluate("() => document.querySelector('article').innerHTML")
+    assert code_after == code_before, "the audit left the article changed (a part it emptied not filled again)"
+    assert result["colourRuns"] >= 3, result["colourRuns"]
+    targets = [node["target"] for v in result["violations"] if v["id"] == "color-contrast" for node in v["nodes"]]
+    assert targets.count("#banner") == 1, targets
+    found = set(targets)
     assert any(target.endswith(".kn") or ".kn:" in target for target in found), found
     assert any(target.startswith(".md-footer__link") for target in found), found
     planted = {"#grey-text", "#faded", "#filled", "#elided", "#field", "#since", "#partly", "#count", "#tinted"}
-    planted |= {"#pinned", "#api-word", "#plain-ext", "#long-ext", "#plain-badge"}
+    planted |= {"#pinned", "#api-word", "#plain-ext", "#long-ext", "#plain-badge", "#late-zz", "#on-light"}
     assert planted <= found, found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
     assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned", "#bolded", "#role-link"} <= links, links
