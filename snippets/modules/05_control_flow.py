@@ -122,9 +122,19 @@ mix_dtype = str(model.mix.dtype)
 works_in_float64 = model(X.cpu().double()).dtype == torch.float64
 print("on the CPU in float64: mix is", mix_dtype, " forward works:", works_in_float64)
 
-
-# The page's note on export: torch.while_loop is documented as not supporting training.
+# The page's note on export: what the docstrings of torch.cond and torch.while_loop say, and a
+# backward pass through torch.while_loop, which raises no error.
+prototypes = all("prototype feature" in f.__doc__ for f in (torch.cond, torch.while_loop))
 untrained = "doesn't support training" in torch.while_loop.__doc__
+with torch.random.fork_rng(devices=[]):
+    looped_layer = nn.Linear(4, 4)
+    _, looped = torch.while_loop(
+        lambda i, h: i < 3,
+        lambda i, h: (i + 1, torch.tanh(looped_layer(h))),
+        (torch.tensor(0), torch.randn(4)),
+    )
+    looped.sum().backward()  # no error
+backward_ran = looped_layer.weight.grad is not None
 
 assert output_shape == (3, 16) and single_shape == (16,)
 assert parameter_count == 16 * 16 + 16 == 272 and buffer_count == 256
@@ -144,5 +154,5 @@ assert alone_rounds < batch_rounds and forced_matches_batch  # witness: fewer-ro
 assert (alone_rounds, batch_rounds) == (3, 4) and batch_rounds < model.max_rounds
 assert mix_dtype == "torch.float64" and works_in_float64  # witness: buffer-converts
 assert untrained  # witness: while-loop-docstring
-prototypes = all("prototype feature" in f.__doc__ for f in (torch.cond, torch.while_loop))
 assert prototypes  # witness: prototypes
+assert backward_ran  # witness: while-loop-backward-runs
