@@ -19,7 +19,8 @@
     whether it is in the current page's link, whether its text is symbols alone (by axe-core's own
     test, which leaves such text to a person) or one character, the colour behind it (the nearest
     box with a background, what shows through one whose colour has an alpha below 1, and any
-    painted layer positioned absolute or fixed that overlaps the text without holding it), and its
+    shown, painted box other than an inline one in the flow that overlaps the element's boxes
+    without holding it, under or over it, with its opacity), and its
     colour, text fill and stroke, size, weight, text shadow, opacity (its own times its
     ancestors') and any filter or blending around it; for a link, also whether its block holds
     other text, its underline, borders, outline and font, and the colour, decoration and font of
@@ -222,19 +223,22 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const block = [outer.color, outer.textDecorationLine, outer.textDecorationStyle, outer.fontWeight, outer.fontStyle, outer.fontSize, outer.fontFamily];
         return ownless + (surrounded ? ' in text, ' : ' alone, ') + marks.join(' ') + ' in a block of ' + block.join(' ');
     };
-    // A painted layer taken out of the flow (position absolute or fixed) that overlaps the text
-    // without holding it: axe-core finds such a layer by hit-testing, so the kind names it.
+    // A shown, painted box that overlaps the text's boxes without holding it (a layer positioned
+    // under it or over it, a grid cell stacked on it, a box pulled under it by a negative margin):
+    // axe-core finds such a box by hit-testing, so the kind names it, with its opacity. An inline
+    // box in the flow (code in a sentence) only touches the lines next to it, so it is left out.
     const layers = [...document.body.querySelectorAll('*')].filter(e => {
         const style = getComputedStyle(e);
-        return ['absolute', 'fixed'].includes(style.position)
-            && (style.backgroundImage !== 'none' || alphaOf(style.backgroundColor) > 0);
+        return (style.backgroundImage !== 'none' || alphaOf(style.backgroundColor) > 0)
+            && (style.display !== 'inline' || style.position !== 'static')
+            && e.checkVisibility({opacityProperty: true, visibilityProperty: true});
     }).map(e => [e, e.getBoundingClientRect()]).filter(([, r]) => r.width > 0 && r.height > 0);
     const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
     const layersUnder = el => {
         const lines = [...el.getClientRects()];
         const under = layers.filter(([layer, box]) => !layer.contains(el) && !el.contains(layer)
             && lines.some(line => overlaps(line, box)));
-        return under.length ? ' over ' + under.map(([layer]) => behind(layer)).join(' and ') : '';
+        return under.length ? ' over ' + under.map(([layer]) => behind(layer) + ' opacity ' + drawing(layer).opacity).join(' and ') : '';
     };
     // A tag, its classes and any style attribute (which may set a colour the classes do not).
     const named = e => e.tagName + '.' + (e.getAttribute('class') || '') + (e.hasAttribute('style') ? '[' + e.getAttribute('style') + ']' : '');
@@ -599,6 +603,28 @@ LAYERS += " .layer.dark { background: #0d47a1 } .layer.light { background: #e3f2
 LAYERS += " .md-typeset .hero p { position: relative; color: #fff; margin: 0 }"
 HEROES = "".join(f"<div class='hero'><div class='layer dark'></div><p>Release {n} notes</p></div>" for n in range(3))
 HEROES += "<div class='hero'><div class='layer light'></div><p id='on-light'>Release 4 notes</p></div>"
+# Dark text over three light layers, then over one that is not shown (opacity 0): on the page itself.
+LAYERS += " .md-typeset .hero.ink p { color: #222 }"
+HEROES += "".join(f"<div class='hero ink'><div class='layer light'></div><p>Draft {n}</p></div>" for n in range(3))
+HEROES += "<div class='hero ink'><div class='layer light' style='opacity: 0'></div><p id='unlayered'>Draft 4</p></div>"
+# The same over a grid cell stacked on the text, and over a fixed layer (each row at its own height).
+LAYERS += " .stack { display: grid } .stack > * { grid-area: 1 / 1 } .stack .cell { background: #0d47a1 }"
+LAYERS += " .stack .cell.light { background: #e3f2fd } .md-typeset .stack p { color: #fff; margin: 0; z-index: 1 }"
+LAYERS += " .pinned > * { position: fixed; left: 320px; width: 300px; height: 2em; margin: 0 }"
+LAYERS += " .pinned div { background: #0d47a1 } .pinned div.light { background: #e3f2fd }"
+LAYERS += " .md-typeset .pinned p { color: #fff; z-index: 5 }"
+LAYERS += "".join(f" .pinned > :nth-of-type({n + 1}) {{ top: {120 + 50 * n}px }}" for n in range(4))
+HEROES += "".join(f"<div class='stack'><div class='cell'></div><p>Step {n}</p></div>" for n in range(3))
+HEROES += "<div class='stack'><div class='cell light'></div><p id='grid-light'>Step 4</p></div>"
+HEROES += "<div class='pinned'>" + "<div></div>" * 3 + "<div class='light'></div>"
+HEROES += "".join(f"<p>Note {n}</p>" for n in range(3)) + "<p id='fixed-light'>Note 4</p></div>"
+# Counts the changes to the children of the header, navigation and footer while the audit runs.
+WATCH_THE_REPEATED_PARTS = """() => {
+    window.repeatedChanges = 0;
+    window.repeatedWatch = new MutationObserver(records => { window.repeatedChanges += records.length; });
+    document.querySelectorAll('.md-header, .md-nav--primary, .md-footer')
+        .forEach(part => window.repeatedWatch.observe(part, {childList: true, subtree: true}));
+}"""
 # Faint text outside the article and the repeated parts: an announcement bar above the header.
 BANNER = "<div class='md-banner' id='banner' style='color: #3a3a3a'>A new release is out</div>"
 # Three links of one kind in a line that axe-core's link rule passes over (more link text than
@@ -663,9 +689,12 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         page.evaluate(f"() => document.body.insertAdjacentHTML('afterbegin', {BANNER!r})")
         page.evaluate(AXE_SOURCE)
         code_before = page.evaluate("() => document.querySelector('article').innerHTML")
+        page.evaluate(WATCH_THE_REPEATED_PARTS)
         result = page.evaluate(AUDIT, {"layout": False, "judged": judged, **COLOUR_SAMPLING})
         code_after = page.evaluate("() => document.querySelector('article').innerHTML")
+        repeated_changes = page.evaluate("() => window.repeatedChanges + window.repeatedWatch.takeRecords().length")
     assert code_after == code_before, "the audit left the article changed (a part it emptied not filled again)"
+    assert repeated_changes == 0, "the audit changed the header, navigation or footer"
     assert result["colourRuns"] >= 3, result["colourRuns"]
     targets = [node["target"] for v in result["violations"] if v["id"] == "color-contrast" for node in v["nodes"]]
     assert targets.count("#banner") == 1, targets
@@ -673,7 +702,8 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     assert any(target.endswith(".kn") or ".kn:" in target for target in found), found
     assert any(target.startswith(".md-footer__link") for target in found), found
     planted = {"#grey-text", "#faded", "#filled", "#elided", "#field", "#since", "#partly", "#count", "#tinted"}
-    planted |= {"#pinned", "#api-word", "#plain-ext", "#long-ext", "#plain-badge", "#late-zz", "#on-light"}
+    planted |= {"#pinned", "#api-word", "#plain-ext", "#long-ext", "#plain-badge", "#late-zz"}
+    planted |= {"#on-light", "#grid-light", "#fixed-light", "#unlayered"}
     assert planted <= found, found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
     assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned", "#bolded", "#role-link"} <= links, links
