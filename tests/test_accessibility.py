@@ -21,7 +21,9 @@
     box with a background, what shows through one whose colour has an alpha below 1, and any
     shown, painted box other than an inline one in the flow that covers the middle of one of the
     text's rectangles, where axe-core hit-tests, without holding the element: each named in
-    document order with its opacity, blending, filters, position and z-index), and its
+    document order with its opacity, blending, filters, position and z-index; a known limit: the
+    stacking contexts its ancestors form, and a transform on it, are not named, though they too
+    decide which layer is on top), and its
     colour, text fill and stroke, size, weight, text shadow, opacity (its own times its
     ancestors') and any filter or blending around it; for a link, also whether its block holds
     other text, its underline, borders, outline and font, and the colour, decoration and font of
@@ -247,8 +249,9 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             .map(r => [r.left + r.width / 2, r.top + r.height / 2]);
     };
     const covers = (box, [x, y]) => box.left <= x && x <= box.right && box.top <= y && y <= box.bottom;
-    // Each layer in document order, with what decides how it shows: its colour, opacity, blending
-    // and filters, its position and z-index (which, with the order, decide which one is on top).
+    // Each layer in document order, with its colour, opacity, blending and filters, and its own
+    // position and z-index. A known limit: what else decides which layer is on top (a stacking
+    // context one of its ancestors forms, a transform, will-change, isolation or contain) is not named.
     const layerName = layer => {
         const style = getComputedStyle(layer), {opacity, effects} = drawing(layer);
         return [behind(layer), 'opacity ' + opacity, effects, style.position, 'z ' + style.zIndex].filter(Boolean).join(' ');
