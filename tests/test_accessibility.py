@@ -226,10 +226,10 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const block = [outer.color, outer.textDecorationLine, outer.textDecorationStyle, outer.fontWeight, outer.fontStyle, outer.fontSize, outer.fontFamily];
         return ownless + (surrounded ? ' in text, ' : ' alone, ') + marks.join(' ') + ' in a block of ' + block.join(' ');
     };
-    // A shown, painted box that overlaps the text's boxes without holding it (a layer positioned
-    // under it or over it, a grid cell stacked on it, a box pulled under it by a negative margin):
-    // axe-core finds such a box by hit-testing, so the kind names it, with its opacity. An inline
-    // box in the flow (code in a sentence) only touches the lines next to it, so it is left out.
+    // A shown, painted box that covers the text without holding it (a layer positioned under it or
+    // over it, a grid cell stacked on it, a box pulled under it by a negative margin): axe-core
+    // finds such a box by hit-testing, so the kind names it (below). An inline box in the flow
+    // (code in a sentence) only touches the lines next to it, so it is left out.
     const layers = [...document.body.querySelectorAll('*')].filter(e => {
         const style = getComputedStyle(e);
         return (style.backgroundImage !== 'none' || alphaOf(style.backgroundColor) > 0)
@@ -278,7 +278,7 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             const where = isProse ? '' : ' in ' + around;
             const kind = (isProse ? 'prose: ' : '') + path.join(' > ') + state + characters(el) + linkTerms(el) + where
                 + ' on ' + behind(el) + layersUnder(el) + ' (' + looks(el) + ')';
-            if (!known.has(kind)) candidates.set(kind, [...(candidates.get(kind) || []), el]);
+            if (!known.has(kind)) (candidates.get(kind) || candidates.set(kind, []).get(kind)).push(el);
             if (kind.includes(' in text, ')) needsLinkRule.add(kind);
         }
     }
@@ -619,16 +619,27 @@ PLANT_TOKENS = """() => {
         + '<span class="zz" data-icon>v2</span>\\n');
     blocks.at(-1).insertAdjacentHTML('afterbegin', '<span class="zz" id="late-zz">load_state_dict</span>\\n');
 }"""
+
+
+def three_then(same: str, odd: str) -> str:
+    """Three elements of one kind ({n} numbers them), then the one of another kind the audit must find."""
+    return "".join(same.format(n=n) for n in range(3)) + odd
+
+
 # Text over a painted layer that is not its ancestor: three over a dark layer, one over a light one.
 LAYERS = ".hero { position: relative; padding: 1em } .hero .layer { position: absolute; inset: 0 }"
 LAYERS += " .layer.dark { background: #0d47a1 } .layer.light { background: #e3f2fd }"
 LAYERS += " .md-typeset .hero p { position: relative; color: #fff; margin: 0 }"
-HEROES = "".join(f"<div class='hero'><div class='layer dark'></div><p>Release {n} notes</p></div>" for n in range(3))
-HEROES += "<div class='hero'><div class='layer light'></div><p id='on-light'>Release 4 notes</p></div>"
+HEROES = three_then(
+    "<div class='hero'><div class='layer dark'></div><p>Release {n} notes</p></div>",
+    "<div class='hero'><div class='layer light'></div><p id='on-light'>Release 4 notes</p></div>",
+)
 # Dark text over three light layers, then over one that is not shown (opacity 0): on the page itself.
 LAYERS += " .md-typeset .hero.ink p { color: #222 }"
-HEROES += "".join(f"<div class='hero ink'><div class='layer light'></div><p>Draft {n}</p></div>" for n in range(3))
-HEROES += "<div class='hero ink'><div class='layer light' style='opacity: 0'></div><p id='unlayered'>Draft 4</p></div>"
+HEROES += three_then(
+    "<div class='hero ink'><div class='layer light'></div><p>Draft {n}</p></div>",
+    "<div class='hero ink'><div class='layer light' style='opacity: 0'></div><p id='unlayered'>Draft 4</p></div>",
+)
 # Pale text on a white box: three over a dark band across it, one beside a band on its right only;
 # three over a light layer blended dark on a dark box, one not blended; three over two layers, the
 # dark one on top by its z-index, one where the light one is on top. Only the fourth of each fails.
@@ -638,14 +649,18 @@ LAYERS += " .md-typeset .hx .lay.light { background: #e3f2fd } .md-typeset .hx .
 LAYERS += " .md-typeset .hx p { position: relative; color: #ddd; margin: 0; z-index: 2 }"
 LAYERS += " .md-typeset .hx.blend { background: #0d47a1 } .md-typeset .hx.blend .lay.mixed { mix-blend-mode: multiply }"
 LAYERS += " .md-typeset .hx .lay.up { z-index: 1 }"
-HEROES += "".join(f"<div class='hx'><div class='lay'></div><p>Release {n}</p></div>" for n in range(3))
-HEROES += "<div class='hx'><div class='lay part'></div><p id='beside-band'>Release 4</p></div>"
-HEROES += "".join(f"<div class='hx blend'><div class='lay light mixed'></div><p>Tint {n}</p></div>" for n in range(3))
-HEROES += "<div class='hx blend'><div class='lay light'></div><p id='unblended'>Tint 4</p></div>"
-HEROES += "".join(
-    f"<div class='hx'><div class='lay up'></div><div class='lay light'></div><p>Slide {n}</p></div>" for n in range(3)
+HEROES += three_then(
+    "<div class='hx'><div class='lay'></div><p>Release {n}</p></div>",
+    "<div class='hx'><div class='lay part'></div><p id='beside-band'>Release 4</p></div>",
 )
-HEROES += "<div class='hx'><div class='lay'></div><div class='lay light'></div><p id='light-on-top'>Slide 4</p></div>"
+HEROES += three_then(
+    "<div class='hx blend'><div class='lay light mixed'></div><p>Tint {n}</p></div>",
+    "<div class='hx blend'><div class='lay light'></div><p id='unblended'>Tint 4</p></div>",
+)
+HEROES += three_then(
+    "<div class='hx'><div class='lay up'></div><div class='lay light'></div><p>Slide {n}</p></div>",
+    "<div class='hx'><div class='lay'></div><div class='lay light'></div><p id='light-on-top'>Slide 4</p></div>",
+)
 # The same over a grid cell stacked on the text, and over a fixed layer (each row at its own height).
 LAYERS += " .stack { display: grid } .stack > * { grid-area: 1 / 1 } .stack .cell { background: #0d47a1 }"
 LAYERS += " .stack .cell.light { background: #e3f2fd } .md-typeset .stack p { color: #fff; margin: 0; z-index: 1 }"
@@ -653,10 +668,12 @@ LAYERS += " .pinned > * { position: fixed; left: 320px; width: 300px; height: 2e
 LAYERS += " .pinned div { background: #0d47a1 } .pinned div.light { background: #e3f2fd }"
 LAYERS += " .md-typeset .pinned p { color: #fff; z-index: 5 }"
 LAYERS += "".join(f" .pinned > :nth-of-type({n + 1}) {{ top: {120 + 50 * n}px }}" for n in range(4))
-HEROES += "".join(f"<div class='stack'><div class='cell'></div><p>Step {n}</p></div>" for n in range(3))
-HEROES += "<div class='stack'><div class='cell light'></div><p id='grid-light'>Step 4</p></div>"
-HEROES += "<div class='pinned'>" + "<div></div>" * 3 + "<div class='light'></div>"
-HEROES += "".join(f"<p>Note {n}</p>" for n in range(3)) + "<p id='fixed-light'>Note 4</p></div>"
+HEROES += three_then(
+    "<div class='stack'><div class='cell'></div><p>Step {n}</p></div>",
+    "<div class='stack'><div class='cell light'></div><p id='grid-light'>Step 4</p></div>",
+)
+HEROES += "<div class='pinned'>" + three_then("<div></div>", "<div class='light'></div>")
+HEROES += three_then("<p>Note {n}</p>", "<p id='fixed-light'>Note 4</p>") + "</div>"
 # Counts the changes to the children of the header, navigation and footer while the audit runs (the
 # audit changes no attribute; Material itself may, as it reacts to the page).
 WATCH_THE_REPEATED_PARTS = """() => {
