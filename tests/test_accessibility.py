@@ -18,12 +18,7 @@
     classes and style attributes from the part down to the element, the containers around it,
     whether it is in the current page's link, whether its text is symbols alone (by axe-core's own
     test, which leaves such text to a person) or one character, the colour behind it (the nearest
-    box with a background, what shows through one whose colour has an alpha below 1, and any
-    shown, painted box other than an inline one in the flow that covers the middle of one of the
-    text's rectangles, where axe-core hit-tests, without holding the element: each named in
-    document order with its opacity, blending, filters, position and z-index; a known limit: the
-    stacking contexts its ancestors form, and a transform on it, are not named, though they too
-    decide which layer is on top), and its
+    box with a background, and what shows through one whose colour has an alpha below 1), and its
     colour, text fill and stroke, size, weight, text shadow, opacity (its own times its
     ancestors') and any filter or blending around it; for a link, also whether its block holds
     other text, its underline, borders, outline and font, and the colour, decoration and font of
@@ -38,6 +33,13 @@
     an icon drawn on a badge or on a container) gets as many more elements of the page as it has
     had, in another run of the colour rules on those alone, until one decides it or the page has
     none left (the report counts the runs by page).
+    Text that another element's box covers at the middle of one of its rectangles, where axe-core
+    looks for what is behind it (a layer under or over it, a grid cell stacked on it, a child laid
+    over it: any shown element's box, painted or not, that does not hold it) is not sampled at
+    all: which box is on top depends on stacking contexts and transforms that no kind names, so
+    each such element is checked itself, on every page (the report counts them by page: at 1440 px,
+    mostly the two titles Material stacks in the header; at 390 px also what the closed drawer's
+    panels lie over, the navigation and the top of the article).
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. For each run of the colour rules, a code block that holds no sample is
     emptied (and filled again after it), so that axe-core does not map its elements at all (code
@@ -226,18 +228,8 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const block = [outer.color, outer.textDecorationLine, outer.textDecorationStyle, outer.fontWeight, outer.fontStyle, outer.fontSize, outer.fontFamily];
         return ownless + (surrounded ? ' in text, ' : ' alone, ') + marks.join(' ') + ' in a block of ' + block.join(' ');
     };
-    // A shown, painted box that covers the text without holding it (a layer positioned under it or
-    // over it, a grid cell stacked on it, a box pulled under it by a negative margin): axe-core
-    // finds such a box by hit-testing, so the kind names it (below). An inline box in the flow
-    // (code in a sentence) only touches the lines next to it, so it is left out.
-    const layers = [...document.body.querySelectorAll('*')].filter(e => {
-        const style = getComputedStyle(e);
-        return (style.backgroundImage !== 'none' || alphaOf(style.backgroundColor) > 0)
-            && (style.display !== 'inline' || style.position !== 'static')
-            && e.checkVisibility({opacityProperty: true, visibilityProperty: true});
-    }).map(e => [e, e.getBoundingClientRect()]).filter(([, r]) => r.width > 0 && r.height > 0);
-    // axe-core looks at the middle of each rectangle of the text: so does the audit (of the
-    // element's boxes, for a form field).
+    // axe-core finds what is behind text from the boxes at the middle of each of the text's
+    // rectangles (of the element's boxes, for a form field), in the order the browser paints them.
     const textPoints = el => {
         const range = document.createRange(), rects = [];
         for (const node of el.childNodes) {
@@ -245,26 +237,31 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             range.selectNodeContents(node);
             rects.push(...range.getClientRects());
         }
-        return (rects.length ? rects : [...el.getClientRects()]).filter(r => r.width > 0 && r.height > 0)
-            .map(r => [r.left + r.width / 2, r.top + r.height / 2]);
+        return [rects.length > 0, (rects.length ? rects : [...el.getClientRects()]).filter(r => r.width > 0 && r.height > 0)
+            .map(r => [r.left + r.width / 2, r.top + r.height / 2])];
     };
-    const covers = (box, [x, y]) => box.left <= x && x <= box.right && box.top <= y && y <= box.bottom;
-    // Each layer in document order, with its colour, opacity, blending and filters, and its own
-    // position and z-index. A known limit: what else decides which layer is on top (a stacking
-    // context one of its ancestors forms, a transform, will-change, isolation or contain) is not named.
-    const layerName = layer => {
-        const style = getComputedStyle(layer), {opacity, effects} = drawing(layer);
-        return [behind(layer), 'opacity ' + opacity, effects, style.position, 'z ' + style.zIndex].filter(Boolean).join(' ');
-    };
-    const layersUnder = el => {
-        const points = textPoints(el);
-        const under = layers.filter(([layer, box]) => !layer.contains(el) && !el.contains(layer)
-            && points.some(point => covers(box, point)));
-        return under.length ? ' over ' + under.map(([layer]) => layerName(layer)).join(' and ') : '';
+    // Text that another element's box covers there, painted or not (a layer positioned under or
+    // over it, a grid cell stacked on it, a box pulled onto it by a negative margin, an image, a
+    // child laid over it), is not sampled: which of those boxes is on top depends on more than a
+    // kind could name (stacking contexts, transforms), so each such element is checked itself.
+    // The boxes of every shown element, by bands 64 px high, so that a point meets only its band's.
+    const bands = new Map();
+    for (const e of document.body.querySelectorAll('*')) {
+        if (!e.checkVisibility({visibilityProperty: true})) continue;
+        for (const r of e.getClientRects()) {
+            if (r.width <= 0 || r.height <= 0) continue;
+            for (let b = Math.floor(r.top / 64); b <= Math.floor(r.bottom / 64); b++) (bands.get(b) || bands.set(b, []).get(b)).push([e, r]);
+        }
+    }
+    const overlapped = el => {
+        const [ownText, points] = textPoints(el);
+        return points.some(([x, y]) => (bands.get(Math.floor(y / 64)) || []).some(([e, r]) => !e.contains(el)
+            && (ownText || !el.contains(e)) && r.left <= x && x <= r.right && r.top <= y && y <= r.bottom));
     };
     // A tag, its classes and any style attribute (which may set a colour the classes do not).
     const named = e => e.tagName + '.' + (e.getAttribute('class') || '') + (e.hasAttribute('style') ? '[' + e.getAttribute('style') + ']' : '');
     const known = new Set(judged), candidates = new Map();  // kind -> its elements, in page order
+    const alone = [];  // text over or under another element's box, each checked itself
     const parts = [...document.querySelectorAll(repeated.join(','))]
         .filter(part => !part.parentElement.closest(repeated.join(',')));  // not a part inside a part (a nested .md-nav)
     const article = document.querySelector(prose);
@@ -272,12 +269,16 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const isProse = part === article, around = containers.filter(c => part.closest(c)).join(' ');
         for (const el of [part, ...part.querySelectorAll('*')].filter(hasText)) {
             if (isProse && el.closest(repeated.join(','))) continue;  // a repeated part's, sampled as such
+            if (overlapped(el)) {
+                alone.push(el);
+                continue;
+            }
             const path = [];  // the element and what it sits in, up to the part
             for (let e = el; e !== part.parentElement; e = e.parentElement) path.unshift(named(e));
             const state = el.closest('.md-nav__link--active, [aria-current]') ? ' (current)' : '';
             const where = isProse ? '' : ' in ' + around;
             const kind = (isProse ? 'prose: ' : '') + path.join(' > ') + state + characters(el) + linkTerms(el) + where
-                + ' on ' + behind(el) + layersUnder(el) + ' (' + looks(el) + ')';
+                + ' on ' + behind(el) + ' (' + looks(el) + ')';
             if (!known.has(kind)) (candidates.get(kind) || candidates.set(kind, []).get(kind)).push(el);
             if (kind.includes(' in text, ')) needsLinkRule.add(kind);
         }
@@ -321,7 +322,7 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     let next = new Map([...candidates].map(([kind, els]) => [kind, needsLinkRule.has(kind) ? els : els.slice(0, samplesPerKind)]));
     let runs = 0;
     while (runs === 0 || next.size) {
-        const result = await colourRun([...next.values()].flat(), runs === 0);
+        const result = await colourRun([...next.values()].flat().concat(runs === 0 ? alone : []), runs === 0);
         runs += 1;
         found.push(...result.violations);
         const decided = [...result.passes, ...result.violations].flatMap(rule => rule.nodes.map(n => [rule.id, n.element]));
@@ -337,6 +338,7 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         scheme: document.body.getAttribute('data-md-color-scheme'),
         judged: [...tried.keys()].filter(isJudged),
         colourRuns: runs,
+        checkedAlone: alone.length,
         violations: found.map(v => ({
             id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 160),
@@ -367,6 +369,7 @@ class Audit:
     transfers: dict[str, dict[str, int]] = field(default_factory=dict)  # path -> kind -> bytes
     page_seconds: dict[str, float] = field(default_factory=dict)  # path -> seconds to load and audit
     colour_runs: dict[str, int] = field(default_factory=dict)  # path -> axe-core runs of the colour rules
+    checked_alone: dict[str, int] = field(default_factory=dict)  # path -> elements over another's box
     code_checked_on: list[str] = field(default_factory=list)  # pages where a kind in the repeated parts was judged
     judged_kinds: list[str] = field(default_factory=list)  # the kinds in the repeated parts whose contrast was judged
     search_index_bytes: int = 0  # the built index, which every page fetches (the visits get an empty one)
@@ -442,6 +445,7 @@ def audit(request, browser, base_url, audited_pages, site) -> Audit:
             result = page.evaluate(AUDIT, {"layout": layout, "judged": audit.judged_kinds, **COLOUR_SAMPLING})
             audit.schemes[path], audit.violations[path] = result["scheme"], result["violations"]
             audit.colour_runs[path] = result["colourRuns"]
+            audit.checked_alone[path] = result["checkedAlone"]
             audit.judged_kinds.extend(result["judged"])
             audit.code_checked_on.extend([path] if result["judged"] else [])
             transfers = audit.transfers.setdefault(path, {})
@@ -459,6 +463,7 @@ def audit(request, browser, base_url, audited_pages, site) -> Audit:
         "bytes transferred by page": audit.transfers,
         "seconds by page": audit.page_seconds,
         "colour runs by page": audit.colour_runs,
+        "text over another element's box, checked element by element, by page": audit.checked_alone,
         "contrast of code, header, navigation and footer checked on": audit.code_checked_on,
         "kinds of element in those parts judged": audit.judged_kinds,
     }
@@ -661,6 +666,15 @@ HEROES += three_then(
     "<div class='hx'><div class='lay up'></div><div class='lay light'></div><p>Slide {n}</p></div>",
     "<div class='hx'><div class='lay'></div><div class='lay light'></div><p id='light-on-top'>Slide 4</p></div>",
 )
+# Three over a light layer and a dark one after it, on top; one where the dark one sits in a wrapper
+# with a negative z-index, which paints it under the white box: the same layers in the same order
+# in the document, painted in another.
+LAYERS += " .md-typeset .hx .sunk { position: absolute; inset: 0; z-index: -1 }"
+HEROES += three_then(
+    "<div class='hx'><div class='lay light'></div><div class='lay'></div><p>Tide {n}</p></div>",
+    "<div class='hx'><div class='lay light'></div><div class='sunk'><div class='lay'></div></div>"
+    "<p id='sunk-band'>Tide 4</p></div>",
+)
 # The same over a grid cell stacked on the text, and over a fixed layer (each row at its own height).
 LAYERS += " .stack { display: grid } .stack > * { grid-area: 1 / 1 } .stack .cell { background: #0d47a1 }"
 LAYERS += " .stack .cell.light { background: #e3f2fd } .md-typeset .stack p { color: #fff; margin: 0; z-index: 1 }"
@@ -761,7 +775,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     planted = {"#grey-text", "#faded", "#filled", "#elided", "#field", "#since", "#partly", "#count", "#tinted"}
     planted |= {"#pinned", "#api-word", "#plain-ext", "#long-ext", "#plain-badge", "#late-zz"}
     planted |= {"#on-light", "#grid-light", "#fixed-light", "#unlayered"}
-    planted |= {"#beside-band", "#unblended", "#light-on-top"}
+    planted |= {"#beside-band", "#unblended", "#light-on-top", "#sunk-band"}
     assert planted <= found, planted - found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
     assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned", "#bolded", "#role-link"} <= links, links
