@@ -100,7 +100,7 @@ print("the model's layers without its ReLU give other outputs:", relu_matters)
 
 # parameters() counts frozen parameters too; the trainable ones are those that require grad.
 trainable_before = sum(p.numel() for p in model.parameters() if p.requires_grad)
-hidden.requires_grad_(False)  # freeze the first layer (the last use of the model)
+hidden.requires_grad_(False)  # freeze the first layer (after the model's last forward pass)
 total_after_freezing = count(model)
 trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 trainable_tensors = [p for p in model.parameters() if p.requires_grad]
