@@ -77,7 +77,7 @@ print("a backward with one entry:", count_message)
 assert plain_grad == 0.0 and plain_end == 3.0  # witness: plain-clamp-stuck
 assert abs(returning_end - 0.5) < 1e-3  # witness: returning-clamp-recovers
 # Outside the range the gradient is 2 * (1 - 0.5) = 1: steps of 0.5 back to the edge, at 1.0;
-# from the edge (or any w inside), w - 0.5 * 2 * (w - 0.5) is 0.5 itself.
+# from either edge, w - 0.5 * 2 * (w - 0.5) is exactly 0.5: no step of it needs rounding.
 from_other_edge, _ = train(lambda w: ReturningClamp.apply(w, -1.0, 1.0), start=-1.0, steps=1)
 lands_from_edges = returning_path[:5] == [2.5, 2.0, 1.5, 1.0, 0.5] and from_other_edge == [0.5]
 assert lands_from_edges  # witness: one-step-from-edge
