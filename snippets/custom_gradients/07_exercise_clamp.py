@@ -81,6 +81,9 @@ assert abs(returning_end - 0.5) < 1e-3  # witness: returning-clamp-recovers
 from_other_edge, _ = train(lambda w: ReturningClamp.apply(w, -1.0, 1.0), start=-1.0, steps=1)
 lands_from_edges = returning_path[:5] == [2.5, 2.0, 1.5, 1.0, 0.5] and from_other_edge == [0.5]
 assert lands_from_edges  # witness: one-step-from-edge
+# From -0.7 inside the range, w - 0.5 rounds in float32, and the step lands one float32 step off.
+from_inside, _ = train(lambda w: ReturningClamp.apply(w, -1.0, 1.0), start=-0.7, steps=1)
+assert from_inside != [0.5] and abs(from_inside[0] - 0.5) < 1e-7  # witness: inside-rounding-step
 assert inside_passes  # witness: inside-matches
 surrogate_above = above.grad.tolist() == [1.0, 0.0]
 assert surrogate_above  # witness: outside-surrogate
