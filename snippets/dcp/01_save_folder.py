@@ -129,6 +129,8 @@ with warnings.catch_warnings(record=True) as caught:  # a, b and c differ betwee
 # same entries before its shards.
 dcp.save(state | {name: whole[name] for name in abc}, checkpoint_id=root / "together")
 dcp.save({name: whole[name] for name in abc} | state, checkpoint_id=root / "before")
+lowest = dcp.DefaultSavePlanner(dedup_save_to_lowest_rank=True)  # keeps rank 0's copy of each
+dcp.save(state | {name: whole[name] for name in abc}, checkpoint_id=root / "lowest", planner=lowest)
 
 
 def load_back(path, names):  # every rank asks for every entry named, each one int64 number
@@ -141,9 +143,11 @@ loaded_whole = load_back(root / "whole", whole)
 whole_values = ", ".join(str(loaded_whole[name]) for name in abc)
 together_values = ", ".join(str(value) for value in load_back(root / "together", abc).values())
 before_values = ", ".join(str(value) for value in load_back(root / "before", abc).values())
+lowest_values = ", ".join(str(value) for value in load_back(root / "lowest", abc).values())
 seeds_back = [loaded_whole[f"seed.{r}"] for r in range(world_size)]
 print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
 print(f"saved after the model's shards, a, b, c load as {together_values}; before, {before_values}")
+print(f"saved after them with dedup_save_to_lowest_rank=True: {lowest_values}")
 if rank == 0:
     whole_records = dcp.FileSystemReader(root / "whole").read_metadata().storage_data.items()
     # The rank whose file holds each entry: the digit after "__".
@@ -174,6 +178,7 @@ if rank == 0:
     once = recorded == sizes and sorted(writer_of) == sorted(whole)
     assert once and set(writer_of.values()) == set(range(world_size))  # witness: whole-written-once
 assert together_values == "1, 1, 1" and before_values == "0, 1, 0"  # witness: order-matters
+assert lowest_values == "0, 0, 0"  # witness: lowest-rank-planner
 assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
 # No warning, no error, and the loaded a, b, c are copies from different ranks.
 assert caught == [] and whole_values == "0, 1, 0"  # witness: no-compare

@@ -88,10 +88,17 @@ if rank == 0:
     plain.load_state_dict(request["model"])
     loaded_equal = all(torch.equal(plain.state_dict()[name], saved[name]) for name in saved)
     print("nested under 'model': loaded, equal to the saved weights:", loaded_equal)
+    try:  # keys under one top-level key: the first missing one in the order given, not sorted
+        dcp.load({"z": {"b": torch.zeros(1), "a": torch.zeros(1)}}, checkpoint_id=folder)
+        nested_message = "no error"
+    except CheckpointException as error:
+        nested_message = str(error.failures[0][0])
+    print("nested keys z.b, z.a:", nested_message)
     shutil.rmtree(folder)
 
     assert "Missing key in checkpoint state_dict" in error_message  # witness: flat-keys-missing
-    first_sorted = error_message.endswith(f": {min(names)}.") and names[0] != min(names)
+    sorted_first = error_message.endswith(f": {min(names)}.") and names[0] != min(names)
+    first_sorted = sorted_first and nested_message.endswith(": z.b.")  # not sorted below the top
     assert first_sorted  # witness: first-missing-sorted
     assert not_an_exception  # witness: base-exception
     assert failed_ranks == [0] and has_stack  # witness: failures-by-rank
