@@ -144,6 +144,8 @@ whole_values = ", ".join(str(loaded_whole[name]) for name in abc)
 together_values = ", ".join(str(value) for value in load_back(root / "together", abc).values())
 before_values = ", ".join(str(value) for value in load_back(root / "before", abc).values())
 lowest_values = ", ".join(str(value) for value in load_back(root / "lowest", abc).values())
+lowest_records = dcp.FileSystemReader(root / "lowest").read_metadata().storage_data.items()
+lowest_writers = {int(at.relative_path.split("_")[2]) for i, at in lowest_records if i.fqn in abc}
 seeds_back = [loaded_whole[f"seed.{r}"] for r in range(world_size)]
 print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
 print(f"saved after the model's shards, a, b, c load as {together_values}; before, {before_values}")
@@ -178,7 +180,7 @@ if rank == 0:
     once = recorded == sizes and sorted(writer_of) == sorted(whole)
     assert once and set(writer_of.values()) == set(range(world_size))  # witness: whole-written-once
 assert together_values == "1, 1, 1" and before_values == "0, 1, 0"  # witness: order-matters
-assert lowest_values == "0, 0, 0"  # witness: lowest-rank-planner
+assert lowest_values == "0, 0, 0" and lowest_writers == {0}  # witness: lowest-rank-planner
 assert seeds_back == [100 + r for r in range(world_size)]  # witness: seeds-kept
 # No warning, no error, and the loaded a, b, c are copies from different ranks.
 assert caught == [] and whole_values == "0, 1, 0"  # witness: no-compare
