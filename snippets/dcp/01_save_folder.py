@@ -150,6 +150,7 @@ seeds_back = [loaded_whole[f"seed.{r}"] for r in range(world_size)]
 print(f"loads a, b, c as {whole_values}, and the seeds as {seeds_back}")
 print(f"saved after the model's shards, a, b, c load as {together_values}; before, {before_values}")
 print(f"saved after them with dedup_save_to_lowest_rank=True: {lowest_values}")
+print("  the ranks whose files hold them:", lowest_writers)
 if rank == 0:
     whole_records = dcp.FileSystemReader(root / "whole").read_metadata().storage_data.items()
     # The rank whose file holds each entry: the digit after "__".
