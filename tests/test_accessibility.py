@@ -33,17 +33,17 @@
     an icon drawn on a badge or on a container) gets as many more elements of the page as it has
     had, in another run of the colour rules on those alone, until one decides it or the page has
     none left (the report counts the runs by page).
-    Text that another element's box covers at the middle of one of its rectangles, where axe-core
-    looks for what is behind it (a layer under or over it, a grid cell stacked on it, a child laid
-    over it: the box of any element in the document, not at opacity 0, painted or not, that does
-    not hold it) is not sampled at all: which box is on top depends on stacking contexts and
-    transforms that no kind names, so each such element is checked itself, on every page (the
-    report counts them by page: at 1440 px, mostly the two titles Material stacks in the header).
-    Known limits (a review of this rule found them; each a full run reports and the sampled one
-    misses): text whose rectangles an ancestor with hidden overflow clips, or whose middle lies
-    outside its own box, since axe-core then looks at other points; boxes inside a shadow root;
-    text that moves, when the code blocks before it are emptied for a run, onto or off a fixed
-    box; and text that runs outside the box of the painted ancestor its kind names.
+    Text that another element's box covers where axe-core looks for what is behind it, or that
+    runs outside a painted box its kind names (words wrapping below a box of fixed height), is not
+    sampled at all: which box is on top depends on stacking contexts and transforms that no kind
+    names, so each such element is checked itself, on every page (the report counts them by
+    page). Where axe-core looks is read the way it reads it: the middle of each rectangle of the
+    text, cut to the boxes of ancestors with overflow: hidden (the element's box instead, where
+    a text rectangle's middle lies outside it); the boxes are those of every element shown and
+    not at opacity 0, shadow roots included; inside a box that scrolls its content, boxes
+    outside it are looked for at its middle, as axe-core does. A known limit: an emptied code
+    block keeps its height during a run (so nothing after it moves onto or off a fixed box), but
+    no planted case fails when that is undone.
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. For each run of the colour rules, a code block that holds no sample is
     emptied (and filled again after it), so that axe-core does not map its elements at all (code
@@ -232,37 +232,97 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const block = [outer.color, outer.textDecorationLine, outer.textDecorationStyle, outer.fontWeight, outer.fontStyle, outer.fontSize, outer.fontFamily];
         return ownless + (surrounded ? ' in text, ' : ' alone, ') + marks.join(' ') + ' in a block of ' + block.join(' ');
     };
-    // axe-core finds what is behind text from the boxes at the middle of each of the text's
-    // rectangles (of the element's box, for a form field), stacked in the order it computes.
+    // Text that another element's box covers where axe-core looks for what is behind it (a layer
+    // under or over it, a grid cell stacked on it, a box pulled onto it by a negative margin) is
+    // not sampled: which of those boxes is on top depends on more than a kind could name (stacking
+    // contexts, transforms), so each such element is checked itself. Nor is text that runs outside
+    // a painted box its kind names (words that wrap below a box of fixed height).
+    // Where axe-core looks, as its getVisibleChildTextRects and getTextElementStack do (calling them
+    // needs axe.setup and a grid of the page: about a second a page): the middle of each rectangle of the element's text, each cut to the boxes of
+    // the element and its ancestors with overflow: hidden; the element's own box instead if no text
+    // is left, and a text node is passed over if the middle of one of its rectangles lies outside
+    // the element's box. Coordinates are floored, and a box holds a point up to its far edges only.
+    const clipsOf = new Map();  // element -> the boxes that clip it (itself and its ancestors with overflow: hidden)
+    const clips = el => {
+        if (!el) return [];
+        if (!clipsOf.has(el)) {
+            clipsOf.set(el, [...(getComputedStyle(el).overflow === 'hidden' ? [el.getBoundingClientRect()] : []), ...clips(el.parentElement)]);
+        }
+        return clipsOf.get(el);
+    };
+    const cut = (r, c) => {
+        const left = Math.max(r.left, c.left), right = Math.min(r.right, c.right), top = Math.max(r.top, c.top), bottom = Math.min(r.bottom, c.bottom);
+        return right <= left || bottom <= top ? null : new DOMRect(left, top, right - left, bottom - top);
+    };
+    const middle = r => [r.left + r.width / 2, r.top + r.height / 2];
+    const inside = (r, [x, y]) => r.left <= x && x <= r.right && r.top <= y && y <= r.bottom;
     const textPoints = el => {
-        const range = document.createRange(), rects = [];
+        const box = el.getBoundingClientRect(), range = document.createRange(), rects = [];
+        const clipped = list => list.filter(r => r.width >= 1 && r.height >= 1)
+            .map(r => clips(el).reduce((kept, c) => kept && cut(kept, c), r)).filter(Boolean);
         for (const node of el.childNodes) {
             if (node.nodeType !== Node.TEXT_NODE || !node.textContent.trim()) continue;
             range.selectNodeContents(node);
-            rects.push(...range.getClientRects());
+            const own = [...range.getClientRects()];
+            if (own.some(r => !inside(box, middle(r)))) continue;
+            rects.push(...clipped(own));
         }
-        return [rects.length > 0, (rects.length ? rects : [...el.getClientRects()]).filter(r => r.width > 0 && r.height > 0)
-            .map(r => [r.left + r.width / 2, r.top + r.height / 2])];
+        return (rects.length ? rects : clipped([box])).map(r => middle(r).map(Math.floor));
     };
-    // Text that another element's box covers there, painted or not (a layer positioned under or
-    // over it, a grid cell stacked on it, a box pulled onto it by a negative margin, an image, a
-    // child laid over it), is not sampled: which of those boxes is on top depends on more than a
-    // kind could name (stacking contexts, transforms), so each such element is checked itself.
-    // The boxes of every shown element, by bands 64 px high, so that a point meets only its band's.
-    // (A box at opacity 0, or inside one, is left out, as axe-core leaves it out of its stacks.)
+    const covers = (r, [x, y]) => Math.floor(r.left) <= x && x < Math.floor(r.left + r.width)
+        && Math.floor(r.top) <= y && y < Math.floor(r.top + r.height);
+    // A box that scrolls its content (overflow auto or scroll, with more content than room) keeps a
+    // grid of its own in axe-core: what lies outside it is looked for at the box's middle instead.
+    const regions = new Map();  // element -> the nearest scrolling box around it (null: the page)
+    const scrolls = e => {
+        const style = getComputedStyle(e), scrollable = value => ['auto', 'scroll'].includes(value);
+        return (e.scrollWidth > e.clientWidth && scrollable(style.overflowX))
+            || (e.scrollHeight > e.clientHeight && scrollable(style.overflowY));
+    };
+    const regionOf = e => {
+        const parent = e.parentElement || (e.parentNode && e.parentNode.host) || null;
+        if (!parent) return null;
+        if (!regions.has(e)) regions.set(e, scrolls(parent) ? parent : regionOf(parent));
+        return regions.get(e);
+    };
+    // The boxes of every element shown and not at opacity 0 (axe-core leaves those out of its
+    // stacks), shadow roots included, by bands 64 px high, so that a point meets only its band's.
     const bands = new Map();
-    for (const e of document.body.querySelectorAll('*')) {
-        if (!e.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
-        for (const r of e.getClientRects()) {
-            if (r.width <= 0 || r.height <= 0) continue;
-            for (let b = Math.floor(r.top / 64); b <= Math.floor(r.bottom / 64); b++) (bands.get(b) || bands.set(b, []).get(b)).push([e, r]);
+    const file = root => {
+        for (const e of root.querySelectorAll('*')) {
+            if (e.shadowRoot) file(e.shadowRoot);
+            if (!e.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
+            for (const r of e.getClientRects()) {
+                if (r.width <= 0 || r.height <= 0) continue;
+                for (let b = Math.floor(r.top / 64); b <= Math.floor(r.bottom / 64); b++) (bands.get(b) || bands.set(b, []).get(b)).push([e, r]);
+            }
         }
-    }
-    const overlapped = el => {
-        const [ownText, points] = textPoints(el);
-        return points.some(([x, y]) => (bands.get(Math.floor(y / 64)) || []).some(([e, r]) => !e.contains(el)
-            && (ownText || !el.contains(e)) && r.left <= x && x <= r.right && r.top <= y && y <= r.bottom));
     };
+    file(document);
+    // Where axe-core looks for the boxes of each region around a point of the element's text: the
+    // point itself in the element's own region, the middle of that region's box in the next, and so on.
+    const lookouts = (el, point) => {
+        const found = [];
+        for (let region = regionOf(el), at = point; ; at = middle(region.getBoundingClientRect()).map(Math.floor), region = regionOf(region)) {
+            found.push([region, at]);
+            if (!region) return found;
+        }
+    };
+    const boxesAt = (el, point) => lookouts(el, point).flatMap(([region, at]) => (bands.get(Math.floor(at[1] / 64)) || [])
+        .filter(([e, r]) => regionOf(e) === region && covers(r, at)).map(([e]) => e));
+    const paintedBoxes = new Map();  // element -> the painted boxes behind() reads, up to the first opaque one
+    const paintedAround = el => {
+        if (!el) return [];
+        if (!paintedBoxes.has(el)) {
+            const style = getComputedStyle(el), alpha = alphaOf(style.backgroundColor), image = style.backgroundImage !== 'none';
+            paintedBoxes.set(el, image || alpha === 1 ? [el] : [...(alpha > 0 ? [el] : []), ...paintedAround(el.parentElement)]);
+        }
+        return paintedBoxes.get(el);
+    };
+    const setAside = el => textPoints(el).some(point => {
+        const stack = boxesAt(el, point);
+        return stack.some(e => !e.contains(el) && !el.contains(e)) || paintedAround(el).some(e => !stack.includes(e));
+    });
     // A tag, its classes and any style attribute (which may set a colour the classes do not).
     const named = e => e.tagName + '.' + (e.getAttribute('class') || '') + (e.hasAttribute('style') ? '[' + e.getAttribute('style') + ']' : '');
     const known = new Set(judged), candidates = new Map();  // kind -> its elements, in page order
@@ -274,7 +334,7 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const isProse = part === article, around = containers.filter(c => part.closest(c)).join(' ');
         for (const el of [part, ...part.querySelectorAll('*')].filter(hasText)) {
             if (isProse && el.closest(repeated.join(','))) continue;  // a repeated part's, sampled as such
-            if (overlapped(el)) {
+            if (setAside(el)) {
                 alone.push(el);
                 continue;
             }
@@ -287,17 +347,22 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             if (!known.has(kind)) (candidates.get(kind) || candidates.set(kind, []).get(kind)).push(el);
             if (kind.includes(' in text, ')) needsLinkRule.add(kind);
         }
+        alone.push(...[...part.querySelectorAll('*')].filter(e => e.shadowRoot));  // text in a shadow root: no kind reads it
     }
     // A code block with no sample is emptied for the run: axe-core's colour rules map every element
     // of the page first, whatever the context, and ten thousand code spans cost a third of the run.
-    // What stays keeps its colours and the boxes behind it; only what follows the block moves up.
+    // It keeps its height, and what stays keeps its colours and the boxes behind it.
     // (The header, navigation and footer are left whole: emptying them moves the page, and
     // Material resizes its sidebars in the middle of the run.)
     const codeParts = parts.filter(part => part.matches(code.join(',')));
     const colourRun = async (sampled, first) => {
         const emptied = codeParts.filter(part => !sampled.some(el => part.contains(el)));
-        const kept = emptied.map(part => [...part.childNodes]);
-        emptied.forEach(part => part.replaceChildren());
+        const kept = emptied.map(part => [[...part.childNodes], part.getAttribute('style'), part.getBoundingClientRect().height]);
+        emptied.forEach((part, i) => {  // at its height, so that nothing after it moves
+            part.replaceChildren();
+            part.style.boxSizing = 'border-box';
+            part.style.height = kept[i][2] + 'px';
+        });
         // The deepest include or exclude around an element decides: the samples inside the article
         // count, without what they hold (a <pre> with text of its own holds a thousand spans). The
         // first run also checks the rest of the page, outside the article and the repeated parts.
@@ -307,7 +372,11 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         try {
             return await axe.run(context, {elementRef: true, runOnly: {type: 'rule', values: colour}});
         } finally {
-            emptied.forEach((part, i) => part.replaceChildren(...kept[i]));
+            emptied.forEach((part, i) => {
+                part.replaceChildren(...kept[i][0]);
+                if (kept[i][1] === null) part.removeAttribute('style');
+                else part.setAttribute('style', kept[i][1]);
+            });
         }
     };
     // A sample of symbols that axe-core leaves to a person for that reason counts as judged: it
@@ -693,6 +762,61 @@ HEROES += three_then(
 )
 HEROES += "<div class='pinned'>" + three_then("<div></div>", "<div class='light'></div>")
 HEROES += three_then("<p>Note {n}</p>", "<p id='fixed-light'>Note 4</p>") + "</div>"
+# Dark text on white boxes: three alone, one over a dark layer (of the same kind but for the layer).
+LAYERS += " .md-typeset .hx.ink p { color: #222 }"
+HEROES += three_then(
+    "<div class='hx ink'><p>Memo {n}</p></div>",
+    "<div class='hx ink'><div class='lay'></div><p id='over-band'>Memo 4</p></div>",
+)
+# Text wider than the card that clips it, on a white box: where axe-core looks, in the clipped part,
+# the fourth card has a dark layer; the middle of the whole line lies outside every card.
+LAYERS += " .clipwrap { background: #fff; padding: 4px 0 }"
+LAYERS += " .cardx { position: relative; width: 200px; height: 2em; margin: 4px 0; overflow: hidden }"
+LAYERS += " .cardx .bandx { position: absolute; inset: 0; background: #0d47a1 }"
+LAYERS += " .md-typeset .cardx p { position: relative; z-index: 1; margin: 0; color: #333; white-space: nowrap; width: 1000px }"
+WIDE = "Saving and loading models across devices, with their optimizer state"
+HEROES += (
+    "<div class='clipwrap'>"
+    + three_then(
+        f"<div class='cardx'><p>{WIDE} {{n}}</p></div>",
+        f"<div class='cardx'><div class='bandx'></div><p id='clipped'>{WIDE} 4</p></div>",
+    )
+    + "</div>"
+)
+# Words that wrap below a white box of fixed height, onto the dark page.
+LAYERS += " .md-typeset .chip { background: #fff; height: 1.6em; width: 260px; margin: 0 0 4em }"
+LAYERS += " .md-typeset .chip span { color: #333; margin-right: .4em }"
+HEROES += (
+    "<div class='chip'>" + "".join(f"<span>tag{n}</span>" for n in range(8)) + "<span id='wrapped'>tag8</span></div>"
+)
+# A dark layer drawn inside a shadow root, under the fourth of four paragraphs on white cards.
+LAYERS += " .carde { position: relative; background: #fff; margin: 4px 0; padding: .3em }"
+LAYERS += " .md-typeset .carde p { position: relative; z-index: 1; margin: 0; color: #333 }"
+HEROES += three_then(
+    "<div class='carde'><x-band></x-band><p>Entry {n}</p></div>",
+    "<div class='carde'><x-band data-on></x-band><p id='shadowed'>Entry 4</p></div>",
+)
+SHADOW_BANDS = """() => document.querySelectorAll('x-band[data-on]').forEach(host => { host.attachShadow({mode: 'open'})
+    .innerHTML = '<div style="position: absolute; inset: 0; background: #0d47a1"></div>'; })"""
+# Above the first heading, a short code block and then a paragraph under a fixed dark band: the
+# audit empties the block for its run (its kinds are judged), and the paragraph must not move up.
+FIXED_BAND = ".fband { position: fixed; left: 0; right: 0; height: 100px; background: #0d47a1; z-index: 2 }"
+FIXED_BAND += " .md-typeset p.fx { position: relative; z-index: 3; color: #333 }"
+PLANT_FIXED_BAND = """() => {
+    const block = [...document.querySelectorAll('article div.highlight')].filter(b => b.checkVisibility()
+        && !b.closest('details, .result, .tabbed-set') && !b.querySelector('.zz') && b.offsetHeight > 80)
+        .sort((a, b) => a.offsetHeight - b.offsetHeight)[0];
+    const copy = block.cloneNode(true), heading = document.querySelector('article h1');
+    let lines = 0;
+    for (const node of [...copy.querySelector('code').childNodes]) {
+        if (lines >= 6) node.remove();
+        else if (node.textContent.includes('\\n')) lines += 1;
+    }
+    heading.before(copy);
+    heading.insertAdjacentHTML('beforebegin', "<p class='fx' id='under-fixed'>Release notes under the band</p>");
+    const top = document.getElementById('under-fixed').getBoundingClientRect().top - 35;
+    document.body.insertAdjacentHTML('beforeend', `<div class="fband" style="top: ${top}px"></div>`);
+}"""
 # Counts the changes to the children of the header, navigation and footer while the audit runs (the
 # audit changes no attribute; Material itself may, as it reacts to the page).
 WATCH_THE_REPEATED_PARTS = """() => {
@@ -735,7 +859,9 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         assert not any("A.icon" in kind for kind in judged), "a kind whose link axe-core left undecided was judged"
         assert any("A.api" in kind and "no own text" in kind for kind in judged), "an API link's kind was not judged"
         page.reload()
-        page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS + ICONS + unreadable + TOKENS + LAYERS)
+        page.add_style_tag(
+            content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS + ICONS + unreadable + TOKENS + LAYERS + FIXED_BAND
+        )
         zebra = ZEBRA.replace("</tr>", "</tr><tr><td><span class='tint' id='tinted'>tag</span></td></tr>", 1)
         term = LONE_TERM + SEE_ALSO + "<p>A <a class='term' id='in-text' href='#'>tensor</a> holds numbers.</p>"
         gloss = UNDERLINED + "<p>A <a id='gloss' href='#gloss-tensor'>tensor</a> holds numbers.</p>"
@@ -763,6 +889,8 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         }""")
         page.evaluate(PLANT_TOKENS)
         page.evaluate(f"() => document.body.insertAdjacentHTML('afterbegin', {BANNER!r})")
+        page.evaluate(SHADOW_BANDS)
+        page.evaluate(PLANT_FIXED_BAND)
         page.evaluate(AXE_SOURCE)
         code_before = page.evaluate("() => document.querySelector('article').innerHTML")
         page.evaluate(WATCH_THE_REPEATED_PARTS)
@@ -781,6 +909,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     planted |= {"#pinned", "#api-word", "#plain-ext", "#long-ext", "#plain-badge", "#late-zz"}
     planted |= {"#on-light", "#grid-light", "#fixed-light", "#unlayered"}
     planted |= {"#beside-band", "#unblended", "#light-on-top", "#sunk-band"}
+    planted |= {"#over-band", "#clipped", "#wrapped", "#shadowed", "#under-fixed"}
     assert planted <= found, planted - found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
     assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned", "#bolded", "#role-link"} <= links, links
