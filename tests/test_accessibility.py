@@ -38,12 +38,17 @@
     sampled at all: which box is on top depends on stacking contexts and transforms that no kind
     names, so each such element is checked itself, on every page (the report counts them by
     page). Where axe-core looks is read the way it reads it: the middle of each rectangle of the
-    text, cut to the boxes of ancestors with overflow: hidden (the element's box instead, where
-    a text rectangle's middle lies outside it); the boxes are those of every element shown and
-    not at opacity 0, shadow roots included; inside a box that scrolls its content, boxes
-    outside it are looked for at its middle, as axe-core does. A known limit: an emptied code
-    block keeps its height during a run (so nothing after it moves onto or off a fixed box), but
-    no planted case fails when that is undone.
+    text, cut to the boxes of the element and its ancestors with overflow: hidden; a text node is
+    passed over if the middle of one of its rectangles lies outside the element's box, and the
+    element's box is used if no rectangle is left. The boxes that count are those of every element
+    shown and not at opacity 0, shadow roots included, that is not an ancestor or a descendant of
+    the element (axe-core gives no other verdict for a child laid over or under the text); inside a
+    box that scrolls its content, boxes outside it are looked for at its middle, as axe-core does.
+    Slotted text, which axe-core follows into the shadow root, and the hosts of shadow roots,
+    whose text no kind reads, are checked themselves too. An emptied code block keeps its height
+    during a run, so that nothing after it moves onto or off a fixed box. Without a planted case
+    that fails if undone: the kept height, the rule for a scrolling box (a wrong one would also
+    cost time), and a text node passed over.
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. For each run of the colour rules, a code block that holds no sample is
     emptied (and filled again after it), so that axe-core does not map its elements at all (code
@@ -319,7 +324,9 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         }
         return paintedBoxes.get(el);
     };
-    const setAside = el => textPoints(el).some(point => {
+    // Slotted text sits in a shadow root's boxes, which axe-core follows and these parentElement walks do not.
+    const slotted = el => { for (let e = el; e; e = e.parentElement) if (e.assignedSlot) return true; return false; };
+    const setAside = el => slotted(el) || textPoints(el).some(point => {
         const stack = boxesAt(el, point);
         return stack.some(e => !e.contains(el) && !el.contains(e)) || paintedAround(el).some(e => !stack.includes(e));
     });
@@ -796,10 +803,16 @@ HEROES += three_then(
     "<div class='carde'><x-band></x-band><p>Entry {n}</p></div>",
     "<div class='carde'><x-band data-on></x-band><p id='shadowed'>Entry 4</p></div>",
 )
-SHADOW_BANDS = """() => document.querySelectorAll('x-band[data-on]').forEach(host => { host.attachShadow({mode: 'open'})
-    .innerHTML = '<div style="position: absolute; inset: 0; background: #0d47a1"></div>'; })"""
-# Above the first heading, a short code block and then a paragraph under a fixed dark band: the
-# audit empties the block for its run (its kinds are judged), and the paragraph must not move up.
+# Faint text inside a shadow root, which no kind reads: its host is checked itself.
+HEROES += "<x-note id='shadow-text'></x-note>"
+SHADOW_BANDS = """() => {
+    document.querySelectorAll('x-band[data-on]').forEach(host => { host.attachShadow({mode: 'open'})
+        .innerHTML = '<div style="position: absolute; inset: 0; background: #0d47a1"></div>'; });
+    document.getElementById('shadow-text').attachShadow({mode: 'open'}).innerHTML = '<p style="color: #3a3a3a">Inside</p>';
+}"""
+# Above the first heading, a short code block and then a paragraph under a fixed dark band. (It
+# does not test that an emptied block keeps its height: some kinds of the copy are never judged,
+# so the copy holds samples and is not emptied in the first run, the one that checks the paragraph.)
 FIXED_BAND = ".fband { position: fixed; left: 0; right: 0; height: 100px; background: #0d47a1; z-index: 2 }"
 FIXED_BAND += " .md-typeset p.fx { position: relative; z-index: 3; color: #333 }"
 PLANT_FIXED_BAND = """() => {
@@ -814,7 +827,7 @@ PLANT_FIXED_BAND = """() => {
     }
     heading.before(copy);
     heading.insertAdjacentHTML('beforebegin', "<p class='fx' id='under-fixed'>Release notes under the band</p>");
-    const top = document.getElementById('under-fixed').getBoundingClientRect().top - 35;
+    const top = document.getElementById('under-fixed').getBoundingClientRect().top - 5;  // over the paragraph alone
     document.body.insertAdjacentHTML('beforeend', `<div class="fband" style="top: ${top}px"></div>`);
 }"""
 # Counts the changes to the children of the header, navigation and footer while the audit runs (the
@@ -910,6 +923,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     planted |= {"#on-light", "#grid-light", "#fixed-light", "#unlayered"}
     planted |= {"#beside-band", "#unblended", "#light-on-top", "#sunk-band"}
     planted |= {"#over-band", "#clipped", "#wrapped", "#shadowed", "#under-fixed"}
+    assert any(target.startswith("#shadow-text") for target in found), found
     assert planted <= found, planted - found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
     assert {"#in-text", "#gloss", "#no-icon", "#star", "#toned", "#bolded", "#role-link"} <= links, links
