@@ -47,8 +47,8 @@
     Slotted text, which axe-core follows into the shadow root, and the hosts of shadow roots,
     whose text no kind reads, are checked themselves too. An emptied code block keeps its height
     during a run, so that nothing after it moves onto or off a fixed box. Without a planted case
-    that fails if undone: the kept height, the rule for a scrolling box (a wrong one would also
-    cost time), and a text node passed over.
+    that fails if undone: the rule for a scrolling box (a wrong one would also cost time), and a
+    text node passed over.
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. For each run of the colour rules, a code block that holds no sample is
     emptied (and filled again after it), so that axe-core does not map its elements at all (code
@@ -243,10 +243,11 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     // contexts, transforms), so each such element is checked itself. Nor is text that runs outside
     // a painted box its kind names (words that wrap below a box of fixed height).
     // Where axe-core looks, as its getVisibleChildTextRects and getTextElementStack do (calling them
-    // needs axe.setup and a grid of the page: about a second a page): the middle of each rectangle of the element's text, each cut to the boxes of
-    // the element and its ancestors with overflow: hidden; the element's own box instead if no text
-    // is left, and a text node is passed over if the middle of one of its rectangles lies outside
-    // the element's box. Coordinates are floored, and a box holds a point up to its far edges only.
+    // needs axe.setup and a grid of the page: a second or more a page): the middle of each rectangle
+    // of the element's text, cut to the boxes of the element and its ancestors with overflow:
+    // hidden; a text node is passed over if the middle of one of its rectangles lies outside the
+    // element's box, and the element's box is used if no rectangle is left. Coordinates are
+    // floored, and a box holds a point up to its far edges only.
     const clipsOf = new Map();  // element -> the boxes that clip it (itself and its ancestors with overflow: hidden)
     const clips = el => {
         if (!el) return [];
@@ -759,7 +760,7 @@ HEROES += three_then(
 # The same over a grid cell stacked on the text, and over a fixed layer (each row at its own height).
 LAYERS += " .stack { display: grid } .stack > * { grid-area: 1 / 1 } .stack .cell { background: #0d47a1 }"
 LAYERS += " .stack .cell.light { background: #e3f2fd } .md-typeset .stack p { color: #fff; margin: 0; z-index: 1 }"
-LAYERS += " .pinned > * { position: fixed; left: 320px; width: 300px; height: 2em; margin: 0 }"
+LAYERS += " .pinned > * { position: fixed; left: 700px; width: 300px; height: 2em; margin: 0 }"
 LAYERS += " .pinned div { background: #0d47a1 } .pinned div.light { background: #e3f2fd }"
 LAYERS += " .md-typeset .pinned p { color: #fff; z-index: 5 }"
 LAYERS += "".join(f" .pinned > :nth-of-type({n + 1}) {{ top: {120 + 50 * n}px }}" for n in range(4))
@@ -810,23 +811,19 @@ SHADOW_BANDS = """() => {
         .innerHTML = '<div style="position: absolute; inset: 0; background: #0d47a1"></div>'; });
     document.getElementById('shadow-text').attachShadow({mode: 'open'}).innerHTML = '<p style="color: #3a3a3a">Inside</p>';
 }"""
-# Above the first heading, a short code block and then a paragraph under a fixed dark band. (It
-# does not test that an emptied block keeps its height: some kinds of the copy are never judged,
-# so the copy holds samples and is not emptied in the first run, the one that checks the paragraph.)
+# Above the first heading, a code block of six lines of one token, and then a paragraph under a
+# fixed dark band, on a white box. The first visit judges the token's kind, so the second empties the
+# block for the run that checks the paragraph: the block must keep its height, or the paragraph moves
+# off the band onto white. (The fixed layers below sit to the right, clear of the block.)
 FIXED_BAND = ".fband { position: fixed; left: 0; right: 0; height: 100px; background: #0d47a1; z-index: 2 }"
-FIXED_BAND += " .md-typeset p.fx { position: relative; z-index: 3; color: #333 }"
+FIXED_BAND += (
+    " .md-typeset p.fx { position: relative; z-index: 3; color: #333; margin: 0 } .fxwrap { background: #fff }"
+)
+SIX_LINES = "<div class='highlight'><pre><code>" + "<span class='n'>x</span>\n" * 6 + "</code></pre></div>"
+PLANT_CODE = f"() => document.querySelector('article h1').insertAdjacentHTML('beforebegin', {SIX_LINES!r})"
 PLANT_FIXED_BAND = """() => {
-    const block = [...document.querySelectorAll('article div.highlight')].filter(b => b.checkVisibility()
-        && !b.closest('details, .result, .tabbed-set') && !b.querySelector('.zz') && b.offsetHeight > 80)
-        .sort((a, b) => a.offsetHeight - b.offsetHeight)[0];
-    const copy = block.cloneNode(true), heading = document.querySelector('article h1');
-    let lines = 0;
-    for (const node of [...copy.querySelector('code').childNodes]) {
-        if (lines >= 6) node.remove();
-        else if (node.textContent.includes('\\n')) lines += 1;
-    }
-    heading.before(copy);
-    heading.insertAdjacentHTML('beforebegin', "<p class='fx' id='under-fixed'>Release notes under the band</p>");
+    document.querySelector('article h1').insertAdjacentHTML('beforebegin',
+        "<div class='fxwrap'><p class='fx' id='under-fixed'>Release notes</p></div>");  // on white, off the band
     const top = document.getElementById('under-fixed').getBoundingClientRect().top - 5;  // over the paragraph alone
     document.body.insertAdjacentHTML('beforeend', `<div class="fband" style="top: ${top}px"></div>`);
 }"""
@@ -867,6 +864,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         page.add_style_tag(content=TINTED_ROWS + TERM + GLOSS + MARKED + OWNLESS + ICONS)
         first = ZEBRA + LONE_TERM + UNDERLINED + ICON_AND_TONE + UNDECIDED
         page.evaluate(f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {first!r})")
+        page.evaluate(PLANT_CODE)
         page.evaluate(AXE_SOURCE)
         judged = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})["judged"]
         assert not any("A.icon" in kind for kind in judged), "a kind whose link axe-core left undecided was judged"
@@ -903,6 +901,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         page.evaluate(PLANT_TOKENS)
         page.evaluate(f"() => document.body.insertAdjacentHTML('afterbegin', {BANNER!r})")
         page.evaluate(SHADOW_BANDS)
+        page.evaluate(PLANT_CODE)
         page.evaluate(PLANT_FIXED_BAND)
         page.evaluate(AXE_SOURCE)
         code_before = page.evaluate("() => document.querySelector('article').innerHTML")
