@@ -42,6 +42,11 @@ tied = nn.Sequential(nn.Linear(2, 2, bias=False), nn.Linear(2, 2, bias=False))
 tied[1].weight = tied[0].weight
 tied_keys, tied_parameters = list(tied.state_dict()), len(list(tied.parameters()))
 print(f"two layers sharing one weight: entries {tied_keys}, {tied_parameters} parameter")
+# assign=True wraps each entry in a Parameter of its own: the two entries become two parameters.
+untied = copy.deepcopy(tied)
+untied.load_state_dict(copy.deepcopy(tied.state_dict()), assign=True)
+untied_parameters = len(list(untied.parameters()))
+print(f"the same model after load_state_dict(..., assign=True): {untied_parameters} parameters")
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "classifier.pt"
@@ -124,6 +129,9 @@ tied_state = tied.state_dict()
 same_tensor = tied_state["0.weight"].data_ptr() == tied_state["1.weight"].data_ptr()
 two_entries = tied_keys == ["0.weight", "1.weight"] and same_tensor
 assert two_entries and tied_parameters == 1  # witness: one-entry-per-name
+two_objects = untied[0].weight is not untied[1].weight
+one_memory = untied[0].weight.data_ptr() == untied[1].weight.data_ptr()
+assert untied_parameters == 2 and two_objects and one_memory  # witness: assign-unties
 assert is_zip  # witness: file-is-zip
 assert pickle_name == f"{path.stem}/data.pkl"  # witness: pickle-named-after-file
 assert (

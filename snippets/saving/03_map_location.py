@@ -150,6 +150,17 @@ count = adam64.state[model64.weight]["count"]
 print("the int64 entry after loading:       ", count.dtype, "on", count.device)
 step_is_source_step = step is adam.state[model.weight]["step"]
 
+# A parameter that is not floating point, a complex one say, gets its state moved, not converted.
+complex_source = nn.Parameter(torch.ones(2, dtype=torch.complex128))
+complex_source.grad = torch.ones_like(complex_source)
+complex_adam = torch.optim.Adam([complex_source])
+complex_adam.step()
+complex_target = nn.Parameter(torch.zeros(2, dtype=torch.complex64, device="meta"))
+complex_loaded = torch.optim.Adam([complex_target])
+complex_loaded.load_state_dict(complex_adam.state_dict())
+complex_avg = complex_loaded.state[complex_target]["exp_avg"]
+print("a complex64 parameter's running average:", complex_avg.dtype, "on", complex_avg.device)
+
 
 def adam_after_loading(source_options: dict, target_options: dict) -> torch.optim.Adam:
     """One step of an Adam with source_options; load its state into a new Adam as above."""
@@ -230,6 +241,8 @@ assert converted and exp_avg.device.type == count.device.type == "meta"  # witne
 assert (
     step.dtype == torch.float32 and step.device.type == "cpu" and step_is_source_step
 )  # witness: step-as-loaded
+complex_moved = complex_avg.device.type == "meta"
+assert complex_moved and complex_avg.dtype == torch.complex128  # witness: complex-keeps-dtype
 assert flagged and again_assigned and from_file_assigned  # witness: assign-flag-sticks
 assert plain_copied  # witness: plain-dict-unmarked
 assert fused_step.device.type == "meta"  # witness: fused-step-moves

@@ -88,6 +88,12 @@ block_mean, block_count = in_block.running_mean.device, in_block.num_batches_tra
 print("  on meta, assign=True: its count afterwards:", meta_count.item(), "on", meta_count.device)
 print("  the same, loaded inside a meta block: mean on", block_mean, "and count on", block_count)
 
+# A child set to None still owns its name, and keys under that name are dropped, even by strict.
+without_aux = OldNet()
+without_aux.aux_head = None  # the checkpoint still has aux_head.weight and aux_head.bias
+none_child_report = str(without_aux.load_state_dict(checkpoint))  # strict=True
+print("strict load, aux_head set to None:", none_child_report)
+
 # strict=False is safe only together with a check that the gaps are the ones you expect.
 missing_ok = set(result.missing_keys) == {"adapter.weight", "adapter.bias"}
 unexpected_ok = set(result.unexpected_keys) == {"aux_head.weight", "aux_head.bias"}
@@ -99,6 +105,7 @@ unexpected_count = len(result.unexpected_keys)
 strict_header = strict_message.startswith("Error(s) in loading state_dict for NewNet")
 both_ways = "Missing key(s)" in strict_message and "Unexpected key(s)" in strict_message
 assert strict_header and both_ways  # witness: strict
+assert none_child_report == "<All keys matched successfully>"  # witness: none-child-ignored
 assert body_loaded and (missing_count, unexpected_count) == (2, 2)  # witness: shared-keys-load
 assert adapter_as_initialized  # witness: missing-left-as-initialized
 assert no_metadata == version_1 == "<All keys matched successfully>" and with_metadata.startswith(

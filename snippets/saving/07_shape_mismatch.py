@@ -33,8 +33,9 @@ print("left as initialized:        ", result.missing_keys)
 
 # A lazy module that has not run yet has no shapes to compare: it takes whatever it is given.
 lazy = nn.LazyLinear(3)
-lazy.load_state_dict({"weight": torch.randn(3, 7), "bias": torch.randn(3)})
-print("LazyLinear(3) after loading a (3, 7) weight:", tuple(lazy.weight.shape))
+lazy.load_state_dict({"weight": torch.randn(5, 7), "bias": torch.randn(9)})
+print("LazyLinear(3) after loading a (5, 7) weight and a (9,) bias:", end=" ")
+print(tuple(lazy.weight.shape), tuple(lazy.bias.shape))
 
 # Files from PyTorch 0.3 stored a 0-dim value as a tensor of shape (1,); a 0-dim parameter or
 # buffer takes it.
@@ -52,6 +53,6 @@ assert one_line_each  # witness: one-line-per-entry
 dropped_count = len(dropped)
 assert dropped == ["2.bias", "2.weight"] and sorted(result.missing_keys) == dropped  # witness: rest
 assert result.unexpected_keys == [] and torch.equal(model[0].weight, pretrained["0.weight"])
-assert lazy.weight.shape == (3, 7)  # witness: lazy-takes-any-shape
+assert lazy.weight.shape == (5, 7) and lazy.bias.shape == (9,)  # witness: lazy-takes-any-shape
 zero_dim = scalar.scale.shape == scalar.count.shape == ()
 assert zero_dim and scalar.scale == 5 and scalar.count == 7  # witness: zero-dim-takes-one-element
