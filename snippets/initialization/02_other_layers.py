@@ -45,6 +45,18 @@ print(
     f"largest |weight| {grouped_max:.4f}"
 )
 
+# A transposed convolution stores its weight as (in_channels, out_channels / groups, kh, kw), and
+# the rule reads weight.shape[1:]: there fan_in counts out_channels / groups, not in_channels.
+with torch.random.fork_rng(devices=[]):  # the draws below stay those of the stream above
+    transposed = nn.ConvTranspose2d(64, 16, kernel_size=3)
+transposed_fan_in = math.prod(transposed.weight.shape[1:])
+transposed_bound = 1 / math.sqrt(transposed_fan_in)
+transposed_max = transposed.weight.abs().max().item()
+print(
+    f"ConvTranspose2d(64, 16, 3): fan_in {transposed_fan_in}, bound {transposed_bound:.4f}, "
+    f"largest |weight| {transposed_max:.4f}"
+)
+
 # An embedding table is drawn from a standard normal distribution: no fan_in scaling at all.
 # Replaying the random stream shows it: the table holds exactly what torch.randn draws.
 stream_before = torch.get_rng_state()
@@ -130,6 +142,9 @@ assert conv_rule  # witness: conv-rule
 assert conv_bias_rule  # witness: conv-bias-rule
 assert grouped_fan_in == 9 == grouped.weight.shape[1:].numel()
 assert 0.9 * grouped_bound < grouped_max <= grouped_bound  # witness: grouped-rule
+counts_outputs = transposed_fan_in == 16 * 3 * 3 and transposed.weight.shape[0] == 64
+transposed_within_bound = 0.9 * transposed_bound < transposed_max <= transposed_bound
+assert counts_outputs and transposed_within_bound  # witness: transposed-counts-outputs
 assert constructor_calls_reset
 assert embedding_is_randn and abs(embedding_std - 1.0) < 0.02  # witness: embedding-normal
 assert starts_as_identity  # witness: norm-starts-identity
