@@ -89,12 +89,14 @@ fig, ax = plt.subplots(figsize=(3, 2))
 ax.bar(list(counts), list(counts.values()))
 fig.savefig("parameters.svg", metadata={"Date": None})
 total = sum(p.numel() for p in model.parameters())
+first_count = counts["0"]
 print("parameters per layer:", counts, "total:", total)
 assert total == sum(counts.values())
 """
 
 
-ALT = "Bars: 15 parameters, then 8"
+ALT = "Bars: 15 parameters, then 8"  # as a screen reader hears it; the page checks the first number
+ALT_WRITTEN = ALT.replace("15", "**15**{ data-claim='part/02_second.py:first_count' }")
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +108,7 @@ def figure_guide(tmp_path_factory):
     guide.write(
         "docs/part/second.md",
         '# Second\n\nThe model has **23**{ data-claim="part/02_second.py:total" } parameters.\n\n'
-        f'```python exec="on" title="snippets/part/02_second.py" alt="{ALT}"\n'
+        f'```python exec="on" title="snippets/part/02_second.py" alt="{ALT_WRITTEN}"\n'
         '--8<-- "snippets/part/02_second.py"\n```\n',
     )
     result = guide.build(root / "site")
@@ -140,4 +142,7 @@ def test_changing_the_model_a_figure_draws_changes_the_figure_and_fails_the_clai
     assert result.returncode != 0
     assert (
         "docs/part/second.md:3: the page says '23' for snippets/part/02_second.py:total, but the snippet computed 37"
+    ) in result.stderr
+    assert (  # the alt text's number is checked as the prose's is
+        "docs/part/second.md:5: the page says '15' for snippets/part/02_second.py:first_count, but the snippet computed 25"
     ) in result.stderr

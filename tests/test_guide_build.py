@@ -19,7 +19,7 @@ from conftest import ROOT
 
 from guide_build.adapters import markdown_docs as includes
 from guide_build.adapters import markdown_exec_fence as fence
-from guide_build.core import cache, claims, page_source, runner, snippet_server, time_limit
+from guide_build.core import cache, claims, page_source, runner, snippet_server, time_limit, witnesses
 
 
 def is_running(pid: int) -> bool:
@@ -506,6 +506,18 @@ def test_claims_inside_fenced_code_are_examples_not_claims():
     assert [claim.text for claim in claims.find_claims(page, "docs/p.md")] == ["1"]
 
 
+def test_a_figure_s_alt_text_is_prose_whose_claims_are_read_and_shown_plain():
+    alt = "Falls to **3e-5**{ data-claim='a/01_x.py:low' } by layer 30"
+    page = f'Text.\n```python exec="on" alt="{alt}"\n**2**{{ data-claim="a/01_x.py:n" }}\n```\n'
+    assert [(claim.line, claim.text, claim.name) for claim in claims.find_claims(page, "docs/p.md")] == [
+        (2, "3e-5", "low")
+    ]
+    assert witnesses.unread_markup(page, "docs/p.md") == []
+    assert witnesses.checked_text_as_plain_text(alt) == "Falls to 3e-5 by layer 30"
+    broken = page.replace("'a/01_x.py:low'", '"a/01_x.py:low"')  # double quotes end the alt text early
+    assert [problem.split(": a ")[0] for problem in witnesses.unread_markup(broken, "docs/p.md")] == ["docs/p.md:2"]
+
+
 def test_claim_error_names_page_line_and_values():
     claim = claims.Claim("docs/p.md", 7, "115", "a/01_x.py", "total")
     assert claims.claim_error(claim, {"total": 115}) is None
@@ -814,7 +826,6 @@ def witnessed_snippet(tmp_path, monkeypatch):
 
 
 def test_witnesses_are_read_from_emphasis_and_resolved_to_labelled_assertions(witnessed_snippet):
-    from guide_build.core import witnesses
 
     page = (
         "Before any backward pass *the gradient\nis `None`*{ data-witness='c/01_w.py:no-grad-yet' }; "
@@ -838,7 +849,6 @@ def test_witnesses_are_read_from_emphasis_and_resolved_to_labelled_assertions(wi
 def test_a_label_on_two_assertions_is_reported_with_both_lines(tmp_path, monkeypatch):
     """A run records one line per label as run, so a second assertion with the label (another
     device's branch, say) would share the first one's check mark without ever running."""
-    from guide_build.core import witnesses
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "snippets" / "c").mkdir(parents=True)
@@ -954,7 +964,6 @@ def test_helpers_of_the_same_name_in_two_chapters_never_meet(tmp_path):
 
 
 def test_a_witnessed_statement_may_hold_a_claim():
-    from guide_build.core import witnesses
 
     page = 'so *the weight stays at\n**3.0**{ data-claim="c/01_w.py:end" }*{ data-witness="c/01_w.py:stuck" }.'
     (found,) = witnesses.find_witnesses(page, "docs/p.md")
@@ -965,7 +974,7 @@ def test_a_witnessed_statement_may_hold_a_claim():
 def test_a_witnessed_statement_may_hold_inline_code_with_stars():
     """`*` and `**` inside inline code are code, not emphasis: the statement is read whole, the
     notebook shows it whole, and a broken one after such code is still reported."""
-    from guide_build.core import notebooks, witnesses
+    from guide_build.core import notebooks
 
     page = '*so do `w * 2` and\n`w ** 2`, not `-w`*{ data-witness="c/01_w.py:stars" }.\n'
     (found,) = witnesses.find_witnesses(page, "docs/p.md")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from guide_build.core import releases
+from guide_build.core.figures import alt_of
 
 CLAIM_RE = re.compile(
     r"(\*\*|`)(?P<text>[^*`]+?)\1\{[ \t]*data-claim=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<name>\w+(?:@rank\d)?)"
@@ -63,9 +64,11 @@ def find_claims(markdown: str, page: str) -> list[Claim]:
 
 
 def blank_fenced_blocks(markdown: str) -> str:
+    """The page with its fenced blocks blanked line for line, but for the alt text on a fence
+    (`alt="..."`): it tells a screen reader what a figure shows, so it is prose, checked as prose."""
     lines = markdown.split("\n")
-    for number, _, _ in fenced_block_lines(markdown):
-        lines[number] = ""
+    for number, role, _ in fenced_block_lines(markdown):
+        lines[number] = (alt_of(lines[number]) or "") if role == "fence" else ""
     return "\n".join(lines)
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 import nbformat
 from nbformat import v4
 
-from guide_build.core.claims import CLAIM_RE
 from guide_build.core.figures import alt_of, themed_svg
 from guide_build.core.markers import block_id
 from guide_build.core.page_source import (
@@ -30,7 +29,7 @@ from guide_build.core.page_source import (
 )
 from guide_build.core.runner import SnippetRun
 from guide_build.core.snippet_options import options_of
-from guide_build.core.witnesses import WITNESS_RE
+from guide_build.core.witnesses import checked_text_as_plain_text
 
 BLOCK_TITLE_RE = re.compile(r'^(?P<indent>\s*)(?:!!!|\?\?\?\+?|===)\s*(?P<kind>\w+)?\s*(?:"(?P<title>[^"]*)")?\s*$')
 PAGE_LINK_RE = re.compile(r"\]\((?!https?:|#|mailto:)(?P<target>[^)#\s]+\.md)(?P<anchor>#[^)\s]*)?\)")
@@ -60,7 +59,8 @@ def notebook_for_page(
         include = INCLUDE_RE.match(lines[index + 1]) if fence and index + 1 < len(lines) else None
         if include:
             _flush(prose, cells, page, site_url)
-            cells.extend(_cells_for_include(include["target"], run_of, alt_of(lines[index]) or ""))
+            alt = checked_text_as_plain_text(alt_of(lines[index]) or "")
+            cells.extend(_cells_for_include(include["target"], run_of, alt))
             index = _end_of_fence(lines, index, fence["ticks"]) + 1
             continue
         prose.append(lines[index])
@@ -232,14 +232,7 @@ def _notebook_markdown(lines: list[str], page: str, site_url: str) -> str:
             line = line[:block_indent] + line[block_indent + 4 :]
         line = PAGE_LINK_RE.sub(lambda match: f"]({_absolute(match, page, site_url)})", line)
         out.append(line)
-    return _checked_text_as_plain_text("\n".join(out))
-
-
-def _checked_text_as_plain_text(markdown: str) -> str:
-    """A checked value or statement reads as plain prose in a notebook: its markup is dropped
-    (a value written as code stays code)."""
-    markdown = CLAIM_RE.sub(lambda match: match[0].split("{")[0].removeprefix("**").removesuffix("**"), markdown)
-    return WITNESS_RE.sub(lambda match: match["text"], markdown)
+    return checked_text_as_plain_text("\n".join(out))
 
 
 def _absolute(match: re.Match, page: str, site_url: str) -> str:

@@ -112,6 +112,13 @@ def unread_markup(markdown: str, page: str) -> list[str]:
     return problems
 
 
+def checked_text_as_plain_text(markdown: str) -> str:
+    """Prose with its claims and witnessed statements as plain text, for a reader who sees no
+    marks (a notebook, a figure's alt text): the markup is dropped, a value written as code stays code."""
+    markdown = CLAIM_RE.sub(lambda match: match[0].split("{")[0].removeprefix("**").removesuffix("**"), markdown)
+    return WITNESS_RE.sub(lambda match: match["text"], markdown)
+
+
 def labelled_assertions(path: str | Path) -> dict[str, LabelledAssertion]:
     """The assertions of a snippet that carry a `# witness: label` comment, by label."""
     path = Path(path)

@@ -77,6 +77,8 @@ default_factor, xavier_factor = shrink["default"], shrink["xavier_uniform_"]
 default_last = forward_std["default"][-1]
 xavier_last = forward_std["xavier_uniform_"][-1]
 kaiming_last = forward_std["kaiming_normal_(relu)"][-1]
+kaiming_forward = forward_std["kaiming_normal_(relu)"]
+kaiming_lowest, kaiming_highest = min(kaiming_forward), max(kaiming_forward)
 default_first_grad = backward_std["default"][0]
 kaiming_first_grad = backward_std["kaiming_normal_(relu)"][0]
 

@@ -99,6 +99,6 @@ tied_groups = [["2.weight", "4.weight"], ["2.bias", "4.bias"]]
 assert tied_panel["shared_groups"] == tied_groups  # witness: two-names
 assert (tied_names, tied_tensors) == (8, 6) and len(tied_panel["memory"]) == 6
 untied_tensors, untied_groups = len(untied_panel["tensors"]), untied_panel["shared_groups"]
-untied_memory = len(untied_panel["memory"])
+untied_memory, untied_names = len(untied_panel["memory"]), len(untied_panel["points_at"])
 assert untied_tensors == untied_memory == 8 and untied_groups == []  # witness: own-tensor
 assert (tied_count, untied_count) == (121, 193)

@@ -163,6 +163,7 @@ print("with the AccumulateGrad nodes merged, the two graphs are the same:", same
 
 first_path, second_path = tied_carried  # what each path delivers to w
 tied_grad = tied["grads"]["w"]
+untied_grad = untied["grads"]["w₁"]  # and w₂'s, the same (asserted below)
 
 assert len(tied["leaves"]) == 1 and len(tied_carried) == 2  # witness: two-paths-one-node
 assert first_path == second_path == 96 and first_path + second_path == tied_grad  # witness: sum

@@ -104,6 +104,7 @@ for name, module in modules.items():
     print(f"{'  ' * level[name]}{module_name}: {counts[name]}  [{shown}]")
 sizes = " + ".join(str(t.numel()) for t in state.values())
 key_count = len(state)
+first_linear_count, second_linear_count = counts["layers.0"], counts["layers.2"]
 print(f"state_dict: {key_count} keys, {sizes} = {sum(t.numel() for t in state.values())}")
 
 assert total == sum(t.numel() for t in state.values()) == 115 and key_count == 4
