@@ -56,6 +56,11 @@ print(
     f"ConvTranspose2d(64, 16, 3): fan_in {transposed_fan_in}, bound {transposed_bound:.4f}, "
     f"largest |weight| {transposed_max:.4f}"
 )
+# Yet one of its outputs reads in_channels * kernel area inputs: count those its gradient reaches.
+probe = torch.zeros(1, 64, 5, 5, requires_grad=True)
+transposed(probe)[0, 0, 3, 3].backward()  # an output away from the edges (stride 1)
+transposed_inputs_read = int((probe.grad != 0).sum())
+print(f"  inputs that one of its outputs reads: {transposed_inputs_read}")
 
 # An embedding table is drawn from a standard normal distribution: no fan_in scaling at all.
 # Replaying the random stream shows it: the table holds exactly what torch.randn draws.
@@ -145,6 +150,7 @@ assert 0.9 * grouped_bound < grouped_max <= grouped_bound  # witness: grouped-ru
 counts_outputs = transposed_fan_in == 16 * 3 * 3 and transposed.weight.shape[0] == 64
 transposed_within_bound = 0.9 * transposed_bound < transposed_max <= transposed_bound
 assert counts_outputs and transposed_within_bound  # witness: transposed-counts-outputs
+assert transposed_inputs_read == 576 == 4 * transposed_fan_in  # witness: transposed-reads-more
 assert constructor_calls_reset
 assert embedding_is_randn and abs(embedding_std - 1.0) < 0.02  # witness: embedding-normal
 assert starts_as_identity  # witness: norm-starts-identity
