@@ -45,10 +45,10 @@
     the element (axe-core gives no other verdict for a child laid over or under the text); inside a
     box that scrolls its content, boxes outside it are looked for at its middle, as axe-core does.
     Slotted text, which axe-core follows into the shadow root, and the hosts of shadow roots,
-    whose text no kind reads, are checked themselves too. An emptied code block keeps its height
-    during a run, so that nothing after it moves onto or off a fixed box. Without a planted case
-    that fails if undone: the rule for a scrolling box (a wrong one would also cost time), and a
-    text node passed over.
+    whose text no kind reads, are checked themselves too. An emptied code block keeps its size
+    during a run, so that nothing after or beside it moves onto or off another box. Each of these
+    guards has a planted case that fails if it is undone, but for two: the element's own box among
+    the clipping boxes, and leaving out boxes at opacity 0 (undone, it only sets more text aside).
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. For each run of the colour rules, a code block that holds no sample is
     emptied (and filled again after it), so that axe-core does not map its elements at all (code
@@ -359,17 +359,18 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     }
     // A code block with no sample is emptied for the run: axe-core's colour rules map every element
     // of the page first, whatever the context, and ten thousand code spans cost a third of the run.
-    // It keeps its height, and what stays keeps its colours and the boxes behind it.
+    // It keeps its size, and what stays keeps its colours and the boxes behind it.
     // (The header, navigation and footer are left whole: emptying them moves the page, and
     // Material resizes its sidebars in the middle of the run.)
     const codeParts = parts.filter(part => part.matches(code.join(',')));
     const colourRun = async (sampled, first) => {
         const emptied = codeParts.filter(part => !sampled.some(el => part.contains(el)));
-        const kept = emptied.map(part => [[...part.childNodes], part.getAttribute('style'), part.getBoundingClientRect().height]);
-        emptied.forEach((part, i) => {  // at its height, so that nothing after it moves
+        const kept = emptied.map(part => [[...part.childNodes], part.getAttribute('style'), part.getBoundingClientRect()]);
+        emptied.forEach((part, i) => {  // at its size, so that nothing after or beside it moves
             part.replaceChildren();
             part.style.boxSizing = 'border-box';
-            part.style.height = kept[i][2] + 'px';
+            part.style.height = kept[i][2].height + 'px';
+            part.style.width = kept[i][2].width + 'px';
         });
         // The deepest include or exclude around an element decides: the samples inside the article
         // count, without what they hold (a <pre> with text of its own holds a thousand spans). The
@@ -804,11 +805,48 @@ HEROES += three_then(
     "<div class='carde'><x-band></x-band><p>Entry {n}</p></div>",
     "<div class='carde'><x-band data-on></x-band><p id='shadowed'>Entry 4</p></div>",
 )
+# Pale text scrolled out of sight below a scrolling box that sits on a light layer which scrolls
+# too: axe-core looks for the layer at the box's middle (where it is), not at the text (where it is
+# not), and takes the layer's scrolled height as covering the text. Three without the layer pass.
+LAYERS += " .scw { position: relative; margin: 4px 0 5em } .scw .scr { height: 3em; overflow-y: auto } .scw .gap { height: 5em }"
+LAYERS += " .scw .scl { position: absolute; inset: 0; overflow-y: auto; background: #e3f2fd }"
+LAYERS += " .scw .scl::after { content: ''; display: block; height: 20em }"
+LAYERS += " .md-typeset .scw p { color: #eee; margin: 0; position: relative; z-index: 1 }"
+HEROES += three_then(
+    "<div class='scw'><div class='scr'><div class='gap'></div><p>Entry {n}</p></div></div>",
+    "<div class='scw'><div class='scl'></div><div class='scr'><div class='gap'></div><p id='scrolled'>Entry 4</p></div></div>",
+)
+# Text wider than its paragraph (nowrap): the middle of its line lies outside the paragraph's box,
+# so axe-core passes the text node over and looks at the middle of the paragraph's box, where the
+# fourth of four white cards has a dark layer; the line's own middle is on white.
+LAYERS += " .pov { position: relative; background: #fff; margin: 4px 0; height: 2em }"
+LAYERS += " .pov .pl { position: absolute; left: 0; width: 60px; top: 0; bottom: 0; background: #0d47a1 }"
+LAYERS += (
+    " .md-typeset .pov p { position: relative; z-index: 1; margin: 0; width: 40px; white-space: nowrap; color: #333 }"
+)
+HEROES += three_then(
+    "<div class='pov'><p>Saving and loading models {n}</p></div>",
+    "<div class='pov'><div class='pl'></div><p id='passed-over'>Saving and loading models 4</p></div>",
+)
+# Slotted text wider than the box in the shadow root that clips it, on a white box: where axe-core
+# looks, in the clipped part, the fourth host's shadow root has a dark band; the light DOM's
+# parentElement walk sees no clipping box, and the middle of the whole line is on white.
+LAYERS += " .slotwrap { background: #fff; padding: 4px 0 } x-clip { display: block; margin: 4px 0 }"
+LAYERS += " .md-typeset x-clip p { position: relative; z-index: 1; margin: 0; color: #333; white-space: nowrap; width: 1000px }"
+HEROES += (
+    "<div class='slotwrap'>"
+    + three_then(f"<x-clip><p>{WIDE} {{n}}</p></x-clip>", f"<x-clip data-on><p id='slotted-clip'>{WIDE} 4</p></x-clip>")
+    + "</div>"
+)
 # Faint text inside a shadow root, which no kind reads: its host is checked itself.
 HEROES += "<x-note id='shadow-text'></x-note>"
 SHADOW_BANDS = """() => {
     document.querySelectorAll('x-band[data-on]').forEach(host => { host.attachShadow({mode: 'open'})
         .innerHTML = '<div style="position: absolute; inset: 0; background: #0d47a1"></div>'; });
+    document.querySelectorAll('x-clip').forEach(host => { host.attachShadow({mode: 'open'}).innerHTML =
+        '<div style="position: relative; width: 200px; height: 2em; overflow: hidden">'
+        + (host.hasAttribute('data-on') ? '<div style="position: absolute; inset: 0; background: #0d47a1"></div>' : '')
+        + '<slot></slot></div>'; });
     document.getElementById('shadow-text').attachShadow({mode: 'open'}).innerHTML = '<p style="color: #3a3a3a">Inside</p>';
 }"""
 # Above the first heading, a code block of six lines of one token, and then a paragraph under a
@@ -821,6 +859,18 @@ FIXED_BAND += (
 )
 SIX_LINES = "<div class='highlight'><pre><code>" + "<span class='n'>x</span>\n" * 6 + "</code></pre></div>"
 PLANT_CODE = f"() => document.querySelector('article h1').insertAdjacentHTML('beforebegin', {SIX_LINES!r})"
+# Beside a code block whose token's kind the first visit judges, so the second empties it, in a flex row, a paragraph on a dark band that
+# begins past the block's width: the block must keep its width as well, or the paragraph moves left
+# off the band onto the row's white.
+BESIDE_CODE = " .cwrow { display: flex; position: relative; background: #fff; margin: 4px 0 }"
+BESIDE_CODE += " .cwrow .highlight { flex: none; margin: 0 } .cwrow .cwl { position: absolute; top: 0; bottom: 0;"
+BESIDE_CODE += " left: 150px; right: 0; background: #0d47a1 }"
+BESIDE_CODE += " .md-typeset .cwrow p { position: relative; z-index: 1; color: #333; margin: 0; padding: .5em }"
+PLANT_BESIDE_CODE = (
+    "() => document.querySelector('article').insertAdjacentHTML('afterbegin', \"<div class='cwrow'><div class='cwl'>"
+    "</div><div class='highlight'><pre><code><span class='n'>abcdefghij_klmnopqrst_uvwxyz</span></code></pre>"
+    "</div><p id='beside-code'>Release notes</p></div>\")"
+)
 PLANT_FIXED_BAND = """() => {
     document.querySelector('article h1').insertAdjacentHTML('beforebegin',
         "<div class='fxwrap'><p class='fx' id='under-fixed'>Release notes</p></div>");  // on white, off the band
@@ -865,6 +915,8 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         first = ZEBRA + LONE_TERM + UNDERLINED + ICON_AND_TONE + UNDECIDED
         page.evaluate(f"() => document.querySelector('article').insertAdjacentHTML('beforeend', {first!r})")
         page.evaluate(PLANT_CODE)
+        page.add_style_tag(content=BESIDE_CODE)
+        page.evaluate(PLANT_BESIDE_CODE)  # so that its token's kind is judged here too
         page.evaluate(AXE_SOURCE)
         judged = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})["judged"]
         assert not any("A.icon" in kind for kind in judged), "a kind whose link axe-core left undecided was judged"
@@ -902,6 +954,8 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         page.evaluate(f"() => document.body.insertAdjacentHTML('afterbegin', {BANNER!r})")
         page.evaluate(SHADOW_BANDS)
         page.evaluate(PLANT_CODE)
+        page.add_style_tag(content=BESIDE_CODE)
+        page.evaluate(PLANT_BESIDE_CODE)
         page.evaluate(PLANT_FIXED_BAND)
         page.evaluate(AXE_SOURCE)
         code_before = page.evaluate("() => document.querySelector('article').innerHTML")
@@ -922,6 +976,7 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     planted |= {"#on-light", "#grid-light", "#fixed-light", "#unlayered"}
     planted |= {"#beside-band", "#unblended", "#light-on-top", "#sunk-band"}
     planted |= {"#over-band", "#clipped", "#wrapped", "#shadowed", "#under-fixed"}
+    planted |= {"#scrolled", "#passed-over", "#slotted-clip", "#beside-code"}
     assert any(target.startswith("#shadow-text") for target in found), found
     assert planted <= found, planted - found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
