@@ -98,7 +98,9 @@ for ax in (left, right):
         spine.set_color("black")
 left.set_ylabel("standard deviation (log scale)", fontsize=9)
 left.legend(fontsize=8, frameon=False, loc="lower left")
-right.text(2, 2.5e-1, "the backward pass runs\nfrom layer 30 to layer 1", fontsize=8, va="top")
+right.text(
+    2, 2.5e-1, f"the backward pass runs\nfrom layer {depth} to layer 1", fontsize=8, va="top"
+)
 fig.tight_layout()
 fig.savefig("signal_through_depth.svg", metadata={"Date": None})
 

@@ -47,6 +47,9 @@ untied = copy.deepcopy(tied)
 untied.load_state_dict(copy.deepcopy(tied.state_dict()), assign=True)
 untied_parameters = len(list(untied.parameters()))
 print(f"the same model after load_state_dict(..., assign=True): {untied_parameters} parameters")
+# From clones, which no longer share a storage, the two parameters do not share memory either.
+from_clones = copy.deepcopy(tied)
+from_clones.load_state_dict({k: v.clone() for k, v in tied.state_dict().items()}, assign=True)
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "classifier.pt"
@@ -132,6 +135,8 @@ assert two_entries and tied_parameters == 1  # witness: one-entry-per-name
 two_objects = untied[0].weight is not untied[1].weight
 one_memory = untied[0].weight.data_ptr() == untied[1].weight.data_ptr()
 assert untied_parameters == 2 and two_objects and one_memory  # witness: assign-unties
+clones_apart = from_clones[0].weight.data_ptr() != from_clones[1].weight.data_ptr()
+assert clones_apart and len(list(from_clones.parameters())) == 2  # witness: clones-untie-fully
 assert is_zip  # witness: file-is-zip
 assert pickle_name == f"{path.stem}/data.pkl"  # witness: pickle-named-after-file
 assert (
