@@ -10,7 +10,9 @@ import pytest
 from conftest import CHAPTERS, PAGES, ROOT, SNIPPETS, built_file, built_page, executed_snippets, first, text
 
 from guide_build.core.cache import cached_run
+from guide_build.core.claims import CLAIM_RE, fenced_block_lines
 from guide_build.core.code_markup import unwrap_plain_names
+from guide_build.core.figures import alt_of
 from guide_build.core.markers import block_id
 from guide_build.core.snippet_options import options_of
 
@@ -129,6 +131,7 @@ def test_home_page_counts_every_example_claim_and_exercise(site):
     assert total[0] == "All pages"
     examples, claims, witnessed, assertions, exercises = map(int, total[1:])
     claims_on_pages = sum(len(built_page(site, page).cssselect(".checked-claim")) for page in PAGES)
+    claims_on_pages += sum(claims_in_alt_texts(page) for page in PAGES)  # heard as plain numbers
     witnessed_on_pages = sum(
         len(built_page(site, page).cssselect(".checked-witness, .checked-gpu-witness, .checked-cpu-witness"))
         for page in PAGES
@@ -141,6 +144,13 @@ def test_home_page_counts_every_example_claim_and_exercise(site):
     )
     assert assertions >= examples  # every example ends by asserting what it shows
     assert [text(first(row, "a")) for row in rows[1:-1]][:2] == ["Home", "Counting parameters"]
+
+
+def claims_in_alt_texts(page: str) -> int:
+    markdown = (ROOT / page).read_text(encoding="utf-8")
+    lines = markdown.split("\n")
+    fences = [lines[number] for number, role, _ in fenced_block_lines(markdown) if role == "fence"]
+    return sum(len(CLAIM_RE.findall(alt_of(line) or "")) for line in fences)
 
 
 def test_plain_names_are_unwrapped_and_nothing_else():
