@@ -46,10 +46,23 @@ print(f"two layers sharing one weight: entries {tied_keys}, {tied_parameters} pa
 untied = copy.deepcopy(tied)
 untied.load_state_dict(copy.deepcopy(tied.state_dict()), assign=True)
 untied_parameters = len(list(untied.parameters()))
-print(f"the same model after load_state_dict(..., assign=True): {untied_parameters} parameters")
+one_memory = untied[0].weight.data_ptr() == untied[1].weight.data_ptr()
+print(f"after load_state_dict(..., assign=True): {untied_parameters} parameters,", end=" ")
+print(f"one memory: {one_memory}")
+tied_file = io.BytesIO()  # the same from a file: the two entries come back on one storage
+torch.save(tied.state_dict(), tied_file)
+tied_file.seek(0)
+from_file = copy.deepcopy(tied)
+from_file.load_state_dict(torch.load(tied_file), assign=True)
+file_parameters = len(list(from_file.parameters()))
+file_one_memory = from_file[0].weight.data_ptr() == from_file[1].weight.data_ptr()
+print(f"the same from a file: {file_parameters} parameters, one memory: {file_one_memory}")
 # From clones, which no longer share a storage, the two parameters do not share memory either.
 from_clones = copy.deepcopy(tied)
 from_clones.load_state_dict({k: v.clone() for k, v in tied.state_dict().items()}, assign=True)
+clones_apart = from_clones[0].weight.data_ptr() != from_clones[1].weight.data_ptr()
+clone_parameters = len(list(from_clones.parameters()))
+print(f"the same from clones: {clone_parameters} parameters, one memory: {not clones_apart}")
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "classifier.pt"
@@ -133,10 +146,9 @@ same_tensor = tied_state["0.weight"].data_ptr() == tied_state["1.weight"].data_p
 two_entries = tied_keys == ["0.weight", "1.weight"] and same_tensor
 assert two_entries and tied_parameters == 1  # witness: one-entry-per-name
 two_objects = untied[0].weight is not untied[1].weight
-one_memory = untied[0].weight.data_ptr() == untied[1].weight.data_ptr()
-assert untied_parameters == 2 and two_objects and one_memory  # witness: assign-unties
-clones_apart = from_clones[0].weight.data_ptr() != from_clones[1].weight.data_ptr()
-assert clones_apart and len(list(from_clones.parameters())) == 2  # witness: clones-untie-fully
+splits = untied_parameters == file_parameters == 2 and one_memory and file_one_memory
+assert splits and two_objects  # witness: assign-unties
+assert clones_apart and clone_parameters == 2  # witness: clones-untie-fully
 assert is_zip  # witness: file-is-zip
 assert pickle_name == f"{path.stem}/data.pkl"  # witness: pickle-named-after-file
 assert (
