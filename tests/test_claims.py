@@ -58,5 +58,8 @@ def test_home_page_states_the_torch_range_the_package_declares():
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
     torch_range = next(Requirement(d).specifier for d in dependencies if Requirement(d).name == "torch")
     (lowest,) = [spec.version for spec in torch_range if spec.operator == ">="]
-    assert f"PyTorch {lowest} or newer" in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    below = [Version(spec.version).release for spec in torch_range if spec.operator == "<"]
+    highest = f"{below[0][0]}.{below[0][1] - 1}" if below else None  # <2.15: the releases up to 2.14
+    stated = f"PyTorch {lowest} to {highest}" if highest else f"PyTorch {lowest} or newer"
+    assert stated in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
     assert Version(torch.__version__).release >= Version(lowest).release
