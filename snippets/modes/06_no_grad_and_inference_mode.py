@@ -146,6 +146,14 @@ except RuntimeError as error:
 print("table.data[0] = 0:", row_write_error)
 row_changed = torch.equal(table[0], torch.zeros(3, device=device))
 print("changed anyway:", row_changed)
+# A Parameter made outside the block reports True once its .data is set from an inference tensor,
+# as a lazy layer's first call inside the block does.
+outside = nn.Parameter(torch.zeros(3, device=device))
+with torch.inference_mode():
+    made_inside = torch.ones(3, device=device)
+outside.data = made_inside
+data_set_from_inference = outside.is_inference() and outside.requires_grad
+print("a Parameter whose .data is set from one: is_inference()", outside.is_inference())
 
 # clone() outside inference mode makes an ordinary tensor from an inference tensor.
 head.zero_grad()
@@ -212,6 +220,7 @@ assert added_anyway and inplace_refused  # witness: inplace-raises-after-change
 aliases_report_inference = alias.is_inference() and data_alias.is_inference()
 aliases_report_inference &= features_inference[0].is_inference()  # and a view of one
 assert aliases_report_inference  # witness: aliases-report-inference
+assert data_set_from_inference  # witness: data-set-reports-inference
 assert detach_bypasses  # witness: detach-bypasses
 view_raises_after = row_write_error.startswith("Inplace update to inference tensor")
 assert view_raises_after and row_changed  # witness: view-write-raises-after

@@ -127,6 +127,11 @@ with FirstUse(conv.weight) as conv_first_use:
 conv_node_saves = type(conv_node).__name__ == "ConvolutionBackward0"
 conv_node_saves = conv_node_saves and conv_node._saved_weight is conv.weight
 recorded = [t.requires_grad for t in (w.t(), -w, w.mm(x), w * 2, w.clone(), w**2)]
+with FirstUse(w) as times_two:  # the 2 reaches mul as a 0-dim tensor, an ordinary one
+    w * 2
+with FirstUse(w) as squared:  # and pow as a plain number
+    w**2
+two_as_tensor = (times_two.first, squared.first) == ("aten.mul.Tensor", "aten.pow.Tensor_Scalar")
 print("weight requires grad:", w.requires_grad)
 print("weight.t(), -weight, weight.mm(x), weight * 2, weight.clone(), weight ** 2:", recorded)
 # The parameters were made outside the block, only their data inside: they keep a version counter.
@@ -178,6 +183,7 @@ only_with_ordinary = recorded == [False, False, True, True, True, False]
 clone_records_a_copy = type(w.clone().grad_fn).__name__ == "CopyBackwards"
 results_ordinary = not (-w).is_inference()  # -weight's result is ordinary, yet not recorded
 not_recorded = w.requires_grad and only_with_ordinary and results_ordinary and clone_records_a_copy
+not_recorded = not_recorded and two_as_tensor
 assert not_recorded  # witness: not-recorded
 inside_refuses = made_inside_update.startswith("Inplace update to inference tensor")
 inside_refuses &= torch.equal(made_inside, torch.ones(8, device=device))  # after the change
