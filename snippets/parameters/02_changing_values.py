@@ -146,6 +146,24 @@ print("edited through detach():    ", detach_edit)
 print("edited under no_grad():     ", no_grad_edit)
 print("edited through .data:       ", data_grad)
 print("edited through NumPy:       ", numpy_grad)
+
+
+def grad_after_edit_under_hooks() -> float | str:
+    """The no_grad() edit again, its forward pass under saved-tensor hooks (save_on_cpu)."""
+    w = nn.Parameter(torch.tensor([2.0]))
+    with torch.autograd.graph.save_on_cpu():
+        loss = (w * w).sum()
+    with torch.no_grad():
+        w.mul_(10)
+    try:
+        loss.backward()
+    except RuntimeError as error:
+        return f"{type(error).__name__}: {str(error).split(':')[0]}"
+    return w.grad.item()
+
+
+hooks_edit = grad_after_edit_under_hooks()
+print("the same with save_on_cpu():", hooks_edit)
 # Autograd notices in-place changes by a version counter that only PyTorch operations advance.
 # The parameter, its views and its detach()es share one; .data gets a counter of its own.
 tracked = nn.Parameter(torch.zeros(1))
@@ -189,6 +207,7 @@ saved_value_failed = "one of the variables needed" in frozen_backward_message
 no_grad_change_fails = "one of the variables needed" in no_grad_edit  # w * w, then w under no_grad
 saved_value_checks = saved_value_failed and no_grad_change_fails and added_grad_ok
 assert saved_value_checks  # witness: saved-value-fails-later
+assert isinstance(hooks_edit, float)  # witness: hooks-skip-check
 assert (  # witness: frozen-copy-unfreezes
     not copied.is_leaf and copied.requires_grad and torch.equal(source.grad, torch.ones(2))
 )
