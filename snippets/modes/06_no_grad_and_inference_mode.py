@@ -154,6 +154,23 @@ with torch.inference_mode():
 outside.data = made_inside
 data_set_from_inference = outside.is_inference() and outside.requires_grad
 print("a Parameter whose .data is set from one: is_inference()", outside.is_inference())
+# The reverse: a Linear built inside the block, its parameters' .data set to ordinary clones.
+with torch.inference_mode():
+    built_inside = nn.Linear(4, 2, device=device)
+for parameter in built_inside.parameters():
+    parameter.data = parameter.data.clone()
+reports_ordinary = not any(p.is_inference() for p in built_inside.parameters())
+try:
+    built_inside(torch.ones(1, 4, device=device))
+    clone_data_forward = "no error"
+except RuntimeError as error:
+    clone_data_forward = str(error).split(".")[0]
+print(
+    "its .data set to clones: is_inference()",
+    not reports_ordinary,
+    "| forward:",
+    clone_data_forward,
+)
 
 # clone() outside inference mode makes an ordinary tensor from an inference tensor.
 head.zero_grad()
@@ -221,6 +238,8 @@ aliases_report_inference = alias.is_inference() and data_alias.is_inference()
 aliases_report_inference &= features_inference[0].is_inference()  # and a view of one
 assert aliases_report_inference  # witness: aliases-report-inference
 assert data_set_from_inference  # witness: data-set-reports-inference
+no_counter = clone_data_forward.startswith("Inference tensors do not track version counter")
+assert reports_ordinary and no_counter  # witness: data-clone-still-fails
 assert detach_bypasses  # witness: detach-bypasses
 view_raises_after = row_write_error.startswith("Inplace update to inference tensor")
 assert view_raises_after and row_changed  # witness: view-write-raises-after

@@ -132,6 +132,11 @@ with FirstUse(w) as times_two:  # the 2 reaches mul as a 0-dim tensor, an ordina
 with FirstUse(w) as squared:  # and pow as a plain number
     w**2
 two_as_tensor = (times_two.first, squared.first) == ("aten.mul.Tensor", "aten.pow.Tensor_Scalar")
+with torch.inference_mode():
+    two_inside = torch.tensor(2.0, device=device)
+two_decides = (w * torch.tensor(2.0, device=device)).requires_grad and not (
+    w * two_inside
+).requires_grad
 print("weight requires grad:", w.requires_grad)
 print("weight.t(), -weight, weight.mm(x), weight * 2, weight.clone(), weight ** 2:", recorded)
 # The parameters were made outside the block, only their data inside: they keep a version counter.
@@ -183,8 +188,8 @@ only_with_ordinary = recorded == [False, False, True, True, True, False]
 clone_records_a_copy = type(w.clone().grad_fn).__name__ == "CopyBackwards"
 results_ordinary = not (-w).is_inference()  # -weight's result is ordinary, yet not recorded
 not_recorded = w.requires_grad and only_with_ordinary and results_ordinary and clone_records_a_copy
-not_recorded = not_recorded and two_as_tensor
 assert not_recorded  # witness: not-recorded
+assert two_as_tensor and two_decides  # witness: two-as-ordinary-tensor
 inside_refuses = made_inside_update.startswith("Inplace update to inference tensor")
 inside_refuses &= torch.equal(made_inside, torch.ones(8, device=device))  # after the change
 still_inference = lazy.weight.is_inference() and lazy.bias.is_inference()
