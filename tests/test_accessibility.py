@@ -45,10 +45,10 @@
     the element (axe-core gives no other verdict for a child laid over or under the text); inside a
     box that scrolls its content, boxes outside it are looked for at its middle, as axe-core does.
     Slotted text, which axe-core follows into the shadow root, and the hosts of shadow roots,
-    whose text no kind reads, are checked themselves too. An emptied code block keeps its size
-    during a run, so that nothing after or beside it moves onto or off another box. Each of these
-    guards has a planted case that fails if it is undone, but for two: the element's own box among
-    the clipping boxes, and leaving out boxes at opacity 0 (undone, it only sets more text aside).
+    whose text no kind reads, are checked themselves too. A code block emptied for a run keeps its
+    text, as plain text, so that nothing after, beside or aligned with it moves; one that holds a
+    box behind text set aside stays whole. Each of these guards has a planted case that fails if
+    it is undone, but for one: leaving out boxes at opacity 0 (undone, it only sets more text aside).
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. For each run of the colour rules, a code block that holds no sample is
     emptied (and filled again after it), so that axe-core does not map its elements at all (code
@@ -327,10 +327,13 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     };
     // Slotted text sits in a shadow root's boxes, which axe-core follows and these parentElement walks do not.
     const slotted = el => { for (let e = el; e; e = e.parentElement) if (e.assignedSlot) return true; return false; };
-    const setAside = el => slotted(el) || textPoints(el).some(point => {
+    const under = new Set();  // the boxes behind text set aside, where axe-core looks for its background
+    const setAside = el => slotted(el) || textPoints(el).map(point => {
         const stack = boxesAt(el, point);
-        return stack.some(e => !e.contains(el) && !el.contains(e)) || paintedAround(el).some(e => !stack.includes(e));
-    });
+        const aside = stack.some(e => !e.contains(el) && !el.contains(e)) || paintedAround(el).some(e => !stack.includes(e));
+        if (aside) stack.forEach(e => under.add(e));
+        return aside;
+    }).some(Boolean);
     // A tag, its classes and any style attribute (which may set a colour the classes do not).
     const named = e => e.tagName + '.' + (e.getAttribute('class') || '') + (e.hasAttribute('style') ? '[' + e.getAttribute('style') + ']' : '');
     const known = new Set(judged), candidates = new Map();  // kind -> its elements, in page order
@@ -359,19 +362,17 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     }
     // A code block with no sample is emptied for the run: axe-core's colour rules map every element
     // of the page first, whatever the context, and ten thousand code spans cost a third of the run.
-    // It keeps its size, and what stays keeps its colours and the boxes behind it.
+    // It keeps its text, as one text node: its lines, baselines and widths stay, and so does the
+    // layout around it. A block that holds a box behind text set aside stays whole in the first
+    // run, which checks that text.
     // (The header, navigation and footer are left whole: emptying them moves the page, and
     // Material resizes its sidebars in the middle of the run.)
     const codeParts = parts.filter(part => part.matches(code.join(',')));
     const colourRun = async (sampled, first) => {
-        const emptied = codeParts.filter(part => !sampled.some(el => part.contains(el)));
-        const kept = emptied.map(part => [[...part.childNodes], part.getAttribute('style'), part.getBoundingClientRect()]);
-        emptied.forEach((part, i) => {  // at its size, so that nothing after or beside it moves
-            part.replaceChildren();
-            part.style.boxSizing = 'border-box';
-            part.style.height = kept[i][2].height + 'px';
-            part.style.width = kept[i][2].width + 'px';
-        });
+        const keep = first ? [...under].filter(e => codeParts.some(part => part !== e && part.contains(e))) : [];
+        const emptied = codeParts.filter(part => !sampled.some(el => part.contains(el)) && !keep.some(e => part.contains(e)));
+        const kept = emptied.map(part => [...part.childNodes]);
+        emptied.forEach(part => part.replaceChildren(part.textContent));
         // The deepest include or exclude around an element decides: the samples inside the article
         // count, without what they hold (a <pre> with text of its own holds a thousand spans). The
         // first run also checks the rest of the page, outside the article and the repeated parts.
@@ -382,9 +383,7 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             return await axe.run(context, {elementRef: true, runOnly: {type: 'rule', values: colour}});
         } finally {
             emptied.forEach((part, i) => {
-                part.replaceChildren(...kept[i][0]);
-                if (kept[i][1] === null) part.removeAttribute('style');
-                else part.setAttribute('style', kept[i][1]);
+                part.replaceChildren(...kept[i]);
             });
         }
     };
@@ -838,6 +837,20 @@ HEROES += (
     + three_then(f"<x-clip><p>{WIDE} {{n}}</p></x-clip>", f"<x-clip data-on><p id='slotted-clip'>{WIDE} 4</p></x-clip>")
     + "</div>"
 )
+# Self-clipped: text wider than its own box (overflow: hidden) but whose middle lies inside it; an
+# inline dark box (which axe-core takes as covering the whole element) lies under the clipped
+# middle of the fourth only, not under the middle of the whole line.
+LAYERS += " .selfwrap { background: #fff; padding: 4px 0 } .cardy { position: relative; width: 300px; margin: 4px 0 }"
+LAYERS += " .cardy .pad { height: 0 } .cardy .inl { position: relative; padding: 1em 0 1em 180px; background: #0d47a1 }"
+LAYERS += " .md-typeset .cardy p { position: relative; z-index: 1; margin: 0; color: #333; white-space: nowrap; overflow: hidden }"
+HEROES += (
+    "<div class='selfwrap'>"
+    + three_then(
+        f"<div class='cardy'><p>{WIDE} {{n}}</p></div>",
+        f"<div class='cardy'><div class='pad'><span class='inl'></span></div><p id='self-clipped'>{WIDE} 4</p></div>",
+    )
+    + "</div>"
+)
 # Faint text inside a shadow root, which no kind reads: its host is checked itself.
 HEROES += "<x-note id='shadow-text'></x-note>"
 SHADOW_BANDS = """() => {
@@ -859,9 +872,9 @@ FIXED_BAND += (
 )
 SIX_LINES = "<div class='highlight'><pre><code>" + "<span class='n'>x</span>\n" * 6 + "</code></pre></div>"
 PLANT_CODE = f"() => document.querySelector('article h1').insertAdjacentHTML('beforebegin', {SIX_LINES!r})"
-# Beside a code block whose token's kind the first visit judges, so the second empties it, in a flex row, a paragraph on a dark band that
-# begins past the block's width: the block must keep its width as well, or the paragraph moves left
-# off the band onto the row's white.
+# Beside a code block whose token's kind the first visit judges, so that the second empties it, in
+# a flex row, a paragraph on a dark band that begins past the block's width: the block must keep
+# its width, or the paragraph moves left off the band onto the row's white.
 BESIDE_CODE = " .cwrow { display: flex; position: relative; background: #fff; margin: 4px 0 }"
 BESIDE_CODE += " .cwrow .highlight { flex: none; margin: 0 } .cwrow .cwl { position: absolute; top: 0; bottom: 0;"
 BESIDE_CODE += " left: 150px; right: 0; background: #0d47a1 }"
@@ -870,6 +883,38 @@ PLANT_BESIDE_CODE = (
     "() => document.querySelector('article').insertAdjacentHTML('afterbegin', \"<div class='cwrow'><div class='cwl'>"
     "</div><div class='highlight'><pre><code><span class='n'>abcdefghij_klmnopqrst_uvwxyz</span></code></pre>"
     "</div><p id='beside-code'>Release notes</p></div>\")"
+)
+# Three more that emptying a block must not move: a paragraph aligned on a block's first baseline in
+# a flex row (#baseline-code: an empty block's baseline falls to its bottom), a paragraph laid
+# over a block's dark highlighted line (#over-code: the line is a box inside the block), and a
+# paragraph in the next cell of a table whose columns follow the block's content (#in-table).
+BASELINE_CODE = " .blrow { display: flex; align-items: baseline; position: relative; background: #fff; margin: 4px 0 }"
+BASELINE_CODE += " .blrow .highlight { flex: none; margin: 0 }"
+BASELINE_CODE += " .blrow .bll { position: absolute; top: 0; height: 4em; left: 150px; right: 0; background: #0d47a1 }"
+BASELINE_CODE += " .md-typeset .blrow p { position: relative; z-index: 1; color: #333; margin: 0; padding: 0 .5em }"
+BASELINE_CODE += " .ovc .hll { background: #0d47a1 !important; padding-bottom: 4em !important }"
+BASELINE_CODE += " .md-typeset p.oc { color: #a6a6a6; position: relative; z-index: 1; margin: -5.5em 0 0; padding-left: 2em; line-height: 1; width: 10em }"
+BL_CODE = "<span class='n'>abcdefghij_klmnopqrst_uvwxyz</span>\n" + "<span class='n'>x</span>\n" * 3
+PLANT_BASELINE_CODE = (
+    "() => document.querySelector('article').insertAdjacentHTML('afterbegin', "
+    + repr(
+        "<div class='blrow'><div class='bll'></div><div class='highlight'><pre><code>" + BL_CODE + "</code></pre></div>"
+        "<p id='baseline-code'>Release notes</p></div>"
+        "<div class='highlight ovc'><pre><code><span class='n'>x</span>\n<span class='hll'> \n</span></code></pre></div>"
+        "<p class='oc' id='over-code'>Release notes</p>"
+    )
+    + ")"
+)
+TABLE_CODE = " .tt { width: 100%; position: relative; background: #fff; border-collapse: collapse } .tt td { padding: 0; vertical-align: top }"
+TABLE_CODE += " .tt .highlight { margin: 0 } .tt .tband { position: absolute; top: 0; bottom: 0; left: 520px; width: 120px; background: #0d47a1 }"
+TABLE_CODE += " .md-typeset .tt p { position: relative; z-index: 1; color: #333; margin: 0; width: fit-content }"
+PLANT_TABLE_CODE = (
+    "() => document.querySelector('article').insertAdjacentHTML('afterbegin', "
+    + repr(
+        "<table class='tt'><tr><td><div class='tband'></div><div class='highlight'><pre><code><span class='n'>abcdefghij_klmnopqrst</span>\n</code></pre></div></td>"
+        "<td><p id='in-table'>Release notes</p></td></tr></table>"
+    )
+    + ")"
 )
 PLANT_FIXED_BAND = """() => {
     document.querySelector('article h1').insertAdjacentHTML('beforebegin',
@@ -917,6 +962,10 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         page.evaluate(PLANT_CODE)
         page.add_style_tag(content=BESIDE_CODE)
         page.evaluate(PLANT_BESIDE_CODE)  # so that its token's kind is judged here too
+        page.add_style_tag(content=BASELINE_CODE)
+        page.evaluate(PLANT_BASELINE_CODE)
+        page.add_style_tag(content=TABLE_CODE)
+        page.evaluate(PLANT_TABLE_CODE)
         page.evaluate(AXE_SOURCE)
         judged = page.evaluate(AUDIT, {"layout": False, "judged": [], **COLOUR_SAMPLING})["judged"]
         assert not any("A.icon" in kind for kind in judged), "a kind whose link axe-core left undecided was judged"
@@ -956,6 +1005,10 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         page.evaluate(PLANT_CODE)
         page.add_style_tag(content=BESIDE_CODE)
         page.evaluate(PLANT_BESIDE_CODE)
+        page.add_style_tag(content=BASELINE_CODE)
+        page.evaluate(PLANT_BASELINE_CODE)
+        page.add_style_tag(content=TABLE_CODE)
+        page.evaluate(PLANT_TABLE_CODE.replace("'afterbegin'", "'beforeend'"))
         page.evaluate(PLANT_FIXED_BAND)
         page.evaluate(AXE_SOURCE)
         code_before = page.evaluate("() => document.querySelector('article').innerHTML")
@@ -977,6 +1030,8 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     planted |= {"#beside-band", "#unblended", "#light-on-top", "#sunk-band"}
     planted |= {"#over-band", "#clipped", "#wrapped", "#shadowed", "#under-fixed"}
     planted |= {"#scrolled", "#passed-over", "#slotted-clip", "#beside-code"}
+    planted |= {"#self-clipped", "#baseline-code", "#over-code"}
+    planted |= {"#in-table"}
     assert any(target.startswith("#shadow-text") for target in found), found
     assert planted <= found, planted - found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
