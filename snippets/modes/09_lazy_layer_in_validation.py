@@ -127,7 +127,7 @@ with FirstUse(conv.weight) as conv_first_use:
 conv_node_saves = type(conv_node).__name__ == "ConvolutionBackward0"
 conv_node_saves = conv_node_saves and conv_node._saved_weight is conv.weight
 recorded = [t.requires_grad for t in (w.t(), -w, w.mm(x), w * 2, w.clone(), w**2)]
-with FirstUse(w) as times_two:  # the 2 reaches mul as a 0-dim tensor, an ordinary one
+with FirstUse(w) as times_two:  # mul's Tensor overload: in C++ the 2 is a wrapped 0-dim tensor
     w * 2
 with FirstUse(w) as squared:  # and pow as a plain number
     w**2
