@@ -1,5 +1,7 @@
 """Parametrizations: a layer whose weight is always symmetric, whatever the optimizer does to it."""
 
+from unittest import mock
+
 import torch
 import torch.nn.utils.parametrize as parametrize
 from torch import nn
@@ -105,6 +107,9 @@ wide_rows = torch.allclose(wide @ wide.T, torch.eye(3, device=rotation_device), 
 print(f"a 5 x 3 weight: W^T W close to I: {tall_columns}; W W^T close to I: {tall_rows}")
 print(f"a 3 x 5 weight: W W^T close to I: {wide_rows}")
 # The QR factorization orthogonal() uses has no bfloat16 kernel: keep such a layer in float32.
+with mock.patch.object(torch, "geqrf", wraps=torch.geqrf) as geqrf_calls:
+    nn.utils.parametrizations.orthogonal(nn.Linear(3, 3))
+orthogonal_uses_geqrf = geqrf_calls.called
 try:
     torch.geqrf(torch.eye(3, dtype=torch.bfloat16))
     geqrf_bfloat16 = "no error"
@@ -144,7 +149,7 @@ assert weight_is_constrained  # witness: loaded-weight-constrained
 rows_or_columns = orthogonal_up_to_rounding and wide_rows and tall_columns and not tall_rows
 assert rows_or_columns  # witness: orthogonal-up-to-rounding
 no_bfloat16_kernel = geqrf_bfloat16.startswith("\"geqrf_cpu\" not implemented for 'BFloat16'")
-assert no_bfloat16_kernel  # witness: geqrf-no-bfloat16
+assert orthogonal_uses_geqrf and no_bfloat16_kernel  # witness: geqrf-no-bfloat16
 assert weight_norm_keys == (  # witness: several-originals
     "parametrizations.weight.original0, parametrizations.weight.original1"
 )
