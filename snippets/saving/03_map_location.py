@@ -183,6 +183,8 @@ was_fused = adam_after_loading({}, {"fused": True, "lr": 0.5})
 settings = {key: was_fused.param_groups[0][key] for key in ("fused", "lr")}
 settings["step on"] = loaded_step(was_fused).device.type
 print("an Adam(fused=True, lr=0.5) after loading a plain Adam's state:", settings)
+defaults_stay = was_fused.defaults["fused"] is True and was_fused.defaults["lr"] == 0.5
+print("  its defaults, for groups added later, still say fused:", defaults_stay)
 # The conversion reads the settings saved with the state (its param_groups), not the loading
 # optimizer's: above, a fused target left the step count on the CPU; here a plain target moves it,
 # because fused=True is written into the saved settings.
@@ -248,6 +250,7 @@ assert plain_copied  # witness: plain-dict-unmarked
 assert fused_step.device.type == "meta"  # witness: fused-step-moves
 assert reads_saved  # witness: conversion-reads-saved-settings
 assert settings == {"fused": None, "lr": 0.001, "step on": "cpu"}  # witness: file-settings-decide
+assert defaults_stay  # witness: constructor-settings-stay
 if device.type == "cuda":  # capturable=True needs a GPU
     capturable_step = loaded_step(adam_after_loading({"capturable": True}, {}))
     assert capturable_step.device.type == "meta"  # witness: capturable-step-moves
