@@ -106,7 +106,7 @@ wide = nn.utils.parametrizations.orthogonal(nn.Linear(5, 3).to(rotation_device))
 wide_rows = torch.allclose(wide @ wide.T, torch.eye(3, device=rotation_device), atol=1e-5)
 print(f"a 5 x 3 weight: W^T W close to I: {tall_columns}; W W^T close to I: {tall_rows}")
 print(f"a 3 x 5 weight: W W^T close to I: {wide_rows}")
-# The QR factorization orthogonal() uses has no bfloat16 kernel: keep such a layer in float32.
+# The QR factorization orthogonal() uses has no bfloat16 kernel: keep such a layer in float32 or 64.
 with mock.patch.object(torch, "geqrf", wraps=torch.geqrf) as geqrf_calls:
     nn.utils.parametrizations.orthogonal(nn.Linear(3, 3))
 orthogonal_uses_geqrf = geqrf_calls.called
