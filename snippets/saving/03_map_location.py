@@ -185,6 +185,23 @@ settings["step on"] = loaded_step(was_fused).device.type
 print("an Adam(fused=True, lr=0.5) after loading a plain Adam's state:", settings)
 defaults_stay = was_fused.defaults["fused"] is True and was_fused.defaults["lr"] == 0.5
 print("  its defaults, for groups added later, still say fused:", defaults_stay)
+# So does its claim to unscale gradients itself, as a fused step does: a GradScaler then leaves
+# the unscaling to a step that no longer can, and that step raises.
+scaled_model = nn.Linear(3, 2)
+resumed = torch.optim.Adam(scaled_model.parameters(), fused=True)
+plain_source = torch.optim.Adam(nn.Linear(3, 2).parameters())
+plain_source.param_groups[0]["params"][0].grad = torch.ones(2, 3)
+plain_source.param_groups[0]["params"][1].grad = torch.ones(2)
+plain_source.step()
+resumed.load_state_dict(plain_source.state_dict())
+scaler = torch.amp.GradScaler("cpu")
+scaler.scale(scaled_model(torch.ones(1, 3)).sum()).backward()
+try:
+    scaler.step(resumed)
+    scaled_step = "no error"
+except AssertionError as error:
+    scaled_step = f"AssertionError: {error}"
+print("  a GradScaler step on it:", scaled_step)
 # The conversion reads the settings saved with the state (its param_groups), not the loading
 # optimizer's: above, a fused target left the step count on the CPU; here a plain target moves it,
 # because fused=True is written into the saved settings.
@@ -250,7 +267,8 @@ assert plain_copied  # witness: plain-dict-unmarked
 assert fused_step.device.type == "meta"  # witness: fused-step-moves
 assert reads_saved  # witness: conversion-reads-saved-settings
 assert settings == {"fused": None, "lr": 0.001, "step on": "cpu"}  # witness: file-settings-decide
-assert defaults_stay  # witness: constructor-settings-stay
+scaled_step_raises = scaled_step.startswith("AssertionError: Expected grad_scale and found_inf")
+assert defaults_stay and scaled_step_raises  # witness: constructor-settings-stay
 if device.type == "cuda":  # capturable=True needs a GPU
     capturable_step = loaded_step(adam_after_loading({"capturable": True}, {}))
     assert capturable_step.device.type == "meta"  # witness: capturable-step-moves
