@@ -57,9 +57,16 @@ def test_the_installed_torch_is_not_newer_than_the_pin(monkeypatch):
 def test_home_page_states_the_torch_range_the_package_declares():
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
     torch_range = next(Requirement(d).specifier for d in dependencies if Requirement(d).name == "torch")
+    operators = sorted(spec.operator for spec in torch_range)
+    assert operators in ([">="], ["<", ">="]), f"write the range as >=X.Y or >=X.Y,<X.Z, not {torch_range}"
     (lowest,) = [spec.version for spec in torch_range if spec.operator == ">="]
     below = [Version(spec.version).release for spec in torch_range if spec.operator == "<"]
-    highest = f"{below[0][0]}.{below[0][1] - 1}" if below else None  # <2.15: the releases up to 2.14
-    stated = f"PyTorch {lowest} to {highest}" if highest else f"PyTorch {lowest} or newer"
+    if below:  # <2.15: the releases up to 2.14
+        ((major, minor, *rest),) = below
+        assert minor > 0 and not any(rest), f"write the upper bound as the next minor release, not {torch_range}"
+        stated = f"PyTorch {lowest} to {major}.{minor - 1}"
+    else:
+        stated = f"PyTorch {lowest} or newer"
     assert stated in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
-    assert Version(torch.__version__).release >= Version(lowest).release
+    installed = Version(torch.__version__).base_version  # 2.13.0+cpu is 2.13.0
+    assert torch_range.contains(installed), f"the installed torch {torch.__version__} is outside {torch_range}"

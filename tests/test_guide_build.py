@@ -513,9 +513,16 @@ def test_a_figure_s_alt_text_is_prose_whose_claims_are_read_and_shown_plain():
         (2, "3e-5", "low")
     ]
     assert witnesses.unread_markup(page, "docs/p.md") == []
-    assert witnesses.checked_text_as_plain_text(alt) == "Falls to 3e-5 by layer 30"
-    broken = page.replace("'a/01_x.py:low'", '"a/01_x.py:low"')  # double quotes end the alt text early
-    assert [problem.split(": a ")[0] for problem in witnesses.unread_markup(broken, "docs/p.md")] == ["docs/p.md:2"]
+    assert witnesses.alt_text_heard(alt.replace("3e-5**", "`3e-5`").replace("**", "")) == "Falls to 3e-5 by layer 30"
+    single = page.replace(f'alt="{alt}"', f"alt='{alt.replace(chr(39), chr(34))}'")  # alt='...', claim in "..."
+    assert [claim.text for claim in claims.find_claims(single, "docs/p.md")] == ["3e-5"]
+    for broken in (
+        page.replace("'a/01_x.py:low'", '"a/01_x.py:low"'),  # double quotes end the alt text early
+        page.replace("Falls to", 'Falls "fast" to'),  # and so does any double quote before the claim
+    ):
+        assert [problem.split(": a ")[0] for problem in witnesses.unread_markup(broken, "docs/p.md")] == ["docs/p.md:2"]
+    not_run = page.replace('```python exec="on"', "```text")  # an alt on a block that does not run is no claim
+    assert claims.find_claims(not_run, "docs/p.md") == []
 
 
 def test_claim_error_names_page_line_and_values():

@@ -14,7 +14,9 @@ from guide_build.core.claims import CLAIM_RE, fenced_block_lines
 from guide_build.core.code_markup import unwrap_plain_names
 from guide_build.core.figures import alt_of
 from guide_build.core.markers import block_id
+from guide_build.core.page_source import EXEC_FENCE_RE
 from guide_build.core.snippet_options import options_of
+from guide_build.core.witnesses import WITNESS_RE
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -131,11 +133,12 @@ def test_home_page_counts_every_example_claim_and_exercise(site):
     assert total[0] == "All pages"
     examples, claims, witnessed, assertions, exercises = map(int, total[1:])
     claims_on_pages = sum(len(built_page(site, page).cssselect(".checked-claim")) for page in PAGES)
-    claims_on_pages += sum(claims_in_alt_texts(page) for page in PAGES)  # heard as plain numbers
+    claims_on_pages += sum(marks_in_alt_texts(page, CLAIM_RE) for page in PAGES)  # heard, not marked
     witnessed_on_pages = sum(
         len(built_page(site, page).cssselect(".checked-witness, .checked-gpu-witness, .checked-cpu-witness"))
         for page in PAGES
     )
+    witnessed_on_pages += sum(marks_in_alt_texts(page, WITNESS_RE) for page in PAGES)
     assert (examples, claims, witnessed, exercises) == (
         len(SNIPPETS),  # every snippet is shown whole on exactly one page
         claims_on_pages,
@@ -146,11 +149,12 @@ def test_home_page_counts_every_example_claim_and_exercise(site):
     assert [text(first(row, "a")) for row in rows[1:-1]][:2] == ["Home", "Counting parameters"]
 
 
-def claims_in_alt_texts(page: str) -> int:
+def marks_in_alt_texts(page: str, pattern: re.Pattern) -> int:
+    """Claims or witnesses in the alt texts of a page's figures, which the page shows unmarked."""
     markdown = (ROOT / page).read_text(encoding="utf-8")
     lines = markdown.split("\n")
     fences = [lines[number] for number, role, _ in fenced_block_lines(markdown) if role == "fence"]
-    return sum(len(CLAIM_RE.findall(alt_of(line) or "")) for line in fences)
+    return sum(len(pattern.findall(alt_of(line) or "")) for line in fences if EXEC_FENCE_RE.match(line))
 
 
 def test_plain_names_are_unwrapped_and_nothing_else():

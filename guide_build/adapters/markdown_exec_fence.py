@@ -34,7 +34,7 @@ from guide_build.core.notebooks import launch_command
 from guide_build.core.page_source import SNIPPET_LINK_PREFIX, SNIPPETS_DIR, displayed_lines
 from guide_build.core.runner import SnippetFailed, SnippetRun
 from guide_build.core.snippet_options import options_of
-from guide_build.core.witnesses import checked_text_as_plain_text
+from guide_build.core.witnesses import alt_text_heard
 
 _log = logging.getLogger("mkdocs.hooks.guide_build")
 
@@ -83,7 +83,7 @@ def format_python(source: str, language: str, css_class: str, options: dict[str,
     current_page.runs[str(path)] = run
     extra = dict(options["extra"])
     show_gpu = extra.pop("gpu", "") == "recorded"
-    alt = checked_text_as_plain_text(extra.pop("alt", "").strip())  # its claims are checked with the prose
+    alt = alt_text_heard(extra.pop("alt", "").strip())  # its claims are checked with the prose
     options = {**options, "extra": extra, "source": options["source"] or "block", "result": options["result"] or "text"}
     rendered = base_format(language=language, run=lambda *_, **__: run.output, code=source, md=md, **options)
     rendered = _outside_search(rendered)

@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 
 from guide_build.core import releases
 from guide_build.core.figures import alt_of
+from guide_build.core.page_source import EXEC_FENCE_RE
 
 CLAIM_RE = re.compile(
     r"(\*\*|`)(?P<text>[^*`]+?)\1\{[ \t]*data-claim=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<name>\w+(?:@rank\d)?)"
@@ -64,11 +65,13 @@ def find_claims(markdown: str, page: str) -> list[Claim]:
 
 
 def blank_fenced_blocks(markdown: str) -> str:
-    """The page with its fenced blocks blanked line for line, but for the alt text on a fence
-    (`alt="..."`): it tells a screen reader what a figure shows, so it is prose, checked as prose."""
+    """The page with its fenced blocks blanked line for line, but for the alt text on an executed
+    block's fence (`alt="..."`): it tells a screen reader what a figure shows, so it is prose,
+    checked as prose."""
     lines = markdown.split("\n")
     for number, role, _ in fenced_block_lines(markdown):
-        lines[number] = (alt_of(lines[number]) or "") if role == "fence" else ""
+        executed = role == "fence" and EXEC_FENCE_RE.match(lines[number])
+        lines[number] = (alt_of(lines[number]) or "") if executed else ""
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ _ID_RE = re.compile(r'\sid="(?P<id>[^"]*)"')
 _REFERENCE_RE = re.compile(r'(?P<lead>url\(#|xlink:href="#)(?P<id>[^)"]*)')
 _GEOMETRY_RE = re.compile(r'\s(?:d|transform|x|y|width|height)="[^"]*"')
 _LONG_DECIMAL_RE = re.compile(r"(?<![\w.])(-?\d+\.\d\d)\d+")
-ALT_OPTION_RE = re.compile(r'\balt="(?P<alt>[^"]*)"')
+ALT_OPTION_RE = re.compile(r"""\balt=(?P<quote>["'])(?P<alt>.*?)(?P=quote)""")  # as the fence's parser reads it
 
 
 def themed_svg(svg: str, alt: str, prefix: str) -> str:

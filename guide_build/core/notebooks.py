@@ -29,7 +29,7 @@ from guide_build.core.page_source import (
 )
 from guide_build.core.runner import SnippetRun
 from guide_build.core.snippet_options import options_of
-from guide_build.core.witnesses import checked_text_as_plain_text
+from guide_build.core.witnesses import alt_text_heard, checked_text_as_plain_text
 
 BLOCK_TITLE_RE = re.compile(r'^(?P<indent>\s*)(?:!!!|\?\?\?\+?|===)\s*(?P<kind>\w+)?\s*(?:"(?P<title>[^"]*)")?\s*$')
 PAGE_LINK_RE = re.compile(r"\]\((?!https?:|#|mailto:)(?P<target>[^)#\s]+\.md)(?P<anchor>#[^)\s]*)?\)")
@@ -59,7 +59,7 @@ def notebook_for_page(
         include = INCLUDE_RE.match(lines[index + 1]) if fence and index + 1 < len(lines) else None
         if include:
             _flush(prose, cells, page, site_url)
-            alt = checked_text_as_plain_text(alt_of(lines[index]) or "")
+            alt = alt_text_heard(alt_of(lines[index]) or "")
             cells.extend(_cells_for_include(include["target"], run_of, alt))
             index = _end_of_fence(lines, index, fence["ticks"]) + 1
             continue

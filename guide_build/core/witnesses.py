@@ -33,7 +33,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from guide_build.core import releases
-from guide_build.core.claims import CLAIM_RE, ProseCheck, blank_fenced_blocks
+from guide_build.core.claims import CLAIM_RE, ProseCheck, blank_fenced_blocks, fenced_block_lines
+from guide_build.core.figures import ALT_OPTION_RE
+from guide_build.core.page_source import EXEC_FENCE_RE
 
 LABEL = r"[a-z0-9][a-z0-9-]*"
 # The text may hold **bold** claims and inline code, whose `*` (as in `a * b`) is not emphasis.
@@ -109,14 +111,38 @@ def unread_markup(markdown: str, page: str) -> list[str]:
             )
             + "."
         )
+    return problems + _marks_outside_alt_text(markdown, page)
+
+
+def _marks_outside_alt_text(markdown: str, page: str) -> list[str]:
+    """Claim or witness attributes on an executed block's fence line but outside its alt text (a
+    double quote inside the alt text ends it early): the page would show a truncated alt."""
+    lines = markdown.split("\n")
+    problems = []
+    for number, role, _ in fenced_block_lines(markdown):
+        line = lines[number]
+        if role != "fence" or not EXEC_FENCE_RE.match(line):
+            continue
+        alt = ALT_OPTION_RE.search(line)
+        outside = line[: alt.start()] + line[alt.end() :] if alt else line
+        if re.search(r"data-(claim|witness|gpu-witness|cpu-witness)", outside):
+            problems.append(
+                f"{page}:{number + 1}: a claim or witness on the fence line outside its alt text, so it is "
+                'not checked: inside alt="..." write the attribute with single quotes and no double quote'
+            )
     return problems
 
 
 def checked_text_as_plain_text(markdown: str) -> str:
-    """Prose with its claims and witnessed statements as plain text, for a reader who sees no
-    marks (a notebook, a figure's alt text): the markup is dropped, a value written as code stays code."""
+    """Prose with its claims and witnessed statements as plain text, for a notebook, which shows
+    no marks: the markup is dropped, and a value written as code stays code."""
     markdown = CLAIM_RE.sub(lambda match: match[0].split("{")[0].removeprefix("**").removesuffix("**"), markdown)
     return WITNESS_RE.sub(lambda match: match["text"], markdown)
+
+
+def alt_text_heard(alt: str) -> str:
+    """A figure's alt text as a screen reader should hear it: no marks, and no backticks either."""
+    return checked_text_as_plain_text(alt).replace("`", "")
 
 
 def labelled_assertions(path: str | Path) -> dict[str, LabelledAssertion]:
