@@ -45,14 +45,18 @@
     the element (axe-core gives no other verdict for a child laid over or under the text); inside a
     box that scrolls its content, boxes outside it are looked for at its middle, as axe-core does.
     Slotted text, which axe-core follows into the shadow root, and the hosts of shadow roots,
-    whose text no kind reads, are checked themselves too. A code block emptied for a run keeps its
-    text, as plain text, so that nothing after, beside or aligned with it moves; one that holds a
-    box behind text set aside stays whole. Each of these guards has a planted case that fails if
-    it is undone, but for one: leaving out boxes at opacity 0 (undone, it only sets more text aside).
+    whose text no kind reads, are checked themselves too. A code block flattened for a run keeps
+    its text, as plain text; if that moves any block or any element the run checks, the blocks
+    stay whole for that run, and in the first run a block that holds a box at the points of text
+    set aside (slotted and shadow-root text included) stays whole. Each of these guards has a
+    planted case that fails if it is undone, but for three: leaving out boxes at opacity 0 (undone,
+    it only sets more text aside), flooring the coordinates, and keeping the boxes at the points of
+    slotted and shadow-root text (on the planted page, the position check keeps those blocks whole
+    anyway; a reviewer's page of their own showed the miss).
     The article's other text is sampled the same way, and the rest of the page is checked
     element by element. For each run of the colour rules, a code block that holds no sample is
-    emptied (and filled again after it), so that axe-core does not map its elements at all (code
-    alone is ten thousand spans a page); the header, navigation and footer stay whole.
+    turned into its text (and filled again after it), so that axe-core does not map its elements
+    (code alone is ten thousand spans a page); the header, navigation and footer stay whole.
     Only text axe-core looks at is sampled: shown, outside a figure's SVG (which it leaves to a
     person), and not empty once the contrast rule's filter drops punctuation and emoji; a form
     field's value counts, and so does a link (a[href] or role=link, as the link rule selects)
@@ -327,13 +331,20 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
     };
     // Slotted text sits in a shadow root's boxes, which axe-core follows and these parentElement walks do not.
     const slotted = el => { for (let e = el; e; e = e.parentElement) if (e.assignedSlot) return true; return false; };
-    const under = new Set();  // the boxes behind text set aside, where axe-core looks for its background
-    const setAside = el => slotted(el) || textPoints(el).map(point => {
-        const stack = boxesAt(el, point);
-        const aside = stack.some(e => !e.contains(el) && !el.contains(e)) || paintedAround(el).some(e => !stack.includes(e));
-        if (aside) stack.forEach(e => under.add(e));
-        return aside;
-    }).some(Boolean);
+    const under = new Set();  // every box at the points of text set aside, over or under it
+    const setAside = el => {
+        const isSlotted = slotted(el);
+        return textPoints(el).map(point => {
+            const stack = boxesAt(el, point);
+            const aside = isSlotted || stack.some(e => !e.contains(el) && !el.contains(e)) || paintedAround(el).some(e => !stack.includes(e));
+            if (aside) stack.forEach(e => under.add(e));
+            return aside;
+        }).some(Boolean) || isSlotted;
+    };
+    // The text in a host's shadow root: every box at its points is kept too.
+    const shadowText = host => [...host.shadowRoot.querySelectorAll('*')].flatMap(e => e.shadowRoot ? [e, ...shadowText(e)] : [e])
+        .filter(e => !e.shadowRoot && hasText(e));
+    const underShadow = host => shadowText(host).forEach(e => textPoints(e).forEach(point => boxesAt(e, point).forEach(b => under.add(b))));
     // A tag, its classes and any style attribute (which may set a colour the classes do not).
     const named = e => e.tagName + '.' + (e.getAttribute('class') || '') + (e.hasAttribute('style') ? '[' + e.getAttribute('style') + ']' : '');
     const known = new Set(judged), candidates = new Map();  // kind -> its elements, in page order
@@ -358,13 +369,16 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
             if (!known.has(kind)) (candidates.get(kind) || candidates.set(kind, []).get(kind)).push(el);
             if (kind.includes(' in text, ')) needsLinkRule.add(kind);
         }
-        alone.push(...[...part.querySelectorAll('*')].filter(e => e.shadowRoot));  // text in a shadow root: no kind reads it
+        const hosts = [...part.querySelectorAll('*')].filter(e => e.shadowRoot);
+        hosts.forEach(underShadow);
+        alone.push(...hosts);  // text in a shadow root: no kind reads it
     }
-    // A code block with no sample is emptied for the run: axe-core's colour rules map every element
+    // A code block with no sample is flattened for the run: axe-core's colour rules map every element
     // of the page first, whatever the context, and ten thousand code spans cost a third of the run.
-    // It keeps its text, as one text node: its lines, baselines and widths stay, and so does the
-    // layout around it. A block that holds a box behind text set aside stays whole in the first
-    // run, which checks that text.
+    // It keeps its text, as one text node, which mostly keeps its lines and widths; where it moves a
+    // block or an element the run checks (line numbers drawn by ::before, a padded line), the blocks
+    // stay whole for that run. In the first run, which checks the text set aside, a block that holds
+    // a box at its points stays whole too.
     // (The header, navigation and footer are left whole: emptying them moves the page, and
     // Material resizes its sidebars in the middle of the run.)
     const codeParts = parts.filter(part => part.matches(code.join(',')));
@@ -372,7 +386,11 @@ AUDIT = """async ({layout, judged, code, repeated, prose, containers, samplesPer
         const keep = first ? [...under].filter(e => codeParts.some(part => part !== e && part.contains(e))) : [];
         const emptied = codeParts.filter(part => !sampled.some(el => part.contains(el)) && !keep.some(e => part.contains(e)));
         const kept = emptied.map(part => [...part.childNodes]);
+        // Only if nothing checked moves, nor any block: else the blocks stay whole for this run.
+        const where = () => [...sampled, ...emptied].map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height].join(); }).join(' ');
+        const placed = where();
         emptied.forEach(part => part.replaceChildren(part.textContent));
+        if (where() !== placed) emptied.forEach((part, i) => part.replaceChildren(...kept[i]));
         // The deepest include or exclude around an element decides: the samples inside the article
         // count, without what they hold (a <pre> with text of its own holds a thousand spans). The
         // first run also checks the rest of the page, outside the article and the repeated parts.
@@ -916,6 +934,43 @@ PLANT_TABLE_CODE = (
     )
     + ")"
 )
+
+# Four more: a block in a table cell with Material's inline line numbers ([data-linenos]::before,
+# pymdownx-inline), which a text node drops, so the next cell moves left off a band (#lined); a
+# highlighted line with room below it, which a text node drops, so the paragraph after the block
+# moves up off a band (#below-hll); and #over-code again, with the paragraph slotted into a shadow
+# root (#slotted-over) or inside one (#shadow-over), whose points no stack records.
+MORE = " .mb { position: relative; background: #fff } .mb .mbb { position: absolute; background: #0d47a1 }"
+MORE += " .mb .hll { padding-bottom: 3em !important } .md-typeset .mb p { position: relative; z-index: 1; color: #333; margin: 0 }"
+MORE += " x-s, x-t { display: block } .ovd .hll { background: #0d47a1 !important } .md-typeset x-s p.oc { font-size: 12px; margin: 0 }"
+LINED = "".join(
+    f"<span class='linenos' data-linenos='{n} '></span><span class='n'>abc</span>\\n" for n in range(10, 13)
+)
+OVC = (
+    "<div class='highlight ovd'><pre><code><span class='n'>x</span>\\n<span class='hll'> \\n</span></code></pre></div>"
+)
+PLANT_MORE = """() => {
+    document.querySelector('article').insertAdjacentHTML('beforeend',
+        "<table class='tt mb'><tr><td><div class='mbb'></div><div class='highlight'><pre><code>LINED</code></pre></div></td>"
+        + "<td><p id='lined'>Note</p></td></tr></table>"
+        + "<div class='mb'><div class='mbb'></div><div class='highlight'><pre><code><span class='n'>x</span>\\n"
+        + "<span class='hll'> \\n</span><span class='n'>z</span>\\n</code></pre></div><p id='below-hll'>Release notes</p></div>"
+        + "<div style='height: 6em'></div>OVC<x-s><p class='oc' id='slotted-over'>Release notes</p></x-s>"
+        + "<div style='height: 6em'></div>OVC<x-t id='shadow-over'></x-t>");
+    for (const id of ['lined', 'below-hll']) {
+        const p = document.getElementById(id), box = p.closest('.mb'), band = box.querySelector('.mbb');
+        const r = p.getBoundingClientRect(), q = box.getBoundingClientRect();
+        Object.assign(band.style, {left: r.left - q.left - 2 + 'px', top: r.top - q.top - 2 + 'px', width: r.width + 4 + 'px', height: r.height + 4 + 'px'});
+    }
+    document.querySelector('x-s').attachShadow({mode: 'open'}).innerHTML = '<slot></slot>';
+    document.getElementById('shadow-over').attachShadow({mode: 'open'}).innerHTML = '<p style="color: #a6a6a6; position: relative;'
+        + ' z-index: 1; margin: 0; padding-left: 2em; line-height: 1; width: 10em; font-size: 12px">Release notes</p>';
+    // each paragraph onto the highlighted line of the block before it
+    for (const p of [document.getElementById('slotted-over'), document.getElementById('shadow-over').shadowRoot.firstChild]) {
+        const host = p.closest('x-s') || p.getRootNode().host, line = host.previousElementSibling.querySelector('.hll');
+        p.style.margin = '0'; p.style.marginTop = (line.getBoundingClientRect().top + 2 - p.getBoundingClientRect().top) + 'px';
+    }
+}""".replace("LINED", LINED).replace("OVC", OVC)
 PLANT_FIXED_BAND = """() => {
     document.querySelector('article h1').insertAdjacentHTML('beforebegin',
         "<div class='fxwrap'><p class='fx' id='under-fixed'>Release notes</p></div>");  // on white, off the band
@@ -1010,6 +1065,8 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
         page.add_style_tag(content=TABLE_CODE)
         page.evaluate(PLANT_TABLE_CODE.replace("'afterbegin'", "'beforeend'"))
         page.evaluate(PLANT_FIXED_BAND)
+        page.add_style_tag(content=MORE)
+        page.evaluate(PLANT_MORE)
         page.evaluate(AXE_SOURCE)
         code_before = page.evaluate("() => document.querySelector('article').innerHTML")
         page.evaluate(WATCH_THE_REPEATED_PARTS)
@@ -1032,6 +1089,11 @@ def test_the_sampled_audit_finds_a_poor_contrast_in_code_footer_and_prose(browse
     planted |= {"#scrolled", "#passed-over", "#slotted-clip", "#beside-code"}
     planted |= {"#self-clipped", "#baseline-code", "#over-code"}
     planted |= {"#in-table"}
+    print(
+        "MISSING", {"#lined", "#below-hll", "#slotted-over"} - found, any(t.startswith("#shadow-over") for t in found)
+    )
+    planted |= {"#lined", "#below-hll", "#slotted-over"}
+    assert any(t.startswith("#shadow-over") for t in found), "shadow-over"
     assert any(target.startswith("#shadow-text") for target in found), found
     assert planted <= found, planted - found
     links = {node["target"] for v in result["violations"] if v["id"] == "link-in-text-block" for node in v["nodes"]}
