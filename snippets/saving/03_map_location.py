@@ -183,8 +183,12 @@ was_fused = adam_after_loading({}, {"fused": True, "lr": 0.5})
 settings = {key: was_fused.param_groups[0][key] for key in ("fused", "lr")}
 settings["step on"] = loaded_step(was_fused).device.type
 print("an Adam(fused=True, lr=0.5) after loading a plain Adam's state:", settings)
-defaults_stay = was_fused.defaults["fused"] is True and was_fused.defaults["lr"] == 0.5
-print("  its defaults, for groups added later, still say fused:", defaults_stay)
+was_fused.add_param_group(
+    {"params": [nn.Parameter(torch.ones(2, device="meta", dtype=torch.float64))]}
+)
+added_group = {key: was_fused.param_groups[-1][key] for key in ("fused", "lr")}
+defaults_stay = added_group == {"fused": True, "lr": 0.5}  # the constructor's, not the loaded ones
+print("  a group added after the load:", added_group)
 # So does its claim to unscale gradients itself, as a fused step does: a GradScaler then leaves
 # the unscaling to a step that no longer can, and that step raises.
 scaled_model = nn.Linear(3, 2)
