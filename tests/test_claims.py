@@ -7,6 +7,7 @@ import pytest
 import torch
 from conftest import DEVICES, PAGES, ROOT
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from guide_build.core import releases
@@ -54,19 +55,44 @@ def test_the_installed_torch_is_not_newer_than_the_pin(monkeypatch):
     assert "go unchecked" in releases.newer_than_pinned()
 
 
-def test_home_page_states_the_torch_range_the_package_declares():
-    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
-    torch_range = next(Requirement(d).specifier for d in dependencies if Requirement(d).name == "torch")
+def stated_range(torch_range: SpecifierSet) -> str:
+    """How the home page words a range written >=X.Y, or >=X.Y,<X.Z with Z the next minor release
+    after the last one tried (<2.15: up to 2.14); any other form is refused."""
     operators = sorted(spec.operator for spec in torch_range)
     assert operators in ([">="], ["<", ">="]), f"write the range as >=X.Y or >=X.Y,<X.Z, not {torch_range}"
     (lowest,) = [spec.version for spec in torch_range if spec.operator == ">="]
-    below = [Version(spec.version).release for spec in torch_range if spec.operator == "<"]
-    if below:  # <2.15: the releases up to 2.14
-        ((major, minor, *rest),) = below
-        assert minor > 0 and not any(rest), f"write the upper bound as the next minor release, not {torch_range}"
-        stated = f"PyTorch {lowest} to {major}.{minor - 1}"
+    bounds = [Version(spec.version) for spec in torch_range if spec.operator == "<"]
+    if not bounds:
+        return f"PyTorch {lowest} or newer"
+    (bound,) = bounds
+    major, minor = (*bound.release, 0)[:2]
+    assert minor > 0 and bound == Version(f"{major}.{minor}"), f"write the bound as <X.Z, not {torch_range}"
+    return f"PyTorch {lowest} to {major}.{minor - 1}"
+
+
+@pytest.mark.parametrize(
+    ("written", "stated"),
+    [
+        (">=2.11,<2.15", "PyTorch 2.11 to 2.14"),
+        (">=2.11", "PyTorch 2.11 or newer"),
+        (">=2.11,<2.15.1", None),  # admits 2.15.0
+        (">=2.11,<2.15.post1", None),  # admits 2.15.0 too
+        (">=2.11,<3", None),  # 3.0 has no minor release before it to name
+        (">=2.11,!=2.12.*", None),
+        (">=2.11,<=2.14", None),
+    ],
+)
+def test_the_torch_range_is_worded_only_when_its_form_is_clear(written, stated):
+    if stated is None:
+        with pytest.raises(AssertionError):
+            stated_range(SpecifierSet(written))
     else:
-        stated = f"PyTorch {lowest} or newer"
-    assert stated in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+        assert stated_range(SpecifierSet(written)) == stated
+
+
+def test_home_page_states_the_torch_range_the_package_declares():
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    torch_range = next(Requirement(d).specifier for d in dependencies if Requirement(d).name == "torch")
+    assert stated_range(torch_range) in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
     installed = Version(torch.__version__).base_version  # 2.13.0+cpu is 2.13.0
     assert torch_range.contains(installed), f"the installed torch {torch.__version__} is outside {torch_range}"

@@ -523,6 +523,12 @@ def test_a_figure_s_alt_text_is_prose_whose_claims_are_read_and_shown_plain():
         assert [problem.split(": a ")[0] for problem in witnesses.unread_markup(broken, "docs/p.md")] == ["docs/p.md:2"]
     not_run = page.replace('```python exec="on"', "```text")  # an alt on a block that does not run is no claim
     assert claims.find_claims(not_run, "docs/p.md") == []
+    tilde = page.replace('```python exec="on"', "~~~python exec='on'").replace("\n```\n", "\n~~~\n")
+    assert [claim.text for claim in claims.find_claims(tilde, "docs/p.md")] == ["3e-5"]  # markdown-exec runs it too
+    two_alts = page.replace('exec="on"', 'exec="on" alt="A figure"')
+    assert any("more than one alt" in problem for problem in witnesses.unread_markup(two_alts, "docs/p.md"))
+    braces = "**{3}**{ data-claim='a/01_x.py:n' } and `{1: 2}`{ data-claim='a/01_x.py:d' }"
+    assert witnesses.checked_text_as_plain_text(braces) == "{3} and `{1: 2}`"
 
 
 def test_claim_error_names_page_line_and_values():

@@ -12,9 +12,8 @@ from conftest import CHAPTERS, PAGES, ROOT, SNIPPETS, built_file, built_page, ex
 from guide_build.core.cache import cached_run
 from guide_build.core.claims import CLAIM_RE, fenced_block_lines
 from guide_build.core.code_markup import unwrap_plain_names
-from guide_build.core.figures import alt_of
+from guide_build.core.figures import EXECUTED_FENCE_RE, alt_of
 from guide_build.core.markers import block_id
-from guide_build.core.page_source import EXEC_FENCE_RE
 from guide_build.core.snippet_options import options_of
 from guide_build.core.witnesses import WITNESS_RE
 
@@ -154,7 +153,7 @@ def marks_in_alt_texts(page: str, pattern: re.Pattern) -> int:
     markdown = (ROOT / page).read_text(encoding="utf-8")
     lines = markdown.split("\n")
     fences = [lines[number] for number, role, _ in fenced_block_lines(markdown) if role == "fence"]
-    return sum(len(pattern.findall(alt_of(line) or "")) for line in fences if EXEC_FENCE_RE.match(line))
+    return sum(len(pattern.findall(alt_of(line) or "")) for line in fences if EXECUTED_FENCE_RE.match(line))
 
 
 def test_plain_names_are_unwrapped_and_nothing_else():

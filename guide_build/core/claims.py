@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from guide_build.core import releases
-from guide_build.core.figures import alt_of
-from guide_build.core.page_source import EXEC_FENCE_RE
+from guide_build.core.figures import EXECUTED_FENCE_RE, alt_of
 
 CLAIM_RE = re.compile(
     r"(\*\*|`)(?P<text>[^*`]+?)\1\{[ \t]*data-claim=(?P<quote>[\"'])(?P<snippet>[^\"':]+):(?P<name>\w+(?:@rank\d)?)"
@@ -70,7 +69,7 @@ def blank_fenced_blocks(markdown: str) -> str:
     checked as prose."""
     lines = markdown.split("\n")
     for number, role, _ in fenced_block_lines(markdown):
-        executed = role == "fence" and EXEC_FENCE_RE.match(lines[number])
+        executed = role == "fence" and EXECUTED_FENCE_RE.match(lines[number])
         lines[number] = (alt_of(lines[number]) or "") if executed else ""
     return "\n".join(lines)
 

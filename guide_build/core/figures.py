@@ -18,7 +18,10 @@ _ID_RE = re.compile(r'\sid="(?P<id>[^"]*)"')
 _REFERENCE_RE = re.compile(r'(?P<lead>url\(#|xlink:href="#)(?P<id>[^)"]*)')
 _GEOMETRY_RE = re.compile(r'\s(?:d|transform|x|y|width|height)="[^"]*"')
 _LONG_DECIMAL_RE = re.compile(r"(?<![\w.])(-?\d+\.\d\d)\d+")
-ALT_OPTION_RE = re.compile(r"""\balt=(?P<quote>["'])(?P<alt>.*?)(?P=quote)""")  # as the fence's parser reads it
+ALT_OPTION_RE = re.compile(
+    r"""\balt=(?P<quote>["'])(?P<alt>.*?)(?P=quote)"""
+)  # either quote, as the fence's parser takes
+EXECUTED_FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})\s*python\b.*\bexec=")  # a block markdown-exec may run
 
 
 def themed_svg(svg: str, alt: str, prefix: str) -> str:
@@ -56,6 +59,7 @@ def figure_html(svg: str, alt: str, prefix: str) -> str:
 
 
 def alt_of(fence_line: str) -> str | None:
-    """The `alt="..."` option of an executed block's opening fence line."""
+    """The `alt="..."` option of an executed block's opening fence line (the first, if a line
+    has two: witnesses.unread_markup reports such a line)."""
     match = ALT_OPTION_RE.search(fence_line)
-    return match["alt"] if match else None
+    return match["alt"].strip() if match else None

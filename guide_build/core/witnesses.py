@@ -34,8 +34,7 @@ from pathlib import Path
 
 from guide_build.core import releases
 from guide_build.core.claims import CLAIM_RE, ProseCheck, blank_fenced_blocks, fenced_block_lines
-from guide_build.core.figures import ALT_OPTION_RE
-from guide_build.core.page_source import EXEC_FENCE_RE
+from guide_build.core.figures import ALT_OPTION_RE, EXECUTED_FENCE_RE
 
 LABEL = r"[a-z0-9][a-z0-9-]*"
 # The text may hold **bold** claims and inline code, whose `*` (as in `a * b`) is not emphasis.
@@ -121,22 +120,25 @@ def _marks_outside_alt_text(markdown: str, page: str) -> list[str]:
     problems = []
     for number, role, _ in fenced_block_lines(markdown):
         line = lines[number]
-        if role != "fence" or not EXEC_FENCE_RE.match(line):
+        if role != "fence" or not EXECUTED_FENCE_RE.match(line):
             continue
         alt = ALT_OPTION_RE.search(line)
         outside = line[: alt.start()] + line[alt.end() :] if alt else line
         if re.search(r"data-(claim|witness|gpu-witness|cpu-witness)", outside):
+            quote = alt["quote"] if alt else '"'
             problems.append(
                 f"{page}:{number + 1}: a claim or witness on the fence line outside its alt text, so it is "
-                'not checked: inside alt="..." write the attribute with single quotes and no double quote'
+                f"not checked: inside alt={quote}...{quote} use the other quote, and no {quote} in the text"
             )
+        if len(ALT_OPTION_RE.findall(line)) > 1:
+            problems.append(f"{page}:{number + 1}: more than one alt option on the fence line: keep one")
     return problems
 
 
 def checked_text_as_plain_text(markdown: str) -> str:
     """Prose with its claims and witnessed statements as plain text, for a notebook, which shows
     no marks: the markup is dropped, and a value written as code stays code."""
-    markdown = CLAIM_RE.sub(lambda match: match[0].split("{")[0].removeprefix("**").removesuffix("**"), markdown)
+    markdown = CLAIM_RE.sub(lambda match: match["text"] if match[1] == "**" else f"`{match['text']}`", markdown)
     return WITNESS_RE.sub(lambda match: match["text"], markdown)
 
 
