@@ -513,7 +513,10 @@ def test_a_figure_s_alt_text_is_prose_whose_claims_are_read_and_shown_plain():
         (2, "3e-5", "low")
     ]
     assert witnesses.unread_markup(page, "docs/p.md") == []
-    assert witnesses.alt_text_heard(alt.replace("3e-5**", "`3e-5`").replace("**", "")) == "Falls to 3e-5 by layer 30"
+    assert (
+        witnesses.alt_text_heard("Falls to `3e-5`{ data-claim='a/01_x.py:low' } by layer 30")
+        == "Falls to 3e-5 by layer 30"
+    )
     single = page.replace(f'alt="{alt}"', f"alt='{alt.replace(chr(39), chr(34))}'")  # alt='...', claim in "..."
     assert [claim.text for claim in claims.find_claims(single, "docs/p.md")] == ["3e-5"]
     for broken in (
