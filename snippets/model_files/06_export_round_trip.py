@@ -84,6 +84,8 @@ for name, module in (
 partway = nn.Sequential(nn.Dropout(), exported.module())  # a layer before the exported one
 switch(partway, "eval")  # raises at the exported module, after the modules before it switched
 switched_before = not partway.training and not partway[0].training and partway[1].training
+# A container's eval() calls train(False), so the error it passes on names train().
+container_names_train = "train()" in switches["nn.Sequential(exported.module())"]["eval"]
 
 # What each layer does in the mode is in the graph, as constant arguments: Dropout's `train`,
 # and BatchNorm's `training`, which means "normalise with the batch's statistics".
@@ -94,15 +96,17 @@ layers = nn.Sequential(
     nn.Dropout(0.5),
 )
 flag_argument = {"aten.batch_norm.default": 5, "aten.dropout.default": 2}
-mode_flags = {}
+mode_flags, training_flags = {}, {"loaded": runnable.training}
 for mode in ("train", "eval"):
-    graph = torch.export.export(getattr(layers, mode)(), (torch.randn(2, 4),)).graph
+    program = torch.export.export(getattr(layers, mode)(), (torch.randn(2, 4),))
     mode_flags[mode] = {
         node.name: node.args[flag_argument[str(node.target)]]
-        for node in graph.nodes
+        for node in program.graph.nodes
         if str(node.target) in flag_argument
     }
     print(f"flags in the graph, exported in {mode} mode:", mode_flags[mode])
+    training_flags[f"exported in {mode} mode"] = program.module().training  # not the graph's mode
+print("training attribute of the module() built from a program:", training_flags)
 
 # Export traces a call of the model, as model(x) runs it: a forward pre-hook too, not forward alone.
 hooked = nn.Linear(4, 3).to(device).eval()
@@ -131,7 +135,9 @@ assert all(  # witness: modes-refused
     refused[name] and all(f"{mode}()" in r for mode, r in switches[name].items())
     for name in own_module
 )
-assert refused["nn.Sequential(exported.module())"] and switched_before  # witness: container-refused
+container_refused = refused["nn.Sequential(exported.module())"] and switched_before
+assert container_refused and container_names_train  # witness: container-refused
+assert all(training_flags.values())  # witness: training-reads-true
 assert hook_in_program and not forward_alone  # witness: export-runs-hooks
 assert mode_flags == {  # witness: mode-in-graph
     "train": {"batch_norm": True, "batch_norm_1": True, "dropout": True},
