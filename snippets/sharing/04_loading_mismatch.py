@@ -74,6 +74,15 @@ print(f"assign=True: still tied {assign_still_tied}, {assign_objects} Parameters
 print("  the shared weight holds 4.weight:", assign_holds_key_4, end=" ")
 print(" a new Parameter on the checkpoint's memory:", new_parameter and on_checkpoint)
 
+# The assign=True load wrote its flag into untied_checkpoint's _metadata: a default load reads it.
+flag_in_dict = untied_checkpoint._metadata[""].get("assign_to_params_buffers")
+later_default = build(tied=True)
+parameter_before_default = later_default[2].weight
+later_default.load_state_dict(untied_checkpoint)  # no assign=True here
+default_load_assigns = later_default[2].weight is not parameter_before_default
+print("flag in the dict:", flag_in_dict, end=" | ")
+print("a later default load replaces the Parameter:", default_load_assigns)
+
 # A tied checkpoint into an untied model: equal values now, but two parameters from here on.
 tied_checkpoint = build(tied=True).state_dict()
 untied_model = build(tied=False)
@@ -98,5 +107,6 @@ assert a_wins  # witness: visit-order-not-name-order
 assert assign_still_tied and assign_objects == 6  # witness: assign-reused-module-stays-tied
 assert assign_holds_key_4  # witness: assign-later-module-wins
 assert new_parameter and on_checkpoint  # witness: assign-new-parameter
+assert flag_in_dict is True and default_load_assigns  # witness: assign-flag-sticks
 assert equal_values and not same_tensor  # witness: equal-not-same
 assert grads_differ and apart_after_step  # witness: drift-apart
