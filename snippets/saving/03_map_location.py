@@ -178,7 +178,8 @@ def loaded_step(optimizer: torch.optim.Adam) -> torch.Tensor:
 
 fused_step = loaded_step(adam_after_loading({"fused": True}, {}))
 print("the step count from a fused Adam after loading:", fused_step.dtype, "on", fused_step.device)
-# The loaded state also replaces the settings of the optimizer that loads it, fused included.
+# The loaded state also replaces the settings of its parameter groups, fused included (not the
+# defaults for groups added later, below).
 was_fused = adam_after_loading({}, {"fused": True, "lr": 0.5})
 settings = {key: was_fused.param_groups[0][key] for key in ("fused", "lr")}
 settings["step on"] = loaded_step(was_fused).device.type
