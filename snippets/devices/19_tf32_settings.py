@@ -7,7 +7,8 @@ import sys
 
 import torch
 
-torch.manual_seed(0)  # the same product as 08_numerics.py on this machine
+torch.manual_seed(0)  # the same product as 08_numerics.py on this machine (randn's draws
+# depend on the CPU's kernels: initialization/12_normal_draws_by_cpu.py)
 a, b = torch.randn(32, 64), torch.randn(64, 32)
 product = a @ b
 # 25_tolerances.py's change of order: each entry's 64 rounded products, added one by one both ways.
@@ -59,6 +60,15 @@ size_low, size_high = min(size_growth), max(size_growth)
 count_low, count_high = min(count_growth), max(count_growth)
 print(f"truncating instead, seeds 0 to 5: the largest change grows {size_low:.1f} to", end=" ")
 print(f"{size_high:.1f} times, the count {count_low:.1f} to {count_high:.1f} times")
+# Where TF32 is forced on, 08_numerics.py allows its product an error of 1e-2 against float64.
+exact = a.double() @ b.double()
+model_error = {
+    cut: ((to_tf32(a, nearest).double() @ to_tf32(b, nearest).double()) - exact).abs().max().item()
+    for cut, nearest in (("rounded", True), ("truncated", False))
+}
+rounded_error, truncated_error = model_error["rounded"], model_error["truncated"]
+print(f"the product's largest error against float64, inputs rounded: {rounded_error:.1e},", end=" ")
+print(f"truncated: {truncated_error:.1e}")
 
 # The convolutions' default ("tf32", not set by you) gives way to a level set above it since
 # torch 2.13 (torch 2.11 still read "tf32": pytorch/pytorch#179445).
@@ -77,6 +87,13 @@ try:  # the older boolean asks whether convolutions and RNNs use TF32, as their 
     legacy_under_bf16 = backends.cudnn.allow_tf32
 except RuntimeError:  # they do not, which disagrees with the boolean's True
     legacy_under_bf16 = "raises"
+backends.cudnn.fp32_precision = "tf32"  # a CUDA level set: the levels below it read it, not "none"
+below_set_level = [level.fp32_precision for level in cuda_levels[1:]]
+try:
+    legacy_below_set_level = backends.cudnn.allow_tf32
+except RuntimeError:
+    legacy_below_set_level = "raises"
+backends.cudnn.fp32_precision = "none"
 backends.fp32_precision = "none"
 cuda_bf16 = set()  # what setting a CUDA level itself to "bf16" gives
 for level in cuda_levels:
@@ -89,6 +106,8 @@ print("torch.backends.fp32_precision = 'bf16': CUDA, matrix products, convolutio
 print("read", *under_bf16, "| each of them set to 'bf16':", *cuda_bf16)
 print(f"torch.backends.cudnn.allow_tf32: {legacy_default} by default, under 'bf16' it", end=" ")
 print(legacy_under_bf16)
+print("  and torch.backends.cudnn.fp32_precision = 'tf32': the levels below read", end=" ")
+print(*below_set_level, "| torch.backends.cudnn.allow_tf32:", legacy_below_set_level)
 if os.environ.get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE") == "1":  # it sets the matrix-product level
     del under_bf16[1]  # keep the levels that are surely not set
 
@@ -241,6 +260,7 @@ for line in child_printed.splitlines():
 assert tf32_difference > 100 * reordering and tf32_relative > 1e-4  # witness: tf32-much-larger
 assert moved_most != size.argmax()  # witness: largest-change-elsewhere
 assert size_low > 1 and count_low > 1  # witness: truncation-larger
+assert truncated_error > 1e-2 > rounded_error  # witness: tf32-tolerance-narrow
 assert small_half > large_half  # witness: smaller-change-more
 release = tuple(int(part) for part in torch.__version__.split(".")[:2])  # "2.13.0a0+git" too
 if release >= (2, 13):  # not reached on an older torch, where the default does not give way
@@ -251,6 +271,8 @@ if release >= (2, 13):  # not reached on an older torch, where the default does 
     assert set(under_bf16) == {"none"} and cuda_bf16 == {"refused"}  # witness: bf16-reads-none
     bf16_no_tf32 = legacy_default is True and legacy_under_bf16 == "raises"
     assert bf16_no_tf32  # witness: bf16-turns-tf32-off
+    set_level_wins = set(below_set_level) == {"tf32"} and legacy_below_set_level is True
+    assert set_level_wins  # witness: bf16-below-a-set-level
     assert conv_written_back == "none"  # witness: bf16-write-back-loses-default
     assert conv_boolean_under_ieee == "tf32"  # witness: boolean-does-not-restore-default
 assert (cuda_after_flags, matmul_after_flags) == ("tf32", "tf32")  # witness: flags-pin-cuda

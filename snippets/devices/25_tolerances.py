@@ -19,7 +19,8 @@ close_in_float16 = close_by_default(*(t.half() for t in pair))  # the same value
 print(f"{one_001_in_float16} and 1 close by the defaults: in float32 {close_in_float32},", end=" ")
 print(f"in float16 {close_in_float16}")
 
-torch.manual_seed(0)  # the inputs of 08_numerics.py's product (the same on this machine)
+torch.manual_seed(0)  # the inputs of 08_numerics.py's product, the same on this machine (randn's
+# draws depend on the CPU's kernels: initialization/12_normal_draws_by_cpu.py)
 a, b = torch.randn(32, 64), torch.randn(64, 32)
 
 
