@@ -80,8 +80,13 @@ later_default = build(tied=True)
 parameter_before_default = later_default[2].weight
 later_default.load_state_dict(untied_checkpoint)  # no assign=True here
 default_load_assigns = later_default[2].weight is not parameter_before_default
+told_not_to = build(tied=True)
+parameter_before_false = told_not_to[2].weight
+told_not_to.load_state_dict(untied_checkpoint, assign=False)  # the dict's flag wins all the same
+assign_false_assigns = told_not_to[2].weight is not parameter_before_false
 print("flag in the dict:", flag_in_dict, end=" | ")
-print("a later default load replaces the Parameter:", default_load_assigns)
+print("a later load replaces the Parameter:", default_load_assigns, end=" ")
+print("| given assign=False as well:", assign_false_assigns)
 
 # A tied checkpoint into an untied model: equal values now, but two parameters from here on.
 tied_checkpoint = build(tied=True).state_dict()
@@ -107,6 +112,7 @@ assert a_wins  # witness: visit-order-not-name-order
 assert assign_still_tied and assign_objects == 6  # witness: assign-reused-module-stays-tied
 assert assign_holds_key_4  # witness: assign-later-module-wins
 assert new_parameter and on_checkpoint  # witness: assign-new-parameter
-assert flag_in_dict is True and default_load_assigns  # witness: assign-flag-sticks
+flag_sticks = flag_in_dict is True and default_load_assigns and assign_false_assigns
+assert flag_sticks  # witness: assign-flag-sticks
 assert equal_values and not same_tensor  # witness: equal-not-same
 assert grads_differ and apart_after_step  # witness: drift-apart

@@ -20,6 +20,7 @@ tied = nn.Sequential(
     nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(8, 1)
 )
 untied = nn.Sequential(*[copy.deepcopy(layer) for layer in tied])  # a layer of its own at 4
+weight_shape, bias_shape = shared.weight.shape, shared.bias.shape  # of the shared tensors
 
 panels = []
 for title, model in (
