@@ -194,6 +194,16 @@ print("branch on a fixed size: exported, with the operations", operations(size_p
 # A dynamic size: the branch would hold for some batches and not others.
 constraint_error = export_result(SizeGate(3), example, dynamic_shapes=({0: batch},))
 print("x.shape[0] > 3, dynamic batch:", constraint_error)
+# Dim.AUTO asks for no particular range: export narrows it to the sizes of the branch it traced.
+auto_program = torch.export.export(
+    SizeGate(3), (example,), dynamic_shapes=({0: torch.export.Dim.AUTO},)
+)
+try:
+    auto_program.module()(torch.randn(2, 4).to(device))
+    auto_batch_of_2 = "ran"
+except AssertionError as error:  # the program checks its input's size
+    auto_batch_of_2 = f"AssertionError: {error}"
+print("the same with Dim.AUTO: exported; a batch of 2:", auto_batch_of_2)
 
 # Compared with 1, the same branch exports: tracing takes a dynamic size to be at least 2,
 # so the test is decided there, and a batch of 1 runs the branch traced.
@@ -264,6 +274,7 @@ drawn_refused = literal_refusals["bernoulli(tensor(0.5)) >= 0"].startswith("Coul
 assert drawn_refused and exp_result == "exported"  # witness: random-not-kept
 assert operations(size_program) == ["aten.mul.Tensor"]  # witness: size-branch-resolved
 assert constraint_error.startswith("Constraints violated (batch)")  # witness: dynamic-size-refused
+assert auto_batch_of_2.startswith("AssertionError: Guard failed")  # witness: auto-narrows
 heard_then_silenced = dynamic_warning(value_words) and not dynamic_warning(silenced_words)
 assert heard_then_silenced  # witness: capture-hears-export
 assert (  # witness: zero-one-baked-in

@@ -65,12 +65,20 @@ try:
 except RuntimeError as error:
     alias_result = next(line for line in str(error).splitlines() if "aliasing" in line)
 print("a branch returning its input:", alias_result)
+try:  # torch.cond's own rule: the model refuses it run as it is, without export
+    AliasGate()(example)
+    eager_alias_result = "ran"
+except RuntimeError as error:
+    eager_alias_result = next(line for line in str(error).splitlines() if "aliasing" in line)
+print("  run without export:", eager_alias_result)
 
 assert all(agrees.values())  # witness: both-agree
 assert cond_ops.count("cond") == 1 and branches == {  # witness: cond-in-graph
     "true_graph_0": ["aten.mul.Tensor"],
     "false_graph_0": ["aten.clone.default"],
 }
-assert "aliasing" in alias_result  # witness: branch-must-not-alias
+assert (
+    "aliasing" in alias_result and "aliasing" in eager_alias_result
+)  # witness: branch-must-not-alias
 one_per_call = {"positive": ["true_graph_0"], "negative": ["false_graph_0"]}
 assert runs_per_call == one_per_call  # witness: cond-runs-one
