@@ -94,7 +94,10 @@ runs_anyway_count = count(runs_anyway)
 runs_anyway_shape = tuple(runs_anyway(x).shape)
 print(f"sizes [10, 6, 7]: {runs_anyway_count} parameters, output shape {runs_anyway_shape}")
 # Dropping the ReLU matters only where a hidden unit is negative, as on this batch.
-negative_hidden = bool((hidden(x) < 0).any())
+hidden_units = hidden(x)
+negative_hidden = bool((hidden_units < 0).any())
+kept = hidden_units >= 0  # max(x, 0) leaves these as they are
+keeps_the_rest = torch.equal(relu(hidden_units)[kept], hidden_units[kept])
 relu_matters = not torch.equal(model(x), without_relu(x))
 print("the model's layers without its ReLU give other outputs:", relu_matters)
 
@@ -112,6 +115,7 @@ assert total == by_hand == 115  # witness: design-matches-model
 assert computes_affine  # witness: linear-affine
 assert hidden.weight.shape == (8, 10) and hidden.bias.shape == (8,)  # witness: weight-shape
 assert (hidden_total, relu_total, output_total) == (88, 0, 27)
+assert (hidden_weights, hidden_biases, output_weights, output_biases) == (80, 8, 24, 3)
 assert relu_is_max and list(relu.parameters()) == []  # witness: relu-has-none
 assert owned_directly == [] and tensor_count == 4 and total == 115  # witness: from-submodules
 shared_once = second.weight is first.weight and shared_tensors == 3
@@ -131,7 +135,7 @@ assert "cannot be multiplied (2x10 and 12x7)" in two_wrong_error  # witness: for
 assert "cannot be multiplied (2x10 and 8x10)" in swap_error  # witness: swap-raises
 runs_with_7_outputs = runs_anyway_count == total and runs_anyway_shape == (len(x), 7)
 assert runs_with_7_outputs  # witness: other-wrong-sizes-run
-assert negative_hidden and relu_matters  # witness: forward-catches-relu
+assert negative_hidden and relu_matters and keeps_the_rest  # witness: forward-catches-relu
 assert trainable_before == total  # witness: equal-before
 really_frozen = not hidden.weight.requires_grad and not hidden.bias.requires_grad
 listed_though_frozen = frozen_still_listed and really_frozen
