@@ -22,7 +22,7 @@ def forward_twice() -> tuple:
     return hidden, y_hat, (y_hat - target).pow(2).sum()
 
 
-# Record what reaches the weight during backward: the gradient, and each write to .grad.
+# Record what reaches the weight during backward: the gradient, and each accumulation into .grad.
 hook_calls, writes_to_grad = [], []
 handles = [
     layer.weight.register_hook(lambda grad: hook_calls.append(grad.item())),
@@ -58,7 +58,7 @@ print(f"layer.weight.grad = {autograd_grad:g}")
 plain_hidden, _, plain_loss = forward_twice()
 plain_loss.backward()
 # ...unless backward is asked for h by name: then it calls h.retain_grad() itself, and fills
-# h.grad and no other .grad.
+# h.grad, not the weight's .grad.
 layer.weight.grad = None
 named_hidden, _, named_loss = forward_twice()
 retained_before = named_hidden.retains_grad

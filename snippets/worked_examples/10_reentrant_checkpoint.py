@@ -31,7 +31,8 @@ def backward_through_checkpoint(
     layer.weight.register_hook(lambda grad: hook_calls.append(grad.item()))
     layer.weight.register_post_accumulate_grad_hook(lambda p: writes_to_grad.append(p.grad.item()))
     grad_modes = []  # at each run of the wrapped use: was grad mode on, so that a graph is built?
-    got_w_itself = []  # at each run with w passed in: did the use get w, or a copy of it?
+    got_w_itself = []  # at each run with w passed in: did the use get w, or another tensor?
+    on_w_memory = []  # and was that tensor a leaf on w's memory (w itself, or a detached alias)?
 
     def use(inputs: torch.Tensor, weight: torch.Tensor | list | None = None) -> torch.Tensor:
         grad_modes.append(torch.is_grad_enabled())
@@ -39,6 +40,9 @@ def backward_through_checkpoint(
             weight = weight[0]  # w, from inside the list
         if weight is not None:
             got_w_itself.append(weight is layer.weight)
+            on_w_memory.append(
+                weight.data_ptr() == layer.weight.data_ptr() and weight.grad_fn is None
+            )
         if weight is None or from_module:  # w reaches the use through the module
             return layer(inputs)
         return nn.functional.linear(inputs, weight)  # the same use, computed from the argument
@@ -75,6 +79,7 @@ def backward_through_checkpoint(
         "output_has_graph": node is not None,
         "grad_modes": grad_modes,
         "got_w_itself": got_w_itself,
+        "on_w_memory": on_w_memory,
         "edges": edges,  # the nodes the checkpoint's node leads to, in the outer graph
         "input_node": checkpoint_input.grad_fn,
         "edge_to_w": any(getattr(n, "variable", None) is layer.weight for n in edges),
@@ -95,10 +100,10 @@ print("  grad mode on in the wrapped use's runs (forward, then backward):", reen
 # The checkpoint is an autograd.Function: the outer graph links it only to its tensor arguments.
 # Pass w as one, and the nested backward hands its part back along that edge to the outer pass.
 w_passed = backward_through_checkpoint(use_reentrant=True, wrapped="second", pass_w=True)
-# It reruns the use on detached copies of its arguments and hands back their gradients: a use
-# that still reads w from the module gives the copy no gradient, and writes into .grad twice.
+# It reruns the use on detached aliases of its arguments and hands back their gradients: a use
+# that still reads w from the module gives the alias no gradient, and writes into .grad twice.
 w_unused = backward_through_checkpoint(True, "second", pass_w=True, from_module=True)
-# A tensor inside a list is neither linked nor copied: the use gets w itself, as from the module.
+# A tensor inside a list is neither linked nor aliased: the use gets w itself, as from the module.
 w_in_list = backward_through_checkpoint(True, "second", pass_w=True, in_list=True)
 # Around the first use, the checkpoint's only tensor input is x. Its output then has no graph, the
 # backward pass never reaches the checkpoint, and the first use's part is lost: PyTorch only warns.
@@ -118,8 +123,9 @@ grad_off_yet_edge = w_passed["grad_modes"] == [False, True] and w_passed["edge_t
 assert only_to_input and grad_off_yet_edge  # witness: edges-from-arguments
 assert reentrant["grad_modes"] == [False, True]  # witness: reruns-with-graph
 assert w_passed["hook_calls"] == [192] and w_passed["writes"] == [192]  # witness: w-passed-once
-copies_only = w_passed["got_w_itself"] == w_unused["got_w_itself"] == [True, False]
-assert copies_only and w_unused["writes"] == [96, 192]  # witness: reruns-on-copies
+aliases_only = w_passed["got_w_itself"] == w_unused["got_w_itself"] == [True, False]
+aliases_only &= w_passed["on_w_memory"] == w_unused["on_w_memory"] == [True, True]
+assert aliases_only and w_unused["writes"] == [96, 192]  # witness: reruns-on-aliases
 list_ignored = not w_in_list["edge_to_w"] and w_in_list["got_w_itself"] == [True, True]
 assert list_ignored and w_in_list["writes"] == [96, 192]  # witness: nested-argument-ignored
 two_writes = first_write == 96 and second_write == 192
