@@ -1,9 +1,11 @@
 """torch.export: a program that runs without the Python class that produced it."""
 # guide: timeout=60
 
+import copy
 import io
 import subprocess
 import sys
+import warnings
 
 import torch
 from torch import nn
@@ -96,9 +98,9 @@ layers = nn.Sequential(
     nn.Dropout(0.5),
 )
 flag_argument = {"aten.batch_norm.default": 5, "aten.dropout.default": 2}
-mode_flags, training_flags = {}, {"loaded": runnable.training}
+mode_flags, training_flags, programs = {}, {"loaded": runnable.training}, {}
 for mode in ("train", "eval"):
-    program = torch.export.export(getattr(layers, mode)(), (torch.randn(2, 4),))
+    program = programs[mode] = torch.export.export(getattr(layers, mode)(), (torch.randn(2, 4),))
     mode_flags[mode] = {
         node.name: node.args[flag_argument[str(node.target)]]
         for node in program.graph.nodes
@@ -107,6 +109,18 @@ for mode in ("train", "eval"):
     print(f"flags in the graph, exported in {mode} mode:", mode_flags[mode])
     training_flags[f"exported in {mode} mode"] = program.module().training  # not the graph's mode
 print("training attribute of the module() built from a program:", training_flags)
+# The refusal belongs to the object module() returns: a deepcopy of it switches, to no effect.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", FutureWarning)  # torch's own pytree code warns while copying
+    copied = copy.deepcopy(programs["train"].module())
+copy_switched = switch(copied, "eval") == "switched" and not copied.training
+copy_still_drops = not torch.equal(copied(torch.ones(2, 4)), copied(torch.ones(2, 4)))
+print(
+    "a deepcopy of it: eval() switched it:",
+    copy_switched,
+    "| Dropout still drops:",
+    copy_still_drops,
+)
 
 # Export traces a call of the model, as model(x) runs it: a forward pre-hook too, not forward alone.
 hooked = nn.Linear(4, 3).to(device).eval()
@@ -138,6 +152,7 @@ assert all(  # witness: modes-refused
 container_refused = refused["nn.Sequential(exported.module())"] and switched_before
 assert container_refused and container_names_train  # witness: container-refused
 assert all(training_flags.values())  # witness: training-reads-true
+assert copy_switched and copy_still_drops  # witness: deepcopy-switches-in-name-only
 assert hook_in_program and not forward_alone  # witness: export-runs-hooks
 assert mode_flags == {  # witness: mode-in-graph
     "train": {"batch_norm": True, "batch_norm_1": True, "dropout": True},

@@ -124,18 +124,22 @@ def torch_log_handlers() -> list[logging.StreamHandler]:
     return list(dict.fromkeys(handlers))  # one handler may serve several loggers
 
 
-def export_and_words(model: nn.Module, example: torch.Tensor, **options) -> tuple[str, str]:
+def export_and_words(
+    model: nn.Module, example: torch.Tensor, programs: list | None = None, **options
+) -> tuple[str, str]:
     """The word "exported", or the first line of the error export raised (a RuntimeError, as
     torch._dynamo.exc.UserError is), and all that export printed through torch's log handlers,
-    wrote to sys.stderr or warned."""
+    wrote to sys.stderr or warned. The program exported, if any, goes into `programs`."""
     words = io.StringIO()
     handlers = torch_log_handlers()
     streams = [handler.setStream(words) for handler in handlers]
     with contextlib.redirect_stderr(words), warnings.catch_warnings(record=True) as warned:
         warnings.simplefilter("always")
         try:
-            torch.export.export(model, (example,), **options)
+            program = torch.export.export(model, (example,), **options)
             result = "exported"
+            if programs is not None:
+                programs.append(program)
         except RuntimeError as error:
             result = str(error).splitlines()[0]
         finally:
@@ -195,15 +199,18 @@ print("branch on a fixed size: exported, with the operations", operations(size_p
 constraint_error = export_result(SizeGate(3), example, dynamic_shapes=({0: batch},))
 print("x.shape[0] > 3, dynamic batch:", constraint_error)
 # Dim.AUTO asks for no particular range: export narrows it to the sizes of the branch it traced.
-auto_program = torch.export.export(
-    SizeGate(3), (example,), dynamic_shapes=({0: torch.export.Dim.AUTO},)
-)
+auto_programs = []
+auto_options = {"dynamic_shapes": ({0: torch.export.Dim.AUTO},)}
+auto_result, auto_words = export_and_words(SizeGate(3), example, auto_programs, **auto_options)
+auto_program = auto_programs[0]
+auto_lowest = min(int(sizes.lower) for sizes in auto_program.range_constraints.values())
 try:
     auto_program.module()(torch.randn(2, 4).to(device))
     auto_batch_of_2 = "ran"
 except AssertionError as error:  # the program checks its input's size
     auto_batch_of_2 = f"AssertionError: {error}"
-print("the same with Dim.AUTO: exported; a batch of 2:", auto_batch_of_2)
+print(f"the same with Dim.AUTO: {auto_result}, saying {auto_words!r}, for batches from", end=" ")
+print(f"{auto_lowest} up; a batch of 2: {auto_batch_of_2}")
 
 # Compared with 1, the same branch exports: tracing takes a dynamic size to be at least 2,
 # so the test is decided there, and a batch of 1 runs the branch traced.
@@ -274,7 +281,8 @@ drawn_refused = literal_refusals["bernoulli(tensor(0.5)) >= 0"].startswith("Coul
 assert drawn_refused and exp_result == "exported"  # witness: random-not-kept
 assert operations(size_program) == ["aten.mul.Tensor"]  # witness: size-branch-resolved
 assert constraint_error.startswith("Constraints violated (batch)")  # witness: dynamic-size-refused
-narrowed_to_4 = (
+narrowed_to_4 = auto_result == "exported" and auto_words == "" and auto_lowest == 4
+narrowed_to_4 &= (
     auto_batch_of_2.startswith("AssertionError: Guard failed") and ">= 4" in auto_batch_of_2
 )
 assert narrowed_to_4  # witness: auto-narrows
