@@ -41,13 +41,34 @@ def saved_tensors_of(total: torch.Tensor) -> str:
         return f"{type(error).__name__}: {error}".split(". ")[0]  # its first sentence
 
 
+def held_and_freed(total: torch.Tensor) -> tuple[int, int]:
+    """How many tensors saved for backward each node behind the sum still holds, and has freed."""
+    held = freed = 0
+    seen, stack = set(), [total.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        for name in (name for name in dir(node) if name.startswith("_saved_")):
+            try:
+                held += isinstance(getattr(node, name), torch.Tensor)
+            except RuntimeError:  # freed by a backward pass
+                freed += 1
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return held, freed
+
+
 trained, trained_sizes = running_sum(train=True)
 validated, validated_sizes = running_sum(train=False)  # as a validation loop without no_grad()
 trained_saved, validated_saved = saved_tensors_of(trained), saved_tensors_of(validated)
 print("graph size after each step, training:", trained_sizes, "| validation:", validated_sizes)
 print("training, saved tensors:", trained_saved)
+trained_held, trained_freed = held_and_freed(trained)
+print(f"  over every step's graph: {trained_held} held, {trained_freed} freed")
 print("validation, saved tensors:", validated_saved)
 
 assert trained_sizes[0] < trained_sizes[1] < trained_sizes[2]  # witness: sum-graph-grows
-assert "been freed" in trained_saved  # witness: backward-freed-them
+every_step_freed = "been freed" in trained_saved and trained_held == 0 < trained_freed
+assert every_step_freed  # witness: backward-freed-them
 assert validated_saved == "all held"  # witness: validation-keeps-all
