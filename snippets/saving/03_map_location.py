@@ -1,5 +1,6 @@
 """map_location decides where the tensors in a file land when it is loaded."""
 
+import copy
 import io
 import tempfile
 import warnings
@@ -131,6 +132,12 @@ for plain in (dict(live), {key: value for key, value in live.items()}, live.copy
     plain_target.load_state_dict(plain)  # assign=False
     unmarked = plain_target.weight is plain_target_weight and not hasattr(plain, "_metadata")
     plain_copied = plain_copied and unmarked
+# copy.copy keeps the metadata object itself: an assign=True load of the copy marks the original.
+shallow = copy.copy(live)
+nn.Linear(3, 2).load_state_dict(shallow, assign=True)
+original_marked = live._metadata[""].get("assign_to_params_buffers") is True
+shallow_shares_mark = shallow._metadata is live._metadata and original_marked
+print("assign=True with a copy.copy of a state_dict marks the original too:", shallow_shares_mark)
 
 # The optimizer's load_state_dict converts the state of each floating-point parameter to that
 # parameter's device and dtype, whatever the entry's dtype, but leaves the step count as it was
@@ -269,6 +276,7 @@ complex_moved = complex_avg.device.type == "meta"
 assert complex_moved and complex_avg.dtype == torch.complex128  # witness: complex-keeps-dtype
 assert flagged and again_assigned and from_file_assigned  # witness: assign-flag-sticks
 assert plain_copied  # witness: plain-dict-unmarked
+assert shallow_shares_mark  # witness: shallow-copy-shares-mark
 assert fused_step.device.type == "meta"  # witness: fused-step-moves
 assert reads_saved  # witness: conversion-reads-saved-settings
 assert settings == {"fused": None, "lr": 0.001, "step on": "cpu"}  # witness: file-settings-decide
