@@ -68,8 +68,11 @@ print(f"with biases of 1: grads {biased_first_grad:g} and {biased_second_grad:g}
 print("own shares {:g} and {:g}".format(*biased_shares))
 
 
+steps, other_start, rounding_x = 50, 2.9, 3.0  # the runs below: steps, a second start, an x
+
+
 def train_untied(first_start: float, second_start: float, x_value=2.0, on=device) -> tuple:
-    """Train two separate layers for 50 steps; report the final weights, whether the gradients
+    """Train two separate layers for `steps` steps; report the final weights, whether the gradients
     matched at every step, and whether autograd's gradients were, at every step, the products
     (dL/dy_hat * w2) * x and dL/dy_hat * (w1 * x), each product rounded to float32."""
     one, two = layer_with_weight(first_start, on=on), layer_with_weight(second_start, on=on)
@@ -78,7 +81,7 @@ def train_untied(first_start: float, second_start: float, x_value=2.0, on=device
     inputs, goal = torch.tensor([[x_value]], device=on), torch.tensor([[10.0]], device=on)
     grads_always_equal = products_every_step = True
     largest_gap = 0.0  # between the two gradients, relative
-    for _ in range(50):
+    for _ in range(steps):
         optimizer.zero_grad()
         output = model(inputs)
         (output - goal).pow(2).sum().backward()
@@ -94,19 +97,21 @@ def train_untied(first_start: float, second_start: float, x_value=2.0, on=device
 
 
 equal_start = train_untied(start, start)
-unequal_start = train_untied(start, 2.9)
+unequal_start = train_untied(start, other_start)
 # x = 3 makes the products round; run on the CPU, whose float32 rounding this example shows
-rounded_start = train_untied(start, start, x_value=3.0, on=torch.device("cpu"))
-runs = (("3 and 3, x = 2:  ", equal_start), ("3 and 2.9, x = 2:", unequal_start))
-for starts, (w1, w2, equal, *_) in runs + (("3 and 3, x = 3:  ", rounded_start),):
-    print(f"50 steps from {starts} w1 = {w1:.8f}, w2 = {w2:.8f}, equal grads every step: {equal}")
+rounded_start = train_untied(start, start, x_value=rounding_x, on=torch.device("cpu"))
+runs = (("3 and 3, x = 2:  ", equal_start), (f"3 and {other_start}, x = 2:", unequal_start))
+for starts, (w1, w2, equal, *_) in runs + ((f"3 and 3, x = {rounding_x:g}:  ", rounded_start),):
+    print(
+        f"{steps} steps from {starts} w1 = {w1:.8f}, w2 = {w2:.8f}, equal grads every step: {equal}"
+    )
 
 
 def by_hand(rounds_once: bool) -> tuple:
     """The x = 3 run in float32 by hand: the gradients as the products above, and the update
     w - lr * g rounded once, as a fused multiply-add does, or twice (the product rounded first)."""
     w1 = w2 = torch.tensor(start)
-    x3, goal, lr = torch.tensor(3.0), torch.tensor(10.0), torch.tensor(learning_rate)
+    x3, goal, lr = torch.tensor(rounding_x), torch.tensor(10.0), torch.tensor(learning_rate)
 
     def update(w: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         # lr * g is exact in float64, and w - lr * g is rounded there to 53 bits, far finer than
@@ -115,7 +120,7 @@ def by_hand(rounds_once: bool) -> tuple:
             return (w.double() - lr.double() * g.double()).float()
         return w - lr * g
 
-    for _ in range(50):
+    for _ in range(steps):
         d_output = 2 * (w2 * (w1 * x3) - goal)
         w1, w2 = update(w1, (d_output * w2) * x3), update(w2, d_output * (w1 * x3))
     return w1.item(), w2.item()

@@ -28,7 +28,7 @@ def read_graph(root) -> tuple[list, list]:
     while todo:
         node = todo.pop(0)
         for child, _ in node.next_functions:
-            if child is None:  # an input that needs no gradient: x
+            if child is None:  # an input that needs no gradient: x or the target
                 continue
             if not any(child is known for known in nodes):
                 nodes.append(child)

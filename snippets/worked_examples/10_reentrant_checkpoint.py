@@ -47,7 +47,7 @@ def backward_through_checkpoint(
             return layer(inputs)
         return nn.functional.linear(inputs, weight)  # the same use, computed from the argument
 
-    # The checkpoint frees what its use's backward needs and runs the layer again for it.
+    # The checkpoint keeps no graph for its use, and runs the layer again during backward.
     with warnings.catch_warnings(record=True) as caught:  # the filters are restored afterwards
         warnings.simplefilter("always")
         if wrapped == "second":  # the checkpoint's input is h, which requires grad
@@ -92,6 +92,7 @@ def backward_through_checkpoint(
 # use, that nested backward writes the second use's part (96) into .grad first.
 reentrant = backward_through_checkpoint(use_reentrant=True, wrapped="second")
 first_write, second_write = reentrant["writes"]
+first_use_part = second_write - first_write  # the outer pass's part, added to the nested one
 # With a bias of 1 the parts differ (144 for the first use, 168 for the second): the first write
 # is the second use's part.
 biased = backward_through_checkpoint(use_reentrant=True, wrapped="second", bias=1.0)
