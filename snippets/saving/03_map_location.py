@@ -91,6 +91,12 @@ print("copied into a model on meta:", on_meta.weight.device, "|", meta_warning[:
 assigned = nn.Linear(3, 2, device="meta")
 assigned.load_state_dict(on_cpu, assign=True)
 print("after assign=True, a model created on meta has its weight on", assigned.weight.device)
+# What the file does not hold is not assigned: a non-persistent buffer stays on meta.
+with_buffer = nn.Linear(3, 2, device="meta")
+with_buffer.register_buffer("scale", torch.ones(2, device="meta"), persistent=False)
+with_buffer.load_state_dict(on_cpu, assign=True)
+buffer_left_on_meta = with_buffer.scale.is_meta and not with_buffer.weight.is_meta
+print("  a non-persistent buffer, which no state_dict holds, stays on meta:", buffer_left_on_meta)
 took_loaded_tensors = assigned.weight.data_ptr() == on_cpu["weight"].data_ptr()
 halved = nn.Linear(3, 2)  # float32
 halved.load_state_dict({key: value.half() for key, value in on_cpu.items()}, assign=True)
@@ -261,11 +267,10 @@ assert mmap_refused.startswith("ValueError: f must be a file path")  # witness: 
 assert copied_into_model and torch.equal(cpu_weight, on_cpu["weight"])  # witness: load-copies
 assert separate_memory  # witness: loaded-dict-is-second-copy
 assert on_meta.weight.device.type == "meta" and "no-op" in meta_warning  # witness: meta-no-op
-assert (
-    assigned.weight.device.type == "cpu"
-    and took_loaded_tensors
-    and halved.weight.dtype == torch.float16
-)  # witness: assign-takes-device
+takes_device = assigned.weight.device.type == "cpu" and took_loaded_tensors
+takes_device = takes_device and halved.weight.dtype == torch.float16
+assert takes_device  # witness: assign-takes-device
+assert buffer_left_on_meta  # witness: unsaved-stays-on-meta
 assert shares_with_source  # witness: assign-shares-with-source
 converted = exp_avg.dtype == count.dtype == torch.float64
 assert converted and exp_avg.device.type == count.device.type == "meta"  # witness: optimizer-moves

@@ -36,6 +36,11 @@ lazy = nn.LazyLinear(3)
 lazy.load_state_dict({"weight": torch.randn(5, 7), "bias": torch.randn(9)})
 print("LazyLinear(3) after loading a (5, 7) weight and a (9,) bias:", end=" ")
 print(tuple(lazy.weight.shape), tuple(lazy.bias.shape))
+lazy_norm = nn.LazyBatchNorm1d()  # uninitialized buffers too: running statistics of any shape
+statistics = {"running_mean": torch.zeros(9), "running_var": torch.ones(2)}
+lazy_norm.load_state_dict(statistics, strict=False)
+statistic_shapes = [tuple(lazy_norm.running_mean.shape), tuple(lazy_norm.running_var.shape)]
+print("nn.LazyBatchNorm1d() not yet run, running statistics after loading:", statistic_shapes)
 
 # Files from PyTorch 0.3 stored a 0-dim value as a tensor of shape (1,); a 0-dim parameter or
 # buffer takes it.
@@ -53,6 +58,8 @@ assert one_line_each  # witness: one-line-per-entry
 dropped_count = len(dropped)
 assert dropped == ["2.bias", "2.weight"] and sorted(result.missing_keys) == dropped  # witness: rest
 assert result.unexpected_keys == [] and torch.equal(model[0].weight, pretrained["0.weight"])
-assert lazy.weight.shape == (5, 7) and lazy.bias.shape == (9,)  # witness: lazy-takes-any-shape
+lazy_any_shape = lazy.weight.shape == (5, 7) and lazy.bias.shape == (9,)
+lazy_any_shape &= statistic_shapes == [(9,), (2,)]
+assert lazy_any_shape  # witness: lazy-takes-any-shape
 zero_dim = scalar.scale.shape == scalar.count.shape == ()
 assert zero_dim and scalar.scale == 5 and scalar.count == 7  # witness: zero-dim-takes-one-element
