@@ -61,14 +61,19 @@ def held_and_freed(total: torch.Tensor) -> tuple[int, int]:
 
 trained, trained_sizes = running_sum(train=True)
 validated, validated_sizes = running_sum(train=False)  # as a validation loop without no_grad()
+# Counted first: the check below runs backward through the graph, which frees what it passes.
+(trained_held, trained_freed), (validated_held, validated_freed) = map(
+    held_and_freed, (trained, validated)
+)
 trained_saved, validated_saved = saved_tensors_of(trained), saved_tensors_of(validated)
 print("graph size after each step, training:", trained_sizes, "| validation:", validated_sizes)
 print("training, saved tensors:", trained_saved)
-trained_held, trained_freed = held_and_freed(trained)
 print(f"  over every step's graph: {trained_held} held, {trained_freed} freed")
 print("validation, saved tensors:", validated_saved)
+print(f"  over every step's graph: {validated_held} held, {validated_freed} freed")
 
 assert trained_sizes[0] < trained_sizes[1] < trained_sizes[2]  # witness: sum-graph-grows
 every_step_freed = "been freed" in trained_saved and trained_held == 0 < trained_freed
 assert every_step_freed  # witness: backward-freed-them
-assert validated_saved == "all held"  # witness: validation-keeps-all
+every_step_kept = validated_saved == "all held" and validated_freed == 0 < validated_held
+assert every_step_kept  # witness: validation-keeps-all
