@@ -21,7 +21,7 @@ class WhereGate(nn.Module):  # both results computed, one chosen by a tensor con
 
 class CondGate(nn.Module):  # both branches stored in the program, one of them run per call
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # A branch may not return its input itself, so the second one returns a copy.
+        # With autograd on, a branch may not return its input itself: the second returns a copy.
         return torch.cond(x.sum() > 0, lambda x: x * 2, lambda x: x.clone(), (x,))
 
 
