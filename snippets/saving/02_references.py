@@ -28,7 +28,8 @@ cloned = {key: value.clone() for key, value in model.state_dict().items()}  # al
 saved = io.BytesIO()
 torch.save(model.state_dict(), saved)  # the file holds the bytes as they are now
 
-for step in range(3):
+steps = 3
+for step in range(steps):
     train_step()
 
 shares_storage = taken["weight"].data_ptr() == model.weight.data_ptr()

@@ -9,8 +9,9 @@ def make_classifier(n_classes: int) -> nn.Sequential:
 
 
 torch.manual_seed(0)
-pretrained = make_classifier(n_classes=10).state_dict()
-model = make_classifier(n_classes=5)  # same layers, a smaller output layer
+pretrained_classes, new_classes = 10, 5
+pretrained = make_classifier(n_classes=pretrained_classes).state_dict()
+model = make_classifier(n_classes=new_classes)  # same layers, a smaller output layer
 
 mismatch_message = "no error"
 try:

@@ -12,6 +12,7 @@ def saved_bytes(obj) -> int:
 
 
 big = torch.zeros(100_000)  # 400 kB of float32
+big_elements = big.numel()
 first_ten = big[:10]  # a view: it shares big's storage
 
 view_bytes = saved_bytes(first_ten)
