@@ -74,8 +74,9 @@ print(f"assign=True: still tied {assign_still_tied}, {assign_objects} Parameters
 print("  the shared weight holds 4.weight:", assign_holds_key_4, end=" ")
 print(" a new Parameter on the checkpoint's memory:", new_parameter and on_checkpoint)
 
-# The assign=True load wrote its flag into untied_checkpoint's _metadata: a default load reads it.
-flag_in_dict = untied_checkpoint._metadata[""].get("assign_to_params_buffers")
+# The assign=True load wrote its flag into untied_checkpoint's _metadata, in the entry of each
+# module it reached (layer 2's here): a later load reads it there.
+flag_in_dict = untied_checkpoint._metadata["2"].get("assign_to_params_buffers")
 later_default = build(tied=True)
 parameter_before_default = later_default[2].weight
 later_default.load_state_dict(untied_checkpoint)  # no assign=True here
