@@ -53,8 +53,8 @@ def held_and_freed(total: torch.Tensor) -> tuple[int, int]:
         for name in (name for name in dir(node) if name.startswith("_saved_")):
             try:
                 held += isinstance(getattr(node, name), torch.Tensor)
-            except RuntimeError:  # freed by a backward pass
-                freed += 1
+            except RuntimeError as error:  # freed by a backward pass, or changed in place since
+                freed += "freed" in str(error)
         stack.extend(next_node for next_node, _ in node.next_functions)
     return held, freed
 
