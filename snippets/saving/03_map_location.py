@@ -94,8 +94,9 @@ print("after assign=True, a model created on meta has its weight on", assigned.w
 # What the file does not hold is not assigned: a non-persistent buffer stays on meta.
 with_buffer = nn.Linear(3, 2, device="meta")
 with_buffer.register_buffer("scale", torch.ones(2, device="meta"), persistent=False)
+scale_before = with_buffer.scale
 with_buffer.load_state_dict(on_cpu, assign=True)
-buffer_left_on_meta = with_buffer.scale.is_meta and not with_buffer.weight.is_meta
+buffer_left_on_meta = with_buffer.scale is scale_before and not with_buffer.weight.is_meta
 print("  a non-persistent buffer, which no state_dict holds, stays on meta:", buffer_left_on_meta)
 took_loaded_tensors = assigned.weight.data_ptr() == on_cpu["weight"].data_ptr()
 halved = nn.Linear(3, 2)  # float32
