@@ -43,7 +43,8 @@ file_kept_old_values = torch.equal(torch.load(saved)["weight"], cloned["weight"]
 print("state_dict tensor shares the parameter's storage:", shares_storage)
 print("state_dict tensor requires grad:", state_requires_grad)
 print(
-    f"after {steps} steps, the early state_dict equals the trained weights: {taken_followed_training}"
+    f"after {steps} steps, the early state_dict equals the trained weights:",
+    taken_followed_training,
 )
 kept_old_values = copies_kept_old_values and copies_differ_from_model and file_kept_old_values
 print("deepcopy, clone and the saved file kept the old values:", kept_old_values)
