@@ -52,6 +52,16 @@ with warnings.catch_warnings(record=True) as caught:  # record every warning the
     warnings.simplefilter("always")
     replaced = train_one_step("replace")
 copied, initialized = train_one_step("copy_"), train_one_step("nn.init")
+# The optimizer's state for the tensor stays too: momentum from earlier steps survives a copy_.
+stateful = nn.Linear(2, 1).to(device)
+stateful_optimizer = torch.optim.SGD(stateful.parameters(), lr=0.1, momentum=0.9)
+for _ in range(3):
+    stateful_optimizer.zero_grad()
+    stateful(x).sum().backward()
+    stateful_optimizer.step()
+with torch.no_grad():
+    stateful.weight.copy_(new_weight)
+state_kept = "momentum_buffer" in stateful_optimizer.state[stateful.weight]
 replaced_after, copied_after, init_after = (r["after"] for r in (replaced, copied, initialized))
 print(
     "layer.weight = nn.Parameter(...): optimizer tracks the new weight:",
@@ -69,6 +79,9 @@ print(
 )
 print("  the bias, still the optimizer's: changed by the step:", replaced["bias_changed"])
 print(f"layer.weight.copy_(...):   tracked: {copied['tracked']}, after a step {copied_after:g}")
+print(
+    "  after three momentum steps and then copy_: the momentum buffer is still there:", state_kept
+)
 print(f"nn.init.constant_(...):    tracked: {initialized['tracked']}, after a step {init_after:g}")
 
 # Every in-place function of nn.init (the names ending in "_") writes into the tensor it is given.
@@ -106,6 +119,7 @@ bias_trained = replaced["bias_grad"] is not None and replaced["bias_changed"]
 assert replaced["bias_held"] and bias_trained  # witness: bias-trains
 assert not caught  # witness: no-warning
 assert copied["tracked"] and copied["holds_old"]  # witness: copy-keeps-object
+assert state_kept  # witness: copy-keeps-state
 init_kept = initialized["tracked"] and initialized["holds_old"]
 assert init_kept and init_in_place == init_names  # witness: init-keeps-object
 assert init_count == 14

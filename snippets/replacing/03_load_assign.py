@@ -128,7 +128,7 @@ try:
     # Two layers: the second one's input requires grad, so the graph saves a transposed view of
     # its weight, and the load cannot swap it. It goes on with the other entries and raises at the
     # end. The refused weight keeps an attribute set on it: the swap refuses before moving it.
-    load_message, deep_loaded, in_place, note_kept = "", {}, {}, {}
+    load_message, deep_loaded, in_place, note_kept, backward_after = "", {}, {}, {}, {}
     for assign in (False, True):
         deep = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
         deep[2].weight.note = "set before the load"
@@ -144,6 +144,11 @@ try:
         deep_loaded[assign] = [k for k in now if torch.equal(now[k], deep_checkpoint[k])]
         in_place[assign] = [k for k in now if now[k].data_ptr() == addresses[k]]  # same memory
         note_kept[assign] = hasattr(deep[2].weight, "note")
+        try:  # the graph built before the refused load
+            pending.backward()
+            backward_after[assign] = "ran"
+        except RuntimeError as error:
+            backward_after[assign] = str(error).split(" this")[0]
     saved_view = any(view for _, view, _ in saved)  # the graph saved a transposed view of 2.weight
     # The switch is named for conversions: .half() swaps too, and is refused in the same way. It
     # stops at the refused weight, after converting the entries before it.
@@ -331,6 +336,8 @@ half_stopped = list(convert_dtypes.values()) == ["float16"] * 2 + ["float32"] * 
 assert half_refused and half_stopped and control_half  # witness: swap-conversions
 all_keys = ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert deep_loaded[False] == all_keys  # witness: swap-loads-all
+refused_then_fails = all(message != "ran" for message in backward_after.values())
+assert refused_then_fails  # witness: backward-fails-after-refusal
 copied_first = in_place[False] == all_keys and in_place[True] == ["2.weight"]
 assert copied_first and "2.weight" in deep_loaded[False]  # witness: swap-copies-in-place
 assert deep_loaded[True] == ["0.weight", "0.bias", "2.bias"]  # witness: swap-assign-keeps-refused
