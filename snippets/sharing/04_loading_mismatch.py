@@ -89,13 +89,24 @@ print("flag in the dict:", flag_in_dict, end=" | ")
 print("a later load replaces the Parameter:", default_load_assigns, end=" ")
 print("| given assign=False as well:", assign_false_assigns)
 
+# A Parameter given to two modules (not a module reused) keeps that tie through a load that copies.
+shared_parameter = nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8))
+shared_parameter[1].weight = shared_parameter[0].weight
+shared_parameter.load_state_dict(nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8)).state_dict())
+copy_keeps_tie = shared_parameter[0].weight is shared_parameter[1].weight
+print("one Parameter in two modules, after a load that copies: still one object:", copy_keeps_tie)
+
 # A tied checkpoint into an untied model: equal values now, but two parameters from here on.
 tied_checkpoint = build(tied=True).state_dict()
 untied_model = build(tied=False)
 untied_model.load_state_dict(tied_checkpoint)
 equal_values = torch.equal(untied_model[2].weight, untied_model[4].weight)
 same_tensor = untied_model[2].weight is untied_model[4].weight
-print("untied model after loading: equal values:", equal_values, " same tensor:", same_tensor)
+same_memory = untied_model[2].weight.data_ptr() == untied_model[4].weight.data_ptr()
+print(
+    "untied model after loading: equal values:", equal_values, " same tensor:", same_tensor, end=" "
+)
+print(" same memory:", same_memory)
 untied_model(torch.randn(16, 4)).pow(2).mean().backward()
 grads_differ = not torch.equal(untied_model[2].weight.grad, untied_model[4].weight.grad)
 torch.optim.SGD(untied_model.parameters(), lr=0.1).step()
@@ -115,5 +126,6 @@ assert assign_holds_key_4  # witness: assign-later-module-wins
 assert new_parameter and on_checkpoint  # witness: assign-new-parameter
 flag_sticks = flag_in_dict is True and default_load_assigns and assign_false_assigns
 assert flag_sticks  # witness: assign-flag-sticks
-assert equal_values and not same_tensor  # witness: equal-not-same
+assert equal_values and not same_tensor and not same_memory  # witness: equal-not-same
+assert copy_keeps_tie  # witness: copy-keeps-tie
 assert grads_differ and apart_after_step  # witness: drift-apart
