@@ -31,7 +31,8 @@ said = [str(warning.message) for warning in caught]
 print("assign=False: weight on", copied.weight.device, f"| {len(said)} warnings, the first:")
 print(textwrap.fill(said[0].split(" (")[0], 96, initial_indent="  ", subsequent_indent="  "))
 
-# assign=True wraps the loaded tensors in new Parameters, with the device they were loaded to
+# assign=True wraps the loaded tensors in new Parameters (without the torch.__future__ swap
+# switch, which keeps the objects), with the device they were loaded to
 # and their dtype: the bfloat16 model gets the file's float32.
 cpu_state = load_cpu()
 meta_weight = assigned.weight
