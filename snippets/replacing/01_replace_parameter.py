@@ -59,9 +59,11 @@ for _ in range(3):
     stateful_optimizer.zero_grad()
     stateful(x).sum().backward()
     stateful_optimizer.step()
+momentum_before = stateful_optimizer.state[stateful.weight]["momentum_buffer"].clone()
 with torch.no_grad():
     stateful.weight.copy_(new_weight)
-state_kept = "momentum_buffer" in stateful_optimizer.state[stateful.weight]
+momentum_after = stateful_optimizer.state[stateful.weight].get("momentum_buffer")
+state_kept = momentum_after is not None and torch.equal(momentum_after, momentum_before)
 replaced_after, copied_after, init_after = (r["after"] for r in (replaced, copied, initialized))
 print(
     "layer.weight = nn.Parameter(...): optimizer tracks the new weight:",
