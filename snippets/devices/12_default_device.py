@@ -65,6 +65,7 @@ with torch.device("meta"):  # the meta device shows the effect on any machine
         constant_error = ""
     except RuntimeError as error:
         constant_error = str(error)
+    scalar_joins = (existing.sum() * torch.tensor(2.0)).is_meta  # a 0-dim CPU tensor may join
 where = {code: tensor.device.type for code, tensor in made.items()}
 width = max(map(len, where))
 for code, device_type in where.items():
@@ -111,6 +112,7 @@ assert outside_shares  # witness: outside-shares
 assert where["torch.zeros(3, device='cpu')"] == "cpu"  # witness: explicit-wins
 assert where["existing * 2"] == "cpu"  # witness: existing-unaffected
 constant_refused = "meta" in constant_error and "expected device" in constant_error
+constant_refused = constant_refused and scalar_joins  # the CPU tensor's size is what fails
 assert constant_refused  # witness: constant-follows
 assert (
     where["torch.zeros_like(existing)"] == where["existing.new_ones(3)"] == "cpu"
