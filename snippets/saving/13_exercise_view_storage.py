@@ -11,7 +11,7 @@ def saved_bytes(obj) -> int:
     return len(buffer.getvalue())
 
 
-big = torch.zeros(100_000)  # 400 kB of float32
+big = torch.zeros(100_000)  # 400,000 bytes of float32
 big_elements = big.numel()
 first_ten = big[:10]  # a view: it shares big's storage
 
@@ -21,7 +21,7 @@ storage_bytes = first_ten.untyped_storage().nbytes()
 print(f"the view's storage holds {storage_bytes} bytes")
 print(f"saving the view writes {view_bytes} bytes, saving a clone writes {clone_bytes} bytes")
 
-# Loading the view gives back a view of a restored 100 000-element storage.
+# Loading the view gives back a view of a restored 100,000-element storage.
 buffer = io.BytesIO()
 torch.save(first_ten, buffer)
 buffer.seek(0)
