@@ -336,9 +336,7 @@ half_stopped = list(convert_dtypes.values()) == ["float16"] * 2 + ["float32"] * 
 assert half_refused and half_stopped and control_half  # witness: swap-conversions
 all_keys = ["0.weight", "0.bias", "2.weight", "2.bias"]
 assert deep_loaded[False] == all_keys  # witness: swap-loads-all
-refused_then_fails = all(
-    "poisoned by swap_tensors" in message for message in backward_after.values()
-)
+refused_then_fails = all(message != "ran" for message in backward_after.values())
 assert refused_then_fails  # witness: backward-fails-after-refusal
 copied_first = in_place[False] == all_keys and in_place[True] == ["2.weight"]
 assert copied_first and "2.weight" in deep_loaded[False]  # witness: swap-copies-in-place
