@@ -1,6 +1,7 @@
 """The default device: what `with torch.device(...)` and set_default_device change, and not."""
 
 import threading
+import warnings
 
 import numpy as np
 import torch
@@ -12,7 +13,8 @@ device = torch.accelerator.current_accelerator(check_available=True) or torch.de
 print("this run uses:", device)
 print("default device at start:", torch.get_default_device())
 
-# The default device adds device= to calls of the functions in this list, and of no others.
+# The default device adds device= to calls of the functions in this list, and of no others; and
+# one listed function, the deprecated torch.range, is never seen by it (below).
 listed = {function.__name__ for function in _device_constructors()}
 named_in_the_list = ["empty", "zeros", "ones", "full", "arange", "linspace", "logspace", "eye"]
 named_in_the_list += ["rand", "randn", "randint", "randperm", "hann_window", "sparse_coo_tensor"]
@@ -39,6 +41,9 @@ def dispatched_zeros(x: torch.Tensor) -> torch.Tensor:  # the same, made overrid
 existing = torch.ones(3)  # made before the block, on the CPU
 array = np.ones(3, dtype=np.float32)
 with torch.device("meta"):  # the meta device shows the effect on any machine
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch.range is deprecated, and says so
+        listed_but_missed = torch.range(0, 2)
     made = {
         "torch.zeros(3)": torch.zeros(3),
         "torch.zeros(3, device=None)": torch.zeros(3, device=None),  # as nn.Linear passes it
@@ -67,6 +72,7 @@ with torch.device("meta"):  # the meta device shows the effect on any machine
         constant_error = str(error)
     scalar_joins = (existing.sum() * torch.tensor(2.0)).is_meta  # a 0-dim CPU tensor may join
 where = {code: tensor.device.type for code, tensor in made.items()}
+print("torch.range(0, 2), a listed function, inside the block on:", listed_but_missed.device)
 width = max(map(len, where))
 for code, device_type in where.items():
     print(f"  inside the block, {code:{width}} -> {device_type}")
@@ -123,6 +129,8 @@ assert set(named_in_the_list) | windows | sparse <= listed  # witness: the-list
 assert (
     "from_numpy" not in listed and where["torch.from_numpy(array)"] == "cpu" and shares_memory
 )  # witness: from-numpy-stays
+range_missed = "range" in listed and listed_but_missed.device.type == "cpu"
+assert range_missed  # witness: range-listed-but-missed
 not_covered = ["torch.normal(0.0, 1.0, size=(3,))", "torch.Tensor(3)", "torch.FloatTensor(3)"]
 assert "normal" not in listed and all(
     where[code] == "cpu" for code in not_covered
