@@ -14,7 +14,7 @@ print("this run uses:", device)
 print("default device at start:", torch.get_default_device())
 
 # The default device adds device= to calls of the functions in this list, and of no others; and
-# one listed function, the deprecated torch.range, is never seen by it (below).
+# some calls of listed functions it never sees, such as the deprecated torch.range (below).
 listed = {function.__name__ for function in _device_constructors()}
 named_in_the_list = ["empty", "zeros", "ones", "full", "arange", "linspace", "logspace", "eye"]
 named_in_the_list += ["rand", "randn", "randint", "randperm", "hann_window", "sparse_coo_tensor"]
