@@ -21,11 +21,15 @@ with torch.no_grad():
 statistics_drift = not torch.equal(model[1].running_mean, running_mean)
 train_mode_same = torch.equal(first, second)
 updates_after_predicting = int(model[1].num_batches_tracked)
+mean_before_failure = model[1].running_mean.clone()
 try:
     model(torch.randn(1, 4))
     message = ""
 except ValueError as error:
     message = str(error)
+# The failed call counted itself before it raised, but left the running mean as it was.
+failure_counted = int(model[1].num_batches_tracked) == updates_after_predicting + 1
+failure_kept_mean = torch.equal(model[1].running_mean, mean_before_failure)
 print("training mode: same input twice, same output?", train_mode_same)
 print(
     "batch norm updates: after training",
@@ -34,6 +38,8 @@ print(
     updates_after_predicting,
 )
 print(f"one example -> ValueError: {message}")
+print("  the failed call counted as an update:", failure_counted, end="; ")
+print("it left the running mean as it was:", failure_kept_mean)
 
 # One image in BatchNorm2d is 16 values per channel: no error, and the statistics still update.
 image_norm = nn.BatchNorm2d(3)
@@ -125,6 +131,7 @@ assert eval_spoiled  # witness: drift-spoils-eval
 assert still_training and statistics_drift  # witness: no-grad-keeps-training
 assert (updates_after_training, updates_after_predicting) == (1, 3)
 assert message.startswith("Expected more than 1 value per channel when training")
+assert failure_counted and failure_kept_mean  # witness: failed-call-counted
 assert single_image_updates == 1 and image_mean_moved  # witness: single-image-silent
 no_update = eval_updates == 0 and statistics_kept and inference_mode_alone_updates
 assert eval_mode_same and tuple(single.shape) == (1, 1) and no_update  # witness: eval-fixes

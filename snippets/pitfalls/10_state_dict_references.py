@@ -47,6 +47,13 @@ print("with keep_vars=True, the entry is model.weight itself:", kept_vars_are_pa
 model.to("cpu")  # the model is on the CPU already: nothing changes
 alias_after_no_op = best_by_reference["weight"].data_ptr() == model.weight.data_ptr()
 print('after model.to("cpu"), the kept entry still shares memory:', alias_after_no_op)
+# "cpu:0" names the same device, but it is not x.device ("cpu"), so to() copies (pitfall 13).
+other = nn.Linear(3, 1)
+other_kept, other_weight = other.state_dict(), other.weight
+other.to("cpu:0")
+cpu0_same_object = other.weight is other_weight  # the Parameter stays, with new memory in it
+alias_after_cpu0 = other_kept["weight"].data_ptr() == other.weight.data_ptr()
+print('after model.to("cpu:0"), the kept entry still shares memory:', alias_after_cpu0)
 model.to(torch.float64)
 kept = best_by_reference["weight"]
 after_conversion = kept.dtype, model.weight.dtype
@@ -61,3 +68,4 @@ assert not copy_changed and not file_changed  # witness: copies-keep
 conversion_ends_sharing = after_conversion == (torch.float32, torch.float64) and not still_shared
 assert conversion_ends_sharing  # witness: conversion-ends-sharing
 assert alias_after_no_op  # witness: no-op-conversion-keeps-alias
+assert cpu0_same_object and not alias_after_cpu0  # witness: cpu0-conversion-ends-alias
