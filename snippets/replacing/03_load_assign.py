@@ -239,6 +239,21 @@ try:
         view_message = " ".join(str(error).split())
     del first_row
     viewed.load_state_dict(view_checkpoint)  # without the view, the same load goes through
+    # After the optimizer step, the load goes through once backward has freed the graph; a graph
+    # kept with retain_graph=True still holds what it saved.
+    retained_refused = {}
+    for retain in (True, False):
+        stepped = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
+        step_optimizer = torch.optim.SGD(stepped.parameters(), lr=0.1)
+        loss = stepped(x).sum()  # kept in a variable either way
+        loss.backward(retain_graph=retain)
+        step_optimizer.step()
+        retained_error = ""
+        try:
+            stepped.load_state_dict({k: v.clone() for k, v in stepped.state_dict().items()})
+        except RuntimeError as error:
+            retained_error = " ".join(str(error).split())
+        retained_refused[retain] = [name for name, _ in refusals(retained_error)]
     # Other layers save tensors whatever their input. BatchNorm saves its weight and its running
     # statistics, which are buffers, but not its bias or its num_batches_tracked.
     norm = nn.Sequential(nn.BatchNorm1d(2)).to(device).eval()
@@ -307,6 +322,11 @@ print(", with the cache off:", later_poisoned.get(False, False))
 print("  a load after an inner block, inside an outer one, refuses:", ", ".join(nested_refused))
 print("  a frozen model (requires_grad_(False)) loads inside the block:", frozen_loads)
 print("  a load while a view of a weight is kept:", view_message.split(", whose")[0])
+refused_names = {
+    retain: ", ".join(names) or "nothing" for retain, names in retained_refused.items()
+}
+print("  after backward and a step, a load refuses:", refused_names[False], end="")
+print("; after backward(retain_graph=True) and a step:", refused_names[True])
 print("  a load after a forward pass through a BatchNorm1d in eval mode refuses:")
 for name, reason in norm_refused:
     print(f"    {name}: {textwrap.shorten(reason, 90)}")
@@ -358,6 +378,8 @@ assert nested_refused == all_keys  # witness: autocast-nested-refused
 assert frozen_loads  # witness: autocast-frozen-loads
 view_refused = 'While swapping the parameter named "weight"' in view_message
 assert view_refused and "use_count" in view_message  # witness: view-refused
+retained_blocks = retained_refused == {True: ["2.weight"], False: []}
+assert retained_blocks  # witness: retained-graph-refused
 norm_saved = ["0.weight", "0.running_mean", "0.running_var"]  # not 0.bias, 0.num_batches_tracked
 assert [name for name, _ in norm_refused] == norm_saved  # witness: swap-refuses-buffers
 statistics_reasons = [reason for name, reason in norm_refused if "running" in name]
