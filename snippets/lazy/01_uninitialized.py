@@ -1,8 +1,10 @@
 """A model of LazyLinear layers holds UninitializedParameters until its first forward pass."""
 
+import inspect
 import io
 import math
 import pickle
+import warnings
 
 import torch
 from torch import nn
@@ -48,12 +50,35 @@ placeholder_ndim = first.weight.ndim
 placeholder_nbytes = first.weight.nbytes
 placeholder_itemsize = first.weight.itemsize
 data_numel, data_shape = first.weight.data.numel(), tuple(first.weight.data.shape)
+# All the properties of a tensor (the getset descriptors of torch._C.TensorBase): which of them
+# does the placeholder refuse, and which fail as they would on any empty 1-D tensor?
+properties = [
+    name for name, v in vars(torch._C.TensorBase).items() if inspect.isgetsetdescriptor(v)
+]
+refused_properties, failed_as_empty = [], []
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # some properties are deprecated (volatile), or warn on 1-D (T)
+    for name in properties:
+        try:
+            getattr(first.weight, name)
+        except (ValueError, RuntimeError) as error:
+            if "uninitialized" in str(error):  # the placeholder's own refusal
+                refused_properties.append(name)
+            else:
+                failed_as_empty.append(name)
+mt_fails_on_empty = False
+try:
+    torch.empty(0).mT
+except RuntimeError:
+    mt_fails_on_empty = True
 size_count = sum(math.prod(p.size()) for p in model.parameters())
 print(
     f"size() {placeholder_size}, ndim {placeholder_ndim}, nbytes {placeholder_nbytes}, "
     f"itemsize {placeholder_itemsize}"
 )
 print(f".data: numel() {data_numel}, shape {data_shape}; count via size(): {size_count}")
+print(f"of {len(properties)} tensor properties, the placeholder refuses:", *refused_properties)
+print("  these fail as on an empty 1-D tensor:", ", ".join(failed_as_empty))
 
 # state_dict() does not fail: it hands back the placeholders, and the failure comes later.
 state = model.state_dict()
@@ -89,8 +114,9 @@ assert refusing == ["dim()", "len()"]  # witness: dim-len-fail
 assert (  # witness: size-empty
     placeholder_size == torch.Size([0]) and placeholder_ndim == 1 and placeholder_nbytes == 0
 )
+only_shape = refused_properties == ["shape"] and "mT" in failed_as_empty and mt_fails_on_empty
 assert (  # witness: properties-pass
-    placeholder_ndim == 1 and placeholder_itemsize == 4 and "dim()" in refusing
+    only_shape and placeholder_ndim == 1 and placeholder_itemsize == 4 and "dim()" in refusing
 )
 assert data_numel == 0 and data_shape == (0,)  # witness: data-empty
 assert size_count == 0  # witness: size-count-zero

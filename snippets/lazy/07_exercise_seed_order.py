@@ -29,6 +29,10 @@ all_lazy_matches = same_weights(all_lazy, eager)
 torch.manual_seed(0)
 mixed = lazy_then_dry_run(nn.LazyLinear(4), nn.ReLU(), nn.Linear(4, 2))
 mixed_matches = same_weights(mixed, eager)
+# Eager first layer, lazy second: the layers draw in the eager model's order.
+torch.manual_seed(0)
+lazy_last = lazy_then_dry_run(nn.Linear(5, 4), nn.ReLU(), nn.LazyLinear(2))
+lazy_last_matches = same_weights(lazy_last, eager)
 # The eager layer drew first: it holds what a Linear(4, 2) built right after the seed gets.
 torch.manual_seed(0)
 eager_drew_first = same_weights(mixed[2], nn.Linear(4, 2))
@@ -55,12 +59,14 @@ if device.type == "cuda":
     print("moved to the GPU first, same weights as eager on the CPU:", gpu_matches)
 
 print("all lazy, same weights as eager:", all_lazy_matches)
-print("mixed lazy and eager, same weights as eager:", mixed_matches)
+print("lazy first layer, eager second, same weights as eager:", mixed_matches)
+print("eager first layer, lazy second, same weights as eager:", lazy_last_matches)
 print("the eager layer got the first numbers after the seed:", eager_drew_first)
 print("CPU stream untouched by a dry run on meta:", meta_left_cpu_stream)
 
 assert all_lazy_matches  # witness: all-lazy-match
 assert not mixed_matches  # witness: mixed-differ
+assert lazy_last_matches  # witness: lazy-last-matches
 assert eager_drew_first  # witness: eager-draws-first
 assert meta_left_cpu_stream and cpu_drew_from_cpu_stream  # witness: draws-on-its-device
 if device.type == "cuda":
