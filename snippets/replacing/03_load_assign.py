@@ -254,6 +254,21 @@ try:
         except RuntimeError as error:
             retained_error = " ".join(str(error).split())
         retained_refused[retain] = [name for name, _ in refusals(retained_error)]
+    # An output that the loss did not use keeps its part of the graph after a plain backward.
+    heads = nn.ModuleDict(
+        {"trunk": nn.Linear(2, 3), "head": nn.Linear(3, 1), "aux": nn.Linear(3, 1)}
+    ).to(device)
+    heads_optimizer = torch.optim.SGD(heads.parameters(), lr=0.1)
+    hidden = heads["trunk"](x).relu()  # requires grad, so each head's graph saves its weight
+    loss, unused_output = heads["head"](hidden).sum(), heads["aux"](hidden)  # kept, not in the loss
+    loss.backward()
+    heads_optimizer.step()
+    unused_error = ""
+    try:
+        heads.load_state_dict({k: v.clone() for k, v in heads.state_dict().items()})
+    except RuntimeError as error:
+        unused_error = " ".join(str(error).split())
+    unused_refused = [name for name, _ in refusals(unused_error)]
     # Other layers save tensors whatever their input. BatchNorm saves its weight and its running
     # statistics, which are buffers, but not its bias or its num_batches_tracked.
     norm = nn.Sequential(nn.BatchNorm1d(2)).to(device).eval()
@@ -327,6 +342,7 @@ refused_names = {
 }
 print("  after backward and a step, a load refuses:", refused_names[False], end="")
 print("; after backward(retain_graph=True) and a step:", refused_names[True])
+print("    after backward and a step, with an output the loss did not use kept:", *unused_refused)
 print("  a load after a forward pass through a BatchNorm1d in eval mode refuses:")
 for name, reason in norm_refused:
     print(f"    {name}: {textwrap.shorten(reason, 90)}")
@@ -379,6 +395,7 @@ assert frozen_loads  # witness: autocast-frozen-loads
 view_refused = 'While swapping the parameter named "weight"' in view_message
 assert view_refused and "use_count" in view_message  # witness: view-refused
 retained_blocks = retained_refused == {True: ["2.weight"], False: []}
+retained_blocks = retained_blocks and unused_refused == ["aux.weight"]
 assert retained_blocks  # witness: retained-graph-refused
 norm_saved = ["0.weight", "0.running_mean", "0.running_var"]  # not 0.bias, 0.num_batches_tracked
 assert [name for name, _ in norm_refused] == norm_saved  # witness: swap-refuses-buffers
