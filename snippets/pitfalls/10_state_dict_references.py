@@ -1,5 +1,5 @@
 """state_dict() returns aliases of the live tensors: a "best model" kept that way keeps changing,
-until a conversion that changes the dtype gives the model's parameters new memory."""
+until a conversion that copies (to a new dtype, or to "cpu:0") gives the parameters new memory."""
 
 import copy
 import io
@@ -42,9 +42,9 @@ kept_vars = model.state_dict(keep_vars=True)["weight"]  # keep_vars=True: the Pa
 kept_vars_are_parameters = kept_vars is model.weight
 print("with keep_vars=True, the entry is model.weight itself:", kept_vars_are_parameters)
 
-# A conversion that changes nothing keeps the memory, and the alias with it; one that changes the
-# dtype gives the model's parameters new memory (float64 stays on the CPU here).
-model.to("cpu")  # the model is on the CPU already: nothing changes
+# A conversion for which Tensor.to returns each tensor itself keeps the memory, and the alias with
+# it; one that copies gives the parameters new memory (float64 stays on the CPU here).
+model.to("cpu")  # the model is on the CPU already: to() returns each tensor itself
 alias_after_no_op = best_by_reference["weight"].data_ptr() == model.weight.data_ptr()
 print('after model.to("cpu"), the kept entry still shares memory:', alias_after_no_op)
 # "cpu:0" names the same device, but it is not x.device ("cpu"), so to() copies (pitfall 13).

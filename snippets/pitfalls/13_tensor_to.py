@@ -125,7 +125,9 @@ assert swap_keeps_object  # witness: swap-keeps-parameter
 assert new_tensor and dtype_after_unassigned_to == "torch.float32"  # witness: tensor-to-new
 assert meta_devices == ("meta", "cpu")  # witness: unassigned-meta
 assert same_when_nothing_changes  # witness: same-when-nothing-changes
-assert index_copies and meta_index_copies  # witness: device-must-be-equal
+assert (
+    same_when_nothing_changes and index_copies and meta_index_copies
+)  # witness: device-must-be-equal
 assert copy_is_new  # witness: copy-true-new
 new_layout = channels_last is not images
 assert new_layout and format_kept and format_changed  # witness: memory-format-counts

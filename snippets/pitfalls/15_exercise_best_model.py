@@ -12,6 +12,7 @@ from torch import nn
 torch.manual_seed(0)
 x_train, x_valid = torch.randn(32, 1), torch.randn(32, 1)
 y_train, y_valid = 2 * x_train, 1 * x_valid
+MAX_EPOCHS = 10  # the epochs training runs if it never stops early
 PATIENCE = 3  # stop once this many epochs in a row bring no new lowest validation loss
 
 
@@ -23,7 +24,7 @@ def train(snapshot) -> tuple[float, float, list[float]]:
     nn.init.zeros_(model.weight)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     best_loss, best_state, losses, since_best = float("inf"), None, [], 0
-    for _ in range(10):
+    for _ in range(MAX_EPOCHS):
         model.train()
         optimizer.zero_grad()
         nn.functional.mse_loss(model(x_train), y_train).backward()
@@ -57,5 +58,5 @@ assert restored_by_reference == last and last > 2 * best  # witness: reference-r
 falls = all(a > b for a, b in zip(losses[:best_epoch], losses[1 : best_epoch + 1], strict=True))
 rises = all(a < b for a, b in zip(losses[best_epoch:-1], losses[best_epoch + 1 :], strict=True))
 assert 0 < best_epoch < len(losses) - 1 and falls and rises  # witness: falls-then-rises
-stopped_early = len(losses) == best_epoch + 1 + PATIENCE < 10
+stopped_early = len(losses) == best_epoch + 1 + PATIENCE < MAX_EPOCHS
 assert stopped_early  # witness: stops-early
