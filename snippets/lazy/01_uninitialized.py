@@ -65,12 +65,15 @@ with warnings.catch_warnings():
             if "uninitialized" in str(error):  # the placeholder's own refusal
                 refused_properties.append(name)
             else:
-                failed_as_empty.append(name)
-mt_fails_on_empty = False
-try:
-    torch.empty(0).mT
-except RuntimeError:
-    mt_fails_on_empty = True
+                failed_as_empty.append((name, str(error)))
+# Each of the others fails with the very message it gives on an empty 1-D tensor.
+on_empty = {}
+for name, _ in failed_as_empty:
+    try:
+        getattr(torch.empty(0), name)
+    except RuntimeError as error:
+        on_empty[name] = str(error)
+same_as_empty = all(on_empty.get(name) == message for name, message in failed_as_empty)
 size_count = sum(math.prod(p.size()) for p in model.parameters())
 print(
     f"size() {placeholder_size}, ndim {placeholder_ndim}, nbytes {placeholder_nbytes}, "
@@ -78,7 +81,7 @@ print(
 )
 print(f".data: numel() {data_numel}, shape {data_shape}; count via size(): {size_count}")
 print(f"of {len(properties)} tensor properties, the placeholder refuses:", *refused_properties)
-print("  these fail as on an empty 1-D tensor:", ", ".join(failed_as_empty))
+print("  these fail as on an empty 1-D tensor:", ", ".join(name for name, _ in failed_as_empty))
 
 # state_dict() does not fail: it hands back the placeholders, and the failure comes later.
 state = model.state_dict()
@@ -114,7 +117,8 @@ assert refusing == ["dim()", "len()"]  # witness: dim-len-fail
 assert (  # witness: size-empty
     placeholder_size == torch.Size([0]) and placeholder_ndim == 1 and placeholder_nbytes == 0
 )
-only_shape = refused_properties == ["shape"] and "mT" in failed_as_empty and mt_fails_on_empty
+failing_names = [name for name, _ in failed_as_empty]
+only_shape = refused_properties == ["shape"] and "mT" in failing_names and same_as_empty
 assert (  # witness: properties-pass
     only_shape and placeholder_ndim == 1 and placeholder_itemsize == 4 and "dim()" in refusing
 )

@@ -42,8 +42,10 @@ eager_drew_first = same_weights(mixed[2], nn.Linear(4, 2))
 cpu_state = torch.get_rng_state()
 nn.LazyLinear(4, device="meta")(torch.zeros(1, 5, device="meta"))
 meta_left_cpu_stream = torch.equal(cpu_state, torch.get_rng_state())
-nn.LazyLinear(4)(torch.zeros(1, 5))
-cpu_drew_from_cpu_stream = not torch.equal(cpu_state, torch.get_rng_state())
+lazy_on_cpu = nn.LazyLinear(4)
+construction_drew_nothing = torch.equal(cpu_state, torch.get_rng_state())  # it draws later...
+lazy_on_cpu(torch.zeros(1, 5))
+cpu_drew_from_cpu_stream = not torch.equal(cpu_state, torch.get_rng_state())  # ...at the dry run
 
 # Moved to a GPU before its dry run, a lazy model draws from the GPU's generator instead.
 if device.type == "cuda":
@@ -68,6 +70,7 @@ assert all_lazy_matches  # witness: all-lazy-match
 assert not mixed_matches  # witness: mixed-differ
 assert lazy_last_matches  # witness: lazy-last-matches
 assert eager_drew_first  # witness: eager-draws-first
-assert meta_left_cpu_stream and cpu_drew_from_cpu_stream  # witness: draws-on-its-device
+draws_at_dry_run = construction_drew_nothing and cpu_drew_from_cpu_stream
+assert meta_left_cpu_stream and draws_at_dry_run  # witness: draws-on-its-device
 if device.type == "cuda":
     assert gpu_draws_only and not gpu_matches  # witness: gpu-generator-differs
