@@ -239,6 +239,15 @@ try:
         view_message = " ".join(str(error).split())
     del first_row
     viewed.load_state_dict(view_checkpoint)  # without the view, the same load goes through
+    # Recurrent layers keep weak references to their own weights: every swap load is refused, with
+    # no graph at all.
+    recurrent, recurrent_error = nn.GRU(3, 4).to(device), ""
+    try:
+        recurrent.load_state_dict({k: v.clone() for k, v in recurrent.state_dict().items()})
+    except RuntimeError as error:
+        recurrent_error = " ".join(str(error).split())
+    recurrent_refused = refusals(recurrent_error)
+    recurrent_message = recurrent_refused[0][1] if recurrent_refused else ""
     # After the optimizer step, the load goes through once backward has freed the graph; a graph
     # kept with retain_graph=True still holds what it saved.
     retained_refused = {}
@@ -343,6 +352,8 @@ refused_names = {
 print("  after backward and a step, a load refuses:", refused_names[False], end="")
 print("; after backward(retain_graph=True) and a step:", refused_names[True])
 print("    after backward and a step, with an output the loss did not use kept:", *unused_refused)
+print("  a load into a GRU, before any forward pass, refuses:", *(n for n, _ in recurrent_refused))
+print("    " + recurrent_message)
 print("  a load after a forward pass through a BatchNorm1d in eval mode refuses:")
 for name, reason in norm_refused:
     print(f"    {name}: {textwrap.shorten(reason, 90)}")
@@ -394,6 +405,11 @@ assert nested_refused == all_keys  # witness: autocast-nested-refused
 assert frozen_loads  # witness: autocast-frozen-loads
 view_refused = 'While swapping the parameter named "weight"' in view_message
 assert view_refused and "use_count" in view_message  # witness: view-refused
+gru_names = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+weakref_reason = "Cannot swap t1 because it has weakref"
+gru_reasons = all(reason.startswith(weakref_reason) for _, reason in recurrent_refused)
+recurrent_blocked = [name for name, _ in recurrent_refused] == gru_names and gru_reasons
+assert recurrent_blocked  # witness: recurrent-refused
 retained_blocks = retained_refused == {True: ["2.weight"], False: []}
 retained_blocks = retained_blocks and unused_refused == ["aux.weight"]
 assert retained_blocks  # witness: retained-graph-refused
