@@ -2,6 +2,7 @@
 
 import re
 import textwrap
+import weakref
 
 import torch
 from torch import nn
@@ -239,13 +240,22 @@ try:
         view_message = " ".join(str(error).split())
     del first_row
     viewed.load_state_dict(view_checkpoint)  # without the view, the same load goes through
-    # Recurrent layers keep weak references to their own weights: every swap load is refused, with
-    # no graph at all.
+    # nn.RNN, nn.LSTM and nn.GRU keep weak references to their own weights: every swap load is
+    # refused, with no graph at all (the values are copied in first, as above).
     recurrent, recurrent_error = nn.GRU(3, 4).to(device), ""
+    kept_refs = {id(ref) for ref in recurrent._flat_weight_refs}  # the layer's own weak references
+    own_weakrefs = all(
+        any(id(ref) in kept_refs for ref in weakref.getweakrefs(p)) for p in recurrent.parameters()
+    )
+    recurrent_checkpoint = {k: v + 1 for k, v in recurrent.state_dict().items()}  # new values
     try:
-        recurrent.load_state_dict({k: v.clone() for k, v in recurrent.state_dict().items()})
+        recurrent.load_state_dict(recurrent_checkpoint)
     except RuntimeError as error:
         recurrent_error = " ".join(str(error).split())
+    recurrent_now = recurrent.state_dict()
+    recurrent_copied = all(
+        torch.equal(recurrent_now[k], v) for k, v in recurrent_checkpoint.items()
+    )
     recurrent_refused = refusals(recurrent_error)
     recurrent_message = recurrent_refused[0][1] if recurrent_refused else ""
     # After the optimizer step, the load goes through once backward has freed the graph; a graph
@@ -409,6 +419,7 @@ gru_names = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
 weakref_reason = "Cannot swap t1 because it has weakref"
 gru_reasons = all(reason.startswith(weakref_reason) for _, reason in recurrent_refused)
 recurrent_blocked = [name for name, _ in recurrent_refused] == gru_names and gru_reasons
+recurrent_blocked = recurrent_blocked and own_weakrefs and recurrent_copied
 assert recurrent_blocked  # witness: recurrent-refused
 retained_blocks = retained_refused == {True: ["2.weight"], False: []}
 retained_blocks = retained_blocks and unused_refused == ["aux.weight"]
