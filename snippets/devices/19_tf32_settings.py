@@ -10,6 +10,7 @@ import torch
 torch.manual_seed(0)  # the same product as 08_numerics.py on this machine (randn's draws
 # depend on the CPU's kernels: initialization/12_normal_draws_by_cpu.py)
 a, b = torch.randn(32, 64), torch.randn(64, 32)
+terms_per_entry = a.shape[1]  # each entry of a @ b sums this many products
 product = a @ b
 # 25_tolerances.py's change of order: each entry's 64 rounded products, added one by one both ways.
 terms = a[:, :, None] * b  # terms[i, k, j] = a[i, k] * b[k, j]

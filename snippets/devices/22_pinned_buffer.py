@@ -26,13 +26,14 @@ print("torch.empty(4, 3, pin_memory=device.type == 'cuda') is pinned:", buffer.i
 
 # Between CPU tensors non_blocking=True changes nothing, even for a copy of 64 MiB.
 large = torch.arange(1 << 24, dtype=torch.float32)
+large_mib = large.numel() * large.element_size() >> 20
 to_cpu_is_itself = large.to("cpu", non_blocking=True) is large and large.to("cpu") is large
 large_copy = torch.full_like(large, -1.0)  # no entry of `large` is -1: an unwritten one shows
 large_copy.copy_(large, non_blocking=True)
 last_entry_done = large_copy[-1].item() == large[-1].item()  # the end first, read at once
 large_copy_done = last_entry_done and torch.equal(large_copy, large)  # without synchronizing
 print("CPU to CPU: x.to('cpu') is x, with non_blocking=True or without:", to_cpu_is_itself, end=" ")
-print("| 64 MiB copy_(non_blocking=True) done on return:", large_copy_done)
+print(f"| {large_mib} MiB copy_(non_blocking=True) done on return:", large_copy_done)
 
 if device.type == "cuda":
     pageable = torch.ones(3)

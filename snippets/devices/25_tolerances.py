@@ -22,6 +22,7 @@ print(f"in float16 {close_in_float16}")
 torch.manual_seed(0)  # the inputs of 08_numerics.py's product, the same on this machine (randn's
 # draws depend on the CPU's kernels: initialization/12_normal_draws_by_cpu.py)
 a, b = torch.randn(32, 64), torch.randn(64, 32)
+terms_per_entry = a.shape[1]  # each entry of a @ b sums this many products
 
 
 def sums_both_ways(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
