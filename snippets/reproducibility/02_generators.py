@@ -90,9 +90,9 @@ samplers += [c.sample for c in distributions] + [c.rsample for c in distribution
 methods = {c.sample for c in distributions} | {c.rsample for c in distributions}
 functions = len(set(samplers))  # subclasses share inherited methods: count each function once
 assert functions == len(dropouts) + 1 + len(methods)  # the parts printed below add up
-samplers_taking_one = [
-    f.__qualname__ for f in samplers if "generator" in inspect.signature(f).parameters
-]
+samplers_taking_one = sorted(  # a subclass's inherited method is named once, by its owner
+    {f.__qualname__ for f in samplers if "generator" in inspect.signature(f).parameters}
+)
 print(
     f"of {len(layers)} layer classes in torch.nn, those whose constructor takes a generator:",
     layers_taking_one,

@@ -23,6 +23,7 @@ print(f"(1e8 + 1) - 1e8 = {big_first:g}, but (1e8 - 1e8) + 1 = {one_last:g}")
 torch.manual_seed(0)
 draws = torch.rand(2**20)
 x = draws * 2 - 1
+numbers_summed = x.numel()
 # No step rounds: each draw is a whole multiple of 2**-24, and doubling and shifting it is exact.
 on_grid = torch.equal(draws.double() * 2**24, (draws.double() * 2**24).round())
 exact_shift = torch.equal(x.double(), draws.double() * 2 - 1)
