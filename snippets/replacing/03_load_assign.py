@@ -256,6 +256,15 @@ try:
     recurrent_copied = all(
         torch.equal(recurrent_now[k], v) for k, v in recurrent_checkpoint.items()
     )
+    assigning = nn.GRU(3, 4).to(device)  # with assign=True the refused load changes nothing
+    assigning_before = {k: v.clone() for k, v in assigning.state_dict().items()}
+    assign_error = ""
+    try:
+        assigning.load_state_dict({k: v + 1 for k, v in assigning_before.items()}, assign=True)
+    except RuntimeError as error:
+        assign_error = " ".join(str(error).split())
+    assigning_now = assigning.state_dict()
+    assign_unchanged = all(torch.equal(assigning_now[k], v) for k, v in assigning_before.items())
     recurrent_refused = refusals(recurrent_error)
     recurrent_message = recurrent_refused[0][1] if recurrent_refused else ""
     # After the optimizer step, the load goes through once backward has freed the graph; a graph
@@ -419,7 +428,8 @@ gru_names = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
 weakref_reason = "Cannot swap t1 because it has weakref"
 gru_reasons = all(reason.startswith(weakref_reason) for _, reason in recurrent_refused)
 recurrent_blocked = [name for name, _ in recurrent_refused] == gru_names and gru_reasons
-recurrent_blocked = recurrent_blocked and own_weakrefs and recurrent_copied
+assign_refused = [name for name, _ in refusals(assign_error)] == gru_names and assign_unchanged
+recurrent_blocked = recurrent_blocked and own_weakrefs and recurrent_copied and assign_refused
 assert recurrent_blocked  # witness: recurrent-refused
 retained_blocks = retained_refused == {True: ["2.weight"], False: []}
 retained_blocks = retained_blocks and unused_refused == ["aux.weight"]
