@@ -77,7 +77,9 @@ print("einsum('ij,jk->ik') of float32 under CPU autocast:", einsum_dtype, "| bmm
 h16, h64 = torch.ones(4, 4, dtype=torch.float16), torch.ones(4, 4, dtype=torch.float64)
 with torch.autocast("cpu", dtype=torch.bfloat16):
     from_float16, from_float64 = (h16 @ h16.T).dtype, (h64 @ h64.T).dtype
+    float32_list_on_float64 = torch.prod(h64).dtype  # prod is on the float32 list
 print("under CPU autocast, x @ x.T of float16:", from_float16, "| of float64:", from_float64)
+print("  torch.prod, on the float32 list, of float64:", float32_list_on_float64)
 
 lowered = [name for name, policy in policies.items() if policy == "lowered"]
 raised = [name for name, policy in policies.items() if policy == "float32"]
@@ -96,6 +98,7 @@ einsum_through_bmm = "cpu" not in kernels["einsum"] and "cpu" in kernels["bmm"]
 bmm_lowered = a.dtype == torch.float32 and bmm_inputs == [torch.bfloat16] * 2
 assert einsum_through_bmm and bmm_lowered and einsum_dtype == torch.bfloat16  # witness: einsum-bmm
 lowers_float16_too = from_float16 == torch.bfloat16 and from_float64 == torch.float64
+lowers_float16_too = lowers_float16_too and float32_list_on_float64 == torch.float64
 assert lowers_float16_too  # witness: lowers-float16-not-float64
 
 if device.type == "cuda":
