@@ -89,6 +89,12 @@ with deterministic_mode():
     )
     print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
     print("  for complex64 and bool:", empty_complex.tolist(), empty_bools.tolist())
+    float4_message = ""  # a floating-point dtype with no NaN to fill in (tried on the CPU)
+    try:
+        torch.empty(2, dtype=torch.float4_e2m1fn_x2)
+    except NotImplementedError as error:
+        float4_message = str(error)
+    print("  for float4_e2m1fn_x2, NotImplementedError:", float4_message)
     torch.utils.deterministic.fill_uninitialized_memory = False
     unfilled_are_nan = bool(torch.empty(1000, device=device).isnan().all())
     torch.utils.deterministic.fill_uninitialized_memory = fill_default
@@ -129,6 +135,9 @@ assert "does not have a deterministic implementation" in refusal  # witness: ref
 assert steps[:2] == ["UnsqueezeBackward0", "MaxUnpool2DBackward0"]  # witness: unpool-runs-2d
 assert warned and unpooled.flatten().tolist() == [0.0, 5.0, 7.0, 0.0]  # witness: warn-only
 assert floats_are_nan and ints_are_max and empty_bools.all()  # witness: empty-filled
+assert float4_message.startswith(
+    '"fill_empty_deterministic_" not implemented'
+)  # witness: float4-raises
 assert fill_default is True and not unfilled_are_nan  # witness: fill-switch
 assert cpu_kernel_unchanged  # witness: cpu-index-add-repeatable
 if device.type == "cuda":

@@ -60,7 +60,7 @@ def save_checkpoint(file, step, model, optimizer, scheduler, sampler, noise) -> 
             "optimizer": optimizer.state_dict(),  # AdamW's moment estimates and step counts
             "scheduler": scheduler.state_dict(),  # where the learning-rate schedule is
             "sampler": sampler.get_state(),
-            "numpy_noise": noise.bit_generator.state,  # a dict of plain ints
+            "numpy_noise": noise.bit_generator.state,  # a dict of a name and plain ints
             "torch_rng": torch.get_rng_state(),
             "device_rng": torch.get_device_module(device).get_rng_state()
             if device.type != "cpu"
