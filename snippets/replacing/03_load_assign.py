@@ -240,8 +240,8 @@ try:
         view_message = " ".join(str(error).split())
     del first_row
     viewed.load_state_dict(view_checkpoint)  # without the view, the same load goes through
-    # nn.RNN, nn.LSTM and nn.GRU keep weak references to their own weights: every swap load is
-    # refused, with no graph at all (the values are copied in first, as above).
+    # A freshly built nn.GRU (like nn.RNN and nn.LSTM) keeps weak references to its weights: a swap
+    # load is refused, with no graph at all (without assign=True, after copying the values in).
     recurrent, recurrent_error = nn.GRU(3, 4).to(device), ""
     kept_refs = {id(ref) for ref in recurrent._flat_weight_refs}  # the layer's own weak references
     own_weakrefs = all(
