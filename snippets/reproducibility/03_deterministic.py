@@ -82,18 +82,24 @@ with deterministic_mode():
     empty_ints = torch.empty(2, dtype=torch.int32, device=device)
     empty_complex = torch.empty(2, dtype=torch.complex64, device=device)
     empty_bools = torch.empty(2, dtype=torch.bool, device=device)
-    floats_are_nan = bool(empty_floats.isnan().all() and empty_complex.real.isnan().all())
+    floats_are_nan = bool(empty_floats.isnan().all() and empty_complex.real.isnan().all()) and all(
+        bool(torch.empty(2, dtype=dtype, device=device).isnan().all())
+        for dtype in (torch.float16, torch.bfloat16, torch.float64)
+    )
     ints_are_max = bool((empty_ints == torch.iinfo(torch.int32).max).all()) and all(
         bool((torch.empty(2, dtype=dtype, device=device) == torch.iinfo(dtype).max).all())
         for dtype in (torch.uint8, torch.int8, torch.int16, torch.int64)
     )
     print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
     print("  for complex64 and bool:", empty_complex.tolist(), empty_bools.tolist())
-    float4_message = ""  # a floating-point dtype with no NaN to fill in (tried on the CPU)
-    try:
-        torch.empty(2, dtype=torch.float4_e2m1fn_x2)
-    except NotImplementedError as error:
-        float4_message = str(error)
+    sub_byte_messages = {}  # dtypes of less than a byte per value (tried on the CPU)
+    for dtype in (torch.float4_e2m1fn_x2, torch.int4, torch.uint4):
+        try:
+            torch.empty(2, dtype=dtype)
+            sub_byte_messages[dtype] = ""
+        except NotImplementedError as error:
+            sub_byte_messages[dtype] = str(error)
+    float4_message = sub_byte_messages[torch.float4_e2m1fn_x2]
     print("  for float4_e2m1fn_x2, NotImplementedError:", float4_message)
     torch.utils.deterministic.fill_uninitialized_memory = False
     unfilled_are_nan = bool(torch.empty(1000, device=device).isnan().all())
@@ -135,9 +141,9 @@ assert "does not have a deterministic implementation" in refusal  # witness: ref
 assert steps[:2] == ["UnsqueezeBackward0", "MaxUnpool2DBackward0"]  # witness: unpool-runs-2d
 assert warned and unpooled.flatten().tolist() == [0.0, 5.0, 7.0, 0.0]  # witness: warn-only
 assert floats_are_nan and ints_are_max and empty_bools.all()  # witness: empty-filled
-assert float4_message.startswith(
-    '"fill_empty_deterministic_" not implemented'
-)  # witness: float4-raises
+not_filled = '"fill_empty_deterministic_" not implemented'
+sub_byte_refused = all(message.startswith(not_filled) for message in sub_byte_messages.values())
+assert sub_byte_refused  # witness: sub-byte-raises
 assert fill_default is True and not unfilled_are_nan  # witness: fill-switch
 assert cpu_kernel_unchanged  # witness: cpu-index-add-repeatable
 if device.type == "cuda":
