@@ -75,9 +75,9 @@ with deterministic_mode():
     after_inner = settings()  # the outer block's settings again: errors, not warnings
     print("after the inner block, (mode, warn_only):", after_inner)
 
-    # 3. Memory that torch.empty leaves uninitialized is filled: NaN for floats (the real parts of
-    #    complex numbers), the maximum for integers, True for bool. fill_uninitialized_memory is the
-    #    switch.
+    # 3. Memory that torch.empty leaves uninitialized is filled: NaN for float16 to float64 (the
+    #    real parts of complex numbers), the maximum for integers, True for bool; dtypes of less
+    #    than a byte per value raise. fill_uninitialized_memory is the switch.
     empty_floats = torch.empty(3, device=device)
     empty_ints = torch.empty(2, dtype=torch.int32, device=device)
     empty_complex = torch.empty(2, dtype=torch.complex64, device=device)

@@ -60,7 +60,7 @@ def save_checkpoint(file, step, model, optimizer, scheduler, sampler, noise) -> 
             "optimizer": optimizer.state_dict(),  # AdamW's moment estimates and step counts
             "scheduler": scheduler.state_dict(),  # where the learning-rate schedule is
             "sampler": sampler.get_state(),
-            "numpy_noise": noise.bit_generator.state,  # a dict of a name and plain ints
+            "numpy_noise": noise.bit_generator.state,  # a name, ints and a nested dict of two ints
             "torch_rng": torch.get_rng_state(),
             "device_rng": torch.get_device_module(device).get_rng_state()
             if device.type != "cpu"
@@ -78,7 +78,8 @@ def resume(file, seed: int, *, restore_rng=True, restore_optimizer=True, restore
     checkpoint = torch.load(file, map_location="cpu")
     model.load_state_dict(checkpoint["model"])
     if restore_optimizer:
-        # Moves the state to the parameters' device.
+        # Moves the moment estimates to the parameters' device (the step count stays on the
+        # CPU unless a fused or capturable optimizer saved it).
         optimizer.load_state_dict(checkpoint["optimizer"])
     if restore_scheduler:
         scheduler.load_state_dict(checkpoint["scheduler"])
@@ -219,7 +220,7 @@ except TypeError as error:
     rng_refusal = str(error)
 print("torch.set_rng_state with a state on meta:", rng_refusal)
 adamw_state = checkpoint["optimizer"]["state"][0]
-numpy_state_is_plain = plain(checkpoint["numpy_noise"])  # PCG64: its name and integers
+numpy_state_is_plain = plain(checkpoint["numpy_noise"])  # PCG64: a name, integers, a nested dict
 print("AdamW's state for one parameter:", sorted(adamw_state))
 file.seek(0)
 _, (model, optimizer, *_) = resume(file, seed=99)
