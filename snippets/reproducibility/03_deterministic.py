@@ -93,7 +93,9 @@ with deterministic_mode():
     print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
     print("  for complex64 and bool:", empty_complex.tolist(), empty_bools.tolist())
     sub_byte_messages = {}  # dtypes of less than a byte per value (tried on the CPU)
-    for dtype in (torch.float4_e2m1fn_x2, torch.int4, torch.uint4):
+    sub_byte = [getattr(torch, f"{kind}{bits}") for kind in ("int", "uint") for bits in range(1, 8)]
+    sub_byte += [torch.float4_e2m1fn_x2, torch.bits1x8, torch.bits2x4, torch.bits4x2]
+    for dtype in sub_byte:
         try:
             torch.empty(2, dtype=dtype)
             sub_byte_messages[dtype] = ""
