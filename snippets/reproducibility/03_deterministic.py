@@ -76,8 +76,8 @@ with deterministic_mode():
     print("after the inner block, (mode, warn_only):", after_inner)
 
     # 3. Memory that torch.empty leaves uninitialized is filled: NaN for float16 to float64 (the
-    #    real parts of complex numbers), the maximum for integers, True for bool; dtypes of less
-    #    than a byte per value raise. fill_uninitialized_memory is the switch.
+    #    real parts of complex numbers), the maximum for integers, True for bool; some dtypes the
+    #    fill has no case for raise. fill_uninitialized_memory is the switch.
     empty_floats = torch.empty(3, device=device)
     empty_ints = torch.empty(2, dtype=torch.int32, device=device)
     empty_complex = torch.empty(2, dtype=torch.complex64, device=device)
@@ -92,16 +92,19 @@ with deterministic_mode():
     )
     print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
     print("  for complex64 and bool:", empty_complex.tolist(), empty_bools.tolist())
-    sub_byte_messages = {}  # dtypes of less than a byte per value (tried on the CPU)
-    sub_byte = [getattr(torch, f"{kind}{bits}") for kind in ("int", "uint") for bits in range(1, 8)]
-    sub_byte += [torch.float4_e2m1fn_x2, torch.bits1x8, torch.bits2x4, torch.bits4x2]
-    for dtype in sub_byte:
+    unfilled_messages = {}  # int1 to int7, uint1 to uint7 and the bits dtypes (tried on the CPU)
+    unfilled_dtypes = [
+        getattr(torch, f"{kind}{bits}") for kind in ("int", "uint") for bits in range(1, 8)
+    ]
+    unfilled_dtypes += [torch.float4_e2m1fn_x2, torch.bits1x8, torch.bits2x4, torch.bits4x2]
+    unfilled_dtypes += [torch.bits8, torch.bits16]  # the fill has no case for these either
+    for dtype in unfilled_dtypes:
         try:
             torch.empty(2, dtype=dtype)
-            sub_byte_messages[dtype] = ""
+            unfilled_messages[dtype] = ""
         except NotImplementedError as error:
-            sub_byte_messages[dtype] = str(error)
-    float4_message = sub_byte_messages[torch.float4_e2m1fn_x2]
+            unfilled_messages[dtype] = str(error)
+    float4_message = unfilled_messages[torch.float4_e2m1fn_x2]
     print("  for float4_e2m1fn_x2, NotImplementedError:", float4_message)
     torch.utils.deterministic.fill_uninitialized_memory = False
     unfilled_are_nan = bool(torch.empty(1000, device=device).isnan().all())
@@ -144,8 +147,8 @@ assert steps[:2] == ["UnsqueezeBackward0", "MaxUnpool2DBackward0"]  # witness: u
 assert warned and unpooled.flatten().tolist() == [0.0, 5.0, 7.0, 0.0]  # witness: warn-only
 assert floats_are_nan and ints_are_max and empty_bools.all()  # witness: empty-filled
 not_filled = '"fill_empty_deterministic_" not implemented'
-sub_byte_refused = all(message.startswith(not_filled) for message in sub_byte_messages.values())
-assert sub_byte_refused  # witness: sub-byte-raises
+unfilled_refused = all(message.startswith(not_filled) for message in unfilled_messages.values())
+assert unfilled_refused  # witness: no-fill-raises
 assert fill_default is True and not unfilled_are_nan  # witness: fill-switch
 assert cpu_kernel_unchanged  # witness: cpu-index-add-repeatable
 if device.type == "cuda":
