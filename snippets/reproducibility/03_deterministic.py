@@ -92,7 +92,7 @@ with deterministic_mode():
     )
     print("torch.empty gives", empty_floats.tolist(), "and", empty_ints.tolist())
     print("  for complex64 and bool:", empty_complex.tolist(), empty_bools.tolist())
-    unfilled_messages = {}  # int1 to int7, uint1 to uint7 and the bits dtypes (tried on the CPU)
+    unfilled_messages = {}  # int1-int7, uint1-uint7, float4_e2m1fn_x2, the bits dtypes (on the CPU)
     unfilled_dtypes = [
         getattr(torch, f"{kind}{bits}") for kind in ("int", "uint") for bits in range(1, 8)
     ]
