@@ -21,6 +21,15 @@ def refusals(message: str) -> list[tuple[str, str]]:
     return found
 
 
+def load_error(module: nn.Module, checkpoint: dict, assign: bool = False) -> str:
+    """module.load_state_dict(checkpoint)'s error on one line, or "" if the load went through."""
+    try:
+        module.load_state_dict(checkpoint, assign=assign)
+    except RuntimeError as error:
+        return " ".join(str(error).split())
+    return ""
+
+
 def load_keeps_extras(assign: bool = False) -> tuple[bool, bool, list[str]]:
     """Load a Linear layer: is its weight the same object after the load, is an attribute set on
     it before the load still there, and which of the hooks registered on it before run?"""
@@ -220,38 +229,30 @@ try:
         frozen_after = frozen(x).sum()  # computed from the loaded values, not from a cache
     frozen_loads = frozen_error == "" and not torch.equal(frozen_after, frozen_before)
     # The cache lives until the outermost block ends: a load after an inner block is still inside.
-    nested, nested_error = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device), ""
+    nested = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(device)
     with torch.autocast(device.type, dtype=torch.bfloat16):
         with torch.autocast(device.type, dtype=torch.bfloat16):
             pending = nested(x).sum()
-        try:  # after the inner block, inside the outer one
-            nested.load_state_dict({key: value + 1 for key, value in nested.state_dict().items()})
-        except RuntimeError as error:
-            nested_error = " ".join(str(error).split())
+        # after the inner block, inside the outer one
+        nested_error = load_error(nested, {k: v + 1 for k, v in nested.state_dict().items()})
     nested_refused = [name for name, _ in refusals(nested_error)]
     # A view of a weight kept outside any graph is a reference too: the swap refuses the weight.
-    viewed, view_message = nn.Linear(2, 1).to(device), ""
+    viewed = nn.Linear(2, 1).to(device)
     view_checkpoint = {key: value.clone() for key, value in viewed.state_dict().items()}
     with torch.no_grad():
         first_row = viewed.weight[0]  # a view that shares the weight's storage
-    try:
-        viewed.load_state_dict(view_checkpoint)
-    except RuntimeError as error:
-        view_message = " ".join(str(error).split())
+    view_message = load_error(viewed, view_checkpoint)
     del first_row
     viewed.load_state_dict(view_checkpoint)  # without the view, the same load goes through
     # A freshly built nn.GRU (like nn.RNN and nn.LSTM) keeps weak references to its weights: a swap
     # load is refused, with no graph at all (without assign=True, after copying the values in).
-    recurrent, recurrent_error = nn.GRU(3, 4).to(device), ""
+    recurrent = nn.GRU(3, 4).to(device)
     kept_refs = {id(ref) for ref in recurrent._flat_weight_refs}  # the layer's own weak references
     own_weakrefs = all(
         any(id(ref) in kept_refs for ref in weakref.getweakrefs(p)) for p in recurrent.parameters()
     )
     recurrent_checkpoint = {k: v + 1 for k, v in recurrent.state_dict().items()}  # new values
-    try:
-        recurrent.load_state_dict(recurrent_checkpoint)
-    except RuntimeError as error:
-        recurrent_error = " ".join(str(error).split())
+    recurrent_error = load_error(recurrent, recurrent_checkpoint)
     recurrent_now = recurrent.state_dict()
     recurrent_copied = all(
         torch.equal(recurrent_now[k], v) for k, v in recurrent_checkpoint.items()
@@ -260,11 +261,8 @@ try:
     assigning_before = {k: v.clone() for k, v in assigning.state_dict().items()}
     assigning_weight = assigning.weight_ih_l0
     assigning_weight.note = "set before the load"
-    assign_error = ""
-    try:
-        assigning.load_state_dict({k: v + 1 for k, v in assigning_before.items()}, assign=True)
-    except RuntimeError as error:
-        assign_error = " ".join(str(error).split())
+    assign_checkpoint = {k: v + 1 for k, v in assigning_before.items()}
+    assign_error = load_error(assigning, assign_checkpoint, assign=True)
     assigning_now = assigning.state_dict()
     assign_unchanged = all(torch.equal(assigning_now[k], v) for k, v in assigning_before.items())
     same_weight = assigning.weight_ih_l0 is assigning_weight and hasattr(assigning_weight, "note")
@@ -280,11 +278,9 @@ try:
         loss = stepped(x).sum()  # kept in a variable either way
         loss.backward(retain_graph=retain)
         step_optimizer.step()
-        retained_error = ""
-        try:
-            stepped.load_state_dict({k: v.clone() for k, v in stepped.state_dict().items()})
-        except RuntimeError as error:
-            retained_error = " ".join(str(error).split())
+        retained_error = load_error(
+            stepped, {k: v.clone() for k, v in stepped.state_dict().items()}
+        )
         retained_refused[retain] = [name for name, _ in refusals(retained_error)]
     # An output that the loss did not use keeps its part of the graph after a plain backward.
     heads = nn.ModuleDict(
@@ -295,21 +291,14 @@ try:
     loss, unused_output = heads["head"](hidden).sum(), heads["aux"](hidden)  # kept, not in the loss
     loss.backward()
     heads_optimizer.step()
-    unused_error = ""
-    try:
-        heads.load_state_dict({k: v.clone() for k, v in heads.state_dict().items()})
-    except RuntimeError as error:
-        unused_error = " ".join(str(error).split())
+    unused_error = load_error(heads, {k: v.clone() for k, v in heads.state_dict().items()})
     unused_refused = [name for name, _ in refusals(unused_error)]
     # Other layers save tensors whatever their input. BatchNorm saves its weight and its running
     # statistics, which are buffers, but not its bias or its num_batches_tracked.
     norm = nn.Sequential(nn.BatchNorm1d(2)).to(device).eval()
     norm_checkpoint = {key: value.clone() for key, value in norm.state_dict().items()}
-    pending, norm_message = norm(x).sum(), ""  # x needs no gradient
-    try:
-        norm.load_state_dict(norm_checkpoint)
-    except RuntimeError as error:
-        norm_message = " ".join(str(error).split())
+    pending = norm(x).sum()  # x needs no gradient
+    norm_message = load_error(norm, norm_checkpoint)
     norm_refused = refusals(norm_message)
     # A running statistic needs no gradient, so it has no gradient edge for the swap to look up.
     edge_message = ""
