@@ -48,6 +48,25 @@ for name in ("", "a.b", "type"):
         except KeyError:
             refused += 1
             setattr_refused += register is set_attribute
+# They also refuse a name that an entry of another kind, or a plain attribute, holds.
+occupied = nn.Module()
+occupied.p, occupied.c, occupied.x = nn.Parameter(torch.ones(1)), nn.Linear(3, 1), 3
+occupied.register_buffer("b", torch.zeros(1))
+forms = {
+    "p": (occupied.register_parameter, nn.Parameter(torch.ones(1))),
+    "c": (occupied.register_module, nn.Linear(3, 1)),
+    "b": (occupied.register_buffer, torch.zeros(1)),
+}
+occupied_refused = 0
+for name in ("p", "c", "b", "x"):
+    for kind, (register, value) in forms.items():
+        if kind == name:
+            continue  # the same kind: replaced, as shown at the end
+        try:
+            register(name, value)
+        except KeyError:
+            occupied_refused += 1
+print(f"names held by another kind or a plain attribute: refused {occupied_refused} of 9")
 # But setattr first removes what the instance holds under the name, so it takes that name over.
 held = nn.Module()
 held.child = nn.Linear(3, 1)
@@ -115,7 +134,7 @@ marked_ok = marked_keys == ["mean"] and not list(marked.parameters())
 marked_ok = marked_ok and marked_buffers == {"mean": "torch.float64", "cache": "torch.float64"}
 registered_ok = "cache" in explicit_buffer_names and "cache" not in explicit_keys
 assert registered_ok and marked_ok  # witness: non-persistent
-assert refused - setattr_refused == 9  # witness: names-checked
+assert refused - setattr_refused == 9 and occupied_refused == 9  # witness: names-checked
 assert setattr_refused == 3  # witness: setattr-parameter-checked
 held_taken = held_parameters == ["child", "buf", "plain"] and not held_children
 held_taken = held_taken and not held_buffers and not plain_left

@@ -61,6 +61,14 @@ mixed_parameters = len(list(mixed_list.parameters())) + len(list(mixed_dict.para
 print(f"non-tensor entries kept: {kept}; parameters among 4 entries: {mixed_parameters}")
 # Such a value's key is not checked: a string under "type" hides the type method.
 clash = nn.ParameterDict({"type": "cm"})
+# A tensor's key is checked and refused, but only after the key is recorded: it stays listed.
+refused_clash, tensor_key_refused = nn.ParameterDict(), False
+try:
+    refused_clash["type"] = torch.ones(1)
+except KeyError:
+    tensor_key_refused = True
+key_left = list(refused_clash)
+print(f"tensor under 'type': refused {tensor_key_refused}; keys left: {key_left}")
 # A module entry is registered as a child, and its parameters are counted.
 module_entries = [
     name
@@ -100,6 +108,7 @@ assert integer_message.startswith("Only Tensors of floating point")  # witness: 
 assert integer_parameter  # witness: integer-parameter-kept
 assert from_dict == ["scale", "shift"] and from_pairs == ["shift", "scale"]  # witness: dict-sorted
 assert clash.type == "cm" and not callable(clash.type)  # witness: non-tensor-key-unchecked
+assert tensor_key_refused and key_left == ["type"]  # witness: tensor-key-refused-key-kept
 item_wrapped = all(  # a Parameter around the tensor's own memory, not a copy
     type(new) is nn.Parameter and new.data_ptr() == plain.data_ptr()
     for new, plain in zip(new_entries, plain_tensors, strict=True)
