@@ -58,7 +58,8 @@ scalar.to("meta")
 
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 on_device = PlainScale(3).to(device)
-print(f"after .to({device.type!r}): PlainScale.scale is on {on_device.scale.device.type}")
+if device.type != "cpu":  # on a machine without an accelerator, .to("cpu") has nothing to move
+    print(f"after .to({device.type!r}): PlainScale.scale is on {on_device.scale.device.type}")
 errors = {}  # the input on meta or on the device, the tensor on the CPU
 runs = [("meta", meta_plain, "meta"), ("0-dim", scalar, "meta"), (device.type, on_device, device)]
 runs += [("0-dim on " + device.type, scalar, device)] if device.type != "cpu" else []

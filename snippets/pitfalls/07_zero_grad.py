@@ -22,7 +22,10 @@ print("after optimizer.zero_grad(): .grad is None:", grad_after_zero_grad_is_non
 print("the next backward gives the single-step gradient again:", fresh_matches_first)
 
 
-def train(reset: bool, steps: int = 40) -> tuple[list[float], bool]:
+steps = 40  # of the fit below
+
+
+def train(reset: bool) -> tuple[list[float], bool]:
     """Fit a linear model; return the losses and whether .grad ends as the sum of all gradients."""
     torch.manual_seed(0)
     model = nn.Linear(3, 1)
@@ -48,9 +51,12 @@ rises = sum(later > earlier for earlier, later in zip(without_reset, without_res
 lowest = without_reset.index(min(without_reset))
 climbed_back = max(without_reset[lowest:]) / min(without_reset)
 rises_with_reset = sum(later > earlier for earlier, later in zip(with_reset, with_reset[1:]))
-print("after 40 steps without zero_grad: .grad is the sum of all 40 gradients:", grad_is_sum)
+print(
+    f"after {steps} steps without zero_grad: .grad is the sum of all {steps} gradients:",
+    grad_is_sum,
+)
 print(f"without zero_grad: lowest loss {min(without_reset):.3f}, last {without_reset[-1]:.3f},")
-print(f"  the loss rose in {rises} of 39 steps, up to {climbed_back:.0f} times its lowest")
+print(f"  the loss rose in {rises} of {steps - 1} steps, up to {climbed_back:.0f} times its lowest")
 print(f"with zero_grad: last loss {with_reset[-1]:.3f}, the loss rose in {rises_with_reset} steps")
 
 assert abs(accumulated_ratio - 2.0) < 1e-5  # witness: backward-adds
