@@ -1,5 +1,7 @@
 """Exercise: rebuild the second part of a seeded model without building the first part again."""
 
+import copy
+
 import torch
 from torch import nn
 
@@ -27,7 +29,7 @@ def program(swapped: bool = False) -> tuple[torch.Tensor, nn.Module]:
 
 state, original = program()
 # Later, elsewhere in the program (other draws happened in between): rebuild the decoder alone.
-torch.randn(100)
+torch.randn(3)  # a small normal draw: it takes the spare number the encoder left, and leaves one
 torch.set_rng_state(state)
 from_state = decoder()
 torch.manual_seed(0)
@@ -51,12 +53,19 @@ print("  its Linear is the same:", linear_same)
 print("  its own saved state rebuilds it:", same(swapped_from_state, swapped_original))
 print("  the original program's saved state does too:", same(from_other_state, swapped_original))
 
+# Simplest of all: keep the decoder's initial weights themselves, and load them into a new one.
+initial_weights = copy.deepcopy(original.state_dict())
+loaded = decoder()
+loaded.load_state_dict(initial_weights)
+print("a new decoder, the initial state_dict loaded: same weights:", same(loaded, original))
+
 # torch.get_rng_state() is the state of the default CPU generator, not of a GPU's.
 cpu_generator_state = torch.equal(torch.get_rng_state(), torch.default_generator.get_state())
 print("the saved state is the CPU generator's:", cpu_generator_state)
 
 assert same(from_state, original)  # witness: state-rebuilds-decoder
 assert not same(from_seed_alone, original)  # witness: seed-alone-is-not-enough
+assert same(loaded, original)  # witness: state-dict-rebuilds-decoder
 own_state_rebuilds = same(swapped_from_state, swapped_original)
 state_holds_spare = own_state_rebuilds and not same(from_other_state, swapped_original)
 assert spare_only and linear_same and state_holds_spare  # witness: state-holds-spare
