@@ -75,7 +75,7 @@ loss_fn(ddp_mean(inputs[mine]), ignored[mine]).backward()
 kept = (ignored[mine] != -100).sum().float()
 dist.all_reduce(kept)  # the global count of kept targets
 sum_loss_fn = nn.CrossEntropyLoss(reduction="sum")
-ddp_scaled = DDP(ig_scaled)  # the fix of exercise 1: a sum over the global count, times W
+ddp_scaled = DDP(ig_scaled)  # the fix: a sum over the global count, times W
 sum_loss = sum_loss_fn(ddp_scaled(inputs[mine]), ignored[mine])
 (sum_loss * world_size / kept).backward()
 ddp_unscaled = DDP(ig_unscaled)  # the same without the world size, which DDP divides by

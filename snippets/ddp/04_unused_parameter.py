@@ -179,6 +179,18 @@ full_grad = full_view.weight.grad
 bias_memory = full_view.bias.grad.untyped_storage().data_ptr()
 one_block = full_grad.untyped_storage().data_ptr() == bias_memory  # weight and bias: one bucket
 averaged_in_view = torch.allclose(full_grad, sum(gathered_copies(own_full)) / world_size)
+# A second pass, .grad zeroed in place: before the reduction, the hook finds the rank's own
+# gradient in .grad, and the reduction then writes the average into that same memory.
+before_reduction = []
+full_view.weight.register_post_accumulate_grad_hook(
+    lambda p: before_reduction.append((p.grad.data_ptr(), torch.equal(p.grad, own_full)))
+)
+full_view.zero_grad(set_to_none=False)
+ddp_full_view(x).sum().backward()
+written_in_place = before_reduction == [(full_view.weight.grad.data_ptr(), True)]
+written_in_place &= torch.allclose(
+    full_view.weight.grad, sum(gathered_copies(own_full)) / world_size
+)
 
 # With the debug level at INFO, the message names the parameters. So does DETAIL, set after
 # init_process_group (in effect before it, DDP's constructor crashed: see the page).
@@ -324,7 +336,7 @@ assert (
     and no_hook_left_own
 )  # witness: reduced-bucket-not-written
 assert view_in_bucket and view_is_divided  # witness: bucket-view-divided
-assert one_block and averaged_in_view  # witness: reduction-writes-into-view
+assert one_block and averaged_in_view and written_in_place  # witness: reduction-writes-into-view
 assert barrier_counted == 1  # witness: sequence-counts-every-collective
 aux_in_last = bucket_names[-1] == ["aux_head.weight", "aux_head.bias", "body.weight"]
 assert aux_in_last and launched_names == bucket_names[:-1]  # witness: aux-first-in-last-bucket

@@ -33,6 +33,25 @@ same_entries = list(synced.state_dict()) == list(plain.state_dict()) and all(
 )
 print(f"converted: {converted_type}, same state_dict keys and values: {same_entries}")
 
+
+# A subclass of a batch-norm class becomes a plain SyncBatchNorm: its own buffer and forward go.
+class ScaledBatchNorm(nn.BatchNorm1d):
+    def __init__(self, features: int) -> None:
+        super().__init__(features)
+        self.register_buffer("scale", torch.full((features,), 2.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) * self.scale
+
+
+subclassed = nn.SyncBatchNorm.convert_sync_batchnorm(nn.Sequential(ScaledBatchNorm(3)))
+subclass_converted_to = type(subclassed[0]).__name__
+scale_dropped = "0.scale" not in subclassed.state_dict()
+if rank == 0:
+    print(
+        f"BatchNorm1d subclass converted: {subclass_converted_to}, buffer dropped: {scale_dropped}"
+    )
+
 full_batch = torch.randn(16, 4).to(device)  # the same seed on every rank: the same global batch
 mine = full_batch.chunk(world_size)[rank]  # this rank's share of it
 
@@ -93,6 +112,7 @@ if rank == 0:
     print("training-mode forward, no process group, matches BatchNorm1d:", no_group_like_plain)
 
 assert converted_type == "SyncBatchNorm" and same_entries  # witness: conversion-keeps-state
+assert subclass_converted_to == "SyncBatchNorm" and scale_dropped  # witness: subclass-made-plain
 assert wrap_error == "SyncBatchNorm layers only work with GPU modules"  # witness: ddp-cpu-refuses
 on_gpu_only = "SyncBatchNorm expected input tensor to be on GPU"
 assert forward_error.startswith(on_gpu_only)  # witness: cpu-train-raises
