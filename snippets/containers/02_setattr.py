@@ -87,6 +87,12 @@ except TypeError as error:
 no_bias = nn.Linear(3, 3)
 no_bias.bias = None  # accepted: the layer now has no bias tensor
 none_accepted = no_bias.bias is None and [n for n, _ in no_bias.named_parameters()] == ["weight"]
+other_refusals = []  # a module or a number under a parameter's name: refused alike
+for value in (nn.Linear(3, 3), 3):
+    try:
+        no_bias.weight = value
+    except TypeError as error:
+        other_refusals.append(str(error).endswith("(torch.nn.Parameter or None expected)"))
 print("after layer.bias = None: parameters", [name for name, _ in no_bias.named_parameters()])
 
 # A child's name refuses a plain tensor too, but a Parameter silently replaces the child.
@@ -107,6 +113,18 @@ print("warnings", len(swap_caught))
 model.count = torch.full((), 5.0)
 buffers_after = {name: t.item() for name, t in model.named_buffers()}
 print("after model.count = torch.full((), 5.0): buffers", buffers_after)
+# But like a child's name, a buffer's name gives way to a Parameter, or to a module.
+taken_by = {}
+for value in (nn.Parameter(torch.ones(1)), nn.Linear(1, 1)):
+    holder = nn.Module()
+    holder.register_buffer("count", torch.zeros(()))
+    holder.count = value
+    kinds = [("buffers", holder.named_buffers), ("parameters", holder.named_parameters)]
+    kinds += [("children", holder.named_children)]
+    taken_by[type(value).__name__] = {
+        kind: [name for name, _ in listed()] for kind, listed in kinds
+    }
+print("a buffer's name, assigned a Parameter, then a Linear:", *taken_by.values())
 
 assert parameter_names == "scale, layer.weight, layer.bias"
 assert child_names == "layer" and buffer_names == "count"
@@ -118,11 +136,16 @@ assert "dtype" in forward_message
 assert meta_devices == ("meta", "cpu") and mix_device == "cpu"  # witness: mix-stays-on-cpu
 assert message.startswith("cannot assign") and "as parameter 'weight'" in message
 assert message.endswith("(torch.nn.Parameter or None expected)")  # witness: no-demotion
-assert message.endswith("or None expected)") and none_accepted  # witness: parameter-or-none
+assert (
+    message.endswith("or None expected)") and none_accepted and other_refusals == [True, True]
+)  # witness: parameter-or-none
 assert error_name == "TypeError"
 assert "(torch.nn.Module or None expected)" in child_message
 child_replaced = child_count_after == 0 and isinstance(model.layer, nn.Parameter)
 assert child_replaced and not swap_caught  # witness: child-replaced
 assert buffers_after == {"count": 5.0}  # witness: buffer-stays
+by_parameter = taken_by["Parameter"] == {"buffers": [], "parameters": ["count"], "children": []}
+module_kinds = {"buffers": [], "parameters": ["count.weight", "count.bias"], "children": ["count"]}
+assert by_parameter and taken_by["Linear"] == module_kinds  # witness: buffer-name-gives-way
 buffer_refused = "attribute 'mix' already exists" in buffer_message
 assert buffer_refused and mix_now_buffer  # witness: plain-refuses-buffer

@@ -68,6 +68,7 @@ try:
 except KeyError:
     tensor_key_refused = True
 key_left = list(refused_clash)
+left_reads_method = callable(refused_clash["type"])  # the key now reads the container's method
 print(f"tensor under 'type': refused {tensor_key_refused}; keys left: {key_left}")
 # A module entry is registered as a child, and its parameters are counted.
 module_entries = [
@@ -108,7 +109,9 @@ assert integer_message.startswith("Only Tensors of floating point")  # witness: 
 assert integer_parameter  # witness: integer-parameter-kept
 assert from_dict == ["scale", "shift"] and from_pairs == ["shift", "scale"]  # witness: dict-sorted
 assert clash.type == "cm" and not callable(clash.type)  # witness: non-tensor-key-unchecked
-assert tensor_key_refused and key_left == ["type"]  # witness: tensor-key-refused-key-kept
+assert (
+    tensor_key_refused and key_left == ["type"] and left_reads_method
+)  # witness: tensor-key-refused-key-kept
 item_wrapped = all(  # a Parameter around the tensor's own memory, not a copy
     type(new) is nn.Parameter and new.data_ptr() == plain.data_ptr()
     for new, plain in zip(new_entries, plain_tensors, strict=True)
