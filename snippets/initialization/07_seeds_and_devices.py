@@ -25,7 +25,7 @@ again = build()
 same_seed_same_weights = same_weights(reference, again)
 
 # Every layer draws from the same global stream, in construction order: a layer added in front
-# consumes numbers, and every layer after it starts differently.
+# consumes numbers, and here every layer after it starts differently (see the spare below).
 torch.manual_seed(0)
 extra_in_front = nn.Sequential(nn.Linear(4, 4), build())
 later_layer_unchanged = torch.equal(extra_in_front[1][0].weight, reference[0].weight)
@@ -89,7 +89,7 @@ torch.manual_seed(0)
 drawless_in_front = nn.Sequential(nn.ReLU(), nn.LayerNorm(4), nn.BatchNorm1d(4), build())
 drawless_shifts_nothing = same_weights(drawless_in_front[3], reference)
 
-# The dtype decides too: from the same seed, a float64 layer gets other numbers altogether, not
+# The dtype decides too: from the same seed, a float64 Linear gets other numbers altogether, not
 # the float32 ones with more digits. set_default_dtype changes the dtype the constructors use.
 torch.manual_seed(0)
 single = nn.Linear(4, 8)
@@ -97,6 +97,12 @@ torch.manual_seed(0)
 double = nn.Linear(4, 8, dtype=torch.float64)
 dtype_difference = (single.weight.double() - double.weight).abs().max().item()
 no_weight_close = not torch.isclose(single.weight.double(), double.weight).any()
+# Not for a normal draw of fewer than 16 numbers, which is made in float64 whatever the dtype.
+torch.manual_seed(0)
+small_single = nn.Embedding(3, 5)
+torch.manual_seed(0)
+small_double = nn.Embedding(3, 5, dtype=torch.float64)
+small_rounded = torch.equal(small_double.weight.float(), small_single.weight)
 previous_dtype = torch.get_default_dtype()
 torch.set_default_dtype(torch.float64)
 try:
@@ -236,7 +242,8 @@ print(
 )
 print("  a later Embedding(3, 1) changed:", spare_used_up)
 print("LayerNorm, BatchNorm1d and ReLU in front, later layers unchanged:", drawless_shifts_nothing)
-print(f"same seed, float32 vs float64 layer: weights differ by up to {dtype_difference:.2f}")
+print(f"same seed, float32 vs float64 Linear: weights differ by up to {dtype_difference:.2f}")
+print("  an Embedding(3, 5), 15 normal numbers: float32 = float64 rounded:", small_rounded)
 print(
     "same seed, float16 and bfloat16 layers: share of weights equal to float32 rounded "
     f"{half_shares[0]:.4f}, {half_shares[1]:.4f}"
@@ -271,6 +278,7 @@ assert (
     and default_dtype_like_explicit
     and previous_dtype == torch.float32
 )  # witness: dtype-changes-numbers
+assert small_rounded  # witness: small-normal-draw-rounded
 if half_rounding_checked:
     half_is_rounded = min(half_shares) > 0.99 and half_wraps[1] > 0 and only_edge_wraps
     assert half_is_rounded and normal_rounded  # witness: half-types-round-float32

@@ -29,7 +29,7 @@ def program(swapped: bool = False) -> tuple[torch.Tensor, nn.Module]:
 
 state, original = program()
 # Later, elsewhere in the program (other draws happened in between): rebuild the decoder alone.
-torch.randn(3)  # a small normal draw: it takes the spare number the encoder left, and leaves one
+torch.randn(3)  # a small normal draw: the encoder's spare number and a new pair, leaving none
 torch.set_rng_state(state)
 from_state = decoder()
 torch.manual_seed(0)
@@ -53,7 +53,9 @@ print("  its Linear is the same:", linear_same)
 print("  its own saved state rebuilds it:", same(swapped_from_state, swapped_original))
 print("  the original program's saved state does too:", same(from_other_state, swapped_original))
 
-# Simplest of all: keep the decoder's initial weights themselves, and load them into a new one.
+# Simplest of all: keep a copy of the decoder's initial weights, and load them into a new one.
+# A copy: the tensors of state_dict() share memory with the parameters, which training changes.
+shares_memory = original.state_dict()["0.weight"].data_ptr() == original[0].weight.data_ptr()
 initial_weights = copy.deepcopy(original.state_dict())
 loaded = decoder()
 loaded.load_state_dict(initial_weights)
@@ -65,7 +67,7 @@ print("the saved state is the CPU generator's:", cpu_generator_state)
 
 assert same(from_state, original)  # witness: state-rebuilds-decoder
 assert not same(from_seed_alone, original)  # witness: seed-alone-is-not-enough
-assert same(loaded, original)  # witness: state-dict-rebuilds-decoder
+assert same(loaded, original) and shares_memory  # witness: state-dict-rebuilds-decoder
 own_state_rebuilds = same(swapped_from_state, swapped_original)
 state_holds_spare = own_state_rebuilds and not same(from_other_state, swapped_original)
 assert spare_only and linear_same and state_holds_spare  # witness: state-holds-spare
