@@ -101,6 +101,12 @@ def moved(device: torch.device | str) -> nn.Module:  # pitfall 1, but .to() copi
 moved_report = find_unregistered(moved("meta"))
 print("plain tensor moved to meta:", moved_report)
 
+# It looks one level into a container: layers in a list of lists are not reported.
+nested = nn.Module()
+nested.stages = [[nn.Linear(2, 2)]]
+nested_report = find_unregistered(nested)
+print("a list of lists of layers:", nested_report)
+
 lstm = nn.LSTM(4, 4)  # keeps its own registered weights in a plain list, _flat_weights
 lstm_report = find_unregistered(lstm)
 print("nn.LSTM:", lstm_report)
@@ -132,6 +138,7 @@ in_plain_list = type(lstm._flat_weights) is list
 flat_registered = {id(w) for w in lstm._flat_weights} == own_weights
 assert in_plain_list and flat_registered and lstm_report == []  # witness: lstm-not-flagged
 assert moved_report == [] and not moved("meta").scale.is_leaf  # witness: moved-copy-missed
+assert nested_report == [] and list(nested.parameters()) == []  # witness: nested-missed
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 if device.type == "cuda":
     on_gpu = moved(device)
