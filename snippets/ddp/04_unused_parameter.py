@@ -179,18 +179,23 @@ full_grad = full_view.weight.grad
 bias_memory = full_view.bias.grad.untyped_storage().data_ptr()
 one_block = full_grad.untyped_storage().data_ptr() == bias_memory  # weight and bias: one bucket
 averaged_in_view = torch.allclose(full_grad, sum(gathered_copies(own_full)) / world_size)
-# A second pass, .grad zeroed in place: before the reduction, the hook finds the rank's own
-# gradient in .grad, and the reduction then writes the average into that same memory.
-before_reduction = []
-full_view.weight.register_post_accumulate_grad_hook(
-    lambda p: before_reduction.append((p.grad.data_ptr(), torch.equal(p.grad, own_full)))
-)
-full_view.zero_grad(set_to_none=False)
-ddp_full_view(x).sum().backward()
-written_in_place = before_reduction == [(full_view.weight.grad.data_ptr(), True)]
-written_in_place &= torch.allclose(
-    full_view.weight.grad, sum(gathered_copies(own_full)) / world_size
-)
+# A communication hook is handed the bucket it reduces: with the view, that memory is .grad's.
+reduced_memory = []
+
+
+def recording_allreduce(group: dist.ProcessGroup, bucket: dist.GradBucket):
+    reduced_memory.append(bucket.buffer().untyped_storage().data_ptr())
+    return allreduce_hook(group, bucket)  # the average, as DDP computes it without a hook
+
+
+hooked_view = nn.Linear(10, 3).to(device)
+hooked_view.load_state_dict(full_view.state_dict())
+ddp_hooked_view = DDP(hooked_view, gradient_as_bucket_view=True)
+ddp_hooked_view.register_comm_hook(dist.group.WORLD, recording_allreduce)
+ddp_hooked_view(x).sum().backward()
+hooked_grad = hooked_view.weight.grad
+written_in_place = reduced_memory == [hooked_grad.untyped_storage().data_ptr()]
+written_in_place &= torch.allclose(hooked_grad, sum(gathered_copies(own_full)) / world_size)
 
 # With the debug level at INFO, the message names the parameters. So does DETAIL, set after
 # init_process_group (in effect before it, DDP's constructor crashed: see the page).
