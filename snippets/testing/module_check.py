@@ -78,12 +78,12 @@ def check_module(
     Raises AssertionError naming the module and the failed check (an output with no graph fails
     check 3 where a gradient is expected); an error raised by the module's own forward or backward
     pass (integer indices expected, say) comes through as it is. Whether it returns or
-    raises, every submodule's training flag, the values of the parameters and buffers that existed
-    before the call (persistent or not), the .grad of those parameters and the global random states of
-    the CPU and of the input's device are as they were; other attributes that forward sets are not,
-    nor the .grad that check 3's backward leaves on a tensor that is not one of the module's
-    registered parameters (not in named_parameters(): a plain tensor attribute, say, or the weight
-    of a layer kept in a plain list).
+    raises, every submodule's training flag, the values of the parameters and buffers that
+    existed before the call (persistent or not), the .grad of those parameters and the global
+    random states of the CPU and of the input's device are as they were; other attributes that
+    forward sets are not, nor the .grad that check 3's backward leaves on a tensor that is not one
+    of the module's registered parameters (not in named_parameters(): a plain tensor attribute,
+    say, or the weight of a layer kept in a plain list).
     """
     name = type(module).__name__
 
