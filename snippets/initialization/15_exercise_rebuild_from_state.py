@@ -29,7 +29,7 @@ def program(swapped: bool = False) -> tuple[torch.Tensor, nn.Module]:
 
 state, original = program()
 # Later, elsewhere in the program (other draws happened in between): rebuild the decoder alone.
-torch.randn(3)  # a small normal draw: the encoder's spare number and a new pair, leaving none
+torch.randn(3)  # draws in between, a small normal one among them
 torch.set_rng_state(state)
 from_state = decoder()
 torch.manual_seed(0)
@@ -55,11 +55,18 @@ print("  the original program's saved state does too:", same(from_other_state, s
 
 # Simplest of all: keep a copy of the decoder's initial weights, and load them into a new one.
 # A copy: the tensors of state_dict() share memory with the parameters, which training changes.
-shares_memory = original.state_dict()["0.weight"].data_ptr() == original[0].weight.data_ptr()
-initial_weights = copy.deepcopy(original.state_dict())
-loaded = decoder()
+trained = copy.deepcopy(original)  # a decoder that goes on to train
+initial_weights = copy.deepcopy(trained.state_dict())
+not_a_copy = trained.state_dict()
+shares_memory = not_a_copy["0.weight"].data_ptr() == trained[0].weight.data_ptr()
+with torch.no_grad():
+    for parameter in trained.parameters():
+        parameter.add_(1.0)  # what a training step does to them, in place
+loaded, from_not_a_copy = decoder(), decoder()
 loaded.load_state_dict(initial_weights)
-print("a new decoder, the initial state_dict loaded: same weights:", same(loaded, original))
+from_not_a_copy.load_state_dict(not_a_copy)
+print("after a step: a copy of the initial state_dict gives them back:", same(loaded, original))
+print("  the state_dict itself, not copied, does:", same(from_not_a_copy, original))
 
 # torch.get_rng_state() is the state of the default CPU generator, not of a GPU's.
 cpu_generator_state = torch.equal(torch.get_rng_state(), torch.default_generator.get_state())
@@ -67,7 +74,8 @@ print("the saved state is the CPU generator's:", cpu_generator_state)
 
 assert same(from_state, original)  # witness: state-rebuilds-decoder
 assert not same(from_seed_alone, original)  # witness: seed-alone-is-not-enough
-assert same(loaded, original) and shares_memory  # witness: state-dict-rebuilds-decoder
+copy_needed = same(loaded, original) and not same(from_not_a_copy, original)
+assert copy_needed and shares_memory  # witness: state-dict-rebuilds-decoder
 own_state_rebuilds = same(swapped_from_state, swapped_original)
 state_holds_spare = own_state_rebuilds and not same(from_other_state, swapped_original)
 assert spare_only and linear_same and state_holds_spare  # witness: state-holds-spare
