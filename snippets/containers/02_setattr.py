@@ -94,6 +94,7 @@ for value in (nn.Linear(3, 3), 3):
     except TypeError as error:
         other_refusals.append(str(error).endswith("(torch.nn.Parameter or None expected)"))
 print("after layer.bias = None: parameters", [name for name, _ in no_bias.named_parameters()])
+print("a Linear, then 3, under a parameter's name: refused", other_refusals)
 
 # A child's name refuses a plain tensor too, but a Parameter silently replaces the child.
 try:
@@ -113,12 +114,15 @@ print("warnings", len(swap_caught))
 model.count = torch.full((), 5.0)
 buffers_after = {name: t.item() for name, t in model.named_buffers()}
 print("after model.count = torch.full((), 5.0): buffers", buffers_after)
-# But like a child's name, a buffer's name gives way to a Parameter, or to a module.
-taken_by = {}
+# But a buffer's name gives way to a Parameter, as a child's name does, or to a module.
+taken_by, takeover_warnings = {}, []
 for value in (nn.Parameter(torch.ones(1)), nn.Linear(1, 1)):
     holder = nn.Module()
     holder.register_buffer("count", torch.zeros(()))
-    holder.count = value
+    with warnings.catch_warnings(record=True) as caught:  # none: silent
+        warnings.simplefilter("always")
+        holder.count = value
+    takeover_warnings += caught
     kinds = [("buffers", holder.named_buffers), ("parameters", holder.named_parameters)]
     kinds += [("children", holder.named_children)]
     taken_by[type(value).__name__] = {
@@ -146,6 +150,7 @@ assert child_replaced and not swap_caught  # witness: child-replaced
 assert buffers_after == {"count": 5.0}  # witness: buffer-stays
 by_parameter = taken_by["Parameter"] == {"buffers": [], "parameters": ["count"], "children": []}
 module_kinds = {"buffers": [], "parameters": ["count.weight", "count.bias"], "children": ["count"]}
-assert by_parameter and taken_by["Linear"] == module_kinds  # witness: buffer-name-gives-way
+by_module = taken_by["Linear"] == module_kinds
+assert by_parameter and by_module and not takeover_warnings  # witness: buffer-name-gives-way
 buffer_refused = "attribute 'mix' already exists" in buffer_message
 assert buffer_refused and mix_now_buffer  # witness: plain-refuses-buffer

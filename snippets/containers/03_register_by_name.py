@@ -1,5 +1,7 @@
 """Registering under a name given as a string: register_* check the name, setattr less so."""
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -72,13 +74,16 @@ held = nn.Module()
 held.child = nn.Linear(3, 1)
 held.plain = 3
 held.register_buffer("buf", torch.zeros(1))
-held_refused = 0
+held_refused, silent_takeovers = 0, 0
 for name in ("child", "buf", "plain"):
     try:
         held.register_parameter(name, nn.Parameter(torch.ones(1)))
     except KeyError:
         held_refused += 1
-    setattr(held, name, nn.Parameter(torch.ones(1)))  # no error: the old entry is removed
+    with warnings.catch_warnings(record=True) as takeover_warnings:  # none: silent
+        warnings.simplefilter("always")
+        setattr(held, name, nn.Parameter(torch.ones(1)))  # no error: the old entry is removed
+    silent_takeovers += not takeover_warnings
 held_parameters = [name for name, _ in held.named_parameters()]
 held_children, held_buffers = list(held.children()), list(held.buffers())
 plain_left = "plain" in vars(held)  # a plain attribute lives in the instance's __dict__
@@ -138,7 +143,7 @@ assert refused - setattr_refused == 9 and occupied_refused == 9  # witness: name
 assert setattr_refused == 3  # witness: setattr-parameter-checked
 held_taken = held_parameters == ["child", "buf", "plain"] and not held_children
 held_taken = held_taken and not held_buffers and not plain_left
-assert held_refused == 3 and held_taken  # witness: setattr-takes-over
+assert held_refused == 3 and held_taken and silent_takeovers == 3  # witness: setattr-takes-over
 lost = dotted_refused and children_before == ["a.b"] and not children_after
 assert lost and "a.b" not in dict(held.named_parameters())  # witness: setattr-refused-removes
 loose_expected = [".weight", ".bias", "a.b.weight", "a.b.bias", "type.weight", "type.bias"]

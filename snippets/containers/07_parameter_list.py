@@ -69,7 +69,15 @@ except KeyError:
     tensor_key_refused = True
 key_left = list(refused_clash)
 left_reads_method = callable(refused_clash["type"])  # the key now reads the container's method
-print(f"tensor under 'type': refused {tensor_key_refused}; keys left: {key_left}")
+print(f"tensor under 'type': refused {tensor_key_refused}; keys left: {key_left}", end=", ")
+print("reading it gives a method:", left_reads_method)
+# A module under such a key is registered, yet reading the key also gives the method.
+module_clash = nn.ParameterDict({"type": nn.Linear(2, 2)})
+module_clash_names = [name for name, _ in module_clash.named_parameters()]
+read_back = module_clash["type"]
+module_clash_reads_method = callable(read_back) and not isinstance(read_back, nn.Module)
+print(f"Linear under 'type': parameters {module_clash_names}", end=", ")
+print("reading it gives a method:", module_clash_reads_method)
 # A module entry is registered as a child, and its parameters are counted.
 module_entries = [
     name
@@ -109,9 +117,10 @@ assert integer_message.startswith("Only Tensors of floating point")  # witness: 
 assert integer_parameter  # witness: integer-parameter-kept
 assert from_dict == ["scale", "shift"] and from_pairs == ["shift", "scale"]  # witness: dict-sorted
 assert clash.type == "cm" and not callable(clash.type)  # witness: non-tensor-key-unchecked
-assert (
-    tensor_key_refused and key_left == ["type"] and left_reads_method
-)  # witness: tensor-key-refused-key-kept
+key_kept = key_left == ["type"] and left_reads_method
+assert tensor_key_refused and key_kept  # witness: tensor-key-refused-key-kept
+registered = module_clash_names == ["type.weight", "type.bias"]
+assert registered and module_clash_reads_method  # witness: module-key-registered-unreadable
 item_wrapped = all(  # a Parameter around the tensor's own memory, not a copy
     type(new) is nn.Parameter and new.data_ptr() == plain.data_ptr()
     for new, plain in zip(new_entries, plain_tensors, strict=True)

@@ -49,6 +49,12 @@ shared_left = sum(isinstance(m, nn.ReLU) for m in shared.modules())
 shared_split = shared[1] is not shared[2][1]  # one GELU per path: the sharing is gone
 print(f"shared ReLU: named_modules() lists {listed_once}; replaced {shared_replaced}")
 print(f"ReLU left: {shared_left}")
+# A ReLU inside a block that is itself shared: one block, so one GELU, still shared.
+block = nn.Sequential(nn.Linear(8, 8), nn.ReLU())
+shared_block = nn.Sequential(block, block)
+block_replaced = ", ".join(relu_to_gelu(shared_block))
+block_gelu_shared = shared_block[0][1] is shared_block[1][1]
+print(f"shared block: replaced {block_replaced}; one GELU at both paths: {block_gelu_shared}")
 
 assert replaced == "1, 2.1"
 assert names_after == names_before and isinstance(model[1], nn.GELU)  # witness: same-place
@@ -59,3 +65,5 @@ assert output_shape == (2, 4)
 assert listed_once == "1" and shared_replaced == "1, 2.1"  # witness: shared-listed-twice
 assert shared_left == 0  # witness: shared-replaced
 assert shared_split  # witness: shared-split
+one_gelu = block_gelu_shared and isinstance(block[1], nn.GELU)
+assert block_replaced == "0.1, 1.1" and one_gelu  # witness: shared-block-one-gelu
