@@ -49,7 +49,7 @@ shared_left = sum(isinstance(m, nn.ReLU) for m in shared.modules())
 shared_split = shared[1] is not shared[2][1]  # one GELU per path: the sharing is gone
 print(f"shared ReLU: named_modules() lists {listed_once}; replaced {shared_replaced}")
 print(f"ReLU left: {shared_left}")
-# A ReLU inside a block that is itself shared: one block, so one GELU, still shared.
+# A block used twice: its ReLU is replaced in that one block, so both paths share one GELU.
 block = nn.Sequential(nn.Linear(8, 8), nn.ReLU())
 shared_block = nn.Sequential(block, block)
 block_replaced = ", ".join(relu_to_gelu(shared_block))
