@@ -245,9 +245,9 @@ def check_module(
                         t.copy_(s)
                 for n, p in params.items():
                     p.grad = saved_grads[n]
-                for n, b in buffers.items():
+                for n, t in itertools.chain(params.items(), buffers.items()):
                     owner, _, attribute = n.rpartition(".")
-                    setattr(module.get_submodule(owner), attribute, b)  # if forward replaced it
+                    setattr(module.get_submodule(owner), attribute, t)  # if forward replaced it
     return report
 
 
@@ -262,6 +262,25 @@ if __name__ == "__main__":
     trained = ", ".join(report.trained)
     grad_rtol_default = f"{report.grad_rtol:.1e}"
     print("grad_rtol used (the default, in float32):", grad_rtol_default)
+
+    # A forward pass that replaces its parameter and its buffer with new objects (of the same
+    # values): the helper puts the old objects back.
+    class Replacing(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(5))
+            self.register_buffer("shift", torch.zeros(5))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.scale = nn.Parameter(self.scale.detach() * 1.0)
+            self.shift = self.shift * 1.0
+            return x * self.scale + self.shift
+
+    replacing = Replacing().to(device)
+    kept_objects = (replacing.scale, replacing.shift)
+    check_module(replacing, input_shape=(4, 5), expected_output_shape=(4, 5), trainable=[])
+    objects_put_back = replacing.scale is kept_objects[0] and replacing.shift is kept_objects[1]
+    print("a replaced parameter and buffer: the old objects put back:", objects_put_back)
 
     # A module whose training-mode forward pass changes state: batch norm updates its running
     # statistics, dropout draws from the global random stream of the device.
@@ -302,6 +321,10 @@ if __name__ == "__main__":
     hook.remove()
     only_write_back = bool(seen_in_checks) and set(seen_in_checks) == {version}
     written_back = only_write_back and noisy[1].running_mean._version > version
+    version_after = noisy[1].running_mean._version
+    in_checks = sorted(set(seen_in_checks))
+    print(f"running_mean's version: {version} before, {in_checks} in the checks' passes,", end=" ")
+    print(f"{version_after} after the write-back")
     try:
         loss.backward()
         bn_graph_error = ""
@@ -312,6 +335,7 @@ if __name__ == "__main__":
 
     assert checks_passed == 5 and trained == "bias, weight" and grad_rtol_default == "7.6e-06"
     assert left_as_found
+    assert objects_put_back  # witness: replaced-put-back
     assert check_left_all and not all(plain_call_left[1:])  # witness: rng-restored
     assert check_left_all and not plain_call_left[0]  # witness: buffers-restored
     assert "calls" not in noisy.state_dict()  # witness: state-dict-skips-non-persistent
