@@ -50,7 +50,8 @@ except KeyError as error:
     print(f"{type(error).__name__}: {clash_message}")
 # Every name a ModuleDict already has is taken: Module methods, and its own dict-like methods.
 taken = []
-for key in ("train", "eval", "forward", "float", "keys", "items", "values", "update", "pop"):
+dict_methods = ("keys", "items", "values", "update", "pop", "clear")
+for key in ("train", "eval", "forward", "float", *dict_methods):
     try:
         nn.ModuleDict({key: nn.Linear(16, 2)})
     except KeyError:
@@ -74,6 +75,6 @@ assert parameter_count == (8 * 16 + 16) + (16 * 3 + 3) + (16 * 5 + 5) == 280
 assert error_name == "KeyError" and empty_message.startswith("module name can't be empty")
 assert dot_message.startswith('module name can\'t contain "."')
 assert clash_message == "attribute 'type' already exists"
-expected_taken = "train, eval, forward, float, keys, items, values, update, pop"
+expected_taken = "train, eval, forward, float, keys, items, values, update, pop, clear"
 assert taken_keys == expected_taken  # witness: taken
 assert len(replaceable) == 1 and replaceable["head"].out_features == 3  # witness: entry-replaced
