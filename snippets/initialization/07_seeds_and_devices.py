@@ -44,11 +44,10 @@ swap_same_state = torch.equal(torch.get_rng_state(), state_after_front)
 swap_keeps_later = same_weights(build(), later)
 swapped_layers_differ = not torch.equal(front[0].weight, swapped_front[1].weight)
 # A normal draw into fewer than 16 numbers makes them in pairs and keeps the unused half of the
-# last pair in the generator's state. After an odd count, with no spare waiting before it (as
-# right after the seed), a swap changes the next small normal
-# draw (an Embedding(3, 1)), but not a later Linear, which draws uniform numbers. From 16
-# contiguous numbers on, another kernel draws them and keeps no spare: an odd count such as 17
-# shifts nothing.
+# last pair in the generator's state. Right after the seed, after an odd count, a swap changes
+# the next small normal draw (an Embedding(3, 1)), but not a later Linear, which draws uniform
+# numbers. From 16 contiguous numbers on, another kernel draws them and keeps no spare: an odd
+# count such as 17 shifts nothing.
 
 
 def later_draws(front: list) -> list[torch.Tensor]:
