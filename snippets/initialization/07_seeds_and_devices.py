@@ -44,10 +44,10 @@ swap_same_state = torch.equal(torch.get_rng_state(), state_after_front)
 swap_keeps_later = same_weights(build(), later)
 swapped_layers_differ = not torch.equal(front[0].weight, swapped_front[1].weight)
 # A normal draw into fewer than 16 numbers makes them in pairs and keeps the unused half of the
-# last pair in the generator's state. Right after the seed, after an odd count, a swap changes
-# the next small normal draw (an Embedding(3, 1)), but not a later Linear, which draws uniform
-# numbers. From 16 contiguous numbers on, another kernel draws them and keeps no spare: an odd
-# count such as 17 shifts nothing.
+# last pair in the generator's state, where the next draw made in pairs starts with it. Here a
+# swap with a Linear changes the next small normal draw (an Embedding(3, 1)), but not a later
+# Linear, which draws uniform numbers. From 16 contiguous numbers on, another kernel draws them
+# and keeps no spare: an odd count such as 17 shifts nothing.
 
 
 def later_draws(front: list) -> list[torch.Tensor]:
@@ -84,7 +84,8 @@ def after_odd_draw(spare_user: bool) -> tuple:
 (linears, embedding), (linears_spare, embedding_spare) = after_odd_draw(False), after_odd_draw(True)
 spare_only_keeps_linears = same_weights(linears_spare, linears)
 spare_used_up = not torch.equal(embedding_spare, embedding)
-# A layer that draws nothing shifts nothing: no parameters, or parameters that start at constants.
+# A layer that draws nothing shifts nothing: no parameters, or a constructor that only fills them
+# with constants.
 torch.manual_seed(0)
 drawless_in_front = nn.Sequential(nn.ReLU(), nn.LayerNorm(4), nn.BatchNorm1d(4), build())
 drawless_shifts_nothing = same_weights(drawless_in_front[3], reference)
