@@ -86,9 +86,9 @@ if rank == 0:
 
 
 # Buckets that were reduced still leave .grad alone until the whole reduction has finished. With
-# bucket_cap_mb_list, DDP fills its first buckets in the order of parameters(), closing one once
-# it reaches or passes its cap (the parameter that crosses it included), then reverses the order
-# of the buckets: listed first, aux_head is in the last bucket (with body.weight), so the ones
+# bucket_cap_mb_list, DDP fills these models' first buckets in the order of parameters(), closing
+# one once it reaches or passes its cap (the parameter that crosses it included), then reverses the
+# order of the buckets: listed first, aux_head is in the last bucket (with body.weight), so the ones
 # before it can go. A cap per bucket splits even these few parameters; a communication
 # hook (doing DDP's own all-reduce) records each bucket it reduces, and a copy without the hook
 # shows the default settings, its launches counted by the group.
