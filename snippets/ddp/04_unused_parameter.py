@@ -91,7 +91,7 @@ if rank == 0:
 # order of the buckets: listed first, aux_head is in the last bucket (with body.weight), so the ones
 # before it can go. A cap per bucket splits even these few parameters; a communication
 # hook (doing DDP's own all-reduce) records each bucket it reduces, and a copy without the hook
-# shows the default settings, its launches counted by the group.
+# shows the default .grad handling, its launches counted by the group.
 class AuxHeadFirst(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -307,7 +307,7 @@ def silent_hook(state, bucket):
 
 torch.manual_seed(0)
 aux_added = AuxAdded().to(device)
-ddp_aux_added = DDP(aux_added)  # default settings: one bucket for the first iteration
+ddp_aux_added = DDP(aux_added)  # default settings: here, one bucket for the first iteration
 default_buckets = len(ddp_aux_added.reducer._get_zeros_like_grad_buckets())
 # The same cap as above, given as bucket_cap_mb: a single bucket in the first iteration, unless
 # find_unused_parameters=True, which fills buckets up to the cap as bucket_cap_mb_list does.
