@@ -98,7 +98,8 @@ torch.manual_seed(0)
 double = nn.Linear(4, 8, dtype=torch.float64)
 dtype_difference = (single.weight.double() - double.weight).abs().max().item()
 no_weight_close = not torch.isclose(single.weight.double(), double.weight).any()
-# Not for a normal draw of fewer than 16 numbers, which is made in float64 whatever the dtype.
+# Not for a normal draw of fewer than 16 numbers, which the CPU makes in double precision for
+# float32 as for float64.
 torch.manual_seed(0)
 small_single = nn.Embedding(3, 5)
 torch.manual_seed(0)

@@ -74,16 +74,17 @@ def check_module(
     buffer, or the CPU for a module that has none (pass `device` to test such a module on a GPU).
     It suits modules that take one float tensor, batch first (check 5 cuts examples along dim 0:
     give a sequence-first module batch_first=True or a wrapper), and return one tensor. During the
-    checks the global random streams are seeded with `seed`: dropout draws the same on every call.
-    Raises AssertionError naming the module and the failed check (an output with no graph fails
-    check 3 where a gradient is expected); an error raised by the module's own forward or backward
-    pass (integer indices expected, say) comes through as it is. Whether it returns or
-    raises, every submodule's training flag, the values of the parameters and buffers that
-    existed before the call (persistent or not), the .grad of those parameters and the global
-    random states of the CPU and of the input's device are as they were; other attributes that
-    forward sets are not, nor the .grad that check 3's backward leaves on a tensor that is not one
-    of the module's registered parameters (not in named_parameters(): a plain tensor attribute,
-    say, or the weight of a layer kept in a plain list).
+    checks torch's global random streams are seeded with `seed`: dropout draws the same on every
+    call (Python's and NumPy's generators are left alone). Raises AssertionError naming the module
+    and the failed check (an output with no graph fails check 3 where a gradient is expected); an
+    error raised by the module's own forward or backward pass (integer indices expected, say)
+    comes through as it is. Whether it returns or raises, every submodule's training flag, the
+    parameters and buffers that existed before the call (the same objects, with their values;
+    persistent or not), the .grad of those parameters and torch's global random states of the CPU
+    and of the input's device are as they were; other attributes that forward sets are not, nor
+    the .grad that check 3's backward leaves on a tensor that is not one of the module's
+    registered parameters (not in named_parameters(): a plain tensor attribute, say, or the weight
+    of a layer kept in a plain list).
     """
     name = type(module).__name__
 
@@ -319,9 +320,9 @@ if __name__ == "__main__":
     )
     check_module(noisy, input_shape=(4, 5), expected_output_shape=(4, 3))
     hook.remove()
-    only_write_back = bool(seen_in_checks) and set(seen_in_checks) == {version}
-    written_back = only_write_back and noisy[1].running_mean._version > version
     version_after = noisy[1].running_mean._version
+    only_write_back = bool(seen_in_checks) and set(seen_in_checks) == {version}
+    written_back = only_write_back and version_after > version
     in_checks = sorted(set(seen_in_checks))
     print(f"running_mean's version: {version} before, {in_checks} in the checks' passes,", end=" ")
     print(f"{version_after} after the write-back")
